@@ -3,6 +3,8 @@
  * same services as the app and the browser host. Exit codes: 0 success, 1 a check failed
  * (an `expect`, a finding), 2 invalid input or a command that is not available.
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { APP_VERSION } from '../../shared/version'
 import { registerRunCommand } from './commands/run'
@@ -44,7 +46,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /hmmlab|cli(\.m?js)?$/.test(process.argv[1])
-if (invokedDirectly) {
+// Run when this module is the program itself (`node out/main/cli.js`, `tsx src/main/cli/index.ts`);
+// `bin/hmmlab.mjs` imports it and calls `main` instead.
+if (isEntryPoint()) {
   void main(process.argv).then((code) => process.exit(code))
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1]
+  if (!script) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
 }

@@ -1,0 +1,48 @@
+/**
+ * The Electron window and the rules that keep it safe: sandboxed preload-only renderer, denied
+ * navigation, new windows, permissions and webviews, IPC accepted only from our page.
+ */
+import { BrowserWindow, app, session, shell, type WebContents } from 'electron'
+import { pathToFileURL } from 'node:url'
+import { RENDERER_CSP, isAllowedExternalUrl, navigationAllowed, permissionGranted, secureWebPreferences } from './policy'
+
+/** Applies the session-wide rules (checklist 5 and 7): permissions denied, CSP header on every response. */
+export function hardenSession(): void {
+  const ses = session.defaultSession
+  ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permissionGranted(permission)))
+  ses.setPermissionCheckHandler((_wc, permission) => permissionGranted(permission))
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
+  })
+}
+
+/** Applies the per-contents rules (checklist 12-15) to every web contents the app creates. */
+export function hardenWebContents(rendererUrl: string): void {
+  app.on('web-contents-created', (_event, contents: WebContents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!navigationAllowed(url, rendererUrl)) event.preventDefault()
+    })
+    contents.on('will-redirect', (event, url) => {
+      if (!navigationAllowed(url, rendererUrl)) event.preventDefault()
+    })
+    contents.on('will-attach-webview', (event) => event.preventDefault())
+    contents.setWindowOpenHandler(({ url }) => {
+      if (isAllowedExternalUrl(url)) void shell.openExternal(url)
+      return { action: 'deny' }
+    })
+  })
+}
+
+/** Creates the main window on the built renderer. */
+export function createMainWindow(rendererIndex: string, preloadPath: string): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    show: false,
+    title: 'HMM Lab',
+    webPreferences: secureWebPreferences(preloadPath),
+  })
+  win.once('ready-to-show', () => win.show())
+  void win.loadURL(pathToFileURL(rendererIndex).href)
+  return win
+}

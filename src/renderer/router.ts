@@ -1,0 +1,15 @@
+/** Hash routes of the views (hash history works from file:// in Electron and from the browser host). */
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+
+export const viewRoutes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/experiments' },
+  { path: '/experiments', name: 'experiments', component: () => import('./views/ExperimentsView.vue'), meta: { title: 'Experiments' } },
+  { path: '/results', name: 'results', component: () => import('./views/ResultsView.vue'), meta: { title: 'Results' } },
+  { path: '/hardware', name: 'hardware', component: () => import('./views/HardwareView.vue'), meta: { title: 'Hardware' } },
+  { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: 'Reports' } },
+  { path: '/:pathMatch(.*)*', redirect: '/experiments' },
+]
+
+export function createAppRouter() {
+  return createRouter({ history: createWebHashHistory(), routes: viewRoutes })
+}

@@ -1,0 +1,24 @@
+/**
+ * The names of every route and event, without their schemas, so that the preload script (bundled
+ * on its own, sandboxed) can check names without carrying zod. the tables in `index.ts` are
+ * checked at compile time to match these lists exactly.
+ */
+export const ROUTE_NAMES = ['app.info'] as const
+export const EVENT_NAMES = ['app.heartbeat', 'log.line'] as const
+
+export type RouteName = (typeof ROUTE_NAMES)[number]
+export type EventName = (typeof EVENT_NAMES)[number]
+
+/** The IPC channels of the Electron host: one for invoke, one for events. */
+export const IPC_INVOKE_CHANNEL = 'hmmlab:invoke'
+export const IPC_EVENT_CHANNEL = 'hmmlab:event'
+
+/** True if `name` is a route of the API. */
+export function isRouteName(name: unknown): name is RouteName {
+  return typeof name === 'string' && (ROUTE_NAMES as readonly string[]).includes(name)
+}
+
+/** True if `name` is an event of the API. */
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && (EVENT_NAMES as readonly string[]).includes(name)
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { ROUTE_NAMES, routes } from '../../src/shared/contracts'
+import { createHandlers } from '../../src/main/api/handlers'
+import { ApiError, createRouter } from '../../src/main/api/router'
+import { EventHub } from '../../src/main/api/event-hub'
+
+describe('route table', () => {
+  it('has exactly one handler per contract route', () => {
+    expect(Object.keys(createHandlers()).sort()).toEqual([...ROUTE_NAMES].sort())
+    expect(Object.keys(routes).sort()).toEqual([...ROUTE_NAMES].sort())
+  })
+
+  it('answers app.info with the host kind it was built for', async () => {
+    for (const host of ['electron', 'browser'] as const) {
+      const router = createRouter(createHandlers(), { host })
+      await expect(router.invoke('app.info', {})).resolves.toMatchObject({ host, name: 'HMM Lab', platform: process.platform })
+    }
+  })
+
+  it('rejects unknown routes and invalid input with ApiError codes', async () => {
+    const router = createRouter(createHandlers(), { host: 'browser' })
+    await expect(router.invoke('__proto__', {})).rejects.toMatchObject({ code: 'unknown_route' })
+    await expect(router.invoke(42, {})).rejects.toBeInstanceOf(ApiError)
+    await expect(router.invoke('app.info', { extra: true })).rejects.toMatchObject({ code: 'bad_request', route: 'app.info' })
+  })
+
+  it('turns a handler that breaks its output contract into an internal error', async () => {
+    const handlers = { ...createHandlers(), 'app.info': () => ({ name: 'not us' }) as never }
+    const router = createRouter(handlers, { host: 'browser' })
+    await expect(router.invoke('app.info', {})).rejects.toMatchObject({ code: 'internal' })
+  })
+
+  it('turns a throwing handler into an internal error naming the route', async () => {
+    const handlers = {
+      ...createHandlers(),
+      'app.info': () => {
+        throw new Error('boom')
+      },
+    }
+    await expect(createRouter(handlers, { host: 'browser' }).invoke('app.info', {})).rejects.toMatchObject({
+      code: 'internal',
+      message: 'app.info failed: boom',
+    })
+  })
+})
+
+describe('event hub', () => {
+  it('validates payloads and isolates a failing subscriber', () => {
+    const hub = new EventHub()
+    const got: unknown[] = []
+    hub.subscribe(() => {
+      throw new Error('broken socket')
+    })
+    hub.subscribe((name, payload) => got.push([name, payload]))
+    hub.emit('app.heartbeat', { seq: 1, uptimeMs: 10 })
+    expect(got).toEqual([['app.heartbeat', { seq: 1, uptimeMs: 10 }]])
+    expect(() => hub.emit('app.heartbeat', { seq: -1, uptimeMs: 0 })).toThrow()
+  })
+})
