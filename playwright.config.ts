@@ -1,0 +1,41 @@
+import { defineConfig } from '@playwright/test'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { findElectron } from './e2e/electron-binary'
+
+const root = dirname(fileURLToPath(import.meta.url))
+const electron = findElectron(root)
+if ((!electron.binary || electron.reason) && process.env.TEST_WORKER_INDEX === undefined) {
+  // Said once per run, in plain words, so a skipped Electron project is never mistaken for a pass.
+  console.log(`[e2e] electron project: SKIPPED: ${electron.reason}`)
+}
+
+export default defineConfig({
+  testDir: join(root, 'e2e'),
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [
+    { name: 'web', use: { hostKind: 'browser', browserName: 'chromium' } },
+    { name: 'electron', use: { hostKind: 'electron' } },
+  ],
+})
