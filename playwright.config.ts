@@ -10,7 +10,7 @@ if ((!electron.binary || electron.reason) && process.env.TEST_WORKER_INDEX === u
   console.log(`[e2e] electron project: SKIPPED: ${electron.reason}`)
 }
 
-export default defineConfig({
+export default defineConfig<object, { hostKind: 'browser' | 'electron' }>({
   testDir: join(root, 'e2e'),
   timeout: 60_000,
   expect: { timeout: 10_000 },
