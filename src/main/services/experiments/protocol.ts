@@ -1,0 +1,96 @@
+/**
+ * What crosses the thread boundary between the experiment service and a run worker. Large number
+ * arrays travel as transferred typed arrays (no copy, no JSON); the worker reports progress on its
+ * own MessagePort and watches a shared flag for a cooperative cancel.
+ */
+import type { MessagePort } from 'node:worker_threads'
+import type { ParamValue, RunStatus } from '../../../shared/runs'
+
+export interface RunTask {
+  runId: string
+  scenarioText: string
+  fileName: string
+  design: string
+  seed: number
+  /** Swept scenario parameters (path → value), design and seed excluded. */
+  parameters: Record<string, ParamValue>
+  progressPort: MessagePort
+  /** Int32 at index 0: 0 = run, 1 = stop at the next step boundary. */
+  cancelFlag: SharedArrayBuffer
+}
+
+export interface RunProgress {
+  /** Simulated time reached, in ns. */
+  simTimeNs: number
+  stepsDone: number
+  stepsTotal: number
+}
+
+export interface RunTaskResult {
+  status: Extract<RunStatus, 'ok' | 'expect_failed' | 'cancelled'>
+  scenarioName: string
+  metrics: Record<string, number>
+  expects: { passed: number; failed: number }
+  findings: number
+  /** The result document without its series; typed arrays inside are restored by `unpackArrays`. */
+  result: unknown
+  series: Record<string, unknown>
+}
+
+/** Arrays of numbers at least this long travel as Float64Array. */
+const PACK_THRESHOLD = 64
+
+/**
+ * Replaces long number arrays in a JSON-like value with Float64Arrays and collects their buffers
+ * for the transfer list.
+ */
+export function packArrays<T>(value: T, buffers: ArrayBuffer[] = []): { packed: T; buffers: ArrayBuffer[] } {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) {
+      if (v.length >= PACK_THRESHOLD && v.every((x) => typeof x === 'number')) {
+        const typed = Float64Array.from(v as number[])
+        buffers.push(typed.buffer)
+        return typed
+      }
+      return v.map(walk)
+    }
+    if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+      const out: Record<string, unknown> = {}
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x)
+      return out
+    }
+    return v
+  }
+  return { packed: walk(value) as T, buffers }
+}
+
+/** Turns the typed arrays of a packed value back into plain arrays (for JSON files and HTTP). */
+export function unpackArrays<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    if (v instanceof Float64Array) return Array.from(v)
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {}
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x)
+      return out
+    }
+    return v
+  }
+  return walk(value) as T
+}
+
+/**
+ * Wraps a worker's answer so piscina transfers `buffers` instead of copying them (piscina's
+ * transferable-object protocol: a moved object exposing its buffers and its value).
+ */
+export function movable<T>(value: T, buffers: ArrayBuffer[], piscina: { move(v: ArrayBuffer): unknown; transferableSymbol: symbol; valueSymbol: symbol }): T {
+  const wrapper = {
+    get [piscina.transferableSymbol]() {
+      return buffers
+    },
+    get [piscina.valueSymbol]() {
+      return value
+    },
+  }
+  return piscina.move(wrapper as unknown as ArrayBuffer) as T
+}

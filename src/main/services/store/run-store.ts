@@ -1,0 +1,232 @@
+/**
+ * The run store: every finished run as files a person can read, diff and keep in git.
+ *
+ *   <workspace>/runs/<run-id>/manifest.json   scenario (text + hash), design, seed, parameters,
+ *                                             versions, timings, status, tags, headline metrics
+ *   <workspace>/runs/<run-id>/result.json     the full result document, time series excluded
+ *   <workspace>/runs/<run-id>/series.json     the time series, one compact line per series
+ *   <workspace>/experiments/<id>.json         a sweep: its parameters and the ids of its runs
+ *
+ * A run is written into a hidden staging folder and renamed into place only when complete, so a
+ * crash never leaves a half-written run that lists. Files are validated when read; a damaged or
+ * foreign entry is skipped and reported as a problem, never thrown at the caller of a listing.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { ExperimentManifest, RunId, RunManifest, type StoreProblem } from '../../../shared/runs'
+import { isTemporaryName, syncDir, writeFileAtomic } from './atomic'
+
+export interface StoredRun {
+  manifest: RunManifest
+  result: unknown
+  series: Record<string, unknown>
+}
+
+export interface Listing<T> {
+  items: T[]
+  problems: StoreProblem[]
+}
+
+/** Thrown for a request the store cannot honour (unknown id, id already taken, disk error). */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not_found' | 'exists' | 'invalid' | 'io',
+  ) {
+    super(message)
+    this.name = 'StoreError'
+  }
+}
+
+export class RunStore {
+  readonly runsDir: string
+  readonly experimentsDir: string
+
+  constructor(readonly root: string) {
+    this.runsDir = join(root, 'runs')
+    this.experimentsDir = join(root, 'experiments')
+  }
+
+  /** Saves a complete run; it becomes visible to listings only once every file is on disk. */
+  async saveRun(run: StoredRun): Promise<void> {
+    const manifest = RunManifest.parse(run.manifest)
+    const target = this.runDir(manifest.id)
+    const staging = join(this.runsDir, `.staging-${manifest.id}-${randomBytes(4).toString('hex')}`)
+    try {
+      await mkdir(staging, { recursive: true })
+      await writeSynced(join(staging, 'result.json'), `${JSON.stringify(run.result, null, 1)}\n`)
+      await writeSynced(join(staging, 'series.json'), seriesText(run.series))
+      await writeSynced(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+      await syncDir(staging)
+      if (await exists(target)) throw new StoreError(`run ${manifest.id} already exists`, 'exists')
+      await rename(staging, target)
+      await syncDir(this.runsDir)
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined)
+      if (err instanceof StoreError) throw err
+      throw new StoreError(`cannot save run ${manifest.id} in ${this.runsDir}: ${describeIoError(err)}`, 'io')
+    }
+  }
+
+  /** Lists the manifests of all runs, newest first; damaged entries become problems. */
+  async listRuns(): Promise<Listing<RunManifest>> {
+    const items: RunManifest[] = []
+    const problems: StoreProblem[] = []
+    for (const name of await listNames(this.runsDir)) {
+      if (isTemporaryName(name)) continue
+      const path = join(this.runsDir, name, 'manifest.json')
+      const read = await readJson(path, RunManifest)
+      if (!read.ok) problems.push({ path, message: read.message })
+      else if (read.value.id !== name) problems.push({ path, message: `manifest names run ${read.value.id} but sits in folder ${name}` })
+      else items.push(read.value)
+    }
+    items.sort((a, b) => (a.timings.finishedAt < b.timings.finishedAt ? 1 : a.timings.finishedAt > b.timings.finishedAt ? -1 : a.id.localeCompare(b.id)))
+    return { items, problems }
+  }
+
+  /** Reads one run whole. */
+  async getRun(id: string): Promise<StoredRun> {
+    const dir = this.runDir(id)
+    const manifest = await readJson(join(dir, 'manifest.json'), RunManifest)
+    if (!manifest.ok) throw new StoreError(manifest.missing ? `no run ${id}` : manifest.message, manifest.missing ? 'not_found' : 'invalid')
+    const result = await readJson(join(dir, 'result.json'), z.unknown())
+    if (!result.ok) throw new StoreError(result.message, 'invalid')
+    const series = await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
+    if (!series.ok) throw new StoreError(series.message, 'invalid')
+    return { manifest: manifest.value, result: result.value, series: series.value }
+  }
+
+  /** Deletes a run: it disappears from listings at once (rename), then its files are removed. */
+  async deleteRun(id: string): Promise<void> {
+    const dir = this.runDir(id)
+    if (!(await exists(dir))) throw new StoreError(`no run ${id}`, 'not_found')
+    const trash = join(this.runsDir, `.trash-${id}-${randomBytes(4).toString('hex')}`)
+    await rename(dir, trash)
+    await rm(trash, { recursive: true, force: true })
+  }
+
+  /** Replaces a run's tags (atomic rewrite of its manifest). */
+  async tagRun(id: string, tags: string[]): Promise<RunManifest> {
+    const path = join(this.runDir(id), 'manifest.json')
+    const read = await readJson(path, RunManifest)
+    if (!read.ok) throw new StoreError(read.missing ? `no run ${id}` : read.message, read.missing ? 'not_found' : 'invalid')
+    const next = RunManifest.parse({ ...read.value, tags: [...new Set(tags.map((t) => t.trim()).filter(Boolean))] })
+    await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`)
+    return next
+  }
+
+  /** Saves (or replaces) an experiment manifest. */
+  async saveExperiment(experiment: ExperimentManifest): Promise<void> {
+    const manifest = ExperimentManifest.parse(experiment)
+    await mkdir(this.experimentsDir, { recursive: true })
+    await writeFileAtomic(this.experimentPath(manifest.id), `${JSON.stringify(manifest, null, 2)}\n`)
+  }
+
+  /** Lists experiments, newest first; damaged files become problems. */
+  async listExperiments(): Promise<Listing<ExperimentManifest>> {
+    const items: ExperimentManifest[] = []
+    const problems: StoreProblem[] = []
+    for (const name of await listNames(this.experimentsDir)) {
+      if (isTemporaryName(name) || !name.endsWith('.json')) continue
+      const path = join(this.experimentsDir, name)
+      const read = await readJson(path, ExperimentManifest)
+      if (read.ok) items.push(read.value)
+      else problems.push({ path, message: read.message })
+    }
+    items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+    return { items, problems }
+  }
+
+  /** Reads one experiment manifest. */
+  async getExperiment(id: string): Promise<ExperimentManifest> {
+    const read = await readJson(this.experimentPath(id), ExperimentManifest)
+    if (!read.ok) throw new StoreError(read.missing ? `no experiment ${id}` : read.message, read.missing ? 'not_found' : 'invalid')
+    return read.value
+  }
+
+  private runDir(id: string): string {
+    if (!RunId.safeParse(id).success) throw new StoreError(`not a run id: ${JSON.stringify(id).slice(0, 80)}`, 'invalid')
+    return join(this.runsDir, id)
+  }
+
+  private experimentPath(id: string): string {
+    if (!RunId.safeParse(id).success) throw new StoreError(`not an experiment id: ${JSON.stringify(id).slice(0, 80)}`, 'invalid')
+    return join(this.experimentsDir, `${id}.json`)
+  }
+}
+
+/** One series per line, so a diff of two runs shows which series changed. */
+function seriesText(series: Record<string, unknown>): string {
+  const keys = Object.keys(series).sort()
+  if (keys.length === 0) return '{}\n'
+  return `{\n${keys.map((k) => ` ${JSON.stringify(k)}: ${JSON.stringify(series[k])}`).join(',\n')}\n}\n`
+}
+
+type ReadResult<T> = { ok: true; value: T } | { ok: false; missing: boolean; message: string }
+
+async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<ReadResult<T>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', message: `${path}: cannot read (${describeIoError(err)})` }
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, missing: false, message: `${path}: not valid JSON (${(err as Error).message})` }
+  }
+  const parsed = schema.safeParse(data)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
+    return { ok: false, missing: false, message: `${path}: not an HMM Lab file${where}: ${issue?.message ?? 'invalid'}` }
+  }
+  return { ok: true, value: parsed.data }
+}
+
+async function listNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw new StoreError(`cannot list ${dir}: ${describeIoError(err)}`, 'io')
+  }
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { flag: 'wx' })
+  const handle = await open(path, 'r+')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await readdir(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Says what an I/O error means in words (disk full, read-only, permission). */
+export function describeIoError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  const meaning: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or folder',
+    EDQUOT: 'disk quota exceeded',
+  }
+  return e?.code && meaning[e.code] ? `${meaning[e.code]} (${e.code})` : e?.message ?? String(err)
+}

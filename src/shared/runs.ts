@@ -1,0 +1,63 @@
+/**
+ * Runs and experiments as stored in the workspace and as listed by the API. A run is one
+ * scenario under one design, seed and set of swept parameters; an experiment is the list of runs
+ * one sweep produced.
+ */
+import { z } from 'zod'
+
+/** A swept value: what the sweep set at one scenario path (or `design` / `seed`). */
+export const ParamValue = z.union([z.string(), z.number(), z.boolean()])
+export type ParamValue = z.infer<typeof ParamValue>
+
+export const RunStatus = z.enum(['ok', 'expect_failed', 'failed', 'cancelled', 'timeout'])
+export type RunStatus = z.infer<typeof RunStatus>
+
+export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id: letters, digits, . _ -')
+export const ExperimentId = RunId
+
+export const RunManifest = z.object({
+  schema: z.literal('hmmlab.run/1'),
+  id: RunId,
+  experimentId: ExperimentId.optional(),
+  scenario: z.object({
+    name: z.string(),
+    fileName: z.string(),
+    /** SHA-256 of the scenario text, hex. */
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    text: z.string(),
+  }),
+  design: z.string(),
+  seed: z.number().int(),
+  /** The swept parameters of this run (scenario path → value), design and seed excluded. */
+  parameters: z.record(z.string(), ParamValue),
+  versions: z.object({ hmmlab: z.string(), node: z.string() }),
+  timings: z.object({
+    queuedAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string(),
+    wallMs: z.number().nonnegative(),
+  }),
+  status: RunStatus,
+  error: z.string().optional(),
+  tags: z.array(z.string().max(64)).max(64),
+  /** Headline numbers for lists and comparisons (name → value). */
+  metrics: z.record(z.string(), z.number()),
+  expects: z.object({ passed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+  findings: z.number().int().nonnegative(),
+})
+export type RunManifest = z.infer<typeof RunManifest>
+
+export const ExperimentManifest = z.object({
+  schema: z.literal('hmmlab.experiment/1'),
+  id: ExperimentId,
+  name: z.string(),
+  createdAt: z.string(),
+  scenario: z.object({ name: z.string(), fileName: z.string(), hash: z.string() }),
+  sweep: z.record(z.string(), z.array(ParamValue)),
+  runIds: z.array(RunId),
+})
+export type ExperimentManifest = z.infer<typeof ExperimentManifest>
+
+/** A problem found while reading the workspace: the path and why it was skipped. */
+export const StoreProblem = z.object({ path: z.string(), message: z.string() })
+export type StoreProblem = z.infer<typeof StoreProblem>

@@ -1,0 +1,46 @@
+/**
+ * A run worker for pool tests. It follows the real worker's protocol; its "scenario text" names a
+ * behaviour: finish, run for a while checking the cancel flag, throw, exit, hang without
+ * checking, or allocate without bound.
+ */
+import type { RunTask, RunTaskResult } from '../../../src/main/services/experiments/protocol'
+import { movable, packArrays } from '../../../src/main/services/experiments/protocol'
+import { Piscina } from 'piscina'
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+export default function run(task: RunTask): RunTaskResult | unknown {
+  const flag = new Int32Array(task.cancelFlag)
+  const [behaviour, arg] = task.scenarioText.split(':')
+  const base = { scenarioName: `fake ${behaviour}`, metrics: { seed: task.seed }, expects: { passed: 1, failed: 0 }, findings: 0 }
+  switch (behaviour) {
+    case 'steps': {
+      const steps = Number(arg ?? 10)
+      for (let i = 0; i < steps; i++) {
+        if (Atomics.load(flag, 0) === 1) return { ...base, status: 'cancelled', result: { stoppedAt: i }, series: {} }
+        sleep(10)
+        task.progressPort.postMessage({ simTimeNs: i * 1000, stepsDone: i + 1, stepsTotal: steps })
+      }
+      const series = { memory: Array.from({ length: 1000 }, (_, i) => i * task.seed) }
+      const packed = packArrays({ result: { design: task.design, parameters: task.parameters }, series })
+      const value = { ...base, status: 'ok', ...packed.packed }
+      return movable(value, packed.buffers, Piscina)
+    }
+    case 'throw':
+      throw new Error('scenario step 3 (mmap): simulated failure')
+    case 'exit':
+      process.exit(3)
+      break
+    case 'hang':
+      for (;;) {
+        // ignores the cancel flag on purpose
+      }
+    case 'oom': {
+      const hoard: number[][] = []
+      for (;;) hoard.push(new Array(1_000_000).fill(Math.random()))
+    }
+  }
+  throw new Error(`unknown behaviour ${behaviour}`)
+}

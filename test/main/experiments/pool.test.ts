@@ -1,0 +1,70 @@
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { RunPool } from '../../../src/main/services/experiments/pool'
+
+const pool = new RunPool({
+  workerFile: join(__dirname, 'fake-run-worker.ts'),
+  execArgv: ['--import', 'tsx'],
+  threads: 2,
+  maxHeapMb: 64,
+  cancelGraceMs: 200,
+})
+afterAll(() => pool.close())
+
+const task = (scenarioText: string, seed = 1) => ({ runId: `r${seed}`, scenarioText, fileName: 'fake.yaml', design: 'D4', seed, parameters: { 'machine.devices': 2 } })
+
+describe('run pool', () => {
+  it('runs a task, reports progress and brings typed arrays back as plain arrays', async () => {
+    const progress: number[] = []
+    const outcome = await pool.submit(task('steps:5', 3), { onProgress: (p) => progress.push(p.stepsDone) }).done
+    expect(outcome.status).toBe('ok')
+    if (outcome.status !== 'ok') return
+    expect(outcome.result).toEqual({ design: 'D4', parameters: { 'machine.devices': 2 } })
+    const memory = outcome.series.memory as number[]
+    expect(Array.isArray(memory)).toBe(true)
+    expect(memory).toHaveLength(1000)
+    expect(memory[999]).toBe(999 * 3)
+    expect(progress.length).toBeGreaterThan(0)
+  })
+
+  it('cancels a cooperative run at its next step', async () => {
+    const handle = pool.submit(task('steps:100000'))
+    await new Promise((r) => setTimeout(r, 200))
+    const asked = Date.now()
+    handle.cancel()
+    const outcome = await handle.done
+    expect(outcome.status).toBe('cancelled')
+    expect(Date.now() - asked).toBeLessThan(1000)
+  })
+
+  it('terminates a run that ignores the cancel flag', async () => {
+    const handle = pool.submit(task('hang'))
+    await new Promise((r) => setTimeout(r, 200))
+    handle.cancel()
+    expect((await handle.done).status).toBe('cancelled')
+  })
+
+  it('times out a hanging run with a clear error', async () => {
+    const outcome = await pool.submit(task('hang'), { timeoutMs: 300 }).done
+    expect(outcome).toMatchObject({ status: 'timeout' })
+    if (outcome.status === 'timeout') expect(outcome.error).toContain('300 ms')
+  })
+
+  it('isolates a throwing run, an exiting worker and an out-of-memory run; the others finish', async () => {
+    const handles = [
+      pool.submit(task('throw', 1)),
+      pool.submit(task('steps:3', 2)),
+      pool.submit(task('exit', 3)),
+      pool.submit(task('oom', 4)),
+      pool.submit(task('steps:3', 5)),
+    ]
+    const outcomes = await Promise.all(handles.map((h) => h.done))
+    expect(outcomes.map((o) => o.status)).toEqual(['failed', 'ok', 'failed', 'failed', 'ok'])
+    const errors = outcomes.map((o) => ('error' in o ? o.error : ''))
+    expect(errors[0]).toContain('scenario step 3 (mmap): simulated failure')
+    expect(errors[2]).toMatch(/died|exited/)
+    expect(errors[3]).toContain('out of memory')
+    // The pool still serves new runs afterwards.
+    expect((await pool.submit(task('steps:2', 6)).done).status).toBe('ok')
+  })
+})
