@@ -61,3 +61,33 @@ export type ExperimentManifest = z.infer<typeof ExperimentManifest>
 /** A problem found while reading the workspace: the path and why it was skipped. */
 export const StoreProblem = z.object({ path: z.string(), message: z.string() })
 export type StoreProblem = z.infer<typeof StoreProblem>
+
+/**
+ * A time series as stored and compared: sample times (ns of simulated time) and values, a step
+ * function (each value holds until the next time).
+ */
+export const SeriesData = z.object({ t: z.array(z.number()), v: z.array(z.number()) }).refine((s) => s.t.length === s.v.length, 't and v must have the same length')
+export type SeriesData = z.infer<typeof SeriesData>
+
+/** A finding as compared across runs: its kind and a signature that identifies it across seeds. */
+export const FindingKey = z.object({ kind: z.string(), signature: z.string(), message: z.string() })
+export type FindingKey = z.infer<typeof FindingKey>
+
+export const Comparison = z.object({
+  runs: z.array(z.object({ id: RunId, label: z.string(), design: z.string(), seed: z.number(), parameters: z.record(z.string(), ParamValue) })),
+  /** One row per metric: its value in each run (null where absent), and the difference to the first run. */
+  metrics: z.array(
+    z.object({ name: z.string(), values: z.array(z.number().nullable()), deltas: z.array(z.number().nullable()), ratios: z.array(z.number().nullable()) }),
+  ),
+  /** Series present in at least one run, resampled on one shared time grid. */
+  series: z.array(z.object({ name: z.string(), t: z.array(z.number()), values: z.array(z.array(z.number().nullable())) })),
+  /** Findings grouped by the set of runs they occur in (like a snapshot diff). */
+  findings: z.object({
+    inAll: z.array(FindingKey),
+    /** For each run (same order as `runs`), the findings that no other run has. */
+    onlyIn: z.array(z.array(FindingKey)),
+    /** Findings in more than one run but not in all. */
+    inSome: z.array(z.object({ finding: FindingKey, runIds: z.array(RunId) })),
+  }),
+})
+export type Comparison = z.infer<typeof Comparison>
