@@ -1,12 +1,60 @@
 import type { Command } from 'commander'
-import { notYetAvailable } from './not-yet'
+import { runProbe } from '../../services/probe'
+import { writeCapture } from '../../services/probe/capture'
+import { formatProbeReport } from '../../services/probe/format'
 
-/** Registers `hmmlab probe`. */
+interface ProbeFlags {
+  sysroot?: string
+  json?: boolean
+  capture?: string
+  verbose?: boolean
+  systemInfo?: boolean
+}
+
+/**
+ * Registers `hmmlab probe`:
+ *   hmmlab probe [--sysroot DIR|FILE.tar.gz] [--json] [--verbose]
+ *   hmmlab probe --capture FILE.tar.gz [--sysroot ...]
+ * Exit 0 when the probe ran (findings do not fail it), 2 when the sysroot cannot be opened.
+ */
 export function registerProbeCommand(program: Command): void {
   program
     .command('probe')
-    .description('probe this machine (IOMMUs, groups, KFD topology, GPUs, kernel config)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => notYetAvailable('probe'))
+    .description('probe this machine (IOMMUs, groups, KFD topology, GPUs, kernel config); only reads')
+    .option('--sysroot <path>', 'read a captured tree (directory or .tar.gz) instead of /')
+    .option('--json', 'print the report as JSON (src/shared/probe.ts, docs/probe.md)')
+    .option('--capture <file>', 'write exactly the files the probe read into a .tar.gz')
+    .option('-v, --verbose', 'print every decoded register field')
+    .option('--no-system-info', 'skip systeminformation (CPU/memory/OS/GPU summary)')
+    .action(async (flags: ProbeFlags) => {
+      let result
+      try {
+        result = await runProbe({ sysroot: flags.sysroot, system: flags.systemInfo === false ? 'skip' : 'auto' })
+      } catch (err) {
+        process.stderr.write(`hmmlab probe: ${err instanceof Error ? err.message : String(err)}\n`)
+        process.exitCode = 2
+        return
+      }
+      const { report, ctx } = result
+      if (flags.capture) {
+        try {
+          const s = await writeCapture(ctx, flags.capture, { release: report.kernel.release })
+          process.stderr.write(
+            `hmmlab probe: captured ${s.files} file(s), ${s.symlinks} symlink(s), ${s.devices} device node(s), ${s.errors} read error(s) into ${s.file}` +
+              (s.redacted.length ? `; redacted ${s.redacted.join(', ')}` : '') +
+              '\n',
+          )
+        } catch (err) {
+          process.stderr.write(`hmmlab probe: capture failed: ${err instanceof Error ? err.message : String(err)}\n`)
+          process.exitCode = 2
+          return
+        }
+        if (!flags.json) {
+          process.exitCode = 0
+          return
+        }
+      }
+      process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : formatProbeReport(report, { verbose: flags.verbose }))
+      process.exitCode = 0
+    })
 }

@@ -1,0 +1,59 @@
+/** Small helpers for register decoding: hex parsing, bit ranges, sizes. Pure. */
+
+/**
+ * Parses a hex register value as sysfs prints it (`%llx`: no `0x`, no padding) and as people paste
+ * it (`0x…`, upper case, surrounding whitespace). Returns an explanation instead of throwing.
+ */
+export function parseHex(text: string, widthBits: number): { ok: true; value: bigint } | { ok: false; why: string } {
+  const t = text.trim()
+  if (t.length === 0) return { ok: false, why: 'empty value' }
+  const body = /^0x/i.test(t) ? t.slice(2) : t
+  if (!/^[0-9a-fA-F]+$/.test(body)) return { ok: false, why: `not a hex number: ${JSON.stringify(t.slice(0, 40))}` }
+  const v = BigInt('0x' + body)
+  if (v >> BigInt(widthBits) !== 0n) return { ok: false, why: `value 0x${v.toString(16)} does not fit in ${widthBits} bits` }
+  return { ok: true, value: v }
+}
+
+/** Parses an unsigned decimal; returns null when the text is not one. */
+export function parseUnsigned(text: string): bigint | null {
+  const t = text.trim()
+  if (!/^[0-9]+$/.test(t)) return null
+  return BigInt(t)
+}
+
+/** Bits hi..lo of v as a number (fields are narrow). */
+export function field(v: bigint, hi: number, lo: number): number {
+  const mask = (1n << BigInt(hi - lo + 1)) - 1n
+  return Number((v >> BigInt(lo)) & mask)
+}
+
+export function bit(v: bigint, n: number): boolean {
+  return ((v >> BigInt(n)) & 1n) === 1n
+}
+
+export function hex(v: bigint | number): string {
+  return '0x' + v.toString(16)
+}
+
+/** `2 MiB`, `1 GiB`, `512 GiB`, `4 KiB`. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
+  let u = 0
+  let x = n
+  while (x >= 1024 && u < units.length - 1 && Number.isInteger(x / 1024)) {
+    x /= 1024
+    u++
+  }
+  if (x >= 1024 && u < units.length - 1) {
+    while (x >= 1024 && u < units.length - 1) {
+      x /= 1024
+      u++
+    }
+    return `${x.toFixed(1)} ${units[u]}`
+  }
+  return `${x} ${units[u]}`
+}
+
+export function yesNo(b: boolean, yes = 'supported', no = 'not supported'): string {
+  return b ? yes : no
+}
