@@ -1,0 +1,250 @@
+/**
+ * The experiment service: a scenario plus a sweep becomes runs on the worker pool; progress is
+ * reported (throttled), runs can be cancelled one by one or all together, and every finished run
+ * is saved in the run store. The app, the browser host and the CLI all use this one service.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { APP_VERSION } from '../../../shared/version'
+import type { ExperimentManifest, ParamValue, RunManifest, RunStatus } from '../../../shared/runs'
+import { expandSweep, type SweepSpec } from '../../../shared/sweep'
+import type { RunStore } from '../store/run-store'
+import type { RunHandle, RunOutcome, RunPool } from './pool'
+import type { RunProgress } from './protocol'
+
+/** What the service needs to know about a scenario before running it. */
+export interface ScenarioPlan {
+  name: string
+  /** Designs the scenario names; each becomes a run unless the sweep sets `design`. */
+  designs: string[]
+  seed: number
+}
+
+/** Validates a scenario and returns its plan; throws with file/line/field on bad input. */
+export type PlanScenario = (text: string, fileName: string) => ScenarioPlan
+
+export interface ExperimentEvents {
+  experimentProgress(p: ExperimentProgress): void
+  runProgress(p: { experimentId: string; runId: string } & RunProgress): void
+  runFinished(p: { experimentId: string; runId: string; status: RunStatus; error?: string }): void
+}
+
+export interface ExperimentProgress {
+  experimentId: string
+  total: number
+  done: number
+  failed: number
+  running: number
+  etaMs: number | null
+  finished: boolean
+}
+
+export interface StartRequest {
+  scenarioText: string
+  fileName: string
+  sweep?: SweepSpec
+  name?: string
+  /** Overrides the scenario's designs (e.g. `--design D1,D4`) when the sweep does not set `design`. */
+  designs?: string[]
+  /** Overrides the scenario's seed when the sweep does not set `seed`. */
+  seed?: number
+  timeoutMs?: number
+}
+
+export interface StartedExperiment {
+  experimentId: string
+  runIds: string[]
+  /** Resolves when every run has finished and been saved; never rejects. */
+  done: Promise<ExperimentSummary>
+}
+
+export interface ExperimentSummary {
+  experimentId: string
+  runs: RunManifest[]
+  /** Runs whose result could not be saved (disk full, read-only workspace…), with the reason. */
+  unsaved: { runId: string; error: string }[]
+}
+
+interface LiveRun {
+  experimentId: string
+  handle: RunHandle
+}
+
+export class ExperimentService {
+  private readonly live = new Map<string, LiveRun>()
+  private readonly experiments = new Map<string, { runIds: string[]; progress: ExperimentProgress }>()
+
+  constructor(
+    private readonly deps: {
+      pool: RunPool
+      store: RunStore
+      plan: PlanScenario
+      events?: Partial<ExperimentEvents>
+      /** Minimum time between progress events of one run / one experiment, ms. */
+      progressIntervalMs?: number
+      defaultTimeoutMs?: number
+    },
+  ) {}
+
+  /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
+  async start(req: StartRequest): Promise<StartedExperiment> {
+    const plan = this.deps.plan(req.scenarioText, req.fileName)
+    const sets = expandSweep(req.sweep ?? {})
+    const hash = createHash('sha256').update(req.scenarioText).digest('hex')
+    const queuedAt = new Date().toISOString()
+    const experimentId = `${stamp(queuedAt)}-${slug(req.name ?? plan.name)}-${randomBytes(2).toString('hex')}`
+    const runs: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> }[] = []
+    for (const set of sets) {
+      const { design, seed, ...parameters } = set
+      const designs = design !== undefined ? [String(design)] : (req.designs ?? plan.designs)
+      const runSeed = seed !== undefined ? Number(seed) : (req.seed ?? plan.seed)
+      if (!Number.isInteger(runSeed)) throw new Error(`seed must be an integer, got ${String(seed)}`)
+      for (const d of designs) runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(d)}-s${runSeed}`, design: d, seed: runSeed, parameters })
+    }
+    const sweepAxes: Record<string, ParamValue[]> = {}
+    for (const r of runs) {
+      for (const [k, v] of Object.entries({ design: r.design, seed: r.seed, ...r.parameters })) {
+        const list = (sweepAxes[k] ??= [])
+        if (!list.includes(v)) list.push(v)
+      }
+    }
+    const experiment: ExperimentManifest = {
+      schema: 'hmmlab.experiment/1',
+      id: experimentId,
+      name: req.name ?? plan.name,
+      createdAt: queuedAt,
+      scenario: { name: plan.name, fileName: req.fileName, hash },
+      sweep: sweepAxes,
+      runIds: runs.map((r) => r.runId),
+    }
+    await this.deps.store.saveExperiment(experiment)
+
+    const progress: ExperimentProgress = { experimentId, total: runs.length, done: 0, failed: 0, running: 0, etaMs: null, finished: false }
+    this.experiments.set(experimentId, { runIds: experiment.runIds, progress })
+    const started = Date.now()
+    const emitExperiment = throttle(() => this.deps.events?.experimentProgress?.({ ...progress }), this.deps.progressIntervalMs ?? 250)
+    const unsaved: ExperimentSummary['unsaved'] = []
+
+    const finished = runs.map(async (r) => {
+      const startedAt = new Date().toISOString()
+      const emitRun = throttle((p: RunProgress) => this.deps.events?.runProgress?.({ experimentId, runId: r.runId, ...p }), this.deps.progressIntervalMs ?? 250)
+      const handle = this.deps.pool.submit(
+        { runId: r.runId, scenarioText: req.scenarioText, fileName: req.fileName, design: r.design, seed: r.seed, parameters: r.parameters },
+        {
+          timeoutMs: req.timeoutMs ?? this.deps.defaultTimeoutMs ?? 10 * 60_000,
+          onProgress: emitRun,
+        },
+      )
+      this.live.set(r.runId, { experimentId, handle })
+      const outcome = await handle.done
+      this.live.delete(r.runId)
+      const finishedAt = new Date().toISOString()
+      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt })
+      try {
+        await this.deps.store.saveRun({
+          manifest,
+          result: 'result' in outcome ? outcome.result : { error: outcome.error },
+          series: 'series' in outcome ? outcome.series : {},
+        })
+      } catch (err) {
+        unsaved.push({ runId: r.runId, error: err instanceof Error ? err.message : String(err) })
+      }
+      progress.done++
+      if (manifest.status === 'failed' || manifest.status === 'timeout') progress.failed++
+      progress.running = Math.min(this.live.size, this.deps.pool.threads)
+      const elapsed = Date.now() - started
+      progress.etaMs = progress.done < progress.total ? Math.round((elapsed / progress.done) * (progress.total - progress.done)) : 0
+      this.deps.events?.runFinished?.({ experimentId, runId: r.runId, status: manifest.status, ...(manifest.error ? { error: manifest.error } : {}) })
+      emitExperiment()
+      return manifest
+    })
+    progress.running = Math.min(runs.length, this.deps.pool.threads)
+    emitExperiment()
+
+    const done = Promise.all(finished).then((manifests) => {
+      progress.finished = true
+      progress.running = 0
+      this.deps.events?.experimentProgress?.({ ...progress })
+      return { experimentId, runs: manifests, unsaved }
+    })
+    return { experimentId, runIds: experiment.runIds, done }
+  }
+
+  /** Cancels one run (queued or running); false if it is not running. */
+  cancelRun(runId: string): boolean {
+    const live = this.live.get(runId)
+    live?.handle.cancel()
+    return live !== undefined
+  }
+
+  /** Cancels every unfinished run of an experiment; returns how many were asked to stop. */
+  cancelExperiment(experimentId: string): number {
+    let n = 0
+    for (const live of this.live.values()) {
+      if (live.experimentId === experimentId) {
+        live.handle.cancel()
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Progress of the experiments started by this service instance. */
+  activeExperiments(): ExperimentProgress[] {
+    return [...this.experiments.values()].map((e) => ({ ...e.progress }))
+  }
+}
+
+function toManifest(
+  r: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> },
+  outcome: RunOutcome,
+  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string },
+): RunManifest {
+  const ok = 'metrics' in outcome
+  return {
+    schema: 'hmmlab.run/1',
+    id: r.runId,
+    experimentId: ctx.experimentId,
+    scenario: { name: ok ? outcome.scenarioName : ctx.plan.name, fileName: ctx.fileName, hash: ctx.hash, text: ctx.text },
+    design: r.design,
+    seed: r.seed,
+    parameters: r.parameters,
+    versions: { hmmlab: APP_VERSION, node: process.versions.node },
+    timings: { queuedAt: ctx.queuedAt, startedAt: ctx.startedAt, finishedAt: ctx.finishedAt, wallMs: Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt) },
+    status: outcome.status,
+    ...('error' in outcome ? { error: outcome.error } : {}),
+    tags: [],
+    metrics: ok ? outcome.metrics : {},
+    expects: ok ? outcome.expects : { passed: 0, failed: 0 },
+    findings: ok ? outcome.findings : 0,
+  }
+}
+
+/** Calls `fn` at most once per interval, always with the latest arguments (trailing call kept). */
+export function throttle<A extends unknown[]>(fn: (...args: A) => void, intervalMs: number): (...args: A) => void {
+  let last = 0
+  let pending: A | undefined
+  let timer: NodeJS.Timeout | undefined
+  return (...args: A) => {
+    const now = Date.now()
+    if (now - last >= intervalMs) {
+      last = now
+      fn(...args)
+      return
+    }
+    pending = args
+    timer ??= setTimeout(() => {
+      timer = undefined
+      last = Date.now()
+      if (pending) fn(...pending)
+      pending = undefined
+    }, intervalMs - (now - last))
+  }
+}
+
+function stamp(iso: string): string {
+  return iso.replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run'
+}
