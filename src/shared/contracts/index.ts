@@ -4,14 +4,16 @@
  */
 import type { z } from 'zod'
 import { appEvents, appRoutes } from './app'
+import { labEvents, labRoutes } from './lab'
 import type { EventName, RouteName } from './names'
 
 export * from './names'
 export * from './define'
 export * from './app'
+export * from './lab'
 
-export const routes = { ...appRoutes } as const
-export const events = { ...appEvents } as const
+export const routes = { ...appRoutes, ...labRoutes } as const
+export const events = { ...appEvents, ...labEvents } as const
 
 export type Routes = typeof routes
 export type Events = typeof events

@@ -3,8 +3,26 @@
  * on its own, sandboxed) can check names without carrying zod. the tables in `index.ts` are
  * checked at compile time to match these lists exactly.
  */
-export const ROUTE_NAMES = ['app.info'] as const
-export const EVENT_NAMES = ['app.heartbeat', 'log.line'] as const
+export const ROUTE_NAMES = [
+  'app.info',
+  'scenarios.list',
+  'scenarios.get',
+  'scenarios.save',
+  'scenarios.validate',
+  'scenarios.schema',
+  'experiments.start',
+  'experiments.cancel',
+  'experiments.list',
+  'experiments.get',
+  'runs.list',
+  'runs.get',
+  'runs.cancel',
+  'runs.delete',
+  'runs.tag',
+  'runs.compare',
+  'reports.export',
+] as const
+export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished'] as const
 
 export type RouteName = (typeof ROUTE_NAMES)[number]
 export type EventName = (typeof EVENT_NAMES)[number]

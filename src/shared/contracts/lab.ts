@@ -1,0 +1,130 @@
+/**
+ * Contracts of the lab: the scenario library, experiments (sweeps of runs), stored runs,
+ * comparisons and report export.
+ */
+import { z } from 'zod'
+import { Comparison, ExperimentId, ExperimentManifest, RunId, RunManifest, RunStatus, StoreProblem } from '../runs'
+import { SweepSpec } from '../sweep'
+import { defineEvent, defineRoute } from './define'
+
+export const ScenarioSource = z.enum(['builtin', 'workspace'])
+
+/** `builtin:<path under scenarios/>` or `workspace:<path under the workspace's scenarios/>`. */
+export const ScenarioId = z.string().regex(/^(builtin|workspace):[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/, 'a scenario id such as builtin:thread-2014/fork-leak.yaml')
+
+export const ScenarioEntry = z.object({
+  id: ScenarioId,
+  source: ScenarioSource,
+  /** Folder the file sits in (e.g. `thread-2014`, `selftests`); '' at the top. */
+  group: z.string(),
+  fileName: z.string(),
+  name: z.string(),
+  description: z.string(),
+  /** Set when the file does not parse: the message names the line and field. */
+  error: z.string().optional(),
+})
+export type ScenarioEntry = z.infer<typeof ScenarioEntry>
+
+export const ValidationIssue = z.object({
+  line: z.number().int().positive().optional(),
+  column: z.number().int().positive().optional(),
+  path: z.string(),
+  message: z.string(),
+})
+export type ValidationIssue = z.infer<typeof ValidationIssue>
+
+export const ScenarioText = z.object({ text: z.string().max(4 << 20), fileName: z.string().min(1).max(255) })
+
+export const ExperimentProgress = z.object({
+  experimentId: ExperimentId,
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  running: z.number().int().nonnegative(),
+  etaMs: z.number().nonnegative().nullable(),
+  finished: z.boolean(),
+})
+
+export const ReportFormat = z.enum(['html', 'json', 'csv', 'trace'])
+export const ReportTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('run'), runId: RunId }),
+  z.object({ kind: z.literal('experiment'), experimentId: ExperimentId }),
+  z.object({ kind: z.literal('compare'), runIds: z.array(RunId).min(2).max(16) }),
+])
+
+export const labRoutes = {
+  'scenarios.list': defineRoute(
+    'Built-in scenarios and the workspace ones, with name and description',
+    z.object({}).strict(),
+    z.object({ scenarios: z.array(ScenarioEntry) }),
+  ),
+  'scenarios.get': defineRoute('The text of one scenario', z.object({ id: ScenarioId }).strict(), z.object({ id: ScenarioId, fileName: z.string(), text: z.string() })),
+  'scenarios.save': defineRoute(
+    'Saves a scenario into the workspace (never over a built-in one)',
+    ScenarioText.strict(),
+    z.object({ id: ScenarioId }),
+  ),
+  'scenarios.validate': defineRoute(
+    'Validates scenario text; issues carry the line and field',
+    ScenarioText.strict(),
+    z.object({ ok: z.boolean(), issues: z.array(ValidationIssue), name: z.string().optional(), designs: z.array(z.string()).optional() }),
+  ),
+  'scenarios.schema': defineRoute('The JSON Schema of scenario files, for editor completion', z.object({}).strict(), z.object({ schema: z.unknown() })),
+  'experiments.start': defineRoute(
+    'Starts a scenario under a sweep; each parameter set × design becomes a run',
+    z
+      .object({
+        scenarioId: ScenarioId.optional(),
+        scenario: ScenarioText.optional(),
+        sweep: SweepSpec.optional(),
+        designs: z.array(z.string().min(1)).min(1).optional(),
+        seed: z.number().int().optional(),
+        name: z.string().max(120).optional(),
+      })
+      .strict()
+      .refine((v) => (v.scenarioId === undefined) !== (v.scenario === undefined), 'give exactly one of scenarioId or scenario'),
+    z.object({ experimentId: ExperimentId, runIds: z.array(RunId) }),
+  ),
+  'experiments.cancel': defineRoute('Cancels every unfinished run of an experiment', z.object({ experimentId: ExperimentId }).strict(), z.object({ cancelled: z.number().int() })),
+  'experiments.list': defineRoute(
+    'Stored experiments, and the progress of those running now',
+    z.object({}).strict(),
+    z.object({ experiments: z.array(ExperimentManifest), active: z.array(ExperimentProgress), problems: z.array(StoreProblem) }),
+  ),
+  'experiments.get': defineRoute(
+    'One experiment with the manifests of its finished runs',
+    z.object({ experimentId: ExperimentId }).strict(),
+    z.object({ experiment: ExperimentManifest, runs: z.array(RunManifest) }),
+  ),
+  'runs.list': defineRoute('Stored runs, newest first; damaged entries are listed as problems', z.object({}).strict(), z.object({ runs: z.array(RunManifest), problems: z.array(StoreProblem) })),
+  'runs.get': defineRoute(
+    'One stored run: manifest, result (see src/shared/run-result.ts) and series',
+    z.object({ runId: RunId }).strict(),
+    z.object({ manifest: RunManifest, result: z.unknown(), series: z.record(z.string(), z.unknown()) }),
+  ),
+  'runs.cancel': defineRoute('Cancels one queued or running run', z.object({ runId: RunId }).strict(), z.object({ cancelled: z.boolean() })),
+  'runs.delete': defineRoute('Deletes a stored run', z.object({ runId: RunId }).strict(), z.object({})),
+  'runs.tag': defineRoute(
+    "Replaces a run's tags",
+    z.object({ runId: RunId, tags: z.array(z.string().min(1).max(64)).max(64) }).strict(),
+    z.object({ manifest: RunManifest }),
+  ),
+  'runs.compare': defineRoute('Two or more runs side by side', z.object({ runIds: z.array(RunId).min(2).max(16) }).strict(), Comparison),
+  'reports.export': defineRoute(
+    'Exports a run, an experiment or a comparison as HTML, JSON, CSV or a Perfetto trace',
+    z.object({ target: ReportTarget, format: ReportFormat }).strict(),
+    z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
+  ),
+}
+
+export const labEvents = {
+  'experiment.progress': defineEvent('Runs done / total, failures and ETA of a running experiment', ExperimentProgress),
+  'run.progress': defineEvent(
+    'Simulated time and steps of one running run',
+    z.object({ experimentId: ExperimentId, runId: RunId, simTimeNs: z.number().nonnegative(), stepsDone: z.number().int().nonnegative(), stepsTotal: z.number().int().nonnegative() }),
+  ),
+  'run.finished': defineEvent(
+    'A run ended (saved in the store unless the event says otherwise)',
+    z.object({ experimentId: ExperimentId, runId: RunId, status: RunStatus, error: z.string().optional() }),
+  ),
+}
