@@ -18,10 +18,13 @@ beforeAll(async () => {
   writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>HMM Lab</title>')
   writeFileSync(join(staticDir, 'assets', 'app.js'), 'console.log(1)')
   writeFileSync(join(root, 'secret.txt'), 'do not serve me')
-  api = createApi({ host: 'browser' })
+  api = createApi({ host: 'browser', workspace: join(root, 'workspace') })
   host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir, token: TOKEN, heartbeatMs: 0, maxBodyBytes: 4096 })
 })
-afterAll(async () => host.close())
+afterAll(async () => {
+  await host.close()
+  await api.close()
+})
 
 const invoke = (headers: Record<string, string>, body = '{}', route = 'app.info') =>
   rawRequest(host.port, { method: 'POST', path: `/api/invoke/${route}`, headers: { 'content-type': 'application/json', ...headers }, body })

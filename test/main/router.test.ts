@@ -3,36 +3,44 @@ import { ROUTE_NAMES, routes } from '../../src/shared/contracts'
 import { createHandlers } from '../../src/main/api/handlers'
 import { ApiError, createRouter } from '../../src/main/api/router'
 import { EventHub } from '../../src/main/api/event-hub'
+import { createLabServices } from '../../src/main/services'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll } from 'vitest'
+
+const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-router-')) })
+afterAll(() => services.close())
 
 describe('route table', () => {
   it('has exactly one handler per contract route', () => {
-    expect(Object.keys(createHandlers()).sort()).toEqual([...ROUTE_NAMES].sort())
+    expect(Object.keys(createHandlers(services)).sort()).toEqual([...ROUTE_NAMES].sort())
     expect(Object.keys(routes).sort()).toEqual([...ROUTE_NAMES].sort())
   })
 
   it('answers app.info with the host kind it was built for', async () => {
     for (const host of ['electron', 'browser'] as const) {
-      const router = createRouter(createHandlers(), { host })
+      const router = createRouter(createHandlers(services), { host })
       await expect(router.invoke('app.info', {})).resolves.toMatchObject({ host, name: 'HMM Lab', platform: process.platform })
     }
   })
 
   it('rejects unknown routes and invalid input with ApiError codes', async () => {
-    const router = createRouter(createHandlers(), { host: 'browser' })
+    const router = createRouter(createHandlers(services), { host: 'browser' })
     await expect(router.invoke('__proto__', {})).rejects.toMatchObject({ code: 'unknown_route' })
     await expect(router.invoke(42, {})).rejects.toBeInstanceOf(ApiError)
     await expect(router.invoke('app.info', { extra: true })).rejects.toMatchObject({ code: 'bad_request', route: 'app.info' })
   })
 
   it('turns a handler that breaks its output contract into an internal error', async () => {
-    const handlers = { ...createHandlers(), 'app.info': () => ({ name: 'not us' }) as never }
+    const handlers = { ...createHandlers(services), 'app.info': () => ({ name: 'not us' }) as never }
     const router = createRouter(handlers, { host: 'browser' })
     await expect(router.invoke('app.info', {})).rejects.toMatchObject({ code: 'internal' })
   })
 
   it('turns a throwing handler into an internal error naming the route', async () => {
     const handlers = {
-      ...createHandlers(),
+      ...createHandlers(services),
       'app.info': () => {
         throw new Error('boom')
       },

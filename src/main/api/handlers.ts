@@ -4,12 +4,67 @@
  */
 import { APP_VERSION } from '../../shared/version'
 import type { AppInfo } from '../../shared/contracts'
-import type { HostContext, RouteHandlers } from './router'
+import type { LabServices } from '../services'
+import { compareRuns } from '../services/compare'
+import { StoreError } from '../services/store/run-store'
+import { ApiError, type HostContext, type RouteHandlers } from './router'
 
-/** Builds the full handler table. */
-export function createHandlers(): RouteHandlers {
+/** Builds the full handler table over the host's services. */
+export function createHandlers(services: LabServices): RouteHandlers {
+  const { store, experiments, scenarios, sim } = services
   return {
-    'app.info': (_input, ctx) => appInfo(ctx),
+    'app.info': (_input, ctx) => appInfo({ ...ctx, workspace: services.workspace }),
+
+    'scenarios.list': async () => ({ scenarios: await scenarios.list() }),
+    'scenarios.get': async ({ id }) => badRequestOnError(() => scenarios.get(id)),
+    'scenarios.save': async ({ fileName, text }) => ({ id: await badRequestOnError(() => scenarios.save(fileName, text)) }),
+    'scenarios.validate': ({ text, fileName }) => sim.validate(text, fileName),
+    'scenarios.schema': () => ({ schema: sim.jsonSchema() }),
+
+    'experiments.start': async (input) => {
+      const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
+      const started = await badRequestOnError(() =>
+        experiments.start({
+          scenarioText: scenario.text,
+          fileName: scenario.fileName,
+          ...(input.sweep ? { sweep: input.sweep } : {}),
+          ...(input.designs ? { designs: input.designs } : {}),
+          ...(input.seed !== undefined ? { seed: input.seed } : {}),
+          ...(input.name ? { name: input.name } : {}),
+        }),
+      )
+      return { experimentId: started.experimentId, runIds: started.runIds }
+    },
+    'experiments.cancel': ({ experimentId }) => ({ cancelled: experiments.cancelExperiment(experimentId) }),
+    'experiments.list': async () => {
+      const listing = await store.listExperiments()
+      return { experiments: listing.items, active: experiments.activeExperiments(), problems: listing.problems }
+    },
+    'experiments.get': async ({ experimentId }) => {
+      const experiment = await storeCall(() => store.getExperiment(experimentId))
+      const runs = (await store.listRuns()).items.filter((r) => r.experimentId === experimentId)
+      return { experiment, runs }
+    },
+
+    'runs.list': async () => {
+      const listing = await store.listRuns()
+      return { runs: listing.items, problems: listing.problems }
+    },
+    'runs.get': async ({ runId }) => storeCall(() => store.getRun(runId)),
+    'runs.cancel': ({ runId }) => ({ cancelled: experiments.cancelRun(runId) }),
+    'runs.delete': async ({ runId }) => {
+      await storeCall(() => store.deleteRun(runId))
+      return {}
+    },
+    'runs.tag': async ({ runId, tags }) => ({ manifest: await storeCall(() => store.tagRun(runId, tags)) }),
+    'runs.compare': async ({ runIds }) => {
+      const runs = await Promise.all(runIds.map((id) => storeCall(() => store.getRun(id))))
+      return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
+    },
+
+    'reports.export': () => {
+      throw new ApiError('bad_request', 'report export is not available in this version yet')
+    },
   }
 }
 
@@ -29,5 +84,35 @@ export function appInfo(ctx: HostContext): AppInfo {
       ...(versions.chrome ? { chrome: versions.chrome } : {}),
     },
     ...(ctx.workspace ? { workspace: ctx.workspace } : {}),
+  }
+}
+
+/** The findings of a stored result as comparison keys (results that are not RunResult give none). */
+function findingKeys(result: unknown): { kind: string; signature: string; message: string }[] {
+  const findings = (result as { findings?: unknown } | null)?.findings
+  if (!Array.isArray(findings)) return []
+  return findings.flatMap((f: unknown) => {
+    const x = f as { kind?: unknown; signature?: unknown; message?: unknown }
+    return typeof x.kind === 'string' && typeof x.message === 'string'
+      ? [{ kind: x.kind, signature: typeof x.signature === 'string' ? x.signature : x.message, message: x.message }]
+      : []
+  })
+}
+
+async function badRequestOnError<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof ApiError) throw err
+    throw new ApiError('bad_request', err instanceof Error ? err.message : String(err))
+  }
+}
+
+async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof StoreError) throw new ApiError(err.code === 'io' ? 'internal' : 'bad_request', err.message)
+    throw err
   }
 }

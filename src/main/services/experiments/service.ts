@@ -14,6 +14,7 @@ import type { RunProgress } from './protocol'
 /** What the service needs to know about a scenario before running it. */
 export interface ScenarioPlan {
   name: string
+  description?: string
   /** Designs the scenario names; each becomes a run unless the sweep sets `design`. */
   designs: string[]
   seed: number

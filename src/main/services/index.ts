@@ -1,0 +1,56 @@
+/**
+ * The services of one host, assembled once: the scenario library, the run store, the worker pool
+ * and the experiment service over them. Events go to the host's event hub.
+ */
+import { join } from 'node:path'
+import type { EventHub } from '../api/event-hub'
+import { appRoot } from '../paths'
+import { RunPool } from './experiments/pool'
+import { ExperimentService } from './experiments/service'
+import { runWorkerEntry } from './experiments/worker-entry'
+import { ScenarioLibrary } from './scenarios'
+import { simBinding, type SimBinding } from './sim-binding'
+import { RunStore } from './store/run-store'
+import { defaultWorkspace } from './store/workspace'
+
+export interface LabServices {
+  readonly workspace: string
+  readonly scenarios: ScenarioLibrary
+  readonly store: RunStore
+  readonly pool: RunPool
+  readonly experiments: ExperimentService
+  readonly sim: SimBinding
+  close(): Promise<void>
+}
+
+export interface LabServicesOptions {
+  workspace?: string
+  hub?: EventHub
+  threads?: number
+  /** Built-in scenarios folder (default: the project's `scenarios/`). */
+  builtinScenarios?: string
+}
+
+/** Creates the services; the pool starts threads only when the first run is queued. */
+export function createLabServices(opts: LabServicesOptions = {}): LabServices {
+  const workspace = opts.workspace ?? defaultWorkspace()
+  const sim = simBinding
+  const store = new RunStore(workspace)
+  const entry = runWorkerEntry()
+  const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), ...(opts.threads ? { threads: opts.threads } : {}) })
+  const hub = opts.hub
+  const experiments = new ExperimentService({
+    pool,
+    store,
+    plan: sim.plan,
+    events: hub
+      ? {
+          experimentProgress: (p) => hub.emit('experiment.progress', p),
+          runProgress: (p) => hub.emit('run.progress', p),
+          runFinished: (p) => hub.emit('run.finished', p),
+        }
+      : {},
+  })
+  const scenarios = new ScenarioLibrary({ builtin: opts.builtinScenarios ?? join(appRoot(), 'scenarios'), workspace: join(workspace, 'scenarios') }, sim.plan)
+  return { workspace, scenarios, store, pool, experiments, sim, close: () => pool.close() }
+}

@@ -1,0 +1,98 @@
+/**
+ * The scenario library: the built-in `scenarios/` folder and the workspace's own `scenarios/`,
+ * grouped by folder. Ids name the source and the relative path; resolving an id never leaves its
+ * folder. Files that do not parse are listed with their error instead of being hidden.
+ */
+import { mkdir, readFile, readdir } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import type { ScenarioEntry } from '../../shared/contracts'
+import { writeFileAtomic } from './store/atomic'
+import type { PlanScenario } from './experiments/service'
+
+const SCENARIO_FILE = /\.(ya?ml|json)$/
+
+export class ScenarioLibrary {
+  constructor(
+    private readonly dirs: { builtin: string; workspace: string },
+    private readonly plan: PlanScenario,
+  ) {}
+
+  /** Every scenario file of both sources, grouped by folder, sorted. */
+  async list(): Promise<ScenarioEntry[]> {
+    const out: ScenarioEntry[] = []
+    for (const source of ['builtin', 'workspace'] as const) {
+      const root = this.dirs[source]
+      for (const path of await walk(root)) {
+        const rel = relative(root, path).split(sep).join('/')
+        const id = `${source}:${rel}`
+        if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/.test(rel)) continue
+        const group = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
+        const fileName = rel.slice(rel.lastIndexOf('/') + 1)
+        let text: string
+        try {
+          text = await readFile(path, 'utf8')
+        } catch (err) {
+          out.push({ id, source, group, fileName, name: fileName, description: '', error: `cannot read: ${(err as Error).message}` })
+          continue
+        }
+        try {
+          const p = this.plan(text, rel)
+          out.push({ id, source, group, fileName, name: p.name, description: p.description ?? '' })
+        } catch (err) {
+          out.push({ id, source, group, fileName, name: fileName, description: '', error: (err as Error).message })
+        }
+      }
+    }
+    return out
+  }
+
+  /** Reads one scenario by id. */
+  async get(id: string): Promise<{ id: string; fileName: string; text: string }> {
+    const path = this.resolveId(id)
+    try {
+      return { id, fileName: id.slice(id.indexOf(':') + 1), text: await readFile(path, 'utf8') }
+    } catch {
+      throw new Error(`no scenario ${id}`)
+    }
+  }
+
+  /** Saves text as a workspace scenario (atomic); drafts that do not validate are kept too. */
+  async save(fileName: string, text: string): Promise<string> {
+    const rel = fileName.replace(/\\/g, '/').replace(/^\/+/, '')
+    const id = `workspace:${rel}`
+    const path = this.resolveId(id)
+    await mkdir(dirname(path), { recursive: true })
+    await writeFileAtomic(path, text)
+    return id
+  }
+
+  /** Resolves an id to a path inside its source folder, or throws. */
+  resolveId(id: string): string {
+    const m = /^(builtin|workspace):([A-Za-z0-9][A-Za-z0-9._/-]*)$/.exec(id)
+    if (!m || !SCENARIO_FILE.test(m[2]!) || m[2]!.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+      throw new Error(`not a scenario id: ${JSON.stringify(id).slice(0, 120)} (expected builtin:<path>.yaml or workspace:<path>.yaml)`)
+    }
+    const root = resolve(this.dirs[m[1] as 'builtin' | 'workspace'])
+    const path = resolve(root, m[2]!)
+    if (!path.startsWith(root + sep)) throw new Error(`scenario id leaves its folder: ${id}`)
+    return path
+  }
+}
+
+async function walk(dir: string, depth = 0): Promise<string[]> {
+  if (depth > 8) return []
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch {
+    return []
+  }
+  const out: string[] = []
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith('.')) continue
+    const path = join(dir, e.name)
+    if (e.isDirectory()) out.push(...(await walk(path, depth + 1)))
+    else if (e.isFile() && SCENARIO_FILE.test(e.name)) out.push(path)
+  }
+  return out
+}
