@@ -7,27 +7,11 @@ import {
   isTrustedSenderUrl,
   navigationAllowed,
   permissionGranted,
-  secureWebPreferences,
 } from '../../src/main/electron/policy'
 
 const rendererUrl = 'file:///opt/hmm-lab/out/renderer/index.html'
 
 describe('Electron security policy', () => {
-  it('web preferences: sandbox, context isolation, no Node, no webview', () => {
-    const prefs = secureWebPreferences('/opt/hmm-lab/out/preload/index.cjs')
-    expect(prefs).toMatchObject({
-      sandbox: true,
-      contextIsolation: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      nodeIntegrationInSubFrames: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-    })
-    expect(prefs.preload.endsWith('.cjs')).toBe(true)
-  })
-
   it('IPC is trusted only from our renderer file', () => {
     expect(isTrustedSenderUrl(rendererUrl, rendererUrl)).toBe(true)
     expect(isTrustedSenderUrl(`${rendererUrl}#/results`, rendererUrl)).toBe(true)

@@ -4,25 +4,6 @@
  * (https://www.electronjs.org/docs/latest/tutorial/security) that it enforces.
  */
 
-/** Checklist 2-4: no Node in the renderer, context isolation, process sandbox. */
-export function secureWebPreferences(preloadPath: string) {
-  return {
-    preload: preloadPath,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    experimentalFeatures: false,
-    webviewTag: false,
-    spellcheck: false,
-    navigateOnDragDrop: false,
-    safeDialogs: true,
-  } as const
-}
-
 /** Checklist 7 (CSP): the renderer may load only its own files; no eval, no remote content. */
 export const RENDERER_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -4,7 +4,7 @@
  */
 import { BrowserWindow, app, session, shell, type WebContents } from 'electron'
 import { pathToFileURL } from 'node:url'
-import { RENDERER_CSP, isAllowedExternalUrl, navigationAllowed, permissionGranted, secureWebPreferences } from './policy'
+import { RENDERER_CSP, isAllowedExternalUrl, navigationAllowed, permissionGranted } from './policy'
 
 /** Applies the session-wide rules (checklist 5 and 7): permissions denied, CSP header on every response. */
 export function hardenSession(): void {
@@ -33,14 +33,34 @@ export function hardenWebContents(rendererUrl: string): void {
   })
 }
 
-/** Creates the main window on the built renderer. */
+/**
+ * Creates the main window on the built renderer. The options are written out here, literally, so
+ * that both the unit test (which captures them) and electronegativity (which reads the bundle)
+ * see exactly what Electron gets. Checklist 2-4: no Node, context isolation, sandbox; checklist 8:
+ * no insecure content; checklist 11: no experimental or blink features (Auxclick disabled).
+ */
 export function createMainWindow(rendererIndex: string, preloadPath: string): BrowserWindow {
   const win = new BrowserWindow({
     width: 1400,
     height: 900,
     show: false,
     title: 'HMM Lab',
-    webPreferences: secureWebPreferences(preloadPath),
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+      disableBlinkFeatures: 'Auxclick',
+    },
   })
   win.once('ready-to-show', () => win.show())
   void win.loadURL(pathToFileURL(rendererIndex).href)
