@@ -52,6 +52,7 @@ export function readIommus(ctx: ProbeContext, k: KernelFacts | null): { classPre
       units.push(unit)
     }
   }
+  intelConsistency(ctx, units)
   if (units.length === 0) ctx.info('iommu.none', 'iommu', 'no IOMMU registered (/sys/class/iommu is empty): DMA is not translated; no SVA, no ATS, no device isolation')
   return { classPresent: true, units }
 }
@@ -110,4 +111,29 @@ export function readIommuGroups(ctx: ProbeContext): IommuGroup[] {
     })
   }
   return groups.sort((a, b) => a.id - b.id)
+}
+
+/**
+ * The kernel compares some features across all DMAR units and prints
+ * "IOMMU feature <name> inconsistent" when they differ; SVA then follows the weakest unit.
+ */
+function intelConsistency(ctx: ProbeContext, units: IommuUnit[]): void {
+  const intel = units.filter((u): u is Extract<IommuUnit, { kind: 'intel-vt-d' }> => u.kind === 'intel-vt-d' && u.derived !== null)
+  if (intel.length < 2) return
+  const checks: [string, (d: NonNullable<(typeof intel)[number]['derived']>) => boolean][] = [
+    ['fl1gp_support', (d) => d.firstStage1GiB],
+    ['fl5lp_support', (d) => d.firstStage5Level],
+    ['pi_support', (d) => d.postedInterrupts],
+    ['eim_support', (d) => d.extendedInterruptMode],
+    ['pasid', (d) => d.pasid],
+    ['prs', (d) => d.pageRequests],
+  ]
+  for (const [name, get] of checks) {
+    const vals = intel.map((u) => get(u.derived as NonNullable<typeof u.derived>))
+    if (vals.some((v) => v) && vals.some((v) => !v)) {
+      const has = intel.filter((_, i) => vals[i]).map((u) => u.name)
+      const lacks = intel.filter((_, i) => !vals[i]).map((u) => u.name)
+      ctx.info('intel.inconsistent', name, `units disagree on ${name} (${has.join(', ')} yes; ${lacks.join(', ')} no): the kernel prints "IOMMU feature ${name} inconsistent"`)
+    }
+  }
 }

@@ -112,8 +112,12 @@ export function splitCmdline(raw: string): string[] {
 
 const boolParam = (v: string): boolean | null => (/^(1|y|yes|on|true)$/i.test(v) ? true : /^(0|n|no|off|false)$/i.test(v) ? false : null)
 
-/** The IOMMU-relevant part of the command line. */
-export function parseCmdlineIommu(raw: string | null): CmdlineIommu {
+const INTEL_OPTS = new Set(['on', 'off', 'igfx_off', 'forcedac', 'strict', 'sp_off', 'sm_on', 'sm_off', 'tboot_noforce'])
+const AMD_OPTS = new Set(['off', 'on', 'force_enable', 'force_isolation', 'fullflush', 'pgtbl_v1', 'pgtbl_v2', 'irtcachedis', 'nohugepages', 'v2_pgsizes_only'])
+const IOMMU_OPTS = new Set(['off', 'force', 'noforce', 'pt', 'nopt', 'soft', 'forcesac', 'allowdac', 'nodac', 'usedac', 'panic', 'nopanic', 'merge', 'nomerge', 'memaper', 'noagp', 'noaperture', 'calgary', 'biomerge'])
+
+/** The IOMMU-relevant part of the command line; `problems` collects values the kernel would reject. */
+export function parseCmdlineIommu(raw: string | null, problems: string[] = []): CmdlineIommu {
   const res: CmdlineIommu = { intelIommu: [], amdIommu: [], iommu: [], passthrough: null, strict: null, tokens: [] }
   if (raw === null) return res
   for (const tok of splitCmdline(raw)) {
@@ -123,23 +127,28 @@ export function parseCmdlineIommu(raw: string | null): CmdlineIommu {
     const list = val.split(',').filter((s) => s.length > 0)
     switch (key) {
       case 'intel_iommu':
+        for (const o of list) if (!INTEL_OPTS.has(o)) problems.push(`intel_iommu=${o}: unknown option (the kernel logs "Unknown option" and ignores it)`)
         res.intelIommu.push(...list)
         if (list.includes('strict')) res.strict = true
         break
       case 'amd_iommu':
+        for (const o of list) if (!AMD_OPTS.has(o)) problems.push(`amd_iommu=${o}: unknown option`)
         res.amdIommu.push(...list)
         if (list.includes('fullflush')) res.strict = true
         break
       case 'iommu':
+        for (const o of list) if (!IOMMU_OPTS.has(o) && !/^\d+/.test(o)) problems.push(`iommu=${o}: unknown option`)
         res.iommu.push(...list)
         if (list.includes('pt')) res.passthrough = true
         if (list.includes('nopt')) res.passthrough = false
         break
       case 'iommu.passthrough':
         res.passthrough = boolParam(val)
+        if (res.passthrough === null) problems.push(`iommu.passthrough=${val}: not a boolean`)
         break
       case 'iommu.strict':
         res.strict = boolParam(val)
+        if (res.strict === null) problems.push(`iommu.strict=${val}: not a boolean`)
         break
       case 'pci':
         if (!list.some((s) => /^(noats|nopasid|nopri)$/.test(s))) continue
@@ -217,7 +226,10 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
       cpu.la57 = set.has('la57')
     }
   }
-  return { release, configSource, config, cmdlineRaw, cmdline: parseCmdlineIommu(cmdlineRaw), cpu }
+  const problems: string[] = []
+  const cmdline = parseCmdlineIommu(cmdlineRaw, problems)
+  for (const pr of problems) ctx.error('file.malformed', 'kernel command line', `/proc/cmdline: ${pr}`, '/proc/cmdline')
+  return { release, configSource, config, cmdlineRaw, cmdline, cpu }
 }
 
 /** The options table with verdicts, plus findings for wanted options that are not set. */

@@ -118,6 +118,9 @@ export function gfxVersionFromDeviceId(id: number): number | null {
   return null
 }
 
+/** PCI device ids of AMD APU graphics (Raven … Strix Halo): their GPU nodes share system memory. */
+const APU_DEVICE_IDS = new Set([0x15dd, 0x15d8, 0x1636, 0x1638, 0x164c, 0x1681, 0x15e7, 0x163f, 0x15bf, 0x15c8, 0x1900, 0x1901, 0x150e, 0x1586, 0x1114, 0x13c0, 0x164e])
+
 const HEAP_TYPES = ['system', 'fb public', 'fb private', 'gds', 'lds', 'scratch']
 const LINK_TYPES: Record<number, string> = {
   0: 'undefined',
@@ -155,11 +158,11 @@ function pciFromLocation(domain: number | null, loc: number | null): string | nu
 export function deriveKfdNode(p: KfdProperties, memBanks: KfdNode['memBanks']): KfdNodeDerived {
   const simd = num(p, 'simd_count') ?? 0
   const cores = num(p, 'cpu_cores_count') ?? 0
-  const kind: KfdNodeDerived['kind'] = simd > 0 && cores > 0 ? 'apu' : simd > 0 ? 'gpu' : 'cpu'
+  const dev = num(p, 'device_id')
+  const kind: KfdNodeDerived['kind'] = simd > 0 && (cores > 0 || (dev !== null && APU_DEVICE_IDS.has(dev))) ? 'apu' : simd > 0 ? 'gpu' : 'cpu'
   const perCu = num(p, 'simd_per_cu')
   let gfxVersion = num(p, 'gfx_target_version')
   if ((gfxVersion === null || gfxVersion === 0) && kind !== 'cpu') {
-    const dev = num(p, 'device_id')
     gfxVersion = dev === null ? null : gfxVersionFromDeviceId(dev)
   }
   if (kind === 'cpu') gfxVersion = gfxVersion === 0 ? null : gfxVersion
@@ -312,13 +315,20 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
   else if (s.dev.accessible === false)
     ctx.warn('kfd.dev-denied', 'kfd', `/dev/kfd (mode ${s.dev.mode}) is not readable and writable by this user: add the user to the render/video group`, '/dev/kfd')
   const gpus = s.nodes.filter((n) => n.status === 'ok' && n.derived.kind !== 'cpu')
+  // One finding per (fact, target) so that eight identical GPUs give one line.
+  const byKey = new Map<string, KfdNode[]>()
   for (const n of gpus) {
-    const what = `kfd node ${n.id}${n.derived.gfxTarget ? ` (${n.derived.gfxTarget})` : ''}`
-    if (n.derived.svmApiSupported === false)
-      ctx.warn('kfd.no-svm', what, `${what}: SVMAPI_SUPPORTED not set: KFD SVM (HMM-based shared virtual memory, hipMallocManaged with XNACK) unavailable on this GPU`, `${n.path}/properties`)
-    else if (n.derived.svmApiSupported === true)
-      ctx.info('kfd.svm', what, `${what}: SVMAPI_SUPPORTED: KFD mirrors process memory through HMM (mmu interval notifiers, hmm_range_fault)`, `${n.path}/properties`)
-    if (n.derived.atsPresent) ctx.info('kfd.ats', what, `${what}: ATS_PRESENT: the GPU translates through the IOMMU (IOMMUv2/ATS path, APU style)`, `${n.path}/properties`)
+    const facts = [n.derived.svmApiSupported === false ? 'no-svm' : n.derived.svmApiSupported === true ? 'svm' : null, n.derived.atsPresent ? 'ats' : null]
+    for (const f of facts) if (f) byKey.set(`${f}|${n.derived.gfxTarget ?? '?'}`, [...(byKey.get(`${f}|${n.derived.gfxTarget ?? '?'}`) ?? []), n])
+  }
+  for (const [key, nodes] of byKey) {
+    const [fact, target] = key.split('|') as [string, string]
+    const what = `kfd node${nodes.length > 1 ? 's' : ''} ${nodes.map((n) => n.id).join(', ')} (${target})`
+    const file = `${(nodes[0] as KfdNode).path}/properties`
+    if (fact === 'no-svm')
+      ctx.warn('kfd.no-svm', what, `${what}: SVMAPI_SUPPORTED not set: KFD SVM (HMM-based shared virtual memory, hipMallocManaged with XNACK) unavailable`, file)
+    else if (fact === 'svm') ctx.info('kfd.svm', what, `${what}: SVMAPI_SUPPORTED: KFD mirrors process memory through HMM (mmu interval notifiers, hmm_range_fault)`, file)
+    else ctx.info('kfd.ats', what, `${what}: ATS_PRESENT: the GPU translates through the IOMMU (IOMMUv2/ATS path, APU style)`, file)
   }
   const hives = new Map<string, number[]>()
   for (const n of gpus) if (n.derived.hiveId) hives.set(n.derived.hiveId, [...(hives.get(n.derived.hiveId) ?? []), n.id])
