@@ -43,6 +43,9 @@ export interface BrowserHostOptions {
   maxBodyBytes?: number
   /** Interval of `app.heartbeat` events in ms (0 disables). */
   heartbeatMs?: number
+  /** Time a client has to send its request headers, and its whole request, ms. */
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
 }
 
 export interface BrowserHost {
@@ -63,15 +66,17 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   const maxBody = opts.maxBodyBytes ?? 1 << 20
   let allowed = new Set<string>()
 
-  const server = createServer((req, res) => {
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000
+  // Node checks these timeouts on an interval (30 s by default): check often enough to enforce them.
+  const server = createServer({ connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)) }, (req, res) => {
     handleHttp(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, toErrorBody(err))
       else res.destroy()
     })
   })
   // Slow clients: a request must send its headers and body within these bounds.
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
+  server.headersTimeout = headersTimeout
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000
   server.keepAliveTimeout = 5_000
 
   const wss = new WebSocketServer({
