@@ -6,6 +6,7 @@ import { APP_VERSION } from '../../shared/version'
 import type { AppInfo } from '../../shared/contracts'
 import type { LabServices } from '../services'
 import { compareRuns } from '../services/compare'
+import { runProbe } from '../services/probe'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
 
@@ -60,6 +61,11 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'runs.compare': async ({ runIds }) => {
       const runs = await Promise.all(runIds.map((id) => storeCall(() => store.getRun(id))))
       return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
+    },
+
+    'probe.run': async ({ sysroot }) => {
+      const { report } = await badRequestOnError(() => runProbe(sysroot ? { sysroot } : {}))
+      return { report }
     },
 
     'reports.export': () => {

@@ -5,14 +5,16 @@
 import type { z } from 'zod'
 import { appEvents, appRoutes } from './app'
 import { labEvents, labRoutes } from './lab'
+import { probeRoutes } from './probe'
 import type { EventName, RouteName } from './names'
 
 export * from './names'
 export * from './define'
 export * from './app'
 export * from './lab'
+export * from './probe'
 
-export const routes = { ...appRoutes, ...labRoutes } as const
+export const routes = { ...appRoutes, ...labRoutes, ...probeRoutes } as const
 export const events = { ...appEvents, ...labEvents } as const
 
 export type Routes = typeof routes

@@ -21,6 +21,7 @@ export const ROUTE_NAMES = [
   'runs.tag',
   'runs.compare',
   'reports.export',
+  'probe.run',
 ] as const
 export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished'] as const
 
