@@ -173,6 +173,19 @@ export class ProbeContext {
       real = this.resolve(p)
       const names = this.fs.readdir(real)
       this.record(real, { kind: 'dir' })
+      // Keep the shape of what was listed (subdirectories, symlink targets) so that a capture
+      // lists the same entries back, even those the probe then skipped or found malformed.
+      for (const n of names) {
+        const child = real === '/' ? `/${n}` : `${real}/${n}`
+        if (this.recorded.has(child)) continue
+        try {
+          const st = this.fs.lstat(child)
+          if (st.type === 'dir') this.recorded.set(child, { kind: 'dir' })
+          else if (st.type === 'symlink') this.recorded.set(child, { kind: 'link', target: this.fs.readlink(child) })
+        } catch {
+          // listed but gone: nothing to keep
+        }
+      }
       return names
     } catch (err) {
       const code = errCode(err)

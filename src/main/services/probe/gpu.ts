@@ -97,7 +97,8 @@ export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): Nvidia
   const names = ctx.list(paramDir, 'nvidia_uvm')
   const parameters: Record<string, string> = {}
   for (const n of names ?? []) {
-    const t = ctx.text(`${paramDir}/${n}`, 'nvidia_uvm', { quiet: true })
+    // The two parameters the report interprets must be readable; others may be root-only.
+    const t = ctx.text(`${paramDir}/${n}`, 'nvidia_uvm', { quiet: n !== 'uvm_disable_hmm' && n !== 'uvm_ats_mode' })
     if (t !== null) parameters[n] = t.trim()
   }
   const dh = parameters['uvm_disable_hmm']

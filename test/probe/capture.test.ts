@@ -1,0 +1,129 @@
+/**
+ * Capture and read-back: the archive holds exactly what the probe read, reads back to the same
+ * report, redacts secret-looking command-line values, and an archive can never reach outside its
+ * temporary directory.
+ */
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import * as tar from 'tar'
+import { afterAll, describe, expect, it } from 'vitest'
+import { probeSysroot, runProbe } from '../../src/main/services/probe'
+import { openArchiveSysroot, writeCapture } from '../../src/main/services/probe/capture'
+import { DirectoryFs, LiveFs } from '../../src/main/services/probe/sysroot'
+import type { ProbeReport } from '../../src/shared/probe'
+import { fixture, MemoryFs } from './helpers'
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-capture-test-'))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+const comparable = (r: ProbeReport) => ({ ...r, probedAt: '', source: null, system: null })
+
+async function roundTrip(sysfs: ConstructorParameters<typeof Object>[0] & Parameters<typeof probeSysroot>[0], name: string) {
+  const first = probeSysroot(sysfs)
+  const file = path.join(tmp, `${name}.tar.gz`)
+  const summary = await writeCapture(first.ctx, file, { release: first.report.kernel.release })
+  const again = await runProbe({ sysroot: file })
+  return { first, again, summary, file }
+}
+
+async function entries(file: string): Promise<string[]> {
+  const out: string[] = []
+  await tar.t({ file, onReadEntry: (e) => out.push(e.path) })
+  return out
+}
+
+describe('capture → read back', () => {
+  it('a fixture (8× MI210, /dev/kfd in the manifest) reads back to the same report', async () => {
+    const { first, again } = await roundTrip(new DirectoryFs(fixture('kfd-mi210-xgmi')), 'mi210')
+    expect(again.report.source.kind).toBe('archive')
+    expect(comparable(again.report)).toEqual(comparable(first.report))
+    expect(again.report.kfd.dev).toMatchObject({ present: true, type: 'c', mode: '0666', rdev: '238:0' })
+  })
+
+  it('the broken fixture reads back with the same findings (errors included)', async () => {
+    const { first, again } = await roundTrip(new DirectoryFs(fixture('broken')), 'broken')
+    expect(again.report.findings).toEqual(first.report.findings)
+  })
+
+  it('this machine reads back to the same report', async () => {
+    const { first, again, summary } = await roundTrip(new LiveFs(), 'live')
+    expect(summary.skipped).toEqual([])
+    expect(comparable(again.report)).toEqual(comparable(first.report))
+  })
+
+  it('the committed capture of the development VM reads back (real config, no IOMMU, no KFD)', async () => {
+    const { report } = await runProbe({ sysroot: fixture('this-machine.tar.gz') })
+    expect(report.kernel.config.source).toBe('/proc/config.gz')
+    expect(report.kernel.release).toMatch(/^6\.18\./)
+    expect(report.kernel.config.options.find((o) => o.name === 'CONFIG_MMU_NOTIFIER')?.value).toBe('y')
+    expect(report.iommu).toEqual({ classPresent: true, units: [] })
+    expect(report.kfd.topologyPresent).toBe(false)
+    expect(report.pci.length).toBeGreaterThan(0)
+  })
+})
+
+describe('what goes into a capture', () => {
+  it('exactly the files read, nothing else, and secrets redacted', async () => {
+    const mem = new MemoryFs({
+      '/proc/cmdline': 'root=/dev/sda1 rd.luks.key=/secret.key password=hunter2 intel_iommu=on\n',
+      '/proc/sys/kernel/osrelease': '6.8.0\n',
+      '/etc/shadow': 'root:x:::\n',
+      '/home/user/.ssh/id_rsa': 'PRIVATE',
+      '/sys/kernel/iommu_groups/1/type': 'DMA\n',
+    })
+    const { ctx, report } = probeSysroot(mem)
+    const file = path.join(tmp, 'mem.tar.gz')
+    const s = await writeCapture(ctx, file, { release: report.kernel.release })
+    expect(s.redacted).toEqual(['/proc/cmdline'])
+    const names = await entries(file)
+    expect(names.some((n) => /etc|home|shadow|ssh/.test(n))).toBe(false)
+    const read = new Set([...ctx.recorded.entries()].filter(([, r]) => r.kind === 'file').map(([p]) => p.slice(1)))
+    for (const n of names.filter((x) => !x.endsWith('/') && x !== '.hmmlab-capture.json')) expect(read.has(n) || n.includes('iommu_groups'), n).toBe(true)
+    const back = await openArchiveSysroot(file)
+    try {
+      const cmd = fs.readFileSync(path.join(back.dir, 'proc/cmdline'), 'utf8')
+      expect(cmd).toContain('password=<redacted>')
+      expect(cmd).toContain('rd.luks.key=<redacted>')
+      expect(cmd).not.toContain('hunter2')
+      expect(cmd).toContain('intel_iommu=on')
+    } finally {
+      back.dispose()
+    }
+  })
+})
+
+describe('hostile archives', () => {
+  it('refuses .. paths and never follows a symlink out of the sysroot', async () => {
+    const stage = fs.mkdtempSync(path.join(tmp, 'stage-'))
+    fs.mkdirSync(path.join(stage, 'root/proc/sys/kernel'), { recursive: true })
+    fs.writeFileSync(path.join(stage, 'root/proc/sys/kernel/osrelease'), '6.8.0\n')
+    // absolute and climbing symlinks pointing at host files
+    fs.symlinkSync('/etc/hostname', path.join(stage, 'root/proc/cmdline'))
+    fs.mkdirSync(path.join(stage, 'root/sys/class'), { recursive: true })
+    fs.symlinkSync('../../../../../../../../etc', path.join(stage, 'root/sys/class/iommu'))
+    fs.writeFileSync(path.join(stage, 'evil'), 'outside')
+    const file = path.join(tmp, 'hostile.tar.gz')
+    await tar.c({ gzip: true, file, cwd: path.join(stage, 'root'), preservePaths: true, portable: true }, ['proc', 'sys', '../evil'])
+    expect((await entries(file)).some((n) => n.includes('..'))).toBe(true)
+
+    const back = await openArchiveSysroot(file)
+    try {
+      expect(fs.existsSync(path.join(path.dirname(back.dir), 'evil'))).toBe(false)
+      const { report } = probeSysroot(back.fs)
+      expect(report.kernel.release).toBe('6.8.0')
+      // /proc/cmdline → /etc/hostname is re-rooted into the sysroot, where it does not exist
+      expect(report.kernel.cmdline.raw).toBeNull()
+      // /sys/class/iommu → ../../..(…)/etc stops at the sysroot root: /etc of the sysroot, empty
+      expect(report.iommu.units).toEqual([])
+    } finally {
+      back.dispose()
+    }
+  })
+
+  it('a file that is not an archive is a clear error', async () => {
+    const file = path.join(tmp, 'not.tar.gz')
+    fs.writeFileSync(file, 'hello')
+    await expect(runProbe({ sysroot: file })).rejects.toThrow(/cannot read capture/)
+  })
+})

@@ -1,0 +1,69 @@
+/**
+ * `hmmlab probe` on the machine running the tests: exit 0, the real kernel config and command line,
+ * and IOMMU/KFD exactly as /sys shows them (on the development VM: none of either).
+ */
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { ProbeReport } from '../../src/shared/probe'
+
+const ROOT = path.resolve(__dirname, '../..')
+const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs')
+const run = (...args: string[]) => spawnSync(process.execPath, [TSX, 'src/main/cli/index.ts', 'probe', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+const list = (p: string) => {
+  try {
+    return fs.readdirSync(p)
+  } catch {
+    return []
+  }
+}
+
+describe('hmmlab probe on this machine', () => {
+  const json = run('--json', '--no-system-info')
+  const report = ProbeReport.parse(JSON.parse(json.stdout))
+
+  it('exits 0 and prints a valid report', () => {
+    expect(json.status).toBe(0)
+    expect(report.source.kind).toBe('live')
+  })
+
+  it('IOMMU and KFD as /sys shows them', () => {
+    expect(report.iommu.units.map((u) => u.name)).toEqual(list('/sys/class/iommu').sort())
+    expect(report.kfd.dev.present).toBe(fs.existsSync('/dev/kfd'))
+    expect(report.kfd.topologyPresent).toBe(fs.existsSync('/sys/devices/virtual/kfd/kfd/topology'))
+    if (list('/sys/class/iommu').length === 0) expect(report.findings.some((f) => f.code === 'iommu.none')).toBe(true)
+    if (!fs.existsSync('/dev/kfd')) expect(report.findings.some((f) => f.code === 'kfd.absent')).toBe(true)
+  })
+
+  it('the real command line and release', () => {
+    expect(report.kernel.cmdline.raw).toBe(fs.readFileSync('/proc/cmdline', 'utf8').trim())
+    expect(report.kernel.release).toBe(fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim())
+  })
+
+  it.runIf(fs.existsSync('/proc/config.gz'))('the real kernel config, option by option', () => {
+    expect(report.kernel.config.source).toBe('/proc/config.gz')
+    const text = gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8')
+    for (const o of report.kernel.config.options) {
+      const set = new RegExp(`^${o.name}=(.*)$`, 'm').exec(text)?.[1]?.replace(/^"(.*)"$/, '$1')
+      const notSet = new RegExp(`^# ${o.name} is not set$`, 'm').test(text)
+      expect(o.value, o.name).toBe(set !== undefined ? set : notSet ? 'n' : null)
+    }
+  })
+
+  it('human-readable output puts findings first', () => {
+    const text = run('--no-system-info')
+    expect(text.status).toBe(0)
+    const f = text.stdout.indexOf('Findings')
+    expect(f).toBeGreaterThan(0)
+    expect(f).toBeLessThan(text.stdout.indexOf('Kernel'))
+    expect(text.stdout.indexOf('Kernel')).toBeLessThan(text.stdout.indexOf('IOMMU ('))
+  })
+
+  it('a sysroot that does not exist is exit 2 with a message', () => {
+    const r = run('--sysroot', '/nonexistent/sysroot')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/hmmlab probe:/)
+  })
+})
