@@ -1,12 +1,166 @@
+/**
+ * `hmmlab run FILE... [--design D1,D4,...] [--seed N] [--json] [--out DIR]`: runs each scenario
+ * under each design and prints a readable summary (a progress bar when stdout is a terminal), or
+ * with --json the full result documents. Exit code: 0 every expect passed, 1 an expect failed,
+ * 2 invalid input.
+ */
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import type { Command } from 'commander'
-import { notYetAvailable } from './not-yet'
+import { DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
+
+interface RunFlags {
+  design?: string
+  seed?: string
+  json?: boolean
+  out?: string
+}
+
+const MiB = 1024 * 1024
+
+function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${n} B`
+}
+
+function fmtNs(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(3)} s`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(3)} ms`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} µs`
+  return `${n} ns`
+}
+
+function summary(r: RunResult): string {
+  const ok = r.expects.filter((e) => e.pass).length
+  const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✗' : '…'
+  const lines: string[] = []
+  lines.push(
+    `${mark} ${r.design.id} ${r.scenario.name}  seed ${r.seed}  ${fmtNs(r.simulated_ns)} simulated, ${r.events} events` +
+      `  expects ${ok}/${r.expects.length}  findings ${r.findings.length}`,
+  )
+  lines.push(
+    `    leaked at end ${fmtBytes(r.metrics.leaked_bytes_end)}, peak ${fmtBytes(r.metrics.leaked_bytes_peak)}, ${r.metrics.leak_byte_seconds.toExponential(2)} B·s;` +
+      ` invalidations ${r.metrics.invalidation_count} costing ${fmtNs(r.metrics.invalidation_cost_ns)}`,
+  )
+  const leaks = r.leaks.filter((l) => l.byteSeconds > 0).sort((a, b) => b.byteSeconds - a.byteSeconds).slice(0, 4)
+  for (const l of leaks) {
+    const dur = l.since === null ? '' : l.until === null ? ` from ${fmtNs(l.since)} to the end` : ` for ${fmtNs(l.until - l.since)}`
+    lines.push(`    ${l.owner}: ${fmtBytes(l.peakBytes)} of ${l.type} kept after exit${dur}`)
+  }
+  for (const e of r.expects.filter((x) => !x.pass)) {
+    lines.push(`    ✗ line ${e.line}: ${e.label}`)
+    for (const d of e.details.filter((x) => x.endsWith('✗') || !x.includes('expected'))) lines.push(`        ${d}`)
+  }
+  for (const f of r.findings.slice(0, 5)) {
+    lines.push(`    ! ${f.kind}: ${f.message}`)
+    if (f.accessPath) lines.push(`        at   ${f.accessPath.join(' → ')}`)
+    if (f.freePath) lines.push(`        freed ${f.freePath.join(' → ')}`)
+  }
+  if (r.findings.length > 5) lines.push(`    … ${r.findings.length - 5} more findings`)
+  return lines.join('\n')
+}
+
+function sweepSummary(s: SweepResult): string {
+  const kinds = Object.entries(s.fractions)
+    .map(([k, f]) => `${k} in ${s.hits[k]}/${s.seeds.length} seeds (${(f * 100).toFixed(1)}%)`)
+    .join(', ')
+  const lines = [`  sweep ${s.design}: ${s.seeds.length} seeds from ${s.seeds[0]}: ${kinds || 'no findings'}`]
+  for (const e of s.expects) lines.push(`    ${e.pass ? '✓' : '✗'} ${e.detail}`)
+  return lines.join('\n')
+}
 
 /** Registers `hmmlab run`. */
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run scenarios under teardown designs')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => notYetAvailable('run'))
+    .argument('<files...>', 'scenario files (YAML or JSON)')
+    .option('--design <ids>', `comma-separated designs (${DESIGNS.map((d) => d.id).join(', ')}); default: the scenario's`)
+    .option('--seed <n>', 'seed (default: the scenario seed)')
+    .option('--json', 'print the full result document(s) as JSON')
+    .option('--out <dir>', 'write one result JSON per run into this directory')
+    .action((files: string[], flags: RunFlags) => {
+      process.exitCode = runCommand(files, flags)
+    })
+}
+
+/** The body of `hmmlab run`; returns the exit code. */
+export function runCommand(files: string[], flags: RunFlags): number {
+  let code = 0
+  let designs: DesignId[] | null = null
+  if (flags.design !== undefined) {
+    const ids = flags.design.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
+    const bad = ids.filter((i) => !DESIGNS.some((d) => d.id === i))
+    if (bad.length > 0 || ids.length === 0) {
+      process.stderr.write(`hmmlab run: unknown design ${bad.join(', ') || '(none)'}; expected ${DESIGNS.map((d) => d.id).join(', ')}\n`)
+      return 2
+    }
+    designs = ids as DesignId[]
+  }
+  let seed: number | undefined
+  if (flags.seed !== undefined) {
+    const n = Number(flags.seed)
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+      process.stderr.write(`hmmlab run: --seed expects an integer 0..4294967295, got "${flags.seed}"\n`)
+      return 2
+    }
+    seed = n
+  }
+  const tty = process.stdout.isTTY === true && !flags.json
+  const docs: unknown[] = []
+  if (flags.out) mkdirSync(flags.out, { recursive: true })
+  for (const file of files) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      process.stderr.write(`hmmlab run: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
+      code = 2
+      continue
+    }
+    let sc
+    try {
+      sc = parseScenario(text, file)
+    } catch (e) {
+      if (e instanceof ScenarioError) process.stderr.write(`${e.message}\n`)
+      else process.stderr.write(`hmmlab run: ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
+      code = 2
+      continue
+    }
+    for (const d of designs ?? scenarioDesigns(sc)) {
+      const onProgress = tty
+        ? (p: { done: number; total: number; simulatedNs: number }) => {
+            const w = 30
+            const f = p.total > 0 ? Math.round((p.done / p.total) * w) : w
+            process.stdout.write(`\r  ${d} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${p.done}/${p.total} steps, ${fmtNs(p.simulatedNs)}`)
+          }
+        : undefined
+      const first = seed ?? sc.seed ?? 1
+      const nSeeds = sc.seeds ?? 1
+      let result: RunResult
+      let sweep: SweepResult | null = null
+      if (nSeeds > 1) {
+        const r = runSweep(sc, d, first, nSeeds, onProgress ? { onProgress } : {})
+        result = r.firstResult
+        sweep = r.sweep
+      } else result = runScenario(sc, { design: d, seed: first, ...(onProgress ? { onProgress } : {}) })
+      if (tty) process.stdout.write('\r\x1b[K')
+      if (result.status === 'failed' && code === 0) code = 1
+      if (sweep && (sweep.failedSeeds.length > 0 || sweep.expects.some((e) => !e.pass)) && code === 0) code = 1
+      const doc = sweep ? { sweep, result } : result
+      if (flags.json) docs.push(doc)
+      else {
+        process.stdout.write(summary(result) + '\n')
+        if (sweep) process.stdout.write(sweepSummary(sweep) + '\n')
+      }
+      if (flags.out) {
+        const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${first}.json`
+        writeFileSync(join(flags.out, name), JSON.stringify(doc, null, 1) + '\n')
+      }
+    }
+  }
+  if (flags.json) process.stdout.write(JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1) + '\n')
+  return code
 }

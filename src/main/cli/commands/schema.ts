@@ -1,10 +1,12 @@
 import type { Command } from 'commander'
-import { notYetAvailable } from './not-yet'
+import { scenarioJsonSchema } from '../../../sim/index'
 
 /** Registers `hmmlab schema`: prints the JSON Schema of the scenario language. */
 export function registerSchemaCommand(program: Command): void {
   program
     .command('schema')
     .description('print the JSON Schema of scenario files (for editors)')
-    .action(() => notYetAvailable('schema'))
+    .action(() => {
+      process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n')
+    })
 }

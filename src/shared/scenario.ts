@@ -1,0 +1,337 @@
+/**
+ * The scenario language of HMM Lab (zod schema; JSON Schema via `scenarioJsonSchema()`).
+ * A scenario names the machine (devices, IOMMUs, cost overrides), the teardown designs to compare,
+ * a seed, and steps in the kernel's vocabulary. See docs/scenarios.md.
+ *
+ * This module is shared with the browser renderer: no Node imports.
+ */
+import { z } from 'zod'
+
+export const DESIGN_IDS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'] as const
+export const DesignIdSchema = z.enum(DESIGN_IDS).describe('teardown design: D1–D6 (domain.md §7.3) or the broken variants B1 (free in ->release), B2 (deferred job from ->release)')
+
+const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PAGE|PAGES)?\s*$/i
+const DUR_RE = /^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/
+
+/** A size in bytes: a number, or a string such as "4K", "2 MiB", "1G", "16 pages". */
+export const SizeSchema = z
+  .union([z.number().int().nonnegative(), z.string().regex(SIZE_RE, 'a size like 4096, "4K", "2MiB", "1G" or "16 pages"')])
+  .describe('size in bytes: a number or a string like "4K", "2MiB", "1G", "16 pages"')
+
+/** A duration: a number of nanoseconds, or a string such as "10ms", "5us", "1s". */
+export const DurationSchema = z
+  .union([z.number().int().nonnegative(), z.string().regex(DUR_RE, 'a duration like 1000 (ns), "5us", "10ms" or "1s"')])
+  .describe('duration: integer nanoseconds or a string like "500ns", "5us", "10ms", "1s"')
+
+export const NameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a name of letters, digits, "_", "." or "-" starting with a letter')
+
+export const ERRNO_NAMES = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'ENODEV', 'EINVAL'] as const
+export const ERRNO_VALUES: Record<(typeof ERRNO_NAMES)[number], number> = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  ENODEV: 19,
+  EINVAL: 22,
+}
+/** A return code: 0, a negative number, or a name like "-EFAULT" / "EFAULT". */
+export const ErrnoSchema = z
+  .union([z.number().int().max(0), z.string().regex(new RegExp(`^-?(${ERRNO_NAMES.join('|')})$`), `0 or one of ${ERRNO_NAMES.map((e) => '-' + e).join(', ')}`)])
+  .describe('return code: 0, a negative errno, or "-EFAULT", "-EPERM", "-ENOENT", "-EINVAL", "-EBUSY"...')
+
+/** A comparison: a plain number means eq. */
+export const CmpSchema = z.union([
+  z.number(),
+  z
+    .strictObject({ eq: z.number(), ne: z.number(), gt: z.number(), ge: z.number(), lt: z.number(), le: z.number() })
+    .partial()
+    .refine((o) => Object.keys(o).length > 0, 'at least one of eq, ne, gt, ge, lt, le'),
+])
+
+export const ProtSchema = z.enum(['none', 'r', 'rw', 'rx', 'rwx']).describe('protection: none, r, rw, rx, rwx')
+
+export const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file'] as const
+export const MemTypeSchema = z.enum(MEM_TYPE_NAMES)
+
+export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underflow', 'invariant', 'livelock', 'warn'] as const
+
+const Task = { task: NameSchema.describe('task (process) name') }
+const RangeFields = {
+  ...Task,
+  region: NameSchema.describe('region name given at mmap'),
+  offset: SizeSchema.optional().describe('offset into the region (bytes, page aligned); default 0'),
+  size: SizeSchema.optional().describe('length (bytes, page aligned); default: to the end of the region'),
+}
+const DevRef = {
+  fd: NameSchema.optional().describe('file descriptor name (from open); omit to use the driver API with no file'),
+  device: NameSchema.optional().describe('device name; required when no fd is given'),
+}
+
+export const SpawnStep = z.strictObject({ spawn: z.strictObject({ ...Task }) }).describe('a new process with a fresh mm')
+export const MmapStep = z
+  .strictObject({
+    mmap: z.strictObject({
+      ...Task,
+      region: NameSchema,
+      size: SizeSchema,
+      prot: ProtSchema.optional(),
+      shared: z.boolean().optional().describe('MAP_SHARED (shmem) instead of MAP_PRIVATE anonymous'),
+      huge: z.boolean().optional().describe('THP-eligible (MADV_HUGEPAGE); placed 2 MiB aligned'),
+      fd: NameSchema.optional().describe('mmap a device file (the VMA holds a file reference)'),
+      at: SizeSchema.optional().describe('fixed address (bytes); default: next free area'),
+    }),
+  })
+  .describe('mmap(2)')
+export const TouchStep = z.strictObject({ touch: z.strictObject({ ...RangeFields, write: z.boolean().optional() }) }).describe('CPU access (faults pages in)')
+export const OpenStep = z.strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema }) }).describe('open(2) of a device file')
+export const MirrorStep = z.strictObject({ mirror: z.strictObject({ ...Task, ...DevRef }) }).describe("ask the driver to mirror the task's address space on the device")
+const devRange = z.strictObject({ ...RangeFields, ...DevRef })
+export const DeviceReadStep = z.strictObject({ device_read: devRange }).describe('HMM_DMIRROR_READ: device reads the range (faults through hmm_range_fault)')
+export const DeviceWriteStep = z.strictObject({ device_write: devRange }).describe('HMM_DMIRROR_WRITE')
+export const MigrateToDeviceStep = z.strictObject({ migrate_to_device: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_DEV')
+export const MigrateToSystemStep = z.strictObject({ migrate_to_system: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_SYS')
+export const SnapshotStep = z.strictObject({ snapshot: devRange }).describe('HMM_DMIRROR_SNAPSHOT')
+export const ExclusiveStep = z.strictObject({ exclusive: devRange }).describe('HMM_DMIRROR_EXCLUSIVE')
+export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
+export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
+export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
+export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
+export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
+export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
+export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
+export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')
+export const MadviseStep = z
+  .strictObject({ madvise: z.strictObject({ ...RangeFields, advice: z.enum(['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse']) }) })
+  .describe('madvise(2): DONTNEED/FREE/PAGEOUT raise CLEAR')
+export const MremapStep = z
+  .strictObject({
+    mremap: z.strictObject({
+      ...RangeFields,
+      to_region: NameSchema.optional().describe('name of the moved region (default: the same name)'),
+      at: SizeSchema.optional().describe('MREMAP_FIXED target address (bytes)'),
+      dontunmap: z.boolean().optional(),
+    }),
+  })
+  .describe('mremap(2) MAYMOVE: UNMAP of the old range')
+export const ThpSplitStep = z.strictObject({ thp_split: z.strictObject({ ...RangeFields }) }).describe('split THPs in the range: CLEAR')
+export const ReclaimStep = z.strictObject({ reclaim: z.strictObject({ ...RangeFields }) }).describe('reclaim / swap-out: CLEAR')
+export const NumaMigrateStep = z.strictObject({ numa_migrate: z.strictObject({ ...RangeFields }) }).describe('NUMA / compaction migration: CLEAR')
+export const SleepStep = z.strictObject({ sleep: DurationSchema }).describe('advance simulated time (deferred work runs meanwhile)')
+export const RandomAccessStep = z
+  .strictObject({
+    random_access: z.strictObject({
+      ...Task,
+      region: NameSchema,
+      count: z.number().int().positive().max(1_000_000),
+      pages: z.number().int().positive().max(4096).optional().describe('pages per access (default 1)'),
+      write_ratio: z.number().min(0).max(1).optional(),
+      cpu_ratio: z.number().min(0).max(1).optional().describe('fraction of accesses done by the CPU instead of the device'),
+      interval: DurationSchema.optional(),
+      ...DevRef,
+    }),
+  })
+  .describe('generator: random device / CPU accesses in a region')
+export const InvalidationStormStep = z
+  .strictObject({
+    invalidation_storm: z.strictObject({
+      ...Task,
+      region: NameSchema,
+      count: z.number().int().positive().max(1_000_000),
+      event: z.enum(['clear', 'unmap', 'protection', 'migrate', 'thp_split']).optional(),
+      pages: z.number().int().positive().max(1 << 20).optional().describe('pages per invalidation (default 1)'),
+      interval: DurationSchema.optional(),
+      background: z.boolean().optional().describe('run concurrently with the following steps'),
+    }),
+  })
+  .describe('generator: a stream of CPU-side invalidations in a region')
+
+export const ExpectSchema = z
+  .strictObject({
+    label: z.string().optional(),
+    design: z.union([DesignIdSchema, z.array(DesignIdSchema)]).optional().describe('check only under these designs'),
+    ret: z.union([ErrnoSchema, CmpSchema]).optional().describe("previous step's return code"),
+    cpages: CmpSchema.optional().describe("previous device step's cpages"),
+    faults: CmpSchema.optional().describe("previous device step's faults"),
+    live: z
+      .strictObject({ type: MemTypeSchema.optional(), owner: NameSchema.optional().describe('task name'), count: CmpSchema.optional(), bytes: CmpSchema.optional() })
+      .optional()
+      .describe('live memory (objects and bytes) by type and owner'),
+    leaked: z.strictObject({ type: MemTypeSchema.optional(), owner: NameSchema.optional(), bytes: CmpSchema }).optional().describe('bytes held on behalf of an exited owner'),
+    leaked_bytes: CmpSchema.optional().describe('total leaked bytes now'),
+    findings: z
+      .strictObject({ kind: z.enum(FINDING_KINDS).optional(), invariant: z.number().int().min(1).max(7).optional(), count: CmpSchema.optional() })
+      .optional()
+      .describe('findings so far (default count ≥ 1)'),
+    device_pages: z.strictObject({ device: NameSchema, task: NameSchema, count: CmpSchema }).optional().describe("present pages in the device's page table for the task's mm"),
+    mm: z
+      .strictObject({
+        task: NameSchema,
+        mm_users: CmpSchema.optional(),
+        mm_count: CmpSchema.optional(),
+        phase: z.enum(['live', 'exiting', 'released', 'freed']).optional(),
+      })
+      .optional()
+      .describe("the task's mm (the one it had, even after exit)"),
+    snapshot: z.union([z.array(z.number().int().min(0).max(255)), z.strictObject({ all: z.number().int().min(0).max(255) })]).optional().describe('bytes of the previous SNAPSHOT'),
+    counter: z.strictObject({ name: z.string(), value: CmpSchema }).optional().describe('a model counter, e.g. hmm_range_fault, invalidate.PROTECTION_PAGE'),
+  })
+  .describe('assertions, checked when the step runs')
+export const ExpectStep = z.strictObject({ expect: ExpectSchema })
+
+export interface RepeatStepT {
+  repeat: { times: number; steps: StepT[] }
+}
+export interface BackgroundStepT {
+  background: { steps: StepT[] }
+}
+
+export const LEAF_STEPS = {
+  spawn: SpawnStep,
+  mmap: MmapStep,
+  touch: TouchStep,
+  open: OpenStep,
+  mirror: MirrorStep,
+  device_read: DeviceReadStep,
+  device_write: DeviceWriteStep,
+  migrate_to_device: MigrateToDeviceStep,
+  migrate_to_system: MigrateToSystemStep,
+  snapshot: SnapshotStep,
+  exclusive: ExclusiveStep,
+  check_exclusive: CheckExclusiveStep,
+  release_device_memory: ReleaseDevmemStep,
+  alloc_bo: AllocBoStep,
+  fork: ForkStep,
+  exit: ExitStep,
+  close: CloseStep,
+  munmap: MunmapStep,
+  mprotect: MprotectStep,
+  madvise: MadviseStep,
+  mremap: MremapStep,
+  thp_split: ThpSplitStep,
+  reclaim: ReclaimStep,
+  numa_migrate: NumaMigrateStep,
+  sleep: SleepStep,
+  random_access: RandomAccessStep,
+  invalidation_storm: InvalidationStormStep,
+  expect: ExpectStep,
+} as const
+
+export type LeafStepT = z.infer<(typeof LEAF_STEPS)[keyof typeof LEAF_STEPS]>
+export type StepT = LeafStepT | RepeatStepT | BackgroundStepT
+export const STEP_NAMES = [...Object.keys(LEAF_STEPS), 'repeat', 'background'] as const
+
+export const RepeatStep: z.ZodType<RepeatStepT> = z.strictObject({
+  repeat: z.strictObject({
+    times: z.number().int().positive().max(100_000),
+    get steps(): z.ZodArray<z.ZodType<StepT>> {
+      return z.array(StepSchema)
+    },
+  }),
+})
+export const BackgroundStep: z.ZodType<BackgroundStepT> = z.strictObject({
+  background: z.strictObject({
+    get steps(): z.ZodArray<z.ZodType<StepT>> {
+      return z.array(StepSchema)
+    },
+  }),
+})
+
+export const StepSchema: z.ZodType<StepT> = z.union([...Object.values(LEAF_STEPS), RepeatStep, BackgroundStep] as unknown as [z.ZodType<StepT>, ...z.ZodType<StepT>[]])
+
+export const IommuSpecSchema = z.strictObject({
+  name: NameSchema,
+  vendor: z.enum(['intel', 'amd', 'arm']).optional().describe('invalidation policy (default intel)'),
+  psi: z.boolean().optional().describe('page-selective invalidation supported (default true)'),
+  mamv: z.number().int().min(0).max(63).optional().describe('max address-mask value (default 9 = 2 MiB)'),
+  qi_batch: z.number().int().min(1).max(4096).optional().describe('descriptors per queued-invalidation wait (default 16)'),
+  full_flush_threshold: z.number().int().min(1).optional().describe('pages above which the whole domain is flushed (default 512)'),
+  iotlb_entries: z.number().int().min(1).max(1 << 20).optional(),
+})
+
+export const DeviceSpecSchema = z.strictObject({
+  name: NameSchema,
+  kind: z.enum(['gpu', 'dmirror']).optional().describe('dmirror: lib/test_hmm.c semantics, 64-page faults, per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs'),
+  iommu: NameSchema.optional().describe('name of the IOMMU it sits behind'),
+  ats: z.boolean().optional().describe('has an ATS device TLB (needs an IOMMU)'),
+  tlb_entries: z.number().int().min(1).max(1 << 20).optional(),
+  vram: SizeSchema.optional().describe('device memory for migration and BOs (default 4 GiB)'),
+  fault_chunk_pages: z.number().int().min(1).max(1 << 18).optional(),
+})
+
+export const MachineSchema = z.strictObject({
+  cpus: z.number().int().min(1).max(4096).optional(),
+  iommus: z.array(IommuSpecSchema).optional(),
+  devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
+})
+
+export const CostOverridesSchema = z.record(z.string(), z.number().nonnegative()).describe('cost-model overrides by name (see docs/scenarios.md)')
+
+export const SweepExpectSchema = z.strictObject({
+  design: z.union([DesignIdSchema, z.array(DesignIdSchema)]).optional(),
+  finding: z.enum(FINDING_KINDS),
+  fraction: CmpSchema.describe('fraction of seeds (0..1) with at least one such finding'),
+})
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  seeds: z.number().int().min(1).max(10_000).optional().describe('run this many consecutive seeds (for race fractions)'),
+  designs: z.array(DesignIdSchema).min(1).optional().describe('default: D1–D6'),
+  machine: MachineSchema.optional(),
+  costs: CostOverridesSchema.optional(),
+  trace: z.strictObject({ capacity: z.number().int().min(0).max(1_000_000) }).optional(),
+  sweep_expect: z.array(SweepExpectSchema).optional(),
+  steps: z.array(StepSchema),
+})
+
+export type Scenario = z.infer<typeof ScenarioSchema>
+export type ExpectT = z.infer<typeof ExpectSchema>
+export type CmpT = z.infer<typeof CmpSchema>
+export type DesignIdT = (typeof DESIGN_IDS)[number]
+
+/** The JSON Schema of scenario files (for editors). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ScenarioSchema, { unrepresentable: 'any' }) as Record<string, unknown>
+}
+
+/** Parses a size to bytes (pages count 4096 bytes). */
+export function parseSize(v: number | string): number {
+  if (typeof v === 'number') return v
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v)
+  if (!m) return NaN
+  const n = Number(m[1])
+  const u = (m[2] ?? '').toUpperCase()
+  const mult: Record<string, number> = { '': 1, B: 1, K: 1024, KB: 1024, KIB: 1024, M: 1 << 20, MB: 1 << 20, MIB: 1 << 20, G: 2 ** 30, GB: 2 ** 30, GIB: 2 ** 30, T: 2 ** 40, TB: 2 ** 40, TIB: 2 ** 40, P: 4096, PAGE: 4096, PAGES: 4096 }
+  const k = mult[u]
+  return k === undefined ? NaN : Math.round(n * k)
+}
+
+/** Parses a duration to integer nanoseconds. */
+export function parseDuration(v: number | string): number {
+  if (typeof v === 'number') return v
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$/.exec(v)
+  if (!m) return NaN
+  const k = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns']
+  return Math.round(Number(m[1]) * k)
+}
+
+/** Parses a return code to a number (0 or negative). */
+export function parseErrno(v: number | string): number {
+  if (typeof v === 'number') return v
+  const name = v.replace(/^-/, '') as (typeof ERRNO_NAMES)[number]
+  return -(ERRNO_VALUES[name] ?? 0)
+}
+
+/** The name of a return code ("0", "-EFAULT", or the number). */
+export function errnoName(v: number): string {
+  if (v === 0) return '0'
+  for (const n of ERRNO_NAMES) if (ERRNO_VALUES[n] === -v) return `-${n}`
+  return String(v)
+}

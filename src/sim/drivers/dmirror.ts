@@ -1,0 +1,435 @@
+/**
+ * Device access paths shared by the drivers, following lib/test_hmm.c (dmirror):
+ * dmirror_fault (mmget_not_zero, 64-page hmm_range_fault chunks, read_begin / read_retry, the
+ * HMM_RANGE_DEFAULT_TIMEOUT retry budget), the READ / WRITE ioctl loops with `cpages` and
+ * `faults`, MIGRATE_TO_DEV / MIGRATE_TO_SYS, SNAPSHOT (temporary interval notifier, protection
+ * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE; plus the SVA path (IOTLB / ATS, IOPF).
+ */
+import { sleep, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import type { Mirror } from './mirror'
+import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from '../kernel/pagetable'
+import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
+import { checkAccess, faultIn, findVma, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, EPERM } from '../kernel/vmops'
+import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
+import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
+import { cpuTlbFlushCost } from '../cost/model'
+
+export const EINTR = -4
+
+/** Result of a device ioctl, with the hmm_dmirror_cmd out fields. */
+export interface DeviceOpResult {
+  ret: number
+  cpages: number
+  faults: number
+  /** SNAPSHOT bytes (HMM_DMIRROR_PROT_*), only for snapshot. */
+  snapshot?: number[]
+}
+
+/** Rounds of READ/WRITE without progress before the model declares a livelock (see domain §4.1). */
+const LIVELOCK_ROUNDS = 64
+
+const HMM_PFN_VALID = 1
+const HMM_PFN_WRITE = 2
+const HMM_PFN_DEVPRIV = 4
+const HMM_PFN_HUGE = 8
+const HMM_PFN_ERROR = 16
+const HMM_PFN_ZERO = 32
+
+/**
+ * hmm_range_fault on [start, end): faults if `fault`, then reports each page. Returns 0, -EFAULT,
+ * -EPERM or -EBUSY (the mirror's seq moved: mmu_interval_check_retry).
+ */
+export function* hmmRangeFault(
+  w: World,
+  m: Mirror,
+  start: number,
+  end: number,
+  write: boolean,
+  fault: boolean,
+  seq: number,
+  out: Uint8Array,
+  pfns: Int32Array,
+  path: CallPath,
+): Proc<number> {
+  const p = [...path, 'hmm_range_fault']
+  const mm = m.mm
+  w.count('hmm_range_fault')
+  if (mm.releasedAt !== null) w.violation(1, `${m.dev.name} walks ${mm.label} after its release`, p)
+  if (fault) {
+    const chk = checkAccess(mm, start, end, write)
+    if (chk < 0) return chk
+    const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, p)
+    if (r < 0) return r
+  }
+  const pt = mm.pt
+  for (let pg = start; pg < end; pg++) {
+    const i = pg - start
+    const v = findVma(mm, pg)
+    if (!v || (v.prot & PROT_READ) === 0) {
+      out[i] = HMM_PFN_ERROR
+      pfns[i] = 0
+      continue
+    }
+    const f = pt.get(pg)
+    let o = 0
+    if (f & PTE_DEVPRIV) {
+      const pfn = pt.pfn(pg)
+      if ((w.frames.dev[pfn] as number) - 1 === m.dev.idx) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
+      pfns[i] = pfn
+    } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
+      o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
+      pfns[i] = pt.pfn(pg)
+    }
+    if (o && pt.isHuge(pg)) o |= HMM_PFN_HUGE
+    out[i] = o
+  }
+  yield sleep(w.costs.hmm_range_fault_call + (end - start) * w.costs.hmm_range_fault_page)
+  if (m.readRetry(seq)) {
+    w.count('hmm_range_fault.ebusy')
+    return EBUSY
+  }
+  return 0
+}
+
+/** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
+function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array, write: boolean): void {
+  const huge = m.dev.spec.kind === 'gpu'
+  for (let pg = start; pg < end; ) {
+    const i = pg - start
+    const o = out[i] as number
+    if (huge && (o & HMM_PFN_HUGE) && (pg & 511) === 0 && pg + 512 <= end) {
+      m.pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE && write ? DPTE_WRITE : 0) | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
+      pg += 512
+      continue
+    }
+    if (o & HMM_PFN_VALID) m.pt.set(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
+    pg++
+  }
+  w.count('device_pte_installs', end - start)
+}
+
+/** dmirror_fault: returns 0 without faulting if the mm is already dead (as test_hmm does). */
+export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+  const p = [...path, 'dmirror_fault']
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return 0
+  const chunk = Math.max(1, m.dev.spec.faultChunkPages)
+  const out = new Uint8Array(chunk)
+  const pfns = new Int32Array(chunk)
+  let ret = 0
+  for (let addr = start; addr < end && ret === 0; ) {
+    const next = Math.min(end, addr + chunk)
+    const deadline = w.engine.now + w.costs.hmm_timeout
+    for (;;) {
+      if (w.engine.now > deadline) {
+        ret = EBUSY
+        w.count('hmm_range_fault.timeout')
+        break
+      }
+      const seq = yield* m.readBegin()
+      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, [...p, 'dmirror_range_fault'])
+      if (r === EBUSY) continue
+      if (r < 0) {
+        ret = r
+        break
+      }
+      if (m.readRetry(seq)) {
+        w.count('mmu_interval_read_retry')
+        continue
+      }
+      if (!m.alive) break
+      install(w, m, addr, next, out, pfns, write)
+      break
+    }
+    addr = next
+  }
+  yield* mmput(w, mm, p)
+  return ret
+}
+
+/** dmirror_do_read / do_write: counts consecutive usable device entries from `start`. */
+function doAccess(w: World, m: Mirror, start: number, end: number, write: boolean): { n: number; cost: number } {
+  const c = w.costs
+  let n = 0
+  let cost = 0
+  if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
+  for (let pg = start; pg < end; pg++) {
+    const f = m.pt.get(pg)
+    if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
+    if (!m.dev.tlb.lookup(m.id, pg)) cost += c.gpu_ptw
+    n++
+  }
+  cost += n * c.device_access_page
+  return { n, cost }
+}
+
+/** HMM_DMIRROR_READ / HMM_DMIRROR_WRITE. */
+export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, write ? 'dmirror_write' : 'dmirror_read']
+  let addr = start
+  let cpages = 0
+  let faults = 0
+  let stuck = 0
+  for (;;) {
+    const a = doAccess(w, m, addr, end, write)
+    if (a.cost > 0) yield sleep(a.cost)
+    cpages += a.n
+    addr += a.n
+    if (addr >= end) return { ret: 0, cpages, faults }
+    const r = yield* dmirrorFault(w, m, addr, end, write, p)
+    if (r < 0) return { ret: r, cpages, faults }
+    faults++
+    stuck = a.n === 0 ? stuck + 1 : 0
+    if (stuck > LIVELOCK_ROUNDS) {
+      w.finding({
+        kind: 'livelock',
+        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress: the mm is dead, dmirror_fault returns 0 and the loop never ends (stopped after ${faults} faults)`,
+        accessPath: p,
+      })
+      return { ret: EINTR, cpages, faults }
+    }
+  }
+}
+
+/** HMM_DMIRROR_MIGRATE_TO_DEV. */
+export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, 'dmirror_migrate_to_device']
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  let ret = 0
+  const dev = m.dev
+  for (let addr = start; addr < end; ) {
+    const v = findVma(mm, addr)
+    if (!v || (v.prot & PROT_READ) === 0) {
+      ret = EINVAL
+      break
+    }
+    const next = Math.min(end, v.end, addr + 64)
+    // split THP leaves in the chunk (device-private THP is not modelled)
+    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
+    const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
+    const s = invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
+    if (s.cost > 0) yield sleep(s.cost)
+    let moved = 0
+    if (!v.shared) {
+      for (let pg = addr; pg < next; pg++) {
+        const f = mm.pt.get(pg)
+        if (f & (PTE_DEVPRIV | PTE_EXCL)) continue
+        let writable = (v.prot & PROT_WRITE) !== 0
+        if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
+          const old = mm.pt.pfn(pg)
+          if ((w.frames.refcount[old] as number) > 1) continue
+          writable = (f & PTE_WRITE) !== 0
+          w.frames.put(old, mm.owner, heirOwner(mm))
+        }
+        if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
+        const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
+        dev.vramUsed += 4096
+        mm.pt.set(pg, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
+        m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
+        moved++
+      }
+    }
+    const tlb = cpuTlbFlushCost(w.costs, next - addr)
+    const e = invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+    yield sleep(moved * w.costs.migrate_page + tlb + e)
+    w.count('migrate_to_device.pages', moved)
+    addr = next
+  }
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
+  const a = doAccess(w, m, start, end, false)
+  if (a.n < end - start) return { ret: ENOENT, cpages: a.n, faults: 0 }
+  return { ret: 0, cpages: a.n, faults: 0 }
+}
+
+/** Migrates device-private pages of `dev` in [start, end) of `mm` back to system RAM. */
+function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const pages: number[] = []
+  mm.pt.forEach(start, end, (pg, f, pfn) => {
+    if (f & PTE_DEVPRIV && (w.frames.dev[pfn] as number) - 1 === dev.idx) pages.push(pg)
+  })
+  if (pages.length === 0) return 0
+  const lo = pages[0] as number
+  const hi = (pages[pages.length - 1] as number) + 1
+  const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
+  const s = invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  if (s.cost > 0) yield sleep(s.cost)
+  for (const pg of pages) {
+    const f = mm.pt.get(pg)
+    const old = mm.pt.pfn(pg)
+    const np = w.frames.alloc(0, mm.owner)
+    const shared = (w.frames.refcount[old] as number) > 1
+    w.frames.put(old, mm.owner, heirOwner(mm))
+    dev.vramUsed = Math.max(0, dev.vramUsed - (shared ? 0 : 4096))
+    mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+    for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 1)
+  }
+  const e = invalidateRangeEnd(w, r, path)
+  yield sleep(pages.length * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo) + e)
+  return pages.length
+}
+
+/** HMM_DMIRROR_MIGRATE_TO_SYS. */
+export function* dmirrorMigrateToSys(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, 'dmirror_migrate_to_system']
+  if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p)
+  yield* mmput(w, m.mm, p)
+  return { ret: 0, cpages: n, faults: 0 }
+}
+
+/** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
+export function* dmirrorReleaseDevmem(w: World, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+  let n = 0
+  for (const mm of w.mms) {
+    if (mm.phase === 'freed' || mm.phase === 'released') continue
+    n += yield* migrateBack(w, m.dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'])
+  }
+  return { ret: 0, cpages: n, faults: 0 }
+}
+
+export const PROT_BYTE = {
+  ERROR: 0xff,
+  NONE: 0x00,
+  READ: 0x01,
+  WRITE: 0x02,
+  PMD: 0x04,
+  PUD: 0x08,
+  ZERO: 0x10,
+  DEV_PRIVATE_LOCAL: 0x20,
+  DEV_PRIVATE_REMOTE: 0x30,
+} as const
+
+/** HMM_DMIRROR_SNAPSHOT: protection byte per page, via a temporary interval notifier per chunk. */
+export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, 'dmirror_snapshot']
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  const bytes: number[] = []
+  const out = new Uint8Array(64)
+  const pfns = new Int32Array(64)
+  let ret = 0
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(end, addr + 64)
+    const sub = mmuIntervalNotifierInsert(w, mm, addr, next, { invalidate: (_w, s, _r, cur) => (mmuIntervalSetSeq(s, cur), 0) }, m.mm.ledgerId, p)
+    if (typeof sub === 'number') {
+      ret = sub
+      break
+    }
+    for (;;) {
+      const seq = sub.invalidate_seq
+      const saved = m.interval
+      m.interval = sub
+      const r = yield* hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p)
+      m.interval = saved
+      if (r === EBUSY) continue
+      break
+    }
+    yield* mmuIntervalNotifierRemove(w, sub, p)
+    for (let i = 0; i < next - addr; i++) {
+      const o = out[i] as number
+      let b: number
+      if (o & HMM_PFN_ERROR) b = PROT_BYTE.ERROR
+      else if (!(o & HMM_PFN_VALID)) b = PROT_BYTE.NONE
+      else {
+        b = 0
+        if (o & HMM_PFN_DEVPRIV) b = PROT_BYTE.DEV_PRIVATE_LOCAL
+        else if (o & HMM_PFN_ZERO) b = PROT_BYTE.ZERO
+        b |= o & HMM_PFN_WRITE ? PROT_BYTE.WRITE : PROT_BYTE.READ
+        if (o & HMM_PFN_HUGE) b |= PROT_BYTE.PMD
+      }
+      bytes.push(b)
+    }
+    addr = next
+  }
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
+  return { ret: 0, cpages: bytes.length, faults: 0, snapshot: bytes }
+}
+
+/** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive page by page, ATOMIC-tagged entries. */
+export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, 'dmirror_exclusive']
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  let ret = 0
+  for (let addr = start; addr < end && ret === 0; ) {
+    const next = Math.min(end, addr + 64)
+    const f = yield* faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive'])
+    if (f < 0) {
+      ret = EBUSY
+      break
+    }
+    const r = { mm, start: addr, end: next, event: 'EXCLUSIVE' as const, blockable: true, owner: m.dev.idx }
+    const s = invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
+    if (s.cost > 0) yield sleep(s.cost)
+    for (let pg = addr; pg < next; pg++) {
+      if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
+      const fl = mm.pt.get(pg)
+      if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
+      const pfn = mm.pt.pfn(pg)
+      mm.pt.set(pg, fl | PTE_EXCL, pfn)
+      m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
+    }
+    const e = invalidateRangeEnd(w, r, p)
+    yield sleep(e + (next - addr) * w.costs.cpu_fault)
+    addr = next
+  }
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
+  const a = doAccess(w, m, start, end, false)
+  if (a.n < end - start) return { ret: EBUSY, cpages: a.n, faults: 0 }
+  return { ret: 0, cpages: a.n, faults: 0 }
+}
+
+/** HMM_DMIRROR_CHECK_EXCLUSIVE: -EPERM if an ATOMIC entry remains. */
+export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): DeviceOpResult {
+  return { ret: m.hasAtomic(start, end) ? EPERM : 0, cpages: 0, faults: 0 }
+}
+
+/**
+ * SVA access (IOMMU walks the CPU page table through the PASID): IOTLB / ATS lookups, walks on
+ * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
+ * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
+ */
+export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath): Proc<DeviceOpResult> {
+  const p = [...path, 'iommu_sva_access']
+  const io = dev.iommu
+  if (!io) return { ret: EINVAL, cpages: 0, faults: 0 }
+  if (mm.releasedAt !== null) {
+    // PASID entry torn down in ->release: the device gets a translation fault
+    return { ret: EFAULT, cpages: 0, faults: 0 }
+  }
+  let faults = 0
+  let first = -1
+  for (let pg = start; pg < end; pg++) {
+    const f = mm.pt.get(pg)
+    if (!(f & PTE_PRESENT) || f & (PTE_DEVPRIV | PTE_EXCL) || (write && !(f & PTE_WRITE))) {
+      first = pg
+      break
+    }
+  }
+  if (first >= 0) {
+    const fp = [...p, 'iommu_sva_handle_iopf']
+    if (!mmgetNotZero(w, mm, fp)) return { ret: EFAULT, cpages: 0, faults }
+    const r = yield* faultIn(w, mm, first, end, write, -1, fp)
+    yield* mmput(w, mm, fp)
+    faults++
+    yield sleep(w.costs.iopf)
+    if (r < 0) return { ret: r, cpages: first - start, faults }
+  }
+  let cost = 0
+  for (let pg = start; pg < end; pg++) {
+    const hit = dev.devtlb ? dev.devtlb.lookup(pasid, pg) : false
+    if (!hit && !io.iotlb.lookup(pasid, pg)) cost += w.costs.iommu_walk
+    cost += w.costs.device_access_page
+  }
+  yield sleep(cost)
+  return { ret: 0, cpages: end - start, faults }
+}
+
+export { EINVAL, ENOENT, EFAULT, EPERM, EBUSY, DPTE_WRITE }

@@ -1,0 +1,129 @@
+/**
+ * The driver object a teardown design hangs device state on (struct hmm, kvm-like context,
+ * kfd_process, struct dmirror, SVA domain...): its ledger identity, per-device mirrors, buffer
+ * objects in VRAM, an optional PASID, and the notifier it embeds.
+ */
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import { ClassicSub, SIZEOF, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
+import { Mirror } from './mirror'
+
+export class DriverObj {
+  readonly mirrors = new Map<number, Mirror>()
+  /** Ledger ids of per-device data objects (kfd_process_device, hmm_mirror...). */
+  readonly perDevice = new Map<number, number>()
+  kref = 1
+  readonly bos: number[] = []
+  pasidId: number | null = null
+  sub: ClassicSub | null = null
+  interval: IntervalSub | null = null
+  /** p->mm == NULL after the notifier release. */
+  mmDead = false
+  freed = false
+  /** Open files per device (D3). */
+  readonly fdRefs = new Map<number, number>()
+  constructor(
+    readonly ledgerId: number,
+    readonly mm: MmStruct,
+    readonly label: string,
+  ) {}
+}
+
+/** Allocates a driver object charged to the mm's owner. */
+export function allocDriverObj(w: World, what: string, bytes: number, mm: MmStruct, path: CallPath): DriverObj {
+  const label = `${what} for ${mm.label}`
+  const id = w.ledger.alloc('driver_object', bytes, mm.owner, label, path)
+  return new DriverObj(id, mm, label)
+}
+
+/** Creates the mirror of `dev` in the object (per-device data + empty device page table). */
+export function addMirror(w: World, obj: DriverObj, dev: Device, perDeviceBytes: number, path: CallPath): Mirror {
+  const have = obj.mirrors.get(dev.idx)
+  if (have) return have
+  const m = new Mirror(w, w.id(), dev, obj.mm)
+  obj.mirrors.set(dev.idx, m)
+  if (perDeviceBytes > 0) obj.perDevice.set(dev.idx, w.ledger.alloc('driver_object', perDeviceBytes, obj.mm.owner, `${dev.name} per-device data of ${obj.label}`, path))
+  w.mark('mirror', `${dev.name} mirrors ${obj.mm.label}`)
+  return m
+}
+
+/** Removes one device's mirror and per-device data. */
+export function removeMirror(w: World, obj: DriverObj, devIdx: number, path: CallPath): void {
+  const m = obj.mirrors.get(devIdx)
+  if (m) {
+    m.destroy()
+    obj.mirrors.delete(devIdx)
+  }
+  const pd = obj.perDevice.get(devIdx)
+  if (pd !== undefined) {
+    w.ledger.free(pd, path)
+    obj.perDevice.delete(devIdx)
+  }
+}
+
+/** Zaps every mirror (device stops using the address space) without freeing driver memory. */
+export function zapMirrors(obj: DriverObj): void {
+  for (const m of obj.mirrors.values()) m.destroy()
+}
+
+/** Frees the object: mirrors, per-device data, BOs, PASID, then the object itself. */
+export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
+  w.ledger.access(obj.ledgerId, path, `free of ${obj.label}`)
+  for (const d of [...obj.mirrors.keys()]) removeMirror(w, obj, d, path)
+  for (const [d, pd] of [...obj.perDevice]) {
+    w.ledger.free(pd, path)
+    obj.perDevice.delete(d)
+  }
+  for (const b of obj.bos.splice(0)) w.ledger.free(b, path)
+  if (obj.pasidId !== null) {
+    w.ledger.free(obj.pasidId, path)
+    w.mark('pasid_free', obj.label)
+    obj.pasidId = null
+  }
+  obj.freed = true
+  w.ledger.free(obj.ledgerId, path)
+  w.mark('driver_free', obj.label)
+}
+
+/** Allocates a buffer object in VRAM on behalf of the object. */
+export function allocBo(w: World, obj: DriverObj, bytes: number, path: CallPath): void {
+  obj.bos.push(w.ledger.alloc('vram', bytes, obj.mm.owner, `BO of ${obj.label}`, path))
+}
+
+/** Classic notifier ops that fan invalidations out to the object's mirrors. */
+export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): NotifierOps {
+  return {
+    name,
+    invalidateRangeStart(w: World, sub: ClassicSub, r: NotifierRange) {
+      const obj = sub.priv as DriverObj
+      let cost = 0
+      for (const m of obj.mirrors.values()) {
+        if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
+        m.beginInvalidate()
+        cost += m.invalidate(r)
+      }
+      void w
+      return { ok: true, cost }
+    },
+    invalidateRangeEnd(_w: World, sub: ClassicSub, r: NotifierRange) {
+      const obj = sub.priv as DriverObj
+      for (const m of obj.mirrors.values()) {
+        if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
+        m.endInvalidate()
+      }
+      return 0
+    },
+    ...extra,
+  }
+}
+
+/** A classic subscription embedded in the object (its memory is the object's). */
+export function embedSub(w: World, ops: NotifierOps, obj: DriverObj): ClassicSub {
+  const s = new ClassicSub(w.id(), ops, obj.mm, obj.ledgerId)
+  s.priv = obj
+  obj.sub = s
+  return s
+}
+
+export { SIZEOF }

@@ -1,0 +1,142 @@
+/**
+ * A device mirror of one mm (what HMM's hmm_mirror, a KFD process-device, or a dmirror open file
+ * keeps per device): the device page table (typed-array radix), its TLB, the sequence used for the
+ * read_begin / read_retry protocol, and the invalidate callback that zaps the device page table and
+ * flushes the device TLB and, behind an IOMMU, the IOTLB / ATS device TLB for DMA mappings.
+ */
+import { WaitQueue, waitOn, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
+import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
+import { mmuIntervalReadBegin, mmuIntervalReadRetry } from '../kernel/notifier'
+
+export class Mirror {
+  readonly pt: RadixPt
+  /** Own sequence for classic-notifier mirrors (interval mirrors use their subscription). */
+  seq = 0
+  active = 0
+  readonly wq: WaitQueue
+  interval: IntervalSub | null = null
+  alive = true
+  readonly label: string
+  /** Ledger owner charged for the device page tables. */
+  readonly owner: number
+
+  constructor(
+    private readonly w: World,
+    readonly id: number,
+    readonly dev: Device,
+    readonly mm: MmStruct,
+  ) {
+    this.owner = mm.owner
+    this.label = `${dev.name} mirror of ${mm.label}`
+    const behindIommu = dev.iommu !== null
+    this.pt = new RadixPt((d) => {
+      w.ledger.charge('gpu_pagetable', this.owner, d * SIZEOF.pt_page)
+      if (behindIommu) w.ledger.charge('iommu_pagetable', this.owner, d * SIZEOF.pt_page)
+    })
+    this.wq = new WaitQueue(this.label)
+    mm.mirrors.add(this)
+  }
+
+  /** read_begin: interval seq protocol, or the mirror's own seq (waits while invalidating). */
+  *readBegin(): Proc<number> {
+    if (this.interval) return yield* mmuIntervalReadBegin(this.w, this.interval)
+    while (this.active > 0) yield waitOn(this.wq)
+    return this.seq
+  }
+
+  /** read_retry. */
+  readRetry(seq: number): boolean {
+    if (this.interval) return mmuIntervalReadRetry(this.interval, seq)
+    return this.seq !== seq
+  }
+
+  /** Classic invalidate_range_start side of the own-seq protocol. */
+  beginInvalidate(): void {
+    this.active++
+    this.seq++
+  }
+
+  /** Classic invalidate_range_end side. */
+  endInvalidate(): void {
+    this.active--
+    if (this.active <= 0) {
+      this.active = 0
+      this.w.engine.wakeUpAll(this.wq)
+    }
+  }
+
+  /**
+   * Zaps the device page table for the range and flushes translation caches; records the
+   * invalidation by mechanism. Returns the device-side cost in ns.
+   */
+  invalidate(r: NotifierRange): number {
+    const w = this.w
+    const c = w.costs
+    if (!this.alive) return 0
+    let lo = -1
+    let hi = -1
+    const zapped = this.pt.clear(r.start, Math.min(r.end, 0x100000000), (pg, _f, _pfn, huge) => {
+      if (lo < 0) lo = pg
+      hi = huge ? pg + 512 : pg + 1
+    })
+    const ev = r.event
+    const span = hi - lo
+    const ptCost = zapped * c.dev_pte_write
+    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * 4096, end: Math.min(r.end, 0x100000000) * 4096, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
+    let cost = ptCost
+    if (zapped > 0) {
+      if (span <= c.gpu_tlb_flush_ceiling) {
+        this.dev.tlb.flushRange(this.id, lo, hi)
+        const tc = span * c.gpu_tlb_flush_page
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
+        cost += tc
+      } else {
+        this.dev.tlb.flushAsid(this.id)
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
+        cost += c.gpu_tlb_flush_all
+      }
+      const io = this.dev.iommu
+      if (io) cost += io.invalidate(w, this.dev, this.id, lo, hi, ev, this.mm.label)
+    }
+    w.count('device_invalidations')
+    return cost
+  }
+
+  /** Invariant 4: after an invalidation, no device entry may survive in its range. */
+  checkInvalidated(w: World, r: NotifierRange, path: CallPath): void {
+    if (!this.alive) return
+    if (r.event === 'MIGRATE' && r.owner === this.dev.idx) return
+    const left = this.pt.countPresent(r.start, Math.min(r.end, 0x100000000))
+    if (left > 0) w.violation(4, `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
+  }
+
+  /** Drops device entries for pages migrated back to RAM by a CPU fault (dmirror_devmem_fault). */
+  dropDevicePage(page: number, n: number): void {
+    if (this.pt.countPresent(page, page + n) > 0) this.pt.clear(page, page + n)
+  }
+
+  /** True if any entry in the range still carries the ATOMIC tag. */
+  hasAtomic(start: number, end: number): boolean {
+    let found = false
+    this.pt.forEach(start, end, (_pg, f) => {
+      if (f & DPTE_ATOMIC) found = true
+    })
+    return found
+  }
+
+  /** Tears the mirror down: clears the device page table and flushes the TLB. */
+  destroy(): void {
+    if (!this.alive) return
+    if (this.pt.present > 0) {
+      this.dev.tlb.flushAsid(this.id)
+      this.dev.iommu?.iotlb.flushAsid(this.id)
+    }
+    this.pt.clearAll()
+    this.alive = false
+    this.mm.mirrors.delete(this)
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Hooks: models emit typed events, tracers and metrics subscribe. Models never know about charts.
+ */
+export type HookListener<E> = (e: E) => void
+
+/** A typed multi-channel emitter. `K` maps channel names to payload types. */
+export class Hooks<K extends Record<string, unknown>> {
+  private ls: { [C in keyof K]?: Array<HookListener<K[C]>> } = {}
+
+  /** Subscribes to a channel. */
+  on<C extends keyof K>(c: C, l: HookListener<K[C]>): void {
+    const arr = (this.ls[c] ??= [])
+    arr.push(l)
+  }
+
+  /** True if anybody listens (lets models skip building payloads). */
+  has<C extends keyof K>(c: C): boolean {
+    const arr = this.ls[c]
+    return arr !== undefined && arr.length > 0
+  }
+
+  /** Emits a payload to every listener of the channel, in subscription order. */
+  emit<C extends keyof K>(c: C, e: K[C]): void {
+    const arr = this.ls[c]
+    if (!arr) return
+    for (const l of arr) l(e)
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * mmu_notifier (mm/mmu_notifier.c): classic subscriptions with register / get / put / unregister,
+ * SRCU-deferred free_notifier, interval notifiers with the invalidate_seq collision-retry protocol,
+ * the invalidate_range_start/end fan-out, arch_invalidate_secondary_tlbs and
+ * __mmu_notifier_release. Costs returned by driver callbacks are summed for the caller to sleep on.
+ */
+import { sleep, waitOn, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import {
+  ClassicSub,
+  IntervalSub,
+  SIZEOF,
+  Subscriptions,
+  type IntervalOps,
+  type MmStruct,
+  type NotifierOps,
+  type NotifierRange,
+} from './objects'
+import { mmdrop, mmgrab } from './mm'
+
+/** ULONG_MAX as a page number bound. */
+export const ALL_PAGES = 0x100000000
+
+function ensureSubs(w: World, mm: MmStruct, path: CallPath): Subscriptions {
+  if (!mm.subs) {
+    const id = w.ledger.alloc('notifier', SIZEOF.mmu_notifier_subscriptions, mm.owner, `mmu_notifier_subscriptions of ${mm.label}`, path)
+    mm.subs = new Subscriptions(id, mm.label)
+  }
+  return mm.subs
+}
+
+/** __mmu_notifier_register: mm_users must be > 0; hashes the subscription and takes mm_count. */
+export function mmuNotifierRegister(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): number {
+  const p = [...path, '__mmu_notifier_register']
+  w.ledger.access(mm.ledgerId, p, 'mmu_notifier_register')
+  if (mm.mm_users <= 0) {
+    w.violation(2, `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    return -22
+  }
+  const subs = ensureSubs(w, mm, p)
+  mmgrab(w, mm, p)
+  sub.mm = mm
+  sub.hashed = true
+  subs.list.push(sub)
+  w.count('mmu_notifier_register')
+  w.log('notifier', 'mmu_notifier_register', `${sub.ops.name} on ${mm.label}`)
+  return 0
+}
+
+/** mmu_notifier_get: one subscription per (ops, mm); users++ or ops->alloc_notifier. */
+export function mmuNotifierGet(w: World, ops: NotifierOps, mm: MmStruct, path: CallPath): ClassicSub | number {
+  const p = [...path, 'mmu_notifier_get']
+  if (mm.subs) {
+    for (const s of mm.subs.list) {
+      if (s.ops === ops && s.hashed && s.users > 0) {
+        s.users++
+        return s
+      }
+    }
+  }
+  if (!ops.allocNotifier) return -22
+  const sub = ops.allocNotifier(w, mm, p)
+  if (!sub) return -12
+  sub.users = 1
+  const r = mmuNotifierRegister(w, sub, mm, p)
+  if (r < 0) {
+    ops.freeNotifier?.(w, sub, p)
+    return r
+  }
+  return sub
+}
+
+function unhash(w: World, sub: ClassicSub, path: CallPath): void {
+  // hlist_del_init_rcu writes into the subscription: a freed container is a use-after-free.
+  w.ledger.access(sub.memId, path, 'hlist_del_init_rcu(&subscription->hlist)')
+  const subs = sub.mm.subs
+  if (subs) {
+    const i = subs.list.indexOf(sub)
+    if (i >= 0) subs.list.splice(i, 1)
+  }
+  sub.hashed = false
+}
+
+/**
+ * mmu_notifier_put: drops users; at zero unhashes and call_srcu → free_notifier, then mmdrop.
+ * Safe from ->release.
+ */
+export function mmuNotifierPut(w: World, sub: ClassicSub, path: CallPath): void {
+  const p = [...path, 'mmu_notifier_put']
+  w.ledger.access(sub.memId, p, 'mmu_notifier_put')
+  if (sub.users <= 0) {
+    w.ledger.underflow(sub.memId, 'mmu_notifier.users', p)
+    return
+  }
+  sub.users--
+  if (sub.users > 0) return
+  if (sub.hashed) unhash(w, sub, p)
+  const putAt = w.engine.now
+  sub.lastPutAt = putAt
+  const mm = sub.mm
+  w.callSrcu(`mmu_notifier_free_rcu ${sub.ops.name}`, () => {
+    const fp = ['srcu_invoke_callbacks', 'mmu_notifier_free_rcu']
+    if (w.engine.now - putAt < w.costs.srcu_gp) w.violation(6, `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
+    if (mm.mm_count < 1) w.violation(6, `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
+    w.mark('free_notifier', `${sub.ops.name} for ${mm.label}`)
+    sub.ops.freeNotifier?.(w, sub, [...fp, `${sub.ops.name}.free_notifier`])
+    mmdrop(w, mm, fp)
+  })
+}
+
+/** mmu_notifier_unregister: ->release if still hashed, unhash, synchronize_srcu, mmdrop. */
+export function* mmuNotifierUnregister(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
+  const p = [...path, 'mmu_notifier_unregister']
+  w.ledger.access(sub.memId, p, 'mmu_notifier_unregister')
+  if (sub.hashed) {
+    if (sub.ops.release) yield* sub.ops.release(w, sub, mm, [...p, `${sub.ops.name}.release`])
+    unhash(w, sub, p)
+  }
+  yield* w.synchronizeSrcu()
+  mmdrop(w, mm, p)
+}
+
+/** mmu_notifier_unregister_no_release (2014–2019): unhash and mmdrop, no release, no sync. */
+export function mmuNotifierUnregisterNoRelease(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): void {
+  const p = [...path, 'mmu_notifier_unregister_no_release']
+  if (sub.hashed) unhash(w, sub, p)
+  mmdrop(w, mm, p)
+}
+
+/** mmu_interval_notifier_insert: registers subscriptions if needed, mmgrab, seq per §3.5. */
+export function mmuIntervalNotifierInsert(
+  w: World,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  ops: IntervalOps,
+  memId: number,
+  path: CallPath,
+): IntervalSub | number {
+  const p = [...path, 'mmu_interval_notifier_insert']
+  w.ledger.access(mm.ledgerId, p, 'mmu_interval_notifier_insert')
+  if (mm.mm_users <= 0 && !mm.subs) {
+    w.violation(2, `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    return -22
+  }
+  const subs = ensureSubs(w, mm, p)
+  const sub = new IntervalSub(w.id(), ops, mm, start, end, memId)
+  mmgrab(w, mm, p)
+  if (subs.active_invalidate_ranges === 0) {
+    sub.invalidate_seq = subs.invalidate_seq - 1
+    sub.inTree = true
+    subs.itree.push(sub)
+  } else {
+    if ((subs.invalidate_seq & 1) === 0) subs.invalidate_seq |= 1
+    sub.invalidate_seq = subs.invalidate_seq
+    subs.deferred.push({ op: 'insert', sub })
+  }
+  w.count('mmu_interval_notifier_insert')
+  return sub
+}
+
+/** mmu_interval_notifier_remove: waits out an active invalidation, removes, mmdrop. */
+export function* mmuIntervalNotifierRemove(w: World, sub: IntervalSub, path: CallPath): Proc<void> {
+  const p = [...path, 'mmu_interval_notifier_remove']
+  const subs = sub.mm.subs
+  if (sub.removed) return
+  sub.removed = true
+  if (subs) {
+    if (subs.active_invalidate_ranges > 0 && sub.inTree) {
+      const seq = subs.invalidate_seq
+      subs.deferred.push({ op: 'remove', sub })
+      while (subs.invalidate_seq === seq && (seq & 1) === 1) yield waitOn(subs.wq)
+    } else {
+      const i = subs.itree.indexOf(sub)
+      if (i >= 0) subs.itree.splice(i, 1)
+      sub.inTree = false
+    }
+  }
+  mmdrop(w, sub.mm, p)
+}
+
+/** mmu_interval_read_begin: sleeps while this interval is being invalidated; returns the seq. */
+export function* mmuIntervalReadBegin(w: World, sub: IntervalSub): Proc<number> {
+  const subs = sub.mm.subs
+  for (;;) {
+    const seq = sub.invalidate_seq
+    if (!subs || seq !== subs.invalidate_seq || (seq & 1) === 0) return seq
+    w.count('mmu_interval_read_begin_wait')
+    yield waitOn(subs.wq)
+  }
+}
+
+/** mmu_interval_read_retry: true if an invalidation hit this interval since read_begin. */
+export function mmuIntervalReadRetry(sub: IntervalSub, seq: number): boolean {
+  return sub.invalidate_seq !== seq
+}
+
+/** mmu_interval_set_seq (called by the driver's invalidate under its lock). */
+export function mmuIntervalSetSeq(sub: IntervalSub, cur: number): void {
+  sub.invalidate_seq = cur
+}
+
+function overlaps(s: IntervalSub, r: NotifierRange): boolean {
+  return s.start < r.end && r.start < s.end
+}
+
+export interface InvalidateResult {
+  /** 0 or -EAGAIN (non-blockable range and a subscriber would block). */
+  ret: number
+  /** Device-side time spent in callbacks (ns). */
+  cost: number
+}
+
+/** mmu_notifier_invalidate_range_start (with mn_itree_inv_start_range). */
+export function invalidateRangeStart(w: World, r: NotifierRange, path: CallPath): InvalidateResult {
+  const subs = r.mm.subs
+  w.count(`invalidate.${r.event}`)
+  if (!subs) return { ret: 0, cost: 0 }
+  const p = [...path, 'mmu_notifier_invalidate_range_start']
+  let cost = 0
+  let ret = 0
+  subs.active_invalidate_ranges++
+  let hit = false
+  for (const s of subs.itree) if (s.inTree && overlaps(s, r)) hit = true
+  if (hit) {
+    subs.invalidate_seq |= 1
+    const cur = subs.invalidate_seq
+    for (const s of [...subs.itree]) {
+      if (!s.inTree || !overlaps(s, r)) continue
+      w.ledger.access(s.memId, p, 'interval invalidate')
+      const c = s.ops.invalidate(w, s, r, cur, p)
+      if (c < 0) {
+        if (r.blockable) w.finding({ kind: 'warn', message: `WARN: interval invalidate returned false on a blockable ${r.event} range`, accessPath: p })
+        ret = -11
+      } else cost += c
+    }
+  }
+  for (const s of [...subs.list]) {
+    if (!s.hashed || !s.ops.invalidateRangeStart) continue
+    w.ledger.access(s.memId, p, `${s.ops.name}.invalidate_range_start`)
+    const res = s.ops.invalidateRangeStart(w, s, r, p)
+    if (!res.ok) ret = -11
+    cost += res.cost
+  }
+  return { ret, cost }
+}
+
+/** mmu_notifier_invalidate_range_end (with mn_itree_inv_end). */
+export function invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath): number {
+  const subs = r.mm.subs
+  if (!subs) return 0
+  const p = [...path, 'mmu_notifier_invalidate_range_end']
+  let cost = 0
+  for (const s of [...subs.list]) {
+    if (!s.hashed || !s.ops.invalidateRangeEnd) continue
+    cost += s.ops.invalidateRangeEnd(w, s, r, p)
+  }
+  subs.active_invalidate_ranges--
+  if (subs.active_invalidate_ranges < 0) {
+    w.finding({ kind: 'warn', message: `active_invalidate_ranges underflow on ${r.mm.label}`, accessPath: p })
+    subs.active_invalidate_ranges = 0
+  }
+  if (subs.active_invalidate_ranges === 0) {
+    if ((subs.invalidate_seq & 1) === 1) {
+      subs.invalidate_seq++
+      for (const d of subs.deferred.splice(0)) {
+        if (d.op === 'insert') {
+          if (!d.sub.removed) {
+            d.sub.inTree = true
+            subs.itree.push(d.sub)
+          }
+        } else {
+          const i = subs.itree.indexOf(d.sub)
+          if (i >= 0) subs.itree.splice(i, 1)
+          d.sub.inTree = false
+        }
+      }
+      w.engine.wakeUpAll(subs.wq)
+    }
+    if ((subs.invalidate_seq & 1) === 1) w.violation(3, `invalidate_seq odd with no active invalidation on ${r.mm.label}`, p)
+  }
+  return cost
+}
+
+/** arch_invalidate_secondary_tlbs: called from the CPU TLB flush for devices sharing the CPU PT. */
+export function archInvalidateSecondaryTlbs(w: World, mm: MmStruct, start: number, end: number, path: CallPath): number {
+  const subs = mm.subs
+  if (!subs) return 0
+  let cost = 0
+  const p = [...path, 'mmu_notifier_arch_invalidate_secondary_tlbs']
+  for (const s of [...subs.list]) {
+    if (!s.hashed || !s.ops.archInvalidateSecondaryTlbs) continue
+    cost += s.ops.archInvalidateSecondaryTlbs(w, s, mm, start, end, p)
+  }
+  return cost
+}
+
+/**
+ * Runs one invalidation around `body`: start, sleep for the device cost, body (which returns its
+ * own CPU-side cost), end. Returns the start's ret.
+ */
+export function* withInvalidation(w: World, r: NotifierRange, path: CallPath, body: () => number): Proc<number> {
+  const s = invalidateRangeStart(w, r, path)
+  if (s.cost > 0) yield sleep(s.cost)
+  const c = body()
+  const e = invalidateRangeEnd(w, r, path)
+  if (c + e > 0) yield sleep(c + e)
+  return s.ret
+}
+
+/**
+ * __mmu_notifier_release (first step of exit_mmap): RELEASE to every interval subscription, then
+ * ->release of every classic subscription under SRCU, unhash them all, synchronize_srcu.
+ */
+export function* mmuNotifierRelease(w: World, mm: MmStruct, path: CallPath): Proc<void> {
+  const p = [...path, '__mmu_notifier_release']
+  const subs = mm.subs
+  if (subs) {
+    if (subs.has_itree) {
+      yield* withInvalidation(w, { mm, start: 0, end: ALL_PAGES, event: 'RELEASE', blockable: true, owner: -1 }, [...p, 'mn_itree_release'], () => 0)
+    }
+    const list = [...subs.list]
+    for (const s of list) {
+      if (!s.hashed) continue
+      w.ledger.access(s.memId, p, `${s.ops.name}.release via subscription`)
+      if (s.ops.release) yield* s.ops.release(w, s, mm, [...p, `${s.ops.name}.release`])
+    }
+    for (const s of [...subs.list]) unhash(w, s, p)
+    if (list.length > 0) yield* w.synchronizeSrcu()
+  }
+  mm.releasedAt = w.engine.now
+  w.mark('notifier_release', mm.label)
+}

@@ -1,0 +1,218 @@
+/**
+ * Kernel objects of the model: task_struct, mm_struct, vm_area_struct, struct file, and the
+ * mmu_notifier subscription structures. Behaviour lives in the neighbouring modules; these are
+ * plain state (what domain.md §7.1 lists per entity).
+ */
+import { WaitQueue } from '../engine/engine'
+import { RadixPt } from './pagetable'
+import type { Device } from '../devices/device'
+import type { Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+
+/** Bytes the ledger charges for kernel structures (x86-64, order of magnitude of slab sizes). */
+export const SIZEOF = {
+  mm_struct: 1344,
+  pgd: 4096,
+  vm_area_struct: 200,
+  file: 256,
+  mmu_notifier_subscriptions: 128,
+  mmu_notifier: 64,
+  mmu_interval_notifier: 96,
+  iommu_mm_data: 64,
+  pasid: 64,
+  sva_domain: 512,
+  hmm: 256,
+  hmm_mirror: 192,
+  dmirror: 256,
+  kvm_like: 1024,
+  kfd_process: 4096,
+  kfd_process_device: 1024,
+  pt_page: 4096,
+} as const
+
+export const PROT_READ = 1
+export const PROT_WRITE = 2
+export const PROT_EXEC = 4
+
+export type MmPhase = 'live' | 'exiting' | 'released' | 'freed'
+
+export type NotifyEvent =
+  | 'UNMAP'
+  | 'CLEAR'
+  | 'PROTECTION_VMA'
+  | 'PROTECTION_PAGE'
+  | 'SOFT_DIRTY'
+  | 'RELEASE'
+  | 'MIGRATE'
+  | 'EXCLUSIVE'
+
+/** struct mmu_notifier_range. Pages are 4 KiB page numbers; end is exclusive. */
+export interface NotifierRange {
+  readonly mm: MmStruct
+  readonly start: number
+  readonly end: number
+  readonly event: NotifyEvent
+  readonly blockable: boolean
+  /** Device index that caused it (MIGRATE / EXCLUSIVE owner), or -1. */
+  readonly owner: number
+}
+
+/** Shared anonymous memory backing (shmem object). */
+export class ShmemObj {
+  readonly pages = new Map<number, number>()
+  refs = 1
+  constructor(readonly id: number, readonly owner: number) {}
+}
+
+export class Vma {
+  constructor(
+    public start: number,
+    public end: number,
+    public prot: number,
+    readonly shared: boolean,
+    public file: File | null,
+    public huge: boolean,
+    public ledgerId: number,
+    public shmem: ShmemObj | null,
+    /** Page offset into the shmem object of `start`. */
+    public pgoff: number,
+  ) {}
+}
+
+export interface Region {
+  start: number
+  pages: number
+}
+
+export class MmStruct {
+  mm_users = 1
+  mm_count = 1
+  phase: MmPhase = 'live'
+  vmas: Vma[] = []
+  readonly pt: RadixPt
+  subs: Subscriptions | null = null
+  write_protect_seq = 0
+  /** mm->iommu_mm: PASID and SVA domains, once bound. */
+  iommu_mm: { pasid: number; ledgerId: number } | null = null
+  /** Time the notifier release (exit_mmap step 1) finished, or null. */
+  releasedAt: number | null = null
+  /** Next free page for mmap placement. */
+  mmapBase = 0x100000
+  readonly regions = new Map<string, Region>()
+  /** All mms of one fork tree (so a COW page outliving its allocator is charged to a survivor). */
+  family: MmStruct[]
+  /** Device mirrors currently bound to this mm (for device-private page ownership). */
+  readonly mirrors = new Set<import('../drivers/mirror').Mirror>()
+
+  constructor(
+    readonly id: number,
+    readonly label: string,
+    readonly owner: number,
+    readonly ledgerId: number,
+    onTables: (d: number) => void,
+    family: MmStruct[] | null,
+  ) {
+    this.pt = new RadixPt(onTables)
+    this.family = family ?? []
+    this.family.push(this)
+  }
+}
+
+/** struct mmu_notifier_ops (classic). Callbacks return costs in ns where they do device work. */
+export interface NotifierOps {
+  readonly name: string
+  release?(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void>
+  invalidateRangeStart?(w: World, sub: ClassicSub, r: NotifierRange, path: CallPath): { ok: boolean; cost: number }
+  invalidateRangeEnd?(w: World, sub: ClassicSub, r: NotifierRange, path: CallPath): number
+  archInvalidateSecondaryTlbs?(w: World, sub: ClassicSub, mm: MmStruct, start: number, end: number, path: CallPath): number
+  allocNotifier?(w: World, mm: MmStruct, path: CallPath): ClassicSub | null
+  freeNotifier?(w: World, sub: ClassicSub, path: CallPath): void
+}
+
+/** struct mmu_notifier. `memId` is the ledger object that contains it (for KASAN-style checks). */
+export class ClassicSub {
+  users = 0
+  hashed = false
+  /** Time of the last mmu_notifier_put that dropped users to 0. */
+  lastPutAt: number | null = null
+  /** Anything the driver hangs on it. */
+  priv: unknown = null
+  constructor(
+    readonly id: number,
+    readonly ops: NotifierOps,
+    public mm: MmStruct,
+    public memId: number,
+  ) {}
+}
+
+export interface IntervalOps {
+  /** Returns cost in ns, or -1 for "false" (would block on a non-blockable range). */
+  invalidate(w: World, sub: IntervalSub, r: NotifierRange, curSeq: number, path: CallPath): number
+}
+
+/** struct mmu_interval_notifier. */
+export class IntervalSub {
+  invalidate_seq = 0
+  inTree = false
+  removed = false
+  priv: unknown = null
+  constructor(
+    readonly id: number,
+    readonly ops: IntervalOps,
+    readonly mm: MmStruct,
+    readonly start: number,
+    readonly end: number,
+    public memId: number,
+  ) {}
+}
+
+/** struct mmu_notifier_subscriptions. */
+export class Subscriptions {
+  readonly list: ClassicSub[] = []
+  readonly itree: IntervalSub[] = []
+  invalidate_seq = 2
+  active_invalidate_ranges = 0
+  readonly wq: WaitQueue
+  readonly deferred: Array<{ op: 'insert' | 'remove'; sub: IntervalSub }> = []
+  constructor(
+    readonly ledgerId: number,
+    mmLabel: string,
+  ) {
+    this.wq = new WaitQueue(`${mmLabel} notifier wq`)
+  }
+  get has_itree(): boolean {
+    return this.itree.length > 0
+  }
+}
+
+export class File {
+  f_count = 1
+  released = false
+  /** file->private_data, owned by the teardown design. */
+  priv: unknown = null
+  constructor(
+    readonly id: number,
+    readonly label: string,
+    readonly dev: Device,
+    readonly ledgerId: number,
+    /** The task that opened it (for messages). */
+    readonly opener: Task,
+  ) {}
+}
+
+export type TaskState = 'running' | 'exiting' | 'dead'
+
+export class Task {
+  mm: MmStruct | null = null
+  readonly fds = new Map<string, File>()
+  state: TaskState = 'running'
+  /** Deferred ____fput work (task_work_add). */
+  readonly taskWork: File[] = []
+  constructor(
+    readonly pid: number,
+    readonly name: string,
+    readonly owner: number,
+    readonly parent: Task | null,
+  ) {}
+}

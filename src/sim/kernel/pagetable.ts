@@ -1,0 +1,324 @@
+/**
+ * A compact radix page table, used for CPU page tables (flags = PTE_*) and for device / IOMMU
+ * mirrored page tables (flags = DPTE_*). Layout follows x86-64: one PMD table (512 entries, each
+ * either a 2 MiB leaf or a pointer to a PTE table of 512 4 KiB entries) per 1 GiB of address space.
+ * Entries live in typed arrays; there is no object per page. Addresses are 4 KiB page numbers
+ * (VA >> 12), which the scenario layer keeps below 2^32 (16 TiB of VA).
+ */
+
+export const PTRS = 512
+export const HPAGE_PAGES = 512
+
+/** CPU PTE flags. */
+export const PTE_PRESENT = 1
+export const PTE_WRITE = 2
+/** Write-protected because the page is COW-shared after fork. */
+export const PTE_COW = 4
+/** Device-private swap entry (page lives in device memory; pfn = device frame). */
+export const PTE_DEVPRIV = 8
+/** Device-exclusive entry (make_device_exclusive). */
+export const PTE_EXCL = 16
+/** Maps the shared zero page. */
+export const PTE_ZERO = 32
+
+/** Device page-table entry tags (test_hmm's xarray tags, generalised). */
+export const DPTE_PRESENT = 1
+export const DPTE_WRITE = 2
+export const DPTE_ATOMIC = 4
+
+export class PteTable {
+  readonly flags = new Uint8Array(PTRS)
+  readonly pfn = new Int32Array(PTRS)
+  n = 0
+}
+
+export class PmdTable {
+  readonly hflags = new Uint8Array(PTRS)
+  readonly hpfn = new Int32Array(PTRS)
+  readonly ptes: Array<PteTable | undefined> = new Array<PteTable | undefined>(PTRS)
+  nPte = 0
+  nHuge = 0
+}
+
+/** Visitor over a range: called once per 4 KiB entry or once per 2 MiB leaf (huge = true). */
+export type EntryVisitor = (page: number, flags: number, pfn: number, huge: boolean) => void
+
+export class RadixPt {
+  readonly pmds = new Map<number, PmdTable>()
+  /** Present entries counted in 4 KiB pages (a 2 MiB leaf counts 512). */
+  present = 0
+  /** Table pages (PMD + PTE tables) allocated. */
+  tables = 0
+
+  /** `onTables(delta)` is told every time table pages are allocated (+) or freed (-). */
+  constructor(private readonly onTables: (delta: number) => void = () => {}) {}
+
+  private pmdFor(page: number, create: boolean): PmdTable | undefined {
+    const k = page >>> 18
+    let p = this.pmds.get(k)
+    if (!p && create) {
+      p = new PmdTable()
+      this.pmds.set(k, p)
+      this.tables++
+      this.onTables(1)
+    }
+    return p
+  }
+
+  /** Flags of the entry covering `page` (0 if none). */
+  get(page: number): number {
+    const p = this.pmds.get(page >>> 18)
+    if (!p) return 0
+    const pi = (page >>> 9) & 511
+    const h = p.hflags[pi] as number
+    if (h !== 0) return h
+    const t = p.ptes[pi]
+    return t ? (t.flags[page & 511] as number) : 0
+  }
+
+  /** pfn of the entry covering `page` (for a huge leaf: the huge frame), or -1. */
+  pfn(page: number): number {
+    const p = this.pmds.get(page >>> 18)
+    if (!p) return -1
+    const pi = (page >>> 9) & 511
+    if ((p.hflags[pi] as number) !== 0) return p.hpfn[pi] as number
+    const t = p.ptes[pi]
+    if (!t) return -1
+    return (t.flags[page & 511] as number) !== 0 ? (t.pfn[page & 511] as number) : -1
+  }
+
+  /** True if `page` is covered by a 2 MiB leaf. */
+  isHuge(page: number): boolean {
+    const p = this.pmds.get(page >>> 18)
+    return p !== undefined && (p.hflags[(page >>> 9) & 511] as number) !== 0
+  }
+
+  /** Sets a 4 KiB entry (flags 0 clears it). The covering 2 MiB leaf must have been split. */
+  set(page: number, flags: number, pfn: number): void {
+    const p = this.pmdFor(page, flags !== 0)
+    if (!p) return
+    const pi = (page >>> 9) & 511
+    let t = p.ptes[pi]
+    if (!t) {
+      if (flags === 0) return
+      t = new PteTable()
+      p.ptes[pi] = t
+      p.nPte++
+      this.tables++
+      this.onTables(1)
+    }
+    const i = page & 511
+    const old = t.flags[i] as number
+    if (old === 0 && flags !== 0) {
+      t.n++
+      this.present++
+    } else if (old !== 0 && flags === 0) {
+      t.n--
+      this.present--
+    }
+    t.flags[i] = flags
+    t.pfn[i] = flags !== 0 ? pfn : 0
+    if (t.n === 0) this.dropPte(p, pi, page)
+  }
+
+  /** Sets a 2 MiB leaf at the block containing `page` (page is rounded down). */
+  setHuge(page: number, flags: number, pfn: number): void {
+    const p = this.pmdFor(page, flags !== 0)
+    if (!p) return
+    const pi = (page >>> 9) & 511
+    const t = p.ptes[pi]
+    if (t) {
+      this.present -= t.n
+      p.ptes[pi] = undefined
+      p.nPte--
+      this.tables--
+      this.onTables(-1)
+    }
+    const old = p.hflags[pi] as number
+    if (old === 0 && flags !== 0) {
+      p.nHuge++
+      this.present += HPAGE_PAGES
+    } else if (old !== 0 && flags === 0) {
+      p.nHuge--
+      this.present -= HPAGE_PAGES
+    }
+    p.hflags[pi] = flags
+    p.hpfn[pi] = flags !== 0 ? pfn : 0
+    this.maybeDropPmd(p, page)
+  }
+
+  private dropPte(p: PmdTable, pi: number, page: number): void {
+    p.ptes[pi] = undefined
+    p.nPte--
+    this.tables--
+    this.onTables(-1)
+    this.maybeDropPmd(p, page)
+  }
+
+  private maybeDropPmd(p: PmdTable, page: number): void {
+    if (p.nPte === 0 && p.nHuge === 0) {
+      this.pmds.delete(page >>> 18)
+      this.tables--
+      this.onTables(-1)
+    }
+  }
+
+  /**
+   * Visits every present entry in [start, end) in address order. A 2 MiB leaf overlapping the range
+   * is visited once with its block-aligned page number, even if the range covers it partly.
+   */
+  forEach(start: number, end: number, v: EntryVisitor): void {
+    if (end <= start) return
+    const keys = this.sortedKeys(start, end)
+    for (const k of keys) {
+      const p = this.pmds.get(k)
+      if (!p) continue
+      const base = k << 18 >>> 0
+      const b0 = Math.max(start, base)
+      const b1 = Math.min(end, base + 262144)
+      for (let pi = (b0 - base) >>> 9; pi <= ((b1 - 1 - base) >>> 9); pi++) {
+        const hb = base + pi * 512
+        const h = p.hflags[pi] as number
+        if (h !== 0) {
+          v(hb, h, p.hpfn[pi] as number, true)
+          continue
+        }
+        const t = p.ptes[pi]
+        if (!t) continue
+        const lo = Math.max(b0, hb) - hb
+        const hi = Math.min(b1, hb + 512) - hb
+        const fl = t.flags
+        for (let i = lo; i < hi; i++) {
+          const f = fl[i] as number
+          if (f !== 0) v(hb + i, f, t.pfn[i] as number, false)
+        }
+      }
+    }
+  }
+
+  /** PMD-table keys intersecting [start, end), ascending. */
+  private sortedKeys(start: number, end: number): number[] {
+    const k0 = start >>> 18
+    const k1 = (end - 1) >>> 18
+    if (k1 - k0 < 64) {
+      const out: number[] = []
+      for (let k = k0; k <= k1; k++) if (this.pmds.has(k)) out.push(k)
+      return out
+    }
+    return [...this.pmds.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b)
+  }
+
+  /** Number of present 4 KiB-equivalent pages in [start, end). */
+  countPresent(start: number, end: number): number {
+    let n = 0
+    this.forEach(start, end, (pg, _f, _p, huge) => {
+      if (!huge) n++
+      else n += Math.min(end, pg + 512) - Math.max(start, pg)
+    })
+    return n
+  }
+
+  /**
+   * Clears every entry in [start, end); `onEntry` sees each cleared entry first. 2 MiB leaves only
+   * partly inside the range are cleared whole (callers split first when they must not).
+   */
+  clear(start: number, end: number, onEntry?: EntryVisitor): number {
+    const hit: Array<[number, boolean]> = []
+    this.forEach(start, end, (pg, f, pfn, huge) => {
+      if (onEntry) onEntry(pg, f, pfn, huge)
+      hit.push([pg, huge])
+    })
+    let n = 0
+    for (const [pg, huge] of hit) {
+      if (huge) {
+        this.setHuge(pg, 0, 0)
+        n += 512
+      } else {
+        this.set(pg, 0, 0)
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Clears everything (used at teardown); returns entries cleared in 4 KiB pages. */
+  clearAll(onEntry?: EntryVisitor): number {
+    const n = this.present
+    if (onEntry) {
+      const keys = [...this.pmds.keys()].sort((a, b) => a - b)
+      for (const k of keys) {
+        const base = k << 18 >>> 0
+        this.forEach(base, base + 262144, onEntry)
+      }
+    }
+    if (this.tables > 0) this.onTables(-this.tables)
+    this.pmds.clear()
+    this.tables = 0
+    this.present = 0
+    return n
+  }
+
+  /** Rewrites flags of every present 4 KiB entry / 2 MiB leaf in [start, end) with `f(flags)`. */
+  update(start: number, end: number, f: (flags: number, page: number, pfn: number, huge: boolean) => number): void {
+    const keys = this.sortedKeys(start, end)
+    for (const k of keys) {
+      const p = this.pmds.get(k)
+      if (!p) continue
+      const base = k << 18 >>> 0
+      const b0 = Math.max(start, base)
+      const b1 = Math.min(end, base + 262144)
+      for (let pi = (b0 - base) >>> 9; pi <= ((b1 - 1 - base) >>> 9); pi++) {
+        const hb = base + pi * 512
+        const h = p.hflags[pi] as number
+        if (h !== 0) {
+          const nf = f(h, hb, p.hpfn[pi] as number, true)
+          if (nf === 0) this.setHuge(hb, 0, 0)
+          else p.hflags[pi] = nf
+          continue
+        }
+        const t = p.ptes[pi]
+        if (!t) continue
+        const lo = Math.max(b0, hb) - hb
+        const hi = Math.min(b1, hb + 512) - hb
+        for (let i = lo; i < hi; i++) {
+          const fl = t.flags[i] as number
+          if (fl === 0) continue
+          const nf = f(fl, hb + i, t.pfn[i] as number, false)
+          if (nf !== fl) {
+            if (nf === 0) {
+              this.set(hb + i, 0, 0)
+              if (!p.ptes[pi]) break
+            } else t.flags[i] = nf
+          }
+        }
+      }
+    }
+  }
+
+  /** Replaces a 2 MiB leaf by 512 4 KiB entries with the same flags; `pfnOf(i)` gives each pfn. */
+  splitHuge(page: number, pfnOf: (i: number) => number): void {
+    const p = this.pmds.get(page >>> 18)
+    if (!p) return
+    const pi = (page >>> 9) & 511
+    const h = p.hflags[pi] as number
+    if (h === 0) return
+    p.hflags[pi] = 0
+    p.hpfn[pi] = 0
+    p.nHuge--
+    const t = new PteTable()
+    t.flags.fill(h)
+    for (let i = 0; i < 512; i++) t.pfn[i] = pfnOf(i)
+    t.n = 512
+    p.ptes[pi] = t
+    p.nPte++
+    this.tables++
+    this.onTables(1)
+  }
+
+  /** Approximate heap bytes used by the typed arrays of this table. */
+  heapBytes(): number {
+    let b = 0
+    for (const p of this.pmds.values()) b += 512 * 5 + 512 * 8 + p.nPte * (512 * 5)
+    return b
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Tasks: spawn (a new process with a fresh mm), fork (copy_process: dup_fd, dup_mm/dup_mmap with
+ * copy_page_range COW and a PROTECTION_PAGE invalidation of the parent per COW VMA, flush_tlb_mm),
+ * do_exit in the kernel's order (exit_mm → mmput, exit_files → fput, exit_task_work → __fput →
+ * f_op->release), close(2).
+ */
+import { sleep, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import { cpuTlbFlushCost } from '../cost/model'
+import { SIZEOF, Task, Vma, type File } from './objects'
+import { mmAlloc, mmput } from './mm'
+import { fput, getFile, taskWorkRun } from './files'
+import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
+
+/** A new process with its own mm (execve of a fresh program). */
+export function spawnTask(w: World, name: string, path: CallPath): Task {
+  const owner = w.ledger.addOwner(`task ${name}`)
+  const t = new Task(w.pid(), name, owner, null)
+  t.mm = mmAlloc(w, `mm of ${name}`, owner, null, [...path, 'bprm_mm_init'])
+  w.tasks.set(name, t)
+  w.mark('spawn', `${name} (pid ${t.pid})`)
+  return t
+}
+
+/** fork(2). */
+export function* doFork(w: World, parent: Task, childName: string, path: CallPath): Proc<Task> {
+  const p = [...path, 'kernel_clone', 'copy_process']
+  const owner = w.ledger.addOwner(`task ${childName}`)
+  const child = new Task(w.pid(), childName, owner, parent)
+  w.tasks.set(childName, child)
+  // copy_files → dup_fd: the same struct file, f_count++
+  for (const [fd, f] of parent.fds) {
+    getFile(w, f, [...p, 'copy_files', 'dup_fd'])
+    child.fds.set(fd, f)
+  }
+  const old = parent.mm
+  yield sleep(w.costs.fork_base)
+  if (old) {
+    const dp = [...p, 'copy_mm', 'dup_mm']
+    const mm = mmAlloc(w, `mm of ${childName}`, owner, old.family, dp)
+    child.mm = mm
+    for (const [k, r] of old.regions) mm.regions.set(k, { ...r })
+    mm.mmapBase = old.mmapBase
+    let cowVmas = 0
+    const before = w.counters.get('invalidate.PROTECTION_PAGE') ?? 0
+    for (const v of old.vmas) {
+      const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, owner, `vma of ${mm.label}`, [...dp, 'dup_mmap', 'vm_area_dup'])
+      const nv = new Vma(v.start, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff)
+      if (v.file) getFile(w, v.file, [...dp, 'dup_mmap'])
+      if (v.shmem) v.shmem.refs++
+      mm.vmas.push(nv)
+      // copy_page_range: shared mappings are not copied (the child faults them in)
+      if (v.shared || old.pt.countPresent(v.start, v.end) === 0) continue
+      cowVmas++
+      const cp = [...dp, 'dup_mmap', 'copy_page_range']
+      const r = { mm: old, start: v.start, end: v.end, event: 'PROTECTION_PAGE' as const, blockable: true, owner: -1 }
+      const s = invalidateRangeStart(w, r, cp)
+      if (s.cost > 0) yield sleep(s.cost)
+      old.write_protect_seq++
+      let n = 0
+      old.pt.update(v.start, v.end, (f) => {
+        if (f & PTE_ZERO) return f
+        if (f & PTE_DEVPRIV) return f & ~PTE_WRITE
+        return (f & ~(PTE_WRITE | PTE_EXCL)) | PTE_COW
+      })
+      old.pt.forEach(v.start, v.end, (pg, f, pfn, huge) => {
+        w.frames.get(pfn)
+        if (huge) mm.pt.setHuge(pg, f, pfn)
+        else mm.pt.set(pg, f, pfn)
+        n += huge ? 1 : 1
+      })
+      old.write_protect_seq++
+      const e = invalidateRangeEnd(w, r, cp)
+      yield sleep(n * w.costs.pte_op * 2 + e)
+    }
+    // flush_tlb_mm(oldmm)
+    const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER) + archInvalidateSecondaryTlbs(w, old, 0, ALL_PAGES, [...dp, 'dup_mmap', 'flush_tlb_mm'])
+    yield sleep(tlb)
+    // invariant 7
+    if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)
+    const seen = (w.counters.get('invalidate.PROTECTION_PAGE') ?? 0) - before
+    if (seen !== cowVmas) w.violation(7, `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
+  }
+  w.count('fork')
+  w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid})`)
+  return child
+}
+
+/** do_exit. */
+export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
+  const p = [...path, 'do_exit']
+  if (t.state !== 'running') return
+  t.state = 'exiting'
+  w.mark('exit', `${t.name} (pid ${t.pid})`)
+  yield sleep(w.costs.exit_base)
+  const mm = t.mm
+  const soleUser = mm !== null && mm.mm_users === 1
+  if (mm) {
+    t.mm = null
+    yield* mmput(w, mm, [...p, 'exit_mm'])
+  }
+  // exit_files
+  const files: File[] = [...t.fds.values()]
+  const soleHolder = new Set(files.filter((f) => f.f_count === 1))
+  for (const [fd, f] of [...t.fds]) {
+    t.fds.delete(fd)
+    fput(w, f, t, [...p, 'exit_files', 'put_files_struct', 'close_files'])
+  }
+  // exit_task_work
+  for (const f of t.taskWork) {
+    if (mm && soleUser && soleHolder.has(f) && mm.releasedAt === null) {
+      w.violation(5, `${f.label} released before the notifier release of ${mm.label}`, p)
+    }
+  }
+  yield* taskWorkRun(w, t, [...p, 'exit_task_work'])
+  t.state = 'dead'
+  // a struct file still open elsewhere (inherited by a child) is now held on the child's behalf
+  for (const f of files) {
+    if (f.released) continue
+    for (const o of w.tasks.values()) {
+      if (o !== t && o.state === 'running' && [...o.fds.values()].includes(f)) {
+        w.ledger.reown(f.ledgerId, o.owner)
+        break
+      }
+    }
+  }
+  w.count('exit')
+  w.ledger.ownerDied(t.owner)
+}
+
+/** close(2): fput, and the deferred release runs on return to user space. */
+export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<number> {
+  const f = t.fds.get(fd)
+  if (!f) return -9
+  t.fds.delete(fd)
+  w.mark('close', `${t.name} closes ${fd}`)
+  fput(w, f, t, [...path, 'close_fd'])
+  yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])
+  return 0
+}

@@ -1,0 +1,512 @@
+/**
+ * CPU-side address-space operations and the mmu_notifier events they raise (domain.md §7.2):
+ * mmap, handle_mm_fault (zero page, COW break, THP, device-private migrate_to_ram, device-exclusive
+ * restore), munmap (UNMAP), mprotect (PROTECTION_VMA), madvise DONTNEED/FREE/PAGEOUT (CLEAR),
+ * MADV_HUGEPAGE/NOHUGEPAGE/COLLAPSE, mremap (UNMAP of the old range), THP split (CLEAR), reclaim
+ * (CLEAR), NUMA migration (CLEAR).
+ */
+import { sleep, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import { cpuTlbFlushCost } from '../cost/model'
+import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct, type NotifyEvent } from './objects'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { ZERO_PFN } from './frames'
+import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
+import { heirOwner, removeVma, zapFrames } from './mm'
+import { getFile } from './files'
+
+export const EFAULT = -14
+export const EPERM = -1
+export const EINVAL = -22
+export const ENOMEM = -12
+export const ENOENT = -2
+export const EBUSY = -16
+
+/** find_vma-like lookup: the VMA containing `page`, or undefined. */
+export function findVma(mm: MmStruct, page: number): Vma | undefined {
+  const vs = mm.vmas
+  let lo = 0
+  let hi = vs.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const v = vs[mid] as Vma
+    if (page < v.start) hi = mid - 1
+    else if (page >= v.end) lo = mid + 1
+    else return v
+  }
+  return undefined
+}
+
+function insertVma(mm: MmStruct, v: Vma): void {
+  let i = 0
+  while (i < mm.vmas.length && (mm.vmas[i] as Vma).start < v.start) i++
+  mm.vmas.splice(i, 0, v)
+}
+
+/** Splits VMAs so that `page` is a VMA boundary. */
+function splitAt(w: World, mm: MmStruct, page: number, path: CallPath): void {
+  const v = findVma(mm, page)
+  if (!v || v.start === page) return
+  const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
+  const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
+  if (v.file) getFile(w, v.file, path)
+  if (v.shmem) v.shmem.refs++
+  v.end = page
+  insertVma(mm, nv)
+}
+
+export interface MmapArgs {
+  pages: number
+  prot: number
+  shared: boolean
+  huge: boolean
+  file: File | null
+  at: number | null
+}
+
+/** mmap: places a new VMA (2 MiB aligned when large or huge). Returns the start page or an errno. */
+export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): number {
+  const p = [...path, 'do_mmap']
+  if (a.pages <= 0) return EINVAL
+  let start: number
+  if (a.at !== null) {
+    start = a.at
+    for (let q = start; q < start + a.pages; q += 1) {
+      if (findVma(mm, q)) return EINVAL
+      if (q - start > 1 << 20) break
+    }
+  } else {
+    const align = a.huge || a.pages >= 512 ? 512 : 1
+    start = Math.ceil(mm.mmapBase / align) * align
+    mm.mmapBase = start + a.pages + 512
+  }
+  if (start + a.pages > 0xffffffff) return ENOMEM
+  const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
+  const shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
+  const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, 0)
+  if (a.file) getFile(w, a.file, p)
+  insertVma(mm, v)
+  return start
+}
+
+/** Checks that [start, end) is mapped with the access needed; 0 or -EFAULT / -EPERM. */
+export function checkAccess(mm: MmStruct, start: number, end: number, write: boolean): number {
+  let pg = start
+  while (pg < end) {
+    const v = findVma(mm, pg)
+    if (!v || v.prot === 0 || (v.prot & PROT_READ) === 0) return EFAULT
+    if (write && (v.prot & PROT_WRITE) === 0) return EPERM
+    pg = v.end
+  }
+  return 0
+}
+
+/**
+ * handle_mm_fault over [start, end) for read or write. Pages that need an invalidation (COW break,
+ * zero-page replacement, device-exclusive restore, device-private migrate_to_ram) are collected
+ * first and handled under one invalidation (CLEAR, or MIGRATE for device-private pages).
+ */
+export function* faultIn(w: World, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
+  const p = [...path, 'handle_mm_fault']
+  const chk = checkAccess(mm, start, end, write)
+  if (chk < 0) return chk
+  const pt = mm.pt
+  let invLo = -1
+  let invHi = -1
+  let migrate = false
+  for (let pg = start; pg < end; ) {
+    const huge = pt.isHuge(pg)
+    const f = pt.get(pg)
+    const step = huge ? 512 - (pg & 511) : 1
+    let needs = false
+    if (f & PTE_DEVPRIV) {
+      if (devOwner < 0 || (w.frames.dev[pt.pfn(pg)] as number) - 1 !== devOwner) {
+        needs = true
+        migrate = true
+      }
+    } else if (f & PTE_EXCL) needs = true
+    else if (write && (f & PTE_PRESENT) && !(f & PTE_WRITE)) {
+      const v = findVma(mm, pg) as Vma
+      if (!v.shared && ((f & PTE_ZERO) || (w.frames.refcount[pt.pfn(pg)] as number) > 1)) needs = true
+    }
+    if (needs) {
+      const lo = huge ? pg - (pg & 511) : pg
+      if (invLo < 0) invLo = lo
+      invHi = huge ? lo + 512 : pg + 1
+    }
+    pg += step
+  }
+  const doWork = (): number => {
+    let cost = 0
+    for (let pg = start; pg < end; ) {
+      const v = findVma(mm, pg) as Vma
+      const huge = pt.isHuge(pg)
+      const f = pt.get(pg)
+      if (huge) {
+        const hb = pg - (pg & 511)
+        cost += faultHuge(w, mm, v, hb, f, write, devOwner)
+        pg = hb + 512
+        continue
+      }
+      if (f === 0 && v.huge && !v.shared && hbFits(v, pg) && blockEmpty(mm, pg)) {
+        const hb = pg - (pg & 511)
+        if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, w.frames.alloc(9, mm.owner))
+        else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
+        cost += w.costs.cpu_fault * (write ? 8 : 1)
+        w.count('thp_fault')
+        pg = hb + 512
+        continue
+      }
+      cost += faultPage(w, mm, v, pg, f, write, devOwner)
+      pg++
+    }
+    return cost
+  }
+  if (invLo >= 0) {
+    const ev: NotifyEvent = migrate ? 'MIGRATE' : 'CLEAR'
+    const r = { mm, start: invLo, end: invHi, event: ev, blockable: true, owner: migrate ? -1 : -1 }
+    const s = invalidateRangeStart(w, r, p)
+    if (s.cost > 0) yield sleep(s.cost)
+    const c = doWork()
+    const tlb = cpuTlbFlushCost(w.costs, invHi - invLo) + archInvalidateSecondaryTlbs(w, mm, invLo, invHi, p)
+    const e = invalidateRangeEnd(w, r, p)
+    yield sleep(c + tlb + e)
+  } else {
+    const c = doWork()
+    if (c > 0) yield sleep(c)
+  }
+  return 0
+}
+
+function hbFits(v: Vma, pg: number): boolean {
+  const hb = pg - (pg & 511)
+  return hb >= v.start && hb + 512 <= v.end
+}
+
+function blockEmpty(mm: MmStruct, pg: number): boolean {
+  const hb = pg - (pg & 511)
+  return mm.pt.countPresent(hb, hb + 512) === 0
+}
+
+function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean, devOwner: number): number {
+  const pt = mm.pt
+  const fr = w.frames
+  const pfn = pt.pfn(hb)
+  if (f & PTE_DEVPRIV) {
+    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner) return 0
+    const np = fr.alloc(9, mm.owner)
+    fr.put(pfn, mm.owner, heirOwner(mm))
+    for (const m of mm.mirrors) m.dropDevicePage(hb, 512)
+    pt.setHuge(hb, PTE_PRESENT | (f & PTE_WRITE), np)
+    w.count('migrate_to_ram')
+    return w.costs.migrate_page * 512
+  }
+  if (f & PTE_EXCL) {
+    pt.setHuge(hb, (f & ~PTE_EXCL) | PTE_PRESENT, pfn)
+    return w.costs.cpu_fault
+  }
+  if (!write || f & PTE_WRITE) return 0
+  if (v.shared) {
+    pt.setHuge(hb, f | PTE_WRITE, pfn)
+    return w.costs.cpu_fault
+  }
+  if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
+    const np = fr.alloc(9, mm.owner)
+    if (!(f & PTE_ZERO)) fr.put(pfn, mm.owner, heirOwner(mm))
+    pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, np)
+    w.count('cow_break')
+    return w.costs.cpu_cow_copy * 512
+  }
+  pt.setHuge(hb, (f & ~PTE_COW) | PTE_WRITE, pfn)
+  return w.costs.cpu_fault
+}
+
+function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write: boolean, devOwner: number): number {
+  const pt = mm.pt
+  const fr = w.frames
+  if (f === 0) {
+    if (v.shared) {
+      const s = v.shmem
+      let pfn: number
+      if (s) {
+        const off = v.pgoff + (pg - v.start)
+        let e = s.pages.get(off)
+        if (e === undefined) {
+          e = fr.alloc(0, s.owner)
+          s.pages.set(off, e)
+        }
+        pfn = e
+        fr.get(pfn)
+      } else pfn = fr.alloc(0, mm.owner)
+      pt.set(pg, PTE_PRESENT | (v.prot & PROT_WRITE ? PTE_WRITE : 0), pfn)
+      return w.costs.cpu_fault
+    }
+    if (!write) {
+      pt.set(pg, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
+      return w.costs.cpu_fault / 2
+    }
+    pt.set(pg, PTE_PRESENT | PTE_WRITE, fr.alloc(0, mm.owner))
+    return w.costs.cpu_fault
+  }
+  const pfn = pt.pfn(pg)
+  if (f & PTE_DEVPRIV) {
+    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner) return 0
+    const np = fr.alloc(0, mm.owner)
+    fr.put(pfn, mm.owner, heirOwner(mm))
+    for (const m of mm.mirrors) m.dropDevicePage(pg, 1)
+    pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+    w.count('migrate_to_ram')
+    return w.costs.migrate_page
+  }
+  if (f & PTE_EXCL) {
+    pt.set(pg, (f & ~PTE_EXCL) | PTE_PRESENT, pfn)
+    return w.costs.cpu_fault
+  }
+  if (!write || f & PTE_WRITE) return 0
+  if (v.shared) {
+    pt.set(pg, f | PTE_WRITE, pfn)
+    return w.costs.cpu_fault
+  }
+  if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
+    const np = fr.alloc(0, mm.owner)
+    if (!(f & PTE_ZERO)) fr.put(pfn, mm.owner, heirOwner(mm))
+    pt.set(pg, PTE_PRESENT | PTE_WRITE, np)
+    w.count('cow_break')
+    return w.costs.cpu_cow_copy
+  }
+  pt.set(pg, (f & ~PTE_COW) | PTE_WRITE, pfn)
+  return w.costs.cpu_fault
+}
+
+/** Splits a 2 MiB leaf partially covered by [start, end) so that only the covered part changes. */
+function splitPartialHuge(w: World, mm: MmStruct, start: number, end: number): void {
+  for (const edge of [start, end]) {
+    if (edge & 511 && mm.pt.isHuge(edge)) splitLeaf(w, mm, edge - (edge & 511))
+  }
+}
+
+/** __split_huge_pmd + split_huge_page: one 2 MiB leaf → 512 PTEs. */
+export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
+  const f = mm.pt.get(hb)
+  const pfn = mm.pt.pfn(hb)
+  if (f & PTE_ZERO) {
+    mm.pt.splitHuge(hb, () => ZERO_PFN)
+    return
+  }
+  if ((w.frames.refcount[pfn] as number) > 1) {
+    // a shared THP: split the mapping only (the other mapper keeps its PMD); model copies pieces
+    const pieces: number[] = []
+    for (let i = 0; i < 512; i++) pieces.push(w.frames.alloc(0, mm.owner))
+    w.frames.put(pfn, mm.owner, heirOwner(mm))
+    mm.pt.splitHuge(hb, (i) => pieces[i] as number)
+    return
+  }
+  const pieces = w.frames.split(pfn)
+  mm.pt.splitHuge(hb, (i) => pieces[i] as number)
+  w.count('thp_split')
+}
+
+/** Zaps [start, end) of the CPU page table (unmap_page_range); returns entries zapped. */
+function zapRange(w: World, mm: MmStruct, start: number, end: number): number {
+  splitPartialHuge(w, mm, start, end)
+  const heir = heirOwner(mm)
+  return mm.pt.clear(start, end, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+}
+
+/** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
+function* invalidated(w: World, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  const r = { mm, start, end, event, blockable: true, owner: -1 }
+  const s = invalidateRangeStart(w, r, path)
+  if (s.cost > 0) yield sleep(s.cost)
+  const c = body()
+  const tlb = cpuTlbFlushCost(w.costs, end - start) + archInvalidateSecondaryTlbs(w, mm, start, end, path)
+  const e = invalidateRangeEnd(w, r, path)
+  for (const m of mm.mirrors) m.checkInvalidated(w, r, path)
+  yield sleep(c + tlb + e)
+}
+
+/** munmap(2). */
+export function* doMunmap(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const p = [...path, 'do_vmi_munmap']
+  if (end <= start) return EINVAL
+  splitAt(w, mm, start, p)
+  splitAt(w, mm, end, p)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'unmap_region'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
+  const gone = mm.vmas.filter((v) => v.start >= start && v.end <= end)
+  mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end))
+  for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
+  return 0
+}
+
+/** mprotect(2): change_protection with a PROTECTION_VMA invalidation. */
+export function* doMprotect(w: World, mm: MmStruct, start: number, end: number, prot: number, path: CallPath): Proc<number> {
+  const p = [...path, 'mprotect_fixup']
+  if (checkAccessMapped(mm, start, end) < 0) return -12
+  splitAt(w, mm, start, p)
+  splitAt(w, mm, end, p)
+  for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.prot = prot
+  if (mm.pt.countPresent(start, end) > 0) {
+    yield* invalidated(w, mm, start, end, 'PROTECTION_VMA', [...p, 'change_protection'], () => {
+      let n = 0
+      if (!(prot & PROT_WRITE)) {
+        mm.pt.update(start, end, (f) => {
+          n++
+          return f & ~PTE_WRITE
+        })
+      }
+      return n * w.costs.pte_op
+    })
+  }
+  return 0
+}
+
+function checkAccessMapped(mm: MmStruct, start: number, end: number): number {
+  let pg = start
+  while (pg < end) {
+    const v = findVma(mm, pg)
+    if (!v) return -12
+    pg = v.end
+  }
+  return 0
+}
+
+export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
+
+/** madvise(2). */
+export function* doMadvise(w: World, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
+  const p = [...path, 'madvise']
+  if (checkAccessMapped(mm, start, end) < 0) return -12
+  if (advice === 'hugepage' || advice === 'nohugepage') {
+    splitAt(w, mm, start, p)
+    splitAt(w, mm, end, p)
+    for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.huge = advice === 'hugepage'
+    return 0
+  }
+  if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
+  if (mm.pt.countPresent(start, end) === 0) return 0
+  yield* invalidated(w, mm, start, end, 'CLEAR', [...p, advice === 'pageout' ? 'reclaim_pages' : 'zap_page_range'], () => {
+    let n = 0
+    splitPartialHuge(w, mm, start, end)
+    const heir = heirOwner(mm)
+    const sharedRanges = mm.vmas.filter((v) => v.shared && v.start < end && start < v.end)
+    n = mm.pt.clear(start, end, (pg, f, pfn) => {
+      if (sharedRanges.some((v) => pg >= v.start && pg < v.end) && advice === 'pageout') return
+      zapFrames(w, mm, f, pfn, heir)
+    })
+    return n * w.costs.pte_op
+  })
+  return 0
+}
+
+function* collapse(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const p = [...path, 'collapse_huge_page']
+  for (let hb = Math.ceil(start / 512) * 512; hb + 512 <= end; hb += 512) {
+    const v = findVma(mm, hb)
+    if (!v || v.shared || hb + 512 > v.end || mm.pt.isHuge(hb)) continue
+    if (mm.pt.countPresent(hb, hb + 512) !== 512) continue
+    yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', p, () => {
+      let writable = true
+      const heir = heirOwner(mm)
+      mm.pt.clear(hb, hb + 512, (_pg, f, pfn) => {
+        if (!(f & PTE_WRITE)) writable = false
+        zapFrames(w, mm, f, pfn, heir)
+      })
+      mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), w.frames.alloc(9, mm.owner))
+      w.count('thp_collapse')
+      return 512 * w.costs.migrate_page / 4
+    })
+  }
+  return 0
+}
+
+/** THP split of every 2 MiB leaf in [start, end) (e.g. under memory pressure): CLEAR. */
+export function* doThpSplit(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const hbs: number[] = []
+  mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
+    if (huge) hbs.push(pg)
+  })
+  for (const hb of hbs) {
+    yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', [...path, 'split_huge_pmd'], () => {
+      splitLeaf(w, mm, hb)
+      return 512 * w.costs.pte_op
+    })
+  }
+  return 0
+}
+
+/** NUMA / compaction migration of present system pages in [start, end): CLEAR, new frames. */
+export function* doNumaMigrate(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  if (mm.pt.countPresent(start, end) === 0) return 0
+  yield* invalidated(w, mm, start, end, 'CLEAR', [...path, 'migrate_pages'], () => {
+    let n = 0
+    const heir = heirOwner(mm)
+    mm.pt.update(start, end, (f, pg, pfn, huge) => {
+      if (f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL) || (w.frames.refcount[pfn] as number) > 1) return f
+      const np = w.frames.alloc(huge ? 9 : 0, mm.owner)
+      w.frames.put(pfn, mm.owner, heir)
+      if (huge) mm.pt.setHuge(pg, f, np)
+      else mm.pt.set(pg, f, np)
+      n += huge ? 512 : 1
+      return f
+    })
+    return n * w.costs.migrate_page
+  })
+  return 0
+}
+
+/** mremap(MREMAP_MAYMOVE|FIXED[|DONTUNMAP]): moves [start, end) to `to` (UNMAP on the old range). */
+export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to: number | null, dontunmap: boolean, path: CallPath): Proc<number> {
+  const p = [...path, 'mremap']
+  const v0 = findVma(mm, start)
+  if (!v0 || checkAccessMapped(mm, start, end) < 0) return EFAULT
+  const pages = end - start
+  let dst: number
+  if (to === null) {
+    const align = pages >= 512 ? 512 : 1
+    dst = Math.ceil(mm.mmapBase / align) * align
+    mm.mmapBase = dst + pages + 512
+  } else {
+    dst = to
+    if (dst < end && start < dst + pages) return EINVAL
+    if (mm.pt.countPresent(dst, dst + pages) > 0 || mm.vmas.some((v) => v.start < dst + pages && dst < v.end)) {
+      const r = yield* doMunmap(w, mm, dst, dst + pages, p)
+      if (r < 0) return r
+    }
+  }
+  splitAt(w, mm, start, p)
+  splitAt(w, mm, end, p)
+  const moving = mm.vmas.filter((v) => v.start >= start && v.end <= end)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'move_page_tables'], () => {
+    splitPartialHuge(w, mm, start, end)
+    if ((dst - start) & 511) {
+      const hbs: number[] = []
+      mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
+        if (huge) hbs.push(pg)
+      })
+      for (const hb of hbs) splitLeaf(w, mm, hb)
+    }
+    const moved: Array<[number, number, number, boolean]> = []
+    mm.pt.forEach(start, end, (pg, f, pfn, huge) => moved.push([pg, f, pfn, huge]))
+    mm.pt.clear(start, end)
+    for (const [pg, f, pfn, huge] of moved) {
+      if (huge) mm.pt.setHuge(pg - start + dst, f, pfn)
+      else mm.pt.set(pg - start + dst, f, pfn)
+    }
+    return moved.length * w.costs.pte_op
+  })
+  mm.vmas = mm.vmas.filter((v) => !moving.includes(v))
+  for (const v of moving) {
+    const nvId = dontunmap ? w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, p) : v.ledgerId
+    const nv = new Vma(v.start - start + dst, v.end - start + dst, v.prot, v.shared, v.file, v.huge, nvId, v.shmem, v.pgoff)
+    if (dontunmap) {
+      if (v.file) getFile(w, v.file, p)
+      if (v.shmem) v.shmem.refs++
+      insertVma(mm, v)
+    }
+    insertVma(mm, nv)
+  }
+  return dst
+}
+
+export { PTE_PRESENT, PTE_WRITE }

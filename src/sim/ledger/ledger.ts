@@ -1,0 +1,385 @@
+/**
+ * The ledger: every allocation the model makes, with type, size, owner, allocation and free time
+ * and call paths. Individual kernel objects (mm_struct, files, driver objects, subscriptions,
+ * PASIDs) are tracked one by one, so use-after-free and double free are caught like KASAN with both
+ * call paths; bulk memory (pages, page-table pages, VRAM) is charged to (owner, type) pools.
+ *
+ * "Leaked" = bytes still held on behalf of an owner (a task) that has exited. The ledger integrates
+ * leaked bytes over simulated time (bytes × seconds) and samples memory by type into series.
+ */
+
+export const MEM_TYPES = [
+  'mm_struct',
+  'vma',
+  'cpu_pagetable',
+  'pages',
+  'gpu_pagetable',
+  'iommu_pagetable',
+  'vram',
+  'driver_object',
+  'notifier',
+  'pasid',
+  'file',
+] as const
+export type MemType = (typeof MEM_TYPES)[number]
+const TYPE_INDEX: Record<MemType, number> = Object.fromEntries(MEM_TYPES.map((t, i) => [t, i])) as Record<MemType, number>
+
+/** A call path, outermost first, e.g. ['do_exit', 'exit_mm', 'mmput', '__mmput']. */
+export type CallPath = readonly string[]
+
+export interface LedgerObject {
+  readonly id: number
+  readonly type: MemType
+  readonly bytes: number
+  owner: number
+  readonly label: string
+  readonly allocT: number
+  readonly allocPath: CallPath
+  freeT: number | null
+  freePath: CallPath | null
+}
+
+export interface OwnerInfo {
+  readonly id: number
+  readonly label: string
+  alive: boolean
+  diedAt: number | null
+}
+
+interface Cell {
+  bytes: number
+  peakLeaked: number
+  byteNs: number
+  lastT: number
+  leakedSince: number | null
+  leakedUntil: number | null
+}
+
+export interface MemoryFinding {
+  kind: 'use_after_free' | 'double_free' | 'refcount_underflow'
+  t: number
+  message: string
+  object: string
+  allocPath: CallPath
+  freePath: CallPath | null
+  accessPath: CallPath
+}
+
+export interface LeakRow {
+  owner: string
+  type: MemType
+  /** Bytes leaked at the end of the run. */
+  bytesAtEnd: number
+  peakBytes: number
+  /** Leaked bytes × seconds. */
+  byteSeconds: number
+  /** When bytes of this owner/type were first held after the owner died (ns). */
+  since: number | null
+  /** When they were last released (ns), null if still held at the end. */
+  until: number | null
+}
+
+export interface MemorySeries {
+  t: number[]
+  byType: Record<MemType, number[]>
+  leaked: number[]
+}
+
+/** Maximum points kept per series (older points are decimated deterministically). */
+const SERIES_CAP = 2048
+
+export class Ledger {
+  readonly owners: OwnerInfo[] = [{ id: 0, label: 'kernel', alive: true, diedAt: null }]
+  readonly objects: LedgerObject[] = []
+  private cells: Cell[][] = [[]]
+  /** Live bytes by type. */
+  readonly liveByType: number[] = MEM_TYPES.map(() => 0)
+  /** Leaked bytes by type. */
+  readonly leakedByType: number[] = MEM_TYPES.map(() => 0)
+  leakedTotal = 0
+  private leakByteNs = 0
+  private lastLeakT = 0
+  peakLeaked = 0
+  readonly series: MemorySeries = { t: [], byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>, leaked: [] }
+  private minSpacing = 0
+  /** Allocations / frees counted (objects and pool charges). */
+  allocs = 0
+  frees = 0
+
+  constructor(
+    private readonly clock: () => number,
+    private readonly report: (f: MemoryFinding) => void,
+  ) {}
+
+  /** Registers an owner (a task); returns its id. */
+  addOwner(label: string): number {
+    const id = this.owners.length
+    this.owners.push({ id, label, alive: true, diedAt: null })
+    this.cells.push([])
+    return id
+  }
+
+  private cell(owner: number, type: MemType): Cell {
+    const row = this.cells[owner] as Cell[]
+    const ti = TYPE_INDEX[type]
+    let c = row[ti]
+    if (!c) {
+      c = { bytes: 0, peakLeaked: 0, byteNs: 0, lastT: this.clock(), leakedSince: null, leakedUntil: null }
+      row[ti] = c
+    }
+    return c
+  }
+
+  private integrate(): void {
+    const now = this.clock()
+    if (now > this.lastLeakT) {
+      this.leakByteNs += this.leakedTotal * (now - this.lastLeakT)
+      this.lastLeakT = now
+    }
+  }
+
+  /** Changes the bytes of (owner, type) by delta; the one place memory is counted. */
+  charge(type: MemType, owner: number, delta: number): void {
+    if (delta === 0) return
+    this.integrate()
+    const now = this.clock()
+    const c = this.cell(owner, type)
+    const o = this.owners[owner] as OwnerInfo
+    if (!o.alive) {
+      c.byteNs += c.bytes * (now - c.lastT)
+      c.lastT = now
+      if (c.bytes === 0 && delta > 0 && c.leakedSince === null) c.leakedSince = now
+      this.leakedTotal += delta
+      this.leakedByType[TYPE_INDEX[type]] = (this.leakedByType[TYPE_INDEX[type]] as number) + delta
+    }
+    c.bytes += delta
+    if (!o.alive) {
+      if (c.bytes > c.peakLeaked) c.peakLeaked = c.bytes
+      if (c.bytes === 0) c.leakedUntil = now
+      else c.leakedUntil = null
+      if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
+    }
+    this.liveByType[TYPE_INDEX[type]] = (this.liveByType[TYPE_INDEX[type]] as number) + delta
+    if (delta > 0) this.allocs++
+    else this.frees++
+    this.sample()
+  }
+
+  /** Moves a charge between owners (e.g. a COW-shared page outliving the mm that allocated it). */
+  move(type: MemType, from: number, to: number, bytes: number): void {
+    if (from === to || bytes === 0) return
+    this.charge(type, from, -bytes)
+    this.charge(type, to, bytes)
+  }
+
+  /** Bytes currently charged to (owner, type). */
+  bytesOf(owner: number, type: MemType): number {
+    return this.cells[owner]?.[TYPE_INDEX[type]]?.bytes ?? 0
+  }
+
+  /** Marks an owner gone: from now on everything it still holds counts as leaked. */
+  ownerDied(owner: number): void {
+    const o = this.owners[owner]
+    if (!o || !o.alive) return
+    this.integrate()
+    const now = this.clock()
+    o.alive = false
+    o.diedAt = now
+    const row = this.cells[owner] as Cell[]
+    for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+      const c = row[ti]
+      if (!c) continue
+      c.lastT = now
+      if (c.bytes > 0) {
+        c.leakedSince = now
+        c.peakLeaked = c.bytes
+        this.leakedTotal += c.bytes
+        this.leakedByType[ti] = (this.leakedByType[ti] as number) + c.bytes
+      }
+    }
+    if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
+    this.sample()
+  }
+
+  /** Allocates a tracked object; returns its id. */
+  alloc(type: MemType, bytes: number, owner: number, label: string, path: CallPath): number {
+    const id = this.objects.length
+    this.objects.push({ id, type, bytes, owner, label, allocT: this.clock(), allocPath: path, freeT: null, freePath: null })
+    this.charge(type, owner, bytes)
+    return id
+  }
+
+  /** Frees a tracked object; a second free is reported as a double free and ignored. */
+  free(id: number, path: CallPath): void {
+    const o = this.objects[id]
+    if (!o) return
+    if (o.freeT !== null) {
+      this.report({
+        kind: 'double_free',
+        t: this.clock(),
+        message: `double free of ${o.label} (${o.type}, ${o.bytes} bytes)`,
+        object: o.label,
+        allocPath: o.allocPath,
+        freePath: o.freePath,
+        accessPath: path,
+      })
+      return
+    }
+    o.freeT = this.clock()
+    o.freePath = path
+    this.charge(o.type, o.owner, -o.bytes)
+  }
+
+  /** Re-charges a live tracked object to another owner (e.g. a shared file outliving its opener). */
+  reown(id: number, owner: number): void {
+    const o = this.objects[id]
+    if (!o || o.freeT !== null || o.owner === owner) return
+    this.charge(o.type, o.owner, -o.bytes)
+    o.owner = owner
+    this.charge(o.type, owner, o.bytes)
+  }
+
+  /** Checks an access to a tracked object; an access after free is reported (KASAN-style). */
+  access(id: number, path: CallPath, what: string): boolean {
+    const o = this.objects[id]
+    if (!o) return true
+    if (o.freeT === null) return true
+    this.report({
+      kind: 'use_after_free',
+      t: this.clock(),
+      message: `use-after-free: ${what} touches ${o.label} (${o.type}) freed at ${o.freeT} ns`,
+      object: o.label,
+      allocPath: o.allocPath,
+      freePath: o.freePath,
+      accessPath: path,
+    })
+    return false
+  }
+
+  /** True if the object is still allocated. */
+  isLive(id: number): boolean {
+    const o = this.objects[id]
+    return o !== undefined && o.freeT === null
+  }
+
+  /** Reports a refcount underflow (put without get) on a tracked object. */
+  underflow(id: number, counter: string, path: CallPath): void {
+    const o = this.objects[id]
+    this.report({
+      kind: 'refcount_underflow',
+      t: this.clock(),
+      message: `${counter} underflow on ${o?.label ?? 'object'}`,
+      object: o?.label ?? '?',
+      allocPath: o?.allocPath ?? [],
+      freePath: o?.freePath ?? null,
+      accessPath: path,
+    })
+  }
+
+  private sample(): void {
+    const now = this.clock()
+    const s = this.series
+    const n = s.t.length
+    const last = n > 0 ? (s.t[n - 1] as number) : -Infinity
+    const overwrite = n > 0 && (now === last || (n > 1 && now - (s.t[n - 2] as number) < this.minSpacing))
+    if (overwrite) {
+      s.t[n - 1] = now
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) (s.byType[MEM_TYPES[ti] as MemType])[n - 1] = this.liveByType[ti] as number
+      s.leaked[n - 1] = this.leakedTotal
+      return
+    }
+    s.t.push(now)
+    for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(this.liveByType[ti] as number)
+    s.leaked.push(this.leakedTotal)
+    if (s.t.length > SERIES_CAP) this.decimate()
+  }
+
+  private decimate(): void {
+    const s = this.series
+    const keep = (arr: number[]): number[] => arr.filter((_, i) => i % 2 === 1 || i === arr.length - 1)
+    s.t = keep(s.t)
+    for (const t of MEM_TYPES) s.byType[t] = keep(s.byType[t])
+    s.leaked = keep(s.leaked)
+    const span = (s.t[s.t.length - 1] as number) - (s.t[0] as number)
+    this.minSpacing = Math.max(this.minSpacing * 2, Math.ceil(span / SERIES_CAP))
+  }
+
+  /** Forces a sample at the current time (e.g. at the end of the run). */
+  flush(): void {
+    this.integrate()
+    const s = this.series
+    const now = this.clock()
+    if (s.t.length === 0 || (s.t[s.t.length - 1] as number) < now) {
+      s.t.push(now)
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(this.liveByType[ti] as number)
+      s.leaked.push(this.leakedTotal)
+    }
+  }
+
+  /** Leaked bytes × seconds so far. */
+  leakByteSeconds(): number {
+    this.integrate()
+    return this.leakByteNs / 1e9
+  }
+
+  /** The leak table: one row per (dead owner, type) that ever held bytes after the owner died. */
+  leakTable(): LeakRow[] {
+    const now = this.clock()
+    const rows: LeakRow[] = []
+    for (const o of this.owners) {
+      if (o.alive) continue
+      const row = this.cells[o.id] as Cell[]
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+        const c = row[ti]
+        if (!c || c.leakedSince === null) continue
+        const byteNs = c.byteNs + c.bytes * (now - c.lastT)
+        rows.push({
+          owner: o.label,
+          type: MEM_TYPES[ti] as MemType,
+          bytesAtEnd: c.bytes,
+          peakBytes: c.peakLeaked,
+          byteSeconds: byteNs / 1e9,
+          since: c.leakedSince,
+          until: c.bytes === 0 ? c.leakedUntil : null,
+        })
+      }
+    }
+    return rows
+  }
+
+  /** Live tracked objects (and pool bytes) matching a filter. */
+  live(type: MemType | undefined, owner: number | undefined): { count: number; bytes: number } {
+    let count = 0
+    for (const o of this.objects) {
+      if (o.freeT !== null) continue
+      if (type !== undefined && o.type !== type) continue
+      if (owner !== undefined && o.owner !== owner) continue
+      count++
+    }
+    let bytes = 0
+    for (let oi = 0; oi < this.owners.length; oi++) {
+      if (owner !== undefined && oi !== owner) continue
+      const row = this.cells[oi] as Cell[]
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+        if (type !== undefined && MEM_TYPES[ti] !== type) continue
+        bytes += row[ti]?.bytes ?? 0
+      }
+    }
+    return { count, bytes }
+  }
+
+  /** Leaked bytes now, optionally for one type / owner. */
+  leaked(type: MemType | undefined, owner: number | undefined): number {
+    let bytes = 0
+    for (const o of this.owners) {
+      if (o.alive) continue
+      if (owner !== undefined && o.id !== owner) continue
+      const row = this.cells[o.id] as Cell[]
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+        if (type !== undefined && MEM_TYPES[ti] !== type) continue
+        bytes += row[ti]?.bytes ?? 0
+      }
+    }
+    return bytes
+  }
+}

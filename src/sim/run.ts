@@ -1,0 +1,193 @@
+/**
+ * Running a scenario: builds the world for one (scenario, design, seed), runs the steps as the main
+ * process, drains deferred work (SRCU callbacks, workqueues, delayed fput), and assembles the
+ * result document (src/shared/result.ts). Deterministic: same inputs → byte-identical JSON.
+ */
+import { World } from './world'
+import { Device } from './devices/device'
+import { Iommu } from './devices/iommu'
+import { DESIGN_TABLE, type DesignId } from './teardown'
+import { Ctx, runSteps } from './scenario/interp'
+import { hashText } from './scenario/parse'
+import { MEM_TYPES, type MemType } from './ledger/ledger'
+import { parseSize, type Scenario } from '../shared/scenario'
+import type { RunResult } from '../shared/result'
+
+export interface RunProgress {
+  /** Top-level steps finished. */
+  done: number
+  total: number
+  simulatedNs: number
+  events: number
+}
+
+export interface RunOptions {
+  design: DesignId
+  /** Default: the scenario's seed, else 1. */
+  seed?: number
+  onProgress?: (p: RunProgress) => void
+  shouldStop?: () => boolean
+  /** Hard cap on simulated events (default 50 million). */
+  maxEvents?: number
+}
+
+function buildWorld(sc: Scenario, seed: number): World {
+  const overrides: Record<string, number> = { ...(sc.costs ?? {}) }
+  if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
+  const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
+  const iommus = new Map<string, Iommu>()
+  for (const s of sc.machine?.iommus ?? []) {
+    const io = new Iommu({
+      name: s.name,
+      vendor: s.vendor ?? 'intel',
+      psi: s.psi ?? true,
+      mamv: s.mamv ?? 9,
+      qiBatch: s.qi_batch ?? w.costs.qi_batch,
+      fullFlushThreshold: s.full_flush_threshold ?? 512,
+      iotlbEntries: s.iotlb_entries ?? 2048,
+    })
+    iommus.set(s.name, io)
+    w.iommus.push(io)
+  }
+  const devs = sc.machine?.devices ?? [{ name: 'dmirror0' }]
+  devs.forEach((d, i) => {
+    const kind = 'kind' in d && d.kind ? d.kind : 'dmirror'
+    const spec = d as { name: string; iommu?: string; ats?: boolean; tlb_entries?: number; vram?: number | string; fault_chunk_pages?: number }
+    w.devices.push(
+      new Device(i, {
+        name: d.name,
+        kind,
+        iommu: spec.iommu !== undefined ? iommus.get(spec.iommu) ?? null : null,
+        ats: spec.ats ?? false,
+        tlbEntries: spec.tlb_entries ?? (kind === 'gpu' ? 4096 : 64),
+        vramBytes: spec.vram !== undefined ? parseSize(spec.vram) : 4 * 2 ** 30,
+        faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? 512 : 64),
+      }),
+    )
+  })
+  return w
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
+  return sorted[i] as number
+}
+
+function byType(arr: number[]): Record<MemType, number> {
+  return Object.fromEntries(MEM_TYPES.map((t, i) => [t, arr[i] ?? 0])) as Record<MemType, number>
+}
+
+/** Runs one scenario under one design and seed; returns the result document. */
+export function runScenario(sc: Scenario & { source?: { file: string; hash: string } }, opts: RunOptions): RunResult {
+  const design = DESIGN_TABLE[opts.design]
+  const seed = opts.seed ?? sc.seed ?? 1
+  const w = buildWorld(sc, seed)
+  w.design = design
+  const ctx = new Ctx(w, design, sc)
+  const peak = MEM_TYPES.map(() => 0)
+  const e = w.engine
+  let mainDone = false
+  e.spawn('main', runSteps(ctx, sc.steps, true), () => {
+    mainDone = true
+  })
+  const maxEvents = opts.maxEvents ?? 50_000_000
+  let n = 0
+  const total = sc.steps.length
+  const notePeak = (): void => {
+    const live = w.ledger.liveByType
+    for (let i = 0; i < peak.length; i++) if ((live[i] as number) > (peak[i] as number)) peak[i] = live[i] as number
+  }
+  for (;;) {
+    if (!e.step()) break
+    n++
+    if ((n & 255) === 0) notePeak()
+    if ((n & 4095) === 0) {
+      if (opts.shouldStop?.()) {
+        ctx.stopped = true
+        break
+      }
+      opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
+    }
+    if (n >= maxEvents) {
+      ctx.stopped = true
+      w.finding({ kind: 'warn', message: `run stopped after ${maxEvents} events (event cap)` })
+      break
+    }
+  }
+  notePeak()
+  if (!mainDone && !ctx.stopped) w.finding({ kind: 'warn', message: 'the scenario blocked: a process waits forever (no more events)' })
+  w.ledger.flush()
+  opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
+  return buildResult(w, ctx, sc, seed, peak)
+}
+
+function buildResult(w: World, ctx: Ctx, sc: Scenario & { source?: { file: string; hash: string } }, seed: number, peak: number[]): RunResult {
+  const led = w.ledger
+  const stats: RunResult['metrics']['invalidations_by'] = []
+  let invCount = 0
+  let invCost = 0
+  const keys = [...w.invCosts.keys()].sort()
+  for (const k of keys) {
+    const arr = (w.invCosts.get(k) as number[]).slice().sort((a, b) => a - b)
+    const [event, device, mechanism] = k.split('|') as [string, string, string]
+    const total = arr.reduce((a, b) => a + b, 0)
+    invCount += arr.length
+    invCost += total
+    stats.push({ event, device, mechanism, count: arr.length, total_ns: total, p50_ns: percentile(arr, 0.5), p90_ns: percentile(arr, 0.9), p99_ns: percentile(arr, 0.99), max_ns: arr[arr.length - 1] ?? 0 })
+  }
+  const counters: Record<string, number> = {}
+  for (const k of [...w.counters.keys()].sort()) counters[k] = w.counters.get(k) as number
+  const failed = ctx.expects.some((x) => !x.pass)
+  const liveAtEnd = led.objects
+    .filter((o) => o.freeT === null)
+    .map((o) => ({ type: o.type, owner: led.owners[o.owner]?.label ?? '?', label: o.label, bytes: o.bytes, alloc_t: o.allocT }))
+  const trace = w.trace.toArray()
+  return {
+    format: 'hmmlab-result/1',
+    scenario: {
+      name: sc.name,
+      file: sc.source?.file ?? '',
+      hash: sc.source?.hash ?? hashText(JSON.stringify(sc)),
+      description: sc.description ?? '',
+    },
+    seed,
+    design: { id: w.design.id, title: w.design.title, summary: w.design.summary, correct: w.design.correct },
+    status: ctx.stopped ? 'stopped' : failed ? 'failed' : 'passed',
+    simulated_ns: w.engine.now,
+    events: w.engine.executed,
+    metrics: {
+      peak_bytes: byType(peak),
+      final_bytes: byType(led.liveByType),
+      leaked_bytes_end: led.leakedTotal,
+      leaked_bytes_peak: led.peakLeaked,
+      leak_byte_seconds: led.leakByteSeconds(),
+      invalidation_count: invCount,
+      invalidation_cost_ns: invCost,
+      invalidations_by: stats,
+      device_tlbs: w.devices.map((d) => ({ device: d.name, hits: d.tlb.hits, misses: d.tlb.misses, page_flushes: d.tlb.pageFlushes, full_flushes: d.tlb.fullFlushes })),
+      iommus: w.iommus.map((io) => ({ name: io.name, vendor: io.spec.vendor, psi: io.psiCount, dsi: io.dsiCount, ats: io.atsCount, qi_waits: io.qiWaits, iotlb_hits: io.iotlb.hits, iotlb_misses: io.iotlb.misses })),
+      counters,
+      srcu_callbacks_pending: w.srcuPending,
+    },
+    series: { t: led.series.t, bytes: led.series.byType, leaked: led.series.leaked },
+    markers: w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })),
+    invalidations: { records: w.invalidations, dropped: w.invalidationsDropped },
+    leaks: led.leakTable(),
+    live_at_end: liveAtEnd,
+    findings: w.findings.map((f) => ({
+      kind: f.kind,
+      t: f.t,
+      message: f.message,
+      ...(f.invariant !== undefined ? { invariant: f.invariant } : {}),
+      ...(f.object !== undefined ? { object: f.object } : {}),
+      ...(f.allocPath !== undefined ? { allocPath: [...f.allocPath] } : {}),
+      ...(f.freePath !== undefined ? { freePath: f.freePath ? [...f.freePath] : null } : {}),
+      ...(f.accessPath !== undefined ? { accessPath: [...f.accessPath] } : {}),
+    })),
+    expects: ctx.expects,
+    steps: ctx.steps,
+    steps_dropped: ctx.stepsDropped,
+    trace: { records: trace, dropped: w.trace.dropped },
+  }
+}

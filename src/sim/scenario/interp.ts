@@ -1,0 +1,520 @@
+/**
+ * The step interpreter: runs scenario steps as the "main thread" process of the simulation (and
+ * `background` / storm steps as concurrent processes), records a step log, the previous step's
+ * return code and device counters, and evaluates `expect` steps.
+ */
+import { sleep, type Proc } from '../engine/engine'
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import type { MmStruct, Task } from '../kernel/objects'
+import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/objects'
+import type { MemType } from '../ledger/ledger'
+import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
+import { allocFile } from '../kernel/files'
+import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, type Advice } from '../kernel/vmops'
+import {
+  dmirrorReadWrite,
+  dmirrorMigrateToDev,
+  dmirrorMigrateToSys,
+  dmirrorSnapshot,
+  dmirrorExclusive,
+  dmirrorCheckExclusive,
+  dmirrorReleaseDevmem,
+  svaAccess,
+  type DeviceOpResult,
+} from '../drivers/dmirror'
+import { allocBo } from '../drivers/driver'
+import type { TeardownDesign } from '../teardown/design'
+import { lineOf } from './parse'
+import {
+  parseDuration,
+  parseErrno,
+  parseSize,
+  errnoName,
+  type CmpT,
+  type ExpectT,
+  type Scenario,
+  type StepT,
+} from '../../shared/scenario'
+import type { ExpectResult } from '../../shared/result'
+
+const ESRCH = -3
+const EBADF = -9
+const EINVAL = -22
+
+export interface StepLogEntry {
+  op: string
+  line: number
+  t0: number
+  t1: number
+  ret: number | null
+  cpages: number | null
+  faults: number | null
+}
+
+/** Steps kept in the step log; later ones are counted in stepsDropped. */
+const MAX_STEP_LOG = 5000
+
+export class Ctx {
+  ret: number | null = null
+  cpages: number | null = null
+  faults: number | null = null
+  snapshot: number[] | null = null
+  readonly expects: ExpectResult[] = []
+  readonly steps: StepLogEntry[] = []
+  stepsDropped = 0
+  readonly mmOf = new Map<string, MmStruct>()
+  stopped = false
+  topDone = 0
+  private stepIndex = 0
+  constructor(
+    readonly w: World,
+    readonly design: TeardownDesign,
+    readonly sc: Scenario,
+  ) {}
+  nextIndex(): number {
+    return this.stepIndex++
+  }
+}
+
+function protBits(p: string | undefined): number {
+  switch (p ?? 'rw') {
+    case 'none':
+      return 0
+    case 'r':
+      return PROT_READ
+    case 'rw':
+      return PROT_READ | PROT_WRITE
+    case 'rx':
+      return PROT_READ | PROT_EXEC
+    default:
+      return PROT_READ | PROT_WRITE | PROT_EXEC
+  }
+}
+
+function liveTask(ctx: Ctx, name: string): Task | number {
+  const t = ctx.w.tasks.get(name)
+  if (!t || t.state !== 'running') return ESRCH
+  return t
+}
+
+interface RangeArgs {
+  region: string
+  offset?: number | string | undefined
+  size?: number | string | undefined
+}
+
+function rangeOf(task: Task, a: RangeArgs): { start: number; end: number } | number {
+  const mm = task.mm
+  if (!mm) return ESRCH
+  const r = mm.regions.get(a.region)
+  if (!r) return EINVAL
+  const off = a.offset === undefined ? 0 : parseSize(a.offset) / 4096
+  const size = a.size === undefined ? r.pages - off : parseSize(a.size) / 4096
+  if (!Number.isInteger(off) || !Number.isInteger(size) || size <= 0 || off < 0) return EINVAL
+  return { start: r.start + off, end: r.start + off + size }
+}
+
+function deviceByName(w: World, name: string | undefined): Device | undefined {
+  return w.devices.find((d) => d.name === name)
+}
+
+/** Runs a list of steps in order. */
+export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean): Proc<void> {
+  for (const s of steps) {
+    if (ctx.stopped) return
+    yield* execStep(ctx, s)
+    if (top) ctx.topDone++
+  }
+}
+
+function setResult(ctx: Ctx, ret: number | null, r?: DeviceOpResult): void {
+  ctx.ret = ret
+  if (r) {
+    ctx.cpages = r.cpages
+    ctx.faults = r.faults
+    if (r.snapshot) ctx.snapshot = r.snapshot
+  }
+}
+
+function* execStep(ctx: Ctx, s: StepT): Proc<void> {
+  const w = ctx.w
+  const op = Object.keys(s)[0] as string
+  const line = lineOf(s)
+  const t0 = w.engine.now
+  const idx = ctx.nextIndex()
+  const path = [`step ${op} (line ${line})`]
+  w.log('step', op, `line ${line}`)
+  let dev: DeviceOpResult | undefined
+  if ('expect' in s) {
+    evalExpect(ctx, s.expect, idx, line)
+    return
+  }
+  if ('repeat' in s) {
+    for (let i = 0; i < s.repeat.times && !ctx.stopped; i++) yield* runSteps(ctx, s.repeat.steps, false)
+    return
+  }
+  if ('background' in s) {
+    w.engine.spawn('background', runSteps(ctx, s.background.steps, false))
+    return
+  }
+  if ('sleep' in s) {
+    yield sleep(parseDuration(s.sleep))
+    logStep(ctx, op, line, t0, null)
+    return
+  }
+  yield sleep(w.costs.syscall)
+  let ret: number = 0
+  if ('spawn' in s) {
+    if (w.tasks.has(s.spawn.task)) ret = EINVAL
+    else {
+      const t = spawnTask(w, s.spawn.task, path)
+      if (t.mm) ctx.mmOf.set(t.name, t.mm)
+    }
+  } else if ('fork' in s) {
+    const t = liveTask(ctx, s.fork.task)
+    if (typeof t === 'number') ret = t
+    else if (w.tasks.has(s.fork.child)) ret = EINVAL
+    else {
+      const c = yield* doFork(w, t, s.fork.child, path)
+      if (c.mm) ctx.mmOf.set(c.name, c.mm)
+    }
+  } else if ('exit' in s) {
+    const t = liveTask(ctx, s.exit.task)
+    if (typeof t === 'number') ret = t
+    else yield* doExit(w, t, path)
+  } else if ('close' in s) {
+    const t = liveTask(ctx, s.close.task)
+    ret = typeof t === 'number' ? t : yield* doClose(w, t, s.close.fd, path)
+  } else if ('open' in s) {
+    const t = liveTask(ctx, s.open.task)
+    const d = deviceByName(w, s.open.device)
+    if (typeof t === 'number') ret = t
+    else if (!d) ret = EINVAL
+    else if (t.fds.has(s.open.fd)) ret = EINVAL
+    else {
+      const f = allocFile(w, t, d, s.open.fd, path)
+      ret = ctx.design.open(w, t, f, [...path, 'chrdev_open'])
+      if (ret < 0) w.ledger.free(f.ledgerId, path)
+      else {
+        t.fds.set(s.open.fd, f)
+        w.mark('open', `${t.name} opens ${d.name} as ${s.open.fd}`)
+      }
+    }
+  } else if ('mmap' in s) {
+    const a = s.mmap
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number' || !t.mm) ret = typeof t === 'number' ? t : ESRCH
+    else {
+      const file = a.fd !== undefined ? t.fds.get(a.fd) ?? null : null
+      if (a.fd !== undefined && !file) ret = EBADF
+      else {
+        const at = a.at !== undefined ? parseSize(a.at) / 4096 : null
+        const r = doMmap(w, t.mm, { pages: Math.ceil(parseSize(a.size) / 4096), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at }, path)
+        if (r < 0) ret = r
+        else t.mm.regions.set(a.region, { start: r, pages: Math.ceil(parseSize(a.size) / 4096) })
+      }
+    }
+  } else if ('touch' in s) {
+    const t = liveTask(ctx, s.touch.task)
+    if (typeof t === 'number') ret = t
+    else {
+      const r = rangeOf(t, s.touch)
+      ret = typeof r === 'number' ? r : yield* faultIn(w, t.mm as MmStruct, r.start, r.end, s.touch.write ?? false, -1, [...path, 'exc_page_fault'])
+    }
+  } else if ('munmap' in s || 'mprotect' in s || 'madvise' in s || 'thp_split' in s || 'reclaim' in s || 'numa_migrate' in s || 'mremap' in s) {
+    const body = (s as unknown as Record<string, RangeArgs & { task: string }>)[op] as RangeArgs & { task: string }
+    const t = liveTask(ctx, body.task)
+    if (typeof t === 'number') ret = t
+    else {
+      const r = rangeOf(t, body)
+      const mm = t.mm as MmStruct
+      if (typeof r === 'number') ret = r
+      else if ('munmap' in s) ret = yield* doMunmap(w, mm, r.start, r.end, path)
+      else if ('mprotect' in s) ret = yield* doMprotect(w, mm, r.start, r.end, protBits(s.mprotect.prot), path)
+      else if ('madvise' in s) ret = yield* doMadvise(w, mm, r.start, r.end, s.madvise.advice as Advice, path)
+      else if ('thp_split' in s) ret = yield* doThpSplit(w, mm, r.start, r.end, path)
+      else if ('reclaim' in s) ret = yield* doMadvise(w, mm, r.start, r.end, 'pageout', path)
+      else if ('numa_migrate' in s) ret = yield* doNumaMigrate(w, mm, r.start, r.end, path)
+      else if ('mremap' in s) {
+        const at = s.mremap.at !== undefined ? parseSize(s.mremap.at) / 4096 : null
+        const dst = yield* doMremap(w, mm, r.start, r.end, at, s.mremap.dontunmap ?? false, path)
+        if (dst < 0) ret = dst
+        else {
+          const name = s.mremap.to_region ?? s.mremap.region
+          mm.regions.set(name, { start: dst, pages: r.end - r.start })
+        }
+      }
+    }
+  } else if ('mirror' in s || 'release_device_memory' in s || 'alloc_bo' in s) {
+    const b = ((s as unknown as Record<string, { task: string; fd?: string; device?: string; size?: number | string }>)[op]) as { task: string; fd?: string; device?: string; size?: number | string }
+    const t = liveTask(ctx, b.task)
+    if (typeof t === 'number') ret = t
+    else {
+      const file = b.fd !== undefined ? t.fds.get(b.fd) : null
+      const d = file ? file.dev : deviceByName(w, b.device)
+      if (file === undefined) ret = EBADF
+      else if (!d) ret = EINVAL
+      else if ('mirror' in s) ret = yield* ctx.design.mirror(w, t, d, file, path)
+      else {
+        const tg = ctx.design.resolve(w, t, d, file, path)
+        if (typeof tg === 'number') ret = tg
+        else if ('alloc_bo' in s) allocBo(w, tg.obj, parseSize(s.alloc_bo.size), path)
+        else if (tg.kind === 'mirror') {
+          dev = yield* dmirrorReleaseDevmem(w, tg.m, path)
+          ret = dev.ret
+        } else ret = EINVAL
+      }
+    }
+  } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
+    const b = (s as unknown as Record<string, RangeArgs & { task: string; fd?: string; device?: string }>)[op] as RangeArgs & { task: string; fd?: string; device?: string }
+    const r = yield* deviceOp(ctx, op, b, path)
+    ret = r.ret
+    dev = r
+  } else if ('random_access' in s) {
+    ret = yield* randomAccess(ctx, s.random_access, path)
+  } else if ('invalidation_storm' in s) {
+    const a = s.invalidation_storm
+    if (a.background) w.engine.spawn('invalidation_storm', storm(ctx, a, path))
+    else ret = yield* storm(ctx, a, path)
+  }
+  setResult(ctx, ret, dev)
+  logStep(ctx, op, line, t0, ret, dev)
+}
+
+function logStep(ctx: Ctx, op: string, line: number, t0: number, ret: number | null, dev?: DeviceOpResult): void {
+  if (ctx.steps.length >= MAX_STEP_LOG) {
+    ctx.stepsDropped++
+    return
+  }
+  ctx.steps.push({ op, line, t0, t1: ctx.w.engine.now, ret, cpages: dev ? dev.cpages : null, faults: dev ? dev.faults : null })
+}
+
+function* deviceOp(ctx: Ctx, op: string, b: RangeArgs & { task: string; fd?: string; device?: string }, path: string[]): Proc<DeviceOpResult> {
+  const w = ctx.w
+  const fail = (ret: number): DeviceOpResult => ({ ret, cpages: 0, faults: 0 })
+  const t = liveTask(ctx, b.task)
+  if (typeof t === 'number') return fail(t)
+  const file = b.fd !== undefined ? t.fds.get(b.fd) : null
+  if (file === undefined) return fail(EBADF)
+  const d = file ? file.dev : deviceByName(w, b.device)
+  if (!d) return fail(EINVAL)
+  const r = rangeOf(t, b)
+  if (typeof r === 'number') return fail(r)
+  const tg = ctx.design.resolve(w, t, d, file, [...path, 'dmirror_fops_unlocked_ioctl'])
+  if (typeof tg === 'number') return fail(tg)
+  const p = [...path, 'dmirror_fops_unlocked_ioctl']
+  if (tg.kind === 'sva') {
+    if (op === 'device_read' || op === 'device_write') return yield* svaAccess(w, tg.dev, tg.mm, tg.pasid, r.start, r.end, op === 'device_write', p)
+    return fail(EINVAL)
+  }
+  const m = tg.m
+  switch (op) {
+    case 'device_read':
+      return yield* dmirrorReadWrite(w, m, r.start, r.end, false, p)
+    case 'device_write':
+      return yield* dmirrorReadWrite(w, m, r.start, r.end, true, p)
+    case 'migrate_to_device':
+      return yield* dmirrorMigrateToDev(w, m, r.start, r.end, p)
+    case 'migrate_to_system':
+      return yield* dmirrorMigrateToSys(w, m, r.start, r.end, p)
+    case 'snapshot':
+      return yield* dmirrorSnapshot(w, m, r.start, r.end, p)
+    case 'exclusive':
+      return yield* dmirrorExclusive(w, m, r.start, r.end, p)
+    default:
+      return dmirrorCheckExclusive(m, r.start, r.end)
+  }
+}
+
+interface RandomAccessArgs {
+  task: string
+  region: string
+  count: number
+  pages?: number | undefined
+  write_ratio?: number | undefined
+  cpu_ratio?: number | undefined
+  interval?: number | string | undefined
+  fd?: string | undefined
+  device?: string | undefined
+}
+
+function* randomAccess(ctx: Ctx, a: RandomAccessArgs, path: string[]): Proc<number> {
+  const w = ctx.w
+  const n = a.pages ?? 1
+  const gap = a.interval !== undefined ? parseDuration(a.interval) : 0
+  let last = 0
+  for (let i = 0; i < a.count && !ctx.stopped; i++) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    const reg = t.mm?.regions.get(a.region)
+    if (!reg || reg.pages < n) return EINVAL
+    const off = w.rng.int(0, reg.pages - n)
+    const write = w.rng.chance(a.write_ratio ?? 0)
+    const cpu = (a.fd === undefined && a.device === undefined) || w.rng.chance(a.cpu_ratio ?? 0)
+    if (cpu) last = yield* faultIn(w, t.mm as MmStruct, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault'])
+    else {
+      const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * 4096, size: n * 4096 } as RangeArgs & { task: string }, path)
+      last = r.ret
+      ctx.cpages = r.cpages
+      ctx.faults = r.faults
+    }
+    if (gap > 0) yield sleep(gap)
+  }
+  return last
+}
+
+interface StormArgs {
+  task: string
+  region: string
+  count: number
+  event?: 'clear' | 'unmap' | 'protection' | 'migrate' | 'thp_split' | undefined
+  pages?: number | undefined
+  interval?: number | string | undefined
+}
+
+function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
+  const w = ctx.w
+  const n = a.pages ?? 1
+  const gap = a.interval !== undefined ? parseDuration(a.interval) : 10_000
+  const p = [...path, 'invalidation_storm']
+  for (let i = 0; i < a.count && !ctx.stopped; i++) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number' || !t.mm) return ESRCH
+    const mm = t.mm
+    const reg = mm.regions.get(a.region)
+    if (!reg) return EINVAL
+    const len = Math.min(n, reg.pages)
+    const s = reg.start + w.rng.int(0, reg.pages - len)
+    const e = s + len
+    switch (a.event ?? 'clear') {
+      case 'clear':
+        yield* doMadvise(w, mm, s, e, 'dontneed', p)
+        break
+      case 'migrate':
+        yield* doNumaMigrate(w, mm, s, e, p)
+        break
+      case 'thp_split':
+        yield* doThpSplit(w, mm, s, e, p)
+        break
+      case 'protection': {
+        const v = findVma(mm, s)
+        const prot = v ? v.prot : PROT_READ | PROT_WRITE
+        yield* doMprotect(w, mm, s, e, prot & ~PROT_WRITE, p)
+        yield* doMprotect(w, mm, s, e, prot, p)
+        break
+      }
+      case 'unmap': {
+        const v = findVma(mm, s)
+        if (!v) break
+        const prot = v.prot
+        const shared = v.shared
+        const huge = v.huge
+        yield* doMunmap(w, mm, s, e, p)
+        doMmap(w, mm, { pages: len, prot, shared, huge, file: null, at: s }, p)
+        break
+      }
+    }
+    if (gap > 0) yield sleep(gap)
+  }
+  return 0
+}
+
+function cmpOk(actual: number, c: CmpT): boolean {
+  if (typeof c === 'number') return actual === c
+  if (c.eq !== undefined && !(actual === c.eq)) return false
+  if (c.ne !== undefined && !(actual !== c.ne)) return false
+  if (c.gt !== undefined && !(actual > c.gt)) return false
+  if (c.ge !== undefined && !(actual >= c.ge)) return false
+  if (c.lt !== undefined && !(actual < c.lt)) return false
+  if (c.le !== undefined && !(actual <= c.le)) return false
+  return true
+}
+
+function cmpText(c: CmpT): string {
+  if (typeof c === 'number') return `= ${c}`
+  return Object.entries(c)
+    .map(([k, v]) => `${{ eq: '=', ne: '≠', gt: '>', ge: '≥', lt: '<', le: '≤' }[k] ?? k} ${v}`)
+    .join(' and ')
+}
+
+function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
+  const w = ctx.w
+  if (e.design !== undefined) {
+    const ds = Array.isArray(e.design) ? e.design : [e.design]
+    if (!ds.includes(ctx.design.id)) return
+  }
+  const details: string[] = []
+  let pass = true
+  const check = (what: string, actual: number | null, c: CmpT, fmt: (n: number) => string = String): void => {
+    if (actual === null) {
+      pass = false
+      details.push(`${what}: expected ${cmpText(c)}, but no previous step set it`)
+      return
+    }
+    const ok = cmpOk(actual, c)
+    if (!ok) pass = false
+    details.push(`${what}: expected ${typeof c === 'number' ? '= ' + fmt(c) : cmpText(c)}, got ${fmt(actual)}${ok ? '' : '  ✗'}`)
+  }
+  const ownerId = (name: string | undefined): number | undefined => (name === undefined ? undefined : w.tasks.get(name)?.owner ?? -1)
+  if (e.ret !== undefined) {
+    const c: CmpT = typeof e.ret === 'string' ? parseErrno(e.ret) : e.ret
+    check('ret', ctx.ret, c, errnoName)
+  }
+  if (e.cpages !== undefined) check('cpages', ctx.cpages, e.cpages)
+  if (e.faults !== undefined) check('faults', ctx.faults, e.faults)
+  if (e.live) {
+    const l = w.ledger.live(e.live.type as MemType | undefined, ownerId(e.live.owner))
+    const what = `live ${e.live.type ?? 'memory'}${e.live.owner ? ' of ' + e.live.owner : ''}`
+    if (e.live.count !== undefined) check(`${what} objects`, l.count, e.live.count)
+    if (e.live.bytes !== undefined) check(`${what} bytes`, l.bytes, e.live.bytes)
+    if (e.live.count === undefined && e.live.bytes === undefined) check(`${what} bytes`, l.bytes, { gt: 0 })
+  }
+  if (e.leaked) check(`leaked ${e.leaked.type ?? 'bytes'}${e.leaked.owner ? ' of ' + e.leaked.owner : ''}`, w.ledger.leaked(e.leaked.type as MemType | undefined, ownerId(e.leaked.owner)), e.leaked.bytes)
+  if (e.leaked_bytes !== undefined) check('leaked bytes', w.ledger.leaked(undefined, undefined), e.leaked_bytes)
+  if (e.findings) {
+    const f = e.findings
+    const n = w.findings.filter((x) => (f.kind === undefined || x.kind === f.kind) && (f.invariant === undefined || x.invariant === f.invariant)).length
+    check(`findings${f.kind ? ' ' + f.kind : ''}${f.invariant ? ' (invariant ' + f.invariant + ')' : ''}`, n, f.count ?? { ge: 1 })
+  }
+  if (e.device_pages) {
+    const mm = ctx.mmOf.get(e.device_pages.task)
+    let n = 0
+    if (mm) {
+      for (const m of mm.mirrors) if (m.dev.name === e.device_pages.device && m.alive) n += m.pt.present
+      const d = deviceByName(w, e.device_pages.device)
+      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += mm.pt.present
+    }
+    check(`${e.device_pages.device} page-table entries for ${e.device_pages.task}`, n, e.device_pages.count)
+  }
+  if (e.mm) {
+    const mm = ctx.mmOf.get(e.mm.task)
+    if (!mm) {
+      pass = false
+      details.push(`mm of ${e.mm.task}: the task has no mm`)
+    } else {
+      if (e.mm.mm_users !== undefined) check(`${mm.label} mm_users`, mm.mm_users, e.mm.mm_users)
+      if (e.mm.mm_count !== undefined) check(`${mm.label} mm_count`, mm.mm_count, e.mm.mm_count)
+      if (e.mm.phase !== undefined) {
+        const ok = mm.phase === e.mm.phase
+        if (!ok) pass = false
+        details.push(`${mm.label} phase: expected ${e.mm.phase}, got ${mm.phase}${ok ? '' : '  ✗'}`)
+      }
+    }
+  }
+  if (e.snapshot !== undefined) {
+    const snap = ctx.snapshot
+    if (!snap) {
+      pass = false
+      details.push('snapshot: no previous SNAPSHOT')
+    } else {
+      const want = Array.isArray(e.snapshot) ? e.snapshot : snap.map(() => (e.snapshot as { all: number }).all)
+      const bad = want.findIndex((v, i) => snap[i] !== v)
+      const ok = bad < 0 && want.length === snap.length
+      if (!ok) pass = false
+      details.push(ok ? `snapshot: ${snap.length} bytes as expected` : `snapshot: byte ${bad < 0 ? want.length : bad} expected 0x${(want[bad] ?? 0).toString(16)}, got 0x${(snap[bad] ?? 0).toString(16)} (length ${snap.length})  ✗`)
+    }
+  }
+  if (e.counter) check(`counter ${e.counter.name}`, w.counters.get(e.counter.name) ?? 0, e.counter.value)
+  ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
+}

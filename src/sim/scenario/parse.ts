@@ -1,0 +1,295 @@
+/**
+ * Scenario loading: YAML or JSON text → a validated Scenario. Every error names the file, the line,
+ * the field path and what was expected (yaml's LineCounter maps node offsets to lines). Never
+ * throws anything but ScenarioError.
+ */
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
+import { z } from 'zod'
+import {
+  ScenarioSchema,
+  LEAF_STEPS,
+  STEP_NAMES,
+  parseSize,
+  type Scenario,
+  type StepT,
+} from '../../shared/scenario'
+
+/** A bad scenario: the message names file, line, field and what was expected. */
+export class ScenarioError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+    readonly field: string,
+  ) {
+    super(message)
+    this.name = 'ScenarioError'
+  }
+}
+
+/** A scenario with where it came from. */
+export type LoadedScenario = Scenario & { source?: { file: string; hash: string } }
+
+const stepLines = new WeakMap<object, number>()
+
+/** Line of a step object in its file (0 if unknown). */
+export function lineOf(step: object): number {
+  return stepLines.get(step) ?? 0
+}
+
+/** FNV-1a 64-bit (as two 32-bit halves) of a string, hex. */
+export function hashText(s: string): string {
+  let h1 = 0x811c9dc5
+  let h2 = 0xcbf29ce4
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+    h2 = Math.imul(h2 ^ (c + 0x9e), 0x01000193) >>> 0
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0')
+}
+
+interface Issue {
+  path: Array<string | number>
+  message: string
+}
+
+function fieldName(path: Array<string | number>): string {
+  if (path.length === 0) return '(document)'
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+}
+
+function describeIssue(i: z.core.$ZodIssue): string {
+  switch (i.code) {
+    case 'invalid_type':
+      return `expected ${i.expected}${'input' in i && i.input === undefined ? ' (missing)' : ''}`
+    case 'unrecognized_keys':
+      return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`
+    case 'invalid_value':
+      return `expected one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`
+    case 'invalid_union': {
+      return i.message && i.message !== 'Invalid input' ? i.message : 'value does not match any accepted form'
+    }
+    case 'too_small':
+      return `expected ${i.origin === 'array' ? 'at least ' + String(i.minimum) + ' item(s)' : '≥ ' + String(i.minimum)}`
+    case 'too_big':
+      return `expected ${i.origin === 'array' ? 'at most ' + String(i.maximum) + ' item(s)' : '≤ ' + String(i.maximum)}`
+    case 'invalid_format':
+      return i.message
+    default:
+      return i.message
+  }
+}
+
+function zodIssues(err: z.ZodError, base: Array<string | number>): Issue[] {
+  return err.issues.map((i) => {
+    const path = [...base, ...(i.path as Array<string | number>)]
+    if (i.code === 'unrecognized_keys' && i.keys.length === 1) path.push(i.keys[0] as string)
+    return { path, message: describeIssue(i) }
+  })
+}
+
+function lineFor(doc: Document, lc: LineCounter, path: Array<string | number>): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true)
+    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line
+    // a key whose value is null still has a pair: look at the key
+    if (n > 0) {
+      const parent = doc.getIn(path.slice(0, n - 1), true) as unknown
+      if (parent && typeof parent === 'object' && 'items' in (parent as Record<string, unknown>)) {
+        const items = (parent as { items: Array<{ key?: unknown }> }).items
+        for (const it of items) {
+          const k = it.key as { value?: unknown; range?: [number, number, number] } | undefined
+          if (k && k.value === path[n - 1] && k.range) return lc.linePos(k.range[0]).line
+        }
+      }
+    }
+  }
+  return 1
+}
+
+function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue[], out: StepT[], paths: Array<Array<string | number>>): void {
+  if (!Array.isArray(raw)) {
+    issues.push({ path: base, message: 'expected a list of steps' })
+    return
+  }
+  raw.forEach((s, i) => {
+    const p = [...base, i]
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) {
+      issues.push({ path: p, message: `expected a step: a mapping with one of ${STEP_NAMES.join(', ')}` })
+      return
+    }
+    const keys = Object.keys(s as Record<string, unknown>)
+    if (keys.length !== 1) {
+      issues.push({ path: p, message: `a step has exactly one key (one of ${STEP_NAMES.join(', ')}); found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}` })
+      return
+    }
+    const key = keys[0] as string
+    const body = (s as Record<string, unknown>)[key]
+    if (key === 'repeat' || key === 'background') {
+      const bp = [...p, key]
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        issues.push({ path: bp, message: key === 'repeat' ? 'expected { times: N, steps: [...] }' : 'expected { steps: [...] }' })
+        return
+      }
+      const b = body as Record<string, unknown>
+      const extra = Object.keys(b).filter((k) => k !== 'steps' && (key !== 'repeat' || k !== 'times'))
+      if (extra.length > 0) issues.push({ path: [...bp, extra[0] as string], message: `unknown field "${extra[0]}"` })
+      if (key === 'repeat') {
+        const t = b.times
+        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100_000) issues.push({ path: [...bp, 'times'], message: 'expected an integer 1..100000' })
+      }
+      const inner: StepT[] = []
+      validateSteps(b.steps, [...bp, 'steps'], issues, inner, paths)
+      const step = (key === 'repeat' ? { repeat: { times: b.times as number, steps: inner } } : { background: { steps: inner } }) as StepT
+      out.push(step)
+      paths.push(p)
+      return
+    }
+    const schema = (LEAF_STEPS as Record<string, z.ZodType | undefined>)[key]
+    if (!schema) {
+      issues.push({ path: [...p, key], message: `unknown step "${key}"; expected one of ${STEP_NAMES.join(', ')}` })
+      return
+    }
+    const r = schema.safeParse(s)
+    if (!r.success) {
+      issues.push(...zodIssues(r.error, p))
+      return
+    }
+    out.push(r.data as StepT)
+    paths.push(p)
+  })
+}
+
+interface Decl {
+  tasks: Set<string>
+  regions: Set<string>
+  fds: Set<string>
+}
+
+function walk(steps: StepT[], paths: Map<object, Array<string | number>>, fn: (s: Record<string, Record<string, unknown>>, path: Array<string | number>) => void): void {
+  for (const s of steps) {
+    const p = paths.get(s) ?? []
+    fn(s as unknown as Record<string, Record<string, unknown>>, p)
+    if ('repeat' in s) walk(s.repeat.steps, paths, fn)
+    if ('background' in s) walk(s.background.steps, paths, fn)
+  }
+}
+
+function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>, issues: Issue[]): void {
+  const d: Decl = { tasks: new Set(), regions: new Set(), fds: new Set() }
+  const devices = new Set((sc.machine?.devices ?? [{ name: 'dmirror0' }]).map((x) => x.name))
+  const iommus = new Set((sc.machine?.iommus ?? []).map((x) => x.name))
+  const seen = new Set<string>()
+  for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
+    if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
+    seen.add(dev.name)
+    if (dev.iommu !== undefined && !iommus.has(dev.iommu)) issues.push({ path: ['machine', 'devices', i, 'iommu'], message: `unknown IOMMU "${dev.iommu}"; declared: ${[...iommus].join(', ') || 'none'}` })
+    if (dev.ats && dev.iommu === undefined) issues.push({ path: ['machine', 'devices', i, 'ats'], message: 'ATS needs the device to sit behind an IOMMU (set iommu)' })
+  }
+  walk(sc.steps, paths, (s) => {
+    if (s.spawn) d.tasks.add(s.spawn.task as string)
+    if (s.fork) d.tasks.add(s.fork.child as string)
+    if (s.mmap) d.regions.add(s.mmap.region as string)
+    if (s.mremap?.to_region) d.regions.add(s.mremap.to_region as string)
+    if (s.open) d.fds.add(s.open.fd as string)
+  })
+  walk(sc.steps, paths, (s, p) => {
+    const key = Object.keys(s)[0] as string
+    const body = s[key]
+    if (!body || typeof body !== 'object') return
+    const b = body as Record<string, unknown>
+    const chk = (field: string, set: Set<string>, what: string, base: Array<string | number> = [...p, key]): void => {
+      const v = b[field]
+      if (typeof v === 'string' && !set.has(v)) issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
+    }
+    if (key === 'expect') {
+      for (const sub of ['live', 'leaked', 'device_pages', 'mm'] as const) {
+        const o = b[sub] as Record<string, unknown> | undefined
+        if (!o) continue
+        const t = (o.owner ?? o.task) as string | undefined
+        if (t !== undefined && !d.tasks.has(t)) issues.push({ path: [...p, key, sub, o.owner !== undefined ? 'owner' : 'task'], message: `unknown task "${t}"; declared: ${[...d.tasks].join(', ') || 'none'}` })
+        if (sub === 'device_pages' && typeof o.device === 'string' && !devices.has(o.device)) issues.push({ path: [...p, key, sub, 'device'], message: `unknown device "${o.device}"; declared: ${[...devices].join(', ')}` })
+      }
+      return
+    }
+    if (key === 'spawn' || key === 'sleep') return
+    if (key !== 'fork') chk('task', d.tasks, 'task')
+    else chk('task', d.tasks, 'task')
+    chk('region', d.regions, 'region')
+    chk('fd', d.fds, 'fd')
+    chk('device', devices, 'device')
+    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo']
+    if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
+    if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
+    for (const f of ['size', 'offset', 'at']) {
+      const v = b[f]
+      if (v === undefined) continue
+      const n = parseSize(v as string | number)
+      if (!Number.isFinite(n)) issues.push({ path: [...p, key, f], message: 'expected a size' })
+      else if (key !== 'alloc_bo' && n % 4096 !== 0) issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
+    }
+  })
+}
+
+/**
+ * Parses and validates a scenario (YAML or JSON). Throws ScenarioError naming file, line, field and
+ * what was expected; the message lists every problem found, one per line.
+ */
+export function parseScenario(text: string, fileName: string): LoadedScenario {
+  const lc = new LineCounter()
+  let doc: Document
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true })
+  } catch (e) {
+    throw new ScenarioError(`${fileName}:1: (document): cannot parse: ${e instanceof Error ? e.message : String(e)}`, fileName, 1, '(document)')
+  }
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0] as { message: string; pos: [number, number] }
+    const line = lc.linePos(e.pos[0]).line
+    const msg = e.message.split('\n')[0] ?? e.message
+    throw new ScenarioError(`${fileName}:${line}: (document): not valid YAML/JSON: ${msg}`, fileName, line, '(document)')
+  }
+  const js: unknown = doc.toJS({ maxAliasCount: 100 })
+  if (js === null || typeof js !== 'object' || Array.isArray(js)) {
+    throw new ScenarioError(`${fileName}:1: (document): expected a mapping with name, steps, ...`, fileName, 1, '(document)')
+  }
+  const issues: Issue[] = []
+  const top = ScenarioSchema.omit({ steps: true }).extend({ steps: z.unknown() }).safeParse(js)
+  if (!top.success) issues.push(...zodIssues(top.error, []))
+  const steps: StepT[] = []
+  const pathList: Array<Array<string | number>> = []
+  const rawSteps = (js as Record<string, unknown>).steps
+  if (rawSteps === undefined) issues.push({ path: ['steps'], message: 'expected a list of steps (missing)' })
+  else validateSteps(rawSteps, ['steps'], issues, steps, pathList)
+  const paths = new Map<object, Array<string | number>>()
+  // validateSteps pushes a step after its inner steps: pair them in order of completion
+  const flat: StepT[] = []
+  const collect = (ss: StepT[]): void => {
+    for (const s of ss) {
+      if ('repeat' in s) collect(s.repeat.steps)
+      if ('background' in s) collect(s.background.steps)
+      flat.push(s)
+    }
+  }
+  collect(steps)
+  flat.forEach((s, i) => {
+    const p = pathList[i]
+    if (p) paths.set(s, p)
+  })
+  if (issues.length === 0 && top.success) {
+    const sc = { ...(top.data as Omit<Scenario, 'steps'>), steps } as Scenario
+    semanticCheck(sc, paths, issues)
+    if (issues.length === 0) {
+      for (const [s, p] of paths) stepLines.set(s, lineFor(doc, lc, p))
+      const out = sc as LoadedScenario
+      out.source = { file: fileName, hash: hashText(text) }
+      return out
+    }
+  }
+  const lines = issues.map((i) => ({ ...i, line: lineFor(doc, lc, i.path) }))
+  lines.sort((a, b) => a.line - b.line)
+  const first = lines[0] as Issue & { line: number }
+  const msg = lines.map((i) => `${fileName}:${i.line}: ${fieldName(i.path)}: ${i.message}`).join('\n')
+  throw new ScenarioError(msg, fileName, first.line, fieldName(first.path))
+}

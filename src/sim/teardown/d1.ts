@@ -1,0 +1,76 @@
+/**
+ * D1 — the fd pins mm_users (the "fd lifetime" position taken literally): the driver object hangs
+ * off the file, holds mmget(mm) and a classic notifier for invalidations. Teardown at last fput,
+ * which then mmputs — so a forked child holding the inherited fd keeps the parent's whole address
+ * space alive, and a device file mmapped by its own process makes a cycle that never frees.
+ */
+import type { Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import type { File, Task } from '../kernel/objects'
+import { SIZEOF } from '../kernel/objects'
+import { mmget, mmput } from '../kernel/mm'
+import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
+import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
+import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from './design'
+
+const ops = mirrorNotifierOps('d1_mirror', {
+  *release(_w, sub) {
+    zapMirrors(sub.priv as DriverObj)
+  },
+})
+
+interface FilePriv {
+  obj: DriverObj | null
+}
+
+function* create(w: World, task: Task, path: CallPath): Proc<DriverObj | number> {
+  const mm = task.mm
+  if (!mm) return EINVAL
+  const obj = allocDriverObj(w, 'D1 mirror context', SIZEOF.hmm, mm, path)
+  mmget(w, mm, [...path, 'd1_pin_mm'])
+  const r = mmuNotifierRegister(w, embedSub(w, ops, obj), mm, path)
+  if (r < 0) return r
+  return obj
+}
+
+export const D1: TeardownDesign = {
+  id: 'D1',
+  title: 'fd pins mm_users',
+  summary: 'The device file holds mmget(mm); teardown at the last fput, which then mmputs the address space.',
+  correct: true,
+  open(_w, _task, file) {
+    file.priv = { obj: null } satisfies FilePriv
+    return 0
+  },
+  *mirror(w, task, dev, file, path) {
+    let obj: DriverObj | null
+    if (file) obj = (file.priv as FilePriv).obj
+    else obj = task.mm ? designState(w).api.get(apiKey(task.mm, dev)) ?? null : null
+    if (!obj) {
+      const o = yield* create(w, task, path)
+      if (typeof o === 'number') return o
+      obj = o
+      if (file) (file.priv as FilePriv).obj = obj
+      else designState(w).api.set(apiKey(obj.mm, dev), obj)
+    }
+    addMirror(w, obj, dev, SIZEOF.hmm_mirror, path)
+    return 0
+  },
+  resolve(w, task, dev: Device, file: File | null): Target | number {
+    const obj = file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
+    if (!obj || obj.freed) return EINVAL
+    const m = obj.mirrors.get(dev.idx)
+    if (!m) return EINVAL
+    return { kind: 'mirror', m, obj }
+  },
+  *release(w, file, path) {
+    const obj = (file.priv as FilePriv).obj
+    if (!obj) return
+    const mm = obj.mm
+    if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, path)
+    freeDriverObj(w, obj, path)
+    yield* mmput(w, mm, [...path, 'd1_unpin_mm'])
+  },
+}

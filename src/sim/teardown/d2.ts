@@ -1,0 +1,67 @@
+/**
+ * D2 — the fd holds mm_count plus a classic notifier (KVM-like): the driver object hangs off the
+ * file and mmgrabs the mm; ->release (from exit_mmap) stops the device and drops its mappings; the
+ * object and the mm_struct stay until the last fput. Ioctls from another mm get -EIO, like KVM.
+ */
+import type { World } from '../world'
+import type { Device } from '../devices/device'
+import type { File, Task } from '../kernel/objects'
+import { SIZEOF } from '../kernel/objects'
+import { mmdrop, mmgrab } from '../kernel/mm'
+import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
+import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
+import { apiKey, designState, EINVAL, EIO, type TeardownDesign, type Target } from './design'
+
+const ops = mirrorNotifierOps('d2_kvm_like', {
+  *release(_w, sub) {
+    const obj = sub.priv as DriverObj
+    zapMirrors(obj)
+    obj.mmDead = true
+  },
+})
+
+interface FilePriv {
+  obj: DriverObj | null
+}
+
+export const D2: TeardownDesign = {
+  id: 'D2',
+  title: 'fd holds mm_count + classic notifier (KVM-like)',
+  summary: 'The file owns the object, which mmgrabs the mm; ->release stops the device at exit_mmap; memory freed at the last fput.',
+  correct: true,
+  open(_w, _task, file) {
+    file.priv = { obj: null } satisfies FilePriv
+    return 0
+  },
+  *mirror(w, task, dev, file, path) {
+    const mm = task.mm
+    if (!mm) return EINVAL
+    let obj: DriverObj | null | undefined = file ? (file.priv as FilePriv).obj : designState(w).api.get(apiKey(mm, dev))
+    if (obj && obj.mm !== mm) return EIO
+    if (!obj) {
+      obj = allocDriverObj(w, 'D2 context', SIZEOF.kvm_like, mm, path)
+      mmgrab(w, mm, [...path, 'd2_grab_mm'])
+      const r = mmuNotifierRegister(w, embedSub(w, ops, obj), mm, path)
+      if (r < 0) return r
+      if (file) (file.priv as FilePriv).obj = obj
+      else designState(w).api.set(apiKey(mm, dev), obj)
+    }
+    addMirror(w, obj, dev, SIZEOF.hmm_mirror, path)
+    return 0
+  },
+  resolve(w, task: Task, dev: Device, file: File | null): Target | number {
+    const obj = file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
+    if (!obj || obj.freed) return EINVAL
+    if (obj.mm !== task.mm || obj.mmDead) return EIO
+    const m = obj.mirrors.get(dev.idx)
+    if (!m) return EINVAL
+    return { kind: 'mirror', m, obj }
+  },
+  *release(w, file, path) {
+    const obj = (file.priv as FilePriv).obj
+    if (!obj) return
+    if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, obj.mm, path)
+    freeDriverObj(w, obj, path)
+    mmdrop(w, obj.mm, [...path, 'd2_drop_mm'])
+  },
+}

@@ -1,0 +1,218 @@
+/**
+ * The world of one run: engine, PRNG, ledger, frames, costs, the machine (devices, IOMMUs), tasks
+ * and the chosen teardown design, plus the metric and finding sinks the result document is built
+ * from. Every model module receives the world explicitly; there is no global state.
+ */
+import { Engine, sleep, type Proc } from './engine/engine'
+import { Hooks } from './engine/hooks'
+import { Rng } from './engine/rng'
+import { TraceRing } from './engine/trace'
+import { Ledger, type CallPath, type MemoryFinding } from './ledger/ledger'
+import { Frames } from './kernel/frames'
+import { makeCosts, type Costs } from './cost/model'
+import type { Device } from './devices/device'
+import type { Iommu } from './devices/iommu'
+import type { MmStruct, NotifyEvent, Task } from './kernel/objects'
+import type { TeardownDesign } from './teardown/design'
+
+export type FindingKind =
+  | 'use_after_free'
+  | 'double_free'
+  | 'refcount_underflow'
+  | 'invariant'
+  | 'livelock'
+  | 'warn'
+
+export interface Finding {
+  kind: FindingKind
+  t: number
+  message: string
+  /** For kind = invariant: the number in domain.md §7.4. */
+  invariant?: number
+  object?: string
+  allocPath?: CallPath
+  freePath?: CallPath | null
+  accessPath?: CallPath
+}
+
+export type MarkerKind =
+  | 'spawn'
+  | 'fork'
+  | 'exit'
+  | 'close'
+  | 'open'
+  | 'mirror'
+  | 'release'
+  | 'notifier_release'
+  | 'mmput'
+  | '__mmput'
+  | '__mmdrop'
+  | 'free_notifier'
+  | 'driver_free'
+  | 'pasid_free'
+
+export interface Marker {
+  t: number
+  kind: MarkerKind
+  label: string
+}
+
+export interface InvalidationRecord {
+  t: number
+  event: NotifyEvent | 'SECONDARY_TLB'
+  mm: string
+  /** Byte addresses. */
+  start: number
+  end: number
+  device: string
+  mechanism: string
+  pages: number
+  cost: number
+}
+
+export type Mechanism =
+  | 'device_pt_zap'
+  | 'gpu_tlb_page'
+  | 'gpu_tlb_full'
+  | 'iotlb_psi'
+  | 'iotlb_dsi'
+  | 'iotlb_asid'
+  | 'smmu_tlbi_va'
+  | 'ats_inv'
+  | 'cpu_tlb'
+
+/** Records kept in full; aggregates cover every invalidation. */
+const MAX_INVAL_RECORDS = 4096
+
+export interface HookChannels extends Record<string, unknown> {
+  invalidation: InvalidationRecord
+  marker: Marker
+  finding: Finding
+}
+
+export class World {
+  readonly engine = new Engine()
+  readonly rng: Rng
+  readonly ledger: Ledger
+  readonly frames: Frames
+  readonly costs: Costs
+  readonly trace: TraceRing
+  readonly hooks = new Hooks<HookChannels>()
+  readonly findings: Finding[] = []
+  readonly markers: Marker[] = []
+  readonly invalidations: InvalidationRecord[] = []
+  invalidationsDropped = 0
+  /** cost samples by "event|device|mechanism" key. */
+  readonly invCosts = new Map<string, number[]>()
+  readonly counters = new Map<string, number>()
+  readonly tasks = new Map<string, Task>()
+  readonly mms: MmStruct[] = []
+  readonly devices: Device[] = []
+  readonly iommus: Iommu[] = []
+  design!: TeardownDesign
+  private nextId = 1
+  private nextPid = 100
+  /** SRCU callbacks queued and not yet run. */
+  srcuPending = 0
+  private srcuBarrierWaiters: Array<() => void> = []
+  /** Findings already reported, to avoid flooding with identical ones. */
+  private findingKeys = new Set<string>()
+
+  constructor(seed: number, costOverrides: Partial<Record<string, number>> | undefined, traceCapacity: number) {
+    this.rng = new Rng(seed)
+    this.trace = new TraceRing(traceCapacity)
+    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f))
+    this.frames = new Frames(this.ledger)
+    this.costs = makeCosts(costOverrides)
+  }
+
+  /** A fresh id for model objects. */
+  id(): number {
+    return this.nextId++
+  }
+
+  pid(): number {
+    return this.nextPid++
+  }
+
+  /** Adds to a named counter. */
+  count(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by)
+  }
+
+  /** Writes a trace record. */
+  log(cat: string, name: string, detail: string): void {
+    this.trace.push({ t: this.engine.now, cat, name, detail })
+  }
+
+  /** Records a marker for the timeline. */
+  mark(kind: MarkerKind, label: string): void {
+    const m = { t: this.engine.now, kind, label }
+    this.markers.push(m)
+    this.log('marker', kind, label)
+    this.hooks.emit('marker', m)
+  }
+
+  /** Reports a finding (deduplicated by kind + message + invariant). */
+  finding(f: Omit<Finding, 't'>): void {
+    const key = `${f.kind}|${f.invariant ?? ''}|${f.message}`
+    if (this.findingKeys.has(key)) return
+    this.findingKeys.add(key)
+    const full: Finding = { t: this.engine.now, ...f }
+    this.findings.push(full)
+    this.log('finding', f.kind, f.message)
+    this.hooks.emit('finding', full)
+  }
+
+  /** An invariant of domain.md §7.4 was violated. Never throws. */
+  violation(invariant: number, message: string, path?: CallPath): void {
+    this.finding({ kind: 'invariant', invariant, message: `invariant ${invariant}: ${message}`, ...(path ? { accessPath: path } : {}) })
+  }
+
+  private memoryFinding(f: MemoryFinding): void {
+    this.finding({ kind: f.kind, message: f.message, object: f.object, allocPath: f.allocPath, freePath: f.freePath, accessPath: f.accessPath })
+  }
+
+  /** Records one device/IOMMU/CPU invalidation action. */
+  invalidation(r: Omit<InvalidationRecord, 't'>): void {
+    const rec: InvalidationRecord = { t: this.engine.now, ...r }
+    if (this.invalidations.length < MAX_INVAL_RECORDS) this.invalidations.push(rec)
+    else this.invalidationsDropped++
+    const key = `${r.event}|${r.device}|${r.mechanism}`
+    let arr = this.invCosts.get(key)
+    if (!arr) {
+      arr = []
+      this.invCosts.set(key, arr)
+    }
+    arr.push(r.cost)
+    if (this.hooks.has('invalidation')) this.hooks.emit('invalidation', rec)
+  }
+
+  /** call_srcu on the global notifier SRCU domain: `fn` runs after one grace period. */
+  callSrcu(label: string, fn: () => void): void {
+    this.srcuPending++
+    this.log('srcu', 'call_srcu', label)
+    this.engine.after(this.costs.srcu_gp, label, () => {
+      this.srcuPending--
+      fn()
+      if (this.srcuPending === 0) {
+        const ws = this.srcuBarrierWaiters.splice(0)
+        for (const w of ws) w()
+      }
+    })
+  }
+
+  /** synchronize_srcu: waits one grace period. */
+  *synchronizeSrcu(): Proc<void> {
+    this.count('synchronize_srcu')
+    yield sleep(this.costs.srcu_gp)
+  }
+
+  /** queue_work: runs the process on a kworker after the workqueue latency (+extra delay). */
+  queueWork(label: string, extraDelay: number, body: () => Proc<void>): void {
+    this.log('workqueue', 'queue_work', label)
+    this.engine.after(this.costs.workqueue_delay + extraDelay, label, () => {
+      this.engine.spawn(`kworker:${label}`, body())
+    })
+  }
+}
