@@ -64,8 +64,13 @@ export function createHandlers(services: LabServices): RouteHandlers {
     },
 
     'probe.run': async ({ sysroot }) => {
-      const { report } = await badRequestOnError(() => runProbe(sysroot ? { sysroot } : {}))
-      return { report }
+      try {
+        return { report: (await runProbe(sysroot ? { sysroot } : {})).report }
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException
+        const why = e.code === 'ENOENT' ? 'no such folder or .tar.gz file' : e.message
+        throw new ApiError('bad_request', `cannot probe ${sysroot ?? 'this machine'}: ${why}`)
+      }
     },
 
     'reports.export': () => {
