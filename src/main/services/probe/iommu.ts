@@ -53,6 +53,9 @@ export function readIommus(ctx: ProbeContext, k: KernelFacts | null): { classPre
     }
   }
   intelConsistency(ctx, units)
+  for (const u of units)
+    if ((u.kind === 'intel-vt-d' || u.kind === 'amd-vi') && u.sva.verdict === 'capable')
+      ctx.info('iommu.sva-capable', u.name, `${u.name}: SVA possible: devices behind it can share a process's page tables through a PASID (${u.sva.reasons.join('; ')})`)
   if (units.length === 0) ctx.info('iommu.none', 'iommu', 'no IOMMU registered (/sys/class/iommu is empty): DMA is not translated; no SVA, no ATS, no device isolation')
   return { classPresent: true, units }
 }
