@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { parseScenario, ScenarioError } from '../../src/sim/index'
+
+function err(text: string): ScenarioError {
+  try {
+    parseScenario(text, 'bad.yaml')
+  } catch (e) {
+    if (e instanceof ScenarioError) return e
+    throw e
+  }
+  throw new Error('expected a ScenarioError')
+}
+
+describe('scenario errors name file, line and field', () => {
+  it('a wrong type in a step field', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - mmap: { task: A, region: buf, size: 4K, prot: rwz }', ''].join('\n'))
+    expect(e.line).toBe(4)
+    expect(e.message).toContain('bad.yaml:4:')
+    expect(e.message).toContain('steps[1].mmap.prot')
+    expect(e.message).toMatch(/expected one of .*"rw"/)
+  })
+
+  it('an unknown step', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '', '  - frobnicate: { task: A }'].join('\n'))
+    expect(e.line).toBe(5)
+    expect(e.message).toContain('unknown step "frobnicate"')
+  })
+
+  it('an unknown field', () => {
+    const e = err(['name: x', 'steps:', '  - spawn:', '      task: A', '      colour: red'].join('\n'))
+    expect(e.line).toBe(5)
+    expect(e.message).toContain('steps[0].spawn.colour')
+    expect(e.message).toContain('unknown field "colour"')
+  })
+
+  it('a missing required field', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - open: { task: A, fd: f }'].join('\n'))
+    expect(e.line).toBe(4)
+    expect(e.message).toContain('steps[1].open.device')
+    expect(e.message).toContain('expected string')
+  })
+
+  it('a reference to an undeclared task', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - exit: { task: B }'].join('\n'))
+    expect(e.line).toBe(4)
+    expect(e.message).toContain('steps[1].exit.task: unknown task "B"')
+  })
+
+  it('an unaligned size', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - mmap: { task: A, region: r, size: 1000 }'].join('\n'))
+    expect(e.message).toContain('steps[1].mmap.size')
+    expect(e.message).toContain('multiple of the 4 KiB page size')
+  })
+
+  it('invalid YAML', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A', '  - exit: [}'].join('\n'))
+    expect(e.message).toMatch(/^bad\.yaml:\d+: \(document\): not valid YAML\/JSON/)
+  })
+
+  it('a top-level field of the wrong type, in JSON', () => {
+    const text = '{\n  "name": "x",\n  "seed": "one",\n  "steps": []\n}'
+    const e = err(text)
+    expect(e.line).toBe(3)
+    expect(e.message).toContain('seed: expected number')
+  })
+
+  it('nested repeat steps keep their lines', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - repeat:', '      times: 2', '      steps:', '        - sleep: 10 parsecs'].join('\n'))
+    expect(e.line).toBe(7)
+    expect(e.message).toContain('steps[1].repeat.steps[0].sleep')
+  })
+
+  it('an unknown device and an unknown IOMMU', () => {
+    const e = err(['name: x', 'machine:', '  devices:', '    - { name: gpu0, iommu: nope }', 'steps:', '  - spawn: { task: A }', '  - open: { task: A, device: gpu9, fd: f }'].join('\n'))
+    expect(e.message).toContain('bad.yaml:4: machine.devices[0].iommu: unknown IOMMU "nope"')
+    expect(e.message).toContain('bad.yaml:7: steps[1].open.device: unknown device "gpu9"')
+  })
+
+  it('not a mapping', () => {
+    expect(err('- 1\n- 2\n').message).toContain('expected a mapping')
+  })
+
+  it('valid input parses, with JSON too', () => {
+    const sc = parseScenario('{"name":"ok","steps":[{"spawn":{"task":"A"}},{"exit":{"task":"A"}}]}', 'ok.json')
+    expect(sc.steps.length).toBe(2)
+    expect(sc.source?.file).toBe('ok.json')
+  })
+})
