@@ -330,6 +330,17 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
     else if (fact === 'svm') ctx.info('kfd.svm', what, `${what}: SVMAPI_SUPPORTED: KFD mirrors process memory through HMM (mmu interval notifiers, hmm_range_fault)`, file)
     else ctx.info('kfd.ats', what, `${what}: ATS_PRESENT: the GPU translates through the IOMMU (IOMMUv2/ATS path, APU style)`, file)
   }
+  // The thunk drops GPU nodes whose render node it cannot open; look (never open) where /dev/dri exists.
+  if (ctx.exists('/dev/dri')) {
+    for (const n of gpus) {
+      if (!n.derived.renderNode) continue
+      const d = ctx.dev(n.derived.renderNode)
+      if (!d.present)
+        ctx.warn('kfd.no-render-node', `kfd node ${n.id}`, `kfd node ${n.id}: ${n.derived.renderNode} does not exist: ROCm skips this GPU`, n.derived.renderNode)
+      else if (d.accessible === false)
+        ctx.warn('kfd.render-node-denied', `kfd node ${n.id}`, `kfd node ${n.id}: ${n.derived.renderNode} (mode ${d.mode}) is not accessible to this user: ROCm skips this GPU`, n.derived.renderNode)
+    }
+  }
   const hives = new Map<string, number[]>()
   for (const n of gpus) if (n.derived.hiveId) hives.set(n.derived.hiveId, [...(hives.get(n.derived.hiveId) ?? []), n.id])
   for (const [h, ids] of hives) {
