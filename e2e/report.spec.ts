@@ -1,0 +1,144 @@
+/**
+ * An exported HTML report opened from a file in Chromium with the network cut: no request leaves
+ * the page, no console error, every chart has drawn its data, the conclusion is present, and the
+ * hostile scenario's HTML and script show as text without running. Browser only: the report is a
+ * plain file, so the `electron` project has nothing to add and skips.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { expect, test, type Page } from '@playwright/test'
+import { exportReport, exportStoredRuns } from '../src/main/services/reports'
+import { RunStore } from '../src/main/services/store/run-store'
+import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/fork'
+
+let dir = ''
+const files: Record<string, string> = {}
+
+test.beforeAll(async ({}, info) => {
+  if (info.project.name !== 'web') return
+  dir = await mkdtemp(join(tmpdir(), 'hmmlab-report-e2e-'))
+  const store = new RunStore(dir)
+  const runs = forkRuns({ experimentId: 'exp-fork' })
+  for (const r of runs) await store.saveRun(r)
+  await store.saveExperiment(forkExperiment(runs))
+  const exported = {
+    experiment: await exportReport(store, { kind: 'experiment', experimentId: 'exp-fork' }, 'html', { probe: 'live' }),
+    run: await exportReport(store, { kind: 'run', runId: runs[0]!.manifest.id }, 'html', { probe: 'none' }),
+    compare: await exportReport(store, { kind: 'compare', runIds: [runs[0]!.manifest.id, runs[3]!.manifest.id] }, 'html', { probe: 'none' }),
+    hostile: await exportStoredRuns([forkRun('D4', HOSTILE)], 'html', { probe: 'none' }),
+  }
+  for (const [name, report] of Object.entries(exported)) {
+    const file = join(dir, `${name}-${report.fileName}`)
+    await writeFile(file, report.content)
+    files[name] = pathToFileURL(file).href
+  }
+})
+
+test.afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+interface Opened {
+  page: Page
+  requests: string[]
+  errors: string[]
+}
+
+/** Opens a report with every non-file request aborted and recorded, and console errors collected. */
+async function open(page: Page, url: string): Promise<Opened> {
+  const requests: string[] = []
+  const errors: string[] = []
+  await page.context().route(
+    (u) => u.protocol !== 'file:',
+    (route) => {
+      requests.push(route.request().url())
+      return route.abort('internetdisconnected')
+    },
+  )
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url())
+  })
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
+  await page.goto(url)
+  await page.waitForFunction(() => (globalThis as unknown as { __hmmlabReport?: { ready: boolean } }).__hmmlabReport?.ready === true)
+  return { page, requests, errors }
+}
+
+interface ChartState {
+  id: string
+  datasets: number[]
+  drawn: number[]
+}
+
+/** Each canvas's Chart.js instance: points per dataset in its data and elements drawn per dataset. */
+async function chartStates(page: Page): Promise<{ canvases: number; charts: ChartState[] }> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { querySelectorAll(s: string): ArrayLike<{ id: string }> }
+      Chart: { getChart(c: unknown): { data: { datasets: { data: unknown[] }[] }; getDatasetMeta(i: number): { data: unknown[] } } | undefined }
+    }
+    const canvases = Array.from(g.document.querySelectorAll('canvas'))
+    const charts = canvases.map((c) => {
+      const chart = g.Chart.getChart(c)
+      return {
+        id: c.id,
+        datasets: chart ? chart.data.datasets.map((d) => d.data.length) : [],
+        drawn: chart ? chart.data.datasets.map((_, i) => chart.getDatasetMeta(i).data.length) : [],
+      }
+    })
+    return { canvases: canvases.length, charts }
+  })
+}
+
+test.describe('exported HTML report', () => {
+  test.beforeEach(({}, info) => {
+    test.skip(info.project.name !== 'web', 'a report is a plain file: checked in the web project (Chromium) only')
+  })
+
+  for (const name of ['experiment', 'run', 'compare'] as const) {
+    test(`${name} report: offline, no console error, every chart drawn, conclusion present`, async ({ page }) => {
+      const { requests, errors } = await open(page, files[name]!)
+      const { canvases, charts } = await chartStates(page)
+      expect(canvases).toBeGreaterThan(0)
+      for (const c of charts) {
+        expect(c.datasets.length, `chart ${c.id} has datasets`).toBeGreaterThan(0)
+        for (const [i, n] of c.datasets.entries()) {
+          expect(n, `chart ${c.id} dataset ${i} has data`).toBeGreaterThan(0)
+          expect(c.drawn[i], `chart ${c.id} dataset ${i} drew its elements`).toBe(n)
+        }
+      }
+      await expect(page.locator('#conclusion li').first()).toBeVisible()
+      if (name !== 'run') await expect(page.locator('#conclusion')).toContainText(/D1 kept 68\.0 MiB of A's address space .* alive for 10\.0 s after A exited/)
+      await expect(page.locator('html')).toHaveAttribute('data-charts', 'ready')
+      expect(errors).toEqual([])
+      expect(requests).toEqual([])
+    })
+  }
+
+  test('a hostile scenario name and description show as text and nothing runs', async ({ page }) => {
+    const { errors, requests } = await open(page, files.hostile!)
+    const pwned = await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)
+    expect(pwned).toBeUndefined()
+    await expect(page.locator('#title')).toContainText(HOSTILE.scenarioName)
+    await expect(page.locator('.scenario .description')).toHaveText(HOSTILE.description)
+    expect(await page.locator('img').count()).toBe(0)
+    expect(await page.locator('script').count()).toBe(2)
+    expect(errors).toEqual([])
+    expect(requests).toEqual([])
+  })
+
+  test('printing opens the folded sections and keeps the charts', async ({ page }) => {
+    await open(page, files.run!)
+    await page.emulateMedia({ media: 'print' })
+    await page.evaluate(() => (globalThis as unknown as { dispatchEvent(e: unknown): void; Event: new (n: string) => unknown }).dispatchEvent(new (globalThis as unknown as { Event: new (n: string) => unknown }).Event('beforeprint')))
+    expect(await page.locator('details:not([open])').count()).toBe(0)
+    await expect(page.locator('figure.chart table.data').first()).toBeVisible()
+    const pdf = await page.pdf({ format: 'A4' })
+    expect(pdf.byteLength).toBeGreaterThan(10_000)
+  })
+})

@@ -1,0 +1,136 @@
+/**
+ * The script inlined into an HTML report, as plain ES2017 source (it runs in whatever browser
+ * opens the report years from now, with no build step). It reads the chart specs from the
+ * `application/json` block, draws them with Chart.js (and the zoom plugin when inlined), wires
+ * the reset-zoom buttons, and opens every folded section before printing. It exposes
+ * `window.__hmmlabReport = { ready, charts: [{ id, points }] , errors }` for tests.
+ */
+export const CLIENT_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var state = { ready: false, charts: [], errors: [] };
+  window.__hmmlabReport = state;
+  var dataEl = document.getElementById('report-data');
+  var data = JSON.parse(dataEl ? dataEl.textContent : '{"charts":[]}');
+  var root = document.documentElement;
+  if (typeof window.Chart !== 'function') {
+    root.setAttribute('data-charts', 'unavailable');
+    return;
+  }
+  var Chart = window.Chart;
+  var zoom = !!window.ChartZoom;
+  if (zoom) Chart.register(window.ChartZoom);
+  Chart.defaults.animation = false;
+  Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+  Chart.defaults.color = '#333';
+  var PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
+
+  function bytes(v) {
+    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
+    while (a >= 1024 && i < u.length - 1) { a /= 1024; i++; }
+    return (v < 0 ? '-' : '') + (i === 0 ? Math.round(a) : a.toFixed(1)) + ' ' + u[i];
+  }
+  function ns(v) {
+    var a = Math.abs(v);
+    if (a < 1e3) return Math.round(v) + ' ns';
+    if (a < 1e6) return (v / 1e3).toFixed(1) + ' \u00b5s';
+    if (a < 1e9) return (v / 1e6).toFixed(1) + ' ms';
+    return (v / 1e9).toFixed(2) + ' s';
+  }
+  function fmt(unit, v) {
+    if (v === null || v === undefined) return '\u2014';
+    if (unit === 'bytes') return bytes(v);
+    if (unit === 'byte_seconds') return bytes(v) + '\u00b7s';
+    if (unit === 'ns') return ns(v);
+    return String(v);
+  }
+  function zoomOptions() {
+    if (!zoom) return undefined;
+    return {
+      zoom: { wheel: { enabled: true, modifierKey: 'ctrl' }, drag: { enabled: true }, pinch: { enabled: true }, mode: 'x' },
+      pan: { enabled: true, mode: 'x', modifierKey: 'shift' }
+    };
+  }
+
+  function lineConfig(spec) {
+    var datasets = spec.datasets.map(function (d, i) {
+      var pts = new Array(d.t.length);
+      for (var k = 0; k < d.t.length; k++) pts[k] = { x: d.t[k] / 1e9, y: d.v[k] };
+      var c = d.color || PALETTE[i % PALETTE.length];
+      return { label: d.label, data: pts, borderColor: c, backgroundColor: c, stepped: 'before', pointRadius: 0, pointHitRadius: 4, borderWidth: 1.5, fill: false, parsing: false, normalized: true };
+    });
+    return {
+      type: 'line',
+      data: { datasets: datasets },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'simulated time (s)' }, min: 0, max: spec.xMax / 1e9 },
+          y: { beginAtZero: true, stacked: !!spec.stacked, title: { display: true, text: spec.yTitle || '' }, ticks: { callback: function (v) { return fmt(spec.unit, v); } } }
+        },
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: { callbacks: { title: function (items) { return items.length ? 't = ' + items[0].parsed.x.toFixed(3) + ' s' : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, ctx.parsed.y); } } },
+          zoom: zoomOptions()
+        }
+      }
+    };
+  }
+
+  function barConfig(spec) {
+    var datasets = spec.datasets.map(function (d, i) {
+      var c = d.color || PALETTE[i % PALETTE.length];
+      return { label: d.label, data: d.data, backgroundColor: c, borderColor: c };
+    });
+    return {
+      type: 'bar',
+      data: { labels: spec.labels, datasets: datasets },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: {
+          x: { stacked: !!spec.stacked },
+          y: { stacked: !!spec.stacked, beginAtZero: true, title: { display: true, text: spec.yTitle || '' }, ticks: { callback: function (v) { return fmt(spec.unit, v); } } }
+        },
+        plugins: {
+          legend: { position: 'bottom', display: datasets.length > 1 },
+          tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, ctx.parsed.y); } } }
+        }
+      }
+    };
+  }
+
+  data.charts.forEach(function (spec) {
+    var canvas = document.getElementById('chart-' + spec.id);
+    if (!canvas) { state.errors.push('no canvas for chart ' + spec.id); return; }
+    try {
+      var chart = new Chart(canvas, spec.kind === 'bar' ? barConfig(spec) : lineConfig(spec));
+      var points = chart.data.datasets.reduce(function (s, d) { return s + d.data.length; }, 0);
+      state.charts.push({ id: spec.id, points: points, datasets: chart.data.datasets.length });
+      canvas.setAttribute('data-drawn', String(points));
+      canvas.addEventListener('dblclick', function () { if (chart.resetZoom) chart.resetZoom(); });
+      var button = document.getElementById('reset-' + spec.id);
+      if (button) {
+        if (zoom && spec.kind !== 'bar') button.addEventListener('click', function () { chart.resetZoom(); });
+        else button.hidden = true;
+      }
+    } catch (err) {
+      state.errors.push(spec.id + ': ' + (err && err.message ? err.message : String(err)));
+    }
+  });
+
+  var opened = [];
+  window.addEventListener('beforeprint', function () {
+    var all = document.querySelectorAll('details:not([open])');
+    for (var i = 0; i < all.length; i++) { all[i].open = true; opened.push(all[i]); }
+    Object.values(Chart.instances).forEach(function (c) { c.resize(); });
+  });
+  window.addEventListener('afterprint', function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    Object.values(Chart.instances).forEach(function (c) { c.resize(); });
+  });
+  state.ready = true;
+  root.setAttribute('data-charts', state.errors.length ? 'error' : 'ready');
+})();
+`

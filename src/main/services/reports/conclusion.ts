@@ -1,0 +1,98 @@
+/**
+ * The conclusion in words, generated from the numbers only: what each design kept alive after
+ * its owner went away, for how long and until what; errors found; expects failed; invalidation
+ * cost; and, across runs, which design did best and worst.
+ */
+import type { RunResult } from '../../../shared/run-result'
+import type { RunSummary } from '../../../shared/report'
+import { formatByteSeconds, formatBytes, formatNs, joinWords } from './units'
+
+const TYPE_WORDS: Record<string, string> = {
+  mm_struct: 'the mm_struct',
+  vma: 'VMAs',
+  cpu_pagetable: 'CPU page tables',
+  gpu_pagetable: 'GPU page tables',
+  iommu_pagetable: 'IOMMU page tables',
+  page: 'pages',
+  vram: 'VRAM',
+  driver_object: 'driver object',
+  notifier: 'notifier',
+  pasid: 'PASID',
+}
+
+/** `mm of pid 100 (A)` → `A's address space`; other owners as written. */
+function ownerPhrase(owner: string): string {
+  const mm = /^mm of (?:pid \d+ )?\(?([^()]+?)\)?$/.exec(owner.trim())
+  if (mm) return `${mm[1]}'s address space`
+  return owner
+}
+
+function markerAt(result: RunResult, t: number): string | undefined {
+  return result.markers.find((m) => m.t === t)?.label
+}
+
+/** Sentences about one run. `who` names it (its design, or its label among runs of one design). */
+export function runConclusion(who: string, result: RunResult, summary: Omit<RunSummary, 'conclusion'>): string[] {
+  const out: string[] = []
+  const byOwner = new Map<string, RunResult['leaks']>()
+  for (const l of result.leaks) {
+    const list = byOwner.get(l.owner) ?? []
+    list.push(l)
+    byOwner.set(l.owner, list)
+  }
+  if (byOwner.size === 0) out.push(`${who} kept no memory alive after its owner went away.`)
+  for (const [owner, leaks] of byOwner) {
+    const bytes = leaks.reduce((s, l) => s + l.bytes, 0)
+    const since = Math.min(...leaks.map((l) => l.since))
+    const neverFreed = leaks.some((l) => l.until === null)
+    const until = neverFreed ? result.endTime : Math.max(...leaks.map((l) => l.until ?? 0))
+    const types = [...new Set(leaks.map((l) => TYPE_WORDS[l.objectType] ?? l.objectType))]
+    const holders = [...new Set(leaks.map((l) => l.heldBy).filter((h): h is string => !!h))]
+    const sinceWhat = markerAt(result, since)
+    const untilWhat = neverFreed ? undefined : markerAt(result, until)
+    let s = `${who} kept ${formatBytes(bytes)} of ${ownerPhrase(owner)} (${joinWords(types)}) alive for ${formatNs(until - since)}`
+    s += sinceWhat ? ` after ${sinceWhat}` : ` after its owner went away (t = ${formatNs(since)})`
+    if (neverFreed) s += `, and still at the end of the run (t = ${formatNs(result.endTime)})`
+    else s += untilWhat ? `, until ${untilWhat}` : `, until t = ${formatNs(until)}`
+    if (holders.length) s += `; held by ${joinWords(holders)}`
+    out.push(`${s}.`)
+  }
+  const errors = result.findings.filter((f) => f.severity === 'error')
+  if (errors.length) {
+    const kinds = [...new Set(errors.map((f) => f.kind))]
+    out.push(`${who} has ${errors.length} error finding${errors.length > 1 ? 's' : ''} (${joinWords(kinds)}): ${errors[0]!.message}`)
+  }
+  const failed = result.expects.filter((e) => !e.passed)
+  if (failed.length) out.push(`${who} failed ${failed.length} of ${result.expects.length} expect${result.expects.length > 1 ? 's' : ''} (first: ${failed[0]!.check}).`)
+  if (summary.invalidationCount > 0) {
+    const top = summary.invalidationsByMechanism[0]!
+    const share = summary.invalidationTotalNs > 0 ? Math.round((100 * top.totalNs) / summary.invalidationTotalNs) : 0
+    out.push(
+      `${who} delivered ${summary.invalidationCount} invalidation${summary.invalidationCount > 1 ? 's' : ''} costing ${formatNs(summary.invalidationTotalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`,
+    )
+  }
+  return out
+}
+
+/** Sentences comparing runs: least and most memory held for gone owners, cheapest and costliest invalidation. */
+export function crossRunConclusion(runs: { who: string; summary: Omit<RunSummary, 'conclusion'> }[]): string[] {
+  if (runs.length < 2) return []
+  const out: string[] = []
+  const byLeak = [...runs].sort((a, b) => a.summary.leakedByteSeconds - b.summary.leakedByteSeconds)
+  const best = byLeak[0]!
+  const worst = byLeak[byLeak.length - 1]!
+  if (worst.summary.leakedByteSeconds > best.summary.leakedByteSeconds) {
+    const tied = byLeak.filter((r) => r.summary.leakedByteSeconds === best.summary.leakedByteSeconds).map((r) => r.who)
+    out.push(
+      `Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(best.summary.leakedByteSeconds)}); most: ${worst.who} (${formatByteSeconds(worst.summary.leakedByteSeconds)}, ${formatBytes(worst.summary.leakedBytes)}).`,
+    )
+  } else out.push(`All ${runs.length} runs held the same memory after owners went away (${formatByteSeconds(best.summary.leakedByteSeconds)}).`)
+  const byCost = [...runs].sort((a, b) => a.summary.invalidationTotalNs - b.summary.invalidationTotalNs)
+  const cheap = byCost[0]!
+  const dear = byCost[byCost.length - 1]!
+  if (dear.summary.invalidationTotalNs > cheap.summary.invalidationTotalNs)
+    out.push(
+      `Cheapest invalidation: ${cheap.who} (${formatNs(cheap.summary.invalidationTotalNs)} over ${cheap.summary.invalidationCount}); costliest: ${dear.who} (${formatNs(dear.summary.invalidationTotalNs)} over ${dear.summary.invalidationCount}).`,
+    )
+  return out
+}

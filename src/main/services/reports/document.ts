@@ -1,0 +1,163 @@
+/**
+ * Builds the report document (src/shared/report.ts) from stored runs: validates each stored
+ * result against the RunResult contract, derives the summaries and the conclusion, adds the
+ * comparison for two or more runs and the probe of this machine.
+ */
+import { REPORT_SCHEMA, ReportDocument, type ReportKind, type ReportProbe, type ReportRun, type RunSummary } from '../../../shared/report'
+import { RunResult, RunSeries } from '../../../shared/run-result'
+import type { ExperimentManifest, FindingKey, RunManifest } from '../../../shared/runs'
+import { SeriesData } from '../../../shared/runs'
+import { ProbeReport as ProbeReportSchema, type ProbeReport } from '../../../shared/probe'
+import { APP_VERSION } from '../../../shared/version'
+import { compareRuns, runLabel } from '../compare'
+import type { StoredRun } from '../store/run-store'
+import { crossRunConclusion, runConclusion } from './conclusion'
+import { invalidationStats, leakTotals, peakMemory } from './stats'
+
+/** Where the report's probe comes from. */
+export type ProbeSource =
+  /** Probe this machine now (src/main/services/probe, systeminformation skipped); the default. */
+  | 'live'
+  /** No probe: the report says so. */
+  | 'none'
+  /** A probe report at hand (the app's Hardware view, a saved `hmmlab probe --json`). */
+  | { report: ProbeReport }
+
+export interface DocumentOptions {
+  title?: string
+  probe?: ProbeSource
+  /** Clock for `generatedAt` (tests pin it). */
+  now?: () => Date
+}
+
+/** Thrown when a target cannot be reported (no such run, a damaged run, nothing to report). */
+export class ReportError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not_found' | 'invalid',
+  ) {
+    super(message)
+    this.name = 'ReportError'
+  }
+}
+
+/** A stored run checked against the result contract; `reason` says why it cannot be reported. */
+export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | { ok: false; id: string; reason: string } {
+  const id = run.manifest.id
+  const parsed = RunResult.safeParse(run.result)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
+    const status = run.manifest.status === 'ok' || run.manifest.status === 'expect_failed' ? '' : ` (run ${run.manifest.status}${run.manifest.error ? `: ${run.manifest.error}` : ''})`
+    return { ok: false, id, reason: `result.json is not a run result${where}: ${issue?.message ?? 'invalid'}${status}` }
+  }
+  const series: RunSeries = {}
+  for (const [name, value] of Object.entries(run.series)) {
+    const s = SeriesData.safeParse(value)
+    if (s.success) series[name] = s.data
+  }
+  return { ok: true, run: { id, label: runLabel(run.manifest), manifest: run.manifest, result: parsed.data, series, summary: summarize(parsed.data, series, run.manifest) } }
+}
+
+/** Derived numbers and the per-run conclusion. */
+export function summarize(result: RunResult, series: RunSeries, manifest?: RunManifest, who?: string): RunSummary {
+  const inv = invalidationStats(result.invalidations)
+  const leaks = leakTotals(result)
+  const base: Omit<RunSummary, 'conclusion'> = {
+    invalidations: inv.byMechanismDevice,
+    invalidationsByMechanism: inv.byMechanism,
+    invalidationCount: inv.byMechanism.reduce((s, r) => s + r.count, 0),
+    invalidationTotalNs: inv.byMechanism.reduce((s, r) => s + r.totalNs, 0),
+    leakedBytes: leaks.bytes,
+    leakedByteSeconds: leaks.byteSeconds,
+    peakMemoryBytes: peakMemory(series),
+  }
+  return { ...base, conclusion: runConclusion(who ?? manifest?.design ?? result.design, result, base) }
+}
+
+/**
+ * Labels that name what tells runs apart: the design, then the seed and the swept parameters only
+ * where they differ between runs (a single run gets its full label).
+ */
+export function distinguishingLabels(manifests: RunManifest[]): string[] {
+  if (manifests.length < 2) return manifests.map(runLabel)
+  const seeds = new Set(manifests.map((m) => m.seed)).size > 1
+  const keys = [...new Set(manifests.flatMap((m) => Object.keys(m.parameters)))].sort()
+  const varying = keys.filter((k) => new Set(manifests.map((m) => JSON.stringify(m.parameters[k] ?? null))).size > 1)
+  return manifests.map((m) => [m.design, ...(seeds ? [`seed ${m.seed}`] : []), ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`)].join(', '))
+}
+
+/** Names runs in sentences: the design when designs are distinct, the full label otherwise. */
+function whoNames(runs: ReportRun[]): string[] {
+  const designs = runs.map((r) => r.manifest.design)
+  const distinct = new Set(designs).size === designs.length
+  return runs.map((r) => (distinct ? r.manifest.design : r.label))
+}
+
+/** Assembles the document from runs already read; pure apart from the probe. */
+export async function documentFromRuns(
+  kind: ReportKind,
+  stored: StoredRun[],
+  opts: DocumentOptions & { experiment?: ExperimentManifest; missing?: { id: string; reason: string }[] } = {},
+): Promise<ReportDocument> {
+  const runs: ReportRun[] = []
+  const missing = [...(opts.missing ?? [])]
+  for (const s of stored) {
+    const checked = checkStoredRun(s)
+    if (checked.ok) runs.push(checked.run)
+    else missing.push({ id: checked.id, reason: checked.reason })
+  }
+  if (runs.length === 0) throw new ReportError(`nothing to report: ${missing.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'no runs'}`, 'invalid')
+  const labels = distinguishingLabels(runs.map((r) => r.manifest))
+  runs.forEach((r, i) => (r.label = labels[i]!))
+  const names = whoNames(runs)
+  runs.forEach((r, i) => {
+    if (names[i] !== r.manifest.design) r.summary = { ...r.summary, conclusion: summarize(r.result, r.series, r.manifest, names[i]).conclusion }
+  })
+  const comparison =
+    runs.length >= 2
+      ? compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: r.result.findings.map((f): FindingKey => ({ kind: f.kind, signature: f.signature, message: f.message })) })))
+      : undefined
+  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, summary: r.summary }))), ...runs.flatMap((r) => r.summary.conclusion)]
+  const scenarioNames = [...new Set(runs.map((r) => r.manifest.scenario.name))]
+  const title =
+    opts.title ??
+    (kind === 'run'
+      ? `${scenarioNames[0]} — ${runs[0]!.label}`
+      : kind === 'experiment'
+        ? `${opts.experiment?.name ?? scenarioNames.join(', ')} — ${runs.length} runs`
+        : `Comparison: ${scenarioNames.join(', ')} — ${names.join(' vs ')}`)
+  const doc: ReportDocument = {
+    schema: REPORT_SCHEMA,
+    kind,
+    title,
+    generatedAt: (opts.now ?? (() => new Date()))().toISOString(),
+    hmmlab: { version: APP_VERSION },
+    ...(opts.experiment ? { experiment: opts.experiment } : {}),
+    runs,
+    missingRuns: missing,
+    ...(comparison ? { comparison } : {}),
+    conclusion,
+    probe: await resolveProbe(opts.probe ?? 'live'),
+  }
+  return ReportDocument.parse(doc)
+}
+
+/** The probe section: runs the probe service if asked, and degrades to "unavailable" if it fails. */
+export async function resolveProbe(source: ProbeSource): Promise<ReportProbe> {
+  if (source === 'none') return { status: 'unavailable', reason: 'not requested' }
+  if (typeof source === 'object') {
+    const checked = ProbeReportSchema.safeParse(source.report)
+    return checked.success ? { status: 'ok', report: checked.data } : { status: 'unavailable', reason: 'the probe report given does not match its schema' }
+  }
+  try {
+    const mod = (await import('../probe/index')) as { runProbe?: (o: { system: 'skip' }) => Promise<{ report: ProbeReport }> }
+    if (typeof mod.runProbe !== 'function') return { status: 'unavailable', reason: 'the probe service has no runProbe function' }
+    const { report } = await mod.runProbe({ system: 'skip' })
+    const checked = ProbeReportSchema.safeParse(report)
+    if (!checked.success) return { status: 'unavailable', reason: `the probe returned a report that does not match its schema: ${checked.error.issues[0]?.message ?? 'invalid'}` }
+    return { status: 'ok', report: checked.data }
+  } catch (err) {
+    return { status: 'unavailable', reason: `the probe failed: ${err instanceof Error ? err.message : String(err)}` }
+  }
+}

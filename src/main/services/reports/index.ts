@@ -1,0 +1,136 @@
+/**
+ * Reports: a run, an experiment (sweep) or a comparison of runs exported as one self-contained
+ * HTML file, the JSON document (src/shared/report.ts), tidy long CSV, or a Chrome trace-event
+ * JSON that Perfetto opens. `docs/reports.md` describes each format.
+ *
+ *   const file = await exportReport(store, { kind: 'run', runId }, 'html')
+ *   // → { fileName: 'fork-leak-D1-seed1.html', mimeType: 'text/html; charset=utf-8', content }
+ *
+ * The route `reports.export` maps onto `exportReport`; the CLI's `hmmlab report` and the run
+ * command's `--report FILE` use `exportReport` and `exportStoredRuns`.
+ */
+import type { ReportDocument } from '../../../shared/report'
+import type { ExperimentManifest, RunManifest } from '../../../shared/runs'
+import type { StoredRun } from '../store/run-store'
+import { renderCsv } from './csv'
+import { documentFromRuns, ReportError, type DocumentOptions } from './document'
+import { renderHtml } from './html'
+import { renderTrace } from './trace'
+
+export { ReportError, documentFromRuns, resolveProbe, summarize, type DocumentOptions, type ProbeSource } from './document'
+export { renderHtml, chartSpecs, MAX_CHART_POINTS } from './html'
+export { renderCsv, CSV_COLUMNS } from './csv'
+export { buildTrace, renderTrace, type TraceFile, type TraceEventJson } from './trace'
+export { loadReportAssets } from './assets'
+export { escapeHtml, jsonForScript } from './escape'
+
+export type ReportFormat = 'html' | 'json' | 'csv' | 'trace'
+export type ReportTarget = { kind: 'run'; runId: string } | { kind: 'experiment'; experimentId: string } | { kind: 'compare'; runIds: string[] }
+
+/** What the route returns: a file name to offer, its MIME type and the text. */
+export interface ExportedReport {
+  fileName: string
+  mimeType: string
+  content: string
+}
+
+/** The part of the run store reports read. */
+export interface ReportStore {
+  getRun(id: string): Promise<StoredRun>
+  getExperiment(id: string): Promise<ExperimentManifest>
+  listRuns(): Promise<{ items: RunManifest[] }>
+}
+
+export type ExportOptions = DocumentOptions
+
+const MIME: Record<ReportFormat, string> = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8',
+  trace: 'application/json',
+}
+const EXT: Record<ReportFormat, string> = { html: 'html', json: 'report.json', csv: 'csv', trace: 'trace.json' }
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'not_found'
+}
+
+/** Reads the runs a target names from the store and builds the report document. */
+export async function buildReport(store: ReportStore, target: ReportTarget, opts: ExportOptions = {}): Promise<ReportDocument> {
+  if (target.kind === 'run') {
+    let run: StoredRun
+    try {
+      run = await store.getRun(target.runId)
+    } catch (err) {
+      throw new ReportError(err instanceof Error ? err.message : String(err), isNotFound(err) ? 'not_found' : 'invalid')
+    }
+    const doc = await documentFromRuns('run', [run], opts)
+    return doc
+  }
+  if (target.kind === 'experiment') {
+    let experiment: ExperimentManifest
+    try {
+      experiment = await store.getExperiment(target.experimentId)
+    } catch (err) {
+      throw new ReportError(err instanceof Error ? err.message : String(err), isNotFound(err) ? 'not_found' : 'invalid')
+    }
+    const listed = new Set((await store.listRuns()).items.filter((m) => m.experimentId === experiment.id).map((m) => m.id))
+    const ids = [...new Set([...experiment.runIds, ...listed])]
+    const { runs, missing } = await readRuns(store, ids)
+    return documentFromRuns('experiment', runs, { ...opts, experiment, missing })
+  }
+  const { runs, missing } = await readRuns(store, target.runIds)
+  if (missing.length) throw new ReportError(`cannot compare: ${missing.map((m) => `${m.id}: ${m.reason}`).join('; ')}`, 'not_found')
+  const doc = await documentFromRuns('compare', runs, opts)
+  if (doc.runs.length < 2) throw new ReportError(`cannot compare: ${doc.missingRuns.map((m) => `${m.id}: ${m.reason}`).join('; ')}`, 'invalid')
+  return doc
+}
+
+async function readRuns(store: ReportStore, ids: string[]): Promise<{ runs: StoredRun[]; missing: { id: string; reason: string }[] }> {
+  const runs: StoredRun[] = []
+  const missing: { id: string; reason: string }[] = []
+  for (const id of ids) {
+    try {
+      runs.push(await store.getRun(id))
+    } catch (err) {
+      missing.push({ id, reason: err instanceof Error ? err.message : String(err) })
+    }
+  }
+  return { runs, missing }
+}
+
+/** Renders a document in one format. */
+export function renderReport(doc: ReportDocument, format: ReportFormat): ExportedReport {
+  const content =
+    format === 'html' ? renderHtml(doc) : format === 'json' ? `${JSON.stringify(doc, null, 1)}\n` : format === 'csv' ? renderCsv(doc) : renderTrace(doc)
+  return { fileName: `${reportBaseName(doc)}.${EXT[format]}`, mimeType: MIME[format], content }
+}
+
+/** The route's function: reads the target from the store and renders it. */
+export async function exportReport(store: ReportStore, target: ReportTarget, format: ReportFormat, opts: ExportOptions = {}): Promise<ExportedReport> {
+  return renderReport(await buildReport(store, target, opts), format)
+}
+
+/**
+ * For `hmmlab run ... --report FILE`: renders runs already in hand (stored or just finished) without
+ * reading the store. One run → a run report; several → an experiment report (pass `experiment`) or a
+ * comparison.
+ */
+export async function exportStoredRuns(runs: StoredRun[], format: ReportFormat, opts: ExportOptions & { experiment?: ExperimentManifest } = {}): Promise<ExportedReport> {
+  const kind = runs.length === 1 ? 'run' : opts.experiment ? 'experiment' : 'compare'
+  return renderReport(await documentFromRuns(kind, runs, opts), format)
+}
+
+/** A file name from the document: scenario file stem, then the run, experiment or designs. */
+export function reportBaseName(doc: ReportDocument): string {
+  const first = doc.runs[0]!
+  const stem = first.manifest.scenario.fileName.replace(/^.*[\\/]/, '').replace(/\.(ya?ml|json)$/i, '')
+  const what =
+    doc.kind === 'run'
+      ? `${first.manifest.design}-seed${first.manifest.seed}`
+      : doc.kind === 'experiment'
+        ? (doc.experiment?.id ?? 'experiment')
+        : `compare-${doc.runs.map((r) => r.manifest.design).join('-')}`
+  const name = `${stem || 'report'}-${what}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '')
+  return name.slice(0, 120) || 'report'
+}
