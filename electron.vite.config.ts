@@ -17,6 +17,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
+          // The experiment worker: its own entry, loaded by piscina from out/main/run-worker.js.
+          'run-worker': resolve(__dirname, 'src/main/services/experiments/run-worker.ts'),
         },
       },
     },

@@ -8,20 +8,10 @@
  */
 import { z } from 'zod'
 import { SeriesData } from './runs'
+import { MEM_TYPE_NAMES } from './scenario'
 
 /** Object types of the ledger, in the kernel's words; memory series are named `memory.<type>`. */
-export const OBJECT_TYPES = [
-  'mm_struct',
-  'vma',
-  'cpu_pagetable',
-  'gpu_pagetable',
-  'iommu_pagetable',
-  'page',
-  'vram',
-  'driver_object',
-  'notifier',
-  'pasid',
-] as const
+export const OBJECT_TYPES = MEM_TYPE_NAMES
 export const ObjectType = z.string()
 
 /** Invalidation mechanisms, for the cost breakdown. */

@@ -1,8 +1,12 @@
 /**
- * The services' single point of contact with the simulator: planning and validating scenarios
- * on the main thread (cheap), and the JSON Schema for editors. Runs happen in the run worker.
+ * The services' single point of contact with the simulator on the main thread: planning and
+ * validating scenarios (cheap) and the JSON Schema for editors. Runs happen in the run worker.
  */
+import { parse as parseYaml } from 'yaml'
 import type { ValidationIssue } from '../../shared/contracts'
+import type { ParamValue } from '../../shared/runs'
+import { setScenarioParam } from '../../shared/sweep'
+import { DESIGNS, ScenarioError, parseScenario, scenarioDesigns, scenarioJsonSchema, type LoadedScenario } from '../../sim'
 import type { ScenarioPlan } from './experiments/service'
 
 export interface SimBinding {
@@ -14,13 +18,54 @@ export interface SimBinding {
   jsonSchema(): unknown
 }
 
-const notConnected = (): never => {
-  throw new Error('the simulator is not connected to the services yet')
+/** Every design the simulator knows (D1–D6 and the broken B1, B2). */
+export const KNOWN_DESIGNS: readonly string[] = DESIGNS.map((d) => d.id)
+
+/**
+ * Parses a scenario with swept parameters applied: the text is read as data, each parameter set
+ * at its path, and the result validated again, so a sweep can change any field of the scenario.
+ * Errors name the file (and say which parameters were applied).
+ */
+export function loadWithParameters(text: string, fileName: string, parameters: Record<string, ParamValue>): LoadedScenario {
+  const keys = Object.keys(parameters)
+  if (keys.length === 0) return parseScenario(text, fileName)
+  let data: unknown
+  try {
+    data = parseYaml(text, { maxAliasCount: 100 })
+  } catch {
+    return parseScenario(text, fileName) // throws the precise parse error with its line
+  }
+  for (const key of keys) setScenarioParam(data, key, parameters[key]!)
+  const applied = keys.map((k) => `${k}=${String(parameters[k])}`).join(', ')
+  return parseScenario(JSON.stringify(data, null, 1), `${fileName} (with ${applied})`)
 }
 
-// Connected to src/sim once its public API lands (same session).
+const ISSUE_LINE = /^(.*?):(\d+): (\S+?): (.*)$/
+
 export const simBinding: SimBinding = {
-  plan: notConnected,
-  validate: notConnected,
-  jsonSchema: notConnected,
+  plan(text, fileName) {
+    const sc = parseScenario(text, fileName)
+    return {
+      name: sc.name,
+      ...(sc.description ? { description: sc.description.trim() } : {}),
+      designs: scenarioDesigns(sc),
+      seed: sc.seed ?? 1,
+      knownDesigns: KNOWN_DESIGNS,
+      checkParameters: (parameters) => void loadWithParameters(text, fileName, parameters),
+    }
+  },
+  validate(text, fileName) {
+    try {
+      const sc = parseScenario(text, fileName)
+      return { ok: true, issues: [], name: sc.name, designs: scenarioDesigns(sc) }
+    } catch (err) {
+      if (!(err instanceof ScenarioError)) return { ok: false, issues: [{ path: '(document)', message: err instanceof Error ? err.message : String(err) }] }
+      const issues = err.message.split('\n').map((line): ValidationIssue => {
+        const m = ISSUE_LINE.exec(line)
+        return m ? { line: Number(m[2]), path: m[3]!, message: m[4]! } : { line: err.line > 0 ? err.line : 1, path: err.field, message: line }
+      })
+      return { ok: false, issues }
+    }
+  },
+  jsonSchema: () => scenarioJsonSchema(),
 }

@@ -18,6 +18,10 @@ export interface ScenarioPlan {
   /** Designs the scenario names; each becomes a run unless the sweep sets `design`. */
   designs: string[]
   seed: number
+  /** Every design the simulator accepts; a run naming another is refused before anything runs. */
+  knownDesigns?: readonly string[]
+  /** Throws if a set of swept parameters does not make a valid scenario. */
+  checkParameters?: (parameters: Record<string, ParamValue>) => void
 }
 
 /** Validates a scenario and returns its plan; throws with file/line/field on bad input. */
@@ -98,7 +102,10 @@ export class ExperimentService {
       const { design, seed, ...parameters } = set
       const designs = design !== undefined ? [String(design)] : (req.designs ?? plan.designs)
       const runSeed = seed !== undefined ? Number(seed) : (req.seed ?? plan.seed)
-      if (!Number.isInteger(runSeed)) throw new Error(`seed must be an integer, got ${String(seed)}`)
+      if (!Number.isInteger(runSeed) || runSeed < 0 || runSeed > 0xffffffff) throw new Error(`seed must be an integer 0..4294967295, got ${String(seed)}`)
+      const unknown = designs.find((d) => plan.knownDesigns && !plan.knownDesigns.includes(d))
+      if (unknown) throw new Error(`unknown design ${JSON.stringify(unknown)} (the simulator knows ${plan.knownDesigns!.join(', ')})`)
+      plan.checkParameters?.(parameters)
       for (const d of designs) runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(d)}-s${runSeed}`, design: d, seed: runSeed, parameters })
     }
     const sweepAxes: Record<string, ParamValue[]> = {}

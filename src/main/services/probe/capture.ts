@@ -14,7 +14,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import * as tar from 'tar'
 import type { ProbeContext } from './context'
-import { DirectoryFs, MANIFEST_PATH, type CaptureManifest } from './sysroot'
+import { DirectoryFs, DMESG_PATH, MANIFEST_PATH, type CaptureManifest } from './sysroot'
 
 /** Prefixes the probe reads; nothing else is ever put into a capture. */
 const ALLOWED = [
@@ -116,6 +116,7 @@ export async function writeCapture(ctx: ProbeContext, file: string, meta: { rele
       }
     }
     fs.writeFileSync(host(MANIFEST_PATH), JSON.stringify(manifest, null, 2) + '\n')
+    if (ctx.bootLogLines !== null) fs.writeFileSync(host(DMESG_PATH), ctx.bootLogLines.map((l) => l + '\n').join(''))
     const top = fs.readdirSync(stage)
     await tar.c({ gzip: true, file, cwd: stage, portable: true, follow: false }, top)
     return summary

@@ -30,6 +30,8 @@ export class ProbeContext {
   /** Physical path → what was read there. */
   readonly recorded = new Map<string, Recorded>()
   private readonly dirCache = new Map<string, string>()
+  /** IOMMU lines of the kernel log, when one was read (written to a capture as /.hmmlab-dmesg.txt). */
+  bootLogLines: string[] | null = null
 
   constructor(readonly fs: SysrootFs) {}
 

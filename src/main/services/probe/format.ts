@@ -113,6 +113,12 @@ export function formatProbeReport(r: ProbeReport, opts: { verbose?: boolean } = 
   if (r.system.os) L.push(`  OS ${r.system.os.distro} ${r.system.os.release}, kernel ${r.system.os.kernel} ${r.system.os.arch}`)
   for (const g of r.system.gpus) L.push(`  GPU ${g.vendor} ${g.model} ${g.busAddress ?? ''}`)
   L.push('')
+  const b = r.bootLog
+  L.push(`Boot log: ${b.source ?? 'none'}${b.note ? ` — ${b.note}` : ''}${b.source ? `, ${b.lines.length} IOMMU line(s)` : ''}`)
+  if (b.defaultDomainType) L.push(`  default domain type ${b.defaultDomainType}${b.invalidationPolicy ? `, ${b.invalidationPolicy} invalidation` : ''}`)
+  for (const u of b.dmarUnits) L.push(`  ${u.unit} at ${u.address} ver ${u.version} cap ${u.cap} ecap ${u.ecap}${u.inSysfs ? '' : '  (not in sysfs)'}`)
+  for (const a of b.amdFeatures) L.push(`  AMD-Vi EFR ${a.efr}${a.efr2 ? `, EFR2 ${a.efr2}` : ''}: ${a.names.join(' ')}`)
+  L.push('')
   L.push(`Files: ${r.files.read} read, ${r.files.errors.length} error(s)`)
   return L.join('\n') + '\n'
 }

@@ -17,6 +17,8 @@ import { isGpuLike, readPci } from './pci'
 import { openSysroot, type SysrootFs } from './sysroot'
 import { openArchiveSysroot } from './capture'
 import { collectSystemInformation } from './sysinfo'
+import { readBootLog } from './bootlog'
+import { amdFeatureNames } from './amd'
 
 export { ProbeContext } from './context'
 export { openSysroot, DirectoryFs, LiveFs, FaultInjectingFs, SysrootError, type SysrootFs } from './sysroot'
@@ -33,6 +35,8 @@ export interface ProbeOptions {
   system?: 'auto' | 'skip' | SystemSection
   /** Clock for `probedAt` (tests pin it). */
   now?: () => Date
+  /** A saved kernel log (`dmesg` output) to use instead of the sysroot's own. */
+  bootLog?: { source: string; text: string }
 }
 
 export interface ProbeResult {
@@ -49,7 +53,10 @@ const SKIPPED: SystemSection = { status: 'skipped', note: 'not collected for a c
  * Probes one sysroot synchronously (no systeminformation). Pure reading: never throws for bad
  * input; every problem is a finding.
  */
-export function probeSysroot(sysfs: SysrootFs, opts: { source?: ProbeReport['source']; system?: SystemSection; now?: () => Date } = {}): ProbeResult {
+export function probeSysroot(
+  sysfs: SysrootFs,
+  opts: { source?: ProbeReport['source']; system?: SystemSection; now?: () => Date; bootLog?: { source: string; text: string } } = {},
+): ProbeResult {
   const ctx = new ProbeContext(sysfs)
   const k = readKernel(ctx)
   const options = kconfigSection(ctx, k)
@@ -60,11 +67,34 @@ export function probeSysroot(sysfs: SysrootFs, opts: { source?: ProbeReport['sou
   const drm = readDrm(ctx)
   const hmm = k.configSource === null ? null : k.config.get('CONFIG_HMM_MIRROR') === 'y'
   const nvidia = readNvidia(ctx, hmm)
+  const bootLog = readBootLog(ctx, new Set(iommu.units.map((u) => u.name)), opts.bootLog)
+  for (const u of bootLog.dmarUnits) {
+    const unit = iommu.units.find((x) => x.name === u.unit)
+    if (!u.inSysfs)
+      ctx.warn(
+        'intel.boot-log-only',
+        u.unit,
+        `${u.unit} at ${u.address} (cap ${u.cap.slice(2)} ecap ${u.ecap.slice(2)}) printed at boot but is not in /sys/class/iommu: the kernel ignored it (intel_iommu=igfx_off, "No supported address widths", or VT-d off); its devices are untranslated`,
+      )
+    else if (unit?.kind === 'intel-vt-d' && ((unit.cap && unit.cap.raw !== u.cap) || (unit.ecap && unit.ecap.raw !== u.ecap)))
+      ctx.warn('intel.boot-log-mismatch', u.unit, `${u.unit}: sysfs cap/ecap (${unit.cap?.raw}/${unit.ecap?.raw}) differ from the boot log (${u.cap}/${u.ecap})`)
+  }
+  for (const a of bootLog.amdFeatures) {
+    const ours = amdFeatureNames(BigInt(a.efr)).filter((n) => n !== 'SNP')
+    const theirs = a.names.filter((n) => n !== 'SNP' && n !== 'SEV-TIO')
+    if (theirs.length > 0 && ours.join(' ') !== theirs.join(' '))
+      ctx.info('amd.boot-log-names', 'AMD-Vi', `boot log names EFR ${a.efr} "${theirs.join(' ')}" but the decode gives "${ours.join(' ')}"`)
+  }
 
   // Cross-section findings: the IOMMU mode and what a mirror sees.
   const identity = groups.filter((g) => g.type === 'identity')
-  if (k.cmdline.passthrough === true || identity.length > 0) {
-    const why = k.cmdline.passthrough === true ? `command line (${k.cmdline.tokens.filter((t) => /iommu(=|\.passthrough)/.test(t)).join(' ')})` : `${identity.length} group(s) of type identity`
+  if (k.cmdline.passthrough === true || identity.length > 0 || bootLog.defaultDomainType === 'Passthrough') {
+    const why =
+      k.cmdline.passthrough === true
+        ? `command line (${k.cmdline.tokens.filter((t) => /iommu(=|\.passthrough)/.test(t)).join(' ')})`
+        : identity.length > 0
+          ? `${identity.length} group(s) of type identity`
+          : 'boot log: "Default domain type: Passthrough"'
     ctx.warn('iommu.passthrough', 'iommu', `IOMMU in passthrough (${why}): device DMA, and so device mirrors, bypass translation; no IOTLB invalidation to model`)
   }
   if (groups.some((g) => g.type === 'DMA-FQ'))
@@ -119,6 +149,7 @@ export function probeSysroot(sysfs: SysrootFs, opts: { source?: ProbeReport['sou
     drm,
     nvidia,
     system: opts.system ?? SKIPPED,
+    bootLog,
     files: { read: ctx.filesRead(), errors: ctx.fileErrors() },
   }
   return { report, ctx }
@@ -129,14 +160,14 @@ export async function runProbe(opts: ProbeOptions = {}): Promise<ProbeResult> {
   const now = opts.now
   if (opts.fs) {
     const system = typeof opts.system === 'object' ? opts.system : SKIPPED
-    return probeSysroot(opts.fs, { system, now })
+    return probeSysroot(opts.fs, { system, now, bootLog: opts.bootLog })
   }
   const root = opts.sysroot ?? '/'
   if (root !== '/' && fs.existsSync(root) && fs.statSync(root).isFile()) {
     const archive = await openArchiveSysroot(root)
     try {
       const system = typeof opts.system === 'object' ? opts.system : SKIPPED
-      return probeSysroot(archive.fs, { source: { kind: 'archive', path: root }, system, now })
+      return probeSysroot(archive.fs, { source: { kind: 'archive', path: root }, system, now, bootLog: opts.bootLog })
     } finally {
       archive.dispose()
     }
@@ -145,7 +176,7 @@ export async function runProbe(opts: ProbeOptions = {}): Promise<ProbeResult> {
   let system: SystemSection = SKIPPED
   if (typeof opts.system === 'object') system = opts.system
   else if (opts.system !== 'skip' && sysfs.kind === 'live') system = await collectSystemInformation()
-  return probeSysroot(sysfs, { system, now, source: { kind: sysfs.kind, path: sysfs.root } })
+  return probeSysroot(sysfs, { system, now, source: { kind: sysfs.kind, path: sysfs.root }, bootLog: opts.bootLog })
 }
 
 /** Validates an unknown value as a probe report (e.g. a saved JSON file). */

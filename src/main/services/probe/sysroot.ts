@@ -71,7 +71,15 @@ export interface SysrootFs {
   readdir(p: string): string[]
   /** Whether this process may open the node read/write (access(2)); null when unknowable. */
   canReadWrite(p: string): boolean | null
+  /**
+   * The kernel log: live `/dev/kmsg` (non-blocking, read-only), or the IOMMU lines kept in a
+   * capture (`/.hmmlab-dmesg.txt`). Throws a SysrootError (ENOENT, EPERM, …) when unavailable.
+   */
+  readKernelLog?(): string
 }
+
+export const DMESG_PATH = '/.hmmlab-dmesg.txt'
+const KMSG_MAX = 16 << 20
 
 const DEFAULT_MAX = 1 << 20
 
@@ -151,6 +159,37 @@ export class LiveFs implements SysrootFs {
       return true
     } catch {
       return false
+    }
+  }
+  readKernelLog(): string {
+    let fd: number
+    try {
+      fd = fs.openSync('/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+    } catch (err) {
+      throw toSysrootError(err, '/dev/kmsg')
+    }
+    try {
+      const buf = Buffer.alloc(16384)
+      const parts: string[] = []
+      let total = 0
+      for (;;) {
+        let n: number
+        try {
+          n = fs.readSync(fd, buf, 0, buf.length, null)
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          if (code === 'EAGAIN') break // end of the ring buffer
+          if (code === 'EPIPE') continue // records overwritten while reading: skip ahead
+          throw toSysrootError(err, '/dev/kmsg')
+        }
+        if (n <= 0) break
+        parts.push(buf.toString('utf8', 0, n))
+        total += n
+        if (total > KMSG_MAX) break
+      }
+      return parts.join('')
+    } finally {
+      fs.closeSync(fd)
     }
   }
 }
@@ -246,6 +285,13 @@ export class DirectoryFs implements SysrootFs {
     const dev = this.manifest?.devices[p]
     return dev ? dev.accessible : null
   }
+  readKernelLog(): string {
+    try {
+      return readBounded(this.host(DMESG_PATH), KMSG_MAX, true).toString('utf8')
+    } catch (err) {
+      throw toSysrootError(err, DMESG_PATH)
+    }
+  }
 }
 
 /**
@@ -282,6 +328,12 @@ export class FaultInjectingFs implements SysrootFs {
   }
   canReadWrite(p: string): boolean | null {
     return this.faults(p) ? false : this.inner.canReadWrite(p)
+  }
+  readKernelLog(): string {
+    const code = this.faults('/dev/kmsg')
+    if (code) throw new SysrootError(code, '/dev/kmsg', `${code} (injected)`)
+    if (!this.inner.readKernelLog) throw new SysrootError('ENOENT', '/dev/kmsg')
+    return this.inner.readKernelLog()
   }
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Every route's input, fuzzed: random values and random mutations of valid inputs. The router
+ * must always answer (a result, or an ApiError with a code and a message); it must never throw
+ * anything else, never answer `internal` for bad input, and never hang.
+ */
+import fc from 'fast-check'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ROUTE_NAMES } from '../../src/shared/contracts'
+import { createHandlers } from '../../src/main/api/handlers'
+import { ApiError, createRouter } from '../../src/main/api/router'
+import { createLabServices } from '../../src/main/services'
+import { FUZZ_RUNS } from './fuzz-runs'
+
+const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-fuzz-')), threads: 1 })
+const router = createRouter(createHandlers(services), { host: 'browser' })
+afterAll(() => services.close())
+
+/** Inputs shaped like the real ones, so fuzzing reaches past the first schema check. */
+const plausible: Record<string, fc.Arbitrary<unknown>> = {
+  'runs.get': fc.record({ runId: fc.oneof(fc.string(), fc.constantFrom('../../etc/passwd', 'run-1', '.staging-x', 'a'.repeat(300))) }),
+  'runs.delete': fc.record({ runId: fc.oneof(fc.string(), fc.constantFrom('..', 'x/y', 'nope')) }),
+  'runs.tag': fc.record({ runId: fc.string(), tags: fc.array(fc.string()) }),
+  'runs.compare': fc.record({ runIds: fc.array(fc.string({ minLength: 1 }), { maxLength: 20 }) }),
+  'scenarios.get': fc.record({ id: fc.oneof(fc.string(), fc.constantFrom('builtin:../package.json', 'workspace:/etc/passwd.yaml', 'builtin:x.yaml')) }),
+  'experiments.get': fc.record({ experimentId: fc.string() }),
+  'experiments.cancel': fc.record({ experimentId: fc.string() }),
+  'runs.cancel': fc.record({ runId: fc.string() }),
+  'reports.export': fc.record({ target: fc.record({ kind: fc.constantFrom('run', 'experiment', 'compare', 'x'), runId: fc.string() }), format: fc.constantFrom('html', 'pdf') }),
+}
+
+describe('fuzz: every route input', () => {
+  for (const name of ROUTE_NAMES) {
+    // Routes that run, write or probe would do real work on every case; their own suites fuzz them.
+    if (name === 'experiments.start' || name === 'scenarios.save' || name === 'scenarios.validate' || name === 'probe.run') continue
+    it(`${name} answers or refuses cleanly`, async () => {
+      const input = fc.oneof(fc.anything(), plausible[name] ?? fc.object())
+      await fc.assert(
+        fc.asyncProperty(input, async (value) => {
+          try {
+            await router.invoke(name, value)
+          } catch (err) {
+            expect(err).toBeInstanceOf(ApiError)
+            expect((err as ApiError).message.length).toBeGreaterThan(0)
+            expect((err as ApiError).code).not.toBe('internal')
+          }
+        }),
+        { numRuns: FUZZ_RUNS },
+      )
+    })
+  }
+
+  it('unknown route names are refused', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.anything(), async (name) => {
+        fc.pre(!(ROUTE_NAMES as readonly unknown[]).includes(name))
+        await expect(router.invoke(name, {})).rejects.toMatchObject({ code: 'unknown_route' })
+      }),
+      { numRuns: FUZZ_RUNS },
+    )
+  })
+})
