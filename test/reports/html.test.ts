@@ -1,0 +1,146 @@
+/**
+ * The HTML report: self-contained (no external reference), strict CSP matching the inline script
+ * and style, every section present, user text escaped, size of the typical six-design report.
+ */
+import { createHash } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chartSpecs, documentFromRuns, exportReport, exportStoredRuns, jsonForScript, renderHtml } from '../../src/main/services/reports'
+import { escapeHtml } from '../../src/main/services/reports/escape'
+import { forkRun, forkRuns, HOSTILE } from '../fixtures/runs/fork'
+import { contains, fixtureProbe, fixtureWorkspace, type FixtureWorkspace } from './helpers'
+
+let ws: FixtureWorkspace
+beforeAll(async () => {
+  ws = await fixtureWorkspace()
+})
+afterAll(async () => {
+  await ws.dispose()
+})
+
+function inlineBlocks(html: string, tag: 'script' | 'style'): { attrs: string; body: string }[] {
+  const re = new RegExp(`<${tag}([^>]*)>([\\s\\S]*?)</${tag}>`, 'g')
+  return [...html.matchAll(re)].map((m) => ({ attrs: m[1]!, body: m[2]! }))
+}
+
+function dataBlock(html: string): { charts: { id: string; kind: string; datasets: unknown[] }[] } {
+  const block = inlineBlocks(html, 'script').find((b) => b.attrs.includes('application/json'))!
+  return JSON.parse(block.body)
+}
+
+const sha = (s: string): string => `'sha256-${createHash('sha256').update(s).digest('base64')}'`
+
+describe('HTML report of the six-design experiment', () => {
+  let html = ''
+  beforeAll(async () => {
+    html = (await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'html', { probe: { report: await fixtureProbe() } })).content
+  })
+
+  it('is under 2 MB', () => {
+    const bytes = Buffer.byteLength(html)
+    console.log(`six-design experiment report: ${(bytes / 1024).toFixed(0)} KiB`)
+    expect(bytes).toBeLessThan(2 * 1024 * 1024)
+  })
+
+  it('references nothing outside itself', () => {
+    expect(html.match(/<(script|img|link|iframe|object|embed)[^>]*\s(src|href)=/i)).toBeNull()
+    expect(html.match(/url\(\s*['"]?(https?:)?\/\//i)).toBeNull()
+    expect(html.match(/sourceMappingURL/)).toBeNull()
+    expect(html.match(/@import/)).toBeNull()
+  })
+
+  it('has a strict CSP that allows exactly its inline script and style by hash', () => {
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!.replace(/&#39;/g, "'")
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).not.toContain('unsafe-inline')
+    expect(csp).not.toContain('unsafe-eval')
+    const scripts = inlineBlocks(html, 'script').filter((b) => !b.attrs.includes('application/json'))
+    expect(scripts).toHaveLength(1)
+    expect(csp).toContain(`script-src ${sha(scripts[0]!.body)}`)
+    const styles = inlineBlocks(html, 'style')
+    expect(styles).toHaveLength(1)
+    expect(csp).toContain(`style-src ${sha(styles[0]!.body)}`)
+    expect(contains(scripts[0]!.body, 'Chart.js v4')).toBe(true)
+  })
+
+  it('has every section: title, date, version, scenario text and hash, seeds, designs, parameters, probe, charts, tables, findings, conclusion', () => {
+    for (const id of ['title', 'conclusion', 'scenario', 'runs', 'metrics', 'machine']) expect(contains(html, `id="${id}"`), `id="${id}"`).toBe(true)
+    expect(contains(html, 'HMM Lab</dt><dd>0.1.0'), 'HMM Lab</dt><dd>0.1.0').toBe(true)
+    expect(html).toMatch(/<dt>generated<\/dt><dd>\d{4}-\d\d-\d\dT/)
+    expect(html).toMatch(/<code class="hash">[0-9a-f]{64}<\/code>/)
+    expect(contains(html, '<pre class="scenario-text">name: '), '<pre class="scenario-text">name: ').toBe(true)
+    expect(contains(html, '<dt>designs</dt><dd>D1, D2, D3, D4, D5, D6</dd>'), '<dt>designs</dt><dd>D1, D2, D3, D4, D5, D6</dd>').toBe(true)
+    expect(contains(html, '<dt>seed</dt><dd>1</dd>'), '<dt>seed</dt><dd>1</dd>').toBe(true)
+    expect(contains(html, '<code>workload.pages</code>'), '<code>workload.pages</code>').toBe(true)
+    expect(contains(html, 'Probed /'), 'probe section').toBe(true)
+    expect(contains(html, '<ul class="summary"><li>kernel '), 'probe summary').toBe(true)
+    expect(contains(html, 'Full probe report (JSON)'), 'Full probe report (JSON)').toBe(true)
+    for (const h of ['Leaks', 'Invalidation cost', 'By mechanism and device', 'Findings']) expect(contains(html, `>${h}</h`), `>${h}</h`).toBe(true)
+    expect(contains(html, '<th scope="col">p99</th>'), '<th scope="col">p99</th>').toBe(true)
+    expect(contains(html, '<code>__mmdrop</code>'), '<code>__mmdrop</code>').toBe(true)
+    expect(contains(html, 'D1 kept 68.0 MiB of A&#39;s address space'), 'D1 kept 68.0 MiB of A&#39;s address space').toBe(true)
+    expect(contains(html, 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed the file'), 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed the file').toBe(true)
+  })
+
+  it('inlines the data of every chart, each with a canvas and a fallback table', () => {
+    const data = dataBlock(html)
+    expect(data.charts.length).toBe(4 + 6 * 2 - 1) // comparison charts + memory per run + leaked per run (D3 leaks nothing)
+    for (const c of data.charts) {
+      expect(contains(html, `<canvas id="chart-${c.id}"`), `<canvas id="chart-${c.id}"`).toBe(true)
+      expect(c.datasets.length).toBeGreaterThan(0)
+    }
+    expect(html.match(/<details class="chart-data">/g)).toHaveLength(data.charts.length)
+  })
+})
+
+describe('escaping of user text', () => {
+  it('a scenario whose name and description hold HTML and script appears as text only', async () => {
+    const { content: html } = await exportStoredRuns([forkRun('D1', HOSTILE)], 'html', { probe: 'none' })
+    expect(contains(html, '<script>window.__pwned'), '<script>window.__pwned').toBe(false)
+    expect(contains(html, '<img src=x'), '<img src=x').toBe(false)
+    expect(contains(html, '</script><script>'), '</script><script>').toBe(false)
+    expect(contains(html, escapeHtml(HOSTILE.scenarioName)), escapeHtml(HOSTILE.scenarioName)).toBe(true)
+    expect(contains(html, escapeHtml(HOSTILE.description)), escapeHtml(HOSTILE.description)).toBe(true)
+    // exactly the two script blocks of the report, the data block intact and round-tripping
+    expect(html.match(/<script/g)).toHaveLength(2)
+    expect(html.match(/<\/script>/g)).toHaveLength(2)
+    const data = dataBlock(html)
+    expect(data.charts.length).toBeGreaterThan(0)
+    expect(html.match(/<title>/g)).toHaveLength(1)
+  })
+
+  it('jsonForScript leaves no way out of a script element and round-trips', () => {
+    const value = { s: '</script><!-- <script> & \u2028\u2029 </SCRIPT >' }
+    const text = jsonForScript(value)
+    expect(text).not.toMatch(/<|>|&|\u2028|\u2029/)
+    expect(JSON.parse(text)).toEqual(value)
+  })
+
+  it('chart labels from the data are escaped in fallback tables and captions', async () => {
+    const doc = await documentFromRuns('run', [forkRun('D2', HOSTILE)], { probe: 'none' })
+    const html = renderHtml(doc)
+    for (const spec of chartSpecs(doc)) expect(contains(html, escapeHtml(spec.title)), escapeHtml(spec.title)).toBe(true)
+  })
+})
+
+describe('run and comparison reports', () => {
+  it('a single run has its memory and leak charts and no comparison section', async () => {
+    const { content, fileName, mimeType } = await exportReport(ws.store, { kind: 'run', runId: ws.runIds[0]! }, 'html', { probe: 'none' })
+    expect(fileName).toBe('fork-leak-D1-seed1.html')
+    expect(mimeType).toBe('text/html; charset=utf-8')
+    expect(dataBlock(content).charts.map((c) => c.id)).toEqual(['run0-memory', 'run0-leaked'])
+    expect(contains(content, 'Probe unavailable: not requested'), 'Probe unavailable: not requested').toBe(true)
+  })
+
+  it('a comparison has the metrics with deltas and the findings diff', async () => {
+    const { content } = await exportReport(ws.store, { kind: 'compare', runIds: [ws.runIds[0]!, ws.runIds[2]!] }, 'html', { probe: 'none' })
+    expect(contains(content, 'Differences are to the first run.'), 'Differences are to the first run.').toBe(true)
+    expect(contains(content, 'Findings across runs'), 'Findings across runs').toBe(true)
+    expect(contains(content, 'Only in D3'), 'Only in D3').toBe(true)
+    expect(dataBlock(content).charts.map((c) => c.id).slice(0, 4)).toEqual(['cmp-memory', 'cmp-leaked', 'cmp-byteseconds', 'cmp-invalidation'])
+  })
+
+  it('works with the typical six runs given directly (the run command path)', async () => {
+    const r = await exportStoredRuns(forkRuns(), 'html', { probe: 'none' })
+    expect(r.fileName).toMatch(/compare-D1-D2-D3-D4-D5-D6\.html$/)
+  })
+})

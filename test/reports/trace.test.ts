@@ -1,0 +1,106 @@
+/**
+ * The Perfetto trace: a Chrome trace-event JSON object that parses, whose every event is well
+ * formed for its phase, with tracks for tasks, devices and IOMMUs, invalidation slices carrying
+ * their cost, properly nested slices per thread, and memory counters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { exportReport, type TraceEventJson } from '../../src/main/services/reports'
+import { fixtureWorkspace, type FixtureWorkspace } from './helpers'
+
+let ws: FixtureWorkspace
+beforeAll(async () => {
+  ws = await fixtureWorkspace()
+})
+afterAll(async () => {
+  await ws.dispose()
+})
+
+interface Parsed {
+  traceEvents: TraceEventJson[]
+  displayTimeUnit?: string
+  otherData?: Record<string, unknown>
+}
+
+/** Checks one event against the trace-event format; returns the problems found. */
+function problems(ev: TraceEventJson): string[] {
+  const out: string[] = []
+  if (typeof ev.name !== 'string' || ev.name === '') out.push('name')
+  if (!['X', 'i', 'C', 'M', 'B', 'E', 'I'].includes(ev.ph)) out.push(`ph ${ev.ph}`)
+  if (!Number.isInteger(ev.pid) || !Number.isInteger(ev.tid)) out.push('pid/tid')
+  if (ev.ph !== 'M' && (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts) || ev.ts < 0)) out.push('ts')
+  if (ev.ph === 'X' && (typeof ev.dur !== 'number' || ev.dur < 0)) out.push('dur')
+  if (ev.ph === 'i' && !['t', 'p', 'g'].includes(ev.s ?? '')) out.push('instant scope')
+  if (ev.ph === 'C' && (!ev.args || Object.values(ev.args).some((v) => typeof v !== 'number'))) out.push('counter args')
+  if (ev.ph === 'M') {
+    if (!['process_name', 'thread_name', 'process_sort_index', 'thread_sort_index'].includes(ev.name)) out.push(`metadata ${ev.name}`)
+    if (ev.name.endsWith('_name') && typeof ev.args?.name !== 'string') out.push('metadata name')
+  }
+  if (ev.args) for (const v of Object.values(ev.args)) if (!['string', 'number', 'boolean'].includes(typeof v)) out.push('args')
+  return out
+}
+
+async function trace(target: Parameters<typeof exportReport>[1]): Promise<Parsed> {
+  const r = await exportReport(ws.store, target, 'trace', { probe: 'none' })
+  expect(r.mimeType).toBe('application/json')
+  expect(r.fileName.endsWith('.trace.json')).toBe(true)
+  return JSON.parse(r.content) as Parsed
+}
+
+describe('trace export', () => {
+  it('a run trace is valid trace-event JSON with tracks, slices and counters', async () => {
+    const t = await trace({ kind: 'run', runId: ws.runIds[0]! })
+    expect(Array.isArray(t.traceEvents)).toBe(true)
+    expect(t.displayTimeUnit).toBe('ns')
+    const bad = t.traceEvents.map((e, i) => ({ i, p: problems(e) })).filter((x) => x.p.length)
+    expect(bad.slice(0, 5)).toEqual([])
+
+    const procs = new Map(t.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid, String(e.args!.name)]))
+    const procNames = [...procs.values()]
+    for (const g of ['tasks', 'devices', 'IOMMUs', 'kernel', 'memory']) expect(procNames.some((n) => n.endsWith(`: ${g}`)), g).toBe(true)
+    const threads = t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => `${procs.get(e.pid)} / ${String(e.args!.name)}`)
+    for (const name of ['tasks / A (pid 100)', 'tasks / B (pid 101)', 'devices / gpu0', 'IOMMUs / iommu0', 'devices / gpu0 invalidations', 'IOMMUs / iommu0 invalidations'])
+      expect(threads.some((x) => x.endsWith(name)), name).toBe(true)
+
+    const inv = t.traceEvents.filter((e) => e.cat === 'invalidation')
+    expect(inv.length).toBe(1500)
+    for (const e of inv) {
+      expect(e.ph).toBe('X')
+      expect(e.dur).toBeCloseTo(Number(e.args!.cost_ns) / 1000, 9)
+      expect(e.name.startsWith('invalidate ')).toBe(true)
+    }
+    const faults = t.traceEvents.filter((e) => e.name === 'gpu fault')
+    expect(faults.length).toBe(400)
+    expect(faults.every((e) => e.ph === 'X')).toBe(true)
+    const markers = t.traceEvents.filter((e) => e.cat?.startsWith('marker'))
+    expect(markers.map((e) => e.name)).toEqual(['A started', 'A forked B', 'A exited', 'B closed the file'])
+
+    const counters = t.traceEvents.filter((e) => e.ph === 'C')
+    const counterNames = new Set(counters.map((e) => e.name))
+    expect(counterNames.has('memory.page')).toBe(true)
+    expect(counterNames.has('leaked.page')).toBe(true)
+    const page = counters.filter((e) => e.name === 'memory.page')
+    expect(Math.max(...page.map((e) => Number(e.args!.bytes)))).toBe(64 * 1024 * 1024)
+  })
+
+  it('slices on one thread never overlap without nesting (the format requires nesting)', async () => {
+    const t = await trace({ kind: 'experiment', experimentId: ws.experimentId })
+    const byThread = new Map<string, TraceEventJson[]>()
+    for (const e of t.traceEvents.filter((x) => x.ph === 'X')) {
+      const k = `${e.pid}:${e.tid}`
+      byThread.set(k, [...(byThread.get(k) ?? []), e])
+    }
+    for (const [k, list] of byThread) {
+      list.sort((a, b) => a.ts! - b.ts! || b.dur! - a.dur!)
+      const stack: number[] = []
+      for (const e of list) {
+        while (stack.length && stack[stack.length - 1]! <= e.ts!) stack.pop()
+        const end = e.ts! + e.dur!
+        if (stack.length) expect(end <= stack[stack.length - 1]! + 1e-9, `thread ${k}: slice at ${e.ts} crosses its parent`).toBe(true)
+        stack.push(end)
+      }
+    }
+    // six runs, five processes each, all distinct
+    const pids = new Set(t.traceEvents.filter((e) => e.name === 'process_name').map((e) => e.pid))
+    expect(pids.size).toBe(30)
+  })
+})
