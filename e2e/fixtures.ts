@@ -19,9 +19,10 @@ export interface BrowserHostProcess {
 }
 
 /** Starts `hmmlab serve --port 0` from the built bundle and waits for the URL it prints. */
-export async function startServeProcess(extraArgs: string[] = []): Promise<BrowserHostProcess> {
+export async function startServeProcess(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<BrowserHostProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'out/main/cli.js'), 'serve', '--port', '0', ...extraArgs], {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -20,6 +20,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on (0 = any free port)', '0')
     .option('--host <addr>', 'address to bind (anything but loopback exposes the lab to your network)', '127.0.0.1')
     .option('--workspace <dir>', 'folder where runs are stored')
+    .addHelpText('after', '\nThe token is random per launch; set HMMLAB_TOKEN (32-128 hex digits) to keep one across restarts.')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -38,8 +39,14 @@ export function registerServeCommand(program: Command): void {
           `hmmlab serve: WARNING: binding ${opts.host} exposes the lab beyond this machine; anyone with the URL's token can run experiments and read the hardware probe. Prefer an ssh port-forward.\n`,
         )
       }
+      const token = process.env.HMMLAB_TOKEN
+      if (token !== undefined && !/^[0-9a-f]{32,128}$/.test(token)) {
+        process.stderr.write('hmmlab serve: HMMLAB_TOKEN must be 32 to 128 lowercase hex digits (e.g. `openssl rand -hex 24`)\n')
+        process.exitCode = 2
+        return
+      }
       const api = createApi({ host: 'browser', ...(opts.workspace ? { workspace: opts.workspace } : {}) })
-      const host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir, host: opts.host, port })
+      const host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir, host: opts.host, port, ...(token ? { token } : {}) })
       process.stdout.write(`HMM Lab browser host listening; open:\n  ${host.url}\n`)
       await new Promise<void>((resolveStop) => {
         const stop = (): void => resolveStop()
@@ -47,5 +54,6 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', stop)
       })
       await host.close()
+      await api.close()
     })
 }
