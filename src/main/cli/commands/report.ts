@@ -1,12 +1,99 @@
+import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { notYetAvailable } from './not-yet'
+import { buildReport, renderReport, ReportError, type ReportFormat, type ReportTarget } from '../../services/reports'
+import { RunStore } from '../../services/store/run-store'
+import { defaultWorkspace } from '../../services/store/workspace'
 
-/** Registers `hmmlab report`. */
+interface ReportFlags {
+  compare?: boolean
+  format?: string
+  output?: string
+  workspace?: string
+  probe?: boolean
+  title?: string
+}
+
+const FORMATS: ReportFormat[] = ['html', 'json', 'csv', 'trace']
+
+/** The format from `--format`, else from the output file's name, else HTML. */
+export function pickFormat(format: string | undefined, output: string | undefined): ReportFormat | Error {
+  if (format !== undefined) return (FORMATS as string[]).includes(format) ? (format as ReportFormat) : new Error(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  if (!output || output === '-') return 'html'
+  if (/\.trace\.json$/i.test(output)) return 'trace'
+  if (/\.json$/i.test(output)) return 'json'
+  if (/\.csv$/i.test(output)) return 'csv'
+  return 'html'
+}
+
+function fail(message: string): void {
+  process.stderr.write(`hmmlab report: ${message}\n`)
+  process.exitCode = 2
+}
+
+/**
+ * Registers `hmmlab report`:
+ *   hmmlab report RUN|EXPERIMENT [--format html|json|csv|trace] [-o FILE|-] [--workspace DIR]
+ *   hmmlab report --compare RUN RUN [RUN...] [...]
+ * One id names a run, or else an experiment. Without `-o` the file is written into the current
+ * folder under the report's own name; `-o -` writes to stdout. Exit 0 when written, 2 when an id is
+ * unknown, a run is damaged, or the options are wrong.
+ */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('export a run, an experiment or a comparison as HTML, JSON, CSV or a trace')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => notYetAvailable('report'))
+    .description('export a run, an experiment or a comparison as HTML, JSON, CSV or a Perfetto trace')
+    .argument('<ids...>', 'a run id or an experiment id; with --compare, two or more run ids')
+    .option('--compare', 'compare the runs named (two or more)')
+    .option('-f, --format <format>', `one of ${FORMATS.join(', ')} (default: from the -o name, else html)`)
+    .option('-o, --output <file>', 'where to write (default: ./<name of the report>; - for stdout)')
+    .option('--workspace <dir>', 'folder where runs are stored (default: $HMMLAB_WORKSPACE or the user data folder)')
+    .option('--title <text>', 'title of the report')
+    .option('--no-probe', 'do not probe this machine for the report')
+    .action(async (ids: string[], flags: ReportFlags) => {
+      const format = pickFormat(flags.format, flags.output)
+      if (format instanceof Error) return fail(format.message)
+      let target: ReportTarget
+      if (flags.compare) {
+        if (ids.length < 2) return fail('--compare needs two or more run ids')
+        if (ids.length > 16) return fail('--compare takes at most 16 runs')
+        target = { kind: 'compare', runIds: ids }
+      } else {
+        if (ids.length !== 1) return fail(`give one run or experiment id (or --compare with several runs), not ${ids.length}`)
+        target = { kind: 'run', runId: ids[0]! }
+      }
+      const store = new RunStore(flags.workspace ?? defaultWorkspace())
+      const opts = { probe: flags.probe === false ? ('none' as const) : ('live' as const), ...(flags.title ? { title: flags.title } : {}) }
+      const started = performance.now()
+      let doc
+      try {
+        try {
+          doc = await buildReport(store, target, opts)
+        } catch (err) {
+          if (!(err instanceof ReportError && err.code === 'not_found' && target.kind === 'run')) throw err
+          const experimentId = target.runId
+          doc = await buildReport(store, { kind: 'experiment', experimentId }, opts).catch((e2: unknown) => {
+            throw e2 instanceof ReportError && e2.code === 'not_found' ? new ReportError(`no run or experiment ${experimentId} in ${store.root}`, 'not_found') : e2
+          })
+        }
+      } catch (err) {
+        return fail(err instanceof Error ? err.message : String(err))
+      }
+      const report = renderReport(doc, format)
+      if (flags.output === '-') {
+        process.stdout.write(report.content)
+        process.exitCode = 0
+        return
+      }
+      const file = resolve(flags.output ?? report.fileName)
+      try {
+        await writeFile(file, report.content)
+      } catch (err) {
+        return fail(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`)
+      }
+      const ms = performance.now() - started
+      const missing = doc.missingRuns.length ? `; ${doc.missingRuns.length} run(s) not included: ${doc.missingRuns.map((m) => m.id).join(', ')}` : ''
+      process.stderr.write(`hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms)${missing}\n`)
+      process.exitCode = 0
+    })
 }
