@@ -129,9 +129,11 @@ function iommuFrom(r: ProbeReport, unit: IommuUnit | null, groupType: string | n
   if (groupType === 'identity' || (groupType === null && c.passthrough === true)) mode = 'passthrough'
   else if (groupType === 'DMA') mode = 'translated-strict'
   else if (groupType === 'DMA-FQ') mode = 'translated-lazy'
+  else if (r.bootLog.defaultDomainType === 'Passthrough') mode = 'passthrough'
+  else if (r.bootLog.defaultDomainType === 'Translated' && r.bootLog.invalidationPolicy) mode = r.bootLog.invalidationPolicy === 'strict' ? 'translated-strict' : 'translated-lazy'
   else {
     mode = c.strict === true ? 'translated-strict' : 'translated-lazy'
-    notes.push(`IOMMU mode not visible in iommu_groups: assumed ${mode} from the command line and defaults`)
+    notes.push(`IOMMU mode not visible in iommu_groups or the boot log: assumed ${mode} from the command line and defaults`)
   }
   if (unit.kind === 'intel-vt-d') {
     const d = unit.derived

@@ -466,6 +466,28 @@ export const SystemSection = z.object({
 export type SystemSection = z.infer<typeof SystemSection>
 
 // ---------------------------------------------------------------------------------------------
+// Boot log
+// ---------------------------------------------------------------------------------------------
+
+export const BootLogSection = z.object({
+  /** `/dev/kmsg`, a capture's `/.hmmlab-dmesg.txt`, a file given with `--dmesg`, or null. */
+  source: z.string().nullable(),
+  /** Why there is no log (`EPERM: kernel.dmesg_restrict`), when there is none. */
+  note: z.string().nullable(),
+  /** The IOMMU-related lines kept (DMAR, AMD-Vi, iommu), without timestamps. */
+  lines: z.array(z.string()),
+  /** `iommu: Default domain type: Translated|Passthrough|Blocked`. */
+  defaultDomainType: z.string().nullable(),
+  /** `iommu: DMA domain TLB invalidation policy: lazy|strict mode`. */
+  invalidationPolicy: z.string().nullable(),
+  /** Intel units printed at boot: `dmar0` with its registers, and whether sysfs has it. */
+  dmarUnits: z.array(z.object({ unit: z.string(), address: z.string(), version: z.string(), cap: z.string(), ecap: z.string(), inSysfs: z.boolean() })),
+  /** AMD `Extended features` lines: EFR (and EFR2) with the names that kernel printed. */
+  amdFeatures: z.array(z.object({ efr: z.string(), efr2: z.string().nullable(), names: z.array(z.string()) })),
+})
+export type BootLogSection = z.infer<typeof BootLogSection>
+
+// ---------------------------------------------------------------------------------------------
 // The document
 // ---------------------------------------------------------------------------------------------
 
@@ -492,6 +514,7 @@ export const ProbeReport = z.object({
   drm: z.array(DrmNode),
   nvidia: NvidiaSection,
   system: SystemSection,
+  bootLog: BootLogSection,
   /** Every path the probe tried, with the outcome; a capture copies exactly the `ok` ones. */
   files: z.object({
     read: z.number().int(),

@@ -17,7 +17,7 @@ import { fixture, MemoryFs } from './helpers'
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-capture-test-'))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
-const comparable = (r: ProbeReport) => ({ ...r, probedAt: '', source: null, system: null })
+const comparable = (r: ProbeReport) => ({ ...r, probedAt: '', source: null, system: null, bootLog: { ...r.bootLog, source: null } })
 
 async function roundTrip(sysfs: ConstructorParameters<typeof Object>[0] & Parameters<typeof probeSysroot>[0], name: string) {
   const first = probeSysroot(sysfs)

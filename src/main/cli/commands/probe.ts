@@ -1,3 +1,4 @@
+import * as fs from 'node:fs'
 import type { Command } from 'commander'
 import { runProbe } from '../../services/probe'
 import { writeCapture } from '../../services/probe/capture'
@@ -9,12 +10,14 @@ interface ProbeFlags {
   capture?: string
   verbose?: boolean
   systemInfo?: boolean
+  dmesg?: string
 }
 
 /**
  * Registers `hmmlab probe`:
  *   hmmlab probe [--sysroot DIR|FILE.tar.gz] [--json] [--verbose]
  *   hmmlab probe --capture FILE.tar.gz [--sysroot ...]
+ *   hmmlab probe --sysroot ... --dmesg saved-dmesg.txt
  * Exit 0 when the probe ran (findings do not fail it), 2 when the sysroot cannot be opened.
  */
 export function registerProbeCommand(program: Command): void {
@@ -26,10 +29,12 @@ export function registerProbeCommand(program: Command): void {
     .option('--capture <file>', 'write exactly the files the probe read into a .tar.gz')
     .option('-v, --verbose', 'print every decoded register field')
     .option('--no-system-info', 'skip systeminformation (CPU/memory/OS/GPU summary)')
+    .option('--dmesg <file>', "use a saved kernel log (dmesg output) instead of the sysroot's own")
     .action(async (flags: ProbeFlags) => {
       let result
       try {
-        result = await runProbe({ sysroot: flags.sysroot, system: flags.systemInfo === false ? 'skip' : 'auto' })
+        const bootLog = flags.dmesg ? { source: flags.dmesg, text: fs.readFileSync(flags.dmesg, 'utf8') } : undefined
+        result = await runProbe({ sysroot: flags.sysroot, system: flags.systemInfo === false ? 'skip' : 'auto', bootLog })
       } catch (err) {
         process.stderr.write(`hmmlab probe: ${err instanceof Error ? err.message : String(err)}\n`)
         process.exitCode = 2
