@@ -250,7 +250,13 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     const msg = e.message.split('\n')[0] ?? e.message
     throw new ScenarioError(`${fileName}:${line}: (document): not valid YAML/JSON: ${msg}`, fileName, line, '(document)')
   }
-  const js: unknown = doc.toJS({ maxAliasCount: 100 })
+  let js: unknown
+  try {
+    js = doc.toJS({ maxAliasCount: 100 })
+  } catch (e) {
+    // e.g. an alias to an anchor that does not exist, or an alias bomb past maxAliasCount
+    throw new ScenarioError(`${fileName}:1: (document): cannot read the document: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, fileName, 1, '(document)')
+  }
   if (js === null || typeof js !== 'object' || Array.isArray(js)) {
     throw new ScenarioError(`${fileName}:1: (document): expected a mapping with name, steps, ...`, fileName, 1, '(document)')
   }
