@@ -4,7 +4,9 @@ import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-rou
 export const viewRoutes: RouteRecordRaw[] = [
   { path: '/', redirect: '/experiments' },
   { path: '/experiments', name: 'experiments', component: () => import('./views/ExperimentsView.vue'), meta: { title: 'Experiments' } },
+  { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue'), meta: { title: 'Runs' } },
   { path: '/results', name: 'results', component: () => import('./views/ResultsView.vue'), meta: { title: 'Results' } },
+  { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
   { path: '/hardware', name: 'hardware', component: () => import('./views/HardwareView.vue'), meta: { title: 'Hardware' } },
   { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: 'Reports' } },
   { path: '/:pathMatch(.*)*', redirect: '/experiments' },

@@ -1,0 +1,115 @@
+import { expect } from './fixtures'
+import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+
+const test = workspaceTest()
+
+test.beforeEach(({ hostKind }) => {
+  test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
+})
+
+test.describe('Results', () => {
+  test('a stored run shows findings first, memory stacked by object type with markers, leaks, invalidations and the timeline', async ({ appPage: page }) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Results' }).click()
+    await page.getByTestId('pick-run').selectOption('run-d4')
+    await expect(page).toHaveURL(/#\/results\?run=run-d4$/)
+    const run = page.getByTestId('run-result')
+    await expect(run.getByTestId('result-design')).toHaveText('D4')
+
+    // Findings come first, errors before warnings, each with its call paths.
+    const headings = await run.getByRole('heading', { level: 3 }).allTextContents()
+    expect(headings[0]).toMatch(/^Findings/)
+    const findings = run.getByTestId('finding')
+    await expect(findings).toHaveCount(2)
+    await expect(findings.first()).toContainText('use_after_free')
+    await expect(findings.first().getByRole('list', { name: 'call path: used' })).toContainText('kfd_process_free_notifier')
+
+    // Memory over time: one band per object type, in the ledger's order, bytes and time with units, markers.
+    await expect.poll(async () => (await chartSummary(page, 'memory'))?.datasets.map((d) => d.label)).toEqual(['mm_struct', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'driver_object'])
+    const memory = (await chartSummary(page, 'memory'))!
+    expect(memory.type).toBe('line')
+    expect(memory.axes.x!.title).toBe('simulated time (s)')
+    expect(memory.axes.y!.title).toBe('memory live (MiB)')
+    expect(memory.markers).toBe(3)
+    await expect(page.getByRole('img', { name: 'Memory by object type, design D4' })).toBeVisible()
+
+    const leaked = (await chartSummary(page, 'leaked'))!
+    expect(leaked.datasets.map((d) => d.label)).toEqual(['pages', 'gpu_pagetable'])
+
+    // Leaks: sortable and filterable.
+    const table = page.getByTestId('leaks-table')
+    await expect(table.locator('tbody tr')).toHaveCount(3)
+    await expect(table.locator('tbody tr').first()).toContainText('pages')
+    await table.getByRole('button', { name: /Object type/ }).click()
+    await expect(table.getByRole('columnheader', { name: /Object type/ })).toHaveAttribute('aria-sort', 'ascending')
+    await expect(table.locator('tbody tr').first()).toContainText('gpu_pagetable')
+    await page.getByTestId('leaks-filter').fill('mm_struct')
+    await expect(table.locator('tbody tr')).toHaveCount(1)
+    await expect(table.locator('tbody tr').first()).toContainText('never')
+    const waterfall = (await chartSummary(page, 'leak-waterfall'))!
+    expect(waterfall.datasets.map((d) => d.label)).toEqual(['D4: mm_struct'])
+
+    // Invalidation cost: over time by device · mechanism, log-log vs size, histogram, CDF, matrix, counts.
+    const overTime = (await chartSummary(page, 'inval-time'))!
+    expect(overTime.datasets.reduce((a, d) => a + d.points, 0)).toBe(40)
+    expect(overTime.datasets.map((d) => d.label)).toContain('gpu0 · gpu_tlb')
+    expect(overTime.axes.y!.title).toMatch(/cost per invalidation \((ns|µs|ms)\)/)
+    const vsSize = (await chartSummary(page, 'inval-size'))!
+    expect(vsSize.axes.x!.type).toBe('logarithmic')
+    expect(vsSize.axes.y!.type).toBe('logarithmic')
+    const counts = (await chartSummary(page, 'inval-events'))!
+    expect(counts.labels).toEqual(['munmap', 'exit_mmap', 'migrate'])
+    const matrix = (await chartSummary(page, 'inval-matrix'))!
+    expect(matrix.labels).toEqual(['gpu0', 'iommu0'])
+    expect(matrix.datasets.map((d) => d.label)).toEqual(['ats', 'gpu_tlb', 'iotlb_dsi', 'iotlb_psi'])
+    await page.getByTestId('inval-breakdown').selectOption('mechanism')
+    await expect.poll(async () => (await chartSummary(page, 'inval-time'))?.datasets.map((d) => d.label)).toEqual(['ats', 'gpu_tlb', 'iotlb_dsi', 'iotlb_psi'])
+    expect((await chartSummary(page, 'inval-hist'))!.datasets[0]!.points).toBe(30)
+    expect((await chartSummary(page, 'inval-cdf'))!.axes.y!.title).toMatch(/fraction/)
+
+    // Timeline: lanes per task/device/IOMMU; step to an event and read its details.
+    const timeline = (await chartSummary(page, 'timeline'))!
+    expect(timeline.datasets.map((d) => d.label)).toEqual(['task lanes', 'device lanes', 'iommu lanes'])
+    await page.getByRole('button', { name: 'Next event' }).click()
+    await expect(page.getByTestId('event-detail')).toContainText('mmap on A (pid 100)')
+    await page.getByRole('button', { name: 'Next event' }).click()
+    await expect(page.getByTestId('event-detail')).toContainText('hmm_range_fault on gpu0')
+    await expect(page.getByTestId('event-detail')).toContainText('pages')
+    await page.getByRole('button', { name: 'zoom in Event timeline by lane' }).click()
+  })
+
+  test('clicking an event on the timeline shows its details', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results?run=run-d1')
+    await expect.poll(() => chartSummary(page, 'timeline')).toBeTruthy()
+    await page.getByRole('img', { name: 'Event timeline by lane' }).scrollIntoViewIfNeeded()
+    // Find the pixel of the "fork" event through the chart itself, then click it.
+    const pos = await page.evaluate(() => {
+      const entry = window.__hmmlabCharts!.charts.get('timeline')!
+      const chart = entry.chart
+      const meta = chart.getDatasetMeta(0)
+      const data = chart.data.datasets[0]!.data as unknown as { x: number }[]
+      const i = data.findIndex((p) => p.x === 1e9)
+      const el = meta.data[i]!
+      const rect = chart.canvas.getBoundingClientRect()
+      return { x: rect.left + el.x, y: rect.top + el.y }
+    })
+    await page.mouse.click(pos.x, pos.y)
+    await expect(page.getByTestId('event-detail')).toContainText('fork on A (pid 100)')
+    await expect(page.getByTestId('event-detail')).toContainText('child')
+  })
+
+  test('an experiment shows the metric against the swept parameter, one line per design', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results')
+    await page.getByTestId('pick-experiment').selectOption('exp-sweep')
+    await expect(page.getByTestId('experiment-result')).toBeVisible()
+    await expect(page.getByTestId('sweep-param')).toHaveValue('machine.mirror_mib')
+    await page.getByTestId('sweep-metric').selectOption('leaked_peak_bytes')
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.datasets.map((d) => [d.label, d.points])).toEqual([
+      ['design D1', 3],
+      ['design D4', 3],
+    ])
+    const s = (await chartSummary(page, 'sweep'))!
+    expect(s.axes.x!.title).toBe('machine.mirror_mib')
+    expect(s.axes.y!.title).toMatch(/leaked_peak_bytes \(MiB\)/)
+    expect(s.datasets[0]!.first).toEqual({ x: 16, y: expect.any(Number) })
+  })
+})

@@ -1,0 +1,332 @@
+/**
+ * Chart.js configurations of the Results and Compare views, built from shaped data (shape.ts).
+ * Each returns a plain configuration that the view wraps in `markRaw` before handing it to
+ * ChartCanvas. Every axis says its unit; every legend names the object type, device, mechanism or
+ * design it shows.
+ */
+import type { ChartConfiguration } from 'chart.js'
+import type { RunResult } from '../../shared/run-result'
+import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, timeAxis } from './charts'
+import { formatBytes, formatNs } from './format'
+import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
+import { toPoints } from './shape'
+
+type Cfg = ChartConfiguration
+
+const decimation = { enabled: true, algorithm: 'min-max' as const }
+
+/** Marker list for the marker plugin. */
+export function markerOption(markers: readonly { t: number; kind: string; label: string }[]): { markers: { x: number; label: string; kind: string }[] } {
+  return { markers: markers.map((m) => ({ x: m.t, label: m.label || m.kind, kind: m.kind })) }
+}
+
+/** Bytes over time stacked by object type (bands pre-stacked, so each can be decimated), with event markers. */
+export function stackedBytesConfig(stack: StackedSeries, markers: readonly RunResult['markers'][number][], yTitle: string, endTime: number): Cfg {
+  const options = baseOptions()
+  const maxT = Math.max(endTime, stack.grid.length ? stack.grid[stack.grid.length - 1]! : 0)
+  return {
+    type: 'line',
+    data: {
+      datasets: stack.types.map((type, k) => {
+        const tops = stack.tops[k]!
+        const vals = stack.values[k]!
+        const data = new Array<{ x: number; y: number; v: number }>(stack.grid.length)
+        for (let i = 0; i < stack.grid.length; i++) data[i] = { x: stack.grid[i]!, y: tops[i]!, v: vals[i]! }
+        return {
+          label: type,
+          data,
+          stepped: 'before' as const,
+          fill: k === 0 ? 'origin' : '-1',
+          borderColor: colour(k),
+          backgroundColor: colour(k, 0.45),
+          borderWidth: 1,
+          pointRadius: 0,
+          pointHitRadius: 4,
+        }
+      }),
+    },
+    options: {
+      ...options,
+      scales: { x: { ...timeAxis(maxT), min: 0, max: maxT }, y: bytesAxis(stack.max, yTitle) },
+      plugins: {
+        ...options.plugins,
+        decimation,
+        hmmMarkers: markerOption(markers),
+        tooltip: {
+          callbacks: {
+            title: (items) => (items[0] ? formatNs(items[0].parsed.x ?? 0) : ''),
+            label: (item) => `${item.dataset.label}: ${formatBytes((item.raw as { v: number }).v)}`,
+          },
+        },
+        zoom: zoomOptions(),
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Wheel/drag zoom and pan along x (keyboard users get buttons in ChartCanvas). */
+export function zoomOptions(): Record<string, unknown> {
+  return {
+    limits: { x: { min: 'original', max: 'original' } },
+    zoom: { wheel: { enabled: true, modifierKey: 'ctrl' }, drag: { enabled: true, modifierKey: 'shift' }, pinch: { enabled: true }, mode: 'x' },
+    pan: { enabled: true, mode: 'x' },
+  }
+}
+
+/** Scatter of cost per invalidation over time, one dataset per group (device · mechanism). */
+export function costOverTimeConfig(groups: { label: string; points: XY[] }[], endTime: number): Cfg {
+  const options = baseOptions()
+  let maxY = 0
+  for (const g of groups) for (const p of g.points) if (p.y > maxY) maxY = p.y
+  return {
+    type: 'scatter',
+    data: { datasets: groups.map((g, k) => ({ label: g.label, data: g.points, backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    options: {
+      ...options,
+      scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
+      plugins: {
+        ...options.plugins,
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatNs(item.parsed.y ?? 0)} at ${formatNs(item.parsed.x ?? 0)}` } },
+        zoom: zoomOptions(),
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Histogram of costs (bars on bin labels). */
+export function histogramConfig(h: Histogram, label: string): Cfg {
+  const options = baseOptions()
+  const labels = h.counts.map((_, i) => `${formatNs(h.edges[i]!, 2)}–${formatNs(h.edges[i + 1]!, 2)}`)
+  return {
+    type: 'bar',
+    data: { labels, datasets: [{ label, data: h.counts, backgroundColor: colour(0, 0.7), borderColor: colour(0), borderWidth: 1 }] },
+    options: {
+      ...options,
+      parsing: undefined,
+      normalized: undefined,
+      scales: {
+        x: { type: 'category', title: { display: true, text: `cost per invalidation (ns/µs/ms${h.log ? ', log bins' : ''})`, color: options.color }, ticks: { maxRotation: 60, autoSkip: true } },
+        y: countAxis('invalidations (count)'),
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Empirical CDF of cost, one line per group, log x axis. */
+export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
+  const options = baseOptions()
+  return {
+    type: 'line',
+    data: {
+      datasets: groups.map((g, k) => ({ label: g.label, data: g.points, stepped: 'after' as const, borderColor: colour(k), backgroundColor: colour(k, 0.2), pointRadius: 0, borderWidth: 1.5 })),
+    },
+    options: {
+      ...options,
+      scales: {
+        x: logAxis('cost per invalidation (ns, log)', (v) => formatNs(v, 2)),
+        y: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'fraction of invalidations ≤ cost (0–1)' } },
+      },
+      plugins: { ...options.plugins, decimation },
+    } as Cfg['options'],
+  }
+}
+
+/** Cost against range size on log-log axes, one dataset per group. */
+export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg {
+  const options = baseOptions()
+  return {
+    type: 'scatter',
+    data: { datasets: groups.map((g, k) => ({ label: g.label, data: g.points, backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    options: {
+      ...options,
+      scales: {
+        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, 2)),
+        y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatNs(v, 2)),
+      },
+      plugins: {
+        ...options.plugins,
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatBytes(item.parsed.x ?? 0)} → ${formatNs(item.parsed.y ?? 0)}` } },
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Total cost per device, stacked by mechanism. */
+export function costMatrixConfig(m: { devices: string[]; mechanisms: string[]; totals: number[][] }): Cfg {
+  const options = baseOptions()
+  let max = 0
+  m.devices.forEach((_, d) => {
+    let s = 0
+    for (const row of m.totals) s += row[d]!
+    if (s > max) max = s
+  })
+  return {
+    type: 'bar',
+    data: { labels: m.devices, datasets: m.mechanisms.map((mech, k) => ({ label: mech, data: m.totals[k]!, backgroundColor: colour(k, 0.8), stack: 'cost' })) },
+    options: {
+      ...options,
+      parsing: undefined,
+      normalized: undefined,
+      scales: {
+        x: { type: 'category', stacked: true, title: { display: true, text: 'device' } },
+        y: durationAxis(max, 'total invalidation cost', { stacked: true }),
+      },
+      plugins: { ...options.plugins, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatNs(Number(item.raw))}` } } },
+    } as Cfg['options'],
+  }
+}
+
+/** Count of invalidations by event type. */
+export function countsConfig(rows: { label: string; count: number }[], what: string): Cfg {
+  const options = baseOptions()
+  return {
+    type: 'bar',
+    data: { labels: rows.map((r) => r.label), datasets: [{ label: `invalidations by ${what}`, data: rows.map((r) => r.count), backgroundColor: colour(1, 0.8) }] },
+    options: {
+      ...options,
+      parsing: undefined,
+      normalized: undefined,
+      indexAxis: 'y',
+      scales: { x: countAxis('invalidations (count)'), y: { type: 'category', title: { display: true, text: what } } },
+    } as Cfg['options'],
+  }
+}
+
+/** Leak waterfall: one floating bar per leak from the owner's end to the free (or run end). */
+export function waterfallConfig(bars: { label: string; x: [number, number]; objectType: string; open: boolean; bytes: number }[], types: string[], endTime: number, design: string): Cfg {
+  const options = baseOptions()
+  const labels = bars.map((b) => b.label)
+  return {
+    type: 'bar',
+    data: {
+      labels,
+      datasets: types.map((type, k) => ({
+        label: `${design}: ${type}`,
+        data: bars.map((b) => (b.objectType === type ? b.x : null)) as unknown as number[],
+        backgroundColor: colour(k, 0.75),
+        borderColor: colour(k),
+        borderWidth: 1,
+        grouped: false,
+      })),
+    },
+    options: {
+      ...options,
+      parsing: undefined,
+      normalized: undefined,
+      indexAxis: 'y',
+      scales: { x: { ...timeAxis(endTime, 'held from owner gone until freed'), min: 0 }, y: { type: 'category', title: { display: true, text: 'object · owner' } } },
+      plugins: {
+        ...options.plugins,
+        tooltip: {
+          callbacks: {
+            label: (item) => {
+              const b = bars[item.dataIndex]!
+              return `${b.label}: ${formatBytes(b.bytes)} from ${formatNs(b.x[0])} to ${b.open ? 'end of run (never freed)' : formatNs(b.x[1])}`
+            },
+          },
+        },
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Timeline: one row per lane, instants as points and slices as bars, zoom and pan along time. */
+export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], endTime: number, names: string[]): Cfg {
+  const options = baseOptions()
+  const kinds = [...new Set(lanes.map((l) => l.kind))]
+  const byKind = kinds.map((kind) => points.filter((p) => lanes[p.y]!.kind === kind))
+  return {
+    type: 'scatter',
+    data: {
+      datasets: kinds.map((kind, k) => ({
+        label: `${kind} lanes`,
+        data: byKind[k]!,
+        backgroundColor: colour(k, 0.8),
+        borderColor: colour(k),
+        pointRadius: 3,
+        pointHoverRadius: 6,
+        pointStyle: 'rectRot',
+      })),
+    },
+    options: {
+      ...options,
+      interaction: { mode: 'nearest', intersect: true },
+      scales: {
+        x: { ...timeAxis(endTime), min: 0, max: Math.max(endTime, 1) },
+        y: {
+          type: 'linear',
+          reverse: true,
+          min: -0.5,
+          max: lanes.length - 0.5,
+          afterBuildTicks: (axis: { ticks: { value: number }[] }) => {
+            axis.ticks = lanes.map((_, i) => ({ value: i }))
+          },
+          ticks: { callback: (v: number | string) => lanes[Number(v)]?.label ?? '' },
+          title: { display: true, text: 'lane (task / device / IOMMU)' },
+        },
+      },
+      plugins: {
+        ...options.plugins,
+        hmmSlices: { enabled: true },
+        tooltip: {
+          callbacks: {
+            label: (item) => {
+              const p = item.raw as TimelinePoint
+              return `${lanes[p.y]?.label}: ${names[p.i] ?? ''} at ${formatNs(p.x)}${p.x2 !== undefined ? ` for ${formatNs(p.x2 - p.x)}` : ''}`
+            },
+          },
+        },
+        zoom: zoomOptions(),
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** A metric against the swept parameter, one line per design. */
+export function sweepConfig(
+  sweep: { numeric: boolean; categories: string[]; lines: { design: string; points: { x: number | string; y: number }[] }[] },
+  param: string,
+  metric: string,
+  yAxis: Record<string, unknown>,
+): Cfg {
+  const options = baseOptions()
+  return {
+    type: 'line',
+    data: {
+      ...(sweep.numeric ? {} : { labels: sweep.categories }),
+      datasets: sweep.lines.map((l, k) => ({
+        label: `design ${l.design}`,
+        data: sweep.numeric ? l.points.map((p) => ({ x: p.x as number, y: p.y })) : sweep.categories.map((c) => l.points.find((p) => String(p.x) === c)?.y ?? null),
+        borderColor: colour(k),
+        backgroundColor: colour(k, 0.3),
+        pointRadius: 4,
+      })) as never,
+    },
+    options: {
+      ...options,
+      ...(sweep.numeric ? {} : { parsing: undefined, normalized: undefined }),
+      scales: {
+        x: sweep.numeric ? { type: 'linear', title: { display: true, text: param } } : { type: 'category', title: { display: true, text: param } },
+        y: { ...yAxis, title: { display: true, text: `${metric} ${(yAxis.title as { text?: string } | undefined)?.text ?? ''}`.replace(/\s+/g, ' ').trim() } },
+      },
+    } as Cfg['options'],
+  }
+}
+
+/** Overlaid series of compared runs, one line per run (step functions). */
+export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: Record<string, unknown>, endTime: number): Cfg {
+  const options = baseOptions()
+  return {
+    type: 'line',
+    data: {
+      datasets: lines.map((l, k) => ({ label: l.label, data: l.points, stepped: 'before' as const, borderColor: colour(k), backgroundColor: colour(k, 0.2), borderWidth: 1.5, pointRadius: 0 })),
+    },
+    options: {
+      ...options,
+      scales: { x: { ...timeAxis(endTime), min: 0 }, y: yAxis },
+      plugins: { ...options.plugins, decimation, zoom: zoomOptions() },
+    } as Cfg['options'],
+  }
+}
+
+export { toPoints }

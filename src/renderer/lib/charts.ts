@@ -1,0 +1,304 @@
+/**
+ * Chart.js set-up for the lab: registered parts, the zoom plugin, a marker plugin (vertical lines
+ * at fork/exit/close/release/free_notifier), a slice plugin for the timeline, axis helpers with
+ * units, theme colours from the CSS variables, and a registry that exposes what each chart draws
+ * (`window.__hmmlabCharts`) so end-to-end tests assert on data and labels rather than pixels.
+ *
+ * Every chart is built with `parsing: false`, `normalized: true` and `animation: false`; data
+ * arrive already shaped (see shape.ts) and live outside Vue's deep reactivity.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Decimation,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  ScatterController,
+  Title,
+  Tooltip,
+  type ChartConfiguration,
+  type Plugin,
+  type Scale,
+} from 'chart.js'
+import zoomPlugin from 'chartjs-plugin-zoom'
+import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
+
+let registered = false
+
+/** Registers the Chart.js parts the lab uses (once). */
+export function ensureCharts(): void {
+  if (registered) return
+  Chart.register(
+    LineController,
+    ScatterController,
+    BarController,
+    LineElement,
+    PointElement,
+    BarElement,
+    LinearScale,
+    LogarithmicScale,
+    CategoryScale,
+    Decimation,
+    Filler,
+    Legend,
+    Title,
+    Tooltip,
+    zoomPlugin,
+    markerPlugin,
+    slicePlugin,
+  )
+  registered = true
+}
+
+/** A categorical palette readable on light and dark backgrounds. */
+export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#8c8c8c', '#17becf', '#bcbd22']
+
+/** Colour of the i-th series. */
+export function colour(i: number, alpha = 1): string {
+  const hex = PALETTE[i % PALETTE.length]!
+  if (alpha >= 1) return hex
+  const n = parseInt(hex.slice(1), 16)
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`
+}
+
+/** Text and grid colours from the page's CSS variables (light or dark scheme). */
+export function themeColours(): { fg: string; muted: string; line: string } {
+  const css = typeof window !== 'undefined' ? window.getComputedStyle(document.documentElement) : undefined
+  const get = (name: string, fallback: string): string => css?.getPropertyValue(name).trim() || fallback
+  return { fg: get('--fg', '#1b1f24'), muted: get('--muted', '#5b6470'), line: get('--line', '#d7dce2') }
+}
+
+/** Options every lab chart shares. */
+export function baseOptions(): NonNullable<ChartConfiguration['options']> {
+  const t = themeColours()
+  return {
+    animation: false,
+    parsing: false,
+    normalized: true,
+    responsive: true,
+    maintainAspectRatio: false,
+    color: t.fg,
+    borderColor: t.line,
+    interaction: { mode: 'nearest', intersect: false },
+    plugins: {
+      legend: { position: 'bottom', labels: { color: t.fg, boxWidth: 12 } },
+      tooltip: { enabled: true },
+    },
+  }
+}
+
+/** An x axis of simulated time, one unit for the whole axis, titled with the unit. */
+export function timeAxis(maxNs: number, title = 'simulated time'): Record<string, unknown> {
+  const { scale, unit } = timeUnitFor(maxNs)
+  const t = themeColours()
+  return {
+    type: 'linear',
+    title: { display: true, text: `${title} (${unit})`, color: t.fg },
+    ticks: { color: t.muted, maxRotation: 0, callback: (v: number | string) => trim(Number(v) / scale) },
+    grid: { color: t.line },
+  }
+}
+
+/** A y axis of bytes (KiB/MiB/GiB chosen from the largest value). */
+export function bytesAxis(maxBytes: number, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const { scale, unit } = byteUnitFor(maxBytes)
+  const t = themeColours()
+  return {
+    type: 'linear',
+    beginAtZero: true,
+    title: { display: true, text: `${title} (${unit})`, color: t.fg },
+    ticks: { color: t.muted, callback: (v: number | string) => trim(Number(v) / scale) },
+    grid: { color: t.line },
+    ...extra,
+  }
+}
+
+/** A y (or x) axis of durations in ns/µs/ms/s. */
+export function durationAxis(maxNs: number, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const { scale, unit } = timeUnitFor(maxNs)
+  const t = themeColours()
+  return {
+    type: 'linear',
+    beginAtZero: true,
+    title: { display: true, text: `${title} (${unit})`, color: t.fg },
+    ticks: { color: t.muted, callback: (v: number | string) => trim(Number(v) / scale) },
+    grid: { color: t.line },
+    ...extra,
+  }
+}
+
+/** A logarithmic axis whose ticks are formatted by `fmt` (e.g. bytes or ns per tick). */
+export function logAxis(title: string, fmt: (v: number) => string): Record<string, unknown> {
+  const t = themeColours()
+  return {
+    type: 'logarithmic',
+    title: { display: true, text: title, color: t.fg },
+    ticks: {
+      color: t.muted,
+      callback: function (this: Scale, v: number | string) {
+        const n = Number(v)
+        const e = Math.log10(n)
+        return Math.abs(e - Math.round(e)) < 1e-9 ? fmt(n) : ''
+      },
+    },
+    grid: { color: t.line },
+  }
+}
+
+/** A plain count axis. */
+export function countAxis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const t = themeColours()
+  return { type: 'linear', beginAtZero: true, title: { display: true, text: title, color: t.fg }, ticks: { color: t.muted, precision: 0 }, grid: { color: t.line }, ...extra }
+}
+
+function trim(v: number): string {
+  return Number(v.toPrecision(4)).toString()
+}
+
+export { formatBytes, formatNs }
+
+// ---------------------------------------------------------------------------------------------
+// Plugins
+
+export interface MarkerOptions {
+  markers?: { x: number; label: string; kind: string }[]
+  color?: string
+}
+
+/** Draws a dashed vertical line with a short label at each marker time (fork, exit, close, …). */
+const markerPlugin: Plugin = {
+  id: 'hmmMarkers',
+  afterDatasetsDraw(chart, _args, options: MarkerOptions) {
+    const markers = options?.markers
+    if (!markers || markers.length === 0) return
+    const x = chart.scales.x
+    if (!x) return
+    const { ctx, chartArea } = chart
+    ctx.save()
+    ctx.strokeStyle = options.color ?? themeColours().muted
+    ctx.fillStyle = options.color ?? themeColours().fg
+    ctx.setLineDash([4, 3])
+    ctx.font = '10px system-ui, sans-serif'
+    let lastLabelX = Number.NEGATIVE_INFINITY
+    for (const m of markers) {
+      const px = x.getPixelForValue(m.x)
+      if (px < chartArea.left || px > chartArea.right) continue
+      ctx.beginPath()
+      ctx.moveTo(px, chartArea.top)
+      ctx.lineTo(px, chartArea.bottom)
+      ctx.stroke()
+      if (px - lastLabelX > 40) {
+        ctx.fillText(m.label, px + 2, chartArea.top + 10)
+        lastLabelX = px
+      }
+    }
+    ctx.restore()
+  },
+}
+
+/** Draws timeline slices (points with `x2`) as bars from x to x2 on their lane. */
+const slicePlugin: Plugin = {
+  id: 'hmmSlices',
+  beforeDatasetsDraw(chart, _args, options: { enabled?: boolean }) {
+    if (!options?.enabled) return
+    const xs = chart.scales.x
+    const ys = chart.scales.y
+    if (!xs || !ys) return
+    const { ctx, chartArea } = chart
+    ctx.save()
+    ctx.beginPath()
+    ctx.rect(chartArea.left, chartArea.top, chartArea.width, chartArea.height)
+    ctx.clip()
+    chart.data.datasets.forEach((ds, k) => {
+      if (!chart.isDatasetVisible(k)) return
+      ctx.fillStyle = (ds.backgroundColor as string) ?? colour(k, 0.5)
+      for (const p of ds.data as unknown as { x: number; y: number; x2?: number }[]) {
+        if (p.x2 === undefined || p.x2 < xs.min || p.x > xs.max) continue
+        const x1 = Math.max(chartArea.left, xs.getPixelForValue(p.x))
+        const x2 = Math.min(chartArea.right, xs.getPixelForValue(p.x2))
+        const y = ys.getPixelForValue(p.y)
+        ctx.fillRect(x1, y - 5, Math.max(1, x2 - x1), 10)
+      }
+    })
+    ctx.restore()
+  },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry for tests and benchmarks
+
+export interface ChartSummary {
+  id: string
+  type: string
+  label: string
+  datasets: { label: string; points: number; first?: unknown; last?: unknown; stack?: string }[]
+  axes: Record<string, { type: string; title: string }>
+  labels?: string[]
+  markers?: number
+  /** Wall time of the first draw, ms. */
+  drawMs?: number
+}
+
+interface Registry {
+  charts: Map<string, { chart: Chart; label: string; drawMs?: number }>
+  /** What chart `id` draws: dataset labels, point counts, first/last points, axis titles. */
+  get(id: string): ChartSummary | undefined
+  ids(): string[]
+}
+
+declare global {
+  interface Window {
+    __hmmlabCharts?: Registry
+  }
+}
+
+/** Summarises a chart's configuration (data lengths, labels, axis titles). */
+export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
+  const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
+  const axes: ChartSummary['axes'] = {}
+  for (const [k, s] of Object.entries(cfg.options.scales ?? {})) axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
+  const summary: ChartSummary = {
+    id,
+    type: cfg.type,
+    label,
+    datasets: cfg.data.datasets.map((d) => {
+      const data = (d._data ?? d.data) as unknown[]
+      const entry: ChartSummary['datasets'][number] = { label: d.label ?? '', points: data.length }
+      if (data.length > 0) {
+        entry.first = data[0]
+        entry.last = data[data.length - 1]
+      }
+      if (d.stack) entry.stack = d.stack
+      return entry
+    }),
+    axes,
+  }
+  if (cfg.data.labels) summary.labels = cfg.data.labels.map(String)
+  const m = cfg.options.plugins?.hmmMarkers?.markers
+  if (m) summary.markers = m.length
+  if (drawMs !== undefined) summary.drawMs = drawMs
+  return summary
+}
+
+/** The page's chart registry (created on first use). */
+export function registry(): Registry {
+  if (!window.__hmmlabCharts) {
+    const charts: Registry['charts'] = new Map()
+    window.__hmmlabCharts = {
+      charts,
+      get(id) {
+        const c = charts.get(id)
+        return c ? summarise(id, c.chart, c.label, c.drawMs) : undefined
+      },
+      ids: () => [...charts.keys()],
+    }
+  }
+  return window.__hmmlabCharts
+}

@@ -1,0 +1,99 @@
+/**
+ * Live progress of experiments and runs, folded from the host's events. Pure reducers so the
+ * store stays thin and the folding is tested without a host.
+ */
+import type { EventPayload } from '../../shared/contracts'
+
+export type RunPhase = 'queued' | 'running' | 'ok' | 'expect_failed' | 'failed' | 'cancelled' | 'timeout'
+
+export interface LiveRun {
+  runId: string
+  experimentId: string
+  phase: RunPhase
+  simTimeNs: number
+  stepsDone: number
+  stepsTotal: number
+  error?: string
+  /** Wall-clock ms (performance.now or Date.now) of the first and latest progress, for the ETA. */
+  startedAt?: number
+  updatedAt?: number
+}
+
+export interface LiveExperiment {
+  experimentId: string
+  name: string
+  total: number
+  done: number
+  failed: number
+  running: number
+  etaMs: number | null
+  finished: boolean
+  runIds: string[]
+}
+
+/** Whether a run is still going. */
+export function isActive(phase: RunPhase): boolean {
+  return phase === 'queued' || phase === 'running'
+}
+
+/** A new experiment as `experiments.start` answered it: every run queued. */
+export function startedExperiment(experimentId: string, runIds: string[], name: string): { experiment: LiveExperiment; runs: LiveRun[] } {
+  return {
+    experiment: { experimentId, name, total: runIds.length, done: 0, failed: 0, running: 0, etaMs: null, finished: runIds.length === 0, runIds: [...runIds] },
+    runs: runIds.map((runId) => ({ runId, experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 })),
+  }
+}
+
+/** Folds `experiment.progress` into an experiment (created if the page learns of it first here). */
+export function applyExperimentProgress(prev: LiveExperiment | undefined, p: EventPayload<'experiment.progress'>): LiveExperiment {
+  return {
+    experimentId: p.experimentId,
+    name: prev?.name ?? p.experimentId,
+    runIds: prev?.runIds ?? [],
+    total: p.total,
+    done: p.done,
+    failed: p.failed,
+    running: p.running,
+    etaMs: p.etaMs,
+    finished: p.finished,
+  }
+}
+
+/** Folds `run.progress` into a run; a finished run is never moved back to running. */
+export function applyRunProgress(prev: LiveRun | undefined, p: EventPayload<'run.progress'>, now: number): LiveRun {
+  if (prev && !isActive(prev.phase)) return prev
+  return {
+    runId: p.runId,
+    experimentId: p.experimentId,
+    phase: 'running',
+    simTimeNs: p.simTimeNs,
+    stepsDone: p.stepsDone,
+    stepsTotal: p.stepsTotal,
+    startedAt: prev?.startedAt ?? now,
+    updatedAt: now,
+  }
+}
+
+/** Folds `run.finished`: the final status and, for a failure, its error. */
+export function applyRunFinished(prev: LiveRun | undefined, p: EventPayload<'run.finished'>, now: number): LiveRun {
+  const base: LiveRun = prev ?? { runId: p.runId, experimentId: p.experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 }
+  const next: LiveRun = { ...base, phase: p.status, updatedAt: now }
+  if (p.status === 'ok' && next.stepsTotal > 0) next.stepsDone = next.stepsTotal
+  if (p.error !== undefined) next.error = p.error
+  return next
+}
+
+/** Fraction (0–1) of a run's steps done; finished runs count as 1. */
+export function runFraction(run: LiveRun): number {
+  if (!isActive(run.phase)) return 1
+  return run.stepsTotal > 0 ? Math.min(1, run.stepsDone / run.stepsTotal) : 0
+}
+
+/** ETA of one run from its step rate so far (ms), or null when there is no rate yet. */
+export function runEtaMs(run: LiveRun): number | null {
+  if (!isActive(run.phase) || run.startedAt === undefined || run.updatedAt === undefined) return null
+  const f = runFraction(run)
+  const elapsed = run.updatedAt - run.startedAt
+  if (f <= 0 || elapsed <= 0) return null
+  return (elapsed * (1 - f)) / f
+}

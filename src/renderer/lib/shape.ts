@@ -1,0 +1,430 @@
+/**
+ * Data shaping for the charts and tables of Results and Compare: pure functions from the stored
+ * `RunResult` / `RunSeries` / `Comparison` shapes to the arrays the charts draw. Large arrays are
+ * typed arrays or plain arrays that views keep out of Vue's deep reactivity (`shallowRef`/`markRaw`).
+ */
+import { OBJECT_TYPES, type Finding, type InvalidationTable, type Leak } from '../../shared/run-result'
+import type { Comparison, RunManifest, SeriesData } from '../../shared/runs'
+
+/** A point as Chart.js reads it with `parsing: false`. */
+export interface XY {
+  x: number
+  y: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step series
+
+/** Sorted union of the sample times of several step series (one shared grid). */
+export function unionGrid(series: readonly SeriesData[]): Float64Array {
+  let total = 0
+  for (const s of series) total += s.t.length
+  const all = new Float64Array(total)
+  let k = 0
+  for (const s of series) for (let i = 0; i < s.t.length; i++) all[k++] = s.t[i]!
+  all.sort()
+  let n = 0
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[n - 1]) all[n++] = all[i]!
+  return all.slice(0, n)
+}
+
+/** Samples a step function (each value holds until the next time; 0 before the first) on a grid. */
+export function resampleStep(s: SeriesData, grid: Float64Array): Float64Array {
+  const out = new Float64Array(grid.length)
+  let j = -1
+  for (let i = 0; i < grid.length; i++) {
+    const t = grid[i]!
+    while (j + 1 < s.t.length && s.t[j + 1]! <= t) j++
+    out[i] = j >= 0 ? s.v[j]! : 0
+  }
+  return out
+}
+
+/** Orders object types as the ledger names them (OBJECT_TYPES first, others alphabetically after). */
+export function orderTypes(types: readonly string[]): string[] {
+  const known = OBJECT_TYPES as readonly string[]
+  return [...types].sort((a, b) => {
+    const ia = known.indexOf(a)
+    const ib = known.indexOf(b)
+    if (ia >= 0 && ib >= 0) return ia - ib
+    if (ia >= 0) return -1
+    if (ib >= 0) return 1
+    return a.localeCompare(b)
+  })
+}
+
+export interface StackedSeries {
+  /** Object types, bottom of the stack first. */
+  types: string[]
+  grid: Float64Array
+  /** Bytes of each type on the grid. */
+  values: Float64Array[]
+  /** Running sums (the top edge of each band), same order as `types`. */
+  tops: Float64Array[]
+  /** Largest total, for the axis unit. */
+  max: number
+}
+
+/**
+ * Stacks the series named `<prefix><type>` (e.g. `memory.page`) on one time grid. The stack is
+ * computed here rather than by Chart.js so each band can be decimated on its own.
+ */
+export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: string): StackedSeries {
+  const names = Object.keys(all).filter((n) => n.startsWith(prefix))
+  const types = orderTypes(names.map((n) => n.slice(prefix.length)))
+  const list = types.map((t) => all[prefix + t]!)
+  const grid = unionGrid(list)
+  const values = list.map((s) => resampleStep(s, grid))
+  const tops: Float64Array[] = []
+  let max = 0
+  for (let k = 0; k < values.length; k++) {
+    const top = new Float64Array(grid.length)
+    const below = k > 0 ? tops[k - 1]! : undefined
+    for (let i = 0; i < grid.length; i++) {
+      top[i] = values[k]![i]! + (below ? below[i]! : 0)
+      if (top[i]! > max) max = top[i]!
+    }
+    tops.push(top)
+  }
+  return { types, grid, values, tops, max }
+}
+
+/** Zips a grid and values into Chart.js points. */
+export function toPoints(x: ArrayLike<number>, y: ArrayLike<number>): XY[] {
+  const n = Math.min(x.length, y.length)
+  const out = new Array<XY>(n)
+  for (let i = 0; i < n; i++) out[i] = { x: x[i]!, y: y[i]! }
+  return out
+}
+
+/** Checks a stored series cheaply (no zod pass over a million numbers). */
+export function isSeriesData(value: unknown): value is SeriesData {
+  const s = value as { t?: unknown; v?: unknown } | null
+  return !!s && Array.isArray(s.t) && Array.isArray(s.v) && s.t.length === s.v.length
+}
+
+/** The well-formed series of a `runs.get` answer; malformed ones are named in `bad`. */
+export function readSeries(raw: Record<string, unknown>): { series: Record<string, SeriesData>; bad: string[] } {
+  const series: Record<string, SeriesData> = {}
+  const bad: string[] = []
+  for (const [k, v] of Object.entries(raw)) {
+    if (isSeriesData(v)) series[k] = v
+    else bad.push(k)
+  }
+  return { series, bad }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings and leaks
+
+const SEVERITY_RANK: Record<Finding['severity'], number> = { error: 0, warning: 1, info: 2 }
+
+/** Findings in reading order: errors first, then warnings, then info; earlier first within each. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.at - b.at)
+}
+
+export type LeakSortKey = 'objectType' | 'owner' | 'heldBy' | 'count' | 'bytes' | 'byteSeconds' | 'since' | 'until'
+
+/** Sorts leaks by a column; `until: null` (never freed) sorts as the latest. */
+export function sortLeaks(leaks: readonly Leak[], key: LeakSortKey, dir: 'asc' | 'desc'): Leak[] {
+  const sign = dir === 'asc' ? 1 : -1
+  const val = (l: Leak): string | number => {
+    const v = l[key]
+    if (v === null) return Number.POSITIVE_INFINITY
+    if (v === undefined) return ''
+    return v
+  }
+  return [...leaks].sort((a, b) => {
+    const va = val(a)
+    const vb = val(b)
+    const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb))
+    return c * sign
+  })
+}
+
+/** Keeps leaks whose type, owner or holder contains every word of the filter (case-insensitive). */
+export function filterLeaks(leaks: readonly Leak[], filter: string): Leak[] {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean)
+  if (words.length === 0) return [...leaks]
+  return leaks.filter((l) => {
+    const hay = `${l.objectType} ${l.owner} ${l.heldBy ?? ''}`.toLowerCase()
+    return words.every((w) => hay.includes(w))
+  })
+}
+
+export interface WaterfallBar {
+  label: string
+  objectType: string
+  /** [since, until] in ns; `open` when never freed (until = end of run). */
+  x: [number, number]
+  open: boolean
+  bytes: number
+  byteSeconds: number
+}
+
+/** One floating bar per leak: from the owner going away to the free (or the end of the run). */
+export function leakWaterfall(leaks: readonly Leak[], endTime: number): WaterfallBar[] {
+  return [...leaks]
+    .sort((a, b) => a.since - b.since || b.bytes - a.bytes)
+    .map((l) => ({
+      label: `${l.objectType} · ${l.owner}`,
+      objectType: l.objectType,
+      x: [l.since, l.until ?? Math.max(endTime, l.since)],
+      open: l.until === null,
+      bytes: l.bytes,
+      byteSeconds: l.byteSeconds,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invalidations
+
+export type InvalidationKey = 'device' | 'mechanism' | 'event'
+
+/** Number of rows of the columnar table. */
+export function invalidationCount(table: InvalidationTable): number {
+  return table.t.length
+}
+
+/** Label of one row for a grouping key ("gpu0", "iotlb_psi", "munmap"). */
+export function rowLabel(table: InvalidationTable, key: InvalidationKey, i: number): string {
+  const idx = table[key][i]!
+  return table.dict[key][idx] ?? `#${idx}`
+}
+
+/** Splits rows into groups by one or two keys ("gpu0 · gpu_tlb"); returns row indexes per group. */
+export function groupRows(table: InvalidationTable, keys: readonly InvalidationKey[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>()
+  for (let i = 0; i < table.t.length; i++) {
+    const label = keys.map((k) => rowLabel(table, k, i)).join(' · ')
+    let g = groups.get(label)
+    if (!g) groups.set(label, (g = []))
+    g.push(i)
+  }
+  return new Map([...groups.entries()].sort((a, b) => a[0].localeCompare(b[0])))
+}
+
+/** Cost of each invalidation over time, one point list per group (sorted by time). */
+export function costOverTime(table: InvalidationTable, keys: readonly InvalidationKey[]): { label: string; points: XY[] }[] {
+  return [...groupRows(table, keys)].map(([label, rows]) => ({
+    label,
+    points: rows.map((i) => ({ x: table.t[i]!, y: table.costNs[i]! })).sort((a, b) => a.x - b.x),
+  }))
+}
+
+/** Cost against the size of the invalidated range (bytes), for log-log axes (non-positive dropped). */
+export function costVsSize(table: InvalidationTable, keys: readonly InvalidationKey[]): { label: string; points: XY[] }[] {
+  return [...groupRows(table, keys)].map(([label, rows]) => ({
+    label,
+    points: rows
+      .map((i) => ({ x: table.end[i]! - table.start[i]!, y: table.costNs[i]! }))
+      .filter((p) => p.x > 0 && p.y > 0),
+  }))
+}
+
+export interface Histogram {
+  /** Bin edges (length bins + 1), log-spaced when `log`. */
+  edges: number[]
+  counts: number[]
+  log: boolean
+}
+
+/** A histogram of positive values; log-spaced bins when they span more than two decades. */
+export function histogram(values: ArrayLike<number>, bins = 30): Histogram {
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    if (v < min) min = v
+    if (v > max) max = v
+  }
+  if (values.length === 0) return { edges: [], counts: [], log: false }
+  if (min === max) return { edges: [min, max], counts: [values.length], log: false }
+  const log = min > 0 && max / min > 100
+  const lo = log ? Math.log10(min) : min
+  const hi = log ? Math.log10(max) : max
+  const width = (hi - lo) / bins
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (log ? 10 ** (lo + i * width) : lo + i * width))
+  const counts = new Array<number>(bins).fill(0)
+  for (let i = 0; i < values.length; i++) {
+    const v = log ? Math.log10(values[i]!) : values[i]!
+    const b = Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)))
+    counts[b]!++
+  }
+  return { edges, counts, log }
+}
+
+/** The empirical CDF as points (value, fraction ≤ value), one per distinct value. */
+export function cdf(values: ArrayLike<number>): XY[] {
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort()
+  const out: XY[] = []
+  const n = sorted.length
+  for (let i = 0; i < n; i++) {
+    if (i + 1 < n && sorted[i + 1] === sorted[i]) continue
+    out.push({ x: sorted[i]!, y: (i + 1) / n })
+  }
+  return out
+}
+
+/** Value at quantile q (0–1) of a list (nearest rank). */
+export function quantile(values: ArrayLike<number>, q: number): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort()
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[idx]
+}
+
+/** Number of rows per value of a key, largest first. */
+export function countsBy(table: InvalidationTable, key: InvalidationKey): { label: string; count: number }[] {
+  const counts = new Map<string, number>()
+  for (let i = 0; i < table.t.length; i++) {
+    const l = rowLabel(table, key, i)
+    counts.set(l, (counts.get(l) ?? 0) + 1)
+  }
+  return [...counts.entries()].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label))
+}
+
+/** Total cost per device, split by mechanism: rows for a stacked bar chart. */
+export function costMatrix(table: InvalidationTable): { devices: string[]; mechanisms: string[]; totals: number[][]; counts: number[][] } {
+  const devices = [...new Set(Array.from(table.device, (d) => table.dict.device[d] ?? `#${d}`))].sort()
+  const mechanisms = [...new Set(Array.from(table.mechanism, (m) => table.dict.mechanism[m] ?? `#${m}`))].sort()
+  const totals = mechanisms.map(() => new Array<number>(devices.length).fill(0))
+  const counts = mechanisms.map(() => new Array<number>(devices.length).fill(0))
+  for (let i = 0; i < table.t.length; i++) {
+    const d = devices.indexOf(rowLabel(table, 'device', i))
+    const m = mechanisms.indexOf(rowLabel(table, 'mechanism', i))
+    totals[m]![d]! += table.costNs[i]!
+    counts[m]![d]!++
+  }
+  return { devices, mechanisms, totals, counts }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+export interface TimelineLane {
+  id: string
+  label: string
+  kind: string
+}
+
+export interface TimelinePoint extends XY {
+  /** Index of the event in the trace, for the details panel. */
+  i: number
+  /** End time for slices. */
+  x2?: number
+}
+
+/**
+ * Lanes in display order (tasks, devices, IOMMUs, kernel; lanes used by events but not declared
+ * appended) and one point per trace event at (t, lane index).
+ */
+export function timelineData(
+  lanes: readonly { id: string; kind: string; label: string }[],
+  events: readonly { t: number; dur?: number | undefined; lane: string }[],
+): { lanes: TimelineLane[]; points: TimelinePoint[] } {
+  const kindOrder = ['task', 'device', 'iommu', 'kernel']
+  const ordered: TimelineLane[] = [...lanes].sort((a, b) => kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind)).map((l) => ({ ...l }))
+  const index = new Map(ordered.map((l, i) => [l.id, i]))
+  const points: TimelinePoint[] = []
+  events.forEach((e, i) => {
+    let y = index.get(e.lane)
+    if (y === undefined) {
+      y = ordered.length
+      ordered.push({ id: e.lane, label: e.lane, kind: 'other' })
+      index.set(e.lane, y)
+    }
+    const p: TimelinePoint = { x: e.t, y, i }
+    if (e.dur !== undefined && e.dur > 0) p.x2 = e.t + e.dur
+    points.push(p)
+  })
+  points.sort((a, b) => a.x - b.x)
+  return { lanes: ordered, points }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sweeps
+
+/** Parameters that take more than one value across the runs of an experiment. */
+export function sweptParameters(runs: readonly RunManifest[]): string[] {
+  const values = new Map<string, Set<string>>()
+  for (const r of runs) for (const [k, v] of Object.entries(r.parameters)) {
+    let s = values.get(k)
+    if (!s) values.set(k, (s = new Set()))
+    s.add(String(v))
+  }
+  const swept = [...values.entries()].filter(([, s]) => s.size > 1).map(([k]) => k)
+  if (new Set(runs.map((r) => r.seed)).size > 1) swept.push('seed')
+  return swept.sort()
+}
+
+/** Metric names present in any run, sorted. */
+export function metricNames(runs: readonly { metrics: Record<string, number> }[]): string[] {
+  return [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort()
+}
+
+/**
+ * The metric against a swept parameter, one line per design. Runs that share the design and the
+ * parameter value (other parameters or seeds differ) are averaged; numeric values sort
+ * numerically, others keep their first-seen order on a category axis.
+ */
+export function sweepLines(
+  runs: readonly RunManifest[],
+  param: string,
+  metric: string,
+): { numeric: boolean; categories: string[]; lines: { design: string; points: { x: number | string; y: number; n: number }[] }[] } {
+  const valueOf = (r: RunManifest): string | number | boolean | undefined => (param === 'seed' ? r.seed : r.parameters[param])
+  const present = runs.filter((r) => valueOf(r) !== undefined && r.metrics[metric] !== undefined)
+  const numeric = present.every((r) => typeof valueOf(r) === 'number')
+  const categories = [...new Set(present.map((r) => String(valueOf(r))))]
+  const designs = [...new Set(present.map((r) => r.design))].sort()
+  const lines = designs.map((design) => {
+    const acc = new Map<string, { x: number | string; sum: number; n: number }>()
+    for (const r of present.filter((p) => p.design === design)) {
+      const v = valueOf(r)!
+      const key = String(v)
+      const a = acc.get(key) ?? { x: numeric ? (v as number) : key, sum: 0, n: 0 }
+      a.sum += r.metrics[metric]!
+      a.n++
+      acc.set(key, a)
+    }
+    const points = [...acc.values()].map((a) => ({ x: a.x, y: a.sum / a.n, n: a.n }))
+    if (numeric) points.sort((a, b) => (a.x as number) - (b.x as number))
+    else points.sort((a, b) => categories.indexOf(String(a.x)) - categories.indexOf(String(b.x)))
+    return { design, points }
+  })
+  return { numeric, categories, lines }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compare
+
+/** Short label of a compared run: its design, plus seed and swept parameters when they differ. */
+export function compareLabel(run: Comparison['runs'][number]): string {
+  const params = Object.entries(run.parameters).map(([k, v]) => `${k}=${String(v)}`)
+  return [run.design, `seed ${run.seed}`, ...params].join(' · ')
+}
+
+/** Overlaid datasets of one compared series: one line per run, nulls (absent) dropped. */
+export function compareSeries(comparison: Comparison, name: string): { label: string; points: XY[] }[] {
+  const s = comparison.series.find((x) => x.name === name)
+  if (!s) return []
+  return comparison.runs.map((r, k) => {
+    const vals = s.values[k] ?? []
+    const points: XY[] = []
+    for (let i = 0; i < s.t.length; i++) {
+      const v = vals[i]
+      if (v !== null && v !== undefined) points.push({ x: s.t[i]!, y: v })
+    }
+    return { label: `${r.label || r.design} (${r.id})`, points }
+  })
+}
+
+/** The unit of a series or metric by its name: bytes for memory/leaks/_bytes, ns for _ns. */
+export function unitOf(name: string): 'bytes' | 'ns' | 'count' | 'other' {
+  if (/^(memory|leaked)\./.test(name) || /_bytes$/.test(name)) return 'bytes'
+  if (/_ns$/.test(name) || /^cost\./.test(name)) return 'ns'
+  if (/_count$/.test(name)) return 'count'
+  return 'other'
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { byteUnitFor, formatBytes, formatByteSeconds, formatDelta, formatEta, formatMetric, formatNs, formatRatio, percent, timeUnitFor } from '../../src/renderer/lib/format'
+
+describe('formatters', () => {
+  it('bytes use binary units with three significant digits', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(512)).toBe('512 B')
+    expect(formatBytes(1536)).toBe('1.5 KiB')
+    expect(formatBytes(68 * 2 ** 20)).toBe('68 MiB')
+    expect(formatBytes(2 * 2 ** 30)).toBe('2 GiB')
+    expect(formatBytes(-4096)).toBe('-4 KiB')
+    expect(formatBytes(Number.NaN)).toBe('—')
+    expect(formatByteSeconds(2 ** 20)).toBe('1 MiB·s')
+  })
+
+  it('simulated time picks ns, µs, ms or s', () => {
+    expect(formatNs(0)).toBe('0 ns')
+    expect(formatNs(800)).toBe('800 ns')
+    expect(formatNs(1200)).toBe('1.2 µs')
+    expect(formatNs(35e6)).toBe('35 ms')
+    expect(formatNs(10e9)).toBe('10 s')
+    expect(formatNs(1234e9)).toBe('1234 s')
+  })
+
+  it('axis units come from the largest value', () => {
+    expect(timeUnitFor(15e9)).toEqual({ scale: 1e9, unit: 's' })
+    expect(timeUnitFor(999)).toEqual({ scale: 1, unit: 'ns' })
+    expect(timeUnitFor(5e5)).toEqual({ scale: 1e3, unit: 'µs' })
+    expect(byteUnitFor(64 * 2 ** 20)).toEqual({ scale: 2 ** 20, unit: 'MiB' })
+    expect(byteUnitFor(100)).toEqual({ scale: 1, unit: 'B' })
+  })
+
+  it('ETA and percentages', () => {
+    expect(formatEta(null)).toBe('—')
+    expect(formatEta(12_400)).toBe('12 s')
+    expect(formatEta(185_000)).toBe('3 min 5 s')
+    expect(formatEta(3_720_000)).toBe('1 h 2 min')
+    expect(percent(1, 4)).toBe(25)
+    expect(percent(5, 4)).toBe(100)
+    expect(percent(1, 0)).toBe(0)
+  })
+
+  it('metrics are formatted by the unit suffix of their name', () => {
+    expect(formatMetric('leaked_peak_bytes', 2 ** 20)).toBe('1 MiB')
+    expect(formatMetric('invalidation_cost_ns', 1500)).toBe('1.5 µs')
+    expect(formatMetric('leak_byte_seconds', 2 ** 30)).toBe('1 GiB·s')
+    expect(formatMetric('invalidations_count', 3.0000001)).toBe('3')
+    expect(formatMetric('x', null)).toBe('—')
+    expect(formatDelta('leaked_peak_bytes', 2 ** 20)).toBe('+1 MiB')
+    expect(formatDelta('invalidation_cost_ns', -3000)).toBe('−3 µs')
+    expect(formatDelta('a_ns', 0)).toBe('0')
+    expect(formatRatio(1.25)).toBe('×1.25')
+    expect(formatRatio(null)).toBe('—')
+  })
+})

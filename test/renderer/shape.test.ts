@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest'
+import type { InvalidationTable, Leak } from '../../src/shared/run-result'
+import type { RunManifest } from '../../src/shared/runs'
+import {
+  cdf,
+  compareSeries,
+  costMatrix,
+  costOverTime,
+  costVsSize,
+  countsBy,
+  filterLeaks,
+  histogram,
+  leakWaterfall,
+  orderTypes,
+  quantile,
+  readSeries,
+  resampleStep,
+  sortFindings,
+  sortLeaks,
+  stackSeries,
+  sweepLines,
+  sweptParameters,
+  timelineData,
+  unionGrid,
+} from '../../src/renderer/lib/shape'
+
+describe('step series', () => {
+  it('resamples step functions on the union of their times (value holds until the next sample, 0 before)', () => {
+    const a = { t: [0, 10, 20], v: [1, 2, 3] }
+    const b = { t: [5, 20], v: [7, 0] }
+    const grid = unionGrid([a, b])
+    expect([...grid]).toEqual([0, 5, 10, 20])
+    expect([...resampleStep(a, grid)]).toEqual([1, 1, 2, 3])
+    expect([...resampleStep(b, grid)]).toEqual([0, 7, 7, 0])
+  })
+
+  it('stacks memory.<type> series in the ledger order, tops are running sums', () => {
+    const s = stackSeries(
+      {
+        'memory.pages': { t: [0, 10], v: [100, 50] },
+        'memory.mm_struct': { t: [0], v: [1] },
+        'memory.zz_custom': { t: [5], v: [2] },
+        'leaked.page': { t: [0], v: [9] },
+      },
+      'memory.',
+    )
+    expect(s.types).toEqual(['mm_struct', 'pages', 'zz_custom'])
+    expect([...s.grid]).toEqual([0, 5, 10])
+    expect([...s.tops[0]!]).toEqual([1, 1, 1])
+    expect([...s.tops[1]!]).toEqual([101, 101, 51])
+    expect([...s.tops[2]!]).toEqual([101, 103, 53])
+    expect(s.max).toBe(103)
+  })
+
+  it('orders unknown types after the known ones', () => {
+    expect(orderTypes(['b', 'pages', 'a', 'mm_struct'])).toEqual(['mm_struct', 'pages', 'a', 'b'])
+  })
+
+  it('keeps only well-formed series', () => {
+    const r = readSeries({ ok: { t: [1], v: [2] }, bad: { t: [1, 2], v: [1] }, worse: 3 })
+    expect(Object.keys(r.series)).toEqual(['ok'])
+    expect(r.bad).toEqual(['bad', 'worse'])
+  })
+
+  it('stacks a million points in well under a second', () => {
+    const n = 1_000_000
+    const t = Array.from({ length: n }, (_, i) => i)
+    const v = Array.from({ length: n }, (_, i) => i % 97)
+    const t0 = performance.now()
+    const s = stackSeries({ 'memory.page': { t, v }, 'memory.vma': { t: [0, n / 2], v: [1, 2] } }, 'memory.')
+    expect(s.grid.length).toBe(n)
+    expect(performance.now() - t0).toBeLessThan(1500)
+  })
+})
+
+const leak = (over: Partial<Leak>): Leak => ({ objectType: 'page', owner: 'mm of A', heldBy: 'fd 3 of B', count: 1, bytes: 10, byteSeconds: 5, since: 1, until: 2, ...over })
+
+describe('leaks', () => {
+  const leaks = [leak({ objectType: 'page', bytes: 30 }), leak({ objectType: 'pasid', owner: 'mm of C', heldBy: undefined, bytes: 10, until: null }), leak({ objectType: 'vma', bytes: 20 })]
+
+  it('sort by a column either way; never-freed sorts last ascending', () => {
+    expect(sortLeaks(leaks, 'bytes', 'desc').map((l) => l.bytes)).toEqual([30, 20, 10])
+    expect(sortLeaks(leaks, 'objectType', 'asc').map((l) => l.objectType)).toEqual(['page', 'pasid', 'vma'])
+    expect(sortLeaks(leaks, 'until', 'asc').map((l) => l.until)).toEqual([2, 2, null])
+  })
+
+  it('filter by every word in type, owner or holder', () => {
+    expect(filterLeaks(leaks, 'mm of C').map((l) => l.objectType)).toEqual(['pasid'])
+    expect(filterLeaks(leaks, 'fd 3 page').map((l) => l.objectType)).toEqual(['page'])
+    expect(filterLeaks(leaks, '')).toHaveLength(3)
+  })
+
+  it('waterfall bars run from the owner gone to the free, or to the end of the run', () => {
+    const bars = leakWaterfall(leaks, 100)
+    expect(bars.map((b) => b.x)).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 100],
+    ])
+    expect(bars.map((b) => b.bytes)).toEqual([30, 20, 10])
+    expect(bars[2]!.open).toBe(true)
+  })
+})
+
+const table: InvalidationTable = {
+  t: [30, 10, 20, 40],
+  event: [0, 1, 0, 0],
+  start: [0, 0, 4096, 0],
+  end: [4096, 2 ** 21, 8192, 0],
+  device: [0, 0, 1, 1],
+  mechanism: [0, 1, 1, 0],
+  costNs: [100, 5000, 300, 200],
+  dict: { event: ['munmap', 'exit_mmap'], device: ['gpu0', 'iommu0'], mechanism: ['gpu_tlb', 'iotlb_psi'] },
+}
+
+describe('invalidations', () => {
+  it('cost over time by device · mechanism, sorted by time', () => {
+    const g = costOverTime(table, ['device', 'mechanism'])
+    expect(g.map((x) => x.label)).toEqual(['gpu0 · gpu_tlb', 'gpu0 · iotlb_psi', 'iommu0 · gpu_tlb', 'iommu0 · iotlb_psi'])
+    expect(costOverTime(table, ['mechanism']).find((x) => x.label === 'iotlb_psi')!.points).toEqual([
+      { x: 10, y: 5000 },
+      { x: 20, y: 300 },
+    ])
+  })
+
+  it('cost vs size drops empty ranges (log axes)', () => {
+    const pts = costVsSize(table, ['device']).flatMap((g) => g.points)
+    expect(pts).toHaveLength(3)
+    expect(pts).toContainEqual({ x: 2 ** 21, y: 5000 })
+  })
+
+  it('counts by event type and the device × mechanism matrix', () => {
+    expect(countsBy(table, 'event')).toEqual([
+      { label: 'munmap', count: 3 },
+      { label: 'exit_mmap', count: 1 },
+    ])
+    const m = costMatrix(table)
+    expect(m.devices).toEqual(['gpu0', 'iommu0'])
+    expect(m.mechanisms).toEqual(['gpu_tlb', 'iotlb_psi'])
+    expect(m.totals).toEqual([
+      [100, 200],
+      [5000, 300],
+    ])
+  })
+
+  it('histogram uses log bins across decades; CDF and quantiles', () => {
+    const h = histogram([1, 10, 100, 1000, 10000], 4)
+    expect(h.log).toBe(true)
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(5)
+    expect(h.edges[0]).toBeCloseTo(1)
+    expect(h.edges[4]).toBeCloseTo(10000)
+    const lin = histogram([1, 2, 3, 4], 2)
+    expect(lin.log).toBe(false)
+    expect(lin.counts).toEqual([2, 2])
+    expect(histogram([]).counts).toEqual([])
+    expect(cdf([3, 1, 2, 2])).toEqual([
+      { x: 1, y: 0.25 },
+      { x: 2, y: 0.75 },
+      { x: 3, y: 1 },
+    ])
+    expect(quantile([5, 1, 3], 0.5)).toBe(3)
+    expect(quantile([], 0.5)).toBeUndefined()
+  })
+})
+
+describe('timeline', () => {
+  it('orders lanes tasks, devices, IOMMUs; unknown lanes appended; slices carry their end', () => {
+    const { lanes, points } = timelineData(
+      [
+        { id: 'i', kind: 'iommu', label: 'iommu0' },
+        { id: 't', kind: 'task', label: 'A' },
+        { id: 'd', kind: 'device', label: 'gpu0' },
+      ],
+      [
+        { t: 5, lane: 'd', dur: 2 },
+        { t: 1, lane: 't' },
+        { t: 3, lane: 'x' },
+      ],
+    )
+    expect(lanes.map((l) => l.label)).toEqual(['A', 'gpu0', 'iommu0', 'x'])
+    expect(points).toEqual([
+      { x: 1, y: 0, i: 1 },
+      { x: 3, y: 3, i: 2 },
+      { x: 5, y: 1, i: 0, x2: 7 },
+    ])
+  })
+})
+
+describe('findings', () => {
+  it('errors first, then warnings, then info; earlier first', () => {
+    const f = (severity: 'error' | 'warning' | 'info', at: number) => ({ kind: 'k', severity, message: '', signature: '', at, paths: [] })
+    expect(sortFindings([f('info', 0), f('warning', 5), f('error', 9), f('warning', 1)]).map((x) => `${x.severity}@${x.at}`)).toEqual(['error@9', 'warning@1', 'warning@5', 'info@0'])
+  })
+})
+
+const manifest = (design: string, mib: number, seed: number, metric: number): RunManifest =>
+  ({ design, seed, parameters: { 'machine.mib': mib }, metrics: { leak_bytes: metric } }) as unknown as RunManifest
+
+describe('sweeps', () => {
+  it('one line per design, values averaged over seeds, sorted by the parameter', () => {
+    const runs = [manifest('D4', 32, 1, 10), manifest('D1', 16, 1, 1), manifest('D1', 32, 1, 2), manifest('D1', 16, 2, 3), manifest('D4', 16, 1, 20)]
+    expect(sweptParameters(runs)).toEqual(['machine.mib', 'seed'])
+    const s = sweepLines(runs, 'machine.mib', 'leak_bytes')
+    expect(s.numeric).toBe(true)
+    expect(s.lines).toEqual([
+      { design: 'D1', points: [{ x: 16, y: 2, n: 2 }, { x: 32, y: 2, n: 1 }] },
+      { design: 'D4', points: [{ x: 16, y: 20, n: 1 }, { x: 32, y: 10, n: 1 }] },
+    ])
+  })
+})
+
+describe('compare', () => {
+  it('overlays one line per run and drops absent samples', () => {
+    const c = {
+      runs: [
+        { id: 'a', label: 'A', design: 'D1', seed: 1, parameters: {} },
+        { id: 'b', label: '', design: 'D4', seed: 1, parameters: {} },
+      ],
+      metrics: [],
+      series: [{ name: 'leaked.page', t: [0, 1, 2], values: [[0, 1, null], [null, 5, 6]] }],
+      findings: { inAll: [], onlyIn: [[], []], inSome: [] },
+    }
+    expect(compareSeries(c, 'leaked.page')).toEqual([
+      { label: 'A (a)', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      { label: 'D4 (b)', points: [{ x: 1, y: 5 }, { x: 2, y: 6 }] },
+    ])
+  })
+})
