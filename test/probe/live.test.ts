@@ -1,5 +1,6 @@
 /**
- * `hmmlab probe` on the machine running the tests: exit 0, the real kernel config and command line,
+ * `hmmlab probe` (its command module, run as a process) on the machine running the tests: exit 0,
+ * the real kernel config and command line,
  * and IOMMU/KFD exactly as /sys shows them (on the development VM: none of either).
  */
 import { spawnSync } from 'node:child_process'
@@ -11,7 +12,7 @@ import { ProbeReport } from '../../src/shared/probe'
 
 const ROOT = path.resolve(__dirname, '../..')
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs')
-const run = (...args: string[]) => spawnSync(process.execPath, [TSX, 'src/main/cli/index.ts', 'probe', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+const run = (...args: string[]) => spawnSync(process.execPath, [TSX, 'test/probe/probe-cli.ts', 'probe', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 })
 const list = (p: string) => {
   try {
     return fs.readdirSync(p)
@@ -59,6 +60,13 @@ describe('hmmlab probe on this machine', () => {
     expect(f).toBeGreaterThan(0)
     expect(f).toBeLessThan(text.stdout.indexOf('Kernel'))
     expect(text.stdout.indexOf('Kernel')).toBeLessThan(text.stdout.indexOf('IOMMU ('))
+  })
+
+  it('large reports reach a pipe whole (the entry point exits right after the command)', () => {
+    const r = run('--sysroot', 'test/fixtures/sysroots/kfd-mi210-xgmi', '--json')
+    expect(r.status).toBe(0)
+    expect(r.stdout.length).toBeGreaterThan(65536)
+    expect(ProbeReport.parse(JSON.parse(r.stdout)).kfd.nodes).toHaveLength(10)
   })
 
   it('a sysroot that does not exist is exit 2 with a message', () => {

@@ -59,7 +59,10 @@ export function registerProbeCommand(program: Command): void {
           return
         }
       }
-      process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : formatProbeReport(report, { verbose: flags.verbose }))
+      const out = flags.json ? JSON.stringify(report, null, 2) + '\n' : formatProbeReport(report, { verbose: flags.verbose })
+      // Wait until the data is handed to the OS: the entry point exits right after, and stdout to a
+      // pipe is asynchronous (large reports would be cut at 64 KiB otherwise).
+      await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()))
       process.exitCode = 0
     })
 }

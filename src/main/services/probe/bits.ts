@@ -57,3 +57,24 @@ export function formatBytes(n: number): string {
 export function yesNo(b: boolean, yes = 'supported', no = 'not supported'): string {
   return b ? yes : no
 }
+
+/** `[2,3,4,5,9]` → `2–5, 9`. */
+export function idRanges(ids: number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b)
+  const out: string[] = []
+  let i = 0
+  while (i < sorted.length) {
+    let j = i
+    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++
+    out.push(j - i >= 2 ? `${sorted[i]}–${sorted[j]}` : sorted.slice(i, j + 1).join(', '))
+    i = j + 1
+  }
+  return out.join(', ')
+}
+
+/** `['a','a','b']` → `2× a, b`. */
+export function countList(items: string[]): string {
+  const m = new Map<string, number>()
+  for (const x of items) m.set(x, (m.get(x) ?? 0) + 1)
+  return [...m].map(([k, n]) => (n > 1 ? `${n}× ${k}` : k)).join(', ')
+}

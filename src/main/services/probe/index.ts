@@ -18,6 +18,7 @@ import { openSysroot, type SysrootFs } from './sysroot'
 import { openArchiveSysroot } from './capture'
 import { collectSystemInformation } from './sysinfo'
 import { readBootLog } from './bootlog'
+import { countList } from './bits'
 import { amdFeatureNames } from './amd'
 
 export { ProbeContext } from './context'
@@ -125,7 +126,7 @@ export function probeSysroot(
       ? 'IOMMU: none registered'
       : `IOMMU: ${[intel && `${intel} Intel VT-d`, amd && `${amd} AMD-Vi`, other && `${other} other`].filter(Boolean).join(', ')} unit(s); ${groups.length} group(s)`,
     `PCI: ${pci.length} function(s), ${pci.filter(isGpuLike).length} display/accelerator`,
-    kfd.topologyPresent ? `KFD: ${kfd.nodes.length} node(s), ${gpuNodes.length} GPU (${gpuNodes.map((n) => n.derived.gfxTarget ?? '?').join(', ')})` : 'KFD: absent',
+    kfd.topologyPresent ? `KFD: ${kfd.nodes.length} node(s), ${gpuNodes.length} GPU${gpuNodes.length ? ` (${countList(gpuNodes.map((n) => n.derived.gfxTarget ?? '?'))})` : ''}` : 'KFD: absent',
     `DRM: ${drm.filter((d) => d.kind === 'card').length} card(s), ${drm.filter((d) => d.kind === 'render').length} render node(s)`,
     nvidia.driverPresent ? `NVIDIA: driver ${nvidia.version ?? '?'}, ${nvidia.gpus.length} GPU(s)` : 'NVIDIA: no driver',
   ]

@@ -6,6 +6,7 @@
  * over, never fatal.
  */
 import type { KfdLink, KfdNode, KfdNodeDerived, KfdProperties, KfdSection } from '../../../shared/probe'
+import { idRanges } from './bits'
 import type { ProbeContext } from './context'
 
 export const KFD_TOPOLOGY = '/sys/devices/virtual/kfd/kfd/topology'
@@ -323,7 +324,7 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
   }
   for (const [key, nodes] of byKey) {
     const [fact, target] = key.split('|') as [string, string]
-    const what = `kfd node${nodes.length > 1 ? 's' : ''} ${nodes.map((n) => n.id).join(', ')} (${target})`
+    const what = `kfd node${nodes.length > 1 ? 's' : ''} ${idRanges(nodes.map((n) => n.id))} (${target})`
     const file = `${(nodes[0] as KfdNode).path}/properties`
     if (fact === 'no-svm')
       ctx.warn('kfd.no-svm', what, `${what}: SVMAPI_SUPPORTED not set: KFD SVM (HMM-based shared virtual memory, hipMallocManaged with XNACK) unavailable`, file)
@@ -345,7 +346,7 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
   for (const n of gpus) if (n.derived.hiveId) hives.set(n.derived.hiveId, [...(hives.get(n.derived.hiveId) ?? []), n.id])
   for (const [h, ids] of hives) {
     const xgmi = gpus.filter((n) => ids.includes(n.id)).flatMap((n) => [...n.ioLinks, ...n.p2pLinks]).filter((l) => l.typeName === 'XGMI').length
-    ctx.info('kfd.xgmi-hive', `xgmi hive ${h}`, `XGMI hive ${h}: nodes ${ids.join(', ')} (${xgmi} XGMI link entries): peer access bypasses PCIe`)
+    ctx.info('kfd.xgmi-hive', `xgmi hive ${h}`, `XGMI hive ${h}: nodes ${idRanges(ids)} (${xgmi} XGMI link entries): peer access bypasses PCIe`)
   }
   if (s.nodes.length > 0 && gpus.length === 0 && !s.nodes.some((n) => n.status !== 'ok'))
     ctx.info('kfd.cpu-only', 'kfd', 'KFD topology has CPU nodes only: no GPU is visible to KFD')
