@@ -27,6 +27,8 @@ export interface RunOptions {
   seed?: number
   onProgress?: (p: RunProgress) => void
   shouldStop?: () => boolean
+  /** Called after each top-level step with its index and operation (progress, benchmarks). */
+  onStepDone?: (index: number, op: string) => void
   /** Hard cap on simulated events (default 50 million). */
   maxEvents?: number
 }
@@ -85,6 +87,7 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   const w = buildWorld(sc, seed)
   w.design = design
   const ctx = new Ctx(w, design, sc)
+  if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const peak = MEM_TYPES.map(() => 0)
   const e = w.engine
   let mainDone = false

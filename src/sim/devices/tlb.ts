@@ -1,6 +1,7 @@
 /**
- * A translation cache (GPU TLB, IOTLB, ATS device TLB): direct-mapped, tagged by address-space id
- * (mirror id or PASID) and 4 KiB page; counts hits, misses and invalidations.
+ * A translation cache (GPU TLB, IOTLB, ATS device TLB): direct-mapped (size rounded up to a power
+ * of two), tagged by address-space id (mirror id or PASID) and page; counts hits, misses and
+ * invalidations.
  */
 export class Tlb {
   private readonly tag: Int32Array
@@ -11,14 +12,18 @@ export class Tlb {
   pageFlushes = 0
   fullFlushes = 0
 
+  private readonly mask: number
+
   constructor(readonly entries: number) {
-    const n = Math.max(1, entries | 0)
+    let n = 1
+    while (n < Math.max(1, entries | 0)) n <<= 1
+    this.mask = n - 1
     this.tag = new Int32Array(n).fill(-1)
     this.asid = new Int32Array(n).fill(-1)
   }
 
   private slot(asid: number, page: number): number {
-    return ((page ^ Math.imul(asid, 0x9e3779b1)) >>> 0) % this.tag.length
+    return (page ^ Math.imul(asid, 0x9e3779b1) ^ (page >>> 13)) & this.mask
   }
 
   /** Looks a translation up; a miss fills the slot. Returns true on a hit. */

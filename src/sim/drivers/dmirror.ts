@@ -65,15 +65,34 @@ export function* hmmRangeFault(
     if (r < 0) return r
   }
   const pt = mm.pt
-  for (let pg = start; pg < end; pg++) {
+  let v = findVma(mm, start)
+  for (let pg = start; pg < end; ) {
     const i = pg - start
-    const v = findVma(mm, pg)
+    if (v && pg >= v.end) v = findVma(mm, pg)
+    else if (!v) v = findVma(mm, pg)
     if (!v || (v.prot & PROT_READ) === 0) {
       out[i] = HMM_PFN_ERROR
       pfns[i] = 0
+      pg++
       continue
     }
-    const f = pt.get(pg)
+    const bs = pt.blockState(pg)
+    if (bs === 1) {
+      // a 2 MiB leaf: report every covered page at once (map order = PMD)
+      const f = pt.get(pg)
+      const pfn = pt.pfn(pg)
+      let o = 0
+      if (f & PTE_DEVPRIV) {
+        if ((w.frames.dev[pfn] as number) - 1 === m.dev.idx) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
+      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
+      if (o) o |= HMM_PFN_HUGE
+      const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
+      out.fill(o, i, i + (stop - pg))
+      pfns.fill(pfn, i, i + (stop - pg))
+      pg = stop
+      continue
+    }
+    const f = bs === 0 ? 0 : pt.get(pg)
     let o = 0
     if (f & PTE_DEVPRIV) {
       const pfn = pt.pfn(pg)
@@ -83,8 +102,8 @@ export function* hmmRangeFault(
       o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
       pfns[i] = pt.pfn(pg)
     }
-    if (o && pt.isHuge(pg)) o |= HMM_PFN_HUGE
     out[i] = o
+    pg++
   }
   yield sleep(w.costs.hmm_range_fault_call + (end - start) * w.costs.hmm_range_fault_page)
   if (m.readRetry(seq)) {
@@ -156,11 +175,20 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
   let n = 0
   let cost = 0
   if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
-  for (let pg = start; pg < end; pg++) {
+  for (let pg = start; pg < end; ) {
     const f = m.pt.get(pg)
     if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
+    if (m.pt.blockState(pg) === 1) {
+      // one TLB entry per 2 MiB device mapping
+      if (!m.dev.tlb.lookup(m.id, pg - (pg & 511))) cost += c.gpu_ptw
+      const stop = Math.min(end, pg - (pg & 511) + 512)
+      n += stop - pg
+      pg = stop
+      continue
+    }
     if (!m.dev.tlb.lookup(m.id, pg)) cost += c.gpu_ptw
     n++
+    pg++
   }
   cost += n * c.device_access_page
   return { n, cost }

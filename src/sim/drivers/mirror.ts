@@ -77,12 +77,9 @@ export class Mirror {
     const w = this.w
     const c = w.costs
     if (!this.alive) return 0
-    let lo = -1
-    let hi = -1
-    const zapped = this.pt.clear(r.start, Math.min(r.end, 0x100000000), (pg, _f, _pfn, huge) => {
-      if (lo < 0) lo = pg
-      hi = huge ? pg + 512 : pg + 1
-    })
+    const zapped = this.pt.clear(r.start, Math.min(r.end, 0x100000000))
+    const lo = this.pt.clearedLo
+    const hi = this.pt.clearedHi
     const ev = r.event
     const span = hi - lo
     const ptCost = zapped * c.dev_pte_write

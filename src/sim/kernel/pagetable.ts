@@ -49,25 +49,52 @@ export class RadixPt {
   present = 0
   /** Table pages (PMD + PTE tables) allocated. */
   tables = 0
+  /** First and last+1 page cleared by the last clear() (−1 if nothing). */
+  clearedLo = -1
+  clearedHi = -1
+
+  private cacheKey = -1
+  private cachePmd: PmdTable | undefined = undefined
 
   /** `onTables(delta)` is told every time table pages are allocated (+) or freed (-). */
-  constructor(private readonly onTables: (delta: number) => void = () => {}) {}
+  constructor(readonly onTables: (delta: number) => void = () => {}) {}
 
-  private pmdFor(page: number, create: boolean): PmdTable | undefined {
+  /** The PMD table covering `page` (cached: consecutive lookups skip the Map). */
+  pmdOf(page: number): PmdTable | undefined {
     const k = page >>> 18
-    let p = this.pmds.get(k)
+    if (k === this.cacheKey) return this.cachePmd
+    const p = this.pmds.get(k)
+    this.cacheKey = k
+    this.cachePmd = p
+    return p
+  }
+
+  pmdFor(page: number, create: boolean): PmdTable | undefined {
+    let p = this.pmdOf(page)
     if (!p && create) {
+      const k = page >>> 18
       p = new PmdTable()
       this.pmds.set(k, p)
+      this.cacheKey = k
+      this.cachePmd = p
       this.tables++
       this.onTables(1)
     }
     return p
   }
 
+  /** 0: nothing mapped in the 2 MiB block of `page`; 1: a 2 MiB leaf; 2: a PTE table. */
+  blockState(page: number): number {
+    const p = this.pmdOf(page)
+    if (!p) return 0
+    const pi = (page >>> 9) & 511
+    if ((p.hflags[pi] as number) !== 0) return 1
+    return p.ptes[pi] ? 2 : 0
+  }
+
   /** Flags of the entry covering `page` (0 if none). */
   get(page: number): number {
-    const p = this.pmds.get(page >>> 18)
+    const p = this.pmdOf(page)
     if (!p) return 0
     const pi = (page >>> 9) & 511
     const h = p.hflags[pi] as number
@@ -78,7 +105,7 @@ export class RadixPt {
 
   /** pfn of the entry covering `page` (for a huge leaf: the huge frame), or -1. */
   pfn(page: number): number {
-    const p = this.pmds.get(page >>> 18)
+    const p = this.pmdOf(page)
     if (!p) return -1
     const pi = (page >>> 9) & 511
     if ((p.hflags[pi] as number) !== 0) return p.hpfn[pi] as number
@@ -89,7 +116,7 @@ export class RadixPt {
 
   /** True if `page` is covered by a 2 MiB leaf. */
   isHuge(page: number): boolean {
-    const p = this.pmds.get(page >>> 18)
+    const p = this.pmdOf(page)
     return p !== undefined && (p.hflags[(page >>> 9) & 511] as number) !== 0
   }
 
@@ -158,6 +185,8 @@ export class RadixPt {
   private maybeDropPmd(p: PmdTable, page: number): void {
     if (p.nPte === 0 && p.nHuge === 0) {
       this.pmds.delete(page >>> 18)
+      this.cacheKey = -1
+      this.cachePmd = undefined
       this.tables--
       this.onTables(-1)
     }
@@ -223,19 +252,136 @@ export class RadixPt {
    * partly inside the range are cleared whole (callers split first when they must not).
    */
   clear(start: number, end: number, onEntry?: EntryVisitor): number {
-    const hit: Array<[number, boolean]> = []
-    this.forEach(start, end, (pg, f, pfn, huge) => {
-      if (onEntry) onEntry(pg, f, pfn, huge)
-      hit.push([pg, huge])
-    })
+    this.clearedLo = -1
+    this.clearedHi = -1
+    if (end <= start) return 0
     let n = 0
-    for (const [pg, huge] of hit) {
-      if (huge) {
-        this.setHuge(pg, 0, 0)
-        n += 512
-      } else {
-        this.set(pg, 0, 0)
-        n++
+    for (const k of this.sortedKeys(start, end)) {
+      const p = this.pmds.get(k)
+      if (!p) continue
+      const base = (k << 18) >>> 0
+      const b0 = Math.max(start, base)
+      const b1 = Math.min(end, base + 262144)
+      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
+        const hb = base + pi * 512
+        const h = p.hflags[pi] as number
+        if (h !== 0) {
+          if (onEntry) onEntry(hb, h, p.hpfn[pi] as number, true)
+          if (this.clearedLo < 0) this.clearedLo = hb
+          this.clearedHi = hb + 512
+          p.hflags[pi] = 0
+          p.hpfn[pi] = 0
+          p.nHuge--
+          this.present -= HPAGE_PAGES
+          n += HPAGE_PAGES
+          continue
+        }
+        const t = p.ptes[pi]
+        if (!t) continue
+        const lo = Math.max(b0, hb) - hb
+        const hi = Math.min(b1, hb + 512) - hb
+        const fl = t.flags
+        for (let i = lo; i < hi && t.n > 0; i++) {
+          const f = fl[i] as number
+          if (f === 0) continue
+          if (onEntry) onEntry(hb + i, f, t.pfn[i] as number, false)
+          if (this.clearedLo < 0) this.clearedLo = hb + i
+          this.clearedHi = hb + i + 1
+          fl[i] = 0
+          t.pfn[i] = 0
+          t.n--
+          n++
+          this.present--
+        }
+        if (t.n === 0) {
+          p.ptes[pi] = undefined
+          p.nPte--
+          this.tables--
+          this.onTables(-1)
+        }
+      }
+      if (p.nPte === 0 && p.nHuge === 0) {
+        this.pmds.delete(k)
+        this.cacheKey = -1
+        this.cachePmd = undefined
+        this.tables--
+        this.onTables(-1)
+      }
+    }
+    return n
+  }
+
+  /**
+   * fork's copy_page_range for a COW mapping: write-protects the parent's entries in [start, end)
+   * (`wp(flags)` gives the new flags, applied to both) and installs the same entries in `child`;
+   * `onEntry` sees each copied entry (to take frame references). Whole tables are copied with
+   * typed-array copies. Returns entries copied (4 KiB or 2 MiB).
+   */
+  copyTo(child: RadixPt, start: number, end: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
+    let n = 0
+    for (const k of this.sortedKeys(start, end)) {
+      const p = this.pmds.get(k)
+      if (!p) continue
+      const base = (k << 18) >>> 0
+      const b0 = Math.max(start, base)
+      const b1 = Math.min(end, base + 262144)
+      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
+        const hb = base + pi * 512
+        const h = p.hflags[pi] as number
+        if (h !== 0) {
+          const nf = wp(h)
+          p.hflags[pi] = nf
+          onEntry(p.hpfn[pi] as number)
+          child.setHuge(hb, nf, p.hpfn[pi] as number)
+          n++
+          continue
+        }
+        const t = p.ptes[pi]
+        if (!t) continue
+        const lo = Math.max(b0, hb) - hb
+        const hi = Math.min(b1, hb + 512) - hb
+        const cp = child.pmdFor(hb, true) as PmdTable
+        let ct = cp.ptes[pi]
+        if (!ct) {
+          ct = new PteTable()
+          cp.ptes[pi] = ct
+          cp.nPte++
+          child.tables++
+          child.onTables(1)
+        }
+        const fl = t.flags
+        const pf = t.pfn
+        const cf = ct.flags
+        const cpf = ct.pfn
+        let last = -1
+        let lastF = -1
+        for (let i = lo; i < hi; i++) {
+          const f = fl[i] as number
+          if (f === 0) continue
+          let nf: number
+          if (f === last) nf = lastF
+          else {
+            nf = wp(f)
+            last = f
+            lastF = nf
+          }
+          fl[i] = nf
+          if ((cf[i] as number) === 0) {
+            ct.n++
+            child.present++
+          }
+          cf[i] = nf
+          const pfn = pf[i] as number
+          cpf[i] = pfn
+          onEntry(pfn)
+          n++
+        }
+        if (ct.n === 0) {
+          cp.ptes[pi] = undefined
+          cp.nPte--
+          child.tables--
+          child.onTables(-1)
+        }
       }
     }
     return n
@@ -253,6 +399,8 @@ export class RadixPt {
     }
     if (this.tables > 0) this.onTables(-this.tables)
     this.pmds.clear()
+    this.cacheKey = -1
+    this.cachePmd = undefined
     this.tables = 0
     this.present = 0
     return n
@@ -297,7 +445,7 @@ export class RadixPt {
 
   /** Replaces a 2 MiB leaf by 512 4 KiB entries with the same flags; `pfnOf(i)` gives each pfn. */
   splitHuge(page: number, pfnOf: (i: number) => number): void {
-    const p = this.pmds.get(page >>> 18)
+    const p = this.pmdOf(page)
     if (!p) return
     const pi = (page >>> 9) & 511
     const h = p.hflags[pi] as number

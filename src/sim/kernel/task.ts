@@ -59,18 +59,18 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
       const s = invalidateRangeStart(w, r, cp)
       if (s.cost > 0) yield sleep(s.cost)
       old.write_protect_seq++
-      let n = 0
-      old.pt.update(v.start, v.end, (f) => {
-        if (f & PTE_ZERO) return f
-        if (f & PTE_DEVPRIV) return f & ~PTE_WRITE
-        return (f & ~(PTE_WRITE | PTE_EXCL)) | PTE_COW
-      })
-      old.pt.forEach(v.start, v.end, (pg, f, pfn, huge) => {
-        w.frames.get(pfn)
-        if (huge) mm.pt.setHuge(pg, f, pfn)
-        else mm.pt.set(pg, f, pfn)
-        n += huge ? 1 : 1
-      })
+      const fr = w.frames
+      const n = old.pt.copyTo(
+        mm.pt,
+        v.start,
+        v.end,
+        (f) => {
+          if (f & PTE_ZERO) return f
+          if (f & PTE_DEVPRIV) return f & ~PTE_WRITE
+          return (f & ~(PTE_WRITE | PTE_EXCL)) | PTE_COW
+        },
+        (pfn) => fr.get(pfn),
+      )
       old.write_protect_seq++
       const e = invalidateRangeEnd(w, r, cp)
       yield sleep(n * w.costs.pte_op * 2 + e)

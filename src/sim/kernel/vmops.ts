@@ -115,32 +115,45 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
   let invLo = -1
   let invHi = -1
   let migrate = false
+  let work = false
+  let v: Vma | undefined
   for (let pg = start; pg < end; ) {
-    const huge = pt.isHuge(pg)
+    const bs = pt.blockState(pg)
+    if (bs === 0) {
+      work = true
+      pg = pg - (pg & 511) + 512
+      continue
+    }
+    const huge = bs === 1
     const f = pt.get(pg)
     const step = huge ? 512 - (pg & 511) : 1
     let needs = false
-    if (f & PTE_DEVPRIV) {
+    if (f === 0) work = true
+    else if (f & PTE_DEVPRIV) {
       if (devOwner < 0 || (w.frames.dev[pt.pfn(pg)] as number) - 1 !== devOwner) {
         needs = true
         migrate = true
       }
     } else if (f & PTE_EXCL) needs = true
-    else if (write && (f & PTE_PRESENT) && !(f & PTE_WRITE)) {
-      const v = findVma(mm, pg) as Vma
+    else if (write && !(f & PTE_WRITE)) {
+      work = true
+      if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
       if (!v.shared && ((f & PTE_ZERO) || (w.frames.refcount[pt.pfn(pg)] as number) > 1)) needs = true
     }
     if (needs) {
+      work = true
       const lo = huge ? pg - (pg & 511) : pg
       if (invLo < 0) invLo = lo
       invHi = huge ? lo + 512 : pg + 1
     }
     pg += step
   }
+  if (!work) return 0
   const doWork = (): number => {
     let cost = 0
+    let v: Vma | undefined
     for (let pg = start; pg < end; ) {
-      const v = findVma(mm, pg) as Vma
+      if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
       const huge = pt.isHuge(pg)
       const f = pt.get(pg)
       if (huge) {
@@ -149,7 +162,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
         pg = hb + 512
         continue
       }
-      if (f === 0 && v.huge && !v.shared && hbFits(v, pg) && blockEmpty(mm, pg)) {
+      if (f === 0 && v.huge && !v.shared && hbFits(v, pg) && pt.blockState(pg) === 0) {
         const hb = pg - (pg & 511)
         if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, w.frames.alloc(9, mm.owner))
         else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
@@ -184,10 +197,6 @@ function hbFits(v: Vma, pg: number): boolean {
   return hb >= v.start && hb + 512 <= v.end
 }
 
-function blockEmpty(mm: MmStruct, pg: number): boolean {
-  const hb = pg - (pg & 511)
-  return mm.pt.countPresent(hb, hb + 512) === 0
-}
 
 function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean, devOwner: number): number {
   const pt = mm.pt

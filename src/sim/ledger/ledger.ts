@@ -102,6 +102,8 @@ export class Ledger {
   peakLeaked = 0
   readonly series: MemorySeries = { t: [], byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>, leaked: [] }
   private minSpacing = 0
+  /** Time of the series row being accumulated (-1: none yet). */
+  private rowT = -1
   /** Allocations / frees counted (objects and pool charges). */
   allocs = 0
   frees = 0
@@ -141,6 +143,7 @@ export class Ledger {
   /** Changes the bytes of (owner, type) by delta; the one place memory is counted. */
   charge(type: MemType, owner: number, delta: number): void {
     if (delta === 0) return
+    this.sample()
     this.integrate()
     const now = this.clock()
     const c = this.cell(owner, type)
@@ -162,7 +165,6 @@ export class Ledger {
     this.liveByType[TYPE_INDEX[type]] = (this.liveByType[TYPE_INDEX[type]] as number) + delta
     if (delta > 0) this.allocs++
     else this.frees++
-    this.sample()
   }
 
   /** Moves a charge between owners (e.g. a COW-shared page outliving the mm that allocated it). */
@@ -183,6 +185,7 @@ export class Ledger {
     if (!o || !o.alive) return
     this.integrate()
     const now = this.clock()
+    this.sample()
     o.alive = false
     o.diedAt = now
     const row = this.cells[owner] as Cell[]
@@ -198,7 +201,6 @@ export class Ledger {
       }
     }
     if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
-    this.sample()
   }
 
   /** Allocates a tracked object; returns its id. */
@@ -276,19 +278,25 @@ export class Ledger {
     })
   }
 
+  /** Called before every change: closes the row of the previous time stamp. */
   private sample(): void {
     const now = this.clock()
+    if (now === this.rowT) return
+    if (this.rowT >= 0) this.pushRow(this.rowT)
+    this.rowT = now
+  }
+
+  private pushRow(t: number): void {
     const s = this.series
     const n = s.t.length
-    const last = n > 0 ? (s.t[n - 1] as number) : -Infinity
-    const overwrite = n > 0 && (now === last || (n > 1 && now - (s.t[n - 2] as number) < this.minSpacing))
+    const overwrite = n > 1 && t - (s.t[n - 2] as number) < this.minSpacing
     if (overwrite) {
-      s.t[n - 1] = now
+      s.t[n - 1] = t
       for (let ti = 0; ti < MEM_TYPES.length; ti++) (s.byType[MEM_TYPES[ti] as MemType])[n - 1] = this.liveByType[ti] as number
       s.leaked[n - 1] = this.leakedTotal
       return
     }
-    s.t.push(now)
+    s.t.push(t)
     for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(this.liveByType[ti] as number)
     s.leaked.push(this.leakedTotal)
     if (s.t.length > SERIES_CAP) this.decimate()
@@ -304,16 +312,13 @@ export class Ledger {
     this.minSpacing = Math.max(this.minSpacing * 2, Math.ceil(span / SERIES_CAP))
   }
 
-  /** Forces a sample at the current time (e.g. at the end of the run). */
+  /** Closes the series at the current time (end of the run). */
   flush(): void {
     this.integrate()
-    const s = this.series
+    if (this.rowT >= 0) this.pushRow(this.rowT)
     const now = this.clock()
-    if (s.t.length === 0 || (s.t[s.t.length - 1] as number) < now) {
-      s.t.push(now)
-      for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(this.liveByType[ti] as number)
-      s.leaked.push(this.leakedTotal)
-    }
+    if (now !== this.rowT) this.pushRow(now)
+    this.rowT = -1
   }
 
   /** Leaked bytes × seconds so far. */

@@ -66,6 +66,7 @@ export class Ctx {
   readonly mmOf = new Map<string, MmStruct>()
   stopped = false
   topDone = 0
+  onStepDone: ((index: number, op: string) => void) | null = null
   private stepIndex = 0
   constructor(
     readonly w: World,
@@ -124,7 +125,10 @@ export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean): Proc<void> {
   for (const s of steps) {
     if (ctx.stopped) return
     yield* execStep(ctx, s)
-    if (top) ctx.topDone++
+    if (top) {
+      ctx.onStepDone?.(ctx.topDone, Object.keys(s)[0] as string)
+      ctx.topDone++
+    }
   }
 }
 
