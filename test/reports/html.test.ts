@@ -31,13 +31,18 @@ const sha = (s: string): string => `'sha256-${createHash('sha256').update(s).dig
 
 describe('HTML report of the six-design experiment', () => {
   let html = ''
+  let ms = 0
   beforeAll(async () => {
-    html = (await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'html', { probe: { report: await fixtureProbe() } })).content
+    const probe = await fixtureProbe()
+    const started = performance.now()
+    html = (await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'html', { probe: { report: probe } })).content
+    ms = performance.now() - started
   })
 
   it('is under 2 MB', () => {
     const bytes = Buffer.byteLength(html)
-    console.log(`six-design experiment report: ${(bytes / 1024).toFixed(0)} KiB`)
+    // A figure, not a pass/fail: the time depends on the machine (read from the store, validate, render).
+    console.log(`six-design experiment report: ${(bytes / 1024).toFixed(0)} KiB, built in ${ms.toFixed(0)} ms`)
     expect(bytes).toBeLessThan(2 * 1024 * 1024)
   })
 
