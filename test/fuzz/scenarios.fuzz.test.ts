@@ -39,7 +39,9 @@ const mutation = fc.oneof(
   }),
 )
 
-function mutate(text: string, steps: fc.Infer<typeof mutation>[]): string {
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never
+
+function mutate(text: string, steps: Mutation[]): string {
   let lines = text.split('\n')
   for (const m of steps) {
     const i = lines.length ? m.at % lines.length : 0
