@@ -210,6 +210,8 @@ export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: numbe
     const r = yield* dmirrorFault(w, m, addr, end, write, p)
     if (r < 0) return { ret: r, cpages, faults }
     faults++
+    // a GPU pays a replayable far fault per round; the dmirror ioctl path does not
+    if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
       w.finding({

@@ -5,6 +5,7 @@
  */
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
 import { z } from 'zod'
+import { COST_NAMES } from '../cost/model'
 import {
   ScenarioSchema,
   LEAF_STEPS,
@@ -186,6 +187,9 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     seen.add(dev.name)
     if (dev.iommu !== undefined && !iommus.has(dev.iommu)) issues.push({ path: ['machine', 'devices', i, 'iommu'], message: `unknown IOMMU "${dev.iommu}"; declared: ${[...iommus].join(', ') || 'none'}` })
     if (dev.ats && dev.iommu === undefined) issues.push({ path: ['machine', 'devices', i, 'ats'], message: 'ATS needs the device to sit behind an IOMMU (set iommu)' })
+  }
+  for (const k of Object.keys(sc.costs ?? {})) {
+    if (!(COST_NAMES as string[]).includes(k)) issues.push({ path: ['costs', k], message: `unknown cost "${k}"; expected one of ${COST_NAMES.join(', ')}` })
   }
   walk(sc.steps, paths, (s) => {
     if (s.spawn) d.tasks.add(s.spawn.task as string)
