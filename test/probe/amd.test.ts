@@ -3,7 +3,7 @@
  * together with the feature names (`print_iommu_info()` in drivers/iommu/amd/init.c).
  */
 import { describe, expect, it } from 'vitest'
-import { amdFeatureNames, decodeAmdCap, deriveAmd, parseAmdBootLine, parseAmdFeatures } from '../../src/main/services/probe/amd'
+import { amdFeatureNames, decodeAmdCap, decodeAmdEfr2, deriveAmd, parseAmdBootLine, parseAmdFeatures } from '../../src/main/services/probe/amd'
 
 /** Boot-log lines as published (sources in test/fixtures/sysroots/README.md, "AMD boot logs"). */
 const BOOT_LOGS: { line: string; snpNamed: boolean }[] = [
@@ -73,6 +73,12 @@ describe('derived values', () => {
     expect(d.guestTranslation).toBe(false)
     expect(d.pasidBits).toBeNull()
     expect(d.snp).toBe(true)
+  })
+  it('EFR2 0x53d: "Bit 9-8 of efr2 shows the support for 2048 interrupts" (AMD, KVM list)', () => {
+    const e = decodeAmdEfr2(0x53dn)
+    const nir = e.fields.find((x) => x.name === 'NumIntRemapSup')
+    expect(nir?.value).toBe(1)
+    expect(nir?.meaning).toContain('2048')
   })
   it('capability header bits used by Linux: IOTLB 24, NpCache 26, EFRSup 27', () => {
     const c = decodeAmdCap(0x190b640fn)

@@ -4,6 +4,7 @@
  *  - QEMU's vIOMMU, which composes its CAP/ECAP from named field macros (hw/i386/intel_iommu_internal.h),
  *  - the kernel's own boot log ("IOMMU feature fl1gp_support inconsistent" on the Alder Lake pair).
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeIntelCap, decodeIntelEcap, deriveIntel, intelSvaVerdict, parseDmarBootLine } from '../../src/main/services/probe/intel'
 import type { KernelFacts } from '../../src/main/services/probe/kernel'
@@ -209,5 +210,84 @@ describe('boot log lines', () => {
     const p = parseDmarBootLine(wrapped.replace(/=\n/g, ''))
     expect(p).toMatchObject({ unit: 'dmar0', address: '0xfed90000', major: 4, minor: 0, cap: 0x1c0000c40660462n, ecap: 0x29a00f0505en })
     expect(parseDmarBootLine('DMAR: Host address width 39')).toBeNull()
+  })
+})
+
+describe("against the kernel's accessors (drivers/iommu/intel/iommu.h), for any register value", () => {
+  // The kernel's macros, transcribed: field name in our decode → kernel expression.
+  const CAP: [string, (c: bigint) => bigint][] = [
+    ['ND', (c) => c & 7n], // cap_ndoms(c) = 1 << (4 + 2 * (c & 7))
+    ['AFL', (c) => (c >> 3n) & 1n],
+    ['RWBF', (c) => (c >> 4n) & 1n],
+    ['PLMR', (c) => (c >> 5n) & 1n],
+    ['PHMR', (c) => (c >> 6n) & 1n],
+    ['CM', (c) => (c >> 7n) & 1n],
+    ['SAGAW', (c) => (c >> 8n) & 0x1fn],
+    ['MGAW', (c) => (c >> 16n) & 0x3fn], // cap_mgaw adds 1
+    ['ZLR', (c) => (c >> 22n) & 1n],
+    ['ISOCH', (c) => (c >> 23n) & 1n],
+    ['FRO', (c) => (c >> 24n) & 0x3ffn], // cap_fault_reg_offset multiplies by 16
+    ['SLLPS', (c) => (c >> 34n) & 0xfn],
+    ['PSI', (c) => (c >> 39n) & 1n],
+    ['NFR', (c) => (c >> 40n) & 0xffn], // cap_num_fault_regs adds 1
+    ['MAMV', (c) => (c >> 48n) & 0x3fn],
+    ['DWD', (c) => (c >> 54n) & 1n],
+    ['DRD', (c) => (c >> 55n) & 1n],
+    ['FL1GP', (c) => (c >> 56n) & 1n],
+    ['PI', (c) => (c >> 59n) & 1n],
+    ['FL5LP', (c) => (c >> 60n) & 1n],
+    ['ECMDS', (c) => (c >> 61n) & 1n],
+    ['ESIRTPS', (c) => (c >> 62n) & 1n],
+    ['ESRTPS', (c) => (c >> 63n) & 1n],
+  ]
+  const ECAP: [string, (e: bigint) => bigint][] = [
+    ['C', (e) => e & 1n],
+    ['QI', (e) => (e >> 1n) & 1n],
+    ['DT', (e) => (e >> 2n) & 1n],
+    ['IR', (e) => (e >> 3n) & 1n],
+    ['EIM', (e) => (e >> 4n) & 1n],
+    ['PT', (e) => (e >> 6n) & 1n],
+    ['SC', (e) => (e >> 7n) & 1n],
+    ['IRO', (e) => (e >> 8n) & 0x3ffn],
+    ['MHMV', (e) => (e >> 20n) & 0xfn],
+    ['ECS', (e) => (e >> 24n) & 1n],
+    ['MTS', (e) => (e >> 25n) & 1n],
+    ['NEST', (e) => (e >> 26n) & 1n],
+    ['DIS', (e) => (e >> 27n) & 1n],
+    ['PASID(2.x)', (e) => (e >> 28n) & 1n],
+    ['PRS', (e) => (e >> 29n) & 1n],
+    ['ERS', (e) => (e >> 30n) & 1n],
+    ['SRS', (e) => (e >> 31n) & 1n],
+    ['NWFS', (e) => (e >> 33n) & 1n],
+    ['EAFS', (e) => (e >> 34n) & 1n],
+    ['PSS', (e) => (e >> 35n) & 0x1fn],
+    ['PASID', (e) => (e >> 40n) & 1n],
+    ['DIT', (e) => (e >> 41n) & 1n],
+    ['PDS', (e) => (e >> 42n) & 1n],
+    ['SMTS', (e) => (e >> 43n) & 1n],
+    ['VCS', (e) => (e >> 44n) & 1n],
+    ['SLADS', (e) => (e >> 45n) & 1n],
+    ['SLTS', (e) => (e >> 46n) & 1n],
+    ['FLTS', (e) => (e >> 47n) & 1n],
+    ['SMPWCS', (e) => (e >> 48n) & 1n],
+    ['RPS', (e) => (e >> 49n) & 1n],
+    ['PMS', (e) => (e >> 51n) & 1n],
+  ]
+  it('every field equals the kernel macro', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (cap, ecap) => {
+        const c = decodeIntelCap(cap)
+        const e = decodeIntelEcap(ecap)
+        for (const [n, k] of CAP) expect(BigInt(f(c, n)), n).toBe(k(cap))
+        for (const [n, k] of ECAP) expect(BigInt(f(e, n)), n).toBe(k(ecap))
+        const d = deriveIntel(cap, ecap)
+        expect(d.domains).toBe(2 ** (4 + 2 * Number(cap & 7n)))
+        expect(d.mgaw).toBe(Number((cap >> 16n) & 0x3fn) + 1)
+        expect(d.faultRecordingOffset).toBe(Number((cap >> 24n) & 0x3ffn) * 16)
+        expect(d.faultRecordingRegisters).toBe(Number((cap >> 40n) & 0xffn) + 1)
+        expect(d.iotlbRegisterOffset).toBe(Number((ecap >> 8n) & 0x3ffn) * 16)
+      }),
+      { numRuns: 300 },
+    )
   })
 })

@@ -57,7 +57,7 @@ export const AMD_EFR_FIELDS: FieldSpec[] = [
   flag('GASup', 7, 'guest virtual APIC (128-bit IRTE)', 'FEATURE_GA'),
   flag('HESup', 8, 'hardware error registers', 'FEATURE_HE'),
   flag('PCSup', 9, 'performance counters', 'FEATURE_PC'),
-  { name: 'HATS', hi: 11, lo: 10, meaning: (v) => `host page-table levels: ${[4, 5, 6][v] ?? 'reserved'} max` },
+  { name: 'HATS', hi: 11, lo: 10, kernel: 'FEATURE_HATS', meaning: (v) => `host page-table levels: ${[4, 5, 6][v] ?? 'reserved'} max` },
   { name: 'GATS', hi: 13, lo: 12, kernel: 'FEATURE_GATS', meaning: (v) => `guest page-table levels: ${v === 0 ? 4 : v === 1 ? 5 : 'reserved'}` },
   { name: 'GLXSup', hi: 15, lo: 14, kernel: 'FEATURE_GLX', meaning: (v) => `guest CR3 table levels: ${v + 1}` },
   { name: 'SmiFSup', hi: 17, lo: 16, meaning: (v) => `SMI filter support ${v}` },
@@ -72,7 +72,20 @@ export const AMD_EFR_FIELDS: FieldSpec[] = [
   flag('SNPSup', 63, 'SEV-SNP', 'FEATURE_SNP'),
 ]
 
-export const AMD_EFR2_FIELDS: FieldSpec[] = [{ name: 'SNPAVICSup', hi: 7, lo: 5, kernel: 'FEATURE_SNPAVICSUP', meaning: (v) => `SNP AVIC support ${v}` }]
+/** Extended Feature 2 Register (MMIO 0x1A0): the fields Linux names. */
+export const AMD_EFR2_FIELDS: FieldSpec[] = [
+  flag('SEVSNPIOSup', 1, 'SEV-SNP trusted I/O', 'FEATURE_SEVSNPIO_SUP'),
+  flag('GCR3TRPMode', 3, 'guest CR3 table trap mode', 'FEATURE_GCR3TRPMODE'),
+  { name: 'SNPAVICSup', hi: 7, lo: 5, kernel: 'FEATURE_SNPAVICSUP', meaning: (v) => (v === 1 ? 'SNP AVIC: guest APIC mode supported' : `SNP AVIC support ${v}`) },
+  {
+    name: 'NumIntRemapSup',
+    hi: 9,
+    lo: 8,
+    kernel: 'FEATURE_NUM_INT_REMAP_SUP',
+    meaning: (v) => (v === 1 ? '2048 interrupt-remapping entries per device' : v === 0 ? '512 interrupt-remapping entries per device' : `reserved (${v})`),
+  },
+  flag('HtRangeIgnore', 11, 'HyperTransport range not reserved', 'FEATURE_HT_RANGE_IGNORE'),
+]
 
 /** Names printed for bits 0..9 by `print_iommu_info()`. */
 const FEAT_STR = ['PreF', 'PPR', 'X2APIC', 'NX', 'GT', '[5]', 'IA', 'GA', 'HE', 'PC']
