@@ -38,6 +38,8 @@ export default defineConfig({
     define,
     plugins: [vue()],
     base: './',
+    // resources/icon.png becomes the page's icon (the window's icon comes from the same file).
+    publicDir: resolve(__dirname, 'resources'),
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
       rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') },

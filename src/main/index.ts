@@ -20,7 +20,7 @@ hardenWebContents(rendererUrl)
 void app.whenReady().then(() => {
   hardenSession()
   const api = createApi({ host: 'electron' })
-  const win = createMainWindow(rendererIndex, preloadPath)
+  const win = createMainWindow(rendererIndex, preloadPath, join(appRoot(), 'resources', 'icon.png'))
   const stop = serveIpc(api, win, rendererUrl)
   let seq = 0
   const started = Date.now()

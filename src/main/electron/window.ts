@@ -39,12 +39,13 @@ export function hardenWebContents(rendererUrl: string): void {
  * see exactly what Electron gets. Checklist 2-4: no Node, context isolation, sandbox; checklist 8:
  * no insecure content; checklist 11: no experimental or blink features (Auxclick disabled).
  */
-export function createMainWindow(rendererIndex: string, preloadPath: string): BrowserWindow {
+export function createMainWindow(rendererIndex: string, preloadPath: string, iconPath?: string): BrowserWindow {
   const win = new BrowserWindow({
     width: 1400,
     height: 900,
     show: false,
     title: 'HMM Lab',
+    ...(iconPath ? { icon: iconPath } : {}),
     webPreferences: {
       preload: preloadPath,
       contextIsolation: true,
