@@ -44,7 +44,10 @@ export class Mirror {
   /** read_begin: interval seq protocol, or the mirror's own seq (waits while invalidating). */
   *readBegin(): Proc<number> {
     if (this.interval) return yield* mmuIntervalReadBegin(this.w, this.interval)
-    while (this.active > 0) yield waitOn(this.wq)
+    while (this.active > 0) {
+      this.w.count('mirror_read_begin_wait')
+      yield waitOn(this.wq)
+    }
     return this.seq
   }
 

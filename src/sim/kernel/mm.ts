@@ -95,6 +95,7 @@ export function* exitMmap(w: World, mm: MmStruct, path: CallPath): Proc<void> {
     const cpu = present * w.costs.pte_op + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     const sec = archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
     const e = invalidateRangeEnd(w, r, up)
+    for (const m of mm.mirrors) m.checkInvalidated(w, r, up)
     yield sleep(cpu + sec + e)
     const vmas = mm.vmas
     mm.vmas = []

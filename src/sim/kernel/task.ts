@@ -73,6 +73,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
       )
       old.write_protect_seq++
       const e = invalidateRangeEnd(w, r, cp)
+      for (const m of old.mirrors) m.checkInvalidated(w, r, cp)
       yield sleep(n * w.costs.pte_op * 2 + e)
     }
     // flush_tlb_mm(oldmm)

@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest'
+import { Engine, sleep, WaitQueue, waitOn } from '../../src/sim/engine/engine'
+import { Rng } from '../../src/sim/engine/rng'
+import { RadixPt, PTE_PRESENT, PTE_WRITE, PTE_COW } from '../../src/sim/kernel/pagetable'
+import { Ledger } from '../../src/sim/ledger/ledger'
+import { World } from '../../src/sim/world'
+import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { spawnTask } from '../../src/sim/kernel/task'
+import { ClassicSub, type NotifierOps } from '../../src/sim/kernel/objects'
+import {
+  ALL_PAGES,
+  invalidateRangeEnd,
+  invalidateRangeStart,
+  mmuIntervalNotifierInsert,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+  mmuNotifierGet,
+  mmuNotifierPut,
+} from '../../src/sim/kernel/notifier'
+import { parseScenario, runScenario } from '../../src/sim/index'
+
+describe('engine', () => {
+  it('runs equal-time events in the order they were scheduled', () => {
+    const e = new Engine()
+    const out: string[] = []
+    e.at(10, 'b', () => out.push('b'))
+    e.at(5, 'a', () => out.push('a'))
+    e.at(10, 'c', () => out.push('c'))
+    e.at(10, 'd', () => out.push('d'))
+    e.runUntilIdle()
+    expect(out).toEqual(['a', 'b', 'c', 'd'])
+    expect(e.now).toBe(10)
+  })
+
+  it('processes sleep and wait on wait queues', () => {
+    const e = new Engine()
+    const q = new WaitQueue('q')
+    const out: string[] = []
+    e.spawn('waiter', (function* () {
+      yield waitOn(q)
+      out.push(`woken@${e.now}`)
+    })())
+    e.spawn('waker', (function* () {
+      yield sleep(100)
+      out.push(`wake@${e.now}`)
+      e.wakeUpAll(q)
+    })())
+    e.runUntilIdle()
+    expect(out).toEqual(['wake@100', 'woken@100'])
+  })
+})
+
+describe('rng', () => {
+  it('is a pure function of the seed', () => {
+    const a = new Rng(42)
+    const b = new Rng(42)
+    const c = new Rng(43)
+    const sa = Array.from({ length: 8 }, () => a.u32())
+    expect(Array.from({ length: 8 }, () => b.u32())).toEqual(sa)
+    expect(Array.from({ length: 8 }, () => c.u32())).not.toEqual(sa)
+    for (let i = 0; i < 1000; i++) {
+      const v = a.int(3, 7)
+      expect(v >= 3 && v <= 7).toBe(true)
+    }
+  })
+})
+
+describe('radix page table', () => {
+  it('counts present pages and table pages, and frees tables when empty', () => {
+    let tables = 0
+    const pt = new RadixPt((d) => (tables += d))
+    pt.set(5, PTE_PRESENT | PTE_WRITE, 77)
+    expect(pt.get(5)).toBe(PTE_PRESENT | PTE_WRITE)
+    expect(pt.pfn(5)).toBe(77)
+    expect(tables).toBe(2) // PMD table + PTE table
+    pt.setHuge(1024 + 3, PTE_PRESENT, 9)
+    expect(pt.isHuge(1024 + 100)).toBe(true)
+    expect(pt.present).toBe(1 + 512)
+    expect(pt.countPresent(0, 2048)).toBe(513)
+    expect(pt.clear(0, 1024)).toBe(1)
+    expect(tables).toBe(1)
+    expect(pt.clear(1024, 1536)).toBe(512)
+    expect(tables).toBe(0)
+    expect(pt.present).toBe(0)
+  })
+
+  it('copyTo write-protects the parent and shares frames with the child', () => {
+    const parent = new RadixPt()
+    const child = new RadixPt()
+    for (let p = 0; p < 700; p++) parent.set(p, PTE_PRESENT | PTE_WRITE, p + 1)
+    const got: number[] = []
+    const n = parent.copyTo(child, 0, 700, (f) => (f & ~PTE_WRITE) | PTE_COW, (pfn) => got.push(pfn))
+    expect(n).toBe(700)
+    expect(got.length).toBe(700)
+    expect(parent.get(3)).toBe(PTE_PRESENT | PTE_COW)
+    expect(child.get(699)).toBe(PTE_PRESENT | PTE_COW)
+    expect(child.pfn(699)).toBe(700)
+    expect(child.present).toBe(700)
+  })
+})
+
+describe('ledger', () => {
+  it('reports use-after-free and double free with both call paths', () => {
+    let now = 0
+    const found: Array<{ kind: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
+    const l = new Ledger(() => now, (f) => found.push(f))
+    const o = l.addOwner('task A')
+    const id = l.alloc('driver_object', 100, o, 'obj', ['open'])
+    now = 10
+    l.free(id, ['release', 'kfree'])
+    expect(l.access(id, ['ioctl'], 'read')).toBe(false)
+    l.free(id, ['close', 'kfree'])
+    expect(found.map((f) => f.kind)).toEqual(['use_after_free', 'double_free'])
+    expect(found[0]?.freePath).toEqual(['release', 'kfree'])
+    expect(found[0]?.accessPath).toEqual(['ioctl'])
+  })
+
+  it('counts bytes held for a dead owner as leaked and integrates bytes × seconds', () => {
+    let now = 0
+    const l = new Ledger(() => now, () => {})
+    const a = l.addOwner('task A')
+    const id = l.alloc('pages', 4096, a, 'p', [])
+    now = 1e9
+    l.ownerDied(a)
+    expect(l.leaked(undefined, undefined)).toBe(4096)
+    now = 3e9
+    l.free(id, [])
+    expect(l.leaked(undefined, undefined)).toBe(0)
+    expect(l.leakByteSeconds()).toBeCloseTo(8192, 6)
+    const row = l.leakTable()[0]
+    expect(row).toMatchObject({ owner: 'task A', type: 'pages', peakBytes: 4096, bytesAtEnd: 0, since: 1e9, until: 3e9 })
+  })
+})
+
+describe('mmu_notifier core', () => {
+  function world(): World {
+    const w = new World(1, undefined, 100)
+    w.design = DESIGN_TABLE.D4
+    return w
+  }
+
+  it('invalidate_seq is odd during an overlapping invalidation and even after; read_retry sees it', () => {
+    const w = world()
+    const t = spawnTask(w, 'A', [])
+    const mm = t.mm!
+    const sub = mmuIntervalNotifierInsert(w, mm, 100, 200, { invalidate: (_w, s, _r, cur) => (mmuIntervalSetSeq(s, cur), 0) }, mm.ledgerId, [])
+    if (typeof sub === 'number') throw new Error('insert failed')
+    expect(mm.mm_count).toBe(2)
+    const seq = sub.invalidate_seq
+    expect(seq % 2).toBe(1) // "never collided" value = mm seq − 1
+    const miss = { mm, start: 300, end: 400, event: 'CLEAR' as const, blockable: true, owner: -1 }
+    invalidateRangeStart(w, miss, [])
+    expect(mm.subs!.invalidate_seq % 2).toBe(0)
+    invalidateRangeEnd(w, miss, [])
+    expect(mmuIntervalReadRetry(sub, seq)).toBe(false)
+    const hit = { ...miss, start: 150, end: 160 }
+    invalidateRangeStart(w, hit, [])
+    expect(mm.subs!.invalidate_seq % 2).toBe(1)
+    expect(mm.subs!.active_invalidate_ranges).toBe(1)
+    invalidateRangeEnd(w, hit, [])
+    expect(mm.subs!.invalidate_seq % 2).toBe(0)
+    expect(mmuIntervalReadRetry(sub, seq)).toBe(true)
+    expect(w.findings).toEqual([])
+  })
+
+  it('mmu_notifier_get shares one subscription per (ops, mm); put frees it after an SRCU grace period', () => {
+    const w = world()
+    const t = spawnTask(w, 'A', [])
+    const mm = t.mm!
+    let freedAt = -1
+    const ops: NotifierOps = {
+      name: 'test_ops',
+      allocNotifier: (ww, m) => new ClassicSub(ww.id(), ops, m, m.ledgerId),
+      freeNotifier: (ww) => {
+        freedAt = ww.engine.now
+      },
+    }
+    const a = mmuNotifierGet(w, ops, mm, [])
+    const b = mmuNotifierGet(w, ops, mm, [])
+    expect(a).toBe(b)
+    if (typeof a === 'number') throw new Error('get failed')
+    expect(a.users).toBe(2)
+    expect(mm.mm_count).toBe(2)
+    mmuNotifierPut(w, a, [])
+    expect(a.hashed).toBe(true)
+    w.engine.at(1000, 'x', () => mmuNotifierPut(w, a, []))
+    w.engine.runUntilIdle()
+    expect(freedAt).toBe(1000 + w.costs.srcu_gp)
+    expect(mm.mm_count).toBe(1)
+    expect(w.findings).toEqual([])
+    void ALL_PAGES
+  })
+})
+
+describe('kernel order, observed through scenarios', () => {
+  const y = (designs: string, extra = '') => `
+name: order
+designs: [${designs}]
+machine: { devices: [ { name: d, kind: dmirror } ] }
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: d, fd: f }
+  - mmap: { task: A, region: a, size: 64K }
+  - mmap: { task: A, region: b, size: 64K }
+  - mmap: { task: A, region: c, size: 64K }
+  - mmap: { task: A, region: s, size: 64K, shared: true }
+  - touch: { task: A, region: a, write: true }
+  - touch: { task: A, region: b }
+  - touch: { task: A, region: s, write: true }
+  - mirror: { task: A, fd: f }
+${extra}
+  - fork: { task: A, child: B }
+  - exit: { task: B }
+  - exit: { task: A }
+  - sleep: 100ms
+`
+
+  it('fork raises one PROTECTION_PAGE per private VMA with pages, none for shared or empty ones', () => {
+    const r = runScenario(parseScenario(y('D5'), 'o.yaml'), { design: 'D5' })
+    expect(r.metrics.counters['invalidate.PROTECTION_PAGE']).toBe(2)
+    expect(r.findings).toEqual([])
+  })
+
+  it('on exit the notifier release comes before the file release (D4, D5)', () => {
+    for (const d of ['D4', 'D5'] as const) {
+      const r = runScenario(parseScenario(y(d), 'o.yaml'), { design: d })
+      const kinds = r.markers.filter((m) => m.label.includes('A') || m.kind === 'release').map((m) => m.kind)
+      const rel = kinds.lastIndexOf('notifier_release')
+      const fileRel = kinds.lastIndexOf('release')
+      expect(rel).toBeGreaterThanOrEqual(0)
+      expect(fileRel).toBeGreaterThan(rel)
+    }
+  })
+
+  it('D4 frees the kfd_process only after the SRCU grace period that follows ->release', () => {
+    const r = runScenario(parseScenario(y('D4'), 'o.yaml'), { design: 'D4' })
+    const rel = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+    const fn = r.markers.find((m) => m.kind === 'free_notifier')!
+    const df = r.markers.find((m) => m.kind === 'driver_free')!
+    expect(fn.t - rel.t).toBeGreaterThanOrEqual(2_000_000)
+    expect(df.t).toBeGreaterThanOrEqual(fn.t)
+    expect(r.metrics.leaked_bytes_end).toBe(0)
+  })
+
+  it('D1 tears A down at the last fput, not at A exit', () => {
+    const r = runScenario(parseScenario(y('D1'), 'o.yaml'), { design: 'D1' })
+    const exitA = r.markers.find((m) => m.kind === 'exit' && m.label.startsWith('A'))!
+    const mmputA = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+    const release = r.markers.find((m) => m.kind === 'release')!
+    expect(mmputA.t).toBeGreaterThanOrEqual(release.t)
+    expect(mmputA.t).toBeGreaterThanOrEqual(exitA.t)
+  })
+})
