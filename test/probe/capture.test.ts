@@ -127,3 +127,15 @@ describe('hostile archives', () => {
     await expect(runProbe({ sysroot: file })).rejects.toThrow(/cannot read capture/)
   })
 })
+
+describe('resolution never hands the host a path with unresolved symlinks', () => {
+  it('a dangling link followed by .. cannot reach a host directory through a sysroot symlink', () => {
+    const root = fs.mkdtempSync(path.join(tmp, 'dangling-'))
+    fs.mkdirSync(path.join(root, 'proc/sys/kernel'), { recursive: true })
+    fs.symlinkSync('/etc', path.join(root, 'hostetc')) // would escape if the host followed it
+    // /proc/cmdline → missing/../../hostetc/hostname: "missing" does not exist
+    fs.symlinkSync('missing/../../hostetc/hostname', path.join(root, 'proc/cmdline'))
+    const { report } = probeSysroot(new DirectoryFs(root))
+    expect(report.kernel.cmdline.raw).toBeNull()
+  })
+})

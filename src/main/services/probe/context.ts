@@ -98,10 +98,9 @@ export class ProbeContext {
       try {
         st = this.fs.lstat(next)
       } catch (err) {
-        // A missing component: return the literal path so the read reports ENOENT against it.
-        const code = errCode(err)
-        if (code === 'ENOENT' || code === 'ENOTDIR') return [next, ...queue].join('/')
-        throw new SysrootError(code, next)
+        // A missing component ends the walk. Never hand an unresolved remainder to the host: its
+        // components could be symlinks the host would follow out of the sysroot.
+        throw new SysrootError(errCode(err), next)
       }
       if (st.type === 'symlink') {
         if (++hops > MAX_LINK_HOPS) throw new SysrootError('ELOOP', original, `too many symlinks resolving ${original}`)

@@ -253,8 +253,16 @@ export class DirectoryFs implements SysrootFs {
     try {
       return statToEntry(fs.lstatSync(this.host(p)))
     } catch (err) {
+      // Parent directories of manifest-only device nodes (/dev, /dev/dri) exist implicitly.
+      if (this.manifestChildren(p).length > 0) return { type: 'dir', mode: 0o755, rdev: null }
       throw toSysrootError(err, p)
     }
+  }
+  private manifestChildren(dir: string): string[] {
+    const prefix = dir === '/' ? '/' : dir + '/'
+    const out = new Set<string>()
+    for (const d of Object.keys(this.manifest?.devices ?? {})) if (d.startsWith(prefix)) out.add(d.slice(prefix.length).split('/')[0] as string)
+    return [...out]
   }
   readlink(p: string): string {
     this.replayError(p)
@@ -274,10 +282,13 @@ export class DirectoryFs implements SysrootFs {
   }
   readdir(p: string): string[] {
     this.replayError(p)
+    const fromManifest = this.manifestChildren(p)
     try {
-      const names = fs.readdirSync(this.host(p)).sort()
-      return p === '/' ? names.filter((n) => n !== path.basename(MANIFEST_PATH)) : names
+      const names = fs.readdirSync(this.host(p))
+      const all = [...new Set([...names, ...fromManifest])].sort()
+      return p === '/' ? all.filter((n) => n !== path.basename(MANIFEST_PATH) && n !== path.basename(DMESG_PATH)) : all
     } catch (err) {
+      if (fromManifest.length > 0) return fromManifest.sort()
       throw toSysrootError(err, p)
     }
   }
