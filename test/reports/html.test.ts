@@ -97,6 +97,26 @@ describe('HTML report of the six-design experiment', () => {
   })
 })
 
+describe('size with dense series (the simulator samples every type at every event)', () => {
+  it('six runs × ten object types × 20 000 changing samples stay well under 2 MB', async () => {
+    const runs = forkRuns().map((r) => {
+      const n = 20_000
+      const grid = Array.from({ length: n }, (_, i) => Math.round((i * 15e9) / n))
+      const series: Record<string, { t: number[]; v: number[] }> = {}
+      for (const type of ['mm_struct', 'vma', 'cpu_pagetable', 'gpu_pagetable', 'iommu_pagetable', 'page', 'vram', 'driver_object', 'notifier', 'pasid'])
+        series[`memory.${type}`] = { t: grid, v: grid.map((_, i) => 4096 * ((i * 7919) % 1000)) }
+      series['leaked.total'] = { t: grid, v: grid.map((t) => (t > 2e9 && t < 12e9 ? 1 << 20 : 0)) }
+      return { ...r, series }
+    })
+    const html = await exportStoredRuns(runs, 'html', { probe: 'none' })
+    const bytes = Buffer.byteLength(html.content)
+    console.log(`six dense runs: HTML ${(bytes / 1024).toFixed(0)} KiB`)
+    expect(bytes).toBeLessThan(2 * 1024 * 1024)
+    const points = dataBlock(html.content).charts.flatMap((c) => c.datasets as { t?: number[] }[]).reduce((s, d) => s + (d.t?.length ?? 0), 0)
+    expect(points).toBeLessThanOrEqual(40_000 + 200)
+  })
+})
+
 describe('escaping of user text', () => {
   it('a scenario whose name and description hold HTML and script appears as text only', async () => {
     const { content: html } = await exportStoredRuns([forkRun('D1', HOSTILE)], 'html', { probe: 'none' })

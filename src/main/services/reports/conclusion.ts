@@ -20,15 +20,53 @@ const TYPE_WORDS: Record<string, string> = {
   pasid: 'PASID',
 }
 
-/** `mm of pid 100 (A)` → `A's address space`; other owners as written. */
-function ownerPhrase(owner: string): string {
-  const mm = /^mm of (?:pid \d+ )?\(?([^()]+?)\)?$/.exec(owner.trim())
+/** `mm of pid 100 (A)` → `A's address space`; `task A` (the simulator's ledger owner) → `A's memory`; others as written. */
+export function ownerPhrase(owner: string): string {
+  const o = owner.trim()
+  const mm = /^mm of (?:pid \d+ )?\(?([^()]+?)\)?$/.exec(o)
   if (mm) return `${mm[1]}'s address space`
-  return owner
+  const task = /^task (\S.*)$/.exec(o)
+  if (task) return `${task[1]}'s memory`
+  return o
 }
 
-function markerAt(result: RunResult, t: number): string | undefined {
-  return result.markers.find((m) => m.t === t)?.label
+/** Markers that explain a start or an end best come first when several share a time. */
+const MARKER_PRIORITY = ['exit', 'close', 'release', '__mmput', '__mmdrop', 'free_notifier', 'pasid_free', 'notifier_release', 'mmput']
+
+/**
+ * The event at time `t` in words, from the run's markers: the simulator's marker kinds get a verb
+ * (`exit` "A (pid 100)" → "A (pid 100) exited"); other markers are taken as written.
+ */
+export function markerPhrase(result: RunResult, t: number): string | undefined {
+  const here = result.markers.filter((m) => m.t === t)
+  if (here.length === 0) return undefined
+  const m = [...here].sort((a, b) => rank(a.kind) - rank(b.kind))[0]!
+  const label = m.label.trim()
+  switch (m.kind) {
+    case 'exit':
+      return /\bexit/i.test(label) ? label : `${label} exited`
+    case 'close': {
+      const c = /^(.+?) closes (?:fd )?(\d+)$/.exec(label)
+      return c ? `${c[1]} closed fd ${c[2]}` : label
+    }
+    case 'release':
+      return `the last reference to ${label} was released`
+    case '__mmput':
+    case '__mmdrop':
+    case 'mmput':
+      return `${m.kind} of ${label}`
+    case 'free_notifier':
+      return `free_notifier of ${label}`
+    case 'pasid_free':
+      return `${label} was freed`
+    default:
+      return label
+  }
+}
+
+function rank(kind: string): number {
+  const i = MARKER_PRIORITY.indexOf(kind)
+  return i < 0 ? MARKER_PRIORITY.length : i
 }
 
 /** Sentences about one run. `who` names it (its design, or its label among runs of one design). */
@@ -48,8 +86,8 @@ export function runConclusion(who: string, result: RunResult, summary: Omit<RunS
     const until = neverFreed ? result.endTime : Math.max(...leaks.map((l) => l.until ?? 0))
     const types = [...new Set(leaks.map((l) => TYPE_WORDS[l.objectType] ?? l.objectType))]
     const holders = [...new Set(leaks.map((l) => l.heldBy).filter((h): h is string => !!h))]
-    const sinceWhat = markerAt(result, since)
-    const untilWhat = neverFreed ? undefined : markerAt(result, until)
+    const sinceWhat = markerPhrase(result, since)
+    const untilWhat = neverFreed ? undefined : markerPhrase(result, until)
     let s = `${who} kept ${formatBytes(bytes)} of ${ownerPhrase(owner)} (${joinWords(types)}) alive for ${formatNs(until - since)}`
     s += sinceWhat ? ` after ${sinceWhat}` : ` after its owner went away (t = ${formatNs(since)})`
     if (neverFreed) s += `, and still at the end of the run (t = ${formatNs(result.endTime)})`

@@ -15,8 +15,11 @@ import { cspHash, escapeHtml as e, jsonForScript } from './escape'
 import { seriesWithPrefix, sumSteps, thinSteps } from './stats'
 import { formatByteSeconds, formatBytes, formatMetric, formatNs } from './units'
 
-/** Most points per series in a chart (step changes kept, peaks kept). */
+/** Most points per series in a chart (step changes kept, peaks kept)... */
 export const MAX_CHART_POINTS = 600
+/** ...and at most about this many over all line series of one report, so many runs stay small. */
+export const CHART_POINT_BUDGET = 40_000
+const MIN_CHART_POINTS = 120
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939']
 
@@ -51,8 +54,8 @@ function typeColor(type: string, i: number): string {
 }
 
 /** The step series extended to the end of the run (its last value holds) and thinned. */
-function chartSeries(s: { t: number[]; v: number[] }, endTime: number): { t: number[]; v: number[] } {
-  const thin = thinSteps(s, MAX_CHART_POINTS)
+function chartSeries(s: { t: number[]; v: number[] }, endTime: number, max: number): { t: number[]; v: number[] } {
+  const thin = s.t.length ? thinSteps(s, max) : { t: [0], v: [0] }
   const last = thin.t.length - 1
   if (last >= 0 && thin.t[last]! < endTime) return { t: [...thin.t, endTime], v: [...thin.v, thin.v[last]!] }
   return thin
@@ -62,6 +65,10 @@ function chartSeries(s: { t: number[]; v: number[] }, endTime: number): { t: num
 export function chartSpecs(doc: ReportDocument): ChartSpec[] {
   const specs: ChartSpec[] = []
   const runs = doc.runs
+  const lineSeries =
+    (runs.length >= 2 ? 2 * runs.length : 0) +
+    runs.reduce((n, r) => n + seriesWithPrefix(r.series, 'memory.').length + seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0)).length, 0)
+  const max = Math.max(MIN_CHART_POINTS, Math.min(MAX_CHART_POINTS, Math.floor(CHART_POINT_BUDGET / Math.max(1, lineSeries))))
   if (runs.length >= 2) {
     const labels = runs.map((r) => r.label)
     specs.push({
@@ -71,7 +78,7 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       unit: 'bytes',
       yTitle: 'bytes live',
       xMax: Math.max(...runs.map((r) => r.result.endTime)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.endTime) })),
+      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.endTime, max) })),
     })
     specs.push({
       id: 'cmp-leaked',
@@ -80,7 +87,7 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       unit: 'bytes',
       yTitle: 'bytes leaked',
       xMax: Math.max(...runs.map((r) => r.result.endTime)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.endTime) })),
+      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.endTime, max) })),
     })
     specs.push({
       id: 'cmp-byteseconds',
@@ -113,7 +120,7 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         unit: 'bytes',
         yTitle: 'bytes live',
         xMax: r.result.endTime,
-        datasets: memory.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime) })),
+        datasets: memory.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime, max) })),
       })
     const leaked = seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0))
     if (leaked.length)
@@ -124,7 +131,7 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         unit: 'bytes',
         yTitle: 'bytes leaked',
         xMax: r.result.endTime,
-        datasets: leaked.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime) })),
+        datasets: leaked.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime, max) })),
       })
   })
   return specs
