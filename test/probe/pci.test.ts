@@ -35,7 +35,34 @@ function configSpace(): Buffer {
   return b
 }
 
+/**
+ * The extended capabilities of a Radeon RX 550 as `lspci -vvv` decoded them
+ * (https://github.com/geerlingguy/raspberry-pi-pcie-devices/issues/6):
+ *   [2b0 v1] ATS  ATSCap: Invalidate Queue Depth: 00  ATSCtl: Enable-, Smallest Translation Unit: 00
+ *   [2c0 v1] PRI  PRICtl: Enable- Reset-  Page Request Capacity: 00000020, Page Request Allocation: 00000000
+ *   [2d0 v1] PASID  PASIDCap: Exec+ Priv+, Max PASID Width: 10  PASIDCtl: Enable- Exec- Priv-
+ * re-encoded at those offsets (the report printed the decode, not the bytes).
+ */
+function rx550(): Buffer {
+  const b = configSpace()
+  b.writeUInt16LE(0x699f, 0x02)
+  b.writeUInt16LE(0x0000, 0x2b4)
+  b.writeUInt16LE(0x0000, 0x2b6)
+  b.writeUInt16LE(0x0000, 0x2c4)
+  b.writeUInt32LE(0x20, 0x2c8)
+  b.writeUInt32LE(0x00, 0x2cc)
+  b.writeUInt16LE((0x10 << 8) | 0x6, 0x2d4)
+  b.writeUInt16LE(0x0000, 0x2d6)
+  return b
+}
+
 describe('config space', () => {
+  it("gives back lspci's decode of the RX 550", () => {
+    const r = parseConfigSpace(rx550())
+    expect(r.ats).toMatchObject({ state: 'present', detail: 'extended capability at 0x2b0', invalidateQueueDepth: 32, enabled: false, smallestTranslationUnit: 0 })
+    expect(r.pri).toMatchObject({ state: 'present', detail: 'extended capability at 0x2c0', enabled: false, outstandingPageRequestCapacity: 0x20, outstandingPageRequestAllocation: 0 })
+    expect(r.pasid).toMatchObject({ state: 'present', detail: 'extended capability at 0x2d0', maxPasidWidth: 0x10, executePermission: true, privilegedMode: true, enabled: false })
+  })
   it('finds ATS, PRI and PASID with their fields (root: 4 KiB readable)', () => {
     const r = parseConfigSpace(configSpace())
     expect(r.configBytesReadable).toBe(4096)
