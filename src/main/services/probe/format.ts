@@ -23,7 +23,7 @@ function unit(u: IommuUnit, verbose: boolean): string[] {
       out.push(
         `    ${d.domains} domains, MGAW ${d.mgaw}, walks ${d.pageWalkLevels.join('/') || 'none'}-level, superpages ${d.superpageSizes.map(formatBytes).join(', ') || 'none'}`,
         `    PSI ${d.psi ? `yes, MAMV ${d.mamv} (up to ${formatBytes(d.largestPsiBytes ?? 0)} per flush)` : 'no (domain-selective only)'}; QI ${d.queuedInvalidation ? 'yes' : 'no'}; DT ${d.deviceTlb ? 'yes' : 'no'}; CM ${d.cachingMode ? 'yes' : 'no'}; PT ${d.passThrough ? 'yes' : 'no'}; C ${d.coherent ? 'yes' : 'no'}`,
-        `    scalable mode ${d.scalableMode ? 'yes' : 'no'}; PASID ${d.pasid ? `${d.pasidBits}-bit` : 'no'}; PRS ${d.pageRequests ? 'yes' : 'no'}; FL1GP ${d.firstStage1GiB ? 'yes' : 'no'}; FL5LP ${d.firstStage5Level ? 'yes' : 'no'}`,
+        `    scalable mode ${d.scalableMode ? 'yes' : 'no'}; PASID ${d.pasid ? (d.scalableMode ? `${d.pasidBits}-bit` : 'bit set, unusable without scalable mode') : 'no'}; PRS ${d.pageRequests ? 'yes' : 'no'}; FL1GP ${d.firstStage1GiB ? 'yes' : 'no'}; FL5LP ${d.firstStage5Level ? 'yes' : 'no'}`,
       )
     }
     out.push(`    SVA: ${u.sva.verdict}${u.sva.reasons.length ? ' — ' + u.sva.reasons.join('; ') : ''}`)
