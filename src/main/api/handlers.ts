@@ -7,6 +7,7 @@ import type { AppInfo } from '../../shared/contracts'
 import type { LabServices } from '../services'
 import { compareRuns } from '../services/compare'
 import { runProbe } from '../services/probe'
+import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
 
@@ -73,8 +74,13 @@ export function createHandlers(services: LabServices): RouteHandlers {
       }
     },
 
-    'reports.export': () => {
-      throw new ApiError('bad_request', 'report export is not available in this version yet')
+    'reports.export': async ({ target, format }) => {
+      try {
+        return await exportReport(store, target, format)
+      } catch (err) {
+        if (err instanceof ReportError || err instanceof StoreError) throw new ApiError(err.code === 'io' ? 'internal' : 'bad_request', err.message)
+        throw err
+      }
     },
   }
 }

@@ -55,3 +55,21 @@ describe('experiments with the real simulator', () => {
     expect(JSON.stringify(ra.series)).toBe(JSON.stringify(rb.series))
   })
 })
+
+describe('routes over real runs', () => {
+  it('exports a run as HTML and compares two runs through the route table', async () => {
+    const { createHandlers } = await import('../../../src/main/api/handlers')
+    const { createRouter } = await import('../../../src/main/api/router')
+    const router = createRouter(createHandlers(services), { host: 'browser' })
+    const summary = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D1', 'D3'] })).done
+    const [a, b] = summary.runs.map((r) => r.id)
+    const html = (await router.invoke('reports.export', { target: { kind: 'run', runId: a }, format: 'html' })) as { fileName: string; mimeType: string; content: string }
+    expect(html.mimeType).toContain('text/html')
+    expect(html.content).toMatch(/^<!doctype html>/i)
+    expect(html.content).toContain('2014 (a)')
+    const comparison = (await router.invoke('runs.compare', { runIds: [a, b] })) as { runs: { design: string }[]; metrics: { name: string }[] }
+    expect(comparison.runs.map((r) => r.design)).toEqual(['D1', 'D3'])
+    expect(comparison.metrics.map((m) => m.name)).toContain('leak_byte_seconds')
+    await expect(router.invoke('reports.export', { target: { kind: 'run', runId: 'no-such-run' }, format: 'json' })).rejects.toMatchObject({ code: 'bad_request' })
+  })
+})
