@@ -10,7 +10,9 @@ import { DESIGN_TABLE, type DesignId } from './teardown'
 import { Ctx, runSteps } from './scenario/interp'
 import { hashText } from './scenario/parse'
 import { MEM_TYPES, type MemType } from './ledger/ledger'
-import { parseSize, type Scenario } from '../shared/scenario'
+import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
+import { ScenarioError } from './scenario/parse'
+import { DESIGN_IDS } from './teardown'
 import type { RunResult } from '../shared/result'
 
 export interface RunProgress {
@@ -82,6 +84,18 @@ function byType(arr: number[]): Record<MemType, number> {
 
 /** Runs one scenario under one design and seed; returns the result document. */
 export function runScenario(sc: Scenario & { source?: { file: string; hash: string } }, opts: RunOptions): RunResult {
+  const file = sc?.source?.file ?? '(scenario object)'
+  if (!(DESIGN_IDS as readonly string[]).includes(opts?.design)) throw new ScenarioError(`${file}: design: expected one of ${DESIGN_IDS.join(', ')}, got ${String(opts?.design)}`, file, 0, 'design')
+  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= 0xffffffff)) throw new ScenarioError(`${file}: seed: expected an integer 0..4294967295, got ${String(opts.seed)}`, file, 0, 'seed')
+  if (!sc?.source) {
+    // objects that did not come through parseScenario are validated here
+    const v = ScenarioSchema.safeParse(sc)
+    if (!v.success) {
+      const i = v.error.issues[0]
+      const field = i ? i.path.map(String).join('.') || '(document)' : '(document)'
+      throw new ScenarioError(`${file}: ${field}: ${i?.message ?? 'invalid scenario'}`, file, 0, field)
+    }
+  }
   const design = DESIGN_TABLE[opts.design]
   const seed = opts.seed ?? sc.seed ?? 1
   const w = buildWorld(sc, seed)
@@ -102,7 +116,14 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
     for (let i = 0; i < peak.length; i++) if ((live[i] as number) > (peak[i] as number)) peak[i] = live[i] as number
   }
   for (;;) {
-    if (!e.step()) break
+    try {
+      if (!e.step()) break
+    } catch (err) {
+      // a model bug must not take the host down: report it and stop this run
+      w.finding({ kind: 'warn', message: `simulator internal error at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}` })
+      ctx.stopped = true
+      break
+    }
     n++
     if ((n & 255) === 0) notePeak()
     if ((n & 4095) === 0) {
