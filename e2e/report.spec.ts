@@ -132,6 +132,44 @@ test.describe('exported HTML report', () => {
     expect(requests).toEqual([])
   })
 
+  test('charts are interactive: legend toggles a series, drag zooms, double-click resets', async ({ page }) => {
+    const { errors } = await open(page, files.run!)
+    type G = { Chart: { getChart(id: string): { scales: { x: { min: number; max: number } }; isDatasetVisible(i: number): boolean; legend: { legendItems: unknown[] } } | undefined; registry: { plugins: { get(id: string): unknown } } } }
+    const state = (): Promise<{ min: number; max: number; visible0: boolean; zoom: boolean }> =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as G
+        const c = g.Chart.getChart('chart-run0-memory')!
+        return { min: c.scales.x.min, max: c.scales.x.max, visible0: c.isDatasetVisible(0), zoom: !!g.Chart.registry.plugins.get('zoom') }
+      })
+    const before = await state()
+    expect(before.zoom).toBe(true)
+    expect(before.visible0).toBe(true)
+    const canvas = page.locator('#chart-run0-memory')
+    await canvas.scrollIntoViewIfNeeded()
+    const box = (await canvas.boundingBox())!
+    // drag across the middle third of the plot area: the x range shrinks
+    await page.mouse.move(box.x + box.width * 0.35, box.y + box.height * 0.4)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4, { steps: 5 })
+    await page.mouse.move(box.x + box.width * 0.65, box.y + box.height * 0.4, { steps: 5 })
+    await page.mouse.up()
+    const zoomed = await state()
+    expect(zoomed.max - zoomed.min).toBeLessThan((before.max - before.min) / 2)
+    await canvas.dblclick({ position: { x: box.width * 0.5, y: box.height * 0.4 } })
+    const reset = await state()
+    expect(reset.min).toBeCloseTo(before.min, 6)
+    expect(reset.max).toBeCloseTo(before.max, 6)
+    // click the first legend item (legend at the bottom): its dataset hides
+    const hit = await page.evaluate(() => {
+      const g = globalThis as unknown as { Chart: { getChart(id: string): { legend: { legendHitBoxes: { left: number; top: number; width: number; height: number }[] } } | undefined } }
+      const b = g.Chart.getChart('chart-run0-memory')!.legend.legendHitBoxes[0]!
+      return { x: b.left + b.width / 2, y: b.top + b.height / 2 }
+    })
+    await canvas.click({ position: hit })
+    expect((await state()).visible0).toBe(false)
+    expect(errors).toEqual([])
+  })
+
   test('printing opens the folded sections and keeps the charts', async ({ page }) => {
     await open(page, files.run!)
     await page.emulateMedia({ media: 'print' })
