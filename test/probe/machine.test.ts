@@ -52,3 +52,29 @@ describe('machineFromProbe', () => {
     expect(e.notes.join(' ')).toContain('no GPU')
   })
 })
+
+describe('loading a machine for a scenario', () => {
+  it('from a capture, a saved report, or a saved machine; bad files name themselves', async () => {
+    const { loadMachine } = await import('../../src/main/services/probe/machine')
+    const fsm = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const dir = fsm.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-machine-'))
+    try {
+      const fromCapture = await loadMachine(fixture('this-machine.tar.gz'))
+      expect(fromCapture.iommu.vendor).toBe('none')
+      const report = probeSysroot(new DirectoryFs(fixture('kfd-mi210-xgmi'))).report
+      fsm.writeFileSync(path.join(dir, 'r.json'), JSON.stringify(report))
+      const fromReport = await loadMachine(path.join(dir, 'r.json'))
+      expect(fromReport.devices).toHaveLength(8)
+      fsm.writeFileSync(path.join(dir, 'm.json'), JSON.stringify(fromReport))
+      expect(await loadMachine(path.join(dir, 'm.json'))).toEqual(fromReport)
+      fsm.writeFileSync(path.join(dir, 'bad.json'), '{"schema":"hmmlab.machine"}')
+      await expect(loadMachine(path.join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: not a valid machine/)
+      fsm.writeFileSync(path.join(dir, 'x.json'), '{}')
+      await expect(loadMachine(path.join(dir, 'x.json'))).rejects.toThrow(/x\.json: neither/)
+    } finally {
+      fsm.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

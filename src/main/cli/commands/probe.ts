@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { runProbe } from '../../services/probe'
 import { writeCapture } from '../../services/probe/capture'
 import { formatProbeReport } from '../../services/probe/format'
+import { machineFromProbe } from '../../../shared/probe-machine'
 
 interface ProbeFlags {
   sysroot?: string
@@ -11,6 +12,7 @@ interface ProbeFlags {
   verbose?: boolean
   systemInfo?: boolean
   dmesg?: string
+  machine?: boolean
 }
 
 /**
@@ -18,6 +20,7 @@ interface ProbeFlags {
  *   hmmlab probe [--sysroot DIR|FILE.tar.gz] [--json] [--verbose]
  *   hmmlab probe --capture FILE.tar.gz [--sysroot ...]
  *   hmmlab probe --sysroot ... --dmesg saved-dmesg.txt
+ *   hmmlab probe --machine [--sysroot ...]      the simulator machine as JSON
  * Exit 0 when the probe ran (findings do not fail it), 2 when the sysroot cannot be opened.
  */
 export function registerProbeCommand(program: Command): void {
@@ -30,6 +33,7 @@ export function registerProbeCommand(program: Command): void {
     .option('-v, --verbose', 'print every decoded register field')
     .option('--no-system-info', 'skip systeminformation (CPU/memory/OS/GPU summary)')
     .option('--dmesg <file>', "use a saved kernel log (dmesg output) instead of the sysroot's own")
+    .option('--machine', 'print the simulator machine derived from the probe ("simulate this machine") as JSON')
     .action(async (flags: ProbeFlags) => {
       let result
       try {
@@ -54,12 +58,16 @@ export function registerProbeCommand(program: Command): void {
           process.exitCode = 2
           return
         }
-        if (!flags.json) {
+        if (!flags.json && !flags.machine) {
           process.exitCode = 0
           return
         }
       }
-      const out = flags.json ? JSON.stringify(report, null, 2) + '\n' : formatProbeReport(report, { verbose: flags.verbose })
+      const out = flags.machine
+        ? JSON.stringify(machineFromProbe(report), null, 2) + '\n'
+        : flags.json
+          ? JSON.stringify(report, null, 2) + '\n'
+          : formatProbeReport(report, { verbose: flags.verbose })
       // Wait until the data is handed to the OS: the entry point exits right after, and stdout to a
       // pipe is asynchronous (large reports would be cut at 64 KiB otherwise).
       await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()))
