@@ -370,6 +370,11 @@ footer{margin-top:3em;color:var(--muted);font-size:.85em;border-top:1px solid va
  table.data,figure.chart,.callpath{break-inside:avoid}
  pre{max-height:none;overflow:visible}
  .wide{overflow:visible}
+ table.data{font-size:8.5pt;max-width:100%}
+ table.data th,table.data td{padding:2px 4px}
+ td.num{white-space:normal}
+ .delta{display:block}
+ .hash{font-size:8pt}
  .canvas-box{height:260px}
  details::details-content{display:block;content-visibility:visible}
  details>summary{list-style:none;color:var(--fg);font-weight:600}
