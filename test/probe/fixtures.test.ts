@@ -91,6 +91,15 @@ describe('AMD fixtures: the three features formats', () => {
   })
 })
 
+describe('command line', () => {
+  it('amd_iommu=on is an option the driver does not know (it logs "Unknown option - \'on\'")', () => {
+    const f = probe('amd-epyc-6.6').findings.find((x) => x.code === 'cmdline.unknown-option')
+    expect(f?.severity).toBe('info')
+    expect(f?.message).toContain("Unknown option - 'on'")
+    expect(f?.file).toBe('/proc/cmdline')
+  })
+})
+
 describe('broken tree', () => {
   const r = probe('broken')
   const byFile = (suffix: string) => r.findings.filter((f) => f.file?.endsWith(suffix))

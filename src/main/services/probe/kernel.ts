@@ -113,11 +113,18 @@ export function splitCmdline(raw: string): string[] {
 const boolParam = (v: string): boolean | null => (/^(1|y|yes|on|true)$/i.test(v) ? true : /^(0|n|no|off|false)$/i.test(v) ? false : null)
 
 const INTEL_OPTS = new Set(['on', 'off', 'igfx_off', 'forcedac', 'strict', 'sp_off', 'sm_on', 'sm_off', 'tboot_noforce'])
-const AMD_OPTS = new Set(['off', 'on', 'force_enable', 'force_isolation', 'fullflush', 'pgtbl_v1', 'pgtbl_v2', 'irtcachedis', 'nohugepages', 'v2_pgsizes_only'])
-const IOMMU_OPTS = new Set(['off', 'force', 'noforce', 'pt', 'nopt', 'soft', 'forcesac', 'allowdac', 'nodac', 'usedac', 'panic', 'nopanic', 'merge', 'nomerge', 'memaper', 'noagp', 'noaperture', 'calgary', 'biomerge'])
+// `amd_iommu=on` is not among them: the driver logs "Unknown option - 'on'" (it is on by default).
+const AMD_OPTS = new Set(['off', 'force_enable', 'force_isolation', 'fullflush', 'pgtbl_v1', 'pgtbl_v2', 'irtcachedis', 'nohugepages', 'v2_pgsizes_only'])
+const IOMMU_OPTS = new Set(['off', 'force', 'noforce', 'pt', 'nopt', 'soft', 'forcesac', 'allowdac', 'nodac', 'usedac', 'panic', 'nopanic', 'merge', 'nomerge', 'memaper', 'noagp', 'noaperture', 'calgary', 'biomerge', 'fullflush', 'nofullflush', 'leak'])
 
-/** The IOMMU-relevant part of the command line; `problems` collects values the kernel would reject. */
-export function parseCmdlineIommu(raw: string | null, problems: string[] = []): CmdlineIommu {
+export interface CmdlineProblem {
+  /** `unknown-option`: the kernel ignores it (and says so); `bad-value`: not a value it can parse. */
+  kind: 'unknown-option' | 'bad-value'
+  text: string
+}
+
+/** The IOMMU-relevant part of the command line; `problems` collects what the kernel would ignore or reject. */
+export function parseCmdlineIommu(raw: string | null, problems: CmdlineProblem[] = []): CmdlineIommu {
   const res: CmdlineIommu = { intelIommu: [], amdIommu: [], iommu: [], passthrough: null, strict: null, tokens: [] }
   if (raw === null) return res
   for (const tok of splitCmdline(raw)) {
@@ -127,28 +134,33 @@ export function parseCmdlineIommu(raw: string | null, problems: string[] = []): 
     const list = val.split(',').filter((s) => s.length > 0)
     switch (key) {
       case 'intel_iommu':
-        for (const o of list) if (!INTEL_OPTS.has(o)) problems.push(`intel_iommu=${o}: unknown option (the kernel logs "Unknown option" and ignores it)`)
+        for (const o of list) if (!INTEL_OPTS.has(o)) problems.push({ kind: 'unknown-option', text: `intel_iommu=${o}: not an option of the VT-d driver; the kernel logs "Unknown option" and ignores it` })
         res.intelIommu.push(...list)
         if (list.includes('strict')) res.strict = true
         break
       case 'amd_iommu':
-        for (const o of list) if (!AMD_OPTS.has(o)) problems.push(`amd_iommu=${o}: unknown option`)
+        for (const o of list)
+          if (!AMD_OPTS.has(o))
+            problems.push({
+              kind: 'unknown-option',
+              text: `amd_iommu=${o}: not an option of the AMD-Vi driver; the kernel logs "Unknown option - '${o}'" and ignores it${o === 'on' ? ' (AMD-Vi is on by default)' : ''}`,
+            })
         res.amdIommu.push(...list)
         if (list.includes('fullflush')) res.strict = true
         break
       case 'iommu':
-        for (const o of list) if (!IOMMU_OPTS.has(o) && !/^\d+/.test(o)) problems.push(`iommu=${o}: unknown option`)
+        for (const o of list) if (!IOMMU_OPTS.has(o) && !/^\d+/.test(o)) problems.push({ kind: 'unknown-option', text: `iommu=${o}: not an x86 iommu= option; ignored` })
         res.iommu.push(...list)
         if (list.includes('pt')) res.passthrough = true
         if (list.includes('nopt')) res.passthrough = false
         break
       case 'iommu.passthrough':
         res.passthrough = boolParam(val)
-        if (res.passthrough === null) problems.push(`iommu.passthrough=${val}: not a boolean`)
+        if (res.passthrough === null) problems.push({ kind: 'bad-value', text: `iommu.passthrough=${val}: not a boolean` })
         break
       case 'iommu.strict':
         res.strict = boolParam(val)
-        if (res.strict === null) problems.push(`iommu.strict=${val}: not a boolean`)
+        if (res.strict === null) problems.push({ kind: 'bad-value', text: `iommu.strict=${val}: not a boolean` })
         break
       case 'pci':
         if (!list.some((s) => /^(noats|nopasid|nopri)$/.test(s))) continue
@@ -226,9 +238,11 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
       cpu.la57 = set.has('la57')
     }
   }
-  const problems: string[] = []
+  const problems: CmdlineProblem[] = []
   const cmdline = parseCmdlineIommu(cmdlineRaw, problems)
-  for (const pr of problems) ctx.error('file.malformed', 'kernel command line', `/proc/cmdline: ${pr}`, '/proc/cmdline')
+  for (const pr of problems)
+    if (pr.kind === 'bad-value') ctx.error('file.malformed', 'kernel command line', `/proc/cmdline: ${pr.text}`, '/proc/cmdline')
+    else ctx.info('cmdline.unknown-option', 'kernel command line', pr.text, '/proc/cmdline')
   return { release, configSource, config, cmdlineRaw, cmdline, cpu }
 }
 
