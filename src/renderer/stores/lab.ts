@@ -69,20 +69,34 @@ export const useLabStore = defineStore('lab', () => {
     subscribed = true
     bridge.on('experiment.progress', (p) => {
       liveExperiments.value.set(p.experimentId, applyExperimentProgress(liveExperiments.value.get(p.experimentId), p))
-      triggerRef(liveExperiments)
+      scheduleRender()
       if (p.finished) scheduleRefresh()
     })
     bridge.on('run.progress', (p) => {
       liveRuns.value.set(p.runId, applyRunProgress(liveRuns.value.get(p.runId), p, Date.now()))
-      triggerRef(liveRuns)
+      scheduleRender()
     })
     bridge.on('run.finished', (p) => {
       liveRuns.value.set(p.runId, applyRunFinished(liveRuns.value.get(p.runId), p, Date.now()))
-      triggerRef(liveRuns)
+      scheduleRender()
       scheduleRefresh()
     })
     void refresh()
     void loadActive()
+  }
+
+  /**
+   * Events of a sweep arrive in bursts (many runs at once); they are folded into the maps at once
+   * but the views re-render at most every 100 ms, so a busy sweep never floods the main thread.
+   */
+  let renderTimer: ReturnType<typeof setTimeout> | undefined
+  function scheduleRender(): void {
+    if (renderTimer) return
+    renderTimer = setTimeout(() => {
+      renderTimer = undefined
+      triggerRef(liveRuns)
+      triggerRef(liveExperiments)
+    }, 100)
   }
 
   /** Refreshes the stored lists soon, coalescing bursts of finished runs into one request. */

@@ -1,0 +1,48 @@
+import { expect } from './fixtures'
+import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+
+const test = workspaceTest()
+
+test.beforeEach(({ hostKind }) => {
+  test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
+})
+
+test.describe('Compare', () => {
+  test('two runs side by side: metrics with differences, overlaid series, findings only in A / both / only in B', async ({ appPage: page }) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compare' }).click()
+    await expect(page.getByRole('heading', { name: 'Compare', level: 2 })).toBeVisible()
+    await expect(page.getByTestId('compare-go')).toBeDisabled()
+    await page.getByTestId('compare-pick-run-d1').check()
+    await page.getByTestId('compare-pick-run-d4').check()
+    await page.getByTestId('compare-go').click()
+    await expect(page).toHaveURL(/#\/compare\?runs=run-d1(%2C|,)run-d4$/)
+
+    const metrics = page.getByTestId('compare-metrics')
+    const uaf = metrics.getByRole('row', { name: /use_after_free_count/ })
+    await expect(uaf).toContainText('+1')
+    const peak = metrics.getByRole('row', { name: /leaked_peak_bytes/ })
+    await expect(peak.locator('td').first()).toContainText('64.1 MiB')
+    // D4 never frees: its leak lasts to the end of the run, so its byte-seconds are larger.
+    await expect(metrics.getByRole('row', { name: /leak_byte_seconds/ }).locator('td').nth(1)).toContainText('+')
+
+    await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.datasets.length).toBe(2)
+    const overlay = (await chartSummary(page, 'compare-overlay'))!
+    expect(overlay.datasets.map((d) => d.label)).toEqual([expect.stringContaining('(run-d1)'), expect.stringContaining('(run-d4)')])
+    expect(overlay.axes.y!.title).toMatch(/\((KiB|MiB)\)$/)
+    expect(overlay.axes.x!.title).toBe('simulated time (s)')
+
+    await expect(page.getByTestId('only-in-0')).toContainText('(0)')
+    await expect(page.getByTestId('only-in-1')).toContainText('use_after_free')
+    await expect(page.getByTestId('in-all')).toContainText('leak')
+
+    await page.getByTestId('compare-series').selectOption('memory.pages')
+    await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.pages: one line per run')
+  })
+
+  test('a run links to Compare with itself preselected', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results?run=run-d1')
+    await page.getByRole('link', { name: 'Compare with…' }).click()
+    await expect(page.getByTestId('compare-pick-run-d1')).toBeChecked()
+    await expect(page.getByTestId('compare-go')).toBeDisabled()
+  })
+})
