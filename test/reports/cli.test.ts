@@ -57,7 +57,7 @@ describe('hmmlab report', () => {
     expect(await cli('nothing-here', '-o', '-')).toBe(2)
     expect(stderr).toContain('no run or experiment nothing-here')
     expect(await cli(ws.runIds[0]!, '--format', 'pdf')).toBe(2)
-    expect(stderr).toContain('--format must be one of')
+    expect(stderr).toContain('the format must be one of')
     expect(await cli('--compare', ws.runIds[0]!)).toBe(2)
     expect(stderr).toContain('two or more')
   })

@@ -133,3 +133,16 @@ describe('export errors', () => {
     expect(doc.probe.status).toBe('unavailable')
   })
 })
+
+describe('writeReportFile (for `hmmlab run --report FILE`)', () => {
+  it('writes the runs in hand in the format its name says', async () => {
+    const { writeReportFile } = await import('../../src/main/services/reports')
+    const { readFile } = await import('node:fs/promises')
+    const { join } = await import('node:path')
+    const file = join(ws.dir, 'just-run.trace.json')
+    const out = await writeReportFile([forkRun('D1'), forkRun('D4')], file, { probe: 'none' })
+    expect(out.format).toBe('trace')
+    expect(out.bytes).toBeGreaterThan(0)
+    expect(JSON.parse(await readFile(file, 'utf8')).traceEvents.length).toBeGreaterThan(0)
+  })
+})

@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { buildReport, renderReport, ReportError, type ReportFormat, type ReportTarget } from '../../services/reports'
+import { buildReport, pickFormat, renderReport, ReportError, type ReportTarget } from '../../services/reports'
 import { RunStore } from '../../services/store/run-store'
 import { defaultWorkspace } from '../../services/store/workspace'
+
+export { pickFormat }
 
 interface ReportFlags {
   compare?: boolean
@@ -12,18 +14,6 @@ interface ReportFlags {
   workspace?: string
   probe?: boolean
   title?: string
-}
-
-const FORMATS: ReportFormat[] = ['html', 'json', 'csv', 'trace']
-
-/** The format from `--format`, else from the output file's name, else HTML. */
-export function pickFormat(format: string | undefined, output: string | undefined): ReportFormat | Error {
-  if (format !== undefined) return (FORMATS as string[]).includes(format) ? (format as ReportFormat) : new Error(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
-  if (!output || output === '-') return 'html'
-  if (/\.trace\.json$/i.test(output)) return 'trace'
-  if (/\.json$/i.test(output)) return 'json'
-  if (/\.csv$/i.test(output)) return 'csv'
-  return 'html'
 }
 
 function fail(message: string): void {
@@ -45,7 +35,7 @@ export function registerReportCommand(program: Command): void {
     .description('export a run, an experiment or a comparison as HTML, JSON, CSV or a Perfetto trace')
     .argument('<ids...>', 'a run id or an experiment id; with --compare, two or more run ids')
     .option('--compare', 'compare the runs named (two or more)')
-    .option('-f, --format <format>', `one of ${FORMATS.join(', ')} (default: from the -o name, else html)`)
+    .option('-f, --format <format>', 'one of html, json, csv, trace (default: from the -o name, else html)')
     .option('-o, --output <file>', 'where to write (default: ./<name of the report>; - for stdout)')
     .option('--workspace <dir>', 'folder where runs are stored (default: $HMMLAB_WORKSPACE or the user data folder)')
     .option('--title <text>', 'title of the report')

@@ -9,6 +9,7 @@
  * The route `reports.export` maps onto `exportReport`; the CLI's `hmmlab report` and the run
  * command's `--report FILE` use `exportReport` and `exportStoredRuns`.
  */
+import { writeFile } from 'node:fs/promises'
 import type { ReportDocument } from '../../../shared/report'
 import type { ExperimentManifest, RunManifest } from '../../../shared/runs'
 import type { StoredRun } from '../store/run-store'
@@ -133,4 +134,33 @@ export function reportBaseName(doc: ReportDocument): string {
         : `compare-${doc.runs.map((r) => r.manifest.design).join('-')}`
   const name = `${stem || 'report'}-${what}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '')
   return name.slice(0, 120) || 'report'
+}
+
+const FORMATS: ReportFormat[] = ['html', 'json', 'csv', 'trace']
+
+/** The format from an explicit name, else from a file name (`.trace.json`, `.json`, `.csv`; else HTML). */
+export function pickFormat(format: string | undefined, fileName: string | undefined): ReportFormat | Error {
+  if (format !== undefined) return (FORMATS as string[]).includes(format) ? (format as ReportFormat) : new Error(`the format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  if (!fileName || fileName === '-') return 'html'
+  if (/\.trace\.json$/i.test(fileName)) return 'trace'
+  if (/\.json$/i.test(fileName)) return 'json'
+  if (/\.csv$/i.test(fileName)) return 'csv'
+  return 'html'
+}
+
+/**
+ * For `hmmlab run ... --report FILE`: renders the runs just made into FILE, the format following
+ * its name (`.html`, `.json`, `.csv`, `.trace.json`). Returns what was written and how long it took.
+ */
+export async function writeReportFile(
+  runs: StoredRun[],
+  file: string,
+  opts: ExportOptions & { experiment?: ExperimentManifest; format?: ReportFormat } = {},
+): Promise<{ file: string; format: ReportFormat; bytes: number; ms: number }> {
+  const started = performance.now()
+  const picked = opts.format ?? pickFormat(undefined, file)
+  if (picked instanceof Error) throw picked
+  const report = await exportStoredRuns(runs, picked, opts)
+  await writeFile(file, report.content)
+  return { file, format: picked, bytes: Buffer.byteLength(report.content), ms: performance.now() - started }
 }
