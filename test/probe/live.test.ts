@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { ProbeReport } from '../../src/shared/probe'
+import { onPath } from '../../src/main/services/probe/sysinfo'
 
 const ROOT = path.resolve(__dirname, '../..')
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs')
@@ -73,5 +74,34 @@ describe('hmmlab probe on this machine', () => {
     const r = run('--sysroot', '/nonexistent/sysroot')
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/hmmlab probe:/)
+  })
+})
+
+const canDropRoot = typeof process.getuid === 'function' && process.getuid() === 0 && onPath('runuser') && spawnSync('id', ['nobody']).status === 0
+
+describe.runIf(canDropRoot)('the same probe as an unprivileged user (runuser -u nobody)', () => {
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, TSX, 'test/probe/probe-cli.ts', 'probe', '--json', '--no-system-info'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  })
+  const asRoot = ProbeReport.parse(JSON.parse(run('--json', '--no-system-info').stdout))
+
+  it('exits 0', () => expect(r.status).toBe(0))
+  it('config space beyond 64 bytes is "unknown (needs root)", never "absent"', () => {
+    const report = ProbeReport.parse(JSON.parse(r.stdout))
+    for (const d of report.pci) {
+      const root = asRoot.pci.find((x) => x.address === d.address)
+      if (d.configBytesReadable === null) continue
+      expect(d.configBytesReadable, d.address).toBeLessThanOrEqual(64)
+      // functions with a capability list: root may see ATS/PRI/PASID or their absence; nobody may not
+      if (root && !root.ats.detail.startsWith('no capability list')) expect(d.ats.detail, d.address).toContain('needs root')
+    }
+  })
+  it('the kernel log is refused under dmesg_restrict, and said so', () => {
+    const report = ProbeReport.parse(JSON.parse(r.stdout))
+    const restrict = fs.existsSync('/proc/sys/kernel/dmesg_restrict') && fs.readFileSync('/proc/sys/kernel/dmesg_restrict', 'utf8').trim() === '1'
+    if (restrict) expect(report.bootLog.note).toMatch(/EPERM|EACCES/)
   })
 })
