@@ -53,8 +53,8 @@ class RunTracks {
   ) {
     GROUPS.forEach((g, i) => {
       const pid = this.pid(g)
-      out.push({ name: 'process_name', ph: 'M', pid, tid: 0, args: { name: `${label}: ${g}` } })
-      out.push({ name: 'process_sort_index', ph: 'M', pid, tid: 0, args: { sort_index: basePid + i } })
+      out.push({ name: 'process_name', ph: 'M', ts: 0, pid, tid: 0, args: { name: `${label}: ${g}` } })
+      out.push({ name: 'process_sort_index', ph: 'M', ts: 0, pid, tid: 0, args: { sort_index: basePid + i } })
     })
   }
 
@@ -75,8 +75,8 @@ class RunTracks {
       chosen = { pid, tid, lastEnd: -Infinity }
       list.push(chosen)
       const threadName = list.length === 1 ? name : `${name} (${list.length})`
-      this.out.push({ name: 'thread_name', ph: 'M', pid, tid, args: { name: threadName } })
-      this.out.push({ name: 'thread_sort_index', ph: 'M', pid, tid, args: { sort_index: tid } })
+      this.out.push({ name: 'thread_name', ph: 'M', ts: 0, pid, tid, args: { name: threadName } })
+      this.out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid, tid, args: { sort_index: tid } })
     }
     if (end !== undefined) chosen.lastEnd = Math.max(chosen.lastEnd, end)
     return { pid: chosen.pid, tid: chosen.tid }
