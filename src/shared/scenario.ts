@@ -61,6 +61,11 @@ export const MemTypeSchema = z.enum(MEM_TYPE_NAMES)
 
 export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underflow', 'invariant', 'livelock', 'warn'] as const
 
+/** Page contents, as one value per 4 KiB page i of the region: 0, i, −i, i + c, or a constant. */
+export const PatternSchema = z
+  .union([z.enum(['zero', 'index', 'neg_index']), z.strictObject({ index_plus: z.number().int() }), z.strictObject({ const: z.number().int() })])
+  .describe('page contents: zero | index (page i of the region holds i) | neg_index | { index_plus: c } | { const: n }')
+
 const Task = { task: NameSchema.describe('task (process) name') }
 const RangeFields = {
   ...Task,
@@ -92,8 +97,13 @@ export const TouchStep = z.strictObject({ touch: z.strictObject({ ...RangeFields
 export const OpenStep = z.strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema }) }).describe('open(2) of a device file')
 export const MirrorStep = z.strictObject({ mirror: z.strictObject({ ...Task, ...DevRef }) }).describe("ask the driver to mirror the task's address space on the device")
 const devRange = z.strictObject({ ...RangeFields, ...DevRef })
-export const DeviceReadStep = z.strictObject({ device_read: devRange }).describe('HMM_DMIRROR_READ: device reads the range (faults through hmm_range_fault)')
-export const DeviceWriteStep = z.strictObject({ device_write: devRange }).describe('HMM_DMIRROR_WRITE')
+export const DeviceReadStep = z
+  .strictObject({ device_read: z.strictObject({ ...RangeFields, ...DevRef, into: NameSchema.optional().describe('name of the buffer (the ioctl\'s mirror buffer) receiving the data') }) })
+  .describe('HMM_DMIRROR_READ: device reads the range (faults through hmm_range_fault)')
+export const DeviceWriteStep = z
+  .strictObject({ device_write: z.strictObject({ ...RangeFields, ...DevRef, pattern: PatternSchema.optional().describe('contents of the mirror buffer written to memory (default: zero)') }) })
+  .describe('HMM_DMIRROR_WRITE')
+export const WriteDataStep = z.strictObject({ write_data: z.strictObject({ ...RangeFields, pattern: PatternSchema }) }).describe('CPU stores a pattern into the range (write faults, COW breaks)')
 export const MigrateToDeviceStep = z.strictObject({ migrate_to_device: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_DEV')
 export const MigrateToSystemStep = z.strictObject({ migrate_to_system: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_SYS')
 export const SnapshotStep = z.strictObject({ snapshot: devRange }).describe('HMM_DMIRROR_SNAPSHOT')
@@ -180,6 +190,14 @@ export const ExpectSchema = z
       .describe("the task's mm (the one it had, even after exit)"),
     snapshot: z.union([z.array(z.number().int().min(0).max(255)), z.strictObject({ all: z.number().int().min(0).max(255) })]).optional().describe('bytes of the previous SNAPSHOT'),
     counter: z.strictObject({ name: z.string(), value: CmpSchema }).optional().describe('a model counter, e.g. hmm_range_fault, invalidate.PROTECTION_PAGE'),
+    memory: z
+      .strictObject({ ...RangeFields, pattern: PatternSchema })
+      .optional()
+      .describe("the task's memory (as the CPU would read it, without faulting) holds the pattern"),
+    buffer: z
+      .strictObject({ name: NameSchema, pattern: PatternSchema })
+      .optional()
+      .describe('a buffer filled by device_read.into holds the pattern (page i of the region read)'),
   })
   .describe('assertions, checked when the step runs')
 export const ExpectStep = z.strictObject({ expect: ExpectSchema })
@@ -195,6 +213,7 @@ export const LEAF_STEPS = {
   spawn: SpawnStep,
   mmap: MmapStep,
   touch: TouchStep,
+  write_data: WriteDataStep,
   open: OpenStep,
   mirror: MirrorStep,
   device_read: DeviceReadStep,
@@ -292,6 +311,16 @@ export const ScenarioSchema = z.strictObject({
 })
 
 export type Scenario = z.infer<typeof ScenarioSchema>
+export type PatternT = z.infer<typeof PatternSchema>
+
+/** The token a pattern puts in page `i` of a region. */
+export function patternValue(p: PatternT, i: number): number {
+  if (p === 'zero') return 0
+  if (p === 'index') return i
+  if (p === 'neg_index') return -i
+  if ('index_plus' in p) return i + p.index_plus
+  return p.const
+}
 export type ExpectT = z.infer<typeof ExpectSchema>
 export type CmpT = z.infer<typeof CmpSchema>
 export type DesignIdT = (typeof DESIGN_IDS)[number]

@@ -23,6 +23,7 @@ function stepArb(api: boolean): fc.Arbitrary<StepT> {
       mmap: { task: x.task, region: 'r3', size: (x.huge ? 1024 : x.n + 16) * 4096, huge: x.huge, shared: x.shared, prot: x.prot },
     })),
     fc.tuple(range, fc.boolean()).map(([x, w]) => ({ touch: { ...r(x), write: w } })),
+    fc.tuple(range, fc.constantFrom('index', 'neg_index') as fc.Arbitrary<'index' | 'neg_index'>).map(([x, pat]) => ({ write_data: { ...r(x), pattern: pat } })),
     fc.record({ task, device: fc.constantFrom(...DEVICES), fd }).map((x) => ({ open: x })),
     fc.tuple(task, devRef).map(([t, d]) => ({ mirror: { task: t, ...d } })),
     ...Array.from({ length: 6 }, () =>

@@ -169,40 +169,49 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
   return ret
 }
 
-/** dmirror_do_read / do_write: counts consecutive usable device entries from `start`. */
-function doAccess(w: World, m: Mirror, start: number, end: number, write: boolean): { n: number; cost: number } {
+/** Data moved by READ (into `out`, indexed from the ioctl start) or WRITE (from `src`). */
+export interface DataIo {
+  base: number
+  out?: Int32Array
+  src?: (page: number) => number
+}
+
+/** dmirror_do_read / do_write: copies consecutive usable device entries from `start`. */
+function doAccess(w: World, m: Mirror, start: number, end: number, write: boolean, io?: DataIo): { n: number; cost: number } {
   const c = w.costs
   let n = 0
   let cost = 0
   if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
+  const fr = w.frames
   for (let pg = start; pg < end; ) {
     const f = m.pt.get(pg)
     if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
-    if (m.pt.blockState(pg) === 1) {
-      // one TLB entry per 2 MiB device mapping
-      if (!m.dev.tlb.lookup(m.id, pg - (pg & 511))) cost += c.gpu_ptw
-      const stop = Math.min(end, pg - (pg & 511) + 512)
-      n += stop - pg
-      pg = stop
-      continue
+    const huge = m.pt.blockState(pg) === 1
+    const stop = huge ? Math.min(end, pg - (pg & 511) + 512) : pg + 1
+    if (!m.dev.tlb.lookup(m.id, huge ? pg - (pg & 511) : pg)) cost += c.gpu_ptw
+    if (io) {
+      const pfn = m.pt.pfn(pg)
+      for (let q = pg; q < stop; q++) {
+        if (io.out) io.out[q - io.base] = fr.read(pfn, q & 511)
+        if (io.src) fr.write(pfn, q & 511, io.src(q))
+      }
     }
-    if (!m.dev.tlb.lookup(m.id, pg)) cost += c.gpu_ptw
-    n++
-    pg++
+    n += stop - pg
+    pg = stop
   }
   cost += n * c.device_access_page
   return { n, cost }
 }
 
 /** HMM_DMIRROR_READ / HMM_DMIRROR_WRITE. */
-export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, write ? 'dmirror_write' : 'dmirror_read']
   let addr = start
   let cpages = 0
   let faults = 0
   let stuck = 0
   for (;;) {
-    const a = doAccess(w, m, addr, end, write)
+    const a = doAccess(w, m, addr, end, write, io)
     if (a.cost > 0) yield sleep(a.cost)
     cpages += a.n
     addr += a.n
@@ -216,7 +225,7 @@ export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: numbe
     if (stuck > LIVELOCK_ROUNDS) {
       w.finding({
         kind: 'livelock',
-        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress: the mm is dead, dmirror_fault returns 0 and the loop never ends (stopped after ${faults} faults)`,
+        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress${m.mm.mm_users === 0 ? ': the mm is dead, dmirror_fault returns 0 and the loop never ends' : ''} (stopped after ${faults} faults)`,
         accessPath: p,
       })
       return { ret: EINTR, cpages, faults }
@@ -253,10 +262,14 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
           const old = mm.pt.pfn(pg)
           if ((w.frames.refcount[old] as number) > 1) continue
           writable = (f & PTE_WRITE) !== 0
-          w.frames.put(old, mm.owner, heirOwner(mm))
         }
         if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
+        if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
+          const old = mm.pt.pfn(pg)
+          w.frames.copy(np, old)
+          w.frames.put(old, mm.owner, heirOwner(mm))
+        }
         dev.vramUsed += 4096
         mm.pt.set(pg, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
         m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
@@ -292,6 +305,7 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
     const f = mm.pt.get(pg)
     const old = mm.pt.pfn(pg)
     const np = w.frames.alloc(0, mm.owner)
+    w.frames.copy(np, old)
     const shared = (w.frames.refcount[old] as number) > 1
     w.frames.put(old, mm.owner, heirOwner(mm))
     dev.vramUsed = Math.max(0, dev.vramUsed - (shared ? 0 : 4096))
@@ -426,10 +440,10 @@ export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): De
  * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
  * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
  */
-export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath): Proc<DeviceOpResult> {
+export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'iommu_sva_access']
-  const io = dev.iommu
-  if (!io) return { ret: EINVAL, cpages: 0, faults: 0 }
+  const iommu = dev.iommu
+  if (!iommu) return { ret: EINVAL, cpages: 0, faults: 0 }
   if (mm.releasedAt !== null) {
     // PASID entry torn down in ->release: the device gets a translation fault
     return { ret: EFAULT, cpages: 0, faults: 0 }
@@ -455,8 +469,13 @@ export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, s
   let cost = 0
   for (let pg = start; pg < end; pg++) {
     const hit = dev.devtlb ? dev.devtlb.lookup(pasid, pg) : false
-    if (!hit && !io.iotlb.lookup(pasid, pg)) cost += w.costs.iommu_walk
+    if (!hit && !iommu.iotlb.lookup(pasid, pg)) cost += w.costs.iommu_walk
     cost += w.costs.device_access_page
+    if (io) {
+      const pfn = mm.pt.pfn(pg)
+      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & 511)
+      if (io.src) w.frames.write(pfn, pg & 511, io.src(pg))
+    }
   }
   yield sleep(cost)
   return { ret: 0, cpages: end - start, faults }

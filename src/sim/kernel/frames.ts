@@ -3,6 +3,10 @@
  * (0 = 4 KiB, 9 = 2 MiB), where the frame lives (system RAM or a device's private memory) and the
  * ledger owner it is charged to. Stored in growable typed arrays; freed ids are reused LIFO.
  * Frame 0 is the shared zero page (never freed, never charged).
+ *
+ * Page contents are modelled as one int32 token per 4 KiB page (e.g. "page i holds pattern value
+ * i"): enough for the selftests' data checks (COW isolation, migration round trips) without bytes.
+ * A 2 MiB frame keeps its 512 tokens in a lazily allocated array.
  */
 import type { Ledger } from '../ledger/ledger'
 
@@ -15,6 +19,10 @@ export class Frames {
   order = new Uint8Array(1024)
   /** 0 = system RAM, d+1 = device-private memory of device index d. */
   dev = new Uint8Array(1024)
+  /** Content token of each 4 KiB frame (0 = zero-filled). */
+  data = new Int32Array(1024)
+  /** Content tokens of 2 MiB frames that were written (absent = all zero). */
+  private readonly hdata = new Map<number, Int32Array>()
   private top = 1
   private freeList: number[] = []
   /** Frames currently allocated (excluding the zero page). */
@@ -35,6 +43,41 @@ export class Frames {
     this.owner = g(this.owner, Int32Array)
     this.order = g(this.order, Uint8Array)
     this.dev = g(this.dev, Uint8Array)
+    this.data = g(this.data, Int32Array)
+  }
+
+  /** Content token of 4 KiB subpage `sub` (0..511 for a 2 MiB frame, else 0) of a frame. */
+  read(pfn: number, sub: number): number {
+    if (pfn === ZERO_PFN) return 0
+    if ((this.order[pfn] as number) === 0) return this.data[pfn] as number
+    return this.hdata.get(pfn)?.[sub & 511] ?? 0
+  }
+
+  /** Writes the content token of a subpage. */
+  write(pfn: number, sub: number, v: number): void {
+    if (pfn === ZERO_PFN) return
+    if ((this.order[pfn] as number) === 0) {
+      this.data[pfn] = v
+      return
+    }
+    let a = this.hdata.get(pfn)
+    if (!a) {
+      if (v === 0) return
+      a = new Int32Array(512)
+      this.hdata.set(pfn, a)
+    }
+    a[sub & 511] = v
+  }
+
+  /** Copies the contents of `src` into `dst` (same order, or 512 small → one huge via `srcs`). */
+  copy(dst: number, src: number): void {
+    if ((this.order[dst] as number) === 0) {
+      this.data[dst] = this.read(src, 0)
+      return
+    }
+    const a = src === ZERO_PFN ? undefined : this.hdata.get(src)
+    if (a) this.hdata.set(dst, a.slice())
+    else this.hdata.delete(dst)
   }
 
   /** Bytes of a frame. */
@@ -53,6 +96,8 @@ export class Frames {
     this.owner[id] = owner
     this.order[id] = order
     this.dev[id] = dev
+    this.data[id] = 0
+    this.hdata.delete(id)
     this.live++
     this.ledger.charge(dev === 0 ? 'pages' : 'vram', owner, PAGE_SIZE << order)
     return id
@@ -92,11 +137,15 @@ export class Frames {
     const o = this.owner[pfn] as number
     const d = this.dev[pfn] as number
     const type = d === 0 ? 'pages' : 'vram'
+    const tokens = this.hdata.get(pfn)
+    this.hdata.delete(pfn)
     this.order[pfn] = 0
+    this.data[pfn] = tokens?.[0] ?? 0
     this.ledger.charge(type, o, -(PAGE_SIZE * 511))
     for (let i = 1; i < 512; i++) {
       const id = this.alloc(0, o, d)
       this.refcount[id] = rc
+      this.data[id] = tokens?.[i] ?? 0
       out.push(id)
     }
     return out

@@ -130,7 +130,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     let needs = false
     if (f === 0) work = true
     else if (f & PTE_DEVPRIV) {
-      if (devOwner < 0 || (w.frames.dev[pt.pfn(pg)] as number) - 1 !== devOwner) {
+      if (devOwner < 0 || (w.frames.dev[pt.pfn(pg)] as number) - 1 !== devOwner || (write && !(f & PTE_WRITE))) {
         needs = true
         migrate = true
       }
@@ -203,11 +203,13 @@ function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write:
   const fr = w.frames
   const pfn = pt.pfn(hb)
   if (f & PTE_DEVPRIV) {
-    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner) return 0
+    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
     const np = fr.alloc(9, mm.owner)
+    fr.copy(np, pfn)
     fr.put(pfn, mm.owner, heirOwner(mm))
     for (const m of mm.mirrors) m.dropDevicePage(hb, 512)
-    pt.setHuge(hb, PTE_PRESENT | (f & PTE_WRITE), np)
+    // the copy back is exclusive to this mm: a write fault leaves it writable (do_wp_page reuse)
+    pt.setHuge(hb, PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0), np)
     w.count('migrate_to_ram')
     return w.costs.migrate_page * 512
   }
@@ -222,7 +224,10 @@ function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write:
   }
   if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
     const np = fr.alloc(9, mm.owner)
-    if (!(f & PTE_ZERO)) fr.put(pfn, mm.owner, heirOwner(mm))
+    if (!(f & PTE_ZERO)) {
+      fr.copy(np, pfn)
+      fr.put(pfn, mm.owner, heirOwner(mm))
+    }
     pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, np)
     w.count('cow_break')
     return w.costs.cpu_cow_copy * 512
@@ -260,11 +265,12 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
   }
   const pfn = pt.pfn(pg)
   if (f & PTE_DEVPRIV) {
-    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner) return 0
+    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
     const np = fr.alloc(0, mm.owner)
+    fr.copy(np, pfn)
     fr.put(pfn, mm.owner, heirOwner(mm))
     for (const m of mm.mirrors) m.dropDevicePage(pg, 1)
-    pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+    pt.set(pg, PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0), np)
     w.count('migrate_to_ram')
     return w.costs.migrate_page
   }
@@ -279,7 +285,10 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
   }
   if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
     const np = fr.alloc(0, mm.owner)
-    if (!(f & PTE_ZERO)) fr.put(pfn, mm.owner, heirOwner(mm))
+    if (!(f & PTE_ZERO)) {
+      fr.copy(np, pfn)
+      fr.put(pfn, mm.owner, heirOwner(mm))
+    }
     pt.set(pg, PTE_PRESENT | PTE_WRITE, np)
     w.count('cow_break')
     return w.costs.cpu_cow_copy
@@ -306,7 +315,11 @@ export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
   if ((w.frames.refcount[pfn] as number) > 1) {
     // a shared THP: split the mapping only (the other mapper keeps its PMD); model copies pieces
     const pieces: number[] = []
-    for (let i = 0; i < 512; i++) pieces.push(w.frames.alloc(0, mm.owner))
+    for (let i = 0; i < 512; i++) {
+      const id = w.frames.alloc(0, mm.owner)
+      w.frames.data[id] = w.frames.read(pfn, i)
+      pieces.push(id)
+    }
     w.frames.put(pfn, mm.owner, heirOwner(mm))
     mm.pt.splitHuge(hb, (i) => pieces[i] as number)
     return
@@ -417,11 +430,15 @@ function* collapse(w: World, mm: MmStruct, start: number, end: number, path: Cal
     yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', p, () => {
       let writable = true
       const heir = heirOwner(mm)
+      const tokens: number[] = []
       mm.pt.clear(hb, hb + 512, (_pg, f, pfn) => {
         if (!(f & PTE_WRITE)) writable = false
+        tokens.push(w.frames.read(pfn, 0))
         zapFrames(w, mm, f, pfn, heir)
       })
-      mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), w.frames.alloc(9, mm.owner))
+      const np = w.frames.alloc(9, mm.owner)
+      tokens.forEach((t, i) => w.frames.write(np, i, t))
+      mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), np)
       w.count('thp_collapse')
       return 512 * w.costs.migrate_page / 4
     })
@@ -453,6 +470,7 @@ export function* doNumaMigrate(w: World, mm: MmStruct, start: number, end: numbe
     mm.pt.update(start, end, (f, pg, pfn, huge) => {
       if (f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL) || (w.frames.refcount[pfn] as number) > 1) return f
       const np = w.frames.alloc(huge ? 9 : 0, mm.owner)
+      w.frames.copy(np, pfn)
       w.frames.put(pfn, mm.owner, heir)
       if (huge) mm.pt.setHuge(pg, f, np)
       else mm.pt.set(pg, f, np)
@@ -519,3 +537,18 @@ export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to
 }
 
 export { PTE_PRESENT, PTE_WRITE }
+
+/** Content token of `page` as the CPU would read it now (0 for holes and the zero page). */
+export function peekData(w: World, mm: MmStruct, page: number): number {
+  const f = mm.pt.get(page)
+  if (!(f & PTE_PRESENT) && !(f & PTE_DEVPRIV)) return 0
+  return w.frames.read(mm.pt.pfn(page), page & 511)
+}
+
+/** CPU stores: faults [start, end) for write, then writes `value(page)` into each page. */
+export function* writeData(w: World, mm: MmStruct, start: number, end: number, value: (page: number) => number, path: CallPath): Proc<number> {
+  const r = yield* faultIn(w, mm, start, end, true, -1, [...path, 'copy_to_user'])
+  if (r < 0) return r
+  for (let pg = start; pg < end; pg++) w.frames.write(mm.pt.pfn(pg), pg & 511, value(pg))
+  return 0
+}

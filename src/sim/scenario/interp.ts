@@ -11,7 +11,7 @@ import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/objects'
 import type { MemType } from '../ledger/ledger'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile } from '../kernel/files'
-import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, type Advice } from '../kernel/vmops'
+import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, type Advice } from '../kernel/vmops'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
@@ -22,6 +22,7 @@ import {
   dmirrorReleaseDevmem,
   svaAccess,
   type DeviceOpResult,
+  type DataIo,
 } from '../drivers/dmirror'
 import { allocBo } from '../drivers/driver'
 import type { TeardownDesign } from '../teardown/design'
@@ -30,7 +31,9 @@ import {
   parseDuration,
   parseErrno,
   parseSize,
+  patternValue,
   errnoName,
+  type PatternT,
   type CmpT,
   type ExpectT,
   type Scenario,
@@ -64,6 +67,8 @@ export class Ctx {
   readonly steps: StepLogEntry[] = []
   stepsDropped = 0
   readonly mmOf = new Map<string, MmStruct>()
+  /** Buffers filled by device_read.into: region page index of element 0, and the tokens. */
+  readonly buffers = new Map<string, { first: number; data: Int32Array }>()
   stopped = false
   topDone = 0
   onStepDone: ((index: number, op: string) => void) | null = null
@@ -226,6 +231,15 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       const r = rangeOf(t, s.touch)
       ret = typeof r === 'number' ? r : yield* faultIn(w, t.mm as MmStruct, r.start, r.end, s.touch.write ?? false, -1, [...path, 'exc_page_fault'])
     }
+  } else if ('write_data' in s) {
+    const t = liveTask(ctx, s.write_data.task)
+    if (typeof t === 'number') ret = t
+    else {
+      const r = rangeOf(t, s.write_data)
+      const base = t.mm?.regions.get(s.write_data.region)?.start ?? 0
+      const pat = s.write_data.pattern
+      ret = typeof r === 'number' ? r : yield* writeData(w, t.mm as MmStruct, r.start, r.end, (pg) => patternValue(pat, pg - base), path)
+    }
   } else if ('munmap' in s || 'mprotect' in s || 'madvise' in s || 'thp_split' in s || 'reclaim' in s || 'numa_migrate' in s || 'mremap' in s) {
     const body = (s as unknown as Record<string, RangeArgs & { task: string }>)[op] as RangeArgs & { task: string }
     const t = liveTask(ctx, body.task)
@@ -271,7 +285,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       }
     }
   } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
-    const b = (s as unknown as Record<string, RangeArgs & { task: string; fd?: string; device?: string }>)[op] as RangeArgs & { task: string; fd?: string; device?: string }
+    const b = (s as unknown as Record<string, DevArgs>)[op] as DevArgs
     const r = yield* deviceOp(ctx, op, b, path)
     ret = r.ret
     dev = r
@@ -294,7 +308,9 @@ function logStep(ctx: Ctx, op: string, line: number, t0: number, ret: number | n
   ctx.steps.push({ op, line, t0, t1: ctx.w.engine.now, ret, cpages: dev ? dev.cpages : null, faults: dev ? dev.faults : null })
 }
 
-function* deviceOp(ctx: Ctx, op: string, b: RangeArgs & { task: string; fd?: string; device?: string }, path: string[]): Proc<DeviceOpResult> {
+type DevArgs = RangeArgs & { task: string; fd?: string; device?: string; into?: string; pattern?: PatternT }
+
+function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<DeviceOpResult> {
   const w = ctx.w
   const fail = (ret: number): DeviceOpResult => ({ ret, cpages: 0, faults: 0 })
   const t = liveTask(ctx, b.task)
@@ -308,16 +324,27 @@ function* deviceOp(ctx: Ctx, op: string, b: RangeArgs & { task: string; fd?: str
   const tg = ctx.design.resolve(w, t, d, file, [...path, 'dmirror_fops_unlocked_ioctl'])
   if (typeof tg === 'number') return fail(tg)
   const p = [...path, 'dmirror_fops_unlocked_ioctl']
+  const regionStart = t.mm?.regions.get(b.region)?.start ?? r.start
+  let io: DataIo | undefined
+  if (op === 'device_read' && b.into !== undefined) io = { base: r.start, out: new Int32Array(r.end - r.start) }
+  if (op === 'device_write') {
+    const pat: PatternT = b.pattern ?? 'zero'
+    io = { base: r.start, src: (pg) => patternValue(pat, pg - regionStart) }
+  }
+  const done = (res: DeviceOpResult): DeviceOpResult => {
+    if (b.into !== undefined && io?.out && res.ret === 0) ctx.buffers.set(b.into, { first: r.start - regionStart, data: io.out })
+    return res
+  }
   if (tg.kind === 'sva') {
-    if (op === 'device_read' || op === 'device_write') return yield* svaAccess(w, tg.dev, tg.mm, tg.pasid, r.start, r.end, op === 'device_write', p)
+    if (op === 'device_read' || op === 'device_write') return done(yield* svaAccess(w, tg.dev, tg.mm, tg.pasid, r.start, r.end, op === 'device_write', p, io))
     return fail(EINVAL)
   }
   const m = tg.m
   switch (op) {
     case 'device_read':
-      return yield* dmirrorReadWrite(w, m, r.start, r.end, false, p)
+      return done(yield* dmirrorReadWrite(w, m, r.start, r.end, false, p, io))
     case 'device_write':
-      return yield* dmirrorReadWrite(w, m, r.start, r.end, true, p)
+      return yield* dmirrorReadWrite(w, m, r.start, r.end, true, p, io)
     case 'migrate_to_device':
       return yield* dmirrorMigrateToDev(w, m, r.start, r.end, p)
     case 'migrate_to_system':
@@ -520,5 +547,35 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
     }
   }
   if (e.counter) check(`counter ${e.counter.name}`, w.counters.get(e.counter.name) ?? 0, e.counter.value)
+  if (e.memory) {
+    const mm = ctx.mmOf.get(e.memory.task)
+    const t = w.tasks.get(e.memory.task)
+    const reg = mm?.regions.get(e.memory.region)
+    const r = t && mm && mm.phase !== 'freed' ? rangeOf({ mm } as Task, e.memory) : ESRCH
+    if (!mm || !reg || typeof r === 'number') {
+      pass = false
+      details.push(`memory of ${e.memory.task} ${e.memory.region}: not mapped`)
+    } else {
+      let bad = -1
+      for (let pg = r.start; pg < r.end && bad < 0; pg++) if (peekData(w, mm, pg) !== patternValue(e.memory.pattern, pg - reg.start)) bad = pg
+      if (bad >= 0) pass = false
+      details.push(
+        bad < 0
+          ? `memory of ${e.memory.task} ${e.memory.region}: ${r.end - r.start} pages hold ${JSON.stringify(e.memory.pattern)}`
+          : `memory of ${e.memory.task} ${e.memory.region}: page ${bad - reg.start} holds ${peekData(w, mm, bad)}, expected ${patternValue(e.memory.pattern, bad - reg.start)}  ✗`,
+      )
+    }
+  }
+  if (e.buffer) {
+    const b = ctx.buffers.get(e.buffer.name)
+    if (!b) {
+      pass = false
+      details.push(`buffer ${e.buffer.name}: no successful device_read filled it`)
+    } else {
+      const bad = b.data.findIndex((v, i) => v !== patternValue((e.buffer as { pattern: PatternT }).pattern, b.first + i))
+      if (bad >= 0) pass = false
+      details.push(bad < 0 ? `buffer ${e.buffer.name}: ${b.data.length} pages as expected` : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(e.buffer.pattern, b.first + bad)}  ✗`)
+    }
+  }
   ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
 }

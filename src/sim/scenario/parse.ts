@@ -182,6 +182,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   const devices = new Set((sc.machine?.devices ?? [{ name: 'dmirror0' }]).map((x) => x.name))
   const iommus = new Set((sc.machine?.iommus ?? []).map((x) => x.name))
   const seen = new Set<string>()
+  const buffers = new Set<string>()
   for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
     if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
     seen.add(dev.name)
@@ -197,6 +198,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     if (s.mmap) d.regions.add(s.mmap.region as string)
     if (s.mremap?.to_region) d.regions.add(s.mremap.to_region as string)
     if (s.open) d.fds.add(s.open.fd as string)
+    if (s.device_read?.into) buffers.add(s.device_read.into as string)
   })
   walk(sc.steps, paths, (s, p) => {
     const key = Object.keys(s)[0] as string
@@ -208,7 +210,11 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       if (typeof v === 'string' && !set.has(v)) issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
     }
     if (key === 'expect') {
-      for (const sub of ['live', 'leaked', 'device_pages', 'mm'] as const) {
+      const buf = b.buffer as { name?: string } | undefined
+      if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers are filled by device_read with into:` })
+      const mem = b.memory as { task?: string; region?: string } | undefined
+      if (mem?.region !== undefined && !d.regions.has(mem.region)) issues.push({ path: [...p, key, 'memory', 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
+      for (const sub of ['live', 'leaked', 'device_pages', 'mm', 'memory'] as const) {
         const o = b[sub] as Record<string, unknown> | undefined
         if (!o) continue
         const t = (o.owner ?? o.task) as string | undefined
