@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -68,6 +69,26 @@ describe('hmmlab probe on this machine', () => {
     expect(r.status).toBe(0)
     expect(r.stdout.length).toBeGreaterThan(65536)
     expect(ProbeReport.parse(JSON.parse(r.stdout)).kfd.nodes).toHaveLength(10)
+  })
+
+  it('--capture writes an archive that reads back, and says what it holds', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-cli-capture-'))
+    try {
+      const file = path.join(dir, 'snap.tar.gz')
+      const c = run('--capture', file, '--no-system-info')
+      expect(c.status).toBe(0)
+      expect(c.stderr).toMatch(/captured \d+ file\(s\)/)
+      const back = run('--sysroot', file, '--json')
+      expect(back.status).toBe(0)
+      const r = ProbeReport.parse(JSON.parse(back.stdout))
+      expect(r.source.kind).toBe('archive')
+      expect(r.kernel.cmdline.raw).toBe(report.kernel.cmdline.raw)
+      const bad = run('--capture', path.join(dir, 'no/such/dir/snap.tar.gz'), '--no-system-info')
+      expect(bad.status).toBe(2)
+      expect(bad.stderr).toMatch(/capture failed/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('a sysroot that does not exist is exit 2 with a message', () => {
