@@ -51,8 +51,10 @@ export function* mmput(w: World, mm: MmStruct, path: CallPath): Proc<void> {
     return
   }
   mm.mm_users--
-  w.mark('mmput', `${mm.label} mm_users → ${mm.mm_users}`)
-  if (mm.mm_users === 0) yield* __mmput(w, mm, p)
+  if (mm.mm_users === 0) {
+    w.mark('mmput', `${mm.label} mm_users → 0`)
+    yield* __mmput(w, mm, p)
+  }
 }
 
 /** __mmput: the 2014 hook point (D3), exit_mmap, mmdrop. */
