@@ -43,6 +43,21 @@ describe('Intel fixtures', () => {
     expect(gfx?.endpoints).toEqual(['0000:00:02.0'])
     expect(r.pci.find((p) => p.address === '0000:00:02.0')).toMatchObject({ driver: 'i915', iommuGroup: 0, iommu: 'dmar0', className: 'VGA compatible controller' })
   })
+  it('Kaby Lake-R: groups with reserved regions, DRM card to its PCI function', () => {
+    const r = probe('intel-kbl-r')
+    expect(r.iommuGroups[0]).toEqual({
+      id: 0,
+      type: 'DMA-FQ',
+      devices: ['0000:00:02.0'],
+      reservedRegions: [
+        { start: '0x00000000fee00000', end: '0x00000000feefffff', type: 'msi' },
+        { start: '0x000000007c000000', end: '0x00000000803fffff', type: 'direct-relaxable' },
+      ],
+      name: null,
+    })
+    expect(r.drm).toEqual([{ name: 'card0', kind: 'card', pciAddress: '0000:00:02.0', driver: 'i915', vendorId: '0x8086', deviceId: '0x5917' }])
+    expect(r.pci.find((p) => p.address === '0000:00:02.0')?.ats).toMatchObject({ state: 'unknown', detail: expect.stringContaining('needs root') })
+  })
   it('Alder Lake: the kernel would print "IOMMU feature fl1gp_support inconsistent"', () => {
     const r = probe('intel-adl')
     expect(r.findings.some((f) => f.code === 'intel.inconsistent' && f.subject === 'fl1gp_support')).toBe(true)
