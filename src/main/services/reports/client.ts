@@ -28,7 +28,7 @@ export const CLIENT_SCRIPT = String.raw`
   function bytes(v) {
     var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
     while (a >= 1024 && i < u.length - 1) { a /= 1024; i++; }
-    return (v < 0 ? '-' : '') + (i === 0 ? Math.round(a) : a.toFixed(1)) + ' ' + u[i];
+    return (v < 0 ? '-' : '') + (i === 0 ? Math.round(a) : a.toFixed(Math.abs(a - Math.round(a)) < 0.05 ? 0 : 1)) + ' ' + u[i];
   }
   function ns(v) {
     var a = Math.abs(v);
@@ -43,6 +43,31 @@ export const CLIENT_SCRIPT = String.raw`
     if (unit === 'byte_seconds') return bytes(v) + '\u00b7s';
     if (unit === 'ns') return ns(v);
     return String(v);
+  }
+  // Byte axes step in round binary units (10 MiB, not 9.5 MiB): 1, 2 or 5 × 10^n of the unit that fits the maximum.
+  function byteStep(max) {
+    if (!(max > 0)) return undefined;
+    var u = 1;
+    while (max / u >= 2048 && u < Math.pow(1024, 4)) u *= 1024;
+    var raw = max / u / 6;
+    var p = Math.pow(10, Math.floor(Math.log10(raw)));
+    var m = raw / p;
+    var nice = m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10;
+    return Math.max(1, nice * p * u);
+  }
+  function maxOf(spec) {
+    var max = 0;
+    if (spec.kind === 'bar') {
+      if (spec.stacked) {
+        for (var i = 0; i < spec.labels.length; i++) { var s = 0; spec.datasets.forEach(function (d) { s += d.data[i] || 0; }); if (s > max) max = s; }
+      } else spec.datasets.forEach(function (d) { d.data.forEach(function (v) { if (v > max) max = v; }); });
+    } else spec.datasets.forEach(function (d) { d.v.forEach(function (v) { if (v > max) max = v; }); });
+    return max;
+  }
+  function yTicks(spec) {
+    var t = { callback: function (v) { return fmt(spec.unit, v); } };
+    if (spec.unit === 'bytes' || spec.unit === 'byte_seconds') { var st = byteStep(maxOf(spec)); if (st) t.stepSize = st; }
+    return t;
   }
   function zoomOptions() {
     if (!zoom) return undefined;
@@ -67,7 +92,7 @@ export const CLIENT_SCRIPT = String.raw`
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
           x: { type: 'linear', title: { display: true, text: 'simulated time (s)' }, min: 0, max: spec.xMax / 1e9 },
-          y: { beginAtZero: true, stacked: !!spec.stacked, title: { display: true, text: spec.yTitle || '' }, ticks: { callback: function (v) { return fmt(spec.unit, v); } } }
+          y: { beginAtZero: true, stacked: !!spec.stacked, title: { display: true, text: spec.yTitle || '' }, ticks: yTicks(spec) }
         },
         plugins: {
           legend: { position: 'bottom' },
@@ -90,7 +115,7 @@ export const CLIENT_SCRIPT = String.raw`
         responsive: true, maintainAspectRatio: false, animation: false,
         scales: {
           x: { stacked: !!spec.stacked },
-          y: { stacked: !!spec.stacked, beginAtZero: true, title: { display: true, text: spec.yTitle || '' }, ticks: { callback: function (v) { return fmt(spec.unit, v); } } }
+          y: { stacked: !!spec.stacked, beginAtZero: true, title: { display: true, text: spec.yTitle || '' }, ticks: yTicks(spec) }
         },
         plugins: {
           legend: { position: 'bottom', display: datasets.length > 1 },
