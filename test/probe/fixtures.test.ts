@@ -201,3 +201,17 @@ describe('permission denied', () => {
     expect(r.files.errors.map((e) => e.path)).toContain('/sys/devices/virtual/kfd/kfd/topology/nodes/1/properties')
   })
 })
+
+describe('IOMMUs without attribute groups are recognised by name', () => {
+  it('SMMUv3, SMMUv2, virtio-iommu and an unknown driver', async () => {
+    const { MemoryFs } = await import('./helpers')
+    const unit = (n: string) => ({ [`/sys/class/iommu/${n}`]: { link: `../../devices/virtual/iommu/${n}` }, [`/sys/devices/virtual/iommu/${n}/devices/0000:00:01.0`]: { link: '../../../../pci0000:00/0000:00:01.0' } })
+    const r = probeSysroot(new MemoryFs({ ...unit('smmu3.0x0000000009050000'), ...unit('smmu.0x000000002b400000'), ...unit('virtio0'), ...unit('apple-dart.0') })).report
+    const byName = Object.fromEntries(r.iommu.units.map((u) => [u.name, u]))
+    expect(byName['smmu3.0x0000000009050000']).toMatchObject({ kind: 'arm-smmu-v3', address: '0x0000000009050000', endpoints: ['0000:00:01.0'] })
+    expect(byName['smmu.0x000000002b400000']).toMatchObject({ kind: 'arm-smmu', address: '0x000000002b400000' })
+    expect(byName['virtio0']).toMatchObject({ kind: 'virtio-iommu', address: null })
+    expect(byName['apple-dart.0']).toMatchObject({ kind: 'unknown' })
+    expect(r.findings.filter((f) => f.severity === 'error')).toEqual([])
+  })
+})
