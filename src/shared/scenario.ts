@@ -113,6 +113,9 @@ export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.stric
 export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
 export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
+export const OomKillStep = z
+  .strictObject({ oom_kill: z.strictObject({ ...Task }) })
+  .describe('OOM kill: the reaper unmaps private VMAs with non-blockable invalidations (subscribers may refuse), then the victim exits')
 export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
 export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
 export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')
@@ -227,6 +230,7 @@ export const LEAF_STEPS = {
   alloc_bo: AllocBoStep,
   fork: ForkStep,
   exit: ExitStep,
+  oom_kill: OomKillStep,
   close: CloseStep,
   munmap: MunmapStep,
   mprotect: MprotectStep,

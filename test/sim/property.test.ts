@@ -33,6 +33,7 @@ function stepArb(api: boolean): fc.Arbitrary<StepT> {
     ),
     fc.record({ task, child: fc.constantFrom('C0', 'C1', 'C2') }).map((x) => ({ fork: x })),
     task.map((t) => ({ exit: { task: t } })),
+    task.map((t) => ({ oom_kill: { task: t } })),
     fc.record({ task, fd }).map((x) => ({ close: x })),
     range.map((x) => ({ munmap: r(x) })),
     fc.tuple(range, fc.constantFrom('r', 'rw', 'none') as fc.Arbitrary<'r' | 'rw' | 'none'>).map(([x, p]) => ({ mprotect: { ...r(x), prot: p } })),

@@ -98,13 +98,20 @@ export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): No
     invalidateRangeStart(w: World, sub: ClassicSub, r: NotifierRange) {
       const obj = sub.priv as DriverObj
       let cost = 0
+      let ok = true
       for (const m of obj.mirrors.values()) {
         if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
         m.beginInvalidate()
+        // a non-blockable range (OOM reaper) with live device mappings would have to wait for the
+        // device (fences / queue eviction): -EAGAIN, as amdgpu/KFD do
+        if (!r.blockable && m.pt.countPresent(r.start, Math.min(r.end, 0x100000000)) > 0) {
+          ok = false
+          w.count('invalidate_nonblock_eagain')
+          continue
+        }
         cost += m.invalidate(r)
       }
-      void w
-      return { ok: true, cost }
+      return { ok, cost }
     },
     invalidateRangeEnd(_w: World, sub: ClassicSub, r: NotifierRange) {
       const obj = sub.priv as DriverObj

@@ -13,7 +13,7 @@ import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct,
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
-import { heirOwner, removeVma, zapFrames } from './mm'
+import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput } from './mm'
 import { getFile } from './files'
 
 export const EFAULT = -14
@@ -551,4 +551,35 @@ export function* writeData(w: World, mm: MmStruct, start: number, end: number, v
   if (r < 0) return r
   for (let pg = start; pg < end; pg++) w.frames.write(mm.pt.pfn(pg), pg & 511, value(pg))
   return 0
+}
+
+/**
+ * The OOM reaper (mm/oom_kill.c __oom_reap_task_mm): for every private VMA with pages, a
+ * non-blockable UNMAP invalidation; a subscriber that would block answers -EAGAIN and the VMA is
+ * skipped (its memory stays until the victim's own exit); the others are zapped right away.
+ * Returns pages reaped.
+ */
+export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
+  const p = [...path, 'oom_reaper', '__oom_reap_task_mm']
+  if (!mmgetNotZero(w, mm, p)) return 0
+  let reaped = 0
+  for (const v of [...mm.vmas]) {
+    if (v.shared || mm.pt.countPresent(v.start, v.end) === 0) continue
+    const r = { mm, start: v.start, end: v.end, event: 'UNMAP' as const, blockable: false, owner: -1 }
+    const s = invalidateRangeStart(w, r, [...p, 'mmu_notifier_invalidate_range_start_nonblock'])
+    if (s.ret < 0) {
+      invalidateRangeEnd(w, r, p)
+      w.count('oom_reaper.vma_skipped')
+      continue
+    }
+    if (s.cost > 0) yield sleep(s.cost)
+    const n = zapRange(w, mm, v.start, v.end)
+    reaped += n
+    const tlb = cpuTlbFlushCost(w.costs, v.end - v.start) + archInvalidateSecondaryTlbs(w, mm, v.start, v.end, p)
+    const e = invalidateRangeEnd(w, r, p)
+    yield sleep(n * w.costs.pte_op + tlb + e)
+  }
+  w.count('oom_reaper.pages_reaped', reaped)
+  yield* mmput(w, mm, p)
+  return reaped
 }

@@ -11,7 +11,7 @@ import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/objects'
 import type { MemType } from '../ledger/ledger'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile } from '../kernel/files'
-import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, type Advice } from '../kernel/vmops'
+import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, oomReap, type Advice } from '../kernel/vmops'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
@@ -192,6 +192,13 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     const t = liveTask(ctx, s.exit.task)
     if (typeof t === 'number') ret = t
     else yield* doExit(w, t, path)
+  } else if ('oom_kill' in s) {
+    const t = liveTask(ctx, s.oom_kill.task)
+    if (typeof t === 'number') ret = t
+    else {
+      if (t.mm) yield* oomReap(w, t.mm, path)
+      yield* doExit(w, t, [...path, 'SIGKILL'])
+    }
   } else if ('close' in s) {
     const t = liveTask(ctx, s.close.task)
     ret = typeof t === 'number' ? t : yield* doClose(w, t, s.close.fd, path)
