@@ -111,6 +111,9 @@ export const ExclusiveStep = z.strictObject({ exclusive: devRange }).describe('H
 export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
 export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
 export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
+export const CreateQueueStep = z
+  .strictObject({ create_queue: z.strictObject({ ...Task, ...DevRef, ring: SizeSchema.optional().describe('ring buffer size (default 64K)') }) })
+  .describe('a user-mode queue (MQD + ring) owned by the driver object (KFD: dequeued at notifier release)')
 export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
 export const OomKillStep = z
@@ -228,6 +231,7 @@ export const LEAF_STEPS = {
   check_exclusive: CheckExclusiveStep,
   release_device_memory: ReleaseDevmemStep,
   alloc_bo: AllocBoStep,
+  create_queue: CreateQueueStep,
   fork: ForkStep,
   exit: ExitStep,
   oom_kill: OomKillStep,

@@ -15,6 +15,8 @@ export class DriverObj {
   readonly perDevice = new Map<number, number>()
   kref = 1
   readonly bos: number[] = []
+  /** User-mode queues (MQD + ring), ledger ids. */
+  readonly queues: number[] = []
   pasidId: number | null = null
   sub: ClassicSub | null = null
   interval: IntervalSub | null = null
@@ -76,6 +78,7 @@ export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
     obj.perDevice.delete(d)
   }
   for (const b of obj.bos.splice(0)) w.ledger.free(b, path)
+  destroyQueues(w, obj, path)
   if (obj.pasidId !== null) {
     w.ledger.free(obj.pasidId, path)
     w.mark('pasid_free', obj.label)
@@ -84,6 +87,18 @@ export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
   obj.freed = true
   w.ledger.free(obj.ledgerId, path)
   w.mark('driver_free', obj.label)
+}
+
+/** Creates a user-mode queue (MQD + ring buffer) on the object. */
+export function createQueue(w: World, obj: DriverObj, ringBytes: number, path: CallPath): void {
+  obj.queues.push(w.ledger.alloc('driver_object', 4096 + ringBytes, obj.mm.owner, `queue of ${obj.label}`, path))
+}
+
+/** Dequeues and frees every queue (pqm_uninit); returns how many. */
+export function destroyQueues(w: World, obj: DriverObj, path: CallPath): number {
+  const n = obj.queues.length
+  for (const q of obj.queues.splice(0)) w.ledger.free(q, [...path, 'pqm_uninit'])
+  return n
 }
 
 /** Allocates a buffer object in VRAM on behalf of the object. */

@@ -24,7 +24,7 @@ import {
   type DeviceOpResult,
   type DataIo,
 } from '../drivers/dmirror'
-import { allocBo } from '../drivers/driver'
+import { allocBo, createQueue } from '../drivers/driver'
 import type { TeardownDesign } from '../teardown/design'
 import { lineOf } from './parse'
 import {
@@ -271,7 +271,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
         }
       }
     }
-  } else if ('mirror' in s || 'release_device_memory' in s || 'alloc_bo' in s) {
+  } else if ('mirror' in s || 'release_device_memory' in s || 'alloc_bo' in s || 'create_queue' in s) {
     const b = ((s as unknown as Record<string, { task: string; fd?: string; device?: string; size?: number | string }>)[op]) as { task: string; fd?: string; device?: string; size?: number | string }
     const t = liveTask(ctx, b.task)
     if (typeof t === 'number') ret = t
@@ -285,6 +285,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
         const tg = ctx.design.resolve(w, t, d, file, path)
         if (typeof tg === 'number') ret = tg
         else if ('alloc_bo' in s) allocBo(w, tg.obj, parseSize(s.alloc_bo.size), path)
+        else if ('create_queue' in s) createQueue(w, tg.obj, parseSize(s.create_queue.ring ?? '64K'), path)
         else if (tg.kind === 'mirror') {
           dev = yield* dmirrorReleaseDevmem(w, tg.m, path)
           ret = dev.ret

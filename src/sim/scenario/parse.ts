@@ -229,15 +229,15 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     chk('region', d.regions, 'region')
     chk('fd', d.fds, 'fd')
     chk('device', devices, 'device')
-    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo']
+    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue']
     if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
     if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
-    for (const f of ['size', 'offset', 'at']) {
+    for (const f of ['size', 'offset', 'at', 'ring']) {
       const v = b[f]
       if (v === undefined) continue
       const n = parseSize(v as string | number)
       if (!Number.isFinite(n)) issues.push({ path: [...p, key, f], message: 'expected a size' })
-      else if (key !== 'alloc_bo' && n % 4096 !== 0) issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
+      else if (key !== 'alloc_bo' && key !== 'create_queue' && n % 4096 !== 0) issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
     }
   })
 }

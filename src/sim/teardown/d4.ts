@@ -11,7 +11,7 @@ import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmuNotifierGet, mmuNotifierPut } from '../kernel/notifier'
-import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
+import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
 import { designState, EBADF, EINVAL, type TeardownDesign, type Target } from './design'
 import type { CallPath } from '../ledger/ledger'
 
@@ -33,6 +33,9 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
     if (st.byMm.get(mm.id) !== obj) return
     st.byMm.delete(mm.id)
     yield* w.synchronizeSrcu()
+    // kfd_process_notifier_release_internal: the GPU must not touch the address space once
+    // release returns — queues are dequeued and the mappings dropped here
+    w.count('kfd.queues_destroyed_at_release', destroyQueues(w, obj, [...path, 'kfd_process_notifier_release_internal']))
     zapMirrors(obj)
     obj.mmDead = true
     mmuNotifierPut(w, sub, [...path, 'kfd_process_notifier_release_internal'])
