@@ -157,6 +157,7 @@ describe('broken tree', () => {
   it('symlink loops and links pointing outside the sysroot neither hang nor escape', () => {
     expect(r.drm.map((d) => d.name)).toEqual(['card0', 'card1'])
     expect(r.drm.every((d) => d.pciAddress === null)).toBe(true)
+    expect(r.findings.some((f) => f.file === '/sys/class/drm/card0' && f.message.includes('symlink loop'))).toBe(true)
   })
 })
 

@@ -16,6 +16,13 @@ export function readDrm(ctx: ProbeContext): DrmNode[] {
     const m = /^(card|renderD)(\d+)$/.exec(name)
     if (!m) continue
     const dev = `${DRM}/${name}/device`
+    try {
+      ctx.resolve(`${DRM}/${name}`)
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'EIO'
+      if (code === 'ELOOP') ctx.malformed(`${DRM}/${name}`, name, 'symlink loop')
+      else if (code !== 'ENOENT') ctx.unreadable(`${DRM}/${name}`, name, code)
+    }
     const target = ctx.link(dev)
     const bdf = target ? /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])$/i.exec(target)?.[1] ?? null : null
     const attr = (f: string): string | null => {
