@@ -42,7 +42,8 @@ export function createRouter(handlers: RouteHandlers, ctx: HostContext): Router 
   return {
     async invoke(name, input) {
       if (!isRouteName(name)) {
-        throw new ApiError('unknown_route', `unknown route ${JSON.stringify(String(name)).slice(0, 80)}`)
+        const shown = typeof name === 'string' ? JSON.stringify(name).slice(0, 80) : `(a ${name === null ? 'null' : typeof name}, not a name)`
+        throw new ApiError('unknown_route', `unknown route ${shown}`)
       }
       const contract = routes[name]
       const parsed = contract.input.safeParse(input ?? {})
