@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { World } from '../../src/sim/world'
+import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { spawnTask } from '../../src/sim/kernel/task'
+import { ClassicSub } from '../../src/sim/kernel/objects'
+import { invalidateRangeEnd, invalidateRangeStart, mmuNotifierRegister, mmuNotifierPut } from '../../src/sim/kernel/notifier'
+import { mmdrop } from '../../src/sim/kernel/mm'
+import { Mirror } from '../../src/sim/drivers/mirror'
+import { Device } from '../../src/sim/devices/device'
+import { DPTE_PRESENT } from '../../src/sim/kernel/pagetable'
+
+function world(): World {
+  const w = new World(1, undefined, 100)
+  w.design = DESIGN_TABLE.D4
+  return w
+}
+
+const ops = { name: 'probe_ops' }
+
+describe('run-time invariant checks fire (domain.md §7.4)', () => {
+  it('2: registering on an mm whose mm_users reached 0', () => {
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    mm.mm_users = 0
+    const r = mmuNotifierRegister(w, new ClassicSub(w.id(), ops, mm, mm.ledgerId), mm, ['test'])
+    expect(r).toBe(-22)
+    expect(w.findings.map((f) => f.invariant)).toEqual([2])
+  })
+
+  it('2: an mm freed while a subscription still exists', () => {
+    const w = world()
+    const mm2 = spawnTask(w, 'B', []).mm!
+    mmuNotifierRegister(w, new ClassicSub(w.id(), ops, mm2, mm2.ledgerId), mm2, [])
+    mm2.mm_users = 0 // a buggy path dropped mm_users without __mmput
+    mmdrop(w, mm2, [])
+    mmdrop(w, mm2, []) // ...and the registration's mm_count
+
+    expect(w.findings.some((f) => f.invariant === 2 && f.message.includes('subscription'))).toBe(true)
+  })
+
+  it('3: invalidate_seq left odd with no active invalidation', () => {
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    const r = { mm, start: 0, end: 10, event: 'CLEAR' as const, blockable: true, owner: -1 }
+    mmuNotifierRegister(w, new ClassicSub(w.id(), ops, mm, mm.ledgerId), mm, [])
+    invalidateRangeStart(w, r, [])
+    mm.subs!.invalidate_seq |= 1
+    mm.subs!.itree.length = 0
+    // end sees the odd seq, makes it even; corrupt it again to simulate a lost update
+    const saved = mm.subs!.invalidate_seq
+    invalidateRangeEnd(w, r, [])
+    expect(mm.subs!.invalidate_seq).toBe(saved + 1)
+    mm.subs!.active_invalidate_ranges = 1
+    mm.subs!.invalidate_seq = 5
+    Object.defineProperty(mm.subs!, 'invalidate_seq', { get: () => 5, set: () => {} })
+    invalidateRangeEnd(w, r, [])
+    expect(w.findings.some((f) => f.invariant === 3)).toBe(true)
+  })
+
+  it('4: a device PTE surviving an invalidation of its range', () => {
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
+    const m = new Mirror(w, w.id(), dev, mm)
+    m.pt.set(5, DPTE_PRESENT, 1)
+    m.checkInvalidated(w, { mm, start: 0, end: 10, event: 'UNMAP', blockable: true, owner: -1 }, ['test'])
+    expect(w.findings.map((f) => f.invariant)).toEqual([4])
+  })
+
+  it('6: free_notifier after the mm reference was dropped', () => {
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    const sub = new ClassicSub(w.id(), ops, mm, mm.ledgerId)
+    sub.users = 1
+    mmuNotifierRegister(w, sub, mm, [])
+    mmuNotifierPut(w, sub, [])
+    mm.mm_count = 0 // somebody dropped the subscription's mm_count early
+    w.engine.runUntilIdle()
+    expect(w.findings.some((f) => f.invariant === 6)).toBe(true)
+  })
+
+  it('1: a device walking an mm after its release', async () => {
+    const { hmmRangeFault } = await import('../../src/sim/drivers/dmirror')
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
+    const m = new Mirror(w, w.id(), dev, mm)
+    mm.releasedAt = 0
+    w.engine.spawn('walk', hmmRangeFault(w, m, 0, 4, false, false, 0, new Uint8Array(4), new Int32Array(4), ['test']))
+    w.engine.runUntilIdle()
+    expect(w.findings.map((f) => f.invariant)).toContain(1)
+  })
+})
