@@ -39,6 +39,11 @@ describe('conclusion', () => {
     r.leaks = [{ objectType: 'page', owner: 'task A', count: 1, bytes: 3 << 20, byteSeconds: 12, since: 5, until: 9 }]
     const [line] = runConclusion('D1', r, summarize(r, {}))
     expect(line).toBe(`D1 kept 3.0 MiB of A's memory (pages) alive for ${formatNs(4)} after A (pid 100) exited, until B closed fd 3.`)
+    // the ledger orphans memory a little after the exit marker (exit_mm, __mmdrop): still "after A exited"
+    r.markers.push({ t: 6, kind: '__mmdrop', label: 'mm of A' }, { t: 10, kind: 'driver_free', label: 'kfd_process for mm of A' }, { t: 10, kind: 'pasid_free', label: 'kfd_process for mm of A' })
+    r.markers.sort((a, b) => a.t - b.t)
+    r.leaks = [{ objectType: 'vram', owner: 'task A', count: 1, bytes: 16 << 20, byteSeconds: 64, since: 6, until: 10 }]
+    expect(runConclusion('D4', r, summarize(r, {}))[0]).toBe(`D4 kept 16.0 MiB of A's memory (VRAM) alive for ${formatNs(4)} after A (pid 100) exited, until kfd_process for mm of A was freed.`)
   })
 
   it('formats units the way kernel people read them', () => {

@@ -18,6 +18,14 @@ const TYPE_WORDS: Record<string, string> = {
   driver_object: 'driver object',
   notifier: 'notifier',
   pasid: 'PASID',
+  pages: 'pages',
+  file: 'the file',
+}
+
+/** The task an owner string names: `task A` → `A`, `mm of pid 100 (A)` → `A`. */
+export function ownerName(owner: string): string | undefined {
+  const o = owner.trim()
+  return /^mm of (?:pid \d+ )?\(?([^()]+?)\)?$/.exec(o)?.[1] ?? /^task (\S.*)$/.exec(o)?.[1]
 }
 
 /** `mm of pid 100 (A)` → `A's address space`; `task A` (the simulator's ledger owner) → `A's memory`; others as written. */
@@ -31,7 +39,7 @@ export function ownerPhrase(owner: string): string {
 }
 
 /** Markers that explain a start or an end best come first when several share a time. */
-const MARKER_PRIORITY = ['exit', 'close', 'release', '__mmput', '__mmdrop', 'free_notifier', 'pasid_free', 'notifier_release', 'mmput']
+const MARKER_PRIORITY = ['exit', 'close', 'release', 'driver_free', '__mmdrop', '__mmput', 'free_notifier', 'pasid_free', 'notifier_release', 'mmput']
 
 /**
  * The event at time `t` in words, from the run's markers: the simulator's marker kinds get a verb
@@ -58,10 +66,26 @@ export function markerPhrase(result: RunResult, t: number): string | undefined {
     case 'free_notifier':
       return `free_notifier of ${label}`
     case 'pasid_free':
+    case 'driver_free':
       return `${label} was freed`
     default:
       return label
   }
+}
+
+/**
+ * What made the owner go away: the owner's own exit (the latest `exit` marker at or before `since`
+ * naming the owner's task; the ledger may count memory as orphaned a little later, when exit_mm or
+ * __mmdrop runs), else the marker at `since`.
+ */
+function sincePhrase(result: RunResult, owner: string, since: number): string | undefined {
+  const name = ownerName(owner)
+  if (name) {
+    const exits = result.markers.filter((m) => m.kind === 'exit' && m.t <= since && (m.label.trim() === name || m.label.trim().startsWith(`${name} `)))
+    const last = exits[exits.length - 1]
+    if (last) return markerPhrase({ ...result, markers: [last] }, last.t)
+  }
+  return markerPhrase(result, since)
 }
 
 function rank(kind: string): number {
@@ -86,7 +110,7 @@ export function runConclusion(who: string, result: RunResult, summary: Omit<RunS
     const until = neverFreed ? result.endTime : Math.max(...leaks.map((l) => l.until ?? 0))
     const types = [...new Set(leaks.map((l) => TYPE_WORDS[l.objectType] ?? l.objectType))]
     const holders = [...new Set(leaks.map((l) => l.heldBy).filter((h): h is string => !!h))]
-    const sinceWhat = markerPhrase(result, since)
+    const sinceWhat = sincePhrase(result, owner, since)
     const untilWhat = neverFreed ? undefined : markerPhrase(result, until)
     let s = `${who} kept ${formatBytes(bytes)} of ${ownerPhrase(owner)} (${joinWords(types)}) alive for ${formatNs(until - since)}`
     s += sinceWhat ? ` after ${sinceWhat}` : ` after its owner went away (t = ${formatNs(since)})`
