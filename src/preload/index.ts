@@ -10,11 +10,11 @@ import type { HostBridgeApi } from '../shared/contracts/bridge'
 const api: HostBridgeApi = {
   host: 'electron',
   invoke(name, input) {
-    if (!isRouteName(name)) return Promise.reject(new Error(`unknown route ${String(name)}`))
+    if (!isRouteName(name)) return Promise.reject(new Error(`unknown route ${typeof name === 'string' ? name : typeof name}`))
     return ipcRenderer.invoke(IPC_INVOKE_CHANNEL, name, input)
   },
   on(name, callback) {
-    if (!isEventName(name)) throw new Error(`unknown event ${String(name)}`)
+    if (!isEventName(name)) throw new Error(`unknown event ${typeof name === 'string' ? name : typeof name}`)
     const listener = (_event: IpcRendererEvent, eventName: unknown, payload: unknown): void => {
       if (eventName === name) callback(payload)
     }

@@ -17,7 +17,7 @@ export class EventHub {
 
   /** Validates and delivers one event to every subscriber; a failing subscriber does not stop the others. */
   emit<N extends EventName>(name: N, payload: EventPayload<N>): void {
-    if (!isEventName(name)) throw new Error(`unknown event ${String(name)}`)
+    if (!isEventName(name)) throw new Error(`unknown event ${typeof name === 'string' ? name : typeof name}`)
     const data = events[name].payload.parse(payload)
     for (const listener of this.listeners) {
       try {
