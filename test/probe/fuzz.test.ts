@@ -123,3 +123,52 @@ describe('fuzzed config space', () => {
     )
   })
 })
+
+describe('fuzzed trees', () => {
+  // Paths the probe visits, as files or as symlinks to anywhere (loops, .., absolute, dangling).
+  const PATHS = [
+    '/sys/class/iommu/dmar0',
+    '/sys/class/iommu/ivhd0',
+    '/sys/class/iommu/smmu3.0x1',
+    `${DMAR}/intel-iommu/cap`,
+    `${DMAR}/intel-iommu/ecap`,
+    `${DMAR}/devices/0000:00:02.0`,
+    `${IVHD}/amd-iommu/features`,
+    '/sys/kernel/iommu_groups/1/type',
+    '/sys/kernel/iommu_groups/1/devices/0000:03:00.0',
+    '/sys/bus/pci/devices/0000:03:00.0',
+    `${PCI}/config`,
+    `${PCI}/iommu_group`,
+    `${PCI}/driver`,
+    '/sys/devices/virtual/kfd/kfd/topology/nodes/0/properties',
+    '/sys/devices/virtual/kfd/kfd/topology/nodes/0/io_links/0/properties',
+    '/sys/devices/virtual/kfd/kfd/topology/nodes/1/mem_banks/0/properties',
+    '/sys/class/kfd/kfd',
+    '/sys/class/drm/card0',
+    '/sys/class/drm/renderD128/device',
+    '/proc/driver/nvidia/gpus/0000:03:00.0/information',
+    '/sys/module/nvidia_uvm/parameters/uvm_ats_mode',
+    '/proc/cmdline',
+    '/proc/config.gz',
+    '/dev/kfd',
+  ]
+  const target = fc.oneof(
+    fc.constantFrom('.', '..', '/', '../..', '../../../../../../etc', '/sys', '/sys/class/iommu', 'self', '../self', ''),
+    fc.constantFrom(...PATHS),
+    fc.string({ maxLength: 12 }),
+  )
+  const entry = fc.oneof(
+    fc.string({ maxLength: 30 }).map((v) => v as string | { link: string } | { error: string }),
+    target.map((t) => ({ link: t })),
+    fc.constantFrom('EACCES', 'EPERM', 'EIO').map((e) => ({ error: e })),
+  )
+  it('any mix of files, symlinks and errors at the paths the probe visits: no throw, valid report', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...PATHS), entry, { maxKeys: 12 }), (files) => {
+        const { report } = probeSysroot(new MemoryFs(files))
+        ProbeReport.parse(report)
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
