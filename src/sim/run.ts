@@ -13,6 +13,7 @@ import { MEM_TYPES, type MemType } from './ledger/ledger'
 import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
 import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
+import { SimLimitError } from './kernel/frames'
 import type { RunResult } from '../shared/result'
 
 export interface RunProgress {
@@ -120,7 +121,8 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
       if (!e.step()) break
     } catch (err) {
       // a model bug must not take the host down: report it and stop this run
-      w.finding({ kind: 'warn', message: `simulator internal error at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}` })
+      const limit = err instanceof SimLimitError
+      w.finding({ kind: 'warn', message: `${limit ? 'model limit reached' : 'simulator internal error'} at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}` })
       ctx.stopped = true
       break
     }

@@ -13,6 +13,12 @@ import type { Ledger } from '../ledger/ledger'
 export const ZERO_PFN = 0
 export const PAGE_SIZE = 4096
 
+/** Frames the model will hold at once (4 KiB or 2 MiB each): 32 Mi ≈ 128 GiB of 4 KiB pages. */
+export const MAX_FRAMES = 32 * 1024 * 1024
+
+/** Thrown when a scenario asks for more memory than the model can hold; the run stops cleanly. */
+export class SimLimitError extends Error {}
+
 export class Frames {
   refcount = new Int32Array(1024)
   owner = new Int32Array(1024)
@@ -89,6 +95,7 @@ export class Frames {
   alloc(order: number, owner: number, dev = 0): number {
     let id = this.freeList.pop()
     if (id === undefined) {
+      if (this.top >= MAX_FRAMES) throw new SimLimitError(`more than ${MAX_FRAMES} frames in use: use 2 MiB pages (huge: true) or a smaller working set`)
       if (this.top >= this.refcount.length) this.grow()
       id = this.top++
     }
