@@ -13,8 +13,8 @@ import type { Ledger } from '../ledger/ledger'
 export const ZERO_PFN = 0
 export const PAGE_SIZE = 4096
 
-/** Frames the model will hold at once (4 KiB or 2 MiB each): 32 Mi ≈ 128 GiB of 4 KiB pages. */
-export const MAX_FRAMES = 32 * 1024 * 1024
+/** Frames the model will hold at once (4 KiB or 2 MiB each): 16 Mi = 64 GiB of 4 KiB pages. */
+export const MAX_FRAMES = 16 * 1024 * 1024
 
 /** Thrown when a scenario asks for more memory than the model can hold; the run stops cleanly. */
 export class SimLimitError extends Error {}
