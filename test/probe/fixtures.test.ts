@@ -106,6 +106,15 @@ describe('AMD fixtures: the three features formats', () => {
   })
 })
 
+describe('NVIDIA without /proc/driver/nvidia', () => {
+  it('takes the version from /sys/module/nvidia/version', async () => {
+    const { MemoryFs } = await import('./helpers')
+    const r = probeSysroot(new MemoryFs({ '/sys/module/nvidia/version': '550.54.14\n' })).report
+    expect(r.nvidia).toMatchObject({ driverPresent: true, version: '550.54.14', uvm: { loaded: false } })
+    expect(r.findings.some((f) => f.code === 'nvidia.no-uvm')).toBe(true)
+  })
+})
+
 describe('command line', () => {
   it('amd_iommu=on is an option the driver does not know (it logs "Unknown option - \'on\'")', () => {
     const f = probe('amd-epyc-6.6').findings.find((x) => x.code === 'cmdline.unknown-option')

@@ -62,7 +62,9 @@ const NV_DEV = ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/
 
 export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): NvidiaSection {
   const versionText = ctx.text('/proc/driver/nvidia/version', 'nvidia')
-  const version = versionText === null ? null : (/NVRM version:\s*(.*)/.exec(versionText)?.[1]?.trim() ?? versionText.split('\n')[0]?.trim() ?? null)
+  const moduleVersion = versionText === null ? ctx.text('/sys/module/nvidia/version', 'nvidia')?.trim() || null : null
+  const version =
+    versionText === null ? moduleVersion : (/NVRM version:\s*(.*)/.exec(versionText)?.[1]?.trim() ?? versionText.split('\n')[0]?.trim() ?? null)
   const gpus: NvidiaSection['gpus'] = []
   for (const addr of ctx.list('/proc/driver/nvidia/gpus', 'nvidia') ?? []) {
     const file = `/proc/driver/nvidia/gpus/${addr}/information`
@@ -114,7 +116,7 @@ export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): Nvidia
   const atsText = parameters['uvm_ats_mode']
   const atsMode = atsText !== undefined && /^-?\d+$/.test(atsText) ? Number(atsText) : null
   const section: NvidiaSection = {
-    driverPresent: versionText !== null || gpus.length > 0,
+    driverPresent: versionText !== null || moduleVersion !== null || gpus.length > 0,
     version,
     gpus,
     devNodes,
