@@ -54,14 +54,11 @@ export function* hmmRangeFault(
   pfns: Int32Array,
   path: CallPath,
 ): Proc<number> {
-  const p = [...path, 'hmm_range_fault']
   const mm = m.mm
   w.count('hmm_range_fault')
-  if (mm.releasedAt !== null) w.violation(1, `${m.dev.name} walks ${mm.label} after its release`, p)
+  if (mm.releasedAt !== null) w.violation(1, `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
   if (fault) {
-    const chk = checkAccess(mm, start, end, write)
-    if (chk < 0) return chk
-    const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, p)
+    const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, path)
     if (r < 0) return r
   }
   const pt = mm.pt
@@ -136,9 +133,11 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return 0
   const chunk = Math.max(1, m.dev.spec.faultChunkPages)
-  const out = new Uint8Array(chunk)
-  const pfns = new Int32Array(chunk)
+  const { out, pfns } = m.scratch(chunk)
+  const owned = !m.busy
+  m.busy = true
   let ret = 0
+  const rp = [...p, 'dmirror_range_fault', 'hmm_range_fault']
   for (let addr = start; addr < end && ret === 0; ) {
     const next = Math.min(end, addr + chunk)
     const deadline = w.engine.now + w.costs.hmm_timeout
@@ -149,7 +148,7 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
         break
       }
       const seq = yield* m.readBegin()
-      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, [...p, 'dmirror_range_fault'])
+      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp)
       if (r === EBUSY) continue
       if (r < 0) {
         ret = r
@@ -165,6 +164,7 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
     }
     addr = next
   }
+  if (owned) m.busy = false
   yield* mmput(w, mm, p)
   return ret
 }

@@ -41,6 +41,20 @@ export class Mirror {
     mm.mirrors.add(this)
   }
 
+  /** Set while a fault uses the scratch arrays. */
+  busy = false
+  private scratchOut: Uint8Array | null = null
+  private scratchPfns: Int32Array | null = null
+
+  /** Reusable hmm_range_fault output arrays (one fault in flight per mirror at a time is typical). */
+  scratch(n: number): { out: Uint8Array; pfns: Int32Array } {
+    if (!this.scratchOut || this.scratchOut.length < n || this.busy) {
+      if (this.busy) return { out: new Uint8Array(n), pfns: new Int32Array(n) }
+      this.scratchOut = new Uint8Array(n)
+      this.scratchPfns = new Int32Array(n)
+    }
+    return { out: this.scratchOut, pfns: this.scratchPfns as Int32Array }
+  }
   /** read_begin: interval seq protocol, or the mirror's own seq (waits while invalidating). */
   *readBegin(): Proc<number> {
     if (this.interval) return yield* mmuIntervalReadBegin(this.w, this.interval)

@@ -108,7 +108,6 @@ export function checkAccess(mm: MmStruct, start: number, end: number, write: boo
  * first and handled under one invalidation (CLEAR, or MIGRATE for device-private pages).
  */
 export function* faultIn(w: World, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
-  const p = [...path, 'handle_mm_fault']
   const chk = checkAccess(mm, start, end, write)
   if (chk < 0) return chk
   const pt = mm.pt
@@ -177,6 +176,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     return cost
   }
   if (invLo >= 0) {
+    const p = [...path, 'handle_mm_fault']
     const ev: NotifyEvent = migrate ? 'MIGRATE' : 'CLEAR'
     const r = { mm, start: invLo, end: invHi, event: ev, blockable: true, owner: migrate ? -1 : -1 }
     const s = invalidateRangeStart(w, r, p)
