@@ -225,3 +225,13 @@ describe('IOMMUs without attribute groups are recognised by name', () => {
     expect(r.findings.filter((f) => f.severity === 'error')).toEqual([])
   })
 })
+
+describe('kernel config without a release', () => {
+  it('a lone /boot/config-* is used', async () => {
+    const { MemoryFs } = await import('./helpers')
+    const r = probeSysroot(new MemoryFs({ '/boot/config-6.1.0-13-amd64': 'CONFIG_HMM_MIRROR=y\n# CONFIG_TEST_HMM is not set\n' })).report
+    expect(r.kernel.config.source).toBe('/boot/config-6.1.0-13-amd64')
+    expect(r.kernel.config.options.find((o) => o.name === 'CONFIG_HMM_MIRROR')?.value).toBe('y')
+    expect(r.kernel.config.options.find((o) => o.name === 'CONFIG_TEST_HMM')?.value).toBe('n')
+  })
+})

@@ -194,7 +194,13 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
 
   let configSource: string | null = null
   let config = new Map<string, string>()
-  for (const cand of configCandidates(release)) {
+  const candidates = configCandidates(release)
+  if (release === null) {
+    // Without a release, a lone /boot/config-* is still this kernel's most likely config.
+    const boot = (ctx.list('/boot', 'kernel config') ?? []).filter((n) => /^config-/.test(n))
+    if (boot.length === 1) candidates.push(`/boot/${boot[0]}`)
+  }
+  for (const cand of candidates) {
     const r = ctx.readBytes(cand, 8 << 20)
     if (!r.ok) {
       if (r.code !== 'ENOENT') ctx.unreadable(cand, 'kernel config', r.code)
