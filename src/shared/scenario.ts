@@ -138,6 +138,8 @@ export const MremapStep = z
 export const ThpSplitStep = z.strictObject({ thp_split: z.strictObject({ ...RangeFields }) }).describe('split THPs in the range: CLEAR')
 export const ReclaimStep = z.strictObject({ reclaim: z.strictObject({ ...RangeFields }) }).describe('reclaim / swap-out: CLEAR')
 export const NumaMigrateStep = z.strictObject({ numa_migrate: z.strictObject({ ...RangeFields }) }).describe('NUMA / compaction migration: CLEAR')
+export const ClearRefsStep = z.strictObject({ clear_refs: z.strictObject({ ...RangeFields }) }).describe('/proc/pid/clear_refs soft-dirty: write-protect, SOFT_DIRTY')
+export const WritebackStep = z.strictObject({ writeback: z.strictObject({ ...RangeFields }) }).describe('writeback page_mkclean of a shared mapping: write-protect, PROTECTION_PAGE')
 export const SleepStep = z.strictObject({ sleep: DurationSchema }).describe('advance simulated time (deferred work runs meanwhile)')
 export const RandomAccessStep = z
   .strictObject({
@@ -243,6 +245,8 @@ export const LEAF_STEPS = {
   thp_split: ThpSplitStep,
   reclaim: ReclaimStep,
   numa_migrate: NumaMigrateStep,
+  clear_refs: ClearRefsStep,
+  writeback: WritebackStep,
   sleep: SleepStep,
   random_access: RandomAccessStep,
   invalidation_storm: InvalidationStormStep,

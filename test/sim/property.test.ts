@@ -41,6 +41,8 @@ function stepArb(api: boolean): fc.Arbitrary<StepT> {
     range.map((x) => ({ mremap: { ...r(x), dontunmap: x.off % 2 === 0 } })),
     range.map((x) => ({ thp_split: r(x) })),
     range.map((x) => ({ numa_migrate: r(x) })),
+    range.map((x) => ({ clear_refs: r(x) })),
+    range.map((x) => ({ writeback: r(x) })),
     fc.record({ task, region, count: fc.integer({ min: 1, max: 8 }), event: fc.constantFrom('clear', 'unmap', 'protection', 'migrate') as fc.Arbitrary<'clear' | 'unmap' | 'protection' | 'migrate'> }).map((x) => ({
       invalidation_storm: { ...x, pages: 4, interval: 3000, background: true },
     })),

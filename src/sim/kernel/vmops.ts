@@ -583,3 +583,22 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
   yield* mmput(w, mm, p)
   return reaped
 }
+
+/**
+ * Write-protect the present pages of [start, end) and raise `event`: SOFT_DIRTY for
+ * /proc/pid/clear_refs (soft-dirty tracking), PROTECTION_PAGE for writeback's page_mkclean of a
+ * shared mapping. The next CPU write faults and makes the page writable again.
+ */
+export function* doWriteProtect(w: World, mm: MmStruct, start: number, end: number, event: 'SOFT_DIRTY' | 'PROTECTION_PAGE', path: CallPath): Proc<number> {
+  if (mm.pt.countPresent(start, end) === 0) return 0
+  yield* invalidated(w, mm, start, end, event, [...path, event === 'SOFT_DIRTY' ? 'clear_refs_write' : 'page_mkclean'], () => {
+    let n = 0
+    mm.pt.update(start, end, (f) => {
+      if (!(f & PTE_WRITE)) return f
+      n++
+      return f & ~PTE_WRITE
+    })
+    return n * w.costs.pte_op
+  })
+  return 0
+}

@@ -11,7 +11,7 @@ import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/objects'
 import type { MemType } from '../ledger/ledger'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile } from '../kernel/files'
-import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, oomReap, type Advice } from '../kernel/vmops'
+import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, oomReap, doWriteProtect, type Advice } from '../kernel/vmops'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
@@ -247,7 +247,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       const pat = s.write_data.pattern
       ret = typeof r === 'number' ? r : yield* writeData(w, t.mm as MmStruct, r.start, r.end, (pg) => patternValue(pat, pg - base), path)
     }
-  } else if ('munmap' in s || 'mprotect' in s || 'madvise' in s || 'thp_split' in s || 'reclaim' in s || 'numa_migrate' in s || 'mremap' in s) {
+  } else if ('munmap' in s || 'mprotect' in s || 'madvise' in s || 'thp_split' in s || 'reclaim' in s || 'numa_migrate' in s || 'mremap' in s || 'clear_refs' in s || 'writeback' in s) {
     const body = (s as unknown as Record<string, RangeArgs & { task: string }>)[op] as RangeArgs & { task: string }
     const t = liveTask(ctx, body.task)
     if (typeof t === 'number') ret = t
@@ -261,6 +261,8 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       else if ('thp_split' in s) ret = yield* doThpSplit(w, mm, r.start, r.end, path)
       else if ('reclaim' in s) ret = yield* doMadvise(w, mm, r.start, r.end, 'pageout', path)
       else if ('numa_migrate' in s) ret = yield* doNumaMigrate(w, mm, r.start, r.end, path)
+      else if ('clear_refs' in s) ret = yield* doWriteProtect(w, mm, r.start, r.end, 'SOFT_DIRTY', path)
+      else if ('writeback' in s) ret = yield* doWriteProtect(w, mm, r.start, r.end, 'PROTECTION_PAGE', path)
       else if ('mremap' in s) {
         const at = s.mremap.at !== undefined ? parseSize(s.mremap.at) / 4096 : null
         const dst = yield* doMremap(w, mm, r.start, r.end, at, s.mremap.dontunmap ?? false, path)
