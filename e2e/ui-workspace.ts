@@ -71,7 +71,8 @@ export function makeRun(r: FixtureRun): { manifest: object; result: object; seri
     for (let i = 0; i < r.points; i++) {
       x = (x * 1103515245 + 12345) & 0x7fffffff
       t[i] = Math.round((i * end) / r.points)
-      v[i] = bytes / 2 + ((x % 1024) - 512) * 4096
+      // Alternating above and below the mean, so every sample is a change (nothing to drop).
+      v[i] = bytes / 2 + (i % 2 ? 1 : -1) * (((x >>> 8) % 1024) + 1) * 4096
     }
     series['memory.pages'] = { t, v }
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { logTicks, niceStep } from '../../src/renderer/lib/ticks'
 import { byteUnitFor, formatBytes, formatByteSeconds, formatDelta, formatEta, formatMetric, formatNs, formatRatio, percent, timeUnitFor } from '../../src/renderer/lib/format'
 
 describe('formatters', () => {
@@ -51,5 +52,19 @@ describe('formatters', () => {
     expect(formatDelta('a_ns', 0)).toBe('0')
     expect(formatRatio(1.25)).toBe('×1.25')
     expect(formatRatio(null)).toBe('—')
+  })
+})
+
+describe('axis ticks', () => {
+  it('log ticks are powers of the base, thinned, with the ends when the range is narrow', () => {
+    expect(logTicks(1000, 1e6, 10)).toEqual([1e3, 1e4, 1e5, 1e6])
+    expect(logTicks(4096, 2 ** 21, 2)).toEqual([2 ** 12, 2 ** 14, 2 ** 16, 2 ** 18, 2 ** 20])
+    expect(logTicks(300, 900, 10)).toEqual([300, 900])
+  })
+  it('nice steps are 1, 2 or 5 × 10^k', () => {
+    expect(niceStep(66)).toBe(20)
+    expect(niceStep(60)).toBe(10)
+    expect(niceStep(7)).toBe(2)
+    expect(niceStep(0)).toBe(1)
   })
 })

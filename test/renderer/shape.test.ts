@@ -11,6 +11,8 @@ import {
   filterLeaks,
   histogram,
   leakWaterfall,
+  lodStep,
+  lowerBound,
   orderTypes,
   quantile,
   readSeries,
@@ -60,6 +62,33 @@ describe('step series', () => {
     const r = readSeries({ ok: { t: [1], v: [2] }, bad: { t: [1, 2], v: [1] }, worse: 3 })
     expect(Object.keys(r.series)).toEqual(['ok'])
     expect(r.bad).toEqual(['bad', 'worse'])
+  })
+
+  it('stacks series that start at different times (0 before the first sample)', () => {
+    const s = stackSeries({ 'memory.vma': { t: [5, 10], v: [1, 0] }, 'memory.mm_struct': { t: [0, 10], v: [3, 3] } }, 'memory.')
+    expect([...s.grid]).toEqual([0, 5, 10])
+    expect([...s.values[1]!]).toEqual([0, 1, 0])
+    expect([...s.tops[1]!]).toEqual([3, 4, 3])
+  })
+
+  it('level of detail: repeats dropped, min-max per bucket keeps the peaks, edges kept', () => {
+    const n = 100_000
+    const grid = Float64Array.from({ length: n }, (_, i) => i)
+    const tops = Float64Array.from({ length: n }, (_, i) => (i === 54_321 ? 1e9 : i % 10))
+    const pts = lodStep(grid, tops, tops, 0, n - 1, 100)
+    expect(pts.length).toBeLessThanOrEqual(400)
+    expect(pts.some((p) => p.y === 1e9 && p.x === 54_321)).toBe(true)
+    expect(pts[0]!.x).toBe(0)
+    expect(pts[pts.length - 1]!.x).toBe(n - 1)
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.x).toBeGreaterThan(pts[i - 1]!.x)
+    // A zoomed range: only that range (plus one sample either side), at full detail when small.
+    const zoom = lodStep(grid, tops, tops, 1000, 1100, 100)
+    expect(zoom[0]!.x).toBe(999)
+    expect(zoom[zoom.length - 1]!.x).toBe(1100)
+    expect(zoom).toHaveLength(102)
+    // A flat band costs two points however long the grid.
+    expect(lodStep(grid, new Float64Array(n), new Float64Array(n), 0, n, 100)).toHaveLength(2)
+    expect(lowerBound(grid, 10.5)).toBe(11)
   })
 
   it('stacks a million points in well under a second', () => {

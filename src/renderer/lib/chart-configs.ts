@@ -28,13 +28,12 @@ export function stackedBytesConfig(stack: StackedSeries, markers: readonly RunRe
     type: 'line',
     data: {
       datasets: stack.types.map((type, k) => {
-        const tops = stack.tops[k]!
-        const vals = stack.values[k]!
-        const data = new Array<{ x: number; y: number; v: number }>(stack.grid.length)
-        for (let i = 0; i < stack.grid.length; i++) data[i] = { x: stack.grid[i]!, y: tops[i]!, v: vals[i]! }
         return {
           label: type,
-          data,
+          // Filled in for the visible range by the level-of-detail plugin (hmmLod) before drawing.
+          data: [] as { x: number; y: number; v: number }[],
+          hmmFullPoints: stack.grid.length,
+          hmmLod: { grid: stack.grid, tops: stack.tops[k]!, values: stack.values[k]! },
           stepped: 'before' as const,
           fill: k === 0 ? 'origin' : '-1',
           borderColor: colour(k),
@@ -140,7 +139,7 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
     options: {
       ...options,
       scales: {
-        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, 2)),
+        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, 2), 2),
         y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatNs(v, 2)),
       },
       plugins: {

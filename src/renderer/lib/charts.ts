@@ -29,6 +29,8 @@ import {
 } from 'chart.js'
 import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
+import { lodStep } from './shape'
+import { logTicks, niceStep } from './ticks'
 
 let registered = false
 
@@ -53,6 +55,7 @@ export function ensureCharts(): void {
     zoomPlugin,
     markerPlugin,
     slicePlugin,
+    lodPlugin,
   )
   registered = true
 }
@@ -114,7 +117,8 @@ export function bytesAxis(maxBytes: number, title: string, extra: Record<string,
     type: 'linear',
     beginAtZero: true,
     title: { display: true, text: `${title} (${unit})`, color: t.fg },
-    ticks: { color: t.muted, callback: (v: number | string) => trim(Number(v) / scale) },
+    // Round steps in the axis unit (10 MiB, not 9.54 MiB of 10^7 bytes).
+    ticks: { color: t.muted, stepSize: niceStep(maxBytes / scale) * scale, callback: (v: number | string) => trim(Number(v) / scale) },
     grid: { color: t.line },
     ...extra,
   }
@@ -135,22 +139,21 @@ export function durationAxis(maxNs: number, title: string, extra: Record<string,
 }
 
 /** A logarithmic axis whose ticks are formatted by `fmt` (e.g. bytes or ns per tick). */
-export function logAxis(title: string, fmt: (v: number) => string): Record<string, unknown> {
+export function logAxis(title: string, fmt: (v: number) => string, base: 2 | 10 = 10): Record<string, unknown> {
   const t = themeColours()
   return {
     type: 'logarithmic',
     title: { display: true, text: title, color: t.fg },
-    ticks: {
-      color: t.muted,
-      callback: function (this: Scale, v: number | string) {
-        const n = Number(v)
-        const e = Math.log10(n)
-        return Math.abs(e - Math.round(e)) < 1e-9 ? fmt(n) : ''
-      },
+    // Ticks at powers of the base only (bytes: 4 KiB, 64 KiB, 1 MiB…; time: 1 µs, 10 µs…).
+    afterBuildTicks: (axis: Scale) => {
+      axis.ticks = logTicks(axis.min, axis.max, base).map((value) => ({ value }))
     },
+    ticks: { color: t.muted, callback: (v: number | string) => fmt(Number(v)) },
     grid: { color: t.line },
   }
 }
+
+
 
 /** A plain count axis. */
 export function countAxis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -231,6 +234,36 @@ const slicePlugin: Plugin = {
   },
 }
 
+/** Full-resolution arrays of a stepped band, carried on its dataset as `hmmLod`. */
+export interface LodSource {
+  grid: Float64Array
+  tops: Float64Array
+  values: Float64Array
+}
+
+/**
+ * Level of detail: after any update that changed the visible x range (first draw, zoom, pan,
+ * reset), every dataset that carries `hmmLod` gets the points of that range from its
+ * full-resolution typed arrays (`lodStep`), and the chart redraws once. A million samples stay
+ * in typed arrays; Chart.js only ever sees a few thousand points per band. (The arrays ride on
+ * the dataset, not in the options, because Chart.js would treat functions there as scriptable.)
+ */
+const lodPlugin: Plugin = {
+  id: 'hmmLod',
+  afterUpdate(chart) {
+    const sets = chart.data.datasets as unknown as { hmmLod?: LodSource; data: unknown[] }[]
+    if (!sets.some((d) => d.hmmLod)) return
+    const x = chart.scales.x
+    if (!x) return
+    const state = chart as unknown as { $hmmLodRange?: string }
+    const key = `${x.min}:${x.max}`
+    if (state.$hmmLodRange === key) return
+    state.$hmmLodRange = key
+    for (const ds of sets) if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max)
+    chart.update('none')
+  },
+}
+
 // ---------------------------------------------------------------------------------------------
 // Registry for tests and benchmarks
 
@@ -238,7 +271,8 @@ export interface ChartSummary {
   id: string
   type: string
   label: string
-  datasets: { label: string; points: number; first?: unknown; last?: unknown; stack?: string }[]
+  /** `points`: samples behind the dataset (full resolution); `drawn`: points handed to Chart.js now. */
+  datasets: { label: string; points: number; drawn: number; first?: unknown; last?: unknown; stack?: string }[]
   axes: Record<string, { type: string; title: string }>
   labels?: string[]
   markers?: number
@@ -261,7 +295,7 @@ declare global {
 
 /** Summarises a chart's configuration (data lengths, labels, axis titles). */
 export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
-  const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
+  const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
   const axes: ChartSummary['axes'] = {}
   for (const [k, s] of Object.entries(cfg.options.scales ?? {})) axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
   const summary: ChartSummary = {
@@ -270,7 +304,7 @@ export function summarise(id: string, chart: Chart, label: string, drawMs?: numb
     label,
     datasets: cfg.data.datasets.map((d) => {
       const data = (d._data ?? d.data) as unknown[]
-      const entry: ChartSummary['datasets'][number] = { label: d.label ?? '', points: data.length }
+      const entry: ChartSummary['datasets'][number] = { label: d.label ?? '', points: d.hmmFullPoints ?? data.length, drawn: data.length }
       if (data.length > 0) {
         entry.first = data[0]
         entry.last = data[data.length - 1]

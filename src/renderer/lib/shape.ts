@@ -66,27 +66,117 @@ export interface StackedSeries {
 }
 
 /**
- * Stacks the series named `<prefix><type>` (e.g. `memory.page`) on one time grid. The stack is
- * computed here rather than by Chart.js so each band can be decimated on its own.
+ * Stacks the series named `<prefix><type>` (e.g. `memory.pages`) on one time grid. The stack is
+ * computed here rather than by Chart.js so each band can be reduced on its own (see `lodStep`).
+ * One k-way merge over the sorted sample times builds the grid and every band's value on it
+ * (O(samples × types), no sort), so a million-sample series stacks in tens of milliseconds.
  */
 export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: string): StackedSeries {
   const names = Object.keys(all).filter((n) => n.startsWith(prefix))
   const types = orderTypes(names.map((n) => n.slice(prefix.length)))
   const list = types.map((t) => all[prefix + t]!)
-  const grid = unionGrid(list)
-  const values = list.map((s) => resampleStep(s, grid))
+  const k = list.length
+  let cap = 0
+  for (const s of list) cap += s.t.length
+  const grid = new Float64Array(cap)
+  const values = list.map(() => new Float64Array(cap))
+  const idx = new Int32Array(k)
+  const cur = new Float64Array(k)
+  let n = 0
+  for (;;) {
+    let next = Number.POSITIVE_INFINITY
+    for (let j = 0; j < k; j++) {
+      const i = idx[j]!
+      const tj = list[j]!.t
+      if (i < tj.length && tj[i]! < next) next = tj[i]!
+    }
+    if (next === Number.POSITIVE_INFINITY) break
+    for (let j = 0; j < k; j++) {
+      const s = list[j]!
+      let i = idx[j]!
+      while (i < s.t.length && s.t[i]! <= next) cur[j] = s.v[i++]!
+      idx[j] = i
+      values[j]![n] = cur[j]!
+    }
+    grid[n++] = next
+  }
+  const g = grid.slice(0, n)
+  const vals = values.map((v) => v.slice(0, n))
   const tops: Float64Array[] = []
   let max = 0
-  for (let k = 0; k < values.length; k++) {
-    const top = new Float64Array(grid.length)
-    const below = k > 0 ? tops[k - 1]! : undefined
-    for (let i = 0; i < grid.length; i++) {
-      top[i] = values[k]![i]! + (below ? below[i]! : 0)
-      if (top[i]! > max) max = top[i]!
+  for (let j = 0; j < k; j++) {
+    const top = new Float64Array(n)
+    const below = j > 0 ? tops[j - 1]! : undefined
+    const v = vals[j]!
+    for (let i = 0; i < n; i++) {
+      const y = v[i]! + (below ? below[i]! : 0)
+      top[i] = y
+      if (y > max) max = y
     }
     tops.push(top)
   }
-  return { types, grid, values, tops, max }
+  return { types, grid: g, values: vals, tops, max }
+}
+
+/** First index with grid[i] >= x (binary search). */
+export function lowerBound(grid: ArrayLike<number>, x: number): number {
+  let lo = 0
+  let hi = grid.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (grid[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Level of detail for one stepped band between x0 and x1: samples that repeat the previous top
+ * are dropped (a step holds its value), and when more than `4 × buckets` remain, each bucket
+ * keeps its first, lowest, highest and last sample (min-max: peaks survive). The sample before
+ * x0 and after x1 are kept so the band reaches the edges. The full arrays stay in typed arrays;
+ * zoom and pan ask again for the visible range.
+ */
+export function lodStep(
+  grid: Float64Array,
+  tops: Float64Array,
+  values: Float64Array,
+  x0: number,
+  x1: number,
+  buckets = 1500,
+): { x: number; y: number; v: number }[] {
+  const n = grid.length
+  if (n === 0) return []
+  const a = Math.max(0, lowerBound(grid, x0) - 1)
+  const b = Math.min(n - 1, lowerBound(grid, x1))
+  const out: { x: number; y: number; v: number }[] = []
+  const push = (i: number): void => {
+    const last = out[out.length - 1]
+    if (last && i !== b && last.y === tops[i] && last.v === values[i]) return
+    out.push({ x: grid[i]!, y: tops[i]!, v: values[i]! })
+  }
+  if (b - a + 1 <= 4 * buckets) {
+    for (let i = a; i <= b; i++) push(i)
+    return out
+  }
+  const span = (grid[b]! - grid[a]!) / buckets || 1
+  let i = a
+  while (i <= b) {
+    const end = grid[a]! + (Math.floor((grid[i]! - grid[a]!) / span) + 1) * span
+    const first = i
+    let lo = i
+    let hi = i
+    while (i <= b && (grid[i]! < end || i === first)) {
+      if (tops[i]! < tops[lo]!) lo = i
+      if (tops[i]! > tops[hi]!) hi = i
+      i++
+    }
+    const last = i - 1
+    const picks = [first, lo, hi, last].sort((p, q) => p - q)
+    let prev = -1
+    for (const p of picks) if (p !== prev) push((prev = p))
+  }
+  return out
 }
 
 /** Zips a grid and values into Chart.js points. */

@@ -1,0 +1,63 @@
+/**
+ * Screenshots where the picture is the point (Results charts, Compare, the editor with an error),
+ * in the light and the dark colour scheme, with timestamps masked; attached to the test report
+ * (not compared against baselines: fonts differ between machines). Also checks that the views
+ * raise no console error and no CSP violation while they draw.
+ */
+import type { Page } from '@playwright/test'
+import { expect } from './fixtures'
+import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+
+const test = workspaceTest()
+
+test.beforeEach(({ hostKind }) => {
+  test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
+})
+
+function watchConsole(page: Page): string[] {
+  const problems: string[] = []
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/favicon\.ico/.test(msg.location().url)) problems.push(msg.text())
+  })
+  page.on('pageerror', (err) => problems.push(String(err)))
+  return problems
+}
+
+for (const scheme of ['light', 'dark'] as const) {
+  test(`Results, Compare and the editor in the ${scheme} scheme`, async ({ appPage: page }, testInfo) => {
+    const problems = watchConsole(page)
+    await page.emulateMedia({ colorScheme: scheme })
+    await page.setViewportSize({ width: 1400, height: 1000 })
+    const masks = (): ReturnType<Page['locator']>[] => [page.locator('.timestamp'), page.getByTestId('app-version')]
+    const shot = async (name: string, body: Promise<Buffer>): Promise<void> => {
+      const path = testInfo.outputPath(name)
+      const { writeFileSync } = await import('node:fs')
+      writeFileSync(path, await body)
+      await testInfo.attach(name, { path, contentType: 'image/png' })
+    }
+
+    await gotoHash(page, '#/results?run=run-d4')
+    await expect.poll(() => chartSummary(page, 'memory')).toBeTruthy()
+    await expect.poll(() => chartSummary(page, 'timeline')).toBeTruthy()
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
+    expect(bg).toBe(scheme === 'dark' ? '#0f1216' : '#ffffff')
+    await page.getByRole('heading', { name: 'Memory over time' }).scrollIntoViewIfNeeded()
+    await shot(`results-memory-${scheme}.png`, page.screenshot({ mask: masks() }))
+    await page.getByTestId('invalidations').scrollIntoViewIfNeeded()
+    await shot(`results-invalidations-${scheme}.png`, page.getByTestId('invalidations').screenshot())
+    await shot(`results-leaks-timeline-${scheme}.png`, page.getByTestId('leaks').screenshot())
+    await shot(`results-timeline-${scheme}.png`, page.getByTestId('timeline').screenshot())
+
+    await gotoHash(page, '#/compare?runs=run-d1,run-d4')
+    await expect.poll(() => chartSummary(page, 'compare-overlay')).toBeTruthy()
+    await shot(`compare-${scheme}.png`, page.screenshot({ fullPage: true, mask: masks() }))
+
+    await gotoHash(page, '#/experiments')
+    await page.getByTestId('scenario-workspace:mine/fork-after-mirror.yaml').click()
+    await expect(page.getByRole('textbox', { name: 'Scenario text' })).toContainText('fork after mirror')
+    await expect(page.getByTestId('validation')).not.toHaveText('validating…')
+    await shot(`experiments-${scheme}.png`, page.screenshot({ mask: masks() }))
+
+    expect(problems).toEqual([])
+  })
+}

@@ -1,0 +1,21 @@
+/** Tick placement for the chart axes (pure, so it is unit-tested without a DOM). */
+
+/** Powers of `base` between min and max, thinned to at most about eight ticks. */
+export function logTicks(min: number, max: number, base: 2 | 10): number[] {
+  if (!(min > 0) || !(max > min)) return []
+  const lo = Math.ceil(Math.log(min) / Math.log(base) - 1e-9)
+  const hi = Math.floor(Math.log(max) / Math.log(base) + 1e-9)
+  const every = Math.max(1, Math.ceil((hi - lo + 1) / 8))
+  const out: number[] = []
+  for (let k = lo; k <= hi; k++) if ((k - lo) % every === 0) out.push(base ** k)
+  return out.length >= 2 ? out : [min, max]
+}
+
+/** A 1/2/5 × 10^k step that cuts `range` into about `parts` parts. */
+export function niceStep(range: number, parts = 6): number {
+  if (!(range > 0)) return 1
+  const raw = range / parts
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const f = raw / mag
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag
+}
