@@ -3,7 +3,7 @@
  * process, drains deferred work (SRCU callbacks, workqueues, delayed fput), and assembles the
  * result document (src/shared/result.ts). Deterministic: same inputs → byte-identical JSON.
  */
-import { World } from './world'
+import { World, type Finding, type InvalidationRecord, type Marker } from './world'
 import { Device } from './devices/device'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
@@ -32,6 +32,12 @@ export interface RunOptions {
   shouldStop?: () => boolean
   /** Called after each top-level step with its index and operation (progress, benchmarks). */
   onStepDone?: (index: number, op: string) => void
+  /** Live subscribers to model hooks (e.g. a UI timeline): invalidations, markers, findings. */
+  hooks?: {
+    invalidation?: (r: InvalidationRecord) => void
+    marker?: (m: Marker) => void
+    finding?: (f: Finding) => void
+  }
   /** Hard cap on simulated events (default 50 million). */
   maxEvents?: number
 }
@@ -101,6 +107,9 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   const seed = opts.seed ?? sc.seed ?? 1
   const w = buildWorld(sc, seed)
   w.design = design
+  if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
+  if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
+  if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
   const ctx = new Ctx(w, design, sc)
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const peak = MEM_TYPES.map(() => 0)

@@ -21,6 +21,18 @@ describe('determinism', () => {
     expect(runs.size).toBe(2)
   })
 
+  it('hooks see every marker, finding and (kept) invalidation record the document reports', () => {
+    const markers: string[] = []
+    let invalidations = 0
+    const r = runScenario(parseScenario(read(file), file), {
+      design: 'D5',
+      hooks: { marker: (m) => markers.push(m.kind), invalidation: () => invalidations++ },
+    })
+    expect(markers).toEqual(r.markers.map((m) => m.kind))
+    expect(invalidations).toBe(r.invalidations.records.length + r.invalidations.dropped)
+    expect(invalidations).toBeGreaterThan(0)
+  })
+
   it('the result document is plain JSON (round-trips unchanged)', () => {
     const r = runScenario(parseScenario(read(file), file), { design: 'D2' })
     expect(JSON.parse(JSON.stringify(r))).toEqual(r)
