@@ -83,7 +83,7 @@ describe('HTML report of the six-design experiment', () => {
     expect(contains(html, '<th scope="col">p99</th>'), '<th scope="col">p99</th>').toBe(true)
     expect(contains(html, '<code>__mmdrop</code>'), '<code>__mmdrop</code>').toBe(true)
     expect(contains(html, 'D1 kept 68.0 MiB of A&#39;s address space'), 'D1 kept 68.0 MiB of A&#39;s address space').toBe(true)
-    expect(contains(html, 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed the file'), 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed the file').toBe(true)
+    expect(contains(html, 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed fd 3'), 'D4 kept 1.2 MiB of A&#39;s address space (driver object and VRAM) alive for 10.0 s after A exited, until B closed fd 3').toBe(true)
   })
 
   it('inlines the data of every chart, each with a canvas and a fallback table', () => {

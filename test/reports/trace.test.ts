@@ -72,7 +72,15 @@ describe('trace export', () => {
     expect(faults.length).toBe(400)
     expect(faults.every((e) => e.ph === 'X')).toBe(true)
     const markers = t.traceEvents.filter((e) => e.cat?.startsWith('marker'))
-    expect(markers.map((e) => e.name)).toEqual(['A started', 'A forked B', 'A exited', 'B closed the file'])
+    expect(markers.map((e) => e.name)).toEqual(['A (pid 100)', 'A opens gpu0 as 3', 'A → B (pid 101)', 'A (pid 100)', 'B closes 3'])
+    const threadOf = new Map(t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => [`${e.pid}:${e.tid}`, String(e.args!.name)]))
+    expect(markers.map((e) => threadOf.get(`${e.pid}:${e.tid}`))).toEqual(['A (pid 100)', 'A (pid 100)', 'A (pid 100)', 'A (pid 100)', 'B (pid 101)'])
+    // task lifetimes as slices on the task tracks: A from spawn to exit, B from the fork to the end
+    const lifetimes = t.traceEvents.filter((e) => e.cat === 'task')
+    expect(lifetimes.map((e) => [e.name, e.ts, e.dur])).toEqual([
+      ['A (pid 100)', 0, 2e6],
+      ['B (pid 101) (alive at the end)', 1e6, 14e6],
+    ])
 
     const counters = t.traceEvents.filter((e) => e.ph === 'C')
     const counterNames = new Set(counters.map((e) => e.name))

@@ -43,7 +43,8 @@ const MARKER_PRIORITY = ['exit', 'close', 'release', 'driver_free', '__mmdrop', 
 
 /**
  * The event at time `t` in words, from the run's markers: the simulator's marker kinds get a verb
- * (`exit` "A (pid 100)" → "A (pid 100) exited"); other markers are taken as written.
+ * (`exit` "A (pid 100)" → "A exited", `close` "B closes 3" → "B closed fd 3"); other markers are
+ * taken as written.
  */
 export function markerPhrase(result: RunResult, t: number): string | undefined {
   const here = result.markers.filter((m) => m.t === t)
@@ -52,7 +53,7 @@ export function markerPhrase(result: RunResult, t: number): string | undefined {
   const label = m.label.trim()
   switch (m.kind) {
     case 'exit':
-      return /\bexit/i.test(label) ? label : `${label} exited`
+      return /\bexit/i.test(label) ? label : `${label.replace(/\s*\(pid \d+\)\s*$/, '')} exited`
     case 'close': {
       const c = /^(.+?) closes (?:fd )?(\d+)$/.exec(label)
       return c ? `${c[1]} closed fd ${c[2]}` : label

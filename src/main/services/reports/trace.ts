@@ -2,16 +2,16 @@
  * The event trace in Chrome trace-event JSON (the "JSON object format"), which Perfetto and
  * chrome://tracing open. For each run:
  *
- *   process "<run>: tasks"    one thread per task lane (syscalls, faults as slices; instants)
+ *   process "<run>: tasks"    one thread per task (its lane, or a track named after the task):
+ *                             its lifetime (spawn or fork → exit) as a slice, its events inside
  *   process "<run>: devices"  one thread per device lane, plus "<device> invalidations"
  *   process "<run>: IOMMUs"   one thread per IOMMU lane, plus "<iommu> invalidations"
  *   process "<run>: kernel"   kernel lanes and the run's markers (fork, exit, close...)
  *   process "<run>: memory"   counters `memory.<type>` and `leaked.<type>` (bytes)
  *
  * Invalidations (from the columnar table) are complete ('X') slices lasting their cost, with the
- * mechanism, event and address range as args. Slices that would overlap on one thread are moved
- * to an extra thread ("gpu0 invalidations (2)"), since the format requires slices on a thread to
- * nest. Timestamps are µs (the format's unit) with ns precision kept as fractions.
+ * mechanism, event and address range as args. The format requires slices on a thread to nest:
+ * a slice that would cross another goes to an extra thread ("gpu0 invalidations (2)"). Timestamps are µs (the format's unit) with ns precision kept as fractions.
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 
@@ -44,12 +44,12 @@ function hex(n: number): string {
 }
 
 class RunTracks {
-  private threads = new Map<string, { pid: number; tid: number; lastEnd: number }[]>()
+  private threads = new Map<string, { pid: number; tid: number; open: { start: number; end: number }[] }[]>()
   private nextTid = new Map<number, number>()
   constructor(
     private readonly out: TraceEventJson[],
     private readonly basePid: number,
-    private readonly label: string,
+    label: string,
   ) {
     GROUPS.forEach((g, i) => {
       const pid = this.pid(g)
@@ -62,25 +62,63 @@ class RunTracks {
     return this.basePid + GROUPS.indexOf(group) + 1
   }
 
-  /** The thread for a track name; `ts..end` (µs) picks a thread where the slice does not overlap. */
+  /**
+   * The thread for a track name. For a slice (`ts..end`, µs, offered in ascending `ts` order per
+   * track) it picks the first thread of that name where the slice nests inside the open slices or
+   * follows them, and opens a further thread (`name (2)`) when none does.
+   */
   thread(group: Group, name: string, ts?: number, end?: number): { pid: number; tid: number } {
     const key = `${group}\u0000${name}`
     let list = this.threads.get(key)
     if (!list) this.threads.set(key, (list = []))
-    let chosen = ts === undefined ? list[0] : list.find((t) => t.lastEnd <= ts)
+    let chosen: (typeof list)[number] | undefined
+    if (ts === undefined || end === undefined) chosen = list[0]
+    else
+      chosen = list.find((t) => {
+        while (t.open.length && t.open[t.open.length - 1]!.end <= ts) t.open.pop()
+        const top = t.open[t.open.length - 1]
+        return !top || (top.start <= ts && end <= top.end)
+      })
     if (!chosen) {
       const pid = this.pid(group)
       const tid = (this.nextTid.get(pid) ?? 0) + 1
       this.nextTid.set(pid, tid)
-      chosen = { pid, tid, lastEnd: -Infinity }
+      chosen = { pid, tid, open: [] }
       list.push(chosen)
       const threadName = list.length === 1 ? name : `${name} (${list.length})`
       this.out.push({ name: 'thread_name', ph: 'M', ts: 0, pid, tid, args: { name: threadName } })
       this.out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid, tid, args: { sort_index: tid } })
     }
-    if (end !== undefined) chosen.lastEnd = Math.max(chosen.lastEnd, end)
+    if (ts !== undefined && end !== undefined) chosen.open.push({ start: ts, end })
     return { pid: chosen.pid, tid: chosen.tid }
   }
+}
+
+interface Slice {
+  group: Group
+  track: string
+  ts: number
+  dur: number
+  event: Omit<TraceEventJson, 'pid' | 'tid' | 'ts' | 'dur' | 'ph'>
+}
+
+/** Task names and lifetimes from the markers the simulator writes (`spawn` "A (pid 100)", `fork` "A → B (pid 101)", `exit` "A (pid 100)"). */
+function taskLifetimes(r: ReportRun['result']): Map<string, { label: string; start: number; end: number | null }> {
+  const tasks = new Map<string, { label: string; start: number; end: number | null }>()
+  const nameOf = (label: string): string => label.trim().split(/\s+\(/)[0]!.trim()
+  for (const m of [...r.markers].sort((a, b) => a.t - b.t)) {
+    if (m.kind === 'spawn' && /\(pid \d+\)\s*$/.test(m.label)) {
+      const name = nameOf(m.label)
+      if (!tasks.has(name)) tasks.set(name, { label: m.label.trim(), start: m.t, end: null })
+    } else if (m.kind === 'fork') {
+      const child = /→\s*(.+\(pid \d+\))\s*$/.exec(m.label)?.[1]
+      if (child && !tasks.has(nameOf(child))) tasks.set(nameOf(child), { label: child.trim(), start: m.t, end: null })
+    } else if (m.kind === 'exit') {
+      const t = tasks.get(nameOf(m.label))
+      if (t && t.end === null) t.end = m.t
+    }
+  }
+  return tasks
 }
 
 function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
@@ -96,47 +134,65 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     const lane = lanes.get(laneId)
     return lane ? { group: GROUP_OF_KIND[lane.kind] ?? 'kernel', name: lane.label } : { group: 'kernel', name: laneId }
   }
+  // Tasks: a task lane when the run has one for the task, else a track named after the task.
+  const tasks = taskLifetimes(r)
+  const taskTrack = (name: string): { group: Group; name: string } => {
+    const lane = r.lanes.find((l) => l.kind === 'task' && (l.label === name || l.label.startsWith(`${name} `)))
+    return lane ? { group: 'tasks', name: lane.label } : { group: 'tasks', name: tasks.get(name)?.label ?? name }
+  }
   // Declare every lane's thread up front so empty lanes still show as tracks.
   for (const l of r.lanes) tracks.thread(GROUP_OF_KIND[l.kind] ?? 'kernel', l.label)
 
-  const slices = r.trace.events.filter((ev) => ev.dur !== undefined).sort((a, b) => a.t - b.t)
-  for (const ev of slices) {
-    const { group, name } = laneTrack(ev.lane)
-    const ts = us(ev.t)
-    const dur = us(Math.max(0, ev.dur!))
-    const th = tracks.thread(group, name, ts, ts + dur)
-    out.push({ name: ev.name, cat: 'trace', ph: 'X', ts, dur, ...th, ...(ev.args ? { args: ev.args } : {}) })
+  const slices: Slice[] = []
+  for (const [name, t] of tasks) {
+    const end = t.end ?? r.endTime
+    const track = taskTrack(name)
+    slices.push({ ...track, track: track.name, ts: us(t.start), dur: us(Math.max(0, end - t.start)), event: { name: t.end === null ? `${t.label} (alive at the end)` : t.label, cat: 'task' } })
   }
+  for (const ev of r.trace.events) {
+    if (ev.dur === undefined) continue
+    const { group, name } = laneTrack(ev.lane)
+    slices.push({ group, track: name, ts: us(ev.t), dur: us(Math.max(0, ev.dur)), event: { name: ev.name, cat: 'trace', ...(ev.args ? { args: ev.args } : {}) } })
+  }
+  const inv = r.invalidations
+  for (let i = 0; i < inv.t.length; i++) {
+    const device = inv.dict.device[inv.device[i]!] ?? `device ${inv.device[i]}`
+    const mechanism = inv.dict.mechanism[inv.mechanism[i]!] ?? `mechanism ${inv.mechanism[i]}`
+    const event = inv.dict.event[inv.event[i]!] ?? `event ${inv.event[i]}`
+    const lane = laneByName.get(device)
+    const group: Group = lane ? (GROUP_OF_KIND[lane.kind] ?? 'devices') : /iommu|dmar|ivhd|smmu|amd-vi/i.test(device) ? 'IOMMUs' : 'devices'
+    slices.push({
+      group,
+      track: `${lane?.label ?? device} invalidations`,
+      ts: us(inv.t[i]!),
+      dur: us(Math.max(0, inv.costNs[i]!)),
+      event: {
+        name: `invalidate ${mechanism}`,
+        cat: 'invalidation',
+        args: { mechanism, device, event, start: hex(inv.start[i]!), end: hex(inv.end[i]!), bytes: Math.max(0, inv.end[i]! - inv.start[i]!), cost_ns: inv.costNs[i]! },
+      },
+    })
+  }
+  // One pass in time order (longer first at equal starts) so that the packer sees each track in order.
+  slices.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+  for (const s of slices) out.push({ ...s.event, ph: 'X', ts: s.ts, dur: s.dur, ...tracks.thread(s.group, s.track, s.ts, s.ts + s.dur) })
+
   for (const ev of r.trace.events) {
     if (ev.dur !== undefined) continue
     const { group, name } = laneTrack(ev.lane)
     out.push({ name: ev.name, cat: 'trace', ph: 'i', s: 't', ts: us(ev.t), ...tracks.thread(group, name), ...(ev.args ? { args: ev.args } : {}) })
   }
 
-  const inv = r.invalidations
-  const order = inv.t.map((_, i) => i).sort((a, b) => inv.t[a]! - inv.t[b]! || a - b)
-  for (const i of order) {
-    const device = inv.dict.device[inv.device[i]!] ?? `device ${inv.device[i]}`
-    const mechanism = inv.dict.mechanism[inv.mechanism[i]!] ?? `mechanism ${inv.mechanism[i]}`
-    const event = inv.dict.event[inv.event[i]!] ?? `event ${inv.event[i]}`
-    const lane = laneByName.get(device)
-    const group: Group = lane ? (GROUP_OF_KIND[lane.kind] ?? 'devices') : /iommu|dmar|ivhd|smmu|amd-vi/i.test(device) ? 'IOMMUs' : 'devices'
-    const ts = us(inv.t[i]!)
-    const dur = us(Math.max(0, inv.costNs[i]!))
-    const th = tracks.thread(group, `${lane?.label ?? device} invalidations`, ts, ts + dur)
-    out.push({
-      name: `invalidate ${mechanism}`,
-      cat: 'invalidation',
-      ph: 'X',
-      ts,
-      dur,
-      ...th,
-      args: { mechanism, device, event, start: hex(inv.start[i]!), end: hex(inv.end[i]!), bytes: Math.max(0, inv.end[i]! - inv.start[i]!), cost_ns: inv.costNs[i]! },
-    })
+  const TASK_MARKERS: Record<string, (label: string) => string | undefined> = {
+    spawn: (l) => l.trim().split(/\s+\(/)[0],
+    exit: (l) => l.trim().split(/\s+\(/)[0],
+    fork: (l) => l.trim().split(/\s+→/)[0],
+    open: (l) => l.trim().split(/\s+/)[0],
+    close: (l) => l.trim().split(/\s+/)[0],
   }
-
   for (const m of r.markers) {
-    const { group, name } = m.lane ? laneTrack(m.lane) : { group: 'kernel' as Group, name: 'markers' }
+    const taskName = m.lane ? undefined : TASK_MARKERS[m.kind]?.(m.label)
+    const { group, name } = m.lane ? laneTrack(m.lane) : taskName && tasks.has(taskName) ? taskTrack(taskName) : { group: 'kernel' as Group, name: 'markers' }
     out.push({ name: m.label, cat: `marker,${m.kind}`, ph: 'i', s: 't', ts: us(m.t), ...tracks.thread(group, name), args: { kind: m.kind } })
   }
 
