@@ -251,3 +251,26 @@ ${extra}
     expect(mmputA.t).toBeGreaterThanOrEqual(exitA.t)
   })
 })
+
+describe('ownership of shared memory', () => {
+  it('shmem pages still mapped by a child are not leaked when their creator exits', () => {
+    const y = `
+name: shm
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: s, size: 1M, shared: true }
+  - write_data: { task: A, region: s, pattern: index }
+  - fork: { task: A, child: B }
+  - touch: { task: B, region: s }
+  - exit: { task: A }
+  - sleep: 1ms
+  - expect: { leaked_bytes: 0, live: { owner: B, type: pages, bytes: 1048576 }, memory: { task: B, region: s, pattern: index } }
+  - exit: { task: B }
+  - sleep: 1ms
+  - expect: { leaked_bytes: 0, live: { bytes: 0 } }
+`
+    const r = runScenario(parseScenario(y, 'shm.yaml'), { design: 'D4' })
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.length).toBe(2)
+  })
+})

@@ -115,7 +115,27 @@ export function putShmem(w: World, v: Vma): void {
   if (s.refs === 0) {
     for (const pfn of s.pages.values()) w.frames.put(pfn)
     s.pages.clear()
+    return
   }
+  // the creator no longer maps it but others do: charge its pages to one of them
+  let stillOwner = false
+  let heir = -1
+  for (const m of w.mms) {
+    if (m.phase === 'freed') continue
+    for (const x of m.vmas) {
+      if (x.shmem !== s) continue
+      if (m.owner === s.owner) stillOwner = true
+      else if (heir < 0) heir = m.owner
+    }
+  }
+  if (stillOwner || heir < 0) return
+  for (const pfn of s.pages.values()) {
+    if (w.frames.owner[pfn] === s.owner) {
+      w.ledger.move('pages', s.owner, heir, w.frames.bytes(pfn))
+      w.frames.owner[pfn] = heir
+    }
+  }
+  s.owner = heir
 }
 
 /** remove_vma: fput(vm_file) and free the vm_area_struct. */

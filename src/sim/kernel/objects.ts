@@ -62,7 +62,10 @@ export interface NotifierRange {
 export class ShmemObj {
   readonly pages = new Map<number, number>()
   refs = 1
-  constructor(readonly id: number, readonly owner: number) {}
+  constructor(
+    readonly id: number,
+    public owner: number,
+  ) {}
 }
 
 export class Vma {

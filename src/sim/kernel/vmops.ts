@@ -72,10 +72,8 @@ export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): num
   let start: number
   if (a.at !== null) {
     start = a.at
-    for (let q = start; q < start + a.pages; q += 1) {
-      if (findVma(mm, q)) return EINVAL
-      if (q - start > 1 << 20) break
-    }
+    const s0 = start
+    if (mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)) return EINVAL
   } else {
     const align = a.huge || a.pages >= 512 ? 512 : 1
     start = Math.ceil(mm.mmapBase / align) * align
