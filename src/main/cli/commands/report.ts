@@ -55,6 +55,7 @@ export function registerReportCommand(program: Command): void {
       const store = new RunStore(flags.workspace ?? defaultWorkspace())
       const opts = { probe: flags.probe === false ? ('none' as const) : ('live' as const), ...(flags.title ? { title: flags.title } : {}) }
       const started = performance.now()
+      const cpuStarted = process.cpuUsage()
       let doc
       try {
         try {
@@ -82,8 +83,10 @@ export function registerReportCommand(program: Command): void {
         return fail(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`)
       }
       const ms = performance.now() - started
+      const cpu = process.cpuUsage(cpuStarted)
+      const cpuMs = (cpu.user + cpu.system) / 1000
       const missing = doc.missingRuns.length ? `; ${doc.missingRuns.length} run(s) not included: ${doc.missingRuns.map((m) => m.id).join(', ')}` : ''
-      process.stderr.write(`hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms)${missing}\n`)
+      process.stderr.write(`hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms CPU)${missing}\n`)
       process.exitCode = 0
     })
 }
