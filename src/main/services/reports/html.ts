@@ -320,11 +320,11 @@ ${invalidationTable(run.summary.invalidations, true)}
 <h3>Findings</h3>
 ${findingsList(run)}
 ${expectsList(run)}
-${doc1Metrics(run)}
+${runMetricsDetails(run)}
 </section>`
 }
 
-function doc1Metrics(run: ReportRun): string {
+function runMetricsDetails(run: ReportRun): string {
   const names = Object.keys(run.result.metrics).sort()
   if (!names.length) return ''
   return `<details><summary>All metrics of this run (${names.length})</summary><table class="data"><tbody>${names
