@@ -121,6 +121,17 @@ describe('random step sequences (fast-check)', () => {
     })
   }
 
+  it('are deterministic: the same sequence and seed give the same JSON', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb(true), { maxLength: 25 }), fc.constantFrom('D1', 'D4', 'D5', 'D6', 'B2') as fc.Arbitrary<'D1'>, fc.nat(1000), (steps, design, seed) => {
+        const a = JSON.stringify(runScenario(scenario(steps), { design, seed }))
+        const b = JSON.stringify(runScenario(scenario(steps), { design, seed }))
+        expect(a).toBe(b)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
   it('the broken variant B1 is caught on the simplest sequence', () => {
     const r = runScenario(scenario([{ open: { task: 'T0', device: 'dm0', fd: 'f0' } }, { mirror: { task: 'T0', fd: 'f0' } }]), { design: 'B1' })
     expect(r.findings.some((f) => f.kind === 'use_after_free')).toBe(true)

@@ -111,13 +111,13 @@ export function* hmmRangeFault(
 }
 
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
-function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array, write: boolean): void {
+function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   for (let pg = start; pg < end; ) {
     const i = pg - start
     const o = out[i] as number
     if (huge && (o & HMM_PFN_HUGE) && (pg & 511) === 0 && pg + 512 <= end) {
-      m.pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE && write ? DPTE_WRITE : 0) | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
+      m.pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
       pg += 512
       continue
     }
@@ -159,7 +159,7 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
         continue
       }
       if (!m.alive) break
-      install(w, m, addr, next, out, pfns, write)
+      install(w, m, addr, next, out, pfns)
       break
     }
     addr = next
