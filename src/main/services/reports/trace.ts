@@ -155,7 +155,9 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     slices.push({ group, track: name, ts: us(ev.t), dur: us(Math.max(0, ev.dur)), event: { name: ev.name, cat: 'trace', ...(ev.args ? { args: ev.args } : {}) } })
   }
   const inv = r.invalidations
-  for (let i = 0; i < inv.t.length; i++) {
+  // Columns of one table have one length by construction; a damaged table is cut to its shortest column.
+  const rows = Math.min(inv.t.length, inv.event.length, inv.start.length, inv.end.length, inv.device.length, inv.mechanism.length, inv.costNs.length)
+  for (let i = 0; i < rows; i++) {
     const device = inv.dict.device[inv.device[i]!] ?? `device ${inv.device[i]}`
     const mechanism = inv.dict.mechanism[inv.mechanism[i]!] ?? `mechanism ${inv.mechanism[i]}`
     const event = inv.dict.event[inv.event[i]!] ?? `event ${inv.event[i]}`
