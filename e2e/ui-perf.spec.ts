@@ -93,5 +93,11 @@ test('main-thread long tasks while a sweep runs on the Runs view', async ({ appP
   const wall = Date.now() - t0
   const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks)
   report('sweep of 200 runs, wall time on the Runs view', `${wall} ms`)
+  const measures = await page.evaluate(() => {
+    const by = new Map<string, number[]>()
+    for (const m of performance.getEntriesByType('measure')) if (m.name.startsWith('hmmlab:')) by.set(m.name, [...(by.get(m.name) ?? []), m.duration])
+    return [...by.entries()].map(([name, d]) => [name, d.length, Math.max(...d)] as const)
+  })
+  for (const [name, n, max] of measures) report(`${name.slice('hmmlab:'.length)} during the sweep`, `${n}×, max ${max.toFixed(1)} ms`)
   report('long tasks (>50 ms) during the sweep', `${longTasks.length}${longTasks.length ? ` (max ${Math.max(...longTasks).toFixed(0)} ms)` : ''}`)
 })

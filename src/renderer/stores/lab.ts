@@ -94,30 +94,43 @@ export const useLabStore = defineStore('lab', () => {
     if (renderTimer) return
     renderTimer = setTimeout(() => {
       renderTimer = undefined
+      performance.mark('hmmlab:live-render')
       triggerRef(liveRuns)
       triggerRef(liveExperiments)
+      // Vue renders in a microtask after this; the measure ends once it has.
+      void Promise.resolve().then(() => performance.measure('hmmlab:live progress render', 'hmmlab:live-render'))
     }, 100)
   }
 
-  /** Refreshes the stored lists soon, coalescing bursts of finished runs into one request. */
+  /**
+   * Refreshes the stored lists soon, coalescing bursts of finished runs into one request: within
+   * 150 ms when things are quiet, at most every 2 s while an experiment is still running (a sweep
+   * of hundreds of runs would otherwise re-list the store for every one of them).
+   */
+  let lastRefresh = 0
   function scheduleRefresh(): void {
     if (refreshTimer) return
+    const busy = [...liveExperiments.value.values()].some((e) => !e.finished)
+    const wait = busy ? Math.max(150, 2000 - (Date.now() - lastRefresh)) : 150
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined
+      lastRefresh = Date.now()
       void refresh()
-    }, 150)
+    }, wait)
   }
 
   /** Reloads the stored runs and experiments. */
   async function refresh(): Promise<void> {
     try {
       const [r, e] = await Promise.all([bridge.invoke('runs.list', {}), bridge.invoke('experiments.list', {})])
+      performance.mark('hmmlab:list-apply')
       runs.value = r.runs
       problems.value = [...r.problems, ...e.problems]
       experiments.value = e.experiments
       for (const a of e.active) liveExperiments.value.set(a.experimentId, applyExperimentProgress(liveExperiments.value.get(a.experimentId), a))
       triggerRef(liveExperiments)
       listError.value = undefined
+      void Promise.resolve().then(() => performance.measure('hmmlab:stored list render', 'hmmlab:list-apply'))
     } catch (err) {
       listError.value = errorText(err)
     }
