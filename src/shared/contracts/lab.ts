@@ -125,6 +125,13 @@ export const labEvents = {
   ),
   'run.finished': defineEvent(
     'A run ended (saved in the store unless the event says otherwise)',
-    z.object({ experimentId: ExperimentId, runId: RunId, status: RunStatus, error: z.string().optional() }),
+    z.object({
+      experimentId: ExperimentId,
+      runId: RunId,
+      status: RunStatus,
+      error: z.string().optional(),
+      /** Set when the run finished but could not be saved (disk full, read-only workspace…): why. */
+      notSaved: z.string().optional(),
+    }),
   ),
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RunPool } from '../../../src/main/services/experiments/pool'
 import { ExperimentService, type ExperimentProgress } from '../../../src/main/services/experiments/service'
-import { RunStore } from '../../../src/main/services/store/run-store'
+import { RunStore, StoreError } from '../../../src/main/services/store/run-store'
 
 const pool = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), execArgv: ['--import', 'tsx'], threads: 2, maxHeapMb: 64, cancelGraceMs: 200 })
 afterAll(() => pool.close())
@@ -86,5 +86,43 @@ describe('experiment service', () => {
     expect(svc.cancelRun(started.runIds[0]!)).toBe(true)
     const summary = await started.done
     expect(summary.runs.map((r) => r.status)).toEqual(['cancelled', 'ok'])
+  })
+})
+
+describe('experiment service under faults', () => {
+  it('a worker thread killed from outside fails its run alone', async () => {
+    const { svc } = service()
+    const started = await svc.start({ scenarioText: 'steps:200', fileName: 's.yaml', designs: ['D1'], sweep: { axes: { seed: [1, 2] } } })
+    await new Promise((r) => setTimeout(r, 300))
+    const threads = pool.workerThreads
+    expect(threads.length).toBeGreaterThan(0)
+    await threads[0]!.terminate()
+    const summary = await started.done
+    const statuses = summary.runs.map((r) => r.status).sort()
+    expect(statuses).toEqual(['failed', 'ok'])
+    expect(summary.runs.find((r) => r.status === 'failed')!.error).toMatch(/worker|stopped|terminated/i)
+  })
+
+  it('a run that cannot be saved (disk full) says so in its event and in the summary; the service goes on', async () => {
+    class FullDiskStore extends RunStore {
+      override async saveRun(): Promise<void> {
+        throw new StoreError(`cannot save run in ${this.runsDir}: the disk is full (ENOSPC)`, 'io')
+      }
+    }
+    const notSaved: string[] = []
+    const svc = new ExperimentService({
+      pool,
+      store: new FullDiskStore(mkdtempSync(join(tmpdir(), 'hmmlab-full-'))),
+      plan: () => ({ name: 'fake', designs: ['D1'], seed: 1 }),
+      events: { runFinished: (p) => void (p.notSaved && notSaved.push(p.notSaved)) },
+    })
+    const summary = await (await svc.start({ scenarioText: 'steps:1', fileName: 's.yaml', sweep: { axes: { seed: [1, 2] } } })).done
+    expect(summary.runs.map((r) => r.status)).toEqual(['ok', 'ok'])
+    expect(summary.unsaved.map((u) => u.error)).toEqual([expect.stringContaining('disk is full'), expect.stringContaining('disk is full')])
+    expect(notSaved).toHaveLength(2)
+    // The same service keeps working for a store that can save.
+    const { svc: healthy, store } = service()
+    await (await healthy.start({ scenarioText: 'steps:1', fileName: 's.yaml', designs: ['D4'] })).done
+    expect((await store.listRuns()).items).toHaveLength(1)
   })
 })

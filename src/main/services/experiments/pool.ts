@@ -97,6 +97,11 @@ export class RunPool {
     return this.piscina.queueSize
   }
 
+  /** The pool's live threads (diagnostics, and fault tests that kill one from outside). */
+  get workerThreads(): readonly import('node:worker_threads').Worker[] {
+    return this.piscina.threads
+  }
+
   /** Stops every thread. */
   async close(): Promise<void> {
     await this.piscina.close({ force: true })

@@ -30,7 +30,7 @@ export type PlanScenario = (text: string, fileName: string) => ScenarioPlan
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
   runProgress(p: { experimentId: string; runId: string } & RunProgress): void
-  runFinished(p: { experimentId: string; runId: string; status: RunStatus; error?: string }): void
+  runFinished(p: { experimentId: string; runId: string; status: RunStatus; error?: string; notSaved?: string }): void
 }
 
 export interface ExperimentProgress {
@@ -147,6 +147,7 @@ export class ExperimentService {
       this.live.delete(r.runId)
       const finishedAt = new Date().toISOString()
       const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt })
+      let notSaved: string | undefined
       try {
         await this.deps.store.saveRun({
           manifest,
@@ -154,14 +155,21 @@ export class ExperimentService {
           series: 'series' in outcome ? outcome.series : {},
         })
       } catch (err) {
-        unsaved.push({ runId: r.runId, error: err instanceof Error ? err.message : String(err) })
+        notSaved = err instanceof Error ? err.message : String(err)
+        unsaved.push({ runId: r.runId, error: notSaved })
       }
       progress.done++
       if (manifest.status === 'failed' || manifest.status === 'timeout') progress.failed++
       progress.running = Math.min(this.live.size, this.deps.pool.threads)
       const elapsed = Date.now() - started
       progress.etaMs = progress.done < progress.total ? Math.round((elapsed / progress.done) * (progress.total - progress.done)) : 0
-      this.deps.events?.runFinished?.({ experimentId, runId: r.runId, status: manifest.status, ...(manifest.error ? { error: manifest.error } : {}) })
+      this.deps.events?.runFinished?.({
+        experimentId,
+        runId: r.runId,
+        status: manifest.status,
+        ...(manifest.error ? { error: manifest.error } : {}),
+        ...(notSaved ? { notSaved } : {}),
+      })
       emitExperiment()
       return manifest
     })
