@@ -111,5 +111,11 @@ test.describe('Results', () => {
     expect(s.axes.x!.title).toBe('machine.mirror_mib')
     expect(s.axes.y!.title).toMatch(/leaked_peak_bytes \(MiB\)/)
     expect(s.datasets[0]!.first).toEqual({ x: 16, y: expect.any(Number) })
+
+    // One leak waterfall per design for the chosen parameter set.
+    await expect(page.getByTestId('waterfall-set')).toHaveValue(/"machine.mirror_mib":16/)
+    await expect.poll(async () => (await chartSummary(page, 'waterfall-D1'))?.datasets.map((d) => d.label)).toEqual(['D1: mm_struct', 'D1: pages', 'D1: gpu_pagetable'])
+    expect((await chartSummary(page, 'waterfall-D4'))!.datasets.map((d) => d.label)).toEqual(['D4: mm_struct', 'D4: pages', 'D4: gpu_pagetable'])
+    await expect(page.getByRole('img', { name: /^Design D1: .* held for gone owners$/ })).toBeVisible()
   })
 })
