@@ -216,6 +216,9 @@ export interface RepeatStepT {
 export interface BackgroundStepT {
   background: { steps: StepT[] }
 }
+export interface WhenStepT {
+  when: { design: DesignIdT | DesignIdT[]; steps: StepT[] }
+}
 
 export const LEAF_STEPS = {
   spawn: SpawnStep,
@@ -254,8 +257,8 @@ export const LEAF_STEPS = {
 } as const
 
 export type LeafStepT = z.infer<(typeof LEAF_STEPS)[keyof typeof LEAF_STEPS]>
-export type StepT = LeafStepT | RepeatStepT | BackgroundStepT
-export const STEP_NAMES = [...Object.keys(LEAF_STEPS), 'repeat', 'background'] as const
+export type StepT = LeafStepT | RepeatStepT | BackgroundStepT | WhenStepT
+export const STEP_NAMES = [...Object.keys(LEAF_STEPS), 'repeat', 'background', 'when'] as const
 
 export const RepeatStep: z.ZodType<RepeatStepT> = z.strictObject({
   repeat: z.strictObject({
@@ -273,7 +276,16 @@ export const BackgroundStep: z.ZodType<BackgroundStepT> = z.strictObject({
   }),
 })
 
-export const StepSchema: z.ZodType<StepT> = z.union([...Object.values(LEAF_STEPS), RepeatStep, BackgroundStep] as unknown as [z.ZodType<StepT>, ...z.ZodType<StepT>[]])
+export const WhenStep: z.ZodType<WhenStepT> = z.strictObject({
+  when: z.strictObject({
+    design: z.union([DesignIdSchema, z.array(DesignIdSchema)]).describe('run the steps only under these designs'),
+    get steps(): z.ZodArray<z.ZodType<StepT>> {
+      return z.array(StepSchema)
+    },
+  }),
+})
+
+export const StepSchema: z.ZodType<StepT> = z.union([...Object.values(LEAF_STEPS), RepeatStep, BackgroundStep, WhenStep] as unknown as [z.ZodType<StepT>, ...z.ZodType<StepT>[]])
 
 export const IommuSpecSchema = z.strictObject({
   name: NameSchema,

@@ -86,3 +86,10 @@ describe('scenario errors name file, line and field', () => {
     expect(sc.source?.file).toBe('ok.json')
   })
 })
+
+describe('when: design-specific steps', () => {
+  it('rejects an unknown design in when', () => {
+    const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - when:', '      design: D9', '      steps: [ { exit: { task: A } } ]'].join('\n'))
+    expect(e.message).toContain('bad.yaml:5: steps[1].when.design')
+  })
+})

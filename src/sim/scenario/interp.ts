@@ -167,6 +167,11 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     w.engine.spawn('background', runSteps(ctx, s.background.steps, false))
     return
   }
+  if ('when' in s) {
+    const ds = Array.isArray(s.when.design) ? s.when.design : [s.when.design]
+    if (ds.includes(ctx.design.id)) yield* runSteps(ctx, s.when.steps, false)
+    return
+  }
   if ('sleep' in s) {
     yield sleep(parseDuration(s.sleep))
     logStep(ctx, op, line, t0, null)

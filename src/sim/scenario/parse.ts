@@ -11,6 +11,9 @@ import {
   LEAF_STEPS,
   STEP_NAMES,
   parseSize,
+  DesignIdSchema,
+  DESIGN_IDS,
+  type DesignIdT,
   type Scenario,
   type StepT,
 } from '../../shared/scenario'
@@ -127,22 +130,32 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
     }
     const key = keys[0] as string
     const body = (s as Record<string, unknown>)[key]
-    if (key === 'repeat' || key === 'background') {
+    if (key === 'repeat' || key === 'background' || key === 'when') {
       const bp = [...p, key]
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        issues.push({ path: bp, message: key === 'repeat' ? 'expected { times: N, steps: [...] }' : 'expected { steps: [...] }' })
+        issues.push({ path: bp, message: key === 'repeat' ? 'expected { times: N, steps: [...] }' : key === 'when' ? 'expected { design: D4 | [D2, D4], steps: [...] }' : 'expected { steps: [...] }' })
         return
       }
       const b = body as Record<string, unknown>
-      const extra = Object.keys(b).filter((k) => k !== 'steps' && (key !== 'repeat' || k !== 'times'))
+      const extra = Object.keys(b).filter((k) => k !== 'steps' && (key !== 'repeat' || k !== 'times') && (key !== 'when' || k !== 'design'))
       if (extra.length > 0) issues.push({ path: [...bp, extra[0] as string], message: `unknown field "${extra[0]}"` })
       if (key === 'repeat') {
         const t = b.times
         if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100_000) issues.push({ path: [...bp, 'times'], message: 'expected an integer 1..100000' })
       }
+      if (key === 'when') {
+        const d = DesignIdSchema.or(z.array(DesignIdSchema).min(1)).safeParse(b.design)
+        if (!d.success) issues.push({ path: [...bp, 'design'], message: `expected a design or a list of designs (${DESIGN_IDS.join(', ')})` })
+      }
       const inner: StepT[] = []
       validateSteps(b.steps, [...bp, 'steps'], issues, inner, paths)
-      const step = (key === 'repeat' ? { repeat: { times: b.times as number, steps: inner } } : { background: { steps: inner } }) as StepT
+      const step = (
+        key === 'repeat'
+          ? { repeat: { times: b.times as number, steps: inner } }
+          : key === 'when'
+            ? { when: { design: b.design as DesignIdT, steps: inner } }
+            : { background: { steps: inner } }
+      ) as StepT
       out.push(step)
       paths.push(p)
       return
@@ -174,6 +187,7 @@ function walk(steps: StepT[], paths: Map<object, Array<string | number>>, fn: (s
     fn(s as unknown as Record<string, Record<string, unknown>>, p)
     if ('repeat' in s) walk(s.repeat.steps, paths, fn)
     if ('background' in s) walk(s.background.steps, paths, fn)
+    if ('when' in s) walk(s.when.steps, paths, fn)
   }
 }
 
@@ -223,7 +237,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       }
       return
     }
-    if (key === 'spawn' || key === 'sleep') return
+    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background') return
     if (key !== 'fork') chk('task', d.tasks, 'task')
     else chk('task', d.tasks, 'task')
     chk('region', d.regions, 'region')
@@ -285,6 +299,7 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     for (const s of ss) {
       if ('repeat' in s) collect(s.repeat.steps)
       if ('background' in s) collect(s.background.steps)
+      if ('when' in s) collect(s.when.steps)
       flat.push(s)
     }
   }

@@ -71,6 +71,17 @@ function sweepSummary(s: SweepResult): string {
   return lines.join('\n')
 }
 
+/** One line per design: what was kept after the owners exited, for how long, and at what cost. */
+function comparison(rs: RunResult[]): string {
+  const head = `  ${'design'.padEnd(7)} ${'peak leaked'.padStart(12)} ${'leaked B·s'.padStart(11)} ${'longest'.padStart(10)} ${'inval. cost'.padStart(12)} ${'findings'.padStart(8)}  expects`
+  const rows = rs.map((r) => {
+    const longest = r.leaks.reduce((m, l) => Math.max(m, l.since === null ? 0 : (l.until ?? r.simulated_ns) - l.since), 0)
+    const ok = r.expects.filter((e) => e.pass).length
+    return `  ${r.design.id.padEnd(7)} ${fmtBytes(r.metrics.leaked_bytes_peak).padStart(12)} ${r.metrics.leak_byte_seconds.toExponential(2).padStart(11)} ${fmtNs(longest).padStart(10)} ${fmtNs(r.metrics.invalidation_cost_ns).padStart(12)} ${String(r.findings.length).padStart(8)}  ${ok}/${r.expects.length}`
+  })
+  return [head, ...rows].join('\n')
+}
+
 /** Registers `hmmlab run`. */
 export function registerRunCommand(program: Command): void {
   program
@@ -129,6 +140,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
       code = 2
       continue
     }
+    const runs: RunResult[] = []
     for (const d of designs ?? scenarioDesigns(sc)) {
       const onProgress = tty
         ? (p: { done: number; total: number; simulatedNs: number }) => {
@@ -147,6 +159,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
         sweep = r.sweep
       } else result = runScenario(sc, { design: d, seed: first, ...(onProgress ? { onProgress } : {}) })
       if (tty) process.stdout.write('\r\x1b[K')
+      runs.push(result)
       if (result.status === 'failed' && code === 0) code = 1
       if (sweep && (sweep.failedSeeds.length > 0 || sweep.expects.some((e) => !e.pass)) && code === 0) code = 1
       const doc = sweep ? { sweep, result } : result
@@ -160,6 +173,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
         writeFileSync(join(flags.out, name), JSON.stringify(doc, null, 1) + '\n')
       }
     }
+    if (!flags.json && runs.length > 1) process.stdout.write(`  comparison (${sc.name}):\n${comparison(runs)}\n\n`)
   }
   if (flags.json) process.stdout.write(JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1) + '\n')
   return code
