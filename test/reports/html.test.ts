@@ -169,3 +169,14 @@ describe('run and comparison reports', () => {
     expect(r.fileName).toMatch(/compare-D1-D2-D3-D4-D5-D6\.html$/)
   })
 })
+
+describe('runs table', () => {
+  it('names the machine a run simulated when the manifest says it replaced the scenario’s', async () => {
+    const run = forkRun('D1')
+    ;(run.manifest as { machine?: string }).machine = 'probed: <this machine>'
+    const { content } = await exportStoredRuns([run, forkRun('D2')], 'html', { probe: 'none' })
+    expect(contains(content, '<th scope="col">machine</th>')).toBe(true)
+    expect(contains(content, '<td>probed: &lt;this machine&gt;</td>')).toBe(true)
+    expect(contains(content, '<td>from the scenario</td>')).toBe(true)
+  })
+})

@@ -283,14 +283,21 @@ function scenarioSection(doc: ReportDocument): string {
     .join('\n')
 }
 
+/** Where a run's simulated machine came from when it replaced the scenario's (`manifest.machine`, newer manifests). */
+function machineOf(r: ReportRun): string | undefined {
+  const m = (r.manifest as { machine?: unknown }).machine
+  return typeof m === 'string' && m !== '' ? m : undefined
+}
+
 function runsTable(doc: ReportDocument): string {
   const paramNames = [...new Set(doc.runs.flatMap((r) => Object.keys(r.manifest.parameters)))].sort()
-  const head = `<tr><th scope="col">run</th><th scope="col">design</th><th scope="col">seed</th>${paramNames.map((p) => `<th scope="col"><code>${e(p)}</code></th>`).join('')}<th scope="col">status</th><th scope="col">expects</th><th scope="col">findings</th><th scope="col">simulated</th><th scope="col">wall</th></tr>`
+  const machines = doc.runs.some((r) => machineOf(r) !== undefined)
+  const head = `<tr><th scope="col">run</th><th scope="col">design</th><th scope="col">seed</th>${paramNames.map((p) => `<th scope="col"><code>${e(p)}</code></th>`).join('')}${machines ? '<th scope="col">machine</th>' : ''}<th scope="col">status</th><th scope="col">expects</th><th scope="col">findings</th><th scope="col">simulated</th><th scope="col">wall</th></tr>`
   const rows = doc.runs.map(
     (r) =>
       `<tr><td><a href="#run-${e(r.id)}"><code>${e(r.id)}</code></a></td><td>${e(r.manifest.design)}</td><td class="num">${r.manifest.seed}</td>${paramNames
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
-        .join('')}<td>${e(r.manifest.status)}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.length}</td><td class="num">${e(formatNs(r.result.endTime))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        .join('')}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td>${e(r.manifest.status)}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.length}</td><td class="num">${e(formatNs(r.result.endTime))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`
