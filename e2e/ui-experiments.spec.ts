@@ -64,7 +64,7 @@ test.describe('Experiments', () => {
     await expect(page.getByTestId('run')).toBeDisabled()
   })
 
-  test('run a built-in scenario, watch its progress, and see its results without a reload', async ({ appPage: page }) => {
+  test('run a built-in scenario, watch its progress, and see its results without a reload', async ({ appPage: page }, testInfo) => {
     await page.getByTestId(`scenario-${FORK}`).click()
     await expect(page.getByTestId('validation')).toHaveText('valid')
     await page.getByTestId('design-D1').check()
@@ -95,6 +95,16 @@ test.describe('Experiments', () => {
     await expect.poll(async () => (await chartSummary(page, 'memory'))?.datasets.length ?? 0).toBeGreaterThan(0)
     const mem = (await chartSummary(page, 'memory'))!
     expect(mem.axes.y!.title).toMatch(/^memory live \((B|KiB|MiB|GiB)\)$/)
+    expect(mem.axes.x!.title).toMatch(/^simulated time \((ns|µs|ms|s)\)$/)
+    // Bands are object types of the ledger, in its order.
+    const labels = mem.datasets.map((d) => d.label)
+    const order = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file']
+    const known = labels.filter((l) => order.includes(l))
+    expect(known).toEqual([...known].sort((a, b) => order.indexOf(a) - order.indexOf(b)))
+    expect(known.length).toBeGreaterThan(0)
+    const path = testInfo.outputPath('real-run-results.png')
+    await page.screenshot({ path, fullPage: true, mask: [page.getByTestId('app-version')] })
+    await testInfo.attach('real-run-results.png', { path, contentType: 'image/png' })
   })
 
   test('cancel a running experiment', async ({ appPage: page }) => {

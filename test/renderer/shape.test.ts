@@ -54,6 +54,11 @@ describe('step series', () => {
     expect(s.max).toBe(103)
   })
 
+  it('leaves a total out of a stack of its parts, keeps it when alone', () => {
+    expect(stackSeries({ 'leaked.total': { t: [0], v: [3] }, 'leaked.pages': { t: [0], v: [3] } }, 'leaked.').types).toEqual(['pages'])
+    expect(stackSeries({ 'leaked.total': { t: [0], v: [3] } }, 'leaked.').types).toEqual(['total'])
+  })
+
   it('orders unknown types after the known ones', () => {
     expect(orderTypes(['b', 'pages', 'a', 'mm_struct'])).toEqual(['mm_struct', 'pages', 'a', 'b'])
   })

@@ -73,7 +73,9 @@ export interface StackedSeries {
  */
 export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: string): StackedSeries {
   const names = Object.keys(all).filter((n) => n.startsWith(prefix))
-  const types = orderTypes(names.map((n) => n.slice(prefix.length)))
+  let types = orderTypes(names.map((n) => n.slice(prefix.length)))
+  // A `<prefix>total` series is the sum of the others: stacking it too would count twice.
+  if (types.length > 1) types = types.filter((t) => t !== 'total')
   const list = types.map((t) => all[prefix + t]!)
   const k = list.length
   let cap = 0
