@@ -91,3 +91,24 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     expect(w.findings.map((f) => f.invariant)).toContain(1)
   })
 })
+
+describe('callback rules', () => {
+  it('mmu_notifier_unregister from its own ->release is reported as a deadlock', async () => {
+    const { mmuNotifierUnregister } = await import('../../src/sim/kernel/notifier')
+    const { doExit } = await import('../../src/sim/kernel/task')
+    const w = world()
+    const t = spawnTask(w, 'A', [])
+    const mm = t.mm!
+    const selfUnregister = {
+      name: 'bad_ops',
+      *release(ww: World, sub: ClassicSub, m: typeof mm) {
+        yield* mmuNotifierUnregister(ww, sub, m, ['bad_release'])
+      },
+    }
+    mmuNotifierRegister(w, new ClassicSub(w.id(), selfUnregister, mm, mm.ledgerId), mm, [])
+    w.engine.spawn('exit', doExit(w, t, []))
+    w.engine.runUntilIdle()
+    expect(w.findings.some((f) => f.message.startsWith('deadlock: bad_ops'))).toBe(true)
+    expect(mm.phase).toBe('freed')
+  })
+})

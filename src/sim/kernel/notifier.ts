@@ -113,12 +113,28 @@ export function mmuNotifierPut(w: World, sub: ClassicSub, path: CallPath): void 
 export function* mmuNotifierUnregister(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, 'mmu_notifier_unregister']
   w.ledger.access(sub.memId, p, 'mmu_notifier_unregister')
+  if (sub.inRelease) {
+    // synchronize_srcu inside the SRCU read section of the caller's own callback never returns
+    w.finding({ kind: 'warn', message: `deadlock: ${sub.ops.name} calls mmu_notifier_unregister from its own ->release (synchronize_srcu inside an SRCU read section)`, accessPath: p })
+    if (sub.hashed) unhash(w, sub, p)
+    mmdrop(w, mm, p)
+    return
+  }
   if (sub.hashed) {
-    if (sub.ops.release) yield* sub.ops.release(w, sub, mm, [...p, `${sub.ops.name}.release`])
+    if (sub.ops.release) yield* callRelease(w, sub, mm, [...p, `${sub.ops.name}.release`])
     unhash(w, sub, p)
   }
   yield* w.synchronizeSrcu()
   mmdrop(w, mm, p)
+}
+
+function* callRelease(w: World, s: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
+  s.inRelease = true
+  try {
+    yield* (s.ops.release as NonNullable<NotifierOps['release']>)(w, s, mm, path)
+  } finally {
+    s.inRelease = false
+  }
 }
 
 /** mmu_notifier_unregister_no_release (2014–2019): unhash and mmdrop, no release, no sync. */
@@ -324,7 +340,7 @@ export function* mmuNotifierRelease(w: World, mm: MmStruct, path: CallPath): Pro
     for (const s of list) {
       if (!s.hashed) continue
       w.ledger.access(s.memId, p, `${s.ops.name}.release via subscription`)
-      if (s.ops.release) yield* s.ops.release(w, s, mm, [...p, `${s.ops.name}.release`])
+      if (s.ops.release) yield* callRelease(w, s, mm, [...p, `${s.ops.name}.release`])
     }
     for (const s of [...subs.list]) unhash(w, s, p)
     if (list.length > 0) yield* w.synchronizeSrcu()

@@ -141,6 +141,8 @@ export class ClassicSub {
   lastPutAt: number | null = null
   /** Anything the driver hangs on it. */
   priv: unknown = null
+  /** Set while its ->release runs (to catch a synchronous unregister from inside it). */
+  inRelease = false
   constructor(
     readonly id: number,
     readonly ops: NotifierOps,
