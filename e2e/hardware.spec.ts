@@ -23,6 +23,18 @@ test.describe('Hardware view', () => {
     await expect(unit.getByTestId('register-raw').first()).toHaveText(/^0x[0-9a-f]+$/)
   })
 
+  test('simulate a captured machine: derive its scenario machine and start a run on it', async ({ appPage: page }) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hardware' }).click()
+    await expect(page.getByTestId('probe-source')).toBeVisible({ timeout: 30_000 })
+    await page.getByLabel('Captured sysroot on the host (folder or .tar.gz)').fill(join(ROOT, 'test/fixtures/sysroots/intel-kbl-r'))
+    await page.getByRole('button', { name: 'Load capture' }).click()
+    await expect(page.getByTestId('probe-source')).toContainText('intel-kbl-r')
+    await page.getByRole('button', { name: 'Derive the machine' }).click()
+    await expect(page.getByTestId('simulated-machine')).toContainText('psi: false')
+    await page.getByRole('button', { name: /Run the 2014 fork scenario/ }).click()
+    await expect(page.getByTestId('simulate-started')).toContainText('Started experiment')
+  })
+
   test('a sysroot that does not exist is reported, not a crash', async ({ appPage: page }) => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hardware' }).click()
     await expect(page.getByTestId('probe-source')).toBeVisible({ timeout: 30_000 })

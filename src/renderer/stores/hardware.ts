@@ -19,6 +19,7 @@ export const useHardwareStore = defineStore('hardware', () => {
       const answer = await useBridge().invoke('probe.run', path ? { sysroot: path } : {})
       report.value = answer.report
       sysroot.value = path
+      simulated.value = undefined
     } catch (err) {
       error.value = err instanceof Error ? err.message : String(err)
     } finally {
@@ -26,5 +27,30 @@ export const useHardwareStore = defineStore('hardware', () => {
     }
   }
 
-  return { report, loading, error, sysroot, probe }
+  const simulated = shallowRef<{ yaml: string; notes: string[] }>()
+  const started = ref<string>()
+
+  /** "Simulate this machine": the scenario `machine:` section derived from the report shown. */
+  async function simulate(): Promise<void> {
+    error.value = undefined
+    try {
+      const answer = await useBridge().invoke('probe.machine', sysroot.value ? { sysroot: sysroot.value } : {})
+      simulated.value = { yaml: answer.yaml, notes: answer.notes }
+    } catch (err) {
+      error.value = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  /** Starts a built-in scenario with this machine's IOMMU and GPUs in place of its own. */
+  async function runOnThisMachine(scenarioId: string): Promise<void> {
+    error.value = undefined
+    try {
+      const answer = await useBridge().invoke('experiments.start', { scenarioId, probedMachine: sysroot.value ? { sysroot: sysroot.value } : {} })
+      started.value = answer.experimentId
+    } catch (err) {
+      error.value = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  return { report, loading, error, sysroot, probe, simulated, started, simulate, runOnThisMachine }
 })
