@@ -30,6 +30,8 @@ export const RunManifest = z.object({
   seed: z.number().int(),
   /** The swept parameters of this run (scenario path → value), design and seed excluded. */
   parameters: z.record(z.string(), ParamValue),
+  /** Set when the scenario's `machine:` was replaced by a probed one: where it came from. */
+  machine: z.string().optional(),
   versions: z.object({ hmmlab: z.string(), node: z.string() }),
   timings: z.object({
     queuedAt: z.string(),

@@ -6,6 +6,9 @@ import { APP_VERSION } from '../../shared/version'
 import type { AppInfo } from '../../shared/contracts'
 import type { LabServices } from '../services'
 import { compareRuns } from '../services/compare'
+import { stringify as toYaml } from 'yaml'
+import { machineFromProbe } from '../../shared/probe-machine'
+import { simulateMachine } from '../../shared/simulate-machine'
 import { runProbe } from '../services/probe'
 import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
@@ -25,6 +28,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
+      const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
       const started = await badRequestOnError(() =>
         experiments.start({
           scenarioText: scenario.text,
@@ -33,6 +37,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
           ...(input.designs ? { designs: input.designs } : {}),
           ...(input.seed !== undefined ? { seed: input.seed } : {}),
           ...(input.name ? { name: input.name } : {}),
+          ...(probed ? { machine: { spec: probed.scenarioMachine, origin: probed.machine.origin } } : {}),
         }),
       )
       return { experimentId: started.experimentId, runIds: started.runIds }
@@ -64,15 +69,8 @@ export function createHandlers(services: LabServices): RouteHandlers {
       return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
     },
 
-    'probe.run': async ({ sysroot }) => {
-      try {
-        return { report: (await runProbe(sysroot ? { sysroot } : {})).report }
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException
-        const why = e.code === 'ENOENT' ? 'no such folder or .tar.gz file' : e.message
-        throw new ApiError('bad_request', `cannot probe ${sysroot ?? 'this machine'}: ${why}`)
-      }
-    },
+    'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
+    'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
 
     'reports.export': async ({ target, format }) => {
       try {
@@ -83,6 +81,24 @@ export function createHandlers(services: LabServices): RouteHandlers {
       }
     },
   }
+}
+
+/** Probes this machine or a sysroot; a missing sysroot is a bad request naming it. */
+async function probeReport(sysroot: string | undefined) {
+  try {
+    return (await runProbe(sysroot ? { sysroot, system: 'skip' } : {})).report
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'ENOENT' ? 'no such folder or .tar.gz file' : e.message
+    throw new ApiError('bad_request', `cannot probe ${sysroot ?? 'this machine'}: ${why}`)
+  }
+}
+
+/** "Simulate this machine": the probed machine and the scenario `machine:` derived from it. */
+async function probeMachine(sysroot: string | undefined) {
+  const machine = machineFromProbe(await probeReport(sysroot))
+  const simulated = simulateMachine(machine)
+  return { machine, scenarioMachine: simulated.machine, yaml: toYaml({ machine: simulated.machine }), notes: simulated.notes }
 }
 
 /** Describes the running host. */

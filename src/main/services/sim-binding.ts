@@ -26,17 +26,22 @@ export const KNOWN_DESIGNS: readonly string[] = DESIGNS.map((d) => d.id)
  * at its path, and the result validated again, so a sweep can change any field of the scenario.
  * Errors name the file (and say which parameters were applied).
  */
-export function loadWithParameters(text: string, fileName: string, parameters: Record<string, ParamValue>): LoadedScenario {
+export function loadWithParameters(text: string, fileName: string, parameters: Record<string, ParamValue>, machine?: Record<string, unknown>): LoadedScenario {
   const keys = Object.keys(parameters)
-  if (keys.length === 0) return parseScenario(text, fileName)
+  if (keys.length === 0 && !machine) return parseScenario(text, fileName)
   let data: unknown
   try {
     data = parseYaml(text, { maxAliasCount: 100 })
   } catch {
     return parseScenario(text, fileName) // throws the precise parse error with its line
   }
+  if (machine) {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return parseScenario(text, fileName)
+    const own = (data as { machine?: unknown }).machine
+    ;(data as { machine?: unknown }).machine = { ...(own !== null && typeof own === 'object' ? own : {}), ...machine }
+  }
   for (const key of keys) setScenarioParam(data, key, parameters[key]!)
-  const applied = keys.map((k) => `${k}=${String(parameters[k])}`).join(', ')
+  const applied = [...(machine ? ['the probed machine'] : []), ...keys.map((k) => `${k}=${String(parameters[k])}`)].join(', ')
   return parseScenario(JSON.stringify(data, null, 1), `${fileName} (with ${applied})`)
 }
 
@@ -51,7 +56,7 @@ export const simBinding: SimBinding = {
       designs: scenarioDesigns(sc),
       seed: sc.seed ?? 1,
       knownDesigns: KNOWN_DESIGNS,
-      checkParameters: (parameters) => void loadWithParameters(text, fileName, parameters),
+      checkParameters: (parameters, machine) => void loadWithParameters(text, fileName, parameters, machine),
     }
   },
   validate(text, fileName) {

@@ -80,6 +80,8 @@ export const labRoutes = {
         designs: z.array(z.string().min(1)).min(1).optional(),
         seed: z.number().int().optional(),
         name: z.string().max(120).optional(),
+        /** Simulate this machine (or a captured sysroot): its IOMMU and GPUs replace the scenario's. */
+        probedMachine: z.object({ sysroot: z.string().min(1).max(4096).optional() }).strict().optional(),
       })
       .strict()
       .refine((v) => (v.scenarioId === undefined) !== (v.scenario === undefined), 'give exactly one of scenarioId or scenario'),

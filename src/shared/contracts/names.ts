@@ -22,6 +22,7 @@ export const ROUTE_NAMES = [
   'runs.compare',
   'reports.export',
   'probe.run',
+  'probe.machine',
 ] as const
 export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished'] as const
 

@@ -14,6 +14,8 @@ export interface RunTask {
   seed: number
   /** Swept scenario parameters (path → value), design and seed excluded. */
   parameters: Record<string, ParamValue>
+  /** Replaces the scenario's `machine:` keys it has (see src/shared/simulate-machine.ts). */
+  machine?: Record<string, unknown>
   progressPort: MessagePort
   /** Int32 at index 0: 0 = run, 1 = stop at the next step boundary. */
   cancelFlag: SharedArrayBuffer

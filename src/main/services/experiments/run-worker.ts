@@ -14,7 +14,7 @@ const PROGRESS_INTERVAL_MS = 100
 
 export default function runTask(task: RunTask): RunTaskResult {
   const flag = new Int32Array(task.cancelFlag)
-  const scenario = loadWithParameters(task.scenarioText, task.fileName, task.parameters)
+  const scenario = loadWithParameters(task.scenarioText, task.fileName, task.parameters, task.machine)
   let lastProgress = 0
   const sim = runScenario(scenario, {
     design: task.design as DesignId,

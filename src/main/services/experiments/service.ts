@@ -21,7 +21,7 @@ export interface ScenarioPlan {
   /** Every design the simulator accepts; a run naming another is refused before anything runs. */
   knownDesigns?: readonly string[]
   /** Throws if a set of swept parameters does not make a valid scenario. */
-  checkParameters?: (parameters: Record<string, ParamValue>) => void
+  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void
 }
 
 /** Validates a scenario and returns its plan; throws with file/line/field on bad input. */
@@ -52,6 +52,8 @@ export interface StartRequest {
   designs?: string[]
   /** Overrides the scenario's seed when the sweep does not set `seed`. */
   seed?: number
+  /** Replaces keys of the scenario's `machine:` ("simulate this machine"), with where it came from. */
+  machine?: { spec: Record<string, unknown>; origin: string }
   timeoutMs?: number
 }
 
@@ -105,7 +107,7 @@ export class ExperimentService {
       if (!Number.isInteger(runSeed) || runSeed < 0 || runSeed > 0xffffffff) throw new Error(`seed must be an integer 0..4294967295, got ${String(seed)}`)
       const unknown = designs.find((d) => plan.knownDesigns && !plan.knownDesigns.includes(d))
       if (unknown) throw new Error(`unknown design ${JSON.stringify(unknown)} (the simulator knows ${plan.knownDesigns!.join(', ')})`)
-      plan.checkParameters?.(parameters)
+      plan.checkParameters?.(parameters, req.machine?.spec)
       for (const d of designs) runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(d)}-s${runSeed}`, design: d, seed: runSeed, parameters })
     }
     const sweepAxes: Record<string, ParamValue[]> = {}
@@ -136,7 +138,15 @@ export class ExperimentService {
       const startedAt = new Date().toISOString()
       const emitRun = throttle((p: RunProgress) => this.deps.events?.runProgress?.({ experimentId, runId: r.runId, ...p }), this.deps.progressIntervalMs ?? 250)
       const handle = this.deps.pool.submit(
-        { runId: r.runId, scenarioText: req.scenarioText, fileName: req.fileName, design: r.design, seed: r.seed, parameters: r.parameters },
+        {
+          runId: r.runId,
+          scenarioText: req.scenarioText,
+          fileName: req.fileName,
+          design: r.design,
+          seed: r.seed,
+          parameters: r.parameters,
+          ...(req.machine ? { machine: req.machine.spec } : {}),
+        },
         {
           timeoutMs: req.timeoutMs ?? this.deps.defaultTimeoutMs ?? 10 * 60_000,
           onProgress: emitRun,
@@ -146,7 +156,7 @@ export class ExperimentService {
       const outcome = await handle.done
       this.live.delete(r.runId)
       const finishedAt = new Date().toISOString()
-      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt })
+      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt, machine: req.machine?.origin })
       let notSaved: string | undefined
       try {
         await this.deps.store.saveRun({
@@ -213,7 +223,7 @@ export class ExperimentService {
 function toManifest(
   r: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> },
   outcome: RunOutcome,
-  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string },
+  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string; machine?: string | undefined },
 ): RunManifest {
   const ok = 'metrics' in outcome
   return {
@@ -224,6 +234,7 @@ function toManifest(
     design: r.design,
     seed: r.seed,
     parameters: r.parameters,
+    ...(ctx.machine ? { machine: ctx.machine } : {}),
     versions: { hmmlab: APP_VERSION, node: process.versions.node },
     timings: { queuedAt: ctx.queuedAt, startedAt: ctx.startedAt, finishedAt: ctx.finishedAt, wallMs: Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt) },
     status: outcome.status,
