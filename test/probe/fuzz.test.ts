@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { ProbeReport } from '../../src/shared/probe'
 import { probeSysroot } from '../../src/main/services/probe'
 import { MemoryFs } from './helpers'
+import { FUZZ_RUNS } from '../fuzz/fuzz-runs'
 
 const DMAR = '/sys/devices/virtual/iommu/dmar0'
 const IVHD = '/sys/devices/pci0000:00/0000:00:00.2/iommu/ivhd0'
@@ -81,7 +82,7 @@ describe('fuzzed sysfs values', () => {
           }
         }
       }),
-      { numRuns: 400 },
+      { numRuns: Math.max(400, FUZZ_RUNS) },
     )
   })
 
@@ -101,7 +102,7 @@ describe('fuzzed sysfs values', () => {
         const logical = f.replace('/sys/devices/virtual/iommu/dmar0', '/sys/class/iommu/dmar0').replace(IVHD, '/sys/class/iommu/ivhd0').replace(PCI, '/sys/bus/pci/devices/0000:03:00.0')
         if (!report.findings.some((x) => (x.file === f || x.file === logical) && x.message.includes(code))) throw new Error(`no finding for ${code} on ${f}`)
       }),
-      { numRuns: 100 },
+      { numRuns: Math.max(100, FUZZ_RUNS) },
     )
   })
 })
@@ -119,7 +120,7 @@ describe('fuzzed config space', () => {
         const r = parseConfigSpace(b, [])
         for (const c of [r.ats, r.pri, r.pasid]) expect(['present', 'absent', 'unknown']).toContain(c.state)
       }),
-      { numRuns: 300 },
+      { numRuns: Math.max(300, FUZZ_RUNS) },
     )
   })
 })
@@ -168,7 +169,7 @@ describe('fuzzed trees', () => {
         const { report } = probeSysroot(new MemoryFs(files))
         ProbeReport.parse(report)
       }),
-      { numRuns: 500 },
+      { numRuns: Math.max(500, FUZZ_RUNS) },
     )
   })
 })
