@@ -64,9 +64,17 @@ export function removeMirror(w: World, obj: DriverObj, devIdx: number, path: Cal
   }
 }
 
-/** Zaps every mirror (device stops using the address space) without freeing driver memory. */
-export function zapMirrors(obj: DriverObj): void {
-  for (const m of obj.mirrors.values()) m.destroy()
+/**
+ * Zaps every mirror (the device stops using the address space) without freeing driver memory.
+ * The zap is recorded as a RELEASE invalidation per device; returns its cost in ns.
+ */
+export function zapMirrors(obj: DriverObj): number {
+  let cost = 0
+  for (const m of obj.mirrors.values()) {
+    if (m.alive) cost += m.invalidate({ mm: obj.mm, start: 0, end: 0x100000000, event: 'RELEASE', blockable: true, owner: -1 })
+    m.destroy()
+  }
+  return cost
 }
 
 /** Frees the object: mirrors, per-device data, BOs, PASID, then the object itself. */

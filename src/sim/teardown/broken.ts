@@ -12,6 +12,7 @@
  * use-after-free; whether it hits depends on the job's delay (seeded) versus the remaining teardown
  * time — run it over many seeds to see the fraction.
  */
+import { sleep } from '../engine/engine'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
@@ -33,7 +34,8 @@ function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: s
   const ops = mirrorNotifierOps(opsName, {
     *release(w, sub, mm, path) {
       const obj = sub.priv as DriverObj
-      zapMirrors(obj)
+      const zc = zapMirrors(obj)
+    if (zc > 0) yield sleep(zc)
       obj.mmDead = true
       if (id === 'B1') {
         freeDriverObj(w, obj, [...path, 'b1_free_in_release'])

@@ -4,7 +4,7 @@
  * which then mmputs — so a forked child holding the inherited fd keeps the parent's whole address
  * space alive, and a device file mmapped by its own process makes a cycle that never frees.
  */
-import type { Proc } from '../engine/engine'
+import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
@@ -17,7 +17,8 @@ import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from '.
 
 const ops = mirrorNotifierOps('d1_mirror', {
   *release(_w, sub) {
-    zapMirrors(sub.priv as DriverObj)
+    const zc = zapMirrors(sub.priv as DriverObj)
+    if (zc > 0) yield sleep(zc)
   },
 })
 

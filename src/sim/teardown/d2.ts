@@ -3,6 +3,7 @@
  * file and mmgrabs the mm; ->release (from exit_mmap) stops the device and drops its mappings; the
  * object and the mm_struct stay until the last fput. Ioctls from another mm get -EIO, like KVM.
  */
+import { sleep } from '../engine/engine'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
@@ -15,7 +16,8 @@ import { apiKey, designState, EINVAL, EIO, type TeardownDesign, type Target } fr
 const ops = mirrorNotifierOps('d2_kvm_like', {
   *release(_w, sub) {
     const obj = sub.priv as DriverObj
-    zapMirrors(obj)
+    const zc = zapMirrors(obj)
+    if (zc > 0) yield sleep(zc)
     obj.mmDead = true
   },
 })

@@ -4,6 +4,7 @@
  * down and freed right there. Files hold only a weak handle (the mm they were opened on), so a
  * child's inherited fd is stale: ioctls look the object up by current->mm and fail with -EBADF.
  */
+import { sleep } from '../engine/engine'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
@@ -14,7 +15,8 @@ import { designState, EBADF, EINVAL, ENODEV, type TeardownDesign, type Target } 
 
 const ops = mirrorNotifierOps('hmm_2014', {
   *release(_w, sub) {
-    zapMirrors(sub.priv as DriverObj)
+    const zc = zapMirrors(sub.priv as DriverObj)
+    if (zc > 0) yield sleep(zc)
   },
 })
 
@@ -81,7 +83,8 @@ export const D3: TeardownDesign = {
     const obj = st.byMm.get(mm.id)
     if (!obj) return
     st.byMm.delete(mm.id)
-    zapMirrors(obj)
+    const zc = zapMirrors(obj)
+    if (zc > 0) yield sleep(zc)
     if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, [...path, 'hmm_mmput_exit'])
     freeDriverObj(w, obj, [...path, 'hmm_mmput_exit'])
   },

@@ -6,6 +6,7 @@
  * drops the notifier's reference. The last reference queues kfd_process_wq_release, which frees
  * BOs, per-device data, the PASID and the object. Ioctls from another mm get -EBADF.
  */
+import { sleep } from '../engine/engine'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
@@ -36,7 +37,8 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
     // kfd_process_notifier_release_internal: the GPU must not touch the address space once
     // release returns — queues are dequeued and the mappings dropped here
     w.count('kfd.queues_destroyed_at_release', destroyQueues(w, obj, [...path, 'kfd_process_notifier_release_internal']))
-    zapMirrors(obj)
+    const zc = zapMirrors(obj)
+    if (zc > 0) yield sleep(zc)
     obj.mmDead = true
     mmuNotifierPut(w, sub, [...path, 'kfd_process_notifier_release_internal'])
   },
