@@ -1,0 +1,129 @@
+/**
+ * Oracles from tools/testing/selftests/mm/hmm-tests.c (domain.md §4.4 / §4.5), run against the
+ * model through small scenarios. N = 1024 pages of 4 KiB.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseScenario, runScenario, type RunResult } from '../../src/sim/index'
+
+function run(steps: string, design: 'D5' | 'D4' = 'D5'): RunResult {
+  const y = `name: t
+machine:
+  devices:
+    - { name: hmm_dmirror0, kind: dmirror }
+    - { name: hmm_dmirror1, kind: dmirror }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: hmm_dmirror0, fd: fd0 }
+  - mirror: { task: self, fd: fd0 }
+${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+`
+  return runScenario(parseScenario(y, 't.yaml'), { design })
+}
+
+const last = (r: RunResult, op: string) => [...r.steps].reverse().find((s) => s.op === op)!
+
+describe('hmm-tests oracles', () => {
+  it('anon_read: READ of N untouched-but-mapped pages → cpages = N, faults = 1, 16 hmm_range_fault calls', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M }
+      - device_read: { task: self, fd: fd0, region: b }`)
+    expect(last(r, 'device_read')).toMatchObject({ ret: 0, cpages: 1024, faults: 1 })
+    expect(r.metrics.counters.hmm_range_fault).toBe(16)
+  })
+
+  it('anon_read_prot: PROT_NONE → -EFAULT', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M }
+      - write_data: { task: self, region: b, pattern: index }
+      - mprotect: { task: self, region: b, prot: none }
+      - device_read: { task: self, fd: fd0, region: b, into: m }`)
+    expect(last(r, 'device_read').ret).toBe(-14)
+  })
+
+  it('anon_write_prot: READ 1 page of a PROT_READ mapping, WRITE → -EPERM, after mprotect RW WRITE works', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M, prot: r }
+      - device_read: { task: self, fd: fd0, region: b, size: 4K }
+      - expect: { ret: 0, cpages: 1, faults: 1 }
+      - device_write: { task: self, fd: fd0, region: b, pattern: index }
+      - expect: { ret: -EPERM }
+      - expect: { memory: { task: self, region: b, pattern: zero } }
+      - mprotect: { task: self, region: b, prot: rw }
+      - device_write: { task: self, fd: fd0, region: b, pattern: index }
+      - expect: { ret: 0, cpages: 1024, faults: 1 }
+      - expect: { memory: { task: self, region: b, pattern: index } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('migrate_shared: MAP_SHARED pages are not migrated → -ENOENT', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M, shared: true }
+      - migrate_to_device: { task: self, fd: fd0, region: b }`)
+    expect(last(r, 'migrate_to_device').ret).toBe(-2)
+  })
+
+  it('migrate_fault: migrate, CPU reads half, migrate again → cpages = N both times, data intact', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M }
+      - write_data: { task: self, region: b, pattern: index }
+      - migrate_to_device: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0, cpages: 1024 }
+      - touch: { task: self, region: b, size: 2M }
+      - migrate_to_device: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0, cpages: 1024, memory: { task: self, region: b, pattern: index } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('double_map oracle: a page on device 0 is invisible to device 1 MIGRATE_TO_DEV, but device 1 READ faults it back', () => {
+    const r = run(`
+      - open: { task: self, device: hmm_dmirror1, fd: fd1 }
+      - mirror: { task: self, fd: fd1 }
+      - mmap: { task: self, region: b, size: 24K }
+      - write_data: { task: self, region: b, pattern: index }
+      - migrate_to_device: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0, cpages: 6 }
+      - migrate_to_device: { task: self, fd: fd1, region: b }
+      - expect: { ret: -ENOENT }
+      - device_read: { task: self, fd: fd1, region: b, into: m }
+      - expect: { ret: 0, cpages: 6, faults: 1, buffer: { name: m, pattern: index } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('exclusive_mprotect: EXCLUSIVE, then mprotect READ, then WRITE → -EPERM', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 4M }
+      - write_data: { task: self, region: b, pattern: index }
+      - exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0, cpages: 1024 }
+      - mprotect: { task: self, region: b, prot: r }
+      - device_write: { task: self, fd: fd0, region: b }
+      - expect: { ret: -EPERM }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('exclusive_cow: EXCLUSIVE then fork: the fork invalidation drops the atomic entries; both write independently', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: index }
+      - exclusive: { task: self, fd: fd0, region: b }
+      - fork: { task: self, child: child }
+      - check_exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0 }
+      - write_data: { task: child, region: b, pattern: { index_plus: 1 } }
+      - write_data: { task: self, region: b, pattern: { index_plus: 2 } }
+      - expect: { memory: { task: child, region: b, pattern: { index_plus: 1 } } }
+      - expect: { memory: { task: self, region: b, pattern: { index_plus: 2 } } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('teardown: after the owner exits the device page table is empty (RELEASE then UNMAP)', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 1M }
+      - device_read: { task: self, fd: fd0, region: b }
+      - exit: { task: self }
+      - expect: { device_pages: { device: hmm_dmirror0, task: self, count: 0 } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.metrics.counters['invalidate.RELEASE']).toBe(1)
+    expect(r.metrics.counters['invalidate.UNMAP']).toBe(1)
+  })
+})
