@@ -9,7 +9,7 @@ import type { RunResult } from '../../shared/run-result'
 import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, timeAxis } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
-import { toPoints } from './shape'
+import { lodStep, toPoints } from './shape'
 
 type Cfg = ChartConfiguration
 
@@ -30,8 +30,10 @@ export function stackedBytesConfig(stack: StackedSeries, markers: readonly RunRe
       datasets: stack.types.map((type, k) => {
         return {
           label: type,
-          // Filled in for the visible range by the level-of-detail plugin (hmmLod) before drawing.
-          data: [] as { x: number; y: number; v: number }[],
+          // The points of the whole run now; the level-of-detail plugin (hmmLod) redoes them for
+          // the visible range after zoom or pan.
+          data: lodStep(stack.grid, stack.tops[k]!, stack.values[k]!, 0, maxT),
+          hmmLodKey: `0:${maxT}`,
           hmmFullPoints: stack.grid.length,
           hmmLod: { grid: stack.grid, tops: stack.tops[k]!, values: stack.values[k]! },
           stepped: 'before' as const,

@@ -257,6 +257,8 @@ const lodPlugin: Plugin = {
     if (!x) return
     const state = chart as unknown as { $hmmLodRange?: string }
     const key = `${x.min}:${x.max}`
+    // A configuration may arrive with the points of its initial range already computed.
+    state.$hmmLodRange ??= (sets[0] as { hmmLodKey?: string } | undefined)?.hmmLodKey
     if (state.$hmmLodRange === key) return
     state.$hmmLodRange = key
     for (const ds of sets) if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max)

@@ -78,8 +78,10 @@ export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: s
   if (types.length > 1) types = types.filter((t) => t !== 'total')
   const list = types.map((t) => all[prefix + t]!)
   const k = list.length
+  const ts = list.map((x) => x.t)
+  const vs = list.map((x) => x.v)
   let cap = 0
-  for (const s of list) cap += s.t.length
+  for (const t of ts) cap += t.length
   const grid = new Float64Array(cap)
   const values = list.map(() => new Float64Array(cap))
   const idx = new Int32Array(k)
@@ -89,21 +91,25 @@ export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: s
     let next = Number.POSITIVE_INFINITY
     for (let j = 0; j < k; j++) {
       const i = idx[j]!
-      const tj = list[j]!.t
+      const tj = ts[j]!
       if (i < tj.length && tj[i]! < next) next = tj[i]!
     }
     if (next === Number.POSITIVE_INFINITY) break
     for (let j = 0; j < k; j++) {
-      const s = list[j]!
+      const tj = ts[j]!
       let i = idx[j]!
-      while (i < s.t.length && s.t[i]! <= next) cur[j] = s.v[i++]!
-      idx[j] = i
+      if (i < tj.length && tj[i]! <= next) {
+        const vj = vs[j]!
+        while (i < tj.length && tj[i]! <= next) cur[j] = vj[i++]!
+        idx[j] = i
+      }
       values[j]![n] = cur[j]!
     }
     grid[n++] = next
   }
-  const g = grid.slice(0, n)
-  const vals = values.map((v) => v.slice(0, n))
+  // Views, not copies: the arrays were sized for the worst case (no shared sample times).
+  const g = grid.subarray(0, n)
+  const vals = values.map((v) => v.subarray(0, n))
   const tops: Float64Array[] = []
   let max = 0
   for (let j = 0; j < k; j++) {
