@@ -82,3 +82,39 @@ export function runSweep(sc: Scenario, design: DesignId, first: number, count: n
   }
   return { sweep: { format: 'hmmlab-sweep/1', scenario: sc.name, design, seeds, hits, fractions, failedSeeds, expects }, firstResult: firstResult as RunResult }
 }
+
+/** One row of a per-design comparison of runs of the same scenario. */
+export interface ComparisonRow {
+  design: DesignId
+  title: string
+  /** Peak of bytes held for exited owners. */
+  leakedPeak: number
+  leakedAtEnd: number
+  leakByteSeconds: number
+  /** Longest interval any (owner, type) stayed leaked, ns. */
+  longestLeakNs: number
+  invalidationCount: number
+  invalidationCostNs: number
+  findings: number
+  expectsPassed: number
+  expects: number
+  status: RunResult['status']
+}
+
+/** Per-design summary of results of one scenario (what stays alive, for how long, at what cost). */
+export function compareRuns(results: readonly RunResult[]): ComparisonRow[] {
+  return results.map((r) => ({
+    design: r.design.id,
+    title: r.design.title,
+    leakedPeak: r.metrics.leaked_bytes_peak,
+    leakedAtEnd: r.metrics.leaked_bytes_end,
+    leakByteSeconds: r.metrics.leak_byte_seconds,
+    longestLeakNs: r.leaks.reduce((m, l) => Math.max(m, l.since === null ? 0 : (l.until ?? r.simulated_ns) - l.since), 0),
+    invalidationCount: r.metrics.invalidation_count,
+    invalidationCostNs: r.metrics.invalidation_cost_ns,
+    findings: r.findings.length,
+    expectsPassed: r.expects.filter((e) => e.pass).length,
+    expects: r.expects.length,
+    status: r.status,
+  }))
+}

@@ -7,7 +7,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
-import { DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
+import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
 
 interface RunFlags {
   design?: string
@@ -74,11 +74,10 @@ function sweepSummary(s: SweepResult): string {
 /** One line per design: what was kept after the owners exited, for how long, and at what cost. */
 function comparison(rs: RunResult[]): string {
   const head = `  ${'design'.padEnd(7)} ${'peak leaked'.padStart(12)} ${'leaked B·s'.padStart(11)} ${'longest'.padStart(10)} ${'inval. cost'.padStart(12)} ${'findings'.padStart(8)}  expects`
-  const rows = rs.map((r) => {
-    const longest = r.leaks.reduce((m, l) => Math.max(m, l.since === null ? 0 : (l.until ?? r.simulated_ns) - l.since), 0)
-    const ok = r.expects.filter((e) => e.pass).length
-    return `  ${r.design.id.padEnd(7)} ${fmtBytes(r.metrics.leaked_bytes_peak).padStart(12)} ${r.metrics.leak_byte_seconds.toExponential(2).padStart(11)} ${fmtNs(longest).padStart(10)} ${fmtNs(r.metrics.invalidation_cost_ns).padStart(12)} ${String(r.findings.length).padStart(8)}  ${ok}/${r.expects.length}`
-  })
+  const rows = compareRuns(rs).map(
+    (c) =>
+      `  ${c.design.padEnd(7)} ${fmtBytes(c.leakedPeak).padStart(12)} ${c.leakByteSeconds.toExponential(2).padStart(11)} ${fmtNs(c.longestLeakNs).padStart(10)} ${fmtNs(c.invalidationCostNs).padStart(12)} ${String(c.findings).padStart(8)}  ${c.expectsPassed}/${c.expects}`,
+  )
   return [head, ...rows].join('\n')
 }
 
