@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url'
 import { createApi } from './api'
 import { hardenSession, hardenWebContents, createMainWindow } from './electron/window'
 import { serveIpc } from './electron/ipc'
+import { htmlToPdf } from './electron/pdf'
 import { appRoot, rendererDir } from './paths'
 
 app.enableSandbox()
@@ -19,7 +20,7 @@ hardenWebContents(rendererUrl)
 
 void app.whenReady().then(() => {
   hardenSession()
-  const api = createApi({ host: 'electron' })
+  const api = createApi({ host: 'electron', printToPdf: htmlToPdf })
   const win = createMainWindow(rendererIndex, preloadPath, join(appRoot(), 'resources', 'icon.png'))
   const stop = serveIpc(api, win, rendererUrl)
   let seq = 0

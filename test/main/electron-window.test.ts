@@ -100,3 +100,39 @@ describe('Electron window', () => {
     expect(headers['X-Test']).toEqual(['1'])
   })
 })
+
+describe('Save as PDF', () => {
+  it('prints the report in a hidden sandboxed window and cleans up', async () => {
+    const calls: string[] = []
+    const { existsSync } = await import('node:fs')
+    let loaded = ''
+    vi.doMock('electron', () => ({
+      BrowserWindow: class {
+        constructor(opts: { show: boolean; webPreferences: Record<string, unknown> }) {
+          calls.push(`new show=${opts.show} sandbox=${String(opts.webPreferences.sandbox)} isolation=${String(opts.webPreferences.contextIsolation)} preload=${String(opts.webPreferences.preload)}`)
+        }
+        async loadFile(file: string) {
+          loaded = file
+          calls.push(`load ${existsSync(file)}`)
+        }
+        webContents = {
+          executeJavaScript: async () => true,
+          printToPDF: async (o: { printBackground: boolean }) => {
+            calls.push(`print background=${o.printBackground}`)
+            return Buffer.from('%PDF-1.7 fake')
+          },
+        }
+        destroy() {
+          calls.push('destroy')
+        }
+      },
+    }))
+    vi.resetModules()
+    const { htmlToPdf } = await import('../../src/main/electron/pdf')
+    const pdf = await htmlToPdf('<!doctype html><title>r</title>')
+    expect(Buffer.from(pdf).toString()).toBe('%PDF-1.7 fake')
+    expect(calls).toEqual(['new show=false sandbox=true isolation=true preload=undefined', 'load true', 'print background=true', 'destroy'])
+    expect(existsSync(loaded)).toBe(false)
+    vi.doUnmock('electron')
+  })
+})

@@ -72,9 +72,15 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
     'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
 
-    'reports.export': async ({ target, format }) => {
+    'reports.export': async ({ target, format }, ctx) => {
       try {
-        return await exportReport(store, target, format)
+        if (format !== 'pdf') return await exportReport(store, target, format)
+        if (!ctx.printToPdf) {
+          throw new ApiError('bad_request', 'PDF export needs the desktop app (Electron); in a browser, export HTML and print it to PDF')
+        }
+        const html = await exportReport(store, target, 'html')
+        const pdf = await ctx.printToPdf(html.content)
+        return { fileName: html.fileName.replace(/\.html$/, '') + '.pdf', mimeType: 'application/pdf', content: Buffer.from(pdf).toString('base64'), encoding: 'base64' as const }
       } catch (err) {
         if (err instanceof ReportError || err instanceof StoreError) throw new ApiError(err.code === 'io' ? 'internal' : 'bad_request', err.message)
         throw err

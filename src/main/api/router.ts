@@ -23,6 +23,8 @@ export class ApiError extends Error {
 export interface HostContext {
   readonly host: 'electron' | 'browser'
   readonly workspace?: string
+  /** Prints an HTML document to PDF; only the Electron host can (printToPDF). */
+  readonly printToPdf?: (html: string) => Promise<Uint8Array>
 }
 
 type RouteParsedInput<N extends RouteName> = z.output<(typeof routes)[N]['input']>

@@ -45,7 +45,8 @@ export const ExperimentProgress = z.object({
   finished: z.boolean(),
 })
 
-export const ReportFormat = z.enum(['html', 'json', 'csv', 'trace'])
+/** `pdf` is the HTML report printed by the desktop app (Electron's printToPDF); the browser host refuses it. */
+export const ReportFormat = z.enum(['html', 'json', 'csv', 'trace', 'pdf'])
 export const ReportTarget = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('run'), runId: RunId }),
   z.object({ kind: z.literal('experiment'), experimentId: ExperimentId }),
@@ -113,9 +114,9 @@ export const labRoutes = {
   ),
   'runs.compare': defineRoute('Two or more runs side by side', z.object({ runIds: z.array(RunId).min(2).max(16) }).strict(), Comparison),
   'reports.export': defineRoute(
-    'Exports a run, an experiment or a comparison as HTML, JSON, CSV or a Perfetto trace',
+    'Exports a run, an experiment or a comparison as HTML, JSON, CSV, a Perfetto trace, or (desktop app) PDF',
     z.object({ target: ReportTarget, format: ReportFormat }).strict(),
-    z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
+    z.object({ fileName: z.string(), mimeType: z.string(), content: z.string(), encoding: z.enum(['utf8', 'base64']).optional() }),
   ),
 }
 

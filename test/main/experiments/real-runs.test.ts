@@ -73,3 +73,27 @@ describe('routes over real runs', () => {
     await expect(router.invoke('reports.export', { target: { kind: 'run', runId: 'no-such-run' }, format: 'json' })).rejects.toMatchObject({ code: 'bad_request' })
   })
 })
+
+describe('PDF export', () => {
+  it('the browser host refuses PDF with a reason; a host that can print returns base64 PDF', async () => {
+    const { createHandlers } = await import('../../../src/main/api/handlers')
+    const { createRouter } = await import('../../../src/main/api/router')
+    const summary = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D2'] })).done
+    const target = { kind: 'run', runId: summary.runs[0]!.id }
+    const browser = createRouter(createHandlers(services), { host: 'browser' })
+    await expect(browser.invoke('reports.export', { target, format: 'pdf' })).rejects.toThrow('needs the desktop app')
+    let printed = ''
+    const desktop = createRouter(createHandlers(services), {
+      host: 'electron',
+      printToPdf: async (html) => {
+        printed = html
+        return new TextEncoder().encode('%PDF-1.7')
+      },
+    })
+    const out = (await desktop.invoke('reports.export', { target, format: 'pdf' })) as { fileName: string; mimeType: string; content: string; encoding: string }
+    expect(printed).toMatch(/^<!doctype html>/i)
+    expect(out).toMatchObject({ mimeType: 'application/pdf', encoding: 'base64' })
+    expect(out.fileName.endsWith('.pdf')).toBe(true)
+    expect(Buffer.from(out.content, 'base64').toString()).toBe('%PDF-1.7')
+  })
+})
