@@ -45,4 +45,13 @@ test.describe('Compare', () => {
     await expect(page.getByTestId('compare-pick-run-d1')).toBeChecked()
     await expect(page.getByTestId('compare-go')).toBeDisabled()
   })
+
+  test('the runs of an experiment can be compared together (one line per run)', async ({ appPage: page }) => {
+    await gotoHash(page, '#/compare')
+    await page.getByTestId('compare-add-experiment').selectOption('exp-sweep')
+    await expect(page.getByTestId('compare-go')).toHaveText('Compare 6 runs')
+    await page.getByTestId('compare-go').click()
+    await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.datasets.length).toBe(6)
+    await expect(page.getByTestId('compare-metrics').getByRole('columnheader')).toHaveCount(7)
+  })
 })
