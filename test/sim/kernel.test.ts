@@ -274,3 +274,28 @@ steps:
     expect(r.expects.length).toBe(2)
   })
 })
+
+describe('THP leaves under partial mprotect', () => {
+  it('mprotect of part of a 2 MiB leaf splits it: the read-only part stays read-only, data intact', () => {
+    const y = `
+name: thp-mprotect
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: h, size: 4M, huge: true }
+  - write_data: { task: A, region: h, pattern: index }
+  - expect: { counter: { name: thp_fault, value: 2 } }
+  - mprotect: { task: A, region: h, offset: 1M, size: 1M, prot: r }
+  - write_data: { task: A, region: h, size: 1M, pattern: { index_plus: 5 } }
+  - expect: { ret: 0 }
+  - write_data: { task: A, region: h, offset: 1M, size: 4K, pattern: zero }
+  - expect: { ret: -EPERM }
+  - expect: { memory: { task: A, region: h, offset: 1M, size: 1M, pattern: index } }
+  - expect: { memory: { task: A, region: h, size: 1M, pattern: { index_plus: 5 } } }
+  - exit: { task: A }
+  - expect: { leaked_bytes: 0, live: { bytes: 0 } }
+`
+    const r = runScenario(parseScenario(y, 'thp.yaml'), { design: 'D4' })
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.length).toBe(6)
+  })
+})

@@ -368,6 +368,7 @@ export function* doMprotect(w: World, mm: MmStruct, start: number, end: number, 
   for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.prot = prot
   if (mm.pt.countPresent(start, end) > 0) {
     yield* invalidated(w, mm, start, end, 'PROTECTION_VMA', [...p, 'change_protection'], () => {
+      splitPartialHuge(w, mm, start, end)
       let n = 0
       if (!(prot & PROT_WRITE)) {
         mm.pt.update(start, end, (f) => {
@@ -590,6 +591,7 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
 export function* doWriteProtect(w: World, mm: MmStruct, start: number, end: number, event: 'SOFT_DIRTY' | 'PROTECTION_PAGE', path: CallPath): Proc<number> {
   if (mm.pt.countPresent(start, end) === 0) return 0
   yield* invalidated(w, mm, start, end, event, [...path, event === 'SOFT_DIRTY' ? 'clear_refs_write' : 'page_mkclean'], () => {
+    splitPartialHuge(w, mm, start, end)
     let n = 0
     mm.pt.update(start, end, (f) => {
       if (!(f & PTE_WRITE)) return f
