@@ -10,7 +10,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
-import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from '../kernel/pagetable'
+import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { checkAccess, faultIn, findVma, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, EPERM } from '../kernel/vmops'
 import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
@@ -89,18 +89,33 @@ export function* hmmRangeFault(
       pg = stop
       continue
     }
-    const f = bs === 0 ? 0 : pt.get(pg)
-    let o = 0
-    if (f & PTE_DEVPRIV) {
-      const pfn = pt.pfn(pg)
-      if ((w.frames.dev[pfn] as number) - 1 === m.dev.idx) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
-      pfns[i] = pfn
-    } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
-      o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
-      pfns[i] = pt.pfn(pg)
+    // 4 KiB entries: walk the PTE table of this block directly
+    const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
+    const t = bs === 2 ? pt.pteTable(pg) : undefined
+    if (!t) {
+      out.fill(0, i, i + (stop - pg))
+      pg = stop
+      continue
     }
-    out[i] = o
-    pg++
+    const tf = t.flags
+    const tp = t.pfn
+    const devTag = m.dev.idx + 1
+    const fdev = w.frames.dev
+    for (; pg < stop; pg++) {
+      const k = pg & 511
+      const f = tf[k] as number
+      const j = pg - start
+      let o = 0
+      if (f & PTE_DEVPRIV) {
+        const pfn = tp[k] as number
+        if ((fdev[pfn] as number) === devTag) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
+        pfns[j] = pfn
+      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
+        o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
+        pfns[j] = tp[k] as number
+      }
+      out[j] = o
+    }
   }
   yield sleep(w.costs.hmm_range_fault_call + (end - start) * w.costs.hmm_range_fault_page)
   if (m.readRetry(seq)) {
@@ -113,16 +128,24 @@ export function* hmmRangeFault(
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
 function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
+  const pt = m.pt
   for (let pg = start; pg < end; ) {
     const i = pg - start
     const o = out[i] as number
     if (huge && (o & HMM_PFN_HUGE) && (pg & 511) === 0 && pg + 512 <= end) {
-      m.pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
+      pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
       pg += 512
       continue
     }
-    if (o & HMM_PFN_VALID) m.pt.set(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
-    pg++
+    // the rest of this 2 MiB block with 4 KiB entries, written straight into its PTE table
+    const stop = Math.min(end, pg - (pg & 511) + 512)
+    let t: PteTable | undefined
+    for (; pg < stop; pg++) {
+      const oo = out[pg - start] as number
+      if (!(oo & HMM_PFN_VALID)) continue
+      if (!t) t = pt.ensurePteTable(pg)
+      RadixPt.put(pt, t, pg, DPTE_PRESENT | (oo & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[pg - start] as number)
+    }
   }
   w.count('device_pte_installs', end - start)
 }
@@ -183,21 +206,41 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
   let cost = 0
   if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
   const fr = w.frames
-  for (let pg = start; pg < end; ) {
-    const f = m.pt.get(pg)
-    if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
-    const huge = m.pt.blockState(pg) === 1
-    const stop = huge ? Math.min(end, pg - (pg & 511) + 512) : pg + 1
-    if (!m.dev.tlb.lookup(m.id, huge ? pg - (pg & 511) : pg)) cost += c.gpu_ptw
-    if (io) {
-      const pfn = m.pt.pfn(pg)
-      for (let q = pg; q < stop; q++) {
-        if (io.out) io.out[q - io.base] = fr.read(pfn, q & 511)
-        if (io.src) fr.write(pfn, q & 511, io.src(q))
+  const tlb = m.dev.tlb
+  outer: for (let pg = start; pg < end; ) {
+    const bs = m.pt.blockState(pg)
+    if (bs === 0) break
+    if (bs === 1) {
+      const f = m.pt.get(pg)
+      if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
+      const stop = Math.min(end, pg - (pg & 511) + 512)
+      // one TLB entry per 2 MiB device mapping
+      if (!tlb.lookup(m.id, pg - (pg & 511))) cost += c.gpu_ptw
+      if (io) {
+        const pfn = m.pt.pfn(pg)
+        for (let q = pg; q < stop; q++) {
+          if (io.out) io.out[q - io.base] = fr.read(pfn, q & 511)
+          if (io.src) fr.write(pfn, q & 511, io.src(q))
+        }
       }
+      n += stop - pg
+      pg = stop
+      continue
     }
-    n += stop - pg
-    pg = stop
+    const t = m.pt.pteTable(pg) as PteTable
+    const stop = Math.min(end, pg - (pg & 511) + 512)
+    const tf = t.flags
+    for (; pg < stop; pg++) {
+      const f = tf[pg & 511] as number
+      if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break outer
+      if (!tlb.lookup(m.id, pg)) cost += c.gpu_ptw
+      if (io) {
+        const pfn = t.pfn[pg & 511] as number
+        if (io.out) io.out[pg - io.base] = fr.read(pfn, pg & 511)
+        if (io.src) fr.write(pfn, pg & 511, io.src(pg))
+      }
+      n++
+    }
   }
   cost += n * c.device_access_page
   return { n, cost }

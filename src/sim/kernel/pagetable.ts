@@ -83,6 +83,48 @@ export class RadixPt {
     return p
   }
 
+  /** The PTE table of the 2 MiB block of `page`, if the block is mapped with 4 KiB entries. */
+  pteTable(page: number): PteTable | undefined {
+    const p = this.pmdOf(page)
+    if (!p) return undefined
+    return p.ptes[(page >>> 9) & 511]
+  }
+
+  /**
+   * The PTE table of the block of `page`, created if needed (a 2 MiB leaf there is dropped first).
+   * Callers that write entries directly keep `n` and `present` in step (see installRun).
+   */
+  ensurePteTable(page: number): PteTable {
+    const p = this.pmdFor(page, true) as PmdTable
+    const pi = (page >>> 9) & 511
+    if ((p.hflags[pi] as number) !== 0) {
+      p.hflags[pi] = 0
+      p.hpfn[pi] = 0
+      p.nHuge--
+      this.present -= HPAGE_PAGES
+    }
+    let t = p.ptes[pi]
+    if (!t) {
+      t = new PteTable()
+      p.ptes[pi] = t
+      p.nPte++
+      this.tables++
+      this.onTables(1)
+    }
+    return t
+  }
+
+  /** Writes one entry into a table obtained from ensurePteTable (flags ≠ 0). */
+  static put(pt: RadixPt, t: PteTable, page: number, flags: number, pfn: number): void {
+    const i = page & 511
+    if ((t.flags[i] as number) === 0) {
+      t.n++
+      pt.present++
+    }
+    t.flags[i] = flags
+    t.pfn[i] = pfn
+  }
+
   /** 0: nothing mapped in the 2 MiB block of `page`; 1: a 2 MiB leaf; 2: a PTE table. */
   blockState(page: number): number {
     const p = this.pmdOf(page)
