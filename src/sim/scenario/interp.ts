@@ -57,6 +57,8 @@ export interface StepLogEntry {
 
 /** Steps kept in the step log; later ones are counted in stepsDropped. */
 const MAX_STEP_LOG = 5000
+/** Steps a run may execute (nested repeats can ask for more than any host can do). */
+export const MAX_STEPS = 300_000
 
 export class Ctx {
   ret: number | null = null
@@ -152,6 +154,11 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
   const line = lineOf(s)
   const t0 = w.engine.now
   const idx = ctx.nextIndex()
+  if (idx >= MAX_STEPS) {
+    if (!ctx.stopped) w.finding({ kind: 'warn', message: `run stopped after ${MAX_STEPS} steps (step cap)` })
+    ctx.stopped = true
+    return
+  }
   const path = [`step ${op} (line ${line})`]
   w.log('step', op, `line ${line}`)
   let dev: DeviceOpResult | undefined
