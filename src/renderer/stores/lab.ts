@@ -8,7 +8,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
 import type { RouteInput, ScenarioEntry } from '../../shared/contracts'
 import type { ExperimentManifest, RunManifest, StoreProblem } from '../../shared/runs'
-import { useBridge } from '../bridge'
+import { BridgeError, useBridge } from '../bridge'
 import { applyExperimentProgress, applyRunFinished, applyRunProgress, startedExperiment, type LiveExperiment, type LiveRun } from '../lib/progress'
 
 /** Message of an error thrown by the Bridge (or anything else). */
@@ -19,6 +19,8 @@ export function errorText(err: unknown): string {
 export const useScenarioStore = defineStore('scenarios', () => {
   const entries = ref<ScenarioEntry[]>([])
   const error = ref<string>()
+  /** The Bridge's error code of the last failure (`unauthorized` is already announced by the shell). */
+  const errorCode = ref<string>()
   const loading = ref(false)
   const schema = shallowRef<unknown>()
   const schemaError = ref<string>()
@@ -29,8 +31,10 @@ export const useScenarioStore = defineStore('scenarios', () => {
     try {
       entries.value = (await useBridge().invoke('scenarios.list', {})).scenarios
       error.value = undefined
+      errorCode.value = undefined
     } catch (err) {
       error.value = errorText(err)
+      errorCode.value = err instanceof BridgeError ? err.code : undefined
     } finally {
       loading.value = false
     }
@@ -48,7 +52,7 @@ export const useScenarioStore = defineStore('scenarios', () => {
     return schema.value
   }
 
-  return { entries, error, loading, schema, schemaError, load, loadSchema }
+  return { entries, error, errorCode, loading, schema, schemaError, load, loadSchema }
 })
 
 export const useLabStore = defineStore('lab', () => {
