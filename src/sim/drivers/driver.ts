@@ -65,14 +65,16 @@ export function removeMirror(w: World, obj: DriverObj, devIdx: number, path: Cal
 }
 
 /**
- * Zaps every mirror (the device stops using the address space) without freeing driver memory.
- * The zap is recorded as a RELEASE invalidation per device; returns its cost in ns.
+ * Zaps every mirror (the device stops using the address space). The zap is recorded as a RELEASE
+ * invalidation per device; returns its cost in ns. With `keepTables` the device page tables stay
+ * allocated (a GPU VM lives until the driver object is freed, as KFD's wq_release does);
+ * otherwise the mirrors are destroyed.
  */
-export function zapMirrors(obj: DriverObj): number {
+export function zapMirrors(obj: DriverObj, keepTables = false): number {
   let cost = 0
   for (const m of obj.mirrors.values()) {
     if (m.alive) cost += m.invalidate({ mm: obj.mm, start: 0, end: 0x100000000, event: 'RELEASE', blockable: true, owner: -1 })
-    m.destroy()
+    if (!keepTables) m.destroy()
   }
   return cost
 }

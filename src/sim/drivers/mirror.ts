@@ -37,6 +37,7 @@ export class Mirror {
       w.ledger.charge('gpu_pagetable', this.owner, d * SIZEOF.pt_page)
       if (behindIommu) w.ledger.charge('iommu_pagetable', this.owner, d * SIZEOF.pt_page)
     })
+    this.pt.keepEmptyTables = dev.spec.kind === 'gpu'
     this.wq = new WaitQueue(this.label)
     mm.mirrors.add(this)
   }

@@ -49,6 +49,11 @@ export class RadixPt {
   present = 0
   /** Table pages (PMD + PTE tables) allocated. */
   tables = 0
+  /**
+   * Keep table pages allocated when they become empty (GPU VMs keep their page-table BOs until the
+   * VM is destroyed; the CPU and dmirror's xarray free them).
+   */
+  keepEmptyTables = false
   /** First and last+1 page cleared by the last clear() (−1 if nothing). */
   clearedLo = -1
   clearedHi = -1
@@ -187,7 +192,7 @@ export class RadixPt {
     }
     t.flags[i] = flags
     t.pfn[i] = flags !== 0 ? pfn : 0
-    if (t.n === 0) this.dropPte(p, pi, page)
+    if (t.n === 0 && !this.keepEmptyTables) this.dropPte(p, pi, page)
   }
 
   /** Sets a 2 MiB leaf at the block containing `page` (page is rounded down). */
@@ -335,14 +340,14 @@ export class RadixPt {
           n++
           this.present--
         }
-        if (t.n === 0) {
+        if (t.n === 0 && !this.keepEmptyTables) {
           p.ptes[pi] = undefined
           p.nPte--
           this.tables--
           this.onTables(-1)
         }
       }
-      if (p.nPte === 0 && p.nHuge === 0) {
+      if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables) {
         this.pmds.delete(k)
         this.cacheKey = -1
         this.cachePmd = undefined

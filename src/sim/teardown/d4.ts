@@ -2,9 +2,10 @@
  * D4 — mmu_notifier_get/put with an SRCU-deferred free_notifier (AMD KFD today, kfd_process.c):
  * one kfd_process per mm in a table keyed by mm, shared by every device and file, referenced by the
  * notifier and by each opener. ->release (from exit_mmap) unhashes it, stops queues and zaps the
- * GPU mappings, clears p->mm and calls mmu_notifier_put; after an SRCU grace period free_notifier
- * drops the notifier's reference. The last reference queues kfd_process_wq_release, which frees
- * BOs, per-device data, the PASID and the object. Ioctls from another mm get -EBADF.
+ * GPU mappings (the GPU VM and its page tables stay), clears p->mm and calls mmu_notifier_put;
+ * after an SRCU grace period free_notifier drops the notifier's reference. The last reference
+ * queues kfd_process_wq_release, which frees BOs, the GPU VMs (per-device data), the PASID and the
+ * object. Ioctls from another mm get -EBADF.
  */
 import { sleep } from '../engine/engine'
 import type { World } from '../world'
@@ -37,7 +38,7 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
     // kfd_process_notifier_release_internal: the GPU must not touch the address space once
     // release returns — queues are dequeued and the mappings dropped here
     w.count('kfd.queues_destroyed_at_release', destroyQueues(w, obj, [...path, 'kfd_process_notifier_release_internal']))
-    const zc = zapMirrors(obj)
+    const zc = zapMirrors(obj, true)
     if (zc > 0) yield sleep(zc)
     obj.mmDead = true
     mmuNotifierPut(w, sub, [...path, 'kfd_process_notifier_release_internal'])
