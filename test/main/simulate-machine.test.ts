@@ -76,3 +76,52 @@ describe('experiments on a probed machine', () => {
     expect(result.invalidations.dict.mechanism).not.toContain('iotlb_psi')
   })
 })
+
+describe('machine: probed / machine: <file> in a scenario', () => {
+  const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-machineref-')), threads: 1 })
+  afterAll(() => services.close())
+  const router = createRouter(createHandlers(services), { host: 'browser' })
+  const scenario = (machine: string, device: string) => `name: on a probed machine
+designs: [D5]
+machine: ${machine}
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: ${device}, fd: dev }
+  - mmap: { task: A, region: buf, size: 1M, prot: rw }
+  - touch: { task: A, region: buf, write: true }
+  - mirror: { task: A, fd: dev }
+  - device_read: { task: A, fd: dev, region: buf }
+  - munmap: { task: A, region: buf }
+  - exit: { task: A }
+`
+  async function runToEnd(text: string) {
+    const { runIds } = (await router.invoke('experiments.start', { scenario: { text, fileName: 'probed.yaml' } })) as { runIds: string[] }
+    let stored
+    for (let i = 0; i < 200 && !stored; i++) {
+      stored = await services.store.getRun(runIds[0]!).catch(() => undefined)
+      if (!stored) await new Promise((r) => setTimeout(r, 50))
+    }
+    return stored!
+  }
+
+  it('a capture named in the scenario supplies its IOMMU and GPU', async () => {
+    const stored = await runToEnd(scenario(JSON.stringify(fixture('intel-kbl-r')), 'gpu0'))
+    expect(stored.manifest.machine).toMatch(/^probed/)
+    expect(RunResult.parse(stored.result).invalidations.dict.mechanism).toContain('iotlb_dsi')
+  })
+
+  it('machine: probed uses this host (no IOMMU, no GPU here: the default dmirror device stays)', async () => {
+    const stored = await runToEnd(scenario('probed', 'dmirror0'))
+    expect(stored.manifest.status).toBe('ok')
+    expect(stored.manifest.machine).toMatch(/^probed/)
+  })
+
+  it('a machine file that does not exist is refused before anything runs, naming it', async () => {
+    await expect(router.invoke('experiments.start', { scenario: { text: scenario('/no/such/capture.tar.gz', 'gpu0'), fileName: 'probed.yaml' } })).rejects.toThrow(
+      'probed.yaml: machine: cannot load "/no/such/capture.tar.gz": no such file',
+    )
+    const v = (await router.invoke('scenarios.validate', { text: scenario('/no/such/capture.tar.gz', 'gpu0'), fileName: 'probed.yaml' })) as { ok: boolean; issues: { path: string }[] }
+    expect(v.ok).toBe(false)
+    expect(v.issues[0]!.path).toBe('machine')
+  })
+})

@@ -10,6 +10,7 @@ import { stringify as toYaml } from 'yaml'
 import { machineFromProbe } from '../../shared/probe-machine'
 import { simulateMachine } from '../../shared/simulate-machine'
 import { runProbe } from '../services/probe'
+import { resolveMachineRef } from '../services/machine-ref'
 import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
@@ -23,12 +24,22 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'scenarios.list': async () => ({ scenarios: await scenarios.list() }),
     'scenarios.get': async ({ id }) => badRequestOnError(() => scenarios.get(id)),
     'scenarios.save': async ({ fileName, text }) => ({ id: await badRequestOnError(() => scenarios.save(fileName, text)) }),
-    'scenarios.validate': ({ text, fileName }) => sim.validate(text, fileName),
+    'scenarios.validate': async ({ text, fileName }) => {
+      let machine
+      try {
+        machine = await resolveMachineRef(text, fileName)
+      } catch (err) {
+        return { ok: false, issues: [{ path: 'machine', message: err instanceof Error ? err.message : String(err) }] }
+      }
+      return sim.validate(text, fileName, machine?.spec)
+    },
     'scenarios.schema': () => ({ schema: sim.jsonSchema() }),
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
       const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
+      const scenarioPath = input.scenarioId ? scenarios.resolveId(input.scenarioId) : undefined
+      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath))
       const started = await badRequestOnError(() =>
         experiments.start({
           scenarioText: scenario.text,
@@ -38,6 +49,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
           ...(input.seed !== undefined ? { seed: input.seed } : {}),
           ...(input.name ? { name: input.name } : {}),
           ...(probed ? { machine: { spec: probed.scenarioMachine, origin: probed.machine.origin } } : {}),
+          ...(referenced ? { machine: { spec: referenced.spec, origin: referenced.origin } } : {}),
         }),
       )
       return { experimentId: started.experimentId, runIds: started.runIds }

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { ScenarioEntry } from '../../shared/contracts'
 import { writeFileAtomic } from './store/atomic'
 import type { PlanScenario } from './experiments/service'
+import { resolveMachineRef } from './machine-ref'
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/
 
@@ -36,7 +37,8 @@ export class ScenarioLibrary {
           continue
         }
         try {
-          const p = this.plan(text, rel)
+          const machine = await resolveMachineRef(text, rel, path)
+          const p = this.plan(text, rel, machine?.spec)
           out.push({ id, source, group, fileName, name: p.name, description: p.description ?? '' })
         } catch (err) {
           out.push({ id, source, group, fileName, name: fileName, description: '', error: (err as Error).message })

@@ -11,9 +11,9 @@ import type { ScenarioPlan } from './experiments/service'
 
 export interface SimBinding {
   /** Validates a scenario and returns its name, description, designs and seed; throws naming file, line and field. */
-  plan(text: string, fileName: string): ScenarioPlan
+  plan(text: string, fileName: string, machine?: Record<string, unknown>): ScenarioPlan
   /** Validates without throwing: every issue with its line and field. */
-  validate(text: string, fileName: string): { ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }
+  validate(text: string, fileName: string, machine?: Record<string, unknown>): { ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }
   /** The JSON Schema of scenario files. */
   jsonSchema(): unknown
 }
@@ -48,8 +48,8 @@ export function loadWithParameters(text: string, fileName: string, parameters: R
 const ISSUE_LINE = /^(.*?):(\d+): (\S+?): (.*)$/
 
 export const simBinding: SimBinding = {
-  plan(text, fileName) {
-    const sc = parseScenario(text, fileName)
+  plan(text, fileName, machine) {
+    const sc = loadWithParameters(text, fileName, {}, machine)
     return {
       name: sc.name,
       ...(sc.description ? { description: sc.description.trim() } : {}),
@@ -59,9 +59,9 @@ export const simBinding: SimBinding = {
       checkParameters: (parameters, machine) => void loadWithParameters(text, fileName, parameters, machine),
     }
   },
-  validate(text, fileName) {
+  validate(text, fileName, machine) {
     try {
-      const sc = parseScenario(text, fileName)
+      const sc = loadWithParameters(text, fileName, {}, machine)
       return { ok: true, issues: [], name: sc.name, designs: scenarioDesigns(sc) }
     } catch (err) {
       if (!(err instanceof ScenarioError)) return { ok: false, issues: [{ path: '(document)', message: err instanceof Error ? err.message : String(err) }] }

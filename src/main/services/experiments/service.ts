@@ -24,8 +24,8 @@ export interface ScenarioPlan {
   checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void
 }
 
-/** Validates a scenario and returns its plan; throws with file/line/field on bad input. */
-export type PlanScenario = (text: string, fileName: string) => ScenarioPlan
+/** Validates a scenario (with its machine replaced, if given) and returns its plan; throws with file/line/field on bad input. */
+export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan
 
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
@@ -94,7 +94,7 @@ export class ExperimentService {
 
   /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
   async start(req: StartRequest): Promise<StartedExperiment> {
-    const plan = this.deps.plan(req.scenarioText, req.fileName)
+    const plan = this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
     const sets = expandSweep(req.sweep ?? {})
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
     const queuedAt = new Date().toISOString()
