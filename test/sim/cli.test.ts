@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { runCommand } from '../../src/main/cli/commands/run'
 import { RunResultSchema } from '../../src/shared/result'
 import { parseScenario, runScenario, ScenarioError } from '../../src/sim/index'
@@ -11,7 +12,11 @@ let err = ''
 beforeEach(() => {
   out = ''
   err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
+  vi.spyOn(process.stdout, 'write').mockImplementation(((s: string | Uint8Array, cb?: unknown) => {
+    out += String(s)
+    if (typeof cb === 'function') cb()
+    return true
+  }) as typeof process.stdout.write)
   vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
 })
 afterEach(() => vi.restoreAllMocks())
@@ -68,5 +73,19 @@ describe('runScenario on objects that did not come through the parser', () => {
   it('accepts a parsed scenario', () => {
     const sc = parseScenario('name: x\nsteps: []\n', 'x.yaml')
     expect(runScenario(sc, { design: 'D3' }).status).toBe('passed')
+  })
+})
+
+describe('the hmmlab process', () => {
+  it('prints a complete --json document and schema through a pipe (no truncation at exit)', () => {
+    const tsx = join('node_modules', '.bin', 'tsx')
+    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'run', 'scenarios/thread-2014/a-fork-after-mirror.yaml', '--design', 'D1,D4', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    expect(r.status).toBe(0)
+    expect(r.stdout.length).toBeGreaterThan(65536)
+    const docs = JSON.parse(r.stdout) as Array<{ design: { id: string } }>
+    expect(docs.map((d) => d.design.id)).toEqual(['D1', 'D4'])
+    const s = spawnSync(tsx, ['src/main/cli/index.ts', 'schema'], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    expect(s.status).toBe(0)
+    expect(JSON.parse(s.stdout).type).toBe('object')
   })
 })

@@ -81,6 +81,16 @@ function comparison(rs: RunResult[]): string {
   return [head, ...rows].join('\n')
 }
 
+/**
+ * Resolves once everything written to stdout so far has been handed to the OS. The CLI entry calls
+ * process.exit right after the command returns, which would cut a piped `--json` document short.
+ */
+export function stdoutFlushed(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.stdout.write('', () => resolve())) process.stdout.once('drain', () => resolve())
+  })
+}
+
 /** Registers `hmmlab run`. */
 export function registerRunCommand(program: Command): void {
   program
@@ -91,8 +101,9 @@ export function registerRunCommand(program: Command): void {
     .option('--seed <n>', 'seed (default: the scenario seed)')
     .option('--json', 'print the full result document(s) as JSON')
     .option('--out <dir>', 'write one result JSON per run into this directory')
-    .action((files: string[], flags: RunFlags) => {
+    .action(async (files: string[], flags: RunFlags) => {
       process.exitCode = runCommand(files, flags)
+      await stdoutFlushed()
     })
 }
 
