@@ -34,7 +34,7 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
 describe('fuzz: every route input', () => {
   for (const name of ROUTE_NAMES) {
     // Routes that run, write or probe would do real work on every case; their own suites fuzz them.
-    if (name === 'experiments.start' || name === 'scenarios.save' || name === 'scenarios.validate' || name === 'probe.run') continue
+    if (name === 'experiments.start' || name === 'scenarios.save' || name === 'scenarios.validate' || name === 'probe.run' || name === 'probe.machine') continue
     it(`${name} answers or refuses cleanly`, async () => {
       const input = fc.oneof(fc.anything(), plausible[name] ?? fc.object())
       await fc.assert(
