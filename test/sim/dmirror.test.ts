@@ -127,3 +127,29 @@ describe('hmm-tests oracles', () => {
     expect(r.metrics.counters['invalidate.UNMAP']).toBe(1)
   })
 })
+
+describe('snapshot bytes the fidelity replay found diverging (docs/fidelity.md gaps 1 and 3)', () => {
+  it('mixedmap: mmap of the dmirror file inserts read-only driver pages → SNAPSHOT 0x01; a CPU write COWs it', () => {
+    const r = run(`
+      - mmap: { task: self, region: m, size: 8K, fd: fd0 }
+      - snapshot: { task: self, fd: fd0, region: m }
+      - expect: { ret: 0, cpages: 2, snapshot: [0x01, 0x01] }
+      - write_data: { task: self, region: m, size: 4K, pattern: { const: 7 } }
+      - snapshot: { task: self, fd: fd0, region: m }
+      - expect: { snapshot: [0x02, 0x01] }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('the huge zero page reports READ|PMD (0x05), the 4 KiB zero page ZERO|READ (0x11)', () => {
+    const r = run(`
+      - mmap: { task: self, region: h, size: 2M, huge: true, prot: r }
+      - touch: { task: self, region: h }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { ret: 0, cpages: 512, snapshot: { all: 0x05 } }
+      - mmap: { task: self, region: s, size: 8K }
+      - touch: { task: self, region: s }
+      - snapshot: { task: self, fd: fd0, region: s }
+      - expect: { snapshot: [0x11, 0x11] }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+})

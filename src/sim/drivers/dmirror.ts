@@ -81,7 +81,10 @@ export function* hmmRangeFault(
       let o = 0
       if (f & PTE_DEVPRIV) {
         if ((w.frames.dev[pfn] as number) - 1 === m.dev.idx) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
-      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
+      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
+        // the huge zero folio's pfns are not zero_pfn: dmirror reports READ|PMD, not ZERO
+        o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
+      }
       if (o) o |= HMM_PFN_HUGE
       const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
       out.fill(o, i, i + (stop - pg))

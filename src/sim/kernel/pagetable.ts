@@ -20,6 +20,8 @@ export const PTE_DEVPRIV = 8
 export const PTE_EXCL = 16
 /** Maps the shared zero page. */
 export const PTE_ZERO = 32
+/** Maps a page that is not anonymous (page cache, or a driver page inserted by f_op->mmap). */
+export const PTE_FILE = 64
 
 /** Device page-table entry tags (test_hmm's xarray tags, generalised). */
 export const DPTE_PRESENT = 1

@@ -10,7 +10,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { World } from '../world'
 import { cpuTlbFlushCost } from '../cost/model'
 import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct, type NotifyEvent } from './objects'
-import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput } from './mm'
@@ -85,6 +85,10 @@ export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): num
   const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, 0)
   if (a.file) getFile(w, a.file, p)
   insertVma(mm, v)
+  if (a.file && a.file.dev.spec.kind === 'dmirror' && a.prot !== 0) {
+    // dmirror_fops_mmap: a zeroed driver page per VMA page, vm_insert_page'd read-only (VM_MIXEDMAP)
+    for (let pg = start; pg < start + a.pages; pg++) mm.pt.set(pg, PTE_PRESENT | PTE_FILE, w.frames.alloc(0, mm.owner))
+  }
   return start
 }
 
@@ -135,7 +139,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     else if (write && !(f & PTE_WRITE)) {
       work = true
       if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
-      if (!v.shared && ((f & PTE_ZERO) || (w.frames.refcount[pt.pfn(pg)] as number) > 1)) needs = true
+      if (!v.shared && ((f & (PTE_ZERO | PTE_FILE)) || (w.frames.refcount[pt.pfn(pg)] as number) > 1)) needs = true
     }
     if (needs) {
       work = true
@@ -281,7 +285,7 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
     pt.set(pg, f | PTE_WRITE, pfn)
     return w.costs.cpu_fault
   }
-  if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
+  if (f & (PTE_ZERO | PTE_FILE) || (fr.refcount[pfn] as number) > 1) {
     const np = fr.alloc(0, mm.owner)
     if (!(f & PTE_ZERO)) {
       fr.copy(np, pfn)
