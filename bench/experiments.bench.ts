@@ -13,8 +13,9 @@ import { simBinding } from '../src/main/services/sim-binding'
 import { RunStore } from '../src/main/services/store/run-store'
 import { appRoot } from '../src/main/paths'
 
-const fileName = 'thread-2014/a-fork-after-mirror.yaml'
-const text = readFileSync(join(appRoot(), 'scenarios', fileName), 'utf8')
+// A run heavy enough (about a second) that the sweep measures the pool, not per-run overhead.
+const fileName = 'bench/scenarios/sweep-workload.yaml'
+const text = readFileSync(join(appRoot(), fileName), 'utf8')
 const built = existsSync(join(appRoot(), 'out/main/run-worker.js'))
 const entry = runWorkerEntry(!built)
 // 16 runs: four designs × four seeds.
@@ -25,7 +26,7 @@ async function timeSweep(threads: number): Promise<{ ms: number; runs: number; f
   const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), threads })
   const svc = new ExperimentService({ pool, store: new RunStore(dir), plan: simBinding.plan })
   // Warm-up: start every thread and load the simulator once.
-  await (await svc.start({ scenarioText: text, fileName, sweep: { axes: { design: Array(threads).fill('D3') } } })).done
+  await (await svc.start({ scenarioText: text, fileName, sweep: { axes: { design: ['D3'], seed: Array.from({ length: threads }, (_, i) => 100 + i) } } })).done
   const t0 = performance.now()
   const summary = await (await svc.start({ scenarioText: text, fileName, sweep })).done
   const ms = performance.now() - t0
