@@ -67,8 +67,8 @@ export function flatMetrics(sim: SimResult): Record<string, number> {
   const out: Record<string, number> = {
     simulated_ns: sim.simulated_ns,
     events_count: sim.events,
-    leaked_bytes_end: m.leaked_bytes_end,
-    leaked_bytes_peak: m.leaked_bytes_peak,
+    leaked_end_bytes: m.leaked_bytes_end,
+    leaked_peak_bytes: m.leaked_bytes_peak,
     leak_byte_seconds: m.leak_byte_seconds,
     invalidation_count: m.invalidation_count,
     invalidation_cost_ns: m.invalidation_cost_ns,
