@@ -76,6 +76,10 @@ function buildWorld(sc: Scenario, seed: number): World {
       }),
     )
   })
+  w.frames.devMemory = (d, bytes) => {
+    const dev = w.devices[d]
+    if (dev) dev.vramUsed = Math.max(0, dev.vramUsed + bytes)
+  }
   return w
 }
 

@@ -153,3 +153,21 @@ describe('snapshot bytes the fidelity replay found diverging (docs/fidelity.md g
     expect(r.expects.filter((e) => !e.pass)).toEqual([])
   })
 })
+
+describe('device-private THP (docs/fidelity.md gap 2)', () => {
+  it('a PMD-mapped THP migrates as one device-private folio: SNAPSHOT 0x26, data intact, back as a THP on CPU fault', () => {
+    const r = run(`
+      - mmap: { task: self, region: h, size: 2M, huge: true }
+      - write_data: { task: self, region: h, pattern: index }
+      - migrate_to_device: { task: self, fd: fd0, region: h }
+      - expect: { ret: 0, cpages: 512, counter: { name: migrate_to_device.thp, value: 1 } }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { ret: 0, cpages: 512, snapshot: { all: 0x26 } }
+      - expect: { live: { type: vram, owner: self, bytes: 2097152 } }
+      - touch: { task: self, region: h, size: 4K }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { snapshot: { all: 0x06 }, memory: { task: self, region: h, pattern: index } }
+      - expect: { live: { type: vram, owner: self, bytes: 0 } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+})

@@ -292,8 +292,32 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       ret = EINVAL
       break
     }
+    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && mm.pt.isHuge(addr)) {
+      // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
+      const f = mm.pt.get(addr)
+      const old = mm.pt.pfn(addr)
+      if (!(f & (PTE_DEVPRIV | PTE_EXCL)) && (f & PTE_ZERO || (w.frames.refcount[old] as number) === 1) && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
+        const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
+        const s = invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
+        if (s.cost > 0) yield sleep(s.cost)
+        const writable = f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
+        const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
+        if (!(f & PTE_ZERO)) {
+          w.frames.copy(np, old)
+          w.frames.put(old, mm.owner, heirOwner(mm))
+        }
+        mm.pt.setHuge(addr, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
+        const t = m.pt.ensurePteTable(addr)
+        for (let pg = addr; pg < addr + 512; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
+        const e = invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+        yield sleep(512 * w.costs.migrate_page + cpuTlbFlushCost(w.costs, 512) + e)
+        w.count('migrate_to_device.thp')
+        addr += 512
+        continue
+      }
+    }
     const next = Math.min(end, v.end, addr + 64)
-    // split THP leaves in the chunk (device-private THP is not modelled)
+    // split THP leaves the chunk covers only partly (or that cannot move as one folio)
     for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
     const s = invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
@@ -316,7 +340,6 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
         }
-        dev.vramUsed += 4096
         mm.pt.set(pg, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
         m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         moved++
@@ -343,24 +366,35 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
   })
   if (pages.length === 0) return 0
   const lo = pages[0] as number
-  const hi = (pages[pages.length - 1] as number) + 1
+  const lastPg = pages[pages.length - 1] as number
+  const hi = mm.pt.isHuge(lastPg) ? lastPg + 512 : lastPg + 1
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
   const s = invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   if (s.cost > 0) yield sleep(s.cost)
+  let n = 0
   for (const pg of pages) {
     const f = mm.pt.get(pg)
     const old = mm.pt.pfn(pg)
+    if (mm.pt.isHuge(pg)) {
+      // a device-private THP comes back as a THP
+      const np = w.frames.alloc(9, mm.owner)
+      w.frames.copy(np, old)
+      w.frames.put(old, mm.owner, heirOwner(mm))
+      mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
+      n += 512
+      continue
+    }
+    n++
     const np = w.frames.alloc(0, mm.owner)
     w.frames.copy(np, old)
-    const shared = (w.frames.refcount[old] as number) > 1
     w.frames.put(old, mm.owner, heirOwner(mm))
-    dev.vramUsed = Math.max(0, dev.vramUsed - (shared ? 0 : 4096))
     mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
     for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 1)
   }
   const e = invalidateRangeEnd(w, r, path)
-  yield sleep(pages.length * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo) + e)
-  return pages.length
+  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo) + e)
+  return n
 }
 
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */

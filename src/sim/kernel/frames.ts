@@ -33,6 +33,8 @@ export class Frames {
   private freeList: number[] = []
   /** Frames currently allocated (excluding the zero page). */
   live = 0
+  /** Told when device memory is allocated (+) or freed (−): device index and bytes. */
+  devMemory: ((devIdx: number, bytes: number) => void) | null = null
 
   constructor(private readonly ledger: Ledger) {
     this.refcount[0] = 1
@@ -107,6 +109,7 @@ export class Frames {
     this.hdata.delete(id)
     this.live++
     this.ledger.charge(dev === 0 ? 'pages' : 'vram', owner, PAGE_SIZE << order)
+    if (dev !== 0) this.devMemory?.(dev - 1, PAGE_SIZE << order)
     return id
   }
 
@@ -125,7 +128,9 @@ export class Frames {
     this.refcount[pfn] = r
     const o = this.owner[pfn] as number
     if (r === 0) {
-      this.ledger.charge(this.dev[pfn] === 0 ? 'pages' : 'vram', o, -(PAGE_SIZE << (this.order[pfn] as number)))
+      const d = this.dev[pfn] as number
+      this.ledger.charge(d === 0 ? 'pages' : 'vram', o, -(PAGE_SIZE << (this.order[pfn] as number)))
+      if (d !== 0) this.devMemory?.(d - 1, -(PAGE_SIZE << (this.order[pfn] as number)))
       this.live--
       this.freeList.push(pfn)
     } else if (o === dropper && heir >= 0 && heir !== dropper) {
