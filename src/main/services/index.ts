@@ -29,6 +29,8 @@ export interface LabServicesOptions {
   threads?: number
   /** Built-in scenarios folder (default: the project's `scenarios/`). */
   builtinScenarios?: string
+  /** Events for a host without a hub (the CLI's progress line). */
+  onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
 }
 
 /** Creates the services; the pool starts threads only when the first run is queued. */
@@ -39,17 +41,19 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const entry = runWorkerEntry()
   const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), ...(opts.threads ? { threads: opts.threads } : {}) })
   const hub = opts.hub
+  const emit = (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: never): void => {
+    hub?.emit(name, payload)
+    opts.onEvent?.(name, payload)
+  }
   const experiments = new ExperimentService({
     pool,
     store,
     plan: sim.plan,
-    events: hub
-      ? {
-          experimentProgress: (p) => hub.emit('experiment.progress', p),
-          runProgress: (p) => hub.emit('run.progress', p),
-          runFinished: (p) => hub.emit('run.finished', p),
-        }
-      : {},
+    events: {
+      experimentProgress: (p) => emit('experiment.progress', p as never),
+      runProgress: (p) => emit('run.progress', p as never),
+      runFinished: (p) => emit('run.finished', p as never),
+    },
   })
   const scenarios = new ScenarioLibrary({ builtin: opts.builtinScenarios ?? join(appRoot(), 'scenarios'), workspace: join(workspace, 'scenarios') }, sim.plan)
   return { workspace, scenarios, store, pool, experiments, sim, close: () => pool.close() }

@@ -1,0 +1,127 @@
+/**
+ * `hmmlab run` through the experiment service (the same one the app uses): when the command line
+ * asks for a sweep (`--sweep key=v1,v2`, `key=from..to[:step]`), worker threads (`--workers N`)
+ * or a workspace (`--workspace DIR`), each scenario becomes an experiment whose runs go to the
+ * worker pool and are saved in the run store. Prints progress on a terminal, then one line per run.
+ */
+import { readFileSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
+import { createLabServices } from '../../services'
+import { resolveMachineRef } from '../../services/machine-ref'
+import { writeReportFile } from '../../services/reports'
+import type { RunManifest } from '../../../shared/runs'
+import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
+
+export interface ExperimentRunFlags {
+  sweep?: string[]
+  workers?: string
+  workspace?: string
+  design?: string
+  seed?: string
+  json?: boolean
+  report?: string
+  timeout?: string
+}
+
+/** True when the flags ask for the experiment service rather than a single in-process run. */
+export function wantsExperiment(flags: ExperimentRunFlags): boolean {
+  return Boolean(flags.sweep?.length || flags.workers || flags.workspace || flags.report)
+}
+
+/** Runs every file as an experiment; resolves to the exit code (0 all ok, 1 a run not ok, 2 bad input). */
+export async function runExperiments(files: string[], flags: ExperimentRunFlags): Promise<number> {
+  const fail = (message: string): number => {
+    process.stderr.write(`hmmlab run: ${message}\n`)
+    return 2
+  }
+  const axes: Record<string, SweepAxis> = {}
+  try {
+    for (const arg of flags.sweep ?? []) {
+      const [key, axis] = parseSweepArg(arg)
+      axes[key] = axis
+    }
+  } catch (err) {
+    return fail((err as Error).message)
+  }
+  const workers = flags.workers === undefined ? undefined : Number(flags.workers)
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
+  const seed = flags.seed === undefined ? undefined : Number(flags.seed)
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) return fail(`--seed must be a non-negative integer, got ${JSON.stringify(flags.seed)}`)
+  const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) return fail(`--timeout must be a positive number of seconds, got ${JSON.stringify(flags.timeout)}`)
+  const designs = flags.design ? flags.design.split(',').map((d) => d.trim()).filter(Boolean) : undefined
+
+  const tty = process.stdout.isTTY === true && !flags.json
+  const progressLine = (text: string): void => {
+    if (tty) process.stdout.write(`\r\x1b[2K${text}`)
+  }
+  const services = createLabServices({
+    ...(flags.workspace ? { workspace: resolve(flags.workspace) } : {}),
+    ...(workers ? { threads: workers } : {}),
+    onEvent: (name, payload) => {
+      if (name === 'experiment.progress') {
+        const p = payload as { done: number; total: number; failed: number; etaMs: number | null }
+        progressLine(`runs ${p.done}/${p.total}${p.failed ? `, ${p.failed} failed` : ''}${p.etaMs ? `, about ${Math.ceil(p.etaMs / 1000)} s left` : ''}`)
+      }
+    },
+  })
+  let code = 0
+  const all: RunManifest[] = []
+  try {
+    for (const file of files) {
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        code = Math.max(code, fail(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`))
+        continue
+      }
+      let started
+      try {
+        const machine = await resolveMachineRef(text, basename(file), resolve(file))
+        started = await services.experiments.start({
+          scenarioText: text,
+          fileName: file,
+          sweep: { axes },
+          ...(designs ? { designs } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+          ...(machine ? { machine: { spec: machine.spec, origin: machine.origin } } : {}),
+        })
+      } catch (err) {
+        code = Math.max(code, fail((err as Error).message))
+        continue
+      }
+      const summary = await started.done
+      progressLine('')
+      if (tty) process.stdout.write('\r\x1b[2K')
+      all.push(...summary.runs)
+      if (!flags.json) {
+        process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
+        for (const r of summary.runs) process.stdout.write(`  ${runLine(r)}\n`)
+        for (const u of summary.unsaved) process.stdout.write(`  ! ${u.runId} not saved: ${u.error}\n`)
+      }
+      if (summary.runs.some((r) => r.status !== 'ok') || summary.unsaved.length) code = Math.max(code, 1)
+      if (flags.report) {
+        const stored = await Promise.all(summary.runs.map((r) => services.store.getRun(r.id)))
+        const experiment = await services.store.getExperiment(summary.experimentId)
+        const target = files.length > 1 ? flags.report.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report
+        const written = await writeReportFile(stored, target, { experiment })
+        if (!flags.json) process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
+      }
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
+  } finally {
+    await services.close()
+  }
+  return code
+}
+
+function runLine(r: RunManifest): string {
+  const mark = r.status === 'ok' ? '✓' : r.status === 'expect_failed' ? '✗' : '!'
+  const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)
+  const numbers = [`expects ${r.expects.passed}/${r.expects.passed + r.expects.failed}`, `findings ${r.findings}`]
+  if (r.metrics.leak_byte_seconds !== undefined) numbers.push(`leak ${(r.metrics.leak_byte_seconds / 2 ** 20).toFixed(1)} MiB·s`)
+  if (r.metrics.invalidation_cost_ns !== undefined) numbers.push(`invalidation ${(r.metrics.invalidation_cost_ns / 1000).toFixed(1)} µs`)
+  return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${r.status}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
+}
