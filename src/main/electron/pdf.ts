@@ -13,6 +13,8 @@ import { join } from 'node:path'
 export async function htmlToPdf(html: string): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'hmmlab-pdf-'))
   const file = join(dir, 'report.html')
+  // Written out like the main window's (window.ts), not shared: electronegativity checks the literal
+  // options at each `new BrowserWindow`, and a shared constant would hide them from it.
   const win = new BrowserWindow({
     show: false,
     width: 1200,
