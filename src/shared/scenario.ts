@@ -104,10 +104,14 @@ export const DeviceWriteStep = z
   .strictObject({ device_write: z.strictObject({ ...RangeFields, ...DevRef, pattern: PatternSchema.optional().describe('contents of the mirror buffer written to memory (default: zero)') }) })
   .describe('HMM_DMIRROR_WRITE')
 export const WriteDataStep = z.strictObject({ write_data: z.strictObject({ ...RangeFields, pattern: PatternSchema }) }).describe('CPU stores a pattern into the range (write faults, COW breaks)')
-export const MigrateToDeviceStep = z.strictObject({ migrate_to_device: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_DEV')
+const devRangeInto = z.strictObject({ ...RangeFields, ...DevRef, into: NameSchema.optional().describe("buffer receiving the ioctl's final dmirror_do_read") })
+export const MigrateToDeviceStep = z.strictObject({ migrate_to_device: devRangeInto }).describe('HMM_DMIRROR_MIGRATE_TO_DEV')
 export const MigrateToSystemStep = z.strictObject({ migrate_to_system: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_SYS')
 export const SnapshotStep = z.strictObject({ snapshot: devRange }).describe('HMM_DMIRROR_SNAPSHOT')
-export const ExclusiveStep = z.strictObject({ exclusive: devRange }).describe('HMM_DMIRROR_EXCLUSIVE')
+export const ExclusiveStep = z.strictObject({ exclusive: devRangeInto }).describe('HMM_DMIRROR_EXCLUSIVE')
+export const DmirrorFlagsStep = z
+  .strictObject({ dmirror_flags: z.strictObject({ ...Task, ...DevRef, fail_alloc: z.boolean().describe('HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations of the next migrations fail (4 KiB fallback)') }) })
+  .describe('HMM_DMIRROR_FLAGS')
 export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
 export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
 export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
@@ -173,6 +177,7 @@ export const ExpectSchema = z
   .strictObject({
     label: z.string().optional(),
     design: z.union([DesignIdSchema, z.array(DesignIdSchema)]).optional().describe('check only under these designs'),
+    if_ret: ErrnoSchema.optional().describe("check only if the previous step returned this (e.g. 0: data checks after a racy ioctl)"),
     ret: z.union([ErrnoSchema, CmpSchema]).optional().describe("previous step's return code"),
     cpages: CmpSchema.optional().describe("previous device step's cpages"),
     faults: CmpSchema.optional().describe("previous device step's faults"),
@@ -203,7 +208,7 @@ export const ExpectSchema = z
       .optional()
       .describe("the task's memory (as the CPU would read it, without faulting) holds the pattern"),
     buffer: z
-      .strictObject({ name: NameSchema, pattern: PatternSchema })
+      .strictObject({ name: NameSchema, pattern: PatternSchema, offset: SizeSchema.optional().describe('part of the buffer, from the start of what was read'), size: SizeSchema.optional() })
       .optional()
       .describe('a buffer filled by device_read.into holds the pattern (page i of the region read)'),
   })
@@ -234,6 +239,7 @@ export const LEAF_STEPS = {
   snapshot: SnapshotStep,
   exclusive: ExclusiveStep,
   check_exclusive: CheckExclusiveStep,
+  dmirror_flags: DmirrorFlagsStep,
   release_device_memory: ReleaseDevmemStep,
   alloc_bo: AllocBoStep,
   create_queue: CreateQueueStep,

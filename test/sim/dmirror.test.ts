@@ -171,3 +171,42 @@ describe('device-private THP (docs/fidelity.md gap 2)', () => {
     expect(r.expects.filter((e) => !e.pass)).toEqual([])
   })
 })
+
+describe('HMM_DMIRROR_FLAGS, into for MIGRATE_TO_DEV / EXCLUSIVE, if_ret, buffer slices', () => {
+  it('FAIL_ALLOC: THP migration falls back to 4 KiB pages both ways; data intact', () => {
+    const r = run(`
+      - mmap: { task: self, region: h, size: 2M, huge: true }
+      - write_data: { task: self, region: h, pattern: index }
+      - dmirror_flags: { task: self, fd: fd0, fail_alloc: true }
+      - expect: { ret: 0 }
+      - migrate_to_device: { task: self, fd: fd0, region: h, into: m }
+      - expect: { ret: 0, cpages: 512, counter: { name: migrate_to_device.thp, value: 0 }, buffer: { name: m, pattern: index } }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { snapshot: { all: 0x22 } }
+      - mmap: { task: self, region: g, size: 2M, huge: true }
+      - write_data: { task: self, region: g, pattern: neg_index }
+      - dmirror_flags: { task: self, fd: fd0, fail_alloc: false }
+      - migrate_to_device: { task: self, fd: fd0, region: g }
+      - expect: { ret: 0, cpages: 512, counter: { name: migrate_to_device.thp, value: 1 } }
+      - dmirror_flags: { task: self, fd: fd0, fail_alloc: true }
+      - migrate_to_system: { task: self, fd: fd0, region: g }
+      - expect: { ret: 0, cpages: 512 }
+      - snapshot: { task: self, fd: fd0, region: g }
+      - expect: { snapshot: { all: 0x02 }, memory: { task: self, region: g, pattern: neg_index } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+  })
+
+  it('EXCLUSIVE into a buffer; buffer slices; if_ret skips checks after a failed ioctl', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: { index_plus: 10 } }
+      - exclusive: { task: self, fd: fd0, region: b, offset: 8K, into: x }
+      - expect: { ret: 0, cpages: 14, buffer: { name: x, offset: 4K, size: 8K, pattern: { index_plus: 10 } } }
+      - mprotect: { task: self, region: b, prot: none }
+      - device_read: { task: self, fd: fd0, region: b, into: y }
+      - expect: { ret: -EFAULT }
+      - expect: { if_ret: 0, buffer: { name: y, pattern: zero } }`)
+    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.length).toBe(2)
+  })
+})

@@ -280,7 +280,7 @@ export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: numbe
 }
 
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
-export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -292,7 +292,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       ret = EINVAL
       break
     }
-    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && mm.pt.isHuge(addr)) {
+    if (!m.failAlloc && (addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && mm.pt.isHuge(addr)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = mm.pt.get(addr)
       const old = mm.pt.pfn(addr)
@@ -353,13 +353,13 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
   }
   yield* mmput(w, mm, p)
   if (ret < 0) return { ret, cpages: 0, faults: 0 }
-  const a = doAccess(w, m, start, end, false)
+  const a = doAccess(w, m, start, end, false, io)
   if (a.n < end - start) return { ret: ENOENT, cpages: a.n, faults: 0 }
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
 /** Migrates device-private pages of `dev` in [start, end) of `mm` back to system RAM. */
-function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, failAlloc = false): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
     if (f & PTE_DEVPRIV && (w.frames.dev[pfn] as number) - 1 === dev.idx) pages.push(pg)
@@ -375,6 +375,22 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
   for (const pg of pages) {
     const f = mm.pt.get(pg)
     const old = mm.pt.pfn(pg)
+    if (mm.pt.isHuge(pg) && failAlloc) {
+      // no THP in system memory: the folio comes back as 512 pages
+      const fl = mm.pt.get(pg)
+      const pieces: number[] = []
+      for (let i = 0; i < 512; i++) {
+        const id = w.frames.alloc(0, mm.owner)
+        w.frames.data[id] = w.frames.read(old, i)
+        pieces.push(id)
+      }
+      w.frames.put(old, mm.owner, heirOwner(mm))
+      mm.pt.splitHuge(pg, (i) => pieces[i] as number)
+      mm.pt.update(pg, pg + 512, () => PTE_PRESENT | (fl & PTE_WRITE))
+      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
+      n += 512
+      continue
+    }
     if (mm.pt.isHuge(pg)) {
       // a device-private THP comes back as a THP
       const np = w.frames.alloc(9, mm.owner)
@@ -401,7 +417,7 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
 export function* dmirrorMigrateToSys(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
   if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p)
+  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p, m.failAlloc)
   yield* mmput(w, m.mm, p)
   return { ret: 0, cpages: n, faults: 0 }
 }
@@ -476,7 +492,7 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
 }
 
 /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive page by page, ATOMIC-tagged entries. */
-export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_exclusive']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -505,7 +521,7 @@ export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: numbe
   }
   yield* mmput(w, mm, p)
   if (ret < 0) return { ret, cpages: 0, faults: 0 }
-  const a = doAccess(w, m, start, end, false)
+  const a = doAccess(w, m, start, end, false, io)
   if (a.n < end - start) return { ret: EBUSY, cpages: a.n, faults: 0 }
   return { ret: 0, cpages: a.n, faults: 0 }
 }

@@ -42,6 +42,8 @@ export class Mirror {
     mm.mirrors.add(this)
   }
 
+  /** HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations for migration fail. */
+  failAlloc = false
   /** Set while a fault uses the scratch arrays. */
   busy = false
   private scratchOut: Uint8Array | null = null

@@ -285,7 +285,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
         }
       }
     }
-  } else if ('mirror' in s || 'release_device_memory' in s || 'alloc_bo' in s || 'create_queue' in s) {
+  } else if ('mirror' in s || 'release_device_memory' in s || 'alloc_bo' in s || 'create_queue' in s || 'dmirror_flags' in s) {
     const b = ((s as unknown as Record<string, { task: string; fd?: string; device?: string; size?: number | string }>)[op]) as { task: string; fd?: string; device?: string; size?: number | string }
     const t = liveTask(ctx, b.task)
     if (typeof t === 'number') ret = t
@@ -300,6 +300,10 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
         if (typeof tg === 'number') ret = tg
         else if ('alloc_bo' in s) allocBo(w, tg.obj, parseSize(s.alloc_bo.size), path)
         else if ('create_queue' in s) createQueue(w, tg.obj, parseSize(s.create_queue.ring ?? '64K'), path)
+        else if ('dmirror_flags' in s) {
+          if (tg.kind === 'mirror') tg.m.failAlloc = s.dmirror_flags.fail_alloc
+          else ret = EINVAL
+        }
         else if (tg.kind === 'mirror') {
           dev = yield* dmirrorReleaseDevmem(w, tg.m, path)
           ret = dev.ret
@@ -348,7 +352,7 @@ function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<Devic
   const p = [...path, 'dmirror_fops_unlocked_ioctl']
   const regionStart = t.mm?.regions.get(b.region)?.start ?? r.start
   let io: DataIo | undefined
-  if (op === 'device_read' && b.into !== undefined) io = { base: r.start, out: new Int32Array(r.end - r.start) }
+  if ((op === 'device_read' || op === 'migrate_to_device' || op === 'exclusive') && b.into !== undefined) io = { base: r.start, out: new Int32Array(r.end - r.start) }
   if (op === 'device_write') {
     const pat: PatternT = b.pattern ?? 'zero'
     io = { base: r.start, src: (pg) => patternValue(pat, pg - regionStart) }
@@ -368,13 +372,13 @@ function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<Devic
     case 'device_write':
       return yield* dmirrorReadWrite(w, m, r.start, r.end, true, p, io)
     case 'migrate_to_device':
-      return yield* dmirrorMigrateToDev(w, m, r.start, r.end, p)
+      return done(yield* dmirrorMigrateToDev(w, m, r.start, r.end, p, io))
     case 'migrate_to_system':
       return yield* dmirrorMigrateToSys(w, m, r.start, r.end, p)
     case 'snapshot':
       return yield* dmirrorSnapshot(w, m, r.start, r.end, p)
     case 'exclusive':
-      return yield* dmirrorExclusive(w, m, r.start, r.end, p)
+      return done(yield* dmirrorExclusive(w, m, r.start, r.end, p, io))
     default:
       return dmirrorCheckExclusive(m, r.start, r.end)
   }
@@ -497,6 +501,7 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
     const ds = Array.isArray(e.design) ? e.design : [e.design]
     if (!ds.includes(ctx.design.id)) return
   }
+  if (e.if_ret !== undefined && ctx.ret !== parseErrno(e.if_ret)) return
   const details: string[] = []
   let pass = true
   const check = (what: string, actual: number | null, c: CmpT, fmt: (n: number) => string = String): void => {
@@ -594,9 +599,20 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
       pass = false
       details.push(`buffer ${e.buffer.name}: no successful device_read filled it`)
     } else {
-      const bad = b.data.findIndex((v, i) => v !== patternValue((e.buffer as { pattern: PatternT }).pattern, b.first + i))
+      const o0 = e.buffer.offset !== undefined ? parseSize(e.buffer.offset) / 4096 : 0
+      const len = e.buffer.size !== undefined ? parseSize(e.buffer.size) / 4096 : b.data.length - o0
+      const pat = e.buffer.pattern
+      let bad = -1
+      if (o0 + len > b.data.length) bad = b.data.length
+      else for (let i = o0; i < o0 + len && bad < 0; i++) if (b.data[i] !== patternValue(pat, b.first + i)) bad = i
       if (bad >= 0) pass = false
-      details.push(bad < 0 ? `buffer ${e.buffer.name}: ${b.data.length} pages as expected` : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(e.buffer.pattern, b.first + bad)}  ✗`)
+      details.push(
+        bad < 0
+          ? `buffer ${e.buffer.name}: ${len} pages as expected`
+          : bad >= b.data.length
+            ? `buffer ${e.buffer.name}: holds ${b.data.length} pages, fewer than offset + size  ✗`
+            : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(pat, b.first + bad)}  ✗`,
+      )
     }
   }
   ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })

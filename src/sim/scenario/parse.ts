@@ -212,7 +212,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     if (s.mmap) d.regions.add(s.mmap.region as string)
     if (s.mremap?.to_region) d.regions.add(s.mremap.to_region as string)
     if (s.open) d.fds.add(s.open.fd as string)
-    if (s.device_read?.into) buffers.add(s.device_read.into as string)
+    for (const k of ['device_read', 'migrate_to_device', 'exclusive']) if (s[k]?.into) buffers.add(s[k].into as string)
   })
   walk(sc.steps, paths, (s, p) => {
     const key = Object.keys(s)[0] as string
@@ -243,7 +243,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     chk('region', d.regions, 'region')
     chk('fd', d.fds, 'fd')
     chk('device', devices, 'device')
-    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue']
+    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue', 'dmirror_flags']
     if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
     if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
     for (const f of ['size', 'offset', 'at', 'ring']) {
