@@ -7,6 +7,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
+import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
 
 interface RunFlags {
@@ -101,8 +102,24 @@ export function registerRunCommand(program: Command): void {
     .option('--seed <n>', 'seed (default: the scenario seed)')
     .option('--json', 'print the full result document(s) as JSON')
     .option('--out <dir>', 'write one result JSON per run into this directory')
-    .action(async (files: string[], flags: RunFlags) => {
-      process.exitCode = runCommand(files, flags)
+    .option('--sweep <key=values...>', 'sweep a parameter: design, seed or a scenario path, as v1,v2 or from..to[:step] (repeatable); runs on the experiment service')
+    .option('--workers <n>', 'worker threads for the runs (default: one per core); runs on the experiment service')
+    .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
+    .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
+    .option('--timeout <seconds>', 'stop a run that takes longer (experiment service only)')
+    .addHelpText(
+      'after',
+      '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
+    )
+    .action(async (files: string[], flags: RunFlags & ExperimentRunFlags) => {
+      if (wantsExperiment(flags)) {
+        if (flags.out) {
+          process.stderr.write('hmmlab run: --out writes in-process results; with --sweep/--workers/--workspace/--report the runs are saved in the workspace instead\n')
+          process.exitCode = 2
+          return
+        }
+        process.exitCode = await runExperiments(files, flags)
+      } else process.exitCode = runCommand(files, flags)
       await stdoutFlushed()
     })
 }
