@@ -1,6 +1,6 @@
 /**
  * Public API of the HMM Lab simulator. Pure TypeScript: no Node, Electron or Vue imports, no
- * wall-clock time, no Math.random. Runs in a worker, in tests and in the CLI.
+ * wall-clock time, no unseeded randomness. Runs in a worker, in tests and in the CLI.
  */
 import { DESIGN_TABLE, DESIGN_IDS, type DesignId } from './teardown'
 import { runScenario, type RunOptions, type RunProgress } from './run'
