@@ -25,23 +25,25 @@ const entry = runWorkerEntry(!built)
 // 16 runs: four designs × four seeds.
 const sweep = { axes: { design: ['D1', 'D2', 'D4', 'D5'], seed: [1, 2, 3, 4] } }
 
-async function timeSweep(threads: number): Promise<{ ms: number; runs: number; failed: number }> {
+async function timeSweep(threads: number): Promise<{ ms: number; mainBusy: number; runs: number; failed: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'hmmlab-bench-'))
   const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), threads })
   const svc = new ExperimentService({ pool, store: new RunStore(dir), plan: simBinding.plan })
   // Warm-up: start every thread and let each compile the code paths of every design once.
   await (await svc.start({ scenarioText: text, fileName, sweep: { axes: { design: sweep.axes.design, seed: Array.from({ length: threads }, (_, i) => 100 + i) } } })).done
   const t0 = performance.now()
+  const elu0 = performance.eventLoopUtilization()
   const summary = await (await svc.start({ scenarioText: text, fileName, sweep })).done
   const ms = performance.now() - t0
+  const mainBusy = performance.eventLoopUtilization(elu0).utilization
   await pool.close()
   rmSync(dir, { recursive: true, force: true })
-  return { ms, runs: summary.runs.length, failed: summary.runs.filter((r) => r.status !== 'ok').length }
+  return { ms, mainBusy, runs: summary.runs.length, failed: summary.runs.filter((r) => r.status !== 'ok').length }
 }
 
 const one = await timeSweep(1)
 const two = await timeSweep(2)
 console.log(`worker: ${built ? 'built out/main/run-worker.js' : 'TypeScript source via tsx'}; cores: ${availableParallelism()}`)
-console.log(`16-run sweep, 1 worker : ${one.ms.toFixed(0)} ms (${one.runs} runs, ${one.failed} not ok)`)
-console.log(`16-run sweep, 2 workers: ${two.ms.toFixed(0)} ms (${two.runs} runs, ${two.failed} not ok)`)
+console.log(`16-run sweep, 1 worker : ${one.ms.toFixed(0)} ms (${one.runs} runs, ${one.failed} not ok; main thread busy ${(one.mainBusy * 100).toFixed(1)}%)`)
+console.log(`16-run sweep, 2 workers: ${two.ms.toFixed(0)} ms (${two.runs} runs, ${two.failed} not ok; main thread busy ${(two.mainBusy * 100).toFixed(1)}%)`)
 console.log(`speed-up: ${(one.ms / two.ms).toFixed(2)}× (target ≥ 1.8×)`)
