@@ -38,8 +38,10 @@ export default function run(task: RunTask): RunTaskResult | unknown {
         // ignores the cancel flag on purpose
       }
     case 'oom': {
+      // Grows the heap in 8 MB steps until the thread's heap limit stops it. (One allocation far
+      // beyond the limit is a process-wide fatal OOM in V8, which no worker limit can catch.)
       const hoard: number[][] = []
-      for (;;) hoard.push(new Array(1_000_000).fill(Math.random()))
+      for (;;) hoard.push(new Array(1_000_000).fill(hoard.length + 0.5))
     }
   }
   throw new Error(`unknown behaviour ${behaviour}`)

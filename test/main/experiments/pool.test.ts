@@ -66,5 +66,5 @@ describe('run pool', () => {
     expect(errors[3]).toContain('out of memory')
     // The pool still serves new runs afterwards.
     expect((await pool.submit(task('steps:2', 6)).done).status).toBe('ok')
-  })
+  }, 90_000)
 })
