@@ -19,17 +19,8 @@ export interface LiveRun {
   updatedAt?: number
 }
 
-export interface LiveExperiment {
-  experimentId: string
-  name: string
-  total: number
-  done: number
-  failed: number
-  running: number
-  etaMs: number | null
-  finished: boolean
-  runIds: string[]
-}
+/** An experiment as the Runs view follows it: the host's progress plus its name and runs. */
+export type LiveExperiment = EventPayload<'experiment.progress'> & { name: string; runIds: string[] }
 
 /** Whether a run is still going. */
 export function isActive(phase: RunPhase): boolean {

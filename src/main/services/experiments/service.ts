@@ -4,6 +4,8 @@
  * is saved in the run store. The app, the browser host and the CLI all use this one service.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import type { z } from 'zod'
+import type { ExperimentProgress as ExperimentProgressSchema } from '../../../shared/contracts'
 import { APP_VERSION } from '../../../shared/version'
 import type { ExperimentManifest, ParamValue, RunManifest, RunStatus } from '../../../shared/runs'
 import { expandSweep, type SweepSpec } from '../../../shared/sweep'
@@ -33,15 +35,8 @@ export interface ExperimentEvents {
   runFinished(p: { experimentId: string; runId: string; status: RunStatus; error?: string; notSaved?: string }): void
 }
 
-export interface ExperimentProgress {
-  experimentId: string
-  total: number
-  done: number
-  failed: number
-  running: number
-  etaMs: number | null
-  finished: boolean
-}
+/** Runs done / total, failures, running and ETA of one experiment (the `experiment.progress` payload). */
+export type ExperimentProgress = z.infer<typeof ExperimentProgressSchema>
 
 export interface StartRequest {
   scenarioText: string
