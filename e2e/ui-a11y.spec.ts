@@ -37,8 +37,11 @@ test('every control of every view has an accessible name', async ({ appPage: pag
 })
 
 test('the scenario library and Run are reachable with the keyboard', async ({ appPage: page }) => {
+  // The library loads asynchronously (it parses every scenario): wait for it before tabbing.
+  await expect(page.locator('[data-testid^="scenario-"]').first()).toBeVisible({ timeout: 30_000 })
   await page.getByTestId('library-search').focus()
   await page.keyboard.type('fork after mirror')
+  await expect(page.locator('[data-testid^="scenario-"]').first()).toBeVisible()
   // Tab from the search box reaches the matching scenario; Enter opens it.
   for (let i = 0; i < 6; i++) {
     await page.keyboard.press('Tab')
