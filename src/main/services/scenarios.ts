@@ -3,7 +3,7 @@
  * grouped by folder. Ids name the source and the relative path; resolving an id never leaves its
  * folder. Files that do not parse are listed with their error instead of being hidden.
  */
-import { mkdir, readFile, readdir } from 'node:fs/promises'
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { ScenarioEntry } from '../../shared/contracts'
 import { writeFileAtomic } from './store/atomic'
@@ -13,6 +13,9 @@ import { resolveMachineRef } from './machine-ref'
 const SCENARIO_FILE = /\.(ya?ml|json)$/
 
 export class ScenarioLibrary {
+  /** Entries of files already parsed, by path, valid while the file's mtime and size are unchanged. */
+  private readonly cache = new Map<string, { key: string; entry: ScenarioEntry }>()
+
   constructor(
     private readonly dirs: { builtin: string; workspace: string },
     private readonly plan: PlanScenario,
@@ -29,6 +32,13 @@ export class ScenarioLibrary {
         if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/.test(rel)) continue
         const group = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
         const fileName = rel.slice(rel.lastIndexOf('/') + 1)
+        const info = await stat(path).catch(() => undefined)
+        const key = info ? `${info.mtimeMs}:${info.size}` : ''
+        const cached = this.cache.get(path)
+        if (cached && key && cached.key === key) {
+          out.push(cached.entry)
+          continue
+        }
         let text: string
         try {
           text = await readFile(path, 'utf8')
@@ -36,13 +46,19 @@ export class ScenarioLibrary {
           out.push({ id, source, group, fileName, name: fileName, description: '', error: `cannot read: ${(err as Error).message}` })
           continue
         }
+        let entry: ScenarioEntry
+        // A scenario that names its machine (`machine: probed` or a file) depends on more than its text: not cached.
+        let cacheable = true
         try {
           const machine = await resolveMachineRef(text, rel, path)
+          cacheable = machine === undefined
           const p = this.plan(text, rel, machine?.spec)
-          out.push({ id, source, group, fileName, name: p.name, description: p.description ?? '' })
+          entry = { id, source, group, fileName, name: p.name, description: p.description ?? '' }
         } catch (err) {
-          out.push({ id, source, group, fileName, name: fileName, description: '', error: (err as Error).message })
+          entry = { id, source, group, fileName, name: fileName, description: '', error: (err as Error).message }
         }
+        if (cacheable && key) this.cache.set(path, { key, entry })
+        out.push(entry)
       }
     }
     return out
