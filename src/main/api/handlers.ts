@@ -48,6 +48,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
           ...(input.designs ? { designs: input.designs } : {}),
           ...(input.seed !== undefined ? { seed: input.seed } : {}),
           ...(input.name ? { name: input.name } : {}),
+          ...(input.timeoutSeconds ? { timeoutMs: input.timeoutSeconds * 1000 } : {}),
           ...(probed ? { machine: { spec: probed.scenarioMachine, origin: probed.machine.origin } } : {}),
           ...(referenced ? { machine: { spec: referenced.spec, origin: referenced.origin } } : {}),
         }),

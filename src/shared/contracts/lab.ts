@@ -81,6 +81,8 @@ export const labRoutes = {
         designs: z.array(z.string().min(1)).min(1).optional(),
         seed: z.number().int().optional(),
         name: z.string().max(120).optional(),
+        /** Stop any run of this experiment that takes longer than this (default 10 minutes). */
+        timeoutSeconds: z.number().positive().max(86_400).optional(),
         /** Simulate this machine (or a captured sysroot): its IOMMU and GPUs replace the scenario's. */
         probedMachine: z.object({ sysroot: z.string().min(1).max(4096).optional() }).strict().optional(),
       })
