@@ -15,6 +15,7 @@ import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
 import { SimLimitError } from './kernel/frames'
 import type { RunResult } from '../shared/result'
+import { attachMetrics, type Metrics } from './metrics/collectors'
 
 export interface RunProgress {
   /** Top-level steps finished. */
@@ -83,12 +84,6 @@ function buildWorld(sc: Scenario, seed: number): World {
   return w
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
-  return sorted[i] as number
-}
-
 function byType(arr: number[]): Record<MemType, number> {
   return Object.fromEntries(MEM_TYPES.map((t, i) => [t, arr[i] ?? 0])) as Record<MemType, number>
 }
@@ -111,10 +106,12 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   const seed = opts.seed ?? sc.seed ?? 1
   const w = buildWorld(sc, seed)
   w.design = design
+  // metrics are hook subscribers; they subscribe first, live listeners after them
+  const metrics = attachMetrics(w.hooks)
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
   if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
-  const ctx = new Ctx(w, design, sc)
+  const ctx = new Ctx(w, design, sc, metrics.counters)
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const peak = MEM_TYPES.map(() => 0)
   const e = w.engine
@@ -158,25 +155,12 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   if (!mainDone && !ctx.stopped) w.finding({ kind: 'warn', message: 'the scenario blocked: a process waits forever (no more events)' })
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
-  return buildResult(w, ctx, sc, seed, peak)
+  return buildResult(w, ctx, metrics, sc, seed, peak)
 }
 
-function buildResult(w: World, ctx: Ctx, sc: Scenario & { source?: { file: string; hash: string } }, seed: number, peak: number[]): RunResult {
+function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { source?: { file: string; hash: string } }, seed: number, peak: number[]): RunResult {
   const led = w.ledger
-  const stats: RunResult['metrics']['invalidations_by'] = []
-  let invCount = 0
-  let invCost = 0
-  const keys = [...w.invCosts.keys()].sort()
-  for (const k of keys) {
-    const arr = (w.invCosts.get(k) as number[]).slice().sort((a, b) => a - b)
-    const [event, device, mechanism] = k.split('|') as [string, string, string]
-    const total = arr.reduce((a, b) => a + b, 0)
-    invCount += arr.length
-    invCost += total
-    stats.push({ event, device, mechanism, count: arr.length, total_ns: total, p50_ns: percentile(arr, 0.5), p90_ns: percentile(arr, 0.9), p99_ns: percentile(arr, 0.99), max_ns: arr[arr.length - 1] ?? 0 })
-  }
-  const counters: Record<string, number> = {}
-  for (const k of [...w.counters.keys()].sort()) counters[k] = w.counters.get(k) as number
+  const inv = metrics.invalidations.summary()
   const failed = ctx.expects.some((x) => !x.pass)
   const liveAtEnd = led.objects
     .filter((o) => o.freeT === null)
@@ -201,12 +185,12 @@ function buildResult(w: World, ctx: Ctx, sc: Scenario & { source?: { file: strin
       leaked_bytes_end: led.leakedTotal,
       leaked_bytes_peak: led.peakLeaked,
       leak_byte_seconds: led.leakByteSeconds(),
-      invalidation_count: invCount,
-      invalidation_cost_ns: invCost,
-      invalidations_by: stats,
+      invalidation_count: inv.count,
+      invalidation_cost_ns: inv.total_ns,
+      invalidations_by: inv.by,
       device_tlbs: w.devices.map((d) => ({ device: d.name, hits: d.tlb.hits, misses: d.tlb.misses, page_flushes: d.tlb.pageFlushes, full_flushes: d.tlb.fullFlushes })),
       iommus: w.iommus.map((io) => ({ name: io.name, vendor: io.spec.vendor, psi: io.psiCount, dsi: io.dsiCount, ats: io.atsCount, qi_waits: io.qiWaits, iotlb_hits: io.iotlb.hits, iotlb_misses: io.iotlb.misses })),
-      counters,
+      counters: metrics.counters.toRecord(),
       srcu_callbacks_pending: w.srcuPending,
     },
     series: { t: led.series.t, bytes: led.series.byType, leaked: led.series.leaked },

@@ -1,10 +1,11 @@
 /**
  * The world of one run: engine, PRNG, ledger, frames, costs, the machine (devices, IOMMUs), tasks
- * and the chosen teardown design, plus the metric and finding sinks the result document is built
- * from. Every model module receives the world explicitly; there is no global state.
+ * and the chosen teardown design, plus the finding sink and the hooks models emit on (metrics are
+ * collected by subscribers, src/sim/metrics). Every model module receives the world explicitly;
+ * there is no global state.
  */
 import { Engine, sleep, type Proc } from './engine/engine'
-import { Hooks } from './engine/hooks'
+import { Hooks, type HookListener } from './engine/hooks'
 import { Rng } from './engine/rng'
 import { TraceRing } from './engine/trace'
 import { Ledger, type CallPath, type MemoryFinding } from './ledger/ledger'
@@ -84,10 +85,20 @@ export type Mechanism =
 /** Records kept in full; aggregates cover every invalidation. */
 const MAX_INVAL_RECORDS = 4096
 
+/**
+ * One `World.count` call: add `by` to the counter `name`. The payload object is reused from call
+ * to call (counters are on the hot path): listeners read it during the call and never keep it.
+ */
+export interface CounterEvent {
+  name: string
+  by: number
+}
+
 export interface HookChannels extends Record<string, unknown> {
   invalidation: InvalidationRecord
   marker: Marker
   finding: Finding
+  counter: CounterEvent
 }
 
 export class World {
@@ -102,9 +113,12 @@ export class World {
   readonly markers: Marker[] = []
   readonly invalidations: InvalidationRecord[] = []
   invalidationsDropped = 0
-  /** cost samples by "event|device|mechanism" key. */
-  readonly invCosts = new Map<string, number[]>()
-  readonly counters = new Map<string, number>()
+  /** The reused payload of the `counter` hook. */
+  private readonly counterEvent: CounterEvent = { name: '', by: 0 }
+  /** Listeners of the `counter` hook (the live array: `count` is on the hot path). */
+  private readonly counterListeners = this.hooks.listeners('counter')
+  /** PROTECTION_PAGE invalidate_range_start calls so far (model state for invariant 7). */
+  protectionPageInvalidations = 0
   readonly tasks = new Map<string, Task>()
   readonly mms: MmStruct[] = []
   readonly devices: Device[] = []
@@ -135,9 +149,14 @@ export class World {
     return this.nextPid++
   }
 
-  /** Adds to a named counter. */
+  /** Adds to a named counter: emitted on the `counter` hook (the metrics collector owns the values). */
   count(name: string, by = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by)
+    const ls = this.counterListeners
+    if (ls.length === 0) return
+    const e = this.counterEvent
+    e.name = name
+    e.by = by
+    for (let i = 0; i < ls.length; i++) (ls[i] as HookListener<CounterEvent>)(e)
   }
 
   /** Writes a trace record. */
@@ -178,14 +197,7 @@ export class World {
     const rec: InvalidationRecord = { t: this.engine.now, ...r }
     if (this.invalidations.length < MAX_INVAL_RECORDS) this.invalidations.push(rec)
     else this.invalidationsDropped++
-    const key = `${r.event}|${r.device}|${r.mechanism}`
-    let arr = this.invCosts.get(key)
-    if (!arr) {
-      arr = []
-      this.invCosts.set(key, arr)
-    }
-    arr.push(r.cost)
-    if (this.hooks.has('invalidation')) this.hooks.emit('invalidation', rec)
+    this.hooks.emit('invalidation', rec)
   }
 
   /** call_srcu on the global notifier SRCU domain: `fn` runs after one grace period. */

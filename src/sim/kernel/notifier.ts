@@ -232,6 +232,7 @@ export interface InvalidateResult {
 export function invalidateRangeStart(w: World, r: NotifierRange, path: CallPath): InvalidateResult {
   const subs = r.mm.subs
   w.count(`invalidate.${r.event}`)
+  if (r.event === 'PROTECTION_PAGE') w.protectionPageInvalidations++
   if (!subs) return { ret: 0, cost: 0 }
   const p = [...path, 'mmu_notifier_invalidate_range_start']
   let cost = 0

@@ -44,7 +44,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     for (const [k, r] of old.regions) mm.regions.set(k, { ...r })
     mm.mmapBase = old.mmapBase
     let cowVmas = 0
-    const before = w.counters.get('invalidate.PROTECTION_PAGE') ?? 0
+    const before = w.protectionPageInvalidations
     for (const v of old.vmas) {
       const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, owner, `vma of ${mm.label}`, [...dp, 'dup_mmap', 'vm_area_dup'])
       const nv = new Vma(v.start, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff)
@@ -81,7 +81,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     yield sleep(tlb)
     // invariant 7
     if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)
-    const seen = (w.counters.get('invalidate.PROTECTION_PAGE') ?? 0) - before
+    const seen = w.protectionPageInvalidations - before
     if (seen !== cowVmas) w.violation(7, `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
   }
   w.count('fork')

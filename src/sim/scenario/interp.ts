@@ -79,6 +79,8 @@ export class Ctx {
     readonly w: World,
     readonly design: TeardownDesign,
     readonly sc: Scenario,
+    /** Counter values for `expect.counter` (the metrics collector). */
+    readonly counters: { get(name: string): number },
   ) {}
   nextIndex(): number {
     return this.stepIndex++
@@ -573,7 +575,7 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
       details.push(ok ? `snapshot: ${snap.length} bytes as expected` : `snapshot: byte ${bad < 0 ? want.length : bad} expected 0x${(want[bad] ?? 0).toString(16)}, got 0x${(snap[bad] ?? 0).toString(16)} (length ${snap.length})  ✗`)
     }
   }
-  if (e.counter) check(`counter ${e.counter.name}`, w.counters.get(e.counter.name) ?? 0, e.counter.value)
+  if (e.counter) check(`counter ${e.counter.name}`, ctx.counters.get(e.counter.name), e.counter.value)
   if (e.memory) {
     const mm = ctx.mmOf.get(e.memory.task)
     const t = w.tasks.get(e.memory.task)
