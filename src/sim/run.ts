@@ -193,7 +193,7 @@ function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { sour
       counters: metrics.counters.toRecord(),
       srcu_callbacks_pending: w.srcuPending,
     },
-    series: { t: led.series.t, bytes: led.series.byType, leaked: led.series.leaked },
+    series: { t: metrics.memory.series.t, bytes: metrics.memory.series.byType, leaked: metrics.memory.series.leaked },
     markers: w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })),
     invalidations: { records: w.invalidations, dropped: w.invalidationsDropped },
     leaks: led.leakTable(),

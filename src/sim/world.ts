@@ -8,7 +8,7 @@ import { Engine, sleep, type Proc } from './engine/engine'
 import { Hooks, type HookListener } from './engine/hooks'
 import { Rng } from './engine/rng'
 import { TraceRing } from './engine/trace'
-import { Ledger, type CallPath, type MemoryFinding } from './ledger/ledger'
+import { Ledger, type CallPath, type MemoryFinding, type MemorySample } from './ledger/ledger'
 import { Frames } from './kernel/frames'
 import { makeCosts, type Costs } from './cost/model'
 import type { Device } from './devices/device'
@@ -99,6 +99,8 @@ export interface HookChannels extends Record<string, unknown> {
   marker: Marker
   finding: Finding
   counter: CounterEvent
+  /** The ledger's memory at the end of a time stamp (reused payload, see MemorySample). */
+  memory: MemorySample
 }
 
 export class World {
@@ -135,7 +137,7 @@ export class World {
   constructor(seed: number, costOverrides: Partial<Record<string, number>> | undefined, traceCapacity: number) {
     this.rng = new Rng(seed)
     this.trace = new TraceRing(traceCapacity)
-    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f))
+    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'))
     this.frames = new Frames(this.ledger)
     this.costs = makeCosts(costOverrides)
   }

@@ -5,7 +5,9 @@
  * call paths; bulk memory (pages, page-table pages, VRAM) is charged to (owner, type) pools.
  *
  * "Leaked" = bytes still held on behalf of an owner (a task) that has exited. The ledger integrates
- * leaked bytes over simulated time (bytes × seconds) and samples memory by type into series.
+ * leaked bytes over simulated time (bytes × seconds) and emits a memory sample (live bytes by type,
+ * leaked bytes) for every time stamp at which memory changed; the series collector
+ * (src/sim/metrics) subscribes to those samples and builds the series.
  */
 
 export const MEM_TYPES = [
@@ -79,14 +81,18 @@ export interface LeakRow {
   until: number | null
 }
 
-export interface MemorySeries {
-  t: number[]
-  byType: Record<MemType, number[]>
-  leaked: number[]
+/**
+ * Memory at the end of simulated time `t` (nothing changes at `t` after it is emitted). The object
+ * and its array are the ledger's own, reused: listeners read them during the call, never keep them.
+ */
+export interface MemorySample {
+  t: number
+  /** Live bytes by type, indexed like MEM_TYPES. */
+  live: readonly number[]
+  leaked: number
 }
 
-/** Maximum points kept per series (older points are decimated deterministically). */
-const SERIES_CAP = 2048
+export type MemorySampleListener = (s: MemorySample) => void
 
 export class Ledger {
   readonly owners: OwnerInfo[] = [{ id: 0, label: 'kernel', alive: true, diedAt: null }]
@@ -100,10 +106,9 @@ export class Ledger {
   private leakByteNs = 0
   private lastLeakT = 0
   peakLeaked = 0
-  readonly series: MemorySeries = { t: [], byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>, leaked: [] }
-  private minSpacing = 0
-  /** Time of the series row being accumulated (-1: none yet). */
+  /** Time of the sample being accumulated (-1: none yet). */
   private rowT = -1
+  private readonly sampleEvent: MemorySample = { t: 0, live: this.liveByType, leaked: 0 }
   /** Allocations / frees counted (objects and pool charges). */
   allocs = 0
   frees = 0
@@ -111,6 +116,8 @@ export class Ledger {
   constructor(
     private readonly clock: () => number,
     private readonly report: (f: MemoryFinding) => void,
+    /** Listeners of memory samples (the world passes its `memory` hook's live listener array). */
+    private readonly sampleListeners: ReadonlyArray<MemorySampleListener> = [],
   ) {}
 
   /** Registers an owner (a task); returns its id. */
@@ -278,46 +285,29 @@ export class Ledger {
     })
   }
 
-  /** Called before every change: closes the row of the previous time stamp. */
+  /** Called before every change: closes the sample of the previous time stamp. */
   private sample(): void {
     const now = this.clock()
     if (now === this.rowT) return
-    if (this.rowT >= 0) this.pushRow(this.rowT)
+    if (this.rowT >= 0) this.emitSample(this.rowT)
     this.rowT = now
   }
 
-  private pushRow(t: number): void {
-    const s = this.series
-    const n = s.t.length
-    const overwrite = n > 1 && t - (s.t[n - 2] as number) < this.minSpacing
-    if (overwrite) {
-      s.t[n - 1] = t
-      for (let ti = 0; ti < MEM_TYPES.length; ti++) (s.byType[MEM_TYPES[ti] as MemType])[n - 1] = this.liveByType[ti] as number
-      s.leaked[n - 1] = this.leakedTotal
-      return
-    }
-    s.t.push(t)
-    for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(this.liveByType[ti] as number)
-    s.leaked.push(this.leakedTotal)
-    if (s.t.length > SERIES_CAP) this.decimate()
+  private emitSample(t: number): void {
+    const ls = this.sampleListeners
+    if (ls.length === 0) return
+    const e = this.sampleEvent
+    e.t = t
+    e.leaked = this.leakedTotal
+    for (let i = 0; i < ls.length; i++) (ls[i] as MemorySampleListener)(e)
   }
 
-  private decimate(): void {
-    const s = this.series
-    const keep = (arr: number[]): number[] => arr.filter((_, i) => i % 2 === 1 || i === arr.length - 1)
-    s.t = keep(s.t)
-    for (const t of MEM_TYPES) s.byType[t] = keep(s.byType[t])
-    s.leaked = keep(s.leaked)
-    const span = (s.t[s.t.length - 1] as number) - (s.t[0] as number)
-    this.minSpacing = Math.max(this.minSpacing * 2, Math.ceil(span / SERIES_CAP))
-  }
-
-  /** Closes the series at the current time (end of the run). */
+  /** Closes the samples at the current time (end of the run). */
   flush(): void {
     this.integrate()
-    if (this.rowT >= 0) this.pushRow(this.rowT)
+    if (this.rowT >= 0) this.emitSample(this.rowT)
     const now = this.clock()
-    if (now !== this.rowT) this.pushRow(now)
+    if (now !== this.rowT) this.emitSample(now)
     this.rowT = -1
   }
 

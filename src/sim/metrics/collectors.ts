@@ -1,11 +1,12 @@
 /**
  * Metrics collectors: subscribers of the world's hooks that own the figures of the result
- * document's `metrics`. Models only emit (`World.invalidation`, `World.count`); they never keep
- * aggregates themselves. `runScenario` attaches the collectors right after building the world.
+ * document's `metrics` and `series`. Models only emit (`World.invalidation`, `World.count`, the
+ * ledger's memory samples); they never keep aggregates themselves. `runScenario` attaches the collectors right after building the world.
  */
 import type { Hooks } from '../engine/hooks'
 import type { CounterEvent, HookChannels, InvalidationRecord } from '../world'
 import type { RunResult } from '../../shared/result'
+import { MEM_TYPES, type MemorySample, type MemType } from '../ledger/ledger'
 
 export type InvalidationStat = RunResult['metrics']['invalidations_by'][number]
 
@@ -76,13 +77,61 @@ export class Counters {
   }
 }
 
+export interface MemorySeries {
+  t: number[]
+  byType: Record<MemType, number[]>
+  leaked: number[]
+}
+
+/** Maximum points kept per series (older points are decimated deterministically). */
+const SERIES_CAP = 2048
+
+/** Memory by type and leaked bytes over time (subscribes to `memory`), at most ~SERIES_CAP points. */
+export class MemorySeriesCollector {
+  readonly series: MemorySeries = { t: [], byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>, leaked: [] }
+  private minSpacing = 0
+
+  constructor(hooks: Hooks<HookChannels>) {
+    // the payload is reused by the ledger: read it now, never keep it
+    hooks.on('memory', (m: MemorySample) => this.push(m))
+  }
+
+  private push(m: MemorySample): void {
+    const s = this.series
+    const t = m.t
+    const n = s.t.length
+    const overwrite = n > 1 && t - (s.t[n - 2] as number) < this.minSpacing
+    if (overwrite) {
+      s.t[n - 1] = t
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) (s.byType[MEM_TYPES[ti] as MemType])[n - 1] = m.live[ti] as number
+      s.leaked[n - 1] = m.leaked
+      return
+    }
+    s.t.push(t)
+    for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(m.live[ti] as number)
+    s.leaked.push(m.leaked)
+    if (s.t.length > SERIES_CAP) this.decimate()
+  }
+
+  private decimate(): void {
+    const s = this.series
+    const keep = (arr: number[]): number[] => arr.filter((_, i) => i % 2 === 1 || i === arr.length - 1)
+    s.t = keep(s.t)
+    for (const t of MEM_TYPES) s.byType[t] = keep(s.byType[t])
+    s.leaked = keep(s.leaked)
+    const span = (s.t[s.t.length - 1] as number) - (s.t[0] as number)
+    this.minSpacing = Math.max(this.minSpacing * 2, Math.ceil(span / SERIES_CAP))
+  }
+}
+
 /** The collectors of one run. */
 export interface Metrics {
   invalidations: InvalidationCosts
   counters: Counters
+  memory: MemorySeriesCollector
 }
 
 /** Subscribes every metrics collector to the hooks. */
 export function attachMetrics(hooks: Hooks<HookChannels>): Metrics {
-  return { invalidations: new InvalidationCosts(hooks), counters: new Counters(hooks) }
+  return { invalidations: new InvalidationCosts(hooks), counters: new Counters(hooks), memory: new MemorySeriesCollector(hooks) }
 }
