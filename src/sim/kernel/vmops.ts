@@ -48,6 +48,8 @@ function insertVma(mm: MmStruct, v: Vma): void {
 function splitAt(w: World, mm: MmStruct, page: number, path: CallPath): void {
   const v = findVma(mm, page)
   if (!v || v.start === page) return
+  // vma_adjust_trans_huge: a huge leaf straddling the new boundary is split first (split_huge_pmd).
+  if (page & 511 && mm.pt.isHuge(page)) splitLeaf(w, mm, page - (page & 511))
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
   const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
   if (v.file) getFile(w, v.file, path)
@@ -414,14 +416,26 @@ export function* doMadvise(w: World, mm: MmStruct, start: number, end: number, a
     let n = 0
     splitPartialHuge(w, mm, start, end)
     const heir = heirOwner(mm)
-    const sharedRanges = mm.vmas.filter((v) => v.shared && v.start < end && start < v.end)
-    n = mm.pt.clear(start, end, (pg, f, pfn) => {
-      if (sharedRanges.some((v) => pg >= v.start && pg < v.end) && advice === 'pageout') return
-      zapFrames(w, mm, f, pfn, heir)
-    })
+    // Reclaim of a shared mapping's pages is declined here (they stay resident and mapped): the model
+    // has no swap-backed shmem object that would keep them after their PTEs are gone.
+    const ranges = advice === 'pageout' ? subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end)) : [[start, end] as const]
+    for (const [a, b] of ranges) n += mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
     return n * w.costs.pte_op
   })
   return 0
+}
+
+/** [start, end) without the parts covered by `holes` (sorted or not), as a list of ranges. */
+function subtractRanges(start: number, end: number, holes: readonly { start: number; end: number }[]): (readonly [number, number])[] {
+  const out: (readonly [number, number])[] = []
+  let at = start
+  for (const h of [...holes].sort((x, y) => x.start - y.start)) {
+    if (h.start > at) out.push([at, Math.min(h.start, end)] as const)
+    at = Math.max(at, h.end)
+    if (at >= end) break
+  }
+  if (at < end) out.push([at, end] as const)
+  return out
 }
 
 function* collapse(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
