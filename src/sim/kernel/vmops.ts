@@ -202,21 +202,32 @@ function hbFits(v: Vma, pg: number): boolean {
 }
 
 
+/**
+ * A CPU fault on a device-private entry (the pgmap's migrate_to_ram): copies the page (order 0) or
+ * the THP folio (order 9) back to system memory and drops it from the mirrors. The owning device's
+ * own access needs no migration. Returns the cost.
+ */
+function migrateToRam(w: World, mm: MmStruct, v: Vma, page: number, order: 0 | 9, f: number, pfn: number, write: boolean, devOwner: number): number {
+  const fr = w.frames
+  if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
+  const pages = 1 << order
+  const np = fr.alloc(order, mm.owner)
+  fr.copy(np, pfn)
+  fr.put(pfn, mm.owner, heirOwner(mm))
+  for (const m of mm.mirrors) m.dropDevicePage(page, pages)
+  // the copy back is exclusive to this mm: a write fault leaves it writable (do_wp_page reuse)
+  const flags = PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0)
+  if (order === 9) mm.pt.setHuge(page, flags, np)
+  else mm.pt.set(page, flags, np)
+  w.count('migrate_to_ram')
+  return w.costs.migrate_page * pages
+}
+
 function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean, devOwner: number): number {
   const pt = mm.pt
   const fr = w.frames
   const pfn = pt.pfn(hb)
-  if (f & PTE_DEVPRIV) {
-    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
-    const np = fr.alloc(9, mm.owner)
-    fr.copy(np, pfn)
-    fr.put(pfn, mm.owner, heirOwner(mm))
-    for (const m of mm.mirrors) m.dropDevicePage(hb, 512)
-    // the copy back is exclusive to this mm: a write fault leaves it writable (do_wp_page reuse)
-    pt.setHuge(hb, PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0), np)
-    w.count('migrate_to_ram')
-    return w.costs.migrate_page * 512
-  }
+  if (f & PTE_DEVPRIV) return migrateToRam(w, mm, v, hb, 9, f, pfn, write, devOwner)
   if (f & PTE_EXCL) {
     pt.setHuge(hb, (f & ~PTE_EXCL) | PTE_PRESENT, pfn)
     return w.costs.cpu_fault
@@ -268,16 +279,7 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
     return w.costs.cpu_fault
   }
   const pfn = pt.pfn(pg)
-  if (f & PTE_DEVPRIV) {
-    if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
-    const np = fr.alloc(0, mm.owner)
-    fr.copy(np, pfn)
-    fr.put(pfn, mm.owner, heirOwner(mm))
-    for (const m of mm.mirrors) m.dropDevicePage(pg, 1)
-    pt.set(pg, PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0), np)
-    w.count('migrate_to_ram')
-    return w.costs.migrate_page
-  }
+  if (f & PTE_DEVPRIV) return migrateToRam(w, mm, v, pg, 0, f, pfn, write, devOwner)
   if (f & PTE_EXCL) {
     pt.set(pg, (f & ~PTE_EXCL) | PTE_PRESENT, pfn)
     return w.costs.cpu_fault
