@@ -97,7 +97,7 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
 /** Histogram of costs (bars on bin labels). */
 export function histogramConfig(h: Histogram, label: string): Cfg {
   const options = baseOptions()
-  const labels = h.counts.map((_, i) => `${formatNs(h.edges[i]!, 2)}–${formatNs(h.edges[i + 1]!, 2)}`)
+  const labels = h.counts.map((_, i) => `${formatNs(h.edges[i]!, { digits: 2 })}–${formatNs(h.edges[i + 1]!, { digits: 2 })}`)
   return {
     type: 'bar',
     data: { labels, datasets: [{ label, data: h.counts, backgroundColor: colour(0, 0.7), borderColor: colour(0), borderWidth: 1 }] },
@@ -124,7 +124,7 @@ export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
     options: {
       ...options,
       scales: {
-        x: logAxis('cost per invalidation (ns, log)', (v) => formatNs(v, 2)),
+        x: logAxis('cost per invalidation (ns, log)', (v) => formatNs(v, { digits: 2 })),
         y: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'fraction of invalidations ≤ cost (0–1)' } },
       },
       plugins: { ...options.plugins, decimation },
@@ -141,8 +141,8 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
     options: {
       ...options,
       scales: {
-        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, 2), 2),
-        y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatNs(v, 2)),
+        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, { digits: 2 }), 2),
+        y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatNs(v, { digits: 2 })),
       },
       plugins: {
         ...options.plugins,

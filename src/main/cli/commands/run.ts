@@ -7,6 +7,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
+import { formatBytes, formatNs } from '../../../shared/units'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
 
@@ -17,21 +18,8 @@ interface RunFlags {
   out?: string
 }
 
-const MiB = 1024 * 1024
-
-function fmtBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`
-  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`
-  return `${n} B`
-}
-
-function fmtNs(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(3)} s`
-  if (n >= 1e6) return `${(n / 1e6).toFixed(3)} ms`
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} µs`
-  return `${n} ns`
-}
+const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
+const fmtNs = (n: number): string => formatNs(n, { digits: 4 })
 
 function summary(r: RunResult): string {
   const ok = r.expects.filter((e) => e.pass).length

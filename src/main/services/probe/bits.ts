@@ -1,4 +1,5 @@
 /** Small helpers for register decoding: hex parsing, bit ranges, sizes. Pure. */
+import * as units from '../../../shared/units'
 
 /**
  * Parses a hex register value as sysfs prints it (`%llx`: no `0x`, no padding) and as people paste
@@ -35,24 +36,8 @@ export function hex(v: bigint | number): string {
   return '0x' + v.toString(16)
 }
 
-/** `2 MiB`, `1 GiB`, `512 GiB`, `4 KiB`. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
-  let u = 0
-  let x = n
-  while (x >= 1024 && u < units.length - 1 && Number.isInteger(x / 1024)) {
-    x /= 1024
-    u++
-  }
-  if (x >= 1024 && u < units.length - 1) {
-    while (x >= 1024 && u < units.length - 1) {
-      x /= 1024
-      u++
-    }
-    return `${x.toFixed(1)} ${units[u]}`
-  }
-  return `${x} ${units[u]}`
-}
+/** `2 MiB`, `1 GiB`, `512 GiB`, `4 KiB`, `23.4 GiB`: the lab's byte formatter, one argument (safe in `map`). */
+export const formatBytes = (n: number): string => units.formatBytes(n)
 
 export function yesNo(b: boolean, yes = 'supported', no = 'not supported'): string {
   return b ? yes : no
