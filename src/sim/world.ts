@@ -4,10 +4,11 @@
  * collected by subscribers, src/sim/metrics). Every model module receives the world explicitly;
  * there is no global state.
  */
-import { Engine, sleep, type Proc } from './engine/engine'
+import { Engine, type Proc } from './engine/engine'
 import { Hooks, type HookListener } from './engine/hooks'
 import { Rng } from './engine/rng'
 import { TraceRing } from './engine/trace'
+import { Srcu } from './engine/srcu'
 import { Ledger, type CallPath, type MemoryFinding, type MemorySample } from './ledger/ledger'
 import { Frames } from './kernel/frames'
 import { makeCosts, type Costs } from './cost/model'
@@ -128,6 +129,10 @@ export class World {
   design!: TeardownDesign
   private nextId = 1
   private nextPid = 100
+  /** The notifier SRCU domain (`srcu` in mm/mmu_notifier.c): read sections around the callbacks. */
+  readonly srcu: Srcu
+  /** Other SRCU domains by name (e.g. kfd_processes_srcu), created on first use. */
+  private readonly srcuDomains = new Map<string, Srcu>()
   /** SRCU callbacks queued and not yet run. */
   srcuPending = 0
   private srcuBarrierWaiters: Array<() => void> = []
@@ -140,6 +145,17 @@ export class World {
     this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'))
     this.frames = new Frames(this.ledger)
     this.costs = makeCosts(costOverrides)
+    this.srcu = new Srcu('mmu_notifier srcu', this.engine, () => this.costs.srcu_gp)
+  }
+
+  /** Another SRCU domain than the notifier's (a driver's own), created on first use. */
+  srcuDomain(name: string): Srcu {
+    let d = this.srcuDomains.get(name)
+    if (!d) {
+      d = new Srcu(name, this.engine, () => this.costs.srcu_gp)
+      this.srcuDomains.set(name, d)
+    }
+    return d
   }
 
   /** A fresh id for model objects. */
@@ -202,11 +218,14 @@ export class World {
     this.hooks.emit('invalidation', rec)
   }
 
-  /** call_srcu on the global notifier SRCU domain: `fn` runs after one grace period. */
+  /**
+   * call_srcu on the global notifier SRCU domain: `fn` runs after a grace period, i.e. not before
+   * `srcu_gp` and not before every notifier callback in flight now has returned.
+   */
   callSrcu(label: string, fn: () => void): void {
     this.srcuPending++
     this.log('srcu', 'call_srcu', label)
-    this.engine.after(this.costs.srcu_gp, label, () => {
+    this.srcu.startGp(label, () => {
       this.srcuPending--
       fn()
       if (this.srcuPending === 0) {
@@ -216,10 +235,13 @@ export class World {
     })
   }
 
-  /** synchronize_srcu: waits one grace period. */
-  *synchronizeSrcu(): Proc<void> {
+  /**
+   * synchronize_srcu on the notifier domain (or `domain`): waits for a grace period, which also
+   * waits out every read-side section (notifier callback) in flight when it started.
+   */
+  *synchronizeSrcu(domain: Srcu = this.srcu): Proc<void> {
     this.count('synchronize_srcu')
-    yield sleep(this.costs.srcu_gp)
+    yield* domain.synchronize()
   }
 
   /** queue_work: runs the process on a kworker after the workqueue latency (+extra delay). */

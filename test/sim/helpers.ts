@@ -15,3 +15,16 @@ export function shippedScenarios(dir = 'scenarios'): string[] {
 export function read(p: string): string {
   return readFileSync(p, 'utf8')
 }
+
+/**
+ * Runs a simulator process to completion right now, ignoring its waits (for model calls whose
+ * callbacks cost nothing, so that they never sleep). Throws if it asks to wait on a queue.
+ */
+export function runNow<T>(g: Generator<{ kind: string }, T, void>): T {
+  let r = g.next()
+  while (!r.done) {
+    if (r.value.kind !== 'sleep') throw new Error('runNow: the process waits on a queue')
+    r = g.next()
+  }
+  return r.value
+}

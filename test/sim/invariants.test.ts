@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { runNow } from './helpers'
 import { World } from '../../src/sim/world'
 import { DESIGN_TABLE } from '../../src/sim/teardown'
 import { spawnTask } from '../../src/sim/kernel/task'
@@ -43,17 +44,17 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     const mm = spawnTask(w, 'A', []).mm!
     const r = { mm, start: 0, end: 10, event: 'CLEAR' as const, blockable: true, owner: -1 }
     mmuNotifierRegister(w, new ClassicSub(w.id(), ops, mm, mm.ledgerId), mm, [])
-    invalidateRangeStart(w, r, [])
+    runNow(invalidateRangeStart(w, r, []))
     mm.subs!.invalidate_seq |= 1
     mm.subs!.itree.length = 0
     // end sees the odd seq, makes it even; corrupt it again to simulate a lost update
     const saved = mm.subs!.invalidate_seq
-    invalidateRangeEnd(w, r, [])
+    runNow(invalidateRangeEnd(w, r, []))
     expect(mm.subs!.invalidate_seq).toBe(saved + 1)
     mm.subs!.active_invalidate_ranges = 1
     mm.subs!.invalidate_seq = 5
     Object.defineProperty(mm.subs!, 'invalidate_seq', { get: () => 5, set: () => {} })
-    invalidateRangeEnd(w, r, [])
+    runNow(invalidateRangeEnd(w, r, []))
     expect(w.findings.some((f) => f.invariant === 3)).toBe(true)
   })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { runNow } from './helpers'
 import { Engine, sleep, WaitQueue, waitOn } from '../../src/sim/engine/engine'
 import { Rng } from '../../src/sim/engine/rng'
 import { RadixPt, PTE_PRESENT, PTE_WRITE, PTE_COW } from '../../src/sim/kernel/pagetable'
@@ -149,15 +150,15 @@ describe('mmu_notifier core', () => {
     const seq = sub.invalidate_seq
     expect(seq % 2).toBe(1) // "never collided" value = mm seq − 1
     const miss = { mm, start: 300, end: 400, event: 'CLEAR' as const, blockable: true, owner: -1 }
-    invalidateRangeStart(w, miss, [])
+    runNow(invalidateRangeStart(w, miss, []))
     expect(mm.subs!.invalidate_seq % 2).toBe(0)
-    invalidateRangeEnd(w, miss, [])
+    runNow(invalidateRangeEnd(w, miss, []))
     expect(mmuIntervalReadRetry(sub, seq)).toBe(false)
     const hit = { ...miss, start: 150, end: 160 }
-    invalidateRangeStart(w, hit, [])
+    runNow(invalidateRangeStart(w, hit, []))
     expect(mm.subs!.invalidate_seq % 2).toBe(1)
     expect(mm.subs!.active_invalidate_ranges).toBe(1)
-    invalidateRangeEnd(w, hit, [])
+    runNow(invalidateRangeEnd(w, hit, []))
     expect(mm.subs!.invalidate_seq % 2).toBe(0)
     expect(mmuIntervalReadRetry(sub, seq)).toBe(true)
     expect(w.findings).toEqual([])

@@ -298,8 +298,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       const old = mm.pt.pfn(addr)
       if (!(f & (PTE_DEVPRIV | PTE_EXCL)) && (f & PTE_ZERO || (w.frames.refcount[old] as number) === 1) && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
         const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
-        const s = invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
-        if (s.cost > 0) yield sleep(s.cost)
+        yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
         if (!(f & PTE_ZERO)) {
@@ -309,8 +308,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
         mm.pt.setHuge(addr, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
         const t = m.pt.ensurePteTable(addr)
         for (let pg = addr; pg < addr + 512; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
-        const e = invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
-        yield sleep(512 * w.costs.migrate_page + cpuTlbFlushCost(w.costs, 512) + e)
+        yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+        yield sleep(512 * w.costs.migrate_page + cpuTlbFlushCost(w.costs, 512))
         w.count('migrate_to_device.thp')
         addr += 512
         continue
@@ -320,8 +319,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
     // split THP leaves the chunk covers only partly (or that cannot move as one folio)
     for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
-    const s = invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
-    if (s.cost > 0) yield sleep(s.cost)
+    yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
     let moved = 0
     if (!v.shared) {
       for (let pg = addr; pg < next; pg++) {
@@ -346,8 +344,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       }
     }
     const tlb = cpuTlbFlushCost(w.costs, next - addr)
-    const e = invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
-    yield sleep(moved * w.costs.migrate_page + tlb + e)
+    yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+    yield sleep(moved * w.costs.migrate_page + tlb)
     w.count('migrate_to_device.pages', moved)
     addr = next
   }
@@ -369,8 +367,7 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
   const lastPg = pages[pages.length - 1] as number
   const hi = mm.pt.isHuge(lastPg) ? lastPg + 512 : lastPg + 1
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
-  const s = invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
-  if (s.cost > 0) yield sleep(s.cost)
+  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
   for (const pg of pages) {
     const f = mm.pt.get(pg)
@@ -408,8 +405,8 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
     mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
     for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 1)
   }
-  const e = invalidateRangeEnd(w, r, path)
-  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo) + e)
+  yield* invalidateRangeEnd(w, r, path)
+  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
   return n
 }
 
@@ -505,8 +502,7 @@ export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: numbe
       break
     }
     const r = { mm, start: addr, end: next, event: 'EXCLUSIVE' as const, blockable: true, owner: m.dev.idx }
-    const s = invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
-    if (s.cost > 0) yield sleep(s.cost)
+    yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
     for (let pg = addr; pg < next; pg++) {
       if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
       const fl = mm.pt.get(pg)
@@ -515,8 +511,8 @@ export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: numbe
       mm.pt.set(pg, fl | PTE_EXCL, pfn)
       m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
     }
-    const e = invalidateRangeEnd(w, r, p)
-    yield sleep(e + (next - addr) * w.costs.cpu_fault)
+    yield* invalidateRangeEnd(w, r, p)
+    yield sleep((next - addr) * w.costs.cpu_fault)
     addr = next
   }
   yield* mmput(w, mm, p)

@@ -88,17 +88,16 @@ export function* exitMmap(w: World, mm: MmStruct, path: CallPath): Proc<void> {
   if (mm.vmas.length > 0) {
     const up = [...p, 'unmap_vmas']
     const r = { mm, start: 0, end: ALL_PAGES, event: 'UNMAP' as const, blockable: true, owner: -1 }
-    const s = invalidateRangeStart(w, r, up)
-    if (s.cost > 0) yield sleep(s.cost)
+    yield* invalidateRangeStart(w, r, up)
     const heir = heirOwner(mm)
     const present = mm.pt.present
     mm.pt.clearAll((_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
     for (const v of mm.vmas) if (v.shmem) putShmem(w, v)
     const cpu = present * w.costs.pte_op + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
-    const sec = archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
-    const e = invalidateRangeEnd(w, r, up)
+    yield* archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
+    yield* invalidateRangeEnd(w, r, up)
     for (const m of mm.mirrors) m.checkInvalidated(w, r, up)
-    yield sleep(cpu + sec + e)
+    yield sleep(cpu)
     const vmas = mm.vmas
     mm.vmas = []
     for (const v of vmas) removeVma(w, v, [...p, 'remove_vma'])

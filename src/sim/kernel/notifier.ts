@@ -2,7 +2,9 @@
  * mmu_notifier (mm/mmu_notifier.c): classic subscriptions with register / get / put / unregister,
  * SRCU-deferred free_notifier, interval notifiers with the invalidate_seq collision-retry protocol,
  * the invalidate_range_start/end fan-out, arch_invalidate_secondary_tlbs and
- * __mmu_notifier_release. Costs returned by driver callbacks are summed for the caller to sleep on.
+ * __mmu_notifier_release. Callbacks spend their device cost as simulated time inside the SRCU
+ * read-side section (classic) or the active_invalidate_ranges window (interval), so grace periods
+ * and interval removal wait for callbacks in flight.
  */
 import { sleep, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
@@ -121,7 +123,11 @@ export function* mmuNotifierUnregister(w: World, sub: ClassicSub, mm: MmStruct, 
     return
   }
   if (sub.hashed) {
-    if (sub.ops.release) yield* callRelease(w, sub, mm, [...p, `${sub.ops.name}.release`])
+    if (sub.ops.release) {
+      const idx = w.srcu.readLock()
+      yield* callRelease(w, sub, mm, [...p, `${sub.ops.name}.release`])
+      w.srcu.readUnlock(idx)
+    }
     unhash(w, sub, p)
   }
   yield* w.synchronizeSrcu()
@@ -224,12 +230,18 @@ function overlaps(s: IntervalSub, r: NotifierRange): boolean {
 export interface InvalidateResult {
   /** 0 or -EAGAIN (non-blockable range and a subscriber would block). */
   ret: number
-  /** Device-side time spent in callbacks (ns). */
+  /** Device-side time the callbacks took (ns); already spent (simulated) when this returns. */
   cost: number
 }
 
-/** mmu_notifier_invalidate_range_start (with mn_itree_inv_start_range). */
-export function invalidateRangeStart(w: World, r: NotifierRange, path: CallPath): InvalidateResult {
+/**
+ * mmu_notifier_invalidate_range_start: mn_itree_inv_start_range (interval subscriptions, inside
+ * the active_invalidate_ranges window that mmu_interval_notifier_remove waits out), then
+ * mn_hlist_invalidate_range_start (classic subscriptions, under srcu_read_lock). Each callback's
+ * device/IOMMU cost is simulated time spent inside those sections, so a grace period started
+ * meanwhile (synchronize_srcu, call_srcu → free_notifier) ends only after the callback returned.
+ */
+export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath): Proc<InvalidateResult> {
   const subs = r.mm.subs
   w.count(`invalidate.${r.event}`)
   if (r.event === 'PROTECTION_PAGE') w.protectionPageInvalidations++
@@ -250,28 +262,52 @@ export function invalidateRangeStart(w: World, r: NotifierRange, path: CallPath)
       if (c < 0) {
         if (r.blockable) w.finding({ kind: 'warn', message: `WARN: interval invalidate returned false on a blockable ${r.event} range`, accessPath: p })
         ret = -11
-      } else cost += c
+      } else if (c > 0) {
+        cost += c
+        yield sleep(c)
+      }
     }
   }
-  for (const s of [...subs.list]) {
-    if (!s.hashed || !s.ops.invalidateRangeStart) continue
-    w.ledger.access(s.memId, p, `${s.ops.name}.invalidate_range_start`)
-    const res = s.ops.invalidateRangeStart(w, s, r, p)
-    if (!res.ok) ret = -11
-    cost += res.cost
+  if (subs.list.length > 0) {
+    const idx = w.srcu.readLock()
+    for (const s of [...subs.list]) {
+      if (!s.hashed || !s.ops.invalidateRangeStart) continue
+      w.ledger.access(s.memId, p, `${s.ops.name}.invalidate_range_start`)
+      const res = s.ops.invalidateRangeStart(w, s, r, p)
+      if (!res.ok) ret = -11
+      if (res.cost > 0) {
+        cost += res.cost
+        yield sleep(res.cost)
+        // the list walk goes on from this subscription's hlist node
+        w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
+      }
+    }
+    w.srcu.readUnlock(idx)
   }
   return { ret, cost }
 }
 
-/** mmu_notifier_invalidate_range_end (with mn_itree_inv_end). */
-export function invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath): number {
+/**
+ * mmu_notifier_invalidate_range_end (mn_hlist_invalidate_end under srcu_read_lock, then
+ * mn_itree_inv_end). Returns the callbacks' cost (ns), already spent.
+ */
+export function* invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath): Proc<number> {
   const subs = r.mm.subs
   if (!subs) return 0
   const p = [...path, 'mmu_notifier_invalidate_range_end']
   let cost = 0
-  for (const s of [...subs.list]) {
-    if (!s.hashed || !s.ops.invalidateRangeEnd) continue
-    cost += s.ops.invalidateRangeEnd(w, s, r, p)
+  if (subs.list.length > 0) {
+    const idx = w.srcu.readLock()
+    for (const s of [...subs.list]) {
+      if (!s.hashed || !s.ops.invalidateRangeEnd) continue
+      const c = s.ops.invalidateRangeEnd(w, s, r, p)
+      if (c > 0) {
+        cost += c
+        yield sleep(c)
+        w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
+      }
+    }
+    w.srcu.readUnlock(idx)
   }
   subs.active_invalidate_ranges--
   if (subs.active_invalidate_ranges < 0) {
@@ -300,29 +336,39 @@ export function invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath): 
   return cost
 }
 
-/** arch_invalidate_secondary_tlbs: called from the CPU TLB flush for devices sharing the CPU PT. */
-export function archInvalidateSecondaryTlbs(w: World, mm: MmStruct, start: number, end: number, path: CallPath): number {
+/**
+ * arch_invalidate_secondary_tlbs: called from the CPU TLB flush for devices sharing the CPU page
+ * table (__mmu_notifier_arch_invalidate_secondary_tlbs, under srcu_read_lock). Returns the cost
+ * (ns), already spent.
+ */
+export function* archInvalidateSecondaryTlbs(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const subs = mm.subs
-  if (!subs) return 0
+  if (!subs || subs.list.length === 0) return 0
   let cost = 0
   const p = [...path, 'mmu_notifier_arch_invalidate_secondary_tlbs']
+  const idx = w.srcu.readLock()
   for (const s of [...subs.list]) {
     if (!s.hashed || !s.ops.archInvalidateSecondaryTlbs) continue
-    cost += s.ops.archInvalidateSecondaryTlbs(w, s, mm, start, end, p)
+    const c = s.ops.archInvalidateSecondaryTlbs(w, s, mm, start, end, p)
+    if (c > 0) {
+      cost += c
+      yield sleep(c)
+      w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
+    }
   }
+  w.srcu.readUnlock(idx)
   return cost
 }
 
 /**
- * Runs one invalidation around `body`: start, sleep for the device cost, body (which returns its
- * own CPU-side cost), end. Returns the start's ret.
+ * Runs one invalidation around `body`: start (callbacks take their time), body (returns its own
+ * CPU-side cost, slept), end. Returns the start's ret.
  */
 export function* withInvalidation(w: World, r: NotifierRange, path: CallPath, body: () => number): Proc<number> {
-  const s = invalidateRangeStart(w, r, path)
-  if (s.cost > 0) yield sleep(s.cost)
+  const s = yield* invalidateRangeStart(w, r, path)
   const c = body()
-  const e = invalidateRangeEnd(w, r, path)
-  if (c + e > 0) yield sleep(c + e)
+  if (c > 0) yield sleep(c)
+  yield* invalidateRangeEnd(w, r, path)
   return s.ret
 }
 
@@ -338,11 +384,13 @@ export function* mmuNotifierRelease(w: World, mm: MmStruct, path: CallPath): Pro
       yield* withInvalidation(w, { mm, start: 0, end: ALL_PAGES, event: 'RELEASE', blockable: true, owner: -1 }, [...p, 'mn_itree_release'], () => 0)
     }
     const list = [...subs.list]
+    const idx = w.srcu.readLock()
     for (const s of list) {
       if (!s.hashed) continue
       w.ledger.access(s.memId, p, `${s.ops.name}.release via subscription`)
       if (s.ops.release) yield* callRelease(w, s, mm, [...p, `${s.ops.name}.release`])
     }
+    w.srcu.readUnlock(idx)
     for (const s of [...subs.list]) unhash(w, s, p)
     if (list.length > 0) yield* w.synchronizeSrcu()
   }

@@ -56,8 +56,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
       cowVmas++
       const cp = [...dp, 'dup_mmap', 'copy_page_range']
       const r = { mm: old, start: v.start, end: v.end, event: 'PROTECTION_PAGE' as const, blockable: true, owner: -1 }
-      const s = invalidateRangeStart(w, r, cp)
-      if (s.cost > 0) yield sleep(s.cost)
+      yield* invalidateRangeStart(w, r, cp)
       old.write_protect_seq++
       const fr = w.frames
       const n = old.pt.copyTo(
@@ -72,12 +71,13 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
         (pfn) => fr.get(pfn),
       )
       old.write_protect_seq++
-      const e = invalidateRangeEnd(w, r, cp)
+      yield* invalidateRangeEnd(w, r, cp)
       for (const m of old.mirrors) m.checkInvalidated(w, r, cp)
-      yield sleep(n * w.costs.pte_op * 2 + e)
+      yield sleep(n * w.costs.pte_op * 2)
     }
     // flush_tlb_mm(oldmm)
-    const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER) + archInvalidateSecondaryTlbs(w, old, 0, ALL_PAGES, [...dp, 'dup_mmap', 'flush_tlb_mm'])
+    yield* archInvalidateSecondaryTlbs(w, old, 0, ALL_PAGES, [...dp, 'dup_mmap', 'flush_tlb_mm'])
+    const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield sleep(tlb)
     // invariant 7
     if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)

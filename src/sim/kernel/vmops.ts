@@ -183,12 +183,12 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     const p = [...path, 'handle_mm_fault']
     const ev: NotifyEvent = migrate ? 'MIGRATE' : 'CLEAR'
     const r = { mm, start: invLo, end: invHi, event: ev, blockable: true, owner: migrate ? -1 : -1 }
-    const s = invalidateRangeStart(w, r, p)
-    if (s.cost > 0) yield sleep(s.cost)
+    yield* invalidateRangeStart(w, r, p)
     const c = doWork()
-    const tlb = cpuTlbFlushCost(w.costs, invHi - invLo) + archInvalidateSecondaryTlbs(w, mm, invLo, invHi, p)
-    const e = invalidateRangeEnd(w, r, p)
-    yield sleep(c + tlb + e)
+    yield* archInvalidateSecondaryTlbs(w, mm, invLo, invHi, p)
+    const tlb = cpuTlbFlushCost(w.costs, invHi - invLo)
+    yield* invalidateRangeEnd(w, r, p)
+    yield sleep(c + tlb)
   } else {
     const c = doWork()
     if (c > 0) yield sleep(c)
@@ -345,13 +345,13 @@ function zapRange(w: World, mm: MmStruct, start: number, end: number): number {
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
 function* invalidated(w: World, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
-  const s = invalidateRangeStart(w, r, path)
-  if (s.cost > 0) yield sleep(s.cost)
+  yield* invalidateRangeStart(w, r, path)
   const c = body()
-  const tlb = cpuTlbFlushCost(w.costs, end - start) + archInvalidateSecondaryTlbs(w, mm, start, end, path)
-  const e = invalidateRangeEnd(w, r, path)
+  yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
+  const tlb = cpuTlbFlushCost(w.costs, end - start)
+  yield* invalidateRangeEnd(w, r, path)
   for (const m of mm.mirrors) m.checkInvalidated(w, r, path)
-  yield sleep(c + tlb + e)
+  yield sleep(c + tlb)
 }
 
 /** munmap(2). */
@@ -585,18 +585,18 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
   for (const v of [...mm.vmas]) {
     if (v.shared || mm.pt.countPresent(v.start, v.end) === 0) continue
     const r = { mm, start: v.start, end: v.end, event: 'UNMAP' as const, blockable: false, owner: -1 }
-    const s = invalidateRangeStart(w, r, [...p, 'mmu_notifier_invalidate_range_start_nonblock'])
+    const s = yield* invalidateRangeStart(w, r, [...p, 'mmu_notifier_invalidate_range_start_nonblock'])
     if (s.ret < 0) {
-      invalidateRangeEnd(w, r, p)
+      yield* invalidateRangeEnd(w, r, p)
       w.count('oom_reaper.vma_skipped')
       continue
     }
-    if (s.cost > 0) yield sleep(s.cost)
     const n = zapRange(w, mm, v.start, v.end)
     reaped += n
-    const tlb = cpuTlbFlushCost(w.costs, v.end - v.start) + archInvalidateSecondaryTlbs(w, mm, v.start, v.end, p)
-    const e = invalidateRangeEnd(w, r, p)
-    yield sleep(n * w.costs.pte_op + tlb + e)
+    yield* archInvalidateSecondaryTlbs(w, mm, v.start, v.end, p)
+    const tlb = cpuTlbFlushCost(w.costs, v.end - v.start)
+    yield* invalidateRangeEnd(w, r, p)
+    yield sleep(n * w.costs.pte_op + tlb)
   }
   w.count('oom_reaper.pages_reaped', reaped)
   yield* mmput(w, mm, p)

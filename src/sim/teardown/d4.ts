@@ -34,7 +34,9 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
     const st = designState(w)
     if (st.byMm.get(mm.id) !== obj) return
     st.byMm.delete(mm.id)
-    yield* w.synchronizeSrcu()
+    // kfd_processes_srcu (the process table's own domain), not the notifier's: this runs inside
+    // the notifier SRCU read section of __mmu_notifier_release
+    yield* w.synchronizeSrcu(w.srcuDomain('kfd_processes_srcu'))
     // kfd_process_notifier_release_internal: the GPU must not touch the address space once
     // release returns — queues are dequeued and the mappings dropped here
     w.count('kfd.queues_destroyed_at_release', destroyQueues(w, obj, [...path, 'kfd_process_notifier_release_internal']))
