@@ -113,7 +113,6 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
   const ctx = new Ctx(w, design, sc, metrics.counters)
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
-  const peak = MEM_TYPES.map(() => 0)
   const e = w.engine
   let mainDone = false
   e.spawn('main', runSteps(ctx, sc.steps, true), () => {
@@ -122,10 +121,6 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   const maxEvents = opts.maxEvents ?? 50_000_000
   let n = 0
   const total = sc.steps.length
-  const notePeak = (): void => {
-    const live = w.ledger.liveByType
-    for (let i = 0; i < peak.length; i++) if ((live[i] as number) > (peak[i] as number)) peak[i] = live[i] as number
-  }
   for (;;) {
     try {
       if (!e.step()) break
@@ -137,7 +132,6 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
       break
     }
     n++
-    if ((n & 255) === 0) notePeak()
     if ((n & 4095) === 0) {
       if (opts.shouldStop?.()) {
         ctx.stopped = true
@@ -151,14 +145,13 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
       break
     }
   }
-  notePeak()
   if (!mainDone && !ctx.stopped) w.finding({ kind: 'warn', message: 'the scenario blocked: a process waits forever (no more events)' })
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
-  return buildResult(w, ctx, metrics, sc, seed, peak)
+  return buildResult(w, ctx, metrics, sc, seed)
 }
 
-function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { source?: { file: string; hash: string } }, seed: number, peak: number[]): RunResult {
+function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { source?: { file: string; hash: string } }, seed: number): RunResult {
   const led = w.ledger
   const inv = metrics.invalidations.summary()
   const failed = ctx.expects.some((x) => !x.pass)
@@ -180,7 +173,7 @@ function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { sour
     simulated_ns: w.engine.now,
     events: w.engine.executed,
     metrics: {
-      peak_bytes: byType(peak),
+      peak_bytes: metrics.peak.byType(),
       final_bytes: byType(led.liveByType),
       leaked_bytes_end: led.leakedTotal,
       leaked_bytes_peak: led.peakLeaked,

@@ -9,7 +9,7 @@ import { Hooks, type HookListener } from './engine/hooks'
 import { Rng } from './engine/rng'
 import { TraceRing } from './engine/trace'
 import { Srcu } from './engine/srcu'
-import { Ledger, type CallPath, type MemoryFinding, type MemorySample } from './ledger/ledger'
+import { Ledger, type CallPath, type MemoryFinding, type MemoryGrowth, type MemorySample } from './ledger/ledger'
 import { Frames } from './kernel/frames'
 import { makeCosts, type Costs } from './cost/model'
 import type { Device } from './devices/device'
@@ -102,6 +102,8 @@ export interface HookChannels extends Record<string, unknown> {
   counter: CounterEvent
   /** The ledger's memory at the end of a time stamp (reused payload, see MemorySample). */
   memory: MemorySample
+  /** Every allocation (positive charge), with live bytes by type after it (reused payload). */
+  memory_growth: MemoryGrowth
 }
 
 export class World {
@@ -142,7 +144,7 @@ export class World {
   constructor(seed: number, costOverrides: Partial<Record<string, number>> | undefined, traceCapacity: number) {
     this.rng = new Rng(seed)
     this.trace = new TraceRing(traceCapacity)
-    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'))
+    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'), this.hooks.listeners('memory_growth'))
     this.frames = new Frames(this.ledger)
     this.costs = makeCosts(costOverrides)
     this.srcu = new Srcu('mmu_notifier srcu', this.engine, () => this.costs.srcu_gp)

@@ -94,6 +94,17 @@ export interface MemorySample {
 
 export type MemorySampleListener = (s: MemorySample) => void
 
+/**
+ * One allocation (a positive charge) of `type` (index into MEM_TYPES), with live bytes by type just
+ * after it. Reused payload: listeners read it during the call, never keep it.
+ */
+export interface MemoryGrowth {
+  type: number
+  live: readonly number[]
+}
+
+export type MemoryGrowthListener = (g: MemoryGrowth) => void
+
 export class Ledger {
   readonly owners: OwnerInfo[] = [{ id: 0, label: 'kernel', alive: true, diedAt: null }]
   readonly objects: LedgerObject[] = []
@@ -109,6 +120,7 @@ export class Ledger {
   /** Time of the sample being accumulated (-1: none yet). */
   private rowT = -1
   private readonly sampleEvent: MemorySample = { t: 0, live: this.liveByType, leaked: 0 }
+  private readonly growthEvent: MemoryGrowth = { type: 0, live: this.liveByType }
   /** Allocations / frees counted (objects and pool charges). */
   allocs = 0
   frees = 0
@@ -118,6 +130,8 @@ export class Ledger {
     private readonly report: (f: MemoryFinding) => void,
     /** Listeners of memory samples (the world passes its `memory` hook's live listener array). */
     private readonly sampleListeners: ReadonlyArray<MemorySampleListener> = [],
+    /** Listeners of every allocation (the world's `memory_growth` hook; e.g. exact peaks). */
+    private readonly growthListeners: ReadonlyArray<MemoryGrowthListener> = [],
   ) {}
 
   /** Registers an owner (a task); returns its id. */
@@ -169,9 +183,17 @@ export class Ledger {
       else c.leakedUntil = null
       if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
     }
-    this.liveByType[TYPE_INDEX[type]] = (this.liveByType[TYPE_INDEX[type]] as number) + delta
-    if (delta > 0) this.allocs++
-    else this.frees++
+    const ti = TYPE_INDEX[type]
+    this.liveByType[ti] = (this.liveByType[ti] as number) + delta
+    if (delta > 0) {
+      this.allocs++
+      const ls = this.growthListeners
+      if (ls.length > 0) {
+        const g = this.growthEvent
+        g.type = ti
+        for (let i = 0; i < ls.length; i++) (ls[i] as MemoryGrowthListener)(g)
+      }
+    } else this.frees++
   }
 
   /** Moves a charge between owners (e.g. a COW-shared page outliving the mm that allocated it). */

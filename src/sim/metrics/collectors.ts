@@ -6,7 +6,7 @@
 import type { Hooks } from '../engine/hooks'
 import type { CounterEvent, HookChannels, InvalidationRecord } from '../world'
 import type { RunResult } from '../../shared/result'
-import { MEM_TYPES, type MemorySample, type MemType } from '../ledger/ledger'
+import { MEM_TYPES, type MemoryGrowth, type MemorySample, type MemType } from '../ledger/ledger'
 
 export type InvalidationStat = RunResult['metrics']['invalidations_by'][number]
 
@@ -124,14 +124,37 @@ export class MemorySeriesCollector {
   }
 }
 
+/**
+ * Peak live bytes by memory type (subscribes to `memory_growth`): exact, checked at every
+ * allocation, so a peak that lasts zero simulated time (allocated and freed in one time stamp) counts.
+ */
+export class PeakBytes {
+  private readonly peak: number[] = MEM_TYPES.map(() => 0)
+
+  constructor(hooks: Hooks<HookChannels>) {
+    const peak = this.peak
+    // the payload is reused by the ledger: read it now, never keep it
+    hooks.on('memory_growth', (g: MemoryGrowth) => {
+      const v = g.live[g.type] as number
+      if (v > (peak[g.type] as number)) peak[g.type] = v
+    })
+  }
+
+  /** Peaks by type name. */
+  byType(): Record<MemType, number> {
+    return Object.fromEntries(MEM_TYPES.map((t, i) => [t, this.peak[i] ?? 0])) as Record<MemType, number>
+  }
+}
+
 /** The collectors of one run. */
 export interface Metrics {
   invalidations: InvalidationCosts
   counters: Counters
   memory: MemorySeriesCollector
+  peak: PeakBytes
 }
 
 /** Subscribes every metrics collector to the hooks. */
 export function attachMetrics(hooks: Hooks<HookChannels>): Metrics {
-  return { invalidations: new InvalidationCosts(hooks), counters: new Counters(hooks), memory: new MemorySeriesCollector(hooks) }
+  return { invalidations: new InvalidationCosts(hooks), counters: new Counters(hooks), memory: new MemorySeriesCollector(hooks), peak: new PeakBytes(hooks) }
 }
