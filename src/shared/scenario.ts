@@ -118,6 +118,9 @@ export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, 
 export const CreateQueueStep = z
   .strictObject({ create_queue: z.strictObject({ ...Task, ...DevRef, ring: SizeSchema.optional().describe('ring buffer size (default 64K)') }) })
   .describe('a user-mode queue (MQD + ring) owned by the driver object (KFD: dequeued at notifier release)')
+export const UserptrStep = z
+  .strictObject({ userptr: z.strictObject({ ...RangeFields, ...DevRef, write: z.boolean().optional().describe('map writable (default true)') }) })
+  .describe('KFD userptr BO (or SVM range with XNACK off) over a range: an invalidation that hits it evicts the queues until the restore worker revalidates it')
 export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
 export const OomKillStep = z
@@ -243,6 +246,7 @@ export const LEAF_STEPS = {
   release_device_memory: ReleaseDevmemStep,
   alloc_bo: AllocBoStep,
   create_queue: CreateQueueStep,
+  userptr: UserptrStep,
   fork: ForkStep,
   exit: ExitStep,
   oom_kill: OomKillStep,

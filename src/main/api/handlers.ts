@@ -3,7 +3,7 @@
  * `createHandlers`, so the Electron window, the browser host and tests see the same behaviour.
  */
 import { APP_VERSION } from '../../shared/version'
-import type { AppInfo } from '../../shared/contracts'
+import { SERIES_BLOCK_ENCODING, packSeries, type AppInfo } from '../../shared/contracts'
 import type { LabServices } from '../services'
 import { compareRuns } from '../services/compare'
 import { stringify as toYaml } from 'yaml'
@@ -70,7 +70,13 @@ export function createHandlers(services: LabServices): RouteHandlers {
       const listing = await store.listRuns()
       return { runs: listing.items, problems: listing.problems }
     },
-    'runs.get': async ({ runId }) => storeCall(() => store.getRun(runId)),
+    'runs.get': async ({ runId, series }) => storeCall(() => store.getRun(runId, series === false ? { series: false } : {})),
+    'runs.series': async ({ runId }, ctx) => {
+      const packed = packSeries(await storeCall(() => store.getRunSeries(runId)))
+      // Electron IPC carries bytes (structured clone); the browser host's JSON body carries base64.
+      const data = ctx.host === 'electron' ? packed.bytes : Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength).toString('base64')
+      return { encoding: SERIES_BLOCK_ENCODING, series: packed.series, byteLength: packed.bytes.byteLength, data, bad: packed.bad }
+    },
     'runs.cancel': ({ runId }) => ({ cancelled: experiments.cancelRun(runId) }),
     'runs.delete': async ({ runId }) => {
       await storeCall(() => store.deleteRun(runId))

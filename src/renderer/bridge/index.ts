@@ -4,7 +4,7 @@ import { createIpcBridge } from './ipc-bridge'
 import type { Bridge } from './types'
 import { createWebBridge, takeToken } from './web-bridge'
 
-export type { Bridge, ConnectionState } from './types'
+export type { Bridge, ConnectionState, OffThreadAccess } from './types'
 export { BridgeError } from './types'
 
 declare global {

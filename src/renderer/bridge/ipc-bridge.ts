@@ -12,6 +12,8 @@ export function createIpcBridge(api: HostBridgeApi): Bridge {
       if (!envelope.ok) throw new BridgeError(envelope.error.code, envelope.error.message, name)
       return checkAnswer(name, envelope.result)
     },
+    // IPC lives on the page (window.hmmlab): a worker cannot call it; the page passes bytes on.
+    offThread: () => ({ kind: 'none' }),
     on(name, callback) {
       return api.on(name, (payload) => {
         const checked = checkEvent(name, payload)

@@ -5,7 +5,8 @@
  * the address bar so it is not left in history or bookmarks.
  */
 import type { EventName } from '../../shared/contracts'
-import { BridgeError, type Bridge, type ConnectionState } from './types'
+import { postRoute } from './http'
+import { type Bridge, type ConnectionState } from './types'
 import { checkAnswer, checkEvent } from './validate'
 
 const TOKEN_KEY = 'hmmlab.token'
@@ -70,28 +71,9 @@ export function createWebBridge(token: string | undefined, base: Location = wind
   return {
     host: 'browser',
     async invoke(name, input) {
-      if (!token) throw new BridgeError('unauthorized', 'no token: open the URL that `hmmlab serve` printed', name)
-      let res: Response
-      try {
-        res = await fetch(`/api/invoke/${encodeURIComponent(name)}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'X-HMMLab-Token': token },
-          body: JSON.stringify(input ?? {}),
-        })
-      } catch (err) {
-        throw new BridgeError('unreachable', `the HMM Lab host is not reachable: ${String(err)}`, name)
-      }
-      let body: { result?: unknown; error?: { code: string; message: string } }
-      try {
-        body = (await res.json()) as typeof body
-      } catch {
-        throw new BridgeError('bad_answer', `HTTP ${res.status} without a JSON body`, name)
-      }
-      if (!res.ok || body.error) {
-        throw new BridgeError(body.error?.code ?? 'internal', body.error?.message ?? `HTTP ${res.status}`, name)
-      }
-      return checkAnswer(name, body.result)
+      return checkAnswer(name, await postRoute(token, name, input))
     },
+    offThread: () => (token ? { kind: 'http' as const, token } : { kind: 'none' as const }),
     on(name, callback) {
       let set = listeners.get(name)
       if (!set) listeners.set(name, (set = new Set()))

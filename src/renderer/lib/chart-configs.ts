@@ -9,7 +9,8 @@ import type { RunResult } from '../../shared/run-result'
 import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, timeAxis } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
-import { lodStep, toPoints } from './shape'
+import { lodPoints, lodStep, toPoints } from './shape'
+import { LOD_BUCKETS } from './charts'
 
 type Cfg = ChartConfiguration
 
@@ -21,7 +22,14 @@ export function markerOption(markers: readonly { t: number; kind: string; label:
 }
 
 /** Bytes over time stacked by object type (bands pre-stacked, so each can be decimated), with event markers. */
-export function stackedBytesConfig(stack: StackedSeries, markers: readonly RunResult['markers'][number][], yTitle: string, endTime: number): Cfg {
+export function stackedBytesConfig(
+  stack: StackedSeries,
+  markers: readonly RunResult['markers'][number][],
+  yTitle: string,
+  endTime: number,
+  /** Level-of-detail indexes of each band over the whole run, when already picked (series worker). */
+  initial?: readonly Int32Array[],
+): Cfg {
   const options = baseOptions()
   const maxT = Math.max(endTime, stack.grid.length ? stack.grid[stack.grid.length - 1]! : 0)
   return {
@@ -32,7 +40,9 @@ export function stackedBytesConfig(stack: StackedSeries, markers: readonly RunRe
           label: type,
           // The points of the whole run now; the level-of-detail plugin (hmmLod) redoes them for
           // the visible range after zoom or pan.
-          data: lodStep(stack.grid, stack.tops[k]!, stack.values[k]!, 0, maxT),
+          data: initial?.[k]
+            ? lodPoints(stack.grid, stack.tops[k]!, stack.values[k]!, initial[k]!)
+            : lodStep(stack.grid, stack.tops[k]!, stack.values[k]!, 0, maxT, LOD_BUCKETS),
           hmmLodKey: `0:${maxT}`,
           hmmFullPoints: stack.grid.length,
           hmmLod: { grid: stack.grid, tops: stack.tops[k]!, values: stack.values[k]! },

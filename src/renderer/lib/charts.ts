@@ -234,6 +234,9 @@ const slicePlugin: Plugin = {
   },
 }
 
+/** Level-of-detail buckets of a band's first draw, and the most for any width (each keeps ≤ 4 points). */
+export const LOD_BUCKETS = 400
+
 /** Full-resolution arrays of a stepped band, carried on its dataset as `hmmLod`. */
 export interface LodSource {
   grid: Float64Array
@@ -261,7 +264,9 @@ const lodPlugin: Plugin = {
     state.$hmmLodRange ??= (sets[0] as { hmmLodKey?: string } | undefined)?.hmmLodKey
     if (state.$hmmLodRange === key) return
     state.$hmmLodRange = key
-    for (const ds of sets) if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max)
+    // About one bucket per two pixels (first/min/max/last each): peaks survive, Chart.js draws little.
+    const buckets = Math.max(100, Math.min(LOD_BUCKETS, Math.round((x.width || 2 * LOD_BUCKETS) / 2)))
+    for (const ds of sets) if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets)
     chart.update('none')
   },
 }

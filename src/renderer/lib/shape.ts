@@ -53,6 +53,12 @@ export function orderTypes(types: readonly string[]): string[] {
   })
 }
 
+/** A step series as stored (number arrays) or decoded from a binary block (Float64Arrays). */
+export interface SeriesLike {
+  t: ArrayLike<number>
+  v: ArrayLike<number>
+}
+
 export interface StackedSeries {
   /** Object types, bottom of the stack first. */
   types: string[]
@@ -71,7 +77,7 @@ export interface StackedSeries {
  * One k-way merge over the sorted sample times builds the grid and every band's value on it
  * (O(samples × types), no sort), so a million-sample series stacks in tens of milliseconds.
  */
-export function stackSeries(all: Readonly<Record<string, SeriesData>>, prefix: string): StackedSeries {
+export function stackSeries(all: Readonly<Record<string, SeriesLike>>, prefix: string): StackedSeries {
   const names = Object.keys(all).filter((n) => n.startsWith(prefix))
   let types = orderTypes(names.map((n) => n.slice(prefix.length)))
   // A `<prefix>total` series is the sum of the others: stacking it too would count twice.
@@ -143,8 +149,74 @@ export function lowerBound(grid: ArrayLike<number>, x: number): number {
  * are dropped (a step holds its value), and when more than `4 × buckets` remain, each bucket
  * keeps its first, lowest, highest and last sample (min-max: peaks survive). The sample before
  * x0 and after x1 are kept so the band reaches the edges. The full arrays stay in typed arrays;
- * zoom and pan ask again for the visible range.
+ * zoom and pan ask again for the visible range. Returns the kept indexes (transferable from a
+ * worker); `lodStep` turns them into points.
  */
+export function lodIndexes(grid: Float64Array, tops: Float64Array, values: Float64Array, x0: number, x1: number, buckets = 1500): Int32Array {
+  const n = grid.length
+  if (n === 0) return new Int32Array(0)
+  const a = Math.max(0, lowerBound(grid, x0) - 1)
+  const b = Math.min(n - 1, lowerBound(grid, x1))
+  const many = b - a + 1 > 4 * buckets
+  const out = new Int32Array(many ? Math.min(b - a + 1, 4 * (buckets + 2)) : b - a + 1)
+  let m = 0
+  let last = -1
+  const push = (i: number): void => {
+    if (last >= 0 && i !== b && tops[last] === tops[i] && values[last] === values[i]) return
+    if (m === out.length) return
+    out[m++] = i
+    last = i
+  }
+  if (!many) {
+    for (let i = a; i <= b; i++) push(i)
+    return out.subarray(0, m)
+  }
+  const g0 = grid[a]!
+  const span = (grid[b]! - g0) / buckets || 1
+  let i = a
+  while (i <= b) {
+    const end = g0 + (Math.floor((grid[i]! - g0) / span) + 1) * span
+    const first = i
+    let lo = i
+    let hi = i
+    let tlo = tops[i]!
+    let thi = tlo
+    i++
+    while (i <= b && grid[i]! < end) {
+      const y = tops[i]!
+      if (y < tlo) {
+        tlo = y
+        lo = i
+      }
+      if (y > thi) {
+        thi = y
+        hi = i
+      }
+      i++
+    }
+    const lastIdx = i - 1
+    // The four picks in index order, each once.
+    const p1 = lo < hi ? lo : hi
+    const p2 = lo < hi ? hi : lo
+    push(first)
+    if (p1 !== first) push(p1)
+    if (p2 !== p1 && p2 !== first) push(p2)
+    if (lastIdx !== p2 && lastIdx !== p1 && lastIdx !== first) push(lastIdx)
+  }
+  return out.subarray(0, m)
+}
+
+/** Points of a band for Chart.js from kept indexes (see `lodIndexes`). */
+export function lodPoints(grid: Float64Array, tops: Float64Array, values: Float64Array, idx: Int32Array): { x: number; y: number; v: number }[] {
+  const out = new Array<{ x: number; y: number; v: number }>(idx.length)
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k]!
+    out[k] = { x: grid[i]!, y: tops[i]!, v: values[i]! }
+  }
+  return out
+}
+
+/** Level of detail for one stepped band between x0 and x1, as Chart.js points (see `lodIndexes`). */
 export function lodStep(
   grid: Float64Array,
   tops: Float64Array,
@@ -153,38 +225,7 @@ export function lodStep(
   x1: number,
   buckets = 1500,
 ): { x: number; y: number; v: number }[] {
-  const n = grid.length
-  if (n === 0) return []
-  const a = Math.max(0, lowerBound(grid, x0) - 1)
-  const b = Math.min(n - 1, lowerBound(grid, x1))
-  const out: { x: number; y: number; v: number }[] = []
-  const push = (i: number): void => {
-    const last = out[out.length - 1]
-    if (last && i !== b && last.y === tops[i] && last.v === values[i]) return
-    out.push({ x: grid[i]!, y: tops[i]!, v: values[i]! })
-  }
-  if (b - a + 1 <= 4 * buckets) {
-    for (let i = a; i <= b; i++) push(i)
-    return out
-  }
-  const span = (grid[b]! - grid[a]!) / buckets || 1
-  let i = a
-  while (i <= b) {
-    const end = grid[a]! + (Math.floor((grid[i]! - grid[a]!) / span) + 1) * span
-    const first = i
-    let lo = i
-    let hi = i
-    while (i <= b && (grid[i]! < end || i === first)) {
-      if (tops[i]! < tops[lo]!) lo = i
-      if (tops[i]! > tops[hi]!) hi = i
-      i++
-    }
-    const last = i - 1
-    const picks = [first, lo, hi, last].sort((p, q) => p - q)
-    let prev = -1
-    for (const p of picks) if (p !== prev) push((prev = p))
-  }
-  return out
+  return lodPoints(grid, tops, values, lodIndexes(grid, tops, values, x0, x1, buckets))
 }
 
 /** Zips a grid and values into Chart.js points. */

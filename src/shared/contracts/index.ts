@@ -13,6 +13,7 @@ export * from './define'
 export * from './app'
 export * from './lab'
 export * from './probe'
+export * from './series-block'
 
 export const routes = { ...appRoutes, ...labRoutes, ...probeRoutes } as const
 export const events = { ...appEvents, ...labEvents } as const

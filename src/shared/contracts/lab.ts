@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { Comparison, ExperimentId, ExperimentManifest, RunId, RunManifest, RunStatus, StoreProblem } from '../runs'
 import { SweepSpec } from '../sweep'
 import { defineEvent, defineRoute } from './define'
+import { SeriesBlock } from './series-block'
 
 export const ScenarioSource = z.enum(['builtin', 'workspace'])
 
@@ -103,9 +104,14 @@ export const labRoutes = {
   ),
   'runs.list': defineRoute('Stored runs, newest first; damaged entries are listed as problems', z.object({}).strict(), z.object({ runs: z.array(RunManifest), problems: z.array(StoreProblem) })),
   'runs.get': defineRoute(
-    'One stored run: manifest, result (see src/shared/run-result.ts) and series',
-    z.object({ runId: RunId }).strict(),
+    'One stored run: manifest, result (see src/shared/run-result.ts) and series (left out, as {}, with series: false; runs.series has them as binary)',
+    z.object({ runId: RunId, series: z.boolean().optional() }).strict(),
     z.object({ manifest: RunManifest, result: z.unknown(), series: z.record(z.string(), z.unknown()) }),
+  ),
+  'runs.series': defineRoute(
+    "A stored run's time series as one block of float64 numbers (see src/shared/contracts/series-block.ts): no per-number JSON",
+    z.object({ runId: RunId }).strict(),
+    SeriesBlock,
   ),
   'runs.cancel': defineRoute('Cancels one queued or running run', z.object({ runId: RunId }).strict(), z.object({ cancelled: z.boolean() })),
   'runs.delete': defineRoute('Deletes a stored run', z.object({ runId: RunId }).strict(), z.object({})),

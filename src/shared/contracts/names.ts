@@ -16,6 +16,7 @@ export const ROUTE_NAMES = [
   'experiments.get',
   'runs.list',
   'runs.get',
+  'runs.series',
   'runs.cancel',
   'runs.delete',
   'runs.tag',

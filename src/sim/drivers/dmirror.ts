@@ -12,7 +12,7 @@ import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
-import { checkAccess, faultIn, findVma, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, EPERM } from '../kernel/vmops'
+import { checkAccess, faultIn, findVma, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
 import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
@@ -286,22 +286,36 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   let ret = 0
   const dev = m.dev
-  for (let addr = start; addr < end; ) {
+  for (let addr = start; addr < end && ret === 0; ) {
     const v = findVma(mm, addr)
     if (!v || (v.prot & PROT_READ) === 0) {
       ret = EINVAL
       break
     }
-    if (!m.failAlloc && (addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && mm.pt.isHuge(addr)) {
+    if (v.hugetlb) {
+      // migrate_vma_setup refuses hugetlb VMAs
+      ret = EINVAL
+      break
+    }
+    // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
+    // with MIGRATE_VMA_SELECT_COMPOUND)
+    const hole = v.huge && mm.pt.blockState(addr) === 0
+    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
-      const f = mm.pt.get(addr)
-      const old = mm.pt.pfn(addr)
-      if (!(f & (PTE_DEVPRIV | PTE_EXCL)) && (f & PTE_ZERO || (w.frames.refcount[old] as number) === 1) && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
+      const f = hole ? 0 : mm.pt.get(addr)
+      const old = hole ? -1 : mm.pt.pfn(addr)
+      const whole = hole || (!(f & (PTE_DEVPRIV | PTE_EXCL)) && (f & PTE_ZERO || (w.frames.refcount[old] as number) === 1))
+      // HMM_DMIRROR_FLAG_FAIL_ALLOC is consumed by the next allocation (dmirror_migrate_alloc_and_copy
+      // clears it): the THP allocation fails and the folio falls back to 4 KiB device pages below
+      if (whole && m.failAlloc) {
+        m.failAlloc = false
+        w.count('migrate_to_device.thp_fallback')
+      } else if (whole && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
         const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
-        const writable = f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
+        const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
-        if (!(f & PTE_ZERO)) {
+        if (!hole && !(f & PTE_ZERO)) {
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
         }
@@ -332,6 +346,12 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
           writable = (f & PTE_WRITE) !== 0
         }
         if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
+        if (m.failAlloc) {
+          // a failed order-0 allocation: dmirror_migrate_alloc_and_copy returns -ENOMEM
+          m.failAlloc = false
+          ret = ENOMEM
+          break
+        }
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
@@ -357,7 +377,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
 }
 
 /** Migrates device-private pages of `dev` in [start, end) of `mm` back to system RAM. */
-function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, failAlloc = false): Proc<number> {
+function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, m: Mirror | null = null): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
     if (f & PTE_DEVPRIV && (w.frames.dev[pfn] as number) - 1 === dev.idx) pages.push(pg)
@@ -372,6 +392,10 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
   for (const pg of pages) {
     const f = mm.pt.get(pg)
     const old = mm.pt.pfn(pg)
+    // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
+    const failAlloc = m !== null && m.failAlloc
+    if (failAlloc) m.failAlloc = false
+    if (failAlloc && !mm.pt.isHuge(pg)) continue // an order-0 allocation failed: this page stays on the device
     if (mm.pt.isHuge(pg) && failAlloc) {
       // no THP in system memory: the folio comes back as 512 pages
       const fl = mm.pt.get(pg)
@@ -414,7 +438,7 @@ function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: n
 export function* dmirrorMigrateToSys(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
   if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p, m.failAlloc)
+  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p, m)
   yield* mmput(w, m.mm, p)
   return { ret: 0, cpages: n, faults: 0 }
 }
@@ -504,7 +528,10 @@ export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: numbe
     const r = { mm, start: addr, end: next, event: 'EXCLUSIVE' as const, blockable: true, owner: m.dev.idx }
     yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
     for (let pg = addr; pg < next; pg++) {
-      if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
+      if (mm.pt.isHuge(pg)) {
+        if ((w.frames.hugetlb[mm.pt.pfn(pg)] as number) !== 0) continue // hugetlb: not split, not made exclusive
+        splitLeaf(w, mm, pg - (pg & 511))
+      }
       const fl = mm.pt.get(pg)
       if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
       const pfn = mm.pt.pfn(pg)

@@ -8,6 +8,7 @@ import type { World } from '../world'
 import type { Device } from '../devices/device'
 import { ClassicSub, SIZEOF, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
 import { Mirror } from './mirror'
+import { kfdEvict, kfdHits, kfdTeardown, type KfdEviction } from './kfd-evict'
 
 export class DriverObj {
   readonly mirrors = new Map<number, Mirror>()
@@ -25,6 +26,8 @@ export class DriverObj {
   freed = false
   /** Open files per device (D3). */
   readonly fdRefs = new Map<number, number>()
+  /** KFD userptr BOs / SVM ranges and the queue eviction state (null until the first one). */
+  kfd: KfdEviction | null = null
   constructor(
     readonly ledgerId: number,
     readonly mm: MmStruct,
@@ -88,6 +91,7 @@ export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
     obj.perDevice.delete(d)
   }
   for (const b of obj.bos.splice(0)) w.ledger.free(b, path)
+  kfdTeardown(w, obj, path)
   destroyQueues(w, obj, path)
   if (obj.pasidId !== null) {
     w.ledger.free(obj.pasidId, path)
@@ -124,6 +128,13 @@ export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): No
       const obj = sub.priv as DriverObj
       let cost = 0
       let ok = true
+      if (obj.kfd) {
+        // amdgpu_hmm_invalidate_hsa: a userptr BO / SVM range cannot be evicted without blocking
+        if (!r.blockable && kfdHits(obj, r)) {
+          ok = false
+          w.count('invalidate_nonblock_eagain')
+        } else cost += kfdEvict(w, obj, r)
+      }
       for (const m of obj.mirrors.values()) {
         if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
         m.beginInvalidate()

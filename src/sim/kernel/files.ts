@@ -7,7 +7,7 @@ import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
-import { File, SIZEOF, type Task } from './objects'
+import { File, ShmemObj, SIZEOF, TmpFile, type Task } from './objects'
 
 /** open(2) of a device file: a new struct file with f_count = 1. */
 export function allocFile(w: World, task: Task, dev: Device, fdName: string, path: CallPath): File {
@@ -64,4 +64,62 @@ export function* taskWorkRun(w: World, task: Task, path: CallPath): Proc<void> {
     const f = task.taskWork.shift() as File
     yield* __fput(w, f, [...path, 'task_work_run', '____fput', '__fput'])
   }
+}
+
+/** open(/tmp, O_TMPFILE | O_RDWR) + ftruncate(size): an unnamed tmpfs file with an empty page cache. */
+export function openTmpfile(w: World, task: Task, fdName: string, pages: number, path: CallPath): TmpFile {
+  const label = `tmpfile (opened by ${task.name} as ${fdName})`
+  const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'do_filp_open', 'shmem_tmpfile', 'alloc_file'])
+  return new TmpFile(w.id(), label, id, new ShmemObj(w.id(), task.owner), pages)
+}
+
+/**
+ * fput of a tmpfile: at the last reference the struct file is freed and its inode reference on the
+ * page cache dropped; the pages go when no VMA maps the file either (shmem_evict_inode).
+ */
+export function fputTmpfile(w: World, f: TmpFile, path: CallPath): void {
+  const p = [...path, 'fput']
+  if (!w.ledger.access(f.ledgerId, p, 'fput')) return
+  if (f.f_count <= 0) {
+    w.ledger.underflow(f.ledgerId, 'f_count', p)
+    return
+  }
+  f.f_count--
+  if (f.f_count > 0) return
+  f.released = true
+  const c = f.cache
+  c.refs--
+  if (c.refs === 0) {
+    for (const pfn of c.pages.values()) w.frames.put(pfn)
+    c.pages.clear()
+  }
+  w.ledger.free(f.ledgerId, [...p, '__fput', 'file_free'])
+}
+
+/** The page-cache frame of file page `index`, allocated (zero-filled) if absent (shmem_get_folio). */
+export function pagecacheGet(w: World, c: ShmemObj, index: number): number {
+  let pfn = c.pages.get(index)
+  if (pfn === undefined) {
+    pfn = w.frames.alloc(0, c.owner)
+    c.pages.set(index, pfn)
+  }
+  return pfn
+}
+
+/** pwrite(2): page `i` of [off, off + pages) of the file receives `value(i)`; returns bytes written. */
+export function pwriteTmpfile(w: World, f: TmpFile, off: number, pages: number, value: (page: number) => number): number {
+  for (let i = off; i < off + pages; i++) w.frames.write(pagecacheGet(w, f.cache, i), 0, value(i))
+  if (off + pages > f.size) f.size = off + pages
+  w.count('pagecache.pwrite_pages', pages)
+  return pages * 4096
+}
+
+/** pread(2): the tokens of [off, off + pages) up to i_size (holes read 0); returns bytes read. */
+export function preadTmpfile(w: World, f: TmpFile, off: number, pages: number, out: Int32Array): number {
+  const n = Math.max(0, Math.min(pages, f.size - off))
+  for (let i = 0; i < n; i++) {
+    const pfn = f.cache.pages.get(off + i)
+    out[i] = pfn === undefined ? 0 : w.frames.read(pfn, 0)
+  }
+  return n * 4096
 }

@@ -27,6 +27,11 @@ export class Frames {
   dev = new Uint8Array(1024)
   /** Content token of each 4 KiB frame (0 = zero-filled). */
   data = new Int32Array(1024)
+  /** 1 for a 2 MiB page of the hugetlb pool (freed back to the pool, never split). */
+  hugetlb = new Uint8Array(1024)
+  /** The hugetlb pool (/proc/sys/vm/nr_hugepages of the default 2 MiB size) and pages in use. */
+  hugetlbTotal = 0
+  hugetlbInUse = 0
   /** Content tokens of 2 MiB frames that were written (absent = all zero). */
   private readonly hdata = new Map<number, Int32Array>()
   private top = 1
@@ -52,6 +57,21 @@ export class Frames {
     this.order = g(this.order, Uint8Array)
     this.dev = g(this.dev, Uint8Array)
     this.data = g(this.data, Int32Array)
+    this.hugetlb = g(this.hugetlb, Uint8Array)
+  }
+
+  /** Free huge pages of the pool (free_huge_pages, reservations not subtracted). */
+  hugetlbFree(): number {
+    return Math.max(0, this.hugetlbTotal - this.hugetlbInUse)
+  }
+
+  /** alloc_hugetlb_folio: a 2 MiB page from the pool, or -1 if the pool has none free. */
+  allocHugetlb(owner: number): number {
+    if (this.hugetlbInUse >= this.hugetlbTotal) return -1
+    const id = this.alloc(9, owner)
+    this.hugetlb[id] = 1
+    this.hugetlbInUse++
+    return id
   }
 
   /** Content token of 4 KiB subpage `sub` (0..511 for a 2 MiB frame, else 0) of a frame. */
@@ -132,6 +152,11 @@ export class Frames {
       this.ledger.charge(d === 0 ? 'pages' : 'vram', o, -(PAGE_SIZE << (this.order[pfn] as number)))
       if (d !== 0) this.devMemory?.(d - 1, -(PAGE_SIZE << (this.order[pfn] as number)))
       this.live--
+      if ((this.hugetlb[pfn] as number) !== 0) {
+        // free_huge_folio: back to the pool
+        this.hugetlb[pfn] = 0
+        this.hugetlbInUse--
+      }
       this.freeList.push(pfn)
     } else if (o === dropper && heir >= 0 && heir !== dropper) {
       this.ledger.move(this.dev[pfn] === 0 ? 'pages' : 'vram', o, heir, PAGE_SIZE << (this.order[pfn] as number))
@@ -144,6 +169,7 @@ export class Frames {
    * id). Reference counts are copied to every piece, as split_huge_page distributes them.
    */
   split(pfn: number): number[] {
+    if ((this.hugetlb[pfn] as number) !== 0) throw new Error(`split of hugetlb page ${pfn}: hugetlb pages are never split`)
     const out = [pfn]
     const rc = this.refcount[pfn] as number
     const o = this.owner[pfn] as number

@@ -81,6 +81,8 @@ export class Vma {
     /** Page offset into the shmem object of `start`. */
     public pgoff: number,
   ) {}
+  /** MAP_HUGETLB: 2 MiB pages from the hugetlb pool, PMD leaves only, never split. */
+  hugetlb = false
 }
 
 export interface Region {
@@ -206,11 +208,30 @@ export class File {
   ) {}
 }
 
+/**
+ * A regular file on tmpfs opened with O_TMPFILE: a struct file whose inode has a page cache (a
+ * ShmemObj: file page → frame). The inode lives while the file or any VMA mapping it holds the cache.
+ */
+export class TmpFile {
+  f_count = 1
+  released = false
+  constructor(
+    readonly id: number,
+    readonly label: string,
+    readonly ledgerId: number,
+    readonly cache: ShmemObj,
+    /** i_size in 4 KiB pages. */
+    public size: number,
+  ) {}
+}
+
 export type TaskState = 'running' | 'exiting' | 'dead'
 
 export class Task {
   mm: MmStruct | null = null
   readonly fds = new Map<string, File>()
+  /** Regular (tmpfs) files open in this task, by fd name (the fd namespace is shared with `fds`). */
+  readonly tmpfiles = new Map<string, TmpFile>()
   state: TaskState = 'running'
   /** Deferred ____fput work (task_work_add). */
   readonly taskWork: File[] = []

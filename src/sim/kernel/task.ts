@@ -10,7 +10,7 @@ import type { World } from '../world'
 import { cpuTlbFlushCost } from '../cost/model'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
-import { fput, getFile, taskWorkRun } from './files'
+import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
 import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
@@ -35,6 +35,11 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     getFile(w, f, [...p, 'copy_files', 'dup_fd'])
     child.fds.set(fd, f)
   }
+  for (const [fd, f] of parent.tmpfiles) {
+    w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
+    f.f_count++
+    child.tmpfiles.set(fd, f)
+  }
   const old = parent.mm
   yield sleep(w.costs.fork_base)
   if (old) {
@@ -48,6 +53,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     for (const v of old.vmas) {
       const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, owner, `vma of ${mm.label}`, [...dp, 'dup_mmap', 'vm_area_dup'])
       const nv = new Vma(v.start, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff)
+      nv.hugetlb = v.hugetlb
       if (v.file) getFile(w, v.file, [...dp, 'dup_mmap'])
       if (v.shmem) v.shmem.refs++
       mm.vmas.push(nv)
@@ -109,6 +115,10 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
     t.fds.delete(fd)
     fput(w, f, t, [...p, 'exit_files', 'put_files_struct', 'close_files'])
   }
+  for (const [fd, f] of [...t.tmpfiles]) {
+    t.tmpfiles.delete(fd)
+    fputTmpfile(w, f, [...p, 'exit_files', 'put_files_struct', 'close_files'])
+  }
   // exit_task_work
   for (const f of t.taskWork) {
     if (mm && soleUser && soleHolder.has(f) && mm.releasedAt === null) {
@@ -133,6 +143,13 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
 
 /** close(2): fput, and the deferred release runs on return to user space. */
 export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<number> {
+  const tf = t.tmpfiles.get(fd)
+  if (tf) {
+    t.tmpfiles.delete(fd)
+    w.mark('close', `${t.name} closes ${fd}`)
+    fputTmpfile(w, tf, [...path, 'close_fd'])
+    return 0
+  }
   const f = t.fds.get(fd)
   if (!f) return -9
   t.fds.delete(fd)

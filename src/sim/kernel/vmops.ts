@@ -14,7 +14,7 @@ import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_Z
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput } from './mm'
-import { getFile } from './files'
+import { getFile, pagecacheGet } from './files'
 
 export const EFAULT = -14
 export const EPERM = -1
@@ -52,6 +52,7 @@ function splitAt(w: World, mm: MmStruct, page: number, path: CallPath): void {
   if (page & 511 && mm.pt.isHuge(page)) splitLeaf(w, mm, page - (page & 511))
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
   const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
+  nv.hugetlb = v.hugetlb
   if (v.file) getFile(w, v.file, path)
   if (v.shmem) v.shmem.refs++
   v.end = page
@@ -65,26 +66,69 @@ export interface MmapArgs {
   huge: boolean
   file: File | null
   at: number | null
+  /** MAP_HUGETLB (private, default 2 MiB huge page size). */
+  hugetlb?: boolean
+  /** A regular (tmpfs) file's page cache: MAP_SHARED maps its pages, MAP_PRIVATE COW-copies them. */
+  pagecache?: ShmemObj | null
+}
+
+/** hugetlb_reserve_pages bookkeeping: huge pages promised to private hugetlb VMAs and not faulted yet. */
+export function hugetlbReserved(w: World): number {
+  let n = 0
+  for (const mm of w.mms) {
+    if (mm.phase === 'freed' || mm.phase === 'released') continue
+    for (const v of mm.vmas) {
+      if (!v.hugetlb) continue
+      for (let hb = v.start; hb < v.end; hb += 512) if (!mm.pt.isHuge(hb)) n++
+    }
+  }
+  return n
+}
+
+/** -EINVAL if [start, end) would split a hugetlb VMA or page (hugetlb_vm_op_split); else 0. */
+export function hugetlbAlignCheck(mm: MmStruct, start: number, end: number): number {
+  for (const edge of [start, end]) {
+    const v = findVma(mm, edge) ?? findVma(mm, edge - 1)
+    if (v && v.hugetlb && edge & 511) return EINVAL
+  }
+  return 0
 }
 
 /** mmap: places a new VMA (2 MiB aligned when large or huge). Returns the start page or an errno. */
 export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): number {
   const p = [...path, 'do_mmap']
   if (a.pages <= 0) return EINVAL
+  const hugetlb = a.hugetlb ?? false
+  if (hugetlb) {
+    // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size; the
+    // pages are reserved now (hugetlb_reserve_pages) and mmap fails without enough free ones
+    if (a.shared || a.file) return EINVAL
+    a = { ...a, pages: Math.ceil(a.pages / 512) * 512 }
+    if (a.at !== null && a.at & 511) return EINVAL
+    if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / 512) {
+      w.count('hugetlb.mmap_enomem')
+      return ENOMEM
+    }
+  }
   let start: number
   if (a.at !== null) {
     start = a.at
     const s0 = start
     if (mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)) return EINVAL
   } else {
-    const align = a.huge || a.pages >= 512 ? 512 : 1
+    const align = a.huge || hugetlb || a.pages >= 512 ? 512 : 1
     start = Math.ceil(mm.mmapBase / align) * align
     mm.mmapBase = start + a.pages + 512
   }
   if (start + a.pages > 0xffffffff) return ENOMEM
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
-  const shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
+  let shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
+  if (a.pagecache) {
+    shmem = a.pagecache
+    shmem.refs++
+  }
   const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, 0)
+  v.hugetlb = hugetlb
   if (a.file) getFile(w, a.file, p)
   insertVma(mm, v)
   if (a.file && a.file.dev.spec.kind === 'dmirror' && a.prot !== 0) {
@@ -152,6 +196,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     pg += step
   }
   if (!work) return 0
+  let err = 0
   const doWork = (): number => {
     let cost = 0
     let v: Vma | undefined
@@ -161,7 +206,28 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
       const f = pt.get(pg)
       if (huge) {
         const hb = pg - (pg & 511)
-        cost += faultHuge(w, mm, v, hb, f, write, devOwner)
+        const c = faultHuge(w, mm, v, hb, f, write, devOwner)
+        if (c < 0) {
+          err = EFAULT
+          break
+        }
+        cost += c
+        pg = hb + 512
+        continue
+      }
+      if (v.hugetlb) {
+        // hugetlb_no_page: a page from the pool (no zero page); a private read fault maps it read-only
+        const hb = pg - (pg & 511)
+        const np = w.frames.allocHugetlb(mm.owner)
+        if (np < 0) {
+          // VM_FAULT_OOM / SIGBUS: the pool is empty
+          w.count('hugetlb.fault_oom')
+          err = EFAULT
+          break
+        }
+        pt.setHuge(hb, PTE_PRESENT | (write ? PTE_WRITE : 0), np)
+        cost += w.costs.cpu_fault * 8
+        w.count('hugetlb_fault')
         pg = hb + 512
         continue
       }
@@ -193,7 +259,7 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
     const c = doWork()
     if (c > 0) yield sleep(c)
   }
-  return 0
+  return err
 }
 
 function hbFits(v: Vma, pg: number): boolean {
@@ -238,7 +304,8 @@ function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write:
     return w.costs.cpu_fault
   }
   if (f & PTE_ZERO || (fr.refcount[pfn] as number) > 1) {
-    const np = fr.alloc(9, mm.owner)
+    const np = v.hugetlb ? fr.allocHugetlb(mm.owner) : fr.alloc(9, mm.owner)
+    if (np < 0) return -1 // hugetlb COW with an empty pool
     if (!(f & PTE_ZERO)) {
       fr.copy(np, pfn)
       fr.put(pfn, mm.owner, heirOwner(mm))
@@ -270,6 +337,21 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
       } else pfn = fr.alloc(0, mm.owner)
       pt.set(pg, PTE_PRESENT | (v.prot & PROT_WRITE ? PTE_WRITE : 0), pfn)
       return w.costs.cpu_fault
+    }
+    if (v.shmem) {
+      // MAP_PRIVATE of a file: a read maps the page-cache page read-only (do_read_fault); a write
+      // copies it into a new anonymous page (do_cow_fault)
+      const cache = pagecacheGet(w, v.shmem, v.pgoff + (pg - v.start))
+      if (!write) {
+        fr.get(cache)
+        pt.set(pg, PTE_PRESENT | PTE_FILE, cache)
+        return w.costs.cpu_fault
+      }
+      const np = fr.alloc(0, mm.owner)
+      fr.copy(np, cache)
+      pt.set(pg, PTE_PRESENT | PTE_WRITE, np)
+      w.count('cow_break')
+      return w.costs.cpu_cow_copy
     }
     if (!write) {
       pt.set(pg, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
@@ -358,6 +440,7 @@ function* invalidated(w: World, mm: MmStruct, start: number, end: number, event:
 export function* doMunmap(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const p = [...path, 'do_vmi_munmap']
   if (end <= start) return EINVAL
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   splitAt(w, mm, start, p)
   splitAt(w, mm, end, p)
   yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'unmap_region'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
@@ -371,6 +454,7 @@ export function* doMunmap(w: World, mm: MmStruct, start: number, end: number, pa
 export function* doMprotect(w: World, mm: MmStruct, start: number, end: number, prot: number, path: CallPath): Proc<number> {
   const p = [...path, 'mprotect_fixup']
   if (checkAccessMapped(mm, start, end) < 0) return -12
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   splitAt(w, mm, start, p)
   splitAt(w, mm, end, p)
   for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.prot = prot
@@ -406,6 +490,7 @@ export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage'
 export function* doMadvise(w: World, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
   const p = [...path, 'madvise']
   if (checkAccessMapped(mm, start, end) < 0) return -12
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   if (advice === 'hugepage' || advice === 'nohugepage') {
     splitAt(w, mm, start, p)
     splitAt(w, mm, end, p)
@@ -444,7 +529,7 @@ function* collapse(w: World, mm: MmStruct, start: number, end: number, path: Cal
   const p = [...path, 'collapse_huge_page']
   for (let hb = Math.ceil(start / 512) * 512; hb + 512 <= end; hb += 512) {
     const v = findVma(mm, hb)
-    if (!v || v.shared || hb + 512 > v.end || mm.pt.isHuge(hb)) continue
+    if (!v || v.shared || v.hugetlb || hb + 512 > v.end || mm.pt.isHuge(hb)) continue
     if (mm.pt.countPresent(hb, hb + 512) !== 512) continue
     yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', p, () => {
       let writable = true
@@ -468,8 +553,9 @@ function* collapse(w: World, mm: MmStruct, start: number, end: number, path: Cal
 /** THP split of every 2 MiB leaf in [start, end) (e.g. under memory pressure): CLEAR. */
 export function* doThpSplit(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const hbs: number[] = []
-  mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
-    if (huge) hbs.push(pg)
+  mm.pt.forEach(start, end, (pg, _f, pfn, huge) => {
+    // hugetlb pages are not THPs: never split
+    if (huge && (w.frames.hugetlb[pfn] as number) === 0) hbs.push(pg)
   })
   for (const hb of hbs) {
     yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', [...path, 'split_huge_pmd'], () => {
@@ -487,7 +573,7 @@ export function* doNumaMigrate(w: World, mm: MmStruct, start: number, end: numbe
     let n = 0
     const heir = heirOwner(mm)
     mm.pt.update(start, end, (f, pg, pfn, huge) => {
-      if (f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL) || (w.frames.refcount[pfn] as number) > 1) return f
+      if (f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL) || (w.frames.refcount[pfn] as number) > 1 || (w.frames.hugetlb[pfn] as number) !== 0) return f
       const np = w.frames.alloc(huge ? 9 : 0, mm.owner)
       w.frames.copy(np, pfn)
       w.frames.put(pfn, mm.owner, heir)
@@ -506,6 +592,7 @@ export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to
   const p = [...path, 'mremap']
   const v0 = findVma(mm, start)
   if (!v0 || checkAccessMapped(mm, start, end) < 0) return EFAULT
+  if (hugetlbAlignCheck(mm, start, end) < 0 || (v0.hugetlb && to !== null && to & 511)) return EINVAL
   const pages = end - start
   let dst: number
   if (to === null) {
@@ -545,6 +632,7 @@ export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to
   for (const v of moving) {
     const nvId = dontunmap ? w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, p) : v.ledgerId
     const nv = new Vma(v.start - start + dst, v.end - start + dst, v.prot, v.shared, v.file, v.huge, nvId, v.shmem, v.pgoff)
+    nv.hugetlb = v.hugetlb
     if (dontunmap) {
       if (v.file) getFile(w, v.file, p)
       if (v.shmem) v.shmem.refs++

@@ -25,6 +25,7 @@ import {
   type DataIo,
 } from '../drivers/dmirror'
 import { allocBo, createQueue } from '../drivers/driver'
+import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
 import type { TeardownDesign } from '../teardown/design'
 import { lineOf } from './parse'
 import {
@@ -312,6 +313,22 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
         } else ret = EINVAL
       }
     }
+  } else if ('userptr' in s) {
+    const b = s.userptr
+    const t = liveTask(ctx, b.task)
+    const file = typeof t === 'number' ? null : b.fd !== undefined ? t.fds.get(b.fd) : null
+    const d = file ? file.dev : deviceByName(w, b.device)
+    if (typeof t === 'number') ret = t
+    else if (file === undefined) ret = EBADF
+    else if (!d) ret = EINVAL
+    else {
+      const r = rangeOf(t, b)
+      const tg = ctx.design.resolve(w, t, d, file, path)
+      if (typeof r === 'number') ret = r
+      else if (typeof tg === 'number') ret = tg
+      else if (tg.kind !== 'mirror') ret = EINVAL
+      else ret = yield* kfdRegisterUserptr(w, tg.obj, r.start, r.end, b.write ?? true, [...path, 'kfd_ioctl_alloc_memory_of_gpu'])
+    }
   } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
     const b = (s as unknown as Record<string, DevArgs>)[op] as DevArgs
     const r = yield* deviceOp(ctx, op, b, path)
@@ -368,6 +385,8 @@ function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<Devic
     return fail(EINVAL)
   }
   const m = tg.m
+  // a KFD process whose queues are evicted runs no device work until the restore
+  if (tg.obj.kfd) yield* kfdWaitRunnable(w, tg.obj)
   switch (op) {
     case 'device_read':
       return done(yield* dmirrorReadWrite(w, m, r.start, r.end, false, p, io))

@@ -243,7 +243,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     chk('region', d.regions, 'region')
     chk('fd', d.fds, 'fd')
     chk('device', devices, 'device')
-    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue', 'dmirror_flags']
+    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue', 'dmirror_flags', 'userptr']
     if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
     if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
     for (const f of ['size', 'offset', 'at', 'ring']) {

@@ -86,16 +86,24 @@ export class RunStore {
     return { items, problems }
   }
 
-  /** Reads one run whole. */
-  async getRun(id: string): Promise<StoredRun> {
+  /** Reads one run whole (`series: false`: without its series, which are then `{}`). */
+  async getRun(id: string, opts: { series?: boolean } = {}): Promise<StoredRun> {
     const dir = this.runDir(id)
     const manifest = await readJson(join(dir, 'manifest.json'), RunManifest)
     if (!manifest.ok) throw new StoreError(manifest.missing ? `no run ${id}` : manifest.message, manifest.missing ? 'not_found' : 'invalid')
     const result = await readJson(join(dir, 'result.json'), z.unknown())
     if (!result.ok) throw new StoreError(result.message, 'invalid')
-    const series = await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
+    const series = opts.series === false ? ({ ok: true, value: {} } as const) : await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
     if (!series.ok) throw new StoreError(series.message, 'invalid')
     return { manifest: manifest.value, result: result.value, series: series.value }
+  }
+
+  /** Reads the series of one run (`series.json`), unchecked per series (see packSeries). */
+  async getRunSeries(id: string): Promise<Record<string, unknown>> {
+    const dir = this.runDir(id)
+    const series = await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
+    if (!series.ok) throw new StoreError(series.missing ? `no run ${id}` : series.message, series.missing ? 'not_found' : 'invalid')
+    return series.value
   }
 
   /** Deletes a run: it disappears from listings at once (rename), then its files are removed. */

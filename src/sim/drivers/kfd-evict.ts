@@ -1,0 +1,216 @@
+/**
+ * KFD's eviction / restore of user queues when the CPU invalidates memory the GPU maps without
+ * being able to fault (userptr BOs, amdgpu_amdkfd_gpuvm.c; SVM ranges with XNACK off, kfd_svm.c):
+ *
+ * - the notifier callback (amdgpu_amdkfd_evict_userptr / svm_range_evict) marks the BO or range
+ *   invalid and bumps the process's eviction count (`evicted_bos` / `evicted_ranges`); the first
+ *   eviction quiesces the process's user queues (kgd2kfd_quiesce_mm → evict_process_queues: the
+ *   HWS preempts them and the callback waits for it — time spent inside the notifier) and queues
+ *   the restore worker as delayed work (AMDGPU_USERPTR_RESTORE_DELAY_MS /
+ *   AMDGPU_SVM_RANGE_RESTORE_DELAY_MS, 1 ms, so consecutive invalidations accumulate);
+ * - the restore worker (amdgpu_amdkfd_restore_userptr_worker / svm_range_restore_work) takes an
+ *   mm reference, revalidates every invalid range (hmm_range_fault, GPU page-table update), and
+ *   only if no new eviction came in meanwhile (cmpxchg of the count to 0) resumes the queues
+ *   (kgd2kfd_resume_mm); otherwise it reschedules itself;
+ * - while the queues are quiesced the GPU runs nothing of this process: device work waits.
+ * - process teardown cancels the delayed work (cancel_delayed_work_sync) before freeing.
+ */
+import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { World } from '../world'
+import type { NotifierRange } from '../kernel/objects'
+import { DPTE_PRESENT, DPTE_WRITE, PTE_PRESENT, PTE_WRITE } from '../kernel/pagetable'
+import { faultIn } from '../kernel/vmops'
+import { mmgetNotZero, mmput } from '../kernel/mm'
+import type { DriverObj } from './driver'
+
+/** One userptr BO (kgd_mem with a userptr) or SVM range, in pages [start, end). */
+export interface KfdRange {
+  start: number
+  end: number
+  write: boolean
+  /** mem->invalid: invalidations not yet revalidated. */
+  invalid: number
+  /** The BO's ledger object (kgd_mem). */
+  memId: number
+  freed: boolean
+}
+
+/** Per-process eviction state (process_info / svms). */
+export class KfdEviction {
+  readonly ranges: KfdRange[] = []
+  /** evicted_bos / evicted_ranges. */
+  evicted = 0
+  quiesced = false
+  private quiescedAt = 0
+  /** The restore delayed work is queued or running. */
+  restoreQueued = false
+  /** cancel_delayed_work_sync ran (process teardown). */
+  cancelled = false
+  readonly resumed: WaitQueue
+
+  constructor(readonly obj: DriverObj) {
+    this.resumed = new WaitQueue(`kfd resume of ${obj.label}`)
+  }
+
+  /** Starts the quiesced period (kgd2kfd_quiesce_mm). */
+  quiesce(w: World): void {
+    this.quiesced = true
+    this.quiescedAt = w.engine.now
+  }
+
+  /** Ends it (kgd2kfd_resume_mm): waiting device work runs again. */
+  resume(w: World): void {
+    if (!this.quiesced) return
+    this.quiesced = false
+    w.count('kfd.quiesced_ns', w.engine.now - this.quiescedAt)
+    w.engine.wakeUpAll(this.resumed)
+  }
+}
+
+/** The eviction state of a driver object (created on the first userptr / SVM range). */
+export function kfdEviction(obj: DriverObj): KfdEviction {
+  if (!obj.kfd) obj.kfd = new KfdEviction(obj)
+  return obj.kfd
+}
+
+/**
+ * AMDKFD_IOC_ALLOC_MEMORY_OF_GPU with KFD_IOC_ALLOC_MEM_FLAGS_USERPTR (or an SVM range with XNACK
+ * off): registers [start, end) of the process's address space and maps it on every mirror of the
+ * object (hmm_range_fault + GPU page-table update). Returns 0 or an errno.
+ */
+export function* kfdRegisterUserptr(w: World, obj: DriverObj, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+  const p = [...path, 'amdgpu_amdkfd_gpuvm_alloc_memory_of_gpu', 'init_user_pages']
+  const k = kfdEviction(obj)
+  const memId = w.ledger.alloc('driver_object', 512, obj.mm.owner, `userptr BO of ${obj.label}`, p)
+  const r: KfdRange = { start, end, write, invalid: 0, memId, freed: false }
+  const ret = yield* validate(w, obj, r, p)
+  if (ret < 0) {
+    w.ledger.free(memId, p)
+    return ret
+  }
+  k.ranges.push(r)
+  w.count('kfd.userptr_bos')
+  return 0
+}
+
+/** Faults the range in (hmm_range_fault) and maps it on the object's mirrors. */
+function* validate(w: World, obj: DriverObj, r: KfdRange, path: CallPath): Proc<number> {
+  const mm = obj.mm
+  const f = yield* faultIn(w, mm, r.start, r.end, r.write, -1, [...path, 'amdgpu_ttm_tt_get_user_pages', 'hmm_range_fault'])
+  if (f < 0) return f
+  const c = w.costs
+  let mapped = 0
+  for (const m of obj.mirrors.values()) {
+    if (!m.alive) continue
+    for (let pg = r.start; pg < r.end; pg++) {
+      const fl = mm.pt.get(pg)
+      if (!(fl & PTE_PRESENT)) continue
+      m.pt.set(pg, DPTE_PRESENT | (r.write && fl & PTE_WRITE ? DPTE_WRITE : 0), mm.pt.pfn(pg))
+      mapped++
+    }
+  }
+  yield sleep(c.hmm_range_fault_call + (r.end - r.start) * c.hmm_range_fault_page + mapped * c.dev_pte_write)
+  return 0
+}
+
+/**
+ * The eviction side, from the classic invalidate_range_start of a KFD object: every valid range the
+ * invalidation hits becomes invalid; the first eviction quiesces the queues (returns its cost, spent
+ * inside the notifier) and queues the restore worker.
+ */
+export function kfdEvict(w: World, obj: DriverObj, r: NotifierRange): number {
+  const k = obj.kfd
+  if (!k || k.cancelled || obj.mmDead) return 0
+  // the process's own migration to its device's memory does not evict
+  if (r.event === 'MIGRATE' && obj.mirrors.has(r.owner)) return 0
+  let hit = 0
+  for (const b of k.ranges) {
+    if (b.freed || b.start >= r.end || r.start >= b.end) continue
+    // an interval notifier per BO: mmu_interval_set_seq + mem->invalid++ + evicted_bos++
+    b.invalid++
+    k.evicted++
+    hit++
+  }
+  if (hit === 0) return 0
+  w.count('kfd.range_invalidations', hit)
+  if (k.quiesced || k.restoreQueued) return 0
+  // first eviction: stop the queues (the callback waits for the HWS preemption)
+  k.quiesce(w)
+  w.count('kfd.evictions')
+  w.log('kfd', 'quiesce_mm', obj.label)
+  scheduleRestore(w, k)
+  return w.costs.kfd_quiesce * Math.max(1, obj.queues.length)
+}
+
+function scheduleRestore(w: World, k: KfdEviction): void {
+  k.restoreQueued = true
+  w.queueWork('amdgpu_amdkfd_restore_userptr_worker', w.costs.kfd_restore_delay, () => restoreWorker(w, k))
+}
+
+/** amdgpu_amdkfd_restore_userptr_worker (svm_range_restore_work is the same shape). */
+function* restoreWorker(w: World, k: KfdEviction): Proc<void> {
+  const obj = k.obj
+  const p = ['process_one_work', 'amdgpu_amdkfd_restore_userptr_worker']
+  if (k.cancelled) return
+  k.restoreQueued = false
+  // get_task_mm (through the task, never a freed mm): the process is exiting, nothing to restore
+  if (obj.mmDead || obj.mm.mm_users <= 0 || !mmgetNotZero(w, obj.mm, p)) return
+  const evicted = k.evicted
+  for (const b of k.ranges) {
+    if (b.freed || b.invalid === 0) continue
+    const inv = b.invalid
+    const ret = yield* validate(w, obj, b, p)
+    if (ret < 0) {
+      // the range is gone (munmap): the BO stays invalid until user space frees it
+      w.count('kfd.restore_failed_ranges')
+      b.invalid = 0
+      continue
+    }
+    b.invalid -= inv
+  }
+  yield* mmput(w, obj.mm, p)
+  if (k.cancelled) return
+  if (k.evicted !== evicted || k.ranges.some((b) => !b.freed && b.invalid > 0)) {
+    // invalidated again while revalidating: try again later, queues stay quiesced
+    w.count('kfd.restore_retries')
+    if (!k.restoreQueued) scheduleRestore(w, k)
+    return
+  }
+  k.evicted = 0
+  yield sleep(w.costs.kfd_resume * Math.max(1, obj.queues.length))
+  if (k.cancelled) return
+  k.resume(w)
+  w.count('kfd.restores')
+  w.log('kfd', 'resume_mm', obj.label)
+}
+
+/** True if a range of the object overlaps r (a non-blockable invalidation must then answer -EAGAIN). */
+export function kfdHits(obj: DriverObj, r: NotifierRange): boolean {
+  const k = obj.kfd
+  if (!k || k.cancelled) return false
+  return k.ranges.some((b) => !b.freed && b.start < r.end && r.start < b.end)
+}
+
+/** Device work of a process whose queues are quiesced waits for the restore. */
+export function* kfdWaitRunnable(w: World, obj: DriverObj): Proc<void> {
+  const k = obj.kfd
+  if (!k) return
+  while (k.quiesced && !k.cancelled && !obj.mmDead) {
+    w.count('kfd.device_work_stalled')
+    yield waitOn(k.resumed)
+  }
+}
+
+/** Teardown: cancel_delayed_work_sync of the restore work, free the BOs, wake stalled work. */
+export function kfdTeardown(w: World, obj: DriverObj, path: CallPath): void {
+  const k = obj.kfd
+  if (!k) return
+  k.cancelled = true
+  for (const b of k.ranges) {
+    if (b.freed) continue
+    b.freed = true
+    w.ledger.free(b.memId, path)
+  }
+  k.resume(w)
+}

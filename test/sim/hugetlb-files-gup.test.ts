@@ -1,0 +1,183 @@
+/**
+ * The model parts added for the last hmm-tests: the hugetlb pool and MAP_HUGETLB, tmpfs files with a
+ * page cache (open_tmpfile / pwrite / pread / file mmaps), GUP pins, HMM_DMIRROR_FLAG_FAIL_ALLOC as a
+ * one-shot flag, and pagemap bits. Small scenarios, each checked through the step log and expects.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseScenario, runScenario, ScenarioError, type RunResult } from '../../src/sim/index'
+
+function run(steps: string): RunResult {
+  const y = `name: t
+designs: [D5]
+machine:
+  devices:
+    - { name: hmm_dmirror0, kind: dmirror }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: hmm_dmirror0, fd: fd0 }
+${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+`
+  return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
+}
+
+const failed = (r: RunResult) => r.expects.filter((e) => !e.pass).map((e) => `${e.label}: ${e.details.join('; ')}`)
+const rets = (r: RunResult, op: string) => r.steps.filter((s) => s.op === op).map((s) => s.ret)
+
+describe('hugetlb pool and MAP_HUGETLB', () => {
+  it('mmap fails with -ENOMEM without a free huge page, and reserves what it maps', () => {
+    const r = run(`
+      - mmap: { task: self, region: a, size: 2M, hugetlb: true }
+      - expect: { ret: -ENOMEM, hugetlb_free: 0 }
+      - nr_hugepages: 2
+      - mmap: { task: self, region: a, size: 4M, hugetlb: true }
+      - expect: { ret: 0, hugetlb_free: 2 }
+      - mmap: { task: self, region: b, size: 2M, hugetlb: true }
+      - expect: { label: "both pages are reserved by a", ret: -ENOMEM }
+      - munmap: { task: self, region: a, size: 2M }
+      - mmap: { task: self, region: b, size: 1M, hugetlb: true }
+      - expect: { label: "the length is rounded up to 2 MiB and the freed reservation is reused", ret: 0 }`)
+    expect(failed(r)).toEqual([])
+  })
+
+  it('faults take pages from the pool (no zero page), never split; unaligned munmap/mprotect is -EINVAL; exit gives them back', () => {
+    const r = run(`
+      - nr_hugepages: 1
+      - mmap: { task: self, region: h, size: 2M, hugetlb: true }
+      - touch: { task: self, region: h, size: 4K }
+      - expect: { label: "a read fault allocates the huge page", ret: 0, hugetlb_free: 0, memory: { task: self, region: h, pattern: zero } }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { snapshot: { all: 0x05 } }
+      - write_data: { task: self, region: h, pattern: index }
+      - munmap: { task: self, region: h, offset: 4K, size: 4K }
+      - expect: { ret: -EINVAL }
+      - mprotect: { task: self, region: h, size: 1M, prot: r }
+      - expect: { ret: -EINVAL }
+      - thp_split: { task: self, region: h }
+      - migrate_to_device: { task: self, fd: fd0, region: h }
+      - expect: { label: "migrate_vma_setup refuses hugetlb VMAs", ret: -EINVAL }
+      - snapshot: { task: self, fd: fd0, region: h }
+      - expect: { snapshot: { all: 0x06 }, memory: { task: self, region: h, pattern: index } }
+      - fork: { task: self, child: c }
+      - write_data: { task: c, region: h, pattern: neg_index }
+      - expect: { label: "a COW break needs a second pool page: SIGBUS (-EFAULT) with an empty pool", ret: -EFAULT }
+      - nr_hugepages: 2
+      - write_data: { task: c, region: h, pattern: neg_index }
+      - expect: { ret: 0, hugetlb_free: 0, memory: { task: self, region: h, pattern: index } }
+      - exit: { task: c }
+      - close: { task: self, fd: fd0 }
+      - exit: { task: self }
+      - sleep: 10ms
+      - expect: { hugetlb_free: 2, leaked_bytes: 0 }`)
+    expect(failed(r)).toEqual([])
+    expect(r.metrics.counters.thp_split ?? 0).toBe(0)
+  })
+})
+
+describe('tmpfs files: page cache, MAP_SHARED and MAP_PRIVATE', () => {
+  it('a private mapping reads the page cache (and later pwrites) until a write copies the page', () => {
+    const r = run(`
+      - open_tmpfile: { task: self, fd: f, size: 64K }
+      - pwrite: { task: self, fd: f, pattern: { index_plus: 100 } }
+      - expect: { ret: 65536 }
+      - mmap: { task: self, region: p, size: 64K, prot: r, fd: f }
+      - mmap: { task: self, region: s, size: 64K, fd: f, shared: true }
+      - touch: { task: self, region: p }
+      - expect: { memory: { task: self, region: p, pattern: { index_plus: 100 } } }
+      - snapshot: { task: self, fd: fd0, region: p }
+      - expect: { label: "page-cache pages mapped read-only", snapshot: { all: 0x01 } }
+      - write_data: { task: self, region: s, offset: 4K, size: 4K, pattern: { const: 7 } }
+      - expect: { label: "a store through the shared mapping is seen by the private one (same page)", memory: { task: self, region: p, offset: 4K, size: 4K, pattern: { const: 7 } } }
+      - mprotect: { task: self, region: p, prot: rw }
+      - write_data: { task: self, region: p, size: 4K, pattern: { const: 9 } }
+      - pread: { task: self, fd: f, size: 8K, into: b }
+      - expect: { label: "the private write did not reach the file", ret: 8192, buffer: { name: b, size: 4K, pattern: { index_plus: 100 } } }
+      - expect: { buffer: { name: b, offset: 4K, size: 4K, pattern: { const: 7 } } }
+      - pread: { task: self, fd: f, offset: 60K, size: 8K, into: tail }
+      - expect: { label: "a read past i_size is short", ret: 4096 }`)
+    expect(failed(r)).toEqual([])
+  })
+
+  it('the page cache outlives the fd while mapped and is freed with the last user; an fd is not a device', () => {
+    const r = run(`
+      - open_tmpfile: { task: self, fd: f, size: 16K }
+      - pwrite: { task: self, fd: f, pattern: index }
+      - mmap: { task: self, region: s, size: 16K, fd: f, shared: true }
+      - close: { task: self, fd: f }
+      - expect: { ret: 0, live: { type: file, owner: self, count: 1 } }
+      - touch: { task: self, region: s }
+      - expect: { memory: { task: self, region: s, pattern: index } }
+      - pwrite: { task: self, fd: f, pattern: index }
+      - expect: { ret: -EBADF }
+      - munmap: { task: self, region: s }
+      - expect: { live: { type: pages, owner: self, bytes: 0 } }
+      - open_tmpfile: { task: self, fd: g }
+      - device_read: { task: self, fd: g, region: s }
+      - expect: { ret: -EBADF }`)
+    expect(failed(r)).toEqual([])
+  })
+})
+
+describe('GUP pins', () => {
+  it('a held pin keeps the page from migrating until unpin; GUP faults device-private pages back first', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 16K }
+      - write_data: { task: self, region: b, pattern: index }
+      - gup: { task: self, region: b, offset: 12K, size: 4K, pin: true, longterm: true, hold: p }
+      - expect: { ret: 0 }
+      - migrate_to_device: { task: self, fd: fd0, region: b }
+      - expect: { label: "the pinned page is not migrated (cpages: the pages readable from the start)", ret: -ENOENT, cpages: 3 }
+      - unpin: { pins: p }
+      - migrate_to_device: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0, cpages: 4, pagemap: { task: self, region: b, swap: true, present: false } }
+      - gup: { task: self, region: b, write: false, fast: true }
+      - expect: { ret: 0, counter: { name: migrate_to_ram, value: 4 }, pagemap: { task: self, region: b, swap: false, present: true } }
+      - gup: { task: self, region: b, longterm: true }
+      - expect: { label: "FOLL_LONGTERM needs FOLL_PIN", ret: -EINVAL }
+      - mprotect: { task: self, region: b, prot: r }
+      - gup: { task: self, region: b }
+      - expect: { label: "FOLL_WRITE on a read-only mapping", ret: -EFAULT }
+      - munmap: { task: self, region: b }
+      - expect: { live: { type: pages, owner: self, bytes: 0 } }`)
+    expect(failed(r)).toEqual([])
+    expect(r.metrics.counters['gup.fast_pages'] ?? 0).toBe(0)
+  })
+
+  it('names of pins are declared: unpin of an unknown name is a parse error naming file, line and field', () => {
+    const y = `name: t
+steps:
+  - spawn: { task: a }
+  - unpin: { pins: nope }
+`
+    expect(() => parseScenario(y, 'x.yaml')).toThrow(ScenarioError)
+    try {
+      parseScenario(y, 'x.yaml')
+    } catch (e) {
+      expect((e as ScenarioError).line).toBe(4)
+      expect((e as ScenarioError).message).toContain('x.yaml:4: steps[1].unpin.pins')
+    }
+  })
+})
+
+describe('HMM_DMIRROR_FLAG_FAIL_ALLOC is one-shot', () => {
+  it('consumed by the next allocation: a THP falls back once; an order-0 allocation fails the ioctl with -ENOMEM', () => {
+    const r = run(`
+      - mmap: { task: self, region: h, size: 4M, huge: true }
+      - write_data: { task: self, region: h, pattern: index }
+      - dmirror_flags: { task: self, fd: fd0, fail_alloc: true }
+      - migrate_to_device: { task: self, fd: fd0, region: h }
+      - expect: { ret: 0, cpages: 1024, counter: { name: migrate_to_device.thp, value: 1 } }
+      - snapshot: { task: self, fd: fd0, region: h, size: 2M }
+      - expect: { label: "first THP in 4 KiB device pages, the second whole", snapshot: { all: 0x22 }, cpages: 512 }
+      - snapshot: { task: self, fd: fd0, region: h, offset: 2M }
+      - expect: { snapshot: { all: 0x26 } }
+      - mmap: { task: self, region: s, size: 16K }
+      - write_data: { task: self, region: s, pattern: index }
+      - dmirror_flags: { task: self, fd: fd0, fail_alloc: true }
+      - migrate_to_device: { task: self, fd: fd0, region: s }
+      - expect: { ret: -ENOMEM }
+      - migrate_to_device: { task: self, fd: fd0, region: s }
+      - expect: { ret: 0, cpages: 4 }`)
+    expect(failed(r)).toEqual([])
+    expect(rets(r, 'dmirror_flags')).toEqual([0, 0])
+  })
+})

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest'
+import { parseScenario, runScenario } from '../../src/sim/index'
+import { COST_DEFAULTS } from '../../src/sim/cost/model'
+
+const MS = 1_000_000
+
+/** A KFD process with one queue and an 8 MiB userptr BO, then `extra` steps. */
+const y = (extra: string, costs = '') => `
+name: kfd
+designs: [D4]
+machine: { devices: [ { name: gpu0, kind: gpu } ] }
+${costs}
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: gpu0, fd: kfd }
+  - mirror: { task: A, fd: kfd }
+  - create_queue: { task: A, fd: kfd }
+  - mmap: { task: A, region: buf, size: 8M }
+  - mmap: { task: A, region: other, size: 1M }
+  - touch: { task: A, region: buf, write: true }
+  - touch: { task: A, region: other, write: true }
+  - userptr: { task: A, fd: kfd, region: buf }
+${extra}
+`
+const run = (extra: string, costs = '') => runScenario(parseScenario(y(extra, costs), 'k.yaml'), { design: 'D4' })
+const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.filter((s) => s.op === op)[nth]!
+
+describe('KFD userptr eviction and restore', () => {
+  it('an invalidation that hits the BO quiesces the queues inside the notifier; the restore worker resumes them 1 ms later', () => {
+    const r = run(`
+  - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - device_read: { task: A, fd: kfd, region: buf, size: 64K }
+  - sleep: 10ms`)
+    const c = r.metrics.counters
+    expect(c['kfd.evictions']).toBe(1)
+    expect(c['kfd.range_invalidations']).toBe(1)
+    expect(c['kfd.restores']).toBe(1)
+    expect(c['kfd.device_work_stalled']).toBe(1)
+    // the write-enabled BO cannot be revalidated over a read-only page (hmm_range_fault fails): KFD
+    // treats -EFAULT as success and resumes, rather than stall the queues forever
+    expect(c['kfd.restore_failed_ranges']).toBe(1)
+    // the mprotect itself took the HWS preemption (spent inside invalidate_range_start)
+    const mp = step(r, 'mprotect')
+    expect(mp.t1 - mp.t0).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_quiesce.value)
+    // the device read waited for the restore: ≥ restore delay after the eviction
+    const rd = step(r, 'device_read')
+    expect(rd.ret).toBe(0)
+    expect(rd.t1 - mp.t1).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
+    expect(c['kfd.quiesced_ns']).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
+    expect(r.findings).toEqual([])
+  })
+
+  it('an invalidation outside every BO does not evict', () => {
+    const r = run(`
+  - mprotect: { task: A, region: other, prot: r }
+  - device_read: { task: A, fd: kfd, region: buf, size: 64K }
+  - sleep: 10ms`)
+    expect(r.metrics.counters['kfd.evictions']).toBeUndefined()
+    expect(r.metrics.counters['kfd.device_work_stalled']).toBeUndefined()
+  })
+
+  it('invalidations while the queues are down only mark the BO invalid; one more eviction after the restore', () => {
+    const r = run(`
+  - invalidation_storm: { task: A, region: buf, count: 5, pages: 1, interval: 100us, event: clear }
+  - sleep: 5ms
+  - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
+  - sleep: 5ms
+  - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`)
+    const c = r.metrics.counters
+    expect(c['kfd.range_invalidations']).toBe(6)
+    expect(c['kfd.evictions']).toBe(2)
+    expect(c['kfd.restores']).toBe(2)
+    expect(r.status).toBe('passed')
+  })
+
+  it('an invalidation during revalidation makes the worker retry; the queues resume only after a clean pass', () => {
+    // revalidation of 2048 pages at 10 µs each takes ~20 ms; invalidations keep coming for 30 ms
+    const r = run(
+      `
+  - invalidation_storm: { task: A, region: buf, count: 30, pages: 1, interval: 1ms, event: protection }
+  - sleep: 100ms
+  - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`,
+      'costs: { hmm_range_fault_page: 10000 }',
+    )
+    const c = r.metrics.counters
+    expect(c['kfd.restore_retries']).toBeGreaterThan(0)
+    expect(c['kfd.restores']).toBeGreaterThanOrEqual(1)
+    expect(c['kfd.evictions']).toBe(c['kfd.restores'])
+    expect(r.status).toBe('passed')
+  })
+
+  it('the OOM reaper cannot evict without blocking: -EAGAIN, the BO VMA is skipped', () => {
+    const r = run(`
+  - oom_kill: { task: A }
+  - sleep: 10ms
+  - expect: { leaked_bytes: 0 }`)
+    const c = r.metrics.counters
+    expect(c['invalidate_nonblock_eagain']).toBeGreaterThan(0)
+    expect(c['oom_reaper.vma_skipped']).toBeGreaterThan(0)
+    expect(c['kfd.evictions']).toBeUndefined()
+    expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
+  })
+
+  it('exit with a restore pending: the worker finds no mm, teardown cancels it, nothing leaks or is touched after free', () => {
+    const r = run(`
+  - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
+    expect(r.metrics.counters['kfd.evictions']).toBe(1)
+    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
+    expect(r.status).toBe('passed')
+    expect(r.metrics.leaked_bytes_end).toBe(0)
+  })
+
+  it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs')
+    const f = 'scenarios/examples/kfd-eviction-storm.yaml'
+    const r = runScenario(parseScenario(readFileSync(f, 'utf8'), f), { design: 'D4' })
+    const c = r.metrics.counters
+    expect(r.status).toBe('passed')
+    expect(c['kfd.range_invalidations']! / c['kfd.evictions']!).toBeGreaterThanOrEqual(5)
+    expect(c['kfd.quiesced_ns']!).toBeGreaterThan(10 * MS)
+  })
+})
