@@ -88,8 +88,9 @@ export const MmapStep = z
       prot: ProtSchema.optional(),
       shared: z.boolean().optional().describe('MAP_SHARED (shmem) instead of MAP_PRIVATE anonymous'),
       huge: z.boolean().optional().describe('THP-eligible (MADV_HUGEPAGE); placed 2 MiB aligned'),
-      fd: NameSchema.optional().describe('mmap a device file (the VMA holds a file reference)'),
+      fd: NameSchema.optional().describe('mmap a device file (the VMA holds a file reference) or a tmpfile from open_tmpfile (shared: MAP_SHARED maps its page cache; else MAP_PRIVATE, writes COW-copy)'),
       at: SizeSchema.optional().describe('fixed address (bytes); default: next free area'),
+      hugetlb: z.boolean().optional().describe('MAP_HUGETLB: private 2 MiB pages from the hugetlb pool (nr_hugepages); -ENOMEM when the pool cannot reserve them'),
     }),
   })
   .describe('mmap(2)')
@@ -112,6 +113,37 @@ export const ExclusiveStep = z.strictObject({ exclusive: devRangeInto }).describ
 export const DmirrorFlagsStep = z
   .strictObject({ dmirror_flags: z.strictObject({ ...Task, ...DevRef, fail_alloc: z.boolean().describe('HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations of the next migrations fail (4 KiB fallback)') }) })
   .describe('HMM_DMIRROR_FLAGS')
+export const NrHugepagesStep = z
+  .strictObject({ nr_hugepages: z.number().int().min(0).max(1 << 20).describe('pages in the pool') })
+  .describe('echo N > /proc/sys/vm/nr_hugepages: size of the default (2 MiB) hugetlb pool')
+export const OpenTmpfileStep = z
+  .strictObject({ open_tmpfile: z.strictObject({ ...Task, fd: NameSchema, size: SizeSchema.optional().describe('ftruncate length (default 0)') }) })
+  .describe('open(/tmp, O_TMPFILE | O_RDWR) + ftruncate: an unnamed tmpfs file with a page cache')
+const FileIo = {
+  ...Task,
+  fd: NameSchema.describe('a file from open_tmpfile'),
+  offset: SizeSchema.optional().describe('file offset (bytes, page aligned); default 0'),
+  size: SizeSchema.optional().describe('length (bytes, page aligned); default: to the end of the file'),
+}
+export const PwriteStep = z
+  .strictObject({ pwrite: z.strictObject({ ...FileIo, pattern: PatternSchema.describe('page i of the file receives the pattern value of i') }) })
+  .describe('pwrite(2) into the page cache; ret = bytes written')
+export const PreadStep = z
+  .strictObject({ pread: z.strictObject({ ...FileIo, into: NameSchema.describe('buffer receiving the data (check it with expect.buffer)') }) })
+  .describe('pread(2) from the page cache; ret = bytes read')
+export const GupStep = z
+  .strictObject({
+    gup: z.strictObject({
+      ...RangeFields,
+      write: z.boolean().optional().describe('FOLL_WRITE (default true, as gup_test passes it)'),
+      fast: z.boolean().optional().describe('the lockless get_user_pages_fast path first (falls back to the slow path)'),
+      pin: z.boolean().optional().describe('FOLL_PIN (pin_user_pages*) instead of a get_page reference'),
+      longterm: z.boolean().optional().describe('FOLL_LONGTERM: pages are first migrated out of ZONE_DEVICE memory'),
+      hold: NameSchema.optional().describe('keep the references under this name until unpin (default: released at the end, as the gup_test ioctls do)'),
+    }),
+  })
+  .describe('get_user_pages / pin_user_pages through /sys/kernel/debug/gup_test')
+export const UnpinStep = z.strictObject({ unpin: z.strictObject({ pins: NameSchema.describe('name given to gup.hold') }) }).describe('put_page / unpin_user_pages of references kept by gup.hold')
 export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
 export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
 export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
@@ -214,6 +246,15 @@ export const ExpectSchema = z
       .strictObject({ name: NameSchema, pattern: PatternSchema, offset: SizeSchema.optional().describe('part of the buffer, from the start of what was read'), size: SizeSchema.optional() })
       .optional()
       .describe('a buffer filled by device_read.into holds the pattern (page i of the region read)'),
+    hugetlb_free: CmpSchema.optional().describe('free pages of the default-size hugetlb pool (HugePages_Free; reserved pages count as free)'),
+    pagemap: z
+      .strictObject({
+        ...RangeFields,
+        present: z.boolean().optional().describe('PM_PRESENT (bit 63) of every page'),
+        swap: z.boolean().optional().describe('PM_SWAP (bit 62) of every page: swap, migration, device-private and device-exclusive entries'),
+      })
+      .optional()
+      .describe("/proc/<task>/pagemap entries of the range"),
   })
   .describe('assertions, checked when the step runs')
 export const ExpectStep = z.strictObject({ expect: ExpectSchema })
@@ -243,6 +284,12 @@ export const LEAF_STEPS = {
   exclusive: ExclusiveStep,
   check_exclusive: CheckExclusiveStep,
   dmirror_flags: DmirrorFlagsStep,
+  nr_hugepages: NrHugepagesStep,
+  open_tmpfile: OpenTmpfileStep,
+  pwrite: PwriteStep,
+  pread: PreadStep,
+  gup: GupStep,
+  unpin: UnpinStep,
   release_device_memory: ReleaseDevmemStep,
   alloc_bo: AllocBoStep,
   create_queue: CreateQueueStep,

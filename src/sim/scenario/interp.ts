@@ -10,7 +10,9 @@ import type { MmStruct, Task } from '../kernel/objects'
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/objects'
 import type { MemType } from '../ledger/ledger'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
-import { allocFile } from '../kernel/files'
+import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
+import { doGup, gupRelease } from '../kernel/gup'
+import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
 import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, peekData, writeData, oomReap, doWriteProtect, type Advice } from '../kernel/vmops'
 import {
   dmirrorReadWrite,
@@ -72,6 +74,8 @@ export class Ctx {
   readonly mmOf = new Map<string, MmStruct>()
   /** Buffers filled by device_read.into: region page index of element 0, and the tokens. */
   readonly buffers = new Map<string, { first: number; data: Int32Array }>()
+  /** Page references kept by gup.hold, by name, until unpin. */
+  readonly pins = new Map<string, number[]>()
   stopped = false
   topDone = 0
   onStepDone: ((index: number, op: string) => void) | null = null
@@ -222,7 +226,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     const d = deviceByName(w, s.open.device)
     if (typeof t === 'number') ret = t
     else if (!d) ret = EINVAL
-    else if (t.fds.has(s.open.fd)) ret = EINVAL
+    else if (t.fds.has(s.open.fd) || t.tmpfiles.has(s.open.fd)) ret = EINVAL
     else {
       const f = allocFile(w, t, d, s.open.fd, path)
       ret = ctx.design.open(w, t, f, [...path, 'chrdev_open'])
@@ -238,10 +242,16 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     if (typeof t === 'number' || !t.mm) ret = typeof t === 'number' ? t : ESRCH
     else {
       const file = a.fd !== undefined ? t.fds.get(a.fd) ?? null : null
-      if (a.fd !== undefined && !file) ret = EBADF
+      const tmp = a.fd !== undefined ? t.tmpfiles.get(a.fd) ?? null : null
+      if (a.fd !== undefined && !file && !tmp) ret = EBADF
       else {
         const at = a.at !== undefined ? parseSize(a.at) / 4096 : null
-        const r = doMmap(w, t.mm, { pages: Math.ceil(parseSize(a.size) / 4096), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at }, path)
+        const r = doMmap(
+          w,
+          t.mm,
+          { pages: Math.ceil(parseSize(a.size) / 4096), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at, hugetlb: a.hugetlb ?? false, pagecache: tmp ? tmp.cache : null },
+          path,
+        )
         if (r < 0) ret = r
         else t.mm.regions.set(a.region, { start: r, pages: Math.ceil(parseSize(a.size) / 4096) })
       }
@@ -334,6 +344,58 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     const r = yield* deviceOp(ctx, op, b, path)
     ret = r.ret
     dev = r
+  } else if ('nr_hugepages' in s) {
+    // hugetlb_sysctl_handler → set_max_huge_pages: the pool never shrinks below the pages in use
+    w.frames.hugetlbTotal = Math.max(s.nr_hugepages, w.frames.hugetlbInUse)
+  } else if ('open_tmpfile' in s) {
+    const a = s.open_tmpfile
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') ret = t
+    else if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) ret = EINVAL
+    else {
+      t.tmpfiles.set(a.fd, openTmpfile(w, t, a.fd, a.size !== undefined ? parseSize(a.size) / 4096 : 0, path))
+      w.mark('open', `${t.name} opens a tmpfile as ${a.fd}`)
+    }
+  } else if ('pwrite' in s || 'pread' in s) {
+    const a = 'pwrite' in s ? s.pwrite : s.pread
+    const t = liveTask(ctx, a.task)
+    const f = typeof t === 'number' ? undefined : t.tmpfiles.get(a.fd)
+    if (typeof t === 'number') ret = t
+    else if (!f) ret = EBADF
+    else {
+      const off = a.offset !== undefined ? parseSize(a.offset) / 4096 : 0
+      const pages = a.size !== undefined ? parseSize(a.size) / 4096 : Math.max(0, f.size - off)
+      if ('pwrite' in s) {
+        const pat = s.pwrite.pattern
+        ret = pwriteTmpfile(w, f, off, pages, (i) => patternValue(pat, i))
+      } else {
+        const out = new Int32Array(pages)
+        ret = preadTmpfile(w, f, off, pages, out)
+        ctx.buffers.set(s.pread.into, { first: off, data: out.slice(0, ret / 4096) })
+      }
+      yield sleep(pages * w.costs.pte_op * 8)
+    }
+  } else if ('gup' in s) {
+    const a = s.gup
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') ret = t
+    else {
+      const r = rangeOf(t, a)
+      if (typeof r === 'number') ret = r
+      else {
+        const g = yield* doGup(w, t.mm as MmStruct, r.start, r.end, { write: a.write ?? true, fast: a.fast ?? false, pin: a.pin ?? false, longterm: a.longterm ?? false }, [...path, 'gup_test_ioctl'])
+        ret = g.ret
+        if (a.hold !== undefined && g.ret === 0) ctx.pins.set(a.hold, [...(ctx.pins.get(a.hold) ?? []), ...g.pfns])
+        else gupRelease(w, g.pfns)
+      }
+    }
+  } else if ('unpin' in s) {
+    const held = ctx.pins.get(s.unpin.pins)
+    if (!held) ret = EINVAL
+    else {
+      ctx.pins.delete(s.unpin.pins)
+      gupRelease(w, held)
+    }
   } else if ('random_access' in s) {
     ret = yield* randomAccess(ctx, s.random_access, path)
   } else if ('invalidation_storm' in s) {
@@ -634,6 +696,34 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
             ? `buffer ${e.buffer.name}: holds ${b.data.length} pages, fewer than offset + size  ✗`
             : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(pat, b.first + bad)}  ✗`,
       )
+    }
+  }
+  if (e.hugetlb_free !== undefined) check('free huge pages', w.frames.hugetlbFree(), e.hugetlb_free)
+  if (e.pagemap) {
+    const pm = e.pagemap
+    const mm = ctx.mmOf.get(pm.task)
+    const reg = mm?.regions.get(pm.region)
+    const r = mm && mm.phase !== 'freed' ? rangeOf({ mm } as Task, pm) : ESRCH
+    if (!mm || !reg || typeof r === 'number') {
+      pass = false
+      details.push(`pagemap of ${pm.task} ${pm.region}: not mapped`)
+    } else {
+      // pte_to_pagemap_entry: PM_PRESENT for a present PTE; PM_SWAP for a swap-type entry (swap,
+      // migration, device-private, device-exclusive); a huge leaf gives each of its pages the same bits
+      let bad = -1
+      let got = ''
+      for (let pg = r.start; pg < r.end && bad < 0; pg++) {
+        const f = mm.pt.get(pg)
+        const present = (f & PTE_PRESENT) !== 0 && (f & PTE_EXCL) === 0
+        const swap = (f & (PTE_DEVPRIV | PTE_EXCL)) !== 0
+        if ((pm.present !== undefined && present !== pm.present) || (pm.swap !== undefined && swap !== pm.swap)) {
+          bad = pg
+          got = `present ${present}, swap ${swap}`
+        }
+      }
+      if (bad >= 0) pass = false
+      const want = [pm.present !== undefined ? `present ${pm.present}` : '', pm.swap !== undefined ? `swap ${pm.swap}` : ''].filter((x) => x).join(', ')
+      details.push(bad < 0 ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}` : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`)
     }
   }
   ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })

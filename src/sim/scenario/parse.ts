@@ -197,6 +197,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   const iommus = new Set((sc.machine?.iommus ?? []).map((x) => x.name))
   const seen = new Set<string>()
   const buffers = new Set<string>()
+  const pins = new Set<string>()
   for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
     if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
     seen.add(dev.name)
@@ -212,7 +213,9 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     if (s.mmap) d.regions.add(s.mmap.region as string)
     if (s.mremap?.to_region) d.regions.add(s.mremap.to_region as string)
     if (s.open) d.fds.add(s.open.fd as string)
-    for (const k of ['device_read', 'migrate_to_device', 'exclusive']) if (s[k]?.into) buffers.add(s[k].into as string)
+    if (s.open_tmpfile) d.fds.add(s.open_tmpfile.fd as string)
+    if (s.gup?.hold) pins.add(s.gup.hold as string)
+    for (const k of ['device_read', 'migrate_to_device', 'exclusive', 'pread']) if (s[k]?.into) buffers.add(s[k].into as string)
   })
   walk(sc.steps, paths, (s, p) => {
     const key = Object.keys(s)[0] as string
@@ -226,9 +229,11 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     if (key === 'expect') {
       const buf = b.buffer as { name?: string } | undefined
       if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers are filled by device_read with into:` })
-      const mem = b.memory as { task?: string; region?: string } | undefined
-      if (mem?.region !== undefined && !d.regions.has(mem.region)) issues.push({ path: [...p, key, 'memory', 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
-      for (const sub of ['live', 'leaked', 'device_pages', 'mm', 'memory'] as const) {
+      for (const sub of ['memory', 'pagemap'] as const) {
+        const mem = b[sub] as { task?: string; region?: string } | undefined
+        if (mem?.region !== undefined && !d.regions.has(mem.region)) issues.push({ path: [...p, key, sub, 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
+      }
+      for (const sub of ['live', 'leaked', 'device_pages', 'mm', 'memory', 'pagemap'] as const) {
         const o = b[sub] as Record<string, unknown> | undefined
         if (!o) continue
         const t = (o.owner ?? o.task) as string | undefined
@@ -237,7 +242,11 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       }
       return
     }
-    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background') return
+    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background' || key === 'nr_hugepages') return
+    if (key === 'unpin') {
+      if (typeof b.pins === 'string' && !pins.has(b.pins)) issues.push({ path: [...p, key, 'pins'], message: `unknown pins "${b.pins}"; declared by gup hold: ${[...pins].join(', ') || 'none'}` })
+      return
+    }
     if (key !== 'fork') chk('task', d.tasks, 'task')
     else chk('task', d.tasks, 'task')
     chk('region', d.regions, 'region')
