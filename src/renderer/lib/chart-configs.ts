@@ -27,7 +27,7 @@ export function stackedBytesConfig(
   markers: readonly RunResult['markers'][number][],
   yTitle: string,
   endTime: number,
-  /** Level-of-detail indexes of each band over the whole run, when already picked (series worker). */
+  /** Level-of-detail indexes of each band over the whole run, when already picked (bridge worker). */
   initial?: readonly Int32Array[],
 ): Cfg {
   const options = baseOptions()

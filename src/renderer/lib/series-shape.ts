@@ -1,7 +1,7 @@
 /**
  * From a `runs.series` block to what the memory charts draw: decode the float64 block (no JSON per
  * number), stack the series of each prefix (`memory.`, `leaked.`) on one grid, and pick the
- * level-of-detail indexes of the whole run for each band. Pure and DOM-free: the series worker runs
+ * level-of-detail indexes of the whole run for each band. Pure and DOM-free: the bridge worker runs
  * it off the main thread, and the page runs it only when no worker can be started.
  */
 import { base64ToBytes, readSeriesBlock, type SeriesBlock } from '../../shared/contracts/series-block'

@@ -1,51 +1,52 @@
 /**
- * Loads a run's series for the charts off the main thread. The series worker fetches the binary
- * block itself over HTTP (browser host) or receives the bytes the page got over Electron IPC
- * (transferred, not copied), then decodes, stacks and picks the first level of detail; the page
- * receives typed arrays (transferred) and only builds the charts. When no worker can run (a host
- * that refuses it), the same steps run on the page, split across tasks.
+ * The page's side of the bridge worker (workers/bridge-worker.ts): route calls with large answers
+ * made off the main thread.
+ *
+ * - `loadShapedSeries`: a run's series for the charts. The worker fetches the binary block itself
+ *   over HTTP (browser host) or receives the bytes the page got over Electron IPC (transferred, not
+ *   copied), then decodes, stacks and picks the first level of detail; the page receives typed
+ *   arrays (transferred) and only builds the charts.
+ * - `invokeOffThread`: a route whose JSON answer is large (the stored lists), parsed and checked in
+ *   the worker (browser host); over IPC it is an ordinary call.
+ *
+ * When no worker can run (a host that refuses it), the same steps run on the page.
  */
+import type { RouteInput, RouteName, RouteOutput } from '../../shared/contracts'
 import { SERIES_BLOCK_ENCODING } from '../../shared/contracts/series-block'
 import { BridgeError, type Bridge } from '../bridge'
-import type { SeriesWorkerReply, SeriesWorkerRequest } from './series-protocol'
 import { shapeSeriesBlock, type ShapedSeries } from './series-shape'
+import type { WorkerReply, WorkerRequest } from './worker-protocol'
 
 export type { ShapedSeries, ShapedStack } from './series-shape'
 
-interface Pending {
-  resolve: (r: { shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }) => void
-  reject: (err: unknown) => void
-}
+type Ok = Extract<WorkerReply, { ok: true }>
+type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never
 
 /** Raised when the worker itself fails (not the host): the caller falls back to the page. */
 class WorkerFailed extends Error {}
 
 let worker: Worker | null | undefined
 let nextId = 1
-const pending = new Map<number, Pending>()
-
-function failAll(reason: string): void {
-  for (const p of pending.values()) p.reject(new WorkerFailed(reason))
-  pending.clear()
-}
+const pending = new Map<number, { resolve: (r: Ok) => void; reject: (err: unknown) => void }>()
 
 function getWorker(): Worker | null {
   if (worker !== undefined) return worker
   try {
-    const w = new Worker(new URL('../workers/series-worker.ts', import.meta.url), { type: 'module', name: 'hmmlab-series' })
-    w.onmessage = (e: MessageEvent<SeriesWorkerReply>) => {
+    const w = new Worker(new URL('../workers/bridge-worker.ts', import.meta.url), { type: 'module', name: 'hmmlab-bridge' })
+    w.onmessage = (e: MessageEvent<WorkerReply>) => {
       const r = e.data
       const p = pending.get(r.id)
       if (!p) return
       pending.delete(r.id)
-      if (r.ok) p.resolve({ shaped: r.shaped, timings: r.timings })
-      else p.reject(new BridgeError(r.code, r.message, 'runs.series'))
+      if (r.ok) p.resolve(r)
+      else p.reject(new BridgeError(r.code, r.message))
     }
     w.onerror = (e) => {
       e.preventDefault()
       worker = null
       w.terminate()
-      failAll(e.message || 'the series worker failed')
+      for (const p of pending.values()) p.reject(new WorkerFailed(e.message || 'the bridge worker failed'))
+      pending.clear()
     }
     worker = w
   } catch {
@@ -54,12 +55,12 @@ function getWorker(): Worker | null {
   return worker
 }
 
-function inWorker(w: Worker, req: Omit<SeriesWorkerRequest, 'id'>, transfer: Transferable[]): Promise<{ shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }> {
+function ask(w: Worker, req: Distributive<WorkerRequest>, transfer: Transferable[]): Promise<Ok> {
   const id = nextId++
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject })
     try {
-      w.postMessage({ ...req, id } satisfies SeriesWorkerRequest, transfer)
+      w.postMessage({ ...req, id } as WorkerRequest, transfer)
     } catch (err) {
       pending.delete(id)
       reject(new WorkerFailed(String(err)))
@@ -83,16 +84,18 @@ export async function loadShapedSeries(bridge: Bridge, runId: string, opts: Load
   const access = bridge.offThread()
   try {
     if (w) {
-      let got: { shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }
+      let got: Ok
       if (access.kind === 'http') {
-        got = await inWorker(w, { runId, prefixes: opts.prefixes, buckets: opts.buckets, via: access }, [])
+        got = await ask(w, { kind: 'series', runId, prefixes: opts.prefixes, buckets: opts.buckets, via: access }, [])
       } else {
         // Electron: the page holds the IPC; it receives bytes (one copy, no parse) and hands them on.
         const block = await bridge.invoke('runs.series', { runId })
-        const transfer = typeof block.data !== 'string' && block.data.byteOffset === 0 && block.data.byteLength === block.data.buffer.byteLength && block.data.buffer instanceof ArrayBuffer ? [block.data.buffer] : []
-        got = await inWorker(w, { runId, prefixes: opts.prefixes, buckets: opts.buckets, via: { kind: 'block', block } }, transfer)
+        const d = block.data
+        const transfer = typeof d !== 'string' && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : []
+        got = await ask(w, { kind: 'series', runId, prefixes: opts.prefixes, buckets: opts.buckets, via: { kind: 'block', block } }, transfer)
       }
-      performance.measure('hmmlab:series worker: fetch, JSON, contract', { start: start, duration: got.timings.fetchMs })
+      if (got.kind !== 'series') throw new WorkerFailed('unexpected reply')
+      performance.measure('hmmlab:series worker: fetch, JSON, contract', { start, duration: got.timings.fetchMs })
       performance.measure('hmmlab:series worker: decode, stack, level of detail', { start: start + got.timings.fetchMs, duration: got.timings.shapeMs })
       return got.shaped
     }
@@ -104,4 +107,19 @@ export async function loadShapedSeries(bridge: Bridge, runId: string, opts: Load
   if (block.encoding !== SERIES_BLOCK_ENCODING) throw new BridgeError('bad_answer', `unknown series encoding ${String(block.encoding)}`, 'runs.series')
   await nextTask()
   return shapeSeriesBlock(block, opts.prefixes, opts.buckets)
+}
+
+/** Calls a route with a large JSON answer, parsed and checked in the worker when the host allows it. */
+export async function invokeOffThread<N extends RouteName>(bridge: Bridge, name: N, input: RouteInput<N>): Promise<RouteOutput<N>> {
+  const access = bridge.offThread()
+  const w = access.kind === 'http' ? getWorker() : null
+  if (w && access.kind === 'http') {
+    try {
+      const got = await ask(w, { kind: 'invoke', name, input, token: access.token }, [])
+      if (got.kind === 'invoke') return got.result as RouteOutput<N>
+    } catch (err) {
+      if (!(err instanceof WorkerFailed)) throw err
+    }
+  }
+  return bridge.invoke(name, input)
 }

@@ -1,15 +1,20 @@
-/** Messages between the page and the series worker (see workers/series-worker.ts). */
+/** Messages between the page and the bridge worker (see workers/bridge-worker.ts). */
+import type { RouteName } from '../../shared/contracts'
 import type { ShapedSeries } from './series-shape'
 
-export interface SeriesWorkerRequest {
-  id: number
-  runId: string
-  prefixes: string[]
-  buckets: number
-  /** Fetch over HTTP with this token, or shape a block the page already has (its bytes transferred). */
-  via: { kind: 'http'; token: string } | { kind: 'block'; block: unknown }
-}
+export type WorkerRequest =
+  | {
+      id: number
+      kind: 'series'
+      runId: string
+      prefixes: string[]
+      buckets: number
+      /** Fetch over HTTP with this token, or shape a block the page already has (its bytes transferred). */
+      via: { kind: 'http'; token: string } | { kind: 'block'; block: unknown }
+    }
+  | { id: number; kind: 'invoke'; name: RouteName; input: unknown; token: string }
 
-export type SeriesWorkerReply =
-  | { id: number; ok: true; shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }
+export type WorkerReply =
+  | { id: number; ok: true; kind: 'series'; shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }
+  | { id: number; ok: true; kind: 'invoke'; result: unknown; timings: { fetchMs: number } }
   | { id: number; ok: false; code: string; message: string }

@@ -9,6 +9,7 @@ import { computed, ref, shallowRef, triggerRef } from 'vue'
 import type { RouteInput, ScenarioEntry } from '../../shared/contracts'
 import type { ExperimentManifest, RunManifest, StoreProblem } from '../../shared/runs'
 import { BridgeError, useBridge } from '../bridge'
+import { invokeOffThread } from '../lib/worker-client'
 import { applyExperimentProgress, applyRunFinished, applyRunProgress, startedExperiment, type LiveExperiment, type LiveRun } from '../lib/progress'
 
 /** Message of an error thrown by the Bridge (or anything else). */
@@ -60,9 +61,10 @@ export const useLabStore = defineStore('lab', () => {
   /** Live state, keyed by id; a Map in a shallowRef, triggered on change (events arrive often). */
   const liveRuns = shallowRef(new Map<string, LiveRun>())
   const liveExperiments = shallowRef(new Map<string, LiveExperiment>())
-  const runs = ref<RunManifest[]>([])
-  const experiments = ref<ExperimentManifest[]>([])
-  const problems = ref<StoreProblem[]>([])
+  // Stored lists are replaced whole on refresh, never mutated: shallow (hundreds of manifests).
+  const runs = shallowRef<RunManifest[]>([])
+  const experiments = shallowRef<ExperimentManifest[]>([])
+  const problems = shallowRef<StoreProblem[]>([])
   const listError = ref<string>()
   let subscribed = false
   let refreshTimer: ReturnType<typeof setTimeout> | undefined
@@ -91,19 +93,30 @@ export const useLabStore = defineStore('lab', () => {
 
   /**
    * Events of a sweep arrive in bursts (many runs at once); they are folded into the maps at once
-   * but the views re-render at most every 100 ms, so a busy sweep never floods the main thread.
+   * and the views re-render in one animation frame, at most every RENDER_MS, so a busy sweep never
+   * floods the main thread (and a hidden page, which gets no frames, does not render at all).
    */
+  const RENDER_MS = 100
+  let renderFrame = 0
   let renderTimer: ReturnType<typeof setTimeout> | undefined
+  let lastRender = 0
   function scheduleRender(): void {
-    if (renderTimer) return
-    renderTimer = setTimeout(() => {
+    if (renderFrame || renderTimer) return
+    const wait = RENDER_MS - (performance.now() - lastRender)
+    const inFrame = (): void => {
       renderTimer = undefined
-      performance.mark('hmmlab:live-render')
-      triggerRef(liveRuns)
-      triggerRef(liveExperiments)
-      // Vue renders in a microtask after this; the measure ends once it has.
-      void Promise.resolve().then(() => performance.measure('hmmlab:live progress render', 'hmmlab:live-render'))
-    }, 100)
+      renderFrame = requestAnimationFrame(() => {
+        renderFrame = 0
+        lastRender = performance.now()
+        performance.mark('hmmlab:live-render')
+        triggerRef(liveRuns)
+        triggerRef(liveExperiments)
+        // Vue renders in a microtask after this; the measure ends once it has.
+        void Promise.resolve().then(() => performance.measure('hmmlab:live progress render', 'hmmlab:live-render'))
+      })
+    }
+    if (wait > 0) renderTimer = setTimeout(inFrame, wait)
+    else inFrame()
   }
 
   /**
@@ -126,7 +139,8 @@ export const useLabStore = defineStore('lab', () => {
   /** Reloads the stored runs and experiments. */
   async function refresh(): Promise<void> {
     try {
-      const [r, e] = await Promise.all([bridge.invoke('runs.list', {}), bridge.invoke('experiments.list', {})])
+      // Hundreds of manifests: parsed and checked off the main thread where the host allows it.
+      const [r, e] = await Promise.all([invokeOffThread(bridge, 'runs.list', {}), invokeOffThread(bridge, 'experiments.list', {})])
       performance.mark('hmmlab:list-apply')
       runs.value = r.runs
       problems.value = [...r.problems, ...e.problems]
@@ -173,6 +187,8 @@ export const useLabStore = defineStore('lab', () => {
   }
 
   const experimentList = computed(() => [...liveExperiments.value.values()].reverse())
+  /** Live runs per experiment; an experiment whose runs did not change keeps its array (its card is not re-rendered). */
+  let previousByExperiment = new Map<string, LiveRun[]>()
   const runsByExperiment = computed(() => {
     const out = new Map<string, LiveRun[]>()
     for (const r of liveRuns.value.values()) {
@@ -180,6 +196,11 @@ export const useLabStore = defineStore('lab', () => {
       if (!list) out.set(r.experimentId, (list = []))
       list.push(r)
     }
+    for (const [id, list] of out) {
+      const prev = previousByExperiment.get(id)
+      if (prev && prev.length === list.length && prev.every((r, i) => r === list[i])) out.set(id, prev)
+    }
+    previousByExperiment = out
     return out
   })
 
