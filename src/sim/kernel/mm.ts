@@ -57,6 +57,27 @@ export function* mmput(w: World, mm: MmStruct, path: CallPath): Proc<void> {
   }
 }
 
+/**
+ * mmput_async (kernel/fork.c): drops mm_users; when it was the last one, __mmput runs later from a
+ * kworker (schedule_work → mmput_async_fn) instead of in the caller, for callers that must not get
+ * stuck in exit_mmap: the OOM reaper (v4.7–v4.19, "make sure the mmput slow path is called from a
+ * different context"), binder's shrinker, drm user-fence workers. Until the work runs, mm_users is
+ * 0 (mmget_not_zero fails) and the mm_count that mm_users implies keeps the struct alive.
+ */
+export function mmputAsync(w: World, mm: MmStruct, path: CallPath): void {
+  const p = [...path, 'mmput_async']
+  if (!w.ledger.access(mm.ledgerId, p, 'mmput_async')) return
+  if (mm.mm_users <= 0) {
+    w.ledger.underflow(mm.ledgerId, 'mm_users', p)
+    return
+  }
+  mm.mm_users--
+  if (mm.mm_users > 0) return
+  w.mark('mmput', `${mm.label} mm_users → 0 (mmput_async: __mmput deferred to a kworker)`)
+  w.count('mmput_async.deferred')
+  w.queueWork('mmput_async_fn', 0, () => __mmput(w, mm, ['process_one_work', 'mmput_async_fn']))
+}
+
 /** __mmput: the 2014 hook point (D3), exit_mmap, mmdrop. */
 export function* __mmput(w: World, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, '__mmput']

@@ -13,7 +13,7 @@ import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct,
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
-import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput } from './mm'
+import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput, mmputAsync } from './mm'
 import { getFile, pagecacheGet } from './files'
 
 export const EFAULT = -14
@@ -687,7 +687,8 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
     yield sleep(n * w.costs.pte_op + tlb)
   }
   w.count('oom_reaper.pages_reaped', reaped)
-  yield* mmput(w, mm, p)
+  // the reaper must not get stuck in exit_mmap if its reference is the last one (v4.7–v4.19)
+  mmputAsync(w, mm, p)
   return reaped
 }
 

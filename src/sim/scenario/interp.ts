@@ -3,7 +3,7 @@
  * `background` / storm steps as concurrent processes), records a step log, the previous step's
  * return code and device counters, and evaluates `expect` steps.
  */
-import { sleep, type Proc } from '../engine/engine'
+import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { MmStruct, Task } from '../kernel/objects'
@@ -215,8 +215,19 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     const t = liveTask(ctx, s.oom_kill.task)
     if (typeof t === 'number') ret = t
     else {
-      if (t.mm) yield* oomReap(w, t.mm, path)
+      // the oom_reaper thread reaps the victim's mm while the victim exits on SIGKILL; the step
+      // ends when both are done
+      let reaping = false
+      const reaped = new WaitQueue('oom_reaper')
+      if (t.mm) {
+        reaping = true
+        w.engine.spawn('oom_reaper', oomReap(w, t.mm, path), () => {
+          reaping = false
+          w.engine.wakeUpAll(reaped)
+        })
+      }
       yield* doExit(w, t, [...path, 'SIGKILL'])
+      while (reaping) yield waitOn(reaped)
     }
   } else if ('close' in s) {
     const t = liveTask(ctx, s.close.task)
