@@ -1,7 +1,7 @@
 /**
  * A run worker for pool tests. It follows the real worker's protocol; its "scenario text" names a
  * behaviour: finish, run for a while checking the cancel flag, throw, exit, hang without
- * checking, or allocate without bound.
+ * checking, allocate without bound, or make one allocation far beyond the heap limit.
  */
 import type { RunTask, RunTaskResult } from '../../../src/main/services/experiments/protocol'
 import { movable, packArrays } from '../../../src/main/services/experiments/protocol'
@@ -43,6 +43,10 @@ export default function run(task: RunTask): RunTaskResult | unknown {
       const hoard: number[][] = []
       for (;;) hoard.push(new Array(1_000_000).fill(hoard.length + 0.5))
     }
+    case 'huge':
+      // One allocation far beyond the heap limit (128 MB under 64 MB): a fatal V8 OOM that ends
+      // the whole process, which only process isolation contains.
+      return new Array(16_000_000).fill(0.5).length
   }
   throw new Error(`unknown behaviour ${behaviour}`)
 }

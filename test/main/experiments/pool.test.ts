@@ -1,19 +1,27 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { RunPool } from '../../../src/main/services/experiments/pool'
-
-const pool = new RunPool({
-  workerFile: join(__dirname, 'fake-run-worker.ts'),
-  execArgv: ['--import', 'tsx'],
-  threads: 2,
-  maxHeapMb: 64,
-  cancelGraceMs: 200,
-})
-afterAll(() => pool.close())
+import { RunPool, type Isolation } from '../../../src/main/services/experiments/pool'
 
 const task = (scenarioText: string, seed = 1) => ({ runId: `r${seed}`, scenarioText, fileName: 'fake.yaml', design: 'D4', seed, parameters: { 'machine.devices': 2 } })
 
-describe('run pool', () => {
+it('uses run processes when runs go side by side, a thread for one run at a time', async () => {
+  const two = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), threads: 2 })
+  const one = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), threads: 1 })
+  expect([two.isolation, one.isolation]).toEqual(['process', 'thread'])
+  await Promise.all([two.close(), one.close()])
+})
+
+describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isolation) => {
+  const pool = new RunPool({
+    workerFile: join(__dirname, 'fake-run-worker.ts'),
+    execArgv: ['--import', 'tsx'],
+    threads: 2,
+    maxHeapMb: 64,
+    cancelGraceMs: 200,
+    isolation,
+  })
+  afterAll(() => pool.close())
+
   it('runs a task, reports progress and brings typed arrays back as plain arrays', async () => {
     const progress: number[] = []
     const outcome = await pool.submit(task('steps:5', 3), { onProgress: (p) => progress.push(p.stepsDone) }).done
@@ -66,5 +74,25 @@ describe('run pool', () => {
     expect(errors[3]).toContain('out of memory')
     // The pool still serves new runs afterwards.
     expect((await pool.submit(task('steps:2', 6)).done).status).toBe('ok')
+  }, 90_000)
+
+  it.runIf(isolation === 'process')('a run process killed from outside, or ended by a fatal V8 out-of-memory, fails its run alone', async () => {
+    const long = pool.submit(task('steps:300', 1))
+    const other = pool.submit(task('steps:30', 2))
+    await new Promise((r) => setTimeout(r, 300))
+    const victims = pool.runProcesses
+    expect(victims).toHaveLength(2)
+    // Kill the first of the two from outside, as `kill -9` would.
+    process.kill(victims[0]!.pid!, 'SIGKILL')
+    const outcomes = await Promise.all([long.done, other.done])
+    const statuses = outcomes.map((o) => o.status).sort()
+    expect(statuses).toEqual(['failed', 'ok'])
+    expect(outcomes.find((o) => o.status === 'failed')).toMatchObject({ error: expect.stringMatching(/process died \(killed by SIGKILL\)/) })
+    // One allocation twice the heap limit aborts V8 for the whole process: here only the run process.
+    const [huge, fine] = await Promise.all([pool.submit(task('huge', 3)).done, pool.submit(task('steps:3', 4)).done])
+    expect(huge.status).toBe('failed')
+    if (huge.status === 'failed') expect(huge.error).toMatch(/out of memory|process died/)
+    expect(fine.status).toBe('ok')
+    expect((await pool.submit(task('steps:2', 5)).done).status).toBe('ok')
   }, 90_000)
 })

@@ -1,30 +1,51 @@
 /**
- * The worker pool of the experiment service (piscina): one run per task, as many threads as the
- * machine has cores by default. Each run can be cancelled (first cooperatively through a shared
- * flag, then by terminating its thread), has a timeout and a heap limit; a thread that throws,
- * runs out of memory, exits or hangs fails that run only, and piscina replaces the thread.
+ * The worker pool of the experiment service: one run per task, as many at once as the machine has
+ * cores by default. Each run can be cancelled (first cooperatively through a shared flag, then by
+ * terminating its thread), has a timeout and a heap limit; a run that throws, runs out of memory,
+ * exits or hangs fails alone, and the pool replaces what it lost.
+ *
+ * Two isolations (docs/architecture.md, "Experiments"):
+ * - `process` (the default when more than one run goes at once): each run goes to a run process
+ *   (`process-runner.ts`), started with a single-threaded V8 GC, which keeps each run on its own
+ *   core — with worker threads in one process, each run's parallel GC helpers compete for the
+ *   other runs' cores — and confines a V8 out-of-memory abort to that process;
+ * - `thread`: piscina worker threads in this process (`thread-runner.ts`).
  */
 import { availableParallelism } from 'node:os'
-import { MessageChannel } from 'node:worker_threads'
-import { Piscina } from 'piscina'
-import type { RunStatus } from '../../../shared/runs'
-import type { RunProgress, RunTask, RunTaskResult } from './protocol'
+import type { ChildProcess } from 'node:child_process'
+import type { Worker } from 'node:worker_threads'
+import { ProcessRunner } from './process-runner'
+import type { RunOutcome, RunProgress, SubmitTask } from './protocol'
 import { unpackArrays } from './protocol'
+import { ThreadRunner, type RawHandle } from './thread-runner'
+import { runProcessHostEntry } from './worker-entry'
+
+export type { RunOutcome } from './protocol'
+export { describeWorkerError } from './thread-runner'
+
+export type Isolation = 'thread' | 'process'
+
+/** V8 flags of a run process: its GC does not take a second core from the other runs. */
+export const RUN_PROCESS_FLAGS: readonly string[] = ['--single-threaded-gc']
 
 export interface PoolOptions {
   /** The worker module (a built .js file, or a .ts file with `execArgv: ['--import', 'tsx']`). */
   workerFile: string
+  /** Runs at once (threads, or run processes). */
   threads?: number
+  /** Flags of the worker threads (e.g. `--import tsx`). */
   execArgv?: string[]
-  /** Heap limit per run thread, MiB. */
+  /** Heap limit per run, MiB. */
   maxHeapMb?: number
   /** Time between the cooperative cancel and terminating the thread, ms. */
   cancelGraceMs?: number
+  /** Default: `process` when more than one run goes at once, else `thread`. */
+  isolation?: Isolation
+  /** Node/V8 flags of each run process (default `RUN_PROCESS_FLAGS`, plus `--import tsx` from sources). */
+  processFlags?: string[]
+  /** The run process entry (default: found next to the worker, see worker-entry.ts). */
+  processHostFile?: string
 }
-
-export type RunOutcome =
-  | ({ status: 'ok' | 'expect_failed' | 'cancelled' } & Omit<RunTaskResult, 'status'>)
-  | { status: Extract<RunStatus, 'failed' | 'timeout' | 'cancelled'>; error: string }
 
 export interface RunHandle {
   readonly done: Promise<RunOutcome>
@@ -32,87 +53,54 @@ export interface RunHandle {
   cancel(): void
 }
 
-type SubmitTask = Omit<RunTask, 'progressPort' | 'cancelFlag'>
-
 export class RunPool {
-  private readonly piscina: Piscina<RunTask, RunTaskResult>
-  private readonly graceMs: number
+  private readonly runner: ThreadRunner | ProcessRunner
   readonly threads: number
   readonly maxHeapMb: number
+  readonly isolation: Isolation
 
   constructor(opts: PoolOptions) {
     this.threads = Math.max(1, opts.threads ?? availableParallelism())
     this.maxHeapMb = opts.maxHeapMb ?? 2048
-    this.graceMs = opts.cancelGraceMs ?? 300
-    this.piscina = new Piscina<RunTask, RunTaskResult>({
-      filename: opts.workerFile,
-      minThreads: 0,
-      maxThreads: this.threads,
-      idleTimeout: 30_000,
-      ...(opts.execArgv ? { execArgv: opts.execArgv } : {}),
-      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
-    })
+    const graceMs = opts.cancelGraceMs ?? 300
+    this.isolation = opts.isolation ?? (this.threads > 1 ? 'process' : 'thread')
+    const execArgv = opts.execArgv ?? []
+    if (this.isolation === 'thread') {
+      this.runner = new ThreadRunner({ workerFile: opts.workerFile, threads: this.threads, execArgv, maxHeapMb: this.maxHeapMb, graceMs })
+    } else {
+      const host = runProcessHostEntry(opts.workerFile.endsWith('.ts'))
+      this.runner = new ProcessRunner({
+        hostFile: opts.processHostFile ?? host.file,
+        processFlags: [...(host.execArgv ?? []), ...(opts.processFlags ?? RUN_PROCESS_FLAGS)],
+        processes: this.threads,
+        config: { workerFile: opts.workerFile, execArgv, maxHeapMb: this.maxHeapMb, graceMs },
+      })
+    }
   }
 
   /** Queues one run. */
   submit(task: SubmitTask, opts: { timeoutMs?: number; onProgress?: (p: RunProgress) => void } = {}): RunHandle {
-    const { port1, port2 } = new MessageChannel()
-    const cancelFlag = new SharedArrayBuffer(4)
-    const flag = new Int32Array(cancelFlag)
-    const hardAbort = new AbortController()
-    let stopReason: 'cancelled' | 'timeout' | undefined
-    let graceTimer: NodeJS.Timeout | undefined
-    port1.on('message', (p: RunProgress) => opts.onProgress?.(p))
-
-    const stop = (reason: 'cancelled' | 'timeout'): void => {
-      if (stopReason) return
-      stopReason = reason
-      Atomics.store(flag, 0, 1)
-      graceTimer = setTimeout(() => hardAbort.abort(), this.graceMs)
-    }
-    const timeout = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined
-
-    const done = this.piscina
-      .run({ ...task, progressPort: port2, cancelFlag }, { transferList: [port2], signal: hardAbort.signal })
-      .then((res): RunOutcome => {
-        if (stopReason === 'timeout') return { status: 'timeout', error: `the run exceeded its time limit of ${opts.timeoutMs} ms` }
-        const { status, ...rest } = unpackArrays(res)
-        return { status, ...rest }
-      })
-      .catch((err: unknown): RunOutcome => {
-        if (stopReason === 'timeout') return { status: 'timeout', error: `the run exceeded its time limit of ${opts.timeoutMs} ms and was stopped` }
-        if (stopReason === 'cancelled') return { status: 'cancelled', error: 'cancelled' }
-        return { status: 'failed', error: describeWorkerError(err, this.maxHeapMb) }
-      })
-      .finally(() => {
-        if (timeout) clearTimeout(timeout)
-        if (graceTimer) clearTimeout(graceTimer)
-        port1.close()
-      })
-    return { done, cancel: () => stop('cancelled') }
+    const raw: RawHandle = this.runner.submit(task, opts)
+    return { done: raw.done.then((o) => unpackArrays(o)), cancel: () => raw.cancel() }
   }
 
-  /** Runs still queued (not yet on a thread). */
+  /** Runs still queued (not yet on a thread or in a run process). */
   get queued(): number {
-    return this.piscina.queueSize
+    return this.runner.queued
   }
 
-  /** The pool's live threads (diagnostics, and fault tests that kill one from outside). */
-  get workerThreads(): readonly import('node:worker_threads').Worker[] {
-    return this.piscina.threads
+  /** The pool's live worker threads (thread isolation; diagnostics and fault tests). */
+  get workerThreads(): readonly Worker[] {
+    return this.runner instanceof ThreadRunner ? this.runner.threads : []
   }
 
-  /** Stops every thread. */
+  /** The pool's live run processes (process isolation; diagnostics and fault tests). */
+  get runProcesses(): readonly ChildProcess[] {
+    return this.runner instanceof ProcessRunner ? this.runner.processes : []
+  }
+
+  /** Stops every thread and run process. */
   async close(): Promise<void> {
-    await this.piscina.close({ force: true })
+    await this.runner.close()
   }
-}
-
-/** Explains a failed worker in words: out of memory, exited, or the error it threw. */
-export function describeWorkerError(err: unknown, maxHeapMb: number): string {
-  const e = err as { code?: string; message?: string; name?: string }
-  if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') return `the run ran out of memory (limit ${maxHeapMb} MiB per run) and was stopped`
-  if (/exited with code|worker exited/i.test(e?.message ?? '')) return `the run's worker thread died: ${e.message}`
-  if (e?.name === 'AbortError') return 'the run was stopped'
-  return e?.message ? `the run failed: ${e.message}` : `the run failed: ${String(err)}`
 }

@@ -39,6 +39,20 @@ export interface RunTaskResult {
   series: Record<string, unknown>
 }
 
+/** A run as the service queues it (the pool adds the progress port and the cancel flag). */
+export type SubmitTask = Omit<RunTask, 'progressPort' | 'cancelFlag'>
+
+/** How a run ended: its result, or why it has none. */
+export type RunOutcome =
+  | ({ status: 'ok' | 'expect_failed' | 'cancelled' } & Omit<RunTaskResult, 'status'>)
+  | { status: Extract<RunStatus, 'failed' | 'timeout' | 'cancelled'>; error: string }
+
+/** Parent → run process (process isolation, see process-pool.ts): at most one run at a time. */
+export type ToRunProcess = { type: 'run'; id: number; task: SubmitTask; timeoutMs?: number } | { type: 'cancel'; id: number }
+
+/** Run process → parent. The outcome keeps its typed arrays (the IPC channel uses V8 serialization). */
+export type FromRunProcess = { type: 'progress'; id: number; progress: RunProgress } | { type: 'done'; id: number; outcome: RunOutcome }
+
 /** Arrays of numbers at least this long travel as Float64Array. */
 const PACK_THRESHOLD = 64
 

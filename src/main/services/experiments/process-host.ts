@@ -1,0 +1,51 @@
+/**
+ * A run process (process isolation, see process-pool.ts): a child Node process that runs one run
+ * at a time on one worker thread of its own, through the same thread runner as the thread pool
+ * (shared cancel flag, then thread termination; timeout; heap limit). Its main thread only relays
+ * messages, so it answers a cancel at once however busy the run is. The process is started with
+ * its own V8 flags (a single-threaded GC), which a worker thread cannot have.
+ *
+ * Started by `fork(file, [JSON config])` with an IPC channel using V8 serialization, so typed
+ * arrays in results cross as typed arrays.
+ */
+import type { FromRunProcess, ToRunProcess } from './protocol'
+import { ThreadRunner, type RawHandle, type ThreadRunnerOptions } from './thread-runner'
+
+export type RunProcessConfig = Omit<ThreadRunnerOptions, 'threads'>
+
+function main(): void {
+  if (!process.send) {
+    console.error('process-host: must be started with an IPC channel (child_process.fork)')
+    process.exit(2)
+  }
+  // Errors (the parent went away) are dropped: 'disconnect' below ends the process.
+  const send = (msg: FromRunProcess): void => {
+    if (process.connected) process.send?.(msg, undefined, {}, () => {})
+  }
+  const config = JSON.parse(process.argv[2] ?? '{}') as RunProcessConfig
+  const runner = new ThreadRunner({ ...config, threads: 1 })
+  const live = new Map<number, RawHandle>()
+
+  process.on('message', (msg: ToRunProcess) => {
+    if (msg.type === 'cancel') {
+      live.get(msg.id)?.cancel()
+      return
+    }
+    const { id } = msg
+    const handle = runner.submit(msg.task, {
+      timeoutMs: msg.timeoutMs,
+      onProgress: (progress) => send({ type: 'progress', id, progress }),
+    })
+    live.set(id, handle)
+    void handle.done.then((outcome) => {
+      live.delete(id)
+      send({ type: 'done', id, outcome })
+    })
+  })
+  // The parent closed the channel (pool closed, or the parent died): stop.
+  process.on('disconnect', () => {
+    void runner.close().finally(() => process.exit(0))
+  })
+}
+
+main()
