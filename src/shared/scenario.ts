@@ -362,6 +362,10 @@ export const DeviceSpecSchema = z.strictObject({
   tlb_entries: z.number().int().min(1).max(1 << 20).optional(),
   vram: SizeSchema.optional().describe('device memory for migration and BOs (default 4 GiB)'),
   fault_chunk_pages: z.number().int().min(1).max(1 << 18).optional(),
+  memory: z
+    .enum(['private', 'coherent'])
+    .optional()
+    .describe('device memory type for migration: private (MEMORY_DEVICE_PRIVATE, default) or coherent (MEMORY_DEVICE_COHERENT: CPU-accessible, no fault)'),
 })
 
 export const MachineSchema = z.strictObject({

@@ -64,7 +64,7 @@ function buildWorld(sc: Scenario, seed: number): World {
   const devs = sc.machine?.devices ?? [{ name: 'dmirror0' }]
   devs.forEach((d, i) => {
     const kind = 'kind' in d && d.kind ? d.kind : 'dmirror'
-    const spec = d as { name: string; iommu?: string; ats?: boolean; tlb_entries?: number; vram?: number | string; fault_chunk_pages?: number }
+    const spec = d as { name: string; iommu?: string; ats?: boolean; tlb_entries?: number; vram?: number | string; fault_chunk_pages?: number; memory?: 'private' | 'coherent' }
     w.devices.push(
       new Device(i, {
         name: d.name,
@@ -74,6 +74,7 @@ function buildWorld(sc: Scenario, seed: number): World {
         tlbEntries: spec.tlb_entries ?? (kind === 'gpu' ? 4096 : 64),
         vramBytes: spec.vram !== undefined ? parseSize(spec.vram) : 4 * 2 ** 30,
         faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? 512 : 64),
+        coherent: spec.memory === 'coherent',
       }),
     )
   })

@@ -88,8 +88,13 @@ export function runSelftest(name: string): SelftestRun[] {
 export interface DocRow {
   name: string
   status: string
+  /** The "Coherent variant" cell (hmm_device_coherent / hmm2_device_coherent fixture), '' if absent. */
+  coherent: string
   cells: string[]
 }
+
+/** Suffix of the scenario file of a test's DEVICE_COHERENT fixture variant: `<test>.coherent.yaml`. */
+export const COHERENT_SUFFIX = '.coherent'
 
 /** The rows of the status table in docs/fidelity.md (the table whose header has "Status"). */
 export function fidelityRows(text = readFileSync(FIDELITY_DOC, 'utf8')): DocRow[] {
@@ -97,6 +102,7 @@ export function fidelityRows(text = readFileSync(FIDELITY_DOC, 'utf8')): DocRow[
   let inTable = false
   let nameCol = -1
   let statusCol = -1
+  let coherentCol = -1
   for (const line of text.split('\n')) {
     if (!line.startsWith('|')) {
       inTable = false
@@ -113,12 +119,14 @@ export function fidelityRows(text = readFileSync(FIDELITY_DOC, 'utf8')): DocRow[
         inTable = true
         statusCol = s
         nameCol = n
+        coherentCol = cells.findIndex((c) => c.toLowerCase() === 'coherent variant')
       }
       continue
     }
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue
     const name = (cells[nameCol] ?? '').replace(/`/g, '').replace(/^hmm2?\./, '')
-    rows.push({ name, status: (cells[statusCol] ?? '').replace(/\*/g, '').trim(), cells })
+    const coherent = coherentCol >= 0 ? (cells[coherentCol] ?? '').replace(/\*/g, '').trim() : ''
+    rows.push({ name, status: (cells[statusCol] ?? '').replace(/\*/g, '').trim(), coherent, cells })
   }
   return rows
 }

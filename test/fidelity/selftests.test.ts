@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RunResultSchema } from '../../src/shared/result'
 import { COST_DEFAULTS, COST_NAMES, parseScenario, runScenario, scenarioDesigns } from '../../src/sim/index'
-import { fidelityRows, KERNEL_TESTS, runSelftest, selftestFiles, SELFTEST_DIR } from './helpers'
+import { COHERENT_SUFFIX, fidelityRows, KERNEL_TESTS, runSelftest, selftestFiles, SELFTEST_DIR } from './helpers'
 
 const PASSES = 'passes'
 const CANNOT = 'cannot be expressed yet'
@@ -40,11 +40,23 @@ describe('docs/fidelity.md matches scenarios/selftests', () => {
   it('every status is "passes" or "cannot be expressed yet"', () => {
     for (const r of rows) expect([PASSES, CANNOT], r.name).toContain(r.status)
   })
-  it('every file has a row, and its row says "passes"', () => {
+  it('every file has a row, and its row says "passes" (the "Coherent variant" cell for <test>.coherent.yaml)', () => {
     for (const f of files) {
-      const row = rows.find((r) => r.name === f)
+      const coherent = f.endsWith(COHERENT_SUFFIX)
+      const base = coherent ? f.slice(0, -COHERENT_SUFFIX.length) : f
+      const row = rows.find((r) => r.name === base)
       expect(row, `${f}.yaml has no row in docs/fidelity.md`).toBeDefined()
-      expect(row?.status, f).toBe(PASSES)
+      expect(coherent ? row?.coherent : row?.status, f).toBe(PASSES)
+    }
+  })
+  it('the "Coherent variant" cell says "passes" exactly when <test>.coherent.yaml exists, else gives a reason', () => {
+    for (const r of rows) {
+      const has = files.includes(r.name + COHERENT_SUFFIX)
+      if (has) expect(r.coherent, r.name).toBe(PASSES)
+      else {
+        expect(r.coherent, r.name).not.toBe(PASSES)
+        expect(r.coherent.length, `${r.name}: the coherent cell gives no reason`).toBeGreaterThan(10)
+      }
     }
   })
   it('every "passes" row has a file that passes', () => {
@@ -52,6 +64,13 @@ describe('docs/fidelity.md matches scenarios/selftests', () => {
       expect(existsSync(join(SELFTEST_DIR, `${r.name}.yaml`)), `${r.name}.yaml missing`).toBe(true)
       for (const run of runSelftest(r.name)) expect(run.failed, `${r.name} under ${run.design}`).toEqual([])
     }
+  })
+  it('the summary counts the passing tests and coherent variants', () => {
+    const doc = readFileSync('docs/fidelity.md', 'utf8')
+    const pass = rows.filter((r) => r.status === PASSES).length
+    const coh = rows.filter((r) => r.coherent === PASSES).length
+    expect(doc).toContain(`**Summary: ${pass} of ${KERNEL_TESTS.length} pass**`)
+    expect(doc).toContain(`${coh} coherent variants pass`)
   })
   it('every "cannot be expressed yet" row gives a reason and has no file', () => {
     for (const r of rows.filter((x) => x.status === CANNOT)) {

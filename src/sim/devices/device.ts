@@ -17,6 +17,11 @@ export interface DeviceSpec {
   vramBytes: number
   /** Pages per hmm_range_fault call (64 for dmirror as in lib/test_hmm.c). */
   faultChunkPages: number
+  /**
+   * MEMORY_DEVICE_COHERENT instead of MEMORY_DEVICE_PRIVATE: migrated pages stay mapped by present
+   * CPU PTEs (the CPU reads and writes them without a fault); they come back with MIGRATE_TO_SYS.
+   */
+  coherent?: boolean
 }
 
 export class Device {

@@ -300,7 +300,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && mm.pt.blockState(addr) === 0
-    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
+    // device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes 4 KiB pages
+    if (!dev.spec.coherent && (addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -343,6 +344,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           if ((w.frames.refcount[old] as number) > 1) continue
+          // MIGRATE_VMA_SELECT_SYSTEM does not select device (coherent) pages
+          if ((w.frames.dev[old] as number) !== 0) continue
           writable = (f & PTE_WRITE) !== 0
         }
         if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
@@ -358,7 +361,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
         }
-        mm.pt.set(pg, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
+        // DEVICE_PRIVATE: a device-private swap entry; DEVICE_COHERENT: a present PTE the CPU uses directly
+        mm.pt.set(pg, (dev.spec.coherent ? PTE_PRESENT : PTE_DEVPRIV) | (writable ? PTE_WRITE : 0), np)
         m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         moved++
       }
@@ -376,11 +380,16 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
-/** Migrates device-private pages of `dev` in [start, end) of `mm` back to system RAM. */
-function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, m: Mirror | null = null): Proc<number> {
+/**
+ * Migrates the device pages of `dev` in [start, end) of `mm` back to system RAM: device-private
+ * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
+ * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
+ */
+export function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, m: Mirror | null = null): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
-    if (f & PTE_DEVPRIV && (w.frames.dev[pfn] as number) - 1 === dev.idx) pages.push(pg)
+    if ((w.frames.dev[pfn] as number) - 1 !== dev.idx || f & PTE_EXCL) return
+    if (f & PTE_DEVPRIV || (f & PTE_PRESENT && (w.frames.refcount[pfn] as number) === 1)) pages.push(pg)
   })
   if (pages.length === 0) return 0
   const lo = pages[0] as number
@@ -463,6 +472,8 @@ export const PROT_BYTE = {
   ZERO: 0x10,
   DEV_PRIVATE_LOCAL: 0x20,
   DEV_PRIVATE_REMOTE: 0x30,
+  DEV_COHERENT_LOCAL: 0x40,
+  DEV_COHERENT_REMOTE: 0x50,
 } as const
 
 /** HMM_DMIRROR_SNAPSHOT: protection byte per page, via a temporary interval notifier per chunk. */
@@ -498,7 +509,9 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
       else if (!(o & HMM_PFN_VALID)) b = PROT_BYTE.NONE
       else {
         b = 0
+        const fdev = w.frames.dev[pfns[i] as number] as number
         if (o & HMM_PFN_DEVPRIV) b = PROT_BYTE.DEV_PRIVATE_LOCAL
+        else if (fdev !== 0 && w.devices[fdev - 1]?.spec.coherent) b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
         else if (o & HMM_PFN_ZERO) b = PROT_BYTE.ZERO
         b |= o & HMM_PFN_WRITE ? PROT_BYTE.WRITE : PROT_BYTE.READ
         if (o & HMM_PFN_HUGE) b |= PROT_BYTE.PMD

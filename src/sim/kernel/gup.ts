@@ -11,8 +11,9 @@
  *   ZONE_DEVICE private page), a write to a COW page breaks the COW, a device-exclusive entry is
  *   restored.
  * * FOLL_LONGTERM (check_and_migrate_movable_folios): a page that may not be pinned long term is
- *   migrated out before the pin is taken. Device-private pages never get here (the fault brought
- *   them back); system RAM pages of the model are pinnable.
+ *   migrated out before the pin is taken: a DEVICE_COHERENT page goes back to system memory
+ *   (migrate_device_coherent_folio). Device-private pages never get here (the fault brought them
+ *   back); system RAM pages of the model are pinnable.
  * * Each page obtained holds one reference on its frame (get_page / FOLL_PIN's pin count), so a
  *   pinned page cannot be migrated (migrate_vma's refcount check) until it is released.
  */
@@ -22,6 +23,7 @@ import type { World } from '../world'
 import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { EFAULT, EINVAL, checkAccess, faultIn } from './vmops'
+import { migrateBack } from '../drivers/dmirror'
 
 export interface GupArgs {
   /** FOLL_WRITE. */
@@ -67,6 +69,18 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
     if (r < 0) return { ret: r, pfns: [] }
     w.count('gup.slow_pages', end - pg)
   }
+  if (a.longterm) {
+    // check_and_migrate_movable_folios: DEVICE_COHERENT pages are not longterm-pinnable
+    for (let q = start; q < end; q++) {
+      const f = mm.pt.get(q)
+      const d = f & PTE_PRESENT && !(f & PTE_DEVPRIV) ? (w.frames.dev[mm.pt.pfn(q)] as number) : 0
+      const dev = d !== 0 ? w.devices[d - 1] : undefined
+      if (dev?.spec.coherent) {
+        const n = yield* migrateBack(w, dev, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
+        w.count('gup.longterm_migrated', n)
+      }
+    }
+  }
   // every page is now present (and writable for FOLL_WRITE): take the references
   const pfns: number[] = []
   for (let q = start; q < end; q++) {
@@ -78,8 +92,8 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
     }
     const pfn = mm.pt.pfn(q)
     if (a.longterm && (w.frames.dev[pfn] as number) !== 0) {
-      // not longterm-pinnable device memory reached through a present PTE: not modelled (no
-      // DEVICE_COHERENT memory), refuse rather than pin it
+      // a device page that could not be migrated out (e.g. shared with another mm): -EFAULT here
+      // (the kernel retries and eventually fails the pin)
       for (const x of pfns) w.frames.put(x)
       return { ret: EFAULT, pfns: [] }
     }
