@@ -181,3 +181,60 @@ describe('HMM_DMIRROR_FLAG_FAIL_ALLOC is one-shot', () => {
     expect(rets(r, 'dmirror_flags')).toEqual([0, 0])
   })
 })
+
+describe('DEVICE_COHERENT device memory', () => {
+  function runCoherent(steps: string): RunResult {
+    const y = `name: t
+designs: [D5]
+machine:
+  devices:
+    - { name: c2, kind: dmirror, memory: coherent }
+    - { name: c3, kind: dmirror, memory: coherent }
+    - { name: p0, kind: dmirror }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: c2, fd: f2 }
+  - open: { task: self, device: c3, fd: f3 }
+  - open: { task: self, device: p0, fd: f0 }
+${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+`
+    return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
+  }
+
+  it('the CPU uses migrated pages in place; other devices see them; MIGRATE_TO_SYS brings them back', () => {
+    const r = runCoherent(`
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: index }
+      - migrate_to_device: { task: self, fd: f2, region: b }
+      - expect: { ret: 0, cpages: 16, live: { type: vram, bytes: 65536 } }
+      - write_data: { task: self, region: b, size: 4K, pattern: { const: 77 } }
+      - expect: { label: "a CPU store goes to device memory, no fault back", counter: { name: migrate_to_ram, value: 0 }, live: { type: vram, bytes: 65536 } }
+      - device_read: { task: self, fd: f2, region: b, into: m }
+      - expect: { ret: 0, cpages: 16, faults: 0, buffer: { name: m, size: 4K, pattern: { const: 77 } } }
+      - snapshot: { task: self, fd: f3, region: b, size: 4K }
+      - expect: { label: "remote coherent page", snapshot: [0x52] }
+      - migrate_to_device: { task: self, fd: f3, region: b }
+      - expect: { label: "pages on another device are not selected", ret: -ENOENT, cpages: 0 }
+      - migrate_to_device: { task: self, fd: f0, region: b }
+      - expect: { label: "nor by a device-private device", ret: -ENOENT }
+      - numa_migrate: { task: self, region: b }
+      - migrate_to_system: { task: self, fd: f2, region: b }
+      - expect: { ret: 0, cpages: 16, live: { type: vram, bytes: 0 }, memory: { task: self, region: b, offset: 4K, pattern: index } }`)
+    expect(failed(r)).toEqual([])
+  })
+
+  it('a COW-shared coherent page is not migrated back until the COW is broken', () => {
+    const r = runCoherent(`
+      - mmap: { task: self, region: b, size: 16K }
+      - write_data: { task: self, region: b, pattern: index }
+      - migrate_to_device: { task: self, fd: f2, region: b }
+      - fork: { task: self, child: c }
+      - migrate_to_system: { task: self, fd: f2, region: b }
+      - expect: { ret: 0, cpages: 0 }
+      - write_data: { task: c, region: b, pattern: neg_index }
+      - migrate_to_system: { task: self, fd: f2, region: b }
+      - expect: { ret: 0, cpages: 4, memory: { task: self, region: b, pattern: index } }
+      - expect: { memory: { task: c, region: b, pattern: neg_index } }`)
+    expect(failed(r)).toEqual([])
+  })
+})
