@@ -113,6 +113,21 @@ describe('KFD userptr eviction and restore', () => {
     expect(r.metrics.leaked_bytes_end).toBe(0)
   })
 
+  it('exit while GPU work waits for a restore: ->release cancels the restore, the waiter gives up, nothing blocks', () => {
+    const r = run(`
+  - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - background:
+      steps:
+        - device_read: { task: A, fd: kfd, region: buf, size: 64K }
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
+    expect(r.metrics.counters['kfd.device_work_stalled']).toBe(1)
+    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
+    expect(r.findings).toEqual([])
+    expect(r.status).toBe('passed')
+  })
+
   it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
     const { readFileSync } = require('node:fs') as typeof import('node:fs')
     const f = 'scenarios/examples/kfd-eviction-storm.yaml'

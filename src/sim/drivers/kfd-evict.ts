@@ -202,15 +202,25 @@ export function* kfdWaitRunnable(w: World, obj: DriverObj): Proc<void> {
   }
 }
 
-/** Teardown: cancel_delayed_work_sync of the restore work, free the BOs, wake stalled work. */
+/**
+ * cancel_delayed_work_sync of the restore work (kfd_process_notifier_release_internal, and again
+ * before the BOs are freed); device work that waited for a resume gives up.
+ */
+export function kfdCancel(w: World, obj: DriverObj): void {
+  const k = obj.kfd
+  if (!k || k.cancelled) return
+  k.cancelled = true
+  k.resume(w)
+}
+
+/** Teardown: cancel the restore work, free the BOs. */
 export function kfdTeardown(w: World, obj: DriverObj, path: CallPath): void {
   const k = obj.kfd
   if (!k) return
-  k.cancelled = true
+  kfdCancel(w, obj)
   for (const b of k.ranges) {
     if (b.freed) continue
     b.freed = true
     w.ledger.free(b.memId, path)
   }
-  k.resume(w)
 }

@@ -459,7 +459,12 @@ function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<Devic
   }
   const m = tg.m
   // a KFD process whose queues are evicted runs no device work until the restore
-  if (tg.obj.kfd) yield* kfdWaitRunnable(w, tg.obj)
+  if (tg.obj.kfd?.quiesced) {
+    yield* kfdWaitRunnable(w, tg.obj)
+    // the process may have exited meanwhile: look the target up again
+    const again = ctx.design.resolve(w, t, d, file, p)
+    if (typeof again === 'number') return fail(again)
+  }
   switch (op) {
     case 'device_read':
       return done(yield* dmirrorReadWrite(w, m, r.start, r.end, false, p, io))

@@ -16,6 +16,7 @@ import { mmuNotifierGet, mmuNotifierPut } from '../kernel/notifier'
 import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
 import { designState, EBADF, EINVAL, type TeardownDesign, type Target } from './design'
 import type { CallPath } from '../ledger/ledger'
+import { kfdCancel } from '../drivers/kfd-evict'
 
 function unref(w: World, obj: DriverObj, path: CallPath): void {
   const p = [...path, 'kfd_unref_process']
@@ -39,6 +40,8 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
     yield* w.synchronizeSrcu(w.srcuDomain('kfd_processes_srcu'))
     // kfd_process_notifier_release_internal: the GPU must not touch the address space once
     // release returns — queues are dequeued and the mappings dropped here
+    // cancel the eviction / restore delayed work first
+    kfdCancel(w, obj)
     w.count('kfd.queues_destroyed_at_release', destroyQueues(w, obj, [...path, 'kfd_process_notifier_release_internal']))
     const zc = zapMirrors(obj, true)
     if (zc > 0) yield sleep(zc)
