@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { RunResult } from '../../shared/run-result'
-import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, timeAxis } from './charts'
+import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
@@ -91,7 +91,8 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
   for (const g of groups) for (const p of g.points) if (p.y > maxY) maxY = p.y
   return {
     type: 'scatter',
-    data: { datasets: groups.map((g, k) => ({ label: g.label, data: g.points, backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    // Large groups get a level of detail by visible range (one point per grid cell, see lodScatter).
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
     options: {
       ...options,
       scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
@@ -147,7 +148,7 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
   const options = baseOptions()
   return {
     type: 'scatter',
-    data: { datasets: groups.map((g, k) => ({ label: g.label, data: g.points, backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
     options: {
       ...options,
       scales: {
@@ -251,7 +252,8 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
     data: {
       datasets: kinds.map((kind, k) => ({
         label: `${kind} lanes`,
-        data: byKind[k]!,
+        // A long trace gets a level of detail by visible range: one event per lane per grid column.
+        ...scatterLod(byKind[k]!, { sorted: true, rows: lanes.length, rowOf: (p) => p.y }),
         backgroundColor: colour(k, 0.8),
         borderColor: colour(k),
         pointRadius: 3,

@@ -29,7 +29,7 @@ import {
 } from 'chart.js'
 import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
-import { lodStep } from './shape'
+import { lodScatter, lodStep, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
 
 let registered = false
@@ -254,9 +254,10 @@ export interface LodSource {
 const lodPlugin: Plugin = {
   id: 'hmmLod',
   afterUpdate(chart) {
-    const sets = chart.data.datasets as unknown as { hmmLod?: LodSource; data: unknown[] }[]
-    if (!sets.some((d) => d.hmmLod)) return
+    const sets = chart.data.datasets as unknown as ({ hmmLod?: LodSource; data: unknown[] } & Partial<ScatterLodSource>)[]
+    if (!sets.some((d) => d.hmmLod || d.hmmLodPoints)) return
     const x = chart.scales.x
+    const y = chart.scales.y
     if (!x) return
     const state = chart as unknown as { $hmmLodRange?: string }
     const key = `${x.min}:${x.max}`
@@ -266,9 +267,43 @@ const lodPlugin: Plugin = {
     state.$hmmLodRange = key
     // About one bucket per two pixels (first/min/max/last each): peaks survive, Chart.js draws little.
     const buckets = Math.max(100, Math.min(LOD_BUCKETS, Math.round((x.width || 2 * LOD_BUCKETS) / 2)))
-    for (const ds of sets) if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets)
+    for (const ds of sets) {
+      if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets)
+      else if (ds.hmmLodPoints && ds.hmmLodScatter) {
+        const rows = ds.hmmLodScatter.rows ?? Math.max(20, Math.round((y?.height || 300) / 2))
+        ds.data = lodScatter(ds.hmmLodPoints, x.min, x.max, buckets, rows, ds.hmmLodScatter)
+      }
+    }
     chart.update('none')
   },
+}
+
+/**
+ * Full-resolution points of a scatter dataset (sorted by x), carried as `hmmLodPoints`: after a
+ * zoom or pan the plugin hands Chart.js one point per cell of a grid over the visible range
+ * (`lodScatter`), `hmmLodScatter` saying how (sorted, log axes, fixed rows such as timeline lanes).
+ */
+export interface ScatterLodSource {
+  hmmLodPoints: { x: number; y: number; x2?: number }[]
+  hmmLodScatter: ScatterLodOptions<{ x: number; y: number }> & { rows?: number }
+}
+
+/** Scatters with more points than this get a level of detail; smaller ones are drawn whole. */
+export const LOD_SCATTER_MIN = 4000
+
+/** Dataset fields for a scatter's level of detail: the first data (whole range) and the full points. */
+export function scatterLod<P extends { x: number; y: number; x2?: number }>(
+  points: P[],
+  opts: ScatterLodOptions<P> & { rows?: number },
+): { data: P[] } | ({ data: P[]; hmmFullPoints: number } & ScatterLodSource) {
+  if (points.length <= LOD_SCATTER_MIN) return { data: points }
+  const rows = opts.rows ?? 150
+  return {
+    data: lodScatter(points, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, LOD_BUCKETS, rows, opts),
+    hmmFullPoints: points.length,
+    hmmLodPoints: points,
+    hmmLodScatter: opts as ScatterLodSource['hmmLodScatter'],
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

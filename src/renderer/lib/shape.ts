@@ -567,3 +567,114 @@ export function unitOf(name: string): 'bytes' | 'ns' | 'count' | 'other' {
   if (/_count$/.test(name)) return 'count'
   return 'other'
 }
+
+// ---------------------------------------------------------------------------------------------
+// Level of detail for scatters and CDFs
+
+export interface ScatterLodOptions<P> {
+  /** Points are sorted by x (binary search for the range; otherwise every point is scanned). */
+  sorted: boolean
+  logX?: boolean
+  logY?: boolean
+  /** Row of a point when rows are categories (timeline lanes); by default y spread over `rows`. */
+  rowOf?: (p: P) => number
+}
+
+/** First index whose point has x >= v (points sorted by x). */
+function lowerBoundX(points: readonly { x: number }[], v: number): number {
+  let lo = 0
+  let hi = points.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (points[mid]!.x < v) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Level of detail for a scatter between x0 and x1: at most one point per cell of a `cols × rows`
+ * grid over that range (x) and the spread of the points in it (y, or `rowOf`), the first in each
+ * cell; slices (`x2`) at least one cell wide are always kept. At pixel-sized cells the picture is
+ * the same as drawing every point (every occupied cell, outliers included, keeps a point), and
+ * Chart.js gets at most `cols × rows` points. Ranges with few points come back whole.
+ */
+export function lodScatter<P extends { x: number; y: number; x2?: number }>(points: readonly P[], x0: number, x1: number, cols: number, rows: number, opts: ScatterLodOptions<P>): P[] {
+  const a = opts.sorted ? lowerBoundX(points, x0) : 0
+  let end = opts.sorted ? lowerBoundX(points, x1) : points.length
+  // Include points exactly at x1 (sorted): step past equal x.
+  if (opts.sorted) while (end < points.length && points[end]!.x <= x1) end++
+  const inRange = (p: P): boolean => p.x >= x0 && p.x <= x1
+  const fx = opts.logX ? (v: number) => Math.log10(v) : (v: number) => v
+  const fy = opts.logY ? (v: number) => Math.log10(v) : (v: number) => v
+  const usable = (p: P): boolean => (!opts.logX || p.x > 0) && (!opts.logY || p.y > 0)
+  let count = 0
+  let ylo = Number.POSITIVE_INFINITY
+  let yhi = Number.NEGATIVE_INFINITY
+  let xlo = Number.POSITIVE_INFINITY
+  let xhi = Number.NEGATIVE_INFINITY
+  for (let i = a; i < end; i++) {
+    const p = points[i]!
+    if (!opts.sorted && !inRange(p)) continue
+    count++
+    if (!usable(p)) continue
+    const y = fy(p.y)
+    const x = fx(p.x)
+    if (y < ylo) ylo = y
+    if (y > yhi) yhi = y
+    if (x < xlo) xlo = x
+    if (x > xhi) xhi = x
+  }
+  const out: P[] = []
+  if (count <= 2 * cols) {
+    for (let i = a; i < end; i++) if (opts.sorted || inRange(points[i]!)) out.push(points[i]!)
+    return out
+  }
+  // The grid spans the points actually in range (a zoom past the data keeps its resolution).
+  const gx0 = Number.isFinite(x0) && (!opts.logX || x0 > 0) ? Math.max(fx(x0), xlo) : xlo
+  const gx1 = Number.isFinite(x1) ? Math.min(fx(x1), xhi) : xhi
+  const xw = (gx1 - gx0) / cols || 1
+  const yh = (yhi - ylo) / rows || 1
+  const seen = new Uint8Array(cols * rows)
+  for (let i = a; i < end; i++) {
+    const p = points[i]!
+    if (!opts.sorted && !inRange(p)) continue
+    if (!usable(p)) continue
+    const c = Math.min(cols - 1, Math.max(0, Math.floor((fx(p.x) - gx0) / xw)))
+    const r = Math.min(rows - 1, Math.max(0, opts.rowOf ? opts.rowOf(p) : Math.floor((fy(p.y) - ylo) / yh)))
+    const cell = r * cols + c
+    const wide = p.x2 !== undefined && !opts.logX && p.x2 - p.x >= xw
+    if (seen[cell] && !wide) continue
+    seen[cell] = 1
+    out.push(p)
+  }
+  return out
+}
+
+/**
+ * Thins a CDF (points sorted by x, y rising to 1) to about `maxPoints`: a point is kept when y or
+ * x (log when `logX`) has moved by at least 1/maxPoints of its range since the last kept point;
+ * the first and last are always kept, so the curve's ends and every visible step survive.
+ */
+export function thinCdf(points: readonly XY[], maxPoints: number, logX = false): XY[] {
+  if (points.length <= maxPoints) return [...points]
+  const fx = logX ? (v: number) => Math.log10(Math.max(v, Number.MIN_VALUE)) : (v: number) => v
+  const first = points[0]!
+  const last = points[points.length - 1]!
+  const dx = (fx(last.x) - fx(first.x)) / maxPoints
+  const dy = (last.y - first.y) / maxPoints
+  const out: XY[] = [first]
+  let kx = fx(first.x)
+  let ky = first.y
+  for (let i = 1; i < points.length - 1; i++) {
+    const p = points[i]!
+    const x = fx(p.x)
+    if (x - kx >= dx || p.y - ky >= dy) {
+      out.push(p)
+      kx = x
+      ky = p.y
+    }
+  }
+  out.push(last)
+  return out
+}
