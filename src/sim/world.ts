@@ -147,7 +147,10 @@ export class World {
     this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'), this.hooks.listeners('memory_growth'))
     this.frames = new Frames(this.ledger)
     this.costs = makeCosts(costOverrides)
-    this.srcu = new Srcu('mmu_notifier srcu', this.engine, () => this.costs.srcu_gp)
+    this.srcu = new Srcu('mmu_notifier srcu', this.engine, () => this.costs.srcu_gp, (extra) => {
+      this.count('srcu.gp_waited_for_callbacks')
+      this.count('srcu.gp_wait_ns', extra)
+    })
   }
 
   /** Another SRCU domain than the notifier's (a driver's own), created on first use. */

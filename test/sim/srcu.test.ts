@@ -200,6 +200,9 @@ ${
     // idle: kfd_processes_srcu sync + one notifier grace period; busy: until X's 20 ms flush ends
     expect(gap(idle)).toBeLessThan(5 * MS)
     expect(gap(busy)).toBeGreaterThan(10 * MS)
+    expect(idle.metrics.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
+    expect(busy.metrics.counters['srcu.gp_waited_for_callbacks']).toBeGreaterThanOrEqual(1)
+    expect(busy.metrics.counters['srcu.gp_wait_ns']).toBeGreaterThan(5 * MS)
     for (const r of [idle, busy]) {
       expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
       expect(r.metrics.leaked_bytes_end).toBe(0)

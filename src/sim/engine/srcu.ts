@@ -31,6 +31,8 @@ export class Srcu {
     readonly name: string,
     private readonly engine: Engine,
     private readonly gpNs: () => number,
+    /** Called when a grace period had to wait `extraNs` beyond its latency for old readers. */
+    private readonly onExtended?: (extraNs: number) => void,
   ) {}
 
   /** Readers currently inside a read-side section. */
@@ -52,8 +54,10 @@ export class Srcu {
     const still: GpWaiter[] = []
     for (const g of this.waiting) {
       if (this.oldReadersGone(g.cutoff)) {
+        const extra = this.engine.now - (g.start + this.gpNs())
         this.extendedGps++
-        this.extendedNs += this.engine.now - (g.start + this.gpNs())
+        this.extendedNs += extra
+        this.onExtended?.(extra)
         this.engine.after(0, `${this.name} gp end`, g.fn)
       } else still.push(g)
     }
