@@ -56,6 +56,46 @@ describe('experiments with the real simulator', () => {
   })
 })
 
+describe('stopping real runs', () => {
+  // A mirrored region under 100 steps of a million random accesses each: minutes of simulation, so only a stop ends it.
+  const longFile = 'long-run.yaml'
+  const longText = [
+    'name: long run (test)',
+    'machine:',
+    '  iommus: [{ name: iommu0, vendor: intel }]',
+    '  devices: [{ name: gpu0, kind: dmirror, iommu: iommu0, ats: true }]',
+    'steps:',
+    '  - spawn: { task: A }',
+    '  - open: { task: A, device: gpu0, fd: dev }',
+    '  - mmap: { task: A, region: buf, size: 8M, prot: rw }',
+    '  - touch: { task: A, region: buf, write: true }',
+    '  - mirror: { task: A, fd: dev }',
+    ...Array.from({ length: 100 }, () => '  - random_access: { task: A, fd: dev, region: buf, count: 1000000, write_ratio: 0.3, cpu_ratio: 0.5 }'),
+    '  - exit: { task: A }',
+    '',
+  ].join('\n')
+
+  it('cancel stops a long simulator run within a second and keeps it as cancelled', async () => {
+    const started = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4'] })
+    await new Promise((r) => setTimeout(r, 1500))
+    const asked = Date.now()
+    expect(services.experiments.cancelRun(started.runIds[0]!)).toBe(true)
+    const summary = await started.done
+    expect(Date.now() - asked).toBeLessThan(1000)
+    expect(summary.runs.map((r) => r.status)).toEqual(['cancelled'])
+    expect((await services.store.getRun(started.runIds[0]!)).manifest.status).toBe('cancelled')
+  }, 30_000)
+
+  it('a run over its time limit is stopped and saved as a timeout; a run beside it finishes', async () => {
+    const long = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4'], timeoutMs: 1500 })
+    const short = await services.experiments.start({ scenarioText: text, fileName, designs: ['D4'] })
+    const [l, s] = await Promise.all([long.done, short.done])
+    expect(l.runs.map((r) => r.status)).toEqual(['timeout'])
+    expect(l.runs[0]!.error).toContain('1500 ms')
+    expect(s.runs.map((r) => r.status)).toEqual(['ok'])
+  }, 30_000)
+})
+
 describe('routes over real runs', () => {
   it('exports a run as HTML and compares two runs through the route table', async () => {
     const { createHandlers } = await import('../../../src/main/api/handlers')

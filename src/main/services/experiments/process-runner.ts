@@ -87,6 +87,8 @@ export class ProcessRunner {
       if (c.job) this.settle(c.job, { status: 'cancelled', error: 'the run pool was closed' })
       if (c.gone) continue
       exits.push(new Promise((resolve) => c.proc.once('exit', () => resolve())))
+      // An idle process is unref'd; without this the loop could end before its exit is seen.
+      c.proc.ref()
       c.proc.kill('SIGKILL')
     }
     await Promise.all(exits)
