@@ -300,8 +300,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && mm.pt.blockState(addr) === 0
-    // device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes 4 KiB pages
-    if (!dev.spec.coherent && (addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
+    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -311,7 +310,9 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       if (whole && m.failAlloc) {
         m.failAlloc = false
         w.count('migrate_to_device.thp_fallback')
-      } else if (whole && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
+      } else if (whole && !dev.spec.coherent && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
+        // (device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes
+        // the folio as 4 KiB pages below)
         const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
