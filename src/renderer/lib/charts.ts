@@ -270,8 +270,10 @@ const lodPlugin: Plugin = {
     for (const ds of sets) {
       if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets)
       else if (ds.hmmLodPoints && ds.hmmLodScatter) {
-        const rows = ds.hmmLodScatter.rows ?? Math.max(20, Math.round((y?.height || 300) / 2))
-        ds.data = lodScatter(ds.hmmLodPoints, x.min, x.max, buckets, rows, ds.hmmLodScatter)
+        // Cells of about 3 px: a point is drawn 4 px wide, so one per cell looks the same.
+        const cols = Math.max(50, Math.min(SCATTER_COLS, Math.round((x.width || 3 * SCATTER_COLS) / 3)))
+        const rows = ds.hmmLodScatter.rows ?? Math.max(20, Math.round((y?.height || 3 * SCATTER_ROWS) / 3))
+        ds.data = lodScatter(ds.hmmLodPoints, x.min, x.max, cols, rows, ds.hmmLodScatter)
       }
     }
     chart.update('none')
@@ -290,6 +292,9 @@ export interface ScatterLodSource {
 
 /** Scatters with more points than this get a level of detail; smaller ones are drawn whole. */
 export const LOD_SCATTER_MIN = 4000
+/** Grid of a scatter's first level of detail (about 3 px cells on a typical chart). */
+const SCATTER_COLS = 300
+const SCATTER_ROWS = 90
 
 /** Dataset fields for a scatter's level of detail: the first data (whole range) and the full points. */
 export function scatterLod<P extends { x: number; y: number; x2?: number }>(
@@ -297,9 +302,9 @@ export function scatterLod<P extends { x: number; y: number; x2?: number }>(
   opts: ScatterLodOptions<P> & { rows?: number },
 ): { data: P[] } | ({ data: P[]; hmmFullPoints: number } & ScatterLodSource) {
   if (points.length <= LOD_SCATTER_MIN) return { data: points }
-  const rows = opts.rows ?? 150
+  const rows = opts.rows ?? SCATTER_ROWS
   return {
-    data: lodScatter(points, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, LOD_BUCKETS, rows, opts),
+    data: lodScatter(points, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, SCATTER_COLS, rows, opts),
     hmmFullPoints: points.length,
     hmmLodPoints: points,
     hmmLodScatter: opts as ScatterLodSource['hmmLodScatter'],
