@@ -238,3 +238,85 @@ ${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
     expect(failed(r)).toEqual([])
   })
 })
+
+describe('random sequences over hugetlb, tmpfiles, GUP pins, FAIL_ALLOC and coherent memory', () => {
+  function rng(seed: number): () => number {
+    let a = seed >>> 0
+    return () => {
+      a = (a * 1664525 + 1013904223) >>> 0
+      return a / 4294967296
+    }
+  }
+  const OPS = [
+    '- mmap: { task: self, region: h, size: 2M, hugetlb: true }',
+    '- write_data: { task: self, region: h, size: 8K, pattern: index }',
+    '- munmap: { task: self, region: h }',
+    '- mprotect: { task: self, region: h, prot: r }',
+    '- gup: { task: self, region: h, size: 4K, hold: ph }',
+    '- mmap: { task: self, region: f, size: 32K, fd: tf, shared: SHARED }',
+    '- write_data: { task: self, region: f, pattern: { index_plus: 5 } }',
+    '- touch: { task: self, region: f }',
+    '- pwrite: { task: self, fd: tf, size: 16K, pattern: neg_index }',
+    '- pread: { task: self, fd: tf, into: pb }',
+    '- migrate_to_device: { task: self, fd: DEV, region: f }',
+    '- migrate_to_device: { task: self, fd: DEV, region: a }',
+    '- migrate_to_system: { task: self, fd: DEV, region: a }',
+    '- dmirror_flags: { task: self, fd: DEV, fail_alloc: true }',
+    '- gup: { task: self, region: a, size: 8K, pin: true, longterm: true, fast: FAST, hold: pa }',
+    '- gup: { task: self, region: a, offset: 4K, size: 4K, fast: FAST }',
+    '- unpin: { pins: pa }',
+    '- unpin: { pins: ph }',
+    '- fork: { task: self, child: CHILD }',
+    '- write_data: { task: self, region: a, pattern: index }',
+    '- snapshot: { task: self, fd: DEV, region: a }',
+    '- thp_split: { task: self, region: a }',
+    '- madvise: { task: self, region: a, advice: dontneed }',
+  ]
+
+  it('never stop, break an invariant or leak once every task has exited and every pin is released', () => {
+    const total: Record<string, number> = {}
+    for (let seed = 1; seed <= 60; seed++) {
+      const r = rng(seed)
+      const steps: string[] = []
+      let child = 0
+      for (let i = 0; i < 25; i++) {
+        let op = OPS[Math.floor(r() * OPS.length)] as string
+        op = op.replace('SHARED', r() < 0.5 ? 'true' : 'false').replace('FAST', r() < 0.5 ? 'true' : 'false').replace('DEV', r() < 0.5 ? 'fp' : 'fc')
+        if (op.includes('CHILD')) op = op.replace('CHILD', `c${child++}`)
+        steps.push(op)
+      }
+      const y = `name: random ${seed}
+designs: [D5]
+machine:
+  devices:
+    - { name: p0, kind: dmirror }
+    - { name: c2, kind: dmirror, memory: coherent }
+steps:
+  - nr_hugepages: 2
+  - spawn: { task: self }
+  - open: { task: self, device: p0, fd: fp }
+  - open: { task: self, device: c2, fd: fc }
+  - open_tmpfile: { task: self, fd: tf, size: 32K }
+  - mmap: { task: self, region: a, size: 4M, huge: true }
+  - write_data: { task: self, region: a, pattern: index }
+  - mmap: { task: self, region: h, size: 2M, hugetlb: true }
+  - mmap: { task: self, region: f, size: 32K, fd: tf, shared: true }
+${steps.map((l) => '  ' + l).join('\n')}
+  - gup: { task: self, region: a, size: 4K, hold: pa }
+  - gup: { task: self, region: a, size: 4K, hold: ph }
+  - unpin: { pins: pa }
+  - unpin: { pins: ph }
+${Array.from({ length: child }, (_, k) => `  - exit: { task: c${k} }`).join('\n')}
+  - exit: { task: self }
+  - sleep: 10ms
+  - expect: { label: end, leaked_bytes: 0, hugetlb_free: 2, findings: { count: 0 } }
+`
+      const res = runScenario(parseScenario(y, `random-${seed}.yaml`), { design: 'D5' })
+      expect(res.status, `seed ${seed}: ${res.findings.map((f) => f.message).join('; ')}`).not.toBe('stopped')
+      expect(failed(res), `seed ${seed}\n${y}`).toEqual([])
+      for (const [k, v] of Object.entries(res.metrics.counters)) total[k] = (total[k] ?? 0) + v
+    }
+    // the sequences do reach the paths under test
+    for (const k of ['hugetlb_fault', 'gup.pinned_pages', 'gup.got_pages', 'gup.longterm_migrated', 'migrate_to_device.thp_fallback', 'migrate_to_ram', 'cow_break', 'pagecache.pwrite_pages']) expect(total[k] ?? 0, k).toBeGreaterThan(0)
+  })
+})

@@ -396,6 +396,8 @@ function splitPartialHuge(w: World, mm: MmStruct, start: number, end: number): v
 export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
   const f = mm.pt.get(hb)
   const pfn = mm.pt.pfn(hb)
+  // a hugetlb page is never split (callers refuse ranges that would need it; this is the backstop)
+  if ((w.frames.hugetlb[pfn] as number) !== 0) return
   if (f & PTE_ZERO) {
     mm.pt.splitHuge(hb, () => ZERO_PFN)
     return
@@ -700,6 +702,7 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
  */
 export function* doWriteProtect(w: World, mm: MmStruct, start: number, end: number, event: 'SOFT_DIRTY' | 'PROTECTION_PAGE', path: CallPath): Proc<number> {
   if (mm.pt.countPresent(start, end) === 0) return 0
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   yield* invalidated(w, mm, start, end, event, [...path, event === 'SOFT_DIRTY' ? 'clear_refs_write' : 'page_mkclean'], () => {
     splitPartialHuge(w, mm, start, end)
     let n = 0
