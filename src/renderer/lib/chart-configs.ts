@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { RunResult } from '../../shared/run-result'
-import { baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis } from './charts'
+import { LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
@@ -84,6 +84,11 @@ export function zoomOptions(): Record<string, unknown> {
   }
 }
 
+/** Thousands of points: squares without outline (one fill each, no arc, no stroke), same size. */
+function bigScatterStyle(n: number): { pointStyle?: 'rect'; pointBorderWidth?: number } {
+  return n > LOD_SCATTER_MIN ? { pointStyle: 'rect', pointBorderWidth: 0 } : {}
+}
+
 /** Scatter of cost per invalidation over time, one dataset per group (device · mechanism). */
 export function costOverTimeConfig(groups: { label: string; points: XY[] }[], endTime: number): Cfg {
   const options = baseOptions()
@@ -92,7 +97,7 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
   return {
     type: 'scatter',
     // Large groups get a level of detail by visible range (one point per grid cell, see lodScatter).
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
     options: {
       ...options,
       scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
@@ -148,7 +153,7 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
   const options = baseOptions()
   return {
     type: 'scatter',
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2 })) },
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
     options: {
       ...options,
       scales: {

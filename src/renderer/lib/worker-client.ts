@@ -15,7 +15,8 @@ import type { RouteInput, RouteName, RouteOutput } from '../../shared/contracts'
 import { SERIES_BLOCK_ENCODING } from '../../shared/contracts/series-block'
 import { BridgeError, type Bridge } from '../bridge'
 import { shapeSeriesBlock, type ShapedSeries } from './series-shape'
-import type { WorkerReply, WorkerRequest } from './worker-protocol'
+import { checkRun } from './check-run'
+import type { CheckedRun, WorkerReply, WorkerRequest } from './worker-protocol'
 
 export type { ShapedSeries, ShapedStack } from './series-shape'
 
@@ -122,4 +123,33 @@ export async function invokeOffThread<N extends RouteName>(bridge: Bridge, name:
     }
   }
   return bridge.invoke(name, input)
+}
+
+/**
+ * A stored run without its series, its result checked against RunResult: in the worker in the
+ * browser host (JSON parse and zod off the main thread), on the page over IPC.
+ */
+export async function loadCheckedRun(bridge: Bridge, runId: string): Promise<CheckedRun> {
+  const start = performance.now()
+  const access = bridge.offThread()
+  const w = access.kind === 'http' ? getWorker() : null
+  if (w && access.kind === 'http') {
+    try {
+      const got = await ask(w, { kind: 'run', runId, token: access.token }, [])
+      if (got.kind === 'run') {
+        performance.measure('hmmlab:runs.get worker: fetch, JSON, contract', { start, duration: got.timings.fetchMs })
+        performance.measure('hmmlab:runs.get worker: RunResult check', { start: start + got.timings.fetchMs, duration: got.timings.checkMs })
+        return got.run
+      }
+    } catch (err) {
+      if (!(err instanceof WorkerFailed)) throw err
+    }
+  }
+  const got = await bridge.invoke('runs.get', { runId, series: false })
+  performance.measure('hmmlab:runs.get without series (fetch, JSON, contract)', { start, duration: performance.now() - start })
+  await nextTask()
+  const t = performance.now()
+  const run = checkRun(runId, got.manifest, got.result)
+  performance.measure('hmmlab:RunResult check', { start: t, duration: performance.now() - t })
+  return run
 }

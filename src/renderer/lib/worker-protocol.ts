@@ -1,6 +1,14 @@
 /** Messages between the page and the bridge worker (see workers/bridge-worker.ts). */
 import type { RouteName } from '../../shared/contracts'
+import type { RunManifest } from '../../shared/runs'
+import type { RunResult } from '../../shared/run-result'
 import type { ShapedSeries } from './series-shape'
+
+/** A stored run without its series: the manifest, and its result checked against RunResult (or why not). */
+export interface CheckedRun {
+  manifest: RunManifest
+  result: { ok: true; value: RunResult } | { ok: false; message: string }
+}
 
 export type WorkerRequest =
   | {
@@ -13,8 +21,10 @@ export type WorkerRequest =
       via: { kind: 'http'; token: string } | { kind: 'block'; block: unknown }
     }
   | { id: number; kind: 'invoke'; name: RouteName; input: unknown; token: string }
+  | { id: number; kind: 'run'; runId: string; token: string }
 
 export type WorkerReply =
   | { id: number; ok: true; kind: 'series'; shaped: ShapedSeries; timings: { fetchMs: number; shapeMs: number } }
   | { id: number; ok: true; kind: 'invoke'; result: unknown; timings: { fetchMs: number } }
+  | { id: number; ok: true; kind: 'run'; run: CheckedRun; timings: { fetchMs: number; checkMs: number } }
   | { id: number; ok: false; code: string; message: string }

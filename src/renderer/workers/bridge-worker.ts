@@ -5,6 +5,9 @@
  *   its bytes from the page (Electron: the page got them over IPC and transferred them), checks the
  *   answer against the contract, decodes, stacks and picks the first level of detail, and transfers
  *   the typed arrays back. The page never parses or walks a million samples.
+ * - `run` (browser host only): a stored run without its series (`runs.get`, `series: false`), its
+ *   result checked against RunResult here: a result with tens of thousands of invalidations or
+ *   trace events is parsed and checked off the main thread.
  * - `invoke` (browser host only): one route call, its JSON parsed and checked against the contract
  *   here (e.g. `runs.list` of hundreds of manifests); the page receives the checked answer.
  */
@@ -12,6 +15,7 @@ import { SeriesBlock } from '../../shared/contracts/series-block'
 import { postRoute } from '../bridge/http'
 import { BridgeError } from '../bridge/types'
 import { checkAnswer } from '../bridge/validate'
+import { checkRun } from '../lib/check-run'
 import { shapeSeriesBlock, shapedBuffers } from '../lib/series-shape'
 import type { WorkerReply, WorkerRequest } from '../lib/worker-protocol'
 
@@ -30,6 +34,13 @@ async function handle(req: WorkerRequest): Promise<void> {
     if (req.kind === 'invoke') {
       const result = checkAnswer(req.name, await postRoute(req.token, req.name, req.input))
       scope.postMessage({ id: req.id, ok: true, kind: 'invoke', result, timings: { fetchMs: performance.now() - t0 } }, [])
+      return
+    }
+    if (req.kind === 'run') {
+      const got = checkAnswer('runs.get', await postRoute(req.token, 'runs.get', { runId: req.runId, series: false }))
+      const t1 = performance.now()
+      const run = checkRun(req.runId, got.manifest, got.result)
+      scope.postMessage({ id: req.id, ok: true, kind: 'run', run, timings: { fetchMs: t1 - t0, checkMs: performance.now() - t1 } }, [])
       return
     }
     let block: SeriesBlock
