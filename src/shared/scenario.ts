@@ -143,6 +143,15 @@ export const GupStep = z
     }),
   })
   .describe('get_user_pages / pin_user_pages through /sys/kernel/debug/gup_test')
+export const UserBufferStep = z
+  .strictObject({
+    user_buffer: z.strictObject({
+      name: NameSchema.describe('buffer name (for into: and expect.buffer)'),
+      size: SizeSchema,
+      pattern: PatternSchema.optional().describe('page i of the buffer holds the pattern value of i (default zero)'),
+    }),
+  })
+  .describe('a user buffer (malloc + fill, e.g. the selftests\' preset mirror): a later into: overwrites it only if its ioctl / pread succeeds')
 export const UnpinStep = z.strictObject({ unpin: z.strictObject({ pins: NameSchema.describe('name given to gup.hold') }) }).describe('put_page / unpin_user_pages of references kept by gup.hold')
 export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
 export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
@@ -290,6 +299,7 @@ export const LEAF_STEPS = {
   pread: PreadStep,
   gup: GupStep,
   unpin: UnpinStep,
+  user_buffer: UserBufferStep,
   release_device_memory: ReleaseDevmemStep,
   alloc_bo: AllocBoStep,
   create_queue: CreateQueueStep,

@@ -355,6 +355,12 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     const r = yield* deviceOp(ctx, op, b, path)
     ret = r.ret
     dev = r
+  } else if ('user_buffer' in s) {
+    const b = s.user_buffer
+    const data = new Int32Array(Math.ceil(parseSize(b.size) / 4096))
+    const pat: PatternT = b.pattern ?? 'zero'
+    for (let i = 0; i < data.length; i++) data[i] = patternValue(pat, i)
+    ctx.buffers.set(b.name, { first: 0, data })
   } else if ('nr_hugepages' in s) {
     // hugetlb_sysctl_handler → set_max_huge_pages: the pool never shrinks below the pages in use
     w.frames.hugetlbTotal = Math.max(s.nr_hugepages, w.frames.hugetlbInUse)

@@ -216,6 +216,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     if (s.open_tmpfile) d.fds.add(s.open_tmpfile.fd as string)
     if (s.gup?.hold) pins.add(s.gup.hold as string)
     for (const k of ['device_read', 'migrate_to_device', 'exclusive', 'pread']) if (s[k]?.into) buffers.add(s[k].into as string)
+    if (s.user_buffer) buffers.add(s.user_buffer.name as string)
   })
   walk(sc.steps, paths, (s, p) => {
     const key = Object.keys(s)[0] as string
@@ -228,7 +229,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     }
     if (key === 'expect') {
       const buf = b.buffer as { name?: string } | undefined
-      if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers are filled by device_read with into:` })
+      if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers come from user_buffer or an into: (device_read, migrate_to_device, exclusive, pread)` })
       for (const sub of ['memory', 'pagemap'] as const) {
         const mem = b[sub] as { task?: string; region?: string } | undefined
         if (mem?.region !== undefined && !d.regions.has(mem.region)) issues.push({ path: [...p, key, sub, 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
@@ -242,7 +243,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       }
       return
     }
-    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background' || key === 'nr_hugepages') return
+    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background' || key === 'nr_hugepages' || key === 'user_buffer') return
     if (key === 'unpin') {
       if (typeof b.pins === 'string' && !pins.has(b.pins)) issues.push({ path: [...p, key, 'pins'], message: `unknown pins "${b.pins}"; declared by gup hold: ${[...pins].join(', ') || 'none'}` })
       return
