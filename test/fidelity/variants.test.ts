@@ -109,3 +109,127 @@ describe('hmm-tests sequences with other page counts', () => {
     })
   }
 })
+
+describe('the newer sequences (files, hugetlb, GUP, FAIL_ALLOC, coherent memory) with other sizes', () => {
+  for (const n of [1, 63, 65, 512, 513, 2048]) {
+    const size = n * 4096
+    it(`file_read / file_write / migrate_file_private / hmm_gup_test with npages = ${n}`, () => {
+      const failed: string[] = []
+      failed.push(
+        ...run(`file_read n=${n}`, [
+          { open_tmpfile: { task: 'self', fd: 'file', size } },
+          { pwrite: { task: 'self', fd: 'file', pattern: { index_plus: 3 } } },
+          { expect: { label: 'pwrite == size', ret: size } },
+          { mmap: { task: 'self', region: 'buf', size, prot: 'r', shared: true, fd: 'file' } },
+          { device_read: { task: 'self', fd: 'fd0', region: 'buf', into: 'mirror' } },
+          { expect: { label: 'READ', ret: 0, cpages: n, faults: 1, buffer: { name: 'mirror', pattern: { index_plus: 3 } } } },
+          { munmap: { task: 'self', region: 'buf' } },
+          { close: { task: 'self', fd: 'file' } },
+        ]),
+        ...run(`file_write n=${n}`, [
+          { open_tmpfile: { task: 'self', fd: 'file', size } },
+          { mmap: { task: 'self', region: 'buf', size, shared: true, fd: 'file' } },
+          { device_write: { task: 'self', fd: 'fd1', region: 'buf', pattern: 'neg_index' } },
+          { expect: { label: 'WRITE', ret: 0, cpages: n, faults: 1, memory: { task: 'self', region: 'buf', pattern: 'neg_index' } } },
+          { pread: { task: 'self', fd: 'file', into: 'back' } },
+          { expect: { label: 'pread', ret: size, buffer: { name: 'back', pattern: 'neg_index' } } },
+          { munmap: { task: 'self', region: 'buf' } },
+          { close: { task: 'self', fd: 'file' } },
+        ]),
+        ...run(`migrate_file_private n=${n}`, [
+          { open_tmpfile: { task: 'self', fd: 'file', size } },
+          { pwrite: { task: 'self', fd: 'file', pattern: { const: 9 } } },
+          { mmap: { task: 'self', region: 'buf', size, fd: 'file' } },
+          { write_data: { task: 'self', region: 'buf', pattern: 'index' } },
+          { migrate_to_device: { task: 'self', fd: 'fd0', region: 'buf', into: 'mirror' } },
+          { expect: { label: 'MIGRATE_TO_DEV', ret: 0, cpages: n, buffer: { name: 'mirror', pattern: 'index' } } },
+          { pread: { task: 'self', fd: 'file', into: 'f' } },
+          { expect: { label: 'the file keeps its own contents', buffer: { name: 'f', pattern: { const: 9 } } } },
+          { munmap: { task: 'self', region: 'buf' } },
+          { close: { task: 'self', fd: 'file' } },
+        ]),
+      )
+      for (const mode of [{}, { fast: true }, { pin: true, fast: true, longterm: true }, { pin: true, longterm: true }]) {
+        failed.push(
+          ...run(`hmm_gup_test n=${n} ${JSON.stringify(mode)}`, [
+            { mmap: { task: 'self', region: 'buf', size } },
+            { write_data: { task: 'self', region: 'buf', pattern: 'index' } },
+            { migrate_to_device: { task: 'self', fd: 'fd0', region: 'buf' } },
+            { expect: { label: 'MIGRATE_TO_DEV', ret: 0, cpages: n } },
+            { gup: { task: 'self', region: 'buf', ...mode } },
+            { expect: { label: 'gup', ret: 0 } },
+            { snapshot: { task: 'self', fd: 'fd0', region: 'buf' } },
+            { expect: { label: 'SNAPSHOT: every page back in system memory, writable', ret: 0, cpages: n, snapshot: { all: 0x02 }, memory: { task: 'self', region: 'buf', pattern: 'index' } } },
+          ]),
+        )
+      }
+      expect(failed).toEqual([])
+    })
+  }
+
+  for (const k of [1, 2, 3]) {
+    it(`anon_write_hugetlbfs / compound with ${k} huge page(s)`, () => {
+      const size = k * 2 * 1024 * 1024
+      const failed = [
+        ...run(`anon_write_hugetlbfs k=${k}`, [
+          { nr_hugepages: k },
+          { mmap: { task: 'self', region: 'buf', size, hugetlb: true } },
+          { expect: { label: 'mmap', ret: 0 } },
+          { device_write: { task: 'self', fd: 'fd0', region: 'buf', pattern: 'index' } },
+          { expect: { label: 'WRITE', ret: 0, cpages: k * 512, faults: 1, memory: { task: 'self', region: 'buf', pattern: 'index' }, hugetlb_free: 0 } },
+          { snapshot: { task: 'self', fd: 'fd1', region: 'buf' } },
+          { expect: { label: 'SNAPSHOT WRITE|PMD', ret: 0, cpages: k * 512, snapshot: { all: 0x06 } } },
+          { mprotect: { task: 'self', region: 'buf', prot: 'r' } },
+          { snapshot: { task: 'self', fd: 'fd1', region: 'buf' } },
+          { expect: { label: 'SNAPSHOT READ|PMD', ret: 0, cpages: k * 512, snapshot: { all: 0x05 } } },
+          { munmap: { task: 'self', region: 'buf' } },
+          { expect: { label: 'pool restored', hugetlb_free: k } },
+          { mmap: { task: 'self', region: 'big', size: size + 4096, hugetlb: true } },
+          { expect: { label: 'one page more than the pool: -ENOMEM', ret: -12 } },
+        ]),
+      ]
+      expect(failed).toEqual([])
+    })
+  }
+
+  it('migrate_anon_huge_err over 2 THPs: the flag fails one allocation only; coherent: MIGRATE_TO_SYS of n pages', () => {
+    const failed = [
+      ...run('migrate_anon_huge_err x2', [
+        { mmap: { task: 'self', region: 'buf', size: '4M', huge: true } },
+        { write_data: { task: 'self', region: 'buf', pattern: 'index' } },
+        { dmirror_flags: { task: 'self', fd: 'fd0', fail_alloc: true } },
+        { migrate_to_device: { task: 'self', fd: 'fd0', region: 'buf', into: 'mirror' } },
+        { expect: { label: 'MIGRATE_TO_DEV', ret: 0, cpages: 1024, buffer: { name: 'mirror', pattern: 'index' } } },
+        { snapshot: { task: 'self', fd: 'fd0', region: 'buf' } },
+        { expect: { label: 'first THP as 4 KiB pages, second whole', snapshot: [...Array(512).fill(0x22), ...Array(512).fill(0x26)] } },
+        { dmirror_flags: { task: 'self', fd: 'fd0', fail_alloc: true } },
+        { migrate_to_system: { task: 'self', fd: 'fd0', region: 'buf' } },
+        { expect: { label: 'MIGRATE_TO_SYS', ret: 0, memory: { task: 'self', region: 'buf', pattern: 'index' } } },
+      ]),
+    ]
+    for (const n of [1, 65, 1024]) {
+      const sc: Scenario = {
+        name: `coherent n=${n}`,
+        designs: ['D5'],
+        machine: { devices: [{ name: 'hmm_dmirror2', kind: 'dmirror', memory: 'coherent' }] },
+        steps: [
+          { spawn: { task: 'self' } },
+          { open: { task: 'self', device: 'hmm_dmirror2', fd: 'fd' } },
+          { mmap: { task: 'self', region: 'buf', size: n * 4096 } },
+          { write_data: { task: 'self', region: 'buf', pattern: 'index' } },
+          { migrate_to_device: { task: 'self', fd: 'fd', region: 'buf', into: 'm' } },
+          { expect: { label: 'MIGRATE_TO_DEV', ret: 0, cpages: n, buffer: { name: 'm', pattern: 'index' } } },
+          { snapshot: { task: 'self', fd: 'fd', region: 'buf' } },
+          { expect: { label: 'SNAPSHOT COHERENT_LOCAL|WRITE', snapshot: { all: 0x42 } } },
+          { migrate_to_system: { task: 'self', fd: 'fd', region: 'buf' } },
+          { expect: { label: 'MIGRATE_TO_SYS', ret: 0, cpages: n, memory: { task: 'self', region: 'buf', pattern: 'index' } } },
+          { close: { task: 'self', fd: 'fd' } },
+          { expect: { label: 'no findings', findings: { count: 0 } } },
+        ],
+      }
+      const r = runScenario(sc, { design: 'D5' })
+      failed.push(...r.expects.filter((e) => !e.pass).map((e) => `${sc.name}: ${e.label}: ${e.details.join('; ')}`))
+    }
+    expect(failed).toEqual([])
+  })
+})
