@@ -320,3 +320,29 @@ ${Array.from({ length: child }, (_, k) => `  - exit: { task: c${k} }`).join('\n'
     for (const k of ['hugetlb_fault', 'gup.pinned_pages', 'gup.got_pages', 'gup.longterm_migrated', 'migrate_to_device.thp_fallback', 'migrate_to_ram', 'cow_break', 'pagecache.pwrite_pages']) expect(total[k] ?? 0, k).toBeGreaterThan(0)
   })
 })
+
+describe('bad input for the new steps names file, line and field', () => {
+  const cases: Array<[string, string, number, string]> = [
+    ['  - pread: { task: a, fd: t }', 'steps[2].pread.into', 5, 'expected string'],
+    ['  - mmap: { task: a, region: r, size: 2M, hugetlb: "yes" }', 'steps[2].mmap.hugetlb', 5, 'expected boolean'],
+    ['  - open_tmpfile: { task: a, fd: u, size: 5000 }', 'steps[2].open_tmpfile.size', 5, 'multiple of the 4 KiB page size'],
+    ['  - nr_hugepages: -1', 'steps[2].nr_hugepages', 5, ''],
+    ['  - pwrite: { task: a, fd: nope, pattern: index }', 'steps[2].pwrite.fd', 5, 'unknown fd "nope"'],
+    ['  - gup: { task: a, region: r, pin: true, bogus: 1 }', 'steps[2].gup.bogus', 5, 'unknown field'],
+    ['  - expect: { pagemap: { task: a, region: nowhere, swap: true } }', 'steps[2].expect.pagemap.region', 5, 'unknown region "nowhere"'],
+  ]
+  for (const [step, field, line, msg] of cases) {
+    it(field, () => {
+      const y = `name: t\nsteps:\n  - spawn: { task: a }\n  - open_tmpfile: { task: a, fd: t }\n${step}\n  - mmap: { task: a, region: r, size: 4K }\n`
+      let err: ScenarioError | null = null
+      try {
+        parseScenario(y, 'bad.yaml')
+      } catch (e) {
+        err = e as ScenarioError
+      }
+      expect(err).toBeInstanceOf(ScenarioError)
+      expect(err?.message).toContain(`bad.yaml:${line}: ${field}`)
+      if (msg) expect(err?.message).toContain(msg)
+    })
+  }
+})
