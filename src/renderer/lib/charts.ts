@@ -256,6 +256,8 @@ const lodPlugin: Plugin = {
   afterUpdate(chart) {
     const sets = chart.data.datasets as unknown as ({ hmmLod?: LodSource; data: unknown[] } & Partial<ScatterLodSource>)[]
     if (!sets.some((d) => d.hmmLod || d.hmmLodPoints)) return
+    // A chart built without its points yet (ChartCanvas adds them in the next task): nothing to reduce.
+    if (sets.every((d) => d.data.length === 0)) return
     const x = chart.scales.x
     const y = chart.scales.y
     if (!x) return
