@@ -63,8 +63,12 @@ export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underfl
 
 /** Page contents, as one value per 4 KiB page i of the region: 0, i, −i, i + c, or a constant. */
 export const PatternSchema = z
-  .union([z.enum(['zero', 'index', 'neg_index']), z.strictObject({ index_plus: z.number().int() }), z.strictObject({ const: z.number().int() })])
-  .describe('page contents: zero | index (page i of the region holds i) | neg_index | { index_plus: c } | { const: n }')
+  .union([
+    z.enum(['zero', 'index', 'neg_index']),
+    z.strictObject({ index_plus: z.number().int(), per_round: z.number().int().optional().describe('add per_round × the round of the innermost repeat (0, 1, …)') }),
+    z.strictObject({ const: z.number().int(), per_round: z.number().int().optional().describe('add per_round × the round of the innermost repeat (0, 1, …)') }),
+  ])
+  .describe('page contents: zero | index (page i of the region holds i) | neg_index | { index_plus: c, per_round?: k } (i + c + k × round) | { const: n, per_round?: k }')
 
 const Task = { task: NameSchema.describe('task (process) name') }
 const RangeFields = {
@@ -409,12 +413,12 @@ export type Scenario = z.infer<typeof ScenarioSchema>
 export type PatternT = z.infer<typeof PatternSchema>
 
 /** The token a pattern puts in page `i` of a region. */
-export function patternValue(p: PatternT, i: number): number {
+export function patternValue(p: PatternT, i: number, round = 0): number {
   if (p === 'zero') return 0
   if (p === 'index') return i
   if (p === 'neg_index') return -i
-  if ('index_plus' in p) return i + p.index_plus
-  return p.const
+  if ('index_plus' in p) return i + p.index_plus + (p.per_round ?? 0) * round
+  return p.const + (p.per_round ?? 0) * round
 }
 export type ExpectT = z.infer<typeof ExpectSchema>
 export type CmpT = z.infer<typeof CmpSchema>

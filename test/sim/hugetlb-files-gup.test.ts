@@ -346,3 +346,17 @@ describe('bad input for the new steps names file, line and field', () => {
     })
   }
 })
+
+describe('patterns with per_round inside repeat', () => {
+  it('round r of the innermost repeat adds per_round × r (0 outside any repeat), also in background steps', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 16K }
+      - repeat: { times: 3, steps: [ { write_data: { task: self, region: b, size: 4K, pattern: { index_plus: 10, per_round: 100 } } }, { expect: { memory: { task: self, region: b, size: 4K, pattern: { index_plus: 10, per_round: 100 } } } }, { background: { steps: [ { sleep: 1us }, { write_data: { task: self, region: b, offset: 4K, size: 4K, pattern: { const: 5, per_round: 2 } } } ] } }, { sleep: 10us } ] }
+      - expect: { label: "last round was 2", memory: { task: self, region: b, size: 4K, pattern: { index_plus: 210 } } }
+      - expect: { label: "background of round 2", memory: { task: self, region: b, offset: 4K, size: 4K, pattern: { const: 9 } } }
+      - write_data: { task: self, region: b, size: 4K, pattern: { index_plus: 1, per_round: 7 } }
+      - expect: { label: "round 0 outside a repeat", memory: { task: self, region: b, size: 4K, pattern: { index_plus: 1 } } }`)
+    expect(failed(r)).toEqual([])
+    expect(r.expects.length).toBe(6)
+  })
+})

@@ -134,11 +134,11 @@ function deviceByName(w: World, name: string | undefined): Device | undefined {
   return w.devices.find((d) => d.name === name)
 }
 
-/** Runs a list of steps in order. */
-export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean): Proc<void> {
+/** Runs a list of steps in order; `round` is the iteration of the innermost `repeat` (patterns' per_round). */
+export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Proc<void> {
   for (const s of steps) {
     if (ctx.stopped) return
-    yield* execStep(ctx, s)
+    yield* execStep(ctx, s, round)
     if (top) {
       ctx.onStepDone?.(ctx.topDone, Object.keys(s)[0] as string)
       ctx.topDone++
@@ -155,7 +155,7 @@ function setResult(ctx: Ctx, ret: number | null, r?: DeviceOpResult): void {
   }
 }
 
-function* execStep(ctx: Ctx, s: StepT): Proc<void> {
+function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   const w = ctx.w
   const op = Object.keys(s)[0] as string
   const line = lineOf(s)
@@ -170,20 +170,20 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
   w.log('step', op, `line ${line}`)
   let dev: DeviceOpResult | undefined
   if ('expect' in s) {
-    evalExpect(ctx, s.expect, idx, line)
+    evalExpect(ctx, s.expect, idx, line, round)
     return
   }
   if ('repeat' in s) {
-    for (let i = 0; i < s.repeat.times && !ctx.stopped; i++) yield* runSteps(ctx, s.repeat.steps, false)
+    for (let i = 0; i < s.repeat.times && !ctx.stopped; i++) yield* runSteps(ctx, s.repeat.steps, false, i)
     return
   }
   if ('background' in s) {
-    w.engine.spawn('background', runSteps(ctx, s.background.steps, false))
+    w.engine.spawn('background', runSteps(ctx, s.background.steps, false, round))
     return
   }
   if ('when' in s) {
     const ds = Array.isArray(s.when.design) ? s.when.design : [s.when.design]
-    if (ds.includes(ctx.design.id)) yield* runSteps(ctx, s.when.steps, false)
+    if (ds.includes(ctx.design.id)) yield* runSteps(ctx, s.when.steps, false, round)
     return
   }
   if ('sleep' in s) {
@@ -281,7 +281,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       const r = rangeOf(t, s.write_data)
       const base = t.mm?.regions.get(s.write_data.region)?.start ?? 0
       const pat = s.write_data.pattern
-      ret = typeof r === 'number' ? r : yield* writeData(w, t.mm as MmStruct, r.start, r.end, (pg) => patternValue(pat, pg - base), path)
+      ret = typeof r === 'number' ? r : yield* writeData(w, t.mm as MmStruct, r.start, r.end, (pg) => patternValue(pat, pg - base, round), path)
     }
   } else if ('munmap' in s || 'mprotect' in s || 'madvise' in s || 'thp_split' in s || 'reclaim' in s || 'numa_migrate' in s || 'mremap' in s || 'clear_refs' in s || 'writeback' in s) {
     const body = (s as unknown as Record<string, RangeArgs & { task: string }>)[op] as RangeArgs & { task: string }
@@ -352,14 +352,14 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
     }
   } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
     const b = (s as unknown as Record<string, DevArgs>)[op] as DevArgs
-    const r = yield* deviceOp(ctx, op, b, path)
+    const r = yield* deviceOp(ctx, op, b, path, round)
     ret = r.ret
     dev = r
   } else if ('user_buffer' in s) {
     const b = s.user_buffer
     const data = new Int32Array(Math.ceil(parseSize(b.size) / 4096))
     const pat: PatternT = b.pattern ?? 'zero'
-    for (let i = 0; i < data.length; i++) data[i] = patternValue(pat, i)
+    for (let i = 0; i < data.length; i++) data[i] = patternValue(pat, i, round)
     ctx.buffers.set(b.name, { first: 0, data })
   } else if ('nr_hugepages' in s) {
     // hugetlb_sysctl_handler → set_max_huge_pages: the pool never shrinks below the pages in use
@@ -384,7 +384,7 @@ function* execStep(ctx: Ctx, s: StepT): Proc<void> {
       const pages = a.size !== undefined ? parseSize(a.size) / 4096 : Math.max(0, f.size - off)
       if ('pwrite' in s) {
         const pat = s.pwrite.pattern
-        ret = pwriteTmpfile(w, f, off, pages, (i) => patternValue(pat, i))
+        ret = pwriteTmpfile(w, f, off, pages, (i) => patternValue(pat, i, round))
       } else {
         const out = new Int32Array(pages)
         ret = preadTmpfile(w, f, off, pages, out)
@@ -434,7 +434,7 @@ function logStep(ctx: Ctx, op: string, line: number, t0: number, ret: number | n
 
 type DevArgs = RangeArgs & { task: string; fd?: string; device?: string; into?: string; pattern?: PatternT }
 
-function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<DeviceOpResult> {
+function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[], round = 0): Proc<DeviceOpResult> {
   const w = ctx.w
   const fail = (ret: number): DeviceOpResult => ({ ret, cpages: 0, faults: 0 })
   const t = liveTask(ctx, b.task)
@@ -453,7 +453,7 @@ function* deviceOp(ctx: Ctx, op: string, b: DevArgs, path: string[]): Proc<Devic
   if ((op === 'device_read' || op === 'migrate_to_device' || op === 'exclusive') && b.into !== undefined) io = { base: r.start, out: new Int32Array(r.end - r.start) }
   if (op === 'device_write') {
     const pat: PatternT = b.pattern ?? 'zero'
-    io = { base: r.start, src: (pg) => patternValue(pat, pg - regionStart) }
+    io = { base: r.start, src: (pg) => patternValue(pat, pg - regionStart, round) }
   }
   const done = (res: DeviceOpResult): DeviceOpResult => {
     if (b.into !== undefined && io?.out && res.ret === 0) ctx.buffers.set(b.into, { first: r.start - regionStart, data: io.out })
@@ -600,7 +600,7 @@ function cmpText(c: CmpT): string {
     .join(' and ')
 }
 
-function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
+function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0): void {
   const w = ctx.w
   if (e.design !== undefined) {
     const ds = Array.isArray(e.design) ? e.design : [e.design]
@@ -689,12 +689,12 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
       details.push(`memory of ${e.memory.task} ${e.memory.region}: not mapped`)
     } else {
       let bad = -1
-      for (let pg = r.start; pg < r.end && bad < 0; pg++) if (peekData(w, mm, pg) !== patternValue(e.memory.pattern, pg - reg.start)) bad = pg
+      for (let pg = r.start; pg < r.end && bad < 0; pg++) if (peekData(w, mm, pg) !== patternValue(e.memory.pattern, pg - reg.start, round)) bad = pg
       if (bad >= 0) pass = false
       details.push(
         bad < 0
           ? `memory of ${e.memory.task} ${e.memory.region}: ${r.end - r.start} pages hold ${JSON.stringify(e.memory.pattern)}`
-          : `memory of ${e.memory.task} ${e.memory.region}: page ${bad - reg.start} holds ${peekData(w, mm, bad)}, expected ${patternValue(e.memory.pattern, bad - reg.start)}  ✗`,
+          : `memory of ${e.memory.task} ${e.memory.region}: page ${bad - reg.start} holds ${peekData(w, mm, bad)}, expected ${patternValue(e.memory.pattern, bad - reg.start, round)}  ✗`,
       )
     }
   }
@@ -709,14 +709,14 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number): void {
       const pat = e.buffer.pattern
       let bad = -1
       if (o0 + len > b.data.length) bad = b.data.length
-      else for (let i = o0; i < o0 + len && bad < 0; i++) if (b.data[i] !== patternValue(pat, b.first + i)) bad = i
+      else for (let i = o0; i < o0 + len && bad < 0; i++) if (b.data[i] !== patternValue(pat, b.first + i, round)) bad = i
       if (bad >= 0) pass = false
       details.push(
         bad < 0
           ? `buffer ${e.buffer.name}: ${len} pages as expected`
           : bad >= b.data.length
             ? `buffer ${e.buffer.name}: holds ${b.data.length} pages, fewer than offset + size  ✗`
-            : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(pat, b.first + bad)}  ✗`,
+            : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(pat, b.first + bad, round)}  ✗`,
       )
     }
   }
