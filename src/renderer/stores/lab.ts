@@ -121,14 +121,14 @@ export const useLabStore = defineStore('lab', () => {
 
   /**
    * Refreshes the stored lists soon, coalescing bursts of finished runs into one request: within
-   * 150 ms when things are quiet, at most every 2 s while an experiment is still running (a sweep
+   * 150 ms when things are quiet, at most every 5 s while an experiment is still running (a sweep
    * of hundreds of runs would otherwise re-list the store for every one of them).
    */
   let lastRefresh = 0
   function scheduleRefresh(): void {
     if (refreshTimer) return
     const busy = [...liveExperiments.value.values()].some((e) => !e.finished)
-    const wait = busy ? Math.max(150, 2000 - (Date.now() - lastRefresh)) : 150
+    const wait = busy ? Math.max(150, 5000 - (Date.now() - lastRefresh)) : 150
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined
       lastRefresh = Date.now()
@@ -141,6 +141,8 @@ export const useLabStore = defineStore('lab', () => {
     try {
       // Hundreds of manifests: parsed and checked off the main thread where the host allows it.
       const [r, e] = await Promise.all([invokeOffThread(bridge, 'runs.list', {}), invokeOffThread(bridge, 'experiments.list', {})])
+      // Receiving hundreds of manifests is one task; rendering them is the next one.
+      await new Promise((resolve) => setTimeout(resolve, 0))
       performance.mark('hmmlab:list-apply')
       runs.value = r.runs
       problems.value = [...r.problems, ...e.problems]
