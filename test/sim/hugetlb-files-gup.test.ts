@@ -360,3 +360,24 @@ describe('patterns with per_round inside repeat', () => {
     expect(r.expects.length).toBe(6)
   })
 })
+
+describe('MADV_HUGEPAGE on a private file mapping', () => {
+  it("faults 4 KiB pages from the page cache; file holes and mapped page-cache pages are not migrated, COW copies are", () => {
+    const r = run(`
+      - open_tmpfile: { task: self, fd: f, size: 2M }
+      - pwrite: { task: self, fd: f, pattern: { index_plus: 1 } }
+      - mmap: { task: self, region: p, size: 2M, fd: f, huge: true }
+      - touch: { task: self, region: p, size: 4K }
+      - expect: { memory: { task: self, region: p, size: 4K, pattern: { index_plus: 1 } }, counter: { name: thp_fault, value: 0 } }
+      - mmap: { task: self, region: q, size: 2M, fd: f, huge: true }
+      - migrate_to_device: { task: self, fd: fd0, region: q }
+      - expect: { label: "holes of a file mapping are not migrated", ret: -ENOENT, cpages: 0 }
+      - write_data: { task: self, region: q, size: 8K, pattern: { const: 4 } }
+      - touch: { task: self, region: q, offset: 8K, size: 4K }
+      - migrate_to_device: { task: self, fd: fd0, region: q, size: 12K }
+      - expect: { label: "COW copies migrate, a mapped page-cache page does not", ret: -ENOENT, cpages: 2 }
+      - mmap: { task: self, region: h, size: 2M, fd: f, hugetlb: true }
+      - expect: { ret: -EINVAL }`)
+    expect(failed(r)).toEqual([])
+  })
+})

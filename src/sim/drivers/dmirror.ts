@@ -299,7 +299,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
     }
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
-    const hole = v.huge && mm.pt.blockState(addr) === 0
+    const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
     if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
@@ -341,6 +341,8 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       for (let pg = addr; pg < next; pg++) {
         const f = mm.pt.get(pg)
         if (f & (PTE_DEVPRIV | PTE_EXCL)) continue
+        // migrate_vma_collect_hole: a hole of a file-backed VMA is not collected
+        if (f === 0 && v.shmem) continue
         let writable = (v.prot & PROT_WRITE) !== 0
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)

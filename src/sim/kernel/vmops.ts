@@ -102,7 +102,7 @@ export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): num
   if (hugetlb) {
     // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size; the
     // pages are reserved now (hugetlb_reserve_pages) and mmap fails without enough free ones
-    if (a.shared || a.file) return EINVAL
+    if (a.shared || a.file || a.pagecache) return EINVAL
     a = { ...a, pages: Math.ceil(a.pages / 512) * 512 }
     if (a.at !== null && a.at & 511) return EINVAL
     if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / 512) {
@@ -231,7 +231,8 @@ export function* faultIn(w: World, mm: MmStruct, start: number, end: number, wri
         pg = hb + 512
         continue
       }
-      if (f === 0 && v.huge && !v.shared && hbFits(v, pg) && pt.blockState(pg) === 0) {
+      // anonymous THP only (file THPs are not modelled: a private file mapping faults 4 KiB pages)
+      if (f === 0 && v.huge && !v.shared && !v.shmem && hbFits(v, pg) && pt.blockState(pg) === 0) {
         const hb = pg - (pg & 511)
         if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, w.frames.alloc(9, mm.owner))
         else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
