@@ -71,11 +71,22 @@ export function colour(i: number, alpha = 1): string {
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`
 }
 
-/** Text and grid colours from the page's CSS variables (light or dark scheme). */
+let themeCache: { dark: boolean; colours: { fg: string; muted: string; line: string } } | undefined
+
+/**
+ * Text and grid colours from the page's CSS variables (light or dark scheme). Read once per scheme:
+ * getComputedStyle forces a style recalculation of a page that is being built, and every axis
+ * of every chart asks.
+ */
 export function themeColours(): { fg: string; muted: string; line: string } {
-  const css = typeof window !== 'undefined' ? window.getComputedStyle(document.documentElement) : undefined
-  const get = (name: string, fallback: string): string => css?.getPropertyValue(name).trim() || fallback
-  return { fg: get('--fg', '#1b1f24'), muted: get('--muted', '#5b6470'), line: get('--line', '#d7dce2') }
+  if (typeof window === 'undefined') return { fg: '#1b1f24', muted: '#5b6470', line: '#d7dce2' }
+  const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false
+  if (themeCache && themeCache.dark === dark) return themeCache.colours
+  const css = window.getComputedStyle(document.documentElement)
+  const get = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback
+  const colours = { fg: get('--fg', '#1b1f24'), muted: get('--muted', '#5b6470'), line: get('--line', '#d7dce2') }
+  themeCache = { dark, colours }
+  return colours
 }
 
 /** Options every lab chart shares. */
