@@ -29,7 +29,7 @@ import {
 } from 'chart.js'
 import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
-import { lodScatter, lodStep, type ScatterLodOptions } from './shape'
+import { lodScatter, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
 
 let registered = false
@@ -251,8 +251,8 @@ export const LOD_BUCKETS = 400
 /** Full-resolution arrays of a stepped band, carried on its dataset as `hmmLod`. */
 export interface LodSource {
   grid: Float64Array
-  tops: Float64Array
-  values: Float64Array
+  tops: BandArray
+  values: BandArray
 }
 
 /**

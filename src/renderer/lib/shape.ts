@@ -59,14 +59,18 @@ export interface SeriesLike {
   v: ArrayLike<number>
 }
 
+/** Sample values of a band: float32 (half the memory of a million samples; 7 significant digits, plenty for a chart). */
+export type BandArray = Float32Array | Float64Array
+
 export interface StackedSeries {
   /** Object types, bottom of the stack first. */
   types: string[]
+  /** Sample times (float64: nanoseconds need every digit). */
   grid: Float64Array
   /** Bytes of each type on the grid. */
-  values: Float64Array[]
+  values: BandArray[]
   /** Running sums (the top edge of each band), same order as `types`. */
-  tops: Float64Array[]
+  tops: BandArray[]
   /** Largest total, for the axis unit. */
   max: number
 }
@@ -89,7 +93,7 @@ export function stackSeries(all: Readonly<Record<string, SeriesLike>>, prefix: s
   let cap = 0
   for (const t of ts) cap += t.length
   const grid = new Float64Array(cap)
-  const values = list.map(() => new Float64Array(cap))
+  const values = list.map(() => new Float32Array(cap))
   const idx = new Int32Array(k)
   const cur = new Float64Array(k)
   let n = 0
@@ -116,10 +120,10 @@ export function stackSeries(all: Readonly<Record<string, SeriesLike>>, prefix: s
   // Views, not copies: the arrays were sized for the worst case (no shared sample times).
   const g = grid.subarray(0, n)
   const vals = values.map((v) => v.subarray(0, n))
-  const tops: Float64Array[] = []
+  const tops: Float32Array[] = []
   let max = 0
   for (let j = 0; j < k; j++) {
-    const top = new Float64Array(n)
+    const top = new Float32Array(n)
     const below = j > 0 ? tops[j - 1]! : undefined
     const v = vals[j]!
     for (let i = 0; i < n; i++) {
@@ -152,7 +156,7 @@ export function lowerBound(grid: ArrayLike<number>, x: number): number {
  * zoom and pan ask again for the visible range. Returns the kept indexes (transferable from a
  * worker); `lodStep` turns them into points.
  */
-export function lodIndexes(grid: Float64Array, tops: Float64Array, values: Float64Array, x0: number, x1: number, buckets = 1500): Int32Array {
+export function lodIndexes(grid: Float64Array, tops: BandArray, values: BandArray, x0: number, x1: number, buckets = 1500): Int32Array {
   const n = grid.length
   if (n === 0) return new Int32Array(0)
   const a = Math.max(0, lowerBound(grid, x0) - 1)
@@ -207,7 +211,7 @@ export function lodIndexes(grid: Float64Array, tops: Float64Array, values: Float
 }
 
 /** Points of a band for Chart.js from kept indexes (see `lodIndexes`). */
-export function lodPoints(grid: Float64Array, tops: Float64Array, values: Float64Array, idx: Int32Array): { x: number; y: number; v: number }[] {
+export function lodPoints(grid: Float64Array, tops: BandArray, values: BandArray, idx: Int32Array): { x: number; y: number; v: number }[] {
   const out = new Array<{ x: number; y: number; v: number }>(idx.length)
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k]!
@@ -219,8 +223,8 @@ export function lodPoints(grid: Float64Array, tops: Float64Array, values: Float6
 /** Level of detail for one stepped band between x0 and x1, as Chart.js points (see `lodIndexes`). */
 export function lodStep(
   grid: Float64Array,
-  tops: Float64Array,
-  values: Float64Array,
+  tops: BandArray,
+  values: BandArray,
   x0: number,
   x1: number,
   buckets = 1500,
