@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cdf, lodScatter, thinCdf } from '../../src/renderer/lib/shape'
+import { cdf, lodScatter, lodScatterBudget, thinCdf } from '../../src/renderer/lib/shape'
 
 describe('scatter level of detail', () => {
   const n = 200_000
@@ -39,6 +39,18 @@ describe('scatter level of detail', () => {
     expect(new Set(got.map((p) => p.y))).toEqual(new Set([0, 1, 2, 3]))
     expect(got.filter((p) => p.x2 !== undefined)).toHaveLength(50)
     expect(got.length).toBeLessThanOrEqual(200 * 4 + 50)
+  })
+
+  it('a dense cloud is brought within the point budget with bigger cells; the outlier stays', () => {
+    const cloud = pts.map((p) => ({ ...p, y: p.i === 123_456 ? 2500 : p.y }))
+    const dense = lodScatter(cloud, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 400, 150, { sorted: true })
+    expect(dense.length).toBeGreaterThan(2000)
+    const got = lodScatterBudget(cloud, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 400, 150, { sorted: true }, 2000)
+    expect(got.length).toBeLessThanOrEqual(2000)
+    expect(got.length).toBeGreaterThan(100)
+    expect(got.some((p) => p.y === 2500)).toBe(true)
+    // Within budget already: unchanged.
+    expect(lodScatterBudget(cloud, 5000, 5990, 400, 150, { sorted: true }, 2000)).toHaveLength(100)
   })
 
   it('thins a CDF and keeps its ends', () => {

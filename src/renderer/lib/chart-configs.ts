@@ -97,7 +97,7 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
   return {
     type: 'scatter',
     // Large groups get a level of detail by visible range (one point per grid cell, see lodScatter).
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true, datasets: groups.length }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
     options: {
       ...options,
       scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
@@ -153,7 +153,7 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
   const options = baseOptions()
   return {
     type: 'scatter',
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
+    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true, datasets: groups.length }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
     options: {
       ...options,
       scales: {
@@ -258,7 +258,7 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
       datasets: kinds.map((kind, k) => ({
         label: `${kind} lanes`,
         // A long trace gets a level of detail by visible range: one event per lane per grid column.
-        ...scatterLod(byKind[k]!, { sorted: true, rows: lanes.length, rowOf: (p) => p.y }),
+        ...scatterLod(byKind[k]!, { sorted: true, rows: lanes.length, rowOf: (p) => p.y, datasets: kinds.length }),
         backgroundColor: colour(k, 0.8),
         borderColor: colour(k),
         pointRadius: 3,

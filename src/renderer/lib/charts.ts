@@ -29,7 +29,7 @@ import {
 } from 'chart.js'
 import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
-import { lodScatter, lodStep, type BandArray, type ScatterLodOptions } from './shape'
+import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
 
 let registered = false
@@ -286,7 +286,7 @@ const lodPlugin: Plugin = {
         // Cells of about 3 px: a point is drawn 4 px wide, so one per cell looks the same.
         const cols = Math.max(50, Math.min(SCATTER_COLS, Math.round((x.width || 3 * SCATTER_COLS) / 3)))
         const rows = ds.hmmLodScatter.rows ?? Math.max(20, Math.round((y?.height || 3 * SCATTER_ROWS) / 3))
-        ds.data = lodScatter(ds.hmmLodPoints, x.min, x.max, cols, rows, ds.hmmLodScatter)
+        ds.data = lodScatterBudget(ds.hmmLodPoints, x.min, x.max, cols, rows, ds.hmmLodScatter, scatterBudget(sets.length))
       }
     }
     chart.update('none')
@@ -305,6 +305,12 @@ export interface ScatterLodSource {
 
 /** Scatters with more points than this get a level of detail; smaller ones are drawn whole. */
 export const LOD_SCATTER_MIN = 4000
+/** Points a scatter chart hands Chart.js at most (shared by its datasets): each is a path to fill. */
+const SCATTER_BUDGET = 4000
+function scatterBudget(datasets: number): number {
+  return Math.max(300, Math.floor(SCATTER_BUDGET / Math.max(1, datasets)))
+}
+
 /** Grid of a scatter's first level of detail (about 3 px cells on a typical chart). */
 const SCATTER_COLS = 300
 const SCATTER_ROWS = 90
@@ -312,12 +318,13 @@ const SCATTER_ROWS = 90
 /** Dataset fields for a scatter's level of detail: the first data (whole range) and the full points. */
 export function scatterLod<P extends { x: number; y: number; x2?: number }>(
   points: P[],
-  opts: ScatterLodOptions<P> & { rows?: number },
+  /** `datasets`: how many datasets of the chart share the point budget. */
+  opts: ScatterLodOptions<P> & { rows?: number; datasets?: number },
 ): { data: P[] } | ({ data: P[]; hmmFullPoints: number } & ScatterLodSource) {
   if (points.length <= LOD_SCATTER_MIN) return { data: points }
   const rows = opts.rows ?? SCATTER_ROWS
   return {
-    data: lodScatter(points, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, SCATTER_COLS, rows, opts),
+    data: lodScatterBudget(points, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, SCATTER_COLS, rows, opts, scatterBudget(opts.datasets ?? 1)),
     hmmFullPoints: points.length,
     hmmLodPoints: points,
     hmmLodScatter: opts as ScatterLodSource['hmmLodScatter'],

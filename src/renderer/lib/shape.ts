@@ -682,3 +682,28 @@ export function thinCdf(points: readonly XY[], maxPoints: number, logX = false):
   out.push(last)
   return out
 }
+
+/**
+ * `lodScatter` within a budget of points: when one point per cell is still more than `budget`
+ * (a dense cloud), the cells grow (×1.5 per step; rows stay when they are categories) until it
+ * fits. Zooming in brings the detail back.
+ */
+export function lodScatterBudget<P extends { x: number; y: number; x2?: number }>(
+  points: readonly P[],
+  x0: number,
+  x1: number,
+  cols: number,
+  rows: number,
+  opts: ScatterLodOptions<P>,
+  budget: number,
+): P[] {
+  let c = cols
+  let r = rows
+  let out = lodScatter(points, x0, x1, c, r, opts)
+  while (out.length > budget && c > 16) {
+    c = Math.max(16, Math.floor(c / 1.5))
+    if (!opts.rowOf) r = Math.max(8, Math.floor(r / 1.5))
+    out = lodScatter(points, x0, x1, c, r, opts)
+  }
+  return out
+}
