@@ -5,10 +5,11 @@
  * from issue 5: 2 workers at least 1.8× faster than 1 on a 2-core machine.
  *
  * The machine may be shared, so each timing waits (up to BENCH_QUIET_WAIT_S, default 20 s) for
- * the CPUs to be idle, 1- and 2-worker timings alternate, the figure is the median of
- * BENCH_REPEAT (default 3) rounds, and every timing reports the load average and how many cores
- * other processes used meanwhile ("others"). A figure taken while others used the CPUs says
- * little about the pool.
+ * the CPUs to be idle, retries a timing during which other processes used the CPUs (up to
+ * BENCH_RETRIES, default 2, keeping the cleanest), alternates 1- and 2-worker timings, and takes
+ * the median of BENCH_REPEAT (default 3) rounds. Every timing reports the load average and how
+ * many cores other processes used meanwhile ("others"): a figure taken while others used the
+ * CPUs says little about the pool.
  *
  * BENCH_ISOLATION=all also times both isolations at both sizes (thread/thread, process/process).
  * Uses the built bundle (out/main/run-worker.js, run-process.js) when present, as the app does.
@@ -30,6 +31,9 @@ const entry = runWorkerEntry(!built)
 const hostEntry = runProcessHostEntry(!built)
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3))
 const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT_S ?? 20)
+const RETRIES = Math.max(0, Number(process.env.BENCH_RETRIES ?? 2))
+/** Other processes' CPU (cores) below which a timing counts as taken on an idle machine. */
+const CLEAN_OTHERS = 0.15
 const TARGET = 1.8
 // 16 runs: four designs × four seeds.
 const sweep = { axes: { design: ['D1', 'D2', 'D4', 'D5'], seed: [1, 2, 3, 4] } }
@@ -105,23 +109,35 @@ async function bench(workers: number, isolation?: Isolation): Promise<Bench> {
     workers,
     isolation: pool.isolation,
     async time() {
-      await waitForQuiet(QUIET_WAIT_S)
-      const load = loadavg()[0]!
-      const m0 = machineTicks()
-      const c0 = ownCpu()
-      const t0 = performance.now()
-      const summary = await (await svc.start({ scenarioText: text, fileName, sweep })).done
-      const ms = performance.now() - t0
-      const ownCpuMs = ownCpu() - c0
-      const m1 = machineTicks()
-      // /proc/stat ticks are 10 ms.
-      const others = m0 && m1 ? Math.max(0, ((m1.busy - m0.busy) * 10 - ownCpuMs) / ms) : NaN
-      return { ms, ownCpuMs, others, load, runs: summary.runs.length, notOk: summary.runs.filter((r) => r.status !== 'ok').length }
+      // A timing during which other processes used the CPUs is retried (up to BENCH_RETRIES
+      // times); the cleanest one is kept.
+      let best: Timing | undefined
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        const t = await timeOnce()
+        if (!best || t.others < best.others) best = t
+        if (t.others < CLEAN_OTHERS) break
+      }
+      return best!
     },
     async close() {
       await pool.close()
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+
+  async function timeOnce(): Promise<Timing> {
+    await waitForQuiet(QUIET_WAIT_S)
+    const load = loadavg()[0]!
+    const m0 = machineTicks()
+    const c0 = ownCpu()
+    const t0 = performance.now()
+    const summary = await (await svc.start({ scenarioText: text, fileName, sweep })).done
+    const ms = performance.now() - t0
+    const ownCpuMs = ownCpu() - c0
+    const m1 = machineTicks()
+    // /proc/stat ticks are 10 ms.
+    const others = m0 && m1 ? Math.max(0, ((m1.busy - m0.busy) * 10 - ownCpuMs) / ms) : NaN
+    return { ms, ownCpuMs, others, load, runs: summary.runs.length, notOk: summary.runs.filter((r) => r.status !== 'ok').length }
   }
 }
 
@@ -161,7 +177,7 @@ await Promise.all([one.close(), two.close()])
 console.log(`  1 worker : ${main.one.toFixed(0)} ms (median)`)
 console.log(`  2 workers: ${main.two.toFixed(0)} ms (median)`)
 console.log(`  speed-up : ${main.ratio.toFixed(2)}×`)
-const quiet = main.maxOthers < 0.15
+const quiet = main.maxOthers < CLEAN_OTHERS
 console.log(
   `  TARGET ≥ ${TARGET}×: ${main.ratio >= TARGET ? 'MET' : 'NOT MET'} (${main.ratio.toFixed(2)}×); load average ${Math.min(...main.loads).toFixed(2)}–${Math.max(...main.loads).toFixed(2)}, other processes used up to ${main.maxOthers.toFixed(2)} cores${quiet ? '' : ' — the machine was shared, so this figure is skewed; rerun when it is idle'}`,
 )
