@@ -14,8 +14,7 @@
 import type { RouteInput, RouteName, RouteOutput } from '../../shared/contracts'
 import { SERIES_BLOCK_ENCODING } from '../../shared/contracts/series-block'
 import { BridgeError, type Bridge } from '../bridge'
-import { shapeSeriesBlock, type ShapedSeries } from './series-shape'
-import { checkRun } from './check-run'
+import type { ShapedSeries } from './series-shape'
 import type { CheckedRun, WorkerReply, WorkerRequest } from './worker-protocol'
 
 export type { ShapedSeries, ShapedStack } from './series-shape'
@@ -106,6 +105,8 @@ export async function loadShapedSeries(bridge: Bridge, runId: string, opts: Load
   // No worker: the same steps on the page, one task each.
   const block = await bridge.invoke('runs.series', { runId })
   if (block.encoding !== SERIES_BLOCK_ENCODING) throw new BridgeError('bad_answer', `unknown series encoding ${String(block.encoding)}`, 'runs.series')
+  // Loaded only here: the shaping code stays out of the bundle every view loads.
+  const { shapeSeriesBlock } = await import('./series-shape')
   await nextTask()
   return shapeSeriesBlock(block, opts.prefixes, opts.buckets)
 }
@@ -147,6 +148,7 @@ export async function loadCheckedRun(bridge: Bridge, runId: string): Promise<Che
   }
   const got = await bridge.invoke('runs.get', { runId, series: false })
   performance.measure('hmmlab:runs.get without series (fetch, JSON, contract)', { start, duration: performance.now() - start })
+  const { checkRun } = await import('./check-run')
   await nextTask()
   const t = performance.now()
   const run = checkRun(runId, got.manifest, got.result)
