@@ -106,6 +106,9 @@ describe('shaping a block (series worker)', () => {
     const top = mem.types.length - 1
     expect(Array.from(mem.initial[top]!).some((i) => mem.tops[top]![i]! >= 1e9)).toBe(true)
     expect(mem.initial[top]!.length).toBeLessThanOrEqual(4 * 202)
+    // The Electron shape of the block (bytes, not base64) gives the same result.
+    const fromBytes = shapeSeriesBlock({ series: packed.series, data: packed.bytes.slice(), bad: [] }, ['memory.'], 200)
+    expect(Array.from(fromBytes.stacks['memory.']!.tops[1]!)).toEqual(Array.from(mem.tops[1]!))
     // Every array it hands back rides on a transferable buffer.
     const buffers = shapedBuffers(shaped)
     expect(buffers.length).toBeGreaterThan(0)
