@@ -1,7 +1,13 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
+import { useBridge } from './bridge'
+import { warmBridgeWorker } from './lib/worker-client'
 import { createAppRouter } from './router'
 import './styles.css'
 
 createApp(App).use(createPinia()).use(createAppRouter()).mount('#app')
+
+// The bridge worker (large answers off the main thread) loads while the first view settles.
+const idle = (cb: () => void): void => void (window.requestIdleCallback ? window.requestIdleCallback(cb, { timeout: 2000 }) : setTimeout(cb, 500))
+idle(() => warmBridgeWorker(useBridge()))

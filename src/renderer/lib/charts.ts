@@ -245,8 +245,8 @@ const slicePlugin: Plugin = {
   },
 }
 
-/** Level-of-detail buckets of a band's first draw, and the most for any width (each keeps ≤ 4 points). */
-export const LOD_BUCKETS = 400
+import { LOD_BUCKETS } from './lod-config'
+export { LOD_BUCKETS }
 
 /** Full-resolution arrays of a stepped band, carried on its dataset as `hmmLod`. */
 export interface LodSource {

@@ -68,6 +68,14 @@ function ask(w: Worker, req: Distributive<WorkerRequest>, transfer: Transferable
   })
 }
 
+/**
+ * Starts the bridge worker ahead of need (browser host), so the first run opened does not wait for
+ * it to load its module; costs the page a Worker object, the rest happens on the worker's thread.
+ */
+export function warmBridgeWorker(bridge: Bridge): void {
+  if (bridge.offThread().kind === 'http') getWorker()
+}
+
 const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0))
 
 export interface LoadSeriesOptions {
