@@ -52,6 +52,12 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     expect((await handle.done).status).toBe('cancelled')
   })
 
+  it('counts the time limit from the start of a run, not from when it was queued', async () => {
+    // Four runs of about 3 s on two slots: the last two wait about 3 s, then finish within their 5 s limit.
+    const outcomes = await Promise.all([1, 2, 3, 4].map((seed) => pool.submit(task('steps:300', seed), { timeoutMs: 5000 }).done))
+    expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok', 'ok', 'ok'])
+  }, 60_000)
+
   it('times out a hanging run with a clear error', async () => {
     const outcome = await pool.submit(task('hang'), { timeoutMs: 300 }).done
     expect(outcome).toMatchObject({ status: 'timeout' })

@@ -45,7 +45,48 @@ export class ThreadRunner {
     })
   }
 
+  /** Runs waiting for a free thread; they go to piscina one by one, so a time limit counts from the start of the run, not from the queue. */
+  private readonly waiting: { start: () => void; drop: () => void }[] = []
+  private running = 0
+  private closed = false
+
   submit(task: SubmitTask, opts: SubmitOptions = {}): RawHandle {
+    let handle: RawHandle | undefined
+    let resolveDone!: (o: RunOutcome) => void
+    const done = new Promise<RunOutcome>((r) => (resolveDone = r))
+    const entry = {
+      start: () => {
+        this.running++
+        handle = this.start(task, opts)
+        void handle.done.then((o) => {
+          this.running--
+          resolveDone(o)
+          this.pump()
+        })
+      },
+      drop: () => resolveDone({ status: 'cancelled', error: 'cancelled' }),
+    }
+    this.waiting.push(entry)
+    this.pump()
+    return {
+      done,
+      cancel: () => {
+        if (handle) return handle.cancel()
+        // Still waiting: it never starts.
+        const i = this.waiting.indexOf(entry)
+        if (i >= 0) {
+          this.waiting.splice(i, 1)
+          entry.drop()
+        }
+      },
+    }
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.threads && this.waiting.length > 0 && !this.closed) this.waiting.shift()!.start()
+  }
+
+  private start(task: SubmitTask, opts: SubmitOptions): RawHandle {
     const { port1, port2 } = new MessageChannel()
     const cancelFlag = new SharedArrayBuffer(4)
     const flag = new Int32Array(cancelFlag)
@@ -82,7 +123,7 @@ export class ThreadRunner {
   }
 
   get queued(): number {
-    return this.piscina.queueSize
+    return this.waiting.length + this.piscina.queueSize
   }
 
   get threads(): readonly Worker[] {
@@ -90,6 +131,8 @@ export class ThreadRunner {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    for (const entry of this.waiting.splice(0)) entry.drop()
     await this.piscina.close({ force: true })
   }
 }
