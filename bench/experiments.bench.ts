@@ -11,6 +11,10 @@
  * many cores other processes used meanwhile ("others"): a figure taken while others used the
  * CPUs says little about the pool.
  *
+ * It also splits the speed-up into the cores kept busy (the pool's parallelism) and the CPU time
+ * per run: on this VM the same run's CPU time drifts by ±20% from minute to minute even with no
+ * other process running, which moves the ratio between about 1.7× and 2.1× from one bench to the next.
+ *
  * BENCH_ISOLATION=all also times both isolations at both sizes (thread/thread, process/process).
  * Uses the built bundle (out/main/run-worker.js, run-process.js) when present, as the app does.
  */
@@ -166,6 +170,13 @@ async function compare(label: string, one: Bench, two: Bench): Promise<{ one: nu
   const m1 = median(t1.map((t) => t.ms))
   const m2 = median(t2.map((t) => t.ms))
   const all = [...t1, ...t2]
+  // The speed-up is (cores kept busy with 2 / with 1) × (CPU per run with 1 / with 2): the first
+  // factor is the pool's parallelism, the second what running side by side costs each run.
+  const busy = (ts: Timing[]): number => median(ts.map((t) => t.ownCpuMs / t.ms))
+  const cpuPerRun = (ts: Timing[]): number => median(ts.map((t) => t.ownCpuMs / t.runs))
+  console.log(
+    `  cores busy: ${busy(t1).toFixed(2)} with 1 worker, ${busy(t2).toFixed(2)} with 2; CPU per run: ${cpuPerRun(t1).toFixed(0)} ms with 1, ${cpuPerRun(t2).toFixed(0)} ms with 2 (${(((cpuPerRun(t2) - cpuPerRun(t1)) / cpuPerRun(t1)) * 100).toFixed(0)}%)`,
+  )
   return { one: m1, two: m2, ratio: m1 / m2, maxOthers: Math.max(...all.map((t) => t.others)), loads: all.map((t) => t.load) }
 }
 
