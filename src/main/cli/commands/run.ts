@@ -19,7 +19,7 @@ interface RunFlags {
 }
 
 const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
-const fmtNs = (n: number): string => formatNs(n, { digits: 4 })
+const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
 
 function summary(r: RunResult): string {
   const ok = r.expects.filter((e) => e.pass).length
