@@ -88,3 +88,14 @@ export function runEtaMs(run: LiveRun): number | null {
   if (f <= 0 || elapsed <= 0) return null
   return (elapsed * (1 - f)) / f
 }
+
+/** A run's phase or stored status in words, for the live table and the stored list. */
+export const RUN_STATUS_TEXT: Readonly<Record<RunPhase, string>> = {
+  queued: 'queued',
+  running: 'running',
+  ok: 'finished',
+  expect_failed: 'finished, an expect failed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  timeout: 'timed out',
+}
