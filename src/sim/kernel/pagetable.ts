@@ -246,31 +246,47 @@ export class RadixPt {
    * is visited once with its block-aligned page number, even if the range covers it partly.
    */
   forEach(start: number, end: number, v: EntryVisitor): void {
+    this.walk(start, end, (p, pi, hb, lo, hi) => {
+      const h = p.hflags[pi] as number
+      if (h !== 0) {
+        v(hb, h, p.hpfn[pi] as number, true)
+        return
+      }
+      const t = p.ptes[pi]
+      if (!t) return
+      const fl = t.flags
+      for (let i = lo; i < hi; i++) {
+        const f = fl[i] as number
+        if (f !== 0) v(hb + i, f, t.pfn[i] as number, false)
+      }
+    })
+  }
+
+  /**
+   * The range walk every bulk operation shares: each PMD table intersecting [start, end) in address
+   * order, and in it each 2 MiB slot the range touches, given as the slot's first page `hb` and the
+   * 4 KiB indexes [lo, hi) of the slot inside the range. `slot` handles the huge leaf or the PTE
+   * table itself (one call per 512 pages, so the per-page loops stay in the callers); `pmdDone`
+   * runs after the last slot of each PMD table.
+   */
+  private walk(
+    start: number,
+    end: number,
+    slot: (p: PmdTable, pi: number, hb: number, lo: number, hi: number) => void,
+    pmdDone?: (p: PmdTable, k: number) => void,
+  ): void {
     if (end <= start) return
-    const keys = this.sortedKeys(start, end)
-    for (const k of keys) {
+    for (const k of this.sortedKeys(start, end)) {
       const p = this.pmds.get(k)
       if (!p) continue
-      const base = k << 18 >>> 0
+      const base = (k << 18) >>> 0
       const b0 = Math.max(start, base)
       const b1 = Math.min(end, base + 262144)
-      for (let pi = (b0 - base) >>> 9; pi <= ((b1 - 1 - base) >>> 9); pi++) {
+      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
         const hb = base + pi * 512
-        const h = p.hflags[pi] as number
-        if (h !== 0) {
-          v(hb, h, p.hpfn[pi] as number, true)
-          continue
-        }
-        const t = p.ptes[pi]
-        if (!t) continue
-        const lo = Math.max(b0, hb) - hb
-        const hi = Math.min(b1, hb + 512) - hb
-        const fl = t.flags
-        for (let i = lo; i < hi; i++) {
-          const f = fl[i] as number
-          if (f !== 0) v(hb + i, f, t.pfn[i] as number, false)
-        }
+        slot(p, pi, hb, Math.max(b0, hb) - hb, Math.min(b1, hb + 512) - hb)
       }
+      if (pmdDone) pmdDone(p, k)
     }
   }
 
@@ -303,16 +319,11 @@ export class RadixPt {
   clear(start: number, end: number, onEntry?: EntryVisitor): number {
     this.clearedLo = -1
     this.clearedHi = -1
-    if (end <= start) return 0
     let n = 0
-    for (const k of this.sortedKeys(start, end)) {
-      const p = this.pmds.get(k)
-      if (!p) continue
-      const base = (k << 18) >>> 0
-      const b0 = Math.max(start, base)
-      const b1 = Math.min(end, base + 262144)
-      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
-        const hb = base + pi * 512
+    this.walk(
+      start,
+      end,
+      (p, pi, hb, lo, hi) => {
         const h = p.hflags[pi] as number
         if (h !== 0) {
           if (onEntry) onEntry(hb, h, p.hpfn[pi] as number, true)
@@ -323,12 +334,10 @@ export class RadixPt {
           p.nHuge--
           this.present -= HPAGE_PAGES
           n += HPAGE_PAGES
-          continue
+          return
         }
         const t = p.ptes[pi]
-        if (!t) continue
-        const lo = Math.max(b0, hb) - hb
-        const hi = Math.min(b1, hb + 512) - hb
+        if (!t) return
         const fl = t.flags
         for (let i = lo; i < hi && t.n > 0; i++) {
           const f = fl[i] as number
@@ -348,15 +357,17 @@ export class RadixPt {
           this.tables--
           this.onTables(-1)
         }
-      }
-      if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables) {
-        this.pmds.delete(k)
-        this.cacheKey = -1
-        this.cachePmd = undefined
-        this.tables--
-        this.onTables(-1)
-      }
-    }
+      },
+      (p, k) => {
+        if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables) {
+          this.pmds.delete(k)
+          this.cacheKey = -1
+          this.cachePmd = undefined
+          this.tables--
+          this.onTables(-1)
+        }
+      },
+    )
     return n
   }
 
@@ -368,71 +379,61 @@ export class RadixPt {
    */
   copyTo(child: RadixPt, start: number, end: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
     let n = 0
-    for (const k of this.sortedKeys(start, end)) {
-      const p = this.pmds.get(k)
-      if (!p) continue
-      const base = (k << 18) >>> 0
-      const b0 = Math.max(start, base)
-      const b1 = Math.min(end, base + 262144)
-      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
-        const hb = base + pi * 512
-        const h = p.hflags[pi] as number
-        if (h !== 0) {
-          const nf = wp(h)
-          p.hflags[pi] = nf
-          onEntry(p.hpfn[pi] as number)
-          child.setHuge(hb, nf, p.hpfn[pi] as number)
-          n++
-          continue
-        }
-        const t = p.ptes[pi]
-        if (!t) continue
-        const lo = Math.max(b0, hb) - hb
-        const hi = Math.min(b1, hb + 512) - hb
-        const cp = child.pmdFor(hb, true) as PmdTable
-        let ct = cp.ptes[pi]
-        if (!ct) {
-          ct = new PteTable()
-          cp.ptes[pi] = ct
-          cp.nPte++
-          child.tables++
-          child.onTables(1)
-        }
-        const fl = t.flags
-        const pf = t.pfn
-        const cf = ct.flags
-        const cpf = ct.pfn
-        let last = -1
-        let lastF = -1
-        for (let i = lo; i < hi; i++) {
-          const f = fl[i] as number
-          if (f === 0) continue
-          let nf: number
-          if (f === last) nf = lastF
-          else {
-            nf = wp(f)
-            last = f
-            lastF = nf
-          }
-          fl[i] = nf
-          if ((cf[i] as number) === 0) {
-            ct.n++
-            child.present++
-          }
-          cf[i] = nf
-          const pfn = pf[i] as number
-          cpf[i] = pfn
-          onEntry(pfn)
-          n++
-        }
-        if (ct.n === 0) {
-          cp.ptes[pi] = undefined
-          cp.nPte--
-          child.tables--
-          child.onTables(-1)
-        }
+    this.walk(start, end, (p, pi, hb, lo, hi) => {
+      const h = p.hflags[pi] as number
+      if (h !== 0) {
+        const nf = wp(h)
+        p.hflags[pi] = nf
+        onEntry(p.hpfn[pi] as number)
+        child.setHuge(hb, nf, p.hpfn[pi] as number)
+        n++
+        return
       }
-    }
+      const t = p.ptes[pi]
+      if (!t) return
+      const cp = child.pmdFor(hb, true) as PmdTable
+      let ct = cp.ptes[pi]
+      if (!ct) {
+        ct = new PteTable()
+        cp.ptes[pi] = ct
+        cp.nPte++
+        child.tables++
+        child.onTables(1)
+      }
+      const fl = t.flags
+      const pf = t.pfn
+      const cf = ct.flags
+      const cpf = ct.pfn
+      let last = -1
+      let lastF = -1
+      for (let i = lo; i < hi; i++) {
+        const f = fl[i] as number
+        if (f === 0) continue
+        let nf: number
+        if (f === last) nf = lastF
+        else {
+          nf = wp(f)
+          last = f
+          lastF = nf
+        }
+        fl[i] = nf
+        if ((cf[i] as number) === 0) {
+          ct.n++
+          child.present++
+        }
+        cf[i] = nf
+        const pfn = pf[i] as number
+        cpf[i] = pfn
+        onEntry(pfn)
+        n++
+      }
+      if (ct.n === 0) {
+        cp.ptes[pi] = undefined
+        cp.nPte--
+        child.tables--
+        child.onTables(-1)
+      }
+    })
     return n
   }
 
@@ -457,39 +458,28 @@ export class RadixPt {
 
   /** Rewrites flags of every present 4 KiB entry / 2 MiB leaf in [start, end) with `f(flags)`. */
   update(start: number, end: number, f: (flags: number, page: number, pfn: number, huge: boolean) => number): void {
-    const keys = this.sortedKeys(start, end)
-    for (const k of keys) {
-      const p = this.pmds.get(k)
-      if (!p) continue
-      const base = k << 18 >>> 0
-      const b0 = Math.max(start, base)
-      const b1 = Math.min(end, base + 262144)
-      for (let pi = (b0 - base) >>> 9; pi <= ((b1 - 1 - base) >>> 9); pi++) {
-        const hb = base + pi * 512
-        const h = p.hflags[pi] as number
-        if (h !== 0) {
-          const nf = f(h, hb, p.hpfn[pi] as number, true)
-          if (nf === 0) this.setHuge(hb, 0, 0)
-          else p.hflags[pi] = nf
-          continue
-        }
-        const t = p.ptes[pi]
-        if (!t) continue
-        const lo = Math.max(b0, hb) - hb
-        const hi = Math.min(b1, hb + 512) - hb
-        for (let i = lo; i < hi; i++) {
-          const fl = t.flags[i] as number
-          if (fl === 0) continue
-          const nf = f(fl, hb + i, t.pfn[i] as number, false)
-          if (nf !== fl) {
-            if (nf === 0) {
-              this.set(hb + i, 0, 0)
-              if (!p.ptes[pi]) break
-            } else t.flags[i] = nf
-          }
+    this.walk(start, end, (p, pi, hb, lo, hi) => {
+      const h = p.hflags[pi] as number
+      if (h !== 0) {
+        const nf = f(h, hb, p.hpfn[pi] as number, true)
+        if (nf === 0) this.setHuge(hb, 0, 0)
+        else p.hflags[pi] = nf
+        return
+      }
+      const t = p.ptes[pi]
+      if (!t) return
+      for (let i = lo; i < hi; i++) {
+        const fl = t.flags[i] as number
+        if (fl === 0) continue
+        const nf = f(fl, hb + i, t.pfn[i] as number, false)
+        if (nf !== fl) {
+          if (nf === 0) {
+            this.set(hb + i, 0, 0)
+            if (!p.ptes[pi]) break
+          } else t.flags[i] = nf
         }
       }
-    }
+    })
   }
 
   /** Replaces a 2 MiB leaf by 512 4 KiB entries with the same flags; `pfnOf(i)` gives each pfn. */
