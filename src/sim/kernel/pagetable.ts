@@ -246,20 +246,23 @@ export class RadixPt {
    * is visited once with its block-aligned page number, even if the range covers it partly.
    */
   forEach(start: number, end: number, v: EntryVisitor): void {
-    this.walk(start, end, (p, pi, hb, lo, hi) => {
-      const h = p.hflags[pi] as number
-      if (h !== 0) {
-        v(hb, h, p.hpfn[pi] as number, true)
-        return
-      }
-      const t = p.ptes[pi]
-      if (!t) return
-      const fl = t.flags
-      for (let i = lo; i < hi; i++) {
-        const f = fl[i] as number
-        if (f !== 0) v(hb + i, f, t.pfn[i] as number, false)
-      }
-    })
+    this.walk(start, end, (p, pi, hb, lo, hi) => this.visitSlot(p, pi, hb, lo, hi, v))
+  }
+
+  /** forEach for one 2 MiB slot (a method, not a closure: the per-page loop keeps its values in locals). */
+  private visitSlot(p: PmdTable, pi: number, hb: number, lo: number, hi: number, v: EntryVisitor): void {
+    const h = p.hflags[pi] as number
+    if (h !== 0) {
+      v(hb, h, p.hpfn[pi] as number, true)
+      return
+    }
+    const t = p.ptes[pi]
+    if (!t) return
+    const fl = t.flags
+    for (let i = lo; i < hi; i++) {
+      const f = fl[i] as number
+      if (f !== 0) v(hb + i, f, t.pfn[i] as number, false)
+    }
   }
 
   /**
@@ -324,39 +327,7 @@ export class RadixPt {
       start,
       end,
       (p, pi, hb, lo, hi) => {
-        const h = p.hflags[pi] as number
-        if (h !== 0) {
-          if (onEntry) onEntry(hb, h, p.hpfn[pi] as number, true)
-          if (this.clearedLo < 0) this.clearedLo = hb
-          this.clearedHi = hb + 512
-          p.hflags[pi] = 0
-          p.hpfn[pi] = 0
-          p.nHuge--
-          this.present -= HPAGE_PAGES
-          n += HPAGE_PAGES
-          return
-        }
-        const t = p.ptes[pi]
-        if (!t) return
-        const fl = t.flags
-        for (let i = lo; i < hi && t.n > 0; i++) {
-          const f = fl[i] as number
-          if (f === 0) continue
-          if (onEntry) onEntry(hb + i, f, t.pfn[i] as number, false)
-          if (this.clearedLo < 0) this.clearedLo = hb + i
-          this.clearedHi = hb + i + 1
-          fl[i] = 0
-          t.pfn[i] = 0
-          t.n--
-          n++
-          this.present--
-        }
-        if (t.n === 0 && !this.keepEmptyTables) {
-          p.ptes[pi] = undefined
-          p.nPte--
-          this.tables--
-          this.onTables(-1)
-        }
+        n += this.clearSlot(p, pi, hb, lo, hi, onEntry)
       },
       (p, k) => {
         if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables) {
@@ -371,6 +342,44 @@ export class RadixPt {
     return n
   }
 
+  /** clear for one 2 MiB slot: its huge leaf, or its PTE entries [lo, hi). Returns 4 KiB pages cleared. */
+  private clearSlot(p: PmdTable, pi: number, hb: number, lo: number, hi: number, onEntry: EntryVisitor | undefined): number {
+    const h = p.hflags[pi] as number
+    if (h !== 0) {
+      if (onEntry) onEntry(hb, h, p.hpfn[pi] as number, true)
+      if (this.clearedLo < 0) this.clearedLo = hb
+      this.clearedHi = hb + 512
+      p.hflags[pi] = 0
+      p.hpfn[pi] = 0
+      p.nHuge--
+      this.present -= HPAGE_PAGES
+      return HPAGE_PAGES
+    }
+    const t = p.ptes[pi]
+    if (!t) return 0
+    const fl = t.flags
+    let n = 0
+    for (let i = lo; i < hi && t.n > 0; i++) {
+      const f = fl[i] as number
+      if (f === 0) continue
+      if (onEntry) onEntry(hb + i, f, t.pfn[i] as number, false)
+      if (this.clearedLo < 0) this.clearedLo = hb + i
+      this.clearedHi = hb + i + 1
+      fl[i] = 0
+      t.pfn[i] = 0
+      t.n--
+      n++
+      this.present--
+    }
+    if (t.n === 0 && !this.keepEmptyTables) {
+      p.ptes[pi] = undefined
+      p.nPte--
+      this.tables--
+      this.onTables(-1)
+    }
+    return n
+  }
+
   /**
    * fork's copy_page_range for a COW mapping: write-protects the parent's entries in [start, end)
    * (`wp(flags)` gives the new flags, applied to both) and installs the same entries in `child`;
@@ -380,60 +389,66 @@ export class RadixPt {
   copyTo(child: RadixPt, start: number, end: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
     let n = 0
     this.walk(start, end, (p, pi, hb, lo, hi) => {
-      const h = p.hflags[pi] as number
-      if (h !== 0) {
-        const nf = wp(h)
-        p.hflags[pi] = nf
-        onEntry(p.hpfn[pi] as number)
-        child.setHuge(hb, nf, p.hpfn[pi] as number)
-        n++
-        return
-      }
-      const t = p.ptes[pi]
-      if (!t) return
-      const cp = child.pmdFor(hb, true) as PmdTable
-      let ct = cp.ptes[pi]
-      if (!ct) {
-        ct = new PteTable()
-        cp.ptes[pi] = ct
-        cp.nPte++
-        child.tables++
-        child.onTables(1)
-      }
-      const fl = t.flags
-      const pf = t.pfn
-      const cf = ct.flags
-      const cpf = ct.pfn
-      let last = -1
-      let lastF = -1
-      for (let i = lo; i < hi; i++) {
-        const f = fl[i] as number
-        if (f === 0) continue
-        let nf: number
-        if (f === last) nf = lastF
-        else {
-          nf = wp(f)
-          last = f
-          lastF = nf
-        }
-        fl[i] = nf
-        if ((cf[i] as number) === 0) {
-          ct.n++
-          child.present++
-        }
-        cf[i] = nf
-        const pfn = pf[i] as number
-        cpf[i] = pfn
-        onEntry(pfn)
-        n++
-      }
-      if (ct.n === 0) {
-        cp.ptes[pi] = undefined
-        cp.nPte--
-        child.tables--
-        child.onTables(-1)
-      }
+      n += this.copySlot(child, p, pi, hb, lo, hi, wp, onEntry)
     })
+    return n
+  }
+
+  /** copyTo for one 2 MiB slot: its huge leaf, or its PTE entries [lo, hi). Returns entries copied. */
+  private copySlot(child: RadixPt, p: PmdTable, pi: number, hb: number, lo: number, hi: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
+    const h = p.hflags[pi] as number
+    if (h !== 0) {
+      const nf = wp(h)
+      p.hflags[pi] = nf
+      onEntry(p.hpfn[pi] as number)
+      child.setHuge(hb, nf, p.hpfn[pi] as number)
+      return 1
+    }
+    const t = p.ptes[pi]
+    if (!t) return 0
+    const cp = child.pmdFor(hb, true) as PmdTable
+    let ct = cp.ptes[pi]
+    if (!ct) {
+      ct = new PteTable()
+      cp.ptes[pi] = ct
+      cp.nPte++
+      child.tables++
+      child.onTables(1)
+    }
+    const fl = t.flags
+    const pf = t.pfn
+    const cf = ct.flags
+    const cpf = ct.pfn
+    let n = 0
+    let last = -1
+    let lastF = -1
+    for (let i = lo; i < hi; i++) {
+      const f = fl[i] as number
+      if (f === 0) continue
+      let nf: number
+      if (f === last) nf = lastF
+      else {
+        nf = wp(f)
+        last = f
+        lastF = nf
+      }
+      fl[i] = nf
+      if ((cf[i] as number) === 0) {
+        ct.n++
+        child.present++
+      }
+      cf[i] = nf
+      const pfn = pf[i] as number
+      cpf[i] = pfn
+      onEntry(pfn)
+      n++
+    }
+    if (ct.n === 0) {
+      cp.ptes[pi] = undefined
+      cp.nPte--
+      child.tables--
+      child.onTables(-1)
+    }
     return n
   }
 
@@ -458,28 +473,31 @@ export class RadixPt {
 
   /** Rewrites flags of every present 4 KiB entry / 2 MiB leaf in [start, end) with `f(flags)`. */
   update(start: number, end: number, f: (flags: number, page: number, pfn: number, huge: boolean) => number): void {
-    this.walk(start, end, (p, pi, hb, lo, hi) => {
-      const h = p.hflags[pi] as number
-      if (h !== 0) {
-        const nf = f(h, hb, p.hpfn[pi] as number, true)
-        if (nf === 0) this.setHuge(hb, 0, 0)
-        else p.hflags[pi] = nf
-        return
+    this.walk(start, end, (p, pi, hb, lo, hi) => this.updateSlot(p, pi, hb, lo, hi, f))
+  }
+
+  /** update for one 2 MiB slot. */
+  private updateSlot(p: PmdTable, pi: number, hb: number, lo: number, hi: number, f: (flags: number, page: number, pfn: number, huge: boolean) => number): void {
+    const h = p.hflags[pi] as number
+    if (h !== 0) {
+      const nf = f(h, hb, p.hpfn[pi] as number, true)
+      if (nf === 0) this.setHuge(hb, 0, 0)
+      else p.hflags[pi] = nf
+      return
+    }
+    const t = p.ptes[pi]
+    if (!t) return
+    for (let i = lo; i < hi; i++) {
+      const fl = t.flags[i] as number
+      if (fl === 0) continue
+      const nf = f(fl, hb + i, t.pfn[i] as number, false)
+      if (nf !== fl) {
+        if (nf === 0) {
+          this.set(hb + i, 0, 0)
+          if (!p.ptes[pi]) break
+        } else t.flags[i] = nf
       }
-      const t = p.ptes[pi]
-      if (!t) return
-      for (let i = lo; i < hi; i++) {
-        const fl = t.flags[i] as number
-        if (fl === 0) continue
-        const nf = f(fl, hb + i, t.pfn[i] as number, false)
-        if (nf !== fl) {
-          if (nf === 0) {
-            this.set(hb + i, 0, 0)
-            if (!p.ptes[pi]) break
-          } else t.flags[i] = nf
-        }
-      }
-    })
+    }
   }
 
   /** Replaces a 2 MiB leaf by 512 4 KiB entries with the same flags; `pfnOf(i)` gives each pfn. */
