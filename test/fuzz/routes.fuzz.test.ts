@@ -18,6 +18,24 @@ const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmml
 const router = createRouter(createHandlers(services), { host: 'browser' })
 afterAll(() => services.close())
 
+const SYSROOTS = join(__dirname, '..', 'fixtures', 'sysroots')
+
+/**
+ * The probe routes with a sysroot: fixtures, broken and odd paths, random strings. An object input
+ * without one is given a fixture, so fuzzing never probes this machine's own /sys ten thousand times
+ * (`e2e/hardware.spec.ts` and test/probe cover the live probe).
+ */
+function probeInput(): fc.Arbitrary<unknown> {
+  const sysroot = fc.oneof(
+    fc.string({ minLength: 1 }),
+    fc.constantFrom('intel-adl', 'broken', 'empty', 'kfd-mi210-xgmi', 'this-machine.tar.gz', 'intel-adl/../../..', 'no-such-machine').map((d) => join(SYSROOTS, d)),
+    fc.constantFrom('/nonexistent', '/dev/null', __filename, '../../..', 'x.tar.gz', '\0'),
+  )
+  return fc.oneof(fc.record({ sysroot }), fc.anything()).map((v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !('sysroot' in v) ? { ...v, sysroot: join(SYSROOTS, 'intel-adl') } : v,
+  )
+}
+
 /** Inputs shaped like the real ones, so fuzzing reaches past the first schema check. */
 const plausible: Record<string, fc.Arbitrary<unknown>> = {
   'runs.get': fc.record({ runId: fc.oneof(fc.string(), fc.constantFrom('../../etc/passwd', 'run-1', '.staging-x', 'a'.repeat(300))) }),
@@ -31,15 +49,16 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   'scenarios.validate': fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }),
   'scenarios.save': fc.record({ text: fc.string(), fileName: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('../x.yaml', '/etc/x.yaml', 'a/../../b.yaml', 'ok.yaml')) }),
   'experiments.start': fc.record({ scenario: fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }), sweep: fc.anything() }),
+  'probe.run': probeInput(),
+  'probe.machine': probeInput(),
   'reports.export': fc.record({ target: fc.record({ kind: fc.constantFrom('run', 'experiment', 'compare', 'x'), runId: fc.string() }), format: fc.constantFrom('html', 'pdf') }),
 }
 
 describe('fuzz: every route input', () => {
   for (const name of ROUTE_NAMES) {
-    // The probe routes read real paths of this machine; the probe's own suites fuzz what they read.
-    if (name === 'probe.run' || name === 'probe.machine') continue
     it(`${name} answers or refuses cleanly`, async () => {
-      const input = fc.oneof(fc.anything(), plausible[name] ?? fc.object())
+      // The probe routes always get their own inputs (see probeInput): never the live machine.
+      const input = name.startsWith('probe.') ? plausible[name]! : fc.oneof(fc.anything(), plausible[name] ?? fc.object())
       await fc.assert(
         fc.asyncProperty(input, async (value) => {
           try {
