@@ -12,7 +12,7 @@ import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
-import { checkAccess, faultIn, findVma, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
+import { checkAccess, faultIn, findVma, splitHugeByCopy, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
 import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
@@ -411,14 +411,7 @@ export function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number,
     if (mm.pt.isHuge(pg) && failAlloc) {
       // no THP in system memory: the folio comes back as 512 pages
       const fl = mm.pt.get(pg)
-      const pieces: number[] = []
-      for (let i = 0; i < 512; i++) {
-        const id = w.frames.alloc(0, mm.owner)
-        w.frames.data[id] = w.frames.read(old, i)
-        pieces.push(id)
-      }
-      w.frames.put(old, mm.owner, heirOwner(mm))
-      mm.pt.splitHuge(pg, (i) => pieces[i] as number)
+      splitHugeByCopy(w, mm, pg, old)
       mm.pt.update(pg, pg + 512, () => PTE_PRESENT | (fl & PTE_WRITE))
       for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
       n += 512

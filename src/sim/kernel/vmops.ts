@@ -393,6 +393,22 @@ function splitPartialHuge(w: World, mm: MmStruct, start: number, end: number): v
   }
 }
 
+/**
+ * Replaces the 2 MiB leaf at `hb` (folio `pfn`) by 512 new 4 KiB frames holding copies of its
+ * pieces, and drops this mapping's reference on the folio: for a folio others still map, or one
+ * that cannot stay huge where it goes.
+ */
+export function splitHugeByCopy(w: World, mm: MmStruct, hb: number, pfn: number): void {
+  const pieces: number[] = []
+  for (let i = 0; i < 512; i++) {
+    const id = w.frames.alloc(0, mm.owner)
+    w.frames.data[id] = w.frames.read(pfn, i)
+    pieces.push(id)
+  }
+  w.frames.put(pfn, mm.owner, heirOwner(mm))
+  mm.pt.splitHuge(hb, (i) => pieces[i] as number)
+}
+
 /** __split_huge_pmd + split_huge_page: one 2 MiB leaf → 512 PTEs. */
 export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
   const f = mm.pt.get(hb)
@@ -405,14 +421,7 @@ export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
   }
   if ((w.frames.refcount[pfn] as number) > 1) {
     // a shared THP: split the mapping only (the other mapper keeps its PMD); model copies pieces
-    const pieces: number[] = []
-    for (let i = 0; i < 512; i++) {
-      const id = w.frames.alloc(0, mm.owner)
-      w.frames.data[id] = w.frames.read(pfn, i)
-      pieces.push(id)
-    }
-    w.frames.put(pfn, mm.owner, heirOwner(mm))
-    mm.pt.splitHuge(hb, (i) => pieces[i] as number)
+    splitHugeByCopy(w, mm, hb, pfn)
     return
   }
   const pieces = w.frames.split(pfn)
