@@ -24,28 +24,13 @@ export function getFile(w: World, f: File, path: CallPath): void {
 
 /** fput from a user task: at zero, ____fput is queued with task_work_add. */
 export function fput(w: World, f: File, task: Task, path: CallPath): void {
-  if (dropFileRef(w, f, path)) task.taskWork.push(f)
+  if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) task.taskWork.push(f)
 }
 
-/**
- * The part every fput shares: checks the file is still allocated (a use-after-free otherwise) and
- * that f_count is positive (an underflow otherwise), then drops one reference. True when that was
- * the last one.
- */
-function dropFileRef(w: World, f: { readonly ledgerId: number; f_count: number }, path: CallPath): boolean {
-  const p = [...path, 'fput']
-  if (!w.ledger.access(f.ledgerId, p, 'fput')) return false
-  if (f.f_count <= 0) {
-    w.ledger.underflow(f.ledgerId, 'f_count', p)
-    return false
-  }
-  f.f_count--
-  return f.f_count === 0
-}
 
 /** fput from kernel context (e.g. remove_vma in exit_mmap): at zero, delayed_fput work. */
 export function fputNoTask(w: World, f: File, path: CallPath): void {
-  if (dropFileRef(w, f, path)) w.queueWork(`delayed_fput ${f.label}`, 0, () => __fput(w, f, ['delayed_fput', '__fput']))
+  if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) w.queueWork(`delayed_fput ${f.label}`, 0, () => __fput(w, f, ['delayed_fput', '__fput']))
 }
 
 /** __fput: f_op->release (the design's), then the struct file is freed. */
@@ -80,7 +65,7 @@ export function openTmpfile(w: World, task: Task, fdName: string, pages: number,
  * page cache dropped; the pages go when no VMA maps the file either (shmem_evict_inode).
  */
 export function fputTmpfile(w: World, f: TmpFile, path: CallPath): void {
-  if (!dropFileRef(w, f, path)) return
+  if (!w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) return
   const p = [...path, 'fput']
   f.released = true
   const c = f.cache

@@ -45,13 +45,7 @@ export function mmgrab(w: World, mm: MmStruct, path: CallPath): void {
 /** mmput: drops mm_users; at zero runs __mmput (exit_mmap, then mmdrop). */
 export function* mmput(w: World, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, 'mmput']
-  if (!w.ledger.access(mm.ledgerId, p, 'mmput')) return
-  if (mm.mm_users <= 0) {
-    w.ledger.underflow(mm.ledgerId, 'mm_users', p)
-    return
-  }
-  mm.mm_users--
-  if (mm.mm_users === 0) {
+  if (w.ledger.dropRef(mm.ledgerId, mm, 'mm_users', p, 'mmput')) {
     w.mark('mmput', `${mm.label} mm_users → 0`)
     yield* __mmput(w, mm, p)
   }
@@ -66,13 +60,7 @@ export function* mmput(w: World, mm: MmStruct, path: CallPath): Proc<void> {
  */
 export function mmputAsync(w: World, mm: MmStruct, path: CallPath): void {
   const p = [...path, 'mmput_async']
-  if (!w.ledger.access(mm.ledgerId, p, 'mmput_async')) return
-  if (mm.mm_users <= 0) {
-    w.ledger.underflow(mm.ledgerId, 'mm_users', p)
-    return
-  }
-  mm.mm_users--
-  if (mm.mm_users > 0) return
+  if (!w.ledger.dropRef(mm.ledgerId, mm, 'mm_users', p, 'mmput_async')) return
   w.mark('mmput', `${mm.label} mm_users → 0 (mmput_async: __mmput deferred to a kworker)`)
   w.count('mmput_async.deferred')
   w.queueWork('mmput_async_fn', 0, () => __mmput(w, mm, ['process_one_work', 'mmput_async_fn']))
@@ -172,13 +160,7 @@ export function removeVma(w: World, v: Vma, path: CallPath): void {
 /** mmdrop: drops mm_count; at zero __mmdrop frees pgd, subscriptions, PASID and the struct. */
 export function mmdrop(w: World, mm: MmStruct, path: CallPath): void {
   const p = [...path, 'mmdrop']
-  if (!w.ledger.access(mm.ledgerId, p, 'mmdrop')) return
-  if (mm.mm_count <= 0) {
-    w.ledger.underflow(mm.ledgerId, 'mm_count', p)
-    return
-  }
-  mm.mm_count--
-  if (mm.mm_count === 0) __mmdrop(w, mm, p)
+  if (w.ledger.dropRef(mm.ledgerId, mm, 'mm_count', p, 'mmdrop')) __mmdrop(w, mm, p)
 }
 
 function __mmdrop(w: World, mm: MmStruct, path: CallPath): void {

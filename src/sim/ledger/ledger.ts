@@ -293,6 +293,21 @@ export class Ledger {
     return o !== undefined && o.freeT === null
   }
 
+  /**
+   * A put on the refcount `counter` of tracked object `id`: a put on a freed object is a
+   * use-after-free, a put at zero an underflow (both reported, the count left alone); otherwise the
+   * count drops by one. True when that put dropped the last reference.
+   */
+  dropRef<K extends string>(id: number, obj: Record<K, number>, counter: K, path: CallPath, what: string): boolean {
+    if (!this.access(id, path, what)) return false
+    if (obj[counter] <= 0) {
+      this.underflow(id, counter, path)
+      return false
+    }
+    obj[counter]--
+    return obj[counter] === 0
+  }
+
   /** Reports a refcount underflow (put without get) on a tracked object. */
   underflow(id: number, counter: string, path: CallPath): void {
     const o = this.objects[id]
