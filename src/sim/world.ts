@@ -95,8 +95,51 @@ export interface CounterEvent {
   by: number
 }
 
+/** A step begins (the interpreter): its ordinal among executed steps, source line and operation. */
+export interface StepBegin {
+  /** Ordinal of this step among the steps executed so far (repeats unrolled), from 0. */
+  index: number
+  line: number
+  op: string
+  /** The task the step names, if any. */
+  task: string | null
+  /** Iteration of the innermost `repeat` (0 outside one). */
+  round: number
+  t: number
+}
+
+/**
+ * One call of `__mmu_notifier_invalidate_range_start` (made only when the mm has subscriptions,
+ * as `mmu_notifier_invalidate_range_start` checks `mm_has_notifiers`). Page indices.
+ */
+export interface NotifierRangeCall {
+  t: number
+  mm: MmStruct
+  event: NotifyEvent
+  start: number
+  end: number
+  /** Device index of the owner (MIGRATE / EXCLUSIVE), or -1 (NULL). */
+  owner: number
+  blockable: boolean
+}
+
+/** One interval subscription's `->invalidate` callback (e.g. `dmirror_interval_invalidate`). */
+export interface IntervalInvalidateCall {
+  t: number
+  mm: MmStruct
+  /** The subscription's ledger object (identifies it across calls). */
+  sub: number
+  event: NotifyEvent
+  start: number
+  end: number
+  owner: number
+}
+
 export interface HookChannels extends Record<string, unknown> {
   invalidation: InvalidationRecord
+  step: StepBegin
+  notifier_range: NotifierRangeCall
+  interval_invalidate: IntervalInvalidateCall
   marker: Marker
   finding: Finding
   counter: CounterEvent

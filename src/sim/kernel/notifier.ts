@@ -246,6 +246,7 @@ export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath
   w.count(`invalidate.${r.event}`)
   if (r.event === 'PROTECTION_PAGE') w.protectionPageInvalidations++
   if (!subs) return { ret: 0, cost: 0 }
+  if (w.hooks.has('notifier_range')) w.hooks.emit('notifier_range', { t: w.engine.now, mm: r.mm, event: r.event, start: r.start, end: r.end, owner: r.owner, blockable: r.blockable })
   const p = [...path, 'mmu_notifier_invalidate_range_start']
   let cost = 0
   let ret = 0
@@ -258,6 +259,7 @@ export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath
     for (const s of [...subs.itree]) {
       if (!s.inTree || !overlaps(s, r)) continue
       w.ledger.access(s.memId, p, 'interval invalidate')
+      if (w.hooks.has('interval_invalidate')) w.hooks.emit('interval_invalidate', { t: w.engine.now, mm: r.mm, sub: s.memId, event: r.event, start: r.start, end: r.end, owner: r.owner })
       const c = s.ops.invalidate(w, s, r, cur, p)
       if (c < 0) {
         if (r.blockable) w.finding({ kind: 'warn', message: `WARN: interval invalidate returned false on a blockable ${r.event} range`, accessPath: p })

@@ -168,6 +168,11 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   }
   const path = [`step ${op} (line ${line})`]
   w.log('step', op, `line ${line}`)
+  if (w.hooks.has('step')) {
+    const body = (s as Record<string, unknown>)[op]
+    const task = body !== null && typeof body === 'object' && typeof (body as { task?: unknown }).task === 'string' ? (body as { task: string }).task : null
+    w.hooks.emit('step', { index: idx, line, op, task, round, t: t0 })
+  }
   let dev: DeviceOpResult | undefined
   if ('expect' in s) {
     evalExpect(ctx, s.expect, idx, line, round)
