@@ -7,6 +7,7 @@
  * Every chart is built with `parsing: false`, `normalized: true` and `animation: false`; data
  * arrive already shaped (see shape.ts) and live outside Vue's deep reactivity.
  */
+import { effectiveScheme } from './theme'
 import {
   BarController,
   BarElement,
@@ -80,7 +81,7 @@ let themeCache: { dark: boolean; colours: { fg: string; muted: string; line: str
  */
 export function themeColours(): { fg: string; muted: string; line: string } {
   if (typeof window === 'undefined') return { fg: '#1b1f24', muted: '#5b6470', line: '#d7dce2' }
-  const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false
+  const dark = effectiveScheme() === 'dark'
   if (themeCache && themeCache.dark === dark) return themeCache.colours
   const css = window.getComputedStyle(document.documentElement)
   const get = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback
@@ -403,3 +404,4 @@ export function registry(): Registry {
   }
   return window.__hmmlabCharts
 }
+
