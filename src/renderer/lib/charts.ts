@@ -341,7 +341,8 @@ export interface ChartSummary {
   label: string
   /** `points`: samples behind the dataset (full resolution); `drawn`: points handed to Chart.js now. */
   datasets: { label: string; points: number; drawn: number; first?: unknown; last?: unknown; stack?: string }[]
-  axes: Record<string, { type: string; title: string }>
+  /** Each axis: its type, title and the range it shows now (after zoom or pan). */
+  axes: Record<string, { type: string; title: string; min?: number; max?: number }>
   labels?: string[]
   markers?: number
   /** Wall time of the first draw, ms. */
@@ -365,7 +366,11 @@ declare global {
 export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
   const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
   const axes: ChartSummary['axes'] = {}
-  for (const [k, s] of Object.entries(cfg.options.scales ?? {})) axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
+  for (const [k, s] of Object.entries(cfg.options.scales ?? {})) {
+    axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
+    const live = (chart.scales as Record<string, { min?: unknown; max?: unknown } | undefined>)[k]
+    if (live && typeof live.min === 'number' && typeof live.max === 'number') Object.assign(axes[k], { min: live.min, max: live.max })
+  }
   const summary: ChartSummary = {
     id,
     type: cfg.type,
