@@ -79,6 +79,10 @@ test.describe('Experiments', () => {
     const rows = page.locator('[data-testid^="live-run-"]')
     await expect(rows).toHaveCount(2)
     for (const row of await rows.all()) await expect(row).not.toContainText(/queued|running/)
+    // Rows keep the plan's order (they never move as runs finish) and show design and seed whole.
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice('live-run-'.length)))
+    expect(ids).toEqual([...ids].sort())
+    await expect(rows.first().locator('code')).toHaveText(/^001-d1-s\d+$/)
     await expect(page.getByRole('progressbar', { name: /^run .* progress$/ }).first()).toBeVisible()
 
     // Finished runs are in Results without a reload.
