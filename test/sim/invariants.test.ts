@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { runNow } from './helpers'
-import { World } from '../../src/sim/world'
-import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
 import { ClassicSub } from '../../src/sim/kernel/objects'
 import { invalidateRangeEnd, invalidateRangeStart, mmuNotifierRegister, mmuNotifierPut } from '../../src/sim/kernel/notifier'
-import { mmdrop } from '../../src/sim/kernel/mm'
+import { mmdrop } from '../../src/sim/kernel/mm-ref'
 import { Mirror } from '../../src/sim/drivers/mirror'
 import { Device } from '../../src/sim/devices/device'
 import { DPTE_PRESENT } from '../../src/sim/kernel/pagetable'
 
-function world(): World {
-  const w = new World(1, undefined, 100)
-  w.design = DESIGN_TABLE.D4
+function world(): Kernel {
+  const w = new Kernel(1, undefined, 100)
   return w
 }
 
@@ -102,7 +100,7 @@ describe('callback rules', () => {
     const mm = t.mm!
     const selfUnregister = {
       name: 'bad_ops',
-      *release(ww: World, sub: ClassicSub, m: typeof mm) {
+      *release(ww: Kernel, sub: ClassicSub, m: typeof mm) {
         yield* mmuNotifierUnregister(ww, sub, m, ['bad_release'])
       },
     }

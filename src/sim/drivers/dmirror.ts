@@ -7,15 +7,17 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { checkAccess, faultIn, findVma, splitHugeByCopy, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
-import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
+import { mmput } from '../kernel/mm'
+import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
+import { migrateDeviceToRam } from '../kernel/migrate-device'
 
 export const EINTR = -4
 
@@ -43,7 +45,7 @@ const HMM_PFN_ZERO = 32
  * -EPERM or -EBUSY (the mirror's seq moved: mmu_interval_check_retry).
  */
 export function* hmmRangeFault(
-  w: World,
+  w: Kernel,
   m: Mirror,
   start: number,
   end: number,
@@ -129,7 +131,7 @@ export function* hmmRangeFault(
 }
 
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
-function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
+function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   const pt = m.pt
   for (let pg = start; pg < end; ) {
@@ -154,7 +156,7 @@ function install(w: World, m: Mirror, start: number, end: number, out: Uint8Arra
 }
 
 /** dmirror_fault: returns 0 without faulting if the mm is already dead (as test_hmm does). */
-export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'dmirror_fault']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return 0
@@ -203,7 +205,7 @@ export interface DataIo {
 }
 
 /** dmirror_do_read / do_write: copies consecutive usable device entries from `start`. */
-function doAccess(w: World, m: Mirror, start: number, end: number, write: boolean, io?: DataIo): { n: number; cost: number } {
+function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boolean, io?: DataIo): { n: number; cost: number } {
   const c = w.costs
   let n = 0
   let cost = 0
@@ -250,7 +252,7 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
 }
 
 /** HMM_DMIRROR_READ / HMM_DMIRROR_WRITE. */
-export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, write ? 'dmirror_write' : 'dmirror_read']
   let addr = start
   let cpages = 0
@@ -280,7 +282,7 @@ export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: numbe
 }
 
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
-export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -383,77 +385,21 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
-/**
- * Migrates the device pages of `dev` in [start, end) of `mm` back to system RAM: device-private
- * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
- * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
- */
-export function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, m: Mirror | null = null): Proc<number> {
-  const pages: number[] = []
-  mm.pt.forEach(start, end, (pg, f, pfn) => {
-    if ((w.frames.dev[pfn] as number) - 1 !== dev.idx || f & PTE_EXCL) return
-    if (f & PTE_DEVPRIV || (f & PTE_PRESENT && (w.frames.refcount[pfn] as number) === 1)) pages.push(pg)
-  })
-  if (pages.length === 0) return 0
-  const lo = pages[0] as number
-  const lastPg = pages[pages.length - 1] as number
-  const hi = mm.pt.isHuge(lastPg) ? lastPg + 512 : lastPg + 1
-  const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
-  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
-  let n = 0
-  for (const pg of pages) {
-    const f = mm.pt.get(pg)
-    const old = mm.pt.pfn(pg)
-    // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
-    const failAlloc = m !== null && m.failAlloc
-    if (failAlloc) m.failAlloc = false
-    if (failAlloc && !mm.pt.isHuge(pg)) continue // an order-0 allocation failed: this page stays on the device
-    if (mm.pt.isHuge(pg) && failAlloc) {
-      // no THP in system memory: the folio comes back as 512 pages
-      const fl = mm.pt.get(pg)
-      splitHugeByCopy(w, mm, pg, old)
-      mm.pt.update(pg, pg + 512, () => PTE_PRESENT | (fl & PTE_WRITE))
-      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
-      n += 512
-      continue
-    }
-    if (mm.pt.isHuge(pg)) {
-      // a device-private THP comes back as a THP
-      const np = w.frames.alloc(9, mm.owner)
-      w.frames.copy(np, old)
-      w.frames.put(old, mm.owner, heirOwner(mm))
-      mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
-      n += 512
-      continue
-    }
-    n++
-    const np = w.frames.alloc(0, mm.owner)
-    w.frames.copy(np, old)
-    w.frames.put(old, mm.owner, heirOwner(mm))
-    mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-    for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 1)
-  }
-  yield* invalidateRangeEnd(w, r, path)
-  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
-  return n
-}
-
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
-export function* dmirrorMigrateToSys(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
   if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p, m)
+  const n = yield* migrateDeviceToRam(w, m.dev.idx, m.mm, start, end, p, m)
   yield* mmput(w, m.mm, p)
   return { ret: 0, cpages: n, faults: 0 }
 }
 
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
-export function* dmirrorReleaseDevmem(w: World, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateBack(w, m.dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'])
+    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'])
   }
   return { ret: 0, cpages: n, faults: 0 }
 }
@@ -473,7 +419,7 @@ export const PROT_BYTE = {
 } as const
 
 /** HMM_DMIRROR_SNAPSHOT: protection byte per page, via a temporary interval notifier per chunk. */
-export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_snapshot']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -507,7 +453,7 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
         b = 0
         const fdev = w.frames.dev[pfns[i] as number] as number
         if (o & HMM_PFN_DEVPRIV) b = PROT_BYTE.DEV_PRIVATE_LOCAL
-        else if (fdev !== 0 && w.devices[fdev - 1]?.spec.coherent) b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
+        else if (fdev !== 0 && w.pgmaps[fdev - 1]?.type === 'coherent') b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
         else if (o & HMM_PFN_ZERO) b = PROT_BYTE.ZERO
         b |= o & HMM_PFN_WRITE ? PROT_BYTE.WRITE : PROT_BYTE.READ
         if (o & HMM_PFN_HUGE) b |= PROT_BYTE.PMD
@@ -522,7 +468,7 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
 }
 
 /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive page by page, ATOMIC-tagged entries. */
-export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_exclusive']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -568,7 +514,7 @@ export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): De
  * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
  * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
  */
-export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'iommu_sva_access']
   const iommu = dev.iommu
   if (!iommu) return { ret: EINVAL, cpages: 0, faults: 0 }

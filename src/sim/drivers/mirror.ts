@@ -6,7 +6,7 @@
  */
 import { WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
 import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
@@ -25,7 +25,7 @@ export class Mirror {
   readonly owner: number
 
   constructor(
-    private readonly w: World,
+    private readonly w: Kernel,
     readonly id: number,
     readonly dev: Device,
     readonly mm: MmStruct,
@@ -124,7 +124,7 @@ export class Mirror {
   }
 
   /** Invariant 4: after an invalidation, no device entry may survive in its range. */
-  checkInvalidated(w: World, r: NotifierRange, path: CallPath): void {
+  checkInvalidated(w: Kernel, r: NotifierRange, path: CallPath): void {
     if (!this.alive) return
     if (r.event === 'MIGRATE' && r.owner === this.dev.idx) return
     const left = this.pt.countPresent(r.start, Math.min(r.end, 0x100000000))

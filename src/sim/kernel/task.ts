@@ -6,7 +6,7 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import { cpuTlbFlushCost } from '../cost/model'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
@@ -15,7 +15,7 @@ import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateR
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
 /** A new process with its own mm (execve of a fresh program). */
-export function spawnTask(w: World, name: string, path: CallPath): Task {
+export function spawnTask(w: Kernel, name: string, path: CallPath): Task {
   const owner = w.ledger.addOwner(`task ${name}`)
   const t = new Task(w.pid(), name, owner, null)
   t.mm = mmAlloc(w, `mm of ${name}`, owner, null, [...path, 'bprm_mm_init'])
@@ -25,7 +25,7 @@ export function spawnTask(w: World, name: string, path: CallPath): Task {
 }
 
 /** fork(2). */
-export function* doFork(w: World, parent: Task, childName: string, path: CallPath): Proc<Task> {
+export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPath): Proc<Task> {
   const p = [...path, 'kernel_clone', 'copy_process']
   const owner = w.ledger.addOwner(`task ${childName}`)
   const child = new Task(w.pid(), childName, owner, parent)
@@ -96,7 +96,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
 }
 
 /** do_exit. */
-export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
+export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   const p = [...path, 'do_exit']
   if (t.state !== 'running') return
   t.state = 'exiting'
@@ -142,7 +142,7 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
 }
 
 /** close(2): fput, and the deferred release runs on return to user space. */
-export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<number> {
+export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<number> {
   const tf = t.tmpfiles.get(fd)
   if (tf) {
     t.tmpfiles.delete(fd)

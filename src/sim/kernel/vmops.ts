@@ -7,13 +7,14 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import { cpuTlbFlushCost } from '../cost/model'
 import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct, type NotifyEvent } from './objects'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
-import { heirOwner, removeVma, zapFrames, mmgetNotZero, mmput, mmputAsync } from './mm'
+import { removeVma, mmput, mmputAsync } from './mm'
+import { heirOwner, zapFrames, mmgetNotZero } from './mm-ref'
 import { getFile, pagecacheGet } from './files'
 
 export const EFAULT = -14
@@ -45,7 +46,7 @@ function insertVma(mm: MmStruct, v: Vma): void {
 }
 
 /** Splits VMAs so that `page` is a VMA boundary. */
-function splitAt(w: World, mm: MmStruct, page: number, path: CallPath): void {
+function splitAt(w: Kernel, mm: MmStruct, page: number, path: CallPath): void {
   const v = findVma(mm, page)
   if (!v || v.start === page) return
   // vma_adjust_trans_huge: a huge leaf straddling the new boundary is split first (split_huge_pmd).
@@ -73,7 +74,7 @@ export interface MmapArgs {
 }
 
 /** hugetlb_reserve_pages bookkeeping: huge pages promised to private hugetlb VMAs and not faulted yet. */
-export function hugetlbReserved(w: World): number {
+export function hugetlbReserved(w: Kernel): number {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
@@ -95,7 +96,7 @@ export function hugetlbAlignCheck(mm: MmStruct, start: number, end: number): num
 }
 
 /** mmap: places a new VMA (2 MiB aligned when large or huge). Returns the start page or an errno. */
-export function doMmap(w: World, mm: MmStruct, a: MmapArgs, path: CallPath): number {
+export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): number {
   const p = [...path, 'do_mmap']
   if (a.pages <= 0) return EINVAL
   const hugetlb = a.hugetlb ?? false
@@ -155,7 +156,7 @@ export function checkAccess(mm: MmStruct, start: number, end: number, write: boo
  * zero-page replacement, device-exclusive restore, device-private migrate_to_ram) are collected
  * first and handled under one invalidation (CLEAR, or MIGRATE for device-private pages).
  */
-export function* faultIn(w: World, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
+export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
   const chk = checkAccess(mm, start, end, write)
   if (chk < 0) return chk
   const pt = mm.pt
@@ -274,7 +275,7 @@ function hbFits(v: Vma, pg: number): boolean {
  * the THP folio (order 9) back to system memory and drops it from the mirrors. The owning device's
  * own access needs no migration. Returns the cost.
  */
-function migrateToRam(w: World, mm: MmStruct, v: Vma, page: number, order: 0 | 9, f: number, pfn: number, write: boolean, devOwner: number): number {
+function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 9, f: number, pfn: number, write: boolean, devOwner: number): number {
   const fr = w.frames
   if (devOwner >= 0 && (fr.dev[pfn] as number) - 1 === devOwner && !(write && !(f & PTE_WRITE))) return 0
   const pages = 1 << order
@@ -290,7 +291,7 @@ function migrateToRam(w: World, mm: MmStruct, v: Vma, page: number, order: 0 | 9
   return w.costs.migrate_page * pages
 }
 
-function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean, devOwner: number): number {
+function faultHuge(w: Kernel, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean, devOwner: number): number {
   const pt = mm.pt
   const fr = w.frames
   const pfn = pt.pfn(hb)
@@ -319,7 +320,7 @@ function faultHuge(w: World, mm: MmStruct, v: Vma, hb: number, f: number, write:
   return w.costs.cpu_fault
 }
 
-function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write: boolean, devOwner: number): number {
+function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write: boolean, devOwner: number): number {
   const pt = mm.pt
   const fr = w.frames
   if (f === 0) {
@@ -387,7 +388,7 @@ function faultPage(w: World, mm: MmStruct, v: Vma, pg: number, f: number, write:
 }
 
 /** Splits a 2 MiB leaf partially covered by [start, end) so that only the covered part changes. */
-function splitPartialHuge(w: World, mm: MmStruct, start: number, end: number): void {
+function splitPartialHuge(w: Kernel, mm: MmStruct, start: number, end: number): void {
   for (const edge of [start, end]) {
     if (edge & 511 && mm.pt.isHuge(edge)) splitLeaf(w, mm, edge - (edge & 511))
   }
@@ -398,7 +399,7 @@ function splitPartialHuge(w: World, mm: MmStruct, start: number, end: number): v
  * pieces, and drops this mapping's reference on the folio: for a folio others still map, or one
  * that cannot stay huge where it goes.
  */
-export function splitHugeByCopy(w: World, mm: MmStruct, hb: number, pfn: number): void {
+export function splitHugeByCopy(w: Kernel, mm: MmStruct, hb: number, pfn: number): void {
   const pieces: number[] = []
   for (let i = 0; i < 512; i++) {
     const id = w.frames.alloc(0, mm.owner)
@@ -410,7 +411,7 @@ export function splitHugeByCopy(w: World, mm: MmStruct, hb: number, pfn: number)
 }
 
 /** __split_huge_pmd + split_huge_page: one 2 MiB leaf → 512 PTEs. */
-export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
+export function splitLeaf(w: Kernel, mm: MmStruct, hb: number): void {
   const f = mm.pt.get(hb)
   const pfn = mm.pt.pfn(hb)
   // a hugetlb page is never split (callers refuse ranges that would need it; this is the backstop)
@@ -430,14 +431,14 @@ export function splitLeaf(w: World, mm: MmStruct, hb: number): void {
 }
 
 /** Zaps [start, end) of the CPU page table (unmap_page_range); returns entries zapped. */
-function zapRange(w: World, mm: MmStruct, start: number, end: number): number {
+function zapRange(w: Kernel, mm: MmStruct, start: number, end: number): number {
   splitPartialHuge(w, mm, start, end)
   const heir = heirOwner(mm)
   return mm.pt.clear(start, end, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
 }
 
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
-function* invalidated(w: World, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+function* invalidated(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
   yield* invalidateRangeStart(w, r, path)
   const c = body()
@@ -449,7 +450,7 @@ function* invalidated(w: World, mm: MmStruct, start: number, end: number, event:
 }
 
 /** munmap(2). */
-export function* doMunmap(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const p = [...path, 'do_vmi_munmap']
   if (end <= start) return EINVAL
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
@@ -463,7 +464,7 @@ export function* doMunmap(w: World, mm: MmStruct, start: number, end: number, pa
 }
 
 /** mprotect(2): change_protection with a PROTECTION_VMA invalidation. */
-export function* doMprotect(w: World, mm: MmStruct, start: number, end: number, prot: number, path: CallPath): Proc<number> {
+export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number, prot: number, path: CallPath): Proc<number> {
   const p = [...path, 'mprotect_fixup']
   if (checkAccessMapped(mm, start, end) < 0) return -12
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
@@ -499,7 +500,7 @@ function checkAccessMapped(mm: MmStruct, start: number, end: number): number {
 export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
 
 /** madvise(2). */
-export function* doMadvise(w: World, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
+export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
   const p = [...path, 'madvise']
   if (checkAccessMapped(mm, start, end) < 0) return -12
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
@@ -537,7 +538,7 @@ function subtractRanges(start: number, end: number, holes: readonly { start: num
   return out
 }
 
-function* collapse(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const p = [...path, 'collapse_huge_page']
   for (let hb = Math.ceil(start / 512) * 512; hb + 512 <= end; hb += 512) {
     const v = findVma(mm, hb)
@@ -563,7 +564,7 @@ function* collapse(w: World, mm: MmStruct, start: number, end: number, path: Cal
 }
 
 /** THP split of every 2 MiB leaf in [start, end) (e.g. under memory pressure): CLEAR. */
-export function* doThpSplit(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+export function* doThpSplit(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const hbs: number[] = []
   mm.pt.forEach(start, end, (pg, _f, pfn, huge) => {
     // hugetlb pages are not THPs: never split
@@ -579,7 +580,7 @@ export function* doThpSplit(w: World, mm: MmStruct, start: number, end: number, 
 }
 
 /** NUMA / compaction migration of present system pages in [start, end): CLEAR, new frames. */
-export function* doNumaMigrate(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+export function* doNumaMigrate(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   if (mm.pt.countPresent(start, end) === 0) return 0
   yield* invalidated(w, mm, start, end, 'CLEAR', [...path, 'migrate_pages'], () => {
     let n = 0
@@ -601,7 +602,7 @@ export function* doNumaMigrate(w: World, mm: MmStruct, start: number, end: numbe
 }
 
 /** mremap(MREMAP_MAYMOVE|FIXED[|DONTUNMAP]): moves [start, end) to `to` (UNMAP on the old range). */
-export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to: number | null, dontunmap: boolean, path: CallPath): Proc<number> {
+export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, to: number | null, dontunmap: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'mremap']
   const v0 = findVma(mm, start)
   if (!v0 || checkAccessMapped(mm, start, end) < 0) return EFAULT
@@ -659,14 +660,14 @@ export function* doMremap(w: World, mm: MmStruct, start: number, end: number, to
 export { PTE_PRESENT, PTE_WRITE }
 
 /** Content token of `page` as the CPU would read it now (0 for holes and the zero page). */
-export function peekData(w: World, mm: MmStruct, page: number): number {
+export function peekData(w: Kernel, mm: MmStruct, page: number): number {
   const f = mm.pt.get(page)
   if (!(f & PTE_PRESENT) && !(f & PTE_DEVPRIV)) return 0
   return w.frames.read(mm.pt.pfn(page), page & 511)
 }
 
 /** CPU stores: faults [start, end) for write, then writes `value(page)` into each page. */
-export function* writeData(w: World, mm: MmStruct, start: number, end: number, value: (page: number) => number, path: CallPath): Proc<number> {
+export function* writeData(w: Kernel, mm: MmStruct, start: number, end: number, value: (page: number) => number, path: CallPath): Proc<number> {
   const r = yield* faultIn(w, mm, start, end, true, -1, [...path, 'copy_to_user'])
   if (r < 0) return r
   for (let pg = start; pg < end; pg++) w.frames.write(mm.pt.pfn(pg), pg & 511, value(pg))
@@ -679,7 +680,7 @@ export function* writeData(w: World, mm: MmStruct, start: number, end: number, v
  * skipped (its memory stays until the victim's own exit); the others are zapped right away.
  * Returns pages reaped.
  */
-export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
+export function* oomReap(w: Kernel, mm: MmStruct, path: CallPath): Proc<number> {
   const p = [...path, 'oom_reaper', '__oom_reap_task_mm']
   if (!mmgetNotZero(w, mm, p)) return 0
   let reaped = 0
@@ -710,7 +711,7 @@ export function* oomReap(w: World, mm: MmStruct, path: CallPath): Proc<number> {
  * /proc/pid/clear_refs (soft-dirty tracking), PROTECTION_PAGE for writeback's page_mkclean of a
  * shared mapping. The next CPU write faults and makes the page writable again.
  */
-export function* doWriteProtect(w: World, mm: MmStruct, start: number, end: number, event: 'SOFT_DIRTY' | 'PROTECTION_PAGE', path: CallPath): Proc<number> {
+export function* doWriteProtect(w: Kernel, mm: MmStruct, start: number, end: number, event: 'SOFT_DIRTY' | 'PROTECTION_PAGE', path: CallPath): Proc<number> {
   if (mm.pt.countPresent(start, end) === 0) return 0
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   yield* invalidated(w, mm, start, end, event, [...path, event === 'SOFT_DIRTY' ? 'clear_refs_write' : 'page_mkclean'], () => {

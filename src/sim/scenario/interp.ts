@@ -29,6 +29,7 @@ import {
 import { allocBo, createQueue } from '../drivers/driver'
 import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
 import type { TeardownDesign } from '../teardown/design'
+import type { FileOperations } from '../kernel/types'
 import { lineOf } from './parse'
 import {
   parseDuration,
@@ -80,13 +81,17 @@ export class Ctx {
   topDone = 0
   onStepDone: ((index: number, op: string) => void) | null = null
   private stepIndex = 0
+  /** The device files' file_operations: release is the design's. */
+  readonly fops: FileOperations
   constructor(
     readonly w: World,
     readonly design: TeardownDesign,
     readonly sc: Scenario,
     /** Counter values for `expect.counter` (the metrics collector). */
     readonly counters: { get(name: string): number },
-  ) {}
+  ) {
+    this.fops = { name: design.id, release: (k, f, p) => design.release(k, f, p) }
+  }
   nextIndex(): number {
     return this.stepIndex++
   }
@@ -244,7 +249,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     else if (!d) ret = EINVAL
     else if (t.fds.has(s.open.fd) || t.tmpfiles.has(s.open.fd)) ret = EINVAL
     else {
-      const f = allocFile(w, t, d, s.open.fd, path)
+      const f = allocFile(w, t, d, s.open.fd, ctx.fops, path)
       ret = ctx.design.open(w, t, f, [...path, 'chrdev_open'])
       if (ret < 0) w.ledger.free(f.ledgerId, path)
       else {

@@ -5,7 +5,7 @@
  * (mmdrop) and frees the small struct. Ioctls are not checked against current->mm (test_hmm does
  * not), so a child using an inherited fd after the parent died spins (domain.md §4.1).
  */
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF, type IntervalOps } from '../kernel/objects'
@@ -29,7 +29,7 @@ const dmirrorInterval: IntervalOps = {
   },
 }
 
-function create(w: World, mm: MmStruct, dev: Device, path: CallPath): DriverObj | number {
+function create(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): DriverObj | number {
   const obj = allocDriverObj(w, 'struct dmirror', SIZEOF.dmirror, mm, path)
   const sub = mmuIntervalNotifierInsert(w, mm, 0, ALL_PAGES, dmirrorInterval, obj.ledgerId, path)
   if (typeof sub === 'number') {
