@@ -12,14 +12,15 @@ import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
-import { checkAccess, faultIn, findVma, splitHugeByCopy, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
+import { checkAccess, faultIn, findVma, splitHugeByCopy, splitLeaf } from '../kernel/vmops'
+import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
 import { migrateDeviceToRam } from '../kernel/migrate-device'
+import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
 
-export const EINTR = -4
 
 /** Result of a device ioctl, with the hmm_dmirror_cmd out fields. */
 export interface DeviceOpResult {
@@ -88,14 +89,14 @@ export function* hmmRangeFault(
         o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
       }
       if (o) o |= HMM_PFN_HUGE
-      const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
+      const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR, v.end)
       out.fill(o, i, i + (stop - pg))
       pfns.fill(pfn, i, i + (stop - pg))
       pg = stop
       continue
     }
     // 4 KiB entries: walk the PTE table of this block directly
-    const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR, v.end)
     const t = bs === 2 ? pt.pteTable(pg) : undefined
     if (!t) {
       out.fill(0, i, i + (stop - pg))
@@ -107,7 +108,7 @@ export function* hmmRangeFault(
     const devTag = m.dev.idx + 1
     const fdev = w.frames.dev
     for (; pg < stop; pg++) {
-      const k = pg & 511
+      const k = pg & (HPAGE_PMD_NR - 1)
       const f = tf[k] as number
       const j = pg - start
       let o = 0
@@ -137,13 +138,13 @@ function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Arr
   for (let pg = start; pg < end; ) {
     const i = pg - start
     const o = out[i] as number
-    if (huge && (o & HMM_PFN_HUGE) && (pg & 511) === 0 && pg + 512 <= end) {
+    if (huge && (o & HMM_PFN_HUGE) && (pg & (HPAGE_PMD_NR - 1)) === 0 && pg + HPAGE_PMD_NR <= end) {
       pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
-      pg += 512
+      pg += HPAGE_PMD_NR
       continue
     }
     // the rest of this 2 MiB block with 4 KiB entries, written straight into its PTE table
-    const stop = Math.min(end, pg - (pg & 511) + 512)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
     let t: PteTable | undefined
     for (; pg < stop; pg++) {
       const oo = out[pg - start] as number
@@ -218,14 +219,14 @@ function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boole
     if (bs === 1) {
       const f = m.pt.get(pg)
       if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
-      const stop = Math.min(end, pg - (pg & 511) + 512)
+      const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
       // one TLB entry per 2 MiB device mapping
-      if (!tlb.lookup(m.id, pg - (pg & 511))) cost += c.gpu_ptw
+      if (!tlb.lookup(m.id, pg - (pg & (HPAGE_PMD_NR - 1)))) cost += c.gpu_ptw
       if (io) {
         const pfn = m.pt.pfn(pg)
         for (let q = pg; q < stop; q++) {
-          if (io.out) io.out[q - io.base] = fr.read(pfn, q & 511)
-          if (io.src) fr.write(pfn, q & 511, io.src(q))
+          if (io.out) io.out[q - io.base] = fr.read(pfn, q & (HPAGE_PMD_NR - 1))
+          if (io.src) fr.write(pfn, q & (HPAGE_PMD_NR - 1), io.src(q))
         }
       }
       n += stop - pg
@@ -233,16 +234,16 @@ function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boole
       continue
     }
     const t = m.pt.pteTable(pg) as PteTable
-    const stop = Math.min(end, pg - (pg & 511) + 512)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
     const tf = t.flags
     for (; pg < stop; pg++) {
-      const f = tf[pg & 511] as number
+      const f = tf[pg & (HPAGE_PMD_NR - 1)] as number
       if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break outer
       if (!tlb.lookup(m.id, pg)) cost += c.gpu_ptw
       if (io) {
-        const pfn = t.pfn[pg & 511] as number
-        if (io.out) io.out[pg - io.base] = fr.read(pfn, pg & 511)
-        if (io.src) fr.write(pfn, pg & 511, io.src(pg))
+        const pfn = t.pfn[pg & (HPAGE_PMD_NR - 1)] as number
+        if (io.out) io.out[pg - io.base] = fr.read(pfn, pg & (HPAGE_PMD_NR - 1))
+        if (io.src) fr.write(pfn, pg & (HPAGE_PMD_NR - 1), io.src(pg))
       }
       n++
     }
@@ -302,7 +303,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
-    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
+    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -315,7 +316,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
       } else if (whole && !dev.spec.coherent && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
         // (device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes
         // the folio as 4 KiB pages below)
-        const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
+        const r = { mm, start: addr, end: addr + HPAGE_PMD_NR, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
@@ -325,17 +326,17 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         }
         mm.pt.setHuge(addr, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
         const t = m.pt.ensurePteTable(addr)
-        for (let pg = addr; pg < addr + 512; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
+        for (let pg = addr; pg < addr + HPAGE_PMD_NR; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
-        yield sleep(512 * w.costs.migrate_page + cpuTlbFlushCost(w.costs, 512))
+        yield sleep(HPAGE_PMD_NR * w.costs.migrate_page + cpuTlbFlushCost(w.costs, HPAGE_PMD_NR))
         w.count('migrate_to_device.thp')
-        addr += 512
+        addr += HPAGE_PMD_NR
         continue
       }
     }
     const next = Math.min(end, v.end, addr + 64)
     // split THP leaves the chunk covers only partly (or that cannot move as one folio)
-    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
+    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
     yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
     let moved = 0
@@ -353,7 +354,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           if ((w.frames.dev[old] as number) !== 0) continue
           writable = (f & PTE_WRITE) !== 0
         }
-        if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
+        if (dev.vramUsed + PAGE_SIZE > dev.spec.vramBytes) break
         if (m.failAlloc) {
           // a failed order-0 allocation: dmirror_migrate_alloc_and_copy returns -ENOMEM
           m.failAlloc = false
@@ -485,7 +486,7 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
     for (let pg = addr; pg < next; pg++) {
       if (mm.pt.isHuge(pg)) {
         if ((w.frames.hugetlb[mm.pt.pfn(pg)] as number) !== 0) continue // hugetlb: not split, not made exclusive
-        splitLeaf(w, mm, pg - (pg & 511))
+        splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
       }
       const fl = mm.pt.get(pg)
       if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
@@ -547,12 +548,12 @@ export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, 
     cost += w.costs.device_access_page
     if (io) {
       const pfn = mm.pt.pfn(pg)
-      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & 511)
-      if (io.src) w.frames.write(pfn, pg & 511, io.src(pg))
+      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & (HPAGE_PMD_NR - 1))
+      if (io.src) w.frames.write(pfn, pg & (HPAGE_PMD_NR - 1), io.src(pg))
     }
   }
   yield sleep(cost)
   return { ret: 0, cpages: end - start, faults }
 }
 
-export { EINVAL, ENOENT, EFAULT, EPERM, EBUSY, DPTE_WRITE }
+export { DPTE_WRITE }

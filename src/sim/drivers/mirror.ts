@@ -11,6 +11,7 @@ import type { Device } from '../devices/device'
 import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
 import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
 import { mmuIntervalReadBegin, mmuIntervalReadRetry } from '../kernel/notifier'
+import { PAGE_SIZE } from '../kernel/page'
 
 export class Mirror {
   readonly pt: RadixPt
@@ -103,17 +104,17 @@ export class Mirror {
     const ev = r.event
     const span = hi - lo
     const ptCost = zapped * c.dev_pte_write
-    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * 4096, end: Math.min(r.end, 0x100000000) * 4096, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
+    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * PAGE_SIZE, end: Math.min(r.end, 0x100000000) * PAGE_SIZE, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
     let cost = ptCost
     if (zapped > 0) {
       if (span <= c.gpu_tlb_flush_ceiling) {
         this.dev.tlb.flushRange(this.id, lo, hi)
         const tc = span * c.gpu_tlb_flush_page
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
         cost += tc
       } else {
         this.dev.tlb.flushAsid(this.id)
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
         cost += c.gpu_tlb_flush_all
       }
       const io = this.dev.iommu

@@ -9,6 +9,7 @@ import type { Kernel } from './context'
 import type { Device } from '../devices/device'
 import type { FileOperations } from './types'
 import { File, ShmemObj, SIZEOF, TmpFile, type Task } from './objects'
+import { PAGE_SIZE } from './page'
 
 /** open(2) of a device file: a new struct file with f_count = 1. */
 export function allocFile(w: Kernel, task: Task, dev: Device, fdName: string, fops: FileOperations, path: CallPath): File {
@@ -93,7 +94,7 @@ export function pwriteTmpfile(w: Kernel, f: TmpFile, off: number, pages: number,
   for (let i = off; i < off + pages; i++) w.frames.write(pagecacheGet(w, f.cache, i), 0, value(i))
   if (off + pages > f.size) f.size = off + pages
   w.count('pagecache.pwrite_pages', pages)
-  return pages * 4096
+  return pages * PAGE_SIZE
 }
 
 /** pread(2): the tokens of [off, off + pages) up to i_size (holes read 0); returns bytes read. */
@@ -103,5 +104,5 @@ export function preadTmpfile(w: Kernel, f: TmpFile, off: number, pages: number, 
     const pfn = f.cache.pages.get(off + i)
     out[i] = pfn === undefined ? 0 : w.frames.read(pfn, 0)
   }
-  return n * 4096
+  return n * PAGE_SIZE
 }

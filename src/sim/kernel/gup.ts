@@ -22,7 +22,8 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
-import { EFAULT, EINVAL, checkAccess, faultIn } from './vmops'
+import { checkAccess, faultIn } from './vmops'
+import { EFAULT, EINVAL } from './errno'
 import { migrateDeviceToRam } from './migrate-device'
 
 export interface GupArgs {

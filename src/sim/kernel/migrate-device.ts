@@ -13,6 +13,7 @@ import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE } from './pagetable'
 import { invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner } from './mm-ref'
 import { splitHugeByCopy } from './vmops'
+import { HPAGE_PMD_NR } from './page'
 
 /**
  * Migrates the device pages of device `dev` (index) in [start, end) of `mm` back to system RAM: device-private
@@ -30,7 +31,7 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
   if (pages.length === 0) return 0
   const lo = pages[0] as number
   const lastPg = pages[pages.length - 1] as number
-  const hi = mm.pt.isHuge(lastPg) ? lastPg + 512 : lastPg + 1
+  const hi = mm.pt.isHuge(lastPg) ? lastPg + HPAGE_PMD_NR : lastPg + 1
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
   yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
@@ -45,9 +46,9 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
       // no THP in system memory: the folio comes back as 512 pages
       const fl = mm.pt.get(pg)
       splitHugeByCopy(w, mm, pg, old)
-      mm.pt.update(pg, pg + 512, () => PTE_PRESENT | (fl & PTE_WRITE))
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 512)
-      n += 512
+      mm.pt.update(pg, pg + HPAGE_PMD_NR, () => PTE_PRESENT | (fl & PTE_WRITE))
+      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      n += HPAGE_PMD_NR
       continue
     }
     if (mm.pt.isHuge(pg)) {
@@ -56,8 +57,8 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
       w.frames.copy(np, old)
       w.frames.put(old, mm.owner, heirOwner(mm))
       mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 512)
-      n += 512
+      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      n += HPAGE_PMD_NR
       continue
     }
     n++

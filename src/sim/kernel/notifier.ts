@@ -20,6 +20,7 @@ import {
   type NotifierRange,
 } from './objects'
 import { mmdrop, mmgrab } from './mm-ref'
+import { EAGAIN, EINVAL, ENOMEM } from './errno'
 
 /** ULONG_MAX as a page number bound. */
 export const ALL_PAGES = 0x100000000
@@ -38,7 +39,7 @@ export function mmuNotifierRegister(w: Kernel, sub: ClassicSub, mm: MmStruct, pa
   w.ledger.access(mm.ledgerId, p, 'mmu_notifier_register')
   if (mm.mm_users <= 0) {
     w.violation(2, `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
-    return -22
+    return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
   mmgrab(w, mm, p)
@@ -61,9 +62,9 @@ export function mmuNotifierGet(w: Kernel, ops: NotifierOps, mm: MmStruct, path: 
       }
     }
   }
-  if (!ops.allocNotifier) return -22
+  if (!ops.allocNotifier) return EINVAL
   const sub = ops.allocNotifier(w, mm, p)
-  if (!sub) return -12
+  if (!sub) return ENOMEM
   sub.users = 1
   const r = mmuNotifierRegister(w, sub, mm, p)
   if (r < 0) {
@@ -164,7 +165,7 @@ export function mmuIntervalNotifierInsert(
   w.ledger.access(mm.ledgerId, p, 'mmu_interval_notifier_insert')
   if (mm.mm_users <= 0 && !mm.subs) {
     w.violation(2, `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
-    return -22
+    return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
   const sub = new IntervalSub(w.id(), ops, mm, start, end, memId)
@@ -263,7 +264,7 @@ export function* invalidateRangeStart(w: Kernel, r: NotifierRange, path: CallPat
       const c = s.ops.invalidate(w, s, r, cur, p)
       if (c < 0) {
         if (r.blockable) w.finding({ kind: 'warn', message: `WARN: interval invalidate returned false on a blockable ${r.event} range`, accessPath: p })
-        ret = -11
+        ret = EAGAIN
       } else if (c > 0) {
         cost += c
         yield sleep(c)
@@ -276,7 +277,7 @@ export function* invalidateRangeStart(w: Kernel, r: NotifierRange, path: CallPat
       if (!s.hashed || !s.ops.invalidateRangeStart) continue
       w.ledger.access(s.memId, p, `${s.ops.name}.invalidate_range_start`)
       const res = s.ops.invalidateRangeStart(w, s, r, p)
-      if (!res.ok) ret = -11
+      if (!res.ok) ret = EAGAIN
       if (res.cost > 0) {
         cost += res.cost
         yield sleep(res.cost)

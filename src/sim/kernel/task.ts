@@ -8,6 +8,7 @@ import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { cpuTlbFlushCost } from '../cost/model'
+import { EBADF } from './errno'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
 import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
@@ -151,7 +152,7 @@ export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<n
     return 0
   }
   const f = t.fds.get(fd)
-  if (!f) return -9
+  if (!f) return EBADF
   t.fds.delete(fd)
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])

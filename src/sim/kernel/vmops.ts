@@ -9,6 +9,7 @@ import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { cpuTlbFlushCost } from '../cost/model'
+import { EFAULT, EINVAL, ENOMEM, EPERM } from './errno'
 import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct, type NotifyEvent } from './objects'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
@@ -16,13 +17,8 @@ import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart }
 import { removeVma, mmput, mmputAsync } from './mm'
 import { heirOwner, zapFrames, mmgetNotZero } from './mm-ref'
 import { getFile, pagecacheGet } from './files'
+import { HPAGE_PMD_NR } from './page'
 
-export const EFAULT = -14
-export const EPERM = -1
-export const EINVAL = -22
-export const ENOMEM = -12
-export const ENOENT = -2
-export const EBUSY = -16
 
 /** find_vma-like lookup: the VMA containing `page`, or undefined. */
 export function findVma(mm: MmStruct, page: number): Vma | undefined {
@@ -50,7 +46,7 @@ function splitAt(w: Kernel, mm: MmStruct, page: number, path: CallPath): void {
   const v = findVma(mm, page)
   if (!v || v.start === page) return
   // vma_adjust_trans_huge: a huge leaf straddling the new boundary is split first (split_huge_pmd).
-  if (page & 511 && mm.pt.isHuge(page)) splitLeaf(w, mm, page - (page & 511))
+  if (page & (HPAGE_PMD_NR - 1) && mm.pt.isHuge(page)) splitLeaf(w, mm, page - (page & (HPAGE_PMD_NR - 1)))
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
   const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
   nv.hugetlb = v.hugetlb
@@ -80,7 +76,7 @@ export function hugetlbReserved(w: Kernel): number {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
     for (const v of mm.vmas) {
       if (!v.hugetlb) continue
-      for (let hb = v.start; hb < v.end; hb += 512) if (!mm.pt.isHuge(hb)) n++
+      for (let hb = v.start; hb < v.end; hb += HPAGE_PMD_NR) if (!mm.pt.isHuge(hb)) n++
     }
   }
   return n
@@ -90,7 +86,7 @@ export function hugetlbReserved(w: Kernel): number {
 export function hugetlbAlignCheck(mm: MmStruct, start: number, end: number): number {
   for (const edge of [start, end]) {
     const v = findVma(mm, edge) ?? findVma(mm, edge - 1)
-    if (v && v.hugetlb && edge & 511) return EINVAL
+    if (v && v.hugetlb && edge & (HPAGE_PMD_NR - 1)) return EINVAL
   }
   return 0
 }
@@ -104,9 +100,9 @@ export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): nu
     // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size; the
     // pages are reserved now (hugetlb_reserve_pages) and mmap fails without enough free ones
     if (a.shared || a.file || a.pagecache) return EINVAL
-    a = { ...a, pages: Math.ceil(a.pages / 512) * 512 }
-    if (a.at !== null && a.at & 511) return EINVAL
-    if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / 512) {
+    a = { ...a, pages: Math.ceil(a.pages / HPAGE_PMD_NR) * HPAGE_PMD_NR }
+    if (a.at !== null && a.at & (HPAGE_PMD_NR - 1)) return EINVAL
+    if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / HPAGE_PMD_NR) {
       w.count('hugetlb.mmap_enomem')
       return ENOMEM
     }
@@ -117,9 +113,9 @@ export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): nu
     const s0 = start
     if (mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)) return EINVAL
   } else {
-    const align = a.huge || hugetlb || a.pages >= 512 ? 512 : 1
+    const align = a.huge || hugetlb || a.pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     start = Math.ceil(mm.mmapBase / align) * align
-    mm.mmapBase = start + a.pages + 512
+    mm.mmapBase = start + a.pages + HPAGE_PMD_NR
   }
   if (start + a.pages > 0xffffffff) return ENOMEM
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
@@ -169,12 +165,12 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
     const bs = pt.blockState(pg)
     if (bs === 0) {
       work = true
-      pg = pg - (pg & 511) + 512
+      pg = pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR
       continue
     }
     const huge = bs === 1
     const f = pt.get(pg)
-    const step = huge ? 512 - (pg & 511) : 1
+    const step = huge ? HPAGE_PMD_NR - (pg & (HPAGE_PMD_NR - 1)) : 1
     let needs = false
     if (f === 0) work = true
     else if (f & PTE_DEVPRIV) {
@@ -190,9 +186,9 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
     }
     if (needs) {
       work = true
-      const lo = huge ? pg - (pg & 511) : pg
+      const lo = huge ? pg - (pg & (HPAGE_PMD_NR - 1)) : pg
       if (invLo < 0) invLo = lo
-      invHi = huge ? lo + 512 : pg + 1
+      invHi = huge ? lo + HPAGE_PMD_NR : pg + 1
     }
     pg += step
   }
@@ -206,19 +202,19 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
       const huge = pt.isHuge(pg)
       const f = pt.get(pg)
       if (huge) {
-        const hb = pg - (pg & 511)
+        const hb = pg - (pg & (HPAGE_PMD_NR - 1))
         const c = faultHuge(w, mm, v, hb, f, write, devOwner)
         if (c < 0) {
           err = EFAULT
           break
         }
         cost += c
-        pg = hb + 512
+        pg = hb + HPAGE_PMD_NR
         continue
       }
       if (v.hugetlb) {
         // hugetlb_no_page: a page from the pool (no zero page); a private read fault maps it read-only
-        const hb = pg - (pg & 511)
+        const hb = pg - (pg & (HPAGE_PMD_NR - 1))
         const np = w.frames.allocHugetlb(mm.owner)
         if (np < 0) {
           // VM_FAULT_OOM / SIGBUS: the pool is empty
@@ -229,17 +225,17 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
         pt.setHuge(hb, PTE_PRESENT | (write ? PTE_WRITE : 0), np)
         cost += w.costs.cpu_fault * 8
         w.count('hugetlb_fault')
-        pg = hb + 512
+        pg = hb + HPAGE_PMD_NR
         continue
       }
       // anonymous THP only (file THPs are not modelled: a private file mapping faults 4 KiB pages)
       if (f === 0 && v.huge && !v.shared && !v.shmem && hbFits(v, pg) && pt.blockState(pg) === 0) {
-        const hb = pg - (pg & 511)
+        const hb = pg - (pg & (HPAGE_PMD_NR - 1))
         if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, w.frames.alloc(9, mm.owner))
         else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
         cost += w.costs.cpu_fault * (write ? 8 : 1)
         w.count('thp_fault')
-        pg = hb + 512
+        pg = hb + HPAGE_PMD_NR
         continue
       }
       cost += faultPage(w, mm, v, pg, f, write, devOwner)
@@ -265,8 +261,8 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
 }
 
 function hbFits(v: Vma, pg: number): boolean {
-  const hb = pg - (pg & 511)
-  return hb >= v.start && hb + 512 <= v.end
+  const hb = pg - (pg & (HPAGE_PMD_NR - 1))
+  return hb >= v.start && hb + HPAGE_PMD_NR <= v.end
 }
 
 
@@ -314,7 +310,7 @@ function faultHuge(w: Kernel, mm: MmStruct, v: Vma, hb: number, f: number, write
     }
     pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, np)
     w.count('cow_break')
-    return w.costs.cpu_cow_copy * 512
+    return w.costs.cpu_cow_copy * HPAGE_PMD_NR
   }
   pt.setHuge(hb, (f & ~PTE_COW) | PTE_WRITE, pfn)
   return w.costs.cpu_fault
@@ -390,7 +386,7 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
 /** Splits a 2 MiB leaf partially covered by [start, end) so that only the covered part changes. */
 function splitPartialHuge(w: Kernel, mm: MmStruct, start: number, end: number): void {
   for (const edge of [start, end]) {
-    if (edge & 511 && mm.pt.isHuge(edge)) splitLeaf(w, mm, edge - (edge & 511))
+    if (edge & (HPAGE_PMD_NR - 1) && mm.pt.isHuge(edge)) splitLeaf(w, mm, edge - (edge & (HPAGE_PMD_NR - 1)))
   }
 }
 
@@ -401,7 +397,7 @@ function splitPartialHuge(w: Kernel, mm: MmStruct, start: number, end: number): 
  */
 export function splitHugeByCopy(w: Kernel, mm: MmStruct, hb: number, pfn: number): void {
   const pieces: number[] = []
-  for (let i = 0; i < 512; i++) {
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const id = w.frames.alloc(0, mm.owner)
     w.frames.data[id] = w.frames.read(pfn, i)
     pieces.push(id)
@@ -466,7 +462,7 @@ export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, p
 /** mprotect(2): change_protection with a PROTECTION_VMA invalidation. */
 export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number, prot: number, path: CallPath): Proc<number> {
   const p = [...path, 'mprotect_fixup']
-  if (checkAccessMapped(mm, start, end) < 0) return -12
+  if (checkAccessMapped(mm, start, end) < 0) return ENOMEM
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   splitAt(w, mm, start, p)
   splitAt(w, mm, end, p)
@@ -491,7 +487,7 @@ function checkAccessMapped(mm: MmStruct, start: number, end: number): number {
   let pg = start
   while (pg < end) {
     const v = findVma(mm, pg)
-    if (!v) return -12
+    if (!v) return ENOMEM
     pg = v.end
   }
   return 0
@@ -502,7 +498,7 @@ export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage'
 /** madvise(2). */
 export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
   const p = [...path, 'madvise']
-  if (checkAccessMapped(mm, start, end) < 0) return -12
+  if (checkAccessMapped(mm, start, end) < 0) return ENOMEM
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   if (advice === 'hugepage' || advice === 'nohugepage') {
     splitAt(w, mm, start, p)
@@ -540,15 +536,15 @@ function subtractRanges(start: number, end: number, holes: readonly { start: num
 
 function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const p = [...path, 'collapse_huge_page']
-  for (let hb = Math.ceil(start / 512) * 512; hb + 512 <= end; hb += 512) {
+  for (let hb = Math.ceil(start / HPAGE_PMD_NR) * HPAGE_PMD_NR; hb + HPAGE_PMD_NR <= end; hb += HPAGE_PMD_NR) {
     const v = findVma(mm, hb)
-    if (!v || v.shared || v.hugetlb || hb + 512 > v.end || mm.pt.isHuge(hb)) continue
-    if (mm.pt.countPresent(hb, hb + 512) !== 512) continue
-    yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', p, () => {
+    if (!v || v.shared || v.hugetlb || hb + HPAGE_PMD_NR > v.end || mm.pt.isHuge(hb)) continue
+    if (mm.pt.countPresent(hb, hb + HPAGE_PMD_NR) !== HPAGE_PMD_NR) continue
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', p, () => {
       let writable = true
       const heir = heirOwner(mm)
       const tokens: number[] = []
-      mm.pt.clear(hb, hb + 512, (_pg, f, pfn) => {
+      mm.pt.clear(hb, hb + HPAGE_PMD_NR, (_pg, f, pfn) => {
         if (!(f & PTE_WRITE)) writable = false
         tokens.push(w.frames.read(pfn, 0))
         zapFrames(w, mm, f, pfn, heir)
@@ -557,7 +553,7 @@ function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, path: Ca
       tokens.forEach((t, i) => w.frames.write(np, i, t))
       mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), np)
       w.count('thp_collapse')
-      return 512 * w.costs.migrate_page / 4
+      return HPAGE_PMD_NR * w.costs.migrate_page / 4
     })
   }
   return 0
@@ -571,9 +567,9 @@ export function* doThpSplit(w: Kernel, mm: MmStruct, start: number, end: number,
     if (huge && (w.frames.hugetlb[pfn] as number) === 0) hbs.push(pg)
   })
   for (const hb of hbs) {
-    yield* invalidated(w, mm, hb, hb + 512, 'CLEAR', [...path, 'split_huge_pmd'], () => {
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, 'split_huge_pmd'], () => {
       splitLeaf(w, mm, hb)
-      return 512 * w.costs.pte_op
+      return HPAGE_PMD_NR * w.costs.pte_op
     })
   }
   return 0
@@ -593,7 +589,7 @@ export function* doNumaMigrate(w: Kernel, mm: MmStruct, start: number, end: numb
       w.frames.put(pfn, mm.owner, heir)
       if (huge) mm.pt.setHuge(pg, f, np)
       else mm.pt.set(pg, f, np)
-      n += huge ? 512 : 1
+      n += huge ? HPAGE_PMD_NR : 1
       return f
     })
     return n * w.costs.migrate_page
@@ -606,13 +602,13 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
   const p = [...path, 'mremap']
   const v0 = findVma(mm, start)
   if (!v0 || checkAccessMapped(mm, start, end) < 0) return EFAULT
-  if (hugetlbAlignCheck(mm, start, end) < 0 || (v0.hugetlb && to !== null && to & 511)) return EINVAL
+  if (hugetlbAlignCheck(mm, start, end) < 0 || (v0.hugetlb && to !== null && to & (HPAGE_PMD_NR - 1))) return EINVAL
   const pages = end - start
   let dst: number
   if (to === null) {
-    const align = pages >= 512 ? 512 : 1
+    const align = pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     dst = Math.ceil(mm.mmapBase / align) * align
-    mm.mmapBase = dst + pages + 512
+    mm.mmapBase = dst + pages + HPAGE_PMD_NR
   } else {
     dst = to
     if (dst < end && start < dst + pages) return EINVAL
@@ -626,7 +622,7 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
   const moving = mm.vmas.filter((v) => v.start >= start && v.end <= end)
   yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'move_page_tables'], () => {
     splitPartialHuge(w, mm, start, end)
-    if ((dst - start) & 511) {
+    if ((dst - start) & (HPAGE_PMD_NR - 1)) {
       const hbs: number[] = []
       mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
         if (huge) hbs.push(pg)
@@ -663,14 +659,14 @@ export { PTE_PRESENT, PTE_WRITE }
 export function peekData(w: Kernel, mm: MmStruct, page: number): number {
   const f = mm.pt.get(page)
   if (!(f & PTE_PRESENT) && !(f & PTE_DEVPRIV)) return 0
-  return w.frames.read(mm.pt.pfn(page), page & 511)
+  return w.frames.read(mm.pt.pfn(page), page & (HPAGE_PMD_NR - 1))
 }
 
 /** CPU stores: faults [start, end) for write, then writes `value(page)` into each page. */
 export function* writeData(w: Kernel, mm: MmStruct, start: number, end: number, value: (page: number) => number, path: CallPath): Proc<number> {
   const r = yield* faultIn(w, mm, start, end, true, -1, [...path, 'copy_to_user'])
   if (r < 0) return r
-  for (let pg = start; pg < end; pg++) w.frames.write(mm.pt.pfn(pg), pg & 511, value(pg))
+  for (let pg = start; pg < end; pg++) w.frames.write(mm.pt.pfn(pg), pg & (HPAGE_PMD_NR - 1), value(pg))
   return 0
 }
 

@@ -31,6 +31,7 @@ import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
 import type { TeardownDesign } from '../teardown/design'
 import type { FileOperations } from '../kernel/types'
 import { lineOf } from './parse'
+import { EBADF, EINVAL, ESRCH } from '../kernel/errno'
 import {
   parseDuration,
   parseErrno,
@@ -44,10 +45,8 @@ import {
   type StepT,
 } from '../../shared/scenario'
 import type { ExpectResult } from '../../shared/result'
+import { PAGE_SIZE } from '../kernel/page'
 
-const ESRCH = -3
-const EBADF = -9
-const EINVAL = -22
 
 export interface StepLogEntry {
   op: string
@@ -129,8 +128,8 @@ function rangeOf(task: Task, a: RangeArgs): { start: number; end: number } | num
   if (!mm) return ESRCH
   const r = mm.regions.get(a.region)
   if (!r) return EINVAL
-  const off = a.offset === undefined ? 0 : parseSize(a.offset) / 4096
-  const size = a.size === undefined ? r.pages - off : parseSize(a.size) / 4096
+  const off = a.offset === undefined ? 0 : parseSize(a.offset) / PAGE_SIZE
+  const size = a.size === undefined ? r.pages - off : parseSize(a.size) / PAGE_SIZE
   if (!Number.isInteger(off) || !Number.isInteger(size) || size <= 0 || off < 0) return EINVAL
   return { start: r.start + off, end: r.start + off + size }
 }
@@ -266,15 +265,15 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
       const tmp = a.fd !== undefined ? t.tmpfiles.get(a.fd) ?? null : null
       if (a.fd !== undefined && !file && !tmp) ret = EBADF
       else {
-        const at = a.at !== undefined ? parseSize(a.at) / 4096 : null
+        const at = a.at !== undefined ? parseSize(a.at) / PAGE_SIZE : null
         const r = doMmap(
           w,
           t.mm,
-          { pages: Math.ceil(parseSize(a.size) / 4096), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at, hugetlb: a.hugetlb ?? false, pagecache: tmp ? tmp.cache : null },
+          { pages: Math.ceil(parseSize(a.size) / PAGE_SIZE), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at, hugetlb: a.hugetlb ?? false, pagecache: tmp ? tmp.cache : null },
           path,
         )
         if (r < 0) ret = r
-        else t.mm.regions.set(a.region, { start: r, pages: Math.ceil(parseSize(a.size) / 4096) })
+        else t.mm.regions.set(a.region, { start: r, pages: Math.ceil(parseSize(a.size) / PAGE_SIZE) })
       }
     }
   } else if ('touch' in s) {
@@ -310,7 +309,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
       else if ('clear_refs' in s) ret = yield* doWriteProtect(w, mm, r.start, r.end, 'SOFT_DIRTY', path)
       else if ('writeback' in s) ret = yield* doWriteProtect(w, mm, r.start, r.end, 'PROTECTION_PAGE', path)
       else if ('mremap' in s) {
-        const at = s.mremap.at !== undefined ? parseSize(s.mremap.at) / 4096 : null
+        const at = s.mremap.at !== undefined ? parseSize(s.mremap.at) / PAGE_SIZE : null
         const dst = yield* doMremap(w, mm, r.start, r.end, at, s.mremap.dontunmap ?? false, path)
         if (dst < 0) ret = dst
         else {
@@ -367,7 +366,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     dev = r
   } else if ('user_buffer' in s) {
     const b = s.user_buffer
-    const data = new Int32Array(Math.ceil(parseSize(b.size) / 4096))
+    const data = new Int32Array(Math.ceil(parseSize(b.size) / PAGE_SIZE))
     const pat: PatternT = b.pattern ?? 'zero'
     for (let i = 0; i < data.length; i++) data[i] = patternValue(pat, i, round)
     ctx.buffers.set(b.name, { first: 0, data })
@@ -380,7 +379,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     if (typeof t === 'number') ret = t
     else if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) ret = EINVAL
     else {
-      t.tmpfiles.set(a.fd, openTmpfile(w, t, a.fd, a.size !== undefined ? parseSize(a.size) / 4096 : 0, path))
+      t.tmpfiles.set(a.fd, openTmpfile(w, t, a.fd, a.size !== undefined ? parseSize(a.size) / PAGE_SIZE : 0, path))
       w.mark('open', `${t.name} opens a tmpfile as ${a.fd}`)
     }
   } else if ('pwrite' in s || 'pread' in s) {
@@ -390,15 +389,15 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     if (typeof t === 'number') ret = t
     else if (!f) ret = EBADF
     else {
-      const off = a.offset !== undefined ? parseSize(a.offset) / 4096 : 0
-      const pages = a.size !== undefined ? parseSize(a.size) / 4096 : Math.max(0, f.size - off)
+      const off = a.offset !== undefined ? parseSize(a.offset) / PAGE_SIZE : 0
+      const pages = a.size !== undefined ? parseSize(a.size) / PAGE_SIZE : Math.max(0, f.size - off)
       if ('pwrite' in s) {
         const pat = s.pwrite.pattern
         ret = pwriteTmpfile(w, f, off, pages, (i) => patternValue(pat, i, round))
       } else {
         const out = new Int32Array(pages)
         ret = preadTmpfile(w, f, off, pages, out)
-        ctx.buffers.set(s.pread.into, { first: off, data: out.slice(0, ret / 4096) })
+        ctx.buffers.set(s.pread.into, { first: off, data: out.slice(0, ret / PAGE_SIZE) })
       }
       yield sleep(pages * w.costs.pte_op * 8)
     }
@@ -526,7 +525,7 @@ function* randomAccess(ctx: Ctx, a: RandomAccessArgs, path: string[]): Proc<numb
     const cpu = (a.fd === undefined && a.device === undefined) || w.rng.chance(a.cpu_ratio ?? 0)
     if (cpu) last = yield* faultIn(w, t.mm as MmStruct, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault'])
     else {
-      const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * 4096, size: n * 4096 } as RangeArgs & { task: string }, path)
+      const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * PAGE_SIZE, size: n * PAGE_SIZE } as RangeArgs & { task: string }, path)
       last = r.ret
       ctx.cpages = r.cpages
       ctx.faults = r.faults
@@ -714,8 +713,8 @@ function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0):
       pass = false
       details.push(`buffer ${e.buffer.name}: no successful device_read filled it`)
     } else {
-      const o0 = e.buffer.offset !== undefined ? parseSize(e.buffer.offset) / 4096 : 0
-      const len = e.buffer.size !== undefined ? parseSize(e.buffer.size) / 4096 : b.data.length - o0
+      const o0 = e.buffer.offset !== undefined ? parseSize(e.buffer.offset) / PAGE_SIZE : 0
+      const len = e.buffer.size !== undefined ? parseSize(e.buffer.size) / PAGE_SIZE : b.data.length - o0
       const pat = e.buffer.pattern
       let bad = -1
       if (o0 + len > b.data.length) bad = b.data.length

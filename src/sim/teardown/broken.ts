@@ -20,7 +20,8 @@ import { SIZEOF } from '../kernel/objects'
 import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister, mmuNotifierUnregisterNoRelease } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, EIO, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL, EIO } from '../kernel/errno'
 
 interface FilePriv {
   obj: DriverObj | null

@@ -14,7 +14,8 @@ import { mmput } from '../kernel/mm'
 import { mmget } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('d1_mirror', {
   *release(_w, sub) {

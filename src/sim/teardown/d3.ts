@@ -12,7 +12,8 @@ import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, removeMirror, zapMirrors, type DriverObj } from '../drivers/driver'
-import { designState, EBADF, EINVAL, ENODEV, type TeardownDesign, type Target } from './design'
+import { designState, type TeardownDesign, type Target } from './design'
+import { EBADF, EINVAL, ENODEV } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('hmm_2014', {
   *release(_w, sub) {

@@ -11,7 +11,8 @@ import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF, type IntervalOps } from '../kernel/objects'
 import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { addMirror, allocDriverObj, freeDriverObj, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 
 /** dmirror_interval_invalidate. */

@@ -14,7 +14,8 @@ import { mmput } from '../kernel/mm'
 import { mmget } from '../kernel/mm-ref'
 import { ALL_PAGES, mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { allocDriverObj, embedSub, freeDriverObj, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, ENODEV, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL, ENODEV } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 
 /** The devices an SVA domain was bound on, by index (iommu_sva handles point at their device). */

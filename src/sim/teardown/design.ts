@@ -37,10 +37,6 @@ export interface TeardownDesign {
   init?(w: Kernel): void
 }
 
-export const EBADF = -9
-export const EIO = -5
-export const ENODEV = -19
-export const EINVAL = -22
 
 /** Per-world registries a design may keep (per-mm tables, API users without a file). */
 export interface DesignState {
