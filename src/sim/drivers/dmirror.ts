@@ -59,7 +59,7 @@ export function* hmmRangeFault(
 ): Proc<number> {
   const mm = m.mm
   w.count('hmm_range_fault')
-  if (mm.releasedAt !== null) w.violation(1, `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
+  if (mm.releasedAt !== null) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
   if (fault) {
     const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, path)
     if (r < 0) return r
@@ -210,7 +210,7 @@ function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boole
   const c = w.costs
   let n = 0
   let cost = 0
-  if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
+  if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
   const fr = w.frames
   const tlb = m.dev.tlb
   outer: for (let pg = start; pg < end; ) {

@@ -129,7 +129,7 @@ export class Mirror {
     if (!this.alive) return
     if (r.event === 'MIGRATE' && r.owner === this.dev.idx) return
     const left = this.pt.countPresent(r.start, Math.min(r.end, 0x100000000))
-    if (left > 0) w.violation(4, `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
+    if (left > 0) w.violation('NO_STALE_DEVICE_PTE', `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
   }
 
   /** Drops device entries for pages migrated back to RAM by a CPU fault (dmirror_devmem_fault). */

@@ -12,6 +12,7 @@ import { TraceRing } from '../engine/trace'
 import { Srcu } from '../engine/srcu'
 import { Ledger, type CallPath, type MemoryFinding } from '../ledger/ledger'
 import { Frames } from './frames'
+import { INVARIANTS, type InvariantName } from './invariants'
 import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
 import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier } from './types'
@@ -125,8 +126,9 @@ export class Kernel {
     this.hooks.emit('finding', full)
   }
 
-  /** An invariant of domain.md §7.4 was violated. Never throws. */
-  violation(invariant: number, message: string, path?: CallPath): void {
+  /** An invariant of kernel/invariants.ts was violated (reported with its number). Never throws. */
+  violation(name: InvariantName, message: string, path?: CallPath): void {
+    const invariant = INVARIANTS[name].n
     this.finding({ kind: 'invariant', invariant, message: `invariant ${invariant}: ${message}`, ...(path ? { accessPath: path } : {}) })
   }
 

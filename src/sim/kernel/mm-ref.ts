@@ -68,7 +68,7 @@ function __mmdrop(w: Kernel, mm: MmStruct, path: CallPath): void {
   w.ledger.charge('cpu_pagetable', mm.owner, -SIZEOF.pgd)
   if (mm.subs) {
     const live = mm.subs.list.filter((s) => s.hashed).length + mm.subs.itree.filter((s) => !s.removed).length
-    if (live > 0) w.violation(2, `${mm.label} freed while ${live} subscription(s) still exist`, p)
+    if (live > 0) w.violation('SUBSCRIPTION_PINS_MM', `${mm.label} freed while ${live} subscription(s) still exist`, p)
     w.ledger.free(mm.subs.ledgerId, [...p, 'mmu_notifier_subscriptions_destroy'])
     mm.subs = null
   }

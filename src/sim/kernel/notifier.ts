@@ -38,7 +38,7 @@ export function mmuNotifierRegister(w: Kernel, sub: ClassicSub, mm: MmStruct, pa
   const p = [...path, '__mmu_notifier_register']
   w.ledger.access(mm.ledgerId, p, 'mmu_notifier_register')
   if (mm.mm_users <= 0) {
-    w.violation(2, `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    w.violation('SUBSCRIPTION_PINS_MM', `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
     return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
@@ -104,8 +104,8 @@ export function mmuNotifierPut(w: Kernel, sub: ClassicSub, path: CallPath): void
   const mm = sub.mm
   w.callSrcu(`mmu_notifier_free_rcu ${sub.ops.name}`, () => {
     const fp = ['srcu_invoke_callbacks', 'mmu_notifier_free_rcu']
-    if (w.engine.now - putAt < w.costs.srcu_gp) w.violation(6, `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
-    if (mm.mm_count < 1) w.violation(6, `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
+    if (w.engine.now - putAt < w.costs.srcu_gp) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
+    if (mm.mm_count < 1) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
     w.mark('free_notifier', `${sub.ops.name} for ${mm.label}`)
     sub.ops.freeNotifier?.(w, sub, [...fp, `${sub.ops.name}.free_notifier`])
     mmdrop(w, mm, fp)
@@ -164,7 +164,7 @@ export function mmuIntervalNotifierInsert(
   const p = [...path, 'mmu_interval_notifier_insert']
   w.ledger.access(mm.ledgerId, p, 'mmu_interval_notifier_insert')
   if (mm.mm_users <= 0 && !mm.subs) {
-    w.violation(2, `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    w.violation('SUBSCRIPTION_PINS_MM', `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
     return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
@@ -334,7 +334,7 @@ export function* invalidateRangeEnd(w: Kernel, r: NotifierRange, path: CallPath)
       }
       w.engine.wakeUpAll(subs.wq)
     }
-    if ((subs.invalidate_seq & 1) === 1) w.violation(3, `invalidate_seq odd with no active invalidation on ${r.mm.label}`, p)
+    if ((subs.invalidate_seq & 1) === 1) w.violation('SEQ_EVEN_WHEN_IDLE', `invalidate_seq odd with no active invalidation on ${r.mm.label}`, p)
   }
   return cost
 }

@@ -87,9 +87,9 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
     const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield sleep(tlb)
     // invariant 7
-    if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)
+    if (mm.subs !== null) w.violation('FORK_NO_SUBSCRIPTIONS', `child ${mm.label} has subscriptions after fork`, dp)
     const seen = w.protectionPageInvalidations - before
-    if (seen !== cowVmas) w.violation(7, `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
+    if (seen !== cowVmas) w.violation('FORK_NO_SUBSCRIPTIONS', `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
   }
   w.count('fork')
   w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid})`)
@@ -123,7 +123,7 @@ export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   // exit_task_work
   for (const f of t.taskWork) {
     if (mm && soleUser && soleHolder.has(f) && mm.releasedAt === null) {
-      w.violation(5, `${f.label} released before the notifier release of ${mm.label}`, p)
+      w.violation('RELEASE_BEFORE_FILES', `${f.label} released before the notifier release of ${mm.label}`, p)
     }
   }
   yield* taskWorkRun(w, t, [...p, 'exit_task_work'])

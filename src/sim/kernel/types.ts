@@ -49,7 +49,7 @@ export interface Finding {
   kind: FindingKind
   t: number
   message: string
-  /** For kind = invariant: the number in domain.md §7.4. */
+  /** For kind = invariant: its number (kernel/invariants.ts, docs/domain.md). */
   invariant?: number
   object?: string
   allocPath?: CallPath
