@@ -14,7 +14,7 @@ import { PROT_READ, PROT_WRITE, ShmemObj, SIZEOF, Vma, type File, type MmStruct,
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { ZERO_PFN } from './frames'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
-import { removeVma, mmput, mmputAsync } from './mm'
+import { removeVma, mmputAsync } from './mm'
 import { heirOwner, zapFrames, mmgetNotZero } from './mm-ref'
 import { getFile, pagecacheGet } from './files'
 import { HPAGE_PMD_NR } from './page'

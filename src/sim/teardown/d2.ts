@@ -4,7 +4,6 @@
  * object and the mm_struct stay until the last fput. Ioctls from another mm get -EIO, like KVM.
  */
 import { sleep } from '../engine/engine'
-import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
