@@ -12,7 +12,7 @@ import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE } from './pagetable'
 import { invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner } from './mm-ref'
-import { splitHugeByCopy } from './vmops'
+import { splitHugeByCopy } from './huge_memory'
 import { HPAGE_PMD_NR } from './page'
 
 /**

@@ -4,7 +4,7 @@
 import type { MemType } from '../ledger/ledger'
 import type { Task } from '../kernel/objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
-import { peekData } from '../kernel/vmops'
+import { peekData } from '../kernel/memory'
 import { ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
 import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT } from '../../shared/scenario'

@@ -14,7 +14,15 @@ import { PROT_READ, PROT_WRITE } from '../kernel/types'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
 import { doGup, gupRelease } from '../kernel/gup'
-import { doMmap, doMunmap, doMprotect, doMadvise, doMremap, doThpSplit, doNumaMigrate, faultIn, findVma, writeData, oomReap, doWriteProtect } from '../kernel/vmops'
+import { doMmap, doMunmap } from '../kernel/mmap'
+import { doMprotect, doWriteProtect } from '../kernel/mprotect'
+import { doMadvise } from '../kernel/madvise'
+import { doMremap } from '../kernel/mremap'
+import { doThpSplit } from '../kernel/thp'
+import { doNumaMigrate } from '../kernel/migrate'
+import { faultIn, writeData } from '../kernel/memory'
+import { findVma } from '../kernel/vma'
+import { oomReap } from '../kernel/oom_kill'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
