@@ -79,7 +79,7 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
   })
 
   it('1: a device walking an mm after its release', async () => {
-    const { hmmRangeFault } = await import('../../src/sim/drivers/dmirror')
+    const { hmmRangeFault } = await import('../../src/sim/kernel/hmm')
     const w = world()
     const mm = spawnTask(w, 'A', []).mm!
     const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
