@@ -1,6 +1,6 @@
 /**
  * IOMMU model: PASID table, IOTLB, and the invalidation policies of the three vendors
- * (domain.md §5.2): Intel VT-d page-selective (PSI, address mask on an aligned base, limited by
+ * (docs/domain.md §5.2): Intel VT-d page-selective (PSI, address mask on an aligned base, limited by
  * MAMV) vs domain-selective (DSI) with queued-invalidation batching; AMD power-of-two ranges
  * (flush-all past size exponent 51); ARM SMMUv3 TLBI-by-VA up to CMDQ_MAX_TLBI_OPS then ASID-wide.
  * ATS device-TLB invalidations are issued alongside when the device has ATS.

@@ -34,7 +34,7 @@ export interface DeviceOpResult {
   snapshot?: number[]
 }
 
-/** Rounds of READ/WRITE without progress before the model declares a livelock (see domain §4.1). */
+/** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
 const LIVELOCK_ROUNDS = 64
 
 

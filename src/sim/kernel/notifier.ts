@@ -151,7 +151,7 @@ export function mmuNotifierUnregisterNoRelease(w: Kernel, sub: ClassicSub, mm: M
   mmdrop(w, mm, p)
 }
 
-/** mmu_interval_notifier_insert: registers subscriptions if needed, mmgrab, seq per §3.5. */
+/** mmu_interval_notifier_insert: registers subscriptions if needed, mmgrab, seq per docs/domain.md §3.5. */
 export function mmuIntervalNotifierInsert(
   w: Kernel,
   mm: MmStruct,

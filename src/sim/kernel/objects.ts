@@ -1,7 +1,7 @@
 /**
  * Kernel objects of the model: task_struct, mm_struct, vm_area_struct, struct file, and the
  * mmu_notifier subscription structures. Behaviour lives in the neighbouring modules; these are
- * plain state (what domain.md §7.1 lists per entity).
+ * plain state (what docs/domain.md §7.1 lists per entity).
  */
 import { WaitQueue } from '../engine/engine'
 import { RadixPt } from './pagetable'

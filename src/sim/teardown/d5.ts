@@ -3,7 +3,7 @@
  * one mmu_interval_notifier over the whole address space (mmgrab); the device page table fills on
  * demand; RELEASE / UNMAP invalidations at exit_mmap empty it; the last fput removes the interval
  * (mmdrop) and frees the small struct. Ioctls are not checked against current->mm (test_hmm does
- * not), so a child using an inherited fd after the parent died spins (domain.md §4.1).
+ * not), so a child using an inherited fd after the parent died spins (docs/domain.md §4.1).
  */
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'

@@ -1,5 +1,5 @@
 /**
- * One interface every teardown design implements (domain.md §7.3). The interpreter calls these at
+ * One interface every teardown design implements (docs/domain.md §7.3). The interpreter calls these at
  * open(2), at the "mirror" request, for each device ioctl (resolve), at f_op->release, and — only
  * for D3 — from __mmput before exit_mmap.
  */
