@@ -7,6 +7,7 @@
 import { WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
+import type { RangeEndCall } from '../kernel/types'
 import type { Device } from '../devices/device'
 import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
 import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
@@ -41,7 +42,14 @@ export class Mirror {
     this.pt.keepEmptyTables = dev.spec.kind === 'gpu'
     this.wq = new WaitQueue(this.label)
     mm.mirrors.add(this)
+    this.onRangeEnd = (e) => {
+      if (e.range.mm === this.mm) this.checkInvalidated(w, e.range, e.path)
+    }
+    w.hooks.on('range_end', this.onRangeEnd)
   }
+
+  /** Invariant 4 as an observer: checks every finished address-space change of this mirror's mm. */
+  private readonly onRangeEnd: (e: RangeEndCall) => void
 
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations for migration fail. */
   failAlloc = false
@@ -156,5 +164,6 @@ export class Mirror {
     this.pt.clearAll()
     this.alive = false
     this.mm.mirrors.delete(this)
+    this.w.hooks.off('range_end', this.onRangeEnd)
   }
 }

@@ -269,7 +269,7 @@ export function* invalidated(w: Kernel, mm: MmStruct, start: number, end: number
   yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
   const tlb = cpuTlbFlushCost(w.costs, end - start)
   yield* invalidateRangeEnd(w, r, path)
-  for (const m of mm.mirrors) m.checkInvalidated(w, r, path)
+  if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path })
   yield sleep(c + tlb)
 }
 

@@ -70,7 +70,7 @@ export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
     const cpu = present * w.costs.pte_op + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield* archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
     yield* invalidateRangeEnd(w, r, up)
-    for (const m of mm.mirrors) m.checkInvalidated(w, r, up)
+    if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: up })
     yield sleep(cpu)
     const vmas = mm.vmas
     mm.vmas = []

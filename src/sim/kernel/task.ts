@@ -79,7 +79,7 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
       )
       old.write_protect_seq++
       yield* invalidateRangeEnd(w, r, cp)
-      for (const m of old.mirrors) m.checkInvalidated(w, r, cp)
+      if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: cp })
       yield sleep(n * w.costs.pte_op * 2)
     }
     // flush_tlb_mm(oldmm)

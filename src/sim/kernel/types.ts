@@ -141,11 +141,22 @@ export interface IntervalInvalidateCall {
   owner: number
 }
 
+/**
+ * An address-space change finished: its CPU PTEs are changed and invalidate_range_end returned
+ * (munmap, madvise, mprotect and the other range operations, fork's COW write-protect, exit_mmap's
+ * unmap). Invariant observers (a mirror's NO_STALE_DEVICE_PTE check) subscribe to it.
+ */
+export interface RangeEndCall {
+  range: NotifierRange
+  path: CallPath
+}
+
 export interface HookChannels extends Record<string, unknown> {
   invalidation: InvalidationRecord
   step: StepBegin
   notifier_range: NotifierRangeCall
   interval_invalidate: IntervalInvalidateCall
+  range_end: RangeEndCall
   marker: Marker
   finding: Finding
   counter: CounterEvent
@@ -178,14 +189,13 @@ export interface DevPagemap {
 }
 
 /**
- * A device MMU that mirrors an mm (an HMM mirror), as the core mm reaches it: checked after an
- * invalidation (invariant 1) and told when a device page it maps leaves the device.
+ * A device MMU that mirrors an mm (an HMM mirror), as the core mm reaches it: told when a device
+ * page it maps leaves the device. (Its invariant check observes the `range_end` hook.)
  */
 export interface MmMirror {
   readonly dev: { readonly idx: number; readonly name: string }
   readonly alive: boolean
   /** The device page table (for expects that count device-mapped pages). */
   readonly pt: RadixPt
-  checkInvalidated(k: Kernel, r: NotifierRange, path: CallPath): void
   dropDevicePage(page: number, n: number): void
 }
