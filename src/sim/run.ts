@@ -84,6 +84,7 @@ function buildWorld(sc: Scenario, seed: number): World {
       }),
     )
   })
+  for (const dev of w.devices) w.pgmaps.push({ type: dev.spec.coherent ? 'coherent' : 'private', owner: dev.idx })
   w.frames.devMemory = (d, bytes) => {
     const dev = w.devices[d]
     if (dev) dev.vramUsed = Math.max(0, dev.vramUsed + bytes)
@@ -113,6 +114,7 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   const seed = opts.seed ?? sc.seed ?? 1
   const w = buildWorld(sc, seed)
   w.design = design
+  design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them
   const metrics = attachMetrics(w.hooks)
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)

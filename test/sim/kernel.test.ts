@@ -4,8 +4,7 @@ import { Engine, sleep, WaitQueue, waitOn } from '../../src/sim/engine/engine'
 import { Rng } from '../../src/sim/engine/rng'
 import { RadixPt, PTE_PRESENT, PTE_WRITE, PTE_COW } from '../../src/sim/kernel/pagetable'
 import { Ledger } from '../../src/sim/ledger/ledger'
-import { World } from '../../src/sim/world'
-import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
 import { ClassicSub, type NotifierOps } from '../../src/sim/kernel/objects'
 import {
@@ -134,9 +133,8 @@ describe('ledger', () => {
 })
 
 describe('mmu_notifier core', () => {
-  function world(): World {
-    const w = new World(1, undefined, 100)
-    w.design = DESIGN_TABLE.D4
+  function world(): Kernel {
+    const w = new Kernel(1, undefined, 100)
     return w
   }
 

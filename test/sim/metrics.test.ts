@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { World } from '../../src/sim/world'
+import { Kernel } from '../../src/sim/kernel/context'
 import { attachMetrics } from '../../src/sim/metrics/collectors'
 import { parseScenario, runScenario } from '../../src/sim/index'
 
 describe('peak bytes by memory type (memory_growth subscriber)', () => {
   it('counts a peak that lasts no simulated time (allocated and freed in one time stamp)', () => {
-    const w = new World(1, undefined, 10)
+    const w = new Kernel(1, undefined, 10)
     const m = attachMetrics(w.hooks)
     const owner = w.ledger.addOwner('task A')
     const a = w.ledger.alloc('vma', 1000, owner, 'a', [])

@@ -34,6 +34,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
       return sim.validate(text, fileName, machine?.spec)
     },
     'scenarios.schema': () => ({ schema: sim.jsonSchema() }),
+    'designs.list': () => ({ designs: sim.designs() }),
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))

@@ -16,6 +16,8 @@ export interface SimBinding {
   validate(text: string, fileName: string, machine?: Record<string, unknown>): { ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }
   /** The JSON Schema of scenario files. */
   jsonSchema(): unknown
+  /** Every teardown design with its title, summary and whether it is correct (the one catalogue). */
+  designs(): { id: string; title: string; summary: string; correct: boolean }[]
 }
 
 /** Every design the simulator knows (D1–D6 and the broken B1, B2). */
@@ -73,4 +75,5 @@ export const simBinding: SimBinding = {
     }
   },
   jsonSchema: () => scenarioJsonSchema(),
+  designs: () => DESIGNS.map((d) => ({ id: d.id, title: d.title, summary: d.summary, correct: d.correct })),
 }

@@ -72,6 +72,11 @@ export const labRoutes = {
     z.object({ ok: z.boolean(), issues: z.array(ValidationIssue), name: z.string().optional(), designs: z.array(z.string()).optional() }),
   ),
   'scenarios.schema': defineRoute('The JSON Schema of scenario files, for editor completion', z.object({}).strict(), z.object({ schema: z.unknown() })),
+  'designs.list': defineRoute(
+    'The teardown designs the simulator knows (D1–D6, then the broken B1, B2), from the simulator itself',
+    z.object({}).strict(),
+    z.object({ designs: z.array(z.object({ id: z.string().min(1), title: z.string(), summary: z.string(), correct: z.boolean() })) }),
+  ),
   'experiments.start': defineRoute(
     'Starts a scenario under a sweep; each parameter set × design becomes a run',
     z

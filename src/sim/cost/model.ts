@@ -1,6 +1,6 @@
 /**
  * The cost model: every primitive the simulator charges time for, with a default and the source of
- * that default (domain.md §5; confidence tags [V] verified in source, [S] secondary, [U] unverified
+ * that default (docs/domain.md §5; confidence tags [V] verified in source, [S] secondary, [U] unverified
  * parameter, [I] inference). Scenarios override any value under `costs:`.
  */
 

@@ -11,7 +11,9 @@
 import type { Ledger } from '../ledger/ledger'
 
 export const ZERO_PFN = 0
-export const PAGE_SIZE = 4096
+import { PAGE_SIZE } from './page'
+
+export { PAGE_SIZE }
 
 /** Frames the model will hold at once (4 KiB or 2 MiB each): 16 Mi = 64 GiB of 4 KiB pages. */
 export const MAX_FRAMES = 16 * 1024 * 1024

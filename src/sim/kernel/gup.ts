@@ -19,11 +19,13 @@
  */
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
-import { EFAULT, EINVAL, checkAccess, faultIn } from './vmops'
-import { migrateBack } from '../drivers/dmirror'
+import { checkAccess } from './vma'
+import { faultIn } from './memory'
+import { EFAULT, EINVAL } from './errno'
+import { migrateDeviceToRam } from './migrate-device'
 
 export interface GupArgs {
   /** FOLL_WRITE. */
@@ -52,7 +54,7 @@ function fastOk(mm: MmStruct, page: number, a: GupArgs): boolean {
 }
 
 /** GUP of [start, end) of `mm`: 0 and a reference per page, or a negative errno and none. */
-export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: GupArgs, path: CallPath): Proc<GupResult> {
+export function* doGup(w: Kernel, mm: MmStruct, start: number, end: number, a: GupArgs, path: CallPath): Proc<GupResult> {
   const p = [...path, a.pin ? (a.fast ? 'pin_user_pages_fast' : 'pin_user_pages') : a.fast ? 'get_user_pages_fast' : 'get_user_pages']
   if (a.longterm && !a.pin) return { ret: EINVAL, pfns: [] }
   if (end <= start) return { ret: EINVAL, pfns: [] }
@@ -74,9 +76,8 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
     for (let q = start; q < end; q++) {
       const f = mm.pt.get(q)
       const d = f & PTE_PRESENT && !(f & PTE_DEVPRIV) ? (w.frames.dev[mm.pt.pfn(q)] as number) : 0
-      const dev = d !== 0 ? w.devices[d - 1] : undefined
-      if (dev?.spec.coherent) {
-        const n = yield* migrateBack(w, dev, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
+      if (d !== 0 && w.pgmaps[d - 1]?.type === 'coherent') {
+        const n = yield* migrateDeviceToRam(w, d - 1, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
         w.count('gup.longterm_migrated', n)
       }
     }
@@ -105,6 +106,6 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
 }
 
 /** put_page / unpin_user_pages of references taken by doGup. */
-export function gupRelease(w: World, pfns: readonly number[]): void {
+export function gupRelease(w: Kernel, pfns: readonly number[]): void {
   for (const pfn of pfns) w.frames.put(pfn)
 }

@@ -6,8 +6,9 @@
  * (VA >> 12), which the scenario layer keeps below 2^32 (16 TiB of VA).
  */
 
-export const PTRS = 512
-export const HPAGE_PAGES = 512
+import { HPAGE_PMD_NR, PTRS_PER_PTE } from './page'
+
+export const PTRS = PTRS_PER_PTE
 
 /** CPU PTE flags. */
 export const PTE_PRESENT = 1
@@ -108,7 +109,7 @@ export class RadixPt {
       p.hflags[pi] = 0
       p.hpfn[pi] = 0
       p.nHuge--
-      this.present -= HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
     }
     let t = p.ptes[pi]
     if (!t) {
@@ -213,10 +214,10 @@ export class RadixPt {
     const old = p.hflags[pi] as number
     if (old === 0 && flags !== 0) {
       p.nHuge++
-      this.present += HPAGE_PAGES
+      this.present += HPAGE_PMD_NR
     } else if (old !== 0 && flags === 0) {
       p.nHuge--
-      this.present -= HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
     }
     p.hflags[pi] = flags
     p.hpfn[pi] = flags !== 0 ? pfn : 0
@@ -352,8 +353,8 @@ export class RadixPt {
       p.hflags[pi] = 0
       p.hpfn[pi] = 0
       p.nHuge--
-      this.present -= HPAGE_PAGES
-      return HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
+      return HPAGE_PMD_NR
     }
     const t = p.ptes[pi]
     if (!t) return 0

@@ -6,8 +6,9 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import { cpuTlbFlushCost } from '../cost/model'
+import { EBADF } from './errno'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
 import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
@@ -15,7 +16,7 @@ import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateR
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
 /** A new process with its own mm (execve of a fresh program). */
-export function spawnTask(w: World, name: string, path: CallPath): Task {
+export function spawnTask(w: Kernel, name: string, path: CallPath): Task {
   const owner = w.ledger.addOwner(`task ${name}`)
   const t = new Task(w.pid(), name, owner, null)
   t.mm = mmAlloc(w, `mm of ${name}`, owner, null, [...path, 'bprm_mm_init'])
@@ -25,7 +26,7 @@ export function spawnTask(w: World, name: string, path: CallPath): Task {
 }
 
 /** fork(2). */
-export function* doFork(w: World, parent: Task, childName: string, path: CallPath): Proc<Task> {
+export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPath): Proc<Task> {
   const p = [...path, 'kernel_clone', 'copy_process']
   const owner = w.ledger.addOwner(`task ${childName}`)
   const child = new Task(w.pid(), childName, owner, parent)
@@ -78,7 +79,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
       )
       old.write_protect_seq++
       yield* invalidateRangeEnd(w, r, cp)
-      for (const m of old.mirrors) m.checkInvalidated(w, r, cp)
+      if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: cp })
       yield sleep(n * w.costs.pte_op * 2)
     }
     // flush_tlb_mm(oldmm)
@@ -86,9 +87,9 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield sleep(tlb)
     // invariant 7
-    if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)
+    if (mm.subs !== null) w.violation('FORK_NO_SUBSCRIPTIONS', `child ${mm.label} has subscriptions after fork`, dp)
     const seen = w.protectionPageInvalidations - before
-    if (seen !== cowVmas) w.violation(7, `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
+    if (seen !== cowVmas) w.violation('FORK_NO_SUBSCRIPTIONS', `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
   }
   w.count('fork')
   w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid})`)
@@ -96,7 +97,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
 }
 
 /** do_exit. */
-export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
+export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   const p = [...path, 'do_exit']
   if (t.state !== 'running') return
   t.state = 'exiting'
@@ -122,7 +123,7 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
   // exit_task_work
   for (const f of t.taskWork) {
     if (mm && soleUser && soleHolder.has(f) && mm.releasedAt === null) {
-      w.violation(5, `${f.label} released before the notifier release of ${mm.label}`, p)
+      w.violation('RELEASE_BEFORE_FILES', `${f.label} released before the notifier release of ${mm.label}`, p)
     }
   }
   yield* taskWorkRun(w, t, [...p, 'exit_task_work'])
@@ -142,7 +143,7 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
 }
 
 /** close(2): fput, and the deferred release runs on return to user space. */
-export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<number> {
+export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<number> {
   const tf = t.tmpfiles.get(fd)
   if (tf) {
     t.tmpfiles.delete(fd)
@@ -151,7 +152,7 @@ export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<nu
     return 0
   }
   const f = t.fds.get(fd)
-  if (!f) return -9
+  if (!f) return EBADF
   t.fds.delete(fd)
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])

@@ -1,0 +1,86 @@
+/**
+ * mmap(2) and munmap(2) (mm/mmap.c, mm/vma.c): do_mmap placing a new VMA (2 MiB aligned when large
+ * or huge), do_vmi_munmap with its UNMAP invalidation.
+ */
+import type { Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { Kernel } from './context'
+import { EINVAL, ENOMEM } from './errno'
+import { ShmemObj, SIZEOF, Vma, type File, type MmStruct } from './objects'
+import { PTE_FILE, PTE_PRESENT } from './pagetable'
+import { removeVma } from './mm'
+import { getFile } from './files'
+import { HPAGE_PMD_NR } from './page'
+import { insertVma, splitAt, hugetlbReserved, hugetlbAlignCheck } from './vma'
+import { zapRange, invalidated } from './memory'
+
+export interface MmapArgs {
+  pages: number
+  prot: number
+  shared: boolean
+  huge: boolean
+  file: File | null
+  at: number | null
+  /** MAP_HUGETLB (private, default 2 MiB huge page size). */
+  hugetlb?: boolean
+  /** A regular (tmpfs) file's page cache: MAP_SHARED maps its pages, MAP_PRIVATE COW-copies them. */
+  pagecache?: ShmemObj | null
+}
+
+/** mmap: places a new VMA (2 MiB aligned when large or huge). Returns the start page or an errno. */
+export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): number {
+  const p = [...path, 'do_mmap']
+  if (a.pages <= 0) return EINVAL
+  const hugetlb = a.hugetlb ?? false
+  if (hugetlb) {
+    // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size; the
+    // pages are reserved now (hugetlb_reserve_pages) and mmap fails without enough free ones
+    if (a.shared || a.file || a.pagecache) return EINVAL
+    a = { ...a, pages: Math.ceil(a.pages / HPAGE_PMD_NR) * HPAGE_PMD_NR }
+    if (a.at !== null && a.at & (HPAGE_PMD_NR - 1)) return EINVAL
+    if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / HPAGE_PMD_NR) {
+      w.count('hugetlb.mmap_enomem')
+      return ENOMEM
+    }
+  }
+  let start: number
+  if (a.at !== null) {
+    start = a.at
+    const s0 = start
+    if (mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)) return EINVAL
+  } else {
+    const align = a.huge || hugetlb || a.pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
+    start = Math.ceil(mm.mmapBase / align) * align
+    mm.mmapBase = start + a.pages + HPAGE_PMD_NR
+  }
+  if (start + a.pages > 0xffffffff) return ENOMEM
+  const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
+  let shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
+  if (a.pagecache) {
+    shmem = a.pagecache
+    shmem.refs++
+  }
+  const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, 0)
+  v.hugetlb = hugetlb
+  if (a.file) getFile(w, a.file, p)
+  insertVma(mm, v)
+  if (a.file && a.file.dev.spec.kind === 'dmirror' && a.prot !== 0) {
+    // dmirror_fops_mmap: a zeroed driver page per VMA page, vm_insert_page'd read-only (VM_MIXEDMAP)
+    for (let pg = start; pg < start + a.pages; pg++) mm.pt.set(pg, PTE_PRESENT | PTE_FILE, w.frames.alloc(0, mm.owner))
+  }
+  return start
+}
+
+/** munmap(2). */
+export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const p = [...path, 'do_vmi_munmap']
+  if (end <= start) return EINVAL
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
+  splitAt(w, mm, start, p)
+  splitAt(w, mm, end, p)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'unmap_region'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
+  const gone = mm.vmas.filter((v) => v.start >= start && v.end <= end)
+  mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end))
+  for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
+  return 0
+}
