@@ -44,6 +44,11 @@ export interface RunOptions {
     notifierRange?: (r: NotifierRangeCall) => void
     /** Every interval subscription callback, uncapped. */
     intervalInvalidate?: (r: IntervalInvalidateCall) => void
+    /**
+     * The run's world, once, before the first step: read-only inspection of model state (page
+     * tables, frames, ledger) from a `step` listener, e.g. test/fidelity/host-kernel.test.ts.
+     */
+    world?: (w: World) => void
   }
   /** Hard cap on simulated events (default 50 million). */
   maxEvents?: number
@@ -123,6 +128,7 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   if (opts.hooks?.step) w.hooks.on('step', opts.hooks.step)
   if (opts.hooks?.notifierRange) w.hooks.on('notifier_range', opts.hooks.notifierRange)
   if (opts.hooks?.intervalInvalidate) w.hooks.on('interval_invalidate', opts.hooks.intervalInvalidate)
+  opts.hooks?.world?.(w)
   const ctx = new Ctx(w, design, sc, metrics.counters)
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const e = w.engine

@@ -73,6 +73,7 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
       if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
       const huge = pt.isHuge(pg)
       const f = pt.get(pg)
+      if (f === 0 || (write && !(f & PTE_WRITE)) || f & PTE_EXCL || (f & PTE_DEVPRIV && devOwner < 0)) mm.min_flt++
       if (huge) {
         const hb = pg - (pg & (HPAGE_PMD_NR - 1))
         const c = faultHuge(w, mm, v, hb, f, write, devOwner)
@@ -181,6 +182,7 @@ function faultHuge(w: Kernel, mm: MmStruct, v: Vma, hb: number, f: number, write
     }
     pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, np)
     w.count('cow_break')
+    mm.cow_pages += HPAGE_PMD_NR
     return w.costs.cpu_cow_copy * HPAGE_PMD_NR
   }
   pt.setHuge(hb, (f & ~PTE_COW) | PTE_WRITE, pfn)
@@ -220,6 +222,7 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
       fr.copy(np, cache)
       pt.set(pg, PTE_PRESENT | PTE_WRITE, np)
       w.count('cow_break')
+      mm.cow_pages++
       return w.costs.cpu_cow_copy
     }
     if (!write) {
@@ -248,6 +251,7 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
     }
     pt.set(pg, PTE_PRESENT | PTE_WRITE, np)
     w.count('cow_break')
+    mm.cow_pages++
     return w.costs.cpu_cow_copy
   }
   pt.set(pg, (f & ~PTE_COW) | PTE_WRITE, pfn)

@@ -87,6 +87,14 @@ export class MmStruct {
   family: MmStruct[]
   /** Device mirrors currently bound to this mm (for device-private page ownership). */
   readonly mirrors = new Set<MmMirror>()
+  /**
+   * CPU faults handled on this mm (the kernel counts them per task: `current->min_flt` in
+   * mm_account_fault); one per 4 KiB page or per 2 MiB leaf that needed one. Not in the result
+   * document; read by test/fidelity/host-kernel.test.ts.
+   */
+  min_flt = 0
+  /** 4 KiB pages given a new frame by a COW break (wp_page_copy, do_huge_pmd_wp_page, do_cow_fault). */
+  cow_pages = 0
 
   constructor(
     readonly id: number,
