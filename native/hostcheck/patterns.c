@@ -95,7 +95,6 @@ static int debug;
 static int kpf_fd = -1;
 static int pm_fd = -1;
 static long phase_minflt = -1;
-static long act_t0;
 
 static void emit(const char *s)
 {
@@ -148,15 +147,10 @@ static long minflt_now(void)
 	return r.ru_minflt;
 }
 
-static void act_begin(void)
-{
-	act_t0 = minflt_now();
-}
-
-static void act_end(void)
-{
-	phase_minflt = minflt_now() - act_t0;
-}
+/* The window of a phase's action: the start value stays in a local (a static written after
+ * getrusage returned could fault on a copy-on-write page inside the window). */
+#define act_begin() long act_t0_ = minflt_now()
+#define act_end() (phase_minflt = minflt_now() - act_t0_)
 
 static ssize_t read_file(const char *path, char *buf, size_t cap)
 {
