@@ -8,7 +8,11 @@
  *
  * Measured on 6.18.44 x86-64 (THP madvise, CONFIG_PT_RECLAIM=y, root). `when` names the host fact
  * under which the kernel's number holds; entries with `pt_reclaim: false` follow from the 6.12
- * source (zap_page_range_single never frees page tables there) and apply on such kernels.
+ * source (zap_page_range_single never frees page tables there) and apply on such kernels; `since`
+ * is the release that brought the behaviour (mprotect's write upgrade of exclusive anonymous PTEs:
+ * v6.0, "mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing
+ * protection"; COW of a THP by splitting the PMD: v5.8, "thp: change CoW semantics for anon-THP"),
+ * so an older kernel agrees with the model there and the entry does not apply.
  */
 import type { Known } from './host-kernel'
 
@@ -35,7 +39,7 @@ export const KNOWN: Known[] = [
   { pattern: 'madv_free', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: `${MADV_FREE} (PTE stays writable; only dirty/young are cleared)`, item: '2 (a later write cancels lazyfree)' },
 
   // mprotect back to read-write: exclusive anonymous PTEs become writable at once
-  { pattern: 'mprotect_ro_rw', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: 'change_pte_range → can_change_pte_writable (MM_CP_TRY_CHANGE_WRITABLE)', item: '9 (mprotect RW makes exclusive anon PTEs writable)' },
+  { pattern: 'mprotect_ro_rw', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: 'change_pte_range → can_change_pte_writable (MM_CP_TRY_CHANGE_WRITABLE)', item: '9 (mprotect RW makes exclusive anon PTEs writable)', when: { since: '6.0' } },
 
   // fault-around: a read fault on a file / shmem mapping maps up to 16 page-cache pages
   { pattern: 'shared_fork', task: 'child', phase: 'read', metric: 'minflt', kernel: 64, sim: 1024, decided_by: FAULT_AROUND, item: '9 (count minor faults; file read faults map around)' },
@@ -52,7 +56,7 @@ export const KNOWN: Known[] = [
 
   // THP COW after fork: the kernel splits the child's PMD and copies one 4 KiB page; the model
   // copies the whole 2 MiB folio
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.cow', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)' },
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.exclusive', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)' },
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.anon_huge_kb', kernel: 2048, sim: 4096, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)' },
+  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.cow', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
+  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.exclusive', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
+  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.anon_huge_kb', kernel: 2048, sim: 4096, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
 ]

@@ -33,8 +33,13 @@ const LIMIT = 180_000
 /** A THP pattern whose first write got no THP (fragmentation, defrag policy): not comparable. */
 function thpMissing(p: (typeof PATTERNS)[number], cps: ReturnType<typeof runNative>['cps']): string | null {
   if (!(p.needs ?? []).includes('thp') || (p.needs ?? []).includes('huge_zero_page_read')) return null
-  const first = cps[0]?.regions.thp
-  if (first && first.anon_huge_kb === 0) return 'the kernel gave the MADV_HUGEPAGE region no THP on its first write (no free 2 MiB block: fragmentation, or the defrag policy); the scenario would have one'
+  // the parent's writes before fork each fault in one THP in the scenario: the kernel must have too
+  for (const c of cps) {
+    if (c.task !== 'self' || c.phase === 'fork') break
+    const want = c.phase === 'write_one_page_first_pmd' ? 2048 : 4096
+    const got = c.regions.thp?.anon_huge_kb ?? 0
+    if (got < want) return `the kernel gave the MADV_HUGEPAGE region ${got} KiB of THP after ${c.phase}, the scenario ${want} (no free 2 MiB block: fragmentation or the defrag policy)`
+  }
   return null
 }
 

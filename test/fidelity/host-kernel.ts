@@ -550,11 +550,27 @@ export interface Known {
   decided_by: string
   /** The issue-13 item it belongs to. */
   item: string
-  /** Host facts under which this is the kernel's number (absent: any host). */
-  when?: { pt_reclaim?: boolean }
+  /**
+   * Host facts under which this is the kernel's number (absent: any host): CONFIG_PT_RECLAIM, and
+   * `since`, the first kernel release ("major.minor") with the behaviour that decides it.
+   */
+  when?: { pt_reclaim?: boolean; since?: string }
+}
+
+/** "6.18.44-fc" → [6, 18]; null if unparsable. */
+export function releaseVersion(release: string): [number, number] | null {
+  const m = /^(\d+)\.(\d+)/.exec(release)
+  return m ? [Number(m[1]), Number(m[2])] : null
 }
 
 export function knownApplies(k: Known, env: HostEnv): boolean | null {
+  if (k.when?.since !== undefined) {
+    const have = releaseVersion(env.release)
+    const want = releaseVersion(k.when.since)
+    if (!want) throw new Error(`host-kernel.known.ts: since "${k.when.since}" is not a major.minor release`)
+    if (!have) return null
+    if (have[0] < want[0] || (have[0] === want[0] && have[1] < want[1])) return false
+  }
   if (k.when?.pt_reclaim !== undefined) {
     if (env.pt_reclaim === null) return null
     if (env.pt_reclaim !== k.when.pt_reclaim) return false
@@ -583,7 +599,7 @@ export function judge(rows: Row[], known: Known[], env: HostEnv): Verdict {
     if (a === false) continue
     const row = rowBy.get(id(k))
     if (a === null) {
-      v.unchecked.push({ known: k, why: 'a host fact it depends on is unknown here (kernel config not readable)' })
+      v.unchecked.push({ known: k, why: 'a host fact it depends on is unknown here (kernel config not readable, or the release unparsable)' })
       if (row) active.set(id(k), k)
       continue
     }
@@ -609,7 +625,8 @@ export function judge(rows: Row[], known: Known[], env: HostEnv): Verdict {
 export function knownTable(known: Known[]): string {
   const out = ['| Pattern | Task | Phase | Metric | Kernel | Simulator | Decided by | Issue 13 |', '|---|---|---|---|---|---|---|---|']
   for (const k of known) {
-    const when = k.when?.pt_reclaim !== undefined ? ` (CONFIG_PT_RECLAIM=${k.when.pt_reclaim ? 'y' : 'n'})` : ''
+    const cond = [...(k.when?.pt_reclaim !== undefined ? [`CONFIG_PT_RECLAIM=${k.when.pt_reclaim ? 'y' : 'n'}`] : []), ...(k.when?.since !== undefined ? [`since ${k.when.since}`] : [])]
+    const when = cond.length > 0 ? ` (${cond.join(', ')})` : ''
     out.push(`| ${k.pattern} | ${k.task} | ${k.phase} | ${k.metric} | ${k.kernel}${when} | ${k.sim} | \`${k.decided_by}\` | ${k.item} |`)
   }
   return out.join('\n')
