@@ -266,7 +266,7 @@ describe('item 8: VMAs merge and carry an anon_vma', () => {
   it('a read-only region merged with a written neighbour is write-protected and its mirror emptied at fork (vma_merge_new_range, vma_needs_copy)', () => {
     const r = run(`
   - mmap: { task: A, region: lo, size: 16K, at: 8G }
-  - mmap: { task: A, region: hi, size: 16K, at: 8200K }
+  - mmap: { task: A, region: hi, size: 16K, at: 8388624K }
   - write_data: { task: A, region: lo, pattern: index }
   - touch: { task: A, region: hi }
   - device_read: { task: A, fd: f, region: hi }
@@ -282,7 +282,7 @@ describe('item 8: VMAs merge and carry an anon_vma', () => {
   it('VMAs with different protections do not merge; mprotect back merges them again (vma_modify_flags)', () => {
     const r = run(`
   - mmap: { task: A, region: lo, size: 16K, at: 8G, prot: r }
-  - mmap: { task: A, region: hi, size: 16K, at: 8200K }
+  - mmap: { task: A, region: hi, size: 16K, at: 8388624K }
   - madvise: { task: A, region: lo, size: 32K, advice: dontneed }
   - mprotect: { task: A, region: lo, prot: rw }
   - madvise: { task: A, region: lo, size: 32K, advice: dontneed }

@@ -307,7 +307,7 @@ export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Pro
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'])
+    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
   }
   return { ret: 0, cpages: n, faults: 0 }
 }
@@ -388,8 +388,6 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
       ret = EBUSY
       break
     }
-    const r = { mm, start: addr, end: next, event: 'EXCLUSIVE' as const, blockable: true, owner: m.dev.idx }
-    yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
     for (let pg = addr; pg < next; pg++) {
       if (mm.pt.isHuge(pg)) {
         if ((w.frames.hugetlb[mm.pt.pfn(pg)] as number) !== 0) continue // hugetlb: not split, not made exclusive
@@ -397,11 +395,15 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
       }
       const fl = mm.pt.get(pg)
       if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
+      // page_make_device_exclusive_one: one EXCLUSIVE per folio it converts, with the owner the
+      // caller passed (NULL from lib/test_hmm.c), so the mirror's own callback sees it too
+      const r = { mm, start: pg, end: pg + 1, event: 'EXCLUSIVE' as const, blockable: true, owner: -1 }
+      yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive_range', 'page_make_device_exclusive_one'])
       const pfn = mm.pt.pfn(pg)
       mm.pt.set(pg, fl | PTE_EXCL, pfn)
       m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
+      yield* invalidateRangeEnd(w, r, p)
     }
-    yield* invalidateRangeEnd(w, r, p)
     yield sleep((next - addr) * w.costs.cpu_fault)
     addr = next
   }

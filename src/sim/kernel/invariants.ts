@@ -41,11 +41,14 @@ export const INVARIANTS = {
    */
   FREE_NOTIFIER_AFTER_GP: { n: 6, rule: 'free_notifier after an SRCU grace period, before its mmdrop' },
   /**
-   * After fork the child has no subscriptions and the parent saw a PROTECTION_PAGE invalidation
-   * per COW VMA: mm_init → mmu_notifier_subscriptions_init clears the child's, and copy_page_range
-   * (mm/memory.c) brackets a COW copy with a PROTECTION_PAGE range on the parent.
+   * After fork the child has no subscriptions and the parent saw one PROTECTION_PAGE invalidation
+   * per VMA whose page table fork copied as a COW mapping: mm_init → mmu_notifier_subscriptions_init
+   * clears the child's; copy_page_range (mm/memory.c) returns early unless vma_needs_copy (the VMA
+   * has an anon_vma, or is VM_PFNMAP / VM_MIXEDMAP) and brackets the copy with PROTECTION_PAGE on
+   * the parent only when is_cow_mapping (private hugetlb VMAs raise CLEAR instead, in
+   * copy_hugetlb_page_range). A VMA that was only read (zero page, no anon_vma) raises nothing.
    */
-  FORK_NO_SUBSCRIPTIONS: { n: 7, rule: 'a forked child has no subscriptions; the parent saw PROTECTION_PAGE per COW VMA' },
+  FORK_NO_SUBSCRIPTIONS: { n: 7, rule: 'a forked child has no subscriptions; the parent saw PROTECTION_PAGE per copied COW VMA (vma_needs_copy)' },
 } as const
 
 export type InvariantName = keyof typeof INVARIANTS

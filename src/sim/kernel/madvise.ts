@@ -6,9 +6,10 @@ import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EINVAL, ENOMEM } from './errno'
-import type { MmStruct } from './objects'
+import type { MmStruct, Vma } from './objects'
 import { heirOwner, zapFrames } from './mm-ref'
-import { splitAt, hugetlbAlignCheck, checkAccessMapped } from './vma'
+import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
+import { splitVma, vmaMergeRange } from './vma_modify'
 import { splitPartialHuge } from './huge_memory'
 import { invalidated } from './memory'
 import { collapse } from './thp'
@@ -21,20 +22,41 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
   if (checkAccessMapped(mm, start, end) < 0) return ENOMEM
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   if (advice === 'hugepage' || advice === 'nohugepage') {
-    splitAt(w, mm, start, p)
-    splitAt(w, mm, end, p)
-    for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.huge = advice === 'hugepage'
+    // madvise_update_vma → vma_modify_flags: split where VM_HUGEPAGE changes, then merge
+    const huge = advice === 'hugepage'
+    if ((findVma(mm, start) as Vma).huge !== huge) yield* splitVma(w, mm, start, p)
+    if ((findVma(mm, end - 1) as Vma).huge !== huge) yield* splitVma(w, mm, end, p)
+    for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.huge = huge
+    vmaMergeRange(w, mm, start, end, p)
     return 0
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
+  if (advice === 'dontneed' || advice === 'free') {
+    // madvise_walk_vmas: one call per VMA of the range; madvise_dontneed_single_vma →
+    // zap_page_range_single and madvise_free_single_vma each raise CLEAR over the VMA's part,
+    // whether or not a PTE is present there
+    const parts = mm.vmas.filter((v) => v.start < end && start < v.end).map((v) => [Math.max(start, v.start), Math.min(end, v.end)] as const)
+    for (const [a, b] of parts) {
+      yield* invalidated(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
+        splitPartialHuge(w, mm, a, b)
+        const heir = heirOwner(mm)
+        const n = mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+        // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
+        // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
+        if (advice === 'dontneed') mm.pt.reclaimEmptyPtes(a, b)
+        return n * w.costs.pte_op
+      })
+    }
+    return 0
+  }
   if (mm.pt.countPresent(start, end) === 0) return 0
-  yield* invalidated(w, mm, start, end, 'CLEAR', [...p, advice === 'pageout' ? 'reclaim_pages' : 'zap_page_range'], () => {
+  yield* invalidated(w, mm, start, end, 'CLEAR', [...p, 'reclaim_pages'], () => {
     let n = 0
     splitPartialHuge(w, mm, start, end)
     const heir = heirOwner(mm)
     // Reclaim of a shared mapping's pages is declined here (they stay resident and mapped): the model
     // has no swap-backed shmem object that would keep them after their PTEs are gone.
-    const ranges = advice === 'pageout' ? subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end)) : [[start, end] as const]
+    const ranges = subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end))
     for (const [a, b] of ranges) n += mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
     return n * w.costs.pte_op
   })

@@ -22,7 +22,7 @@ import { HPAGE_PMD_NR } from './page'
  * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver) makes the next system-memory
  * allocation fail.
  */
-export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start: number, end: number, path: CallPath, m: { failAlloc: boolean } | null = null): Proc<number> {
+export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start: number, end: number, path: CallPath, m: { failAlloc: boolean } | null = null, evict = false): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
     if ((w.frames.dev[pfn] as number) - 1 !== dev || f & PTE_EXCL) return
@@ -32,10 +32,19 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
   const lo = pages[0] as number
   const lastPg = pages[pages.length - 1] as number
   const hi = mm.pt.isHuge(lastPg) ? lastPg + HPAGE_PMD_NR : lastPg + 1
+  // migrate_vma_setup: one MIGRATE over the range, the device as owner. An eviction
+  // (migrate_device_range, e.g. dmirror_device_evict_chunk) has no range: try_to_migrate_one
+  // raises CLEAR per folio with owner NULL, which the mirrors receive.
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
-  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  if (!evict) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
+  let rp: { mm: MmStruct; start: number; end: number; event: 'CLEAR'; blockable: boolean; owner: number } | null = null
   for (const pg of pages) {
+    if (rp) yield* invalidateRangeEnd(w, rp, path)
+    if (evict) {
+      rp = { mm, start: pg, end: mm.pt.isHuge(pg) ? pg + HPAGE_PMD_NR : pg + 1, event: 'CLEAR', blockable: true, owner: -1 }
+      yield* invalidateRangeStart(w, rp, [...path, 'migrate_device_range', 'try_to_migrate_one'])
+    }
     const f = mm.pt.get(pg)
     const old = mm.pt.pfn(pg)
     // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
@@ -68,7 +77,8 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
     mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
     for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 1)
   }
-  yield* invalidateRangeEnd(w, r, path)
+  if (rp) yield* invalidateRangeEnd(w, rp, path)
+  if (!evict) yield* invalidateRangeEnd(w, r, path)
   yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
   return n
 }

@@ -11,8 +11,9 @@ import { PTE_FILE, PTE_PRESENT } from './pagetable'
 import { removeVma } from './mm'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
-import { insertVma, splitAt, hugetlbReserved, hugetlbAlignCheck } from './vma'
+import { insertVma, hugetlbReserved, hugetlbAlignCheck } from './vma'
 import { zapRange, invalidated } from './memory'
+import { splitVma, vmaMerge } from './vma_modify'
 
 export interface MmapArgs {
   pages: number
@@ -60,14 +61,20 @@ export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): nu
     shmem = a.pagecache
     shmem.refs++
   }
-  const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, 0)
+  // an anonymous private mapping's vm_pgoff is its address (do_mmap: pgoff = addr >> PAGE_SHIFT),
+  // which is what lets a neighbour placed right after it merge
+  const anon = !a.file && !shmem
+  const v = new Vma(start, start + a.pages, a.prot, a.shared, a.file, a.huge, id, shmem, anon ? start : 0)
   v.hugetlb = hugetlb
   if (a.file) getFile(w, a.file, p)
   insertVma(mm, v)
-  if (a.file && a.file.dev.spec.kind === 'dmirror' && a.prot !== 0) {
+  if (a.file && a.file.dev.spec.kind === 'dmirror') {
     // dmirror_fops_mmap: a zeroed driver page per VMA page, vm_insert_page'd read-only (VM_MIXEDMAP)
-    for (let pg = start; pg < start + a.pages; pg++) mm.pt.set(pg, PTE_PRESENT | PTE_FILE, w.frames.alloc(0, mm.owner))
+    v.mixedmap = true
+    if (a.prot !== 0) for (let pg = start; pg < start + a.pages; pg++) mm.pt.set(pg, PTE_PRESENT | PTE_FILE, w.frames.alloc(0, mm.owner))
   }
+  // mmap_region → vma_merge_new_range: an adjacent compatible VMA absorbs the new one
+  vmaMerge(w, mm, v, p)
   return start
 }
 
@@ -76,11 +83,32 @@ export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, p
   const p = [...path, 'do_vmi_munmap']
   if (end <= start) return EINVAL
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
-  splitAt(w, mm, start, p)
-  splitAt(w, mm, end, p)
-  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'unmap_region'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
+  // do_vmi_munmap: no VMA in the range, nothing to do (no invalidation)
+  if (!mm.vmas.some((v) => v.start < end && start < v.end)) return 0
+  yield* splitVma(w, mm, start, p)
+  yield* splitVma(w, mm, end, p)
+  // vms_clear_ptes → unmap_vmas: one UNMAP over the requested range, then free_pgtables between
+  // the neighbours that stay (vms->unmap_start / unmap_end)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_clear_ptes', 'unmap_vmas'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
   const gone = mm.vmas.filter((v) => v.start >= start && v.end <= end)
   mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end))
+  freeGoneTables(mm, gone)
   for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
   return 0
+}
+
+/**
+ * free_pgtables for VMAs just removed from `mm.vmas` (sorted): each run of them is given the end
+ * of the VMA below and the start of the VMA above as floor and ceiling (free_pgd_range).
+ */
+export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): void {
+  for (const g of gone) {
+    let floor = 0
+    let ceiling = 0x100000000
+    for (const x of mm.vmas) {
+      if (x.end <= g.start && x.end > floor) floor = x.end
+      if (x.start >= g.end && x.start < ceiling) ceiling = x.start
+    }
+    mm.pt.freePgtables(g.start, g.end, floor, ceiling)
+  }
 }

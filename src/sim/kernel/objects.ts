@@ -61,6 +61,17 @@ export class Vma {
   ) {}
   /** MAP_HUGETLB: 2 MiB pages from the hugetlb pool, PMD leaves only, never split. */
   hugetlb = false
+  /**
+   * vma->anon_vma: 0 until the first fault that puts an anonymous page here (anon_vma_prepare in
+   * do_anonymous_page, wp_page_copy, do_cow_fault, do_huge_pmd_anonymous_page, hugetlb_no_page),
+   * then the id of the anon_vma. Split halves share it; fork gives the child's VMA a new one
+   * (anon_vma_fork). fork copies the page table only when it is set (vma_needs_copy).
+   */
+  anon_vma = 0
+  /** The anon_vma_chain holds more than this VMA's own anon_vma (a fork child's VMA). */
+  anonForked = false
+  /** VM_MIXEDMAP (vm_insert_page by the driver's mmap, e.g. dmirror_fops_mmap). */
+  mixedmap = false
 }
 
 export interface Region {
@@ -89,7 +100,8 @@ export class MmStruct {
   readonly mirrors = new Set<MmMirror>()
   /**
    * CPU faults handled on this mm (the kernel counts them per task: `current->min_flt` in
-   * mm_account_fault); one per 4 KiB page or per 2 MiB leaf that needed one. Not in the result
+   * mm_account_fault); one per 4 KiB page or per 2 MiB leaf that needed one (none for the pages
+   * fault-around mapped). Not in the result
    * document; read by test/fidelity/host-kernel.test.ts.
    */
   min_flt = 0
@@ -105,6 +117,7 @@ export class MmStruct {
     family: MmStruct[] | null,
   ) {
     this.pt = new RadixPt(onTables)
+    this.pt.cpu = true
     this.family = family ?? []
     this.family.push(this)
   }

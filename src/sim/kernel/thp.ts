@@ -23,9 +23,9 @@ export function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, p
       let writable = true
       const heir = heirOwner(mm)
       const tokens: number[] = []
-      mm.pt.clear(hb, hb + HPAGE_PMD_NR, (_pg, f, pfn) => {
+      mm.pt.clear(hb, hb + HPAGE_PMD_NR, (pg, f, pfn) => {
         if (!(f & PTE_WRITE)) writable = false
-        tokens.push(w.frames.read(pfn, 0))
+        tokens.push(w.frames.read(pfn, pg & (HPAGE_PMD_NR - 1)))
         zapFrames(w, mm, f, pfn, heir)
       })
       const np = w.frames.alloc(9, mm.owner)

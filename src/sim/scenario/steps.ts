@@ -15,7 +15,7 @@ import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
 import { doGup, gupRelease } from '../kernel/gup'
 import { doMmap, doMunmap } from '../kernel/mmap'
-import { doMprotect, doWriteProtect } from '../kernel/mprotect'
+import { doClearRefs, doMprotect, doWriteProtect } from '../kernel/mprotect'
 import { doMadvise } from '../kernel/madvise'
 import { doMremap } from '../kernel/mremap'
 import { doThpSplit } from '../kernel/thp'
@@ -200,7 +200,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return yield* onRange(env, a, (mm, s, e) => doNumaMigrate(env.w, mm, s, e, env.path))
   },
   *clear_refs(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doWriteProtect(env.w, mm, s, e, 'SOFT_DIRTY', env.path))
+    return yield* onRange(env, a, (mm) => doClearRefs(env.w, mm, env.path))
   },
   *writeback(env, a) {
     return yield* onRange(env, a, (mm, s, e) => doWriteProtect(env.w, mm, s, e, 'PROTECTION_PAGE', env.path))
