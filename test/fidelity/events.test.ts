@@ -252,6 +252,17 @@ describe('item 3: which invalidations fire, and how many', () => {
     expect(r.of('munmap')).toEqual(['CLEAR h[0,512)', 'UNMAP h[256,512)'])
   })
 
+  it('DONTNEED of part of a THP: CLEAR of the range, then the nested CLEAR of the PMD split (zap_pmd_range → __split_huge_pmd)', () => {
+    const r = run(`
+  - mmap: { task: A, region: h, size: 4M, huge: true }
+  - write_data: { task: A, region: h, pattern: index }
+  - madvise: { task: A, region: h, offset: 1M, size: 1M, advice: dontneed }
+  - expect: { memory: { task: A, region: h, size: 1M, pattern: index } }
+`)
+    expect(r.of('madvise')).toEqual(['CLEAR h[256,512)', 'CLEAR h[0,512)'])
+    expect(r.failed()).toEqual([])
+  })
+
   it('exit: RELEASE [0, ULONG_MAX), then UNMAP [0, ULONG_MAX) (exit_mmap)', () => {
     const r = run(`
   - mmap: { task: A, region: buf, size: 16K }

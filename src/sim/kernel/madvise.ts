@@ -11,7 +11,7 @@ import { heirOwner, zapFrames } from './mm-ref'
 import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
 import { splitVma, vmaMergeRange } from './vma_modify'
 import { splitPartialHuge } from './huge_memory'
-import { invalidated } from './memory'
+import { invalidated, invalidatedSplitting } from './memory'
 import { collapse } from './thp'
 
 export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
@@ -37,8 +37,7 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     // whether or not a PTE is present there
     const parts = mm.vmas.filter((v) => v.start < end && start < v.end).map((v) => [Math.max(start, v.start), Math.min(end, v.end)] as const)
     for (const [a, b] of parts) {
-      yield* invalidated(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
-        splitPartialHuge(w, mm, a, b)
+      yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
         const heir = heirOwner(mm)
         const n = mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
         // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it

@@ -17,7 +17,7 @@ import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
 import { HPAGE_PMD_NR } from './page'
 import { findVma, checkAccess } from './vma'
-import { splitPartialHuge } from './huge_memory'
+import { splitLeaf, splitPartialHuge } from './huge_memory'
 
 /**
  * handle_mm_fault over [start, end) for read or write, page by page (one fault per 4 KiB page or
@@ -357,6 +357,32 @@ export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number): n
   splitPartialHuge(w, mm, start, end)
   const heir = heirOwner(mm)
   return mm.pt.clear(start, end, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+}
+
+/**
+ * An invalidation of [start, end) whose page-table walk meets a THP the range covers only in part:
+ * inside the outer range, zap_pmd_range / change_pmd_range call __split_huge_pmd, which raises its
+ * own CLEAR over the 2 MiB block (nested in the outer one) before the PTEs are changed. `body`
+ * runs after those splits.
+ */
+export function* invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  const r = { mm, start, end, event, blockable: true, owner: -1 }
+  yield* invalidateRangeStart(w, r, path)
+  for (const edge of [start, end]) {
+    const off = edge & (HPAGE_PMD_NR - 1)
+    if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
+    const hb = edge - off
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
+      splitLeaf(w, mm, hb)
+      return HPAGE_PMD_NR * w.costs.pte_op
+    })
+  }
+  const c = body()
+  yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
+  const tlb = cpuTlbFlushCost(w.costs, end - start)
+  yield* invalidateRangeEnd(w, r, path)
+  if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path })
+  yield sleep(c + tlb)
 }
 
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */

@@ -13,7 +13,7 @@ import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
 import { splitVma, vmaMergeRange } from './vma_modify'
 import { ALL_PAGES } from './notifier'
 import { splitPartialHuge } from './huge_memory'
-import { invalidated } from './memory'
+import { invalidated, invalidatedSplitting } from './memory'
 
 /**
  * mprotect(2). Per VMA of the range (mprotect_fixup): nothing at all when its protection does not
@@ -42,8 +42,7 @@ export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number,
     if (first < 0) continue
     const vs = v.start
     const ve = v.end
-    yield* invalidated(w, mm, first, ve, 'PROTECTION_VMA', [...p, 'change_protection', 'change_pud_range'], () => {
-      splitPartialHuge(w, mm, vs, ve)
+    yield* invalidatedSplitting(w, mm, first, ve, 'PROTECTION_VMA', [...p, 'change_protection', 'change_pud_range'], () => {
       let n = 0
       if (!(prot & PROT_WRITE)) {
         mm.pt.update(vs, ve, (f) => {
