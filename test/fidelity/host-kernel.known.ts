@@ -17,46 +17,18 @@
 import type { Known } from './host-kernel'
 
 const MADV_FREE = 'madvise_free_pte_range'
-const DEPOSIT = 'do_huge_pmd_anonymous_page → pgtable_trans_huge_deposit'
-const DEPOSIT_FORK = 'copy_huge_pmd → pgtable_trans_huge_deposit'
-const THP_COW = 'do_huge_pmd_wp_page → __split_huge_pmd, then wp_page_copy (4 KiB)'
-const FAULT_AROUND = 'do_read_fault → do_fault_around (fault_around_bytes = 64 KiB)'
 
 export const KNOWN: Known[] = [
-  // MADV_DONTNEED: the kernel never frees the PMD table on DONTNEED (with CONFIG_PT_RECLAIM it frees
-  // empty PTE tables only); the model frees every table that becomes empty
-  { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 4096, sim: 0, decided_by: 'madvise_dontneed_single_vma → zap_page_range_single_batched (reclaim_pt: PTE tables only)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: true } },
+  // MADV_DONTNEED: the model follows CONFIG_PT_RECLAIM (v6.13, default on x86-64: empty PTE tables
+  // freed, never the PMD table); a kernel without it frees no table there
   { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_second_half', metric: 'pt_bytes', kernel: 12288, sim: 8192, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
-  { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 12288, sim: 0, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
+  { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
 
   // MADV_FREE: the kernel keeps PTEs and data (clean, lazyfree) until reclaim; a later write
   // re-dirties the page without a fault. The model zaps the range.
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'pt_bytes', kernel: 12288, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
   { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.present', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
   { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.exclusive', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
   { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.rss_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
   { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.anon_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
   { pattern: 'madv_free', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: `${MADV_FREE} (PTE stays writable; only dirty/young are cleared)`, item: '2 (a later write cancels lazyfree)' },
-
-  // mprotect back to read-write: exclusive anonymous PTEs become writable at once
-  { pattern: 'mprotect_ro_rw', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: 'change_pte_range → can_change_pte_writable (MM_CP_TRY_CHANGE_WRITABLE)', item: '9 (mprotect RW makes exclusive anon PTEs writable)', when: { since: '6.0' } },
-
-  // fault-around: a read fault on a file / shmem mapping maps up to 16 page-cache pages
-  { pattern: 'shared_fork', task: 'child', phase: 'read', metric: 'minflt', kernel: 64, sim: 1024, decided_by: FAULT_AROUND, item: '9 (count minor faults; file read faults map around)' },
-  { pattern: 'file_read', task: 'self', phase: 'read', metric: 'minflt', kernel: 64, sim: 1024, decided_by: FAULT_AROUND, item: '9 (count minor faults; file read faults map around)' },
-
-  // THP: every PMD-mapped THP keeps a deposited PTE table (counted in VmPTE); the model counts none
-  { pattern: 'thp', task: 'self', phase: 'write_one_page_first_pmd', metric: 'pt_bytes', kernel: 8192, sim: 4096, decided_by: DEPOSIT, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'self', phase: 'write_second_pmd', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: DEPOSIT, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'self', phase: 'fork', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: DEPOSIT, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'child', phase: 'after_fork', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: DEPOSIT_FORK, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: `${THP_COW} (the split uses the deposited table)`, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'self', phase: 'child_exit', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: DEPOSIT, item: '9 (each THP keeps a deposited PTE table)' },
-  { pattern: 'thp', task: 'self', phase: 'write_one_page_second_pmd', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: DEPOSIT, item: '9 (each THP keeps a deposited PTE table)' },
-
-  // THP COW after fork: the kernel splits the child's PMD and copies one 4 KiB page; the model
-  // copies the whole 2 MiB folio
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.cow', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.exclusive', kernel: 1, sim: 512, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
-  { pattern: 'thp', task: 'child', phase: 'write_one_page_second_pmd', metric: 'thp.anon_huge_kb', kernel: 2048, sim: 4096, decided_by: THP_COW, item: '9 (THP COW after fork copies 4 KiB and splits the PMD)', when: { since: '5.8' } },
 ]
