@@ -907,6 +907,11 @@ static int task_step(long idx, const char *op, struct args *a)
 		memory_check(idx, a);
 		return 0;
 	}
+	if (!strcmp(op, "pagemap")) {
+		pagemap_summary(idx, g_task);
+		status_summary(idx, g_task);
+		return 0;
+	}
 	rec("X %ld unknown op %s", idx, op);
 	return -ENOSYS;
 }
