@@ -76,7 +76,7 @@ export function mapDevices(sc: LoadedScenario): Map<string, DevInfo> {
   for (const d of specs) {
     const mem = d.memory ?? 'private'
     const m = /^hmm_dmirror([0-3])$/.exec(d.name)
-    if (m && (d.kind ?? 'gpu') === 'dmirror') {
+    if (m && (d.kind ?? 'dmirror') === 'dmirror') {
       const n = Number(m[1])
       if ((mem === 'private') === n < 2) {
         out.set(d.name, { guest: d.name, why: null })
@@ -87,8 +87,9 @@ export function mapDevices(sc: LoadedScenario): Map<string, DevInfo> {
   for (const d of specs) {
     if (out.has(d.name)) continue
     const mem = d.memory ?? 'private'
-    if ((d.kind ?? 'gpu') !== 'dmirror') out.set(d.name, { guest: null, why: `device ${d.name} is a "gpu" (2 MiB fault chunks, huge device PTEs): the guest has only test_hmm's dmirror devices` })
+    if ((d.kind ?? 'dmirror') !== 'dmirror') out.set(d.name, { guest: null, why: `device ${d.name} is a "gpu" (2 MiB fault chunks, huge device PTEs): the guest has only test_hmm's dmirror devices` })
     else if (d.iommu !== undefined || d.ats) out.set(d.name, { guest: null, why: `device ${d.name} sits behind an IOMMU (SVA / ATS): test_hmm's dmirror has no IOMMU` })
+    else if (d.fault_chunk_pages !== undefined && d.fault_chunk_pages !== 64) out.set(d.name, { guest: null, why: `device ${d.name} faults ${d.fault_chunk_pages} pages at a time: test_hmm's dmirror_fault works in 64-page chunks` })
     else {
       const g = free[mem].shift()
       out.set(d.name, g ? { guest: g, why: null } : { guest: null, why: `device ${d.name}: test_hmm has two ${mem} devices and the scenario asks for more` })
