@@ -375,8 +375,49 @@ static int fault_ret(int write)
 	return -EFAULT;
 }
 
+/* checkAccess of the model (and of a CPU access): every page of [start, start + npages) in a VMA
+ * that is readable (-EFAULT otherwise) and, for a write, writable (-EPERM otherwise); read from
+ * /proc/self/maps before touching anything, so a bad range faults nothing in. */
+static int check_access(unsigned long start, unsigned long npages, int write)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	unsigned long at = start, end = start + npages * PAGE;
+	int rc = 0;
+	while (at < end) {
+		int found = 0;
+		for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			unsigned long a, b;
+			char perm[8];
+			if (sscanf(l, "%lx-%lx %7s", &a, &b, perm) != 3 || at < a || at >= b)
+				continue;
+			found = 1;
+			if (perm[0] != 'r')
+				return -EFAULT;
+			if (write && perm[1] != 'w')
+				return -EPERM;
+			at = b;
+			break;
+		}
+		if (!found)
+			return -EFAULT;
+	}
+	return rc;
+}
+
 static int do_touch(unsigned long start, unsigned long npages, int write)
 {
+	int chk = check_access(start, npages, write);
+	if (chk)
+		return chk;
 	volatile unsigned long i = 0;
 	g_guard = 1;
 	if (sigsetjmp(g_jmp, 1)) {
@@ -397,6 +438,9 @@ static int do_touch(unsigned long start, unsigned long npages, int write)
 
 static int do_write_data(unsigned long start, unsigned long npages, long first_page, struct pattern pat)
 {
+	int chk = check_access(start, npages, 1);
+	if (chk)
+		return chk;
 	volatile unsigned long i = 0;
 	g_guard = 1;
 	if (sigsetjmp(g_jmp, 1)) {
