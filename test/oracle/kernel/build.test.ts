@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest'
 import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, exprSymbols } from '../../../src/main/services/oracle/kernel/kconfig'
 import { cacheKey, defaultCacheRoot, guestSources, planBuild, readBuildMeta, treeVersion, objDir, BUILD_FORMAT, type KeyInputs } from '../../../src/main/services/oracle/kernel/build'
 import { readCpio, writeCpio } from '../../../src/main/services/oracle/kernel/image'
-import { checkTools, qemuArgs } from '../../../src/main/services/oracle/kernel/qemu'
+import { checkTools, qemuArgs, readTarImage } from '../../../src/main/services/oracle/kernel/qemu'
+import { execFileSync } from 'node:child_process'
+import { truncateSync } from 'node:fs'
 import { parseHmmTestsTap } from '../../../src/main/services/oracle/kernel/tap'
 import { readFileSync } from 'node:fs'
 
@@ -123,6 +125,22 @@ describe('host', () => {
     expect(tcg.join(' ')).toMatch(/memmap=512M!1G test_hmm.spm_addr_dev0=0x40000000/)
     expect(tcg.join(' ')).toMatch(/norandmaps/)
     expect(qemuArgs({ ...o, accel: 'kvm' }, '/in', '/out').slice(0, 4)).toEqual(['-accel', 'kvm', '-cpu', 'host'])
+  })
+})
+
+describe('guest output disk', () => {
+  it('extracts the tar archive at the start of a large zero-padded image, up to its end block', () => {
+    const src = tmp('hmmlab-out-')
+    mkdirSync(join(src, 'p0'))
+    writeFileSync(join(src, 'release'), '6.12.118\n')
+    writeFileSync(join(src, 'p0', 'steps.txt'), 'R 0 0 - -\n'.repeat(1000))
+    const img = join(tmp('hmmlab-img-'), 'out.img')
+    execFileSync('tar', ['--format=ustar', '-cf', img, '-C', src, '.'])
+    truncateSync(img, 64 << 20)
+    const dest = tmp('hmmlab-x-')
+    expect(readTarImage(img, dest)).toBe(2)
+    expect(readFileSync(join(dest, 'release'), 'utf8')).toBe('6.12.118\n')
+    expect(readFileSync(join(dest, 'p0', 'steps.txt'), 'utf8').length).toBe(10_000)
   })
 })
 

@@ -5,10 +5,10 @@
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs'
+import { dirname, resolve as resolvePath, sep } from 'node:path'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as tar from 'tar'
 
 export type Accel = 'kvm' | 'tcg'
 
@@ -124,7 +124,7 @@ export async function bootGuest(o: BootOptions): Promise<BootResult> {
   if (res.code !== 0) return fail(`qemu-system-x86_64 exited with ${String(res.code)} (${o.accel})`)
   if (!consoleText.includes('hmmlab: done')) return fail(`the guest stopped before it was done (${o.accel})`)
   try {
-    await tar.x({ file: outImg, cwd: outDir, strict: false })
+    readTarImage(outImg, outDir)
   } catch (e) {
     return fail(`the guest's output archive is unreadable: ${(e as Error).message}`)
   }
@@ -221,4 +221,54 @@ export function hostHasCommand(cmd: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Extracts the ustar archive busybox wrote at the start of a raw disk image: regular files and
+ * folders, up to the end-of-archive (zero) block, so a large mostly-empty disk costs nothing.
+ * Names never leave `dest`.
+ */
+export function readTarImage(file: string, dest: string): number {
+  const fd = openSync(file, 'r')
+  const hdr = Buffer.alloc(512)
+  let off = 0
+  let n = 0
+  let longName: string | null = null
+  try {
+    for (;;) {
+      if (readSync(fd, hdr, 0, 512, off) !== 512) break
+      if (hdr.every((b) => b === 0)) break
+      const str = (a: number, l: number): string => {
+        const s = hdr.toString('utf8', a, a + l)
+        const z = s.indexOf('\0')
+        return z >= 0 ? s.slice(0, z) : s
+      }
+      const size = parseInt(str(124, 12).trim() || '0', 8)
+      const type = str(156, 1) || '0'
+      const prefix = hdr.toString('utf8', 257, 263).startsWith('ustar') ? str(345, 155) : ''
+      let name = longName ?? (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100))
+      longName = null
+      off += 512
+      const data = Buffer.alloc(size)
+      if (size > 0 && readSync(fd, data, 0, size, off) !== size) throw new Error('truncated archive')
+      off += Math.ceil(size / 512) * 512
+      if (type === 'L') {
+        longName = data.toString('utf8').replace(/\0.*$/s, '')
+        continue
+      }
+      name = name.replace(/^\.\//, '')
+      if (name === '' || name === '.') continue
+      const target = resolvePath(dest, name)
+      if (target !== resolvePath(dest) && !target.startsWith(resolvePath(dest) + sep)) throw new Error(`archive entry outside the output: ${name}`)
+      if (type === '5') mkdirSync(target, { recursive: true })
+      else if (type === '0' || type === '\0') {
+        mkdirSync(dirname(target), { recursive: true })
+        writeFileSync(target, data)
+        n++
+      }
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return n
 }
