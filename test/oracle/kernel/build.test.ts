@@ -171,3 +171,25 @@ describe('hmm-tests TAP', () => {
     expect(cases[2]).toMatchObject({ variant: 'hmm_device_coherent', status: 'skip', message: 'DEVICE_COHERENT not available' })
   })
 })
+
+describe('build lock', () => {
+  it('lets one build at a time use an object folder and takes over a dead owner\'s lock', async () => {
+    const { lockObj } = await import('../../../src/main/services/oracle/kernel/build')
+    const obj = join(tmp('hmmlab-lock-'), 'obj')
+    const unlock = await lockObj(obj)
+    let second = false
+    const p = lockObj(obj).then((u) => {
+      second = true
+      return u
+    })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(second).toBe(false)
+    unlock()
+    ;(await p)()
+    expect(second).toBe(true)
+    // a lock left by a process that no longer exists
+    mkdirSync(`${obj}.lock`)
+    writeFileSync(join(`${obj}.lock`, 'pid'), '999999999')
+    ;(await lockObj(obj))()
+  })
+})

@@ -242,6 +242,13 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
   const g = guestSources()
   const obj = objDir(cacheRoot, tree)
   mkdirSync(obj, { recursive: true })
+  const unlock = await lockObj(obj, onProgress, opts.signal)
+  const again = readBuildMeta(plan.dir)
+  if (again) {
+    unlock()
+    onProgress?.(`cached guest ${plan.dir} (${again.release}), built meanwhile by another process`)
+    return { dir: plan.dir, meta: again }
+  }
   const tmp = join(cacheRoot, `.tmp-${plan.key.slice(0, 16)}-${process.pid}`)
   rmSync(tmp, { recursive: true, force: true })
   mkdirSync(tmp, { recursive: true })
@@ -324,6 +331,50 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     return { dir: plan.dir, meta }
   } finally {
     rmSync(tmp, { recursive: true, force: true })
+    unlock()
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * One build at a time per object folder (two makes in one O= folder corrupt it): a lock folder
+ * holding the owner's pid; a lock whose owner is gone is taken over.
+ */
+export async function lockObj(obj: string, onProgress?: (m: string) => void, signal?: AbortSignal): Promise<() => void> {
+  const lock = `${obj}.lock`
+  let told = false
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      writeFileSync(join(lock, 'pid'), String(process.pid))
+      return () => rmSync(lock, { recursive: true, force: true })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    let owner = NaN
+    try {
+      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'))
+    } catch {
+      // being created: look again shortly
+    }
+    if (Number.isInteger(owner) && !pidAlive(owner)) {
+      rmSync(lock, { recursive: true, force: true })
+      continue
+    }
+    if (!told) {
+      onProgress?.(`waiting for another build of this tree (pid ${String(owner)})`)
+      told = true
+    }
+    if (signal?.aborted) throw new Error('aborted')
+    await new Promise((r) => setTimeout(r, 2000))
   }
 }
 
