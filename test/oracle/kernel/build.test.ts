@@ -13,7 +13,7 @@ import { readCpio, writeCpio } from '../../../src/main/services/oracle/kernel/im
 import { checkTools, qemuArgs, readTarImage } from '../../../src/main/services/oracle/kernel/qemu'
 import { execFileSync } from 'node:child_process'
 import { truncateSync } from 'node:fs'
-import { parseHmmTestsTap } from '../../../src/main/services/oracle/kernel/tap'
+import { listHmmTests, parseHmmTestsTap } from '../../../src/main/services/oracle/kernel/tap'
 import { readFileSync } from 'node:fs'
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p))
@@ -169,6 +169,14 @@ describe('hmm-tests TAP', () => {
     expect(cases[1]?.status).toBe('fail')
     expect(cases[1]?.message).toMatch(/Expected ret \(-14\) == 0/)
     expect(cases[2]).toMatchObject({ variant: 'hmm_device_coherent', status: 'skip', message: 'DEVICE_COHERENT not available' })
+  })
+  it('lists the tests a hmm-tests.c defines (its version of the selftests)', () => {
+    const src = 'FIXTURE(hmm) {};\nTEST_F(hmm, open_close)\n{\n}\n  TEST_F(hmm2, migrate_mixed)\nTEST(plain)\n// TEST_F(hmm, in_comment) is not at a line start\n'
+    expect(listHmmTests(src)).toEqual([
+      { fixture: 'hmm', test: 'open_close' },
+      { fixture: 'hmm2', test: 'migrate_mixed' },
+      { fixture: null, test: 'plain' },
+    ])
   })
 })
 

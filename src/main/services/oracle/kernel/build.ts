@@ -19,6 +19,7 @@ import { appRoot } from '../../../paths'
 import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
 import { guestInitramfs } from './image'
 import { measureTreeLayout, kprobeLines, type RangeLayout } from './probes'
+import { listHmmTests } from './tap'
 
 export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz'
 export const DEBIAN_SOURCE = 'linux-source-6.12 (Debian)'
@@ -37,6 +38,8 @@ export interface BuildMeta {
   probes: string[]
   hmmTests: boolean
   hmmTestsNote: string | null
+  /** The TEST_F / TEST names of the tree's hmm-tests.c (which version each test comes from). */
+  hmmTestsList: Array<{ fixture: string | null; test: string }>
   seconds: { config: number; kernel: number; tools: number; total: number }
   builtAt: string
 }
@@ -316,6 +319,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
       probes: kprobeLines(layout),
       hmmTests: hmmTests !== null,
       hmmTestsNote,
+      hmmTestsList: listHmmTests(hmmTestsSource(tree)),
       seconds: { config: configSec, kernel: kernelSec, tools: toolsSec, total: (Date.now() - t0) / 1000 },
       builtAt: new Date().toISOString(),
     }

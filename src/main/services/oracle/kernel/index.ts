@@ -39,6 +39,8 @@ export interface KernelBuild {
   buildSeconds?: number
   /** kprobe_events lines installed in the guest. */
   probes?: string[]
+  /** TEST_F names of the tree's hmm-tests.c (its version of the selftests). */
+  hmmTestsList?: Array<{ fixture: string | null; test: string }>
 }
 
 export interface KernelBuildOptions {
@@ -108,6 +110,7 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
     missingOptions: m.options.filter((o) => !o.ok).map((o) => ({ name: o.name, want: o.want, got: o.got, why: o.why })),
     buildSeconds: fresh ? m.seconds.total : 0,
     probes: m.probes,
+    hmmTestsList: m.hmmTestsList ?? [],
   }
 }
 

@@ -34,3 +34,13 @@ export function parseHmmTestsTap(tap: string): HmmTestCase[] {
   }
   return out
 }
+
+/** The tests a hmm-tests.c defines, in file order: TEST_F(fixture, name) and TEST(name). */
+export function listHmmTests(source: string): Array<{ fixture: string | null; test: string }> {
+  const out: Array<{ fixture: string | null; test: string }> = []
+  for (const m of source.matchAll(/^\s*TEST(_F)?\s*\(\s*([A-Za-z0-9_]+)\s*(?:,\s*([A-Za-z0-9_]+)\s*)?\)/gm)) {
+    if (m[1]) out.push({ fixture: m[2] as string, test: m[3] as string })
+    else out.push({ fixture: null, test: m[2] as string })
+  }
+  return out
+}
