@@ -72,7 +72,10 @@ const TAIL = 64 * 1024
 
 export async function bootGuest(o: BootOptions): Promise<BootResult> {
   const work = mkdtempSync(join(tmpdir(), 'hmmlab-guest-'))
-  const cleanup = (): void => rmSync(work, { recursive: true, force: true })
+  const cleanup = (): void => {
+    if (process.env.HMMLAB_ORACLE_KEEP) process.stderr.write(`[oracle] guest files kept in ${work}\n`)
+    else rmSync(work, { recursive: true, force: true })
+  }
   const inImg = join(work, 'in.img')
   const outImg = join(work, 'out.img')
   const outDir = join(work, 'out')
