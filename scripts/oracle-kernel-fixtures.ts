@@ -21,18 +21,22 @@ const opt = (name: string): string | undefined => (argv.indexOf(name) >= 0 ? arg
 export const FIXTURE_SCENARIOS = [
   'scenarios/selftests/open_close.yaml',
   'scenarios/selftests/anon_read.yaml',
-  'scenarios/selftests/anon_write_prot.yaml',
-  'scenarios/selftests/anon_write_child.yaml',
-  'scenarios/selftests/migrate.yaml',
-  'scenarios/selftests/migrate_release.yaml',
-  'scenarios/selftests/exclusive.yaml',
-  'scenarios/selftests/exclusive_mprotect.yaml',
-  'scenarios/selftests/snapshot.yaml',
-  'scenarios/selftests/file_read.yaml',
-  'scenarios/selftests/migrate_remap_fault.yaml',
   'scenarios/selftests/anon_read.coherent.yaml',
-  'scenarios/examples/dmirror-ioctls.yaml',
+  'scenarios/selftests/anon_read_prot.yaml',
+  'scenarios/selftests/anon_write_prot.yaml',
+  'scenarios/selftests/anon_write_child_shared.yaml',
+  'scenarios/selftests/anon_write_hugetlbfs.yaml',
+  'scenarios/selftests/double_map.yaml',
+  'scenarios/selftests/exclusive_cow.yaml',
+  'scenarios/selftests/file_read.yaml',
+  'scenarios/selftests/hmm_gup_test.yaml',
+  'scenarios/selftests/migrate.yaml',
+  'scenarios/selftests/migrate_fault.yaml',
+  'scenarios/selftests/migrate_remap_fault.coherent.yaml',
+  'scenarios/selftests/snapshot.yaml',
+  'scenarios/examples/data-cow-and-migration.yaml',
   'scenarios/thread-2014/b-release-free-and-deferred-job.yaml',
+  'scenarios/thread-2014/e-device-mmap-cycle.yaml',
 ]
 
 async function main(): Promise<void> {
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
     const f = files[i] as string
     const name = f.replace(/^scenarios\//, '').replace(/\.yaml$/, '').replace(/\//g, '__')
     if (o.ok) {
-      writeFileSync(join(out, `${name}.kernel.json`), JSON.stringify(o.side, null, 1) + '\n')
+      writeFileSync(join(out, `${name}.kernel.json`), JSON.stringify(o.side) + '\n')
       const inv = o.side.steps.reduce((n, s) => n + s.invalidations.length, 0)
       progress(`${f}: ${o.side.steps.length} steps, ${inv} invalidations, ${o.side.trailing.length} trailing, ${o.side.notes.length} notes`)
     } else {
