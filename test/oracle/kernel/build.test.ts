@@ -86,6 +86,7 @@ describe('cache', () => {
     writeFileSync(join(tree, 'tools/testing/selftests/mm/hmm-tests.c'), 'TEST_F(hmm, x) {}\n')
     expect(planBuild({ tree, cacheRoot: cache })?.key).not.toBe(plan?.key)
     expect(objDir(cache, tree).startsWith(join(cache, 'obj'))).toBe(true)
+    expect(objDir(cache, join(cache, 'src', 'linux-source-6.12'))).toBe(join(cache, 'obj', 'linux-source-6.12-debian'))
     expect(() => planBuild({ tree: join(tree, 'nope'), cacheRoot: cache })).toThrow(/no such folder/)
     expect(() => treeVersion('all:\n')).toThrow(/not a kernel tree/)
   })

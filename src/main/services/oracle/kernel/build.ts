@@ -220,8 +220,12 @@ async function extractDebian(cacheRoot: string, o: BuildOpts): Promise<void> {
   }
 }
 
-/** The object folder of a tree: kept between builds (incremental), never the cache entry itself. */
+/**
+ * The object folder of a tree: kept between builds (incremental), never the cache entry itself.
+ * Its name must not change (kbuild records it in every .cmd file: a renamed folder rebuilds all).
+ */
 export function objDir(cacheRoot: string, tree: string): string {
+  if (tree === join(cacheRoot, 'src', 'linux-source-6.12')) return join(cacheRoot, 'obj', 'linux-source-6.12-debian')
   return join(cacheRoot, 'obj', `${basename(tree)}-${sha256(tree).slice(0, 8)}`)
 }
 
