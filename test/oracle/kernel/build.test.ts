@@ -89,6 +89,8 @@ describe('cache', () => {
     expect(objDir(cache, join(cache, 'src', 'linux-source-6.12'))).toBe(join(cache, 'obj', 'linux-source-6.12-debian'))
     expect(() => planBuild({ tree: join(tree, 'nope'), cacheRoot: cache })).toThrow(/no such folder/)
     expect(() => treeVersion('all:\n')).toThrow(/not a kernel tree/)
+    // an empty EXTRAVERSION does not swallow the next line
+    expect(treeVersion('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 118\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n')).toBe('6.12.118')
   })
 })
 

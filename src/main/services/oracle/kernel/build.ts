@@ -63,7 +63,7 @@ export function guestSources(root = appRoot()): { fragment: string; executor: st
 
 /** VERSION.PATCHLEVEL.SUBLEVEL + EXTRAVERSION from a tree's Makefile. */
 export function treeVersion(makefile: string): string {
-  const get = (k: string): string => new RegExp(`^${k}\\s*=\\s*(.*)$`, 'm').exec(makefile)?.[1]?.trim() ?? ''
+  const get = (k: string): string => new RegExp(`^${k}[ \\t]*=[ \\t]*(.*)$`, 'm').exec(makefile)?.[1]?.trim() ?? ''
   const v = get('VERSION')
   if (!/^\d+$/.test(v)) throw new Error('not a kernel tree: its Makefile has no VERSION')
   return `${v}.${get('PATCHLEVEL')}.${get('SUBLEVEL')}${get('EXTRAVERSION')}`
