@@ -106,6 +106,24 @@ export interface StepBegin {
   /** Iteration of the innermost `repeat` (0 outside one). */
   round: number
   t: number
+  /**
+   * The interpreter's state, read-only: at a step's begin it holds the outcome of the step before
+   * (the oracle reads return codes, SNAPSHOT bytes, buffers and the tasks' mms from it).
+   */
+  view: StepView
+}
+
+/** Read-only view of the step interpreter's state (see StepBegin.view). */
+export interface StepView {
+  readonly w: World
+  readonly ret: number | null
+  readonly cpages: number | null
+  readonly faults: number | null
+  readonly snapshot: number[] | null
+  /** Each task's mm by task name (kept after the task exits). */
+  readonly mmOf: ReadonlyMap<string, MmStruct>
+  /** Buffers filled by device_read/migrate/exclusive `into`, pread `into` and user_buffer. */
+  readonly buffers: ReadonlyMap<string, { first: number; data: Int32Array }>
 }
 
 /**
