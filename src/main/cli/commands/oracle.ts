@@ -11,8 +11,8 @@
  * 1 a new difference, 2 invalid input, a scenario the kernel cannot run (the step, line and why),
  * missing host tools (with the apt command), a guest that failed.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { appRoot } from '../../paths'
 import * as realKernel from '../../services/oracle/kernel/index'
@@ -29,7 +29,7 @@ export interface OracleFlags {
   kernel?: string
   kernelTree?: string
   json?: boolean
-  report?: string
+  report?: string | string[]
   skipInexpressible?: boolean
   hmmTests?: boolean
   tolerances?: string
@@ -108,11 +108,13 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
   if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the scenarios above (fix them, leave them out, or --skip-inexpressible)\n')
   if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
-  if (flags.report) {
+  for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
     try {
-      writeReport(flags.report, results)
+      mkdirSync(dirname(resolve(file)), { recursive: true })
+      writeReport(file, results)
+      d.err(`  report: ${file}\n`)
     } catch (e) {
-      d.err(`hmmlab oracle: cannot write ${flags.report}: ${e instanceof Error ? e.message : String(e)}\n`)
+      d.err(`hmmlab oracle: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
       return 2
     }
   }
@@ -198,7 +200,7 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     .option('--kernel <bzImage>', 'boot this kernel image instead of the cached build')
     .option('--kernel-tree <dir>', 'build the guest kernel from this tree (your patches) instead of linux-source-6.12')
     .option('--json', 'print both sides\' raw per-step observations, the kernel release and the diff as JSON')
-    .option('--report <file>', 'also write a report: .html (self-contained) or .json (the results document)')
+    .option('--report <file>', 'also write a report: .html (self-contained) or .json (the results document); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--skip-inexpressible', 'list scenarios the kernel cannot run as skipped instead of failing (exit 2)')
     .option('--hmm-tests', "also run the kernel's own hmm-tests in the guest next to the simulator's replay")
     .option('--tolerances <file>', 'tolerances file (default oracle/tolerances.yaml)')
