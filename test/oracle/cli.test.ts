@@ -182,6 +182,9 @@ describe('the command line', () => {
     await program.parseAsync(['node', 'hmmlab', 'oracle', 'build', '--tree', '/src/linux'])
     expect(seen.join('')).toContain('kernel 6.12.118-test')
     expect(k.calls).toContain('buildKernel')
+    // a subcommand's own --kernel is not taken by the parent command
+    await program.parseAsync(['node', 'hmmlab', 'oracle', 'hmm-tests', '--kernel', '/my/bzImage', '--json'])
+    expect(k.calls).toContain('hmm-tests /my/bzImage')
     process.exitCode = 0
   })
 })

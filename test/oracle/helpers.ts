@@ -56,7 +56,9 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
         ),
       }
     },
-    runHmmTests: async () => ({
+    runHmmTests: async (opts) => {
+      calls.push(`hmm-tests ${opts.kernel.bzImage}`)
+      return {
       accel: 'tcg',
       release: '6.12.118-test',
       tap: '',
@@ -65,7 +67,8 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
         { fixture: 'hmm.hmm_device_private', test: 'anon_read', status: 'pass' },
         { fixture: 'hmm.hmm_device_coherent', test: 'anon_read', status: 'skip' },
       ],
-    }),
+      }
+    },
   }
 }
 

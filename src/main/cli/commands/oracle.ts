@@ -221,12 +221,10 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     })
   oracle
     .command('hmm-tests')
-    .description("run the kernel's own hmm-tests in the guest and put them next to the simulator's replay (scenarios/selftests)")
-    .option('--kernel <bzImage>', 'boot this kernel image')
-    .option('--kernel-tree <dir>', 'build the guest kernel from this tree')
-    .option('--json', 'print the rows as JSON')
-    .action(async (flags: OracleFlags) => {
-      process.exitCode = await oracleHmmTestsCommand(flags, getDeps())
+    .description("run the kernel's own hmm-tests in the guest and put them next to the simulator's replay (scenarios/selftests); takes oracle's --kernel, --kernel-tree and --json")
+    .action(async () => {
+      // --kernel, --kernel-tree and --json are the parent's options (commander reads them after the subcommand too)
+      process.exitCode = await oracleHmmTestsCommand(oracle.opts<OracleFlags>(), getDeps())
       await stdoutFlushed()
     })
   oracle
