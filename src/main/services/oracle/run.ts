@@ -12,7 +12,7 @@ import { APP_VERSION } from '../../../shared/version'
 import type * as KernelModule from './kernel/index'
 import { compareSides } from './compare'
 import type { Declarations } from './declarations'
-import { runSimulatorSide } from './simulator-side'
+import { runSimulatorSideWithRegions } from './simulator-side'
 import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutcome } from './results'
 
 export type KernelSide = Pick<typeof KernelModule, 'checkHostTools' | 'checkExpressible' | 'findCachedKernel' | 'buildKernel' | 'runScenariosOnKernel' | 'runHmmTests'>
@@ -116,8 +116,8 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
       else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
       else {
         say(`simulator: ${name}`)
-        const sim = runSimulatorSide(r.sc, { design })
-        const comparison = compareSides(out.side, sim, o.declarations)
+        const { side: sim, live } = runSimulatorSideWithRegions(r.sc, { design })
+        const comparison = compareSides(out.side, sim, o.declarations, { live })
         outcomes[r.slot] = { status: 'compared', file: r.file, name, comparison, kernel: out.side, simulator: sim }
       }
     })

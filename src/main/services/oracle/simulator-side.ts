@@ -60,8 +60,21 @@ export interface SimulatorSideOptions {
   seed?: number
 }
 
+/**
+ * Per step index, per task: the regions an invalidation of that step may be attributed to (those
+ * live when it began and those it created). The comparison confines both sides to them: a side
+ * that keeps unmapped regions in its table (the guest may reuse their addresses) is not credited
+ * with slices of a region the scenario already unmapped.
+ */
+export type RegionLiveness = Map<number, Map<string, Set<string>>>
+
 /** Runs `sc` in the simulator and returns its oracle observations. */
 export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions): OracleSide {
+  return runSimulatorSideWithRegions(sc, opts).side
+}
+
+/** runSimulatorSide, with the region liveness per step (see RegionLiveness). */
+export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorSideOptions): { side: OracleSide; live: RegionLiveness } {
   const notes: string[] = SIMULATOR_UNOBSERVED.map((u) => `not observed: ${u.field}: ${u.why}`)
   const steps: OracleStep[] = []
   const trailing: RawRange[] = []
@@ -84,6 +97,7 @@ export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions)
     else trailing.push(r)
   }
 
+  const live: RegionLiveness = new Map()
   const finish = (v: StepView): void => {
     const p = pending
     if (!p) return
@@ -99,6 +113,8 @@ export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions)
     updateTable(table, op, p.body, v, s.ret)
     // invalidations: cut against the regions of the mm's task before the step and those the step made
     s.invalidations = p.raw.map((r) => normaliseRange(r, r.task === null ? [] : attributionRegions(p.before.get(r.task) ?? [], table.get(r.task) ?? [])))
+    const tasks = new Set([...p.before.keys(), ...table.keys()])
+    live.set(s.index, new Map([...tasks].map((t) => [t, new Set(attributionRegions(p.before.get(t) ?? [], table.get(t) ?? []).map((g) => g.name))])))
     if (s.task !== null) {
       const t = v.w.tasks.get(s.task)
       const mm = v.mmOf.get(s.task)
@@ -157,7 +173,7 @@ export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions)
   if (view) finish(view)
   if (result.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.findings.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
   const finalTable = table
-  return {
+  const side: OracleSide = {
     format: ORACLE_FORMAT,
     side: 'simulator',
     scenario: { name: sc.name, file: sc.source?.file ?? '', hash: sc.source?.hash ?? '' },
@@ -167,6 +183,8 @@ export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions)
     trailing: trailing.map((r) => normaliseRange(r, r.task === null ? [] : finalTable.get(r.task) ?? [])),
     notes,
   }
+  live.set(-1, new Map([...finalTable].map(([t, regs]) => [t, new Set(regs.map((g) => g.name))])))
+  return { side, live }
 }
 
 /** Applies a finished step to the region table (see regions.ts for the rules). */
@@ -189,10 +207,6 @@ function updateTable(table: RegionTable, op: string, body: Record<string, unknow
       if (ret === 0 && child) table.set(child, regs.map((r) => ({ ...r })))
       return
     }
-    case 'exit':
-    case 'oom_kill':
-      if (ret === 0) table.set(task, [])
-      return
     case 'mmap': {
       const name = String(body.region)
       const r = ret === 0 ? place(name) : null
