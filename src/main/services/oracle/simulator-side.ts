@@ -43,16 +43,16 @@ interface Pending {
   snapshotBefore: number[] | null
 }
 
-/** The scenario's steps in the order the interpreter begins them (main thread; `background` children are not followed). */
-function* stepOrder(steps: readonly StepT[], design: string): Generator<StepT> {
+/** Every step of the scenario (nested ones too) by its line, to find a step's arguments from the step hook. */
+function stepsByLine(steps: readonly StepT[], out = new Map<number, StepT[]>()): Map<number, StepT[]> {
   for (const s of steps) {
-    yield s
-    if ('repeat' in s) for (let i = 0; i < s.repeat.times; i++) yield* stepOrder(s.repeat.steps, design)
-    else if ('when' in s) {
-      const ds = Array.isArray(s.when.design) ? s.when.design : [s.when.design]
-      if (ds.includes(design as (typeof ds)[number])) yield* stepOrder(s.when.steps, design)
-    }
+    const l = lineOf(s)
+    out.set(l, [...(out.get(l) ?? []), s])
+    if ('repeat' in s) stepsByLine(s.repeat.steps, out)
+    else if ('when' in s) stepsByLine(s.when.steps, out)
+    else if ('background' in s) stepsByLine(s.background.steps, out)
   }
+  return out
 }
 
 export interface SimulatorSideOptions {
@@ -82,8 +82,8 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   let pending: Pending | null = null
   let view: StepView | null = null
   let afterLast = false
-  let background = false
-  const order = stepOrder(sc.steps, opts.design)
+  let ambiguous = false
+  const byLine = stepsByLine(sc.steps)
 
   const taskOfMm = (mm: MmStruct): string | null => {
     if (!view) return null
@@ -130,13 +130,12 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     step: (b: StepBegin) => {
       view = b.view
       finish(b.view)
-      const next = order.next()
-      let body: Record<string, unknown> = {}
-      if (!next.done && Object.keys(next.value)[0] === b.op && (lineOf(next.value) === b.line || lineOf(next.value) === 0)) {
-        body = (next.value as Record<string, unknown>)[b.op] as Record<string, unknown>
-      } else if (!background) {
-        background = true
-        notes.push(`step ${b.index} (line ${b.line}, ${b.op}) does not follow the main thread's order (a background step?): its arguments are not known here, its regions are not tracked`)
+      const candidates = (byLine.get(b.line) ?? []).filter((x) => Object.keys(x)[0] === b.op)
+      const found = candidates[0]
+      const body = (found ? (found as Record<string, unknown>)[b.op] : {}) as Record<string, unknown>
+      if (candidates.length !== 1 && !ambiguous) {
+        ambiguous = true
+        notes.push(`step ${b.index} (line ${b.line}, ${b.op}): ${candidates.length} steps of the scenario share that line; the first one's arguments are used (regions and data checks may be wrong; write one step per line)`)
       }
       const step: OracleStep = {
         index: b.index,
