@@ -65,7 +65,7 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
       cases: [
         { fixture: 'hmm.hmm_device_private', test: 'open_close', status: 'pass' },
         { fixture: 'hmm.hmm_device_private', test: 'anon_read', status: 'pass' },
-        { fixture: 'hmm.hmm_device_coherent', test: 'anon_read', status: 'skip' },
+        { fixture: 'hmm', variant: 'hmm_device_coherent', test: 'anon_read', status: 'skip' } as { fixture: string; test: string; status: 'skip' },
       ],
       }
     },

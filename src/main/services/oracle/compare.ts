@@ -155,6 +155,7 @@ export function unobserved(side: OracleSide): Map<string, string> {
 
 interface Ctx {
   live: RegionLivenessView | undefined
+  after: RegionLivenessView | undefined
   ref: (s: OracleStep | null) => StepRef
   decl: Declarations
   diffs: OracleDifference[]
@@ -335,7 +336,7 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
     }
   }
   // pagemap per region (live regions only: the guest's executor also reads regions already unmapped)
-  const liveRegs = k.task !== null ? c.live?.get(k.index)?.get(k.task) : undefined
+  const liveRegs = k.task !== null ? c.after?.get(k.index)?.get(k.task) : undefined
   const stalePm = liveRegs ? k.pagemap.filter((p) => !liveRegs.has(p.region)).length + m.pagemap.filter((p) => !liveRegs.has(p.region)).length : 0
   if (stalePm > 0) skip(c, 'pagemap.unmapped_region', 'a side read a region the scenario had unmapped; not compared')
   if (k.pagemap.length > 0 && m.pagemap.length > 0) {
@@ -374,9 +375,10 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
 export type RegionLivenessView = ReadonlyMap<number, ReadonlyMap<string, ReadonlySet<string>>>
 
 /** Compares the kernel's observations with the simulator's for one scenario. */
-export function compareSides(kernel: OracleSide, sim: OracleSide, decl: Declarations, opts: { live?: RegionLivenessView } = {}): ScenarioComparison {
+export function compareSides(kernel: OracleSide, sim: OracleSide, decl: Declarations, opts: { live?: RegionLivenessView; after?: RegionLivenessView } = {}): ScenarioComparison {
   const c: Ctx = {
     live: opts.live,
+    after: opts.after,
     ref: (s) => ({ scenarioName: kernel.scenario.name, scenarioFile: kernel.scenario.file || sim.scenario.file, line: s?.line ?? 0, op: s?.op ?? '(after the last step)' }),
     decl,
     diffs: [],

@@ -25,7 +25,7 @@ export function fidelityMarkdown(r: OracleResults): string {
   for (const o of r.scenarios) {
     if (o.status === 'compared') {
       const c = o.comparison
-      const first = c.differences[0]
+      const first = c.differences.find((d) => d.status === 'new') ?? c.differences[0]
       const nNew = c.differences.filter((d) => d.status === 'new').length
       const diff = first
         ? `${nNew} new, ${c.differences.length - nNew} known; first: ${first.step === null ? 'after the last step' : `step ${first.step}, line ${first.line} (${first.op})`}, ${first.field} ${first.subject}${first.known ? ` (${first.known})` : ''}`

@@ -27,7 +27,10 @@ function family(fixture: string): string {
 export function hmmTestRows(cases: readonly HmmTestCase[], dir: string): HmmTestRow[] {
   const rows: HmmTestRow[] = []
   const used = new Set<string>()
-  for (const c of cases) {
+  for (const c0 of cases) {
+    // the kernel side names the FIXTURE_VARIANT separately ("hmm" + "hmm_device_coherent") or in the fixture
+    const variant = (c0 as { variant?: string }).variant
+    const c = variant ? { ...c0, fixture: `${c0.fixture}.${variant}` } : c0
     const file = scenarioFileFor(dir, c.fixture, c.test)
     const rel = file
     let simulator: HmmTestRow['simulator'] = 'absent'

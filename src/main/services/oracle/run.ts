@@ -116,8 +116,8 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
       else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
       else {
         say(`simulator: ${name}`)
-        const { side: sim, live } = runSimulatorSideWithRegions(r.sc, { design })
-        const comparison = compareSides(out.side, sim, o.declarations, { live })
+        const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design })
+        const comparison = compareSides(out.side, sim, o.declarations, { live, after })
         outcomes[r.slot] = { status: 'compared', file: r.file, name, comparison, kernel: out.side, simulator: sim }
       }
     })

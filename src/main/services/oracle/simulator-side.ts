@@ -68,13 +68,16 @@ export interface SimulatorSideOptions {
  */
 export type RegionLiveness = Map<number, Map<string, Set<string>>>
 
+/** Per step index, per task: the regions live after the step (what pagemap may read). */
+export type RegionsAfter = Map<number, Map<string, Set<string>>>
+
 /** Runs `sc` in the simulator and returns its oracle observations. */
 export function runSimulatorSide(sc: LoadedScenario, opts: SimulatorSideOptions): OracleSide {
   return runSimulatorSideWithRegions(sc, opts).side
 }
 
 /** runSimulatorSide, with the region liveness per step (see RegionLiveness). */
-export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorSideOptions): { side: OracleSide; live: RegionLiveness } {
+export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorSideOptions): { side: OracleSide; live: RegionLiveness; after: RegionsAfter } {
   const notes: string[] = SIMULATOR_UNOBSERVED.map((u) => `not observed: ${u.field}: ${u.why}`)
   const steps: OracleStep[] = []
   const trailing: RawRange[] = []
@@ -98,6 +101,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   }
 
   const live: RegionLiveness = new Map()
+  const after: RegionsAfter = new Map()
   const finish = (v: StepView): void => {
     const p = pending
     if (!p) return
@@ -115,6 +119,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     s.invalidations = p.raw.map((r) => normaliseRange(r, r.task === null ? [] : attributionRegions(p.before.get(r.task) ?? [], table.get(r.task) ?? [])))
     const tasks = new Set([...p.before.keys(), ...table.keys()])
     live.set(s.index, new Map([...tasks].map((t) => [t, new Set(attributionRegions(p.before.get(t) ?? [], table.get(t) ?? []).map((g) => g.name))])))
+    after.set(s.index, new Map([...table].map(([t, regs]) => [t, new Set(regs.map((g) => g.name))])))
     if (s.task !== null) {
       const t = v.w.tasks.get(s.task)
       const mm = v.mmOf.get(s.task)
@@ -183,7 +188,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     notes,
   }
   live.set(-1, new Map([...finalTable].map(([t, regs]) => [t, new Set(regs.map((g) => g.name))])))
-  return { side, live }
+  return { side, live, after }
 }
 
 /** Applies a finished step to the region table (see regions.ts for the rules). */
@@ -227,7 +232,12 @@ function updateTable(table: RegionTable, op: string, body: Record<string, unknow
       const from = String(body.region)
       const to = typeof body.to_region === 'string' ? body.to_region : from
       const moved = place(to)
-      let next = to === from || body.dontunmap === true ? without(to) : without(to).filter((r) => r.name !== from)
+      // the old region goes only when all of it moved (a partial mremap leaves the rest mapped)
+      const cur = regs.find((r) => r.name === from)
+      const off = body.offset === undefined ? 0 : parseSize(body.offset as string | number) / 4096
+      const size = body.size === undefined && cur ? cur.pages - off : parseSize((body.size ?? 0) as string | number) / 4096
+      const whole = cur !== undefined && off <= 0 && off + size >= cur.pages
+      let next = to === from || body.dontunmap === true || !whole ? without(to) : without(to).filter((r) => r.name !== from)
       if (moved) next = [...next, moved]
       table.set(task, next)
       return
