@@ -3,7 +3,7 @@
  * process, drains deferred work (SRCU callbacks, workqueues, delayed fput), and assembles the
  * result document (src/shared/result.ts). Deterministic: same inputs → byte-identical JSON.
  */
-import { World, type Finding, type InvalidationRecord, type IntervalInvalidateCall, type Marker, type NotifierRangeCall, type StepBegin } from './world'
+import { World, type Finding, type InvalidationRecord, type IntervalInvalidateCall, type Marker, type NotifierRangeCall, type RunStepBegin, type StepBegin } from './world'
 import { Device } from './devices/device'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
@@ -39,7 +39,7 @@ export interface RunOptions {
     marker?: (m: Marker) => void
     finding?: (f: Finding) => void
     /** Every step as it begins (the oracle tags kernel observations with it). */
-    step?: (s: StepBegin) => void
+    step?: (s: RunStepBegin) => void
     /** Every `__mmu_notifier_invalidate_range_start` call, uncapped. */
     notifierRange?: (r: NotifierRangeCall) => void
     /** Every interval subscription callback, uncapped. */
@@ -125,7 +125,8 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
   if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
-  if (opts.hooks?.step) w.hooks.on('step', opts.hooks.step)
+  // the interpreter emits its own state as `view` (scenario/interp.ts): a RunStepBegin
+  if (opts.hooks?.step) w.hooks.on('step', opts.hooks.step as (s: StepBegin) => void)
   if (opts.hooks?.notifierRange) w.hooks.on('notifier_range', opts.hooks.notifierRange)
   if (opts.hooks?.intervalInvalidate) w.hooks.on('interval_invalidate', opts.hooks.intervalInvalidate)
   opts.hooks?.world?.(w)

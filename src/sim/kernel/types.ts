@@ -112,6 +112,11 @@ export interface StepBegin {
   /** Iteration of the innermost `repeat` (0 outside one). */
   round: number
   t: number
+  /**
+   * The interpreter's state at the step's begin, read-only (it holds the outcome of the step
+   * before). Typed by the layer that knows the interpreter: `StepView` in world.ts.
+   */
+  view: unknown
 }
 
 /**

@@ -42,7 +42,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   if (w.hooks.has('step')) {
     const body = (s as Record<string, unknown>)[op]
     const task = body !== null && typeof body === 'object' && typeof (body as { task?: unknown }).task === 'string' ? (body as { task: string }).task : null
-    w.hooks.emit('step', { index: idx, line, op, task, round, t: t0 })
+    w.hooks.emit('step', { index: idx, line, op, task, round, t: t0, view: ctx })
   }
   if ('expect' in s) {
     evalExpect(ctx, s.expect, idx, line, round)
