@@ -16,7 +16,6 @@
  */
 import type { Known } from './host-kernel'
 
-const MADV_FREE = 'madvise_free_pte_range'
 const DEPOSIT = 'do_huge_pmd_anonymous_page → pgtable_trans_huge_deposit'
 const DEPOSIT_FORK = 'copy_huge_pmd → pgtable_trans_huge_deposit'
 const THP_COW = 'do_huge_pmd_wp_page → __split_huge_pmd, then wp_page_copy (4 KiB)'
@@ -29,14 +28,6 @@ export const KNOWN: Known[] = [
   { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_second_half', metric: 'pt_bytes', kernel: 12288, sim: 8192, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
   { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 12288, sim: 0, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
 
-  // MADV_FREE: the kernel keeps PTEs and data (clean, lazyfree) until reclaim; a later write
-  // re-dirties the page without a fault. The model zaps the range.
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'pt_bytes', kernel: 12288, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.present', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.exclusive', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.rss_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.anon_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: `${MADV_FREE} (PTE stays writable; only dirty/young are cleared)`, item: '2 (a later write cancels lazyfree)' },
 
   // mprotect back to read-write: exclusive anonymous PTEs become writable at once
   { pattern: 'mprotect_ro_rw', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: 'change_pte_range → can_change_pte_writable (MM_CP_TRY_CHANGE_WRITABLE)', item: '9 (mprotect RW makes exclusive anon PTEs writable)', when: { since: '6.0' } },

@@ -28,6 +28,17 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
   if (mm.pt.countPresent(start, end) === 0) return 0
+  if (advice === 'free') {
+    // madvise_free_single_vma → madvise_free_pte_range (mm/madvise.c): under a CLEAR invalidation
+    // the exclusive anonymous pages are marked lazyfree and their PTEs made old and clean, but they
+    // stay mapped, writable and hold their data; only reclaim may discard them later, and a write
+    // before that cancels the lazyfree (the PTE is dirty again). A partly covered THP is split.
+    yield* invalidated(w, mm, start, end, 'CLEAR', [...p, 'madvise_free_single_vma'], () => {
+      splitPartialHuge(w, mm, start, end)
+      return mm.pt.countPresent(start, end) * w.costs.pte_op
+    })
+    return 0
+  }
   yield* invalidated(w, mm, start, end, 'CLEAR', [...p, advice === 'pageout' ? 'reclaim_pages' : 'zap_page_range'], () => {
     let n = 0
     splitPartialHuge(w, mm, start, end)
