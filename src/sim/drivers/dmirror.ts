@@ -298,9 +298,27 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
 export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
-  if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateDeviceToRam(w, m.dev.idx, m.mm, start, end, p, m)
-  yield* mmput(w, m.mm, p)
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
+  let ret = 0
+  let n = 0
+  yield* withMmapReadLock(w, mm, (function* (): Proc<number> {
+    for (let addr = start; addr < end; ) {
+      const v = findVma(mm, addr)
+      if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
+        ret = EINVAL
+        break
+      }
+      const next = Math.min(end, addr + 64, v.end)
+      n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+      addr = next
+    }
+    return 0
+  })())
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
   return { ret: 0, cpages: n, faults: 0 }
 }
 
