@@ -38,6 +38,14 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     const parts = mm.vmas.filter((v) => v.start < end && start < v.end).map((v) => [Math.max(start, v.start), Math.min(end, v.end)] as const)
     for (const [a, b] of parts) {
       yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
+        if (advice === 'free') {
+          // madvise_free_pte_range: the exclusive anonymous pages are marked lazyfree and their PTEs
+          // made old and clean, but they stay mapped, writable and hold their data; only reclaim may
+          // discard them later, and a write before that cancels the lazyfree. A partly covered THP
+          // is split.
+          splitPartialHuge(w, mm, a, b)
+          return mm.pt.countPresent(a, b) * w.costs.pte_op
+        }
         const heir = heirOwner(mm)
         const n = mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
         // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it

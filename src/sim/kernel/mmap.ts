@@ -14,6 +14,7 @@ import { HPAGE_PMD_NR } from './page'
 import { insertVma, hugetlbReserved, hugetlbAlignCheck } from './vma'
 import { zapRange, invalidated } from './memory'
 import { splitVma, vmaMerge } from './vma_modify'
+import { mmapReadUnlock, mmapWriteDowngrade, mmapWriteLock, mmapWriteUnlock } from './mmap_lock'
 
 export interface MmapArgs {
   pages: number
@@ -78,22 +79,45 @@ export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): nu
   return start
 }
 
-/** munmap(2). */
-export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+/** munmap(2) (`__vm_munmap`): takes mmap_lock for write, unmaps, and leaves it released. */
+export function* vmMunmap(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  yield* mmapWriteLock(w, mm)
+  const r = yield* doMunmap(w, mm, start, end, [...path, '__vm_munmap'], true)
+  // on success with `unlock` do_vmi_munmap returned with the lock released
+  if (r < 0) mmapWriteUnlock(w, mm)
+  return r
+}
+
+/**
+ * do_vmi_munmap → do_vmi_align_munmap (mm/vma.c), called with mmap_lock held for write. The VMAs
+ * are split at the edges and detached from the mm first (vms_gather_munmap_vmas,
+ * vma_iter_clear_gfp); then vms_complete_munmap_vmas downgrades the lock to read when `unlock`
+ * (munmap(2) does, mremap does not), zaps the range under its MMU_NOTIFY_UNMAP invalidation
+ * (vms_clear_ptes → unmap_vmas), frees the VMAs (remove_vma) and drops the read lock. A fault or
+ * hmm_range_fault that gets the read lock after the detach finds no VMA and fails with -EFAULT
+ * (hmm_vma_walk_hole), so no CPU PTE or device entry can reappear in the unmapped range.
+ */
+export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath, unlock = false): Proc<number> {
   const p = [...path, 'do_vmi_munmap']
   if (end <= start) return EINVAL
   if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
   // do_vmi_munmap: no VMA in the range, nothing to do (no invalidation)
-  if (!mm.vmas.some((v) => v.start < end && start < v.end)) return 0
+  if (!mm.vmas.some((v) => v.start < end && start < v.end)) {
+    if (unlock) mmapWriteUnlock(w, mm)
+    return 0
+  }
   yield* splitVma(w, mm, start, p)
   yield* splitVma(w, mm, end, p)
-  // vms_clear_ptes → unmap_vmas: one UNMAP over the requested range, then free_pgtables between
-  // the neighbours that stay (vms->unmap_start / unmap_end)
-  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_clear_ptes', 'unmap_vmas'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
+  // detach first (vms_gather_munmap_vmas), then downgrade to read (munmap(2) only)
   const gone = mm.vmas.filter((v) => v.start >= start && v.end <= end)
   mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end))
+  if (unlock) mmapWriteDowngrade(w, mm)
+  // vms_clear_ptes → unmap_vmas: one UNMAP over the requested range, then free_pgtables between
+  // the neighbours that stay (vms->unmap_start / unmap_end)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_complete_munmap_vmas', 'vms_clear_ptes', 'unmap_vmas'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
   freeGoneTables(mm, gone)
   for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
+  if (unlock) mmapReadUnlock(w, mm)
   return 0
 }
 
