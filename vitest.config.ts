@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // runs must not pick up the developer's own calibration (hmmlab calibrate) by default
+    env: { HMMLAB_COSTS: 'default' },
   },
 })

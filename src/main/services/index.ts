@@ -12,6 +12,7 @@ import { ScenarioLibrary } from './scenarios'
 import { simBinding, type SimBinding } from './sim-binding'
 import { RunStore } from './store/run-store'
 import { defaultWorkspace } from './store/workspace'
+import { chooseCosts } from './calibration/store'
 
 export interface LabServices {
   readonly workspace: string
@@ -31,6 +32,8 @@ export interface LabServicesOptions {
   builtinScenarios?: string
   /** Events for a host without a hub (the CLI's progress line). */
   onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
+  /** `--costs`: `default`, a calibration file, or undefined for the user's calibration when present. */
+  costs?: string
 }
 
 /** Creates the services; the pool starts threads only when the first run is queued. */
@@ -49,6 +52,8 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
     pool,
     store,
     plan: sim.plan,
+    // read at every start, so a calibration made meanwhile (CLI or Hardware view) is used at once
+    costs: () => chooseCosts(opts.costs),
     events: {
       experimentProgress: (p) => emit('experiment.progress', p as never),
       runProgress: (p) => emit('run.progress', p as never),
