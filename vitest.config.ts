@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -9,6 +11,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     // runs must not pick up the developer's own calibration (hmmlab calibrate) by default
-    env: { HMMLAB_COSTS: 'default' },
+    // nor read or write the developer's calibration file (the app's routes use HMMLAB_CALIBRATION)
+    env: { HMMLAB_COSTS: 'default', HMMLAB_CALIBRATION: join(tmpdir(), `hmmlab-vitest-${process.pid}`, 'calibration.json') },
   },
 })

@@ -15,6 +15,7 @@ export class CalibrationFileError extends Error {}
 
 /** `$XDG_DATA_HOME/hmm-lab/calibration.json` (beside the default workspace's runs). */
 export function defaultCalibrationPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HMMLAB_CALIBRATION) return resolve(env.HMMLAB_CALIBRATION)
   return join(defaultWorkspace(env), 'calibration.json')
 }
 
@@ -83,7 +84,7 @@ export interface CostChoice {
  * `default`, or a calibration file. A damaged default calibration is an error, not a silent
  * fall-back, so a user never believes a run used their machine's costs when it did not.
  */
-export function chooseCosts(flagArg: string | undefined, env: NodeJS.ProcessEnv = process.env): CostChoice {
+export function chooseCosts(flagArg: string | undefined, env: NodeJS.ProcessEnv = process.env, defaultPath: string = defaultCalibrationPath(env)): CostChoice {
   // HMMLAB_COSTS stands for the flag when it is absent (the unit tests set it to `default`)
   const flag = flagArg ?? (env.HMMLAB_COSTS || undefined)
   if (flag === 'default') return { table: undefined, used: { source: 'default' } }
@@ -92,7 +93,7 @@ export function chooseCosts(flagArg: string | undefined, env: NodeJS.ProcessEnv 
     const cal = loadCalibration(path)
     return { table: calibrationCosts(cal), used: { source: 'file', host: cal.host.hostname, date: cal.date, file: path }, calibration: cal }
   }
-  const path = defaultCalibrationPath(env)
+  const path = defaultPath
   let cal: Calibration
   try {
     cal = loadCalibration(path)
