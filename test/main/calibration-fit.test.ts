@@ -58,7 +58,7 @@ function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
     munmap: [pages, t.munmap_pte + t.pt_free / 512, t.syscall + FLUSH + t.munmap_base],
     exit: [pages, t.exit_pte + t.pt_free / 512, t.exit_base],
     mprotect: [pages, t.mprotect_pte, t.syscall + FLUSH + t.mprotect_base],
-    mremap: [pages, t.mremap_pte + (t.pt_alloc + t.pt_free) / 512, t.syscall + FLUSH + t.mremap_base],
+    mremap: [pages, t.mremap_pte, t.syscall + FLUSH + t.mremap_base],
     fork_pte: [pages, t.fork_pte + t.pt_alloc / 512, t.fork_base + VMAS * t.fork_vma],
     fork_vma: [[64, 128, 256, 512], t.fork_vma + t.fork_pte, t.fork_base],
   }

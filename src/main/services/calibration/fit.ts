@@ -167,7 +167,8 @@ export function deriveParams(fits: Record<string, CalibrationFit>, info: Map<str
   if (has('exit')) put('exit_base', icpt('exit'), ['exit'], 'intercept of a child’s exit (do_exit and exit_mmap of a small C process)')
   if (has('mprotect')) put('mprotect_pte', slope('mprotect'), ['mprotect'], 'slope of mprotect(PROT_READ) over written pages (change_pte_range per PTE)')
   if (has('mprotect')) put('mprotect_base', icpt('mprotect') - syscall - defaults.cpu_full_flush, ['mprotect'], 'intercept of mprotect − syscall − cpu_full_flush (mprotect_fixup, VMA flags)')
-  if (has('mremap')) put('mremap_pte', slope('mremap') - ptAlloc / PTRS - ptFree / PTRS, ['mremap'], 'slope of mremap to a destination off 2 MiB alignment (move_ptes per PTE) − (pt_alloc + pt_free)/512')
+  // the destination's tables are allocated as the source's are freed: the simulator charges no net table work here
+  if (has('mremap')) put('mremap_pte', slope('mremap'), ['mremap'], 'slope of mremap to a destination off 2 MiB alignment (move_ptes per PTE, tables allocated at the destination and freed at the source included)')
   if (has('mremap')) put('mremap_base', icpt('mremap') - syscall - defaults.cpu_full_flush, ['mremap'], 'intercept of mremap − syscall − cpu_full_flush (VMA copy and unmap of the old range)')
   // fork: per VMA from n one-page VMAs; per PTE from one VMA of n pages (the child's tables included)
   if (has('fork_pte')) put('fork_pte', slope('fork_pte') - ptAlloc / PTRS, ['fork_pte'], 'slope of fork() over written pages of one VMA (copy_present_pte: rmap + refcount + write-protect) − pt_alloc/512')
