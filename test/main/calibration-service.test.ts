@@ -87,3 +87,34 @@ describe('calibration service', () => {
     expect(new CalibrationService(path).state().problem).toMatch(/params.cpu_fault.r2/)
   })
 })
+
+describe('the benchmark program', () => {
+  it('without a compiler, the error names the package to install', async () => {
+    const { findCompiler } = await import('../../src/main/services/calibration/runner')
+    expect(() => findCompiler({ PATH: '/nonexistent' })).toThrow(/build-essential.*gcc/)
+  })
+
+  it('compiles into the cache folder and prints records the fit reads (or says which compiler is missing)', async () => {
+    const { buildBenchmark, runBenchmark, findCompiler, CalibrationError } = await import('../../src/main/services/calibration/runner')
+    const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'hmmlab-cache-')) }
+    let hasCc = true
+    try {
+      findCompiler(env)
+    } catch (e) {
+      hasCc = false
+      expect(e).toBeInstanceOf(CalibrationError)
+      expect(() => buildBenchmark(env)).toThrow(/no C compiler found/)
+    }
+    if (!hasCc) return
+    const bin = buildBenchmark(env)
+    expect(bin.startsWith(env.XDG_CACHE_HOME)).toBe(true)
+    expect(buildBenchmark(env)).toBe(bin) // cached: same source and compiler
+    const progress: number[] = []
+    const raw = await runBenchmark(bin, ['--quick', '--only', 'syscall,mremap', '--reps', '1'], { env, onProgress: (p) => progress.push(p.done) })
+    expect(raw.info.get('kernel')).toBeTruthy()
+    expect([...raw.measurements.keys()].sort()).toEqual(['mremap', 'syscall'])
+    expect([...raw.measurements.get('mremap')!.keys()]).toHaveLength(3)
+    expect(progress.at(-1)).toBe(6)
+    await expect(runBenchmark(bin, ['--bogus'], { env })).rejects.toThrow(/exited with 2.*usage/s)
+  })
+})
