@@ -7,7 +7,7 @@
  *
  * The calibration is the user's (`hmmlab calibrate`) when present, else one is made now into a
  * temporary file. BENCH_PAGES sets the size (default 8192 pages = 32 MiB, inside the fit's sizes); BENCH_REPS the
- * repetitions of the real patterns (default 5). Target: every phase within 1.5× after calibration.
+ * repetitions of the real patterns (default 7). Target: every phase within 1.5× after calibration.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +20,7 @@ import { median } from '../src/main/services/calibration/fit'
 import type { Calibration } from '../src/shared/calibration'
 
 const PAGES = Number(process.env.BENCH_PAGES ?? 8192)
-const REPS = Number(process.env.BENCH_REPS ?? 5)
+const REPS = Number(process.env.BENCH_REPS ?? 7)
 
 /** The phases of calibrate.c's run_bench, as scenario steps; `phase` marks the timed step. */
 function patternScenario(pages: number): { sc: Scenario; phaseOf: Map<number, string> } {
