@@ -30,7 +30,7 @@ export const COST_DEFAULTS = {
   cpu_zero_fault: { value: 500, unit: 'ns', source: 'anonymous read fault mapping the shared zero page (do_anonymous_page without FAULT_FLAG_WRITE: no allocation); assumed half a write fault', conf: 'U', calibrate: 'fault_zero' },
   cpu_thp_fault: { value: 189_000, unit: 'ns', source: `THP write fault: do_huge_pmd_anonymous_page allocates and clears 2 MiB (folio_zero_user); ${SURVEY}`, conf: 'M', calibrate: 'fault_thp' },
   cpu_cow_copy: { value: 1500, unit: 'ns', source: 'COW break (wp_page_copy): copy 4 KiB + fault', conf: 'U', calibrate: 'cow' },
-  pte_op: { value: 2, unit: 'ns', source: 'per-entry page-table work on paths without their own parameter (pread/pwrite through the page cache, the OOM reaper, THP collapse)', conf: 'U' },
+  pte_op: { value: 2, unit: 'ns', source: 'per-entry page-table work on paths without their own parameter (pread/pwrite through the page cache, clear_refs and writeback write-protect, THP split and collapse)', conf: 'U' },
   fork_pte: { value: 95, unit: 'ns', source: `fork: copy_present_pte per present PTE (rmap + refcount + write-protect); fork of 1 GiB written = 25 ms, ${SURVEY}`, conf: 'M', calibrate: 'fork_pte' },
   fork_vma: { value: 1000, unit: 'ns', source: 'fork: dup_mmap per VMA (vm_area_dup, anon_vma_fork, copy_page_range setup) (parameter)', conf: 'U', calibrate: 'fork_vma' },
   zap_pte: { value: 220, unit: 'ns', source: `MADV_DONTNEED: zap_pte_range per present PTE, the folio freed by tlb_finish_mmu; DONTNEED ran at 0.009× of 2 ns per PTE in the ${SURVEY}`, conf: 'I', calibrate: 'dontneed' },
@@ -89,6 +89,14 @@ export function makeCosts(overrides: Partial<Record<string, number>> | undefined
     c[n] = typeof o === 'number' ? o : COST_DEFAULTS[n].value
   }
   return c
+}
+
+/**
+ * Page-table pages allocated (`delta` > 0: __pte_alloc, pmd_alloc) or freed (`delta` < 0:
+ * free_pgtables) by one operation, from the change in the mm's table count.
+ */
+export function ptTablesCost(c: Costs, delta: number): number {
+  return delta > 0 ? delta * c.pt_alloc : -delta * c.pt_free
 }
 
 /** CPU TLB shootdown cost for a range of `pages` 4 KiB pages on an mm running on `cpus` CPUs. */

@@ -2,7 +2,7 @@
  * mmap(2) and munmap(2) (mm/mmap.c, mm/vma.c): do_mmap placing a new VMA (2 MiB aligned when large
  * or huge), do_vmi_munmap with its UNMAP invalidation.
  */
-import type { Proc } from '../engine/engine'
+import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EINVAL, ENOMEM } from './errno'
@@ -14,6 +14,7 @@ import { HPAGE_PMD_NR } from './page'
 import { insertVma, hugetlbReserved, hugetlbAlignCheck } from './vma'
 import { zapRange, invalidated } from './memory'
 import { splitVma, vmaMerge } from './vma_modify'
+import { ptTablesCost } from '../cost/model'
 
 export interface MmapArgs {
   pages: number
@@ -89,19 +90,30 @@ export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, p
   yield* splitVma(w, mm, end, p)
   // vms_clear_ptes → unmap_vmas: one UNMAP over the requested range, then free_pgtables between
   // the neighbours that stay (vms->unmap_start / unmap_end)
-  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_clear_ptes', 'unmap_vmas'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_clear_ptes', 'unmap_vmas'], () => {
+    // unmap_vmas: zap + folio free per entry (a 2 MiB leaf is one, zap_huge_pmd)
+    const entries = { n: 0 }
+    zapRange(w, mm, start, end, entries)
+    return w.costs.munmap_base + entries.n * w.costs.munmap_pte
+  })
   const gone = mm.vmas.filter((v) => v.start >= start && v.end <= end)
   mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end))
-  freeGoneTables(mm, gone)
+  // free_pgtables after unmap_vmas' invalidation: each table page freed costs pt_free (charged
+  // once the VMAs are gone, so that no other task sees the mm between the two)
+  const freed = freeGoneTables(mm, gone)
   for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
+  const tables = ptTablesCost(w.costs, -freed)
+  if (tables > 0) yield sleep(tables)
   return 0
 }
 
 /**
  * free_pgtables for VMAs just removed from `mm.vmas` (sorted): each run of them is given the end
- * of the VMA below and the start of the VMA above as floor and ceiling (free_pgd_range).
+ * of the VMA below and the start of the VMA above as floor and ceiling (free_pgd_range). Returns
+ * the table pages freed.
  */
-export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): void {
+export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): number {
+  let freed = 0
   for (const g of gone) {
     let floor = 0
     let ceiling = 0x100000000
@@ -109,6 +121,7 @@ export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): void {
       if (x.end <= g.start && x.end > floor) floor = x.end
       if (x.start >= g.end && x.start < ceiling) ceiling = x.start
     }
-    mm.pt.freePgtables(g.start, g.end, floor, ceiling)
+    freed += mm.pt.freePgtables(g.start, g.end, floor, ceiling)
   }
+  return freed
 }
