@@ -89,6 +89,18 @@ export function createHandlers(services: LabServices): RouteHandlers {
       return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
     },
 
+    'calibration.get': () => services.calibration.state(),
+    'calibration.run': ({ quick }) => {
+      if (!services.calibration.start(quick)) throw new ApiError('bad_request', 'a calibration is running already')
+      return { started: true as const }
+    },
+    'calibration.import': async ({ text }) => badRequestOnError(() => services.calibration.import(text)),
+    'calibration.export': () => {
+      const f = services.calibration.export()
+      if (!f) throw new ApiError('bad_request', `no calibration to export (${services.calibration.path} does not exist or cannot be read): run one first`)
+      return f
+    },
+    'calibration.delete': () => services.calibration.remove(),
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
     'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
 

@@ -25,8 +25,13 @@ export const ROUTE_NAMES = [
   'reports.export',
   'probe.run',
   'probe.machine',
+  'calibration.get',
+  'calibration.run',
+  'calibration.import',
+  'calibration.export',
+  'calibration.delete',
 ] as const
-export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished'] as const
+export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished', 'calibration.progress'] as const
 
 export type RouteName = (typeof ROUTE_NAMES)[number]
 export type EventName = (typeof EVENT_NAMES)[number]

@@ -6,7 +6,7 @@
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { cpuTlbFlushCost } from '../cost/model'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { MmStruct, SIZEOF, type Vma } from './objects'
 import { ALL_PAGES, mmuNotifierRelease, invalidateRangeStart, invalidateRangeEnd, archInvalidateSecondaryTlbs } from './notifier'
 import { fputNoTask } from './files'
@@ -67,10 +67,15 @@ export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
     const r = { mm, start: 0, end: ALL_PAGES, event: 'UNMAP' as const, blockable: true, owner: -1 }
     yield* invalidateRangeStart(w, r, up)
     const heir = heirOwner(mm)
-    const present = mm.pt.present
-    mm.pt.clearAll((_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+    // unmap_vmas (a full-mm gather: zap + folio free per entry), then free_pgtables of every table
+    let entries = 0
+    const tables = mm.pt.tables
+    mm.pt.clearAll((_pg, f, pfn) => {
+      entries++
+      zapFrames(w, mm, f, pfn, heir)
+    })
     for (const v of mm.vmas) if (v.shmem) putShmem(w, v)
-    const cpu = present * w.costs.pte_op + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
+    const cpu = entries * w.costs.exit_pte + ptTablesCost(w.costs, -tables) + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield* archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
     yield* invalidateRangeEnd(w, r, up)
     if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: up })

@@ -2,7 +2,7 @@
  * mmap(2) and munmap(2) (mm/mmap.c, mm/vma.c): do_mmap placing a new VMA (2 MiB aligned when large
  * or huge), do_vmi_munmap with its UNMAP invalidation.
  */
-import type { Proc } from '../engine/engine'
+import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EINVAL, ENOMEM } from './errno'
@@ -15,6 +15,7 @@ import { insertVma, hugetlbReserved, hugetlbAlignCheck } from './vma'
 import { zapRange, invalidated } from './memory'
 import { splitVma, vmaMerge } from './vma_modify'
 import { mmapReadUnlock, mmapWriteDowngrade, mmapWriteLock, mmapWriteUnlock } from './mmap_lock'
+import { ptTablesCost } from '../cost/model'
 
 export interface MmapArgs {
   pages: number
@@ -114,18 +115,28 @@ export function* doMunmap(w: Kernel, mm: MmStruct, start: number, end: number, p
   if (unlock) mmapWriteDowngrade(w, mm)
   // vms_clear_ptes → unmap_vmas: one UNMAP over the requested range, then free_pgtables between
   // the neighbours that stay (vms->unmap_start / unmap_end)
-  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_complete_munmap_vmas', 'vms_clear_ptes', 'unmap_vmas'], () => zapRange(w, mm, start, end) * w.costs.pte_op)
-  freeGoneTables(mm, gone)
+  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'vms_complete_munmap_vmas', 'vms_clear_ptes', 'unmap_vmas'], () => {
+    // unmap_vmas: zap + folio free per entry (a 2 MiB leaf is one, zap_huge_pmd)
+    const entries = { n: 0 }
+    zapRange(w, mm, start, end, entries)
+    return w.costs.munmap_base + entries.n * w.costs.munmap_pte
+  })
+  // free_pgtables after unmap_vmas' invalidation: each table page freed costs pt_free
+  const freed = freeGoneTables(mm, gone)
   for (const v of gone) removeVma(w, v, [...p, 'remove_vma'])
+  const tables = ptTablesCost(w.costs, -freed)
+  if (tables > 0) yield sleep(tables)
   if (unlock) mmapReadUnlock(w, mm)
   return 0
 }
 
 /**
  * free_pgtables for VMAs just removed from `mm.vmas` (sorted): each run of them is given the end
- * of the VMA below and the start of the VMA above as floor and ceiling (free_pgd_range).
+ * of the VMA below and the start of the VMA above as floor and ceiling (free_pgd_range). Returns
+ * the table pages freed.
  */
-export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): void {
+export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): number {
+  let freed = 0
   for (const g of gone) {
     let floor = 0
     let ceiling = 0x100000000
@@ -133,6 +144,7 @@ export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): void {
       if (x.end <= g.start && x.end > floor) floor = x.end
       if (x.start >= g.end && x.start < ceiling) ceiling = x.start
     }
-    mm.pt.freePgtables(g.start, g.end, floor, ceiling)
+    freed += mm.pt.freePgtables(g.start, g.end, floor, ceiling)
   }
+  return freed
 }

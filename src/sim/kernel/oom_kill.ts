@@ -47,12 +47,14 @@ export function* oomReap(w: Kernel, mm: MmStruct, path: CallPath): Proc<number> 
       w.count('oom_reaper.vma_skipped')
       continue
     }
-    const n = zapRange(w, mm, v.start, v.end)
+    const entries = { n: 0 }
+    const n = zapRange(w, mm, v.start, v.end, entries)
     reaped += n
     yield* archInvalidateSecondaryTlbs(w, mm, v.start, v.end, p)
     const tlb = cpuTlbFlushCost(w.costs, v.end - v.start)
     yield* invalidateRangeEnd(w, r, p)
-    yield sleep(n * w.costs.pte_op + tlb)
+    // __oom_reap_task_mm → unmap_page_range: the zap MADV_DONTNEED does
+    yield sleep(entries.n * w.costs.zap_pte + tlb)
   }
   mmapReadUnlock(w, mm)
   w.count('oom_reaper.pages_reaped', reaped)

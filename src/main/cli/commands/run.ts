@@ -8,10 +8,12 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
+import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
 
 interface RunFlags {
+  costs?: string
   design?: string
   seed?: string
   json?: boolean
@@ -95,6 +97,7 @@ export function registerRunCommand(program: Command): void {
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
     .option('--timeout <seconds>', 'stop a run that takes longer (experiment service only)')
+    .option('--costs <default|file>', "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present")
     .addHelpText(
       'after',
       '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
@@ -134,6 +137,16 @@ export function runCommand(files: string[], flags: RunFlags): number {
     }
     seed = n
   }
+  let costs: CostChoice
+  try {
+    costs = chooseCosts(flags.costs)
+  } catch (e) {
+    process.stderr.write(`hmmlab run: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
+  // the costs used go with every run's output: on stderr, so --json stays one document
+  process.stderr.write(`${describeCosts(costs.used)}\n`)
+  const costOpt = costs.table ? { costs: costs.table } : {}
   const tty = process.stdout.isTTY === true && !flags.json
   const docs: unknown[] = []
   if (flags.out) mkdirSync(flags.out, { recursive: true })
@@ -169,10 +182,10 @@ export function runCommand(files: string[], flags: RunFlags): number {
       let result: RunResult
       let sweep: SweepResult | null = null
       if (nSeeds > 1) {
-        const r = runSweep(sc, d, first, nSeeds, onProgress ? { onProgress } : {})
+        const r = runSweep(sc, d, first, nSeeds, { ...costOpt, ...(onProgress ? { onProgress } : {}) })
         result = r.firstResult
         sweep = r.sweep
-      } else result = runScenario(sc, { design: d, seed: first, ...(onProgress ? { onProgress } : {}) })
+      } else result = runScenario(sc, { design: d, seed: first, ...costOpt, ...(onProgress ? { onProgress } : {}) })
       if (tty) process.stdout.write('\r\x1b[K')
       runs.push(result)
       if (result.status === 'failed' && code === 0) code = 1
