@@ -12,6 +12,7 @@ import { registerProbeCommand } from './commands/probe'
 import { registerReportCommand } from './commands/report'
 import { registerServeCommand } from './commands/serve'
 import { registerSchemaCommand } from './commands/schema'
+import { registerImportCommand } from './commands/import'
 
 /** Builds the commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerReportCommand(program)
   registerServeCommand(program)
   registerSchemaCommand(program)
+  registerImportCommand(program)
   return program
 }
 

@@ -498,7 +498,7 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
     try {
       const pm = PREFIX_RE.exec(raw) as RegExpExecArray
       const pidText = pm[1] ?? pm[2]
-      const pid = pidText !== undefined ? Number(pidText) : (firstPid ?? 0)
+      const pid: number = pidText !== undefined ? Number(pidText) : (firstPid ?? 0)
       if (firstPid === null) firstPid = pid
       const time = pm[3] !== undefined ? parseTime(pm[3]) : null
       if (timed === null) timed = time !== null

@@ -26,7 +26,7 @@ function scalar(v: unknown, key = ''): string {
     if (/^[A-Za-z][A-Za-z0-9_.-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|y|n|~)$/i.test(v)) return v
     return JSON.stringify(v)
   }
-  if (Array.isArray(v)) return `[${v.map(scalar).join(', ')}]`
+  if (Array.isArray(v)) return `[${v.map((x) => scalar(x)).join(', ')}]`
   if (v !== null && typeof v === 'object') {
     const es = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined)
     return `{ ${es.map(([k, x]) => `${k}: ${scalar(x, k)}`).join(', ')} }`
