@@ -34,7 +34,7 @@ export interface StraceImportOptions {
   deviceReadMax?: number
   /** before the main process exits, fork a child that keeps the device fd for a while, then exits */
   forkExit?: boolean
-  /** sleeps shorter than this are merged into the next (ns, default 1000) */
+  /** gaps shorter than this add up until they reach it, then become one sleep (ns, default 100 µs) */
   minSleepNs?: number
   /** error cap */
   maxErrors?: number
@@ -224,7 +224,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   const mirrorMode = withDevice ? (opts.mirror ?? 'main') : 'none'
   const readMode = mirrorMode !== 'none' ? (opts.deviceRead ?? 'mapped') : 'none'
   const readMax = opts.deviceReadMax ?? 16 << 20
-  const minSleep = opts.minSleepNs ?? 1000
+  const minSleep = opts.minSleepNs ?? 100_000
   let lastTime: number | null = null
   let firstTime: number | null = null
   let steps = 0
