@@ -137,8 +137,8 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
     emit({ open: { task, device: 'dev0', fd: 'dev' } }, '--device: the process opens the device')
     emit({ mirror: { task, fd: 'dev' } }, 'and mirrors its address space')
   }
-  // files: one open_tmpfile per distinct path, sized to its largest mapping
-  const files = new Map<string, { fd: string; size: number; step: { open_tmpfile: { task: string; fd: string; size?: number | string } } }>()
+  let files = 0
+  const fileCount = new Map<string, number>()
   const names = new Set<string>()
   const regionName = (base: string, addr: number): string => {
     let n = `${safeName(base, 'r')}-${addr.toString(16)}`
@@ -170,20 +170,13 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
     else if (isFile && !v.path.startsWith('/dev/') && !hugetlb) {
       const p = v.path.replace(/ \(deleted\)$/, '')
       base = p.split('/').pop() || 'file'
-      let f = files.get(p)
-      if (!f) {
-        const fdName = `${safeName(base, 'file')}.f${files.size + 1}`
-        const step = { open_tmpfile: { task, fd: fdName } as { task: string; fd: string; size?: number | string } }
-        emit(step, `open ${JSON.stringify(p)}`)
-        f = { fd: fdName, size: 0, step }
-        files.set(p, f)
-      }
-      if (size > f.size) {
-        f.size = size
-        f.step.open_tmpfile.size = sizeText(size)
-      }
-      fd = f.fd
-      if (v.offset !== 0) unmapped.push({ line: v.line, what: 'file offset', reason: 'the language maps a file from its first page (which page-cache pages are shared differs; sizes and protections are exact)' })
+      // one tmpfs file per VMA: the language maps a file from its first page, so VMAs of one file
+      // at different offsets would share page-cache pages they do not share in the kernel
+      const n = (fileCount.get(p) ?? 0) + 1
+      fileCount.set(p, n)
+      fd = `${safeName(base, 'file')}.f${++files}`
+      emit({ open_tmpfile: { task, fd, size: sizeText(size) } }, `open ${JSON.stringify(p)}${n > 1 ? ` (mapping ${n} of this file)` : ''}`)
+      if (v.offset !== 0) unmapped.push({ line: v.line, what: 'file offset', reason: 'the language maps a file from its first page: each VMA of a file gets a tmpfs file of its own (page counts are exact, sharing between VMAs of one file is lost)' })
     } else {
       base = safeName(v.path.split('/').pop() ?? 'map', 'map')
       unmapped.push({ line: v.line, what: `mapping of ${v.path}`, reason: hugetlb ? 'a hugetlbfs file mapping: mapped as private hugetlb memory' : 'a device or special file: mapped as anonymous memory' })

@@ -561,7 +561,10 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
         slot = events.length - 1
       }
       const close = closingParen(argsText)
-      if (close < 0) throw new StraceParseError(lineNo, argsCol, `the arguments of "${name}" have no closing ")"`)
+      if (close < 0) {
+        tokenize(argsText, lineNo, argsCol) // an unterminated string or comment says so, with its column
+        throw new StraceParseError(lineNo, argsCol, `the arguments of "${name}" have no closing ")"`)
+      }
       const args = parseArgs(argsText.slice(0, close), startLine, argsCol)
       const after = argsText.slice(close + 1)
       const em = /^\s*=\s*/.exec(after)

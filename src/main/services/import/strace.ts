@@ -418,9 +418,9 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     const comm = fileName(path)
     const old = pidMm.get(e.pid)
     if (vforkChild.has(e.pid) || !old) {
-      vforkChild.delete(e.pid)
-      const m = spawnMm(e.pid, comm, e.line, `execve(${JSON.stringify(path)}): a new process image with a fresh mm`)
-      if (old === undefined && e.pid !== mainPid) note(e.line, 'execve', 'the log does not show how this pid was created')
+      const vforked = vforkChild.delete(e.pid)
+      spawnMm(e.pid, comm, e.line, `execve(${JSON.stringify(path)}): a new process image with a fresh mm`)
+      if (!vforked && e.pid !== mainPid) note(e.line, 'execve', 'the log does not show how this pid was created')
       return
     }
     // an execve of a running process: a fresh mm (exec_mmap), the old mm is dropped (mmput)
