@@ -10,6 +10,7 @@ export const ROUTE_NAMES = [
   'scenarios.save',
   'scenarios.validate',
   'scenarios.schema',
+  'scenarios.import',
   'experiments.start',
   'experiments.cancel',
   'experiments.list',
