@@ -233,3 +233,21 @@ describe('import proc', () => {
     expect(bad.stderr).toMatch(/line 1, column \d+: /)
   })
 })
+
+describe('import strace: one munmap call, one step', () => {
+  it('a munmap across several mappings and a hole is one UNMAP range, as unmap_vmas makes it', () => {
+    const log = [
+      '1 1.0 execve("/bin/x", ["x"], 0x1 /* 1 var */) = 0',
+      '1 1.1 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      '1 1.2 mmap(0x7f0000002000, 4096, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x7f0000002000',
+      '1 1.3 mmap(0x7f0000004000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x7f0000004000',
+      '1 1.4 munmap(0x7f0000000000, 20480) = 0',
+      '1 1.5 exit_group(0) = ?',
+    ].join('\n')
+    const r = importStrace(log)
+    expect(r.scenario.steps.filter((s) => 'munmap' in s)).toEqual([{ munmap: { task: 'x-1', region: 'anon-7f0000000000', size: '20K' } }])
+    const res = runScenario(parseScenario(r.yaml, 'x.yaml'), { design: 'D4' })
+    expect(res.steps.filter((s) => (s.ret ?? 0) < 0)).toEqual([])
+    expect((res.metrics.counters as Record<string, number>)['invalidate.UNMAP']).toBe(1)
+  })
+})

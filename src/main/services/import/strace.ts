@@ -346,9 +346,16 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
       emit({ device_read: { ...rangeArgs(m, { ...r, end }), fd: 'dev' } }, `L${line}: --device-read mapped${end < r.end ? ` (first ${sizeText(readMax)})` : ''}`)
     }
   }
+  /**
+   * One munmap step for the whole range, as the kernel makes one MMU_NOTIFY_UNMAP range of it
+   * across VMAs and holes (unmap_vmas, mm/memory.c): the step names the first region it covers and
+   * runs on from there (a range is an address window; it may extend past its region).
+   */
   const munmapRange = (m: Mm, s: number, e: number, line: number, why: string): number => {
     const { runs, hole } = cover(m, s, e)
-    for (const r of runs) emit({ munmap: rangeArgs(m, r) }, `L${line}: ${why} ${hex(r.start)}+${sizeText(r.end - r.start)}`)
+    const first = runs[0]
+    const last = runs[runs.length - 1]
+    if (first && last) emit({ munmap: rangeArgs(m, { start: first.start, end: last.end, region: first.region }) }, `L${line}: ${why} ${hex(first.start)}+${sizeText(last.end - first.start)}${runs.length > 1 ? ` (${runs.length} mappings)` : ''}`)
     cut(m, s, e)
     return hole
   }
