@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
@@ -231,6 +232,22 @@ describe('import proc', () => {
     const bad = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'strace', 'test/import/fixtures/bash.maps'], { encoding: 'utf8' })
     expect(bad.status).toBe(2)
     expect(bad.stderr).toMatch(/line 1, column \d+: /)
+  })
+  it('hmmlab import strace writes the scenario and lists what it did not map on stderr; saved maps and smaps must agree', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hmmlab-import-')), 'gcc.yaml')
+    const tsx = join('node_modules', '.bin', 'tsx')
+    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'strace', `${W}/gcc-build.strace.log`, '-o', out, '--device', 'dmirror', '--mirror', 'all'], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stderr).toMatch(/^hmmlab import strace: 2481 lines, 2460 calls → \d+ steps, tasks gcc-14843, cc1-14845, as-14847, collect2-14848, ld-14849/)
+    expect(r.stderr).toMatch(/vfork ×4: .*; lines 64, 652, 852, 1016/)
+    expect(parseScenario(readFileSync(out, 'utf8'), out).steps.filter((s) => 'mirror' in s).length).toBe(5)
+    const maps = fx('bash.maps').split('\n')
+    maps[0] = maps[0]?.replace('r--p', 'rw-p') ?? ''
+    const other = join(mkdtempSync(join(tmpdir(), 'hmmlab-import-')), 'other.maps')
+    writeFileSync(other, maps.join('\n'))
+    const mismatch = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'proc', '--maps', other, '--smaps', 'test/import/fixtures/bash.smaps'], { encoding: 'utf8' })
+    expect(mismatch.status).toBe(2)
+    expect(mismatch.stderr).toMatch(/do not describe the same address space: maps line 1 /)
   })
 })
 

@@ -9,7 +9,7 @@ import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { DESIGN_IDS, parseSize, type DesignIdT } from '../../../shared/scenario'
 import { ImportError, importStrace, type StraceImportOptions } from '../../services/import/strace'
-import { importProc } from '../../services/import/proc'
+import { importProc, parseMaps } from '../../services/import/proc'
 import { readProcFiles } from '../../services/import/proc-live'
 import { unmappedSummary, type Unmapped } from '../../services/import/writer'
 import { stdoutFlushed } from './run'
@@ -71,6 +71,21 @@ function common(flags: CommonFlags): Omit<StraceImportOptions, 'sourceName'> {
   if (flags.name !== undefined) o.name = flags.name
   if (flags.note !== undefined) o.notes = flags.note
   return o
+}
+
+/** null when a maps text and an smaps text list the same VMAs, else the first difference. */
+function compareMaps(maps: string, smaps: string): string | null {
+  const a = parseMaps(maps)
+  const b = parseMaps(smaps)
+  if (a.errors.length > 0) throw new ImportError(a.errors, 'the maps text')
+  const key = (v: { start: number; end: number; perms: string; path: string }): string => `${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ${v.path}`
+  const n = Math.max(a.vmas.length, b.vmas.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.vmas[i]
+    const y = b.vmas[i]
+    if (!x || !y || key(x) !== key(y)) return `maps line ${x?.line ?? 'end'} (${x ? key(x) : 'no more VMAs'}) against smaps line ${y?.line ?? 'end'} (${y ? key(y) : 'no more VMAs'}); take both copies at the same moment`
+  }
+  return null
 }
 
 function readInput(file: string, what: string): string {
@@ -162,6 +177,11 @@ export function registerImportCommand(program: Command): void {
         const file = (flags.smaps ?? flags.maps) as string
         text = readInput(file, flags.smaps ? 'smaps' : 'maps')
         source = basename(file)
+        if (flags.smaps && flags.maps) {
+          // both: smaps has everything; the maps copy must describe the same VMAs
+          const diff = compareMaps(readInput(flags.maps, 'maps'), text)
+          if (diff) throw new UsageError(`--maps ${flags.maps} and --smaps ${flags.smaps} do not describe the same address space: ${diff}`)
+        }
       } else throw new UsageError('give a pid, or --smaps FILE (or --maps FILE)')
       const r = importProc(text, { ...o, sourceName: source, comm, pid: pidN })
       report('proc', r, flags, `${r.stats.vmas} VMAs, ${Math.round(r.stats.mappedBytes / 1024)} KiB mapped, ${Math.round(r.stats.residentBytes / 1024)} KiB resident`)
