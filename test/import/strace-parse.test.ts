@@ -20,6 +20,7 @@ describe('strace argument syntax', () => {
     const xs = parseArgs('42, 0x7f93af7ec000, 0644, -1, 3</usr/lib/libc.so.6>', 1)
     expect(xs.map(numOf)).toEqual([42, 0x7f93af7ec000, 0o644, -1, 3])
     expect(xs[4]).toMatchObject({ path: '/usr/lib/libc.so.6' })
+    expect(parseArgs('AT_FDCWD</tmp/wl>, "/etc/ld.so.cache", O_RDONLY', 1).map(describeValue)).toEqual(['AT_FDCWD', '"/etc/ld.so.cache"', 'O_RDONLY'])
   })
   it('reads flag sets, structs with nested calls, arrays, signal sets and comments', () => {
     const [flags, st, arr, sigs, env] = parseArgs('PROT_READ|PROT_WRITE, {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, [4, 5], ~[RTMIN RT_1], 0x7ffe1415d380 /* 39 vars */', 1)

@@ -154,7 +154,7 @@ export function tokenize(text: string, line: number, col0 = 1): Tok[] {
       else if (t.length > 1 && t[0] === '0' && /^[0-7]+$/.test(t)) v = parseInt(t, 8)
       else v = Number(t)
       const tok: Tok = { k: 'num', v, text: t, at }
-      // -y decoration: 3</usr/lib/libc.so.6>
+      // -y decoration: 3</usr/lib/libc.so.6>, 5<pipe:[1234]>, 3<socket:[99]>
       if (text[i] === '<' && !text.startsWith('<<', i)) {
         const e = text.indexOf('>', i)
         if (e > i) {
@@ -169,6 +169,11 @@ export function tokenize(text: string, line: number, col0 = 1): Tok[] {
       const m = /^[A-Za-z_$][A-Za-z0-9_$]*/.exec(text.slice(i)) as RegExpExecArray
       out.push({ k: 'id', v: m[0], at: i })
       i += m[0].length
+      // -y decoration of a directory fd: AT_FDCWD</home/user>
+      if (text[i] === '<' && text[i + 1] === '/') {
+        const e = text.indexOf('>', i)
+        if (e > i) i = e + 1
+      }
       continue
     }
     const p = PUNCT.find((q) => text.startsWith(q, i))

@@ -283,7 +283,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   }
   const spawnMm = (pid: number, comm: string, line: number, why: string): Mm => {
     const m = newMm(comm, pid)
-    m.task = uniqueTask(`${safeName(comm, 'task')}-${pid}`)
+    m.task = uniqueTask(pid > 0 ? `${safeName(comm, 'task')}-${pid}` : safeName(comm, 'task'))
     if (m.main && mainTask === null) mainTask = m.task
     emit({ spawn: { task: m.task } }, `L${line}: ${why}`)
     pidMm.set(pid, m)
@@ -294,7 +294,10 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     let m = pidMm.get(e.pid)
     if (!m) {
       // a pid the log never saw being created (strace -p, or the first line is not its execve)
-      m = spawnMm(e.pid, `pid${e.pid}`, e.line, `pid ${e.pid} appears without an execve or fork in the log: a new task (what it mapped before is unknown)`)
+      m =
+        e.pid > 0
+          ? spawnMm(e.pid, `pid${e.pid}`, e.line, `pid ${e.pid} appears without an execve or fork in the log: a new task (what it mapped before is unknown)`)
+          : spawnMm(e.pid, 'traced', e.line, 'the log has no pids (strace without -f) and no execve: one task (what it mapped before is unknown)')
     }
     return m
   }
@@ -853,7 +856,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     emit({ expect: { label: 'nothing was used after free', findings: { kind: 'use_after_free', count: 0 } } } as StepT)
   }
 
-  const name = opts.name ?? `strace of ${firstCall.name === 'execve' && firstCall.args[0]?.t === 'str' ? fileName(firstCall.args[0].v) : `pid ${mainPid}`}`
+  const name = opts.name ?? `strace of ${firstCall.name === 'execve' && firstCall.args[0]?.t === 'str' ? fileName(firstCall.args[0].v) : (opts.sourceName ?? (mainPid > 0 ? `pid ${mainPid}` : 'a process'))}`
   const sc: Omit<Scenario, 'steps'> = {
     name,
     description: `Imported by hmmlab import strace from ${opts.sourceName ?? 'a log'}: ${taskList.length} task(s) (${taskList.join(', ')}), ${parsed.lines} log lines, ${unmapped.length} not mapped (listed at the top).`,
