@@ -167,7 +167,7 @@ describe('import strace', () => {
 
 describe('the shipped workloads', () => {
   for (const name of ['python-imports', 'node-script', 'gcc-build']) {
-    it(`${name}: the log converts to the shipped scenario's steps, which run without a failed step`, () => {
+    it(`${name}: the log converts to the shipped scenario's steps, which run without a failed step`, { timeout: 120_000 }, () => {
       const shipped = parseScenario(readFileSync(`${W}/${name}.yaml`, 'utf8'), `${name}.yaml`)
       const again = importStrace(readFileSync(`${W}/${name}.strace.log`, 'utf8'), {
         device: 'dmirror',
@@ -222,7 +222,7 @@ describe('import proc', () => {
     expect(sc.steps.length).toBeGreaterThan(10)
     expect(() => readProcFiles(2 ** 30)).toThrow(/no process/)
   })
-  it('hmmlab import proc PID works from the command line', () => {
+  it('hmmlab import proc PID works from the command line', { timeout: 180_000 }, () => {
     const sleeper = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' })
     expect(sleeper.status).toBe(0)
     const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'proc', String(process.pid), '--device', 'dmirror', '-q'], { encoding: 'utf8', maxBuffer: 1 << 26 })
@@ -233,7 +233,7 @@ describe('import proc', () => {
     expect(bad.status).toBe(2)
     expect(bad.stderr).toMatch(/line 1, column \d+: /)
   })
-  it('hmmlab import strace writes the scenario and lists what it did not map on stderr; saved maps and smaps must agree', () => {
+  it('hmmlab import strace writes the scenario and lists what it did not map on stderr; saved maps and smaps must agree', { timeout: 180_000 }, () => {
     const out = join(mkdtempSync(join(tmpdir(), 'hmmlab-import-')), 'gcc.yaml')
     const tsx = join('node_modules', '.bin', 'tsx')
     const r = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'strace', `${W}/gcc-build.strace.log`, '-o', out, '--device', 'dmirror', '--mirror', 'all'], { encoding: 'utf8' })
