@@ -268,3 +268,21 @@ describe('import strace: one munmap call, one step', () => {
     expect((res.metrics.counters as Record<string, number>)['invalidate.UNMAP']).toBe(1)
   })
 })
+
+describe('import strace: addresses', () => {
+  it('a heap that grows across 1 GiB boundaries stays one window: nothing mapped beyond it lands inside it', () => {
+    const log = [
+      '1 1.0 execve("/bin/x", ["x"], 0x1 /* 1 var */) = 0',
+      '1 1.1 brk(NULL) = 0x3fff0000',
+      '1 1.2 brk(0xc0010000) = 0xc0010000',
+      '1 1.3 mmap(0xc0020000, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0xc0020000',
+      '1 1.4 exit_group(0) = ?',
+    ].join('\n')
+    const r = importStrace(log)
+    const maps = r.scenario.steps.filter((s) => 'mmap' in s).map((s) => (s as { mmap: { at: number; size: string } }).mmap)
+    expect(maps.map((m) => m.size)).toEqual([`${(0xc0010000 - 0x3fff0000) / 1024}K`, '64K'])
+    expect((maps[1]?.at ?? 0) - (maps[0]?.at ?? 0)).toBe(0xc0020000 - 0x3fff0000)
+    const res = runScenario(parseScenario(r.yaml, 'x.yaml'), { design: 'D4' })
+    expect(res.steps.filter((s) => (s.ret ?? 0) < 0)).toEqual([])
+  })
+})

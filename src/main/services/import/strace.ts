@@ -167,6 +167,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   // ------------------------------------------------ pass 1: the address ranges the log refers to
   const ranges: Array<[number, number]> = []
   const brkLo = new Map<number, number>()
+  const brkHi = new Map<number, number>()
   for (const e of events) {
     if (e.kind !== 'call' || e.ret.errno !== null) continue
     const a = e.args
@@ -198,11 +199,13 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
       case 'brk':
         if (rv !== null && rv > 0) {
           brkLo.set(e.pid, Math.min(brkLo.get(e.pid) ?? rv, rv))
-          ranges.push([Math.floor(rv / PAGE) * PAGE - PAGE, pageAlign(rv) + PAGE])
+          brkHi.set(e.pid, Math.max(brkHi.get(e.pid) ?? rv, rv))
         }
         break
     }
   }
+  // the whole span each heap reaches, so that a heap crossing a 1 GiB boundary stays one window
+  for (const [pid, lo] of brkLo) ranges.push([Math.floor(lo / PAGE) * PAGE, pageAlign(brkHi.get(pid) ?? lo) + PAGE])
   let amap: AddrMap
   try {
     amap = new AddrMap(ranges)
