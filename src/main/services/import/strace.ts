@@ -34,7 +34,7 @@ export interface StraceImportOptions {
   deviceReadMax?: number
   /** before the main process exits, fork a child that keeps the device fd for a while, then exits */
   forkExit?: boolean
-  /** gaps shorter than this add up until they reach it, then become one sleep (ns, default 100 µs) */
+  /** gaps shorter than this add up until they reach it, then become one sleep (ns, default 1 ms) */
   minSleepNs?: number
   /** error cap */
   maxErrors?: number
@@ -227,7 +227,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   const mirrorMode = withDevice ? (opts.mirror ?? 'main') : 'none'
   const readMode = mirrorMode !== 'none' ? (opts.deviceRead ?? 'mapped') : 'none'
   const readMax = opts.deviceReadMax ?? 16 << 20
-  const minSleep = opts.minSleepNs ?? 100_000
+  const minSleep = opts.minSleepNs ?? 1_000_000
   let lastTime: number | null = null
   let firstTime: number | null = null
   let steps = 0
@@ -623,6 +623,8 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         catchUp(t)
         const { runs, hole } = cover(m, s, s + len)
         for (const r of runs) emit({ mprotect: { ...rangeArgs(m, r), prot } }, `L${e.line}: mprotect ${hex(r.start)}+${sizeText(r.end - r.start)} ${flagsOf(a[2]).join('|')}`)
+        // what was inaccessible and is now readable (a reservation being committed) is new to the mirror
+        const opened = runs.filter((r) => r.prot === 'none')
         // the pieces take the new protection
         const changed: Piece[] = []
         for (const p of m.pieces) {
@@ -636,7 +638,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         m.pieces = changed.sort((x, y) => x.start - y.start)
         if (hole > 0) note(e.line, e.name, `${sizeText(hole)} of the range was mapped by execve (the program image, ld.so) or is otherwise unknown to the log`)
         if (e.name === 'pkey_mprotect') note(e.line, 'pkey_mprotect', 'the protection key is not modelled (the protection is)')
-        if (prot !== 'none') deviceRead(m, s, s + len, e.line)
+        if (prot !== 'none') for (const r of opened) deviceRead(m, r.start, r.end, e.line)
         break
       }
       case 'madvise': {
