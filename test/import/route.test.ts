@@ -50,3 +50,20 @@ describe('scenarios.import', () => {
     expect(r).toMatchObject({ ok: false, issues: [{ path: 'device' }] })
   })
 })
+
+describe('machineRef fast path', () => {
+  it('finds references in every spelling and skips the parse only for plain mappings', async () => {
+    const { machineRef } = await import('../../src/main/services/machine-ref')
+    const cases: Array<[string, string | undefined]> = [
+      ['name: x\nmachine: probed\nsteps: []\n', 'probed'],
+      ['name: x\nmachine: "./m.json"\nsteps: []\n', './m.json'],
+      ['name: x\nmachine:\n  probed\nsteps: []\n', 'probed'],
+      ['name: x\nmachine:\n  iommus: []\nsteps: []\n', undefined],
+      ['name: x\nmachine: { cpus: 4 }\nsteps: []\n', undefined],
+      ['name: x\nmachine: # c\n  cpus: 4\nsteps: []\n', undefined],
+      ['{"name": "x", "machine": "probed", "steps": []}', 'probed'],
+      ['name: x\nsteps: []\n', undefined],
+    ]
+    for (const [text, want] of cases) expect(machineRef(text), text).toBe(want)
+  })
+})

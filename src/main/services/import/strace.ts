@@ -349,7 +349,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     for (const r of cover(m, s, e).runs) {
       if (r.prot === 'none') continue
       const end = Math.min(r.end, r.start + readMax)
-      emit({ device_read: { ...rangeArgs(m, { ...r, end }), fd: 'dev' } }, `L${line}: --device-read mapped${end < r.end ? ` (first ${sizeText(readMax)})` : ''}`)
+      emit({ device_read: { ...rangeArgs(m, { ...r, end }), fd: 'dev' } }, end < r.end ? `first ${sizeText(readMax)}` : undefined)
     }
   }
   /**
@@ -361,7 +361,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     const { runs, hole } = cover(m, s, e)
     const first = runs[0]
     const last = runs[runs.length - 1]
-    if (first && last) emit({ munmap: rangeArgs(m, { start: first.start, end: last.end, region: first.region }) }, `L${line}: ${why} ${hex(first.start)}+${sizeText(last.end - first.start)}${runs.length > 1 ? ` (${runs.length} mappings)` : ''}`)
+    if (first && last) emit({ munmap: rangeArgs(m, { start: first.start, end: last.end, region: first.region }) }, `L${line}${why === 'munmap' ? '' : `: ${why}`}${runs.length > 1 ? ` (${runs.length} mappings)` : ''}`)
     cut(m, s, e)
     return hole
   }
@@ -374,7 +374,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     if (extra.hugetlb) mm.hugetlb = true
     if (fd?.name) mm.fd = fd.name
     mm.at = simAt(start)
-    emit({ mmap: mm } as unknown as StepT, `L${line}: ${comment}`)
+    emit({ mmap: mm } as unknown as StepT, comment ? `L${line}: ${comment}` : `L${line}`)
     m.pieces.push({ start, end: start + len, region, prot, shared })
     m.pieces.sort((a, b) => a.start - b.start)
   }
@@ -600,7 +600,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         const huge = fl.includes('MAP_HUGETLB')
         if (huge) note(e.line, 'mmap MAP_HUGETLB', 'needs hugetlb pages: add an nr_hugepages step before it, or it returns -ENOMEM')
         if (file && off !== 0) note(e.line, 'mmap file offset', `offset ${hex(off)}: the language maps a file from its first page (which page-cache pages are shared differs; sizes and protections are exact)`)
-        mapRegion(m, start, len, prot, shared && (anon || file !== null), base, file, { hugetlb: huge }, e.line, `mmap ${hex(start)} ${fl.filter((f) => f !== 'MAP_PRIVATE').join('|') || 'MAP_PRIVATE'}${file ? ` ${file.path}` : ''}`)
+        mapRegion(m, start, len, prot, shared && (anon || file !== null), base, file, { hugetlb: huge }, e.line, file ? file.path : '')
         if (fl.includes('MAP_POPULATE') || fl.includes('MAP_LOCKED')) {
           if (prot !== 'none') emit({ touch: { ...rangeArgs(m, { start, end: start + len, region: { name: m.pieces.find((p) => p.start === start)?.region.name as string, start } }), write: prot.includes('w') && !shared } }, `L${e.line}: MAP_POPULATE/MAP_LOCKED faults the range in`)
         }
@@ -622,7 +622,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         const prot = protOf(flagsOf(a[2]))
         catchUp(t)
         const { runs, hole } = cover(m, s, s + len)
-        for (const r of runs) emit({ mprotect: { ...rangeArgs(m, r), prot } }, `L${e.line}: mprotect ${hex(r.start)}+${sizeText(r.end - r.start)} ${flagsOf(a[2]).join('|')}`)
+        for (const r of runs) emit({ mprotect: { ...rangeArgs(m, r), prot } }, `L${e.line}`)
         // what was inaccessible and is now readable (a reservation being committed) is new to the mirror
         const opened = runs.filter((r) => r.prot === 'none')
         // the pieces take the new protection
@@ -657,7 +657,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         }
         catchUp(t)
         const { runs, hole } = cover(m, s, s + len)
-        for (const r of runs) emit({ madvise: { ...rangeArgs(m, r), advice: mapped } }, `L${e.line}: madvise ${hex(r.start)}+${sizeText(r.end - r.start)} ${adv}`)
+        for (const r of runs) emit({ madvise: { ...rangeArgs(m, r), advice: mapped } }, `L${e.line}`)
         if (hole > 0) note(e.line, `madvise ${adv}`, `${sizeText(hole)} of the range is unknown to the log (execve's image or the stack)`)
         break
       }
