@@ -50,6 +50,13 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   'scenarios.save': fc.record({ text: fc.string(), fileName: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('../x.yaml', '/etc/x.yaml', 'a/../../b.yaml', 'ok.yaml')) }),
   'experiments.start': fc.record({ scenario: fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }), sweep: fc.anything() }),
   'calibration.import': fc.record({ text: fc.oneof(fc.string(), fc.json(), fc.constantFrom('{"format":"hmmlab.calibration/1"}', '{"format":"hmmlab.calibration/1","params":{"cpu_fault":{"value":-1}}}')) }),
+  'scenarios.import': fc.record({
+    kind: fc.constantFrom('strace', 'proc', 'x'),
+    text: fc.oneof(fc.string(), fc.constantFrom('1 1.0 brk(NULL) = 0x1000\n1 1.1 exit_group(0) = ?\n', '00400000-00401000 r-xp 00000000 00:00 0 /bin/x\n')),
+    fileName: fc.string({ minLength: 1 }),
+    device: fc.constantFrom(undefined, 'dmirror', 'gpu'),
+    forkExit: fc.boolean(),
+  }),
   'probe.run': probeInput(),
   'probe.machine': probeInput(),
   'reports.export': fc.record({ target: fc.record({ kind: fc.constantFrom('run', 'experiment', 'compare', 'x'), runId: fc.string() }), format: fc.constantFrom('html', 'pdf') }),

@@ -14,6 +14,7 @@ import { registerServeCommand } from './commands/serve'
 import { registerSchemaCommand } from './commands/schema'
 import { registerOracleCommand } from './commands/oracle'
 import { registerCalibrateCommand } from './commands/calibrate'
+import { registerImportCommand } from './commands/import'
 
 /** Builds the commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSchemaCommand(program)
   registerOracleCommand(program)
   registerCalibrateCommand(program)
+  registerImportCommand(program)
   return program
 }
 

@@ -11,6 +11,7 @@ export const ROUTE_NAMES = [
   'scenarios.validate',
   'scenarios.schema',
   'designs.list',
+  'scenarios.import',
   'experiments.start',
   'experiments.cancel',
   'experiments.list',
