@@ -8,7 +8,7 @@
  */
 import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { World } from '../world'
-import type { MmStruct, TmpFile } from '../kernel/objects'
+import type { MmStruct, Task, TmpFile } from '../kernel/objects'
 import type { Target } from '../teardown/design'
 import { PROT_READ, PROT_WRITE } from '../kernel/types'
 import { spawnTask, doFork, doExit, doClose, doClone, doExecve, doDup } from '../kernel/task'
@@ -93,6 +93,16 @@ function* tmpfileIo(env: StepEnv, a: { task: string; fd: string; offset?: number
   return ret
 }
 
+/** fork / thread / vfork: a live parent, a new child name, then the clone; the child's mm is recorded. */
+function* cloneStep(env: StepEnv, a: { task: string; child: string }, clone: (w: World, parent: Task, path: string[]) => Proc<Task>): Proc<number> {
+  const t = liveTask(env.ctx, a.task)
+  if (typeof t === 'number') return t
+  if (env.w.tasks.has(a.child)) return EINVAL
+  const c = yield* clone(env.w, t, env.path)
+  if (c.mm) env.ctx.mmOf.set(c.name, c.mm)
+  return 0
+}
+
 const deviceStep = (op: DeviceOp) =>
   function* (env: StepEnv, a: DevArgs): Proc<DeviceOpResult> {
     return yield* deviceOp(env.ctx, op, a, env.path, env.round)
@@ -105,30 +115,9 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (t.mm) ctx.mmOf.set(t.name, t.mm)
     return 0
   },
-  *fork({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doFork(w, t, a.child, path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
-  *thread({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doClone(w, t, a.child, 'thread', path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
-  *vfork({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doClone(w, t, a.child, 'vfork', path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
+  fork: (env, a) => cloneStep(env, a, (w, t, path) => doFork(w, t, a.child, path)),
+  thread: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'thread', path)),
+  vfork: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'vfork', path)),
   *execve({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
