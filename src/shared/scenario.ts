@@ -439,8 +439,15 @@ export const DeviceSpecSchema = z.strictObject({
     .describe('device memory type for migration: private (MEMORY_DEVICE_PRIVATE, default) or coherent (MEMORY_DEVICE_COHERENT: CPU-accessible, no fault)'),
 })
 
+/** Driver patches newer than the kernel the model follows (off unless listed). */
+export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
+
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  patches: z
+    .array(z.enum(MACHINE_PATCHES))
+    .optional()
+    .describe('driver patches newer than the modelled kernel: kfd_dequeue_user_queues_when_mm_released ("drm/amdkfd: Dequeue user queues when process mm released", amd-gfx 2025-10) dequeues KFD user queues in the notifier release instead of kfd_process_wq_release'),
   iommus: z.array(IommuSpecSchema).optional(),
   devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
 })
