@@ -86,8 +86,36 @@ function unhash(w: Kernel, sub: ClassicSub, path: CallPath): void {
 }
 
 /**
+ * The driver module's text, once it has been unloaded (delete_module freed it): a ledger object
+ * whose every later call into the module's ops is a use-after-free.
+ */
+const moduleText = new WeakMap<Kernel, number>()
+
+/** Records that the driver module is gone: `textId` is its freed ledger object. */
+export function moduleTextFreed(w: Kernel, textId: number): void {
+  moduleText.set(w, textId)
+}
+
+/** True once the driver module was unloaded. */
+export function moduleUnloaded(w: Kernel): boolean {
+  return moduleText.has(w)
+}
+
+/**
+ * mmu_notifier_synchronize: synchronize_srcu on the notifier domain, so that every free_notifier
+ * queued by mmu_notifier_put (call_srcu) has run when it returns. A module using
+ * mmu_notifier_put must call it in its __exit before its text goes.
+ */
+export function* mmuNotifierSynchronize(w: Kernel): Proc<void> {
+  w.count('mmu_notifier_synchronize')
+  yield* w.synchronizeSrcu()
+}
+
+/**
  * mmu_notifier_put: drops users; at zero unhashes and call_srcu → free_notifier, then mmdrop.
- * Safe from ->release.
+ * Safe from ->release. If the module was unloaded before the callback ran (no
+ * mmu_notifier_synchronize in its __exit), the call into ops->free_notifier is a use-after-free of
+ * the module text: reported; the callback never returns, so nothing after it runs.
  */
 export function mmuNotifierPut(w: Kernel, sub: ClassicSub, path: CallPath): void {
   const p = [...path, 'mmu_notifier_put']
@@ -106,6 +134,11 @@ export function mmuNotifierPut(w: Kernel, sub: ClassicSub, path: CallPath): void
     const fp = ['srcu_invoke_callbacks', 'mmu_notifier_free_rcu']
     if (w.engine.now - putAt < w.costs.srcu_gp) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
     if (mm.mm_count < 1) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
+    const text = moduleText.get(w)
+    if (text !== undefined && sub.ops.freeNotifier) {
+      w.ledger.access(text, [...fp, `${sub.ops.name}.free_notifier`], `subscription->ops->free_notifier (${sub.ops.name})`)
+      return
+    }
     w.mark('free_notifier', `${sub.ops.name} for ${mm.label}`)
     sub.ops.freeNotifier?.(w, sub, [...fp, `${sub.ops.name}.free_notifier`])
     mmdrop(w, mm, fp)
@@ -285,6 +318,12 @@ function* mnItreeInvalidate(w: Kernel, subs: Subscriptions, r: NotifierRange, p:
   for (const s of [...subs.itree]) {
     if (!s.inTree || !overlaps(s, r)) continue
     w.ledger.access(s.memId, p, 'interval invalidate')
+    const text = moduleText.get(w)
+    if (text !== undefined) {
+      // the driver's module is gone but its interval is still in the tree
+      w.ledger.access(text, p, 'interval_sub->ops->invalidate')
+      continue
+    }
     if (w.hooks.has('interval_invalidate')) w.hooks.emit('interval_invalidate', { t: w.engine.now, mm: r.mm, sub: s.memId, event: r.event, start: r.start, end: r.end, owner: r.owner })
     const c = s.ops.invalidate(w, s, r, cur, p)
     if (c < 0) {

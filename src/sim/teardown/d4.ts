@@ -23,12 +23,12 @@
  * released", amd-gfx, October 2025; `machine.patches`) the queues are dequeued in ->release
  * instead. Ioctls from another mm get -EBADF.
  */
-import type { Proc } from '../engine/engine'
+import { WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, IntervalOps, MmStruct, NotifierOps, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
-import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq, mmuNotifierGet, mmuNotifierPut } from '../kernel/notifier'
+import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq, mmuNotifierGet, mmuNotifierPut, mmuNotifierSynchronize } from '../kernel/notifier'
 import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, type DriverObj } from '../drivers/driver'
 import { designState, type TeardownDesign, type Target } from './design'
 import { EBADF, EINVAL } from '../kernel/errno'
@@ -38,11 +38,30 @@ import { kfdCancel, kfdFreeUserptrs } from '../drivers/kfd-evict'
 /** The patch that moves the dequeue from kfd_process_wq_release to the notifier release. */
 export const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
 
+/** kfd_process_wq: release works queued and not finished (kfd_process_destroy_wq drains them). */
+const kfdProcessWq = new WeakMap<Kernel, { pending: number; idle: WaitQueue }>()
+
+function processWq(w: Kernel): { pending: number; idle: WaitQueue } {
+  let q = kfdProcessWq.get(w)
+  if (!q) {
+    q = { pending: 0, idle: new WaitQueue('kfd_process_wq') }
+    kfdProcessWq.set(w, q)
+  }
+  return q
+}
+
 function unref(w: Kernel, obj: DriverObj, path: CallPath): void {
   const p = [...path, 'kfd_unref_process']
   if (!w.ledger.access(obj.ledgerId, p, 'kref_put(&p->ref)')) return
   obj.kref--
-  if (obj.kref === 0) w.queueWork('kfd_process_wq_release', 0, () => wqRelease(w, obj))
+  if (obj.kref === 0) {
+    const q = processWq(w)
+    q.pending++
+    w.queueWork('kfd_process_wq_release', 0, function* () {
+      yield* wqRelease(w, obj)
+      if (--q.pending === 0) w.engine.wakeUpAll(q.idle)
+    })
+  }
 }
 
 /** kfd_process_wq_release: the process is unreachable; dequeue, free BOs and SVM ranges, free. */
@@ -88,6 +107,20 @@ const svmRangeMnOps: IntervalOps = {
   },
 }
 
+/** kfd_process_notifier_release_internal. */
+function releaseInternal(w: Kernel, obj: DriverObj, path: CallPath): void {
+  const p = [...path, 'kfd_process_notifier_release_internal']
+  // cancel_delayed_work_sync of the eviction and restore work
+  kfdCancel(w, obj)
+  if (w.patches.has(KFD_DEQUEUE_AT_RELEASE)) {
+    const n = destroyQueues(w, obj, [...p, 'kfd_process_dequeue_from_all_devices'])
+    if (n > 0) w.count('kfd.queues_destroyed_at_release', n)
+  }
+  // p->mm = NULL
+  obj.mmDead = true
+  if (obj.sub) mmuNotifierPut(w, obj.sub, p)
+}
+
 const ops: NotifierOps = {
   name: 'kfd_process_mmu_notifier_ops',
   /** kfd_process_notifier_release → kfd_process_notifier_release_internal. */
@@ -99,16 +132,7 @@ const ops: NotifierOps = {
     // kfd_processes_srcu (the process table's own domain), not the notifier's: this runs inside
     // the notifier SRCU read section of __mmu_notifier_release
     yield* w.synchronizeSrcu(w.srcuDomain('kfd_processes_srcu'))
-    const p = [...path, 'kfd_process_notifier_release_internal']
-    // cancel_delayed_work_sync of the eviction and restore work
-    kfdCancel(w, obj)
-    if (w.patches.has(KFD_DEQUEUE_AT_RELEASE)) {
-      const n = destroyQueues(w, obj, [...p, 'kfd_process_dequeue_from_all_devices'])
-      if (n > 0) w.count('kfd.queues_destroyed_at_release', n)
-    }
-    // p->mm = NULL
-    obj.mmDead = true
-    mmuNotifierPut(w, sub, p)
+    releaseInternal(w, obj, path)
   },
   allocNotifier(w, mm: MmStruct) {
     const obj = designState(w).byMm.get(mm.id)
@@ -214,5 +238,22 @@ export const D4: TeardownDesign = {
   *release(w, file, path) {
     const obj = (file.priv as FilePriv).obj
     if (obj) unref(w, obj, [...path, 'kfd_release'])
+  },
+  /**
+   * kfd_exit: kfd_cleanup_processes takes every process still in the table (API users whose mm
+   * lives on) through release_internal and ends with mmu_notifier_synchronize, so every
+   * free_notifier has run; kfd_process_destroy_wq then drains the release works they queued.
+   */
+  *moduleExit(w, synchronize, path) {
+    const p = [...path, 'kfd_exit', 'kfd_cleanup_processes']
+    const st = designState(w)
+    for (const [id, obj] of [...st.byMm]) {
+      st.byMm.delete(id)
+      yield* w.synchronizeSrcu(w.srcuDomain('kfd_processes_srcu'))
+      releaseInternal(w, obj, p)
+    }
+    if (synchronize) yield* mmuNotifierSynchronize(w)
+    const q = processWq(w)
+    while (q.pending > 0) yield waitOn(q.idle)
   },
 }
