@@ -513,6 +513,8 @@ export function* archInvalidateSecondaryTlbs(w: Kernel, mm: MmStruct, start: num
  */
 export function* withInvalidation(w: Kernel, r: NotifierRange, path: CallPath, body: () => number): Proc<number> {
   const s = yield* invalidateRangeStart(w, r, path)
+  // a refused non-blockable range: the core already ended what it started, no _end
+  if (s.ret < 0 && !r.blockable) return s.ret
   const c = body()
   if (c > 0) yield sleep(c)
   yield* invalidateRangeEnd(w, r, path)
