@@ -64,6 +64,7 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
   const overrides: Record<string, number> = { ...(base ?? {}), ...(sc.costs ?? {}) }
   if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
+  for (const patch of sc.machine?.patches ?? []) w.patches.add(patch)
   const iommus = new Map<string, Iommu>()
   for (const s of sc.machine?.iommus ?? []) {
     const io = new Iommu({

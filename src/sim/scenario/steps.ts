@@ -39,8 +39,10 @@ import {
   type DataIo,
 } from '../drivers/dmirror'
 import { allocBo, createQueue } from '../drivers/driver'
+import { moduleUnload } from '../teardown/module'
+import { moduleUnloaded } from '../kernel/notifier'
 import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
-import { EBADF, EINVAL, ESRCH } from '../kernel/errno'
+import { EBADF, EINVAL, ENODEV, ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
 import { parseDuration, parseSize, patternValue, type LEAF_STEPS, type LeafStepT, type PatternT } from '../../shared/scenario'
 import { deviceByName, liveTask, protBits, rangeOf, resolveDevice, type Ctx, type RangeArgs } from './ctx'
@@ -170,6 +172,9 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     while (reaping) yield waitOn(reaped)
     return 0
   },
+  *module_unload({ ctx, w, path }, a) {
+    return yield* moduleUnload(w, ctx.design, a.synchronize ?? true, path)
+  },
   *close({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     return typeof t === 'number' ? t : yield* doClose(w, t, a.fd, path)
@@ -179,6 +184,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     const d = deviceByName(w, a.device)
     if (typeof t === 'number') return t
     if (!d) return EINVAL
+    if (moduleUnloaded(w)) return ENODEV
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     const f = allocFile(w, t, d, a.fd, ctx.fops, path)
     if (a.cloexec) t.cloexec.add(a.fd)
