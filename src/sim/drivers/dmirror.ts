@@ -5,7 +5,7 @@
  * `faults`, MIGRATE_TO_DEV / MIGRATE_TO_SYS, SNAPSHOT (temporary interval notifier, protection
  * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE; plus the SVA path (IOTLB / ATS, IOPF).
  */
-import { sleep, type Proc } from '../engine/engine'
+import { sleep, waitOn, WaitQueue, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
@@ -16,10 +16,10 @@ import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
-import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
-import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
+import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
 import { migrateDeviceToRam } from '../kernel/migrate-device'
 import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
@@ -181,12 +181,18 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
     if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
+      // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
+      // mmget_not_zero fails and it returns 0 without faulting, dmirror_do_read finds the same
+      // missing entry (-ENOENT), faults++, and round again, without a signal check. The ioctl
+      // never returns, so it has no return code: the model reports the livelock and leaves the
+      // task inside the ioctl for good (its step never completes).
+      const dead = m.mm.mm_users === 0
       w.finding({
         kind: 'livelock',
-        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress${m.mm.mm_users === 0 ? ': the mm is dead, dmirror_fault returns 0 and the loop never ends' : ''} (stopped after ${faults} faults)`,
+        message: `${write ? 'WRITE' : 'READ'} on ${m.label} never returns: ${dead ? 'the mm is dead, dmirror_fault returns 0 without faulting and dmirror_do_read finds the same missing page again' : 'no page of the range becomes usable'}; the model stopped following it after ${faults} faults and the task stays in the ioctl`,
         accessPath: p,
       })
-      return { ret: EINTR, cpages, faults }
+      yield waitOn(new WaitQueue(`${m.label}: ${write ? 'dmirror_write' : 'dmirror_read'} livelock`))
     }
   }
 }
@@ -362,16 +368,27 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
       ret = sub
       break
     }
+    // dmirror_range_snapshot: mmu_interval_read_begin (sleeps while an invalidation of the
+    // temporary interval is in progress), hmm_range_fault under mmap_read_lock, read_retry; a
+    // retry past HMM_RANGE_DEFAULT_TIMEOUT (jiffies + 1000 ms) ends the ioctl with -EBUSY
+    const deadline = w.engine.now + w.costs.hmm_timeout
     for (;;) {
-      const seq = sub.invalidate_seq
+      if (w.engine.now > deadline) {
+        ret = EBUSY
+        w.count('dmirror_snapshot.timeout')
+        break
+      }
+      const seq = yield* mmuIntervalReadBegin(w, sub)
       const saved = m.interval
       m.interval = sub
       const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p))
       m.interval = saved
       if (r === EBUSY) continue
+      if (r < 0) ret = r
       break
     }
     yield* mmuIntervalNotifierRemove(w, sub, p)
+    if (ret < 0) break
     for (let i = 0; i < next - addr; i++) {
       const o = out[i] as number
       let b: number
