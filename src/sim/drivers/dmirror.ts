@@ -21,7 +21,7 @@ import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
-import { migrateDeviceToRam } from '../kernel/migrate-device'
+import { migrateDeviceToRam, noteDeviceAlloc } from '../kernel/migrate-device'
 import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
 
@@ -235,6 +235,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (!hole && !(f & PTE_ZERO)) {
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
@@ -277,6 +278,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           break
         }
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           w.frames.copy(np, old)
@@ -330,12 +332,24 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
 
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
 export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+  const n = yield* dmirrorEvictDevice(w, m.dev.idx, path)
+  return { ret: 0, cpages: n, faults: 0 }
+}
+
+/**
+ * dmirror_device_evict_chunk over every chunk of device `dev` (index): each device page still
+ * mapped anywhere goes back to system memory (migrate_device_range: one CLEAR per page or folio,
+ * owner NULL). HMM_DMIRROR_RELEASE does it, and so does dmirror_fops_release on every close of a
+ * dmirror file, after removing the file's interval notifier (since "lib: test_hmm: evict device
+ * pages on file close", v6.1; 6.12 and mainline). Returns the pages evicted.
+ */
+export function* dmirrorEvictDevice(w: Kernel, dev: number, path: CallPath): Proc<number> {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
+    n += yield* migrateDeviceToRam(w, dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
   }
-  return { ret: 0, cpages: n, faults: 0 }
+  return n
 }
 
 export const PROT_BYTE = {
