@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { expect, test, type Page } from '@playwright/test'
 import { exportReport, exportStoredRuns } from '../src/main/services/reports'
 import { RunStore } from '../src/main/services/store/run-store'
-import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/fork'
+import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/make'
 
 let dir = ''
 const files: Record<string, string> = {}

@@ -23,7 +23,7 @@ steps:
 ${extra}
 `
 const run = (extra: string, costs = '') => runScenario(parseScenario(y(extra, costs), 'k.yaml'), { design: 'D4' })
-const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.filter((s) => s.op === op)[nth]!
+const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.rows.filter((s) => s.op === op)[nth]!
 
 describe('KFD userptr eviction and restore', () => {
   it('an invalidation that hits the BO quiesces the queues inside the notifier; the restore worker resumes them 1 ms later', () => {
@@ -31,7 +31,7 @@ describe('KFD userptr eviction and restore', () => {
   - mprotect: { task: A, region: buf, size: 4K, prot: r }
   - device_read: { task: A, fd: kfd, region: buf, size: 64K }
   - sleep: 10ms`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.evictions']).toBe(1)
     // two invalidations hit the BO: splitting the VMA at 4 KiB, inside a 2 MiB block with a PMD
     // table, first raises CLEAR over the block (__split_vma → vma_adjust_trans_huge →
@@ -50,7 +50,7 @@ describe('KFD userptr eviction and restore', () => {
     expect(rd.ret).toBe(0)
     expect(rd.t1 - mp.t1).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
     expect(c['kfd.quiesced_ns']).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
-    expect(r.findings).toEqual([])
+    expect(r.findings.rows).toEqual([])
   })
 
   it('an invalidation outside every BO does not evict', () => {
@@ -58,8 +58,8 @@ describe('KFD userptr eviction and restore', () => {
   - mprotect: { task: A, region: other, prot: r }
   - device_read: { task: A, fd: kfd, region: buf, size: 64K }
   - sleep: 10ms`)
-    expect(r.metrics.counters['kfd.evictions']).toBeUndefined()
-    expect(r.metrics.counters['kfd.device_work_stalled']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.evictions']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.device_work_stalled']).toBeUndefined()
   })
 
   it('invalidations while the queues are down only mark the BO invalid; one more eviction after the restore', () => {
@@ -69,11 +69,11 @@ describe('KFD userptr eviction and restore', () => {
   - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
   - sleep: 5ms
   - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.range_invalidations']).toBe(6)
     expect(c['kfd.evictions']).toBe(2)
     expect(c['kfd.restores']).toBe(2)
-    expect(r.status).toBe('passed')
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('an invalidation during revalidation makes the worker retry; the queues resume only after a clean pass', () => {
@@ -85,11 +85,11 @@ describe('KFD userptr eviction and restore', () => {
   - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`,
       'costs: { hmm_range_fault_page: 10000 }',
     )
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.restore_retries']).toBeGreaterThan(0)
     expect(c['kfd.restores']).toBeGreaterThanOrEqual(1)
     expect(c['kfd.evictions']).toBe(c['kfd.restores'])
-    expect(r.status).toBe('passed')
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('the OOM reaper cannot evict without blocking: -EAGAIN, the BO VMA is skipped', () => {
@@ -97,11 +97,11 @@ describe('KFD userptr eviction and restore', () => {
   - oom_kill: { task: A }
   - sleep: 10ms
   - expect: { leaked_bytes: 0 }`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['invalidate_nonblock_eagain']).toBeGreaterThan(0)
     expect(c['oom_reaper.vma_skipped']).toBeGreaterThan(0)
     expect(c['kfd.evictions']).toBeUndefined()
-    expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
+    expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
   })
 
   it('exit with a restore pending: the worker finds no mm, teardown cancels it, nothing leaks or is touched after free', () => {
@@ -110,10 +110,10 @@ describe('KFD userptr eviction and restore', () => {
   - exit: { task: A }
   - sleep: 50ms
   - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
-    expect(r.metrics.counters['kfd.evictions']).toBe(1)
-    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
-    expect(r.status).toBe('passed')
-    expect(r.metrics.leaked_bytes_end).toBe(0)
+    expect(r.aggregates.counters['kfd.evictions']).toBe(1)
+    expect(r.aggregates.counters['kfd.restores']).toBeUndefined()
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.leaked.endBytes).toBe(0)
   })
 
   it('exit while GPU work waits for a restore: ->release cancels the restore, the waiter gives up, nothing blocks', () => {
@@ -125,18 +125,18 @@ describe('KFD userptr eviction and restore', () => {
   - exit: { task: A }
   - sleep: 50ms
   - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
-    expect(r.metrics.counters['kfd.device_work_stalled']).toBe(1)
-    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
-    expect(r.findings).toEqual([])
-    expect(r.status).toBe('passed')
+    expect(r.aggregates.counters['kfd.device_work_stalled']).toBe(1)
+    expect(r.aggregates.counters['kfd.restores']).toBeUndefined()
+    expect(r.findings.rows).toEqual([])
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
     const { readFileSync } = require('node:fs') as typeof import('node:fs')
     const f = 'scenarios/examples/kfd-eviction-storm.yaml'
     const r = runScenario(parseScenario(readFileSync(f, 'utf8'), f), { design: 'D4' })
-    const c = r.metrics.counters
-    expect(r.status).toBe('passed')
+    const c = r.aggregates.counters
+    expect(r.outcome.status).toBe('passed')
     expect(c['kfd.range_invalidations']! / c['kfd.evictions']!).toBeGreaterThanOrEqual(5)
     expect(c['kfd.quiesced_ns']!).toBeGreaterThan(10 * MS)
   })

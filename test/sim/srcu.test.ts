@@ -173,7 +173,7 @@ ${
     const seeds = 40
     for (let seed = 1; seed <= seeds; seed++) {
       const r = runScenario(parseScenario(y('B2', busyX), 'c.yaml'), { design: 'B2', seed })
-      if (r.findings.some((f) => f.kind === 'use_after_free')) hits++
+      if (r.findings.rows.some((f) => f.kind === 'use_after_free')) hits++
     }
     return hits / seeds
   }
@@ -190,19 +190,19 @@ ${
     const idle = runScenario(parseScenario(y('D4', false), 'c.yaml'), { design: 'D4', seed: 1 })
     const busy = runScenario(parseScenario(y('D4', true), 'c.yaml'), { design: 'D4', seed: 1 })
     const gap = (r: typeof idle) => {
-      const put = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
-      const fn = r.markers.find((m) => m.kind === 'free_notifier' && m.label.includes('mm of A'))!
+      const put = r.markers.rows.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+      const fn = r.markers.rows.find((m) => m.kind === 'free_notifier' && m.label.includes('mm of A'))!
       return fn.t - put.t
     }
     // idle: kfd_processes_srcu sync + one notifier grace period; busy: until X's 20 ms flush ends
     expect(gap(idle)).toBeLessThan(5 * MS)
     expect(gap(busy)).toBeGreaterThan(10 * MS)
-    expect(idle.metrics.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
-    expect(busy.metrics.counters['srcu.gp_waited_for_callbacks']).toBeGreaterThanOrEqual(1)
-    expect(busy.metrics.counters['srcu.gp_wait_ns']).toBeGreaterThan(5 * MS)
+    expect(idle.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
+    expect(busy.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeGreaterThanOrEqual(1)
+    expect(busy.aggregates.counters['srcu.gp_wait_ns']).toBeGreaterThan(5 * MS)
     for (const r of [idle, busy]) {
-      expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
-      expect(r.metrics.leaked_bytes_end).toBe(0)
+      expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
+      expect(r.aggregates.leaked.endBytes).toBe(0)
     }
   })
 })

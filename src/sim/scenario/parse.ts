@@ -32,7 +32,7 @@ export class ScenarioError extends Error {
 }
 
 /** A scenario with where it came from. */
-export type LoadedScenario = Scenario & { source?: { file: string; hash: string } }
+export type LoadedScenario = Scenario & { source?: { file: string; hash: string; text?: string } }
 
 const stepLines = new WeakMap<object, number>()
 
@@ -266,11 +266,16 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   })
 }
 
+export interface ParseOptions {
+  /** Changes the parsed document before it is validated (yaml's Document API: `setIn`). */
+  edit?: (doc: Document) => void
+}
+
 /**
  * Parses and validates a scenario (YAML or JSON). Throws ScenarioError naming file, line, field and
  * what was expected; the message lists every problem found, one per line.
  */
-export function parseScenario(text: string, fileName: string): LoadedScenario {
+export function parseScenario(text: string, fileName: string, opts: ParseOptions = {}): LoadedScenario {
   const lc = new LineCounter()
   let doc: Document
   try {
@@ -283,6 +288,15 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     const line = lc.linePos(e.pos[0]).line
     const msg = e.message.split('\n')[0] ?? e.message
     throw new ScenarioError(`${fileName}:${line}: (document): not valid YAML/JSON: ${msg}`, fileName, line, '(document)')
+  }
+  if (opts.edit) {
+    // edits of the parsed document (swept parameters, a probed machine) keep every other node's
+    // position, so errors and expects still cite the user's lines
+    try {
+      opts.edit(doc)
+    } catch (e) {
+      throw new ScenarioError(`${fileName}:1: (document): ${e instanceof Error ? e.message : String(e)}`, fileName, 1, '(document)')
+    }
   }
   let js: unknown
   try {
@@ -324,7 +338,7 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     if (issues.length === 0) {
       for (const [s, p] of paths) stepLines.set(s, lineFor(doc, lc, p))
       const out = sc as LoadedScenario
-      out.source = { file: fileName, hash: hashText(text) }
+      out.source = { file: fileName, hash: hashText(text), text }
       return out
     }
   }
