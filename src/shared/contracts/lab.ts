@@ -41,10 +41,14 @@ export const ExperimentProgress = z.object({
   experimentId: ExperimentId,
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
+  /** Runs that did not pass (expects failed, stopped, crashed); cancelled runs are counted in `cancelled`. */
   failed: z.number().int().nonnegative(),
+  cancelled: z.number().int().nonnegative().default(0),
   running: z.number().int().nonnegative(),
   etaMs: z.number().nonnegative().nullable(),
   finished: z.boolean(),
+  /** Once finished: passed (every run passed, the sweep summary holds), failed, or incomplete (a run did not go to its end). */
+  status: z.enum(['passed', 'failed', 'incomplete']).optional(),
 })
 
 /** `pdf` is the HTML report printed by the desktop app (Electron's printToPDF); the browser host refuses it. */

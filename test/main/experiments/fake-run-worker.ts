@@ -6,16 +6,7 @@
 import type { RunTask, RunTaskResult } from '../../../src/main/services/experiments/protocol'
 import { movable, packArrays } from '../../../src/main/services/experiments/protocol'
 import { Piscina } from 'piscina'
-import { parseScenario, runScenario, type DesignId, type RunRecord } from '../../../src/sim/index'
-
-/** A real record (an empty scenario through the simulator) with a 1000-point memory series of its own. */
-function fakeRecord(task: RunTask, stoppedAt?: number): RunRecord {
-  const r = runScenario(parseScenario('name: fake\nsteps: []\n', 'fake.yaml'), { design: task.design as DesignId, seed: task.seed, meta: { parameters: task.parameters } })
-  const t = Array.from({ length: 1000 }, (_, i) => i)
-  r.series = { t, memory: { pages: t.map((i) => i * task.seed) }, leaked: {} }
-  if (stoppedAt !== undefined) r.outcome = { ...r.outcome, status: 'stopped', stop: { reason: 'user', message: `cancelled at step ${stoppedAt}` } }
-  return r
-}
+import { fakeRecord } from './fake-record'
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)

@@ -42,7 +42,9 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     const asked = Date.now()
     handle.cancel()
     const outcome = await handle.done
-    expect(outcome.status).toBe('cancelled')
+    // the worker stopped at its next step and answered its record: a stop for the user
+    expect(outcome.status).toBe('record')
+    expect((outcome as { record: { outcome: { stop?: { reason: string } } } }).record.outcome.stop?.reason).toBe('user')
     expect(Date.now() - asked).toBeLessThan(1000)
   })
 

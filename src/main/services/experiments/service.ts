@@ -133,7 +133,7 @@ export class ExperimentService {
     }
     await this.deps.store.saveExperiment(experiment)
 
-    const progress: ExperimentProgress = { experimentId, total: runs.length, done: 0, failed: 0, running: 0, etaMs: null, finished: false }
+    const progress: ExperimentProgress = { experimentId, total: runs.length, done: 0, failed: 0, cancelled: 0, running: 0, etaMs: null, finished: false }
     this.experiments.set(experimentId, { runIds: experiment.runIds, progress })
     const started = Date.now()
     const emitExperiment = throttle(() => this.deps.events?.experimentProgress?.({ ...progress }), this.deps.progressIntervalMs ?? 250)
@@ -194,7 +194,8 @@ export class ExperimentService {
         unsaved.push({ runId: r.runId, error: notSaved })
       }
       progress.done++
-      if (manifest.status !== 'passed') progress.failed++
+      if (manifest.status === 'cancelled') progress.cancelled++
+      else if (manifest.status !== 'passed') progress.failed++
       progress.running = Math.min(this.live.size, this.deps.pool.threads)
       const elapsed = Date.now() - started
       progress.etaMs = progress.done < progress.total ? Math.round((elapsed / progress.done) * (progress.total - progress.done)) : 0
@@ -228,6 +229,7 @@ export class ExperimentService {
       }
       progress.finished = true
       progress.running = 0
+      progress.status = status
       this.deps.events?.experimentProgress?.({ ...progress })
       return { experimentId, runs: manifests, unsaved, experiment: final }
     })
