@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
 import { z } from 'zod'
 import { COST_NAMES } from '../cost/model'
+import { COUNTER_NAMES, COUNTERS, nearestNames } from '../../shared/counters'
 import {
   ScenarioSchema,
   LEAF_STEPS,
@@ -228,6 +229,10 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       if (typeof v === 'string' && !set.has(v)) issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
     }
     if (key === 'expect') {
+      const counter = b.counter as { name?: unknown } | undefined
+      if (typeof counter?.name === 'string' && !Object.hasOwn(COUNTERS, counter.name)) {
+        issues.push({ path: [...p, key, 'counter', 'name'], message: `unknown counter "${counter.name}"; nearest known: ${nearestNames(counter.name, COUNTER_NAMES).join(', ')} (docs/scenarios.md lists them all)` })
+      }
       const buf = b.buffer as { name?: string } | undefined
       if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers come from user_buffer or an into: (device_read, migrate_to_device, exclusive, pread)` })
       for (const sub of ['memory', 'pagemap'] as const) {
