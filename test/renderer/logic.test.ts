@@ -91,3 +91,20 @@ describe('live run names', () => {
     expect(runLabel({ experimentId: 'e1', runId: 'e1.' })).toBe('e1.')
   })
 })
+
+describe('counter name completion', () => {
+  it('offers the registry’s names at name: inside counter:, in flow and block style, YAML and JSON', async () => {
+    const { counterNameAt, counterOptions } = await import('../../src/renderer/lib/counter-completion')
+    const flow = '  - expect: { counter: { name: invalidate.PRO'
+    expect(counterNameAt(flow, flow.length)).toEqual({ from: flow.length - 'invalidate.PRO'.length, prefix: 'invalidate.PRO' })
+    expect(counterOptions('invalidate.PRO').map((o) => o.label)).toEqual(['invalidate.PROTECTION_PAGE', 'invalidate.PROTECTION_VMA'])
+    const block = '  - expect:\n      counter:\n        name: hmm'
+    expect(counterNameAt(block, block.length)?.prefix).toBe('hmm')
+    expect(counterOptions('hmm').map((o) => o.label)).toContain('hmm_range_fault')
+    const json = '{"expect": {"counter": {"name": "kfd.'
+    expect(counterNameAt(json, json.length)?.prefix).toBe('kfd.')
+    // a name: elsewhere (a task's name) is not a counter
+    const spawn = '  - spawn:\n      name: A'
+    expect(counterNameAt(spawn, spawn.length)).toBeNull()
+  })
+})
