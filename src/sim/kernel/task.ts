@@ -11,7 +11,7 @@ import { cpuTlbFlushCost } from '../cost/model'
 import { EBADF } from './errno'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
-import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
+import { fdKey, fput, fputTmpfile, getFile, taskWorkRun } from './files'
 import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
@@ -35,6 +35,7 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
   for (const [fd, f] of parent.fds) {
     getFile(w, f, [...p, 'copy_files', 'dup_fd'])
     child.fds.set(fd, f)
+    w.ledger.hold(fdKey(child, fd), f.ledgerId, null, `${child.name}'s fd ${fd}`)
   }
   for (const [fd, f] of parent.tmpfiles) {
     w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
@@ -132,6 +133,7 @@ export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   const soleHolder = new Set(files.filter((f) => f.f_count === 1))
   for (const [fd, f] of [...t.fds]) {
     t.fds.delete(fd)
+    w.ledger.unhold(fdKey(t, fd))
     fput(w, f, t, [...p, 'exit_files', 'put_files_struct', 'close_files'])
   }
   for (const [fd, f] of [...t.tmpfiles]) {
@@ -172,6 +174,7 @@ export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<n
   const f = t.fds.get(fd)
   if (!f) return EBADF
   t.fds.delete(fd)
+  w.ledger.unhold(fdKey(t, fd))
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])
   yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])
