@@ -89,6 +89,20 @@ describe('one planner for the CLI and the service', () => {
   })
 })
 
+describe('a run the simulator stopped', () => {
+  it('is stored as stopped with its reason (the step cap), not as cancelled, and reports say so', async () => {
+    const capText = ['name: step cap (test)', 'steps:', '  - spawn: { task: A }', '  - repeat:', '      times: 100000', '      steps:', ...Array.from({ length: 4 }, () => '        - sleep: 1'), '  - exit: { task: A }', ''].join('\n')
+    const summary = await (await services.experiments.start({ scenarioText: capText, fileName: 'cap.yaml', designs: ['D1'] })).done
+    expect(summary.runs.map((r) => [r.status, r.stop?.reason])).toEqual([['stopped', 'step_cap']])
+    expect(summary.experiment.status).toBe('incomplete')
+    const stored = await services.store.getRun(summary.runs[0]!.id)
+    expect(StoredRecord.parse(stored.result).outcome).toMatchObject({ status: 'stopped', stop: { reason: 'step_cap' } })
+    const { exportReport } = await import('../../../src/main/services/reports')
+    const html = (await exportReport(services.store, { kind: 'run', runId: summary.runs[0]!.id }, 'html', { probe: 'none' })).content
+    expect(html).toContain('stopped (step cap)')
+  }, 60_000)
+})
+
 describe('stopping real runs', () => {
   // A mirrored region under 100 steps of a million random accesses each: minutes of simulation, so only a stop ends it.
   const longFile = 'long-run.yaml'
