@@ -1,6 +1,10 @@
-/** A valid run record built by hand for the fake run worker (the pool tests must not load the simulator in every thread). */
-import { RECORD_SCHEMA, recordMetrics, type Aggregates, type Outcome, type RunRecord } from '../../../src/shared/record'
-import { MEM_TYPE_NAMES } from '../../../src/shared/scenario'
+/**
+ * A valid run record built by hand for the fake run worker. Type imports only: the pool tests time
+ * their runs, and loading the simulator or the zod schemas in every worker thread would add seconds.
+ */
+import type { Aggregates, Metrics, Outcome, RunRecord } from '../../../src/shared/record'
+
+const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file'] as const
 
 export function fakeRecord(task: { design: string; seed: number; parameters: Record<string, string | number | boolean> }, stoppedAt?: number): RunRecord {
   const zero = Object.fromEntries(MEM_TYPE_NAMES.map((t) => [t, 0])) as Aggregates['peakBytes']
@@ -26,7 +30,7 @@ export function fakeRecord(task: { design: string; seed: number; parameters: Rec
   const t = Array.from({ length: 1000 }, (_, i) => i)
   const empty = { rows: [], total: 0, dropped: 0 }
   return {
-    schema: RECORD_SCHEMA,
+    schema: 'hmmlab.run-record/1',
     meta: {
       scenario: { name: 'fake', file: 'fake.yaml', hash: '0', text: '', description: '' },
       design: { id: task.design as RunRecord['meta']['design']['id'], title: task.design, summary: '', correct: true },
@@ -36,7 +40,7 @@ export function fakeRecord(task: { design: string; seed: number; parameters: Rec
       costs: { source: 'default' },
     },
     outcome,
-    metrics: recordMetrics(outcome, aggregates, 0, 0),
+    metrics: { simulated_ns: { value: outcome.simulatedNs, unit: 'ns' }, findings: { value: 0, unit: 'count' }, 'counter.seed': { value: task.seed, unit: 'count' } } satisfies Metrics,
     aggregates,
     invalidations: { rows: { t: [], event: [], start: [], end: [], device: [], mechanism: [], pages: [], costNs: [], dict: { event: [], device: [], mechanism: [] } }, total: 0, dropped: 0 },
     trace: empty,
