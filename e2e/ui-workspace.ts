@@ -15,6 +15,8 @@ import { DESIGN_TABLE } from '../src/sim/teardown'
 import type { DesignId } from '../src/sim/index'
 import { RunRecord, recordMetrics, type InvalidationStat } from '../src/shared/record'
 import { RunManifestV2 } from '../src/shared/runs'
+import { MEM_TYPE_NAMES } from '../src/shared/scenario'
+type MemTypeName = (typeof MEM_TYPE_NAMES)[number]
 import { storedRunOf } from '../src/main/services/experiments/stored-run'
 import type { StoredRun } from '../src/main/services/store/run-store'
 import { startServeProcess, type BrowserHostProcess } from './fixtures'
@@ -171,11 +173,11 @@ export function makeRecord(r: FixtureRun): RunRecord {
       ],
     })
   }
-  const peakBytes: Record<string, number> = {}
-  const finalBytes: Record<string, number> = {}
+  const peakBytes = Object.fromEntries(MEM_TYPE_NAMES.map((t) => [t, 0])) as Record<MemTypeName, number>
+  const finalBytes = { ...peakBytes }
   for (const [type, v] of Object.entries(series.memory)) {
-    peakBytes[type] = v.reduce((a, b) => Math.max(a, b), 0)
-    finalBytes[type] = v[v.length - 1]!
+    peakBytes[type as MemTypeName] = v.reduce((a, b) => Math.max(a, b), 0)
+    finalBytes[type as MemTypeName] = v[v.length - 1]!
   }
   const leakedTotal = axis.map((_, i) => Object.values(series.leaked).reduce((a, v) => a + v[i]!, 0))
   const memTotal = axis.map((_, i) => Object.values(series.memory).reduce((a, v) => a + v[i]!, 0))
