@@ -108,7 +108,7 @@ export function makeRecord(r: FixtureRun): RunRecord {
   }
   const held = (from: number, b: number): number => (b * (freeAt - from)) / S
   const leaks: RunRecord['leaks']['rows'] = [
-    { objectType: 'pages', owner: 'mm of pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd', "A's mm_struct"], bytesAtEnd: leakUntil === null ? bytes : 0, peakBytes: bytes, byteSeconds: held(2 * S, bytes), since: 2 * S, until: leakUntil },
+    { objectType: 'pages', owner: 'mm of pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd'], bytesAtEnd: leakUntil === null ? bytes : 0, peakBytes: bytes, byteSeconds: held(2 * S, bytes), since: 2 * S, until: leakUntil },
     { objectType: 'gpu_pagetable', owner: 'mm of pid 100 (A)', heldBy: ['gpu0 mirror'], bytesAtEnd: leakUntil === null ? pt : 0, peakBytes: pt, byteSeconds: held(2 * S, pt), since: 2 * S, until: leakUntil },
     { objectType: 'mm_struct', owner: 'pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)'], bytesAtEnd: leakUntil === null ? 1024 : 0, peakBytes: 1024, byteSeconds: held(2 * S, 1024), since: 2 * S, until: leakUntil },
   ]
