@@ -13,6 +13,7 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   thp_fault: 'transparent huge page faults',
   thp_split: 'THP splits',
   thp_collapse: 'THP collapses (khugepaged)',
+  vma_merge: 'VMAs merged into a neighbour (vma_merge_existing_range, vma_merge_new_range)',
   hugetlb_fault: 'hugetlbfs faults',
   'hugetlb.mmap_enomem': 'hugetlbfs mmaps refused for lack of huge pages',
   'hugetlb.fault_oom': 'hugetlbfs faults without a free huge page',
