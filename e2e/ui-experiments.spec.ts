@@ -45,6 +45,22 @@ test.describe('Experiments', () => {
     await expect(page.locator('.cm-lint-marker-error')).toHaveCount(1)
   })
 
+  test('import a maps file or a log: the scenario opens in the editor; a malformed log shows its lines', async ({ appPage: page }) => {
+    await page.getByTestId('import').locator('summary').first().click()
+    await page.getByTestId('import-kind').selectOption('proc')
+    await page.getByTestId('import-file').setInputFiles('test/import/fixtures/bash.smaps')
+    await expect(page.getByTestId('import-summary')).toContainText('VMAs')
+    const editor = page.getByRole('textbox', { name: 'Scenario text' })
+    await expect(editor).toContainText('Imported by `hmmlab import proc`')
+    await expect(page.getByTestId('file-name')).toHaveValue('bash.yaml')
+    await expect(page.getByTestId('validation')).toHaveText('valid', { timeout: 30_000 })
+
+    await page.getByTestId('import-kind').selectOption('strace')
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.log', mimeType: 'text/plain', buffer: Buffer.from('1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n') })
+    await expect(page.getByTestId('import-issues')).toContainText('line 2')
+    await expect(page.getByTestId('import-issues')).toContainText('closing quote')
+  })
+
   test('the sweep builder says how many runs it makes', async ({ appPage: page }) => {
     await page.getByTestId(`scenario-${FORK}`).click()
     await expect(page.getByTestId('run-count')).toContainText('1 run')

@@ -13,6 +13,7 @@ import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { faultIn } from '../kernel/memory'
+import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
 import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
@@ -84,7 +85,8 @@ export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, 
         break
       }
       const seq = yield* m.readBegin()
-      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp)
+      // dmirror_range_fault: hmm_range_fault under mmap_read_lock
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp))
       if (r === EBUSY) continue
       if (r < 0) {
         ret = r
@@ -296,9 +298,27 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
 export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
-  if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateDeviceToRam(w, m.dev.idx, m.mm, start, end, p, m)
-  yield* mmput(w, m.mm, p)
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
+  let ret = 0
+  let n = 0
+  yield* withMmapReadLock(w, mm, (function* (): Proc<number> {
+    for (let addr = start; addr < end; ) {
+      const v = findVma(mm, addr)
+      if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
+        ret = EINVAL
+        break
+      }
+      const next = Math.min(end, addr + 64, v.end)
+      n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+      addr = next
+    }
+    return 0
+  })())
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
   return { ret: 0, cpages: n, faults: 0 }
 }
 
@@ -346,7 +366,7 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
       const seq = sub.invalidate_seq
       const saved = m.interval
       m.interval = sub
-      const r = yield* hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p)
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p))
       m.interval = saved
       if (r === EBUSY) continue
       break
@@ -383,7 +403,7 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
   let ret = 0
   for (let addr = start; addr < end && ret === 0; ) {
     const next = Math.min(end, addr + 64)
-    const f = yield* faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive'])
+    const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive']))
     if (f < 0) {
       ret = EBUSY
       break
@@ -444,7 +464,7 @@ export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, 
   if (first >= 0) {
     const fp = [...p, 'iommu_sva_handle_iopf']
     if (!mmgetNotZero(w, mm, fp)) return { ret: EFAULT, cpages: 0, faults }
-    const r = yield* faultIn(w, mm, first, end, write, -1, fp)
+    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, first, end, write, -1, fp))
     yield* mmput(w, mm, fp)
     faults++
     yield sleep(w.costs.iopf)

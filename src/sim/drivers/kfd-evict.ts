@@ -21,6 +21,7 @@ import type { Kernel } from '../kernel/context'
 import type { NotifierRange } from '../kernel/objects'
 import { DPTE_PRESENT, DPTE_WRITE, PTE_PRESENT, PTE_WRITE } from '../kernel/pagetable'
 import { faultIn } from '../kernel/memory'
+import { withMmapReadLock } from '../kernel/mmap_lock'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero } from '../kernel/mm-ref'
 import type { DriverObj } from './driver'
@@ -98,7 +99,7 @@ export function* kfdRegisterUserptr(w: Kernel, obj: DriverObj, start: number, en
 /** Faults the range in (hmm_range_fault) and maps it on the object's mirrors. */
 function* validate(w: Kernel, obj: DriverObj, r: KfdRange, path: CallPath): Proc<number> {
   const mm = obj.mm
-  const f = yield* faultIn(w, mm, r.start, r.end, r.write, -1, [...path, 'amdgpu_ttm_tt_get_user_pages', 'hmm_range_fault'])
+  const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, r.start, r.end, r.write, -1, [...path, 'amdgpu_ttm_tt_get_user_pages', 'hmm_range_fault']))
   if (f < 0) return f
   const c = w.costs
   let mapped = 0

@@ -7,7 +7,7 @@
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { cpuTlbFlushCost } from '../cost/model'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EFAULT } from './errno'
 import { PROT_WRITE, Vma, type MmStruct, type NotifyEvent } from './objects'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
@@ -40,6 +40,9 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
   const fr = w.frames
   const p = [...path, 'handle_mm_fault']
   let cost = 0
+  // page-table pages a fault allocates (__pte_alloc, __pmd_alloc, the PTE table a THP deposits) are
+  // charged on their own: pt_alloc each
+  const allocated = (tables0: number): number => ptTablesCost(w.costs, Math.max(0, pt.tables - tables0))
   let v: Vma | undefined
   for (let pg = start; pg < end; ) {
     if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
@@ -119,8 +122,10 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
         return EFAULT
       }
       if (!v.shared) v.anon_vma ||= w.id() // vmf_anon_prepare for a private mapping
+      const t0 = pt.tables
       pt.setHuge(hb, PTE_PRESENT | (write ? PTE_WRITE : 0), np, false)
-      cost += w.costs.cpu_fault * 8
+      // hugetlb_no_page clears the whole 2 MiB folio (folio_zero_user), as a THP fault does
+      cost += w.costs.cpu_thp_fault + allocated(t0)
       w.count('hugetlb_fault')
       mm.min_flt++
       pg = hb + HPAGE_PMD_NR
@@ -130,9 +135,11 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
     // do_huge_pmd_anonymous_page needs pmd_none: no PTE table in the block, not even an empty one
     if (f === 0 && v.huge && !v.shared && !v.shmem && hbFits(v, pg) && pt.blockState(pg) === 0) {
       v.anon_vma ||= w.id() // vmf_anon_prepare, before the huge zero page is considered
+      const t0 = pt.tables
       if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, fr.alloc(9, mm.owner))
       else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
-      cost += w.costs.cpu_fault * (write ? 8 : 1)
+      // do_huge_pmd_anonymous_page: a write allocates and clears 2 MiB; a read maps the huge zero page
+      cost += (write ? w.costs.cpu_thp_fault : w.costs.cpu_zero_fault) + allocated(t0)
       w.count('thp_fault')
       mm.min_flt++
       pg = hb + HPAGE_PMD_NR
@@ -168,9 +175,10 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
         continue
       }
     }
+    const t0 = pt.tables
     const c = faultPage(w, mm, v, pg, f, write)
     if (c > 0) mm.min_flt++
-    cost += c
+    cost += c + allocated(t0)
     pg++
   }
   if (cost > 0) yield sleep(cost)
@@ -307,9 +315,9 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
       return w.costs.cpu_cow_copy
     }
     if (!write) {
-      // do_anonymous_page: a read maps the zero page, without an anon_vma
+      // do_anonymous_page: a read maps the shared zero page (no allocation), without an anon_vma
       pt.set(pg, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
-      return w.costs.cpu_fault / 2
+      return w.costs.cpu_zero_fault
     }
     v.anon_vma ||= w.id() // do_anonymous_page → vmf_anon_prepare
     pt.set(pg, PTE_PRESENT | PTE_WRITE, fr.alloc(0, mm.owner))
@@ -352,11 +360,17 @@ function faultAround(w: Kernel, mm: MmStruct, v: Vma, pg: number): void {
   }
 }
 
-/** Zaps [start, end) of the CPU page table (unmap_page_range); returns entries zapped. */
-export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number): number {
+/**
+ * Zaps [start, end) of the CPU page table (unmap_page_range); returns 4 KiB pages zapped. `entries`,
+ * when given, counts the entries zapped (a 2 MiB leaf is one: zap_huge_pmd), the unit of the zap costs.
+ */
+export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, entries?: { n: number }): number {
   splitPartialHuge(w, mm, start, end)
   const heir = heirOwner(mm)
-  return mm.pt.clear(start, end, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+  return mm.pt.clear(start, end, (_pg, f, pfn) => {
+    if (entries) entries.n++
+    zapFrames(w, mm, f, pfn, heir)
+  })
 }
 
 /**

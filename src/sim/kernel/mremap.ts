@@ -54,7 +54,8 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
       if (huge) mm.pt.setHuge(pg - start + dst, f, pfn, dep)
       else mm.pt.set(pg - start + dst, f, pfn)
     }
-    return moved.length * w.costs.pte_op
+    // move_page_tables → move_ptes per entry (the destination's tables allocated as the source's go)
+    return w.costs.mremap_base + moved.length * w.costs.mremap_pte
   })
   const made: Vma[] = []
   for (const v of moving) {

@@ -79,11 +79,20 @@ export interface Region {
   pages: number
 }
 
+/** mm->mmap_lock's state (struct rw_semaphore); taken and released in kernel/mmap_lock.ts. */
+export class MmapLock {
+  readers = 0
+  writer = false
+  writersWaiting = 0
+  readonly q = new WaitQueue('mmap_lock')
+}
+
 export class MmStruct {
   mm_users = 1
   mm_count = 1
   phase: MmPhase = 'live'
   vmas: Vma[] = []
+  readonly mmap_lock = new MmapLock()
   readonly pt: RadixPt
   subs: Subscriptions | null = null
   write_protect_seq = 0

@@ -7,7 +7,7 @@
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { cpuTlbFlushCost } from '../cost/model'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EBADF } from './errno'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
@@ -51,6 +51,8 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
     for (const [k, r] of old.regions) mm.regions.set(k, { ...r })
     mm.mmapBase = old.mmapBase
     let cowVmas = 0
+    // dup_mmap: per VMA (vm_area_dup, anon_vma_fork), then copy_page_range per entry of a COW VMA
+    let vmaCost = 0
     const before = w.protectionPageInvalidations
     for (const v of old.vmas) {
       const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, owner, `vma of ${mm.label}`, [...dp, 'dup_mmap', 'vm_area_dup'])
@@ -65,6 +67,7 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
       if (v.file) getFile(w, v.file, [...dp, 'dup_mmap'])
       if (v.shmem) v.shmem.refs++
       mm.vmas.push(nv)
+      vmaCost += w.costs.fork_vma
       // copy_page_range: vma_needs_copy (an anon_vma, or VM_PFNMAP / VM_MIXEDMAP; uffd-wp is not
       // modelled) decides whether the page table is copied at all; a VMA without one is left to
       // fault in the child, with no invalidation on the parent (a read-faulted private VMA keeps
@@ -82,6 +85,7 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
         old.write_protect_seq++
       }
       const fr = w.frames
+      const tables0 = mm.pt.tables
       const n = old.pt.copyTo(
         mm.pt,
         v.start,
@@ -99,12 +103,13 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
         yield* invalidateRangeEnd(w, r, cp)
         if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: cp })
       }
-      yield sleep(n * w.costs.pte_op * 2)
+      // copy_present_pte per entry, and the child's page-table pages (__pte_alloc)
+      yield sleep(n * w.costs.fork_pte + ptTablesCost(w.costs, Math.max(0, mm.pt.tables - tables0)))
     }
     // flush_tlb_mm(oldmm)
     yield* archInvalidateSecondaryTlbs(w, old, 0, ALL_PAGES, [...dp, 'dup_mmap', 'flush_tlb_mm'])
     const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
-    yield sleep(tlb)
+    yield sleep(vmaCost + tlb)
     // invariant 7
     if (mm.subs !== null) w.violation('FORK_NO_SUBSCRIPTIONS', `child ${mm.label} has subscriptions after fork`, dp)
     const seen = w.protectionPageInvalidations - before

@@ -69,14 +69,29 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
     check(`findings${f.kind ? ' ' + f.kind : ''}${f.invariant ? ' (invariant ' + f.invariant + ')' : ''}`, n, f.count ?? { ge: 1 })
   }
   if (e.device_pages) {
-    const mm = ctx.mmOf.get(e.device_pages.task)
+    const dp = e.device_pages
+    const mm = ctx.mmOf.get(dp.task)
     let n = 0
+    let where = ''
     if (mm) {
-      for (const m of mm.mirrors) if (m.dev.name === e.device_pages.device && m.alive) n += m.pt.present
-      const d = deviceByName(w, e.device_pages.device)
-      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += mm.pt.present
+      // the whole address space, or one region (the range resolves even after the region was unmapped)
+      let lo = 0
+      let hi = -1
+      if (dp.region !== undefined) {
+        const r = rangeOf({ mm } as Task, { region: dp.region, offset: dp.offset, size: dp.size })
+        if (typeof r === 'number') {
+          pass = false
+          details.push(`${dp.device} page-table entries for ${dp.task} ${dp.region}: no such region  ✗`)
+          lo = hi = 0
+        } else [lo, hi] = [r.start, r.end]
+        where = ` in ${dp.region}${dp.offset !== undefined || dp.size !== undefined ? ` [+${dp.offset ?? 0}, ${dp.size ?? 'end'})` : ''}`
+      }
+      const count = (pt: { present: number; countPresent(s: number, e: number): number }): number => (hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0)
+      for (const m of mm.mirrors) if (m.dev.name === dp.device && m.alive) n += count(m.pt)
+      const d = deviceByName(w, dp.device)
+      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += count(mm.pt)
     }
-    check(`${e.device_pages.device} page-table entries for ${e.device_pages.task}`, n, e.device_pages.count)
+    check(`${dp.device} page-table entries for ${dp.task}${where}`, n, dp.count)
   }
   if (e.mm) {
     const mm = ctx.mmOf.get(e.mm.task)

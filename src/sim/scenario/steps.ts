@@ -14,7 +14,8 @@ import { PROT_READ, PROT_WRITE } from '../kernel/types'
 import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
 import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
 import { doGup, gupRelease } from '../kernel/gup'
-import { doMmap, doMunmap } from '../kernel/mmap'
+import { doMmap, vmMunmap } from '../kernel/mmap'
+import { withMmapReadLock, withMmapWriteLock } from '../kernel/mmap_lock'
 import { doClearRefs, doMprotect, doWriteProtect } from '../kernel/mprotect'
 import { doMadvise } from '../kernel/madvise'
 import { doMremap } from '../kernel/mremap'
@@ -172,20 +173,20 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return 0
   },
   *touch(env, a) {
-    return yield* onRange(env, a, (mm, start, end) => faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault']))
+    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault'])))
   },
   *write_data(env, a) {
     const t = liveTask(env.ctx, a.task)
     if (typeof t === 'number') return t
     const base = t.mm?.regions.get(a.region)?.start ?? 0
     const pat = a.pattern
-    return yield* onRange(env, a, (mm, start, end) => writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path))
+    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path)))
   },
   *munmap(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMunmap(env.w, mm, s, e, env.path))
+    return yield* onRange(env, a, (mm, s, e) => vmMunmap(env.w, mm, s, e, env.path))
   },
   *mprotect(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMprotect(env.w, mm, s, e, protBits(a.prot), env.path))
+    return yield* onRange(env, a, (mm, s, e) => withMmapWriteLock(env.w, mm, doMprotect(env.w, mm, s, e, protBits(a.prot), env.path)))
   },
   *madvise(env, a) {
     return yield* onRange(env, a, (mm, s, e) => doMadvise(env.w, mm, s, e, a.advice, env.path))
@@ -208,7 +209,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
   *mremap(env, a) {
     return yield* onRange(env, a, function* (mm, start, end) {
       const at = a.at !== undefined ? parseSize(a.at) / PAGE_SIZE : null
-      const dst = yield* doMremap(env.w, mm, start, end, at, a.dontunmap ?? false, env.path)
+      const dst = yield* withMmapWriteLock(env.w, mm, doMremap(env.w, mm, start, end, at, a.dontunmap ?? false, env.path))
       if (dst < 0) return dst
       mm.regions.set(a.to_region ?? a.region, { start: dst, pages: end - start })
       return 0
@@ -401,7 +402,7 @@ function* randomAccess(ctx: Ctx, a: RandomAccessArgs, path: string[]): Proc<numb
     const off = w.rng.int(0, reg.pages - n)
     const write = w.rng.chance(a.write_ratio ?? 0)
     const cpu = (a.fd === undefined && a.device === undefined) || w.rng.chance(a.cpu_ratio ?? 0)
-    if (cpu) last = yield* faultIn(w, mm, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault'])
+    if (cpu) last = yield* withMmapReadLock(w, mm, faultIn(w, mm, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault']))
     else {
       const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * PAGE_SIZE, size: n * PAGE_SIZE }, path)
       last = r.ret
@@ -449,8 +450,8 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
       case 'protection': {
         const v = findVma(mm, s)
         const prot = v ? v.prot : PROT_READ | PROT_WRITE
-        yield* doMprotect(w, mm, s, e, prot & ~PROT_WRITE, p)
-        yield* doMprotect(w, mm, s, e, prot, p)
+        yield* withMmapWriteLock(w, mm, doMprotect(w, mm, s, e, prot & ~PROT_WRITE, p))
+        yield* withMmapWriteLock(w, mm, doMprotect(w, mm, s, e, prot, p))
         break
       }
       case 'unmap': {
@@ -459,7 +460,7 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
         const prot = v.prot
         const shared = v.shared
         const huge = v.huge
-        yield* doMunmap(w, mm, s, e, p)
+        yield* vmMunmap(w, mm, s, e, p)
         doMmap(w, mm, { pages: len, prot, shared, huge, file: null, at: s }, p)
         break
       }
