@@ -43,6 +43,7 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   'pagecache.pwrite_pages': 'page-cache pages written by pwrite',
   'oom_reaper.pages_reaped': 'pages the OOM reaper freed',
   'oom_reaper.vma_skipped': 'VMAs the OOM reaper skipped',
+  'oom_reaper.trylock_failed': 'victims the OOM reaper left after MAX_OOM_REAP_RETRIES failed mmap_read_trylock attempts',
   'kfd.userptr_bos': 'KFD userptr buffer objects',
   'kfd.evictions': 'KFD process evictions',
   'kfd.restores': 'KFD restore work runs',
