@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { ImportError, importStrace } from '../../src/main/services/import/strace'
 import { importProc, parseMaps } from '../../src/main/services/import/proc'
-import { readProcFiles } from '../../src/main/services/import/proc-live'
+import { inAddressOrder, readProcFiles } from '../../src/main/services/import/proc-live'
 import { parseScenario, runScenario } from '../../src/sim/index'
 import type { StepT } from '../../src/shared/scenario'
 
@@ -215,6 +215,14 @@ describe('import proc', () => {
     bad[6] = '00001000-00000000 r--p 00000000 00:00 0'
     expect(() => importProc(bad.join('\n'))).toThrow(/line 4, column 1: expected a "Field[^\n]*\n\s+line 7, column 1: the range/)
     expect(() => importProc('')).toThrow(ImportError)
+  })
+  it('tells a torn live smaps (a VMA repeated or overlapping after a re-read) from one in address order', () => {
+    const text = fx('bash.smaps')
+    expect(inAddressOrder(text)).toBe(true)
+    const headers = text.split('\n').filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l))
+    expect(headers.length).toBeGreaterThan(3)
+    // what m_start resuming at a merged VMA's old vm_start looks like: the second VMA again, after the third
+    expect(inAddressOrder([...headers.slice(0, 3), headers[1]].join('\n'))).toBe(false)
   })
   it('imports this test process live', () => {
     const f = readProcFiles(process.pid)
