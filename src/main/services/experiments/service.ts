@@ -13,7 +13,7 @@ import { planRuns, summarizeSweep, type SweepExpectInput } from '../../../shared
 import { RECORD_SCHEMA, RunRecord, type Stop } from '../../../shared/record'
 import { storedRunOf } from './stored-run'
 import type { RunStore } from '../store/run-store'
-import type { RunHandle, RunOutcome, RunPool } from './pool'
+import type { RunHandle, RunPool } from './pool'
 import type { RunProgress } from './protocol'
 
 /** What the service needs to know about a scenario before running it. */
