@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseScenario, runScenario, type NotifierRangeCall } from '../../src/sim/index'
-import type { RunResult } from '../../src/shared/result'
+import type { RunRecord } from '../../src/shared/record'
 
 const PAGE = 4096
 /** Pages from [0, ULONG_MAX) on count as "whole" (the model's address space ends at 2^32 pages). */
@@ -36,7 +36,7 @@ function describeRange(r: NotifierRangeCall): string {
 }
 
 interface Run {
-  result: RunResult
+  result: RunRecord
   /** Invalidations per step index. */
   seen: Seen[]
   /** The invalidations of the n-th step with operation `op` (0-based), in order. */
@@ -85,7 +85,7 @@ function run(steps: string, task = 'A'): Run {
       return seen.filter((s) => s.step === idx).map((s) => s.text)
     },
     failed() {
-      return result.expects.filter((e) => !e.pass).map((e) => `line ${e.line}: ${e.details.join('; ')}`)
+      return result.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
     },
   }
 }
@@ -264,7 +264,7 @@ describe('item 3: which invalidations fire, and how many', () => {
     // the pages are shared read-only in RAM: the child's write is a COW break, one CLEAR per page
     // (B has no notifier, so nothing is raised; the copies are counted)
     expect(r.of('write_data', 1)).toEqual([])
-    expect(r.result.metrics.counters.cow_break).toBe(4)
+    expect(r.result.aggregates.counters.cow_break).toBe(4)
     // and the parent's read needs nothing: its pages are in RAM already
     expect(r.of('touch', 1)).toEqual([])
     expect(r.failed()).toEqual([])

@@ -53,7 +53,7 @@ describe('the simulator side of the oracle', () => {
 
   it('reads return codes and data checks as the simulator sees them', () => {
     const result = runScenario(sc, { design: 'D5' })
-    const logged = result.steps.map((s) => s.ret)
+    const logged = result.steps.rows.map((s) => s.ret)
     expect(side.steps.filter((s) => s.op !== 'expect').map((s) => s.ret)).toEqual(logged)
     expect(side.steps[7]!.data).toEqual([{ what: 'memory self a', ok: true, first_bad_page: null }])
     // the child kept the index: its first page differs from neg_index at page 1 (page 0 holds 0 = -0)

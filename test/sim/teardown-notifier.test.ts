@@ -25,17 +25,17 @@ steps:
 describe('D2 and the OOM reaper', () => {
   it('D2 (KVM-like) zaps its mirror on the non-blockable range: the reaper reaps the VMA', () => {
     const r = runScenario(parseScenario(oom, 'oom.yaml'), { design: 'D2' })
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['invalidate_nonblock_eagain']).toBeUndefined()
     expect(c['oom_reaper.vma_skipped']).toBeUndefined()
     expect(c['oom_reaper.pages_reaped']).toBe(256)
-    expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
-    expect(r.status).toBe('passed')
+    expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('D1 (a driver that would wait for the device) refuses it: -EAGAIN, the VMA is skipped', () => {
     const r = runScenario(parseScenario(oom, 'oom.yaml'), { design: 'D1' })
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['invalidate_nonblock_eagain']).toBeGreaterThan(0)
     expect(c['oom_reaper.vma_skipped']).toBeGreaterThan(0)
   })
@@ -68,26 +68,26 @@ steps:
 describe('module unload and mmu_notifier_synchronize', () => {
   it('with mmu_notifier_synchronize in __exit, free_notifier and kfd_process_wq_release run before the text goes', () => {
     const r = runScenario(parseScenario(unload(''), 'u.yaml'), { design: 'D4' })
-    expect(r.metrics.counters['mmu_notifier_synchronize']).toBe(1)
-    expect(r.findings).toEqual([])
-    expect(r.metrics.leaked_bytes_end).toBe(0)
-    expect(r.status).toBe('passed')
+    expect(r.aggregates.counters['mmu_notifier_synchronize']).toBe(1)
+    expect(r.findings.rows).toEqual([])
+    expect(r.metrics.leaked_bytes_end?.value).toBe(0)
+    expect(r.outcome.status).toBe('passed')
     // the unload waited for the grace period (free_notifier) and the release work it queued
-    const u = r.steps.filter((s) => s.op === 'module_unload')[1]!
-    const free = r.markers.find((m) => m.kind === 'free_notifier')!
-    const gone = r.markers.find((m) => m.kind === 'driver_free')!
+    const u = r.steps.rows.filter((s) => s.op === 'module_unload')[1]!
+    const free = r.markers.rows.find((m) => m.kind === 'free_notifier')!
+    const gone = r.markers.rows.find((m) => m.kind === 'driver_free')!
     expect(free.t).toBeGreaterThan(u.t0)
     expect(gone.t).toBeLessThanOrEqual(u.t1)
   })
 
   it('without it, the queued free_notifier calls into the freed module text: a use-after-free', () => {
     const r = runScenario(parseScenario(unload(' synchronize: false '), 'u.yaml'), { design: 'D4' })
-    const uaf = r.findings.filter((f) => f.kind === 'use_after_free')
+    const uaf = r.findings.rows.filter((f) => f.kind === 'use_after_free')
     expect(uaf.length).toBeGreaterThanOrEqual(1)
     expect(uaf[0]!.message).toContain('free_notifier')
     expect(uaf[0]!.message).toContain('module text')
-    expect(r.metrics.counters['mmu_notifier_synchronize']).toBeUndefined()
+    expect(r.aggregates.counters['mmu_notifier_synchronize']).toBeUndefined()
     // the callback never returned: the kfd_process is never freed
-    expect(r.metrics.leaked_bytes_end).toBeGreaterThan(0)
+    expect(r.metrics.leaked_bytes_end?.value).toBeGreaterThan(0)
   })
 })

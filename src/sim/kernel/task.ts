@@ -12,7 +12,7 @@ import { EBADF, EINVAL } from './errno'
 import { SIZEOF, Task, Vma, copyForkFlags, type File, type MmStruct } from './objects'
 import { mmAlloc, mmput } from './mm'
 import { mmget } from './mm-ref'
-import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
+import { fdKey, fput, fputTmpfile, getFile, taskWorkRun } from './files'
 import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
@@ -38,6 +38,7 @@ function dupFd(w: Kernel, parent: Task, child: Task, p: CallPath): void {
   for (const [fd, f] of parent.fds) {
     getFile(w, f, [...p, 'copy_files', 'dup_fd'])
     child.fds.set(fd, f)
+    w.ledger.hold(fdKey(child, fd), f.ledgerId, null, `${child.name}'s fd ${fd}`)
   }
   for (const [fd, f] of parent.tmpfiles) {
     w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
@@ -169,6 +170,7 @@ export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   }
   for (const [fd, f] of [...t.fds]) {
     t.fds.delete(fd)
+    w.ledger.unhold(fdKey(t, fd))
     fput(w, f, t, [...p, 'exit_files', 'put_files_struct', 'close_files'])
   }
   for (const [fd, f] of [...t.tmpfiles]) {
@@ -212,6 +214,7 @@ export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<n
   if (!f) return EBADF
   t.fds.delete(fd)
   t.cloexec.delete(fd)
+  w.ledger.unhold(fdKey(t, fd))
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])
   yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])

@@ -175,14 +175,14 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     },
   })
   if (view) finish(view)
-  if (result.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.findings.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
+  if (result.outcome.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.outcome.stop?.message || result.findings.rows.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
   const finalTable = table
   const side: OracleSide = {
     format: ORACLE_FORMAT,
     side: 'simulator',
     scenario: { name: sc.name, file: sc.source?.file ?? '', hash: sc.source?.hash ?? '' },
     design: opts.design,
-    version: { hmmlab: APP_VERSION, seed: String(result.seed) },
+    version: { hmmlab: APP_VERSION, seed: String(result.meta.seed) },
     steps,
     trailing: trailing.map((r) => normaliseRange(r, r.task === null ? [] : finalTable.get(r.task) ?? [])),
     notes,
