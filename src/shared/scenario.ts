@@ -169,8 +169,13 @@ export const UserptrStep = z
 export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
 export const OomKillStep = z
-  .strictObject({ oom_kill: z.strictObject({ ...Task }) })
-  .describe('OOM kill: the reaper unmaps private VMAs with non-blockable invalidations (subscribers may refuse), then the victim exits')
+  .strictObject({
+    oom_kill: z.strictObject({
+      ...Task,
+      blocked: DurationSchema.optional().describe('the victim acts on SIGKILL only after this long (stuck in an uninterruptible sleep); default 0'),
+    }),
+  })
+  .describe('OOM kill: the victim exits on SIGKILL; 2 s later (OOM_REAPER_DELAY) the reaper unmaps the private VMAs of a victim not yet through exit_mmap with non-blockable UNMAP invalidations (a subscriber may refuse a VMA: retried 10 times, HZ/10 apart)')
 export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
 export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
 export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')

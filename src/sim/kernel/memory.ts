@@ -47,6 +47,12 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
   for (let pg = start; pg < end; ) {
     if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
     const f = pt.get(pg)
+    if (f === 0 && !v.hugetlb && mm.flags.has('MMF_UNSTABLE')) {
+      // check_stable_address_space (do_anonymous_page, finish_fault, do_huge_pmd_anonymous_page):
+      // the OOM reaper has been here, a fault that would populate the mm gets VM_FAULT_SIGBUS
+      if (cost > 0) yield sleep(cost)
+      return EFAULT
+    }
     const hb = pg - (pg & (HPAGE_PMD_NR - 1))
     if (pt.isHuge(pg)) {
       const pfn = pt.pfn(hb)

@@ -23,7 +23,7 @@ import { doThpSplit } from '../kernel/thp'
 import { doNumaMigrate } from '../kernel/migrate'
 import { faultIn, writeData } from '../kernel/memory'
 import { findVma } from '../kernel/vma'
-import { oomReap } from '../kernel/oom_kill'
+import { oomKill } from '../kernel/oom_kill'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
@@ -120,19 +120,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
   *oom_kill({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
-    // the oom_reaper thread reaps the victim's mm while the victim exits on SIGKILL; the step
-    // ends when both are done
-    let reaping = false
-    const reaped = new WaitQueue('oom_reaper')
-    if (t.mm) {
-      reaping = true
-      w.engine.spawn('oom_reaper', oomReap(w, t.mm, path), () => {
-        reaping = false
-        w.engine.wakeUpAll(reaped)
-      })
-    }
-    yield* doExit(w, t, [...path, 'SIGKILL'])
-    while (reaping) yield waitOn(reaped)
+    yield* oomKill(w, t, a.blocked !== undefined ? parseDuration(a.blocked) : 0, path)
     return 0
   },
   *close({ ctx, w, path }, a) {
