@@ -401,6 +401,7 @@ export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
   iommus: z.array(IommuSpecSchema).optional(),
   devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
+  swap: SizeSchema.optional().describe('swap space (bytes, e.g. 1G): reclaim and MADV_PAGEOUT swap anonymous pages out to it; default none: anonymous pages are then never reclaimed (MADV_FREE pages still are)'),
 })
 
 export const CostOverridesSchema = z.record(z.string(), z.number().nonnegative()).describe('cost-model overrides by name (see docs/scenarios.md)')

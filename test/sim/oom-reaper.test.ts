@@ -5,7 +5,7 @@ import { spawnTask } from '../../src/sim/kernel/task'
 import { mmapWriteLock, mmapWriteUnlock } from '../../src/sim/kernel/mmap_lock'
 import { MAX_OOM_REAP_RETRIES, oomReapTask } from '../../src/sim/kernel/oom_kill'
 import { parseScenario, runScenario } from '../../src/sim/index'
-import type { NotifierRangeCall } from '../../src/sim/run'
+import type { NotifierRangeCall } from '../../src/sim/index'
 
 const run = (body: string, design: 'D2' | 'D4' | 'D5' = 'D2', listeners: { notifierRange?: (r: NotifierRangeCall) => void } = {}) =>
   runScenario(parseScenario(`name: oom\ndesigns: [${design}]\n${body}`, 'oom.yaml'), { design, hooks: listeners })

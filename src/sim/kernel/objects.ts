@@ -123,6 +123,8 @@ export class MmStruct {
   min_flt = 0
   /** 4 KiB pages given a new frame by a COW break (wp_page_copy, do_huge_pmd_wp_page, do_cow_fault). */
   cow_pages = 0
+  /** Major faults on this mm (do_swap_page reading a page back from swap: VM_FAULT_MAJOR). */
+  maj_flt = 0
   /** mm->flags (the bits of `MmFlag`). */
   readonly flags = new Set<MmFlag>()
 

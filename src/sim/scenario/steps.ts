@@ -18,6 +18,7 @@ import { doMmap, vmMunmap } from '../kernel/mmap'
 import { withMmapReadLock, withMmapWriteLock } from '../kernel/mmap_lock'
 import { doClearRefs, doMprotect, doWriteProtect } from '../kernel/mprotect'
 import { doMadvise } from '../kernel/madvise'
+import { reclaimRange } from '../kernel/vmscan'
 import { doMremap } from '../kernel/mremap'
 import { doThpSplit } from '../kernel/thp'
 import { doNumaMigrate } from '../kernel/migrate'
@@ -183,7 +184,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return yield* onRange(env, a, (mm, s, e) => doThpSplit(env.w, mm, s, e, env.path))
   },
   *reclaim(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMadvise(env.w, mm, s, e, 'pageout', env.path))
+    return yield* onRange(env, a, (mm, s, e) => withMmapReadLock(env.w, mm, reclaimRange(env.w, mm, s, e, 'reclaim', env.path)))
   },
   *numa_migrate(env, a) {
     return yield* onRange(env, a, (mm, s, e) => doNumaMigrate(env.w, mm, s, e, env.path))
