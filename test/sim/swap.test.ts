@@ -133,6 +133,7 @@ describe('swap, MADV_PAGEOUT and reclaim (mm/vmscan.c, mm/rmap.c, mm/swapfile.c)
     const b = run(`${thp}
   - expect: { counter: { name: thp_swpout_fallback, value: 2 } }
   - expect: { label: "split: __split_huge_pmd and try_to_migrate_one per THP", counter: { name: invalidate.CLEAR, value: 4 } }
+  - expect: { label: "the all-zero subpage (page 0 holds index 0) is mapped to the shared zero page", counter: { name: thp_split_zero_remap, value: 1 } }
   - expect: { pagemap: { task: A, region: thp, present: true, swap: false } }
   - expect: { memory: { task: A, region: thp, pattern: index } }`)
     passed(b.r)

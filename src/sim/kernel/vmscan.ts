@@ -28,7 +28,7 @@ import type { Kernel } from './context'
 import { EINVAL } from './errno'
 import type { MmStruct, Vma } from './objects'
 import { PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
-import { LAZYFREE_CLEAN } from './frames'
+import { LAZYFREE_CLEAN, ZERO_PFN } from './frames'
 import { HPAGE_PMD_NR } from './page'
 import { heirOwner, zapFrames } from './mm-ref'
 import { invalidated } from './memory'
@@ -81,12 +81,22 @@ function* reclaimVma(w: Kernel, mm: MmStruct, v: Vma, a: number, b: number, path
 /**
  * split_folio of an exclusive PMD-mapped THP: unmap_folio → try_to_migrate with TTU_SPLIT_HUGE_PMD
  * (split_huge_pmd_address: __split_huge_pmd's CLEAR over the 2 MiB, then try_to_migrate_one's CLEAR
- * over the folio), remap_page puts the 512 PTEs back (no notifier).
+ * over the folio), remap_page puts the 512 PTEs back (no notifier). Since v6.12 remap_page of an
+ * anonymous folio passes RMP_USE_SHARED_ZEROPAGE: a subpage that holds only zeros is mapped to the
+ * shared zero page and freed (try_to_map_unused_to_zeropage, mm/migrate.c); seen on the oracle.
  */
 function* splitFolio(w: Kernel, mm: MmStruct, hb: number, path: CallPath): Proc<void> {
   const p = [...path, 'split_folio', 'unmap_folio']
   yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...p, 'split_huge_pmd_address', '__split_huge_pmd'], () => {
     splitLeaf(w, mm, hb)
+    for (let pg = hb; pg < hb + HPAGE_PMD_NR; pg++) {
+      const f = mm.pt.get(pg)
+      const pfn = mm.pt.pfn(pg)
+      if (!(f & PTE_PRESENT) || f & PTE_ZERO || w.frames.read(pfn, 0) !== 0) continue
+      w.frames.put(pfn, mm.owner, heirOwner(mm))
+      mm.pt.set(pg, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
+      w.count('thp_split_zero_remap')
+    }
     return HPAGE_PMD_NR * w.costs.pte_op
   })
   yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...p, 'try_to_migrate', 'try_to_migrate_one'], () => HPAGE_PMD_NR * w.costs.pte_op)
