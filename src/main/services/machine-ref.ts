@@ -47,7 +47,7 @@ export async function resolveMachineRef(text: string, fileName: string, scenario
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err })
   }
   const simulated = simulateMachine(machine)
   return { spec: simulated.machine, origin: machine.origin, notes: simulated.notes }

@@ -74,6 +74,11 @@ export type MarkerKind =
   | 'pasid_free'
   | 'oom_kill'
   | 'oom_reaper'
+  | 'exec'
+  | 'vfork_done'
+  | 'dup'
+  | 'sendmsg'
+  | 'recvmsg'
 
 export interface Marker {
   t: number
