@@ -7,7 +7,7 @@ import { MAX_OOM_REAP_RETRIES, oomReapTask } from '../../src/sim/kernel/oom_kill
 import { parseScenario, runScenario } from '../../src/sim/index'
 import type { NotifierRangeCall } from '../../src/sim/index'
 
-const run = (body: string, design: 'D2' | 'D4' | 'D5' = 'D2', listeners: { notifierRange?: (r: NotifierRangeCall) => void } = {}) =>
+const run = (body: string, design: 'D1' | 'D2' | 'D4' | 'D5' = 'D2', listeners: { notifierRange?: (r: NotifierRangeCall) => void } = {}) =>
   runScenario(parseScenario(`name: oom\ndesigns: [${design}]\n${body}`, 'oom.yaml'), { design, hooks: listeners })
 
 describe('the OOM reaper (mm/oom_kill.c, today)', () => {
