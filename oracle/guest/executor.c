@@ -21,7 +21,9 @@
  * Record lines (OUTDIR/<program>/steps.txt), each starting with a kind and the step index:
  *   R idx ret cpages faults      return code (negative errno), counters ('-' when none)
  *   T idx task pid               a task's process id (spawn, fork)
- *   G idx task region addr pages the task's regions after the step (hex address)
+ *   L idx task n                 the task lists its n live regions after the step (n may be 0)
+ *   G idx task region addr pages seq   one of them (hex address; seq: placement order, the newest
+ *                                one owns pages two regions cover, src/main/services/oracle/regions.ts)
  *   M idx task region pages present swapped exclusive soft_dirty zero   pagemap summary
  *   V idx task vmpte_kb rssanon_kb
  *   N idx hexbytes               SNAPSHOT bytes
@@ -129,6 +131,7 @@ struct region {
 	unsigned long addr, pages;
 	int anon_private; /* private anonymous: a page never touched reads 0 */
 	int used;
+	unsigned long seq; /* placement order (a forked child continues its parent's count) */
 };
 struct fdent {
 	char name[NAMELEN];
@@ -145,6 +148,7 @@ static int g_marker_fd = -1;
 static struct region g_regions[MAXREGIONS];
 static struct fdent g_fds[MAXFDS];
 static unsigned long g_mmap_base = MMAP_BASE_PAGE;
+static unsigned long g_region_seq;
 static char *g_scratch;
 static unsigned long g_scratch_pages;
 static int g_gup_fd = -1;
@@ -307,6 +311,7 @@ static struct region *region_set(const char *name, unsigned long addr, unsigned 
 	r->pages = pages;
 	r->anon_private = anon_private;
 	r->used = 1;
+	r->seq = ++g_region_seq;
 	return r;
 }
 
@@ -547,9 +552,13 @@ static void status_summary(long idx, const char *task)
 
 static void after_step(long idx)
 {
+	int n = 0;
+	for (int i = 0; i < MAXREGIONS; i++)
+		n += g_regions[i].used;
+	rec("L %ld %s %d", idx, g_task, n);
 	for (int i = 0; i < MAXREGIONS; i++)
 		if (g_regions[i].used)
-			rec("G %ld %s %s %lx %lu", idx, g_task, g_regions[i].name, g_regions[i].addr, g_regions[i].pages);
+			rec("G %ld %s %s %lx %lu %lu", idx, g_task, g_regions[i].name, g_regions[i].addr, g_regions[i].pages, g_regions[i].seq);
 	pagemap_summary(idx, g_task);
 	status_summary(idx, g_task);
 }
@@ -785,8 +794,15 @@ static int task_step(long idx, const char *op, struct args *a)
 			return rc;
 		void *s = (void *)start;
 		size_t len = npages * PAGE;
-		if (!strcmp(op, "munmap"))
-			return munmap(s, len) < 0 ? -errno : 0;
+		/* a region unmapped whole leaves the table (a partial munmap keeps it, as regions.ts) */
+		int whole = start == r->addr && npages >= r->pages;
+		if (!strcmp(op, "munmap")) {
+			if (munmap(s, len) < 0)
+				return -errno;
+			if (whole)
+				r->used = 0;
+			return 0;
+		}
 		if (!strcmp(op, "mprotect"))
 			return mprotect(s, len, prot_bits(arg(a, "prot"))) < 0 ? -errno : 0;
 		if (!strcmp(op, "reclaim"))
@@ -836,7 +852,11 @@ static int task_step(long idx, const char *op, struct args *a)
 		if (p == MAP_FAILED)
 			return -errno;
 		const char *to = arg(a, "to") ? arg(a, "to") : r->name;
-		region_set(to, (unsigned long)p, npages, r->anon_private);
+		int anon_private = r->anon_private;
+		/* the old region goes when all of it moved to a new name (not with MREMAP_DONTUNMAP) */
+		if (strcmp(to, r->name) && whole && !dontunmap)
+			r->used = 0;
+		region_set(to, (unsigned long)p, npages, anon_private);
 		return 0;
 	}
 	if (!strcmp(op, "device_read") || !strcmp(op, "device_write") || !strcmp(op, "migrate_to_device") || !strcmp(op, "migrate_to_system") || !strcmp(op, "snapshot") || !strcmp(op, "exclusive") || !strcmp(op, "check_exclusive")) {
