@@ -67,7 +67,8 @@ struct hmm_dmirror_cmd {
 #define HMM_DMIRROR_EXCLUSIVE _IOWR('H', 0x05, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_CHECK_EXCLUSIVE _IOWR('H', 0x06, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_RELEASE _IOWR('H', 0x07, struct hmm_dmirror_cmd)
-/* newer kernels (not in 6.12: there the ioctl returns -EINVAL) */
+/* newer kernels only (lib/test_hmm_uapi.h after 6.12): the host refuses the step on a kernel
+ * whose tree does not define it (program.ts GuestFeatures); 6.12 would answer -EINVAL */
 #define HMM_DMIRROR_FLAGS _IOWR('H', 0x08, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_FLAG_FAIL_ALLOC (1ULL << 0)
 

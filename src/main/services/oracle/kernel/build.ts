@@ -40,6 +40,8 @@ export interface BuildMeta {
   hmmTestsNote: string | null
   /** The TEST_F / TEST names of the tree's hmm-tests.c (which version each test comes from). */
   hmmTestsList: Array<{ fixture: string | null; test: string }>
+  /** What the tree's test_hmm offers beyond 6.12's (absent in builds made before it was recorded). */
+  features?: TreeFeatures
   seconds: { config: number; kernel: number; tools: number; total: number }
   builtAt: string
 }
@@ -59,6 +61,32 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 /** The guest sources of this checkout that go into every build (and into the key). */
 export function guestSources(root = appRoot()): { fragment: string; executor: string; init: string } {
   return { fragment: join(root, 'oracle', 'kernel.config'), executor: join(root, 'oracle', 'guest', 'executor.c'), init: join(root, 'oracle', 'guest', 'init') }
+}
+
+export interface TreeFeatures {
+  /** lib/test_hmm_uapi.h defines HMM_DMIRROR_FLAGS (added after 6.12). */
+  dmirrorFlags: boolean
+}
+
+/** What a tree's test_hmm offers, from its lib/test_hmm_uapi.h; null when the file is not there. */
+export function treeFeatures(tree: string): TreeFeatures | null {
+  const p = join(tree, 'lib', 'test_hmm_uapi.h')
+  if (!existsSync(p)) return null
+  return { dmirrorFlags: /^#define\s+HMM_DMIRROR_FLAGS\b/m.test(readFileSync(p, 'utf8')) }
+}
+
+/**
+ * The features of a build: recorded in its build.json, or read again from its tree, or (the tree
+ * gone) from the release: 6.12 and older have no HMM_DMIRROR_FLAGS; a newer release is let
+ * through (the kernel's answer is then compared as it is).
+ */
+export function buildFeatures(m: Pick<BuildMeta, 'features' | 'tree' | 'release'>): TreeFeatures {
+  if (m.features) return m.features
+  const t = treeFeatures(m.tree)
+  if (t) return t
+  const v = /^(\d+)\.(\d+)/.exec(m.release)
+  const old = v !== null && (Number(v[1]) < 6 || (Number(v[1]) === 6 && Number(v[2]) <= 12))
+  return { dmirrorFlags: !old }
 }
 
 /** VERSION.PATCHLEVEL.SUBLEVEL + EXTRAVERSION from a tree's Makefile. */
@@ -324,6 +352,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
       hmmTests: hmmTests !== null,
       hmmTestsNote,
       hmmTestsList: listHmmTests(hmmTestsSource(tree)),
+      features: treeFeatures(tree) ?? { dmirrorFlags: false },
       seconds: { config: configSec, kernel: kernelSec, tools: toolsSec, total: (Date.now() - t0) / 1000 },
       builtAt: new Date().toISOString(),
     }
