@@ -16,7 +16,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, read
 import { homedir } from 'node:os'
 import { basename, join } from 'node:path'
 import { appRoot } from '../../../paths'
-import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
+import { parseDotConfig, parseFragment, REQUIRED_OPTIONS, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
 import { guestInitramfs } from './image'
 import { measureTreeLayout, kprobeLines, type RangeLayout } from './probes'
 import { listHmmTests } from './tap'
@@ -274,6 +274,17 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     return { dir: plan.dir, meta: found }
   }
   const { tree, source } = plan.source
+  // before minutes of make: the options the oracle cannot do without must exist in this tree
+  onProgress?.(`reading the Kconfig of ${source}`)
+  const kconfig = scanKconfig(tree)
+  const absent = [...REQUIRED_OPTIONS].filter((n) => !kconfig.has(n))
+  if (absent.length > 0) {
+    throw new Error(
+      `${source} (${plan.version}) cannot give the oracle's guest: its Kconfig has no ${absent.join(', ')}` +
+        (absent.includes('CONFIG_TEST_HMM') ? ' (test_hmm, lib/test_hmm.c, is the driver the oracle runs scenarios through; mainline has it since 5.9)' : '') +
+        '; build from a tree that has them',
+    )
+  }
   const g = guestSources()
   const obj = objDir(cacheRoot, tree)
   mkdirSync(obj, { recursive: true })
@@ -304,7 +315,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     let options = checks
     if (checks.some((c) => !c.ok)) {
       onProgress?.('some options did not land; reading the tree\'s Kconfig to say why')
-      options = verifyConfig(fragment, parseDotConfig(dot), scanKconfig(tree))
+      options = verifyConfig(fragment, parseDotConfig(dot), kconfig)
     }
     const missing = options.filter((c) => !c.ok)
     for (const m of missing) onProgress?.(`${m.required ? 'MISSING' : 'missing (optional)'} ${m.name}=${m.want}: got ${m.got}; ${m.why ?? ''}`)

@@ -13,7 +13,7 @@ import type { LoadedScenario } from '../../../../sim/index'
 import type { OracleSide } from '../../../../shared/oracle'
 import { buildFeatures, buildGuest, defaultCacheRoot, planBuild, readBuildMeta, type BuildMeta } from './build'
 import { compileProgram, findUnexpressible, type CompiledProgram, type GuestFeatures } from './program'
-import { bootGuest, checkTools, chooseAccel, readOut, type Accel } from './qemu'
+import { bootGuest, checkBzImage, checkTools, chooseAccel, readOut, type Accel } from './qemu'
 import { buildSide, parseCalibration } from './trace'
 import { parseHmmTestsTap } from './tap'
 
@@ -149,6 +149,7 @@ interface GuestParts {
 
 /** What a run needs from `kernel`: a cached build, or a bare bzImage next to an HMM Lab build folder. */
 function guestParts(k: KernelBuild | { bzImage: string }): GuestParts {
+  checkBzImage(k.bzImage)
   const dir = 'dir' in k ? k.dir : join(k.bzImage, '..')
   const m = readBuildMeta(dir)
   if (!m) {
