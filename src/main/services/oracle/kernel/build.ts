@@ -158,21 +158,22 @@ function hmmTestsSource(tree: string): string {
 }
 
 /** Key and folders for these options without building anything (the tarball must be extracted for its hmm-tests to count: until then, null). */
-export function planBuild(opts: BuildOpts): { key: string; dir: string; source: Source; version: string } | null {
+export function planBuild(opts: BuildOpts): { key: string; dir: string; source: Source; version: string; inputs: KeyInputs } | null {
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot()
   const src = resolveSource(opts, cacheRoot)
   if (!src.ready) return null
   const g = guestSources()
   const version = treeVersion(readFileSync(join(src.tree, 'Makefile'), 'utf8'))
-  const key = cacheKey({
+  const inputs: KeyInputs = {
     version,
     identity: src.identity,
     fragment: readFileSync(g.fragment, 'utf8'),
     executor: readFileSync(g.executor, 'utf8'),
     init: readFileSync(g.init, 'utf8'),
     hmmTests: hmmTestsSource(src.tree),
-  })
-  return { key, dir: join(cacheRoot, key.slice(0, 16)), source: src, version }
+  }
+  const key = cacheKey(inputs)
+  return { key, dir: join(cacheRoot, key.slice(0, 16)), source: src, version, inputs }
 }
 
 export function readBuildMeta(dir: string): BuildMeta | null {
@@ -285,7 +286,6 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
         '; build from a tree that has them',
     )
   }
-  const g = guestSources()
   const obj = objDir(cacheRoot, tree)
   mkdirSync(obj, { recursive: true })
   const unlock = await lockObj(obj, onProgress, opts.signal)
@@ -300,14 +300,22 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
   mkdirSync(tmp, { recursive: true })
   const log = join(tmp, 'build.log')
   try {
+    // the guest sources as they were keyed: a checkout that changes during the build cannot put
+    // other sources under this key
+    const srcDir = join(tmp, 'guest-src')
+    mkdirSync(srcDir)
+    const g = { fragment: join(srcDir, 'kernel.config'), executor: join(srcDir, 'executor.c'), init: join(srcDir, 'init') }
+    writeFileSync(g.fragment, plan.inputs.fragment)
+    writeFileSync(g.executor, plan.inputs.executor)
+    writeFileSync(g.init, plan.inputs.init, { mode: 0o755 })
     // config: tinyconfig + fragment + olddefconfig, then option by option
     const tc = Date.now()
     const make = (args: string[], label: string, every?: number): Promise<void> =>
       runLogged('make', ['-C', tree, `O=${obj}`, 'ARCH=x86_64', ...args], { label, onProgress, signal: opts.signal, log, ...(every !== undefined ? { every } : {}) })
     onProgress?.(`configuring ${source} (${plan.version}) in ${obj}`)
     await make(['tinyconfig'], 'tinyconfig')
-    const fragmentText = readFileSync(g.fragment, 'utf8')
-    const fragment = parseFragment(fragmentText, g.fragment)
+    const fragmentText = plan.inputs.fragment
+    const fragment = parseFragment(fragmentText, guestSources().fragment)
     appendFileSync(join(obj, '.config'), '\n' + fragmentText)
     await make(['olddefconfig'], 'olddefconfig')
     const dot = readFileSync(join(obj, '.config'), 'utf8')
@@ -368,6 +376,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
       builtAt: new Date().toISOString(),
     }
     writeFileSync(join(tmp, 'build.json'), JSON.stringify(meta, null, 2) + '\n')
+    rmSync(srcDir, { recursive: true, force: true })
     if (existsSync(plan.dir)) {
       // another build finished first: keep it (it is complete), drop ours
       const other = readBuildMeta(plan.dir)
