@@ -282,7 +282,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
   if (absent.length > 0) {
     throw new Error(
       `${source} (${plan.version}) cannot give the oracle's guest: its Kconfig has no ${absent.join(', ')}` +
-        (absent.includes('CONFIG_TEST_HMM') ? ' (test_hmm, lib/test_hmm.c, is the driver the oracle runs scenarios through; mainline has it since 5.9)' : '') +
+        (absent.includes('CONFIG_TEST_HMM') ? ' (test_hmm, lib/test_hmm.c, is the driver the oracle runs scenarios through)' : '') +
         '; build from a tree that has them',
     )
   }
