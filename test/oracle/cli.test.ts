@@ -184,6 +184,19 @@ describe('hmmlab oracle --kernel-results RECORDED.json', () => {
     d = captureDeps(fakeKernel({}))
     expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [FIXTURE], kernel: '/boot/bzImage' }, d)).toBe(2)
     expect(d.stderr()).toContain('does not go with --kernel')
+    const other = join(tmp, 'other-kernel.json')
+    writeFileSync(other, readFileSync('test/fixtures/oracle/selftests__migrate.kernel.json', 'utf8').replace('"release":"6.12.118"', '"release":"6.13.0-mine"'))
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([], { kernelResults: [FIXTURE, other] }, d)).toBe(2)
+    expect(d.stderr()).toContain('the recordings come from different kernels')
+  })
+
+  it('says on stderr when a scenario changed since its kernel side was recorded, and compares what still lines up', async () => {
+    const edited = join(tmp, 'open_close.yaml')
+    writeFileSync(edited, readFileSync(OPEN_CLOSE, 'utf8') + '# edited after the recording\n')
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([edited], { kernelResults: [FIXTURE] }, d)).toBe(0)
+    expect(d.stderr()).toMatch(/note: hmm\.open_close: .*open_close\.yaml changed since the kernel side was recorded \(hash 1c7a54abd250f45a → [0-9a-f]+\)/)
   })
 })
 
