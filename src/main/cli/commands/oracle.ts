@@ -116,8 +116,9 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
   } catch (e) {
     return setupFailure(e, d)
   }
-  const blocked = results.scenarios.some((o) => o.status === 'invalid' || (o.status === 'inexpressible' && !flags.skipInexpressible))
-  if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the scenarios above (fix them, leave them out, or --skip-inexpressible)\n')
+  const blocked = results.scenarios.some((o) => o.status === 'invalid')
+  if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the invalid scenarios above (fix them or leave them out)\n')
+  else if (!flags.skipInexpressible && results.scenarios.some((o) => o.status === 'inexpressible')) d.err('hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n')
   if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
   for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {

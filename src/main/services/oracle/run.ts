@@ -117,7 +117,10 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
     outcomes[r.slot] = { status: 'compared', file: r.file, name: r.sc.name, comparison, kernel: kernelSide, simulator: sim }
   }
   let kernelInfo: OracleResults['kernel'] = null
-  const stop = outcomes.some((x) => x !== null && (x.status === 'invalid' || (x.status === 'inexpressible' && !o.skipInexpressible)))
+  // an invalid file stops the run before anything boots (fix it first); a scenario the kernel cannot
+  // express does not: the others still run and it is listed with its step, line and why (exit 2
+  // unless --skip-inexpressible), so `hmmlab oracle scenarios/selftests/*.yaml` reports them all
+  const stop = outcomes.some((x) => x !== null && x.status === 'invalid')
   if (o.recorded && recordedInfo && toRun.length > 0) {
     kernelInfo = recordedInfo
     const byName = new Map<string, RecordedEntry>()
