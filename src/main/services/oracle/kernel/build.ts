@@ -13,7 +13,7 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { availableParallelism, homedir } from 'node:os'
 import { basename, join } from 'node:path'
 import { appRoot } from '../../../paths'
 import { parseDotConfig, parseFragment, REQUIRED_OPTIONS, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
@@ -332,8 +332,10 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     const configSec = (Date.now() - tc) / 1000
     // kernel
     const tk = Date.now()
-    onProgress?.('building the kernel (make -j2 bzImage; minutes)')
-    await make(['-j2', 'bzImage'], 'kernel', 500)
+    // one job per CPU this process may use (a CI runner with more cores builds faster)
+    const jobs = `-j${Math.max(1, availableParallelism())}`
+    onProgress?.(`building the kernel (make ${jobs} bzImage; minutes)`)
+    await make([jobs, 'bzImage'], 'kernel', 500)
     const kernelSec = (Date.now() - tk) / 1000
     const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim()
     copyFileSync(join(obj, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'))
