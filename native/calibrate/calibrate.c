@@ -50,20 +50,18 @@ static void die(const char *what)
 	exit(3);
 }
 
-static uint64_t tcpu(void)
+static uint64_t cpu_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t pcpu(void)
+/* CPU time of the calling thread: what one operation it performs costs */
+static uint64_t tcpu(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* An anonymous private mapping of `len` bytes starting `offset` bytes past a 2 MiB boundary. */
@@ -100,6 +98,15 @@ static unsigned long touch_read(char *p, size_t pages, size_t stride)
 	return s;
 }
 
+/* `units` blocks of `unit` bytes (a page or a 2 MiB block each), one byte of each written. */
+static char *map_written(size_t units, size_t unit)
+{
+	char *p = map_aligned(units * unit, 0, 0);
+
+	touch_write(p, units, unit);
+	return p;
+}
+
 /* ---- the measurements: each returns the CPU ns of one operation over x units ---- */
 
 static uint64_t m_syscall(size_t n)
@@ -111,15 +118,21 @@ static uint64_t m_syscall(size_t n)
 	return tcpu() - t0;
 }
 
-static uint64_t m_fault_anon(size_t pages)
+/* The first write of one byte in each of `units` blocks of `unit` bytes: one fault each. */
+static uint64_t first_writes(size_t units, size_t unit)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
+	char *p = map_aligned(units * unit, 0, 0);
 	uint64_t t0 = tcpu(), t;
 
-	touch_write(p, pages, PAGE);
+	touch_write(p, units, unit);
 	t = tcpu() - t0;
-	munmap(p, pages * PAGE);
+	munmap(p, units * unit);
 	return t;
+}
+
+static uint64_t m_fault_anon(size_t pages)
+{
+	return first_writes(pages, PAGE);
 }
 
 static uint64_t m_fault_zero(size_t pages)
@@ -137,13 +150,7 @@ static uint64_t m_fault_zero(size_t pages)
 /* One page in each of `blocks` 2 MiB blocks: every fault allocates a PTE table. */
 static uint64_t m_fault_sparse(size_t blocks)
 {
-	char *p = map_aligned(blocks * HPAGE, 0, 0);
-	uint64_t t0 = tcpu(), t;
-
-	touch_write(p, blocks, HPAGE);
-	t = tcpu() - t0;
-	munmap(p, blocks * HPAGE);
-	return t;
+	return first_writes(blocks, HPAGE);
 }
 
 static long anon_huge_kb(void)
@@ -182,13 +189,12 @@ static uint64_t m_fault_thp(size_t blocks)
 /* The parent writes every page while a child still maps them: one COW copy per page. */
 static uint64_t m_cow(size_t pages)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
+	char *p = map_written(pages, PAGE);
 	int fds[2];
 	pid_t pid;
 	uint64_t t0, t;
 	char c = 0;
 
-	touch_write(p, pages, PAGE);
 	if (pipe(fds) != 0)
 		die("pipe");
 	pid = fork();
@@ -229,11 +235,9 @@ static uint64_t timed_fork(void)
 
 static uint64_t m_fork_pte(size_t pages)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
-	uint64_t t;
+	char *p = map_written(pages, PAGE);
+	uint64_t t = timed_fork();
 
-	touch_write(p, pages, PAGE);
-	t = timed_fork();
 	munmap(p, pages * PAGE);
 	return t;
 }
@@ -241,10 +245,9 @@ static uint64_t m_fork_pte(size_t pages)
 /* `n` adjacent one-page VMAs (alternating protection so they cannot merge), each written once. */
 static uint64_t m_fork_vma(size_t n)
 {
-	char *p = map_aligned(n * PAGE, 0, 0);
+	char *p = map_written(n, PAGE);
 	uint64_t t;
 
-	touch_write(p, n, PAGE);
 	for (size_t i = 1; i < n; i += 2)
 		if (mprotect(p + i * PAGE, PAGE, PROT_READ) != 0)
 			die("mprotect");
@@ -253,34 +256,31 @@ static uint64_t m_fork_vma(size_t n)
 	return t;
 }
 
+/* munmap of `units` written blocks of `unit` bytes */
+static uint64_t timed_munmap(size_t units, size_t unit)
+{
+	char *p = map_written(units, unit);
+	uint64_t t0 = tcpu();
+
+	munmap(p, units * unit);
+	return tcpu() - t0;
+}
+
 static uint64_t m_munmap(size_t pages)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
-	uint64_t t0;
-
-	touch_write(p, pages, PAGE);
-	t0 = tcpu();
-	munmap(p, pages * PAGE);
-	return tcpu() - t0;
+	return timed_munmap(pages, PAGE);
 }
 
 static uint64_t m_munmap_sparse(size_t blocks)
 {
-	char *p = map_aligned(blocks * HPAGE, 0, 0);
-	uint64_t t0;
-
-	touch_write(p, blocks, HPAGE);
-	t0 = tcpu();
-	munmap(p, blocks * HPAGE);
-	return tcpu() - t0;
+	return timed_munmap(blocks, HPAGE);
 }
 
 static uint64_t m_dontneed(size_t pages)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
+	char *p = map_written(pages, PAGE);
 	uint64_t t0, t;
 
-	touch_write(p, pages, PAGE);
 	t0 = tcpu();
 	madvise(p, pages * PAGE, MADV_DONTNEED);
 	t = tcpu() - t0;
@@ -303,10 +303,8 @@ static uint64_t m_exit(size_t pages)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		char *p = map_aligned(pages * PAGE, 0, 0);
-
-		touch_write(p, pages, PAGE);
-		shared[0] = pcpu();
+		map_written(pages, PAGE);
+		shared[0] = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 		_exit(0);
 	}
 	if (wait4(pid, &st, 0, &ru) != pid)
@@ -320,10 +318,9 @@ static uint64_t m_exit(size_t pages)
 
 static uint64_t m_mprotect(size_t pages)
 {
-	char *p = map_aligned(pages * PAGE, 0, 0);
+	char *p = map_written(pages, PAGE);
 	uint64_t t0, t;
 
-	touch_write(p, pages, PAGE);
 	t0 = tcpu();
 	if (mprotect(p, pages * PAGE, PROT_READ) != 0)
 		die("mprotect");
@@ -375,11 +372,10 @@ static uint64_t m_shootdown(size_t ncpu)
 {
 	pthread_t th[CPU_SETSIZE];
 	cpu_set_t set;
-	char *p = map_aligned(3 * PAGE, 0, 0);
+	char *p = map_written(3, PAGE);
 	const int iters = quick ? 200 : 1000;
 	uint64_t t0, t;
 
-	touch_write(p, 3, PAGE);
 	mprotect(p, PAGE, PROT_NONE);
 	mprotect(p + 2 * PAGE, PAGE, PROT_NONE);
 	CPU_ZERO(&set);

@@ -21,7 +21,9 @@
  * Record lines (OUTDIR/<program>/steps.txt), each starting with a kind and the step index:
  *   R idx ret cpages faults      return code (negative errno), counters ('-' when none)
  *   T idx task pid               a task's process id (spawn, fork)
- *   G idx task region addr pages the task's regions after the step (hex address)
+ *   L idx task n                 the task lists its n live regions after the step (n may be 0)
+ *   G idx task region addr pages seq   one of them (hex address; seq: placement order, the newest
+ *                                one owns pages two regions cover, src/main/services/oracle/regions.ts)
  *   M idx task region pages present swapped exclusive soft_dirty zero   pagemap summary
  *   V idx task vmpte_kb rssanon_kb
  *   N idx hexbytes               SNAPSHOT bytes
@@ -65,7 +67,8 @@ struct hmm_dmirror_cmd {
 #define HMM_DMIRROR_EXCLUSIVE _IOWR('H', 0x05, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_CHECK_EXCLUSIVE _IOWR('H', 0x06, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_RELEASE _IOWR('H', 0x07, struct hmm_dmirror_cmd)
-/* newer kernels (not in 6.12: there the ioctl returns -EINVAL) */
+/* newer kernels only (lib/test_hmm_uapi.h after 6.12): the host refuses the step on a kernel
+ * whose tree does not define it (program.ts GuestFeatures); 6.12 would answer -EINVAL */
 #define HMM_DMIRROR_FLAGS _IOWR('H', 0x08, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_FLAG_FAIL_ALLOC (1ULL << 0)
 
@@ -129,6 +132,7 @@ struct region {
 	unsigned long addr, pages;
 	int anon_private; /* private anonymous: a page never touched reads 0 */
 	int used;
+	unsigned long seq; /* placement order (a forked child continues its parent's count) */
 };
 struct fdent {
 	char name[NAMELEN];
@@ -145,6 +149,7 @@ static int g_marker_fd = -1;
 static struct region g_regions[MAXREGIONS];
 static struct fdent g_fds[MAXFDS];
 static unsigned long g_mmap_base = MMAP_BASE_PAGE;
+static unsigned long g_region_seq;
 static char *g_scratch;
 static unsigned long g_scratch_pages;
 static int g_gup_fd = -1;
@@ -307,6 +312,7 @@ static struct region *region_set(const char *name, unsigned long addr, unsigned 
 	r->pages = pages;
 	r->anon_private = anon_private;
 	r->used = 1;
+	r->seq = ++g_region_seq;
 	return r;
 }
 
@@ -328,6 +334,15 @@ static int fd_add(const char *name, int fd)
 			return 0;
 		}
 	return -EMFILE;
+}
+
+/* Where the simulator's mmap puts a mapping of npages that names no address: at the cursor (after
+ * the previous one and a 2 MiB gap), 2 MiB aligned when huge or at least 2 MiB. The caller moves
+ * the cursor to at + npages + 512. */
+static unsigned long place_at(unsigned long npages, int huge)
+{
+	unsigned long align = (huge || npages >= 512) ? 512 : 1;
+	return (g_mmap_base + align - 1) / align * align;
 }
 
 /* Resolves region/off/len (pages; len -1 = to the end) to an address range, as rangeOf does. */
@@ -375,29 +390,55 @@ static int fault_ret(int write)
 	return -EFAULT;
 }
 
-/* checkAccess of the model (and of a CPU access): every page of [start, start + npages) in a VMA
- * that is readable (-EFAULT otherwise) and, for a write, writable (-EPERM otherwise); read from
- * /proc/self/maps before touching anything, so a bad range faults nothing in. */
-static int check_access(unsigned long start, unsigned long npages, int write)
+/* /proc/self/maps, whole, NUL-terminated, in a static buffer; NULL when it cannot be read. */
+static char *read_maps(void)
 {
 	static char buf[1 << 16];
 	int fd = open("/proc/self/maps", O_RDONLY);
 	if (fd < 0)
-		return 0;
+		return NULL;
 	size_t n = 0;
 	ssize_t r;
 	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
 		n += r;
 	close(fd);
 	buf[n] = 0;
+	return buf;
+}
+
+/* The next mapping of a maps text from *cur on: its range, permissions and line (len bytes,
+ * without the newline); 0 at the end. */
+static int maps_next(char **cur, unsigned long *a, unsigned long *b, char perm[8], const char **line, size_t *len)
+{
+	while (*cur && **cur) {
+		char *l = *cur, *nl = strchr(l, '\n');
+		*cur = nl ? nl + 1 : NULL;
+		if (sscanf(l, "%lx-%lx %7s", a, b, perm) != 3)
+			continue;
+		*line = l;
+		*len = nl ? (size_t)(nl - l) : strlen(l);
+		return 1;
+	}
+	return 0;
+}
+
+/* checkAccess of the model (and of a CPU access): every page of [start, start + npages) in a VMA
+ * that is readable (-EFAULT otherwise) and, for a write, writable (-EPERM otherwise); read from
+ * /proc/self/maps before touching anything, so a bad range faults nothing in. */
+static int check_access(unsigned long start, unsigned long npages, int write)
+{
+	char *maps = read_maps();
+	if (!maps)
+		return 0;
 	unsigned long at = start, end = start + npages * PAGE;
-	int rc = 0;
 	while (at < end) {
 		int found = 0;
-		for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-			unsigned long a, b;
-			char perm[8];
-			if (sscanf(l, "%lx-%lx %7s", &a, &b, perm) != 3 || at < a || at >= b)
+		char *cur = maps, perm[8];
+		const char *line;
+		size_t len;
+		unsigned long a, b;
+		while (maps_next(&cur, &a, &b, perm, &line, &len)) {
+			if (at < a || at >= b)
 				continue;
 			found = 1;
 			if (perm[0] != 'r')
@@ -410,11 +451,22 @@ static int check_access(unsigned long start, unsigned long npages, int write)
 		if (!found)
 			return -EFAULT;
 	}
-	return rc;
+	return 0;
 }
 
-static int do_touch(unsigned long start, unsigned long npages, int write)
+/* How a CPU access step treats each page (the model's faultIn). */
+enum access {
+	ACCESS_READ, /* touch: one byte read */
+	ACCESS_WRITE, /* touch write: one atomic "or 0", a single write fault that leaves the data */
+	ACCESS_FILL, /* write_data: the page's token in every int */
+};
+
+/* Accesses every page of [start, start + npages) as `how` says, after check_access; a fault that
+ * still comes (SIGSEGV/SIGBUS under the guard) is -EFAULT, or -EPERM for a write to a read-only
+ * page. first_page and pat: the pattern of ACCESS_FILL, page first_page + i for page i. */
+static int cpu_access(unsigned long start, unsigned long npages, enum access how, long first_page, struct pattern pat)
 {
+	int write = how != ACCESS_READ;
 	int chk = check_access(start, npages, write);
 	if (chk)
 		return chk;
@@ -425,30 +477,14 @@ static int do_touch(unsigned long start, unsigned long npages, int write)
 		return fault_ret(write);
 	}
 	for (i = 0; i < npages; i++) {
-		volatile char *p = (volatile char *)(start + i * PAGE);
-		if (write)
-			/* one write access that leaves the data as it is: a single write fault */
-			__atomic_fetch_or((char *)p, 0, __ATOMIC_SEQ_CST);
+		char *p = (char *)(start + i * PAGE);
+		if (how == ACCESS_FILL)
+			fill_page(p, pattern_value(pat, first_page + (long)i));
+		else if (how == ACCESS_WRITE)
+			__atomic_fetch_or(p, 0, __ATOMIC_SEQ_CST);
 		else
-			(void)*p;
+			(void)*(volatile char *)p;
 	}
-	g_guard = 0;
-	return 0;
-}
-
-static int do_write_data(unsigned long start, unsigned long npages, long first_page, struct pattern pat)
-{
-	int chk = check_access(start, npages, 1);
-	if (chk)
-		return chk;
-	volatile unsigned long i = 0;
-	g_guard = 1;
-	if (sigsetjmp(g_jmp, 1)) {
-		g_guard = 0;
-		return fault_ret(1);
-	}
-	for (i = 0; i < npages; i++)
-		fill_page((void *)(start + i * PAGE), pattern_value(pat, first_page + (long)i));
 	g_guard = 0;
 	return 0;
 }
@@ -547,9 +583,13 @@ static void status_summary(long idx, const char *task)
 
 static void after_step(long idx)
 {
+	int n = 0;
+	for (int i = 0; i < MAXREGIONS; i++)
+		n += g_regions[i].used;
+	rec("L %ld %s %d", idx, g_task, n);
 	for (int i = 0; i < MAXREGIONS; i++)
 		if (g_regions[i].used)
-			rec("G %ld %s %s %lx %lu", idx, g_task, g_regions[i].name, g_regions[i].addr, g_regions[i].pages);
+			rec("G %ld %s %s %lx %lu %lu", idx, g_task, g_regions[i].name, g_regions[i].addr, g_regions[i].pages, g_regions[i].seq);
 	pagemap_summary(idx, g_task);
 	status_summary(idx, g_task);
 }
@@ -749,13 +789,7 @@ static int task_step(long idx, const char *op, struct args *a)
 			return -EINVAL;
 		if (hugetlb)
 			pages = (pages + 511) / 512 * 512;
-		unsigned long at;
-		if (arg(a, "at"))
-			at = argl(a, "at", 0) / PAGE;
-		else {
-			unsigned long align = (huge || hugetlb || pages >= 512) ? 512 : 1;
-			at = (g_mmap_base + align - 1) / align * align;
-		}
+		unsigned long at = arg(a, "at") ? (unsigned long)argl(a, "at", 0) / PAGE : place_at(pages, huge || hugetlb);
 		int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
 		if (fd < 0)
 			flags |= MAP_ANONYMOUS;
@@ -776,8 +810,8 @@ static int task_step(long idx, const char *op, struct args *a)
 		if (rc)
 			return rc;
 		if (!strcmp(op, "touch"))
-			return do_touch(start, npages, argl(a, "write", 0));
-		return do_write_data(start, npages, (long)((start - r->addr) / PAGE), parse_pattern(arg(a, "pat")));
+			return cpu_access(start, npages, argl(a, "write", 0) ? ACCESS_WRITE : ACCESS_READ, 0, parse_pattern(NULL));
+		return cpu_access(start, npages, ACCESS_FILL, (long)((start - r->addr) / PAGE), parse_pattern(arg(a, "pat")));
 	}
 	if (!strcmp(op, "munmap") || !strcmp(op, "mprotect") || !strcmp(op, "madvise") || !strcmp(op, "mremap") || !strcmp(op, "clear_refs") || !strcmp(op, "thp_split") || !strcmp(op, "reclaim")) {
 		int rc = range_of(a, &start, &npages, &r);
@@ -785,8 +819,15 @@ static int task_step(long idx, const char *op, struct args *a)
 			return rc;
 		void *s = (void *)start;
 		size_t len = npages * PAGE;
-		if (!strcmp(op, "munmap"))
-			return munmap(s, len) < 0 ? -errno : 0;
+		/* a region unmapped whole leaves the table (a partial munmap keeps it, as regions.ts) */
+		int whole = start == r->addr && npages >= r->pages;
+		if (!strcmp(op, "munmap")) {
+			if (munmap(s, len) < 0)
+				return -errno;
+			if (whole)
+				r->used = 0;
+			return 0;
+		}
 		if (!strcmp(op, "mprotect"))
 			return mprotect(s, len, prot_bits(arg(a, "prot"))) < 0 ? -errno : 0;
 		if (!strcmp(op, "reclaim"))
@@ -827,8 +868,7 @@ static int task_step(long idx, const char *op, struct args *a)
 		if (arg(a, "at"))
 			dst = argl(a, "at", 0);
 		else {
-			unsigned long align = npages >= 512 ? 512 : 1;
-			unsigned long pg = (g_mmap_base + align - 1) / align * align;
+			unsigned long pg = place_at(npages, 0);
 			g_mmap_base = pg + npages + 512;
 			dst = pg * PAGE;
 		}
@@ -836,7 +876,11 @@ static int task_step(long idx, const char *op, struct args *a)
 		if (p == MAP_FAILED)
 			return -errno;
 		const char *to = arg(a, "to") ? arg(a, "to") : r->name;
-		region_set(to, (unsigned long)p, npages, r->anon_private);
+		int anon_private = r->anon_private;
+		/* the old region goes when all of it moved to a new name (not with MREMAP_DONTUNMAP) */
+		if (strcmp(to, r->name) && whole && !dontunmap)
+			r->used = 0;
+		region_set(to, (unsigned long)p, npages, anon_private);
 		return 0;
 	}
 	if (!strcmp(op, "device_read") || !strcmp(op, "device_write") || !strcmp(op, "migrate_to_device") || !strcmp(op, "migrate_to_system") || !strcmp(op, "snapshot") || !strcmp(op, "exclusive") || !strcmp(op, "check_exclusive")) {
@@ -1005,23 +1049,16 @@ static void setup_scratch(void)
  * file page and raise no CLEAR outside the scenario's regions. */
 static void prefault_self(void)
 {
-	static char buf[1 << 16];
-	int fd = open("/proc/self/maps", O_RDONLY);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		unsigned long a, b;
-		char perm[8];
-		if (sscanf(l, "%lx-%lx %7s", &a, &b, perm) != 3 || perm[0] != 'r' || perm[1] != 'w' || perm[3] != 'p')
+	char *cur = read_maps(), perm[8];
+	const char *line;
+	size_t len;
+	unsigned long a, b;
+	while (maps_next(&cur, &a, &b, perm, &line, &len)) {
+		if (perm[0] != 'r' || perm[1] != 'w' || perm[3] != 'p')
 			continue;
 		if (a >= SCRATCH_ADDR && a < SCRATCH_ADDR + (1UL << 40))
 			continue;
-		if (strstr(l, "[stack]"))
+		if (memmem(line, len, "[stack]", 7))
 			a = b - 64 * PAGE > a ? b - 64 * PAGE : a; /* the part of the stack in use */
 		for (unsigned long p = a; p < b; p += PAGE)
 			__atomic_fetch_or((char *)p, 0, __ATOMIC_SEQ_CST);

@@ -57,7 +57,10 @@ describe('hmmlab oracle FILE...', () => {
     const d = captureDeps(k)
     expect(await oracleCommand([OPEN_CLOSE, MIGRATE], {}, d)).toBe(2)
     expect(d.stdout()).toContain('the kernel cannot run step 4, line 17 (alloc_bo): a KFD buffer object has no test_hmm equivalent')
-    expect(k.calls).toEqual([]) // nothing booted
+    // the others still run and are reported (hmmlab oracle scenarios/selftests/*.yaml shows them all)
+    expect(d.stdout()).toMatch(/✓ agree\s+hmm\.open_close/)
+    expect(k.calls).toEqual(['findCachedKernel', 'run 1'])
+    expect(d.stderr()).toContain('some scenarios cannot run on the kernel')
     const d2 = captureDeps(k)
     expect(await oracleCommand([OPEN_CLOSE, MIGRATE], { skipInexpressible: true }, d2)).toBe(0)
     expect(d2.stdout()).toContain('1 agree')
@@ -74,9 +77,13 @@ describe('hmmlab oracle FILE...', () => {
   it('exits 2 for an invalid scenario, naming the file and line', async () => {
     const bad = join(tmp, 'bad.yaml')
     writeFileSync(bad, 'name: bad\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: lots }\n')
-    const d = captureDeps(fakeKernel({}))
-    expect(await oracleCommand([bad], {}, d)).toBe(2)
+    const k = fakeKernel({})
+    const d = captureDeps(k)
+    expect(await oracleCommand([bad, OPEN_CLOSE], {}, d)).toBe(2)
     expect(d.stdout()).toContain(`${bad}:4`)
+    // an invalid file stops the run before anything boots
+    expect(k.calls).toEqual([])
+    expect(d.stderr()).toContain('nothing ran on the kernel because of the invalid scenarios above')
   })
 
   it('exits 2 for an unknown design, for both --kernel and --kernel-tree, for no files, and when a guest fails', async () => {
@@ -110,6 +117,93 @@ describe('hmmlab oracle FILE...', () => {
     const json = join(tmp, 'r.json')
     await oracleCommand([MIGRATE], { report: json }, captureDeps(extraUnmap))
     expect(OracleResultsSchema.safeParse(JSON.parse(readFileSync(json, 'utf8'))).success).toBe(true)
+  })
+})
+
+describe('hmmlab oracle --kernel-results RECORDED.json', () => {
+  const FIXTURE = 'test/fixtures/oracle/selftests__open_close.kernel.json'
+
+  it('compares a recorded results document again without booting, for the files given or all it holds', async () => {
+    const json = join(tmp, 'recorded.json')
+    expect(await oracleCommand([OPEN_CLOSE, MIGRATE], { report: json }, captureDeps(extraUnmap))).toBe(1)
+    const k = fakeKernel({})
+    const d = captureDeps(k)
+    expect(await oracleCommand([MIGRATE], { kernelResults: [json] }, d)).toBe(1)
+    expect(k.calls).toEqual([]) // nothing built, nothing booted
+    expect(d.stdout()).toContain(`kernel 6.12.118-test (tcg, fixture (recorded in ${json}))`)
+    expect(d.stdout()).toMatch(/first difference: step \d+, line \d+ \(munmap, task self\): invalidations self\/buf/)
+    const all = captureDeps(k)
+    expect(await oracleCommand([], { kernelResults: [json], json: true }, all)).toBe(1)
+    const doc = OracleResultsSchema.parse(JSON.parse(all.stdout()))
+    expect(doc.scenarios.map((o) => [o.name, o.status === 'compared' ? o.comparison.verdict : o.status])).toEqual([
+      ['hmm.open_close', 'agree'],
+      ['hmm.migrate', 'differ'],
+    ])
+    expect(k.calls).toEqual([])
+  })
+
+  it('compares one recorded kernel side (a 6.12.118 guest run kept as a fixture)', async () => {
+    const k = fakeKernel({})
+    const d = captureDeps(k)
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [FIXTURE], json: true }, d)).toBe(0)
+    const doc = OracleResultsSchema.parse(JSON.parse(d.stdout()))
+    expect(doc.kernel).toMatchObject({ release: '6.12.118', accel: 'tcg' })
+    const o = doc.scenarios[0]!
+    expect(o.status).toBe('compared')
+    if (o.status === 'compared') expect(o.kernel).toEqual(JSON.parse(readFileSync(FIXTURE, 'utf8')))
+    expect(k.calls).toEqual([])
+  })
+
+  it('exits 2 for a truncated, corrupt or foreign file, naming the file and where', async () => {
+    const text = readFileSync(FIXTURE, 'utf8')
+    const truncated = join(tmp, 'truncated.json')
+    writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)))
+    let d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [truncated] }, d)).toBe(2)
+    expect(d.stderr()).toContain(`${truncated}: the JSON ends early after ${Math.floor(text.length / 2)} bytes: truncated`)
+    const corrupt = join(tmp, 'corrupt.json')
+    writeFileSync(corrupt, text.replace('"steps":[', '"steps":[\n  }'))
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [corrupt] }, d)).toBe(2)
+    expect(d.stderr()).toMatch(new RegExp(`${corrupt}: not valid JSON at line 2, column 3`))
+    const wrongField = join(tmp, 'wrong-field.json')
+    writeFileSync(wrongField, text.replace('"ret":0', '"ret":"zero"'))
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [wrongField] }, d)).toBe(2)
+    expect(d.stderr()).toMatch(/wrong-field\.json: not a valid kernel side: steps\.0\.ret: /)
+    const foreign = join(tmp, 'foreign.json')
+    writeFileSync(foreign, '{"name": "not ours"}')
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [foreign] }, d)).toBe(2)
+    expect(d.stderr()).toContain('its "format" is missing; expected "hmmlab-oracle-results/1"')
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [join(tmp, 'absent.json')] }, d)).toBe(2)
+    expect(d.stderr()).toContain('cannot read')
+  })
+
+  it('exits 2 for a scenario the recording lacks, another design, or a kernel option next to it', async () => {
+    let d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([MIGRATE], { kernelResults: [FIXTURE] }, d)).toBe(2)
+    expect(d.stdout()).toContain(`no kernel side of "hmm.migrate" was recorded in ${FIXTURE} (it holds hmm.open_close)`)
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [FIXTURE], design: 'D1' }, d)).toBe(2)
+    expect(d.stderr()).toContain(`${FIXTURE} was recorded under design D5; this run compares D1`)
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE], { kernelResults: [FIXTURE], kernel: '/boot/bzImage' }, d)).toBe(2)
+    expect(d.stderr()).toContain('does not go with --kernel')
+    const other = join(tmp, 'other-kernel.json')
+    writeFileSync(other, readFileSync('test/fixtures/oracle/selftests__migrate.kernel.json', 'utf8').replace('"release":"6.12.118"', '"release":"6.13.0-mine"'))
+    d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([], { kernelResults: [FIXTURE, other] }, d)).toBe(2)
+    expect(d.stderr()).toContain('the recordings come from different kernels')
+  })
+
+  it('says on stderr when a scenario changed since its kernel side was recorded, and compares what still lines up', async () => {
+    const edited = join(tmp, 'open_close.yaml')
+    writeFileSync(edited, readFileSync(OPEN_CLOSE, 'utf8') + '# edited after the recording\n')
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([edited], { kernelResults: [FIXTURE] }, d)).toBe(0)
+    expect(d.stderr()).toMatch(/note: hmm\.open_close: .*open_close\.yaml changed since the kernel side was recorded \(hash 1c7a54abd250f45a → [0-9a-f]+\)/)
   })
 })
 

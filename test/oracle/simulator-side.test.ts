@@ -125,4 +125,29 @@ steps:
     expect(rss[8]).toEqual(['write_data', 64])
     expect(rss[9]).toEqual(['munmap', 0])
   })
+
+  it('gives pages two regions cover to the one placed last, as the kernel side does (an mremap into a partly unmapped region)', () => {
+    const s = scenarioFromText(`name: remap-into-hole
+designs: [D5]
+machine:
+  devices:
+    - { name: hmm_dmirror0, kind: dmirror }
+steps:
+  - spawn: { task: t }
+  - open: { task: t, device: hmm_dmirror0, fd: fd }
+  - mmap: { task: t, region: buf, size: 64K, at: 1073741824 }
+  - munmap: { task: t, region: buf, offset: 16K, size: 16K }
+  - write_data: { task: t, region: buf, size: 16K, pattern: index }
+  - mremap: { task: t, region: buf, size: 16K, to_region: moved, at: 1073758208 }
+  - munmap: { task: t, region: moved }
+  - munmap: { task: t, region: buf }
+`)
+    const o = runSimulatorSide(s, { design: 'D5' })
+    const slicesOf = (i: number) => o.steps[i]!.invalidations.filter((x) => x.via === 'range_start' && x.event === 'UNMAP').map((x) => x.slices)
+    // `moved` lies in buf's unmapped pages 4..7: its munmap is moved's alone
+    expect(slicesOf(6)).toEqual([[{ region: 'moved', first: 0, pages: 4 }]])
+    // buf (still in the table: only part of it moved) unmapped whole: no slice of moved, which is gone
+    expect(slicesOf(7).flat().map((x) => x.region)).toContain('buf')
+    expect(slicesOf(7).flat().every((x) => x.region === 'buf')).toBe(true)
+  })
 })

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, exprSymbols } from '../../../src/main/services/oracle/kernel/kconfig'
-import { cacheKey, defaultCacheRoot, guestSources, planBuild, readBuildMeta, treeVersion, objDir, BUILD_FORMAT, type KeyInputs } from '../../../src/main/services/oracle/kernel/build'
+import { buildFeatures, cacheKey, defaultCacheRoot, guestSources, planBuild, readBuildMeta, treeFeatures, treeVersion, objDir, BUILD_FORMAT, type KeyInputs } from '../../../src/main/services/oracle/kernel/build'
 import { readCpio, writeCpio } from '../../../src/main/services/oracle/kernel/image'
 import { checkTools, qemuArgs, readTarImage } from '../../../src/main/services/oracle/kernel/qemu'
 import { execFileSync } from 'node:child_process'
@@ -184,6 +184,23 @@ describe('hmm-tests TAP', () => {
 })
 
 describe('build lock', () => {
+  it("reads what a tree's test_hmm offers from its lib/test_hmm_uapi.h, else from the release", () => {
+    const old = mkdtempSync(join(tmpdir(), 'hmmlab-tree-'))
+    mkdirSync(join(old, 'lib'))
+    writeFileSync(join(old, 'lib/test_hmm_uapi.h'), '#define HMM_DMIRROR_RELEASE\t\t_IOWR(\'H\', 0x07, struct hmm_dmirror_cmd)\n')
+    const newer = mkdtempSync(join(tmpdir(), 'hmmlab-tree-'))
+    mkdirSync(join(newer, 'lib'))
+    writeFileSync(join(newer, 'lib/test_hmm_uapi.h'), '#define HMM_DMIRROR_RELEASE\t\t_IOWR(\'H\', 0x07, struct hmm_dmirror_cmd)\n#define HMM_DMIRROR_FLAGS\t\t_IOWR(\'H\', 0x08, struct hmm_dmirror_cmd)\n')
+    expect(treeFeatures(old)).toEqual({ dmirrorFlags: false })
+    expect(treeFeatures(newer)).toEqual({ dmirrorFlags: true })
+    expect(treeFeatures(join(old, 'nothing'))).toBeNull()
+    // a build.json that recorded it wins; else the tree; else the release
+    expect(buildFeatures({ features: { dmirrorFlags: true }, tree: old, release: '6.12.118' })).toEqual({ dmirrorFlags: true })
+    expect(buildFeatures({ tree: newer, release: '6.12.118' })).toEqual({ dmirrorFlags: true })
+    expect(buildFeatures({ tree: '/nonexistent', release: '6.12.118' })).toEqual({ dmirrorFlags: false })
+    expect(buildFeatures({ tree: '/nonexistent', release: '6.19.0-rc1' })).toEqual({ dmirrorFlags: true })
+  })
+
   it('lets one build at a time use an object folder and takes over a dead owner\'s lock', async () => {
     const { lockObj } = await import('../../../src/main/services/oracle/kernel/build')
     const obj = join(tmp('hmmlab-lock-'), 'obj')

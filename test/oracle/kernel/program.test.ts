@@ -92,6 +92,19 @@ describe('program compiler', () => {
     expect(findUnexpressible(load('scenarios/examples/pageout-without-swap.yaml'), 'D5')).toBeNull()
   })
 
+  it('refuses HMM_DMIRROR_FLAGS on a kernel whose test_hmm has none (6.12), and lets it through where it exists', () => {
+    const sc = load('scenarios/selftests/migrate_anon_huge_err.yaml')
+    // without knowing the kernel: let through (the build decides)
+    expect(findUnexpressible(sc, 'D5')).toBeNull()
+    const u = findUnexpressible(sc, 'D5', { release: '6.12.118', dmirrorFlags: false })
+    expect(u).toMatchObject({ line: 28, op: 'dmirror_flags' })
+    expect(u?.why).toMatch(/HMM_DMIRROR_FLAGS: the guest kernel 6\.12\.118 has no such ioctl/)
+    expect(u?.why).toMatch(/--kernel-tree/)
+    expect(() => compileProgram(sc, 'D5', 'x', { release: '6.12.118', dmirrorFlags: false })).toThrow(/migrate_anon_huge_err.yaml: step \d+ \(line 28, dmirror_flags\)/)
+    expect(findUnexpressible(sc, 'D5', { release: '6.19.0', dmirrorFlags: true })).toBeNull()
+    expect(compileProgram(sc, 'D5', 'x', { release: '6.19.0', dmirrorFlags: true }).text).toMatch(/ dmirror_flags fd=fd fail_alloc=1/)
+  })
+
   it('maps private dmirrors to hmm_dmirror0/1 and coherent ones to 2/3', () => {
     const sc = parseScenario(
       'name: x\nmachine:\n  devices:\n    - { name: a, kind: dmirror }\n    - { name: c, kind: dmirror, memory: coherent }\n    - { name: hmm_dmirror0, kind: dmirror }\n    - { name: b, kind: dmirror }\nsteps: []\n',

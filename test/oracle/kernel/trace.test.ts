@@ -64,17 +64,21 @@ const RECORDS = [
   'V 0 p 8 80',
   'R 1 0 - -',
   'R 2 0 - -',
-  'G 2 p buf 100000000 4',
+  'L 2 p 1',
+  'G 2 p buf 100000000 4 1',
   'M 2 p buf 4 0 0 0 0 0',
   'R 3 0 - -',
-  'G 3 p buf 100000000 4',
+  'L 3 p 1',
+  'G 3 p buf 100000000 4 1',
   'M 3 p buf 4 4 0 4 0 0',
   'V 3 p 12 96',
   'R 4 0 4 0',
-  'G 4 p buf 100000000 4',
+  'L 4 p 1',
+  'G 4 p buf 100000000 4 1',
   'M 4 p buf 4 0 4 0 0 -',
   'R 6 0 - -',
-  'G 6 p buf 100000000 4',
+  'L 6 p 1',
+  'G 6 p buf 100000000 4 1',
   'M 6 p buf 4 0 2 0 0 0',
   'X 6 something to say',
 ].join('\n')
@@ -96,13 +100,71 @@ describe('trace parser', () => {
 
   it('slices a range over regions, once per page, and counts the rest', () => {
     const regions = [
-      { name: 'a', start: 0x100000000n, pages: 4 },
-      { name: 'b', start: 0x100008000n, pages: 2 },
+      { name: 'a', start: 0x100000000n, pages: 4, seq: 1 },
+      { name: 'b', start: 0x100008000n, pages: 2, seq: 2 },
     ]
     expect(sliceRange(0xfffff000n, 0x100009000n, regions)).toEqual({ slices: [{ region: 'a', first: 0, pages: 4 }, { region: 'b', first: 0, pages: 1 }], outside: 5 })
     expect(sliceRange(0x100001000n, 0x100001800n, regions)).toEqual({ slices: [{ region: 'a', first: 1, pages: 1 }], outside: 0 })
-    // the same pages under two names (an mremap back and forth) count once
-    expect(sliceRange(0x100000000n, 0x100001000n, [...regions, { name: 'a2', start: 0x100000000n, pages: 1 }]).slices).toHaveLength(1)
+    // the same pages under two names count once, for the region placed last
+    expect(sliceRange(0x100000000n, 0x100001000n, [...regions, { name: 'a2', start: 0x100000000n, pages: 1, seq: 3 }]).slices).toEqual([{ region: 'a2', first: 0, pages: 1 }])
+  })
+
+  it('gives pages two regions cover to the newer one (a mapping placed in a partly unmapped region)', () => {
+    // buf: 16 pages, its pages 4..7 unmapped and `moved` (4 pages) placed there
+    const regions = [
+      { name: 'buf', start: 0x40000000n, pages: 16, seq: 1 },
+      { name: 'moved', start: 0x40004000n, pages: 4, seq: 2 },
+    ]
+    expect(sliceRange(0x40000000n, 0x40010000n, regions)).toEqual({
+      slices: [
+        { region: 'buf', first: 0, pages: 4 },
+        { region: 'moved', first: 0, pages: 4 },
+        { region: 'buf', first: 8, pages: 8 },
+      ],
+      outside: 0,
+    })
+    expect(sliceRange(0x40004000n, 0x40008000n, regions).slices).toEqual([{ region: 'moved', first: 0, pages: 4 }])
+  })
+
+  it('rejects a malformed region record', () => {
+    expect(() => parseRecords('G 2 p buf 100000000 4')).toThrow(/malformed region record "G 2 p buf 100000000 4"/)
+  })
+
+  it('drops a region from attribution once the task lists it no more (munmap of all of it)', () => {
+    const sc = parseScenario(
+      `name: gone
+steps:
+  - spawn: { task: p }
+  - mmap: { task: p, region: a, size: 16K }
+  - munmap: { task: p, region: a }
+  - mmap: { task: p, region: b, size: 4K }
+`,
+      'gone.yaml',
+    )
+    const program = compileProgram(sc, 'D5', 'p0')
+    const mm = '0xffff888004d2b000'
+    const side = buildSide({
+      program,
+      scenario: { name: 'gone', file: 'gone.yaml', hash: 'h' },
+      design: 'D5',
+      version: {},
+      records: ['T 0 p 71', 'R 0 0 - -', 'L 0 p 0', 'R 1 0 - -', 'L 1 p 1', 'G 1 p a 100000000 4 1', 'R 2 0 - -', 'L 2 p 0', 'R 3 0 - -', 'L 3 p 1', 'G 3 p b 100000000 1 2'].join('\n'),
+      trace: [
+        mark(70, '1.0', 'hmmlab program p0'),
+        mark(71, '1.1', 'hmmlab step 0'),
+        ev(71, '1.11', 'ins', `(mmu_interval_notifier_insert+0x0/0x60) sub=0xffff888004e00018 mm=${mm} start=0x0 len=0xfffffffffffff000`),
+        mark(71, '1.2', 'hmmlab step 1'),
+        mark(71, '1.3', 'hmmlab step 2'),
+        irs(71, '1.31', '0x100000000', '0x100004000', 0),
+        mark(71, '1.4', 'hmmlab step 3'),
+        irs(71, '1.41', '0x100000000', '0x100004000', 1),
+      ].join('\n'),
+      owners: new Map(),
+    })
+    // during the munmap `a` is still attributed (the table as the step began)
+    expect(side.steps[2]?.invalidations.map((i) => [i.slices, i.outside_pages])).toEqual([[[{ region: 'a', first: 0, pages: 4 }], 0]])
+    // afterwards its old addresses belong to `b` only
+    expect(side.steps[3]?.invalidations.map((i) => [i.slices, i.outside_pages])).toEqual([[[{ region: 'b', first: 0, pages: 1 }], 3]])
   })
 
   it('learns device owners from the calibration MIGRATE of each device', () => {

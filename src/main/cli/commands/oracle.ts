@@ -3,6 +3,7 @@
  * mmu_notifier invalidation traced) and in the simulator, and compares them step by step.
  *
  *   hmmlab oracle FILE... [--design D5] [--kernel BZIMAGE | --kernel-tree DIR] [--json] [--report FILE]
+ *   hmmlab oracle [FILE...] --kernel-results RECORDED.json   (compare again with a recorded kernel side; no boot)
  *   hmmlab oracle build [--tree DIR]
  *   hmmlab oracle hmm-tests [--kernel BZIMAGE | --kernel-tree DIR] [--json] [--report FILE]
  *   hmmlab oracle fidelity RESULTS.json [--doc docs/fidelity.md]
@@ -20,7 +21,8 @@ import { loadDeclarations } from '../../services/oracle/declarations'
 import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fidelity-table'
 import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
-import { exitCodeOf, OracleResultsSchema, type OracleResults } from '../../services/oracle/results'
+import { readKernelResults, readResultsDocument, type RecordedKernel } from '../../services/oracle/recorded'
+import { exitCodeOf, type OracleResults } from '../../services/oracle/results'
 import { checkDesign, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
 import { stdoutFlushed } from './run'
 
@@ -28,6 +30,8 @@ export interface OracleFlags {
   design?: string
   kernel?: string
   kernelTree?: string
+  /** Recorded kernel sides to compare with instead of booting a kernel. */
+  kernelResults?: string[]
   json?: boolean
   report?: string | string[]
   skipInexpressible?: boolean
@@ -63,6 +67,10 @@ function kernelOpts(flags: OracleFlags, d: OracleDeps): { ok: true } | { ok: fal
     d.err('hmmlab oracle: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n')
     return { ok: false }
   }
+  if (flags.kernelResults?.length && (flags.kernel || flags.kernelTree || flags.hmmTests)) {
+    d.err(`hmmlab oracle: --kernel-results compares with a recorded kernel side and boots nothing: it does not go with ${flags.kernel ? '--kernel' : flags.kernelTree ? '--kernel-tree' : '--hmm-tests'}\n`)
+    return { ok: false }
+  }
   return { ok: true }
 }
 
@@ -76,14 +84,17 @@ function setupFailure(e: unknown, d: OracleDeps, what = 'hmmlab oracle'): number
 
 /** `hmmlab oracle FILE...`; returns the exit code. */
 export async function oracleCommand(files: string[], flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
-  if (files.length === 0) {
-    d.err('hmmlab oracle: name at least one scenario file (or: oracle build | oracle hmm-tests | oracle fidelity RESULTS.json)\n')
+  const recordedFiles = flags.kernelResults ?? []
+  if (files.length === 0 && recordedFiles.length === 0) {
+    d.err('hmmlab oracle: name at least one scenario file (or: --kernel-results RECORDED.json | oracle build | oracle hmm-tests | oracle fidelity RESULTS.json)\n')
     return 2
   }
   if (!kernelOpts(flags, d).ok) return 2
   let declarations
+  let recorded: RecordedKernel[] | undefined
   try {
     checkDesign(flags.design ?? 'D5')
+    if (recordedFiles.length > 0) recorded = recordedFiles.map((f) => readKernelResults(f))
     declarations = loadDeclarations(d.root, { ...(flags.tolerances ? { tolerances: flags.tolerances } : {}), ...(flags.known ? { known: flags.known } : {}) })
   } catch (e) {
     return setupFailure(e, d)
@@ -96,6 +107,7 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
       ...(flags.kernel ? { kernelImage: flags.kernel } : {}),
       ...(flags.kernelTree ? { kernelTree: flags.kernelTree } : {}),
       skipInexpressible: flags.skipInexpressible === true,
+      ...(recorded ? { recorded } : {}),
       declarations,
       kernel: d.kernel,
       onProgress: (m) => d.err(`  ${m}\n`),
@@ -104,8 +116,9 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
   } catch (e) {
     return setupFailure(e, d)
   }
-  const blocked = results.scenarios.some((o) => o.status === 'invalid' || (o.status === 'inexpressible' && !flags.skipInexpressible))
-  if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the scenarios above (fix them, leave them out, or --skip-inexpressible)\n')
+  const blocked = results.scenarios.some((o) => o.status === 'invalid')
+  if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the invalid scenarios above (fix them or leave them out)\n')
+  else if (!flags.skipInexpressible && results.scenarios.some((o) => o.status === 'inexpressible')) d.err('hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n')
   if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
   for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
@@ -166,15 +179,9 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
   const docFile = flags.doc ?? join(d.root, 'docs', 'fidelity.md')
   let results: OracleResults
   try {
-    const parsed = OracleResultsSchema.safeParse(JSON.parse(readFileSync(resultsFile, 'utf8')))
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]
-      d.err(`hmmlab oracle fidelity: ${resultsFile}: ${i?.path.map(String).join('.') || '(document)'}: ${i?.message ?? 'not an oracle results document'}\n`)
-      return 2
-    }
-    results = parsed.data
+    results = readResultsDocument(resultsFile)
   } catch (e) {
-    d.err(`hmmlab oracle fidelity: ${resultsFile}: ${e instanceof Error ? e.message : String(e)}\n`)
+    d.err(`hmmlab oracle fidelity: ${e instanceof Error ? e.message : String(e)}\n`)
     return 2
   }
   try {
@@ -199,6 +206,12 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     .option('--design <id>', 'teardown design (default D5: test_hmm\'s interval notifier per open file)', 'D5')
     .option('--kernel <bzImage>', 'boot this kernel image instead of the cached build')
     .option('--kernel-tree <dir>', 'build the guest kernel from this tree (your patches) instead of linux-source-6.12')
+    .option(
+      '--kernel-results <file>',
+      'compare with a recorded kernel side (a --json / --report FILE.json results document, or one kernel side) instead of booting; without FILEs, every scenario it holds; repeatable',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--json', 'print both sides\' raw per-step observations, the kernel release and the diff as JSON')
     .option('--report <file>', 'also write a report: .html (self-contained) or .json (the results document); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--skip-inexpressible', 'list scenarios the kernel cannot run as skipped instead of failing (exit 2)')

@@ -12,8 +12,11 @@ import { APP_VERSION } from '../../../shared/version'
 import type * as KernelModule from './kernel/index'
 import { compareSides } from './compare'
 import type { Declarations } from './declarations'
+import type { RecordedEntry, RecordedKernel } from './recorded'
 import { runSimulatorSideWithRegions } from './simulator-side'
 import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutcome } from './results'
+
+type OracleRunOutcomeSide = Extract<ScenarioOutcome, { status: 'compared' }>['kernel']
 
 export type KernelSide = Pick<typeof KernelModule, 'checkHostTools' | 'checkExpressible' | 'findCachedKernel' | 'buildKernel' | 'runScenariosOnKernel' | 'runHmmTests'>
 
@@ -25,6 +28,11 @@ export interface OracleRunOptions {
   kernelTree?: string
   /** List scenarios the kernel cannot express as skipped instead of failing (npm run test:kernel). */
   skipInexpressible?: boolean
+  /**
+   * Kernel sides recorded by an earlier run (--kernel-results): compared with the simulator
+   * without booting. With no `files`, every scenario of the recordings is compared.
+   */
+  recorded?: RecordedKernel[]
   declarations: Declarations
   kernel: KernelSide
   onProgress?: (message: string) => void
@@ -64,13 +72,32 @@ export function loadScenarios(files: readonly string[]): Array<{ file: string; s
   })
 }
 
+/** The files of the recorded scenarios, in recording order, each once. */
+export function recordedFiles(rec: readonly RecordedKernel[]): string[] {
+  return [...new Set(rec.flatMap((r) => r.entries.map((e) => e.file)))]
+}
+
+/** Checks that recordings can stand for one kernel under `design`; the kernel they describe. */
+function recordedKernelInfo(rec: readonly RecordedKernel[], design: DesignId): NonNullable<OracleResults['kernel']> {
+  const first = rec[0]
+  if (!first) throw new OracleSetupError('no recorded kernel side given')
+  const releases = [...new Set(rec.map((r) => r.kernel.release))]
+  if (releases.length > 1) throw new OracleSetupError(`the recordings come from different kernels (${rec.map((r) => `${r.source}: ${r.kernel.release}`).join(', ')}): compare them one kernel at a time`)
+  for (const r of rec) {
+    if (r.design.toUpperCase() !== design) throw new OracleSetupError(`${r.source} was recorded under design ${r.design}; this run compares ${design} (pass --design ${r.design})`)
+  }
+  return { ...first.kernel, source: rec.length === 1 ? first.kernel.source : `${first.kernel.source} and ${rec.length - 1} more recording(s)` }
+}
+
 /** Runs the oracle over `files`; never throws for one scenario's problem (it becomes its outcome). */
 export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
   const design = checkDesign(o.design)
   const say = o.onProgress ?? (() => {})
   const outcomes: Array<ScenarioOutcome | null> = []
   const toRun: Array<{ slot: number; file: string; sc: LoadedScenario }> = []
-  for (const l of loadScenarios(o.files)) {
+  const recordedInfo = o.recorded ? recordedKernelInfo(o.recorded, design) : null
+  const files = o.files.length === 0 && o.recorded ? recordedFiles(o.recorded) : o.files
+  for (const l of loadScenarios(files)) {
     if ('error' in l) {
       outcomes.push({ status: 'invalid', file: l.file, name: null, message: l.error })
       continue
@@ -83,9 +110,36 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
     toRun.push({ slot: outcomes.length, file: l.file, sc: l.sc })
     outcomes.push(null)
   }
+  const compare = (r: { slot: number; file: string; sc: LoadedScenario }, kernelSide: OracleRunOutcomeSide): void => {
+    say(`simulator: ${r.sc.name}`)
+    const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design })
+    const comparison = compareSides(kernelSide, sim, o.declarations, { live, after })
+    outcomes[r.slot] = { status: 'compared', file: r.file, name: r.sc.name, comparison, kernel: kernelSide, simulator: sim }
+  }
   let kernelInfo: OracleResults['kernel'] = null
-  const stop = outcomes.some((x) => x !== null && (x.status === 'invalid' || (x.status === 'inexpressible' && !o.skipInexpressible)))
-  if (toRun.length > 0 && !stop) {
+  // an invalid file stops the run before anything boots (fix it first); a scenario the kernel cannot
+  // express does not: the others still run and it is listed with its step, line and why (exit 2
+  // unless --skip-inexpressible), so `hmmlab oracle scenarios/selftests/*.yaml` reports them all
+  const stop = outcomes.some((x) => x !== null && x.status === 'invalid')
+  if (o.recorded && recordedInfo && toRun.length > 0) {
+    kernelInfo = recordedInfo
+    const byName = new Map<string, RecordedEntry>()
+    for (const rec of o.recorded) for (const e of rec.entries) if (!byName.has(e.name)) byName.set(e.name, e)
+    for (const r of toRun) {
+      const e = byName.get(r.sc.name)
+      const name = r.sc.name
+      if (!e) {
+        const held = [...byName.keys()]
+        outcomes[r.slot] = { status: 'invalid', file: r.file, name, message: `no kernel side of "${name}" was recorded in ${o.recorded.map((x) => x.source).join(', ')} (it holds ${held.length > 6 ? `${held.slice(0, 6).join(', ')} and ${held.length - 6} more` : held.join(', ')})` }
+      } else if (e.kind === 'inexpressible') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: e.unsupported }
+      else if (e.kind === 'guest_failed') outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: `(recorded) ${e.message}`, console_tail: e.console_tail }
+      else {
+        const hash = r.sc.source?.hash ?? ''
+        if (e.side.scenario.hash && hash && e.side.scenario.hash !== hash) say(`note: ${name}: ${r.file} changed since the kernel side was recorded (hash ${e.side.scenario.hash} → ${hash}); the steps are compared where they still line up`)
+        compare(r, e.side)
+      }
+    }
+  } else if (toRun.length > 0 && !stop) {
     const tools = o.kernel.checkHostTools()
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     let kernel: KernelModule.KernelBuild | { bzImage: string }
@@ -114,12 +168,7 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
       if (!out) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: 'the kernel side returned no outcome for this scenario', console_tail: '' }
       else if (!out.ok && out.kind === 'unsupported') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: out.unsupported }
       else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
-      else {
-        say(`simulator: ${name}`)
-        const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design })
-        const comparison = compareSides(out.side, sim, o.declarations, { live, after })
-        outcomes[r.slot] = { status: 'compared', file: r.file, name, comparison, kernel: out.side, simulator: sim }
-      }
+      else compare(r, out.side)
     })
   }
   const done = outcomes.filter((x): x is ScenarioOutcome => x !== null)

@@ -82,6 +82,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   const steps: OracleStep[] = []
   const trailing: RawRange[] = []
   const table: RegionTable = new Map()
+  let placed = 0
   let pending: Pending | null = null
   let view: StepView | null = null
   let afterLast = false
@@ -114,7 +115,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
       s.faults = v.faults
     }
     if (op === 'snapshot' && v.snapshot !== null && v.snapshot !== p.snapshotBefore) s.snapshot = [...v.snapshot]
-    updateTable(table, op, p.body, v, s.ret)
+    updateTable(table, op, p.body, v, s.ret, () => ++placed)
     // invalidations: cut against the regions of the mm's task before the step and those the step made
     s.invalidations = p.raw.map((r) => normaliseRange(r, r.task === null ? [] : attributionRegions(p.before.get(r.task) ?? [], table.get(r.task) ?? [])))
     const tasks = new Set([...p.before.keys(), ...table.keys()])
@@ -192,14 +193,14 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
 }
 
 /** Applies a finished step to the region table (see regions.ts for the rules). */
-function updateTable(table: RegionTable, op: string, body: Record<string, unknown>, v: StepView, ret: number | null): void {
+function updateTable(table: RegionTable, op: string, body: Record<string, unknown>, v: StepView, ret: number | null, nextSeq: () => number): void {
   const task = typeof body.task === 'string' ? body.task : null
   if (task === null) return
   const regs = table.get(task) ?? []
   const mm = v.mmOf.get(task)
   const place = (name: string): LiveRegion | null => {
     const r = mm?.regions.get(name)
-    return r ? { name, start: r.start, pages: r.pages } : null
+    return r ? { name, start: r.start, pages: r.pages, seq: nextSeq() } : null
   }
   const without = (name: string) => regs.filter((r) => r.name !== name)
   switch (op) {

@@ -13,10 +13,10 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { availableParallelism, homedir } from 'node:os'
 import { basename, join } from 'node:path'
 import { appRoot } from '../../../paths'
-import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
+import { parseDotConfig, parseFragment, REQUIRED_OPTIONS, scanKconfig, verifyConfig, type OptionCheck } from './kconfig'
 import { guestInitramfs } from './image'
 import { measureTreeLayout, kprobeLines, type RangeLayout } from './probes'
 import { listHmmTests } from './tap'
@@ -40,6 +40,8 @@ export interface BuildMeta {
   hmmTestsNote: string | null
   /** The TEST_F / TEST names of the tree's hmm-tests.c (which version each test comes from). */
   hmmTestsList: Array<{ fixture: string | null; test: string }>
+  /** What the tree's test_hmm offers beyond 6.12's (absent in builds made before it was recorded). */
+  features?: TreeFeatures
   seconds: { config: number; kernel: number; tools: number; total: number }
   builtAt: string
 }
@@ -59,6 +61,32 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 /** The guest sources of this checkout that go into every build (and into the key). */
 export function guestSources(root = appRoot()): { fragment: string; executor: string; init: string } {
   return { fragment: join(root, 'oracle', 'kernel.config'), executor: join(root, 'oracle', 'guest', 'executor.c'), init: join(root, 'oracle', 'guest', 'init') }
+}
+
+export interface TreeFeatures {
+  /** lib/test_hmm_uapi.h defines HMM_DMIRROR_FLAGS (added after 6.12). */
+  dmirrorFlags: boolean
+}
+
+/** What a tree's test_hmm offers, from its lib/test_hmm_uapi.h; null when the file is not there. */
+export function treeFeatures(tree: string): TreeFeatures | null {
+  const p = join(tree, 'lib', 'test_hmm_uapi.h')
+  if (!existsSync(p)) return null
+  return { dmirrorFlags: /^#define\s+HMM_DMIRROR_FLAGS\b/m.test(readFileSync(p, 'utf8')) }
+}
+
+/**
+ * The features of a build: recorded in its build.json, or read again from its tree, or (the tree
+ * gone) from the release: 6.12 and older have no HMM_DMIRROR_FLAGS; a newer release is let
+ * through (the kernel's answer is then compared as it is).
+ */
+export function buildFeatures(m: Pick<BuildMeta, 'features' | 'tree' | 'release'>): TreeFeatures {
+  if (m.features) return m.features
+  const t = treeFeatures(m.tree)
+  if (t) return t
+  const v = /^(\d+)\.(\d+)/.exec(m.release)
+  const old = v !== null && (Number(v[1]) < 6 || (Number(v[1]) === 6 && Number(v[2]) <= 12))
+  return { dmirrorFlags: !old }
 }
 
 /** VERSION.PATCHLEVEL.SUBLEVEL + EXTRAVERSION from a tree's Makefile. */
@@ -130,21 +158,22 @@ function hmmTestsSource(tree: string): string {
 }
 
 /** Key and folders for these options without building anything (the tarball must be extracted for its hmm-tests to count: until then, null). */
-export function planBuild(opts: BuildOpts): { key: string; dir: string; source: Source; version: string } | null {
+export function planBuild(opts: BuildOpts): { key: string; dir: string; source: Source; version: string; inputs: KeyInputs } | null {
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot()
   const src = resolveSource(opts, cacheRoot)
   if (!src.ready) return null
   const g = guestSources()
   const version = treeVersion(readFileSync(join(src.tree, 'Makefile'), 'utf8'))
-  const key = cacheKey({
+  const inputs: KeyInputs = {
     version,
     identity: src.identity,
     fragment: readFileSync(g.fragment, 'utf8'),
     executor: readFileSync(g.executor, 'utf8'),
     init: readFileSync(g.init, 'utf8'),
     hmmTests: hmmTestsSource(src.tree),
-  })
-  return { key, dir: join(cacheRoot, key.slice(0, 16)), source: src, version }
+  }
+  const key = cacheKey(inputs)
+  return { key, dir: join(cacheRoot, key.slice(0, 16)), source: src, version, inputs }
 }
 
 export function readBuildMeta(dir: string): BuildMeta | null {
@@ -246,7 +275,17 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     return { dir: plan.dir, meta: found }
   }
   const { tree, source } = plan.source
-  const g = guestSources()
+  // before minutes of make: the options the oracle cannot do without must exist in this tree
+  onProgress?.(`reading the Kconfig of ${source}`)
+  const kconfig = scanKconfig(tree)
+  const absent = [...REQUIRED_OPTIONS].filter((n) => !kconfig.has(n))
+  if (absent.length > 0) {
+    throw new Error(
+      `${source} (${plan.version}) cannot give the oracle's guest: its Kconfig has no ${absent.join(', ')}` +
+        (absent.includes('CONFIG_TEST_HMM') ? ' (test_hmm, lib/test_hmm.c, is the driver the oracle runs scenarios through)' : '') +
+        '; build from a tree that has them',
+    )
+  }
   const obj = objDir(cacheRoot, tree)
   mkdirSync(obj, { recursive: true })
   const unlock = await lockObj(obj, onProgress, opts.signal)
@@ -261,14 +300,22 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
   mkdirSync(tmp, { recursive: true })
   const log = join(tmp, 'build.log')
   try {
+    // the guest sources as they were keyed: a checkout that changes during the build cannot put
+    // other sources under this key
+    const srcDir = join(tmp, 'guest-src')
+    mkdirSync(srcDir)
+    const g = { fragment: join(srcDir, 'kernel.config'), executor: join(srcDir, 'executor.c'), init: join(srcDir, 'init') }
+    writeFileSync(g.fragment, plan.inputs.fragment)
+    writeFileSync(g.executor, plan.inputs.executor)
+    writeFileSync(g.init, plan.inputs.init, { mode: 0o755 })
     // config: tinyconfig + fragment + olddefconfig, then option by option
     const tc = Date.now()
     const make = (args: string[], label: string, every?: number): Promise<void> =>
       runLogged('make', ['-C', tree, `O=${obj}`, 'ARCH=x86_64', ...args], { label, onProgress, signal: opts.signal, log, ...(every !== undefined ? { every } : {}) })
     onProgress?.(`configuring ${source} (${plan.version}) in ${obj}`)
     await make(['tinyconfig'], 'tinyconfig')
-    const fragmentText = readFileSync(g.fragment, 'utf8')
-    const fragment = parseFragment(fragmentText, g.fragment)
+    const fragmentText = plan.inputs.fragment
+    const fragment = parseFragment(fragmentText, guestSources().fragment)
     appendFileSync(join(obj, '.config'), '\n' + fragmentText)
     await make(['olddefconfig'], 'olddefconfig')
     const dot = readFileSync(join(obj, '.config'), 'utf8')
@@ -276,7 +323,7 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     let options = checks
     if (checks.some((c) => !c.ok)) {
       onProgress?.('some options did not land; reading the tree\'s Kconfig to say why')
-      options = verifyConfig(fragment, parseDotConfig(dot), scanKconfig(tree))
+      options = verifyConfig(fragment, parseDotConfig(dot), kconfig)
     }
     const missing = options.filter((c) => !c.ok)
     for (const m of missing) onProgress?.(`${m.required ? 'MISSING' : 'missing (optional)'} ${m.name}=${m.want}: got ${m.got}; ${m.why ?? ''}`)
@@ -285,8 +332,10 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     const configSec = (Date.now() - tc) / 1000
     // kernel
     const tk = Date.now()
-    onProgress?.('building the kernel (make -j2 bzImage; minutes)')
-    await make(['-j2', 'bzImage'], 'kernel', 500)
+    // one job per CPU this process may use (a CI runner with more cores builds faster)
+    const jobs = `-j${Math.max(1, availableParallelism())}`
+    onProgress?.(`building the kernel (make ${jobs} bzImage; minutes)`)
+    await make([jobs, 'bzImage'], 'kernel', 500)
     const kernelSec = (Date.now() - tk) / 1000
     const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim()
     copyFileSync(join(obj, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'))
@@ -324,10 +373,12 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
       hmmTests: hmmTests !== null,
       hmmTestsNote,
       hmmTestsList: listHmmTests(hmmTestsSource(tree)),
+      features: treeFeatures(tree) ?? { dmirrorFlags: false },
       seconds: { config: configSec, kernel: kernelSec, tools: toolsSec, total: (Date.now() - t0) / 1000 },
       builtAt: new Date().toISOString(),
     }
     writeFileSync(join(tmp, 'build.json'), JSON.stringify(meta, null, 2) + '\n')
+    rmSync(srcDir, { recursive: true, force: true })
     if (existsSync(plan.dir)) {
       // another build finished first: keep it (it is complete), drop ours
       const other = readBuildMeta(plan.dir)

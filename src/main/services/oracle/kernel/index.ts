@@ -11,9 +11,9 @@
 import { join } from 'node:path'
 import type { LoadedScenario } from '../../../../sim/index'
 import type { OracleSide } from '../../../../shared/oracle'
-import { buildGuest, defaultCacheRoot, planBuild, readBuildMeta, type BuildMeta } from './build'
-import { compileProgram, findUnexpressible, type CompiledProgram } from './program'
-import { bootGuest, checkTools, chooseAccel, readOut, type Accel } from './qemu'
+import { buildFeatures, buildGuest, defaultCacheRoot, planBuild, readBuildMeta, type BuildMeta } from './build'
+import { compileProgram, findUnexpressible, type CompiledProgram, type GuestFeatures } from './program'
+import { bootGuest, checkBzImage, checkTools, chooseAccel, readOut, type Accel } from './qemu'
 import { buildSide, parseCalibration } from './trace'
 import { parseHmmTestsTap } from './tap'
 
@@ -41,6 +41,8 @@ export interface KernelBuild {
   probes?: string[]
   /** TEST_F names of the tree's hmm-tests.c (its version of the selftests). */
   hmmTestsList?: Array<{ fixture: string | null; test: string }>
+  /** What its test_hmm offers beyond 6.12's (HMM_DMIRROR_FLAGS). */
+  dmirrorFlags?: boolean
 }
 
 export interface KernelBuildOptions {
@@ -111,6 +113,7 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
     buildSeconds: fresh ? m.seconds.total : 0,
     probes: m.probes,
     hmmTestsList: m.hmmTestsList ?? [],
+    dmirrorFlags: buildFeatures(m).dmirrorFlags,
   }
 }
 
@@ -141,17 +144,19 @@ interface GuestParts {
   probes: string[]
   release: string | null
   configHash: string
+  features: GuestFeatures
 }
 
 /** What a run needs from `kernel`: a cached build, or a bare bzImage next to an HMM Lab build folder. */
 function guestParts(k: KernelBuild | { bzImage: string }): GuestParts {
+  checkBzImage(k.bzImage)
   const dir = 'dir' in k ? k.dir : join(k.bzImage, '..')
   const m = readBuildMeta(dir)
   if (!m) {
     if (!('dir' in k)) throw new Error(`${k.bzImage}: a bare kernel image needs the guest's initramfs and probes: pass a kernel built by \`hmmlab oracle build\` (its folder holds bzImage, initramfs.cpio and build.json)`)
     throw new Error(`${dir}: not a complete oracle build (build.json, bzImage, initramfs.cpio)`)
   }
-  return { bzImage: k.bzImage, initramfs: join(dir, 'initramfs.cpio'), probes: m.probes, release: m.release, configHash: m.configHash }
+  return { bzImage: k.bzImage, initramfs: join(dir, 'initramfs.cpio'), probes: m.probes, release: m.release, configHash: m.configHash, features: { release: m.release, ...buildFeatures(m) } }
 }
 
 const CALIBRATE = ['hmm_dmirror0', 'hmm_dmirror1', 'hmm_dmirror2', 'hmm_dmirror3']
@@ -166,9 +171,10 @@ export async function runScenariosOnKernel(
   const outcomes: KernelRunOutcome[] = new Array<KernelRunOutcome>(reqs.length)
   const runnable: Array<{ i: number; program: CompiledProgram }> = []
   reqs.forEach((r, i) => {
-    const u = findUnexpressible(r.scenario, r.design)
+    // with what this kernel's test_hmm offers (a step of a newer test_hmm is refused here)
+    const u = findUnexpressible(r.scenario, r.design, parts.features)
     if (u) outcomes[i] = { ok: false, kind: 'unsupported', unsupported: u }
-    else runnable.push({ i, program: compileProgram(r.scenario, r.design, `p${i}`) })
+    else runnable.push({ i, program: compileProgram(r.scenario, r.design, `p${i}`, parts.features) })
   })
   let release = parts.release ?? ''
   const perBoot = Math.max(1, opts.perBoot ?? 12)

@@ -37,6 +37,17 @@ export interface CompiledProgram {
   scratchPages: number
 }
 
+/**
+ * What the guest kernel's test_hmm offers beyond 6.12's, when it is known (the build reads the
+ * tree's lib/test_hmm_uapi.h). Without it, the steps that need more are let through.
+ */
+export interface GuestFeatures {
+  /** `uname -r` of the guest kernel, for the message. */
+  release: string
+  /** HMM_DMIRROR_FLAGS (0x08, HMM_DMIRROR_FLAG_FAIL_ALLOC): added after 6.12. */
+  dmirrorFlags: boolean
+}
+
 /** Steps one guest run accepts (the simulator's own cap is 300 000). */
 export const MAX_GUEST_STEPS = 20_000
 
@@ -123,7 +134,7 @@ interface Emit {
  * Walks the steps exactly as execStep does, numbering them; calls `leaf` for every executed leaf
  * step. Throws Unexpressible for the first step the executor cannot do.
  */
-function walk(sc: LoadedScenario, design: string, out: Emit): void {
+function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFeatures): void {
   const devs = mapDevices(sc)
   let next = 0
   const taskSeen = (t: string | undefined): void => {
@@ -246,6 +257,13 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
       const b = (s as unknown as Record<string, { task: string; fd?: string; device?: string; fail_alloc?: boolean }>)[op] as { task: string; fd?: string; device?: string; fail_alloc?: boolean }
       if (b.fd === undefined) fail(idx, line, op, 'a driver call without a file: test_hmm is reached only through an open /dev/hmm_dmirrorN')
       if (b.device !== undefined) guestDev(idx, line, op, b.device)
+      if ('dmirror_flags' in s && features && !features.dmirrorFlags)
+        fail(
+          idx,
+          line,
+          op,
+          `HMM_DMIRROR_FLAGS: the guest kernel ${features.release} has no such ioctl (its lib/test_hmm_uapi.h defines none: it came after 6.12, and 6.12's dmirror_fops_unlocked_ioctl answers an unknown command with -EINVAL); build the guest from a tree that has it with --kernel-tree DIR`,
+        )
       emit(idx, b.task, op, { fd: b.fd, fail_alloc: 'dmirror_flags' in s ? s.dmirror_flags.fail_alloc : undefined })
     } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
       const b = (s as unknown as Record<string, { task: string; fd?: string; device?: string; region: string; offset?: number | string; size?: number | string; into?: string; pattern?: PatternT }>)[op] as {
@@ -289,9 +307,9 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
 }
 
 /** The first step of `sc` under `design` that the guest executor cannot run, or null. */
-export function findUnexpressible(sc: LoadedScenario, design: string): UnsupportedStep | null {
+export function findUnexpressible(sc: LoadedScenario, design: string, features?: GuestFeatures): UnsupportedStep | null {
   try {
-    walk(sc, design, { lines: [], steps: [], tasks: [], buffers: new Set(), scratch: 1 })
+    walk(sc, design, { lines: [], steps: [], tasks: [], buffers: new Set(), scratch: 1 }, features)
     return null
   } catch (e) {
     if (e instanceof Unexpressible) return e.u
@@ -300,11 +318,11 @@ export function findUnexpressible(sc: LoadedScenario, design: string): Unsupport
 }
 
 /** Compiles a scenario for the executor; throws when a step cannot be expressed (see findUnexpressible). */
-export function compileProgram(sc: LoadedScenario, design: string, id: string): CompiledProgram {
+export function compileProgram(sc: LoadedScenario, design: string, id: string, features?: GuestFeatures): CompiledProgram {
   if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new Error(`program id ${JSON.stringify(id)}: letters, digits, "_", "." or "-" only`)
   const out: Emit = { lines: [], steps: [], tasks: [], buffers: new Set(), scratch: 1 }
   try {
-    walk(sc, design, out)
+    walk(sc, design, out, features)
   } catch (e) {
     if (e instanceof Unexpressible) throw new Error(`${sc.source?.file ?? sc.name}: ${e.message}`, { cause: e })
     throw e

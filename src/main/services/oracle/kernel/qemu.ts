@@ -5,7 +5,7 @@
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync, statSync } from 'node:fs'
 import { dirname, resolve as resolvePath, sep } from 'node:path'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -158,6 +158,36 @@ export async function chooseAccel(want: 'auto' | Accel, bzImage: string, initram
 function lastLine(s: string): string {
   const l = s.trim().split('\n').filter((x) => x.trim() !== '')
   return (l[l.length - 1] ?? '').slice(0, 160)
+}
+
+/**
+ * Refuses a file QEMU could not boot as `-kernel` before any boot: an x86 bzImage carries the real
+ * mode header of arch/x86/boot/header.S, boot_flag 0xAA55 at 0x1FE and "HdrS" at 0x202
+ * (Documentation/arch/x86/boot.rst), with LOADED_HIGH in loadflags (0x211) for a bzImage.
+ */
+export function checkBzImage(file: string): void {
+  let fd: number
+  let isFile: boolean
+  try {
+    isFile = statSync(file).isFile()
+    fd = isFile ? openSync(file, 'r') : -1
+  } catch (e) {
+    throw new Error(`${file}: cannot read the kernel image (${e instanceof Error ? e.message : String(e)})`, { cause: e })
+  }
+  if (!isFile) throw new Error(`${file}: not a file`)
+  const head = Buffer.alloc(0x212)
+  let n: number
+  try {
+    n = readSync(fd, head, 0, head.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const elf = n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
+  if (elf) throw new Error(`${file}: an ELF file (vmlinux?), not a bzImage: pass arch/x86/boot/bzImage of the build`)
+  if (n < head.length || head.readUInt16LE(0x1fe) !== 0xaa55 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') {
+    throw new Error(`${file}: not an x86 bzImage (no boot_flag 0xAA55 at 0x1FE and "HdrS" header at 0x202 of arch/x86/boot/header.S${n < head.length ? `; the file has only ${n} bytes` : ''})`)
+  }
+  if ((head.readUInt8(0x211) & 1) === 0) throw new Error(`${file}: a zImage loaded low (loadflags without LOADED_HIGH), not a bzImage`)
 }
 
 /** For tests: forget the KVM verdict. */

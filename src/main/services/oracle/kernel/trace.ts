@@ -6,6 +6,7 @@
  * owner pointers become device names (learned by a calibration MIGRATE per device at boot).
  */
 import { MMU_NOTIFY_EVENTS, ORACLE_FORMAT, OracleSideSchema, type OracleInvalidation, type OracleSide, type OracleStep, type PagemapSummary, type RegionSlice } from '../../../../shared/oracle'
+import { cutPages } from '../regions'
 import type { CompiledProgram } from './program'
 
 export type TraceEvent =
@@ -51,8 +52,10 @@ export function parseTrace(text: string): { events: TraceEvent[]; skipped: numbe
 export interface StepRecords {
   ret: Map<number, { ret: number | null; cpages: number | null; faults: number | null }>
   pids: Map<string, number>
-  /** Task and step → its regions after the step. */
-  regions: Array<{ index: number; task: string; region: string; addr: bigint; pages: number }>
+  /** Task and step → its regions after the step (seq: placement order, decides overlaps). */
+  regions: Array<{ index: number; task: string; region: string; addr: bigint; pages: number; seq: number }>
+  /** Steps after which a task listed its regions (an empty list too: every region unmapped). */
+  listed: Array<{ index: number; task: string }>
   pagemap: Map<number, PagemapSummary[]>
   pagemapTask: Map<number, string>
   status: Map<number, { task: string; vmPte: number | null; rssAnon: number | null }>
@@ -66,7 +69,7 @@ const num = (s: string | undefined): number | null => (s === undefined || s === 
 
 /** Parses the executor's steps.txt (format in oracle/guest/executor.c). */
 export function parseRecords(text: string): StepRecords {
-  const r: StepRecords = { ret: new Map(), pids: new Map(), regions: [], pagemap: new Map(), pagemapTask: new Map(), status: new Map(), snapshot: new Map(), data: new Map(), notes: [], forks: [] }
+  const r: StepRecords = { ret: new Map(), pids: new Map(), regions: [], listed: [], pagemap: new Map(), pagemapTask: new Map(), status: new Map(), snapshot: new Map(), data: new Map(), notes: [], forks: [] }
   for (const line of text.split('\n')) {
     if (line === '') continue
     const p = line.split(' ')
@@ -80,8 +83,12 @@ export function parseRecords(text: string): StepRecords {
         r.pids.set(p[2] as string, Number(p[3]))
         r.forks.push({ index: idx, child: p[2] as string })
         break
+      case 'L':
+        r.listed.push({ index: idx, task: p[2] as string })
+        break
       case 'G':
-        r.regions.push({ index: idx, task: p[2] as string, region: p[3] as string, addr: BigInt('0x' + (p[4] as string)), pages: Number(p[5]) })
+        if (p.length !== 7 || !/^[0-9a-f]+$/.test(p[4] ?? '') || !/^\d+$/.test(p[5] ?? '') || !/^\d+$/.test(p[6] ?? '')) throw new Error(`steps.txt: malformed region record "${line}" (expected G idx task region hexaddr pages seq)`)
+        r.regions.push({ index: idx, task: p[2] as string, region: p[3] as string, addr: BigInt('0x' + (p[4] as string)), pages: Number(p[5]), seq: Number(p[6]) })
         break
       case 'M': {
         const list = r.pagemap.get(idx) ?? []
@@ -145,29 +152,23 @@ interface Region {
   name: string
   start: bigint
   pages: number
+  seq: number
 }
 
-/** Splits [start, end) into slices inside the regions (each region once, address order) and pages outside. */
+/**
+ * Splits [start, end) into slices inside the regions and pages outside, with the simulator side's
+ * rules (regions.ts cutPages: address order, a page two regions cover belongs to the newer one).
+ */
 export function sliceRange(start: bigint, end: bigint, regions: readonly Region[]): { slices: RegionSlice[]; outside: number } {
   const first = start >> 12n
   const last = (end + 0xfffn) >> 12n
-  const total = Number(last - first)
-  const slices: RegionSlice[] = []
-  let inside = 0
-  const seen: Array<[bigint, bigint]> = []
-  for (const r of [...regions].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
-    const rs = r.start >> 12n
-    const re = rs + BigInt(r.pages)
-    const s = first > rs ? first : rs
-    const e = last < re ? last : re
-    if (s >= e) continue
-    // the same pages under two names (before and after an mremap to the same address) count once
-    if (seen.some(([a, b]) => s < b && a < e)) continue
-    seen.push([s, e])
-    slices.push({ region: r.name, first: Number(s - rs), pages: Number(e - s) })
-    inside += Number(e - s)
-  }
-  return { slices, outside: Math.max(0, total - inside) }
+  // user addresses are below 2^57 (five-level paging): page numbers fit a double exactly
+  const { slices, inside } = cutPages(
+    Number(first),
+    Number(last),
+    regions.map((r) => ({ name: r.name, start: Number(r.start >> 12n), pages: r.pages, seq: r.seq })),
+  )
+  return { slices, outside: Math.max(0, Number(last - first) - inside) }
 }
 
 export interface BuildSideInput {
@@ -201,13 +202,15 @@ export function buildSide(inp: BuildSideInput): OracleSide {
   for (const [t, pid] of rec.pids) taskOfPid.set(pid, t)
   // regions of each task after each step, in step order
   const regionsAfter = new Map<string, Map<number, Region[]>>()
-  for (const g of rec.regions) {
-    const byStep = regionsAfter.get(g.task) ?? new Map<number, Region[]>()
-    const list = byStep.get(g.index) ?? []
-    list.push({ name: g.region, start: g.addr, pages: g.pages })
-    byStep.set(g.index, list)
-    regionsAfter.set(g.task, byStep)
+  const listOf = (task: string, index: number): Region[] => {
+    const byStep = regionsAfter.get(task) ?? new Map<number, Region[]>()
+    regionsAfter.set(task, byStep)
+    const list = byStep.get(index) ?? []
+    byStep.set(index, list)
+    return list
   }
+  for (const l of rec.listed) listOf(l.task, l.index)
+  for (const g of rec.regions) listOf(g.task, g.index).push({ name: g.region, start: g.addr, pages: g.pages, seq: g.seq })
   // a forked child starts with its parent's regions as of the fork
   const parentOf = new Map<string, { parent: string; index: number }>()
   for (const s of inp.program.steps) {
@@ -229,7 +232,7 @@ export function buildSide(inp: BuildSideInput): OracleSide {
     const before = latestBefore(task, index, false)
     const after = latestBefore(task, index, true)
     const out = [...before]
-    for (const r of after) if (!out.some((x) => x.name === r.name && x.start === r.start)) out.push(r)
+    for (const r of after) if (!out.some((x) => x.name === r.name && x.start === r.start && x.seq === r.seq)) out.push(r)
     return out
   }
 
