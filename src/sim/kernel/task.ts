@@ -39,7 +39,7 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
   }
   for (const [fd, f] of parent.tmpfiles) {
     w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
-    f.f_count++
+    w.ledger.getRef(f.ledgerId, f, 'f_count', 'get_file')
     child.tmpfiles.set(fd, f)
   }
   const old = parent.mm
