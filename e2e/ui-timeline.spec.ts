@@ -189,7 +189,7 @@ test.describe('Lifetimes timeline', () => {
     [1440, 900],
     [1024, 768],
   ] as const) {
-    test(`at ${w}x${h} the Results view with the timeline never scrolls sideways`, async ({ appPage: page }) => {
+    test(`at ${w}x${h} the Results view with the timeline never scrolls sideways`, async ({ appPage: page }, testInfo) => {
       await page.setViewportSize({ width: w, height: h })
       await openRun(page, 'fork-D4')
       await page.getByTestId('log-search').fill('mmu_notifier')
@@ -200,6 +200,12 @@ test.describe('Lifetimes timeline', () => {
       // D4 frees the notifier after an SRCU grace period: a slice on the SRCU lane
       await page.getByTestId('log-search').fill('grace period')
       await expect(page.getByTestId('event-log').locator('li').first()).toContainText('SRCU callbacks')
+      await page.getByTestId('log-search').fill('')
+      for (const part of ['refcounts', 'tracks', 'leaks']) {
+        const file = testInfo.outputPath(`${part}-${w}x${h}.png`)
+        await page.getByTestId(part).screenshot({ path: file })
+        await testInfo.attach(`${part} at ${w}x${h}`, { path: file, contentType: 'image/png' })
+      }
     })
   }
 })
