@@ -174,7 +174,7 @@ test.describe('Lifetimes timeline', () => {
     await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
   })
 
-  test('Held by: the leak chain as a graph from the leaked object to the live reference', async ({ appPage: page }) => {
+  test('Held by: the leak chain as a graph from the leaked object to the live reference', async ({ appPage: page }, testInfo) => {
     await openRun(page, 'fork-D1')
     const graphs = page.getByTestId('held-by-graphs')
     await expect(graphs).toBeVisible()
@@ -182,7 +182,13 @@ test.describe('Lifetimes timeline', () => {
     await expect(g).toHaveAttribute('aria-label', /B's fd dev holds .* holds mm of A/)
     await expect(g.locator('[data-node="leaked"]')).toContainText('mm of A')
     await expect(g.locator('[data-node="root"]')).toContainText("B's fd dev")
+    // three boxes (mm of A ← gpu0 file ← B's fd dev), joined by two arrows
+    await expect(g.locator('g[data-node]')).toHaveCount(3)
+    await expect(g.locator('line')).toHaveCount(2)
     await expect(graphs.locator('figcaption').first()).toContainText('task A')
+    const file = testInfo.outputPath('held-by.png')
+    await graphs.screenshot({ path: file })
+    await testInfo.attach('Held-by graph, D1', { path: file, contentType: 'image/png' })
   })
 
   for (const [w, h] of [
