@@ -327,8 +327,11 @@ export const Timeline = z.object({
 })
 export type Timeline = z.infer<typeof Timeline>
 
-/** Caps of the refcount rows and the timeline (a storm of gets and puts cannot bloat the record). */
-export const TIMELINE_CAPS = { refcountTracks: 256, refcountRowsPerTrack: 1024, refcountRows: 16384, slices: 8192, flows: 8192 } as const
+/**
+ * Caps of the refcount rows and the timeline (a storm of gets and puts cannot bloat the record):
+ * `slices` counts the slices other than steps, `stepSlices` the steps (the first ones kept).
+ */
+export const TIMELINE_CAPS = { refcountTracks: 256, refcountRowsPerTrack: 1024, refcountRows: 16384, slices: 4096, stepSlices: 2048, flows: 4096 } as const
 
 // ---------------------------------------------------------------------------------------------
 // Series: one time axis

@@ -111,7 +111,11 @@ steps:
     expect(rc.total - rc.dropped).toBe(rc.rows.t.length)
     expect(rc.total).toBe(rc.tracks.reduce((s, t) => s + t.changes, 0))
     expect(JSON.stringify(rc).length).toBeLessThan(200_000)
-    expect(r.timeline!.slices.t0.length).toBeLessThanOrEqual(TIMELINE_CAPS.slices + 4096)
+    const tl = r.timeline!
+    expect(tl.slices.t0.length).toBeLessThanOrEqual(TIMELINE_CAPS.slices + TIMELINE_CAPS.stepSlices)
+    expect(tl.slicesDropped).toBeGreaterThan(0)
+    expect(tl.slicesTotal).toBe(tl.slices.t0.length + tl.slicesDropped)
+    expect(JSON.stringify(tl).length).toBeLessThan(1_000_000)
   })
 })
 

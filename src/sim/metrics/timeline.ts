@@ -269,7 +269,7 @@ export class TimelineCollector {
       if (o && o.mm === r.mm) cause = o.raw >= 0 ? { raw: o.raw } : null
     }
     cause ??= this.contextCause()
-    this.addSlice({ lane, t0, t1, name: r.mechanism, cat: lane.startsWith('iommu:') ? 'iommu' : lane === 'cpu' ? 'cpu_tlb' : 'device_tlb', step: this.engine.cause, detail: `${r.mechanism} ${r.event} ${r.mm} on ${r.device}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns` }, cause)
+    this.addSlice({ lane, t0, t1, name: r.mechanism, cat: lane.startsWith('iommu:') ? 'iommu' : lane === 'cpu' ? 'cpu_tlb' : 'device_tlb', step: this.engine.cause, detail: `${r.event} ${r.mm}${lane.startsWith('iommu:') ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns` }, cause)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -297,14 +297,19 @@ export class TimelineCollector {
     type Full = RawSlice & { key: string; order: number }
     const all: Full[] = []
     const stepSlice = new Map<number, number>()
+    let stepsDropped = 0
     for (const row of steps) {
       const idx = byKey.get(`${row.line}|${row.t0}|${row.op}`)?.shift()
       if (idx === undefined) continue
       const task = this.stepTask[idx] ?? null
       if (task === null) continue
+      if (stepSlice.size >= TIMELINE_CAPS.stepSlices) {
+        stepsDropped++
+        continue
+      }
       const lane = this.lane(`task:${task}`, 'task', `task ${task}`)
       stepSlice.set(idx, all.length)
-      all.push({ lane, t0: row.t0, t1: row.t1, name: row.op, cat: 'step', step: idx, detail: `step ${idx}: ${row.op} (line ${row.line})${row.ret !== null ? ` → ${row.ret}` : ''}`, key: `s${idx}`, order: all.length })
+      all.push({ lane, t0: row.t0, t1: row.t1, name: row.op, cat: 'step', step: idx, detail: `line ${row.line}${row.ret !== null ? ` → ${row.ret}` : ''}`, key: `s${idx}`, order: all.length })
     }
     const rawAt = new Map<number, number>()
     this.raw.forEach((s, i) => {
@@ -363,8 +368,8 @@ export class TimelineCollector {
     return {
       lanes,
       slices,
-      slicesTotal: sorted.length + this.rawDropped,
-      slicesDropped: this.rawDropped,
+      slicesTotal: sorted.length + this.rawDropped + stepsDropped,
+      slicesDropped: this.rawDropped + stepsDropped,
       flows,
       flowsTotal: flows.from.length + flowsDropped,
       flowsDropped,
