@@ -146,10 +146,10 @@ export class Kernel {
 
   private nextSpan = 1
   /** Opens a timeline span (`span` hook); returns its id for `spanEnd`, or 0 when nobody listens. */
-  spanBegin(kind: SpanEvent['kind'], label: string): number {
+  spanBegin(kind: SpanEvent['kind'], label: string, describe?: () => string): number {
     if (!this.hooks.has('span')) return 0
     const id = this.nextSpan++
-    this.hooks.emit('span', { phase: 'begin', id, kind, label })
+    this.hooks.emit('span', describe ? { phase: 'begin', id, kind, label, describe } : { phase: 'begin', id, kind, label })
     return id
   }
 

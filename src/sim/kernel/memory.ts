@@ -36,10 +36,9 @@ import { splitLeaf, splitPartialHuge } from './huge_memory'
 export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
   // a span for the timeline: handle_mm_fault over the range, as the caller named it
   if (!w.hooks.has('span')) return yield* faultInRange(w, mm, start, end, write, devOwner, path)
-  const label = `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`
-  const span = w.spanBegin('fault', label)
+  const span = w.spanBegin('fault', 'fault', () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`)
   const r = yield* faultInRange(w, mm, start, end, write, devOwner, path)
-  w.spanEnd(span, 'fault', label)
+  w.spanEnd(span, 'fault', 'fault')
   return r
 }
 

@@ -166,6 +166,8 @@ export interface SpanEvent {
   id: number
   kind: 'srcu_gp' | 'work' | 'fault'
   label: string
+  /** Builds a longer description, called only by a listener that keeps it (faults are many). */
+  describe?: () => string
 }
 
 export interface HookChannels extends Record<string, unknown> {

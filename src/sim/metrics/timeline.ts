@@ -37,7 +37,8 @@ interface RawSlice {
 type End = { step: number } | { raw: number }
 
 const IOMMU_MECHANISMS = new Set(['iotlb_psi', 'iotlb_dsi', 'iotlb_asid', 'smmu_tlbi_va', 'ats_inv'])
-const COUNTERS = new Set<string>(REFCOUNT_COUNTERS)
+/** Index of each followed counter (a track's key is ledger id × 4 + this). */
+const COUNTER_INDEX: Readonly<Record<string, number>> = Object.fromEntries(REFCOUNT_COUNTERS.map((c, i) => [c, i]))
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`
@@ -51,7 +52,7 @@ export class TimelineCollector {
   private readonly stepT0: number[] = []
 
   // refcounts
-  private readonly trackOf = new Map<string, number>()
+  private readonly trackOf = new Map<number, number>()
   private readonly tracks: Array<Refcounts['tracks'][number]> = []
   private tracksDropped = 0
   private readonly rows: Refcounts['rows'] = { track: [], t: [], value: [], step: [], line: [], fn: [], dict: { fn: [] } }
@@ -93,8 +94,9 @@ export class TimelineCollector {
   // refcounts
 
   private onRef(r: RefChange): void {
-    if (!COUNTERS.has(r.counter)) return
-    const key = `${r.id}|${r.counter}`
+    const ci = COUNTER_INDEX[r.counter]
+    if (ci === undefined) return
+    const key = r.id * 4 + ci
     let ti = this.trackOf.get(key)
     if (ti === undefined) {
       if (this.tracks.length >= TIMELINE_CAPS.refcountTracks) {
@@ -173,6 +175,14 @@ export class TimelineCollector {
     return this.engine.cause >= 0 ? { step: this.engine.cause } : null
   }
 
+  /** True when no more slices are kept: the caller counts the drop and builds no text. */
+  private full(cause: boolean): boolean {
+    if (this.raw.length < TIMELINE_CAPS.slices) return false
+    this.rawDropped++
+    if (cause) this.flowsDropped++
+    return true
+  }
+
   private addSlice(s: RawSlice, cause: End | null): number {
     if (this.raw.length >= TIMELINE_CAPS.slices) {
       this.rawDropped++
@@ -193,13 +203,22 @@ export class TimelineCollector {
     const now = this.engine.now
     if (s.phase === 'end') {
       const id = this.spans.get(s.id)
+      if (id === undefined) return
       this.spans.delete(s.id)
-      if (id !== undefined && id >= 0) (this.raw[id] as RawSlice).t1 = now
+      if (id >= 0) (this.raw[id] as RawSlice).t1 = now
       if (s.kind === 'work') this.workOf.delete(`kworker:${s.label}`)
       return
     }
     const cause = this.contextCause()
     let id: number
+    if (this.full(cause !== null)) {
+      // a dropped fault needs no end; a dropped work item still names its kworker's context
+      if (s.kind === 'work') {
+        this.spans.set(s.id, -1)
+        this.workOf.set(`kworker:${s.label}`, -1)
+      }
+      return
+    }
     if (s.kind === 'work') {
       // the kworker runs it; its cause is the step (or work) that queued it
       const lane = this.lane('workqueue', 'kernel', 'workqueue (kworker)')
@@ -209,7 +228,7 @@ export class TimelineCollector {
       const lane = this.lane('srcu', 'kernel', 'SRCU callbacks')
       id = this.addSlice({ lane, t0: now, t1: NaN, name: `grace period: ${s.label}`, cat: 'srcu_gp', step: this.engine.cause, detail: `call_srcu → ${s.label}` }, cause)
     } else {
-      id = this.addSlice({ lane: this.contextLane(), t0: now, t1: NaN, name: 'fault', cat: 'fault', step: this.engine.cause, detail: s.label }, cause)
+      id = this.addSlice({ lane: this.contextLane(), t0: now, t1: NaN, name: 'fault', cat: 'fault', step: this.engine.cause, detail: s.describe ? s.describe() : s.label }, cause)
     }
     this.spans.set(s.id, id)
   }
@@ -224,6 +243,10 @@ export class TimelineCollector {
     const label = (r.mm as unknown as { label: string }).label
     const outer = stack[stack.length - 1]
     const cause: End | null = outer && outer.raw >= 0 ? { raw: outer.raw } : this.contextCause()
+    if (this.full(cause !== null)) {
+      stack.push({ raw: -1, event: r.event, start: r.start, end: r.end, mm: label })
+      return
+    }
     const raw = this.addSlice(
       {
         lane: this.contextLane(),
@@ -263,6 +286,7 @@ export class TimelineCollector {
     const t0 = Math.max(r.t, this.laneCursor.get(lane) ?? 0)
     const t1 = t0 + Math.max(0, r.cost)
     this.laneCursor.set(lane, t1)
+    if (this.full(true)) return
     let cause: End | null = null
     for (const stack of this.open.values()) {
       const o = stack[stack.length - 1]
@@ -285,45 +309,62 @@ export class TimelineCollector {
    * start) and flows between kept slices. `steps` is the interpreter's step log; `end` the run's end.
    */
   timeline(steps: readonly StepRow[], end: number): Timeline {
-    // step log rows → step indices: by (line, t0), in order
-    const byKey = new Map<string, number[]>()
+    // step log rows → step indices: the first begun step of the same start time, line and operation
+    const rowsAt = new Map<number, number[]>()
+    steps.forEach((row, k) => {
+      const list = rowsAt.get(row.t0)
+      if (list) list.push(k)
+      else rowsAt.set(row.t0, [k])
+    })
+    const indexOfRow = new Int32Array(steps.length).fill(-1)
     for (let i = 0; i < this.stepLine.length; i++) {
-      if (this.stepLine[i] === undefined) continue
-      const k = `${this.stepLine[i]}|${this.stepT0[i]}|${this.stepOp[i]}`
-      const list = byKey.get(k)
-      if (list) list.push(i)
-      else byKey.set(k, [i])
+      const list = rowsAt.get(this.stepT0[i] as number)
+      if (!list) continue
+      for (let j = 0; j < list.length; j++) {
+        const k = list[j] as number
+        const row = steps[k] as StepRow
+        if (indexOfRow[k] === -1 && row.line === this.stepLine[i] && row.op === this.stepOp[i]) {
+          indexOfRow[k] = i
+          break
+        }
+      }
     }
-    type Full = RawSlice & { key: string; order: number }
-    const all: Full[] = []
-    const stepSlice = new Map<number, number>()
+    // every slice as a number: 0..stepRows-1 the kept step rows, then the collected slices
+    const stepRows: number[] = []
     let stepsDropped = 0
-    for (const row of steps) {
-      const idx = byKey.get(`${row.line}|${row.t0}|${row.op}`)?.shift()
-      if (idx === undefined) continue
-      const task = this.stepTask[idx] ?? null
-      if (task === null) continue
-      if (stepSlice.size >= TIMELINE_CAPS.stepSlices) {
+    for (let k = 0; k < steps.length; k++) {
+      const idx = indexOfRow[k] as number
+      if (idx < 0 || !this.stepTask[idx]) continue
+      if (stepRows.length >= TIMELINE_CAPS.stepSlices) {
         stepsDropped++
         continue
       }
-      const lane = this.lane(`task:${task}`, 'task', `task ${task}`)
-      stepSlice.set(idx, all.length)
-      all.push({ lane, t0: row.t0, t1: row.t1, name: row.op, cat: 'step', step: idx, detail: `line ${row.line}${row.ret !== null ? ` → ${row.ret}` : ''}`, key: `s${idx}`, order: all.length })
+      stepRows.push(k)
     }
-    const rawAt = new Map<number, number>()
-    this.raw.forEach((s, i) => {
-      rawAt.set(i, all.length)
-      const t1 = Number.isNaN(s.t1) ? end : s.t1
-      all.push({ ...s, t1, detail: Number.isNaN(s.t1) ? `${s.detail} (not finished at the end of the run)` : s.detail, key: `r${i}`, order: all.length })
-    })
-    const sorted = all.slice().sort((a, b) => a.t0 - b.t0 || a.order - b.order)
-    const finalOf = new Map<number, number>()
-    sorted.forEach((s, i) => finalOf.set(s.order, i))
+    const nSteps = stepRows.length
+    const n = nSteps + this.raw.length
+    const t0 = new Float64Array(n)
+    for (let i = 0; i < nSteps; i++) t0[i] = (steps[stepRows[i] as number] as StepRow).t0
+    for (let i = 0; i < this.raw.length; i++) t0[nSteps + i] = (this.raw[i] as RawSlice).t0
+    const order = Array.from({ length: n }, (_, i) => i)
+    order.sort((a, b) => (t0[a] as number) - (t0[b] as number) || a - b)
+    const finalOf = new Int32Array(n)
+    for (let i = 0; i < n; i++) finalOf[order[i] as number] = i
 
+    const laneOf = (i: number): string => {
+      if (i >= nSteps) return (this.raw[i - nSteps] as RawSlice).lane
+      const task = this.stepTask[indexOfRow[stepRows[i] as number] as number] as string
+      return this.lane(`task:${task}`, 'task', `task ${task}`)
+    }
     // lanes: tasks first (in order of appearance), then devices, IOMMUs, kernel
+    const laneIds: string[] = new Array<string>(n)
+    const used = new Set<string>()
+    for (let i = 0; i < n; i++) {
+      const l = laneOf(i)
+      laneIds[i] = l
+      used.add(l)
+    }
     const rank = { task: 0, device: 1, iommu: 2, kernel: 3 } as const
-    const used = new Set(sorted.map((s) => s.lane))
     const lanes = [...this.laneKinds.values()].filter((l) => used.has(l.id))
     lanes.sort((a, b) => rank[a.kind] - rank[b.kind])
     const laneIndex = new Map(lanes.map((l, i) => [l.id, i]))
@@ -339,18 +380,32 @@ export class TimelineCollector {
       }
       return i
     }
-    for (const s of sorted) {
-      slices.lane.push(laneIndex.get(s.lane) as number)
-      slices.t0.push(s.t0)
-      slices.t1.push(Math.max(s.t0, s.t1))
-      slices.name.push(intern(nameIndex, slices.dict.name, s.name))
-      slices.cat.push(intern(catIndex, slices.dict.cat, s.cat))
-      slices.step.push(s.step)
-      slices.detail.push(s.detail)
+    for (let k = 0; k < n; k++) {
+      const i = order[k] as number
+      slices.lane.push(laneIndex.get(laneIds[i] as string) as number)
+      slices.t0.push(t0[i] as number)
+      if (i < nSteps) {
+        const row = steps[stepRows[i] as number] as StepRow
+        slices.t1.push(Math.max(row.t0, row.t1))
+        slices.name.push(intern(nameIndex, slices.dict.name, row.op))
+        slices.cat.push(intern(catIndex, slices.dict.cat, 'step'))
+        slices.step.push(indexOfRow[stepRows[i] as number] as number)
+        slices.detail.push(`line ${row.line}${row.ret !== null ? ` → ${row.ret}` : ''}`)
+      } else {
+        const s = this.raw[i - nSteps] as RawSlice
+        const open = Number.isNaN(s.t1)
+        slices.t1.push(Math.max(s.t0, open ? end : s.t1))
+        slices.name.push(intern(nameIndex, slices.dict.name, s.name))
+        slices.cat.push(intern(catIndex, slices.dict.cat, s.cat))
+        slices.step.push(s.step)
+        slices.detail.push(open ? `${s.detail} (not finished at the end of the run)` : s.detail)
+      }
     }
+    const stepAt = new Map<number, number>()
+    for (let i = 0; i < nSteps; i++) stepAt.set(indexOfRow[stepRows[i] as number] as number, i)
     const resolve = (e: End): number | undefined => {
-      const at = 'step' in e ? stepSlice.get(e.step) : rawAt.get(e.raw)
-      return at === undefined ? undefined : finalOf.get(at)
+      const at = 'step' in e ? stepAt.get(e.step) : nSteps + e.raw
+      return at === undefined || at >= n ? undefined : (finalOf[at] as number)
     }
     const flows: Timeline['flows'] = { from: [], to: [] }
     let unresolved = 0
@@ -368,7 +423,7 @@ export class TimelineCollector {
     return {
       lanes,
       slices,
-      slicesTotal: sorted.length + this.rawDropped + stepsDropped,
+      slicesTotal: n + this.rawDropped + stepsDropped,
       slicesDropped: this.rawDropped + stepsDropped,
       flows,
       flowsTotal: flows.from.length + flowsDropped,
