@@ -37,7 +37,8 @@ test.describe('Scenario editor', () => {
     await page.keyboard.press('Control+Space')
     const option = page.locator('.cm-tooltip-autocomplete li', { hasText: 'mprotect' })
     await expect(option).toBeVisible()
-    await page.keyboard.press('Enter')
+    // a click, not Enter: the schema support may arrive meanwhile and reopen the list
+    await option.click()
     await expect(editor).toContainText('- mprotect: ')
     await page.keyboard.press('Escape')
     await page.locator('.cm-line', { hasText: 'mprotect' }).getByText('mprotect').hover()

@@ -45,6 +45,22 @@ test.describe('Experiments', () => {
     await expect(page.locator('.cm-lint-marker-error')).toHaveCount(1)
   })
 
+  test('import a maps file or a log: the scenario opens in the editor; a malformed log shows its lines', async ({ appPage: page }) => {
+    await page.getByTestId('import').locator('summary').first().click()
+    await page.getByTestId('import-kind').selectOption('proc')
+    await page.getByTestId('import-file').setInputFiles('test/import/fixtures/bash.smaps')
+    await expect(page.getByTestId('import-summary')).toContainText('VMAs')
+    const editor = page.getByRole('textbox', { name: 'Scenario text' })
+    await expect(editor).toContainText('Imported by `hmmlab import proc`')
+    await expect(page.getByTestId('file-name')).toHaveValue('bash.yaml')
+    await expect(page.getByTestId('validation')).toHaveText('valid', { timeout: 30_000 })
+
+    await page.getByTestId('import-kind').selectOption('strace')
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.log', mimeType: 'text/plain', buffer: Buffer.from('1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n') })
+    await expect(page.getByTestId('import-issues')).toContainText('line 2')
+    await expect(page.getByTestId('import-issues')).toContainText('closing quote')
+  })
+
   test('the sweep builder says how many runs it makes', async ({ appPage: page }) => {
     await page.getByTestId(`scenario-${FORK}`).click()
     await expect(page.getByTestId('run-count')).toContainText('1 run')
@@ -108,6 +124,26 @@ test.describe('Experiments', () => {
     const path = testInfo.outputPath('real-run-results.png')
     await page.screenshot({ path, fullPage: true, mask: [page.getByTestId('app-version')] })
     await testInfo.attach('real-run-results.png', { path, contentType: 'image/png' })
+  })
+
+  test('the broken variants B1 and B2 can be chosen, apart from the designs, and B1 shows its use-after-free', async ({ appPage: page }) => {
+    await page.getByTestId(`scenario-${FORK}`).click()
+    await expect(page.getByTestId('validation')).toHaveText('valid')
+    const broken = page.getByTestId('broken-designs')
+    await expect(broken.locator('summary')).toContainText('B1, B2')
+    await expect(page.getByTestId('design-B1')).toBeHidden()
+    await broken.locator('summary').click()
+    await expect(broken).toContainText('B2')
+    await page.getByTestId('design-B1').check()
+    await page.getByTestId('run').click()
+    await expect(page.getByTestId('run-error')).toHaveCount(0)
+    const progress = page.getByTestId('experiment-progress').first()
+    await expect(progress).toHaveAttribute('max', '1')
+    await expect(progress).toHaveAttribute('value', '1', { timeout: 60_000 })
+    await page.getByRole('article', { name: /^experiment / }).getByRole('link', { name: 'results', exact: true }).first().click()
+    await expect(page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ })).toBeVisible()
+    await page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ }).click()
+    await expect(page.getByTestId('findings')).toContainText(/use.after.free/i)
   })
 
   test('cancel a running experiment', async ({ appPage: page }) => {

@@ -43,6 +43,7 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   'pagecache.pwrite_pages': 'page-cache pages written by pwrite',
   'oom_reaper.pages_reaped': 'pages the OOM reaper freed',
   'oom_reaper.vma_skipped': 'VMAs the OOM reaper skipped',
+  'oom_reaper.trylock_failed': 'victims the OOM reaper left after MAX_OOM_REAP_RETRIES failed mmap_read_trylock attempts',
   'kfd.userptr_bos': 'KFD userptr buffer objects',
   'kfd.evictions': 'KFD process evictions',
   'kfd.restores': 'KFD restore work runs',
@@ -53,6 +54,14 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   'kfd.queues_destroyed_at_release': 'KFD queues destroyed in ->release',
   'kfd.device_work_stalled': 'device work stalled by an eviction',
   'b2.deferred_jobs': 'deferred jobs of the broken design B2',
+  'kfd.queues_destroyed_at_wq_release': 'KFD queues destroyed in kfd_process_wq_release (after the mm is gone)',
+  'kfd.svm_unmap_after_release_skipped': "UNMAPs svm_range_unmap_from_cpu skipped because ->release took the process out of the table",
+  'dmirror_snapshot.timeout': 'dmirror SNAPSHOTs that gave up with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT',
+  mmu_interval_notifier_remove_wait: 'mmu_interval_notifier_remove calls that waited for an invalidation to end',
+  mmu_notifier_synchronize: 'mmu_notifier_synchronize calls (module unload)',
+  execve: 'execve calls',
+  'scm_rights.sent': 'files sent over a unix socket (SCM_RIGHTS)',
+  'scm_rights.received': 'files received from a unix socket (SCM_RIGHTS)',
   ...Object.fromEntries(MMU_NOTIFY_EVENTS.map((e) => [`invalidate.${e}`, `mmu_notifier invalidations with event MMU_NOTIFY_${e}`])),
 }
 

@@ -43,7 +43,7 @@ export const CostsProvenance = z.object({
   host: z.string().optional(),
   date: z.string().optional(),
   file: z.string().optional(),
-})
+}).strict()
 export type CostsProvenance = z.infer<typeof CostsProvenance>
 export const DEFAULT_COSTS: CostsProvenance = { source: 'default' }
 

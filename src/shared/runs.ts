@@ -47,6 +47,7 @@ const RunManifestBody = z.object({
   metrics: z.record(z.string(), Metric),
   expects: z.object({ passed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
   findings: z.number().int().nonnegative(),
+  /** Which costs the run used (the record's `meta.costs`): the defaults, this machine's calibration or a calibration file. */
   costs: CostsProvenance.optional(),
   /** Set when the manifest was read from an earlier format (`hmmlab.run/1`): what changed. */
   migrated: z.string().optional(),

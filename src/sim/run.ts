@@ -32,6 +32,7 @@ import {
 import { attachMetrics, type Metrics } from './metrics/collectors'
 import { TimelineCollector } from './metrics/timeline'
 import type { LoadedScenario } from './scenario/parse'
+import { COST_NAMES } from './cost/model'
 
 export interface RunProgress {
   /** Top-level steps finished. */
@@ -70,12 +71,18 @@ export interface RunOptions {
   maxEvents?: number
   /** What the record's meta says beyond the scenario: the swept parameters, the machine's origin, the cost model's provenance, the user's text. */
   meta?: { parameters?: Record<string, string | number | boolean>; machine?: string; costs?: CostsProvenance; text?: string }
+  /**
+   * A base cost table under the scenario's own `costs:` (e.g. a calibration of this machine,
+   * src/shared/calibration.ts); names must be cost names (COST_NAMES), values finite and ≥ 0.
+   */
+  costs?: Readonly<Record<string, number>>
 }
 
-function buildWorld(sc: Scenario, seed: number): World {
-  const overrides: Record<string, number> = { ...(sc.costs ?? {}) }
+function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, number>> | undefined): World {
+  const overrides: Record<string, number> = { ...(base ?? {}), ...(sc.costs ?? {}) }
   if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
+  for (const patch of sc.machine?.patches ?? []) w.patches.add(patch)
   const iommus = new Map<string, Iommu>()
   for (const s of sc.machine?.iommus ?? []) {
     const io = new Iommu({
@@ -135,7 +142,13 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   }
   const design = DESIGN_TABLE[opts.design]
   const seed = opts.seed ?? sc.seed ?? 1
-  const w = buildWorld(sc, seed)
+  if (opts.costs) {
+    for (const [k, v] of Object.entries(opts.costs)) {
+      if (!(COST_NAMES as string[]).includes(k)) throw new ScenarioError(`${file}: costs: unknown cost "${k}" in the cost table given to the run`, file, 0, 'costs')
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ScenarioError(`${file}: costs.${k}: expected a finite number ≥ 0, got ${String(v)}`, file, 0, `costs.${k}`)
+    }
+  }
+  const w = buildWorld(sc, seed, opts.costs)
   w.design = design
   design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them

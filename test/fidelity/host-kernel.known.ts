@@ -16,7 +16,6 @@
  */
 import type { Known } from './host-kernel'
 
-const MADV_FREE = 'madvise_free_pte_range'
 
 export const KNOWN: Known[] = [
   // MADV_DONTNEED: the model follows CONFIG_PT_RECLAIM (v6.13, default on x86-64: empty PTE tables
@@ -24,11 +23,4 @@ export const KNOWN: Known[] = [
   { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_second_half', metric: 'pt_bytes', kernel: 12288, sim: 8192, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
   { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
 
-  // MADV_FREE: the kernel keeps PTEs and data (clean, lazyfree) until reclaim; a later write
-  // re-dirties the page without a fault. The model zaps the range.
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.present', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.exclusive', kernel: 1024, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.rss_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'free', metric: 'buf.anon_kb', kernel: 4096, sim: 0, decided_by: MADV_FREE, item: '2 (MADV_FREE keeps PTEs and data until reclaim)' },
-  { pattern: 'madv_free', task: 'self', phase: 'write', metric: 'minflt', kernel: 0, sim: 1024, decided_by: `${MADV_FREE} (PTE stays writable; only dirty/young are cleared)`, item: '2 (a later write cancels lazyfree)' },
 ]

@@ -209,4 +209,52 @@ describe('HMM_DMIRROR_FLAGS, into for MIGRATE_TO_DEV / EXCLUSIVE, if_ret, buffer
     expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
     expect(r.expects.rows.length).toBe(2)
   })
+
+  it('READ through an inherited fd after the mm died never returns: a livelock finding, no return code', () => {
+    // dmirror_read loops {dmirror_do_read: -ENOENT; dmirror_fault: mmget_not_zero fails, returns 0;
+    // faults++} without another exit: the ioctl has no return code to report
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: index }
+      - fork: { task: self, child: c }
+      - exit: { task: self }
+      - device_read: { task: c, fd: fd0, region: b }
+      - exit: { task: c }`)
+    expect(r.findings.rows.filter((f) => f.kind === 'livelock')).toHaveLength(1)
+    expect(r.findings.rows.find((f) => f.kind === 'livelock')!.message).toMatch(/never returns: the mm is dead/)
+    // the step never completed: no return code was logged and the steps after it never ran
+    expect(r.steps.rows.some((s) => s.op === 'device_read')).toBe(false)
+    expect(r.steps.rows.filter((s) => s.op === 'exit')).toHaveLength(1)
+    expect(r.findings.rows.some((f) => f.kind === 'warn' && /blocked/.test(f.message))).toBe(true)
+  })
+
+  it('SNAPSHOT retries (mmu_interval_read_begin) and gives up with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT', () => {
+    const snap = (timeout: string) => {
+      const y = `name: t
+costs: { hmm_timeout: ${timeout}, hmm_range_fault_page: 500 }
+machine:
+  devices:
+    - { name: hmm_dmirror0, kind: dmirror }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: hmm_dmirror0, fd: fd0 }
+  - mmap: { task: self, region: b, size: 256K }
+  - write_data: { task: self, region: b, pattern: index }
+  - invalidation_storm: { task: self, region: b, count: 2000, pages: 16, interval: 2us, background: true, event: clear }
+  - sleep: 20us
+  - snapshot: { task: self, fd: fd0, region: b }
+`
+      return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
+    }
+    // a CLEAR every ~10 µs for ~20 ms, each walk of the 64 pages 32 µs: every attempt collides;
+    // against a 200 µs timeout dmirror_range_snapshot's time_after() ends it
+    const short = snap('200000')
+    expect(last(short, 'snapshot')).toMatchObject({ ret: -16, cpages: 0 })
+    expect(short.aggregates.counters['dmirror_snapshot.timeout']).toBe(1)
+    expect(short.aggregates.counters['hmm_range_fault.ebusy']).toBeGreaterThan(1)
+    // the kernel's 1000 ms outlasts the storm: the snapshot completes
+    const long = snap('1000000000')
+    expect(last(long, 'snapshot')).toMatchObject({ ret: 0, cpages: 64 })
+    expect(long.aggregates.counters['dmirror_snapshot.timeout']).toBeUndefined()
+  })
 })

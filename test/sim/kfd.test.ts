@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseScenario, runScenario } from '../../src/sim/index'
 import { COST_DEFAULTS } from '../../src/sim/cost/model'
@@ -5,10 +6,11 @@ import { COST_DEFAULTS } from '../../src/sim/cost/model'
 const MS = 1_000_000
 
 /** A KFD process with one queue and an 8 MiB userptr BO, then `extra` steps. */
-const y = (extra: string, costs = '') => `
+const GPU = 'machine: { devices: [ { name: gpu0, kind: gpu } ] }'
+const y = (extra: string, costs = '', machine = GPU) => `
 name: kfd
 designs: [D4]
-machine: { devices: [ { name: gpu0, kind: gpu } ] }
+${machine}
 ${costs}
 steps:
   - spawn: { task: A }
@@ -22,7 +24,7 @@ steps:
   - userptr: { task: A, fd: kfd, region: buf }
 ${extra}
 `
-const run = (extra: string, costs = '') => runScenario(parseScenario(y(extra, costs), 'k.yaml'), { design: 'D4' })
+const run = (extra: string, costs = '', machine = GPU) => runScenario(parseScenario(y(extra, costs, machine), 'k.yaml'), { design: 'D4' })
 const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.rows.filter((s) => s.op === op)[nth]!
 
 describe('KFD userptr eviction and restore', () => {
@@ -100,7 +102,9 @@ describe('KFD userptr eviction and restore', () => {
     const c = r.aggregates.counters
     expect(c['invalidate_nonblock_eagain']).toBeGreaterThan(0)
     expect(c['oom_reaper.vma_skipped']).toBeGreaterThan(0)
-    expect(c['kfd.evictions']).toBeUndefined()
+    // the reaper evicted nothing; the one eviction is the victim's own exit_mmap: mn_itree_release
+    // sends RELEASE to the BO's interval (blockable), amdgpu_amdkfd_evict_userptr quiesces
+    expect(c['kfd.evictions']).toBe(1)
     expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
   })
 
@@ -131,8 +135,87 @@ describe('KFD userptr eviction and restore', () => {
     expect(r.outcome.status).toBe('passed')
   })
 
+  it('the BO has its own interval notifier (amdgpu_hmm_register); D4 registers no invalidate_range_start', () => {
+    const r = run(`
+  - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - sleep: 10ms
+  - expect: { counter: { name: kfd.evictions, value: 1 } }`)
+    const c = r.aggregates.counters
+    // the SVM interval (whole address space) and the BO's
+    expect(c['mmu_interval_notifier_insert']).toBe(2)
+    expect(c['mmu_notifier_register']).toBe(1)
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it("another process's slow eviction does not delay this process's exit (interval callbacks run outside SRCU)", () => {
+    const r = run(
+      `
+  - spawn: { task: B }
+  - open: { task: B, device: gpu0, fd: kfd }
+  - mirror: { task: B, fd: kfd }
+  - background:
+      steps:
+        - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - sleep: 1ms
+  - exit: { task: B }
+  - sleep: 100ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`,
+      'costs: { kfd_quiesce: 50000000 }',
+    )
+    const exitB = step(r, 'exit')
+    // B's mn_hlist_release ends with synchronize_srcu: one grace period, not A's 50 ms eviction
+    expect(exitB.t1 - exitB.t0).toBeLessThan(10 * MS)
+    expect(r.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.evictions']).toBe(1)
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it('queues are dequeued in kfd_process_wq_release, after the mm is gone; the patch moves it into ->release', () => {
+    const exit = `
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`
+    const today = run(exit)
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBe(1)
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_release']).toBeUndefined()
+    const patched = run(exit, '', 'machine: { devices: [ { name: gpu0, kind: gpu } ], patches: [kfd_dequeue_user_queues_when_mm_released] }')
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_release']).toBe(1)
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBeUndefined()
+    expect(today.outcome.status).toBe('passed')
+    expect(patched.outcome.status).toBe('passed')
+  })
+
+  it('6.12: an SVM-only process exits with a live queue: the GPU VM keeps freed pages mapped until wq_release; the patch dequeues at ->release', () => {
+    const sc = (patches: string) => `
+name: kfd-svm-exit
+designs: [D4]
+machine: { devices: [ { name: gpu0, kind: gpu } ]${patches} }
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: gpu0, fd: kfd }
+  - mirror: { task: A, fd: kfd }
+  - create_queue: { task: A, fd: kfd }
+  - mmap: { task: A, region: buf, size: 1M }
+  - touch: { task: A, region: buf, write: true }
+  - device_read: { task: A, fd: kfd, region: buf }
+  - expect: { device_pages: { task: A, device: gpu0, count: 256 } }
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0 }
+`
+    const today = runScenario(parseScenario(sc(''), 's.yaml'), { design: 'D4' })
+    expect(today.aggregates.counters['kfd.svm_unmap_after_release_skipped']).toBeGreaterThan(0)
+    const stale = today.findings.rows.filter((f) => f.kind === 'invariant')
+    expect(stale.length).toBeGreaterThan(0)
+    expect(stale[0]!.message).toContain('survived a UNMAP invalidation')
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBe(1)
+    const patched = runScenario(parseScenario(sc(', patches: [kfd_dequeue_user_queues_when_mm_released]'), 's.yaml'), { design: 'D4' })
+    expect(patched.findings.rows).toEqual([])
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_release']).toBe(1)
+    expect(patched.outcome.status).toBe('passed')
+  })
+
   it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
-    const { readFileSync } = require('node:fs') as typeof import('node:fs')
     const f = 'scenarios/examples/kfd-eviction-storm.yaml'
     const r = runScenario(parseScenario(readFileSync(f, 'utf8'), f), { design: 'D4' })
     const c = r.aggregates.counters

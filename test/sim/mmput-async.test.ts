@@ -63,7 +63,8 @@ steps:
   })
 
   it('OOM kill of a small victim: the reaper is done first and the victim\'s own mmput runs __mmput', () => {
-    const r = runScenario(parseScenario(y('4M'), 'o.yaml'), { design: 'D4' })
+    // small against the victim's way to exit_mm (exit_base): 8 pages × zap_pte
+    const r = runScenario(parseScenario(y('32K'), 'o.yaml'), { design: 'D4' })
     expect(r.outcome.status).toBe('passed')
     expect(r.aggregates.counters['mmput_async.deferred']).toBeUndefined()
     const put = r.markers.rows.find((m) => m.kind === 'mmput')!

@@ -19,7 +19,8 @@ describe('shipped scenarios', () => {
         expect(r.outcome.status).toBe('passed')
         expect(r.expects.rows.length).toBeGreaterThan(0)
         expect(RunRecord.safeParse(r).success).toBe(true)
-      })
+        // a bound on a hang, not on speed: mirror-under-load alone takes 30 s and more on a busy machine
+      }, 600_000)
       if ((sc.seeds ?? 1) > 1 && (sc.sweep_expect ?? []).length > 0) {
         it(`${f} meets its sweep expectations under ${d}`, () => {
           const runs = planRuns({ sets: [{}], designs: [d], seed: sc.seed ?? 1, seeds: sc.seeds ?? 1 }).map((p) => {
@@ -29,7 +30,7 @@ describe('shipped scenarios', () => {
           const sweep = summarizeSweep(runs, sc.sweep_expect ?? [])
           expect(sweep.checks.filter((e) => !e.passed)).toEqual([])
           expect(sweep.checks.length).toBeGreaterThan(0)
-        })
+        }, 600_000)
       }
     }
   }

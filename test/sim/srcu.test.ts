@@ -186,7 +186,7 @@ ${
     expect(busy).toBe(0)
   })
 
-  it("D4: A's free_notifier waits for X's in-flight invalidation; nothing leaks, nothing is touched after free", () => {
+  it("D4: X's in-flight invalidation runs in its interval notifier, outside SRCU: A's free_notifier does not wait for it", () => {
     const idle = runScenario(parseScenario(y('D4', false), 'c.yaml'), { design: 'D4', seed: 1 })
     const busy = runScenario(parseScenario(y('D4', true), 'c.yaml'), { design: 'D4', seed: 1 })
     const gap = (r: typeof idle) => {
@@ -194,12 +194,14 @@ ${
       const fn = r.markers.rows.find((m) => m.kind === 'free_notifier' && m.label.includes('mm of A'))!
       return fn.t - put.t
     }
-    // idle: kfd_processes_srcu sync + one notifier grace period; busy: until X's 20 ms flush ends
+    // kfd_processes_srcu sync + one notifier grace period, busy or not: KFD's GPU mappings follow
+    // interval notifiers (svm_range_cpu_invalidate_pagetables), which mn_itree_invalidate calls
+    // outside the notifier SRCU; X's 20 ms flushes do not lengthen A's grace period
     expect(gap(idle)).toBeLessThan(5 * MS)
-    expect(gap(busy)).toBeGreaterThan(10 * MS)
+    expect(gap(busy)).toBe(gap(idle))
+    expect(busy.aggregates.counters['device_invalidations'] ?? 0).toBeGreaterThan(idle.aggregates.counters['device_invalidations'] ?? 0)
     expect(idle.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
-    expect(busy.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeGreaterThanOrEqual(1)
-    expect(busy.aggregates.counters['srcu.gp_wait_ns']).toBeGreaterThan(5 * MS)
+    expect(busy.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
     for (const r of [idle, busy]) {
       expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
       expect(r.aggregates.leaked.endBytes).toBe(0)

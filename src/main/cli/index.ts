@@ -13,6 +13,8 @@ import { registerReportCommand } from './commands/report'
 import { registerServeCommand } from './commands/serve'
 import { registerSchemaCommand } from './commands/schema'
 import { registerOracleCommand } from './commands/oracle'
+import { registerCalibrateCommand } from './commands/calibrate'
+import { registerImportCommand } from './commands/import'
 
 /** Builds the commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerServeCommand(program)
   registerSchemaCommand(program)
   registerOracleCommand(program)
+  registerCalibrateCommand(program)
+  registerImportCommand(program)
   return program
 }
 

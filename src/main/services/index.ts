@@ -12,6 +12,8 @@ import { ScenarioLibrary } from './scenarios'
 import { simBinding, type SimBinding } from './sim-binding'
 import { RunStore } from './store/run-store'
 import { defaultWorkspace } from './store/workspace'
+import { chooseCosts, defaultCalibrationPath } from './calibration/store'
+import { CalibrationService } from './calibration/service'
 
 export interface LabServices {
   readonly workspace: string
@@ -20,6 +22,7 @@ export interface LabServices {
   readonly pool: RunPool
   readonly experiments: ExperimentService
   readonly sim: SimBinding
+  readonly calibration: CalibrationService
   close(): Promise<void>
 }
 
@@ -31,11 +34,16 @@ export interface LabServicesOptions {
   builtinScenarios?: string
   /** Events for a host without a hub (the CLI's progress line). */
   onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
+  /** `--costs`: `default`, a calibration file, or undefined for the user's calibration when present. */
+  costs?: string
+  /** Where the calibration file lives (default: calibration.json in the user's data folder, or HMMLAB_CALIBRATION). */
+  calibrationPath?: string
 }
 
 /** Creates the services; the pool starts threads only when the first run is queued. */
 export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const workspace = opts.workspace ?? defaultWorkspace()
+  const calibrationPath = opts.calibrationPath ?? defaultCalibrationPath()
   const sim = simBinding
   const store = new RunStore(workspace)
   const entry = runWorkerEntry()
@@ -49,6 +57,8 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
     pool,
     store,
     plan: sim.plan,
+    // read at every start, so a calibration made meanwhile (CLI or Hardware view) is used at once
+    costs: () => chooseCosts(opts.costs, process.env, calibrationPath),
     events: {
       experimentProgress: (p) => emit('experiment.progress', p as never),
       runProgress: (p) => emit('run.progress', p as never),
@@ -56,5 +66,6 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
     },
   })
   const scenarios = new ScenarioLibrary({ builtin: opts.builtinScenarios ?? join(appRoot(), 'scenarios'), workspace: join(workspace, 'scenarios') }, sim.plan)
-  return { workspace, scenarios, store, pool, experiments, sim, close: () => pool.close() }
+  const calibration = new CalibrationService(calibrationPath, (e) => hub?.emit('calibration.progress', e))
+  return { workspace, scenarios, store, pool, experiments, sim, calibration, close: () => pool.close() }
 }

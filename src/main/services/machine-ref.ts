@@ -15,8 +15,14 @@ export interface MachineOverride {
   notes: string[]
 }
 
+const MACHINE_IS_MAPPING = /^machine:[ \t]*(?:\{|(?:#[^\n]*)?\r?\n[ \t]+[A-Za-z_][A-Za-z0-9_]*:(?:[ \t]|\r?\n|$))/m
+
 /** The `machine:` value of a scenario when it is a reference (a string), else undefined. */
 export function machineRef(text: string): string | undefined {
+  // The scenario library calls this for every file it lists: skip the YAML parse when the text
+  // plainly has no reference — no "machine" at all, or a top-level `machine:` whose value is a
+  // block mapping (an indented `key:` on the next line) or a flow mapping.
+  if (!text.includes('machine') || MACHINE_IS_MAPPING.test(text)) return undefined
   try {
     const data = parseYaml(text, { maxAliasCount: 100 }) as { machine?: unknown } | null
     return data !== null && typeof data === 'object' && typeof data.machine === 'string' ? data.machine : undefined
@@ -41,7 +47,7 @@ export async function resolveMachineRef(text: string, fileName: string, scenario
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err })
   }
   const simulated = simulateMachine(machine)
   return { spec: simulated.machine, origin: machine.origin, notes: simulated.notes }

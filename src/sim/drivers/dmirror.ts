@@ -5,7 +5,7 @@
  * `faults`, MIGRATE_TO_DEV / MIGRATE_TO_SYS, SNAPSHOT (temporary interval notifier, protection
  * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE; plus the SVA path (IOTLB / ATS, IOPF).
  */
-import { sleep, type Proc } from '../engine/engine'
+import { sleep, waitOn, WaitQueue, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
@@ -13,14 +13,15 @@ import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { faultIn } from '../kernel/memory'
+import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
-import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
-import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
+import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
-import { migrateDeviceToRam } from '../kernel/migrate-device'
+import { migrateDeviceToRam, noteDeviceAlloc } from '../kernel/migrate-device'
 import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
 
@@ -84,7 +85,8 @@ export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, 
         break
       }
       const seq = yield* m.readBegin()
-      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp)
+      // dmirror_range_fault: hmm_range_fault under mmap_read_lock
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp))
       if (r === EBUSY) continue
       if (r < 0) {
         ret = r
@@ -179,12 +181,18 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
     if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
+      // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
+      // mmget_not_zero fails and it returns 0 without faulting, dmirror_do_read finds the same
+      // missing entry (-ENOENT), faults++, and round again, without a signal check. The ioctl
+      // never returns, so it has no return code: the model reports the livelock and leaves the
+      // task inside the ioctl for good (its step never completes).
+      const dead = m.mm.mm_users === 0
       w.finding({
         kind: 'livelock',
-        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress${m.mm.mm_users === 0 ? ': the mm is dead, dmirror_fault returns 0 and the loop never ends' : ''} (stopped after ${faults} faults)`,
+        message: `${write ? 'WRITE' : 'READ'} on ${m.label} never returns: ${dead ? 'the mm is dead, dmirror_fault returns 0 without faulting and dmirror_do_read finds the same missing page again' : 'no page of the range becomes usable'}; the model stopped following it after ${faults} faults and the task stays in the ioctl`,
         accessPath: p,
       })
-      return { ret: EINTR, cpages, faults }
+      yield waitOn(new WaitQueue(`${m.label}: ${write ? 'dmirror_write' : 'dmirror_read'} livelock`))
     }
   }
 }
@@ -227,6 +235,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (!hole && !(f & PTE_ZERO)) {
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
@@ -269,6 +278,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           break
         }
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           w.frames.copy(np, old)
@@ -296,20 +306,50 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
 export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
-  if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateDeviceToRam(w, m.dev.idx, m.mm, start, end, p, m)
-  yield* mmput(w, m.mm, p)
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
+  let ret = 0
+  let n = 0
+  yield* withMmapReadLock(w, mm, (function* (): Proc<number> {
+    for (let addr = start; addr < end; ) {
+      const v = findVma(mm, addr)
+      if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
+        ret = EINVAL
+        break
+      }
+      const next = Math.min(end, addr + 64, v.end)
+      n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+      addr = next
+    }
+    return 0
+  })())
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
   return { ret: 0, cpages: n, faults: 0 }
 }
 
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
 export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+  const n = yield* dmirrorEvictDevice(w, m.dev.idx, path)
+  return { ret: 0, cpages: n, faults: 0 }
+}
+
+/**
+ * dmirror_device_evict_chunk over every chunk of device `dev` (index): each device page still
+ * mapped anywhere goes back to system memory (migrate_device_range: one CLEAR per page or folio,
+ * owner NULL). HMM_DMIRROR_RELEASE does it, and so does dmirror_fops_release on every close of a
+ * dmirror file, after removing the file's interval notifier (since "lib: test_hmm: evict device
+ * pages on file close", v6.1; 6.12 and mainline). Returns the pages evicted.
+ */
+export function* dmirrorEvictDevice(w: Kernel, dev: number, path: CallPath): Proc<number> {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
+    n += yield* migrateDeviceToRam(w, dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
   }
-  return { ret: 0, cpages: n, faults: 0 }
+  return n
 }
 
 export const PROT_BYTE = {
@@ -342,16 +382,27 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
       ret = sub
       break
     }
+    // dmirror_range_snapshot: mmu_interval_read_begin (sleeps while an invalidation of the
+    // temporary interval is in progress), hmm_range_fault under mmap_read_lock, read_retry; a
+    // retry past HMM_RANGE_DEFAULT_TIMEOUT (jiffies + 1000 ms) ends the ioctl with -EBUSY
+    const deadline = w.engine.now + w.costs.hmm_timeout
     for (;;) {
-      const seq = sub.invalidate_seq
+      if (w.engine.now > deadline) {
+        ret = EBUSY
+        w.count('dmirror_snapshot.timeout')
+        break
+      }
+      const seq = yield* mmuIntervalReadBegin(w, sub)
       const saved = m.interval
       m.interval = sub
-      const r = yield* hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p)
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p))
       m.interval = saved
       if (r === EBUSY) continue
+      if (r < 0) ret = r
       break
     }
     yield* mmuIntervalNotifierRemove(w, sub, p)
+    if (ret < 0) break
     for (let i = 0; i < next - addr; i++) {
       const o = out[i] as number
       let b: number
@@ -383,7 +434,7 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
   let ret = 0
   for (let addr = start; addr < end && ret === 0; ) {
     const next = Math.min(end, addr + 64)
-    const f = yield* faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive'])
+    const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive']))
     if (f < 0) {
       ret = EBUSY
       break
@@ -444,7 +495,7 @@ export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, 
   if (first >= 0) {
     const fp = [...p, 'iommu_sva_handle_iopf']
     if (!mmgetNotZero(w, mm, fp)) return { ret: EFAULT, cpages: 0, faults }
-    const r = yield* faultIn(w, mm, first, end, write, -1, fp)
+    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, first, end, write, -1, fp))
     yield* mmput(w, mm, fp)
     faults++
     yield sleep(w.costs.iopf)

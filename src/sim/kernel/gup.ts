@@ -24,6 +24,7 @@ import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { checkAccess } from './vma'
 import { faultIn } from './memory'
+import { withMmapReadLock } from './mmap_lock'
 import { EFAULT, EINVAL } from './errno'
 import { migrateDeviceToRam } from './migrate-device'
 
@@ -67,7 +68,7 @@ export function* doGup(w: Kernel, mm: MmStruct, start: number, end: number, a: G
     // __get_user_pages: VMA permission checks, then faultin_page for what is not there yet
     const chk = checkAccess(mm, pg, end, a.write)
     if (chk < 0) return { ret: EFAULT, pfns: [] }
-    const r = yield* faultIn(w, mm, pg, end, a.write, -1, [...p, '__get_user_pages', 'faultin_page'])
+    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, pg, end, a.write, -1, [...p, '__get_user_pages', 'faultin_page']))
     if (r < 0) return { ret: r, pfns: [] }
     w.count('gup.slow_pages', end - pg)
   }

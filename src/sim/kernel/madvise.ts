@@ -13,8 +13,12 @@ import { splitVma, vmaMergeRange } from './vma_modify'
 import { splitPartialHuge } from './huge_memory'
 import { invalidated, invalidatedSplitting } from './memory'
 import { collapse } from './thp'
+import { ptTablesCost } from '../cost/model'
 
-export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
+export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse' | ForkAdvice
+
+/** The advice that set and clear VM_DONTCOPY and VM_WIPEONFORK (madvise_vma_behavior). */
+export type ForkAdvice = 'dontfork' | 'dofork' | 'wipeonfork' | 'keeponfork'
 
 /** madvise(2). */
 export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
@@ -31,19 +35,37 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     return 0
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
+  if (advice === 'dontfork' || advice === 'dofork' || advice === 'wipeonfork' || advice === 'keeponfork') return yield* madviseForkFlags(w, mm, start, end, advice, p)
   if (advice === 'dontneed' || advice === 'free') {
     // madvise_walk_vmas: one call per VMA of the range; madvise_dontneed_single_vma →
     // zap_page_range_single and madvise_free_single_vma each raise CLEAR over the VMA's part,
     // whether or not a PTE is present there
     const parts = mm.vmas.filter((v) => v.start < end && start < v.end).map((v) => [Math.max(start, v.start), Math.min(end, v.end)] as const)
+    // costs: dontneed_base once for the call, zap_pte per entry zapped (zap + folio free; a 2 MiB
+    // leaf is one, zap_huge_pmd) and pt_free per PTE table reclaimed
+    let base = w.costs.dontneed_base
     for (const [a, b] of parts) {
       yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
+        if (advice === 'free') {
+          // madvise_free_pte_range: the exclusive anonymous pages are marked lazyfree and their PTEs
+          // made old and clean, but they stay mapped, writable and hold their data; only reclaim may
+          // discard them later, and a write before that cancels the lazyfree. A partly covered THP
+          // is split.
+          splitPartialHuge(w, mm, a, b)
+          return mm.pt.countPresent(a, b) * w.costs.pte_op
+        }
         const heir = heirOwner(mm)
-        const n = mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+        let n = 0
+        mm.pt.clear(a, b, (_pg, f, pfn) => {
+          n++
+          zapFrames(w, mm, f, pfn, heir)
+        })
         // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
         // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
-        if (advice === 'dontneed') mm.pt.reclaimEmptyPtes(a, b)
-        return n * w.costs.pte_op
+        const reclaimed = advice === 'dontneed' ? mm.pt.reclaimEmptyPtes(a, b) : 0
+        const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
+        base = 0
+        return c
       })
     }
     return 0
@@ -56,8 +78,13 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     // Reclaim of a shared mapping's pages is declined here (they stay resident and mapped): the model
     // has no swap-backed shmem object that would keep them after their PTEs are gone.
     const ranges = subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end))
-    for (const [a, b] of ranges) n += mm.pt.clear(a, b, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
-    return n * w.costs.pte_op
+    // reclaim_pages: the zap and folio free per entry, as DONTNEED's (the page tables stay)
+    for (const [a, b] of ranges)
+      mm.pt.clear(a, b, (_pg, f, pfn) => {
+        n++
+        zapFrames(w, mm, f, pfn, heir)
+      })
+    return w.costs.dontneed_base + n * w.costs.zap_pte
   })
   return 0
 }
@@ -73,4 +100,31 @@ function subtractRanges(start: number, end: number, holes: readonly { start: num
   }
   if (at < end) out.push([at, end] as const)
   return out
+}
+
+/**
+ * MADV_DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK (madvise_vma_behavior → madvise_update_vma):
+ * per VMA of the range, in address order, set or clear VM_DONTCOPY / VM_WIPEONFORK, splitting where
+ * the flags change and merging again (vma_modify_flags). MADV_WIPEONFORK on a file or shared
+ * mapping is -EINVAL ("only supported on anonymous memory"); madvise_walk_vmas stops there, so the
+ * VMAs before it keep the new flag. No invalidation: only vm_flags change.
+ */
+function* madviseForkFlags(w: Kernel, mm: MmStruct, start: number, end: number, advice: ForkAdvice, path: CallPath): Proc<number> {
+  const p = [...path, 'madvise_vma_behavior', 'madvise_update_vma']
+  const bad = advice === 'wipeonfork' ? mm.vmas.find((v) => v.start < end && start < v.end && (v.file !== null || v.shared || v.shmem !== null)) : undefined
+  const stop = bad ? Math.max(start, bad.start) : end
+  if (stop > start) {
+    const on = advice === 'dontfork' || advice === 'wipeonfork'
+    const dontcopy = advice === 'dontfork' || advice === 'dofork'
+    const has = (v: Vma): boolean => (dontcopy ? v.dontcopy : v.wipeonfork)
+    if (has(findVma(mm, start) as Vma) !== on) yield* splitVma(w, mm, start, p)
+    if (has(findVma(mm, stop - 1) as Vma) !== on) yield* splitVma(w, mm, stop, p)
+    for (const v of mm.vmas) {
+      if (v.start < start || v.end > stop) continue
+      if (dontcopy) v.dontcopy = on
+      else v.wipeonfork = on
+    }
+    vmaMergeRange(w, mm, start, stop, p)
+  }
+  return bad ? EINVAL : 0
 }

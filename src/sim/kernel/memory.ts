@@ -7,7 +7,7 @@
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { cpuTlbFlushCost } from '../cost/model'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EFAULT } from './errno'
 import { PROT_WRITE, Vma, type MmStruct, type NotifyEvent } from './objects'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
@@ -53,6 +53,9 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
   const fr = w.frames
   const p = [...path, 'handle_mm_fault']
   let cost = 0
+  // page-table pages a fault allocates (__pte_alloc, __pmd_alloc, the PTE table a THP deposits) are
+  // charged on their own: pt_alloc each
+  const allocated = (tables0: number): number => ptTablesCost(w.costs, Math.max(0, pt.tables - tables0))
   let v: Vma | undefined
   for (let pg = start; pg < end; ) {
     if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
@@ -63,6 +66,11 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        const others = sharers(w, mm, hb, pfn)
+        if (others.length > 0) {
+          yield* migrateSharedToRam(w, mm, hb, 9, f, pfn, others, p)
+          continue // the fault again, on the page now in RAM (a write goes on to COW it)
+        }
         const vv = v
         yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner))
         pg = hb + HPAGE_PMD_NR
@@ -132,8 +140,10 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
         return EFAULT
       }
       if (!v.shared) v.anon_vma ||= w.id() // vmf_anon_prepare for a private mapping
+      const t0 = pt.tables
       pt.setHuge(hb, PTE_PRESENT | (write ? PTE_WRITE : 0), np, false)
-      cost += w.costs.cpu_fault * 8
+      // hugetlb_no_page clears the whole 2 MiB folio (folio_zero_user), as a THP fault does
+      cost += w.costs.cpu_thp_fault + allocated(t0)
       w.count('hugetlb_fault')
       mm.min_flt++
       pg = hb + HPAGE_PMD_NR
@@ -143,9 +153,11 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
     // do_huge_pmd_anonymous_page needs pmd_none: no PTE table in the block, not even an empty one
     if (f === 0 && v.huge && !v.shared && !v.shmem && hbFits(v, pg) && pt.blockState(pg) === 0) {
       v.anon_vma ||= w.id() // vmf_anon_prepare, before the huge zero page is considered
+      const t0 = pt.tables
       if (write) pt.setHuge(hb, PTE_PRESENT | PTE_WRITE, fr.alloc(9, mm.owner))
       else pt.setHuge(hb, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
-      cost += w.costs.cpu_fault * (write ? 8 : 1)
+      // do_huge_pmd_anonymous_page: a write allocates and clears 2 MiB; a read maps the huge zero page
+      cost += (write ? w.costs.cpu_thp_fault : w.costs.cpu_zero_fault) + allocated(t0)
       w.count('thp_fault')
       mm.min_flt++
       pg = hb + HPAGE_PMD_NR
@@ -156,6 +168,11 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        const others = sharers(w, mm, pg, pfn)
+        if (others.length > 0) {
+          yield* migrateSharedToRam(w, mm, pg, 0, f, pfn, others, p)
+          continue // the fault again, on the page now in RAM (a write goes on to COW it)
+        }
         const vv = v
         yield* faultInvalidation(w, mm, pg, pg + 1, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, pg, 0, f, pfn, write, devOwner))
         pg++
@@ -181,9 +198,10 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
         continue
       }
     }
+    const t0 = pt.tables
     const c = faultPage(w, mm, v, pg, f, write)
     if (c > 0) mm.min_flt++
-    cost += c
+    cost += c + allocated(t0)
     pg++
   }
   if (cost > 0) yield sleep(cost)
@@ -264,6 +282,59 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   return w.costs.migrate_page * pages
 }
 
+/**
+ * The other address spaces that map device-private frame `pfn` at `page` (after fork parent and
+ * child share it at the same address). The model keeps no reverse map: it looks at the same
+ * address in every live mm, which is where fork puts the child's entry.
+ */
+function sharers(w: Kernel, mm: MmStruct, page: number, pfn: number): MmStruct[] {
+  if ((w.frames.refcount[pfn] as number) <= 1) return []
+  const out: MmStruct[] = []
+  for (const o of w.mms) {
+    if (o === mm || o.phase === 'freed' || o.phase === 'released') continue
+    if (o.pt.get(page) & PTE_DEVPRIV && o.pt.pfn(page) === pfn) out.push(o)
+  }
+  return out
+}
+
+/**
+ * A CPU fault on a device-private page that other address spaces map too (shared since fork):
+ * migrate_to_ram's migrate_vma_setup collects the faulting mm's entry (MIGRATE, the device as
+ * owner), then migrate_vma_unmap → try_to_migrate walks the folio's other mappings, each under its
+ * own CLEAR (try_to_migrate_one, owner NULL), and remove_migration_ptes maps the one new page in
+ * RAM everywhere, with each entry's own write bit (fork made them read-only: copy_nonpresent_pte),
+ * so a write afterwards is a COW break. Every mapper's mirror loses the device page.
+ */
+function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9, f: number, pfn: number, others: MmStruct[], path: CallPath): Proc<void> {
+  const fr = w.frames
+  const n = 1 << order
+  const r = { mm, start: page, end: page + n, event: 'MIGRATE' as const, blockable: true, owner: (fr.dev[pfn] as number) - 1 }
+  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  const np = fr.alloc(order, mm.owner)
+  fr.copy(np, pfn)
+  const map = (o: MmStruct, fl: number): void => {
+    const flags = PTE_PRESENT | (fl & PTE_WRITE) | (fl & PTE_WRITE ? 0 : PTE_COW)
+    if (order === 9) o.pt.setHuge(page, flags, np)
+    else o.pt.set(page, flags, np)
+    fr.put(pfn, o.owner, heirOwner(o))
+    for (const m of o.mirrors) m.dropDevicePage(page, n)
+  }
+  for (const o of others) {
+    const fl = o.pt.get(page)
+    yield* invalidated(w, o, page, page + n, 'CLEAR', [...path, 'migrate_vma_unmap', 'try_to_migrate_one'], () => {
+      fr.get(np)
+      map(o, fl)
+      return 0
+    })
+  }
+  map(mm, f)
+  yield* archInvalidateSecondaryTlbs(w, mm, page, page + n, path)
+  yield* invalidateRangeEnd(w, r, path)
+  w.count('migrate_to_ram')
+  mm.min_flt++
+  yield sleep(w.costs.migrate_page * n + cpuTlbFlushCost(w.costs, n))
+}
+
 /** A fault on a PMD leaf that needs no copy: a write to a shared one, or the reuse of an exclusive THP. */
 function faultHuge(w: Kernel, mm: MmStruct, v: Vma, hb: number, f: number, write: boolean): number {
   const pt = mm.pt
@@ -320,9 +391,9 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
       return w.costs.cpu_cow_copy
     }
     if (!write) {
-      // do_anonymous_page: a read maps the zero page, without an anon_vma
+      // do_anonymous_page: a read maps the shared zero page (no allocation), without an anon_vma
       pt.set(pg, PTE_PRESENT | PTE_ZERO, ZERO_PFN)
-      return w.costs.cpu_fault / 2
+      return w.costs.cpu_zero_fault
     }
     v.anon_vma ||= w.id() // do_anonymous_page → vmf_anon_prepare
     pt.set(pg, PTE_PRESENT | PTE_WRITE, fr.alloc(0, mm.owner))
@@ -365,11 +436,17 @@ function faultAround(w: Kernel, mm: MmStruct, v: Vma, pg: number): void {
   }
 }
 
-/** Zaps [start, end) of the CPU page table (unmap_page_range); returns entries zapped. */
-export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number): number {
+/**
+ * Zaps [start, end) of the CPU page table (unmap_page_range); returns 4 KiB pages zapped. `entries`,
+ * when given, counts the entries zapped (a 2 MiB leaf is one: zap_huge_pmd), the unit of the zap costs.
+ */
+export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, entries?: { n: number }): number {
   splitPartialHuge(w, mm, start, end)
   const heir = heirOwner(mm)
-  return mm.pt.clear(start, end, (_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+  return mm.pt.clear(start, end, (_pg, f, pfn) => {
+    if (entries) entries.n++
+    zapFrames(w, mm, f, pfn, heir)
+  })
 }
 
 /**

@@ -6,10 +6,11 @@
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { cpuTlbFlushCost } from '../cost/model'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { MmStruct, SIZEOF, type Vma } from './objects'
 import { ALL_PAGES, mmuNotifierRelease, invalidateRangeStart, invalidateRangeEnd, archInvalidateSecondaryTlbs } from './notifier'
 import { fputNoTask } from './files'
+import { mmapReadLock, mmapReadUnlock, mmapWriteLock, mmapWriteUnlock } from './mmap_lock'
 import { heirOwner, mmdrop, mmputRef, zapFrames } from './mm-ref'
 
 /** mm_init: a new mm with mm_users = mm_count = 1, charged to `owner`. */
@@ -62,21 +63,31 @@ export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, 'exit_mmap']
   yield* mmuNotifierRelease(w, mm, p)
   if (mm.vmas.length > 0) {
+    // unmap_vmas under mmap_read_lock, free_pgtables and remove_vma under mmap_write_lock
+    yield* mmapReadLock(w, mm)
     const up = [...p, 'unmap_vmas']
     const r = { mm, start: 0, end: ALL_PAGES, event: 'UNMAP' as const, blockable: true, owner: -1 }
     yield* invalidateRangeStart(w, r, up)
     const heir = heirOwner(mm)
-    const present = mm.pt.present
-    mm.pt.clearAll((_pg, f, pfn) => zapFrames(w, mm, f, pfn, heir))
+    // unmap_vmas (a full-mm gather: zap + folio free per entry), then free_pgtables of every table
+    let entries = 0
+    const tables = mm.pt.tables
+    mm.pt.clearAll((_pg, f, pfn) => {
+      entries++
+      zapFrames(w, mm, f, pfn, heir)
+    })
     for (const v of mm.vmas) if (v.shmem) putShmem(w, v)
-    const cpu = present * w.costs.pte_op + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
+    const cpu = entries * w.costs.exit_pte + ptTablesCost(w.costs, -tables) + cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
     yield* archInvalidateSecondaryTlbs(w, mm, 0, ALL_PAGES, up)
     yield* invalidateRangeEnd(w, r, up)
     if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: up })
     yield sleep(cpu)
+    mmapReadUnlock(w, mm)
+    yield* mmapWriteLock(w, mm)
     const vmas = mm.vmas
     mm.vmas = []
     for (const v of vmas) removeVma(w, v, [...p, 'remove_vma'])
+    mmapWriteUnlock(w, mm)
   }
   mm.phase = 'released'
 }

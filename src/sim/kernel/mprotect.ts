@@ -43,6 +43,8 @@ export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number,
     const vs = v.start
     const ve = v.end
     yield* invalidatedSplitting(w, mm, first, ve, 'PROTECTION_VMA', [...p, 'change_protection', 'change_pud_range'], () => {
+      // change_pte_range visits every present entry, whichever way the protection changes: each
+      // costs mprotect_pte, and this VMA's mprotect_fixup mprotect_base
       let n = 0
       if (!(prot & PROT_WRITE)) {
         mm.pt.update(vs, ve, (f) => {
@@ -51,14 +53,17 @@ export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number,
         })
       } else if (!v.hugetlb) {
         mm.pt.update(vs, ve, (f, _pg, pfn) => {
+          if (f & PTE_PRESENT) n++
           if (f & (PTE_WRITE | PTE_EXCL | PTE_DEVPRIV) || !(f & PTE_PRESENT)) return f
           const exclusiveAnon = !(f & (PTE_ZERO | PTE_FILE | PTE_COW)) && (w.frames.refcount[pfn] as number) === 1
           if (!v.shared && !exclusiveAnon) return f
-          n++
           return f | PTE_WRITE
         })
-      }
-      return n * w.costs.pte_op
+      } else
+        mm.pt.forEach(vs, ve, () => {
+          n++
+        })
+      return w.costs.mprotect_base + n * w.costs.mprotect_pte
     })
   }
   vmaMergeRange(w, mm, start, end, p)

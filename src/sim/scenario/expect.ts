@@ -7,7 +7,8 @@ import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
 import { peekData } from '../kernel/memory'
 import { ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
-import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT } from '../../shared/scenario'
+import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT, type MARKER_KINDS } from '../../shared/scenario'
+import type { Marker, MarkerKind } from '../kernel/types'
 import { deviceByName, rangeOf, type Ctx } from './ctx'
 
 function cmpOk(actual: number, c: CmpT): boolean {
@@ -26,6 +27,39 @@ function cmpText(c: CmpT): string {
   return Object.entries(c)
     .map(([k, v]) => `${{ eq: '=', ne: '≠', gt: '>', ge: '≥', lt: '<', le: '≤' }[k] ?? k} ${v}`)
     .join(' and ')
+}
+
+/** The schema's marker kinds are the model's (a compile error when one list gains a kind alone). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const markerKindsAgree: Same<MarkerKind, (typeof MARKER_KINDS)[number]> = true
+void markerKindsAgree
+
+/** `expect.order`: each item is the first marker of its kind (and match) so far; all exist, in order. */
+function checkOrder(markers: readonly Marker[], order: NonNullable<ExpectT['order']>, details: string[]): boolean {
+  const items = order.map((o) => (typeof o === 'string' ? { marker: o, match: undefined } : o))
+  const name = (it: { marker: string; match?: string | undefined }): string => (it.match !== undefined ? `${it.marker} "${it.match}"` : it.marker)
+  const at = (m: Marker): string => `${m.label} at ${(m.t / 1e6).toFixed(3)} ms`
+  const found = items.map((it) => markers.findIndex((m) => m.kind === it.marker && (it.match === undefined || m.label.includes(it.match))))
+  let ok = true
+  items.forEach((it, i) => {
+    if ((found[i] as number) < 0) {
+      ok = false
+      details.push(`order: no ${name(it)} marker so far  ✗`)
+    }
+  })
+  if (!ok) return false
+  for (let i = 1; i < items.length; i++) {
+    const a = found[i - 1] as number
+    const b = found[i] as number
+    if (b <= a) {
+      ok = false
+      const ma = markers[a] as Marker
+      const mb = markers[b] as Marker
+      details.push(b === a ? `order: ${name(items[i - 1] as { marker: string })} and ${name(items[i] as { marker: string })} are the same marker (${at(ma)})  ✗` : `order: ${name(items[i] as { marker: string })} (${at(mb)}) came before ${name(items[i - 1] as { marker: string })} (${at(ma)})  ✗`)
+    }
+  }
+  if (ok) details.push(`order: ${items.map(name).join(' → ')} as expected (${found.map((i) => at(markers[i] as Marker)).join('; ')})`)
+  return ok
 }
 
 export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0): void {
@@ -69,14 +103,29 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
     check(`findings${f.kind ? ' ' + f.kind : ''}${f.invariant ? ' (invariant ' + f.invariant + ')' : ''}`, n, f.count ?? { ge: 1 })
   }
   if (e.device_pages) {
-    const mm = ctx.mmOf.get(e.device_pages.task)
+    const dp = e.device_pages
+    const mm = ctx.mmOf.get(dp.task)
     let n = 0
+    let where = ''
     if (mm) {
-      for (const m of mm.mirrors) if (m.dev.name === e.device_pages.device && m.alive) n += m.pt.present
-      const d = deviceByName(w, e.device_pages.device)
-      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += mm.pt.present
+      // the whole address space, or one region (the range resolves even after the region was unmapped)
+      let lo = 0
+      let hi = -1
+      if (dp.region !== undefined) {
+        const r = rangeOf({ mm } as Task, { region: dp.region, offset: dp.offset, size: dp.size })
+        if (typeof r === 'number') {
+          pass = false
+          details.push(`${dp.device} page-table entries for ${dp.task} ${dp.region}: no such region  ✗`)
+          lo = hi = 0
+        } else [lo, hi] = [r.start, r.end]
+        where = ` in ${dp.region}${dp.offset !== undefined || dp.size !== undefined ? ` [+${dp.offset ?? 0}, ${dp.size ?? 'end'})` : ''}`
+      }
+      const count = (pt: { present: number; countPresent(s: number, e: number): number }): number => (hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0)
+      for (const m of mm.mirrors) if (m.dev.name === dp.device && m.alive) n += count(m.pt)
+      const d = deviceByName(w, dp.device)
+      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += count(mm.pt)
     }
-    check(`${e.device_pages.device} page-table entries for ${e.device_pages.task}`, n, e.device_pages.count)
+    check(`${dp.device} page-table entries for ${dp.task}${where}`, n, dp.count)
   }
   if (e.mm) {
     const mm = ctx.mmOf.get(e.mm.task)
@@ -176,5 +225,6 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       details.push(bad < 0 ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}` : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`)
     }
   }
+  if (e.order && !checkOrder(w.markers, e.order, details)) pass = false
   ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
 }

@@ -8,13 +8,16 @@
  */
 import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { World } from '../world'
-import type { MmStruct, TmpFile } from '../kernel/objects'
+import type { MmStruct, Task, TmpFile } from '../kernel/objects'
 import type { Target } from '../teardown/design'
 import { PROT_READ, PROT_WRITE } from '../kernel/types'
-import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
+import { spawnTask, doFork, doExit, doClose, doClone, doExecve, doDup } from '../kernel/task'
+import { unixRecvFd, unixRelease, unixSendFd } from '../kernel/af_unix'
+import { taskWorkRun } from '../kernel/files'
 import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
 import { doGup, gupRelease } from '../kernel/gup'
-import { doMmap, doMunmap } from '../kernel/mmap'
+import { doMmap, vmMunmap } from '../kernel/mmap'
+import { withMmapReadLock, withMmapWriteLock } from '../kernel/mmap_lock'
 import { doClearRefs, doMprotect, doWriteProtect } from '../kernel/mprotect'
 import { doMadvise } from '../kernel/madvise'
 import { doMremap } from '../kernel/mremap'
@@ -36,8 +39,10 @@ import {
   type DataIo,
 } from '../drivers/dmirror'
 import { allocBo, createQueue } from '../drivers/driver'
+import { moduleUnload } from '../teardown/module'
+import { moduleUnloaded } from '../kernel/notifier'
 import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
-import { EBADF, EINVAL, ESRCH } from '../kernel/errno'
+import { EBADF, EINVAL, ENODEV, ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
 import { parseDuration, parseSize, patternValue, type LEAF_STEPS, type LeafStepT, type PatternT } from '../../shared/scenario'
 import { deviceByName, liveTask, protBits, rangeOf, resolveDevice, type Ctx, type RangeArgs } from './ctx'
@@ -90,6 +95,16 @@ function* tmpfileIo(env: StepEnv, a: { task: string; fd: string; offset?: number
   return ret
 }
 
+/** fork / thread / vfork: a live parent, a new child name, then the clone; the child's mm is recorded. */
+function* cloneStep(env: StepEnv, a: { task: string; child: string }, clone: (w: World, parent: Task, path: string[]) => Proc<Task>): Proc<number> {
+  const t = liveTask(env.ctx, a.task)
+  if (typeof t === 'number') return t
+  if (env.w.tasks.has(a.child)) return EINVAL
+  const c = yield* clone(env.w, t, env.path)
+  if (c.mm) env.ctx.mmOf.set(c.name, c.mm)
+  return 0
+}
+
 const deviceStep = (op: DeviceOp) =>
   function* (env: StepEnv, a: DevArgs): Proc<DeviceOpResult> {
     return yield* deviceOp(env.ctx, op, a, env.path, env.round)
@@ -102,13 +117,36 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (t.mm) ctx.mmOf.set(t.name, t.mm)
     return 0
   },
-  *fork({ ctx, w, path }, a) {
+  fork: (env, a) => cloneStep(env, a, (w, t, path) => doFork(w, t, a.child, path)),
+  thread: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'thread', path)),
+  vfork: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'vfork', path)),
+  *execve({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doFork(w, t, a.child, path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
+    const old = t.mm
+    const mm = yield* doExecve(w, t, path)
+    if (a.old_mm !== undefined && old) ctx.mmOf.set(a.old_mm, old)
+    ctx.mmOf.set(t.name, mm)
     return 0
+  },
+  *dup({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : yield* doDup(w, t, a.fd, a.as, a.cloexec ?? false, path)
+  },
+  *send_fd({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : unixSendFd(w, t, a.fd, a.socket, path)
+  },
+  *recv_fd({ ctx, w }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : unixRecvFd(w, t, a.socket, a.fd, a.cloexec ?? false)
+  },
+  *close_socket({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    const r = unixRelease(w, t, a.socket, path)
+    yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])
+    return r
   },
   *exit({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
@@ -134,6 +172,9 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     while (reaping) yield waitOn(reaped)
     return 0
   },
+  *module_unload({ ctx, w, path }, a) {
+    return yield* moduleUnload(w, ctx.design, a.synchronize ?? true, path)
+  },
   *close({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     return typeof t === 'number' ? t : yield* doClose(w, t, a.fd, path)
@@ -143,8 +184,10 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     const d = deviceByName(w, a.device)
     if (typeof t === 'number') return t
     if (!d) return EINVAL
+    if (moduleUnloaded(w)) return ENODEV
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     const f = allocFile(w, t, d, a.fd, ctx.fops, path)
+    if (a.cloexec) t.cloexec.add(a.fd)
     const ret = ctx.design.open(w, t, f, [...path, 'chrdev_open'])
     if (ret < 0) w.ledger.free(f.ledgerId, path)
     else {
@@ -172,20 +215,20 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return 0
   },
   *touch(env, a) {
-    return yield* onRange(env, a, (mm, start, end) => faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault']))
+    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault'])))
   },
   *write_data(env, a) {
     const t = liveTask(env.ctx, a.task)
     if (typeof t === 'number') return t
     const base = t.mm?.regions.get(a.region)?.start ?? 0
     const pat = a.pattern
-    return yield* onRange(env, a, (mm, start, end) => writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path))
+    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path)))
   },
   *munmap(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMunmap(env.w, mm, s, e, env.path))
+    return yield* onRange(env, a, (mm, s, e) => vmMunmap(env.w, mm, s, e, env.path))
   },
   *mprotect(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMprotect(env.w, mm, s, e, protBits(a.prot), env.path))
+    return yield* onRange(env, a, (mm, s, e) => withMmapWriteLock(env.w, mm, doMprotect(env.w, mm, s, e, protBits(a.prot), env.path)))
   },
   *madvise(env, a) {
     return yield* onRange(env, a, (mm, s, e) => doMadvise(env.w, mm, s, e, a.advice, env.path))
@@ -208,7 +251,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
   *mremap(env, a) {
     return yield* onRange(env, a, function* (mm, start, end) {
       const at = a.at !== undefined ? parseSize(a.at) / PAGE_SIZE : null
-      const dst = yield* doMremap(env.w, mm, start, end, at, a.dontunmap ?? false, env.path)
+      const dst = yield* withMmapWriteLock(env.w, mm, doMremap(env.w, mm, start, end, at, a.dontunmap ?? false, env.path))
       if (dst < 0) return dst
       mm.regions.set(a.to_region ?? a.region, { start: dst, pages: end - start })
       return 0
@@ -278,6 +321,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (typeof t === 'number') return t
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     t.tmpfiles.set(a.fd, openTmpfile(w, t, a.fd, a.size !== undefined ? parseSize(a.size) / PAGE_SIZE : 0, path))
+    if (a.cloexec) t.cloexec.add(a.fd)
     w.mark('open', `${t.name} opens a tmpfile as ${a.fd}`)
     return 0
   },
@@ -401,7 +445,7 @@ function* randomAccess(ctx: Ctx, a: RandomAccessArgs, path: string[]): Proc<numb
     const off = w.rng.int(0, reg.pages - n)
     const write = w.rng.chance(a.write_ratio ?? 0)
     const cpu = (a.fd === undefined && a.device === undefined) || w.rng.chance(a.cpu_ratio ?? 0)
-    if (cpu) last = yield* faultIn(w, mm, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault'])
+    if (cpu) last = yield* withMmapReadLock(w, mm, faultIn(w, mm, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault']))
     else {
       const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * PAGE_SIZE, size: n * PAGE_SIZE }, path)
       last = r.ret
@@ -449,8 +493,8 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
       case 'protection': {
         const v = findVma(mm, s)
         const prot = v ? v.prot : PROT_READ | PROT_WRITE
-        yield* doMprotect(w, mm, s, e, prot & ~PROT_WRITE, p)
-        yield* doMprotect(w, mm, s, e, prot, p)
+        yield* withMmapWriteLock(w, mm, doMprotect(w, mm, s, e, prot & ~PROT_WRITE, p))
+        yield* withMmapWriteLock(w, mm, doMprotect(w, mm, s, e, prot, p))
         break
       }
       case 'unmap': {
@@ -459,7 +503,7 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
         const prot = v.prot
         const shared = v.shared
         const huge = v.huge
-        yield* doMunmap(w, mm, s, e, p)
+        yield* vmMunmap(w, mm, s, e, p)
         doMmap(w, mm, { pages: len, prot, shared, huge, file: null, at: s }, p)
         break
       }

@@ -10,11 +10,13 @@ import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
+import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { recordSummary, sweepSummaryText } from '../record-text'
 import { compareRuns, DESIGNS, parseScenario, runScenario, scenarioDesigns, ScenarioError, type DesignId, type RunRecord } from '../../../sim/index'
 
 interface RunFlags {
+  costs?: string
   design?: string
   seed?: string
   json?: boolean
@@ -59,6 +61,7 @@ export function registerRunCommand(program: Command): void {
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
     .option('--timeout <seconds>', 'stop a run that takes longer (experiment service only)')
+    .option('--costs <default|file>', "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present")
     .addHelpText(
       'after',
       '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
@@ -98,6 +101,16 @@ export function runCommand(files: string[], flags: RunFlags): number {
     }
     seed = n
   }
+  let costs: CostChoice
+  try {
+    costs = chooseCosts(flags.costs)
+  } catch (e) {
+    process.stderr.write(`hmmlab run: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
+  // the costs used go with every run's output: on stderr, so --json stays one document
+  process.stderr.write(`${describeCosts(costs.used)}\n`)
+  const costOpt = costs.table ? { costs: costs.table } : {}
   const tty = process.stdout.isTTY === true && !flags.json
   const docs: unknown[] = []
   if (flags.out) mkdirSync(flags.out, { recursive: true })
@@ -134,7 +147,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
             process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${fmtNs(q.simulatedNs)}`)
           }
         : undefined
-      const result = runScenario(sc, { design: d, seed: p.seed, meta: { text }, ...(onProgress ? { onProgress } : {}) })
+      const result = runScenario(sc, { design: d, seed: p.seed, meta: { text, costs: costs.used }, ...costOpt, ...(onProgress ? { onProgress } : {}) })
       if (tty) process.stdout.write('\r\x1b[K')
       const status = statusOfOutcome(result.outcome)
       finished.push({ design: d, seed: p.seed, parameters: {}, status, findingKinds: result.findings.rows.map((f) => f.kind) })

@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { ParamValue } from '../../../shared/runs'
+import type { CostsProvenance } from '../../../shared/record'
 
 export interface RunTask {
   runId: string
@@ -18,6 +19,10 @@ export interface RunTask {
   machine?: Record<string, unknown>
   /** Where the machine came from (the record's meta). */
   machineOrigin?: string
+  /** A base cost table (a calibration) under the scenario's `costs:`. */
+  costs?: Record<string, number>
+  /** Where that cost table came from (the record's `meta.costs`). */
+  costsUsed?: CostsProvenance
   progressPort: MessagePort
   /** Int32 at index 0: 0 = run, 1 = stop at the next step boundary. */
   cancelFlag: SharedArrayBuffer

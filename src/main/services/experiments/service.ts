@@ -3,6 +3,7 @@
  * reported (throttled), runs can be cancelled one by one or all together, and every finished run
  * is saved in the run store. The app, the browser host and the CLI all use this one service.
  */
+import type { CostsUsed } from '../../../shared/calibration'
 import { createHash, randomBytes } from 'node:crypto'
 import type { z } from 'zod'
 import type { ExperimentProgress as ExperimentProgressSchema } from '../../../shared/contracts'
@@ -12,7 +13,7 @@ import { planRuns, summarizeSweep, type SweepExpectInput } from '../../../shared
 import { RECORD_SCHEMA, RunRecord, type Stop } from '../../../shared/record'
 import { storedRunOf } from './stored-run'
 import type { RunStore } from '../store/run-store'
-import type { RunHandle, RunOutcome, RunPool } from './pool'
+import type { RunHandle, RunPool } from './pool'
 import type { RunProgress } from './protocol'
 
 /** What the service needs to know about a scenario before running it. */
@@ -56,6 +57,14 @@ export interface StartRequest {
   /** Replaces keys of the scenario's `machine:` ("simulate this machine"), with where it came from. */
   machine?: { spec: Record<string, unknown>; origin: string }
   timeoutMs?: number
+  /** The costs to run with (default: the service's `costs()`, else the model's defaults). */
+  costs?: CostSelection
+}
+
+/** A base cost table for the runs (undefined: the model's defaults) and the record of its origin. */
+export interface CostSelection {
+  table: Record<string, number> | undefined
+  used: CostsUsed
 }
 
 export interface StartedExperiment {
@@ -92,12 +101,15 @@ export class ExperimentService {
       /** Minimum time between progress events of one run / one experiment, ms. */
       progressIntervalMs?: number
       defaultTimeoutMs?: number
+      /** The costs of runs that do not choose (the user's calibration when present); may throw a clear error. */
+      costs?: () => CostSelection
     },
   ) {}
 
   /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
   async start(req: StartRequest): Promise<StartedExperiment> {
     const plan = this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
+    const costs: CostSelection = req.costs ?? this.deps.costs?.() ?? { table: undefined, used: { source: 'default' } }
     const sets = expandSweep(req.sweep ?? {})
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
     const queuedAt = new Date().toISOString()
@@ -152,6 +164,8 @@ export class ExperimentService {
           seed: r.seed,
           parameters: r.parameters,
           ...(req.machine ? { machine: req.machine.spec, machineOrigin: req.machine.origin } : {}),
+          ...(costs.table ? { costs: costs.table } : {}),
+          costsUsed: costs.used,
         },
         {
           timeoutMs: req.timeoutMs ?? this.deps.defaultTimeoutMs ?? 10 * 60_000,
@@ -180,6 +194,7 @@ export class ExperimentService {
         text: req.scenarioText,
         hash,
         machine: req.machine?.origin,
+        costs: costs.used,
         queuedAt,
         startedAt,
         finishedAt,

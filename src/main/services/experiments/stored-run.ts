@@ -5,7 +5,7 @@
  * script (scripts/make-run-fixtures.ts), so the fixtures are what the app stores.
  */
 import { createHash } from 'node:crypto'
-import { seriesEntries, statusOfOutcome, type RunRecord, type Stop } from '../../../shared/record'
+import { seriesEntries, statusOfOutcome, type CostsProvenance, type RunRecord, type Stop } from '../../../shared/record'
 import type { ParamValue, RunManifest, RunStatus } from '../../../shared/runs'
 import { APP_VERSION } from '../../../shared/version'
 import type { StoredRun } from '../store/run-store'
@@ -22,6 +22,8 @@ export interface ManifestContext {
   /** SHA-256 of the text (hex); computed when absent. */
   hash?: string
   machine?: string | undefined
+  /** The costs the run was given; the record's own `meta.costs` wins when there is a record. */
+  costs?: CostsProvenance
   queuedAt: string
   startedAt: string
   finishedAt: string
@@ -68,7 +70,7 @@ export function manifestOf(outcome: RunRecord | NoRecord, ctx: ManifestContext):
   }
   const status: RunStatus = outcome.status === 'failed' ? 'crashed' : outcome.status === 'timeout' ? 'stopped' : 'cancelled'
   const stop: Stop | undefined = outcome.status === 'timeout' ? { reason: 'wall_time', message: outcome.error } : outcome.status === 'cancelled' ? { reason: 'user', message: outcome.error } : undefined
-  return { ...base, status, ...(stop ? { stop } : {}), error: outcome.error, metrics: {}, expects: { passed: 0, failed: 0 }, findings: 0 }
+  return { ...base, status, ...(stop ? { stop } : {}), error: outcome.error, ...(ctx.costs ? { costs: ctx.costs } : {}), metrics: {}, expects: { passed: 0, failed: 0 }, findings: 0 }
 }
 
 /** The three files of a stored run. */

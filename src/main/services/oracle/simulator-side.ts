@@ -81,7 +81,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   const notes: string[] = SIMULATOR_UNOBSERVED.map((u) => `not observed: ${u.field}: ${u.why}`)
   const steps: OracleStep[] = []
   const trailing: RawRange[] = []
-  let table: RegionTable = new Map()
+  const table: RegionTable = new Map()
   let pending: Pending | null = null
   let view: StepView | null = null
   let afterLast = false
@@ -267,11 +267,20 @@ function pagemapOf(mm: MmStruct, regions: readonly LiveRegion[]): PagemapSummary
     })
 }
 
-/** MM_ANONPAGES as the simulator's page table gives it: private anonymous pages mapped, in RAM or device memory. */
+/**
+ * MM_ANONPAGES as the simulator's page table gives it: private anonymous pages mapped, in RAM or
+ * device memory. Counted as the kernel counts them:
+ * - a private file mapping's COW copies are anonymous pages (do_cow_fault → folio_add_new_anon_rmap,
+ *   inc_mm_counter(MM_ANONPAGES)); its page-cache pages mapped read-only (PTE_FILE) are MM_FILEPAGES;
+ * - hugetlb folios are not counted at all (hugetlb_no_page / hugetlb_wp never call add_mm_counter;
+ *   /proc/PID/status shows them as HugetlbPages);
+ * - shared mappings (shmem) are MM_SHMEMPAGES, the zero page is not counted, a device file's
+ *   inserted pages (vm_insert_page) are MM_FILEPAGES.
+ */
 function rssAnonPages(mm: MmStruct): number {
   let n = 0
   for (const v of mm.vmas) {
-    if (v.shared || v.file !== null || v.shmem !== null) continue
+    if (v.shared || v.hugetlb || v.file !== null) continue
     mm.pt.forEach(v.start, v.end, (_pg, f, _pfn, huge) => {
       if (f & PTE_FILE || f & PTE_ZERO) return
       if (f & (PTE_PRESENT | PTE_DEVPRIV | PTE_EXCL)) n += huge ? 512 : 1

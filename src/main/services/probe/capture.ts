@@ -168,7 +168,7 @@ export async function openArchiveSysroot(file: string): Promise<ArchiveSysroot> 
     })
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true })
-    throw new Error(`cannot read capture ${file}: ${err instanceof Error ? err.message : String(err)}`)
+    throw new Error(`cannot read capture ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
   return {
     fs: new DirectoryFs(dir),

@@ -27,7 +27,7 @@ export async function loadMachine(file: string): Promise<ProbeMachine> {
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new Error(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`)
+    throw new Error(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err })
   }
   const schema = typeof json === 'object' && json !== null ? (json as { schema?: unknown }).schema : undefined
   if (schema === 'hmmlab.machine') {

@@ -108,6 +108,7 @@ const UNSUPPORTED: Record<string, string> = {
   numa_migrate: 'NUMA migration: the guest has one memory node (no CONFIG_NUMA, no move_pages)',
   writeback: 'writeback (page_mkclean of a shared file mapping): the guest has only tmpfs, which has no writeback',
   unpin: 'pins held across steps: gup_test releases its references at the end of each ioctl',
+  module_unload: 'unloading the driver module: the guest executor keeps test_hmm loaded for the whole program',
 }
 
 interface Emit {
@@ -222,7 +223,12 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
     else if ('write_data' in s) emit(idx, s.write_data.task, 'write_data', { ...range(s.write_data), pat: patternArg(s.write_data.pattern, round) })
     else if ('munmap' in s) emit(idx, s.munmap.task, 'munmap', range(s.munmap))
     else if ('mprotect' in s) emit(idx, s.mprotect.task, 'mprotect', { ...range(s.mprotect), prot: s.mprotect.prot })
-    else if ('madvise' in s) emit(idx, s.madvise.task, 'madvise', { ...range(s.madvise), advice: s.madvise.advice })
+    else if ('madvise' in s) {
+      // the executor maps advice names to MADV_* itself and knows only these (an unknown one would
+      // silently become MADV_COLLAPSE there)
+      if (!['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse'].includes(s.madvise.advice)) fail(idx, line, op, `madvise ${s.madvise.advice}: the executor has no such advice yet`)
+      emit(idx, s.madvise.task, 'madvise', { ...range(s.madvise), advice: s.madvise.advice })
+    }
     else if ('thp_split' in s) emit(idx, s.thp_split.task, 'thp_split', range(s.thp_split))
     else if ('reclaim' in s) emit(idx, s.reclaim.task, 'reclaim', range(s.reclaim))
     else if ('clear_refs' in s) emit(idx, s.clear_refs.task, 'clear_refs', range(s.clear_refs))
@@ -295,7 +301,7 @@ export function compileProgram(sc: LoadedScenario, design: string, id: string): 
   try {
     walk(sc, design, out)
   } catch (e) {
-    if (e instanceof Unexpressible) throw new Error(`${sc.source?.file ?? sc.name}: ${e.message}`)
+    if (e instanceof Unexpressible) throw new Error(`${sc.source?.file ?? sc.name}: ${e.message}`, { cause: e })
     throw e
   }
   const devices: Record<string, string> = {}
