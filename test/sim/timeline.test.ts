@@ -23,11 +23,18 @@ function values(r: RunRecord, object: string, counter: string): number[] {
   return rc.rows.value.filter((_, i) => rc.rows.track[i] === ti)
 }
 
+/** fork, threads (CLONE_VM mmget), vfork, execve (exec_mmap's mmput), dup2/dup3 and SCM_RIGHTS. */
+const LANGUAGE = ['threads', 'vfork', 'execve-keeps-fds', 'fork-flags', 'fd-passing'].map((n) => `scenarios/language/${n}.yaml`)
+const CASES: [string, 'D1' | 'D2' | 'D4' | 'D6'][] = [
+  ...(['D1', 'D2', 'D4', 'D6'] as const).map((d): [string, typeof d] => [FORK, d]),
+  ...LANGUAGE.flatMap((f) => (['D1', 'D4'] as const).map((d): [string, typeof d] => [f, d])),
+]
+
 describe('refcount tracks', () => {
-  for (const design of ['D1', 'D2', 'D4', 'D6'] as const) {
-    it(`${design}: each track steps by one from its creation value and ends at the object's real count`, () => {
+  for (const [file, design] of CASES) {
+    it(`${file.split('/').pop()} ${design}: each track steps by one from its creation value and ends at the object's real count`, () => {
       let world: World | undefined
-      const r = run(FORK, design, (w) => (world = w))
+      const r = run(file, design, (w) => (world = w))
       const rc = r.refcounts!
       expect(RunRecord.parse(r)).toBeTruthy()
       expect(rc.dropped).toBe(0)
@@ -58,6 +65,32 @@ describe('refcount tracks', () => {
       }
     })
   }
+
+  it('dup and SCM_RIGHTS of a tmpfile: every get and put of its f_count is a row', () => {
+    const yaml = [
+      'name: tmpfile passing',
+      'seed: 1',
+      'designs: [D1]',
+      'steps:',
+      '  - spawn: { task: A }',
+      '  - spawn: { task: B }',
+      '  - open_tmpfile: { task: A, fd: t, size: 64K }',
+      '  - dup: { task: A, fd: t, as: t2 }',
+      '  - send_fd: { task: A, fd: t2, socket: sock }',
+      '  - close: { task: A, fd: t }',
+      '  - close: { task: A, fd: t2 }',
+      '  - recv_fd: { task: B, socket: sock, fd: got }',
+      '  - close: { task: B, fd: got }',
+    ].join('\n')
+    const r = runScenario(parseScenario(yaml, 'tmpfile.yaml'), { design: 'D1' })
+    const rc = r.refcounts!
+    const ti = rc.tracks.findIndex((t) => t.object === 'tmpfile (opened by A as t)' && t.counter === 'f_count')
+    expect(ti).toBeGreaterThanOrEqual(0)
+    const rows = rc.rows.track.flatMap((t, i) => (t === ti ? [i] : []))
+    // open, dup2's get_file, scm_fp_copy's get_file, two closes; recvmsg hands the skb's reference to the fd
+    expect(rows.map((i) => rc.rows.value[i])).toEqual([1, 2, 3, 2, 1, 0])
+    expect(rows.map((i) => rc.rows.dict.fn[rc.rows.fn[i]!])).toEqual(['alloc_file', 'get_file', 'get_file', 'fput', 'fput', 'fput'])
+  })
 
   it('D1: the fork, the exits and the fd name the steps and kernel functions that changed them', () => {
     const r = run(FORK, 'D1')
