@@ -239,6 +239,101 @@ export type TraceRow = z.infer<typeof TraceRow>
 export const LiveRow = z.object({ type: z.enum(MEM_TYPE_NAMES), owner: z.string(), label: z.string(), bytes: num, allocT: num })
 
 // ---------------------------------------------------------------------------------------------
+// Refcount tracks and the timeline (slices on lanes, cause → effect flows)
+
+/** The reference counts the record follows, by their kernel field names. */
+export const REFCOUNT_COUNTERS = ['mm_users', 'mm_count', 'f_count', 'users'] as const
+export const RefcountCounter = z.enum(REFCOUNT_COUNTERS)
+export type RefcountCounter = z.infer<typeof RefcountCounter>
+
+/**
+ * One refcount of one object: `object` is the ledger's label ("mm of A", "dmirror0 file (opened by
+ * A as 3)"), `counter` the field (`users` is struct mmu_notifier's, mmu_notifier_get/put). `changes`,
+ * `peak` and `final` are exact over every change, also past the row cap; `dropped` counts this
+ * track's rows not kept.
+ */
+export const RefcountTrack = z.object({
+  object: z.string(),
+  type: z.enum(MEM_TYPE_NAMES),
+  owner: z.string(),
+  counter: RefcountCounter,
+  changes: z.number().int().nonnegative(),
+  peak: num,
+  final: num,
+  dropped: z.number().int().nonnegative(),
+})
+export type RefcountTrack = z.infer<typeof RefcountTrack>
+
+/**
+ * Every refcount change as a step series (columns): at `t` track `track` took `value`, by kernel
+ * function `fn` (index into `dict.fn`: mm_init, mmget, mmput, fput, …); `step` is the index of the
+ * scenario step that caused it (deferred work keeps the step that queued it; -1: none) and `line`
+ * that step's line in the scenario file (0: none). Rows of one track are in time order.
+ */
+export const RefcountRows = z.object({
+  track: z.array(z.number().int().nonnegative()),
+  t: z.array(num),
+  value: z.array(num),
+  step: z.array(z.number().int()),
+  line: z.array(z.number().int().nonnegative()),
+  fn: z.array(z.number().int().nonnegative()),
+  dict: z.object({ fn: z.array(z.string()) }),
+})
+export type RefcountRows = z.infer<typeof RefcountRows>
+
+export const Refcounts = z.object({
+  tracks: z.array(RefcountTrack),
+  /** Objects whose counts were not followed (beyond the track cap). */
+  tracksDropped: z.number().int().nonnegative(),
+  rows: RefcountRows,
+  total: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+})
+export type Refcounts = z.infer<typeof Refcounts>
+
+/** Kinds of timeline lanes: one per task, device, IOMMU; the kernel's (workqueue, SRCU, scenario). */
+export const TimelineLane = z.object({ id: z.string(), kind: z.enum(['task', 'device', 'iommu', 'kernel']), label: z.string() })
+export type TimelineLane = z.infer<typeof TimelineLane>
+
+/**
+ * Slices (durations) as columns: on lane `lane` (index into `lanes`) from `t0` to `t1`, named
+ * `dict.name[name]`, of category `dict.cat[cat]` (step, invalidate, device_tlb, iommu, srcu_gp,
+ * work, fault), caused by step `step` (-1: none), with a one-line `detail`. Sorted by t0.
+ */
+export const TimelineSlices = z.object({
+  lane: z.array(z.number().int().nonnegative()),
+  t0: z.array(num),
+  t1: z.array(num),
+  name: z.array(z.number().int().nonnegative()),
+  cat: z.array(z.number().int().nonnegative()),
+  step: z.array(z.number().int()),
+  detail: z.array(z.string()),
+  dict: z.object({ name: z.array(z.string()), cat: z.array(z.string()) }),
+})
+export type TimelineSlices = z.infer<typeof TimelineSlices>
+
+/** Cause → effect arrows between slices (indices into the kept slices). */
+export const TimelineFlows = z.object({ from: z.array(z.number().int().nonnegative()), to: z.array(z.number().int().nonnegative()) })
+export type TimelineFlows = z.infer<typeof TimelineFlows>
+
+export const Timeline = z.object({
+  lanes: z.array(TimelineLane),
+  slices: TimelineSlices,
+  slicesTotal: z.number().int().nonnegative(),
+  slicesDropped: z.number().int().nonnegative(),
+  flows: TimelineFlows,
+  flowsTotal: z.number().int().nonnegative(),
+  flowsDropped: z.number().int().nonnegative(),
+})
+export type Timeline = z.infer<typeof Timeline>
+
+/**
+ * Caps of the refcount rows and the timeline (a storm of gets and puts cannot bloat the record):
+ * `slices` counts the slices other than steps, `stepSlices` the steps (the first ones kept).
+ */
+export const TIMELINE_CAPS = { refcountTracks: 256, refcountRowsPerTrack: 1024, refcountRows: 16384, slices: 4096, stepSlices: 2048, flows: 4096 } as const
+
+// ---------------------------------------------------------------------------------------------
 // Series: one time axis
 
 export const RecordSeries = z
@@ -270,6 +365,10 @@ const RecordBody = {
   expects: table(ExpectRow),
   leaks: table(Leak),
   liveAtEnd: table(LiveRow),
+  /** Refcount step series (absent in records made before they were recorded). */
+  refcounts: Refcounts.optional(),
+  /** Slices on lanes and their flows (absent in records made before they were recorded). */
+  timeline: Timeline.optional(),
 }
 
 export const RunRecord = z.object({ ...RecordBody, series: RecordSeries })

@@ -31,6 +31,7 @@ import {
   type Stop,
 } from '../shared/record'
 import { attachMetrics, type Metrics } from './metrics/collectors'
+import { TimelineCollector } from './metrics/timeline'
 import type { LoadedScenario } from './scenario/parse'
 import { COST_NAMES } from './cost/model'
 
@@ -157,6 +158,10 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them
   const metrics = attachMetrics(w.hooks)
+  const timeline = new TimelineCollector(w.hooks, w.engine, w.ledger, {
+    devices: w.devices.map((d) => ({ name: d.name, iommu: d.spec.iommu?.name ?? null })),
+    iommus: w.iommus.map((io) => io.name),
+  })
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
   if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
@@ -210,7 +215,10 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   if (ctx.stopped && !stop) stop = { reason: 'step_cap', message: w.findings.find((f) => /step cap/.test(f.message))?.message ?? 'run stopped at the step cap' }
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
-  return buildRecord(w, ctx, metrics, sc, seed, stop, opts)
+  const record = buildRecord(w, ctx, metrics, sc, seed, stop, opts)
+  record.refcounts = timeline.refcounts()
+  record.timeline = timeline.timeline(ctx.steps, w.engine.now)
+  return record
 }
 
 /** Severity of a finding as the views show it. */

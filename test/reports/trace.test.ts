@@ -4,7 +4,8 @@
  * their cost, properly nested slices per thread, and memory counters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exportReport, type TraceEventJson } from '../../src/main/services/reports'
+import { exportReport, exportStoredRuns, type TraceEventJson } from '../../src/main/services/reports'
+import { forkRun } from '../fixtures/runs/make'
 import { fixtureWorkspace, type FixtureWorkspace } from './helpers'
 import { StoredRecord } from '../../src/shared/record'
 
@@ -26,7 +27,8 @@ interface Parsed {
 function problems(ev: TraceEventJson): string[] {
   const out: string[] = []
   if (typeof ev.name !== 'string' || ev.name === '') out.push('name')
-  if (!['X', 'i', 'C', 'M', 'B', 'E', 'I'].includes(ev.ph)) out.push(`ph ${ev.ph}`)
+  if (!['X', 'i', 'C', 'M', 'B', 'E', 'I', 's', 'f'].includes(ev.ph)) out.push(`ph ${ev.ph}`)
+  if ((ev.ph === 's' || ev.ph === 'f') && !Number.isInteger(ev.id)) out.push('flow id')
   if (!Number.isInteger(ev.pid) || !Number.isInteger(ev.tid)) out.push('pid/tid')
   if (ev.ph !== 'M' && (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts) || ev.ts < 0)) out.push('ts')
   if (ev.ph === 'X' && (typeof ev.dur !== 'number' || ev.dur < 0)) out.push('dur')
@@ -59,17 +61,17 @@ describe('trace export', () => {
     const procNames = [...procs.values()]
     for (const g of ['tasks', 'devices', 'IOMMUs', 'kernel', 'memory']) expect(procNames.some((n) => n.endsWith(`: ${g}`)), g).toBe(true)
     const threads = t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => `${procs.get(e.pid)} / ${String(e.args!.name)}`)
-    for (const name of ['tasks / A (pid 100)', 'tasks / B (pid 101)', 'devices / gpu0 invalidations']) expect(threads.some((x) => x.endsWith(name)), name).toBe(true)
+    for (const name of ['tasks / A (pid 100)', 'tasks / B (pid 101)', 'devices / device gpu0', 'IOMMUs / IOMMU iommu0']) expect(threads.some((x) => x.endsWith(name)), name).toBe(true)
 
-    // one slice per kept row of the record's invalidation table; the record's totals in otherData
+    // the record's timeline: its device TLB and IOMMU slices (each as long as its cost); the record's totals in otherData
     const run = await ws.store.getRun(ws.runIds[0]!)
     const rec = StoredRecord.parse(run.result)
-    const inv = t.traceEvents.filter((e) => e.cat === 'invalidation')
-    expect(inv.length).toBe(rec.invalidations.rows.t.length)
+    const tl = rec.timeline!
+    const inv = t.traceEvents.filter((e) => e.cat === 'device_tlb' || e.cat === 'iommu')
+    expect(inv.length).toBe(tl.slices.cat.filter((c) => ['device_tlb', 'iommu'].includes(tl.slices.dict.cat[c]!)).length)
     for (const e of inv) {
       expect(e.ph).toBe('X')
-      expect(e.dur).toBeCloseTo(Number(e.args!.cost_ns) / 1000, 9)
-      expect(e.name.startsWith('invalidate ')).toBe(true)
+      expect(e.dur).toBeCloseTo(Number(/, (\d+) ns$/.exec(String(e.args!.detail))![1]) / 1000, 9)
     }
     expect(String(t.otherData!.invalidations)).toContain(`${rec.aggregates.invalidations.count} costing ${rec.aggregates.invalidations.totalNs} ns`)
     const markers = t.traceEvents.filter((e) => e.cat?.startsWith('marker'))
@@ -84,6 +86,21 @@ describe('trace export', () => {
     expect(counterNames.has('leaked.pages')).toBe(true)
     const page = counters.filter((e) => e.name === 'memory.pages')
     expect(Math.max(...page.map((e) => Number(e.args!.bytes)))).toBe(rec.aggregates.peakBytes.pages)
+  })
+
+  it('a record without a timeline (stored before it) gives the invalidation table as slices', async () => {
+    const run = forkRun('D1')
+    const rec = run.result as StoredRecord
+    delete rec.timeline
+    const t = JSON.parse((await exportStoredRuns([run], 'trace', { probe: 'none' })).content) as Parsed
+    const inv = t.traceEvents.filter((e) => e.cat === 'invalidation')
+    expect(inv.length).toBe(rec.invalidations.rows.t.length)
+    for (const e of inv) {
+      expect(e.ph).toBe('X')
+      expect(e.dur).toBeCloseTo(Number(e.args!.cost_ns) / 1000, 9)
+      expect(e.name.startsWith('invalidate ')).toBe(true)
+    }
+    expect(t.traceEvents.some((e) => e.ph === 's')).toBe(false)
   })
 
   it('slices on one thread never overlap without nesting (the format requires nesting)', async () => {

@@ -41,4 +41,34 @@ describe('the 2014 fork scenario', () => {
     expect(pages.peakBytes).toBeGreaterThanOrEqual(64 << 20)
     expect(pages.heldBy).toEqual(["B's fd dev", 'gpu0 file (opened by A as dev)', "D1's mm_users reference", 'mm of A', 'its pages'])
   })
+
+  it('D1: a dup passed over SCM_RIGHTS: the receiver’s fd is the live reference, not the closed ones', () => {
+    const yaml = [
+      'name: fd passed',
+      'seed: 1',
+      'designs: [D1]',
+      'machine:',
+      '  devices:',
+      '    - { name: gpu0, kind: dmirror }',
+      'steps:',
+      '  - spawn: { task: A }',
+      '  - spawn: { task: B }',
+      '  - open: { task: A, device: gpu0, fd: dev }',
+      '  - mmap: { task: A, region: buf, size: 1M }',
+      '  - write_data: { task: A, region: buf, pattern: index }',
+      '  - mirror: { task: A, fd: dev }',
+      '  - dup: { task: A, fd: dev, as: dev2 }',
+      '  - close: { task: A, fd: dev }',
+      '  - send_fd: { task: A, fd: dev2, socket: sock }',
+      '  - close: { task: A, fd: dev2 }',
+      '  - recv_fd: { task: B, socket: sock, fd: got }',
+      '  - exit: { task: A }',
+      '  - sleep: 10ms',
+    ].join('\n')
+    const r = runScenario(parseScenario(yaml, 'passed.yaml'), { design: 'D1' })
+    const pages = r.leaks.rows.find((l) => l.objectType === 'pages' && l.owner === 'task A')!
+    expect(pages).toBeDefined()
+    // A had closed both fds, so its exit hands the file to nobody: A's own file, held by B's fd
+    expect(pages.heldBy).toEqual(["B's fd got", 'gpu0 file (opened by A as dev)', 'its pages'])
+  })
 })

@@ -63,3 +63,20 @@ export function installShortcutListener(): void {
     s.run()
   })
 }
+
+/**
+ * The Results view's timeline keys (Perfetto's W/A/S/D), registered by the Timeline panel while a
+ * run with a timeline is shown; each acts on the one time window every chart, track and the event
+ * log share.
+ */
+export const TIMELINE_SHORTCUTS = [
+  { key: 'w', description: 'zoom in the time window (timeline, refcounts, memory)' },
+  { key: 's', description: 'zoom out the time window' },
+  { key: 'a', description: 'pan the time window towards the start' },
+  { key: 'd', description: 'pan the time window towards the end' },
+  { key: 'r', description: 'show the whole run (reset the time window)' },
+  { key: 'n', description: 'next event in the event log' },
+  { key: 'p', description: 'previous event in the event log' },
+  { key: 'x', description: 'change the time axis (linear, logarithmic, events only)' },
+] as const
+export type TimelineKey = (typeof TIMELINE_SHORTCUTS)[number]['key']

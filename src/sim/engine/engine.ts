@@ -33,6 +33,8 @@ interface QEvent {
   s: number
   label: string
   fn: () => void
+  /** The `cause` of the event that scheduled this one. */
+  c: number
 }
 
 /** Raised when a scenario asks the engine to do something impossible (never on model bugs). */
@@ -47,10 +49,19 @@ export class Engine {
   private heap: QEvent[] = []
   private seq = 0
   private liveProcs = 0
+  /**
+   * A tag that every event inherits from the event that scheduled it (a process keeps the one it
+   * had when it started waiting): the timeline sets it to the index of the step that runs, so
+   * deferred work (workqueue items, SRCU callbacks, sleeps) names the step that caused it. -1: none.
+   * Never read by models; it changes no simulated behaviour.
+   */
+  cause = -1
+  /** The process running now (its name), or '' while a plain timer callback runs. */
+  running = ''
 
   /** Schedules `fn` at absolute time `t` (clamped to now). */
-  at(t: number, label: string, fn: () => void): void {
-    const ev: QEvent = { t: Math.max(Math.round(t), this.now), s: this.seq++, label, fn }
+  at(t: number, label: string, fn: () => void, cause = this.cause): void {
+    const ev: QEvent = { t: Math.max(Math.round(t), this.now), s: this.seq++, label, fn, c: cause }
     const h = this.heap
     h.push(ev)
     let i = h.length - 1
@@ -118,6 +129,7 @@ export class Engine {
     if (!ev) return false
     this.now = ev.t
     this.executed++
+    this.cause = ev.c
     ev.fn()
     return true
   }
@@ -145,7 +157,10 @@ export class Engine {
   spawn<T>(name: string, gen: Proc<T>, done?: (v: T) => void): void {
     this.liveProcs++
     const resume = (): void => {
+      const outer = this.running
+      this.running = name
       const r = gen.next()
+      this.running = outer
       if (r.done) {
         this.liveProcs--
         if (done) done(r.value)
@@ -153,7 +168,10 @@ export class Engine {
       }
       const w = r.value
       if (w.kind === 'sleep') this.after(w.ns, name, resume)
-      else w.q.waiters.push(() => this.after(0, name, resume))
+      else {
+        const cause = this.cause
+        w.q.waiters.push(() => this.at(this.now, name, resume, cause))
+      }
     }
     resume()
   }

@@ -13,7 +13,7 @@
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EAGAIN, EBADF, EINVAL } from './errno'
-import { fput, fputTmpfile, getFile } from './files'
+import { fdKey, fput, fputTmpfile, getFile } from './files'
 import { File, TmpFile, type Task } from './objects'
 
 /** One socketpair: the files in flight on its receive queue, oldest first. */
@@ -53,7 +53,7 @@ export function unixSendFd(w: Kernel, t: Task, fd: string, name: string, path: C
   if (f instanceof File) getFile(w, f, p)
   else {
     w.ledger.access(f.ledgerId, [...p, 'get_file'], 'get_file')
-    f.f_count++
+    w.ledger.getRef(f.ledgerId, f, 'f_count', 'get_file')
   }
   s.queue.push(f)
   w.count('scm_rights.sent')
@@ -74,6 +74,7 @@ export function unixRecvFd(w: Kernel, t: Task, name: string, newfd: string, cloe
   if (!f) return EAGAIN
   if (f instanceof File) {
     t.fds.set(newfd, f)
+    w.ledger.hold(fdKey(t, newfd), f.ledgerId, null, `${t.name}'s fd ${newfd}`)
     // the file is now held for the receiver once its opener is gone
     if (f.opener.state === 'dead') w.ledger.reown(f.ledgerId, t.owner)
   } else t.tmpfiles.set(newfd, f)

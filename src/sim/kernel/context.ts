@@ -16,7 +16,7 @@ import { INVARIANTS, type InvariantName } from './invariants'
 import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
 import type { SwapInfo } from './swap'
-import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier } from './types'
+import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier, SpanEvent } from './types'
 
 /** Records kept in full; aggregates cover every invalidation. */
 const MAX_INVAL_RECORDS = 4096
@@ -152,6 +152,20 @@ export class Kernel {
     this.hooks.emit('invalidation', rec)
   }
 
+  private nextSpan = 1
+  /** Opens a timeline span (`span` hook); returns its id for `spanEnd`, or 0 when nobody listens. */
+  spanBegin(kind: SpanEvent['kind'], label: string, describe?: () => string): number {
+    if (!this.hooks.has('span')) return 0
+    const id = this.nextSpan++
+    this.hooks.emit('span', describe ? { phase: 'begin', id, kind, label, describe } : { phase: 'begin', id, kind, label })
+    return id
+  }
+
+  /** Closes a span opened by `spanBegin` (0: none). */
+  spanEnd(id: number, kind: SpanEvent['kind'], label: string): void {
+    if (id !== 0) this.hooks.emit('span', { phase: 'end', id, kind, label })
+  }
+
   /**
    * call_srcu on the global notifier SRCU domain: `fn` runs after a grace period, i.e. not before
    * `srcu_gp` and not before every notifier callback in flight now has returned.
@@ -159,7 +173,9 @@ export class Kernel {
   callSrcu(label: string, fn: () => void): void {
     this.srcuPending++
     this.log('srcu', 'call_srcu', label)
+    const span = this.spanBegin('srcu_gp', label)
     this.srcu.startGp(label, () => {
+      this.spanEnd(span, 'srcu_gp', label)
       this.srcuPending--
       fn()
       if (this.srcuPending === 0) {
@@ -182,7 +198,8 @@ export class Kernel {
   queueWork(label: string, extraDelay: number, body: () => Proc<void>): void {
     this.log('workqueue', 'queue_work', label)
     this.engine.after(this.costs.workqueue_delay + extraDelay, label, () => {
-      this.engine.spawn(`kworker:${label}`, body())
+      const span = this.spanBegin('work', label)
+      this.engine.spawn(`kworker:${label}`, body(), () => this.spanEnd(span, 'work', label))
     })
   }
 }

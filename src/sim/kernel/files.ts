@@ -17,6 +17,7 @@ export function allocFile(w: Kernel, task: Task, dev: Device, fdName: string, fo
   const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'alloc_file'])
   // fd_install: the task's fd table holds the struct file (Held by)
   w.ledger.hold(fdKey(task, fdName), id, null, `${task.name}'s fd ${fdName}`)
+  w.ledger.setRef(id, 'f_count', 1, 'alloc_file')
   return new File(w.id(), label, dev, id, task, fops)
 }
 
@@ -28,7 +29,7 @@ export function fdKey(task: Task, fd: string): string {
 /** get_file. */
 export function getFile(w: Kernel, f: File, path: CallPath): void {
   w.ledger.access(f.ledgerId, [...path, 'get_file'], 'get_file')
-  f.f_count++
+  w.ledger.getRef(f.ledgerId, f, 'f_count', 'get_file')
 }
 
 /** fput from a user task: at zero, ____fput is queued with task_work_add. */
@@ -66,6 +67,7 @@ export function* taskWorkRun(w: Kernel, task: Task, path: CallPath): Proc<void> 
 export function openTmpfile(w: Kernel, task: Task, fdName: string, pages: number, path: CallPath): TmpFile {
   const label = `tmpfile (opened by ${task.name} as ${fdName})`
   const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'do_filp_open', 'shmem_tmpfile', 'alloc_file'])
+  w.ledger.setRef(id, 'f_count', 1, 'alloc_file')
   return new TmpFile(w.id(), label, id, new ShmemObj(w.id(), task.owner), pages)
 }
 

@@ -35,6 +35,19 @@ import { splitLeaf, splitPartialHuge } from './huge_memory'
  * A read fault on a page-cache backed VMA maps the cached pages around it (do_fault_around).
  */
 export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
+  // a span for the timeline: handle_mm_fault over the range, as the caller named it
+  if (!w.hooks.has('span')) return yield* faultInRange(w, mm, start, end, write, devOwner, path)
+  const span = w.spanBegin('fault', 'fault', () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`)
+  const r = yield* faultInRange(w, mm, start, end, write, devOwner, path)
+  w.spanEnd(span, 'fault', 'fault')
+  return r
+}
+
+function hexPage(pg: number): string {
+  return `0x${(pg * 4096).toString(16)}`
+}
+
+function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
   const chk = checkAccess(mm, start, end, write)
   if (chk < 0) return chk
   const pt = mm.pt

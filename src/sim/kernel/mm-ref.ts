@@ -13,21 +13,21 @@ import { PTE_SWAP } from './pagetable'
 export function mmget(w: Kernel, mm: MmStruct, path: CallPath): void {
   w.ledger.access(mm.ledgerId, [...path, 'mmget'], 'mmget')
   if (mm.mm_users <= 0) w.finding({ kind: 'warn', message: `mmget on ${mm.label} with mm_users = ${mm.mm_users}`, accessPath: path })
-  mm.mm_users++
+  w.ledger.getRef(mm.ledgerId, mm, 'mm_users', 'mmget')
 }
 
 /** mmget_not_zero: fails once mm_users reached 0. */
 export function mmgetNotZero(w: Kernel, mm: MmStruct, path: CallPath): boolean {
   if (!w.ledger.access(mm.ledgerId, [...path, 'mmget_not_zero'], 'mmget_not_zero')) return false
   if (mm.mm_users <= 0) return false
-  mm.mm_users++
+  w.ledger.getRef(mm.ledgerId, mm, 'mm_users', 'mmget_not_zero')
   return true
 }
 
 /** mmgrab. */
 export function mmgrab(w: Kernel, mm: MmStruct, path: CallPath): void {
   w.ledger.access(mm.ledgerId, [...path, 'mmgrab'], 'mmgrab')
-  mm.mm_count++
+  w.ledger.getRef(mm.ledgerId, mm, 'mm_count', 'mmgrab')
 }
 
 /**

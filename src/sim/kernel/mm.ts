@@ -18,6 +18,8 @@ export function mmAlloc(w: Kernel, label: string, owner: number, family: MmStruc
   const ledgerId = w.ledger.alloc('mm_struct', SIZEOF.mm_struct, owner, label, [...path, 'mm_alloc'])
   const mm: MmStruct = new MmStruct(w.id(), label, owner, ledgerId, (d) => w.ledger.charge('cpu_pagetable', owner, d * SIZEOF.pt_page), family)
   w.ledger.charge('cpu_pagetable', owner, SIZEOF.pgd)
+  w.ledger.setRef(ledgerId, 'mm_users', 1, 'mm_init')
+  w.ledger.setRef(ledgerId, 'mm_count', 1, 'mm_init')
   w.mms.push(mm)
   return mm
 }

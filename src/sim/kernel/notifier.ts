@@ -57,7 +57,7 @@ export function mmuNotifierGet(w: Kernel, ops: NotifierOps, mm: MmStruct, path: 
   if (mm.subs) {
     for (const s of mm.subs.list) {
       if (s.ops === ops && s.hashed && s.users > 0) {
-        s.users++
+        w.ledger.getRef(s.memId, s, 'users', 'mmu_notifier_get')
         return s
       }
     }
@@ -66,6 +66,7 @@ export function mmuNotifierGet(w: Kernel, ops: NotifierOps, mm: MmStruct, path: 
   const sub = ops.allocNotifier(w, mm, p)
   if (!sub) return ENOMEM
   sub.users = 1
+  w.ledger.setRef(sub.memId, 'users', 1, 'mmu_notifier_get')
   const r = mmuNotifierRegister(w, sub, mm, p)
   if (r < 0) {
     ops.freeNotifier?.(w, sub, p)
@@ -125,6 +126,7 @@ export function mmuNotifierPut(w: Kernel, sub: ClassicSub, path: CallPath): void
     return
   }
   sub.users--
+  w.ledger.setRef(sub.memId, 'users', sub.users, 'mmu_notifier_put')
   if (sub.users > 0) return
   if (sub.hashed) unhash(w, sub, p)
   const putAt = w.engine.now

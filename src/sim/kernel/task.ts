@@ -43,7 +43,7 @@ function dupFd(w: Kernel, parent: Task, child: Task, p: CallPath): void {
   }
   for (const [fd, f] of parent.tmpfiles) {
     w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
-    f.f_count++
+    w.ledger.getRef(f.ledgerId, f, 'f_count', 'get_file')
     child.tmpfiles.set(fd, f)
   }
   for (const fd of parent.cloexec) child.cloexec.add(fd)
@@ -300,6 +300,7 @@ export function* doExecve(w: Kernel, t: Task, path: CallPath): Proc<MmStruct> {
     t.cloexec.delete(fd)
     if (f) {
       t.fds.delete(fd)
+      w.ledger.unhold(fdKey(t, fd))
       w.mark('close', `${t.name} closes ${fd} (close-on-exec)`)
       fput(w, f, t, [...bp, 'do_close_on_exec', 'filp_close'])
     } else if (tf) {
@@ -335,14 +336,16 @@ export function* doDup(w: Kernel, t: Task, fd: string, newfd: string, cloexec: b
   if (f) getFile(w, f, p)
   else if (tf) {
     w.ledger.access(tf.ledgerId, [...p, 'get_file'], 'get_file')
-    tf.f_count++
+    w.ledger.getRef(tf.ledgerId, tf, 'f_count', 'get_file')
   }
   if (t.fds.has(newfd) || t.tmpfiles.has(newfd)) {
     const r = yield* doClose(w, t, newfd, p)
     if (r < 0) return EINVAL
   }
-  if (f) t.fds.set(newfd, f)
-  else if (tf) t.tmpfiles.set(newfd, tf)
+  if (f) {
+    t.fds.set(newfd, f)
+    w.ledger.hold(fdKey(t, newfd), f.ledgerId, null, `${t.name}'s fd ${newfd}`)
+  } else if (tf) t.tmpfiles.set(newfd, tf)
   if (cloexec) t.cloexec.add(newfd)
   else t.cloexec.delete(newfd)
   w.mark('dup', `${t.name}: ${newfd} = dup(${fd})`)

@@ -163,7 +163,22 @@ export interface RangeEndCall {
   path: CallPath
 }
 
+/**
+ * A duration the timeline draws as a slice: an SRCU grace period (call_srcu → its callback), a
+ * workqueue item (the kworker runs it), a fault (handle_mm_fault over a range). `begin` and `end`
+ * carry the same `id`.
+ */
+export interface SpanEvent {
+  phase: 'begin' | 'end'
+  id: number
+  kind: 'srcu_gp' | 'work' | 'fault'
+  label: string
+  /** Builds a longer description, called only by a listener that keeps it (faults are many). */
+  describe?: () => string
+}
+
 export interface HookChannels extends Record<string, unknown> {
+  span: SpanEvent
   invalidation: InvalidationRecord
   step: StepBegin
   notifier_range: NotifierRangeCall

@@ -124,6 +124,21 @@ export interface MemoryGrowth {
 
 export type MemoryGrowthListener = (g: MemoryGrowth) => void
 
+/**
+ * A reference count of a tracked object changed (or was set at its creation): `counter` is the
+ * field's kernel name (mm_users, mm_count, f_count, users), `value` its value after the change,
+ * `fn` the kernel function that changed it (mmget, fput, mmu_notifier_put, …). Reused payload:
+ * listeners read it during the call, never keep it.
+ */
+export interface RefChange {
+  id: number
+  counter: string
+  value: number
+  fn: string
+}
+
+export type RefChangeListener = (r: RefChange) => void
+
 export class Ledger {
   readonly owners: OwnerInfo[] = [{ id: 0, label: 'kernel', alive: true, diedAt: null }]
   readonly objects: LedgerObject[] = []
@@ -146,6 +161,9 @@ export class Ledger {
   /** Allocations / frees counted (objects and pool charges). */
   allocs = 0
   frees = 0
+  /** Listeners of every reference count change (the timeline's refcount tracks). */
+  readonly refListeners: RefChangeListener[] = []
+  private readonly refEvent: RefChange = { id: 0, counter: '', value: 0, fn: '' }
 
   constructor(
     private readonly clock: () => number,
@@ -350,6 +368,27 @@ export class Ledger {
     return []
   }
 
+  /**
+   * Tells the refcount listeners that `counter` of tracked object `id` is now `value`, changed by
+   * kernel function `fn` (a creation that sets it, or a change made outside getRef / dropRef).
+   */
+  setRef(id: number, counter: string, value: number, fn: string): void {
+    const ls = this.refListeners
+    if (ls.length === 0) return
+    const e = this.refEvent
+    e.id = id
+    e.counter = counter
+    e.value = value
+    e.fn = fn
+    for (let i = 0; i < ls.length; i++) (ls[i] as RefChangeListener)(e)
+  }
+
+  /** A get on the refcount `counter` of tracked object `id` (the caller checked the access): count + 1. */
+  getRef<K extends string>(id: number, obj: Record<K, number>, counter: K, fn: string): void {
+    obj[counter]++
+    this.setRef(id, counter, obj[counter], fn)
+  }
+
   /** Checks an access to a tracked object; an access after free is reported (KASAN-style). */
   access(id: number, path: CallPath, what: string): boolean {
     const o = this.objects[id]
@@ -385,6 +424,7 @@ export class Ledger {
       return false
     }
     obj[counter]--
+    this.setRef(id, counter, obj[counter], path[path.length - 1] ?? what)
     return obj[counter] === 0
   }
 

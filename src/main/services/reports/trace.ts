@@ -9,15 +9,22 @@
  *   process "<run>: kernel"   kernel lanes and the run's markers (fork, exit, close...)
  *   process "<run>: memory"   counters `memory.<type>` and `leaked.<type>` (bytes)
  *
- * Invalidations (from the columnar table) are complete ('X') slices lasting their cost, with the
- * mechanism, event and address range as args. The format requires slices on a thread to nest:
+ * A run recorded with a timeline (`record.timeline`) gives its lanes as the tracks, its slices
+ * (steps, invalidation brackets, device TLB and IOMMU invalidations, SRCU grace periods, workqueue
+ * items, faults) as complete ('X') slices and its cause → effect flows as flow events ('s' → 'f'),
+ * so Perfetto shows the app's Timeline; its refcount tracks are counters in "<run>: memory". An
+ * older record gives invalidations (from the columnar table) as slices lasting their cost, with
+ * the mechanism, event and address range as args. The format requires slices on a thread to nest:
  * a slice that would cross another goes to an extra thread ("gpu0 invalidations (2)"). Timestamps are µs (the format's unit) with ns precision kept as fractions.
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 
 export interface TraceEventJson {
   name: string
-  ph: 'X' | 'i' | 'C' | 'M'
+  ph: 'X' | 'i' | 'C' | 'M' | 's' | 'f'
+  /** Flow events ('s' → 'f'): their id, and 'e' to bind the end to the enclosing slice. */
+  id?: number
+  bp?: 'e'
   ts?: number
   dur?: number
   pid: number
@@ -137,6 +144,8 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
   // Tasks: a task lane when the run has one for the task, else a track named after the task.
   const tasks = taskLifetimes(r)
   const taskTrack = (name: string): { group: Group; name: string } => {
+    const tlLane = r.timeline?.lanes.find((l) => l.id === `task:${name}`)
+    if (tlLane) return { group: 'tasks', name: tasks.get(name)?.label ?? tlLane.label }
     const lane = r.lanes.find((l) => l.kind === 'task' && (l.label === name || l.label.startsWith(`${name} `)))
     return lane ? { group: 'tasks', name: lane.label } : { group: 'tasks', name: tasks.get(name)?.label ?? name }
   }
@@ -149,9 +158,35 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     const track = taskTrack(name)
     slices.push({ ...track, track: track.name, ts: us(t.start), dur: us(Math.max(0, end - t.start)), event: { name: t.end === null ? `${t.label} (alive at the end)` : t.label, cat: 'task' } })
   }
+  const tl = r.timeline
+  const flowEnds = new Map<number, { ts: number; dur: number; pid: number; tid: number }>()
+  const timelineSlices: Array<Slice & { index: number }> = []
+  if (tl) {
+    // task lanes carry the task's name and pid as its lifetime slice does ("A (pid 100)")
+    const laneTrackOf = tl.lanes.map((l) => (l.kind === 'task' && l.id.startsWith('task:') ? taskTrack(l.id.slice('task:'.length)) : { group: GROUP_OF_KIND[l.kind] ?? 'kernel', name: l.label }))
+    for (const l of laneTrackOf) tracks.thread(l.group, l.name)
+    const n = Math.min(tl.slices.t0.length, tl.slices.t1.length, tl.slices.lane.length, tl.slices.name.length, tl.slices.cat.length, tl.slices.detail.length)
+    for (let i = 0; i < n; i++) {
+      const lane = laneTrackOf[tl.slices.lane[i]!] ?? { group: 'kernel' as Group, name: 'kernel' }
+      const t0 = tl.slices.t0[i]!
+      const step = tl.slices.step[i] ?? -1
+      timelineSlices.push({
+        index: i,
+        group: lane.group,
+        track: lane.name,
+        ts: us(t0),
+        dur: us(Math.max(0, tl.slices.t1[i]! - t0)),
+        event: {
+          name: tl.slices.dict.name[tl.slices.name[i]!] ?? 'slice',
+          cat: tl.slices.dict.cat[tl.slices.cat[i]!] ?? 'slice',
+          args: { detail: tl.slices.detail[i]!, ...(step >= 0 ? { step } : {}) },
+        },
+      })
+    }
+  }
   const inv = r.invalidations.rows
   // Columns of one table have one length by construction; a damaged table is cut to its shortest column.
-  const rows = Math.min(inv.t.length, inv.event.length, inv.start.length, inv.end.length, inv.device.length, inv.mechanism.length, inv.costNs.length)
+  const rows = tl ? 0 : Math.min(inv.t.length, inv.event.length, inv.start.length, inv.end.length, inv.device.length, inv.mechanism.length, inv.costNs.length)
   for (let i = 0; i < rows; i++) {
     const device = inv.dict.device[inv.device[i]!] ?? `device ${inv.device[i]}`
     const mechanism = inv.dict.mechanism[inv.mechanism[i]!] ?? `mechanism ${inv.mechanism[i]}`
@@ -171,8 +206,26 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     })
   }
   // One pass in time order (longer first at equal starts) so that the packer sees each track in order.
-  slices.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
-  for (const s of slices) out.push({ ...s.event, ph: 'X', ts: s.ts, dur: s.dur, ...tracks.thread(s.group, s.track, s.ts, s.ts + s.dur) })
+  const all: Array<Slice & { index?: number }> = [...slices, ...timelineSlices]
+  all.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+  for (const s of all) {
+    const at = tracks.thread(s.group, s.track, s.ts, s.ts + s.dur)
+    out.push({ ...s.event, ph: 'X', ts: s.ts, dur: s.dur, ...at })
+    if (s.index !== undefined) flowEnds.set(s.index, { ts: s.ts, dur: s.dur, ...at })
+  }
+  if (tl) {
+    const base = (index + 1) * 1_000_000
+    const n = Math.min(tl.flows.from.length, tl.flows.to.length)
+    for (let k = 0; k < n; k++) {
+      const a = flowEnds.get(tl.flows.from[k]!)
+      const b = flowEnds.get(tl.flows.to[k]!)
+      if (!a || !b) continue
+      // the start lies inside the cause's slice, as close to the effect as it can
+      const ts = Math.min(a.ts + a.dur, Math.max(a.ts, b.ts))
+      out.push({ name: 'cause', cat: 'flow', ph: 's', id: base + k, ts, pid: a.pid, tid: a.tid })
+      out.push({ name: 'cause', cat: 'flow', ph: 'f', bp: 'e', id: base + k, ts: b.ts, pid: b.pid, tid: b.tid })
+    }
+  }
 
   for (const ev of r.trace.rows) {
     const { group, name } = laneTrack(ev.cat)
@@ -193,6 +246,15 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
   }
 
   const memPid = tracks.pid('memory')
+  const rc = r.refcounts
+  if (rc) {
+    const n = Math.min(rc.rows.t.length, rc.rows.track.length, rc.rows.value.length)
+    for (let i = 0; i < n; i++) {
+      const tr = rc.tracks[rc.rows.track[i]!]
+      if (!tr) continue
+      out.push({ name: `${tr.object} ${tr.counter}`, cat: 'refcount', ph: 'C', ts: us(rc.rows.t[i]!), pid: memPid, tid: 0, args: { [tr.counter]: rc.rows.value[i]! } })
+    }
+  }
   for (const name of Object.keys(run.series).sort()) {
     if (!name.startsWith('memory.') && !name.startsWith('leaked.')) continue
     const s = run.series[name]!

@@ -1,0 +1,217 @@
+/**
+ * Issue 17's lifetimes picture in the Results view, over real simulator runs (the 2014 fork
+ * scenario under D1 and D4, stored by the service's own mapping): refcount tracks under the memory
+ * chart, the Perfetto-like timeline with lanes, slices and cause arrows, a searchable event log,
+ * linear / logarithmic / events-only axes, one time window every view follows, the keyboard, and
+ * the Held-by graph. Screens at 1440x900 and 1024x768 never scroll sideways.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect } from './fixtures'
+import { gotoHash, workspaceTest } from './ui-workspace'
+import { parseScenario, runScenario } from '../src/sim/index'
+import { storedRunOf } from '../src/main/services/experiments/stored-run'
+import type { Page } from '@playwright/test'
+
+const FORK = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
+
+function realRuns(root: string): void {
+  const text = readFileSync(FORK, 'utf8')
+  for (const design of ['D1', 'D4'] as const) {
+    const record = runScenario(parseScenario(text, FORK), { design, meta: { text } })
+    const id = `fork-${design}`
+    const run = storedRunOf(record, {
+      runId: id,
+      design,
+      seed: 1,
+      parameters: {},
+      scenarioName: record.meta.scenario.name,
+      fileName: FORK,
+      text,
+      queuedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: '2026-01-01T00:00:00.100Z',
+      finishedAt: design === 'D1' ? '2026-01-01T00:00:02.000Z' : '2026-01-01T00:00:01.000Z',
+      node: process.versions.node,
+    })
+    const dir = join(root, 'runs', id)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
+    writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
+  }
+}
+
+const test = workspaceTest(realRuns)
+
+test.beforeEach(({ hostKind }) => {
+  test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
+})
+
+interface CanvasState {
+  rows: number
+  boxes: number
+  arrows: number
+  t0: number
+  t1: number
+  axis: string
+}
+async function canvasState(page: Page, testid: string): Promise<CanvasState> {
+  return page.getByTestId(testid).evaluate((el) => {
+    const d = (el as HTMLElement).dataset
+    return { rows: Number(d.rows), boxes: Number(d.boxes), arrows: Number(d.arrows), t0: Number(d.t0), t1: Number(d.t1), axis: String(d.axis) }
+  })
+}
+async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
+  return page.evaluate(() => {
+    const c = (window as unknown as { __hmmlabCharts?: { charts: Map<string, { chart: { scales: { x: { min: number; max: number } } } }> } }).__hmmlabCharts?.charts.get('memory')?.chart
+    return c ? { min: c.scales.x.min, max: c.scales.x.max } : undefined
+  })
+}
+async function openRun(page: Page, id: string): Promise<void> {
+  await gotoHash(page, `#/results?run=${id}`)
+  await expect(page.getByTestId('result-design')).toHaveText(id.slice(-2))
+  await page.getByTestId('tracks-canvas').scrollIntoViewIfNeeded()
+  await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).boxes).toBeGreaterThan(0)
+}
+
+test.describe('Lifetimes timeline', () => {
+  test('refcount tracks under the memory chart, lanes with slices and cause arrows, slice details', async ({ appPage: page }) => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await openRun(page, 'fork-D1')
+    // refcount step lines: mm_users / mm_count of A and B, f_count of the device file
+    const rc = page.getByTestId('refcounts')
+    await expect(rc.getByRole('heading')).toContainText('5 tracks')
+    expect((await canvasState(page, 'refcount-canvas')).rows).toBe(5)
+    await rc.getByText('Values in the selected window (table)').click()
+    const mmUsers = rc.getByTestId('refcount-table').locator('tr', { hasText: 'mm of A · mm_users' })
+    await expect(mmUsers.locator('td').nth(3)).toHaveText('3')
+    await expect(mmUsers.locator('td').nth(5)).toHaveText('8')
+    // one lane per task, device and IOMMU
+    const tl = await canvasState(page, 'tracks-canvas')
+    expect(tl.rows).toBe(4)
+    expect(tl.arrows).toBeGreaterThan(0)
+    await expect(page.getByRole('img', { name: /Timeline: 4 lanes \(task A, task B, device gpu0, IOMMU iommu0\)/ })).toBeVisible()
+    // pick the fork's invalidation from the log: its details name its cause and effects
+    await page.getByTestId('log-search').fill('invalidate PROTECTION_PAGE')
+    await expect(page.getByTestId('event-log').locator('li')).toHaveCount(1)
+    await page.getByTestId('event-log').locator('li button').first().click()
+    const detail = page.getByTestId('slice-detail')
+    await expect(detail).toContainText('invalidate PROTECTION_PAGE (invalidate) on task A')
+    await expect(detail).toContainText('caused by: fork')
+    await expect(page.getByTestId('slice-effects')).toContainText('device_pt_zap')
+    await expect(page.getByTestId('slice-effects')).toContainText('ats_inv')
+  })
+
+  test('the event log searches every word and filters by category', async ({ appPage: page }) => {
+    await openRun(page, 'fork-D1')
+    const count = page.getByTestId('log-count')
+    const all = Number(/of (\d+) events/.exec((await count.textContent())!)![1])
+    await page.getByTestId('log-search').fill('mm of A mm_users mmput line')
+    const items = page.getByTestId('event-log').locator('li')
+    // the record's four mmput rows of A's mm_users: the device_read's, A's exit, B's read, B's exit
+    await expect(items).toHaveCount(4)
+    for (const t of await items.allTextContents()) expect(t).toMatch(/mm of A.*mm_users → \d by mmput \(line \d+\)/)
+    await page.getByTestId('log-search').fill('')
+    await page.getByTestId('cat-refcount').uncheck()
+    await expect(count).toHaveText(new RegExp(`^${all - 20} of ${all} events`))
+    expect((await page.getByTestId('event-log').allTextContents()).join(' ')).not.toContain('by mmget')
+  })
+
+  test('one time window: a selection on the timeline moves the memory chart, the refcounts and the log; the memory chart moves them back', async ({ appPage: page }) => {
+    await openRun(page, 'fork-D1')
+    await expect.poll(() => memoryRange(page)).toBeTruthy()
+    const before = (await memoryRange(page))!
+    const box = (await page.getByTestId('tracks-canvas').boundingBox())!
+    // drag across the middle of the plot (the labels take the first 150 px)
+    const y = box.y + 40
+    await page.mouse.move(box.x + 150 + (box.width - 150) * 0.05, y)
+    await page.mouse.down()
+    await page.mouse.move(box.x + 150 + (box.width - 150) * 0.2, y, { steps: 5 })
+    await page.mouse.up()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.25)
+    const sel = await canvasState(page, 'tracks-canvas')
+    expect(sel.t0).toBeGreaterThan(0)
+    // the refcount tracks and the memory chart show the same window
+    const rc = await canvasState(page, 'refcount-canvas')
+    expect(rc.t0).toBeCloseTo(sel.t0, -3)
+    expect(rc.t1).toBeCloseTo(sel.t1, -3)
+    await expect.poll(async () => Math.abs((await memoryRange(page))!.max - sel.t1) / sel.t1).toBeLessThan(0.01)
+    // the log holds only events inside the window
+    const log = page.getByTestId('log-count')
+    await expect(log).not.toHaveText(/^(\d+) of \1 events/)
+    // zooming the memory chart (its own buttons) moves the timeline
+    await page.getByRole('button', { name: /reset zoom Memory by object type/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThan(before.max * 0.99)
+    await page.getByRole('button', { name: /zoom in Memory by object type/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.99)
+  })
+
+  test('linear, logarithmic and events-only axes; W/S/A/D/R keys zoom and pan; ? lists them', async ({ appPage: page }) => {
+    await openRun(page, 'fork-D1')
+    const whole = await canvasState(page, 'tracks-canvas')
+    await page.getByTestId('axis-mode').selectOption('log')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).axis).toBe('log')
+    await page.getByTestId('axis-mode').selectOption('events')
+    await expect.poll(async () => (await canvasState(page, 'refcount-canvas')).axis).toBe('events')
+    // on the events-only axis the first millisecond (where most events are) gets most of the width
+    const boxesEvents = (await canvasState(page, 'tracks-canvas')).boxes
+    await page.getByTestId('axis-mode').selectOption('linear')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).boxes).toBeLessThan(boxesEvents)
+
+    await page.locator('body').click({ position: { x: 5, y: 5 } })
+    await page.keyboard.press('w')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1 - (await canvasState(page, 'tracks-canvas')).t0).toBeLessThan((whole.t1 - whole.t0) * 0.6)
+    const zoomed = await canvasState(page, 'tracks-canvas')
+    await page.keyboard.press('d')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t0).toBeGreaterThan(zoomed.t0)
+    await page.keyboard.press('r')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBe(whole.t1)
+    await page.keyboard.press('x')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).axis).toBe('log')
+    await page.keyboard.press('?')
+    const dialog = page.getByTestId('shortcuts')
+    await expect(dialog).toContainText('zoom in the time window')
+    await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
+  })
+
+  test('Held by: the leak chain as a graph from the leaked object to the live reference', async ({ appPage: page }, testInfo) => {
+    await openRun(page, 'fork-D1')
+    const graphs = page.getByTestId('held-by-graphs')
+    await expect(graphs).toBeVisible()
+    const g = graphs.getByTestId('held-by-graph').first()
+    await expect(g).toHaveAttribute('aria-label', /B's fd dev holds .* holds mm of A/)
+    await expect(g.locator('[data-node="leaked"]')).toContainText('mm of A')
+    await expect(g.locator('[data-node="root"]')).toContainText("B's fd dev")
+    // three boxes (mm of A ← gpu0 file ← B's fd dev), joined by two arrows
+    await expect(g.locator('g[data-node]')).toHaveCount(3)
+    await expect(g.locator('line')).toHaveCount(2)
+    await expect(graphs.locator('figcaption').first()).toContainText('task A')
+    const file = testInfo.outputPath('held-by.png')
+    await graphs.screenshot({ path: file })
+    await testInfo.attach('Held-by graph, D1', { path: file, contentType: 'image/png' })
+  })
+
+  for (const [w, h] of [
+    [1440, 900],
+    [1024, 768],
+  ] as const) {
+    test(`at ${w}x${h} the Results view with the timeline never scrolls sideways`, async ({ appPage: page }, testInfo) => {
+      await page.setViewportSize({ width: w, height: h })
+      await openRun(page, 'fork-D4')
+      await page.getByTestId('log-search').fill('mmu_notifier')
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      expect(overflow).toBeLessThanOrEqual(0)
+      const canvas = (await page.getByTestId('tracks-canvas').boundingBox())!
+      expect(canvas.x + canvas.width).toBeLessThanOrEqual(w)
+      // D4 frees the notifier after an SRCU grace period: a slice on the SRCU lane
+      await page.getByTestId('log-search').fill('grace period')
+      await expect(page.getByTestId('event-log').locator('li').first()).toContainText('SRCU callbacks')
+      await page.getByTestId('log-search').fill('')
+      for (const part of ['refcounts', 'tracks', 'leaks']) {
+        const file = testInfo.outputPath(`${part}-${w}x${h}.png`)
+        await page.getByTestId(part).screenshot({ path: file })
+        await testInfo.attach(`${part} at ${w}x${h}`, { path: file, contentType: 'image/png' })
+      }
+    })
+  }
+})

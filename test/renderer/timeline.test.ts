@@ -1,0 +1,179 @@
+/** The Timeline's projections: record → lanes/slices/flows/refcount series, the axes, the shared window, LOD, the log. */
+import { describe, expect, it } from 'vitest'
+import { parseScenario, runScenario } from '../../src/sim/index'
+import { readFileSync } from 'node:fs'
+import {
+  axisTicks,
+  distinctTimes,
+  filterLog,
+  laneBoxes,
+  logEvents,
+  makeAxis,
+  panWindow,
+  refcountSeries,
+  stepPoints,
+  timelineModel,
+  valueAt,
+  windowFromPixels,
+  windowsDiffer,
+  xOf,
+  zoomWindow,
+  type TimelineModel,
+} from '../../src/renderer/lib/timeline'
+
+const FORK = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
+const record = runScenario(parseScenario(readFileSync(FORK, 'utf8'), FORK), { design: 'D1' })
+
+describe('record → timeline model', () => {
+  it('keeps every slice on its lane, in start order, with names and categories from the dictionaries', () => {
+    const m = timelineModel(record)
+    const tl = record.timeline!
+    expect(m.t0.length).toBe(tl.slices.t0.length)
+    expect(m.lanes).toBe(tl.lanes)
+    expect(m.byLane.flat().length).toBe(m.t0.length)
+    for (const [li, list] of m.byLane.entries()) {
+      for (let k = 0; k < list.length; k++) {
+        expect(m.lane[list[k]!]).toBe(li)
+        if (k > 0) expect(m.t0[list[k]!]!).toBeGreaterThanOrEqual(m.t0[list[k - 1]!]!)
+      }
+    }
+    const i = m.name.indexOf('fork')
+    expect(m.cat[i]).toBe('step')
+    expect(m.lanes[m.lane[i]!]!.id).toBe('task:A')
+    expect(m.flows.length).toBe(tl.flows.from.length)
+    expect(m.cats).toEqual(expect.arrayContaining(['step', 'invalidate', 'device_tlb', 'iommu']))
+  })
+
+  it('a record made before timelines gives an empty model, not an error', () => {
+    const m = timelineModel({ outcome: record.outcome })
+    expect(m.lanes).toEqual([])
+    expect(m.t0.length).toBe(0)
+    expect(refcountSeries(undefined)).toEqual([])
+  })
+
+  it('refcount series are the record rows per track; the value at a time is the last change before it', () => {
+    const s = refcountSeries(record.refcounts)
+    const users = s.find((x) => x.object === 'mm of A' && x.counter === 'mm_users')!
+    expect(users.v).toEqual([1, 2, 3, 2, 1, 2, 1, 0])
+    expect(users.final).toBe(0)
+    expect(valueAt(users, users.t[0]! - 1)).toBeUndefined()
+    expect(valueAt(users, users.t[1]!)).toBe(2)
+    expect(valueAt(users, (users.t[1]! + users.t[2]!) / 2)).toBe(2)
+    expect(valueAt(users, record.outcome.simulatedNs)).toBe(0)
+  })
+})
+
+describe('axes', () => {
+  it('linear maps the run onto 0..1 and back', () => {
+    const a = makeAxis('linear', 1000)
+    expect(a.u(250)).toBe(0.25)
+    expect(a.t(0.25)).toBe(250)
+  })
+
+  it('logarithmic gives the first microsecond of a 10 s run a visible share and inverts', () => {
+    const a = makeAxis('log', 10e9)
+    expect(a.u(1000)).toBeGreaterThan(0.25)
+    expect(makeAxis('linear', 10e9).u(1000)).toBeLessThan(1e-6)
+    for (const t of [0, 1, 999, 1e6, 5e9, 10e9]) expect(a.t(a.u(t))).toBeCloseTo(t, -Math.log10(Math.max(1, t)) + 6)
+  })
+
+  it('events only spaces distinct event times equally and interpolates between them', () => {
+    const a = makeAxis('events', 1000, [10, 10, 20, 900])
+    // 0, 10, 20, 900, 1000 → five ranks
+    expect(distinctTimes([10, 10, 20, 900], 1000)).toEqual([0, 10, 20, 900, 1000])
+    expect(a.u(10)).toBeCloseTo(0.25)
+    expect(a.u(20)).toBeCloseTo(0.5)
+    expect(a.u(460)).toBeCloseTo(0.625)
+    expect(a.t(0.75)).toBeCloseTo(900)
+    expect(a.t(a.u(15))).toBeCloseTo(15)
+  })
+})
+
+describe('the shared window', () => {
+  const axis = makeAxis('linear', 1000)
+  it('zooms around a point and never leaves the run', () => {
+    const w = zoomWindow(axis, { t0: 0, t1: 1000 }, 0.5, 0.5)
+    expect(w).toEqual({ t0: 250, t1: 750 })
+    const edge = zoomWindow(axis, { t0: 0, t1: 1000 }, 0.5, 0)
+    expect(edge.t0).toBe(0)
+    expect(edge.t1).toBe(500)
+    const out = zoomWindow(axis, w, 10)
+    expect(out).toEqual({ t0: 0, t1: 1000 })
+  })
+
+  it('pans by a fraction of the window and stops at the ends', () => {
+    const near = (w: { t0: number; t1: number }, t0: number, t1: number): void => {
+      expect(w.t0).toBeCloseTo(t0, 6)
+      expect(w.t1).toBeCloseTo(t1, 6)
+    }
+    near(panWindow(axis, { t0: 200, t1: 400 }, 0.5), 300, 500)
+    near(panWindow(axis, { t0: 100, t1: 300 }, -1), 0, 200)
+    near(panWindow(axis, { t0: 800, t1: 1000 }, 1), 800, 1000)
+  })
+
+  it('a dragged range of pixels is a window in time, on any axis', () => {
+    expect(windowFromPixels(axis, { t0: 0, t1: 1000 }, 300, 100, 1000)).toEqual({ t0: 100, t1: 300 })
+    const log = makeAxis('log', 1e9)
+    const w = windowFromPixels(log, { t0: 0, t1: 1e9 }, 0, 500, 1000)
+    expect(w.t1).toBeCloseTo(Math.sqrt(1e9 + 1) - 1, 0)
+    expect(xOf(log, { t0: 0, t1: 1e9 }, w.t1, 1000)).toBeCloseTo(500)
+  })
+
+  it('windows that differ by less than a thousandth are the same (no ping-pong between views)', () => {
+    expect(windowsDiffer({ t0: 0, t1: 1000 }, { t0: 0.5, t1: 1000 })).toBe(false)
+    expect(windowsDiffer({ t0: 0, t1: 1000 }, { t0: 5, t1: 1000 })).toBe(true)
+    expect(windowsDiffer(null, null)).toBe(false)
+  })
+
+  it('ticks are spread over the view', () => {
+    const t = axisTicks(axis, { t0: 0, t1: 1000 }, 440, 4)
+    expect(t.map((x) => x.t)).toEqual([0, 250, 500, 750, 1000])
+    expect(t[4]!.x).toBe(440)
+  })
+})
+
+describe('level of detail', () => {
+  it('10,000 slices of one lane become at most about one box per pixel, and zooming in gives them back', () => {
+    const n = 10000
+    const m = { t0: new Float64Array(n), t1: new Float64Array(n) } as Pick<TimelineModel, 't0' | 't1'>
+    for (let i = 0; i < n; i++) {
+      m.t0[i] = i * 100
+      m.t1[i] = i * 100 + 50
+    }
+    const idx = [...Array(n).keys()]
+    const axis = makeAxis('linear', n * 100)
+    const all = laneBoxes(m, idx, axis, { t0: 0, t1: n * 100 }, 800)
+    expect(all.length).toBeLessThanOrEqual(800)
+    expect(all.reduce((s, b) => s + b.count, 0)).toBe(n)
+    const zoomed = laneBoxes(m, idx, axis, { t0: 0, t1: 1000 }, 800)
+    expect(zoomed.map((b) => b.count)).toEqual(Array(11).fill(1))
+    expect(zoomed[1]!.x0).toBeCloseTo(80)
+  })
+
+  it('step points keep the value at the window start and the last value of each pixel', () => {
+    const s = { t: [0, 10, 11, 12, 500], v: [1, 2, 3, 2, 0] }
+    const axis = makeAxis('linear', 1000)
+    const pts = stepPoints(s, axis, { t0: 5, t1: 1000 }, 10)
+    expect(pts[0]).toEqual({ x: 0, v: 1 })
+    expect(pts[pts.length - 1]!.v).toBe(0)
+    expect(pts.length).toBeLessThan(s.t.length + 1)
+  })
+})
+
+describe('the event log', () => {
+  const m = timelineModel(record)
+  const log = logEvents(m, record.refcounts, record.markers.rows)
+  it('holds every slice, refcount change and marker in time order', () => {
+    expect(log.length).toBe(m.t0.length + record.refcounts!.rows.t.length + record.markers.rows.length)
+    for (let i = 1; i < log.length; i++) expect(log[i]!.t).toBeGreaterThanOrEqual(log[i - 1]!.t)
+  })
+  it('filters by every word of the search, by category and by the window', () => {
+    const got = filterLog(log, 'mm_users mmget', new Set(), null)
+    expect(got.length).toBeGreaterThan(0)
+    for (const e of got) expect(e.text).toMatch(/mm_users.*mmget/)
+    const noRefs = filterLog(log, '', new Set(['refcount']), null)
+    expect(noRefs.some((e) => e.kind === 'refcount')).toBe(false)
+    const w = { t0: 18_000_000, t1: 19_000_000 }
+    for (const e of filterLog(log, '', new Set(), w)) expect(e.t >= w.t0 && e.t <= w.t1).toBe(true)
+  })
+})
