@@ -27,7 +27,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'scenarios.validate': async ({ text, fileName }) => {
       let machine
       try {
-        machine = await resolveMachineRef(text, fileName)
+        machine = await resolveMachineRef(text, fileName, undefined, services.machineRoots)
       } catch (err) {
         return { ok: false, issues: [{ path: 'machine', message: err instanceof Error ? err.message : String(err) }] }
       }
@@ -39,7 +39,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
       const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
       const scenarioPath = input.scenarioId ? scenarios.resolveId(input.scenarioId) : undefined
-      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath))
+      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath, services.machineRoots))
       const started = await badRequestOnError(() =>
         experiments.start({
           scenarioText: scenario.text,

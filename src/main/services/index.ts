@@ -11,6 +11,7 @@ import { runWorkerEntry } from './experiments/worker-entry'
 import { ScenarioLibrary } from './scenarios'
 import { simBinding, type SimBinding } from './sim-binding'
 import { RunStore } from './store/run-store'
+import { sweepStaleTempDirs } from './probe/capture'
 import { defaultWorkspace } from './store/workspace'
 
 export interface LabServices {
@@ -20,6 +21,8 @@ export interface LabServices {
   readonly pool: RunPool
   readonly experiments: ExperimentService
   readonly sim: SimBinding
+  /** Folders a scenario's `machine: <file>` may name: the workspace and the built-in library. */
+  readonly machineRoots: readonly string[]
   close(): Promise<void>
 }
 
@@ -38,6 +41,9 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const workspace = opts.workspace ?? defaultWorkspace()
   const sim = simBinding
   const store = new RunStore(workspace)
+  // What a crash left behind: half-written runs, temporary files, capture extractions.
+  void store.sweepLeftovers()
+  sweepStaleTempDirs()
   const entry = runWorkerEntry()
   const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), ...(opts.threads ? { threads: opts.threads } : {}) })
   const hub = opts.hub
@@ -55,6 +61,8 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
       runFinished: (p) => emit('run.finished', p as never),
     },
   })
-  const scenarios = new ScenarioLibrary({ builtin: opts.builtinScenarios ?? join(appRoot(), 'scenarios'), workspace: join(workspace, 'scenarios') }, sim.plan)
-  return { workspace, scenarios, store, pool, experiments, sim, close: () => pool.close() }
+  const builtin = opts.builtinScenarios ?? join(appRoot(), 'scenarios')
+  const machineRoots = [workspace, builtin]
+  const scenarios = new ScenarioLibrary({ builtin, workspace: join(workspace, 'scenarios') }, sim.plan, machineRoots)
+  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, close: () => pool.close() }
 }

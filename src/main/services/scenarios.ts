@@ -19,6 +19,8 @@ export class ScenarioLibrary {
   constructor(
     private readonly dirs: { builtin: string; workspace: string },
     private readonly plan: PlanScenario,
+    /** Folders a scenario's `machine: <file>` may name. */
+    private readonly machineRoots: readonly string[] = [dirs.workspace, dirs.builtin],
   ) {}
 
   /** Every scenario file of both sources, grouped by folder, sorted. */
@@ -50,7 +52,7 @@ export class ScenarioLibrary {
         // A scenario that names its machine (`machine: probed` or a file) depends on more than its text: not cached.
         let cacheable = true
         try {
-          const machine = await resolveMachineRef(text, rel, path)
+          const machine = await resolveMachineRef(text, rel, path, this.machineRoots)
           cacheable = machine === undefined
           const p = this.plan(text, rel, machine?.spec)
           entry = { id, source, group, fileName, name: p.name, description: p.description ?? '' }

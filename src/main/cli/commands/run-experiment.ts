@@ -5,7 +5,7 @@
  * worker pool and are saved in the run store. Prints progress on a terminal, then one line per run.
  */
 import { readFileSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
 import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
@@ -78,7 +78,8 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       }
       let started
       try {
-        const machine = await resolveMachineRef(text, basename(file), resolve(file))
+        // The scenario named on the command line may name a machine file next to it.
+        const machine = await resolveMachineRef(text, basename(file), resolve(file), [...services.machineRoots, dirname(resolve(file))])
         started = await services.experiments.start({
           scenarioText: text,
           fileName: file,
