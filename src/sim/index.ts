@@ -59,6 +59,8 @@ export function runSweep(sc: Scenario, design: DesignId, first: number, count: n
   const failedSeeds: number[] = []
   let firstResult: RunResult | null = null
   for (let i = 0; i < count; i++) {
+    // A stopped sweep (cancel, wall-time budget) starts no further seed; the first always runs.
+    if (i > 0 && opts.shouldStop?.()) break
     const seed = (first + i) >>> 0
     const r = runScenario(sc, { ...opts, design, seed })
     if (!firstResult) firstResult = r
@@ -68,7 +70,7 @@ export function runSweep(sc: Scenario, design: DesignId, first: number, count: n
     for (const k of kinds) hits[k] = (hits[k] ?? 0) + 1
   }
   const fractions: Record<string, number> = {}
-  for (const k of Object.keys(hits).sort()) fractions[k] = (hits[k] as number) / count
+  for (const k of Object.keys(hits).sort()) fractions[k] = (hits[k] as number) / seeds.length
   const expects: SweepResult['expects'] = []
   for (const e of sc.sweep_expect ?? []) {
     if (e.design !== undefined && !(Array.isArray(e.design) ? e.design : [e.design]).includes(design)) continue

@@ -142,11 +142,13 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
       break
     }
     n++
+    // After every event: one event can be long (a random_access of 4096 pages), and a wall-time
+    // budget must hold between two of them.
+    if (opts.shouldStop?.()) {
+      ctx.stopped = true
+      break
+    }
     if ((n & 4095) === 0) {
-      if (opts.shouldStop?.()) {
-        ctx.stopped = true
-        break
-      }
       opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
     }
     if (n >= maxEvents) {

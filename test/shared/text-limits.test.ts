@@ -9,7 +9,7 @@ import { SCENARIO_LIMITS, TextLimitError, checkTextLimits, jsonDepth } from '../
 describe('scenario text limits', () => {
   it('1,000 and 100,000 nested [ or { are refused at their line, never a stack overflow', () => {
     for (const n of [1000, 100_000]) {
-      for (const [open, close] of [['[', ']'], ['{a: ', '}']]) {
+      for (const [open, close] of [['[', ']'], ['{a: ', '}']] as const) {
         const text = `name: deep\nsteps:\n  - spawn: ${open.repeat(n)}${close.repeat(n)}\n`
         expect(() => checkTextLimits(text, 'deep.yaml')).toThrow(TextLimitError)
         expect(() => checkTextLimits(text, 'deep.yaml')).toThrow(`deep.yaml:3: (document): nested deeper than ${SCENARIO_LIMITS.maxDepth} levels`)

@@ -16,7 +16,11 @@ interface RunFlags {
   seed?: string
   json?: boolean
   out?: string
+  timeout?: string
 }
+
+/** Wall-time budget of one in-process run (all its seeds), as for a run on the experiment service. */
+export const DEFAULT_RUN_BUDGET_S = 600
 
 const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
 const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
@@ -80,6 +84,18 @@ export function stdoutFlushed(): Promise<void> {
   })
 }
 
+/** A wall-time budget: `exceeded()` turns true (and stays) once `ms` have passed since it was made. */
+export function wallBudget(ms: number, now: () => number = Date.now): { exceeded: () => boolean; readonly hit: boolean } {
+  const deadline = now() + ms
+  let hit = false
+  return {
+    exceeded: () => (hit ||= now() > deadline),
+    get hit() {
+      return hit
+    },
+  }
+}
+
 /** Registers `hmmlab run`. */
 export function registerRunCommand(program: Command): void {
   program
@@ -94,7 +110,7 @@ export function registerRunCommand(program: Command): void {
     .option('--workers <n>', 'worker threads for the runs (default: one per core); runs on the experiment service')
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
-    .option('--timeout <seconds>', 'stop a run that takes longer (experiment service only)')
+    .option('--timeout <seconds>', `stop a run that takes longer (default ${DEFAULT_RUN_BUDGET_S}; in process, or on the experiment service)`)
     .addHelpText(
       'after',
       '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
@@ -134,6 +150,11 @@ export function runCommand(files: string[], flags: RunFlags): number {
     }
     seed = n
   }
+  const budgetS = flags.timeout === undefined ? DEFAULT_RUN_BUDGET_S : Number(flags.timeout)
+  if (!(budgetS > 0) || !Number.isFinite(budgetS)) {
+    process.stderr.write(`hmmlab run: --timeout expects a positive number of seconds, got "${flags.timeout}"\n`)
+    return 2
+  }
   const tty = process.stdout.isTTY === true && !flags.json
   const docs: unknown[] = []
   if (flags.out) mkdirSync(flags.out, { recursive: true })
@@ -166,14 +187,21 @@ export function runCommand(files: string[], flags: RunFlags): number {
         : undefined
       const first = seed ?? sc.seed ?? 1
       const nSeeds = sc.seeds ?? 1
+      // The wall-time budget of this run (every seed of it): checked by the simulator between events.
+      const budget = wallBudget(budgetS * 1000)
+      const opts = { shouldStop: budget.exceeded, ...(onProgress ? { onProgress } : {}) }
       let result: RunResult
       let sweep: SweepResult | null = null
       if (nSeeds > 1) {
-        const r = runSweep(sc, d, first, nSeeds, onProgress ? { onProgress } : {})
+        const r = runSweep(sc, d, first, nSeeds, opts)
         result = r.firstResult
         sweep = r.sweep
-      } else result = runScenario(sc, { design: d, seed: first, ...(onProgress ? { onProgress } : {}) })
+      } else result = runScenario(sc, { design: d, seed: first, ...opts })
       if (tty) process.stdout.write('\r\x1b[K')
+      if (budget.hit) {
+        process.stderr.write(`hmmlab run: ${file} ${d}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial\n`)
+        if (code === 0) code = 1
+      }
       runs.push(result)
       if (result.status === 'failed' && code === 0) code = 1
       if (sweep && (sweep.failedSeeds.length > 0 || sweep.expects.some((e) => !e.pass)) && code === 0) code = 1
