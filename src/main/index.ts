@@ -10,6 +10,7 @@ import { RENDERER_URL } from './electron/policy'
 import { registerAppScheme, serveAppScheme } from './electron/protocol'
 import { hardenSession, hardenWebContents, createMainWindow } from './electron/window'
 import { serveIpc } from './electron/ipc'
+import { utilityRunProcess } from './electron/utility-process'
 import { htmlToPdf } from './electron/pdf'
 import { appRoot, rendererDir } from './paths'
 
@@ -23,7 +24,8 @@ hardenWebContents(rendererUrl)
 void app.whenReady().then(() => {
   hardenSession()
   serveAppScheme(rendererDir())
-  const api = createApi({ host: 'electron', printToPdf: htmlToPdf })
+  // Run processes as utility processes: the packaged app has no ELECTRON_RUN_AS_NODE (fuse off).
+  const api = createApi({ host: 'electron', printToPdf: htmlToPdf }, { spawnRunProcess: utilityRunProcess })
   const win = createMainWindow(rendererUrl, preloadPath, join(appRoot(), 'resources', 'icon.png'))
   const stop = serveIpc(api, win, rendererUrl)
   let seq = 0

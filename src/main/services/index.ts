@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { EventHub } from '../api/event-hub'
 import { appRoot } from '../paths'
 import { RunPool } from './experiments/pool'
+import type { SpawnRunProcess } from './experiments/process-runner'
 import { ExperimentService } from './experiments/service'
 import { runWorkerEntry } from './experiments/worker-entry'
 import { ScenarioLibrary } from './scenarios'
@@ -32,6 +33,8 @@ export interface LabServicesOptions {
   threads?: number
   /** Built-in scenarios folder (default: the project's `scenarios/`). */
   builtinScenarios?: string
+  /** How run processes start (the Electron entry passes a `utilityProcess` spawner). */
+  spawnRunProcess?: SpawnRunProcess
   /** Events for a host without a hub (the CLI's progress line). */
   onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
 }
@@ -45,7 +48,12 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   void store.sweepLeftovers()
   sweepStaleTempDirs()
   const entry = runWorkerEntry()
-  const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), ...(opts.threads ? { threads: opts.threads } : {}) })
+  const pool = new RunPool({
+    workerFile: entry.file,
+    ...(entry.execArgv ? { execArgv: entry.execArgv } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.spawnRunProcess ? { spawnRunProcess: opts.spawnRunProcess } : {}),
+  })
   const hub = opts.hub
   const emit = (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: never): void => {
     hub?.emit(name, payload)

@@ -83,7 +83,7 @@ describe('stopping real runs', () => {
     const summary = await started.done
     expect(summary.runs.map((r) => r.status)).toEqual(['cancelled'])
     expect((await services.store.getRun(started.runIds[0]!)).manifest.status).toBe('cancelled')
-  }, 30_000)
+  })
 
   it('a run over its time limit is stopped and saved as a timeout; a run beside it finishes', async () => {
     const long = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4'], timeoutMs: 1500 })
@@ -92,7 +92,7 @@ describe('stopping real runs', () => {
     expect(l.runs.map((r) => r.status)).toEqual(['timeout'])
     expect(l.runs[0]!.error).toContain('1500 ms')
     expect(s.runs.map((r) => r.status)).toEqual(['ok'])
-  }, 30_000)
+  })
 })
 
 describe('routes over real runs', () => {

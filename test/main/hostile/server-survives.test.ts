@@ -18,7 +18,7 @@ const MINIMAL = 'name: ok\ndesigns: [D1]\nsteps:\n  - spawn: { task: A }\n'
 let server: ServerProcess
 beforeAll(async () => {
   server = await startServerProcess({ headersTimeoutMs: 1000, idleTimeoutMs: 1000, maxConnectionsPerClient: 16 })
-}, 60_000)
+})
 afterAll(() => server.stop())
 
 async function expectAlive(): Promise<void> {
