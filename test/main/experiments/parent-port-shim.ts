@@ -21,3 +21,4 @@ process.on('message', (data) => {
 // The host must not use the fork channel itself.
 ;(process as { send?: unknown }).send = undefined
 await import('../../../src/main/services/experiments/process-host')
+export {}
