@@ -10,7 +10,7 @@ import type { SpawnRunProcess } from './experiments/process-runner'
 import { ExperimentService } from './experiments/service'
 import { runWorkerEntry } from './experiments/worker-entry'
 import { ScenarioLibrary } from './scenarios'
-import { simBinding, type SimBinding } from './sim-binding'
+import { createParseWorker, type AsyncSimBinding } from './parse-worker'
 import { RunStore } from './store/run-store'
 import { sweepStaleTempDirs } from './probe/capture'
 import { defaultWorkspace } from './store/workspace'
@@ -21,7 +21,8 @@ export interface LabServices {
   readonly store: RunStore
   readonly pool: RunPool
   readonly experiments: ExperimentService
-  readonly sim: SimBinding
+  /** Scenario validation and planning, on a worker thread. */
+  readonly sim: AsyncSimBinding
   /** Folders a scenario's `machine: <file>` may name: the workspace and the built-in library. */
   readonly machineRoots: readonly string[]
   close(): Promise<void>
@@ -42,7 +43,7 @@ export interface LabServicesOptions {
 /** Creates the services; the pool starts threads only when the first run is queued. */
 export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const workspace = opts.workspace ?? defaultWorkspace()
-  const sim = simBinding
+  const sim = createParseWorker()
   const store = new RunStore(workspace)
   // What a crash left behind: half-written runs, temporary files, capture extractions.
   void store.sweepLeftovers()
@@ -72,5 +73,5 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const builtin = opts.builtinScenarios ?? join(appRoot(), 'scenarios')
   const machineRoots = [workspace, builtin]
   const scenarios = new ScenarioLibrary({ builtin, workspace: join(workspace, 'scenarios') }, sim.plan, machineRoots)
-  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, close: () => pool.close() }
+  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, close: async () => void (await Promise.all([pool.close(), sim.close()])) }
 }

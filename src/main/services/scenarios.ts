@@ -54,7 +54,7 @@ export class ScenarioLibrary {
         try {
           const machine = await resolveMachineRef(text, rel, path, this.machineRoots)
           cacheable = machine === undefined
-          const p = this.plan(text, rel, machine?.spec)
+          const p = await this.plan(text, rel, machine?.spec)
           entry = { id, source, group, fileName, name: p.name, description: p.description ?? '' }
         } catch (err) {
           entry = { id, source, group, fileName, name: fileName, description: '', error: (err as Error).message }

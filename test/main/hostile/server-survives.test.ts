@@ -124,6 +124,29 @@ describe('the browser host survives hostile input (issue 18)', () => {
     await expectAlive()
   })
 
+  it('8: a scenario near 1 MB is validated off the main thread: a request sent after it is answered first', async () => {
+    const lines = ['name: big', 'designs: [D1]', 'steps:']
+    while (lines.join('\n').length < 900_000) lines.push('  - spawn: { task: A }')
+    const order: string[] = []
+    const validate = server.call('scenarios.validate', { text: lines.join('\n'), fileName: 'big.yaml' }).then((r) => {
+      order.push('validate')
+      return r
+    })
+    // Sent once the big request is on its way; answered while the parser thread works.
+    await new Promise((r) => setTimeout(r, 50))
+    const info = server.call('app.info', {}).then((r) => {
+      order.push('app.info')
+      return r
+    })
+    const [v, i] = await Promise.all([validate, info])
+    expect(i.status).toBe(200)
+    expect(v.status).toBe(200)
+    expect(order).toEqual(['app.info', 'validate'])
+    const over = await server.call('scenarios.validate', { text: 'x'.repeat(2 << 20), fileName: 'huge.yaml' })
+    expect(over.status).toBe(413)
+    await expectAlive()
+  })
+
   it('9: a malformed request URL gets 400 before authentication', async () => {
     const res = await new Promise<string>((resolve) => {
       const s = connect(server.port, '127.0.0.1', () => s.write(`GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`))

@@ -23,11 +23,11 @@ export interface ScenarioPlan {
   /** Every design the simulator accepts; a run naming another is refused before anything runs. */
   knownDesigns?: readonly string[]
   /** Throws if a set of swept parameters does not make a valid scenario. */
-  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void
+  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void | Promise<void>
 }
 
 /** Validates a scenario (with its machine replaced, if given) and returns its plan; throws with file/line/field on bad input. */
-export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan
+export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan | Promise<ScenarioPlan>
 
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
@@ -89,7 +89,7 @@ export class ExperimentService {
 
   /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
   async start(req: StartRequest): Promise<StartedExperiment> {
-    const plan = this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
+    const plan = await this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
     const sets = expandSweep(req.sweep ?? {})
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
     const queuedAt = new Date().toISOString()
@@ -102,7 +102,7 @@ export class ExperimentService {
       if (!Number.isInteger(runSeed) || runSeed < 0 || runSeed > 0xffffffff) throw new Error(`seed must be an integer 0..4294967295, got ${String(seed)}`)
       const unknown = designs.find((d) => plan.knownDesigns && !plan.knownDesigns.includes(d))
       if (unknown) throw new Error(`unknown design ${JSON.stringify(unknown)} (the simulator knows ${plan.knownDesigns!.join(', ')})`)
-      plan.checkParameters?.(parameters, req.machine?.spec)
+      await plan.checkParameters?.(parameters, req.machine?.spec)
       for (const d of designs) runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(d)}-s${runSeed}`, design: d, seed: runSeed, parameters })
     }
     const sweepAxes: Record<string, ParamValue[]> = {}
