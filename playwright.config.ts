@@ -1,9 +1,12 @@
 import { defineConfig } from '@playwright/test'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findElectron } from './e2e/electron-binary'
 
 const root = dirname(fileURLToPath(import.meta.url))
+// the app under test keeps its calibration in a folder of its own, never the developer's (docs/calibration.md)
+process.env.HMMLAB_CALIBRATION ??= join(tmpdir(), `hmmlab-e2e-${process.pid}`, 'calibration.json')
 const electron = findElectron(root)
 if ((!electron.binary || electron.reason) && process.env.TEST_WORKER_INDEX === undefined) {
   // Said once per run, in plain words, so a skipped Electron project is never mistaken for a pass.

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -10,5 +12,8 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',
+    // runs must not pick up the developer's own calibration (hmmlab calibrate) by default
+    // nor read or write the developer's calibration file (the app's routes use HMMLAB_CALIBRATION)
+    env: { HMMLAB_COSTS: 'default', HMMLAB_CALIBRATION: join(tmpdir(), `hmmlab-vitest-${process.pid}`, 'calibration.json') },
   },
 })

@@ -119,3 +119,17 @@ test.describe('Results', () => {
     await expect(page.getByRole('img', { name: /^Design D1: .* held for gone owners$/ })).toBeVisible()
   })
 })
+
+test('zooming into the memory chart keeps the bands and a y axis that fits them', async ({ appPage: page }) => {
+  await gotoHash(page, '#/results?run=run-d4')
+  await expect(page.getByTestId('run-result').getByTestId('result-design')).toHaveText('D4')
+  await expect.poll(async () => (await chartSummary(page, 'memory'))?.datasets.length).toBeGreaterThan(0)
+  const before = (await chartSummary(page, 'memory'))!
+  const zoomIn = page.getByRole('button', { name: /^zoom in Memory by object type/ })
+  for (let i = 0; i < 3; i++) await zoomIn.click()
+  await expect.poll(async () => (await chartSummary(page, 'memory'))!.axes.x!.max! - (await chartSummary(page, 'memory'))!.axes.x!.min!).toBeLessThan((before.axes.x!.max! - before.axes.x!.min!) / 3)
+  const after = (await chartSummary(page, 'memory'))!
+  // the y axis still spans the live memory (MiB), not an empty 0–1e-6 range
+  expect(after.axes.y!.max!).toBeGreaterThan(before.axes.y!.max! / 1000)
+  for (const d of after.datasets) expect(d.drawn).toBeGreaterThanOrEqual(2)
+})

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outputs = ['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((p) => join(root, p))
@@ -31,8 +31,11 @@ function needsBuild() {
 const why = needsBuild()
 if (why) {
   console.log(`[start] building (${why})…`)
-  const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' })
+  // warnings and errors only: the chunk list of three bundles says nothing to someone starting the app
+  const started = Date.now()
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
   if (build.status !== 0) process.exit(build.status ?? 1)
+  console.log(`[start] built in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 
 function electronBinary() {
@@ -52,7 +55,8 @@ if (electron.binary) {
   child.on('exit', (code) => process.exit(code ?? 0))
 } else {
   console.log(`[start] ${electron.reason}: starting the browser host instead`)
-  const child = spawn(process.execPath, [join(root, 'out/main/cli.js'), 'serve', ...extra], { cwd: root, stdio: 'inherit' })
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
-  child.on('exit', (code) => process.exit(code ?? 0))
+  // In this process, not a child: killing the pid `npm start` shows (even with SIGKILL) stops the
+  // server; a child process would outlive it and keep the port.
+  const { main } = await import(pathToFileURL(join(root, 'out/main/cli.js')).href)
+  process.exit(await main([process.execPath, join(root, 'out/main/cli.js'), 'serve', ...extra]))
 }

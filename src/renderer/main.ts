@@ -2,10 +2,12 @@ import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
 import { useBridge } from './bridge'
+import { initTheme } from './lib/theme'
 import { warmBridgeWorker } from './lib/worker-client'
 import { createAppRouter } from './router'
 import './styles.css'
 
+initTheme()
 createApp(App).use(createPinia()).use(createAppRouter()).mount('#app')
 
 // The bridge worker (large answers off the main thread) loads while the first view settles.

@@ -4,6 +4,7 @@
  * one sweep produced.
  */
 import { z } from 'zod'
+import { CostsUsed } from './calibration'
 
 /** A swept value: what the sweep set at one scenario path (or `design` / `seed`). */
 export const ParamValue = z.union([z.string(), z.number(), z.boolean()])
@@ -32,6 +33,8 @@ export const RunManifest = z.object({
   parameters: z.record(z.string(), ParamValue),
   /** Set when the scenario's `machine:` was replaced by a probed one: where it came from. */
   machine: z.string().optional(),
+  /** Which costs the run used: the defaults, this machine's calibration or a calibration file. */
+  costs: CostsUsed.optional(),
   versions: z.object({ hmmlab: z.string(), node: z.string() }),
   timings: z.object({
     queuedAt: z.string(),

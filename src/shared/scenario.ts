@@ -239,7 +239,17 @@ export const ExpectSchema = z
       .strictObject({ kind: z.enum(FINDING_KINDS).optional(), invariant: z.number().int().min(1).max(7).optional(), count: CmpSchema.optional() })
       .optional()
       .describe('findings so far (default count ≥ 1)'),
-    device_pages: z.strictObject({ device: NameSchema, task: NameSchema, count: CmpSchema }).optional().describe("present pages in the device's page table for the task's mm"),
+    device_pages: z
+      .strictObject({
+        device: NameSchema,
+        task: NameSchema,
+        count: CmpSchema,
+        region: NameSchema.optional().describe('count only the pages of this region (with offset and size: of that part of it)'),
+        offset: SizeSchema.optional(),
+        size: SizeSchema.optional(),
+      })
+      .optional()
+      .describe("present pages in the device's page table for the task's mm"),
     mm: z
       .strictObject({
         task: NameSchema,

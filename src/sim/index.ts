@@ -11,7 +11,7 @@ import { COST_DEFAULTS, COST_NAMES } from './cost/model'
 
 export { parseScenario, ScenarioError, runScenario, scenarioJsonSchema, COST_DEFAULTS, COST_NAMES }
 export type { LoadedScenario, RunOptions, RunProgress, Scenario, RunResult, DesignId }
-export type { Finding, InvalidationRecord, Marker, StepBegin, NotifierRangeCall, IntervalInvalidateCall } from './world'
+export type { Finding, InvalidationRecord, Marker, StepBegin, StepView, RunStepBegin, NotifierRangeCall, IntervalInvalidateCall } from './world'
 
 export interface DesignInfo {
   id: DesignId

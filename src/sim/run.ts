@@ -3,7 +3,7 @@
  * process, drains deferred work (SRCU callbacks, workqueues, delayed fput), and assembles the
  * result document (src/shared/result.ts). Deterministic: same inputs → byte-identical JSON.
  */
-import { World, type Finding, type InvalidationRecord, type IntervalInvalidateCall, type Marker, type NotifierRangeCall, type StepBegin } from './world'
+import { World, type Finding, type InvalidationRecord, type IntervalInvalidateCall, type Marker, type NotifierRangeCall, type RunStepBegin, type StepBegin } from './world'
 import { Device } from './devices/device'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
@@ -16,6 +16,7 @@ import { DESIGN_IDS } from './teardown'
 import { SimLimitError } from './kernel/frames'
 import type { RunResult } from '../shared/result'
 import { attachMetrics, type Metrics } from './metrics/collectors'
+import { COST_NAMES } from './cost/model'
 
 export interface RunProgress {
   /** Top-level steps finished. */
@@ -39,18 +40,28 @@ export interface RunOptions {
     marker?: (m: Marker) => void
     finding?: (f: Finding) => void
     /** Every step as it begins (the oracle tags kernel observations with it). */
-    step?: (s: StepBegin) => void
+    step?: (s: RunStepBegin) => void
     /** Every `__mmu_notifier_invalidate_range_start` call, uncapped. */
     notifierRange?: (r: NotifierRangeCall) => void
     /** Every interval subscription callback, uncapped. */
     intervalInvalidate?: (r: IntervalInvalidateCall) => void
+    /**
+     * The run's world, once, before the first step: read-only inspection of model state (page
+     * tables, frames, ledger) from a `step` listener, e.g. test/fidelity/host-kernel.test.ts.
+     */
+    world?: (w: World) => void
   }
   /** Hard cap on simulated events (default 50 million). */
   maxEvents?: number
+  /**
+   * A base cost table under the scenario's own `costs:` (e.g. a calibration of this machine,
+   * src/shared/calibration.ts); names must be cost names (COST_NAMES), values finite and ≥ 0.
+   */
+  costs?: Readonly<Record<string, number>>
 }
 
-function buildWorld(sc: Scenario, seed: number): World {
-  const overrides: Record<string, number> = { ...(sc.costs ?? {}) }
+function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, number>> | undefined): World {
+  const overrides: Record<string, number> = { ...(base ?? {}), ...(sc.costs ?? {}) }
   if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
   const iommus = new Map<string, Iommu>()
@@ -84,6 +95,7 @@ function buildWorld(sc: Scenario, seed: number): World {
       }),
     )
   })
+  for (const dev of w.devices) w.pgmaps.push({ type: dev.spec.coherent ? 'coherent' : 'private', owner: dev.idx })
   w.frames.devMemory = (d, bytes) => {
     const dev = w.devices[d]
     if (dev) dev.vramUsed = Math.max(0, dev.vramUsed + bytes)
@@ -111,16 +123,25 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
   }
   const design = DESIGN_TABLE[opts.design]
   const seed = opts.seed ?? sc.seed ?? 1
-  const w = buildWorld(sc, seed)
+  if (opts.costs) {
+    for (const [k, v] of Object.entries(opts.costs)) {
+      if (!(COST_NAMES as string[]).includes(k)) throw new ScenarioError(`${file}: costs: unknown cost "${k}" in the cost table given to the run`, file, 0, 'costs')
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ScenarioError(`${file}: costs.${k}: expected a finite number ≥ 0, got ${String(v)}`, file, 0, `costs.${k}`)
+    }
+  }
+  const w = buildWorld(sc, seed, opts.costs)
   w.design = design
+  design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them
   const metrics = attachMetrics(w.hooks)
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
   if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
-  if (opts.hooks?.step) w.hooks.on('step', opts.hooks.step)
+  // the interpreter emits its own state as `view` (scenario/interp.ts): a RunStepBegin
+  if (opts.hooks?.step) w.hooks.on('step', opts.hooks.step as (s: StepBegin) => void)
   if (opts.hooks?.notifierRange) w.hooks.on('notifier_range', opts.hooks.notifierRange)
   if (opts.hooks?.intervalInvalidate) w.hooks.on('interval_invalidate', opts.hooks.intervalInvalidate)
+  opts.hooks?.world?.(w)
   const ctx = new Ctx(w, design, sc, metrics.counters)
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const e = w.engine

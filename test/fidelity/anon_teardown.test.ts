@@ -42,6 +42,9 @@ function scenario(seed: number, windowNs: number, costs?: Record<string, number>
       { device_read: { task: 'self', fd: 'fd', region: 'buf', into: `mirror${c}` } },
       { expect: { label: `mirror${c}`, buffer: { name: `mirror${c}`, pattern: { index_plus: c } } } },
       { sleep: '1ms' },
+      // do_vmi_align_munmap detaches the VMAs before unmap_vmas, under mmap_lock: nothing remains
+      { expect: { label: `nopte${c}`, pagemap: { task: 'self', region: 'buf', offset: '2M', size: '2M', present: false, swap: false } } },
+      { expect: { label: `nodev${c}`, device_pages: { device: 'hmm_dmirror0', task: 'self', region: 'buf', offset: '2M', size: '2M', count: 0 } } },
       { munmap: { task: 'self', region: 'buf' } },
     )
   }
@@ -66,6 +69,8 @@ function check(seed: number, windowNs: number, costs?: Record<string, number>): 
   reads.forEach((s, c) => {
     const where = `seed ${seed} round ${c} (delay ${delays[c]} ns)`
     const data = r.expects.find((e) => e.label === `mirror${c}`)
+    expect(r.expects.find((e) => e.label === `nopte${c}`)?.pass, `${where}: no CPU PTE remains in the unmapped half`).toBe(true)
+    expect(r.expects.find((e) => e.label === `nodev${c}`)?.pass, `${where}: no device entry remains in the unmapped half`).toBe(true)
     if (s.ret === 0) {
       out.ok++
       expect({ cpages: s.cpages, faults: s.faults }, where).toEqual({ cpages: N, faults: 1 })

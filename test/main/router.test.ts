@@ -25,6 +25,15 @@ describe('route table', () => {
     }
   })
 
+  it('answers designs.list with the catalogue of the simulator itself (the renderer keeps no copy)', async () => {
+    const { DESIGNS } = await import('../../src/sim')
+    const router = createRouter(createHandlers(services), { host: 'browser' })
+    const r = (await router.invoke('designs.list', {})) as { designs: { id: string; title: string; correct: boolean }[] }
+    expect(r.designs.map((d) => d.id)).toEqual(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'])
+    expect(r.designs.map((d) => d.title)).toEqual(DESIGNS.map((d) => d.title))
+    expect(r.designs.filter((d) => !d.correct).map((d) => d.id)).toEqual(['B1', 'B2'])
+  })
+
   it('rejects unknown routes and invalid input with ApiError codes', async () => {
     const router = createRouter(createHandlers(services), { host: 'browser' })
     await expect(router.invoke('__proto__', {})).rejects.toMatchObject({ code: 'unknown_route' })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { issuesToDiagnostics, languageOf, lineStarts } from '../../src/renderer/lib/diagnostics'
-import { applyExperimentProgress, applyRunFinished, applyRunProgress, runEtaMs, runFraction, startedExperiment } from '../../src/renderer/lib/progress'
+import { applyExperimentProgress, applyRunFinished, applyRunProgress, runEtaMs, runFraction, runLabel, startedExperiment } from '../../src/renderer/lib/progress'
 import { buildSweep } from '../../src/renderer/lib/sweep-builder'
 
 describe('validation issues to editor diagnostics', () => {
@@ -63,5 +63,13 @@ describe('sweep builder', () => {
     expect([...s.errors.keys()]).toEqual([0, 1, 2])
     const z = buildSweep([{ param: 'a', values: '1,2' }, { param: 'b', values: '1,2,3' }], 'zip', 1)
     expect(z.error).toMatch(/equal length/)
+  })
+})
+
+describe('live run names', () => {
+  it('drop the experiment id the card already shows, keeping index, design and seed', () => {
+    expect(runLabel({ experimentId: '20261206-fork-ab12', runId: '20261206-fork-ab12.007-d4-s3' })).toBe('007-d4-s3')
+    expect(runLabel({ experimentId: 'e1', runId: 'other-run' })).toBe('other-run')
+    expect(runLabel({ experimentId: 'e1', runId: 'e1.' })).toBe('e1.')
   })
 })

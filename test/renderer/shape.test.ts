@@ -96,6 +96,29 @@ describe('step series', () => {
     expect(lowerBound(grid, 10.5)).toBe(11)
   })
 
+  it('level of detail: zoomed inside one step, the band keeps its value at both edges of the window', () => {
+    const grid = new Float64Array([0, 100, 200])
+    const tops = new Float64Array([5, 7, 9])
+    // nothing changes between 10 and 20: the held value 5 is drawn from edge to edge
+    expect(lodStep(grid, tops, tops, 10, 20)).toEqual([
+      { x: 0, y: 5, v: 5 },
+      { x: 10, y: 5, v: 5 },
+      { x: 20, y: 5, v: 5 },
+      { x: 100, y: 7, v: 7 },
+    ])
+    // a change inside the window: the end edge holds the value in effect there
+    expect(lodStep(grid, tops, tops, 50, 150)).toEqual([
+      { x: 0, y: 5, v: 5 },
+      { x: 50, y: 5, v: 5 },
+      { x: 100, y: 7, v: 7 },
+      { x: 150, y: 7, v: 7 },
+      { x: 200, y: 9, v: 9 },
+    ])
+    // every point the chart gets lies inside or at the first sample before / after the window
+    const inside = lodStep(grid, tops, tops, 10, 20).filter((p) => p.x >= 10 && p.x <= 20)
+    expect(inside.length).toBeGreaterThanOrEqual(2)
+  })
+
   it('stacks a million points onto one grid', () => {
     const n = 1_000_000
     const t = Array.from({ length: n }, (_, i) => i)

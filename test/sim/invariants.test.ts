@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { runNow } from './helpers'
-import { World } from '../../src/sim/world'
-import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
 import { ClassicSub } from '../../src/sim/kernel/objects'
 import { invalidateRangeEnd, invalidateRangeStart, mmuNotifierRegister, mmuNotifierPut } from '../../src/sim/kernel/notifier'
-import { mmdrop } from '../../src/sim/kernel/mm'
+import { mmdrop } from '../../src/sim/kernel/mm-ref'
 import { Mirror } from '../../src/sim/drivers/mirror'
 import { Device } from '../../src/sim/devices/device'
 import { DPTE_PRESENT } from '../../src/sim/kernel/pagetable'
 
-function world(): World {
-  const w = new World(1, undefined, 100)
-  w.design = DESIGN_TABLE.D4
+function world(): Kernel {
+  const w = new Kernel(1, undefined, 100)
   return w
 }
 
@@ -81,7 +79,7 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
   })
 
   it('1: a device walking an mm after its release', async () => {
-    const { hmmRangeFault } = await import('../../src/sim/drivers/dmirror')
+    const { hmmRangeFault } = await import('../../src/sim/kernel/hmm')
     const w = world()
     const mm = spawnTask(w, 'A', []).mm!
     const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
@@ -90,6 +88,28 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     w.engine.spawn('walk', hmmRangeFault(w, m, 0, 4, false, false, 0, new Uint8Array(4), new Int32Array(4), ['test']))
     w.engine.runUntilIdle()
     expect(w.findings.map((f) => f.invariant)).toContain(1)
+  })
+
+  it('4: a device PTE that survives a munmap, seen by the mirror observing range_end', async () => {
+    const { doMmap, doMunmap } = await import('../../src/sim/kernel/mmap')
+    const { PROT_READ, PROT_WRITE } = await import('../../src/sim/kernel/types')
+    const w = world()
+    const mm = spawnTask(w, 'A', []).mm!
+    const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
+    // a mirror with no notifier subscription: nothing zaps its entries on an invalidation
+    const m = new Mirror(w, w.id(), dev, mm)
+    const start = doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: null }, [])
+    expect(start).toBeGreaterThan(0)
+    m.pt.set(start + 1, DPTE_PRESENT, 1)
+    expect(runNow(doMunmap(w, mm, start, start + 4, ['test']))).toBe(0)
+    expect(w.findings.map((f) => f.invariant)).toEqual([4])
+    // a destroyed mirror stops observing
+    m.pt.set(start + 1, DPTE_PRESENT, 1)
+    m.destroy()
+    m.pt.set(start + 1, DPTE_PRESENT, 1)
+    const again = doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: start }, [])
+    expect(runNow(doMunmap(w, mm, again, again + 4, ['test']))).toBe(0)
+    expect(w.hooks.has('range_end')).toBe(false)
   })
 })
 
@@ -102,7 +122,7 @@ describe('callback rules', () => {
     const mm = t.mm!
     const selfUnregister = {
       name: 'bad_ops',
-      *release(ww: World, sub: ClassicSub, m: typeof mm) {
+      *release(ww: Kernel, sub: ClassicSub, m: typeof mm) {
         yield* mmuNotifierUnregister(ww, sub, m, ['bad_release'])
       },
     }

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { World } from '../../src/sim/world'
+import { Kernel } from '../../src/sim/kernel/context'
 import { Iommu, type IommuSpec } from '../../src/sim/devices/iommu'
 import { Device } from '../../src/sim/devices/device'
 import { Tlb } from '../../src/sim/devices/tlb'
 
-function setup(spec: Partial<IommuSpec>, ats = false): { w: World; io: Iommu; dev: Device } {
-  const w = new World(1, undefined, 10)
+function setup(spec: Partial<IommuSpec>, ats = false): { w: Kernel; io: Iommu; dev: Device } {
+  const w = new Kernel(1, undefined, 10)
   const io = new Iommu({ name: 'io', vendor: 'intel', psi: true, mamv: 9, qiBatch: 16, fullFlushThreshold: 512, iotlbEntries: 256, ...spec })
   const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: io, ats, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
   return { w, io, dev }
 }
 
-const mechanisms = (w: World): string[] => w.invalidations.map((r) => r.mechanism)
+const mechanisms = (w: Kernel): string[] => w.invalidations.map((r) => r.mechanism)
 
 describe('IOMMU invalidation policies (domain.md §5.2)', () => {
   it('Intel: PSI for an aligned range within MAMV, DSI beyond it or without PSI', () => {

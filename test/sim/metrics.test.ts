@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { World } from '../../src/sim/world'
+import { Kernel } from '../../src/sim/kernel/context'
 import { attachMetrics } from '../../src/sim/metrics/collectors'
 import { parseScenario, runScenario } from '../../src/sim/index'
 
 describe('peak bytes by memory type (memory_growth subscriber)', () => {
   it('counts a peak that lasts no simulated time (allocated and freed in one time stamp)', () => {
-    const w = new World(1, undefined, 10)
+    const w = new Kernel(1, undefined, 10)
     const m = attachMetrics(w.hooks)
     const owner = w.ledger.addOwner('task A')
     const a = w.ledger.alloc('vma', 1000, owner, 'a', [])
@@ -58,7 +58,7 @@ describe('the cost model table in docs/scenarios.md', () => {
     const { COST_DEFAULTS, COST_NAMES } = await import('../../src/sim/cost/model')
     const doc = readFileSync('docs/scenarios.md', 'utf8')
     const sec = doc.slice(doc.indexOf('## Cost model'), doc.indexOf('## What the model does'))
-    const rows = [...sec.matchAll(/^\| `([a-z_0-9]+)` \| (\d+)(?: [a-z]+)? \| \[([VSUI])\] /gm)].map((m) => [m[1], Number(m[2]), m[3]])
+    const rows = [...sec.matchAll(/^\| `([a-z_0-9]+)` \| (\d+)(?: [a-z]+)? \| \[([VSMUI])\] /gm)].map((m) => [m[1], Number(m[2]), m[3]])
     expect(rows).toEqual(COST_NAMES.map((n) => [n, COST_DEFAULTS[n].value, COST_DEFAULTS[n].conf]))
     for (const n of COST_NAMES) expect(COST_DEFAULTS[n].source.length).toBeGreaterThan(10)
   })

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { World } from '../../src/sim/world'
-import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
-import { mmget, mmputAsync } from '../../src/sim/kernel/mm'
+import { mmputAsync } from '../../src/sim/kernel/mm'
+import { mmget } from '../../src/sim/kernel/mm-ref'
 import { parseScenario, runScenario } from '../../src/sim/index'
 
 describe('mmput_async (kernel/fork.c)', () => {
   it('a reference that is not the last one is just dropped', () => {
-    const w = new World(1, undefined, 100)
-    w.design = DESIGN_TABLE.D4
+    const w = new Kernel(1, undefined, 100)
     const mm = spawnTask(w, 'A', []).mm!
     mmget(w, mm, [])
     mmputAsync(w, mm, [])
@@ -18,8 +17,7 @@ describe('mmput_async (kernel/fork.c)', () => {
   })
 
   it('the last reference defers __mmput to a kworker: the caller returns with the mm still mapped', () => {
-    const w = new World(1, undefined, 100)
-    w.design = DESIGN_TABLE.D4
+    const w = new Kernel(1, undefined, 100)
     const mm = spawnTask(w, 'A', []).mm!
     w.engine.at(1000, 'put', () => mmputAsync(w, mm, []))
     w.engine.runUntil(1000)
@@ -65,7 +63,8 @@ steps:
   })
 
   it('OOM kill of a small victim: the reaper is done first and the victim\'s own mmput runs __mmput', () => {
-    const r = runScenario(parseScenario(y('4M'), 'o.yaml'), { design: 'D4' })
+    // small against the victim's way to exit_mm (exit_base): 8 pages × zap_pte
+    const r = runScenario(parseScenario(y('32K'), 'o.yaml'), { design: 'D4' })
     expect(r.status).toBe('passed')
     expect(r.metrics.counters['mmput_async.deferred']).toBeUndefined()
     const put = r.markers.find((m) => m.kind === 'mmput')!

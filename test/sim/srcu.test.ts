@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Engine } from '../../src/sim/engine/engine'
 import { Srcu } from '../../src/sim/engine/srcu'
-import { World } from '../../src/sim/world'
-import { DESIGN_TABLE } from '../../src/sim/teardown'
+import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
 import { ClassicSub, type NotifierOps } from '../../src/sim/kernel/objects'
 import {
@@ -53,8 +52,7 @@ describe('SRCU domain (kernel/rcu/srcutree.c)', () => {
 
 /** A world with task A and one classic subscription whose callbacks take the given times. */
 function setup(startNs: number, archNs = 0) {
-  const w = new World(1, undefined, 100)
-  w.design = DESIGN_TABLE.D4
+  const w = new Kernel(1, undefined, 100)
   const mm = spawnTask(w, 'A', []).mm!
   let freedAt = -1
   const ops: NotifierOps = {
@@ -114,8 +112,7 @@ describe('notifier callbacks take their time inside the SRCU read section', () =
   })
 
   it('mmu_notifier_unregister (synchronize_srcu) returns only after an in-flight arch_invalidate_secondary_tlbs', () => {
-    const w = new World(1, undefined, 100)
-    w.design = DESIGN_TABLE.D2
+    const w = new Kernel(1, undefined, 100)
     const mm = spawnTask(w, 'A', []).mm!
     const ops: NotifierOps = { name: 'sva_like', archInvalidateSecondaryTlbs: () => 7 * MS }
     const sub = new ClassicSub(w.id(), ops, mm, mm.ledgerId)

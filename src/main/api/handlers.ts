@@ -14,6 +14,10 @@ import { resolveMachineRef } from '../services/machine-ref'
 import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
+import type { ImportRequest } from '../../shared/contracts'
+import { ImportError, importStrace } from '../services/import/strace'
+import { importProc } from '../services/import/proc'
+import { unmappedSummary } from '../services/import/writer'
 
 /** Builds the full handler table over the host's services. */
 export function createHandlers(services: LabServices): RouteHandlers {
@@ -34,6 +38,8 @@ export function createHandlers(services: LabServices): RouteHandlers {
       return sim.validate(text, fileName, machine?.spec)
     },
     'scenarios.schema': () => ({ schema: sim.jsonSchema() }),
+    'designs.list': () => ({ designs: sim.designs() }),
+    'scenarios.import': (input) => importScenario(input),
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
@@ -88,6 +94,18 @@ export function createHandlers(services: LabServices): RouteHandlers {
       return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
     },
 
+    'calibration.get': () => services.calibration.state(),
+    'calibration.run': ({ quick }) => {
+      if (!services.calibration.start(quick)) throw new ApiError('bad_request', 'a calibration is running already')
+      return { started: true as const }
+    },
+    'calibration.import': async ({ text }) => badRequestOnError(() => services.calibration.import(text)),
+    'calibration.export': () => {
+      const f = services.calibration.export()
+      if (!f) throw new ApiError('bad_request', `no calibration to export (${services.calibration.path} does not exist or cannot be read): run one first`)
+      return f
+    },
+    'calibration.delete': () => services.calibration.remove(),
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
     'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
 
@@ -155,6 +173,30 @@ function findingKeys(result: unknown): { kind: string; signature: string; messag
       ? [{ kind: x.kind, signature: typeof x.signature === 'string' ? x.signature : x.message, message: x.message }]
       : []
   })
+}
+
+/** scenarios.import: the same importers as `hmmlab import`; an unreadable input answers ok: false with its lines. */
+function importScenario(input: ImportRequest): { ok: boolean; issues: Array<{ line?: number; column?: number; path: string; message: string }>; text?: string; fileName?: string; summary?: string; notMapped?: string[] } {
+  if ((input.iommu || input.mirror || input.forkExit) && !input.device) return { ok: false, issues: [{ path: 'device', message: 'an IOMMU, a mirror or a fork-and-exit needs a device' }] }
+  const base = input.fileName.replace(/^.*[\\/]/, '').replace(/\.(log|txt|strace|smaps|maps)$/i, '') || 'imported'
+  const opts = {
+    sourceName: input.fileName,
+    ...(input.device ? { device: input.device } : {}),
+    ...(input.iommu ? { iommu: input.iommu } : {}),
+    ...(input.forkExit ? { forkExit: true } : {}),
+    ...(input.designs ? { designs: input.designs } : {}),
+  }
+  try {
+    const r = input.kind === 'strace' ? importStrace(input.text, { ...opts, ...(input.mirror ? { mirror: input.mirror } : {}) }) : importProc(input.text, opts)
+    const summary =
+      'calls' in r.stats
+        ? `${r.stats.lines} lines, ${r.stats.calls} calls → ${r.stats.steps} steps; tasks ${r.stats.tasks.join(', ')}`
+        : `${r.stats.vmas} VMAs, ${Math.round(r.stats.mappedBytes / 1024)} KiB mapped, ${Math.round(r.stats.residentBytes / 1024)} KiB resident`
+    return { ok: true, issues: [], text: r.yaml, fileName: `${base.replace(/[^A-Za-z0-9._-]+/g, '_')}.yaml`, summary, notMapped: unmappedSummary(r.unmapped) }
+  } catch (err) {
+    if (err instanceof ImportError) return { ok: false, issues: err.issues.map((i) => ({ line: i.line, ...(i.column > 0 ? { column: i.column } : {}), path: input.kind, message: i.reason })) }
+    throw new ApiError('bad_request', err instanceof Error ? err.message : String(err))
+  }
 }
 
 async function badRequestOnError<T>(fn: () => Promise<T> | T): Promise<T> {

@@ -12,6 +12,9 @@ import { registerProbeCommand } from './commands/probe'
 import { registerReportCommand } from './commands/report'
 import { registerServeCommand } from './commands/serve'
 import { registerSchemaCommand } from './commands/schema'
+import { registerOracleCommand } from './commands/oracle'
+import { registerCalibrateCommand } from './commands/calibrate'
+import { registerImportCommand } from './commands/import'
 
 /** Builds the commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
   registerReportCommand(program)
   registerServeCommand(program)
   registerSchemaCommand(program)
+  registerOracleCommand(program)
+  registerCalibrateCommand(program)
+  registerImportCommand(program)
   return program
 }
 

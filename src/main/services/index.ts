@@ -14,6 +14,8 @@ import { createParseWorker, type AsyncSimBinding } from './parse-worker'
 import { RunStore } from './store/run-store'
 import { sweepStaleTempDirs } from './probe/capture'
 import { defaultWorkspace } from './store/workspace'
+import { chooseCosts, defaultCalibrationPath } from './calibration/store'
+import { CalibrationService } from './calibration/service'
 
 export interface LabServices {
   readonly workspace: string
@@ -25,6 +27,7 @@ export interface LabServices {
   readonly sim: AsyncSimBinding
   /** Folders a scenario's `machine: <file>` may name: the workspace and the built-in library. */
   readonly machineRoots: readonly string[]
+  readonly calibration: CalibrationService
   close(): Promise<void>
 }
 
@@ -38,11 +41,16 @@ export interface LabServicesOptions {
   spawnRunProcess?: SpawnRunProcess
   /** Events for a host without a hub (the CLI's progress line). */
   onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
+  /** `--costs`: `default`, a calibration file, or undefined for the user's calibration when present. */
+  costs?: string
+  /** Where the calibration file lives (default: calibration.json in the user's data folder, or HMMLAB_CALIBRATION). */
+  calibrationPath?: string
 }
 
 /** Creates the services; the pool starts threads only when the first run is queued. */
 export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const workspace = opts.workspace ?? defaultWorkspace()
+  const calibrationPath = opts.calibrationPath ?? defaultCalibrationPath()
   const sim = createParseWorker()
   const store = new RunStore(workspace)
   // What a crash left behind: half-written runs, temporary files, capture extractions.
@@ -64,6 +72,8 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
     pool,
     store,
     plan: sim.plan,
+    // read at every start, so a calibration made meanwhile (CLI or Hardware view) is used at once
+    costs: () => chooseCosts(opts.costs, process.env, calibrationPath),
     events: {
       experimentProgress: (p) => emit('experiment.progress', p as never),
       runProgress: (p) => emit('run.progress', p as never),
@@ -73,5 +83,6 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const builtin = opts.builtinScenarios ?? join(appRoot(), 'scenarios')
   const machineRoots = [workspace, builtin]
   const scenarios = new ScenarioLibrary({ builtin, workspace: join(workspace, 'scenarios') }, sim.plan, machineRoots)
-  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, close: async () => void (await Promise.all([pool.close(), sim.close()])) }
+  const calibration = new CalibrationService(calibrationPath, (e) => hub?.emit('calibration.progress', e))
+  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, calibration, close: async () => void (await Promise.all([pool.close(), sim.close()])) }
 }

@@ -22,11 +22,17 @@ export interface MachineOverride {
   notes: string[]
 }
 
+const MACHINE_IS_MAPPING = /^machine:[ \t]*(?:\{|(?:#[^\n]*)?\r?\n[ \t]+[A-Za-z_][A-Za-z0-9_]*:(?:[ \t]|\r?\n|$))/m
+
 /**
  * The `machine:` value of a scenario when it is a reference (a string), else undefined. Text over
  * the scenario limits (size, nesting, aliases) has none: the scenario parser reports those.
  */
 export function machineRef(text: string): string | undefined {
+  // The scenario library calls this for every file it lists: skip the YAML parse when the text
+  // plainly has no reference — no "machine" at all, or a top-level `machine:` whose value is a
+  // block mapping (an indented `key:` on the next line) or a flow mapping.
+  if (!text.includes('machine') || MACHINE_IS_MAPPING.test(text)) return undefined
   try {
     checkTextLimits(text, 'scenario', SCENARIO_LIMITS)
     const data = parseYaml(text, { maxAliasCount: SCENARIO_LIMITS.maxAliases }) as { machine?: unknown } | null

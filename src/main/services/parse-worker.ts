@@ -43,6 +43,8 @@ export interface AsyncSimBinding {
   plan(text: string, fileName: string, machine?: Record<string, unknown>): Promise<ScenarioPlan>
   validate(text: string, fileName: string, machine?: Record<string, unknown>): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
   jsonSchema: SimBinding['jsonSchema']
+  /** The design catalogue (static data: answered on the calling thread). */
+  designs: SimBinding['designs']
   close(): Promise<void>
 }
 
@@ -89,6 +91,7 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
       }
     },
     jsonSchema: () => simBinding.jsonSchema(),
+    designs: () => simBinding.designs(),
     async close() {
       await pool?.close({ force: true })
     },

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import type { ValidationIssue } from '../../shared/contracts'
 import type { ParamValue } from '../../shared/runs'
 import { setScenarioParam } from '../../shared/sweep'
+import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 import { DESIGNS, ScenarioError, parseScenario, scenarioDesigns, scenarioJsonSchema, type LoadedScenario } from '../../sim'
 import type { ScenarioPlan } from './experiments/service'
 
@@ -16,6 +17,8 @@ export interface SimBinding {
   validate(text: string, fileName: string, machine?: Record<string, unknown>): { ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }
   /** The JSON Schema of scenario files. */
   jsonSchema(): unknown
+  /** Every teardown design with its title, summary and whether it is correct (the one catalogue). */
+  designs(): { id: string; title: string; summary: string; correct: boolean }[]
 }
 
 /** Every design the simulator knows (D1–D6 and the broken B1, B2). */
@@ -29,9 +32,11 @@ export const KNOWN_DESIGNS: readonly string[] = DESIGNS.map((d) => d.id)
 export function loadWithParameters(text: string, fileName: string, parameters: Record<string, ParamValue>, machine?: Record<string, unknown>): LoadedScenario {
   const keys = Object.keys(parameters)
   if (keys.length === 0 && !machine) return parseScenario(text, fileName)
+  // The limits first: yaml's composer recurses, and a second stack overflow can abort the process.
+  checkTextLimits(text, fileName, SCENARIO_LIMITS, (message, line) => new ScenarioError(message, fileName, line, '(document)'))
   let data: unknown
   try {
-    data = parseYaml(text, { maxAliasCount: 100 })
+    data = parseYaml(text, { maxAliasCount: SCENARIO_LIMITS.maxAliases })
   } catch {
     return parseScenario(text, fileName) // throws the precise parse error with its line
   }
@@ -73,4 +78,5 @@ export const simBinding: SimBinding = {
     }
   },
   jsonSchema: () => scenarioJsonSchema(),
+  designs: () => DESIGNS.map((d) => ({ id: d.id, title: d.title, summary: d.summary, correct: d.correct })),
 }

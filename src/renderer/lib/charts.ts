@@ -7,6 +7,7 @@
  * Every chart is built with `parsing: false`, `normalized: true` and `animation: false`; data
  * arrive already shaped (see shape.ts) and live outside Vue's deep reactivity.
  */
+import { effectiveScheme } from './theme'
 import {
   BarController,
   BarElement,
@@ -80,7 +81,7 @@ let themeCache: { dark: boolean; colours: { fg: string; muted: string; line: str
  */
 export function themeColours(): { fg: string; muted: string; line: string } {
   if (typeof window === 'undefined') return { fg: '#1b1f24', muted: '#5b6470', line: '#d7dce2' }
-  const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false
+  const dark = effectiveScheme() === 'dark'
   if (themeCache && themeCache.dark === dark) return themeCache.colours
   const css = window.getComputedStyle(document.documentElement)
   const get = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback
@@ -340,7 +341,8 @@ export interface ChartSummary {
   label: string
   /** `points`: samples behind the dataset (full resolution); `drawn`: points handed to Chart.js now. */
   datasets: { label: string; points: number; drawn: number; first?: unknown; last?: unknown; stack?: string }[]
-  axes: Record<string, { type: string; title: string }>
+  /** Each axis: its type, title and the range it shows now (after zoom or pan). */
+  axes: Record<string, { type: string; title: string; min?: number; max?: number }>
   labels?: string[]
   markers?: number
   /** Wall time of the first draw, ms. */
@@ -364,7 +366,11 @@ declare global {
 export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
   const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
   const axes: ChartSummary['axes'] = {}
-  for (const [k, s] of Object.entries(cfg.options.scales ?? {})) axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
+  for (const [k, s] of Object.entries(cfg.options.scales ?? {})) {
+    axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
+    const live = (chart.scales as Record<string, { min?: unknown; max?: unknown } | undefined>)[k]
+    if (live && typeof live.min === 'number' && typeof live.max === 'number') Object.assign(axes[k], { min: live.min, max: live.max })
+  }
   const summary: ChartSummary = {
     id,
     type: cfg.type,
@@ -403,3 +409,4 @@ export function registry(): Registry {
   }
   return window.__hmmlabCharts
 }
+

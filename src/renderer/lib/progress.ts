@@ -22,6 +22,15 @@ export interface LiveRun {
 /** An experiment as the Runs view follows it: the host's progress plus its name and runs. */
 export type LiveExperiment = EventPayload<'experiment.progress'> & { name: string; runIds: string[] }
 
+/**
+ * A run's name inside its experiment's card: its id without the experiment's id (which the card
+ * shows), so the part that differs (plan index, design, seed) is what a narrow column keeps.
+ */
+export function runLabel(run: Pick<LiveRun, 'runId' | 'experimentId'>): string {
+  const prefix = `${run.experimentId}.`
+  return run.runId.startsWith(prefix) && run.runId.length > prefix.length ? run.runId.slice(prefix.length) : run.runId
+}
+
 /** Whether a run is still going. */
 export function isActive(phase: RunPhase): boolean {
   return phase === 'queued' || phase === 'running'

@@ -229,7 +229,21 @@ export function lodStep(
   x1: number,
   buckets = 1500,
 ): { x: number; y: number; v: number }[] {
-  return lodPoints(grid, tops, values, lodIndexes(grid, tops, values, x0, x1, buckets))
+  const idx = lodIndexes(grid, tops, values, x0, x1, buckets)
+  const pts = lodPoints(grid, tops, values, idx)
+  if (pts.length === 0) return pts
+  // The band's value where the window starts and ends, as points at its edges: zoomed into a step
+  // that holds across the whole window, the kept samples lie outside it, and Chart.js, which fits
+  // the y axis to the points inside the window, drew an empty axis filled by one colour.
+  const first = idx[0]!
+  if (grid[first]! < x0 && (pts.length < 2 || pts[1]!.x > x0)) pts.splice(1, 0, { x: x0, y: tops[first]!, v: values[first]! })
+  const last = idx[idx.length - 1]!
+  if (grid[last]! > x1 && pts.length >= 2 && pts[pts.length - 2]!.x < x1) {
+    let e = lowerBound(grid, x1)
+    if (grid[e]! > x1) e--
+    if (e >= first) pts.splice(pts.length - 1, 0, { x: x1, y: tops[e]!, v: values[e]! })
+  }
+  return pts
 }
 
 /** Zips a grid and values into Chart.js points. */

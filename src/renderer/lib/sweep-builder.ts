@@ -58,13 +58,3 @@ export function buildSweep(rows: readonly SweepRow[], mode: 'product' | 'zip', d
   }
   return built
 }
-
-/** The teardown designs of the lab (domain.md §7.3), for the design checkboxes. */
-export const DESIGNS: { id: string; title: string }[] = [
-  { id: 'D1', title: 'fd pins mm_users' },
-  { id: 'D2', title: 'fd holds mm_count + classic notifier (KVM-like)' },
-  { id: 'D3', title: '2014 mmput notifier chain' },
-  { id: 'D4', title: 'mmu_notifier_get/put, SRCU-deferred free_notifier (KFD)' },
-  { id: 'D5', title: 'interval notifier per fd (dmirror, userptr)' },
-  { id: 'D6', title: 'IOMMU SVA (PASID freed at __mmdrop)' },
-]

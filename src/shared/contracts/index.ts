@@ -6,6 +6,7 @@ import type { z } from 'zod'
 import { appEvents, appRoutes } from './app'
 import { labEvents, labRoutes } from './lab'
 import { probeRoutes } from './probe'
+import { calibrationEvents, calibrationRoutes } from './calibration'
 import type { EventName, RouteName } from './names'
 
 export * from './names'
@@ -13,10 +14,11 @@ export * from './define'
 export * from './app'
 export * from './lab'
 export * from './probe'
+export * from './calibration'
 export * from './series-block'
 
-export const routes = { ...appRoutes, ...labRoutes, ...probeRoutes } as const
-export const events = { ...appEvents, ...labEvents } as const
+export const routes = { ...appRoutes, ...labRoutes, ...probeRoutes, ...calibrationRoutes } as const
+export const events = { ...appEvents, ...labEvents, ...calibrationEvents } as const
 
 export type Routes = typeof routes
 export type Events = typeof events

@@ -36,6 +36,24 @@ export type ValidationIssue = z.infer<typeof ValidationIssue>
 
 export const ScenarioText = z.object({ text: z.string().max(4 << 20), fileName: z.string().min(1).max(255) })
 
+/** The largest log or smaps text the app imports (the browser host takes 1 MiB request bodies). */
+export const IMPORT_TEXT_MAX = 900 * 1024
+
+export const ImportRequest = z
+  .object({
+    /** strace: a log of `strace -f -ttt -e trace=memory,process,desc`; proc: /proc/PID/smaps (or maps) text */
+    kind: z.enum(['strace', 'proc']),
+    text: z.string().max(IMPORT_TEXT_MAX, `at most ${IMPORT_TEXT_MAX / 1024} KiB: trim the log or use hmmlab import on the command line`),
+    fileName: z.string().min(1).max(255),
+    device: z.enum(['dmirror', 'gpu']).optional(),
+    iommu: z.enum(['intel', 'amd', 'arm']).optional(),
+    mirror: z.enum(['none', 'main', 'all']).optional(),
+    forkExit: z.boolean().optional(),
+    designs: z.array(z.enum(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'])).min(1).optional(),
+  })
+  .strict()
+export type ImportRequest = z.infer<typeof ImportRequest>
+
 export const ExperimentProgress = z.object({
   experimentId: ExperimentId,
   total: z.number().int().nonnegative(),
@@ -71,7 +89,25 @@ export const labRoutes = {
     ScenarioText.strict(),
     z.object({ ok: z.boolean(), issues: z.array(ValidationIssue), name: z.string().optional(), designs: z.array(z.string()).optional() }),
   ),
+  'scenarios.import': defineRoute(
+    'Turns an strace log or a /proc/PID/smaps text into scenario YAML (docs/workloads.md); a bad input gives issues with their lines',
+    ImportRequest,
+    z.object({
+      ok: z.boolean(),
+      issues: z.array(ValidationIssue),
+      text: z.string().optional(),
+      fileName: z.string().optional(),
+      summary: z.string().optional(),
+      /** what the import could not say in the scenario language, grouped, with line numbers */
+      notMapped: z.array(z.string()).optional(),
+    }),
+  ),
   'scenarios.schema': defineRoute('The JSON Schema of scenario files, for editor completion', z.object({}).strict(), z.object({ schema: z.unknown() })),
+  'designs.list': defineRoute(
+    'The teardown designs the simulator knows (D1–D6, then the broken B1, B2), from the simulator itself',
+    z.object({}).strict(),
+    z.object({ designs: z.array(z.object({ id: z.string().min(1), title: z.string(), summary: z.string(), correct: z.boolean() })) }),
+  ),
   'experiments.start': defineRoute(
     'Starts a scenario under a sweep; each parameter set × design becomes a run',
     z

@@ -10,6 +10,8 @@ export const ROUTE_NAMES = [
   'scenarios.save',
   'scenarios.validate',
   'scenarios.schema',
+  'designs.list',
+  'scenarios.import',
   'experiments.start',
   'experiments.cancel',
   'experiments.list',
@@ -24,8 +26,13 @@ export const ROUTE_NAMES = [
   'reports.export',
   'probe.run',
   'probe.machine',
+  'calibration.get',
+  'calibration.run',
+  'calibration.import',
+  'calibration.export',
+  'calibration.delete',
 ] as const
-export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished'] as const
+export const EVENT_NAMES = ['app.heartbeat', 'log.line', 'experiment.progress', 'run.progress', 'run.finished', 'calibration.progress'] as const
 
 export type RouteName = (typeof ROUTE_NAMES)[number]
 export type EventName = (typeof EVENT_NAMES)[number]

@@ -1,14 +1,34 @@
 /**
  * IOMMU model: PASID table, IOTLB, and the invalidation policies of the three vendors
- * (domain.md §5.2): Intel VT-d page-selective (PSI, address mask on an aligned base, limited by
+ * (docs/domain.md §5.2): Intel VT-d page-selective (PSI, address mask on an aligned base, limited by
  * MAMV) vs domain-selective (DSI) with queued-invalidation batching; AMD power-of-two ranges
  * (flush-all past size exponent 51); ARM SMMUv3 TLBI-by-VA up to CMDQ_MAX_TLBI_OPS then ASID-wide.
  * ATS device-TLB invalidations are issued alongside when the device has ATS.
  */
-import type { World, Mechanism } from '../world'
-import type { NotifyEvent } from '../kernel/objects'
+import type { Costs } from '../cost/model'
 import { Tlb } from './tlb'
 import type { Device } from './device'
+
+export type Mechanism =
+  | 'device_pt_zap'
+  | 'gpu_tlb_page'
+  | 'gpu_tlb_full'
+  | 'iotlb_psi'
+  | 'iotlb_dsi'
+  | 'iotlb_asid'
+  | 'smmu_tlbi_va'
+  | 'ats_inv'
+  | 'cpu_tlb'
+
+/**
+ * What the IOMMU model reports to (the kernel context): the cost table, the invalidation record
+ * sink and the counters. Devices sit below the kernel and know it only by this shape.
+ */
+export interface IommuHost<E extends string> {
+  readonly costs: Costs
+  invalidation(r: { event: E; mm: string; start: number; end: number; device: string; mechanism: Mechanism; pages: number; cost: number }): void
+  count(name: string, by?: number): void
+}
 
 export type IommuVendor = 'intel' | 'amd' | 'arm'
 
@@ -52,7 +72,7 @@ export class Iommu {
    * Invalidates [start, end) (4 KiB pages) for address space `asid` on behalf of `dev`; records
    * each mechanism used and returns the total cost in ns.
    */
-  invalidate(w: World, dev: Device, asid: number, start: number, end: number, event: NotifyEvent | 'SECONDARY_TLB', mm: string): number {
+  invalidate<E extends string>(w: IommuHost<E>, dev: Device, asid: number, start: number, end: number, event: E, mm: string): number {
     const c = w.costs
     const s = this.spec
     const pages = Math.max(1, end - start)

@@ -7,17 +7,24 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
 import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
-import { checkAccess, faultIn, findVma, splitHugeByCopy, splitLeaf, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/vmops'
-import { mmgetNotZero, mmput, heirOwner } from '../kernel/mm'
+import { faultIn } from '../kernel/memory'
+import { withMmapReadLock } from '../kernel/mmap_lock'
+import { findVma } from '../kernel/vma'
+import { splitLeaf } from '../kernel/huge_memory'
+import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { mmput } from '../kernel/mm'
+import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
+import { migrateDeviceToRam } from '../kernel/migrate-device'
+import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
+import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
 
-export const EINTR = -4
 
 /** Result of a device ioctl, with the hmm_dmirror_cmd out fields. */
 export interface DeviceOpResult {
@@ -28,120 +35,24 @@ export interface DeviceOpResult {
   snapshot?: number[]
 }
 
-/** Rounds of READ/WRITE without progress before the model declares a livelock (see domain §4.1). */
+/** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
 const LIVELOCK_ROUNDS = 64
 
-const HMM_PFN_VALID = 1
-const HMM_PFN_WRITE = 2
-const HMM_PFN_DEVPRIV = 4
-const HMM_PFN_HUGE = 8
-const HMM_PFN_ERROR = 16
-const HMM_PFN_ZERO = 32
-
-/**
- * hmm_range_fault on [start, end): faults if `fault`, then reports each page. Returns 0, -EFAULT,
- * -EPERM or -EBUSY (the mirror's seq moved: mmu_interval_check_retry).
- */
-export function* hmmRangeFault(
-  w: World,
-  m: Mirror,
-  start: number,
-  end: number,
-  write: boolean,
-  fault: boolean,
-  seq: number,
-  out: Uint8Array,
-  pfns: Int32Array,
-  path: CallPath,
-): Proc<number> {
-  const mm = m.mm
-  w.count('hmm_range_fault')
-  if (mm.releasedAt !== null) w.violation(1, `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
-  if (fault) {
-    const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, path)
-    if (r < 0) return r
-  }
-  const pt = mm.pt
-  let v = findVma(mm, start)
-  for (let pg = start; pg < end; ) {
-    const i = pg - start
-    if (v && pg >= v.end) v = findVma(mm, pg)
-    else if (!v) v = findVma(mm, pg)
-    if (!v || (v.prot & PROT_READ) === 0) {
-      out[i] = HMM_PFN_ERROR
-      pfns[i] = 0
-      pg++
-      continue
-    }
-    const bs = pt.blockState(pg)
-    if (bs === 1) {
-      // a 2 MiB leaf: report every covered page at once (map order = PMD)
-      const f = pt.get(pg)
-      const pfn = pt.pfn(pg)
-      let o = 0
-      if (f & PTE_DEVPRIV) {
-        if ((w.frames.dev[pfn] as number) - 1 === m.dev.idx) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
-      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
-        // the huge zero folio's pfns are not zero_pfn: dmirror reports READ|PMD, not ZERO
-        o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
-      }
-      if (o) o |= HMM_PFN_HUGE
-      const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
-      out.fill(o, i, i + (stop - pg))
-      pfns.fill(pfn, i, i + (stop - pg))
-      pg = stop
-      continue
-    }
-    // 4 KiB entries: walk the PTE table of this block directly
-    const stop = Math.min(end, pg - (pg & 511) + 512, v.end)
-    const t = bs === 2 ? pt.pteTable(pg) : undefined
-    if (!t) {
-      out.fill(0, i, i + (stop - pg))
-      pg = stop
-      continue
-    }
-    const tf = t.flags
-    const tp = t.pfn
-    const devTag = m.dev.idx + 1
-    const fdev = w.frames.dev
-    for (; pg < stop; pg++) {
-      const k = pg & 511
-      const f = tf[k] as number
-      const j = pg - start
-      let o = 0
-      if (f & PTE_DEVPRIV) {
-        const pfn = tp[k] as number
-        if ((fdev[pfn] as number) === devTag) o = HMM_PFN_VALID | HMM_PFN_DEVPRIV | (f & PTE_WRITE ? HMM_PFN_WRITE : 0)
-        pfns[j] = pfn
-      } else if (f & PTE_PRESENT && !(f & PTE_EXCL)) {
-        o = HMM_PFN_VALID | (f & PTE_WRITE ? HMM_PFN_WRITE : 0) | (f & PTE_ZERO ? HMM_PFN_ZERO : 0)
-        pfns[j] = tp[k] as number
-      }
-      out[j] = o
-    }
-  }
-  yield sleep(w.costs.hmm_range_fault_call + (end - start) * w.costs.hmm_range_fault_page)
-  if (m.readRetry(seq)) {
-    w.count('hmm_range_fault.ebusy')
-    return EBUSY
-  }
-  return 0
-}
 
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
-function install(w: World, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
+function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   const pt = m.pt
   for (let pg = start; pg < end; ) {
     const i = pg - start
     const o = out[i] as number
-    if (huge && (o & HMM_PFN_HUGE) && (pg & 511) === 0 && pg + 512 <= end) {
+    if (huge && (o & HMM_PFN_HUGE) && (pg & (HPAGE_PMD_NR - 1)) === 0 && pg + HPAGE_PMD_NR <= end) {
       pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
-      pg += 512
+      pg += HPAGE_PMD_NR
       continue
     }
     // the rest of this 2 MiB block with 4 KiB entries, written straight into its PTE table
-    const stop = Math.min(end, pg - (pg & 511) + 512)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
     let t: PteTable | undefined
     for (; pg < stop; pg++) {
       const oo = out[pg - start] as number
@@ -154,7 +65,7 @@ function install(w: World, m: Mirror, start: number, end: number, out: Uint8Arra
 }
 
 /** dmirror_fault: returns 0 without faulting if the mm is already dead (as test_hmm does). */
-export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'dmirror_fault']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return 0
@@ -174,7 +85,8 @@ export function* dmirrorFault(w: World, m: Mirror, start: number, end: number, w
         break
       }
       const seq = yield* m.readBegin()
-      const r = yield* hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp)
+      // dmirror_range_fault: hmm_range_fault under mmap_read_lock
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, write, true, seq, out, pfns, rp))
       if (r === EBUSY) continue
       if (r < 0) {
         ret = r
@@ -203,11 +115,11 @@ export interface DataIo {
 }
 
 /** dmirror_do_read / do_write: copies consecutive usable device entries from `start`. */
-function doAccess(w: World, m: Mirror, start: number, end: number, write: boolean, io?: DataIo): { n: number; cost: number } {
+function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boolean, io?: DataIo): { n: number; cost: number } {
   const c = w.costs
   let n = 0
   let cost = 0
-  if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation(1, `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
+  if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
   const fr = w.frames
   const tlb = m.dev.tlb
   outer: for (let pg = start; pg < end; ) {
@@ -216,14 +128,14 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
     if (bs === 1) {
       const f = m.pt.get(pg)
       if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break
-      const stop = Math.min(end, pg - (pg & 511) + 512)
+      const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
       // one TLB entry per 2 MiB device mapping
-      if (!tlb.lookup(m.id, pg - (pg & 511))) cost += c.gpu_ptw
+      if (!tlb.lookup(m.id, pg - (pg & (HPAGE_PMD_NR - 1)))) cost += c.gpu_ptw
       if (io) {
         const pfn = m.pt.pfn(pg)
         for (let q = pg; q < stop; q++) {
-          if (io.out) io.out[q - io.base] = fr.read(pfn, q & 511)
-          if (io.src) fr.write(pfn, q & 511, io.src(q))
+          if (io.out) io.out[q - io.base] = fr.read(pfn, q & (HPAGE_PMD_NR - 1))
+          if (io.src) fr.write(pfn, q & (HPAGE_PMD_NR - 1), io.src(q))
         }
       }
       n += stop - pg
@@ -231,16 +143,16 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
       continue
     }
     const t = m.pt.pteTable(pg) as PteTable
-    const stop = Math.min(end, pg - (pg & 511) + 512)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR)
     const tf = t.flags
     for (; pg < stop; pg++) {
-      const f = tf[pg & 511] as number
+      const f = tf[pg & (HPAGE_PMD_NR - 1)] as number
       if (!(f & DPTE_PRESENT) || (write && !(f & DPTE_WRITE))) break outer
       if (!tlb.lookup(m.id, pg)) cost += c.gpu_ptw
       if (io) {
-        const pfn = t.pfn[pg & 511] as number
-        if (io.out) io.out[pg - io.base] = fr.read(pfn, pg & 511)
-        if (io.src) fr.write(pfn, pg & 511, io.src(pg))
+        const pfn = t.pfn[pg & (HPAGE_PMD_NR - 1)] as number
+        if (io.out) io.out[pg - io.base] = fr.read(pfn, pg & (HPAGE_PMD_NR - 1))
+        if (io.src) fr.write(pfn, pg & (HPAGE_PMD_NR - 1), io.src(pg))
       }
       n++
     }
@@ -250,7 +162,7 @@ function doAccess(w: World, m: Mirror, start: number, end: number, write: boolea
 }
 
 /** HMM_DMIRROR_READ / HMM_DMIRROR_WRITE. */
-export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, write ? 'dmirror_write' : 'dmirror_read']
   let addr = start
   let cpages = 0
@@ -280,7 +192,7 @@ export function* dmirrorReadWrite(w: World, m: Mirror, start: number, end: numbe
 }
 
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
-export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -300,7 +212,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
-    if ((addr & 511) === 0 && addr + 512 <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
+    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -313,7 +225,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
       } else if (whole && !dev.spec.coherent && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
         // (device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes
         // the folio as 4 KiB pages below)
-        const r = { mm, start: addr, end: addr + 512, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
+        const r = { mm, start: addr, end: addr + HPAGE_PMD_NR, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
@@ -323,17 +235,17 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
         }
         mm.pt.setHuge(addr, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
         const t = m.pt.ensurePteTable(addr)
-        for (let pg = addr; pg < addr + 512; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
+        for (let pg = addr; pg < addr + HPAGE_PMD_NR; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
-        yield sleep(512 * w.costs.migrate_page + cpuTlbFlushCost(w.costs, 512))
+        yield sleep(HPAGE_PMD_NR * w.costs.migrate_page + cpuTlbFlushCost(w.costs, HPAGE_PMD_NR))
         w.count('migrate_to_device.thp')
-        addr += 512
+        addr += HPAGE_PMD_NR
         continue
       }
     }
     const next = Math.min(end, v.end, addr + 64)
     // split THP leaves the chunk covers only partly (or that cannot move as one folio)
-    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & 511))
+    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
     yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
     let moved = 0
@@ -351,7 +263,7 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
           if ((w.frames.dev[old] as number) !== 0) continue
           writable = (f & PTE_WRITE) !== 0
         }
-        if (dev.vramUsed + 4096 > dev.spec.vramBytes) break
+        if (dev.vramUsed + PAGE_SIZE > dev.spec.vramBytes) break
         if (m.failAlloc) {
           // a failed order-0 allocation: dmirror_migrate_alloc_and_copy returns -ENOMEM
           m.failAlloc = false
@@ -383,77 +295,39 @@ export function* dmirrorMigrateToDev(w: World, m: Mirror, start: number, end: nu
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
-/**
- * Migrates the device pages of `dev` in [start, end) of `mm` back to system RAM: device-private
- * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
- * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
- */
-export function* migrateBack(w: World, dev: Device, mm: MmStruct, start: number, end: number, path: CallPath, m: Mirror | null = null): Proc<number> {
-  const pages: number[] = []
-  mm.pt.forEach(start, end, (pg, f, pfn) => {
-    if ((w.frames.dev[pfn] as number) - 1 !== dev.idx || f & PTE_EXCL) return
-    if (f & PTE_DEVPRIV || (f & PTE_PRESENT && (w.frames.refcount[pfn] as number) === 1)) pages.push(pg)
-  })
-  if (pages.length === 0) return 0
-  const lo = pages[0] as number
-  const lastPg = pages[pages.length - 1] as number
-  const hi = mm.pt.isHuge(lastPg) ? lastPg + 512 : lastPg + 1
-  const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
-  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
-  let n = 0
-  for (const pg of pages) {
-    const f = mm.pt.get(pg)
-    const old = mm.pt.pfn(pg)
-    // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
-    const failAlloc = m !== null && m.failAlloc
-    if (failAlloc) m.failAlloc = false
-    if (failAlloc && !mm.pt.isHuge(pg)) continue // an order-0 allocation failed: this page stays on the device
-    if (mm.pt.isHuge(pg) && failAlloc) {
-      // no THP in system memory: the folio comes back as 512 pages
-      const fl = mm.pt.get(pg)
-      splitHugeByCopy(w, mm, pg, old)
-      mm.pt.update(pg, pg + 512, () => PTE_PRESENT | (fl & PTE_WRITE))
-      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
-      n += 512
-      continue
-    }
-    if (mm.pt.isHuge(pg)) {
-      // a device-private THP comes back as a THP
-      const np = w.frames.alloc(9, mm.owner)
-      w.frames.copy(np, old)
-      w.frames.put(old, mm.owner, heirOwner(mm))
-      mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-      for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 512)
-      n += 512
-      continue
-    }
-    n++
-    const np = w.frames.alloc(0, mm.owner)
-    w.frames.copy(np, old)
-    w.frames.put(old, mm.owner, heirOwner(mm))
-    mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-    for (const mi of mm.mirrors) if (mi.dev === dev) mi.dropDevicePage(pg, 1)
-  }
-  yield* invalidateRangeEnd(w, r, path)
-  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
-  return n
-}
-
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
-export function* dmirrorMigrateToSys(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
-  if (!mmgetNotZero(w, m.mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  const n = yield* migrateBack(w, m.dev, m.mm, start, end, p, m)
-  yield* mmput(w, m.mm, p)
+  const mm = m.mm
+  if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
+  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
+  let ret = 0
+  let n = 0
+  yield* withMmapReadLock(w, mm, (function* (): Proc<number> {
+    for (let addr = start; addr < end; ) {
+      const v = findVma(mm, addr)
+      if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
+        ret = EINVAL
+        break
+      }
+      const next = Math.min(end, addr + 64, v.end)
+      n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+      addr = next
+    }
+    return 0
+  })())
+  yield* mmput(w, mm, p)
+  if (ret < 0) return { ret, cpages: 0, faults: 0 }
   return { ret: 0, cpages: n, faults: 0 }
 }
 
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
-export function* dmirrorReleaseDevmem(w: World, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateBack(w, m.dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'])
+    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
   }
   return { ret: 0, cpages: n, faults: 0 }
 }
@@ -473,7 +347,7 @@ export const PROT_BYTE = {
 } as const
 
 /** HMM_DMIRROR_SNAPSHOT: protection byte per page, via a temporary interval notifier per chunk. */
-export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
+export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_snapshot']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -492,7 +366,7 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
       const seq = sub.invalidate_seq
       const saved = m.interval
       m.interval = sub
-      const r = yield* hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p)
+      const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p))
       m.interval = saved
       if (r === EBUSY) continue
       break
@@ -507,7 +381,7 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
         b = 0
         const fdev = w.frames.dev[pfns[i] as number] as number
         if (o & HMM_PFN_DEVPRIV) b = PROT_BYTE.DEV_PRIVATE_LOCAL
-        else if (fdev !== 0 && w.devices[fdev - 1]?.spec.coherent) b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
+        else if (fdev !== 0 && w.pgmaps[fdev - 1]?.type === 'coherent') b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
         else if (o & HMM_PFN_ZERO) b = PROT_BYTE.ZERO
         b |= o & HMM_PFN_WRITE ? PROT_BYTE.WRITE : PROT_BYTE.READ
         if (o & HMM_PFN_HUGE) b |= PROT_BYTE.PMD
@@ -522,32 +396,34 @@ export function* dmirrorSnapshot(w: World, m: Mirror, start: number, end: number
 }
 
 /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive page by page, ATOMIC-tagged entries. */
-export function* dmirrorExclusive(w: World, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_exclusive']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   let ret = 0
   for (let addr = start; addr < end && ret === 0; ) {
     const next = Math.min(end, addr + 64)
-    const f = yield* faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive'])
+    const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive']))
     if (f < 0) {
       ret = EBUSY
       break
     }
-    const r = { mm, start: addr, end: next, event: 'EXCLUSIVE' as const, blockable: true, owner: m.dev.idx }
-    yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive'])
     for (let pg = addr; pg < next; pg++) {
       if (mm.pt.isHuge(pg)) {
         if ((w.frames.hugetlb[mm.pt.pfn(pg)] as number) !== 0) continue // hugetlb: not split, not made exclusive
-        splitLeaf(w, mm, pg - (pg & 511))
+        splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
       }
       const fl = mm.pt.get(pg)
       if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
+      // page_make_device_exclusive_one: one EXCLUSIVE per folio it converts, with the owner the
+      // caller passed (NULL from lib/test_hmm.c), so the mirror's own callback sees it too
+      const r = { mm, start: pg, end: pg + 1, event: 'EXCLUSIVE' as const, blockable: true, owner: -1 }
+      yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive_range', 'page_make_device_exclusive_one'])
       const pfn = mm.pt.pfn(pg)
       mm.pt.set(pg, fl | PTE_EXCL, pfn)
       m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
+      yield* invalidateRangeEnd(w, r, p)
     }
-    yield* invalidateRangeEnd(w, r, p)
     yield sleep((next - addr) * w.costs.cpu_fault)
     addr = next
   }
@@ -568,7 +444,7 @@ export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): De
  * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
  * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
  */
-export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'iommu_sva_access']
   const iommu = dev.iommu
   if (!iommu) return { ret: EINVAL, cpages: 0, faults: 0 }
@@ -588,7 +464,7 @@ export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, s
   if (first >= 0) {
     const fp = [...p, 'iommu_sva_handle_iopf']
     if (!mmgetNotZero(w, mm, fp)) return { ret: EFAULT, cpages: 0, faults }
-    const r = yield* faultIn(w, mm, first, end, write, -1, fp)
+    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, first, end, write, -1, fp))
     yield* mmput(w, mm, fp)
     faults++
     yield sleep(w.costs.iopf)
@@ -601,12 +477,12 @@ export function* svaAccess(w: World, dev: Device, mm: MmStruct, pasid: number, s
     cost += w.costs.device_access_page
     if (io) {
       const pfn = mm.pt.pfn(pg)
-      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & 511)
-      if (io.src) w.frames.write(pfn, pg & 511, io.src(pg))
+      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & (HPAGE_PMD_NR - 1))
+      if (io.src) w.frames.write(pfn, pg & (HPAGE_PMD_NR - 1), io.src(pg))
     }
   }
   yield sleep(cost)
   return { ret: 0, cpages: end - start, faults }
 }
 
-export { EINVAL, ENOENT, EFAULT, EPERM, EBUSY, DPTE_WRITE }
+export { DPTE_WRITE }

@@ -4,7 +4,7 @@
  * objects in VRAM, an optional PASID, and the notifier it embeds.
  */
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import { ClassicSub, SIZEOF, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
 import { Mirror } from './mirror'
@@ -36,14 +36,14 @@ export class DriverObj {
 }
 
 /** Allocates a driver object charged to the mm's owner. */
-export function allocDriverObj(w: World, what: string, bytes: number, mm: MmStruct, path: CallPath): DriverObj {
+export function allocDriverObj(w: Kernel, what: string, bytes: number, mm: MmStruct, path: CallPath): DriverObj {
   const label = `${what} for ${mm.label}`
   const id = w.ledger.alloc('driver_object', bytes, mm.owner, label, path)
   return new DriverObj(id, mm, label)
 }
 
 /** Creates the mirror of `dev` in the object (per-device data + empty device page table). */
-export function addMirror(w: World, obj: DriverObj, dev: Device, perDeviceBytes: number, path: CallPath): Mirror {
+export function addMirror(w: Kernel, obj: DriverObj, dev: Device, perDeviceBytes: number, path: CallPath): Mirror {
   const have = obj.mirrors.get(dev.idx)
   if (have) return have
   const m = new Mirror(w, w.id(), dev, obj.mm)
@@ -54,7 +54,7 @@ export function addMirror(w: World, obj: DriverObj, dev: Device, perDeviceBytes:
 }
 
 /** Removes one device's mirror and per-device data. */
-export function removeMirror(w: World, obj: DriverObj, devIdx: number, path: CallPath): void {
+export function removeMirror(w: Kernel, obj: DriverObj, devIdx: number, path: CallPath): void {
   const m = obj.mirrors.get(devIdx)
   if (m) {
     m.destroy()
@@ -83,7 +83,7 @@ export function zapMirrors(obj: DriverObj, keepTables = false): number {
 }
 
 /** Frees the object: mirrors, per-device data, BOs, PASID, then the object itself. */
-export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
+export function freeDriverObj(w: Kernel, obj: DriverObj, path: CallPath): void {
   w.ledger.access(obj.ledgerId, path, `free of ${obj.label}`)
   for (const d of [...obj.mirrors.keys()]) removeMirror(w, obj, d, path)
   for (const [d, pd] of [...obj.perDevice]) {
@@ -104,19 +104,19 @@ export function freeDriverObj(w: World, obj: DriverObj, path: CallPath): void {
 }
 
 /** Creates a user-mode queue (MQD + ring buffer) on the object. */
-export function createQueue(w: World, obj: DriverObj, ringBytes: number, path: CallPath): void {
+export function createQueue(w: Kernel, obj: DriverObj, ringBytes: number, path: CallPath): void {
   obj.queues.push(w.ledger.alloc('driver_object', 4096 + ringBytes, obj.mm.owner, `queue of ${obj.label}`, path))
 }
 
 /** Dequeues and frees every queue (pqm_uninit); returns how many. */
-export function destroyQueues(w: World, obj: DriverObj, path: CallPath): number {
+export function destroyQueues(w: Kernel, obj: DriverObj, path: CallPath): number {
   const n = obj.queues.length
   for (const q of obj.queues.splice(0)) w.ledger.free(q, [...path, 'pqm_uninit'])
   return n
 }
 
 /** Allocates a buffer object in VRAM on behalf of the object. */
-export function allocBo(w: World, obj: DriverObj, bytes: number, path: CallPath): void {
+export function allocBo(w: Kernel, obj: DriverObj, bytes: number, path: CallPath): void {
   obj.bos.push(w.ledger.alloc('vram', bytes, obj.mm.owner, `BO of ${obj.label}`, path))
 }
 
@@ -124,7 +124,7 @@ export function allocBo(w: World, obj: DriverObj, bytes: number, path: CallPath)
 export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): NotifierOps {
   return {
     name,
-    invalidateRangeStart(w: World, sub: ClassicSub, r: NotifierRange) {
+    invalidateRangeStart(w: Kernel, sub: ClassicSub, r: NotifierRange) {
       const obj = sub.priv as DriverObj
       let cost = 0
       let ok = true
@@ -149,7 +149,7 @@ export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): No
       }
       return { ok, cost }
     },
-    invalidateRangeEnd(_w: World, sub: ClassicSub, r: NotifierRange) {
+    invalidateRangeEnd(_w: Kernel, sub: ClassicSub, r: NotifierRange) {
       const obj = sub.priv as DriverObj
       for (const m of obj.mirrors.values()) {
         if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
@@ -162,7 +162,7 @@ export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): No
 }
 
 /** A classic subscription embedded in the object (its memory is the object's). */
-export function embedSub(w: World, ops: NotifierOps, obj: DriverObj): ClassicSub {
+export function embedSub(w: Kernel, ops: NotifierOps, obj: DriverObj): ClassicSub {
   const s = new ClassicSub(w.id(), ops, obj.mm, obj.ledgerId)
   s.priv = obj
   obj.sub = s

@@ -17,11 +17,13 @@
  */
 import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { NotifierRange } from '../kernel/objects'
 import { DPTE_PRESENT, DPTE_WRITE, PTE_PRESENT, PTE_WRITE } from '../kernel/pagetable'
-import { faultIn } from '../kernel/vmops'
-import { mmgetNotZero, mmput } from '../kernel/mm'
+import { faultIn } from '../kernel/memory'
+import { withMmapReadLock } from '../kernel/mmap_lock'
+import { mmput } from '../kernel/mm'
+import { mmgetNotZero } from '../kernel/mm-ref'
 import type { DriverObj } from './driver'
 
 /** One userptr BO (kgd_mem with a userptr) or SVM range, in pages [start, end). */
@@ -54,13 +56,13 @@ export class KfdEviction {
   }
 
   /** Starts the quiesced period (kgd2kfd_quiesce_mm). */
-  quiesce(w: World): void {
+  quiesce(w: Kernel): void {
     this.quiesced = true
     this.quiescedAt = w.engine.now
   }
 
   /** Ends it (kgd2kfd_resume_mm): waiting device work runs again. */
-  resume(w: World): void {
+  resume(w: Kernel): void {
     if (!this.quiesced) return
     this.quiesced = false
     w.count('kfd.quiesced_ns', w.engine.now - this.quiescedAt)
@@ -79,7 +81,7 @@ export function kfdEviction(obj: DriverObj): KfdEviction {
  * off): registers [start, end) of the process's address space and maps it on every mirror of the
  * object (hmm_range_fault + GPU page-table update). Returns 0 or an errno.
  */
-export function* kfdRegisterUserptr(w: World, obj: DriverObj, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+export function* kfdRegisterUserptr(w: Kernel, obj: DriverObj, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'amdgpu_amdkfd_gpuvm_alloc_memory_of_gpu', 'init_user_pages']
   const k = kfdEviction(obj)
   const memId = w.ledger.alloc('driver_object', 512, obj.mm.owner, `userptr BO of ${obj.label}`, p)
@@ -95,9 +97,9 @@ export function* kfdRegisterUserptr(w: World, obj: DriverObj, start: number, end
 }
 
 /** Faults the range in (hmm_range_fault) and maps it on the object's mirrors. */
-function* validate(w: World, obj: DriverObj, r: KfdRange, path: CallPath): Proc<number> {
+function* validate(w: Kernel, obj: DriverObj, r: KfdRange, path: CallPath): Proc<number> {
   const mm = obj.mm
-  const f = yield* faultIn(w, mm, r.start, r.end, r.write, -1, [...path, 'amdgpu_ttm_tt_get_user_pages', 'hmm_range_fault'])
+  const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, r.start, r.end, r.write, -1, [...path, 'amdgpu_ttm_tt_get_user_pages', 'hmm_range_fault']))
   if (f < 0) return f
   const c = w.costs
   let mapped = 0
@@ -119,7 +121,7 @@ function* validate(w: World, obj: DriverObj, r: KfdRange, path: CallPath): Proc<
  * invalidation hits becomes invalid; the first eviction quiesces the queues (returns its cost, spent
  * inside the notifier) and queues the restore worker.
  */
-export function kfdEvict(w: World, obj: DriverObj, r: NotifierRange): number {
+export function kfdEvict(w: Kernel, obj: DriverObj, r: NotifierRange): number {
   const k = obj.kfd
   if (!k || k.cancelled || obj.mmDead) return 0
   // the process's own migration to its device's memory does not evict
@@ -143,13 +145,13 @@ export function kfdEvict(w: World, obj: DriverObj, r: NotifierRange): number {
   return w.costs.kfd_quiesce * Math.max(1, obj.queues.length)
 }
 
-function scheduleRestore(w: World, k: KfdEviction): void {
+function scheduleRestore(w: Kernel, k: KfdEviction): void {
   k.restoreQueued = true
   w.queueWork('amdgpu_amdkfd_restore_userptr_worker', w.costs.kfd_restore_delay, () => restoreWorker(w, k))
 }
 
 /** amdgpu_amdkfd_restore_userptr_worker (svm_range_restore_work is the same shape). */
-function* restoreWorker(w: World, k: KfdEviction): Proc<void> {
+function* restoreWorker(w: Kernel, k: KfdEviction): Proc<void> {
   const obj = k.obj
   const p = ['process_one_work', 'amdgpu_amdkfd_restore_userptr_worker']
   if (k.cancelled) return
@@ -193,7 +195,7 @@ export function kfdHits(obj: DriverObj, r: NotifierRange): boolean {
 }
 
 /** Device work of a process whose queues are quiesced waits for the restore. */
-export function* kfdWaitRunnable(w: World, obj: DriverObj): Proc<void> {
+export function* kfdWaitRunnable(w: Kernel, obj: DriverObj): Proc<void> {
   const k = obj.kfd
   if (!k) return
   while (k.quiesced && !k.cancelled && !obj.mmDead) {
@@ -206,7 +208,7 @@ export function* kfdWaitRunnable(w: World, obj: DriverObj): Proc<void> {
  * cancel_delayed_work_sync of the restore work (kfd_process_notifier_release_internal, and again
  * before the BOs are freed); device work that waited for a resume gives up.
  */
-export function kfdCancel(w: World, obj: DriverObj): void {
+export function kfdCancel(w: Kernel, obj: DriverObj): void {
   const k = obj.kfd
   if (!k || k.cancelled) return
   k.cancelled = true
@@ -214,7 +216,7 @@ export function kfdCancel(w: World, obj: DriverObj): void {
 }
 
 /** Teardown: cancel the restore work, free the BOs. */
-export function kfdTeardown(w: World, obj: DriverObj, path: CallPath): void {
+export function kfdTeardown(w: Kernel, obj: DriverObj, path: CallPath): void {
   const k = obj.kfd
   if (!k) return
   kfdCancel(w, obj)

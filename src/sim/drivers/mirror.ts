@@ -6,11 +6,13 @@
  */
 import { WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
+import type { RangeEndCall } from '../kernel/types'
 import type { Device } from '../devices/device'
 import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
 import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
 import { mmuIntervalReadBegin, mmuIntervalReadRetry } from '../kernel/notifier'
+import { PAGE_SIZE } from '../kernel/page'
 
 export class Mirror {
   readonly pt: RadixPt
@@ -25,7 +27,7 @@ export class Mirror {
   readonly owner: number
 
   constructor(
-    private readonly w: World,
+    private readonly w: Kernel,
     readonly id: number,
     readonly dev: Device,
     readonly mm: MmStruct,
@@ -40,7 +42,14 @@ export class Mirror {
     this.pt.keepEmptyTables = dev.spec.kind === 'gpu'
     this.wq = new WaitQueue(this.label)
     mm.mirrors.add(this)
+    this.onRangeEnd = (e) => {
+      if (e.range.mm === this.mm) this.checkInvalidated(w, e.range, e.path)
+    }
+    w.hooks.on('range_end', this.onRangeEnd)
   }
+
+  /** Invariant 4 as an observer: checks every finished address-space change of this mirror's mm. */
+  private readonly onRangeEnd: (e: RangeEndCall) => void
 
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations for migration fail. */
   failAlloc = false
@@ -103,17 +112,17 @@ export class Mirror {
     const ev = r.event
     const span = hi - lo
     const ptCost = zapped * c.dev_pte_write
-    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * 4096, end: Math.min(r.end, 0x100000000) * 4096, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
+    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * PAGE_SIZE, end: Math.min(r.end, 0x100000000) * PAGE_SIZE, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
     let cost = ptCost
     if (zapped > 0) {
       if (span <= c.gpu_tlb_flush_ceiling) {
         this.dev.tlb.flushRange(this.id, lo, hi)
         const tc = span * c.gpu_tlb_flush_page
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
         cost += tc
       } else {
         this.dev.tlb.flushAsid(this.id)
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * 4096, end: hi * 4096, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
+        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
         cost += c.gpu_tlb_flush_all
       }
       const io = this.dev.iommu
@@ -124,11 +133,11 @@ export class Mirror {
   }
 
   /** Invariant 4: after an invalidation, no device entry may survive in its range. */
-  checkInvalidated(w: World, r: NotifierRange, path: CallPath): void {
+  checkInvalidated(w: Kernel, r: NotifierRange, path: CallPath): void {
     if (!this.alive) return
     if (r.event === 'MIGRATE' && r.owner === this.dev.idx) return
     const left = this.pt.countPresent(r.start, Math.min(r.end, 0x100000000))
-    if (left > 0) w.violation(4, `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
+    if (left > 0) w.violation('NO_STALE_DEVICE_PTE', `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
   }
 
   /** Drops device entries for pages migrated back to RAM by a CPU fault (dmirror_devmem_fault). */
@@ -155,5 +164,6 @@ export class Mirror {
     this.pt.clearAll()
     this.alive = false
     this.mm.mirrors.delete(this)
+    this.w.hooks.off('range_end', this.onRangeEnd)
   }
 }

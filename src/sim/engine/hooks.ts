@@ -13,6 +13,13 @@ export class Hooks<K extends Record<string, unknown>> {
     arr.push(l)
   }
 
+  /** Unsubscribes a listener (the live array shrinks in place). */
+  off<C extends keyof K>(c: C, l: HookListener<K[C]>): void {
+    const arr = this.ls[c]
+    const i = arr ? arr.indexOf(l) : -1
+    if (arr && i >= 0) arr.splice(i, 1)
+  }
+
   /**
    * The live listener array of a channel (later subscriptions land in it too): lets a hot emitter
    * skip the channel lookup of `emit`.

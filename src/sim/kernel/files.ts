@@ -5,48 +5,50 @@
  */
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import type { Device } from '../devices/device'
+import type { FileOperations } from './types'
 import { File, ShmemObj, SIZEOF, TmpFile, type Task } from './objects'
+import { PAGE_SIZE } from './page'
 
 /** open(2) of a device file: a new struct file with f_count = 1. */
-export function allocFile(w: World, task: Task, dev: Device, fdName: string, path: CallPath): File {
+export function allocFile(w: Kernel, task: Task, dev: Device, fdName: string, fops: FileOperations, path: CallPath): File {
   const label = `${dev.name} file (opened by ${task.name} as ${fdName})`
   const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'alloc_file'])
-  return new File(w.id(), label, dev, id, task)
+  return new File(w.id(), label, dev, id, task, fops)
 }
 
 /** get_file. */
-export function getFile(w: World, f: File, path: CallPath): void {
+export function getFile(w: Kernel, f: File, path: CallPath): void {
   w.ledger.access(f.ledgerId, [...path, 'get_file'], 'get_file')
   f.f_count++
 }
 
 /** fput from a user task: at zero, ____fput is queued with task_work_add. */
-export function fput(w: World, f: File, task: Task, path: CallPath): void {
+export function fput(w: Kernel, f: File, task: Task, path: CallPath): void {
   if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) task.taskWork.push(f)
 }
 
 
 /** fput from kernel context (e.g. remove_vma in exit_mmap): at zero, delayed_fput work. */
-export function fputNoTask(w: World, f: File, path: CallPath): void {
+export function fputNoTask(w: Kernel, f: File, path: CallPath): void {
   if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) w.queueWork(`delayed_fput ${f.label}`, 0, () => __fput(w, f, ['delayed_fput', '__fput']))
 }
 
-/** __fput: f_op->release (the design's), then the struct file is freed. */
-export function* __fput(w: World, f: File, path: CallPath): Proc<void> {
+/** __fput: f_op->release (set at open), then the struct file is freed. */
+export function* __fput(w: Kernel, f: File, path: CallPath): Proc<void> {
   if (f.released) {
     w.ledger.access(f.ledgerId, path, '__fput on a released file')
     return
   }
   f.released = true
   w.mark('release', f.label)
-  yield* w.design.release(w, f, [...path, `${w.design.id}.release`])
+  yield* f.fops.release(w, f, [...path, `${f.fops.name}.release`])
   w.ledger.free(f.ledgerId, [...path, 'file_free'])
 }
 
 /** task_work_run: runs the deferred ____fput of this task. */
-export function* taskWorkRun(w: World, task: Task, path: CallPath): Proc<void> {
+export function* taskWorkRun(w: Kernel, task: Task, path: CallPath): Proc<void> {
   while (task.taskWork.length > 0) {
     const f = task.taskWork.shift() as File
     yield* __fput(w, f, [...path, 'task_work_run', '____fput', '__fput'])
@@ -54,7 +56,7 @@ export function* taskWorkRun(w: World, task: Task, path: CallPath): Proc<void> {
 }
 
 /** open(/tmp, O_TMPFILE | O_RDWR) + ftruncate(size): an unnamed tmpfs file with an empty page cache. */
-export function openTmpfile(w: World, task: Task, fdName: string, pages: number, path: CallPath): TmpFile {
+export function openTmpfile(w: Kernel, task: Task, fdName: string, pages: number, path: CallPath): TmpFile {
   const label = `tmpfile (opened by ${task.name} as ${fdName})`
   const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'do_filp_open', 'shmem_tmpfile', 'alloc_file'])
   return new TmpFile(w.id(), label, id, new ShmemObj(w.id(), task.owner), pages)
@@ -64,7 +66,7 @@ export function openTmpfile(w: World, task: Task, fdName: string, pages: number,
  * fput of a tmpfile: at the last reference the struct file is freed and its inode reference on the
  * page cache dropped; the pages go when no VMA maps the file either (shmem_evict_inode).
  */
-export function fputTmpfile(w: World, f: TmpFile, path: CallPath): void {
+export function fputTmpfile(w: Kernel, f: TmpFile, path: CallPath): void {
   if (!w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) return
   const p = [...path, 'fput']
   f.released = true
@@ -78,7 +80,7 @@ export function fputTmpfile(w: World, f: TmpFile, path: CallPath): void {
 }
 
 /** The page-cache frame of file page `index`, allocated (zero-filled) if absent (shmem_get_folio). */
-export function pagecacheGet(w: World, c: ShmemObj, index: number): number {
+export function pagecacheGet(w: Kernel, c: ShmemObj, index: number): number {
   let pfn = c.pages.get(index)
   if (pfn === undefined) {
     pfn = w.frames.alloc(0, c.owner)
@@ -88,19 +90,19 @@ export function pagecacheGet(w: World, c: ShmemObj, index: number): number {
 }
 
 /** pwrite(2): page `i` of [off, off + pages) of the file receives `value(i)`; returns bytes written. */
-export function pwriteTmpfile(w: World, f: TmpFile, off: number, pages: number, value: (page: number) => number): number {
+export function pwriteTmpfile(w: Kernel, f: TmpFile, off: number, pages: number, value: (page: number) => number): number {
   for (let i = off; i < off + pages; i++) w.frames.write(pagecacheGet(w, f.cache, i), 0, value(i))
   if (off + pages > f.size) f.size = off + pages
   w.count('pagecache.pwrite_pages', pages)
-  return pages * 4096
+  return pages * PAGE_SIZE
 }
 
 /** pread(2): the tokens of [off, off + pages) up to i_size (holes read 0); returns bytes read. */
-export function preadTmpfile(w: World, f: TmpFile, off: number, pages: number, out: Int32Array): number {
+export function preadTmpfile(w: Kernel, f: TmpFile, off: number, pages: number, out: Int32Array): number {
   const n = Math.max(0, Math.min(pages, f.size - off))
   for (let i = 0; i < n; i++) {
     const pfn = f.cache.pages.get(off + i)
     out[i] = pfn === undefined ? 0 : w.frames.read(pfn, 0)
   }
-  return n * 4096
+  return n * PAGE_SIZE
 }

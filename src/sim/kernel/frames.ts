@@ -11,7 +11,9 @@
 import type { Ledger } from '../ledger/ledger'
 
 export const ZERO_PFN = 0
-export const PAGE_SIZE = 4096
+import { PAGE_SIZE } from './page'
+
+export { PAGE_SIZE }
 
 /** Frames the model will hold at once (4 KiB or 2 MiB each): 16 Mi = 64 GiB of 4 KiB pages. */
 export const MAX_FRAMES = 16 * 1024 * 1024
@@ -97,10 +99,13 @@ export class Frames {
     a[sub & 511] = v
   }
 
-  /** Copies the contents of `src` into `dst` (same order, or 512 small → one huge via `srcs`). */
-  copy(dst: number, src: number): void {
+  /**
+   * Copies the contents of `src` into `dst` (same order; a 4 KiB `dst` from a 2 MiB `src` takes its
+   * subpage `sub`, for a PTE that maps one subpage of a THP).
+   */
+  copy(dst: number, src: number, sub = 0): void {
     if ((this.order[dst] as number) === 0) {
-      this.data[dst] = this.read(src, 0)
+      this.data[dst] = this.read(src, sub)
       return
     }
     const a = src === ZERO_PFN ? undefined : this.hdata.get(src)

@@ -19,11 +19,14 @@
  */
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import type { MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
-import { EFAULT, EINVAL, checkAccess, faultIn } from './vmops'
-import { migrateBack } from '../drivers/dmirror'
+import { checkAccess } from './vma'
+import { faultIn } from './memory'
+import { withMmapReadLock } from './mmap_lock'
+import { EFAULT, EINVAL } from './errno'
+import { migrateDeviceToRam } from './migrate-device'
 
 export interface GupArgs {
   /** FOLL_WRITE. */
@@ -52,7 +55,7 @@ function fastOk(mm: MmStruct, page: number, a: GupArgs): boolean {
 }
 
 /** GUP of [start, end) of `mm`: 0 and a reference per page, or a negative errno and none. */
-export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: GupArgs, path: CallPath): Proc<GupResult> {
+export function* doGup(w: Kernel, mm: MmStruct, start: number, end: number, a: GupArgs, path: CallPath): Proc<GupResult> {
   const p = [...path, a.pin ? (a.fast ? 'pin_user_pages_fast' : 'pin_user_pages') : a.fast ? 'get_user_pages_fast' : 'get_user_pages']
   if (a.longterm && !a.pin) return { ret: EINVAL, pfns: [] }
   if (end <= start) return { ret: EINVAL, pfns: [] }
@@ -65,7 +68,7 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
     // __get_user_pages: VMA permission checks, then faultin_page for what is not there yet
     const chk = checkAccess(mm, pg, end, a.write)
     if (chk < 0) return { ret: EFAULT, pfns: [] }
-    const r = yield* faultIn(w, mm, pg, end, a.write, -1, [...p, '__get_user_pages', 'faultin_page'])
+    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, pg, end, a.write, -1, [...p, '__get_user_pages', 'faultin_page']))
     if (r < 0) return { ret: r, pfns: [] }
     w.count('gup.slow_pages', end - pg)
   }
@@ -74,9 +77,8 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
     for (let q = start; q < end; q++) {
       const f = mm.pt.get(q)
       const d = f & PTE_PRESENT && !(f & PTE_DEVPRIV) ? (w.frames.dev[mm.pt.pfn(q)] as number) : 0
-      const dev = d !== 0 ? w.devices[d - 1] : undefined
-      if (dev?.spec.coherent) {
-        const n = yield* migrateBack(w, dev, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
+      if (d !== 0 && w.pgmaps[d - 1]?.type === 'coherent') {
+        const n = yield* migrateDeviceToRam(w, d - 1, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
         w.count('gup.longterm_migrated', n)
       }
     }
@@ -105,6 +107,6 @@ export function* doGup(w: World, mm: MmStruct, start: number, end: number, a: Gu
 }
 
 /** put_page / unpin_user_pages of references taken by doGup. */
-export function gupRelease(w: World, pfns: readonly number[]): void {
+export function gupRelease(w: Kernel, pfns: readonly number[]): void {
   for (const pfn of pfns) w.frames.put(pfn)
 }

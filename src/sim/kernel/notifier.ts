@@ -8,7 +8,7 @@
  */
 import { sleep, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
 import {
   ClassicSub,
   IntervalSub,
@@ -19,12 +19,13 @@ import {
   type NotifierOps,
   type NotifierRange,
 } from './objects'
-import { mmdrop, mmgrab } from './mm'
+import { mmdrop, mmgrab } from './mm-ref'
+import { EAGAIN, EINVAL, ENOMEM } from './errno'
 
 /** ULONG_MAX as a page number bound. */
 export const ALL_PAGES = 0x100000000
 
-function ensureSubs(w: World, mm: MmStruct, path: CallPath): Subscriptions {
+function ensureSubs(w: Kernel, mm: MmStruct, path: CallPath): Subscriptions {
   if (!mm.subs) {
     const id = w.ledger.alloc('notifier', SIZEOF.mmu_notifier_subscriptions, mm.owner, `mmu_notifier_subscriptions of ${mm.label}`, path)
     mm.subs = new Subscriptions(id, mm.label)
@@ -33,12 +34,12 @@ function ensureSubs(w: World, mm: MmStruct, path: CallPath): Subscriptions {
 }
 
 /** __mmu_notifier_register: mm_users must be > 0; hashes the subscription and takes mm_count. */
-export function mmuNotifierRegister(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): number {
+export function mmuNotifierRegister(w: Kernel, sub: ClassicSub, mm: MmStruct, path: CallPath): number {
   const p = [...path, '__mmu_notifier_register']
   w.ledger.access(mm.ledgerId, p, 'mmu_notifier_register')
   if (mm.mm_users <= 0) {
-    w.violation(2, `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
-    return -22
+    w.violation('SUBSCRIPTION_PINS_MM', `registration of ${sub.ops.name} on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
   mmgrab(w, mm, p)
@@ -51,7 +52,7 @@ export function mmuNotifierRegister(w: World, sub: ClassicSub, mm: MmStruct, pat
 }
 
 /** mmu_notifier_get: one subscription per (ops, mm); users++ or ops->alloc_notifier. */
-export function mmuNotifierGet(w: World, ops: NotifierOps, mm: MmStruct, path: CallPath): ClassicSub | number {
+export function mmuNotifierGet(w: Kernel, ops: NotifierOps, mm: MmStruct, path: CallPath): ClassicSub | number {
   const p = [...path, 'mmu_notifier_get']
   if (mm.subs) {
     for (const s of mm.subs.list) {
@@ -61,9 +62,9 @@ export function mmuNotifierGet(w: World, ops: NotifierOps, mm: MmStruct, path: C
       }
     }
   }
-  if (!ops.allocNotifier) return -22
+  if (!ops.allocNotifier) return EINVAL
   const sub = ops.allocNotifier(w, mm, p)
-  if (!sub) return -12
+  if (!sub) return ENOMEM
   sub.users = 1
   const r = mmuNotifierRegister(w, sub, mm, p)
   if (r < 0) {
@@ -73,7 +74,7 @@ export function mmuNotifierGet(w: World, ops: NotifierOps, mm: MmStruct, path: C
   return sub
 }
 
-function unhash(w: World, sub: ClassicSub, path: CallPath): void {
+function unhash(w: Kernel, sub: ClassicSub, path: CallPath): void {
   // hlist_del_init_rcu writes into the subscription: a freed container is a use-after-free.
   w.ledger.access(sub.memId, path, 'hlist_del_init_rcu(&subscription->hlist)')
   const subs = sub.mm.subs
@@ -88,7 +89,7 @@ function unhash(w: World, sub: ClassicSub, path: CallPath): void {
  * mmu_notifier_put: drops users; at zero unhashes and call_srcu → free_notifier, then mmdrop.
  * Safe from ->release.
  */
-export function mmuNotifierPut(w: World, sub: ClassicSub, path: CallPath): void {
+export function mmuNotifierPut(w: Kernel, sub: ClassicSub, path: CallPath): void {
   const p = [...path, 'mmu_notifier_put']
   w.ledger.access(sub.memId, p, 'mmu_notifier_put')
   if (sub.users <= 0) {
@@ -103,8 +104,8 @@ export function mmuNotifierPut(w: World, sub: ClassicSub, path: CallPath): void 
   const mm = sub.mm
   w.callSrcu(`mmu_notifier_free_rcu ${sub.ops.name}`, () => {
     const fp = ['srcu_invoke_callbacks', 'mmu_notifier_free_rcu']
-    if (w.engine.now - putAt < w.costs.srcu_gp) w.violation(6, `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
-    if (mm.mm_count < 1) w.violation(6, `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
+    if (w.engine.now - putAt < w.costs.srcu_gp) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} ran before an SRCU grace period`, fp)
+    if (mm.mm_count < 1) w.violation('FREE_NOTIFIER_AFTER_GP', `free_notifier of ${sub.ops.name} runs after its mm reference was dropped`, fp)
     w.mark('free_notifier', `${sub.ops.name} for ${mm.label}`)
     sub.ops.freeNotifier?.(w, sub, [...fp, `${sub.ops.name}.free_notifier`])
     mmdrop(w, mm, fp)
@@ -112,7 +113,7 @@ export function mmuNotifierPut(w: World, sub: ClassicSub, path: CallPath): void 
 }
 
 /** mmu_notifier_unregister: ->release if still hashed, unhash, synchronize_srcu, mmdrop. */
-export function* mmuNotifierUnregister(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
+export function* mmuNotifierUnregister(w: Kernel, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, 'mmu_notifier_unregister']
   w.ledger.access(sub.memId, p, 'mmu_notifier_unregister')
   if (sub.inRelease) {
@@ -134,7 +135,7 @@ export function* mmuNotifierUnregister(w: World, sub: ClassicSub, mm: MmStruct, 
   mmdrop(w, mm, p)
 }
 
-function* callRelease(w: World, s: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
+function* callRelease(w: Kernel, s: ClassicSub, mm: MmStruct, path: CallPath): Proc<void> {
   s.inRelease = true
   try {
     yield* (s.ops.release as NonNullable<NotifierOps['release']>)(w, s, mm, path)
@@ -144,15 +145,15 @@ function* callRelease(w: World, s: ClassicSub, mm: MmStruct, path: CallPath): Pr
 }
 
 /** mmu_notifier_unregister_no_release (2014–2019): unhash and mmdrop, no release, no sync. */
-export function mmuNotifierUnregisterNoRelease(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): void {
+export function mmuNotifierUnregisterNoRelease(w: Kernel, sub: ClassicSub, mm: MmStruct, path: CallPath): void {
   const p = [...path, 'mmu_notifier_unregister_no_release']
   if (sub.hashed) unhash(w, sub, p)
   mmdrop(w, mm, p)
 }
 
-/** mmu_interval_notifier_insert: registers subscriptions if needed, mmgrab, seq per §3.5. */
+/** mmu_interval_notifier_insert: registers subscriptions if needed, mmgrab, seq per docs/domain.md §3.5. */
 export function mmuIntervalNotifierInsert(
-  w: World,
+  w: Kernel,
   mm: MmStruct,
   start: number,
   end: number,
@@ -163,8 +164,8 @@ export function mmuIntervalNotifierInsert(
   const p = [...path, 'mmu_interval_notifier_insert']
   w.ledger.access(mm.ledgerId, p, 'mmu_interval_notifier_insert')
   if (mm.mm_users <= 0 && !mm.subs) {
-    w.violation(2, `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
-    return -22
+    w.violation('SUBSCRIPTION_PINS_MM', `interval registration on ${mm.label} with mm_users = ${mm.mm_users}`, p)
+    return EINVAL
   }
   const subs = ensureSubs(w, mm, p)
   const sub = new IntervalSub(w.id(), ops, mm, start, end, memId)
@@ -183,7 +184,7 @@ export function mmuIntervalNotifierInsert(
 }
 
 /** mmu_interval_notifier_remove: waits out an active invalidation, removes, mmdrop. */
-export function* mmuIntervalNotifierRemove(w: World, sub: IntervalSub, path: CallPath): Proc<void> {
+export function* mmuIntervalNotifierRemove(w: Kernel, sub: IntervalSub, path: CallPath): Proc<void> {
   const p = [...path, 'mmu_interval_notifier_remove']
   const subs = sub.mm.subs
   if (sub.removed) return
@@ -203,7 +204,7 @@ export function* mmuIntervalNotifierRemove(w: World, sub: IntervalSub, path: Cal
 }
 
 /** mmu_interval_read_begin: sleeps while this interval is being invalidated; returns the seq. */
-export function* mmuIntervalReadBegin(w: World, sub: IntervalSub): Proc<number> {
+export function* mmuIntervalReadBegin(w: Kernel, sub: IntervalSub): Proc<number> {
   const subs = sub.mm.subs
   for (;;) {
     const seq = sub.invalidate_seq
@@ -241,7 +242,7 @@ export interface InvalidateResult {
  * device/IOMMU cost is simulated time spent inside those sections, so a grace period started
  * meanwhile (synchronize_srcu, call_srcu → free_notifier) ends only after the callback returned.
  */
-export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath): Proc<InvalidateResult> {
+export function* invalidateRangeStart(w: Kernel, r: NotifierRange, path: CallPath): Proc<InvalidateResult> {
   const subs = r.mm.subs
   w.count(`invalidate.${r.event}`)
   if (r.event === 'PROTECTION_PAGE') w.protectionPageInvalidations++
@@ -263,7 +264,7 @@ export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath
       const c = s.ops.invalidate(w, s, r, cur, p)
       if (c < 0) {
         if (r.blockable) w.finding({ kind: 'warn', message: `WARN: interval invalidate returned false on a blockable ${r.event} range`, accessPath: p })
-        ret = -11
+        ret = EAGAIN
       } else if (c > 0) {
         cost += c
         yield sleep(c)
@@ -276,7 +277,7 @@ export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath
       if (!s.hashed || !s.ops.invalidateRangeStart) continue
       w.ledger.access(s.memId, p, `${s.ops.name}.invalidate_range_start`)
       const res = s.ops.invalidateRangeStart(w, s, r, p)
-      if (!res.ok) ret = -11
+      if (!res.ok) ret = EAGAIN
       if (res.cost > 0) {
         cost += res.cost
         yield sleep(res.cost)
@@ -293,7 +294,7 @@ export function* invalidateRangeStart(w: World, r: NotifierRange, path: CallPath
  * mmu_notifier_invalidate_range_end (mn_hlist_invalidate_end under srcu_read_lock, then
  * mn_itree_inv_end). Returns the callbacks' cost (ns), already spent.
  */
-export function* invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath): Proc<number> {
+export function* invalidateRangeEnd(w: Kernel, r: NotifierRange, path: CallPath): Proc<number> {
   const subs = r.mm.subs
   if (!subs) return 0
   const p = [...path, 'mmu_notifier_invalidate_range_end']
@@ -333,7 +334,7 @@ export function* invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath):
       }
       w.engine.wakeUpAll(subs.wq)
     }
-    if ((subs.invalidate_seq & 1) === 1) w.violation(3, `invalidate_seq odd with no active invalidation on ${r.mm.label}`, p)
+    if ((subs.invalidate_seq & 1) === 1) w.violation('SEQ_EVEN_WHEN_IDLE', `invalidate_seq odd with no active invalidation on ${r.mm.label}`, p)
   }
   return cost
 }
@@ -343,7 +344,7 @@ export function* invalidateRangeEnd(w: World, r: NotifierRange, path: CallPath):
  * table (__mmu_notifier_arch_invalidate_secondary_tlbs, under srcu_read_lock). Returns the cost
  * (ns), already spent.
  */
-export function* archInvalidateSecondaryTlbs(w: World, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+export function* archInvalidateSecondaryTlbs(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const subs = mm.subs
   if (!subs || subs.list.length === 0) return 0
   let cost = 0
@@ -366,7 +367,7 @@ export function* archInvalidateSecondaryTlbs(w: World, mm: MmStruct, start: numb
  * Runs one invalidation around `body`: start (callbacks take their time), body (returns its own
  * CPU-side cost, slept), end. Returns the start's ret.
  */
-export function* withInvalidation(w: World, r: NotifierRange, path: CallPath, body: () => number): Proc<number> {
+export function* withInvalidation(w: Kernel, r: NotifierRange, path: CallPath, body: () => number): Proc<number> {
   const s = yield* invalidateRangeStart(w, r, path)
   const c = body()
   if (c > 0) yield sleep(c)
@@ -378,7 +379,7 @@ export function* withInvalidation(w: World, r: NotifierRange, path: CallPath, bo
  * __mmu_notifier_release (first step of exit_mmap): RELEASE to every interval subscription, then
  * ->release of every classic subscription under SRCU, unhash them all, synchronize_srcu.
  */
-export function* mmuNotifierRelease(w: World, mm: MmStruct, path: CallPath): Proc<void> {
+export function* mmuNotifierRelease(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, '__mmu_notifier_release']
   const subs = mm.subs
   if (subs) {

@@ -1,14 +1,17 @@
 /**
  * Kernel objects of the model: task_struct, mm_struct, vm_area_struct, struct file, and the
  * mmu_notifier subscription structures. Behaviour lives in the neighbouring modules; these are
- * plain state (what domain.md §7.1 lists per entity).
+ * plain state (what docs/domain.md §7.1 lists per entity).
  */
 import { WaitQueue } from '../engine/engine'
 import { RadixPt } from './pagetable'
 import type { Device } from '../devices/device'
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from './context'
+import type { FileOperations, MmMirror, NotifierRange } from './types'
+
+export { PROT_READ, PROT_WRITE, PROT_EXEC, type NotifyEvent, type NotifierRange } from './types'
 
 /** Bytes the ledger charges for kernel structures (x86-64, order of magnitude of slab sizes). */
 export const SIZEOF = {
@@ -31,32 +34,7 @@ export const SIZEOF = {
   pt_page: 4096,
 } as const
 
-export const PROT_READ = 1
-export const PROT_WRITE = 2
-export const PROT_EXEC = 4
-
 export type MmPhase = 'live' | 'exiting' | 'released' | 'freed'
-
-export type NotifyEvent =
-  | 'UNMAP'
-  | 'CLEAR'
-  | 'PROTECTION_VMA'
-  | 'PROTECTION_PAGE'
-  | 'SOFT_DIRTY'
-  | 'RELEASE'
-  | 'MIGRATE'
-  | 'EXCLUSIVE'
-
-/** struct mmu_notifier_range. Pages are 4 KiB page numbers; end is exclusive. */
-export interface NotifierRange {
-  readonly mm: MmStruct
-  readonly start: number
-  readonly end: number
-  readonly event: NotifyEvent
-  readonly blockable: boolean
-  /** Device index that caused it (MIGRATE / EXCLUSIVE owner), or -1. */
-  readonly owner: number
-}
 
 /** Shared anonymous memory backing (shmem object). */
 export class ShmemObj {
@@ -83,6 +61,17 @@ export class Vma {
   ) {}
   /** MAP_HUGETLB: 2 MiB pages from the hugetlb pool, PMD leaves only, never split. */
   hugetlb = false
+  /**
+   * vma->anon_vma: 0 until the first fault that puts an anonymous page here (anon_vma_prepare in
+   * do_anonymous_page, wp_page_copy, do_cow_fault, do_huge_pmd_anonymous_page, hugetlb_no_page),
+   * then the id of the anon_vma. Split halves share it; fork gives the child's VMA a new one
+   * (anon_vma_fork). fork copies the page table only when it is set (vma_needs_copy).
+   */
+  anon_vma = 0
+  /** The anon_vma_chain holds more than this VMA's own anon_vma (a fork child's VMA). */
+  anonForked = false
+  /** VM_MIXEDMAP (vm_insert_page by the driver's mmap, e.g. dmirror_fops_mmap). */
+  mixedmap = false
 }
 
 export interface Region {
@@ -90,16 +79,25 @@ export interface Region {
   pages: number
 }
 
+/** mm->mmap_lock's state (struct rw_semaphore); taken and released in kernel/mmap_lock.ts. */
+export class MmapLock {
+  readers = 0
+  writer = false
+  writersWaiting = 0
+  readonly q = new WaitQueue('mmap_lock')
+}
+
 export class MmStruct {
   mm_users = 1
   mm_count = 1
   phase: MmPhase = 'live'
   vmas: Vma[] = []
+  readonly mmap_lock = new MmapLock()
   readonly pt: RadixPt
   subs: Subscriptions | null = null
   write_protect_seq = 0
   /** mm->iommu_mm: PASID and SVA domains, once bound. */
-  iommu_mm: { pasid: number; ledgerId: number } | null = null
+  iommu_mm: { pasid: number; ledgerId: number; pasidTables: Set<Map<number, string>> } | null = null
   /** Time the notifier release (exit_mmap step 1) finished, or null. */
   releasedAt: number | null = null
   /** Next free page for mmap placement. */
@@ -108,7 +106,16 @@ export class MmStruct {
   /** All mms of one fork tree (so a COW page outliving its allocator is charged to a survivor). */
   family: MmStruct[]
   /** Device mirrors currently bound to this mm (for device-private page ownership). */
-  readonly mirrors = new Set<import('../drivers/mirror').Mirror>()
+  readonly mirrors = new Set<MmMirror>()
+  /**
+   * CPU faults handled on this mm (the kernel counts them per task: `current->min_flt` in
+   * mm_account_fault); one per 4 KiB page or per 2 MiB leaf that needed one (none for the pages
+   * fault-around mapped). Not in the result
+   * document; read by test/fidelity/host-kernel.test.ts.
+   */
+  min_flt = 0
+  /** 4 KiB pages given a new frame by a COW break (wp_page_copy, do_huge_pmd_wp_page, do_cow_fault). */
+  cow_pages = 0
 
   constructor(
     readonly id: number,
@@ -119,6 +126,7 @@ export class MmStruct {
     family: MmStruct[] | null,
   ) {
     this.pt = new RadixPt(onTables)
+    this.pt.cpu = true
     this.family = family ?? []
     this.family.push(this)
   }
@@ -127,12 +135,12 @@ export class MmStruct {
 /** struct mmu_notifier_ops (classic). Callbacks return costs in ns where they do device work. */
 export interface NotifierOps {
   readonly name: string
-  release?(w: World, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void>
-  invalidateRangeStart?(w: World, sub: ClassicSub, r: NotifierRange, path: CallPath): { ok: boolean; cost: number }
-  invalidateRangeEnd?(w: World, sub: ClassicSub, r: NotifierRange, path: CallPath): number
-  archInvalidateSecondaryTlbs?(w: World, sub: ClassicSub, mm: MmStruct, start: number, end: number, path: CallPath): number
-  allocNotifier?(w: World, mm: MmStruct, path: CallPath): ClassicSub | null
-  freeNotifier?(w: World, sub: ClassicSub, path: CallPath): void
+  release?(w: Kernel, sub: ClassicSub, mm: MmStruct, path: CallPath): Proc<void>
+  invalidateRangeStart?(w: Kernel, sub: ClassicSub, r: NotifierRange, path: CallPath): { ok: boolean; cost: number }
+  invalidateRangeEnd?(w: Kernel, sub: ClassicSub, r: NotifierRange, path: CallPath): number
+  archInvalidateSecondaryTlbs?(w: Kernel, sub: ClassicSub, mm: MmStruct, start: number, end: number, path: CallPath): number
+  allocNotifier?(w: Kernel, mm: MmStruct, path: CallPath): ClassicSub | null
+  freeNotifier?(w: Kernel, sub: ClassicSub, path: CallPath): void
 }
 
 /** struct mmu_notifier. `memId` is the ledger object that contains it (for KASAN-style checks). */
@@ -155,7 +163,7 @@ export class ClassicSub {
 
 export interface IntervalOps {
   /** Returns cost in ns, or -1 for "false" (would block on a non-blockable range). */
-  invalidate(w: World, sub: IntervalSub, r: NotifierRange, curSeq: number, path: CallPath): number
+  invalidate(w: Kernel, sub: IntervalSub, r: NotifierRange, curSeq: number, path: CallPath): number
 }
 
 /** struct mmu_interval_notifier. */
@@ -205,6 +213,8 @@ export class File {
     readonly ledgerId: number,
     /** The task that opened it (for messages). */
     readonly opener: Task,
+    /** file->f_op, set at open: __fput calls its release. */
+    readonly fops: FileOperations,
   ) {}
 }
 

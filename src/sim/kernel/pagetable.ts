@@ -6,8 +6,9 @@
  * (VA >> 12), which the scenario layer keeps below 2^32 (16 TiB of VA).
  */
 
-export const PTRS = 512
-export const HPAGE_PAGES = 512
+import { HPAGE_PMD_NR, PTRS_PER_PTE } from './page'
+
+export const PTRS = PTRS_PER_PTE
 
 /** CPU PTE flags. */
 export const PTE_PRESENT = 1
@@ -37,6 +38,8 @@ export class PteTable {
 export class PmdTable {
   readonly hflags = new Uint8Array(PTRS)
   readonly hpfn = new Int32Array(PTRS)
+  /** 1 where a 2 MiB leaf keeps a deposited PTE table (pgtable_trans_huge_deposit). */
+  readonly dep = new Uint8Array(PTRS)
   readonly ptes: Array<PteTable | undefined> = new Array<PteTable | undefined>(PTRS)
   nPte = 0
   nHuge = 0
@@ -56,6 +59,13 @@ export class RadixPt {
    * VM is destroyed; the CPU and dmirror's xarray free them).
    */
   keepEmptyTables = false
+  /**
+   * The CPU's page-table rules (mm/memory.c) instead of an xarray's: a table page stays allocated
+   * when its entries become none (zap_pte_range frees no table; free_pgtables and, with
+   * CONFIG_PT_RECLAIM, MADV_DONTNEED free them: `freePgtables`, `reclaimEmptyPtes`), and every
+   * PMD-mapped THP keeps a deposited PTE table (`setHuge(…, deposit)`), counted in `tables`.
+   */
+  cpu = false
   /** First and last+1 page cleared by the last clear() (−1 if nothing). */
   clearedLo = -1
   clearedHi = -1
@@ -108,15 +118,18 @@ export class RadixPt {
       p.hflags[pi] = 0
       p.hpfn[pi] = 0
       p.nHuge--
-      this.present -= HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
     }
     let t = p.ptes[pi]
     if (!t) {
       t = new PteTable()
       p.ptes[pi] = t
       p.nPte++
-      this.tables++
-      this.onTables(1)
+      if ((p.dep[pi] as number) !== 0) p.dep[pi] = 0 // the deposited table is withdrawn and used
+      else {
+        this.tables++
+        this.onTables(1)
+      }
     }
     return t
   }
@@ -194,29 +207,47 @@ export class RadixPt {
     }
     t.flags[i] = flags
     t.pfn[i] = flags !== 0 ? pfn : 0
-    if (t.n === 0 && !this.keepEmptyTables) this.dropPte(p, pi, page)
+    if (t.n === 0 && !this.keepEmptyTables && !this.cpu) this.dropPte(p, pi, page)
   }
 
-  /** Sets a 2 MiB leaf at the block containing `page` (page is rounded down). */
-  setHuge(page: number, flags: number, pfn: number): void {
+  /**
+   * Sets a 2 MiB leaf at the block containing `page` (page is rounded down). On a CPU table a THP
+   * leaf (`deposit`, the default there; not for hugetlb) keeps a deposited PTE table: a PTE table
+   * already in the slot becomes the deposit (collapse_huge_page), else one is allocated
+   * (do_huge_pmd_anonymous_page, copy_huge_pmd). Clearing the leaf frees it (zap_deposited_table).
+   */
+  setHuge(page: number, flags: number, pfn: number, deposit = this.cpu): void {
     const p = this.pmdFor(page, flags !== 0)
     if (!p) return
     const pi = (page >>> 9) & 511
     const t = p.ptes[pi]
+    const dep = flags !== 0 && deposit && this.cpu
     if (t) {
       this.present -= t.n
       p.ptes[pi] = undefined
       p.nPte--
+      if (dep && (p.dep[pi] as number) === 0) p.dep[pi] = 1
+      else {
+        this.tables--
+        this.onTables(-1)
+      }
+    }
+    if (dep && (p.dep[pi] as number) === 0) {
+      p.dep[pi] = 1
+      this.tables++
+      this.onTables(1)
+    } else if (!dep && (p.dep[pi] as number) !== 0) {
+      p.dep[pi] = 0
       this.tables--
       this.onTables(-1)
     }
     const old = p.hflags[pi] as number
     if (old === 0 && flags !== 0) {
       p.nHuge++
-      this.present += HPAGE_PAGES
+      this.present += HPAGE_PMD_NR
     } else if (old !== 0 && flags === 0) {
       p.nHuge--
-      this.present -= HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
     }
     p.hflags[pi] = flags
     p.hpfn[pi] = flags !== 0 ? pfn : 0
@@ -231,7 +262,14 @@ export class RadixPt {
     this.maybeDropPmd(p, page)
   }
 
+  /** True if the 2 MiB leaf of `page` keeps a deposited PTE table. */
+  hasDeposit(page: number): boolean {
+    const p = this.pmdOf(page)
+    return p !== undefined && (p.dep[(page >>> 9) & 511] as number) !== 0
+  }
+
   private maybeDropPmd(p: PmdTable, page: number): void {
+    if (this.cpu) return
     if (p.nPte === 0 && p.nHuge === 0) {
       this.pmds.delete(page >>> 18)
       this.cacheKey = -1
@@ -330,7 +368,7 @@ export class RadixPt {
         n += this.clearSlot(p, pi, hb, lo, hi, onEntry)
       },
       (p, k) => {
-        if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables) {
+        if (p.nPte === 0 && p.nHuge === 0 && !this.keepEmptyTables && !this.cpu) {
           this.pmds.delete(k)
           this.cacheKey = -1
           this.cachePmd = undefined
@@ -352,8 +390,14 @@ export class RadixPt {
       p.hflags[pi] = 0
       p.hpfn[pi] = 0
       p.nHuge--
-      this.present -= HPAGE_PAGES
-      return HPAGE_PAGES
+      this.present -= HPAGE_PMD_NR
+      if ((p.dep[pi] as number) !== 0) {
+        // zap_huge_pmd → zap_deposited_table
+        p.dep[pi] = 0
+        this.tables--
+        this.onTables(-1)
+      }
+      return HPAGE_PMD_NR
     }
     const t = p.ptes[pi]
     if (!t) return 0
@@ -371,7 +415,7 @@ export class RadixPt {
       n++
       this.present--
     }
-    if (t.n === 0 && !this.keepEmptyTables) {
+    if (t.n === 0 && !this.keepEmptyTables && !this.cpu) {
       p.ptes[pi] = undefined
       p.nPte--
       this.tables--
@@ -401,7 +445,7 @@ export class RadixPt {
       const nf = wp(h)
       p.hflags[pi] = nf
       onEntry(p.hpfn[pi] as number)
-      child.setHuge(hb, nf, p.hpfn[pi] as number)
+      child.setHuge(hb, nf, p.hpfn[pi] as number, (p.dep[pi] as number) !== 0)
       return 1
     }
     const t = p.ptes[pi]
@@ -443,7 +487,7 @@ export class RadixPt {
       onEntry(pfn)
       n++
     }
-    if (ct.n === 0) {
+    if (ct.n === 0 && !child.cpu) {
       cp.ptes[pi] = undefined
       cp.nPte--
       child.tables--
@@ -516,8 +560,78 @@ export class RadixPt {
     t.n = 512
     p.ptes[pi] = t
     p.nPte++
-    this.tables++
-    this.onTables(1)
+    if ((p.dep[pi] as number) !== 0) p.dep[pi] = 0 // __split_huge_pmd_locked: pgtable_trans_huge_withdraw
+    else {
+      this.tables++
+      this.onTables(1)
+    }
+  }
+
+  /**
+   * free_pgd_range (mm/memory.c) for [start, end) of a CPU table, `floor` / `ceiling` being the end
+   * of the previous VMA and the start of the next one (0 and 2^32 when none): frees the PTE tables
+   * of the 2 MiB blocks no neighbour shares, then the PMD table when no neighbour shares its 1 GiB.
+   * The range's entries are none already (unmap_vmas ran first). Returns table pages freed.
+   */
+  freePgtables(start: number, end: number, floor: number, ceiling: number): number {
+    let addr = start - (start & 511)
+    if (addr < floor) addr += 512
+    let e = end
+    const ceil2 = ceiling - (ceiling & 511)
+    if (e - 1 > ceil2 - 1) e -= 512
+    if (addr >= e) return 0
+    let freed = 0
+    for (const k of this.sortedKeys(addr, e)) {
+      const p = this.pmds.get(k)
+      if (!p) continue
+      const base = (k << 18) >>> 0
+      const b0 = Math.max(addr, base)
+      const b1 = Math.min(e, base + 262144)
+      for (let pi = (b0 - base) >>> 9; pi <= (b1 - 1 - base) >>> 9; pi++) {
+        const t = p.ptes[pi]
+        if (!t) continue
+        this.present -= t.n
+        p.ptes[pi] = undefined
+        p.nPte--
+        this.tables--
+        this.onTables(-1)
+        freed++
+      }
+      // free_pmd_range: the PMD table when [its 1 GiB ∩ the range] lies between floor and ceiling
+      const pudStart = Math.max(addr, base) - ((Math.max(addr, base) - base) & 0x3ffff)
+      const ceil1g = ceiling - (ceiling & 0x3ffff)
+      if (pudStart >= floor && !(Math.min(e, base + 262144) - 1 > ceil1g - 1) && p.nHuge === 0 && p.nPte === 0) {
+        this.pmds.delete(k)
+        this.cacheKey = -1
+        this.cachePmd = undefined
+        this.tables--
+        this.onTables(-1)
+        freed++
+      }
+    }
+    return freed
+  }
+
+  /**
+   * CONFIG_PT_RECLAIM (mm/pt_reclaim.c, since v6.13): after MADV_DONTNEED zapped [start, end), a
+   * PTE table whose whole 2 MiB block was zapped and is now empty is freed (zap_pte_range →
+   * try_get_and_clear_pmd); the PMD table stays. Returns tables freed.
+   */
+  reclaimEmptyPtes(start: number, end: number): number {
+    let freed = 0
+    for (let hb = start + ((512 - (start & 511)) & 511); hb + 512 <= end; hb += 512) {
+      const p = this.pmdOf(hb)
+      if (!p) continue
+      const pi = (hb >>> 9) & 511
+      const t = p.ptes[pi]
+      if (!t || t.n !== 0) continue
+      p.ptes[pi] = undefined
+      p.nPte--
+      this.tables--
+      this.onTables(-1)
+      freed++
+    }
+    return freed
   }
 
   /** Approximate heap bytes used by the typed arrays of this table. */

@@ -6,8 +6,9 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
-import { cpuTlbFlushCost } from '../cost/model'
+import type { Kernel } from './context'
+import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
+import { EBADF } from './errno'
 import { SIZEOF, Task, Vma, type File } from './objects'
 import { mmAlloc, mmput } from './mm'
 import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
@@ -15,7 +16,7 @@ import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateR
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
 /** A new process with its own mm (execve of a fresh program). */
-export function spawnTask(w: World, name: string, path: CallPath): Task {
+export function spawnTask(w: Kernel, name: string, path: CallPath): Task {
   const owner = w.ledger.addOwner(`task ${name}`)
   const t = new Task(w.pid(), name, owner, null)
   t.mm = mmAlloc(w, `mm of ${name}`, owner, null, [...path, 'bprm_mm_init'])
@@ -25,7 +26,7 @@ export function spawnTask(w: World, name: string, path: CallPath): Task {
 }
 
 /** fork(2). */
-export function* doFork(w: World, parent: Task, childName: string, path: CallPath): Proc<Task> {
+export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPath): Proc<Task> {
   const p = [...path, 'kernel_clone', 'copy_process']
   const owner = w.ledger.addOwner(`task ${childName}`)
   const child = new Task(w.pid(), childName, owner, parent)
@@ -49,46 +50,69 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
     for (const [k, r] of old.regions) mm.regions.set(k, { ...r })
     mm.mmapBase = old.mmapBase
     let cowVmas = 0
+    // dup_mmap: per VMA (vm_area_dup, anon_vma_fork), then copy_page_range per entry of a COW VMA
+    let vmaCost = 0
     const before = w.protectionPageInvalidations
     for (const v of old.vmas) {
       const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, owner, `vma of ${mm.label}`, [...dp, 'dup_mmap', 'vm_area_dup'])
       const nv = new Vma(v.start, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff)
       nv.hugetlb = v.hugetlb
+      nv.mixedmap = v.mixedmap
+      if (v.anon_vma !== 0) {
+        // anon_vma_fork: the child's VMA gets its own anon_vma, chained to the parent's
+        nv.anon_vma = w.id()
+        nv.anonForked = true
+      }
       if (v.file) getFile(w, v.file, [...dp, 'dup_mmap'])
       if (v.shmem) v.shmem.refs++
       mm.vmas.push(nv)
-      // copy_page_range: shared mappings are not copied (the child faults them in)
-      if (v.shared || old.pt.countPresent(v.start, v.end) === 0) continue
-      cowVmas++
+      vmaCost += w.costs.fork_vma
+      // copy_page_range: vma_needs_copy (an anon_vma, or VM_PFNMAP / VM_MIXEDMAP; uffd-wp is not
+      // modelled) decides whether the page table is copied at all; a VMA without one is left to
+      // fault in the child, with no invalidation on the parent (a read-faulted private VMA keeps
+      // its mirror)
+      if (v.anon_vma === 0 && !v.mixedmap) continue
+      // is_cow_mapping: private (VM_MAYWRITE without VM_SHARED); a shared VMA is copied as it is
+      const cow = !v.shared
       const cp = [...dp, 'dup_mmap', 'copy_page_range']
-      const r = { mm: old, start: v.start, end: v.end, event: 'PROTECTION_PAGE' as const, blockable: true, owner: -1 }
-      yield* invalidateRangeStart(w, r, cp)
-      old.write_protect_seq++
+      // copy_hugetlb_page_range brackets a private hugetlb copy with CLEAR, copy_page_range with
+      // PROTECTION_PAGE
+      const r = { mm: old, start: v.start, end: v.end, event: v.hugetlb ? ('CLEAR' as const) : ('PROTECTION_PAGE' as const), blockable: true, owner: -1 }
+      if (cow) {
+        if (!v.hugetlb) cowVmas++
+        yield* invalidateRangeStart(w, r, [...cp, ...(v.hugetlb ? ['copy_hugetlb_page_range'] : [])])
+        old.write_protect_seq++
+      }
       const fr = w.frames
+      const tables0 = mm.pt.tables
       const n = old.pt.copyTo(
         mm.pt,
         v.start,
         v.end,
         (f) => {
+          if (!cow) return f
           if (f & PTE_ZERO) return f
           if (f & PTE_DEVPRIV) return f & ~PTE_WRITE
           return (f & ~(PTE_WRITE | PTE_EXCL)) | PTE_COW
         },
         (pfn) => fr.get(pfn),
       )
-      old.write_protect_seq++
-      yield* invalidateRangeEnd(w, r, cp)
-      for (const m of old.mirrors) m.checkInvalidated(w, r, cp)
-      yield sleep(n * w.costs.pte_op * 2)
+      if (cow) {
+        old.write_protect_seq++
+        yield* invalidateRangeEnd(w, r, cp)
+        if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: cp })
+      }
+      // copy_present_pte per entry, and the child's page-table pages (__pte_alloc)
+      yield sleep(n * w.costs.fork_pte + ptTablesCost(w.costs, Math.max(0, mm.pt.tables - tables0)))
     }
     // flush_tlb_mm(oldmm)
     yield* archInvalidateSecondaryTlbs(w, old, 0, ALL_PAGES, [...dp, 'dup_mmap', 'flush_tlb_mm'])
     const tlb = cpuTlbFlushCost(w.costs, Number.MAX_SAFE_INTEGER)
-    yield sleep(tlb)
+    yield sleep(vmaCost + tlb)
     // invariant 7
-    if (mm.subs !== null) w.violation(7, `child ${mm.label} has subscriptions after fork`, dp)
+    if (mm.subs !== null) w.violation('FORK_NO_SUBSCRIPTIONS', `child ${mm.label} has subscriptions after fork`, dp)
     const seen = w.protectionPageInvalidations - before
-    if (seen !== cowVmas) w.violation(7, `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs`, dp)
+    if (seen !== cowVmas) w.violation('FORK_NO_SUBSCRIPTIONS', `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs that needed a copy`, dp)
   }
   w.count('fork')
   w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid})`)
@@ -96,7 +120,7 @@ export function* doFork(w: World, parent: Task, childName: string, path: CallPat
 }
 
 /** do_exit. */
-export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
+export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   const p = [...path, 'do_exit']
   if (t.state !== 'running') return
   t.state = 'exiting'
@@ -122,7 +146,7 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
   // exit_task_work
   for (const f of t.taskWork) {
     if (mm && soleUser && soleHolder.has(f) && mm.releasedAt === null) {
-      w.violation(5, `${f.label} released before the notifier release of ${mm.label}`, p)
+      w.violation('RELEASE_BEFORE_FILES', `${f.label} released before the notifier release of ${mm.label}`, p)
     }
   }
   yield* taskWorkRun(w, t, [...p, 'exit_task_work'])
@@ -142,7 +166,7 @@ export function* doExit(w: World, t: Task, path: CallPath): Proc<void> {
 }
 
 /** close(2): fput, and the deferred release runs on return to user space. */
-export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<number> {
+export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<number> {
   const tf = t.tmpfiles.get(fd)
   if (tf) {
     t.tmpfiles.delete(fd)
@@ -151,7 +175,7 @@ export function* doClose(w: World, t: Task, fd: string, path: CallPath): Proc<nu
     return 0
   }
   const f = t.fds.get(fd)
-  if (!f) return -9
+  if (!f) return EBADF
   t.fds.delete(fd)
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])

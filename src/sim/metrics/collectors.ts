@@ -4,7 +4,7 @@
  * ledger's memory samples); they never keep aggregates themselves. `runScenario` attaches the collectors right after building the world.
  */
 import type { Hooks } from '../engine/hooks'
-import type { CounterEvent, HookChannels, InvalidationRecord } from '../world'
+import type { CounterEvent, HookChannels, InvalidationRecord } from '../kernel/types'
 import type { RunResult } from '../../shared/result'
 import { MEM_TYPES, type MemoryGrowth, type MemorySample, type MemType } from '../ledger/ledger'
 

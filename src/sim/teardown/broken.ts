@@ -13,20 +13,21 @@
  * time — run it over many seeds to see the fraction.
  */
 import { sleep } from '../engine/engine'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
-import { mmdrop, mmgrab } from '../kernel/mm'
+import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister, mmuNotifierUnregisterNoRelease } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, EIO, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL, EIO } from '../kernel/errno'
 
 interface FilePriv {
   obj: DriverObj | null
 }
 
-function fileOrApi(w: World, task: Task, dev: Device, file: File | null): DriverObj | null | undefined {
+function fileOrApi(w: Kernel, task: Task, dev: Device, file: File | null): DriverObj | null | undefined {
   return file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
 }
 

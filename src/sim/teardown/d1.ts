@@ -6,14 +6,16 @@
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
-import { mmget, mmput } from '../kernel/mm'
+import { mmput } from '../kernel/mm'
+import { mmget } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('d1_mirror', {
   *release(_w, sub) {
@@ -26,7 +28,7 @@ interface FilePriv {
   obj: DriverObj | null
 }
 
-function* create(w: World, task: Task, path: CallPath): Proc<DriverObj | number> {
+function* create(w: Kernel, task: Task, path: CallPath): Proc<DriverObj | number> {
   const mm = task.mm
   if (!mm) return EINVAL
   const obj = allocDriverObj(w, 'D1 mirror context', SIZEOF.hmm, mm, path)

@@ -4,14 +4,14 @@
  * object and the mm_struct stay until the last fput. Ioctls from another mm get -EIO, like KVM.
  */
 import { sleep } from '../engine/engine'
-import type { World } from '../world'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
-import { mmdrop, mmgrab } from '../kernel/mm'
+import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, EIO, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL, EIO } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('d2_kvm_like', {
   *release(_w, sub) {

@@ -4,14 +4,16 @@
  * down and freed right there. Files hold only a weak handle (the mm they were opened on), so a
  * child's inherited fd is stale: ioctls look the object up by current->mm and fail with -EBADF.
  */
-import { sleep } from '../engine/engine'
-import type { World } from '../world'
+import { sleep, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, removeMirror, zapMirrors, type DriverObj } from '../drivers/driver'
-import { designState, EBADF, EINVAL, ENODEV, type TeardownDesign, type Target } from './design'
+import { designState, type TeardownDesign, type Target } from './design'
+import { EBADF, EINVAL, ENODEV } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('hmm_2014', {
   *release(_w, sub) {
@@ -78,14 +80,19 @@ export const D3: TeardownDesign = {
     obj.fdRefs.set(file.dev.idx, n)
     if (n <= 0) removeMirror(w, obj, file.dev.idx, [...path, 'hmm_mirror_unregister'])
   },
-  *mmputHook(w, mm, path) {
-    const st = designState(w)
-    const obj = st.byMm.get(mm.id)
-    if (!obj) return
-    st.byMm.delete(mm.id)
-    const zc = zapMirrors(obj)
-    if (zc > 0) yield sleep(zc)
-    if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, [...path, 'hmm_mmput_exit'])
-    freeDriverObj(w, obj, [...path, 'hmm_mmput_exit'])
+  init(w) {
+    w.mmputChain.push(hmmMmput)
   },
+}
+
+/** The 2014 proposal's mmput notifier: tears the mm's struct hmm down before exit_mmap. */
+function* hmmMmput(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
+  const st = designState(w)
+  const obj = st.byMm.get(mm.id)
+  if (!obj) return
+  st.byMm.delete(mm.id)
+  const zc = zapMirrors(obj)
+  if (zc > 0) yield sleep(zc)
+  if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, [...path, 'hmm_mmput_exit'])
+  freeDriverObj(w, obj, [...path, 'hmm_mmput_exit'])
 }

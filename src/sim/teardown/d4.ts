@@ -8,17 +8,18 @@
  * object. Ioctls from another mm get -EBADF.
  */
 import { sleep } from '../engine/engine'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmuNotifierGet, mmuNotifierPut } from '../kernel/notifier'
 import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { designState, EBADF, EINVAL, type TeardownDesign, type Target } from './design'
+import { designState, type TeardownDesign, type Target } from './design'
+import { EBADF, EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 import { kfdCancel } from '../drivers/kfd-evict'
 
-function unref(w: World, obj: DriverObj, path: CallPath): void {
+function unref(w: Kernel, obj: DriverObj, path: CallPath): void {
   const p = [...path, 'kfd_unref_process']
   if (!w.ledger.access(obj.ledgerId, p, 'kref_put(&p->ref)')) return
   obj.kref--
@@ -60,7 +61,7 @@ const ops = mirrorNotifierOps('kfd_process_mmu_notifier_ops', {
 })
 
 /** kfd_create_process: existing process of this mm (+1 ref) or a new one (ref 2 at steady state). */
-function createProcess(w: World, mm: MmStruct, path: CallPath): DriverObj | number {
+function createProcess(w: Kernel, mm: MmStruct, path: CallPath): DriverObj | number {
   const st = designState(w)
   const have = st.byMm.get(mm.id)
   if (have) {

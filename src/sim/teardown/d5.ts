@@ -3,15 +3,16 @@
  * one mmu_interval_notifier over the whole address space (mmgrab); the device page table fills on
  * demand; RELEASE / UNMAP invalidations at exit_mmap empty it; the last fput removes the interval
  * (mmdrop) and frees the small struct. Ioctls are not checked against current->mm (test_hmm does
- * not), so a child using an inherited fd after the parent died spins (domain.md §4.1).
+ * not), so a child using an inherited fd after the parent died spins (docs/domain.md §4.1).
  */
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF, type IntervalOps } from '../kernel/objects'
 import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { addMirror, allocDriverObj, freeDriverObj, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 
 /** dmirror_interval_invalidate. */
@@ -29,7 +30,7 @@ const dmirrorInterval: IntervalOps = {
   },
 }
 
-function create(w: World, mm: MmStruct, dev: Device, path: CallPath): DriverObj | number {
+function create(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): DriverObj | number {
   const obj = allocDriverObj(w, 'struct dmirror', SIZEOF.dmirror, mm, path)
   const sub = mmuIntervalNotifierInsert(w, mm, 0, ALL_PAGES, dmirrorInterval, obj.ledgerId, path)
   if (typeof sub === 'number') {

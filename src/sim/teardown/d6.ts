@@ -6,19 +6,25 @@
  * domain when its last handle goes; the PASID itself is freed at __mmdrop.
  */
 import { sleep, type Proc } from '../engine/engine'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF, type NotifierOps } from '../kernel/objects'
-import { mmget, mmput } from '../kernel/mm'
+import { mmput } from '../kernel/mm'
+import { mmget } from '../kernel/mm-ref'
 import { ALL_PAGES, mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { allocDriverObj, embedSub, freeDriverObj, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, EINVAL, ENODEV, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { EINVAL, ENODEV } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 
-function boundDevices(w: World, obj: DriverObj): Device[] {
+/** The devices an SVA domain was bound on, by index (iommu_sva handles point at their device). */
+const boundOn = new WeakMap<DriverObj, Map<number, Device>>()
+
+function boundDevices(_w: Kernel, obj: DriverObj): Device[] {
   const out: Device[] = []
-  for (const [d, n] of obj.fdRefs) if (n > 0) out.push(w.devices[d] as Device)
+  const devs = boundOn.get(obj)
+  for (const [d, n] of obj.fdRefs) if (n > 0) out.push(devs?.get(d) as Device)
   return out
 }
 
@@ -49,14 +55,14 @@ interface FilePriv {
   bound: boolean
 }
 
-function* bind(w: World, mm: MmStruct, dev: Device, path: CallPath): Proc<number> {
+function* bind(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): Proc<number> {
   const p = [...path, 'iommu_sva_bind_device']
   const io = dev.iommu
   if (!io) return ENODEV
   mmget(w, mm, p)
   if (!mm.iommu_mm) {
     const pasid = io.allocPasid()
-    mm.iommu_mm = { pasid, ledgerId: w.ledger.alloc('pasid', SIZEOF.iommu_mm_data + SIZEOF.pasid, mm.owner, `PASID ${pasid} (iommu_mm of ${mm.label})`, [...p, 'iommu_alloc_mm_data']) }
+    mm.iommu_mm = { pasid, pasidTables: new Set(), ledgerId: w.ledger.alloc('pasid', SIZEOF.iommu_mm_data + SIZEOF.pasid, mm.owner, `PASID ${pasid} (iommu_mm of ${mm.label})`, [...p, 'iommu_alloc_mm_data']) }
   }
   const st = designState(w)
   let obj = st.byMm.get(mm.id)
@@ -67,7 +73,11 @@ function* bind(w: World, mm: MmStruct, dev: Device, path: CallPath): Proc<number
     st.byMm.set(mm.id, obj)
   }
   obj.fdRefs.set(dev.idx, (obj.fdRefs.get(dev.idx) ?? 0) + 1)
+  let devs = boundOn.get(obj)
+  if (!devs) boundOn.set(obj, (devs = new Map()))
+  devs.set(dev.idx, dev)
   io.pasidTable.set(mm.iommu_mm.pasid, mm.label)
+  mm.iommu_mm.pasidTables.add(io.pasidTable)
   w.mark('mirror', `${dev.name} SVA-bound to ${mm.label} (PASID ${mm.iommu_mm.pasid})`)
   yield* mmput(w, mm, p)
   return 0

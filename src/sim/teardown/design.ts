@@ -1,11 +1,11 @@
 /**
- * One interface every teardown design implements (domain.md §7.3). The interpreter calls these at
+ * One interface every teardown design implements (docs/domain.md §7.3). The interpreter calls these at
  * open(2), at the "mirror" request, for each device ioctl (resolve), at f_op->release, and — only
  * for D3 — from __mmput before exit_mmap.
  */
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
-import type { World } from '../world'
+import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import type { DriverObj } from '../drivers/driver'
@@ -26,21 +26,17 @@ export interface TeardownDesign {
   /** False for the two broken variants the 2014 thread warns about. */
   readonly correct: boolean
   /** open(2) of `file` by `task`; returns 0 or an errno. */
-  open(w: World, task: Task, file: File, path: CallPath): number
+  open(w: Kernel, task: Task, file: File, path: CallPath): number
   /** Mirror `task`'s address space on `dev` through `file`, or with no file (driver API user). */
-  mirror(w: World, task: Task, dev: Device, file: File | null, path: CallPath): Proc<number>
+  mirror(w: Kernel, task: Task, dev: Device, file: File | null, path: CallPath): Proc<number>
   /** The target of an ioctl by `task` through `file` (or through the API when null). */
-  resolve(w: World, task: Task, dev: Device, file: File | null, path: CallPath): Target | number
+  resolve(w: Kernel, task: Task, dev: Device, file: File | null, path: CallPath): Target | number
   /** f_op->release (last fput). */
-  release(w: World, file: File, path: CallPath): Proc<void>
-  /** D3: the mmput notifier chain, run from __mmput before exit_mmap. */
-  mmputHook?(w: World, mm: MmStruct, path: CallPath): Proc<void>
+  release(w: Kernel, file: File, path: CallPath): Proc<void>
+  /** Called once when the run starts (D3 joins the mmput notifier chain here). */
+  init?(w: Kernel): void
 }
 
-export const EBADF = -9
-export const EIO = -5
-export const ENODEV = -19
-export const EINVAL = -22
 
 /** Per-world registries a design may keep (per-mm tables, API users without a file). */
 export interface DesignState {
@@ -48,10 +44,10 @@ export interface DesignState {
   api: Map<string, DriverObj>
 }
 
-const states = new WeakMap<World, DesignState>()
+const states = new WeakMap<Kernel, DesignState>()
 
 /** The design registry of a world (created on first use). */
-export function designState(w: World): DesignState {
+export function designState(w: Kernel): DesignState {
   let s = states.get(w)
   if (!s) {
     s = { byMm: new Map(), api: new Map() }

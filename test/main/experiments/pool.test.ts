@@ -51,7 +51,7 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     } finally {
       await patient.close()
     }
-  })
+  }, 300_000)
 
   it('terminates a run that ignores the cancel flag', async () => {
     const handle = pool.submit(task('hang'))
@@ -79,7 +79,7 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     } finally {
       await patient.close()
     }
-  })
+  }, 300_000)
 
   it('times out a hanging run with a clear error', async () => {
     const outcome = await pool.submit(task('hang'), { timeoutMs: 300 }).done
@@ -103,7 +103,7 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     expect(errors[3]).toContain('out of memory')
     // The pool still serves new runs afterwards.
     expect((await pool.submit(task('steps:2', 6)).done).status).toBe('ok')
-  })
+  }, 90_000)
 
   it.runIf(isolation === 'process')('a run process killed from outside, or ended by a fatal V8 out-of-memory, fails its run alone', async () => {
     const long = pool.submit(task('steps:300', 1))
@@ -123,5 +123,5 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     if (huge.status === 'failed') expect(huge.error).toMatch(/out of memory|process died/)
     expect(fine.status).toBe('ok')
     expect((await pool.submit(task('steps:2', 5)).done).status).toBe('ok')
-  })
+  }, 90_000)
 })

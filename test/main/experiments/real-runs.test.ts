@@ -36,6 +36,17 @@ describe('experiments with the real simulator', () => {
     expect(pagesHeld(r1)).toBeGreaterThanOrEqual(64 << 20)
     expect(pagesHeld(r4)).toBe(0)
     expect(d1!.manifest.metrics.leak_byte_seconds).toBeGreaterThan(d4!.manifest.metrics.leak_byte_seconds!)
+    // no calibration in the test environment (HMMLAB_COSTS=default): the run says it used the defaults
+    expect(d1!.manifest.costs).toEqual({ source: 'default' })
+  })
+
+  it('runs with a given cost table and records where it came from', async () => {
+    const used = { source: 'file' as const, host: 'gpuhost', date: '2026-01-02T03:04:05.000Z', file: '/x/calibration.json' }
+    const base = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D1'] })).done
+    const slow = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D1'], costs: { table: { cpu_fault: 50_000 }, used } })).done
+    const [rb, rs] = await Promise.all([services.store.getRun(base.runs[0]!.id), services.store.getRun(slow.runs[0]!.id)])
+    expect(rs.manifest.costs).toEqual(used)
+    expect(RunResult.parse(rs.result).endTime).toBeGreaterThan(RunResult.parse(rb.result).endTime)
   })
 
   it('applies swept parameters to the scenario and refuses a path the scenario lacks', async () => {

@@ -4,6 +4,7 @@
  * or a workspace (`--workspace DIR`), each scenario becomes an experiment whose runs go to the
  * worker pool and are saved in the run store. Prints progress on a terminal, then one line per run.
  */
+import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { readFileSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
@@ -21,6 +22,7 @@ export interface ExperimentRunFlags {
   json?: boolean
   report?: string
   timeout?: string
+  costs?: string
 }
 
 /** True when the flags ask for the experiment service rather than a single in-process run. */
@@ -55,7 +57,15 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   const progressLine = (text: string): void => {
     if (tty) process.stdout.write(`\r\x1b[2K${text}`)
   }
+  let costs: CostChoice
+  try {
+    costs = chooseCosts(flags.costs)
+  } catch (err) {
+    return fail((err as Error).message)
+  }
+  process.stderr.write(`${describeCosts(costs.used)}\n`)
   const services = createLabServices({
+    ...(flags.costs ? { costs: flags.costs } : {}),
     ...(flags.workspace ? { workspace: resolve(flags.workspace) } : {}),
     ...(workers ? { threads: workers } : {}),
     onEvent: (name, payload) => {
@@ -87,6 +97,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           ...(designs ? { designs } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(timeoutMs ? { timeoutMs } : {}),
+          costs: { table: costs.table, used: costs.used },
           ...(machine ? { machine: { spec: machine.spec, origin: machine.origin } } : {}),
         })
       } catch (err) {

@@ -8,10 +8,12 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
+import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
 
 interface RunFlags {
+  costs?: string
   design?: string
   seed?: string
   json?: boolean
@@ -111,6 +113,7 @@ export function registerRunCommand(program: Command): void {
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
     .option('--timeout <seconds>', `stop a run that takes longer (default ${DEFAULT_RUN_BUDGET_S}; in process, or on the experiment service)`)
+    .option('--costs <default|file>', "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present")
     .addHelpText(
       'after',
       '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
@@ -155,6 +158,16 @@ export function runCommand(files: string[], flags: RunFlags): number {
     process.stderr.write(`hmmlab run: --timeout expects a positive number of seconds, got "${flags.timeout}"\n`)
     return 2
   }
+  let costs: CostChoice
+  try {
+    costs = chooseCosts(flags.costs)
+  } catch (e) {
+    process.stderr.write(`hmmlab run: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
+  // the costs used go with every run's output: on stderr, so --json stays one document
+  process.stderr.write(`${describeCosts(costs.used)}\n`)
+  const costOpt = costs.table ? { costs: costs.table } : {}
   const tty = process.stdout.isTTY === true && !flags.json
   const docs: unknown[] = []
   if (flags.out) mkdirSync(flags.out, { recursive: true })
@@ -189,7 +202,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
       const nSeeds = sc.seeds ?? 1
       // The wall-time budget of this run (every seed of it): checked by the simulator between events.
       const budget = wallBudget(budgetS * 1000)
-      const opts = { shouldStop: budget.exceeded, ...(onProgress ? { onProgress } : {}) }
+      const opts = { shouldStop: budget.exceeded, ...costOpt, ...(onProgress ? { onProgress } : {}) }
       let result: RunResult
       let sweep: SweepResult | null = null
       if (nSeeds > 1) {

@@ -47,7 +47,7 @@ export function registerServeCommand(program: Command): void {
       }
       const api = createApi({ host: 'browser', ...(opts.workspace ? { workspace: opts.workspace } : {}) })
       const host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir, host: opts.host, port, ...(token ? { token } : {}) })
-      process.stdout.write(`HMM Lab browser host listening; open:\n  ${host.url}\n`)
+      process.stdout.write(`HMM Lab browser host listening; open:\n  ${host.url}\nworkspace (runs are saved here): ${api.services.workspace}\n`)
       await new Promise<void>((resolveStop) => {
         const stop = (): void => resolveStop()
         process.once('SIGINT', stop)

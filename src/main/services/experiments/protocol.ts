@@ -16,6 +16,8 @@ export interface RunTask {
   parameters: Record<string, ParamValue>
   /** Replaces the scenario's `machine:` keys it has (see src/shared/simulate-machine.ts). */
   machine?: Record<string, unknown>
+  /** A base cost table (a calibration) under the scenario's `costs:`. */
+  costs?: Record<string, number>
   progressPort: MessagePort
   /** Int32 at index 0: 0 = run, 1 = stop at the next step boundary. */
   cancelFlag: SharedArrayBuffer

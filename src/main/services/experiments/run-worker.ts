@@ -19,6 +19,7 @@ export default function runTask(task: RunTask): RunTaskResult {
   const sim = runScenario(scenario, {
     design: task.design as DesignId,
     seed: task.seed,
+    ...(task.costs ? { costs: task.costs } : {}),
     shouldStop: () => Atomics.load(flag, 0) === 1,
     onProgress: (p) => {
       const now = Date.now()

@@ -3,6 +3,7 @@
  * reported (throttled), runs can be cancelled one by one or all together, and every finished run
  * is saved in the run store. The app, the browser host and the CLI all use this one service.
  */
+import type { CostsUsed } from '../../../shared/calibration'
 import { createHash, randomBytes } from 'node:crypto'
 import type { z } from 'zod'
 import type { ExperimentProgress as ExperimentProgressSchema } from '../../../shared/contracts'
@@ -50,6 +51,14 @@ export interface StartRequest {
   /** Replaces keys of the scenario's `machine:` ("simulate this machine"), with where it came from. */
   machine?: { spec: Record<string, unknown>; origin: string }
   timeoutMs?: number
+  /** The costs to run with (default: the service's `costs()`, else the model's defaults). */
+  costs?: CostSelection
+}
+
+/** A base cost table for the runs (undefined: the model's defaults) and the record of its origin. */
+export interface CostSelection {
+  table: Record<string, number> | undefined
+  used: CostsUsed
 }
 
 export interface StartedExperiment {
@@ -84,12 +93,15 @@ export class ExperimentService {
       /** Minimum time between progress events of one run / one experiment, ms. */
       progressIntervalMs?: number
       defaultTimeoutMs?: number
+      /** The costs of runs that do not choose (the user's calibration when present); may throw a clear error. */
+      costs?: () => CostSelection
     },
   ) {}
 
   /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
   async start(req: StartRequest): Promise<StartedExperiment> {
     const plan = await this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
+    const costs: CostSelection = req.costs ?? this.deps.costs?.() ?? { table: undefined, used: { source: 'default' } }
     const sets = expandSweep(req.sweep ?? {})
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
     const queuedAt = new Date().toISOString()
@@ -141,6 +153,7 @@ export class ExperimentService {
           seed: r.seed,
           parameters: r.parameters,
           ...(req.machine ? { machine: req.machine.spec } : {}),
+          ...(costs.table ? { costs: costs.table } : {}),
         },
         {
           timeoutMs: req.timeoutMs ?? this.deps.defaultTimeoutMs ?? 10 * 60_000,
@@ -151,7 +164,7 @@ export class ExperimentService {
       const outcome = await handle.done
       this.live.delete(r.runId)
       const finishedAt = new Date().toISOString()
-      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt, machine: req.machine?.origin })
+      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt, machine: req.machine?.origin, costs: costs.used })
       let notSaved: string | undefined
       try {
         await this.deps.store.saveRun({
@@ -218,7 +231,7 @@ export class ExperimentService {
 function toManifest(
   r: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> },
   outcome: RunOutcome,
-  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string; machine?: string | undefined },
+  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string; machine?: string | undefined; costs: CostsUsed },
 ): RunManifest {
   const ok = 'metrics' in outcome
   return {
@@ -230,6 +243,7 @@ function toManifest(
     seed: r.seed,
     parameters: r.parameters,
     ...(ctx.machine ? { machine: ctx.machine } : {}),
+    costs: ctx.costs,
     versions: { hmmlab: APP_VERSION, node: process.versions.node },
     timings: { queuedAt: ctx.queuedAt, startedAt: ctx.startedAt, finishedAt: ctx.finishedAt, wallMs: Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt) },
     status: outcome.status,

@@ -1,0 +1,239 @@
+/**
+ * `hmmlab oracle`: runs scenarios on a real Linux kernel (test_hmm in a QEMU guest, every
+ * mmu_notifier invalidation traced) and in the simulator, and compares them step by step.
+ *
+ *   hmmlab oracle FILE... [--design D5] [--kernel BZIMAGE | --kernel-tree DIR] [--json] [--report FILE]
+ *   hmmlab oracle build [--tree DIR]
+ *   hmmlab oracle hmm-tests [--kernel BZIMAGE | --kernel-tree DIR] [--json] [--report FILE]
+ *   hmmlab oracle fidelity RESULTS.json [--doc docs/fidelity.md]
+ *
+ * Exit codes: 0 every scenario agrees (or differs only where a known difference is declared),
+ * 1 a new difference, 2 invalid input, a scenario the kernel cannot run (the step, line and why),
+ * missing host tools (with the apt command), a guest that failed.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { appRoot } from '../../paths'
+import * as realKernel from '../../services/oracle/kernel/index'
+import { loadDeclarations } from '../../services/oracle/declarations'
+import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fidelity-table'
+import { hmmTestRows } from '../../services/oracle/hmm-tests'
+import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
+import { exitCodeOf, OracleResultsSchema, type OracleResults } from '../../services/oracle/results'
+import { checkDesign, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
+import { stdoutFlushed } from './run'
+
+export interface OracleFlags {
+  design?: string
+  kernel?: string
+  kernelTree?: string
+  json?: boolean
+  report?: string | string[]
+  skipInexpressible?: boolean
+  hmmTests?: boolean
+  tolerances?: string
+  known?: string
+  verbose?: boolean
+}
+
+/** What the command needs from outside (the kernel side, the project root, output streams); tests replace it. */
+export interface OracleDeps {
+  kernel: KernelSide
+  root: string
+  out: (s: string) => void
+  err: (s: string) => void
+}
+
+export function defaultDeps(): OracleDeps {
+  return {
+    kernel: realKernel,
+    root: appRoot(),
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+  }
+}
+
+function writeReport(file: string, r: OracleResults): void {
+  writeFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n')
+}
+
+function kernelOpts(flags: OracleFlags, d: OracleDeps): { ok: true } | { ok: false } {
+  if (flags.kernel && flags.kernelTree) {
+    d.err('hmmlab oracle: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n')
+    return { ok: false }
+  }
+  return { ok: true }
+}
+
+function setupFailure(e: unknown, d: OracleDeps, what = 'hmmlab oracle'): number {
+  if (e instanceof OracleSetupError) {
+    d.err(`${what}: ${e.message}\n`)
+    if (e.hint) d.err(`${e.hint}\n`)
+  } else d.err(`${what}: ${e instanceof Error ? e.message : String(e)}\n`)
+  return 2
+}
+
+/** `hmmlab oracle FILE...`; returns the exit code. */
+export async function oracleCommand(files: string[], flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
+  if (files.length === 0) {
+    d.err('hmmlab oracle: name at least one scenario file (or: oracle build | oracle hmm-tests | oracle fidelity RESULTS.json)\n')
+    return 2
+  }
+  if (!kernelOpts(flags, d).ok) return 2
+  let declarations
+  try {
+    checkDesign(flags.design ?? 'D5')
+    declarations = loadDeclarations(d.root, { ...(flags.tolerances ? { tolerances: flags.tolerances } : {}), ...(flags.known ? { known: flags.known } : {}) })
+  } catch (e) {
+    return setupFailure(e, d)
+  }
+  let results: OracleResults
+  try {
+    results = await runOracle({
+      files,
+      design: flags.design ?? 'D5',
+      ...(flags.kernel ? { kernelImage: flags.kernel } : {}),
+      ...(flags.kernelTree ? { kernelTree: flags.kernelTree } : {}),
+      skipInexpressible: flags.skipInexpressible === true,
+      declarations,
+      kernel: d.kernel,
+      onProgress: (m) => d.err(`  ${m}\n`),
+    })
+    if (flags.hmmTests) results.hmm_tests = await hmmTests(flags, d)
+  } catch (e) {
+    return setupFailure(e, d)
+  }
+  const blocked = results.scenarios.some((o) => o.status === 'invalid' || (o.status === 'inexpressible' && !flags.skipInexpressible))
+  if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the scenarios above (fix them, leave them out, or --skip-inexpressible)\n')
+  if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
+  else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
+  for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
+    try {
+      mkdirSync(dirname(resolve(file)), { recursive: true })
+      writeReport(file, results)
+      d.err(`  report: ${file}\n`)
+    } catch (e) {
+      d.err(`hmmlab oracle: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
+      return 2
+    }
+  }
+  const code = exitCodeOf(results, { inexpressibleIsError: !flags.skipInexpressible })
+  // an hmm-tests case the kernel passes and the simulator's replay fails (or the reverse) is a difference too
+  return code === 0 && results.hmm_tests?.some((r) => r.agree === false) ? 1 : code
+}
+
+async function hmmTests(flags: OracleFlags, d: OracleDeps): Promise<NonNullable<OracleResults['hmm_tests']>> {
+  const tools = d.kernel.checkHostTools()
+  if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
+  const kernel = flags.kernel
+    ? { bzImage: flags.kernel }
+    : await d.kernel.buildKernel({ ...(flags.kernelTree ? { tree: flags.kernelTree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
+  d.err('  guest: running hmm-tests\n')
+  const r = await d.kernel.runHmmTests({ kernel, onProgress: (m) => d.err(`  ${m}\n`) })
+  return hmmTestRows(r.cases, join(d.root, 'scenarios', 'selftests'))
+}
+
+/** `hmmlab oracle hmm-tests`. */
+export async function oracleHmmTestsCommand(flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
+  if (!kernelOpts(flags, d).ok) return 2
+  let rows
+  try {
+    rows = await hmmTests(flags, d)
+  } catch (e) {
+    return setupFailure(e, d, 'hmmlab oracle hmm-tests')
+  }
+  if (flags.json) d.out(JSON.stringify(rows, null, 1) + '\n')
+  else d.out(formatHmmTests(rows).join('\n') + '\n')
+  return rows.some((r) => r.agree === false) ? 1 : 0
+}
+
+/** `hmmlab oracle build`. */
+export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps = defaultDeps()): Promise<number> {
+  try {
+    const tools = d.kernel.checkHostTools()
+    if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
+    const b = await d.kernel.buildKernel({ ...(flags.tree ? { tree: flags.tree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
+    d.out(`kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`)
+    return 0
+  } catch (e) {
+    return setupFailure(e, d, 'hmmlab oracle build')
+  }
+}
+
+/** `hmmlab oracle fidelity RESULTS.json [--doc FILE]`: rewrites the marked section of docs/fidelity.md. */
+export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string }, d: OracleDeps = defaultDeps()): number {
+  const docFile = flags.doc ?? join(d.root, 'docs', 'fidelity.md')
+  let results: OracleResults
+  try {
+    const parsed = OracleResultsSchema.safeParse(JSON.parse(readFileSync(resultsFile, 'utf8')))
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]
+      d.err(`hmmlab oracle fidelity: ${resultsFile}: ${i?.path.map(String).join('.') || '(document)'}: ${i?.message ?? 'not an oracle results document'}\n`)
+      return 2
+    }
+    results = parsed.data
+  } catch (e) {
+    d.err(`hmmlab oracle fidelity: ${resultsFile}: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
+  try {
+    const doc = readFileSync(docFile, 'utf8')
+    const next = rewriteMarkedSection(doc, fidelityMarkdown(results), docFile)
+    if (next !== doc) writeFileSync(docFile, next)
+    d.out(`${docFile}: oracle section ${next === doc ? 'already up to date' : 'rewritten'} (${results.scenarios.length} scenarios)\n`)
+    return 0
+  } catch (e) {
+    d.err(`hmmlab oracle fidelity: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
+}
+
+/** Registers `hmmlab oracle` and its subcommands. */
+export function registerOracleCommand(program: Command, deps?: () => OracleDeps): void {
+  const getDeps = deps ?? defaultDeps
+  const oracle = program
+    .command('oracle')
+    .description('run scenarios on a real kernel (test_hmm in a QEMU guest) and in the simulator, and compare them step by step')
+    .argument('[files...]', 'scenario files (YAML or JSON)')
+    .option('--design <id>', 'teardown design (default D5: test_hmm\'s interval notifier per open file)', 'D5')
+    .option('--kernel <bzImage>', 'boot this kernel image instead of the cached build')
+    .option('--kernel-tree <dir>', 'build the guest kernel from this tree (your patches) instead of linux-source-6.12')
+    .option('--json', 'print both sides\' raw per-step observations, the kernel release and the diff as JSON')
+    .option('--report <file>', 'also write a report: .html (self-contained) or .json (the results document); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--skip-inexpressible', 'list scenarios the kernel cannot run as skipped instead of failing (exit 2)')
+    .option('--hmm-tests', "also run the kernel's own hmm-tests in the guest next to the simulator's replay")
+    .option('--tolerances <file>', 'tolerances file (default oracle/tolerances.yaml)')
+    .option('--known <file>', 'known differences file (default oracle/known-differences.yaml)')
+    .option('-v, --verbose', 'list every tolerated step')
+    .addHelpText('after', '\nExit codes: 0 agree (or only declared known differences), 1 a new difference, 2 invalid input, a scenario the kernel cannot run, missing tools or a failed guest.')
+    .action(async (files: string[], flags: OracleFlags) => {
+      process.exitCode = await oracleCommand(files, flags, getDeps())
+      await stdoutFlushed()
+    })
+  oracle
+    .command('build')
+    .description('build (or reuse from the cache) the guest kernel with test_hmm, hmm-tests and the scenario executor')
+    .option('--tree <dir>', 'a kernel tree to build instead of linux-source-6.12')
+    .action(async (flags: { tree?: string }) => {
+      process.exitCode = await oracleBuildCommand(flags, getDeps())
+      await stdoutFlushed()
+    })
+  oracle
+    .command('hmm-tests')
+    .description("run the kernel's own hmm-tests in the guest and put them next to the simulator's replay (scenarios/selftests); takes oracle's --kernel, --kernel-tree and --json")
+    .action(async () => {
+      // --kernel, --kernel-tree and --json are the parent's options (commander reads them after the subcommand too)
+      process.exitCode = await oracleHmmTestsCommand(oracle.opts<OracleFlags>(), getDeps())
+      await stdoutFlushed()
+    })
+  oracle
+    .command('fidelity')
+    .description("rewrite docs/fidelity.md's oracle section from a results document (--report FILE.json)")
+    .argument('<results>', 'results JSON written by hmmlab oracle --report FILE.json')
+    .option('--doc <file>', 'the document to rewrite (default docs/fidelity.md)')
+    .action((file: string, flags: { doc?: string }) => {
+      process.exitCode = oracleFidelityCommand(file, flags, getDeps())
+    })
+}
+

@@ -1,0 +1,142 @@
+/**
+ * Running the oracle: scenarios are read and checked (the kernel side says which steps it cannot
+ * perform), the kernel is found or built, all expressible scenarios run in guests (several per
+ * boot), each also runs in the simulator, and the two sides are compared.
+ *
+ * The kernel side is passed in (`KernelSide`, the functions of ./kernel) so that tests can give
+ * recorded observations instead of a QEMU guest.
+ */
+import { readFileSync } from 'node:fs'
+import { parseScenario, ScenarioError, DESIGNS, type DesignId, type LoadedScenario } from '../../../sim/index'
+import { APP_VERSION } from '../../../shared/version'
+import type * as KernelModule from './kernel/index'
+import { compareSides } from './compare'
+import type { Declarations } from './declarations'
+import { runSimulatorSideWithRegions } from './simulator-side'
+import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutcome } from './results'
+
+export type KernelSide = Pick<typeof KernelModule, 'checkHostTools' | 'checkExpressible' | 'findCachedKernel' | 'buildKernel' | 'runScenariosOnKernel' | 'runHmmTests'>
+
+export interface OracleRunOptions {
+  files: string[]
+  design: string
+  /** A prebuilt bzImage, or a kernel tree to build (default: Debian's linux-source-6.12). */
+  kernelImage?: string
+  kernelTree?: string
+  /** List scenarios the kernel cannot express as skipped instead of failing (npm run test:kernel). */
+  skipInexpressible?: boolean
+  declarations: Declarations
+  kernel: KernelSide
+  onProgress?: (message: string) => void
+  signal?: AbortSignal
+}
+
+/** Thrown for a problem with the whole run (exit 2): missing tools, an unknown design, a failed build. */
+export class OracleSetupError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message)
+  }
+}
+
+export function checkDesign(design: string): DesignId {
+  const d = design.trim().toUpperCase()
+  if (!DESIGNS.some((x) => x.id === d)) throw new OracleSetupError(`unknown design "${design}"; expected one of ${DESIGNS.map((x) => x.id).join(', ')}`)
+  return d as DesignId
+}
+
+/** Reads and parses each file; an unreadable or invalid one becomes an `invalid` outcome. */
+export function loadScenarios(files: readonly string[]): Array<{ file: string; sc: LoadedScenario } | { file: string; error: string }> {
+  return files.map((file) => {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      return { file, error: `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}` }
+    }
+    try {
+      return { file, sc: parseScenario(text, file) }
+    } catch (e) {
+      return { file, error: e instanceof ScenarioError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}` }
+    }
+  })
+}
+
+/** Runs the oracle over `files`; never throws for one scenario's problem (it becomes its outcome). */
+export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
+  const design = checkDesign(o.design)
+  const say = o.onProgress ?? (() => {})
+  const outcomes: Array<ScenarioOutcome | null> = []
+  const toRun: Array<{ slot: number; file: string; sc: LoadedScenario }> = []
+  for (const l of loadScenarios(o.files)) {
+    if ('error' in l) {
+      outcomes.push({ status: 'invalid', file: l.file, name: null, message: l.error })
+      continue
+    }
+    const u = o.kernel.checkExpressible(l.sc, design)
+    if (u) {
+      outcomes.push({ status: 'inexpressible', file: l.file, name: l.sc.name, unsupported: { index: u.index, line: u.line, op: u.op, why: u.why } })
+      continue
+    }
+    toRun.push({ slot: outcomes.length, file: l.file, sc: l.sc })
+    outcomes.push(null)
+  }
+  let kernelInfo: OracleResults['kernel'] = null
+  const stop = outcomes.some((x) => x !== null && (x.status === 'invalid' || (x.status === 'inexpressible' && !o.skipInexpressible)))
+  if (toRun.length > 0 && !stop) {
+    const tools = o.kernel.checkHostTools()
+    if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
+    let kernel: KernelModule.KernelBuild | { bzImage: string }
+    let source: string
+    if (o.kernelImage) {
+      kernel = { bzImage: o.kernelImage }
+      source = o.kernelImage
+    } else {
+      const opts = { ...(o.kernelTree ? { tree: o.kernelTree } : {}), onProgress: say, ...(o.signal ? { signal: o.signal } : {}) }
+      const cached = await o.kernel.findCachedKernel(opts)
+      if (cached) say(`kernel: cached build ${cached.release} (${cached.dir})`)
+      else say(`kernel: building from ${o.kernelTree ?? "Debian's linux-source-6.12"} (minutes; cached afterwards)`)
+      const b = cached ?? (await o.kernel.buildKernel(opts))
+      kernel = b
+      source = b.source
+    }
+    say(`guest: running ${toRun.length} scenario${toRun.length === 1 ? '' : 's'}`)
+    const run = await o.kernel.runScenariosOnKernel(
+      toRun.map((r) => ({ scenario: r.sc, design })),
+      { kernel, onProgress: say, ...(o.signal ? { signal: o.signal } : {}) },
+    )
+    kernelInfo = { release: run.release, accel: run.accel, source, image: kernel.bzImage }
+    toRun.forEach((r, i) => {
+      const out = run.outcomes[i]
+      const name = r.sc.name
+      if (!out) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: 'the kernel side returned no outcome for this scenario', console_tail: '' }
+      else if (!out.ok && out.kind === 'unsupported') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: out.unsupported }
+      else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
+      else {
+        say(`simulator: ${name}`)
+        const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design })
+        const comparison = compareSides(out.side, sim, o.declarations, { live, after })
+        outcomes[r.slot] = { status: 'compared', file: r.file, name, comparison, kernel: out.side, simulator: sim }
+      }
+    })
+  }
+  const done = outcomes.filter((x): x is ScenarioOutcome => x !== null)
+  const seen = new Set(done.flatMap((x) => (x.status === 'compared' ? x.comparison.differences.map((d) => d.known).filter((k): k is string => k !== null) : [])))
+  return {
+    format: ORACLE_RESULTS_FORMAT,
+    created: new Date().toISOString(),
+    design,
+    kernel: kernelInfo,
+    simulator: { version: APP_VERSION },
+    declarations: {
+      files: o.declarations.files,
+      tolerances: o.declarations.tolerances.map((t) => ({ id: t.id, rule: t.rule, field: t.field, kernel: t.kernel, evidence: t.evidence })),
+      known: o.declarations.known.map((k) => ({ id: k.id, field: k.field, kernel: k.kernel, evidence: k.evidence, why: k.why, seen: seen.has(k.id) })),
+    },
+    scenarios: done,
+    hmm_tests: null,
+    summary: summarise(done),
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * madvise(2) (mm/madvise.c): DONTNEED / FREE / PAGEOUT (CLEAR invalidations), HUGEPAGE / NOHUGEPAGE
+ * and COLLAPSE.
+ */
+import type { Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { Kernel } from './context'
+import { EINVAL, ENOMEM } from './errno'
+import type { MmStruct, Vma } from './objects'
+import { heirOwner, zapFrames } from './mm-ref'
+import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
+import { splitVma, vmaMergeRange } from './vma_modify'
+import { splitPartialHuge } from './huge_memory'
+import { invalidated, invalidatedSplitting } from './memory'
+import { collapse } from './thp'
+import { ptTablesCost } from '../cost/model'
+
+export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
+
+/** madvise(2). */
+export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
+  const p = [...path, 'madvise']
+  if (checkAccessMapped(mm, start, end) < 0) return ENOMEM
+  if (hugetlbAlignCheck(mm, start, end) < 0) return EINVAL
+  if (advice === 'hugepage' || advice === 'nohugepage') {
+    // madvise_update_vma → vma_modify_flags: split where VM_HUGEPAGE changes, then merge
+    const huge = advice === 'hugepage'
+    if ((findVma(mm, start) as Vma).huge !== huge) yield* splitVma(w, mm, start, p)
+    if ((findVma(mm, end - 1) as Vma).huge !== huge) yield* splitVma(w, mm, end, p)
+    for (const v of mm.vmas) if (v.start >= start && v.end <= end) v.huge = huge
+    vmaMergeRange(w, mm, start, end, p)
+    return 0
+  }
+  if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
+  if (advice === 'dontneed' || advice === 'free') {
+    // madvise_walk_vmas: one call per VMA of the range; madvise_dontneed_single_vma →
+    // zap_page_range_single and madvise_free_single_vma each raise CLEAR over the VMA's part,
+    // whether or not a PTE is present there
+    const parts = mm.vmas.filter((v) => v.start < end && start < v.end).map((v) => [Math.max(start, v.start), Math.min(end, v.end)] as const)
+    // costs: dontneed_base once for the call, zap_pte per entry zapped (zap + folio free; a 2 MiB
+    // leaf is one, zap_huge_pmd) and pt_free per PTE table reclaimed
+    let base = w.costs.dontneed_base
+    for (const [a, b] of parts) {
+      yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
+        if (advice === 'free') {
+          // madvise_free_pte_range: the exclusive anonymous pages are marked lazyfree and their PTEs
+          // made old and clean, but they stay mapped, writable and hold their data; only reclaim may
+          // discard them later, and a write before that cancels the lazyfree. A partly covered THP
+          // is split.
+          splitPartialHuge(w, mm, a, b)
+          return mm.pt.countPresent(a, b) * w.costs.pte_op
+        }
+        const heir = heirOwner(mm)
+        let n = 0
+        mm.pt.clear(a, b, (_pg, f, pfn) => {
+          n++
+          zapFrames(w, mm, f, pfn, heir)
+        })
+        // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
+        // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
+        const reclaimed = advice === 'dontneed' ? mm.pt.reclaimEmptyPtes(a, b) : 0
+        const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
+        base = 0
+        return c
+      })
+    }
+    return 0
+  }
+  if (mm.pt.countPresent(start, end) === 0) return 0
+  yield* invalidated(w, mm, start, end, 'CLEAR', [...p, 'reclaim_pages'], () => {
+    let n = 0
+    splitPartialHuge(w, mm, start, end)
+    const heir = heirOwner(mm)
+    // Reclaim of a shared mapping's pages is declined here (they stay resident and mapped): the model
+    // has no swap-backed shmem object that would keep them after their PTEs are gone.
+    const ranges = subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end))
+    // reclaim_pages: the zap and folio free per entry, as DONTNEED's (the page tables stay)
+    for (const [a, b] of ranges)
+      mm.pt.clear(a, b, (_pg, f, pfn) => {
+        n++
+        zapFrames(w, mm, f, pfn, heir)
+      })
+    return w.costs.dontneed_base + n * w.costs.zap_pte
+  })
+  return 0
+}
+
+/** [start, end) without the parts covered by `holes` (sorted or not), as a list of ranges. */
+function subtractRanges(start: number, end: number, holes: readonly { start: number; end: number }[]): (readonly [number, number])[] {
+  const out: (readonly [number, number])[] = []
+  let at = start
+  for (const h of [...holes].sort((x, y) => x.start - y.start)) {
+    if (h.start > at) out.push([at, Math.min(h.start, end)] as const)
+    at = Math.max(at, h.end)
+    if (at >= end) break
+  }
+  if (at < end) out.push([at, end] as const)
+  return out
+}

@@ -1,0 +1,84 @@
+/**
+ * Migration of device memory back to system RAM (mm/migrate_device.c: migrate_vma_setup /
+ * migrate_vma_pages / migrate_vma_finalize with MIGRATE_VMA_SELECT_DEVICE_PRIVATE and
+ * _DEVICE_COHERENT, migrate_device_coherent_folio), the core half of a driver's migrate_to_ram and
+ * of FOLL_LONGTERM's check_and_migrate_movable_folios.
+ */
+import { sleep, type Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { Kernel } from './context'
+import { cpuTlbFlushCost } from '../cost/model'
+import type { MmStruct } from './objects'
+import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE } from './pagetable'
+import { invalidateRangeEnd, invalidateRangeStart } from './notifier'
+import { heirOwner } from './mm-ref'
+import { splitHugeByCopy } from './huge_memory'
+import { HPAGE_PMD_NR } from './page'
+
+/**
+ * Migrates the device pages of device `dev` (index) in [start, end) of `mm` back to system RAM: device-private
+ * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
+ * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
+ * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver) makes the next system-memory
+ * allocation fail.
+ */
+export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start: number, end: number, path: CallPath, m: { failAlloc: boolean } | null = null, evict = false): Proc<number> {
+  const pages: number[] = []
+  mm.pt.forEach(start, end, (pg, f, pfn) => {
+    if ((w.frames.dev[pfn] as number) - 1 !== dev || f & PTE_EXCL) return
+    if (f & PTE_DEVPRIV || (f & PTE_PRESENT && (w.frames.refcount[pfn] as number) === 1)) pages.push(pg)
+  })
+  if (pages.length === 0) return 0
+  const lo = pages[0] as number
+  const lastPg = pages[pages.length - 1] as number
+  const hi = mm.pt.isHuge(lastPg) ? lastPg + HPAGE_PMD_NR : lastPg + 1
+  // migrate_vma_setup: one MIGRATE over the range, the device as owner. An eviction
+  // (migrate_device_range, e.g. dmirror_device_evict_chunk) has no range: try_to_migrate_one
+  // raises CLEAR per folio with owner NULL, which the mirrors receive.
+  const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
+  if (!evict) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  let n = 0
+  let rp: { mm: MmStruct; start: number; end: number; event: 'CLEAR'; blockable: boolean; owner: number } | null = null
+  for (const pg of pages) {
+    if (rp) yield* invalidateRangeEnd(w, rp, path)
+    if (evict) {
+      rp = { mm, start: pg, end: mm.pt.isHuge(pg) ? pg + HPAGE_PMD_NR : pg + 1, event: 'CLEAR', blockable: true, owner: -1 }
+      yield* invalidateRangeStart(w, rp, [...path, 'migrate_device_range', 'try_to_migrate_one'])
+    }
+    const f = mm.pt.get(pg)
+    const old = mm.pt.pfn(pg)
+    // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
+    const failAlloc = m !== null && m.failAlloc
+    if (failAlloc) m.failAlloc = false
+    if (failAlloc && !mm.pt.isHuge(pg)) continue // an order-0 allocation failed: this page stays on the device
+    if (mm.pt.isHuge(pg) && failAlloc) {
+      // no THP in system memory: the folio comes back as 512 pages
+      const fl = mm.pt.get(pg)
+      splitHugeByCopy(w, mm, pg, old)
+      mm.pt.update(pg, pg + HPAGE_PMD_NR, () => PTE_PRESENT | (fl & PTE_WRITE))
+      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      n += HPAGE_PMD_NR
+      continue
+    }
+    if (mm.pt.isHuge(pg)) {
+      // a device-private THP comes back as a THP
+      const np = w.frames.alloc(9, mm.owner)
+      w.frames.copy(np, old)
+      w.frames.put(old, mm.owner, heirOwner(mm))
+      mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      n += HPAGE_PMD_NR
+      continue
+    }
+    n++
+    const np = w.frames.alloc(0, mm.owner)
+    w.frames.copy(np, old)
+    w.frames.put(old, mm.owner, heirOwner(mm))
+    mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
+    for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 1)
+  }
+  if (rp) yield* invalidateRangeEnd(w, rp, path)
+  if (!evict) yield* invalidateRangeEnd(w, r, path)
+  yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
+  return n
+}

@@ -1,0 +1,55 @@
+/**
+ * THP operations a scenario asks for: the split of debugfs split_huge_pages (mm/huge_memory.c) and
+ * the collapse of MADV_COLLAPSE / khugepaged (mm/khugepaged.c), each under a CLEAR invalidation.
+ */
+import type { Proc } from '../engine/engine'
+import type { CallPath } from '../ledger/ledger'
+import type { Kernel } from './context'
+import type { MmStruct } from './objects'
+import { PTE_PRESENT, PTE_WRITE } from './pagetable'
+import { heirOwner, zapFrames } from './mm-ref'
+import { HPAGE_PMD_NR } from './page'
+import { findVma } from './vma'
+import { splitLeaf } from './huge_memory'
+import { invalidated } from './memory'
+
+export function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const p = [...path, 'collapse_huge_page']
+  for (let hb = Math.ceil(start / HPAGE_PMD_NR) * HPAGE_PMD_NR; hb + HPAGE_PMD_NR <= end; hb += HPAGE_PMD_NR) {
+    const v = findVma(mm, hb)
+    if (!v || v.shared || v.hugetlb || hb + HPAGE_PMD_NR > v.end || mm.pt.isHuge(hb)) continue
+    if (mm.pt.countPresent(hb, hb + HPAGE_PMD_NR) !== HPAGE_PMD_NR) continue
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', p, () => {
+      let writable = true
+      const heir = heirOwner(mm)
+      const tokens: number[] = []
+      mm.pt.clear(hb, hb + HPAGE_PMD_NR, (pg, f, pfn) => {
+        if (!(f & PTE_WRITE)) writable = false
+        tokens.push(w.frames.read(pfn, pg & (HPAGE_PMD_NR - 1)))
+        zapFrames(w, mm, f, pfn, heir)
+      })
+      const np = w.frames.alloc(9, mm.owner)
+      tokens.forEach((t, i) => w.frames.write(np, i, t))
+      mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), np)
+      w.count('thp_collapse')
+      return HPAGE_PMD_NR * w.costs.migrate_page / 4
+    })
+  }
+  return 0
+}
+
+/** THP split of every 2 MiB leaf in [start, end) (e.g. under memory pressure): CLEAR. */
+export function* doThpSplit(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
+  const hbs: number[] = []
+  mm.pt.forEach(start, end, (pg, _f, pfn, huge) => {
+    // hugetlb pages are not THPs: never split
+    if (huge && (w.frames.hugetlb[pfn] as number) === 0) hbs.push(pg)
+  })
+  for (const hb of hbs) {
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, 'split_huge_pmd'], () => {
+      splitLeaf(w, mm, hb)
+      return HPAGE_PMD_NR * w.costs.pte_op
+    })
+  }
+  return 0
+}

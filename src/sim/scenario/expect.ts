@@ -1,0 +1,195 @@
+/**
+ * `expect` steps: evaluates one expectation against the run's state and records its result.
+ */
+import type { MemType } from '../ledger/ledger'
+import type { Task } from '../kernel/objects'
+import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
+import { peekData } from '../kernel/memory'
+import { ESRCH } from '../kernel/errno'
+import { PAGE_SIZE } from '../kernel/page'
+import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT } from '../../shared/scenario'
+import { deviceByName, rangeOf, type Ctx } from './ctx'
+
+function cmpOk(actual: number, c: CmpT): boolean {
+  if (typeof c === 'number') return actual === c
+  if (c.eq !== undefined && !(actual === c.eq)) return false
+  if (c.ne !== undefined && !(actual !== c.ne)) return false
+  if (c.gt !== undefined && !(actual > c.gt)) return false
+  if (c.ge !== undefined && !(actual >= c.ge)) return false
+  if (c.lt !== undefined && !(actual < c.lt)) return false
+  if (c.le !== undefined && !(actual <= c.le)) return false
+  return true
+}
+
+function cmpText(c: CmpT): string {
+  if (typeof c === 'number') return `= ${c}`
+  return Object.entries(c)
+    .map(([k, v]) => `${{ eq: '=', ne: '≠', gt: '>', ge: '≥', lt: '<', le: '≤' }[k] ?? k} ${v}`)
+    .join(' and ')
+}
+
+export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0): void {
+  const w = ctx.w
+  if (e.design !== undefined) {
+    const ds = Array.isArray(e.design) ? e.design : [e.design]
+    if (!ds.includes(ctx.design.id)) return
+  }
+  if (e.if_ret !== undefined && ctx.ret !== parseErrno(e.if_ret)) return
+  const details: string[] = []
+  let pass = true
+  const check = (what: string, actual: number | null, c: CmpT, fmt: (n: number) => string = String): void => {
+    if (actual === null) {
+      pass = false
+      details.push(`${what}: expected ${cmpText(c)}, but no previous step set it`)
+      return
+    }
+    const ok = cmpOk(actual, c)
+    if (!ok) pass = false
+    details.push(`${what}: expected ${typeof c === 'number' ? '= ' + fmt(c) : cmpText(c)}, got ${fmt(actual)}${ok ? '' : '  ✗'}`)
+  }
+  const ownerId = (name: string | undefined): number | undefined => (name === undefined ? undefined : w.tasks.get(name)?.owner ?? -1)
+  if (e.ret !== undefined) {
+    const c: CmpT = typeof e.ret === 'string' ? parseErrno(e.ret) : e.ret
+    check('ret', ctx.ret, c, errnoName)
+  }
+  if (e.cpages !== undefined) check('cpages', ctx.cpages, e.cpages)
+  if (e.faults !== undefined) check('faults', ctx.faults, e.faults)
+  if (e.live) {
+    const l = w.ledger.live(e.live.type as MemType | undefined, ownerId(e.live.owner))
+    const what = `live ${e.live.type ?? 'memory'}${e.live.owner ? ' of ' + e.live.owner : ''}`
+    if (e.live.count !== undefined) check(`${what} objects`, l.count, e.live.count)
+    if (e.live.bytes !== undefined) check(`${what} bytes`, l.bytes, e.live.bytes)
+    if (e.live.count === undefined && e.live.bytes === undefined) check(`${what} bytes`, l.bytes, { gt: 0 })
+  }
+  if (e.leaked) check(`leaked ${e.leaked.type ?? 'bytes'}${e.leaked.owner ? ' of ' + e.leaked.owner : ''}`, w.ledger.leaked(e.leaked.type as MemType | undefined, ownerId(e.leaked.owner)), e.leaked.bytes)
+  if (e.leaked_bytes !== undefined) check('leaked bytes', w.ledger.leaked(undefined, undefined), e.leaked_bytes)
+  if (e.findings) {
+    const f = e.findings
+    const n = w.findings.filter((x) => (f.kind === undefined || x.kind === f.kind) && (f.invariant === undefined || x.invariant === f.invariant)).length
+    check(`findings${f.kind ? ' ' + f.kind : ''}${f.invariant ? ' (invariant ' + f.invariant + ')' : ''}`, n, f.count ?? { ge: 1 })
+  }
+  if (e.device_pages) {
+    const dp = e.device_pages
+    const mm = ctx.mmOf.get(dp.task)
+    let n = 0
+    let where = ''
+    if (mm) {
+      // the whole address space, or one region (the range resolves even after the region was unmapped)
+      let lo = 0
+      let hi = -1
+      if (dp.region !== undefined) {
+        const r = rangeOf({ mm } as Task, { region: dp.region, offset: dp.offset, size: dp.size })
+        if (typeof r === 'number') {
+          pass = false
+          details.push(`${dp.device} page-table entries for ${dp.task} ${dp.region}: no such region  ✗`)
+          lo = hi = 0
+        } else [lo, hi] = [r.start, r.end]
+        where = ` in ${dp.region}${dp.offset !== undefined || dp.size !== undefined ? ` [+${dp.offset ?? 0}, ${dp.size ?? 'end'})` : ''}`
+      }
+      const count = (pt: { present: number; countPresent(s: number, e: number): number }): number => (hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0)
+      for (const m of mm.mirrors) if (m.dev.name === dp.device && m.alive) n += count(m.pt)
+      const d = deviceByName(w, dp.device)
+      if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += count(mm.pt)
+    }
+    check(`${dp.device} page-table entries for ${dp.task}${where}`, n, dp.count)
+  }
+  if (e.mm) {
+    const mm = ctx.mmOf.get(e.mm.task)
+    if (!mm) {
+      pass = false
+      details.push(`mm of ${e.mm.task}: the task has no mm`)
+    } else {
+      if (e.mm.mm_users !== undefined) check(`${mm.label} mm_users`, mm.mm_users, e.mm.mm_users)
+      if (e.mm.mm_count !== undefined) check(`${mm.label} mm_count`, mm.mm_count, e.mm.mm_count)
+      if (e.mm.phase !== undefined) {
+        const ok = mm.phase === e.mm.phase
+        if (!ok) pass = false
+        details.push(`${mm.label} phase: expected ${e.mm.phase}, got ${mm.phase}${ok ? '' : '  ✗'}`)
+      }
+    }
+  }
+  if (e.snapshot !== undefined) {
+    const snap = ctx.snapshot
+    if (!snap) {
+      pass = false
+      details.push('snapshot: no previous SNAPSHOT')
+    } else {
+      const want = Array.isArray(e.snapshot) ? e.snapshot : snap.map(() => (e.snapshot as { all: number }).all)
+      const bad = want.findIndex((v, i) => snap[i] !== v)
+      const ok = bad < 0 && want.length === snap.length
+      if (!ok) pass = false
+      details.push(ok ? `snapshot: ${snap.length} bytes as expected` : `snapshot: byte ${bad < 0 ? want.length : bad} expected 0x${(want[bad] ?? 0).toString(16)}, got 0x${(snap[bad] ?? 0).toString(16)} (length ${snap.length})  ✗`)
+    }
+  }
+  if (e.counter) check(`counter ${e.counter.name}`, ctx.counters.get(e.counter.name), e.counter.value)
+  if (e.memory) {
+    const mm = ctx.mmOf.get(e.memory.task)
+    const t = w.tasks.get(e.memory.task)
+    const reg = mm?.regions.get(e.memory.region)
+    const r = t && mm && mm.phase !== 'freed' ? rangeOf({ mm } as Task, e.memory) : ESRCH
+    if (!mm || !reg || typeof r === 'number') {
+      pass = false
+      details.push(`memory of ${e.memory.task} ${e.memory.region}: not mapped`)
+    } else {
+      let bad = -1
+      for (let pg = r.start; pg < r.end && bad < 0; pg++) if (peekData(w, mm, pg) !== patternValue(e.memory.pattern, pg - reg.start, round)) bad = pg
+      if (bad >= 0) pass = false
+      details.push(
+        bad < 0
+          ? `memory of ${e.memory.task} ${e.memory.region}: ${r.end - r.start} pages hold ${JSON.stringify(e.memory.pattern)}`
+          : `memory of ${e.memory.task} ${e.memory.region}: page ${bad - reg.start} holds ${peekData(w, mm, bad)}, expected ${patternValue(e.memory.pattern, bad - reg.start, round)}  ✗`,
+      )
+    }
+  }
+  if (e.buffer) {
+    const b = ctx.buffers.get(e.buffer.name)
+    if (!b) {
+      pass = false
+      details.push(`buffer ${e.buffer.name}: no successful device_read filled it`)
+    } else {
+      const o0 = e.buffer.offset !== undefined ? parseSize(e.buffer.offset) / PAGE_SIZE : 0
+      const len = e.buffer.size !== undefined ? parseSize(e.buffer.size) / PAGE_SIZE : b.data.length - o0
+      const pat = e.buffer.pattern
+      let bad = -1
+      if (o0 + len > b.data.length) bad = b.data.length
+      else for (let i = o0; i < o0 + len && bad < 0; i++) if (b.data[i] !== patternValue(pat, b.first + i, round)) bad = i
+      if (bad >= 0) pass = false
+      details.push(
+        bad < 0
+          ? `buffer ${e.buffer.name}: ${len} pages as expected`
+          : bad >= b.data.length
+            ? `buffer ${e.buffer.name}: holds ${b.data.length} pages, fewer than offset + size  ✗`
+            : `buffer ${e.buffer.name}: page ${b.first + bad} holds ${b.data[bad]}, expected ${patternValue(pat, b.first + bad, round)}  ✗`,
+      )
+    }
+  }
+  if (e.hugetlb_free !== undefined) check('free huge pages', w.frames.hugetlbFree(), e.hugetlb_free)
+  if (e.pagemap) {
+    const pm = e.pagemap
+    const mm = ctx.mmOf.get(pm.task)
+    const reg = mm?.regions.get(pm.region)
+    const r = mm && mm.phase !== 'freed' ? rangeOf({ mm } as Task, pm) : ESRCH
+    if (!mm || !reg || typeof r === 'number') {
+      pass = false
+      details.push(`pagemap of ${pm.task} ${pm.region}: not mapped`)
+    } else {
+      // pte_to_pagemap_entry: PM_PRESENT for a present PTE; PM_SWAP for a swap-type entry (swap,
+      // migration, device-private, device-exclusive); a huge leaf gives each of its pages the same bits
+      let bad = -1
+      let got = ''
+      for (let pg = r.start; pg < r.end && bad < 0; pg++) {
+        const f = mm.pt.get(pg)
+        const present = (f & PTE_PRESENT) !== 0 && (f & PTE_EXCL) === 0
+        const swap = (f & (PTE_DEVPRIV | PTE_EXCL)) !== 0
+        if ((pm.present !== undefined && present !== pm.present) || (pm.swap !== undefined && swap !== pm.swap)) {
+          bad = pg
+          got = `present ${present}, swap ${swap}`
+        }
+      }
+      if (bad >= 0) pass = false
+      const want = [pm.present !== undefined ? `present ${pm.present}` : '', pm.swap !== undefined ? `swap ${pm.swap}` : ''].filter((x) => x).join(', ')
+      details.push(bad < 0 ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}` : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`)
+    }
+  }
+  ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
+}

@@ -1,0 +1,190 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { describe, expect, it } from 'vitest'
+import { oracleBuildCommand, oracleCommand, oracleFidelityCommand, oracleHmmTestsCommand, registerOracleCommand } from '../../src/main/cli/commands/oracle'
+import { OracleResultsSchema } from '../../src/main/services/oracle/results'
+import { BEGIN_MARK, END_MARK } from '../../src/main/services/oracle/fidelity-table'
+import { runSimulatorSide } from '../../src/main/services/oracle/simulator-side'
+import { asKernel, captureDeps, fakeKernel } from './helpers'
+
+const tmp = mkdtempSync(join(tmpdir(), 'hmmlab-oracle-cli-'))
+const OPEN_CLOSE = 'scenarios/selftests/open_close.yaml'
+const MIGRATE = 'scenarios/selftests/migrate.yaml'
+
+/** A kernel whose munmap raises one more UNMAP than the simulator's (as mremap's second UNMAP). */
+const extraUnmap = fakeKernel({
+  sides: (sc) => {
+    const k = asKernel(runSimulatorSide(sc, { design: 'D5' }))
+    const s = k.steps.find((x) => x.op === 'munmap')
+    if (s) s.invalidations.push({ ...s.invalidations.find((i) => i.event === 'UNMAP')! })
+    return k
+  },
+})
+
+describe('hmmlab oracle FILE...', () => {
+  it('exits 0 when every scenario agrees, and says which kernel ran', async () => {
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([OPEN_CLOSE, MIGRATE], { design: 'D5' }, d)).toBe(0)
+    expect(d.stdout()).toContain('kernel 6.12.118-test (tcg, fixture)')
+    expect(d.stdout()).toMatch(/✓ agree\s+hmm\.open_close/)
+    expect(d.stdout()).toContain('summary: 2 agree')
+    expect(d.stderr()).toContain('kernel: cached build 6.12.118-test')
+  })
+
+  it('exits 1 on a new difference and prints the first one with step, line, kernel and simulator', async () => {
+    const d = captureDeps(extraUnmap)
+    expect(await oracleCommand([MIGRATE], {}, d)).toBe(1)
+    const out = d.stdout()
+    expect(out).toMatch(/✗ differ\s+hmm\.migrate/)
+    expect(out).toMatch(/first difference: step \d+, line \d+ \(munmap, task self\): invalidations self\/buf/)
+    expect(out).toMatch(/kernel: {4}no item|kernel: {4}item/)
+    expect(out).toContain('simulator: ')
+  })
+
+  it('exits 0 when the only differences are declared known, and lists them as known', async () => {
+    const known = join(tmp, 'known.yaml')
+    writeFileSync(known, 'known_differences:\n  - { id: munmap-twice, field: invalidations, match: { event: UNMAP }, applies: { scenarios: ["hmm.migrate"], ops: [munmap] }, kernel: "unmap_region", evidence: "crafted", why: "test" }\n')
+    const d = captureDeps(extraUnmap)
+    expect(await oracleCommand([MIGRATE], { known }, d)).toBe(0)
+    expect(d.stdout()).toMatch(/~ known\s+hmm\.migrate/)
+    expect(d.stdout()).toContain('known (munmap-twice)')
+  })
+
+  it('exits 2 naming the step, line and why when the kernel cannot run a scenario; --skip-inexpressible lists it instead', async () => {
+    const k = fakeKernel({ unsupported: (sc) => (sc.name === 'hmm.migrate' ? { index: 4, line: 17, op: 'alloc_bo', why: 'a KFD buffer object has no test_hmm equivalent' } : null) })
+    const d = captureDeps(k)
+    expect(await oracleCommand([OPEN_CLOSE, MIGRATE], {}, d)).toBe(2)
+    expect(d.stdout()).toContain('the kernel cannot run step 4, line 17 (alloc_bo): a KFD buffer object has no test_hmm equivalent')
+    expect(k.calls).toEqual([]) // nothing booted
+    const d2 = captureDeps(k)
+    expect(await oracleCommand([OPEN_CLOSE, MIGRATE], { skipInexpressible: true }, d2)).toBe(0)
+    expect(d2.stdout()).toContain('1 agree')
+    expect(d2.stdout()).toContain('1 not expressible')
+  })
+
+  it('exits 2 with the apt command when QEMU or tools are missing', async () => {
+    const d = captureDeps(fakeKernel({ missingTools: true }))
+    expect(await oracleCommand([OPEN_CLOSE], {}, d)).toBe(2)
+    expect(d.stderr()).toContain('missing host tools: qemu-system-x86_64')
+    expect(d.stderr()).toContain('apt-get install -y qemu-system-x86')
+  })
+
+  it('exits 2 for an invalid scenario, naming the file and line', async () => {
+    const bad = join(tmp, 'bad.yaml')
+    writeFileSync(bad, 'name: bad\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: lots }\n')
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleCommand([bad], {}, d)).toBe(2)
+    expect(d.stdout()).toContain(`${bad}:4`)
+  })
+
+  it('exits 2 for an unknown design, for both --kernel and --kernel-tree, for no files, and when a guest fails', async () => {
+    expect(await oracleCommand([OPEN_CLOSE], { design: 'D9' }, captureDeps(fakeKernel({})))).toBe(2)
+    expect(await oracleCommand([OPEN_CLOSE], { kernel: 'a', kernelTree: 'b' }, captureDeps(fakeKernel({})))).toBe(2)
+    expect(await oracleCommand([], {}, captureDeps(fakeKernel({})))).toBe(2)
+    const d = captureDeps(fakeKernel({ guestFails: true }))
+    expect(await oracleCommand([OPEN_CLOSE], {}, d)).toBe(2)
+    expect(d.stdout()).toContain('the guest did not finish within 120 s')
+    expect(d.stdout()).toContain('| Kernel panic')
+  })
+
+  it('--json prints both sides, the kernel release and the diff; --report writes HTML and JSON', async () => {
+    const d = captureDeps(extraUnmap)
+    const html = join(tmp, 'r.html')
+    expect(await oracleCommand([MIGRATE], { json: true, report: html }, d)).toBe(1)
+    const doc = OracleResultsSchema.parse(JSON.parse(d.stdout()))
+    expect(doc.kernel?.release).toBe('6.12.118-test')
+    const o = doc.scenarios[0]!
+    expect(o.status).toBe('compared')
+    if (o.status === 'compared') {
+      expect(o.kernel.side).toBe('kernel')
+      expect(o.simulator.side).toBe('simulator')
+      expect(o.kernel.steps.length).toBe(o.simulator.steps.length)
+      expect(o.comparison.differences[0]?.field).toBe('invalidations')
+    }
+    const page = readFileSync(html, 'utf8')
+    expect(page).toContain('<meta http-equiv="Content-Security-Policy"')
+    expect(page).not.toMatch(/<script|https?:\/\//)
+    expect(page).toContain('hmm.migrate')
+    const json = join(tmp, 'r.json')
+    await oracleCommand([MIGRATE], { report: json }, captureDeps(extraUnmap))
+    expect(OracleResultsSchema.safeParse(JSON.parse(readFileSync(json, 'utf8'))).success).toBe(true)
+  })
+})
+
+describe('hmmlab oracle fidelity RESULTS.json', () => {
+  it("rewrites docs/fidelity.md's marked section from the results, and nothing else", async () => {
+    const json = join(tmp, 'f.json')
+    await oracleCommand([OPEN_CLOSE, MIGRATE], { report: json }, captureDeps(extraUnmap))
+    const doc = join(tmp, 'fidelity.md')
+    writeFileSync(doc, `# Fidelity\n\nbefore\n\n${BEGIN_MARK}\nold table\n${END_MARK}\n\nafter\n`)
+    expect(oracleFidelityCommand(json, { doc }, captureDeps(extraUnmap))).toBe(0)
+    const text = readFileSync(doc, 'utf8')
+    expect(text).toMatch(/^# Fidelity\n\nbefore\n\n/)
+    expect(text).toMatch(/\nafter\n$/)
+    expect(text).not.toContain('old table')
+    expect(text).toMatch(/\| hmm\.open_close \| `scenarios\/selftests\/open_close\.yaml` \| agrees \|/)
+    expect(text).toMatch(/\| hmm\.migrate \| `scenarios\/selftests\/migrate\.yaml` \| \*\*differs\*\* \| 1 new, 0 known; first: step \d+, line \d+ \(munmap\)/)
+    // a second run changes nothing
+    const d = captureDeps(extraUnmap)
+    expect(oracleFidelityCommand(json, { doc }, d)).toBe(0)
+    expect(d.stdout()).toContain('already up to date')
+  })
+  it('exits 2 for a document without markers or a file that is not a results document', () => {
+    const doc = join(tmp, 'nomark.md')
+    writeFileSync(doc, '# no markers\n')
+    const json = join(tmp, 'junk.json')
+    writeFileSync(json, '{"format": "something else"}')
+    const d = captureDeps(fakeKernel({}))
+    expect(oracleFidelityCommand(json, { doc }, d)).toBe(2)
+    expect(d.stderr()).toContain('format')
+    expect(oracleFidelityCommand(join(tmp, 'missing.json'), { doc }, captureDeps(fakeKernel({})))).toBe(2)
+  })
+  it('the shipped docs/fidelity.md has the markers', () => {
+    const text = readFileSync('docs/fidelity.md', 'utf8')
+    expect(text.indexOf(BEGIN_MARK)).toBeGreaterThan(0)
+    expect(text.indexOf(END_MARK)).toBeGreaterThan(text.indexOf(BEGIN_MARK))
+  })
+})
+
+describe('hmmlab oracle build / hmm-tests', () => {
+  it('build prints the cached kernel; exits 2 without the tools', async () => {
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleBuildCommand({}, d)).toBe(0)
+    expect(d.stdout()).toContain('kernel 6.12.118-test from fixture')
+    const d2 = captureDeps(fakeKernel({ missingTools: true }))
+    expect(await oracleBuildCommand({}, d2)).toBe(2)
+    expect(d2.stderr()).toContain('apt-get install')
+  })
+  it("puts the kernel's TAP results next to the simulator's replay and says where each test comes from", async () => {
+    const d = captureDeps(fakeKernel({}))
+    expect(await oracleHmmTestsCommand({ json: true }, d)).toBe(0)
+    const rows = JSON.parse(d.stdout()) as Array<{ test: string; fixture: string; kernel: string; simulator: string; source: string; agree: boolean | null }>
+    expect(rows.find((r) => r.test === 'anon_read' && r.fixture.includes('private'))).toMatchObject({ kernel: 'pass', simulator: 'passed', source: 'both', agree: true })
+    expect(rows.find((r) => r.test === 'anon_read' && r.fixture.includes('coherent'))).toMatchObject({ kernel: 'skip', agree: null })
+    // tests our scenarios have and this (fake) kernel's file does not
+    expect(rows.filter((r) => r.source === 'scenarios only').length).toBeGreaterThan(30)
+  })
+})
+
+describe('the command line', () => {
+  it('dispatches oracle FILE..., oracle build and oracle fidelity', async () => {
+    const seen: string[] = []
+    const program = new Command().exitOverride()
+    const k = fakeKernel({})
+    registerOracleCommand(program, () => {
+      const d = captureDeps(k)
+      return { ...d, out: (s) => seen.push(s), err: () => {} }
+    })
+    await program.parseAsync(['node', 'hmmlab', 'oracle', OPEN_CLOSE, '--design', 'D5'])
+    expect(seen.join('')).toContain('1 agree')
+    await program.parseAsync(['node', 'hmmlab', 'oracle', 'build', '--tree', '/src/linux'])
+    expect(seen.join('')).toContain('kernel 6.12.118-test')
+    expect(k.calls).toContain('buildKernel')
+    // a subcommand's own --kernel is not taken by the parent command
+    await program.parseAsync(['node', 'hmmlab', 'oracle', 'hmm-tests', '--kernel', '/my/bzImage', '--json'])
+    expect(k.calls).toContain('hmm-tests /my/bzImage')
+    process.exitCode = 0
+  })
+})
