@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path'
 import { Piscina } from 'piscina'
-import type { ValidationIssue } from '../../shared/contracts'
+import type { ImportRequest, ValidationIssue } from '../../shared/contracts'
+import { importRequest, type ImportAnswer } from './import/request'
 import type { ParamValue } from '../../shared/runs'
 import { appRoot } from '../paths'
 import type { ScenarioPlan } from './experiments/service'
@@ -19,6 +20,7 @@ export type ParseTask =
   | { kind: 'validate'; text: string; fileName: string; machine: Machine }
   | { kind: 'plan'; text: string; fileName: string; machine: Machine }
   | { kind: 'check'; text: string; fileName: string; machine: Machine; parameters: Record<string, ParamValue> }
+  | { kind: 'import'; request: ImportRequest; fileName: string }
 
 type PlanData = Omit<ScenarioPlan, 'checkParameters' | 'knownDesigns'> & { knownDesigns: string[] }
 export type ParseAnswer = { ok: true; value: unknown } | { ok: false; message: string }
@@ -26,6 +28,7 @@ export type ParseAnswer = { ok: true; value: unknown } | { ok: false; message: s
 /** One task, in the worker. Errors come back as messages (a thrown ScenarioError loses its class in a clone). */
 export default function parseTask(task: ParseTask): ParseAnswer {
   try {
+    if (task.kind === 'import') return { ok: true, value: importRequest(task.request) }
     if (task.kind === 'validate') return { ok: true, value: simBinding.validate(task.text, task.fileName, task.machine) }
     if (task.kind === 'check') {
       simBinding.plan(task.text, task.fileName, task.machine).checkParameters?.(task.parameters, task.machine)
@@ -43,6 +46,8 @@ export interface AsyncSimBinding {
   plan(text: string, fileName: string, machine?: Record<string, unknown>): Promise<ScenarioPlan>
   validate(text: string, fileName: string, machine?: Record<string, unknown>): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
   jsonSchema: SimBinding['jsonSchema']
+  /** `scenarios.import` (an strace log or smaps text as a scenario), on the parser thread. */
+  importScenario(request: ImportRequest): Promise<ImportAnswer>
   /** The design catalogue (static data: answered on the calling thread). */
   designs: SimBinding['designs']
   close(): Promise<void>
@@ -73,7 +78,7 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
     try {
       answer = await pool.run(task)
     } catch (err) {
-      throw new Error(`${task.fileName}: the scenario could not be read: ${describeThreadError(err)}`)
+      throw new Error(`${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`)
     }
     if (!answer.ok) throw new Error(answer.message)
     return answer.value
@@ -90,6 +95,7 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
         return { ok: false, issues: [{ path: '(document)', message: err instanceof Error ? err.message : String(err) }] }
       }
     },
+    importScenario: async (request) => (await run({ kind: 'import', request, fileName: request.fileName })) as ImportAnswer,
     jsonSchema: () => simBinding.jsonSchema(),
     designs: () => simBinding.designs(),
     async close() {
