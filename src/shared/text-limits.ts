@@ -27,6 +27,12 @@ export interface TextLimits {
  */
 export const SCENARIO_LIMITS: Readonly<TextLimits> = { maxChars: 1 << 20, maxDepth: 64, maxNodes: 200_000, maxAliases: 100 }
 
+/**
+ * The most bytes read of a scenario file before its characters are counted: UTF-8 takes at most
+ * three bytes per UTF-16 code unit, and a request's scenario text is capped at 4 MiB too.
+ */
+export const SCENARIO_FILE_MAX_BYTES = 4 << 20
+
 /** A limit passed: the message names the line and the limit. */
 export class TextLimitError extends Error {
   constructor(
@@ -115,4 +121,17 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 /** The first forbidden segment of a dotted path, if any. */
 export function forbiddenSegment(path: string): string | undefined {
   return path.split('.').find((s) => FORBIDDEN_KEYS.has(s))
+}
+
+/**
+ * What JSON.parse said about a text, without the excerpt of the text V8 puts in some messages
+ * (a file's contents are never echoed): "not valid JSON (line N)" when V8 gives a position.
+ */
+export function jsonSyntaxMessage(err: unknown, text: string): string {
+  const m = /at position (\d+)/.exec(err instanceof Error ? err.message : String(err))
+  if (!m) return /Unexpected end of JSON input/.test(String(err)) ? 'not valid JSON (it ends too early)' : 'not valid JSON'
+  const pos = Math.min(Number(m[1]), text.length)
+  let line = 1
+  for (let i = 0; i < pos; i++) if (text.charCodeAt(i) === 10) line++
+  return `not valid JSON (line ${line})`
 }

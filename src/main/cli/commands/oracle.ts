@@ -11,7 +11,7 @@
  * 1 a new difference, 2 invalid input, a scenario the kernel cannot run (the step, line and why),
  * missing host tools (with the apt command), a guest that failed.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { appRoot } from '../../paths'
@@ -21,7 +21,9 @@ import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fi
 import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
 import { exitCodeOf, OracleResultsSchema, type OracleResults } from '../../services/oracle/results'
-import { checkDesign, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
+import { checkDesign, checkKernelImage, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
+import { readRegularFileSync, writeRegularFileSync } from '../../services/safe-read'
+import { jsonSyntaxMessage } from '../../../shared/text-limits'
 import { stdoutFlushed } from './run'
 
 export interface OracleFlags {
@@ -54,14 +56,26 @@ export function defaultDeps(): OracleDeps {
   }
 }
 
+/** A report goes only to a new or regular file (never through a symlink, into a FIFO or a device). */
 function writeReport(file: string, r: OracleResults): void {
-  writeFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n')
+  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n', 'report')
 }
 
-function kernelOpts(flags: OracleFlags, d: OracleDeps): { ok: true } | { ok: false } {
+/** The largest results document or fidelity doc read (a full run's results are a few MiB). */
+const ORACLE_DOC_MAX_BYTES = 64 << 20
+
+function kernelOpts(flags: OracleFlags, d: OracleDeps, what = 'hmmlab oracle'): { ok: true } | { ok: false } {
   if (flags.kernel && flags.kernelTree) {
-    d.err('hmmlab oracle: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n')
+    d.err(`${what}: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n`)
     return { ok: false }
+  }
+  if (flags.kernel) {
+    try {
+      checkKernelImage(flags.kernel)
+    } catch (e) {
+      setupFailure(e, d, what)
+      return { ok: false }
+    }
   }
   return { ok: true }
 }
@@ -136,7 +150,7 @@ async function hmmTests(flags: OracleFlags, d: OracleDeps): Promise<NonNullable<
 
 /** `hmmlab oracle hmm-tests`. */
 export async function oracleHmmTestsCommand(flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
-  if (!kernelOpts(flags, d).ok) return 2
+  if (!kernelOpts(flags, d, 'hmmlab oracle hmm-tests').ok) return 2
   let rows
   try {
     rows = await hmmTests(flags, d)
@@ -166,7 +180,14 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
   const docFile = flags.doc ?? join(d.root, 'docs', 'fidelity.md')
   let results: OracleResults
   try {
-    const parsed = OracleResultsSchema.safeParse(JSON.parse(readFileSync(resultsFile, 'utf8')))
+    const text = readRegularFileSync(resultsFile, { maxBytes: ORACLE_DOC_MAX_BYTES, what: 'results' }).toString('utf8')
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (e) {
+      throw new Error(`${resultsFile}: ${jsonSyntaxMessage(e, text)}`)
+    }
+    const parsed = OracleResultsSchema.safeParse(json)
     if (!parsed.success) {
       const i = parsed.error.issues[0]
       d.err(`hmmlab oracle fidelity: ${resultsFile}: ${i?.path.map(String).join('.') || '(document)'}: ${i?.message ?? 'not an oracle results document'}\n`)
@@ -174,13 +195,14 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
     }
     results = parsed.data
   } catch (e) {
-    d.err(`hmmlab oracle fidelity: ${resultsFile}: ${e instanceof Error ? e.message : String(e)}\n`)
+    // safe-read's and the JSON messages name the file already
+    d.err(`hmmlab oracle fidelity: ${e instanceof Error ? e.message : String(e)}\n`)
     return 2
   }
   try {
-    const doc = readFileSync(docFile, 'utf8')
+    const doc = readRegularFileSync(docFile, { maxBytes: ORACLE_DOC_MAX_BYTES, what: 'document' }).toString('utf8')
     const next = rewriteMarkedSection(doc, fidelityMarkdown(results), docFile)
-    if (next !== doc) writeFileSync(docFile, next)
+    if (next !== doc) writeRegularFileSync(docFile, next, 'document')
     d.out(`${docFile}: oracle section ${next === doc ? 'already up to date' : 'rewritten'} (${results.scenarios.length} scenarios)\n`)
     return 0
   } catch (e) {

@@ -4,7 +4,9 @@
  * with --json the full result documents. Exit code: 0 every expect passed, 1 an expect failed,
  * 2 invalid input.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { readRegularFileSync, SafeReadError } from '../../services/safe-read'
+import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
@@ -174,9 +176,10 @@ export function runCommand(files: string[], flags: RunFlags): number {
   for (const file of files) {
     let text: string
     try {
-      text = readFileSync(file, 'utf8')
+      // a regular file, bounded, never a wait on a FIFO or a device (safe-read.ts)
+      text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
     } catch (e) {
-      process.stderr.write(`hmmlab run: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.stderr.write(`hmmlab run: cannot read ${e instanceof SafeReadError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`}\n`)
       code = 2
       continue
     }
