@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { execFileSync } from 'node:child_process'
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -16,7 +16,10 @@ import { ScenarioError, parseScenario } from '../../src/sim'
 import { expandSweep, parseSweepArg, setScenarioParam } from '../../src/shared/sweep'
 import { jsonDepth } from '../../src/shared/text-limits'
 import { machineRef } from '../../src/main/services/machine-ref'
-import { readRegularFile } from '../../src/main/services/safe-read'
+import { checkOutputPath, readRegularFile, readRegularFileSync, writeRegularFileSync } from '../../src/main/services/safe-read'
+import { ImportError, importStrace } from '../../src/main/services/import/strace'
+import { CalibrationFileError, parseCalibration } from '../../src/main/services/calibration/store'
+import { checkKernelImage } from '../../src/main/services/oracle/run'
 import { RunStore } from '../../src/main/services/store/run-store'
 import { DirectoryFs } from '../../src/main/services/probe/sysroot'
 import { probeSysroot } from '../../src/main/services/probe'
@@ -56,6 +59,55 @@ describe('nested documents', () => {
           expect((err as ScenarioError).line).toBeGreaterThanOrEqual(1)
         }
         expect(machineRef(text)).toBeUndefined()
+      }),
+      { numRuns: FUZZ_RUNS },
+    )
+  })
+
+  it('strace argument values nested any way end in a result or an ImportError with the line, never a stack overflow', () => {
+    const OPEN: Record<string, string> = { '[': ']', '{': '}', '(': ')', 'f(': ')', '-': '', '~': '', '1 => ': '', '{k=': '}' }
+    const value = fc.array(fc.constantFrom(...Object.keys(OPEN)), { minLength: 1, maxLength: 3000 }).map((opens) => opens.join('') + '1' + opens.map((o) => OPEN[o]).reverse().join(''))
+    fc.assert(
+      fc.property(value, fc.boolean(), (v, balanced) => {
+        const text = `100 1700000000.000001 mmap(${balanced ? v : v.slice(0, Math.ceil(v.length / 2))}, 4096) = 0x7f0000000000\n`
+        try {
+          importStrace(text, {})
+        } catch (err) {
+          expect(err).toBeInstanceOf(ImportError)
+          expect((err as ImportError).issues[0]?.line).toBe(1)
+        }
+      }),
+      { numRuns: FUZZ_RUNS },
+    )
+  })
+
+  it('calibration text nested deep or keyed __proto__ is a Calibration or a CalibrationFileError; nothing is polluted', () => {
+    const protoKeys = Object.getOwnPropertyNames(Object.prototype).sort()
+    const good = readFileSync('test/fixtures/calibration/lab-vm-quick.json', 'utf8')
+    const key = fc.constantFrom('__proto__', 'constructor', 'prototype', 'fault_anon', 'toString', 'polluted')
+    const doc = fc.oneof(
+      // a real calibration with a hostile key in params or fits, or a hostile `from`
+      fc.tuple(fc.constantFrom('params', 'fits', 'from'), key).map(([where, k]) => {
+        const cal = JSON.parse(good) as { params: Record<string, { from: string[] }>; fits: Record<string, unknown> }
+        const first = Object.keys(cal.params)[0]!
+        if (where === 'from') cal.params[first]!.from = [k]
+        else Object.defineProperty(cal[where as 'params' | 'fits'], k, { value: where === 'params' ? cal.params[first] : { polluted: 1 }, enumerable: true })
+        return JSON.stringify(cal)
+      }),
+      // nesting: inside a known field and at the top
+      fc.integer({ min: 1, max: 100_000 }).map((d) => `{"format": "hmmlab.calibration", "params": ${'['.repeat(d)}${']'.repeat(d)}}`),
+      fc.json({ depthSize: 'large' }),
+    )
+    fc.assert(
+      fc.property(doc, (text) => {
+        try {
+          parseCalibration(text, 'c.json')
+        } catch (err) {
+          expect(err).toBeInstanceOf(CalibrationFileError)
+          expect((err as Error).message).toMatch(/^c\.json/)
+        }
+        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoKeys)
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       }),
       { numRuns: FUZZ_RUNS },
     )
@@ -133,6 +185,35 @@ describe('FIFOs, symlinks, huge and sparse files where the app reads', () => {
           expect(['small', 'inside']).not.toContain(k)
           expect(String(err)).not.toContain(SECRET)
         }
+      }),
+      { numRuns: FS_RUNS },
+    )
+  })
+
+  it('a file named on the command line is read, written or taken as a kernel image only when it is a regular file', () => {
+    // a stand-in for a bzImage: the boot protocol's "HdrS" at 0x202
+    const IMAGE = '\0'.repeat(0x202) + 'HdrS' + '\0'.repeat(64)
+    fc.assert(
+      fc.property(kind, (k) => {
+        const dir = join(root, `cli-${n++}`)
+        mkdirSync(dir)
+        const file = join(dir, 'f')
+        make(file, k, IMAGE)
+        const outcome = (fn: () => unknown): 'ok' | 'refused' => {
+          try {
+            fn()
+            return 'ok'
+          } catch (err) {
+            expect(String(err)).toContain(file)
+            expect(String(err)).not.toContain(SECRET)
+            return 'refused'
+          }
+        }
+        // a read and a write never follow a last-component link; a kernel image may be one
+        expect(outcome(() => readRegularFileSync(file, { maxBytes: 1 << 20, what: 'file' })), k).toBe(k === 'small' ? 'ok' : 'refused')
+        expect(outcome(() => checkOutputPath(file)), k).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
+        expect(outcome(() => checkKernelImage(file)), k).toBe(k === 'small' || k === 'inside' ? 'ok' : 'refused')
+        expect(outcome(() => writeRegularFileSync(file, 'x')), k).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
       }),
       { numRuns: FS_RUNS },
     )

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { IMPORT_TEXT_MAX } from '../../../src/shared/contracts'
 import { rawRequest } from '../http-helpers'
 import { startServerProcess, TOKEN, type ServerProcess } from './harness'
 
@@ -144,6 +145,80 @@ describe('the browser host survives hostile input (issue 18)', () => {
     expect(order).toEqual(['app.info', 'validate'])
     const over = await server.call('scenarios.validate', { text: 'x'.repeat(2 << 20), fileName: 'huge.yaml' })
     expect(over.status).toBe(413)
+    await expectAlive()
+  })
+
+  it('1: scenarios.import of an strace line nested 100,000 deep, twice: issues with the line, no stack overflow', async () => {
+    const line = `100 1700000000.000001 mmap(${'['.repeat(100_000)}1${']'.repeat(100_000)}, 4096) = 0x7f0000000000\n`
+    for (let i = 0; i < 2; i++) {
+      const res = await server.call('scenarios.import', { kind: 'strace', text: line, fileName: 'deep.log' })
+      expect(res.status).toBe(200)
+      const out = JSON.parse(res.body).result
+      expect(out).toMatchObject({ ok: false, issues: [{ line: 1, message: expect.stringMatching(/nested deeper than 64 levels/) }] })
+    }
+    await expectAlive()
+  })
+
+  it('1, 2: calibration.import nested 100,000 deep or keyed __proto__ is refused with the field; later routes answer', async () => {
+    const deep = '{"params":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}'
+    for (let i = 0; i < 2; i++) {
+      const res = await server.call('calibration.import', { text: deep })
+      expect(res.status).toBe(400)
+      expect(JSON.parse(res.body).error.message).toMatch(/:1: nested deeper than 64 levels/)
+    }
+    const polluting = '{"format": "hmmlab.calibration", "params": {"__proto__": {"polluted": 1}}, "fits": {}}'
+    const res = await server.call('calibration.import', { text: polluting })
+    expect(res.status).toBe(400)
+    expect(JSON.parse(res.body).error.message).toMatch(/params\.__proto__: not a cost parameter name/)
+    // a syntax error names the line, never quotes the text
+    const bad = await server.call('calibration.import', { text: '{\n"SECRET-TEXT": }' })
+    expect(bad.status).toBe(400)
+    expect(bad.body).not.toContain('SECRET-TEXT')
+    await expectAlive()
+    expect((await server.call('calibration.get', {})).status).toBe(200)
+    expect((await server.call('designs.list', {})).status).toBe(200)
+  })
+
+  it('3, 7: a workspace scenario that is a FIFO or a link out is refused by scenarios.get; scenarios.list answers', async () => {
+    const dir = join(server.workspace, 'scenarios')
+    mkdirSync(dir, { recursive: true })
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')])
+    symlinkSync('/dev/zero', join(dir, 'zero.yaml'))
+    symlinkSync('/etc/passwd', join(dir, 'passwd.yaml'))
+    for (const name of ['pipe.yaml', 'zero.yaml', 'passwd.yaml']) {
+      const res = await server.call('scenarios.get', { id: `workspace:${name}` })
+      expect(res.status, name).toBe(400)
+      expect(res.body, name).not.toContain('root:')
+    }
+    expect(JSON.parse((await server.call('scenarios.get', { id: 'workspace:pipe.yaml' })).body).error.message).toMatch(/not a regular file/)
+    expect((await server.call('scenarios.list', {})).status).toBe(200)
+    await expectAlive()
+  })
+
+  it('8: a 900 KiB smaps is imported off the main thread, and a scenario over the limits is refused with its size', async () => {
+    // as much as the route takes (IMPORT_TEXT_MAX): one anonymous page mapped every 8 KiB
+    let text = ''
+    for (let i = 0; ; i++) {
+      const start = 0x100000000 + i * 0x2000
+      const vma = `${start.toString(16)}-${(start + 0x1000).toString(16)} rw-p 00000000 00:00 0 \nRss: 4 kB\n`
+      if (text.length + vma.length > IMPORT_TEXT_MAX) break
+      text += vma
+    }
+    const order: string[] = []
+    const imported = server.call('scenarios.import', { kind: 'proc', text, fileName: 'big.smaps' }).then((r) => {
+      order.push('import')
+      return r
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    const info = server.call('app.info', {}).then((r) => {
+      order.push('app.info')
+      return r
+    })
+    const [imp, i] = await Promise.all([imported, info])
+    expect(i.status).toBe(200)
+    expect(imp.status).toBe(200)
+    expect(order).toEqual(['app.info', 'import'])
+    expect(JSON.parse(imp.body).result).toMatchObject({ ok: false, issues: [{ path: 'proc', message: expect.stringMatching(/^the scenario would be \d+ KiB, more than the 1024 KiB a scenario may be/) }] })
     await expectAlive()
   })
 
