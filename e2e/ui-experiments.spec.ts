@@ -126,6 +126,26 @@ test.describe('Experiments', () => {
     await testInfo.attach('real-run-results.png', { path, contentType: 'image/png' })
   })
 
+  test('the broken variants B1 and B2 can be chosen, apart from the designs, and B1 shows its use-after-free', async ({ appPage: page }) => {
+    await page.getByTestId(`scenario-${FORK}`).click()
+    await expect(page.getByTestId('validation')).toHaveText('valid')
+    const broken = page.getByTestId('broken-designs')
+    await expect(broken.locator('summary')).toContainText('B1, B2')
+    await expect(page.getByTestId('design-B1')).toBeHidden()
+    await broken.locator('summary').click()
+    await expect(broken).toContainText('B2')
+    await page.getByTestId('design-B1').check()
+    await page.getByTestId('run').click()
+    await expect(page.getByTestId('run-error')).toHaveCount(0)
+    const progress = page.getByTestId('experiment-progress').first()
+    await expect(progress).toHaveAttribute('max', '1')
+    await expect(progress).toHaveAttribute('value', '1', { timeout: 60_000 })
+    await page.getByRole('article', { name: /^experiment / }).getByRole('link', { name: 'results', exact: true }).first().click()
+    await expect(page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ })).toBeVisible()
+    await page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ }).click()
+    await expect(page.getByTestId('findings')).toContainText(/use.after.free/i)
+  })
+
   test('cancel a running experiment', async ({ appPage: page }) => {
     // Runs of several seconds each: the sweep is still running when Cancel is clicked on any machine.
     await page.getByTestId('scenario-builtin:examples/mirror-under-load.yaml').click()

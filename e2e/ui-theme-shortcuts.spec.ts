@@ -6,21 +6,21 @@ test.describe('Colour scheme and keyboard shortcuts', () => {
     const toggle = page.getByTestId('theme-toggle')
     await expect(toggle).toContainText('system')
     const lightBg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
-    expect(lightBg).toBe('#ffffff')
+    expect(lightBg).toBe('rgb(255, 255, 255)')
     await toggle.click() // light
     await toggle.click() // dark
     await expect(toggle).toContainText('dark')
     await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')
-    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('#0f1216')
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('rgb(15, 18, 22)')
     await page.reload()
     await expect(page.getByTestId('theme-toggle')).toContainText('dark')
-    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('#0f1216')
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('rgb(15, 18, 22)')
     // forced light on a dark system
     await page.emulateMedia({ colorScheme: 'dark' })
     await page.getByTestId('theme-toggle').click() // system
-    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('#0f1216')
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('rgb(15, 18, 22)')
     await page.getByTestId('theme-toggle').click() // light
-    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('#ffffff')
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('rgb(255, 255, 255)')
     await page.getByTestId('theme-toggle').click() // dark
     await page.getByTestId('theme-toggle').click() // back to system for the next tests
   })

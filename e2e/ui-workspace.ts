@@ -228,7 +228,6 @@ export function standardWorkspace(root: string): void {
 export function workspaceTest(prepare: (root: string) => void = standardWorkspace) {
   return base.extend<object, { workspaceDir: string; browserHost: BrowserHostProcess | undefined }>({
     workspaceDir: [
-      // eslint-disable-next-line no-empty-pattern
       async ({}, use) => {
         const dir = mkdtempSync(join(tmpdir(), 'hmmlab-ui-'))
         prepare(dir)

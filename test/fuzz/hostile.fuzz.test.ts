@@ -39,9 +39,13 @@ const nested = fc.array(fc.constantFrom('[', '{a: ', '- ', 'k:\n', ' '), { minLe
   let indent = 0
   const closers: string[] = []
   for (const p of parts) {
-    if (p === '[') (text += '['), closers.push(']')
-    else if (p === '{a: ') (text += '{a: '), closers.push('}')
-    else if (p === '- ') text += '- '
+    if (p === '[') {
+      text += '['
+      closers.push(']')
+    } else if (p === '{a: ') {
+      text += '{a: '
+      closers.push('}')
+    } else if (p === '- ') text += '- '
     else if (p === 'k:\n') (text += `k${indent}:\n${' '.repeat(++indent)}`)
     else text += ' '
   }

@@ -108,7 +108,7 @@ describe('Save as PDF', () => {
   it('prints the report in a hidden sandboxed window over hmmlab://report/ and forgets it after', async () => {
     const calls: string[] = []
     let loaded = ''
-    let answerAppRequest!: typeof import('../../src/main/electron/protocol').answerAppRequest
+    const protocolModule: { answerAppRequest?: typeof import('../../src/main/electron/protocol').answerAppRequest } = {}
     vi.doMock('electron', () => ({
       protocol: { handle: () => undefined, registerSchemesAsPrivileged: () => undefined },
       BrowserWindow: class {
@@ -117,7 +117,7 @@ describe('Save as PDF', () => {
         }
         async loadURL(url: string) {
           loaded = url
-          const served = await answerAppRequest('GET', url, '/nonexistent')
+          const served = await protocolModule.answerAppRequest!('GET', url, '/nonexistent')
           calls.push(`load ${url.startsWith('hmmlab://report/')} ${served.status}`)
         }
         webContents = {
@@ -133,7 +133,7 @@ describe('Save as PDF', () => {
       },
     }))
     vi.resetModules()
-    ;({ answerAppRequest } = await import('../../src/main/electron/protocol'))
+    protocolModule.answerAppRequest = (await import('../../src/main/electron/protocol')).answerAppRequest
     const { htmlToPdf } = await import('../../src/main/electron/pdf')
     const pdf = await htmlToPdf('<!doctype html><title>r</title>')
     expect(Buffer.from(pdf).toString()).toBe('%PDF-1.7 fake')

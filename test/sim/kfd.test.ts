@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseScenario, runScenario } from '../../src/sim/index'
 import { COST_DEFAULTS } from '../../src/sim/cost/model'
@@ -132,7 +133,6 @@ describe('KFD userptr eviction and restore', () => {
   })
 
   it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
-    const { readFileSync } = require('node:fs') as typeof import('node:fs')
     const f = 'scenarios/examples/kfd-eviction-storm.yaml'
     const r = runScenario(parseScenario(readFileSync(f, 'utf8'), f), { design: 'D4' })
     const c = r.metrics.counters

@@ -61,7 +61,7 @@ export async function resolveMachineRef(text: string, fileName: string, scenario
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why = e.code === 'ENOENT' ? 'no such file' : e instanceof SafeReadError && e.code === 'OUTSIDE' ? `not inside ${roots.join(' or ')}` : e.message
-    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${why}`)
+    throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${why}`, { cause: err })
   }
   const simulated = simulateMachine(machine)
   return { spec: simulated.machine, origin: machine.origin, notes: simulated.notes }

@@ -78,7 +78,7 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
     try {
       answer = await pool.run(task)
     } catch (err) {
-      throw new Error(`${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`)
+      throw new Error(`${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`, { cause: err })
     }
     if (!answer.ok) throw new Error(answer.message)
     return answer.value

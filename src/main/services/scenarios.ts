@@ -76,8 +76,8 @@ export class ScenarioLibrary {
       text = await readScenarioFile(path, this.dirs[id.startsWith('builtin:') ? 'builtin' : 'workspace'])
     } catch (err) {
       // outside its folder through a link, not a regular file, too large: say so (the message names the path)
-      if (err instanceof SafeReadError && err.code !== 'ENOENT') throw new Error(err.message)
-      throw new Error(`no scenario ${id}`)
+      if (err instanceof SafeReadError && err.code !== 'ENOENT') throw new Error(err.message, { cause: err })
+      throw new Error(`no scenario ${id}`, { cause: err })
     }
     return { id, fileName: id.slice(id.indexOf(':') + 1), text }
   }

@@ -72,7 +72,7 @@ export function canMerge(a: Vma, b: Vma): boolean {
  */
 export function vmaMerge(w: Kernel, mm: MmStruct, v: Vma, path: CallPath): Vma {
   let cur = v
-  let i = mm.vmas.indexOf(cur)
+  const i = mm.vmas.indexOf(cur)
   if (i < 0) return v
   const next = mm.vmas[i + 1]
   if (next && canMerge(cur, next)) {
@@ -96,7 +96,6 @@ export function vmaMerge(w: Kernel, mm: MmStruct, v: Vma, path: CallPath): Vma {
     removeVma(w, cur, [...path, 'vma_merge'])
     w.count('vma_merge')
     cur = prev
-    i--
   }
   return cur
 }

@@ -185,7 +185,7 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
     try {
       json = JSON.parse(text)
     } catch (e) {
-      throw new Error(`${resultsFile}: ${jsonSyntaxMessage(e, text)}`)
+      throw new Error(`${resultsFile}: ${jsonSyntaxMessage(e, text)}`, { cause: e })
     }
     const parsed = OracleResultsSchema.safeParse(json)
     if (!parsed.success) {

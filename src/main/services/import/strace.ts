@@ -11,7 +11,7 @@
  */
 import type { DesignIdT, Scenario, StepT } from '../../../shared/scenario'
 import { AddrMap, PAGE, hex, pageAlign, safeName, sizeText } from './addr-map'
-import { describeValue, fieldOf, flagsOf, namedArg, numOf, parseStraceLog, type SValue, type StraceEvent } from './strace-parse'
+import { describeValue, fieldOf, flagsOf, namedArg, numOf, parseStraceLog, type StraceEvent } from './strace-parse'
 import { writeScenarioYaml, type Item, type Unmapped } from './writer'
 
 export interface StraceImportOptions {
@@ -344,7 +344,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     if (off !== 0) a.offset = sizeText(off)
     return { task: a.task, region: a.region, ...(a.offset !== undefined ? { offset: a.offset } : {}), size: a.size }
   }
-  const deviceRead = (m: Mm, s: number, e: number, line: number): void => {
+  const deviceRead = (m: Mm, s: number, e: number, _line: number): void => {
     if (readMode !== 'mapped' || !m.mirrored || m.task === null) return
     for (const r of cover(m, s, e).runs) {
       if (r.prot === 'none') continue
@@ -714,7 +714,6 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         catchUp(t)
         if (nxt > cur) {
           m.heapN++
-          const base = pageAlign(m.brkStart)
           mapRegion(m, cur, nxt - cur, 'rw', false, 'heap', null, {}, e.line, `brk grows the heap to ${hex(v)}`)
           deviceRead(m, cur, nxt, e.line)
         } else if (nxt < cur) munmapRange(m, nxt, cur, e.line, `brk shrinks the heap to ${hex(v)}:`)

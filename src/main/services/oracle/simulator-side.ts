@@ -81,7 +81,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   const notes: string[] = SIMULATOR_UNOBSERVED.map((u) => `not observed: ${u.field}: ${u.why}`)
   const steps: OracleStep[] = []
   const trailing: RawRange[] = []
-  let table: RegionTable = new Map()
+  const table: RegionTable = new Map()
   let pending: Pending | null = null
   let view: StepView | null = null
   let afterLast = false

@@ -29,7 +29,7 @@ export function iommuLogLines(text: string): string[] {
     const l = clean[i] as string
     if (!l || !KEEP.test(l) || DROP.test(l)) continue
     const next = clean[i + 1]
-    if (/Extended features \(0x[0-9a-fA-F]+\):\s*$/.test(l) && next !== undefined && /^\s+[A-Za-z0-9_\[\] ]+$/.test(next) && !KEEP.test(next)) {
+    if (/Extended features \(0x[0-9a-fA-F]+\):\s*$/.test(l) && next !== undefined && /^\s+[A-Za-z0-9_[\] ]+$/.test(next) && !KEEP.test(next)) {
       out.push(`${l} ${next.trim()}`)
       i++
       continue

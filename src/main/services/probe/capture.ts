@@ -188,8 +188,8 @@ export function sweepStaleTempDirs(opts: { dir?: string; force?: boolean; now?: 
 
 /** Thrown when a capture cannot be read; the message names the file and why. */
 export class CaptureError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'CaptureError'
   }
 }
@@ -258,7 +258,7 @@ export async function openArchiveSysroot(file: string, limits: { maxEntries?: nu
     await new Promise((r) => setImmediate(r))
     fs.rmSync(dir, { recursive: true, force: true })
     const e = err as NodeJS.ErrnoException
-    throw new CaptureError(`cannot read capture ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+    throw new CaptureError(`cannot read capture ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err })
   }
   try {
     return {

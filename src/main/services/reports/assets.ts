@@ -37,7 +37,7 @@ export function loadReportAssets(): ReportAssets {
   // entry (dist/chart.cjs) and take the UMD file beside it.
   const chartDist = dirname(require.resolve('chart.js'))
   const chartJs = clean(readFileSync(join(chartDist, 'chart.umd.min.js'), 'utf8'))
-  let zoom: ReportAssets['zoom'] = null
+  let zoom: ReportAssets['zoom']
   try {
     const pluginFile = require.resolve('chartjs-plugin-zoom/dist/chartjs-plugin-zoom.min.js')
     const hammerFile = require.resolve('hammerjs/hammer.min.js')

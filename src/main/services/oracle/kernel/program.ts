@@ -295,7 +295,7 @@ export function compileProgram(sc: LoadedScenario, design: string, id: string): 
   try {
     walk(sc, design, out)
   } catch (e) {
-    if (e instanceof Unexpressible) throw new Error(`${sc.source?.file ?? sc.name}: ${e.message}`)
+    if (e instanceof Unexpressible) throw new Error(`${sc.source?.file ?? sc.name}: ${e.message}`, { cause: e })
     throw e
   }
   const devices: Record<string, string> = {}
