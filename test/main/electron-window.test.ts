@@ -138,7 +138,7 @@ describe('Save as PDF', () => {
     const pdf = await htmlToPdf('<!doctype html><title>r</title>')
     expect(Buffer.from(pdf).toString()).toBe('%PDF-1.7 fake')
     expect(calls).toEqual(['new show=false sandbox=true isolation=true preload=undefined', 'load true 200', 'print background=true', 'destroy'])
-    expect((await answerAppRequest('GET', loaded, '/nonexistent')).status).toBe(404)
+    expect((await protocolModule.answerAppRequest!('GET', loaded, '/nonexistent')).status).toBe(404)
     vi.doUnmock('electron')
   })
 })
