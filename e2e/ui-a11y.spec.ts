@@ -68,7 +68,9 @@ test('the editor completes scenario fields from the JSON Schema', async ({ appPa
   await page.keyboard.type('cos')
   await page.keyboard.press('Control+Space')
   const options = page.locator('.cm-tooltip-autocomplete li')
-  await expect(options.first()).toBeVisible()
+  // The schema support (codemirror-json-schema, ~1.3 MB) loads on the first request; on a busy
+  // machine that takes a while, and the request is replayed once it has loaded.
+  await expect(options.first()).toBeVisible({ timeout: 30_000 })
   await expect(page.locator('.cm-tooltip-autocomplete')).toContainText('costs')
   await page.keyboard.press('Enter')
   await expect(page.getByRole('textbox', { name: 'Scenario text' })).toContainText('costs')

@@ -59,6 +59,14 @@ export const ProtSchema = z.enum(['none', 'r', 'rw', 'rx', 'rwx']).describe('pro
 export const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file'] as const
 export const MemTypeSchema = z.enum(MEM_TYPE_NAMES)
 
+/** Kinds of the run's markers (the timeline), which `expect.order` compares. */
+export const MARKER_KINDS = ['spawn', 'fork', 'exit', 'close', 'open', 'mirror', 'release', 'notifier_release', 'mmput', '__mmput', '__mmdrop', 'free_notifier', 'driver_free', 'pasid_free', 'exec', 'vfork_done', 'dup', 'sendmsg', 'recvmsg'] as const
+export const MarkerKindSchema = z.enum(MARKER_KINDS)
+const OrderItem = z.union([
+  MarkerKindSchema,
+  z.strictObject({ marker: MarkerKindSchema, match: z.string().min(1).optional().describe("only markers whose label contains this text (e.g. the file's device, the mm's task)") }),
+])
+
 export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underflow', 'invariant', 'livelock', 'warn'] as const
 
 /** Page contents, as one value per 4 KiB page i of the region: 0, i, −i, i + c, or a constant. */
@@ -99,7 +107,8 @@ export const MmapStep = z
   })
   .describe('mmap(2)')
 export const TouchStep = z.strictObject({ touch: z.strictObject({ ...RangeFields, write: z.boolean().optional() }) }).describe('CPU access (faults pages in)')
-export const OpenStep = z.strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema }) }).describe('open(2) of a device file')
+const Cloexec = { cloexec: z.boolean().optional().describe('O_CLOEXEC: execve closes this fd (do_close_on_exec)') }
+export const OpenStep = z.strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema, ...Cloexec }) }).describe('open(2) of a device file')
 export const MirrorStep = z.strictObject({ mirror: z.strictObject({ ...Task, ...DevRef }) }).describe("ask the driver to mirror the task's address space on the device")
 const devRange = z.strictObject({ ...RangeFields, ...DevRef })
 export const DeviceReadStep = z
@@ -121,7 +130,7 @@ export const NrHugepagesStep = z
   .strictObject({ nr_hugepages: z.number().int().min(0).max(1 << 20).describe('pages in the pool') })
   .describe('echo N > /proc/sys/vm/nr_hugepages: size of the default (2 MiB) hugetlb pool')
 export const OpenTmpfileStep = z
-  .strictObject({ open_tmpfile: z.strictObject({ ...Task, fd: NameSchema, size: SizeSchema.optional().describe('ftruncate length (default 0)') }) })
+  .strictObject({ open_tmpfile: z.strictObject({ ...Task, fd: NameSchema, size: SizeSchema.optional().describe('ftruncate length (default 0)'), ...Cloexec }) })
   .describe('open(/tmp, O_TMPFILE | O_RDWR) + ftruncate: an unnamed tmpfs file with a page cache')
 const FileIo = {
   ...Task,
@@ -172,11 +181,37 @@ export const OomKillStep = z
   .strictObject({ oom_kill: z.strictObject({ ...Task }) })
   .describe('OOM kill: the reaper unmaps private VMAs with non-blockable invalidations (subscribers may refuse), then the victim exits')
 export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
+export const ThreadStep = z
+  .strictObject({ thread: z.strictObject({ ...Task, child: NameSchema.describe('name of the new thread') }) })
+  .describe('clone(CLONE_VM | CLONE_FILES | CLONE_THREAD …), pthread_create: a thread sharing the mm (mmget: mm_users + 1, no second mm) and the fd table')
+export const VforkStep = z
+  .strictObject({ vfork: z.strictObject({ ...Task, child: NameSchema.describe('name of the child') }) })
+  .describe("vfork(2): the child shares the parent's mm (mmget) and gets a copy of the fd table; the parent's next step waits until the child execs or exits (wait_for_vfork_done)")
+export const ExecveStep = z
+  .strictObject({
+    execve: z.strictObject({
+      ...Task,
+      old_mm: NameSchema.optional().describe('a name under which expect mm / device_pages can still look at the mm the task had before'),
+    }),
+  })
+  .describe('execve(2): other threads exit (de_thread), close-on-exec fds close, exec_mmap installs a fresh mm and mmput()s the old one; every other fd survives')
+export const DupStep = z
+  .strictObject({ dup: z.strictObject({ ...Task, fd: NameSchema, as: NameSchema.describe('the new fd name (an open one is closed first, as dup2 does)'), ...Cloexec }) })
+  .describe('dup2(2) / dup3(2): a second fd for the same struct file (f_count + 1)')
+export const SendFdStep = z
+  .strictObject({ send_fd: z.strictObject({ ...Task, fd: NameSchema, socket: NameSchema.describe('unix socketpair name (the first send creates it)') }) })
+  .describe("sendmsg(2) with SCM_RIGHTS: the file (f_count + 1) waits in flight on the socket's queue, held by no task")
+export const RecvFdStep = z
+  .strictObject({ recv_fd: z.strictObject({ ...Task, socket: NameSchema, fd: NameSchema.describe('name of the received fd'), ...Cloexec }) })
+  .describe('recvmsg(2) with SCM_RIGHTS: installs the oldest file in flight as a new fd (-EAGAIN if none)')
+export const CloseSocketStep = z
+  .strictObject({ close_socket: z.strictObject({ ...Task, socket: NameSchema }) })
+  .describe('close both ends of the socketpair: files still in flight are fput (unix_release_sock → skb_queue_purge)')
 export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
 export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')
 export const MadviseStep = z
-  .strictObject({ madvise: z.strictObject({ ...RangeFields, advice: z.enum(['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse']) }) })
-  .describe('madvise(2): DONTNEED/FREE/PAGEOUT raise CLEAR')
+  .strictObject({ madvise: z.strictObject({ ...RangeFields, advice: z.enum(['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork']) }) })
+  .describe('madvise(2): DONTNEED/FREE/PAGEOUT raise CLEAR; DONTFORK/WIPEONFORK (and DOFORK/KEEPONFORK) set what fork copies')
 export const MremapStep = z
   .strictObject({
     mremap: z.strictObject({
@@ -278,6 +313,11 @@ export const ExpectSchema = z
       })
       .optional()
       .describe("/proc/<task>/pagemap entries of the range"),
+    order: z
+      .array(OrderItem)
+      .min(2)
+      .optional()
+      .describe('markers, each the first of its kind (and match) so far, that must all exist and have happened in this order, e.g. [release, notifier_release]'),
   })
   .describe('assertions, checked when the step runs')
 export const ExpectStep = z.strictObject({ expect: ExpectSchema })
@@ -322,6 +362,13 @@ export const LEAF_STEPS = {
   exit: ExitStep,
   oom_kill: OomKillStep,
   close: CloseStep,
+  thread: ThreadStep,
+  vfork: VforkStep,
+  execve: ExecveStep,
+  dup: DupStep,
+  send_fd: SendFdStep,
+  recv_fd: RecvFdStep,
+  close_socket: CloseSocketStep,
   munmap: MunmapStep,
   mprotect: MprotectStep,
   madvise: MadviseStep,

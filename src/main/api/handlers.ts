@@ -106,13 +106,14 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
     'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
 
-    'reports.export': async ({ target, format }, ctx) => {
+    'reports.export': async ({ target, format, probe }, ctx) => {
+      const opts = { probe: probe === false ? ('none' as const) : ('live' as const) }
       try {
-        if (format !== 'pdf') return await exportReport(store, target, format)
+        if (format !== 'pdf') return await exportReport(store, target, format, opts)
         if (!ctx.printToPdf) {
           throw new ApiError('bad_request', 'PDF export needs the desktop app (Electron); in a browser, export HTML and print it to PDF')
         }
-        const html = await exportReport(store, target, 'html')
+        const html = await exportReport(store, target, 'html', opts)
         const pdf = await ctx.printToPdf(html.content)
         return { fileName: html.fileName.replace(/\.html$/, '') + '.pdf', mimeType: 'application/pdf', content: Buffer.from(pdf).toString('base64'), encoding: 'base64' as const }
       } catch (err) {

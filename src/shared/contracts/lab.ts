@@ -159,7 +159,14 @@ export const labRoutes = {
   'runs.compare': defineRoute('Two or more runs side by side', z.object({ runIds: z.array(RunId).min(2).max(16) }).strict(), Comparison),
   'reports.export': defineRoute(
     'Exports a run, an experiment or a comparison as HTML, JSON, CSV, a Perfetto trace, or (desktop app) PDF',
-    z.object({ target: ReportTarget, format: ReportFormat }).strict(),
+    z
+      .object({
+        target: ReportTarget,
+        format: ReportFormat,
+        /** Probe this machine into the report (kernel release and command line, PCI devices); default true. */
+        probe: z.boolean().optional(),
+      })
+      .strict(),
     z.object({ fileName: z.string(), mimeType: z.string(), content: z.string(), encoding: z.enum(['utf8', 'base64']).optional() }),
   ),
 }

@@ -15,7 +15,10 @@ import { invalidated, invalidatedSplitting } from './memory'
 import { collapse } from './thp'
 import { ptTablesCost } from '../cost/model'
 
-export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse'
+export type Advice = 'dontneed' | 'free' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse' | ForkAdvice
+
+/** The advice that set and clear VM_DONTCOPY and VM_WIPEONFORK (madvise_vma_behavior). */
+export type ForkAdvice = 'dontfork' | 'dofork' | 'wipeonfork' | 'keeponfork'
 
 /** madvise(2). */
 export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, advice: Advice, path: CallPath): Proc<number> {
@@ -32,6 +35,7 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     return 0
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
+  if (advice === 'dontfork' || advice === 'dofork' || advice === 'wipeonfork' || advice === 'keeponfork') return yield* madviseForkFlags(w, mm, start, end, advice, p)
   if (advice === 'dontneed' || advice === 'free') {
     // madvise_walk_vmas: one call per VMA of the range; madvise_dontneed_single_vma →
     // zap_page_range_single and madvise_free_single_vma each raise CLEAR over the VMA's part,
@@ -96,4 +100,31 @@ function subtractRanges(start: number, end: number, holes: readonly { start: num
   }
   if (at < end) out.push([at, end] as const)
   return out
+}
+
+/**
+ * MADV_DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK (madvise_vma_behavior → madvise_update_vma):
+ * per VMA of the range, in address order, set or clear VM_DONTCOPY / VM_WIPEONFORK, splitting where
+ * the flags change and merging again (vma_modify_flags). MADV_WIPEONFORK on a file or shared
+ * mapping is -EINVAL ("only supported on anonymous memory"); madvise_walk_vmas stops there, so the
+ * VMAs before it keep the new flag. No invalidation: only vm_flags change.
+ */
+function* madviseForkFlags(w: Kernel, mm: MmStruct, start: number, end: number, advice: ForkAdvice, path: CallPath): Proc<number> {
+  const p = [...path, 'madvise_vma_behavior', 'madvise_update_vma']
+  const bad = advice === 'wipeonfork' ? mm.vmas.find((v) => v.start < end && start < v.end && (v.file !== null || v.shared || v.shmem !== null)) : undefined
+  const stop = bad ? Math.max(start, bad.start) : end
+  if (stop > start) {
+    const on = advice === 'dontfork' || advice === 'wipeonfork'
+    const dontcopy = advice === 'dontfork' || advice === 'dofork'
+    const has = (v: Vma): boolean => (dontcopy ? v.dontcopy : v.wipeonfork)
+    if (has(findVma(mm, start) as Vma) !== on) yield* splitVma(w, mm, start, p)
+    if (has(findVma(mm, stop - 1) as Vma) !== on) yield* splitVma(w, mm, stop, p)
+    for (const v of mm.vmas) {
+      if (v.start < start || v.end > stop) continue
+      if (dontcopy) v.dontcopy = on
+      else v.wipeonfork = on
+    }
+    vmaMergeRange(w, mm, start, stop, p)
+  }
+  return bad ? EINVAL : 0
 }

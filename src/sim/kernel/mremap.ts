@@ -5,7 +5,7 @@ import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EFAULT, EINVAL } from './errno'
-import { SIZEOF, Vma, type MmStruct } from './objects'
+import { SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
 import { findVma, insertVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
@@ -65,6 +65,7 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
     const nv = new Vma(v.start - start + dst, v.end - start + dst, v.prot, v.shared, v.file, v.huge, nvId, v.shmem, anonUnfaulted ? v.start - start + dst : v.pgoff)
     nv.hugetlb = v.hugetlb
     nv.mixedmap = v.mixedmap
+    copyForkFlags(nv, v)
     nv.anon_vma = v.anon_vma
     nv.anonForked = v.anonForked
     if (v.file) getFile(w, v.file, p)

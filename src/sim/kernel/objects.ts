@@ -72,6 +72,16 @@ export class Vma {
   anonForked = false
   /** VM_MIXEDMAP (vm_insert_page by the driver's mmap, e.g. dmirror_fops_mmap). */
   mixedmap = false
+  /** VM_DONTCOPY (MADV_DONTFORK): dup_mmap leaves this VMA out of the child. */
+  dontcopy = false
+  /** VM_WIPEONFORK (MADV_WIPEONFORK): the child gets the VMA empty, without copy_page_range. */
+  wipeonfork = false
+}
+
+/** Copies the madvise fork flags (VM_DONTCOPY, VM_WIPEONFORK) to a VMA made from `from` (split, move). */
+export function copyForkFlags(to: Vma, from: Vma): void {
+  to.dontcopy = from.dontcopy
+  to.wipeonfork = from.wipeonfork
 }
 
 export interface Region {
@@ -239,9 +249,20 @@ export type TaskState = 'running' | 'exiting' | 'dead'
 
 export class Task {
   mm: MmStruct | null = null
-  readonly fds = new Map<string, File>()
+  /** The fd table (files_struct): threads created with CLONE_FILES share these maps. */
+  fds = new Map<string, File>()
   /** Regular (tmpfs) files open in this task, by fd name (the fd namespace is shared with `fds`). */
-  readonly tmpfiles = new Map<string, TmpFile>()
+  tmpfiles = new Map<string, TmpFile>()
+  /** The fd table's close_on_exec bits (O_CLOEXEC, FD_CLOEXEC), by fd name. */
+  cloexec = new Set<string>()
+  /** files_struct->count: the tasks sharing this fd table (CLONE_FILES). */
+  files = { count: 1 }
+  /** task->group_leader when this task is a thread of another (CLONE_THREAD); null: its own leader. */
+  leader: Task | null = null
+  /** The parent blocked in wait_for_vfork_done until this child execs or exits (task->vfork_done). */
+  vforkParent: Task | null = null
+  /** Set while this task waits in wait_for_vfork_done; the child's mm_release wakes it. */
+  vforkWait: WaitQueue | null = null
   state: TaskState = 'running'
   /** Deferred ____fput work (task_work_add). */
   readonly taskWork: File[] = []

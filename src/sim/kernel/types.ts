@@ -72,6 +72,11 @@ export type MarkerKind =
   | 'free_notifier'
   | 'driver_free'
   | 'pasid_free'
+  | 'exec'
+  | 'vfork_done'
+  | 'dup'
+  | 'sendmsg'
+  | 'recvmsg'
 
 export interface Marker {
   t: number

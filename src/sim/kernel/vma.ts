@@ -6,7 +6,7 @@
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EFAULT, EINVAL, ENOMEM, EPERM } from './errno'
-import { PROT_READ, PROT_WRITE, SIZEOF, Vma, type MmStruct } from './objects'
+import { PROT_READ, PROT_WRITE, SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
 import { splitLeaf } from './huge_memory'
@@ -41,6 +41,7 @@ export function splitAt(w: Kernel, mm: MmStruct, page: number, path: CallPath): 
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
   const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
   nv.hugetlb = v.hugetlb
+  copyForkFlags(nv, v)
   if (v.file) getFile(w, v.file, path)
   if (v.shmem) v.shmem.refs++
   v.end = page

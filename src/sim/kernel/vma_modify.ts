@@ -8,7 +8,7 @@
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { SIZEOF, Vma, type MmStruct } from './objects'
+import { SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
 import { findVma, insertVma } from './vma'
@@ -40,6 +40,7 @@ export function* splitVma(w: Kernel, mm: MmStruct, page: number, path: CallPath)
   nv.anon_vma = v.anon_vma
   nv.anonForked = v.anonForked
   nv.mixedmap = v.mixedmap
+  copyForkFlags(nv, v)
   if (v.file) getFile(w, v.file, path)
   if (v.shmem) v.shmem.refs++
   v.end = page
@@ -55,6 +56,8 @@ export function* splitVma(w: Kernel, mm: MmStruct, page: number, path: CallPath)
 export function canMerge(a: Vma, b: Vma): boolean {
   if (a.end !== b.start) return false
   if (a.prot !== b.prot || a.shared !== b.shared || a.huge !== b.huge) return false
+  // is_mergeable_vma compares vm_flags whole: VM_DONTCOPY and VM_WIPEONFORK too
+  if (a.dontcopy !== b.dontcopy || a.wipeonfork !== b.wipeonfork) return false
   if (a.hugetlb || b.hugetlb || a.mixedmap || b.mixedmap || a.file || b.file) return false
   if (a.shmem !== b.shmem) return false
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false

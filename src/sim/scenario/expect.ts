@@ -7,7 +7,8 @@ import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
 import { peekData } from '../kernel/memory'
 import { ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
-import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT } from '../../shared/scenario'
+import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT, type MARKER_KINDS } from '../../shared/scenario'
+import type { Marker, MarkerKind } from '../kernel/types'
 import { deviceByName, rangeOf, type Ctx } from './ctx'
 
 function cmpOk(actual: number, c: CmpT): boolean {
@@ -26,6 +27,39 @@ function cmpText(c: CmpT): string {
   return Object.entries(c)
     .map(([k, v]) => `${{ eq: '=', ne: '≠', gt: '>', ge: '≥', lt: '<', le: '≤' }[k] ?? k} ${v}`)
     .join(' and ')
+}
+
+/** The schema's marker kinds are the model's (a compile error when one list gains a kind alone). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const markerKindsAgree: Same<MarkerKind, (typeof MARKER_KINDS)[number]> = true
+void markerKindsAgree
+
+/** `expect.order`: each item is the first marker of its kind (and match) so far; all exist, in order. */
+function checkOrder(markers: readonly Marker[], order: NonNullable<ExpectT['order']>, details: string[]): boolean {
+  const items = order.map((o) => (typeof o === 'string' ? { marker: o, match: undefined } : o))
+  const name = (it: { marker: string; match?: string | undefined }): string => (it.match !== undefined ? `${it.marker} "${it.match}"` : it.marker)
+  const at = (m: Marker): string => `${m.label} at ${(m.t / 1e6).toFixed(3)} ms`
+  const found = items.map((it) => markers.findIndex((m) => m.kind === it.marker && (it.match === undefined || m.label.includes(it.match))))
+  let ok = true
+  items.forEach((it, i) => {
+    if ((found[i] as number) < 0) {
+      ok = false
+      details.push(`order: no ${name(it)} marker so far  ✗`)
+    }
+  })
+  if (!ok) return false
+  for (let i = 1; i < items.length; i++) {
+    const a = found[i - 1] as number
+    const b = found[i] as number
+    if (b <= a) {
+      ok = false
+      const ma = markers[a] as Marker
+      const mb = markers[b] as Marker
+      details.push(b === a ? `order: ${name(items[i - 1] as { marker: string })} and ${name(items[i] as { marker: string })} are the same marker (${at(ma)})  ✗` : `order: ${name(items[i] as { marker: string })} (${at(mb)}) came before ${name(items[i - 1] as { marker: string })} (${at(ma)})  ✗`)
+    }
+  }
+  if (ok) details.push(`order: ${items.map(name).join(' → ')} as expected (${found.map((i) => at(markers[i] as Marker)).join('; ')})`)
+  return ok
 }
 
 export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0): void {
@@ -191,5 +225,6 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       details.push(bad < 0 ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}` : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`)
     }
   }
+  if (e.order && !checkOrder(w.markers, e.order, details)) pass = false
   ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
 }

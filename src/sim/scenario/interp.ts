@@ -11,6 +11,8 @@ import { parseDuration, type StepT } from '../../shared/scenario'
 import { Ctx, logStep, setResult, MAX_STEPS } from './ctx'
 import { evalExpect } from './expect'
 import { STEP_HANDLERS, type StepBody, type StepHandler, type StepOp } from './steps'
+import { waitForVforkDone } from '../kernel/task'
+import type { Task } from '../kernel/objects'
 
 export { Ctx, MAX_STEPS, type StepLogEntry } from './ctx'
 
@@ -66,6 +68,9 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     logStep(ctx, op, line, t0, null)
     return
   }
+  // a task blocked in vfork runs its next step once the child exec'd or exited
+  const blocked = stepTask(w.tasks, s)
+  if (blocked?.vforkWait) yield* waitForVforkDone(w, blocked)
   yield sleep(w.costs.syscall)
   const handler = STEP_HANDLERS[op as StepOp] as StepHandler<StepOp> | undefined
   let ret = 0
@@ -81,4 +86,11 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   }
   setResult(ctx, ret, dev)
   logStep(ctx, op, line, t0, ret, dev)
+}
+
+/** The task a step names in its `task` field, if it exists. */
+function stepTask(tasks: ReadonlyMap<string, Task>, s: StepT): Task | undefined {
+  const body = (s as Record<string, unknown>)[Object.keys(s)[0] as string]
+  const name = body !== null && typeof body === 'object' ? (body as { task?: unknown }).task : undefined
+  return typeof name === 'string' ? tasks.get(name) : undefined
 }

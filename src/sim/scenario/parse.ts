@@ -199,6 +199,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   const seen = new Set<string>()
   const buffers = new Set<string>()
   const pins = new Set<string>()
+  const sockets = new Set<string>()
   for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
     if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
     seen.add(dev.name)
@@ -208,9 +209,24 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   for (const k of Object.keys(sc.costs ?? {})) {
     if (!(COST_NAMES as string[]).includes(k)) issues.push({ path: ['costs', k], message: `unknown cost "${k}"; expected one of ${COST_NAMES.join(', ')}` })
   }
-  walk(sc.steps, paths, (s) => {
+  const oldMms = new Set<string>()
+  walk(sc.steps, paths, (s, p) => {
+    for (const [k, f] of [['spawn', 'task'], ['fork', 'child'], ['thread', 'child'], ['vfork', 'child']] as const) {
+      const n = s[k]?.[f]
+      if (typeof n === 'string' && oldMms.has(n)) issues.push({ path: [...p, k, f], message: `"${n}" already names the old mm of an execve` })
+    }
     if (s.spawn) d.tasks.add(s.spawn.task as string)
     if (s.fork) d.tasks.add(s.fork.child as string)
+    for (const k of ['thread', 'vfork']) if (s[k]) d.tasks.add(s[k].child as string)
+    if (s.execve?.old_mm) {
+      const n = s.execve.old_mm as string
+      if (d.tasks.has(n) || oldMms.has(n)) issues.push({ path: [...p, 'execve', 'old_mm'], message: `"${n}" already names a task or an old mm` })
+      oldMms.add(n)
+      d.tasks.add(n)
+    }
+    if (s.dup) d.fds.add(s.dup.as as string)
+    if (s.recv_fd) d.fds.add(s.recv_fd.fd as string)
+    if (s.send_fd) sockets.add(s.send_fd.socket as string)
     if (s.mmap) d.regions.add(s.mmap.region as string)
     if (s.mremap?.to_region) d.regions.add(s.mremap.to_region as string)
     if (s.open) d.fds.add(s.open.fd as string)
@@ -254,6 +270,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     chk('region', d.regions, 'region')
     chk('fd', d.fds, 'fd')
     chk('device', devices, 'device')
+    if (key === 'recv_fd' || key === 'close_socket') chk('socket', sockets, 'socket (a send_fd names it)')
     const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue', 'dmirror_flags', 'userptr']
     if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
     if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })

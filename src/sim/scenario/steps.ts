@@ -11,7 +11,9 @@ import type { World } from '../world'
 import type { MmStruct, TmpFile } from '../kernel/objects'
 import type { Target } from '../teardown/design'
 import { PROT_READ, PROT_WRITE } from '../kernel/types'
-import { spawnTask, doFork, doExit, doClose } from '../kernel/task'
+import { spawnTask, doFork, doExit, doClose, doClone, doExecve, doDup } from '../kernel/task'
+import { unixRecvFd, unixRelease, unixSendFd } from '../kernel/af_unix'
+import { taskWorkRun } from '../kernel/files'
 import { allocFile, openTmpfile, preadTmpfile, pwriteTmpfile } from '../kernel/files'
 import { doGup, gupRelease } from '../kernel/gup'
 import { doMmap, vmMunmap } from '../kernel/mmap'
@@ -111,6 +113,50 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (c.mm) ctx.mmOf.set(c.name, c.mm)
     return 0
   },
+  *thread({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    if (w.tasks.has(a.child)) return EINVAL
+    const c = yield* doClone(w, t, a.child, 'thread', path)
+    if (c.mm) ctx.mmOf.set(c.name, c.mm)
+    return 0
+  },
+  *vfork({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    if (w.tasks.has(a.child)) return EINVAL
+    const c = yield* doClone(w, t, a.child, 'vfork', path)
+    if (c.mm) ctx.mmOf.set(c.name, c.mm)
+    return 0
+  },
+  *execve({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    const old = t.mm
+    const mm = yield* doExecve(w, t, path)
+    if (a.old_mm !== undefined && old) ctx.mmOf.set(a.old_mm, old)
+    ctx.mmOf.set(t.name, mm)
+    return 0
+  },
+  *dup({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : yield* doDup(w, t, a.fd, a.as, a.cloexec ?? false, path)
+  },
+  *send_fd({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : unixSendFd(w, t, a.fd, a.socket, path)
+  },
+  *recv_fd({ ctx, w }, a) {
+    const t = liveTask(ctx, a.task)
+    return typeof t === 'number' ? t : unixRecvFd(w, t, a.socket, a.fd, a.cloexec ?? false)
+  },
+  *close_socket({ ctx, w, path }, a) {
+    const t = liveTask(ctx, a.task)
+    if (typeof t === 'number') return t
+    const r = unixRelease(w, t, a.socket, path)
+    yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])
+    return r
+  },
   *exit({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
@@ -146,6 +192,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (!d) return EINVAL
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     const f = allocFile(w, t, d, a.fd, ctx.fops, path)
+    if (a.cloexec) t.cloexec.add(a.fd)
     const ret = ctx.design.open(w, t, f, [...path, 'chrdev_open'])
     if (ret < 0) w.ledger.free(f.ledgerId, path)
     else {
@@ -279,6 +326,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (typeof t === 'number') return t
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     t.tmpfiles.set(a.fd, openTmpfile(w, t, a.fd, a.size !== undefined ? parseSize(a.size) / PAGE_SIZE : 0, path))
+    if (a.cloexec) t.cloexec.add(a.fd)
     w.mark('open', `${t.name} opens a tmpfile as ${a.fd}`)
     return 0
   },

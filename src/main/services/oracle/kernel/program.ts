@@ -222,7 +222,12 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
     else if ('write_data' in s) emit(idx, s.write_data.task, 'write_data', { ...range(s.write_data), pat: patternArg(s.write_data.pattern, round) })
     else if ('munmap' in s) emit(idx, s.munmap.task, 'munmap', range(s.munmap))
     else if ('mprotect' in s) emit(idx, s.mprotect.task, 'mprotect', { ...range(s.mprotect), prot: s.mprotect.prot })
-    else if ('madvise' in s) emit(idx, s.madvise.task, 'madvise', { ...range(s.madvise), advice: s.madvise.advice })
+    else if ('madvise' in s) {
+      // the executor maps advice names to MADV_* itself and knows only these (an unknown one would
+      // silently become MADV_COLLAPSE there)
+      if (!['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse'].includes(s.madvise.advice)) fail(idx, line, op, `madvise ${s.madvise.advice}: the executor has no such advice yet`)
+      emit(idx, s.madvise.task, 'madvise', { ...range(s.madvise), advice: s.madvise.advice })
+    }
     else if ('thp_split' in s) emit(idx, s.thp_split.task, 'thp_split', range(s.thp_split))
     else if ('reclaim' in s) emit(idx, s.reclaim.task, 'reclaim', range(s.reclaim))
     else if ('clear_refs' in s) emit(idx, s.clear_refs.task, 'clear_refs', range(s.clear_refs))

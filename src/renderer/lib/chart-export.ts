@@ -1,0 +1,83 @@
+/**
+ * Export of one chart: its picture as PNG and the points it draws as CSV. The CSV holds exactly
+ * what the chart shows (after level of detail, the points drawn), with the axis titles, which
+ * carry the units, in its header; the run's exact numbers are in the run's own CSV report.
+ */
+
+/** The parts of a Chart.js configuration the CSV needs. */
+export interface ChartDataLike {
+  labels?: readonly unknown[]
+  datasets: readonly { label?: string; data: readonly unknown[] }[]
+}
+
+/** RFC 4180 field: quoted when it holds a comma, a quote or a line break. */
+export function csvField(v: unknown): string {
+  const s = v === null || v === undefined ? '' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v)
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+function isPoint(p: unknown): p is { x: unknown; y: unknown } {
+  return typeof p === 'object' && p !== null && 'x' in p && 'y' in p
+}
+
+/**
+ * The chart's data as CSV. Point data ({x, y}) becomes long rows `series,x,y` (series may have
+ * different x values); category data (labels + one value per label) becomes one column per series.
+ * Axis titles name the x and y columns when given.
+ */
+export function chartCsv(data: ChartDataLike, axes: { x?: string; y?: string } = {}): string {
+  const xName = axes.x || 'x'
+  const yName = axes.y || 'y'
+  const rows: string[] = []
+  const pointData = data.datasets.some((d) => d.data.some(isPoint))
+  if (pointData) {
+    rows.push(['series', xName, yName].map(csvField).join(','))
+    for (const d of data.datasets) {
+      for (const p of d.data) if (isPoint(p)) rows.push([d.label ?? '', p.x, p.y].map(csvField).join(','))
+    }
+  } else {
+    const labels = data.labels ?? []
+    rows.push([xName, ...data.datasets.map((d, i) => d.label || `${yName} ${i + 1}`)].map(csvField).join(','))
+    const n = Math.max(labels.length, ...data.datasets.map((d) => d.data.length))
+    for (let i = 0; i < n; i++) rows.push([labels[i] ?? i, ...data.datasets.map((d) => d.data[i])].map(csvField).join(','))
+  }
+  return rows.join('\r\n') + '\r\n'
+}
+
+/** A file name from a chart's label: letters, digits, dot, dash and underscore only. */
+export function chartFileName(label: string, ext: 'png' | 'csv'): string {
+  const stem = label
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|-+$/g, '')
+    .slice(0, 80)
+  return `${stem || 'chart'}.${ext}`
+}
+
+/** Offers a Blob as a download (an anchor with a Blob URL, revoked once clicked). */
+export function offerDownload(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = fileName
+  a.style.display = 'none'
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 0)
+}
+
+/**
+ * The canvas as PNG on the page's background colour (a chart canvas is transparent, which most
+ * viewers show as black or a checkerboard).
+ */
+export function canvasPng(canvas: HTMLCanvasElement, background: string): Promise<Blob> {
+  const out = document.createElement('canvas')
+  out.width = canvas.width
+  out.height = canvas.height
+  const g = out.getContext('2d')
+  if (!g) return Promise.reject(new Error('no 2D context to draw the PNG'))
+  g.fillStyle = background
+  g.fillRect(0, 0, out.width, out.height)
+  g.drawImage(canvas, 0, 0)
+  return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode the PNG'))), 'image/png'))
+}
