@@ -62,9 +62,9 @@ function patternScenario(pages: number): { sc: Scenario; phaseOf: Map<number, st
 function simulate(pages: number, costs: Record<string, number> | undefined): Map<string, number> {
   const { sc, phaseOf } = patternScenario(pages)
   const r = runScenario(sc, { design: 'D1', seed: 1, ...(costs ? { costs } : {}) })
-  if (r.steps_dropped > 0) throw new Error('step log dropped steps: cannot time phases')
+  if (r.steps.dropped > 0) throw new Error('step log dropped steps: cannot time phases')
   const out = new Map<string, number>()
-  r.steps.forEach((s, i) => {
+  r.steps.rows.forEach((s, i) => {
     const phase = phaseOf.get(i)
     if (phase) out.set(phase, s.t1 - s.t0)
   })

@@ -82,8 +82,8 @@ function measure(sc: Scenario, design: DesignId, phaseOf: (op: string) => string
   const cpu = cpuMs() - c0
   const after = mem()
   if (after > peak) peak = after
-  const clean = r.status === 'passed' && r.steps.every((s) => s.ret === null || s.ret === 0)
-  return { wall, cpu, events: r.events, bytes: Math.max(0, peak - before), simNs: r.simulated_ns, phases, clean }
+  const clean = r.outcome.status === 'passed' && r.steps.rows.every((s) => s.ret === null || s.ret === 0)
+  return { wall, cpu, events: r.outcome.events, bytes: Math.max(0, peak - before), simNs: r.outcome.simulatedNs, phases, clean }
 }
 
 function show(label: string, m: Measure): void {

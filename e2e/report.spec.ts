@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { expect, test, type Page } from '@playwright/test'
 import { exportReport, exportStoredRuns } from '../src/main/services/reports'
 import { RunStore } from '../src/main/services/store/run-store'
-import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/fork'
+import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/make'
 
 let dir = ''
 const files: Record<string, string> = {}
@@ -113,7 +113,7 @@ test.describe('exported HTML report', () => {
         }
       }
       await expect(page.locator('#conclusion li').first()).toBeVisible()
-      if (name !== 'run') await expect(page.locator('#conclusion')).toContainText(/D1 kept 68\.0 MiB of A's address space .* alive for 10\.0 s after A exited/)
+      if (name !== 'run') await expect(page.locator('#conclusion')).toContainText(/D1 kept up to 64\.2 MiB of A's memory \(.*\) alive for 10\.1 s after A exited/)
       await expect(page.locator('html')).toHaveAttribute('data-charts', 'ready')
       expect(errors).toEqual([])
       expect(requests).toEqual([])

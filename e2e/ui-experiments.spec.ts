@@ -184,6 +184,6 @@ test.describe('Experiments', () => {
     await expect(page.getByRole('heading', { name: 'Runs', level: 2 })).toBeVisible({ timeout: 30_000 })
     const exp = page.getByRole('article', { name: 'experiment my fork variant' })
     await expect(exp.getByTestId('experiment-progress')).toHaveAttribute('value', '1', { timeout: 60_000 })
-    await expect(exp.locator('[data-testid^="live-run-"]')).toContainText(/finished/)
+    await expect(exp.locator('[data-testid^="live-run-"]')).toContainText(/passed/)
   })
 })

@@ -8,9 +8,7 @@
  * route (`runs.series`), `runs.get` is asked without series, and Chart.js only ever holds a level of
  * detail of the data.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { join } from 'node:path'
 import type { BrowserContext, Page } from '@playwright/test'
 import { expect } from './fixtures'
 import { chartSummary, gotoHash, workspaceTest, writeWorkspace } from './ui-workspace'
@@ -19,44 +17,11 @@ const POINTS = 1_000_000
 const TRACE_EVENTS = 40_000
 const INVALIDATIONS = 40_000
 
-/** A run whose result holds a long trace and many invalidations (for the scatter/timeline level of detail). */
-function enlargeTrace(root: string, id: string): void {
-  const path = join(root, 'runs', id, 'result.json')
-  const result = JSON.parse(readFileSync(path, 'utf8')) as {
-    endTime: number
-    invalidations: { t: number[]; event: number[]; start: number[]; end: number[]; device: number[]; mechanism: number[]; costNs: number[] }
-    trace: { events: { t: number; dur?: number; lane: string; name: string }[]; dropped: number }
-  }
-  const inv = result.invalidations
-  for (const k of Object.keys(inv) as (keyof typeof inv)[]) if (Array.isArray(inv[k])) inv[k] = []
-  let x = 99
-  const rand = (): number => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
-  for (let i = 0; i < INVALIDATIONS; i++) {
-    const size = 4096 * 2 ** Math.floor(rand() * 12)
-    inv.t.push(Math.round((i / INVALIDATIONS) * result.endTime))
-    inv.event.push(i % 3)
-    inv.start.push(0x7f0000000000 + i * 4096)
-    inv.end.push(0x7f0000000000 + i * 4096 + size)
-    inv.device.push(i % 2)
-    inv.mechanism.push(i % 4)
-    inv.costNs.push(Math.round(300 + size / 64 + rand() * 5000))
-  }
-  const lanes = ['task:100', 'task:101', 'dev:gpu0', 'iommu:0']
-  result.trace.events = Array.from({ length: TRACE_EVENTS }, (_, i) => ({
-    t: Math.round((i / TRACE_EVENTS) * result.endTime),
-    lane: lanes[i % lanes.length]!,
-    name: i % 5 ? 'fault' : 'invalidate',
-    ...(i % 5 ? {} : { dur: 2000 + Math.round(rand() * 50_000) }),
-  }))
-  writeFileSync(path, JSON.stringify(result))
-}
-
 const test = workspaceTest((root) => {
   writeWorkspace(root, [
     { id: 'big', design: 'D1', points: POINTS },
-    { id: 'big-trace', design: 'D4' },
+    { id: 'big-trace', design: 'D4', big: { invalidations: INVALIDATIONS, traceEvents: TRACE_EVENTS } },
   ])
-  enlargeTrace(root, 'big-trace')
 })
 
 test.beforeEach(({ hostKind }) => {

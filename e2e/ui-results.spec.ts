@@ -102,14 +102,14 @@ test.describe('Results', () => {
     await page.getByTestId('pick-experiment').selectOption('exp-sweep')
     await expect(page.getByTestId('experiment-result')).toBeVisible()
     await expect(page.getByTestId('sweep-param')).toHaveValue('machine.mirror_mib')
-    await page.getByTestId('sweep-metric').selectOption('leaked_peak_bytes')
+    await page.getByTestId('sweep-metric').selectOption('leaked_bytes_peak')
     await expect.poll(async () => (await chartSummary(page, 'sweep'))?.datasets.map((d) => [d.label, d.points])).toEqual([
       ['design D1', 3],
       ['design D4', 3],
     ])
     const s = (await chartSummary(page, 'sweep'))!
     expect(s.axes.x!.title).toBe('machine.mirror_mib')
-    expect(s.axes.y!.title).toMatch(/leaked_peak_bytes \(MiB\)/)
+    expect(s.axes.y!.title).toMatch(/leaked_bytes_peak \(MiB\)/)
     expect(s.datasets[0]!.first).toEqual({ x: 16, y: expect.any(Number) })
 
     // One leak waterfall per design for the chosen parameter set.

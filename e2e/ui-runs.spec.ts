@@ -9,13 +9,13 @@ test.beforeEach(({ hostKind }) => {
 })
 
 test.describe('Runs (stored)', () => {
-  test('stored runs are listed newest first, a failed run shows its error, a run links to its results', async ({ appPage: page }) => {
+  test('stored runs are listed newest first, a crashed run shows its error, a run links to its results', async ({ appPage: page }) => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click()
     const table = page.getByTestId('stored-runs')
     await expect(table.locator('tbody tr')).toHaveCount(9)
     await expect(table.locator('tbody tr').first()).toContainText('run-d1')
     const failed = table.getByRole('row', { name: /run-failed/ })
-    await expect(failed).toContainText('failed')
+    await expect(failed).toContainText('crashed')
     await expect(failed).toContainText('worker crashed: out of memory at step 7')
     await table.getByRole('link', { name: 'run-d4' }).click()
     await expect(page).toHaveURL(/#\/results\?run=run-d4$/)

@@ -1,8 +1,8 @@
 /**
  * A temporary workspace with stored runs for the UI specs that need only stored results (Results,
  * Compare, Runs list, Reports), written in the run store's layout
- * (`runs/<id>/{manifest,result,series}.json`, `experiments/<id>.json`) and the RunManifest /
- * RunResult / RunSeries contracts. The numbers are made up but consistent: process A mirrors
+ * (`runs/<id>/{manifest,result,series}.json`, `experiments/<id>.json`): each run is a run record
+ * (`hmmlab.run-record/1`, checked against its schema) stored by the service's own mapping. The numbers are made up but consistent: process A mirrors
  * memory into gpu0, forks B, exits at 2 s; B closes the device file at 12 s; the run ends at 15 s.
  * It also puts a scenario in the workspace's `scenarios/` for the library specs.
  */
@@ -11,6 +11,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base } from './fixtures'
+import { DESIGN_TABLE } from '../src/sim/teardown'
+import type { DesignId } from '../src/sim/index'
+import { RunRecord, recordMetrics, type InvalidationStat } from '../src/shared/record'
+import { RunManifestV2 } from '../src/shared/runs'
+import { MEM_TYPE_NAMES } from '../src/shared/scenario'
+type MemTypeName = (typeof MEM_TYPE_NAMES)[number]
+import { storedRunOf } from '../src/main/services/experiments/stored-run'
+import type { StoredRun } from '../src/main/services/store/run-store'
 import { startServeProcess, type BrowserHostProcess } from './fixtures'
 
 const S = 1e9
@@ -22,8 +30,8 @@ export interface FixtureRun {
   seed?: number
   experimentId?: string
   parameters?: Record<string, string | number | boolean>
-  status?: 'ok' | 'failed' | 'expect_failed' | 'cancelled' | 'timeout'
-  error?: string
+  /** Set for a run whose worker died: no record, stored as `crashed` with this error. */
+  crashed?: string
   /** Bytes A mirrors (pages), drives every number. */
   mib?: number
   /** Whether B keeps A's memory after A exits (a leak), and until when (null: never). */
@@ -32,6 +40,8 @@ export interface FixtureRun {
   useAfterFree?: boolean
   /** Points per memory series (for the large-chart benchmark). */
   points?: number
+  /** Many invalidations and trace rows (for the scatter/timeline level of detail). */
+  big?: { invalidations: number; traceEvents: number }
   finishedAt?: string
 }
 
@@ -46,15 +56,29 @@ function step(t: number[], v: number[]): { t: number[]; v: number[] } {
   return { t, v }
 }
 
-/** The stored files of one run. */
-export function makeRun(r: FixtureRun): { manifest: object; result: object; series: Record<string, { t: number[]; v: number[] }> } {
+/** A step series sampled on a shared time axis (the value at or before each time). */
+function onAxis(axis: number[], sr: { t: number[]; v: number[] }): number[] {
+  const out = new Array<number>(axis.length)
+  let j = -1
+  for (let i = 0; i < axis.length; i++) {
+    while (j + 1 < sr.t.length && sr.t[j + 1]! <= axis[i]!) j++
+    out[i] = j < 0 ? 0 : sr.v[j]!
+  }
+  return out
+}
+
+/**
+ * The record of one run (`hmmlab.run-record/1`), checked against the record's schema so the
+ * fixture can never drift from what the simulator writes; its numbers are the made-up story above.
+ */
+export function makeRecord(r: FixtureRun): RunRecord {
   const mib = r.mib ?? 64
   const bytes = mib * MiB
   const end = 15 * S
   const leakUntil = r.leakUntil === undefined ? 12 * S : r.leakUntil
   const freeAt = leakUntil ?? end
   const pt = Math.round(bytes / 512)
-  const series: Record<string, { t: number[]; v: number[] }> = {
+  const named: Record<string, { t: number[]; v: number[] }> = {
     'memory.mm_struct': step([0, 1 * S, freeAt], [1024, 2048, 1024]),
     'memory.cpu_pagetable': step([0, 0.5 * S, 2 * S], [8192, pt, pt / 2]),
     'memory.gpu_pagetable': step([0, 0.6 * S, freeAt], [0, pt, 0]),
@@ -74,32 +98,65 @@ export function makeRun(r: FixtureRun): { manifest: object; result: object; seri
       // Alternating above and below the mean, so every sample is a change (nothing to drop).
       v[i] = bytes / 2 + (i % 2 ? 1 : -1) * (((x >>> 8) % 1024) + 1) * 4096
     }
-    series['memory.pages'] = { t, v }
+    named['memory.pages'] = { t, v }
   }
-  const leaks = [
-    { objectType: 'pages', owner: 'mm of pid 100 (A)', heldBy: 'fd 3 of pid 101 (B)', count: mib * 256, bytes, byteSeconds: (bytes * (freeAt - 2 * S)) / S, since: 2 * S, until: leakUntil },
-    { objectType: 'gpu_pagetable', owner: 'mm of pid 100 (A)', heldBy: 'gpu0 mirror', count: 32, bytes: pt, byteSeconds: (pt * (freeAt - 2 * S)) / S, since: 2 * S, until: leakUntil },
-    { objectType: 'mm_struct', owner: 'pid 100 (A)', heldBy: 'fd 3 of pid 101 (B)', count: 1, bytes: 1024, byteSeconds: (1024 * (freeAt - 2 * S)) / S, since: 2 * S, until: leakUntil },
+  const axis = [...new Set([...Object.values(named).flatMap((sr) => sr.t), end])].sort((a, b) => a - b)
+  const series: RunRecord['series'] = { t: axis, memory: {}, leaked: {} }
+  for (const [name, sr] of Object.entries(named)) {
+    const [kind, type] = name.split('.') as ['memory' | 'leaked', string]
+    series[kind][type] = onAxis(axis, sr)
+  }
+  const held = (from: number, b: number): number => (b * (freeAt - from)) / S
+  const leaks: RunRecord['leaks']['rows'] = [
+    { objectType: 'pages', owner: 'mm of pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd'], bytesAtEnd: leakUntil === null ? bytes : 0, peakBytes: bytes, byteSeconds: held(2 * S, bytes), since: 2 * S, until: leakUntil },
+    { objectType: 'gpu_pagetable', owner: 'mm of pid 100 (A)', heldBy: ['gpu0 mirror'], bytesAtEnd: leakUntil === null ? pt : 0, peakBytes: pt, byteSeconds: held(2 * S, pt), since: 2 * S, until: leakUntil },
+    { objectType: 'mm_struct', owner: 'pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)'], bytesAtEnd: leakUntil === null ? 1024 : 0, peakBytes: 1024, byteSeconds: held(2 * S, 1024), since: 2 * S, until: leakUntil },
   ]
-  const n = 40
-  const inv = { t: [] as number[], event: [] as number[], start: [] as number[], end: [] as number[], device: [] as number[], mechanism: [] as number[], costNs: [] as number[] }
+  const n = r.big ? r.big.invalidations : 40
+  let x = 99
+  const rand = (): number => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+  const dict = { event: ['munmap', 'exit_mmap', 'migrate'], device: ['gpu0', 'iommu0'], mechanism: ['gpu_tlb', 'iotlb_psi', 'iotlb_dsi', 'ats'] }
+  const inv = { t: [] as number[], event: [] as number[], start: [] as number[], end: [] as number[], device: [] as number[], mechanism: [] as number[], pages: [] as number[], costNs: [] as number[], dict }
   for (let i = 0; i < n; i++) {
-    const size = 4096 * 2 ** (i % 10)
-    inv.t.push(0.7 * S + i * 0.03 * S)
+    const size = r.big ? 4096 * 2 ** Math.floor(rand() * 12) : 4096 * 2 ** (i % 10)
+    const start = 0x7f0000000000 + i * (r.big ? 4096 : 0x200000)
+    inv.t.push(r.big ? Math.round((i / n) * end) : 0.7 * S + i * 0.03 * S)
     inv.event.push(i % 3)
-    inv.start.push(0x7f0000000000 + i * 0x200000)
-    inv.end.push(0x7f0000000000 + i * 0x200000 + size)
+    inv.start.push(start)
+    inv.end.push(start + size)
     inv.device.push(i % 2)
     inv.mechanism.push(i % 4)
-    inv.costNs.push(Math.round(300 + size / 64 + (i % 2) * 900))
+    inv.pages.push(size / 4096)
+    inv.costNs.push(Math.round(300 + size / 64 + (r.big ? rand() * 5000 : (i % 2) * 900)))
   }
-  const findings = [
+  /** Exact aggregates of the invalidation table, grouped by the given key. */
+  const stats = (key: (i: number) => { event?: string; device?: string; mechanism?: string }): InvalidationStat[] => {
+    const groups = new Map<string, { k: ReturnType<typeof key>; costs: number[] }>()
+    for (let i = 0; i < n; i++) {
+      const k = key(i)
+      const id = JSON.stringify(k)
+      const g = groups.get(id) ?? { k, costs: [] }
+      g.costs.push(inv.costNs[i]!)
+      groups.set(id, g)
+    }
+    const rank = (c: number[], p: number): number => c[Math.max(0, Math.ceil((p / 100) * c.length) - 1)]!
+    return [...groups.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, g]) => {
+        const c = [...g.costs].sort((a, b) => a - b)
+        return { ...g.k, count: c.length, totalNs: c.reduce((a, b) => a + b, 0), p50Ns: rank(c, 50), p90Ns: rank(c, 90), p99Ns: rank(c, 99), maxNs: c[c.length - 1]! }
+      })
+  }
+  const ev = (i: number): string => dict.event[inv.event[i]!]!
+  const dv = (i: number): string => dict.device[inv.device[i]!]!
+  const mc = (i: number): string => dict.mechanism[inv.mechanism[i]!]!
+  const findings: RunRecord['findings']['rows'] = [
     {
-      kind: 'leak',
+      kind: 'warn',
       severity: 'warning',
       message: `${r.design} kept ${mib} MiB of A's address space alive after A exited`,
       signature: 'leak:page:A',
-      at: 2 * S,
+      t: 2 * S,
       paths: [{ label: 'held by', frames: ['do_exit', 'exit_mm', 'mmput', 'mirror->mm (fd 3 of B)'] }],
     },
   ]
@@ -109,73 +166,121 @@ export function makeRun(r: FixtureRun): { manifest: object; result: object; seri
       severity: 'error',
       message: 'free_notifier ran after the mm was freed',
       signature: 'uaf:free_notifier',
-      at: 12.5 * S,
+      t: 12.5 * S,
       paths: [
         { label: 'freed', frames: ['__mmdrop', 'free_mm'] },
         { label: 'used', frames: ['srcu_invoke_callbacks', 'mmu_notifier_free_rcu', 'kfd_process_free_notifier'] },
       ],
     })
   }
-  const result = {
-    schema: 'hmmlab.result/1',
-    scenario: { name: 'fork after mirror', description: 'fixture' },
-    design: r.design,
-    seed: r.seed ?? 1,
-    endTime: end,
-    metrics: {
-      leak_byte_seconds: leaks.reduce((a, l) => a + l.byteSeconds, 0),
-      leaked_peak_bytes: bytes + pt,
-      invalidations_count: n,
-      invalidation_cost_ns: inv.costNs.reduce((a, b) => a + b, 0),
-      use_after_free_count: r.useAfterFree ? 1 : 0,
+  const peakBytes = Object.fromEntries(MEM_TYPE_NAMES.map((t) => [t, 0])) as Record<MemTypeName, number>
+  const finalBytes = { ...peakBytes }
+  for (const [type, v] of Object.entries(series.memory)) {
+    peakBytes[type as MemTypeName] = v.reduce((a, b) => Math.max(a, b), 0)
+    finalBytes[type as MemTypeName] = v[v.length - 1]!
+  }
+  const leakedTotal = axis.map((_, i) => Object.values(series.leaked).reduce((a, v) => a + v[i]!, 0))
+  const memTotal = axis.map((_, i) => Object.values(series.memory).reduce((a, v) => a + v[i]!, 0))
+  const aggregates: RunRecord['aggregates'] = {
+    invalidations: {
+      count: n,
+      totalNs: inv.costNs.reduce((a, b) => a + b, 0),
+      by: stats((i) => ({ event: ev(i), device: dv(i), mechanism: mc(i) })),
+      byEvent: stats((i) => ({ event: ev(i) })),
+      byDevice: stats((i) => ({ device: dv(i) })),
+      byMechanism: stats((i) => ({ mechanism: mc(i) })),
     },
-    expects: [{ step: 5, line: 12, check: 'mm_users(A) == 0', passed: true }],
-    findings,
-    leaks,
-    invalidations: { ...inv, dict: { event: ['munmap', 'exit_mmap', 'migrate'], device: ['gpu0', 'iommu0'], mechanism: ['gpu_tlb', 'iotlb_psi', 'iotlb_dsi', 'ats'] } },
-    markers: [
-      { t: 1 * S, kind: 'fork', label: 'fork A→B' },
-      { t: 2 * S, kind: 'exit', label: 'exit A' },
-      { t: 12 * S, kind: 'close', label: 'close fd 3 (B)' },
-      ...(leakUntil !== null ? [{ t: leakUntil, kind: 'free_notifier', label: 'free_notifier' }] : []),
-    ],
+    peakBytes,
+    peakBytesTotal: memTotal.reduce((a, b) => Math.max(a, b), 0),
+    finalBytes,
+    leaked: { endBytes: leakedTotal[leakedTotal.length - 1]!, peakBytes: bytes + pt, byteSeconds: leaks.reduce((a, l) => a + l.byteSeconds, 0) },
+    deviceTlbs: [{ device: 'gpu0', hits: 0, misses: 0, pageFlushes: n / 2, fullFlushes: 0 }],
+    iommus: [{ name: 'iommu0', vendor: 'intel', psi: 10, dsi: 10, ats: 0, qiWaits: 20, iotlbHits: 0, iotlbMisses: 0 }],
+    counters: {},
+    srcuCallbacksPending: 0,
+  }
+  const expects: RunRecord['expects']['rows'] = [{ step: 5, line: 12, t: 12 * S, what: 'mm_users(A) == 0', passed: true, checks: [{ what: 'mm_users(A)', expected: '0', actual: '0', passed: true }] }]
+  const outcome: RunRecord['outcome'] = { status: 'passed', simulatedNs: end, events: 1000, stepsDone: 6, stepsTotal: 6 }
+  const tbl = <T>(rows: T[]): { rows: T[]; total: number; dropped: number } => ({ rows, total: rows.length, dropped: 0 })
+  const design = DESIGN_TABLE[r.design as DesignId] ?? DESIGN_TABLE.D1
+  const record: RunRecord = {
+    schema: 'hmmlab.run-record/1',
+    meta: {
+      scenario: { name: 'fork after mirror', file: 'fork-after-mirror.yaml', hash: '00000000', text: SCENARIO_TEXT, description: 'fixture' },
+      design: { id: design.id, title: design.title, summary: design.summary, correct: design.correct },
+      seed: r.seed ?? 1,
+      parameters: r.parameters ?? {},
+      versions: { hmmlab: '0.1.0', node: process.versions.node },
+      costs: { source: 'default' },
+    },
+    outcome,
+    metrics: recordMetrics(outcome, aggregates, findings.length, 0),
+    aggregates,
+    invalidations: { rows: inv, total: n, dropped: 0 },
+    trace: tbl(r.big ? bigTrace(r.big.traceEvents, end) : [
+      { t: 0.5 * S, cat: 'task:100', name: 'mmap', detail: `start=0x7f0000000000 len=${bytes}` },
+      { t: 0.6 * S, cat: 'dev:gpu0', name: 'hmm_range_fault', detail: `pages=${mib * 256}` },
+      { t: 1 * S, cat: 'task:100', name: 'fork', detail: 'child=101' },
+      { t: 2 * S, cat: 'task:100', name: 'exit', detail: '' },
+      { t: 2.1 * S, cat: 'iommu:0', name: 'iotlb_inv_psi', detail: 'pasid=3' },
+      { t: 12 * S, cat: 'task:101', name: 'close', detail: 'fd=3' },
+    ]),
     lanes: [
       { id: 'task:100', kind: 'task', label: 'A (pid 100)' },
       { id: 'task:101', kind: 'task', label: 'B (pid 101)' },
       { id: 'dev:gpu0', kind: 'device', label: 'gpu0' },
       { id: 'iommu:0', kind: 'iommu', label: 'iommu0' },
     ],
-    trace: {
-      events: [
-        { t: 0.5 * S, lane: 'task:100', name: 'mmap', args: { start: '0x7f0000000000', len: bytes } },
-        { t: 0.6 * S, dur: 0.05 * S, lane: 'dev:gpu0', name: 'hmm_range_fault', args: { pages: mib * 256 } },
-        { t: 1 * S, lane: 'task:100', name: 'fork', args: { child: 101 } },
-        { t: 2 * S, lane: 'task:100', name: 'exit' },
-        { t: 2.1 * S, dur: 0.01 * S, lane: 'iommu:0', name: 'iotlb_inv_psi', args: { pasid: 3 } },
-        { t: 12 * S, lane: 'task:101', name: 'close', args: { fd: 3 } },
-      ],
-      dropped: 0,
-    },
+    steps: tbl([
+      { op: 'mmap', line: 6, t0: 0.5 * S, t1: 0.5 * S, ret: 0, cpages: null, faults: null },
+      { op: 'mirror', line: 7, t0: 0.6 * S, t1: 0.65 * S, ret: 0, cpages: mib * 256, faults: mib * 256 },
+      { op: 'fork', line: 8, t0: 1 * S, t1: 1 * S, ret: 101, cpages: null, faults: null },
+      { op: 'exit', line: 9, t0: 2 * S, t1: 2 * S, ret: 0, cpages: null, faults: null },
+      { op: 'close', line: 10, t0: 12 * S, t1: 12 * S, ret: 0, cpages: null, faults: null },
+      { op: 'expect', line: 12, t0: 12 * S, t1: 12 * S, ret: null, cpages: null, faults: null },
+    ]),
+    markers: tbl([
+      { t: 1 * S, kind: 'fork', label: 'fork A→B' },
+      { t: 2 * S, kind: 'exit', label: 'exit A' },
+      { t: 12 * S, kind: 'close', label: 'close fd 3 (B)' },
+      ...(leakUntil !== null ? [{ t: leakUntil, kind: 'free_notifier', label: 'free_notifier' }] : []),
+    ]),
+    findings: tbl(findings),
+    expects: tbl(expects),
+    leaks: tbl(leaks),
+    liveAtEnd: tbl(leakUntil === null ? [{ type: 'pages' as const, owner: 'mm of pid 100 (A)', label: 'anon pages', bytes, allocT: 0.5 * S }] : []),
+    series,
   }
+  return RunRecord.parse(record)
+}
+
+/** A long trace over the four lanes: faults, and every fifth an invalidation. */
+function bigTrace(count: number, end: number): RunRecord['trace']['rows'] {
+  const lanes = ['task:100', 'task:101', 'dev:gpu0', 'iommu:0']
+  return Array.from({ length: count }, (_, i) => ({ t: Math.round((i / count) * end), cat: lanes[i % lanes.length]!, name: i % 5 ? 'fault' : 'invalidate', detail: '' }))
+}
+
+/** The stored files of one run, mapped by the same code the experiment service stores runs with. */
+export function makeRun(r: FixtureRun): StoredRun {
   const text = SCENARIO_TEXT
-  const manifest = {
-    schema: 'hmmlab.run/1',
-    id: r.id,
+  const ctx = {
+    runId: r.id,
     ...(r.experimentId ? { experimentId: r.experimentId } : {}),
-    scenario: { name: 'fork after mirror', fileName: 'fork-after-mirror.yaml', hash: createHash('sha256').update(text).digest('hex'), text },
     design: r.design,
     seed: r.seed ?? 1,
     parameters: r.parameters ?? {},
-    versions: { hmmlab: '0.1.0', node: process.versions.node },
-    timings: { queuedAt: '2026-01-01T00:00:00.000Z', startedAt: '2026-01-01T00:00:00.100Z', finishedAt: r.finishedAt ?? '2026-01-01T00:00:01.000Z', wallMs: 900 },
-    status: r.status ?? 'ok',
-    ...(r.error ? { error: r.error } : {}),
-    tags: [],
-    metrics: result.metrics,
-    expects: { passed: 1, failed: 0 },
-    findings: findings.length,
+    scenarioName: 'fork after mirror',
+    fileName: 'fork-after-mirror.yaml',
+    text,
+    hash: createHash('sha256').update(text).digest('hex'),
+    queuedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:00.100Z',
+    finishedAt: r.finishedAt ?? '2026-01-01T00:00:01.000Z',
+    node: process.versions.node,
   }
-  return { manifest, result, series }
+  const run = r.crashed ? storedRunOf({ status: 'failed', error: r.crashed }, ctx) : storedRunOf(makeRecord(r), ctx)
+  RunManifestV2.parse(run.manifest)
+  return run
 }
 
 /** Writes runs (and optionally an experiment) into `root` in the run store's layout. */
@@ -214,7 +319,7 @@ export function standardWorkspace(root: string): void {
     [
       { id: 'run-d1', design: 'D1', finishedAt: '2026-01-01T00:00:03.000Z' },
       { id: 'run-d4', design: 'D4', leakUntil: null, useAfterFree: true, finishedAt: '2026-01-01T00:00:02.000Z' },
-      { id: 'run-failed', design: 'D2', status: 'failed', error: 'worker crashed: out of memory at step 7', finishedAt: '2026-01-01T00:00:01.000Z' },
+      { id: 'run-failed', design: 'D2', crashed: 'worker crashed: out of memory at step 7', finishedAt: '2026-01-01T00:00:01.000Z' },
       ...sweepRuns,
     ],
     [{ id: 'exp-sweep', name: 'mirror size sweep', sweep: { 'machine.mirror_mib': [16, 32, 64], design: ['D1', 'D4'] }, runIds: sweepRuns.map((r) => r.id) }],

@@ -7,6 +7,7 @@
  * Also: which costs a run used (`CostsUsed`), recorded with every run.
  */
 import { z } from 'zod'
+import { CostsProvenance } from './record'
 
 export const CALIBRATION_FORMAT = 'hmmlab.calibration/1'
 
@@ -82,16 +83,12 @@ export const Calibration = z
   .strict()
 export type Calibration = z.infer<typeof Calibration>
 
-/** Which costs a run used: recorded in every run's manifest and printed by the CLI. */
-export const CostsUsed = z
-  .object({
-    source: z.enum(['default', 'calibrated', 'file']),
-    host: z.string().optional(),
-    date: z.string().optional(),
-    file: z.string().optional(),
-  })
-  .strict()
-export type CostsUsed = z.infer<typeof CostsUsed>
+/**
+ * Which costs a run used: the run record's cost provenance (`meta.costs`, src/shared/record.ts),
+ * copied into the run's manifest and printed by the CLI. One schema, defined with the record.
+ */
+export const CostsUsed = CostsProvenance
+export type CostsUsed = CostsProvenance
 
 /** "costs: calibrated on HOST, DATE" and friends. */
 export function describeCosts(c: CostsUsed): string {

@@ -1,62 +1,33 @@
 /**
  * The report document: what `reports.export` with `format: 'json'` returns and what the HTML,
  * CSV and trace exports are rendered from. One document covers one run, one experiment (a sweep)
- * or a comparison of runs; every run carries its stored result whole plus the derived summaries
- * (invalidation cost statistics, leak totals, the conclusion in words).
+ * or a comparison of runs; every run carries its stored run record whole (src/shared/record.ts:
+ * exact aggregates, capped tables with their dropped counts) and the conclusion in words. No
+ * number is recomputed from a table.
  *
- * Units as in `run-result.ts`: times are simulated ns, sizes bytes, costs ns, byte-seconds B·s.
+ * Units as in `record.ts`: times are simulated ns, sizes bytes, costs ns, byte-seconds B·s.
  * Pure zod, no Node imports (the renderer may validate a document with it).
  */
 import { z } from 'zod'
 import { ProbeReport } from './probe'
-import { RunResult, RunSeries } from './run-result'
-import { Comparison, ExperimentManifest, RunManifest } from './runs'
+import { StoredRecord } from './record'
+import { Comparison, ExperimentManifest, RunManifest, RunSeries } from './runs'
 
 export const REPORT_SCHEMA = 'hmmlab.report/1' as const
 
 export const ReportKind = z.enum(['run', 'experiment', 'compare'])
 export type ReportKind = z.infer<typeof ReportKind>
 
-/** Invalidation cost statistics of one (mechanism, device) pair; `device` is `*` for all devices. */
-export const InvalidationStat = z.object({
-  mechanism: z.string(),
-  device: z.string(),
-  count: z.number().int().nonnegative(),
-  totalNs: z.number().nonnegative(),
-  /** Nearest-rank percentiles of the per-invalidation cost. */
-  p50Ns: z.number().nonnegative(),
-  p90Ns: z.number().nonnegative(),
-  p99Ns: z.number().nonnegative(),
-  maxNs: z.number().nonnegative(),
-})
-export type InvalidationStat = z.infer<typeof InvalidationStat>
-
-export const RunSummary = z.object({
-  /** One row per (mechanism, device), sorted by total cost, largest first. */
-  invalidations: z.array(InvalidationStat),
-  /** One row per mechanism over all devices (`device: '*'`), largest total first. */
-  invalidationsByMechanism: z.array(InvalidationStat),
-  invalidationCount: z.number().int().nonnegative(),
-  invalidationTotalNs: z.number().nonnegative(),
-  /** Sum of `bytes` over the leak table (memory held for owners that had gone away). */
-  leakedBytes: z.number().nonnegative(),
-  /** Sum of `byteSeconds` over the leak table. */
-  leakedByteSeconds: z.number().nonnegative(),
-  /** Largest total of the `memory.*` series at one time, bytes. */
-  peakMemoryBytes: z.number().nonnegative(),
-  /** Sentences generated from the numbers of this run. */
-  conclusion: z.array(z.string()),
-})
-export type RunSummary = z.infer<typeof RunSummary>
-
 export const ReportRun = z.object({
   id: z.string(),
   /** What tells this run apart from the others of the report: design, then seed and swept parameters where they differ (all of them for a single run). */
   label: z.string(),
   manifest: RunManifest,
-  result: RunResult,
+  /** The run record as stored (its series below); every number of the report is read from it. */
+  result: StoredRecord,
   series: RunSeries,
-  summary: RunSummary,
+  /** Sentences generated from the record's numbers. */
+  conclusion: z.array(z.string()),
 })
 export type ReportRun = z.infer<typeof ReportRun>
 

@@ -207,6 +207,13 @@ export const RecvFdStep = z
 export const CloseSocketStep = z
   .strictObject({ close_socket: z.strictObject({ ...Task, socket: NameSchema }) })
   .describe('close both ends of the socketpair: files still in flight are fput (unix_release_sock → skb_queue_purge)')
+export const ModuleUnloadStep = z
+  .strictObject({
+    module_unload: z.strictObject({
+      synchronize: z.boolean().optional().describe('the module __exit calls mmu_notifier_synchronize (default true); false models a driver that forgets it'),
+    }),
+  })
+  .describe('delete_module of the driver: -EBUSY while a device file is open; runs the driver __exit, then frees the module text (a free_notifier still queued then runs freed code)')
 export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
 export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')
 export const MadviseStep = z
@@ -369,6 +376,7 @@ export const LEAF_STEPS = {
   send_fd: SendFdStep,
   recv_fd: RecvFdStep,
   close_socket: CloseSocketStep,
+  module_unload: ModuleUnloadStep,
   munmap: MunmapStep,
   mprotect: MprotectStep,
   madvise: MadviseStep,
@@ -439,8 +447,15 @@ export const DeviceSpecSchema = z.strictObject({
     .describe('device memory type for migration: private (MEMORY_DEVICE_PRIVATE, default) or coherent (MEMORY_DEVICE_COHERENT: CPU-accessible, no fault)'),
 })
 
+/** Driver patches newer than the kernel the model follows (off unless listed). */
+export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
+
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  patches: z
+    .array(z.enum(MACHINE_PATCHES))
+    .optional()
+    .describe('driver patches newer than the modelled kernel: kfd_dequeue_user_queues_when_mm_released ("drm/amdkfd: Dequeue user queues when process mm released", amd-gfx 2025-10) dequeues KFD user queues in the notifier release instead of kfd_process_wq_release'),
   iommus: z.array(IommuSpecSchema).optional(),
   devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
 })

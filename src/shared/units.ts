@@ -93,3 +93,13 @@ export function formatMetric(name: string, value: number | null | undefined, pre
   if (/_count$/.test(name) || Number.isInteger(value)) return String(Math.round(value))
   return significant(value, 4)
 }
+
+/** A value in the unit the record gives with it (`bytes`, `ns`, `byte_seconds`, `count`, `fraction`); null or missing → "—". */
+export function formatUnit(unit: string, value: number | null | undefined, precision: Precision = DEFAULT): string {
+  if (value === null || value === undefined) return '—'
+  if (unit === 'bytes') return formatBytes(value, precision)
+  if (unit === 'ns') return formatNs(value, precision)
+  if (unit === 'byte_seconds') return formatByteSeconds(value, precision)
+  if (unit === 'fraction') return value.toFixed(3)
+  return Number.isInteger(value) ? String(value) : significant(value, 4)
+}

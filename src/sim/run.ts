@@ -14,8 +14,23 @@ import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
 import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
 import { SimLimitError } from './kernel/frames'
-import type { RunResult } from '../shared/result'
+import { APP_VERSION } from '../shared/version'
+import {
+  capRows,
+  DEFAULT_COSTS,
+  RECORD_SCHEMA,
+  recordMetrics,
+  TABLE_CAPS,
+  type Aggregates,
+  type CostsProvenance,
+  type ExpectCheck,
+  type InvalidationColumns,
+  type Outcome,
+  type RunRecord,
+  type Stop,
+} from '../shared/record'
 import { attachMetrics, type Metrics } from './metrics/collectors'
+import type { LoadedScenario } from './scenario/parse'
 import { COST_NAMES } from './cost/model'
 
 export interface RunProgress {
@@ -32,6 +47,8 @@ export interface RunOptions {
   seed?: number
   onProgress?: (p: RunProgress) => void
   shouldStop?: () => boolean
+  /** Why a true `shouldStop` stops the run: a user's cancel (default) or a wall-time budget. */
+  stopReason?: 'user' | 'wall_time'
   /** Called after each top-level step with its index and operation (progress, benchmarks). */
   onStepDone?: (index: number, op: string) => void
   /** Live subscribers to model hooks (e.g. a UI timeline): invalidations, markers, findings. */
@@ -53,6 +70,8 @@ export interface RunOptions {
   }
   /** Hard cap on simulated events (default 50 million). */
   maxEvents?: number
+  /** What the record's meta says beyond the scenario: the swept parameters, the machine's origin, the cost model's provenance, the user's text. */
+  meta?: { parameters?: Record<string, string | number | boolean>; machine?: string; costs?: CostsProvenance; text?: string }
   /**
    * A base cost table under the scenario's own `costs:` (e.g. a calibration of this machine,
    * src/shared/calibration.ts); names must be cost names (COST_NAMES), values finite and ≥ 0.
@@ -64,6 +83,7 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
   const overrides: Record<string, number> = { ...(base ?? {}), ...(sc.costs ?? {}) }
   if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
+  for (const patch of sc.machine?.patches ?? []) w.patches.add(patch)
   const iommus = new Map<string, Iommu>()
   for (const s of sc.machine?.iommus ?? []) {
     const io = new Iommu({
@@ -108,7 +128,7 @@ function byType(arr: number[]): Record<MemType, number> {
 }
 
 /** Runs one scenario under one design and seed; returns the result document. */
-export function runScenario(sc: Scenario & { source?: { file: string; hash: string } }, opts: RunOptions): RunResult {
+export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   const file = sc?.source?.file ?? '(scenario object)'
   if (!(DESIGN_IDS as readonly string[]).includes(opts?.design)) throw new ScenarioError(`${file}: design: expected one of ${DESIGN_IDS.join(', ')}, got ${String(opts?.design)}`, file, 0, 'design')
   if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= 0xffffffff)) throw new ScenarioError(`${file}: seed: expected an integer 0..4294967295, got ${String(opts.seed)}`, file, 0, 'seed')
@@ -150,6 +170,7 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
     mainDone = true
   })
   const maxEvents = opts.maxEvents ?? 50_000_000
+  let stop: Stop | undefined
   let n = 0
   const total = sc.steps.length
   for (;;) {
@@ -158,7 +179,9 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
     } catch (err) {
       // a model bug must not take the host down: report it and stop this run
       const limit = err instanceof SimLimitError
-      w.finding({ kind: 'warn', message: `${limit ? 'model limit reached' : 'simulator internal error'} at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}` })
+      const message = `${limit ? 'model limit reached' : 'simulator internal error'} at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}`
+      w.finding({ kind: 'warn', message })
+      stop = { reason: limit ? 'model_limit' : 'internal_error', message }
       ctx.stopped = true
       break
     }
@@ -166,6 +189,8 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
     // After every event: one event can be long (a random_access of 4096 pages), and a wall-time
     // budget must hold between two of them.
     if (opts.shouldStop?.()) {
+      const why = opts.stopReason === 'wall_time' ? 'wall-time budget exceeded' : 'cancelled'
+      stop = { reason: opts.stopReason ?? 'user', message: `${why} at ${e.now} ns of simulated time, after ${ctx.topDone} of ${total} steps` }
       ctx.stopped = true
       break
     }
@@ -174,69 +199,165 @@ export function runScenario(sc: Scenario & { source?: { file: string; hash: stri
     }
     if (n >= maxEvents) {
       ctx.stopped = true
-      w.finding({ kind: 'warn', message: `run stopped after ${maxEvents} events (event cap)` })
+      const message = `run stopped after ${maxEvents} events (event cap)`
+      w.finding({ kind: 'warn', message })
+      stop = { reason: 'event_cap', message }
       break
     }
   }
   if (!mainDone && !ctx.stopped) w.finding({ kind: 'warn', message: 'the scenario blocked: a process waits forever (no more events)' })
+  // the interpreter stops by itself only at its step cap
+  if (ctx.stopped && !stop) stop = { reason: 'step_cap', message: w.findings.find((f) => /step cap/.test(f.message))?.message ?? 'run stopped at the step cap' }
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
-  return buildResult(w, ctx, metrics, sc, seed)
+  return buildRecord(w, ctx, metrics, sc, seed, stop, opts)
 }
 
-function buildResult(w: World, ctx: Ctx, metrics: Metrics, sc: Scenario & { source?: { file: string; hash: string } }, seed: number): RunResult {
+/** Severity of a finding as the views show it. */
+function severityOf(kind: string): 'error' | 'warning' {
+  return kind === 'warn' ? 'warning' : 'error'
+}
+
+/** Stable across seeds: kind, invariant number, the object's type and the call site; no times or ids. */
+function signatureOf(f: Finding): string {
+  return [f.kind, f.invariant ?? '', (f.object ?? '').replace(/[#@]?\d+/g, '#'), (f.accessPath ?? f.freePath ?? []).join('<')].join('|')
+}
+
+/** Turns one detail line of the interpreter's expects into a check (what / expected / actual). */
+function checkOf(line: string, pass: boolean): ExpectCheck {
+  const failed = line.endsWith('✗')
+  const text = line.replace(/\s*✗$/, '')
+  const m = /^(.*?): expected (.*?), got (.*)$/.exec(text)
+  if (m) return { what: m[1] as string, expected: (m[2] as string).replace(/^= /, ''), actual: m[3] as string, passed: !failed }
+  const m2 = /^(.*?): expected (.*?), but (.*)$/.exec(text)
+  if (m2) return { what: m2[1] as string, expected: (m2[2] as string).replace(/^= /, ''), actual: m2[3] as string, passed: false }
+  return { what: text, expected: '', actual: '', passed: !failed && pass }
+}
+
+function columns(records: readonly InvalidationRecord[]): InvalidationColumns {
+  const dict = { event: [] as string[], device: [] as string[], mechanism: [] as string[] }
+  const maps = { event: new Map<string, number>(), device: new Map<string, number>(), mechanism: new Map<string, number>() }
+  const index = (k: 'event' | 'device' | 'mechanism', v: string): number => {
+    let i = maps[k].get(v)
+    if (i === undefined) {
+      i = dict[k].push(v) - 1
+      maps[k].set(v, i)
+    }
+    return i
+  }
+  const c: InvalidationColumns = { t: [], event: [], start: [], end: [], device: [], mechanism: [], pages: [], costNs: [], dict }
+  for (const r of records) {
+    c.t.push(r.t)
+    c.event.push(index('event', r.event))
+    c.start.push(r.start)
+    c.end.push(r.end)
+    c.device.push(index('device', r.device))
+    c.mechanism.push(index('mechanism', r.mechanism))
+    c.pages.push(r.pages)
+    c.costNs.push(r.cost)
+  }
+  return c
+}
+
+/** Timeline lanes: one per trace category, its kind from the names the model uses. */
+function lanesOf(cats: readonly string[]): RunRecord['lanes'] {
+  return [...new Set(cats)].map((id) => ({
+    id,
+    kind: /iommu|iotlb|ats|pasid/i.test(id) ? 'iommu' : /gpu|dev|dmirror|kfd/i.test(id) ? 'device' : /task|pid|proc/i.test(id) ? 'task' : 'kernel',
+    label: id,
+  }))
+}
+
+function buildRecord(w: World, ctx: Ctx, metrics: Metrics, sc: LoadedScenario, seed: number, stop: Stop | undefined, opts: RunOptions): RunRecord {
   const led = w.ledger
   const inv = metrics.invalidations.summary()
-  const failed = ctx.expects.some((x) => !x.pass)
-  const liveAtEnd = led.objects
-    .filter((o) => o.freeT === null)
-    .map((o) => ({ type: o.type, owner: led.owners[o.owner]?.label ?? '?', label: o.label, bytes: o.bytes, alloc_t: o.allocT }))
-  const trace = w.trace.toArray()
-  return {
-    format: 'hmmlab-result/1',
-    scenario: {
-      name: sc.name,
-      file: sc.source?.file ?? '',
-      hash: sc.source?.hash ?? hashText(JSON.stringify(sc)),
-      description: sc.description ?? '',
-    },
-    seed,
-    design: { id: w.design.id, title: w.design.title, summary: w.design.summary, correct: w.design.correct },
-    status: ctx.stopped ? 'stopped' : failed ? 'failed' : 'passed',
-    simulated_ns: w.engine.now,
+  const expects = ctx.expects.map((x) => ({ step: x.step, line: x.line, t: x.t, what: x.label, passed: x.pass, checks: x.details.map((d) => checkOf(d, x.pass)) }))
+  const failedExpects = expects.filter((x) => !x.passed).length
+  const outcome: Outcome = {
+    status: stop ? 'stopped' : failedExpects > 0 ? 'expects_failed' : 'passed',
+    ...(stop ? { stop } : {}),
+    simulatedNs: w.engine.now,
     events: w.engine.executed,
-    metrics: {
-      peak_bytes: metrics.peak.byType(),
-      final_bytes: byType(led.liveByType),
-      leaked_bytes_end: led.leakedTotal,
-      leaked_bytes_peak: led.peakLeaked,
-      leak_byte_seconds: led.leakByteSeconds(),
-      invalidation_count: inv.count,
-      invalidation_cost_ns: inv.total_ns,
-      invalidations_by: inv.by,
-      device_tlbs: w.devices.map((d) => ({ device: d.name, hits: d.tlb.hits, misses: d.tlb.misses, page_flushes: d.tlb.pageFlushes, full_flushes: d.tlb.fullFlushes })),
-      iommus: w.iommus.map((io) => ({ name: io.name, vendor: io.spec.vendor, psi: io.psiCount, dsi: io.dsiCount, ats: io.atsCount, qi_waits: io.qiWaits, iotlb_hits: io.iotlb.hits, iotlb_misses: io.iotlb.misses })),
-      counters: metrics.counters.toRecord(),
-      srcu_callbacks_pending: w.srcuPending,
-    },
-    series: { t: metrics.memory.series.t, bytes: metrics.memory.series.byType, leaked: metrics.memory.series.leaked },
-    markers: w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })),
-    invalidations: { records: w.invalidations, dropped: w.invalidationsDropped },
-    leaks: led.leakTable(),
-    live_at_end: liveAtEnd,
-    findings: w.findings.map((f) => ({
+    stepsDone: ctx.topDone,
+    stepsTotal: sc.steps.length,
+  }
+  const aggregates: Aggregates = {
+    invalidations: inv,
+    peakBytes: metrics.peak.byType(),
+    peakBytesTotal: metrics.peak.total,
+    finalBytes: byType(led.liveByType),
+    leaked: { endBytes: led.leakedTotal, peakBytes: led.peakLeaked, byteSeconds: led.leakByteSeconds() },
+    deviceTlbs: w.devices.map((d) => ({ device: d.name, hits: d.tlb.hits, misses: d.tlb.misses, pageFlushes: d.tlb.pageFlushes, fullFlushes: d.tlb.fullFlushes })),
+    iommus: w.iommus.map((io) => ({ name: io.name, vendor: io.spec.vendor, psi: io.psiCount, dsi: io.dsiCount, ats: io.atsCount, qiWaits: io.qiWaits, iotlbHits: io.iotlb.hits, iotlbMisses: io.iotlb.misses })),
+    counters: metrics.counters.toRecord(),
+    srcuCallbacksPending: w.srcuPending,
+  }
+  const findings = w.findings.map((f) => {
+    const paths = [
+      ...(f.allocPath ? [{ label: 'allocated at', frames: [...f.allocPath] }] : []),
+      ...(f.freePath ? [{ label: 'freed at', frames: [...f.freePath] }] : []),
+      ...(f.accessPath ? [{ label: 'accessed at', frames: [...f.accessPath] }] : []),
+    ]
+    return {
       kind: f.kind,
+      severity: severityOf(f.kind),
       t: f.t,
       message: f.message,
+      signature: signatureOf(f),
       ...(f.invariant !== undefined ? { invariant: f.invariant } : {}),
       ...(f.object !== undefined ? { object: f.object } : {}),
-      ...(f.allocPath !== undefined ? { allocPath: [...f.allocPath] } : {}),
-      ...(f.freePath !== undefined ? { freePath: f.freePath ? [...f.freePath] : null } : {}),
-      ...(f.accessPath !== undefined ? { accessPath: [...f.accessPath] } : {}),
-    })),
-    expects: ctx.expects,
-    steps: ctx.steps,
-    steps_dropped: ctx.stepsDropped,
-    trace: { records: trace, dropped: w.trace.dropped },
+      paths,
+    }
+  })
+  const trace = w.trace.toArray()
+  const liveAtEnd = led.objects
+    .filter((o) => o.freeT === null)
+    .map((o) => ({ type: o.type, owner: led.owners[o.owner]?.label ?? '?', label: o.label, bytes: o.bytes, allocT: o.allocT }))
+  const leaks = led.leakTable().map((l) => ({
+    objectType: l.type,
+    owner: l.owner,
+    heldBy: [...l.heldBy],
+    bytesAtEnd: l.bytesAtEnd,
+    peakBytes: l.peakBytes,
+    byteSeconds: l.byteSeconds,
+    since: l.since ?? 0,
+    until: l.until,
+  }))
+  const mseries = metrics.memory.series
+  const record: RunRecord = {
+    schema: RECORD_SCHEMA,
+    meta: {
+      scenario: {
+        name: sc.name,
+        file: sc.source?.file ?? '',
+        hash: sc.source?.hash ?? hashText(JSON.stringify(sc)),
+        text: opts.meta?.text ?? sc.source?.text ?? '',
+        description: sc.description ?? '',
+      },
+      design: { id: w.design.id, title: w.design.title, summary: w.design.summary, correct: w.design.correct },
+      seed,
+      parameters: { ...(opts.meta?.parameters ?? {}) },
+      ...(opts.meta?.machine ? { machine: opts.meta.machine } : {}),
+      versions: { hmmlab: APP_VERSION },
+      costs: { ...(opts.meta?.costs ?? DEFAULT_COSTS) },
+    },
+    outcome,
+    metrics: recordMetrics(outcome, aggregates, findings.length, failedExpects),
+    aggregates,
+    invalidations: { rows: columns(w.invalidations), total: w.invalidations.length + w.invalidationsDropped, dropped: w.invalidationsDropped },
+    trace: { rows: trace, total: trace.length + w.trace.dropped, dropped: w.trace.dropped },
+    lanes: lanesOf(trace.map((r) => r.cat)),
+    steps: { rows: ctx.steps, total: ctx.steps.length + ctx.stepsDropped, dropped: ctx.stepsDropped },
+    markers: capRows(w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })), TABLE_CAPS.markers),
+    findings: capRows(findings, TABLE_CAPS.findings),
+    expects: capRows(expects, TABLE_CAPS.expects),
+    leaks: capRows(leaks, TABLE_CAPS.leaks),
+    liveAtEnd: capRows(liveAtEnd, TABLE_CAPS.liveAtEnd),
+    series: {
+      t: mseries.t,
+      memory: Object.fromEntries(MEM_TYPES.filter((t) => mseries.byType[t].some((v) => v !== 0)).map((t) => [t, mseries.byType[t]])),
+      leaked: Object.fromEntries(MEM_TYPES.filter((t) => mseries.leakedByType[t].some((v) => v !== 0)).map((t) => [t, mseries.leakedByType[t]])),
+    },
   }
+  return record
 }

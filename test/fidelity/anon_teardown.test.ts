@@ -62,27 +62,27 @@ interface Outcome {
 function check(seed: number, windowNs: number, costs?: Record<string, number>): Outcome {
   const { sc, delays } = scenario(seed, windowNs, costs)
   const r = runScenario(sc, { design: 'D5' })
-  expect(r.status, `seed ${seed}`).not.toBe('stopped') // 'failed' only from the buffer expects of failed READs
-  const reads = r.steps.filter((s) => s.op === 'device_read')
+  expect(r.outcome.status, `seed ${seed}`).not.toBe('stopped') // 'failed' only from the buffer expects of failed READs
+  const reads = r.steps.rows.filter((s) => s.op === 'device_read')
   expect(reads.length).toBe(ROUNDS)
   const out: Outcome = { ok: 0, err: 0 }
   reads.forEach((s, c) => {
     const where = `seed ${seed} round ${c} (delay ${delays[c]} ns)`
-    const data = r.expects.find((e) => e.label === `mirror${c}`)
-    expect(r.expects.find((e) => e.label === `nopte${c}`)?.pass, `${where}: no CPU PTE remains in the unmapped half`).toBe(true)
-    expect(r.expects.find((e) => e.label === `nodev${c}`)?.pass, `${where}: no device entry remains in the unmapped half`).toBe(true)
+    const data = r.expects.rows.find((e) => e.what === `mirror${c}`)
+    expect(r.expects.rows.find((e) => e.what === `nopte${c}`)?.passed, `${where}: no CPU PTE remains in the unmapped half`).toBe(true)
+    expect(r.expects.rows.find((e) => e.what === `nodev${c}`)?.passed, `${where}: no device entry remains in the unmapped half`).toBe(true)
     if (s.ret === 0) {
       out.ok++
       expect({ cpages: s.cpages, faults: s.faults }, where).toEqual({ cpages: N, faults: 1 })
-      expect(data?.pass, `${where}: mirror == i + c`).toBe(true)
+      expect(data?.passed, `${where}: mirror == i + c`).toBe(true)
     } else {
       out.err++
       expect(ERRNOS.has(s.ret as number), `${where}: ret ${s.ret} is an error code`).toBe(true)
       // the helper leaves the mirror untouched on error: no buffer is filled
-      expect(data?.pass, `${where}: the failed READ filled no buffer`).toBe(false)
+      expect(data?.passed, `${where}: the failed READ filled no buffer`).toBe(false)
     }
   })
-  expect(r.expects.find((e) => e.label === 'no findings')?.pass, `seed ${seed}: findings`).toBe(true)
+  expect(r.expects.rows.find((e) => e.what === 'no findings')?.passed, `seed ${seed}: findings`).toBe(true)
   return out
 }
 

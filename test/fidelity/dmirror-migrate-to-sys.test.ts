@@ -22,7 +22,7 @@ function run(tail: Scenario['steps']): number[] {
     ],
   }
   const r = runScenario(sc, { design: 'D5' })
-  return r.steps.filter((s) => s.op === 'migrate_to_system').map((s) => s.ret as number)
+  return r.steps.rows.filter((s) => s.op === 'migrate_to_system').map((s) => s.ret as number)
 }
 
 describe('HMM_DMIRROR_MIGRATE_TO_SYS checks the VMAs', () => {

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseScenario, runScenario, scenarioDesigns } from '../../src/sim/index'
-import type { RunResult } from '../../src/shared/result'
+import type { RunRecord } from '../../src/shared/record'
 
 export const SELFTEST_DIR = 'scenarios/selftests'
 export const FIDELITY_DOC = 'docs/fidelity.md'
@@ -63,7 +63,7 @@ export function selftestFiles(): string[] {
 
 export interface SelftestRun {
   design: string
-  result: RunResult
+  result: RunRecord
   /** "line N: label: details" of every failed expect. */
   failed: string[]
 }
@@ -78,7 +78,7 @@ export function runSelftest(name: string): SelftestRun[] {
   const sc = parseScenario(readFileSync(file, 'utf8'), file)
   const runs = scenarioDesigns(sc).map((design) => {
     const result = runScenario(sc, { design })
-    const failed = result.expects.filter((e) => !e.pass).map((e) => `line ${e.line}: ${e.label}: ${e.details.filter((d) => d.includes('✗')).join('; ')}`)
+    const failed = result.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
     return { design, result, failed }
   })
   cache.set(name, runs)

@@ -320,9 +320,9 @@ export function simulate(p: Pattern): Checkpoint[] {
       },
     },
   })
-  const bad = r.findings.filter((f) => f.kind !== 'warn' || !/leak/i.test(f.message))
-  if (r.status !== 'passed' || bad.length > 0) throw new Error(`${p.name}: the simulator run ${r.status}: ${bad.map((f) => f.message).join('; ')}`)
-  const failedSteps = r.steps.filter((s) => typeof s.ret === 'number' && s.ret < 0)
+  const bad = r.findings.rows.filter((f) => f.kind !== 'warn' || !/leak/i.test(f.message))
+  if (r.outcome.status !== 'passed' || bad.length > 0) throw new Error(`${p.name}: the simulator run ${r.outcome.status}: ${bad.map((f) => f.message).join('; ')}`)
+  const failedSteps = r.steps.rows.filter((s) => typeof s.ret === 'number' && s.ret < 0)
   if (failedSteps.length > 0) throw new Error(`${p.name}: simulator steps failed: ${failedSteps.map((s) => `${s.op} → ${s.ret}`).join(', ')}`)
   if (k !== p.phases.length) throw new Error(`${p.name}: ${k} checkpoints for ${p.phases.length} phases`)
   return out

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { RunResultSchema } from '../../src/shared/result'
+import { RunRecord } from '../../src/shared/record'
 import { COST_DEFAULTS, COST_NAMES, parseScenario, runScenario, scenarioDesigns } from '../../src/sim/index'
 import { COHERENT_SUFFIX, fidelityRows, KERNEL_TESTS, runSelftest, selftestFiles, SELFTEST_DIR } from './helpers'
 
@@ -23,9 +23,9 @@ describe('scenarios/selftests: every expect passes', () => {
       expect(runs.length).toBeGreaterThan(0)
       for (const r of runs) {
         expect(r.failed, `${name} under ${r.design}`).toEqual([])
-        expect(r.result.status).toBe('passed')
-        expect(r.result.expects.length).toBeGreaterThan(0)
-        expect(RunResultSchema.safeParse(r.result).success).toBe(true)
+        expect(r.result.outcome.status).toBe('passed')
+        expect(r.result.expects.rows.length).toBeGreaterThan(0)
+        expect(RunRecord.safeParse(r.result).success).toBe(true)
       }
     })
   }
@@ -103,7 +103,7 @@ describe('scenarios/selftests: results do not depend on the cost model', () => {
         const sc = { ...base, costs: { ...(base.costs ?? {}), ...costs } }
         for (const design of scenarioDesigns(sc)) {
           const r = runScenario(sc, { design })
-          const failed = r.expects.filter((e) => !e.pass).map((e) => `line ${e.line}: ${e.label}: ${e.details.filter((d) => d.includes('✗')).join('; ')}`)
+          const failed = r.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
           expect(failed, `${name} under ${design}, costs ${JSON.stringify(costs)}`).toEqual([])
         }
       }

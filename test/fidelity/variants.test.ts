@@ -25,7 +25,7 @@ function run(name: string, steps: Scenario['steps']): string[] {
     ],
   }
   const r = runScenario(sc, { design: 'D5' })
-  return r.expects.filter((e) => !e.pass).map((e) => `${name}: ${e.label}: ${e.details.filter((d) => d.includes('✗')).join('; ')}`)
+  return r.expects.rows.filter((e) => !e.passed).map((e) => `${name}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
 }
 
 describe('hmm-tests sequences with other page counts', () => {
@@ -228,7 +228,7 @@ describe('the newer sequences (files, hugetlb, GUP, FAIL_ALLOC, coherent memory)
         ],
       }
       const r = runScenario(sc, { design: 'D5' })
-      failed.push(...r.expects.filter((e) => !e.pass).map((e) => `${sc.name}: ${e.label}: ${e.details.join('; ')}`))
+      failed.push(...r.expects.rows.filter((e) => !e.passed).map((e) => `${sc.name}: ${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`))
     }
     expect(failed).toEqual([])
   })

@@ -4,7 +4,7 @@ import type { RunManifest } from '../../src/shared/runs'
 
 function run(id: string, design: string, metrics: Record<string, number>, findings: [string, string][], series: Record<string, unknown> = {}): ComparableRun {
   const manifest: RunManifest = {
-    schema: 'hmmlab.run/1',
+    schema: 'hmmlab.run/2',
     id,
     scenario: { name: 's', fileName: 's.yaml', hash: '0'.repeat(64), text: '' },
     design,
@@ -12,9 +12,9 @@ function run(id: string, design: string, metrics: Record<string, number>, findin
     parameters: { 'machine.devices.count': 2 },
     versions: { hmmlab: '0', node: '20' },
     timings: { queuedAt: '', finishedAt: '', wallMs: 0 },
-    status: 'ok',
+    status: 'passed',
     tags: [],
-    metrics,
+    metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { value: v, unit: 'count' as const }])),
     expects: { passed: 0, failed: 0 },
     findings: findings.length,
   }
@@ -26,8 +26,8 @@ describe('compare', () => {
     const c = compareRuns([run('a', 'D1', { leaked: 100, invalidations: 4 }, []), run('b', 'D4', { leaked: 25 }, [])])
     expect(c.runs.map((r) => r.label)).toEqual(['D1, seed 7, machine.devices.count=2', 'D4, seed 7, machine.devices.count=2'])
     expect(c.metrics).toEqual([
-      { name: 'invalidations', values: [4, null], deltas: [0, null], ratios: [1, null] },
-      { name: 'leaked', values: [100, 25], deltas: [0, -75], ratios: [1, 0.25] },
+      { name: 'invalidations', unit: 'count', values: [4, null], deltas: [0, null], ratios: [1, null] },
+      { name: 'leaked', unit: 'count', values: [100, 25], deltas: [0, -75], ratios: [1, 0.25] },
     ])
   })
 

@@ -68,7 +68,7 @@ describe('run processes as Electron utility processes', () => {
     })
     try {
       const outcome = await runner.submit({ runId: 'r1', scenarioText: 'steps:3', fileName: 'f.yaml', design: 'D4', seed: 2, parameters: {} }).done
-      expect(outcome.status).toBe('ok')
+      expect(outcome.status).toBe('record')
     } finally {
       await runner.close()
     }

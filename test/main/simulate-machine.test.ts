@@ -13,7 +13,7 @@ import { createLabServices } from '../../src/main/services'
 import { probeSysroot } from '../../src/main/services/probe'
 import { DirectoryFs } from '../../src/main/services/probe/sysroot'
 import { machineFromProbe } from '../../src/shared/probe-machine'
-import { RunResult } from '../../src/shared/run-result'
+import { StoredRecord } from '../../src/shared/record'
 import { simulateMachine } from '../../src/shared/simulate-machine'
 
 const fixture = (name: string) => join(__dirname, '../fixtures/sysroots', name)
@@ -72,9 +72,9 @@ describe('experiments on a probed machine', () => {
       if (!stored) await new Promise((r) => setTimeout(r, 50))
     }
     expect(stored!.manifest.machine).toMatch(/^probed/)
-    const result = RunResult.parse(stored!.result)
-    expect(result.invalidations.dict.mechanism).toContain('iotlb_dsi')
-    expect(result.invalidations.dict.mechanism).not.toContain('iotlb_psi')
+    const result = StoredRecord.parse(stored!.result)
+    expect(result.invalidations.rows.dict.mechanism).toContain('iotlb_dsi')
+    expect(result.invalidations.rows.dict.mechanism).not.toContain('iotlb_psi')
   })
 })
 
@@ -111,12 +111,12 @@ steps:
   it('a capture named in the scenario supplies its IOMMU and GPU', async () => {
     const stored = await runToEnd(scenario(JSON.stringify(join(workspace, 'captures', 'intel-kbl-r')), 'gpu0'))
     expect(stored.manifest.machine).toMatch(/^probed/)
-    expect(RunResult.parse(stored.result).invalidations.dict.mechanism).toContain('iotlb_dsi')
+    expect(StoredRecord.parse(stored.result).invalidations.rows.dict.mechanism).toContain('iotlb_dsi')
   })
 
   it('machine: probed uses this host (no IOMMU, no GPU here: the default dmirror device stays)', async () => {
     const stored = await runToEnd(scenario('probed', 'dmirror0'))
-    expect(stored.manifest.status).toBe('ok')
+    expect(stored.manifest.status).toBe('passed')
     expect(stored.manifest.machine).toMatch(/^probed/)
   })
 

@@ -53,7 +53,7 @@ describe('the simulator side of the oracle', () => {
 
   it('reads return codes and data checks as the simulator sees them', () => {
     const result = runScenario(sc, { design: 'D5' })
-    const logged = result.steps.map((s) => s.ret)
+    const logged = result.steps.rows.map((s) => s.ret)
     expect(side.steps.filter((s) => s.op !== 'expect').map((s) => s.ret)).toEqual(logged)
     expect(side.steps[7]!.data).toEqual([{ what: 'memory self a', ok: true, first_bad_page: null }])
     // the child kept the index: its first page differs from neg_index at page 1 (page 0 holds 0 = -0)
@@ -100,5 +100,29 @@ steps:
     const o = runSimulatorSide(s, { design: 'D5' })
     expect(o.steps.map((x) => `${x.op}@${x.line}`)).toEqual(['spawn@4', 'repeat@5', 'mmap@8', 'munmap@9', 'mmap@8', 'munmap@9', 'when@10', 'when@11', 'sleep@11'])
     expect(o.notes.filter((n) => !n.startsWith('not observed'))).toEqual([])
+  })
+
+  it('counts RssAnon as MM_ANONPAGES: private file COW copies yes, hugetlb pages no', () => {
+    // do_cow_fault puts an anonymous page in MM_ANONPAGES; hugetlb_no_page counts nothing (HugetlbPages)
+    const s = scenarioFromText(`name: rss
+designs: [D5]
+steps:
+  - nr_hugepages: 1
+  - spawn: { task: t }
+  - open_tmpfile: { task: t, fd: file, size: 64K }
+  - mmap: { task: t, region: priv, size: 64K, fd: file }
+  - write_data: { task: t, region: priv, pattern: index }
+  - mmap: { task: t, region: ro, size: 64K, fd: file }
+  - touch: { task: t, region: ro }
+  - mmap: { task: t, region: huge, size: 2M, hugetlb: true }
+  - write_data: { task: t, region: huge, pattern: index }
+  - munmap: { task: t, region: priv }
+`)
+    const o = runSimulatorSide(s, { design: 'D5' })
+    const rss = o.steps.map((x) => [x.op, x.rss_anon_kb])
+    expect(rss[4]).toEqual(['write_data', 64])
+    expect(rss[6]).toEqual(['touch', 64])
+    expect(rss[8]).toEqual(['write_data', 64])
+    expect(rss[9]).toEqual(['munmap', 0])
   })
 })

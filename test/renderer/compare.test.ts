@@ -5,22 +5,22 @@ describe('comparing metrics', () => {
   it('knows which way is better for leaks, costs and hits, and not for counters', () => {
     expect(metricDirection('leak_byte_seconds')).toBe('lower')
     expect(metricDirection('invalidation_cost_ns')).toBe('lower')
-    expect(metricDirection('peak_pages_bytes')).toBe('lower')
+    expect(metricDirection('peak_bytes.pages')).toBe('lower')
     expect(metricDirection('iotlb_hits')).toBe('higher')
-    expect(metricDirection('counter_invalidate.CLEAR')).toBe('neutral')
+    expect(metricDirection('counter.invalidate.CLEAR')).toBe('neutral')
     expect(metricDirection('simulated_ns')).toBe('neutral')
   })
   it('colours a change as better only when it is an improvement', () => {
     expect(deltaClass('leak_byte_seconds', -5)).toBe('better')
     expect(deltaClass('leak_byte_seconds', 5)).toBe('worse')
     expect(deltaClass('iotlb_hits', -5)).toBe('worse')
-    expect(deltaClass('counter_fork', -5)).toBe('changed')
-    expect(deltaClass('counter_fork', 0)).toBe('same')
+    expect(deltaClass('counter.fork', -5)).toBe('changed')
+    expect(deltaClass('counter.fork', 0)).toBe('same')
     expect(deltaClass('leak_byte_seconds', null)).toBe('same')
   })
   it('puts the key metrics first and finds the rows that differ', () => {
-    const rows = [{ name: 'counter_x' }, { name: 'invalidation_count' }, { name: 'zeta' }, { name: 'leak_byte_seconds' }]
-    expect(orderMetrics(rows).map((r) => r.name)).toEqual(['leak_byte_seconds', 'invalidation_count', 'counter_x', 'zeta'])
+    const rows = [{ name: 'counter.x' }, { name: 'invalidation_count' }, { name: 'zeta' }, { name: 'leak_byte_seconds' }]
+    expect(orderMetrics(rows).map((r) => r.name)).toEqual(['leak_byte_seconds', 'invalidation_count', 'counter.x', 'zeta'])
     expect(differs({ values: [1, 1, 1] })).toBe(false)
     expect(differs({ values: [1, 2] })).toBe(true)
     expect(differs({ values: [1, null] })).toBe(true)

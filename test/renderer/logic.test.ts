@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { issuesToDiagnostics, languageOf, lineStarts } from '../../src/renderer/lib/diagnostics'
-import { applyExperimentProgress, applyRunFinished, applyRunProgress, runEtaMs, runFraction, runLabel, startedExperiment } from '../../src/renderer/lib/progress'
+import { applyExperimentProgress, applyRunFinished, applyRunProgress, hasResults, phaseWords, runEtaMs, runFraction, runLabel, startedExperiment } from '../../src/renderer/lib/progress'
 import { buildSweep } from '../../src/renderer/lib/sweep-builder'
 
 describe('validation issues to editor diagnostics', () => {
@@ -34,16 +34,34 @@ describe('live progress', () => {
     r = applyRunProgress(r, { experimentId: 'e1', runId: 'r1', simTimeNs: 1e7, stepsDone: 2, stepsTotal: 4 }, 3000)
     expect(runFraction(r)).toBe(0.5)
     expect(runEtaMs(r)).toBe(2000)
-    r = applyRunFinished(r, { experimentId: 'e1', runId: 'r1', status: 'failed', error: 'boom at step 3' }, 4000)
-    expect(r).toMatchObject({ phase: 'failed', error: 'boom at step 3' })
-    expect(applyRunProgress(r, { experimentId: 'e1', runId: 'r1', simTimeNs: 2e7, stepsDone: 3, stepsTotal: 4 }, 5000).phase).toBe('failed')
-    expect(runFraction(r)).toBe(1)
+    r = applyRunFinished(r, { experimentId: 'e1', runId: 'r1', status: 'crashed', error: 'boom at step 3' }, 4000)
+    expect(r).toMatchObject({ phase: 'crashed', error: 'boom at step 3' })
+    expect(applyRunProgress(r, { experimentId: 'e1', runId: 'r1', simTimeNs: 2e7, stepsDone: 3, stepsTotal: 4 }, 5000).phase).toBe('crashed')
+    // a run that did not go to its end keeps the steps it did: no full bar
+    expect(runFraction(r)).toBe(0.5)
+    expect(hasResults(r.phase)).toBe(false)
     expect(runEtaMs(r)).toBeNull()
-    const e = applyExperimentProgress(experiment, { experimentId: 'e1', total: 2, done: 1, failed: 1, running: 1, etaMs: 500, finished: false })
+    const e = applyExperimentProgress(experiment, { experimentId: 'e1', total: 2, done: 1, failed: 1, cancelled: 0, running: 1, etaMs: 500, finished: false })
     expect(e).toMatchObject({ name: 'my exp', done: 1, failed: 1, etaMs: 500, runIds: ['r1', 'r2'] })
   })
   it('a finished event for a run never seen before still records its status', () => {
-    expect(applyRunFinished(undefined, { experimentId: 'e', runId: 'x', status: 'ok' }, 1)).toMatchObject({ runId: 'x', phase: 'ok' })
+    expect(applyRunFinished(undefined, { experimentId: 'e', runId: 'x', status: 'passed' }, 1)).toMatchObject({ runId: 'x', phase: 'passed' })
+  })
+
+  it('stopped and cancelled runs look different from finished ones: their words, their bars, their links', () => {
+    const running = applyRunProgress(undefined, { experimentId: 'e', runId: 'x', simTimeNs: 1, stepsDone: 1, stepsTotal: 4 }, 0)
+    const stopped = applyRunFinished(running, { experimentId: 'e', runId: 'x', status: 'stopped', stop: { reason: 'step_cap', message: 'run stopped after 300000 steps (step cap)' } }, 1)
+    expect(phaseWords(stopped.phase, stopped.stop)).toBe('stopped (step cap)')
+    expect(runFraction(stopped)).toBe(0.25)
+    expect(hasResults(stopped.phase)).toBe(true)
+    const cancelled = applyRunFinished(running, { experimentId: 'e', runId: 'x', status: 'cancelled', stop: { reason: 'user', message: 'cancelled' } }, 1)
+    expect(phaseWords(cancelled.phase, cancelled.stop)).toBe('cancelled')
+    expect(runFraction(cancelled)).toBe(0.25)
+    expect(hasResults(cancelled.phase)).toBe(false)
+    const passed = applyRunFinished(running, { experimentId: 'e', runId: 'x', status: 'passed' }, 1)
+    expect([phaseWords(passed.phase), runFraction(passed)]).toEqual(['passed', 1])
+    expect(phaseWords('expects_failed')).toBe('expects failed')
+    expect(phaseWords('crashed')).toBe('crashed')
   })
 })
 
@@ -71,5 +89,22 @@ describe('live run names', () => {
     expect(runLabel({ experimentId: '20261206-fork-ab12', runId: '20261206-fork-ab12.007-d4-s3' })).toBe('007-d4-s3')
     expect(runLabel({ experimentId: 'e1', runId: 'other-run' })).toBe('other-run')
     expect(runLabel({ experimentId: 'e1', runId: 'e1.' })).toBe('e1.')
+  })
+})
+
+describe('counter name completion', () => {
+  it('offers the registry’s names at name: inside counter:, in flow and block style, YAML and JSON', async () => {
+    const { counterNameAt, counterOptions } = await import('../../src/renderer/lib/counter-completion')
+    const flow = '  - expect: { counter: { name: invalidate.PRO'
+    expect(counterNameAt(flow, flow.length)).toEqual({ from: flow.length - 'invalidate.PRO'.length, prefix: 'invalidate.PRO' })
+    expect(counterOptions('invalidate.PRO').map((o) => o.label)).toEqual(['invalidate.PROTECTION_PAGE', 'invalidate.PROTECTION_VMA'])
+    const block = '  - expect:\n      counter:\n        name: hmm'
+    expect(counterNameAt(block, block.length)?.prefix).toBe('hmm')
+    expect(counterOptions('hmm').map((o) => o.label)).toContain('hmm_range_fault')
+    const json = '{"expect": {"counter": {"name": "kfd.'
+    expect(counterNameAt(json, json.length)?.prefix).toBe('kfd.')
+    // a name: elsewhere (a task's name) is not a counter
+    const spawn = '  - spawn:\n      name: A'
+    expect(counterNameAt(spawn, spawn.length)).toBeNull()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { InvalidationTable, Leak } from '../../src/shared/run-result'
+import type { Aggregates, InvalidationColumns as InvalidationTable, Leak } from '../../src/shared/record'
 import type { RunManifest } from '../../src/shared/runs'
 import {
   cdf,
@@ -133,20 +133,21 @@ describe('step series', () => {
   })
 })
 
-const leak = (over: Partial<Leak>): Leak => ({ objectType: 'page', owner: 'mm of A', heldBy: 'fd 3 of B', count: 1, bytes: 10, byteSeconds: 5, since: 1, until: 2, ...over })
+const leak = (over: Partial<Leak>): Leak => ({ objectType: 'pages', owner: 'mm of A', heldBy: ["B's fd 3", 'struct file'], bytesAtEnd: 0, peakBytes: 10, byteSeconds: 5, since: 1, until: 2, ...over })
 
 describe('leaks', () => {
-  const leaks = [leak({ objectType: 'page', bytes: 30 }), leak({ objectType: 'pasid', owner: 'mm of C', heldBy: undefined, bytes: 10, until: null }), leak({ objectType: 'vma', bytes: 20 })]
+  const leaks = [leak({ objectType: 'pages', peakBytes: 30 }), leak({ objectType: 'pasid', owner: 'mm of Q', heldBy: [], peakBytes: 10, until: null }), leak({ objectType: 'vma', peakBytes: 20 })]
 
   it('sort by a column either way; never-freed sorts last ascending', () => {
-    expect(sortLeaks(leaks, 'bytes', 'desc').map((l) => l.bytes)).toEqual([30, 20, 10])
-    expect(sortLeaks(leaks, 'objectType', 'asc').map((l) => l.objectType)).toEqual(['page', 'pasid', 'vma'])
+    expect(sortLeaks(leaks, 'peakBytes', 'desc').map((l) => l.peakBytes)).toEqual([30, 20, 10])
+    expect(sortLeaks(leaks, 'objectType', 'asc').map((l) => l.objectType)).toEqual(['pages', 'pasid', 'vma'])
+    expect(sortLeaks(leaks, 'heldBy', 'asc').map((l) => l.heldBy.join(' → '))).toEqual(['', "B's fd 3 → struct file", "B's fd 3 → struct file"])
     expect(sortLeaks(leaks, 'until', 'asc').map((l) => l.until)).toEqual([2, 2, null])
   })
 
   it('filter by every word in type, owner or holder', () => {
-    expect(filterLeaks(leaks, 'mm of C').map((l) => l.objectType)).toEqual(['pasid'])
-    expect(filterLeaks(leaks, 'fd 3 page').map((l) => l.objectType)).toEqual(['page'])
+    expect(filterLeaks(leaks, 'mm of Q').map((l) => l.objectType)).toEqual(['pasid'])
+    expect(filterLeaks(leaks, 'fd 3 pages').map((l) => l.objectType)).toEqual(['pages'])
     expect(filterLeaks(leaks, '')).toHaveLength(3)
   })
 
@@ -170,7 +171,24 @@ const table: InvalidationTable = {
   device: [0, 0, 1, 1],
   mechanism: [0, 1, 1, 0],
   costNs: [100, 5000, 300, 200],
+  pages: [1, 512, 1, 0],
   dict: { event: ['munmap', 'exit_mmap'], device: ['gpu0', 'iommu0'], mechanism: ['gpu_tlb', 'iotlb_psi'] },
+}
+
+/** Aggregates of more invalidations than the table above kept (the table is capped). */
+const stat = (count: number, totalNs: number) => ({ count, totalNs, p50Ns: 1, p90Ns: 1, p99Ns: 1, maxNs: 1 })
+const totals: Aggregates['invalidations'] = {
+  count: 9,
+  totalNs: 9000,
+  by: [
+    { event: 'munmap', device: 'gpu0', mechanism: 'gpu_tlb', ...stat(4, 400) },
+    { event: 'exit_mmap', device: 'gpu0', mechanism: 'iotlb_psi', ...stat(1, 5000) },
+    { event: 'munmap', device: 'iommu0', mechanism: 'gpu_tlb', ...stat(2, 2000) },
+    { event: 'munmap', device: 'iommu0', mechanism: 'iotlb_psi', ...stat(2, 1600) },
+  ],
+  byEvent: [{ event: 'exit_mmap', ...stat(1, 5000) }, { event: 'munmap', ...stat(8, 4000) }],
+  byDevice: [],
+  byMechanism: [],
 }
 
 describe('invalidations', () => {
@@ -189,18 +207,19 @@ describe('invalidations', () => {
     expect(pts).toContainEqual({ x: 2 ** 21, y: 5000 })
   })
 
-  it('counts by event type and the device × mechanism matrix', () => {
-    expect(countsBy(table, 'event')).toEqual([
-      { label: 'munmap', count: 3 },
+  it('counts by event type and the device × mechanism matrix come from the record’s aggregates, not the capped table', () => {
+    expect(countsBy(totals, 'event')).toEqual([
+      { label: 'munmap', count: 8 },
       { label: 'exit_mmap', count: 1 },
     ])
-    const m = costMatrix(table)
+    const m = costMatrix(totals)
     expect(m.devices).toEqual(['gpu0', 'iommu0'])
     expect(m.mechanisms).toEqual(['gpu_tlb', 'iotlb_psi'])
     expect(m.totals).toEqual([
-      [100, 200],
-      [5000, 300],
+      [400, 2000],
+      [5000, 1600],
     ])
+    expect(m.counts.flat().reduce((a, b) => a + b, 0)).toBe(totals.count)
   })
 
   it('histogram uses log bins across decades; CDF and quantiles', () => {
@@ -248,13 +267,13 @@ describe('timeline', () => {
 
 describe('findings', () => {
   it('errors first, then warnings, then info; earlier first', () => {
-    const f = (severity: 'error' | 'warning' | 'info', at: number) => ({ kind: 'k', severity, message: '', signature: '', at, paths: [] })
-    expect(sortFindings([f('info', 0), f('warning', 5), f('error', 9), f('warning', 1)]).map((x) => `${x.severity}@${x.at}`)).toEqual(['error@9', 'warning@1', 'warning@5', 'info@0'])
+    const f = (severity: 'error' | 'warning' | 'info', t: number) => ({ kind: 'warn' as const, severity, message: '', signature: '', t, paths: [] })
+    expect(sortFindings([f('info', 0), f('warning', 5), f('error', 9), f('warning', 1)]).map((x) => `${x.severity}@${x.t}`)).toEqual(['error@9', 'warning@1', 'warning@5', 'info@0'])
   })
 })
 
 const manifest = (design: string, mib: number, seed: number, metric: number): RunManifest =>
-  ({ design, seed, parameters: { 'machine.mib': mib }, metrics: { leak_bytes: metric } }) as unknown as RunManifest
+  ({ design, seed, status: 'passed', parameters: { 'machine.mib': mib }, metrics: { leak_bytes: { value: metric, unit: 'bytes' } } }) as unknown as RunManifest
 
 describe('sweeps', () => {
   it('one line per design, values averaged over seeds, sorted by the parameter', () => {

@@ -1,10 +1,11 @@
 /** JSON (the document, schema-valid) and CSV (tidy long format) exports; errors of export. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CSV_COLUMNS, exportReport, ReportError } from '../../src/main/services/reports'
+import { StoredRecord } from '../../src/shared/record'
 import { ReportDocument } from '../../src/shared/report'
 import { RunStore } from '../../src/main/services/store/run-store'
 import { fixtureWorkspace, type FixtureWorkspace } from './helpers'
-import { forkRun } from '../fixtures/runs/fork'
+import { forkRun } from '../fixtures/runs/make'
 
 let ws: FixtureWorkspace
 beforeAll(async () => {
@@ -47,18 +48,18 @@ describe('JSON export', () => {
   it('is the full document and validates against ReportDocument', async () => {
     const r = await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'json', { probe: 'none', now: () => new Date('2026-11-25T12:00:00Z') })
     expect(r.mimeType).toBe('application/json')
-    expect(r.fileName).toBe('fork-leak-exp-fork.report.json')
+    expect(r.fileName).toBe('a-fork-after-mirror-exp-fork.report.json')
     const doc = ReportDocument.parse(JSON.parse(r.content))
     expect(doc.kind).toBe('experiment')
     expect(doc.generatedAt).toBe('2026-11-25T12:00:00.000Z')
     expect(doc.runs.map((x) => x.manifest.design)).toEqual(['D1', 'D2', 'D3', 'D4', 'D5', 'D6'])
-    expect(doc.runs[0]!.result.trace.events.length).toBeGreaterThan(0)
+    expect(doc.runs[0]!.result.trace.rows.length).toBeGreaterThan(0)
     expect(doc.comparison?.metrics.length).toBeGreaterThan(0)
-    const d1 = doc.runs[0]!.summary
-    expect(d1.leakedBytes).toBe(68 * 1024 * 1024 + 1024 + 600)
-    expect(d1.invalidationCount).toBe(1500)
-    expect(d1.invalidationsByMechanism.reduce((s, m) => s + m.count, 0)).toBe(1500)
-    for (const m of d1.invalidations) {
+    // the document carries the record: its totals are the aggregates, as the simulator counted them
+    const d1 = doc.runs[0]!.result.aggregates
+    expect(d1.leaked.peakBytes).toBeGreaterThanOrEqual(64 * 1024 * 1024)
+    expect(d1.invalidations.byMechanism.reduce((s, m) => s + m.count, 0)).toBe(d1.invalidations.count)
+    for (const m of d1.invalidations.by) {
       expect(m.p50Ns).toBeLessThanOrEqual(m.p90Ns)
       expect(m.p90Ns).toBeLessThanOrEqual(m.p99Ns)
       expect(m.p99Ns).toBeLessThanOrEqual(m.maxNs)
@@ -76,24 +77,32 @@ describe('CSV export', () => {
     for (const row of rows) expect(row.length).toBe(CSV_COLUMNS.length)
     const col = (name: (typeof CSV_COLUMNS)[number]): number => CSV_COLUMNS.indexOf(name)
     const records = new Set(rows.slice(1).map((x) => x[col('record')]))
-    expect([...records].sort()).toEqual(['finding', 'invalidation', 'leak', 'metric', 'series'])
-    const leakBytes = rows.filter((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'leak' && x[col('measure')] === 'bytes')
-    expect(leakBytes.reduce((s, x) => s + Number(x[col('value')]), 0)).toBe(68 * 1024 * 1024 + 1024 + 600)
-    const p99 = rows.find((x) => x[col('record')] === 'invalidation' && x[col('dimension')] === '*' && x[col('measure')] === 'p99_ns')
+    expect([...records].sort()).toEqual(['expect', 'invalidation', 'leak', 'metric', 'series', 'status', 'table'])
+    // the leak rows are the record's, the totals its aggregates
+    const rec = StoredRecord.parse((await ws.store.getRun(ws.runIds[0]!)).result)
+    const leakPeaks = rows.filter((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'leak' && x[col('measure')] === 'peak_bytes')
+    expect(leakPeaks.map((x) => Number(x[col('value')]))).toEqual(rec.leaks.rows.map((l) => l.peakBytes))
+    const total = rows.find((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'invalidation' && x[col('name')] === 'total' && x[col('measure')] === 'count')
+    expect(Number(total![col('value')])).toBe(rec.aggregates.invalidations.count)
+    const p99 = rows.find((x) => x[col('record')] === 'invalidation' && x[col('name')] === 'mechanism' && x[col('measure')] === 'p99_ns')
     expect(Number(p99![col('value')])).toBeGreaterThan(0)
+    const status = rows.find((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'status')
+    expect(status![col('name')]).toBe('passed')
   })
 
   it('guards text cells against spreadsheet formulas and quotes commas', async () => {
     const store = new RunStore(ws.dir)
-    const run = forkRun('D2', { scenarioName: 'x', seed: 7 })
-    const f = (run.result as { findings: { kind: string; message: string }[] }).findings[0]!
-    f.message = '=HYPERLINK("http://x"), "quoted"'
-    f.kind = '=cmd|calc'
+    const run = forkRun('D5', { scenarioName: 'x', seed: 7 })
+    const rec = run.result as { findings: { rows: { message: string }[] }; leaks: { rows: { owner: string }[] } }
+    rec.findings.rows[0]!.message = '=HYPERLINK("http://x"), "quoted"'
+    rec.leaks.rows[0]!.owner = '=cmd|calc'
     await store.saveRun(run)
     const r = await exportReport(store, { kind: 'run', runId: run.manifest.id }, 'csv', { probe: 'none' })
-    const finding = parseCsv(r.content).find((x) => x[4] === 'finding')!
-    expect(finding[5]).toBe("'=cmd|calc")
-    expect(finding[6]).toBe('warning: =HYPERLINK("http://x"), "quoted"')
+    const rows = parseCsv(r.content)
+    const finding = rows.find((x) => x[4] === 'finding')!
+    expect(finding[5]).toBe('livelock')
+    expect(finding[6]).toBe('error: =HYPERLINK("http://x"), "quoted"')
+    expect(rows.find((x) => x[4] === 'leak')![6]!.startsWith("'=cmd|calc -> ")).toBe(true)
     expect(r.content).not.toMatch(/(^|,)=HYPERLINK/m)
   })
 })
@@ -122,9 +131,17 @@ describe('export errors', () => {
   it('a stored result that breaks the contract is named, not rendered half', async () => {
     const store = new RunStore(ws.dir)
     const run = forkRun('D5', { seed: 9 })
-    ;(run.result as { endTime: unknown }).endTime = 'soon'
+    ;(run.result as { outcome: { simulatedNs: unknown } }).outcome.simulatedNs = 'soon'
     await store.saveRun(run)
-    await expect(exportReport(store, { kind: 'run', runId: run.manifest.id }, 'html', { probe: 'none' })).rejects.toThrow(/endTime/)
+    await expect(exportReport(store, { kind: 'run', runId: run.manifest.id }, 'html', { probe: 'none' })).rejects.toThrow(/outcome\.simulatedNs/)
+  })
+
+  it('a run stored by an earlier HMM Lab is named as an old format, never rendered half', async () => {
+    const store = new RunStore(ws.dir)
+    const run = forkRun('D3', { seed: 11 })
+    run.result = { schema: 'hmmlab.result/1', endTime: 1, metrics: {} }
+    await store.saveRun(run)
+    await expect(exportReport(store, { kind: 'run', runId: run.manifest.id }, 'html', { probe: 'none' })).rejects.toThrow(/old format: run .* hmmlab\.result\/1/)
   })
 
   it('the probe degrades to "unavailable" with the reason when it fails', async () => {

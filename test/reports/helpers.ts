@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RunStore } from '../../src/main/services/store/run-store'
 import type { ProbeReport } from '../../src/shared/probe'
-import { forkExperiment, forkRuns, type FixtureOptions } from '../fixtures/runs/fork'
+import { forkExperiment, forkRuns, type FixtureOptions } from '../fixtures/runs/make'
 
 export interface FixtureWorkspace {
   dir: string

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { runCommand } from '../../src/main/cli/commands/run'
-import { RunResultSchema } from '../../src/shared/result'
+import { RunRecord } from '../../src/shared/record'
 import { parseScenario, runScenario, ScenarioError } from '../../src/sim/index'
 
 let out = ''
@@ -58,9 +58,9 @@ describe('hmmlab run', () => {
     expect(runCommand([ok], { design: 'D2,D5', json: true, out: outDir })).toBe(0)
     const docs = JSON.parse(out) as unknown[]
     expect(docs.length).toBe(2)
-    for (const d of docs) expect(RunResultSchema.safeParse(d).success).toBe(true)
+    for (const d of docs) expect(RunRecord.safeParse(d).success).toBe(true)
     expect(readdirSync(outDir).sort()).toEqual(['ok.D2.seed1.json', 'ok.D5.seed1.json'])
-    expect(JSON.parse(readFileSync(join(outDir, 'ok.D2.seed1.json'), 'utf8')).design.id).toBe('D2')
+    expect(JSON.parse(readFileSync(join(outDir, 'ok.D2.seed1.json'), 'utf8')).meta.design.id).toBe('D2')
   })
 })
 
@@ -72,7 +72,7 @@ describe('runScenario on objects that did not come through the parser', () => {
 
   it('accepts a parsed scenario', () => {
     const sc = parseScenario('name: x\nsteps: []\n', 'x.yaml')
-    expect(runScenario(sc, { design: 'D3' }).status).toBe('passed')
+    expect(runScenario(sc, { design: 'D3' }).outcome.status).toBe('passed')
   })
 })
 
@@ -82,8 +82,8 @@ describe('the hmmlab process', () => {
     const r = spawnSync(tsx, ['src/main/cli/index.ts', 'run', 'scenarios/thread-2014/a-fork-after-mirror.yaml', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 })
     expect(r.status).toBe(0)
     expect(r.stdout.length).toBeGreaterThan(65536)
-    const docs = JSON.parse(r.stdout) as Array<{ design: { id: string } }>
-    expect(docs.map((d) => d.design.id)).toEqual(['D1', 'D2', 'D3', 'D4', 'D5', 'D6'])
+    const docs = JSON.parse(r.stdout) as Array<{ meta: { design: { id: string } } }>
+    expect(docs.map((d) => d.meta.design.id)).toEqual(['D1', 'D2', 'D3', 'D4', 'D5', 'D6'])
     const s = spawnSync(tsx, ['src/main/cli/index.ts', 'schema'], { encoding: 'utf8', maxBuffer: 1 << 26 })
     expect(s.status).toBe(0)
     expect(s.stdout.length).toBeGreaterThan(65536)

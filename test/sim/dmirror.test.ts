@@ -3,9 +3,9 @@
  * model through small scenarios. N = 1024 pages of 4 KiB.
  */
 import { describe, expect, it } from 'vitest'
-import { parseScenario, runScenario, type RunResult } from '../../src/sim/index'
+import { parseScenario, runScenario, type RunRecord } from '../../src/sim/index'
 
-function run(steps: string, design: 'D5' | 'D4' = 'D5'): RunResult {
+function run(steps: string, design: 'D5' | 'D4' = 'D5'): RunRecord {
   const y = `name: t
 machine:
   devices:
@@ -20,7 +20,7 @@ ${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
   return runScenario(parseScenario(y, 't.yaml'), { design })
 }
 
-const last = (r: RunResult, op: string) => [...r.steps].reverse().find((s) => s.op === op)!
+const last = (r: RunRecord, op: string) => [...r.steps.rows].reverse().find((s) => s.op === op)!
 
 describe('hmm-tests oracles', () => {
   it('anon_read: READ of N untouched-but-mapped pages → cpages = N, faults = 1, 16 hmm_range_fault calls', () => {
@@ -28,7 +28,7 @@ describe('hmm-tests oracles', () => {
       - mmap: { task: self, region: b, size: 4M }
       - device_read: { task: self, fd: fd0, region: b }`)
     expect(last(r, 'device_read')).toMatchObject({ ret: 0, cpages: 1024, faults: 1 })
-    expect(r.metrics.counters.hmm_range_fault).toBe(16)
+    expect(r.aggregates.counters.hmm_range_fault).toBe(16)
   })
 
   it('anon_read_prot: PROT_NONE → -EFAULT', () => {
@@ -52,7 +52,7 @@ describe('hmm-tests oracles', () => {
       - device_write: { task: self, fd: fd0, region: b, pattern: index }
       - expect: { ret: 0, cpages: 1024, faults: 1 }
       - expect: { memory: { task: self, region: b, pattern: index } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('migrate_shared: MAP_SHARED pages are not migrated → -ENOENT', () => {
@@ -71,7 +71,7 @@ describe('hmm-tests oracles', () => {
       - touch: { task: self, region: b, size: 2M }
       - migrate_to_device: { task: self, fd: fd0, region: b }
       - expect: { ret: 0, cpages: 1024, memory: { task: self, region: b, pattern: index } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('double_map oracle: a page on device 0 is invisible to device 1 MIGRATE_TO_DEV, but device 1 READ faults it back', () => {
@@ -86,7 +86,7 @@ describe('hmm-tests oracles', () => {
       - expect: { ret: -ENOENT }
       - device_read: { task: self, fd: fd1, region: b, into: m }
       - expect: { ret: 0, cpages: 6, faults: 1, buffer: { name: m, pattern: index } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('exclusive_mprotect: EXCLUSIVE, then mprotect READ, then WRITE → -EPERM', () => {
@@ -98,7 +98,7 @@ describe('hmm-tests oracles', () => {
       - mprotect: { task: self, region: b, prot: r }
       - device_write: { task: self, fd: fd0, region: b }
       - expect: { ret: -EPERM }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('exclusive_cow: EXCLUSIVE then fork: the fork invalidation drops the atomic entries; both write independently', () => {
@@ -113,7 +113,7 @@ describe('hmm-tests oracles', () => {
       - write_data: { task: self, region: b, pattern: { index_plus: 2 } }
       - expect: { memory: { task: child, region: b, pattern: { index_plus: 1 } } }
       - expect: { memory: { task: self, region: b, pattern: { index_plus: 2 } } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('teardown: after the owner exits the device page table is empty (RELEASE then UNMAP)', () => {
@@ -122,9 +122,9 @@ describe('hmm-tests oracles', () => {
       - device_read: { task: self, fd: fd0, region: b }
       - exit: { task: self }
       - expect: { device_pages: { device: hmm_dmirror0, task: self, count: 0 } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
-    expect(r.metrics.counters['invalidate.RELEASE']).toBe(1)
-    expect(r.metrics.counters['invalidate.UNMAP']).toBe(1)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.aggregates.counters['invalidate.RELEASE']).toBe(1)
+    expect(r.aggregates.counters['invalidate.UNMAP']).toBe(1)
   })
 })
 
@@ -137,7 +137,7 @@ describe('snapshot bytes the fidelity replay found diverging (docs/fidelity.md g
       - write_data: { task: self, region: m, size: 4K, pattern: { const: 7 } }
       - snapshot: { task: self, fd: fd0, region: m }
       - expect: { snapshot: [0x02, 0x01] }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('the huge zero page reports READ|PMD (0x05), the 4 KiB zero page ZERO|READ (0x11)', () => {
@@ -150,7 +150,7 @@ describe('snapshot bytes the fidelity replay found diverging (docs/fidelity.md g
       - touch: { task: self, region: s }
       - snapshot: { task: self, fd: fd0, region: s }
       - expect: { snapshot: [0x11, 0x11] }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 })
 
@@ -168,7 +168,7 @@ describe('device-private THP (docs/fidelity.md gap 2)', () => {
       - snapshot: { task: self, fd: fd0, region: h }
       - expect: { snapshot: { all: 0x06 }, memory: { task: self, region: h, pattern: index } }
       - expect: { live: { type: vram, owner: self, bytes: 0 } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 })
 
@@ -193,7 +193,7 @@ describe('HMM_DMIRROR_FLAGS, into for MIGRATE_TO_DEV / EXCLUSIVE, if_ret, buffer
       - expect: { ret: 0, cpages: 512 }
       - snapshot: { task: self, fd: fd0, region: g }
       - expect: { snapshot: { all: 0x02 }, memory: { task: self, region: g, pattern: neg_index } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
   it('EXCLUSIVE into a buffer; buffer slices; if_ret skips checks after a failed ioctl', () => {
@@ -206,7 +206,55 @@ describe('HMM_DMIRROR_FLAGS, into for MIGRATE_TO_DEV / EXCLUSIVE, if_ret, buffer
       - device_read: { task: self, fd: fd0, region: b, into: y }
       - expect: { ret: -EFAULT }
       - expect: { if_ret: 0, buffer: { name: y, pattern: zero } }`)
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
-    expect(r.expects.length).toBe(2)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.expects.rows.length).toBe(2)
+  })
+
+  it('READ through an inherited fd after the mm died never returns: a livelock finding, no return code', () => {
+    // dmirror_read loops {dmirror_do_read: -ENOENT; dmirror_fault: mmget_not_zero fails, returns 0;
+    // faults++} without another exit: the ioctl has no return code to report
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: index }
+      - fork: { task: self, child: c }
+      - exit: { task: self }
+      - device_read: { task: c, fd: fd0, region: b }
+      - exit: { task: c }`)
+    expect(r.findings.rows.filter((f) => f.kind === 'livelock')).toHaveLength(1)
+    expect(r.findings.rows.find((f) => f.kind === 'livelock')!.message).toMatch(/never returns: the mm is dead/)
+    // the step never completed: no return code was logged and the steps after it never ran
+    expect(r.steps.rows.some((s) => s.op === 'device_read')).toBe(false)
+    expect(r.steps.rows.filter((s) => s.op === 'exit')).toHaveLength(1)
+    expect(r.findings.rows.some((f) => f.kind === 'warn' && /blocked/.test(f.message))).toBe(true)
+  })
+
+  it('SNAPSHOT retries (mmu_interval_read_begin) and gives up with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT', () => {
+    const snap = (timeout: string) => {
+      const y = `name: t
+costs: { hmm_timeout: ${timeout}, hmm_range_fault_page: 500 }
+machine:
+  devices:
+    - { name: hmm_dmirror0, kind: dmirror }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: hmm_dmirror0, fd: fd0 }
+  - mmap: { task: self, region: b, size: 256K }
+  - write_data: { task: self, region: b, pattern: index }
+  - invalidation_storm: { task: self, region: b, count: 2000, pages: 16, interval: 2us, background: true, event: clear }
+  - sleep: 20us
+  - snapshot: { task: self, fd: fd0, region: b }
+`
+      return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
+    }
+    // a CLEAR every ~10 µs for ~20 ms, each walk of the 64 pages 32 µs: every attempt collides;
+    // against a 200 µs timeout dmirror_range_snapshot's time_after() ends it
+    const short = snap('200000')
+    expect(last(short, 'snapshot')).toMatchObject({ ret: -16, cpages: 0 })
+    expect(short.aggregates.counters['dmirror_snapshot.timeout']).toBe(1)
+    expect(short.aggregates.counters['hmm_range_fault.ebusy']).toBeGreaterThan(1)
+    // the kernel's 1000 ms outlasts the storm: the snapshot completes
+    const long = snap('1000000000')
+    expect(last(long, 'snapshot')).toMatchObject({ ret: 0, cpages: 64 })
+    expect(long.aggregates.counters['dmirror_snapshot.timeout']).toBeUndefined()
   })
 })

@@ -4,9 +4,9 @@
  * one-shot flag, and pagemap bits. Small scenarios, each checked through the step log and expects.
  */
 import { describe, expect, it } from 'vitest'
-import { parseScenario, runScenario, ScenarioError, type RunResult } from '../../src/sim/index'
+import { parseScenario, runScenario, ScenarioError, type RunRecord } from '../../src/sim/index'
 
-function run(steps: string): RunResult {
+function run(steps: string): RunRecord {
   const y = `name: t
 designs: [D5]
 machine:
@@ -20,8 +20,8 @@ ${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
   return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
 }
 
-const failed = (r: RunResult) => r.expects.filter((e) => !e.pass).map((e) => `${e.label}: ${e.details.join('; ')}`)
-const rets = (r: RunResult, op: string) => r.steps.filter((s) => s.op === op).map((s) => s.ret)
+const failed = (r: RunRecord) => r.expects.rows.filter((e) => !e.passed).map((e) => `${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+const rets = (r: RunRecord, op: string) => r.steps.rows.filter((s) => s.op === op).map((s) => s.ret)
 
 describe('hugetlb pool and MAP_HUGETLB', () => {
   it('mmap fails with -ENOMEM without a free huge page, and reserves what it maps', () => {
@@ -69,7 +69,7 @@ describe('hugetlb pool and MAP_HUGETLB', () => {
       - sleep: 10ms
       - expect: { hugetlb_free: 2, leaked_bytes: 0 }`)
     expect(failed(r)).toEqual([])
-    expect(r.metrics.counters.thp_split ?? 0).toBe(0)
+    expect(r.aggregates.counters.thp_split ?? 0).toBe(0)
   })
 })
 
@@ -139,7 +139,7 @@ describe('GUP pins', () => {
       - munmap: { task: self, region: b }
       - expect: { live: { type: pages, owner: self, bytes: 0 } }`)
     expect(failed(r)).toEqual([])
-    expect(r.metrics.counters['gup.fast_pages'] ?? 0).toBe(0)
+    expect(r.aggregates.counters['gup.fast_pages'] ?? 0).toBe(0)
   })
 
   it('names of pins are declared: unpin of an unknown name is a parse error naming file, line and field', () => {
@@ -183,7 +183,7 @@ describe('HMM_DMIRROR_FLAG_FAIL_ALLOC is one-shot', () => {
 })
 
 describe('DEVICE_COHERENT device memory', () => {
-  function runCoherent(steps: string): RunResult {
+  function runCoherent(steps: string): RunRecord {
     const y = `name: t
 designs: [D5]
 machine:
@@ -312,9 +312,9 @@ ${Array.from({ length: child }, (_, k) => `  - exit: { task: c${k} }`).join('\n'
   - expect: { label: end, leaked_bytes: 0, hugetlb_free: 2, findings: { count: 0 } }
 `
       const res = runScenario(parseScenario(y, `random-${seed}.yaml`), { design: 'D5' })
-      expect(res.status, `seed ${seed}: ${res.findings.map((f) => f.message).join('; ')}`).not.toBe('stopped')
+      expect(res.outcome.status, `seed ${seed}: ${res.findings.rows.map((f) => f.message).join('; ')}`).not.toBe('stopped')
       expect(failed(res), `seed ${seed}\n${y}`).toEqual([])
-      for (const [k, v] of Object.entries(res.metrics.counters)) total[k] = (total[k] ?? 0) + v
+      for (const [k, v] of Object.entries(res.aggregates.counters)) total[k] = (total[k] ?? 0) + v
     }
     // the sequences do reach the paths under test
     for (const k of ['hugetlb_fault', 'gup.pinned_pages', 'gup.got_pages', 'gup.longterm_migrated', 'migrate_to_device.thp_fallback', 'migrate_to_ram', 'cow_break', 'pagecache.pwrite_pages']) expect(total[k] ?? 0, k).toBeGreaterThan(0)
@@ -357,7 +357,7 @@ describe('patterns with per_round inside repeat', () => {
       - write_data: { task: self, region: b, size: 4K, pattern: { index_plus: 1, per_round: 7 } }
       - expect: { label: "round 0 outside a repeat", memory: { task: self, region: b, size: 4K, pattern: { index_plus: 1 } } }`)
     expect(failed(r)).toEqual([])
-    expect(r.expects.length).toBe(6)
+    expect(r.expects.rows.length).toBe(6)
   })
 })
 

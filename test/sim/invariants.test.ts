@@ -3,7 +3,7 @@ import { runNow } from './helpers'
 import { Kernel } from '../../src/sim/kernel/context'
 import { spawnTask } from '../../src/sim/kernel/task'
 import { ClassicSub } from '../../src/sim/kernel/objects'
-import { invalidateRangeEnd, invalidateRangeStart, mmuNotifierRegister, mmuNotifierPut } from '../../src/sim/kernel/notifier'
+import { invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuNotifierRegister, mmuNotifierPut } from '../../src/sim/kernel/notifier'
 import { mmdrop } from '../../src/sim/kernel/mm-ref'
 import { Mirror } from '../../src/sim/drivers/mirror'
 import { Device } from '../../src/sim/devices/device'
@@ -41,7 +41,8 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     const w = world()
     const mm = spawnTask(w, 'A', []).mm!
     const r = { mm, start: 0, end: 10, event: 'CLEAR' as const, blockable: true, owner: -1 }
-    mmuNotifierRegister(w, new ClassicSub(w.id(), ops, mm, mm.ledgerId), mm, [])
+    // an interval elsewhere sets has_itree: every range now takes the interval-tree path
+    mmuIntervalNotifierInsert(w, mm, 1000, 1001, { invalidate: () => 0 }, mm.ledgerId, [])
     runNow(invalidateRangeStart(w, r, []))
     mm.subs!.invalidate_seq |= 1
     mm.subs!.itree.length = 0
@@ -49,8 +50,7 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     const saved = mm.subs!.invalidate_seq
     runNow(invalidateRangeEnd(w, r, []))
     expect(mm.subs!.invalidate_seq).toBe(saved + 1)
-    mm.subs!.active_invalidate_ranges = 1
-    mm.subs!.invalidate_seq = 5
+    runNow(invalidateRangeStart(w, r, []))
     Object.defineProperty(mm.subs!, 'invalidate_seq', { get: () => 5, set: () => {} })
     runNow(invalidateRangeEnd(w, r, []))
     expect(w.findings.some((f) => f.invariant === 3)).toBe(true)

@@ -218,14 +218,14 @@ ${extra}
     // copy_page_range returns before its PROTECTION_PAGE range unless vma_needs_copy: `a` was
     // written (anon_vma); `b` only read (zero page, no anon_vma), `c` untouched, `s` shared
     const r = runScenario(parseScenario(y('D5'), 'o.yaml'), { design: 'D5' })
-    expect(r.metrics.counters['invalidate.PROTECTION_PAGE']).toBe(1)
-    expect(r.findings).toEqual([])
+    expect(r.aggregates.counters['invalidate.PROTECTION_PAGE']).toBe(1)
+    expect(r.findings.rows).toEqual([])
   })
 
   it('on exit the notifier release comes before the file release (D4, D5)', () => {
     for (const d of ['D4', 'D5'] as const) {
       const r = runScenario(parseScenario(y(d), 'o.yaml'), { design: d })
-      const kinds = r.markers.filter((m) => m.label.includes('A') || m.kind === 'release').map((m) => m.kind)
+      const kinds = r.markers.rows.filter((m) => m.label.includes('A') || m.kind === 'release').map((m) => m.kind)
       const rel = kinds.lastIndexOf('notifier_release')
       const fileRel = kinds.lastIndexOf('release')
       expect(rel).toBeGreaterThanOrEqual(0)
@@ -235,19 +235,19 @@ ${extra}
 
   it('D4 frees the kfd_process only after the SRCU grace period that follows ->release', () => {
     const r = runScenario(parseScenario(y('D4'), 'o.yaml'), { design: 'D4' })
-    const rel = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
-    const fn = r.markers.find((m) => m.kind === 'free_notifier')!
-    const df = r.markers.find((m) => m.kind === 'driver_free')!
+    const rel = r.markers.rows.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+    const fn = r.markers.rows.find((m) => m.kind === 'free_notifier')!
+    const df = r.markers.rows.find((m) => m.kind === 'driver_free')!
     expect(fn.t - rel.t).toBeGreaterThanOrEqual(2_000_000)
     expect(df.t).toBeGreaterThanOrEqual(fn.t)
-    expect(r.metrics.leaked_bytes_end).toBe(0)
+    expect(r.aggregates.leaked.endBytes).toBe(0)
   })
 
   it('D1 tears A down at the last fput, not at A exit', () => {
     const r = runScenario(parseScenario(y('D1'), 'o.yaml'), { design: 'D1' })
-    const exitA = r.markers.find((m) => m.kind === 'exit' && m.label.startsWith('A'))!
-    const mmputA = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
-    const release = r.markers.find((m) => m.kind === 'release')!
+    const exitA = r.markers.rows.find((m) => m.kind === 'exit' && m.label.startsWith('A'))!
+    const mmputA = r.markers.rows.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+    const release = r.markers.rows.find((m) => m.kind === 'release')!
     expect(mmputA.t).toBeGreaterThanOrEqual(release.t)
     expect(mmputA.t).toBeGreaterThanOrEqual(exitA.t)
   })
@@ -271,8 +271,8 @@ steps:
   - expect: { leaked_bytes: 0, live: { bytes: 0 } }
 `
     const r = runScenario(parseScenario(y, 'shm.yaml'), { design: 'D4' })
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
-    expect(r.expects.length).toBe(2)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.expects.rows.length).toBe(2)
   })
 })
 
@@ -296,7 +296,7 @@ steps:
   - expect: { leaked_bytes: 0, live: { bytes: 0 } }
 `
     const r = runScenario(parseScenario(y, 'thp.yaml'), { design: 'D4' })
-    expect(r.expects.filter((e) => !e.pass)).toEqual([])
-    expect(r.expects.length).toBe(6)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.expects.rows.length).toBe(6)
   })
 })

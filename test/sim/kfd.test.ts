@@ -6,10 +6,11 @@ import { COST_DEFAULTS } from '../../src/sim/cost/model'
 const MS = 1_000_000
 
 /** A KFD process with one queue and an 8 MiB userptr BO, then `extra` steps. */
-const y = (extra: string, costs = '') => `
+const GPU = 'machine: { devices: [ { name: gpu0, kind: gpu } ] }'
+const y = (extra: string, costs = '', machine = GPU) => `
 name: kfd
 designs: [D4]
-machine: { devices: [ { name: gpu0, kind: gpu } ] }
+${machine}
 ${costs}
 steps:
   - spawn: { task: A }
@@ -23,8 +24,8 @@ steps:
   - userptr: { task: A, fd: kfd, region: buf }
 ${extra}
 `
-const run = (extra: string, costs = '') => runScenario(parseScenario(y(extra, costs), 'k.yaml'), { design: 'D4' })
-const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.filter((s) => s.op === op)[nth]!
+const run = (extra: string, costs = '', machine = GPU) => runScenario(parseScenario(y(extra, costs, machine), 'k.yaml'), { design: 'D4' })
+const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.rows.filter((s) => s.op === op)[nth]!
 
 describe('KFD userptr eviction and restore', () => {
   it('an invalidation that hits the BO quiesces the queues inside the notifier; the restore worker resumes them 1 ms later', () => {
@@ -32,7 +33,7 @@ describe('KFD userptr eviction and restore', () => {
   - mprotect: { task: A, region: buf, size: 4K, prot: r }
   - device_read: { task: A, fd: kfd, region: buf, size: 64K }
   - sleep: 10ms`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.evictions']).toBe(1)
     // two invalidations hit the BO: splitting the VMA at 4 KiB, inside a 2 MiB block with a PMD
     // table, first raises CLEAR over the block (__split_vma → vma_adjust_trans_huge →
@@ -51,7 +52,7 @@ describe('KFD userptr eviction and restore', () => {
     expect(rd.ret).toBe(0)
     expect(rd.t1 - mp.t1).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
     expect(c['kfd.quiesced_ns']).toBeGreaterThanOrEqual(COST_DEFAULTS.kfd_restore_delay.value)
-    expect(r.findings).toEqual([])
+    expect(r.findings.rows).toEqual([])
   })
 
   it('an invalidation outside every BO does not evict', () => {
@@ -59,8 +60,8 @@ describe('KFD userptr eviction and restore', () => {
   - mprotect: { task: A, region: other, prot: r }
   - device_read: { task: A, fd: kfd, region: buf, size: 64K }
   - sleep: 10ms`)
-    expect(r.metrics.counters['kfd.evictions']).toBeUndefined()
-    expect(r.metrics.counters['kfd.device_work_stalled']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.evictions']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.device_work_stalled']).toBeUndefined()
   })
 
   it('invalidations while the queues are down only mark the BO invalid; one more eviction after the restore', () => {
@@ -70,11 +71,11 @@ describe('KFD userptr eviction and restore', () => {
   - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
   - sleep: 5ms
   - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.range_invalidations']).toBe(6)
     expect(c['kfd.evictions']).toBe(2)
     expect(c['kfd.restores']).toBe(2)
-    expect(r.status).toBe('passed')
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('an invalidation during revalidation makes the worker retry; the queues resume only after a clean pass', () => {
@@ -86,11 +87,11 @@ describe('KFD userptr eviction and restore', () => {
   - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`,
       'costs: { hmm_range_fault_page: 10000 }',
     )
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['kfd.restore_retries']).toBeGreaterThan(0)
     expect(c['kfd.restores']).toBeGreaterThanOrEqual(1)
     expect(c['kfd.evictions']).toBe(c['kfd.restores'])
-    expect(r.status).toBe('passed')
+    expect(r.outcome.status).toBe('passed')
   })
 
   it('the OOM reaper cannot evict without blocking: -EAGAIN, the BO VMA is skipped', () => {
@@ -98,11 +99,13 @@ describe('KFD userptr eviction and restore', () => {
   - oom_kill: { task: A }
   - sleep: 10ms
   - expect: { leaked_bytes: 0 }`)
-    const c = r.metrics.counters
+    const c = r.aggregates.counters
     expect(c['invalidate_nonblock_eagain']).toBeGreaterThan(0)
     expect(c['oom_reaper.vma_skipped']).toBeGreaterThan(0)
-    expect(c['kfd.evictions']).toBeUndefined()
-    expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
+    // the reaper evicted nothing; the one eviction is the victim's own exit_mmap: mn_itree_release
+    // sends RELEASE to the BO's interval (blockable), amdgpu_amdkfd_evict_userptr quiesces
+    expect(c['kfd.evictions']).toBe(1)
+    expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
   })
 
   it('exit with a restore pending: the worker finds no mm, teardown cancels it, nothing leaks or is touched after free', () => {
@@ -111,10 +114,10 @@ describe('KFD userptr eviction and restore', () => {
   - exit: { task: A }
   - sleep: 50ms
   - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
-    expect(r.metrics.counters['kfd.evictions']).toBe(1)
-    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
-    expect(r.status).toBe('passed')
-    expect(r.metrics.leaked_bytes_end).toBe(0)
+    expect(r.aggregates.counters['kfd.evictions']).toBe(1)
+    expect(r.aggregates.counters['kfd.restores']).toBeUndefined()
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.leaked.endBytes).toBe(0)
   })
 
   it('exit while GPU work waits for a restore: ->release cancels the restore, the waiter gives up, nothing blocks', () => {
@@ -126,17 +129,97 @@ describe('KFD userptr eviction and restore', () => {
   - exit: { task: A }
   - sleep: 50ms
   - expect: { leaked_bytes: 0, findings: { count: 0 } }`)
-    expect(r.metrics.counters['kfd.device_work_stalled']).toBe(1)
-    expect(r.metrics.counters['kfd.restores']).toBeUndefined()
-    expect(r.findings).toEqual([])
-    expect(r.status).toBe('passed')
+    expect(r.aggregates.counters['kfd.device_work_stalled']).toBe(1)
+    expect(r.aggregates.counters['kfd.restores']).toBeUndefined()
+    expect(r.findings.rows).toEqual([])
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it('the BO has its own interval notifier (amdgpu_hmm_register); D4 registers no invalidate_range_start', () => {
+    const r = run(`
+  - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - sleep: 10ms
+  - expect: { counter: { name: kfd.evictions, value: 1 } }`)
+    const c = r.aggregates.counters
+    // the SVM interval (whole address space) and the BO's
+    expect(c['mmu_interval_notifier_insert']).toBe(2)
+    expect(c['mmu_notifier_register']).toBe(1)
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it("another process's slow eviction does not delay this process's exit (interval callbacks run outside SRCU)", () => {
+    const r = run(
+      `
+  - spawn: { task: B }
+  - open: { task: B, device: gpu0, fd: kfd }
+  - mirror: { task: B, fd: kfd }
+  - background:
+      steps:
+        - mprotect: { task: A, region: buf, size: 4K, prot: r }
+  - sleep: 1ms
+  - exit: { task: B }
+  - sleep: 100ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`,
+      'costs: { kfd_quiesce: 50000000 }',
+    )
+    const exitB = step(r, 'exit')
+    // B's mn_hlist_release ends with synchronize_srcu: one grace period, not A's 50 ms eviction
+    expect(exitB.t1 - exitB.t0).toBeLessThan(10 * MS)
+    expect(r.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
+    expect(r.aggregates.counters['kfd.evictions']).toBe(1)
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it('queues are dequeued in kfd_process_wq_release, after the mm is gone; the patch moves it into ->release', () => {
+    const exit = `
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0, findings: { count: 0 } }`
+    const today = run(exit)
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBe(1)
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_release']).toBeUndefined()
+    const patched = run(exit, '', 'machine: { devices: [ { name: gpu0, kind: gpu } ], patches: [kfd_dequeue_user_queues_when_mm_released] }')
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_release']).toBe(1)
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBeUndefined()
+    expect(today.outcome.status).toBe('passed')
+    expect(patched.outcome.status).toBe('passed')
+  })
+
+  it('6.12: an SVM-only process exits with a live queue: the GPU VM keeps freed pages mapped until wq_release; the patch dequeues at ->release', () => {
+    const sc = (patches: string) => `
+name: kfd-svm-exit
+designs: [D4]
+machine: { devices: [ { name: gpu0, kind: gpu } ]${patches} }
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: gpu0, fd: kfd }
+  - mirror: { task: A, fd: kfd }
+  - create_queue: { task: A, fd: kfd }
+  - mmap: { task: A, region: buf, size: 1M }
+  - touch: { task: A, region: buf, write: true }
+  - device_read: { task: A, fd: kfd, region: buf }
+  - expect: { device_pages: { task: A, device: gpu0, count: 256 } }
+  - exit: { task: A }
+  - sleep: 50ms
+  - expect: { leaked_bytes: 0 }
+`
+    const today = runScenario(parseScenario(sc(''), 's.yaml'), { design: 'D4' })
+    expect(today.aggregates.counters['kfd.svm_unmap_after_release_skipped']).toBeGreaterThan(0)
+    const stale = today.findings.rows.filter((f) => f.kind === 'invariant')
+    expect(stale.length).toBeGreaterThan(0)
+    expect(stale[0]!.message).toContain('survived a UNMAP invalidation')
+    expect(today.aggregates.counters['kfd.queues_destroyed_at_wq_release']).toBe(1)
+    const patched = runScenario(parseScenario(sc(', patches: [kfd_dequeue_user_queues_when_mm_released]'), 's.yaml'), { design: 'D4' })
+    expect(patched.findings.rows).toEqual([])
+    expect(patched.aggregates.counters['kfd.queues_destroyed_at_release']).toBe(1)
+    expect(patched.outcome.status).toBe('passed')
   })
 
   it('the eviction storm example keeps evicting per burst, not per invalidation', () => {
     const f = 'scenarios/examples/kfd-eviction-storm.yaml'
     const r = runScenario(parseScenario(readFileSync(f, 'utf8'), f), { design: 'D4' })
-    const c = r.metrics.counters
-    expect(r.status).toBe('passed')
+    const c = r.aggregates.counters
+    expect(r.outcome.status).toBe('passed')
     expect(c['kfd.range_invalidations']! / c['kfd.evictions']!).toBeGreaterThanOrEqual(5)
     expect(c['kfd.quiesced_ns']!).toBeGreaterThan(10 * MS)
   })

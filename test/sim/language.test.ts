@@ -14,7 +14,7 @@ function run(steps: string[], design: 'D1' | 'D2' | 'D4' | 'D5' = 'D5') {
 }
 
 function failed(r: ReturnType<typeof run>): string[] {
-  return r.expects.filter((e) => !e.pass).map((e) => `line ${e.line}: ${e.details.join('; ')}`)
+  return r.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
 }
 
 function err(steps: string[]): ScenarioError {
@@ -45,42 +45,42 @@ describe('threads share one mm (copy_mm with CLONE_VM: mmget)', () => {
       '- expect: { mm: { task: A, phase: freed } }',
     ])
     expect(failed(r)).toEqual([])
-    expect(r.markers.filter((m) => m.kind === '__mmput').length).toBe(1)
+    expect(r.markers.rows.filter((m) => m.kind === '__mmput').length).toBe(1)
     // __mmput ran after the third exit, not before
-    const exits = r.markers.filter((m) => m.kind === 'exit')
-    const mmput = r.markers.find((m) => m.kind === '__mmput')
+    const exits = r.markers.rows.filter((m) => m.kind === 'exit')
+    const mmput = r.markers.rows.find((m) => m.kind === '__mmput')
     expect(exits).toHaveLength(3)
-    expect(r.markers.indexOf(mmput as (typeof r.markers)[number])).toBeGreaterThan(r.markers.indexOf(exits[2] as (typeof r.markers)[number]))
+    expect(r.markers.rows.indexOf(mmput as (typeof r.markers.rows)[number])).toBeGreaterThan(r.markers.rows.indexOf(exits[2] as (typeof r.markers.rows)[number]))
   })
 
   it('threads share the fd table: a thread exit closes nothing, the last one closes everything', () => {
     const r = run(['- spawn: { task: A }', '- thread: { task: A, child: T }', '- open: { task: T, device: gpu0, fd: f }', '- exit: { task: T }', '- expect: { live: { type: file, count: 1 } }', '- dup: { task: A, fd: f, as: g }', '- expect: { ret: 0 }', '- exit: { task: A }', '- sleep: 1ms', '- expect: { live: { type: file, count: 0 } }'])
     expect(failed(r)).toEqual([])
-    expect(r.markers.filter((m) => m.kind === 'release')).toHaveLength(1)
+    expect(r.markers.rows.filter((m) => m.kind === 'release')).toHaveLength(1)
   })
 
   it('execve by a thread makes the other threads exit (de_thread)', () => {
     const r = run(['- spawn: { task: A }', '- thread: { task: A, child: T }', '- execve: { task: T, old_mm: old }', '- expect: { mm: { task: old, phase: freed } }', '- expect: { mm: { task: T, mm_users: 1, phase: live } }', '- open: { task: A, device: gpu0, fd: f }', '- expect: { ret: -ESRCH }'])
     expect(failed(r)).toEqual([])
-    expect(r.markers.filter((m) => m.kind === 'exit').map((m) => m.label)).toEqual(['A (pid 100)'])
+    expect(r.markers.rows.filter((m) => m.kind === 'exit').map((m) => m.label)).toEqual(['A (pid 100)'])
   })
 })
 
 describe('vfork (wait_for_vfork_done)', () => {
   it("the parent's next step waits until the child execs", () => {
     const r = run(['- spawn: { task: A }', '- vfork: { task: A, child: C }', '- background: { steps: [ { sleep: 3ms }, { execve: { task: C } } ] }', '- spawn: { task: X }', '- open: { task: A, device: gpu0, fd: f }'])
-    const open = r.steps.find((s) => s.op === 'open')
-    const exec = r.markers.find((m) => m.kind === 'exec')
+    const open = r.steps.rows.find((s) => s.op === 'open')
+    const exec = r.markers.rows.find((m) => m.kind === 'exec')
     expect(exec).toBeDefined()
     // a step on another task does not wait; A's does
-    expect((r.steps.find((s) => s.op === 'spawn' && s.line === 10) as { t1: number }).t1).toBeLessThan(3_000_000)
+    expect((r.steps.rows.find((s) => s.op === 'spawn' && s.line === 10) as { t1: number }).t1).toBeLessThan(3_000_000)
     expect(open?.t1 ?? 0).toBeGreaterThanOrEqual(exec?.t ?? Infinity)
-    expect(r.findings).toEqual([])
+    expect(r.findings.rows).toEqual([])
   })
 
   it('a child that never execs or exits leaves the parent blocked: the run says so', () => {
     const r = run(['- spawn: { task: A }', '- vfork: { task: A, child: C }', '- open: { task: A, device: gpu0, fd: f }'])
-    expect(r.findings.map((f) => f.message)).toContain('the scenario blocked: a process waits forever (no more events)')
+    expect(r.findings.rows.map((f) => f.message)).toContain('the scenario blocked: a process waits forever (no more events)')
   })
 })
 
@@ -104,7 +104,7 @@ describe('execve', () => {
     ])
     expect(failed(r)).toEqual([])
     // do_close_on_exec closed the three O_CLOEXEC fds during the exec
-    expect(r.markers.filter((m) => m.kind === 'close' && m.label.includes('close-on-exec'))).toHaveLength(3)
+    expect(r.markers.rows.filter((m) => m.kind === 'close' && m.label.includes('close-on-exec'))).toHaveLength(3)
   })
 })
 
@@ -125,7 +125,7 @@ describe('dup and SCM_RIGHTS', () => {
       '- expect: { ret: 0, live: { type: file, count: 0 } }',
     ])
     expect(failed(r)).toEqual([])
-    expect(r.markers.filter((m) => m.kind === 'release')).toHaveLength(2)
+    expect(r.markers.rows.filter((m) => m.kind === 'release')).toHaveLength(2)
   })
 
   it('a file in flight is held by the socket until it is received or the socket closes', () => {
@@ -160,14 +160,14 @@ describe('MADV_DONTFORK / MADV_WIPEONFORK', () => {
 describe('expect.order', () => {
   it('passes when the first markers of each kind happened in order, and says why not otherwise', () => {
     const r = run(['- spawn: { task: A }', '- open: { task: A, device: gpu0, fd: f }', '- mirror: { task: A, fd: f }', '- exit: { task: A }', '- sleep: 1ms', '- expect: { order: [notifier_release, release] }', '- expect: { order: [release, notifier_release] }', '- expect: { order: [exec, release] }', '- expect: { order: [{ marker: release, match: "gpu0 file" }, { marker: release, match: "gpu0" }] }'])
-    const [ok, wrong, missing, same] = r.expects
-    expect(ok?.pass).toBe(true)
-    expect(wrong?.pass).toBe(false)
-    expect(wrong?.details.join()).toMatch(/order: notifier_release \(mm of A at [\d.]+ ms\) came before release \(gpu0 file/)
-    expect(missing?.pass).toBe(false)
-    expect(missing?.details.join()).toContain('order: no exec marker so far')
-    expect(same?.pass).toBe(false)
-    expect(same?.details.join()).toContain('are the same marker')
+    const [ok, wrong, missing, same] = r.expects.rows
+    expect(ok?.passed).toBe(true)
+    expect(wrong?.passed).toBe(false)
+    expect(wrong?.checks.map((c) => c.what).join()).toMatch(/order: notifier_release \(mm of A at [\d.]+ ms\) came before release \(gpu0 file/)
+    expect(missing?.passed).toBe(false)
+    expect(missing?.checks.map((c) => c.what).join()).toContain('order: no exec marker so far')
+    expect(same?.passed).toBe(false)
+    expect(same?.checks.map((c) => c.what).join()).toContain('are the same marker')
   })
 
   it('parse: an unknown marker kind is an error naming the line and the field', () => {

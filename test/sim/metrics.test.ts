@@ -43,12 +43,12 @@ steps:
       'p.yaml',
     )
     const r = runScenario(sc, { design: 'D4' })
-    for (const [t, v] of Object.entries(r.metrics.peak_bytes)) {
-      const series = r.series.bytes[t as keyof typeof r.series.bytes]
+    for (const [t, v] of Object.entries(r.aggregates.peakBytes)) {
+      const series = r.series.memory[t] ?? []
       expect(v).toBeGreaterThanOrEqual(Math.max(0, ...series))
-      expect(v).toBeGreaterThanOrEqual(r.metrics.final_bytes[t as keyof typeof r.metrics.final_bytes])
+      expect(v).toBeGreaterThanOrEqual(r.aggregates.finalBytes[t as keyof typeof r.aggregates.finalBytes])
     }
-    expect(r.metrics.peak_bytes.pages).toBe(4 * 2 ** 20)
+    expect(r.aggregates.peakBytes.pages).toBe(4 * 2 ** 20)
   })
 })
 

@@ -52,9 +52,9 @@ steps:
   it("OOM kill of a large victim: it exits while the reaper still holds mm_users; the reaper's last put runs exit_mmap from a kworker", () => {
     // reaping 64 MiB takes longer than the victim's way to exit_mm
     const r = runScenario(parseScenario(y('64M'), 'o.yaml'), { design: 'D4' })
-    expect(r.status).toBe('passed')
-    expect(r.metrics.counters['mmput_async.deferred']).toBe(1)
-    const at = (kind: string) => r.markers.find((m) => m.kind === kind && (m.label.startsWith('V') || m.label.startsWith('mm of V')))!
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.counters['mmput_async.deferred']).toBe(1)
+    const at = (kind: string) => r.markers.rows.find((m) => m.kind === kind && (m.label.startsWith('V') || m.label.startsWith('mm of V')))!
     // exit (do_exit of the victim) → the reaper's mmput_async drops the last mm_users → kworker __mmput
     expect(at('exit').t).toBeLessThanOrEqual(at('mmput').t)
     expect(at('mmput').label).toContain('mmput_async')
@@ -65,10 +65,10 @@ steps:
   it('OOM kill of a small victim: the reaper is done first and the victim\'s own mmput runs __mmput', () => {
     // small against the victim's way to exit_mm (exit_base): 8 pages × zap_pte
     const r = runScenario(parseScenario(y('32K'), 'o.yaml'), { design: 'D4' })
-    expect(r.status).toBe('passed')
-    expect(r.metrics.counters['mmput_async.deferred']).toBeUndefined()
-    const put = r.markers.find((m) => m.kind === 'mmput')!
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.counters['mmput_async.deferred']).toBeUndefined()
+    const put = r.markers.rows.find((m) => m.kind === 'mmput')!
     expect(put.label).not.toContain('mmput_async')
-    expect(r.markers.find((m) => m.kind === '__mmput')!.t).toBe(put.t)
+    expect(r.markers.rows.find((m) => m.kind === '__mmput')!.t).toBe(put.t)
   })
 })

@@ -88,7 +88,7 @@ describe('random step sequences (fast-check)', () => {
     fc.assert(
       fc.property(fc.array(stepArb(true), { maxLength: 30 }), fc.constantFrom('D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2') as fc.Arbitrary<'D1'>, fc.nat(1000), (steps, design, seed) => {
         const r = runScenario(scenario(steps), { design, seed, maxEvents: 2_000_000 })
-        expect(r.status).not.toBe('stopped')
+        expect(r.outcome.status).not.toBe('stopped')
       }),
       { numRuns: 150 },
     )
@@ -99,7 +99,7 @@ describe('random step sequences (fast-check)', () => {
       fc.assert(
         fc.property(fc.array(stepArb(true), { maxLength: 30 }), fc.nat(1000), (steps, seed) => {
           const r = runScenario(scenario(steps), { design, seed })
-          const bad = r.findings.filter((f) => MEMORY_SAFETY.has(f.kind)).map((f) => f.message)
+          const bad = r.findings.rows.filter((f) => MEMORY_SAFETY.has(f.kind)).map((f) => f.message)
           expect(bad).toEqual([])
         }),
         { numRuns: 100 },
@@ -112,8 +112,8 @@ describe('random step sequences (fast-check)', () => {
       fc.assert(
         fc.property(fc.array(stepArb(false), { maxLength: 30 }), fc.nat(1000), (steps, seed) => {
           const r = runScenario(scenario(steps), { design, seed })
-          expect(r.metrics.leaked_bytes_end).toBe(0)
-          const total = Object.values(r.metrics.final_bytes).reduce((a, b) => a + b, 0)
+          expect(r.aggregates.leaked.endBytes).toBe(0)
+          const total = Object.values(r.aggregates.finalBytes).reduce((a, b) => a + b, 0)
           expect(total).toBe(0)
         }),
         { numRuns: 100 },
@@ -134,6 +134,6 @@ describe('random step sequences (fast-check)', () => {
 
   it('the broken variant B1 is caught on the simplest sequence', () => {
     const r = runScenario(scenario([{ open: { task: 'T0', device: 'dm0', fd: 'f0' } }, { mirror: { task: 'T0', fd: 'f0' } }]), { design: 'B1' })
-    expect(r.findings.some((f) => f.kind === 'use_after_free')).toBe(true)
+    expect(r.findings.rows.some((f) => f.kind === 'use_after_free')).toBe(true)
   })
 })

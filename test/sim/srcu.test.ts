@@ -173,7 +173,7 @@ ${
     const seeds = 40
     for (let seed = 1; seed <= seeds; seed++) {
       const r = runScenario(parseScenario(y('B2', busyX), 'c.yaml'), { design: 'B2', seed })
-      if (r.findings.some((f) => f.kind === 'use_after_free')) hits++
+      if (r.findings.rows.some((f) => f.kind === 'use_after_free')) hits++
     }
     return hits / seeds
   }
@@ -186,23 +186,25 @@ ${
     expect(busy).toBe(0)
   })
 
-  it("D4: A's free_notifier waits for X's in-flight invalidation; nothing leaks, nothing is touched after free", () => {
+  it("D4: X's in-flight invalidation runs in its interval notifier, outside SRCU: A's free_notifier does not wait for it", () => {
     const idle = runScenario(parseScenario(y('D4', false), 'c.yaml'), { design: 'D4', seed: 1 })
     const busy = runScenario(parseScenario(y('D4', true), 'c.yaml'), { design: 'D4', seed: 1 })
     const gap = (r: typeof idle) => {
-      const put = r.markers.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
-      const fn = r.markers.find((m) => m.kind === 'free_notifier' && m.label.includes('mm of A'))!
+      const put = r.markers.rows.find((m) => m.kind === '__mmput' && m.label === 'mm of A')!
+      const fn = r.markers.rows.find((m) => m.kind === 'free_notifier' && m.label.includes('mm of A'))!
       return fn.t - put.t
     }
-    // idle: kfd_processes_srcu sync + one notifier grace period; busy: until X's 20 ms flush ends
+    // kfd_processes_srcu sync + one notifier grace period, busy or not: KFD's GPU mappings follow
+    // interval notifiers (svm_range_cpu_invalidate_pagetables), which mn_itree_invalidate calls
+    // outside the notifier SRCU; X's 20 ms flushes do not lengthen A's grace period
     expect(gap(idle)).toBeLessThan(5 * MS)
-    expect(gap(busy)).toBeGreaterThan(10 * MS)
-    expect(idle.metrics.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
-    expect(busy.metrics.counters['srcu.gp_waited_for_callbacks']).toBeGreaterThanOrEqual(1)
-    expect(busy.metrics.counters['srcu.gp_wait_ns']).toBeGreaterThan(5 * MS)
+    expect(gap(busy)).toBe(gap(idle))
+    expect(busy.aggregates.counters['device_invalidations'] ?? 0).toBeGreaterThan(idle.aggregates.counters['device_invalidations'] ?? 0)
+    expect(idle.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
+    expect(busy.aggregates.counters['srcu.gp_waited_for_callbacks']).toBeUndefined()
     for (const r of [idle, busy]) {
-      expect(r.findings.filter((f) => f.kind !== 'warn')).toEqual([])
-      expect(r.metrics.leaked_bytes_end).toBe(0)
+      expect(r.findings.rows.filter((f) => f.kind !== 'warn')).toEqual([])
+      expect(r.aggregates.leaked.endBytes).toBe(0)
     }
   })
 })

@@ -163,7 +163,8 @@ export function appInfo(ctx: HostContext): AppInfo {
 
 /** The findings of a stored result as comparison keys (results that are not RunResult give none). */
 function findingKeys(result: unknown): { kind: string; signature: string; message: string }[] {
-  const findings = (result as { findings?: unknown } | null)?.findings
+  // the record's findings table (an old-format result has none to compare)
+  const findings = (result as { findings?: { rows?: unknown } } | null)?.findings?.rows
   if (!Array.isArray(findings)) return []
   return findings.flatMap((f: unknown) => {
     const x = f as { kind?: unknown; signature?: unknown; message?: unknown }

@@ -1,5 +1,6 @@
 /**
- * Side-by-side comparison of runs: a metrics table with differences to the first run, series
+ * Side-by-side comparison of runs: the records' metrics (same names and units as the record,
+ * never recounted from a table) with differences to the first run, series
  * aligned on one time grid, and findings split into in-all / only-in-one / in-some, like a
  * snapshot diff. Pure over stored runs.
  */
@@ -26,10 +27,12 @@ export function compareRuns(runs: ComparableRun[]): Comparison {
   if (runs.length < 2) throw new Error('a comparison needs at least two runs')
   const metricNames = [...new Set(runs.flatMap((r) => Object.keys(r.manifest.metrics)))].sort()
   const metrics = metricNames.map((name) => {
-    const values = runs.map((r) => r.manifest.metrics[name] ?? null)
+    const values = runs.map((r) => r.manifest.metrics[name]?.value ?? null)
     const base = values[0] ?? null
+    const unit = runs.map((r) => r.manifest.metrics[name]?.unit).find((u) => u !== undefined) ?? 'count'
     return {
       name,
+      unit,
       values,
       deltas: values.map((v) => (v === null || base === null ? null : v - base)),
       ratios: values.map((v) => (v === null || base === null || base === 0 ? null : v / base)),

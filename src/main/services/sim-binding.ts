@@ -2,11 +2,9 @@
  * The services' single point of contact with the simulator on the main thread: planning and
  * validating scenarios (cheap) and the JSON Schema for editors. Runs happen in the run worker.
  */
-import { parse as parseYaml } from 'yaml'
+import { isMap, isSeq, type Document } from 'yaml'
 import type { ValidationIssue } from '../../shared/contracts'
 import type { ParamValue } from '../../shared/runs'
-import { setScenarioParam } from '../../shared/sweep'
-import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 import { DESIGNS, ScenarioError, parseScenario, scenarioDesigns, scenarioJsonSchema, type LoadedScenario } from '../../sim'
 import type { ScenarioPlan } from './experiments/service'
 
@@ -25,29 +23,42 @@ export interface SimBinding {
 export const KNOWN_DESIGNS: readonly string[] = DESIGNS.map((d) => d.id)
 
 /**
- * Parses a scenario with swept parameters applied: the text is read as data, each parameter set
- * at its path, and the result validated again, so a sweep can change any field of the scenario.
- * Errors name the file (and say which parameters were applied).
+ * Parses a scenario with swept parameters applied to the parsed YAML document (yaml's Document
+ * API, `setIn`), so a sweep can change any field and every error and expect still cites the line
+ * in the user's file. Errors name the file and say which parameters were applied.
  */
 export function loadWithParameters(text: string, fileName: string, parameters: Record<string, ParamValue>, machine?: Record<string, unknown>): LoadedScenario {
   const keys = Object.keys(parameters)
   if (keys.length === 0 && !machine) return parseScenario(text, fileName)
-  // The limits first: yaml's composer recurses, and a second stack overflow can abort the process.
-  checkTextLimits(text, fileName, SCENARIO_LIMITS, (message, line) => new ScenarioError(message, fileName, line, '(document)'))
-  let data: unknown
-  try {
-    data = parseYaml(text, { maxAliasCount: SCENARIO_LIMITS.maxAliases })
-  } catch {
-    return parseScenario(text, fileName) // throws the precise parse error with its line
-  }
-  if (machine) {
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) return parseScenario(text, fileName)
-    const own = (data as { machine?: unknown }).machine
-    ;(data as { machine?: unknown }).machine = { ...(own !== null && typeof own === 'object' ? own : {}), ...machine }
-  }
-  for (const key of keys) setScenarioParam(data, key, parameters[key]!)
   const applied = [...(machine ? ['the probed machine'] : []), ...keys.map((k) => `${k}=${String(parameters[k])}`)].join(', ')
-  return parseScenario(JSON.stringify(data, null, 1), `${fileName} (with ${applied})`)
+  const label = `${fileName} (with ${applied})`
+  const sc = parseScenario(text, label, {
+    edit: (doc) => {
+      if (machine) {
+        if (!isMap(doc.contents)) throw new Error('expected a mapping with name, steps, ...')
+        if (!doc.has('machine') || !isMap(doc.get('machine', true))) doc.set('machine', doc.createNode({}))
+        for (const [k, v] of Object.entries(machine)) doc.setIn(['machine', k], doc.createNode(v))
+      }
+      for (const key of keys) setDocumentParam(doc, key, parameters[key]!)
+    },
+  })
+  // the record names the user's file; the label above is for errors only
+  if (sc.source) sc.source = { ...sc.source, file: fileName }
+  return sc
+}
+
+/** Sets one swept parameter (a dotted path, list items by index) in a parsed document. */
+export function setDocumentParam(doc: Document, path: string, value: ParamValue): void {
+  const parts = path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+  for (const p of parts) if (p === '__proto__' || p === 'constructor' || p === 'prototype') throw new Error(`sweep parameter ${path}: not a scenario field`)
+  for (let i = 0; i < parts.length - 1; i++) {
+    const node = doc.getIn(parts.slice(0, i + 1), true)
+    if (!isMap(node) && !isSeq(node)) throw new Error(`sweep parameter ${path}: the scenario has nothing at ${parts.slice(0, i + 1).join('.')}`)
+    const next = parts[i + 1]!
+    if (isSeq(node) && typeof next !== 'number') throw new Error(`sweep parameter ${path}: ${parts.slice(0, i + 1).join('.')} is a list; use an index`)
+  }
+  if (parts.length > 1 || isMap(doc.contents)) doc.setIn(parts, value)
+  else throw new Error(`sweep parameter ${path}: the scenario is not a mapping`)
 }
 
 const ISSUE_LINE = /^(.*?):(\d+): (\S+?): (.*)$/
@@ -60,6 +71,8 @@ export const simBinding: SimBinding = {
       ...(sc.description ? { description: sc.description.trim() } : {}),
       designs: scenarioDesigns(sc),
       seed: sc.seed ?? 1,
+      seeds: sc.seeds ?? 1,
+      ...(sc.sweep_expect ? { sweepExpect: sc.sweep_expect } : {}),
       knownDesigns: KNOWN_DESIGNS,
       checkParameters: (parameters, machine) => void loadWithParameters(text, fileName, parameters, machine),
     }

@@ -5,7 +5,7 @@
  * design it shows.
  */
 import type { ChartConfiguration } from 'chart.js'
-import type { RunResult } from '../../shared/run-result'
+import type { Marker } from '../../shared/record'
 import { LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
@@ -24,7 +24,7 @@ export function markerOption(markers: readonly { t: number; kind: string; label:
 /** Bytes over time stacked by object type (bands pre-stacked, so each can be decimated), with event markers. */
 export function stackedBytesConfig(
   stack: StackedSeries,
-  markers: readonly RunResult['markers'][number][],
+  markers: readonly Marker[],
   yTitle: string,
   endTime: number,
   /** Level-of-detail indexes of each band over the whole run, when already picked (bridge worker). */

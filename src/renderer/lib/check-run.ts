@@ -1,11 +1,13 @@
-/** Checks a stored run's result document against RunResult (in the bridge worker, or on the page over IPC). */
-import { RunResult } from '../../shared/run-result'
+/** Checks a stored run's result against the run record's schema (in the bridge worker, or on the page over IPC). */
+import { describeNotARecord, statusWords, StoredRecord } from '../../shared/record'
 import type { RunManifest } from '../../shared/runs'
 import type { CheckedRun } from './worker-protocol'
 
 export function checkRun(runId: string, manifest: RunManifest, result: unknown): CheckedRun {
-  const parsed = RunResult.safeParse(result)
+  const parsed = StoredRecord.safeParse(result)
   if (parsed.success) return { manifest, result: { ok: true, value: parsed.data } }
-  const issue = parsed.error.issues[0]
-  return { manifest, result: { ok: false, message: `result.json of run ${runId} is not an hmmlab.result/1 document${issue ? ` (at ${issue.path.join('.') || 'top'}: ${issue.message})` : ''}` } }
+  // a run without a record (crashed, cancelled before the simulator answered) says why, an old run says so
+  const noRecord = result !== null && typeof result === 'object' && !('schema' in result) && !('format' in result)
+  const why = noRecord ? `run ${runId} has no record: ${statusWords(manifest.status, manifest.stop)}${manifest.error ? ` (${manifest.error})` : ''}` : describeNotARecord(result, runId)
+  return { manifest, result: { ok: false, message: why } }
 }

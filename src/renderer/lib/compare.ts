@@ -8,14 +8,14 @@
 export type Direction = 'lower' | 'higher' | 'neutral'
 
 /**
- * The direction of a metric, from its name. Counters (`counter_…`) and time/event totals describe
+ * The direction of a metric, from its record name. Counters (`counter.…`) and time/event totals describe
  * what happened, not how good it was: neutral.
  */
 export function metricDirection(name: string): Direction {
   const n = name.toLowerCase()
-  if (n.startsWith('counter_') || n === 'simulated_ns' || n.startsWith('events')) return 'neutral'
+  if (n.startsWith('counter.') || n === 'simulated_ns' || n === 'events') return 'neutral'
   if (/(^|_)hits?(_|$)/.test(n)) return 'higher'
-  if (/leak|leaked|findings|use_after_free|invalidation|cost|miss|flush|qi_wait|srcu_callbacks_pending|^peak_|^final_/.test(n)) return 'lower'
+  if (/leak|leaked|findings|use_after_free|invalidation|cost|miss|flush|qi_wait|srcu_callbacks_pending|expects_failed|^peak_|^final_/.test(n)) return 'lower'
   return 'neutral'
 }
 
@@ -28,7 +28,7 @@ export function deltaClass(name: string, delta: number | null | undefined): 'bet
 }
 
 /** Metrics a kernel engineer reads first, in this order; the rest follow in their own order. */
-export const KEY_METRICS = ['leak_byte_seconds', 'leaked_end_bytes', 'leaked_peak_bytes', 'findings_count', 'invalidation_count', 'invalidation_cost_ns'] as const
+export const KEY_METRICS = ['leak_byte_seconds', 'leaked_bytes_end', 'leaked_bytes_peak', 'findings', 'expects_failed', 'invalidation_count', 'invalidation_cost_ns'] as const
 
 /** Key metrics first, then the others as they came. */
 export function orderMetrics<T extends { name: string }>(rows: readonly T[]): T[] {

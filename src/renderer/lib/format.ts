@@ -4,8 +4,8 @@
  * percentages, differences, ratios, address ranges).
  */
 
-export { byteUnitFor, formatBytes, formatByteSeconds, formatMetric, formatNs, timeUnitFor } from '../../shared/units'
-import { formatMetric, significant } from '../../shared/units'
+export { byteUnitFor, formatBytes, formatByteSeconds, formatMetric, formatNs, formatUnit, timeUnitFor } from '../../shared/units'
+import { formatUnit, significant } from '../../shared/units'
 
 /** A wall-clock duration for ETAs: "12 s", "3 min 5 s", "1 h 2 min"; null → "—". */
 export function formatEta(ms: number | null | undefined): string {
@@ -23,11 +23,11 @@ export function percent(done: number, total: number): number {
   return Math.max(0, Math.min(100, (done / total) * 100))
 }
 
-/** A signed difference in the metric's unit, e.g. "+12 MiB", "−3 µs", "0". */
-export function formatDelta(name: string, delta: number | null | undefined): string {
+/** A signed difference in the metric's unit (as the record gives it), e.g. "+12 MiB", "−3 µs", "0". */
+export function formatDelta(unit: string, delta: number | null | undefined): string {
   if (delta === null || delta === undefined) return '—'
   if (delta === 0) return '0'
-  const text = formatMetric(name, Math.abs(delta))
+  const text = formatUnit(unit, Math.abs(delta))
   return `${delta > 0 ? '+' : '−'}${text}`
 }
 

@@ -3,8 +3,10 @@
  * store stays thin and the folding is tested without a host.
  */
 import type { EventPayload } from '../../shared/contracts'
+import { isFinished, RUN_STATUSES, statusWords, type RunStatus, type Stop } from '../../shared/record'
 
-export type RunPhase = 'queued' | 'running' | 'ok' | 'expect_failed' | 'failed' | 'cancelled' | 'timeout'
+/** A live run: queued, running, or ended with the status the store keeps. */
+export type RunPhase = 'queued' | 'running' | RunStatus
 
 export interface LiveRun {
   runId: string
@@ -14,6 +16,8 @@ export interface LiveRun {
   stepsDone: number
   stepsTotal: number
   error?: string
+  /** Why a stopped or cancelled run stopped. */
+  stop?: Stop
   /** Wall-clock ms (performance.now or Date.now) of the first and latest progress, for the ETA. */
   startedAt?: number
   updatedAt?: number
@@ -39,7 +43,7 @@ export function isActive(phase: RunPhase): boolean {
 /** A new experiment as `experiments.start` answered it: every run queued. */
 export function startedExperiment(experimentId: string, runIds: string[], name: string): { experiment: LiveExperiment; runs: LiveRun[] } {
   return {
-    experiment: { experimentId, name, total: runIds.length, done: 0, failed: 0, running: 0, etaMs: null, finished: runIds.length === 0, runIds: [...runIds] },
+    experiment: { experimentId, name, total: runIds.length, done: 0, failed: 0, cancelled: 0, running: 0, etaMs: null, finished: runIds.length === 0, runIds: [...runIds] },
     runs: runIds.map((runId) => ({ runId, experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 })),
   }
 }
@@ -53,9 +57,11 @@ export function applyExperimentProgress(prev: LiveExperiment | undefined, p: Eve
     total: p.total,
     done: p.done,
     failed: p.failed,
+    cancelled: p.cancelled,
     running: p.running,
     etaMs: p.etaMs,
     finished: p.finished,
+    ...(p.status ? { status: p.status } : {}),
   }
 }
 
@@ -78,15 +84,26 @@ export function applyRunProgress(prev: LiveRun | undefined, p: EventPayload<'run
 export function applyRunFinished(prev: LiveRun | undefined, p: EventPayload<'run.finished'>, now: number): LiveRun {
   const base: LiveRun = prev ?? { runId: p.runId, experimentId: p.experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 }
   const next: LiveRun = { ...base, phase: p.status, updatedAt: now }
-  if (p.status === 'ok' && next.stepsTotal > 0) next.stepsDone = next.stepsTotal
+  if (isFinished(p.status) && next.stepsTotal > 0) next.stepsDone = next.stepsTotal
   if (p.error !== undefined) next.error = p.error
+  if (p.stop !== undefined) next.stop = p.stop
   return next
 }
 
-/** Fraction (0–1) of a run's steps done; finished runs count as 1. */
+/** Fraction (0–1) of a run's steps done: a run that went to its end counts as 1; a stopped, cancelled or crashed one keeps the steps it did. */
 export function runFraction(run: LiveRun): number {
-  if (!isActive(run.phase)) return 1
+  if (run.phase !== 'queued' && run.phase !== 'running' && isFinished(run.phase)) return 1
   return run.stepsTotal > 0 ? Math.min(1, run.stepsDone / run.stepsTotal) : 0
+}
+
+/** True when the run has a record to show (it ran, even if it stopped early); false for crashed and cancelled runs. */
+export function hasResults(phase: RunPhase): boolean {
+  return phase === 'passed' || phase === 'expects_failed' || phase === 'stopped'
+}
+
+/** A run's phase or stored status in words (the words of the CLI and the reports), with its stop reason. */
+export function phaseWords(phase: RunPhase, stop?: Stop): string {
+  return phase === 'queued' || phase === 'running' ? phase : statusWords(phase, stop)
 }
 
 /** ETA of one run from its step rate so far (ms), or null when there is no rate yet. */
@@ -98,13 +115,9 @@ export function runEtaMs(run: LiveRun): number | null {
   return (elapsed * (1 - f)) / f
 }
 
-/** A run's phase or stored status in words, for the live table and the stored list. */
+/** A run's phase or stored status in words, for the live table and the stored list (without the stop reason: see `phaseWords`). */
 export const RUN_STATUS_TEXT: Readonly<Record<RunPhase, string>> = {
   queued: 'queued',
   running: 'running',
-  ok: 'finished',
-  expect_failed: 'finished, an expect failed',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  timeout: 'timed out',
+  ...(Object.fromEntries(RUN_STATUSES.map((s) => [s, statusWords(s)])) as Record<RunStatus, string>),
 }

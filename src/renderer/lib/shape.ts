@@ -3,7 +3,7 @@
  * `RunResult` / `RunSeries` / `Comparison` shapes to the arrays the charts draw. Large arrays are
  * typed arrays or plain arrays that views keep out of Vue's deep reactivity (`shallowRef`/`markRaw`).
  */
-import { OBJECT_TYPES, type Finding, type InvalidationTable, type Leak } from '../../shared/run-result'
+import { OBJECT_TYPES, unitOfName, type Aggregates, type Finding, type InvalidationColumns as InvalidationTable, type Leak, type Metric } from '../../shared/record'
 import type { Comparison, RunManifest, SeriesData } from '../../shared/runs'
 
 /** A point as Chart.js reads it with `parsing: false`. */
@@ -278,10 +278,10 @@ const SEVERITY_RANK: Record<Finding['severity'], number> = { error: 0, warning: 
 
 /** Findings in reading order: errors first, then warnings, then info; earlier first within each. */
 export function sortFindings(findings: readonly Finding[]): Finding[] {
-  return [...findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.at - b.at)
+  return [...findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.t - b.t)
 }
 
-export type LeakSortKey = 'objectType' | 'owner' | 'heldBy' | 'count' | 'bytes' | 'byteSeconds' | 'since' | 'until'
+export type LeakSortKey = 'objectType' | 'owner' | 'heldBy' | 'peakBytes' | 'bytesAtEnd' | 'byteSeconds' | 'since' | 'until'
 
 /** Sorts leaks by a column; `until: null` (never freed) sorts as the latest. */
 export function sortLeaks(leaks: readonly Leak[], key: LeakSortKey, dir: 'asc' | 'desc'): Leak[] {
@@ -289,7 +289,7 @@ export function sortLeaks(leaks: readonly Leak[], key: LeakSortKey, dir: 'asc' |
   const val = (l: Leak): string | number => {
     const v = l[key]
     if (v === null) return Number.POSITIVE_INFINITY
-    if (v === undefined) return ''
+    if (Array.isArray(v)) return v.join(' → ')
     return v
   }
   return [...leaks].sort((a, b) => {
@@ -305,7 +305,7 @@ export function filterLeaks(leaks: readonly Leak[], filter: string): Leak[] {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean)
   if (words.length === 0) return [...leaks]
   return leaks.filter((l) => {
-    const hay = `${l.objectType} ${l.owner} ${l.heldBy ?? ''}`.toLowerCase()
+    const hay = `${l.objectType} ${l.owner} ${l.heldBy.join(' ')}`.toLowerCase()
     return words.every((w) => hay.includes(w))
   })
 }
@@ -323,13 +323,13 @@ export interface WaterfallBar {
 /** One floating bar per leak: from the owner going away to the free (or the end of the run). */
 export function leakWaterfall(leaks: readonly Leak[], endTime: number): WaterfallBar[] {
   return [...leaks]
-    .sort((a, b) => a.since - b.since || b.bytes - a.bytes)
+    .sort((a, b) => a.since - b.since || b.peakBytes - a.peakBytes)
     .map((l) => ({
       label: `${l.objectType} · ${l.owner}`,
       objectType: l.objectType,
       x: [l.since, l.until ?? Math.max(endTime, l.since)],
       open: l.until === null,
-      bytes: l.bytes,
+      bytes: l.peakBytes,
       byteSeconds: l.byteSeconds,
     }))
 }
@@ -432,27 +432,26 @@ export function quantile(values: ArrayLike<number>, q: number): number | undefin
   return sorted[idx]
 }
 
-/** Number of rows per value of a key, largest first. */
-export function countsBy(table: InvalidationTable, key: InvalidationKey): { label: string; count: number }[] {
-  const counts = new Map<string, number>()
-  for (let i = 0; i < table.t.length; i++) {
-    const l = rowLabel(table, key, i)
-    counts.set(l, (counts.get(l) ?? 0) + 1)
-  }
-  return [...counts.entries()].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label))
+/**
+ * Invalidations per value of a key, largest first: the record's exact aggregates (every
+ * invalidation, not only the rows the table kept).
+ */
+export function countsBy(inv: Aggregates['invalidations'], key: InvalidationKey): { label: string; count: number }[] {
+  const list = key === 'event' ? inv.byEvent : key === 'device' ? inv.byDevice : inv.byMechanism
+  return list.map((s) => ({ label: s[key] ?? '', count: s.count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label))
 }
 
-/** Total cost per device, split by mechanism: rows for a stacked bar chart. */
-export function costMatrix(table: InvalidationTable): { devices: string[]; mechanisms: string[]; totals: number[][]; counts: number[][] } {
-  const devices = [...new Set(Array.from(table.device, (d) => table.dict.device[d] ?? `#${d}`))].sort()
-  const mechanisms = [...new Set(Array.from(table.mechanism, (m) => table.dict.mechanism[m] ?? `#${m}`))].sort()
+/** Total cost per device, split by mechanism, from the record's exact aggregates: rows for a stacked bar chart. */
+export function costMatrix(inv: Aggregates['invalidations']): { devices: string[]; mechanisms: string[]; totals: number[][]; counts: number[][] } {
+  const devices = [...new Set(inv.by.map((s) => s.device ?? ''))].sort()
+  const mechanisms = [...new Set(inv.by.map((s) => s.mechanism ?? ''))].sort()
   const totals = mechanisms.map(() => new Array<number>(devices.length).fill(0))
   const counts = mechanisms.map(() => new Array<number>(devices.length).fill(0))
-  for (let i = 0; i < table.t.length; i++) {
-    const d = devices.indexOf(rowLabel(table, 'device', i))
-    const m = mechanisms.indexOf(rowLabel(table, 'mechanism', i))
-    totals[m]![d]! += table.costNs[i]!
-    counts[m]![d]!++
+  for (const s of inv.by) {
+    const d = devices.indexOf(s.device ?? '')
+    const m = mechanisms.indexOf(s.mechanism ?? '')
+    totals[m]![d]! += s.totalNs
+    counts[m]![d]! += s.count
   }
   return { devices, mechanisms, totals, counts }
 }
@@ -517,7 +516,7 @@ export function sweptParameters(runs: readonly RunManifest[]): string[] {
 }
 
 /** Metric names present in any run, sorted. */
-export function metricNames(runs: readonly { metrics: Record<string, number> }[]): string[] {
+export function metricNames(runs: readonly { metrics: Record<string, Metric> }[]): string[] {
   return [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort()
 }
 
@@ -532,7 +531,7 @@ export function sweepLines(
   metric: string,
 ): { numeric: boolean; categories: string[]; lines: { design: string; points: { x: number | string; y: number; n: number }[] }[] } {
   const valueOf = (r: RunManifest): string | number | boolean | undefined => (param === 'seed' ? r.seed : r.parameters[param])
-  const present = runs.filter((r) => valueOf(r) !== undefined && r.metrics[metric] !== undefined)
+  const present = runs.filter((r) => valueOf(r) !== undefined && r.metrics[metric] !== undefined && (r.status === 'passed' || r.status === 'expects_failed'))
   const numeric = present.every((r) => typeof valueOf(r) === 'number')
   const categories = [...new Set(present.map((r) => String(valueOf(r))))]
   const designs = [...new Set(present.map((r) => r.design))].sort()
@@ -542,7 +541,7 @@ export function sweepLines(
       const v = valueOf(r)!
       const key = String(v)
       const a = acc.get(key) ?? { x: numeric ? (v as number) : key, sum: 0, n: 0 }
-      a.sum += r.metrics[metric]!
+      a.sum += r.metrics[metric]!.value
       a.n++
       acc.set(key, a)
     }
@@ -578,12 +577,11 @@ export function compareSeries(comparison: Comparison, name: string): { label: st
   })
 }
 
-/** The unit of a series or metric by its name: bytes for memory/leaks/_bytes, ns for _ns. */
+/** The unit of a series by its name (memory and leaked series are bytes); metrics carry their unit as data. */
 export function unitOf(name: string): 'bytes' | 'ns' | 'count' | 'other' {
-  if (/^(memory|leaked)\./.test(name) || /_bytes$/.test(name)) return 'bytes'
-  if (/_ns$/.test(name) || /^cost\./.test(name)) return 'ns'
-  if (/_count$/.test(name)) return 'count'
-  return 'other'
+  if (/^(memory|leaked)\./.test(name)) return 'bytes'
+  const u = unitOfName(name)
+  return u === 'bytes' || u === 'ns' || u === 'count' ? u : 'other'
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 /** Messages between the page and the bridge worker (see workers/bridge-worker.ts). */
 import type { RouteName } from '../../shared/contracts'
 import type { RunManifest } from '../../shared/runs'
-import type { RunResult } from '../../shared/run-result'
+import type { StoredRecord } from '../../shared/record'
 import type { ShapedSeries } from './series-shape'
 
-/** A stored run without its series: the manifest, and its result checked against RunResult (or why not). */
+/** A stored run without its series: the manifest, and its record checked against the record's schema (or why not: an old format, a run without a record). */
 export interface CheckedRun {
   manifest: RunManifest
-  result: { ok: true; value: RunResult } | { ok: false; message: string }
+  result: { ok: true; value: StoredRecord } | { ok: false; message: string }
 }
 
 export type WorkerRequest =

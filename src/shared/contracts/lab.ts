@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { Comparison, ExperimentId, ExperimentManifest, RunId, RunManifest, RunStatus, StoreProblem } from '../runs'
+import { Stop } from '../record'
 import { SweepSpec } from '../sweep'
 import { defineEvent, defineRoute } from './define'
 import { SeriesBlock } from './series-block'
@@ -58,10 +59,14 @@ export const ExperimentProgress = z.object({
   experimentId: ExperimentId,
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
+  /** Runs that did not pass (expects failed, stopped, crashed); cancelled runs are counted in `cancelled`. */
   failed: z.number().int().nonnegative(),
+  cancelled: z.number().int().nonnegative().default(0),
   running: z.number().int().nonnegative(),
   etaMs: z.number().nonnegative().nullable(),
   finished: z.boolean(),
+  /** Once finished: passed (every run passed, the sweep summary holds), failed, or incomplete (a run did not go to its end). */
+  status: z.enum(['passed', 'failed', 'incomplete']).optional(),
 })
 
 /** `pdf` is the HTML report printed by the desktop app (Electron's printToPDF); the browser host refuses it. */
@@ -140,7 +145,7 @@ export const labRoutes = {
   ),
   'runs.list': defineRoute('Stored runs, newest first; damaged entries are listed as problems', z.object({}).strict(), z.object({ runs: z.array(RunManifest), problems: z.array(StoreProblem) })),
   'runs.get': defineRoute(
-    'One stored run: manifest, result (see src/shared/run-result.ts) and series (left out, as {}, with series: false; runs.series has them as binary)',
+    'One stored run: manifest, result (the run record without its series, src/shared/record.ts; older runs: an old format) and series (left out, as {}, with series: false; runs.series has them as binary)',
     z.object({ runId: RunId, series: z.boolean().optional() }).strict(),
     z.object({ manifest: RunManifest, result: z.unknown(), series: z.record(z.string(), z.unknown()) }),
   ),
@@ -183,6 +188,8 @@ export const labEvents = {
       experimentId: ExperimentId,
       runId: RunId,
       status: RunStatus,
+      /** Why a stopped or cancelled run stopped. */
+      stop: Stop.optional(),
       error: z.string().optional(),
       /** Set when the run finished but could not be saved (disk full, read-only workspace…): why. */
       notSaved: z.string().optional(),

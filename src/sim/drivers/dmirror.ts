@@ -5,7 +5,7 @@
  * `faults`, MIGRATE_TO_DEV / MIGRATE_TO_SYS, SNAPSHOT (temporary interval notifier, protection
  * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE; plus the SVA path (IOTLB / ATS, IOPF).
  */
-import { sleep, type Proc } from '../engine/engine'
+import { sleep, waitOn, WaitQueue, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
@@ -16,12 +16,12 @@ import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
-import { EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
-import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
+import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
-import { migrateDeviceToRam } from '../kernel/migrate-device'
+import { migrateDeviceToRam, noteDeviceAlloc } from '../kernel/migrate-device'
 import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
 
@@ -181,12 +181,18 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
     if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
+      // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
+      // mmget_not_zero fails and it returns 0 without faulting, dmirror_do_read finds the same
+      // missing entry (-ENOENT), faults++, and round again, without a signal check. The ioctl
+      // never returns, so it has no return code: the model reports the livelock and leaves the
+      // task inside the ioctl for good (its step never completes).
+      const dead = m.mm.mm_users === 0
       w.finding({
         kind: 'livelock',
-        message: `${write ? 'WRITE' : 'READ'} on ${m.label} makes no progress${m.mm.mm_users === 0 ? ': the mm is dead, dmirror_fault returns 0 and the loop never ends' : ''} (stopped after ${faults} faults)`,
+        message: `${write ? 'WRITE' : 'READ'} on ${m.label} never returns: ${dead ? 'the mm is dead, dmirror_fault returns 0 without faulting and dmirror_do_read finds the same missing page again' : 'no page of the range becomes usable'}; the model stopped following it after ${faults} faults and the task stays in the ioctl`,
         accessPath: p,
       })
-      return { ret: EINTR, cpages, faults }
+      yield waitOn(new WaitQueue(`${m.label}: ${write ? 'dmirror_write' : 'dmirror_read'} livelock`))
     }
   }
 }
@@ -229,6 +235,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
         const np = w.frames.alloc(9, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (!hole && !(f & PTE_ZERO)) {
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
@@ -271,6 +278,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           break
         }
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
+        noteDeviceAlloc(w, np)
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           w.frames.copy(np, old)
@@ -324,12 +332,24 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
 
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
 export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
+  const n = yield* dmirrorEvictDevice(w, m.dev.idx, path)
+  return { ret: 0, cpages: n, faults: 0 }
+}
+
+/**
+ * dmirror_device_evict_chunk over every chunk of device `dev` (index): each device page still
+ * mapped anywhere goes back to system memory (migrate_device_range: one CLEAR per page or folio,
+ * owner NULL). HMM_DMIRROR_RELEASE does it, and so does dmirror_fops_release on every close of a
+ * dmirror file, after removing the file's interval notifier (since "lib: test_hmm: evict device
+ * pages on file close", v6.1; 6.12 and mainline). Returns the pages evicted.
+ */
+export function* dmirrorEvictDevice(w: Kernel, dev: number, path: CallPath): Proc<number> {
   let n = 0
   for (const mm of w.mms) {
     if (mm.phase === 'freed' || mm.phase === 'released') continue
-    n += yield* migrateDeviceToRam(w, m.dev.idx, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
+    n += yield* migrateDeviceToRam(w, dev, mm, 0, ALL_PAGES, [...path, 'dmirror_device_evict_chunk'], null, true)
   }
-  return { ret: 0, cpages: n, faults: 0 }
+  return n
 }
 
 export const PROT_BYTE = {
@@ -362,16 +382,27 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
       ret = sub
       break
     }
+    // dmirror_range_snapshot: mmu_interval_read_begin (sleeps while an invalidation of the
+    // temporary interval is in progress), hmm_range_fault under mmap_read_lock, read_retry; a
+    // retry past HMM_RANGE_DEFAULT_TIMEOUT (jiffies + 1000 ms) ends the ioctl with -EBUSY
+    const deadline = w.engine.now + w.costs.hmm_timeout
     for (;;) {
-      const seq = sub.invalidate_seq
+      if (w.engine.now > deadline) {
+        ret = EBUSY
+        w.count('dmirror_snapshot.timeout')
+        break
+      }
+      const seq = yield* mmuIntervalReadBegin(w, sub)
       const saved = m.interval
       m.interval = sub
       const r = yield* withMmapReadLock(w, mm, hmmRangeFault(w, m, addr, next, false, false, seq, out, pfns, p))
       m.interval = saved
       if (r === EBUSY) continue
+      if (r < 0) ret = r
       break
     }
     yield* mmuIntervalNotifierRemove(w, sub, p)
+    if (ret < 0) break
     for (let i = 0; i < next - addr; i++) {
       const o = out[i] as number
       let b: number

@@ -8,7 +8,7 @@ import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import { ClassicSub, SIZEOF, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
 import { Mirror } from './mirror'
-import { kfdEvict, kfdHits, kfdTeardown, type KfdEviction } from './kfd-evict'
+import { kfdTeardown, type KfdEviction } from './kfd-evict'
 
 export class DriverObj {
   readonly mirrors = new Map<number, Mirror>()
@@ -120,27 +120,25 @@ export function allocBo(w: Kernel, obj: DriverObj, bytes: number, path: CallPath
   obj.bos.push(w.ledger.alloc('vram', bytes, obj.mm.owner, `BO of ${obj.label}`, path))
 }
 
-/** Classic notifier ops that fan invalidations out to the object's mirrors. */
-export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>): NotifierOps {
+/**
+ * Classic notifier ops that fan invalidations out to the object's mirrors. A non-blockable range
+ * (OOM reaper) over live device mappings is refused with -EAGAIN when `nonblockEagain` (the
+ * default: the device would have to wait for fences or a queue eviction); with it false the
+ * mirror is zapped anyway, as KVM does (kvm_mmu_notifier_invalidate_range_start passes may_block
+ * down and always returns 0).
+ */
+export function mirrorNotifierOps(name: string, extra: Partial<NotifierOps>, opts: { nonblockEagain?: boolean } = {}): NotifierOps {
+  const nonblockEagain = opts.nonblockEagain ?? true
   return {
     name,
     invalidateRangeStart(w: Kernel, sub: ClassicSub, r: NotifierRange) {
       const obj = sub.priv as DriverObj
       let cost = 0
       let ok = true
-      if (obj.kfd) {
-        // amdgpu_hmm_invalidate_hsa: a userptr BO / SVM range cannot be evicted without blocking
-        if (!r.blockable && kfdHits(obj, r)) {
-          ok = false
-          w.count('invalidate_nonblock_eagain')
-        } else cost += kfdEvict(w, obj, r)
-      }
       for (const m of obj.mirrors.values()) {
         if (r.event === 'MIGRATE' && r.owner === m.dev.idx) continue
         m.beginInvalidate()
-        // a non-blockable range (OOM reaper) with live device mappings would have to wait for the
-        // device (fences / queue eviction): -EAGAIN, as amdgpu/KFD do
-        if (!r.blockable && m.pt.countPresent(r.start, Math.min(r.end, 0x100000000)) > 0) {
+        if (nonblockEagain && !r.blockable && m.pt.countPresent(r.start, Math.min(r.end, 0x100000000)) > 0) {
           ok = false
           w.count('invalidate_nonblock_eagain')
           continue

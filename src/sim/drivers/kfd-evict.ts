@@ -2,6 +2,11 @@
  * KFD's eviction / restore of user queues when the CPU invalidates memory the GPU maps without
  * being able to fault (userptr BOs, amdgpu_amdkfd_gpuvm.c; SVM ranges with XNACK off, kfd_svm.c):
  *
+ * - each BO has its own mmu_interval_notifier (amdgpu_hmm_register → mmu_interval_notifier_insert
+ *   with amdgpu_hmm_hsa_ops), so its eviction runs in mn_itree_invalidate, outside the notifier
+ *   SRCU: a slow eviction delays only invalidations of this mm, never another process's
+ *   synchronize_srcu (its exit); amdgpu_hmm_invalidate_hsa answers false on a non-blockable range
+ *   (the OOM reaper gets -EAGAIN and skips the VMA);
  * - the notifier callback (amdgpu_amdkfd_evict_userptr / svm_range_evict) marks the BO or range
  *   invalid and bumps the process's eviction count (`evicted_bos` / `evicted_ranges`); the first
  *   eviction quiesces the process's user queues (kgd2kfd_quiesce_mm → evict_process_queues: the
@@ -13,12 +18,15 @@
  *   only if no new eviction came in meanwhile (cmpxchg of the count to 0) resumes the queues
  *   (kgd2kfd_resume_mm); otherwise it reschedules itself;
  * - while the queues are quiesced the GPU runs nothing of this process: device work waits.
- * - process teardown cancels the delayed work (cancel_delayed_work_sync) before freeing.
+ * - process teardown cancels the delayed work (cancel_delayed_work_sync) before freeing, and frees
+ *   the BOs (amdgpu_amdkfd_gpuvm_free_memory_of_gpu → amdgpu_hmm_unregister →
+ *   mmu_interval_notifier_remove).
  */
 import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
-import type { NotifierRange } from '../kernel/objects'
+import type { IntervalOps, IntervalSub, NotifierRange } from '../kernel/objects'
+import { mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { DPTE_PRESENT, DPTE_WRITE, PTE_PRESENT, PTE_WRITE } from '../kernel/pagetable'
 import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
@@ -36,6 +44,8 @@ export interface KfdRange {
   /** The BO's ledger object (kgd_mem). */
   memId: number
   freed: boolean
+  /** bo->notifier (amdgpu_hmm_register); null once unregistered. */
+  sub: IntervalSub | null
 }
 
 /** Per-process eviction state (process_info / svms). */
@@ -49,6 +59,8 @@ export class KfdEviction {
   restoreQueued = false
   /** cancel_delayed_work_sync ran (process teardown). */
   cancelled = false
+  /** The queues were evicted when the restore work was cancelled: they are never restored. */
+  stoppedAtCancel = false
   readonly resumed: WaitQueue
 
   constructor(readonly obj: DriverObj) {
@@ -85,15 +97,42 @@ export function* kfdRegisterUserptr(w: Kernel, obj: DriverObj, start: number, en
   const p = [...path, 'amdgpu_amdkfd_gpuvm_alloc_memory_of_gpu', 'init_user_pages']
   const k = kfdEviction(obj)
   const memId = w.ledger.alloc('driver_object', 512, obj.mm.owner, `userptr BO of ${obj.label}`, p)
-  const r: KfdRange = { start, end, write, invalid: 0, memId, freed: false }
+  const r: KfdRange = { start, end, write, invalid: 0, memId, freed: false, sub: null }
+  const sub = mmuIntervalNotifierInsert(w, obj.mm, start, end, amdgpuHmmHsaOps, memId, [...p, 'amdgpu_hmm_register'])
+  if (typeof sub === 'number') {
+    w.ledger.free(memId, p)
+    return sub
+  }
+  sub.priv = { obj, bo: r } satisfies HsaPriv
+  r.sub = sub
   const ret = yield* validate(w, obj, r, p)
   if (ret < 0) {
+    yield* mmuIntervalNotifierRemove(w, sub, [...p, 'amdgpu_hmm_unregister'])
+    r.sub = null
     w.ledger.free(memId, p)
     return ret
   }
   k.ranges.push(r)
   w.count('kfd.userptr_bos')
   return 0
+}
+
+interface HsaPriv {
+  obj: DriverObj
+  bo: KfdRange
+}
+
+/**
+ * amdgpu_hmm_invalidate_hsa: false on a non-blockable range (it would have to wait for the queue
+ * eviction); otherwise amdgpu_amdkfd_evict_userptr with the new seq.
+ */
+const amdgpuHmmHsaOps: IntervalOps = {
+  invalidate(w, sub, r, cur) {
+    if (!r.blockable) return -1
+    const { obj, bo } = sub.priv as HsaPriv
+    mmuIntervalSetSeq(sub, cur)
+    return kfdEvictUserptr(w, obj, bo, r)
+  },
 }
 
 /** Faults the range in (hmm_range_fault) and maps it on the object's mirrors. */
@@ -117,25 +156,19 @@ function* validate(w: Kernel, obj: DriverObj, r: KfdRange, path: CallPath): Proc
 }
 
 /**
- * The eviction side, from the classic invalidate_range_start of a KFD object: every valid range the
- * invalidation hits becomes invalid; the first eviction quiesces the queues (returns its cost, spent
- * inside the notifier) and queues the restore worker.
+ * amdgpu_amdkfd_evict_userptr for one BO: it becomes invalid; the first eviction quiesces the
+ * process's queues (returns its cost, spent inside the interval callback) and queues the restore
+ * worker.
  */
-export function kfdEvict(w: Kernel, obj: DriverObj, r: NotifierRange): number {
+export function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange, r: NotifierRange): number {
   const k = obj.kfd
-  if (!k || k.cancelled || obj.mmDead) return 0
+  if (!k || k.cancelled || obj.mmDead || b.freed) return 0
   // the process's own migration to its device's memory does not evict
   if (r.event === 'MIGRATE' && obj.mirrors.has(r.owner)) return 0
-  let hit = 0
-  for (const b of k.ranges) {
-    if (b.freed || b.start >= r.end || r.start >= b.end) continue
-    // an interval notifier per BO: mmu_interval_set_seq + mem->invalid++ + evicted_bos++
-    b.invalid++
-    k.evicted++
-    hit++
-  }
-  if (hit === 0) return 0
-  w.count('kfd.range_invalidations', hit)
+  // mem->invalid++ + evicted_bos++
+  b.invalid++
+  k.evicted++
+  w.count('kfd.range_invalidations')
   if (k.quiesced || k.restoreQueued) return 0
   // first eviction: stop the queues (the callback waits for the HWS preemption)
   k.quiesce(w)
@@ -187,13 +220,6 @@ function* restoreWorker(w: Kernel, k: KfdEviction): Proc<void> {
   w.log('kfd', 'resume_mm', obj.label)
 }
 
-/** True if a range of the object overlaps r (a non-blockable invalidation must then answer -EAGAIN). */
-export function kfdHits(obj: DriverObj, r: NotifierRange): boolean {
-  const k = obj.kfd
-  if (!k || k.cancelled) return false
-  return k.ranges.some((b) => !b.freed && b.start < r.end && r.start < b.end)
-}
-
 /** Device work of a process whose queues are quiesced waits for the restore. */
 export function* kfdWaitRunnable(w: Kernel, obj: DriverObj): Proc<void> {
   const k = obj.kfd
@@ -212,16 +238,46 @@ export function kfdCancel(w: Kernel, obj: DriverObj): void {
   const k = obj.kfd
   if (!k || k.cancelled) return
   k.cancelled = true
+  k.stoppedAtCancel = k.quiesced
   k.resume(w)
 }
 
-/** Teardown: cancel the restore work, free the BOs. */
+/**
+ * kfd_process_free_outstanding_kfd_bos for userptr BOs: cancel the restore work, unregister each
+ * BO's interval notifier (amdgpu_hmm_unregister; it may wait out an invalidation of the tree) and
+ * free it.
+ */
+export function* kfdFreeUserptrs(w: Kernel, obj: DriverObj, path: CallPath): Proc<void> {
+  const k = obj.kfd
+  if (!k) return
+  kfdCancel(w, obj)
+  for (const b of k.ranges) {
+    if (b.freed) continue
+    if (b.sub) {
+      const s = b.sub
+      b.sub = null
+      yield* mmuIntervalNotifierRemove(w, s, [...path, 'amdgpu_amdkfd_gpuvm_free_memory_of_gpu', 'amdgpu_hmm_unregister'])
+    }
+    b.freed = true
+    w.ledger.free(b.memId, path)
+  }
+}
+
+/**
+ * Teardown from a context that cannot sleep (freeDriverObj): cancel the restore work, free the
+ * BOs; an interval still registered is removed by a kworker (it may have to wait).
+ */
 export function kfdTeardown(w: Kernel, obj: DriverObj, path: CallPath): void {
   const k = obj.kfd
   if (!k) return
   kfdCancel(w, obj)
   for (const b of k.ranges) {
     if (b.freed) continue
+    if (b.sub) {
+      const s = b.sub
+      b.sub = null
+      w.queueWork('amdgpu_hmm_unregister', 0, () => mmuIntervalNotifierRemove(w, s, ['process_one_work', 'amdgpu_hmm_unregister']))
+    }
     b.freed = true
     w.ledger.free(b.memId, path)
   }

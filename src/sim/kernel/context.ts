@@ -58,6 +58,11 @@ export class Kernel {
   /** SRCU callbacks queued and not yet run. */
   srcuPending = 0
   private srcuBarrierWaiters: Array<() => void> = []
+  /**
+   * Driver behaviours newer than the kernel the model follows, each named after the patch that
+   * brings it, off unless the scenario's `machine.patches` lists it.
+   */
+  readonly patches = new Set<string>()
   /** Findings already reported, to avoid flooding with identical ones. */
   private findingKeys = new Set<string>()
 

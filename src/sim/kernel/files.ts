@@ -15,7 +15,14 @@ import { PAGE_SIZE } from './page'
 export function allocFile(w: Kernel, task: Task, dev: Device, fdName: string, fops: FileOperations, path: CallPath): File {
   const label = `${dev.name} file (opened by ${task.name} as ${fdName})`
   const id = w.ledger.alloc('file', SIZEOF.file, task.owner, label, [...path, 'alloc_file'])
+  // fd_install: the task's fd table holds the struct file (Held by)
+  w.ledger.hold(fdKey(task, fdName), id, null, `${task.name}'s fd ${fdName}`)
   return new File(w.id(), label, dev, id, task, fops)
+}
+
+/** The ledger's key of a task's fd table entry (Held by). */
+export function fdKey(task: Task, fd: string): string {
+  return `fd:${task.pid}:${fd}`
 }
 
 /** get_file. */

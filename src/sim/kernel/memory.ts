@@ -53,6 +53,11 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        const others = sharers(w, mm, hb, pfn)
+        if (others.length > 0) {
+          yield* migrateSharedToRam(w, mm, hb, 9, f, pfn, others, p)
+          continue // the fault again, on the page now in RAM (a write goes on to COW it)
+        }
         const vv = v
         yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner))
         pg = hb + HPAGE_PMD_NR
@@ -150,6 +155,11 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        const others = sharers(w, mm, pg, pfn)
+        if (others.length > 0) {
+          yield* migrateSharedToRam(w, mm, pg, 0, f, pfn, others, p)
+          continue // the fault again, on the page now in RAM (a write goes on to COW it)
+        }
         const vv = v
         yield* faultInvalidation(w, mm, pg, pg + 1, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, pg, 0, f, pfn, write, devOwner))
         pg++
@@ -257,6 +267,59 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   w.count('migrate_to_ram')
   mm.min_flt++
   return w.costs.migrate_page * pages
+}
+
+/**
+ * The other address spaces that map device-private frame `pfn` at `page` (after fork parent and
+ * child share it at the same address). The model keeps no reverse map: it looks at the same
+ * address in every live mm, which is where fork puts the child's entry.
+ */
+function sharers(w: Kernel, mm: MmStruct, page: number, pfn: number): MmStruct[] {
+  if ((w.frames.refcount[pfn] as number) <= 1) return []
+  const out: MmStruct[] = []
+  for (const o of w.mms) {
+    if (o === mm || o.phase === 'freed' || o.phase === 'released') continue
+    if (o.pt.get(page) & PTE_DEVPRIV && o.pt.pfn(page) === pfn) out.push(o)
+  }
+  return out
+}
+
+/**
+ * A CPU fault on a device-private page that other address spaces map too (shared since fork):
+ * migrate_to_ram's migrate_vma_setup collects the faulting mm's entry (MIGRATE, the device as
+ * owner), then migrate_vma_unmap → try_to_migrate walks the folio's other mappings, each under its
+ * own CLEAR (try_to_migrate_one, owner NULL), and remove_migration_ptes maps the one new page in
+ * RAM everywhere, with each entry's own write bit (fork made them read-only: copy_nonpresent_pte),
+ * so a write afterwards is a COW break. Every mapper's mirror loses the device page.
+ */
+function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9, f: number, pfn: number, others: MmStruct[], path: CallPath): Proc<void> {
+  const fr = w.frames
+  const n = 1 << order
+  const r = { mm, start: page, end: page + n, event: 'MIGRATE' as const, blockable: true, owner: (fr.dev[pfn] as number) - 1 }
+  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  const np = fr.alloc(order, mm.owner)
+  fr.copy(np, pfn)
+  const map = (o: MmStruct, fl: number): void => {
+    const flags = PTE_PRESENT | (fl & PTE_WRITE) | (fl & PTE_WRITE ? 0 : PTE_COW)
+    if (order === 9) o.pt.setHuge(page, flags, np)
+    else o.pt.set(page, flags, np)
+    fr.put(pfn, o.owner, heirOwner(o))
+    for (const m of o.mirrors) m.dropDevicePage(page, n)
+  }
+  for (const o of others) {
+    const fl = o.pt.get(page)
+    yield* invalidated(w, o, page, page + n, 'CLEAR', [...path, 'migrate_vma_unmap', 'try_to_migrate_one'], () => {
+      fr.get(np)
+      map(o, fl)
+      return 0
+    })
+  }
+  map(mm, f)
+  yield* archInvalidateSecondaryTlbs(w, mm, page, page + n, path)
+  yield* invalidateRangeEnd(w, r, path)
+  w.count('migrate_to_ram')
+  mm.min_flt++
+  yield sleep(w.costs.migrate_page * n + cpuTlbFlushCost(w.costs, n))
 }
 
 /** A fault on a PMD leaf that needs no copy: a write to a shared one, or the reuse of an exclusive THP. */

@@ -15,6 +15,24 @@ import { heirOwner } from './mm-ref'
 import { splitHugeByCopy } from './huge_memory'
 import { HPAGE_PMD_NR } from './page'
 
+/** Per run: the order in which device frames were handed out (a serial per frame). */
+const allocSerials = new WeakMap<Kernel, { next: number; of: Map<number, number> }>()
+
+function serials(w: Kernel): { next: number; of: Map<number, number> } {
+  let s = allocSerials.get(w)
+  if (!s) allocSerials.set(w, (s = { next: 1, of: new Map() }))
+  return s
+}
+
+/**
+ * Records that device frame `pfn` was just handed out by the device's allocator
+ * (dmirror_devmem_alloc_page): the order an eviction walks device pages in follows it.
+ */
+export function noteDeviceAlloc(w: Kernel, pfn: number): void {
+  const s = serials(w)
+  s.of.set(pfn, s.next++)
+}
+
 /**
  * Migrates the device pages of device `dev` (index) in [start, end) of `mm` back to system RAM: device-private
  * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
@@ -32,6 +50,14 @@ export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start:
   const lo = pages[0] as number
   const lastPg = pages[pages.length - 1] as number
   const hi = mm.pt.isHuge(lastPg) ? lastPg + HPAGE_PMD_NR : lastPg + 1
+  // an eviction walks the device's pfns upward (migrate_device_range over the chunk); test_hmm's
+  // free list is LIFO (dmirror_allocate_chunk pushes the chunk's pages in pfn order,
+  // dmirror_devmem_alloc_page pops the last pushed), so the page allocated last has the lowest
+  // pfn and is evicted first: on a fresh device, the highest virtual page first
+  if (evict) {
+    const serial = serials(w).of
+    pages.sort((a, b) => (serial.get(mm.pt.pfn(b)) ?? 0) - (serial.get(mm.pt.pfn(a)) ?? 0))
+  }
   // migrate_vma_setup: one MIGRATE over the range, the device as owner. An eviction
   // (migrate_device_range, e.g. dmirror_device_evict_chunk) has no range: try_to_migrate_one
   // raises CLEAR per folio with owner NULL, which the mirrors receive.

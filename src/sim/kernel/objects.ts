@@ -206,9 +206,12 @@ export class Subscriptions {
   ) {
     this.wq = new WaitQueue(`${mmLabel} notifier wq`)
   }
-  get has_itree(): boolean {
-    return this.itree.length > 0
-  }
+  /**
+   * Set by the first mmu_interval_notifier_insert (__mmu_notifier_register(NULL, mm)) and never
+   * cleared: once set, every invalidation of the mm takes the interval-tree path
+   * (mn_itree_inv_start_range / mn_itree_inv_end) even with an empty tree.
+   */
+  has_itree = false
 }
 
 export class File {

@@ -43,7 +43,7 @@ export function* oomReap(w: Kernel, mm: MmStruct, path: CallPath): Proc<number> 
     const r = { mm, start: v.start, end: v.end, event: 'UNMAP' as const, blockable: false, owner: -1 }
     const s = yield* invalidateRangeStart(w, r, [...p, 'mmu_notifier_invalidate_range_start_nonblock'])
     if (s.ret < 0) {
-      yield* invalidateRangeEnd(w, r, p)
+      // -EAGAIN: the notifier core already ended what it started; the caller must not call _end
       w.count('oom_reaper.vma_skipped')
       continue
     }

@@ -12,7 +12,7 @@ import { EBADF, EINVAL } from './errno'
 import { SIZEOF, Task, Vma, copyForkFlags, type File, type MmStruct } from './objects'
 import { mmAlloc, mmput } from './mm'
 import { mmget } from './mm-ref'
-import { fput, fputTmpfile, getFile, taskWorkRun } from './files'
+import { fdKey, fput, fputTmpfile, getFile, taskWorkRun } from './files'
 import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
 
@@ -26,24 +26,34 @@ export function spawnTask(w: Kernel, name: string, path: CallPath): Task {
   return t
 }
 
-/** fork(2). */
-export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPath): Proc<Task> {
-  const p = [...path, 'kernel_clone', 'copy_process']
-  const owner = w.ledger.addOwner(`task ${childName}`)
-  const child = new Task(w.pid(), childName, owner, parent)
+/** copy_process's new task: a pid, a ledger owner, a place in the task list. */
+function copyProcess(w: Kernel, parent: Task, childName: string): Task {
+  const child = new Task(w.pid(), childName, w.ledger.addOwner(`task ${childName}`), parent)
   w.tasks.set(childName, child)
-  // copy_files → dup_fd: the same struct file, f_count++
+  return child
+}
+
+/** copy_files → dup_fd: the child's table holds the same struct files (f_count++) and close_on_exec bits. */
+function dupFd(w: Kernel, parent: Task, child: Task, p: CallPath): void {
   for (const [fd, f] of parent.fds) {
     getFile(w, f, [...p, 'copy_files', 'dup_fd'])
     child.fds.set(fd, f)
+    w.ledger.hold(fdKey(child, fd), f.ledgerId, null, `${child.name}'s fd ${fd}`)
   }
   for (const [fd, f] of parent.tmpfiles) {
     w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
     f.f_count++
     child.tmpfiles.set(fd, f)
   }
-  // dup_fd copies the close_on_exec bits with the table
   for (const fd of parent.cloexec) child.cloexec.add(fd)
+}
+
+/** fork(2). */
+export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPath): Proc<Task> {
+  const p = [...path, 'kernel_clone', 'copy_process']
+  const child = copyProcess(w, parent, childName)
+  const owner = child.owner
+  dupFd(w, parent, child, p)
   const old = parent.mm
   yield sleep(w.costs.fork_base)
   if (old) {
@@ -160,6 +170,7 @@ export function* doExit(w: Kernel, t: Task, path: CallPath): Proc<void> {
   }
   for (const [fd, f] of [...t.fds]) {
     t.fds.delete(fd)
+    w.ledger.unhold(fdKey(t, fd))
     fput(w, f, t, [...p, 'exit_files', 'put_files_struct', 'close_files'])
   }
   for (const [fd, f] of [...t.tmpfiles]) {
@@ -203,6 +214,7 @@ export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<n
   if (!f) return EBADF
   t.fds.delete(fd)
   t.cloexec.delete(fd)
+  w.ledger.unhold(fdKey(t, fd))
   w.mark('close', `${t.name} closes ${fd}`)
   fput(w, f, t, [...path, 'close_fd'])
   yield* taskWorkRun(w, t, [...path, 'syscall_exit_to_user_mode'])
@@ -219,9 +231,7 @@ export function* doClose(w: Kernel, t: Task, fd: string, path: CallPath): Proc<n
  */
 export function* doClone(w: Kernel, parent: Task, childName: string, kind: 'thread' | 'vfork', path: CallPath): Proc<Task> {
   const p = [...path, 'kernel_clone', 'copy_process']
-  const owner = w.ledger.addOwner(`task ${childName}`)
-  const child = new Task(w.pid(), childName, owner, parent)
-  w.tasks.set(childName, child)
+  const child = copyProcess(w, parent, childName)
   if (kind === 'thread') {
     child.fds = parent.fds
     child.tmpfiles = parent.tmpfiles
@@ -229,18 +239,7 @@ export function* doClone(w: Kernel, parent: Task, childName: string, kind: 'thre
     child.files = parent.files
     parent.files.count++
     child.leader = parent.leader ?? parent
-  } else {
-    for (const [fd, f] of parent.fds) {
-      getFile(w, f, [...p, 'copy_files', 'dup_fd'])
-      child.fds.set(fd, f)
-    }
-    for (const [fd, f] of parent.tmpfiles) {
-      w.ledger.access(f.ledgerId, [...p, 'copy_files', 'dup_fd', 'get_file'], 'get_file')
-      f.f_count++
-      child.tmpfiles.set(fd, f)
-    }
-    for (const fd of parent.cloexec) child.cloexec.add(fd)
-  }
+  } else dupFd(w, parent, child, p)
   yield sleep(w.costs.fork_base)
   if (parent.mm) {
     mmget(w, parent.mm, [...p, 'copy_mm'])

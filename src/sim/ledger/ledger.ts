@@ -79,6 +79,23 @@ export interface LeakRow {
   since: number | null
   /** When they were last released (ns), null if still held at the end. */
   until: number | null
+  /** The chain of references that kept it alive once its owner was gone, holder first (see `heldBy`). */
+  heldBy: readonly string[]
+}
+
+/**
+ * A reference one thing holds on a tracked object, recorded when it is taken (`hold`) and closed
+ * when it is put (`unhold`): an fd on a struct file, a driver's mm_users reference on an
+ * mm_struct, an SVA bond on a PASID. `from` is the holding object, or null for a root (a task's
+ * fd table entry, a CPU's lazy-TLB mm), named by `via`.
+ */
+export interface Hold {
+  readonly to: number
+  readonly from: number | null
+  /** The reference in words: "B's fd 3", "D1's mm_users reference". */
+  readonly via: string
+  readonly takenT: number
+  releasedT: number | null
 }
 
 /**
@@ -90,6 +107,8 @@ export interface MemorySample {
   /** Live bytes by type, indexed like MEM_TYPES. */
   live: readonly number[]
   leaked: number
+  /** Leaked bytes by type, indexed like MEM_TYPES. */
+  leakedByType: readonly number[]
 }
 
 export type MemorySampleListener = (s: MemorySample) => void
@@ -119,8 +138,11 @@ export class Ledger {
   peakLeaked = 0
   /** Time of the sample being accumulated (-1: none yet). */
   private rowT = -1
-  private readonly sampleEvent: MemorySample = { t: 0, live: this.liveByType, leaked: 0 }
+  private readonly sampleEvent: MemorySample = { t: 0, live: this.liveByType, leaked: 0, leakedByType: this.leakedByType }
   private readonly growthEvent: MemoryGrowth = { type: 0, live: this.liveByType }
+  /** References recorded by `hold` (open ones keyed by the caller's key). */
+  readonly holds: Hold[] = []
+  private readonly openHolds = new Map<string, number>()
   /** Allocations / frees counted (objects and pool charges). */
   allocs = 0
   frees = 0
@@ -270,6 +292,64 @@ export class Ledger {
     this.charge(o.type, owner, o.bytes)
   }
 
+  /**
+   * Records a reference on tracked object `to`, taken now by `from` (a tracked object) or by a
+   * root (null) named `via`. `key` names it for `unhold`; a key still open is closed first.
+   */
+  hold(key: string, to: number, from: number | null, via: string): void {
+    if (this.openHolds.has(key)) this.unhold(key)
+    this.openHolds.set(key, this.holds.push({ to, from, via, takenT: this.clock(), releasedT: null }) - 1)
+  }
+
+  /** Closes the reference `key` (no-op when none is open). */
+  unhold(key: string): void {
+    const i = this.openHolds.get(key)
+    if (i === undefined) return
+    this.openHolds.delete(key)
+    ;(this.holds[i] as Hold).releasedT = this.clock()
+  }
+
+  /**
+   * What kept an owner's memory alive at time `t` (just after it went away): from a tracked object
+   * of that owner that something else held then, the references back to a root, holder first,
+   * e.g. ["B's fd 3", "struct file /dev/dmirror", "D1's mm_users reference", "mm of A"]. Empty when
+   * no recorded reference held any of its objects.
+   */
+  heldBy(owner: number, t: number): string[] {
+    const liveAt = (h: Hold): boolean => h.takenT <= t && (h.releasedT === null || h.releasedT > t)
+    const into = new Map<number, Hold[]>()
+    for (const h of this.holds) {
+      if (!liveAt(h)) continue
+      const list = into.get(h.to)
+      if (list) list.push(h)
+      else into.set(h.to, [h])
+    }
+    const alive = (id: number): boolean => {
+      const o = this.objects[id]
+      return o !== undefined && o.allocT <= t && (o.freeT === null || o.freeT > t)
+    }
+    // holders from outside the owner first (its own references end with it)
+    const outside = (h: Hold): boolean => h.from === null || (this.objects[h.from]?.owner ?? -1) !== owner
+    for (const o of this.objects) {
+      if (o.owner !== owner || !alive(o.id)) continue
+      const first = (into.get(o.id) ?? []).filter(outside)
+      if (first.length === 0) continue
+      const chain: string[] = [o.label]
+      const seen = new Set<number>([o.id])
+      let h: Hold | undefined = first[0]
+      while (h) {
+        chain.unshift(h.via)
+        if (h.from === null || seen.has(h.from)) break
+        seen.add(h.from)
+        const from = this.objects[h.from] as LedgerObject
+        chain.unshift(from.label)
+        h = (into.get(from.id) ?? []).find((x) => x.from === null || !seen.has(x.from))
+      }
+      return chain
+    }
+    return []
+  }
+
   /** Checks an access to a tracked object; an access after free is reported (KASAN-style). */
   access(id: number, path: CallPath, what: string): boolean {
     const o = this.objects[id]
@@ -373,10 +453,18 @@ export class Ledger {
           byteSeconds: byteNs / 1e9,
           since: c.leakedSince,
           until: c.bytes === 0 ? c.leakedUntil : null,
+          heldBy: this.heldChain(o.id, ti, c.leakedSince),
         })
       }
     }
     return rows
+  }
+
+  private heldChain(owner: number, ti: number, since: number): string[] {
+    const chain = this.heldBy(owner, since)
+    if (chain.length === 0) return chain
+    const anchor = this.objects.find((o) => o.label === chain[chain.length - 1] && o.owner === owner)
+    return anchor && anchor.type === MEM_TYPES[ti] ? chain : [...chain, `its ${MEM_TYPES[ti]}`]
   }
 
   /** Live tracked objects (and pool bytes) matching a filter. */

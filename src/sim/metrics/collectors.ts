@@ -5,10 +5,10 @@
  */
 import type { Hooks } from '../engine/hooks'
 import type { CounterEvent, HookChannels, InvalidationRecord } from '../kernel/types'
-import type { RunResult } from '../../shared/result'
+import type { Aggregates, InvalidationStat } from '../../shared/record'
 import { MEM_TYPES, type MemoryGrowth, type MemorySample, type MemType } from '../ledger/ledger'
 
-export type InvalidationStat = RunResult['metrics']['invalidations_by'][number]
+export type { InvalidationStat }
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0
@@ -35,21 +35,39 @@ export class InvalidationCosts {
     arr.push(r.cost)
   }
 
-  /** Aggregates sorted by key: count, total and percentiles per key, and the grand totals. */
-  summary(): { by: InvalidationStat[]; count: number; total_ns: number } {
+  /**
+   * Exact aggregates over every invalidation (never over the capped table): by event × device ×
+   * mechanism, by each of the three alone, and the totals; each with nearest-rank percentiles.
+   */
+  summary(): Aggregates['invalidations'] {
     const by: InvalidationStat[] = []
+    const groups = { event: new Map<string, number[][]>(), device: new Map<string, number[][]>(), mechanism: new Map<string, number[][]>() }
     let count = 0
     let totalNs = 0
     for (const k of [...this.costs.keys()].sort()) {
-      const arr = (this.costs.get(k) as number[]).slice().sort((a, b) => a - b)
+      const arr = this.costs.get(k) as number[]
       const [event, device, mechanism] = k.split('|') as [string, string, string]
-      const total = arr.reduce((a, b) => a + b, 0)
-      count += arr.length
-      totalNs += total
-      by.push({ event, device, mechanism, count: arr.length, total_ns: total, p50_ns: percentile(arr, 0.5), p90_ns: percentile(arr, 0.9), p99_ns: percentile(arr, 0.99), max_ns: arr[arr.length - 1] ?? 0 })
+      const s = stat(arr)
+      count += s.count
+      totalNs += s.totalNs
+      by.push({ event, device, mechanism, ...s })
+      for (const [g, key] of [['event', event], ['device', device], ['mechanism', mechanism]] as const) {
+        const list = groups[g].get(key)
+        if (list) list.push(arr)
+        else groups[g].set(key, [arr])
+      }
     }
-    return { by, count, total_ns: totalNs }
+    const of = (g: 'event' | 'device' | 'mechanism'): InvalidationStat[] =>
+      [...groups[g].keys()].sort().map((key) => ({ [g]: key, ...stat((groups[g].get(key) as number[][]).flat()) }))
+    return { count, totalNs, by, byEvent: of('event'), byDevice: of('device'), byMechanism: of('mechanism') }
   }
+}
+
+function stat(costs: readonly number[]): Omit<InvalidationStat, 'event' | 'device' | 'mechanism'> {
+  const arr = costs.slice().sort((a, b) => a - b)
+  let total = 0
+  for (const c of arr) total += c
+  return { count: arr.length, totalNs: total, p50Ns: percentile(arr, 0.5), p90Ns: percentile(arr, 0.9), p99Ns: percentile(arr, 0.99), maxNs: arr[arr.length - 1] ?? 0 }
 }
 
 /** Named counters (subscribes to `counter`). */
@@ -81,6 +99,7 @@ export interface MemorySeries {
   t: number[]
   byType: Record<MemType, number[]>
   leaked: number[]
+  leakedByType: Record<MemType, number[]>
 }
 
 /** Maximum points kept per series (older points are decimated deterministically). */
@@ -88,7 +107,12 @@ const SERIES_CAP = 2048
 
 /** Memory by type and leaked bytes over time (subscribes to `memory`), at most ~SERIES_CAP points. */
 export class MemorySeriesCollector {
-  readonly series: MemorySeries = { t: [], byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>, leaked: [] }
+  readonly series: MemorySeries = {
+    t: [],
+    byType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>,
+    leaked: [],
+    leakedByType: Object.fromEntries(MEM_TYPES.map((t) => [t, []])) as unknown as Record<MemType, number[]>,
+  }
   private minSpacing = 0
 
   constructor(hooks: Hooks<HookChannels>) {
@@ -103,12 +127,18 @@ export class MemorySeriesCollector {
     const overwrite = n > 1 && t - (s.t[n - 2] as number) < this.minSpacing
     if (overwrite) {
       s.t[n - 1] = t
-      for (let ti = 0; ti < MEM_TYPES.length; ti++) (s.byType[MEM_TYPES[ti] as MemType])[n - 1] = m.live[ti] as number
+      for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+        s.byType[MEM_TYPES[ti] as MemType][n - 1] = m.live[ti] as number
+        s.leakedByType[MEM_TYPES[ti] as MemType][n - 1] = m.leakedByType[ti] as number
+      }
       s.leaked[n - 1] = m.leaked
       return
     }
     s.t.push(t)
-    for (let ti = 0; ti < MEM_TYPES.length; ti++) s.byType[MEM_TYPES[ti] as MemType].push(m.live[ti] as number)
+    for (let ti = 0; ti < MEM_TYPES.length; ti++) {
+      s.byType[MEM_TYPES[ti] as MemType].push(m.live[ti] as number)
+      s.leakedByType[MEM_TYPES[ti] as MemType].push(m.leakedByType[ti] as number)
+    }
     s.leaked.push(m.leaked)
     if (s.t.length > SERIES_CAP) this.decimate()
   }
@@ -117,7 +147,10 @@ export class MemorySeriesCollector {
     const s = this.series
     const keep = (arr: number[]): number[] => arr.filter((_, i) => i % 2 === 1 || i === arr.length - 1)
     s.t = keep(s.t)
-    for (const t of MEM_TYPES) s.byType[t] = keep(s.byType[t])
+    for (const t of MEM_TYPES) {
+      s.byType[t] = keep(s.byType[t])
+      s.leakedByType[t] = keep(s.leakedByType[t])
+    }
     s.leaked = keep(s.leaked)
     const span = (s.t[s.t.length - 1] as number) - (s.t[0] as number)
     this.minSpacing = Math.max(this.minSpacing * 2, Math.ceil(span / SERIES_CAP))
@@ -130,6 +163,8 @@ export class MemorySeriesCollector {
  */
 export class PeakBytes {
   private readonly peak: number[] = MEM_TYPES.map(() => 0)
+  /** Peak of all types together (an allocation is the only moment the total can rise). */
+  total = 0
 
   constructor(hooks: Hooks<HookChannels>) {
     const peak = this.peak
@@ -137,6 +172,9 @@ export class PeakBytes {
     hooks.on('memory_growth', (g: MemoryGrowth) => {
       const v = g.live[g.type] as number
       if (v > (peak[g.type] as number)) peak[g.type] = v
+      let sum = 0
+      for (let i = 0; i < g.live.length; i++) sum += g.live[i] as number
+      if (sum > this.total) this.total = sum
     })
   }
 

@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
 import { z } from 'zod'
 import { COST_NAMES } from '../cost/model'
+import { COUNTER_NAMES, COUNTERS, nearestNames } from '../../shared/counters'
 import {
   ScenarioSchema,
   LEAF_STEPS,
@@ -33,7 +34,7 @@ export class ScenarioError extends Error {
 }
 
 /** A scenario with where it came from. */
-export type LoadedScenario = Scenario & { source?: { file: string; hash: string } }
+export type LoadedScenario = Scenario & { source?: { file: string; hash: string; text?: string } }
 
 const stepLines = new WeakMap<object, number>()
 
@@ -245,6 +246,10 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       if (typeof v === 'string' && !set.has(v)) issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
     }
     if (key === 'expect') {
+      const counter = b.counter as { name?: unknown } | undefined
+      if (typeof counter?.name === 'string' && !Object.hasOwn(COUNTERS, counter.name)) {
+        issues.push({ path: [...p, key, 'counter', 'name'], message: `unknown counter "${counter.name}"; nearest known: ${nearestNames(counter.name, COUNTER_NAMES).join(', ')} (docs/scenarios.md lists them all)` })
+      }
       const buf = b.buffer as { name?: string } | undefined
       if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers come from user_buffer or an into: (device_read, migrate_to_device, exclusive, pread)` })
       for (const sub of ['memory', 'pagemap'] as const) {
@@ -284,11 +289,16 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   })
 }
 
+export interface ParseOptions {
+  /** Changes the parsed document before it is validated (yaml's Document API: `setIn`). */
+  edit?: (doc: Document) => void
+}
+
 /**
  * Parses and validates a scenario (YAML or JSON). Throws ScenarioError naming file, line, field and
  * what was expected; the message lists every problem found, one per line.
  */
-export function parseScenario(text: string, fileName: string): LoadedScenario {
+export function parseScenario(text: string, fileName: string, opts: ParseOptions = {}): LoadedScenario {
   checkTextLimits(text, fileName, SCENARIO_LIMITS, (message, line) => new ScenarioError(message, fileName, line, '(document)'))
   const lc = new LineCounter()
   let doc: Document
@@ -302,6 +312,15 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     const line = lc.linePos(e.pos[0]).line
     const msg = e.message.split('\n')[0] ?? e.message
     throw new ScenarioError(`${fileName}:${line}: (document): not valid YAML/JSON: ${msg}`, fileName, line, '(document)')
+  }
+  if (opts.edit) {
+    // edits of the parsed document (swept parameters, a probed machine) keep every other node's
+    // position, so errors and expects still cite the user's lines
+    try {
+      opts.edit(doc)
+    } catch (e) {
+      throw new ScenarioError(`${fileName}:1: (document): ${e instanceof Error ? e.message : String(e)}`, fileName, 1, '(document)')
+    }
   }
   let js: unknown
   try {
@@ -343,7 +362,7 @@ export function parseScenario(text: string, fileName: string): LoadedScenario {
     if (issues.length === 0) {
       for (const [s, p] of paths) stepLines.set(s, lineFor(doc, lc, p))
       const out = sc as LoadedScenario
-      out.source = { file: fileName, hash: hashText(text) }
+      out.source = { file: fileName, hash: hashText(text), text }
       return out
     }
   }

@@ -8,7 +8,7 @@
  */
 import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { World } from '../world'
-import type { MmStruct, TmpFile } from '../kernel/objects'
+import type { MmStruct, Task, TmpFile } from '../kernel/objects'
 import type { Target } from '../teardown/design'
 import { PROT_READ, PROT_WRITE } from '../kernel/types'
 import { spawnTask, doFork, doExit, doClose, doClone, doExecve, doDup } from '../kernel/task'
@@ -39,8 +39,10 @@ import {
   type DataIo,
 } from '../drivers/dmirror'
 import { allocBo, createQueue } from '../drivers/driver'
+import { moduleUnload } from '../teardown/module'
+import { moduleUnloaded } from '../kernel/notifier'
 import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
-import { EBADF, EINVAL, ESRCH } from '../kernel/errno'
+import { EBADF, EINVAL, ENODEV, ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
 import { parseDuration, parseSize, patternValue, type LEAF_STEPS, type LeafStepT, type PatternT } from '../../shared/scenario'
 import { deviceByName, liveTask, protBits, rangeOf, resolveDevice, type Ctx, type RangeArgs } from './ctx'
@@ -93,6 +95,16 @@ function* tmpfileIo(env: StepEnv, a: { task: string; fd: string; offset?: number
   return ret
 }
 
+/** fork / thread / vfork: a live parent, a new child name, then the clone; the child's mm is recorded. */
+function* cloneStep(env: StepEnv, a: { task: string; child: string }, clone: (w: World, parent: Task, path: string[]) => Proc<Task>): Proc<number> {
+  const t = liveTask(env.ctx, a.task)
+  if (typeof t === 'number') return t
+  if (env.w.tasks.has(a.child)) return EINVAL
+  const c = yield* clone(env.w, t, env.path)
+  if (c.mm) env.ctx.mmOf.set(c.name, c.mm)
+  return 0
+}
+
 const deviceStep = (op: DeviceOp) =>
   function* (env: StepEnv, a: DevArgs): Proc<DeviceOpResult> {
     return yield* deviceOp(env.ctx, op, a, env.path, env.round)
@@ -105,30 +117,9 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (t.mm) ctx.mmOf.set(t.name, t.mm)
     return 0
   },
-  *fork({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doFork(w, t, a.child, path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
-  *thread({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doClone(w, t, a.child, 'thread', path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
-  *vfork({ ctx, w, path }, a) {
-    const t = liveTask(ctx, a.task)
-    if (typeof t === 'number') return t
-    if (w.tasks.has(a.child)) return EINVAL
-    const c = yield* doClone(w, t, a.child, 'vfork', path)
-    if (c.mm) ctx.mmOf.set(c.name, c.mm)
-    return 0
-  },
+  fork: (env, a) => cloneStep(env, a, (w, t, path) => doFork(w, t, a.child, path)),
+  thread: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'thread', path)),
+  vfork: (env, a) => cloneStep(env, a, (w, t, path) => doClone(w, t, a.child, 'vfork', path)),
   *execve({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
@@ -181,6 +172,9 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     while (reaping) yield waitOn(reaped)
     return 0
   },
+  *module_unload({ ctx, w, path }, a) {
+    return yield* moduleUnload(w, ctx.design, a.synchronize ?? true, path)
+  },
   *close({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     return typeof t === 'number' ? t : yield* doClose(w, t, a.fd, path)
@@ -190,6 +184,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     const d = deviceByName(w, a.device)
     if (typeof t === 'number') return t
     if (!d) return EINVAL
+    if (moduleUnloaded(w)) return ENODEV
     if (t.fds.has(a.fd) || t.tmpfiles.has(a.fd)) return EINVAL
     const f = allocFile(w, t, d, a.fd, ctx.fops, path)
     if (a.cloexec) t.cloexec.add(a.fd)

@@ -55,8 +55,11 @@ export const D1: TeardownDesign = {
       const o = yield* create(w, task, path)
       if (typeof o === 'number') return o
       obj = o
-      if (file) (file.priv as FilePriv).obj = obj
-      else designState(w).api.set(apiKey(obj.mm, dev), obj)
+      if (file) {
+        ;(file.priv as FilePriv).obj = obj
+        // the file's mirror context holds mmget(mm): the file keeps the address space (Held by)
+        w.ledger.hold(`d1:${obj.ledgerId}`, obj.mm.ledgerId, file.ledgerId, "D1's mm_users reference")
+      } else designState(w).api.set(apiKey(obj.mm, dev), obj)
     }
     addMirror(w, obj, dev, SIZEOF.hmm_mirror, path)
     return 0
@@ -74,6 +77,7 @@ export const D1: TeardownDesign = {
     const mm = obj.mm
     if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, path)
     freeDriverObj(w, obj, path)
+    w.ledger.unhold(`d1:${obj.ledgerId}`)
     yield* mmput(w, mm, [...path, 'd1_unpin_mm'])
   },
 }

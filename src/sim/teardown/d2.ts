@@ -2,6 +2,8 @@
  * D2 — the fd holds mm_count plus a classic notifier (KVM-like): the driver object hangs off the
  * file and mmgrabs the mm; ->release (from exit_mmap) stops the device and drops its mappings; the
  * object and the mm_struct stay until the last fput. Ioctls from another mm get -EIO, like KVM.
+ * It never refuses a non-blockable range (the OOM reaper): like kvm_mmu_notifier_invalidate_range_start
+ * it zaps with may_block = false and returns 0.
  */
 import { sleep } from '../engine/engine'
 import type { Device } from '../devices/device'
@@ -20,7 +22,7 @@ const ops = mirrorNotifierOps('d2_kvm_like', {
     if (zc > 0) yield sleep(zc)
     obj.mmDead = true
   },
-})
+}, { nonblockEagain: false })
 
 interface FilePriv {
   obj: DriverObj | null

@@ -11,6 +11,7 @@ import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF, type IntervalOps } from '../kernel/objects'
 import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { addMirror, allocDriverObj, freeDriverObj, type DriverObj } from '../drivers/driver'
+import { dmirrorEvictDevice } from '../drivers/dmirror'
 import { apiKey, designState, type TeardownDesign, type Target } from './design'
 import { EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
@@ -82,6 +83,8 @@ export const D5: TeardownDesign = {
     const obj = (file.priv as FilePriv).obj
     if (!obj) return
     if (obj.interval) yield* mmuIntervalNotifierRemove(w, obj.interval, path)
+    // lib/test_hmm.c dmirror_fops_release: then every chunk of the device is evicted
+    if (file.dev.spec.kind === 'dmirror') yield* dmirrorEvictDevice(w, file.dev.idx, [...path, 'dmirror_fops_release'])
     freeDriverObj(w, obj, [...path, 'dmirror_fops_release'])
   },
 }

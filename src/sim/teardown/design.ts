@@ -35,6 +35,11 @@ export interface TeardownDesign {
   release(w: Kernel, file: File, path: CallPath): Proc<void>
   /** Called once when the run starts (D3 joins the mmput notifier chain here). */
   init?(w: Kernel): void
+  /**
+   * The driver's module __exit, before its text is freed (KFD: kfd_cleanup_processes, then
+   * kfd_process_destroy_wq). `synchronize` says whether it calls mmu_notifier_synchronize.
+   */
+  moduleExit?(w: Kernel, synchronize: boolean, path: CallPath): Proc<void>
 }
 
 

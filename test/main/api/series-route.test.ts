@@ -16,7 +16,7 @@ afterAll(() => services.close())
 function manifest(id: string): RunManifest {
   const at = '2026-11-25T18:00:00.000Z'
   return {
-    schema: 'hmmlab.run/1',
+    schema: 'hmmlab.run/2',
     id,
     scenario: { name: 'fork leak', fileName: 'fork-leak.yaml', hash: 'ab'.repeat(32), text: 'name: fork leak\n' },
     design: 'D4',
@@ -24,7 +24,7 @@ function manifest(id: string): RunManifest {
     parameters: {},
     versions: { hmmlab: '0.1.0', node: process.versions.node },
     timings: { queuedAt: at, startedAt: at, finishedAt: at, wallMs: 1 },
-    status: 'ok',
+    status: 'passed',
     tags: [],
     metrics: {},
     expects: { passed: 0, failed: 0 },

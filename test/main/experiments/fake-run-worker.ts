@@ -6,6 +6,7 @@
 import type { RunTask, RunTaskResult } from '../../../src/main/services/experiments/protocol'
 import { movable, packArrays } from '../../../src/main/services/experiments/protocol'
 import { Piscina } from 'piscina'
+import { fakeRecord } from './fake-record'
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
@@ -14,19 +15,16 @@ function sleep(ms: number): void {
 export default function run(task: RunTask): RunTaskResult | unknown {
   const flag = new Int32Array(task.cancelFlag)
   const [behaviour, arg] = task.scenarioText.split(':')
-  const base = { scenarioName: `fake ${behaviour}`, metrics: { seed: task.seed }, expects: { passed: 1, failed: 0 }, findings: 0 }
   switch (behaviour) {
     case 'steps': {
       const steps = Number(arg ?? 10)
       for (let i = 0; i < steps; i++) {
-        if (Atomics.load(flag, 0) === 1) return { ...base, status: 'cancelled', result: { stoppedAt: i }, series: {} }
+        if (Atomics.load(flag, 0) === 1) return { status: 'record', record: fakeRecord(task, i) }
         sleep(10)
         task.progressPort.postMessage({ simTimeNs: i * 1000, stepsDone: i + 1, stepsTotal: steps })
       }
-      const series = { memory: Array.from({ length: 1000 }, (_, i) => i * task.seed) }
-      const packed = packArrays({ result: { design: task.design, parameters: task.parameters }, series })
-      const value = { ...base, status: 'ok', ...packed.packed }
-      return movable(value, packed.buffers, Piscina)
+      const packed = packArrays({ status: 'record' as const, record: fakeRecord(task) })
+      return movable(packed.packed, packed.buffers, Piscina)
     }
     case 'throw':
       throw new Error('scenario step 3 (mmap): simulated failure')

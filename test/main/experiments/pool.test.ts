@@ -25,10 +25,11 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
   it('runs a task, reports progress and brings typed arrays back as plain arrays', async () => {
     const progress: number[] = []
     const outcome = await pool.submit(task('steps:5', 3), { onProgress: (p) => progress.push(p.stepsDone) }).done
-    expect(outcome.status).toBe('ok')
-    if (outcome.status !== 'ok') return
-    expect(outcome.result).toEqual({ design: 'D4', parameters: { 'machine.devices': 2 } })
-    const memory = outcome.series.memory as number[]
+    expect(outcome.status).toBe('record')
+    if (outcome.status !== 'record') return
+    const record = outcome.record as { meta: { design: { id: string }; parameters: unknown }; series: { memory: { pages: number[] } } }
+    expect([record.meta.design.id, record.meta.parameters]).toEqual(['D4', { 'machine.devices': 2 }])
+    const memory = record.series.memory.pages
     expect(Array.isArray(memory)).toBe(true)
     expect(memory).toHaveLength(1000)
     expect(memory[999]).toBe(999 * 3)
@@ -37,7 +38,7 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
 
   it('cancels a cooperative run at its next step', async () => {
     // No time bound: with a grace period far longer than the test, the only way the run can end
-    // is the worker seeing the flag and returning (its result says at which step).
+    // is the worker seeing the flag and answering its record (a stop for the user, at its step).
     const patient = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), execArgv: ['--import', 'tsx'], threads: 1, maxHeapMb: 64, cancelGraceMs: 600_000, isolation })
     try {
       let started!: () => void
@@ -46,8 +47,8 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
       await running
       handle.cancel()
       const outcome = await handle.done
-      expect(outcome.status).toBe('cancelled')
-      expect(outcome).toMatchObject({ result: { stoppedAt: expect.any(Number) } })
+      expect(outcome.status).toBe('record')
+      expect(outcome).toMatchObject({ record: { outcome: { status: 'stopped', stop: { reason: 'user' }, stepsDone: expect.any(Number) } } })
     } finally {
       await patient.close()
     }
@@ -75,7 +76,8 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
       expect(patient.queued).toBe(2)
       for (const h of holders) h.cancel()
       const outcomes = await Promise.all([...holders, ...short].map((h) => h.done))
-      expect(outcomes.map((o) => o.status)).toEqual(['cancelled', 'cancelled', 'ok', 'ok'])
+      // the holders answer records stopped for the user; the short runs finish
+      expect(outcomes.map((o) => (o.status === 'record' ? (o as { record: { outcome: { status: string } } }).record.outcome.status : o.status))).toEqual(['stopped', 'stopped', 'passed', 'passed'])
     } finally {
       await patient.close()
     }
@@ -96,13 +98,13 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
       pool.submit(task('steps:3', 5)),
     ]
     const outcomes = await Promise.all(handles.map((h) => h.done))
-    expect(outcomes.map((o) => o.status)).toEqual(['failed', 'ok', 'failed', 'failed', 'ok'])
+    expect(outcomes.map((o) => o.status)).toEqual(['failed', 'record', 'failed', 'failed', 'record'])
     const errors = outcomes.map((o) => ('error' in o ? o.error : ''))
     expect(errors[0]).toContain('scenario step 3 (mmap): simulated failure')
     expect(errors[2]).toMatch(/died|exited/)
     expect(errors[3]).toContain('out of memory')
     // The pool still serves new runs afterwards.
-    expect((await pool.submit(task('steps:2', 6)).done).status).toBe('ok')
+    expect((await pool.submit(task('steps:2', 6)).done).status).toBe('record')
   }, 90_000)
 
   it.runIf(isolation === 'process')('a run process killed from outside, or ended by a fatal V8 out-of-memory, fails its run alone', async () => {
@@ -115,13 +117,13 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     process.kill(victims[0]!.pid!, 'SIGKILL')
     const outcomes = await Promise.all([long.done, other.done])
     const statuses = outcomes.map((o) => o.status).sort()
-    expect(statuses).toEqual(['failed', 'ok'])
+    expect(statuses).toEqual(['failed', 'record'])
     expect(outcomes.find((o) => o.status === 'failed')).toMatchObject({ error: expect.stringMatching(/process died \(killed by SIGKILL\)/) })
     // One allocation twice the heap limit aborts V8 for the whole process: here only the run process.
     const [huge, fine] = await Promise.all([pool.submit(task('huge', 3)).done, pool.submit(task('steps:3', 4)).done])
     expect(huge.status).toBe('failed')
     if (huge.status === 'failed') expect(huge.error).toMatch(/out of memory|process died/)
-    expect(fine.status).toBe('ok')
-    expect((await pool.submit(task('steps:2', 5)).done).status).toBe('ok')
+    expect(fine.status).toBe('record')
+    expect((await pool.submit(task('steps:2', 5)).done).status).toBe('record')
   }, 90_000)
 })

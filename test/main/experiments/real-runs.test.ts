@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLabServices } from '../../../src/main/services'
-import { RunResult, RunSeries } from '../../../src/shared/run-result'
+import { StoredRecord } from '../../../src/shared/record'
+import { RunSeries } from '../../../src/shared/runs'
 
 const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-real-')), threads: 2 })
 afterAll(() => services.close())
@@ -20,23 +21,27 @@ describe('experiments with the real simulator', () => {
     const started = await services.experiments.start({ scenarioText: text, fileName, designs: ['D1', 'D4'] })
     const summary = await started.done
     expect(summary.runs.map((r) => [r.design, r.status])).toEqual([
-      ['D1', 'ok'],
-      ['D4', 'ok'],
+      ['D1', 'passed'],
+      ['D4', 'passed'],
     ])
     const [d1, d4] = await Promise.all(summary.runs.map((r) => services.store.getRun(r.id)))
-    const r1 = RunResult.parse(d1!.result)
+    const r1 = StoredRecord.parse(d1!.result)
     RunSeries.parse(d1!.series)
-    expect(r1.design).toBe('D1')
-    expect(r1.expects.length).toBeGreaterThan(0)
-    expect(r1.expects.every((e) => e.passed)).toBe(true)
+    expect(r1.meta.design.id).toBe('D1')
+    expect(r1.expects.rows.length).toBeGreaterThan(0)
+    expect(r1.expects.rows.every((e) => e.passed)).toBe(true)
     expect(Object.keys(d1!.series)).toContain('memory.pages')
     // D1 keeps A's address space (its 64 MiB of pages) while B lives; D4 keeps driver objects and BOs, no pages.
-    const r4 = RunResult.parse(d4!.result)
-    const pagesHeld = (r: RunResult) => r.leaks.filter((l) => l.objectType === 'pages').reduce((a, l) => a + l.bytes, 0)
+    const r4 = StoredRecord.parse(d4!.result)
+    const pagesHeld = (r: StoredRecord) => r.leaks.rows.filter((l) => l.objectType === 'pages').reduce((a, l) => a + l.peakBytes, 0)
     expect(pagesHeld(r1)).toBeGreaterThanOrEqual(64 << 20)
     expect(pagesHeld(r4)).toBe(0)
-    expect(d1!.manifest.metrics.leak_byte_seconds).toBeGreaterThan(d4!.manifest.metrics.leak_byte_seconds!)
-    // no calibration in the test environment (HMMLAB_COSTS=default): the run says it used the defaults
+    // the manifest's metrics are the record's, same names and units
+    expect(d1!.manifest.metrics).toEqual(r1.metrics)
+    expect(d1!.manifest.metrics.leak_byte_seconds!.value).toBeGreaterThan(d4!.manifest.metrics.leak_byte_seconds!.value)
+    // no calibration in the test environment (HMMLAB_COSTS=default): the run says it used the defaults,
+    // in its record's meta and in the manifest copied from it
+    expect(r1.meta.costs).toEqual({ source: 'default' })
     expect(d1!.manifest.costs).toEqual({ source: 'default' })
   })
 
@@ -46,14 +51,15 @@ describe('experiments with the real simulator', () => {
     const slow = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D1'], costs: { table: { cpu_fault: 50_000 }, used } })).done
     const [rb, rs] = await Promise.all([services.store.getRun(base.runs[0]!.id), services.store.getRun(slow.runs[0]!.id)])
     expect(rs.manifest.costs).toEqual(used)
-    expect(RunResult.parse(rs.result).endTime).toBeGreaterThan(RunResult.parse(rb.result).endTime)
+    expect(StoredRecord.parse(rs.result).meta.costs).toEqual(used)
+    expect(StoredRecord.parse(rs.result).outcome.simulatedNs).toBeGreaterThan(StoredRecord.parse(rb.result).outcome.simulatedNs)
   })
 
   it('applies swept parameters to the scenario and refuses a path the scenario lacks', async () => {
     const started = await services.experiments.start({ scenarioText: text, fileName, designs: ['D3'], sweep: { axes: { 'machine.devices.0.ats': [true, false] } } })
     const summary = await started.done
     expect(summary.runs.map((r) => r.parameters['machine.devices.0.ats'])).toEqual([true, false])
-    expect(summary.runs.every((r) => r.status === 'ok')).toBe(true)
+    expect(summary.runs.every((r) => r.status === 'passed')).toBe(true)
     await expect(services.experiments.start({ scenarioText: text, fileName, sweep: { axes: { 'machine.iomu.mode': ['x'] } } })).rejects.toThrow('machine.iomu')
     await expect(services.experiments.start({ scenarioText: text, fileName, sweep: { axes: { design: ['D9'] } } })).rejects.toThrow('unknown design "D9"')
   })
@@ -65,6 +71,50 @@ describe('experiments with the real simulator', () => {
     expect(JSON.stringify(ra.result)).toBe(JSON.stringify(rb.result))
     expect(JSON.stringify(ra.series)).toBe(JSON.stringify(rb.series))
   })
+})
+
+describe('one planner for the CLI and the service', () => {
+  const sweepText = readFileSync(join(__dirname, '../../../scenarios/thread-2014/b-release-free-and-deferred-job.yaml'), 'utf8')
+
+  it('runs the seeds a scenario asks for and checks its sweep_expect; a failing one fails the experiment', async () => {
+    // the shipped fractions hold: the experiment passes
+    const good = await (await services.experiments.start({ scenarioText: sweepText, fileName: 'b.yaml', designs: ['B2'] })).done
+    const seeds = /^seeds: (\d+)/m.exec(sweepText)![1]!
+    expect(good.runs).toHaveLength(Number(seeds))
+    expect(good.experiment.summary!.checks.length).toBeGreaterThan(0)
+    expect(good.experiment.status).toBe('passed')
+    // the same scenario asking for an impossible fraction fails, in the stored experiment too
+    const bad = sweepText.replace(/sweep_expect:[\s\S]*$/, 'sweep_expect:\n  - { design: B2, finding: use_after_free, fraction: { gt: 1 } }\n')
+    const failed = await (await services.experiments.start({ scenarioText: bad, fileName: 'b.yaml', designs: ['B2'] })).done
+    expect(failed.experiment.status).toBe('failed')
+    expect(failed.experiment.summary!.checks.map((c) => c.passed)).toEqual([false])
+    expect((await services.store.getExperiment(failed.experimentId)).status).toBe('failed')
+  }, 120_000)
+
+  it('expects of a run with a swept machine parameter cite the lines of the user\'s file', async () => {
+    const failing = text.replace('  - expect: { ret: 0 }\n', '  - expect: { ret: 1 }\n')
+    const line = failing.split('\n').indexOf('  - expect: { ret: 1 }') + 1
+    const summary = await (await services.experiments.start({ scenarioText: failing, fileName, designs: ['D3'], sweep: { axes: { 'machine.devices.0.ats': [false] } } })).done
+    const rec = StoredRecord.parse((await services.store.getRun(summary.runs[0]!.id)).result)
+    const bad = rec.expects.rows.filter((e) => !e.passed)
+    expect(bad.map((e) => e.line)).toEqual([line])
+    expect(bad[0]!.checks[0]).toMatchObject({ what: 'ret', expected: '1', actual: '0', passed: false })
+    for (const e of rec.expects.rows) expect(failing.split('\n')[e.line - 1]).toContain('expect')
+  })
+})
+
+describe('a run the simulator stopped', () => {
+  it('is stored as stopped with its reason (the step cap), not as cancelled, and reports say so', async () => {
+    const capText = ['name: step cap (test)', 'steps:', '  - spawn: { task: A }', '  - repeat:', '      times: 100000', '      steps:', ...Array.from({ length: 4 }, () => '        - sleep: 1'), '  - exit: { task: A }', ''].join('\n')
+    const summary = await (await services.experiments.start({ scenarioText: capText, fileName: 'cap.yaml', designs: ['D1'] })).done
+    expect(summary.runs.map((r) => [r.status, r.stop?.reason])).toEqual([['stopped', 'step_cap']])
+    expect(summary.experiment.status).toBe('incomplete')
+    const stored = await services.store.getRun(summary.runs[0]!.id)
+    expect(StoredRecord.parse(stored.result).outcome).toMatchObject({ status: 'stopped', stop: { reason: 'step_cap' } })
+    const { exportReport } = await import('../../../src/main/services/reports')
+    const html = (await exportReport(services.store, { kind: 'run', runId: summary.runs[0]!.id }, 'html', { probe: 'none' })).content
+    expect(html).toContain('stopped (step cap)')
+  }, 60_000)
 })
 
 describe('stopping real runs', () => {
@@ -93,16 +143,19 @@ describe('stopping real runs', () => {
     // 100 million accesses would take far longer than the test's limit: ending is the cancel working.
     const summary = await started.done
     expect(summary.runs.map((r) => r.status)).toEqual(['cancelled'])
-    expect((await services.store.getRun(started.runIds[0]!)).manifest.status).toBe('cancelled')
+    const stored = await services.store.getRun(started.runIds[0]!)
+    expect(stored.manifest.status).toBe('cancelled')
+    // the simulator's own record of the part that ran: a stop for the user
+    expect(StoredRecord.parse(stored.result).outcome).toMatchObject({ status: 'stopped', stop: { reason: 'user' } })
   })
 
   it('a run over its time limit is stopped and saved as a timeout; a run beside it finishes', async () => {
     const long = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4'], timeoutMs: 1500 })
     const short = await services.experiments.start({ scenarioText: text, fileName, designs: ['D4'] })
     const [l, s] = await Promise.all([long.done, short.done])
-    expect(l.runs.map((r) => r.status)).toEqual(['timeout'])
+    expect(l.runs.map((r) => [r.status, r.stop?.reason])).toEqual([['stopped', 'wall_time']])
     expect(l.runs[0]!.error).toContain('1500 ms')
-    expect(s.runs.map((r) => r.status)).toEqual(['ok'])
+    expect(s.runs.map((r) => r.status)).toEqual(['passed'])
   })
 })
 

@@ -10,7 +10,7 @@ for (let i = 0; ; i++) {
   const at = new Date(Date.UTC(2026, 10, 25, 18, 0, i)).toISOString()
   await store.saveRun({
     manifest: {
-      schema: 'hmmlab.run/1',
+      schema: 'hmmlab.run/2',
       id: `run-${String(i).padStart(5, '0')}`,
       scenario: { name: 'crash', fileName: 'crash.yaml', hash: 'ab'.repeat(32), text: 'name: crash\n' },
       design: 'D4',
@@ -18,9 +18,9 @@ for (let i = 0; ; i++) {
       parameters: {},
       versions: { hmmlab: '0.1.0', node: process.versions.node },
       timings: { queuedAt: at, startedAt: at, finishedAt: at, wallMs: 1 },
-      status: 'ok',
+      status: 'passed',
       tags: [],
-      metrics: { n: i },
+      metrics: { n: { value: i, unit: 'count' } },
       expects: { passed: 1, failed: 0 },
       findings: 0,
     },

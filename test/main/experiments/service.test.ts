@@ -34,7 +34,7 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       const started = await svc.start({ scenarioText: 'steps:2', fileName: 's.yaml', sweep: { axes: { seed: [1, 2], 'machine.devices.count': [1, 4] } } })
       expect(started.runIds).toHaveLength(8)
       const summary = await started.done
-      expect(summary.runs.map((r) => r.status)).toEqual(Array(8).fill('ok'))
+      expect(summary.runs.map((r) => r.status)).toEqual(Array(8).fill('passed'))
       const listed = (await store.listRuns()).items
       expect(listed).toHaveLength(8)
       expect(new Set(listed.map((m) => `${m.design}/${m.seed}/${m.parameters['machine.devices.count']}`)).size).toBe(8)
@@ -61,11 +61,11 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       const crash = await svc.start({ scenarioText: 'throw', fileName: 'crash.yaml', designs: ['D1'] })
       const good = await svc.start({ scenarioText: 'steps:3', fileName: 'good.yaml' })
       const [c, g] = await Promise.all([crash.done, good.done])
-      expect(c.runs.map((r) => r.status)).toEqual(['failed'])
+      expect(c.runs.map((r) => r.status)).toEqual(['crashed'])
       expect(c.runs[0]!.error).toContain('simulated failure')
-      expect(g.runs.map((r) => r.status)).toEqual(['ok', 'ok'])
+      expect(g.runs.map((r) => r.status)).toEqual(['passed', 'passed'])
       const stored = await store.getRun(g.runs[0]!.id)
-      expect((stored.series.memory as number[]).length).toBe(1000)
+      expect((stored.series['memory.pages'] as { v: number[] }).v.length).toBe(1000)
     })
 
     it('cancels a whole experiment: every run, queued or running', async () => {
@@ -85,7 +85,7 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       await new Promise((r) => setTimeout(r, 50))
       expect(svc.cancelRun(started.runIds[0]!)).toBe(true)
       const summary = await started.done
-      expect(summary.runs.map((r) => r.status)).toEqual(['cancelled', 'ok'])
+      expect(summary.runs.map((r) => r.status)).toEqual(['cancelled', 'passed'])
     })
   })
 
@@ -105,10 +105,10 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       }
       const summary = await started.done
       const statuses = summary.runs.map((r) => r.status).sort()
-      expect(statuses).toEqual(['failed', 'ok'])
-      expect(summary.runs.find((r) => r.status === 'failed')!.error).toMatch(/worker|stopped|terminated|process died/i)
-      const ok = summary.runs.find((r) => r.status === 'ok')!
-      expect(((await store.getRun(ok.id)).series.memory as number[]).length).toBe(1000)
+      expect(statuses).toEqual(['crashed', 'passed'])
+      expect(summary.runs.find((r) => r.status === 'crashed')!.error).toMatch(/worker|stopped|terminated|process died/i)
+      const ok = summary.runs.find((r) => r.status === 'passed')!
+      expect(((await store.getRun(ok.id)).series['memory.pages'] as { v: number[] }).v.length).toBe(1000)
     })
 
     it('a run that cannot be saved (disk full) says so in its event and in the summary; the service goes on', async () => {
@@ -125,7 +125,7 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
         events: { runFinished: (p) => void (p.notSaved && notSaved.push(p.notSaved)) },
       })
       const summary = await (await svc.start({ scenarioText: 'steps:1', fileName: 's.yaml', sweep: { axes: { seed: [1, 2] } } })).done
-      expect(summary.runs.map((r) => r.status)).toEqual(['ok', 'ok'])
+      expect(summary.runs.map((r) => r.status)).toEqual(['passed', 'passed'])
       expect(summary.unsaved.map((u) => u.error)).toEqual([expect.stringContaining('disk is full'), expect.stringContaining('disk is full')])
       expect(notSaved).toHaveLength(2)
       // The same service keeps working for a store that can save.

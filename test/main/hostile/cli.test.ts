@@ -58,7 +58,8 @@ describe('wall-time budget of an in-process run (issue 18 #8)', () => {
       'name: huge\ndesigns: [D1]\nseeds: 10000\nsteps:\n  - spawn: { task: A }\n  - mmap: { task: A, region: r, size: 1G, prot: rw }\n  - random_access: { task: A, region: r, count: 1000000, pages: 4096, cpu_ratio: 1 }\n',
     )
     const err: string[] = []
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    const printed: string[] = []
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (printed.push(String(s)), true))
     const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true))
     try {
       expect(runCommand([file], { timeout: '0.001' })).toBe(1)
@@ -66,7 +67,10 @@ describe('wall-time budget of an in-process run (issue 18 #8)', () => {
       out.mockRestore()
       errSpy.mockRestore()
     }
-    expect(err.join('')).toMatch(/huge\.yaml D1: stopped: the run exceeded its wall-time budget of 0\.001 s/)
+    expect(err.join('')).toMatch(/huge\.yaml D1 seed 1: stopped: the run exceeded its wall-time budget of 0\.001 s/)
+    // the record says why it stopped, and the spent budget starts none of the other 9999 seeds
+    expect(printed.join('')).toContain('stopped (wall-time budget)')
+    expect(printed.join('')).toMatch(/sweep D1: 1 seeds from 1:/)
   })
 
   it('a budget that is not a positive number is bad input', () => {

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../../src/main/services/store/atomic'
 const HASH = 'ab'.repeat(32)
 function manifest(id: string, finishedAt = '2026-11-25T18:00:00.000Z'): RunManifest {
   return {
-    schema: 'hmmlab.run/1',
+    schema: 'hmmlab.run/2',
     id,
     scenario: { name: 'fork leak', fileName: 'fork-leak.yaml', hash: HASH, text: 'name: fork leak\n' },
     design: 'D4',
@@ -18,9 +18,9 @@ function manifest(id: string, finishedAt = '2026-11-25T18:00:00.000Z'): RunManif
     parameters: { 'machine.devices.count': 2 },
     versions: { hmmlab: '0.1.0', node: process.versions.node },
     timings: { queuedAt: finishedAt, startedAt: finishedAt, finishedAt, wallMs: 12 },
-    status: 'ok',
+    status: 'passed',
     tags: [],
-    metrics: { leaked_bytes: 4096 },
+    metrics: { leaked_bytes: { value: 4096, unit: 'bytes' } },
     expects: { passed: 3, failed: 0 },
     findings: 0,
   }
@@ -40,7 +40,7 @@ describe('run store', () => {
     expect(files).toEqual(['manifest.json', 'result.json', 'series.json'])
     expect(readFileSync(join(root, 'runs', 'r1', 'series.json'), 'utf8')).toBe('{\n "memory.pages": {"t":[0,1],"v":[0,4096]}\n}\n')
     const back = await store.getRun('r1')
-    expect(back.manifest.metrics.leaked_bytes).toBe(4096)
+    expect(back.manifest.metrics.leaked_bytes).toEqual({ value: 4096, unit: 'bytes' })
     expect(back.series['memory.pages']).toEqual({ t: [0, 1], v: [0, 4096] })
   })
 

@@ -13,6 +13,9 @@ import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
+import { statusWords } from '../../../shared/record'
+import { formatUnit } from '../../../shared/units'
+import { statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -113,8 +116,11 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
         process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
         for (const r of summary.runs) process.stdout.write(`  ${runLine(r)}\n`)
         for (const u of summary.unsaved) process.stdout.write(`  ! ${u.runId} not saved: ${u.error}\n`)
+        const sweep = summary.experiment.summary
+        if (sweep && ((summary.experiment.seeds ?? 1) > 1 || sweep.checks.length)) process.stdout.write(`${sweepSummaryText(sweep)}\n`)
       }
-      if (summary.runs.some((r) => r.status !== 'ok') || summary.unsaved.length) code = Math.max(code, 1)
+      // a run that did not pass, or a sweep_expect that does not hold, fails the command
+      if (summary.runs.some((r) => r.status !== 'passed') || summary.experiment.status !== 'passed' || summary.unsaved.length) code = Math.max(code, 1)
       if (flags.report) {
         const stored = await Promise.all(summary.runs.map((r) => services.store.getRun(r.id)))
         const experiment = await services.store.getExperiment(summary.experimentId)
@@ -131,10 +137,11 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
 }
 
 function runLine(r: RunManifest): string {
-  const mark = r.status === 'ok' ? '✓' : r.status === 'expect_failed' ? '✗' : '!'
+  const mark = statusMark(r.status)
   const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)
   const numbers = [`expects ${r.expects.passed}/${r.expects.passed + r.expects.failed}`, `findings ${r.findings}`]
-  if (r.metrics.leak_byte_seconds !== undefined) numbers.push(`leak ${(r.metrics.leak_byte_seconds / 2 ** 20).toFixed(1)} MiB·s`)
-  if (r.metrics.invalidation_cost_ns !== undefined) numbers.push(`invalidation ${(r.metrics.invalidation_cost_ns / 1000).toFixed(1)} µs`)
-  return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${r.status}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
+  const m = r.metrics
+  if (m.leak_byte_seconds) numbers.push(`leak ${formatUnit(m.leak_byte_seconds.unit, m.leak_byte_seconds.value, { decimals: 1 })}`)
+  if (m.invalidation_count && m.invalidation_cost_ns) numbers.push(`invalidations ${m.invalidation_count.value} costing ${formatUnit(m.invalidation_cost_ns.unit, m.invalidation_cost_ns.value, { decimals: 1 })}`)
+  return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${statusWords(r.status, r.stop)}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
 }

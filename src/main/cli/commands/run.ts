@@ -10,9 +10,12 @@ import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
+import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
+import { statusOfOutcome } from '../../../shared/record'
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
-import { compareRuns, DESIGNS, parseScenario, runScenario, runSweep, scenarioDesigns, ScenarioError, type DesignId, type RunResult, type SweepResult } from '../../../sim/index'
+import { recordSummary, sweepSummaryText } from '../record-text'
+import { compareRuns, DESIGNS, parseScenario, runScenario, scenarioDesigns, ScenarioError, type DesignId, type RunRecord } from '../../../sim/index'
 
 interface RunFlags {
   costs?: string
@@ -29,47 +32,8 @@ export const DEFAULT_RUN_BUDGET_S = 600
 const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
 const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
 
-function summary(r: RunResult): string {
-  const ok = r.expects.filter((e) => e.pass).length
-  const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✗' : '…'
-  const lines: string[] = []
-  lines.push(
-    `${mark} ${r.design.id} ${r.scenario.name}  seed ${r.seed}  ${fmtNs(r.simulated_ns)} simulated, ${r.events} events` +
-      `  expects ${ok}/${r.expects.length}  findings ${r.findings.length}`,
-  )
-  lines.push(
-    `    leaked at end ${fmtBytes(r.metrics.leaked_bytes_end)}, peak ${fmtBytes(r.metrics.leaked_bytes_peak)}, ${r.metrics.leak_byte_seconds.toExponential(2)} B·s;` +
-      ` invalidations ${r.metrics.invalidation_count} costing ${fmtNs(r.metrics.invalidation_cost_ns)}`,
-  )
-  const leaks = r.leaks.filter((l) => l.byteSeconds > 0).sort((a, b) => b.byteSeconds - a.byteSeconds).slice(0, 4)
-  for (const l of leaks) {
-    const dur = l.since === null ? '' : l.until === null ? ` from ${fmtNs(l.since)} to the end` : ` for ${fmtNs(l.until - l.since)}`
-    lines.push(`    ${l.owner}: ${fmtBytes(l.peakBytes)} of ${l.type} kept after exit${dur}`)
-  }
-  for (const e of r.expects.filter((x) => !x.pass)) {
-    lines.push(`    ✗ line ${e.line}: ${e.label}`)
-    for (const d of e.details.filter((x) => x.endsWith('✗') || !x.includes('expected'))) lines.push(`        ${d}`)
-  }
-  for (const f of r.findings.slice(0, 5)) {
-    lines.push(`    ! ${f.kind}: ${f.message}`)
-    if (f.accessPath) lines.push(`        at   ${f.accessPath.join(' → ')}`)
-    if (f.freePath) lines.push(`        freed ${f.freePath.join(' → ')}`)
-  }
-  if (r.findings.length > 5) lines.push(`    … ${r.findings.length - 5} more findings`)
-  return lines.join('\n')
-}
-
-function sweepSummary(s: SweepResult): string {
-  const kinds = Object.entries(s.fractions)
-    .map(([k, f]) => `${k} in ${s.hits[k]}/${s.seeds.length} seeds (${(f * 100).toFixed(1)}%)`)
-    .join(', ')
-  const lines = [`  sweep ${s.design}: ${s.seeds.length} seeds from ${s.seeds[0]}: ${kinds || 'no findings'}`]
-  for (const e of s.expects) lines.push(`    ${e.pass ? '✓' : '✗'} ${e.detail}`)
-  return lines.join('\n')
-}
-
 /** One line per design: what was kept after the owners exited, for how long, and at what cost. */
-function comparison(rs: RunResult[]): string {
+function comparison(rs: RunRecord[]): string {
   const head = `  ${'design'.padEnd(7)} ${'peak leaked'.padStart(12)} ${'leaked B·s'.padStart(11)} ${'longest'.padStart(10)} ${'inval. cost'.padStart(12)} ${'findings'.padStart(8)}  expects`
   const rows = compareRuns(rs).map(
     (c) =>
@@ -192,45 +156,55 @@ export function runCommand(files: string[], flags: RunFlags): number {
       code = 2
       continue
     }
-    const runs: RunResult[] = []
-    for (const d of designs ?? scenarioDesigns(sc)) {
+    // the one planner: designs × seeds (`seeds:`), the same runs the experiment service makes
+    const planned = planRuns({ sets: [{}], designs: designs ?? scenarioDesigns(sc), seed: seed ?? sc.seed ?? 1, seeds: sc.seeds ?? 1 })
+    const runs: RunRecord[] = []
+    const finished: { design: string; seed: number; parameters: Record<string, never>; status: string; findingKinds: string[] }[] = []
+    const firstOf = new Map<string, RunRecord>()
+    const shown = new Map<string, number>()
+    const budgets = new Map<string, ReturnType<typeof wallBudget>>()
+    for (const p of planned) {
+      const d = p.design as DesignId
       const onProgress = tty
-        ? (p: { done: number; total: number; simulatedNs: number }) => {
+        ? (q: { done: number; total: number; simulatedNs: number }) => {
             const w = 30
-            const f = p.total > 0 ? Math.round((p.done / p.total) * w) : w
-            process.stdout.write(`\r  ${d} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${p.done}/${p.total} steps, ${fmtNs(p.simulatedNs)}`)
+            const f = q.total > 0 ? Math.round((q.done / q.total) * w) : w
+            process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${fmtNs(q.simulatedNs)}`)
           }
         : undefined
-      const first = seed ?? sc.seed ?? 1
-      const nSeeds = sc.seeds ?? 1
-      // The wall-time budget of this run (every seed of it): checked by the simulator between events.
-      const budget = wallBudget(budgetS * 1000)
-      const opts = { shouldStop: budget.exceeded, ...costOpt, ...(onProgress ? { onProgress } : {}) }
-      let result: RunResult
-      let sweep: SweepResult | null = null
-      if (nSeeds > 1) {
-        const r = runSweep(sc, d, first, nSeeds, opts)
-        result = r.firstResult
-        sweep = r.sweep
-      } else result = runScenario(sc, { design: d, seed: first, ...opts })
+      // The wall-time budget of this design's run (every seed of it), checked by the simulator
+      // between events; once spent, no further seed of the design starts.
+      let budget = budgets.get(d)
+      if (!budget) budgets.set(d, (budget = wallBudget(budgetS * 1000)))
+      else if (budget.hit) continue
+      const result = runScenario(sc, { design: d, seed: p.seed, shouldStop: budget.exceeded, stopReason: 'wall_time', meta: { text, costs: costs.used }, ...costOpt, ...(onProgress ? { onProgress } : {}) })
       if (tty) process.stdout.write('\r\x1b[K')
-      if (budget.hit) {
-        process.stderr.write(`hmmlab run: ${file} ${d}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial\n`)
-        if (code === 0) code = 1
+      if (budget.hit) process.stderr.write(`hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`)
+      const status = statusOfOutcome(result.outcome)
+      finished.push({ design: d, seed: p.seed, parameters: {}, status, findingKinds: result.findings.rows.map((f) => f.kind) })
+      if (status !== 'passed' && code === 0) code = 1
+      const first = !firstOf.has(d)
+      if (first) {
+        firstOf.set(d, result)
+        runs.push(result)
       }
-      runs.push(result)
-      if (result.status === 'failed' && code === 0) code = 1
-      if (sweep && (sweep.failedSeeds.length > 0 || sweep.expects.some((e) => !e.pass)) && code === 0) code = 1
-      const doc = sweep ? { sweep, result } : result
-      if (flags.json) docs.push(doc)
-      else {
-        process.stdout.write(summary(result) + '\n')
-        if (sweep) process.stdout.write(sweepSummary(sweep) + '\n')
+      // the first seed of each design is shown, and up to three more that did not pass
+      const shownOthers = shown.get(d) ?? 0
+      if (first || (status !== 'passed' && shownOthers < 3)) {
+        if (!first) shown.set(d, shownOthers + 1)
+        if (flags.json) docs.push(result)
+        else process.stdout.write(recordSummary(result) + '\n')
+        if (flags.out) {
+          const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${p.seed}.json`
+          writeFileSync(join(flags.out, name), JSON.stringify(result, null, 1) + '\n')
+        }
       }
-      if (flags.out) {
-        const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${first}.json`
-        writeFileSync(join(flags.out, name), JSON.stringify(doc, null, 1) + '\n')
-      }
+    }
+    if ((sc.seeds ?? 1) > 1 || sc.sweep_expect?.length) {
+      const sweep: SweepSummary = summarizeSweep(finished, sc.sweep_expect ?? [])
+      if (!sweep.passed && code === 0) code = 1
+      if (flags.json) docs.push({ sweep })
+      else process.stdout.write(sweepSummaryText(sweep) + '\n')
     }
     if (!flags.json && runs.length > 1) process.stdout.write(`  comparison (${sc.name}):\n${comparison(runs)}\n\n`)
   }

@@ -4,7 +4,8 @@
  * own MessagePort and watches a shared flag for a cooperative cancel.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { ParamValue, RunStatus } from '../../../shared/runs'
+import type { ParamValue } from '../../../shared/runs'
+import type { CostsProvenance } from '../../../shared/record'
 
 export interface RunTask {
   runId: string
@@ -16,8 +17,12 @@ export interface RunTask {
   parameters: Record<string, ParamValue>
   /** Replaces the scenario's `machine:` keys it has (see src/shared/simulate-machine.ts). */
   machine?: Record<string, unknown>
+  /** Where the machine came from (the record's meta). */
+  machineOrigin?: string
   /** A base cost table (a calibration) under the scenario's `costs:`. */
   costs?: Record<string, number>
+  /** Where that cost table came from (the record's `meta.costs`). */
+  costsUsed?: CostsProvenance
   progressPort: MessagePort
   /** Int32 at index 0: 0 = run, 1 = stop at the next step boundary. */
   cancelFlag: SharedArrayBuffer
@@ -30,24 +35,22 @@ export interface RunProgress {
   stepsTotal: number
 }
 
+/** What a run worker answers: the run record (src/shared/record.ts), its long arrays packed. */
 export interface RunTaskResult {
-  status: Extract<RunStatus, 'ok' | 'expect_failed' | 'cancelled'>
-  scenarioName: string
-  metrics: Record<string, number>
-  expects: { passed: number; failed: number }
-  findings: number
-  /** The result document without its series; typed arrays inside are restored by `unpackArrays`. */
-  result: unknown
-  series: Record<string, unknown>
+  status: 'record'
+  /** The record; typed arrays inside are restored by `unpackArrays`. */
+  record: unknown
 }
 
 /** A run as the service queues it (the pool adds the progress port and the cancel flag). */
 export type SubmitTask = Omit<RunTask, 'progressPort' | 'cancelFlag'>
 
-/** How a run ended: its result, or why it has none. */
-export type RunOutcome =
-  | ({ status: 'ok' | 'expect_failed' | 'cancelled' } & Omit<RunTaskResult, 'status'>)
-  | { status: Extract<RunStatus, 'failed' | 'timeout' | 'cancelled'>; error: string }
+/**
+ * How a run ended: its record, or why it has none. `failed`: the worker threw, ran out of memory
+ * or died (stored as crashed); `timeout`: the host's wall-time budget ran out (stored as stopped
+ * for wall_time); `cancelled`: the user's stop came before the simulator could answer.
+ */
+export type RunOutcome = RunTaskResult | { status: 'failed' | 'timeout' | 'cancelled'; error: string }
 
 /** Parent → run process (process isolation, see process-pool.ts): at most one run at a time. */
 export type ToRunProcess = { type: 'run'; id: number; task: SubmitTask; timeoutMs?: number } | { type: 'cancel'; id: number }

@@ -7,11 +7,13 @@ import type { CostsUsed } from '../../../shared/calibration'
 import { createHash, randomBytes } from 'node:crypto'
 import type { z } from 'zod'
 import type { ExperimentProgress as ExperimentProgressSchema } from '../../../shared/contracts'
-import { APP_VERSION } from '../../../shared/version'
 import type { ExperimentManifest, ParamValue, RunManifest, RunStatus } from '../../../shared/runs'
 import { expandSweep, type SweepSpec } from '../../../shared/sweep'
+import { planRuns, summarizeSweep, type SweepExpectInput } from '../../../shared/plan'
+import { RECORD_SCHEMA, RunRecord, type Stop } from '../../../shared/record'
+import { storedRunOf } from './stored-run'
 import type { RunStore } from '../store/run-store'
-import type { RunHandle, RunOutcome, RunPool } from './pool'
+import type { RunHandle, RunPool } from './pool'
 import type { RunProgress } from './protocol'
 
 /** What the service needs to know about a scenario before running it. */
@@ -21,6 +23,10 @@ export interface ScenarioPlan {
   /** Designs the scenario names; each becomes a run unless the sweep sets `design`. */
   designs: string[]
   seed: number
+  /** Consecutive seeds per design and parameter set (`seeds:`, default 1). */
+  seeds?: number
+  /** The scenario's `sweep_expect`: checked on the sweep summary once every run finished. */
+  sweepExpect?: readonly SweepExpectInput[]
   /** Every design the simulator accepts; a run naming another is refused before anything runs. */
   knownDesigns?: readonly string[]
   /** Throws if a set of swept parameters does not make a valid scenario. */
@@ -33,7 +39,7 @@ export type PlanScenario = (text: string, fileName: string, machine?: Record<str
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
   runProgress(p: { experimentId: string; runId: string } & RunProgress): void
-  runFinished(p: { experimentId: string; runId: string; status: RunStatus; error?: string; notSaved?: string }): void
+  runFinished(p: { experimentId: string; runId: string; status: RunStatus; stop?: Stop; error?: string; notSaved?: string }): void
 }
 
 /** Runs done / total, failures, running and ETA of one experiment (the `experiment.progress` payload). */
@@ -71,6 +77,8 @@ export interface StartedExperiment {
 export interface ExperimentSummary {
   experimentId: string
   runs: RunManifest[]
+  /** The experiment as saved at the end (its sweep summary and status). */
+  experiment: ExperimentManifest
   /** Runs whose result could not be saved (disk full, read-only workspace…), with the reason. */
   unsaved: { runId: string; error: string }[]
 }
@@ -106,16 +114,17 @@ export class ExperimentService {
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
     const queuedAt = new Date().toISOString()
     const experimentId = `${stamp(queuedAt)}-${slug(req.name ?? plan.name)}-${randomBytes(2).toString('hex')}`
+    const planned = planRuns({ sets, designs: req.designs ?? plan.designs, seed: req.seed ?? plan.seed, seeds: plan.seeds ?? 1 })
     const runs: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> }[] = []
-    for (const set of sets) {
-      const { design, seed, ...parameters } = set
-      const designs = design !== undefined ? [String(design)] : (req.designs ?? plan.designs)
-      const runSeed = seed !== undefined ? Number(seed) : (req.seed ?? plan.seed)
-      if (!Number.isInteger(runSeed) || runSeed < 0 || runSeed > 0xffffffff) throw new Error(`seed must be an integer 0..4294967295, got ${String(seed)}`)
-      const unknown = designs.find((d) => plan.knownDesigns && !plan.knownDesigns.includes(d))
-      if (unknown) throw new Error(`unknown design ${JSON.stringify(unknown)} (the simulator knows ${plan.knownDesigns!.join(', ')})`)
-      await plan.checkParameters?.(parameters, req.machine?.spec)
-      for (const d of designs) runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(d)}-s${runSeed}`, design: d, seed: runSeed, parameters })
+    const checked = new Set<string>()
+    for (const p of planned) {
+      if (plan.knownDesigns && !plan.knownDesigns.includes(p.design)) throw new Error(`unknown design ${JSON.stringify(p.design)} (the simulator knows ${plan.knownDesigns.join(', ')})`)
+      const key = JSON.stringify(p.parameters)
+      if (!checked.has(key)) {
+        await plan.checkParameters?.(p.parameters, req.machine?.spec)
+        checked.add(key)
+      }
+      runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(p.design)}-s${p.seed}`, ...p })
     }
     const sweepAxes: Record<string, ParamValue[]> = {}
     for (const r of runs) {
@@ -132,14 +141,16 @@ export class ExperimentService {
       scenario: { name: plan.name, fileName: req.fileName, hash },
       sweep: sweepAxes,
       runIds: runs.map((r) => r.runId),
+      ...((plan.seeds ?? 1) > 1 ? { seeds: plan.seeds } : {}),
     }
     await this.deps.store.saveExperiment(experiment)
 
-    const progress: ExperimentProgress = { experimentId, total: runs.length, done: 0, failed: 0, running: 0, etaMs: null, finished: false }
+    const progress: ExperimentProgress = { experimentId, total: runs.length, done: 0, failed: 0, cancelled: 0, running: 0, etaMs: null, finished: false }
     this.experiments.set(experimentId, { runIds: experiment.runIds, progress })
     const started = Date.now()
     const emitExperiment = throttle(() => this.deps.events?.experimentProgress?.({ ...progress }), this.deps.progressIntervalMs ?? 250)
     const unsaved: ExperimentSummary['unsaved'] = []
+    const findingKinds = new Map<string, string[]>()
 
     const finished = runs.map(async (r) => {
       const startedAt = new Date().toISOString()
@@ -152,8 +163,9 @@ export class ExperimentService {
           design: r.design,
           seed: r.seed,
           parameters: r.parameters,
-          ...(req.machine ? { machine: req.machine.spec } : {}),
+          ...(req.machine ? { machine: req.machine.spec, machineOrigin: req.machine.origin } : {}),
           ...(costs.table ? { costs: costs.table } : {}),
+          costsUsed: costs.used,
         },
         {
           timeoutMs: req.timeoutMs ?? this.deps.defaultTimeoutMs ?? 10 * 60_000,
@@ -164,20 +176,41 @@ export class ExperimentService {
       const outcome = await handle.done
       this.live.delete(r.runId)
       const finishedAt = new Date().toISOString()
-      const manifest = toManifest(r, outcome, { experimentId, plan, fileName: req.fileName, text: req.scenarioText, hash, queuedAt, startedAt, finishedAt, machine: req.machine?.origin, costs: costs.used })
+      const record = outcome.status === 'record' ? RunRecord.safeParse(outcome.record) : undefined
+      const failure: { status: 'failed' | 'timeout' | 'cancelled'; error: string } | undefined =
+        outcome.status === 'record'
+          ? record?.success
+            ? undefined
+            : { status: 'failed', error: `the simulator's record does not match ${RECORD_SCHEMA}: ${record?.error.issues[0]?.path.join('.')}: ${record?.error.issues[0]?.message}` }
+          : outcome
+      const stored = storedRunOf(record?.success ? record.data : failure!, {
+        runId: r.runId,
+        experimentId,
+        design: r.design,
+        seed: r.seed,
+        parameters: r.parameters,
+        scenarioName: plan.name,
+        fileName: req.fileName,
+        text: req.scenarioText,
+        hash,
+        machine: req.machine?.origin,
+        costs: costs.used,
+        queuedAt,
+        startedAt,
+        finishedAt,
+      })
+      const manifest = stored.manifest
+      findingKinds.set(r.runId, record?.success ? [...new Set(record.data.findings.rows.map((f) => f.kind))] : [])
       let notSaved: string | undefined
       try {
-        await this.deps.store.saveRun({
-          manifest,
-          result: 'result' in outcome ? outcome.result : { error: outcome.error },
-          series: 'series' in outcome ? outcome.series : {},
-        })
+        await this.deps.store.saveRun(stored)
       } catch (err) {
         notSaved = err instanceof Error ? err.message : String(err)
         unsaved.push({ runId: r.runId, error: notSaved })
       }
       progress.done++
-      if (manifest.status === 'failed' || manifest.status === 'timeout') progress.failed++
+      if (manifest.status === 'cancelled') progress.cancelled++
+      else if (manifest.status !== 'passed') progress.failed++
       progress.running = Math.min(this.live.size, this.deps.pool.threads)
       const elapsed = Date.now() - started
       progress.etaMs = progress.done < progress.total ? Math.round((elapsed / progress.done) * (progress.total - progress.done)) : 0
@@ -185,6 +218,7 @@ export class ExperimentService {
         experimentId,
         runId: r.runId,
         status: manifest.status,
+        ...(manifest.stop ? { stop: manifest.stop } : {}),
         ...(manifest.error ? { error: manifest.error } : {}),
         ...(notSaved ? { notSaved } : {}),
       })
@@ -194,11 +228,25 @@ export class ExperimentService {
     progress.running = Math.min(runs.length, this.deps.pool.threads)
     emitExperiment()
 
-    const done = Promise.all(finished).then((manifests) => {
+    const done = Promise.all(finished).then(async (manifests) => {
+      // the sweep summary: fractions of seeds per design and parameter set, sweep_expect checked
+      const summary = summarizeSweep(
+        manifests.map((m) => ({ design: m.design, seed: m.seed, parameters: m.parameters, status: m.status, findingKinds: findingKinds.get(m.id) ?? [] })),
+        plan.sweepExpect ?? [],
+      )
+      const allFinished = manifests.every((m) => m.status === 'passed' || m.status === 'expects_failed')
+      const status: ExperimentManifest['status'] = !allFinished ? 'incomplete' : summary.passed && manifests.every((m) => m.status === 'passed') ? 'passed' : 'failed'
+      const final: ExperimentManifest = { ...experiment, summary, status }
+      try {
+        await this.deps.store.saveExperiment(final)
+      } catch (err) {
+        unsaved.push({ runId: experimentId, error: `the experiment's summary: ${err instanceof Error ? err.message : String(err)}` })
+      }
       progress.finished = true
       progress.running = 0
+      progress.status = status
       this.deps.events?.experimentProgress?.({ ...progress })
-      return { experimentId, runs: manifests, unsaved }
+      return { experimentId, runs: manifests, unsaved, experiment: final }
     })
     return { experimentId, runIds: experiment.runIds, done }
   }
@@ -225,33 +273,6 @@ export class ExperimentService {
   /** Progress of the experiments started by this service instance. */
   activeExperiments(): ExperimentProgress[] {
     return [...this.experiments.values()].map((e) => ({ ...e.progress }))
-  }
-}
-
-function toManifest(
-  r: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> },
-  outcome: RunOutcome,
-  ctx: { experimentId: string; plan: ScenarioPlan; fileName: string; text: string; hash: string; queuedAt: string; startedAt: string; finishedAt: string; machine?: string | undefined; costs: CostsUsed },
-): RunManifest {
-  const ok = 'metrics' in outcome
-  return {
-    schema: 'hmmlab.run/1',
-    id: r.runId,
-    experimentId: ctx.experimentId,
-    scenario: { name: ok ? outcome.scenarioName : ctx.plan.name, fileName: ctx.fileName, hash: ctx.hash, text: ctx.text },
-    design: r.design,
-    seed: r.seed,
-    parameters: r.parameters,
-    ...(ctx.machine ? { machine: ctx.machine } : {}),
-    costs: ctx.costs,
-    versions: { hmmlab: APP_VERSION, node: process.versions.node },
-    timings: { queuedAt: ctx.queuedAt, startedAt: ctx.startedAt, finishedAt: ctx.finishedAt, wallMs: Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt) },
-    status: outcome.status,
-    ...('error' in outcome ? { error: outcome.error } : {}),
-    tags: [],
-    metrics: ok ? outcome.metrics : {},
-    expects: ok ? outcome.expects : { passed: 0, failed: 0 },
-    findings: ok ? outcome.findings : 0,
   }
 }
 

@@ -175,14 +175,14 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     },
   })
   if (view) finish(view)
-  if (result.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.findings.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
+  if (result.outcome.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.outcome.stop?.message || result.findings.rows.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
   const finalTable = table
   const side: OracleSide = {
     format: ORACLE_FORMAT,
     side: 'simulator',
     scenario: { name: sc.name, file: sc.source?.file ?? '', hash: sc.source?.hash ?? '' },
     design: opts.design,
-    version: { hmmlab: APP_VERSION, seed: String(result.seed) },
+    version: { hmmlab: APP_VERSION, seed: String(result.meta.seed) },
     steps,
     trailing: trailing.map((r) => normaliseRange(r, r.task === null ? [] : finalTable.get(r.task) ?? [])),
     notes,
@@ -267,11 +267,20 @@ function pagemapOf(mm: MmStruct, regions: readonly LiveRegion[]): PagemapSummary
     })
 }
 
-/** MM_ANONPAGES as the simulator's page table gives it: private anonymous pages mapped, in RAM or device memory. */
+/**
+ * MM_ANONPAGES as the simulator's page table gives it: private anonymous pages mapped, in RAM or
+ * device memory. Counted as the kernel counts them:
+ * - a private file mapping's COW copies are anonymous pages (do_cow_fault → folio_add_new_anon_rmap,
+ *   inc_mm_counter(MM_ANONPAGES)); its page-cache pages mapped read-only (PTE_FILE) are MM_FILEPAGES;
+ * - hugetlb folios are not counted at all (hugetlb_no_page / hugetlb_wp never call add_mm_counter;
+ *   /proc/PID/status shows them as HugetlbPages);
+ * - shared mappings (shmem) are MM_SHMEMPAGES, the zero page is not counted, a device file's
+ *   inserted pages (vm_insert_page) are MM_FILEPAGES.
+ */
 function rssAnonPages(mm: MmStruct): number {
   let n = 0
   for (const v of mm.vmas) {
-    if (v.shared || v.file !== null || v.shmem !== null) continue
+    if (v.shared || v.hugetlb || v.file !== null) continue
     mm.pt.forEach(v.start, v.end, (_pg, f, _pfn, huge) => {
       if (f & PTE_FILE || f & PTE_ZERO) return
       if (f & (PTE_PRESENT | PTE_DEVPRIV | PTE_EXCL)) n += huge ? 512 : 1

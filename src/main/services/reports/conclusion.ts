@@ -3,8 +3,7 @@
  * its owner went away, for how long and until what; errors found; expects failed; invalidation
  * cost; and, across runs, which design did best and worst.
  */
-import type { RunResult } from '../../../shared/run-result'
-import type { RunSummary } from '../../../shared/report'
+import { statusWords, type StoredRecord } from '../../../shared/record'
 import { formatByteSeconds, formatBytes, formatNs, joinWords } from './units'
 
 const TYPE_WORDS: Record<string, string> = {
@@ -46,8 +45,8 @@ const MARKER_PRIORITY = ['exit', 'close', 'release', 'driver_free', '__mmdrop', 
  * (`exit` "A (pid 100)" → "A exited", `close` "B closes 3" → "B closed fd 3"); other markers are
  * taken as written.
  */
-export function markerPhrase(result: RunResult, t: number): string | undefined {
-  const here = result.markers.filter((m) => m.t === t)
+export function markerPhrase(result: Pick<StoredRecord, 'markers'>, t: number): string | undefined {
+  const here = result.markers.rows.filter((m) => m.t === t)
   if (here.length === 0) return undefined
   const m = [...here].sort((a, b) => rank(a.kind) - rank(b.kind))[0]!
   const label = m.label.trim()
@@ -79,12 +78,12 @@ export function markerPhrase(result: RunResult, t: number): string | undefined {
  * naming the owner's task; the ledger may count memory as orphaned a little later, when exit_mm or
  * __mmdrop runs), else the marker at `since`.
  */
-function sincePhrase(result: RunResult, owner: string, since: number): string | undefined {
+function sincePhrase(result: StoredRecord, owner: string, since: number): string | undefined {
   const name = ownerName(owner)
   if (name) {
-    const exits = result.markers.filter((m) => m.kind === 'exit' && m.t <= since && (m.label.trim() === name || m.label.trim().startsWith(`${name} `)))
+    const exits = result.markers.rows.filter((m) => m.kind === 'exit' && m.t <= since && (m.label.trim() === name || m.label.trim().startsWith(`${name} `)))
     const last = exits[exits.length - 1]
-    if (last) return markerPhrase({ ...result, markers: [last] }, last.t)
+    if (last) return markerPhrase({ markers: { rows: [last], total: 1, dropped: 0 } }, last.t)
   }
   return markerPhrase(result, since)
 }
@@ -94,68 +93,75 @@ function rank(kind: string): number {
   return i < 0 ? MARKER_PRIORITY.length : i
 }
 
-/** Sentences about one run. `who` names it (its design, or its label among runs of one design). */
-export function runConclusion(who: string, result: RunResult, summary: Omit<RunSummary, 'conclusion'>): string[] {
+/** Sentences about one run, from its record. `who` names it (its design, or its label among runs of one design). */
+export function runConclusion(who: string, result: StoredRecord): string[] {
   const out: string[] = []
-  const byOwner = new Map<string, RunResult['leaks']>()
-  for (const l of result.leaks) {
+  const end = result.outcome.simulatedNs
+  if (result.outcome.status === 'stopped') {
+    out.push(`${who} did not run to its end: ${statusWords(result.outcome.stop?.reason === 'user' ? 'cancelled' : 'stopped', result.outcome.stop)} at t = ${formatNs(end)}, after ${result.outcome.stepsDone} of ${result.outcome.stepsTotal} steps${result.outcome.stop ? ` (${result.outcome.stop.message})` : ''}; its numbers cover that part only.`)
+  }
+  const byOwner = new Map<string, StoredRecord['leaks']['rows']>()
+  for (const l of result.leaks.rows) {
     const list = byOwner.get(l.owner) ?? []
     list.push(l)
     byOwner.set(l.owner, list)
   }
   if (byOwner.size === 0) out.push(`${who} kept no memory alive after its owner went away.`)
   for (const [owner, leaks] of byOwner) {
-    const bytes = leaks.reduce((s, l) => s + l.bytes, 0)
+    const bytes = leaks.reduce((s, l) => s + Math.max(l.peakBytes, l.bytesAtEnd), 0)
     const since = Math.min(...leaks.map((l) => l.since))
     const neverFreed = leaks.some((l) => l.until === null)
-    const until = neverFreed ? result.endTime : Math.max(...leaks.map((l) => l.until ?? 0))
+    const until = neverFreed ? end : Math.max(...leaks.map((l) => l.until ?? 0))
     const types = [...new Set(leaks.map((l) => TYPE_WORDS[l.objectType] ?? l.objectType))]
-    const holders = [...new Set(leaks.map((l) => l.heldBy).filter((h): h is string => !!h))]
+    const chains = [...new Set(leaks.map((l) => l.heldBy.filter((x) => !x.startsWith('its ')).join(' → ')).filter(Boolean))]
     const sinceWhat = sincePhrase(result, owner, since)
     const untilWhat = neverFreed ? undefined : markerPhrase(result, until)
-    let s = `${who} kept ${formatBytes(bytes)} of ${ownerPhrase(owner)} (${joinWords(types)}) alive for ${formatNs(until - since)}`
+    let s = `${who} kept up to ${formatBytes(bytes)} of ${ownerPhrase(owner)} (${joinWords(types)}) alive for ${formatNs(until - since)}`
     s += sinceWhat ? ` after ${sinceWhat}` : ` after its owner went away (t = ${formatNs(since)})`
-    if (neverFreed) s += `, and still at the end of the run (t = ${formatNs(result.endTime)})`
+    if (neverFreed) s += `, and still at the end of the run (t = ${formatNs(end)})`
     else s += untilWhat ? `, until ${untilWhat}` : `, until t = ${formatNs(until)}`
-    if (holders.length) s += `; held by ${joinWords(holders)}`
+    if (chains.length) s += `; held by ${joinWords(chains)}`
     out.push(`${s}.`)
   }
-  const errors = result.findings.filter((f) => f.severity === 'error')
+  const errors = result.findings.rows.filter((f) => f.severity === 'error')
   if (errors.length) {
     const kinds = [...new Set(errors.map((f) => f.kind))]
     out.push(`${who} has ${errors.length} error finding${errors.length > 1 ? 's' : ''} (${joinWords(kinds)}): ${errors[0]!.message}`)
   }
-  const failed = result.expects.filter((e) => !e.passed)
-  if (failed.length) out.push(`${who} failed ${failed.length} of ${result.expects.length} expect${result.expects.length > 1 ? 's' : ''} (first: ${failed[0]!.check}).`)
-  if (summary.invalidationCount > 0) {
-    const top = summary.invalidationsByMechanism[0]!
-    const share = summary.invalidationTotalNs > 0 ? Math.round((100 * top.totalNs) / summary.invalidationTotalNs) : 0
-    out.push(
-      `${who} delivered ${summary.invalidationCount} invalidation${summary.invalidationCount > 1 ? 's' : ''} costing ${formatNs(summary.invalidationTotalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`,
-    )
+  const failed = result.expects.rows.filter((e) => !e.passed)
+  if (failed.length) {
+    const c = failed[0]!.checks.find((x) => !x.passed)
+    const first = c ? `${c.what}: expected ${c.expected}, got ${c.actual}` : failed[0]!.what
+    out.push(`${who} failed ${failed.length} of ${result.expects.total} expect${result.expects.total > 1 ? 's' : ''} (first, line ${failed[0]!.line}: ${first}).`)
+  }
+  const inv = result.aggregates.invalidations
+  if (inv.count > 0) {
+    const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
+    const share = inv.totalNs > 0 ? Math.round((100 * top.totalNs) / inv.totalNs) : 0
+    out.push(`${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`)
   }
   return out
 }
 
 /** Sentences comparing runs: least and most memory held for gone owners, cheapest and costliest invalidation. */
-export function crossRunConclusion(runs: { who: string; summary: Omit<RunSummary, 'conclusion'> }[]): string[] {
+export function crossRunConclusion(runs: { who: string; result: StoredRecord }[]): string[] {
   if (runs.length < 2) return []
   const out: string[] = []
-  const byLeak = [...runs].sort((a, b) => a.summary.leakedByteSeconds - b.summary.leakedByteSeconds)
+  const bs = (r: { result: StoredRecord }): number => r.result.aggregates.leaked.byteSeconds
+  const byLeak = [...runs].sort((a, b) => bs(a) - bs(b))
   const best = byLeak[0]!
   const worst = byLeak[byLeak.length - 1]!
-  if (worst.summary.leakedByteSeconds > best.summary.leakedByteSeconds) {
-    const tied = byLeak.filter((r) => r.summary.leakedByteSeconds === best.summary.leakedByteSeconds).map((r) => r.who)
-    out.push(
-      `Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(best.summary.leakedByteSeconds)}); most: ${worst.who} (${formatByteSeconds(worst.summary.leakedByteSeconds)}, ${formatBytes(worst.summary.leakedBytes)}).`,
-    )
-  } else out.push(`All ${runs.length} runs held the same memory after owners went away (${formatByteSeconds(best.summary.leakedByteSeconds)}).`)
-  const byCost = [...runs].sort((a, b) => a.summary.invalidationTotalNs - b.summary.invalidationTotalNs)
+  if (bs(worst) > bs(best)) {
+    const tied = byLeak.filter((r) => bs(r) === bs(best)).map((r) => r.who)
+    out.push(`Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.who} (${formatByteSeconds(bs(worst))}, peak ${formatBytes(worst.result.aggregates.leaked.peakBytes)}).`)
+  } else out.push(`All ${runs.length} runs held the same memory after owners went away (${formatByteSeconds(bs(best))}).`)
+  const cost = (r: { result: StoredRecord }): number => r.result.aggregates.invalidations.totalNs
+  const byCost = [...runs].sort((a, b) => cost(a) - cost(b))
   const cheap = byCost[0]!
   const dear = byCost[byCost.length - 1]!
-  if (dear.summary.invalidationTotalNs > cheap.summary.invalidationTotalNs)
+  if (cost(dear) > cost(cheap))
     out.push(
-      `Cheapest invalidation: ${cheap.who} (${formatNs(cheap.summary.invalidationTotalNs)} over ${cheap.summary.invalidationCount}); costliest: ${dear.who} (${formatNs(dear.summary.invalidationTotalNs)} over ${dear.summary.invalidationCount}).`,
+      `Cheapest invalidation: ${cheap.who} (${formatNs(cost(cheap))} over ${cheap.result.aggregates.invalidations.count}); costliest: ${dear.who} (${formatNs(cost(dear))} over ${dear.result.aggregates.invalidations.count}).`,
     )
   return out
 }

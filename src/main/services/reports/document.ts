@@ -1,18 +1,17 @@
 /**
  * Builds the report document (src/shared/report.ts) from stored runs: validates each stored
- * result against the RunResult contract, derives the summaries and the conclusion, adds the
- * comparison for two or more runs and the probe of this machine.
+ * record (an old format is named as such), writes the conclusion from the record's numbers, adds
+ * the comparison for two or more runs and the probe of this machine.
  */
-import { REPORT_SCHEMA, ReportDocument, type ReportKind, type ReportProbe, type ReportRun, type RunSummary } from '../../../shared/report'
-import { RunResult, RunSeries } from '../../../shared/run-result'
-import type { ExperimentManifest, FindingKey, RunManifest } from '../../../shared/runs'
+import { REPORT_SCHEMA, ReportDocument, type ReportKind, type ReportProbe, type ReportRun } from '../../../shared/report'
+import { describeNotARecord, StoredRecord, statusWords } from '../../../shared/record'
+import type { ExperimentManifest, FindingKey, RunManifest, RunSeries } from '../../../shared/runs'
 import { SeriesData } from '../../../shared/runs'
 import { ProbeReport as ProbeReportSchema, type ProbeReport } from '../../../shared/probe'
 import { APP_VERSION } from '../../../shared/version'
 import { compareRuns, runLabel } from '../compare'
 import type { StoredRun } from '../store/run-store'
 import { crossRunConclusion, runConclusion } from './conclusion'
-import { invalidationStats, leakTotals, peakMemory } from './stats'
 
 /** Where the report's probe comes from. */
 export type ProbeSource =
@@ -41,38 +40,20 @@ export class ReportError extends Error {
   }
 }
 
-/** A stored run checked against the result contract; `reason` says why it cannot be reported. */
+/** A stored run checked against the record's schema; `reason` says why it cannot be reported (an old format, a run without a record). */
 export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | { ok: false; id: string; reason: string } {
   const id = run.manifest.id
-  const parsed = RunResult.safeParse(run.result)
+  const parsed = StoredRecord.safeParse(run.result)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
-    const status = run.manifest.status === 'ok' || run.manifest.status === 'expect_failed' ? '' : ` (run ${run.manifest.status}${run.manifest.error ? `: ${run.manifest.error}` : ''})`
-    return { ok: false, id, reason: `result.json is not a run result${where}: ${issue?.message ?? 'invalid'}${status}` }
+    const status = run.manifest.status === 'passed' || run.manifest.status === 'expects_failed' ? '' : ` (run ${statusWords(run.manifest.status, run.manifest.stop)}${run.manifest.error ? `: ${run.manifest.error}` : ''})`
+    return { ok: false, id, reason: `${describeNotARecord(run.result, id)}${status}` }
   }
   const series: RunSeries = {}
   for (const [name, value] of Object.entries(run.series)) {
     const s = SeriesData.safeParse(value)
     if (s.success) series[name] = s.data
   }
-  return { ok: true, run: { id, label: runLabel(run.manifest), manifest: run.manifest, result: parsed.data, series, summary: summarize(parsed.data, series, run.manifest) } }
-}
-
-/** Derived numbers and the per-run conclusion. */
-export function summarize(result: RunResult, series: RunSeries, manifest?: RunManifest, who?: string): RunSummary {
-  const inv = invalidationStats(result.invalidations)
-  const leaks = leakTotals(result)
-  const base: Omit<RunSummary, 'conclusion'> = {
-    invalidations: inv.byMechanismDevice,
-    invalidationsByMechanism: inv.byMechanism,
-    invalidationCount: inv.byMechanism.reduce((s, r) => s + r.count, 0),
-    invalidationTotalNs: inv.byMechanism.reduce((s, r) => s + r.totalNs, 0),
-    leakedBytes: leaks.bytes,
-    leakedByteSeconds: leaks.byteSeconds,
-    peakMemoryBytes: peakMemory(series),
-  }
-  return { ...base, conclusion: runConclusion(who ?? manifest?.design ?? result.design, result, base) }
+  return { ok: true, run: { id, label: runLabel(run.manifest), manifest: run.manifest, result: parsed.data, series, conclusion: runConclusion(run.manifest.design, parsed.data) } }
 }
 
 /**
@@ -117,13 +98,13 @@ export async function documentFromRuns(
   runs.forEach((r, i) => (r.label = labels[i]!))
   const names = whoNames(runs)
   runs.forEach((r, i) => {
-    if (names[i] !== r.manifest.design) r.summary = { ...r.summary, conclusion: summarize(r.result, r.series, r.manifest, names[i]).conclusion }
+    if (names[i] !== r.manifest.design) r.conclusion = runConclusion(names[i]!, r.result)
   })
   const comparison =
     runs.length >= 2
-      ? compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: r.result.findings.map((f): FindingKey => ({ kind: f.kind, signature: f.signature, message: f.message })) })))
+      ? compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: r.result.findings.rows.map((f): FindingKey => ({ kind: f.kind, signature: f.signature, message: f.message })) })))
       : undefined
-  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, summary: r.summary }))), ...runs.flatMap((r) => r.summary.conclusion)]
+  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, result: r.result }))), ...runs.flatMap((r) => r.conclusion)]
   const scenarioNames = [...new Set(runs.map((r) => r.manifest.scenario.name))]
   const title =
     opts.title ??

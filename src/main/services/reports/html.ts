@@ -6,14 +6,14 @@
  * is escaped; tables, findings and the conclusion are rendered here, so the report reads fully even
  * where scripts do not run (printing, a mail client's viewer); each chart has a data table beside it.
  */
-import type { ReportDocument, ReportRun, InvalidationStat } from '../../../shared/report'
+import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { OBJECT_TYPES } from '../../../shared/run-result'
+import { OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
 import { seriesWithPrefix, sumSteps, thinSteps } from './stats'
-import { formatByteSeconds, formatBytes, formatMetric, formatNs } from './units'
+import { formatByteSeconds, formatBytes, formatNs, formatUnit } from './units'
 
 /** Most points per series in a chart (step changes kept, peaks kept)... */
 export const MAX_CHART_POINTS = 600
@@ -77,8 +77,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       title: 'Live memory over time, all object types, per run',
       unit: 'bytes',
       yTitle: 'bytes live',
-      xMax: Math.max(...runs.map((r) => r.result.endTime)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.endTime, max) })),
+      xMax: Math.max(...runs.map((r) => r.result.outcome.simulatedNs)),
+      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.outcome.simulatedNs, max) })),
     })
     specs.push({
       id: 'cmp-leaked',
@@ -86,8 +86,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       title: 'Memory held for owners that have gone away, per run',
       unit: 'bytes',
       yTitle: 'bytes leaked',
-      xMax: Math.max(...runs.map((r) => r.result.endTime)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.endTime, max) })),
+      xMax: Math.max(...runs.map((r) => r.result.outcome.simulatedNs)),
+      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.outcome.simulatedNs, max) })),
     })
     specs.push({
       id: 'cmp-byteseconds',
@@ -96,9 +96,9 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       unit: 'byte_seconds',
       yTitle: 'B·s',
       labels,
-      datasets: [{ label: 'leaked byte-seconds', color: PALETTE[1]!, data: runs.map((r) => r.summary.leakedByteSeconds) }],
+      datasets: [{ label: 'leaked byte-seconds', color: PALETTE[1]!, data: runs.map((r) => r.result.aggregates.leaked.byteSeconds) }],
     })
-    const mechs = [...new Set(runs.flatMap((r) => r.summary.invalidationsByMechanism.map((m) => m.mechanism)))].sort()
+    const mechs = [...new Set(runs.flatMap((r) => r.result.aggregates.invalidations.byMechanism.map((m) => m.mechanism ?? '')))].sort()
     specs.push({
       id: 'cmp-invalidation',
       kind: 'bar',
@@ -107,7 +107,7 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       yTitle: 'total cost',
       stacked: true,
       labels,
-      datasets: mechs.map((m, i) => ({ label: m, color: PALETTE[i % PALETTE.length]!, data: runs.map((r) => r.summary.invalidationsByMechanism.find((x) => x.mechanism === m)?.totalNs ?? 0) })),
+      datasets: mechs.map((m, i) => ({ label: m, color: PALETTE[i % PALETTE.length]!, data: runs.map((r) => r.result.aggregates.invalidations.byMechanism.find((x) => x.mechanism === m)?.totalNs ?? 0) })),
     })
   }
   runs.forEach((r, i) => {
@@ -119,8 +119,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         title: `Memory over time by object type — ${r.label}`,
         unit: 'bytes',
         yTitle: 'bytes live',
-        xMax: r.result.endTime,
-        datasets: memory.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime, max) })),
+        xMax: r.result.outcome.simulatedNs,
+        datasets: memory.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.outcome.simulatedNs, max) })),
       })
     const leaked = seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0))
     if (leaked.length)
@@ -130,8 +130,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         title: `Memory held for gone owners, by object type — ${r.label}`,
         unit: 'bytes',
         yTitle: 'bytes leaked',
-        xMax: r.result.endTime,
-        datasets: leaked.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.endTime, max) })),
+        xMax: r.result.outcome.simulatedNs,
+        datasets: leaked.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.outcome.simulatedNs, max) })),
       })
   })
   return specs
@@ -171,51 +171,76 @@ function chartBlock(spec: ChartSpec): string {
 </figure>`
 }
 
-function invalidationTable(rows: InvalidationStat[], showDevice: boolean): string {
+type StatKey = 'event' | 'device' | 'mechanism'
+
+function invalidationTable(rows: InvalidationStat[], keys: StatKey[]): string {
   if (rows.length === 0) return '<p class="muted">No invalidations.</p>'
   const body = rows
     .map(
       (r) =>
-        `<tr><td>${e(r.mechanism)}</td>${showDevice ? `<td>${e(r.device)}</td>` : ''}<td class="num">${r.count}</td><td class="num">${e(formatNs(r.totalNs))}</td><td class="num">${e(formatNs(r.p50Ns))}</td><td class="num">${e(formatNs(r.p90Ns))}</td><td class="num">${e(formatNs(r.p99Ns))}</td><td class="num">${e(formatNs(r.maxNs))}</td></tr>`,
+        `<tr>${keys.map((k) => `<td>${e(r[k] ?? '')}</td>`).join('')}<td class="num">${r.count}</td><td class="num">${e(formatNs(r.totalNs))}</td><td class="num">${e(formatNs(r.p50Ns))}</td><td class="num">${e(formatNs(r.p90Ns))}</td><td class="num">${e(formatNs(r.p99Ns))}</td><td class="num">${e(formatNs(r.maxNs))}</td></tr>`,
     )
     .join('')
-  return `<table class="data"><thead><tr><th scope="col">mechanism</th>${showDevice ? '<th scope="col">device</th>' : ''}<th scope="col">count</th><th scope="col">total</th><th scope="col">p50</th><th scope="col">p90</th><th scope="col">p99</th><th scope="col">max</th></tr></thead><tbody>${body}</tbody></table>`
+  return `<table class="data"><thead><tr>${keys.map((k) => `<th scope="col">${k}</th>`).join('')}<th scope="col">count</th><th scope="col">total</th><th scope="col">p50</th><th scope="col">p90</th><th scope="col">p99</th><th scope="col">max</th></tr></thead><tbody>${body}</tbody></table>`
+}
+
+/** "1,000 of 6,003 rows kept (5,003 dropped at the table's cap; the totals above count every one)". */
+function droppedNote(what: string, t: { total: number; dropped: number }): string {
+  if (t.dropped === 0) return ''
+  return `<p class="muted dropped">The table of ${e(what)} keeps ${t.total - t.dropped} of ${t.total} rows: ${t.dropped} dropped at its cap. Counts, costs and percentiles above are over all ${t.total}.</p>`
+}
+
+function invalidationSection(run: ReportRun): string {
+  const inv = run.result.aggregates.invalidations
+  if (inv.count === 0) return '<p class="muted">No invalidations.</p>'
+  const byTotal = (a: InvalidationStat, b: InvalidationStat): number => b.totalNs - a.totalNs
+  return `<p class="inv-total"><strong>${inv.count}</strong> invalidations costing <strong>${e(formatNs(inv.totalNs))}</strong> in total.</p>
+${droppedNote('single invalidations', run.result.invalidations)}
+<h4>By mechanism</h4>
+${invalidationTable([...inv.byMechanism].sort(byTotal), ['mechanism'])}
+<h4>By device</h4>
+${invalidationTable([...inv.byDevice].sort(byTotal), ['device'])}
+<h4>By event</h4>
+${invalidationTable([...inv.byEvent].sort(byTotal), ['event'])}
+<details><summary>By event, device and mechanism (${inv.by.length})</summary>${invalidationTable(inv.by, ['event', 'device', 'mechanism'])}</details>`
 }
 
 function leakTable(run: ReportRun): string {
-  const leaks = run.result.leaks
+  const leaks = run.result.leaks.rows
   if (leaks.length === 0) return '<p class="muted">No memory outlived its owner.</p>'
   const body = leaks
     .map(
       (l) =>
-        `<tr><td>${e(l.objectType)}</td><td>${e(l.owner)}</td><td>${e(l.heldBy ?? '—')}</td><td class="num">${l.count}</td><td class="num">${e(formatBytes(l.bytes))}</td><td class="num">${e(formatByteSeconds(l.byteSeconds))}</td><td class="num">${e(formatNs(l.since))}</td><td class="num">${l.until === null ? 'never' : e(formatNs(l.until))}</td></tr>`,
+        `<tr><td>${e(l.objectType)}</td><td>${e(l.owner)}</td><td class="held-by">${l.heldBy.length ? e(l.heldBy.join(' → ')) : '—'}</td><td class="num">${e(formatBytes(l.peakBytes))}</td><td class="num">${e(formatBytes(l.bytesAtEnd))}</td><td class="num">${e(formatByteSeconds(l.byteSeconds))}</td><td class="num">${e(formatNs(l.since))}</td><td class="num">${l.until === null ? 'never' : e(formatNs(l.until))}</td></tr>`,
     )
     .join('')
-  return `<table class="data"><thead><tr><th scope="col">object type</th><th scope="col">owner</th><th scope="col">held by</th><th scope="col">count</th><th scope="col">bytes</th><th scope="col">byte-seconds</th><th scope="col">owner gone at</th><th scope="col">freed at</th></tr></thead><tbody>${body}</tbody></table>`
+  return `<table class="data"><thead><tr><th scope="col">object type</th><th scope="col">owner</th><th scope="col">held by</th><th scope="col">peak</th><th scope="col">at end</th><th scope="col">byte-seconds</th><th scope="col">owner gone at</th><th scope="col">freed at</th></tr></thead><tbody>${body}</tbody></table>${droppedNote('leaks', run.result.leaks)}`
 }
 
 function findingsList(run: ReportRun): string {
-  const f = run.result.findings
+  const f = run.result.findings.rows
   if (f.length === 0) return '<p class="muted">No findings.</p>'
   return `<ul class="findings">${f
     .map(
       (x) =>
-        `<li class="sev-${e(x.severity)}"><span class="sev">${e(x.severity)}</span> <code>${e(x.kind)}</code> at ${e(formatNs(x.at))}: ${e(x.message)}${x.paths
+        `<li class="sev-${e(x.severity)}"><span class="sev">${e(x.severity)}</span> <code>${e(x.kind)}</code> at ${e(formatNs(x.t))}: ${e(x.message)}${x.paths
           .map((p) => `<div class="callpath"><div class="label">${e(p.label)}</div><ol>${p.frames.map((fr) => `<li><code>${e(fr)}</code></li>`).join('')}</ol></div>`)
           .join('')}</li>`,
     )
-    .join('')}</ul>`
+    .join('')}</ul>${droppedNote('findings', run.result.findings)}`
 }
 
 function expectsList(run: ReportRun): string {
-  const x = run.result.expects
+  const x = run.result.expects.rows
   if (x.length === 0) return ''
-  return `<h4>Expects (${x.filter((y) => y.passed).length}/${x.length} passed)</h4><table class="data"><thead><tr><th scope="col">step</th><th scope="col">check</th><th scope="col">outcome</th><th scope="col">expected</th><th scope="col">actual</th></tr></thead><tbody>${x
-    .map(
-      (y) =>
-        `<tr><td class="num">${y.step}${y.line ? ` (line ${y.line})` : ''}</td><td><code>${e(y.check)}</code></td><td class="${y.passed ? 'pass' : 'fail'}">${y.passed ? 'passed' : 'FAILED'}</td><td>${e(y.expected ?? '')}</td><td>${e(y.actual ?? '')}</td></tr>`,
+  const rows = x.flatMap((y) => {
+    const checks = y.checks.length ? y.checks : [{ what: y.what, expected: '', actual: '', passed: y.passed }]
+    return checks.map(
+      (c, i) =>
+        `<tr>${i === 0 ? `<td class="num" rowspan="${checks.length}">${y.line || '—'}</td><td rowspan="${checks.length}"><code>${e(y.what)}</code></td>` : ''}<td>${e(c.what)}</td><td>${e(c.expected)}</td><td>${e(c.actual)}</td><td class="${c.passed ? 'pass' : 'fail'}">${c.passed ? 'passed' : 'FAILED'}</td></tr>`,
     )
-    .join('')}</tbody></table>`
+  })
+  return `<h4>Expects (${x.filter((y) => y.passed).length}/${run.result.expects.total} passed)</h4><table class="data"><thead><tr><th scope="col">line</th><th scope="col">expect</th><th scope="col">check</th><th scope="col">expected</th><th scope="col">actual</th><th scope="col">outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${droppedNote('expects', run.result.expects)}`
 }
 
 function metricsTable(doc: ReportDocument): string {
@@ -227,8 +252,8 @@ function metricsTable(doc: ReportDocument): string {
         `<tr><th scope="row"><code>${e(m.name)}</code></th>${m.values
           .map((v, i) => {
             const d = m.deltas[i]
-            const delta = i > 0 && d !== null && d !== undefined && d !== 0 ? ` <span class="delta">(${d > 0 ? '+' : '−'}${e(formatMetric(m.name, Math.abs(d)))})</span>` : ''
-            return `<td class="num">${e(formatMetric(m.name, v))}${delta}</td>`
+            const delta = i > 0 && d !== null && d !== undefined && d !== 0 ? ` <span class="delta">(${d > 0 ? '+' : '−'}${e(formatUnit(m.unit, Math.abs(d)))})</span>` : ''
+            return `<td class="num">${e(formatUnit(m.unit, v))}${delta}</td>`
           })
           .join('')}</tr>`,
     )
@@ -237,8 +262,8 @@ function metricsTable(doc: ReportDocument): string {
   const m = doc.runs[0]!.result.metrics
   const names = Object.keys(m).sort()
   if (names.length === 0) return '<p class="muted">No metrics.</p>'
-  return `<table class="data metrics"><thead><tr><th scope="col">metric</th><th scope="col">value</th><th scope="col">raw</th></tr></thead><tbody>${names
-    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatMetric(n, m[n]))}</td><td class="num">${e(m[n])}</td></tr>`)
+  return `<table class="data metrics"><thead><tr><th scope="col">metric</th><th scope="col">value</th><th scope="col">raw</th><th scope="col">unit</th></tr></thead><tbody>${names
+    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(m[n]!.unit, m[n]!.value))}</td><td class="num">${e(m[n]!.value)}</td><td>${e(m[n]!.unit)}</td></tr>`)
     .join('')}</tbody></table>`
 }
 
@@ -275,7 +300,7 @@ function scenarioSection(doc: ReportDocument): string {
   return [...seen.values()]
     .map((r) => {
       const s = r.manifest.scenario
-      const description = r.result.scenario.description
+      const description = r.result.meta.scenario.description
       return `<div class="scenario"><h3>${e(s.name)}</h3>${description ? `<p class="description">${e(description)}</p>` : ''}
 <dl class="meta"><dt>file</dt><dd><code>${e(s.fileName)}</code></dd><dt>SHA-256</dt><dd><code class="hash">${e(s.hash)}</code></dd></dl>
 <details><summary>Scenario text</summary><pre class="scenario-text">${e(s.text)}</pre></details></div>`
@@ -297,7 +322,7 @@ function runsTable(doc: ReportDocument): string {
     (r) =>
       `<tr><td><a href="#run-${e(r.id)}"><code>${e(r.id)}</code></a></td><td>${e(r.manifest.design)}</td><td class="num">${r.manifest.seed}</td>${paramNames
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
-        .join('')}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td>${e(r.manifest.status)}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.length}</td><td class="num">${e(formatNs(r.result.endTime))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        .join('')}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`
@@ -314,16 +339,13 @@ function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
   const charts = specs.filter((s) => s.id.startsWith(`run${index}-`)).map(chartBlock).join('\n')
   return `<section class="run" id="run-${e(run.id)}">
 <h2>Run ${e(run.label)}</h2>
-<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · status ${e(run.manifest.status)} · ended at ${e(formatNs(run.result.endTime))} simulated</p>
-<ul class="conclusion">${run.summary.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
+<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''}</p>
+<ul class="conclusion">${run.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 ${charts}
 <h3>Leaks</h3>
 ${leakTable(run)}
 <h3>Invalidation cost</h3>
-<h4>By mechanism</h4>
-${invalidationTable(run.summary.invalidationsByMechanism, false)}
-<h4>By mechanism and device</h4>
-${invalidationTable(run.summary.invalidations, true)}
+${invalidationSection(run)}
 <h3>Findings</h3>
 ${findingsList(run)}
 ${expectsList(run)}
@@ -335,7 +357,7 @@ function runMetricsDetails(run: ReportRun): string {
   const names = Object.keys(run.result.metrics).sort()
   if (!names.length) return ''
   return `<details><summary>All metrics of this run (${names.length})</summary><table class="data"><tbody>${names
-    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatMetric(n, run.result.metrics[n]))}</td></tr>`)
+    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(run.result.metrics[n]!.unit, run.result.metrics[n]!.value))}</td></tr>`)
     .join('')}</tbody></table></details>`
 }
 

@@ -18,7 +18,7 @@ import { documentFromRuns, ReportError, type DocumentOptions } from './document'
 import { renderHtml } from './html'
 import { renderTrace } from './trace'
 
-export { ReportError, documentFromRuns, resolveProbe, summarize, type DocumentOptions, type ProbeSource } from './document'
+export { ReportError, documentFromRuns, resolveProbe, type DocumentOptions, type ProbeSource } from './document'
 export { renderHtml, chartSpecs, MAX_CHART_POINTS } from './html'
 export { renderCsv, CSV_COLUMNS } from './csv'
 export { buildTrace, renderTrace, type TraceFile, type TraceEventJson } from './trace'

@@ -106,7 +106,7 @@ interface Slice {
 function taskLifetimes(r: ReportRun['result']): Map<string, { label: string; start: number; end: number | null }> {
   const tasks = new Map<string, { label: string; start: number; end: number | null }>()
   const nameOf = (label: string): string => label.trim().split(/\s+\(/)[0]!.trim()
-  for (const m of [...r.markers].sort((a, b) => a.t - b.t)) {
+  for (const m of [...r.markers.rows].sort((a, b) => a.t - b.t)) {
     if (m.kind === 'spawn' && /\(pid \d+\)\s*$/.test(m.label)) {
       const name = nameOf(m.label)
       if (!tasks.has(name)) tasks.set(name, { label: m.label.trim(), start: m.t, end: null })
@@ -145,16 +145,11 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
 
   const slices: Slice[] = []
   for (const [name, t] of tasks) {
-    const end = t.end ?? r.endTime
+    const end = t.end ?? r.outcome.simulatedNs
     const track = taskTrack(name)
     slices.push({ ...track, track: track.name, ts: us(t.start), dur: us(Math.max(0, end - t.start)), event: { name: t.end === null ? `${t.label} (alive at the end)` : t.label, cat: 'task' } })
   }
-  for (const ev of r.trace.events) {
-    if (ev.dur === undefined) continue
-    const { group, name } = laneTrack(ev.lane)
-    slices.push({ group, track: name, ts: us(ev.t), dur: us(Math.max(0, ev.dur)), event: { name: ev.name, cat: 'trace', ...(ev.args ? { args: ev.args } : {}) } })
-  }
-  const inv = r.invalidations
+  const inv = r.invalidations.rows
   // Columns of one table have one length by construction; a damaged table is cut to its shortest column.
   const rows = Math.min(inv.t.length, inv.event.length, inv.start.length, inv.end.length, inv.device.length, inv.mechanism.length, inv.costNs.length)
   for (let i = 0; i < rows; i++) {
@@ -179,10 +174,9 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
   slices.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
   for (const s of slices) out.push({ ...s.event, ph: 'X', ts: s.ts, dur: s.dur, ...tracks.thread(s.group, s.track, s.ts, s.ts + s.dur) })
 
-  for (const ev of r.trace.events) {
-    if (ev.dur !== undefined) continue
-    const { group, name } = laneTrack(ev.lane)
-    out.push({ name: ev.name, cat: 'trace', ph: 'i', s: 't', ts: us(ev.t), ...tracks.thread(group, name), ...(ev.args ? { args: ev.args } : {}) })
+  for (const ev of r.trace.rows) {
+    const { group, name } = laneTrack(ev.cat)
+    out.push({ name: ev.name, cat: 'trace', ph: 'i', s: 't', ts: us(ev.t), ...tracks.thread(group, name), ...(ev.detail ? { args: { detail: ev.detail } } : {}) })
   }
 
   const TASK_MARKERS: Record<string, (label: string) => string | undefined> = {
@@ -192,9 +186,9 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     open: (l) => l.trim().split(/\s+/)[0],
     close: (l) => l.trim().split(/\s+/)[0],
   }
-  for (const m of r.markers) {
-    const taskName = m.lane ? undefined : TASK_MARKERS[m.kind]?.(m.label)
-    const { group, name } = m.lane ? laneTrack(m.lane) : taskName && tasks.has(taskName) ? taskTrack(taskName) : { group: 'kernel' as Group, name: 'markers' }
+  for (const m of r.markers.rows) {
+    const taskName = TASK_MARKERS[m.kind]?.(m.label)
+    const { group, name } = taskName && tasks.has(taskName) ? taskTrack(taskName) : { group: 'kernel' as Group, name: 'markers' }
     out.push({ name: m.label, cat: `marker,${m.kind}`, ph: 'i', s: 't', ts: us(m.t), ...tracks.thread(group, name), args: { kind: m.kind } })
   }
 
@@ -204,7 +198,7 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     const s = run.series[name]!
     for (let i = 0; i < s.t.length; i++) out.push({ name, cat: 'memory', ph: 'C', ts: us(s.t[i]!), pid: memPid, tid: 0, args: { bytes: s.v[i]! } })
     const last = s.t.length - 1
-    if (last >= 0 && s.t[last]! < r.endTime) out.push({ name, cat: 'memory', ph: 'C', ts: us(r.endTime), pid: memPid, tid: 0, args: { bytes: s.v[last]! } })
+    if (last >= 0 && s.t[last]! < r.outcome.simulatedNs) out.push({ name, cat: 'memory', ph: 'C', ts: us(r.outcome.simulatedNs), pid: memPid, tid: 0, args: { bytes: s.v[last]! } })
   }
 }
 
@@ -221,6 +215,9 @@ export function buildTrace(doc: ReportDocument): TraceFile {
       generatedAt: doc.generatedAt,
       runs: doc.runs.map((r) => r.id).join(', '),
       droppedTraceEvents: doc.runs.reduce((s, r) => s + r.result.trace.dropped, 0),
+      // the slices are the kept rows of each run's invalidation table; the totals are the records'
+      droppedInvalidations: doc.runs.reduce((s, r) => s + r.result.invalidations.dropped, 0),
+      invalidations: doc.runs.map((r) => `${r.label}: ${r.result.aggregates.invalidations.count} costing ${r.result.aggregates.invalidations.totalNs} ns (${r.result.invalidations.dropped} not in the trace)`).join('; '),
       timeBase: 'simulated time; 1 µs in the trace = 1 µs simulated',
     },
   }

@@ -24,3 +24,6 @@ export function joinWords(items: string[]): string {
   if (items.length <= 1) return items[0] ?? ''
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
 }
+
+/** A value in the unit the record gives with it. */
+export const formatUnit = (unit: string, value: number | null | undefined): string => units.formatUnit(unit, value, PROSE)

@@ -108,6 +108,7 @@ const UNSUPPORTED: Record<string, string> = {
   numa_migrate: 'NUMA migration: the guest has one memory node (no CONFIG_NUMA, no move_pages)',
   writeback: 'writeback (page_mkclean of a shared file mapping): the guest has only tmpfs, which has no writeback',
   unpin: 'pins held across steps: gup_test releases its references at the end of each ioctl',
+  module_unload: 'unloading the driver module: the guest executor keeps test_hmm loaded for the whole program',
 }
 
 interface Emit {
