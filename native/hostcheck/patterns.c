@@ -38,6 +38,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -55,6 +56,9 @@
 #endif
 #ifndef MADV_FREE
 #define MADV_FREE 8
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
 #endif
 
 #define PG 4096UL
@@ -571,6 +575,33 @@ static void p_madv_free(void)
 	checkpoint("write");
 }
 
+/*
+ * MADV_PAGEOUT on a machine without swap (the test skips the comparison where swap is on): the
+ * anonymous pages stay (add_to_swap fails); after MADV_FREE the clean lazyfree pages are discarded
+ * and the rewritten ones kept. Pinned to one CPU: the lazyfree and LRU-add batches are per CPU and
+ * MADV_PAGEOUT's lru_add_drain drains only the local one.
+ */
+static void p_pageout(void)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu >= 0 ? cpu : 0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		die("sched_setaffinity");
+	struct region *r = anon("buf", SLOT(1), N, 0, 0);
+	touch(r, 0, N, 1, 1);
+	checkpoint("fill");
+	do_madvise(r, 0, N, MADV_PAGEOUT);
+	checkpoint("pageout");
+	do_madvise(r, 0, N / 2, MADV_FREE);
+	touch(r, N / 4, N / 4, 1, 1);
+	checkpoint("free_rewrite");
+	do_madvise(r, 0, N, MADV_PAGEOUT);
+	checkpoint("pageout_lazyfree");
+}
+
 static void p_mprotect_ro_rw(void)
 {
 	struct region *r = anon("buf", SLOT(1), N, 0, 0);
@@ -689,6 +720,7 @@ static const struct pattern patterns[] = {
 	{"fork_parent_writes", p_fork_parent_writes},
 	{"dontneed_half", p_dontneed_half},
 	{"madv_free", p_madv_free},
+	{"pageout", p_pageout},
 	{"mprotect_ro_rw", p_mprotect_ro_rw},
 	{"mremap", p_mremap},
 	{"munmap_half", p_munmap_half},

@@ -60,7 +60,7 @@ export const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gp
 export const MemTypeSchema = z.enum(MEM_TYPE_NAMES)
 
 /** Kinds of the run's markers (the timeline), which `expect.order` compares. */
-export const MARKER_KINDS = ['spawn', 'fork', 'exit', 'close', 'open', 'mirror', 'release', 'notifier_release', 'mmput', '__mmput', '__mmdrop', 'free_notifier', 'driver_free', 'pasid_free', 'exec', 'vfork_done', 'dup', 'sendmsg', 'recvmsg'] as const
+export const MARKER_KINDS = ['spawn', 'fork', 'exit', 'close', 'open', 'mirror', 'release', 'notifier_release', 'mmput', '__mmput', '__mmdrop', 'free_notifier', 'driver_free', 'pasid_free', 'oom_kill', 'oom_reaper', 'exec', 'vfork_done', 'dup', 'sendmsg', 'recvmsg'] as const
 export const MarkerKindSchema = z.enum(MARKER_KINDS)
 const OrderItem = z.union([
   MarkerKindSchema,
@@ -178,8 +178,13 @@ export const UserptrStep = z
 export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
 export const OomKillStep = z
-  .strictObject({ oom_kill: z.strictObject({ ...Task }) })
-  .describe('OOM kill: the reaper unmaps private VMAs with non-blockable invalidations (subscribers may refuse), then the victim exits')
+  .strictObject({
+    oom_kill: z.strictObject({
+      ...Task,
+      blocked: DurationSchema.optional().describe('the victim acts on SIGKILL only after this long (stuck in an uninterruptible sleep); default 0'),
+    }),
+  })
+  .describe('OOM kill: the victim exits on SIGKILL; 2 s later (OOM_REAPER_DELAY) the reaper unmaps the private VMAs of a victim not yet through exit_mmap with non-blockable UNMAP invalidations (a subscriber may refuse a VMA: retried 10 times, HZ/10 apart)')
 export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
 export const ThreadStep = z
   .strictObject({ thread: z.strictObject({ ...Task, child: NameSchema.describe('name of the new thread') }) })
@@ -458,6 +463,7 @@ export const MachineSchema = z.strictObject({
     .describe('driver patches newer than the modelled kernel: kfd_dequeue_user_queues_when_mm_released ("drm/amdkfd: Dequeue user queues when process mm released", amd-gfx 2025-10) dequeues KFD user queues in the notifier release instead of kfd_process_wq_release'),
   iommus: z.array(IommuSpecSchema).optional(),
   devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
+  swap: SizeSchema.optional().describe('swap space (bytes, e.g. 1G): reclaim and MADV_PAGEOUT swap anonymous pages out to it; default none: anonymous pages are then never reclaimed (MADV_FREE pages still are)'),
 })
 
 export const CostOverridesSchema = z.record(z.string(), z.number().nonnegative()).describe('cost-model overrides by name (see docs/scenarios.md)')

@@ -13,7 +13,8 @@ import { MEM_TYPES, type MemType } from './ledger/ledger'
 import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
 import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
-import { SimLimitError } from './kernel/frames'
+import { PAGE_SIZE, SimLimitError } from './kernel/frames'
+import { SwapInfo } from './kernel/swap'
 import { APP_VERSION } from '../shared/version'
 import {
   capRows,
@@ -115,6 +116,10 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
       }),
     )
   })
+  if (sc.machine?.swap !== undefined) {
+    const pages = Math.floor(parseSize(sc.machine.swap) / PAGE_SIZE)
+    if (pages > 0) w.swap = new SwapInfo(pages)
+  }
   for (const dev of w.devices) w.pgmaps.push({ type: dev.spec.coherent ? 'coherent' : 'private', owner: dev.idx })
   w.frames.devMemory = (d, bytes) => {
     const dev = w.devices[d]

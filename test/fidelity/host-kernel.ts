@@ -137,6 +137,16 @@ export const PATTERNS: Pattern[] = [
     ],
   },
   {
+    name: 'pageout',
+    regions: { buf: { addr: SLOT(1), pages: N } },
+    phases: [
+      { task: self, name: 'fill', steps: [mmap('buf', N), touch(self, 'buf', 0, N, true)] },
+      { task: self, name: 'pageout', steps: [{ madvise: { task: self, region: 'buf', advice: 'pageout' } }] },
+      { task: self, name: 'free_rewrite', steps: [{ madvise: { task: self, region: 'buf', size: (N / 2) * PG, advice: 'free' } }, touch(self, 'buf', N / 4, N / 4, true)] },
+      { task: self, name: 'pageout_lazyfree', steps: [{ madvise: { task: self, region: 'buf', advice: 'pageout' } }] },
+    ],
+  },
+  {
     name: 'mprotect_ro_rw',
     regions: { buf: { addr: SLOT(1), pages: N } },
     phases: [
@@ -336,6 +346,8 @@ export interface HostEnv {
   thp_use_zero_page: boolean | null
   /** CONFIG_PT_RECLAIM (MADV_DONTNEED frees empty PTE tables), from the kernel config; null if unknown. */
   pt_reclaim: boolean | null
+  /** Swap is on (/proc/swaps lists a device); null if unknown. The patterns model a machine without. */
+  swap: boolean | null
   page_size: number
   root: boolean
   pfn_visible: boolean
@@ -409,11 +421,13 @@ export function hostFacts(): Omit<HostEnv, 'page_size' | 'root' | 'pfn_visible' 
   const thp = readOr('/sys/kernel/mm/transparent_hugepage/enabled')
   const zp = readOr('/sys/kernel/mm/transparent_hugepage/use_zero_page')
   const cfg = kernelConfig(release)
+  const swaps = readOr('/proc/swaps')
   return {
     release,
     thp_enabled: thp ? (/\[(\w+)\]/.exec(thp)?.[1] ?? null) : null,
     thp_use_zero_page: zp === null ? null : zp.trim() === '1',
     pt_reclaim: cfg === null ? null : /^CONFIG_PT_RECLAIM=y$/m.test(cfg),
+    swap: swaps === null ? null : swaps.trim().split('\n').length > 1,
   }
 }
 
@@ -530,6 +544,7 @@ export function compare(p: Pattern, env: HostEnv, kernel: Checkpoint[], sim: Che
         let why: string | null = null
         if (m === 'cow' && !env.pfn_visible) why = 'PFNs are hidden from non-root readers of pagemap (run as root to compare COW copies)'
         if (m === 'zero' && (!env.kpageflags || !env.pfn_visible)) why = '/proc/kpageflags needs root'
+        if (p.name === 'pageout' && env.swap !== false) why = `swap is ${env.swap === null ? 'unknown' : 'on'} here: MADV_PAGEOUT swaps the pages out; the pattern is the machine without swap (the model's default)`
         push(`${name}.${m}`, kr[m], sr[m], why)
       }
     }

@@ -95,8 +95,9 @@ describe('KFD userptr eviction and restore', () => {
   })
 
   it('the OOM reaper cannot evict without blocking: -EAGAIN, the BO VMA is skipped', () => {
+    // the victim is stuck past OOM_REAPER_DELAY (2 s), so the reaper finds its memory mapped
     const r = run(`
-  - oom_kill: { task: A }
+  - oom_kill: { task: A, blocked: 3s }
   - sleep: 10ms
   - expect: { leaked_bytes: 0 }`)
     const c = r.aggregates.counters

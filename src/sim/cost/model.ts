@@ -63,6 +63,8 @@ export const COST_DEFAULTS = {
   hmm_timeout: { value: 1_000_000_000, unit: 'ns', source: 'include/linux/hmm.h HMM_RANGE_DEFAULT_TIMEOUT = 1000 ms', conf: 'V' },
   dev_pte_write: { value: 5, unit: 'ns', source: 'device page-table entry write (parameter)', conf: 'U' },
   migrate_page: { value: 2000, unit: 'ns', source: 'one 4 KiB page: 256 ns on the wire at ~16 GB/s (UVMSmart PCIe model, [V]) + ~1.7 µs assumed migrate_vma per-page setup and DMA latency', conf: 'I' },
+  swap_out_page: { value: 20_000, unit: 'ns', source: 'reclaim of one 4 KiB anonymous page to swap: add_to_swap, try_to_unmap_one and swap_writepage to an NVMe SSD, ~20 µs per page at the device (no published per-page figure; order of magnitude)', conf: 'U' },
+  swap_in_page: { value: 80_000, unit: 'ns', source: 'a major fault reading one 4 KiB page back from an NVMe SSD (do_swap_page → swap_read_folio, ~80 µs random-read latency; order of magnitude)', conf: 'U' },
   device_access_page: { value: 10, unit: 'ns', source: 'device read/write of one page through a warm TLB (parameter)', conf: 'U' },
   kfd_quiesce: { value: 100_000, unit: 'ns', source: 'kgd2kfd_quiesce_mm → evict_process_queues: HWS preemption of the user queues, waited for inside the notifier (no published figure)', conf: 'U' },
   kfd_resume: { value: 50_000, unit: 'ns', source: 'kgd2kfd_resume_mm → restore_process_queues: map the queues again (no published figure)', conf: 'U' },

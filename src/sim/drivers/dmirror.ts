@@ -10,7 +10,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
-import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
+import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
@@ -259,7 +259,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     if (!v.shared) {
       for (let pg = addr; pg < next; pg++) {
         const f = mm.pt.get(pg)
-        if (f & (PTE_DEVPRIV | PTE_EXCL)) continue
+        // migrate_vma_collect_pmd: a swap entry is not collected (only device-private ones are)
+        if (f & (PTE_DEVPRIV | PTE_EXCL | PTE_SWAP)) continue
         // migrate_vma_collect_hole: a hole of a file-backed VMA is not collected
         if (f === 0 && v.shmem) continue
         let writable = (v.prot & PROT_WRITE) !== 0

@@ -15,6 +15,7 @@ import { Frames } from './frames'
 import { INVARIANTS, type InvariantName } from './invariants'
 import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
+import type { SwapInfo } from './swap'
 import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier } from './types'
 
 /** Records kept in full; aggregates cover every invalidation. */
@@ -49,6 +50,8 @@ export class Kernel {
   readonly pgmaps: DevPagemap[] = []
   /** The mmput notifier chain (never merged; D3 joins it), run by __mmput before exit_mmap. */
   readonly mmputChain: MmputNotifier[] = []
+  /** The swap device (swapon), or null: no swap (the default, `machine.swap`). */
+  swap: SwapInfo | null = null
   private nextId = 1
   private nextPid = 100
   /** The notifier SRCU domain (`srcu` in mm/mmu_notifier.c): read sections around the callbacks. */

@@ -21,6 +21,10 @@ export const MAX_FRAMES = 16 * 1024 * 1024
 /** Thrown when a scenario asks for more memory than the model can hold; the run stops cleanly. */
 export class SimLimitError extends Error {}
 
+/** Frames.lazyfree values. */
+export const LAZYFREE_CLEAN = 1
+export const LAZYFREE_DIRTY = 2
+
 export class Frames {
   refcount = new Int32Array(1024)
   owner = new Int32Array(1024)
@@ -31,6 +35,14 @@ export class Frames {
   data = new Int32Array(1024)
   /** 1 for a 2 MiB page of the hugetlb pool (freed back to the pool, never split). */
   hugetlb = new Uint8Array(1024)
+  /**
+   * MADV_FREE state of an anonymous folio: 0 swap-backed (normal), LAZYFREE_CLEAN after
+   * folio_mark_lazyfree (PG_swapbacked cleared, PTEs made clean), LAZYFREE_DIRTY once the CPU wrote
+   * it again (the PTE dirty bit reclaim finds: try_to_unmap_one then keeps it, folio_set_swapbacked).
+   */
+  lazyfree = new Uint8Array(1024)
+  /** Frames with a non-zero `lazyfree` were set at some point (skips the write-path scan otherwise). */
+  lazyfreeSeen = false
   /** The hugetlb pool (/proc/sys/vm/nr_hugepages of the default 2 MiB size) and pages in use. */
   hugetlbTotal = 0
   hugetlbInUse = 0
@@ -60,6 +72,7 @@ export class Frames {
     this.dev = g(this.dev, Uint8Array)
     this.data = g(this.data, Int32Array)
     this.hugetlb = g(this.hugetlb, Uint8Array)
+    this.lazyfree = g(this.lazyfree, Uint8Array)
   }
 
   /** Free huge pages of the pool (free_huge_pages, reservations not subtracted). */
@@ -131,6 +144,7 @@ export class Frames {
     this.order[id] = order
     this.dev[id] = dev
     this.data[id] = 0
+    this.lazyfree[id] = 0
     this.hdata.delete(id)
     this.live++
     this.ledger.charge(dev === 0 ? 'pages' : 'vram', owner, PAGE_SIZE << order)
@@ -181,6 +195,7 @@ export class Frames {
     const d = this.dev[pfn] as number
     const type = d === 0 ? 'pages' : 'vram'
     const tokens = this.hdata.get(pfn)
+    const lazy = this.lazyfree[pfn] as number
     this.hdata.delete(pfn)
     this.order[pfn] = 0
     this.data[pfn] = tokens?.[0] ?? 0
@@ -188,6 +203,7 @@ export class Frames {
     for (let i = 1; i < 512; i++) {
       const id = this.alloc(0, o, d)
       this.refcount[id] = rc
+      this.lazyfree[id] = lazy
       this.data[id] = tokens?.[i] ?? 0
       out.push(id)
     }

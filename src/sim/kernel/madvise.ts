@@ -1,6 +1,6 @@
 /**
- * madvise(2) (mm/madvise.c): DONTNEED / FREE / PAGEOUT (CLEAR invalidations), HUGEPAGE / NOHUGEPAGE
- * and COLLAPSE.
+ * madvise(2) (mm/madvise.c): DONTNEED / FREE (CLEAR invalidations), PAGEOUT (kernel/vmscan.ts),
+ * HUGEPAGE / NOHUGEPAGE and COLLAPSE.
  */
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
@@ -11,7 +11,10 @@ import { heirOwner, zapFrames } from './mm-ref'
 import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
 import { splitVma, vmaMergeRange } from './vma_modify'
 import { splitPartialHuge } from './huge_memory'
-import { invalidated, invalidatedSplitting } from './memory'
+import { invalidatedSplitting } from './memory'
+import { reclaimRange } from './vmscan'
+import { LAZYFREE_CLEAN } from './frames'
+import { PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_ZERO } from './pagetable'
 import { collapse } from './thp'
 import { ptTablesCost } from '../cost/model'
 
@@ -36,6 +39,12 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
   if (advice === 'dontfork' || advice === 'dofork' || advice === 'wipeonfork' || advice === 'keeponfork') return yield* madviseForkFlags(w, mm, start, end, advice, p)
+  if (advice === 'free') {
+    // madvise_free_single_vma: only anonymous VMAs (vma_is_anonymous: no vm_ops; hugetlb, shmem,
+    // files and driver mappings have them): -EINVAL
+    const bad = mm.vmas.find((v) => v.start < end && start < v.end && (v.shared || v.shmem !== null || v.file !== null || v.hugetlb))
+    if (bad) return EINVAL
+  }
   if (advice === 'dontneed' || advice === 'free') {
     // madvise_walk_vmas: one call per VMA of the range; madvise_dontneed_single_vma →
     // zap_page_range_single and madvise_free_single_vma each raise CLEAR over the VMA's part,
@@ -47,12 +56,26 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     for (const [a, b] of parts) {
       yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
         if (advice === 'free') {
-          // madvise_free_pte_range: the exclusive anonymous pages are marked lazyfree and their PTEs
-          // made old and clean, but they stay mapped, writable and hold their data; only reclaim may
-          // discard them later, and a write before that cancels the lazyfree. A partly covered THP
-          // is split.
+          // madvise_free_pte_range: the anonymous folios are marked lazyfree (folio_mark_lazyfree)
+          // and their PTEs made old and clean, but they stay mapped, writable and hold their data;
+          // only reclaim may discard them later (kernel/vmscan.ts), and a CPU write before that
+          // cancels it. A partly covered THP is split; a PMD-mapped THP another mm maps is left
+          // alone (madvise_free_huge_pmd). A swap entry is dropped with its slot
+          // (free_swap_and_cache_nr): the next touch gets a new zero page, as MADV_FREE allows.
           splitPartialHuge(w, mm, a, b)
-          return mm.pt.countPresent(a, b) * w.costs.pte_op
+          const fr = w.frames
+          const swapped: number[] = []
+          let n = 0
+          mm.pt.forEach(a, b, (pg, f, pfn, huge) => {
+            n++
+            if (f & PTE_SWAP) swapped.push(pg)
+            else if (f & PTE_PRESENT && !(f & (PTE_ZERO | PTE_FILE)) && (fr.dev[pfn] as number) === 0 && !(huge && (fr.refcount[pfn] as number) > 1)) {
+              fr.lazyfree[pfn] = LAZYFREE_CLEAN
+              fr.lazyfreeSeen = true
+            }
+          })
+          for (const pg of swapped) mm.pt.clear(pg, pg + 1, (_pg, f, slot) => zapFrames(w, mm, f, slot, -1))
+          return n * w.costs.pte_op
         }
         const heir = heirOwner(mm)
         let n = 0
@@ -70,36 +93,8 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     }
     return 0
   }
-  if (mm.pt.countPresent(start, end) === 0) return 0
-  yield* invalidated(w, mm, start, end, 'CLEAR', [...p, 'reclaim_pages'], () => {
-    let n = 0
-    splitPartialHuge(w, mm, start, end)
-    const heir = heirOwner(mm)
-    // Reclaim of a shared mapping's pages is declined here (they stay resident and mapped): the model
-    // has no swap-backed shmem object that would keep them after their PTEs are gone.
-    const ranges = subtractRanges(start, end, mm.vmas.filter((v) => v.shared && v.start < end && start < v.end))
-    // reclaim_pages: the zap and folio free per entry, as DONTNEED's (the page tables stay)
-    for (const [a, b] of ranges)
-      mm.pt.clear(a, b, (_pg, f, pfn) => {
-        n++
-        zapFrames(w, mm, f, pfn, heir)
-      })
-    return w.costs.dontneed_base + n * w.costs.zap_pte
-  })
-  return 0
-}
-
-/** [start, end) without the parts covered by `holes` (sorted or not), as a list of ranges. */
-function subtractRanges(start: number, end: number, holes: readonly { start: number; end: number }[]): (readonly [number, number])[] {
-  const out: (readonly [number, number])[] = []
-  let at = start
-  for (const h of [...holes].sort((x, y) => x.start - y.start)) {
-    if (h.start > at) out.push([at, Math.min(h.start, end)] as const)
-    at = Math.max(at, h.end)
-    if (at >= end) break
-  }
-  if (at < end) out.push([at, end] as const)
-  return out
+  // MADV_PAGEOUT: kernel/vmscan.ts (swap out with swap, else only lazyfree pages go)
+  return yield* reclaimRange(w, mm, start, end, 'pageout', p)
 }
 
 /**

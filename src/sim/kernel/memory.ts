@@ -10,8 +10,9 @@ import type { Kernel } from './context'
 import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EFAULT } from './errno'
 import { PROT_WRITE, Vma, type MmStruct, type NotifyEvent } from './objects'
-import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
-import { ZERO_PFN } from './frames'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { LAZYFREE_CLEAN, LAZYFREE_DIRTY, ZERO_PFN } from './frames'
+import { doSwapPage, swapRead } from './swap'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
@@ -47,6 +48,12 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
   for (let pg = start; pg < end; ) {
     if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
     const f = pt.get(pg)
+    if (f === 0 && !v.hugetlb && mm.flags.has('MMF_UNSTABLE')) {
+      // check_stable_address_space (do_anonymous_page, finish_fault, do_huge_pmd_anonymous_page):
+      // the OOM reaper has been here, a fault that would populate the mm gets VM_FAULT_SIGBUS
+      if (cost > 0) yield sleep(cost)
+      return EFAULT
+    }
     const hb = pg - (pg & (HPAGE_PMD_NR - 1))
     if (pt.isHuge(pg)) {
       const pfn = pt.pfn(hb)
@@ -152,6 +159,14 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
     }
     if (f !== 0) {
       const pfn = pt.pfn(pg)
+      if (f & PTE_SWAP) {
+        // do_swap_page: read back from swap (a major fault)
+        if (cost > 0) yield sleep(cost)
+        cost = 0
+        yield sleep(doSwapPage(w, mm, v, pg, f, write))
+        pg++
+        continue
+      }
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
@@ -192,7 +207,21 @@ export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, wr
     pg++
   }
   if (cost > 0) yield sleep(cost)
+  if (write && devOwner < 0 && fr.lazyfreeSeen) cancelLazyfree(w, mm, start, end)
   return 0
+}
+
+/**
+ * A CPU store sets the PTE dirty bit; on a page MADV_FREE made lazyfree that is what reclaim sees
+ * (try_to_unmap_one: a dirty lazyfree folio is remapped and made swap-backed again, never
+ * discarded). Only the CPU: a device write through hmm_range_fault to a PTE already writable faults
+ * nothing and leaves the PTE clean.
+ */
+function cancelLazyfree(w: Kernel, mm: MmStruct, start: number, end: number): void {
+  const lf = w.frames.lazyfree
+  mm.pt.forEach(start, end, (_pg, f, pfn) => {
+    if (f & PTE_PRESENT && !(f & PTE_ZERO) && (lf[pfn] as number) === LAZYFREE_CLEAN) lf[pfn] = LAZYFREE_DIRTY
+  })
 }
 
 /** A device-private entry the access cannot use where it is: the CPU, another device, or a write to a read-only one. */
@@ -477,6 +506,8 @@ export function* invalidated(w: Kernel, mm: MmStruct, start: number, end: number
 /** Content token of `page` as the CPU would read it now (0 for holes and the zero page). */
 export function peekData(w: Kernel, mm: MmStruct, page: number): number {
   const f = mm.pt.get(page)
+  // a swap entry: what a read would fault back in
+  if (f & PTE_SWAP) return swapRead(w, mm.pt.pfn(page))
   if (!(f & PTE_PRESENT) && !(f & PTE_DEVPRIV)) return 0
   return w.frames.read(mm.pt.pfn(page), page & (HPAGE_PMD_NR - 1))
 }

@@ -7,6 +7,7 @@
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { SIZEOF, type MmStruct } from './objects'
+import { PTE_SWAP } from './pagetable'
 
 /** mmget. */
 export function mmget(w: Kernel, mm: MmStruct, path: CallPath): void {
@@ -47,8 +48,9 @@ export function heirOwner(mm: MmStruct): number {
 
 /** Drops the frame references of a zapped CPU PTE range (and device-private frames). */
 export function zapFrames(w: Kernel, mm: MmStruct, flags: number, pfn: number, heir: number): void {
-  void flags
-  w.frames.put(pfn, mm.owner, heir)
+  // zap_nonpresent_ptes: a swap entry frees its slot (free_swap_and_cache)
+  if (flags & PTE_SWAP) w.swap?.put(pfn)
+  else w.frames.put(pfn, mm.owner, heir)
 }
 
 /** mmdrop: drops mm_count; at zero __mmdrop frees pgd, subscriptions, PASID and the struct. */

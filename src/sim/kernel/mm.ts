@@ -81,12 +81,16 @@ export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
     if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path: up })
     yield sleep(cpu)
     mmapReadUnlock(w, mm)
+    // the memory is gone: hide the mm from the OOM killer and reaper (oom_reap_task_mm checks this
+    // under its read lock, which serialises against the write lock taken next)
+    mm.flags.add('MMF_OOM_SKIP')
     yield* mmapWriteLock(w, mm)
     const vmas = mm.vmas
     mm.vmas = []
     for (const v of vmas) removeVma(w, v, [...p, 'remove_vma'])
     mmapWriteUnlock(w, mm)
   }
+  mm.flags.add('MMF_OOM_SKIP')
   mm.phase = 'released'
 }
 

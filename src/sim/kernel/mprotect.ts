@@ -8,7 +8,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EINVAL, ENOMEM } from './errno'
 import { PROT_WRITE, type MmStruct, type Vma } from './objects'
-import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { findVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
 import { splitVma, vmaMergeRange } from './vma_modify'
 import { ALL_PAGES } from './notifier'
@@ -49,6 +49,8 @@ export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number,
       if (!(prot & PROT_WRITE)) {
         mm.pt.update(vs, ve, (f) => {
           n++
+          // change_pte_range leaves a swap entry as it is (its exclusive marker too)
+          if (f & PTE_SWAP) return f
           return f & ~PTE_WRITE
         })
       } else if (!v.hugetlb) {

@@ -36,6 +36,13 @@ export const SIZEOF = {
 
 export type MmPhase = 'live' | 'exiting' | 'released' | 'freed'
 
+/**
+ * The mm->flags bits the model uses: MMF_OOM_VICTIM (mark_oom_victim), MMF_UNSTABLE (the OOM
+ * reaper began: a fault that would populate the mm gets SIGBUS, check_stable_address_space),
+ * MMF_OOM_SKIP (exit_mmap unmapped everything, or the reaper finished or gave up).
+ */
+export type MmFlag = 'MMF_OOM_VICTIM' | 'MMF_UNSTABLE' | 'MMF_OOM_SKIP'
+
 /** Shared anonymous memory backing (shmem object). */
 export class ShmemObj {
   readonly pages = new Map<number, number>()
@@ -126,6 +133,10 @@ export class MmStruct {
   min_flt = 0
   /** 4 KiB pages given a new frame by a COW break (wp_page_copy, do_huge_pmd_wp_page, do_cow_fault). */
   cow_pages = 0
+  /** Major faults on this mm (do_swap_page reading a page back from swap: VM_FAULT_MAJOR). */
+  maj_flt = 0
+  /** mm->flags (the bits of `MmFlag`). */
+  readonly flags = new Set<MmFlag>()
 
   constructor(
     readonly id: number,

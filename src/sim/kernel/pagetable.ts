@@ -23,6 +23,11 @@ export const PTE_EXCL = 16
 export const PTE_ZERO = 32
 /** Maps a page that is not anonymous (page cache, or a driver page inserted by f_op->mmap). */
 export const PTE_FILE = 64
+/**
+ * A swap entry (not present): pfn = the swap slot (kernel/swap.ts). With PTE_WRITE it carries the
+ * exclusive marker (pte_swp_exclusive: the page was exclusive to this mapping when it was unmapped).
+ */
+export const PTE_SWAP = 128
 
 /** Device page-table entry tags (test_hmm's xarray tags, generalised). */
 export const DPTE_PRESENT = 1
@@ -430,7 +435,7 @@ export class RadixPt {
    * `onEntry` sees each copied entry (to take frame references). Whole tables are copied with
    * typed-array copies. Returns entries copied (4 KiB or 2 MiB).
    */
-  copyTo(child: RadixPt, start: number, end: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
+  copyTo(child: RadixPt, start: number, end: number, wp: (f: number) => number, onEntry: (pfn: number, f: number) => void): number {
     let n = 0
     this.walk(start, end, (p, pi, hb, lo, hi) => {
       n += this.copySlot(child, p, pi, hb, lo, hi, wp, onEntry)
@@ -439,12 +444,12 @@ export class RadixPt {
   }
 
   /** copyTo for one 2 MiB slot: its huge leaf, or its PTE entries [lo, hi). Returns entries copied. */
-  private copySlot(child: RadixPt, p: PmdTable, pi: number, hb: number, lo: number, hi: number, wp: (f: number) => number, onEntry: (pfn: number) => void): number {
+  private copySlot(child: RadixPt, p: PmdTable, pi: number, hb: number, lo: number, hi: number, wp: (f: number) => number, onEntry: (pfn: number, f: number) => void): number {
     const h = p.hflags[pi] as number
     if (h !== 0) {
       const nf = wp(h)
       p.hflags[pi] = nf
-      onEntry(p.hpfn[pi] as number)
+      onEntry(p.hpfn[pi] as number, h)
       child.setHuge(hb, nf, p.hpfn[pi] as number, (p.dep[pi] as number) !== 0)
       return 1
     }
@@ -484,7 +489,7 @@ export class RadixPt {
       cf[i] = nf
       const pfn = pf[i] as number
       cpf[i] = pfn
-      onEntry(pfn)
+      onEntry(pfn, f)
       n++
     }
     if (ct.n === 0 && !child.cpu) {

@@ -14,7 +14,8 @@ import { mmAlloc, mmput } from './mm'
 import { mmget } from './mm-ref'
 import { fdKey, fput, fputTmpfile, getFile, taskWorkRun } from './files'
 import { ALL_PAGES, archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
-import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
+import { swapDuplicate } from './swap'
 
 /** A new process with its own mm (execve of a fresh program). */
 export function spawnTask(w: Kernel, name: string, path: CallPath): Task {
@@ -118,7 +119,9 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
           if (f & PTE_DEVPRIV) return f & ~PTE_WRITE
           return (f & ~(PTE_WRITE | PTE_EXCL)) | PTE_COW
         },
-        (pfn) => fr.get(pfn),
+        // copy_nonpresent_pte: a swap entry takes a swap_map reference (swap_duplicate) and loses
+        // its exclusive marker (PTE_WRITE, cleared above) in parent and child
+        (pfn, f) => (f & PTE_SWAP ? swapDuplicate(w, pfn) : fr.get(pfn)),
       )
       if (cow) {
         old.write_protect_seq++

@@ -6,7 +6,9 @@ import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { MmStruct } from './objects'
-import { PTE_PRESENT, PTE_WRITE } from './pagetable'
+import { PTE_PRESENT, PTE_SWAP, PTE_WRITE } from './pagetable'
+import { doSwapPage } from './swap'
+import { sleep } from '../engine/engine'
 import { heirOwner, zapFrames } from './mm-ref'
 import { HPAGE_PMD_NR } from './page'
 import { findVma } from './vma'
@@ -19,6 +21,14 @@ export function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, p
     const v = findVma(mm, hb)
     if (!v || v.shared || v.hugetlb || hb + HPAGE_PMD_NR > v.end || mm.pt.isHuge(hb)) continue
     if (mm.pt.countPresent(hb, hb + HPAGE_PMD_NR) !== HPAGE_PMD_NR) continue
+    // __collapse_huge_page_swapin: MADV_COLLAPSE takes any number of swap entries
+    // (max_ptes_swap = HPAGE_PMD_NR when not khugepaged) and reads them back first
+    let swapin = 0
+    for (let pg = hb; pg < hb + HPAGE_PMD_NR; pg++) {
+      const f = mm.pt.get(pg)
+      if (f & PTE_SWAP) swapin += doSwapPage(w, mm, v, pg, f, false)
+    }
+    if (swapin > 0) yield sleep(swapin)
     yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', p, () => {
       let writable = true
       const heir = heirOwner(mm)

@@ -72,6 +72,8 @@ export type MarkerKind =
   | 'free_notifier'
   | 'driver_free'
   | 'pasid_free'
+  | 'oom_kill'
+  | 'oom_reaper'
   | 'exec'
   | 'vfork_done'
   | 'dup'

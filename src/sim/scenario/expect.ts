@@ -3,7 +3,7 @@
  */
 import type { MemType } from '../ledger/ledger'
 import type { Task } from '../kernel/objects'
-import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT } from '../kernel/pagetable'
+import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_SWAP } from '../kernel/pagetable'
 import { peekData } from '../kernel/memory'
 import { ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
@@ -214,7 +214,7 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       for (let pg = r.start; pg < r.end && bad < 0; pg++) {
         const f = mm.pt.get(pg)
         const present = (f & PTE_PRESENT) !== 0 && (f & PTE_EXCL) === 0
-        const swap = (f & (PTE_DEVPRIV | PTE_EXCL)) !== 0
+        const swap = (f & (PTE_DEVPRIV | PTE_EXCL | PTE_SWAP)) !== 0
         if ((pm.present !== undefined && present !== pm.present) || (pm.swap !== undefined && swap !== pm.swap)) {
           bad = pg
           got = `present ${present}, swap ${swap}`

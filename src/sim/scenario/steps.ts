@@ -6,7 +6,7 @@
  * entry before it and records the result after it; control steps (expect, sleep, repeat,
  * background, when) are the interpreter's own.
  */
-import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
+import { sleep, type Proc } from '../engine/engine'
 import type { World } from '../world'
 import type { MmStruct, Task, TmpFile } from '../kernel/objects'
 import type { Target } from '../teardown/design'
@@ -20,12 +20,13 @@ import { doMmap, vmMunmap } from '../kernel/mmap'
 import { withMmapReadLock, withMmapWriteLock } from '../kernel/mmap_lock'
 import { doClearRefs, doMprotect, doWriteProtect } from '../kernel/mprotect'
 import { doMadvise } from '../kernel/madvise'
+import { reclaimRange } from '../kernel/vmscan'
 import { doMremap } from '../kernel/mremap'
 import { doThpSplit } from '../kernel/thp'
 import { doNumaMigrate } from '../kernel/migrate'
 import { faultIn, writeData } from '../kernel/memory'
 import { findVma } from '../kernel/vma'
-import { oomReap } from '../kernel/oom_kill'
+import { oomKill } from '../kernel/oom_kill'
 import {
   dmirrorReadWrite,
   dmirrorMigrateToDev,
@@ -157,19 +158,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
   *oom_kill({ ctx, w, path }, a) {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
-    // the oom_reaper thread reaps the victim's mm while the victim exits on SIGKILL; the step
-    // ends when both are done
-    let reaping = false
-    const reaped = new WaitQueue('oom_reaper')
-    if (t.mm) {
-      reaping = true
-      w.engine.spawn('oom_reaper', oomReap(w, t.mm, path), () => {
-        reaping = false
-        w.engine.wakeUpAll(reaped)
-      })
-    }
-    yield* doExit(w, t, [...path, 'SIGKILL'])
-    while (reaping) yield waitOn(reaped)
+    yield* oomKill(w, t, a.blocked !== undefined ? parseDuration(a.blocked) : 0, path)
     return 0
   },
   *module_unload({ ctx, w, path }, a) {
@@ -237,7 +226,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return yield* onRange(env, a, (mm, s, e) => doThpSplit(env.w, mm, s, e, env.path))
   },
   *reclaim(env, a) {
-    return yield* onRange(env, a, (mm, s, e) => doMadvise(env.w, mm, s, e, 'pageout', env.path))
+    return yield* onRange(env, a, (mm, s, e) => withMmapReadLock(env.w, mm, reclaimRange(env.w, mm, s, e, 'reclaim', env.path)))
   },
   *numa_migrate(env, a) {
     return yield* onRange(env, a, (mm, s, e) => doNumaMigrate(env.w, mm, s, e, env.path))

@@ -7,7 +7,7 @@
  */
 import { sleep } from '../engine/engine'
 import type { Device } from '../devices/device'
-import type { File, Task } from '../kernel/objects'
+import type { File, NotifierOps, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
@@ -15,7 +15,7 @@ import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, 
 import { apiKey, designState, type TeardownDesign, type Target } from './design'
 import { EINVAL, EIO } from '../kernel/errno'
 
-const ops = mirrorNotifierOps('d2_kvm_like', {
+const base = mirrorNotifierOps('d2_kvm_like', {
   *release(_w, sub) {
     const obj = sub.priv as DriverObj
     const zc = zapMirrors(obj)
@@ -23,6 +23,16 @@ const ops = mirrorNotifierOps('d2_kvm_like', {
     obj.mmDead = true
   },
 }, { nonblockEagain: false })
+
+/**
+ * kvm_mmu_notifier_invalidate_range_start (virt/kvm/kvm_main.c) never refuses: on a non-blockable
+ * range (the OOM reaper) it zaps the secondary mappings without sleeping (may_block = false) and
+ * returns 0. So D2 zaps its device mappings whatever the range's blockability.
+ */
+const ops: NotifierOps = {
+  ...base,
+  invalidateRangeStart: (w, sub, r, path) => (base.invalidateRangeStart as NonNullable<NotifierOps['invalidateRangeStart']>)(w, sub, r.blockable ? r : { ...r, blockable: true }, path),
+}
 
 interface FilePriv {
   obj: DriverObj | null

@@ -85,6 +85,11 @@ describe('program compiler', () => {
     const held = parseScenario('name: x\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 4K }\n  - gup: { task: a, region: r, hold: p }\n', 'held.yaml')
     expect(findUnexpressible(held, 'D5')).toMatchObject({ index: 2, op: 'gup' })
     expect(findUnexpressible(load('scenarios/selftests/anon_read.yaml'), 'D5')).toBeNull()
+    // the guest has no swap and cannot hold an OOM victim in an uninterruptible sleep
+    expect(findUnexpressible(load('scenarios/examples/swap-and-mirror.yaml'), 'D5')?.why).toContain('machine.swap')
+    const stuck = parseScenario('name: x\nsteps:\n  - spawn: { task: a }\n  - oom_kill: { task: a, blocked: 3s }\n', 'stuck.yaml')
+    expect(findUnexpressible(stuck, 'D5')).toMatchObject({ index: 1, op: 'oom_kill' })
+    expect(findUnexpressible(load('scenarios/examples/pageout-without-swap.yaml'), 'D5')).toBeNull()
   })
 
   it('maps private dmirrors to hmm_dmirror0/1 and coherent ones to 2/3', () => {

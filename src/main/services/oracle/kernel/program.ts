@@ -132,6 +132,8 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
   const fail = (index: number, line: number, op: string, why: string): never => {
     throw new Unexpressible({ index, line, op, why })
   }
+  // the guest runs without swap: a scenario whose machine has some reclaims differently
+  if (sc.machine?.swap !== undefined && parseSize(sc.machine.swap) >= 4096) fail(0, 1, 'machine', `machine.swap: the guest has no swap device (anonymous pages are never swapped out there)`)
   const emit = (idx: number, task: string, op: string, args: Record<string, string | number | boolean | undefined>): void => {
     const kv = Object.entries(args)
       .filter(([, v]) => v !== undefined)
@@ -209,7 +211,10 @@ function walk(sc: LoadedScenario, design: string, out: Emit): void {
       taskSeen(s.fork.child)
       emit(idx, s.fork.task, 'fork', { child: s.fork.child })
     } else if ('exit' in s) emit(idx, s.exit.task, 'exit', {})
-    else if ('oom_kill' in s) emit(idx, s.oom_kill.task, 'oom_kill', {})
+    else if ('oom_kill' in s) {
+      if (s.oom_kill.blocked !== undefined && parseDuration(s.oom_kill.blocked) > 0) fail(idx, line, op, 'oom_kill.blocked: the guest cannot hold a victim in an uninterruptible sleep')
+      emit(idx, s.oom_kill.task, 'oom_kill', {})
+    }
     else if ('open' in s) emit(idx, s.open.task, 'open', { fd: s.open.fd, path: guestDev(idx, line, op, s.open.device) })
     else if ('close' in s) emit(idx, s.close.task, 'close', { fd: s.close.fd })
     else if ('mmap' in s) {
