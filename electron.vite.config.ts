@@ -19,6 +19,8 @@ export default defineConfig({
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
           // The experiment worker: its own entry, loaded by piscina from out/main/run-worker.js.
           'run-worker': resolve(__dirname, 'src/main/services/experiments/run-worker.ts'),
+          // The scenario parser's thread (validation and planning off the main thread).
+          'parse-worker': resolve(__dirname, 'src/main/services/parse-worker.ts'),
           // A run process (process isolation): a child Node process hosting one run thread.
           'run-process': resolve(__dirname, 'src/main/services/experiments/process-host.ts'),
         },

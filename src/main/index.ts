@@ -5,23 +5,28 @@
  */
 import { app, BrowserWindow } from 'electron'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { createApi } from './api'
+import { RENDERER_URL } from './electron/policy'
+import { registerAppScheme, serveAppScheme } from './electron/protocol'
 import { hardenSession, hardenWebContents, createMainWindow } from './electron/window'
 import { serveIpc } from './electron/ipc'
+import { utilityRunProcess } from './electron/utility-process'
 import { htmlToPdf } from './electron/pdf'
 import { appRoot, rendererDir } from './paths'
 
 app.enableSandbox()
-const rendererIndex = join(rendererDir(), 'index.html')
-const rendererUrl = pathToFileURL(rendererIndex).href
+// Checklist 18: the app is served over hmmlab://, never file:// (registered before ready).
+registerAppScheme()
+const rendererUrl = RENDERER_URL
 const preloadPath = join(appRoot(), 'out', 'preload', 'index.cjs')
 hardenWebContents(rendererUrl)
 
 void app.whenReady().then(() => {
   hardenSession()
-  const api = createApi({ host: 'electron', printToPdf: htmlToPdf })
-  const win = createMainWindow(rendererIndex, preloadPath, join(appRoot(), 'resources', 'icon.png'))
+  serveAppScheme(rendererDir())
+  // Run processes as utility processes: the packaged app has no ELECTRON_RUN_AS_NODE (fuse off).
+  const api = createApi({ host: 'electron', printToPdf: htmlToPdf }, { spawnRunProcess: utilityRunProcess })
+  const win = createMainWindow(rendererUrl, preloadPath, join(appRoot(), 'resources', 'icon.png'))
   const stop = serveIpc(api, win, rendererUrl)
   let seq = 0
   const started = Date.now()

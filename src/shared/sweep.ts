@@ -7,10 +7,20 @@
  */
 import { z } from 'zod'
 import { ParamValue } from './runs'
+import { FORBIDDEN_KEYS, forbiddenSegment } from './text-limits'
 
 export const ParamPath = z
   .string()
+  .max(256)
   .regex(/^(design|seed|[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*)$/, 'a parameter: design, seed, or a dotted scenario path such as machine.devices.count')
+  .refine((p) => forbiddenSegment(p) === undefined, 'not a scenario field: __proto__, constructor and prototype are refused in any part of a path')
+
+/** An object without a prototype, for keys that come from users. */
+function bare<V>(entries: Iterable<readonly [string, V]> = []): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>
+  for (const [k, v] of entries) out[k] = v
+  return out
+}
 
 export const SweepRange = z
   .object({ from: z.number(), to: z.number(), step: z.number().positive() })
@@ -45,31 +55,46 @@ export function axisValues(axis: SweepAxis): ParamValue[] {
   return Array.isArray(axis) ? axis : rangeValues(axis)
 }
 
+/**
+ * Parses a sweep, refusing pollution keys first: a key `__proto__` made by JSON.parse is an own
+ * key that the schema would silently drop, so it is checked on the raw input.
+ */
+function parseSpec(input: SweepSpec): z.output<typeof SweepSpec> {
+  const raw = input as { axes?: unknown; list?: unknown }
+  const keyed = [raw?.axes, ...(Array.isArray(raw?.list) ? raw.list : [])]
+  for (const o of keyed) {
+    if (o === null || typeof o !== 'object') continue
+    const bad = Object.keys(o).find((k) => forbiddenSegment(k) !== undefined)
+    if (bad !== undefined) throw new Error(`sweep parameter ${bad}: not a scenario field (__proto__, constructor and prototype are refused in any part of a path)`)
+  }
+  return SweepSpec.parse(input)
+}
+
 /** Expands a sweep into parameter sets; an empty sweep is one run with no parameters. */
 export function expandSweep(input: SweepSpec): ParameterSet[] {
-  const spec = SweepSpec.parse(input)
+  const spec = parseSpec(input)
   if (spec.list) {
     if (spec.list.length > MAX_RUNS_PER_EXPERIMENT) throw new Error(`the list has ${spec.list.length} runs (limit ${MAX_RUNS_PER_EXPERIMENT})`)
-    return spec.list.length > 0 ? spec.list.map((p) => ({ ...p })) : [{}]
+    return spec.list.length > 0 ? spec.list.map((p) => bare(Object.entries(p))) : [bare()]
   }
   const axes = Object.entries(spec.axes).map(([key, axis]) => [key, axisValues(axis)] as const)
-  if (axes.length === 0) return [{}]
+  if (axes.length === 0) return [bare()]
   if (spec.mode === 'zip') {
     const n = axes[0]![1].length
     const uneven = axes.find(([, v]) => v.length !== n)
     if (uneven) throw new Error(`zip needs axes of equal length: ${axes[0]![0]} has ${n} values, ${uneven[0]} has ${uneven[1].length}`)
-    return Array.from({ length: n }, (_, i) => Object.fromEntries(axes.map(([k, v]) => [k, v[i]!])))
+    return Array.from({ length: n }, (_, i) => bare(axes.map(([k, v]) => [k, v[i]!] as const)))
   }
   const total = axes.reduce((acc, [, v]) => acc * v.length, 1)
   if (total > MAX_RUNS_PER_EXPERIMENT) throw new Error(`the sweep makes ${total} runs (limit ${MAX_RUNS_PER_EXPERIMENT})`)
-  let sets: ParameterSet[] = [{}]
-  for (const [key, values] of axes) sets = sets.flatMap((set) => values.map((v) => ({ ...set, [key]: v })))
+  let sets: ParameterSet[] = [bare()]
+  for (const [key, values] of axes) sets = sets.flatMap((set) => values.map((v) => bare([...Object.entries(set), [key, v] as const])))
   return sets
 }
 
 /** Counts the runs a sweep makes without expanding it (for the sweep builder). */
 export function countRuns(input: SweepSpec): number {
-  const spec = SweepSpec.parse(input)
+  const spec = parseSpec(input)
   if (spec.list) return Math.max(1, spec.list.length)
   const lengths = Object.values(spec.axes).map((a) => (Array.isArray(a) ? a.length : Math.floor((a.to - a.from) / a.step + 1e-9) + 1))
   if (lengths.length === 0) return 1
@@ -111,10 +136,12 @@ export function parseSweepArg(arg: string): [string, SweepAxis] {
  */
 export function setScenarioParam(target: unknown, path: string, value: ParamValue): void {
   const parts = path.split('.')
+  const bad = parts.find((p) => FORBIDDEN_KEYS.has(p))
+  if (bad !== undefined) throw new Error(`sweep parameter ${path}: not a scenario field (${bad} is refused in any part of a path)`)
   let node: unknown = target
   for (let i = 0; i < parts.length - 1; i++) {
     const part = parts[i]!
-    const next: unknown = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined
+    const next: unknown = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined
     if (next === null || typeof next !== 'object') {
       throw new Error(`sweep parameter ${path}: the scenario has nothing at ${parts.slice(0, i + 1).join('.')}`)
     }
@@ -122,6 +149,5 @@ export function setScenarioParam(target: unknown, path: string, value: ParamValu
   }
   const leaf = parts[parts.length - 1]!
   if (Array.isArray(node) && !/^\d+$/.test(leaf)) throw new Error(`sweep parameter ${path}: ${parts.slice(0, -1).join('.')} is a list; use an index`)
-  if (leaf === '__proto__' || leaf === 'constructor' || leaf === 'prototype') throw new Error(`sweep parameter ${path}: not a scenario field`)
   ;(node as Record<string, unknown>)[leaf] = value
 }

@@ -49,6 +49,8 @@ export interface RunOptions {
   seed?: number
   onProgress?: (p: RunProgress) => void
   shouldStop?: () => boolean
+  /** Why a true `shouldStop` stops the run: a user's cancel (default) or a wall-time budget. */
+  stopReason?: 'user' | 'wall_time'
   /** Called after each top-level step with its index and operation (progress, benchmarks). */
   onStepDone?: (index: number, op: string) => void
   /** Live subscribers to model hooks (e.g. a UI timeline): invalidations, markers, findings. */
@@ -194,12 +196,15 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
       break
     }
     n++
+    // After every event: one event can be long (a random_access of 4096 pages), and a wall-time
+    // budget must hold between two of them.
+    if (opts.shouldStop?.()) {
+      const why = opts.stopReason === 'wall_time' ? 'wall-time budget exceeded' : 'cancelled'
+      stop = { reason: opts.stopReason ?? 'user', message: `${why} at ${e.now} ns of simulated time, after ${ctx.topDone} of ${total} steps` }
+      ctx.stopped = true
+      break
+    }
     if ((n & 4095) === 0) {
-      if (opts.shouldStop?.()) {
-        stop = { reason: 'user', message: `cancelled at ${e.now} ns of simulated time, after ${ctx.topDone} of ${total} steps` }
-        ctx.stopped = true
-        break
-      }
       opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
     }
     if (n >= maxEvents) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { describeValue, fieldOf, flagsOf, namedArg, numOf, parseArgs, parseStraceLog, StraceParseError, type SValue } from '../../src/main/services/import/strace-parse'
+import { describeValue, fieldOf, flagsOf, MAX_VALUE_DEPTH, namedArg, numOf, parseArgs, parseStraceLog, StraceParseError, type SValue } from '../../src/main/services/import/strace-parse'
 
 const call = (line: string) => {
   const r = parseStraceLog(line)
@@ -142,6 +142,23 @@ describe('strace parser properties', () => {
         expect(back.map(describeValue)).toEqual(args.map(describeValue))
       }),
     )
+  })
+  it('refuses values nested deeper than 64 levels with the column, however they nest (issue 18)', () => {
+    const deep = (open: string, close: string, n: number) => open.repeat(n) + '1' + close.repeat(n)
+    expect(parseArgs(deep('[', ']', MAX_VALUE_DEPTH - 1), 1)).toHaveLength(1)
+    for (const [open, close] of [['[', ']'], ['{', '}'], ['(', ')'], ['f(', ')'], ['-', ''], ['~', ''], ['{k=', '}'], ['1 => ', '']]) {
+      for (const n of [MAX_VALUE_DEPTH + 1, 100_000]) {
+        let err: unknown
+        try {
+          parseArgs(deep(open!, close!, n), 7, 10)
+        } catch (e) {
+          err = e
+        }
+        expect(err, `${open} × ${n}`).toBeInstanceOf(StraceParseError)
+        expect(err).toMatchObject({ line: 7, reason: `values nested deeper than ${MAX_VALUE_DEPTH} levels` })
+        expect((err as StraceParseError).column).toBeGreaterThan(10)
+      }
+    }
   })
   it('random text gives events or errors with a line number, never another exception', () => {
     const pieces = fc.constantFrom('1 ', '1.5 ', 'mmap(', ')', ' = ', '0x10', '-1 ENOENT', '"', '{', '}', '[', ']', ',', ' <unfinished ...>', '<... mmap resumed>', '+++ ', '--- ', '\n', 'x', '\\', '/*', '|')

@@ -20,7 +20,7 @@ const { serveIpc } = await import('../../src/main/electron/ipc')
 const { createApi } = await import('../../src/main/api')
 const { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } = await import('../../src/shared/contracts')
 
-const rendererUrl = 'file:///opt/hmm-lab/out/renderer/index.html'
+const rendererUrl = 'hmmlab://app/index.html'
 const api = createApi({ host: 'electron', workspace: mkdtempSync(join(tmpdir(), 'hmmlab-ipc-')) })
 afterAll(() => api.close())
 const sent: unknown[][] = []

@@ -9,7 +9,7 @@ import {
   permissionGranted,
 } from '../../src/main/electron/policy'
 
-const rendererUrl = 'file:///opt/hmm-lab/out/renderer/index.html'
+const rendererUrl = 'hmmlab://app/index.html'
 
 describe('Electron security policy', () => {
   it('IPC is trusted only from our renderer file', () => {
@@ -17,6 +17,10 @@ describe('Electron security policy', () => {
     expect(isTrustedSenderUrl(`${rendererUrl}#/results`, rendererUrl)).toBe(true)
     expect(isTrustedSenderUrl('https://evil.example/index.html', rendererUrl)).toBe(false)
     expect(isTrustedSenderUrl('file:///tmp/evil/index.html', rendererUrl)).toBe(false)
+    // the old file:// page, another host or path of the scheme, credentials: all refused (checklist 18)
+    for (const url of ['file:///opt/hmm-lab/out/renderer/index.html', 'hmmlab://report/index.html', 'hmmlab://app/other.html', 'hmmlab://x@app/index.html', 'https://app/index.html']) {
+      expect(isTrustedSenderUrl(url, rendererUrl), url).toBe(false)
+    }
     expect(isTrustedSenderUrl(undefined, rendererUrl)).toBe(false)
     expect(isTrustedSenderUrl('not a url', rendererUrl)).toBe(false)
   })

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
-const captured: { windowOptions?: Record<string, unknown>; appHandlers: Record<string, (...a: unknown[]) => void> } = { appHandlers: {} }
+const captured: { windowOptions?: Record<string, unknown>; loadedUrl?: string; appHandlers: Record<string, (...a: unknown[]) => void> } = { appHandlers: {} }
 const session = {
   permissionRequest: undefined as undefined | ((wc: unknown, p: string, cb: (ok: boolean) => void) => void),
   permissionCheck: undefined as undefined | ((wc: unknown, p: string) => boolean),
@@ -20,7 +20,8 @@ vi.mock('electron', () => ({
       captured.windowOptions = opts
     }
     once() {}
-    loadURL() {
+    loadURL(url: string) {
+      captured.loadedUrl = url
       return Promise.resolve()
     }
   },
@@ -36,7 +37,7 @@ vi.mock('electron', () => ({
 }))
 
 const { createMainWindow, hardenSession, hardenWebContents } = await import('../../src/main/electron/window')
-const rendererUrl = 'file:///opt/hmm-lab/out/renderer/index.html'
+const rendererUrl = 'hmmlab://app/index.html'
 
 function fakeContents() {
   const handlers: Record<string, (event: { preventDefault: () => void }, url?: string) => void> = {}
@@ -53,7 +54,9 @@ beforeEach(() => openExternal.mockClear())
 
 describe('Electron window', () => {
   it('creates the window sandboxed, isolated, without Node, with the preload', () => {
-    createMainWindow('/opt/hmm-lab/out/renderer/index.html', '/opt/hmm-lab/out/preload/index.cjs')
+    createMainWindow(rendererUrl, '/opt/hmm-lab/out/preload/index.cjs')
+    // checklist 18: the app scheme, never file://
+    expect(captured.loadedUrl).toBe('hmmlab://app/index.html')
     expect(captured.windowOptions?.webPreferences).toMatchObject({
       preload: '/opt/hmm-lab/out/preload/index.cjs',
       contextIsolation: true,
@@ -102,18 +105,20 @@ describe('Electron window', () => {
 })
 
 describe('Save as PDF', () => {
-  it('prints the report in a hidden sandboxed window and cleans up', async () => {
+  it('prints the report in a hidden sandboxed window over hmmlab://report/ and forgets it after', async () => {
     const calls: string[] = []
-    const { existsSync } = await import('node:fs')
     let loaded = ''
+    const protocolModule: { answerAppRequest?: typeof import('../../src/main/electron/protocol').answerAppRequest } = {}
     vi.doMock('electron', () => ({
+      protocol: { handle: () => undefined, registerSchemesAsPrivileged: () => undefined },
       BrowserWindow: class {
         constructor(opts: { show: boolean; webPreferences: Record<string, unknown> }) {
           calls.push(`new show=${opts.show} sandbox=${String(opts.webPreferences.sandbox)} isolation=${String(opts.webPreferences.contextIsolation)} preload=${String(opts.webPreferences.preload)}`)
         }
-        async loadFile(file: string) {
-          loaded = file
-          calls.push(`load ${existsSync(file)}`)
+        async loadURL(url: string) {
+          loaded = url
+          const served = await protocolModule.answerAppRequest!('GET', url, '/nonexistent')
+          calls.push(`load ${url.startsWith('hmmlab://report/')} ${served.status}`)
         }
         webContents = {
           executeJavaScript: async () => true,
@@ -128,11 +133,12 @@ describe('Save as PDF', () => {
       },
     }))
     vi.resetModules()
+    protocolModule.answerAppRequest = (await import('../../src/main/electron/protocol')).answerAppRequest
     const { htmlToPdf } = await import('../../src/main/electron/pdf')
     const pdf = await htmlToPdf('<!doctype html><title>r</title>')
     expect(Buffer.from(pdf).toString()).toBe('%PDF-1.7 fake')
-    expect(calls).toEqual(['new show=false sandbox=true isolation=true preload=undefined', 'load true', 'print background=true', 'destroy'])
-    expect(existsSync(loaded)).toBe(false)
+    expect(calls).toEqual(['new show=false sandbox=true isolation=true preload=undefined', 'load true 200', 'print background=true', 'destroy'])
+    expect((await protocolModule.answerAppRequest!('GET', loaded, '/nonexistent')).status).toBe(404)
     vi.doUnmock('electron')
   })
 })

@@ -2,7 +2,8 @@
  * "Simulate this machine": a probed machine becomes a scenario's `machine:`; an experiment run on
  * it uses that IOMMU's invalidation policy (here a unit without PSI: domain-selective flushes).
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -78,7 +79,10 @@ describe('experiments on a probed machine', () => {
 })
 
 describe('machine: probed / machine: <file> in a scenario', () => {
-  const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-machineref-')), threads: 1 })
+  const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-machineref-'))
+  // A machine file must lie in the workspace or the built-in library: copy the capture there.
+  cpSync(fixture('intel-kbl-r'), join(workspace, 'captures', 'intel-kbl-r'), { recursive: true, verbatimSymlinks: true })
+  const services = createLabServices({ workspace, threads: 1 })
   afterAll(() => services.close())
   const router = createRouter(createHandlers(services), { host: 'browser' })
   const scenario = (machine: string, device: string) => `name: on a probed machine
@@ -105,7 +109,7 @@ steps:
   }
 
   it('a capture named in the scenario supplies its IOMMU and GPU', async () => {
-    const stored = await runToEnd(scenario(JSON.stringify(fixture('intel-kbl-r')), 'gpu0'))
+    const stored = await runToEnd(scenario(JSON.stringify(join(workspace, 'captures', 'intel-kbl-r')), 'gpu0'))
     expect(stored.manifest.machine).toMatch(/^probed/)
     expect(StoredRecord.parse(stored.result).invalidations.rows.dict.mechanism).toContain('iotlb_dsi')
   })
@@ -117,11 +121,33 @@ steps:
   })
 
   it('a machine file that does not exist is refused before anything runs, naming it', async () => {
-    await expect(router.invoke('experiments.start', { scenario: { text: scenario('/no/such/capture.tar.gz', 'gpu0'), fileName: 'probed.yaml' } })).rejects.toThrow(
-      'probed.yaml: machine: cannot load "/no/such/capture.tar.gz": no such file',
+    const missing = join(workspace, 'no-such-capture.tar.gz')
+    await expect(router.invoke('experiments.start', { scenario: { text: scenario(missing, 'gpu0'), fileName: 'probed.yaml' } })).rejects.toThrow(
+      `probed.yaml: machine: cannot load ${JSON.stringify(missing)}: no such file`,
     )
-    const v = (await router.invoke('scenarios.validate', { text: scenario('/no/such/capture.tar.gz', 'gpu0'), fileName: 'probed.yaml' })) as { ok: boolean; issues: { path: string }[] }
+    const v = (await router.invoke('scenarios.validate', { text: scenario(missing, 'gpu0'), fileName: 'probed.yaml' })) as { ok: boolean; issues: { path: string }[] }
     expect(v.ok).toBe(false)
     expect(v.issues[0]!.path).toBe('machine')
+  })
+
+  it('a machine file outside the workspace and the library, or not a regular file, is refused without quoting it (issue 18 #3)', async () => {
+    const validate = async (ref: string) =>
+      (await router.invoke('scenarios.validate', { text: scenario(JSON.stringify(ref), 'gpu0'), fileName: 'm.yaml' })) as { ok: boolean; issues: { path: string; message: string }[] }
+    for (const ref of ['/etc/passwd', '/dev/zero', '/proc/self/environ']) {
+      const v = await validate(ref)
+      expect(v.ok, ref).toBe(false)
+      expect(v.issues[0]!.message, ref).toMatch(/not inside/)
+    }
+    // inside the workspace, but a FIFO, a link to /dev/zero, a link to /etc/passwd, and a file that is not JSON
+    execFileSync('mkfifo', [join(workspace, 'pipe.json')])
+    symlinkSync('/dev/zero', join(workspace, 'zero.json'))
+    symlinkSync('/etc/passwd', join(workspace, 'passwd.json'))
+    writeFileSync(join(workspace, 'secret.json'), 'TOP-SECRET-CONTENT not json')
+    expect((await validate(join(workspace, 'pipe.json'))).issues[0]!.message).toMatch(/not a regular file/)
+    expect((await validate(join(workspace, 'zero.json'))).issues[0]!.message).toMatch(/not inside/)
+    expect((await validate(join(workspace, 'passwd.json'))).issues[0]!.message).toMatch(/not inside/)
+    const secret = await validate(join(workspace, 'secret.json'))
+    expect(secret.issues[0]!.message).toMatch(/not JSON/)
+    expect(JSON.stringify(secret)).not.toContain('TOP-SECRET')
   })
 })

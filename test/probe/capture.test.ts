@@ -3,13 +3,16 @@
  * report, redacts secret-looking command-line values, and an archive can never reach outside its
  * temporary directory.
  */
+import { execFileSync } from 'node:child_process'
+import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as zlib from 'node:zlib'
 import * as tar from 'tar'
 import { afterAll, describe, expect, it } from 'vitest'
 import { probeSysroot, runProbe } from '../../src/main/services/probe'
-import { openArchiveSysroot, writeCapture } from '../../src/main/services/probe/capture'
+import { CaptureError, openArchiveSysroot, sweepStaleTempDirs, writeCapture } from '../../src/main/services/probe/capture'
 import { DirectoryFs, LiveFs } from '../../src/main/services/probe/sysroot'
 import type { ProbeReport } from '../../src/shared/probe'
 import { fixture, MemoryFs } from './helpers'
@@ -125,6 +128,65 @@ describe('hostile archives', () => {
     const file = path.join(tmp, 'not.tar.gz')
     fs.writeFileSync(file, 'hello')
     await expect(runProbe({ sysroot: file })).rejects.toThrow(/cannot read capture/)
+  })
+
+  const extractions = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`hmmlab-sysroot-${process.pid}-`))
+
+  it('an entry declaring 600 MiB is refused as too large, caught, with no extraction folder left (issue 18 #5)', async () => {
+    const file = path.join(tmp, 'huge.tar.gz')
+    const header = new tar.Header({ path: 'sys/huge', size: 600 * 2 ** 20, type: 'File', mode: 0o644, mtime: new Date(0) })
+    header.encode()
+    fs.writeFileSync(file, zlib.gzipSync(Buffer.concat([header.block!, Buffer.alloc(1 << 20)])))
+    const before = extractions()
+    await expect(openArchiveSysroot(file)).rejects.toThrow(CaptureError)
+    await expect(runProbe({ sysroot: file })).rejects.toThrow(/capture too large/)
+    expect(extractions()).toEqual(before)
+  })
+
+  it('real files over the unpacked limit stop extraction part-way (limits lowered to keep it small)', async () => {
+    const stage = fs.mkdtempSync(path.join(tmp, 'sparse-'))
+    fs.mkdirSync(path.join(stage, 'sys'))
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(stage, 'sys', `data${i}`), crypto.randomBytes(1 << 20))
+    const file = path.join(tmp, 'sparse.tar.gz')
+    await tar.c({ gzip: true, file, cwd: stage, portable: true }, ['sys'])
+    const before = extractions()
+    await expect(openArchiveSysroot(file, { maxBytes: 3 << 20 })).rejects.toThrow(/capture too large/)
+    await expect(openArchiveSysroot(file, { maxEntries: 2 })).rejects.toThrow(/capture too large/)
+    expect(extractions()).toEqual(before)
+    const ok = await openArchiveSysroot(file)
+    ok.dispose()
+  })
+
+  it('sweeps extraction folders of processes that no longer run (issue 18 #9)', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'tmpdir-'))
+    const dead = 2 ** 22 + 12345
+    for (const name of [`hmmlab-sysroot-${dead}-abc123`, `hmmlab-capture-${dead}-abc123`, `hmmlab-sysroot-${process.pid}-abc123`, 'hmmlab-sysroot-old123', 'other-dir']) fs.mkdirSync(path.join(dir, name))
+    const removed = sweepStaleTempDirs({ dir, force: true, now: Date.now() + 48 * 3600_000 }).map((p) => path.basename(p))
+    expect(removed.sort()).toEqual([`hmmlab-capture-${dead}-abc123`, `hmmlab-sysroot-${dead}-abc123`, 'hmmlab-sysroot-old123'])
+    expect(fs.readdirSync(dir).sort()).toEqual([`hmmlab-sysroot-${process.pid}-abc123`, 'other-dir'])
+  })
+})
+
+describe('hostile sysroot folders (issue 18 #4)', () => {
+  it('a FIFO where the probe reads a file is an error, never a hang', () => {
+    const root = fs.mkdtempSync(path.join(tmp, 'fifo-'))
+    fs.mkdirSync(path.join(root, 'proc/sys/kernel'), { recursive: true })
+    execFileSync('mkfifo', [path.join(root, 'proc/cmdline')])
+    execFileSync('mkfifo', [path.join(root, 'proc/sys/kernel/osrelease')])
+    const { report } = probeSysroot(new DirectoryFs(root))
+    expect(report.kernel.release).toBeNull()
+    expect(report.files.errors.map((e) => e.path)).toContain('/proc/cmdline')
+  })
+
+  it('a capture manifest that is a symlink (to a file outside) or a FIFO is not read', () => {
+    const root = fs.mkdtempSync(path.join(tmp, 'manifest-link-'))
+    const outside = path.join(tmp, 'outside-manifest.json')
+    fs.writeFileSync(outside, JSON.stringify({ format: 'hmmlab.capture', version: 1, devices: {}, errors: { '/proc/cmdline': 'EOUTSIDE' } }))
+    fs.symlinkSync(outside, path.join(root, '.hmmlab-capture.json'))
+    expect(new DirectoryFs(root).manifest).toBeNull()
+    const fifoRoot = fs.mkdtempSync(path.join(tmp, 'manifest-fifo-'))
+    execFileSync('mkfifo', [path.join(fifoRoot, '.hmmlab-capture.json')])
+    expect(new DirectoryFs(fifoRoot).manifest).toBeNull()
   })
 })
 

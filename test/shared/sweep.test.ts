@@ -73,3 +73,30 @@ describe('scenario parameters', () => {
     expect(() => setScenarioParam({ a: {} }, 'a.__proto__', 1)).toThrow('not a scenario field')
   })
 })
+
+describe('pollution keys in sweep paths (issue 18 #2)', () => {
+  const KEYS = ['__proto__', 'constructor', 'prototype']
+  it('refuses __proto__, constructor and prototype in any segment, in every entry point', () => {
+    for (const bad of KEYS) {
+      for (const path of [bad, `${bad}.error`, `machine.${bad}`, `machine.${bad}.x`, `steps.0.${bad}`]) {
+        expect(() => expandSweep({ axes: { [path]: [1] } }), path).toThrow()
+        expect(() => expandSweep({ list: [{ [path]: 1 }] }), path).toThrow()
+        expect(() => parseSweepArg(`${path}=1`), path).toThrow(/not a scenario field/)
+        expect(() => setScenarioParam({ machine: { x: {} }, steps: [{}] }, path, 1), path).toThrow(/not a scenario field/)
+      }
+    }
+    expect(({} as Record<string, unknown>).error).toBeUndefined()
+    expect(({} as Record<string, unknown>).x).toBeUndefined()
+  })
+
+  it('never follows an inherited property while walking a path', () => {
+    expect(() => setScenarioParam({}, 'toString.x', 1)).toThrow(/nothing at toString/)
+    expect(() => setScenarioParam({ a: {} }, 'a.hasOwnProperty.b', 1)).toThrow(/nothing at a\.hasOwnProperty/)
+  })
+
+  it('parameter sets have no prototype', () => {
+    for (const set of [...expandSweep({ axes: { seed: [1, 2], a: [3] } }), ...expandSweep({ mode: 'zip', axes: { a: [1] } }), ...expandSweep({ list: [{ a: 1 }] }), ...expandSweep({})]) {
+      expect(Object.getPrototypeOf(set)).toBeNull()
+    }
+  })
+})

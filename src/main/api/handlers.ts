@@ -14,10 +14,6 @@ import { resolveMachineRef } from '../services/machine-ref'
 import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
-import type { ImportRequest } from '../../shared/contracts'
-import { ImportError, importStrace } from '../services/import/strace'
-import { importProc } from '../services/import/proc'
-import { unmappedSummary } from '../services/import/writer'
 
 /** Builds the full handler table over the host's services. */
 export function createHandlers(services: LabServices): RouteHandlers {
@@ -31,7 +27,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'scenarios.validate': async ({ text, fileName }) => {
       let machine
       try {
-        machine = await resolveMachineRef(text, fileName)
+        machine = await resolveMachineRef(text, fileName, undefined, services.machineRoots)
       } catch (err) {
         return { ok: false, issues: [{ path: 'machine', message: err instanceof Error ? err.message : String(err) }] }
       }
@@ -39,13 +35,14 @@ export function createHandlers(services: LabServices): RouteHandlers {
     },
     'scenarios.schema': () => ({ schema: sim.jsonSchema() }),
     'designs.list': () => ({ designs: sim.designs() }),
-    'scenarios.import': (input) => importScenario(input),
+    // on the parser thread (services/import/request.ts); an unreadable input answers ok: false
+    'scenarios.import': (input) => badRequestOnError(() => sim.importScenario(input)),
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
       const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
       const scenarioPath = input.scenarioId ? scenarios.resolveId(input.scenarioId) : undefined
-      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath))
+      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath, services.machineRoots))
       const started = await badRequestOnError(() =>
         experiments.start({
           scenarioText: scenario.text,
@@ -175,30 +172,6 @@ function findingKeys(result: unknown): { kind: string; signature: string; messag
       ? [{ kind: x.kind, signature: typeof x.signature === 'string' ? x.signature : x.message, message: x.message }]
       : []
   })
-}
-
-/** scenarios.import: the same importers as `hmmlab import`; an unreadable input answers ok: false with its lines. */
-function importScenario(input: ImportRequest): { ok: boolean; issues: Array<{ line?: number; column?: number; path: string; message: string }>; text?: string; fileName?: string; summary?: string; notMapped?: string[] } {
-  if ((input.iommu || input.mirror || input.forkExit) && !input.device) return { ok: false, issues: [{ path: 'device', message: 'an IOMMU, a mirror or a fork-and-exit needs a device' }] }
-  const base = input.fileName.replace(/^.*[\\/]/, '').replace(/\.(log|txt|strace|smaps|maps)$/i, '') || 'imported'
-  const opts = {
-    sourceName: input.fileName,
-    ...(input.device ? { device: input.device } : {}),
-    ...(input.iommu ? { iommu: input.iommu } : {}),
-    ...(input.forkExit ? { forkExit: true } : {}),
-    ...(input.designs ? { designs: input.designs } : {}),
-  }
-  try {
-    const r = input.kind === 'strace' ? importStrace(input.text, { ...opts, ...(input.mirror ? { mirror: input.mirror } : {}) }) : importProc(input.text, opts)
-    const summary =
-      'calls' in r.stats
-        ? `${r.stats.lines} lines, ${r.stats.calls} calls → ${r.stats.steps} steps; tasks ${r.stats.tasks.join(', ')}`
-        : `${r.stats.vmas} VMAs, ${Math.round(r.stats.mappedBytes / 1024)} KiB mapped, ${Math.round(r.stats.residentBytes / 1024)} KiB resident`
-    return { ok: true, issues: [], text: r.yaml, fileName: `${base.replace(/[^A-Za-z0-9._-]+/g, '_')}.yaml`, summary, notMapped: unmappedSummary(r.unmapped) }
-  } catch (err) {
-    if (err instanceof ImportError) return { ok: false, issues: err.issues.map((i) => ({ line: i.line, ...(i.column > 0 ? { column: i.column } : {}), path: input.kind, message: i.reason })) }
-    throw new ApiError('bad_request', err instanceof Error ? err.message : String(err))
-  }
 }
 
 async function badRequestOnError<T>(fn: () => Promise<T> | T): Promise<T> {

@@ -5,14 +5,12 @@
  * stylesheet (folded sections opened, data tables beside the charts).
  */
 import { BrowserWindow } from 'electron'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { registerReport } from './protocol'
 
 /** Prints one HTML document to PDF bytes. */
 export async function htmlToPdf(html: string): Promise<Uint8Array> {
-  const dir = await mkdtemp(join(tmpdir(), 'hmmlab-pdf-'))
-  const file = join(dir, 'report.html')
+  // Served from memory over hmmlab://report/ (protocol.ts), never written to a file:// page.
+  const report = registerReport(html)
   // Written out like the main window's (window.ts), not shared: electronegativity checks the literal
   // options at each `new BrowserWindow`, and a shared constant would hide them from it.
   const win = new BrowserWindow({
@@ -33,14 +31,13 @@ export async function htmlToPdf(html: string): Promise<Uint8Array> {
     },
   })
   try {
-    await writeFile(file, html)
-    await win.loadFile(file)
+    await win.loadURL(report.url)
     // Chart.js draws on load with animation off; one more frame lets layout settle.
     await win.webContents.executeJavaScript('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))', true)
     const pdf = await win.webContents.printToPDF({ printBackground: true, pageSize: 'A4' })
     return new Uint8Array(pdf)
   } finally {
     win.destroy()
-    await rm(dir, { recursive: true, force: true })
+    report.dispose()
   }
 }

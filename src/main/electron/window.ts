@@ -3,7 +3,6 @@
  * navigation, new windows, permissions and webviews, IPC accepted only from our page.
  */
 import { BrowserWindow, app, session, shell, type WebContents } from 'electron'
-import { pathToFileURL } from 'node:url'
 import { RENDERER_CSP, isAllowedExternalUrl, navigationAllowed, permissionGranted } from './policy'
 
 /** Applies the session-wide rules (checklist 5 and 7): permissions denied, CSP header on every response. */
@@ -34,12 +33,12 @@ export function hardenWebContents(rendererUrl: string): void {
 }
 
 /**
- * Creates the main window on the built renderer. The options are written out here, literally, so
+ * Creates the main window on the built renderer, served over the app scheme (protocol.ts). The options are written out here, literally, so
  * that both the unit test (which captures them) and electronegativity (which reads the bundle)
  * see exactly what Electron gets. Checklist 2-4: no Node, context isolation, sandbox; checklist 8:
  * no insecure content; checklist 11: no experimental or blink features (Auxclick disabled).
  */
-export function createMainWindow(rendererIndex: string, preloadPath: string, iconPath?: string): BrowserWindow {
+export function createMainWindow(rendererUrl: string, preloadPath: string, iconPath?: string): BrowserWindow {
   const win = new BrowserWindow({
     width: 1400,
     height: 900,
@@ -64,6 +63,6 @@ export function createMainWindow(rendererIndex: string, preloadPath: string, ico
     },
   })
   win.once('ready-to-show', () => win.show())
-  void win.loadURL(pathToFileURL(rendererIndex).href)
+  void win.loadURL(rendererUrl)
   return win
 }

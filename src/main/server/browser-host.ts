@@ -27,6 +27,7 @@ import {
   tokenMatches,
 } from './security'
 import { openStaticFile, resolveStaticFile } from './static-files'
+import { JSON_BODY_MAX_DEPTH, jsonDepth } from '../../shared/text-limits'
 
 export interface BrowserHostOptions {
   router: Router
@@ -46,6 +47,10 @@ export interface BrowserHostOptions {
   /** Time a client has to send its request headers, and its whole request, ms. */
   headersTimeoutMs?: number
   requestTimeoutMs?: number
+  /** A connection with no request in flight and nothing received for this long is closed, ms. */
+  idleTimeoutMs?: number
+  /** Open connections one client address may hold; more are closed at once. */
+  maxConnectionsPerClient?: number
 }
 
 export interface BrowserHost {
@@ -68,7 +73,11 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
 
   const headersTimeout = opts.headersTimeoutMs ?? 10_000
   // Node checks these timeouts on an interval (30 s by default): check often enough to enforce them.
+  // Sockets with a request being answered: a long route (a probe, a report) is not idle.
+  const busy = new WeakSet<Socket>()
   const server = createServer({ connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)) }, (req, res) => {
+    busy.add(req.socket)
+    res.once('close', () => busy.delete(req.socket))
     handleHttp(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, toErrorBody(err))
       else res.destroy()
@@ -77,7 +86,36 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   // Slow clients: a request must send its headers and body within these bounds.
   server.headersTimeout = headersTimeout
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000
-  server.keepAliveTimeout = 5_000
+  const idleTimeout = opts.idleTimeoutMs ?? 10_000
+  server.keepAliveTimeout = Math.min(5_000, idleTimeout)
+  // Idle sockets (connected, silent, or kept alive between requests) are closed: without this a
+  // client that opens sockets and sends nothing holds them, and the file descriptors, forever.
+  server.timeout = idleTimeout
+  server.on('timeout', (socket: Socket) => {
+    if (!busy.has(socket)) socket.destroy()
+  })
+  const maxPerClient = opts.maxConnectionsPerClient ?? 64
+  const perClient = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const who = socket.remoteAddress ?? '?'
+    const n = (perClient.get(who) ?? 0) + 1
+    if (n > maxPerClient) {
+      socket.destroy()
+      return
+    }
+    perClient.set(who, n)
+    socket.once('close', () => {
+      const left = (perClient.get(who) ?? 1) - 1
+      if (left <= 0) perClient.delete(who)
+      else perClient.set(who, left)
+    })
+  })
+  // A request Node cannot parse (bad request line, bad headers): 400, before any other check.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy()
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  })
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -86,8 +124,9 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   })
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = parseRequestUrl(req.url)
+    if (!url) return sendJson(res, 400, errorBody('bad_request', 'malformed request URL'))
     if (!hostAllowed(req.headers.host, allowed)) return sendJson(res, 403, errorBody('forbidden', 'Host header not allowed'))
-    const url = new URL(req.url ?? '/', 'http://placeholder')
     if (url.pathname.startsWith('/api/')) {
       if (!originAllowed(req.headers.origin, allowed)) return sendJson(res, 403, errorBody('forbidden', 'Origin not allowed'))
       if (!tokenMatches(tokenFromHeaders(req.headers), token)) {
@@ -100,6 +139,8 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       if (body === 'too_large') return sendJson(res, 413, errorBody('too_large', `body over ${maxBody} bytes`))
       let input: unknown = {}
       if (body.length > 0) {
+        const nesting = jsonDepth(body, JSON_BODY_MAX_DEPTH)
+        if (nesting.overAtLine > 0) return sendJson(res, 400, errorBody('bad_request', `body line ${nesting.overAtLine}: nested deeper than ${JSON_BODY_MAX_DEPTH} levels`))
         try {
           input = JSON.parse(body)
         } catch {
@@ -132,7 +173,8 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
-    const path = new URL(req.url ?? '/', 'http://placeholder').pathname
+    const path = parseRequestUrl(req.url)?.pathname
+    if (path === undefined) return refuse(400, 'Bad Request')
     if (path !== '/api/events') return refuse(404, 'Not Found')
     if (!hostAllowed(req.headers.host, allowed)) return refuse(403, 'Forbidden')
     if (!originAllowed(req.headers.origin, allowed)) return refuse(403, 'Forbidden')
@@ -187,6 +229,16 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
     },
+  }
+}
+
+/** The request target as a URL, or undefined when it is not one (answered with 400). */
+function parseRequestUrl(target: string | undefined): URL | undefined {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return undefined
+  try {
+    return new URL(target, 'http://placeholder')
+  } catch {
+    return undefined
   }
 }
 

@@ -6,11 +6,13 @@ import { join } from 'node:path'
 import type { EventHub } from '../api/event-hub'
 import { appRoot } from '../paths'
 import { RunPool } from './experiments/pool'
+import type { SpawnRunProcess } from './experiments/process-runner'
 import { ExperimentService } from './experiments/service'
 import { runWorkerEntry } from './experiments/worker-entry'
 import { ScenarioLibrary } from './scenarios'
-import { simBinding, type SimBinding } from './sim-binding'
+import { createParseWorker, type AsyncSimBinding } from './parse-worker'
 import { RunStore } from './store/run-store'
+import { sweepStaleTempDirs } from './probe/capture'
 import { defaultWorkspace } from './store/workspace'
 import { chooseCosts, defaultCalibrationPath } from './calibration/store'
 import { CalibrationService } from './calibration/service'
@@ -21,7 +23,10 @@ export interface LabServices {
   readonly store: RunStore
   readonly pool: RunPool
   readonly experiments: ExperimentService
-  readonly sim: SimBinding
+  /** Scenario validation and planning, on a worker thread. */
+  readonly sim: AsyncSimBinding
+  /** Folders a scenario's `machine: <file>` may name: the workspace and the built-in library. */
+  readonly machineRoots: readonly string[]
   readonly calibration: CalibrationService
   close(): Promise<void>
 }
@@ -32,6 +37,8 @@ export interface LabServicesOptions {
   threads?: number
   /** Built-in scenarios folder (default: the project's `scenarios/`). */
   builtinScenarios?: string
+  /** How run processes start (the Electron entry passes a `utilityProcess` spawner). */
+  spawnRunProcess?: SpawnRunProcess
   /** Events for a host without a hub (the CLI's progress line). */
   onEvent?: (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: unknown) => void
   /** `--costs`: `default`, a calibration file, or undefined for the user's calibration when present. */
@@ -44,10 +51,18 @@ export interface LabServicesOptions {
 export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const workspace = opts.workspace ?? defaultWorkspace()
   const calibrationPath = opts.calibrationPath ?? defaultCalibrationPath()
-  const sim = simBinding
+  const sim = createParseWorker()
   const store = new RunStore(workspace)
+  // What a crash left behind: half-written runs, temporary files, capture extractions.
+  void store.sweepLeftovers()
+  sweepStaleTempDirs()
   const entry = runWorkerEntry()
-  const pool = new RunPool({ workerFile: entry.file, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}), ...(opts.threads ? { threads: opts.threads } : {}) })
+  const pool = new RunPool({
+    workerFile: entry.file,
+    ...(entry.execArgv ? { execArgv: entry.execArgv } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.spawnRunProcess ? { spawnRunProcess: opts.spawnRunProcess } : {}),
+  })
   const hub = opts.hub
   const emit = (name: 'experiment.progress' | 'run.progress' | 'run.finished', payload: never): void => {
     hub?.emit(name, payload)
@@ -65,7 +80,9 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
       runFinished: (p) => emit('run.finished', p as never),
     },
   })
-  const scenarios = new ScenarioLibrary({ builtin: opts.builtinScenarios ?? join(appRoot(), 'scenarios'), workspace: join(workspace, 'scenarios') }, sim.plan)
+  const builtin = opts.builtinScenarios ?? join(appRoot(), 'scenarios')
+  const machineRoots = [workspace, builtin]
+  const scenarios = new ScenarioLibrary({ builtin, workspace: join(workspace, 'scenarios') }, sim.plan, machineRoots)
   const calibration = new CalibrationService(calibrationPath, (e) => hub?.emit('calibration.progress', e))
-  return { workspace, scenarios, store, pool, experiments, sim, calibration, close: () => pool.close() }
+  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, calibration, close: async () => void (await Promise.all([pool.close(), sim.close()])) }
 }

@@ -3,12 +3,14 @@
  * grouped by folder. Ids name the source and the relative path; resolving an id never leaves its
  * folder. Files that do not parse are listed with their error instead of being hidden.
  */
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
+import { mkdir, readdir, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { ScenarioEntry } from '../../shared/contracts'
 import { writeFileAtomic } from './store/atomic'
 import type { PlanScenario } from './experiments/service'
 import { resolveMachineRef } from './machine-ref'
+import { readRegularFile, SafeReadError } from './safe-read'
+import { SCENARIO_FILE_MAX_BYTES } from '../../shared/text-limits'
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/
 
@@ -19,6 +21,8 @@ export class ScenarioLibrary {
   constructor(
     private readonly dirs: { builtin: string; workspace: string },
     private readonly plan: PlanScenario,
+    /** Folders a scenario's `machine: <file>` may name. */
+    private readonly machineRoots: readonly string[] = [dirs.workspace, dirs.builtin],
   ) {}
 
   /** Every scenario file of both sources, grouped by folder, sorted. */
@@ -41,7 +45,7 @@ export class ScenarioLibrary {
         }
         let text: string
         try {
-          text = await readFile(path, 'utf8')
+          text = await readScenarioFile(path, root)
         } catch (err) {
           out.push({ id, source, group, fileName, name: fileName, description: '', error: `cannot read: ${(err as Error).message}` })
           continue
@@ -50,9 +54,9 @@ export class ScenarioLibrary {
         // A scenario that names its machine (`machine: probed` or a file) depends on more than its text: not cached.
         let cacheable = true
         try {
-          const machine = await resolveMachineRef(text, rel, path)
+          const machine = await resolveMachineRef(text, rel, path, this.machineRoots)
           cacheable = machine === undefined
-          const p = this.plan(text, rel, machine?.spec)
+          const p = await this.plan(text, rel, machine?.spec)
           entry = { id, source, group, fileName, name: p.name, description: p.description ?? '' }
         } catch (err) {
           entry = { id, source, group, fileName, name: fileName, description: '', error: (err as Error).message }
@@ -67,11 +71,15 @@ export class ScenarioLibrary {
   /** Reads one scenario by id. */
   async get(id: string): Promise<{ id: string; fileName: string; text: string }> {
     const path = this.resolveId(id)
+    let text: string
     try {
-      return { id, fileName: id.slice(id.indexOf(':') + 1), text: await readFile(path, 'utf8') }
-    } catch {
-      throw new Error(`no scenario ${id}`)
+      text = await readScenarioFile(path, this.dirs[id.startsWith('builtin:') ? 'builtin' : 'workspace'])
+    } catch (err) {
+      // outside its folder through a link, not a regular file, too large: say so (the message names the path)
+      if (err instanceof SafeReadError && err.code !== 'ENOENT') throw new Error(err.message, { cause: err })
+      throw new Error(`no scenario ${id}`, { cause: err })
     }
+    return { id, fileName: id.slice(id.indexOf(':') + 1), text }
   }
 
   /** Saves text as a workspace scenario (atomic); drafts that do not validate are kept too. */
@@ -95,6 +103,14 @@ export class ScenarioLibrary {
     if (!path.startsWith(root + sep)) throw new Error(`scenario id leaves its folder: ${id}`)
     return path
   }
+}
+
+/**
+ * A scenario file of the library: inside its folder once symlinks are resolved, a regular file
+ * (a FIFO or a device is refused, never waited on), at most SCENARIO_FILE_MAX_BYTES.
+ */
+async function readScenarioFile(path: string, root: string): Promise<string> {
+  return (await readRegularFile(path, { maxBytes: SCENARIO_FILE_MAX_BYTES, roots: [root], what: 'scenario' })).toString('utf8')
 }
 
 async function walk(dir: string, depth = 0): Promise<string[]> {

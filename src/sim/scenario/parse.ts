@@ -18,6 +18,7 @@ import {
   type Scenario,
   type StepT,
 } from '../../shared/scenario'
+import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 
 /** A bad scenario: the message names file, line, field and what was expected. */
 export class ScenarioError extends Error {
@@ -161,7 +162,7 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
       paths.push(p)
       return
     }
-    const schema = (LEAF_STEPS as Record<string, z.ZodType | undefined>)[key]
+    const schema = Object.hasOwn(LEAF_STEPS, key) ? (LEAF_STEPS as Record<string, z.ZodType | undefined>)[key] : undefined
     if (!schema) {
       issues.push({ path: [...p, key], message: `unknown step "${key}"; expected one of ${STEP_NAMES.join(', ')}` })
       return
@@ -298,6 +299,7 @@ export interface ParseOptions {
  * what was expected; the message lists every problem found, one per line.
  */
 export function parseScenario(text: string, fileName: string, opts: ParseOptions = {}): LoadedScenario {
+  checkTextLimits(text, fileName, SCENARIO_LIMITS, (message, line) => new ScenarioError(message, fileName, line, '(document)'))
   const lc = new LineCounter()
   let doc: Document
   try {

@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -119,8 +120,56 @@ describe('run store', () => {
     const blocked = new RunStore(file)
     const attempt = blocked.saveRun({ manifest: manifest('r'), result: {}, series: {} })
     await expect(attempt).rejects.toBeInstanceOf(StoreError)
-    await expect(attempt).rejects.toThrow(`cannot save run r in ${join(file, 'runs')}`)
+    await expect(attempt).rejects.toThrow(`run r not saved: cannot write in ${join(file, 'runs')}`)
     expect(readFileSync(file, 'utf8')).toBe('x')
+  })
+
+  it('an unwritable workspace: an experiment is reported "not saved", naming no temporary file (issue 18 #9)', async () => {
+    const file = join(root, 'not-a-folder')
+    writeFileSync(file, 'x')
+    const attempt = new RunStore(file).saveExperiment({ schema: 'hmmlab.experiment/1', id: 'e1', name: 'e', createdAt: '2026-11-25T18:00:00.000Z', scenario: { name: 'e', fileName: 'e.yaml', hash: HASH }, sweep: {}, runIds: [] })
+    await expect(attempt).rejects.toBeInstanceOf(StoreError)
+    await expect(attempt).rejects.toThrow(/^experiment e1 not saved: cannot write in .*not-a-folder\/experiments: /)
+    await expect(attempt).rejects.not.toThrow(/\.tmp-/)
+  })
+
+  it('a FIFO, a device link and a link out of the workspace as manifests are problems, read without blocking (issue 18 #7)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'hmmlab-outside-'))
+    writeFileSync(join(outside, 'manifest.json'), JSON.stringify(manifest('r-out')))
+    await store.saveRun({ manifest: manifest('kept'), result: {}, series: {} })
+    for (const id of ['r-fifo', 'r-zero', 'r-out', 'r-big']) mkdirSync(join(root, 'runs', id), { recursive: true })
+    execFileSync('mkfifo', [join(root, 'runs', 'r-fifo', 'manifest.json')])
+    symlinkSync('/dev/zero', join(root, 'runs', 'r-zero', 'manifest.json'))
+    symlinkSync(join(outside, 'manifest.json'), join(root, 'runs', 'r-out', 'manifest.json'))
+    // a sparse file far over the manifest limit: refused by its size, never read
+    const big = openSync(join(root, 'runs', 'r-big', 'manifest.json'), 'w')
+    ftruncateSync(big, 1 << 30)
+    closeSync(big)
+    const listing = await store.listRuns()
+    expect(listing.items.map((r) => r.id)).toEqual(['kept'])
+    const why = Object.fromEntries(listing.problems.map((p) => [p.path.split('/').at(-2), p.message]))
+    expect(why['r-fifo']).toMatch(/not a regular file/)
+    expect(why['r-zero']).toMatch(/outside the allowed folders/)
+    expect(why['r-out']).toMatch(/outside the allowed folders/)
+    expect(why['r-big']).toMatch(/over the limit/)
+  })
+
+  it('sweeps what a crash left behind: staging and trash folders, temporary files of dead processes (issue 18 #9)', async () => {
+    const runs = join(root, 'runs')
+    const experiments = join(root, 'experiments')
+    mkdirSync(runs, { recursive: true })
+    mkdirSync(experiments, { recursive: true })
+    const dead = 2 ** 22 + 12345 // above pid_max's default: no such process
+    const leftovers = [join(runs, `.staging-p${dead}-r1-abcd`), join(runs, `.trash-p${dead}-r2-abcd`)]
+    for (const d of leftovers) mkdirSync(d)
+    writeFileSync(join(experiments, `.e1.json.tmp-${dead}-abcd`), '{')
+    const mine = join(runs, `.staging-p${process.pid}-r3-abcd`)
+    mkdirSync(mine)
+    const old = join(runs, '.staging-20261125-r4-abcd')
+    mkdirSync(old)
+    const removed = await store.sweepLeftovers(Date.now() + 2 * 3600_000)
+    expect(removed.sort()).toEqual([...leftovers, join(experiments, `.e1.json.tmp-${dead}-abcd`), old].sort())
+    expect(readdirSync(runs)).toEqual([`.staging-p${process.pid}-r3-abcd`])
   })
 
   it('writes files atomically: the old content survives a failed write', async () => {

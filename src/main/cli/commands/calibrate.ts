@@ -10,6 +10,7 @@ import type { Calibration } from '../../../shared/calibration'
 import { calibrate, CalibrationError, type CalibrationProgress } from '../../services/calibration/runner'
 import { defaultCalibrationPath, saveCalibration } from '../../services/calibration/store'
 import { CalibrationParseError } from '../../services/calibration/fit'
+import { checkOutputPath } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
 
 interface Flags {
@@ -71,6 +72,14 @@ export async function calibrateCommand(flags: Flags): Promise<number> {
     }
     lastBench = p.bench
   }
+  // Refuse a bad -o before minutes of measuring: a FIFO, a device, a symlink or a folder
+  const path = flags.output ?? defaultCalibrationPath()
+  try {
+    checkOutputPath(path, 'calibration')
+  } catch (e) {
+    process.stderr.write(`hmmlab calibrate: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 2
+  }
   const only = flags.only
     ?.split(',')
     .map((s) => s.trim())
@@ -87,7 +96,6 @@ export async function calibrateCommand(flags: Flags): Promise<number> {
     throw e
   }
   if (tty) process.stderr.write('\r\x1b[K')
-  const path = flags.output ?? defaultCalibrationPath()
   try {
     await saveCalibration(path, cal)
   } catch (e) {

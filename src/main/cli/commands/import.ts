@@ -4,7 +4,6 @@
  * not be mapped is listed on stderr (and as comments in the YAML). Exit 0, or 2 for a bad input
  * (every error with its line).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { DESIGN_IDS, parseSize, type DesignIdT } from '../../../shared/scenario'
@@ -12,6 +11,8 @@ import { ImportError, importStrace, type StraceImportOptions } from '../../servi
 import { importProc, parseMaps } from '../../services/import/proc'
 import { readProcFiles } from '../../services/import/proc-live'
 import { unmappedSummary, type Unmapped } from '../../services/import/writer'
+import { readRegularFile, SafeReadError, writeRegularFileSync } from '../../services/safe-read'
+import { SCENARIO_LIMITS } from '../../../shared/text-limits'
 import { stdoutFlushed } from './run'
 
 /** The largest input read (a longer strace log should be trimmed: docs/workloads.md). */
@@ -88,20 +89,25 @@ function compareMaps(maps: string, smaps: string): string | null {
   return null
 }
 
-function readInput(file: string, what: string): string {
-  let size: number
+/**
+ * Reads a file named on the command line: a regular file (not a symlink, a FIFO or a device) of
+ * at most IMPORT_MAX_BYTES, opened without blocking (safe-read.ts). Errors name the file.
+ */
+async function readInput(file: string, what: string): Promise<string> {
   try {
-    size = statSync(file).size
+    return (await readRegularFile(file, { maxBytes: IMPORT_MAX_BYTES, what })).toString('utf8')
   } catch (err) {
-    throw new UsageError(`${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    if (err instanceof SafeReadError && err.code === 'TOO_LARGE') throw new UsageError(`${err.message}: an import reads at most ${IMPORT_MAX_BYTES >> 20} MiB; trim the log (docs/workloads.md shows how)`)
+    throw new UsageError(err instanceof Error ? err.message : String(err))
   }
-  if (size > IMPORT_MAX_BYTES) throw new UsageError(`${what} ${file} is ${Math.round(size / (1 << 20))} MiB, more than the ${IMPORT_MAX_BYTES >> 20} MiB an import reads: trim it (docs/workloads.md shows how)`)
-  return readFileSync(file, 'utf8')
 }
 
 function report(cmd: string, out: { yaml: string; unmapped: Unmapped[] }, flags: CommonFlags, summary: string): void {
-  if (flags.output) writeFileSync(flags.output, out.yaml)
+  if (flags.output) writeRegularFileSync(flags.output, out.yaml, 'output file')
   else process.stdout.write(out.yaml)
+  // The app and `hmmlab run` refuse a scenario over the text limits (src/shared/text-limits.ts)
+  const tooBig = out.yaml.length > SCENARIO_LIMITS.maxChars
+  if (tooBig) process.stderr.write(`hmmlab import ${cmd}: warning: the scenario has ${out.yaml.length} characters, more than the ${SCENARIO_LIMITS.maxChars} a scenario may have; hmmlab run and the app will refuse it: trim the input (docs/workloads.md)\n`)
   if (flags.quiet) return
   const lines = [`hmmlab import ${cmd}: ${summary}${flags.output ? ` → ${flags.output}` : ''}`]
   if (out.unmapped.length > 0) {
@@ -143,7 +149,7 @@ export function registerImportCommand(program: Command): void {
   ).action(async (file: string, flags: CommonFlags) => {
     try {
       const o = common(flags)
-      const r = importStrace(readInput(file, 'strace log'), { ...o, sourceName: basename(file) })
+      const r = importStrace(await readInput(file, 'strace log'), { ...o, sourceName: basename(file) })
       report('strace', r, flags, `${r.stats.lines} lines, ${r.stats.calls} calls → ${r.stats.steps} steps, tasks ${r.stats.tasks.join(', ')}`)
     } catch (err) {
       process.exitCode = fail('strace', err)
@@ -175,11 +181,11 @@ export function registerImportCommand(program: Command): void {
         comm = f.comm
       } else if (flags.smaps || flags.maps) {
         const file = (flags.smaps ?? flags.maps) as string
-        text = readInput(file, flags.smaps ? 'smaps' : 'maps')
+        text = await readInput(file, flags.smaps ? 'smaps' : 'maps')
         source = basename(file)
         if (flags.smaps && flags.maps) {
           // both: smaps has everything; the maps copy must describe the same VMAs
-          const diff = compareMaps(readInput(flags.maps, 'maps'), text)
+          const diff = compareMaps(await readInput(flags.maps, 'maps'), text)
           if (diff) throw new UsageError(`--maps ${flags.maps} and --smaps ${flags.smaps} do not describe the same address space: ${diff}`)
         }
       } else throw new UsageError('give a pid, or --smaps FILE (or --maps FILE)')

@@ -12,7 +12,7 @@
  * 1 a new difference, 2 invalid input, a scenario the kernel cannot run (the step, line and why),
  * missing host tools (with the apt command), a guest that failed.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { appRoot } from '../../paths'
@@ -23,7 +23,8 @@ import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
 import { readKernelResults, readResultsDocument, type RecordedKernel } from '../../services/oracle/recorded'
 import { exitCodeOf, type OracleResults } from '../../services/oracle/results'
-import { checkDesign, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
+import { checkDesign, checkKernelImage, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
+import { readRegularFileSync, writeRegularFileSync } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
 
 export interface OracleFlags {
@@ -58,18 +59,30 @@ export function defaultDeps(): OracleDeps {
   }
 }
 
+/** A report goes only to a new or regular file (never through a symlink, into a FIFO or a device). */
 function writeReport(file: string, r: OracleResults): void {
-  writeFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n')
+  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n', 'report')
 }
 
-function kernelOpts(flags: OracleFlags, d: OracleDeps): { ok: true } | { ok: false } {
+/** The largest results document or fidelity doc read (a full run's results are a few MiB). */
+const ORACLE_DOC_MAX_BYTES = 64 << 20
+
+function kernelOpts(flags: OracleFlags, d: OracleDeps, what = 'hmmlab oracle'): { ok: true } | { ok: false } {
   if (flags.kernel && flags.kernelTree) {
-    d.err('hmmlab oracle: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n')
+    d.err(`${what}: give either --kernel BZIMAGE or --kernel-tree DIR, not both\n`)
     return { ok: false }
   }
   if (flags.kernelResults?.length && (flags.kernel || flags.kernelTree || flags.hmmTests)) {
     d.err(`hmmlab oracle: --kernel-results compares with a recorded kernel side and boots nothing: it does not go with ${flags.kernel ? '--kernel' : flags.kernelTree ? '--kernel-tree' : '--hmm-tests'}\n`)
     return { ok: false }
+  }
+  if (flags.kernel) {
+    try {
+      checkKernelImage(flags.kernel)
+    } catch (e) {
+      setupFailure(e, d, what)
+      return { ok: false }
+    }
   }
   return { ok: true }
 }
@@ -149,7 +162,7 @@ async function hmmTests(flags: OracleFlags, d: OracleDeps): Promise<NonNullable<
 
 /** `hmmlab oracle hmm-tests`. */
 export async function oracleHmmTestsCommand(flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
-  if (!kernelOpts(flags, d).ok) return 2
+  if (!kernelOpts(flags, d, 'hmmlab oracle hmm-tests').ok) return 2
   let rows
   try {
     rows = await hmmTests(flags, d)
@@ -185,9 +198,9 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
     return 2
   }
   try {
-    const doc = readFileSync(docFile, 'utf8')
+    const doc = readRegularFileSync(docFile, { maxBytes: ORACLE_DOC_MAX_BYTES, what: 'document' }).toString('utf8')
     const next = rewriteMarkedSection(doc, fidelityMarkdown(results), docFile)
-    if (next !== doc) writeFileSync(docFile, next)
+    if (next !== doc) writeRegularFileSync(docFile, next, 'document')
     d.out(`${docFile}: oracle section ${next === doc ? 'already up to date' : 'rewritten'} (${results.scenarios.length} scenarios)\n`)
     return 0
   } catch (e) {

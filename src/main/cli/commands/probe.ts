@@ -1,9 +1,12 @@
-import * as fs from 'node:fs'
 import type { Command } from 'commander'
+import { readRegularFileSync } from '../../services/safe-read'
 import { runProbe } from '../../services/probe'
 import { writeCapture } from '../../services/probe/capture'
 import { formatProbeReport } from '../../services/probe/format'
 import { machineFromProbe } from '../../../shared/probe-machine'
+
+/** The largest saved kernel log read (a boot's dmesg is well under 1 MiB; the ring buffer is at most 32 MiB). */
+const DMESG_MAX_BYTES = 32 << 20
 
 interface ProbeFlags {
   sysroot?: string
@@ -37,7 +40,7 @@ export function registerProbeCommand(program: Command): void {
     .action(async (flags: ProbeFlags) => {
       let result
       try {
-        const bootLog = flags.dmesg ? { source: flags.dmesg, text: fs.readFileSync(flags.dmesg, 'utf8') } : undefined
+        const bootLog = flags.dmesg ? { source: flags.dmesg, text: readRegularFileSync(flags.dmesg, { maxBytes: DMESG_MAX_BYTES, what: 'kernel log' }).toString('utf8') } : undefined
         result = await runProbe({ sysroot: flags.sysroot, system: flags.systemInfo === false ? 'skip' : 'auto', bootLog })
       } catch (err) {
         process.stderr.write(`hmmlab probe: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -5,8 +5,9 @@
  * worker pool and are saved in the run store. Prints progress on a terminal, then one line per run.
  */
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
-import { readFileSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { readRegularFileSync, SafeReadError } from '../../services/safe-read'
+import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
+import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
 import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
@@ -84,14 +85,15 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
     for (const file of files) {
       let text: string
       try {
-        text = readFileSync(file, 'utf8')
+        text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
       } catch (err) {
-        code = Math.max(code, fail(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`))
+        code = Math.max(code, fail(err instanceof SafeReadError ? `cannot read ${err.message}` : `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`))
         continue
       }
       let started
       try {
-        const machine = await resolveMachineRef(text, basename(file), resolve(file))
+        // The scenario named on the command line may name a machine file next to it.
+        const machine = await resolveMachineRef(text, basename(file), resolve(file), [...services.machineRoots, dirname(resolve(file))])
         started = await services.experiments.start({
           scenarioText: text,
           fileName: file,

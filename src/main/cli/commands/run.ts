@@ -4,7 +4,9 @@
  * with --json the full result documents. Exit code: 0 every expect passed, 1 an expect failed,
  * 2 invalid input.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { readRegularFileSync, SafeReadError } from '../../services/safe-read'
+import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes, formatNs } from '../../../shared/units'
@@ -21,7 +23,11 @@ interface RunFlags {
   seed?: string
   json?: boolean
   out?: string
+  timeout?: string
 }
+
+/** Wall-time budget of one in-process run (all its seeds), as for a run on the experiment service. */
+export const DEFAULT_RUN_BUDGET_S = 600
 
 const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
 const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
@@ -46,6 +52,18 @@ export function stdoutFlushed(): Promise<void> {
   })
 }
 
+/** A wall-time budget: `exceeded()` turns true (and stays) once `ms` have passed since it was made. */
+export function wallBudget(ms: number, now: () => number = Date.now): { exceeded: () => boolean; readonly hit: boolean } {
+  const deadline = now() + ms
+  let hit = false
+  return {
+    exceeded: () => (hit ||= now() > deadline),
+    get hit() {
+      return hit
+    },
+  }
+}
+
 /** Registers `hmmlab run`. */
 export function registerRunCommand(program: Command): void {
   program
@@ -60,7 +78,7 @@ export function registerRunCommand(program: Command): void {
     .option('--workers <n>', 'worker threads for the runs (default: one per core); runs on the experiment service')
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
-    .option('--timeout <seconds>', 'stop a run that takes longer (experiment service only)')
+    .option('--timeout <seconds>', `stop a run that takes longer (default ${DEFAULT_RUN_BUDGET_S}; in process, or on the experiment service)`)
     .option('--costs <default|file>', "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present")
     .addHelpText(
       'after',
@@ -101,6 +119,11 @@ export function runCommand(files: string[], flags: RunFlags): number {
     }
     seed = n
   }
+  const budgetS = flags.timeout === undefined ? DEFAULT_RUN_BUDGET_S : Number(flags.timeout)
+  if (!(budgetS > 0) || !Number.isFinite(budgetS)) {
+    process.stderr.write(`hmmlab run: --timeout expects a positive number of seconds, got "${flags.timeout}"\n`)
+    return 2
+  }
   let costs: CostChoice
   try {
     costs = chooseCosts(flags.costs)
@@ -117,9 +140,10 @@ export function runCommand(files: string[], flags: RunFlags): number {
   for (const file of files) {
     let text: string
     try {
-      text = readFileSync(file, 'utf8')
+      // a regular file, bounded, never a wait on a FIFO or a device (safe-read.ts)
+      text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
     } catch (e) {
-      process.stderr.write(`hmmlab run: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.stderr.write(`hmmlab run: cannot read ${e instanceof SafeReadError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`}\n`)
       code = 2
       continue
     }
@@ -138,6 +162,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
     const finished: { design: string; seed: number; parameters: Record<string, never>; status: string; findingKinds: string[] }[] = []
     const firstOf = new Map<string, RunRecord>()
     const shown = new Map<string, number>()
+    const budgets = new Map<string, ReturnType<typeof wallBudget>>()
     for (const p of planned) {
       const d = p.design as DesignId
       const onProgress = tty
@@ -147,8 +172,14 @@ export function runCommand(files: string[], flags: RunFlags): number {
             process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${fmtNs(q.simulatedNs)}`)
           }
         : undefined
-      const result = runScenario(sc, { design: d, seed: p.seed, meta: { text, costs: costs.used }, ...costOpt, ...(onProgress ? { onProgress } : {}) })
+      // The wall-time budget of this design's run (every seed of it), checked by the simulator
+      // between events; once spent, no further seed of the design starts.
+      let budget = budgets.get(d)
+      if (!budget) budgets.set(d, (budget = wallBudget(budgetS * 1000)))
+      else if (budget.hit) continue
+      const result = runScenario(sc, { design: d, seed: p.seed, shouldStop: budget.exceeded, stopReason: 'wall_time', meta: { text, costs: costs.used }, ...costOpt, ...(onProgress ? { onProgress } : {}) })
       if (tty) process.stdout.write('\r\x1b[K')
+      if (budget.hit) process.stderr.write(`hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`)
       const status = statusOfOutcome(result.outcome)
       finished.push({ design: d, seed: p.seed, parameters: {}, status, findingKinds: result.findings.rows.map((f) => f.kind) })
       if (status !== 'passed' && code === 0) code = 1

@@ -4,14 +4,28 @@
  * `hmmlab run`, the experiment service and the app use it when present. `--costs default|FILE`
  * overrides. A malformed file is an error naming the file and the field.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Calibration, describeCosts, type CostsUsed } from '../../../shared/calibration'
 import { COST_DEFAULTS, COST_NAMES } from '../../../sim/cost/model'
 import { defaultWorkspace } from '../store/workspace'
 import { writeFileAtomic } from '../store/atomic'
+import { checkOutputPath, readRegularFileSync, SafeReadError } from '../safe-read'
+import { FORBIDDEN_KEYS, JSON_BODY_MAX_DEPTH, jsonDepth, jsonSyntaxMessage } from '../../../shared/text-limits'
 
-export class CalibrationFileError extends Error {}
+/** The largest calibration file read or imported (a real one is about 30 KB). */
+const MAX_BYTES = 4 * 2 ** 20
+
+export class CalibrationFileError extends Error {
+  constructor(
+    message: string,
+    /** ENOENT when the file does not exist (the default calibration is optional). */
+    readonly code?: string,
+  ) {
+    super(message)
+    this.name = 'CalibrationFileError'
+  }
+}
 
 /** `$XDG_DATA_HOME/hmm-lab/calibration.json` (beside the default workspace's runs). */
 export function defaultCalibrationPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,6 +35,13 @@ export function defaultCalibrationPath(env: NodeJS.ProcessEnv = process.env): st
 
 /** Validates a parsed calibration document; `where` names it in errors (a file path). */
 export function checkCalibration(doc: unknown, where: string): Calibration {
+  // zod drops a `__proto__` key of a record silently: refuse such keys by name instead
+  for (const part of ['params', 'fits'] as const) {
+    const rec = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>)[part] : undefined
+    if (rec === null || typeof rec !== 'object') continue
+    const bad = Object.keys(rec).find((k) => FORBIDDEN_KEYS.has(k))
+    if (bad !== undefined) throw new CalibrationFileError(`${where}: ${part}.${bad}: not a ${part === 'params' ? 'cost parameter' : 'benchmark'} name`)
+  }
   const r = Calibration.safeParse(doc)
   if (!r.success) {
     const i = r.error.issues[0]!
@@ -32,37 +53,46 @@ export function checkCalibration(doc: unknown, where: string): Calibration {
     if (COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit !== p.unit) throw new CalibrationFileError(`${where}: params.${name}.unit: expected ${COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit}`)
   }
   for (const [name, p] of Object.entries(r.data.params)) {
-    for (const f of p.from) if (!(f in r.data.fits)) throw new CalibrationFileError(`${where}: params.${name}.from: names the benchmark "${f}", which has no entry in fits`)
+    for (const f of p.from) if (!Object.hasOwn(r.data.fits, f)) throw new CalibrationFileError(`${where}: params.${name}.from: names the benchmark "${f}", which has no entry in fits`)
   }
   return r.data
 }
 
 /** Parses calibration JSON text; errors name the file and the field (or the JSON position). */
 export function parseCalibration(text: string, where: string): Calibration {
+  if (text.length > MAX_BYTES) throw new CalibrationFileError(`${where}: larger than ${MAX_BYTES} bytes; not a calibration`)
+  // A calibration nests four levels; a deep one is refused before anything recurses over it.
+  const { overAtLine } = jsonDepth(text, JSON_BODY_MAX_DEPTH)
+  if (overAtLine > 0) throw new CalibrationFileError(`${where}:${overAtLine}: nested deeper than ${JSON_BODY_MAX_DEPTH} levels; not a calibration`)
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch (e) {
-    throw new CalibrationFileError(`${where}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`)
+    // V8's message may quote the text: never echo a file's contents
+    throw new CalibrationFileError(`${where}: ${jsonSyntaxMessage(e, text)}`)
   }
   return checkCalibration(doc, where)
 }
 
-const MAX_BYTES = 4 * 2 ** 20
-
+/**
+ * Reads a calibration file: a regular file of at most 4 MiB, not a symlink, never waiting on a
+ * FIFO or a device (safe-read.ts). Errors name the file; `code` is ENOENT when it does not exist.
+ */
 export function loadCalibration(path: string): Calibration {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readRegularFileSync(path, { maxBytes: MAX_BYTES, what: 'calibration' }).toString('utf8')
   } catch (e) {
+    if (e instanceof SafeReadError) throw new CalibrationFileError(e.code === 'TOO_LARGE' ? `${e.message}; not a calibration` : e.message, e.code)
     throw new CalibrationFileError(`cannot read the calibration ${path}: ${e instanceof Error ? e.message : String(e)}`)
   }
-  if (text.length > MAX_BYTES) throw new CalibrationFileError(`${path}: larger than ${MAX_BYTES} bytes; not a calibration`)
   return parseCalibration(text, path)
 }
 
+/** Writes a calibration atomically; a path that exists and is not a regular file is refused. */
 export async function saveCalibration(path: string, cal: Calibration): Promise<void> {
   checkCalibration(cal, path)
+  checkOutputPath(path, 'calibration')
   mkdirSync(dirname(path), { recursive: true })
   await writeFileAtomic(path, JSON.stringify(cal, null, 1) + '\n')
 }
@@ -98,7 +128,7 @@ export function chooseCosts(flagArg: string | undefined, env: NodeJS.ProcessEnv 
   try {
     cal = loadCalibration(path)
   } catch (e) {
-    if (e instanceof CalibrationFileError && /ENOENT/.test(e.message)) return { table: undefined, used: { source: 'default' } }
+    if (e instanceof CalibrationFileError && e.code === 'ENOENT') return { table: undefined, used: { source: 'default' } }
     throw e
   }
   return { table: calibrationCosts(cal), used: { source: 'calibrated', host: cal.host.hostname, date: cal.date }, calibration: cal }

@@ -13,9 +13,8 @@
  *   run at a time, where V8's background threads may use the idle cores.
  */
 import { availableParallelism } from 'node:os'
-import type { ChildProcess } from 'node:child_process'
 import type { Worker } from 'node:worker_threads'
-import { ProcessRunner } from './process-runner'
+import { ProcessRunner, type RunProcessChild, type SpawnRunProcess } from './process-runner'
 import type { RunOutcome, RunProgress, SubmitTask } from './protocol'
 import { unpackArrays } from './protocol'
 import { ThreadRunner, type RawHandle } from './thread-runner'
@@ -46,6 +45,8 @@ export interface PoolOptions {
   processFlags?: string[]
   /** The run process entry (default: found next to the worker, see worker-entry.ts). */
   processHostFile?: string
+  /** How run processes start: `child_process.fork` by default, `utilityProcess` under Electron. */
+  spawnRunProcess?: SpawnRunProcess
 }
 
 export interface RunHandle {
@@ -75,6 +76,7 @@ export class RunPool {
         processFlags: [...(host.execArgv ?? []), ...(opts.processFlags ?? RUN_PROCESS_FLAGS)],
         processes: this.threads,
         config: { workerFile: opts.workerFile, execArgv, maxHeapMb: this.maxHeapMb, graceMs },
+        ...(opts.spawnRunProcess ? { spawn: opts.spawnRunProcess } : {}),
       })
     }
   }
@@ -96,7 +98,7 @@ export class RunPool {
   }
 
   /** The pool's live run processes (process isolation; diagnostics and fault tests). */
-  get runProcesses(): readonly ChildProcess[] {
+  get runProcesses(): readonly RunProcessChild[] {
     return this.runner instanceof ProcessRunner ? this.runner.processes : []
   }
 

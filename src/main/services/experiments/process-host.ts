@@ -13,20 +13,29 @@ import { ThreadRunner, type RawHandle, type ThreadRunnerOptions } from './thread
 
 export type RunProcessConfig = Omit<ThreadRunnerOptions, 'threads'>
 
+/** Electron's utility process: messages through `process.parentPort` (structured clone). */
+interface ParentPort {
+  on(event: 'message', fn: (e: { data: unknown }) => void): void
+  postMessage(msg: unknown): void
+}
+
 function main(): void {
-  if (!process.send) {
-    console.error('process-host: must be started with an IPC channel (child_process.fork)')
+  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+  if (!process.send && !parentPort) {
+    console.error('process-host: must be started with an IPC channel (child_process.fork) or as a utility process')
     process.exit(2)
   }
   // Errors (the parent went away) are dropped: 'disconnect' below ends the process.
-  const send = (msg: FromRunProcess): void => {
-    if (process.connected) process.send?.(msg, undefined, {}, () => {})
-  }
+  const send = parentPort
+    ? (msg: FromRunProcess): void => parentPort.postMessage(msg)
+    : (msg: FromRunProcess): void => {
+        if (process.connected) process.send?.(msg, undefined, {}, () => {})
+      }
   const config = JSON.parse(process.argv[2] ?? '{}') as RunProcessConfig
   const runner = new ThreadRunner({ ...config, threads: 1 })
   const live = new Map<number, RawHandle>()
 
-  process.on('message', (msg: ToRunProcess) => {
+  const onMessage = (msg: ToRunProcess): void => {
     if (msg.type === 'cancel') {
       live.get(msg.id)?.cancel()
       return
@@ -41,7 +50,9 @@ function main(): void {
       live.delete(id)
       send({ type: 'done', id, outcome })
     })
-  })
+  }
+  if (parentPort) parentPort.on('message', (e) => onMessage(e.data as ToRunProcess))
+  else process.on('message', onMessage)
   // The parent closed the channel (pool closed, or the parent died): stop.
   process.on('disconnect', () => {
     void runner.close().finally(() => process.exit(0))

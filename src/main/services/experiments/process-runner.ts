@@ -9,10 +9,73 @@
  * run's thread after the grace period (as the thread runner does); if the process itself does not
  * answer, the parent kills it. The time limit counts from the moment a process takes the run.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork } from 'node:child_process'
 import type { RunProcessConfig } from './process-host'
 import type { FromRunProcess, RunOutcome, SubmitTask, ToRunProcess } from './protocol'
 import type { RawHandle, SubmitOptions } from './thread-runner'
+
+/**
+ * A run process as the runner sees it. Under Node (CLI, browser host) it is a `child_process.fork`
+ * child; under Electron the Electron entry supplies a spawner over `utilityProcess.fork`, so the
+ * packaged app needs no ELECTRON_RUN_AS_NODE (that fuse is off).
+ */
+export interface RunProcessChild {
+  readonly pid: number | undefined
+  /** Set once the process has ended. */
+  readonly exited: boolean
+  /** Exit code and signal once ended (a utility process has no signal: null). */
+  readonly exitCode: number | null
+  readonly signalCode: NodeJS.Signals | null
+  readonly stderr: NodeJS.ReadableStream | null
+  send(msg: ToRunProcess, onError: (err: Error) => void): void
+  onMessage(fn: (msg: FromRunProcess) => void): void
+  onExit(fn: () => void): void
+  onError(fn: (err: Error) => void): void
+  /** Ends the process at once (SIGKILL). */
+  kill(): void
+  /** Whether the process keeps the host's event loop alive (an idle one does not). */
+  setRef(on: boolean): void
+}
+
+/** Starts a run process: the entry file, its argument (the JSON config) and its Node/V8 flags. */
+export type SpawnRunProcess = (file: string, args: string[], execArgv: string[]) => RunProcessChild
+
+/** The Node way: `child_process.fork` with an IPC channel using V8 serialization. */
+export const forkRunProcess: SpawnRunProcess = (file, args, execArgv) => {
+  const proc = fork(file, args, { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  return {
+    get pid() {
+      return proc.pid
+    },
+    get exited() {
+      return proc.exitCode !== null || proc.signalCode !== null
+    },
+    get exitCode() {
+      return proc.exitCode
+    },
+    get signalCode() {
+      return proc.signalCode
+    },
+    stderr: proc.stderr,
+    send(msg, onError) {
+      if (!proc.connected) return
+      proc.send(msg, (err) => {
+        if (err) onError(err)
+      })
+    },
+    onMessage: (fn) => void proc.on('message', fn),
+    onExit: (fn) => void proc.on('exit', () => fn()),
+    onError: (fn) => void proc.on('error', fn),
+    kill: () => void proc.kill('SIGKILL'),
+    setRef(on) {
+      const handles = [proc, proc.channel, proc.stderr] as ({ ref(): void; unref(): void } | null | undefined)[]
+      for (const h of handles) {
+        if (on) h?.ref()
+        else h?.unref()
+      }
+    },
+  }
+}
 
 export interface ProcessRunnerOptions {
   /** The run process entry (`out/main/run-process.js`, or `process-host.ts` with `--import tsx` in `processFlags`). */
@@ -24,6 +87,8 @@ export interface ProcessRunnerOptions {
   config: RunProcessConfig
   /** A run process idle this long is stopped, ms. */
   idleMs?: number
+  /** How run processes start (default `forkRunProcess`; `utilityProcess` under Electron). */
+  spawn?: SpawnRunProcess
 }
 
 interface Job {
@@ -38,7 +103,7 @@ interface Job {
 }
 
 interface Child {
-  proc: ChildProcess
+  proc: RunProcessChild
   job?: Job
   idleTimer?: NodeJS.Timeout
   /** The end of what the process wrote on stderr (a V8 fatal error says why it died). */
@@ -75,7 +140,7 @@ export class ProcessRunner {
   }
 
   /** The live run processes (diagnostics, and fault tests that kill one from outside). */
-  get processes(): readonly ChildProcess[] {
+  get processes(): readonly RunProcessChild[] {
     return [...this.children].filter((c) => !c.gone).map((c) => c.proc)
   }
 
@@ -86,10 +151,10 @@ export class ProcessRunner {
     for (const c of this.children) {
       if (c.job) this.settle(c.job, { status: 'cancelled', error: 'the run pool was closed' })
       if (c.gone) continue
-      exits.push(new Promise((resolve) => c.proc.once('exit', () => resolve())))
+      exits.push(new Promise((resolve) => c.proc.onExit(() => resolve())))
       // An idle process is unref'd; without this the loop could end before its exit is seen.
-      c.proc.ref()
-      c.proc.kill('SIGKILL')
+      c.proc.setRef(true)
+      c.proc.kill()
     }
     await Promise.all(exits)
   }
@@ -129,20 +194,14 @@ export class ProcessRunner {
   }
 
   private spawn(): Child {
-    const proc = fork(this.opts.hostFile, [JSON.stringify(this.opts.config)], {
-      execArgv: this.opts.processFlags,
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      // Electron's binary runs the script as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    })
+    const proc = (this.opts.spawn ?? forkRunProcess)(this.opts.hostFile, [JSON.stringify(this.opts.config)], this.opts.processFlags)
     const child: Child = { proc, stderrTail: '', gone: false }
     this.children.add(child)
     proc.stderr?.setEncoding('utf8')
     proc.stderr?.on('data', (s: string) => {
       child.stderrTail = (child.stderrTail + s).slice(-4000)
     })
-    proc.on('message', (msg: FromRunProcess) => {
+    proc.onMessage((msg: FromRunProcess) => {
       const job = child.job
       if (!job || msg.id !== job.id) return
       if (msg.type === 'progress') {
@@ -175,10 +234,10 @@ export class ProcessRunner {
       }
       this.dispatch()
     }
-    proc.on('exit', () => gone())
-    proc.on('error', (err) => {
+    proc.onExit(() => gone())
+    proc.onError((err) => {
       // A process that could not start, or a failed send: treat it as gone.
-      if (!child.gone) proc.kill('SIGKILL')
+      if (!child.gone) proc.kill()
       gone(err)
     })
     return child
@@ -196,22 +255,18 @@ export class ProcessRunner {
 
   /** An idle run process does not keep the app (or the CLI) alive. */
   private setRef(child: Child, on: boolean): void {
-    const handles = [child.proc, child.proc.channel, child.proc.stderr] as ({ ref(): void; unref(): void } | null | undefined)[]
-    for (const h of handles) {
-      if (on) h?.ref()
-      else h?.unref()
-    }
+    child.proc.setRef(on)
   }
 
   private send(child: Child, msg: ToRunProcess): void {
-    if (child.gone || !child.proc.connected) return
-    child.proc.send(msg, (err) => {
-      if (err && !child.gone) child.proc.kill('SIGKILL')
+    if (child.gone) return
+    child.proc.send(msg, () => {
+      if (!child.gone) child.proc.kill()
     })
   }
 
   private kill(child: Child): void {
-    if (!child.gone) child.proc.kill('SIGKILL')
+    if (!child.gone) child.proc.kill()
   }
 
   private settle(job: Job, outcome: RunOutcome): void {

@@ -30,11 +30,11 @@ export interface ScenarioPlan {
   /** Every design the simulator accepts; a run naming another is refused before anything runs. */
   knownDesigns?: readonly string[]
   /** Throws if a set of swept parameters does not make a valid scenario. */
-  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void
+  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void | Promise<void>
 }
 
 /** Validates a scenario (with its machine replaced, if given) and returns its plan; throws with file/line/field on bad input. */
-export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan
+export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan | Promise<ScenarioPlan>
 
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
@@ -108,7 +108,7 @@ export class ExperimentService {
 
   /** Plans and starts an experiment; invalid scenarios or sweeps throw before anything runs. */
   async start(req: StartRequest): Promise<StartedExperiment> {
-    const plan = this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
+    const plan = await this.deps.plan(req.scenarioText, req.fileName, req.machine?.spec)
     const costs: CostSelection = req.costs ?? this.deps.costs?.() ?? { table: undefined, used: { source: 'default' } }
     const sets = expandSweep(req.sweep ?? {})
     const hash = createHash('sha256').update(req.scenarioText).digest('hex')
@@ -121,7 +121,7 @@ export class ExperimentService {
       if (plan.knownDesigns && !plan.knownDesigns.includes(p.design)) throw new Error(`unknown design ${JSON.stringify(p.design)} (the simulator knows ${plan.knownDesigns.join(', ')})`)
       const key = JSON.stringify(p.parameters)
       if (!checked.has(key)) {
-        plan.checkParameters?.(p.parameters, req.machine?.spec)
+        await plan.checkParameters?.(p.parameters, req.machine?.spec)
         checked.add(key)
       }
       runs.push({ runId: `${experimentId}.${String(runs.length + 1).padStart(3, '0')}-${slug(p.design)}-s${p.seed}`, ...p })

@@ -187,8 +187,16 @@ export function tokenize(text: string, line: number, col0 = 1): Tok[] {
 
 // ---------------------------------------------------------------- values
 
+/**
+ * How deeply values may nest (structs, arrays, calls, parentheses, prefix operators). strace's own
+ * output nests a few levels; the parser recurses once per level, so a hostile line of 100,000
+ * openers would overflow the stack (and a second overflow in one process can abort it).
+ */
+export const MAX_VALUE_DEPTH = 64
+
 class ValueParser {
   pos = 0
+  private depth = 0
   constructor(
     readonly toks: Tok[],
     readonly text: string,
@@ -253,14 +261,30 @@ class ValueParser {
     else if (onlyOr) v = { t: 'flags', parts }
     else v = { t: 'expr', text: this.text.slice(start.at, this.peek().at).trim() }
     if (this.isP('=>')) {
-      this.next()
-      const out = this.value()
-      v = { t: 'inout', in: v, out }
+      const arrow = this.next()
+      // `a => b => c …` recurses here, not through unary(): it counts as nesting too
+      if (this.depth >= MAX_VALUE_DEPTH) this.err(arrow, `values nested deeper than ${MAX_VALUE_DEPTH} levels`)
+      this.depth++
+      try {
+        v = { t: 'inout', in: v, out: this.value() }
+      } finally {
+        this.depth--
+      }
     }
     return v
   }
 
   unary(): SValue {
+    if (this.depth >= MAX_VALUE_DEPTH) this.err(this.peek(), `values nested deeper than ${MAX_VALUE_DEPTH} levels`)
+    this.depth++
+    try {
+      return this.unaryAt()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private unaryAt(): SValue {
     const t = this.peek()
     if (t.k === 'p' && (t.v === '-' || t.v === '!' || t.v === '&' || t.v === '*' || t.v === '@')) {
       this.next()

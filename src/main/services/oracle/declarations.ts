@@ -6,7 +6,8 @@
  *   and stay until the simulator is fixed; the oracle reports them as "known" and still exits 0.
  * Both are validated; a bad entry is an error naming the file, line and field.
  */
-import { readFileSync } from 'node:fs'
+import { readRegularFileSync, SafeReadError } from '../safe-read'
+import { checkTextLimits, SCENARIO_LIMITS } from '../../../shared/text-limits'
 import { join } from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import { z } from 'zod'
@@ -79,18 +80,23 @@ export interface Declarations {
 
 export class DeclarationError extends Error {}
 
+/** The largest declarations file read (the shipped ones are under 16 KB). */
+const DECLARATIONS_MAX_BYTES = 4 << 20
+
 function loadList<T>(file: string, key: string, schema: z.ZodType<T>): T[] {
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readRegularFileSync(file, { maxBytes: DECLARATIONS_MAX_BYTES, what: 'declarations' }).toString('utf8')
   } catch (e) {
-    throw new DeclarationError(`${file}: cannot read: ${e instanceof Error ? e.message : String(e)}`)
+    throw new DeclarationError(e instanceof SafeReadError ? e.message : `${file}: cannot read: ${e instanceof Error ? e.message : String(e)}`)
   }
   return parseList(text, file, key, schema)
 }
 
 /** Parses `key: [entries]` from YAML text; errors name the file, line and field. */
 export function parseList<T>(text: string, file: string, key: string, schema: z.ZodType<T>): T[] {
+  // size, nesting and aliases first: yaml's composer and toJS recurse
+  checkTextLimits(text, file, SCENARIO_LIMITS, (message) => new DeclarationError(message))
   const lc = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false })
   if (doc.errors.length > 0) {

@@ -8,7 +8,7 @@
  * kernel side (`OracleSide` with `side: "kernel"`, as scripts/oracle-kernel-fixtures.ts writes).
  * A file that is not one of these, truncated, or corrupt is refused with where and why.
  */
-import { readFileSync } from 'node:fs'
+import { readRegularFileSync } from '../safe-read'
 import { ORACLE_FORMAT, OracleSideSchema, type OracleSide } from '../../../shared/oracle'
 import { ORACLE_RESULTS_FORMAT, OracleResultsSchema, type OracleResults } from './results'
 
@@ -87,11 +87,15 @@ export function readResultsDocument(file: string): OracleResults {
   return r.data
 }
 
+/** The largest recording read (a full run's results are a few MiB). */
+const RECORDING_MAX_BYTES = 64 << 20
+
+/** Bounded, non-blocking, no symlink as the last component (services/safe-read.ts). */
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8')
+    return readRegularFileSync(file, { maxBytes: RECORDING_MAX_BYTES, what: 'results' }).toString('utf8')
   } catch (e) {
-    throw new RecordingError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`)
+    throw new RecordingError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
   }
 }
 

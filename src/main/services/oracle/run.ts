@@ -6,7 +6,9 @@
  * The kernel side is passed in (`KernelSide`, the functions of ./kernel) so that tests can give
  * recorded observations instead of a QEMU guest.
  */
-import { readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
+import { readRegularFileSync, SafeReadError } from '../safe-read'
+import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { parseScenario, ScenarioError, DESIGNS, type DesignId, type LoadedScenario } from '../../../sim/index'
 import { APP_VERSION } from '../../../shared/version'
 import type * as KernelModule from './kernel/index'
@@ -49,6 +51,52 @@ export class OracleSetupError extends Error {
   }
 }
 
+/** The largest kernel image taken (an x86 bzImage with everything built in is tens of MiB). */
+export const KERNEL_IMAGE_MAX_BYTES = 512 << 20
+
+/**
+ * Checks a `--kernel` image before QEMU is started on it: a regular file (a symlink is followed,
+ * as a kernel tree's arch/x86_64/boot/bzImage is one, but must lead to a regular file), at most
+ * 512 MiB, opened without blocking, carrying the x86 boot protocol's "HdrS" signature at offset
+ * 0x202 (arch/x86/boot/header.S; Documentation/arch/x86/boot.rst). A FIFO, a device or
+ * anything else is refused with the path, so QEMU never waits on it. Answers the real path.
+ */
+export function checkKernelImage(path: string): string {
+  const what = `kernel image ${path}`
+  let real: string
+  try {
+    real = realpathSync(path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new OracleSetupError(`${what}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : `cannot open (${code ?? 'EIO'})`}`)
+  }
+  const via = real === path ? '' : ` (a link to ${real})`
+  let fd: number
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
+  } catch (e) {
+    throw new OracleSetupError(`${what}${via}: cannot open (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`)
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) throw new OracleSetupError(`${what}${via}: not a regular file`)
+    if (st.size > KERNEL_IMAGE_MAX_BYTES) throw new OracleSetupError(`${what}${via}: ${st.size} bytes, more than the ${KERNEL_IMAGE_MAX_BYTES >> 20} MiB a kernel image may have`)
+    const head = Buffer.alloc(0x206)
+    let n = 0
+    while (n < head.length) {
+      const r = readSync(fd, head, n, head.length - n, n)
+      if (r === 0) break
+      n += r
+    }
+    if (n < head.length || head.toString('latin1', 0x202, 0x206) !== 'HdrS') {
+      throw new OracleSetupError(`${what}${via}: not an x86 bzImage (no "HdrS" boot header at offset 0x202)`, 'give the bzImage of a kernel built by `hmmlab oracle build` (or arch/x86/boot/bzImage of your tree)')
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return real
+}
+
 export function checkDesign(design: string): DesignId {
   const d = design.trim().toUpperCase()
   if (!DESIGNS.some((x) => x.id === d)) throw new OracleSetupError(`unknown design "${design}"; expected one of ${DESIGNS.map((x) => x.id).join(', ')}`)
@@ -60,9 +108,10 @@ export function loadScenarios(files: readonly string[]): Array<{ file: string; s
   return files.map((file) => {
     let text: string
     try {
-      text = readFileSync(file, 'utf8')
+      // a regular file, bounded, never a wait on a FIFO (safe-read.ts); the parser checks the text limits
+      text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
     } catch (e) {
-      return { file, error: `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}` }
+      return { file, error: e instanceof SafeReadError ? `cannot read ${e.message}` : `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}` }
     }
     try {
       return { file, sc: parseScenario(text, file) }

@@ -59,7 +59,8 @@ export interface CaptureSummary {
 
 /** Writes what `ctx` recorded into a `.tar.gz`. */
 export async function writeCapture(ctx: ProbeContext, file: string, meta: { release: string | null; now?: Date }): Promise<CaptureSummary> {
-  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-capture-'))
+  sweepStaleTempDirs()
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), `hmmlab-capture-${process.pid}-`))
   const manifest: CaptureManifest = {
     format: 'hmmlab.capture',
     version: 1,
@@ -134,45 +135,139 @@ export interface ArchiveSysroot {
 const MAX_ENTRIES = 200_000
 const MAX_BYTES = 512 << 20
 
-/** Extracts a capture safely into a temporary directory and opens it as a sysroot. */
-export async function openArchiveSysroot(file: string): Promise<ArchiveSysroot> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmmlab-sysroot-'))
+/** Temporary folders of this module: `hmmlab-sysroot-<pid>-…` (extractions), `hmmlab-capture-<pid>-…` (captures). */
+const TEMP_DIR = /^hmmlab-(sysroot|capture)-(?:(\d+)-)?[A-Za-z0-9]+$/
+/** A folder without a process id (older versions) is stale after this long, ms. */
+const STALE_WITHOUT_PID_MS = 24 * 3600_000
+let swept = false
+
+/** True while a process with this id exists (EPERM: it exists but belongs to another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes extraction and capture folders left in the temporary folder by a process that died
+ * (a crash, `kill -9`): their process id no longer runs. Once per process unless `force`.
+ * Answers the folders removed.
+ */
+export function sweepStaleTempDirs(opts: { dir?: string; force?: boolean; now?: number } = {}): string[] {
+  if (swept && !opts.force) return []
+  swept = true
+  const dir = opts.dir ?? os.tmpdir()
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const m = TEMP_DIR.exec(name)
+    if (!m) continue
+    const full = path.join(dir, name)
+    try {
+      const st = fs.lstatSync(full)
+      if (!st.isDirectory() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) continue
+      const pid = m[2] ? Number(m[2]) : undefined
+      const stale = pid !== undefined ? pid !== process.pid && !processAlive(pid) : (opts.now ?? Date.now()) - st.mtimeMs > STALE_WITHOUT_PID_MS
+      if (!stale) continue
+      fs.rmSync(full, { recursive: true, force: true })
+      removed.push(full)
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed
+}
+
+/** Thrown when a capture cannot be read; the message names the file and why. */
+export class CaptureError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'CaptureError'
+  }
+}
+
+/**
+ * Extracts a capture safely into a temporary directory and opens it as a sysroot. Any failure
+ * (a damaged archive, a limit passed, a full disk) rejects with a CaptureError and removes the
+ * directory; nothing is thrown from inside the extraction's callbacks.
+ */
+export async function openArchiveSysroot(file: string, limits: { maxEntries?: number; maxBytes?: number } = {}): Promise<ArchiveSysroot> {
+  sweepStaleTempDirs()
+  const maxEntries = limits.maxEntries ?? MAX_ENTRIES
+  const maxBytes = limits.maxBytes ?? MAX_BYTES
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hmmlab-sysroot-${process.pid}-`))
   let entries = 0
   let bytes = 0
   const refused: string[] = []
+  let stream: fs.ReadStream | undefined
   try {
-    await tar.x({
-      file,
-      cwd: dir,
-      strict: false,
-      preservePaths: false,
-      preserveOwner: false,
-      noChmod: true,
-      filter: (p, entry) => {
-        const e = entry as { type?: string; size?: number }
-        const type = e.type ?? ''
-        const norm = path.posix.normalize(p)
-        if (norm.startsWith('/') || norm === '..' || norm.startsWith('../') || norm.split('/').includes('..')) {
-          refused.push(p)
-          return false
-        }
-        if (!['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink'].includes(type)) {
-          refused.push(p)
-          return false
-        }
-        entries++
-        bytes += e.size ?? 0
-        if (entries > MAX_ENTRIES || bytes > MAX_BYTES) throw new Error(`capture too large (over ${MAX_ENTRIES} entries or ${MAX_BYTES >> 20} MiB)`)
-        return true
-      },
+    await new Promise<void>((resolve, reject) => {
+      let failed = false
+      const fail = (err: unknown): void => {
+        if (failed) return
+        failed = true
+        reject(err instanceof Error ? err : new Error(String(err)))
+      }
+      const unpack = new tar.Unpack({
+        cwd: dir,
+        strict: false,
+        preservePaths: false,
+        preserveOwner: false,
+        chmod: false,
+        filter: (p, entry) => {
+          if (failed) return false
+          const e = entry as { type?: string; size?: number }
+          const type = e.type ?? ''
+          const norm = path.posix.normalize(p)
+          if (norm.startsWith('/') || norm === '..' || norm.startsWith('../') || norm.split('/').includes('..')) {
+            refused.push(p)
+            return false
+          }
+          if (!['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink'].includes(type)) {
+            refused.push(p)
+            return false
+          }
+          entries++
+          bytes += e.size ?? 0
+          if (entries > maxEntries || bytes > maxBytes) {
+            // Stop reading at once; the rejection is handled below, never thrown into tar.
+            fail(new Error(`capture too large (over ${maxEntries} entries or ${Math.floor(maxBytes / 2 ** 20)} MiB unpacked)`))
+            unpack.abort(new Error('capture too large'))
+            return false
+          }
+          return true
+        },
+      })
+      unpack.on('error', fail)
+      unpack.on('close', () => (failed ? undefined : resolve()))
+      stream = fs.createReadStream(file)
+      stream.on('error', fail)
+      stream.pipe(unpack)
     })
   } catch (err) {
+    stream?.destroy()
+    // Let writes already under way fail or finish before the folder goes.
+    await new Promise((r) => setImmediate(r))
     fs.rmSync(dir, { recursive: true, force: true })
-    throw new Error(`cannot read capture ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    const e = err as NodeJS.ErrnoException
+    throw new CaptureError(`cannot read capture ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err })
   }
-  return {
-    fs: new DirectoryFs(dir),
-    dir,
-    dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
+  try {
+    return {
+      fs: new DirectoryFs(dir),
+      dir,
+      dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
+    }
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw err
   }
 }

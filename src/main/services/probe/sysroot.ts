@@ -82,6 +82,8 @@ export const DMESG_PATH = '/.hmmlab-dmesg.txt'
 const KMSG_MAX = 16 << 20
 
 const DEFAULT_MAX = 1 << 20
+/** The largest capture manifest read (a real one lists a few hundred paths). */
+const MANIFEST_MAX = 4 << 20
 
 function toSysrootError(err: unknown, p: string): SysrootError {
   if (err instanceof SysrootError) return err
@@ -100,10 +102,15 @@ function statToEntry(st: fs.Stats): EntryStat {
   return { type, mode: st.mode & 0o7777, rdev }
 }
 
+/**
+ * Reads at most `maxBytes` of a regular file. O_NONBLOCK: opening a FIFO (or a device) never
+ * waits for a writer, and anything but a regular file is refused before a byte is read.
+ */
 function readBounded(hostPath: string, maxBytes: number, noFollow: boolean): Buffer {
-  const flags = fs.constants.O_RDONLY | (noFollow ? fs.constants.O_NOFOLLOW : 0)
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (noFollow ? fs.constants.O_NOFOLLOW : 0)
   const fd = fs.openSync(hostPath, flags)
   try {
+    if (!fs.fstatSync(fd).isFile()) throw new SysrootError('EINVAL', hostPath, 'not a regular file')
     const chunks: Buffer[] = []
     let total = 0
     const buf = Buffer.alloc(Math.min(65536, maxBytes))
@@ -211,7 +218,8 @@ export class DirectoryFs implements SysrootFs {
 
   private static loadManifest(root: string): CaptureManifest | null {
     try {
-      const raw = fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8')
+      // Never through a symlink (it could point out of the sysroot), a regular file, bounded.
+      const raw = readBounded(path.join(root, MANIFEST_PATH), MANIFEST_MAX, true).toString('utf8')
       const parsed: unknown = JSON.parse(raw)
       if (typeof parsed !== 'object' || parsed === null) return null
       const m = parsed as Partial<CaptureManifest>

@@ -12,11 +12,21 @@
  * foreign entry is skipped and reported as a problem, never thrown at the caller of a listing.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ExperimentManifest, RunId, RunManifest, type StoreProblem } from '../../../shared/runs'
 import { isTemporaryName, syncDir, writeFileAtomic } from './atomic'
+import { readRegularFile, SafeReadError } from '../safe-read'
+
+/** The largest manifest read (it holds the scenario text, itself at most 1 MiB). */
+const MAX_MANIFEST_BYTES = 8 << 20
+/** The largest result or series file read. */
+const MAX_DATA_BYTES = 256 << 20
+/** Leftovers of a write (`.staging-p<pid>-…`, `.trash-p<pid>-…`, `.<file>.tmp-<pid>-…`). */
+const LEFTOVER = /^\.(?:(?:staging|trash)-p(\d+)-|.*\.tmp-(\d+)-)/
+/** A leftover without a process id (older versions) is removed after this long, ms. */
+const LEFTOVER_WITHOUT_PID_MS = 3600_000
 
 export interface StoredRun {
   manifest: RunManifest
@@ -53,7 +63,7 @@ export class RunStore {
   async saveRun(run: StoredRun): Promise<void> {
     const manifest = RunManifest.parse(run.manifest)
     const target = this.runDir(manifest.id)
-    const staging = join(this.runsDir, `.staging-${manifest.id}-${randomBytes(4).toString('hex')}`)
+    const staging = join(this.runsDir, `.staging-p${process.pid}-${manifest.id}-${randomBytes(4).toString('hex')}`)
     try {
       await mkdir(staging, { recursive: true })
       await writeSynced(join(staging, 'result.json'), `${JSON.stringify(run.result, null, 1)}\n`)
@@ -66,7 +76,7 @@ export class RunStore {
     } catch (err) {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined)
       if (err instanceof StoreError) throw err
-      throw new StoreError(`cannot save run ${manifest.id} in ${this.runsDir}: ${describeIoError(err)}`, 'io')
+      throw new StoreError(`run ${manifest.id} not saved: cannot write in ${this.runsDir}: ${describeIoError(err)}`, 'io')
     }
   }
 
@@ -77,7 +87,7 @@ export class RunStore {
     for (const name of await listNames(this.runsDir)) {
       if (isTemporaryName(name)) continue
       const path = join(this.runsDir, name, 'manifest.json')
-      const read = await readJson(path, RunManifest)
+      const read = await readJson(path, RunManifest, MAX_MANIFEST_BYTES, this.root)
       if (!read.ok) problems.push({ path, message: read.message })
       else if (read.value.id !== name) problems.push({ path, message: `manifest names run ${read.value.id} but sits in folder ${name}` })
       else items.push(read.value)
@@ -89,11 +99,11 @@ export class RunStore {
   /** Reads one run whole (`series: false`: without its series, which are then `{}`). */
   async getRun(id: string, opts: { series?: boolean } = {}): Promise<StoredRun> {
     const dir = this.runDir(id)
-    const manifest = await readJson(join(dir, 'manifest.json'), RunManifest)
+    const manifest = await readJson(join(dir, 'manifest.json'), RunManifest, MAX_MANIFEST_BYTES, this.root)
     if (!manifest.ok) throw new StoreError(manifest.missing ? `no run ${id}` : manifest.message, manifest.missing ? 'not_found' : 'invalid')
-    const result = await readJson(join(dir, 'result.json'), z.unknown())
+    const result = await readJson(join(dir, 'result.json'), z.unknown(), MAX_DATA_BYTES, this.root)
     if (!result.ok) throw new StoreError(result.message, 'invalid')
-    const series = opts.series === false ? ({ ok: true, value: {} } as const) : await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
+    const series = opts.series === false ? ({ ok: true, value: {} } as const) : await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()), MAX_DATA_BYTES, this.root)
     if (!series.ok) throw new StoreError(series.message, 'invalid')
     return { manifest: manifest.value, result: result.value, series: series.value }
   }
@@ -101,7 +111,7 @@ export class RunStore {
   /** Reads the series of one run (`series.json`), unchecked per series (see packSeries). */
   async getRunSeries(id: string): Promise<Record<string, unknown>> {
     const dir = this.runDir(id)
-    const series = await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()))
+    const series = await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()), MAX_DATA_BYTES, this.root)
     if (!series.ok) throw new StoreError(series.missing ? `no run ${id}` : series.message, series.missing ? 'not_found' : 'invalid')
     return series.value
   }
@@ -110,7 +120,7 @@ export class RunStore {
   async deleteRun(id: string): Promise<void> {
     const dir = this.runDir(id)
     if (!(await exists(dir))) throw new StoreError(`no run ${id}`, 'not_found')
-    const trash = join(this.runsDir, `.trash-${id}-${randomBytes(4).toString('hex')}`)
+    const trash = join(this.runsDir, `.trash-p${process.pid}-${id}-${randomBytes(4).toString('hex')}`)
     await rename(dir, trash)
     await rm(trash, { recursive: true, force: true })
   }
@@ -118,18 +128,61 @@ export class RunStore {
   /** Replaces a run's tags (atomic rewrite of its manifest). */
   async tagRun(id: string, tags: string[]): Promise<RunManifest> {
     const path = join(this.runDir(id), 'manifest.json')
-    const read = await readJson(path, RunManifest)
+    const read = await readJson(path, RunManifest, MAX_MANIFEST_BYTES, this.root)
     if (!read.ok) throw new StoreError(read.missing ? `no run ${id}` : read.message, read.missing ? 'not_found' : 'invalid')
     const next = RunManifest.parse({ ...read.value, tags: [...new Set(tags.map((t) => t.trim()).filter(Boolean))] })
-    await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`)
+    try {
+      await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`)
+    } catch (err) {
+      throw new StoreError(`tags of run ${id} not saved: cannot write in ${this.runDir(id)}: ${describeIoError(err)}`, 'io')
+    }
     return next
   }
 
   /** Saves (or replaces) an experiment manifest. */
   async saveExperiment(experiment: ExperimentManifest): Promise<void> {
     const manifest = ExperimentManifest.parse(experiment)
-    await mkdir(this.experimentsDir, { recursive: true })
-    await writeFileAtomic(this.experimentPath(manifest.id), `${JSON.stringify(manifest, null, 2)}\n`)
+    try {
+      await mkdir(this.experimentsDir, { recursive: true })
+      await writeFileAtomic(this.experimentPath(manifest.id), `${JSON.stringify(manifest, null, 2)}\n`)
+    } catch (err) {
+      throw new StoreError(`experiment ${manifest.id} not saved: cannot write in ${this.experimentsDir}: ${describeIoError(err)}`, 'io')
+    }
+  }
+
+  /**
+   * Removes what writes interrupted by a crash left behind: staging and trash folders of runs,
+   * temporary files of atomic writes, whose process no longer runs (or, for names without a
+   * process id, older than an hour). Answers the paths removed; never throws.
+   */
+  async sweepLeftovers(now = Date.now()): Promise<string[]> {
+    const removed: string[] = []
+    for (const dir of [this.runsDir, this.experimentsDir]) {
+      let names: string[]
+      try {
+        names = await readdir(dir)
+      } catch {
+        continue
+      }
+      for (const name of names) {
+        if (!name.startsWith('.')) continue
+        const m = LEFTOVER.exec(name)
+        const full = join(dir, name)
+        try {
+          const pidText = m?.[1] ?? m?.[2]
+          let stale: boolean
+          if (pidText !== undefined) stale = Number(pidText) !== process.pid && !processAlive(Number(pidText))
+          else if (/^\.(staging|trash)-/.test(name)) stale = now - (await lstat(full)).mtimeMs > LEFTOVER_WITHOUT_PID_MS
+          else continue
+          if (!stale) continue
+          await rm(full, { recursive: true, force: true })
+          removed.push(full)
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    return removed
   }
 
   /** Lists experiments, newest first; damaged files become problems. */
@@ -139,7 +192,7 @@ export class RunStore {
     for (const name of await listNames(this.experimentsDir)) {
       if (isTemporaryName(name) || !name.endsWith('.json')) continue
       const path = join(this.experimentsDir, name)
-      const read = await readJson(path, ExperimentManifest)
+      const read = await readJson(path, ExperimentManifest, MAX_MANIFEST_BYTES, this.root)
       if (read.ok) items.push(read.value)
       else problems.push({ path, message: read.message })
     }
@@ -149,7 +202,7 @@ export class RunStore {
 
   /** Reads one experiment manifest. */
   async getExperiment(id: string): Promise<ExperimentManifest> {
-    const read = await readJson(this.experimentPath(id), ExperimentManifest)
+    const read = await readJson(this.experimentPath(id), ExperimentManifest, MAX_MANIFEST_BYTES, this.root)
     if (!read.ok) throw new StoreError(read.missing ? `no experiment ${id}` : read.message, read.missing ? 'not_found' : 'invalid')
     return read.value
   }
@@ -174,19 +227,25 @@ function seriesText(series: Record<string, unknown>): string {
 
 type ReadResult<T> = { ok: true; value: T } | { ok: false; missing: boolean; message: string }
 
-async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<ReadResult<T>> {
+/**
+ * Reads a store file: a regular file only (a FIFO or a device is refused without blocking), inside
+ * the workspace once symlinks are resolved, at most `maxBytes` (see safe-read.ts), then JSON checked against `schema`.
+ */
+async function readJson<T>(path: string, schema: z.ZodType<T>, maxBytes: number, root: string): Promise<ReadResult<T>> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readRegularFile(path, { maxBytes, roots: [root], what: 'file' })).toString('utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', message: `${path}: cannot read (${describeIoError(err)})` }
+    const why = err instanceof SafeReadError ? err.message.slice(err.message.lastIndexOf(': ') + 2) : describeIoError(err)
+    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', message: `${path}: cannot read (${why})` }
   }
   let data: unknown
   try {
     data = JSON.parse(text)
-  } catch (err) {
-    return { ok: false, missing: false, message: `${path}: not valid JSON (${(err as Error).message})` }
+  } catch {
+    // The parser's message quotes the text: say where instead.
+    return { ok: false, missing: false, message: `${path}: not valid JSON` }
   }
   const parsed = schema.safeParse(data)
   if (!parsed.success) {
@@ -225,6 +284,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** Says what an I/O error means in words (disk full, read-only, permission). */
 export function describeIoError(err: unknown): string {
   const e = err as NodeJS.ErrnoException
@@ -234,7 +302,10 @@ export function describeIoError(err: unknown): string {
     EACCES: 'permission denied',
     EPERM: 'operation not permitted',
     ENOENT: 'no such file or folder',
+    ENOTDIR: 'a path component is not a folder',
     EDQUOT: 'disk quota exceeded',
   }
-  return e?.code && meaning[e.code] ? `${meaning[e.code]} (${e.code})` : e?.message ?? String(err)
+  if (e?.code && meaning[e.code]) return `${meaning[e.code]} (${e.code})`
+  // Node's message names the temporary file of the write; the code says what happened.
+  return e?.code ? e.code : (e?.message ?? String(err))
 }
