@@ -17,7 +17,8 @@ steps:
   - touch: { task: A, region: buf, write: true }
   - device_read: { task: A, fd: f, region: buf }
   - expect: { device_pages: { task: A, device: gpu0, count: 256 } }
-  - oom_kill: { task: A }
+  # the victim is stuck for 3 s, so the reaper (2 s after the kill, OOM_REAPER_DELAY) finds its memory mapped
+  - oom_kill: { task: A, blocked: 3s }
   - sleep: 10ms
   - expect: { leaked: { owner: A, type: pages, bytes: 0 } }
 `
