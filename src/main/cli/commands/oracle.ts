@@ -59,9 +59,12 @@ export function defaultDeps(): OracleDeps {
   }
 }
 
-/** A report goes only to a new or regular file (never through a symlink, into a FIFO or a device). */
+/**
+ * A report goes only to a new or regular file (never through a symlink, into a FIFO or a device).
+ * JSON is written compact: a full run's raw observations are tens of MB.
+ */
 function writeReport(file: string, r: OracleResults): void {
-  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r, null, 1) + '\n', 'report')
+  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r) + '\n', 'report')
 }
 
 /** The largest results document or fidelity doc read (a full run's results are a few MiB). */

@@ -87,8 +87,11 @@ export function readResultsDocument(file: string): OracleResults {
   return r.data
 }
 
-/** The largest recording read (a full run's results are a few MiB). */
-const RECORDING_MAX_BYTES = 64 << 20
+/**
+ * The largest recording read: the results of a full `npm run test:kernel` (78 scenarios with every
+ * step's raw observations on both sides) are about 70 MB.
+ */
+const RECORDING_MAX_BYTES = 512 << 20
 
 /** Bounded, non-blocking, no symlink as the last component (services/safe-read.ts). */
 function readText(file: string): string {
