@@ -40,7 +40,7 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect.poll(() => chartSummary(page, 'memory')).toBeTruthy()
     await expect.poll(() => chartSummary(page, 'timeline')).toBeTruthy()
     const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
-    expect(bg).toBe(scheme === 'dark' ? '#0f1216' : '#ffffff')
+    expect(bg).toBe(scheme === 'dark' ? 'rgb(15, 18, 22)' : 'rgb(255, 255, 255)')
     await shot(`results-top-${scheme}.png`, page.screenshot({ mask: masks() }))
     await shot(`results-memory-${scheme}.png`, page.getByRole('region', { name: 'Memory over time' }).screenshot())
     await page.getByTestId('invalidations').scrollIntoViewIfNeeded()
