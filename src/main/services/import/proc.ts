@@ -11,7 +11,7 @@
 import type { DesignIdT, Scenario, StepT } from '../../../shared/scenario'
 import { AddrMap, PAGE, hex, safeName, sizeText } from './addr-map'
 import { ImportError, type ImportIssue } from './strace'
-import { writeScenarioYaml, type Item, type Unmapped } from './writer'
+import { importedMachine, writeScenarioYaml, type Item, type Unmapped } from './writer'
 
 export interface ProcImportOptions {
   name?: string
@@ -231,12 +231,7 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
     seed: 1,
   }
   if (opts.designs) sc.designs = opts.designs
-  if (withDevice) {
-    sc.machine = {
-      ...(opts.iommu ? { iommus: [{ name: 'iommu0', vendor: opts.iommu }] } : {}),
-      devices: [{ name: 'dev0', kind: opts.device, ...(opts.iommu ? { iommu: 'iommu0', ats: true } : {}) }],
-    }
-  }
+  if (opts.device) sc.machine = importedMachine(opts.device, opts.iommu)
   const header = [
     `Imported by \`hmmlab import proc\` from ${opts.sourceName ?? 'a maps/smaps text'} (${vmas.length} VMAs).`,
     ...(opts.notes ?? []),

@@ -12,7 +12,7 @@
 import type { DesignIdT, Scenario, StepT } from '../../../shared/scenario'
 import { AddrMap, PAGE, hex, pageAlign, safeName, sizeText } from './addr-map'
 import { describeValue, fieldOf, flagsOf, namedArg, numOf, parseStraceLog, type StraceEvent } from './strace-parse'
-import { writeScenarioYaml, type Item, type Unmapped } from './writer'
+import { importedMachine, writeScenarioYaml, type Item, type Unmapped } from './writer'
 
 export interface StraceImportOptions {
   /** scenario name (default: from the first program) */
@@ -867,12 +867,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     seed: 1,
   }
   if (opts.designs) sc.designs = opts.designs
-  if (withDevice) {
-    sc.machine = {
-      ...(opts.iommu ? { iommus: [{ name: 'iommu0', vendor: opts.iommu }] } : {}),
-      devices: [{ name: 'dev0', kind: opts.device, ...(opts.iommu ? { iommu: 'iommu0', ats: true } : {}) }],
-    }
-  }
+  if (opts.device) sc.machine = importedMachine(opts.device, opts.iommu)
   const header = [
     `Imported by \`hmmlab import strace\` from ${opts.sourceName ?? 'a log'} (${parsed.lines} lines, ${events.filter((x) => x.kind === 'call').length} calls).`,
     ...(opts.notes ?? []),

@@ -40,6 +40,14 @@ function routine(reason: string): boolean {
 }
 
 /** Groups unmapped lines by what and why: "read ×259 (lines 9, 17-19): reason". */
+/** The machine of an imported scenario: one device, behind an IOMMU with ATS when one is named. */
+export function importedMachine(device: 'dmirror' | 'gpu', iommu: 'intel' | 'amd' | 'arm' | undefined): NonNullable<Scenario['machine']> {
+  return {
+    ...(iommu ? { iommus: [{ name: 'iommu0', vendor: iommu }] } : {}),
+    devices: [{ name: 'dev0', kind: device, ...(iommu ? { iommu: 'iommu0', ats: true } : {}) }],
+  }
+}
+
 export function unmappedSummary(list: Unmapped[]): string[] {
   const groups = new Map<string, { what: string; reason: string; lines: number[] }>()
   for (const u of list) {
