@@ -2,6 +2,7 @@
 // describe it. Type-aware rules are left to `tsc` (npm run typecheck); this file checks what the
 // compiler does not: layering (who may import what), cycles, and the usual mistakes.
 import js from '@eslint/js'
+import prettier from 'eslint-config-prettier'
 import importX, { createNodeResolver } from 'eslint-plugin-import-x'
 import vue from 'eslint-plugin-vue'
 import globals from 'globals'
@@ -53,8 +54,17 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: HOST_MODULES.filter((m) => !['vue', 'pinia', 'vue-router'].includes(m)), message: 'the renderer reaches the host only through the bridge.' }] },
+        {
+          patterns: [
+            {
+              group: HOST_MODULES.filter((m) => !['vue', 'pinia', 'vue-router'].includes(m)),
+              message: 'the renderer reaches the host only through the bridge.',
+            },
+          ],
+        },
       ],
     },
   },
+  // Layout belongs to Prettier (checked by npm run lint): no stylistic rule may argue with it.
+  prettier,
 )

@@ -111,7 +111,8 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${phase.padEnd(10)} ${ms(real)} ${ms(b).padStart(10)} ${ratio(b, real)} ${ms(a).padStart(10)} ${ratio(a, real)}\n`)
   }
   const thp = raw.info.get('thp_obtained')
-  if (thp) process.stdout.write(`\n  THP phase: huge pages obtained ${thp} (the rest fell back to 4 KiB faults, which the simulated THP fault does not model)\n`)
+  if (thp)
+    process.stdout.write(`\n  THP phase: huge pages obtained ${thp} (the rest fell back to 4 KiB faults, which the simulated THP fault does not model)\n`)
   process.stdout.write(`\n  within 1.5× of the kernel: ${withinBefore}/${n} phases before calibration, ${within}/${n} after\n`)
 }
 

@@ -104,7 +104,9 @@ async function bench(workers: number, isolation?: Isolation): Promise<Bench> {
   })
   const svc = new ExperimentService({ pool, store: new RunStore(dir), plan: simBinding.plan })
   // Warm-up: start every thread / run process and let each compile the code of every design.
-  await (await svc.start({ scenarioText: text, fileName, sweep: { axes: { design: sweep.axes.design, seed: Array.from({ length: workers }, (_, i) => 100 + i) } } })).done
+  await (
+    await svc.start({ scenarioText: text, fileName, sweep: { axes: { design: sweep.axes.design, seed: Array.from({ length: workers }, (_, i) => 100 + i) } } })
+  ).done
   const ownCpu = (): number => {
     const c = process.cpuUsage()
     return (c.user + c.system) / 1000 + pool.runProcesses.reduce((a, p) => a + (p.pid ? processCpuMs(p.pid) : 0), 0)
@@ -180,7 +182,9 @@ async function compare(label: string, one: Bench, two: Bench): Promise<{ one: nu
   return { one: m1, two: m2, ratio: m1 / m2, maxOthers: Math.max(...all.map((t) => t.others)), loads: all.map((t) => t.load) }
 }
 
-console.log(`worker: ${built ? 'built out/main/run-worker.js + run-process.js' : 'TypeScript sources via tsx'}; cores: ${availableParallelism()}; sweep: 16 runs of ${fileName}`)
+console.log(
+  `worker: ${built ? 'built out/main/run-worker.js + run-process.js' : 'TypeScript sources via tsx'}; cores: ${availableParallelism()}; sweep: 16 runs of ${fileName}`,
+)
 const one = await bench(1)
 const two = await bench(2)
 const main = await compare('16-run sweep, default isolation', one, two)
@@ -199,6 +203,8 @@ if (process.env.BENCH_ISOLATION === 'all') {
     const b = await bench(2, isolation)
     const r = await compare(`16-run sweep, ${isolation} isolation at both sizes`, a, b)
     await Promise.all([a.close(), b.close()])
-    console.log(`  ${isolation}: 1 worker ${r.one.toFixed(0)} ms, 2 workers ${r.two.toFixed(0)} ms, speed-up ${r.ratio.toFixed(2)}× (others up to ${r.maxOthers.toFixed(2)} cores)`)
+    console.log(
+      `  ${isolation}: 1 worker ${r.one.toFixed(0)} ms, 2 workers ${r.two.toFixed(0)} ms, speed-up ${r.ratio.toFixed(2)}× (others up to ${r.maxOthers.toFixed(2)} cores)`,
+    )
   }
 }

@@ -17,7 +17,11 @@ function machine(n: number): Scenario['machine'] {
 function setup(size: string, huge: boolean, n: number): StepT[] {
   const s: StepT[] = [{ spawn: { task: 'A' } }, { mmap: { task: 'A', region: 'buf', size, huge } }, { touch: { task: 'A', region: 'buf', write: true } }]
   for (let i = 0; i < n; i++) {
-    s.push({ open: { task: 'A', device: `gpu${i}`, fd: `f${i}` } }, { mirror: { task: 'A', fd: `f${i}` } }, { device_read: { task: 'A', fd: `f${i}`, region: 'buf' } })
+    s.push(
+      { open: { task: 'A', device: `gpu${i}`, fd: `f${i}` } },
+      { mirror: { task: 'A', fd: `f${i}` } },
+      { device_read: { task: 'A', fd: `f${i}`, region: 'buf' } },
+    )
   }
   return s
 }
@@ -88,11 +92,14 @@ function measure(sc: Scenario, design: DesignId, phaseOf: (op: string) => string
 
 function show(label: string, m: Measure): void {
   const evs = m.cpu > 0 ? Math.round(m.events / (m.cpu / 1000)) : 0
-  console.log(`  ${label}: ${m.wall.toFixed(0)} ms wall, ${m.cpu.toFixed(0)} ms CPU, ${m.events} events (${evs} simulated events/s of CPU), heap+buffers +${(m.bytes / 2 ** 20).toFixed(1)} MiB, simulated ${(m.simNs / 1e6).toFixed(2)} ms${m.clean ? '' : '  [run not clean]'}`)
+  console.log(
+    `  ${label}: ${m.wall.toFixed(0)} ms wall, ${m.cpu.toFixed(0)} ms CPU, ${m.events} events (${evs} simulated events/s of CPU), heap+buffers +${(m.bytes / 2 ** 20).toFixed(1)} MiB, simulated ${(m.simNs / 1e6).toFixed(2)} ms${m.clean ? '' : '  [run not clean]'}`,
+  )
   for (const [k, p] of m.phases) console.log(`      ${k.padEnd(22)} ${p.wall.toFixed(1).padStart(8)} ms wall ${p.cpu.toFixed(1).padStart(8)} ms CPU`)
 }
 
-const phase = (op: string): string => (op === 'touch' ? 'touch (CPU faults)' : op === 'device_read' ? 'device mirroring' : op === 'fork' ? 'fork' : op === 'exit' ? 'exit' : 'other')
+const phase = (op: string): string =>
+  op === 'touch' ? 'touch (CPU faults)' : op === 'device_read' ? 'device mirroring' : op === 'fork' ? 'fork' : op === 'exit' ? 'exit' : 'other'
 
 /** Median by CPU time of `n` measurements (the first run also warms the JIT up). */
 function median(n: number, f: () => Measure): Measure {
@@ -106,7 +113,9 @@ const sc1: Scenario = { name: 'fork 1G', machine: machine(4), steps: [...setup('
 const m1 = median(5, () => measure(sc1, 'D4', phase))
 show('1 GiB × 4 devices', m1)
 const fork = m1.phases.get('fork')
-console.log(`  → fork: ${fork?.wall.toFixed(1)} ms wall / ${fork?.cpu.toFixed(1)} ms CPU (target ≤ 200 ms); ${(m1.bytes / pages / 4).toFixed(1)} bytes per page per mirror incl. CPU tables and frames of parent and child (target ≤ 32)`)
+console.log(
+  `  → fork: ${fork?.wall.toFixed(1)} ms wall / ${fork?.cpu.toFixed(1)} ms CPU (target ≤ 200 ms); ${(m1.bytes / pages / 4).toFixed(1)} bytes per page per mirror incl. CPU tables and frames of parent and child (target ≤ 32)`,
+)
 
 console.log('64 GiB of 2 MiB pages, 8 devices (D4), median of 3 runs')
 const sc64: Scenario = { name: 'fork 64G', machine: machine(8), steps: [...setup('64G', true, 8), { fork: { task: 'A', child: 'B' } }] }
@@ -115,8 +124,18 @@ show('64 GiB × 8 devices, touch + mirror + fork (target < 1000 ms)', m64)
 
 console.log('1 GiB case through exit of both tasks, per design')
 for (const d of ['D1', 'D2', 'D3', 'D4', 'D5', 'D6'] as DesignId[]) {
-  const m = measure({ name: 'exit', machine: machine(4), steps: [...setup('1G', false, 4), { fork: { task: 'A', child: 'B' } }, { exit: { task: 'A' } }, { exit: { task: 'B' } }, { sleep: '10ms' }] }, d, phase)
+  const m = measure(
+    {
+      name: 'exit',
+      machine: machine(4),
+      steps: [...setup('1G', false, 4), { fork: { task: 'A', child: 'B' } }, { exit: { task: 'A' } }, { exit: { task: 'B' } }, { sleep: '10ms' }],
+    },
+    d,
+    phase,
+  )
   const f = m.phases.get('fork')
   const e = m.phases.get('exit')
-  console.log(`  ${d}: total ${m.cpu.toFixed(0)} ms CPU; fork ${f?.cpu.toFixed(1)} ms CPU; exits ${e?.cpu.toFixed(1)} ms CPU; ${m.events} events${m.clean ? '' : '  [run not clean]'}`)
+  console.log(
+    `  ${d}: total ${m.cpu.toFixed(0)} ms CPU; fork ${f?.cpu.toFixed(1)} ms CPU; exits ${e?.cpu.toFixed(1)} ms CPU; ${m.events} events${m.clean ? '' : '  [run not clean]'}`,
+  )
 }

@@ -24,7 +24,9 @@ test.describe('Costs of this machine (Hardware view)', () => {
     await expect(panel.getByRole('row', { name: /iotlb_psi/ })).toContainText('assumed')
     await expect(panel.getByText('measured here')).toHaveCount(0)
 
-    await panel.getByTestId('calibration-import').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"hmmlab.calibration/1"}') })
+    await panel
+      .getByTestId('calibration-import')
+      .setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"hmmlab.calibration/1"}') })
     await expect(panel.getByRole('alert')).toContainText('date')
     await expect(panel.getByTestId('calibration-summary')).toContainText(`calibrated on ${host}`)
 

@@ -113,7 +113,8 @@ test.describe('exported HTML report', () => {
         }
       }
       await expect(page.locator('#conclusion li').first()).toBeVisible()
-      if (name !== 'run') await expect(page.locator('#conclusion')).toContainText(/D1 kept up to 64\.2 MiB of A's memory \(.*\) alive for 10\.1 s after A exited/)
+      if (name !== 'run')
+        await expect(page.locator('#conclusion')).toContainText(/D1 kept up to 64\.2 MiB of A's memory \(.*\) alive for 10\.1 s after A exited/)
       await expect(page.locator('html')).toHaveAttribute('data-charts', 'ready')
       expect(errors).toEqual([])
       expect(requests).toEqual([])
@@ -134,7 +135,14 @@ test.describe('exported HTML report', () => {
 
   test('charts are interactive: legend toggles a series, drag zooms, double-click resets', async ({ page }) => {
     const { errors } = await open(page, files.run!)
-    type G = { Chart: { getChart(id: string): { scales: { x: { min: number; max: number } }; isDatasetVisible(i: number): boolean; legend: { legendItems: unknown[] } } | undefined; registry: { plugins: { get(id: string): unknown } } } }
+    type G = {
+      Chart: {
+        getChart(
+          id: string,
+        ): { scales: { x: { min: number; max: number } }; isDatasetVisible(i: number): boolean; legend: { legendItems: unknown[] } } | undefined
+        registry: { plugins: { get(id: string): unknown } }
+      }
+    }
     const state = (): Promise<{ min: number; max: number; visible0: boolean; zoom: boolean }> =>
       page.evaluate(() => {
         const g = globalThis as unknown as G
@@ -161,7 +169,9 @@ test.describe('exported HTML report', () => {
     expect(reset.max).toBeCloseTo(before.max, 6)
     // click the first legend item (legend at the bottom): its dataset hides
     const hit = await page.evaluate(() => {
-      const g = globalThis as unknown as { Chart: { getChart(id: string): { legend: { legendHitBoxes: { left: number; top: number; width: number; height: number }[] } } | undefined } }
+      const g = globalThis as unknown as {
+        Chart: { getChart(id: string): { legend: { legendHitBoxes: { left: number; top: number; width: number; height: number }[] } } | undefined }
+      }
       const b = g.Chart.getChart('chart-run0-memory')!.legend.legendHitBoxes[0]!
       return { x: b.left + b.width / 2, y: b.top + b.height / 2 }
     })
@@ -173,7 +183,11 @@ test.describe('exported HTML report', () => {
   test('printing opens the folded sections and keeps the charts', async ({ page }) => {
     await open(page, files.run!)
     await page.emulateMedia({ media: 'print' })
-    await page.evaluate(() => (globalThis as unknown as { dispatchEvent(e: unknown): void; Event: new (n: string) => unknown }).dispatchEvent(new (globalThis as unknown as { Event: new (n: string) => unknown }).Event('beforeprint')))
+    await page.evaluate(() =>
+      (globalThis as unknown as { dispatchEvent(e: unknown): void; Event: new (n: string) => unknown }).dispatchEvent(
+        new (globalThis as unknown as { Event: new (n: string) => unknown }).Event('beforeprint'),
+      ),
+    )
     expect(await page.locator('details:not([open])').count()).toBe(0)
     await expect(page.locator('figure.chart table.data').first()).toBeVisible()
     const pdf = await page.pdf({ format: 'A4' })

@@ -27,7 +27,11 @@ test('npm start serves in its own process: killing its pid stops the server', as
   test.skip(electron.binary !== undefined && electron.reason === undefined, 'Electron and a display exist: npm start opens the window')
   const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-start-'))
   const env = { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '' }
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs'), '--port', '0', '--workspace', workspace], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs'), '--port', '0', '--workspace', workspace], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr.on('data', (c: Buffer) => (out += c.toString()))

@@ -20,7 +20,9 @@ test('every control of every view has an accessible name', async ({ appPage: pag
     await page.waitForTimeout(300)
     const unnamed = await page.evaluate(() => {
       const out: string[] = []
-      for (const el of Array.from(document.querySelectorAll<HTMLElement>('main input, main select, main textarea, main button, main a[href], main [contenteditable="true"]'))) {
+      for (const el of Array.from(
+        document.querySelectorAll<HTMLElement>('main input, main select, main textarea, main button, main a[href], main [contenteditable="true"]'),
+      )) {
         if (el.closest('[aria-hidden="true"]') || el.offsetParent === null) continue
         const named =
           el.getAttribute('aria-label') ||

@@ -21,7 +21,9 @@ test('any chart saves as PNG and its drawn points as CSV with the axis titles', 
 
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-memory-csv').click()])
   expect(csv.suggestedFilename()).toMatch(/\.csv$/)
-  const lines = readFileSync(await csv.path(), 'utf8').trim().split(/\r\n/)
+  const lines = readFileSync(await csv.path(), 'utf8')
+    .trim()
+    .split(/\r\n/)
   expect(lines[0]).toMatch(/^series,simulated time \((ns|µs|ms|s)\),memory live \((B|KiB|MiB|GiB)\)$/)
   expect(lines.length).toBeGreaterThan(2)
   expect(lines[1]).toMatch(/^[a-z_]+,[-0-9.e]+,[-0-9.e]+$/)

@@ -24,7 +24,12 @@ test.describe('Compare', () => {
     const peak = metrics.getByTestId('metric-leaked_bytes_peak')
     await expect(peak.locator('td').first()).toContainText('64.1 MiB')
     // D4 never frees: its leak lasts to the end of the run, so its byte-seconds are larger.
-    await expect(metrics.getByRole('row', { name: /leak_byte_seconds/ }).locator('td').nth(1)).toContainText('+')
+    await expect(
+      metrics
+        .getByRole('row', { name: /leak_byte_seconds/ })
+        .locator('td')
+        .nth(1),
+    ).toContainText('+')
 
     await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.datasets.length).toBe(2)
     const overlay = (await chartSummary(page, 'compare-overlay'))!

@@ -56,7 +56,9 @@ test.describe('Experiments', () => {
     await expect(page.getByTestId('validation')).toHaveText('valid', { timeout: 30_000 })
 
     await page.getByTestId('import-kind').selectOption('strace')
-    await page.getByTestId('import-file').setInputFiles({ name: 'bad.log', mimeType: 'text/plain', buffer: Buffer.from('1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n') })
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'bad.log', mimeType: 'text/plain', buffer: Buffer.from('1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n') })
     await expect(page.getByTestId('import-issues')).toContainText('line 2')
     await expect(page.getByTestId('import-issues')).toContainText('closing quote')
   })
@@ -102,7 +104,11 @@ test.describe('Experiments', () => {
     await expect(page.getByRole('progressbar', { name: /^run .* progress$/ }).first()).toBeVisible()
 
     // Finished runs are in Results without a reload.
-    await page.getByRole('article', { name: /^experiment / }).getByRole('link', { name: 'results', exact: true }).first().click()
+    await page
+      .getByRole('article', { name: /^experiment / })
+      .getByRole('link', { name: 'results', exact: true })
+      .first()
+      .click()
     await expect(page.getByTestId('experiment-result')).toBeVisible()
     await expect(page.getByTestId('experiment-result').getByRole('link', { name: /-d1-/ })).toBeVisible()
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Results' }).click()
@@ -140,7 +146,11 @@ test.describe('Experiments', () => {
     const progress = page.getByTestId('experiment-progress').first()
     await expect(progress).toHaveAttribute('max', '1')
     await expect(progress).toHaveAttribute('value', '1', { timeout: 60_000 })
-    await page.getByRole('article', { name: /^experiment / }).getByRole('link', { name: 'results', exact: true }).first().click()
+    await page
+      .getByRole('article', { name: /^experiment / })
+      .getByRole('link', { name: 'results', exact: true })
+      .first()
+      .click()
     await expect(page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ })).toBeVisible()
     await page.getByTestId('experiment-result').getByRole('link', { name: /-b1-/ }).click()
     await expect(page.getByTestId('findings')).toContainText(/use.after.free/i)

@@ -61,7 +61,10 @@ async function watchLongTasks(page: Page): Promise<void> {
 
 async function reportLongTasks(page: Page, what: string): Promise<number[]> {
   const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks)
-  report(`long tasks (>50 ms) ${what}`, longTasks.length ? `${longTasks.length}: ${longTasks.map((d) => d.toFixed(0)).join(', ')} ms (max ${Math.max(...longTasks).toFixed(0)})` : 'none')
+  report(
+    `long tasks (>50 ms) ${what}`,
+    longTasks.length ? `${longTasks.length}: ${longTasks.map((d) => d.toFixed(0)).join(', ')} ms (max ${Math.max(...longTasks).toFixed(0)})` : 'none',
+  )
   return longTasks
 }
 
@@ -105,7 +108,10 @@ test('a 1,000,000-point memory chart: opening the run off the main thread, and d
   expect(gets.length).toBeGreaterThan(0)
   for (const g of gets) expect(JSON.parse(g.slice('runs.get '.length))).toMatchObject({ series: false })
   report('points in the pages band (drawn now)', `${pages.points} (${pages.drawn})`)
-  report('open the run → memory chart drawn, page clock (runs.get without series ‖ runs.series in the worker: fetch, decode, stack, LOD; then draw)', `${toChart?.toFixed(0) ?? '?'} ms (${wall} ms as polled by the test)`)
+  report(
+    'open the run → memory chart drawn, page clock (runs.get without series ‖ runs.series in the worker: fetch, decode, stack, LOD; then draw)',
+    `${toChart?.toFixed(0) ?? '?'} ms (${wall} ms as polled by the test)`,
+  )
   report('memory chart first draw (new Chart → drawn, level of detail from the worker)', `${memory.drawMs!.toFixed(1)} ms`)
   await reportMeasures(page)
   await reportLongTasks(page, 'while opening it')
@@ -133,7 +139,11 @@ test('a 1,000,000-point memory chart: opening the run off the main thread, and d
     const x = c.scales.x!
     const q = (x.max - x.min) / 8
     t = performance.now()
-    ;(c as unknown as { zoomScale(id: string, r: { min: number; max: number }, mode: string): void }).zoomScale('x', { min: x.min + 3 * q, max: x.min + 5 * q }, 'none')
+    ;(c as unknown as { zoomScale(id: string, r: { min: number; max: number }, mode: string): void }).zoomScale(
+      'x',
+      { min: x.min + 3 * q, max: x.min + 5 * q },
+      'none',
+    )
     const zoomMs = performance.now() - t
     return { lodMs, drawMs, zoomMs, drawn: data.map((d) => d.length), zoomed: c.data.datasets.map((d) => d.data.length) }
   })
@@ -173,7 +183,11 @@ test(`a run with ${INVALIDATIONS} invalidations and ${TRACE_EVENTS} trace events
     const x = c.scales.x!
     const e = (x.max - x.min) / 16
     const t = performance.now()
-    ;(c as unknown as { zoomScale(id: string, r: { min: number; max: number }, mode: string): void }).zoomScale('x', { min: x.min + 7 * e, max: x.min + 9 * e }, 'none')
+    ;(c as unknown as { zoomScale(id: string, r: { min: number; max: number }, mode: string): void }).zoomScale(
+      'x',
+      { min: x.min + 7 * e, max: x.min + 9 * e },
+      'none',
+    )
     return { ms: performance.now() - t, drawn: c.data.datasets.reduce((a, d) => a + d.data.length, 0) }
   })
   report('timeline zoom to the middle eighth (new LOD + redraw)', `${zoom.ms.toFixed(1)} ms → ${zoom.drawn} events drawn`)

@@ -24,7 +24,9 @@ test.describe('Results', () => {
     await expect(findings.first().getByRole('list', { name: 'call path: used' })).toContainText('kfd_process_free_notifier')
 
     // Memory over time: one band per object type, in the ledger's order, bytes and time with units, markers.
-    await expect.poll(async () => (await chartSummary(page, 'memory'))?.datasets.map((d) => d.label)).toEqual(['mm_struct', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'driver_object'])
+    await expect
+      .poll(async () => (await chartSummary(page, 'memory'))?.datasets.map((d) => d.label))
+      .toEqual(['mm_struct', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'driver_object'])
     const memory = (await chartSummary(page, 'memory'))!
     expect(memory.type).toBe('line')
     expect(memory.axes.x!.title).toBe('simulated time (s)')
@@ -103,10 +105,12 @@ test.describe('Results', () => {
     await expect(page.getByTestId('experiment-result')).toBeVisible()
     await expect(page.getByTestId('sweep-param')).toHaveValue('machine.mirror_mib')
     await page.getByTestId('sweep-metric').selectOption('leaked_bytes_peak')
-    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.datasets.map((d) => [d.label, d.points])).toEqual([
-      ['design D1', 3],
-      ['design D4', 3],
-    ])
+    await expect
+      .poll(async () => (await chartSummary(page, 'sweep'))?.datasets.map((d) => [d.label, d.points]))
+      .toEqual([
+        ['design D1', 3],
+        ['design D4', 3],
+      ])
     const s = (await chartSummary(page, 'sweep'))!
     expect(s.axes.x!.title).toBe('machine.mirror_mib')
     expect(s.axes.y!.title).toMatch(/leaked_bytes_peak \(MiB\)/)
@@ -114,7 +118,9 @@ test.describe('Results', () => {
 
     // One leak waterfall per design for the chosen parameter set.
     await expect(page.getByTestId('waterfall-set')).toHaveValue(/"machine.mirror_mib":16/)
-    await expect.poll(async () => (await chartSummary(page, 'waterfall-D1'))?.datasets.map((d) => d.label)).toEqual(['D1: mm_struct', 'D1: pages', 'D1: gpu_pagetable'])
+    await expect
+      .poll(async () => (await chartSummary(page, 'waterfall-D1'))?.datasets.map((d) => d.label))
+      .toEqual(['D1: mm_struct', 'D1: pages', 'D1: gpu_pagetable'])
     expect((await chartSummary(page, 'waterfall-D4'))!.datasets.map((d) => d.label)).toEqual(['D4: mm_struct', 'D4: pages', 'D4: gpu_pagetable'])
     await expect(page.getByRole('img', { name: /^Design D1: .* held for gone owners$/ })).toBeVisible()
   })
@@ -127,7 +133,9 @@ test('zooming into the memory chart keeps the bands and a y axis that fits them'
   const before = (await chartSummary(page, 'memory'))!
   const zoomIn = page.getByRole('button', { name: /^zoom in Memory by object type/ })
   for (let i = 0; i < 3; i++) await zoomIn.click()
-  await expect.poll(async () => (await chartSummary(page, 'memory'))!.axes.x!.max! - (await chartSummary(page, 'memory'))!.axes.x!.min!).toBeLessThan((before.axes.x!.max! - before.axes.x!.min!) / 3)
+  await expect
+    .poll(async () => (await chartSummary(page, 'memory'))!.axes.x!.max! - (await chartSummary(page, 'memory'))!.axes.x!.min!)
+    .toBeLessThan((before.axes.x!.max! - before.axes.x!.min!) / 3)
   const after = (await chartSummary(page, 'memory'))!
   // the y axis still spans the live memory (MiB), not an empty 0–1e-6 range
   expect(after.axes.y!.max!).toBeGreaterThan(before.axes.y!.max! / 1000)

@@ -63,7 +63,9 @@ async function canvasState(page: Page, testid: string): Promise<CanvasState> {
 }
 async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
   return page.evaluate(() => {
-    const c = (window as unknown as { __hmmlabCharts?: { charts: Map<string, { chart: { scales: { x: { min: number; max: number } } } }> } }).__hmmlabCharts?.charts.get('memory')?.chart
+    const c = (
+      window as unknown as { __hmmlabCharts?: { charts: Map<string, { chart: { scales: { x: { min: number; max: number } } } }> } }
+    ).__hmmlabCharts?.charts.get('memory')?.chart
     return c ? { min: c.scales.x.min, max: c.scales.x.max } : undefined
   })
 }
@@ -117,7 +119,9 @@ test.describe('Lifetimes timeline', () => {
     expect((await page.getByTestId('event-log').allTextContents()).join(' ')).not.toContain('by mmget')
   })
 
-  test('one time window: a selection on the timeline moves the memory chart, the refcounts and the log; the memory chart moves them back', async ({ appPage: page }) => {
+  test('one time window: a selection on the timeline moves the memory chart, the refcounts and the log; the memory chart moves them back', async ({
+    appPage: page,
+  }) => {
     await openRun(page, 'fork-D1')
     await expect.poll(() => memoryRange(page)).toBeTruthy()
     const before = (await memoryRange(page))!
@@ -160,7 +164,9 @@ test.describe('Lifetimes timeline', () => {
 
     await page.locator('body').click({ position: { x: 5, y: 5 } })
     await page.keyboard.press('w')
-    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1 - (await canvasState(page, 'tracks-canvas')).t0).toBeLessThan((whole.t1 - whole.t0) * 0.6)
+    await expect
+      .poll(async () => (await canvasState(page, 'tracks-canvas')).t1 - (await canvasState(page, 'tracks-canvas')).t0)
+      .toBeLessThan((whole.t1 - whole.t0) * 0.6)
     const zoomed = await canvasState(page, 'tracks-canvas')
     await page.keyboard.press('d')
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t0).toBeGreaterThan(zoomed.t0)

@@ -108,15 +108,52 @@ export function makeRecord(r: FixtureRun): RunRecord {
   }
   const held = (from: number, b: number): number => (b * (freeAt - from)) / S
   const leaks: RunRecord['leaks']['rows'] = [
-    { objectType: 'pages', owner: 'mm of pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd'], bytesAtEnd: leakUntil === null ? bytes : 0, peakBytes: bytes, byteSeconds: held(2 * S, bytes), since: 2 * S, until: leakUntil },
-    { objectType: 'gpu_pagetable', owner: 'mm of pid 100 (A)', heldBy: ['gpu0 mirror'], bytesAtEnd: leakUntil === null ? pt : 0, peakBytes: pt, byteSeconds: held(2 * S, pt), since: 2 * S, until: leakUntil },
-    { objectType: 'mm_struct', owner: 'pid 100 (A)', heldBy: ['fd 3 of pid 101 (B)'], bytesAtEnd: leakUntil === null ? 1024 : 0, peakBytes: 1024, byteSeconds: held(2 * S, 1024), since: 2 * S, until: leakUntil },
+    {
+      objectType: 'pages',
+      owner: 'mm of pid 100 (A)',
+      heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd'],
+      bytesAtEnd: leakUntil === null ? bytes : 0,
+      peakBytes: bytes,
+      byteSeconds: held(2 * S, bytes),
+      since: 2 * S,
+      until: leakUntil,
+    },
+    {
+      objectType: 'gpu_pagetable',
+      owner: 'mm of pid 100 (A)',
+      heldBy: ['gpu0 mirror'],
+      bytesAtEnd: leakUntil === null ? pt : 0,
+      peakBytes: pt,
+      byteSeconds: held(2 * S, pt),
+      since: 2 * S,
+      until: leakUntil,
+    },
+    {
+      objectType: 'mm_struct',
+      owner: 'pid 100 (A)',
+      heldBy: ['fd 3 of pid 101 (B)'],
+      bytesAtEnd: leakUntil === null ? 1024 : 0,
+      peakBytes: 1024,
+      byteSeconds: held(2 * S, 1024),
+      since: 2 * S,
+      until: leakUntil,
+    },
   ]
   const n = r.big ? r.big.invalidations : 40
   let x = 99
   const rand = (): number => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
   const dict = { event: ['munmap', 'exit_mmap', 'migrate'], device: ['gpu0', 'iommu0'], mechanism: ['gpu_tlb', 'iotlb_psi', 'iotlb_dsi', 'ats'] }
-  const inv = { t: [] as number[], event: [] as number[], start: [] as number[], end: [] as number[], device: [] as number[], mechanism: [] as number[], pages: [] as number[], costNs: [] as number[], dict }
+  const inv = {
+    t: [] as number[],
+    event: [] as number[],
+    start: [] as number[],
+    end: [] as number[],
+    device: [] as number[],
+    mechanism: [] as number[],
+    pages: [] as number[],
+    costNs: [] as number[],
+    dict,
+  }
   for (let i = 0; i < n; i++) {
     const size = r.big ? 4096 * 2 ** Math.floor(rand() * 12) : 4096 * 2 ** (i % 10)
     const start = 0x7f0000000000 + i * (r.big ? 4096 : 0x200000)
@@ -144,7 +181,15 @@ export function makeRecord(r: FixtureRun): RunRecord {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, g]) => {
         const c = [...g.costs].sort((a, b) => a - b)
-        return { ...g.k, count: c.length, totalNs: c.reduce((a, b) => a + b, 0), p50Ns: rank(c, 50), p90Ns: rank(c, 90), p99Ns: rank(c, 99), maxNs: c[c.length - 1]! }
+        return {
+          ...g.k,
+          count: c.length,
+          totalNs: c.reduce((a, b) => a + b, 0),
+          p50Ns: rank(c, 50),
+          p90Ns: rank(c, 90),
+          p99Ns: rank(c, 99),
+          maxNs: c[c.length - 1]!,
+        }
       })
   }
   const ev = (i: number): string => dict.event[inv.event[i]!]!
@@ -199,7 +244,9 @@ export function makeRecord(r: FixtureRun): RunRecord {
     counters: {},
     srcuCallbacksPending: 0,
   }
-  const expects: RunRecord['expects']['rows'] = [{ step: 5, line: 12, t: 12 * S, what: 'mm_users(A) == 0', passed: true, checks: [{ what: 'mm_users(A)', expected: '0', actual: '0', passed: true }] }]
+  const expects: RunRecord['expects']['rows'] = [
+    { step: 5, line: 12, t: 12 * S, what: 'mm_users(A) == 0', passed: true, checks: [{ what: 'mm_users(A)', expected: '0', actual: '0', passed: true }] },
+  ]
   const outcome: RunRecord['outcome'] = { status: 'passed', simulatedNs: end, events: 1000, stepsDone: 6, stepsTotal: 6 }
   const tbl = <T>(rows: T[]): { rows: T[]; total: number; dropped: number } => ({ rows, total: rows.length, dropped: 0 })
   const design = DESIGN_TABLE[r.design as DesignId] ?? DESIGN_TABLE.D1
@@ -217,14 +264,18 @@ export function makeRecord(r: FixtureRun): RunRecord {
     metrics: recordMetrics(outcome, aggregates, findings.length, 0),
     aggregates,
     invalidations: { rows: inv, total: n, dropped: 0 },
-    trace: tbl(r.big ? bigTrace(r.big.traceEvents, end) : [
-      { t: 0.5 * S, cat: 'task:100', name: 'mmap', detail: `start=0x7f0000000000 len=${bytes}` },
-      { t: 0.6 * S, cat: 'dev:gpu0', name: 'hmm_range_fault', detail: `pages=${mib * 256}` },
-      { t: 1 * S, cat: 'task:100', name: 'fork', detail: 'child=101' },
-      { t: 2 * S, cat: 'task:100', name: 'exit', detail: '' },
-      { t: 2.1 * S, cat: 'iommu:0', name: 'iotlb_inv_psi', detail: 'pasid=3' },
-      { t: 12 * S, cat: 'task:101', name: 'close', detail: 'fd=3' },
-    ]),
+    trace: tbl(
+      r.big
+        ? bigTrace(r.big.traceEvents, end)
+        : [
+            { t: 0.5 * S, cat: 'task:100', name: 'mmap', detail: `start=0x7f0000000000 len=${bytes}` },
+            { t: 0.6 * S, cat: 'dev:gpu0', name: 'hmm_range_fault', detail: `pages=${mib * 256}` },
+            { t: 1 * S, cat: 'task:100', name: 'fork', detail: 'child=101' },
+            { t: 2 * S, cat: 'task:100', name: 'exit', detail: '' },
+            { t: 2.1 * S, cat: 'iommu:0', name: 'iotlb_inv_psi', detail: 'pasid=3' },
+            { t: 12 * S, cat: 'task:101', name: 'close', detail: 'fd=3' },
+          ],
+    ),
     lanes: [
       { id: 'task:100', kind: 'task', label: 'A (pid 100)' },
       { id: 'task:101', kind: 'task', label: 'B (pid 101)' },
@@ -257,7 +308,12 @@ export function makeRecord(r: FixtureRun): RunRecord {
 /** A long trace over the four lanes: faults, and every fifth an invalidation. */
 function bigTrace(count: number, end: number): RunRecord['trace']['rows'] {
   const lanes = ['task:100', 'task:101', 'dev:gpu0', 'iommu:0']
-  return Array.from({ length: count }, (_, i) => ({ t: Math.round((i / count) * end), cat: lanes[i % lanes.length]!, name: i % 5 ? 'fault' : 'invalidate', detail: '' }))
+  return Array.from({ length: count }, (_, i) => ({
+    t: Math.round((i / count) * end),
+    cat: lanes[i % lanes.length]!,
+    name: i % 5 ? 'fault' : 'invalidate',
+    detail: '',
+  }))
 }
 
 /** The stored files of one run, mapped by the same code the experiment service stores runs with. */
@@ -284,7 +340,11 @@ export function makeRun(r: FixtureRun): StoredRun {
 }
 
 /** Writes runs (and optionally an experiment) into `root` in the run store's layout. */
-export function writeWorkspace(root: string, runs: FixtureRun[], experiments: { id: string; name: string; sweep: Record<string, (string | number)[]>; runIds: string[] }[] = []): void {
+export function writeWorkspace(
+  root: string,
+  runs: FixtureRun[],
+  experiments: { id: string; name: string; sweep: Record<string, (string | number)[]>; runIds: string[] }[] = [],
+): void {
   for (const r of runs) {
     const dir = join(root, 'runs', r.id)
     mkdirSync(dir, { recursive: true })
@@ -313,7 +373,16 @@ export function writeWorkspace(root: string, runs: FixtureRun[], experiments: { 
 /** The standard fixture: two single runs (D1 leaks until close, D4 never frees + use-after-free), a failed run, and a sweep. */
 export function standardWorkspace(root: string): void {
   const sweepRuns: FixtureRun[] = []
-  for (const design of ['D1', 'D4']) for (const mib of [16, 32, 64]) sweepRuns.push({ id: `sweep-${design}-${mib}`, design, mib, experimentId: 'exp-sweep', parameters: { 'machine.mirror_mib': mib }, finishedAt: '2026-01-01T00:00:00.500Z' })
+  for (const design of ['D1', 'D4'])
+    for (const mib of [16, 32, 64])
+      sweepRuns.push({
+        id: `sweep-${design}-${mib}`,
+        design,
+        mib,
+        experimentId: 'exp-sweep',
+        parameters: { 'machine.mirror_mib': mib },
+        finishedAt: '2026-01-01T00:00:00.500Z',
+      })
   writeWorkspace(
     root,
     [

@@ -57,14 +57,19 @@ async function main(): Promise<void> {
   let failed = 0
   res.outcomes.forEach((o, i) => {
     const f = files[i] as string
-    const name = f.replace(/^scenarios\//, '').replace(/\.yaml$/, '').replace(/\//g, '__')
+    const name = f
+      .replace(/^scenarios\//, '')
+      .replace(/\.yaml$/, '')
+      .replace(/\//g, '__')
     if (o.ok) {
       writeFileSync(join(out, `${name}.kernel.json`), JSON.stringify(o.side) + '\n')
       const inv = o.side.steps.reduce((n, s) => n + s.invalidations.length, 0)
       progress(`${f}: ${o.side.steps.length} steps, ${inv} invalidations, ${o.side.trailing.length} trailing, ${o.side.notes.length} notes`)
     } else {
       failed++
-      progress(`${f}: ${o.kind === 'unsupported' ? `unsupported: step ${o.unsupported.index} line ${o.unsupported.line} ${o.unsupported.op}: ${o.unsupported.why}` : `${o.message}\n${o.consoleTail}`}`)
+      progress(
+        `${f}: ${o.kind === 'unsupported' ? `unsupported: step ${o.unsupported.index} line ${o.unsupported.line} ${o.unsupported.op}: ${o.unsupported.why}` : `${o.message}\n${o.consoleTail}`}`,
+      )
     }
   })
   if (!argv.includes('--no-hmm-tests')) {

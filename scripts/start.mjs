@@ -33,7 +33,10 @@ if (why) {
   console.log(`[start] building (${why})…`)
   // warnings and errors only: the chunk list of three bundles says nothing to someone starting the app
   const started = Date.now()
-  const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
   if (build.status !== 0) process.exit(build.status ?? 1)
   console.log(`[start] built in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }

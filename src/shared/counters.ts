@@ -67,7 +67,7 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   thp_swpout_fallback: 'THPs split because 512 swap slots were not free',
   thp_split_zero_remap: 'all-zero subpages of a split THP mapped to the shared zero page',
   'kfd.queues_destroyed_at_wq_release': 'KFD queues destroyed in kfd_process_wq_release (after the mm is gone)',
-  'kfd.svm_unmap_after_release_skipped': "UNMAPs svm_range_unmap_from_cpu skipped because ->release took the process out of the table",
+  'kfd.svm_unmap_after_release_skipped': 'UNMAPs svm_range_unmap_from_cpu skipped because ->release took the process out of the table',
   'dmirror_snapshot.timeout': 'dmirror SNAPSHOTs that gave up with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT',
   mmu_interval_notifier_remove_wait: 'mmu_interval_notifier_remove calls that waited for an invalidation to end',
   mmu_notifier_synchronize: 'mmu_notifier_synchronize calls (module unload)',

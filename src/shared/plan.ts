@@ -109,7 +109,14 @@ export function cmpWords(c: CmpT): string {
 
 export function cmpHolds(v: number, c: CmpT): boolean {
   if (typeof c === 'number') return v === c
-  return (c.eq === undefined || v === c.eq) && (c.ne === undefined || v !== c.ne) && (c.gt === undefined || v > c.gt) && (c.ge === undefined || v >= c.ge) && (c.lt === undefined || v < c.lt) && (c.le === undefined || v <= c.le)
+  return (
+    (c.eq === undefined || v === c.eq) &&
+    (c.ne === undefined || v !== c.ne) &&
+    (c.gt === undefined || v > c.gt) &&
+    (c.ge === undefined || v >= c.ge) &&
+    (c.lt === undefined || v < c.lt) &&
+    (c.le === undefined || v <= c.le)
+  )
 }
 
 /**
@@ -144,7 +151,15 @@ export function summarizeSweep(runs: readonly FinishedRun[], sweepExpect: readon
       const params = Object.entries(g.parameters).map(([k, v]) => `${k}=${String(v)}`)
       const who = [g.design, ...params].join(' ')
       const partial = g.unfinishedSeeds.length ? `; ${g.unfinishedSeeds.length} seeds did not finish` : ''
-      checks.push({ design: g.design, parameters: g.parameters, finding: e.finding, fraction: f, expected, passed, what: `${who}: fraction of ${finished} seeds with ${e.finding}: ${f.toFixed(3)} (expected ${expected}${partial})` })
+      checks.push({
+        design: g.design,
+        parameters: g.parameters,
+        finding: e.finding,
+        fraction: f,
+        expected,
+        passed,
+        what: `${who}: fraction of ${finished} seeds with ${e.finding}: ${f.toFixed(3)} (expected ${expected}${partial})`,
+      })
     }
   }
   const list = [...groups.values()]

@@ -130,7 +130,8 @@ function iommuFrom(r: ProbeReport, unit: IommuUnit | null, groupType: string | n
   else if (groupType === 'DMA') mode = 'translated-strict'
   else if (groupType === 'DMA-FQ') mode = 'translated-lazy'
   else if (r.bootLog.defaultDomainType === 'Passthrough') mode = 'passthrough'
-  else if (r.bootLog.defaultDomainType === 'Translated' && r.bootLog.invalidationPolicy) mode = r.bootLog.invalidationPolicy === 'strict' ? 'translated-strict' : 'translated-lazy'
+  else if (r.bootLog.defaultDomainType === 'Translated' && r.bootLog.invalidationPolicy)
+    mode = r.bootLog.invalidationPolicy === 'strict' ? 'translated-strict' : 'translated-lazy'
   else {
     mode = c.strict === true ? 'translated-strict' : 'translated-lazy'
     notes.push(`IOMMU mode not visible in iommu_groups or the boot log: assumed ${mode} from the command line and defaults`)
@@ -264,7 +265,8 @@ export function machineFromProbe(r: ProbeReport): ProbeMachine {
   const groupType = group?.type ?? r.iommuGroups[0]?.type ?? null
   const iommu = iommuFrom(r, unit, groupType, notes)
   if (iommu.sva) for (const d of devices) if (d.mirror === 'none' && d.ats !== 'no') d.mirror = 'sva'
-  for (const d of devices) if (d.ats === 'unknown' && iommu.vendor !== 'none') notes.push(`${d.id}: ATS unknown (config space needs root); modelled without a device TLB`)
+  for (const d of devices)
+    if (d.ats === 'unknown' && iommu.vendor !== 'none') notes.push(`${d.id}: ATS unknown (config space needs root); modelled without a device TLB`)
   if (devices.length === 0) notes.push('no GPU or accelerator found: add devices in the scenario')
   const gb = r.kernel.cpu.gbPages
   return {

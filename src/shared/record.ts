@@ -38,12 +38,14 @@ export type Metrics = z.infer<typeof Metrics>
 // Meta and outcome
 
 /** Where the cost model's numbers came from: the built-in defaults, a calibration of a host, or a file. */
-export const CostsProvenance = z.object({
-  source: z.enum(['default', 'calibrated', 'file']),
-  host: z.string().optional(),
-  date: z.string().optional(),
-  file: z.string().optional(),
-}).strict()
+export const CostsProvenance = z
+  .object({
+    source: z.enum(['default', 'calibrated', 'file']),
+    host: z.string().optional(),
+    date: z.string().optional(),
+    file: z.string().optional(),
+  })
+  .strict()
 export type CostsProvenance = z.infer<typeof CostsProvenance>
 export const DEFAULT_COSTS: CostsProvenance = { source: 'default' }
 
@@ -477,7 +479,10 @@ export function seriesEntries(s: RecordSeries): Record<string, { t: number[]; v:
 
 /** Says why a stored result cannot be read as a record: an old format, or not a record at all. */
 export function describeNotARecord(value: unknown, runId: string): string {
-  const schema = value !== null && typeof value === 'object' ? (value as { schema?: unknown; format?: unknown }).schema ?? (value as { format?: unknown }).format : undefined
+  const schema =
+    value !== null && typeof value === 'object'
+      ? ((value as { schema?: unknown; format?: unknown }).schema ?? (value as { format?: unknown }).format)
+      : undefined
   if (typeof schema === 'string' && (OLD_RESULT_SCHEMAS as readonly string[]).includes(schema)) {
     return `old format: run ${runId} was stored as ${schema} by an earlier HMM Lab, whose totals were recounted from capped tables; run the scenario again to see it here`
   }

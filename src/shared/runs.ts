@@ -78,9 +78,13 @@ function migrateManifest(raw: unknown): unknown {
     ...m,
     schema: 'hmmlab.run/2',
     status: old?.status ?? m.status,
-    ...(old?.stop && m.status !== 'cancelled' ? { stop: { ...old.stop, message: typeof m.error === 'string' ? m.error : old.stop.message } } : old?.stop ? { stop: old.stop } : {}),
+    ...(old?.stop && m.status !== 'cancelled'
+      ? { stop: { ...old.stop, message: typeof m.error === 'string' ? m.error : old.stop.message } }
+      : old?.stop
+        ? { stop: old.stop }
+        : {}),
     metrics,
-    migrated: 'stored by an earlier HMM Lab (hmmlab.run/1): status and metric names read in today\'s words; its result is in the old format',
+    migrated: "stored by an earlier HMM Lab (hmmlab.run/1): status and metric names read in today's words; its result is in the old format",
   }
 }
 
@@ -115,7 +119,9 @@ export type StoreProblem = z.infer<typeof StoreProblem>
  * A time series as stored and compared: sample times (ns of simulated time) and values, a step
  * function (each value holds until the next time).
  */
-export const SeriesData = z.object({ t: z.array(z.number()), v: z.array(z.number()) }).refine((s) => s.t.length === s.v.length, 't and v must have the same length')
+export const SeriesData = z
+  .object({ t: z.array(z.number()), v: z.array(z.number()) })
+  .refine((s) => s.t.length === s.v.length, 't and v must have the same length')
 export type SeriesData = z.infer<typeof SeriesData>
 
 /** The series of a run as stored in `series.json`: `memory.<type>` (bytes live), `leaked.<type>` (bytes held for gone owners). */
@@ -130,7 +136,13 @@ export const Comparison = z.object({
   runs: z.array(z.object({ id: RunId, label: z.string(), design: z.string(), seed: z.number(), parameters: z.record(z.string(), ParamValue) })),
   /** One row per metric: its value in each run (null where absent), and the difference to the first run. */
   metrics: z.array(
-    z.object({ name: z.string(), unit: Unit, values: z.array(z.number().nullable()), deltas: z.array(z.number().nullable()), ratios: z.array(z.number().nullable()) }),
+    z.object({
+      name: z.string(),
+      unit: Unit,
+      values: z.array(z.number().nullable()),
+      deltas: z.array(z.number().nullable()),
+      ratios: z.array(z.number().nullable()),
+    }),
   ),
   /** Series present in at least one run, resampled on one shared time grid. */
   series: z.array(z.object({ name: z.string(), t: z.array(z.number()), values: z.array(z.array(z.number().nullable())) })),

@@ -8,7 +8,9 @@
 import { z } from 'zod'
 
 export const DESIGN_IDS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'] as const
-export const DesignIdSchema = z.enum(DESIGN_IDS).describe('teardown design: D1–D6 (domain.md §7.3) or the broken variants B1 (free in ->release), B2 (deferred job from ->release)')
+export const DesignIdSchema = z
+  .enum(DESIGN_IDS)
+  .describe('teardown design: D1–D6 (domain.md §7.3) or the broken variants B1 (free in ->release), B2 (deferred job from ->release)')
 
 const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PAGE|PAGES)?\s*$/i
 const DUR_RE = /^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/
@@ -56,15 +58,52 @@ export const CmpSchema = z.union([
 
 export const ProtSchema = z.enum(['none', 'r', 'rw', 'rx', 'rwx']).describe('protection: none, r, rw, rx, rwx')
 
-export const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file'] as const
+export const MEM_TYPE_NAMES = [
+  'mm_struct',
+  'vma',
+  'cpu_pagetable',
+  'pages',
+  'gpu_pagetable',
+  'iommu_pagetable',
+  'vram',
+  'driver_object',
+  'notifier',
+  'pasid',
+  'file',
+] as const
 export const MemTypeSchema = z.enum(MEM_TYPE_NAMES)
 
 /** Kinds of the run's markers (the timeline), which `expect.order` compares. */
-export const MARKER_KINDS = ['spawn', 'fork', 'exit', 'close', 'open', 'mirror', 'release', 'notifier_release', 'mmput', '__mmput', '__mmdrop', 'free_notifier', 'driver_free', 'pasid_free', 'oom_kill', 'oom_reaper', 'exec', 'vfork_done', 'dup', 'sendmsg', 'recvmsg'] as const
+export const MARKER_KINDS = [
+  'spawn',
+  'fork',
+  'exit',
+  'close',
+  'open',
+  'mirror',
+  'release',
+  'notifier_release',
+  'mmput',
+  '__mmput',
+  '__mmdrop',
+  'free_notifier',
+  'driver_free',
+  'pasid_free',
+  'oom_kill',
+  'oom_reaper',
+  'exec',
+  'vfork_done',
+  'dup',
+  'sendmsg',
+  'recvmsg',
+] as const
 export const MarkerKindSchema = z.enum(MARKER_KINDS)
 const OrderItem = z.union([
   MarkerKindSchema,
-  z.strictObject({ marker: MarkerKindSchema, match: z.string().min(1).optional().describe("only markers whose label contains this text (e.g. the file's device, the mm's task)") }),
+  z.strictObject({
+    marker: MarkerKindSchema,
+    match: z.string().min(1).optional().describe("only markers whose label contains this text (e.g. the file's device, the mm's task)"),
+  }),
 ])
 
 export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underflow', 'invariant', 'livelock', 'warn'] as const
@@ -73,10 +112,15 @@ export const FINDING_KINDS = ['use_after_free', 'double_free', 'refcount_underfl
 export const PatternSchema = z
   .union([
     z.enum(['zero', 'index', 'neg_index']),
-    z.strictObject({ index_plus: z.number().int(), per_round: z.number().int().optional().describe('add per_round × the round of the innermost repeat (0, 1, …)') }),
+    z.strictObject({
+      index_plus: z.number().int(),
+      per_round: z.number().int().optional().describe('add per_round × the round of the innermost repeat (0, 1, …)'),
+    }),
     z.strictObject({ const: z.number().int(), per_round: z.number().int().optional().describe('add per_round × the round of the innermost repeat (0, 1, …)') }),
   ])
-  .describe('page contents: zero | index (page i of the region holds i) | neg_index | { index_plus: c, per_round?: k } (i + c + k × round) | { const: n, per_round?: k }')
+  .describe(
+    'page contents: zero | index (page i of the region holds i) | neg_index | { index_plus: c, per_round?: k } (i + c + k × round) | { const: n, per_round?: k }',
+  )
 
 const Task = { task: NameSchema.describe('task (process) name') }
 const RangeFields = {
@@ -100,34 +144,70 @@ export const MmapStep = z
       prot: ProtSchema.optional(),
       shared: z.boolean().optional().describe('MAP_SHARED (shmem) instead of MAP_PRIVATE anonymous'),
       huge: z.boolean().optional().describe('THP-eligible (MADV_HUGEPAGE); placed 2 MiB aligned'),
-      fd: NameSchema.optional().describe('mmap a device file (the VMA holds a file reference) or a tmpfile from open_tmpfile (shared: MAP_SHARED maps its page cache; else MAP_PRIVATE, writes COW-copy)'),
+      fd: NameSchema.optional().describe(
+        'mmap a device file (the VMA holds a file reference) or a tmpfile from open_tmpfile (shared: MAP_SHARED maps its page cache; else MAP_PRIVATE, writes COW-copy)',
+      ),
       at: SizeSchema.optional().describe('fixed address (bytes); default: next free area'),
-      hugetlb: z.boolean().optional().describe('MAP_HUGETLB: private 2 MiB pages from the hugetlb pool (nr_hugepages); -ENOMEM when the pool cannot reserve them'),
+      hugetlb: z
+        .boolean()
+        .optional()
+        .describe('MAP_HUGETLB: private 2 MiB pages from the hugetlb pool (nr_hugepages); -ENOMEM when the pool cannot reserve them'),
     }),
   })
   .describe('mmap(2)')
 export const TouchStep = z.strictObject({ touch: z.strictObject({ ...RangeFields, write: z.boolean().optional() }) }).describe('CPU access (faults pages in)')
 const Cloexec = { cloexec: z.boolean().optional().describe('O_CLOEXEC: execve closes this fd (do_close_on_exec)') }
-export const OpenStep = z.strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema, ...Cloexec }) }).describe('open(2) of a device file')
-export const MirrorStep = z.strictObject({ mirror: z.strictObject({ ...Task, ...DevRef }) }).describe("ask the driver to mirror the task's address space on the device")
+export const OpenStep = z
+  .strictObject({ open: z.strictObject({ ...Task, device: NameSchema, fd: NameSchema, ...Cloexec }) })
+  .describe('open(2) of a device file')
+export const MirrorStep = z
+  .strictObject({ mirror: z.strictObject({ ...Task, ...DevRef }) })
+  .describe("ask the driver to mirror the task's address space on the device")
 const devRange = z.strictObject({ ...RangeFields, ...DevRef })
 export const DeviceReadStep = z
-  .strictObject({ device_read: z.strictObject({ ...RangeFields, ...DevRef, into: NameSchema.optional().describe('name of the buffer (the ioctl\'s mirror buffer) receiving the data') }) })
+  .strictObject({
+    device_read: z.strictObject({
+      ...RangeFields,
+      ...DevRef,
+      into: NameSchema.optional().describe("name of the buffer (the ioctl's mirror buffer) receiving the data"),
+    }),
+  })
   .describe('HMM_DMIRROR_READ: device reads the range (faults through hmm_range_fault)')
 export const DeviceWriteStep = z
-  .strictObject({ device_write: z.strictObject({ ...RangeFields, ...DevRef, pattern: PatternSchema.optional().describe('contents of the mirror buffer written to memory (default: zero)') }) })
+  .strictObject({
+    device_write: z.strictObject({
+      ...RangeFields,
+      ...DevRef,
+      pattern: PatternSchema.optional().describe('contents of the mirror buffer written to memory (default: zero)'),
+    }),
+  })
   .describe('HMM_DMIRROR_WRITE')
-export const WriteDataStep = z.strictObject({ write_data: z.strictObject({ ...RangeFields, pattern: PatternSchema }) }).describe('CPU stores a pattern into the range (write faults, COW breaks)')
+export const WriteDataStep = z
+  .strictObject({ write_data: z.strictObject({ ...RangeFields, pattern: PatternSchema }) })
+  .describe('CPU stores a pattern into the range (write faults, COW breaks)')
 const devRangeInto = z.strictObject({ ...RangeFields, ...DevRef, into: NameSchema.optional().describe("buffer receiving the ioctl's final dmirror_do_read") })
 export const MigrateToDeviceStep = z.strictObject({ migrate_to_device: devRangeInto }).describe('HMM_DMIRROR_MIGRATE_TO_DEV')
 export const MigrateToSystemStep = z.strictObject({ migrate_to_system: devRange }).describe('HMM_DMIRROR_MIGRATE_TO_SYS')
 export const SnapshotStep = z.strictObject({ snapshot: devRange }).describe('HMM_DMIRROR_SNAPSHOT')
 export const ExclusiveStep = z.strictObject({ exclusive: devRangeInto }).describe('HMM_DMIRROR_EXCLUSIVE')
 export const DmirrorFlagsStep = z
-  .strictObject({ dmirror_flags: z.strictObject({ ...Task, ...DevRef, fail_alloc: z.boolean().describe('HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations of the next migrations fail (4 KiB fallback)') }) })
+  .strictObject({
+    dmirror_flags: z.strictObject({
+      ...Task,
+      ...DevRef,
+      fail_alloc: z.boolean().describe('HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations of the next migrations fail (4 KiB fallback)'),
+    }),
+  })
   .describe('HMM_DMIRROR_FLAGS')
 export const NrHugepagesStep = z
-  .strictObject({ nr_hugepages: z.number().int().min(0).max(1 << 20).describe('pages in the pool') })
+  .strictObject({
+    nr_hugepages: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 20)
+      .describe('pages in the pool'),
+  })
   .describe('echo N > /proc/sys/vm/nr_hugepages: size of the default (2 MiB) hugetlb pool')
 export const OpenTmpfileStep = z
   .strictObject({ open_tmpfile: z.strictObject({ ...Task, fd: NameSchema, size: SizeSchema.optional().describe('ftruncate length (default 0)'), ...Cloexec }) })
@@ -164,18 +244,26 @@ export const UserBufferStep = z
       pattern: PatternSchema.optional().describe('page i of the buffer holds the pattern value of i (default zero)'),
     }),
   })
-  .describe('a user buffer (malloc + fill, e.g. the selftests\' preset mirror): a later into: overwrites it only if its ioctl / pread succeeds')
-export const UnpinStep = z.strictObject({ unpin: z.strictObject({ pins: NameSchema.describe('name given to gup.hold') }) }).describe('put_page / unpin_user_pages of references kept by gup.hold')
+  .describe("a user buffer (malloc + fill, e.g. the selftests' preset mirror): a later into: overwrites it only if its ioctl / pread succeeds")
+export const UnpinStep = z
+  .strictObject({ unpin: z.strictObject({ pins: NameSchema.describe('name given to gup.hold') }) })
+  .describe('put_page / unpin_user_pages of references kept by gup.hold')
 export const CheckExclusiveStep = z.strictObject({ check_exclusive: devRange }).describe('HMM_DMIRROR_CHECK_EXCLUSIVE')
-export const ReleaseDevmemStep = z.strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) }).describe('HMM_DMIRROR_RELEASE: evict all device memory')
-export const AllocBoStep = z.strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) }).describe('allocate a buffer object in VRAM owned by the driver object')
+export const ReleaseDevmemStep = z
+  .strictObject({ release_device_memory: z.strictObject({ ...Task, ...DevRef }) })
+  .describe('HMM_DMIRROR_RELEASE: evict all device memory')
+export const AllocBoStep = z
+  .strictObject({ alloc_bo: z.strictObject({ ...Task, ...DevRef, size: SizeSchema }) })
+  .describe('allocate a buffer object in VRAM owned by the driver object')
 export const CreateQueueStep = z
   .strictObject({ create_queue: z.strictObject({ ...Task, ...DevRef, ring: SizeSchema.optional().describe('ring buffer size (default 64K)') }) })
   .describe('a user-mode queue (MQD + ring) owned by the driver object (KFD: dequeued at notifier release)')
 export const UserptrStep = z
   .strictObject({ userptr: z.strictObject({ ...RangeFields, ...DevRef, write: z.boolean().optional().describe('map writable (default true)') }) })
   .describe('KFD userptr BO (or SVM range with XNACK off) over a range: an invalidation that hits it evicts the queues until the restore worker revalidates it')
-export const ForkStep = z.strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) }).describe('fork(2): child inherits fds, COW copy of the address space')
+export const ForkStep = z
+  .strictObject({ fork: z.strictObject({ ...Task, child: NameSchema }) })
+  .describe('fork(2): child inherits fds, COW copy of the address space')
 export const ExitStep = z.strictObject({ exit: z.strictObject({ ...Task }) }).describe('do_exit')
 export const OomKillStep = z
   .strictObject({
@@ -184,14 +272,18 @@ export const OomKillStep = z
       blocked: DurationSchema.optional().describe('the victim acts on SIGKILL only after this long (stuck in an uninterruptible sleep); default 0'),
     }),
   })
-  .describe('OOM kill: the victim exits on SIGKILL; 2 s later (OOM_REAPER_DELAY) the reaper unmaps the private VMAs of a victim not yet through exit_mmap with non-blockable UNMAP invalidations (a subscriber may refuse a VMA: retried 10 times, HZ/10 apart)')
+  .describe(
+    'OOM kill: the victim exits on SIGKILL; 2 s later (OOM_REAPER_DELAY) the reaper unmaps the private VMAs of a victim not yet through exit_mmap with non-blockable UNMAP invalidations (a subscriber may refuse a VMA: retried 10 times, HZ/10 apart)',
+  )
 export const CloseStep = z.strictObject({ close: z.strictObject({ ...Task, fd: NameSchema }) }).describe('close(2)')
 export const ThreadStep = z
   .strictObject({ thread: z.strictObject({ ...Task, child: NameSchema.describe('name of the new thread') }) })
   .describe('clone(CLONE_VM | CLONE_FILES | CLONE_THREAD …), pthread_create: a thread sharing the mm (mmget: mm_users + 1, no second mm) and the fd table')
 export const VforkStep = z
   .strictObject({ vfork: z.strictObject({ ...Task, child: NameSchema.describe('name of the child') }) })
-  .describe("vfork(2): the child shares the parent's mm (mmget) and gets a copy of the fd table; the parent's next step waits until the child execs or exits (wait_for_vfork_done)")
+  .describe(
+    "vfork(2): the child shares the parent's mm (mmget) and gets a copy of the fd table; the parent's next step waits until the child execs or exits (wait_for_vfork_done)",
+  )
 export const ExecveStep = z
   .strictObject({
     execve: z.strictObject({
@@ -199,9 +291,13 @@ export const ExecveStep = z
       old_mm: NameSchema.optional().describe('a name under which expect mm / device_pages can still look at the mm the task had before'),
     }),
   })
-  .describe('execve(2): other threads exit (de_thread), close-on-exec fds close, exec_mmap installs a fresh mm and mmput()s the old one; every other fd survives')
+  .describe(
+    'execve(2): other threads exit (de_thread), close-on-exec fds close, exec_mmap installs a fresh mm and mmput()s the old one; every other fd survives',
+  )
 export const DupStep = z
-  .strictObject({ dup: z.strictObject({ ...Task, fd: NameSchema, as: NameSchema.describe('the new fd name (an open one is closed first, as dup2 does)'), ...Cloexec }) })
+  .strictObject({
+    dup: z.strictObject({ ...Task, fd: NameSchema, as: NameSchema.describe('the new fd name (an open one is closed first, as dup2 does)'), ...Cloexec }),
+  })
   .describe('dup2(2) / dup3(2): a second fd for the same struct file (f_count + 1)')
 export const SendFdStep = z
   .strictObject({ send_fd: z.strictObject({ ...Task, fd: NameSchema, socket: NameSchema.describe('unix socketpair name (the first send creates it)') }) })
@@ -218,11 +314,18 @@ export const ModuleUnloadStep = z
       synchronize: z.boolean().optional().describe('the module __exit calls mmu_notifier_synchronize (default true); false models a driver that forgets it'),
     }),
   })
-  .describe('delete_module of the driver: -EBUSY while a device file is open; runs the driver __exit, then frees the module text (a free_notifier still queued then runs freed code)')
+  .describe(
+    'delete_module of the driver: -EBUSY while a device file is open; runs the driver __exit, then frees the module text (a free_notifier still queued then runs freed code)',
+  )
 export const MunmapStep = z.strictObject({ munmap: z.strictObject({ ...RangeFields }) }).describe('munmap(2): UNMAP')
 export const MprotectStep = z.strictObject({ mprotect: z.strictObject({ ...RangeFields, prot: ProtSchema }) }).describe('mprotect(2): PROTECTION_VMA')
 export const MadviseStep = z
-  .strictObject({ madvise: z.strictObject({ ...RangeFields, advice: z.enum(['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork']) }) })
+  .strictObject({
+    madvise: z.strictObject({
+      ...RangeFields,
+      advice: z.enum(['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork']),
+    }),
+  })
   .describe('madvise(2): DONTNEED/FREE/PAGEOUT raise CLEAR; DONTFORK/WIPEONFORK (and DOFORK/KEEPONFORK) set what fork copies')
 export const MremapStep = z
   .strictObject({
@@ -237,8 +340,12 @@ export const MremapStep = z
 export const ThpSplitStep = z.strictObject({ thp_split: z.strictObject({ ...RangeFields }) }).describe('split THPs in the range: CLEAR')
 export const ReclaimStep = z.strictObject({ reclaim: z.strictObject({ ...RangeFields }) }).describe('reclaim / swap-out: CLEAR')
 export const NumaMigrateStep = z.strictObject({ numa_migrate: z.strictObject({ ...RangeFields }) }).describe('NUMA / compaction migration: CLEAR')
-export const ClearRefsStep = z.strictObject({ clear_refs: z.strictObject({ ...RangeFields }) }).describe('/proc/pid/clear_refs soft-dirty: write-protect, SOFT_DIRTY')
-export const WritebackStep = z.strictObject({ writeback: z.strictObject({ ...RangeFields }) }).describe('writeback page_mkclean of a shared mapping: write-protect, PROTECTION_PAGE')
+export const ClearRefsStep = z
+  .strictObject({ clear_refs: z.strictObject({ ...RangeFields }) })
+  .describe('/proc/pid/clear_refs soft-dirty: write-protect, SOFT_DIRTY')
+export const WritebackStep = z
+  .strictObject({ writeback: z.strictObject({ ...RangeFields }) })
+  .describe('writeback page_mkclean of a shared mapping: write-protect, PROTECTION_PAGE')
 export const SleepStep = z.strictObject({ sleep: DurationSchema }).describe('advance simulated time (deferred work runs meanwhile)')
 export const RandomAccessStep = z
   .strictObject({
@@ -261,7 +368,13 @@ export const InvalidationStormStep = z
       region: NameSchema,
       count: z.number().int().positive().max(1_000_000),
       event: z.enum(['clear', 'unmap', 'protection', 'migrate', 'thp_split']).optional(),
-      pages: z.number().int().positive().max(1 << 20).optional().describe('pages per invalidation (default 1)'),
+      pages: z
+        .number()
+        .int()
+        .positive()
+        .max(1 << 20)
+        .optional()
+        .describe('pages per invalidation (default 1)'),
       interval: DurationSchema.optional(),
       background: z.boolean().optional().describe('run concurrently with the following steps'),
     }),
@@ -271,16 +384,27 @@ export const InvalidationStormStep = z
 export const ExpectSchema = z
   .strictObject({
     label: z.string().optional(),
-    design: z.union([DesignIdSchema, z.array(DesignIdSchema)]).optional().describe('check only under these designs'),
-    if_ret: ErrnoSchema.optional().describe("check only if the previous step returned this (e.g. 0: data checks after a racy ioctl)"),
+    design: z
+      .union([DesignIdSchema, z.array(DesignIdSchema)])
+      .optional()
+      .describe('check only under these designs'),
+    if_ret: ErrnoSchema.optional().describe('check only if the previous step returned this (e.g. 0: data checks after a racy ioctl)'),
     ret: z.union([ErrnoSchema, CmpSchema]).optional().describe("previous step's return code"),
     cpages: CmpSchema.optional().describe("previous device step's cpages"),
     faults: CmpSchema.optional().describe("previous device step's faults"),
     live: z
-      .strictObject({ type: MemTypeSchema.optional(), owner: NameSchema.optional().describe('task name'), count: CmpSchema.optional(), bytes: CmpSchema.optional() })
+      .strictObject({
+        type: MemTypeSchema.optional(),
+        owner: NameSchema.optional().describe('task name'),
+        count: CmpSchema.optional(),
+        bytes: CmpSchema.optional(),
+      })
       .optional()
       .describe('live memory (objects and bytes) by type and owner'),
-    leaked: z.strictObject({ type: MemTypeSchema.optional(), owner: NameSchema.optional(), bytes: CmpSchema }).optional().describe('bytes held on behalf of an exited owner'),
+    leaked: z
+      .strictObject({ type: MemTypeSchema.optional(), owner: NameSchema.optional(), bytes: CmpSchema })
+      .optional()
+      .describe('bytes held on behalf of an exited owner'),
     leaked_bytes: CmpSchema.optional().describe('total leaked bytes now'),
     findings: z
       .strictObject({ kind: z.enum(FINDING_KINDS).optional(), invariant: z.number().int().min(1).max(7).optional(), count: CmpSchema.optional() })
@@ -306,14 +430,22 @@ export const ExpectSchema = z
       })
       .optional()
       .describe("the task's mm (the one it had, even after exit)"),
-    snapshot: z.union([z.array(z.number().int().min(0).max(255)), z.strictObject({ all: z.number().int().min(0).max(255) })]).optional().describe('bytes of the previous SNAPSHOT'),
+    snapshot: z
+      .union([z.array(z.number().int().min(0).max(255)), z.strictObject({ all: z.number().int().min(0).max(255) })])
+      .optional()
+      .describe('bytes of the previous SNAPSHOT'),
     counter: z.strictObject({ name: z.string(), value: CmpSchema }).optional().describe('a model counter, e.g. hmm_range_fault, invalidate.PROTECTION_PAGE'),
     memory: z
       .strictObject({ ...RangeFields, pattern: PatternSchema })
       .optional()
       .describe("the task's memory (as the CPU would read it, without faulting) holds the pattern"),
     buffer: z
-      .strictObject({ name: NameSchema, pattern: PatternSchema, offset: SizeSchema.optional().describe('part of the buffer, from the start of what was read'), size: SizeSchema.optional() })
+      .strictObject({
+        name: NameSchema,
+        pattern: PatternSchema,
+        offset: SizeSchema.optional().describe('part of the buffer, from the start of what was read'),
+        size: SizeSchema.optional(),
+      })
       .optional()
       .describe('a buffer filled by device_read.into holds the pattern (page i of the region read)'),
     hugetlb_free: CmpSchema.optional().describe('free pages of the default-size hugetlb pool (HugePages_Free; reserved pages count as free)'),
@@ -324,12 +456,14 @@ export const ExpectSchema = z
         swap: z.boolean().optional().describe('PM_SWAP (bit 62) of every page: swap, migration, device-private and device-exclusive entries'),
       })
       .optional()
-      .describe("/proc/<task>/pagemap entries of the range"),
+      .describe('/proc/<task>/pagemap entries of the range'),
     order: z
       .array(OrderItem)
       .min(2)
       .optional()
-      .describe('markers, each the first of its kind (and match) so far, that must all exist and have happened in this order, e.g. [release, notifier_release]'),
+      .describe(
+        'markers, each the first of its kind (and match) so far, that must all exist and have happened in this order, e.g. [release, notifier_release]',
+      ),
   })
   .describe('assertions, checked when the step runs')
 export const ExpectStep = z.strictObject({ expect: ExpectSchema })
@@ -426,7 +560,10 @@ export const WhenStep: z.ZodType<WhenStepT> = z.strictObject({
   }),
 })
 
-export const StepSchema: z.ZodType<StepT> = z.union([...Object.values(LEAF_STEPS), RepeatStep, BackgroundStep, WhenStep] as unknown as [z.ZodType<StepT>, ...z.ZodType<StepT>[]])
+export const StepSchema: z.ZodType<StepT> = z.union([...Object.values(LEAF_STEPS), RepeatStep, BackgroundStep, WhenStep] as unknown as [
+  z.ZodType<StepT>,
+  ...z.ZodType<StepT>[],
+])
 
 export const IommuSpecSchema = z.strictObject({
   name: NameSchema,
@@ -435,17 +572,35 @@ export const IommuSpecSchema = z.strictObject({
   mamv: z.number().int().min(0).max(63).optional().describe('max address-mask value (default 9 = 2 MiB)'),
   qi_batch: z.number().int().min(1).max(4096).optional().describe('descriptors per queued-invalidation wait (default 16)'),
   full_flush_threshold: z.number().int().min(1).optional().describe('pages above which the whole domain is flushed (default 512)'),
-  iotlb_entries: z.number().int().min(1).max(1 << 20).optional(),
+  iotlb_entries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
 })
 
 export const DeviceSpecSchema = z.strictObject({
   name: NameSchema,
-  kind: z.enum(['gpu', 'dmirror']).optional().describe('dmirror: lib/test_hmm.c semantics, 64-page faults, per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs'),
+  kind: z
+    .enum(['gpu', 'dmirror'])
+    .optional()
+    .describe('dmirror: lib/test_hmm.c semantics, 64-page faults, per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs'),
   iommu: NameSchema.optional().describe('name of the IOMMU it sits behind'),
   ats: z.boolean().optional().describe('has an ATS device TLB (needs an IOMMU)'),
-  tlb_entries: z.number().int().min(1).max(1 << 20).optional(),
+  tlb_entries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
   vram: SizeSchema.optional().describe('device memory for migration and BOs (default 4 GiB)'),
-  fault_chunk_pages: z.number().int().min(1).max(1 << 18).optional(),
+  fault_chunk_pages: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 18)
+    .optional(),
   memory: z
     .enum(['private', 'coherent'])
     .optional()
@@ -460,10 +615,14 @@ export const MachineSchema = z.strictObject({
   patches: z
     .array(z.enum(MACHINE_PATCHES))
     .optional()
-    .describe('driver patches newer than the modelled kernel: kfd_dequeue_user_queues_when_mm_released ("drm/amdkfd: Dequeue user queues when process mm released", amd-gfx 2025-10) dequeues KFD user queues in the notifier release instead of kfd_process_wq_release'),
+    .describe(
+      'driver patches newer than the modelled kernel: kfd_dequeue_user_queues_when_mm_released ("drm/amdkfd: Dequeue user queues when process mm released", amd-gfx 2025-10) dequeues KFD user queues in the notifier release instead of kfd_process_wq_release',
+    ),
   iommus: z.array(IommuSpecSchema).optional(),
   devices: z.array(DeviceSpecSchema).optional().describe('default: one dmirror device "dmirror0" with no IOMMU'),
-  swap: SizeSchema.optional().describe('swap space (bytes, e.g. 1G): reclaim and MADV_PAGEOUT swap anonymous pages out to it; default none: anonymous pages are then never reclaimed (MADV_FREE pages still are)'),
+  swap: SizeSchema.optional().describe(
+    'swap space (bytes, e.g. 1G): reclaim and MADV_PAGEOUT swap anonymous pages out to it; default none: anonymous pages are then never reclaimed (MADV_FREE pages still are)',
+  ),
 })
 
 export const CostOverridesSchema = z.record(z.string(), z.number().nonnegative()).describe('cost-model overrides by name (see docs/scenarios.md)')
@@ -514,7 +673,25 @@ export function parseSize(v: number | string): number {
   if (!m) return NaN
   const n = Number(m[1])
   const u = (m[2] ?? '').toUpperCase()
-  const mult: Record<string, number> = { '': 1, B: 1, K: 1024, KB: 1024, KIB: 1024, M: 1 << 20, MB: 1 << 20, MIB: 1 << 20, G: 2 ** 30, GB: 2 ** 30, GIB: 2 ** 30, T: 2 ** 40, TB: 2 ** 40, TIB: 2 ** 40, P: 4096, PAGE: 4096, PAGES: 4096 }
+  const mult: Record<string, number> = {
+    '': 1,
+    B: 1,
+    K: 1024,
+    KB: 1024,
+    KIB: 1024,
+    M: 1 << 20,
+    MB: 1 << 20,
+    MIB: 1 << 20,
+    G: 2 ** 30,
+    GB: 2 ** 30,
+    GIB: 2 ** 30,
+    T: 2 ** 40,
+    TB: 2 ** 40,
+    TIB: 2 ** 40,
+    P: 4096,
+    PAGE: 4096,
+    PAGES: 4096,
+  }
   const k = mult[u]
   return k === undefined ? NaN : Math.round(n * k)
 }

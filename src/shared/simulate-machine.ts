@@ -49,7 +49,8 @@ export function simulateMachine(pm: ProbeMachine): SimulatedMachine {
   const mirroring = pm.devices.filter((d) => d.kind === 'gpu' || d.kind === 'apu' || d.kind === 'accelerator')
   const devices: NonNullable<ScenarioMachine['devices']> = mirroring.map((d) => {
     const ats = iommus.length > 0 && d.ats === 'yes'
-    if (d.ats === 'unknown' && iommus.length > 0) notes.push(`${d.id} (${d.pciAddress ?? d.name}): ATS unknown (config space needs root); modelled without a device TLB`)
+    if (d.ats === 'unknown' && iommus.length > 0)
+      notes.push(`${d.id} (${d.pciAddress ?? d.name}): ATS unknown (config space needs root); modelled without a device TLB`)
     return {
       name: d.id,
       kind: 'gpu',

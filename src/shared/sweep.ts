@@ -12,7 +12,10 @@ import { FORBIDDEN_KEYS, forbiddenSegment } from './text-limits'
 export const ParamPath = z
   .string()
   .max(256)
-  .regex(/^(design|seed|[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*)$/, 'a parameter: design, seed, or a dotted scenario path such as machine.devices.count')
+  .regex(
+    /^(design|seed|[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*)$/,
+    'a parameter: design, seed, or a dotted scenario path such as machine.devices.count',
+  )
   .refine((p) => forbiddenSegment(p) === undefined, 'not a scenario field: __proto__, constructor and prototype are refused in any part of a path')
 
 /** An object without a prototype, for keys that come from users. */
@@ -22,9 +25,7 @@ function bare<V>(entries: Iterable<readonly [string, V]> = []): Record<string, V
   return out
 }
 
-export const SweepRange = z
-  .object({ from: z.number(), to: z.number(), step: z.number().positive() })
-  .refine((r) => r.to >= r.from, 'a range needs to ≥ from')
+export const SweepRange = z.object({ from: z.number(), to: z.number(), step: z.number().positive() }).refine((r) => r.to >= r.from, 'a range needs to ≥ from')
 
 export const SweepAxis = z.union([z.array(ParamValue).min(1), SweepRange])
 export type SweepAxis = z.infer<typeof SweepAxis>
@@ -46,7 +47,8 @@ export type ParameterSet = Record<string, ParamValue>
 /** Expands a range into its values (inclusive, with float steps rounded to 12 significant digits). */
 export function rangeValues(range: z.infer<typeof SweepRange>): number[] {
   const count = Math.floor((range.to - range.from) / range.step + 1e-9) + 1
-  if (count > MAX_RUNS_PER_EXPERIMENT) throw new Error(`range ${range.from}..${range.to} step ${range.step} has ${count} values (limit ${MAX_RUNS_PER_EXPERIMENT})`)
+  if (count > MAX_RUNS_PER_EXPERIMENT)
+    throw new Error(`range ${range.from}..${range.to} step ${range.step} has ${count} values (limit ${MAX_RUNS_PER_EXPERIMENT})`)
   return Array.from({ length: count }, (_, i) => Number((range.from + i * range.step).toPrecision(12)))
 }
 
@@ -65,7 +67,8 @@ function parseSpec(input: SweepSpec): z.output<typeof SweepSpec> {
   for (const o of keyed) {
     if (o === null || typeof o !== 'object') continue
     const bad = Object.keys(o).find((k) => forbiddenSegment(k) !== undefined)
-    if (bad !== undefined) throw new Error(`sweep parameter ${bad}: not a scenario field (__proto__, constructor and prototype are refused in any part of a path)`)
+    if (bad !== undefined)
+      throw new Error(`sweep parameter ${bad}: not a scenario field (__proto__, constructor and prototype are refused in any part of a path)`)
   }
   return SweepSpec.parse(input)
 }

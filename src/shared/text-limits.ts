@@ -75,7 +75,17 @@ export function checkTextLimits<E extends Error = TextLimitError>(
     if (type === 'alias') {
       if (++aliases > limits.maxAliases) fail(lineAt(), `more than ${limits.maxAliases} aliases (*name)`)
     }
-    if (type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar' || type === 'block-scalar-header' || type === 'alias' || type === 'flow-map-start' || type === 'flow-seq-start' || type === 'seq-item-ind' || type === 'map-value-ind') {
+    if (
+      type === 'scalar' ||
+      type === 'single-quoted-scalar' ||
+      type === 'double-quoted-scalar' ||
+      type === 'block-scalar-header' ||
+      type === 'alias' ||
+      type === 'flow-map-start' ||
+      type === 'flow-seq-start' ||
+      type === 'seq-item-ind' ||
+      type === 'map-value-ind'
+    ) {
       if (++nodes > limits.maxNodes) fail(lineAt(), `more than ${limits.maxNodes} values`)
     }
     // The parser's stack holds the document, then one entry per open collection or scalar.
@@ -102,7 +112,8 @@ export function jsonDepth(text: string, maxDepth: number): { depth: number; over
     const c = text.charCodeAt(i)
     if (c === 10) line++
     if (inString) {
-      if (c === 92) i++ // backslash: skip the escaped character
+      if (c === 92)
+        i++ // backslash: skip the escaped character
       else if (c === 34) inString = false
       continue
     }

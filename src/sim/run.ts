@@ -3,7 +3,16 @@
  * process, drains deferred work (SRCU callbacks, workqueues, delayed fput), and assembles the
  * result document (src/shared/result.ts). Deterministic: same inputs → byte-identical JSON.
  */
-import { World, type Finding, type InvalidationRecord, type IntervalInvalidateCall, type Marker, type NotifierRangeCall, type RunStepBegin, type StepBegin } from './world'
+import {
+  World,
+  type Finding,
+  type InvalidationRecord,
+  type IntervalInvalidateCall,
+  type Marker,
+  type NotifierRangeCall,
+  type RunStepBegin,
+  type StepBegin,
+} from './world'
 import { Device } from './devices/device'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
@@ -103,12 +112,20 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
   const devs = sc.machine?.devices ?? [{ name: 'dmirror0' }]
   devs.forEach((d, i) => {
     const kind = 'kind' in d && d.kind ? d.kind : 'dmirror'
-    const spec = d as { name: string; iommu?: string; ats?: boolean; tlb_entries?: number; vram?: number | string; fault_chunk_pages?: number; memory?: 'private' | 'coherent' }
+    const spec = d as {
+      name: string
+      iommu?: string
+      ats?: boolean
+      tlb_entries?: number
+      vram?: number | string
+      fault_chunk_pages?: number
+      memory?: 'private' | 'coherent'
+    }
     w.devices.push(
       new Device(i, {
         name: d.name,
         kind,
-        iommu: spec.iommu !== undefined ? iommus.get(spec.iommu) ?? null : null,
+        iommu: spec.iommu !== undefined ? (iommus.get(spec.iommu) ?? null) : null,
         ats: spec.ats ?? false,
         tlbEntries: spec.tlb_entries ?? (kind === 'gpu' ? 4096 : 64),
         vramBytes: spec.vram !== undefined ? parseSize(spec.vram) : 4 * 2 ** 30,
@@ -136,8 +153,10 @@ function byType(arr: number[]): Record<MemType, number> {
 /** Runs one scenario under one design and seed; returns the result document. */
 export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   const file = sc?.source?.file ?? '(scenario object)'
-  if (!(DESIGN_IDS as readonly string[]).includes(opts?.design)) throw new ScenarioError(`${file}: design: expected one of ${DESIGN_IDS.join(', ')}, got ${String(opts?.design)}`, file, 0, 'design')
-  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= 0xffffffff)) throw new ScenarioError(`${file}: seed: expected an integer 0..4294967295, got ${String(opts.seed)}`, file, 0, 'seed')
+  if (!(DESIGN_IDS as readonly string[]).includes(opts?.design))
+    throw new ScenarioError(`${file}: design: expected one of ${DESIGN_IDS.join(', ')}, got ${String(opts?.design)}`, file, 0, 'design')
+  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= 0xffffffff))
+    throw new ScenarioError(`${file}: seed: expected an integer 0..4294967295, got ${String(opts.seed)}`, file, 0, 'seed')
   if (!sc?.source) {
     // objects that did not come through parseScenario are validated here
     const v = ScenarioSchema.safeParse(sc)
@@ -151,8 +170,10 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   const seed = opts.seed ?? sc.seed ?? 1
   if (opts.costs) {
     for (const [k, v] of Object.entries(opts.costs)) {
-      if (!(COST_NAMES as string[]).includes(k)) throw new ScenarioError(`${file}: costs: unknown cost "${k}" in the cost table given to the run`, file, 0, 'costs')
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ScenarioError(`${file}: costs.${k}: expected a finite number ≥ 0, got ${String(v)}`, file, 0, `costs.${k}`)
+      if (!(COST_NAMES as string[]).includes(k))
+        throw new ScenarioError(`${file}: costs: unknown cost "${k}" in the cost table given to the run`, file, 0, 'costs')
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new ScenarioError(`${file}: costs.${k}: expected a finite number ≥ 0, got ${String(v)}`, file, 0, `costs.${k}`)
     }
   }
   const w = buildWorld(sc, seed, opts.costs)
@@ -284,7 +305,14 @@ function lanesOf(cats: readonly string[]): RunRecord['lanes'] {
 function buildRecord(w: World, ctx: Ctx, metrics: Metrics, sc: LoadedScenario, seed: number, stop: Stop | undefined, opts: RunOptions): RunRecord {
   const led = w.ledger
   const inv = metrics.invalidations.summary()
-  const expects = ctx.expects.map((x) => ({ step: x.step, line: x.line, t: x.t, what: x.label, passed: x.pass, checks: x.details.map((d) => checkOf(d, x.pass)) }))
+  const expects = ctx.expects.map((x) => ({
+    step: x.step,
+    line: x.line,
+    t: x.t,
+    what: x.label,
+    passed: x.pass,
+    checks: x.details.map((d) => checkOf(d, x.pass)),
+  }))
   const failedExpects = expects.filter((x) => !x.passed).length
   const outcome: Outcome = {
     status: stop ? 'stopped' : failedExpects > 0 ? 'expects_failed' : 'passed',
@@ -300,8 +328,23 @@ function buildRecord(w: World, ctx: Ctx, metrics: Metrics, sc: LoadedScenario, s
     peakBytesTotal: metrics.peak.total,
     finalBytes: byType(led.liveByType),
     leaked: { endBytes: led.leakedTotal, peakBytes: led.peakLeaked, byteSeconds: led.leakByteSeconds() },
-    deviceTlbs: w.devices.map((d) => ({ device: d.name, hits: d.tlb.hits, misses: d.tlb.misses, pageFlushes: d.tlb.pageFlushes, fullFlushes: d.tlb.fullFlushes })),
-    iommus: w.iommus.map((io) => ({ name: io.name, vendor: io.spec.vendor, psi: io.psiCount, dsi: io.dsiCount, ats: io.atsCount, qiWaits: io.qiWaits, iotlbHits: io.iotlb.hits, iotlbMisses: io.iotlb.misses })),
+    deviceTlbs: w.devices.map((d) => ({
+      device: d.name,
+      hits: d.tlb.hits,
+      misses: d.tlb.misses,
+      pageFlushes: d.tlb.pageFlushes,
+      fullFlushes: d.tlb.fullFlushes,
+    })),
+    iommus: w.iommus.map((io) => ({
+      name: io.name,
+      vendor: io.spec.vendor,
+      psi: io.psiCount,
+      dsi: io.dsiCount,
+      ats: io.atsCount,
+      qiWaits: io.qiWaits,
+      iotlbHits: io.iotlb.hits,
+      iotlbMisses: io.iotlb.misses,
+    })),
     counters: metrics.counters.toRecord(),
     srcuCallbacksPending: w.srcuPending,
   }
@@ -361,7 +404,10 @@ function buildRecord(w: World, ctx: Ctx, metrics: Metrics, sc: LoadedScenario, s
     trace: { rows: trace, total: trace.length + w.trace.dropped, dropped: w.trace.dropped },
     lanes: lanesOf(trace.map((r) => r.cat)),
     steps: { rows: ctx.steps, total: ctx.steps.length + ctx.stepsDropped, dropped: ctx.stepsDropped },
-    markers: capRows(w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })), TABLE_CAPS.markers),
+    markers: capRows(
+      w.markers.map((m) => ({ t: m.t, kind: m.kind, label: m.label })),
+      TABLE_CAPS.markers,
+    ),
     findings: capRows(findings, TABLE_CAPS.findings),
     expects: capRows(expects, TABLE_CAPS.expects),
     leaks: capRows(leaks, TABLE_CAPS.leaks),

@@ -104,7 +104,18 @@ describe('hmm.anon_teardown over many seeds', () => {
 
   it('the property holds under perturbed costs (the branch may change, the counters may not)', () => {
     const rnd = mulberry32(4242)
-    const names = ['hmm_range_fault_page', 'hmm_range_fault_call', 'gpu_ptw', 'device_access_page', 'cpu_fault', 'pte_op', 'dev_pte_write', 'syscall', 'cpu_invlpg', 'gpu_tlb_flush_page']
+    const names = [
+      'hmm_range_fault_page',
+      'hmm_range_fault_call',
+      'gpu_ptw',
+      'device_access_page',
+      'cpu_fault',
+      'pte_op',
+      'dev_pte_write',
+      'syscall',
+      'cpu_invlpg',
+      'gpu_tlb_flush_page',
+    ]
     for (let k = 0; k < 8; k++) {
       const costs: Record<string, number> = {}
       for (const n of names) costs[n] = Math.round(10 + rnd() * 5000)

@@ -33,6 +33,8 @@ describe('HMM_DMIRROR_MIGRATE_TO_SYS checks the VMAs', () => {
     expect(run([{ mprotect: { task: 'self', region: 'buf', prot: 'none' } }, { migrate_to_system: { task: 'self', fd: 'fd', region: 'buf' } }])).toEqual([-22])
   })
   it('an unmapped range: -EINVAL (vma_lookup)', () => {
-    expect(run([{ munmap: { task: 'self', region: 'buf', offset: '128K', size: '128K' } }, { migrate_to_system: { task: 'self', fd: 'fd', region: 'buf' } }])).toEqual([-22])
+    expect(
+      run([{ munmap: { task: 'self', region: 'buf', offset: '128K', size: '128K' } }, { migrate_to_system: { task: 'self', fd: 'fd', region: 'buf' } }]),
+    ).toEqual([-22])
   })
 })

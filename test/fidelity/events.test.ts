@@ -85,7 +85,15 @@ function run(steps: string, task = 'A'): Run {
       return seen.filter((s) => s.step === idx).map((s) => s.text)
     },
     failed() {
-      return result.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
+      return result.expects.rows
+        .filter((e) => !e.passed)
+        .map(
+          (e) =>
+            `line ${e.line}: ${e.checks
+              .filter((c) => !c.passed)
+              .map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`)
+              .join('; ')}`,
+        )
     },
   }
 }

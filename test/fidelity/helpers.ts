@@ -78,7 +78,15 @@ export function runSelftest(name: string): SelftestRun[] {
   const sc = parseScenario(readFileSync(file, 'utf8'), file)
   const runs = scenarioDesigns(sc).map((design) => {
     const result = runScenario(sc, { design })
-    const failed = result.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+    const failed = result.expects.rows
+      .filter((e) => !e.passed)
+      .map(
+        (e) =>
+          `line ${e.line}: ${e.what}: ${e.checks
+            .filter((c) => !c.passed)
+            .map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`)
+            .join('; ')}`,
+      )
     return { design, result, failed }
   })
   cache.set(name, runs)

@@ -16,11 +16,29 @@
  */
 import type { Known } from './host-kernel'
 
-
 export const KNOWN: Known[] = [
   // MADV_DONTNEED: the model follows CONFIG_PT_RECLAIM (v6.13, default on x86-64: empty PTE tables
   // freed, never the PMD table); a kernel without it frees no table there
-  { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_second_half', metric: 'pt_bytes', kernel: 12288, sim: 8192, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
-  { pattern: 'dontneed_half', task: 'self', phase: 'dontneed_first_half', metric: 'pt_bytes', kernel: 12288, sim: 4096, decided_by: 'zap_page_range_single (frees no page table)', item: '9 (page tables freed as the kernel frees them)', when: { pt_reclaim: false } },
-
+  {
+    pattern: 'dontneed_half',
+    task: 'self',
+    phase: 'dontneed_second_half',
+    metric: 'pt_bytes',
+    kernel: 12288,
+    sim: 8192,
+    decided_by: 'zap_page_range_single (frees no page table)',
+    item: '9 (page tables freed as the kernel frees them)',
+    when: { pt_reclaim: false },
+  },
+  {
+    pattern: 'dontneed_half',
+    task: 'self',
+    phase: 'dontneed_first_half',
+    metric: 'pt_bytes',
+    kernel: 12288,
+    sim: 4096,
+    decided_by: 'zap_page_range_single (frees no page table)',
+    item: '9 (page tables freed as the kernel frees them)',
+    when: { pt_reclaim: false },
+  },
 ]

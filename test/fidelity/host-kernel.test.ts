@@ -38,18 +38,23 @@ function thpMissing(p: (typeof PATTERNS)[number], cps: ReturnType<typeof runNati
     if (c.task !== 'self' || c.phase === 'fork') break
     const want = c.phase === 'write_one_page_first_pmd' ? 2048 : 4096
     const got = c.regions.thp?.anon_huge_kb ?? 0
-    if (got < want) return `the kernel gave the MADV_HUGEPAGE region ${got} KiB of THP after ${c.phase}, the scenario ${want} (no free 2 MiB block: fragmentation or the defrag policy)`
+    if (got < want)
+      return `the kernel gave the MADV_HUGEPAGE region ${got} KiB of THP after ${c.phase}, the scenario ${want} (no free 2 MiB block: fragmentation or the defrag policy)`
   }
   return null
 }
 
 describe('host-kernel patterns in the simulator', () => {
-  it('every pattern runs as a scenario with one checkpoint per phase', () => {
-    for (const p of PATTERNS) {
-      const cps = simulate(p)
-      expect(cps.map((c) => `${c.task} ${c.phase}`)).toEqual(p.phases.map((ph) => `${ph.task} ${ph.name}`))
-    }
-  }, LIMIT)
+  it(
+    'every pattern runs as a scenario with one checkpoint per phase',
+    () => {
+      for (const p of PATTERNS) {
+        const cps = simulate(p)
+        expect(cps.map((c) => `${c.task} ${c.phase}`)).toEqual(p.phases.map((ph) => `${ph.task} ${ph.name}`))
+      }
+    },
+    LIMIT,
+  )
 
   it('every declared disagreement names a pattern, phase and metric that exist', () => {
     const bad: string[] = []
@@ -73,9 +78,31 @@ describe('host-kernel patterns in the simulator', () => {
 
   it('the verdict fails on an undeclared difference and on a declared one that stopped', () => {
     const env = { pt_reclaim: true } as HostEnv
-    const row = (metric: string, kernel: number, sim: number): Row => ({ pattern: 'p', task: 'self', phase: 'x', metric, kernel, sim, status: kernel === sim ? 'agree' : 'differ' })
-    const k = (metric: string, kernel: number, sim: number, when?: Known['when']): Known => ({ pattern: 'p', task: 'self', phase: 'x', metric, kernel, sim, decided_by: 'f', item: '9', ...(when ? { when } : {}) })
-    const v = judge([row('a', 1, 2), row('b', 3, 3), row('c', 5, 6), row('d', 7, 8)], [k('b', 3, 4), k('c', 5, 6), k('d', 7, 9), k('e', 1, 2, { pt_reclaim: false })], env)
+    const row = (metric: string, kernel: number, sim: number): Row => ({
+      pattern: 'p',
+      task: 'self',
+      phase: 'x',
+      metric,
+      kernel,
+      sim,
+      status: kernel === sim ? 'agree' : 'differ',
+    })
+    const k = (metric: string, kernel: number, sim: number, when?: Known['when']): Known => ({
+      pattern: 'p',
+      task: 'self',
+      phase: 'x',
+      metric,
+      kernel,
+      sim,
+      decided_by: 'f',
+      item: '9',
+      ...(when ? { when } : {}),
+    })
+    const v = judge(
+      [row('a', 1, 2), row('b', 3, 3), row('c', 5, 6), row('d', 7, 8)],
+      [k('b', 3, 4), k('c', 5, 6), k('d', 7, 9), k('e', 1, 2, { pt_reclaim: false })],
+      env,
+    )
     expect(v.undeclared.map((r) => r.metric)).toEqual(['a'])
     expect(v.stale.map((s) => s.known.metric)).toEqual(['b', 'd'])
     expect(v.declared.map((s) => s.known.metric)).toEqual(['c'])
@@ -103,47 +130,58 @@ describe("the simulator against this machine's kernel", () => {
   const notes: string[] = []
 
   for (const p of PATTERNS) {
-    it(`pattern ${p.name}`, (ctx) => {
-      const nat = runNative(build.binary, p.name)
-      const e = nat.env
-      env = {
-        ...facts,
-        page_size: Number(e.page_size),
-        root: e.root === 1,
-        pfn_visible: e.pfn_visible === true,
-        kpageflags: e.kpageflags === true,
-        zero_page_read: e.zero_page_read === true,
-        huge_zero_page_read: e.huge_zero_page_read === null || e.huge_zero_page_read === undefined ? null : e.huge_zero_page_read === true,
-      }
-      if (env.page_size !== 4096) {
-        const why = `SKIPPED ${p.name}: page size ${env.page_size}, the model has 4 KiB pages`
-        console.warn(why)
-        notes.push(why)
-        ctx.skip(why)
-        return
-      }
-      const skip = patternSkip(p, env) ?? thpMissing(p, nat.cps)
-      if (skip) {
-        const why = `SKIPPED ${p.name}: ${skip}`
-        console.warn(why)
-        notes.push(why)
-        ctx.skip(why)
-        return
-      }
-      // noise: the helper's own page tables must not change while it runs (start and end
-      // baselines of the parent equal); if they do, page-table comparisons allow that much
-      const tol = Math.abs(nat.noise.self ?? 0)
-      if (tol > 0) notes.push(`${p.name}: the helper's own page tables changed by ${nat.noise.self} bytes during the run: pt_bytes compared within ±${tol}`)
-      const rows = compare(p, env, nat.cps, simulate(p), tol)
-      all.push(...rows)
-      const v = judge(rows, KNOWN.filter((k) => k.pattern === p.name), env)
-      const msg = [
-        ...v.undeclared.map((r) => `undeclared: ${r.pattern} ${r.task} ${r.phase} ${r.metric}: kernel ${r.kernel}, simulator ${r.sim} (declare it in test/fidelity/host-kernel.known.ts or fix the model)`),
-        ...v.stale.map((s) => `stale declaration: ${s.known.pattern} ${s.known.task} ${s.known.phase} ${s.known.metric}: ${s.why}`),
-      ]
-      if (msg.length > 0) console.log(formatRows(rows))
-      expect(msg).toEqual([])
-    }, LIMIT)
+    it(
+      `pattern ${p.name}`,
+      (ctx) => {
+        const nat = runNative(build.binary, p.name)
+        const e = nat.env
+        env = {
+          ...facts,
+          page_size: Number(e.page_size),
+          root: e.root === 1,
+          pfn_visible: e.pfn_visible === true,
+          kpageflags: e.kpageflags === true,
+          zero_page_read: e.zero_page_read === true,
+          huge_zero_page_read: e.huge_zero_page_read === null || e.huge_zero_page_read === undefined ? null : e.huge_zero_page_read === true,
+        }
+        if (env.page_size !== 4096) {
+          const why = `SKIPPED ${p.name}: page size ${env.page_size}, the model has 4 KiB pages`
+          console.warn(why)
+          notes.push(why)
+          ctx.skip(why)
+          return
+        }
+        const skip = patternSkip(p, env) ?? thpMissing(p, nat.cps)
+        if (skip) {
+          const why = `SKIPPED ${p.name}: ${skip}`
+          console.warn(why)
+          notes.push(why)
+          ctx.skip(why)
+          return
+        }
+        // noise: the helper's own page tables must not change while it runs (start and end
+        // baselines of the parent equal); if they do, page-table comparisons allow that much
+        const tol = Math.abs(nat.noise.self ?? 0)
+        if (tol > 0) notes.push(`${p.name}: the helper's own page tables changed by ${nat.noise.self} bytes during the run: pt_bytes compared within ±${tol}`)
+        const rows = compare(p, env, nat.cps, simulate(p), tol)
+        all.push(...rows)
+        const v = judge(
+          rows,
+          KNOWN.filter((k) => k.pattern === p.name),
+          env,
+        )
+        const msg = [
+          ...v.undeclared.map(
+            (r) =>
+              `undeclared: ${r.pattern} ${r.task} ${r.phase} ${r.metric}: kernel ${r.kernel}, simulator ${r.sim} (declare it in test/fidelity/host-kernel.known.ts or fix the model)`,
+          ),
+          ...v.stale.map((s) => `stale declaration: ${s.known.pattern} ${s.known.task} ${s.known.phase} ${s.known.metric}: ${s.why}`),
+        ]
+        if (msg.length > 0) console.log(formatRows(rows))
+        expect(msg).toEqual([])
+      },
+      LIMIT,
+    )
   }
 
   it('summary: kernel vs simulator, every pattern × number', () => {

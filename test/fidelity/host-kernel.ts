@@ -64,7 +64,18 @@ const self = 'self'
 const child = 'child'
 
 function mmap(region: string, pages: number, o: { shared?: boolean; huge?: boolean; prot?: 'r' | 'rw'; fd?: string; at?: number } = {}): StepT {
-  return { mmap: { task: self, region, size: pages * PG, at: o.at ?? SLOT(1), ...(o.prot ? { prot: o.prot } : {}), ...(o.shared ? { shared: true } : {}), ...(o.huge ? { huge: true } : {}), ...(o.fd ? { fd: o.fd } : {}) } }
+  return {
+    mmap: {
+      task: self,
+      region,
+      size: pages * PG,
+      at: o.at ?? SLOT(1),
+      ...(o.prot ? { prot: o.prot } : {}),
+      ...(o.shared ? { shared: true } : {}),
+      ...(o.huge ? { huge: true } : {}),
+      ...(o.fd ? { fd: o.fd } : {}),
+    },
+  }
 }
 function touch(task: string, region: string, first: number, count: number, write: boolean): StepT {
   return { touch: { task, region, offset: first * PG, size: count * PG, write } }
@@ -84,7 +95,9 @@ export const PATTERNS: Pattern[] = [
   {
     name: 'sparse',
     regions: { buf: { addr: SLOT(1), pages: 4096 } },
-    phases: [{ task: self, name: 'write_every_64th', steps: [mmap('buf', 4096), ...Array.from({ length: 64 }, (_, i) => touch(self, 'buf', i * 64, 1, true))] }],
+    phases: [
+      { task: self, name: 'write_every_64th', steps: [mmap('buf', 4096), ...Array.from({ length: 64 }, (_, i) => touch(self, 'buf', i * 64, 1, true))] },
+    ],
   },
   {
     name: 'read_zero',
@@ -123,7 +136,11 @@ export const PATTERNS: Pattern[] = [
     regions: { buf: { addr: SLOT(1), pages: N } },
     phases: [
       { task: self, name: 'fill', steps: [mmap('buf', N), touch(self, 'buf', 0, N, true)] },
-      { task: self, name: 'dontneed_second_half', steps: [{ madvise: { task: self, region: 'buf', offset: (N / 2) * PG, size: (N / 2) * PG, advice: 'dontneed' } }] },
+      {
+        task: self,
+        name: 'dontneed_second_half',
+        steps: [{ madvise: { task: self, region: 'buf', offset: (N / 2) * PG, size: (N / 2) * PG, advice: 'dontneed' } }],
+      },
       { task: self, name: 'dontneed_first_half', steps: [{ madvise: { task: self, region: 'buf', offset: 0, size: (N / 2) * PG, advice: 'dontneed' } }] },
     ],
   },
@@ -142,7 +159,11 @@ export const PATTERNS: Pattern[] = [
     phases: [
       { task: self, name: 'fill', steps: [mmap('buf', N), touch(self, 'buf', 0, N, true)] },
       { task: self, name: 'pageout', steps: [{ madvise: { task: self, region: 'buf', advice: 'pageout' } }] },
-      { task: self, name: 'free_rewrite', steps: [{ madvise: { task: self, region: 'buf', size: (N / 2) * PG, advice: 'free' } }, touch(self, 'buf', N / 4, N / 4, true)] },
+      {
+        task: self,
+        name: 'free_rewrite',
+        steps: [{ madvise: { task: self, region: 'buf', size: (N / 2) * PG, advice: 'free' } }, touch(self, 'buf', N / 4, N / 4, true)],
+      },
       { task: self, name: 'pageout_lazyfree', steps: [{ madvise: { task: self, region: 'buf', advice: 'pageout' } }] },
     ],
   },
@@ -331,7 +352,8 @@ export function simulate(p: Pattern): Checkpoint[] {
     },
   })
   const bad = r.findings.rows.filter((f) => f.kind !== 'warn' || !/leak/i.test(f.message))
-  if (r.outcome.status !== 'passed' || bad.length > 0) throw new Error(`${p.name}: the simulator run ${r.outcome.status}: ${bad.map((f) => f.message).join('; ')}`)
+  if (r.outcome.status !== 'passed' || bad.length > 0)
+    throw new Error(`${p.name}: the simulator run ${r.outcome.status}: ${bad.map((f) => f.message).join('; ')}`)
   const failedSteps = r.steps.rows.filter((s) => typeof s.ret === 'number' && s.ret < 0)
   if (failedSteps.length > 0) throw new Error(`${p.name}: simulator steps failed: ${failedSteps.map((s) => `${s.op} → ${s.ret}`).join(', ')}`)
   if (k !== p.phases.length) throw new Error(`${p.name}: ${k} checkpoints for ${p.phases.length} phases`)
@@ -376,8 +398,10 @@ function which(cmd: string): string | null {
 
 /** Compiles the helper into a cache folder keyed by its source hash (static if libc.a exists). */
 export function buildHelper(): Build {
-  if (process.platform !== 'linux') return { ok: false, kind: 'skip', why: `not Linux (${process.platform}): /proc/self/pagemap and the patterns need a Linux kernel` }
-  if (process.arch !== 'x64') return { ok: false, kind: 'skip', why: `the patterns assume x86-64 page tables (4 KiB pages, 512-entry tables, 2 MiB PMD); this is ${process.arch}` }
+  if (process.platform !== 'linux')
+    return { ok: false, kind: 'skip', why: `not Linux (${process.platform}): /proc/self/pagemap and the patterns need a Linux kernel` }
+  if (process.arch !== 'x64')
+    return { ok: false, kind: 'skip', why: `the patterns assume x86-64 page tables (4 KiB pages, 512-entry tables, 2 MiB PMD); this is ${process.arch}` }
   const cc = which('cc')
   if (!cc) return { ok: false, kind: 'skip', why: 'no C compiler: `cc` is not on PATH (install gcc or clang to run this comparison)' }
   const src = readFileSync(HELPER_SOURCE)
@@ -449,7 +473,8 @@ export function runNative(binary: string, pattern: string): { env: Record<string
   })
   const err = parsed.find((x) => x.t === 'error')
   if (err) throw new Error(`${binary} ${pattern}: ${String(err.msg)} (task ${String(err.task)})`)
-  if (r.status !== 0 || !parsed.some((x) => x.t === 'done')) throw new Error(`${binary} ${pattern}: exit ${r.status ?? r.signal}, no "done" line; stderr: ${(r.stderr ?? '').slice(0, 1000)}`)
+  if (r.status !== 0 || !parsed.some((x) => x.t === 'done'))
+    throw new Error(`${binary} ${pattern}: exit ${r.status ?? r.signal}, no "done" line; stderr: ${(r.stderr ?? '').slice(0, 1000)}`)
   const env = parsed.find((x) => x.t === 'env') ?? {}
   const ends = new Map<string, number>()
   const starts = new Map<string, number>()
@@ -535,7 +560,14 @@ export function compare(p: Pattern, env: HostEnv, kernel: Checkpoint[], sim: Che
       rows.push({ pattern: p.name, task: ph.task, phase: ph.name, metric, kernel: kv, sim: sv, status: Math.abs(kv - sv) <= tol ? 'agree' : 'differ' })
     }
     push('pt_bytes', k.pt_bytes, s.pt_bytes, null, ptTolerance)
-    push('minflt', k.minflt, s.minflt, k.minflt === null ? 'no action of the pattern in this phase is measured (fork, or waiting for the child): stack and data are copy-on-write around fork, so the faults there are the helper\'s own' : null)
+    push(
+      'minflt',
+      k.minflt,
+      s.minflt,
+      k.minflt === null
+        ? "no action of the pattern in this phase is measured (fork, or waiting for the child): stack and data are copy-on-write around fork, so the faults there are the helper's own"
+        : null,
+    )
     for (const name of Object.keys(p.regions)) {
       const kr = k.regions[name]
       const sr = s.regions[name]
@@ -544,7 +576,8 @@ export function compare(p: Pattern, env: HostEnv, kernel: Checkpoint[], sim: Che
         let why: string | null = null
         if (m === 'cow' && !env.pfn_visible) why = 'PFNs are hidden from non-root readers of pagemap (run as root to compare COW copies)'
         if (m === 'zero' && (!env.kpageflags || !env.pfn_visible)) why = '/proc/kpageflags needs root'
-        if (p.name === 'pageout' && env.swap !== false) why = `swap is ${env.swap === null ? 'unknown' : 'on'} here: MADV_PAGEOUT swaps the pages out; the pattern is the machine without swap (the model's default)`
+        if (p.name === 'pageout' && env.swap !== false)
+          why = `swap is ${env.swap === null ? 'unknown' : 'on'} here: MADV_PAGEOUT swaps the pages out; the pattern is the machine without swap (the model's default)`
         push(`${name}.${m}`, kr[m], sr[m], why)
       }
     }
@@ -629,7 +662,8 @@ export function judge(rows: Row[], known: Known[], env: HostEnv): Verdict {
       continue
     }
     if (row.status === 'agree') v.stale.push({ known: k, row, why: 'the kernel and the simulator agree now: remove the entry' })
-    else if (row.kernel !== k.kernel || row.sim !== k.sim) v.stale.push({ known: k, row, why: `declared kernel ${k.kernel} / simulator ${k.sim}, measured kernel ${row.kernel} / simulator ${row.sim}` })
+    else if (row.kernel !== k.kernel || row.sim !== k.sim)
+      v.stale.push({ known: k, row, why: `declared kernel ${k.kernel} / simulator ${k.sim}, measured kernel ${row.kernel} / simulator ${row.sim}` })
     else v.declared.push({ known: k, row })
   }
   for (const r of rows) if (r.status === 'differ' && !active.has(id(r))) v.undeclared.push(r)
@@ -640,7 +674,10 @@ export function judge(rows: Row[], known: Known[], env: HostEnv): Verdict {
 export function knownTable(known: Known[]): string {
   const out = ['| Pattern | Task | Phase | Metric | Kernel | Simulator | Decided by | Issue 13 |', '|---|---|---|---|---|---|---|---|']
   for (const k of known) {
-    const cond = [...(k.when?.pt_reclaim !== undefined ? [`CONFIG_PT_RECLAIM=${k.when.pt_reclaim ? 'y' : 'n'}`] : []), ...(k.when?.since !== undefined ? [`since ${k.when.since}`] : [])]
+    const cond = [
+      ...(k.when?.pt_reclaim !== undefined ? [`CONFIG_PT_RECLAIM=${k.when.pt_reclaim ? 'y' : 'n'}`] : []),
+      ...(k.when?.since !== undefined ? [`since ${k.when.since}`] : []),
+    ]
     const when = cond.length > 0 ? ` (${cond.join(', ')})` : ''
     out.push(`| ${k.pattern} | ${k.task} | ${k.phase} | ${k.metric} | ${k.kernel}${when} | ${k.sim} | \`${k.decided_by}\` | ${k.item} |`)
   }
@@ -662,7 +699,15 @@ export function docTable(text = readFileSync(DOC, 'utf8')): string | null {
 /** Formats rows as an aligned text table (printed by the test, for people and CI logs). */
 export function formatRows(rows: Row[]): string {
   const head = ['pattern', 'task', 'phase', 'metric', 'kernel', 'sim', 'status']
-  const cells = rows.map((r) => [r.pattern, r.task, r.phase, r.metric, r.kernel === null ? '-' : String(r.kernel), r.sim === null ? '-' : String(r.sim), r.status === 'skipped' ? `skipped: ${r.why ?? ''}` : r.status])
+  const cells = rows.map((r) => [
+    r.pattern,
+    r.task,
+    r.phase,
+    r.metric,
+    r.kernel === null ? '-' : String(r.kernel),
+    r.sim === null ? '-' : String(r.sim),
+    r.status === 'skipped' ? `skipped: ${r.why ?? ''}` : r.status,
+  ])
   const wd = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (i < 6 ? (c[i] as string).length : 0))))
   const line = (c: string[]): string => c.map((x, i) => (i < 6 ? x.padEnd(wd[i] as number) : x)).join('  ')
   return [line(head), ...cells.map(line)].join('\n')

@@ -103,7 +103,15 @@ describe('scenarios/selftests: results do not depend on the cost model', () => {
         const sc = { ...base, costs: { ...(base.costs ?? {}), ...costs } }
         for (const design of scenarioDesigns(sc)) {
           const r = runScenario(sc, { design })
-          const failed = r.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+          const failed = r.expects.rows
+            .filter((e) => !e.passed)
+            .map(
+              (e) =>
+                `line ${e.line}: ${e.what}: ${e.checks
+                  .filter((c) => !c.passed)
+                  .map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`)
+                  .join('; ')}`,
+            )
           expect(failed, `${name} under ${design}, costs ${JSON.stringify(costs)}`).toEqual([])
         }
       }

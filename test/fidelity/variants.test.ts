@@ -13,7 +13,12 @@ function run(name: string, steps: Scenario['steps']): string[] {
   const sc: Scenario = {
     name,
     designs: ['D5'],
-    machine: { devices: [{ name: 'hmm_dmirror0', kind: 'dmirror' }, { name: 'hmm_dmirror1', kind: 'dmirror' }] },
+    machine: {
+      devices: [
+        { name: 'hmm_dmirror0', kind: 'dmirror' },
+        { name: 'hmm_dmirror1', kind: 'dmirror' },
+      ],
+    },
     steps: [
       { spawn: { task: 'self' } },
       { open: { task: 'self', device: 'hmm_dmirror0', fd: 'fd0' } },
@@ -25,7 +30,15 @@ function run(name: string, steps: Scenario['steps']): string[] {
     ],
   }
   const r = runScenario(sc, { design: 'D5' })
-  return r.expects.rows.filter((e) => !e.passed).map((e) => `${name}: ${e.what}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+  return r.expects.rows
+    .filter((e) => !e.passed)
+    .map(
+      (e) =>
+        `${name}: ${e.what}: ${e.checks
+          .filter((c) => !c.passed)
+          .map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`)
+          .join('; ')}`,
+    )
 }
 
 describe('hmm-tests sequences with other page counts', () => {
@@ -74,7 +87,15 @@ describe('hmm-tests sequences with other page counts', () => {
           { migrate_to_device: { task: 'self', fd: 'fd1', region: 'buf' } },
           { expect: { label: 'MIGRATE_TO_DEV of pages on the other device: -ENOENT (hmm2.migrate_mixed)', ret: -2 } },
           { device_read: { task: 'self', fd: 'fd1', region: 'buf', into: 'm1' } },
-          { expect: { label: 'READ by the other device faults them back (hmm2.double_map)', ret: 0, cpages: n, faults: 1, buffer: { name: 'm1', pattern: 'index' } } },
+          {
+            expect: {
+              label: 'READ by the other device faults them back (hmm2.double_map)',
+              ret: 0,
+              cpages: n,
+              faults: 1,
+              buffer: { name: 'm1', pattern: 'index' },
+            },
+          },
           { migrate_to_device: { task: 'self', fd: 'fd1', region: 'buf' } },
           { expect: { label: 'now device 1 can migrate them', ret: 0, cpages: n } },
           { migrate_to_system: { task: 'self', fd: 'fd1', region: 'buf' } },
@@ -159,7 +180,15 @@ describe('the newer sequences (files, hugetlb, GUP, FAIL_ALLOC, coherent memory)
             { gup: { task: 'self', region: 'buf', ...mode } },
             { expect: { label: 'gup', ret: 0 } },
             { snapshot: { task: 'self', fd: 'fd0', region: 'buf' } },
-            { expect: { label: 'SNAPSHOT: every page back in system memory, writable', ret: 0, cpages: n, snapshot: { all: 0x02 }, memory: { task: 'self', region: 'buf', pattern: 'index' } } },
+            {
+              expect: {
+                label: 'SNAPSHOT: every page back in system memory, writable',
+                ret: 0,
+                cpages: n,
+                snapshot: { all: 0x02 },
+                memory: { task: 'self', region: 'buf', pattern: 'index' },
+              },
+            },
           ]),
         )
       }
@@ -228,7 +257,11 @@ describe('the newer sequences (files, hugetlb, GUP, FAIL_ALLOC, coherent memory)
         ],
       }
       const r = runScenario(sc, { design: 'D5' })
-      failed.push(...r.expects.rows.filter((e) => !e.passed).map((e) => `${sc.name}: ${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`))
+      failed.push(
+        ...r.expects.rows
+          .filter((e) => !e.passed)
+          .map((e) => `${sc.name}: ${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`),
+      )
     }
     expect(failed).toEqual([])
   })

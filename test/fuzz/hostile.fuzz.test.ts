@@ -46,7 +46,7 @@ const nested = fc.array(fc.constantFrom('[', '{a: ', '- ', 'k:\n', ' '), { minLe
       text += '{a: '
       closers.push('}')
     } else if (p === '- ') text += '- '
-    else if (p === 'k:\n') (text += `k${indent}:\n${' '.repeat(++indent)}`)
+    else if (p === 'k:\n') text += `k${indent}:\n${' '.repeat(++indent)}`
     else text += ' '
   }
   return text + 'x' + closers.reverse().join('')
@@ -70,7 +70,15 @@ describe('nested documents', () => {
 
   it('strace argument values nested any way end in a result or an ImportError with the line, never a stack overflow', () => {
     const OPEN: Record<string, string> = { '[': ']', '{': '}', '(': ')', 'f(': ')', '-': '', '~': '', '1 => ': '', '{k=': '}' }
-    const value = fc.array(fc.constantFrom(...Object.keys(OPEN)), { minLength: 1, maxLength: 3000 }).map((opens) => opens.join('') + '1' + opens.map((o) => OPEN[o]).reverse().join(''))
+    const value = fc.array(fc.constantFrom(...Object.keys(OPEN)), { minLength: 1, maxLength: 3000 }).map(
+      (opens) =>
+        opens.join('') +
+        '1' +
+        opens
+          .map((o) => OPEN[o])
+          .reverse()
+          .join(''),
+    )
     fc.assert(
       fc.property(value, fc.boolean(), (v, balanced) => {
         const text = `100 1700000000.000001 mmap(${balanced ? v : v.slice(0, Math.ceil(v.length / 2))}, 4096) = 0x7f0000000000\n`
@@ -130,14 +138,33 @@ describe('nested documents', () => {
 })
 
 describe('pollution keys', () => {
-  const segment = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'machine', 'devices', 'steps', '0', '1', 'polluted', 'x')
+  const segment = fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'machine',
+    'devices',
+    'steps',
+    '0',
+    '1',
+    'polluted',
+    'x',
+  )
   const path = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join('.'))
   it('no path of any shape reaches Object.prototype, through any entry point', () => {
     const protoKeys = Object.getOwnPropertyNames(Object.prototype).sort()
     fc.assert(
       fc.property(path, fc.oneof(fc.integer(), fc.string(), fc.boolean()), (p, value) => {
         const target = JSON.parse('{"machine": {"devices": [{}, {}]}, "steps": [{}], "__proto__": {"x": {}}}') as unknown
-        for (const attempt of [() => expandSweep({ axes: { [p]: [value] } }), () => expandSweep({ list: [{ [p]: value }] }), () => parseSweepArg(`${p}=${String(value)}`), () => setScenarioParam(target, p, value)]) {
+        for (const attempt of [
+          () => expandSweep({ axes: { [p]: [value] } }),
+          () => expandSweep({ list: [{ [p]: value }] }),
+          () => parseSweepArg(`${p}=${String(value)}`),
+          () => setScenarioParam(target, p, value),
+        ]) {
           try {
             attempt()
           } catch {
@@ -214,10 +241,22 @@ describe('FIFOs, symlinks, huge and sparse files where the app reads', () => {
           }
         }
         // a read and a write never follow a last-component link; a kernel image may be one
-        expect(outcome(() => readRegularFileSync(file, { maxBytes: 1 << 20, what: 'file' })), k).toBe(k === 'small' ? 'ok' : 'refused')
-        expect(outcome(() => checkOutputPath(file)), k).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
-        expect(outcome(() => checkKernelImage(file)), k).toBe(k === 'small' || k === 'inside' ? 'ok' : 'refused')
-        expect(outcome(() => writeRegularFileSync(file, 'x')), k).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
+        expect(
+          outcome(() => readRegularFileSync(file, { maxBytes: 1 << 20, what: 'file' })),
+          k,
+        ).toBe(k === 'small' ? 'ok' : 'refused')
+        expect(
+          outcome(() => checkOutputPath(file)),
+          k,
+        ).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
+        expect(
+          outcome(() => checkKernelImage(file)),
+          k,
+        ).toBe(k === 'small' || k === 'inside' ? 'ok' : 'refused')
+        expect(
+          outcome(() => writeRegularFileSync(file, 'x')),
+          k,
+        ).toBe(k === 'small' || k === 'sparse' ? 'ok' : 'refused')
       }),
       { numRuns: FS_RUNS },
     )
@@ -267,7 +306,14 @@ describe('archives declaring huge or odd entries', () => {
       fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 4 }), async (entries) => {
         const blocks: Buffer[] = []
         for (const e of entries) {
-          const h = new tar.Header({ path: e.path, type: e.type, size: e.type === 'File' ? e.size : 0, mode: 0o644, mtime: new Date(0), ...(e.type === 'SymbolicLink' ? { linkpath: '/etc/passwd' } : {}) })
+          const h = new tar.Header({
+            path: e.path,
+            type: e.type,
+            size: e.type === 'File' ? e.size : 0,
+            mode: 0o644,
+            mtime: new Date(0),
+            ...(e.type === 'SymbolicLink' ? { linkpath: '/etc/passwd' } : {}),
+          })
           h.encode()
           blocks.push(h.block!)
           if (e.type === 'File') blocks.push(Buffer.alloc(Math.min(e.size, 8192) + ((512 - (Math.min(e.size, 8192) % 512)) % 512)))

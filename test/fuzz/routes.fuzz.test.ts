@@ -28,12 +28,14 @@ const SYSROOTS = join(__dirname, '..', 'fixtures', 'sysroots')
 function probeInput(): fc.Arbitrary<unknown> {
   const sysroot = fc.oneof(
     fc.string({ minLength: 1 }),
-    fc.constantFrom('intel-adl', 'broken', 'empty', 'kfd-mi210-xgmi', 'this-machine.tar.gz', 'intel-adl/../../..', 'no-such-machine').map((d) => join(SYSROOTS, d)),
+    fc
+      .constantFrom('intel-adl', 'broken', 'empty', 'kfd-mi210-xgmi', 'this-machine.tar.gz', 'intel-adl/../../..', 'no-such-machine')
+      .map((d) => join(SYSROOTS, d)),
     fc.constantFrom('/nonexistent', '/dev/null', __filename, '../../..', 'x.tar.gz', '\0'),
   )
-  return fc.oneof(fc.record({ sysroot }), fc.anything()).map((v) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) && !('sysroot' in v) ? { ...v, sysroot: join(SYSROOTS, 'intel-adl') } : v,
-  )
+  return fc
+    .oneof(fc.record({ sysroot }), fc.anything())
+    .map((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('sysroot' in v) ? { ...v, sysroot: join(SYSROOTS, 'intel-adl') } : v))
 }
 
 /** Inputs shaped like the real ones, so fuzzing reaches past the first schema check. */
@@ -47,9 +49,21 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   'experiments.cancel': fc.record({ experimentId: fc.string() }),
   'runs.cancel': fc.record({ runId: fc.string() }),
   'scenarios.validate': fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }),
-  'scenarios.save': fc.record({ text: fc.string(), fileName: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('../x.yaml', '/etc/x.yaml', 'a/../../b.yaml', 'ok.yaml')) }),
-  'experiments.start': fc.record({ scenario: fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }), sweep: fc.anything() }),
-  'calibration.import': fc.record({ text: fc.oneof(fc.string(), fc.json(), fc.constantFrom('{"format":"hmmlab.calibration/1"}', '{"format":"hmmlab.calibration/1","params":{"cpu_fault":{"value":-1}}}')) }),
+  'scenarios.save': fc.record({
+    text: fc.string(),
+    fileName: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('../x.yaml', '/etc/x.yaml', 'a/../../b.yaml', 'ok.yaml')),
+  }),
+  'experiments.start': fc.record({
+    scenario: fc.record({ text: fc.oneof(fc.string(), fc.json()), fileName: fc.string({ minLength: 1 }) }),
+    sweep: fc.anything(),
+  }),
+  'calibration.import': fc.record({
+    text: fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.constantFrom('{"format":"hmmlab.calibration/1"}', '{"format":"hmmlab.calibration/1","params":{"cpu_fault":{"value":-1}}}'),
+    ),
+  }),
   'scenarios.import': fc.record({
     kind: fc.constantFrom('strace', 'proc', 'x'),
     text: fc.oneof(fc.string(), fc.constantFrom('1 1.0 brk(NULL) = 0x1000\n1 1.1 exit_group(0) = ?\n', '00400000-00401000 r-xp 00000000 00:00 0 /bin/x\n')),
@@ -59,7 +73,10 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   }),
   'probe.run': probeInput(),
   'probe.machine': probeInput(),
-  'reports.export': fc.record({ target: fc.record({ kind: fc.constantFrom('run', 'experiment', 'compare', 'x'), runId: fc.string() }), format: fc.constantFrom('html', 'pdf') }),
+  'reports.export': fc.record({
+    target: fc.record({ kind: fc.constantFrom('run', 'experiment', 'compare', 'x'), runId: fc.string() }),
+    format: fc.constantFrom('html', 'pdf'),
+  }),
 }
 
 describe('fuzz: every route input', () => {
@@ -69,7 +86,19 @@ describe('fuzz: every route input', () => {
       const input = name.startsWith('probe.') ? plausible[name]! : fc.oneof(fc.anything(), plausible[name] ?? fc.object())
       // calibration.run with a valid input measures this machine for a minute: fuzz only the refusals
       // (test/main/calibration-service.test.ts runs it, with a fake benchmark)
-      const fuzzed = name === 'calibration.run' ? input.filter((v) => !(v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { quick?: unknown }).quick === 'boolean')) : input
+      const fuzzed =
+        name === 'calibration.run'
+          ? input.filter(
+              (v) =>
+                !(
+                  v !== null &&
+                  typeof v === 'object' &&
+                  !Array.isArray(v) &&
+                  Object.keys(v).length === 1 &&
+                  typeof (v as { quick?: unknown }).quick === 'boolean'
+                ),
+            )
+          : input
       await fc.assert(
         fc.asyncProperty(fuzzed, async (value) => {
           try {

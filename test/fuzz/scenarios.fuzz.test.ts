@@ -13,7 +13,9 @@ import { FUZZ_RUNS } from './fuzz-runs'
 
 const root = join(__dirname, '../../scenarios')
 const walk = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : /\.(ya?ml|json)$/.test(e.name) ? [join(dir, e.name)] : []))
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : /\.(ya?ml|json)$/.test(e.name) ? [join(dir, e.name)] : [],
+  )
 const shipped = walk(root).map((path) => ({ name: relative(root, path), text: readFileSync(path, 'utf8') }))
 
 function checkParse(text: string, fileName: string): ReturnType<typeof parseScenario> | undefined {
@@ -21,7 +23,8 @@ function checkParse(text: string, fileName: string): ReturnType<typeof parseScen
     return parseScenario(text, fileName)
   } catch (err) {
     expect(err).toBeInstanceOf(ScenarioError)
-    for (const line of (err as ScenarioError).message.split('\n')) expect(line).toMatch(new RegExp(`^${fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?: \\(.*\\))?:\\d+: `))
+    for (const line of (err as ScenarioError).message.split('\n'))
+      expect(line).toMatch(new RegExp(`^${fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?: \\(.*\\))?:\\d+: `))
     expect((err as ScenarioError).line).toBeGreaterThanOrEqual(1)
     return undefined
   }
@@ -63,9 +66,16 @@ function mutate(text: string, steps: Mutation[]): string {
 describe('fuzz: scenario files', () => {
   it('random text and random JSON never crash the parser', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ name: 'x', steps: v }))), (text) => {
-        checkParse(text, 'random.yaml')
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ name: 'x', steps: v })),
+        ),
+        (text) => {
+          checkParse(text, 'random.yaml')
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     )
   })

@@ -131,7 +131,9 @@ describe('import strace', () => {
   })
 
   it('turns timestamps into sleeps that add up to the log span', () => {
-    const total = r.scenario.steps.filter((s) => 'sleep' in s && typeof s.sleep === 'string' && s.sleep.endsWith('us')).reduce((a, s) => a + parseFloat((s as { sleep: string }).sleep), 0)
+    const total = r.scenario.steps
+      .filter((s) => 'sleep' in s && typeof s.sleep === 'string' && s.sleep.endsWith('us'))
+      .reduce((a, s) => a + parseFloat((s as { sleep: string }).sleep), 0)
     expect(total).toBeGreaterThan(2000)
     expect(total).toBeLessThanOrEqual(3400)
   })
@@ -195,7 +197,9 @@ describe('import proc', () => {
     const r = importProc(text, { comm: 'bash', pid: 1 })
     const special = vmas.filter((v) => /^\[(vdso|vvar|vvar_vclock|vsyscall)\]$/.test(v.path)).length
     expect(ops(r.scenario.steps).filter((o) => o === 'mmap').length).toBe(vmas.length - special)
-    const rss = vmas.filter((v) => !/^\[(vdso|vvar|vvar_vclock|vsyscall)\]$/.test(v.path) && v.perms[0] !== '-').reduce((a, v) => a + (v.fields.get('Rss') ?? 0), 0)
+    const rss = vmas
+      .filter((v) => !/^\[(vdso|vvar|vvar_vclock|vsyscall)\]$/.test(v.path) && v.perms[0] !== '-')
+      .reduce((a, v) => a + (v.fields.get('Rss') ?? 0), 0)
     expect(r.stats.residentBytes).toBe(rss)
     const { r: res, failedSteps } = runYaml(r.yaml, 'D4')
     expect(failedSteps).toEqual([])
@@ -236,18 +240,25 @@ describe('import proc', () => {
   it('hmmlab import proc PID works from the command line', { timeout: 180_000 }, () => {
     const sleeper = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' })
     expect(sleeper.status).toBe(0)
-    const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'proc', String(process.pid), '--device', 'dmirror', '-q'], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'proc', String(process.pid), '--device', 'dmirror', '-q'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    })
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
     expect(parseScenario(r.stdout, 'stdout.yaml').steps.length).toBeGreaterThan(10)
-    const bad = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'strace', 'test/import/fixtures/bash.maps'], { encoding: 'utf8' })
+    const bad = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/main/cli/index.ts', 'import', 'strace', 'test/import/fixtures/bash.maps'], {
+      encoding: 'utf8',
+    })
     expect(bad.status).toBe(2)
     expect(bad.stderr).toMatch(/line 1, column \d+: /)
   })
   it('hmmlab import strace writes the scenario and lists what it did not map on stderr; saved maps and smaps must agree', { timeout: 180_000 }, () => {
     const out = join(mkdtempSync(join(tmpdir(), 'hmmlab-import-')), 'gcc.yaml')
     const tsx = join('node_modules', '.bin', 'tsx')
-    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'strace', `${W}/gcc-build.strace.log`, '-o', out, '--device', 'dmirror', '--mirror', 'all'], { encoding: 'utf8' })
+    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'strace', `${W}/gcc-build.strace.log`, '-o', out, '--device', 'dmirror', '--mirror', 'all'], {
+      encoding: 'utf8',
+    })
     expect(r.status).toBe(0)
     expect(r.stderr).toMatch(/^hmmlab import strace: 2481 lines, 2460 calls → \d+ steps, tasks gcc-14843, cc1-14845, as-14847, collect2-14848, ld-14849/)
     expect(r.stderr).toMatch(/vfork ×4: .*; lines 64, 652, 852, 1016/)
@@ -256,7 +267,9 @@ describe('import proc', () => {
     maps[0] = maps[0]?.replace('r--p', 'rw-p') ?? ''
     const other = join(mkdtempSync(join(tmpdir(), 'hmmlab-import-')), 'other.maps')
     writeFileSync(other, maps.join('\n'))
-    const mismatch = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'proc', '--maps', other, '--smaps', 'test/import/fixtures/bash.smaps'], { encoding: 'utf8' })
+    const mismatch = spawnSync(tsx, ['src/main/cli/index.ts', 'import', 'proc', '--maps', other, '--smaps', 'test/import/fixtures/bash.smaps'], {
+      encoding: 'utf8',
+    })
     expect(mismatch.status).toBe(2)
     expect(mismatch.stderr).toMatch(/do not describe the same address space: maps line 1 /)
   })

@@ -15,7 +15,15 @@ afterAll(() => services.close())
 describe('scenarios.import', () => {
   it('turns an uploaded strace log into scenario YAML with the not-mapped list', async () => {
     const text = readFileSync('scenarios/workloads/gcc-build.strace.log', 'utf8')
-    const r = (await router.invoke('scenarios.import', { kind: 'strace', text, fileName: 'gcc-build.strace.log', device: 'dmirror', iommu: 'intel', mirror: 'all', forkExit: true })) as {
+    const r = (await router.invoke('scenarios.import', {
+      kind: 'strace',
+      text,
+      fileName: 'gcc-build.strace.log',
+      device: 'dmirror',
+      iommu: 'intel',
+      mirror: 'all',
+      forkExit: true,
+    })) as {
       ok: boolean
       text: string
       fileName: string
@@ -29,24 +37,40 @@ describe('scenarios.import', () => {
     expect(parseScenario(r.text, r.fileName).machine?.devices?.[0]).toMatchObject({ kind: 'dmirror', iommu: 'iommu0' })
   })
   it('turns an uploaded smaps into a scenario', async () => {
-    const r = (await router.invoke('scenarios.import', { kind: 'proc', text: readFileSync('test/import/fixtures/bash.smaps', 'utf8'), fileName: 'bash.smaps' })) as { ok: boolean; text: string }
+    const r = (await router.invoke('scenarios.import', {
+      kind: 'proc',
+      text: readFileSync('test/import/fixtures/bash.smaps', 'utf8'),
+      fileName: 'bash.smaps',
+    })) as { ok: boolean; text: string }
     expect(r.ok).toBe(true)
     expect(parseScenario(r.text, 'x.yaml').steps.some((s) => 'touch' in s)).toBe(true)
   })
   it('answers a malformed input with issues naming the lines', async () => {
-    const r = (await router.invoke('scenarios.import', { kind: 'strace', text: '1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n1 1.2 nonsense\n', fileName: 'bad.log' })) as {
+    const r = (await router.invoke('scenarios.import', {
+      kind: 'strace',
+      text: '1 1.0 brk(NULL) = 0x1000\n1 1.1 mmap(NULL, "x) = 3\n1 1.2 nonsense\n',
+      fileName: 'bad.log',
+    })) as {
       ok: boolean
       issues: Array<{ line: number; message: string }>
     }
     expect(r.ok).toBe(false)
     expect(r.issues.map((i) => i.line)).toEqual([2, 3])
     expect(r.issues[0]?.message).toMatch(/closing quote/)
-    const p = (await router.invoke('scenarios.import', { kind: 'proc', text: 'not a maps file', fileName: 'x' })) as { ok: boolean; issues: Array<{ line: number }> }
+    const p = (await router.invoke('scenarios.import', { kind: 'proc', text: 'not a maps file', fileName: 'x' })) as {
+      ok: boolean
+      issues: Array<{ line: number }>
+    }
     expect(p).toMatchObject({ ok: false, issues: [{ line: 1 }] })
   })
   it('refuses an input over the size bound and options that need a device', async () => {
-    await expect(router.invoke('scenarios.import', { kind: 'strace', text: 'x'.repeat(IMPORT_TEXT_MAX + 1), fileName: 'big.log' })).rejects.toBeInstanceOf(ApiError)
-    const r = (await router.invoke('scenarios.import', { kind: 'strace', text: '1 brk(NULL) = 0x1000\n', fileName: 'a.log', forkExit: true })) as { ok: boolean; issues: Array<{ path: string }> }
+    await expect(router.invoke('scenarios.import', { kind: 'strace', text: 'x'.repeat(IMPORT_TEXT_MAX + 1), fileName: 'big.log' })).rejects.toBeInstanceOf(
+      ApiError,
+    )
+    const r = (await router.invoke('scenarios.import', { kind: 'strace', text: '1 brk(NULL) = 0x1000\n', fileName: 'a.log', forkExit: true })) as {
+      ok: boolean
+      issues: Array<{ path: string }>
+    }
     expect(r).toMatchObject({ ok: false, issues: [{ path: 'device' }] })
   })
 })

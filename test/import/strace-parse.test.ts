@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { describeValue, fieldOf, flagsOf, MAX_VALUE_DEPTH, namedArg, numOf, parseArgs, parseStraceLog, StraceParseError, type SValue } from '../../src/main/services/import/strace-parse'
+import {
+  describeValue,
+  fieldOf,
+  flagsOf,
+  MAX_VALUE_DEPTH,
+  namedArg,
+  numOf,
+  parseArgs,
+  parseStraceLog,
+  StraceParseError,
+  type SValue,
+} from '../../src/main/services/import/strace-parse'
 
 const call = (line: string) => {
   const r = parseStraceLog(line)
@@ -23,7 +34,10 @@ describe('strace argument syntax', () => {
     expect(parseArgs('AT_FDCWD</tmp/wl>, "/etc/ld.so.cache", O_RDONLY', 1).map(describeValue)).toEqual(['AT_FDCWD', '"/etc/ld.so.cache"', 'O_RDONLY'])
   })
   it('reads flag sets, structs with nested calls, arrays, signal sets and comments', () => {
-    const [flags, st, arr, sigs, env] = parseArgs('PROT_READ|PROT_WRITE, {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, [4, 5], ~[RTMIN RT_1], 0x7ffe1415d380 /* 39 vars */', 1)
+    const [flags, st, arr, sigs, env] = parseArgs(
+      'PROT_READ|PROT_WRITE, {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, [4, 5], ~[RTMIN RT_1], 0x7ffe1415d380 /* 39 vars */',
+      1,
+    )
     expect(flagsOf(flags)).toEqual(['PROT_READ', 'PROT_WRITE'])
     expect(flagsOf(fieldOf(st, 'st_mode'))).toEqual(['S_IFCHR', '0666'])
     expect(fieldOf(st, 'st_rdev')).toMatchObject({ t: 'call', name: 'makedev' })
@@ -37,7 +51,10 @@ describe('strace argument syntax', () => {
     const c3 = call('7 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0, stack=0x7fbc8fa1d000} => {parent_tid=[14804]}, 88) = 14804')
     expect(flagsOf(fieldOf(c3.args[0], 'flags'))).toEqual(['CLONE_VM', 'CLONE_THREAD'])
     const w = call('7 wait4(8, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 8')
-    expect(w.args[1]).toMatchObject({ t: 'array', items: [{ t: 'struct', fields: [{ key: null, value: { t: 'expr', text: 'WIFEXITED(s) && WEXITSTATUS(s) == 0' } }] }] })
+    expect(w.args[1]).toMatchObject({
+      t: 'array',
+      items: [{ t: 'struct', fields: [{ key: null, value: { t: 'expr', text: 'WIFEXITED(s) && WEXITSTATUS(s) == 0' } }] }],
+    })
   })
   it('reads return values: addresses, errors with their errno, "?" and annotated results', () => {
     expect(call('1 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f93af7ec000').ret).toMatchObject({ value: 0x7f93af7ec000, errno: null })
@@ -74,7 +91,14 @@ describe('strace lines', () => {
     expect(r.events).toMatchObject([{ kind: 'unfinished_at_end', line: 1, name: 'read' }])
   })
   it('gives malformed lines as errors with their line and column, and keeps going', () => {
-    const log = ['1 1.0 brk(NULL) = 0x1000', '1 1.1 mmap(NULL, 4096', '1 1.2 read(3, "abc, 3) = 3', '1 1.3 <... mmap resumed>) = 0x2000', '1 1.4 garbage here', '1 1.5 close(3) = 0'].join('\n')
+    const log = [
+      '1 1.0 brk(NULL) = 0x1000',
+      '1 1.1 mmap(NULL, 4096',
+      '1 1.2 read(3, "abc, 3) = 3',
+      '1 1.3 <... mmap resumed>) = 0x2000',
+      '1 1.4 garbage here',
+      '1 1.5 close(3) = 0',
+    ].join('\n')
     const r = parseStraceLog(log)
     expect(r.errors.map((e) => e.line)).toEqual([2, 3, 4, 5])
     expect(r.errors[1]?.message).toMatch(/^line 3, column \d+: a string without its closing quote/)
@@ -105,8 +129,12 @@ const valueArb: fc.Arbitrary<SValue> = fc.letrec<{ v: SValue }>((tie) => ({
     fc.nat({ max: 2 ** 47 }).map((n): SValue => ({ t: 'num', v: n, text: '0x' + n.toString(16) })),
     fc.string({ unit: 'binary-ascii', maxLength: 12 }).map((s): SValue => ({ t: 'str', v: s.replace(/[\u0100-\uffff]/g, ''), truncated: false })),
     fc.constantFrom('NULL', 'PROT_READ', 'MAP_PRIVATE', 'AT_FDCWD').map((v): SValue => ({ t: 'ident', v })),
-    fc.array(fc.constantFrom('O_RDONLY', 'O_CLOEXEC', 'MAP_FIXED'), { minLength: 2, maxLength: 3 }).map((xs): SValue => ({ t: 'flags', parts: xs.map((v) => ({ t: 'ident', v })) })),
-    fc.array(fc.tuple(fc.constantFrom('st_size', 'flags', 'fd'), tie('v')), { maxLength: 3 }).map((fs): SValue => ({ t: 'struct', fields: fs.map(([key, value]) => ({ key, value })) })),
+    fc
+      .array(fc.constantFrom('O_RDONLY', 'O_CLOEXEC', 'MAP_FIXED'), { minLength: 2, maxLength: 3 })
+      .map((xs): SValue => ({ t: 'flags', parts: xs.map((v) => ({ t: 'ident', v })) })),
+    fc
+      .array(fc.tuple(fc.constantFrom('st_size', 'flags', 'fd'), tie('v')), { maxLength: 3 })
+      .map((fs): SValue => ({ t: 'struct', fields: fs.map(([key, value]) => ({ key, value })) })),
     fc.array(tie('v'), { maxLength: 3 }).map((items): SValue => ({ t: 'array', items, negated: false })),
   ),
 })).v
@@ -146,7 +174,16 @@ describe('strace parser properties', () => {
   it('refuses values nested deeper than 64 levels with the column, however they nest (issue 18)', () => {
     const deep = (open: string, close: string, n: number) => open.repeat(n) + '1' + close.repeat(n)
     expect(parseArgs(deep('[', ']', MAX_VALUE_DEPTH - 1), 1)).toHaveLength(1)
-    for (const [open, close] of [['[', ']'], ['{', '}'], ['(', ')'], ['f(', ')'], ['-', ''], ['~', ''], ['{k=', '}'], ['1 => ', '']]) {
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{', '}'],
+      ['(', ')'],
+      ['f(', ')'],
+      ['-', ''],
+      ['~', ''],
+      ['{k=', '}'],
+      ['1 => ', ''],
+    ]) {
       for (const n of [MAX_VALUE_DEPTH + 1, 100_000]) {
         let err: unknown
         try {
@@ -161,7 +198,30 @@ describe('strace parser properties', () => {
     }
   })
   it('random text gives events or errors with a line number, never another exception', () => {
-    const pieces = fc.constantFrom('1 ', '1.5 ', 'mmap(', ')', ' = ', '0x10', '-1 ENOENT', '"', '{', '}', '[', ']', ',', ' <unfinished ...>', '<... mmap resumed>', '+++ ', '--- ', '\n', 'x', '\\', '/*', '|')
+    const pieces = fc.constantFrom(
+      '1 ',
+      '1.5 ',
+      'mmap(',
+      ')',
+      ' = ',
+      '0x10',
+      '-1 ENOENT',
+      '"',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ' <unfinished ...>',
+      '<... mmap resumed>',
+      '+++ ',
+      '--- ',
+      '\n',
+      'x',
+      '\\',
+      '/*',
+      '|',
+    )
     fc.assert(
       fc.property(fc.array(pieces, { maxLength: 60 }), (ps) => {
         const text = ps.join('')

@@ -89,13 +89,15 @@ describe('browser host under load', () => {
   it('caps the connections of one client: over the cap a socket is closed at once; a valid call still gets in (issue 18 #6)', async () => {
     const sockets: Socket[] = []
     const closedEarly: number[] = []
-    const opened = Array.from({ length: 30 }, (_, i) =>
-      new Promise<void>((resolve) => {
-        const s = connect(host.port, '127.0.0.1', () => resolve())
-        s.on('error', () => resolve())
-        s.on('close', () => closedEarly.push(i))
-        sockets.push(s)
-      }),
+    const opened = Array.from(
+      { length: 30 },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = connect(host.port, '127.0.0.1', () => resolve())
+          s.on('error', () => resolve())
+          s.on('close', () => closedEarly.push(i))
+          sockets.push(s)
+        }),
     )
     await Promise.all(opened)
     // The server drops what is over its cap of 20 before it reads a byte: wait until 10 are gone.
@@ -109,7 +111,9 @@ describe('browser host under load', () => {
   it('answers a malformed request line or URL with 400, before any token check (issue 18 #9)', async () => {
     for (const target of ['//[', '/%zz/../[', 'no-slash', '*']) {
       const answer = await new Promise<string>((resolve) => {
-        const socket = connect(host.port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nConnection: close\r\n\r\n`))
+        const socket = connect(host.port, '127.0.0.1', () =>
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nConnection: close\r\n\r\n`),
+        )
         let data = ''
         socket.setEncoding('utf8').on('data', (d: string) => (data += d))
         socket.on('error', () => resolve(data))

@@ -66,7 +66,18 @@ function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
 
 function synthesize(noise: number, cpus: number, seed = 7): string {
   const rnd = lcg(seed)
-  const lines = ['info kernel 6.12.0-test', 'info hostname labhost', 'info cpu_model Test CPU', `info cpus_online ${cpus}`, 'info thp_enabled always [madvise] never', 'info thp_defrag [madvise]', `info process_vmas ${VMAS}`, 'info reps 5', 'info quick 0', 'info thp_obtained 64/64']
+  const lines = [
+    'info kernel 6.12.0-test',
+    'info hostname labhost',
+    'info cpu_model Test CPU',
+    `info cpus_online ${cpus}`,
+    'info thp_enabled always [madvise] never',
+    'info thp_defrag [madvise]',
+    `info process_vmas ${VMAS}`,
+    'info reps 5',
+    'info quick 0',
+    'info thp_obtained 64/64',
+  ]
   for (const [name, [sizes, slope, icpt]] of Object.entries(benches(TRUTH))) {
     for (let rep = 0; rep < 5; rep++) for (const x of sizes) lines.push(`m ${name} ${x} ${rep} ${Math.round((icpt + slope * x) * (1 + noise * rnd()))}`)
   }
@@ -99,12 +110,28 @@ describe('calibration fit', () => {
 
   it('recovers per-unit costs within a few percent under 1% noise, and reports the spread', () => {
     const cal = buildCalibration(parseOutput(synthesize(0.01, 4, 11)), { date: new Date(0), durationMs: 1, defaults })
-    const perUnit = ['syscall', 'cpu_fault', 'cpu_zero_fault', 'cpu_thp_fault', 'cpu_cow_copy', 'zap_pte', 'munmap_pte', 'exit_pte', 'mprotect_pte', 'fork_pte', 'fork_vma'] as const
+    const perUnit = [
+      'syscall',
+      'cpu_fault',
+      'cpu_zero_fault',
+      'cpu_thp_fault',
+      'cpu_cow_copy',
+      'zap_pte',
+      'munmap_pte',
+      'exit_pte',
+      'mprotect_pte',
+      'fork_pte',
+      'fork_vma',
+    ] as const
     for (const k of perUnit) expect(Math.abs(cal.params[k]!.value - TRUTH[k]) / TRUTH[k], k).toBeLessThan(0.05)
     // differences of two slopes carry both slopes' noise
     for (const k of ['pt_alloc', 'pt_free'] as const) expect(Math.abs(cal.params[k]!.value - TRUTH[k]) / TRUTH[k], k).toBeLessThan(0.15)
     // intercepts: within the noise of the largest measurement of their benchmark
-    for (const [k, bench] of [['munmap_base', 'munmap'], ['exit_base', 'exit'], ['fork_base', 'fork_pte']] as const) {
+    for (const [k, bench] of [
+      ['munmap_base', 'munmap'],
+      ['exit_base', 'exit'],
+      ['fork_base', 'fork_pte'],
+    ] as const) {
       const top = Math.max(...cal.fits[bench]!.points.map((p) => p.median))
       expect(Math.abs(cal.params[k]!.value - TRUTH[k]), k).toBeLessThan(0.02 * top)
     }
@@ -140,10 +167,35 @@ describe('calibration fit', () => {
       return JSON.stringify(d)
     }
     expect(() => parseCalibration('{', 'c.json')).toThrow(/c.json: not valid JSON/)
-    expect(() => parseCalibration(bad((d) => (d.params.cpu_fault.value = 'x')), 'c.json')).toThrow(/c.json: params.cpu_fault.value:/)
-    expect(() => parseCalibration(bad((d) => (d.params.cpu_fault.value = -1)), 'c.json')).toThrow(/params.cpu_fault.value: a number ≥ 0/)
-    expect(() => parseCalibration(bad((d) => (d.params.not_a_cost = d.params.cpu_fault)), 'c.json')).toThrow(/params.not_a_cost: not a cost parameter/)
-    expect(() => parseCalibration(bad((d) => delete d.host.kernel), 'c.json')).toThrow(/host.kernel/)
-    expect(() => parseCalibration(bad((d) => (d.format = 'other')), 'c.json')).toThrow(CalibrationFileError)
+    expect(() =>
+      parseCalibration(
+        bad((d) => (d.params.cpu_fault.value = 'x')),
+        'c.json',
+      ),
+    ).toThrow(/c.json: params.cpu_fault.value:/)
+    expect(() =>
+      parseCalibration(
+        bad((d) => (d.params.cpu_fault.value = -1)),
+        'c.json',
+      ),
+    ).toThrow(/params.cpu_fault.value: a number ≥ 0/)
+    expect(() =>
+      parseCalibration(
+        bad((d) => (d.params.not_a_cost = d.params.cpu_fault)),
+        'c.json',
+      ),
+    ).toThrow(/params.not_a_cost: not a cost parameter/)
+    expect(() =>
+      parseCalibration(
+        bad((d) => delete d.host.kernel),
+        'c.json',
+      ),
+    ).toThrow(/host.kernel/)
+    expect(() =>
+      parseCalibration(
+        bad((d) => (d.format = 'other')),
+        'c.json',
+      ),
+    ).toThrow(CalibrationFileError)
   })
 })

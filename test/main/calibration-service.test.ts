@@ -15,7 +15,11 @@ import type { Calibration } from '../../src/shared/calibration'
 function fakeCalibration(): Calibration {
   const lines = ['info hostname gpuhost', 'info kernel 6.12.0', 'info cpus_online 8', 'info reps 2']
   for (const rep of [0, 1]) for (const x of [1000, 2000, 4000]) lines.push(`m fault_anon ${x} ${rep} ${x * 1200}`, `m munmap ${x} ${rep} ${5000 + x * 300}`)
-  return buildCalibration(parseOutput(lines.join('\n')), { date: new Date('2026-01-02T03:04:05Z'), durationMs: 10, defaults: { cpu_full_flush: 3300, ipi_per_cpu: 200 } })
+  return buildCalibration(parseOutput(lines.join('\n')), {
+    date: new Date('2026-01-02T03:04:05Z'),
+    durationMs: 10,
+    defaults: { cpu_full_flush: 3300, ipi_per_cpu: 200 },
+  })
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -27,11 +31,15 @@ describe('calibration service', () => {
   it('runs, reports progress, saves, and shows each parameter with its provenance', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmmlab-cal-'))
     const events: CalibrationEvent[] = []
-    const svc = new CalibrationService(join(dir, 'calibration.json'), (e) => events.push(e), async (opts) => {
-      opts?.onProgress?.({ done: 1, total: 2, bench: 'fault_anon' })
-      opts?.onProgress?.({ done: 2, total: 2, bench: 'munmap' })
-      return fakeCalibration()
-    })
+    const svc = new CalibrationService(
+      join(dir, 'calibration.json'),
+      (e) => events.push(e),
+      async (opts) => {
+        opts?.onProgress?.({ done: 1, total: 2, bench: 'fault_anon' })
+        opts?.onProgress?.({ done: 2, total: 2, bench: 'munmap' })
+        return fakeCalibration()
+      },
+    )
     expect(svc.state().calibration).toBeNull()
     expect(svc.state().summary).toMatch(/^costs: defaults/)
     expect(svc.start(true)).toBe(true)
@@ -62,7 +70,11 @@ describe('calibration service', () => {
   it('a failed run says why and leaves the old calibration', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmmlab-cal-'))
     const events: CalibrationEvent[] = []
-    const svc = new CalibrationService(join(dir, 'calibration.json'), (e) => events.push(e), () => Promise.reject(new Error('no C compiler found')))
+    const svc = new CalibrationService(
+      join(dir, 'calibration.json'),
+      (e) => events.push(e),
+      () => Promise.reject(new Error('no C compiler found')),
+    )
     svc.start(false)
     await until(() => events.length > 0)
     expect(events[0]).toMatchObject({ state: 'failed', error: 'no C compiler found' })

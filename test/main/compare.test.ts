@@ -33,8 +33,15 @@ describe('compare', () => {
 
   it('splits findings into in all, only in one, and in some', () => {
     const c = compareRuns([
-      run('a', 'D1', {}, [['leak', 'mm'], ['uaf', 'release']]),
-      run('b', 'D2', {}, [['leak', 'mm'], ['uaf', 'release'], ['invariant', '4']]),
+      run('a', 'D1', {}, [
+        ['leak', 'mm'],
+        ['uaf', 'release'],
+      ]),
+      run('b', 'D2', {}, [
+        ['leak', 'mm'],
+        ['uaf', 'release'],
+        ['invariant', '4'],
+      ]),
       run('c', 'D4', {}, [['leak', 'mm']]),
     ])
     expect(c.findings.inAll.map((f) => f.kind)).toEqual(['leak'])
@@ -45,7 +52,14 @@ describe('compare', () => {
   it('aligns step series on the union of their times', () => {
     const aligned = alignSeries([{ mem: { t: [0, 10], v: [1, 2] } }, { mem: { t: [5], v: [7] }, other: { t: [0], v: [3] } }])
     expect(aligned).toEqual([
-      { name: 'mem', t: [0, 5, 10], values: [[1, 1, 2], [null, 7, 7]] },
+      {
+        name: 'mem',
+        t: [0, 5, 10],
+        values: [
+          [1, 1, 2],
+          [null, 7, 7],
+        ],
+      },
       { name: 'other', t: [0], values: [[null], [3]] },
     ])
     expect(sampleStep({ t: [2, 4], v: [9, 8] }, [0, 2, 3, 4, 100])).toEqual([null, 9, 9, 8, 8])

@@ -1,13 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import {
-  RENDERER_CSP,
-  isAllowedExternalUrl,
-  isTrustedSenderUrl,
-  navigationAllowed,
-  permissionGranted,
-} from '../../src/main/electron/policy'
+import { RENDERER_CSP, isAllowedExternalUrl, isTrustedSenderUrl, navigationAllowed, permissionGranted } from '../../src/main/electron/policy'
 
 const rendererUrl = 'hmmlab://app/index.html'
 
@@ -18,7 +12,13 @@ describe('Electron security policy', () => {
     expect(isTrustedSenderUrl('https://evil.example/index.html', rendererUrl)).toBe(false)
     expect(isTrustedSenderUrl('file:///tmp/evil/index.html', rendererUrl)).toBe(false)
     // the old file:// page, another host or path of the scheme, credentials: all refused (checklist 18)
-    for (const url of ['file:///opt/hmm-lab/out/renderer/index.html', 'hmmlab://report/index.html', 'hmmlab://app/other.html', 'hmmlab://x@app/index.html', 'https://app/index.html']) {
+    for (const url of [
+      'file:///opt/hmm-lab/out/renderer/index.html',
+      'hmmlab://report/index.html',
+      'hmmlab://app/other.html',
+      'hmmlab://x@app/index.html',
+      'https://app/index.html',
+    ]) {
       expect(isTrustedSenderUrl(url, rendererUrl), url).toBe(false)
     }
     expect(isTrustedSenderUrl(undefined, rendererUrl)).toBe(false)
@@ -57,8 +57,7 @@ describe('layering', () => {
   const srcDir = join(__dirname, '../../src')
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
-  const runtimeImports = (text: string): string[] =>
-    [...text.matchAll(/^\s*import\s+(?!type\b)[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? '')
+  const runtimeImports = (text: string): string[] => [...text.matchAll(/^\s*import\s+(?!type\b)[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? '')
 
   it('only the Electron entry, its electron/ folder and the preload import electron at run time', () => {
     const offenders = files(srcDir)

@@ -43,7 +43,15 @@ describe('the hmmlab:// scheme', () => {
   it('serves renderer files with the CSP header, and nothing outside the folder', async () => {
     const js = await answerAppRequest('GET', 'hmmlab://app/assets/app.js', renderer)
     expect(js).toMatchObject({ status: 200, headers: { 'Content-Type': 'text/javascript; charset=utf-8', 'Content-Security-Policy': RENDERER_CSP } })
-    for (const url of ['hmmlab://app/../secret.txt', 'hmmlab://app/%2e%2e/secret.txt', 'hmmlab://app/assets/..%2f..%2fsecret.txt', 'hmmlab://app/%00index.html', 'hmmlab://other/index.html', 'hmmlab://user@app/index.html', 'hmmlab://app:99/index.html']) {
+    for (const url of [
+      'hmmlab://app/../secret.txt',
+      'hmmlab://app/%2e%2e/secret.txt',
+      'hmmlab://app/assets/..%2f..%2fsecret.txt',
+      'hmmlab://app/%00index.html',
+      'hmmlab://other/index.html',
+      'hmmlab://user@app/index.html',
+      'hmmlab://app:99/index.html',
+    ]) {
       const a = await answerAppRequest('GET', url, renderer)
       expect(a.status, url).toBe(404)
       expect(String(a.body)).not.toContain('do not serve me')

@@ -41,7 +41,11 @@ describe('run processes as Electron utility processes', () => {
     const got: unknown[] = []
     let exited = 0
     const child = utilityRunProcess('/app/out/main/run-process.js', ['{"maxHeapMb":64}'], ['--single-threaded-gc'])
-    expect(forks.at(-1)).toMatchObject({ file: '/app/out/main/run-process.js', args: ['{"maxHeapMb":64}'], opts: { execArgv: ['--single-threaded-gc'], serviceName: 'HMM Lab run' } })
+    expect(forks.at(-1)).toMatchObject({
+      file: '/app/out/main/run-process.js',
+      args: ['{"maxHeapMb":64}'],
+      opts: { execArgv: ['--single-threaded-gc'], serviceName: 'HMM Lab run' },
+    })
     const fake = forks.at(-1)!.child
     child.onMessage((m) => got.push(m))
     child.onExit(() => exited++)

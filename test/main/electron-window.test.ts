@@ -113,7 +113,9 @@ describe('Save as PDF', () => {
       protocol: { handle: () => undefined, registerSchemesAsPrivileged: () => undefined },
       BrowserWindow: class {
         constructor(opts: { show: boolean; webPreferences: Record<string, unknown> }) {
-          calls.push(`new show=${opts.show} sandbox=${String(opts.webPreferences.sandbox)} isolation=${String(opts.webPreferences.contextIsolation)} preload=${String(opts.webPreferences.preload)}`)
+          calls.push(
+            `new show=${opts.show} sandbox=${String(opts.webPreferences.sandbox)} isolation=${String(opts.webPreferences.contextIsolation)} preload=${String(opts.webPreferences.preload)}`,
+          )
         }
         async loadURL(url: string) {
           loaded = url

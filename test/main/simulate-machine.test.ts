@@ -125,14 +125,20 @@ steps:
     await expect(router.invoke('experiments.start', { scenario: { text: scenario(missing, 'gpu0'), fileName: 'probed.yaml' } })).rejects.toThrow(
       `probed.yaml: machine: cannot load ${JSON.stringify(missing)}: no such file`,
     )
-    const v = (await router.invoke('scenarios.validate', { text: scenario(missing, 'gpu0'), fileName: 'probed.yaml' })) as { ok: boolean; issues: { path: string }[] }
+    const v = (await router.invoke('scenarios.validate', { text: scenario(missing, 'gpu0'), fileName: 'probed.yaml' })) as {
+      ok: boolean
+      issues: { path: string }[]
+    }
     expect(v.ok).toBe(false)
     expect(v.issues[0]!.path).toBe('machine')
   })
 
   it('a machine file outside the workspace and the library, or not a regular file, is refused without quoting it (issue 18 #3)', async () => {
     const validate = async (ref: string) =>
-      (await router.invoke('scenarios.validate', { text: scenario(JSON.stringify(ref), 'gpu0'), fileName: 'm.yaml' })) as { ok: boolean; issues: { path: string; message: string }[] }
+      (await router.invoke('scenarios.validate', { text: scenario(JSON.stringify(ref), 'gpu0'), fileName: 'm.yaml' })) as {
+        ok: boolean
+        issues: { path: string; message: string }[]
+      }
     for (const ref of ['/etc/passwd', '/dev/zero', '/proc/self/environ']) {
       const v = await validate(ref)
       expect(v.ok, ref).toBe(false)

@@ -45,7 +45,10 @@ describe('hmmlab oracle FILE...', () => {
 
   it('exits 0 when the only differences are declared known, and lists them as known', async () => {
     const known = join(tmp, 'known.yaml')
-    writeFileSync(known, 'known_differences:\n  - { id: munmap-twice, field: invalidations, match: { event: UNMAP }, applies: { scenarios: ["hmm.migrate"], ops: [munmap] }, kernel: "unmap_region", evidence: "crafted", why: "test" }\n')
+    writeFileSync(
+      known,
+      'known_differences:\n  - { id: munmap-twice, field: invalidations, match: { event: UNMAP }, applies: { scenarios: ["hmm.migrate"], ops: [munmap] }, kernel: "unmap_region", evidence: "crafted", why: "test" }\n',
+    )
     const d = captureDeps(extraUnmap)
     expect(await oracleCommand([MIGRATE], { known }, d)).toBe(0)
     expect(d.stdout()).toMatch(/~ known\s+hmm\.migrate/)
@@ -53,7 +56,9 @@ describe('hmmlab oracle FILE...', () => {
   })
 
   it('exits 2 naming the step, line and why when the kernel cannot run a scenario; --skip-inexpressible lists it instead', async () => {
-    const k = fakeKernel({ unsupported: (sc) => (sc.name === 'hmm.migrate' ? { index: 4, line: 17, op: 'alloc_bo', why: 'a KFD buffer object has no test_hmm equivalent' } : null) })
+    const k = fakeKernel({
+      unsupported: (sc) => (sc.name === 'hmm.migrate' ? { index: 4, line: 17, op: 'alloc_bo', why: 'a KFD buffer object has no test_hmm equivalent' } : null),
+    })
     const d = captureDeps(k)
     expect(await oracleCommand([OPEN_CLOSE, MIGRATE], {}, d)).toBe(2)
     expect(d.stdout()).toContain('the kernel cannot run step 4, line 17 (alloc_bo): a KFD buffer object has no test_hmm equivalent')
@@ -255,7 +260,12 @@ describe('hmmlab oracle build / hmm-tests', () => {
     const d = captureDeps(fakeKernel({}))
     expect(await oracleHmmTestsCommand({ json: true }, d)).toBe(0)
     const rows = JSON.parse(d.stdout()) as Array<{ test: string; fixture: string; kernel: string; simulator: string; source: string; agree: boolean | null }>
-    expect(rows.find((r) => r.test === 'anon_read' && r.fixture.includes('private'))).toMatchObject({ kernel: 'pass', simulator: 'passed', source: 'both', agree: true })
+    expect(rows.find((r) => r.test === 'anon_read' && r.fixture.includes('private'))).toMatchObject({
+      kernel: 'pass',
+      simulator: 'passed',
+      source: 'both',
+      agree: true,
+    })
     expect(rows.find((r) => r.test === 'anon_read' && r.fixture.includes('coherent'))).toMatchObject({ kernel: 'skip', agree: null })
     // tests our scenarios have and this (fake) kernel's file does not
     expect(rows.filter((r) => r.source === 'scenarios only').length).toBeGreaterThan(30)

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import type { OracleInvalidation, OracleSide, OracleStep } from '../../src/shared/oracle'
 import { compareSides } from '../../src/main/services/oracle/compare'
-import { DeclarationError, parseList, ToleranceSchema, KnownDifferenceSchema, type Declarations, type Tolerance, type KnownDifference } from '../../src/main/services/oracle/declarations'
+import {
+  DeclarationError,
+  parseList,
+  ToleranceSchema,
+  KnownDifferenceSchema,
+  type Declarations,
+  type Tolerance,
+  type KnownDifference,
+} from '../../src/main/services/oracle/declarations'
 
 const inv = (event: OracleInvalidation['event'], slices: Array<[string, number, number]>, o: Partial<OracleInvalidation> = {}): OracleInvalidation => ({
   via: 'range_start',
@@ -32,7 +40,16 @@ const step = (index: number, op: string, line: number, o: Partial<OracleStep> = 
 })
 
 function side(kind: 'kernel' | 'simulator', steps: OracleStep[], notes: string[] = []): OracleSide {
-  return { format: 'hmmlab-oracle/1', side: kind, scenario: { name: 'crafted', file: 'scenarios/crafted.yaml', hash: 'x' }, design: 'D5', version: {}, steps, trailing: [], notes }
+  return {
+    format: 'hmmlab-oracle/1',
+    side: kind,
+    scenario: { name: 'crafted', file: 'scenarios/crafted.yaml', hash: 'x' },
+    design: 'D5',
+    version: {},
+    steps,
+    trailing: [],
+    notes,
+  }
 }
 
 const NONE: Declarations = { tolerances: [], known: [], files: { tolerances: 't', known: 'k' } }
@@ -70,7 +87,16 @@ describe('compareSides', () => {
   })
 
   it('compares per region: the two sides may meet regions in different address orders or merged', () => {
-    const k = [step(0, 'fork', 9, { invalidations: [inv('PROTECTION_PAGE', [['b', 0, 4], ['a', 0, 8]])] })]
+    const k = [
+      step(0, 'fork', 9, {
+        invalidations: [
+          inv('PROTECTION_PAGE', [
+            ['b', 0, 4],
+            ['a', 0, 8],
+          ]),
+        ],
+      }),
+    ]
     const s = [step(0, 'fork', 9, { invalidations: [inv('PROTECTION_PAGE', [['a', 0, 8]]), inv('PROTECTION_PAGE', [['b', 0, 4]])] })]
     expect(compareSides(side('kernel', k), side('simulator', s), NONE).verdict).toBe('agree')
     // but the order within one region matters
@@ -88,10 +114,23 @@ describe('compareSides', () => {
     expect(c.counts.simulator.outside).toBe(0)
   })
 
-  it('confines both sides to the regions live at the step (the guest reuses an unmapped region\'s addresses)', () => {
+  it("confines both sides to the regions live at the step (the guest reuses an unmapped region's addresses)", () => {
     // buf0 was unmapped at step 0; the guest's buf1 took its addresses and its table still has buf0
-    const k = [step(0, 'munmap', 3, { invalidations: [inv('UNMAP', [['buf0', 0, 16]])] }), step(1, 'madvise', 5, { invalidations: [inv('CLEAR', [['buf0', 4, 8], ['buf1', 0, 8]])] })]
-    const s = [step(0, 'munmap', 3, { invalidations: [inv('UNMAP', [['buf0', 0, 16]])] }), step(1, 'madvise', 5, { invalidations: [inv('CLEAR', [['buf1', 0, 8]])] })]
+    const k = [
+      step(0, 'munmap', 3, { invalidations: [inv('UNMAP', [['buf0', 0, 16]])] }),
+      step(1, 'madvise', 5, {
+        invalidations: [
+          inv('CLEAR', [
+            ['buf0', 4, 8],
+            ['buf1', 0, 8],
+          ]),
+        ],
+      }),
+    ]
+    const s = [
+      step(0, 'munmap', 3, { invalidations: [inv('UNMAP', [['buf0', 0, 16]])] }),
+      step(1, 'madvise', 5, { invalidations: [inv('CLEAR', [['buf1', 0, 8]])] }),
+    ]
     const live = new Map([
       [0, new Map([['self', new Set(['buf0'])]])],
       [1, new Map([['self', new Set(['buf1'])]])],
@@ -104,7 +143,11 @@ describe('compareSides', () => {
 
   it('compares whole-address-space events in the task list "*"', () => {
     const k = [step(0, 'exit', 3, { invalidations: [inv('RELEASE', [], { whole: true, via: 'interval' }), inv('UNMAP', [], { whole: true })] })]
-    const s = [step(0, 'exit', 3, { invalidations: [inv('RELEASE', [], { whole: true }), inv('RELEASE', [], { whole: true, via: 'interval' }), inv('UNMAP', [], { whole: true })] })]
+    const s = [
+      step(0, 'exit', 3, {
+        invalidations: [inv('RELEASE', [], { whole: true }), inv('RELEASE', [], { whole: true, via: 'interval' }), inv('UNMAP', [], { whole: true })],
+      }),
+    ]
     const c = compareSides(side('kernel', k), side('simulator', s), NONE)
     expect(c.differences).toHaveLength(1)
     expect(c.differences[0]).toMatchObject({ subject: 'self/*', events: ['RELEASE', 'UNMAP'] })
@@ -114,7 +157,15 @@ describe('compareSides', () => {
   it('applies a tolerance and lists it', () => {
     const k = base()
     k[3] = step(3, 'write_data', 6, { invalidations: [inv('CLEAR', [['a', 2, 1]])] })
-    const tol: Tolerance = { id: 'race', rule: 'count_may_differ', field: 'invalidations', match: { event: 'CLEAR' }, kernel: 'wp_page_copy', evidence: 'e', applies: { scenarios: ['crafted'], ops: ['write_data'] } }
+    const tol: Tolerance = {
+      id: 'race',
+      rule: 'count_may_differ',
+      field: 'invalidations',
+      match: { event: 'CLEAR' },
+      kernel: 'wp_page_copy',
+      evidence: 'e',
+      applies: { scenarios: ['crafted'], ops: ['write_data'] },
+    }
     const c = compareSides(side('kernel', k), side('simulator', base()), decl([tol]))
     expect(c.verdict).toBe('agree')
     expect(c.tolerated).toEqual([{ id: 'race', step: 3, line: 6, op: 'write_data', detail: 'CLEAR: kernel 1, simulator 2 region slices (count may differ)' }])
@@ -126,7 +177,15 @@ describe('compareSides', () => {
   it('reports a declared known difference as known (exit 0), anything else as new', () => {
     const s = base()
     s[4] = step(4, 'munmap', 7, { invalidations: [inv('UNMAP', [['a', 0, 16]]), inv('UNMAP', [['a', 0, 16]])] })
-    const known: KnownDifference = { id: 'second-unmap', field: 'invalidations', match: { event: 'UNMAP' }, applies: { scenarios: ['crafted.yaml'], lines: [7] }, kernel: 'unmap_region', evidence: 'traced', why: 'fix pending' }
+    const known: KnownDifference = {
+      id: 'second-unmap',
+      field: 'invalidations',
+      match: { event: 'UNMAP' },
+      applies: { scenarios: ['crafted.yaml'], lines: [7] },
+      kernel: 'unmap_region',
+      evidence: 'traced',
+      why: 'fix pending',
+    }
     const c = compareSides(side('kernel', base()), side('simulator', s), decl([], [known]))
     expect(c.verdict).toBe('known')
     expect(c.differences[0]).toMatchObject({ status: 'known', known: 'second-unmap' })
@@ -135,10 +194,21 @@ describe('compareSides', () => {
   })
 
   it('compares the change of VmPTE and RssAnon over a step, not the guest baseline', () => {
-    const k = [step(0, 'mmap', 3, { vm_pte_kb: 60, rss_anon_kb: 200 }), step(1, 'touch', 4, { vm_pte_kb: 64, rss_anon_kb: 264 }), step(2, 'touch', 5, { vm_pte_kb: 76, rss_anon_kb: 268 })]
-    const s = [step(0, 'mmap', 3, { vm_pte_kb: 0, rss_anon_kb: 0 }), step(1, 'touch', 4, { vm_pte_kb: 4, rss_anon_kb: 64 }), step(2, 'touch', 5, { vm_pte_kb: 8, rss_anon_kb: 64 })]
+    const k = [
+      step(0, 'mmap', 3, { vm_pte_kb: 60, rss_anon_kb: 200 }),
+      step(1, 'touch', 4, { vm_pte_kb: 64, rss_anon_kb: 264 }),
+      step(2, 'touch', 5, { vm_pte_kb: 76, rss_anon_kb: 268 }),
+    ]
+    const s = [
+      step(0, 'mmap', 3, { vm_pte_kb: 0, rss_anon_kb: 0 }),
+      step(1, 'touch', 4, { vm_pte_kb: 4, rss_anon_kb: 64 }),
+      step(2, 'touch', 5, { vm_pte_kb: 8, rss_anon_kb: 64 }),
+    ]
     const c = compareSides(side('kernel', k), side('simulator', s), NONE)
-    expect(c.differences.map((d) => `${d.step} ${d.field} ${d.kernel} / ${d.simulator}`)).toEqual(['2 vm_pte_kb +12 KiB (64 → 76) / +4 KiB (4 → 8)', '2 rss_anon_kb +4 KiB (264 → 268) / +0 KiB (64 → 64)'.replace('+0', '0')])
+    expect(c.differences.map((d) => `${d.step} ${d.field} ${d.kernel} / ${d.simulator}`)).toEqual([
+      '2 vm_pte_kb +12 KiB (64 → 76) / +4 KiB (4 → 8)',
+      '2 rss_anon_kb +4 KiB (264 → 268) / +0 KiB (64 → 64)'.replace('+0', '0'),
+    ])
     const within: Tolerance = { id: 'layout', rule: 'within', field: 'vm_pte_kb', kb: 8, kernel: '__pmd_alloc', evidence: 'e', applies: { scenarios: ['*'] } }
     const c2 = compareSides(side('kernel', k), side('simulator', s), decl([within]))
     expect(c2.differences.map((d) => d.field)).toEqual(['rss_anon_kb'])
@@ -158,8 +228,14 @@ describe('compareSides', () => {
   })
 
   it('compares SNAPSHOT bytes and data checks', () => {
-    const k = [step(0, 'snapshot', 3, { snapshot: [0x0a, 0x0a, 0x02] }), step(1, 'expect', 4, { ret: null, data: [{ what: 'memory self a', ok: true, first_bad_page: null }] })]
-    const s = [step(0, 'snapshot', 3, { snapshot: [0x0a, 0x0b, 0x02] }), step(1, 'expect', 4, { ret: null, data: [{ what: 'memory self a', ok: false, first_bad_page: 5 }] })]
+    const k = [
+      step(0, 'snapshot', 3, { snapshot: [0x0a, 0x0a, 0x02] }),
+      step(1, 'expect', 4, { ret: null, data: [{ what: 'memory self a', ok: true, first_bad_page: null }] }),
+    ]
+    const s = [
+      step(0, 'snapshot', 3, { snapshot: [0x0a, 0x0b, 0x02] }),
+      step(1, 'expect', 4, { ret: null, data: [{ what: 'memory self a', ok: false, first_bad_page: 5 }] }),
+    ]
     const c = compareSides(side('kernel', k), side('simulator', s), NONE)
     expect(c.differences.map((d) => [d.field, d.subject, d.kernel, d.simulator])).toEqual([
       ['snapshot', 'byte 1', '0x0a (of 3 bytes)', '0x0b (of 3 bytes)'],
@@ -186,11 +262,13 @@ describe('declarations', () => {
     for (const t of d.tolerances) expect(t.kernel.length).toBeGreaterThan(5)
   })
   it('names the file, line and field of a bad entry', () => {
-    const text = 'tolerances:\n  - id: ok-one\n    rule: skip\n    field: ret\n    kernel: k\n    evidence: e\n    applies: { scenarios: ["*"] }\n  - id: bad\n    rule: within\n    field: vm_pte_kb\n    kb: -1\n    kernel: k\n    evidence: e\n    applies: { scenarios: ["*"] }\n'
+    const text =
+      'tolerances:\n  - id: ok-one\n    rule: skip\n    field: ret\n    kernel: k\n    evidence: e\n    applies: { scenarios: ["*"] }\n  - id: bad\n    rule: within\n    field: vm_pte_kb\n    kb: -1\n    kernel: k\n    evidence: e\n    applies: { scenarios: ["*"] }\n'
     expect(() => parseList(text, 'oracle/tolerances.yaml', 'tolerances', ToleranceSchema)).toThrow(/^oracle\/tolerances\.yaml:11: tolerances\.1\.kb: /)
     expect(() => parseList('known_differences: 3\n', 'k.yaml', 'known_differences', KnownDifferenceSchema)).toThrow(DeclarationError)
     expect(() => parseList('tolerances: [\n', 't.yaml', 'tolerances', ToleranceSchema)).toThrow(/^t\.yaml:\d+: /)
-    const dup = 'known_differences:\n  - { id: a, field: ret, applies: { scenarios: ["*"] }, kernel: k, evidence: e, why: w }\n  - { id: a, field: ret, applies: { scenarios: ["*"] }, kernel: k, evidence: e, why: w }\n'
+    const dup =
+      'known_differences:\n  - { id: a, field: ret, applies: { scenarios: ["*"] }, kernel: k, evidence: e, why: w }\n  - { id: a, field: ret, applies: { scenarios: ["*"] }, kernel: k, evidence: e, why: w }\n'
     expect(() => parseList(dup, 'k.yaml', 'known_differences', KnownDifferenceSchema)).toThrow('k.yaml:3: known_differences.1.id: "a" is declared twice')
   })
 })

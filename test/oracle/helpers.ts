@@ -40,11 +40,25 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
     checkExpressible: (sc) => o.unsupported?.(sc) ?? null,
     findCachedKernel: async () => {
       calls.push('findCachedKernel')
-      return { dir: '/cache/k', bzImage: '/cache/k/bzImage', release: '6.12.118-test', source: 'fixture', cacheKey: 'f'.repeat(64), hmmTests: '/cache/k/hmm-tests' }
+      return {
+        dir: '/cache/k',
+        bzImage: '/cache/k/bzImage',
+        release: '6.12.118-test',
+        source: 'fixture',
+        cacheKey: 'f'.repeat(64),
+        hmmTests: '/cache/k/hmm-tests',
+      }
     },
     buildKernel: async () => {
       calls.push('buildKernel')
-      return { dir: '/cache/k', bzImage: '/cache/k/bzImage', release: '6.12.118-test', source: 'fixture', cacheKey: 'f'.repeat(64), hmmTests: '/cache/k/hmm-tests' }
+      return {
+        dir: '/cache/k',
+        bzImage: '/cache/k/bzImage',
+        release: '6.12.118-test',
+        source: 'fixture',
+        cacheKey: 'f'.repeat(64),
+        hmmTests: '/cache/k/hmm-tests',
+      }
     },
     runScenariosOnKernel: async (reqs) => {
       calls.push(`run ${reqs.length}`)
@@ -52,21 +66,23 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
         accel: 'tcg',
         release: '6.12.118-test',
         outcomes: reqs.map((r) =>
-          o.guestFails ? { ok: false as const, kind: 'guest_failed' as const, message: 'the guest did not finish within 120 s', consoleTail: 'Kernel panic - not syncing' } : { ok: true as const, side: (o.sides ?? ((sc: LoadedScenario) => asKernel(runSimulatorSide(sc, { design: 'D5' }))))(r.scenario) },
+          o.guestFails
+            ? { ok: false as const, kind: 'guest_failed' as const, message: 'the guest did not finish within 120 s', consoleTail: 'Kernel panic - not syncing' }
+            : { ok: true as const, side: (o.sides ?? ((sc: LoadedScenario) => asKernel(runSimulatorSide(sc, { design: 'D5' }))))(r.scenario) },
         ),
       }
     },
     runHmmTests: async (opts) => {
       calls.push(`hmm-tests ${opts.kernel.bzImage}`)
       return {
-      accel: 'tcg',
-      release: '6.12.118-test',
-      tap: '',
-      cases: [
-        { fixture: 'hmm.hmm_device_private', test: 'open_close', status: 'pass' },
-        { fixture: 'hmm.hmm_device_private', test: 'anon_read', status: 'pass' },
-        { fixture: 'hmm', variant: 'hmm_device_coherent', test: 'anon_read', status: 'skip' } as { fixture: string; test: string; status: 'skip' },
-      ],
+        accel: 'tcg',
+        release: '6.12.118-test',
+        tap: '',
+        cases: [
+          { fixture: 'hmm.hmm_device_private', test: 'open_close', status: 'pass' },
+          { fixture: 'hmm.hmm_device_private', test: 'anon_read', status: 'pass' },
+          { fixture: 'hmm', variant: 'hmm_device_coherent', test: 'anon_read', status: 'skip' } as { fixture: string; test: string; status: 'skip' },
+        ],
       }
     },
   }

@@ -16,7 +16,11 @@ vi.mock('../../src/sim/kernel/notifier', async (importOriginal) => {
   const orig = await importOriginal<typeof import('../../src/sim/kernel/notifier')>()
   return {
     ...orig,
-    invalidateRangeStart: function* (w: Parameters<typeof orig.invalidateRangeStart>[0], r: Parameters<typeof orig.invalidateRangeStart>[1], path: Parameters<typeof orig.invalidateRangeStart>[2]) {
+    invalidateRangeStart: function* (
+      w: Parameters<typeof orig.invalidateRangeStart>[0],
+      r: Parameters<typeof orig.invalidateRangeStart>[1],
+      path: Parameters<typeof orig.invalidateRangeStart>[2],
+    ) {
       if (plant.on && r.event === 'CLEAR' && path.includes('handle_mm_fault')) {
         const v = r.mm.vmas.find((x) => x.start <= r.start && r.start < x.end)
         // the same object goes to invalidate_range_end: widen it in place so start and end agree
@@ -61,7 +65,9 @@ describe('a wrong rule planted in the simulator', () => {
     expect(c.verdict).toBe('agree')
     // the step the plant changes raises a one-page CLEAR in the reference
     const cow = reference.steps.find((s) => s.line === 12)!
-    expect(cow.invalidations.filter((i) => i.event === 'CLEAR' && i.via === 'range_start').map((i) => i.slices)).toEqual([[{ region: 'buf', first: 4, pages: 1 }]])
+    expect(cow.invalidations.filter((i) => i.event === 'CLEAR' && i.via === 'range_start').map((i) => i.slices)).toEqual([
+      [{ region: 'buf', first: 4, pages: 1 }],
+    ])
   })
 
   it('with the plant, the oracle names the step and line where it differs', () => {

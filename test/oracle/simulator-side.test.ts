@@ -31,7 +31,20 @@ describe('the simulator side of the oracle', () => {
   it('is a valid observation document, one step per step the interpreter began', () => {
     expect(OracleSideSchema.safeParse(side).success).toBe(true)
     expect(side.side).toBe('simulator')
-    expect(side.steps.map((s) => s.op)).toEqual(['spawn', 'open', 'mmap', 'mmap', 'write_data', 'fork', 'write_data', 'expect', 'expect', 'munmap', 'exit', 'close'])
+    expect(side.steps.map((s) => s.op)).toEqual([
+      'spawn',
+      'open',
+      'mmap',
+      'mmap',
+      'write_data',
+      'fork',
+      'write_data',
+      'expect',
+      'expect',
+      'munmap',
+      'exit',
+      'close',
+    ])
     expect(side.steps.map((s) => s.line)).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
     expect(side.steps.map((s) => s.index)).toEqual(side.steps.map((_, i) => i))
   })
@@ -48,7 +61,9 @@ describe('the simulator side of the oracle', () => {
     expect(clears.length).toBeGreaterThan(0)
     for (const c of clears) for (const s of c.slices) expect(s.region === 'a' && s.first >= 2 && s.first + s.pages <= 4).toBe(true)
     const unmap = side.steps[9]!.invalidations.filter((i) => i.event === 'UNMAP' && i.via === 'range_start')
-    expect(unmap).toEqual([{ via: 'range_start', event: 'UNMAP', task: 'self', whole: false, slices: [{ region: 'b', first: 0, pages: 8 }], outside_pages: 0, owner: null }])
+    expect(unmap).toEqual([
+      { via: 'range_start', event: 'UNMAP', task: 'self', whole: false, slices: [{ region: 'b', first: 0, pages: 8 }], outside_pages: 0, owner: null },
+    ])
   })
 
   it('reads return codes and data checks as the simulator sees them', () => {
@@ -98,7 +113,17 @@ steps:
   - when: { design: D5, steps: [ { sleep: 1ms } ] }
 `)
     const o = runSimulatorSide(s, { design: 'D5' })
-    expect(o.steps.map((x) => `${x.op}@${x.line}`)).toEqual(['spawn@4', 'repeat@5', 'mmap@8', 'munmap@9', 'mmap@8', 'munmap@9', 'when@10', 'when@11', 'sleep@11'])
+    expect(o.steps.map((x) => `${x.op}@${x.line}`)).toEqual([
+      'spawn@4',
+      'repeat@5',
+      'mmap@8',
+      'munmap@9',
+      'mmap@8',
+      'munmap@9',
+      'when@10',
+      'when@11',
+      'sleep@11',
+    ])
     expect(o.notes.filter((n) => !n.startsWith('not observed'))).toEqual([])
   })
 
@@ -147,7 +172,15 @@ steps:
     // `moved` lies in buf's unmapped pages 4..7: its munmap is moved's alone
     expect(slicesOf(6)).toEqual([[{ region: 'moved', first: 0, pages: 4 }]])
     // buf (still in the table: only part of it moved) unmapped whole: no slice of moved, which is gone
-    expect(slicesOf(7).flat().map((x) => x.region)).toContain('buf')
-    expect(slicesOf(7).flat().every((x) => x.region === 'buf')).toBe(true)
+    expect(
+      slicesOf(7)
+        .flat()
+        .map((x) => x.region),
+    ).toContain('buf')
+    expect(
+      slicesOf(7)
+        .flat()
+        .every((x) => x.region === 'buf'),
+    ).toBe(true)
   })
 })

@@ -30,7 +30,12 @@ describe('log formats', () => {
     expect(parseBootLog(lines, 'x', null, new Set()).amdFeatures[0]?.names).toEqual(['PPR', 'X2APIC', 'NX', 'GT', 'IA', 'GA', 'PC', 'GA_vAPIC'])
   })
   it('reads the default domain type and invalidation policy', () => {
-    const b = parseBootLog(iommuLogLines('iommu: Default domain type: Translated\niommu: DMA domain TLB invalidation policy: strict mode\n'), 'x', null, new Set())
+    const b = parseBootLog(
+      iommuLogLines('iommu: Default domain type: Translated\niommu: DMA domain TLB invalidation policy: strict mode\n'),
+      'x',
+      null,
+      new Set(),
+    )
     expect(b).toMatchObject({ defaultDomainType: 'Translated', invalidationPolicy: 'strict' })
   })
 })
@@ -41,7 +46,9 @@ describe('in the probe', () => {
 
   it('Gemini Lake: the published boot-log line matches sysfs', () => {
     const r = probeSysroot(new DirectoryFs(fixture('intel-glk'))).report
-    expect(r.bootLog.dmarUnits).toEqual([{ unit: 'dmar0', address: '0xfed64000', version: '1:0', cap: '0x1c0000c40660462', ecap: '0x9e2ff0505e', inSysfs: true }])
+    expect(r.bootLog.dmarUnits).toEqual([
+      { unit: 'dmar0', address: '0xfed64000', version: '1:0', cap: '0x1c0000c40660462', ecap: '0x9e2ff0505e', inSysfs: true },
+    ])
     expect(r.findings.some((f) => f.code.startsWith('intel.boot-log'))).toBe(false)
   })
   it('a graphics unit ignored with intel_iommu=igfx_off is seen only in the log', () => {

@@ -160,7 +160,14 @@ describe('hostile archives', () => {
   it('sweeps extraction folders of processes that no longer run (issue 18 #9)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'tmpdir-'))
     const dead = 2 ** 22 + 12345
-    for (const name of [`hmmlab-sysroot-${dead}-abc123`, `hmmlab-capture-${dead}-abc123`, `hmmlab-sysroot-${process.pid}-abc123`, 'hmmlab-sysroot-old123', 'other-dir']) fs.mkdirSync(path.join(dir, name))
+    for (const name of [
+      `hmmlab-sysroot-${dead}-abc123`,
+      `hmmlab-capture-${dead}-abc123`,
+      `hmmlab-sysroot-${process.pid}-abc123`,
+      'hmmlab-sysroot-old123',
+      'other-dir',
+    ])
+      fs.mkdirSync(path.join(dir, name))
     const removed = sweepStaleTempDirs({ dir, force: true, now: Date.now() + 48 * 3600_000 }).map((p) => path.basename(p))
     expect(removed.sort()).toEqual([`hmmlab-capture-${dead}-abc123`, `hmmlab-sysroot-${dead}-abc123`, 'hmmlab-sysroot-old123'])
     expect(fs.readdirSync(dir).sort()).toEqual([`hmmlab-sysroot-${process.pid}-abc123`, 'other-dir'])

@@ -41,7 +41,12 @@ describe('Intel fixtures', () => {
     expect(gfx?.kind === 'intel-vt-d' && gfx.derived?.psi).toBe(false)
     expect(other?.kind === 'intel-vt-d' && other.derived?.mamv).toBe(18)
     expect(gfx?.endpoints).toEqual(['0000:00:02.0'])
-    expect(r.pci.find((p) => p.address === '0000:00:02.0')).toMatchObject({ driver: 'i915', iommuGroup: 0, iommu: 'dmar0', className: 'VGA compatible controller' })
+    expect(r.pci.find((p) => p.address === '0000:00:02.0')).toMatchObject({
+      driver: 'i915',
+      iommuGroup: 0,
+      iommu: 'dmar0',
+      className: 'VGA compatible controller',
+    })
   })
   it('Kaby Lake-R: groups with reserved regions, DRM card to its PCI function', () => {
     const r = probe('intel-kbl-r')
@@ -215,8 +220,13 @@ describe('permission denied', () => {
 describe('IOMMUs without attribute groups are recognised by name', () => {
   it('SMMUv3, SMMUv2, virtio-iommu and an unknown driver', async () => {
     const { MemoryFs } = await import('./helpers')
-    const unit = (n: string) => ({ [`/sys/class/iommu/${n}`]: { link: `../../devices/virtual/iommu/${n}` }, [`/sys/devices/virtual/iommu/${n}/devices/0000:00:01.0`]: { link: '../../../../pci0000:00/0000:00:01.0' } })
-    const r = probeSysroot(new MemoryFs({ ...unit('smmu3.0x0000000009050000'), ...unit('smmu.0x000000002b400000'), ...unit('virtio0'), ...unit('apple-dart.0') })).report
+    const unit = (n: string) => ({
+      [`/sys/class/iommu/${n}`]: { link: `../../devices/virtual/iommu/${n}` },
+      [`/sys/devices/virtual/iommu/${n}/devices/0000:00:01.0`]: { link: '../../../../pci0000:00/0000:00:01.0' },
+    })
+    const r = probeSysroot(
+      new MemoryFs({ ...unit('smmu3.0x0000000009050000'), ...unit('smmu.0x000000002b400000'), ...unit('virtio0'), ...unit('apple-dart.0') }),
+    ).report
     const byName = Object.fromEntries(r.iommu.units.map((u) => [u.name, u]))
     expect(byName['smmu3.0x0000000009050000']).toMatchObject({ kind: 'arm-smmu-v3', address: '0x0000000009050000', endpoints: ['0000:00:01.0'] })
     expect(byName['smmu.0x000000002b400000']).toMatchObject({ kind: 'arm-smmu', address: '0x000000002b400000' })

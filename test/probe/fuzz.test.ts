@@ -73,9 +73,18 @@ describe('fuzzed sysfs values', () => {
         const { report } = probeSysroot(new MemoryFs(files))
         ProbeReport.parse(report)
         // when both picks hit the same file, the second value is the one on "disk"
-        const written = f1 === f2 ? ([[f2, v2]] as const) : ([[f1, v1], [f2, v2]] as const)
+        const written =
+          f1 === f2
+            ? ([[f2, v2]] as const)
+            : ([
+                [f1, v1],
+                [f2, v2],
+              ] as const)
         for (const [f, v] of written) {
-          const logical = f.replace('/sys/devices/virtual/iommu/dmar0', '/sys/class/iommu/dmar0').replace(IVHD, '/sys/class/iommu/ivhd0').replace(PCI, '/sys/bus/pci/devices/0000:03:00.0')
+          const logical = f
+            .replace('/sys/devices/virtual/iommu/dmar0', '/sys/class/iommu/dmar0')
+            .replace(IVHD, '/sys/class/iommu/ivhd0')
+            .replace(PCI, '/sys/bus/pci/devices/0000:03:00.0')
           if (!WELL_FORMED[f]?.(v)) {
             const named = report.findings.some((x) => x.file === f || x.file === logical)
             if (!named) throw new Error(`no finding names ${f} for ${JSON.stringify(v)}`)
@@ -99,7 +108,10 @@ describe('fuzzed sysfs values', () => {
       fc.property(fc.constantFrom(...FILES, '/proc/cmdline', '/proc/sys/kernel/osrelease'), fc.constantFrom(...codes), (f, code) => {
         const { report } = probeSysroot(new MemoryFs({ ...base(), [f]: { error: code } }))
         ProbeReport.parse(report)
-        const logical = f.replace('/sys/devices/virtual/iommu/dmar0', '/sys/class/iommu/dmar0').replace(IVHD, '/sys/class/iommu/ivhd0').replace(PCI, '/sys/bus/pci/devices/0000:03:00.0')
+        const logical = f
+          .replace('/sys/devices/virtual/iommu/dmar0', '/sys/class/iommu/dmar0')
+          .replace(IVHD, '/sys/class/iommu/ivhd0')
+          .replace(PCI, '/sys/bus/pci/devices/0000:03:00.0')
         if (!report.findings.some((x) => (x.file === f || x.file === logical) && x.message.includes(code))) throw new Error(`no finding for ${code} on ${f}`)
       }),
       { numRuns: Math.max(100, FUZZ_RUNS) },

@@ -91,7 +91,14 @@ describe('CAP_REG / ECAP_REG decode (datasheet worked decodes)', () => {
     expect(f(cap, 'FRO')).toBe(0x10)
     expect(cap.fields.find((x) => x.name === 'FRO')?.meaning).toContain('0x100')
     const v = d('d2078c106f0466', 'f020df')
-    expect(v).toMatchObject({ domains: 65536, faultRecordingRegisters: 8, faultRecordingOffset: 0x100, coherent: true, deviceTlb: true, postedInterrupts: false })
+    expect(v).toMatchObject({
+      domains: 65536,
+      faultRecordingRegisters: 8,
+      faultRecordingOffset: 0x100,
+      coherent: true,
+      deviceTlb: true,
+      postedInterrupts: false,
+    })
   })
 
   it('8d2078c106f0466 / f020df: later Xeon adds PI (bit 59)', () => {
@@ -138,12 +145,26 @@ describe("QEMU's vIOMMU composition (hw/i386/intel_iommu_internal.h)", () => {
     (18n << 48n) | // MAMV
     (1n << 39n) | // PSI
     ((1n << 34n) | (1n << 35n)) | // SLLPS: 2M, 1G
-    (0x2n << 8n) | (0x4n << 8n) | // SAGAW 39 and 48 bit
+    (0x2n << 8n) |
+    (0x4n << 8n) | // SAGAW 39 and 48 bit
     (((48n - 1n) & 0x3fn) << 16n) | // MGAW(48)
     (1n << 7n) | // CM
     (1n << 56n) // FS1GP
   // ecap = QI | DT | IR | EIM | PT | SC | MHMV | SRS | PSS(7) | PASID | SMTS | SSTS | FSTS
-  const ecap = (1n << 1n) | (1n << 2n) | (1n << 3n) | (1n << 4n) | (1n << 6n) | (1n << 7n) | (15n << 20n) | (1n << 31n) | (7n << 35n) | (1n << 40n) | (1n << 43n) | (1n << 46n) | (1n << 47n)
+  const ecap =
+    (1n << 1n) |
+    (1n << 2n) |
+    (1n << 3n) |
+    (1n << 4n) |
+    (1n << 6n) |
+    (1n << 7n) |
+    (15n << 20n) |
+    (1n << 31n) |
+    (7n << 35n) |
+    (1n << 40n) |
+    (1n << 43n) |
+    (1n << 46n) |
+    (1n << 47n)
 
   it('every field comes back as QEMU put it in', () => {
     const c = decodeIntelCap(cap)

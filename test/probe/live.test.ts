@@ -14,7 +14,8 @@ import { onPath } from '../../src/main/services/probe/sysinfo'
 
 const ROOT = path.resolve(__dirname, '../..')
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs')
-const run = (...args: string[]) => spawnSync(process.execPath, [TSX, 'test/probe/probe-cli.ts', 'probe', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 })
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [TSX, 'test/probe/probe-cli.ts', 'probe', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 })
 const list = (p: string) => {
   try {
     return fs.readdirSync(p)

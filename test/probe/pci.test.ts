@@ -59,14 +59,40 @@ function rx550(): Buffer {
 describe('config space', () => {
   it("gives back lspci's decode of the RX 550", () => {
     const r = parseConfigSpace(rx550())
-    expect(r.ats).toMatchObject({ state: 'present', detail: 'extended capability at 0x2b0', invalidateQueueDepth: 32, enabled: false, smallestTranslationUnit: 0 })
-    expect(r.pri).toMatchObject({ state: 'present', detail: 'extended capability at 0x2c0', enabled: false, outstandingPageRequestCapacity: 0x20, outstandingPageRequestAllocation: 0 })
-    expect(r.pasid).toMatchObject({ state: 'present', detail: 'extended capability at 0x2d0', maxPasidWidth: 0x10, executePermission: true, privilegedMode: true, enabled: false })
+    expect(r.ats).toMatchObject({
+      state: 'present',
+      detail: 'extended capability at 0x2b0',
+      invalidateQueueDepth: 32,
+      enabled: false,
+      smallestTranslationUnit: 0,
+    })
+    expect(r.pri).toMatchObject({
+      state: 'present',
+      detail: 'extended capability at 0x2c0',
+      enabled: false,
+      outstandingPageRequestCapacity: 0x20,
+      outstandingPageRequestAllocation: 0,
+    })
+    expect(r.pasid).toMatchObject({
+      state: 'present',
+      detail: 'extended capability at 0x2d0',
+      maxPasidWidth: 0x10,
+      executePermission: true,
+      privilegedMode: true,
+      enabled: false,
+    })
   })
   it('finds ATS, PRI and PASID with their fields (root: 4 KiB readable)', () => {
     const r = parseConfigSpace(configSpace())
     expect(r.configBytesReadable).toBe(4096)
-    expect(r.ats).toMatchObject({ state: 'present', invalidateQueueDepth: 32, pageAlignedRequest: true, globalInvalidate: false, enabled: true, smallestTranslationUnit: 0 })
+    expect(r.ats).toMatchObject({
+      state: 'present',
+      invalidateQueueDepth: 32,
+      pageAlignedRequest: true,
+      globalInvalidate: false,
+      enabled: true,
+      smallestTranslationUnit: 0,
+    })
     expect(r.pri).toMatchObject({ state: 'present', enabled: true, outstandingPageRequestCapacity: 32, outstandingPageRequestAllocation: 32 })
     expect(r.pasid).toMatchObject({ state: 'present', maxPasidWidth: 16, executePermission: true, privilegedMode: true, enabled: true })
   })

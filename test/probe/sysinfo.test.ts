@@ -20,7 +20,10 @@ describe('systeminformation section', () => {
     expect(s.gpus).toEqual([])
   })
   it('reports failures per call', () => {
-    const s = toSystemSection({ cpuError: 'boom', graphics: { controllers: [{ vendor: 'NVIDIA', model: 'X', bus: 'PCIe', busAddress: '03:00.0', vram: 16384 }] } }, true)
+    const s = toSystemSection(
+      { cpuError: 'boom', graphics: { controllers: [{ vendor: 'NVIDIA', model: 'X', bus: 'PCIe', busAddress: '03:00.0', vram: 16384 }] } },
+      true,
+    )
     expect(s.status).toBe('partial')
     expect(s.note).toContain('cpu: boom')
     expect(s.gpus[0]).toEqual({ vendor: 'NVIDIA', model: 'X', bus: 'PCIe', busAddress: '03:00.0', vramMiB: 16384 })

@@ -6,7 +6,13 @@ describe('chart export', () => {
     const csv = chartCsv(
       {
         datasets: [
-          { label: 'pages', data: [{ x: 0, y: 0 }, { x: 1.5, y: 4096 }] },
+          {
+            label: 'pages',
+            data: [
+              { x: 0, y: 0 },
+              { x: 1.5, y: 4096 },
+            ],
+          },
           { label: 'vma', data: [{ x: 2, y: 176 }] },
         ],
       },

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { logTicks, niceStep } from '../../src/renderer/lib/ticks'
-import { byteUnitFor, formatBytes, formatByteSeconds, formatDelta, formatEta, formatMetric, formatNs, formatRatio, percent, timeUnitFor } from '../../src/renderer/lib/format'
+import {
+  byteUnitFor,
+  formatBytes,
+  formatByteSeconds,
+  formatDelta,
+  formatEta,
+  formatMetric,
+  formatNs,
+  formatRatio,
+  percent,
+  timeUnitFor,
+} from '../../src/renderer/lib/format'
 
 describe('formatters', () => {
   it('bytes use binary units with three significant digits', () => {

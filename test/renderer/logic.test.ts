@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { issuesToDiagnostics, languageOf, lineStarts } from '../../src/renderer/lib/diagnostics'
-import { applyExperimentProgress, applyRunFinished, applyRunProgress, hasResults, phaseWords, runEtaMs, runFraction, runLabel, startedExperiment } from '../../src/renderer/lib/progress'
+import {
+  applyExperimentProgress,
+  applyRunFinished,
+  applyRunProgress,
+  hasResults,
+  phaseWords,
+  runEtaMs,
+  runFraction,
+  runLabel,
+  startedExperiment,
+} from '../../src/renderer/lib/progress'
 import { buildSweep } from '../../src/renderer/lib/sweep-builder'
 
 describe('validation issues to editor diagnostics', () => {
@@ -50,7 +60,11 @@ describe('live progress', () => {
 
   it('stopped and cancelled runs look different from finished ones: their words, their bars, their links', () => {
     const running = applyRunProgress(undefined, { experimentId: 'e', runId: 'x', simTimeNs: 1, stepsDone: 1, stepsTotal: 4 }, 0)
-    const stopped = applyRunFinished(running, { experimentId: 'e', runId: 'x', status: 'stopped', stop: { reason: 'step_cap', message: 'run stopped after 300000 steps (step cap)' } }, 1)
+    const stopped = applyRunFinished(
+      running,
+      { experimentId: 'e', runId: 'x', status: 'stopped', stop: { reason: 'step_cap', message: 'run stopped after 300000 steps (step cap)' } },
+      1,
+    )
     expect(phaseWords(stopped.phase, stopped.stop)).toBe('stopped (step cap)')
     expect(runFraction(stopped)).toBe(0.25)
     expect(hasResults(stopped.phase)).toBe(true)
@@ -67,7 +81,15 @@ describe('live progress', () => {
 
 describe('sweep builder', () => {
   it('counts parameter sets × designs', () => {
-    const s = buildSweep([{ param: 'seed', values: '1..4' }, { param: 'machine.gpus', values: '1,2' }, { param: '', values: '' }], 'product', 2)
+    const s = buildSweep(
+      [
+        { param: 'seed', values: '1..4' },
+        { param: 'machine.gpus', values: '1,2' },
+        { param: '', values: '' },
+      ],
+      'product',
+      2,
+    )
     expect(s.sets).toBe(8)
     expect(s.runs).toBe(16)
     expect(s.spec).toEqual({ mode: 'product', axes: { seed: { from: 1, to: 4, step: 1 }, 'machine.gpus': [1, 2] } })
@@ -77,9 +99,24 @@ describe('sweep builder', () => {
     expect(buildSweep([], 'product', 0)).toMatchObject({ spec: undefined, sets: 1, runs: 1 })
   })
   it('reports bad rows and uneven zips', () => {
-    const s = buildSweep([{ param: 'seed', values: '' }, { param: '9bad', values: '1' }, { param: 'design', values: 'D1' }], 'product', 1)
+    const s = buildSweep(
+      [
+        { param: 'seed', values: '' },
+        { param: '9bad', values: '1' },
+        { param: 'design', values: 'D1' },
+      ],
+      'product',
+      1,
+    )
     expect([...s.errors.keys()]).toEqual([0, 1, 2])
-    const z = buildSweep([{ param: 'a', values: '1,2' }, { param: 'b', values: '1,2,3' }], 'zip', 1)
+    const z = buildSweep(
+      [
+        { param: 'a', values: '1,2' },
+        { param: 'b', values: '1,2,3' },
+      ],
+      'zip',
+      1,
+    )
     expect(z.error).toMatch(/equal length/)
   })
 })

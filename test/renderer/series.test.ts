@@ -88,9 +88,18 @@ describe('shaping a block (series worker)', () => {
     const n = 50_000
     const t = Array.from({ length: n }, (_, i) => i * 1000)
     const v = Array.from({ length: n }, (_, i) => (i % 2 ? 4096 : 0) + (i === 31_337 ? 1e9 : 0))
-    const raw = { 'memory.pages': { t, v }, 'memory.mm_struct': { t: [0, 5e6], v: [1024, 2048] }, 'leaked.pages': { t: [0, 2e7], v: [0, 4096] }, 'cost.x': { t: [0], v: [1] } }
+    const raw = {
+      'memory.pages': { t, v },
+      'memory.mm_struct': { t: [0, 5e6], v: [1024, 2048] },
+      'leaked.pages': { t: [0, 2e7], v: [0, 4096] },
+      'cost.x': { t: [0], v: [1] },
+    }
     const packed = packSeries(raw)
-    const shaped = shapeSeriesBlock({ series: packed.series, data: Buffer.from(packed.bytes).toString('base64'), bad: [] }, ['memory.', 'leaked.', 'none.'], 200)
+    const shaped = shapeSeriesBlock(
+      { series: packed.series, data: Buffer.from(packed.bytes).toString('base64'), bad: [] },
+      ['memory.', 'leaked.', 'none.'],
+      200,
+    )
     expect(shaped.names.sort()).toEqual(Object.keys(raw).sort())
     expect(shaped.samples).toBe(n + 5)
     expect(Object.keys(shaped.stacks).sort()).toEqual(['leaked.', 'memory.'])

@@ -133,10 +133,24 @@ describe('step series', () => {
   })
 })
 
-const leak = (over: Partial<Leak>): Leak => ({ objectType: 'pages', owner: 'mm of A', heldBy: ["B's fd 3", 'struct file'], bytesAtEnd: 0, peakBytes: 10, byteSeconds: 5, since: 1, until: 2, ...over })
+const leak = (over: Partial<Leak>): Leak => ({
+  objectType: 'pages',
+  owner: 'mm of A',
+  heldBy: ["B's fd 3", 'struct file'],
+  bytesAtEnd: 0,
+  peakBytes: 10,
+  byteSeconds: 5,
+  since: 1,
+  until: 2,
+  ...over,
+})
 
 describe('leaks', () => {
-  const leaks = [leak({ objectType: 'pages', peakBytes: 30 }), leak({ objectType: 'pasid', owner: 'mm of Q', heldBy: [], peakBytes: 10, until: null }), leak({ objectType: 'vma', peakBytes: 20 })]
+  const leaks = [
+    leak({ objectType: 'pages', peakBytes: 30 }),
+    leak({ objectType: 'pasid', owner: 'mm of Q', heldBy: [], peakBytes: 10, until: null }),
+    leak({ objectType: 'vma', peakBytes: 20 }),
+  ]
 
   it('sort by a column either way; never-freed sorts last ascending', () => {
     expect(sortLeaks(leaks, 'peakBytes', 'desc').map((l) => l.peakBytes)).toEqual([30, 20, 10])
@@ -186,7 +200,10 @@ const totals: Aggregates['invalidations'] = {
     { event: 'munmap', device: 'iommu0', mechanism: 'gpu_tlb', ...stat(2, 2000) },
     { event: 'munmap', device: 'iommu0', mechanism: 'iotlb_psi', ...stat(2, 1600) },
   ],
-  byEvent: [{ event: 'exit_mmap', ...stat(1, 5000) }, { event: 'munmap', ...stat(8, 4000) }],
+  byEvent: [
+    { event: 'exit_mmap', ...stat(1, 5000) },
+    { event: 'munmap', ...stat(8, 4000) },
+  ],
   byDevice: [],
   byMechanism: [],
 }
@@ -268,7 +285,12 @@ describe('timeline', () => {
 describe('findings', () => {
   it('errors first, then warnings, then info; earlier first', () => {
     const f = (severity: 'error' | 'warning' | 'info', t: number) => ({ kind: 'warn' as const, severity, message: '', signature: '', t, paths: [] })
-    expect(sortFindings([f('info', 0), f('warning', 5), f('error', 9), f('warning', 1)]).map((x) => `${x.severity}@${x.t}`)).toEqual(['error@9', 'warning@1', 'warning@5', 'info@0'])
+    expect(sortFindings([f('info', 0), f('warning', 5), f('error', 9), f('warning', 1)]).map((x) => `${x.severity}@${x.t}`)).toEqual([
+      'error@9',
+      'warning@1',
+      'warning@5',
+      'info@0',
+    ])
   })
 })
 
@@ -282,8 +304,20 @@ describe('sweeps', () => {
     const s = sweepLines(runs, 'machine.mib', 'leak_bytes')
     expect(s.numeric).toBe(true)
     expect(s.lines).toEqual([
-      { design: 'D1', points: [{ x: 16, y: 2, n: 2 }, { x: 32, y: 2, n: 1 }] },
-      { design: 'D4', points: [{ x: 16, y: 20, n: 1 }, { x: 32, y: 10, n: 1 }] },
+      {
+        design: 'D1',
+        points: [
+          { x: 16, y: 2, n: 2 },
+          { x: 32, y: 2, n: 1 },
+        ],
+      },
+      {
+        design: 'D4',
+        points: [
+          { x: 16, y: 20, n: 1 },
+          { x: 32, y: 10, n: 1 },
+        ],
+      },
     ])
   })
 })
@@ -296,12 +330,33 @@ describe('compare', () => {
         { id: 'b', label: '', design: 'D4', seed: 1, parameters: {} },
       ],
       metrics: [],
-      series: [{ name: 'leaked.page', t: [0, 1, 2], values: [[0, 1, null], [null, 5, 6]] }],
+      series: [
+        {
+          name: 'leaked.page',
+          t: [0, 1, 2],
+          values: [
+            [0, 1, null],
+            [null, 5, 6],
+          ],
+        },
+      ],
       findings: { inAll: [], onlyIn: [[], []], inSome: [] },
     }
     expect(compareSeries(c, 'leaked.page')).toEqual([
-      { label: 'A (a)', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
-      { label: 'D4 (b)', points: [{ x: 1, y: 5 }, { x: 2, y: 6 }] },
+      {
+        label: 'A (a)',
+        points: [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 },
+        ],
+      },
+      {
+        label: 'D4 (b)',
+        points: [
+          { x: 1, y: 5 },
+          { x: 2, y: 6 },
+        ],
+      },
     ])
   })
 })

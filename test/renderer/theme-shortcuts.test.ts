@@ -13,9 +13,19 @@ describe('colour scheme', () => {
   it('recolours the text and grid options of a chart, never its data', () => {
     const light = { fg: '#111111', muted: '#555555', line: '#dddddd' }
     const dark = { fg: '#eeeeee', muted: '#999999', line: '#222222' }
-    const options = { color: '#111111', scales: { x: { grid: { color: '#dddddd' }, ticks: { color: '#555555' } } }, plugins: { legend: { labels: { color: '#111111' } } }, data: { x: '#111111' } }
+    const options = {
+      color: '#111111',
+      scales: { x: { grid: { color: '#dddddd' }, ticks: { color: '#555555' } } },
+      plugins: { legend: { labels: { color: '#111111' } } },
+      data: { x: '#111111' },
+    }
     expect(recolour(options, light, dark)).toBe(4)
-    expect(options).toEqual({ color: '#eeeeee', scales: { x: { grid: { color: '#222222' }, ticks: { color: '#999999' } } }, plugins: { legend: { labels: { color: '#eeeeee' } } }, data: { x: '#111111' } })
+    expect(options).toEqual({
+      color: '#eeeeee',
+      scales: { x: { grid: { color: '#222222' }, ticks: { color: '#999999' } } },
+      plugins: { legend: { labels: { color: '#eeeeee' } } },
+      data: { x: '#111111' },
+    })
     expect(recolour(options, dark, dark)).toBe(0)
   })
 })
@@ -27,7 +37,14 @@ describe('keyboard shortcuts', () => {
     { key: '+', description: 'zoom', scope: 'Results', run: () => ran.push('zoom') },
     { key: '+', description: 'zoom the timeline', scope: 'Timeline', run: () => ran.push('zoom timeline') },
   ]
-  const ev = (key: string, extra: Partial<KeyboardEvent> = {}): Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'> => ({ key, ctrlKey: false, metaKey: false, altKey: false, target: null, ...extra })
+  const ev = (key: string, extra: Partial<KeyboardEvent> = {}): Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'> => ({
+    key,
+    ctrlKey: false,
+    metaKey: false,
+    altKey: false,
+    target: null,
+    ...extra,
+  })
   it('the latest registration of a key wins; modifiers are left to the browser', () => {
     shortcutFor(ev('+'), list)?.run()
     expect(ran).toEqual(['zoom timeline'])

@@ -15,7 +15,9 @@ describe('conclusion', () => {
     const c3 = runConclusion('D3', record('D3'))
     expect(c3[0]).toBe('D3 kept no memory alive after its owner went away.')
     // the invalidation sentence reads the exact aggregates
-    expect(c1.find((s) => s.includes('invalidation'))).toContain(`delivered ${d1.aggregates.invalidations.count} invalidations costing ${formatNs(d1.aggregates.invalidations.totalNs)}`)
+    expect(c1.find((s) => s.includes('invalidation'))).toContain(
+      `delivered ${d1.aggregates.invalidations.count} invalidations costing ${formatNs(d1.aggregates.invalidations.totalNs)}`,
+    )
   })
 
   it('says when a run did not go to its end', () => {
@@ -43,10 +45,27 @@ describe('conclusion', () => {
     expect(markerPhrase(r, 9)).toBe('B closed fd 3')
     expect(markerPhrase(r, 11)).toBe('PASID 1 of mm#1 was freed')
     expect(markerPhrase(r, 7)).toBeUndefined()
-    r.leaks = { rows: [{ objectType: 'pages', owner: 'task A', heldBy: ["B's fd 3", 'struct file', 'mm of A'], bytesAtEnd: 0, peakBytes: 3 << 20, byteSeconds: 12, since: 5, until: 9 }], total: 1, dropped: 0 }
+    r.leaks = {
+      rows: [
+        {
+          objectType: 'pages',
+          owner: 'task A',
+          heldBy: ["B's fd 3", 'struct file', 'mm of A'],
+          bytesAtEnd: 0,
+          peakBytes: 3 << 20,
+          byteSeconds: 12,
+          since: 5,
+          until: 9,
+        },
+      ],
+      total: 1,
+      dropped: 0,
+    }
     r.findings = { rows: [], total: 0, dropped: 0 }
     const [line] = runConclusion('D1', r)
-    expect(line).toBe(`D1 kept up to 3.0 MiB of A's memory (pages) alive for ${formatNs(4)} after A exited, until B closed fd 3; held by B's fd 3 → struct file → mm of A.`)
+    expect(line).toBe(
+      `D1 kept up to 3.0 MiB of A's memory (pages) alive for ${formatNs(4)} after A exited, until B closed fd 3; held by B's fd 3 → struct file → mm of A.`,
+    )
   })
 
   it('formats units the way kernel people read them', () => {

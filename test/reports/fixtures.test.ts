@@ -70,7 +70,13 @@ describe('the storm: more invalidations than the table keeps', () => {
     expect(rec.invalidations.rows.t.length).toBe(rec.invalidations.total - rec.invalidations.dropped)
     expect(rec.aggregates.invalidations.count).toBe(rec.invalidations.total)
     const sum = (xs: { count: number }[]) => xs.reduce((s, x) => s + x.count, 0)
-    for (const by of [rec.aggregates.invalidations.by, rec.aggregates.invalidations.byEvent, rec.aggregates.invalidations.byDevice, rec.aggregates.invalidations.byMechanism]) expect(sum(by)).toBe(rec.aggregates.invalidations.count)
+    for (const by of [
+      rec.aggregates.invalidations.by,
+      rec.aggregates.invalidations.byEvent,
+      rec.aggregates.invalidations.byDevice,
+      rec.aggregates.invalidations.byMechanism,
+    ])
+      expect(sum(by)).toBe(rec.aggregates.invalidations.count)
     // the events after the cap (the fork's, the exit's) are in the aggregates
     expect(rec.aggregates.invalidations.byEvent.map((s) => s.event)).toEqual(expect.arrayContaining(['CLEAR']))
     expect(rec.metrics.invalidation_count).toEqual({ value: rec.aggregates.invalidations.count, unit: 'count' })
@@ -90,7 +96,10 @@ describe('the storm: more invalidations than the table keeps', () => {
     const fork = forkRuns()[0]!
     const c = compareRuns([run, fork].map((r) => ({ manifest: r.manifest, series: r.series, findings: [] })))
     expect(c.metrics.find((m) => m.name === 'invalidation_count')!.values[0]).toBe(count)
-    expect(c.metrics.find((m) => m.name === 'invalidation_cost_ns')).toMatchObject({ unit: 'ns', values: [rec.aggregates.invalidations.totalNs, expect.any(Number)] })
+    expect(c.metrics.find((m) => m.name === 'invalidation_cost_ns')).toMatchObject({
+      unit: 'ns',
+      values: [rec.aggregates.invalidations.totalNs, expect.any(Number)],
+    })
   })
 
   it('the storm fixture is the storm of the issue', () => {

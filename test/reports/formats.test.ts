@@ -46,7 +46,10 @@ function parseCsv(text: string): string[][] {
 
 describe('JSON export', () => {
   it('is the full document and validates against ReportDocument', async () => {
-    const r = await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'json', { probe: 'none', now: () => new Date('2026-11-25T12:00:00Z') })
+    const r = await exportReport(ws.store, { kind: 'experiment', experimentId: ws.experimentId }, 'json', {
+      probe: 'none',
+      now: () => new Date('2026-11-25T12:00:00Z'),
+    })
     expect(r.mimeType).toBe('application/json')
     expect(r.fileName).toBe('a-fork-after-mirror-exp-fork.report.json')
     const doc = ReportDocument.parse(JSON.parse(r.content))
@@ -82,7 +85,9 @@ describe('CSV export', () => {
     const rec = StoredRecord.parse((await ws.store.getRun(ws.runIds[0]!)).result)
     const leakPeaks = rows.filter((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'leak' && x[col('measure')] === 'peak_bytes')
     expect(leakPeaks.map((x) => Number(x[col('value')]))).toEqual(rec.leaks.rows.map((l) => l.peakBytes))
-    const total = rows.find((x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'invalidation' && x[col('name')] === 'total' && x[col('measure')] === 'count')
+    const total = rows.find(
+      (x) => x[col('run_id')] === ws.runIds[0] && x[col('record')] === 'invalidation' && x[col('name')] === 'total' && x[col('measure')] === 'count',
+    )
     expect(Number(total![col('value')])).toBe(rec.aggregates.invalidations.count)
     const p99 = rows.find((x) => x[col('record')] === 'invalidation' && x[col('name')] === 'mechanism' && x[col('measure')] === 'p99_ns')
     expect(Number(p99![col('value')])).toBeGreaterThan(0)
@@ -141,7 +146,9 @@ describe('export errors', () => {
     const run = forkRun('D3', { seed: 11 })
     run.result = { schema: 'hmmlab.result/1', endTime: 1, metrics: {} }
     await store.saveRun(run)
-    await expect(exportReport(store, { kind: 'run', runId: run.manifest.id }, 'html', { probe: 'none' })).rejects.toThrow(/old format: run .* hmmlab\.result\/1/)
+    await expect(exportReport(store, { kind: 'run', runId: run.manifest.id }, 'html', { probe: 'none' })).rejects.toThrow(
+      /old format: run .* hmmlab\.result\/1/,
+    )
   })
 
   it('the probe degrades to "unavailable" with the reason when it fails', async () => {

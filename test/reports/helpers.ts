@@ -29,7 +29,11 @@ export async function fixtureWorkspace(opts: FixtureOptions = {}): Promise<Fixtu
 /** A probe report of a captured sysroot (the probe's own fixture), so tests do not depend on the host. */
 export async function fixtureProbe(name = 'intel-adl'): Promise<ProbeReport> {
   const { runProbe } = await import('../../src/main/services/probe')
-  const { report } = await runProbe({ sysroot: join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sysroots', name), system: 'skip', now: () => new Date('2026-11-25T10:00:00Z') })
+  const { report } = await runProbe({
+    sysroot: join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sysroots', name),
+    system: 'skip',
+    now: () => new Date('2026-11-25T10:00:00Z'),
+  })
   return report
 }
 

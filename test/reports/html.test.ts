@@ -78,7 +78,8 @@ describe('HTML report of the six-design experiment', () => {
     expect(contains(html, 'Probed /'), 'probe section').toBe(true)
     expect(contains(html, '<ul class="summary"><li>kernel '), 'probe summary').toBe(true)
     expect(contains(html, 'Full probe report (JSON)'), 'Full probe report (JSON)').toBe(true)
-    for (const h of ['Leaks', 'Invalidation cost', 'By mechanism', 'By device', 'By event', 'Findings', 'Expects (11/11 passed)']) expect(contains(html, `>${h}</h`), `>${h}</h`).toBe(true)
+    for (const h of ['Leaks', 'Invalidation cost', 'By mechanism', 'By device', 'By event', 'Findings', 'Expects (11/11 passed)'])
+      expect(contains(html, `>${h}</h`), `>${h}</h`).toBe(true)
     expect(contains(html, '<th scope="col">p99</th>'), '<th scope="col">p99</th>').toBe(true)
     expect(contains(html, '<code>dmirror_read</code>'), 'the livelock call path of D5').toBe(true)
     expect(html).toMatch(/D1 kept up to 64\.\d MiB of A&#39;s memory/)
@@ -113,7 +114,9 @@ describe('size with dense series (the simulator samples every type at every even
     const bytes = Buffer.byteLength(html.content)
     console.log(`six dense runs: HTML ${(bytes / 1024).toFixed(0)} KiB`)
     expect(bytes).toBeLessThan(2 * 1024 * 1024)
-    const points = dataBlock(html.content).charts.flatMap((c) => c.datasets as { t?: number[] }[]).reduce((s, d) => s + (d.t?.length ?? 0), 0)
+    const points = dataBlock(html.content)
+      .charts.flatMap((c) => c.datasets as { t?: number[] }[])
+      .reduce((s, d) => s + (d.t?.length ?? 0), 0)
     expect(points).toBeLessThanOrEqual(40_000 + 200)
   })
 })
@@ -162,7 +165,11 @@ describe('run and comparison reports', () => {
     expect(contains(content, 'Differences are to the first run.'), 'Differences are to the first run.').toBe(true)
     expect(contains(content, 'Findings across runs'), 'Findings across runs').toBe(true)
     expect(contains(content, 'Only in D5'), 'Only in D5').toBe(true)
-    expect(dataBlock(content).charts.map((c) => c.id).slice(0, 4)).toEqual(['cmp-memory', 'cmp-leaked', 'cmp-byteseconds', 'cmp-invalidation'])
+    expect(
+      dataBlock(content)
+        .charts.map((c) => c.id)
+        .slice(0, 4),
+    ).toEqual(['cmp-memory', 'cmp-leaked', 'cmp-byteseconds', 'cmp-invalidation'])
   })
 
   it('works with the typical six runs given directly (the run command path)', async () => {

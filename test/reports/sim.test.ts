@@ -20,7 +20,9 @@ describe('reports of simulator runs', () => {
 
   it('renders HTML with data for every chart, CSV and a trace', async () => {
     const html = (await exportStoredRuns(runs, 'html', { probe: 'none' })).content
-    const data = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as { charts: { id: string; datasets: { t?: number[]; data?: number[] }[] }[] }
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as {
+      charts: { id: string; datasets: { t?: number[]; data?: number[] }[] }[]
+    }
     expect(data.charts.length).toBeGreaterThanOrEqual(4 + 6)
     for (const c of data.charts) for (const d of c.datasets) expect((d.t ?? d.data ?? []).length, c.id).toBeGreaterThan(0)
     expect(Buffer.byteLength(html)).toBeLessThan(2 * 1024 * 1024)

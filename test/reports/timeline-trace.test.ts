@@ -36,7 +36,10 @@ describe('trace export of the timeline', () => {
     for (const s of starts) expect(inside(s), `flow ${s.id} starts in a slice`).toBe(true)
     for (const f of ends) {
       expect(f.bp).toBe('e')
-      expect(xs.some((x) => x.pid === f.pid && x.tid === f.tid && Math.abs(x.ts! - f.ts!) < 1e-9), `flow ${f.id} ends at a slice`).toBe(true)
+      expect(
+        xs.some((x) => x.pid === f.pid && x.tid === f.tid && Math.abs(x.ts! - f.ts!) < 1e-9),
+        `flow ${f.id} ends at a slice`,
+      ).toBe(true)
       expect(starts.some((s) => s.id === f.id)).toBe(true)
     }
     // slices on one thread nest

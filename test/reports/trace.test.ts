@@ -59,9 +59,17 @@ describe('trace export', () => {
 
     const procs = new Map(t.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid, String(e.args!.name)]))
     const procNames = [...procs.values()]
-    for (const g of ['tasks', 'devices', 'IOMMUs', 'kernel', 'memory']) expect(procNames.some((n) => n.endsWith(`: ${g}`)), g).toBe(true)
+    for (const g of ['tasks', 'devices', 'IOMMUs', 'kernel', 'memory'])
+      expect(
+        procNames.some((n) => n.endsWith(`: ${g}`)),
+        g,
+      ).toBe(true)
     const threads = t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => `${procs.get(e.pid)} / ${String(e.args!.name)}`)
-    for (const name of ['tasks / A (pid 100)', 'tasks / B (pid 101)', 'devices / device gpu0', 'IOMMUs / IOMMU iommu0']) expect(threads.some((x) => x.endsWith(name)), name).toBe(true)
+    for (const name of ['tasks / A (pid 100)', 'tasks / B (pid 101)', 'devices / device gpu0', 'IOMMUs / IOMMU iommu0'])
+      expect(
+        threads.some((x) => x.endsWith(name)),
+        name,
+      ).toBe(true)
 
     // the record's timeline: its device TLB and IOMMU slices (each as long as its cost); the record's totals in otherData
     const run = await ws.store.getRun(ws.runIds[0]!)

@@ -17,7 +17,10 @@ describe('sweep expansion', () => {
   })
 
   it('zips axes of equal length and refuses uneven ones', () => {
-    expect(expandSweep({ mode: 'zip', axes: { a: [1, 2], b: ['x', 'y'] } })).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
+    expect(expandSweep({ mode: 'zip', axes: { a: [1, 2], b: ['x', 'y'] } })).toEqual([
+      { a: 1, b: 'x' },
+      { a: 2, b: 'y' },
+    ])
     expect(() => expandSweep({ mode: 'zip', axes: { a: [1, 2], b: ['x'] } })).toThrow('equal length')
   })
 
@@ -37,9 +40,12 @@ describe('sweep expansion', () => {
 
   it('count equals the expansion length (property)', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('design', 'seed', 'a', 'b.c'), fc.array(fc.integer(), { minLength: 1, maxLength: 4 }), { maxKeys: 3 }), (axes) => {
-        expect(expandSweep({ axes })).toHaveLength(countRuns({ axes }))
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('design', 'seed', 'a', 'b.c'), fc.array(fc.integer(), { minLength: 1, maxLength: 4 }), { maxKeys: 3 }),
+        (axes) => {
+          expect(expandSweep({ axes })).toHaveLength(countRuns({ axes }))
+        },
+      ),
     )
   })
 })
@@ -95,7 +101,12 @@ describe('pollution keys in sweep paths (issue 18 #2)', () => {
   })
 
   it('parameter sets have no prototype', () => {
-    for (const set of [...expandSweep({ axes: { seed: [1, 2], a: [3] } }), ...expandSweep({ mode: 'zip', axes: { a: [1] } }), ...expandSweep({ list: [{ a: 1 }] }), ...expandSweep({})]) {
+    for (const set of [
+      ...expandSweep({ axes: { seed: [1, 2], a: [3] } }),
+      ...expandSweep({ mode: 'zip', axes: { a: [1] } }),
+      ...expandSweep({ list: [{ a: 1 }] }),
+      ...expandSweep({}),
+    ]) {
       expect(Object.getPrototypeOf(set)).toBeNull()
     }
   })

@@ -9,7 +9,10 @@ import { SCENARIO_LIMITS, TextLimitError, checkTextLimits, jsonDepth } from '../
 describe('scenario text limits', () => {
   it('1,000 and 100,000 nested [ or { are refused at their line, never a stack overflow', () => {
     for (const n of [1000, 100_000]) {
-      for (const [open, close] of [['[', ']'], ['{a: ', '}']] as const) {
+      for (const [open, close] of [
+        ['[', ']'],
+        ['{a: ', '}'],
+      ] as const) {
         const text = `name: deep\nsteps:\n  - spawn: ${open.repeat(n)}${close.repeat(n)}\n`
         expect(() => checkTextLimits(text, 'deep.yaml')).toThrow(TextLimitError)
         expect(() => checkTextLimits(text, 'deep.yaml')).toThrow(`deep.yaml:3: (document): nested deeper than ${SCENARIO_LIMITS.maxDepth} levels`)
@@ -26,7 +29,9 @@ describe('scenario text limits', () => {
 
   it('size, node and alias counts', () => {
     expect(() => checkTextLimits('#'.repeat(SCENARIO_LIMITS.maxChars + 1), 'big.yaml')).toThrow(/characters; the limit is/)
-    expect(() => checkTextLimits(`a: [${'1,'.repeat(50)}1]`, 'n.yaml', { ...SCENARIO_LIMITS, maxNodes: 20 })).toThrow(/n\.yaml:1: \(document\): more than 20 values/)
+    expect(() => checkTextLimits(`a: [${'1,'.repeat(50)}1]`, 'n.yaml', { ...SCENARIO_LIMITS, maxNodes: 20 })).toThrow(
+      /n\.yaml:1: \(document\): more than 20 values/,
+    )
     const aliases = `a: &x 1\nb: [${Array.from({ length: 101 }, () => '*x').join(', ')}]\n`
     expect(() => checkTextLimits(aliases, 'a.yaml')).toThrow(/a\.yaml:2: \(document\): more than 100 aliases/)
   })
@@ -53,7 +58,9 @@ describe('scenario text limits', () => {
 
   it('step keys __proto__ and constructor are unknown steps with their line (issue 18 #9)', () => {
     for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-      expect(() => parseScenario(`name: x\nsteps:\n  - spawn: { task: A }\n  - ${key}: { task: A }\n`, 'k.yaml'), key).toThrow(`k.yaml:4: steps[1].${key}: unknown step "${key}"`)
+      expect(() => parseScenario(`name: x\nsteps:\n  - spawn: { task: A }\n  - ${key}: { task: A }\n`, 'k.yaml'), key).toThrow(
+        `k.yaml:4: steps[1].${key}: unknown step "${key}"`,
+      )
     }
   })
 })

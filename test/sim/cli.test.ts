@@ -79,7 +79,10 @@ describe('runScenario on objects that did not come through the parser', () => {
 describe('the hmmlab process', () => {
   it('prints a complete --json document and schema through a pipe (no truncation at exit)', () => {
     const tsx = join('node_modules', '.bin', 'tsx')
-    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'run', 'scenarios/thread-2014/a-fork-after-mirror.yaml', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    const r = spawnSync(tsx, ['src/main/cli/index.ts', 'run', 'scenarios/thread-2014/a-fork-after-mirror.yaml', '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    })
     expect(r.status).toBe(0)
     expect(r.stdout.length).toBeGreaterThan(65536)
     const docs = JSON.parse(r.stdout) as Array<{ meta: { design: { id: string } } }>

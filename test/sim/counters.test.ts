@@ -6,7 +6,9 @@ import { COUNTERS, COUNTER_NAMES, nearestNames } from '../../src/shared/counters
 import { parseScenario, ScenarioError } from '../../src/sim/index'
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  )
 }
 
 describe('counter registry', () => {
@@ -30,7 +32,9 @@ describe('counter registry', () => {
     }
     expect(err).toBeInstanceOf(ScenarioError)
     expect((err as ScenarioError).line).toBe(4)
-    expect((err as Error).message).toContain('typo.yaml:4: steps[1].expect.counter.name: unknown counter "invalidate.PROTECTON_PAGE"; nearest known: invalidate.PROTECTION_PAGE')
+    expect((err as Error).message).toContain(
+      'typo.yaml:4: steps[1].expect.counter.name: unknown counter "invalidate.PROTECTON_PAGE"; nearest known: invalidate.PROTECTION_PAGE',
+    )
     expect(nearestNames('hmm_range_falt', COUNTER_NAMES)[0]).toBe('hmm_range_fault')
   })
 })

@@ -15,7 +15,11 @@ steps:
   - spawn: { task: self }
   - open: { task: self, device: hmm_dmirror0, fd: fd0 }
   - mirror: { task: self, fd: fd0 }
-${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+${steps
+  .trim()
+  .split('\n')
+  .map((l) => '  ' + l.trim())
+  .join('\n')}
 `
   return runScenario(parseScenario(y, 't.yaml'), { design })
 }

@@ -7,7 +7,10 @@ import { read } from './helpers'
 describe('ledger holds', () => {
   it('follows the references alive when the owner went away, holder first, and ignores the owner’s own', () => {
     let now = 0
-    const led = new Ledger(() => now, () => undefined)
+    const led = new Ledger(
+      () => now,
+      () => undefined,
+    )
     const a = led.addOwner('task A')
     const b = led.addOwner('task B')
     const mm = led.alloc('mm_struct', 1024, a, 'mm of A', ['mm_alloc'])

@@ -15,12 +15,17 @@ machine:
 steps:
   - spawn: { task: self }
   - open: { task: self, device: hmm_dmirror0, fd: fd0 }
-${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+${steps
+  .trim()
+  .split('\n')
+  .map((l) => '  ' + l.trim())
+  .join('\n')}
 `
   return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
 }
 
-const failed = (r: RunRecord) => r.expects.rows.filter((e) => !e.passed).map((e) => `${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+const failed = (r: RunRecord) =>
+  r.expects.rows.filter((e) => !e.passed).map((e) => `${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
 const rets = (r: RunRecord, op: string) => r.steps.rows.filter((s) => s.op === op).map((s) => s.ret)
 
 describe('hugetlb pool and MAP_HUGETLB', () => {
@@ -196,7 +201,11 @@ steps:
   - open: { task: self, device: c2, fd: f2 }
   - open: { task: self, device: c3, fd: f3 }
   - open: { task: self, device: p0, fd: f0 }
-${steps.trim().split('\n').map((l) => '  ' + l.trim()).join('\n')}
+${steps
+  .trim()
+  .split('\n')
+  .map((l) => '  ' + l.trim())
+  .join('\n')}
 `
     return runScenario(parseScenario(y, 't.yaml'), { design: 'D5' })
   }
@@ -281,7 +290,10 @@ describe('random sequences over hugetlb, tmpfiles, GUP pins, FAIL_ALLOC and cohe
       let child = 0
       for (let i = 0; i < 25; i++) {
         let op = OPS[Math.floor(r() * OPS.length)] as string
-        op = op.replace('SHARED', r() < 0.5 ? 'true' : 'false').replace('FAST', r() < 0.5 ? 'true' : 'false').replace('DEV', r() < 0.5 ? 'fp' : 'fc')
+        op = op
+          .replace('SHARED', r() < 0.5 ? 'true' : 'false')
+          .replace('FAST', r() < 0.5 ? 'true' : 'false')
+          .replace('DEV', r() < 0.5 ? 'fp' : 'fc')
         if (op.includes('CHILD')) op = op.replace('CHILD', `c${child++}`)
         steps.push(op)
       }
@@ -317,7 +329,17 @@ ${Array.from({ length: child }, (_, k) => `  - exit: { task: c${k} }`).join('\n'
       for (const [k, v] of Object.entries(res.aggregates.counters)) total[k] = (total[k] ?? 0) + v
     }
     // the sequences do reach the paths under test
-    for (const k of ['hugetlb_fault', 'gup.pinned_pages', 'gup.got_pages', 'gup.longterm_migrated', 'migrate_to_device.thp_fallback', 'migrate_to_ram', 'cow_break', 'pagecache.pwrite_pages']) expect(total[k] ?? 0, k).toBeGreaterThan(0)
+    for (const k of [
+      'hugetlb_fault',
+      'gup.pinned_pages',
+      'gup.got_pages',
+      'gup.longterm_migrated',
+      'migrate_to_device.thp_fallback',
+      'migrate_to_ram',
+      'cow_break',
+      'pagecache.pwrite_pages',
+    ])
+      expect(total[k] ?? 0, k).toBeGreaterThan(0)
   })
 })
 
@@ -362,7 +384,7 @@ describe('patterns with per_round inside repeat', () => {
 })
 
 describe('MADV_HUGEPAGE on a private file mapping', () => {
-  it("faults 4 KiB pages from the page cache; file holes and mapped page-cache pages are not migrated, COW copies are", () => {
+  it('faults 4 KiB pages from the page cache; file holes and mapped page-cache pages are not migrated, COW copies are', () => {
     const r = run(`
       - open_tmpfile: { task: self, fd: f, size: 2M }
       - pwrite: { task: self, fd: f, pattern: { index_plus: 1 } }

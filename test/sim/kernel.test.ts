@@ -36,15 +36,21 @@ describe('engine', () => {
     const e = new Engine()
     const q = new WaitQueue('q')
     const out: string[] = []
-    e.spawn('waiter', (function* () {
-      yield waitOn(q)
-      out.push(`woken@${e.now}`)
-    })())
-    e.spawn('waker', (function* () {
-      yield sleep(100)
-      out.push(`wake@${e.now}`)
-      e.wakeUpAll(q)
-    })())
+    e.spawn(
+      'waiter',
+      (function* () {
+        yield waitOn(q)
+        out.push(`woken@${e.now}`)
+      })(),
+    )
+    e.spawn(
+      'waker',
+      (function* () {
+        yield sleep(100)
+        out.push(`wake@${e.now}`)
+        e.wakeUpAll(q)
+      })(),
+    )
     e.runUntilIdle()
     expect(out).toEqual(['wake@100', 'woken@100'])
   })
@@ -89,7 +95,13 @@ describe('radix page table', () => {
     const child = new RadixPt()
     for (let p = 0; p < 700; p++) parent.set(p, PTE_PRESENT | PTE_WRITE, p + 1)
     const got: number[] = []
-    const n = parent.copyTo(child, 0, 700, (f) => (f & ~PTE_WRITE) | PTE_COW, (pfn) => got.push(pfn))
+    const n = parent.copyTo(
+      child,
+      0,
+      700,
+      (f) => (f & ~PTE_WRITE) | PTE_COW,
+      (pfn) => got.push(pfn),
+    )
     expect(n).toBe(700)
     expect(got.length).toBe(700)
     expect(parent.get(3)).toBe(PTE_PRESENT | PTE_COW)
@@ -103,7 +115,10 @@ describe('ledger', () => {
   it('reports use-after-free and double free with both call paths', () => {
     let now = 0
     const found: Array<{ kind: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
-    const l = new Ledger(() => now, (f) => found.push(f))
+    const l = new Ledger(
+      () => now,
+      (f) => found.push(f),
+    )
     const o = l.addOwner('task A')
     const id = l.alloc('driver_object', 100, o, 'obj', ['open'])
     now = 10
@@ -117,7 +132,10 @@ describe('ledger', () => {
 
   it('counts bytes held for a dead owner as leaked and integrates bytes × seconds', () => {
     let now = 0
-    const l = new Ledger(() => now, () => {})
+    const l = new Ledger(
+      () => now,
+      () => {},
+    )
     const a = l.addOwner('task A')
     const id = l.alloc('pages', 4096, a, 'p', [])
     now = 1e9

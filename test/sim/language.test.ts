@@ -14,7 +14,15 @@ function run(steps: string[], design: 'D1' | 'D2' | 'D4' | 'D5' = 'D5') {
 }
 
 function failed(r: ReturnType<typeof run>): string[] {
-  return r.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.checks.filter((c) => !c.passed).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
+  return r.expects.rows
+    .filter((e) => !e.passed)
+    .map(
+      (e) =>
+        `line ${e.line}: ${e.checks
+          .filter((c) => !c.passed)
+          .map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`)
+          .join('; ')}`,
+    )
 }
 
 function err(steps: string[]): ScenarioError {
@@ -50,17 +58,38 @@ describe('threads share one mm (copy_mm with CLONE_VM: mmget)', () => {
     const exits = r.markers.rows.filter((m) => m.kind === 'exit')
     const mmput = r.markers.rows.find((m) => m.kind === '__mmput')
     expect(exits).toHaveLength(3)
-    expect(r.markers.rows.indexOf(mmput as (typeof r.markers.rows)[number])).toBeGreaterThan(r.markers.rows.indexOf(exits[2] as (typeof r.markers.rows)[number]))
+    expect(r.markers.rows.indexOf(mmput as (typeof r.markers.rows)[number])).toBeGreaterThan(
+      r.markers.rows.indexOf(exits[2] as (typeof r.markers.rows)[number]),
+    )
   })
 
   it('threads share the fd table: a thread exit closes nothing, the last one closes everything', () => {
-    const r = run(['- spawn: { task: A }', '- thread: { task: A, child: T }', '- open: { task: T, device: gpu0, fd: f }', '- exit: { task: T }', '- expect: { live: { type: file, count: 1 } }', '- dup: { task: A, fd: f, as: g }', '- expect: { ret: 0 }', '- exit: { task: A }', '- sleep: 1ms', '- expect: { live: { type: file, count: 0 } }'])
+    const r = run([
+      '- spawn: { task: A }',
+      '- thread: { task: A, child: T }',
+      '- open: { task: T, device: gpu0, fd: f }',
+      '- exit: { task: T }',
+      '- expect: { live: { type: file, count: 1 } }',
+      '- dup: { task: A, fd: f, as: g }',
+      '- expect: { ret: 0 }',
+      '- exit: { task: A }',
+      '- sleep: 1ms',
+      '- expect: { live: { type: file, count: 0 } }',
+    ])
     expect(failed(r)).toEqual([])
     expect(r.markers.rows.filter((m) => m.kind === 'release')).toHaveLength(1)
   })
 
   it('execve by a thread makes the other threads exit (de_thread)', () => {
-    const r = run(['- spawn: { task: A }', '- thread: { task: A, child: T }', '- execve: { task: T, old_mm: old }', '- expect: { mm: { task: old, phase: freed } }', '- expect: { mm: { task: T, mm_users: 1, phase: live } }', '- open: { task: A, device: gpu0, fd: f }', '- expect: { ret: -ESRCH }'])
+    const r = run([
+      '- spawn: { task: A }',
+      '- thread: { task: A, child: T }',
+      '- execve: { task: T, old_mm: old }',
+      '- expect: { mm: { task: old, phase: freed } }',
+      '- expect: { mm: { task: T, mm_users: 1, phase: live } }',
+      '- open: { task: A, device: gpu0, fd: f }',
+      '- expect: { ret: -ESRCH }',
+    ])
     expect(failed(r)).toEqual([])
     expect(r.markers.rows.filter((m) => m.kind === 'exit').map((m) => m.label)).toEqual(['A (pid 100)'])
   })
@@ -68,7 +97,13 @@ describe('threads share one mm (copy_mm with CLONE_VM: mmget)', () => {
 
 describe('vfork (wait_for_vfork_done)', () => {
   it("the parent's next step waits until the child execs", () => {
-    const r = run(['- spawn: { task: A }', '- vfork: { task: A, child: C }', '- background: { steps: [ { sleep: 3ms }, { execve: { task: C } } ] }', '- spawn: { task: X }', '- open: { task: A, device: gpu0, fd: f }'])
+    const r = run([
+      '- spawn: { task: A }',
+      '- vfork: { task: A, child: C }',
+      '- background: { steps: [ { sleep: 3ms }, { execve: { task: C } } ] }',
+      '- spawn: { task: X }',
+      '- open: { task: A, device: gpu0, fd: f }',
+    ])
     const open = r.steps.rows.find((s) => s.op === 'open')
     const exec = r.markers.rows.find((m) => m.kind === 'exec')
     expect(exec).toBeDefined()
@@ -93,7 +128,7 @@ describe('execve', () => {
       '- open_tmpfile: { task: A, fd: tmp, size: 8K, cloexec: true }',
       '- dup: { task: A, fd: keep, as: keep2, cloexec: true }',
       '- execve: { task: A, old_mm: old }',
-      "- expect: { mm: { task: old, phase: released, mm_users: 0 } }",
+      '- expect: { mm: { task: old, phase: released, mm_users: 0 } }',
       '- expect: { live: { type: file, count: 1 } }',
       '- close: { task: A, fd: gone }',
       '- expect: { ret: -EBADF }',
@@ -129,7 +164,24 @@ describe('dup and SCM_RIGHTS', () => {
   })
 
   it('a file in flight is held by the socket until it is received or the socket closes', () => {
-    const r = run(['- spawn: { task: A }', '- spawn: { task: B }', '- open: { task: A, device: gpu0, fd: f }', '- send_fd: { task: A, fd: f, socket: s }', '- exit: { task: A }', '- sleep: 1ms', '- expect: { live: { type: file, count: 1 } }', '- recv_fd: { task: B, socket: s, fd: g }', '- expect: { ret: 0 }', '- close: { task: B, fd: g }', '- expect: { live: { type: file, count: 0 } }', '- recv_fd: { task: B, socket: s, fd: h }', '- expect: { ret: -EAGAIN }', '- close_socket: { task: B, socket: s }', '- send_fd: { task: B, fd: g, socket: s }', '- expect: { ret: -EBADF }'])
+    const r = run([
+      '- spawn: { task: A }',
+      '- spawn: { task: B }',
+      '- open: { task: A, device: gpu0, fd: f }',
+      '- send_fd: { task: A, fd: f, socket: s }',
+      '- exit: { task: A }',
+      '- sleep: 1ms',
+      '- expect: { live: { type: file, count: 1 } }',
+      '- recv_fd: { task: B, socket: s, fd: g }',
+      '- expect: { ret: 0 }',
+      '- close: { task: B, fd: g }',
+      '- expect: { live: { type: file, count: 0 } }',
+      '- recv_fd: { task: B, socket: s, fd: h }',
+      '- expect: { ret: -EAGAIN }',
+      '- close_socket: { task: B, socket: s }',
+      '- send_fd: { task: B, fd: g, socket: s }',
+      '- expect: { ret: -EBADF }',
+    ])
     expect(failed(r)).toEqual([])
   })
 
@@ -144,22 +196,54 @@ describe('dup and SCM_RIGHTS', () => {
 describe('MADV_DONTFORK / MADV_WIPEONFORK', () => {
   const base = ['- spawn: { task: A }', '- mmap: { task: A, region: buf, size: 64K }', '- write_data: { task: A, region: buf, pattern: index }']
   it('DONTFORK: no VMA in the child and no PROTECTION_PAGE on the parent', () => {
-    const r = run([...base, '- madvise: { task: A, region: buf, advice: dontfork }', '- fork: { task: A, child: B }', '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 0 } }', '- touch: { task: B, region: buf }', '- expect: { ret: -EFAULT }'])
+    const r = run([
+      ...base,
+      '- madvise: { task: A, region: buf, advice: dontfork }',
+      '- fork: { task: A, child: B }',
+      '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 0 } }',
+      '- touch: { task: B, region: buf }',
+      '- expect: { ret: -EFAULT }',
+    ])
     expect(failed(r)).toEqual([])
   })
   it('WIPEONFORK: the child reads zeros; the parent keeps its data and sees no PROTECTION_PAGE', () => {
-    const r = run([...base, '- madvise: { task: A, region: buf, advice: wipeonfork }', '- fork: { task: A, child: B }', '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 0 } }', '- touch: { task: B, region: buf, write: true }', '- expect: { ret: 0, memory: { task: B, region: buf, pattern: zero } }', '- expect: { memory: { task: A, region: buf, pattern: index } }'])
+    const r = run([
+      ...base,
+      '- madvise: { task: A, region: buf, advice: wipeonfork }',
+      '- fork: { task: A, child: B }',
+      '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 0 } }',
+      '- touch: { task: B, region: buf, write: true }',
+      '- expect: { ret: 0, memory: { task: B, region: buf, pattern: zero } }',
+      '- expect: { memory: { task: A, region: buf, pattern: index } }',
+    ])
     expect(failed(r)).toEqual([])
   })
   it('the flags split a VMA and DOFORK merges it back', () => {
-    const r = run([...base, '- madvise: { task: A, region: buf, size: 16K, advice: dontfork }', '- madvise: { task: A, region: buf, size: 16K, advice: dofork }', '- fork: { task: A, child: B }', '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 1 } }', '- expect: { memory: { task: B, region: buf, pattern: index } }'])
+    const r = run([
+      ...base,
+      '- madvise: { task: A, region: buf, size: 16K, advice: dontfork }',
+      '- madvise: { task: A, region: buf, size: 16K, advice: dofork }',
+      '- fork: { task: A, child: B }',
+      '- expect: { counter: { name: invalidate.PROTECTION_PAGE, value: 1 } }',
+      '- expect: { memory: { task: B, region: buf, pattern: index } }',
+    ])
     expect(failed(r)).toEqual([])
   })
 })
 
 describe('expect.order', () => {
   it('passes when the first markers of each kind happened in order, and says why not otherwise', () => {
-    const r = run(['- spawn: { task: A }', '- open: { task: A, device: gpu0, fd: f }', '- mirror: { task: A, fd: f }', '- exit: { task: A }', '- sleep: 1ms', '- expect: { order: [notifier_release, release] }', '- expect: { order: [release, notifier_release] }', '- expect: { order: [exec, release] }', '- expect: { order: [{ marker: release, match: "gpu0 file" }, { marker: release, match: "gpu0" }] }'])
+    const r = run([
+      '- spawn: { task: A }',
+      '- open: { task: A, device: gpu0, fd: f }',
+      '- mirror: { task: A, fd: f }',
+      '- exit: { task: A }',
+      '- sleep: 1ms',
+      '- expect: { order: [notifier_release, release] }',
+      '- expect: { order: [release, notifier_release] }',
+      '- expect: { order: [exec, release] }',
+      '- expect: { order: [{ marker: release, match: "gpu0 file" }, { marker: release, match: "gpu0" }] }',
+    ])
     const [ok, wrong, missing, same] = r.expects.rows
     expect(ok?.passed).toBe(true)
     expect(wrong?.passed).toBe(false)

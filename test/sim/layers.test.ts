@@ -113,7 +113,9 @@ describe('src/sim import rules', () => {
   const g = graph()
 
   it('parses imports, re-exports and import() types', () => {
-    const got = importsOf(`import a from './a'\nimport type { B } from './b'\nimport { type C } from './c'\nimport { type D, E } from './d'\nexport { F } from './f'\nexport type { G } from './g'\nlet x: import('./h').H\n`)
+    const got = importsOf(
+      `import a from './a'\nimport type { B } from './b'\nimport { type C } from './c'\nimport { type D, E } from './d'\nexport { F } from './f'\nexport type { G } from './g'\nlet x: import('./h').H\n`,
+    )
     expect(got).toEqual([
       { spec: './a', typeOnly: false },
       { spec: './b', typeOnly: true },

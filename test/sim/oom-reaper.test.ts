@@ -67,16 +67,22 @@ steps:
     const counters = new Map<string, number>()
     w.hooks.on('counter', (e) => counters.set(e.name, (counters.get(e.name) ?? 0) + e.by))
     const mm = spawnTask(w, 'V', []).mm!
-    w.engine.spawn('writer', (function* () {
-      yield* mmapWriteLock(w, mm)
-      yield sleep(5e9)
-      mmapWriteUnlock(w, mm)
-    })())
+    w.engine.spawn(
+      'writer',
+      (function* () {
+        yield* mmapWriteLock(w, mm)
+        yield sleep(5e9)
+        mmapWriteUnlock(w, mm)
+      })(),
+    )
     let reaped = -1
-    w.engine.spawn('oom_reaper', (function* () {
-      yield sleep(1)
-      reaped = yield* oomReapTask(w, mm, [])
-    })())
+    w.engine.spawn(
+      'oom_reaper',
+      (function* () {
+        yield sleep(1)
+        reaped = yield* oomReapTask(w, mm, [])
+      })(),
+    )
     w.engine.runUntilIdle()
     expect(reaped).toBe(0)
     expect(counters.get('oom_reaper.trylock_failed')).toBe(MAX_OOM_REAP_RETRIES)

@@ -71,7 +71,17 @@ describe('scenario errors name file, line and field', () => {
   })
 
   it('an unknown device and an unknown IOMMU', () => {
-    const e = err(['name: x', 'machine:', '  devices:', '    - { name: gpu0, iommu: nope }', 'steps:', '  - spawn: { task: A }', '  - open: { task: A, device: gpu9, fd: f }'].join('\n'))
+    const e = err(
+      [
+        'name: x',
+        'machine:',
+        '  devices:',
+        '    - { name: gpu0, iommu: nope }',
+        'steps:',
+        '  - spawn: { task: A }',
+        '  - open: { task: A, device: gpu9, fd: f }',
+      ].join('\n'),
+    )
     expect(e.message).toContain('bad.yaml:4: machine.devices[0].iommu: unknown IOMMU "nope"')
     expect(e.message).toContain('bad.yaml:7: steps[1].open.device: unknown device "gpu9"')
   })

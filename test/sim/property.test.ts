@@ -15,21 +15,44 @@ const pages = fc.integer({ min: 1, max: 64 })
 
 /** One random step; `api` allows device users with no file (which leak by design under fd designs). */
 function stepArb(api: boolean): fc.Arbitrary<StepT> {
-  const devRef = api ? fc.oneof(fd.map((f) => ({ fd: f })), fc.constantFrom(...DEVICES).map((d) => ({ device: d }))) : fd.map((f) => ({ fd: f }))
+  const devRef = api
+    ? fc.oneof(
+        fd.map((f) => ({ fd: f })),
+        fc.constantFrom(...DEVICES).map((d) => ({ device: d })),
+      )
+    : fd.map((f) => ({ fd: f }))
   const range = fc.record({ task, region, off: fc.integer({ min: 0, max: 15 }), n: fc.integer({ min: 1, max: 16 }) })
   const r = (x: { task: string; region: string; off: number; n: number }) => ({ task: x.task, region: x.region, offset: x.off * 4096, size: x.n * 4096 })
   return fc.oneof(
-    fc.record({ task, n: pages, huge: fc.boolean(), shared: fc.boolean(), prot: fc.constantFrom('rw', 'r', 'none') as fc.Arbitrary<'rw' | 'r' | 'none'> }).map((x) => ({
-      mmap: { task: x.task, region: 'r3', size: (x.huge ? 1024 : x.n + 16) * 4096, huge: x.huge, shared: x.shared, prot: x.prot },
-    })),
+    fc
+      .record({ task, n: pages, huge: fc.boolean(), shared: fc.boolean(), prot: fc.constantFrom('rw', 'r', 'none') as fc.Arbitrary<'rw' | 'r' | 'none'> })
+      .map((x) => ({
+        mmap: { task: x.task, region: 'r3', size: (x.huge ? 1024 : x.n + 16) * 4096, huge: x.huge, shared: x.shared, prot: x.prot },
+      })),
     fc.tuple(range, fc.boolean()).map(([x, w]) => ({ touch: { ...r(x), write: w } })),
-    fc.tuple(range, fc.constantFrom('index', 'neg_index') as fc.Arbitrary<'index' | 'neg_index'>).map(([x, pat]) => ({ write_data: { ...r(x), pattern: pat } })),
+    fc
+      .tuple(range, fc.constantFrom('index', 'neg_index') as fc.Arbitrary<'index' | 'neg_index'>)
+      .map(([x, pat]) => ({ write_data: { ...r(x), pattern: pat } })),
     fc.record({ task, device: fc.constantFrom(...DEVICES), fd }).map((x) => ({ open: x })),
     fc.tuple(task, devRef).map(([t, d]) => ({ mirror: { task: t, ...d } })),
     ...Array.from({ length: 6 }, () =>
-      fc.tuple(range, devRef, fc.constantFrom('device_read', 'device_write', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive')).map(
-        ([x, d, op]) => ({ [op]: { ...r(x), ...d } }) as unknown as StepT,
-      ),
+      fc
+        .tuple(
+          range,
+          devRef,
+          fc.constantFrom(
+            'device_read',
+            'device_write',
+            'device_read',
+            'device_write',
+            'migrate_to_device',
+            'migrate_to_system',
+            'snapshot',
+            'exclusive',
+            'check_exclusive',
+          ),
+        )
+        .map(([x, d, op]) => ({ [op]: { ...r(x), ...d } }) as unknown as StepT),
     ),
     fc.record({ task, child: fc.constantFrom('C0', 'C1', 'C2') }).map((x) => ({ fork: x })),
     task.map((t) => ({ exit: { task: t } })),
@@ -37,15 +60,24 @@ function stepArb(api: boolean): fc.Arbitrary<StepT> {
     fc.record({ task, fd }).map((x) => ({ close: x })),
     range.map((x) => ({ munmap: r(x) })),
     fc.tuple(range, fc.constantFrom('r', 'rw', 'none') as fc.Arbitrary<'r' | 'rw' | 'none'>).map(([x, p]) => ({ mprotect: { ...r(x), prot: p } })),
-    fc.tuple(range, fc.constantFrom('dontneed', 'pageout', 'collapse', 'hugepage') as fc.Arbitrary<'dontneed' | 'pageout' | 'collapse' | 'hugepage'>).map(([x, a]) => ({ madvise: { ...r(x), advice: a } })),
+    fc
+      .tuple(range, fc.constantFrom('dontneed', 'pageout', 'collapse', 'hugepage') as fc.Arbitrary<'dontneed' | 'pageout' | 'collapse' | 'hugepage'>)
+      .map(([x, a]) => ({ madvise: { ...r(x), advice: a } })),
     range.map((x) => ({ mremap: { ...r(x), dontunmap: x.off % 2 === 0 } })),
     range.map((x) => ({ thp_split: r(x) })),
     range.map((x) => ({ numa_migrate: r(x) })),
     range.map((x) => ({ clear_refs: r(x) })),
     range.map((x) => ({ writeback: r(x) })),
-    fc.record({ task, region, count: fc.integer({ min: 1, max: 8 }), event: fc.constantFrom('clear', 'unmap', 'protection', 'migrate') as fc.Arbitrary<'clear' | 'unmap' | 'protection' | 'migrate'> }).map((x) => ({
-      invalidation_storm: { ...x, pages: 4, interval: 3000, background: true },
-    })),
+    fc
+      .record({
+        task,
+        region,
+        count: fc.integer({ min: 1, max: 8 }),
+        event: fc.constantFrom('clear', 'unmap', 'protection', 'migrate') as fc.Arbitrary<'clear' | 'unmap' | 'protection' | 'migrate'>,
+      })
+      .map((x) => ({
+        invalidation_storm: { ...x, pages: 4, interval: 3000, background: true },
+      })),
     fc.tuple(task, fd, fc.integer({ min: 1, max: 64 })).map(([t, f, k]) => ({ alloc_bo: { task: t, fd: f, size: k * 4096 } })),
     fc.integer({ min: 0, max: 3_000_000 }).map((ns) => ({ sleep: ns })),
   )
@@ -86,10 +118,15 @@ const MEMORY_SAFETY = new Set(['use_after_free', 'double_free', 'refcount_underf
 describe('random step sequences (fast-check)', () => {
   it('never crash the simulator under any design, broken ones included', () => {
     fc.assert(
-      fc.property(fc.array(stepArb(true), { maxLength: 30 }), fc.constantFrom('D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2') as fc.Arbitrary<'D1'>, fc.nat(1000), (steps, design, seed) => {
-        const r = runScenario(scenario(steps), { design, seed, maxEvents: 2_000_000 })
-        expect(r.outcome.status).not.toBe('stopped')
-      }),
+      fc.property(
+        fc.array(stepArb(true), { maxLength: 30 }),
+        fc.constantFrom('D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2') as fc.Arbitrary<'D1'>,
+        fc.nat(1000),
+        (steps, design, seed) => {
+          const r = runScenario(scenario(steps), { design, seed, maxEvents: 2_000_000 })
+          expect(r.outcome.status).not.toBe('stopped')
+        },
+      ),
       { numRuns: 150 },
     )
   })
@@ -123,11 +160,16 @@ describe('random step sequences (fast-check)', () => {
 
   it('are deterministic: the same sequence and seed give the same JSON', () => {
     fc.assert(
-      fc.property(fc.array(stepArb(true), { maxLength: 25 }), fc.constantFrom('D1', 'D4', 'D5', 'D6', 'B2') as fc.Arbitrary<'D1'>, fc.nat(1000), (steps, design, seed) => {
-        const a = JSON.stringify(runScenario(scenario(steps), { design, seed }))
-        const b = JSON.stringify(runScenario(scenario(steps), { design, seed }))
-        expect(a).toBe(b)
-      }),
+      fc.property(
+        fc.array(stepArb(true), { maxLength: 25 }),
+        fc.constantFrom('D1', 'D4', 'D5', 'D6', 'B2') as fc.Arbitrary<'D1'>,
+        fc.nat(1000),
+        (steps, design, seed) => {
+          const a = JSON.stringify(runScenario(scenario(steps), { design, seed }))
+          const b = JSON.stringify(runScenario(scenario(steps), { design, seed }))
+          expect(a).toBe(b)
+        },
+      ),
       { numRuns: 40 },
     )
   })

@@ -14,7 +14,9 @@ describe('shipped scenarios', () => {
     for (const d of scenarioDesigns(sc)) {
       it(`${f} passes its expects under ${d}`, () => {
         const r = runScenario(sc, { design: d })
-        const failed = r.expects.rows.filter((e) => !e.passed).map((e) => `line ${e.line}: ${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join("; ")}`)
+        const failed = r.expects.rows
+          .filter((e) => !e.passed)
+          .map((e) => `line ${e.line}: ${e.what}: ${e.checks.map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`).join('; ')}`)
         expect(failed).toEqual([])
         expect(r.outcome.status).toBe('passed')
         expect(r.expects.rows.length).toBeGreaterThan(0)

@@ -74,7 +74,11 @@ describe('notifier callbacks take their time inside the SRCU read section', () =
   it('free_notifier (call_srcu after mmu_notifier_put) cannot run before an in-flight invalidate_range_start returns', () => {
     const { w, mm, sub, freedAt } = setup(10 * MS)
     let invDone = -1
-    w.engine.spawn('munmap', withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0), () => (invDone = w.engine.now))
+    w.engine.spawn(
+      'munmap',
+      withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0),
+      () => (invDone = w.engine.now),
+    )
     // the last put comes 1 ms into the 10 ms device invalidation
     w.engine.at(1 * MS, 'put', () => mmuNotifierPut(w, sub, []))
     w.engine.runUntilIdle()
@@ -87,8 +91,11 @@ describe('notifier callbacks take their time inside the SRCU read section', () =
   })
 
   it('a callback shorter than the grace period does not delay free_notifier', () => {
-    const { w, mm, sub, freedAt } = setup(1 * MS / 2)
-    w.engine.spawn('munmap', withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0))
+    const { w, mm, sub, freedAt } = setup((1 * MS) / 2)
+    w.engine.spawn(
+      'munmap',
+      withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0),
+    )
     w.engine.at(100_000, 'put', () => mmuNotifierPut(w, sub, []))
     w.engine.runUntilIdle()
     expect(freedAt()).toBe(100_000 + w.costs.srcu_gp)
@@ -97,7 +104,10 @@ describe('notifier callbacks take their time inside the SRCU read section', () =
 
   it('a driver that frees its subscription without waiting for SRCU is caught by the walk that resumes', () => {
     const { w, mm, sub } = setup(10 * MS)
-    w.engine.spawn('munmap', withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0))
+    w.engine.spawn(
+      'munmap',
+      withInvalidation(w, { mm, start: 0, end: 16, event: 'UNMAP', blockable: true, owner: -1 }, [], () => 0),
+    )
     // kfree instead of mmu_notifier_put: unhashed and freed at once, 1 ms into the callback
     w.engine.at(1 * MS, 'kfree', () => {
       sub.hashed = false

@@ -5,7 +5,10 @@ import type { World } from '../../src/sim/world'
 /** Runs `steps` (under D5, dmirror0) with `machine`; returns the result and the world. */
 function run(steps: string, machine = '') {
   let world: World | null = null
-  const r = runScenario(parseScenario(`name: swap\ndesigns: [D5]\n${machine}\nsteps:\n${steps}`, 'swap.yaml'), { design: 'D5', hooks: { world: (w) => (world = w) } })
+  const r = runScenario(parseScenario(`name: swap\ndesigns: [D5]\n${machine}\nsteps:\n${steps}`, 'swap.yaml'), {
+    design: 'D5',
+    hooks: { world: (w) => (world = w) },
+  })
   return { r, w: world as unknown as World }
 }
 

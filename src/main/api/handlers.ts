@@ -42,7 +42,9 @@ export function createHandlers(services: LabServices): RouteHandlers {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
       const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
       const scenarioPath = input.scenarioId ? scenarios.resolveId(input.scenarioId) : undefined
-      const referenced = probed ? undefined : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath, services.machineRoots))
+      const referenced = probed
+        ? undefined
+        : await badRequestOnError(() => resolveMachineRef(scenario.text, scenario.fileName, scenarioPath, services.machineRoots))
       const started = await badRequestOnError(() =>
         experiments.start({
           scenarioText: scenario.text,
@@ -77,7 +79,8 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'runs.series': async ({ runId }, ctx) => {
       const packed = packSeries(await storeCall(() => store.getRunSeries(runId)))
       // Electron IPC carries bytes (structured clone); the browser host's JSON body carries base64.
-      const data = ctx.host === 'electron' ? packed.bytes : Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength).toString('base64')
+      const data =
+        ctx.host === 'electron' ? packed.bytes : Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength).toString('base64')
       return { encoding: SERIES_BLOCK_ENCODING, series: packed.series, byteLength: packed.bytes.byteLength, data, bad: packed.bad }
     },
     'runs.cancel': ({ runId }) => ({ cancelled: experiments.cancelRun(runId) }),
@@ -115,7 +118,12 @@ export function createHandlers(services: LabServices): RouteHandlers {
         }
         const html = await exportReport(store, target, 'html', opts)
         const pdf = await ctx.printToPdf(html.content)
-        return { fileName: html.fileName.replace(/\.html$/, '') + '.pdf', mimeType: 'application/pdf', content: Buffer.from(pdf).toString('base64'), encoding: 'base64' as const }
+        return {
+          fileName: html.fileName.replace(/\.html$/, '') + '.pdf',
+          mimeType: 'application/pdf',
+          content: Buffer.from(pdf).toString('base64'),
+          encoding: 'base64' as const,
+        }
       } catch (err) {
         if (err instanceof ReportError || err instanceof StoreError) throw new ApiError(err.code === 'io' ? 'internal' : 'bad_request', err.message)
         throw err

@@ -27,7 +27,9 @@ export function recordSummary(r: RunRecord | StoredRecord): string {
   const o = r.outcome
   const passed = r.expects.rows.filter((e) => e.passed).length
   const lines: string[] = []
-  const params = Object.entries(r.meta.parameters).map(([k, v]) => ` ${k}=${String(v)}`).join('')
+  const params = Object.entries(r.meta.parameters)
+    .map(([k, v]) => ` ${k}=${String(v)}`)
+    .join('')
   lines.push(
     `${statusMark(status)} ${r.meta.design.id} ${r.meta.scenario.name}  seed ${r.meta.seed}${params}  ${statusWords(status, o.stop)}  ${fmtNs(o.simulatedNs)} simulated, ${o.events} events` +
       `  expects ${passed}/${r.expects.total}  findings ${r.findings.total}`,
@@ -37,7 +39,10 @@ export function recordSummary(r: RunRecord | StoredRecord): string {
     `    leaked at end ${fmtBytes(a.leaked.endBytes)}, peak ${fmtBytes(a.leaked.peakBytes)}, ${a.leaked.byteSeconds.toExponential(2)} B·s;` +
       ` invalidations ${a.invalidations.count} costing ${fmtNs(a.invalidations.totalNs)}${kept(r.invalidations)}`,
   )
-  const leaks = r.leaks.rows.filter((l) => l.byteSeconds > 0).sort((x, y) => y.byteSeconds - x.byteSeconds).slice(0, 4)
+  const leaks = r.leaks.rows
+    .filter((l) => l.byteSeconds > 0)
+    .sort((x, y) => y.byteSeconds - x.byteSeconds)
+    .slice(0, 4)
   for (const l of leaks) {
     const dur = l.until === null ? ` from ${fmtNs(l.since)} to the end` : ` for ${fmtNs(l.until - l.since)}`
     lines.push(`    ${l.owner}: ${fmtBytes(l.peakBytes)} of ${l.objectType} kept after exit${dur}`)
@@ -63,8 +68,12 @@ export function sweepSummaryText(s: SweepSummary): string {
     const kinds = Object.entries(g.fractions)
       .map(([k, f]) => `${k} in ${g.hits[k]}/${finished} seeds (${(f * 100).toFixed(1)}%)`)
       .join(', ')
-    const params = Object.entries(g.parameters).map(([k, v]) => ` ${k}=${String(v)}`).join('')
-    lines.push(`  sweep ${g.design}${params}: ${g.seeds.length} seeds from ${g.seeds[0]}: ${kinds || 'no findings'}${g.failedSeeds.length ? `; expects failed in ${g.failedSeeds.length} seeds` : ''}${g.unfinishedSeeds.length ? `; ${g.unfinishedSeeds.length} seeds did not finish` : ''}`)
+    const params = Object.entries(g.parameters)
+      .map(([k, v]) => ` ${k}=${String(v)}`)
+      .join('')
+    lines.push(
+      `  sweep ${g.design}${params}: ${g.seeds.length} seeds from ${g.seeds[0]}: ${kinds || 'no findings'}${g.failedSeeds.length ? `; expects failed in ${g.failedSeeds.length} seeds` : ''}${g.unfinishedSeeds.length ? `; ${g.unfinishedSeeds.length} seeds did not finish` : ''}`,
+    )
   }
   for (const c of s.checks) lines.push(`    ${c.passed ? '✓' : '✗'} sweep_expect ${c.what}`)
   lines.push(`  sweep ${s.passed ? 'passed' : 'failed'}`)

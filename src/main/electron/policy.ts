@@ -48,13 +48,7 @@ export function navigationAllowed(targetUrl: string, rendererUrl: string): boole
 }
 
 /** Checklist 15 (`shell.openExternal`): only https links to these documentation hosts. */
-export const EXTERNAL_URL_ALLOWLIST: readonly string[] = [
-  'www.kernel.org',
-  'docs.kernel.org',
-  'lore.kernel.org',
-  'github.com',
-  'www.electronjs.org',
-]
+export const EXTERNAL_URL_ALLOWLIST: readonly string[] = ['www.kernel.org', 'docs.kernel.org', 'lore.kernel.org', 'github.com', 'www.electronjs.org']
 
 /** True if a link may be opened in the user's browser. */
 export function isAllowedExternalUrl(url: string): boolean {

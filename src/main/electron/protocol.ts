@@ -70,14 +70,19 @@ export async function answerAppRequest(method: string, url: string, rendererDir:
 
 /** Registers the scheme as standard and secure; must run before the app is ready. */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, stream: false, codeCache: true } }])
+  protocol.registerSchemesAsPrivileged([
+    { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, stream: false, codeCache: true } },
+  ])
 }
 
 /** Serves the scheme, and refuses `file://` altogether (nothing of the app is loaded from it). */
 export function serveAppScheme(rendererDir: string): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const answer = await answerAppRequest(request.method, request.url, rendererDir)
-    return new Response(request.method === 'HEAD' ? null : (answer.body as ConstructorParameters<typeof Response>[0]), { status: answer.status, headers: answer.headers })
+    return new Response(request.method === 'HEAD' ? null : (answer.body as ConstructorParameters<typeof Response>[0]), {
+      status: answer.status,
+      headers: answer.headers,
+    })
   })
   protocol.handle('file', () => new Response('file:// is not served by HMM Lab', { status: 403, headers: { 'Content-Type': 'text/plain' } }))
 }

@@ -39,7 +39,8 @@ export const utilityRunProcess: SpawnRunProcess = (file, args, execArgv) => {
     onMessage: (fn) => void child.on('message', (msg: unknown) => fn(msg as FromRunProcess)),
     onExit: (fn) => void child.on('exit', () => fn()),
     // A V8 fatal error (e.g. out of memory) in the child: its exit follows and ends the run.
-    onError: (fn) => void child.on('error', (type: string, location: string) => fn(new Error(`${type} at ${location}: out of memory or another fatal V8 error`))),
+    onError: (fn) =>
+      void child.on('error', (type: string, location: string) => fn(new Error(`${type} at ${location}: out of memory or another fatal V8 error`))),
     kill: () => {
       if (child.pid !== undefined) {
         try {

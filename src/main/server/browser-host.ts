@@ -113,7 +113,12 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   // A request Node cannot parse (bad request line, bad headers): 400, before any other check.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy()
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request'
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   })
 
@@ -140,7 +145,8 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       let input: unknown = {}
       if (body.length > 0) {
         const nesting = jsonDepth(body, JSON_BODY_MAX_DEPTH)
-        if (nesting.overAtLine > 0) return sendJson(res, 400, errorBody('bad_request', `body line ${nesting.overAtLine}: nested deeper than ${JSON_BODY_MAX_DEPTH} levels`))
+        if (nesting.overAtLine > 0)
+          return sendJson(res, 400, errorBody('bad_request', `body line ${nesting.overAtLine}: nested deeper than ${JSON_BODY_MAX_DEPTH} levels`))
         try {
           input = JSON.parse(body)
         } catch {

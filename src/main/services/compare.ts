@@ -39,7 +39,13 @@ export function compareRuns(runs: ComparableRun[]): Comparison {
     }
   })
   return {
-    runs: runs.map((r) => ({ id: r.manifest.id, label: runLabel(r.manifest), design: r.manifest.design, seed: r.manifest.seed, parameters: r.manifest.parameters })),
+    runs: runs.map((r) => ({
+      id: r.manifest.id,
+      label: runLabel(r.manifest),
+      design: r.manifest.design,
+      seed: r.manifest.seed,
+      parameters: r.manifest.parameters,
+    })),
     metrics,
     series: alignSeries(runs.map((r) => r.series)),
     findings: diffFindings(runs),

@@ -84,5 +84,15 @@ export function createLabServices(opts: LabServicesOptions = {}): LabServices {
   const machineRoots = [workspace, builtin]
   const scenarios = new ScenarioLibrary({ builtin, workspace: join(workspace, 'scenarios') }, sim.plan, machineRoots)
   const calibration = new CalibrationService(calibrationPath, (e) => hub?.emit('calibration.progress', e))
-  return { workspace, scenarios, store, pool, experiments, sim, machineRoots, calibration, close: async () => void (await Promise.all([pool.close(), sim.close()])) }
+  return {
+    workspace,
+    scenarios,
+    store,
+    pool,
+    experiments,
+    sim,
+    machineRoots,
+    calibration,
+    close: async () => void (await Promise.all([pool.close(), sim.close()])),
+  }
 }

@@ -47,7 +47,12 @@ export function machineRef(text: string): string | undefined {
  * itself. `scenarioPath` (the file's location on disk, when it has one) anchors relative paths;
  * `roots` are the folders a machine file may come from.
  */
-export async function resolveMachineRef(text: string, fileName: string, scenarioPath: string | undefined, roots: readonly string[]): Promise<MachineOverride | undefined> {
+export async function resolveMachineRef(
+  text: string,
+  fileName: string,
+  scenarioPath: string | undefined,
+  roots: readonly string[],
+): Promise<MachineOverride | undefined> {
   const ref = machineRef(text)
   if (ref === undefined) return undefined
   let machine

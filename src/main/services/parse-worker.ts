@@ -44,7 +44,11 @@ export default function parseTask(task: ParseTask): ParseAnswer {
 /** The scenario binding of the services, with the heavy parts on a worker thread. */
 export interface AsyncSimBinding {
   plan(text: string, fileName: string, machine?: Record<string, unknown>): Promise<ScenarioPlan>
-  validate(text: string, fileName: string, machine?: Record<string, unknown>): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
+  validate(
+    text: string,
+    fileName: string,
+    machine?: Record<string, unknown>,
+  ): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
   jsonSchema: SimBinding['jsonSchema']
   /** `scenarios.import` (an strace log or smaps text as a scenario), on the parser thread. */
   importScenario(request: ImportRequest): Promise<ImportAnswer>
@@ -78,7 +82,10 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
     try {
       answer = await pool.run(task)
     } catch (err) {
-      throw new Error(`${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`, { cause: err })
+      throw new Error(
+        `${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`,
+        { cause: err },
+      )
     }
     if (!answer.ok) throw new Error(answer.message)
     return answer.value

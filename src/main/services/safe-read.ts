@@ -35,7 +35,10 @@ export async function confinedPath(path: string, roots: readonly string[], what 
     real = await realpath(resolve(path))
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
-    throw new SafeReadError(code === 'ENOENT' || code === 'ENOTDIR' ? `${what} ${path}: no such file` : `${what} ${path}: cannot open (${code})`, code === 'ENOTDIR' ? 'ENOENT' : code)
+    throw new SafeReadError(
+      code === 'ENOENT' || code === 'ENOTDIR' ? `${what} ${path}: no such file` : `${what} ${path}: cannot open (${code})`,
+      code === 'ENOTDIR' ? 'ENOENT' : code,
+    )
   }
   const realRoots = await Promise.all(roots.map((r) => realpath(resolve(r)).catch(() => resolve(r))))
   if (!realRoots.some((root) => isInside(real, root))) throw new SafeReadError(`${what} ${path}: outside the allowed folders (${roots.join(', ')})`, 'OUTSIDE')

@@ -97,7 +97,16 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
   return {
     type: 'scatter',
     // Large groups get a level of detail by visible range (one point per grid cell, see lodScatter).
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: true, datasets: groups.length }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
+    data: {
+      datasets: groups.map((g, k) => ({
+        label: g.label,
+        ...scatterLod(g.points, { sorted: true, datasets: groups.length }),
+        backgroundColor: colour(k, 0.7),
+        borderColor: colour(k),
+        pointRadius: 2,
+        ...bigScatterStyle(g.points.length),
+      })),
+    },
     options: {
       ...options,
       scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
@@ -122,7 +131,11 @@ export function histogramConfig(h: Histogram, label: string): Cfg {
       parsing: undefined,
       normalized: undefined,
       scales: {
-        x: { type: 'category', title: { display: true, text: `cost per invalidation (ns/µs/ms${h.log ? ', log bins' : ''})`, color: options.color }, ticks: { maxRotation: 60, autoSkip: true } },
+        x: {
+          type: 'category',
+          title: { display: true, text: `cost per invalidation (ns/µs/ms${h.log ? ', log bins' : ''})`, color: options.color },
+          ticks: { maxRotation: 60, autoSkip: true },
+        },
         y: countAxis('invalidations (count)'),
       },
     } as Cfg['options'],
@@ -135,7 +148,15 @@ export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
   return {
     type: 'line',
     data: {
-      datasets: groups.map((g, k) => ({ label: g.label, data: g.points, stepped: 'after' as const, borderColor: colour(k), backgroundColor: colour(k, 0.2), pointRadius: 0, borderWidth: 1.5 })),
+      datasets: groups.map((g, k) => ({
+        label: g.label,
+        data: g.points,
+        stepped: 'after' as const,
+        borderColor: colour(k),
+        backgroundColor: colour(k, 0.2),
+        pointRadius: 0,
+        borderWidth: 1.5,
+      })),
     },
     options: {
       ...options,
@@ -153,7 +174,16 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
   const options = baseOptions()
   return {
     type: 'scatter',
-    data: { datasets: groups.map((g, k) => ({ label: g.label, ...scatterLod(g.points, { sorted: false, logX: true, logY: true, datasets: groups.length }), backgroundColor: colour(k, 0.7), borderColor: colour(k), pointRadius: 2, ...bigScatterStyle(g.points.length) })) },
+    data: {
+      datasets: groups.map((g, k) => ({
+        label: g.label,
+        ...scatterLod(g.points, { sorted: false, logX: true, logY: true, datasets: groups.length }),
+        backgroundColor: colour(k, 0.7),
+        borderColor: colour(k),
+        pointRadius: 2,
+        ...bigScatterStyle(g.points.length),
+      })),
+    },
     options: {
       ...options,
       scales: {
@@ -198,7 +228,10 @@ export function countsConfig(rows: { label: string; count: number }[], what: str
   const options = baseOptions()
   return {
     type: 'bar',
-    data: { labels: rows.map((r) => r.label), datasets: [{ label: `invalidations by ${what}`, data: rows.map((r) => r.count), backgroundColor: colour(1, 0.8) }] },
+    data: {
+      labels: rows.map((r) => r.label),
+      datasets: [{ label: `invalidations by ${what}`, data: rows.map((r) => r.count), backgroundColor: colour(1, 0.8) }],
+    },
     options: {
       ...options,
       parsing: undefined,
@@ -210,7 +243,12 @@ export function countsConfig(rows: { label: string; count: number }[], what: str
 }
 
 /** Leak waterfall: one floating bar per leak from the owner's end to the free (or run end). */
-export function waterfallConfig(bars: { label: string; x: [number, number]; objectType: string; open: boolean; bytes: number }[], types: string[], endTime: number, design: string): Cfg {
+export function waterfallConfig(
+  bars: { label: string; x: [number, number]; objectType: string; open: boolean; bytes: number }[],
+  types: string[],
+  endTime: number,
+  design: string,
+): Cfg {
   const options = baseOptions()
   const labels = bars.map((b) => b.label)
   return {
@@ -231,7 +269,10 @@ export function waterfallConfig(bars: { label: string; x: [number, number]; obje
       parsing: undefined,
       normalized: undefined,
       indexAxis: 'y',
-      scales: { x: { ...timeAxis(endTime, 'held from owner gone until freed'), min: 0 }, y: { type: 'category', title: { display: true, text: 'object · owner' } } },
+      scales: {
+        x: { ...timeAxis(endTime, 'held from owner gone until freed'), min: 0 },
+        y: { type: 'category', title: { display: true, text: 'object · owner' } },
+      },
       plugins: {
         ...options.plugins,
         tooltip: {
@@ -314,7 +355,9 @@ export function sweepConfig(
       ...(sweep.numeric ? {} : { labels: sweep.categories }),
       datasets: sweep.lines.map((l, k) => ({
         label: `design ${l.design}`,
-        data: sweep.numeric ? l.points.map((p) => ({ x: p.x as number, y: p.y })) : sweep.categories.map((c) => l.points.find((p) => String(p.x) === c)?.y ?? null),
+        data: sweep.numeric
+          ? l.points.map((p) => ({ x: p.x as number, y: p.y }))
+          : sweep.categories.map((c) => l.points.find((p) => String(p.x) === c)?.y ?? null),
         borderColor: colour(k),
         backgroundColor: colour(k, 0.3),
         pointRadius: 4,
@@ -337,7 +380,15 @@ export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: R
   return {
     type: 'line',
     data: {
-      datasets: lines.map((l, k) => ({ label: l.label, data: l.points, stepped: 'before' as const, borderColor: colour(k), backgroundColor: colour(k, 0.2), borderWidth: 1.5, pointRadius: 0 })),
+      datasets: lines.map((l, k) => ({
+        label: l.label,
+        data: l.points,
+        stepped: 'before' as const,
+        borderColor: colour(k),
+        backgroundColor: colour(k, 0.2),
+        borderWidth: 1.5,
+        pointRadius: 0,
+      })),
     },
     options: {
       ...options,

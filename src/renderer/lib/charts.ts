@@ -165,12 +165,17 @@ export function logAxis(title: string, fmt: (v: number) => string, base: 2 | 10 
   }
 }
 
-
-
 /** A plain count axis. */
 export function countAxis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const t = themeColours()
-  return { type: 'linear', beginAtZero: true, title: { display: true, text: title, color: t.fg }, ticks: { color: t.muted, precision: 0 }, grid: { color: t.line }, ...extra }
+  return {
+    type: 'linear',
+    beginAtZero: true,
+    title: { display: true, text: title, color: t.fg },
+    ticks: { color: t.muted, precision: 0 },
+    grid: { color: t.line },
+    ...extra,
+  }
 }
 
 function trim(v: number): string {
@@ -364,7 +369,11 @@ declare global {
 
 /** Summarises a chart's configuration (data lengths, labels, axis titles). */
 export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
-  const cfg = chart.config as unknown as { type: string; data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }; options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } } }
+  const cfg = chart.config as unknown as {
+    type: string
+    data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }
+    options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } }
+  }
   const axes: ChartSummary['axes'] = {}
   for (const [k, s] of Object.entries(cfg.options.scales ?? {})) {
     axes[k] = { type: s.type ?? 'linear', title: s.title?.text ?? '' }
@@ -409,4 +418,3 @@ export function registry(): Registry {
   }
   return window.__hmmlabCharts
 }
-

@@ -8,6 +8,8 @@ export function checkRun(runId: string, manifest: RunManifest, result: unknown):
   if (parsed.success) return { manifest, result: { ok: true, value: parsed.data } }
   // a run without a record (crashed, cancelled before the simulator answered) says why, an old run says so
   const noRecord = result !== null && typeof result === 'object' && !('schema' in result) && !('format' in result)
-  const why = noRecord ? `run ${runId} has no record: ${statusWords(manifest.status, manifest.stop)}${manifest.error ? ` (${manifest.error})` : ''}` : describeNotARecord(result, runId)
+  const why = noRecord
+    ? `run ${runId} has no record: ${statusWords(manifest.status, manifest.stop)}${manifest.error ? ` (${manifest.error})` : ''}`
+    : describeNotARecord(result, runId)
   return { manifest, result: { ok: false, message: why } }
 }

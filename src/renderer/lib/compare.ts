@@ -28,7 +28,15 @@ export function deltaClass(name: string, delta: number | null | undefined): 'bet
 }
 
 /** Metrics a kernel engineer reads first, in this order; the rest follow in their own order. */
-export const KEY_METRICS = ['leak_byte_seconds', 'leaked_bytes_end', 'leaked_bytes_peak', 'findings', 'expects_failed', 'invalidation_count', 'invalidation_cost_ns'] as const
+export const KEY_METRICS = [
+  'leak_byte_seconds',
+  'leaked_bytes_end',
+  'leaked_bytes_peak',
+  'findings',
+  'expects_failed',
+  'invalidation_count',
+  'invalidation_cost_ns',
+] as const
 
 /** Key metrics first, then the others as they came. */
 export function orderMetrics<T extends { name: string }>(rows: readonly T[]): T[] {

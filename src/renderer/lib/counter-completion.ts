@@ -27,5 +27,8 @@ export function counterNameAt(text: string, pos: number): { from: number; prefix
 /** The registry's names matching a prefix, with what each counts. */
 export function counterOptions(prefix: string): { label: string; info: string }[] {
   const p = prefix.toLowerCase()
-  return COUNTER_NAMES.filter((n) => n.toLowerCase().startsWith(p) || (p.length > 1 && n.toLowerCase().includes(p))).map((n) => ({ label: n, info: COUNTERS[n]! }))
+  return COUNTER_NAMES.filter((n) => n.toLowerCase().startsWith(p) || (p.length > 1 && n.toLowerCase().includes(p))).map((n) => ({
+    label: n,
+    info: COUNTERS[n]!,
+  }))
 }

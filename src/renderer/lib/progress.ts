@@ -43,7 +43,18 @@ export function isActive(phase: RunPhase): boolean {
 /** A new experiment as `experiments.start` answered it: every run queued. */
 export function startedExperiment(experimentId: string, runIds: string[], name: string): { experiment: LiveExperiment; runs: LiveRun[] } {
   return {
-    experiment: { experimentId, name, total: runIds.length, done: 0, failed: 0, cancelled: 0, running: 0, etaMs: null, finished: runIds.length === 0, runIds: [...runIds] },
+    experiment: {
+      experimentId,
+      name,
+      total: runIds.length,
+      done: 0,
+      failed: 0,
+      cancelled: 0,
+      running: 0,
+      etaMs: null,
+      finished: runIds.length === 0,
+      runIds: [...runIds],
+    },
     runs: runIds.map((runId) => ({ runId, experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 })),
   }
 }

@@ -3,7 +3,15 @@
  * `RunResult` / `RunSeries` / `Comparison` shapes to the arrays the charts draw. Large arrays are
  * typed arrays or plain arrays that views keep out of Vue's deep reactivity (`shallowRef`/`markRaw`).
  */
-import { OBJECT_TYPES, unitOfName, type Aggregates, type Finding, type InvalidationColumns as InvalidationTable, type Leak, type Metric } from '../../shared/record'
+import {
+  OBJECT_TYPES,
+  unitOfName,
+  type Aggregates,
+  type Finding,
+  type InvalidationColumns as InvalidationTable,
+  type Leak,
+  type Metric,
+} from '../../shared/record'
 import type { Comparison, RunManifest, SeriesData } from '../../shared/runs'
 
 /** A point as Chart.js reads it with `parsing: false`. */
@@ -221,14 +229,7 @@ export function lodPoints(grid: Float64Array, tops: BandArray, values: BandArray
 }
 
 /** Level of detail for one stepped band between x0 and x1, as Chart.js points (see `lodIndexes`). */
-export function lodStep(
-  grid: Float64Array,
-  tops: BandArray,
-  values: BandArray,
-  x0: number,
-  x1: number,
-  buckets = 1500,
-): { x: number; y: number; v: number }[] {
+export function lodStep(grid: Float64Array, tops: BandArray, values: BandArray, x0: number, x1: number, buckets = 1500): { x: number; y: number; v: number }[] {
   const idx = lodIndexes(grid, tops, values, x0, x1, buckets)
   const pts = lodPoints(grid, tops, values, idx)
   if (pts.length === 0) return pts
@@ -374,9 +375,7 @@ export function costOverTime(table: InvalidationTable, keys: readonly Invalidati
 export function costVsSize(table: InvalidationTable, keys: readonly InvalidationKey[]): { label: string; points: XY[] }[] {
   return [...groupRows(table, keys)].map(([label, rows]) => ({
     label,
-    points: rows
-      .map((i) => ({ x: table.end[i]! - table.start[i]!, y: table.costNs[i]! }))
-      .filter((p) => p.x > 0 && p.y > 0),
+    points: rows.map((i) => ({ x: table.end[i]! - table.start[i]!, y: table.costNs[i]! })).filter((p) => p.x > 0 && p.y > 0),
   }))
 }
 
@@ -505,11 +504,12 @@ export function timelineData(
 /** Parameters that take more than one value across the runs of an experiment. */
 export function sweptParameters(runs: readonly RunManifest[]): string[] {
   const values = new Map<string, Set<string>>()
-  for (const r of runs) for (const [k, v] of Object.entries(r.parameters)) {
-    let s = values.get(k)
-    if (!s) values.set(k, (s = new Set()))
-    s.add(String(v))
-  }
+  for (const r of runs)
+    for (const [k, v] of Object.entries(r.parameters)) {
+      let s = values.get(k)
+      if (!s) values.set(k, (s = new Set()))
+      s.add(String(v))
+    }
   const swept = [...values.entries()].filter(([, s]) => s.size > 1).map(([k]) => k)
   if (new Set(runs.map((r) => r.seed)).size > 1) swept.push('seed')
   return swept.sort()
@@ -615,7 +615,14 @@ function lowerBoundX(points: readonly { x: number }[], v: number): number {
  * the same as drawing every point (every occupied cell, outliers included, keeps a point), and
  * Chart.js gets at most `cols × rows` points. Ranges with few points come back whole.
  */
-export function lodScatter<P extends { x: number; y: number; x2?: number }>(points: readonly P[], x0: number, x1: number, cols: number, rows: number, opts: ScatterLodOptions<P>): P[] {
+export function lodScatter<P extends { x: number; y: number; x2?: number }>(
+  points: readonly P[],
+  x0: number,
+  x1: number,
+  cols: number,
+  rows: number,
+  opts: ScatterLodOptions<P>,
+): P[] {
   const a = opts.sorted ? lowerBoundX(points, x0) : 0
   let end = opts.sorted ? lowerBoundX(points, x1) : points.length
   // Include points exactly at x1 (sorted): step past equal x.

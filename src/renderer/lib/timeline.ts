@@ -36,7 +36,23 @@ export interface TimelineModel {
 export function timelineModel(r: Pick<StoredRecord, 'timeline' | 'outcome'>): TimelineModel {
   const tl = r.timeline
   const end = r.outcome.simulatedNs
-  if (!tl) return { lanes: [], byLane: [], t0: new Float64Array(0), t1: new Float64Array(0), lane: new Int32Array(0), name: [], cat: [], step: new Int32Array(0), detail: [], flows: [], cats: [], end, slicesDropped: 0, flowsDropped: 0 }
+  if (!tl)
+    return {
+      lanes: [],
+      byLane: [],
+      t0: new Float64Array(0),
+      t1: new Float64Array(0),
+      lane: new Int32Array(0),
+      name: [],
+      cat: [],
+      step: new Int32Array(0),
+      detail: [],
+      flows: [],
+      cats: [],
+      end,
+      slicesDropped: 0,
+      flowsDropped: 0,
+    }
   const s = tl.slices
   const n = Math.min(s.t0.length, s.t1.length, s.lane.length, s.name.length, s.cat.length)
   const byLane: number[][] = tl.lanes.map(() => [])
@@ -87,7 +103,18 @@ export interface RefcountSeries {
 /** The record's refcount tracks as step series, one per (object, counter). */
 export function refcountSeries(rc: Refcounts | undefined): RefcountSeries[] {
   if (!rc) return []
-  const out: RefcountSeries[] = rc.tracks.map((t) => ({ label: `${t.object} · ${t.counter}`, object: t.object, counter: t.counter, t: [], v: [], rows: [], peak: t.peak, final: t.final, changes: t.changes, dropped: t.dropped }))
+  const out: RefcountSeries[] = rc.tracks.map((t) => ({
+    label: `${t.object} · ${t.counter}`,
+    object: t.object,
+    counter: t.counter,
+    t: [],
+    v: [],
+    rows: [],
+    peak: t.peak,
+    final: t.final,
+    changes: t.changes,
+    dropped: t.dropped,
+  }))
   const n = Math.min(rc.rows.t.length, rc.rows.track.length, rc.rows.value.length)
   for (let i = 0; i < n; i++) {
     const s = out[rc.rows.track[i]!]
@@ -326,7 +353,14 @@ export function logEvents(m: TimelineModel, rc: Refcounts | undefined, markers: 
   const out: LogEvent[] = []
   for (let i = 0; i < m.t0.length; i++) {
     const dur = m.t1[i]! - m.t0[i]!
-    out.push({ t: m.t0[i]!, kind: 'slice', cat: m.cat[i]!, where: m.lanes[m.lane[i]!]?.label ?? '?', text: `${m.name[i]}${dur > 0 ? ` (${dur} ns)` : ''}: ${m.detail[i]}`, ref: i })
+    out.push({
+      t: m.t0[i]!,
+      kind: 'slice',
+      cat: m.cat[i]!,
+      where: m.lanes[m.lane[i]!]?.label ?? '?',
+      text: `${m.name[i]}${dur > 0 ? ` (${dur} ns)` : ''}: ${m.detail[i]}`,
+      ref: i,
+    })
   }
   if (rc) {
     const n = Math.min(rc.rows.t.length, rc.rows.track.length, rc.rows.value.length)
@@ -335,7 +369,14 @@ export function logEvents(m: TimelineModel, rc: Refcounts | undefined, markers: 
       if (!tr) continue
       const fn = rc.rows.dict.fn[rc.rows.fn[i]!] ?? '?'
       const line = rc.rows.line[i] ?? 0
-      out.push({ t: rc.rows.t[i]!, kind: 'refcount', cat: 'refcount', where: tr.object, text: `${tr.counter} → ${rc.rows.value[i]} by ${fn}${line ? ` (line ${line})` : ''}`, ref: i })
+      out.push({
+        t: rc.rows.t[i]!,
+        kind: 'refcount',
+        cat: 'refcount',
+        where: tr.object,
+        text: `${tr.counter} → ${rc.rows.value[i]} by ${fn}${line ? ` (line ${line})` : ''}`,
+        ref: i,
+      })
     }
   }
   markers.forEach((mk, i) => out.push({ t: mk.t, kind: 'marker', cat: 'marker', where: mk.kind, text: mk.label, ref: i }))

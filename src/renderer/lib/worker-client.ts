@@ -99,7 +99,8 @@ export async function loadShapedSeries(bridge: Bridge, runId: string, opts: Load
         // Electron: the page holds the IPC; it receives bytes (one copy, no parse) and hands them on.
         const block = await bridge.invoke('runs.series', { runId })
         const d = block.data
-        const transfer = typeof d !== 'string' && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : []
+        const transfer =
+          typeof d !== 'string' && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : []
         got = await ask(w, { kind: 'series', runId, prefixes: opts.prefixes, buckets: opts.buckets, via: { kind: 'block', block } }, transfer)
       }
       if (got.kind !== 'series') throw new WorkerFailed('unexpected reply')

@@ -206,5 +206,20 @@ export const useLabStore = defineStore('lab', () => {
     return out
   })
 
-  return { liveRuns, liveExperiments, runs, experiments, problems, listError, init, refresh, start, cancelRun, cancelExperiment, deleteRun, experimentList, runsByExperiment }
+  return {
+    liveRuns,
+    liveExperiments,
+    runs,
+    experiments,
+    problems,
+    listError,
+    init,
+    refresh,
+    start,
+    cancelRun,
+    cancelExperiment,
+    deleteRun,
+    experimentList,
+    runsByExperiment,
+  }
 })

@@ -10,6 +10,4 @@ export interface HostBridgeApi {
 }
 
 /** The answer envelope of the IPC invoke channel. */
-export type InvokeEnvelope =
-  | { ok: true; result: unknown }
-  | { ok: false; error: { code: string; message: string; route?: string } }
+export type InvokeEnvelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; route?: string } }

@@ -40,7 +40,11 @@ const CalibrationState = z.object({
 })
 
 export const calibrationRoutes = {
-  'calibration.get': defineRoute("The calibration of this machine's CPU-side costs (if any) and every cost parameter with its provenance", z.object({}).strict(), CalibrationState),
+  'calibration.get': defineRoute(
+    "The calibration of this machine's CPU-side costs (if any) and every cost parameter with its provenance",
+    z.object({}).strict(),
+    CalibrationState,
+  ),
   'calibration.run': defineRoute(
     'Starts measuring this machine (a C micro-benchmark compiled with cc); progress and the end arrive as calibration.progress events',
     z.object({ quick: z.boolean() }).strict(),
@@ -51,7 +55,11 @@ export const calibrationRoutes = {
     z.object({ text: z.string().max(4 * 2 ** 20) }).strict(),
     CalibrationState,
   ),
-  'calibration.export': defineRoute('The calibration file, for saving or sharing', z.object({}).strict(), z.object({ fileName: z.string(), content: z.string() })),
+  'calibration.export': defineRoute(
+    'The calibration file, for saving or sharing',
+    z.object({}).strict(),
+    z.object({ fileName: z.string(), content: z.string() }),
+  ),
   'calibration.delete': defineRoute('Removes the calibration: runs use the default costs again', z.object({}).strict(), CalibrationState),
 }
 

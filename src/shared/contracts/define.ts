@@ -19,11 +19,7 @@ export interface EventContract<P extends z.ZodType = z.ZodType> {
 }
 
 /** Declares a route; only a typing helper. */
-export function defineRoute<I extends z.ZodType, O extends z.ZodType>(
-  description: string,
-  input: I,
-  output: O,
-): RouteContract<I, O> {
+export function defineRoute<I extends z.ZodType, O extends z.ZodType>(description: string, input: I, output: O): RouteContract<I, O> {
   return { input, output, description }
 }
 

@@ -12,7 +12,9 @@ import { SeriesBlock } from './series-block'
 export const ScenarioSource = z.enum(['builtin', 'workspace'])
 
 /** `builtin:<path under scenarios/>` or `workspace:<path under the workspace's scenarios/>`. */
-export const ScenarioId = z.string().regex(/^(builtin|workspace):[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/, 'a scenario id such as builtin:thread-2014/fork-leak.yaml')
+export const ScenarioId = z
+  .string()
+  .regex(/^(builtin|workspace):[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/, 'a scenario id such as builtin:thread-2014/fork-leak.yaml')
 
 export const ScenarioEntry = z.object({
   id: ScenarioId,
@@ -50,7 +52,10 @@ export const ImportRequest = z
     iommu: z.enum(['intel', 'amd', 'arm']).optional(),
     mirror: z.enum(['none', 'main', 'all']).optional(),
     forkExit: z.boolean().optional(),
-    designs: z.array(z.enum(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'])).min(1).optional(),
+    designs: z
+      .array(z.enum(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2']))
+      .min(1)
+      .optional(),
   })
   .strict()
 export type ImportRequest = z.infer<typeof ImportRequest>
@@ -83,12 +88,12 @@ export const labRoutes = {
     z.object({}).strict(),
     z.object({ scenarios: z.array(ScenarioEntry) }),
   ),
-  'scenarios.get': defineRoute('The text of one scenario', z.object({ id: ScenarioId }).strict(), z.object({ id: ScenarioId, fileName: z.string(), text: z.string() })),
-  'scenarios.save': defineRoute(
-    'Saves a scenario into the workspace (never over a built-in one)',
-    ScenarioText.strict(),
-    z.object({ id: ScenarioId }),
+  'scenarios.get': defineRoute(
+    'The text of one scenario',
+    z.object({ id: ScenarioId }).strict(),
+    z.object({ id: ScenarioId, fileName: z.string(), text: z.string() }),
   ),
+  'scenarios.save': defineRoute('Saves a scenario into the workspace (never over a built-in one)', ScenarioText.strict(), z.object({ id: ScenarioId })),
   'scenarios.validate': defineRoute(
     'Validates scenario text; issues carry the line and field',
     ScenarioText.strict(),
@@ -126,13 +131,20 @@ export const labRoutes = {
         /** Stop any run of this experiment that takes longer than this (default 10 minutes). */
         timeoutSeconds: z.number().positive().max(86_400).optional(),
         /** Simulate this machine (or a captured sysroot): its IOMMU and GPUs replace the scenario's. */
-        probedMachine: z.object({ sysroot: z.string().min(1).max(4096).optional() }).strict().optional(),
+        probedMachine: z
+          .object({ sysroot: z.string().min(1).max(4096).optional() })
+          .strict()
+          .optional(),
       })
       .strict()
       .refine((v) => (v.scenarioId === undefined) !== (v.scenario === undefined), 'give exactly one of scenarioId or scenario'),
     z.object({ experimentId: ExperimentId, runIds: z.array(RunId) }),
   ),
-  'experiments.cancel': defineRoute('Cancels every unfinished run of an experiment', z.object({ experimentId: ExperimentId }).strict(), z.object({ cancelled: z.number().int() })),
+  'experiments.cancel': defineRoute(
+    'Cancels every unfinished run of an experiment',
+    z.object({ experimentId: ExperimentId }).strict(),
+    z.object({ cancelled: z.number().int() }),
+  ),
   'experiments.list': defineRoute(
     'Stored experiments, and the progress of those running now',
     z.object({}).strict(),
@@ -143,7 +155,11 @@ export const labRoutes = {
     z.object({ experimentId: ExperimentId }).strict(),
     z.object({ experiment: ExperimentManifest, runs: z.array(RunManifest) }),
   ),
-  'runs.list': defineRoute('Stored runs, newest first; damaged entries are listed as problems', z.object({}).strict(), z.object({ runs: z.array(RunManifest), problems: z.array(StoreProblem) })),
+  'runs.list': defineRoute(
+    'Stored runs, newest first; damaged entries are listed as problems',
+    z.object({}).strict(),
+    z.object({ runs: z.array(RunManifest), problems: z.array(StoreProblem) }),
+  ),
   'runs.get': defineRoute(
     'One stored run: manifest, result (the run record without its series, src/shared/record.ts; older runs: an old format) and series (left out, as {}, with series: false; runs.series has them as binary)',
     z.object({ runId: RunId, series: z.boolean().optional() }).strict(),
@@ -180,7 +196,13 @@ export const labEvents = {
   'experiment.progress': defineEvent('Runs done / total, failures and ETA of a running experiment', ExperimentProgress),
   'run.progress': defineEvent(
     'Simulated time and steps of one running run',
-    z.object({ experimentId: ExperimentId, runId: RunId, simTimeNs: z.number().nonnegative(), stepsDone: z.number().int().nonnegative(), stepsTotal: z.number().int().nonnegative() }),
+    z.object({
+      experimentId: ExperimentId,
+      runId: RunId,
+      simTimeNs: z.number().nonnegative(),
+      stepsDone: z.number().int().nonnegative(),
+      stepsTotal: z.number().int().nonnegative(),
+    }),
   ),
   'run.finished': defineEvent(
     'A run ended (saved in the store unless the event says otherwise)',

@@ -27,7 +27,10 @@ export const SeriesBlock = z
     /** Stored series that are not `{ t: number[], v: number[] }` of one length (left out). */
     bad: z.array(z.string()),
   })
-  .refine((b) => b.byteLength === b.series.reduce((n, s) => n + s.length * SERIES_SAMPLE_BYTES, 0), 'byteLength must be 16 bytes per sample of the listed series')
+  .refine(
+    (b) => b.byteLength === b.series.reduce((n, s) => n + s.length * SERIES_SAMPLE_BYTES, 0),
+    'byteLength must be 16 bytes per sample of the listed series',
+  )
 export type SeriesBlock = z.infer<typeof SeriesBlock>
 
 /** One decoded series: views into the block's buffer (no copy). */
@@ -47,7 +50,11 @@ function isNumberSeries(value: unknown): value is { t: number[]; v: number[] } {
 }
 
 /** Packs stored series (`{ name: { t, v } }`) into the block's bytes; malformed series are named in `bad`. */
-export function packSeries(raw: Readonly<Record<string, unknown>>): { series: { name: string; length: number }[]; bytes: Uint8Array<ArrayBuffer>; bad: string[] } {
+export function packSeries(raw: Readonly<Record<string, unknown>>): {
+  series: { name: string; length: number }[]
+  bytes: Uint8Array<ArrayBuffer>
+  bad: string[]
+} {
   const good: { name: string; s: { t: number[]; v: number[] } }[] = []
   const bad: string[] = []
   for (const name of Object.keys(raw).sort()) {
@@ -90,7 +97,8 @@ function swap8(bytes: Uint8Array): void {
 export function readSeriesBlock(entries: readonly { name: string; length: number }[], bytes: Uint8Array): Record<string, DecodedSeries> {
   let samples = 0
   for (const e of entries) samples += e.length
-  if (bytes.byteLength !== samples * SERIES_SAMPLE_BYTES) throw new Error(`series block has ${bytes.byteLength} bytes, its list says ${samples * SERIES_SAMPLE_BYTES}`)
+  if (bytes.byteLength !== samples * SERIES_SAMPLE_BYTES)
+    throw new Error(`series block has ${bytes.byteLength} bytes, its list says ${samples * SERIES_SAMPLE_BYTES}`)
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
   const own = whole ? bytes : bytes.slice()
   if (!LITTLE_ENDIAN) swap8(own)

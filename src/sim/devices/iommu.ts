@@ -9,16 +9,7 @@ import type { Costs } from '../cost/model'
 import { Tlb } from './tlb'
 import type { Device } from './device'
 
-export type Mechanism =
-  | 'device_pt_zap'
-  | 'gpu_tlb_page'
-  | 'gpu_tlb_full'
-  | 'iotlb_psi'
-  | 'iotlb_dsi'
-  | 'iotlb_asid'
-  | 'smmu_tlbi_va'
-  | 'ats_inv'
-  | 'cpu_tlb'
+export type Mechanism = 'device_pt_zap' | 'gpu_tlb_page' | 'gpu_tlb_full' | 'iotlb_psi' | 'iotlb_dsi' | 'iotlb_asid' | 'smmu_tlbi_va' | 'ats_inv' | 'cpu_tlb'
 
 /**
  * What the IOMMU model reports to (the kernel context): the cost table, the invalidation record

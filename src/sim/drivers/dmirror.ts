@@ -10,7 +10,19 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { Mirror } from './mirror'
-import { DPTE_ATOMIC, DPTE_PRESENT, DPTE_WRITE, PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO, RadixPt, type PteTable } from '../kernel/pagetable'
+import {
+  DPTE_ATOMIC,
+  DPTE_PRESENT,
+  DPTE_WRITE,
+  PTE_DEVPRIV,
+  PTE_EXCL,
+  PTE_PRESENT,
+  PTE_SWAP,
+  PTE_WRITE,
+  PTE_ZERO,
+  RadixPt,
+  type PteTable,
+} from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
 import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
@@ -19,12 +31,19 @@ import { splitLeaf } from '../kernel/huge_memory'
 import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
-import { ALL_PAGES, invalidateRangeEnd, invalidateRangeStart, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalSetSeq } from '../kernel/notifier'
+import {
+  ALL_PAGES,
+  invalidateRangeEnd,
+  invalidateRangeStart,
+  mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove,
+  mmuIntervalReadBegin,
+  mmuIntervalSetSeq,
+} from '../kernel/notifier'
 import { cpuTlbFlushCost } from '../cost/model'
 import { migrateDeviceToRam, noteDeviceAlloc } from '../kernel/migrate-device'
 import { hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_DEVPRIV, HMM_PFN_HUGE, HMM_PFN_ERROR, HMM_PFN_ZERO } from '../kernel/hmm'
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../kernel/page'
-
 
 /** Result of a device ioctl, with the hmm_dmirror_cmd out fields. */
 export interface DeviceOpResult {
@@ -38,15 +57,14 @@ export interface DeviceOpResult {
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
 const LIVELOCK_ROUNDS = 64
 
-
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
 function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   const pt = m.pt
-  for (let pg = start; pg < end; ) {
+  for (let pg = start; pg < end;) {
     const i = pg - start
     const o = out[i] as number
-    if (huge && (o & HMM_PFN_HUGE) && (pg & (HPAGE_PMD_NR - 1)) === 0 && pg + HPAGE_PMD_NR <= end) {
+    if (huge && o & HMM_PFN_HUGE && (pg & (HPAGE_PMD_NR - 1)) === 0 && pg + HPAGE_PMD_NR <= end) {
       pt.setHuge(pg, DPTE_PRESENT | (o & HMM_PFN_WRITE ? DPTE_WRITE : 0), pfns[i] as number)
       pg += HPAGE_PMD_NR
       continue
@@ -75,7 +93,7 @@ export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, 
   m.busy = true
   let ret = 0
   const rp = [...p, 'dmirror_range_fault', 'hmm_range_fault']
-  for (let addr = start; addr < end && ret === 0; ) {
+  for (let addr = start; addr < end && ret === 0;) {
     const next = Math.min(end, addr + chunk)
     const deadline = w.engine.now + w.costs.hmm_timeout
     for (;;) {
@@ -122,7 +140,7 @@ function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boole
   if (m.mm.releasedAt !== null && m.pt.present > 0) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} reads a mapping of ${m.mm.label} after its release`)
   const fr = w.frames
   const tlb = m.dev.tlb
-  outer: for (let pg = start; pg < end; ) {
+  outer: for (let pg = start; pg < end;) {
     const bs = m.pt.blockState(pg)
     if (bs === 0) break
     if (bs === 1) {
@@ -204,7 +222,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   let ret = 0
   const dev = m.dev
-  for (let addr = start; addr < end && ret === 0; ) {
+  for (let addr = start; addr < end && ret === 0;) {
     const v = findVma(mm, addr)
     if (!v || (v.prot & PROT_READ) === 0) {
       ret = EINVAL
@@ -313,19 +331,23 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
   // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
   let ret = 0
   let n = 0
-  yield* withMmapReadLock(w, mm, (function* (): Proc<number> {
-    for (let addr = start; addr < end; ) {
-      const v = findVma(mm, addr)
-      if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
-        ret = EINVAL
-        break
+  yield* withMmapReadLock(
+    w,
+    mm,
+    (function* (): Proc<number> {
+      for (let addr = start; addr < end;) {
+        const v = findVma(mm, addr)
+        if (!v || addr < v.start || (v.prot & PROT_READ) === 0) {
+          ret = EINVAL
+          break
+        }
+        const next = Math.min(end, addr + 64, v.end)
+        n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+        addr = next
       }
-      const next = Math.min(end, addr + 64, v.end)
-      n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
-      addr = next
-    }
-    return 0
-  })())
+      return 0
+    })(),
+  )
   yield* mmput(w, mm, p)
   if (ret < 0) return { ret, cpages: 0, faults: 0 }
   return { ret: 0, cpages: n, faults: 0 }
@@ -376,7 +398,7 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
   const out = new Uint8Array(64)
   const pfns = new Int32Array(64)
   let ret = 0
-  for (let addr = start; addr < end; ) {
+  for (let addr = start; addr < end;) {
     const next = Math.min(end, addr + 64)
     const sub = mmuIntervalNotifierInsert(w, mm, addr, next, { invalidate: (_w, s, _r, cur) => (mmuIntervalSetSeq(s, cur), 0) }, m.mm.ledgerId, p)
     if (typeof sub === 'number') {
@@ -413,7 +435,8 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
         b = 0
         const fdev = w.frames.dev[pfns[i] as number] as number
         if (o & HMM_PFN_DEVPRIV) b = PROT_BYTE.DEV_PRIVATE_LOCAL
-        else if (fdev !== 0 && w.pgmaps[fdev - 1]?.type === 'coherent') b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
+        else if (fdev !== 0 && w.pgmaps[fdev - 1]?.type === 'coherent')
+          b = fdev - 1 === m.dev.idx ? PROT_BYTE.DEV_COHERENT_LOCAL : PROT_BYTE.DEV_COHERENT_REMOTE
         else if (o & HMM_PFN_ZERO) b = PROT_BYTE.ZERO
         b |= o & HMM_PFN_WRITE ? PROT_BYTE.WRITE : PROT_BYTE.READ
         if (o & HMM_PFN_HUGE) b |= PROT_BYTE.PMD
@@ -433,7 +456,7 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   let ret = 0
-  for (let addr = start; addr < end && ret === 0; ) {
+  for (let addr = start; addr < end && ret === 0;) {
     const next = Math.min(end, addr + 64)
     const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive']))
     if (f < 0) {
@@ -476,7 +499,17 @@ export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): De
  * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
  * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
  */
-export function* svaAccess(w: Kernel, dev: Device, mm: MmStruct, pasid: number, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
+export function* svaAccess(
+  w: Kernel,
+  dev: Device,
+  mm: MmStruct,
+  pasid: number,
+  start: number,
+  end: number,
+  write: boolean,
+  path: CallPath,
+  io?: DataIo,
+): Proc<DeviceOpResult> {
   const p = [...path, 'iommu_sva_access']
   const iommu = dev.iommu
   if (!iommu) return { ret: EINVAL, cpages: 0, faults: 0 }

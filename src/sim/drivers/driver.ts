@@ -48,7 +48,8 @@ export function addMirror(w: Kernel, obj: DriverObj, dev: Device, perDeviceBytes
   if (have) return have
   const m = new Mirror(w, w.id(), dev, obj.mm)
   obj.mirrors.set(dev.idx, m)
-  if (perDeviceBytes > 0) obj.perDevice.set(dev.idx, w.ledger.alloc('driver_object', perDeviceBytes, obj.mm.owner, `${dev.name} per-device data of ${obj.label}`, path))
+  if (perDeviceBytes > 0)
+    obj.perDevice.set(dev.idx, w.ledger.alloc('driver_object', perDeviceBytes, obj.mm.owner, `${dev.name} per-device data of ${obj.label}`, path))
   w.mark('mirror', `${dev.name} mirrors ${obj.mm.label}`)
   return m
 }

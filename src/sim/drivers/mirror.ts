@@ -119,17 +119,44 @@ export class Mirror {
     const ev = r.event
     const span = hi - lo
     const ptCost = zapped * c.dev_pte_write
-    w.invalidation({ event: ev, mm: this.mm.label, start: r.start * PAGE_SIZE, end: Math.min(r.end, 0x100000000) * PAGE_SIZE, device: this.dev.name, mechanism: 'device_pt_zap', pages: zapped, cost: ptCost })
+    w.invalidation({
+      event: ev,
+      mm: this.mm.label,
+      start: r.start * PAGE_SIZE,
+      end: Math.min(r.end, 0x100000000) * PAGE_SIZE,
+      device: this.dev.name,
+      mechanism: 'device_pt_zap',
+      pages: zapped,
+      cost: ptCost,
+    })
     let cost = ptCost
     if (zapped > 0) {
       if (span <= c.gpu_tlb_flush_ceiling) {
         this.dev.tlb.flushRange(this.id, lo, hi)
         const tc = span * c.gpu_tlb_flush_page
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_page', pages: span, cost: tc })
+        w.invalidation({
+          event: ev,
+          mm: this.mm.label,
+          start: lo * PAGE_SIZE,
+          end: hi * PAGE_SIZE,
+          device: this.dev.name,
+          mechanism: 'gpu_tlb_page',
+          pages: span,
+          cost: tc,
+        })
         cost += tc
       } else {
         this.dev.tlb.flushAsid(this.id)
-        w.invalidation({ event: ev, mm: this.mm.label, start: lo * PAGE_SIZE, end: hi * PAGE_SIZE, device: this.dev.name, mechanism: 'gpu_tlb_full', pages: span, cost: c.gpu_tlb_flush_all })
+        w.invalidation({
+          event: ev,
+          mm: this.mm.label,
+          start: lo * PAGE_SIZE,
+          end: hi * PAGE_SIZE,
+          device: this.dev.name,
+          mechanism: 'gpu_tlb_full',
+          pages: span,
+          cost: c.gpu_tlb_flush_all,
+        })
         cost += c.gpu_tlb_flush_all
       }
       const io = this.dev.iommu
@@ -144,7 +171,8 @@ export class Mirror {
     if (!this.alive) return
     if (r.event === 'MIGRATE' && r.owner === this.dev.idx) return
     const left = this.pt.countPresent(r.start, Math.min(r.end, 0x100000000))
-    if (left > 0 && this.deviceCanAccess()) w.violation('NO_STALE_DEVICE_PTE', `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
+    if (left > 0 && this.deviceCanAccess())
+      w.violation('NO_STALE_DEVICE_PTE', `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
   }
 
   /** Drops device entries for pages migrated back to RAM by a CPU fault (dmirror_devmem_fault). */

@@ -5,9 +5,7 @@
  */
 
 /** What a process may ask for when it yields. */
-export type Wait =
-  | { readonly kind: 'sleep'; readonly ns: number }
-  | { readonly kind: 'wait'; readonly q: WaitQueue }
+export type Wait = { readonly kind: 'sleep'; readonly ns: number } | { readonly kind: 'wait'; readonly q: WaitQueue }
 
 /** A simulated kernel thread: a generator that yields waits and returns a value (often an errno). */
 export type Proc<T = number> = Generator<Wait, T, void>

@@ -72,13 +72,23 @@ export class Kernel {
   constructor(seed: number, costOverrides: Partial<Record<string, number>> | undefined, traceCapacity: number) {
     this.rng = new Rng(seed)
     this.trace = new TraceRing(traceCapacity)
-    this.ledger = new Ledger(() => this.engine.now, (f) => this.memoryFinding(f), this.hooks.listeners('memory'), this.hooks.listeners('memory_growth'))
+    this.ledger = new Ledger(
+      () => this.engine.now,
+      (f) => this.memoryFinding(f),
+      this.hooks.listeners('memory'),
+      this.hooks.listeners('memory_growth'),
+    )
     this.frames = new Frames(this.ledger)
     this.costs = makeCosts(costOverrides)
-    this.srcu = new Srcu('mmu_notifier srcu', this.engine, () => this.costs.srcu_gp, (extra) => {
-      this.count('srcu.gp_waited_for_callbacks')
-      this.count('srcu.gp_wait_ns', extra)
-    })
+    this.srcu = new Srcu(
+      'mmu_notifier srcu',
+      this.engine,
+      () => this.costs.srcu_gp,
+      (extra) => {
+        this.count('srcu.gp_waited_for_callbacks')
+        this.count('srcu.gp_wait_ns', extra)
+      },
+    )
   }
 
   /** Another SRCU domain than the notifier's (a driver's own), created on first use. */

@@ -37,10 +37,10 @@ export function fput(w: Kernel, f: File, task: Task, path: CallPath): void {
   if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) task.taskWork.push(f)
 }
 
-
 /** fput from kernel context (e.g. remove_vma in exit_mmap): at zero, delayed_fput work. */
 export function fputNoTask(w: Kernel, f: File, path: CallPath): void {
-  if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput')) w.queueWork(`delayed_fput ${f.label}`, 0, () => __fput(w, f, ['delayed_fput', '__fput']))
+  if (w.ledger.dropRef(f.ledgerId, f, 'f_count', [...path, 'fput'], 'fput'))
+    w.queueWork(`delayed_fput ${f.label}`, 0, () => __fput(w, f, ['delayed_fput', '__fput']))
 }
 
 /** __fput: f_op->release (set at open), then the struct file is freed. */

@@ -56,7 +56,7 @@ export function* hmmRangeFault(
   }
   const pt = mm.pt
   let v = findVma(mm, start)
-  for (let pg = start; pg < end; ) {
+  for (let pg = start; pg < end;) {
     const i = pg - start
     if (v && pg >= v.end) v = findVma(mm, pg)
     else if (!v) v = findVma(mm, pg)

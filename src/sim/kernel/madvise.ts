@@ -38,7 +38,8 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     return 0
   }
   if (advice === 'collapse') return yield* collapse(w, mm, start, end, p)
-  if (advice === 'dontfork' || advice === 'dofork' || advice === 'wipeonfork' || advice === 'keeponfork') return yield* madviseForkFlags(w, mm, start, end, advice, p)
+  if (advice === 'dontfork' || advice === 'dofork' || advice === 'wipeonfork' || advice === 'keeponfork')
+    return yield* madviseForkFlags(w, mm, start, end, advice, p)
   if (advice === 'free') {
     // madvise_free_single_vma: only anonymous VMAs (vma_is_anonymous: no vm_ops; hugetlb, shmem,
     // files and driver mappings have them): -EINVAL
@@ -54,42 +55,50 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
     // leaf is one, zap_huge_pmd) and pt_free per PTE table reclaimed
     let base = w.costs.dontneed_base
     for (const [a, b] of parts) {
-      yield* invalidatedSplitting(w, mm, a, b, 'CLEAR', [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'], () => {
-        if (advice === 'free') {
-          // madvise_free_pte_range: the anonymous folios are marked lazyfree (folio_mark_lazyfree)
-          // and their PTEs made old and clean, but they stay mapped, writable and hold their data;
-          // only reclaim may discard them later (kernel/vmscan.ts), and a CPU write before that
-          // cancels it. A partly covered THP is split; a PMD-mapped THP another mm maps is left
-          // alone (madvise_free_huge_pmd). A swap entry is dropped with its slot
-          // (free_swap_and_cache_nr): the next touch gets a new zero page, as MADV_FREE allows.
-          splitPartialHuge(w, mm, a, b)
-          const fr = w.frames
-          const swapped: number[] = []
+      yield* invalidatedSplitting(
+        w,
+        mm,
+        a,
+        b,
+        'CLEAR',
+        [...p, advice === 'dontneed' ? 'madvise_dontneed_single_vma' : 'madvise_free_single_vma', 'zap_page_range_single'],
+        () => {
+          if (advice === 'free') {
+            // madvise_free_pte_range: the anonymous folios are marked lazyfree (folio_mark_lazyfree)
+            // and their PTEs made old and clean, but they stay mapped, writable and hold their data;
+            // only reclaim may discard them later (kernel/vmscan.ts), and a CPU write before that
+            // cancels it. A partly covered THP is split; a PMD-mapped THP another mm maps is left
+            // alone (madvise_free_huge_pmd). A swap entry is dropped with its slot
+            // (free_swap_and_cache_nr): the next touch gets a new zero page, as MADV_FREE allows.
+            splitPartialHuge(w, mm, a, b)
+            const fr = w.frames
+            const swapped: number[] = []
+            let n = 0
+            mm.pt.forEach(a, b, (pg, f, pfn, huge) => {
+              n++
+              if (f & PTE_SWAP) swapped.push(pg)
+              else if (f & PTE_PRESENT && !(f & (PTE_ZERO | PTE_FILE)) && (fr.dev[pfn] as number) === 0 && !(huge && (fr.refcount[pfn] as number) > 1)) {
+                fr.lazyfree[pfn] = LAZYFREE_CLEAN
+                fr.lazyfreeSeen = true
+              }
+            })
+            for (const pg of swapped) mm.pt.clear(pg, pg + 1, (_pg, f, slot) => zapFrames(w, mm, f, slot, -1))
+            return n * w.costs.pte_op
+          }
+          const heir = heirOwner(mm)
           let n = 0
-          mm.pt.forEach(a, b, (pg, f, pfn, huge) => {
+          mm.pt.clear(a, b, (_pg, f, pfn) => {
             n++
-            if (f & PTE_SWAP) swapped.push(pg)
-            else if (f & PTE_PRESENT && !(f & (PTE_ZERO | PTE_FILE)) && (fr.dev[pfn] as number) === 0 && !(huge && (fr.refcount[pfn] as number) > 1)) {
-              fr.lazyfree[pfn] = LAZYFREE_CLEAN
-              fr.lazyfreeSeen = true
-            }
+            zapFrames(w, mm, f, pfn, heir)
           })
-          for (const pg of swapped) mm.pt.clear(pg, pg + 1, (_pg, f, slot) => zapFrames(w, mm, f, slot, -1))
-          return n * w.costs.pte_op
-        }
-        const heir = heirOwner(mm)
-        let n = 0
-        mm.pt.clear(a, b, (_pg, f, pfn) => {
-          n++
-          zapFrames(w, mm, f, pfn, heir)
-        })
-        // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
-        // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
-        const reclaimed = advice === 'dontneed' ? mm.pt.reclaimEmptyPtes(a, b) : 0
-        const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
-        base = 0
-        return c
-      })
+          // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
+          // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
+          const reclaimed = advice === 'dontneed' ? mm.pt.reclaimEmptyPtes(a, b) : 0
+          const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
+          base = 0
+          return c
+        },
+      )
     }
     return 0
   }

@@ -37,7 +37,11 @@ import { splitLeaf, splitPartialHuge } from './huge_memory'
 export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
   // a span for the timeline: handle_mm_fault over the range, as the caller named it
   if (!w.hooks.has('span')) return yield* faultInRange(w, mm, start, end, write, devOwner, path)
-  const span = w.spanBegin('fault', 'fault', () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`)
+  const span = w.spanBegin(
+    'fault',
+    'fault',
+    () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`,
+  )
   const r = yield* faultInRange(w, mm, start, end, write, devOwner, path)
   w.spanEnd(span, 'fault', 'fault')
   return r
@@ -58,7 +62,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
   // charged on their own: pt_alloc each
   const allocated = (tables0: number): number => ptTablesCost(w.costs, Math.max(0, pt.tables - tables0))
   let v: Vma | undefined
-  for (let pg = start; pg < end; ) {
+  for (let pg = start; pg < end;) {
     if (!v || pg < v.start || pg >= v.end) v = findVma(mm, pg) as Vma
     const f = pt.get(pg)
     if (f === 0 && !v.hugetlb && mm.flags.has('MMF_UNSTABLE')) {
@@ -79,7 +83,9 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
           continue // the fault again, on the page now in RAM (a write goes on to COW it)
         }
         const vv = v
-        yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner))
+        yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () =>
+          migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner),
+        )
         pg = hb + HPAGE_PMD_NR
         continue
       }
@@ -243,7 +249,16 @@ function needsMigrate(w: Kernel, f: number, pfn: number, write: boolean, devOwne
 }
 
 /** One fault's own invalidation around `body` (its CPU cost), with the TLB and secondary-TLB flush. */
-function* faultInvalidation(w: Kernel, mm: MmStruct, lo: number, hi: number, event: NotifyEvent, owner: number, path: CallPath, body: () => number): Proc<void> {
+function* faultInvalidation(
+  w: Kernel,
+  mm: MmStruct,
+  lo: number,
+  hi: number,
+  event: NotifyEvent,
+  owner: number,
+  path: CallPath,
+  body: () => number,
+): Proc<void> {
   const r = { mm, start: lo, end: hi, event, blockable: true, owner }
   yield* invalidateRangeStart(w, r, path)
   const c = body()

@@ -40,7 +40,16 @@ export function noteDeviceAlloc(w: Kernel, pfn: number): void {
  * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver) makes the next system-memory
  * allocation fail.
  */
-export function* migrateDeviceToRam(w: Kernel, dev: number, mm: MmStruct, start: number, end: number, path: CallPath, m: { failAlloc: boolean } | null = null, evict = false): Proc<number> {
+export function* migrateDeviceToRam(
+  w: Kernel,
+  dev: number,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  path: CallPath,
+  m: { failAlloc: boolean } | null = null,
+  evict = false,
+): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
     if ((w.frames.dev[pfn] as number) - 1 !== dev || f & PTE_EXCL) return

@@ -19,7 +19,13 @@ export function* doNumaMigrate(w: Kernel, mm: MmStruct, start: number, end: numb
     const heir = heirOwner(mm)
     mm.pt.update(start, end, (f, pg, pfn, huge) => {
       // not: zero page, device entries, shared pages, hugetlb pages, ZONE_DEVICE (coherent) pages
-      if (f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL | PTE_SWAP) || (w.frames.refcount[pfn] as number) > 1 || (w.frames.hugetlb[pfn] as number) !== 0 || (w.frames.dev[pfn] as number) !== 0) return f
+      if (
+        f & (PTE_ZERO | PTE_DEVPRIV | PTE_EXCL | PTE_SWAP) ||
+        (w.frames.refcount[pfn] as number) > 1 ||
+        (w.frames.hugetlb[pfn] as number) !== 0 ||
+        (w.frames.dev[pfn] as number) !== 0
+      )
+        return f
       const np = w.frames.alloc(huge ? 9 : 0, mm.owner)
       w.frames.copy(np, pfn)
       w.frames.put(pfn, mm.owner, heir)

@@ -33,7 +33,7 @@ export function* doMprotect(w: Kernel, mm: MmStruct, start: number, end: number,
   if ((findVma(mm, start) as Vma).prot !== prot) yield* splitVma(w, mm, start, p)
   const last = findVma(mm, end - 1) as Vma
   if (last.prot !== prot) yield* splitVma(w, mm, end, p)
-  for (let pg = start; pg < end; ) {
+  for (let pg = start; pg < end;) {
     const v = findVma(mm, pg) as Vma
     pg = v.end
     if (v.prot === prot) continue

@@ -62,7 +62,17 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
     const nvId = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'copy_vma'])
     // copy_vma: an anonymous VMA never faulted (no anon_vma) takes the new address as vm_pgoff
     const anonUnfaulted = !v.file && !v.shmem && v.anon_vma === 0
-    const nv = new Vma(v.start - start + dst, v.end - start + dst, v.prot, v.shared, v.file, v.huge, nvId, v.shmem, anonUnfaulted ? v.start - start + dst : v.pgoff)
+    const nv = new Vma(
+      v.start - start + dst,
+      v.end - start + dst,
+      v.prot,
+      v.shared,
+      v.file,
+      v.huge,
+      nvId,
+      v.shmem,
+      anonUnfaulted ? v.start - start + dst : v.pgoff,
+    )
     nv.hugetlb = v.hugetlb
     nv.mixedmap = v.mixedmap
     copyForkFlags(nv, v)

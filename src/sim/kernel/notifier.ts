@@ -9,16 +9,7 @@
 import { sleep, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import {
-  ClassicSub,
-  IntervalSub,
-  SIZEOF,
-  Subscriptions,
-  type IntervalOps,
-  type MmStruct,
-  type NotifierOps,
-  type NotifierRange,
-} from './objects'
+import { ClassicSub, IntervalSub, SIZEOF, Subscriptions, type IntervalOps, type MmStruct, type NotifierOps, type NotifierRange } from './objects'
 import { mmdrop, mmgrab } from './mm-ref'
 import { EAGAIN, EINVAL, ENOMEM } from './errno'
 
@@ -153,7 +144,11 @@ export function* mmuNotifierUnregister(w: Kernel, sub: ClassicSub, mm: MmStruct,
   w.ledger.access(sub.memId, p, 'mmu_notifier_unregister')
   if (sub.inRelease) {
     // synchronize_srcu inside the SRCU read section of the caller's own callback never returns
-    w.finding({ kind: 'warn', message: `deadlock: ${sub.ops.name} calls mmu_notifier_unregister from its own ->release (synchronize_srcu inside an SRCU read section)`, accessPath: p })
+    w.finding({
+      kind: 'warn',
+      message: `deadlock: ${sub.ops.name} calls mmu_notifier_unregister from its own ->release (synchronize_srcu inside an SRCU read section)`,
+      accessPath: p,
+    })
     if (sub.hashed) unhash(w, sub, p)
     mmdrop(w, mm, p)
     return
@@ -326,7 +321,8 @@ function* mnItreeInvalidate(w: Kernel, subs: Subscriptions, r: NotifierRange, p:
       w.ledger.access(text, p, 'interval_sub->ops->invalidate')
       continue
     }
-    if (w.hooks.has('interval_invalidate')) w.hooks.emit('interval_invalidate', { t: w.engine.now, mm: r.mm, sub: s.memId, event: r.event, start: r.start, end: r.end, owner: r.owner })
+    if (w.hooks.has('interval_invalidate'))
+      w.hooks.emit('interval_invalidate', { t: w.engine.now, mm: r.mm, sub: s.memId, event: r.event, start: r.start, end: r.end, owner: r.owner })
     const c = s.ops.invalidate(w, s, r, cur, p)
     if (c < 0) {
       if (r.blockable) {
@@ -430,7 +426,8 @@ export function* invalidateRangeStart(w: Kernel, r: NotifierRange, path: CallPat
   w.count(`invalidate.${r.event}`)
   if (r.event === 'PROTECTION_PAGE') w.protectionPageInvalidations++
   if (!subs) return { ret: 0, cost: 0 }
-  if (w.hooks.has('notifier_range')) w.hooks.emit('notifier_range', { t: w.engine.now, mm: r.mm, event: r.event, start: r.start, end: r.end, owner: r.owner, blockable: r.blockable })
+  if (w.hooks.has('notifier_range'))
+    w.hooks.emit('notifier_range', { t: w.engine.now, mm: r.mm, event: r.event, start: r.start, end: r.end, owner: r.owner, blockable: r.blockable })
   const p = [...path, 'mmu_notifier_invalidate_range_start']
   const has_itree = subs.has_itree
   let cost = 0
@@ -535,7 +532,8 @@ export function* mmuNotifierRelease(w: Kernel, mm: MmStruct, path: CallPath): Pr
   const subs = mm.subs
   if (subs) {
     // the oracle's `rel` probe: __mmu_notifier_release raises RELEASE over the whole mm
-    if (w.hooks.has('notifier_range')) w.hooks.emit('notifier_range', { t: w.engine.now, mm, event: 'RELEASE', start: 0, end: ALL_PAGES, owner: -1, blockable: true })
+    if (w.hooks.has('notifier_range'))
+      w.hooks.emit('notifier_range', { t: w.engine.now, mm, event: 'RELEASE', start: 0, end: ALL_PAGES, owner: -1, blockable: true })
     if (subs.has_itree) {
       w.count('invalidate.RELEASE')
       const r: NotifierRange = { mm, start: 0, end: ALL_PAGES, event: 'RELEASE', blockable: true, owner: -1 }

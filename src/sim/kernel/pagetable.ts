@@ -130,7 +130,8 @@ export class RadixPt {
       t = new PteTable()
       p.ptes[pi] = t
       p.nPte++
-      if ((p.dep[pi] as number) !== 0) p.dep[pi] = 0 // the deposited table is withdrawn and used
+      if ((p.dep[pi] as number) !== 0)
+        p.dep[pi] = 0 // the deposited table is withdrawn and used
       else {
         this.tables++
         this.onTables(1)
@@ -444,7 +445,16 @@ export class RadixPt {
   }
 
   /** copyTo for one 2 MiB slot: its huge leaf, or its PTE entries [lo, hi). Returns entries copied. */
-  private copySlot(child: RadixPt, p: PmdTable, pi: number, hb: number, lo: number, hi: number, wp: (f: number) => number, onEntry: (pfn: number, f: number) => void): number {
+  private copySlot(
+    child: RadixPt,
+    p: PmdTable,
+    pi: number,
+    hb: number,
+    lo: number,
+    hi: number,
+    wp: (f: number) => number,
+    onEntry: (pfn: number, f: number) => void,
+  ): number {
     const h = p.hflags[pi] as number
     if (h !== 0) {
       const nf = wp(h)
@@ -507,7 +517,7 @@ export class RadixPt {
     if (onEntry) {
       const keys = [...this.pmds.keys()].sort((a, b) => a - b)
       for (const k of keys) {
-        const base = k << 18 >>> 0
+        const base = (k << 18) >>> 0
         this.forEach(base, base + 262144, onEntry)
       }
     }
@@ -526,7 +536,14 @@ export class RadixPt {
   }
 
   /** update for one 2 MiB slot. */
-  private updateSlot(p: PmdTable, pi: number, hb: number, lo: number, hi: number, f: (flags: number, page: number, pfn: number, huge: boolean) => number): void {
+  private updateSlot(
+    p: PmdTable,
+    pi: number,
+    hb: number,
+    lo: number,
+    hi: number,
+    f: (flags: number, page: number, pfn: number, huge: boolean) => number,
+  ): void {
     const h = p.hflags[pi] as number
     if (h !== 0) {
       const nf = f(h, hb, p.hpfn[pi] as number, true)
@@ -565,7 +582,8 @@ export class RadixPt {
     t.n = 512
     p.ptes[pi] = t
     p.nPte++
-    if ((p.dep[pi] as number) !== 0) p.dep[pi] = 0 // __split_huge_pmd_locked: pgtable_trans_huge_withdraw
+    if ((p.dep[pi] as number) !== 0)
+      p.dep[pi] = 0 // __split_huge_pmd_locked: pgtable_trans_huge_withdraw
     else {
       this.tables++
       this.onTables(1)

@@ -138,7 +138,8 @@ export function* doFork(w: Kernel, parent: Task, childName: string, path: CallPa
     // invariant 7
     if (mm.subs !== null) w.violation('FORK_NO_SUBSCRIPTIONS', `child ${mm.label} has subscriptions after fork`, dp)
     const seen = w.protectionPageInvalidations - before
-    if (seen !== cowVmas) w.violation('FORK_NO_SUBSCRIPTIONS', `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs that needed a copy`, dp)
+    if (seen !== cowVmas)
+      w.violation('FORK_NO_SUBSCRIPTIONS', `parent saw ${seen} PROTECTION_PAGE invalidations for ${cowVmas} COW VMAs that needed a copy`, dp)
   }
   w.count('fork')
   w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid})`)
@@ -249,7 +250,10 @@ export function* doClone(w: Kernel, parent: Task, childName: string, kind: 'thre
     child.mm = parent.mm
   }
   w.count(kind === 'thread' ? 'clone.thread' : 'vfork')
-  w.mark('fork', `${parent.name} → ${childName} (pid ${child.pid}, ${kind === 'thread' ? 'thread: CLONE_VM | CLONE_FILES | CLONE_THREAD' : 'vfork: CLONE_VM | CLONE_VFORK'})`)
+  w.mark(
+    'fork',
+    `${parent.name} → ${childName} (pid ${child.pid}, ${kind === 'thread' ? 'thread: CLONE_VM | CLONE_FILES | CLONE_THREAD' : 'vfork: CLONE_VM | CLONE_VFORK'})`,
+  )
   if (kind === 'vfork') {
     child.vforkParent = parent
     parent.vforkWait = new WaitQueue(`vfork_done of ${childName}`)

@@ -42,7 +42,7 @@ export function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, p
       tokens.forEach((t, i) => w.frames.write(np, i, t))
       mm.pt.setHuge(hb, PTE_PRESENT | (writable ? PTE_WRITE : 0), np)
       w.count('thp_collapse')
-      return HPAGE_PMD_NR * w.costs.migrate_page / 4
+      return (HPAGE_PMD_NR * w.costs.migrate_page) / 4
     })
   }
   return 0

@@ -16,15 +16,7 @@ export const PROT_READ = 1
 export const PROT_WRITE = 2
 export const PROT_EXEC = 4
 
-export type NotifyEvent =
-  | 'UNMAP'
-  | 'CLEAR'
-  | 'PROTECTION_VMA'
-  | 'PROTECTION_PAGE'
-  | 'SOFT_DIRTY'
-  | 'RELEASE'
-  | 'MIGRATE'
-  | 'EXCLUSIVE'
+export type NotifyEvent = 'UNMAP' | 'CLEAR' | 'PROTECTION_VMA' | 'PROTECTION_PAGE' | 'SOFT_DIRTY' | 'RELEASE' | 'MIGRATE' | 'EXCLUSIVE'
 
 /** struct mmu_notifier_range. Pages are 4 KiB page numbers; end is exclusive. */
 export interface NotifierRange {
@@ -37,13 +29,7 @@ export interface NotifierRange {
   readonly owner: number
 }
 
-export type FindingKind =
-  | 'use_after_free'
-  | 'double_free'
-  | 'refcount_underflow'
-  | 'invariant'
-  | 'livelock'
-  | 'warn'
+export type FindingKind = 'use_after_free' | 'double_free' | 'refcount_underflow' | 'invariant' | 'livelock' | 'warn'
 
 export interface Finding {
   kind: FindingKind
@@ -192,7 +178,6 @@ export interface HookChannels extends Record<string, unknown> {
   /** Every allocation (positive charge), with live bytes by type after it (reused payload). */
   memory_growth: MemoryGrowth
 }
-
 
 /**
  * One entry of the mmput notifier chain (the 2014 HMM proposal's hook, never merged): run by

@@ -105,7 +105,7 @@ export function vmaMerge(w: Kernel, mm: MmStruct, v: Vma, path: CallPath): Vma {
 
 /** Merges every VMA inside [start, end) (after a flag change there) with its neighbours. */
 export function vmaMergeRange(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): void {
-  for (let pg = start; pg < end; ) {
+  for (let pg = start; pg < end;) {
     const v = findVma(mm, pg)
     if (!v) {
       const nx = mm.vmas.find((x) => x.start > pg)

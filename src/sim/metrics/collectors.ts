@@ -51,7 +51,11 @@ export class InvalidationCosts {
       count += s.count
       totalNs += s.totalNs
       by.push({ event, device, mechanism, ...s })
-      for (const [g, key] of [['event', event], ['device', device], ['mechanism', mechanism]] as const) {
+      for (const [g, key] of [
+        ['event', event],
+        ['device', device],
+        ['mechanism', mechanism],
+      ] as const) {
         const list = groups[g].get(key)
         if (list) list.push(arr)
         else groups[g].set(key, [arr])
@@ -67,7 +71,14 @@ function stat(costs: readonly number[]): Omit<InvalidationStat, 'event' | 'devic
   const arr = costs.slice().sort((a, b) => a - b)
   let total = 0
   for (const c of arr) total += c
-  return { count: arr.length, totalNs: total, p50Ns: percentile(arr, 0.5), p90Ns: percentile(arr, 0.9), p99Ns: percentile(arr, 0.99), maxNs: arr[arr.length - 1] ?? 0 }
+  return {
+    count: arr.length,
+    totalNs: total,
+    p50Ns: percentile(arr, 0.5),
+    p90Ns: percentile(arr, 0.9),
+    p99Ns: percentile(arr, 0.99),
+    maxNs: arr[arr.length - 1] ?? 0,
+  }
 }
 
 /** Named counters (subscribes to `counter`). */

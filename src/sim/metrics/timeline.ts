@@ -108,7 +108,7 @@ export class TimelineCollector {
         this.tracks.push({
           object: o?.label ?? `object ${r.id}`,
           type: o?.type ?? 'driver_object',
-          owner: o ? this.ledger.owners[o.owner]?.label ?? '?' : '?',
+          owner: o ? (this.ledger.owners[o.owner]?.label ?? '?') : '?',
           counter: r.counter as RefcountCounter,
           changes: 0,
           peak: r.value,
@@ -139,7 +139,7 @@ export class TimelineCollector {
     rows.t.push(this.engine.now)
     rows.value.push(r.value)
     rows.step.push(step)
-    rows.line.push(step >= 0 ? this.stepLine[step] ?? 0 : 0)
+    rows.line.push(step >= 0 ? (this.stepLine[step] ?? 0) : 0)
     rows.fn.push(fi)
   }
 
@@ -226,9 +226,15 @@ export class TimelineCollector {
       this.workOf.set(`kworker:${s.label}`, id)
     } else if (s.kind === 'srcu_gp') {
       const lane = this.lane('srcu', 'kernel', 'SRCU callbacks')
-      id = this.addSlice({ lane, t0: now, t1: NaN, name: `grace period: ${s.label}`, cat: 'srcu_gp', step: this.engine.cause, detail: `call_srcu → ${s.label}` }, cause)
+      id = this.addSlice(
+        { lane, t0: now, t1: NaN, name: `grace period: ${s.label}`, cat: 'srcu_gp', step: this.engine.cause, detail: `call_srcu → ${s.label}` },
+        cause,
+      )
     } else {
-      id = this.addSlice({ lane: this.contextLane(), t0: now, t1: NaN, name: 'fault', cat: 'fault', step: this.engine.cause, detail: s.describe ? s.describe() : s.label }, cause)
+      id = this.addSlice(
+        { lane: this.contextLane(), t0: now, t1: NaN, name: 'fault', cat: 'fault', step: this.engine.cause, detail: s.describe ? s.describe() : s.label },
+        cause,
+      )
     }
     this.spans.set(s.id, id)
   }
@@ -293,7 +299,18 @@ export class TimelineCollector {
       if (o && o.mm === r.mm) cause = o.raw >= 0 ? { raw: o.raw } : null
     }
     cause ??= this.contextCause()
-    this.addSlice({ lane, t0, t1, name: r.mechanism, cat: lane.startsWith('iommu:') ? 'iommu' : lane === 'cpu' ? 'cpu_tlb' : 'device_tlb', step: this.engine.cause, detail: `${r.event} ${r.mm}${lane.startsWith('iommu:') ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns` }, cause)
+    this.addSlice(
+      {
+        lane,
+        t0,
+        t1,
+        name: r.mechanism,
+        cat: lane.startsWith('iommu:') ? 'iommu' : lane === 'cpu' ? 'cpu_tlb' : 'device_tlb',
+        step: this.engine.cause,
+        detail: `${r.event} ${r.mm}${lane.startsWith('iommu:') ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns`,
+      },
+      cause,
+    )
   }
 
   // -------------------------------------------------------------------------------------------

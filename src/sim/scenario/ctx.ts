@@ -124,7 +124,10 @@ export function logStep(ctx: Ctx, op: string, line: number, t0: number, ret: num
 }
 
 /** The device file or device a request names, and the task making it (ESRCH, EBADF, EINVAL). */
-export function resolveDevice(ctx: Ctx, b: { task: string; fd?: string | undefined; device?: string | undefined }): { t: Task; file: File | null; d: Device } | number {
+export function resolveDevice(
+  ctx: Ctx,
+  b: { task: string; fd?: string | undefined; device?: string | undefined },
+): { t: Task; file: File | null; d: Device } | number {
   const t = liveTask(ctx, b.task)
   if (typeof t === 'number') return t
   const file = b.fd !== undefined ? t.fds.get(b.fd) : null

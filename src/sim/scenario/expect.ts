@@ -55,7 +55,11 @@ function checkOrder(markers: readonly Marker[], order: NonNullable<ExpectT['orde
       ok = false
       const ma = markers[a] as Marker
       const mb = markers[b] as Marker
-      details.push(b === a ? `order: ${name(items[i - 1] as { marker: string })} and ${name(items[i] as { marker: string })} are the same marker (${at(ma)})  ✗` : `order: ${name(items[i] as { marker: string })} (${at(mb)}) came before ${name(items[i - 1] as { marker: string })} (${at(ma)})  ✗`)
+      details.push(
+        b === a
+          ? `order: ${name(items[i - 1] as { marker: string })} and ${name(items[i] as { marker: string })} are the same marker (${at(ma)})  ✗`
+          : `order: ${name(items[i] as { marker: string })} (${at(mb)}) came before ${name(items[i - 1] as { marker: string })} (${at(ma)})  ✗`,
+      )
     }
   }
   if (ok) details.push(`order: ${items.map(name).join(' → ')} as expected (${found.map((i) => at(markers[i] as Marker)).join('; ')})`)
@@ -81,7 +85,7 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
     if (!ok) pass = false
     details.push(`${what}: expected ${typeof c === 'number' ? '= ' + fmt(c) : cmpText(c)}, got ${fmt(actual)}${ok ? '' : '  ✗'}`)
   }
-  const ownerId = (name: string | undefined): number | undefined => (name === undefined ? undefined : w.tasks.get(name)?.owner ?? -1)
+  const ownerId = (name: string | undefined): number | undefined => (name === undefined ? undefined : (w.tasks.get(name)?.owner ?? -1))
   if (e.ret !== undefined) {
     const c: CmpT = typeof e.ret === 'string' ? parseErrno(e.ret) : e.ret
     check('ret', ctx.ret, c, errnoName)
@@ -95,7 +99,12 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
     if (e.live.bytes !== undefined) check(`${what} bytes`, l.bytes, e.live.bytes)
     if (e.live.count === undefined && e.live.bytes === undefined) check(`${what} bytes`, l.bytes, { gt: 0 })
   }
-  if (e.leaked) check(`leaked ${e.leaked.type ?? 'bytes'}${e.leaked.owner ? ' of ' + e.leaked.owner : ''}`, w.ledger.leaked(e.leaked.type as MemType | undefined, ownerId(e.leaked.owner)), e.leaked.bytes)
+  if (e.leaked)
+    check(
+      `leaked ${e.leaked.type ?? 'bytes'}${e.leaked.owner ? ' of ' + e.leaked.owner : ''}`,
+      w.ledger.leaked(e.leaked.type as MemType | undefined, ownerId(e.leaked.owner)),
+      e.leaked.bytes,
+    )
   if (e.leaked_bytes !== undefined) check('leaked bytes', w.ledger.leaked(undefined, undefined), e.leaked_bytes)
   if (e.findings) {
     const f = e.findings
@@ -120,7 +129,8 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
         } else [lo, hi] = [r.start, r.end]
         where = ` in ${dp.region}${dp.offset !== undefined || dp.size !== undefined ? ` [+${dp.offset ?? 0}, ${dp.size ?? 'end'})` : ''}`
       }
-      const count = (pt: { present: number; countPresent(s: number, e: number): number }): number => (hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0)
+      const count = (pt: { present: number; countPresent(s: number, e: number): number }): number =>
+        hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0
       for (const m of mm.mirrors) if (m.dev.name === dp.device && m.alive) n += count(m.pt)
       const d = deviceByName(w, dp.device)
       if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += count(mm.pt)
@@ -152,7 +162,11 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       const bad = want.findIndex((v, i) => snap[i] !== v)
       const ok = bad < 0 && want.length === snap.length
       if (!ok) pass = false
-      details.push(ok ? `snapshot: ${snap.length} bytes as expected` : `snapshot: byte ${bad < 0 ? want.length : bad} expected 0x${(want[bad] ?? 0).toString(16)}, got 0x${(snap[bad] ?? 0).toString(16)} (length ${snap.length})  ✗`)
+      details.push(
+        ok
+          ? `snapshot: ${snap.length} bytes as expected`
+          : `snapshot: byte ${bad < 0 ? want.length : bad} expected 0x${(want[bad] ?? 0).toString(16)}, got 0x${(snap[bad] ?? 0).toString(16)} (length ${snap.length})  ✗`,
+      )
     }
   }
   if (e.counter) check(`counter ${e.counter.name}`, ctx.counters.get(e.counter.name), e.counter.value)
@@ -222,7 +236,11 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       }
       if (bad >= 0) pass = false
       const want = [pm.present !== undefined ? `present ${pm.present}` : '', pm.swap !== undefined ? `swap ${pm.swap}` : ''].filter((x) => x).join(', ')
-      details.push(bad < 0 ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}` : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`)
+      details.push(
+        bad < 0
+          ? `pagemap of ${pm.task} ${pm.region}: ${r.end - r.start} pages with ${want}`
+          : `pagemap of ${pm.task} ${pm.region}: page ${bad - reg.start} has ${got}, expected ${want}  ✗`,
+      )
     }
   }
   if (e.order && !checkOrder(w.markers, e.order, details)) pass = false

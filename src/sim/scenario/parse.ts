@@ -7,17 +7,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
 import { z } from 'zod'
 import { COST_NAMES } from '../cost/model'
 import { COUNTER_NAMES, COUNTERS, nearestNames } from '../../shared/counters'
-import {
-  ScenarioSchema,
-  LEAF_STEPS,
-  STEP_NAMES,
-  parseSize,
-  DesignIdSchema,
-  DESIGN_IDS,
-  type DesignIdT,
-  type Scenario,
-  type StepT,
-} from '../../shared/scenario'
+import { ScenarioSchema, LEAF_STEPS, STEP_NAMES, parseSize, DesignIdSchema, DESIGN_IDS, type DesignIdT, type Scenario, type StepT } from '../../shared/scenario'
 import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 
 /** A bad scenario: the message names file, line, field and what was expected. */
@@ -127,7 +117,10 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
     }
     const keys = Object.keys(s as Record<string, unknown>)
     if (keys.length !== 1) {
-      issues.push({ path: p, message: `a step has exactly one key (one of ${STEP_NAMES.join(', ')}); found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}` })
+      issues.push({
+        path: p,
+        message: `a step has exactly one key (one of ${STEP_NAMES.join(', ')}); found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}`,
+      })
       return
     }
     const key = keys[0] as string
@@ -135,7 +128,15 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
     if (key === 'repeat' || key === 'background' || key === 'when') {
       const bp = [...p, key]
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        issues.push({ path: bp, message: key === 'repeat' ? 'expected { times: N, steps: [...] }' : key === 'when' ? 'expected { design: D4 | [D2, D4], steps: [...] }' : 'expected { steps: [...] }' })
+        issues.push({
+          path: bp,
+          message:
+            key === 'repeat'
+              ? 'expected { times: N, steps: [...] }'
+              : key === 'when'
+                ? 'expected { design: D4 | [D2, D4], steps: [...] }'
+                : 'expected { steps: [...] }',
+        })
         return
       }
       const b = body as Record<string, unknown>
@@ -143,7 +144,8 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
       if (extra.length > 0) issues.push({ path: [...bp, extra[0] as string], message: `unknown field "${extra[0]}"` })
       if (key === 'repeat') {
         const t = b.times
-        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100_000) issues.push({ path: [...bp, 'times'], message: 'expected an integer 1..100000' })
+        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100_000)
+          issues.push({ path: [...bp, 'times'], message: 'expected an integer 1..100000' })
       }
       if (key === 'when') {
         const d = DesignIdSchema.or(z.array(DesignIdSchema).min(1)).safeParse(b.design)
@@ -183,7 +185,11 @@ interface Decl {
   fds: Set<string>
 }
 
-function walk(steps: StepT[], paths: Map<object, Array<string | number>>, fn: (s: Record<string, Record<string, unknown>>, path: Array<string | number>) => void): void {
+function walk(
+  steps: StepT[],
+  paths: Map<object, Array<string | number>>,
+  fn: (s: Record<string, Record<string, unknown>>, path: Array<string | number>) => void,
+): void {
   for (const s of steps) {
     const p = paths.get(s) ?? []
     fn(s as unknown as Record<string, Record<string, unknown>>, p)
@@ -204,15 +210,22 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
     if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
     seen.add(dev.name)
-    if (dev.iommu !== undefined && !iommus.has(dev.iommu)) issues.push({ path: ['machine', 'devices', i, 'iommu'], message: `unknown IOMMU "${dev.iommu}"; declared: ${[...iommus].join(', ') || 'none'}` })
-    if (dev.ats && dev.iommu === undefined) issues.push({ path: ['machine', 'devices', i, 'ats'], message: 'ATS needs the device to sit behind an IOMMU (set iommu)' })
+    if (dev.iommu !== undefined && !iommus.has(dev.iommu))
+      issues.push({ path: ['machine', 'devices', i, 'iommu'], message: `unknown IOMMU "${dev.iommu}"; declared: ${[...iommus].join(', ') || 'none'}` })
+    if (dev.ats && dev.iommu === undefined)
+      issues.push({ path: ['machine', 'devices', i, 'ats'], message: 'ATS needs the device to sit behind an IOMMU (set iommu)' })
   }
   for (const k of Object.keys(sc.costs ?? {})) {
     if (!(COST_NAMES as string[]).includes(k)) issues.push({ path: ['costs', k], message: `unknown cost "${k}"; expected one of ${COST_NAMES.join(', ')}` })
   }
   const oldMms = new Set<string>()
   walk(sc.steps, paths, (s, p) => {
-    for (const [k, f] of [['spawn', 'task'], ['fork', 'child'], ['thread', 'child'], ['vfork', 'child']] as const) {
+    for (const [k, f] of [
+      ['spawn', 'task'],
+      ['fork', 'child'],
+      ['thread', 'child'],
+      ['vfork', 'child'],
+    ] as const) {
       const n = s[k]?.[f]
       if (typeof n === 'string' && oldMms.has(n)) issues.push({ path: [...p, k, f], message: `"${n}" already names the old mm of an execve` })
     }
@@ -243,31 +256,47 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     const b = body as Record<string, unknown>
     const chk = (field: string, set: Set<string>, what: string, base: Array<string | number> = [...p, key]): void => {
       const v = b[field]
-      if (typeof v === 'string' && !set.has(v)) issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
+      if (typeof v === 'string' && !set.has(v))
+        issues.push({ path: [...base, field], message: `unknown ${what} "${v}"; declared: ${[...set].join(', ') || 'none'}` })
     }
     if (key === 'expect') {
       const counter = b.counter as { name?: unknown } | undefined
       if (typeof counter?.name === 'string' && !Object.hasOwn(COUNTERS, counter.name)) {
-        issues.push({ path: [...p, key, 'counter', 'name'], message: `unknown counter "${counter.name}"; nearest known: ${nearestNames(counter.name, COUNTER_NAMES).join(', ')} (docs/scenarios.md lists them all)` })
+        issues.push({
+          path: [...p, key, 'counter', 'name'],
+          message: `unknown counter "${counter.name}"; nearest known: ${nearestNames(counter.name, COUNTER_NAMES).join(', ')} (docs/scenarios.md lists them all)`,
+        })
       }
       const buf = b.buffer as { name?: string } | undefined
-      if (buf?.name !== undefined && !buffers.has(buf.name)) issues.push({ path: [...p, key, 'buffer', 'name'], message: `unknown buffer "${buf.name}"; buffers come from user_buffer or an into: (device_read, migrate_to_device, exclusive, pread)` })
+      if (buf?.name !== undefined && !buffers.has(buf.name))
+        issues.push({
+          path: [...p, key, 'buffer', 'name'],
+          message: `unknown buffer "${buf.name}"; buffers come from user_buffer or an into: (device_read, migrate_to_device, exclusive, pread)`,
+        })
       for (const sub of ['memory', 'pagemap'] as const) {
         const mem = b[sub] as { task?: string; region?: string } | undefined
-        if (mem?.region !== undefined && !d.regions.has(mem.region)) issues.push({ path: [...p, key, sub, 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
+        if (mem?.region !== undefined && !d.regions.has(mem.region))
+          issues.push({ path: [...p, key, sub, 'region'], message: `unknown region "${mem.region}"; declared: ${[...d.regions].join(', ') || 'none'}` })
       }
       for (const sub of ['live', 'leaked', 'device_pages', 'mm', 'memory', 'pagemap'] as const) {
         const o = b[sub] as Record<string, unknown> | undefined
         if (!o) continue
         const t = (o.owner ?? o.task) as string | undefined
-        if (t !== undefined && !d.tasks.has(t)) issues.push({ path: [...p, key, sub, o.owner !== undefined ? 'owner' : 'task'], message: `unknown task "${t}"; declared: ${[...d.tasks].join(', ') || 'none'}` })
-        if (sub === 'device_pages' && typeof o.device === 'string' && !devices.has(o.device)) issues.push({ path: [...p, key, sub, 'device'], message: `unknown device "${o.device}"; declared: ${[...devices].join(', ')}` })
+        if (t !== undefined && !d.tasks.has(t))
+          issues.push({
+            path: [...p, key, sub, o.owner !== undefined ? 'owner' : 'task'],
+            message: `unknown task "${t}"; declared: ${[...d.tasks].join(', ') || 'none'}`,
+          })
+        if (sub === 'device_pages' && typeof o.device === 'string' && !devices.has(o.device))
+          issues.push({ path: [...p, key, sub, 'device'], message: `unknown device "${o.device}"; declared: ${[...devices].join(', ')}` })
       }
       return
     }
-    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background' || key === 'nr_hugepages' || key === 'user_buffer') return
+    if (key === 'spawn' || key === 'sleep' || key === 'when' || key === 'repeat' || key === 'background' || key === 'nr_hugepages' || key === 'user_buffer')
+      return
     if (key === 'unpin') {
-      if (typeof b.pins === 'string' && !pins.has(b.pins)) issues.push({ path: [...p, key, 'pins'], message: `unknown pins "${b.pins}"; declared by gup hold: ${[...pins].join(', ') || 'none'}` })
+      if (typeof b.pins === 'string' && !pins.has(b.pins))
+        issues.push({ path: [...p, key, 'pins'], message: `unknown pins "${b.pins}"; declared by gup hold: ${[...pins].join(', ') || 'none'}` })
       return
     }
     if (key !== 'fork') chk('task', d.tasks, 'task')
@@ -276,15 +305,32 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     chk('fd', d.fds, 'fd')
     chk('device', devices, 'device')
     if (key === 'recv_fd' || key === 'close_socket') chk('socket', sockets, 'socket (a send_fd names it)')
-    const devOps = ['mirror', 'device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory', 'alloc_bo', 'create_queue', 'dmirror_flags', 'userptr']
-    if (devOps.includes(key) && b.fd === undefined && b.device === undefined) issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
-    if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1) issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
+    const devOps = [
+      'mirror',
+      'device_read',
+      'device_write',
+      'migrate_to_device',
+      'migrate_to_system',
+      'snapshot',
+      'exclusive',
+      'check_exclusive',
+      'release_device_memory',
+      'alloc_bo',
+      'create_queue',
+      'dmirror_flags',
+      'userptr',
+    ]
+    if (devOps.includes(key) && b.fd === undefined && b.device === undefined)
+      issues.push({ path: [...p, key], message: 'give fd (a file from open) or device (driver API with no file)' })
+    if (key === 'random_access' && b.fd === undefined && b.device === undefined && b.cpu_ratio !== undefined && (b.cpu_ratio as number) < 1)
+      issues.push({ path: [...p, key], message: 'device accesses need fd or device (or set cpu_ratio: 1)' })
     for (const f of ['size', 'offset', 'at', 'ring']) {
       const v = b[f]
       if (v === undefined) continue
       const n = parseSize(v as string | number)
       if (!Number.isFinite(n)) issues.push({ path: [...p, key, f], message: 'expected a size' })
-      else if (key !== 'alloc_bo' && key !== 'create_queue' && n % 4096 !== 0) issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
+      else if (key !== 'alloc_bo' && key !== 'create_queue' && n % 4096 !== 0)
+        issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
     }
   })
 }
@@ -327,7 +373,12 @@ export function parseScenario(text: string, fileName: string, opts: ParseOptions
     js = doc.toJS({ maxAliasCount: 100 })
   } catch (e) {
     // e.g. an alias to an anchor that does not exist, or an alias bomb past maxAliasCount
-    throw new ScenarioError(`${fileName}:1: (document): cannot read the document: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, fileName, 1, '(document)')
+    throw new ScenarioError(
+      `${fileName}:1: (document): cannot read the document: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      fileName,
+      1,
+      '(document)',
+    )
   }
   if (js === null || typeof js !== 'object' || Array.isArray(js)) {
     throw new ScenarioError(`${fileName}:1: (document): expected a mapping with name, steps, ...`, fileName, 1, '(document)')

@@ -75,7 +75,11 @@ function* onRange(env: StepEnv, a: RangeArgs & { task: string }, fn: (mm: MmStru
 }
 
 /** A device-file request handled by the design's resolve: the target, or an errno. */
-function* onTarget(env: StepEnv, a: { task: string; fd?: string | undefined; device?: string | undefined }, fn: (tg: Target) => Proc<number | DeviceOpResult>): Proc<number | DeviceOpResult> {
+function* onTarget(
+  env: StepEnv,
+  a: { task: string; fd?: string | undefined; device?: string | undefined },
+  fn: (tg: Target) => Proc<number | DeviceOpResult>,
+): Proc<number | DeviceOpResult> {
   const rd = resolveDevice(env.ctx, a)
   if (typeof rd === 'number') return rd
   const tg = env.ctx.design.resolve(env.w, rd.t, rd.d, rd.file, env.path)
@@ -84,7 +88,11 @@ function* onTarget(env: StepEnv, a: { task: string; fd?: string | undefined; dev
 }
 
 /** pwrite / pread of a tmpfile: `io` moves the pages; the copy costs its page-table walk. */
-function* tmpfileIo(env: StepEnv, a: { task: string; fd: string; offset?: number | string | undefined; size?: number | string | undefined }, io: (f: TmpFile, off: number, pages: number) => number): Proc<number> {
+function* tmpfileIo(
+  env: StepEnv,
+  a: { task: string; fd: string; offset?: number | string | undefined; size?: number | string | undefined },
+  io: (f: TmpFile, off: number, pages: number) => number,
+): Proc<number> {
   const t = liveTask(env.ctx, a.task)
   const f = typeof t === 'number' ? undefined : t.tmpfiles.get(a.fd)
   if (typeof t === 'number') return t
@@ -189,14 +197,23 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     const t = liveTask(ctx, a.task)
     if (typeof t === 'number') return t
     if (!t.mm) return ESRCH
-    const file = a.fd !== undefined ? t.fds.get(a.fd) ?? null : null
-    const tmp = a.fd !== undefined ? t.tmpfiles.get(a.fd) ?? null : null
+    const file = a.fd !== undefined ? (t.fds.get(a.fd) ?? null) : null
+    const tmp = a.fd !== undefined ? (t.tmpfiles.get(a.fd) ?? null) : null
     if (a.fd !== undefined && !file && !tmp) return EBADF
     const at = a.at !== undefined ? parseSize(a.at) / PAGE_SIZE : null
     const r = doMmap(
       w,
       t.mm,
-      { pages: Math.ceil(parseSize(a.size) / PAGE_SIZE), prot: protBits(a.prot), shared: a.shared ?? false, huge: a.huge ?? false, file, at, hugetlb: a.hugetlb ?? false, pagecache: tmp ? tmp.cache : null },
+      {
+        pages: Math.ceil(parseSize(a.size) / PAGE_SIZE),
+        prot: protBits(a.prot),
+        shared: a.shared ?? false,
+        huge: a.huge ?? false,
+        file,
+        at,
+        hugetlb: a.hugetlb ?? false,
+        pagecache: tmp ? tmp.cache : null,
+      },
       path,
     )
     if (r < 0) return r
@@ -204,14 +221,22 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     return 0
   },
   *touch(env, a) {
-    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault'])))
+    return yield* onRange(env, a, (mm, start, end) =>
+      withMmapReadLock(env.w, mm, faultIn(env.w, mm, start, end, a.write ?? false, -1, [...env.path, 'exc_page_fault'])),
+    )
   },
   *write_data(env, a) {
     const t = liveTask(env.ctx, a.task)
     if (typeof t === 'number') return t
     const base = t.mm?.regions.get(a.region)?.start ?? 0
     const pat = a.pattern
-    return yield* onRange(env, a, (mm, start, end) => withMmapReadLock(env.w, mm, writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path)))
+    return yield* onRange(env, a, (mm, start, end) =>
+      withMmapReadLock(
+        env.w,
+        mm,
+        writeData(env.w, mm, start, end, (pg) => patternValue(pat, pg - base, env.round), env.path),
+      ),
+    )
   },
   *munmap(env, a) {
     return yield* onRange(env, a, (mm, s, e) => vmMunmap(env.w, mm, s, e, env.path))
@@ -330,7 +355,10 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     if (typeof t === 'number') return t
     const r = rangeOf(t, a)
     if (typeof r === 'number') return r
-    const g = yield* doGup(w, r.mm, r.start, r.end, { write: a.write ?? true, fast: a.fast ?? false, pin: a.pin ?? false, longterm: a.longterm ?? false }, [...path, 'gup_test_ioctl'])
+    const g = yield* doGup(w, r.mm, r.start, r.end, { write: a.write ?? true, fast: a.fast ?? false, pin: a.pin ?? false, longterm: a.longterm ?? false }, [
+      ...path,
+      'gup_test_ioctl',
+    ])
     if (a.hold !== undefined && g.ret === 0) ctx.pins.set(a.hold, [...(ctx.pins.get(a.hold) ?? []), ...g.pfns])
     else gupRelease(w, g.pfns)
     return g.ret
@@ -369,7 +397,8 @@ function* deviceOp(ctx: Ctx, op: DeviceOp, b: DevArgs, path: string[], round = 0
   const p = [...path, 'dmirror_fops_unlocked_ioctl']
   const regionStart = t.mm?.regions.get(b.region)?.start ?? r.start
   let io: DataIo | undefined
-  if ((op === 'device_read' || op === 'migrate_to_device' || op === 'exclusive') && b.into !== undefined) io = { base: r.start, out: new Int32Array(r.end - r.start) }
+  if ((op === 'device_read' || op === 'migrate_to_device' || op === 'exclusive') && b.into !== undefined)
+    io = { base: r.start, out: new Int32Array(r.end - r.start) }
   if (op === 'device_write') {
     const pat: PatternT = b.pattern ?? 'zero'
     io = { base: r.start, src: (pg) => patternValue(pat, pg - regionStart, round) }
@@ -436,7 +465,12 @@ function* randomAccess(ctx: Ctx, a: RandomAccessArgs, path: string[]): Proc<numb
     const cpu = (a.fd === undefined && a.device === undefined) || w.rng.chance(a.cpu_ratio ?? 0)
     if (cpu) last = yield* withMmapReadLock(w, mm, faultIn(w, mm, reg.start + off, reg.start + off + n, write, -1, [...path, 'exc_page_fault']))
     else {
-      const r = yield* deviceOp(ctx, write ? 'device_write' : 'device_read', { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * PAGE_SIZE, size: n * PAGE_SIZE }, path)
+      const r = yield* deviceOp(
+        ctx,
+        write ? 'device_write' : 'device_read',
+        { task: a.task, fd: a.fd, device: a.device, region: a.region, offset: off * PAGE_SIZE, size: n * PAGE_SIZE },
+        path,
+      )
       last = r.ret
       ctx.cpages = r.cpages
       ctx.faults = r.faults
@@ -501,4 +535,3 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
   }
   return 0
 }
-

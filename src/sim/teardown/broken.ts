@@ -36,7 +36,7 @@ function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: s
     *release(w, sub, mm, path) {
       const obj = sub.priv as DriverObj
       const zc = zapMirrors(obj)
-    if (zc > 0) yield sleep(zc)
+      if (zc > 0) yield sleep(zc)
       obj.mmDead = true
       if (id === 'B1') {
         freeDriverObj(w, obj, [...path, 'b1_free_in_release'])

@@ -50,7 +50,7 @@ export const D1: TeardownDesign = {
   *mirror(w, task, dev, file, path) {
     let obj: DriverObj | null
     if (file) obj = (file.priv as FilePriv).obj
-    else obj = task.mm ? designState(w).api.get(apiKey(task.mm, dev)) ?? null : null
+    else obj = task.mm ? (designState(w).api.get(apiKey(task.mm, dev)) ?? null) : null
     if (!obj) {
       const o = yield* create(w, task, path)
       if (typeof o === 'number') return o

@@ -15,14 +15,18 @@ import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, 
 import { apiKey, designState, type TeardownDesign, type Target } from './design'
 import { EINVAL, EIO } from '../kernel/errno'
 
-const base = mirrorNotifierOps('d2_kvm_like', {
-  *release(_w, sub) {
-    const obj = sub.priv as DriverObj
-    const zc = zapMirrors(obj)
-    if (zc > 0) yield sleep(zc)
-    obj.mmDead = true
+const base = mirrorNotifierOps(
+  'd2_kvm_like',
+  {
+    *release(_w, sub) {
+      const obj = sub.priv as DriverObj
+      const zc = zapMirrors(obj)
+      if (zc > 0) yield sleep(zc)
+      obj.mmDead = true
+    },
   },
-}, { nonblockEagain: false })
+  { nonblockEagain: false },
+)
 
 /**
  * kvm_mmu_notifier_invalidate_range_start (virt/kvm/kvm_main.c) never refuses: on a non-blockable
@@ -31,7 +35,8 @@ const base = mirrorNotifierOps('d2_kvm_like', {
  */
 const ops: NotifierOps = {
   ...base,
-  invalidateRangeStart: (w, sub, r, path) => (base.invalidateRangeStart as NonNullable<NotifierOps['invalidateRangeStart']>)(w, sub, r.blockable ? r : { ...r, blockable: true }, path),
+  invalidateRangeStart: (w, sub, r, path) =>
+    (base.invalidateRangeStart as NonNullable<NotifierOps['invalidateRangeStart']>)(w, sub, r.blockable ? r : { ...r, blockable: true }, path),
 }
 
 interface FilePriv {

@@ -28,7 +28,15 @@ import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, IntervalOps, MmStruct, NotifierOps, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
-import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq, mmuNotifierGet, mmuNotifierPut, mmuNotifierSynchronize } from '../kernel/notifier'
+import {
+  ALL_PAGES,
+  mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove,
+  mmuIntervalSetSeq,
+  mmuNotifierGet,
+  mmuNotifierPut,
+  mmuNotifierSynchronize,
+} from '../kernel/notifier'
 import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, type DriverObj } from '../drivers/driver'
 import { designState, type TeardownDesign, type Target } from './design'
 import { EBADF, EINVAL } from '../kernel/errno'
@@ -186,7 +194,8 @@ interface FilePriv {
 export const D4: TeardownDesign = {
   id: 'D4',
   title: 'mmu_notifier_get/put + SRCU free_notifier (KFD today)',
-  summary: 'One kfd_process per mm, shared by devices and files; GPU mappings follow interval notifiers; ->release cancels the eviction work and drops the notifier; queues dequeued and memory freed when the notifier ref (after SRCU) and every file ref are gone.',
+  summary:
+    'One kfd_process per mm, shared by devices and files; GPU mappings follow interval notifiers; ->release cancels the eviction work and drops the notifier; queues dequeued and memory freed when the notifier ref (after SRCU) and every file ref are gone.',
   correct: true,
   open(w, task, file, path) {
     if (!task.mm) return EINVAL

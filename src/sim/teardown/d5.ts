@@ -52,7 +52,8 @@ interface FilePriv {
 export const D5: TeardownDesign = {
   id: 'D5',
   title: 'interval notifier per fd (dmirror, userptr)',
-  summary: 'Each open file inserts a whole-AS mmu_interval_notifier (mm_count); exit_mmap empties the device PT; fd release removes the interval and frees the struct.',
+  summary:
+    'Each open file inserts a whole-AS mmu_interval_notifier (mm_count); exit_mmap empties the device PT; fd release removes the interval and frees the struct.',
   correct: true,
   open(w, task, file, path) {
     if (!task.mm) return EINVAL

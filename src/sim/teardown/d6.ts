@@ -45,7 +45,8 @@ const ops: NotifierOps = {
     const obj = sub.priv as DriverObj
     const pasid = mm.iommu_mm?.pasid ?? 0
     let cost = 0
-    for (const dev of boundDevices(w, obj)) if (dev.iommu) cost += dev.iommu.invalidate(w, dev, pasid, start, Math.min(end, ALL_PAGES), 'SECONDARY_TLB', mm.label)
+    for (const dev of boundDevices(w, obj))
+      if (dev.iommu) cost += dev.iommu.invalidate(w, dev, pasid, start, Math.min(end, ALL_PAGES), 'SECONDARY_TLB', mm.label)
     return cost
   },
 }
@@ -62,7 +63,14 @@ function* bind(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): Proc<numbe
   mmget(w, mm, p)
   if (!mm.iommu_mm) {
     const pasid = io.allocPasid()
-    mm.iommu_mm = { pasid, pasidTables: new Set(), ledgerId: w.ledger.alloc('pasid', SIZEOF.iommu_mm_data + SIZEOF.pasid, mm.owner, `PASID ${pasid} (iommu_mm of ${mm.label})`, [...p, 'iommu_alloc_mm_data']) }
+    mm.iommu_mm = {
+      pasid,
+      pasidTables: new Set(),
+      ledgerId: w.ledger.alloc('pasid', SIZEOF.iommu_mm_data + SIZEOF.pasid, mm.owner, `PASID ${pasid} (iommu_mm of ${mm.label})`, [
+        ...p,
+        'iommu_alloc_mm_data',
+      ]),
+    }
   }
   const st = designState(w)
   let obj = st.byMm.get(mm.id)
@@ -86,7 +94,8 @@ function* bind(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): Proc<numbe
 export const D6: TeardownDesign = {
   id: 'D6',
   title: 'IOMMU SVA (PASID freed at __mmdrop)',
-  summary: 'The IOMMU walks the CPU page table under a PASID; ->release tears the PASID entry down; unbind frees the domain; the PASID lives until mm_count reaches 0.',
+  summary:
+    'The IOMMU walks the CPU page table under a PASID; ->release tears the PASID entry down; unbind frees the domain; the PASID lives until mm_count reaches 0.',
   correct: true,
   open(_w, task, file) {
     file.priv = { mm: task.mm, bound: false } satisfies FilePriv

@@ -15,9 +15,7 @@ export const DESIGN_IDS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'] as co
 export type DesignId = (typeof DESIGN_IDS)[number]
 
 /** What a device ioctl operates on. */
-export type Target =
-  | { kind: 'mirror'; m: Mirror; obj: DriverObj }
-  | { kind: 'sva'; dev: Device; mm: MmStruct; pasid: number; obj: DriverObj }
+export type Target = { kind: 'mirror'; m: Mirror; obj: DriverObj } | { kind: 'sva'; dev: Device; mm: MmStruct; pasid: number; obj: DriverObj }
 
 export interface TeardownDesign {
   readonly id: DesignId
@@ -41,7 +39,6 @@ export interface TeardownDesign {
    */
   moduleExit?(w: Kernel, synchronize: boolean, path: CallPath): Proc<void>
 }
-
 
 /** Per-world registries a design may keep (per-mm tables, API users without a file). */
 export interface DesignState {

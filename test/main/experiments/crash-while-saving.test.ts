@@ -23,17 +23,21 @@ async function killWhileSaving(dir: string, afterMs: number): Promise<void> {
 }
 
 describe('a crash while saving runs', () => {
-  it.each([0, 37, 113, 251])('killed %i ms after the first save: every listed run is whole', async (afterMs) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hmmlab-crash-'))
-    await killWhileSaving(dir, afterMs)
-    const store = new RunStore(dir)
-    const listing = await store.listRuns()
-    expect(listing.problems).toEqual([])
-    expect(listing.items.length).toBeGreaterThan(0)
-    for (const m of listing.items) {
-      const run = await store.getRun(m.id)
-      expect((run.result as { values: number[] }).values).toHaveLength(200_000)
-      expect((run.series['memory.pages'] as { v: number[] }).v).toHaveLength(200_000)
-    }
-  }, 60_000)
+  it.each([0, 37, 113, 251])(
+    'killed %i ms after the first save: every listed run is whole',
+    async (afterMs) => {
+      const dir = mkdtempSync(join(tmpdir(), 'hmmlab-crash-'))
+      await killWhileSaving(dir, afterMs)
+      const store = new RunStore(dir)
+      const listing = await store.listRuns()
+      expect(listing.problems).toEqual([])
+      expect(listing.items.length).toBeGreaterThan(0)
+      for (const m of listing.items) {
+        const run = await store.getRun(m.id)
+        expect((run.result as { values: number[] }).values).toHaveLength(200_000)
+        expect((run.series['memory.pages'] as { v: number[] }).v).toHaveLength(200_000)
+      }
+    },
+    60_000,
+  )
 })

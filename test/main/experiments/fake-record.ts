@@ -4,7 +4,19 @@
  */
 import type { Aggregates, Metrics, Outcome, RunRecord } from '../../../src/shared/record'
 
-const MEM_TYPE_NAMES = ['mm_struct', 'vma', 'cpu_pagetable', 'pages', 'gpu_pagetable', 'iommu_pagetable', 'vram', 'driver_object', 'notifier', 'pasid', 'file'] as const
+const MEM_TYPE_NAMES = [
+  'mm_struct',
+  'vma',
+  'cpu_pagetable',
+  'pages',
+  'gpu_pagetable',
+  'iommu_pagetable',
+  'vram',
+  'driver_object',
+  'notifier',
+  'pasid',
+  'file',
+] as const
 
 export function fakeRecord(task: { design: string; seed: number; parameters: Record<string, string | number | boolean> }, stoppedAt?: number): RunRecord {
   const zero = Object.fromEntries(MEM_TYPE_NAMES.map((t) => [t, 0])) as Aggregates['peakBytes']
@@ -40,9 +52,17 @@ export function fakeRecord(task: { design: string; seed: number; parameters: Rec
       costs: { source: 'default' },
     },
     outcome,
-    metrics: { simulated_ns: { value: outcome.simulatedNs, unit: 'ns' }, findings: { value: 0, unit: 'count' }, 'counter.seed': { value: task.seed, unit: 'count' } } satisfies Metrics,
+    metrics: {
+      simulated_ns: { value: outcome.simulatedNs, unit: 'ns' },
+      findings: { value: 0, unit: 'count' },
+      'counter.seed': { value: task.seed, unit: 'count' },
+    } satisfies Metrics,
     aggregates,
-    invalidations: { rows: { t: [], event: [], start: [], end: [], device: [], mechanism: [], pages: [], costNs: [], dict: { event: [], device: [], mechanism: [] } }, total: 0, dropped: 0 },
+    invalidations: {
+      rows: { t: [], event: [], start: [], end: [], device: [], mechanism: [], pages: [], costNs: [], dict: { event: [], device: [], mechanism: [] } },
+      total: 0,
+      dropped: 0,
+    },
     trace: empty,
     lanes: [],
     steps: empty,

@@ -2,7 +2,14 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RunPool, type Isolation } from '../../../src/main/services/experiments/pool'
 
-const task = (scenarioText: string, seed = 1) => ({ runId: `r${seed}`, scenarioText, fileName: 'fake.yaml', design: 'D4', seed, parameters: { 'machine.devices': 2 } })
+const task = (scenarioText: string, seed = 1) => ({
+  runId: `r${seed}`,
+  scenarioText,
+  fileName: 'fake.yaml',
+  design: 'D4',
+  seed,
+  parameters: { 'machine.devices': 2 },
+})
 
 it('uses run processes when runs go side by side, a thread for one run at a time', async () => {
   const two = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), threads: 2 })
@@ -39,7 +46,14 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
   it('cancels a cooperative run at its next step', async () => {
     // No time bound: with a grace period far longer than the test, the only way the run can end
     // is the worker seeing the flag and answering its record (a stop for the user, at its step).
-    const patient = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), execArgv: ['--import', 'tsx'], threads: 1, maxHeapMb: 64, cancelGraceMs: 600_000, isolation })
+    const patient = new RunPool({
+      workerFile: join(__dirname, 'fake-run-worker.ts'),
+      execArgv: ['--import', 'tsx'],
+      threads: 1,
+      maxHeapMb: 64,
+      cancelGraceMs: 600_000,
+      isolation,
+    })
     try {
       let started!: () => void
       const running = new Promise<void>((r) => (started = r))
@@ -68,7 +82,14 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     // five 10 ms steps are far inside it, however busy the machine. The holders stop through the
     // flag (a grace period longer than the test), so their threads and processes stay warm and no
     // start-up time counts against the short runs.
-    const patient = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), execArgv: ['--import', 'tsx'], threads: 2, maxHeapMb: 64, cancelGraceMs: 600_000, isolation })
+    const patient = new RunPool({
+      workerFile: join(__dirname, 'fake-run-worker.ts'),
+      execArgv: ['--import', 'tsx'],
+      threads: 2,
+      maxHeapMb: 64,
+      cancelGraceMs: 600_000,
+      isolation,
+    })
     try {
       const holders = [patient.submit(task('steps:1000000', 1)), patient.submit(task('steps:1000000', 2))]
       const short = [3, 4].map((seed) => patient.submit(task('steps:5', seed), { timeoutMs: 5000 }))
@@ -77,7 +98,12 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
       for (const h of holders) h.cancel()
       const outcomes = await Promise.all([...holders, ...short].map((h) => h.done))
       // the holders answer records stopped for the user; the short runs finish
-      expect(outcomes.map((o) => (o.status === 'record' ? (o as { record: { outcome: { status: string } } }).record.outcome.status : o.status))).toEqual(['stopped', 'stopped', 'passed', 'passed'])
+      expect(outcomes.map((o) => (o.status === 'record' ? (o as { record: { outcome: { status: string } } }).record.outcome.status : o.status))).toEqual([
+        'stopped',
+        'stopped',
+        'passed',
+        'passed',
+      ])
     } finally {
       await patient.close()
     }
@@ -107,23 +133,27 @@ describe.each<Isolation>(['thread', 'process'])('run pool (%s isolation)', (isol
     expect((await pool.submit(task('steps:2', 6)).done).status).toBe('record')
   }, 90_000)
 
-  it.runIf(isolation === 'process')('a run process killed from outside, or ended by a fatal V8 out-of-memory, fails its run alone', async () => {
-    const long = pool.submit(task('steps:300', 1))
-    const other = pool.submit(task('steps:30', 2))
-    await new Promise((r) => setTimeout(r, 300))
-    const victims = pool.runProcesses
-    expect(victims).toHaveLength(2)
-    // Kill the first of the two from outside, as `kill -9` would.
-    process.kill(victims[0]!.pid!, 'SIGKILL')
-    const outcomes = await Promise.all([long.done, other.done])
-    const statuses = outcomes.map((o) => o.status).sort()
-    expect(statuses).toEqual(['failed', 'record'])
-    expect(outcomes.find((o) => o.status === 'failed')).toMatchObject({ error: expect.stringMatching(/process died \(killed by SIGKILL\)/) })
-    // One allocation twice the heap limit aborts V8 for the whole process: here only the run process.
-    const [huge, fine] = await Promise.all([pool.submit(task('huge', 3)).done, pool.submit(task('steps:3', 4)).done])
-    expect(huge.status).toBe('failed')
-    if (huge.status === 'failed') expect(huge.error).toMatch(/out of memory|process died/)
-    expect(fine.status).toBe('record')
-    expect((await pool.submit(task('steps:2', 5)).done).status).toBe('record')
-  }, 90_000)
+  it.runIf(isolation === 'process')(
+    'a run process killed from outside, or ended by a fatal V8 out-of-memory, fails its run alone',
+    async () => {
+      const long = pool.submit(task('steps:300', 1))
+      const other = pool.submit(task('steps:30', 2))
+      await new Promise((r) => setTimeout(r, 300))
+      const victims = pool.runProcesses
+      expect(victims).toHaveLength(2)
+      // Kill the first of the two from outside, as `kill -9` would.
+      process.kill(victims[0]!.pid!, 'SIGKILL')
+      const outcomes = await Promise.all([long.done, other.done])
+      const statuses = outcomes.map((o) => o.status).sort()
+      expect(statuses).toEqual(['failed', 'record'])
+      expect(outcomes.find((o) => o.status === 'failed')).toMatchObject({ error: expect.stringMatching(/process died \(killed by SIGKILL\)/) })
+      // One allocation twice the heap limit aborts V8 for the whole process: here only the run process.
+      const [huge, fine] = await Promise.all([pool.submit(task('huge', 3)).done, pool.submit(task('steps:3', 4)).done])
+      expect(huge.status).toBe('failed')
+      if (huge.status === 'failed') expect(huge.error).toMatch(/out of memory|process died/)
+      expect(fine.status).toBe('record')
+      expect((await pool.submit(task('steps:2', 5)).done).status).toBe('record')
+    },
+    90_000,
+  )
 })

@@ -56,7 +56,12 @@ describe('experiments with the real simulator', () => {
   })
 
   it('applies swept parameters to the scenario and refuses a path the scenario lacks', async () => {
-    const started = await services.experiments.start({ scenarioText: text, fileName, designs: ['D3'], sweep: { axes: { 'machine.devices.0.ats': [true, false] } } })
+    const started = await services.experiments.start({
+      scenarioText: text,
+      fileName,
+      designs: ['D3'],
+      sweep: { axes: { 'machine.devices.0.ats': [true, false] } },
+    })
     const summary = await started.done
     expect(summary.runs.map((r) => r.parameters['machine.devices.0.ats'])).toEqual([true, false])
     expect(summary.runs.every((r) => r.status === 'passed')).toBe(true)
@@ -91,10 +96,12 @@ describe('one planner for the CLI and the service', () => {
     expect((await services.store.getExperiment(failed.experimentId)).status).toBe('failed')
   }, 120_000)
 
-  it('expects of a run with a swept machine parameter cite the lines of the user\'s file', async () => {
+  it("expects of a run with a swept machine parameter cite the lines of the user's file", async () => {
     const failing = text.replace('  - expect: { ret: 0 }\n', '  - expect: { ret: 1 }\n')
     const line = failing.split('\n').indexOf('  - expect: { ret: 1 }') + 1
-    const summary = await (await services.experiments.start({ scenarioText: failing, fileName, designs: ['D3'], sweep: { axes: { 'machine.devices.0.ats': [false] } } })).done
+    const summary = await (
+      await services.experiments.start({ scenarioText: failing, fileName, designs: ['D3'], sweep: { axes: { 'machine.devices.0.ats': [false] } } })
+    ).done
     const rec = StoredRecord.parse((await services.store.getRun(summary.runs[0]!.id)).result)
     const bad = rec.expects.rows.filter((e) => !e.passed)
     expect(bad.map((e) => e.line)).toEqual([line])
@@ -105,7 +112,17 @@ describe('one planner for the CLI and the service', () => {
 
 describe('a run the simulator stopped', () => {
   it('is stored as stopped with its reason (the step cap), not as cancelled, and reports say so', async () => {
-    const capText = ['name: step cap (test)', 'steps:', '  - spawn: { task: A }', '  - repeat:', '      times: 100000', '      steps:', ...Array.from({ length: 4 }, () => '        - sleep: 1'), '  - exit: { task: A }', ''].join('\n')
+    const capText = [
+      'name: step cap (test)',
+      'steps:',
+      '  - spawn: { task: A }',
+      '  - repeat:',
+      '      times: 100000',
+      '      steps:',
+      ...Array.from({ length: 4 }, () => '        - sleep: 1'),
+      '  - exit: { task: A }',
+      '',
+    ].join('\n')
     const summary = await (await services.experiments.start({ scenarioText: capText, fileName: 'cap.yaml', designs: ['D1'] })).done
     expect(summary.runs.map((r) => [r.status, r.stop?.reason])).toEqual([['stopped', 'step_cap']])
     expect(summary.experiment.status).toBe('incomplete')
@@ -166,14 +183,20 @@ describe('routes over real runs', () => {
     const router = createRouter(createHandlers(services), { host: 'browser' })
     const summary = await (await services.experiments.start({ scenarioText: text, fileName, designs: ['D1', 'D3'] })).done
     const [a, b] = summary.runs.map((r) => r.id)
-    const html = (await router.invoke('reports.export', { target: { kind: 'run', runId: a }, format: 'html' })) as { fileName: string; mimeType: string; content: string }
+    const html = (await router.invoke('reports.export', { target: { kind: 'run', runId: a }, format: 'html' })) as {
+      fileName: string
+      mimeType: string
+      content: string
+    }
     expect(html.mimeType).toContain('text/html')
     expect(html.content).toMatch(/^<!doctype html>/i)
     expect(html.content).toContain('2014 (a)')
     const comparison = (await router.invoke('runs.compare', { runIds: [a, b] })) as { runs: { design: string }[]; metrics: { name: string }[] }
     expect(comparison.runs.map((r) => r.design)).toEqual(['D1', 'D3'])
     expect(comparison.metrics.map((m) => m.name)).toContain('leak_byte_seconds')
-    await expect(router.invoke('reports.export', { target: { kind: 'run', runId: 'no-such-run' }, format: 'json' })).rejects.toMatchObject({ code: 'bad_request' })
+    await expect(router.invoke('reports.export', { target: { kind: 'run', runId: 'no-such-run' }, format: 'json' })).rejects.toMatchObject({
+      code: 'bad_request',
+    })
   })
 })
 

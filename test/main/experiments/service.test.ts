@@ -7,7 +7,14 @@ import { ExperimentService, type ExperimentProgress } from '../../../src/main/se
 import { RunStore, StoreError } from '../../../src/main/services/store/run-store'
 
 describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
-  const pool = new RunPool({ workerFile: join(__dirname, 'fake-run-worker.ts'), execArgv: ['--import', 'tsx'], threads: 2, maxHeapMb: 64, cancelGraceMs: 200, isolation })
+  const pool = new RunPool({
+    workerFile: join(__dirname, 'fake-run-worker.ts'),
+    execArgv: ['--import', 'tsx'],
+    threads: 2,
+    maxHeapMb: 64,
+    cancelGraceMs: 200,
+    isolation,
+  })
   afterAll(() => pool.close())
 
   function service() {
@@ -130,7 +137,9 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       expect(notSaved).toHaveLength(2)
       // The same service keeps working for a store that can save.
       const { svc: healthy, store } = service()
-      await (await healthy.start({ scenarioText: 'steps:1', fileName: 's.yaml', designs: ['D4'] })).done
+      await (
+        await healthy.start({ scenarioText: 'steps:1', fileName: 's.yaml', designs: ['D4'] })
+      ).done
       expect((await store.listRuns()).items).toHaveLength(1)
     })
   })

@@ -114,7 +114,8 @@ const hostile: Array<[string, string]> = [
 ]
 
 for (const [kind, path] of [...hostile, ['huge', hugeScenario] as [string, string]]) await run(`run ${kind}`, () => runCommand([path], {}))
-for (const [kind, path] of [...hostile, ['huge', hugeCalibration] as [string, string]]) await run(`costs ${kind}`, () => runCommand([okScenario], { costs: path }))
+for (const [kind, path] of [...hostile, ['huge', hugeCalibration] as [string, string]])
+  await run(`costs ${kind}`, () => runCommand([okScenario], { costs: path }))
 for (const [kind, path] of [...hostile, ['folder', folder] as [string, string]]) await run(`calibrate-o ${kind}`, () => calibrateCommand({ output: path }))
 for (const [kind, path] of [...hostile, ['huge', hugeLog] as [string, string]]) {
   await run(`import-strace ${kind}`, () => hmmlabImport('strace', path))

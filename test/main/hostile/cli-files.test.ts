@@ -27,7 +27,11 @@ let childStderr = ''
 
 beforeAll(() => {
   // A generous bound: it only turns a hang into a failure (each case takes milliseconds).
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'cli-files-main.ts'), join(dir, 'files')], { encoding: 'utf8', timeout: 480_000, maxBuffer: 64 << 20 })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'cli-files-main.ts'), join(dir, 'files')], {
+    encoding: 'utf8',
+    timeout: 480_000,
+    maxBuffer: 64 << 20,
+  })
   childStderr = r.stderr
   let started: string | undefined
   for (const line of r.stdout.split('\n')) {
@@ -50,7 +54,12 @@ function get(name: string): Case {
 }
 
 const HOSTILE = ['fifo', 'devzero', 'link'] as const
-const path = (kind: string): RegExp => new RegExp({ fifo: '/pipe', devzero: '/dev/zero', link: '/zero-link', huge: '/huge', folder: '/folder', missing: '/missing', 'not-image': '/not-a-bzImage' }[kind]!.replace(/[/.]/g, '\\$&'))
+const path = (kind: string): RegExp =>
+  new RegExp(
+    { fifo: '/pipe', devzero: '/dev/zero', link: '/zero-link', huge: '/huge', folder: '/folder', missing: '/missing', 'not-image': '/not-a-bzImage' }[
+      kind
+    ]!.replace(/[/.]/g, '\\$&'),
+  )
 const WHY: Record<string, RegExp> = {
   fifo: /not a regular file/,
   devzero: /not a regular file/,

@@ -27,10 +27,14 @@ export async function startServerProcess(hostOptions: Record<string, number> = {
   writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>HMM Lab</title>')
   const workspace = join(root, 'workspace')
   mkdirSync(workspace)
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'server-main.ts'), JSON.stringify({ workspace, staticDir, token: TOKEN, host: hostOptions })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TMPDIR: root },
-  })
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'server-main.ts'), JSON.stringify({ workspace, staticDir, token: TOKEN, host: hostOptions })],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TMPDIR: root },
+    },
+  )
   let err = ''
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-8000)))
   const port = await new Promise<number>((resolve, reject) => {
@@ -43,9 +47,12 @@ export async function startServerProcess(hostOptions: Record<string, number> = {
     proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)))
   })
   const call = (route: string, input: unknown): Promise<RawResponse> =>
-    rawRequest(port, { method: 'POST', path: `/api/invoke/${route}`, headers: { 'x-hmmlab-token': TOKEN, 'content-type': 'application/json' }, body: JSON.stringify(input) }).catch(
-      (e: Error) => ({ status: 0, headers: {}, body: e.message }),
-    )
+    rawRequest(port, {
+      method: 'POST',
+      path: `/api/invoke/${route}`,
+      headers: { 'x-hmmlab-token': TOKEN, 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
   return {
     proc,
     port,

@@ -16,5 +16,8 @@ const api = createApi({ host: 'browser', workspace: opts.workspace }, { threads:
 const host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir: opts.staticDir, token: opts.token, heartbeatMs: 0, ...(opts.host ?? {}) })
 process.stdout.write(`PORT ${host.port}\n`)
 process.on('SIGTERM', () => {
-  void host.close().then(() => api.close()).then(() => process.exit(0))
+  void host
+    .close()
+    .then(() => api.close())
+    .then(() => process.exit(0))
 })

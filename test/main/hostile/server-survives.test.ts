@@ -44,7 +44,10 @@ describe('the browser host survives hostile input (issue 18)', () => {
 
   it('1: a request body nested 100,000 deep is refused with 400', async () => {
     const body = '{"a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}'
-    const deep = await rawRequest(server.port, { method: 'POST', path: '/api/invoke/app.info', headers: { 'x-hmmlab-token': TOKEN }, body }).catch(() => ({ status: 0, body: '' }))
+    const deep = await rawRequest(server.port, { method: 'POST', path: '/api/invoke/app.info', headers: { 'x-hmmlab-token': TOKEN }, body }).catch(() => ({
+      status: 0,
+      body: '',
+    }))
     expect(deep.status).toBe(400)
     await expectAlive()
   })
@@ -218,7 +221,10 @@ describe('the browser host survives hostile input (issue 18)', () => {
     expect(i.status).toBe(200)
     expect(imp.status).toBe(200)
     expect(order).toEqual(['app.info', 'import'])
-    expect(JSON.parse(imp.body).result).toMatchObject({ ok: false, issues: [{ path: 'proc', message: expect.stringMatching(/^the scenario would be \d+ KiB, more than the 1024 KiB a scenario may be/) }] })
+    expect(JSON.parse(imp.body).result).toMatchObject({
+      ok: false,
+      issues: [{ path: 'proc', message: expect.stringMatching(/^the scenario would be \d+ KiB, more than the 1024 KiB a scenario may be/) }],
+    })
     await expectAlive()
   })
 

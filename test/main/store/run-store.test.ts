@@ -127,7 +127,15 @@ describe('run store', () => {
   it('an unwritable workspace: an experiment is reported "not saved", naming no temporary file (issue 18 #9)', async () => {
     const file = join(root, 'not-a-folder')
     writeFileSync(file, 'x')
-    const attempt = new RunStore(file).saveExperiment({ schema: 'hmmlab.experiment/1', id: 'e1', name: 'e', createdAt: '2026-11-25T18:00:00.000Z', scenario: { name: 'e', fileName: 'e.yaml', hash: HASH }, sweep: {}, runIds: [] })
+    const attempt = new RunStore(file).saveExperiment({
+      schema: 'hmmlab.experiment/1',
+      id: 'e1',
+      name: 'e',
+      createdAt: '2026-11-25T18:00:00.000Z',
+      scenario: { name: 'e', fileName: 'e.yaml', hash: HASH },
+      sweep: {},
+      runIds: [],
+    })
     await expect(attempt).rejects.toBeInstanceOf(StoreError)
     await expect(attempt).rejects.toThrow(/^experiment e1 not saved: cannot write in .*not-a-folder\/experiments: /)
     await expect(attempt).rejects.not.toThrow(/\.tmp-/)

@@ -36,9 +36,13 @@ const file = (name: string, data: Buffer | string): string => {
 describe('a kernel image that is not a bzImage', () => {
   it('is refused with what it is instead', () => {
     expect(() => checkBzImage(file('ok.bzImage', header()))).not.toThrow()
-    expect(() => checkBzImage(file('text', 'not a kernel at all\n'.repeat(100)))).toThrow(/text: not an x86 bzImage \(no boot_flag 0xAA55 at 0x1FE and "HdrS" header at 0x202/)
+    expect(() => checkBzImage(file('text', 'not a kernel at all\n'.repeat(100)))).toThrow(
+      /text: not an x86 bzImage \(no boot_flag 0xAA55 at 0x1FE and "HdrS" header at 0x202/,
+    )
     expect(() => checkBzImage(file('short', 'MZ'))).toThrow(/short: not an x86 bzImage .*the file has only 2 bytes/)
-    expect(() => checkBzImage(file('vmlinux', Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(1024)])))).toThrow(/vmlinux: an ELF file \(vmlinux\?\), not a bzImage/)
+    expect(() => checkBzImage(file('vmlinux', Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(1024)])))).toThrow(
+      /vmlinux: an ELF file \(vmlinux\?\), not a bzImage/,
+    )
     expect(() => checkBzImage(file('nomagic', header({ magic: 'XXXX' })))).toThrow(/nomagic: not an x86 bzImage/)
     expect(() => checkBzImage(file('zimage', header({ loadflags: 0 })))).toThrow(/zimage: a zImage loaded low/)
     expect(() => checkBzImage(join(tmp, 'absent'))).toThrow(/absent: cannot read the kernel image/)
@@ -67,7 +71,9 @@ describe('a kernel tree without TEST_HMM', () => {
     const cacheRoot = join(tmp, 'cache')
     const said: string[] = []
     await expect(buildGuest({ tree, cacheRoot, onProgress: (m) => said.push(m) })).rejects.toThrow(
-      new RegExp(`${tree} \\(5\\.4\\.0\\) cannot give the oracle's guest: its Kconfig has no CONFIG_TEST_HMM, CONFIG_DEVICE_PRIVATE, .* \\(test_hmm, lib/test_hmm\\.c, is the driver`),
+      new RegExp(
+        `${tree} \\(5\\.4\\.0\\) cannot give the oracle's guest: its Kconfig has no CONFIG_TEST_HMM, CONFIG_DEVICE_PRIVATE, .* \\(test_hmm, lib/test_hmm\\.c, is the driver`,
+      ),
     )
     // nothing was configured or built
     expect(said.some((m) => /tinyconfig|building/.test(m))).toBe(false)

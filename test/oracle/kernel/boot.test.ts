@@ -12,7 +12,11 @@ import { findCachedKernel, runScenariosOnKernel, checkHostTools } from '../../..
 const root = join(__dirname, '../../..')
 const kernel = await findCachedKernel({}).catch(() => null)
 const tools = checkHostTools()
-const why = !kernel ? 'no cached oracle kernel (build it: npx tsx scripts/oracle-kernel-fixtures.ts)' : !tools.ok ? `missing host tools: ${tools.missing.join(', ')}` : null
+const why = !kernel
+  ? 'no cached oracle kernel (build it: npx tsx scripts/oracle-kernel-fixtures.ts)'
+  : !tools.ok
+    ? `missing host tools: ${tools.missing.join(', ')}`
+    : null
 if (why) console.log(`[oracle boot test skipped] ${why}`)
 
 describe.skipIf(why !== null)('the real kernel in a QEMU guest', () => {

@@ -8,7 +8,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, exprSymbols } from '../../../src/main/services/oracle/kernel/kconfig'
-import { buildFeatures, cacheKey, defaultCacheRoot, guestSources, planBuild, readBuildMeta, treeFeatures, treeVersion, objDir, BUILD_FORMAT, type KeyInputs } from '../../../src/main/services/oracle/kernel/build'
+import {
+  buildFeatures,
+  cacheKey,
+  defaultCacheRoot,
+  guestSources,
+  planBuild,
+  readBuildMeta,
+  treeFeatures,
+  treeVersion,
+  objDir,
+  BUILD_FORMAT,
+  type KeyInputs,
+} from '../../../src/main/services/oracle/kernel/build'
 import { readCpio, writeCpio } from '../../../src/main/services/oracle/kernel/image'
 import { checkTools, qemuArgs, readTarImage } from '../../../src/main/services/oracle/kernel/qemu'
 import { execFileSync } from 'node:child_process'
@@ -27,7 +39,7 @@ describe('config fragment', () => {
     expect(parseFragment('# CONFIG_SWAP is not set\n')).toEqual([{ name: 'CONFIG_SWAP', value: 'n', line: 1 }])
   })
 
-  it('says which option did not land and why, from the tree\'s Kconfig', () => {
+  it("says which option did not land and why, from the tree's Kconfig", () => {
     const tree = tmp('hmmlab-kc-')
     mkdirSync(join(tree, 'lib'))
     writeFileSync(
@@ -52,7 +64,14 @@ describe('config fragment', () => {
 })
 
 describe('cache', () => {
-  const base: KeyInputs = { version: '6.12.118', identity: 'tarball x 1 2', fragment: 'CONFIG_A=y\n', executor: 'int main(){}', init: '#!/bin/sh', hmmTests: 'TEST_F' }
+  const base: KeyInputs = {
+    version: '6.12.118',
+    identity: 'tarball x 1 2',
+    fragment: 'CONFIG_A=y\n',
+    executor: 'int main(){}',
+    init: '#!/bin/sh',
+    hmmTests: 'TEST_F',
+  }
   it('keys on the kernel version, the source, the fragment and every guest source', () => {
     const k = cacheKey(base)
     expect(k).toMatch(/^[0-9a-f]{64}$/)
@@ -174,7 +193,8 @@ describe('hmm-tests TAP', () => {
     expect(cases[2]).toMatchObject({ variant: 'hmm_device_coherent', status: 'skip', message: 'DEVICE_COHERENT not available' })
   })
   it('lists the tests a hmm-tests.c defines (its version of the selftests)', () => {
-    const src = 'FIXTURE(hmm) {};\nTEST_F(hmm, open_close)\n{\n}\n  TEST_F(hmm2, migrate_mixed)\nTEST(plain)\n// TEST_F(hmm, in_comment) is not at a line start\n'
+    const src =
+      'FIXTURE(hmm) {};\nTEST_F(hmm, open_close)\n{\n}\n  TEST_F(hmm2, migrate_mixed)\nTEST(plain)\n// TEST_F(hmm, in_comment) is not at a line start\n'
     expect(listHmmTests(src)).toEqual([
       { fixture: 'hmm', test: 'open_close' },
       { fixture: 'hmm2', test: 'migrate_mixed' },
@@ -187,10 +207,13 @@ describe('build lock', () => {
   it("reads what a tree's test_hmm offers from its lib/test_hmm_uapi.h, else from the release", () => {
     const old = mkdtempSync(join(tmpdir(), 'hmmlab-tree-'))
     mkdirSync(join(old, 'lib'))
-    writeFileSync(join(old, 'lib/test_hmm_uapi.h'), '#define HMM_DMIRROR_RELEASE\t\t_IOWR(\'H\', 0x07, struct hmm_dmirror_cmd)\n')
+    writeFileSync(join(old, 'lib/test_hmm_uapi.h'), "#define HMM_DMIRROR_RELEASE\t\t_IOWR('H', 0x07, struct hmm_dmirror_cmd)\n")
     const newer = mkdtempSync(join(tmpdir(), 'hmmlab-tree-'))
     mkdirSync(join(newer, 'lib'))
-    writeFileSync(join(newer, 'lib/test_hmm_uapi.h'), '#define HMM_DMIRROR_RELEASE\t\t_IOWR(\'H\', 0x07, struct hmm_dmirror_cmd)\n#define HMM_DMIRROR_FLAGS\t\t_IOWR(\'H\', 0x08, struct hmm_dmirror_cmd)\n')
+    writeFileSync(
+      join(newer, 'lib/test_hmm_uapi.h'),
+      "#define HMM_DMIRROR_RELEASE\t\t_IOWR('H', 0x07, struct hmm_dmirror_cmd)\n#define HMM_DMIRROR_FLAGS\t\t_IOWR('H', 0x08, struct hmm_dmirror_cmd)\n",
+    )
     expect(treeFeatures(old)).toEqual({ dmirrorFlags: false })
     expect(treeFeatures(newer)).toEqual({ dmirrorFlags: true })
     expect(treeFeatures(join(old, 'nothing'))).toBeNull()
@@ -201,7 +224,7 @@ describe('build lock', () => {
     expect(buildFeatures({ tree: '/nonexistent', release: '6.19.0-rc1' })).toEqual({ dmirrorFlags: true })
   })
 
-  it('lets one build at a time use an object folder and takes over a dead owner\'s lock', async () => {
+  it("lets one build at a time use an object folder and takes over a dead owner's lock", async () => {
     const { lockObj } = await import('../../../src/main/services/oracle/kernel/build')
     const obj = join(tmp('hmmlab-lock-'), 'obj')
     const unlock = await lockObj(obj)

@@ -51,7 +51,23 @@ describe('program compiler', () => {
     const p = compileProgram(sc, 'D5', 'x')
     expect(p.steps.map((s) => s.index)).toEqual(p.steps.map((_, i) => i))
     expect(p.steps).toEqual(simSteps(sc, 'D5'))
-    expect(p.steps.map((s) => s.op)).toEqual(['spawn', 'repeat', 'mmap', 'write_data', 'expect', 'munmap', 'mmap', 'write_data', 'expect', 'munmap', 'when', 'when', 'open', 'expect', 'exit'])
+    expect(p.steps.map((s) => s.op)).toEqual([
+      'spawn',
+      'repeat',
+      'mmap',
+      'write_data',
+      'expect',
+      'munmap',
+      'mmap',
+      'write_data',
+      'expect',
+      'munmap',
+      'when',
+      'when',
+      'open',
+      'expect',
+      'exit',
+    ])
     // the round of the innermost repeat is resolved in patterns
     expect(p.text).toContain('step 3 a write_data region=r off=0 len=-1 pat=plus:5')
     expect(p.text).toContain('step 7 a write_data region=r off=0 len=-1 pat=plus:15')
@@ -65,7 +81,13 @@ describe('program compiler', () => {
     expect(d1.text).toContain('region=never')
   })
 
-  for (const rel of ['scenarios/selftests/anon_write_child.yaml', 'scenarios/selftests/migrate_multiple.yaml', 'scenarios/selftests/snapshot.coherent.yaml', 'scenarios/examples/dmirror-ioctls.yaml', 'scenarios/thread-2014/b-release-free-and-deferred-job.yaml']) {
+  for (const rel of [
+    'scenarios/selftests/anon_write_child.yaml',
+    'scenarios/selftests/migrate_multiple.yaml',
+    'scenarios/selftests/snapshot.coherent.yaml',
+    'scenarios/examples/dmirror-ioctls.yaml',
+    'scenarios/thread-2014/b-release-free-and-deferred-job.yaml',
+  ]) {
     it(`matches the simulator's step hook on ${rel}`, () => {
       const sc = load(rel)
       expect(compileProgram(sc, 'D5', 'x').steps).toEqual(simSteps(sc, 'D5'))
@@ -82,7 +104,10 @@ describe('program compiler', () => {
     expect(() => compileProgram(load('scenarios/selftests/anon_teardown.yaml'), 'D5', 'x')).toThrow(/anon_teardown.yaml: step 6 \(line 24, background\)/)
     const noFile = parseScenario('name: x\nsteps:\n  - spawn: { task: a }\n  - mirror: { task: a, device: dmirror0 }\n', 'nofile.yaml')
     expect(findUnexpressible(noFile, 'D5')).toMatchObject({ index: 1, line: 4, op: 'mirror' })
-    const held = parseScenario('name: x\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 4K }\n  - gup: { task: a, region: r, hold: p }\n', 'held.yaml')
+    const held = parseScenario(
+      'name: x\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 4K }\n  - gup: { task: a, region: r, hold: p }\n',
+      'held.yaml',
+    )
     expect(findUnexpressible(held, 'D5')).toMatchObject({ index: 2, op: 'gup' })
     expect(findUnexpressible(load('scenarios/selftests/anon_read.yaml'), 'D5')).toBeNull()
     // the guest has no swap and cannot hold an OOM victim in an uninterruptible sleep
@@ -100,7 +125,9 @@ describe('program compiler', () => {
     expect(u).toMatchObject({ line: 28, op: 'dmirror_flags' })
     expect(u?.why).toMatch(/HMM_DMIRROR_FLAGS: the guest kernel 6\.12\.118 has no such ioctl/)
     expect(u?.why).toMatch(/--kernel-tree/)
-    expect(() => compileProgram(sc, 'D5', 'x', { release: '6.12.118', dmirrorFlags: false })).toThrow(/migrate_anon_huge_err.yaml: step \d+ \(line 28, dmirror_flags\)/)
+    expect(() => compileProgram(sc, 'D5', 'x', { release: '6.12.118', dmirrorFlags: false })).toThrow(
+      /migrate_anon_huge_err.yaml: step \d+ \(line 28, dmirror_flags\)/,
+    )
     expect(findUnexpressible(sc, 'D5', { release: '6.19.0', dmirrorFlags: true })).toBeNull()
     expect(compileProgram(sc, 'D5', 'x', { release: '6.19.0', dmirrorFlags: true }).text).toMatch(/ dmirror_flags fd=fd fail_alloc=1/)
   })
@@ -123,7 +150,10 @@ describe('program compiler', () => {
     expect(patternArg('zero', 3)).toBe('zero')
     expect(patternArg('neg_index', 3)).toBe('neg')
     expect(patternArg({ const: 7, per_round: 2 }, 3)).toBe('const:13')
-    const sc = parseScenario('name: x\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 16 pages, huge: true }\n  - touch: { task: a, region: r, offset: 8K, size: 4K, write: true }\n', 'sizes.yaml')
+    const sc = parseScenario(
+      'name: x\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 16 pages, huge: true }\n  - touch: { task: a, region: r, offset: 8K, size: 4K, write: true }\n',
+      'sizes.yaml',
+    )
     const p = compileProgram(sc, 'D5', 'x')
     expect(p.text).toContain('step 1 a mmap region=r pages=16 prot=rw huge=1')
     expect(p.text).toContain('step 2 a touch region=r off=2 len=1 write=1')

@@ -103,10 +103,18 @@ describe('trace parser', () => {
       { name: 'a', start: 0x100000000n, pages: 4, seq: 1 },
       { name: 'b', start: 0x100008000n, pages: 2, seq: 2 },
     ]
-    expect(sliceRange(0xfffff000n, 0x100009000n, regions)).toEqual({ slices: [{ region: 'a', first: 0, pages: 4 }, { region: 'b', first: 0, pages: 1 }], outside: 5 })
+    expect(sliceRange(0xfffff000n, 0x100009000n, regions)).toEqual({
+      slices: [
+        { region: 'a', first: 0, pages: 4 },
+        { region: 'b', first: 0, pages: 1 },
+      ],
+      outside: 5,
+    })
     expect(sliceRange(0x100001000n, 0x100001800n, regions)).toEqual({ slices: [{ region: 'a', first: 1, pages: 1 }], outside: 0 })
     // the same pages under two names count once, for the region placed last
-    expect(sliceRange(0x100000000n, 0x100001000n, [...regions, { name: 'a2', start: 0x100000000n, pages: 1, seq: 3 }]).slices).toEqual([{ region: 'a2', first: 0, pages: 1 }])
+    expect(sliceRange(0x100000000n, 0x100001000n, [...regions, { name: 'a2', start: 0x100000000n, pages: 1, seq: 3 }]).slices).toEqual([
+      { region: 'a2', first: 0, pages: 1 },
+    ])
   })
 
   it('gives pages two regions cover to the newer one (a mapping placed in a partly unmapped region)', () => {
@@ -148,7 +156,19 @@ steps:
       scenario: { name: 'gone', file: 'gone.yaml', hash: 'h' },
       design: 'D5',
       version: {},
-      records: ['T 0 p 71', 'R 0 0 - -', 'L 0 p 0', 'R 1 0 - -', 'L 1 p 1', 'G 1 p a 100000000 4 1', 'R 2 0 - -', 'L 2 p 0', 'R 3 0 - -', 'L 3 p 1', 'G 3 p b 100000000 1 2'].join('\n'),
+      records: [
+        'T 0 p 71',
+        'R 0 0 - -',
+        'L 0 p 0',
+        'R 1 0 - -',
+        'L 1 p 1',
+        'G 1 p a 100000000 4 1',
+        'R 2 0 - -',
+        'L 2 p 0',
+        'R 3 0 - -',
+        'L 3 p 1',
+        'G 3 p b 100000000 1 2',
+      ].join('\n'),
       trace: [
         mark(70, '1.0', 'hmmlab program p0'),
         mark(71, '1.1', 'hmmlab step 0'),
@@ -168,7 +188,11 @@ steps:
   })
 
   it('learns device owners from the calibration MIGRATE of each device', () => {
-    const cal = [mark(5, '0.5', 'hmmlab calibrate hmm_dmirror1'), irs(5, '0.6', '0x1000', '0x2000', 6, OWNER), mark(5, '0.7', 'hmmlab calibrated hmm_dmirror1 0')].join('\n')
+    const cal = [
+      mark(5, '0.5', 'hmmlab calibrate hmm_dmirror1'),
+      irs(5, '0.6', '0x1000', '0x2000', 6, OWNER),
+      mark(5, '0.7', 'hmmlab calibrated hmm_dmirror1 0'),
+    ].join('\n')
     expect(parseCalibration(cal)).toEqual(new Map([[0xffff888003a40000n, 'hmm_dmirror1']]))
   })
 

@@ -33,7 +33,9 @@ export function formatCalibration(cal: Calibration): string {
   ]
   for (const [name, p] of Object.entries(cal.params)) {
     const d = COST_DEFAULTS[name as CostName]?.value
-    lines.push(`  ${name.padEnd(15)} ${fmt(p.value).padStart(11)} ${(d === undefined ? '—' : fmt(d)).padStart(11)} ${p.r2.toFixed(4).padStart(7)} ${`${(p.spread * 100).toFixed(0)}%`.padStart(7)}  ${p.from.join(', ')}`)
+    lines.push(
+      `  ${name.padEnd(15)} ${fmt(p.value).padStart(11)} ${(d === undefined ? '—' : fmt(d)).padStart(11)} ${p.r2.toFixed(4).padStart(7)} ${`${(p.spread * 100).toFixed(0)}%`.padStart(7)}  ${p.from.join(', ')}`,
+    )
   }
   const weak = Object.entries(cal.fits).filter(([, f]) => f.r2 < 0.95 || f.spread > 0.25)
   if (weak.length > 0) {
@@ -103,6 +105,9 @@ export async function calibrateCommand(flags: Flags): Promise<number> {
     return 2
   }
   if (flags.json) process.stdout.write(JSON.stringify(cal, null, 1) + '\n')
-  else process.stdout.write(`${formatCalibration(cal)}\n\nwrote ${path}${flags.output ? ' (use it with --costs FILE)' : ' (runs use it by default; --costs default ignores it)'}\n`)
+  else
+    process.stdout.write(
+      `${formatCalibration(cal)}\n\nwrote ${path}${flags.output ? ' (use it with --costs FILE)' : ' (runs use it by default; --costs default ignores it)'}\n`,
+    )
   return 0
 }

@@ -37,7 +37,10 @@ class UsageError extends Error {}
 function common(flags: CommonFlags): Omit<StraceImportOptions, 'sourceName'> {
   const o: Omit<StraceImportOptions, 'sourceName'> = {}
   if (flags.design !== undefined) {
-    const ids = flags.design.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
+    const ids = flags.design
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter(Boolean)
     const bad = ids.filter((i) => !(DESIGN_IDS as readonly string[]).includes(i))
     if (bad.length > 0 || ids.length === 0) throw new UsageError(`--design: unknown design ${bad.join(', ') || '(none)'}; expected ${DESIGN_IDS.join(', ')}`)
     o.designs = ids as DesignIdT[]
@@ -62,7 +65,8 @@ function common(flags: CommonFlags): Omit<StraceImportOptions, 'sourceName'> {
   }
   if (flags.deviceReadMax !== undefined) {
     const n = parseSize(flags.deviceReadMax)
-    if (!Number.isFinite(n) || n < 4096 || n % 4096 !== 0) throw new UsageError(`--device-read-max: expected a page-aligned size such as 16M, got "${flags.deviceReadMax}"`)
+    if (!Number.isFinite(n) || n < 4096 || n % 4096 !== 0)
+      throw new UsageError(`--device-read-max: expected a page-aligned size such as 16M, got "${flags.deviceReadMax}"`)
     o.deviceReadMax = n
   }
   if (flags.forkExit) {
@@ -84,7 +88,8 @@ function compareMaps(maps: string, smaps: string): string | null {
   for (let i = 0; i < n; i++) {
     const x = a.vmas[i]
     const y = b.vmas[i]
-    if (!x || !y || key(x) !== key(y)) return `maps line ${x?.line ?? 'end'} (${x ? key(x) : 'no more VMAs'}) against smaps line ${y?.line ?? 'end'} (${y ? key(y) : 'no more VMAs'}); take both copies at the same moment`
+    if (!x || !y || key(x) !== key(y))
+      return `maps line ${x?.line ?? 'end'} (${x ? key(x) : 'no more VMAs'}) against smaps line ${y?.line ?? 'end'} (${y ? key(y) : 'no more VMAs'}); take both copies at the same moment`
   }
   return null
 }
@@ -97,7 +102,8 @@ async function readInput(file: string, what: string): Promise<string> {
   try {
     return (await readRegularFile(file, { maxBytes: IMPORT_MAX_BYTES, what })).toString('utf8')
   } catch (err) {
-    if (err instanceof SafeReadError && err.code === 'TOO_LARGE') throw new UsageError(`${err.message}: an import reads at most ${IMPORT_MAX_BYTES >> 20} MiB; trim the log (docs/workloads.md shows how)`)
+    if (err instanceof SafeReadError && err.code === 'TOO_LARGE')
+      throw new UsageError(`${err.message}: an import reads at most ${IMPORT_MAX_BYTES >> 20} MiB; trim the log (docs/workloads.md shows how)`)
     throw new UsageError(err instanceof Error ? err.message : String(err))
   }
 }
@@ -107,7 +113,10 @@ function report(cmd: string, out: { yaml: string; unmapped: Unmapped[] }, flags:
   else process.stdout.write(out.yaml)
   // The app and `hmmlab run` refuse a scenario over the text limits (src/shared/text-limits.ts)
   const tooBig = out.yaml.length > SCENARIO_LIMITS.maxChars
-  if (tooBig) process.stderr.write(`hmmlab import ${cmd}: warning: the scenario has ${out.yaml.length} characters, more than the ${SCENARIO_LIMITS.maxChars} a scenario may have; hmmlab run and the app will refuse it: trim the input (docs/workloads.md)\n`)
+  if (tooBig)
+    process.stderr.write(
+      `hmmlab import ${cmd}: warning: the scenario has ${out.yaml.length} characters, more than the ${SCENARIO_LIMITS.maxChars} a scenario may have; hmmlab run and the app will refuse it: trim the input (docs/workloads.md)\n`,
+    )
   if (flags.quiet) return
   const lines = [`hmmlab import ${cmd}: ${summary}${flags.output ? ` → ${flags.output}` : ''}`]
   if (out.unmapped.length > 0) {
@@ -190,7 +199,12 @@ export function registerImportCommand(program: Command): void {
         }
       } else throw new UsageError('give a pid, or --smaps FILE (or --maps FILE)')
       const r = importProc(text, { ...o, sourceName: source, comm, pid: pidN })
-      report('proc', r, flags, `${r.stats.vmas} VMAs, ${Math.round(r.stats.mappedBytes / 1024)} KiB mapped, ${Math.round(r.stats.residentBytes / 1024)} KiB resident`)
+      report(
+        'proc',
+        r,
+        flags,
+        `${r.stats.vmas} VMAs, ${Math.round(r.stats.mappedBytes / 1024)} KiB mapped, ${Math.round(r.stats.residentBytes / 1024)} KiB resident`,
+      )
     } catch (err) {
       process.exitCode = fail('proc', err)
     }

@@ -76,7 +76,9 @@ function kernelOpts(flags: OracleFlags, d: OracleDeps, what = 'hmmlab oracle'): 
     return { ok: false }
   }
   if (flags.kernelResults?.length && (flags.kernel || flags.kernelTree || flags.hmmTests)) {
-    d.err(`hmmlab oracle: --kernel-results compares with a recorded kernel side and boots nothing: it does not go with ${flags.kernel ? '--kernel' : flags.kernelTree ? '--kernel-tree' : '--hmm-tests'}\n`)
+    d.err(
+      `hmmlab oracle: --kernel-results compares with a recorded kernel side and boots nothing: it does not go with ${flags.kernel ? '--kernel' : flags.kernelTree ? '--kernel-tree' : '--hmm-tests'}\n`,
+    )
     return { ok: false }
   }
   if (flags.kernel) {
@@ -102,7 +104,9 @@ function setupFailure(e: unknown, d: OracleDeps, what = 'hmmlab oracle'): number
 export async function oracleCommand(files: string[], flags: OracleFlags, d: OracleDeps = defaultDeps()): Promise<number> {
   const recordedFiles = flags.kernelResults ?? []
   if (files.length === 0 && recordedFiles.length === 0) {
-    d.err('hmmlab oracle: name at least one scenario file (or: --kernel-results RECORDED.json | oracle build | oracle hmm-tests | oracle fidelity RESULTS.json)\n')
+    d.err(
+      'hmmlab oracle: name at least one scenario file (or: --kernel-results RECORDED.json | oracle build | oracle hmm-tests | oracle fidelity RESULTS.json)\n',
+    )
     return 2
   }
   if (!kernelOpts(flags, d).ok) return 2
@@ -134,7 +138,10 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
   }
   const blocked = results.scenarios.some((o) => o.status === 'invalid')
   if (blocked && !results.kernel) d.err('hmmlab oracle: nothing ran on the kernel because of the invalid scenarios above (fix them or leave them out)\n')
-  else if (!flags.skipInexpressible && results.scenarios.some((o) => o.status === 'inexpressible')) d.err('hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n')
+  else if (!flags.skipInexpressible && results.scenarios.some((o) => o.status === 'inexpressible'))
+    d.err(
+      'hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n',
+    )
   if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
   for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
@@ -183,7 +190,9 @@ export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps
     const tools = d.kernel.checkHostTools()
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     const b = await d.kernel.buildKernel({ ...(flags.tree ? { tree: flags.tree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
-    d.out(`kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`)
+    d.out(
+      `kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`,
+    )
     return 0
   } catch (e) {
     return setupFailure(e, d, 'hmmlab oracle build')
@@ -219,7 +228,7 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     .command('oracle')
     .description('run scenarios on a real kernel (test_hmm in a QEMU guest) and in the simulator, and compare them step by step')
     .argument('[files...]', 'scenario files (YAML or JSON)')
-    .option('--design <id>', 'teardown design (default D5: test_hmm\'s interval notifier per open file)', 'D5')
+    .option('--design <id>', "teardown design (default D5: test_hmm's interval notifier per open file)", 'D5')
     .option('--kernel <bzImage>', 'boot this kernel image instead of the cached build')
     .option('--kernel-tree <dir>', 'build the guest kernel from this tree (your patches) instead of linux-source-6.12')
     .option(
@@ -228,14 +237,22 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option('--json', 'print both sides\' raw per-step observations, the kernel release and the diff as JSON')
-    .option('--report <file>', 'also write a report: .html (self-contained) or .json (the results document); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', "print both sides' raw per-step observations, the kernel release and the diff as JSON")
+    .option(
+      '--report <file>',
+      'also write a report: .html (self-contained) or .json (the results document); repeatable',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--skip-inexpressible', 'list scenarios the kernel cannot run as skipped instead of failing (exit 2)')
     .option('--hmm-tests', "also run the kernel's own hmm-tests in the guest next to the simulator's replay")
     .option('--tolerances <file>', 'tolerances file (default oracle/tolerances.yaml)')
     .option('--known <file>', 'known differences file (default oracle/known-differences.yaml)')
     .option('-v, --verbose', 'list every tolerated step')
-    .addHelpText('after', '\nExit codes: 0 agree (or only declared known differences), 1 a new difference, 2 invalid input, a scenario the kernel cannot run, missing tools or a failed guest.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 agree (or only declared known differences), 1 a new difference, 2 invalid input, a scenario the kernel cannot run, missing tools or a failed guest.',
+    )
     .action(async (files: string[], flags: OracleFlags) => {
       process.exitCode = await oracleCommand(files, flags, getDeps())
       await stdoutFlushed()
@@ -250,7 +267,9 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     })
   oracle
     .command('hmm-tests')
-    .description("run the kernel's own hmm-tests in the guest and put them next to the simulator's replay (scenarios/selftests); takes oracle's --kernel, --kernel-tree and --json")
+    .description(
+      "run the kernel's own hmm-tests in the guest and put them next to the simulator's replay (scenarios/selftests); takes oracle's --kernel, --kernel-tree and --json",
+    )
     .action(async () => {
       // --kernel, --kernel-tree and --json are the parent's options (commander reads them after the subcommand too)
       process.exitCode = await oracleHmmTestsCommand(oracle.opts<OracleFlags>(), getDeps())
@@ -265,4 +284,3 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
       process.exitCode = oracleFidelityCommand(file, flags, getDeps())
     })
 }
-

@@ -40,7 +40,9 @@ export function registerProbeCommand(program: Command): void {
     .action(async (flags: ProbeFlags) => {
       let result
       try {
-        const bootLog = flags.dmesg ? { source: flags.dmesg, text: readRegularFileSync(flags.dmesg, { maxBytes: DMESG_MAX_BYTES, what: 'kernel log' }).toString('utf8') } : undefined
+        const bootLog = flags.dmesg
+          ? { source: flags.dmesg, text: readRegularFileSync(flags.dmesg, { maxBytes: DMESG_MAX_BYTES, what: 'kernel log' }).toString('utf8') }
+          : undefined
         result = await runProbe({ sysroot: flags.sysroot, system: flags.systemInfo === false ? 'skip' : 'auto', bootLog })
       } catch (err) {
         process.stderr.write(`hmmlab probe: ${err instanceof Error ? err.message : String(err)}\n`)

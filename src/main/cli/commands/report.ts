@@ -64,7 +64,9 @@ export function registerReportCommand(program: Command): void {
           if (!(err instanceof ReportError && err.code === 'not_found' && target.kind === 'run')) throw err
           const experimentId = target.runId
           doc = await buildReport(store, { kind: 'experiment', experimentId }, opts).catch((e2: unknown) => {
-            throw e2 instanceof ReportError && e2.code === 'not_found' ? new ReportError(`no run or experiment ${experimentId} in ${store.root}`, 'not_found') : e2
+            throw e2 instanceof ReportError && e2.code === 'not_found'
+              ? new ReportError(`no run or experiment ${experimentId} in ${store.root}`, 'not_found')
+              : e2
           })
         }
       } catch (err) {
@@ -86,7 +88,9 @@ export function registerReportCommand(program: Command): void {
       const cpu = process.cpuUsage(cpuStarted)
       const cpuMs = (cpu.user + cpu.system) / 1000
       const missing = doc.missingRuns.length ? `; ${doc.missingRuns.length} run(s) not included: ${doc.missingRuns.map((m) => m.id).join(', ')}` : ''
-      process.stderr.write(`hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms CPU)${missing}\n`)
+      process.stderr.write(
+        `hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms CPU)${missing}\n`,
+      )
       process.exitCode = 0
     })
 }

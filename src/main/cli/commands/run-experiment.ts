@@ -50,12 +50,18 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
     return fail((err as Error).message)
   }
   const workers = flags.workers === undefined ? undefined : Number(flags.workers)
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256))
+    return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
   const seed = flags.seed === undefined ? undefined : Number(flags.seed)
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) return fail(`--seed must be a non-negative integer, got ${JSON.stringify(flags.seed)}`)
   const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000
   if (timeoutMs !== undefined && !(timeoutMs > 0)) return fail(`--timeout must be a positive number of seconds, got ${JSON.stringify(flags.timeout)}`)
-  const designs = flags.design ? flags.design.split(',').map((d) => d.trim()).filter(Boolean) : undefined
+  const designs = flags.design
+    ? flags.design
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean)
+    : undefined
 
   const tty = process.stdout.isTTY === true && !flags.json
   const progressLine = (text: string): void => {
@@ -87,7 +93,14 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       try {
         text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
       } catch (err) {
-        code = Math.max(code, fail(err instanceof SafeReadError ? `cannot read ${err.message}` : `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`))
+        code = Math.max(
+          code,
+          fail(
+            err instanceof SafeReadError
+              ? `cannot read ${err.message}`
+              : `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+          ),
+        )
         continue
       }
       let started
@@ -126,7 +139,8 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
         const experiment = await services.store.getExperiment(summary.experimentId)
         const target = files.length > 1 ? flags.report.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report
         const written = await writeReportFile(stored, target, { experiment })
-        if (!flags.json) process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
+        if (!flags.json)
+          process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
       }
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
@@ -142,6 +156,9 @@ function runLine(r: RunManifest): string {
   const numbers = [`expects ${r.expects.passed}/${r.expects.passed + r.expects.failed}`, `findings ${r.findings}`]
   const m = r.metrics
   if (m.leak_byte_seconds) numbers.push(`leak ${formatUnit(m.leak_byte_seconds.unit, m.leak_byte_seconds.value, { decimals: 1 })}`)
-  if (m.invalidation_count && m.invalidation_cost_ns) numbers.push(`invalidations ${m.invalidation_count.value} costing ${formatUnit(m.invalidation_cost_ns.unit, m.invalidation_cost_ns.value, { decimals: 1 })}`)
+  if (m.invalidation_count && m.invalidation_cost_ns)
+    numbers.push(
+      `invalidations ${m.invalidation_count.value} costing ${formatUnit(m.invalidation_cost_ns.unit, m.invalidation_cost_ns.value, { decimals: 1 })}`,
+    )
   return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${statusWords(r.status, r.stop)}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
 }

@@ -74,12 +74,18 @@ export function registerRunCommand(program: Command): void {
     .option('--seed <n>', 'seed (default: the scenario seed)')
     .option('--json', 'print the full result document(s) as JSON')
     .option('--out <dir>', 'write one result JSON per run into this directory')
-    .option('--sweep <key=values...>', 'sweep a parameter: design, seed or a scenario path, as v1,v2 or from..to[:step] (repeatable); runs on the experiment service')
+    .option(
+      '--sweep <key=values...>',
+      'sweep a parameter: design, seed or a scenario path, as v1,v2 or from..to[:step] (repeatable); runs on the experiment service',
+    )
     .option('--workers <n>', 'worker threads for the runs (default: one per core); runs on the experiment service')
     .option('--workspace <dir>', 'save every run in this workspace (default: the user data folder when the experiment service is used)')
     .option('--report <file>', 'also write a report of the runs (.html, .json, .csv or .trace.json)')
     .option('--timeout <seconds>', `stop a run that takes longer (default ${DEFAULT_RUN_BUDGET_S}; in process, or on the experiment service)`)
-    .option('--costs <default|file>', "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present")
+    .option(
+      '--costs <default|file>',
+      "cost table: 'default' (published figures and assumptions) or a calibration file; default: this machine's calibration (hmmlab calibrate) when present",
+    )
     .addHelpText(
       'after',
       '\nWithout --sweep/--workers/--workspace/--report the runs happen in this process and print their full summaries;\nwith any of them each file becomes an experiment on the worker pool, saved in the workspace like runs started from the app.',
@@ -87,7 +93,9 @@ export function registerRunCommand(program: Command): void {
     .action(async (files: string[], flags: RunFlags & ExperimentRunFlags) => {
       if (wantsExperiment(flags)) {
         if (flags.out) {
-          process.stderr.write('hmmlab run: --out writes in-process results; with --sweep/--workers/--workspace/--report the runs are saved in the workspace instead\n')
+          process.stderr.write(
+            'hmmlab run: --out writes in-process results; with --sweep/--workers/--workspace/--report the runs are saved in the workspace instead\n',
+          )
           process.exitCode = 2
           return
         }
@@ -102,7 +110,10 @@ export function runCommand(files: string[], flags: RunFlags): number {
   let code = 0
   let designs: DesignId[] | null = null
   if (flags.design !== undefined) {
-    const ids = flags.design.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
+    const ids = flags.design
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter(Boolean)
     const bad = ids.filter((i) => !DESIGNS.some((d) => d.id === i))
     if (bad.length > 0 || ids.length === 0) {
       process.stderr.write(`hmmlab run: unknown design ${bad.join(', ') || '(none)'}; expected ${DESIGNS.map((d) => d.id).join(', ')}\n`)
@@ -177,9 +188,20 @@ export function runCommand(files: string[], flags: RunFlags): number {
       let budget = budgets.get(d)
       if (!budget) budgets.set(d, (budget = wallBudget(budgetS * 1000)))
       else if (budget.hit) continue
-      const result = runScenario(sc, { design: d, seed: p.seed, shouldStop: budget.exceeded, stopReason: 'wall_time', meta: { text, costs: costs.used }, ...costOpt, ...(onProgress ? { onProgress } : {}) })
+      const result = runScenario(sc, {
+        design: d,
+        seed: p.seed,
+        shouldStop: budget.exceeded,
+        stopReason: 'wall_time',
+        meta: { text, costs: costs.used },
+        ...costOpt,
+        ...(onProgress ? { onProgress } : {}),
+      })
       if (tty) process.stdout.write('\r\x1b[K')
-      if (budget.hit) process.stderr.write(`hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`)
+      if (budget.hit)
+        process.stderr.write(
+          `hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`,
+        )
       const status = statusOfOutcome(result.outcome)
       finished.push({ design: d, seed: p.seed, parameters: {}, status, findingKinds: result.findings.rows.map((f) => f.kind) })
       if (status !== 'passed' && code === 0) code = 1

@@ -134,7 +134,11 @@ const PTRS = 512
  * Hardware view and docs/calibration.md can show where every number comes from. `defaults` gives
  * the values used to subtract a part that is not measured here (the local TLB flush).
  */
-export function deriveParams(fits: Record<string, CalibrationFit>, info: Map<string, string>, defaults: { cpu_full_flush: number; ipi_per_cpu: number }): Record<string, CalibratedParam> {
+export function deriveParams(
+  fits: Record<string, CalibrationFit>,
+  info: Map<string, string>,
+  defaults: { cpu_full_flush: number; ipi_per_cpu: number },
+): Record<string, CalibratedParam> {
   const out: Record<string, CalibratedParam> = {}
   const pos = (v: number): number => Math.max(0, v)
   const put = (name: string, value: number, from: string[], method: string): void => {
@@ -149,33 +153,113 @@ export function deriveParams(fits: Record<string, CalibrationFit>, info: Map<str
   if (has('syscall')) put('syscall', slope('syscall'), ['syscall'], 'slope of getppid() calls: syscall entry + exit')
   const syscall = out.syscall?.value ?? 0
   // a PTE table page: the sparse fault (one page per 2 MiB, each needing a new table) minus the dense one
-  if (has('fault_sparse', 'fault_anon')) put('pt_alloc', slope('fault_sparse') - slope('fault_anon'), ['fault_sparse', 'fault_anon'], 'slope of one write fault per 2 MiB (each allocates a PTE table) − slope of dense write faults')
+  if (has('fault_sparse', 'fault_anon'))
+    put(
+      'pt_alloc',
+      slope('fault_sparse') - slope('fault_anon'),
+      ['fault_sparse', 'fault_anon'],
+      'slope of one write fault per 2 MiB (each allocates a PTE table) − slope of dense write faults',
+    )
   const ptAlloc = out.pt_alloc?.value ?? 0
-  if (has('fault_anon')) put('cpu_fault', slope('fault_anon') - ptAlloc / PTRS, ['fault_anon'], 'slope of dense write faults (do_anonymous_page: allocate + zero 4 KiB) − pt_alloc/512')
-  if (has('fault_zero')) put('cpu_zero_fault', slope('fault_zero') - ptAlloc / PTRS, ['fault_zero'], 'slope of dense read faults (do_anonymous_page maps the zero page) − pt_alloc/512')
-  if (has('fault_thp')) put('cpu_thp_fault', slope('fault_thp'), ['fault_thp'], 'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB)')
+  if (has('fault_anon'))
+    put(
+      'cpu_fault',
+      slope('fault_anon') - ptAlloc / PTRS,
+      ['fault_anon'],
+      'slope of dense write faults (do_anonymous_page: allocate + zero 4 KiB) − pt_alloc/512',
+    )
+  if (has('fault_zero'))
+    put(
+      'cpu_zero_fault',
+      slope('fault_zero') - ptAlloc / PTRS,
+      ['fault_zero'],
+      'slope of dense read faults (do_anonymous_page maps the zero page) − pt_alloc/512',
+    )
+  if (has('fault_thp'))
+    put(
+      'cpu_thp_fault',
+      slope('fault_thp'),
+      ['fault_thp'],
+      'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB)',
+    )
   if (has('cow')) put('cpu_cow_copy', slope('cow'), ['cow'], 'slope of parent writes to pages a child still maps (wp_page_copy: allocate + copy 4 KiB)')
   // zap: DONTNEED frees pages but keeps the tables; munmap of one page per 2 MiB frees a table per page
   if (has('dontneed')) put('zap_pte', slope('dontneed'), ['dontneed'], 'slope of MADV_DONTNEED of written pages (zap_pte_range + freeing the folios)')
   const zap = out.zap_pte?.value ?? 0
-  if (has('munmap_sparse', 'dontneed')) put('pt_free', slope('munmap_sparse') - zap, ['munmap_sparse', 'dontneed'], 'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − zap_pte')
+  if (has('munmap_sparse', 'dontneed'))
+    put(
+      'pt_free',
+      slope('munmap_sparse') - zap,
+      ['munmap_sparse', 'dontneed'],
+      'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − zap_pte',
+    )
   const ptFree = out.pt_free?.value ?? 0
-  if (has('dontneed')) put('dontneed_base', icpt('dontneed') - syscall - defaults.cpu_full_flush, ['dontneed'], 'intercept of MADV_DONTNEED − syscall − cpu_full_flush')
-  if (has('munmap')) put('munmap_base', icpt('munmap') - syscall - defaults.cpu_full_flush, ['munmap'], 'intercept of munmap − syscall − cpu_full_flush (VMA detach, unmap_region setup)')
-  if (has('munmap')) put('munmap_pte', slope('munmap') - ptFree / PTRS, ['munmap'], 'slope of munmap of written pages − pt_free/512 (zap + page free on the munmap path)')
-  if (has('exit')) put('exit_pte', slope('exit') - ptFree / PTRS, ['exit'], 'slope of a child’s exit over its written pages (exit_mmap: unmap_vmas with a full-mm gather + page free) − pt_free/512')
+  if (has('dontneed'))
+    put('dontneed_base', icpt('dontneed') - syscall - defaults.cpu_full_flush, ['dontneed'], 'intercept of MADV_DONTNEED − syscall − cpu_full_flush')
+  if (has('munmap'))
+    put(
+      'munmap_base',
+      icpt('munmap') - syscall - defaults.cpu_full_flush,
+      ['munmap'],
+      'intercept of munmap − syscall − cpu_full_flush (VMA detach, unmap_region setup)',
+    )
+  if (has('munmap'))
+    put('munmap_pte', slope('munmap') - ptFree / PTRS, ['munmap'], 'slope of munmap of written pages − pt_free/512 (zap + page free on the munmap path)')
+  if (has('exit'))
+    put(
+      'exit_pte',
+      slope('exit') - ptFree / PTRS,
+      ['exit'],
+      'slope of a child’s exit over its written pages (exit_mmap: unmap_vmas with a full-mm gather + page free) − pt_free/512',
+    )
   if (has('exit')) put('exit_base', icpt('exit'), ['exit'], 'intercept of a child’s exit (do_exit and exit_mmap of a small C process)')
   if (has('mprotect')) put('mprotect_pte', slope('mprotect'), ['mprotect'], 'slope of mprotect(PROT_READ) over written pages (change_pte_range per PTE)')
-  if (has('mprotect')) put('mprotect_base', icpt('mprotect') - syscall - defaults.cpu_full_flush, ['mprotect'], 'intercept of mprotect − syscall − cpu_full_flush (mprotect_fixup, VMA flags)')
+  if (has('mprotect'))
+    put(
+      'mprotect_base',
+      icpt('mprotect') - syscall - defaults.cpu_full_flush,
+      ['mprotect'],
+      'intercept of mprotect − syscall − cpu_full_flush (mprotect_fixup, VMA flags)',
+    )
   // the destination's tables are allocated as the source's are freed: the simulator charges no net table work here
-  if (has('mremap')) put('mremap_pte', slope('mremap'), ['mremap'], 'slope of mremap to a destination off 2 MiB alignment (move_ptes per PTE, tables allocated at the destination and freed at the source included)')
-  if (has('mremap')) put('mremap_base', icpt('mremap') - syscall - defaults.cpu_full_flush, ['mremap'], 'intercept of mremap − syscall − cpu_full_flush (VMA copy and unmap of the old range)')
+  if (has('mremap'))
+    put(
+      'mremap_pte',
+      slope('mremap'),
+      ['mremap'],
+      'slope of mremap to a destination off 2 MiB alignment (move_ptes per PTE, tables allocated at the destination and freed at the source included)',
+    )
+  if (has('mremap'))
+    put(
+      'mremap_base',
+      icpt('mremap') - syscall - defaults.cpu_full_flush,
+      ['mremap'],
+      'intercept of mremap − syscall − cpu_full_flush (VMA copy and unmap of the old range)',
+    )
   // fork: per VMA from n one-page VMAs; per PTE from one VMA of n pages (the child's tables included)
-  if (has('fork_pte')) put('fork_pte', slope('fork_pte') - ptAlloc / PTRS, ['fork_pte'], 'slope of fork() over written pages of one VMA (copy_present_pte: rmap + refcount + write-protect) − pt_alloc/512')
+  if (has('fork_pte'))
+    put(
+      'fork_pte',
+      slope('fork_pte') - ptAlloc / PTRS,
+      ['fork_pte'],
+      'slope of fork() over written pages of one VMA (copy_present_pte: rmap + refcount + write-protect) − pt_alloc/512',
+    )
   const forkPte = out.fork_pte?.value ?? 0
-  if (has('fork_vma')) put('fork_vma', slope('fork_vma') - forkPte, ['fork_vma', 'fork_pte'], 'slope of fork() over one-page VMAs (vm_area_dup, anon_vma_fork, copy_page_range setup) − fork_pte')
+  if (has('fork_vma'))
+    put(
+      'fork_vma',
+      slope('fork_vma') - forkPte,
+      ['fork_vma', 'fork_pte'],
+      'slope of fork() over one-page VMAs (vm_area_dup, anon_vma_fork, copy_page_range setup) − fork_pte',
+    )
   const vmas = Number(info.get('process_vmas') ?? '0')
-  if (has('fork_pte')) put('fork_base', icpt('fork_pte') - (Number.isFinite(vmas) ? vmas : 0) * (out.fork_vma?.value ?? 0), ['fork_pte', 'fork_vma'], `intercept of fork() − the C process's own ${vmas} VMAs × fork_vma (copy_process fixed part)`)
+  if (has('fork_pte'))
+    put(
+      'fork_base',
+      icpt('fork_pte') - (Number.isFinite(vmas) ? vmas : 0) * (out.fork_vma?.value ?? 0),
+      ['fork_pte', 'fork_vma'],
+      `intercept of fork() − the C process's own ${vmas} VMAs × fork_vma (copy_process fixed part)`,
+    )
   // shootdown: mprotect of one page while threads of the mm spin on 1..n CPUs
   const sd = fits.shootdown
   if (sd && sd.points.length >= 2) {
@@ -190,9 +274,19 @@ export function deriveParams(fits: Record<string, CalibrationFit>, info: Map<str
           more.map((q) => q.median),
         )
         put('ipi_per_cpu', f.slope, ['shootdown'], 'slope of mprotect(1 page) over 2..n CPUs running the mm (one more IPI target each)')
-        put('ipi_base', f.intercept + 2 * f.slope - one.median - f.slope, ['shootdown'], 'mprotect(1 page) on 2 CPUs (fitted) − on 1 CPU − ipi_per_cpu: sending and waiting for the first IPI')
+        put(
+          'ipi_base',
+          f.intercept + 2 * f.slope - one.median - f.slope,
+          ['shootdown'],
+          'mprotect(1 page) on 2 CPUs (fitted) − on 1 CPU − ipi_per_cpu: sending and waiting for the first IPI',
+        )
       } else {
-        put('ipi_base', two.median - one.median - defaults.ipi_per_cpu, ['shootdown'], 'mprotect(1 page) on 2 CPUs − on 1 CPU − ipi_per_cpu (sourced: only 2 CPUs here, so base and per-CPU cannot be separated)')
+        put(
+          'ipi_base',
+          two.median - one.median - defaults.ipi_per_cpu,
+          ['shootdown'],
+          'mprotect(1 page) on 2 CPUs − on 1 CPU − ipi_per_cpu (sourced: only 2 CPUs here, so base and per-CPU cannot be separated)',
+        )
       }
     }
   }
@@ -217,7 +311,10 @@ export function hostOf(info: Map<string, string>): CalibrationHost {
 }
 
 /** The calibration document from one parsed run. */
-export function buildCalibration(raw: RawRun, opts: { date: Date; durationMs: number; defaults: { cpu_full_flush: number; ipi_per_cpu: number } }): Calibration {
+export function buildCalibration(
+  raw: RawRun,
+  opts: { date: Date; durationMs: number; defaults: { cpu_full_flush: number; ipi_per_cpu: number } },
+): Calibration {
   const fits: Record<string, CalibrationFit> = {}
   for (const [bench, byX] of raw.measurements) fits[bench] = fitBench(BENCH_UNITS[bench] ?? 'units', byX)
   const reps = Number(raw.info.get('reps') ?? '1')

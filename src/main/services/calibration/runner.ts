@@ -119,7 +119,10 @@ export function runBenchmark(bin: string, args: string[], opts: Pick<CalibrateOp
       clearTimeout(timer)
       opts.signal?.removeEventListener('abort', onAbort)
       if (opts.signal?.aborted) return reject(new CalibrationError('calibration cancelled'))
-      if (code !== 0) return reject(new CalibrationError(`the benchmark ${sig ? `was killed (${sig})` : `exited with ${String(code)}`}${errTail ? `: ${errTail.trim()}` : ''}`))
+      if (code !== 0)
+        return reject(
+          new CalibrationError(`the benchmark ${sig ? `was killed (${sig})` : `exited with ${String(code)}`}${errTail ? `: ${errTail.trim()}` : ''}`),
+        )
       try {
         resolve(parseOutput(out))
       } catch (e) {

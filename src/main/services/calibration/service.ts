@@ -62,7 +62,9 @@ export class CalibrationService {
     } catch (e) {
       if (!(e instanceof CalibrationFileError && e.code === 'ENOENT')) problem = e instanceof Error ? e.message : String(e)
     }
-    const summary = calibration ? describeCosts({ source: 'calibrated', host: calibration.host.hostname, date: calibration.date }) : describeCosts({ source: 'default' })
+    const summary = calibration
+      ? describeCosts({ source: 'calibrated', host: calibration.host.hostname, date: calibration.date })
+      : describeCosts({ source: 'default' })
     return { path: this.path, calibration, ...(problem ? { problem } : {}), running: this.running, summary, params: costParamInfo(calibration) }
   }
 

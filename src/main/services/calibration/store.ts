@@ -49,11 +49,15 @@ export function checkCalibration(doc: unknown, where: string): Calibration {
     throw new CalibrationFileError(`${where}: ${field}: ${i.message}`)
   }
   for (const [name, p] of Object.entries(r.data.params)) {
-    if (!(COST_NAMES as string[]).includes(name)) throw new CalibrationFileError(`${where}: params.${name}: not a cost parameter of this version of HMM Lab (expected one of ${COST_NAMES.join(', ')})`)
-    if (COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit !== p.unit) throw new CalibrationFileError(`${where}: params.${name}.unit: expected ${COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit}`)
+    if (!(COST_NAMES as string[]).includes(name))
+      throw new CalibrationFileError(`${where}: params.${name}: not a cost parameter of this version of HMM Lab (expected one of ${COST_NAMES.join(', ')})`)
+    if (COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit !== p.unit)
+      throw new CalibrationFileError(`${where}: params.${name}.unit: expected ${COST_DEFAULTS[name as keyof typeof COST_DEFAULTS].unit}`)
   }
   for (const [name, p] of Object.entries(r.data.params)) {
-    for (const f of p.from) if (!Object.hasOwn(r.data.fits, f)) throw new CalibrationFileError(`${where}: params.${name}.from: names the benchmark "${f}", which has no entry in fits`)
+    for (const f of p.from)
+      if (!Object.hasOwn(r.data.fits, f))
+        throw new CalibrationFileError(`${where}: params.${name}.from: names the benchmark "${f}", which has no entry in fits`)
   }
   return r.data
 }

@@ -283,7 +283,8 @@ function timeoutOutcome(job: Job, stopped: boolean): RunOutcome {
 
 /** Explains a run process that ended during a run: out of memory, a signal, or an exit code. */
 export function describeProcessExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, maxHeapMb: number, err?: Error): string {
-  if (/heap out of memory|allocation failed|out of memory/i.test(stderrTail)) return `the run ran out of memory and its process was stopped (limit ${maxHeapMb} MiB per run)`
+  if (/heap out of memory|allocation failed|out of memory/i.test(stderrTail))
+    return `the run ran out of memory and its process was stopped (limit ${maxHeapMb} MiB per run)`
   if (err) return `the run's process failed: ${err.message}`
   const how = signal ? `killed by ${signal}` : `exited with code ${code ?? '?'}`
   const last = stderrTail.trim().split('\n').at(-1)?.trim()

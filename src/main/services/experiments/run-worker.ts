@@ -18,7 +18,12 @@ export default function runTask(task: RunTask): RunTaskResult {
   const record = runScenario(scenario, {
     design: task.design as DesignId,
     seed: task.seed,
-    meta: { parameters: task.parameters, text: task.scenarioText, ...(task.machineOrigin ? { machine: task.machineOrigin } : {}), ...(task.costsUsed ? { costs: task.costsUsed } : {}) },
+    meta: {
+      parameters: task.parameters,
+      text: task.scenarioText,
+      ...(task.machineOrigin ? { machine: task.machineOrigin } : {}),
+      ...(task.costsUsed ? { costs: task.costsUsed } : {}),
+    },
     ...(task.costs ? { costs: task.costs } : {}),
     shouldStop: () => Atomics.load(flag, 0) === 1,
     onProgress: (p) => {

@@ -118,7 +118,8 @@ export class ExperimentService {
     const runs: { runId: string; design: string; seed: number; parameters: Record<string, ParamValue> }[] = []
     const checked = new Set<string>()
     for (const p of planned) {
-      if (plan.knownDesigns && !plan.knownDesigns.includes(p.design)) throw new Error(`unknown design ${JSON.stringify(p.design)} (the simulator knows ${plan.knownDesigns.join(', ')})`)
+      if (plan.knownDesigns && !plan.knownDesigns.includes(p.design))
+        throw new Error(`unknown design ${JSON.stringify(p.design)} (the simulator knows ${plan.knownDesigns.join(', ')})`)
       const key = JSON.stringify(p.parameters)
       if (!checked.has(key)) {
         await plan.checkParameters?.(p.parameters, req.machine?.spec)
@@ -181,7 +182,10 @@ export class ExperimentService {
         outcome.status === 'record'
           ? record?.success
             ? undefined
-            : { status: 'failed', error: `the simulator's record does not match ${RECORD_SCHEMA}: ${record?.error.issues[0]?.path.join('.')}: ${record?.error.issues[0]?.message}` }
+            : {
+                status: 'failed',
+                error: `the simulator's record does not match ${RECORD_SCHEMA}: ${record?.error.issues[0]?.path.join('.')}: ${record?.error.issues[0]?.message}`,
+              }
           : outcome
       const stored = storedRunOf(record?.success ? record.data : failure!, {
         runId: r.runId,
@@ -235,7 +239,11 @@ export class ExperimentService {
         plan.sweepExpect ?? [],
       )
       const allFinished = manifests.every((m) => m.status === 'passed' || m.status === 'expects_failed')
-      const status: ExperimentManifest['status'] = !allFinished ? 'incomplete' : summary.passed && manifests.every((m) => m.status === 'passed') ? 'passed' : 'failed'
+      const status: ExperimentManifest['status'] = !allFinished
+        ? 'incomplete'
+        : summary.passed && manifests.every((m) => m.status === 'passed')
+          ? 'passed'
+          : 'failed'
       const final: ExperimentManifest = { ...experiment, summary, status }
       try {
         await this.deps.store.saveExperiment(final)
@@ -289,12 +297,15 @@ export function throttle<A extends unknown[]>(fn: (...args: A) => void, interval
       return
     }
     pending = args
-    timer ??= setTimeout(() => {
-      timer = undefined
-      last = Date.now()
-      if (pending) fn(...pending)
-      pending = undefined
-    }, intervalMs - (now - last))
+    timer ??= setTimeout(
+      () => {
+        timer = undefined
+        last = Date.now()
+        if (pending) fn(...pending)
+        pending = undefined
+      },
+      intervalMs - (now - last),
+    )
   }
 }
 
@@ -303,5 +314,12 @@ function stamp(iso: string): string {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24).replace(/-+$/, '') || 'run'
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 24)
+      .replace(/-+$/, '') || 'run'
+  )
 }

@@ -53,7 +53,12 @@ export function manifestOf(outcome: RunRecord | NoRecord, ctx: ManifestContext):
     parameters: ctx.parameters,
     ...(ctx.machine ? { machine: ctx.machine } : {}),
     versions: { hmmlab: APP_VERSION, node: ctx.node ?? process.versions.node },
-    timings: { queuedAt: ctx.queuedAt, startedAt: ctx.startedAt, finishedAt: ctx.finishedAt, wallMs: Math.max(0, Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt)) },
+    timings: {
+      queuedAt: ctx.queuedAt,
+      startedAt: ctx.startedAt,
+      finishedAt: ctx.finishedAt,
+      wallMs: Math.max(0, Date.parse(ctx.finishedAt) - Date.parse(ctx.startedAt)),
+    },
     tags: [],
   }
   if ('meta' in outcome) {
@@ -69,8 +74,22 @@ export function manifestOf(outcome: RunRecord | NoRecord, ctx: ManifestContext):
     }
   }
   const status: RunStatus = outcome.status === 'failed' ? 'crashed' : outcome.status === 'timeout' ? 'stopped' : 'cancelled'
-  const stop: Stop | undefined = outcome.status === 'timeout' ? { reason: 'wall_time', message: outcome.error } : outcome.status === 'cancelled' ? { reason: 'user', message: outcome.error } : undefined
-  return { ...base, status, ...(stop ? { stop } : {}), error: outcome.error, ...(ctx.costs ? { costs: ctx.costs } : {}), metrics: {}, expects: { passed: 0, failed: 0 }, findings: 0 }
+  const stop: Stop | undefined =
+    outcome.status === 'timeout'
+      ? { reason: 'wall_time', message: outcome.error }
+      : outcome.status === 'cancelled'
+        ? { reason: 'user', message: outcome.error }
+        : undefined
+  return {
+    ...base,
+    status,
+    ...(stop ? { stop } : {}),
+    error: outcome.error,
+    ...(ctx.costs ? { costs: ctx.costs } : {}),
+    metrics: {},
+    expects: { passed: 0, failed: 0 },
+    findings: 0,
+  }
 }
 
 /** The three files of a stored run. */

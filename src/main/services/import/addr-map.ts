@@ -41,7 +41,9 @@ export class AddrMap {
       return c
     })
     if (sim > SIM_LIMIT) {
-      throw new Error(`the mappings span ${this.clusters.length} separate 1 GiB windows (${Math.round((sim - SIM_BASE) / GIB)} GiB in all), more than the simulator's 16 TiB address space can hold`)
+      throw new Error(
+        `the mappings span ${this.clusters.length} separate 1 GiB windows (${Math.round((sim - SIM_BASE) / GIB)} GiB in all), more than the simulator's 16 TiB address space can hold`,
+      )
     }
   }
 
@@ -92,7 +94,7 @@ export function hex(n: number): string {
 export function lineRanges(lines: number[]): string {
   const xs = [...new Set(lines)].sort((a, b) => a - b)
   const out: string[] = []
-  for (let i = 0; i < xs.length; ) {
+  for (let i = 0; i < xs.length;) {
     let j = i
     while (j + 1 < xs.length && (xs[j + 1] as number) === (xs[j] as number) + 1) j++
     out.push(i === j ? String(xs[i]) : `${xs[i]}-${xs[j]}`)

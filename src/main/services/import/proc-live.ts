@@ -43,7 +43,10 @@ export function readProcFiles(pid: number, procRoot = '/proc'): ProcFiles {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new Error(`no process ${pid} (${dir}/smaps does not exist)`, { cause: err })
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`${dir}/smaps is not readable by this user (ptrace access mode PTRACE_MODE_READ_FSCREDS is needed: run as the process's owner)`, { cause: err })
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new Error(`${dir}/smaps is not readable by this user (ptrace access mode PTRACE_MODE_READ_FSCREDS is needed: run as the process's owner)`, {
+        cause: err,
+      })
     throw new Error(`${dir}/smaps: ${(err as Error).message}`, { cause: err })
   }
   if (smaps.trim() === '') throw new Error(`${dir}/smaps is empty (a kernel thread or a zombie has no address space)`)

@@ -69,7 +69,19 @@ export function parseMaps(text: string, maxErrors = 20): { vmas: Vma[]; errors: 
         errors.push({ line: i + 1, column: 1, reason: `the VMA ${h[1]}-${h[2]} overlaps or precedes the one before it (maps lists VMAs in address order)` })
         continue
       }
-      vmas.push({ line: i + 1, start, end, perms: h[3] as string, offset: parseInt(h[4] as string, 16), dev: h[5] as string, inode: Number(h[6]), path: (h[7] as string).trim(), fields: new Map(), vmflags: [], thpEligible: null })
+      vmas.push({
+        line: i + 1,
+        start,
+        end,
+        perms: h[3] as string,
+        offset: parseInt(h[4] as string, 16),
+        dev: h[5] as string,
+        inode: Number(h[6]),
+        path: (h[7] as string).trim(),
+        fields: new Map(),
+        vmflags: [],
+        thpEligible: null,
+      })
       continue
     }
     const cur = vmas[vmas.length - 1]
@@ -92,7 +104,13 @@ export function parseMaps(text: string, maxErrors = 20): { vmas: Vma[]; errors: 
       smaps = true
       continue
     }
-    errors.push({ line: i + 1, column: 1, reason: cur ? `expected a "Field: N kB" line of smaps or a VMA line "start-end perms offset dev inode path", found ${JSON.stringify(raw.slice(0, 40))}` : `expected a VMA line "start-end perms offset dev inode path", found ${JSON.stringify(raw.slice(0, 40))}` })
+    errors.push({
+      line: i + 1,
+      column: 1,
+      reason: cur
+        ? `expected a "Field: N kB" line of smaps or a VMA line "start-end perms offset dev inode path", found ${JSON.stringify(raw.slice(0, 40))}`
+        : `expected a VMA line "start-end perms offset dev inode path", found ${JSON.stringify(raw.slice(0, 40))}`,
+    })
   }
   return { vmas, errors, smaps }
 }
@@ -109,14 +127,20 @@ function protOf(perms: string): 'none' | 'r' | 'rw' | 'rx' | 'rwx' {
 }
 
 /** A scenario of the address space described by smaps (or maps) text. */
-export function importProc(smapsText: string, opts: ProcImportOptions = {}): { yaml: string; scenario: Scenario; unmapped: Unmapped[]; stats: { vmas: number; residentBytes: number; mappedBytes: number } } {
+export function importProc(
+  smapsText: string,
+  opts: ProcImportOptions = {},
+): { yaml: string; scenario: Scenario; unmapped: Unmapped[]; stats: { vmas: number; residentBytes: number; mappedBytes: number } } {
   const { vmas, errors, smaps } = parseMaps(smapsText, opts.maxErrors ?? 20)
   if (errors.length > 0) throw new ImportError(errors, 'the maps/smaps text')
-  if (vmas.length === 0) throw new ImportError([{ line: 1, column: 0, reason: 'no VMA lines (expected the text of /proc/PID/maps or /proc/PID/smaps)' }], 'the maps/smaps text')
+  if (vmas.length === 0)
+    throw new ImportError([{ line: 1, column: 0, reason: 'no VMA lines (expected the text of /proc/PID/maps or /proc/PID/smaps)' }], 'the maps/smaps text')
   const unmapped: Unmapped[] = []
   const items: Item[] = []
   const usable = vmas.filter((v) => !SPECIAL.has(v.path))
-  for (const v of vmas) if (SPECIAL.has(v.path)) unmapped.push({ line: v.line, what: v.path, reason: 'a special mapping the kernel installs (vDSO data/code, vsyscall): no mmap can create it' })
+  for (const v of vmas)
+    if (SPECIAL.has(v.path))
+      unmapped.push({ line: v.line, what: v.path, reason: 'a special mapping the kernel installs (vDSO data/code, vsyscall): no mmap can create it' })
   let amap: AddrMap
   try {
     amap = new AddrMap(usable.map((v) => [v.start, v.end]))
@@ -176,10 +200,20 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
       fileCount.set(p, n)
       fd = `${safeName(base, 'file')}.f${++files}`
       emit({ open_tmpfile: { task, fd, size: sizeText(size) } }, `open ${JSON.stringify(p)}${n > 1 ? ` (mapping ${n} of this file)` : ''}`)
-      if (v.offset !== 0) unmapped.push({ line: v.line, what: 'file offset', reason: 'the language maps a file from its first page: each VMA of a file gets a tmpfs file of its own (page counts are exact, sharing between VMAs of one file is lost)' })
+      if (v.offset !== 0)
+        unmapped.push({
+          line: v.line,
+          what: 'file offset',
+          reason:
+            'the language maps a file from its first page: each VMA of a file gets a tmpfs file of its own (page counts are exact, sharing between VMAs of one file is lost)',
+        })
     } else {
       base = safeName(v.path.split('/').pop() ?? 'map', 'map')
-      unmapped.push({ line: v.line, what: `mapping of ${v.path}`, reason: hugetlb ? 'a hugetlbfs file mapping: mapped as private hugetlb memory' : 'a device or special file: mapped as anonymous memory' })
+      unmapped.push({
+        line: v.line,
+        what: `mapping of ${v.path}`,
+        reason: hugetlb ? 'a hugetlbfs file mapping: mapped as private hugetlb memory' : 'a device or special file: mapped as anonymous memory',
+      })
     }
     const region = regionName(base, v.start)
     // a private file mapping with anonymous (COW) pages but no write permission now (RELRO): it
@@ -193,33 +227,54 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
     if (fd !== undefined) mm.fd = fd
     mm.at = amap.toSim(v.start)
     emit({ mmap: mm } as unknown as StepT, `L${v.line}: ${hex(v.start)}-${hex(v.end)} ${v.perms} ${v.path}${thp > 0 ? ` (${sizeText(thp)} in THPs)` : ''}`)
-    if (hugetlb) unmapped.push({ line: v.line, what: 'hugetlb VMA', reason: 'needs pages in the hugetlb pool: add an nr_hugepages step before it, or the mmap returns -ENOMEM' })
+    if (hugetlb)
+      unmapped.push({
+        line: v.line,
+        what: 'hugetlb VMA',
+        reason: 'needs pages in the hugetlb pool: add an nr_hugepages step before it, or the mmap returns -ENOMEM',
+      })
     if (smaps && rss > 0 && prot !== 'none') {
       const stack = v.path === '[stack]'
       const fileBytes = rss - anonBytes
       // stack: resident at the top; others from the start
       const anonOff = stack ? size - rss : 0
-      if (anonBytes > 0) emit({ touch: { task, region, ...(anonOff ? { offset: sizeText(anonOff) } : {}), size: sizeText(anonBytes), write: true } } as StepT, `Anonymous ${sizeText(anonBytes)}${thp > 0 ? `, AnonHugePages ${sizeText(thp)}` : ''}`)
+      if (anonBytes > 0)
+        emit(
+          { touch: { task, region, ...(anonOff ? { offset: sizeText(anonOff) } : {}), size: sizeText(anonBytes), write: true } } as StepT,
+          `Anonymous ${sizeText(anonBytes)}${thp > 0 ? `, AnonHugePages ${sizeText(thp)}` : ''}`,
+        )
       if (fileBytes > 0) {
         const off = anonOff + anonBytes
-        emit({ touch: { task, region, ...(off ? { offset: sizeText(off) } : {}), size: sizeText(fileBytes) } } as StepT, `Rss − Anonymous: ${sizeText(fileBytes)} of page cache${shared ? ' (shared)' : ''}`)
+        emit(
+          { touch: { task, region, ...(off ? { offset: sizeText(off) } : {}), size: sizeText(fileBytes) } } as StepT,
+          `Rss − Anonymous: ${sizeText(fileBytes)} of page cache${shared ? ' (shared)' : ''}`,
+        )
       }
-      if (replayWrite) emit({ mprotect: { task, region, prot } }, `back to ${v.perms.slice(0, 3)} (the write permission was dropped after the writes, as RELRO does)`)
+      if (replayWrite)
+        emit({ mprotect: { task, region, prot } }, `back to ${v.perms.slice(0, 3)} (the write permission was dropped after the writes, as RELRO does)`)
       resident += rss
     } else if (smaps && rss > 0) {
       unmapped.push({ line: v.line, what: 'resident pages of a PROT_NONE VMA', reason: 'pages that were written before an mprotect(PROT_NONE): not replayed' })
     }
-    if (swap > 0) unmapped.push({ line: v.line, what: 'Swap', reason: `${sizeText(swap)} swapped out: the model has no swap, these pages are left unpopulated` })
+    if (swap > 0)
+      unmapped.push({ line: v.line, what: 'Swap', reason: `${sizeText(swap)} swapped out: the model has no swap, these pages are left unpopulated` })
     if (prot !== 'none' && !hugetlb) readable.push({ region, size })
   }
   if (!smaps) unmapped.push({ line: 1, what: 'resident pages', reason: 'a maps file says nothing about resident pages: give the smaps text for the touches' })
-  if (readMode === 'mapped') for (const r of readable) emit({ device_read: { task, region: r.region, size: sizeText(Math.min(r.size, readMax)), fd: 'dev' } }, `--device-read mapped${r.size > readMax ? ` (first ${sizeText(readMax)})` : ''}`)
+  if (readMode === 'mapped')
+    for (const r of readable)
+      emit(
+        { device_read: { task, region: r.region, size: sizeText(Math.min(r.size, readMax)), fd: 'dev' } },
+        `--device-read mapped${r.size > readMax ? ` (first ${sizeText(readMax)})` : ''}`,
+      )
   items.push({ comment: 'the snapshot ends here; the exit below shows the teardown of this address space' })
   if (withDevice && opts.forkExit) {
     emit({ fork: { task, child: `${task}-heir` } }, '--fork-exit: a child inherits the device fd')
     emit({ exit: { task } })
     emit({ sleep: '10ms' })
-    emit({ expect: { label: "D1: the child's inherited device fd pins the exited parent's mm (mm_users) until it exits", design: 'D1', mm: { task, phase: 'live' } } } as StepT)
+    emit({
+      expect: { label: "D1: the child's inherited device fd pins the exited parent's mm (mm_users) until it exits", design: 'D1', mm: { task, phase: 'live' } },
+    } as StepT)
     emit({ exit: { task: `${task}-heir` } })
   } else emit({ exit: { task } })
   emit({ sleep: '100ms' })
@@ -239,5 +294,10 @@ export function importProc(smapsText: string, opts: ProcImportOptions = {}): { y
     "smaps gives how many pages of a VMA are resident, not which: the touches start at the VMA's first page (a stack's last).",
   ]
   const scenario = { ...sc, steps } as Scenario
-  return { yaml: writeScenarioYaml(header, sc, items, unmapped), scenario, unmapped, stats: { vmas: usable.length, residentBytes: resident, mappedBytes: mapped } }
+  return {
+    yaml: writeScenarioYaml(header, sc, items, unmapped),
+    scenario,
+    unmapped,
+    stats: { vmas: usable.length, residentBytes: resident, mappedBytes: mapped },
+  }
 }

@@ -22,7 +22,8 @@ export interface ImportAnswer {
 
 /** Imports one uploaded text; throws only for a failure that is not the input's (a bug). */
 export function importRequest(input: ImportRequest): ImportAnswer {
-  if ((input.iommu || input.mirror || input.forkExit) && !input.device) return { ok: false, issues: [{ path: 'device', message: 'an IOMMU, a mirror or a fork-and-exit needs a device' }] }
+  if ((input.iommu || input.mirror || input.forkExit) && !input.device)
+    return { ok: false, issues: [{ path: 'device', message: 'an IOMMU, a mirror or a fork-and-exit needs a device' }] }
   const base = input.fileName.replace(/^.*[\\/]/, '').replace(/\.(log|txt|strace|smaps|maps)$/i, '') || 'imported'
   const opts = {
     sourceName: input.fileName,
@@ -35,14 +36,23 @@ export function importRequest(input: ImportRequest): ImportAnswer {
   try {
     r = input.kind === 'strace' ? importStrace(input.text, { ...opts, ...(input.mirror ? { mirror: input.mirror } : {}) }) : importProc(input.text, opts)
   } catch (err) {
-    if (err instanceof ImportError) return { ok: false, issues: err.issues.map((i) => ({ line: i.line, ...(i.column > 0 ? { column: i.column } : {}), path: input.kind, message: i.reason })) }
+    if (err instanceof ImportError)
+      return {
+        ok: false,
+        issues: err.issues.map((i) => ({ line: i.line, ...(i.column > 0 ? { column: i.column } : {}), path: input.kind, message: i.reason })),
+      }
     throw err
   }
   if (r.yaml.length > SCENARIO_LIMITS.maxChars) {
     const kib = (n: number): string => `${Math.ceil(n / 1024)} KiB`
     return {
       ok: false,
-      issues: [{ path: input.kind, message: `the scenario would be ${kib(r.yaml.length)}, more than the ${kib(SCENARIO_LIMITS.maxChars)} a scenario may be: import a shorter ${input.kind === 'strace' ? 'log' : 'copy'} (docs/workloads.md shows how to trim one)` }],
+      issues: [
+        {
+          path: input.kind,
+          message: `the scenario would be ${kib(r.yaml.length)}, more than the ${kib(SCENARIO_LIMITS.maxChars)} a scenario may be: import a shorter ${input.kind === 'strace' ? 'log' : 'copy'} (docs/workloads.md shows how to trim one)`,
+        },
+      ],
     }
   }
   const summary =

@@ -63,7 +63,42 @@ type Tok =
   | { k: 'more'; at: number } // ...
   | { k: 'end'; at: number }
 
-const PUNCT = ['=>', '&&', '||', '==', '!=', '<<', '>>', '<=', '>=', '(', ')', '{', '}', '[', ']', ',', '=', '|', '&', '+', '-', '*', '/', '~', '!', '<', '>', '@', ':', '?', '%', '^', ';', '.']
+const PUNCT = [
+  '=>',
+  '&&',
+  '||',
+  '==',
+  '!=',
+  '<<',
+  '>>',
+  '<=',
+  '>=',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '=',
+  '|',
+  '&',
+  '+',
+  '-',
+  '*',
+  '/',
+  '~',
+  '!',
+  '<',
+  '>',
+  '@',
+  ':',
+  '?',
+  '%',
+  '^',
+  ';',
+  '.',
+]
 
 /** Splits an argument text into tokens; `line` is for errors, `col0` the column of text[0]. */
 export function tokenize(text: string, line: number, col0 = 1): Tok[] {
@@ -101,17 +136,39 @@ export function tokenize(text: string, line: number, col0 = 1): Tok[] {
           if (e === undefined) err(i, 'a backslash at the end of the line')
           i += 2
           switch (e) {
-            case 'n': s += '\n'; break
-            case 't': s += '\t'; break
-            case 'r': s += '\r'; break
-            case 'v': s += '\v'; break
-            case 'f': s += '\f'; break
-            case 'a': s += '\x07'; break
-            case 'b': s += '\b'; break
-            case 'e': s += '\x1b'; break
-            case '\\': s += '\\'; break
-            case '"': s += '"'; break
-            case "'": s += "'"; break
+            case 'n':
+              s += '\n'
+              break
+            case 't':
+              s += '\t'
+              break
+            case 'r':
+              s += '\r'
+              break
+            case 'v':
+              s += '\v'
+              break
+            case 'f':
+              s += '\f'
+              break
+            case 'a':
+              s += '\x07'
+              break
+            case 'b':
+              s += '\b'
+              break
+            case 'e':
+              s += '\x1b'
+              break
+            case '\\':
+              s += '\\'
+              break
+            case '"':
+              s += '"'
+              break
+            case "'":
+              s += "'"
+              break
             case 'x': {
               const m = /^[0-9a-fA-F]{1,2}/.exec(text.slice(i, i + 2))
               if (!m) err(i, 'a "\\x" escape without hex digits')
@@ -241,7 +298,12 @@ class ValueParser {
         continue
       }
       if (atClose()) return items
-      this.err(this.peek(), close === null ? `expected "," or the end of the arguments, found ${describe(this.peek())}` : `expected "," or "${close}", found ${describe(this.peek())}`)
+      this.err(
+        this.peek(),
+        close === null
+          ? `expected "," or the end of the arguments, found ${describe(this.peek())}`
+          : `expected "," or "${close}", found ${describe(this.peek())}`,
+      )
     }
   }
 
@@ -531,7 +593,8 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
       if (firstPid === null) firstPid = pid
       const time = pm[3] !== undefined ? parseTime(pm[3]) : null
       if (timed === null) timed = time !== null
-      else if (timed !== (time !== null)) throw new StraceParseError(lineNo, 1, timed ? 'a line without a timestamp in a log with timestamps' : 'a timestamp in a log whose first line had none')
+      else if (timed !== (time !== null))
+        throw new StraceParseError(lineNo, 1, timed ? 'a line without a timestamp in a log with timestamps' : 'a timestamp in a log whose first line had none')
       const body = raw.slice(pm[0].length)
       const bodyCol = pm[0].length + 1
       if (body.startsWith('---')) {
@@ -543,9 +606,16 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
       if (body.startsWith('+++')) {
         let m: RegExpExecArray | null
         if ((m = /^\+\+\+ exited with (\d+) \+\+\+\s*$/.exec(body))) events.push({ kind: 'exited', line: lineNo, pid, time, status: Number(m[1]), raw })
-        else if ((m = /^\+\+\+ killed by (SIG[A-Z0-9]+)(?: \(core dumped\))? \+\+\+\s*$/.exec(body))) events.push({ kind: 'killed', line: lineNo, pid, time, signal: m[1] as string, raw })
-        else if ((m = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+\s*$/.exec(body))) events.push({ kind: 'superseded', line: lineNo, pid, time, by: Number(m[1]), raw })
-        else throw new StraceParseError(lineNo, bodyCol, 'an exit line must be "+++ exited with N +++", "+++ killed by SIG… +++" or "+++ superseded by execve in pid N +++"')
+        else if ((m = /^\+\+\+ killed by (SIG[A-Z0-9]+)(?: \(core dumped\))? \+\+\+\s*$/.exec(body)))
+          events.push({ kind: 'killed', line: lineNo, pid, time, signal: m[1] as string, raw })
+        else if ((m = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+\s*$/.exec(body)))
+          events.push({ kind: 'superseded', line: lineNo, pid, time, by: Number(m[1]), raw })
+        else
+          throw new StraceParseError(
+            lineNo,
+            bodyCol,
+            'an exit line must be "+++ exited with N +++", "+++ killed by SIG… +++" or "+++ superseded by execve in pid N +++"',
+          )
         continue
       }
       let name: string
@@ -559,7 +629,8 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
       if (rm) {
         name = rm[1] as string
         const p = pending.get(pid)
-        if (!p || p.ev.name !== name) throw new StraceParseError(lineNo, bodyCol, `"<... ${name} resumed>" of pid ${pid} without an earlier "${name}(… <unfinished ...>" of that pid`)
+        if (!p || p.ev.name !== name)
+          throw new StraceParseError(lineNo, bodyCol, `"<... ${name} resumed>" of pid ${pid} without an earlier "${name}(… <unfinished ...>" of that pid`)
         pending.delete(pid)
         const rest = body.slice(rm[0].length)
         if (/<unfinished \.\.\.>\s*$/.test(rest)) {
@@ -575,13 +646,26 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
         slot = p.slot
       } else {
         const cm = /^([A-Za-z_][A-Za-z0-9_]*|\?\?\?)\(/.exec(body)
-        if (!cm) throw new StraceParseError(lineNo, bodyCol, `expected a syscall "name(", a "<... name resumed>", "--- SIG… ---" or "+++ … +++", found ${JSON.stringify(body.slice(0, 30))}`)
+        if (!cm)
+          throw new StraceParseError(
+            lineNo,
+            bodyCol,
+            `expected a syscall "name(", a "<... name resumed>", "--- SIG… ---" or "+++ … +++", found ${JSON.stringify(body.slice(0, 30))}`,
+          )
         name = cm[1] as string
         const rest = body.slice(cm[0].length)
         if (/<unfinished \.\.\.>\s*$/.test(rest)) {
-          if (pending.has(pid)) throw new StraceParseError(lineNo, bodyCol, `pid ${pid} starts "${name}" while its "${pending.get(pid)?.ev.name}" of line ${pending.get(pid)?.ev.line} is unfinished`)
+          if (pending.has(pid))
+            throw new StraceParseError(
+              lineNo,
+              bodyCol,
+              `pid ${pid} starts "${name}" while its "${pending.get(pid)?.ev.name}" of line ${pending.get(pid)?.ev.line} is unfinished`,
+            )
           events.push(null)
-          pending.set(pid, { ev: { line: lineNo, time, name, argsText: rest.replace(/\s*<unfinished \.\.\.>\s*$/, ''), argsCol: bodyCol + cm[0].length, raw }, slot: events.length - 1 })
+          pending.set(pid, {
+            ev: { line: lineNo, time, name, argsText: rest.replace(/\s*<unfinished \.\.\.>\s*$/, ''), argsCol: bodyCol + cm[0].length, raw },
+            slot: events.length - 1,
+          })
           continue
         }
         argsText = rest
@@ -599,7 +683,17 @@ export function parseStraceLog(text: string, opts: ParseOptions = {}): ParsedLog
       const em = /^\s*=\s*/.exec(after)
       if (!em) throw new StraceParseError(lineNo, 0, `"${name}(…)" is not followed by " = RESULT"`)
       const ret = parseReturn(after.slice(em[0].length), lineNo, 0)
-      events[slot] = { kind: 'call', line: startLine, endLine: lineNo, pid, time: startTime, name, args, ret, raw: startLine === lineNo ? raw : `${startRaw} … ${body}` }
+      events[slot] = {
+        kind: 'call',
+        line: startLine,
+        endLine: lineNo,
+        pid,
+        time: startTime,
+        name,
+        args,
+        ret,
+        raw: startLine === lineNo ? raw : `${startRaw} … ${body}`,
+      }
     } catch (e) {
       if (e instanceof StraceParseError) errors.push(e)
       else throw e

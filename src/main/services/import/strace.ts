@@ -118,7 +118,9 @@ const NO_EFFECT = new Set(
   ).split(' '),
 )
 const NEW_FD = new Set(
-  'pipe pipe2 socket socketpair eventfd eventfd2 epoll_create epoll_create1 signalfd signalfd4 timerfd_create inotify_init inotify_init1 fanotify_init userfaultfd pidfd_open accept accept4 perf_event_open io_uring_setup mq_open bpf memfd_secret open_tree fsopen fsmount landlock_create_ruleset'.split(' '),
+  'pipe pipe2 socket socketpair eventfd eventfd2 epoll_create epoll_create1 signalfd signalfd4 timerfd_create inotify_init inotify_init1 fanotify_init userfaultfd pidfd_open accept accept4 perf_event_open io_uring_setup mq_open bpf memfd_secret open_tree fsopen fsmount landlock_create_ruleset'.split(
+    ' ',
+  ),
 )
 const NO_EFFECT_REASON = 'no effect on the address space or on which files are open (data transfer, metadata, polling, waiting, signals)'
 
@@ -162,7 +164,8 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   const parsed = parseStraceLog(text, { maxErrors: opts.maxErrors ?? 20 })
   if (parsed.errors.length > 0) throw new ImportError(parsed.errors.map((e) => ({ line: e.line, column: e.column, reason: e.reason })))
   const events = parsed.events
-  if (!events.some((e) => e.kind === 'call')) throw new ImportError([{ line: 1, column: 0, reason: 'the log has no syscall lines (expected the output of strace -f -ttt -o FILE)' }])
+  if (!events.some((e) => e.kind === 'call'))
+    throw new ImportError([{ line: 1, column: 0, reason: 'the log has no syscall lines (expected the output of strace -f -ttt -o FILE)' }])
 
   // ------------------------------------------------ pass 1: the address ranges the log refers to
   const ranges: Array<[number, number]> = []
@@ -308,7 +311,8 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   // ---- regions and pieces
   const regionName = (m: Mm, base: string, addr: number): string => {
     let n = `${safeName(base, 'r')}-${addr.toString(16)}`
-    for (let i = 2; m.regionNames.has(n) && !m.pieces.some((p) => p.region.name === n && p.region.start === addr); i++) n = `${safeName(base, 'r')}-${addr.toString(16)}.${i}`
+    for (let i = 2; m.regionNames.has(n) && !m.pieces.some((p) => p.region.name === n && p.region.start === addr); i++)
+      n = `${safeName(base, 'r')}-${addr.toString(16)}.${i}`
     m.regionNames.add(n)
     return n
   }
@@ -338,9 +342,16 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     }
     return { runs, hole: e - s - covered }
   }
-  const rangeArgs = (m: Mm, r: { start: number; end: number; region: Region }): { task: string; region: string; offset?: string | number; size: string | number } => {
+  const rangeArgs = (
+    m: Mm,
+    r: { start: number; end: number; region: Region },
+  ): { task: string; region: string; offset?: string | number; size: string | number } => {
     const off = r.start - r.region.start
-    const a: { task: string; region: string; offset?: string | number; size: string | number } = { task: m.task as string, region: r.region.name, size: sizeText(r.end - r.start) }
+    const a: { task: string; region: string; offset?: string | number; size: string | number } = {
+      task: m.task as string,
+      region: r.region.name,
+      size: sizeText(r.end - r.start),
+    }
     if (off !== 0) a.offset = sizeText(off)
     return { task: a.task, region: a.region, ...(a.offset !== undefined ? { offset: a.offset } : {}), size: a.size }
   }
@@ -361,11 +372,26 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     const { runs, hole } = cover(m, s, e)
     const first = runs[0]
     const last = runs[runs.length - 1]
-    if (first && last) emit({ munmap: rangeArgs(m, { start: first.start, end: last.end, region: first.region }) }, `L${line}${why === 'munmap' ? '' : `: ${why}`}${runs.length > 1 ? ` (${runs.length} mappings)` : ''}`)
+    if (first && last)
+      emit(
+        { munmap: rangeArgs(m, { start: first.start, end: last.end, region: first.region }) },
+        `L${line}${why === 'munmap' ? '' : `: ${why}`}${runs.length > 1 ? ` (${runs.length} mappings)` : ''}`,
+      )
     cut(m, s, e)
     return hole
   }
-  const mapRegion = (m: Mm, start: number, len: number, prot: string, shared: boolean, base: string, fd: OpenFile | null, extra: { huge?: boolean; hugetlb?: boolean }, line: number, comment: string): void => {
+  const mapRegion = (
+    m: Mm,
+    start: number,
+    len: number,
+    prot: string,
+    shared: boolean,
+    base: string,
+    fd: OpenFile | null,
+    extra: { huge?: boolean; hugetlb?: boolean },
+    line: number,
+    comment: string,
+  ): void => {
     const name = regionName(m, base, start)
     const region: Region = { name, start }
     const mm: Record<string, unknown> = { task: m.task, region: name, size: sizeText(len), prot }
@@ -420,9 +446,13 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
       emit({ fork: { task: m.task, child: heir } }, `L${line}: --fork-exit: before exiting, the process forks a child that inherits the device fd`)
       emit({ exit: { task: m.task } }, `L${line}: ${why}`)
       emit({ sleep: '10ms' }, '--fork-exit: the child keeps the fd for 10 ms')
-      emit(
-        { expect: { label: 'D1: the child\'s inherited device fd pins the exited parent\'s mm (mm_users) until it exits', design: 'D1', mm: { task: m.task, phase: 'live' } } } as StepT,
-      )
+      emit({
+        expect: {
+          label: "D1: the child's inherited device fd pins the exited parent's mm (mm_users) until it exits",
+          design: 'D1',
+          mm: { task: m.task, phase: 'live' },
+        },
+      } as StepT)
       emit({ exit: { task: heir } }, '--fork-exit: the child exits; the last reference to the device file goes')
     } else emit({ exit: { task: m.task } }, `L${line}: ${why}`)
     m.exited = true
@@ -438,14 +468,19 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     }
     // an execve of a running process: a fresh mm (exec_mmap), the old mm is dropped (mmput)
     const inherited = new Map<number, FdEntry>()
-    for (const [fd, ent] of old.fds) if (!ent.cloexec) inherited.set(fd, { file: { name: null, path: ent.file.path, step: null, sizeBytes: 0 }, cloexec: false })
+    for (const [fd, ent] of old.fds)
+      if (!ent.cloexec) inherited.set(fd, { file: { name: null, path: ent.file.path, step: null, sizeBytes: 0 }, cloexec: false })
     const m = newMm(comm, e.pid)
     m.main = old.main
     m.live = old.live
     m.task = uniqueTask(`${safeName(comm, 'task')}-${e.pid}`)
     if (m.main) mainTask = m.task
     emit({ spawn: { task: m.task } }, `L${e.line}: execve(${JSON.stringify(path)}) by ${old.task}: the new image's fresh mm`)
-    note(e.line, 'execve of a running process', `modelled as a new task (spawn) and the exit of the old image (${old.task}); files left open across execve are not files of the new task in the scenario (the language has no exec step)`)
+    note(
+      e.line,
+      'execve of a running process',
+      `modelled as a new task (spawn) and the exit of the old image (${old.task}); files left open across execve are not files of the new task in the scenario (the language has no exec step)`,
+    )
     const wasMain = old.main
     old.main = false
     exitMm(old, e.line, `execve: the old image's mm is dropped (exec_mmap → mmput)`)
@@ -462,7 +497,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
       continue
     }
     if (e.kind === 'superseded') {
-      note(e.line, '+++ superseded +++', 'a thread\'s execve took over the thread-group leader\'s pid')
+      note(e.line, '+++ superseded +++', "a thread's execve took over the thread-group leader's pid")
       continue
     }
     if (e.kind === 'exited' || e.kind === 'killed') {
@@ -495,7 +530,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
       continue
     }
     if (vforkChild.has(e.pid) && e.name !== 'exit' && e.name !== 'exit_group') {
-      note(e.line, e.name, 'a vfork child before its execve borrows the parent\'s mm and has no task of its own in the scenario')
+      note(e.line, e.name, "a vfork child before its execve borrows the parent's mm and has no task of its own in the scenario")
       continue
     }
     if (failed) {
@@ -525,7 +560,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         }
         if (vm && vf) {
           vforkChild.add(child)
-          note(e.line, e.name, 'vfork: the child borrows the parent\'s mm until its execve, where its task starts (spawn)')
+          note(e.line, e.name, "vfork: the child borrows the parent's mm until its execve, where its task starts (spawn)")
         } else if (vm) {
           m.live.add(child)
           pidMm.set(child, m)
@@ -542,8 +577,11 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
           for (const [fd, ent] of m.fds) c.fds.set(fd, { file: ent.file, cloexec: ent.cloexec })
           c.main = false
           pidMm.set(child, c)
-          emit({ fork: { task, child: c.task } }, `L${e.line}: ${e.name} = ${child}${fl.length ? ' (' + fl.filter((f) => f.startsWith('CLONE_')).join('|') + ')' : ''}`)
-          if (fl.includes('CLONE_FILES')) note(e.line, e.name, 'CLONE_FILES (a shared fd table) is modelled as fork\'s copy')
+          emit(
+            { fork: { task, child: c.task } },
+            `L${e.line}: ${e.name} = ${child}${fl.length ? ' (' + fl.filter((f) => f.startsWith('CLONE_')).join('|') + ')' : ''}`,
+          )
+          if (fl.includes('CLONE_FILES')) note(e.line, e.name, "CLONE_FILES (a shared fd table) is modelled as fork's copy")
         }
         break
       }
@@ -599,10 +637,24 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         }
         const huge = fl.includes('MAP_HUGETLB')
         if (huge) note(e.line, 'mmap MAP_HUGETLB', 'needs hugetlb pages: add an nr_hugepages step before it, or it returns -ENOMEM')
-        if (file && off !== 0) note(e.line, 'mmap file offset', `offset ${hex(off)}: the language maps a file from its first page (which page-cache pages are shared differs; sizes and protections are exact)`)
+        if (file && off !== 0)
+          note(
+            e.line,
+            'mmap file offset',
+            `offset ${hex(off)}: the language maps a file from its first page (which page-cache pages are shared differs; sizes and protections are exact)`,
+          )
         mapRegion(m, start, len, prot, shared && (anon || file !== null), base, file, { hugetlb: huge }, e.line, file ? file.path : '')
         if (fl.includes('MAP_POPULATE') || fl.includes('MAP_LOCKED')) {
-          if (prot !== 'none') emit({ touch: { ...rangeArgs(m, { start, end: start + len, region: { name: m.pieces.find((p) => p.start === start)?.region.name as string, start } }), write: prot.includes('w') && !shared } }, `L${e.line}: MAP_POPULATE/MAP_LOCKED faults the range in`)
+          if (prot !== 'none')
+            emit(
+              {
+                touch: {
+                  ...rangeArgs(m, { start, end: start + len, region: { name: m.pieces.find((p) => p.start === start)?.region.name as string, start } }),
+                  write: prot.includes('w') && !shared,
+                },
+              },
+              `L${e.line}: MAP_POPULATE/MAP_LOCKED faults the range in`,
+            )
         }
         deviceRead(m, start, start + len, e.line)
         break
@@ -612,7 +664,8 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         const len = pageAlign(numOf(a[1]) ?? 0)
         catchUp(t)
         const hole = munmapRange(m, s, s + len, e.line, 'munmap')
-        if (hole > 0) note(e.line, 'munmap', `${sizeText(hole)} of the range was not mapped by a call in the log (execve's image, the stack, the vDSO, or a hole)`)
+        if (hole > 0)
+          note(e.line, 'munmap', `${sizeText(hole)} of the range was not mapped by a call in the log (execve's image, the stack, the vDSO, or a hole)`)
         break
       }
       case 'mprotect':
@@ -669,7 +722,12 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         const dst = rv as number
         catchUp(t)
         const { runs, hole } = cover(m, s, s + oldLen)
-        if (hole > 0) note(e.line, 'mremap', runs.length === 0 ? 'the old range is unknown to the log' : `${sizeText(hole)} of the old range is unknown to the log: the known part is moved`)
+        if (hole > 0)
+          note(
+            e.line,
+            'mremap',
+            runs.length === 0 ? 'the old range is unknown to the log' : `${sizeText(hole)} of the old range is unknown to the log: the known part is moved`,
+          )
         if (runs.length === 0) break
         const moveLen = Math.min(oldLen, newLen)
         const dontunmap = fl.includes('MREMAP_DONTUNMAP')
@@ -694,7 +752,18 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         if (newLen > oldLen) {
           // the grown tail: a fresh extension of the (moved) mapping
           const last = moved0(m, dst + oldLen - 1)
-          mapRegion(m, dst + oldLen, newLen - oldLen, last?.prot ?? 'rw', last?.shared ?? false, last ? last.region.name.replace(/-[0-9a-f]+(\.\d+)?$/, '') : 'anon', null, {}, e.line, `mremap grows ${hex(dst)} from ${sizeText(oldLen)} to ${sizeText(newLen)}: the extension`)
+          mapRegion(
+            m,
+            dst + oldLen,
+            newLen - oldLen,
+            last?.prot ?? 'rw',
+            last?.shared ?? false,
+            last ? last.region.name.replace(/-[0-9a-f]+(\.\d+)?$/, '') : 'anon',
+            null,
+            {},
+            e.line,
+            `mremap grows ${hex(dst)} from ${sizeText(oldLen)} to ${sizeText(newLen)}: the extension`,
+          )
         }
         deviceRead(m, dst, dst + newLen, e.line)
         break
@@ -824,7 +893,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
         const ent = m.fds.get(numOf(fdArg) ?? -1)
         const size = numOf(fieldOf(st, e.name === 'statx' ? 'stx_size' : 'st_size'))
         if (ent && (pathArg === null || (pathArg?.t === 'str' && pathArg.v === '')) && size !== null) growFile(ent.file, size)
-        note(e.line, e.name, 'metadata only (an open file\'s st_size sizes its open_tmpfile)')
+        note(e.line, e.name, "metadata only (an open file's st_size sizes its open_tmpfile)")
         break
       }
       case 'ftruncate':
@@ -841,7 +910,25 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
             if (arr?.t === 'array') for (const x of arr.items) if (x.t === 'num') nonFile(m, x.v, e.name)
           } else nonFile(m, rv, e.name)
           note(e.line, e.name, 'an fd that is not a file with pages (pipe, socket, eventfd, epoll…): tracked for close, no step')
-        } else if (['mbind', 'migrate_pages', 'move_pages', 'remap_file_pages', 'munlock', 'mlockall', 'munlockall', 'mseal', 'process_madvise', 'process_mrelease', 'shmat', 'shmdt', 'shmget', 'shmctl', 'map_shadow_stack'].includes(e.name)) {
+        } else if (
+          [
+            'mbind',
+            'migrate_pages',
+            'move_pages',
+            'remap_file_pages',
+            'munlock',
+            'mlockall',
+            'munlockall',
+            'mseal',
+            'process_madvise',
+            'process_mrelease',
+            'shmat',
+            'shmdt',
+            'shmget',
+            'shmctl',
+            'map_shadow_stack',
+          ].includes(e.name)
+        ) {
           note(e.line, e.name, 'a memory call the language has no step for')
         } else note(e.line, e.name, 'not a memory, process or file call the importer knows: no step')
     }
@@ -860,7 +947,9 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
     emit({ expect: { label: 'nothing was used after free', findings: { kind: 'use_after_free', count: 0 } } } as StepT)
   }
 
-  const name = opts.name ?? `strace of ${firstCall.name === 'execve' && firstCall.args[0]?.t === 'str' ? fileName(firstCall.args[0].v) : (opts.sourceName ?? (mainPid > 0 ? `pid ${mainPid}` : 'a process'))}`
+  const name =
+    opts.name ??
+    `strace of ${firstCall.name === 'execve' && firstCall.args[0]?.t === 'str' ? fileName(firstCall.args[0].v) : (opts.sourceName ?? (mainPid > 0 ? `pid ${mainPid}` : 'a process'))}`
   const sc: Omit<Scenario, 'steps'> = {
     name,
     description: `Imported by hmmlab import strace from ${opts.sourceName ?? 'a log'}: ${taskList.length} task(s) (${taskList.join(', ')}), ${parsed.lines} log lines, ${unmapped.length} not mapped (listed at the top).`,
@@ -877,7 +966,12 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   const stepList = items.filter((i) => i.step).map((i) => i.step as StepT)
   const scenario: Scenario = { ...sc, steps: stepList } as Scenario
   const yaml = writeScenarioYaml(header, sc, items, unmapped)
-  return { yaml, scenario, unmapped, stats: { lines: parsed.lines, calls: events.filter((x) => x.kind === 'call').length, steps, tasks: taskList, simulatedSpanNs: spanNs } }
+  return {
+    yaml,
+    scenario,
+    unmapped,
+    stats: { lines: parsed.lines, calls: events.filter((x) => x.kind === 'call').length, steps, tasks: taskList, simulatedSpanNs: spanNs },
+  }
 }
 
 function moved0(m: Mm, addr: number): Piece | undefined {

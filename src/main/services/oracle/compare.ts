@@ -85,7 +85,10 @@ export interface Item {
  * Cuts invalidations into per-(task, region) items; returns them, the pages outside every region,
  * and the slices dropped because their region was not live at that step (`live`: task → regions).
  */
-export function itemsOf(invs: readonly OracleInvalidation[], live?: ReadonlyMap<string, ReadonlySet<string>>): { items: Item[]; outside: number; stale: number } {
+export function itemsOf(
+  invs: readonly OracleInvalidation[],
+  live?: ReadonlyMap<string, ReadonlySet<string>>,
+): { items: Item[]; outside: number; stale: number } {
   const items: Item[] = []
   let outside = 0
   let stale = 0
@@ -208,17 +211,26 @@ function compareScalar(c: Ctx, field: 'ret' | 'cpages' | 'faults', k: OracleStep
     return
   }
   if (tolerancesFor(c, field, k).some((t) => t.rule === 'skip')) {
-    for (const t of tolerancesFor(c, field, k)) c.tolerated.push({ id: t.id, step: k.index, line: k.line, op: k.op, detail: `${field} not compared: kernel ${kv}, simulator ${sv}` })
+    for (const t of tolerancesFor(c, field, k))
+      c.tolerated.push({ id: t.id, step: k.index, line: k.line, op: k.op, detail: `${field} not compared: kernel ${kv}, simulator ${sv}` })
     return
   }
   if (kv !== sv) differ(c, { ...base(k), field, subject: field, kernel: String(kv), simulator: String(sv), events: [] })
 }
 
-function compareInvalidations(c: Ctx, k: OracleStep | null, kInv: readonly OracleInvalidation[], sInv: readonly OracleInvalidation[], counts: ScenarioComparison['counts'], where: Pick<OracleDifference, 'step' | 'line' | 'op' | 'task'>): void {
+function compareInvalidations(
+  c: Ctx,
+  k: OracleStep | null,
+  kInv: readonly OracleInvalidation[],
+  sInv: readonly OracleInvalidation[],
+  counts: ScenarioComparison['counts'],
+  where: Pick<OracleDifference, 'step' | 'line' | 'op' | 'task'>,
+): void {
   const live = c.live?.get(where.step ?? -1)
   const ki = itemsOf(kInv, live)
   const si = itemsOf(sInv, live)
-  if (ki.stale > 0) skip(c, 'invalidations.unmapped_region', 'kernel side: slices of a region the scenario had unmapped (the guest reuses its addresses); not compared')
+  if (ki.stale > 0)
+    skip(c, 'invalidations.unmapped_region', 'kernel side: slices of a region the scenario had unmapped (the guest reuses its addresses); not compared')
   if (si.stale > 0) skip(c, 'invalidations.unmapped_region', 'simulator side: slices of a region the scenario had unmapped; not compared')
   counts.kernel.outside += ki.outside
   counts.simulator.outside += si.outside
@@ -227,20 +239,33 @@ function compareInvalidations(c: Ctx, k: OracleStep | null, kInv: readonly Oracl
   const tols = tolerancesFor(c, 'invalidations', k)
   for (const t of tols) {
     if (t.rule === 'skip') {
-      c.tolerated.push({ id: t.id, step: where.step, line: where.line, op: where.op, detail: `invalidations not compared: kernel ${summariseItems(kItems, 2)}; simulator ${summariseItems(sItems, 2)}` })
+      c.tolerated.push({
+        id: t.id,
+        step: where.step,
+        line: where.line,
+        op: where.op,
+        detail: `invalidations not compared: kernel ${summariseItems(kItems, 2)}; simulator ${summariseItems(sItems, 2)}`,
+      })
       counts.kernel.items += kItems.length
       counts.simulator.items += sItems.length
       return
     }
     if (t.rule !== 'count_may_differ') continue
-    const hit = (i: Item) => (!t.match.event || i.event === t.match.event) && (!t.match.via || i.via === t.match.via) && (!t.match.region || i.region === t.match.region)
+    const hit = (i: Item) =>
+      (!t.match.event || i.event === t.match.event) && (!t.match.via || i.via === t.match.via) && (!t.match.region || i.region === t.match.region)
     const kn = kItems.filter(hit).length
     const sn = sItems.filter(hit).length
     if (kn === 0 && sn === 0) continue
     kItems = kItems.filter((i) => !hit(i))
     sItems = sItems.filter((i) => !hit(i))
     const what = [t.match.event, t.match.via, t.match.region].filter(Boolean).join(' ') || 'invalidations'
-    c.tolerated.push({ id: t.id, step: where.step, line: where.line, op: where.op, detail: `${what}: kernel ${kn}, simulator ${sn} region slices (count may differ)` })
+    c.tolerated.push({
+      id: t.id,
+      step: where.step,
+      line: where.line,
+      op: where.op,
+      detail: `${what}: kernel ${kn}, simulator ${sn} region slices (count may differ)`,
+    })
   }
   counts.kernel.items += kItems.length
   counts.simulator.items += sItems.length
@@ -289,20 +314,47 @@ function compareDelta(c: Ctx, field: 'vm_pte_kb' | 'rss_anon_kb', k: OracleStep,
   const tols = tolerancesFor(c, field, k)
   const skipT = tols.find((t) => t.rule === 'skip')
   if (skipT) {
-    c.tolerated.push({ id: skipT.id, step: k.index, line: k.line, op: k.op, detail: `${field} change not compared: kernel ${sign(dk)} KiB, simulator ${sign(ds)} KiB` })
+    c.tolerated.push({
+      id: skipT.id,
+      step: k.index,
+      line: k.line,
+      op: k.op,
+      detail: `${field} change not compared: kernel ${sign(dk)} KiB, simulator ${sign(ds)} KiB`,
+    })
     return
   }
   const within = tols.find((t) => t.rule === 'within' && Math.abs(dk - ds) <= t.kb)
   if (within) {
-    c.tolerated.push({ id: within.id, step: k.index, line: k.line, op: k.op, detail: `${field} change: kernel ${sign(dk)} KiB, simulator ${sign(ds)} KiB (within ${(within as { kb: number }).kb} KiB)` })
+    c.tolerated.push({
+      id: within.id,
+      step: k.index,
+      line: k.line,
+      op: k.op,
+      detail: `${field} change: kernel ${sign(dk)} KiB, simulator ${sign(ds)} KiB (within ${(within as { kb: number }).kb} KiB)`,
+    })
     return
   }
-  differ(c, { ...base(k), field, subject: `${task} ${field} change`, kernel: `${sign(dk)} KiB (${pk} → ${kv})`, simulator: `${sign(ds)} KiB (${ps} → ${sv})`, events: [] })
+  differ(c, {
+    ...base(k),
+    field,
+    subject: `${task} ${field} change`,
+    kernel: `${sign(dk)} KiB (${pk} → ${kv})`,
+    simulator: `${sign(ds)} KiB (${ps} → ${sv})`,
+    events: [],
+  })
 }
 
 const sign = (n: number): string => (n > 0 ? `+${n}` : String(n))
 
-function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioComparison['counts'], lastPte: [Last, Last], lastRss: [Last, Last], unobs: Map<string, string>): void {
+function compareStep(
+  c: Ctx,
+  k: OracleStep,
+  m: OracleStep,
+  counts: ScenarioComparison['counts'],
+  lastPte: [Last, Last],
+  lastRss: [Last, Last],
+  unobs: Map<string, string>,
+): void {
   compareScalar(c, 'ret', k, m)
   compareScalar(c, 'cpages', k, m)
   compareScalar(c, 'faults', k, m)
@@ -314,14 +366,28 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
   }
   if ((k.snapshot !== null || m.snapshot !== null) && !skipField('snapshot')) {
     if (k.snapshot === null || m.snapshot === null) {
-      differ(c, { ...base(k), field: 'snapshot', subject: 'snapshot', kernel: k.snapshot === null ? 'no SNAPSHOT' : `${k.snapshot.length} bytes`, simulator: m.snapshot === null ? 'no SNAPSHOT' : `${m.snapshot.length} bytes`, events: [] })
+      differ(c, {
+        ...base(k),
+        field: 'snapshot',
+        subject: 'snapshot',
+        kernel: k.snapshot === null ? 'no SNAPSHOT' : `${k.snapshot.length} bytes`,
+        simulator: m.snapshot === null ? 'no SNAPSHOT' : `${m.snapshot.length} bytes`,
+        events: [],
+      })
     } else {
       const n = Math.max(k.snapshot.length, m.snapshot.length)
       let i = 0
       while (i < n && k.snapshot[i] === m.snapshot[i]) i++
       if (i < n) {
         const hex = (v: number | undefined) => (v === undefined ? 'none' : `0x${v.toString(16).padStart(2, '0')}`)
-        differ(c, { ...base(k), field: 'snapshot', subject: `byte ${i}`, kernel: `${hex(k.snapshot[i])} (of ${k.snapshot.length} bytes)`, simulator: `${hex(m.snapshot[i])} (of ${m.snapshot.length} bytes)`, events: [] })
+        differ(c, {
+          ...base(k),
+          field: 'snapshot',
+          subject: `byte ${i}`,
+          kernel: `${hex(k.snapshot[i])} (of ${k.snapshot.length} bytes)`,
+          simulator: `${hex(m.snapshot[i])} (of ${m.snapshot.length} bytes)`,
+          events: [],
+        })
       }
     }
   }
@@ -331,8 +397,10 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
     for (const w of whats) {
       const a = k.data.find((d) => d.what === w)
       const b = m.data.find((d) => d.what === w)
-      const txt = (d: typeof a) => (!d ? 'not checked' : d.ok ? 'holds the pattern' : d.first_bad_page === null ? 'not readable' : `page ${d.first_bad_page} differs from the pattern`)
-      if (!a || !b || a.ok !== b.ok || a.first_bad_page !== b.first_bad_page) differ(c, { ...base(k), field: 'data', subject: w, kernel: txt(a), simulator: txt(b), events: [] })
+      const txt = (d: typeof a) =>
+        !d ? 'not checked' : d.ok ? 'holds the pattern' : d.first_bad_page === null ? 'not readable' : `page ${d.first_bad_page} differs from the pattern`
+      if (!a || !b || a.ok !== b.ok || a.first_bad_page !== b.first_bad_page)
+        differ(c, { ...base(k), field: 'data', subject: w, kernel: txt(a), simulator: txt(b), events: [] })
     }
   }
   // pagemap per region (live regions only: the guest's executor also reads regions already unmapped)
@@ -346,7 +414,14 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
         const a = k.pagemap.find((p) => p.region === r)
         const b = m.pagemap.find((p) => p.region === r)
         if (!a || !b) {
-          differ(c, { ...base(k), field: 'pagemap', subject: r, kernel: a ? `${a.pages} pages` : 'region not read', simulator: b ? `${b.pages} pages` : 'region not read', events: [] })
+          differ(c, {
+            ...base(k),
+            field: 'pagemap',
+            subject: r,
+            kernel: a ? `${a.pages} pages` : 'region not read',
+            simulator: b ? `${b.pages} pages` : 'region not read',
+            events: [],
+          })
           continue
         }
         const fields = (['pages', 'present', 'swapped', 'exclusive', 'soft_dirty', 'zero_page'] as const).filter((f) => {
@@ -362,10 +437,19 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
           return true
         })
         const bad = fields.filter((f) => a[f] !== b[f])
-        if (bad.length > 0) differ(c, { ...base(k), field: 'pagemap', subject: r, kernel: bad.map((f) => `${f} ${show(a[f])}`).join(', '), simulator: bad.map((f) => `${f} ${show(b[f])}`).join(', '), events: [] })
+        if (bad.length > 0)
+          differ(c, {
+            ...base(k),
+            field: 'pagemap',
+            subject: r,
+            kernel: bad.map((f) => `${f} ${show(a[f])}`).join(', '),
+            simulator: bad.map((f) => `${f} ${show(b[f])}`).join(', '),
+            events: [],
+          })
       }
     }
-  } else if (k.pagemap.length > 0 || m.pagemap.length > 0) skip(c, 'pagemap', `${k.pagemap.length === 0 ? 'kernel' : 'simulator'} side did not read it on this step`)
+  } else if (k.pagemap.length > 0 || m.pagemap.length > 0)
+    skip(c, 'pagemap', `${k.pagemap.length === 0 ? 'kernel' : 'simulator'} side did not read it on this step`)
   compareDelta(c, 'vm_pte_kb', k, m, lastPte[0], lastPte[1])
   compareDelta(c, 'rss_anon_kb', k, m, lastRss[0], lastRss[1])
   compareInvalidations(c, k, k.invalidations, m.invalidations, counts, base(k))
@@ -375,11 +459,21 @@ function compareStep(c: Ctx, k: OracleStep, m: OracleStep, counts: ScenarioCompa
 export type RegionLivenessView = ReadonlyMap<number, ReadonlyMap<string, ReadonlySet<string>>>
 
 /** Compares the kernel's observations with the simulator's for one scenario. */
-export function compareSides(kernel: OracleSide, sim: OracleSide, decl: Declarations, opts: { live?: RegionLivenessView; after?: RegionLivenessView } = {}): ScenarioComparison {
+export function compareSides(
+  kernel: OracleSide,
+  sim: OracleSide,
+  decl: Declarations,
+  opts: { live?: RegionLivenessView; after?: RegionLivenessView } = {},
+): ScenarioComparison {
   const c: Ctx = {
     live: opts.live,
     after: opts.after,
-    ref: (s) => ({ scenarioName: kernel.scenario.name, scenarioFile: kernel.scenario.file || sim.scenario.file, line: s?.line ?? 0, op: s?.op ?? '(after the last step)' }),
+    ref: (s) => ({
+      scenarioName: kernel.scenario.name,
+      scenarioFile: kernel.scenario.file || sim.scenario.file,
+      line: s?.line ?? 0,
+      op: s?.op ?? '(after the last step)',
+    }),
     decl,
     diffs: [],
     tolerated: [],
@@ -395,7 +489,14 @@ export function compareSides(kernel: OracleSide, sim: OracleSide, decl: Declarat
     const k = kernel.steps[i] as OracleStep
     const m = sim.steps[i] as OracleStep
     if (k.index !== m.index || k.line !== m.line || k.op !== m.op) {
-      differ(c, { ...base(k), field: 'steps', subject: `step ${i}`, kernel: `step ${k.index}: ${k.op} at line ${k.line}`, simulator: `step ${m.index}: ${m.op} at line ${m.line}`, events: [] })
+      differ(c, {
+        ...base(k),
+        field: 'steps',
+        subject: `step ${i}`,
+        kernel: `step ${k.index}: ${k.op} at line ${k.line}`,
+        simulator: `step ${m.index}: ${m.op} at line ${m.line}`,
+        events: [],
+      })
       aligned = false
       break
     }

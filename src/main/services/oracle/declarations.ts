@@ -145,7 +145,14 @@ export function loadDeclarations(root: string, files?: { tolerances?: string; kn
 
 /** `*` matches any run of characters; everything else literally. */
 export function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  )
   return re.test(s)
 }
 

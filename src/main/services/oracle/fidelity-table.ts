@@ -31,20 +31,40 @@ export function fidelityMarkdown(r: OracleResults): string {
         ? `${nNew} new, ${c.differences.length - nNew} known; first: ${first.step === null ? 'after the last step' : `step ${first.step}, line ${first.line} (${first.op})`}, ${first.field} ${first.subject}${first.known ? ` (${first.known})` : ''}`
         : '—'
       const tol = [...new Set(c.tolerated.map((t) => t.id))].join(', ') || '—'
-      out.push(`| ${cell(o.name)} | \`${cell(o.file)}\` | ${c.verdict === 'agree' ? 'agrees' : c.verdict === 'known' ? 'known differences only' : '**differs**'} | ${cell(diff)} | ${cell(tol)} |`)
+      out.push(
+        `| ${cell(o.name)} | \`${cell(o.file)}\` | ${c.verdict === 'agree' ? 'agrees' : c.verdict === 'known' ? 'known differences only' : '**differs**'} | ${cell(diff)} | ${cell(tol)} |`,
+      )
     } else if (o.status === 'inexpressible') {
-      out.push(`| ${cell(o.name)} | \`${cell(o.file)}\` | not run on the kernel | step ${o.unsupported.index}, line ${o.unsupported.line} (${cell(o.unsupported.op)}): ${cell(o.unsupported.why)} | — |`)
+      out.push(
+        `| ${cell(o.name)} | \`${cell(o.file)}\` | not run on the kernel | step ${o.unsupported.index}, line ${o.unsupported.line} (${cell(o.unsupported.op)}): ${cell(o.unsupported.why)} | — |`,
+      )
     } else if (o.status === 'guest_failed') {
       out.push(`| ${cell(o.name)} | \`${cell(o.file)}\` | guest failed | ${cell(o.message)} | — |`)
     } else out.push(`| — | \`${cell(o.file)}\` | invalid | ${cell(o.message)} | — |`)
   }
   if (r.declarations.known.length > 0) {
-    out.push('', 'Known differences (oracle/known-differences.yaml), each with the kernel\'s evidence:', '', '| Id | Seen | Kernel | Evidence | Why it stays |', '|---|---|---|---|---|')
-    for (const x of r.declarations.known) out.push(`| ${cell(x.id)} | ${x.seen ? 'yes' : 'no'} | \`${cell(x.kernel)}\` | ${cell(x.evidence)} | ${cell(x.why)} |`)
+    out.push(
+      '',
+      "Known differences (oracle/known-differences.yaml), each with the kernel's evidence:",
+      '',
+      '| Id | Seen | Kernel | Evidence | Why it stays |',
+      '|---|---|---|---|---|',
+    )
+    for (const x of r.declarations.known)
+      out.push(`| ${cell(x.id)} | ${x.seen ? 'yes' : 'no'} | \`${cell(x.kernel)}\` | ${cell(x.evidence)} | ${cell(x.why)} |`)
   }
   if (r.hmm_tests) {
-    out.push('', "The kernel's own hmm-tests in the guest next to the simulator's replay:", '', '| hmm-tests case | Kernel (TAP) | Simulator | From | Agree |', '|---|---|---|---|---|')
-    for (const t of r.hmm_tests) out.push(`| \`${cell(`${t.fixture}.${t.test}`)}\` | ${t.kernel} | ${t.simulator} | ${t.source} | ${t.agree === null ? '—' : t.agree ? 'yes' : '**no**'} |`)
+    out.push(
+      '',
+      "The kernel's own hmm-tests in the guest next to the simulator's replay:",
+      '',
+      '| hmm-tests case | Kernel (TAP) | Simulator | From | Agree |',
+      '|---|---|---|---|---|',
+    )
+    for (const t of r.hmm_tests)
+      out.push(
+        `| \`${cell(`${t.fixture}.${t.test}`)}\` | ${t.kernel} | ${t.simulator} | ${t.source} | ${t.agree === null ? '—' : t.agree ? 'yes' : '**no**'} |`,
+      )
   }
   return out.join('\n')
 }

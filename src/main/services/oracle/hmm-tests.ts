@@ -47,10 +47,23 @@ export function hmmTestRows(cases: readonly HmmTestCase[], dir: string): HmmTest
       }
     }
     const agree = simulator === 'absent' || c.status === 'skip' ? null : (c.status === 'pass') === (simulator === 'passed')
-    rows.push({ fixture: c.fixture, test: c.test, kernel: c.status, source: simulator === 'absent' ? 'kernel only' : 'both', simulator, scenario: simulator === 'absent' ? null : rel, agree, ...(message ? { message } : {}) })
+    rows.push({
+      fixture: c.fixture,
+      test: c.test,
+      kernel: c.status,
+      source: simulator === 'absent' ? 'kernel only' : 'both',
+      simulator,
+      scenario: simulator === 'absent' ? null : rel,
+      agree,
+      ...(message ? { message } : {}),
+    })
   }
   // scenarios for tests this kernel's hmm-tests.c does not have (a newer file)
-  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort() : []
+  const names = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+    : []
   for (const f of names) {
     const file = join(dir, f)
     if (used.has(file)) continue
@@ -66,7 +79,16 @@ export function hmmTestRows(cases: readonly HmmTestCase[], dir: string): HmmTest
     } catch {
       // an invalid file is reported by `hmmlab run`; keep the default family here
     }
-    rows.push({ fixture: `${fam}.${coherent ? 'device_coherent' : 'device_private'}`, test, kernel: 'absent', source: 'scenarios only', simulator: 'absent', scenario: file, agree: null, message: "not in the guest kernel's hmm-tests.c" })
+    rows.push({
+      fixture: `${fam}.${coherent ? 'device_coherent' : 'device_private'}`,
+      test,
+      kernel: 'absent',
+      source: 'scenarios only',
+      simulator: 'absent',
+      scenario: file,
+      agree: null,
+      message: "not in the guest kernel's hmm-tests.c",
+    })
   }
   return rows
 }

@@ -7,7 +7,14 @@ import { escapeHtml as e, cspHash } from '../reports/escape'
 import type { OracleDifference } from './compare'
 import type { HmmTestRow, OracleResults, ScenarioOutcome } from './results'
 
-const MARK: Record<string, string> = { agree: '✓ agree ', known: '~ known ', differ: '✗ differ', inexpressible: '- not run', invalid: '! invalid', guest_failed: '! guest  ' }
+const MARK: Record<string, string> = {
+  agree: '✓ agree ',
+  known: '~ known ',
+  differ: '✗ differ',
+  inexpressible: '- not run',
+  invalid: '! invalid',
+  guest_failed: '! guest  ',
+}
 
 function where(d: Pick<OracleDifference, 'step' | 'line' | 'op' | 'task'>): string {
   if (d.step === null) return 'after the last step'
@@ -39,12 +46,22 @@ export function formatOracleText(r: OracleResults, opts: TextOptions = {}): stri
       continue
     }
     if (o.status === 'inexpressible') {
-      out.push(`${MARK.inexpressible} ${name}  ${o.file}`, `    the kernel cannot run step ${o.unsupported.index}, line ${o.unsupported.line} (${o.unsupported.op}): ${o.unsupported.why}`)
+      out.push(
+        `${MARK.inexpressible} ${name}  ${o.file}`,
+        `    the kernel cannot run step ${o.unsupported.index}, line ${o.unsupported.line} (${o.unsupported.op}): ${o.unsupported.why}`,
+      )
       continue
     }
     if (o.status === 'guest_failed') {
       out.push(`${MARK.guest_failed} ${name}  ${o.file}`, `    ${o.message}`)
-      if (o.console_tail) out.push(...o.console_tail.trimEnd().split('\n').slice(-10).map((l) => `    | ${l}`))
+      if (o.console_tail)
+        out.push(
+          ...o.console_tail
+            .trimEnd()
+            .split('\n')
+            .slice(-10)
+            .map((l) => `    | ${l}`),
+        )
       continue
     }
     const c = o.comparison
@@ -74,7 +91,9 @@ export function formatOracleText(r: OracleResults, opts: TextOptions = {}): stri
     out.push(`known differences not seen in this run (fixed, or in scenarios not run): ${unseen.map((x) => x.id).join(', ')}`)
   }
   const s = r.summary
-  out.push(`summary: ${s.agree} agree, ${s.known} only known differences, ${s.differ} differ, ${s.inexpressible} not expressible, ${s.invalid} invalid, ${s.guest_failed} guest failures`)
+  out.push(
+    `summary: ${s.agree} agree, ${s.known} only known differences, ${s.differ} differ, ${s.inexpressible} not expressible, ${s.invalid} invalid, ${s.guest_failed} guest failures`,
+  )
   return out.join('\n') + '\n'
 }
 
@@ -82,10 +101,14 @@ export function formatHmmTests(rows: readonly HmmTestRow[]): string[] {
   const out = ['kernel hmm-tests (guest TAP) next to the simulator replay (scenarios/selftests):']
   for (const r of rows) {
     const agree = r.agree === null ? '  ' : r.agree ? '✓ ' : '✗ '
-    out.push(`  ${agree}${`${r.fixture}.${r.test}`.padEnd(48)} kernel ${r.kernel.padEnd(6)} simulator ${r.simulator.padEnd(7)} ${r.source}${r.message ? `  (${r.message})` : ''}`)
+    out.push(
+      `  ${agree}${`${r.fixture}.${r.test}`.padEnd(48)} kernel ${r.kernel.padEnd(6)} simulator ${r.simulator.padEnd(7)} ${r.source}${r.message ? `  (${r.message})` : ''}`,
+    )
   }
   const common = rows.filter((r) => r.agree !== null)
-  out.push(`  ${common.filter((r) => r.agree).length}/${common.length} common tests agree; ${rows.filter((r) => r.source === 'scenarios only').length} scenario(s) follow tests newer than this kernel's file`)
+  out.push(
+    `  ${common.filter((r) => r.agree).length}/${common.length} common tests agree; ${rows.filter((r) => r.source === 'scenarios only').length} scenario(s) follow tests newer than this kernel's file`,
+  )
   return out
 }
 
@@ -126,11 +149,21 @@ export function oracleHtml(r: OracleResults): string {
       const tol = c.tolerated.length
         ? `<details><summary>${c.tolerated.length} tolerated</summary><table><tr><th>tolerance</th><th>step</th><th>line</th><th>detail</th></tr>${c.tolerated.map((t) => `<tr><td>${e(t.id)}</td><td>${e(t.step ?? 'after')}</td><td>${e(t.line)}</td><td>${e(t.detail)}</td></tr>`).join('')}</table></details>`
         : ''
-      const skipped = c.skipped.length ? `<p class="muted">Not compared: ${c.skipped.map((s) => `${e(s.field)} (${e(s.why)}; ${s.steps} steps)`).join('; ')}</p>` : ''
+      const skipped = c.skipped.length
+        ? `<p class="muted">Not compared: ${c.skipped.map((s) => `${e(s.field)} (${e(s.why)}; ${s.steps} steps)`).join('; ')}</p>`
+        : ''
       const steps = o.kernel.steps
         .map((ks, i) => {
           const ss = o.simulator.steps[i]
-          const inv = (x: typeof ks | undefined) => (x ? x.invalidations.map((v) => `${v.via === 'interval' ? '→' : ''}${v.event}${v.whole ? ' *' : v.slices.map((s) => ` ${s.region}+${s.first}/${s.pages}`).join('')}${v.owner ? ` [${v.owner}]` : ''}`).join(', ') : '')
+          const inv = (x: typeof ks | undefined) =>
+            x
+              ? x.invalidations
+                  .map(
+                    (v) =>
+                      `${v.via === 'interval' ? '→' : ''}${v.event}${v.whole ? ' *' : v.slices.map((s) => ` ${s.region}+${s.first}/${s.pages}`).join('')}${v.owner ? ` [${v.owner}]` : ''}`,
+                  )
+                  .join(', ')
+              : ''
           return `<tr><td>${ks.index}</td><td>${ks.line}</td><td>${e(ks.op)}</td><td>${e(ks.task ?? '')}</td><td>${e(ks.ret ?? '')} / ${e(ss?.ret ?? '')}</td><td class="mono">${e(inv(ks).slice(0, 2000))}</td><td class="mono">${e(inv(ss).slice(0, 2000))}</td></tr>`
         })
         .join('')
@@ -141,7 +174,10 @@ ${diffs}${tol}${skipped}
     .join('\n')
   const hmm = r.hmm_tests
     ? `<h2>Kernel hmm-tests next to the simulator's replay</h2><table><tr><th>test</th><th>kernel</th><th>simulator</th><th>from</th><th>agree</th></tr>${r.hmm_tests
-        .map((t) => `<tr><td class="mono">${e(`${t.fixture}.${t.test}`)}</td><td>${e(t.kernel)}</td><td>${e(t.simulator)}</td><td>${e(t.source)}</td><td class="${t.agree === false ? 'differ' : t.agree ? 'agree' : ''}">${e(t.agree === null ? '—' : t.agree ? 'yes' : 'no')}</td></tr>`)
+        .map(
+          (t) =>
+            `<tr><td class="mono">${e(`${t.fixture}.${t.test}`)}</td><td>${e(t.kernel)}</td><td>${e(t.simulator)}</td><td>${e(t.source)}</td><td class="${t.agree === false ? 'differ' : t.agree ? 'agree' : ''}">${e(t.agree === null ? '—' : t.agree ? 'yes' : 'no')}</td></tr>`,
+        )
         .join('')}</table>`
     : ''
   const decl = `<h2>Tolerances</h2><table><tr><th>id</th><th>rule</th><th>field</th><th>kernel</th><th>evidence</th></tr>${r.declarations.tolerances.map((t) => `<tr><td>${e(t.id)}</td><td>${e(t.rule)}</td><td>${e(t.field)}</td><td class="mono">${e(t.kernel)}</td><td>${e(t.evidence)}</td></tr>`).join('')}</table>

@@ -38,7 +38,14 @@ export const ComparisonSchema = z.strictObject({
 })
 
 export const ScenarioOutcomeSchema = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('compared'), file: z.string(), name: z.string(), comparison: ComparisonSchema, kernel: OracleSideSchema, simulator: OracleSideSchema }),
+  z.strictObject({
+    status: z.literal('compared'),
+    file: z.string(),
+    name: z.string(),
+    comparison: ComparisonSchema,
+    kernel: OracleSideSchema,
+    simulator: OracleSideSchema,
+  }),
   z.strictObject({ status: z.literal('invalid'), file: z.string(), name: z.string().nullable(), message: z.string() }),
   z.strictObject({
     status: z.literal('inexpressible'),
@@ -76,7 +83,14 @@ export const OracleResultsSchema = z.strictObject({
   }),
   scenarios: z.array(ScenarioOutcomeSchema),
   hmm_tests: z.array(HmmTestRowSchema).nullable(),
-  summary: z.strictObject({ agree: z.number().int(), known: z.number().int(), differ: z.number().int(), inexpressible: z.number().int(), invalid: z.number().int(), guest_failed: z.number().int() }),
+  summary: z.strictObject({
+    agree: z.number().int(),
+    known: z.number().int(),
+    differ: z.number().int(),
+    inexpressible: z.number().int(),
+    invalid: z.number().int(),
+    guest_failed: z.number().int(),
+  }),
 })
 export type OracleResults = z.infer<typeof OracleResultsSchema>
 

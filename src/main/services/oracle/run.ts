@@ -20,7 +20,10 @@ import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutc
 
 type OracleRunOutcomeSide = Extract<ScenarioOutcome, { status: 'compared' }>['kernel']
 
-export type KernelSide = Pick<typeof KernelModule, 'checkHostTools' | 'checkExpressible' | 'findCachedKernel' | 'buildKernel' | 'runScenariosOnKernel' | 'runHmmTests'>
+export type KernelSide = Pick<
+  typeof KernelModule,
+  'checkHostTools' | 'checkExpressible' | 'findCachedKernel' | 'buildKernel' | 'runScenariosOnKernel' | 'runHmmTests'
+>
 
 export interface OracleRunOptions {
   files: string[]
@@ -80,7 +83,8 @@ export function checkKernelImage(path: string): string {
   try {
     const st = fstatSync(fd)
     if (!st.isFile()) throw new OracleSetupError(`${what}${via}: not a regular file`)
-    if (st.size > KERNEL_IMAGE_MAX_BYTES) throw new OracleSetupError(`${what}${via}: ${st.size} bytes, more than the ${KERNEL_IMAGE_MAX_BYTES >> 20} MiB a kernel image may have`)
+    if (st.size > KERNEL_IMAGE_MAX_BYTES)
+      throw new OracleSetupError(`${what}${via}: ${st.size} bytes, more than the ${KERNEL_IMAGE_MAX_BYTES >> 20} MiB a kernel image may have`)
     const head = Buffer.alloc(0x206)
     let n = 0
     while (n < head.length) {
@@ -89,7 +93,10 @@ export function checkKernelImage(path: string): string {
       n += r
     }
     if (n < head.length || head.toString('latin1', 0x202, 0x206) !== 'HdrS') {
-      throw new OracleSetupError(`${what}${via}: not an x86 bzImage (no "HdrS" boot header at offset 0x202)`, 'give the bzImage of a kernel built by `hmmlab oracle build` (or arch/x86/boot/bzImage of your tree)')
+      throw new OracleSetupError(
+        `${what}${via}: not an x86 bzImage (no "HdrS" boot header at offset 0x202)`,
+        'give the bzImage of a kernel built by `hmmlab oracle build` (or arch/x86/boot/bzImage of your tree)',
+      )
     }
   } finally {
     closeSync(fd)
@@ -131,9 +138,13 @@ function recordedKernelInfo(rec: readonly RecordedKernel[], design: DesignId): N
   const first = rec[0]
   if (!first) throw new OracleSetupError('no recorded kernel side given')
   const releases = [...new Set(rec.map((r) => r.kernel.release))]
-  if (releases.length > 1) throw new OracleSetupError(`the recordings come from different kernels (${rec.map((r) => `${r.source}: ${r.kernel.release}`).join(', ')}): compare them one kernel at a time`)
+  if (releases.length > 1)
+    throw new OracleSetupError(
+      `the recordings come from different kernels (${rec.map((r) => `${r.source}: ${r.kernel.release}`).join(', ')}): compare them one kernel at a time`,
+    )
   for (const r of rec) {
-    if (r.design.toUpperCase() !== design) throw new OracleSetupError(`${r.source} was recorded under design ${r.design}; this run compares ${design} (pass --design ${r.design})`)
+    if (r.design.toUpperCase() !== design)
+      throw new OracleSetupError(`${r.source} was recorded under design ${r.design}; this run compares ${design} (pass --design ${r.design})`)
   }
   return { ...first.kernel, source: rec.length === 1 ? first.kernel.source : `${first.kernel.source} and ${rec.length - 1} more recording(s)` }
 }
@@ -179,12 +190,21 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
       const name = r.sc.name
       if (!e) {
         const held = [...byName.keys()]
-        outcomes[r.slot] = { status: 'invalid', file: r.file, name, message: `no kernel side of "${name}" was recorded in ${o.recorded.map((x) => x.source).join(', ')} (it holds ${held.length > 6 ? `${held.slice(0, 6).join(', ')} and ${held.length - 6} more` : held.join(', ')})` }
+        outcomes[r.slot] = {
+          status: 'invalid',
+          file: r.file,
+          name,
+          message: `no kernel side of "${name}" was recorded in ${o.recorded.map((x) => x.source).join(', ')} (it holds ${held.length > 6 ? `${held.slice(0, 6).join(', ')} and ${held.length - 6} more` : held.join(', ')})`,
+        }
       } else if (e.kind === 'inexpressible') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: e.unsupported }
-      else if (e.kind === 'guest_failed') outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: `(recorded) ${e.message}`, console_tail: e.console_tail }
+      else if (e.kind === 'guest_failed')
+        outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: `(recorded) ${e.message}`, console_tail: e.console_tail }
       else {
         const hash = r.sc.source?.hash ?? ''
-        if (e.side.scenario.hash && hash && e.side.scenario.hash !== hash) say(`note: ${name}: ${r.file} changed since the kernel side was recorded (hash ${e.side.scenario.hash} → ${hash}); the steps are compared where they still line up`)
+        if (e.side.scenario.hash && hash && e.side.scenario.hash !== hash)
+          say(
+            `note: ${name}: ${r.file} changed since the kernel side was recorded (hash ${e.side.scenario.hash} → ${hash}); the steps are compared where they still line up`,
+          )
         compare(r, e.side)
       }
     }
@@ -214,14 +234,17 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
     toRun.forEach((r, i) => {
       const out = run.outcomes[i]
       const name = r.sc.name
-      if (!out) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: 'the kernel side returned no outcome for this scenario', console_tail: '' }
+      if (!out)
+        outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: 'the kernel side returned no outcome for this scenario', console_tail: '' }
       else if (!out.ok && out.kind === 'unsupported') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: out.unsupported }
       else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
       else compare(r, out.side)
     })
   }
   const done = outcomes.filter((x): x is ScenarioOutcome => x !== null)
-  const seen = new Set(done.flatMap((x) => (x.status === 'compared' ? x.comparison.differences.map((d) => d.known).filter((k): k is string => k !== null) : [])))
+  const seen = new Set(
+    done.flatMap((x) => (x.status === 'compared' ? x.comparison.differences.map((d) => d.known).filter((k): k is string => k !== null) : [])),
+  )
   return {
     format: ORACLE_RESULTS_FORMAT,
     created: new Date().toISOString(),

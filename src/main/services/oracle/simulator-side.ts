@@ -16,7 +16,15 @@
  * Fields the simulator does not model are named in `notes` as `not observed: FIELD: why`; the
  * comparison skips those fields and lists them.
  */
-import { runScenario, type DesignId, type LoadedScenario, type RunStepBegin, type StepView, type NotifierRangeCall, type IntervalInvalidateCall } from '../../../sim/index'
+import {
+  runScenario,
+  type DesignId,
+  type LoadedScenario,
+  type RunStepBegin,
+  type StepView,
+  type NotifierRangeCall,
+  type IntervalInvalidateCall,
+} from '../../../sim/index'
 import { lineOf } from '../../../sim/scenario/parse'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_ZERO } from '../../../sim/kernel/pagetable'
 import { peekData } from '../../../sim/kernel/memory'
@@ -33,7 +41,16 @@ export const SIMULATOR_UNOBSERVED: ReadonlyArray<{ field: string; why: string }>
 ]
 
 const NO_RET = new Set(['expect', 'repeat', 'when', 'background', 'sleep'])
-const DEVICE_OPS = new Set(['device_read', 'device_write', 'migrate_to_device', 'migrate_to_system', 'snapshot', 'exclusive', 'check_exclusive', 'release_device_memory'])
+const DEVICE_OPS = new Set([
+  'device_read',
+  'device_write',
+  'migrate_to_device',
+  'migrate_to_system',
+  'snapshot',
+  'exclusive',
+  'check_exclusive',
+  'release_device_memory',
+])
 
 interface Pending {
   step: OracleStep
@@ -94,7 +111,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     for (const [name, m] of view.mmOf) if (m === mm) return name
     return null
   }
-  const ownerName = (owner: number): string | null => (owner < 0 || !view ? null : view.w.devices[owner]?.name ?? `device ${owner}`)
+  const ownerName = (owner: number): string | null => (owner < 0 || !view ? null : (view.w.devices[owner]?.name ?? `device ${owner}`))
 
   const record = (r: RawRange): void => {
     if (pending && !afterLast) pending.raw.push(r)
@@ -141,7 +158,9 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
       const body = (found ? (found as Record<string, unknown>)[b.op] : {}) as Record<string, unknown>
       if (candidates.length !== 1 && !ambiguous) {
         ambiguous = true
-        notes.push(`step ${b.index} (line ${b.line}, ${b.op}): ${candidates.length} steps of the scenario share that line; the first one's arguments are used (regions and data checks may be wrong; write one step per line)`)
+        notes.push(
+          `step ${b.index} (line ${b.line}, ${b.op}): ${candidates.length} steps of the scenario share that line; the first one's arguments are used (regions and data checks may be wrong; write one step per line)`,
+        )
       }
       const step: OracleStep = {
         index: b.index,
@@ -162,8 +181,10 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
       steps.push(step)
       pending = { step, body: body ?? {}, raw: [], before: cloneTable(table), snapshotBefore: b.view.snapshot }
     },
-    notifierRange: (r: NotifierRangeCall) => record({ via: 'range_start', event: r.event, task: taskOfMm(r.mm), start: r.start, end: r.end, owner: ownerName(r.owner) }),
-    intervalInvalidate: (r: IntervalInvalidateCall) => record({ via: 'interval', event: r.event, task: taskOfMm(r.mm), start: r.start, end: r.end, owner: ownerName(r.owner) }),
+    notifierRange: (r: NotifierRangeCall) =>
+      record({ via: 'range_start', event: r.event, task: taskOfMm(r.mm), start: r.start, end: r.end, owner: ownerName(r.owner) }),
+    intervalInvalidate: (r: IntervalInvalidateCall) =>
+      record({ via: 'interval', event: r.event, task: taskOfMm(r.mm), start: r.start, end: r.end, owner: ownerName(r.owner) }),
   }
   const total = sc.steps.length
   const result = runScenario(sc, {
@@ -176,7 +197,17 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     },
   })
   if (view) finish(view)
-  if (result.outcome.status === 'stopped') notes.push(`the simulator stopped the run early: ${result.outcome.stop?.message || result.findings.rows.filter((f) => f.kind === 'warn').map((f) => f.message).join('; ') || 'stopped'}`)
+  if (result.outcome.status === 'stopped')
+    notes.push(
+      `the simulator stopped the run early: ${
+        result.outcome.stop?.message ||
+        result.findings.rows
+          .filter((f) => f.kind === 'warn')
+          .map((f) => f.message)
+          .join('; ') ||
+        'stopped'
+      }`,
+    )
   const finalTable = table
   const side: OracleSide = {
     format: ORACLE_FORMAT,
@@ -185,7 +216,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
     design: opts.design,
     version: { hmmlab: APP_VERSION, seed: String(result.meta.seed) },
     steps,
-    trailing: trailing.map((r) => normaliseRange(r, r.task === null ? [] : finalTable.get(r.task) ?? [])),
+    trailing: trailing.map((r) => normaliseRange(r, r.task === null ? [] : (finalTable.get(r.task) ?? []))),
     notes,
   }
   live.set(-1, new Map([...finalTable].map(([t, regs]) => [t, new Set(regs.map((g) => g.name))])))
@@ -209,7 +240,11 @@ function updateTable(table: RegionTable, op: string, body: Record<string, unknow
       return
     case 'fork': {
       const child = typeof body.child === 'string' ? body.child : null
-      if (ret === 0 && child) table.set(child, regs.map((r) => ({ ...r })))
+      if (ret === 0 && child)
+        table.set(
+          child,
+          regs.map((r) => ({ ...r })),
+        )
       return
     }
     case 'mmap': {

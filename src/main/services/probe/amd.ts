@@ -76,7 +76,13 @@ export const AMD_EFR_FIELDS: FieldSpec[] = [
 export const AMD_EFR2_FIELDS: FieldSpec[] = [
   flag('SEVSNPIOSup', 1, 'SEV-SNP trusted I/O', 'FEATURE_SEVSNPIO_SUP'),
   flag('GCR3TRPMode', 3, 'guest CR3 table trap mode', 'FEATURE_GCR3TRPMODE'),
-  { name: 'SNPAVICSup', hi: 7, lo: 5, kernel: 'FEATURE_SNPAVICSUP', meaning: (v) => (v === 1 ? 'SNP AVIC: guest APIC mode supported' : `SNP AVIC support ${v}`) },
+  {
+    name: 'SNPAVICSup',
+    hi: 7,
+    lo: 5,
+    kernel: 'FEATURE_SNPAVICSUP',
+    meaning: (v) => (v === 1 ? 'SNP AVIC: guest APIC mode supported' : `SNP AVIC support ${v}`),
+  },
   {
     name: 'NumIntRemapSup',
     hi: 9,
@@ -219,7 +225,10 @@ export function parseAmdBootLine(line: string): { efr: bigint; efr2: bigint | nu
   return {
     efr: BigInt('0x' + (m[1] ?? '0')),
     efr2: m[2] ? BigInt('0x' + m[2]) : null,
-    names: (m[3] ?? '').trim().split(/\s+/).filter((s) => s.length > 0),
+    names: (m[3] ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s.length > 0),
   }
 }
 

@@ -47,7 +47,14 @@ export function parseBootLog(lines: string[], source: string | null, note: strin
   for (const l of lines) {
     const d = parseDmarBootLine(l)
     if (d && !dmarUnits.some((u) => u.unit === d.unit)) {
-      dmarUnits.push({ unit: d.unit, address: d.address, version: `${d.major}:${d.minor}`, cap: '0x' + d.cap.toString(16), ecap: '0x' + d.ecap.toString(16), inSysfs: sysfsUnits.has(d.unit) })
+      dmarUnits.push({
+        unit: d.unit,
+        address: d.address,
+        version: `${d.major}:${d.minor}`,
+        cap: '0x' + d.cap.toString(16),
+        ecap: '0x' + d.ecap.toString(16),
+        inSysfs: sysfsUnits.has(d.unit),
+      })
       continue
     }
     const a = parseAmdBootLine(l)

@@ -30,7 +30,22 @@ export const isCapturable = (p: string): boolean => ALLOWED.some((r) => r.test(p
 
 function isAncestorOfAllowed(p: string): boolean {
   // Directories leading to allowed files (`/proc`, `/proc/sys/kernel`, `/lib/modules/x/build`).
-  return ['/sys', '/dev', '/proc', '/proc/sys', '/proc/sys/kernel', '/proc/driver', '/boot', '/lib', '/lib/modules', '/usr', '/usr/lib', '/usr/lib/modules'].includes(p) || /^\/(usr\/)?lib\/modules\/[^/]+(\/build)?$/.test(p)
+  return (
+    [
+      '/sys',
+      '/dev',
+      '/proc',
+      '/proc/sys',
+      '/proc/sys/kernel',
+      '/proc/driver',
+      '/boot',
+      '/lib',
+      '/lib/modules',
+      '/usr',
+      '/usr/lib',
+      '/usr/lib/modules',
+    ].includes(p) || /^\/(usr\/)?lib\/modules\/[^/]+(\/build)?$/.test(p)
+  )
 }
 
 const SECRETISH = /(pass(word|wd)?|secret|token|key|auth|cred|cookie)/i

@@ -34,7 +34,10 @@ function unit(u: IommuUnit, verbose: boolean): string[] {
   } else if (u.kind === 'amd-vi') {
     out.push(`  ${u.name}: AMD-Vi${u.pciAddress ? ` at ${u.pciAddress}` : ''}, ${u.endpoints.length} endpoint(s)`)
     if (u.features) out.push(`    features ${u.features.raw} → ${u.features.format} (${u.features.formatReason})`)
-    if (u.derived) out.push(`    Extended features: ${u.derived.featureNames.join(' ')}; PASID ${u.derived.pasidBits ?? 'n/a'} bits; IOTLB ${u.derived.iotlb === null ? '?' : u.derived.iotlb ? 'yes' : 'no'}`)
+    if (u.derived)
+      out.push(
+        `    Extended features: ${u.derived.featureNames.join(' ')}; PASID ${u.derived.pasidBits ?? 'n/a'} bits; IOTLB ${u.derived.iotlb === null ? '?' : u.derived.iotlb ? 'yes' : 'no'}`,
+      )
     out.push(`    SVA: ${u.sva.verdict}${u.sva.reasons.length ? ' — ' + u.sva.reasons.join('; ') : ''}`)
     if (verbose) {
       if (u.cap) out.push(...register(u.cap, '    '))
@@ -78,16 +81,23 @@ export function formatProbeReport(r: ProbeReport, opts: { verbose?: boolean } = 
   if (r.iommuGroups.length) {
     L.push('')
     L.push(`IOMMU groups (${r.iommuGroups.length})`)
-    for (const g of r.iommuGroups) L.push(`  ${String(g.id).padStart(3)} ${String(g.type ?? '?').padEnd(9)} ${g.devices.join(' ')}${g.reservedRegions.length ? `  [${g.reservedRegions.map((x) => x.type).join(',')}]` : ''}`)
+    for (const g of r.iommuGroups)
+      L.push(
+        `  ${String(g.id).padStart(3)} ${String(g.type ?? '?').padEnd(9)} ${g.devices.join(' ')}${g.reservedRegions.length ? `  [${g.reservedRegions.map((x) => x.type).join(',')}]` : ''}`,
+      )
   }
   L.push('')
   L.push(`PCI (${r.pci.length})`)
   for (const d of r.pci) {
     const caps = d.ats.state === 'unknown' ? d.ats.detail : `ATS ${d.ats.state}, PRI ${d.pri.state}, PASID ${d.pasid.state}`
-    L.push(`  ${d.address} ${d.vendorId ?? '?'}:${d.deviceId ?? '?'} ${d.className ?? d.classCode ?? ''} driver=${d.driver ?? '-'} numa=${d.numaNode ?? '-'} group=${d.iommuGroup ?? '-'}; ${caps}`)
+    L.push(
+      `  ${d.address} ${d.vendorId ?? '?'}:${d.deviceId ?? '?'} ${d.className ?? d.classCode ?? ''} driver=${d.driver ?? '-'} numa=${d.numaNode ?? '-'} group=${d.iommuGroup ?? '-'}; ${caps}`,
+    )
   }
   L.push('')
-  L.push(`KFD: /dev/kfd ${r.kfd.dev.present ? `present (mode ${r.kfd.dev.mode}${r.kfd.dev.accessible === false ? ', not accessible' : ''})` : 'absent'}, topology ${r.kfd.topologyPresent ? `generation ${r.kfd.generationId ?? '?'}` : 'absent'}`)
+  L.push(
+    `KFD: /dev/kfd ${r.kfd.dev.present ? `present (mode ${r.kfd.dev.mode}${r.kfd.dev.accessible === false ? ', not accessible' : ''})` : 'absent'}, topology ${r.kfd.topologyPresent ? `generation ${r.kfd.generationId ?? '?'}` : 'absent'}`,
+  )
   for (const n of r.kfd.nodes) {
     const d = n.derived
     if (d.kind === 'cpu') L.push(`  node ${n.id}: CPU, ${n.properties['cpu_cores_count'] ?? '?'} cores${n.status !== 'ok' ? ` (${n.status})` : ''}`)
@@ -104,7 +114,9 @@ export function formatProbeReport(r: ProbeReport, opts: { verbose?: boolean } = 
     for (const d of r.drm) L.push(`  ${d.name.padEnd(11)} ${d.pciAddress ?? '?'} ${d.vendorId ?? '?'}:${d.deviceId ?? '?'} ${d.driver ?? '-'}`)
   }
   L.push('')
-  L.push(`NVIDIA: ${r.nvidia.driverPresent ? `driver ${r.nvidia.version ?? '?'}` : 'no driver'}${r.nvidia.uvm.loaded ? `; nvidia_uvm HMM ${r.nvidia.uvm.hmmEnabled === null ? '?' : r.nvidia.uvm.hmmEnabled ? 'on' : 'off'}, ATS mode ${r.nvidia.uvm.atsMode ?? '?'}` : ''}`)
+  L.push(
+    `NVIDIA: ${r.nvidia.driverPresent ? `driver ${r.nvidia.version ?? '?'}` : 'no driver'}${r.nvidia.uvm.loaded ? `; nvidia_uvm HMM ${r.nvidia.uvm.hmmEnabled === null ? '?' : r.nvidia.uvm.hmmEnabled ? 'on' : 'off'}, ATS mode ${r.nvidia.uvm.atsMode ?? '?'}` : ''}`,
+  )
   for (const g of r.nvidia.gpus) L.push(`  ${g.address} ${g.model ?? '?'} DMA ${g.dmaSizeBits ?? '?'} bits`)
   L.push('')
   L.push(`System (systeminformation): ${r.system.status}${r.system.note ? ` — ${r.system.note}` : ''}`)

@@ -24,7 +24,7 @@ export function readDrm(ctx: ProbeContext): DrmNode[] {
       else if (code !== 'ENOENT') ctx.unreadable(`${DRM}/${name}`, name, code)
     }
     const target = ctx.link(dev)
-    const bdf = target ? /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])$/i.exec(target)?.[1] ?? null : null
+    const bdf = target ? (/([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])$/i.exec(target)?.[1] ?? null) : null
     const attr = (f: string): string | null => {
       const t = ctx.text(`${dev}/${f}`, name)
       if (t === null) return null
@@ -63,8 +63,7 @@ const NV_DEV = ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/
 export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): NvidiaSection {
   const versionText = ctx.text('/proc/driver/nvidia/version', 'nvidia')
   const moduleVersion = versionText === null ? ctx.text('/sys/module/nvidia/version', 'nvidia')?.trim() || null : null
-  const version =
-    versionText === null ? moduleVersion : (/NVRM version:\s*(.*)/.exec(versionText)?.[1]?.trim() ?? versionText.split('\n')[0]?.trim() ?? null)
+  const version = versionText === null ? moduleVersion : (/NVRM version:\s*(.*)/.exec(versionText)?.[1]?.trim() ?? versionText.split('\n')[0]?.trim() ?? null)
   const gpus: NvidiaSection['gpus'] = []
   for (const addr of ctx.list('/proc/driver/nvidia/gpus', 'nvidia') ?? []) {
     const file = `/proc/driver/nvidia/gpus/${addr}/information`
@@ -112,7 +111,8 @@ export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): Nvidia
   }
   const dh = parameters['uvm_disable_hmm']
   const hmmEnabled = dh === undefined ? null : dh === 'N' || dh === '0' ? true : dh === 'Y' || dh === '1' ? false : null
-  if (dh !== undefined && hmmEnabled === null) ctx.malformed(`${paramDir}/uvm_disable_hmm`, 'nvidia_uvm', `expected Y or N, got ${JSON.stringify(dh.slice(0, 20))}`)
+  if (dh !== undefined && hmmEnabled === null)
+    ctx.malformed(`${paramDir}/uvm_disable_hmm`, 'nvidia_uvm', `expected Y or N, got ${JSON.stringify(dh.slice(0, 20))}`)
   const atsText = parameters['uvm_ats_mode']
   const atsMode = atsText !== undefined && /^-?\d+$/.test(atsText) ? Number(atsText) : null
   const section: NvidiaSection = {
@@ -123,10 +123,27 @@ export function readNvidia(ctx: ProbeContext, hmmMirror: boolean | null): Nvidia
     uvm: { loaded: names !== null, parameters, hmmEnabled, atsMode },
   }
   if (section.uvm.loaded) {
-    if (hmmEnabled === false) ctx.info('nvidia.uvm-hmm-disabled', 'nvidia_uvm', 'nvidia_uvm: uvm_disable_hmm=Y: UVM does not use HMM; system-allocated memory is not GPU-accessible through HMM', `${paramDir}/uvm_disable_hmm`)
+    if (hmmEnabled === false)
+      ctx.info(
+        'nvidia.uvm-hmm-disabled',
+        'nvidia_uvm',
+        'nvidia_uvm: uvm_disable_hmm=Y: UVM does not use HMM; system-allocated memory is not GPU-accessible through HMM',
+        `${paramDir}/uvm_disable_hmm`,
+      )
     else if (hmmEnabled === true && hmmMirror === false)
-      ctx.warn('nvidia.uvm-hmm-no-kernel', 'nvidia_uvm', 'nvidia_uvm wants HMM (uvm_disable_hmm=N) but the kernel lacks CONFIG_HMM_MIRROR: UVM falls back to no HMM', `${paramDir}/uvm_disable_hmm`)
-    else if (hmmEnabled === true) ctx.info('nvidia.uvm-hmm', 'nvidia_uvm', 'nvidia_uvm uses HMM (uvm_disable_hmm=N): GPU access to malloc memory through hmm_range_fault and device-private pages', `${paramDir}/uvm_disable_hmm`)
+      ctx.warn(
+        'nvidia.uvm-hmm-no-kernel',
+        'nvidia_uvm',
+        'nvidia_uvm wants HMM (uvm_disable_hmm=N) but the kernel lacks CONFIG_HMM_MIRROR: UVM falls back to no HMM',
+        `${paramDir}/uvm_disable_hmm`,
+      )
+    else if (hmmEnabled === true)
+      ctx.info(
+        'nvidia.uvm-hmm',
+        'nvidia_uvm',
+        'nvidia_uvm uses HMM (uvm_disable_hmm=N): GPU access to malloc memory through hmm_range_fault and device-private pages',
+        `${paramDir}/uvm_disable_hmm`,
+      )
   } else if (section.driverPresent) ctx.info('nvidia.no-uvm', 'nvidia', 'NVIDIA driver present but nvidia_uvm is not loaded: no unified memory')
   return section
 }

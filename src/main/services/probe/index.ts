@@ -82,7 +82,9 @@ export function probeSysroot(
       ? 'IOMMU: none registered'
       : `IOMMU: ${[intel && `${intel} Intel VT-d`, amd && `${amd} AMD-Vi`, other && `${other} other`].filter(Boolean).join(', ')} unit(s); ${groups.length} group(s)`,
     `PCI: ${pci.length} function(s), ${pci.filter(isGpuLike).length} display/accelerator`,
-    kfd.topologyPresent ? `KFD: ${kfd.nodes.length} node(s), ${gpuNodes.length} GPU${gpuNodes.length ? ` (${countList(gpuNodes.map((n) => n.derived.gfxTarget ?? '?'))})` : ''}` : 'KFD: absent',
+    kfd.topologyPresent
+      ? `KFD: ${kfd.nodes.length} node(s), ${gpuNodes.length} GPU${gpuNodes.length ? ` (${countList(gpuNodes.map((n) => n.derived.gfxTarget ?? '?'))})` : ''}`
+      : 'KFD: absent',
     `DRM: ${drm.filter((d) => d.kind === 'card').length} card(s), ${drm.filter((d) => d.kind === 'render').length} render node(s)`,
     nvidia.driverPresent ? `NVIDIA: driver ${nvidia.version ?? '?'}, ${nvidia.gpus.length} GPU(s)` : 'NVIDIA: no driver',
   ]

@@ -388,21 +388,39 @@ function intelFindings(
   domainsSupported: number | null,
   file: (f: string) => string,
 ): void {
-  if (!d.psi) ctx.warn('intel.no-psi', name, `${name}: no PSI: every invalidation flushes the whole domain (domain-selective IOTLB flush on each unmap)`, file('cap'))
+  if (!d.psi)
+    ctx.warn('intel.no-psi', name, `${name}: no PSI: every invalidation flushes the whole domain (domain-selective IOTLB flush on each unmap)`, file('cap'))
   else if (d.mamv < 9)
-    ctx.warn('intel.small-mamv', name, `${name}: MAMV=${d.mamv}: ranges above ${formatBytes(4096 * 2 ** d.mamv)} fall back to a domain-selective flush (spec recommends MAMV ≥ 9)`, file('cap'))
+    ctx.warn(
+      'intel.small-mamv',
+      name,
+      `${name}: MAMV=${d.mamv}: ranges above ${formatBytes(4096 * 2 ** d.mamv)} fall back to a domain-selective flush (spec recommends MAMV ≥ 9)`,
+      file('cap'),
+    )
   if (d.cachingMode)
-    ctx.warn('intel.caching-mode', name, `${name}: CM=1 (virtual IOMMU): the kernel flushes on map as well as unmap and forces strict invalidation`, file('cap'))
+    ctx.warn(
+      'intel.caching-mode',
+      name,
+      `${name}: CM=1 (virtual IOMMU): the kernel flushes on map as well as unmap and forces strict invalidation`,
+      file('cap'),
+    )
   if (!d.coherent && !d.scalableModeCoherent)
     ctx.info('intel.not-coherent', name, `${name}: page walks are not coherent (C=0): every page-table update is followed by clflush`, file('ecap'))
   if (!d.queuedInvalidation)
-    ctx.warn('intel.no-qi', name, `${name}: no queued invalidation (QI=0): register-based invalidation only, no device-TLB or PASID invalidations`, file('ecap'))
+    ctx.warn(
+      'intel.no-qi',
+      name,
+      `${name}: no queued invalidation (QI=0): register-based invalidation only, no device-TLB or PASID invalidations`,
+      file('ecap'),
+    )
   if (d.writeBufferFlush) ctx.info('intel.rwbf', name, `${name}: RWBF=1: the write buffer is flushed before each invalidation`, file('cap'))
   if (bit(ecap, 40) && !d.scalableMode)
     ctx.info('intel.pasid-without-sm', name, `${name}: PASID bit set but SMTS=0: no scalable mode, so Linux cannot use PASIDs here`, file('ecap'))
-  if (bit(ecap, 28)) ctx.info('intel.legacy-pasid-bit', name, `${name}: ECAP bit 28 (VT-d 2.x PASID, "broken" in Linux) is set; it is not treated as PASID`, file('ecap'))
+  if (bit(ecap, 28))
+    ctx.info('intel.legacy-pasid-bit', name, `${name}: ECAP bit 28 (VT-d 2.x PASID, "broken" in Linux) is set; it is not treated as PASID`, file('ecap'))
   if (field(cap, 2, 0) === 7) ctx.malformed(file('cap'), name, 'CAP.ND=7 is a reserved value')
-  if (d.pageWalkLevels.length === 0) ctx.warn('intel.no-sagaw', name, `${name}: SAGAW has no supported walk: "No supported address widths", the kernel ignores this unit`, file('cap'))
+  if (d.pageWalkLevels.length === 0)
+    ctx.warn('intel.no-sagaw', name, `${name}: SAGAW has no supported walk: "No supported address widths", the kernel ignores this unit`, file('cap'))
   if (domainsSupported !== null && domainsSupported !== d.domains && domainsSupported !== d.domains / 2)
     ctx.warn(
       'intel.domains-mismatch',

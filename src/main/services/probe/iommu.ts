@@ -55,8 +55,13 @@ export function readIommus(ctx: ProbeContext, k: KernelFacts | null): { classPre
   intelConsistency(ctx, units)
   for (const u of units)
     if ((u.kind === 'intel-vt-d' || u.kind === 'amd-vi') && u.sva.verdict === 'capable')
-      ctx.info('iommu.sva-capable', u.name, `${u.name}: SVA possible: devices behind it can share a process's page tables through a PASID (${u.sva.reasons.join('; ')})`)
-  if (units.length === 0) ctx.info('iommu.none', 'iommu', 'no IOMMU registered (/sys/class/iommu is empty): DMA is not translated; no SVA, no ATS, no device isolation')
+      ctx.info(
+        'iommu.sva-capable',
+        u.name,
+        `${u.name}: SVA possible: devices behind it can share a process's page tables through a PASID (${u.sva.reasons.join('; ')})`,
+      )
+  if (units.length === 0)
+    ctx.info('iommu.none', 'iommu', 'no IOMMU registered (/sys/class/iommu is empty): DMA is not translated; no SVA, no ATS, no device isolation')
   return { classPresent: true, units }
 }
 
@@ -136,7 +141,11 @@ function intelConsistency(ctx: ProbeContext, units: IommuUnit[]): void {
     if (vals.some((v) => v) && vals.some((v) => !v)) {
       const has = intel.filter((_, i) => vals[i]).map((u) => u.name)
       const lacks = intel.filter((_, i) => !vals[i]).map((u) => u.name)
-      ctx.info('intel.inconsistent', name, `units disagree on ${name} (${has.join(', ')} yes; ${lacks.join(', ')} no): the kernel prints "IOMMU feature ${name} inconsistent"`)
+      ctx.info(
+        'intel.inconsistent',
+        name,
+        `units disagree on ${name} (${has.join(', ')} yes; ${lacks.join(', ')} no): the kernel prints "IOMMU feature ${name} inconsistent"`,
+      )
     }
   }
 }

@@ -30,19 +30,57 @@ interface OptionSpec {
 
 /** The options of `probe.md` §7, in the order the report lists them. */
 export const KCONFIG_OPTIONS: OptionSpec[] = [
-  { name: 'MMU_NOTIFIER', wanted: true, meaning: 'callbacks on CPU page-table changes: the base of every secondary-MMU mirror', consequence: 'no mmu_notifier: no device can mirror an address space coherently' },
-  { name: 'HMM_MIRROR', wanted: true, meaning: 'hmm_range_fault + interval notifiers: mirror a process address space into a device', consequence: 'HMM mirroring unavailable (no hmm_range_fault, no interval notifiers for drivers)' },
-  { name: 'DEVICE_PRIVATE', wanted: true, meaning: 'device memory as unaddressable struct pages; migration to VRAM', consequence: 'no device-private pages: no migration of anonymous memory to device memory' },
-  { name: 'ZONE_DEVICE', wanted: true, meaning: 'struct pages for device/persistent memory (memremap_pages)', consequence: 'no ZONE_DEVICE: device-private and P2P pages impossible' },
+  {
+    name: 'MMU_NOTIFIER',
+    wanted: true,
+    meaning: 'callbacks on CPU page-table changes: the base of every secondary-MMU mirror',
+    consequence: 'no mmu_notifier: no device can mirror an address space coherently',
+  },
+  {
+    name: 'HMM_MIRROR',
+    wanted: true,
+    meaning: 'hmm_range_fault + interval notifiers: mirror a process address space into a device',
+    consequence: 'HMM mirroring unavailable (no hmm_range_fault, no interval notifiers for drivers)',
+  },
+  {
+    name: 'DEVICE_PRIVATE',
+    wanted: true,
+    meaning: 'device memory as unaddressable struct pages; migration to VRAM',
+    consequence: 'no device-private pages: no migration of anonymous memory to device memory',
+  },
+  {
+    name: 'ZONE_DEVICE',
+    wanted: true,
+    meaning: 'struct pages for device/persistent memory (memremap_pages)',
+    consequence: 'no ZONE_DEVICE: device-private and P2P pages impossible',
+  },
   { name: 'HSA_AMD', wanted: false, meaning: 'builds KFD (/dev/kfd); selects HMM_MIRROR, MMU_NOTIFIER, DRM_AMDGPU_USERPTR' },
   { name: 'HSA_AMD_SVM', wanted: false, meaning: 'KFD shared virtual memory via HMM (capability bit SVMAPI_SUPPORTED)' },
   { name: 'HSA_AMD_P2P', wanted: false, meaning: 'PCIe peer-to-peer between AMD GPUs (needs PCI_P2PDMA)' },
   { name: 'DRM_AMDGPU_USERPTR', wanted: false, meaning: 'amdgpu userptr BOs kept valid by MMU notifiers' },
-  { name: 'IOMMU_SVA', wanted: true, meaning: 'shared virtual addressing: the IOMMU walks a process page table through a PASID', consequence: 'no IOMMU SVA: devices cannot share CPU page tables through PASIDs', severity: 'info' },
+  {
+    name: 'IOMMU_SVA',
+    wanted: true,
+    meaning: 'shared virtual addressing: the IOMMU walks a process page table through a PASID',
+    consequence: 'no IOMMU SVA: devices cannot share CPU page tables through PASIDs',
+    severity: 'info',
+  },
   { name: 'INTEL_IOMMU_SVM', wanted: false, meaning: 'Intel SVA (selects IOMMU_SVA; needs PCI PASID/PRI/ATS)' },
   { name: 'AMD_IOMMU_V2', wanted: false, meaning: 'old AMD PASID/PPR module (≤ 6.6); SVA is in AMD_IOMMU + IOMMU_SVA from 6.7' },
-  { name: 'IOMMUFD', wanted: true, meaning: 'the iommufd user API (/dev/iommu): user-managed IO page tables, nesting, dirty tracking', consequence: 'no iommufd: no user-space managed IO page tables', severity: 'info' },
-  { name: 'TEST_HMM', wanted: true, meaning: 'lib/test_hmm.c dmirror driver (/dev/hmm_dmirror*): the reference mirror for tests', consequence: 'no test_hmm: the dmirror reference driver (hmm-tests) is not available', severity: 'info' },
+  {
+    name: 'IOMMUFD',
+    wanted: true,
+    meaning: 'the iommufd user API (/dev/iommu): user-managed IO page tables, nesting, dirty tracking',
+    consequence: 'no iommufd: no user-space managed IO page tables',
+    severity: 'info',
+  },
+  {
+    name: 'TEST_HMM',
+    wanted: true,
+    meaning: 'lib/test_hmm.c dmirror driver (/dev/hmm_dmirror*): the reference mirror for tests',
+    consequence: 'no test_hmm: the dmirror reference driver (hmm-tests) is not available',
+    severity: 'info',
+  },
   { name: 'TRANSPARENT_HUGEPAGE', wanted: false, meaning: 'THP: 2 MiB notifier ranges and migration granularity' },
   { name: 'KSM', wanted: false, meaning: 'page merging: CPU PTE changes and notifier invalidations on mapped pages' },
   { name: 'INTEL_IOMMU', wanted: false, meaning: 'Intel VT-d driver' },
@@ -115,7 +153,30 @@ const boolParam = (v: string): boolean | null => (/^(1|y|yes|on|true)$/i.test(v)
 const INTEL_OPTS = new Set(['on', 'off', 'igfx_off', 'forcedac', 'strict', 'sp_off', 'sm_on', 'sm_off', 'tboot_noforce'])
 // `amd_iommu=on` is not among them: the driver logs "Unknown option - 'on'" (it is on by default).
 const AMD_OPTS = new Set(['off', 'force_enable', 'force_isolation', 'fullflush', 'pgtbl_v1', 'pgtbl_v2', 'irtcachedis', 'nohugepages', 'v2_pgsizes_only'])
-const IOMMU_OPTS = new Set(['off', 'force', 'noforce', 'pt', 'nopt', 'soft', 'forcesac', 'allowdac', 'nodac', 'usedac', 'panic', 'nopanic', 'merge', 'nomerge', 'memaper', 'noagp', 'noaperture', 'calgary', 'biomerge', 'fullflush', 'nofullflush', 'leak'])
+const IOMMU_OPTS = new Set([
+  'off',
+  'force',
+  'noforce',
+  'pt',
+  'nopt',
+  'soft',
+  'forcesac',
+  'allowdac',
+  'nodac',
+  'usedac',
+  'panic',
+  'nopanic',
+  'merge',
+  'nomerge',
+  'memaper',
+  'noagp',
+  'noaperture',
+  'calgary',
+  'biomerge',
+  'fullflush',
+  'nofullflush',
+  'leak',
+])
 
 export interface CmdlineProblem {
   /** `unknown-option`: the kernel ignores it (and says so); `bad-value`: not a value it can parse. */
@@ -134,7 +195,12 @@ export function parseCmdlineIommu(raw: string | null, problems: CmdlineProblem[]
     const list = val.split(',').filter((s) => s.length > 0)
     switch (key) {
       case 'intel_iommu':
-        for (const o of list) if (!INTEL_OPTS.has(o)) problems.push({ kind: 'unknown-option', text: `intel_iommu=${o}: not an option of the VT-d driver; the kernel logs "Unknown option" and ignores it` })
+        for (const o of list)
+          if (!INTEL_OPTS.has(o))
+            problems.push({
+              kind: 'unknown-option',
+              text: `intel_iommu=${o}: not an option of the VT-d driver; the kernel logs "Unknown option" and ignores it`,
+            })
         res.intelIommu.push(...list)
         if (list.includes('strict')) res.strict = true
         break
@@ -149,7 +215,8 @@ export function parseCmdlineIommu(raw: string | null, problems: CmdlineProblem[]
         if (list.includes('fullflush')) res.strict = true
         break
       case 'iommu':
-        for (const o of list) if (!IOMMU_OPTS.has(o) && !/^\d+/.test(o)) problems.push({ kind: 'unknown-option', text: `iommu=${o}: not an x86 iommu= option; ignored` })
+        for (const o of list)
+          if (!IOMMU_OPTS.has(o) && !/^\d+/.test(o)) problems.push({ kind: 'unknown-option', text: `iommu=${o}: not an x86 iommu= option; ignored` })
         res.iommu.push(...list)
         if (list.includes('pt')) res.passthrough = true
         if (list.includes('nopt')) res.passthrough = false
@@ -222,14 +289,22 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
     }
     if (parsed.bad.length > 0) {
       const b = parsed.bad[0] as { line: number; text: string }
-      ctx.malformed(cand, 'kernel config', `${parsed.bad.length} line(s) are neither CONFIG_X=... nor comments (first: line ${b.line}: ${JSON.stringify(b.text)})`)
+      ctx.malformed(
+        cand,
+        'kernel config',
+        `${parsed.bad.length} line(s) are neither CONFIG_X=... nor comments (first: line ${b.line}: ${JSON.stringify(b.text)})`,
+      )
     }
     config = parsed.options
     configSource = cand
     break
   }
   if (configSource === null)
-    ctx.warn('kconfig.unavailable', 'kernel config', 'no kernel config found (/proc/config.gz needs CONFIG_IKCONFIG_PROC; /boot/config-<release> absent): option verdicts unknown')
+    ctx.warn(
+      'kconfig.unavailable',
+      'kernel config',
+      'no kernel config found (/proc/config.gz needs CONFIG_IKCONFIG_PROC; /boot/config-<release> absent): option verdicts unknown',
+    )
 
   const cpu: KernelSection['cpu'] = { vendor: null, modelName: null, gbPages: null, la57: null }
   const ci = ctx.text('/proc/cpuinfo', 'cpu')
@@ -263,7 +338,13 @@ export function kconfigSection(ctx: ProbeContext, k: KernelFacts): KconfigOption
     if (k.configSource !== null && o.wanted) {
       verdict = set ? 'ok' : 'missing'
       if (!set)
-        ctx.add(o.severity ?? 'warning', `kconfig.${o.name.toLowerCase().replace(/_/g, '-')}-not-set`, name, `${name} not set: ${o.consequence ?? o.meaning}`, k.configSource)
+        ctx.add(
+          o.severity ?? 'warning',
+          `kconfig.${o.name.toLowerCase().replace(/_/g, '-')}-not-set`,
+          name,
+          `${name} not set: ${o.consequence ?? o.meaning}`,
+          k.configSource,
+        )
     } else if (set) verdict = 'ok'
     return { name, value, meaning: o.meaning, verdict }
   })

@@ -120,7 +120,9 @@ export function gfxVersionFromDeviceId(id: number): number | null {
 }
 
 /** PCI device ids of AMD APU graphics (Raven … Strix Halo): their GPU nodes share system memory. */
-const APU_DEVICE_IDS = new Set([0x15dd, 0x15d8, 0x1636, 0x1638, 0x164c, 0x1681, 0x15e7, 0x163f, 0x15bf, 0x15c8, 0x1900, 0x1901, 0x150e, 0x1586, 0x1114, 0x13c0, 0x164e])
+const APU_DEVICE_IDS = new Set([
+  0x15dd, 0x15d8, 0x1636, 0x1638, 0x164c, 0x1681, 0x15e7, 0x163f, 0x15bf, 0x15c8, 0x1900, 0x1901, 0x150e, 0x1586, 0x1114, 0x13c0, 0x164e,
+])
 
 const HEAP_TYPES = ['system', 'fb public', 'fb private', 'gds', 'lds', 'scratch']
 const LINK_TYPES: Record<number, string> = {
@@ -231,7 +233,12 @@ function readNode(ctx: ProbeContext, topo: string, id: number): KfdNode {
   if (props === null) {
     if (code === 'EPERM' || code === 'EACCES') {
       status = 'denied'
-      ctx.warn('kfd.node-denied', subject, `${dir}/properties: ${code}: node hidden from this process (device cgroup); the thunk treats it as unsupported`, `${dir}/properties`)
+      ctx.warn(
+        'kfd.node-denied',
+        subject,
+        `${dir}/properties: ${code}: node hidden from this process (device cgroup); the thunk treats it as unsupported`,
+        `${dir}/properties`,
+      )
     } else {
       status = 'malformed'
       if (code === 'ENOENT') ctx.malformed(`${dir}/properties`, subject, 'node has no properties file')
@@ -256,8 +263,12 @@ function readNode(ctx: ProbeContext, topo: string, id: number): KfdNode {
     const ht = num(props2, 'heap_type')
     return { id: m, properties: props2, heapType: ht === null ? null : (HEAP_TYPES[ht] ?? `heap ${ht}`), sizeBytes: num(props2, 'size_in_bytes') }
   })
-  const caches = numericDirs(ctx, `${dir}/caches`, subject).map((c) => ({ id: c, properties: readProps(ctx, `${dir}/caches/${c}/properties`, subject).props ?? {} }))
-  const links = (sub: string) => numericDirs(ctx, `${dir}/${sub}`, subject).map((l) => linkFrom(l, readProps(ctx, `${dir}/${sub}/${l}/properties`, subject).props ?? {}))
+  const caches = numericDirs(ctx, `${dir}/caches`, subject).map((c) => ({
+    id: c,
+    properties: readProps(ctx, `${dir}/caches/${c}/properties`, subject).props ?? {},
+  }))
+  const links = (sub: string) =>
+    numericDirs(ctx, `${dir}/${sub}`, subject).map((l) => linkFrom(l, readProps(ctx, `${dir}/${sub}/${l}/properties`, subject).props ?? {}))
   const derived = deriveKfdNode(p, memBanks)
   if (status === 'ok' && derived.kind !== 'cpu' && num(p, 'simd_per_cu') === 0)
     ctx.malformed(`${dir}/properties`, subject, 'simd_count > 0 but simd_per_cu is 0: compute-unit count unknown')
@@ -305,7 +316,13 @@ export function readKfd(ctx: ProbeContext): KfdSection {
     section.systemProperties = sys.props ?? {}
     section.nodes = nodes
     if (before === after) break
-    if (attempt === 2) ctx.warn('kfd.topology-changing', 'kfd', `KFD topology generation changed while reading (${before} → ${after}); the snapshot may be inconsistent`, `${topo}/generation_id`)
+    if (attempt === 2)
+      ctx.warn(
+        'kfd.topology-changing',
+        'kfd',
+        `KFD topology generation changed while reading (${before} → ${after}); the snapshot may be inconsistent`,
+        `${topo}/generation_id`,
+      )
   }
   kfdFindings(ctx, section)
   return section
@@ -314,7 +331,12 @@ export function readKfd(ctx: ProbeContext): KfdSection {
 function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
   if (!s.dev.present) ctx.warn('kfd.no-dev', 'kfd', 'KFD topology present but /dev/kfd is missing: ROCm cannot open the device', '/dev/kfd')
   else if (s.dev.accessible === false)
-    ctx.warn('kfd.dev-denied', 'kfd', `/dev/kfd (mode ${s.dev.mode}) is not readable and writable by this user: add the user to the render/video group`, '/dev/kfd')
+    ctx.warn(
+      'kfd.dev-denied',
+      'kfd',
+      `/dev/kfd (mode ${s.dev.mode}) is not readable and writable by this user: add the user to the render/video group`,
+      '/dev/kfd',
+    )
   const gpus = s.nodes.filter((n) => n.status === 'ok' && n.derived.kind !== 'cpu')
   // One finding per (fact, target) so that eight identical GPUs give one line.
   const byKey = new Map<string, KfdNode[]>()
@@ -327,8 +349,14 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
     const what = `kfd node${nodes.length > 1 ? 's' : ''} ${idRanges(nodes.map((n) => n.id))} (${target})`
     const file = `${(nodes[0] as KfdNode).path}/properties`
     if (fact === 'no-svm')
-      ctx.warn('kfd.no-svm', what, `${what}: SVMAPI_SUPPORTED not set: KFD SVM (HMM-based shared virtual memory, hipMallocManaged with XNACK) unavailable`, file)
-    else if (fact === 'svm') ctx.info('kfd.svm', what, `${what}: SVMAPI_SUPPORTED: KFD mirrors process memory through HMM (mmu interval notifiers, hmm_range_fault)`, file)
+      ctx.warn(
+        'kfd.no-svm',
+        what,
+        `${what}: SVMAPI_SUPPORTED not set: KFD SVM (HMM-based shared virtual memory, hipMallocManaged with XNACK) unavailable`,
+        file,
+      )
+    else if (fact === 'svm')
+      ctx.info('kfd.svm', what, `${what}: SVMAPI_SUPPORTED: KFD mirrors process memory through HMM (mmu interval notifiers, hmm_range_fault)`, file)
     else ctx.info('kfd.ats', what, `${what}: ATS_PRESENT: the GPU translates through the IOMMU (IOMMUv2/ATS path, APU style)`, file)
   }
   // The thunk drops GPU nodes whose render node it cannot open; look (never open) where /dev/dri exists.
@@ -337,15 +365,28 @@ function kfdFindings(ctx: ProbeContext, s: KfdSection): void {
       if (!n.derived.renderNode) continue
       const d = ctx.dev(n.derived.renderNode)
       if (!d.present)
-        ctx.warn('kfd.no-render-node', `kfd node ${n.id}`, `kfd node ${n.id}: ${n.derived.renderNode} does not exist: ROCm skips this GPU`, n.derived.renderNode)
+        ctx.warn(
+          'kfd.no-render-node',
+          `kfd node ${n.id}`,
+          `kfd node ${n.id}: ${n.derived.renderNode} does not exist: ROCm skips this GPU`,
+          n.derived.renderNode,
+        )
       else if (d.accessible === false)
-        ctx.warn('kfd.render-node-denied', `kfd node ${n.id}`, `kfd node ${n.id}: ${n.derived.renderNode} (mode ${d.mode}) is not accessible to this user: ROCm skips this GPU`, n.derived.renderNode)
+        ctx.warn(
+          'kfd.render-node-denied',
+          `kfd node ${n.id}`,
+          `kfd node ${n.id}: ${n.derived.renderNode} (mode ${d.mode}) is not accessible to this user: ROCm skips this GPU`,
+          n.derived.renderNode,
+        )
     }
   }
   const hives = new Map<string, number[]>()
   for (const n of gpus) if (n.derived.hiveId) hives.set(n.derived.hiveId, [...(hives.get(n.derived.hiveId) ?? []), n.id])
   for (const [h, ids] of hives) {
-    const xgmi = gpus.filter((n) => ids.includes(n.id)).flatMap((n) => [...n.ioLinks, ...n.p2pLinks]).filter((l) => l.typeName === 'XGMI').length
+    const xgmi = gpus
+      .filter((n) => ids.includes(n.id))
+      .flatMap((n) => [...n.ioLinks, ...n.p2pLinks])
+      .filter((l) => l.typeName === 'XGMI').length
     ctx.info('kfd.xgmi-hive', `xgmi hive ${h}`, `XGMI hive ${h}: nodes ${idRanges(ids)} (${xgmi} XGMI link entries): peer access bypasses PCIe`)
   }
   if (s.nodes.length > 0 && gpus.length === 0 && !s.nodes.some((n) => n.status !== 'ok'))

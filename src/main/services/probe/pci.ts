@@ -65,7 +65,7 @@ const CLASSES: Record<string, string> = {
   '1180': 'signal processing controller',
   '1200': 'processing accelerator',
   '1300': 'non-essential instrumentation',
-  'ff00': 'unassigned class',
+  ff00: 'unassigned class',
 }
 
 const EXT_ATS = 0x0f
@@ -227,7 +227,8 @@ export function readPci(ctx: ProbeContext): PciDevice[] {
       caps = parseConfigSpace(cfg.value, problems)
       for (const p of problems) ctx.malformed(`${dir}/config`, address, p)
     } else {
-      const detail = cfg.code === 'EACCES' || cfg.code === 'EPERM' ? 'unknown (needs root)' : cfg.code === 'ENOENT' ? 'unknown (no config file)' : `unknown (${cfg.code})`
+      const detail =
+        cfg.code === 'EACCES' || cfg.code === 'EPERM' ? 'unknown (needs root)' : cfg.code === 'ENOENT' ? 'unknown (no config file)' : `unknown (${cfg.code})`
       if (cfg.code !== 'ENOENT' && cfg.code !== 'EACCES' && cfg.code !== 'EPERM') ctx.unreadable(`${dir}/config`, address, cfg.code)
       caps = {
         configBytesReadable: null,

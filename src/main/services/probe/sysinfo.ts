@@ -59,7 +59,9 @@ export function toSystemSection(raw: Raw, lspci: boolean): SystemSection {
   return {
     status: errors.length === 0 ? (lspci ? 'ok' : 'partial') : errors.length >= 4 ? 'unavailable' : 'partial',
     note: notes.length ? notes.join('; ') : null,
-    cpu: cpu ? { manufacturer: str(cpu['manufacturer']), brand: str(cpu['brand']), cores: numOr(cpu['cores']), physicalCores: numOr(cpu['physicalCores']) } : null,
+    cpu: cpu
+      ? { manufacturer: str(cpu['manufacturer']), brand: str(cpu['brand']), cores: numOr(cpu['cores']), physicalCores: numOr(cpu['physicalCores']) }
+      : null,
     memory: mem ? { totalBytes: numOr(mem['total']) } : null,
     os: os ? { platform: str(os['platform']), distro: str(os['distro']), release: str(os['release']), kernel: str(os['kernel']), arch: str(os['arch']) } : null,
     gpus: controllers.map((c) => {
@@ -100,7 +102,11 @@ export async function collectSystemInformation(timeoutMs = 20_000): Promise<Syst
       timeoutMs,
     )
     worker.on('message', (m: unknown) => finish(toSystemSection(obj(m) ?? {}, lspci)))
-    worker.on('error', (e) => finish({ status: 'unavailable', note: `systeminformation worker failed: ${e.message}`, cpu: null, memory: null, os: null, gpus: [] }))
-    worker.on('exit', (code) => finish({ status: 'unavailable', note: `systeminformation worker exited (${code})`, cpu: null, memory: null, os: null, gpus: [] }))
+    worker.on('error', (e) =>
+      finish({ status: 'unavailable', note: `systeminformation worker failed: ${e.message}`, cpu: null, memory: null, os: null, gpus: [] }),
+    )
+    worker.on('exit', (code) =>
+      finish({ status: 'unavailable', note: `systeminformation worker exited (${code})`, cpu: null, memory: null, os: null, gpus: [] }),
+    )
   })
 }

@@ -98,7 +98,9 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
   const out: string[] = []
   const end = result.outcome.simulatedNs
   if (result.outcome.status === 'stopped') {
-    out.push(`${who} did not run to its end: ${statusWords(result.outcome.stop?.reason === 'user' ? 'cancelled' : 'stopped', result.outcome.stop)} at t = ${formatNs(end)}, after ${result.outcome.stepsDone} of ${result.outcome.stepsTotal} steps${result.outcome.stop ? ` (${result.outcome.stop.message})` : ''}; its numbers cover that part only.`)
+    out.push(
+      `${who} did not run to its end: ${statusWords(result.outcome.stop?.reason === 'user' ? 'cancelled' : 'stopped', result.outcome.stop)} at t = ${formatNs(end)}, after ${result.outcome.stepsDone} of ${result.outcome.stepsTotal} steps${result.outcome.stop ? ` (${result.outcome.stop.message})` : ''}; its numbers cover that part only.`,
+    )
   }
   const byOwner = new Map<string, StoredRecord['leaks']['rows']>()
   for (const l of result.leaks.rows) {
@@ -132,13 +134,17 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
   if (failed.length) {
     const c = failed[0]!.checks.find((x) => !x.passed)
     const first = c ? `${c.what}: expected ${c.expected}, got ${c.actual}` : failed[0]!.what
-    out.push(`${who} failed ${failed.length} of ${result.expects.total} expect${result.expects.total > 1 ? 's' : ''} (first, line ${failed[0]!.line}: ${first}).`)
+    out.push(
+      `${who} failed ${failed.length} of ${result.expects.total} expect${result.expects.total > 1 ? 's' : ''} (first, line ${failed[0]!.line}: ${first}).`,
+    )
   }
   const inv = result.aggregates.invalidations
   if (inv.count > 0) {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
     const share = inv.totalNs > 0 ? Math.round((100 * top.totalNs) / inv.totalNs) : 0
-    out.push(`${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`)
+    out.push(
+      `${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`,
+    )
   }
   return out
 }
@@ -153,7 +159,9 @@ export function crossRunConclusion(runs: { who: string; result: StoredRecord }[]
   const worst = byLeak[byLeak.length - 1]!
   if (bs(worst) > bs(best)) {
     const tied = byLeak.filter((r) => bs(r) === bs(best)).map((r) => r.who)
-    out.push(`Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.who} (${formatByteSeconds(bs(worst))}, peak ${formatBytes(worst.result.aggregates.leaked.peakBytes)}).`)
+    out.push(
+      `Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.who} (${formatByteSeconds(bs(worst))}, peak ${formatBytes(worst.result.aggregates.leaked.peakBytes)}).`,
+    )
   } else out.push(`All ${runs.length} runs held the same memory after owners went away (${formatByteSeconds(bs(best))}).`)
   const cost = (r: { result: StoredRecord }): number => r.result.aggregates.invalidations.totalNs
   const byCost = [...runs].sort((a, b) => cost(a) - cost(b))

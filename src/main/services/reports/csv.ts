@@ -46,7 +46,15 @@ export function renderCsv(doc: ReportDocument): string {
       lines.push(`${pre},${[cell(record), cell(name), cell(dimension), cell(t), cell(measure), cell(value), cell(unit)].join(',')}`)
     }
     const rec = r.result
-    row('status', statusWords(r.manifest.status, r.manifest.stop), r.manifest.stop ? `${STOP_WORDS[r.manifest.stop.reason]}: ${r.manifest.stop.message}` : '', null, 'value', 1, 'count')
+    row(
+      'status',
+      statusWords(r.manifest.status, r.manifest.stop),
+      r.manifest.stop ? `${STOP_WORDS[r.manifest.stop.reason]}: ${r.manifest.stop.message}` : '',
+      null,
+      'value',
+      1,
+      'count',
+    )
     for (const name of Object.keys(rec.metrics).sort()) row('metric', name, '', null, 'value', rec.metrics[name]!.value, rec.metrics[name]!.unit)
     for (const name of Object.keys(r.series).sort()) {
       const s = r.series[name]!
@@ -95,7 +103,8 @@ export function renderCsv(doc: ReportDocument): string {
     }
     for (const f of rec.findings.rows) row('finding', f.kind, `${f.severity}: ${f.message}`, f.t, 'count', 1, 'count')
     for (const x of rec.expects.rows) {
-      for (const c of x.checks) row('expect', String(x.line), `${x.what}: ${c.what}: expected ${c.expected}, got ${c.actual}`, x.t, 'passed', c.passed ? 1 : 0, 'count')
+      for (const c of x.checks)
+        row('expect', String(x.line), `${x.what}: ${c.what}: expected ${c.expected}, got ${c.actual}`, x.t, 'passed', c.passed ? 1 : 0, 'count')
     }
   }
   return `${lines.join('\r\n')}\r\n`

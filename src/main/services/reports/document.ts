@@ -45,7 +45,10 @@ export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | {
   const id = run.manifest.id
   const parsed = StoredRecord.safeParse(run.result)
   if (!parsed.success) {
-    const status = run.manifest.status === 'passed' || run.manifest.status === 'expects_failed' ? '' : ` (run ${statusWords(run.manifest.status, run.manifest.stop)}${run.manifest.error ? `: ${run.manifest.error}` : ''})`
+    const status =
+      run.manifest.status === 'passed' || run.manifest.status === 'expects_failed'
+        ? ''
+        : ` (run ${statusWords(run.manifest.status, run.manifest.stop)}${run.manifest.error ? `: ${run.manifest.error}` : ''})`
     return { ok: false, id, reason: `${describeNotARecord(run.result, id)}${status}` }
   }
   const series: RunSeries = {}
@@ -53,7 +56,17 @@ export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | {
     const s = SeriesData.safeParse(value)
     if (s.success) series[name] = s.data
   }
-  return { ok: true, run: { id, label: runLabel(run.manifest), manifest: run.manifest, result: parsed.data, series, conclusion: runConclusion(run.manifest.design, parsed.data) } }
+  return {
+    ok: true,
+    run: {
+      id,
+      label: runLabel(run.manifest),
+      manifest: run.manifest,
+      result: parsed.data,
+      series,
+      conclusion: runConclusion(run.manifest.design, parsed.data),
+    },
+  }
 }
 
 /**
@@ -102,7 +115,13 @@ export async function documentFromRuns(
   })
   const comparison =
     runs.length >= 2
-      ? compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: r.result.findings.rows.map((f): FindingKey => ({ kind: f.kind, signature: f.signature, message: f.message })) })))
+      ? compareRuns(
+          runs.map((r) => ({
+            manifest: r.manifest,
+            series: r.series,
+            findings: r.result.findings.rows.map((f): FindingKey => ({ kind: f.kind, signature: f.signature, message: f.message })),
+          })),
+        )
       : undefined
   const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, result: r.result }))), ...runs.flatMap((r) => r.conclusion)]
   const scenarioNames = [...new Set(runs.map((r) => r.manifest.scenario.name))]
@@ -144,7 +163,8 @@ export async function resolveProbe(source: ProbeSource): Promise<ReportProbe> {
     if (typeof mod.runProbe !== 'function') return { status: 'unavailable', reason: 'the probe service has no runProbe function' }
     const { report } = await mod.runProbe({ system: 'skip' })
     const checked = ProbeReportSchema.safeParse(report)
-    if (!checked.success) return { status: 'unavailable', reason: `the probe returned a report that does not match its schema: ${checked.error.issues[0]?.message ?? 'invalid'}` }
+    if (!checked.success)
+      return { status: 'unavailable', reason: `the probe returned a report that does not match its schema: ${checked.error.issues[0]?.message ?? 'invalid'}` }
     return { status: 'ok', report: checked.data }
   } catch (err) {
     return { status: 'unavailable', reason: `the probe failed: ${err instanceof Error ? err.message : String(err)}` }

@@ -67,7 +67,10 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
   const runs = doc.runs
   const lineSeries =
     (runs.length >= 2 ? 2 * runs.length : 0) +
-    runs.reduce((n, r) => n + seriesWithPrefix(r.series, 'memory.').length + seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0)).length, 0)
+    runs.reduce(
+      (n, r) => n + seriesWithPrefix(r.series, 'memory.').length + seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0)).length,
+      0,
+    )
   const max = Math.max(MIN_CHART_POINTS, Math.min(MAX_CHART_POINTS, Math.floor(CHART_POINT_BUDGET / Math.max(1, lineSeries))))
   if (runs.length >= 2) {
     const labels = runs.map((r) => r.label)
@@ -78,7 +81,11 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       unit: 'bytes',
       yTitle: 'bytes live',
       xMax: Math.max(...runs.map((r) => r.result.outcome.simulatedNs)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.outcome.simulatedNs, max) })),
+      datasets: runs.map((r, i) => ({
+        label: r.label,
+        color: PALETTE[i % PALETTE.length]!,
+        ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'memory.')), r.result.outcome.simulatedNs, max),
+      })),
     })
     specs.push({
       id: 'cmp-leaked',
@@ -87,7 +94,11 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       unit: 'bytes',
       yTitle: 'bytes leaked',
       xMax: Math.max(...runs.map((r) => r.result.outcome.simulatedNs)),
-      datasets: runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length]!, ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.outcome.simulatedNs, max) })),
+      datasets: runs.map((r, i) => ({
+        label: r.label,
+        color: PALETTE[i % PALETTE.length]!,
+        ...chartSeries(sumSteps(seriesWithPrefix(r.series, 'leaked.')), r.result.outcome.simulatedNs, max),
+      })),
     })
     specs.push({
       id: 'cmp-byteseconds',
@@ -107,7 +118,11 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
       yTitle: 'total cost',
       stacked: true,
       labels,
-      datasets: mechs.map((m, i) => ({ label: m, color: PALETTE[i % PALETTE.length]!, data: runs.map((r) => r.result.aggregates.invalidations.byMechanism.find((x) => x.mechanism === m)?.totalNs ?? 0) })),
+      datasets: mechs.map((m, i) => ({
+        label: m,
+        color: PALETTE[i % PALETTE.length]!,
+        data: runs.map((r) => r.result.aggregates.invalidations.byMechanism.find((x) => x.mechanism === m)?.totalNs ?? 0),
+      })),
     })
   }
   runs.forEach((r, i) => {
@@ -145,7 +160,9 @@ function fmtUnit(unit: Unit, v: number): string {
 function chartFallback(spec: ChartSpec): string {
   if (spec.kind === 'bar') {
     const head = `<tr><th scope="col">run</th>${spec.datasets.map((d) => `<th scope="col">${e(d.label)}</th>`).join('')}</tr>`
-    const rows = spec.labels.map((l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(fmtUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`)
+    const rows = spec.labels.map(
+      (l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(fmtUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`,
+    )
     return `<table class="data"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
   }
   const rows = spec.datasets.map((d) => {
@@ -224,7 +241,10 @@ function findingsList(run: ReportRun): string {
     .map(
       (x) =>
         `<li class="sev-${e(x.severity)}"><span class="sev">${e(x.severity)}</span> <code>${e(x.kind)}</code> at ${e(formatNs(x.t))}: ${e(x.message)}${x.paths
-          .map((p) => `<div class="callpath"><div class="label">${e(p.label)}</div><ol>${p.frames.map((fr) => `<li><code>${e(fr)}</code></li>`).join('')}</ol></div>`)
+          .map(
+            (p) =>
+              `<div class="callpath"><div class="label">${e(p.label)}</div><ol>${p.frames.map((fr) => `<li><code>${e(fr)}</code></li>`).join('')}</ol></div>`,
+          )
           .join('')}</li>`,
     )
     .join('')}</ul>${droppedNote('findings', run.result.findings)}`
@@ -252,7 +272,8 @@ function metricsTable(doc: ReportDocument): string {
         `<tr><th scope="row"><code>${e(m.name)}</code></th>${m.values
           .map((v, i) => {
             const d = m.deltas[i]
-            const delta = i > 0 && d !== null && d !== undefined && d !== 0 ? ` <span class="delta">(${d > 0 ? '+' : '−'}${e(formatUnit(m.unit, Math.abs(d)))})</span>` : ''
+            const delta =
+              i > 0 && d !== null && d !== undefined && d !== 0 ? ` <span class="delta">(${d > 0 ? '+' : '−'}${e(formatUnit(m.unit, Math.abs(d)))})</span>` : ''
             return `<td class="num">${e(formatUnit(m.unit, v))}${delta}</td>`
           })
           .join('')}</tr>`,
@@ -263,7 +284,10 @@ function metricsTable(doc: ReportDocument): string {
   const names = Object.keys(m).sort()
   if (names.length === 0) return '<p class="muted">No metrics.</p>'
   return `<table class="data metrics"><thead><tr><th scope="col">metric</th><th scope="col">value</th><th scope="col">raw</th><th scope="col">unit</th></tr></thead><tbody>${names
-    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(m[n]!.unit, m[n]!.value))}</td><td class="num">${e(m[n]!.value)}</td><td>${e(m[n]!.unit)}</td></tr>`)
+    .map(
+      (n) =>
+        `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(m[n]!.unit, m[n]!.value))}</td><td class="num">${e(m[n]!.value)}</td><td>${e(m[n]!.unit)}</td></tr>`,
+    )
     .join('')}</tbody></table>`
 }
 
@@ -271,12 +295,19 @@ function findingsDiff(doc: ReportDocument): string {
   const c = doc.comparison
   if (!c) return ''
   const item = (f: { kind: string; message: string }): string => `<li><code>${e(f.kind)}</code> ${e(f.message)}</li>`
-  const parts = [`<h3>Findings across runs</h3>`, `<p>In all runs: ${c.findings.inAll.length ? '' : 'none'}</p>`, c.findings.inAll.length ? `<ul>${c.findings.inAll.map(item).join('')}</ul>` : '']
+  const parts = [
+    `<h3>Findings across runs</h3>`,
+    `<p>In all runs: ${c.findings.inAll.length ? '' : 'none'}</p>`,
+    c.findings.inAll.length ? `<ul>${c.findings.inAll.map(item).join('')}</ul>` : '',
+  ]
   c.runs.forEach((r, i) => {
     const only = c.findings.onlyIn[i] ?? []
     if (only.length) parts.push(`<p>Only in ${e(r.label)}:</p><ul>${only.map(item).join('')}</ul>`)
   })
-  if (c.findings.inSome.length) parts.push(`<p>In some runs:</p><ul>${c.findings.inSome.map((s) => `<li><code>${e(s.finding.kind)}</code> ${e(s.finding.message)} — ${e(s.runIds.join(', '))}</li>`).join('')}</ul>`)
+  if (c.findings.inSome.length)
+    parts.push(
+      `<p>In some runs:</p><ul>${c.findings.inSome.map((s) => `<li><code>${e(s.finding.kind)}</code> ${e(s.finding.message)} — ${e(s.runIds.join(', '))}</li>`).join('')}</ul>`,
+    )
   return parts.join('\n')
 }
 
@@ -322,21 +353,27 @@ function runsTable(doc: ReportDocument): string {
     (r) =>
       `<tr><td><a href="#run-${e(r.id)}"><code>${e(r.id)}</code></a></td><td>${e(r.manifest.design)}</td><td class="num">${r.manifest.seed}</td>${paramNames
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
-        .join('')}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        .join(
+          '',
+        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`
     : ''
-  const sweep = doc.experiment && Object.keys(doc.experiment.sweep).length
-    ? `<p>Sweep: ${Object.entries(doc.experiment.sweep)
-        .map(([k, v]) => `<code>${e(k)}</code> ∈ {${e(v.map(String).join(', '))}}`)
-        .join('; ')}</p>`
-    : ''
+  const sweep =
+    doc.experiment && Object.keys(doc.experiment.sweep).length
+      ? `<p>Sweep: ${Object.entries(doc.experiment.sweep)
+          .map(([k, v]) => `<code>${e(k)}</code> ∈ {${e(v.map(String).join(', '))}}`)
+          .join('; ')}</p>`
+      : ''
   return `${sweep}<div class="wide"><table class="data"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>${missing}`
 }
 
 function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
-  const charts = specs.filter((s) => s.id.startsWith(`run${index}-`)).map(chartBlock).join('\n')
+  const charts = specs
+    .filter((s) => s.id.startsWith(`run${index}-`))
+    .map(chartBlock)
+    .join('\n')
   return `<section class="run" id="run-${e(run.id)}">
 <h2>Run ${e(run.label)}</h2>
 <p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''}</p>
@@ -357,7 +394,10 @@ function runMetricsDetails(run: ReportRun): string {
   const names = Object.keys(run.result.metrics).sort()
   if (!names.length) return ''
   return `<details><summary>All metrics of this run (${names.length})</summary><table class="data"><tbody>${names
-    .map((n) => `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(run.result.metrics[n]!.unit, run.result.metrics[n]!.value))}</td></tr>`)
+    .map(
+      (n) =>
+        `<tr><th scope="row"><code>${e(n)}</code></th><td class="num">${e(formatUnit(run.result.metrics[n]!.unit, run.result.metrics[n]!.value))}</td></tr>`,
+    )
     .join('')}</tbody></table></details>`
 }
 
@@ -427,7 +467,10 @@ export function renderHtml(doc: ReportDocument, assets: ReportAssets = loadRepor
   const seeds = [...new Set(runs.map((r) => r.manifest.seed))]
   const scenarios = [...new Set(runs.map((r) => r.manifest.scenario.name))]
   const kindWord = doc.kind === 'run' ? 'Run report' : doc.kind === 'experiment' ? 'Experiment report' : 'Comparison report'
-  const cmpCharts = specs.filter((s) => s.id.startsWith('cmp-')).map(chartBlock).join('\n')
+  const cmpCharts = specs
+    .filter((s) => s.id.startsWith('cmp-'))
+    .map(chartBlock)
+    .join('\n')
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -117,7 +117,11 @@ export async function exportReport(store: ReportStore, target: ReportTarget, for
  * reading the store. One run → a run report; several → an experiment report (pass `experiment`) or a
  * comparison.
  */
-export async function exportStoredRuns(runs: StoredRun[], format: ReportFormat, opts: ExportOptions & { experiment?: ExperimentManifest } = {}): Promise<ExportedReport> {
+export async function exportStoredRuns(
+  runs: StoredRun[],
+  format: ReportFormat,
+  opts: ExportOptions & { experiment?: ExperimentManifest } = {},
+): Promise<ExportedReport> {
   const kind = runs.length === 1 ? 'run' : opts.experiment ? 'experiment' : 'compare'
   return renderReport(await documentFromRuns(kind, runs, opts), format)
 }
@@ -140,7 +144,10 @@ const FORMATS: ReportFormat[] = ['html', 'json', 'csv', 'trace']
 
 /** The format from an explicit name, else from a file name (`.trace.json`, `.json`, `.csv`; else HTML). */
 export function pickFormat(format: string | undefined, fileName: string | undefined): ReportFormat | Error {
-  if (format !== undefined) return (FORMATS as string[]).includes(format) ? (format as ReportFormat) : new Error(`the format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  if (format !== undefined)
+    return (FORMATS as string[]).includes(format)
+      ? (format as ReportFormat)
+      : new Error(`the format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
   if (!fileName || fileName === '-') return 'html'
   if (/\.trace\.json$/i.test(fileName)) return 'trace'
   if (/\.json$/i.test(fileName)) return 'json'

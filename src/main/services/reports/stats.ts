@@ -59,7 +59,11 @@ export function thinSteps(s: { t: number[]; v: number[] }, max: number): { t: nu
       if (v[i]! < v[lo]!) lo = i
       if (v[i]! > v[hi]!) hi = i
     }
-    keep.add(from).add(lo).add(hi).add(to - 1)
+    keep
+      .add(from)
+      .add(lo)
+      .add(hi)
+      .add(to - 1)
   }
   const ids = [...keep].sort((a, b) => a - b)
   return { t: ids.map((i) => t[i]!), v: ids.map((i) => v[i]!) }

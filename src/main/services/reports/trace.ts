@@ -156,14 +156,22 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
   for (const [name, t] of tasks) {
     const end = t.end ?? r.outcome.simulatedNs
     const track = taskTrack(name)
-    slices.push({ ...track, track: track.name, ts: us(t.start), dur: us(Math.max(0, end - t.start)), event: { name: t.end === null ? `${t.label} (alive at the end)` : t.label, cat: 'task' } })
+    slices.push({
+      ...track,
+      track: track.name,
+      ts: us(t.start),
+      dur: us(Math.max(0, end - t.start)),
+      event: { name: t.end === null ? `${t.label} (alive at the end)` : t.label, cat: 'task' },
+    })
   }
   const tl = r.timeline
   const flowEnds = new Map<number, { ts: number; dur: number; pid: number; tid: number }>()
   const timelineSlices: Array<Slice & { index: number }> = []
   if (tl) {
     // task lanes carry the task's name and pid as its lifetime slice does ("A (pid 100)")
-    const laneTrackOf = tl.lanes.map((l) => (l.kind === 'task' && l.id.startsWith('task:') ? taskTrack(l.id.slice('task:'.length)) : { group: GROUP_OF_KIND[l.kind] ?? 'kernel', name: l.label }))
+    const laneTrackOf = tl.lanes.map((l) =>
+      l.kind === 'task' && l.id.startsWith('task:') ? taskTrack(l.id.slice('task:'.length)) : { group: GROUP_OF_KIND[l.kind] ?? 'kernel', name: l.label },
+    )
     for (const l of laneTrackOf) tracks.thread(l.group, l.name)
     const n = Math.min(tl.slices.t0.length, tl.slices.t1.length, tl.slices.lane.length, tl.slices.name.length, tl.slices.cat.length, tl.slices.detail.length)
     for (let i = 0; i < n; i++) {
@@ -201,7 +209,15 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
       event: {
         name: `invalidate ${mechanism}`,
         cat: 'invalidation',
-        args: { mechanism, device, event, start: hex(inv.start[i]!), end: hex(inv.end[i]!), bytes: Math.max(0, inv.end[i]! - inv.start[i]!), cost_ns: inv.costNs[i]! },
+        args: {
+          mechanism,
+          device,
+          event,
+          start: hex(inv.start[i]!),
+          end: hex(inv.end[i]!),
+          bytes: Math.max(0, inv.end[i]! - inv.start[i]!),
+          cost_ns: inv.costNs[i]!,
+        },
       },
     })
   }
@@ -229,7 +245,15 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
 
   for (const ev of r.trace.rows) {
     const { group, name } = laneTrack(ev.cat)
-    out.push({ name: ev.name, cat: 'trace', ph: 'i', s: 't', ts: us(ev.t), ...tracks.thread(group, name), ...(ev.detail ? { args: { detail: ev.detail } } : {}) })
+    out.push({
+      name: ev.name,
+      cat: 'trace',
+      ph: 'i',
+      s: 't',
+      ts: us(ev.t),
+      ...tracks.thread(group, name),
+      ...(ev.detail ? { args: { detail: ev.detail } } : {}),
+    })
   }
 
   const TASK_MARKERS: Record<string, (label: string) => string | undefined> = {
@@ -252,7 +276,15 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     for (let i = 0; i < n; i++) {
       const tr = rc.tracks[rc.rows.track[i]!]
       if (!tr) continue
-      out.push({ name: `${tr.object} ${tr.counter}`, cat: 'refcount', ph: 'C', ts: us(rc.rows.t[i]!), pid: memPid, tid: 0, args: { [tr.counter]: rc.rows.value[i]! } })
+      out.push({
+        name: `${tr.object} ${tr.counter}`,
+        cat: 'refcount',
+        ph: 'C',
+        ts: us(rc.rows.t[i]!),
+        pid: memPid,
+        tid: 0,
+        args: { [tr.counter]: rc.rows.value[i]! },
+      })
     }
   }
   for (const name of Object.keys(run.series).sort()) {
@@ -260,7 +292,8 @@ function runEvents(run: ReportRun, index: number, out: TraceEventJson[]): void {
     const s = run.series[name]!
     for (let i = 0; i < s.t.length; i++) out.push({ name, cat: 'memory', ph: 'C', ts: us(s.t[i]!), pid: memPid, tid: 0, args: { bytes: s.v[i]! } })
     const last = s.t.length - 1
-    if (last >= 0 && s.t[last]! < r.outcome.simulatedNs) out.push({ name, cat: 'memory', ph: 'C', ts: us(r.outcome.simulatedNs), pid: memPid, tid: 0, args: { bytes: s.v[last]! } })
+    if (last >= 0 && s.t[last]! < r.outcome.simulatedNs)
+      out.push({ name, cat: 'memory', ph: 'C', ts: us(r.outcome.simulatedNs), pid: memPid, tid: 0, args: { bytes: s.v[last]! } })
   }
 }
 
@@ -279,7 +312,12 @@ export function buildTrace(doc: ReportDocument): TraceFile {
       droppedTraceEvents: doc.runs.reduce((s, r) => s + r.result.trace.dropped, 0),
       // the slices are the kept rows of each run's invalidation table; the totals are the records'
       droppedInvalidations: doc.runs.reduce((s, r) => s + r.result.invalidations.dropped, 0),
-      invalidations: doc.runs.map((r) => `${r.label}: ${r.result.aggregates.invalidations.count} costing ${r.result.aggregates.invalidations.totalNs} ns (${r.result.invalidations.dropped} not in the trace)`).join('; '),
+      invalidations: doc.runs
+        .map(
+          (r) =>
+            `${r.label}: ${r.result.aggregates.invalidations.count} costing ${r.result.aggregates.invalidations.totalNs} ns (${r.result.invalidations.dropped} not in the trace)`,
+        )
+        .join('; '),
       timeBase: 'simulated time; 1 µs in the trace = 1 µs simulated',
     },
   }

@@ -103,7 +103,10 @@ export class RunStore {
     if (!manifest.ok) throw new StoreError(manifest.missing ? `no run ${id}` : manifest.message, manifest.missing ? 'not_found' : 'invalid')
     const result = await readJson(join(dir, 'result.json'), z.unknown(), MAX_DATA_BYTES, this.root)
     if (!result.ok) throw new StoreError(result.message, 'invalid')
-    const series = opts.series === false ? ({ ok: true, value: {} } as const) : await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()), MAX_DATA_BYTES, this.root)
+    const series =
+      opts.series === false
+        ? ({ ok: true, value: {} } as const)
+        : await readJson(join(dir, 'series.json'), z.record(z.string(), z.unknown()), MAX_DATA_BYTES, this.root)
     if (!series.ok) throw new StoreError(series.message, 'invalid')
     return { manifest: manifest.value, result: result.value, series: series.value }
   }

@@ -12,7 +12,19 @@
  */
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { availableParallelism, homedir } from 'node:os'
 import { basename, join } from 'node:path'
 import { appRoot } from '../../../paths'
@@ -112,7 +124,15 @@ export interface KeyInputs {
 /** The cache key: sha256 over every input, in a fixed order with labels. */
 export function cacheKey(k: KeyInputs): string {
   return sha256(
-    [`format ${BUILD_FORMAT}`, `version ${k.version}`, `identity ${k.identity}`, `fragment ${sha256(k.fragment)}`, `executor ${sha256(k.executor)}`, `init ${sha256(k.init)}`, `hmm-tests ${sha256(k.hmmTests)}`].join('\n'),
+    [
+      `format ${BUILD_FORMAT}`,
+      `version ${k.version}`,
+      `identity ${k.identity}`,
+      `fragment ${sha256(k.fragment)}`,
+      `executor ${sha256(k.executor)}`,
+      `init ${sha256(k.init)}`,
+      `hmm-tests ${sha256(k.hmmTests)}`,
+    ].join('\n'),
   )
 }
 
@@ -128,7 +148,11 @@ interface Source {
 function gitIdentity(tree: string): string | null {
   try {
     const head = execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const dirty = execFileSync('git', ['-C', tree, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 })
+    const dirty = execFileSync('git', ['-C', tree, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 << 20,
+    })
     return `git ${head} dirty ${sha256(dirty)}`
   } catch {
     return null
@@ -143,7 +167,8 @@ function resolveSource(opts: BuildOpts, cacheRoot: string): Source {
     } catch {
       throw new Error(`--kernel-tree ${opts.tree}: no such folder`)
     }
-    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'Kconfig'))) throw new Error(`--kernel-tree ${opts.tree}: not a kernel tree (no Makefile and Kconfig at its top)`)
+    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'Kconfig')))
+      throw new Error(`--kernel-tree ${opts.tree}: not a kernel tree (no Makefile and Kconfig at its top)`)
     return { tree, source: tree, identity: gitIdentity(tree) ?? `path ${tree}`, ready: true }
   }
   if (!existsSync(DEBIAN_TARBALL)) throw new Error(`${DEBIAN_TARBALL} is missing: sudo apt-get install linux-source-6.12 (or pass --kernel-tree DIR)`)
@@ -188,7 +213,11 @@ export function readBuildMeta(dir: string): BuildMeta | null {
 }
 
 /** Runs a command, condensing its output into progress lines; rejects with the output's tail on failure. */
-export function runLogged(cmd: string, args: string[], o: { cwd?: string; label: string; onProgress?: ((m: string) => void) | undefined; signal?: AbortSignal | undefined; every?: number; log?: string }): Promise<void> {
+export function runLogged(
+  cmd: string,
+  args: string[],
+  o: { cwd?: string; label: string; onProgress?: ((m: string) => void) | undefined; signal?: AbortSignal | undefined; every?: number; log?: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now()
     const child = spawn(cmd, args, { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
@@ -311,7 +340,13 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     // config: tinyconfig + fragment + olddefconfig, then option by option
     const tc = Date.now()
     const make = (args: string[], label: string, every?: number): Promise<void> =>
-      runLogged('make', ['-C', tree, `O=${obj}`, 'ARCH=x86_64', ...args], { label, onProgress, signal: opts.signal, log, ...(every !== undefined ? { every } : {}) })
+      runLogged('make', ['-C', tree, `O=${obj}`, 'ARCH=x86_64', ...args], {
+        label,
+        onProgress,
+        signal: opts.signal,
+        log,
+        ...(every !== undefined ? { every } : {}),
+      })
     onProgress?.(`configuring ${source} (${plan.version}) in ${obj}`)
     await make(['tinyconfig'], 'tinyconfig')
     const fragmentText = plan.inputs.fragment
@@ -322,13 +357,14 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     const checks = verifyConfig(fragment, parseDotConfig(dot), null)
     let options = checks
     if (checks.some((c) => !c.ok)) {
-      onProgress?.('some options did not land; reading the tree\'s Kconfig to say why')
+      onProgress?.("some options did not land; reading the tree's Kconfig to say why")
       options = verifyConfig(fragment, parseDotConfig(dot), kconfig)
     }
     const missing = options.filter((c) => !c.ok)
     for (const m of missing) onProgress?.(`${m.required ? 'MISSING' : 'missing (optional)'} ${m.name}=${m.want}: got ${m.got}; ${m.why ?? ''}`)
     const fatal = missing.filter((c) => c.required)
-    if (fatal.length) throw new Error(`the kernel config lacks what the oracle needs:\n${fatal.map((m) => `  ${m.name}=${m.want} (got ${m.got}): ${m.why ?? ''}`).join('\n')}`)
+    if (fatal.length)
+      throw new Error(`the kernel config lacks what the oracle needs:\n${fatal.map((m) => `  ${m.name}=${m.want} (got ${m.got}): ${m.why ?? ''}`).join('\n')}`)
     const configSec = (Date.now() - tc) / 1000
     // kernel
     const tk = Date.now()
@@ -349,7 +385,11 @@ export async function buildGuest(opts: BuildOpts): Promise<{ dir: string; meta: 
     const ht = join(tree, 'tools/testing/selftests/mm/hmm-tests.c')
     if (existsSync(ht)) {
       try {
-        await runLogged('cc', ['-static', '-O2', '-I', tree, '-isystem', join(tree, 'tools/include/uapi'), '-o', join(tmp, 'hmm-tests'), ht, '-lrt', '-lpthread', '-lm'], { label: 'hmm-tests', onProgress, signal: opts.signal, log })
+        await runLogged(
+          'cc',
+          ['-static', '-O2', '-I', tree, '-isystem', join(tree, 'tools/include/uapi'), '-o', join(tmp, 'hmm-tests'), ht, '-lrt', '-lpthread', '-lm'],
+          { label: 'hmm-tests', onProgress, signal: opts.signal, log },
+        )
         hmmTests = join(tmp, 'hmm-tests')
       } catch (e) {
         hmmTestsNote = `hmm-tests did not build: ${(e as Error).message.split('\n').slice(0, 6).join(' ')}`

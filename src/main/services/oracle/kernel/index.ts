@@ -153,10 +153,20 @@ function guestParts(k: KernelBuild | { bzImage: string }): GuestParts {
   const dir = 'dir' in k ? k.dir : join(k.bzImage, '..')
   const m = readBuildMeta(dir)
   if (!m) {
-    if (!('dir' in k)) throw new Error(`${k.bzImage}: a bare kernel image needs the guest's initramfs and probes: pass a kernel built by \`hmmlab oracle build\` (its folder holds bzImage, initramfs.cpio and build.json)`)
+    if (!('dir' in k))
+      throw new Error(
+        `${k.bzImage}: a bare kernel image needs the guest's initramfs and probes: pass a kernel built by \`hmmlab oracle build\` (its folder holds bzImage, initramfs.cpio and build.json)`,
+      )
     throw new Error(`${dir}: not a complete oracle build (build.json, bzImage, initramfs.cpio)`)
   }
-  return { bzImage: k.bzImage, initramfs: join(dir, 'initramfs.cpio'), probes: m.probes, release: m.release, configHash: m.configHash, features: { release: m.release, ...buildFeatures(m) } }
+  return {
+    bzImage: k.bzImage,
+    initramfs: join(dir, 'initramfs.cpio'),
+    probes: m.probes,
+    release: m.release,
+    configHash: m.configHash,
+    features: { release: m.release, ...buildFeatures(m) },
+  }
 }
 
 const CALIBRATE = ['hmm_dmirror0', 'hmm_dmirror1', 'hmm_dmirror2', 'hmm_dmirror3']
@@ -202,7 +212,12 @@ export async function runScenariosOnKernel(
         const records = readOut(boot.outDir, `${x.program.id}/steps.txt`)
         const trace = readOut(boot.outDir, `${x.program.id}/trace.txt`)
         if (records === null || trace === null) {
-          outcomes[x.i] = { ok: false, kind: 'guest_failed', message: `the guest left no results for ${req.scenario.name} (the executor stopped: ${lastLines(readOut(boot.outDir, 'executor.log') ?? '', 3)})`, consoleTail: boot.consoleTail }
+          outcomes[x.i] = {
+            ok: false,
+            kind: 'guest_failed',
+            message: `the guest left no results for ${req.scenario.name} (the executor stopped: ${lastLines(readOut(boot.outDir, 'executor.log') ?? '', 3)})`,
+            consoleTail: boot.consoleTail,
+          }
           continue
         }
         const stats = readOut(boot.outDir, `${x.program.id}/trace-stats.txt`) ?? ''
@@ -222,7 +237,12 @@ export async function runScenariosOnKernel(
           })
           outcomes[x.i] = { ok: true, side }
         } catch (e) {
-          outcomes[x.i] = { ok: false, kind: 'guest_failed', message: `the guest's results for ${req.scenario.name} could not be read: ${(e as Error).message}`, consoleTail: boot.consoleTail }
+          outcomes[x.i] = {
+            ok: false,
+            kind: 'guest_failed',
+            message: `the guest's results for ${req.scenario.name} could not be read: ${(e as Error).message}`,
+            consoleTail: boot.consoleTail,
+          }
         }
       }
     } finally {
@@ -241,7 +261,15 @@ export async function runHmmTests(opts: KernelRunOptions): Promise<{ accel: 'kvm
   const parts = guestParts(opts.kernel)
   const { accel } = await chooseAccel(opts.accel ?? 'auto', parts.bzImage, parts.initramfs, opts.onProgress)
   opts.onProgress?.(`booting for hmm-tests (${accel})`)
-  const boot = await bootGuest({ bzImage: parts.bzImage, initramfs: parts.initramfs, mode: 'hmmtests', input: '', accel, timeoutMs: opts.timeoutMs ?? 300_000, signal: opts.signal })
+  const boot = await bootGuest({
+    bzImage: parts.bzImage,
+    initramfs: parts.initramfs,
+    mode: 'hmmtests',
+    input: '',
+    accel,
+    timeoutMs: opts.timeoutMs ?? 300_000,
+    signal: opts.signal,
+  })
   try {
     if (!boot.ok) throw new Error(`hmm-tests guest failed: ${boot.message}\n${boot.consoleTail}`)
     const tap = readOut(boot.outDir, 'hmm-tests.tap')

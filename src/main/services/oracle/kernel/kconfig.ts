@@ -166,7 +166,9 @@ export function verifyConfig(fragment: FragmentOption[], dotConfig: Map<string, 
             if (v === 'n' && !e.includes('!' + s)) unmet.push(`CONFIG_${s} (depends on ${e})`)
           }
         }
-        why = unmet.length ? `unmet dependencies: ${[...new Set(unmet)].join(', ')}` : `set to ${got} by olddefconfig (a choice, a select or a default overrode it; see ${sym.file})`
+        why = unmet.length
+          ? `unmet dependencies: ${[...new Set(unmet)].join(', ')}`
+          : `set to ${got} by olddefconfig (a choice, a select or a default overrode it; see ${sym.file})`
       } else why = `set to ${got} by olddefconfig`
     }
     return { name: o.name, want: o.value, got, ok, required: REQUIRED_OPTIONS.has(o.name), why }

@@ -59,7 +59,9 @@ export function enumNames(enumDecl: string): string[] {
 export function measureRangeLayout(header: string, cc = 'cc'): RangeLayout {
   const { struct, enumDecl } = extractRangeDecls(header)
   const fields = ['mm', 'start', 'end', 'flags', 'event', 'owner']
-  for (const f of fields) if (!new RegExp(`\\b${f}\\s*;`).test(struct)) throw new Error(`struct mmu_notifier_range has no field "${f}" in this tree: the kprobe fetch arguments need updating`)
+  for (const f of fields)
+    if (!new RegExp(`\\b${f}\\s*;`).test(struct))
+      throw new Error(`struct mmu_notifier_range has no field "${f}" in this tree: the kprobe fetch arguments need updating`)
   const src = `#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,7 +84,15 @@ int main(void) {
     const outText = execFileSync(join(dir, 'o'), { encoding: 'utf8' })
     const n = outText.trim().split(/\s+/).map(Number)
     if (n[6] !== 4) throw new Error(`enum mmu_notifier_event is ${n[6]} bytes: the kprobe reads it as u32`)
-    return { mm: n[0] as number, start: n[1] as number, end: n[2] as number, flags: n[3] as number, event: n[4] as number, owner: n[5] as number, events: enumNames(enumDecl) }
+    return {
+      mm: n[0] as number,
+      start: n[1] as number,
+      end: n[2] as number,
+      flags: n[3] as number,
+      event: n[4] as number,
+      owner: n[5] as number,
+      events: enumNames(enumDecl),
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -98,9 +98,12 @@ export function mapDevices(sc: LoadedScenario): Map<string, DevInfo> {
   for (const d of specs) {
     if (out.has(d.name)) continue
     const mem = d.memory ?? 'private'
-    if ((d.kind ?? 'dmirror') !== 'dmirror') out.set(d.name, { guest: null, why: `device ${d.name} is a "gpu" (2 MiB fault chunks, huge device PTEs): the guest has only test_hmm's dmirror devices` })
-    else if (d.iommu !== undefined || d.ats) out.set(d.name, { guest: null, why: `device ${d.name} sits behind an IOMMU (SVA / ATS): test_hmm's dmirror has no IOMMU` })
-    else if (d.fault_chunk_pages !== undefined && d.fault_chunk_pages !== 64) out.set(d.name, { guest: null, why: `device ${d.name} faults ${d.fault_chunk_pages} pages at a time: test_hmm's dmirror_fault works in 64-page chunks` })
+    if ((d.kind ?? 'dmirror') !== 'dmirror')
+      out.set(d.name, { guest: null, why: `device ${d.name} is a "gpu" (2 MiB fault chunks, huge device PTEs): the guest has only test_hmm's dmirror devices` })
+    else if (d.iommu !== undefined || d.ats)
+      out.set(d.name, { guest: null, why: `device ${d.name} sits behind an IOMMU (SVA / ATS): test_hmm's dmirror has no IOMMU` })
+    else if (d.fault_chunk_pages !== undefined && d.fault_chunk_pages !== 64)
+      out.set(d.name, { guest: null, why: `device ${d.name} faults ${d.fault_chunk_pages} pages at a time: test_hmm's dmirror_fault works in 64-page chunks` })
     else {
       const g = free[mem].shift()
       out.set(d.name, g ? { guest: g, why: null } : { guest: null, why: `device ${d.name}: test_hmm has two ${mem} devices and the scenario asks for more` })
@@ -144,7 +147,8 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
     throw new Unexpressible({ index, line, op, why })
   }
   // the guest runs without swap: a scenario whose machine has some reclaims differently
-  if (sc.machine?.swap !== undefined && parseSize(sc.machine.swap) >= 4096) fail(0, 1, 'machine', `machine.swap: the guest has no swap device (anonymous pages are never swapped out there)`)
+  if (sc.machine?.swap !== undefined && parseSize(sc.machine.swap) >= 4096)
+    fail(0, 1, 'machine', `machine.swap: the guest has no swap device (anonymous pages are never swapped out there)`)
   const emit = (idx: number, task: string, op: string, args: Record<string, string | number | boolean | undefined>): void => {
     const kv = Object.entries(args)
       .filter(([, v]) => v !== undefined)
@@ -207,7 +211,11 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
     if (e.pagemap) out.lines.push(`part ${e.pagemap.task} pagemap`)
   }
 
-  const range = (b: { region: string; offset?: number | string | undefined; size?: number | string | undefined }): Record<string, string | number | undefined> => {
+  const range = (b: {
+    region: string
+    offset?: number | string | undefined
+    size?: number | string | undefined
+  }): Record<string, string | number | undefined> => {
     const len = pages(b.size)
     grow(len)
     return { region: b.region, off: pages(b.offset) ?? 0, len: len ?? -1 }
@@ -223,10 +231,10 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
       emit(idx, s.fork.task, 'fork', { child: s.fork.child })
     } else if ('exit' in s) emit(idx, s.exit.task, 'exit', {})
     else if ('oom_kill' in s) {
-      if (s.oom_kill.blocked !== undefined && parseDuration(s.oom_kill.blocked) > 0) fail(idx, line, op, 'oom_kill.blocked: the guest cannot hold a victim in an uninterruptible sleep')
+      if (s.oom_kill.blocked !== undefined && parseDuration(s.oom_kill.blocked) > 0)
+        fail(idx, line, op, 'oom_kill.blocked: the guest cannot hold a victim in an uninterruptible sleep')
       emit(idx, s.oom_kill.task, 'oom_kill', {})
-    }
-    else if ('open' in s) emit(idx, s.open.task, 'open', { fd: s.open.fd, path: guestDev(idx, line, op, s.open.device) })
+    } else if ('open' in s) emit(idx, s.open.task, 'open', { fd: s.open.fd, path: guestDev(idx, line, op, s.open.device) })
     else if ('close' in s) emit(idx, s.close.task, 'close', { fd: s.close.fd })
     else if ('mmap' in s) {
       const a = s.mmap
@@ -242,10 +250,10 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
     else if ('madvise' in s) {
       // the executor maps advice names to MADV_* itself and knows only these (an unknown one would
       // silently become MADV_COLLAPSE there)
-      if (!['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse'].includes(s.madvise.advice)) fail(idx, line, op, `madvise ${s.madvise.advice}: the executor has no such advice yet`)
+      if (!['dontneed', 'free', 'pageout', 'hugepage', 'nohugepage', 'collapse'].includes(s.madvise.advice))
+        fail(idx, line, op, `madvise ${s.madvise.advice}: the executor has no such advice yet`)
       emit(idx, s.madvise.task, 'madvise', { ...range(s.madvise), advice: s.madvise.advice })
-    }
-    else if ('thp_split' in s) emit(idx, s.thp_split.task, 'thp_split', range(s.thp_split))
+    } else if ('thp_split' in s) emit(idx, s.thp_split.task, 'thp_split', range(s.thp_split))
     else if ('reclaim' in s) emit(idx, s.reclaim.task, 'reclaim', range(s.reclaim))
     else if ('clear_refs' in s) emit(idx, s.clear_refs.task, 'clear_refs', range(s.clear_refs))
     else if ('mremap' in s) {
@@ -254,7 +262,12 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
       if (at !== undefined && at % 4096 !== 0) fail(idx, line, op, `mremap at ${a.at} is not page aligned`)
       emit(idx, a.task, 'mremap', { ...range(a), to: a.to_region, at, dontunmap: a.dontunmap })
     } else if ('mirror' in s || 'release_device_memory' in s || 'dmirror_flags' in s) {
-      const b = (s as unknown as Record<string, { task: string; fd?: string; device?: string; fail_alloc?: boolean }>)[op] as { task: string; fd?: string; device?: string; fail_alloc?: boolean }
+      const b = (s as unknown as Record<string, { task: string; fd?: string; device?: string; fail_alloc?: boolean }>)[op] as {
+        task: string
+        fd?: string
+        device?: string
+        fail_alloc?: boolean
+      }
       if (b.fd === undefined) fail(idx, line, op, 'a driver call without a file: test_hmm is reached only through an open /dev/hmm_dmirrorN')
       if (b.device !== undefined) guestDev(idx, line, op, b.device)
       if ('dmirror_flags' in s && features && !features.dmirrorFlags)
@@ -265,8 +278,21 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
           `HMM_DMIRROR_FLAGS: the guest kernel ${features.release} has no such ioctl (its lib/test_hmm_uapi.h defines none: it came after 6.12, and 6.12's dmirror_fops_unlocked_ioctl answers an unknown command with -EINVAL); build the guest from a tree that has it with --kernel-tree DIR`,
         )
       emit(idx, b.task, op, { fd: b.fd, fail_alloc: 'dmirror_flags' in s ? s.dmirror_flags.fail_alloc : undefined })
-    } else if ('device_read' in s || 'device_write' in s || 'migrate_to_device' in s || 'migrate_to_system' in s || 'snapshot' in s || 'exclusive' in s || 'check_exclusive' in s) {
-      const b = (s as unknown as Record<string, { task: string; fd?: string; device?: string; region: string; offset?: number | string; size?: number | string; into?: string; pattern?: PatternT }>)[op] as {
+    } else if (
+      'device_read' in s ||
+      'device_write' in s ||
+      'migrate_to_device' in s ||
+      'migrate_to_system' in s ||
+      'snapshot' in s ||
+      'exclusive' in s ||
+      'check_exclusive' in s
+    ) {
+      const b = (
+        s as unknown as Record<
+          string,
+          { task: string; fd?: string; device?: string; region: string; offset?: number | string; size?: number | string; into?: string; pattern?: PatternT }
+        >
+      )[op] as {
         task: string
         fd?: string
         device?: string
@@ -283,7 +309,11 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
     } else if ('user_buffer' in s) {
       const n = pages(s.user_buffer.size) ?? 0
       out.buffers.add(s.user_buffer.name)
-      emit(idx, '-', 'user_buffer', { name: s.user_buffer.name, pages: n < 0 ? Math.ceil(parseSize(s.user_buffer.size) / 4096) : n, pat: patternArg(s.user_buffer.pattern, round) })
+      emit(idx, '-', 'user_buffer', {
+        name: s.user_buffer.name,
+        pages: n < 0 ? Math.ceil(parseSize(s.user_buffer.size) / 4096) : n,
+        pat: patternArg(s.user_buffer.pattern, round),
+      })
     } else if ('nr_hugepages' in s) emit(idx, '-', 'nr_hugepages', { n: s.nr_hugepages })
     else if ('sleep' in s) emit(idx, '-', 'sleep', { ns: parseDuration(s.sleep) })
     else if ('open_tmpfile' in s) {
@@ -295,10 +325,17 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
       const len = pages(a.size)
       grow(len)
       if ('pread' in s) out.buffers.add(s.pread.into)
-      emit(idx, a.task, op, { fd: a.fd, off: pages(a.offset) ?? 0, len: len ?? -1, pat: 'pwrite' in s ? patternArg(s.pwrite.pattern, round) : undefined, into: 'pread' in s ? s.pread.into : undefined })
+      emit(idx, a.task, op, {
+        fd: a.fd,
+        off: pages(a.offset) ?? 0,
+        len: len ?? -1,
+        pat: 'pwrite' in s ? patternArg(s.pwrite.pattern, round) : undefined,
+        into: 'pread' in s ? s.pread.into : undefined,
+      })
     } else if ('gup' in s) {
       const a = s.gup
-      if (a.hold !== undefined) fail(idx, line, op, 'gup.hold: gup_test releases its references at the end of each ioctl; references held across steps are not expressible')
+      if (a.hold !== undefined)
+        fail(idx, line, op, 'gup.hold: gup_test releases its references at the end of each ioctl; references held across steps are not expressible')
       emit(idx, a.task, 'gup', { ...range(a), write: a.write ?? true, fast: a.fast ?? false, pin: a.pin ?? false, longterm: a.longterm ?? false })
     } else fail(idx, line, op, `the executor has no "${op}" step`)
   }

@@ -5,7 +5,21 @@
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+  ftruncateSync,
+  statSync,
+} from 'node:fs'
 import { dirname, resolve as resolvePath, sep } from 'node:path'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -138,7 +152,12 @@ export async function bootGuest(o: BootOptions): Promise<BootResult> {
 let kvmVerdict: { accel: Accel; why: string } | null = null
 
 /** "auto": KVM if a probe guest boots under it (checked once per process), else TCG; says why. */
-export async function chooseAccel(want: 'auto' | Accel, bzImage: string, initramfs: string, onProgress?: (m: string) => void): Promise<{ accel: Accel; why: string }> {
+export async function chooseAccel(
+  want: 'auto' | Accel,
+  bzImage: string,
+  initramfs: string,
+  onProgress?: (m: string) => void,
+): Promise<{ accel: Accel; why: string }> {
   if (want !== 'auto') return { accel: want, why: `asked for ${want}` }
   if (kvmVerdict) return kvmVerdict
   try {
@@ -150,13 +169,18 @@ export async function chooseAccel(want: 'auto' | Accel, bzImage: string, initram
   onProgress?.('trying KVM with a probe boot')
   const r = await bootGuest({ bzImage, initramfs, mode: 'probe', input: '', accel: 'kvm', timeoutMs: 30_000, outputBytes: 8 << 20 })
   r.cleanup()
-  kvmVerdict = r.ok ? { accel: 'kvm', why: 'KVM booted the probe guest' } : { accel: 'tcg', why: `KVM cannot run this kernel here (${r.message}; ${lastLine(r.consoleTail)}): TCG` }
+  kvmVerdict = r.ok
+    ? { accel: 'kvm', why: 'KVM booted the probe guest' }
+    : { accel: 'tcg', why: `KVM cannot run this kernel here (${r.message}; ${lastLine(r.consoleTail)}): TCG` }
   onProgress?.(`accelerator: ${kvmVerdict.accel} (${kvmVerdict.why})`)
   return kvmVerdict
 }
 
 function lastLine(s: string): string {
-  const l = s.trim().split('\n').filter((x) => x.trim() !== '')
+  const l = s
+    .trim()
+    .split('\n')
+    .filter((x) => x.trim() !== '')
   return (l[l.length - 1] ?? '').slice(0, 160)
 }
 
@@ -185,7 +209,9 @@ export function checkBzImage(file: string): void {
   const elf = n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
   if (elf) throw new Error(`${file}: an ELF file (vmlinux?), not a bzImage: pass arch/x86/boot/bzImage of the build`)
   if (n < head.length || head.readUInt16LE(0x1fe) !== 0xaa55 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') {
-    throw new Error(`${file}: not an x86 bzImage (no boot_flag 0xAA55 at 0x1FE and "HdrS" header at 0x202 of arch/x86/boot/header.S${n < head.length ? `; the file has only ${n} bytes` : ''})`)
+    throw new Error(
+      `${file}: not an x86 bzImage (no boot_flag 0xAA55 at 0x1FE and "HdrS" header at 0x202 of arch/x86/boot/header.S${n < head.length ? `; the file has only ${n} bytes` : ''})`,
+    )
   }
   if ((head.readUInt8(0x211) & 1) === 0) throw new Error(`${file}: a zImage loaded low (loadflags without LOADED_HIGH), not a bzImage`)
 }
@@ -226,7 +252,10 @@ export function whichAll(cmds: readonly string[], pathEnv = process.env.PATH ?? 
 }
 
 export function checkTools(pathEnv = process.env.PATH ?? '', needDebianSource = true): { ok: true } | { ok: false; missing: string[]; install: string } {
-  const found = whichAll(HOST_TOOLS.map((t) => t.cmd), pathEnv)
+  const found = whichAll(
+    HOST_TOOLS.map((t) => t.cmd),
+    pathEnv,
+  )
   const missing = HOST_TOOLS.filter((t) => !found.has(t.cmd))
   const extra: string[] = []
   // libelf-dev and libssl-dev: headers the kernel build needs (objtool, certs)
@@ -238,7 +267,11 @@ export function checkTools(pathEnv = process.env.PATH ?? '', needDebianSource = 
   if (needDebianSource && !existsSync('/usr/src/linux-source-6.12.tar.xz')) extra.push('linux-source-6.12')
   if (missing.length === 0 && extra.length === 0) return { ok: true }
   const pkgs = [...new Set([...missing.map((t) => t.pkg), ...extra])]
-  return { ok: false, missing: [...missing.map((t) => `${t.cmd} (${t.pkg})`), ...extra.map((p) => `${p} (package)`)], install: `sudo apt-get install -y ${pkgs.join(' ')}` }
+  return {
+    ok: false,
+    missing: [...missing.map((t) => `${t.cmd} (${t.pkg})`), ...extra.map((p) => `${p} (package)`)],
+    install: `sudo apt-get install -y ${pkgs.join(' ')}`,
+  }
 }
 
 /** Reads a file of the guest's output, or null. */

@@ -5,7 +5,16 @@
  * opener's mm), addresses become (region, page offset) with the task's regions around the step,
  * owner pointers become device names (learned by a calibration MIGRATE per device at boot).
  */
-import { MMU_NOTIFY_EVENTS, ORACLE_FORMAT, OracleSideSchema, type OracleInvalidation, type OracleSide, type OracleStep, type PagemapSummary, type RegionSlice } from '../../../../shared/oracle'
+import {
+  MMU_NOTIFY_EVENTS,
+  ORACLE_FORMAT,
+  OracleSideSchema,
+  type OracleInvalidation,
+  type OracleSide,
+  type OracleStep,
+  type PagemapSummary,
+  type RegionSlice,
+} from '../../../../shared/oracle'
 import { cutPages } from '../regions'
 import type { CompiledProgram } from './program'
 
@@ -69,7 +78,19 @@ const num = (s: string | undefined): number | null => (s === undefined || s === 
 
 /** Parses the executor's steps.txt (format in oracle/guest/executor.c). */
 export function parseRecords(text: string): StepRecords {
-  const r: StepRecords = { ret: new Map(), pids: new Map(), regions: [], listed: [], pagemap: new Map(), pagemapTask: new Map(), status: new Map(), snapshot: new Map(), data: new Map(), notes: [], forks: [] }
+  const r: StepRecords = {
+    ret: new Map(),
+    pids: new Map(),
+    regions: [],
+    listed: [],
+    pagemap: new Map(),
+    pagemapTask: new Map(),
+    status: new Map(),
+    snapshot: new Map(),
+    data: new Map(),
+    notes: [],
+    forks: [],
+  }
   for (const line of text.split('\n')) {
     if (line === '') continue
     const p = line.split(' ')
@@ -87,12 +108,28 @@ export function parseRecords(text: string): StepRecords {
         r.listed.push({ index: idx, task: p[2] as string })
         break
       case 'G':
-        if (p.length !== 7 || !/^[0-9a-f]+$/.test(p[4] ?? '') || !/^\d+$/.test(p[5] ?? '') || !/^\d+$/.test(p[6] ?? '')) throw new Error(`steps.txt: malformed region record "${line}" (expected G idx task region hexaddr pages seq)`)
-        r.regions.push({ index: idx, task: p[2] as string, region: p[3] as string, addr: BigInt('0x' + (p[4] as string)), pages: Number(p[5]), seq: Number(p[6]) })
+        if (p.length !== 7 || !/^[0-9a-f]+$/.test(p[4] ?? '') || !/^\d+$/.test(p[5] ?? '') || !/^\d+$/.test(p[6] ?? ''))
+          throw new Error(`steps.txt: malformed region record "${line}" (expected G idx task region hexaddr pages seq)`)
+        r.regions.push({
+          index: idx,
+          task: p[2] as string,
+          region: p[3] as string,
+          addr: BigInt('0x' + (p[4] as string)),
+          pages: Number(p[5]),
+          seq: Number(p[6]),
+        })
         break
       case 'M': {
         const list = r.pagemap.get(idx) ?? []
-        list.push({ region: p[3] as string, pages: Number(p[4]), present: Number(p[5]), swapped: Number(p[6]), exclusive: Number(p[7]), soft_dirty: Number(p[8]), zero_page: num(p[9]) })
+        list.push({
+          region: p[3] as string,
+          pages: Number(p[4]),
+          present: Number(p[5]),
+          swapped: Number(p[6]),
+          exclusive: Number(p[7]),
+          soft_dirty: Number(p[8]),
+          zero_page: num(p[9]),
+        })
         r.pagemap.set(idx, list)
         r.pagemapTask.set(idx, p[2] as string)
         break
