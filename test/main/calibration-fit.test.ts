@@ -42,7 +42,12 @@ const TRUTH = {
 const FLUSH = 3300
 const VMAS = 20
 
-/** bench → [sizes, slope, intercept] as the kernel paths above would produce them. */
+/**
+ * bench → [sizes, slope, intercept] as the kernel paths above would produce them, charged the way
+ * the simulator charges them: a THP fault allocates the PTE table it deposits (pt_alloc), DONTNEED
+ * frees the tables it empties (PT_RECLAIM, pt_free per 512 pages), munmap of one page per 2 MiB is
+ * munmap_pte + pt_free per block.
+ */
 function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
   const pages = [2048, 4096, 8192, 16384]
   const pmds = [32, 64, 128, 256]
@@ -51,10 +56,10 @@ function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
     fault_anon: [pages, t.cpu_fault + t.pt_alloc / 512, 0],
     fault_zero: [pages, t.cpu_zero_fault + t.pt_alloc / 512, 0],
     fault_sparse: [pmds, t.cpu_fault + t.pt_alloc / 512 + t.pt_alloc, 0],
-    fault_thp: [[8, 16, 32, 64], t.cpu_thp_fault, 0],
+    fault_thp: [[8, 16, 32, 64], t.cpu_thp_fault + t.pt_alloc, 0],
     cow: [pages, t.cpu_cow_copy, 0],
-    dontneed: [pages, t.zap_pte, t.syscall + FLUSH + t.dontneed_base],
-    munmap_sparse: [pmds, t.zap_pte + t.pt_free, t.syscall + FLUSH + t.munmap_base],
+    dontneed: [pages, t.zap_pte + t.pt_free / 512, t.syscall + FLUSH + t.dontneed_base],
+    munmap_sparse: [pmds, t.munmap_pte + t.pt_free, t.syscall + FLUSH + t.munmap_base],
     munmap: [pages, t.munmap_pte + t.pt_free / 512, t.syscall + FLUSH + t.munmap_base],
     exit: [pages, t.exit_pte + t.pt_free / 512, t.exit_base],
     mprotect: [pages, t.mprotect_pte, t.syscall + FLUSH + t.mprotect_base],

@@ -175,25 +175,35 @@ export function deriveParams(
       ['fault_zero'],
       'slope of dense read faults (do_anonymous_page maps the zero page) − pt_alloc/512',
     )
+  // a THP fault also allocates the PTE table it deposits (__do_huge_pmd_anonymous_page →
+  // pte_alloc_one, pgtable_trans_huge_deposit), which the simulator charges as pt_alloc
   if (has('fault_thp'))
     put(
       'cpu_thp_fault',
-      slope('fault_thp'),
+      slope('fault_thp') - ptAlloc,
       ['fault_thp'],
-      'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB)',
+      'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB) − pt_alloc (the deposited PTE table)',
     )
   if (has('cow')) put('cpu_cow_copy', slope('cow'), ['cow'], 'slope of parent writes to pages a child still maps (wp_page_copy: allocate + copy 4 KiB)')
-  // zap: DONTNEED frees pages but keeps the tables; munmap of one page per 2 MiB frees a table per page
-  if (has('dontneed')) put('zap_pte', slope('dontneed'), ['dontneed'], 'slope of MADV_DONTNEED of written pages (zap_pte_range + freeing the folios)')
-  const zap = out.zap_pte?.value ?? 0
-  if (has('munmap_sparse', 'dontneed'))
+  // a PTE table's free: munmap of one written page per 2 MiB (a table freed per page) against dense
+  // munmap (a table per 512 pages): s_sparse − s_dense = pt_free × (1 − 1/512)
+  if (has('munmap_sparse', 'munmap'))
     put(
       'pt_free',
-      slope('munmap_sparse') - zap,
-      ['munmap_sparse', 'dontneed'],
-      'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − zap_pte',
+      (slope('munmap_sparse') - slope('munmap')) / (1 - 1 / PTRS),
+      ['munmap_sparse', 'munmap'],
+      'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − slope of dense munmap, over 1 − 1/512',
     )
   const ptFree = out.pt_free?.value ?? 0
+  // DONTNEED frees the pages, and with CONFIG_PT_RECLAIM (v6.13) the PTE tables it emptied whole
+  // (zap_page_range_single_batched → try_to_free_pte); the simulator charges those as pt_free
+  if (has('dontneed'))
+    put(
+      'zap_pte',
+      slope('dontneed') - ptFree / PTRS,
+      ['dontneed'],
+      'slope of MADV_DONTNEED of written pages (zap_pte_range + freeing the folios) − pt_free/512 (PT_RECLAIM frees the emptied tables)',
+    )
   if (has('dontneed'))
     put('dontneed_base', icpt('dontneed') - syscall - defaults.cpu_full_flush, ['dontneed'], 'intercept of MADV_DONTNEED − syscall − cpu_full_flush')
   if (has('munmap'))
