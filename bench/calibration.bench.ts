@@ -129,7 +129,9 @@ async function main(): Promise<void> {
     row(phase, real, b, a)
   }
   if (uncounted.length > 0) {
-    process.stdout.write('\n  not counted: the same calls on PTEs a fork write-protected (same kernel work; about half the time on a PVM guest)\n')
+    process.stdout.write(
+      '\n  not counted: the same calls on the forked buffer (same kernel work per PTE; cheaper on the lab VM (a PVM guest), docs/calibration.md)\n',
+    )
     for (const u of uncounted) row(...u)
   }
   const thp = raw.info.get('thp_obtained')

@@ -629,8 +629,8 @@ static int run_bench(size_t pages)
 		bench_phase("dontneed", pages, rep, m_dontneed(pages));
 		/* the same on p, whose PTEs the fork above write-protected (copy_present_ptes →
 		 * wrprotect_ptes) and whose child has exited: the kernel walks the same PTEs and frees
-		 * the same folios, yet on the lab's PVM guest this measures about half; the simulator
-		 * charges both alike. Printed beside the others, not counted (docs/calibration.md) */
+		 * the same folios, yet on the lab's PVM guest this has measured up to half as much
+		 * (docs/calibration.md); the simulator charges both alike. Printed, not counted */
 		t0 = tcpu();
 		mprotect(p, len, PROT_READ);
 		bench_phase("mprotect_forked", pages, rep, tcpu() - t0);
