@@ -49,6 +49,22 @@ export const CostsProvenance = z
 export type CostsProvenance = z.infer<typeof CostsProvenance>
 export const DEFAULT_COSTS: CostsProvenance = { source: 'default' }
 
+/**
+ * One part of a simulated machine and where it came from when "simulate this machine" replaced the
+ * scenario's: `probe` (this machine), `scenario` (kept from the scenario: the probe does not say,
+ * or a test_hmm device the kernel has) or `removed` (the scenario's, and this machine lacks it).
+ */
+export const MachinePart = z
+  .object({
+    /** `iommus`, `devices.gpu0`, `cpus`, `patches`, `swap`. */
+    part: z.string(),
+    from: z.enum(['probe', 'scenario', 'removed']),
+    /** In words: what it is now and why. */
+    detail: z.string(),
+  })
+  .strict()
+export type MachinePart = z.infer<typeof MachinePart>
+
 export const RecordMeta = z.object({
   scenario: z.object({
     name: z.string(),
@@ -65,6 +81,8 @@ export const RecordMeta = z.object({
   parameters: z.record(z.string(), ParamValue),
   /** Set when the scenario's `machine:` was replaced by a probed one: where it came from. */
   machine: z.string().optional(),
+  /** With `machine`: which parts of the machine came from the probe and which from the scenario (src/shared/simulate-machine.ts). */
+  machineParts: z.array(MachinePart).optional(),
   versions: z.object({ hmmlab: z.string(), node: z.string().optional() }),
   costs: CostsProvenance,
 })
