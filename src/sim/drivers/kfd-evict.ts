@@ -83,7 +83,7 @@ export class KfdEviction {
 }
 
 /** The eviction state of a driver object (created on the first userptr / SVM range). */
-export function kfdEviction(obj: DriverObj): KfdEviction {
+function kfdEviction(obj: DriverObj): KfdEviction {
   if (!obj.kfd) obj.kfd = new KfdEviction(obj)
   return obj.kfd
 }
@@ -160,7 +160,7 @@ function* validate(w: Kernel, obj: DriverObj, r: KfdRange, path: CallPath): Proc
  * process's queues (returns its cost, spent inside the interval callback) and queues the restore
  * worker.
  */
-export function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange, r: NotifierRange): number {
+function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange, r: NotifierRange): number {
   const k = obj.kfd
   if (!k || k.cancelled || obj.mmDead || b.freed) return 0
   // the process's own migration to its device's memory does not evict

@@ -35,9 +35,6 @@ interface QEvent {
   c: number
 }
 
-/** Raised when a scenario asks the engine to do something impossible (never on model bugs). */
-export class EngineLimitError extends Error {}
-
 /** The event queue and clock. */
 export class Engine {
   /** Current simulated time, integer nanoseconds. */

@@ -275,7 +275,7 @@ function* faultInvalidation(
  * reference, folio_ref_add(HPAGE_PMD_NR - 1)), the folio itself stays whole and shared with the
  * other mappers. The deposited PTE table becomes the PTE table.
  */
-export function splitPmdMapping(w: Kernel, mm: MmStruct, hb: number): void {
+function splitPmdMapping(w: Kernel, mm: MmStruct, hb: number): void {
   const f = mm.pt.get(hb)
   const pfn = mm.pt.pfn(hb)
   if (f & PTE_ZERO) {
@@ -464,7 +464,7 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
 }
 
 /** fault_around_bytes (mm/memory.c): 64 KiB, 16 pages. */
-export const FAULT_AROUND_PAGES = 16
+const FAULT_AROUND_PAGES = 16
 
 /**
  * do_fault_around → filemap_map_pages: before a read fault on a page-cache backed VMA is handled,

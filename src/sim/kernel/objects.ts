@@ -11,7 +11,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { FileOperations, NotifierRange } from './types'
 
-export { PROT_READ, PROT_WRITE, PROT_EXEC, type NotifyEvent, type NotifierRange } from './types'
+export { PROT_READ, PROT_WRITE, type NotifyEvent, type NotifierRange } from './types'
 
 /** Bytes the ledger charges for kernel structures (x86-64, order of magnitude of slab sizes). */
 export const SIZEOF = {

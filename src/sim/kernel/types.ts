@@ -7,9 +7,6 @@ import type { CallPath, MemoryGrowth, MemorySample } from '../ledger/ledger'
 import type { Proc } from '../engine/engine'
 import type { Kernel } from './context'
 import type { File, MmStruct } from './objects'
-import type { Mechanism } from '../devices/iommu'
-
-export type { Mechanism }
 
 export const PROT_READ = 1
 export const PROT_WRITE = 2

@@ -44,7 +44,7 @@ import type { CallPath } from '../ledger/ledger'
 import { kfdCancel, kfdFreeUserptrs } from '../drivers/kfd-evict'
 
 /** The patch that moves the dequeue from kfd_process_wq_release to the notifier release. */
-export const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
+const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
 
 /** kfd_process_wq: release works queued and not finished (kfd_process_destroy_wq drains them). */
 const kfdProcessWq = new WeakMap<Kernel, { pending: number; idle: WaitQueue }>()
