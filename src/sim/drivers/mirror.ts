@@ -24,11 +24,15 @@ export class DevmemOps implements DevPagemapOps {
 
   /** dmirror_devmem_fault: dmirror_devmem_fault_alloc_and_copy erases the pages it copied back. */
   migrate_to_ram(mm: MmStruct, page: number, n: number): void {
-    for (const m of this.mirrors) if (m.mm === mm) m.dropDevicePage(page, n)
+    this.forget(mm, page, n)
   }
 
   /** dmirror_devmem_free: the device page is gone; no mirror of the device may map it. */
   page_free(mm: MmStruct, page: number, n: number): void {
+    this.forget(mm, page, n)
+  }
+
+  private forget(mm: MmStruct, page: number, n: number): void {
     for (const m of this.mirrors) if (m.mm === mm) m.dropDevicePage(page, n)
   }
 }
