@@ -78,16 +78,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        const others = sharers(w, mm, hb, pfn)
-        if (others.length > 0) {
-          yield* migrateSharedToRam(w, mm, hb, 9, f, pfn, others, p)
-          continue // the fault again, on the page now in RAM (a write goes on to COW it)
-        }
-        const vv = v
-        yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () =>
-          migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner),
-        )
-        pg = hb + HPAGE_PMD_NR
+        if (yield* devicePrivateFault(w, mm, v, hb, 9, f, pfn, write, devOwner, p)) pg = hb + HPAGE_PMD_NR
         continue
       }
       if (f & PTE_EXCL) {
@@ -190,14 +181,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        const others = sharers(w, mm, pg, pfn)
-        if (others.length > 0) {
-          yield* migrateSharedToRam(w, mm, pg, 0, f, pfn, others, p)
-          continue // the fault again, on the page now in RAM (a write goes on to COW it)
-        }
-        const vv = v
-        yield* faultInvalidation(w, mm, pg, pg + 1, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, pg, 0, f, pfn, write, devOwner))
-        pg++
+        if (yield* devicePrivateFault(w, mm, v, pg, 0, f, pfn, write, devOwner, p)) pg++
         continue
       }
       if (f & PTE_EXCL) {
@@ -242,6 +226,34 @@ function cancelLazyfree(w: Kernel, mm: MmStruct, start: number, end: number): vo
   mm.pt.forEach(start, end, (_pg, f, pfn) => {
     if (f & PTE_PRESENT && !(f & PTE_ZERO) && (lf[pfn] as number) === LAZYFREE_CLEAN) lf[pfn] = LAZYFREE_DIRTY
   })
+}
+
+/**
+ * do_swap_page on a device-private entry (order 0) or PMD (order 9) at `page`: the device's
+ * migrate_to_ram under a MIGRATE range with the device as owner. Returns false when the page was
+ * shared with other address spaces (migrateSharedToRam): the caller faults the same page again,
+ * now in RAM (a write goes on to COW it); true when the fault is done with it.
+ */
+function* devicePrivateFault(
+  w: Kernel,
+  mm: MmStruct,
+  v: Vma,
+  page: number,
+  order: 0 | 9,
+  f: number,
+  pfn: number,
+  write: boolean,
+  devOwner: number,
+  p: CallPath,
+): Proc<boolean> {
+  const others = sharers(w, mm, page, pfn)
+  if (others.length > 0) {
+    yield* migrateSharedToRam(w, mm, page, order, f, pfn, others, p)
+    return false
+  }
+  const owner = (w.frames.dev[pfn] as number) - 1
+  yield* faultInvalidation(w, mm, page, page + (1 << order), 'MIGRATE', owner, p, () => migrateToRam(w, mm, v, page, order, f, pfn, write, devOwner))
+  return true
 }
 
 /** A device-private entry the access cannot use where it is: the CPU, another device, or a write to a read-only one. */
@@ -508,30 +520,42 @@ export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, en
  * own CLEAR over the 2 MiB block (nested in the outer one) before the PTEs are changed. `body`
  * runs after those splits.
  */
-export function* invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
-  const r = { mm, start, end, event, blockable: true, owner: -1 }
-  yield* invalidateRangeStart(w, r, path)
-  for (const edge of [start, end]) {
-    const off = edge & (HPAGE_PMD_NR - 1)
-    if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
-    const hb = edge - off
-    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
-      splitLeaf(w, mm, hb)
-      return HPAGE_PMD_NR * w.costs.pte_op
-    })
-  }
-  const c = body()
-  yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
-  const tlb = cpuTlbFlushCost(w.costs, end - start)
-  yield* invalidateRangeEnd(w, r, path)
-  if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path })
-  yield sleep(c + tlb)
+export function invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  return invalidation(w, mm, start, end, event, path, true, body)
 }
 
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
-export function* invalidated(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+export function invalidated(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  return invalidation(w, mm, start, end, event, path, false, body)
+}
+
+/**
+ * The bracket both run: invalidate_range_start, the THP splits at the edges when `splitEdges`,
+ * `body` (its CPU cost), the secondary TLBs, invalidate_range_end, the `range_end` hook, then the
+ * body's and the CPU TLB flush's time.
+ */
+function* invalidation(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  event: NotifyEvent,
+  path: CallPath,
+  splitEdges: boolean,
+  body: () => number,
+): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
   yield* invalidateRangeStart(w, r, path)
+  if (splitEdges)
+    for (const edge of [start, end]) {
+      const off = edge & (HPAGE_PMD_NR - 1)
+      if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
+      const hb = edge - off
+      yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
+        splitLeaf(w, mm, hb)
+        return HPAGE_PMD_NR * w.costs.pte_op
+      })
+    }
   const c = body()
   yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
   const tlb = cpuTlbFlushCost(w.costs, end - start)
