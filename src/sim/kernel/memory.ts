@@ -10,6 +10,7 @@ import type { Kernel } from './context'
 import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EFAULT } from './errno'
 import { PROT_WRITE, Vma, type MmStruct, type NotifyEvent } from './objects'
+import type { DevPagemap } from './types'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { LAZYFREE_CLEAN, LAZYFREE_DIRTY, ZERO_PFN } from './frames'
 import { doSwapPage, swapRead } from './swap'
@@ -353,8 +354,9 @@ function hbFits(v: Vma, pg: number): boolean {
 }
 
 /**
- * A CPU fault on a device-private entry (the pgmap's migrate_to_ram): copies the page (order 0) or
- * the THP folio (order 9) back to system memory and drops it from the mirrors. Returns the cost.
+ * A CPU fault on a device-private entry (do_swap_page → the pgmap's migrate_to_ram): copies the
+ * page (order 0) or the THP folio (order 9) back to system memory and tells the device's driver
+ * (`ops.migrate_to_ram`), which drops its device entries. Returns the cost.
  */
 function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 9, f: number, pfn: number, write: boolean, devOwner: number): number {
   const fr = w.frames
@@ -362,8 +364,9 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   const pages = 1 << order
   const np = fr.alloc(order, mm.owner)
   fr.copy(np, pfn)
+  const pgmap = pgmapOf(w, pfn)
   fr.put(pfn, mm.owner, heirOwner(mm))
-  for (const m of mm.mirrors) m.dropDevicePage(page, pages)
+  pgmap?.ops.migrate_to_ram(mm, page, pages)
   // the copy back is exclusive to this mm: a write fault leaves it writable (do_wp_page reuse)
   const flags = PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0)
   if (order === 9) mm.pt.setHuge(page, flags, np)
@@ -371,6 +374,11 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   w.count('migrate_to_ram')
   mm.min_flt++
   return w.costs.migrate_page * pages
+}
+
+/** The device memory frame `pfn` belongs to (page->pgmap), or undefined for system memory. */
+function pgmapOf(w: Kernel, pfn: number): DevPagemap | undefined {
+  return w.pgmaps[(w.frames.dev[pfn] as number) - 1]
 }
 
 /**
@@ -405,6 +413,7 @@ function sharers(w: Kernel, mm: MmStruct, page: number, pfn: number): MmStruct[]
 function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9, f: number, pfn: number, others: MmStruct[], path: CallPath): Proc<void> {
   const fr = w.frames
   const n = 1 << order
+  const pgmap = pgmapOf(w, pfn)
   const r = { mm, start: page, end: page + n, event: 'MIGRATE' as const, blockable: true, owner: (fr.dev[pfn] as number) - 1 }
   yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   const np = fr.alloc(order, mm.owner)
@@ -414,7 +423,7 @@ function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9
     if (order === 9) o.pt.setHuge(page, flags, np)
     else o.pt.set(page, flags, np)
     fr.put(pfn, o.owner, heirOwner(o))
-    for (const m of o.mirrors) m.dropDevicePage(page, n)
+    pgmap?.ops.migrate_to_ram(o, page, n)
   }
   const walk = [mm, ...others].sort((a, b) => w.mms.indexOf(a) - w.mms.indexOf(b))
   let mapped = others.length

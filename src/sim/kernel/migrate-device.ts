@@ -75,6 +75,8 @@ export function* migrateDeviceToRam(
   }
   // migrate_vma_setup: one MIGRATE over the range, the device as owner; by pfn, CLEAR per folio
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
+  // the device page is put once copied: free_zone_device_folio calls the driver's page_free
+  const pgmap = w.pgmaps[dev]
   if (!byPfn) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
   let rp: { mm: MmStruct; start: number; end: number; event: 'CLEAR'; blockable: boolean; owner: number } | null = null
@@ -95,7 +97,7 @@ export function* migrateDeviceToRam(
       const fl = mm.pt.get(pg)
       splitHugeByCopy(w, mm, pg, old)
       mm.pt.update(pg, pg + HPAGE_PMD_NR, () => PTE_PRESENT | (fl & PTE_WRITE))
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      pgmap?.ops.page_free(mm, pg, HPAGE_PMD_NR)
       n += HPAGE_PMD_NR
       continue
     }
@@ -105,7 +107,7 @@ export function* migrateDeviceToRam(
       w.frames.copy(np, old)
       w.frames.put(old, mm.owner, heirOwner(mm))
       mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      pgmap?.ops.page_free(mm, pg, HPAGE_PMD_NR)
       n += HPAGE_PMD_NR
       continue
     }
@@ -114,7 +116,7 @@ export function* migrateDeviceToRam(
     w.frames.copy(np, old)
     w.frames.put(old, mm.owner, heirOwner(mm))
     mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-    for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 1)
+    pgmap?.ops.page_free(mm, pg, 1)
   }
   if (rp) yield* invalidateRangeEnd(w, rp, path)
   if (!byPfn) yield* invalidateRangeEnd(w, r, path)
