@@ -306,6 +306,30 @@ describe('item 3: which invalidations fire, and how many', () => {
     expect(r.of('munmap')).toEqual(['CLEAR h[0,512)', 'UNMAP h[256,512)'])
   })
 
+  it('mremap of a PMD-mapped THP to an address at another offset in its 2 MiB: the PMD split CLEAR inside the UNMAP (move_page_tables → split_huge_pmd)', () => {
+    const r = run(`
+  - mmap: { task: A, region: h, size: 2M, at: 8G, huge: true }
+  - write_data: { task: A, region: h, pattern: index }
+  - mremap: { task: A, region: h, at: ${9 * 2 ** 30 + 512 * 1024}, to_region: moved }
+  - expect: { memory: { task: A, region: moved, pattern: index } }
+  - mmap: { task: A, region: k, size: 2M, at: 10G, huge: true }
+  - write_data: { task: A, region: k, pattern: index }
+  - mremap: { task: A, region: k, at: ${11 * 2 ** 30 + 512 * 1024}, to_region: kept, dontunmap: true }
+  - mmap: { task: A, region: aligned, size: 2M, at: 12G, huge: true }
+  - write_data: { task: A, region: aligned, pattern: index }
+  - mremap: { task: A, region: aligned, at: 13G, to_region: moved2 }
+`)
+    // get_extent: the old block ends at a PMD boundary the new address does not share, so the leaf
+    // cannot move whole (extent < HPAGE_PMD_SIZE) and __split_huge_pmd raises CLEAR over its 2 MiB
+    // inside move_page_tables' UNMAP; the old range's munmap follows (not with DONTUNMAP). Traced on
+    // 6.12.118 (migrate_remap_fault, the rounds that mremap a THP before migrating it).
+    expect(r.of('mremap', 0)).toEqual(['UNMAP h[0,512)', 'CLEAR h[0,512)', 'UNMAP h[0,512)'])
+    expect(r.of('mremap', 1)).toEqual(['UNMAP k[0,512)', 'CLEAR k[0,512)'])
+    // both ends PMD-aligned: move_pgt_entry(HPAGE_PMD) moves the leaf, nothing is split
+    expect(r.of('mremap', 2)).toEqual(['UNMAP aligned[0,512)', 'UNMAP aligned[0,512)'])
+    expect(r.failed()).toEqual([])
+  })
+
   it('DONTNEED of part of a THP: CLEAR of the range, then the nested CLEAR of the PMD split (zap_pmd_range → __split_huge_pmd)', () => {
     const r = run(`
   - mmap: { task: A, region: h, size: 4M, huge: true }

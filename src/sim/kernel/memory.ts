@@ -564,14 +564,24 @@ export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, en
  * An invalidation of [start, end) whose page-table walk meets a THP the range covers only in part:
  * inside the outer range, zap_pmd_range / change_pmd_range call __split_huge_pmd, which raises its
  * own CLEAR over the 2 MiB block (nested in the outer one) before the PTEs are changed. `body`
- * runs after those splits.
+ * runs after those splits. `leaves`, when given, names the 2 MiB blocks the walk splits instead
+ * (move_page_tables splits every PMD leaf it cannot move whole).
  */
-export function* invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+export function* invalidatedSplitting(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  event: NotifyEvent,
+  path: CallPath,
+  body: () => number,
+  leaves?: readonly number[],
+): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
   yield* invalidateRangeStart(w, r, path)
-  for (const edge of [start, end]) {
+  for (const edge of leaves ?? [start, end]) {
     const off = edge & (HPAGE_PMD_NR - 1)
-    if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
+    if ((leaves === undefined && off === 0) || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
     const hb = edge - off
     yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
       splitLeaf(w, mm, hb)
