@@ -520,7 +520,7 @@ describe('device memory faults: the order the kernel raises them in', () => {
     // the write then faults again and wp_page_copy copies the page (CLEAR). Traced on 6.12.118:
     // MIGRATE, CLEAR, CLEAR per page.
     expect(r.of('write_data', 1)).toEqual(
-      times(4, (i) => [`MIGRATE buf[${i},${i + 1}) owner=0`, `CLEAR buf[${i},${i + 1})`, `CLEAR buf[${i},${i + 1})`]).flat(),
+      Array.from({ length: 4 }, (_, i) => [`MIGRATE buf[${i},${i + 1}) owner=0`, `CLEAR buf[${i},${i + 1})`, `CLEAR buf[${i},${i + 1})`]).flat(),
     )
     expect(r.failed()).toEqual([])
   })
