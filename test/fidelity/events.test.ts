@@ -56,9 +56,12 @@ steps:
   - open: { task: A, device: dmirror0, fd: f }
 `
 
-/** Runs `steps` (YAML list items, indented by two spaces) after spawn A + open dmirror0 as f. */
-function run(steps: string, task = 'A'): Run {
-  const sc = parseScenario(HEADER + steps, 'events.yaml')
+/**
+ * Runs `steps` (YAML list items, indented by two spaces) after spawn A + open dmirror0 as f
+ * (`header` replaces that prologue); records the invalidations of `task`'s mm ('*': every mm).
+ */
+function run(steps: string, task = 'A', header = HEADER): Run {
+  const sc = parseScenario(header + steps, 'events.yaml')
   const seen: Seen[] = []
   const began: Array<{ index: number; op: string }> = []
   let cur = { index: -1, op: '' }
@@ -303,6 +306,30 @@ describe('item 3: which invalidations fire, and how many', () => {
     expect(r.of('munmap')).toEqual(['CLEAR h[0,512)', 'UNMAP h[256,512)'])
   })
 
+  it('mremap of a PMD-mapped THP to an address at another offset in its 2 MiB: the PMD split CLEAR inside the UNMAP (move_page_tables → split_huge_pmd)', () => {
+    const r = run(`
+  - mmap: { task: A, region: h, size: 2M, at: 8G, huge: true }
+  - write_data: { task: A, region: h, pattern: index }
+  - mremap: { task: A, region: h, at: ${9 * 2 ** 30 + 512 * 1024}, to_region: moved }
+  - expect: { memory: { task: A, region: moved, pattern: index } }
+  - mmap: { task: A, region: k, size: 2M, at: 10G, huge: true }
+  - write_data: { task: A, region: k, pattern: index }
+  - mremap: { task: A, region: k, at: ${11 * 2 ** 30 + 512 * 1024}, to_region: kept, dontunmap: true }
+  - mmap: { task: A, region: aligned, size: 2M, at: 12G, huge: true }
+  - write_data: { task: A, region: aligned, pattern: index }
+  - mremap: { task: A, region: aligned, at: 13G, to_region: moved2 }
+`)
+    // get_extent: the old block ends at a PMD boundary the new address does not share, so the leaf
+    // cannot move whole (extent < HPAGE_PMD_SIZE) and __split_huge_pmd raises CLEAR over its 2 MiB
+    // inside move_page_tables' UNMAP; the old range's munmap follows (not with DONTUNMAP). Traced on
+    // 6.12.118 (migrate_remap_fault, the rounds that mremap a THP before migrating it).
+    expect(r.of('mremap', 0)).toEqual(['UNMAP h[0,512)', 'CLEAR h[0,512)', 'UNMAP h[0,512)'])
+    expect(r.of('mremap', 1)).toEqual(['UNMAP k[0,512)', 'CLEAR k[0,512)'])
+    // both ends PMD-aligned: move_pgt_entry(HPAGE_PMD) moves the leaf, nothing is split
+    expect(r.of('mremap', 2)).toEqual(['UNMAP aligned[0,512)', 'UNMAP aligned[0,512)'])
+    expect(r.failed()).toEqual([])
+  })
+
   it('DONTNEED of part of a THP: CLEAR of the range, then the nested CLEAR of the PMD split (zap_pmd_range → __split_huge_pmd)', () => {
     const r = run(`
   - mmap: { task: A, region: h, size: 4M, huge: true }
@@ -470,6 +497,99 @@ describe('item 9: the CPU side', () => {
   - expect: { pagemap: { task: A, region: buf, size: 64K, present: true } }
   - expect: { pagemap: { task: A, region: buf, offset: 64K, size: 192K, present: false } }
 `)
+    expect(r.failed()).toEqual([])
+  })
+})
+
+describe('device memory faults: the order the kernel raises them in', () => {
+  it('a CPU write to device-private pages shared since fork: MIGRATE, then CLEAR from the rmap walk, then the COW CLEAR (hmm_cow_in_device)', () => {
+    const r = run(`
+  - mmap: { task: A, region: buf, size: 16K }
+  - write_data: { task: A, region: buf, pattern: index }
+  - migrate_to_device: { task: A, fd: f, region: buf }
+  - expect: { ret: 0, cpages: 4 }
+  - fork: { task: A, child: B }
+  - write_data: { task: A, region: buf, pattern: neg_index }
+  - expect: { memory: { task: A, region: buf, pattern: neg_index } }
+  - expect: { memory: { task: B, region: buf, pattern: index } }
+`)
+    // do_swap_page → dmirror_devmem_fault → migrate_vma_setup: MIGRATE of the page (owner = the
+    // device); migrate_vma_collect_pmd has already made A's entry a migration entry, and
+    // migrate_device_unmap → try_to_migrate walks the anon_vma from A's VMA (the parent's, first in
+    // the tree): try_to_migrate_one raises CLEAR before it finds nothing there, then converts B's;
+    // the write then faults again and wp_page_copy copies the page (CLEAR). Traced on 6.12.118:
+    // MIGRATE, CLEAR, CLEAR per page.
+    expect(r.of('write_data', 1)).toEqual(
+      Array.from({ length: 4 }, (_, i) => [`MIGRATE buf[${i},${i + 1}) owner=0`, `CLEAR buf[${i},${i + 1})`, `CLEAR buf[${i},${i + 1})`]).flat(),
+    )
+    expect(r.failed()).toEqual([])
+  })
+
+  it('a device write over COW pages and device-private pages: every page of the span faulted once, the copies of the migrated ones on the next pass (hmm_vma_fault)', () => {
+    const r = run(
+      `
+  - mmap: { task: A, region: buf, size: 32K }
+  - write_data: { task: A, region: buf, pattern: index }
+  - migrate_to_device: { task: A, fd: f, region: buf }
+  - expect: { ret: 0, cpages: 8 }
+  - touch: { task: A, region: buf, size: 16K }
+  - fork: { task: A, child: B }
+  - open: { task: B, device: dmirror0, fd: g }
+  - device_write: { task: B, fd: g, region: buf, pattern: neg_index }
+  - expect: { ret: 0, cpages: 8 }
+  - expect: { memory: { task: B, region: buf, pattern: neg_index } }
+  - expect: { memory: { task: A, region: buf, pattern: index } }
+`,
+      'B',
+    )
+    // hmm_vma_handle_pte meets page 0 (shared with A: no write) and hmm_vma_fault calls
+    // handle_mm_fault once on every page to the end of the PMD range: pages 0-3 are copied
+    // (wp_page_copy), pages 4-7 come back from the device (migrate_to_ram; B's VMA is visited after
+    // A's by try_to_migrate, so B gets no CLEAR of its own) and do_swap_page ends there. The walk
+    // restarts (-EBUSY) and faults pages 4-7 again: now the COW copies. Traced on 6.12.118
+    // (data-cow-and-migration line 32).
+    expect(r.of('device_write')).toEqual([
+      ...times(4, (i) => `CLEAR buf[${i},${i + 1})`),
+      ...times(4, (i) => `MIGRATE buf[${i + 4},${i + 5}) owner=0`),
+      ...times(4, (i) => `CLEAR buf[${i + 4},${i + 5})`),
+    ])
+    expect(r.failed()).toEqual([])
+  })
+
+  it("the device's own private pages after the first page that needs a fault go back to RAM too (handle_mm_fault does not know who asked)", () => {
+    const r = run(`
+  - mmap: { task: A, region: buf, size: 32K }
+  - write_data: { task: A, region: buf, offset: 4K, size: 28K, pattern: index }
+  - migrate_to_device: { task: A, fd: f, region: buf, offset: 4K, size: 28K }
+  - expect: { ret: 0, cpages: 7 }
+  - device_read: { task: A, fd: f, region: buf }
+  - expect: { ret: 0, cpages: 8 }
+`)
+    // page 0 is empty: hmm_vma_fault(page 0, end of the PMD range) faults every page from there,
+    // and do_swap_page sends each device-private page to migrate_to_ram, the reader's own included
+    expect(r.of('device_read')).toEqual(times(7, (i) => `MIGRATE buf[${i + 1},${i + 2}) owner=0`))
+    expect(r.failed()).toEqual([])
+  })
+
+  it('FOLL_LONGTERM on a DEVICE_COHERENT page: CLEAR with no owner, not MIGRATE (migrate_device_coherent_folio)', () => {
+    const r = run(
+      `
+  - mmap: { task: A, region: buf, size: 16K }
+  - write_data: { task: A, region: buf, pattern: index }
+  - migrate_to_device: { task: A, fd: f, region: buf }
+  - expect: { ret: 0, cpages: 4 }
+  - gup: { task: A, region: buf, offset: 8K, size: 4K, pin: true, longterm: true }
+  - expect: { ret: 0 }
+  - snapshot: { task: A, fd: f, region: buf }
+  - expect: { ret: 0, snapshot: [0x42, 0x42, 0x02, 0x42] }
+`,
+      'A',
+      HEADER.replace('{ name: dmirror0, kind: dmirror }', '{ name: dmirror0, kind: dmirror, memory: coherent }'),
+    )
+    // check_and_migrate_movable_folios → migrate_device_coherent_folio has no VMA and no range: it
+    // calls migrate_device_unmap directly, whose try_to_migrate_one raises CLEAR (owner NULL).
+    // Traced on 6.12.118 (hmm_gup_test, coherent variant).
+    expect(r.of('gup')).toEqual(['CLEAR buf[2,3)'])
     expect(r.failed()).toEqual([])
   })
 })

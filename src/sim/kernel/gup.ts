@@ -78,7 +78,8 @@ export function* doGup(w: Kernel, mm: MmStruct, start: number, end: number, a: G
       const f = mm.pt.get(q)
       const d = f & PTE_PRESENT && !(f & PTE_DEVPRIV) ? (w.frames.dev[mm.pt.pfn(q)] as number) : 0
       if (d !== 0 && w.pgmaps[d - 1]?.type === 'coherent') {
-        const n = yield* migrateDeviceToRam(w, d - 1, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'])
+        // migrate_device_coherent_folio: by pfn (no VMA), so CLEAR from try_to_migrate_one, not MIGRATE
+        const n = yield* migrateDeviceToRam(w, d - 1, mm, q, q + 1, [...p, 'check_and_migrate_movable_folios', 'migrate_device_coherent_folio'], null, true)
         w.count('gup.longterm_migrated', n)
       }
     }

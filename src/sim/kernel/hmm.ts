@@ -11,8 +11,8 @@ import { EBUSY } from './errno'
 import { PROT_READ, type MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { HPAGE_PMD_NR } from './page'
-import { faultIn } from './memory'
-import { findVma } from './vma'
+import { faultSpan, hmmFaultPass } from './memory'
+import { checkAccess, findVma } from './vma'
 
 /** The caller of hmm_range_fault as the walk sees it: the mm, its device, its notifier sequence. */
 export interface HmmRangeOwner {
@@ -29,6 +29,56 @@ export const HMM_PFN_DEVPRIV = 4
 export const HMM_PFN_HUGE = 8
 export const HMM_PFN_ERROR = 16
 export const HMM_PFN_ZERO = 32
+
+/**
+ * hmm_pte_need_fault for one CPU entry (a PMD leaf's flags stand for each of its pages): nothing
+ * mapped, a swap, device-exclusive or other device's private entry, or a write to a read-only
+ * page. The caller's own device-private pages are reported as they are (a write to a read-only
+ * one still migrates it here, as the model did before hmm_vma_fault was followed).
+ */
+function needsFault(w: Kernel, f: number, pfn: number, write: boolean, dev: number): boolean {
+  if (f === 0) return true
+  if (f & PTE_DEVPRIV) return (w.frames.dev[pfn] as number) - 1 !== dev || (write && !(f & PTE_WRITE))
+  if (!(f & PTE_PRESENT) || f & PTE_EXCL) return true
+  return write && !(f & PTE_WRITE)
+}
+
+/**
+ * The faulting half of hmm_range_fault's walk: hmm_vma_walk_pmd meets the first page that needs a
+ * fault and hmm_vma_fault calls handle_mm_fault once on every page from there to the end of that
+ * PMD range (clipped to the VMA and the request), then returns -EBUSY and the walk starts again
+ * (from hmm_vma_walk->last, or from the start when mmu_interval_check_retry saw the faults'
+ * invalidations). A device write over device-private pages shared after fork therefore migrates
+ * every page of the span back to RAM before any COW copy: the copies come on the next pass.
+ */
+function* hmmVmaFault(w: Kernel, m: HmmRangeOwner, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+  const mm = m.mm
+  const chk = checkAccess(mm, start, end, write)
+  if (chk < 0) return chk
+  const pt = mm.pt
+  let pg = start
+  let last = -1
+  let again = 0
+  const carry = { cost: 0 }
+  while (pg < end) {
+    const f = pt.get(pg)
+    if (!needsFault(w, f, f === 0 ? 0 : pt.pfn(pg), write, m.dev.idx)) {
+      pg++
+      continue
+    }
+    // a page still wanting a fault after several passes (nothing in the model gets there): stop,
+    // the walk reports what it sees
+    if (pg === last && ++again > 4) break
+    if (pg !== last) again = 0
+    last = pg
+    const v = findVma(mm, pg)
+    const stop = Math.min(end, pg - (pg & (HPAGE_PMD_NR - 1)) + HPAGE_PMD_NR, v ? v.end : end)
+    const r = yield* hmmFaultPass(w, mm, pg, stop, write, m.dev.idx, path, carry)
+    if (r < 0) return r
+  }
+  if (carry.cost > 0) yield sleep(carry.cost)
+  return 0
+}
 
 /**
  * hmm_range_fault on [start, end): faults if `fault`, then reports each page. Returns 0, -EFAULT,
@@ -51,7 +101,7 @@ export function* hmmRangeFault(
   w.count('hmm_range_fault')
   if (mm.releasedAt !== null) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
   if (fault) {
-    const r = yield* faultIn(w, mm, start, end, write, m.dev.idx, path)
+    const r = yield* faultSpan(w, mm, start, end, write, path, hmmVmaFault(w, m, start, end, write, path))
     if (r < 0) return r
   }
   const pt = mm.pt

@@ -34,16 +34,46 @@ import { splitLeaf, splitPartialHuge } from './huge_memory'
  * - a device-private page (do_swap_page → pgmap->ops->migrate_to_ram, migrate_vma_setup of the
  *   faulting page or folio): MIGRATE with the device as owner.
  * A read fault on a page-cache backed VMA maps the cached pages around it (do_fault_around).
+ *
+ * Each page is faulted until the access can proceed, as a CPU retrying its instruction or
+ * __get_user_pages retrying faultin_page does: a device-private page is migrated back, then a write
+ * faults again and breaks COW. hmm_range_fault faults differently: `hmmFaultPass`.
  */
 export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
-  // a span for the timeline: handle_mm_fault over the range, as the caller named it
-  if (!w.hooks.has('span')) return yield* faultInRange(w, mm, start, end, write, devOwner, path)
+  return yield* faultSpan(w, mm, start, end, write, path, faultInRange(w, mm, start, end, write, devOwner, path, undefined))
+}
+
+/**
+ * One pass of hmm_vma_fault (mm/hmm.c) over [start, end), the rest of a PMD range from the first
+ * page the walk found needing a fault: exactly one handle_mm_fault per page. do_swap_page ends the
+ * fault after migrate_to_ram or remove_device_exclusive_entry (`goto out`), and migrates a
+ * device-private page whoever owns it (the fault does not know who asked); the walk then restarts
+ * (-EBUSY) to find what still needs a fault. `carry.cost` takes the CPU time not yet slept in and
+ * out, so the caller sleeps it once at the end and splitting the walk into passes moves nothing in
+ * time.
+ */
+export function* hmmFaultPass(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  write: boolean,
+  devOwner: number,
+  path: CallPath,
+  carry: { cost: number },
+): Proc<number> {
+  return yield* faultInRange(w, mm, start, end, write, devOwner, path, carry)
+}
+
+/** Runs `body` inside a timeline span: handle_mm_fault over the range, as the caller named it. */
+export function* faultSpan<T>(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, path: CallPath, body: Proc<T>): Proc<T> {
+  if (!w.hooks.has('span')) return yield* body
   const span = w.spanBegin(
     'fault',
     'fault',
     () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`,
   )
-  const r = yield* faultInRange(w, mm, start, end, write, devOwner, path)
+  const r = yield* body
   w.spanEnd(span, 'fault', 'fault')
   return r
 }
@@ -52,13 +82,26 @@ function hexPage(pg: number): string {
   return `0x${(pg * 4096).toString(16)}`
 }
 
-function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
+function* faultInRange(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  write: boolean,
+  devOwner: number,
+  path: CallPath,
+  hmm: { cost: number } | undefined,
+): Proc<number> {
   const chk = checkAccess(mm, start, end, write)
   if (chk < 0) return chk
+  // handle_mm_fault does not know who asked: under hmm_vma_fault every device-private page of the
+  // span goes back to RAM, the caller's own included
+  const once = hmm !== undefined
+  const migOwner = once ? -1 : devOwner
   const pt = mm.pt
   const fr = w.frames
   const p = [...path, 'handle_mm_fault']
-  let cost = 0
+  let cost = hmm ? hmm.cost : 0
   // page-table pages a fault allocates (__pte_alloc, __pmd_alloc, the PTE table a THP deposits) are
   // charged on their own: pt_alloc each
   const allocated = (tables0: number): number => ptTablesCost(w.costs, Math.max(0, pt.tables - tables0))
@@ -75,10 +118,10 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
     const hb = pg - (pg & (HPAGE_PMD_NR - 1))
     if (pt.isHuge(pg)) {
       const pfn = pt.pfn(hb)
-      if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
+      if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, migOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        if (yield* devicePrivateFault(w, mm, v, hb, 9, f, pfn, write, devOwner, p)) pg = hb + HPAGE_PMD_NR
+        if ((yield* devicePrivateFault(w, mm, v, hb, 9, f, pfn, write, migOwner, p)) || once) pg = hb + HPAGE_PMD_NR
         continue
       }
       if (f & PTE_EXCL) {
@@ -178,10 +221,10 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
         pg++
         continue
       }
-      if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
+      if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, migOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        if (yield* devicePrivateFault(w, mm, v, pg, 0, f, pfn, write, devOwner, p)) pg++
+        if ((yield* devicePrivateFault(w, mm, v, pg, 0, f, pfn, write, migOwner, p)) || once) pg++
         continue
       }
       if (f & PTE_EXCL) {
@@ -192,6 +235,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
           return w.costs.cpu_fault
         })
         mm.min_flt++
+        if (once) pg++
         continue // a write may still need the COW below
       }
       if (write && !(f & PTE_WRITE) && !v.shared && (f & (PTE_ZERO | PTE_FILE) || (fr.refcount[pfn] as number) > 1)) {
@@ -210,7 +254,8 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
     cost += c + allocated(t0)
     pg++
   }
-  if (cost > 0) yield sleep(cost)
+  if (hmm) hmm.cost = cost
+  else if (cost > 0) yield sleep(cost)
   if (write && devOwner < 0 && fr.lazyfreeSeen) cancelLazyfree(w, mm, start, end)
   return 0
 }
@@ -364,10 +409,16 @@ function sharers(w: Kernel, mm: MmStruct, page: number, pfn: number): MmStruct[]
 /**
  * A CPU fault on a device-private page that other address spaces map too (shared since fork):
  * migrate_to_ram's migrate_vma_setup collects the faulting mm's entry (MIGRATE, the device as
- * owner), then migrate_vma_unmap → try_to_migrate walks the folio's other mappings, each under its
- * own CLEAR (try_to_migrate_one, owner NULL), and remove_migration_ptes maps the one new page in
- * RAM everywhere, with each entry's own write bit (fork made them read-only: copy_nonpresent_pte),
- * so a write afterwards is a COW break. Every mapper's mirror loses the device page.
+ * owner; migrate_vma_collect_pmd replaces it with a migration entry at once), then
+ * migrate_vma_unmap → migrate_device_unmap → try_to_migrate walks the folio's anon_vma
+ * (rmap_walk_anon): try_to_migrate_one raises CLEAR (owner NULL) over the page in every VMA it
+ * visits before it looks for the page there, so the faulting mm's own VMA gets one too when the
+ * walk meets it before the last other mapping, and the walk stops once the folio is mapped nowhere
+ * (rwc.done = folio_not_mapped). The anon_vma's interval tree holds the VMAs of a fork tree in
+ * the order they joined it (anon_vma_fork → anon_vma_clone), parent before child: here, the order
+ * the mms were created in. remove_migration_ptes then maps the one new page in RAM everywhere, with
+ * each entry's own write bit (fork made them read-only: copy_nonpresent_pte), so a write afterwards
+ * is a COW break. Every mapper's mirror loses the device page.
  */
 function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9, f: number, pfn: number, others: MmStruct[], path: CallPath): Proc<void> {
   const fr = w.frames
@@ -384,11 +435,16 @@ function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9
     fr.put(pfn, o.owner, heirOwner(o))
     pgmap?.ops.migrate_to_ram(o, page, n)
   }
-  for (const o of others) {
+  const walk = [mm, ...others].sort((a, b) => w.mms.indexOf(a) - w.mms.indexOf(b))
+  let mapped = others.length
+  for (const o of walk) {
+    if (mapped === 0) break // folio_not_mapped: the walk is done
     const fl = o.pt.get(page)
     yield* invalidated(w, o, page, page + n, 'CLEAR', [...path, 'migrate_vma_unmap', 'try_to_migrate_one'], () => {
+      if (o === mm) return 0 // already a migration entry: page_vma_mapped_walk finds nothing
       fr.get(np)
       map(o, fl)
+      mapped--
       return 0
     })
   }
@@ -518,10 +574,20 @@ export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, en
  * An invalidation of [start, end) whose page-table walk meets a THP the range covers only in part:
  * inside the outer range, zap_pmd_range / change_pmd_range call __split_huge_pmd, which raises its
  * own CLEAR over the 2 MiB block (nested in the outer one) before the PTEs are changed. `body`
- * runs after those splits.
+ * runs after those splits. `leaves`, when given, names the 2 MiB blocks the walk splits instead
+ * (move_page_tables splits every PMD leaf it cannot move whole).
  */
-export function invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
-  return invalidation(w, mm, start, end, event, path, true, body)
+export function invalidatedSplitting(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  event: NotifyEvent,
+  path: CallPath,
+  body: () => number,
+  leaves?: readonly number[],
+): Proc<void> {
+  return invalidation(w, mm, start, end, event, path, leaves ?? true, body)
 }
 
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
@@ -530,7 +596,8 @@ export function invalidated(w: Kernel, mm: MmStruct, start: number, end: number,
 }
 
 /**
- * The bracket both run: invalidate_range_start, the THP splits at the edges when `splitEdges`,
+ * The bracket both run: invalidate_range_start, the THP splits at the edges when `splitEdges` is
+ * true (or of the 2 MiB blocks it lists),
  * `body` (its CPU cost), the secondary TLBs, invalidate_range_end, the `range_end` hook, then the
  * body's and the CPU TLB flush's time.
  */
@@ -541,15 +608,15 @@ function* invalidation(
   end: number,
   event: NotifyEvent,
   path: CallPath,
-  splitEdges: boolean,
+  splitEdges: boolean | readonly number[],
   body: () => number,
 ): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
   yield* invalidateRangeStart(w, r, path)
-  if (splitEdges)
-    for (const edge of [start, end]) {
+  if (splitEdges !== false)
+    for (const edge of splitEdges === true ? [start, end] : splitEdges) {
       const off = edge & (HPAGE_PMD_NR - 1)
-      if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
+      if ((splitEdges === true && off === 0) || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
       const hb = edge - off
       yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
         splitLeaf(w, mm, hb)

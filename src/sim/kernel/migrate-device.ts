@@ -39,6 +39,12 @@ export function noteDeviceAlloc(w: Kernel, pfn: number): void {
  * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
  * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver) makes the next system-memory
  * allocation fail.
+ *
+ * `byPfn`: the caller names device pages, not a virtual range, so there is no migrate_vma_setup and
+ * no MIGRATE over a range: migrate_device_range of an eviction (dmirror_device_evict_chunk) and
+ * migrate_device_coherent_folio of a FOLL_LONGTERM pin (check_and_migrate_movable_folios) both go
+ * straight to migrate_device_unmap, whose try_to_migrate_one raises CLEAR (owner NULL) per folio
+ * and mapping, which the mirrors receive and act on.
  */
 export function* migrateDeviceToRam(
   w: Kernel,
@@ -48,7 +54,7 @@ export function* migrateDeviceToRam(
   end: number,
   path: CallPath,
   m: { failAlloc: boolean } | null = null,
-  evict = false,
+  byPfn = false,
 ): Proc<number> {
   const pages: number[] = []
   mm.pt.forEach(start, end, (pg, f, pfn) => {
@@ -63,22 +69,20 @@ export function* migrateDeviceToRam(
   // free list is LIFO (dmirror_allocate_chunk pushes the chunk's pages in pfn order,
   // dmirror_devmem_alloc_page pops the last pushed), so the page allocated last has the lowest
   // pfn and is evicted first: on a fresh device, the highest virtual page first
-  if (evict) {
+  if (byPfn) {
     const serial = serials(w).of
     pages.sort((a, b) => (serial.get(mm.pt.pfn(b)) ?? 0) - (serial.get(mm.pt.pfn(a)) ?? 0))
   }
-  // migrate_vma_setup: one MIGRATE over the range, the device as owner. An eviction
-  // (migrate_device_range, e.g. dmirror_device_evict_chunk) has no range: try_to_migrate_one
-  // raises CLEAR per folio with owner NULL, which the mirrors receive.
+  // migrate_vma_setup: one MIGRATE over the range, the device as owner; by pfn, CLEAR per folio
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
   // the device page is put once copied: free_zone_device_folio calls the driver's page_free
   const pgmap = w.pgmaps[dev]
-  if (!evict) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
+  if (!byPfn) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
   let rp: { mm: MmStruct; start: number; end: number; event: 'CLEAR'; blockable: boolean; owner: number } | null = null
   for (const pg of pages) {
     if (rp) yield* invalidateRangeEnd(w, rp, path)
-    if (evict) {
+    if (byPfn) {
       rp = { mm, start: pg, end: mm.pt.isHuge(pg) ? pg + HPAGE_PMD_NR : pg + 1, event: 'CLEAR', blockable: true, owner: -1 }
       yield* invalidateRangeStart(w, rp, [...path, 'migrate_device_range', 'try_to_migrate_one'])
     }
@@ -115,7 +119,7 @@ export function* migrateDeviceToRam(
     pgmap?.ops.page_free(mm, pg, 1)
   }
   if (rp) yield* invalidateRangeEnd(w, rp, path)
-  if (!evict) yield* invalidateRangeEnd(w, r, path)
+  if (!byPfn) yield* invalidateRangeEnd(w, r, path)
   yield sleep(n * w.costs.migrate_page + cpuTlbFlushCost(w.costs, hi - lo))
   return n
 }

@@ -9,8 +9,8 @@ import { SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
 import { findVma, insertVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
-import { splitPartialHuge, splitLeaf } from './huge_memory'
-import { invalidated } from './memory'
+import { splitPartialHuge } from './huge_memory'
+import { invalidated, invalidatedSplitting } from './memory'
 import { doMunmap, freeGoneTables } from './mmap'
 import { removeVma } from './mm'
 import { splitVma, vmaMerge } from './vma_modify'
@@ -37,26 +37,34 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
   yield* splitVma(w, mm, start, p)
   yield* splitVma(w, mm, end, p)
   const moving = mm.vmas.filter((v) => v.start >= start && v.end <= end)
-  // move_vma → move_page_tables: UNMAP over the old range while the entries move
-  yield* invalidated(w, mm, start, end, 'UNMAP', [...p, 'move_vma', 'move_page_tables'], () => {
-    splitPartialHuge(w, mm, start, end)
-    if ((dst - start) & (HPAGE_PMD_NR - 1)) {
-      const hbs: number[] = []
-      mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
-        if (huge) hbs.push(pg)
-      })
-      for (const hb of hbs) splitLeaf(w, mm, hb)
-    }
-    const moved: Array<[number, number, number, boolean, boolean]> = []
-    mm.pt.forEach(start, end, (pg, f, pfn, huge) => moved.push([pg, f, pfn, huge, huge && mm.pt.hasDeposit(pg)]))
-    mm.pt.clear(start, end)
-    for (const [pg, f, pfn, huge, dep] of moved) {
-      if (huge) mm.pt.setHuge(pg - start + dst, f, pfn, dep)
-      else mm.pt.set(pg - start + dst, f, pfn)
-    }
-    // move_page_tables → move_ptes per entry (the destination's tables allocated as the source's go)
-    return w.costs.mremap_base + moved.length * w.costs.mremap_pte
+  // move_vma → move_page_tables: UNMAP over the old range while the entries move. A PMD leaf moves
+  // whole only when its 2 MiB extent lines up at both ends (get_extent == HPAGE_PMD_SIZE); any other
+  // is split first (split_huge_pmd → __split_huge_pmd: a CLEAR over its 2 MiB, nested in the UNMAP)
+  const leaves: number[] = []
+  mm.pt.forEach(start, end, (pg, _f, _pfn, huge) => {
+    if (huge && ((dst - start) & (HPAGE_PMD_NR - 1) || pg < start || pg + HPAGE_PMD_NR > end)) leaves.push(pg)
   })
+  yield* invalidatedSplitting(
+    w,
+    mm,
+    start,
+    end,
+    'UNMAP',
+    [...p, 'move_vma', 'move_page_tables'],
+    () => {
+      splitPartialHuge(w, mm, start, end)
+      const moved: Array<[number, number, number, boolean, boolean]> = []
+      mm.pt.forEach(start, end, (pg, f, pfn, huge) => moved.push([pg, f, pfn, huge, huge && mm.pt.hasDeposit(pg)]))
+      mm.pt.clear(start, end)
+      for (const [pg, f, pfn, huge, dep] of moved) {
+        if (huge) mm.pt.setHuge(pg - start + dst, f, pfn, dep)
+        else mm.pt.set(pg - start + dst, f, pfn)
+      }
+      // move_page_tables → move_ptes per entry (the destination's tables allocated as the source's go)
+      return w.costs.mremap_base + moved.length * w.costs.mremap_pte
+    },
+    leaves,
+  )
   const made: Vma[] = []
   for (const v of moving) {
     const nvId = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'copy_vma'])
