@@ -74,6 +74,8 @@ export class TimelineCollector {
   private readonly laneCursor = new Map<string, number>()
   private readonly laneKinds = new Map<string, TimelineLane>()
   private readonly iommuOfDevice = new Map<string, string | null>()
+  /** The lane of an invalidation record by mechanism and device, made once (it runs per record). */
+  private readonly recordLane = new Map<string, Map<string, string>>()
 
   constructor(
     hooks: Hooks<HookChannels>,
@@ -281,13 +283,22 @@ export class TimelineCollector {
     }
   }
 
-  private onInvalidation(r: InvalidationRecord): void {
-    let lane: string
+  private laneOfRecord(r: InvalidationRecord): string {
+    let byDevice = this.recordLane.get(r.mechanism)
+    if (!byDevice) this.recordLane.set(r.mechanism, (byDevice = new Map()))
+    let lane = byDevice.get(r.device)
+    if (lane !== undefined) return lane
     if (IOMMU_MECHANISMS.has(r.mechanism)) {
       const io = this.iommuOfDevice.get(r.device) ?? r.device
       lane = this.lane(`iommu:${io}`, 'iommu', `IOMMU ${io}`)
     } else if (r.mechanism === 'cpu_tlb') lane = this.lane('cpu', 'kernel', 'CPU TLB')
     else lane = this.lane(`device:${r.device}`, 'device', `device ${r.device}`)
+    byDevice.set(r.device, lane)
+    return lane
+  }
+
+  private onInvalidation(r: InvalidationRecord): void {
+    const lane = this.laneOfRecord(r)
     // the costs of one callback are spent one after the other: lay them back to back on the lane
     const t0 = Math.max(r.t, this.laneCursor.get(lane) ?? 0)
     const t1 = t0 + Math.max(0, r.cost)
