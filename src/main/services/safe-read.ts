@@ -5,9 +5,26 @@
  * it. Everything is asynchronous, so the work happens on libuv's threads, never blocking the main
  * thread. Errors name the path and the reason, never the file's contents.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readlinkSync, readSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { open, realpath } from 'node:fs/promises'
-import { resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
+import { TEMP_MARK } from './store/atomic'
 
 /** A refused or failed read; `code` is an errno code or one of ours. */
 export class SafeReadError extends Error {
@@ -160,28 +177,131 @@ export function checkOutputPath(path: string, what = 'output file'): void {
   if (!st.isFile()) throw new SafeReadError(`${what} ${path}: exists and is not a regular file (a FIFO, socket or device); not written`, 'NOT_REGULAR')
 }
 
+/** What a write error means for the user, for the errno codes a user can act on. */
+const WRITE_REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'over the disk quota',
+  EFBIG: 'larger than the file size limit (ulimit -f)',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+}
+
+/** The error for a failed write of `path` (`what` names it), with the folder when that is at fault. */
+function writeError(path: string, what: string, err: unknown, step: 'folder' | 'data'): SafeReadError {
+  if (err instanceof SafeReadError) return err
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
+  const dir = dirname(resolve(path))
+  const reason = WRITE_REASONS[code]
+  if (step === 'folder' && (code === 'ENOENT' || code === 'ENOTDIR')) {
+    let link = false
+    try {
+      link = lstatSync(dir).isSymbolicLink()
+    } catch {
+      // the folder does not exist at all
+    }
+    return new SafeReadError(`${what} ${path}: the folder ${dir} ${link ? 'is a symbolic link to nothing' : 'does not exist'}; not written`, 'ENOENT')
+  }
+  if (step === 'folder' && reason)
+    return new SafeReadError(`${what} ${path}: cannot create a file in the folder ${dir}: ${reason} (${code}); not written`, code)
+  return new SafeReadError(`${what} ${path}: not written: ${reason ?? 'write failed'} (${code})`, code)
+}
+
 /**
- * Writes a file a user named (`-o FILE`, `--report FILE`): opened without following a symlink
- * and without blocking (a FIFO without a reader fails at once), written only if it is a regular
- * file. Errors name the path and say it was not written.
+ * Checks, before any work, that an output file can go to `path`: `checkOutputPath`, and its
+ * folder exists, is a folder and is writable (`access`, which root passes; the write itself
+ * still reports a folder it cannot create a file in).
+ */
+export function checkOutputTarget(path: string, what = 'output file'): void {
+  checkOutputPath(path, what)
+  checkOutputFolder(dirname(resolve(path)), what, path)
+}
+
+/**
+ * Makes the folder `dir` for output files (`--out DIR`) if needed and checks it is a folder
+ * (a link to a folder is followed) that this process may write in.
+ */
+export function prepareOutputFolder(dir: string, what = 'output folder'): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
+    // a file in the way, a link to nothing, a parent that is not a folder: said as such
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ENOENT') checkOutputFolder(resolve(dir), what, dir)
+    throw new SafeReadError(`${what} ${dir}: cannot create it: ${WRITE_REASONS[code] ?? code} (${code})`, code)
+  }
+  checkOutputFolder(resolve(dir), what, dir)
+}
+
+function checkOutputFolder(dir: string, what: string, named: string): void {
+  const where = named === dir ? `${what} ${dir}` : `${what} ${named}: the folder ${dir}`
+  let st
+  try {
+    st = statSync(dir)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      let link = false
+      try {
+        link = lstatSync(dir).isSymbolicLink()
+      } catch {
+        // missing altogether
+      }
+      throw new SafeReadError(`${where} ${link ? 'is a symbolic link to nothing' : 'does not exist'}`, 'ENOENT')
+    }
+    throw new SafeReadError(`${where}: cannot check (${code})`, code)
+  }
+  if (!st.isDirectory()) throw new SafeReadError(`${where} is not a folder`, 'NOT_REGULAR')
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EACCES'
+    throw new SafeReadError(`${where} is not writable: ${WRITE_REASONS[code] ?? code} (${code})`, code)
+  }
+}
+
+/**
+ * Writes a file a user named (`-o FILE`, `--report FILE`, `--out DIR`'s results) so that it is
+ * never half-written: an existing target must be a regular file (a FIFO, a device, a folder or a
+ * symlink is refused, never followed or waited on); the data goes to a new temporary file in the
+ * same folder (O_EXCL, O_NOFOLLOW), is flushed to disk and renamed over the target, which is
+ * checked again just before. On any failure (a full disk, a file size limit, an unwritable
+ * folder) the temporary file is removed, the target is left as it was, and the error names the
+ * path, why, and says it was not written.
  */
 export function writeRegularFileSync(path: string, data: string | Uint8Array, what = 'output file'): void {
   checkOutputPath(path, what)
+  const dir = dirname(resolve(path))
+  const temp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
   let fd: number
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW, 0o644)
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)
   } catch (err) {
-    throw openError(path, what, err)
+    throw writeError(path, what, err, 'folder')
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new SafeReadError(`${what} ${path}: exists and is not a regular file; not written`, 'NOT_REGULAR')
-    ftruncateSync(fd, 0)
-    writeFileSync(fd, data)
+    try {
+      writeFileSync(fd, data)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    // the target may have changed since the first check: never rename over a device or a link
+    checkOutputPath(path, what)
+    renameSync(temp, path)
   } catch (err) {
-    if (err instanceof SafeReadError) throw err
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
-    throw new SafeReadError(`${what} ${path}: not written (${code})`, code)
-  } finally {
-    closeSync(fd)
+    rmSync(temp, { force: true })
+    throw writeError(path, what, err, 'data')
+  }
+  try {
+    const dfd = openSync(dir, constants.O_RDONLY)
+    try {
+      fsyncSync(dfd)
+    } finally {
+      closeSync(dfd)
+    }
+  } catch {
+    // a folder that cannot be synced (not everywhere): the rename itself is atomic
   }
 }
