@@ -143,39 +143,37 @@ describe('files named on the command line (issue 18)', () => {
   })
 
   const BAD_OUTPUT: Record<string, [RegExp, RegExp]> = {
-    fifo: [/\/pipe/, /exists and is not a regular file \(a FIFO, socket or device\); not written/],
-    devfull: [/\/dev\/full/, /exists and is not a regular file/],
-    folder: [/\/folder/, /is a folder, not a file/],
+    fifo: [/\/pipe/, /exists and is not a regular file \(a FIFO\); not written/],
+    devfull: [/\/dev\/full/, /exists and is not a regular file \(a character device\); not written/],
+    folder: [/\/folder/, /is a folder, not a file; not written/],
     link: [/\/zero-link/, /is a symbolic link \(to \/dev\/zero\)/],
     dangling: [/\/dangling/, /is a symbolic link \(to .*\/nowhere\/at-all\)/],
     'through-dangling': [/\/dangling\/out\.html/, /the folder .*\/dangling is a symbolic link to nothing/],
     'through-file': [/\/regular\/out\.html/, /a part of the path is not a folder/],
   }
-
-  it('hmmlab report -o FILE: a FIFO, /dev/full, a folder, links and impossible folders are refused with the path and why', () => {
+  /** Every case of BAD_OUTPUT given to one command: exit 2, the command's prefix, the path and why. */
+  function expectBadOutputsRefused(command: string, prefix: RegExp): void {
     for (const [kind, [where, why]] of Object.entries(BAD_OUTPUT)) {
-      const c = get(`report-o ${kind}`)
+      const c = get(`${command} ${kind}`)
       expect(c.code, kind).toBe(2)
-      expect(c.err, kind).toMatch(/^hmmlab report: report /)
+      expect(c.err, kind).toMatch(prefix)
       expect(c.err, kind).toMatch(where)
       expect(c.err, kind).toMatch(why)
     }
+  }
+
+  it('hmmlab report -o FILE: a FIFO, /dev/full, a folder, links and impossible folders are refused with the path and why', () => {
+    expectBadOutputsRefused('report-o', /^hmmlab report: report /)
     // a real report replaces an old file whole
     expect(get('report-o ok').code).toBe(0)
     expect(readFileSync(join(dir, 'files', 'old.html'), 'utf8')).toMatch(/^<!doctype html>[\s\S]*<\/html>\s*$/i)
   })
 
   it('hmmlab run --report FILE: a bad report path is refused before any run starts; scenario inputs are read safely', () => {
-    for (const [kind, [where, why]] of Object.entries(BAD_OUTPUT)) {
-      const c = get(`run-report ${kind}`)
-      expect(c.code, kind).toBe(2)
-      expect(c.err, kind).toMatch(/^hmmlab run: report /)
-      expect(c.err, kind).toMatch(where)
-      expect(c.err, kind).toMatch(why)
-    }
-    expect(get('run-report folder-input').err).toMatch(/cannot read scenario .*\/folder: not a regular file/)
-    expect(get('run-report fifo-input').err).toMatch(/cannot read scenario .*\/pipe: not a regular file/)
-    expect(get('run folder')).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read scenario .*\/folder: not a regular file/) })
+    expectBadOutputsRefused('run-report', /^hmmlab run: report /)
+    expect(get('run-report folder-input').err).toMatch(/cannot read scenario .*\/folder: is a folder, not a file/)
+    expect(get('run-report fifo-input').err).toMatch(/cannot read scenario .*\/pipe: not a regular file \(a FIFO\)/)
+    expect(get('run folder')).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read scenario .*\/folder: is a folder, not a file/) })
     // only the good case made a run: every refusal came first
     expect(get('run-report ok').code).toBe(0)
     expect(readdirSync(join(dir, 'files', 'ws', 'runs')).filter((n) => !n.startsWith('.'))).toHaveLength(1)
