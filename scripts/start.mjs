@@ -54,7 +54,13 @@ const extra = process.argv.slice(2)
 const electron = electronBinary()
 if (electron.binary) {
   console.log('[start] opening the Electron window')
-  const child = spawn(electron.binary, [join(root, 'out/main/index.js'), ...extra], { cwd: root, stdio: 'inherit' })
+  // Electron must not outlive this process, even killed by SIGKILL: the kernel kills it
+  // (setpriv --pdeathsig, Linux), and its main process watches HMMLAB_PARENT_PID (parent-death.ts).
+  const setpriv = process.platform === 'linux' && ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
+  const [cmd, args] = setpriv
+    ? [setpriv, ['--pdeathsig', 'KILL', '--', electron.binary, join(root, 'out/main/index.js'), ...extra]]
+    : [electron.binary, [join(root, 'out/main/index.js'), ...extra]]
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, HMMLAB_PARENT_PID: String(process.pid) } })
   child.on('exit', (code) => process.exit(code ?? 0))
 } else {
   console.log(`[start] ${electron.reason}: starting the browser host instead`)

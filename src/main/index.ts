@@ -13,6 +13,13 @@ import { serveIpc } from './electron/ipc'
 import { utilityRunProcess } from './electron/utility-process'
 import { htmlToPdf } from './electron/pdf'
 import { appRoot, rendererDir } from './paths'
+import { exitWithParent } from './services/parent-death'
+
+// Started by `npm start` (HMMLAB_PARENT_PID): quit if that process dies, even by SIGKILL. Not
+// passed on: a run process watches its own parent, this process.
+const startedBy = Number(process.env.HMMLAB_PARENT_PID)
+delete process.env.HMMLAB_PARENT_PID
+if (startedBy > 1) exitWithParent({ parentPid: startedBy, onParentGone: () => app.exit(0) })
 
 app.enableSandbox()
 // Checklist 18: the app is served over hmmlab://, never file:// (registered before ready).

@@ -106,7 +106,8 @@ export function createHandlers(services: LabServices): RouteHandlers {
       if (!f) throw new ApiError('bad_request', `no calibration to export (${services.calibration.path} does not exist or cannot be read): run one first`)
       return f
     },
-    'calibration.delete': () => services.calibration.remove(),
+    // a folder, a link or a file that is not a calibration at its path: 400, nothing deleted
+    'calibration.delete': () => badRequestOnError(() => services.calibration.remove()),
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
     'probe.machine': async ({ sysroot, scenarioId }) => {
       const answer = await probeMachine(sysroot)

@@ -3,13 +3,13 @@
  * grouped by folder. Ids name the source and the relative path; resolving an id never leaves its
  * folder. Files that do not parse are listed with their error instead of being hidden.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { ScenarioEntry } from '../../shared/contracts'
 import { writeFileAtomic } from './store/atomic'
 import type { PlanScenario } from './experiments/service'
 import { resolveMachineRef } from './machine-ref'
-import { readRegularFile, SafeReadError } from './safe-read'
+import { checkOutputPath, isInside, readRegularFile, SafeReadError } from './safe-read'
 import { SCENARIO_FILE_MAX_BYTES } from '../../shared/text-limits'
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/
@@ -87,7 +87,27 @@ export class ScenarioLibrary {
     const rel = fileName.replace(/\\/g, '/').replace(/^\/+/, '')
     const id = `workspace:${rel}`
     const path = this.resolveId(id)
+    const root = resolve(this.dirs.workspace)
+    await mkdir(root, { recursive: true })
+    const realRoot = await realpath(root)
+    // A folder on the way that is a link out of the scenarios folder is refused before anything
+    // is created through it; checked again once the folders exist (one may have been swapped).
+    const confine = async (): Promise<void> => {
+      let dir = dirname(path)
+      for (;;) {
+        const real = await realpath(dir).catch(() => undefined)
+        if (real !== undefined) {
+          if (!isInside(real, realRoot)) throw new Error(`scenario ${path}: ${dir} leads to ${real}, outside the workspace scenarios folder; not saved`)
+          return
+        }
+        dir = dirname(dir)
+      }
+    }
+    await confine()
     await mkdir(dirname(path), { recursive: true })
+    await confine()
+    // a folder, a FIFO, a device or a link at the name is refused, never replaced
+    checkOutputPath(path, 'scenario')
     await writeFileAtomic(path, text)
     return id
   }

@@ -10,10 +10,13 @@
  * prints `START <name>` before a case and `CASE <json>` after it: { name, code, out, err }.
  */
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, ftruncateSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { chmodSync, closeSync, mkdirSync, openSync, ftruncateSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { runCommand } from '../../../src/main/cli/commands/run'
+import { runExperiments } from '../../../src/main/cli/commands/run-experiment'
+import { registerReportCommand } from '../../../src/main/cli/commands/report'
+import { writeRegularFileSync } from '../../../src/main/services/safe-read'
 import { calibrateCommand } from '../../../src/main/cli/commands/calibrate'
 import { IMPORT_MAX_BYTES, registerImportCommand } from '../../../src/main/cli/commands/import'
 import { oracleCommand, oracleFidelityCommand } from '../../../src/main/cli/commands/oracle'
@@ -135,6 +138,73 @@ await run('oracle-fidelity fifo', () => {
   const code = oracleFidelityCommand(fifo, { doc: join(dir, 'doc.md') }, d)
   process.stderr.write(d.stderr())
   return code
+})
+// Outputs of `hmmlab report -o`, `hmmlab run --out DIR` and `run --report FILE`: nothing may be
+// written into a FIFO, a device, a folder or through a link, nothing left half-written.
+const dangling = join(dir, 'dangling')
+symlinkSync(join(dir, 'nowhere', 'at-all'), dangling)
+const regular = join(dir, 'regular')
+writeFileSync(regular, 'a file, not a folder\n')
+const badOutputs: Array<[string, string]> = [
+  ['fifo', fifo],
+  ['devfull', '/dev/full'],
+  ['folder', folder],
+  ['link', link],
+  ['dangling', dangling],
+  ['through-dangling', join(dangling, 'out.html')],
+  ['through-file', join(regular, 'out.html')],
+]
+const ws = join(dir, 'ws')
+/** `hmmlab report ...` through commander, as the CLI runs it. */
+async function hmmlabReport(...args: string[]): Promise<undefined> {
+  const program = new Command().exitOverride()
+  registerReportCommand(program)
+  await program.parseAsync(['node', 'hmmlab', 'report', ...args, '--workspace', ws, '--no-probe'])
+  return undefined
+}
+const runIds = (): string[] => readdirSync(join(ws, 'runs')).filter((n) => !n.startsWith('.'))
+for (const [kind, path] of badOutputs) await run(`report-o ${kind}`, () => hmmlabReport('no-such-run', '-o', path))
+for (const [kind, path] of badOutputs) await run(`run-report ${kind}`, () => runExperiments([okScenario], { workspace: ws, report: path }))
+await run('run-report folder-input', () => runExperiments([folder], { workspace: ws, report: join(dir, 'never.html') }))
+await run('run-report fifo-input', () => runExperiments([fifo], { workspace: ws, report: join(dir, 'never.html') }))
+await run('run folder', () => runCommand([folder], {}))
+await run('run-out file', () => runCommand([okScenario], { out: regular }))
+await run('run-out dangling', () => runCommand([okScenario], { out: dangling }))
+const outDir = join(dir, 'out')
+mkdirSync(outDir)
+execFileSync('mkfifo', [join(outDir, 'ok.D1.seed1.json')])
+await run('run-out fifo-inside', () => runCommand([okScenario], { out: outDir }))
+await run('run-out ok', () => runCommand([okScenario], { out: join(dir, 'out-ok') }))
+await run('run-report ok', () => runExperiments([okScenario], { workspace: ws, report: join(dir, 'run-report.html') }))
+const id = runIds()[0] ?? 'none'
+const old = join(dir, 'old.html')
+writeFileSync(old, 'the old report\n')
+await run('report-o ok', () => hmmlabReport(id, '-o', old))
+
+// A huge output: under a file size limit (RLIMIT_FSIZE, Node ignores SIGXFSZ) the write fails
+// with EFBIG part-way; the old file stays whole and no temporary file is left.
+const big = join(dir, 'big')
+mkdirSync(big)
+writeFileSync(join(big, 'report.html'), 'the old report\n')
+execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=65536:'])
+await run('report-o efbig', () => hmmlabReport(id, '-o', join(big, 'report.html')))
+execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=unlimited:'])
+
+// An unwritable folder; root writes anywhere, so these cases run as nobody when started as root.
+const ro = join(dir, 'ro')
+mkdirSync(ro)
+chmodSync(ro, 0o555)
+if (process.getuid?.() === 0) {
+  chmodSync(dirname(dir), 0o711)
+  process.setgid!(65534)
+  process.setuid!(65534)
+}
+await run('report-o unwritable', () => hmmlabReport(id, '-o', join(ro, 'report.html')))
+await run('run-out unwritable', () => runCommand([okScenario], { out: ro, costs: 'default' }))
+await run('run-out unwritable-sub', () => runCommand([okScenario], { out: join(ro, 'sub'), costs: 'default' }))
+await run('write unwritable', () => {
+  writeRegularFileSync(join(ro, 'x.json'), '{}\n', 'result file')
+  return 0
 })
 realOut('DONE\n')
 process.exit(0)

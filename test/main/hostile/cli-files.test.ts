@@ -4,11 +4,14 @@
  * `hmmlab run`, `--costs`, `hmmlab calibrate -o`, `hmmlab import strace|proc` (and `-o`) and
  * `hmmlab oracle` (`FILE`, `--kernel`, `--tolerances`, `oracle fidelity`). Each must end at once
  * with exit 2 and an error naming the file; nothing may wait on the FIFO or read /dev/zero.
+ * Outputs (`hmmlab report -o`, `run --out DIR`, `run --report FILE`): a FIFO, /dev/full, a folder,
+ * a link, a path through a dangling link or a file, an unwritable folder and a write cut short by
+ * the file size limit are refused with the path and why, and never leave a half-written file.
  * The cases run in one child process (cli-files-main.ts): a read that blocked would stop it, and
  * the test names the case that never ended.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -137,5 +140,83 @@ describe('files named on the command line (issue 18)', () => {
     }
     expect(get('oracle-tolerances fifo')).toMatchObject({ code: 2, err: expect.stringMatching(/declarations .*\/pipe: not a regular file/) })
     expect(get('oracle-fidelity fifo')).toMatchObject({ code: 2, err: expect.stringMatching(/results .*\/pipe: not a regular file/) })
+  })
+
+  const BAD_OUTPUT: Record<string, [RegExp, RegExp]> = {
+    fifo: [/\/pipe/, /exists and is not a regular file \(a FIFO\); not written/],
+    devfull: [/\/dev\/full/, /exists and is not a regular file \(a character device\); not written/],
+    folder: [/\/folder/, /is a folder, not a file; not written/],
+    link: [/\/zero-link/, /is a symbolic link \(to \/dev\/zero\)/],
+    dangling: [/\/dangling/, /is a symbolic link \(to .*\/nowhere\/at-all\)/],
+    'through-dangling': [/\/dangling\/out\.html/, /the folder .*\/dangling is a symbolic link to nothing/],
+    'through-file': [/\/regular\/out\.html/, /a part of the path is not a folder/],
+  }
+  /** Every case of BAD_OUTPUT given to one command: exit 2, the command's prefix, the path and why. */
+  function expectBadOutputsRefused(command: string, prefix: RegExp): void {
+    for (const [kind, [where, why]] of Object.entries(BAD_OUTPUT)) {
+      const c = get(`${command} ${kind}`)
+      expect(c.code, kind).toBe(2)
+      expect(c.err, kind).toMatch(prefix)
+      expect(c.err, kind).toMatch(where)
+      expect(c.err, kind).toMatch(why)
+    }
+  }
+
+  it('hmmlab report -o FILE: a FIFO, /dev/full, a folder, links and impossible folders are refused with the path and why', () => {
+    expectBadOutputsRefused('report-o', /^hmmlab report: report /)
+    // a real report replaces an old file whole
+    expect(get('report-o ok').code).toBe(0)
+    expect(readFileSync(join(dir, 'files', 'old.html'), 'utf8')).toMatch(/^<!doctype html>[\s\S]*<\/html>\s*$/i)
+  })
+
+  it('hmmlab run --report FILE: a bad report path is refused before any run starts; scenario inputs are read safely', () => {
+    expectBadOutputsRefused('run-report', /^hmmlab run: report /)
+    expect(get('run-report folder-input').err).toMatch(/cannot read scenario .*\/folder: is a folder, not a file/)
+    expect(get('run-report fifo-input').err).toMatch(/cannot read scenario .*\/pipe: not a regular file \(a FIFO\)/)
+    expect(get('run folder')).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read scenario .*\/folder: is a folder, not a file/) })
+    // only the good case made a run: every refusal came first
+    expect(get('run-report ok').code).toBe(0)
+    expect(readdirSync(join(dir, 'files', 'ws', 'runs')).filter((n) => !n.startsWith('.'))).toHaveLength(1)
+    expect(readFileSync(join(dir, 'files', 'run-report.html'), 'utf8')).toMatch(/<\/html>\s*$/i)
+  })
+
+  it('hmmlab run --out DIR: a file, a link to nothing or a FIFO in the folder is refused with the path, nothing half-written', () => {
+    expect(get('run-out file')).toMatchObject({ code: 2, err: expect.stringMatching(/--out folder .*\/regular is not a folder/) })
+    expect(get('run-out dangling')).toMatchObject({ code: 2, err: expect.stringMatching(/--out folder .*\/dangling is a symbolic link to nothing/) })
+    expect(get('run-out fifo-inside')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/result file .*\/out\/ok\.D1\.seed1\.json: exists and is not a regular file/),
+    })
+    expect(get('run-out ok').code).toBe(0)
+    expect(readdirSync(join(dir, 'files', 'out-ok'))).toEqual(['ok.D1.seed1.json'])
+    expect(JSON.parse(readFileSync(join(dir, 'files', 'out-ok', 'ok.D1.seed1.json'), 'utf8'))).toMatchObject({
+      schema: 'hmmlab.run-record/1',
+      meta: { design: { id: 'D1' } },
+    })
+  })
+
+  it('a write cut short (file size limit, EFBIG) leaves the old file whole and no temporary file', () => {
+    expect(get('report-o efbig')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/report .*\/big\/report\.html: not written: larger than the file size limit \(ulimit -f\) \(EFBIG\)/),
+    })
+    expect(readdirSync(join(dir, 'files', 'big'))).toEqual(['report.html'])
+    expect(readFileSync(join(dir, 'files', 'big', 'report.html'), 'utf8')).toBe('the old report\n')
+  })
+
+  it('an unwritable folder is refused with its path, nothing created in it (as nobody when started as root)', () => {
+    expect(get('report-o unwritable')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/report .*\/ro\/report\.html: the folder .*\/ro is not writable: permission denied \(EACCES\)/),
+    })
+    expect(get('run-out unwritable')).toMatchObject({ code: 2, err: expect.stringMatching(/--out folder .*\/ro is not writable: permission denied/) })
+    expect(get('run-out unwritable-sub')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--out folder .*\/ro\/sub: cannot create it: permission denied \(EACCES\)/),
+    })
+    expect(get('write unwritable').err).toMatch(
+      /result file .*\/ro\/x\.json: cannot create a file in the folder .*\/ro: permission denied \(EACCES\); not written/,
+    )
+    expect(readdirSync(join(dir, 'files', 'ro'))).toEqual([])
   })
 })

@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildReport, pickFormat, renderReport, ReportError, type ReportTarget } from '../../services/reports'
 import { RunStore } from '../../services/store/run-store'
 import { defaultWorkspace } from '../../services/store/workspace'
+import { checkOutputTarget, writeRegularFileSync } from '../../services/safe-read'
 
 export { pickFormat }
 
@@ -52,6 +52,15 @@ export function registerReportCommand(program: Command): void {
         if (ids.length !== 1) return fail(`give one run or experiment id (or --compare with several runs), not ${ids.length}`)
         target = { kind: 'run', runId: ids[0]! }
       }
+      // a FIFO, a device, a folder, a link or an unwritable folder is refused before any work
+      const named = flags.output !== undefined && flags.output !== '-' ? resolve(flags.output) : undefined
+      if (named) {
+        try {
+          checkOutputTarget(named, 'report')
+        } catch (err) {
+          return fail(err instanceof Error ? err.message : String(err))
+        }
+      }
       const store = new RunStore(flags.workspace ?? defaultWorkspace())
       const opts = { probe: flags.probe === false ? ('none' as const) : ('live' as const), ...(flags.title ? { title: flags.title } : {}) }
       const started = performance.now()
@@ -78,11 +87,12 @@ export function registerReportCommand(program: Command): void {
         process.exitCode = 0
         return
       }
-      const file = resolve(flags.output ?? report.fileName)
+      const file = named ?? resolve(report.fileName)
       try {
-        await writeFile(file, report.content)
+        // a temporary file renamed over the target: never half-written (safe-read.ts)
+        writeRegularFileSync(file, report.content, 'report')
       } catch (err) {
-        return fail(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`)
+        return fail(err instanceof Error ? err.message : String(err))
       }
       const ms = performance.now() - started
       const cpu = process.cpuUsage(cpuStarted)

@@ -5,7 +5,7 @@
  * worker pool and are saved in the run store. Prints progress on a terminal, then one line per run.
  */
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
-import { readRegularFileSync, SafeReadError } from '../../services/safe-read'
+import { checkOutputTarget, readRegularFileSync, SafeReadError } from '../../services/safe-read'
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
@@ -62,6 +62,18 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
         .map((d) => d.trim())
         .filter(Boolean)
     : undefined
+
+  // --report FILE (one per scenario when several are given): a FIFO, a device, a folder, a link
+  // or an unwritable folder is refused before any run starts
+  const reportTarget = (file: string): string =>
+    files.length > 1 ? flags.report!.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report!
+  if (flags.report) {
+    try {
+      for (const file of files) checkOutputTarget(reportTarget(file), 'report')
+    } catch (err) {
+      return fail((err as Error).message)
+    }
+  }
 
   const tty = process.stdout.isTTY === true && !flags.json
   const progressLine = (text: string): void => {
@@ -137,8 +149,14 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       if (flags.report) {
         const stored = await Promise.all(summary.runs.map((r) => services.store.getRun(r.id)))
         const experiment = await services.store.getExperiment(summary.experimentId)
-        const target = files.length > 1 ? flags.report.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report
-        const written = await writeReportFile(stored, target, { experiment })
+        let written
+        try {
+          written = await writeReportFile(stored, reportTarget(file), { experiment })
+        } catch (err) {
+          // the runs are saved; only the report is missing
+          code = Math.max(code, fail(`${(err as Error).message} (the runs are saved in ${services.workspace})`))
+          continue
+        }
         if (!flags.json)
           process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
       }

@@ -4,8 +4,7 @@
  * with --json the full result documents. Exit code: 0 every expect passed, 1 an expect failed,
  * 2 invalid input.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { readRegularFileSync, SafeReadError } from '../../services/safe-read'
+import { prepareOutputFolder, readRegularFileSync, SafeReadError, writeRegularFileSync } from '../../services/safe-read'
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
@@ -147,7 +146,15 @@ export function runCommand(files: string[], flags: RunFlags): number {
   const costOpt = costs.table ? { costs: costs.table } : {}
   const tty = process.stdout.isTTY === true && !flags.json
   const docs: unknown[] = []
-  if (flags.out) mkdirSync(flags.out, { recursive: true })
+  if (flags.out) {
+    // a file, a link to nothing or an unwritable folder is refused before any run
+    try {
+      prepareOutputFolder(flags.out, '--out folder')
+    } catch (e) {
+      process.stderr.write(`hmmlab run: ${e instanceof Error ? e.message : String(e)}\n`)
+      return 2
+    }
+  }
   for (const file of files) {
     let text: string
     try {
@@ -218,7 +225,13 @@ export function runCommand(files: string[], flags: RunFlags): number {
         else process.stdout.write(recordSummary(result) + '\n')
         if (flags.out) {
           const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${p.seed}.json`
-          writeFileSync(join(flags.out, name), JSON.stringify(result, null, 1) + '\n')
+          try {
+            // never half-written, never into a FIFO or through a link already there (safe-read.ts)
+            writeRegularFileSync(join(flags.out, name), JSON.stringify(result, null, 1) + '\n', 'result file')
+          } catch (e) {
+            process.stderr.write(`hmmlab run: ${e instanceof Error ? e.message : String(e)}\n`)
+            code = 2
+          }
         }
       }
     }

@@ -4,6 +4,7 @@
  * fits the result (fit.ts). Linux only: the benchmarks measure the Linux kernel's mm paths.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { withParentDeathSignal } from '../parent-death'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -86,7 +87,8 @@ export function buildBenchmark(env: NodeJS.ProcessEnv = process.env): string {
 export function runBenchmark(bin: string, args: string[], opts: Pick<CalibrateOptions, 'onProgress' | 'signal' | 'env'> = {}): Promise<RawRun> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new CalibrationError('calibration cancelled'))
-    const child = spawn(bin, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // killed by the kernel if this process dies first (parent-death.ts)
+    const child = spawn(...withParentDeathSignal(bin, args), { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let errTail = ''
     let partial = ''

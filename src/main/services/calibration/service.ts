@@ -3,12 +3,13 @@
  * (one at a time) with progress events, import (validated, then saved atomically), export, delete,
  * and every cost parameter with its provenance for the Hardware view.
  */
-import { rmSync } from 'node:fs'
-import { describeCosts, type Calibration } from '../../../shared/calibration'
+import { lstatSync, readlinkSync, unlinkSync } from 'node:fs'
+import { CALIBRATION_FORMAT, describeCosts, type Calibration } from '../../../shared/calibration'
 import type { CostParamInfo } from '../../../shared/contracts/calibration'
 import { COST_DEFAULTS, COST_NAMES, type CostParam } from '../../../sim/cost/model'
 import { calibrate, type CalibrationProgress } from './runner'
-import { CalibrationFileError, loadCalibration, parseCalibration, saveCalibration } from './store'
+import { CalibrationFileError, CALIBRATION_MAX_BYTES, loadCalibration, parseCalibration, saveCalibration } from './store'
+import { readRegularFileSync } from '../safe-read'
 
 /** Costs of the device side: GPU, IOMMU, ATS, driver and HMM walks. They stay sourced or assumed. */
 const DEVICE = /^(iotlb_|qi_|smmu_|ats_|gpu_|iommu_|device_|iopf|hmm_|dev_|migrate_|kfd_)/
@@ -99,8 +100,49 @@ export class CalibrationService {
     return { fileName: `calibration-${host}-${s.calibration.date.slice(0, 10)}.json`, content: JSON.stringify(s.calibration, null, 1) + '\n' }
   }
 
+  /**
+   * Deletes the calibration file, and only that: a folder, a symbolic link (which may point out
+   * of the data folder), a FIFO or device, or a regular file that is not a calibration (no
+   * `"format": "hmmlab.calibration/1"`; an empty one counts as a calibration cut short) is
+   * refused with a CalibrationFileError naming the path; its contents are never quoted.
+   */
   remove(): CalibrationState {
-    rmSync(this.path, { force: true })
+    const refuse = (why: string): never => {
+      throw new CalibrationFileError(`calibration ${this.path}: ${why}; not deleted`)
+    }
+    let st
+    try {
+      st = lstatSync(this.path)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return this.state()
+      refuse(`cannot check it (${code ?? 'EIO'})`)
+    }
+    if (st!.isSymbolicLink()) {
+      let to = ''
+      try {
+        to = ` (to ${readlinkSync(this.path)})`
+      } catch {
+        // gone meanwhile
+      }
+      refuse(`is a symbolic link${to}`)
+    }
+    if (st!.isDirectory()) refuse('is a folder, not a calibration file')
+    if (!st!.isFile()) refuse('not a regular file (a FIFO, socket or device)')
+    let text: string
+    try {
+      text = readRegularFileSync(this.path, { maxBytes: CALIBRATION_MAX_BYTES, what: 'calibration' }).toString('utf8')
+    } catch (e) {
+      throw new CalibrationFileError(`${e instanceof Error ? e.message : String(e)}; not deleted`)
+    }
+    if (text.length > 0 && !text.includes(CALIBRATION_FORMAT)) refuse(`not a calibration file (no "format": "${CALIBRATION_FORMAT}")`)
+    try {
+      // unlink never removes a folder, should one have taken the file's place meanwhile
+      unlinkSync(this.path)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
+      if (code !== 'ENOENT') refuse(`cannot delete it (${code})`)
+    }
     return this.state()
   }
 }

@@ -14,7 +14,8 @@ import { checkOutputPath, readRegularFileSync, SafeReadError } from '../safe-rea
 import { FORBIDDEN_KEYS, JSON_BODY_MAX_DEPTH, jsonDepth, jsonSyntaxMessage } from '../../../shared/text-limits'
 
 /** The largest calibration file read or imported (a real one is about 30 KB). */
-const MAX_BYTES = 4 * 2 ** 20
+export const CALIBRATION_MAX_BYTES = 4 * 2 ** 20
+const MAX_BYTES = CALIBRATION_MAX_BYTES
 
 export class CalibrationFileError extends Error {
   constructor(

@@ -10,6 +10,7 @@
  */
 import type { FromRunProcess, ToRunProcess } from './protocol'
 import { ThreadRunner, type RawHandle, type ThreadRunnerOptions } from './thread-runner'
+import { exitWithParent } from '../parent-death'
 
 export type RunProcessConfig = Omit<ThreadRunnerOptions, 'threads'>
 
@@ -53,10 +54,17 @@ function main(): void {
   }
   if (parentPort) parentPort.on('message', (e) => onMessage(e.data as ToRunProcess))
   else process.on('message', onMessage)
-  // The parent closed the channel (pool closed, or the parent died): stop.
-  process.on('disconnect', () => {
+  // The parent closed the channel (pool closed, or the parent died), or the parent is gone (a
+  // utility process has no 'disconnect'; parent-death.ts): stop, at the latest a few seconds on.
+  let stopping = false
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    setTimeout(() => process.exit(0), 5000).unref()
     void runner.close().finally(() => process.exit(0))
-  })
+  }
+  process.on('disconnect', stop)
+  exitWithParent({ onParentGone: stop })
 }
 
 main()

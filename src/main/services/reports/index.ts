@@ -9,10 +9,10 @@
  * The route `reports.export` maps onto `exportReport`; the CLI's `hmmlab report` and the run
  * command's `--report FILE` use `exportReport` and `exportStoredRuns`.
  */
-import { writeFile } from 'node:fs/promises'
 import type { ReportDocument } from '../../../shared/report'
 import type { ExperimentManifest, RunManifest } from '../../../shared/runs'
 import type { StoredRun } from '../store/run-store'
+import { writeRegularFileSync } from '../safe-read'
 import { renderCsv } from './csv'
 import { documentFromRuns, ReportError, type DocumentOptions } from './document'
 import { renderHtml } from './html'
@@ -157,7 +157,8 @@ export function pickFormat(format: string | undefined, fileName: string | undefi
 
 /**
  * For `hmmlab run ... --report FILE`: renders the runs just made into FILE, the format following
- * its name (`.html`, `.json`, `.csv`, `.trace.json`). Returns what was written and how long it took.
+ * its name (`.html`, `.json`, `.csv`, `.trace.json`). Returns what was written and how long it took;
+ * a file that cannot be written throws a SafeReadError naming it and why.
  */
 export async function writeReportFile(
   runs: StoredRun[],
@@ -168,6 +169,7 @@ export async function writeReportFile(
   const picked = opts.format ?? pickFormat(undefined, file)
   if (picked instanceof Error) throw picked
   const report = await exportStoredRuns(runs, picked, opts)
-  await writeFile(file, report.content)
+  // never half-written, never into a FIFO, a device or through a link (safe-read.ts)
+  writeRegularFileSync(file, report.content, 'report')
   return { file, format: picked, bytes: Buffer.byteLength(report.content), ms: performance.now() - started }
 }

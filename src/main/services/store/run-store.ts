@@ -12,12 +12,12 @@
  * foreign entry is skipped and reported as a problem, never thrown at the caller of a listing.
  */
 import { randomBytes } from 'node:crypto'
-import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ExperimentManifest, RunId, RunManifest, type StoreProblem } from '../../../shared/runs'
 import { isTemporaryName, syncDir, writeFileAtomic } from './atomic'
-import { readRegularFile, SafeReadError } from '../safe-read'
+import { isInside, readRegularFile, SafeReadError } from '../safe-read'
 
 /** The largest manifest read (it holds the scenario text, itself at most 1 MiB). */
 const MAX_MANIFEST_BYTES = 8 << 20
@@ -122,7 +122,19 @@ export class RunStore {
   /** Deletes a run: it disappears from listings at once (rename), then its files are removed. */
   async deleteRun(id: string): Promise<void> {
     const dir = this.runDir(id)
-    if (!(await exists(dir))) throw new StoreError(`no run ${id}`, 'not_found')
+    let st
+    try {
+      st = await lstat(dir)
+    } catch {
+      throw new StoreError(`no run ${id}`, 'not_found')
+    }
+    // only a run folder of this workspace: never a link (which may lead out of it), a file, or a
+    // folder reached through a runs folder that is itself a link elsewhere
+    const refuse = (why: string): StoreError => new StoreError(`run ${id}: ${dir} ${why}; not deleted`, 'invalid')
+    if (st.isSymbolicLink()) throw refuse('is a symbolic link, not a run folder')
+    if (!st.isDirectory()) throw refuse('is not a folder, not a run folder')
+    const [realDir, realRoot] = await Promise.all([realpath(dir), realpath(this.root)])
+    if (!isInside(realDir, realRoot)) throw refuse(`(${realDir}) is outside the workspace ${this.root}`)
     const trash = join(this.runsDir, `.trash-p${process.pid}-${id}-${randomBytes(4).toString('hex')}`)
     await rename(dir, trash)
     await rm(trash, { recursive: true, force: true })

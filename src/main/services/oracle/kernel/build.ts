@@ -11,6 +11,7 @@
  * object folder (obj/) is kept between builds, so a changed fragment rebuilds incrementally.
  */
 import { spawn, execFileSync } from 'node:child_process'
+import { withParentDeathSignal } from '../../parent-death'
 import { createHash } from 'node:crypto'
 import {
   appendFileSync,
@@ -220,7 +221,8 @@ export function runLogged(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now()
-    const child = spawn(cmd, args, { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
+    // killed by the kernel if this process dies first (parent-death.ts)
+    const child = spawn(...withParentDeathSignal(cmd, args), { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
     let lines = 0
     let lastReport = Date.now()
     let lastLine = ''

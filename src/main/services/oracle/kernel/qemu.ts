@@ -5,6 +5,7 @@
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
 import { spawn } from 'node:child_process'
+import { withParentDeathSignal } from '../../parent-death'
 import {
   accessSync,
   constants,
@@ -104,7 +105,8 @@ export async function bootGuest(o: BootOptions): Promise<BootResult> {
   const t0 = Date.now()
   let consoleText = ''
   const res = await new Promise<{ code: number | null; timedOut: boolean; aborted: boolean; spawnError: string | null }>((resolve) => {
-    const child = spawn('qemu-system-x86_64', qemuArgs(o, inImg, outImg), { stdio: ['ignore', 'pipe', 'pipe'] })
+    // killed by the kernel if this process dies first (parent-death.ts)
+    const child = spawn(...withParentDeathSignal('qemu-system-x86_64', qemuArgs(o, inImg, outImg)), { stdio: ['ignore', 'pipe', 'pipe'] })
     const onData = (b: Buffer): void => {
       consoleText += b.toString('utf8')
       if (consoleText.length > 2 * TAIL) consoleText = consoleText.slice(-TAIL)
