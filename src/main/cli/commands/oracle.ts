@@ -191,7 +191,9 @@ export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     const b = await d.kernel.buildKernel({ ...(flags.tree ? { tree: flags.tree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
     d.out(
-      `kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`,
+      `kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n` +
+        (b.kernelDir ? `  kernel    ${b.kernelDir}\n` : '') +
+        `  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`,
     )
     return 0
   } catch (e) {

@@ -11,7 +11,7 @@
 import { join } from 'node:path'
 import type { LoadedScenario } from '../../../../sim/index'
 import type { OracleSide } from '../../../../shared/oracle'
-import { buildFeatures, buildGuest, defaultCacheRoot, planBuild, readBuildMeta, type BuildMeta } from './build'
+import { buildFeatures, buildGuest, defaultCacheRoot, findGuest, readBuildMeta, type BuildMeta } from './build'
 import { compileProgram, findUnexpressible, type CompiledProgram, type GuestFeatures } from './program'
 import { bootGuest, checkBzImage, checkTools, chooseAccel, readOut, type Accel } from './qemu'
 import { buildSide, parseCalibration } from './trace'
@@ -25,8 +25,11 @@ export interface KernelBuild {
   release: string
   /** Where the source came from: "linux-source-6.12 (Debian)" or the user's tree path. */
   source: string
-  /** sha256 of the config fragment + test sources + kernel version: the cache key. */
+  /** The image key: sha256 of the kernel key and the guest programs' sources. */
   cacheKey: string
+  /** The kernel key (kernel version, source identity, config fragment) and its folder; absent for a legacy build. */
+  kernelKey?: string
+  kernelDir?: string
   /** Static hmm-tests built from the same tree, or null when the tree has none. */
   hmmTests: string | null
   /** The initramfs (busybox, executor, hmm-tests, init). */
@@ -106,6 +109,8 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
     release: m.release,
     source: m.source,
     cacheKey: m.cacheKey,
+    ...(m.kernelKey !== undefined ? { kernelKey: m.kernelKey } : {}),
+    ...(m.kernelDir !== undefined ? { kernelDir: m.kernelDir } : {}),
     hmmTests: m.hmmTests ? join(dir, 'hmm-tests') : null,
     initramfs: join(dir, 'initramfs.cpio'),
     configHash: m.configHash,
@@ -119,10 +124,8 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
 
 /** The cached build for these options, or null (never builds). */
 export async function findCachedKernel(opts: KernelBuildOptions): Promise<KernelBuild | null> {
-  const plan = planBuild({ tree: opts.tree, cacheRoot: opts.cacheRoot ?? defaultCacheRoot() })
-  if (!plan) return null
-  const m = readBuildMeta(plan.dir)
-  return m ? toBuild(plan.dir, m, false) : null
+  const g = findGuest({ tree: opts.tree, cacheRoot: opts.cacheRoot ?? defaultCacheRoot(), onProgress: opts.onProgress })
+  return g ? toBuild(g.dir, g.meta, false) : null
 }
 
 /** Builds (or reuses from the cache) the guest kernel, hmm-tests and the executor. */
