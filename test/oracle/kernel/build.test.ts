@@ -124,7 +124,7 @@ describe('host', () => {
     }
   })
   it('boots TCG with -cpu max and KVM with -cpu host, with the coherent-device memory reserved', () => {
-    const o = { bzImage: '/k', initramfs: '/i', mode: 'scenarios' as const, input: '', timeoutMs: 1 }
+    const o = { bzImage: '/k', initramfs: '/i', mode: 'scenarios' as const, input: '', cpuLimitMs: 1 }
     const tcg = qemuArgs({ ...o, accel: 'tcg' }, '/in', '/out')
     expect(tcg.slice(0, 4)).toEqual(['-accel', 'tcg', '-cpu', 'max'])
     expect(tcg.join(' ')).toMatch(/memmap=512M!1G test_hmm.spm_addr_dev0=0x40000000/)
