@@ -22,7 +22,7 @@ import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fi
 import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
 import { readKernelResults, readResultsDocument, type RecordedKernel } from '../../services/oracle/recorded'
-import { exitCodeOf, type OracleResults } from '../../services/oracle/results'
+import { exitCodeOf, resultsJson, type OracleResults } from '../../services/oracle/results'
 import { checkDesign, checkKernelImage, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
 import { readRegularFileSync, writeRegularFileSync } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
@@ -64,7 +64,7 @@ export function defaultDeps(): OracleDeps {
  * JSON is written compact: a full run's raw observations are tens of MB.
  */
 function writeReport(file: string, r: OracleResults): void {
-  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r) + '\n', 'report')
+  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : resultsJson(r) + '\n', 'report')
 }
 
 /** The largest results document or fidelity doc read (a full run's results are a few MiB). */
@@ -142,7 +142,7 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
     d.err(
       'hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n',
     )
-  if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
+  if (flags.json) d.out(resultsJson(results, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
   for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
     try {
