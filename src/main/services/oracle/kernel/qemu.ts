@@ -282,7 +282,7 @@ export async function chooseAccel(
   }
   onProgress?.('trying KVM with a probe boot')
   // a KVM that cannot emulate an instruction may leave QEMU idle: a short wall-clock backstop too
-  const r = await bootGuest({ bzImage, initramfs, mode: 'probe', input: '', accel: 'kvm', cpuLimitMs: 30_000, wallLimitMs: 120_000, outputBytes: 8 << 20 })
+  const r = await bootGuest({ bzImage, initramfs, mode: 'probe', input: '', accel: 'kvm', cpuLimitMs: 30_000, wallLimitMs: 60_000, outputBytes: 8 << 20 })
   r.cleanup()
   kvmVerdict = r.ok
     ? { accel: 'kvm', why: 'KVM booted the probe guest' }
