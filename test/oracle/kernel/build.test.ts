@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest'
 import { parseDotConfig, parseFragment, scanKconfig, verifyConfig, exprSymbols } from '../../../src/main/services/oracle/kernel/kconfig'
 import {
   buildFeatures,
-  cacheKey,
   defaultCacheRoot,
   guestSources,
   planBuild,
@@ -19,7 +18,6 @@ import {
   treeVersion,
   objDir,
   BUILD_FORMAT,
-  type KeyInputs,
 } from '../../../src/main/services/oracle/kernel/build'
 import { readCpio, writeCpio } from '../../../src/main/services/oracle/kernel/image'
 import { checkTools, qemuArgs, readTarImage } from '../../../src/main/services/oracle/kernel/qemu'
@@ -64,21 +62,6 @@ describe('config fragment', () => {
 })
 
 describe('cache', () => {
-  const base: KeyInputs = {
-    version: '6.12.118',
-    identity: 'tarball x 1 2',
-    fragment: 'CONFIG_A=y\n',
-    executor: 'int main(){}',
-    init: '#!/bin/sh',
-    hmmTests: 'TEST_F',
-  }
-  it('keys on the kernel version, the source, the fragment and every guest source', () => {
-    const k = cacheKey(base)
-    expect(k).toMatch(/^[0-9a-f]{64}$/)
-    expect(cacheKey({ ...base })).toBe(k)
-    for (const f of Object.keys(base) as Array<keyof KeyInputs>) expect(cacheKey({ ...base, [f]: base[f] + ' ' })).not.toBe(k)
-  })
-
   it('lives under $XDG_CACHE_HOME/hmm-lab/oracle, else ~/.cache/hmm-lab/oracle', () => {
     expect(defaultCacheRoot({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/hmm-lab/oracle')
     expect(defaultCacheRoot({ XDG_CACHE_HOME: 'relative' })).toMatch(/\.cache\/hmm-lab\/oracle$/)
@@ -141,7 +124,7 @@ describe('host', () => {
     }
   })
   it('boots TCG with -cpu max and KVM with -cpu host, with the coherent-device memory reserved', () => {
-    const o = { bzImage: '/k', initramfs: '/i', mode: 'scenarios' as const, input: '', timeoutMs: 1 }
+    const o = { bzImage: '/k', initramfs: '/i', mode: 'scenarios' as const, input: '', cpuLimitMs: 1 }
     const tcg = qemuArgs({ ...o, accel: 'tcg' }, '/in', '/out')
     expect(tcg.slice(0, 4)).toEqual(['-accel', 'tcg', '-cpu', 'max'])
     expect(tcg.join(' ')).toMatch(/memmap=512M!1G test_hmm.spm_addr_dev0=0x40000000/)

@@ -22,7 +22,7 @@ import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fi
 import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
 import { readKernelResults, readResultsDocument, type RecordedKernel } from '../../services/oracle/recorded'
-import { exitCodeOf, type OracleResults } from '../../services/oracle/results'
+import { exitCodeOf, resultsJson, type OracleResults } from '../../services/oracle/results'
 import { checkDesign, checkKernelImage, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
 import { readRegularFileSync, writeRegularFileSync } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
@@ -64,7 +64,7 @@ export function defaultDeps(): OracleDeps {
  * JSON is written compact: a full run's raw observations are tens of MB.
  */
 function writeReport(file: string, r: OracleResults): void {
-  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : JSON.stringify(r) + '\n', 'report')
+  writeRegularFileSync(file, /\.html?$/i.test(file) ? oracleHtml(r) : resultsJson(r) + '\n', 'report')
 }
 
 /** The largest results document or fidelity doc read (a full run's results are a few MiB). */
@@ -142,7 +142,7 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
     d.err(
       'hmmlab oracle: some scenarios cannot run on the kernel (listed above with the step, line and why): exit 2; --skip-inexpressible lists them without failing\n',
     )
-  if (flags.json) d.out(JSON.stringify(results, null, 1) + '\n')
+  if (flags.json) d.out(resultsJson(results, 1) + '\n')
   else d.out(formatOracleText(results, { verbose: flags.verbose === true }))
   for (const file of typeof flags.report === 'string' ? [flags.report] : (flags.report ?? [])) {
     try {
@@ -191,7 +191,9 @@ export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     const b = await d.kernel.buildKernel({ ...(flags.tree ? { tree: flags.tree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
     d.out(
-      `kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`,
+      `kernel ${b.release} from ${b.source}\n  image     ${b.bzImage}\n  cache     ${b.dir} (key ${b.cacheKey.slice(0, 16)})\n` +
+        (b.kernelDir ? `  kernel    ${b.kernelDir}\n` : '') +
+        `  hmm-tests ${b.hmmTests ?? 'none in this tree'}\n`,
     )
     return 0
   } catch (e) {

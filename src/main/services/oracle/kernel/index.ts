@@ -11,7 +11,7 @@
 import { join } from 'node:path'
 import type { LoadedScenario } from '../../../../sim/index'
 import type { OracleSide } from '../../../../shared/oracle'
-import { buildFeatures, buildGuest, defaultCacheRoot, planBuild, readBuildMeta, type BuildMeta } from './build'
+import { buildFeatures, buildGuest, defaultCacheRoot, findGuest, readBuildMeta, type BuildMeta } from './build'
 import { compileProgram, findUnexpressible, type CompiledProgram, type GuestFeatures } from './program'
 import { bootGuest, checkBzImage, checkTools, chooseAccel, readOut, type Accel } from './qemu'
 import { buildSide, parseCalibration } from './trace'
@@ -25,8 +25,11 @@ export interface KernelBuild {
   release: string
   /** Where the source came from: "linux-source-6.12 (Debian)" or the user's tree path. */
   source: string
-  /** sha256 of the config fragment + test sources + kernel version: the cache key. */
+  /** The image key: sha256 of the kernel key and the guest programs' sources. */
   cacheKey: string
+  /** The kernel key (kernel version, source identity, config fragment) and its folder; absent for a legacy build. */
+  kernelKey?: string
+  kernelDir?: string
   /** Static hmm-tests built from the same tree, or null when the tree has none. */
   hmmTests: string | null
   /** The initramfs (busybox, executor, hmm-tests, init). */
@@ -69,8 +72,13 @@ export type KernelRunOutcome =
 
 export interface KernelRunOptions {
   kernel: KernelBuild | { bzImage: string }
-  /** Per boot; default generous (TCG is slow). */
-  timeoutMs?: number
+  /**
+   * QEMU CPU time per boot (default generous: TCG is slow), so a loaded host does not stop a
+   * healthy guest; a wall-clock backstop of 8 × this (at least 10 min) ends one that gets no CPU.
+   */
+  cpuLimitMs?: number
+  /** The wall-clock backstop per boot (default: from cpuLimitMs). */
+  wallLimitMs?: number
   accel?: 'auto' | 'kvm' | 'tcg'
   onProgress?: (message: string) => void
   signal?: AbortSignal
@@ -106,6 +114,8 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
     release: m.release,
     source: m.source,
     cacheKey: m.cacheKey,
+    ...(m.kernelKey !== undefined ? { kernelKey: m.kernelKey } : {}),
+    ...(m.kernelDir !== undefined ? { kernelDir: m.kernelDir } : {}),
     hmmTests: m.hmmTests ? join(dir, 'hmm-tests') : null,
     initramfs: join(dir, 'initramfs.cpio'),
     configHash: m.configHash,
@@ -119,10 +129,8 @@ function toBuild(dir: string, m: BuildMeta, fresh: boolean): KernelBuild {
 
 /** The cached build for these options, or null (never builds). */
 export async function findCachedKernel(opts: KernelBuildOptions): Promise<KernelBuild | null> {
-  const plan = planBuild({ tree: opts.tree, cacheRoot: opts.cacheRoot ?? defaultCacheRoot() })
-  if (!plan) return null
-  const m = readBuildMeta(plan.dir)
-  return m ? toBuild(plan.dir, m, false) : null
+  const g = findGuest({ tree: opts.tree, cacheRoot: opts.cacheRoot ?? defaultCacheRoot(), onProgress: opts.onProgress })
+  return g ? toBuild(g.dir, g.meta, false) : null
 }
 
 /** Builds (or reuses from the cache) the guest kernel, hmm-tests and the executor. */
@@ -192,9 +200,18 @@ export async function runScenariosOnKernel(
     const batch = runnable.slice(b, b + perBoot)
     const input = [...parts.probes.map((p) => `probe ${p}`), `calibrate ${CALIBRATE.join(' ')}`, ...batch.map((x) => x.program.text)].join('\n')
     const steps = batch.reduce((n, x) => n + x.program.steps.length, 0)
-    const timeoutMs = opts.timeoutMs ?? 90_000 + 40_000 * batch.length + 50 * steps
+    const cpuLimitMs = opts.cpuLimitMs ?? 90_000 + 40_000 * batch.length + 50 * steps
     opts.onProgress?.(`boot ${Math.floor(b / perBoot) + 1}: ${batch.length} scenario(s), ${steps} steps (${accel})`)
-    const boot = await bootGuest({ bzImage: parts.bzImage, initramfs: parts.initramfs, mode: 'scenarios', input, accel, timeoutMs, signal: opts.signal })
+    const boot = await bootGuest({
+      bzImage: parts.bzImage,
+      initramfs: parts.initramfs,
+      mode: 'scenarios',
+      input,
+      accel,
+      cpuLimitMs,
+      ...(opts.wallLimitMs !== undefined ? { wallLimitMs: opts.wallLimitMs } : {}),
+      signal: opts.signal,
+    })
     try {
       if (!boot.ok) {
         for (const x of batch) outcomes[x.i] = { ok: false, kind: 'guest_failed', message: boot.message, consoleTail: boot.consoleTail }
@@ -206,7 +223,7 @@ export async function runScenariosOnKernel(
       const bootTxt = readOut(boot.outDir, 'boot.txt') ?? ''
       for (const l of bootTxt.split('\n')) if (/failed|no hmmlab|no input/.test(l)) bootNotes.push(`guest: ${l}`)
       if (owners.size === 0) bootNotes.push('no device owner pointers were learned at boot: owners show as unknown')
-      opts.onProgress?.(`boot ${Math.floor(b / perBoot) + 1}: ${boot.seconds.toFixed(1)} s`)
+      opts.onProgress?.(`boot ${Math.floor(b / perBoot) + 1}: ${boot.seconds.toFixed(1)} s${cpuNote(boot.cpuSeconds)}`)
       for (const x of batch) {
         const req = reqs[x.i] as { scenario: LoadedScenario; design: string }
         const records = readOut(boot.outDir, `${x.program.id}/steps.txt`)
@@ -252,6 +269,10 @@ export async function runScenariosOnKernel(
   return { accel, release, outcomes }
 }
 
+function cpuNote(cpu: number | null): string {
+  return cpu === null ? '' : `, ${cpu.toFixed(1)} s of QEMU CPU`
+}
+
 function lastLines(s: string, n: number): string {
   return s.trim().split('\n').slice(-n).join(' | ') || 'no output'
 }
@@ -267,14 +288,15 @@ export async function runHmmTests(opts: KernelRunOptions): Promise<{ accel: 'kvm
     mode: 'hmmtests',
     input: '',
     accel,
-    timeoutMs: opts.timeoutMs ?? 300_000,
+    cpuLimitMs: opts.cpuLimitMs ?? 300_000,
+    ...(opts.wallLimitMs !== undefined ? { wallLimitMs: opts.wallLimitMs } : {}),
     signal: opts.signal,
   })
   try {
     if (!boot.ok) throw new Error(`hmm-tests guest failed: ${boot.message}\n${boot.consoleTail}`)
     const tap = readOut(boot.outDir, 'hmm-tests.tap')
     if (tap === null) throw new Error(`the guest ran no hmm-tests (${(readOut(boot.outDir, 'boot.txt') ?? '').trim()}): the build has none`)
-    opts.onProgress?.(`hmm-tests: ${boot.seconds.toFixed(1)} s`)
+    opts.onProgress?.(`hmm-tests: ${boot.seconds.toFixed(1)} s${cpuNote(boot.cpuSeconds)}`)
     return { accel, release: (readOut(boot.outDir, 'release') ?? parts.release ?? '').trim(), tap, cases: parseHmmTestsTap(tap) }
   } finally {
     boot.cleanup()

@@ -4,7 +4,7 @@
  * TCG: "auto" boots a probe guest under KVM once per process (a short time limit: a KVM that
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { withParentDeathSignal } from '../../parent-death'
 import {
   accessSync,
@@ -33,7 +33,18 @@ export interface BootOptions {
   mode: 'scenarios' | 'hmmtests' | 'probe'
   input: string
   accel: Accel
-  timeoutMs: number
+  /**
+   * The QEMU CPU time (user + system, all its threads, from /proc/PID/stat) the guest may use:
+   * the time limit that means the same on an idle and on a loaded host.
+   */
+  cpuLimitMs: number
+  /**
+   * Wall-clock backstop, for a QEMU that gets no CPU or is blocked (default: 8 × the CPU limit,
+   * at least 10 minutes; the CPU limit itself where /proc cannot be read).
+   */
+  wallLimitMs?: number
+  /** The QEMU binary (default qemu-system-x86_64 from PATH; tests use a fake one). */
+  qemu?: string
   /** Size of the output disk (the guest's tar archive must fit). */
   outputBytes?: number
   signal?: AbortSignal | undefined
@@ -48,8 +59,64 @@ export interface BootResult {
   /** Folder with the guest's /out (empty when it failed before writing it). */
   outDir: string
   seconds: number
+  /** QEMU's CPU time, or null where /proc could not be read. */
+  cpuSeconds: number | null
+  /** The time limit that stopped the guest, if one did. */
+  limit: 'cpu' | 'wall' | null
   cleanup: () => void
 }
+
+let clockTicks: number | null = null
+
+/** USER_HZ, the unit of /proc/PID/stat's utime and stime (getconf CLK_TCK; 100 on Linux). */
+function clockTicksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim())
+      clockTicks = Number.isInteger(n) && n > 0 ? n : 100
+    } catch {
+      clockTicks = 100
+    }
+  }
+  return clockTicks
+}
+
+/**
+ * The CPU time of a process in ms: utime + stime of /proc/PID/stat (fields 14 and 15, counted
+ * after the parenthesised comm, which may hold spaces), the sum over all its threads. Null when
+ * the file cannot be read (no /proc, the process is gone).
+ */
+export function processCpuMs(pid: number): number | null {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return null
+  }
+  return parseStatCpuMs(stat, clockTicksPerSecond())
+}
+
+/** utime + stime of a /proc/PID/stat line in ms, or null if it is not one. */
+export function parseStatCpuMs(stat: string, ticksPerSecond: number): number | null {
+  const close = stat.lastIndexOf(')')
+  if (close < 0) return null
+  // after "pid (comm) ": field 3 (state) is at index 0, so utime (14) at 11 and stime (15) at 12
+  const f = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/)
+  const utime = Number(f[11])
+  const stime = Number(f[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null
+  return ((utime + stime) * 1000) / ticksPerSecond
+}
+
+/** The wall-clock backstop for a CPU limit. */
+export function wallBackstopMs(cpuLimitMs: number): number {
+  return Math.max(8 * cpuLimitMs, 600_000)
+}
+
+const CPU_POLL_MS = 500
 
 /** Reserved guest memory for test_hmm's device-coherent devices 2 and 3 (oracle-facts, hmm-tests). */
 export const COHERENT_CMDLINE = 'memmap=512M!1G test_hmm.spm_addr_dev0=0x40000000 test_hmm.spm_addr_dev1=0x50000000'
@@ -104,42 +171,90 @@ export async function bootGuest(o: BootOptions): Promise<BootResult> {
   closeSync(fd)
   const t0 = Date.now()
   let consoleText = ''
-  const res = await new Promise<{ code: number | null; timedOut: boolean; aborted: boolean; spawnError: string | null }>((resolve) => {
-    // killed by the kernel if this process dies first (parent-death.ts)
-    const child = spawn(...withParentDeathSignal('qemu-system-x86_64', qemuArgs(o, inImg, outImg)), { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = existsSync('/proc/self/stat')
+  const wallLimitMs = o.wallLimitMs ?? (proc ? wallBackstopMs(o.cpuLimitMs) : o.cpuLimitMs)
+  let cpuMs: number | null = null
+  const res = await new Promise<{ code: number | null; limit: 'cpu' | 'wall' | null; aborted: boolean; spawnError: string | null }>((resolve) => {
+    // killed by the kernel if this process dies first (parent-death.ts); setpriv execs QEMU, so the
+    // pid whose CPU time is counted is QEMU's
+    const child = spawn(...withParentDeathSignal(o.qemu ?? 'qemu-system-x86_64', qemuArgs(o, inImg, outImg)), { stdio: ['ignore', 'pipe', 'pipe'] })
     const onData = (b: Buffer): void => {
       consoleText += b.toString('utf8')
       if (consoleText.length > 2 * TAIL) consoleText = consoleText.slice(-TAIL)
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
-    let timedOut = false
+    let limit: 'cpu' | 'wall' | null = null
     let aborted = false
-    const timer = setTimeout(() => {
-      timedOut = true
+    const stop = (why: 'cpu' | 'wall'): void => {
+      if (limit !== null) return
+      limit = why
       child.kill('SIGKILL')
-    }, o.timeoutMs)
+    }
+    const sample = (): void => {
+      if (child.pid === undefined) return
+      const ms = processCpuMs(child.pid)
+      if (ms !== null) cpuMs = ms
+    }
+    const poll = proc
+      ? setInterval(() => {
+          sample()
+          if (cpuMs !== null && cpuMs > o.cpuLimitMs) stop('cpu')
+        }, CPU_POLL_MS)
+      : undefined
+    const timer = setTimeout(() => {
+      sample()
+      stop('wall')
+    }, wallLimitMs)
     const abort = (): void => {
       aborted = true
       child.kill('SIGKILL')
     }
     o.signal?.addEventListener('abort', abort, { once: true })
-    child.on('error', (e) => {
+    const done = (): void => {
       clearTimeout(timer)
-      resolve({ code: null, timedOut: false, aborted: false, spawnError: e.message })
+      if (poll) clearInterval(poll)
+      o.signal?.removeEventListener('abort', abort)
+    }
+    // the last sample before the process is reaped: its CPU time at the end
+    child.on('exit', sample)
+    child.on('error', (e) => {
+      done()
+      resolve({ code: null, limit: null, aborted: false, spawnError: e.message })
     })
     child.on('close', (code) => {
-      clearTimeout(timer)
-      o.signal?.removeEventListener('abort', abort)
-      resolve({ code, timedOut, aborted, spawnError: null })
+      done()
+      resolve({ code, limit, aborted, spawnError: null })
     })
   })
   const seconds = (Date.now() - t0) / 1000
+  const cpuSeconds = cpuMs === null ? null : (cpuMs as number) / 1000
   const consoleTail = consoleText.slice(-4000)
-  const fail = (message: string): BootResult => ({ ok: false, message, consoleTail, outDir, seconds, cleanup })
-  if (res.spawnError) return fail(`qemu-system-x86_64: ${res.spawnError}`)
+  const fail = (message: string, limit: 'cpu' | 'wall' | null = null): BootResult => ({
+    ok: false,
+    message,
+    consoleTail,
+    outDir,
+    seconds,
+    cpuSeconds,
+    limit,
+    cleanup,
+  })
+  const s1 = (x: number): string => x.toFixed(1)
+  if (res.spawnError) return fail(`${o.qemu ?? 'qemu-system-x86_64'}: ${res.spawnError}`)
   if (res.aborted) return fail('aborted')
-  if (res.timedOut) return fail(`the guest did not finish within ${Math.round(o.timeoutMs / 1000)} s (${o.accel})`)
+  if (res.limit === 'cpu')
+    return fail(
+      `the guest used up its CPU-time limit: QEMU ran ${s1(cpuSeconds ?? 0)} s of CPU (limit ${s1(o.cpuLimitMs / 1000)} s) in ${s1(seconds)} s (${o.accel})`,
+      'cpu',
+    )
+  if (res.limit === 'wall')
+    return fail(
+      proc
+        ? `the guest did not finish within the wall-clock backstop of ${Math.round(wallLimitMs / 1000)} s (${o.accel}); QEMU had used ${cpuSeconds === null ? 'an unknown amount' : `${s1(cpuSeconds)} s`} of its ${s1(o.cpuLimitMs / 1000)} s CPU-time limit: the host gave it little CPU, or QEMU is blocked`
+        : `the guest did not finish within ${Math.round(wallLimitMs / 1000)} s (${o.accel}; no /proc here to measure QEMU's CPU time)`,
+      'wall',
+    )
   if (res.code !== 0) return fail(`qemu-system-x86_64 exited with ${String(res.code)} (${o.accel})`)
   if (!consoleText.includes('hmmlab: done')) return fail(`the guest stopped before it was done (${o.accel})`)
   try {
@@ -148,7 +263,7 @@ export async function bootGuest(o: BootOptions): Promise<BootResult> {
     return fail(`the guest's output archive is unreadable: ${(e as Error).message}`)
   }
   if (!existsSync(join(outDir, 'release'))) return fail("the guest's output archive is empty")
-  return { ok: true, message: 'ok', consoleTail, outDir, seconds, cleanup }
+  return { ok: true, message: 'ok', consoleTail, outDir, seconds, cpuSeconds, limit: null, cleanup }
 }
 
 let kvmVerdict: { accel: Accel; why: string } | null = null
@@ -169,7 +284,8 @@ export async function chooseAccel(
     return kvmVerdict
   }
   onProgress?.('trying KVM with a probe boot')
-  const r = await bootGuest({ bzImage, initramfs, mode: 'probe', input: '', accel: 'kvm', timeoutMs: 30_000, outputBytes: 8 << 20 })
+  // a KVM that cannot emulate an instruction may leave QEMU idle: a short wall-clock backstop too
+  const r = await bootGuest({ bzImage, initramfs, mode: 'probe', input: '', accel: 'kvm', cpuLimitMs: 30_000, wallLimitMs: 60_000, outputBytes: 8 << 20 })
   r.cleanup()
   kvmVerdict = r.ok
     ? { accel: 'kvm', why: 'KVM booted the probe guest' }
