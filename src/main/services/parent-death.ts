@@ -44,32 +44,37 @@ export function exitWithParent(opts: { parentPid?: number; onParentGone?: () => 
   return () => clearInterval(timer)
 }
 
-let setprivPath: string | null | undefined
-
-/** util-linux's setpriv on PATH, if any (looked up once). */
-function setpriv(env: NodeJS.ProcessEnv): string | null {
-  if (setprivPath !== undefined) return setprivPath
-  setprivPath = null
-  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    const candidate = join(dir, 'setpriv')
+/** The executable `cmd` names: itself when it has a slash, else the first on PATH; null if none. */
+function executable(cmd: string, env: NodeJS.ProcessEnv): string | null {
+  const candidates = cmd.includes('/') ? [cmd] : (env.PATH ?? '/usr/bin:/bin').split(delimiter).map((dir) => join(dir, cmd))
+  for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK)
-      setprivPath = candidate
-      break
+      return candidate
     } catch {
       // not here
     }
   }
+  return null
+}
+
+let setprivPath: string | null | undefined
+
+/** util-linux's setpriv on PATH, if any (looked up once). */
+function setpriv(env: NodeJS.ProcessEnv): string | null {
+  if (setprivPath === undefined) setprivPath = executable('setpriv', env)
   return setprivPath
 }
 
 /**
  * The command and arguments that start `cmd args` so that the kernel kills it (SIGKILL) when
  * this process dies: `setpriv --pdeathsig KILL -- cmd args` on Linux where setpriv exists,
- * else `cmd args` unchanged. Call `spawn` from the main thread: the signal follows the death of
+ * else (or when `cmd` is not an executable) `cmd args` unchanged. Call `spawn` from the main thread: the signal follows the death of
  * the thread that forked.
  */
 export function withParentDeathSignal(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): [string, string[]] {
   const wrapper = process.platform === 'linux' ? setpriv(env) : null
-  return wrapper ? [wrapper, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, [...args]]
+  // a command that cannot run is left unwrapped, so spawn reports it (ENOENT naming it) rather
+  // than setpriv's exit status 127
+  return wrapper && executable(cmd, env) !== null ? [wrapper, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, [...args]]
 }

@@ -27,7 +27,14 @@ function ready(child: ReturnType<typeof spawn>): Promise<void> {
 
 const utility = spawn(
   process.execPath,
-  ['--import', 'tsx', '--import', join(here, 'fake-parent-port.ts'), join(root, 'src/main/services/experiments/process-host.ts'), '{}'],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    join(here, 'fake-parent-port.ts'),
+    join(root, 'src/main/services/experiments/process-host.ts'),
+    JSON.stringify({ parentPid: process.pid }),
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
 const node = spawn(process.execPath, ['--import', 'tsx', join(here, 'node-child.ts'), String(process.pid)], { stdio: ['ignore', 'pipe', 'inherit'] })

@@ -12,7 +12,13 @@ import type { FromRunProcess, ToRunProcess } from './protocol'
 import { ThreadRunner, type RawHandle, type ThreadRunnerOptions } from './thread-runner'
 import { exitWithParent } from '../parent-death'
 
-export type RunProcessConfig = Omit<ThreadRunnerOptions, 'threads'>
+export type RunProcessConfig = Omit<ThreadRunnerOptions, 'threads'> & {
+  /**
+   * The pid of the process that started this one. Compared with `process.ppid`, it also catches a
+   * parent that died before this module ran (then ppid is already the new parent's, init's).
+   */
+  parentPid?: number
+}
 
 /** Electron's utility process: messages through `process.parentPort` (structured clone). */
 interface ParentPort {
@@ -64,7 +70,7 @@ function main(): void {
     void runner.close().finally(() => process.exit(0))
   }
   process.on('disconnect', stop)
-  exitWithParent({ onParentGone: stop })
+  exitWithParent({ ...(config.parentPid !== undefined ? { parentPid: config.parentPid } : {}), onParentGone: stop })
 }
 
 main()

@@ -194,7 +194,11 @@ export class ProcessRunner {
   }
 
   private spawn(): Child {
-    const proc = (this.opts.spawn ?? forkRunProcess)(this.opts.hostFile, [JSON.stringify(this.opts.config)], this.opts.processFlags)
+    const proc = (this.opts.spawn ?? forkRunProcess)(
+      this.opts.hostFile,
+      [JSON.stringify({ ...this.opts.config, parentPid: process.pid })],
+      this.opts.processFlags,
+    )
     const child: Child = { proc, stderrTail: '', gone: false }
     this.children.add(child)
     proc.stderr?.setEncoding('utf8')
