@@ -188,3 +188,16 @@ describe('runs table', () => {
     expect(contains(content, '<td>from the scenario</td>')).toBe(true)
   })
 })
+
+describe('cost provenance', () => {
+  it('each run says where its costs came from, read from the record', async () => {
+    const calibrated = forkRun('D1')
+    ;(calibrated.result as { meta: { costs: unknown } }).meta.costs = { source: 'calibrated', host: 'gpu<host>', date: '2026-11-20T09:30:12.000Z' }
+    const fromFile = forkRun('D3')
+    ;(fromFile.result as { meta: { costs: unknown } }).meta.costs = { source: 'file', host: 'lab1', date: '2026-10-01T08:00:00.000Z', file: 'costs.json' }
+    const { content } = await exportStoredRuns([calibrated, forkRun('D2'), fromFile], 'html', { probe: 'none' })
+    expect(contains(content, '<span class="costs">costs: calibrated on gpu&lt;host&gt;, 2026-11-20 09:30</span>')).toBe(true)
+    expect(contains(content, '<span class="costs">default costs</span>')).toBe(true)
+    expect(contains(content, '<span class="costs">costs: from costs.json (calibrated on lab1, 2026-10-01 08:00)</span>')).toBe(true)
+  })
+})

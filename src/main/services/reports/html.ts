@@ -8,7 +8,7 @@
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
+import { costsWords, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
@@ -376,7 +376,7 @@ function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
     .join('\n')
   return `<section class="run" id="run-${e(run.id)}">
 <h2>Run ${e(run.label)}</h2>
-<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''}</p>
+<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''} · <span class="costs">${e(costsWords(run.result.meta.costs))}</span></p>
 <ul class="conclusion">${run.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 ${charts}
 <h3>Leaks</h3>
