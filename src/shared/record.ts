@@ -57,6 +57,22 @@ export function costsWords(c: CostsProvenance): string {
   return `costs: from ${c.file ?? 'a file'} (calibrated on ${on})`
 }
 
+/**
+ * One part of a simulated machine and where it came from when "simulate this machine" replaced the
+ * scenario's: `probe` (this machine), `scenario` (kept from the scenario: the probe does not say,
+ * or a test_hmm device the kernel has) or `removed` (the scenario's, and this machine lacks it).
+ */
+export const MachinePart = z
+  .object({
+    /** `iommus`, `devices.gpu0`, `cpus`, `patches`, `swap`. */
+    part: z.string(),
+    from: z.enum(['probe', 'scenario', 'removed']),
+    /** In words: what it is now and why. */
+    detail: z.string(),
+  })
+  .strict()
+export type MachinePart = z.infer<typeof MachinePart>
+
 export const RecordMeta = z.object({
   scenario: z.object({
     name: z.string(),
@@ -73,6 +89,8 @@ export const RecordMeta = z.object({
   parameters: z.record(z.string(), ParamValue),
   /** Set when the scenario's `machine:` was replaced by a probed one: where it came from. */
   machine: z.string().optional(),
+  /** With `machine`: which parts of the machine came from the probe and which from the scenario (src/shared/simulate-machine.ts). */
+  machineParts: z.array(MachinePart).optional(),
   versions: z.object({ hmmlab: z.string(), node: z.string().optional() }),
   costs: CostsProvenance,
 })

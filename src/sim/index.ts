@@ -10,7 +10,6 @@ import type { RunRecord } from '../shared/record'
 import { COST_DEFAULTS, COST_NAMES } from './cost/model'
 
 export { parseScenario, ScenarioError, runScenario, scenarioJsonSchema, COST_DEFAULTS, COST_NAMES }
-export { lineOf, hashText } from './scenario/parse'
 export type { LoadedScenario, RunOptions, RunProgress, Scenario, RunRecord, DesignId }
 export type { Finding, InvalidationRecord, Marker, StepBegin, StepView, RunStepBegin, NotifierRangeCall, IntervalInvalidateCall } from './world'
 
@@ -29,7 +28,7 @@ export const DESIGNS: readonly DesignInfo[] = DESIGN_IDS.map((id) => {
 })
 
 /** Designs a scenario runs under when it names none: the six correct ones. */
-export const DEFAULT_DESIGNS: readonly DesignId[] = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6']
+const DEFAULT_DESIGNS: readonly DesignId[] = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6']
 
 /** Designs of a scenario (its `designs`, else D1–D6). */
 export function scenarioDesigns(sc: Scenario): DesignId[] {

@@ -14,6 +14,7 @@ import {
   type StepBegin,
 } from './world'
 import { Device } from './devices/device'
+import { memremapPages } from './drivers/mirror'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
 import { Ctx, runSteps } from './scenario/interp'
@@ -138,7 +139,7 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
     const pages = Math.floor(parseSize(sc.machine.swap) / PAGE_SIZE)
     if (pages > 0) w.swap = new SwapInfo(pages)
   }
-  for (const dev of w.devices) w.pgmaps.push({ type: dev.spec.coherent ? 'coherent' : 'private', owner: dev.idx })
+  for (const dev of w.devices) memremapPages(w, dev)
   w.frames.devMemory = (d, bytes) => {
     const dev = w.devices[d]
     if (dev) dev.vramUsed = Math.max(0, dev.vramUsed + bytes)

@@ -32,16 +32,4 @@ export class World extends Kernel {
   design!: TeardownDesign
 }
 
-export type {
-  CounterEvent,
-  Finding,
-  FindingKind,
-  HookChannels,
-  IntervalInvalidateCall,
-  InvalidationRecord,
-  Marker,
-  MarkerKind,
-  Mechanism,
-  NotifierRangeCall,
-  StepBegin,
-} from './kernel/types'
+export type { Finding, IntervalInvalidateCall, InvalidationRecord, Marker, NotifierRangeCall, StepBegin } from './kernel/types'

@@ -40,9 +40,16 @@ const TRUTH = {
   ipi_per_cpu: 300,
 }
 const FLUSH = 3300
+const INVLPG = 100
 const VMAS = 20
 
-/** bench → [sizes, slope, intercept] as the kernel paths above would produce them. */
+/**
+ * bench → [sizes, slope, intercept] as the kernel paths above would produce them, charged the way
+ * the simulator charges them: a THP fault allocates the PTE table it deposits (pt_alloc), DONTNEED
+ * frees the tables it empties (PT_RECLAIM, pt_free per 512 pages), a COW break flushes the old PTE
+ * (cpu_invlpg), munmap of one page per 2 MiB is
+ * munmap_pte + pt_free per block.
+ */
 function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
   const pages = [2048, 4096, 8192, 16384]
   const pmds = [32, 64, 128, 256]
@@ -50,11 +57,11 @@ function benches(t: typeof TRUTH): Record<string, [number[], number, number]> {
     syscall: [[2000, 4000, 8000, 16000], t.syscall, 0],
     fault_anon: [pages, t.cpu_fault + t.pt_alloc / 512, 0],
     fault_zero: [pages, t.cpu_zero_fault + t.pt_alloc / 512, 0],
-    fault_sparse: [pmds, t.cpu_fault + t.pt_alloc / 512 + t.pt_alloc, 0],
-    fault_thp: [[8, 16, 32, 64], t.cpu_thp_fault, 0],
-    cow: [pages, t.cpu_cow_copy, 0],
-    dontneed: [pages, t.zap_pte, t.syscall + FLUSH + t.dontneed_base],
-    munmap_sparse: [pmds, t.zap_pte + t.pt_free, t.syscall + FLUSH + t.munmap_base],
+    fault_sparse: [pmds, t.cpu_fault + t.pt_alloc, 0],
+    fault_thp: [[8, 16, 32, 64], t.cpu_thp_fault + t.pt_alloc, 0],
+    cow: [pages, t.cpu_cow_copy + INVLPG, 0],
+    dontneed: [pages, t.zap_pte + t.pt_free / 512, t.syscall + FLUSH + t.dontneed_base],
+    munmap_sparse: [pmds, t.munmap_pte + t.pt_free, t.syscall + FLUSH + t.munmap_base],
     munmap: [pages, t.munmap_pte + t.pt_free / 512, t.syscall + FLUSH + t.munmap_base],
     exit: [pages, t.exit_pte + t.pt_free / 512, t.exit_base],
     mprotect: [pages, t.mprotect_pte, t.syscall + FLUSH + t.mprotect_base],
@@ -90,7 +97,7 @@ function synthesize(noise: number, cpus: number, seed = 7): string {
   return lines.join('\n') + '\n'
 }
 
-const defaults = { cpu_full_flush: FLUSH, ipi_per_cpu: 200 }
+const defaults = { cpu_full_flush: FLUSH, cpu_invlpg: INVLPG, ipi_per_cpu: 200 }
 
 describe('calibration fit', () => {
   it('linearFit recovers an exact line with R² 1', () => {

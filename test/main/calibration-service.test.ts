@@ -18,7 +18,7 @@ function fakeCalibration(): Calibration {
   return buildCalibration(parseOutput(lines.join('\n')), {
     date: new Date('2026-01-02T03:04:05Z'),
     durationMs: 10,
-    defaults: { cpu_full_flush: 3300, ipi_per_cpu: 200 },
+    defaults: { cpu_full_flush: 3300, cpu_invlpg: 100, ipi_per_cpu: 200 },
   })
 }
 

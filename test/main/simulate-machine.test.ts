@@ -14,7 +14,9 @@ import { probeSysroot } from '../../src/main/services/probe'
 import { DirectoryFs } from '../../src/main/services/probe/sysroot'
 import { machineFromProbe } from '../../src/shared/probe-machine'
 import { StoredRecord } from '../../src/shared/record'
-import { simulateMachine } from '../../src/shared/simulate-machine'
+import { machineForScenario, simulateMachine, type ScenarioMachine } from '../../src/shared/simulate-machine'
+import { loadMachine } from '../../src/main/services/probe/machine'
+import { exportReport } from '../../src/main/services/reports'
 
 const fixture = (name: string) => join(__dirname, '../fixtures/sysroots', name)
 const probed = (name: string) => machineFromProbe(probeSysroot(new DirectoryFs(fixture(name)), { now: () => new Date(0) }).report)
@@ -41,10 +43,80 @@ describe('simulateMachine', () => {
     expect(simulateMachine(probed('kfd-dgpu-vega10')).machine.devices?.[0]).toMatchObject({ name: 'gpu0', kind: 'gpu', vram: 17163091968 })
   })
 
-  it('an empty machine keeps the scenario devices', () => {
+  it('an empty machine has no IOMMU and no device, and says so once', () => {
     const { machine, notes } = simulateMachine(probed('empty'))
     expect(machine).toEqual({})
-    expect(notes.join('\n')).toContain('keeps its own devices')
+    expect(notes.filter((n) => n.includes('no GPU'))).toHaveLength(1)
+  })
+})
+
+/** The fork scenario's machine: an Intel IOMMU and a dmirror device with ATS behind it. */
+const FORK_MACHINE: ScenarioMachine = {
+  iommus: [{ name: 'iommu0', vendor: 'intel' }],
+  devices: [{ name: 'gpu0', kind: 'dmirror', iommu: 'iommu0', ats: true }],
+}
+
+describe('machineForScenario: the probed machine replaces the scenario’s', () => {
+  it('this machine (no IOMMU, no GPU, no CONFIG_TEST_HMM): the IOMMU and the device are removed, and said', async () => {
+    const pm = await loadMachine(fixture('this-machine.tar.gz'))
+    const m = machineForScenario(pm, FORK_MACHINE)
+    expect(m.machine).toEqual({ iommus: [], devices: [] })
+    expect(m.lacking).toEqual([{ name: 'gpu0', why: expect.stringContaining('this kernel does not set CONFIG_TEST_HMM') }])
+    expect(m.parts).toEqual([
+      { part: 'iommus', from: 'probe', detail: expect.stringMatching(/^none: this machine has no IOMMU; the scenario’s iommu0 removed/) },
+      { part: 'devices.gpu0', from: 'removed', detail: expect.stringContaining('this machine has no GPU or accelerator') },
+    ])
+    // with test_hmm in the kernel the dmirror device is this machine's, behind no IOMMU (test_hmm maps no DMA)
+    const withTestHmm = machineForScenario({ ...pm, kernel: { ...pm.kernel, testHmm: true } }, FORK_MACHINE)
+    expect(withTestHmm.machine.devices).toEqual([{ name: 'gpu0', kind: 'dmirror' }])
+    expect(withTestHmm.parts[1]).toMatchObject({ part: 'devices.gpu0', from: 'scenario' })
+    expect(withTestHmm.lacking).toEqual([])
+  })
+
+  it('Kaby Lake-R: its IOMMU and iGPU take the scenario’s places under the scenario’s names; a second device is lacking', () => {
+    const m = machineForScenario(probed('intel-kbl-r'), {
+      ...FORK_MACHINE,
+      devices: [...FORK_MACHINE.devices!, { name: 'gpu1', kind: 'gpu' }],
+      cpus: 8,
+      patches: ['kfd_dequeue_user_queues_when_mm_released'],
+    })
+    expect(m.machine).toEqual({
+      cpus: 8,
+      patches: ['kfd_dequeue_user_queues_when_mm_released'],
+      iommus: [{ name: 'iommu0', vendor: 'intel', psi: false }],
+      devices: [{ name: 'gpu0', kind: 'gpu', iommu: 'iommu0', ats: false }],
+    })
+    expect(m.parts.map((p) => [p.part, p.from])).toEqual([
+      ['iommus', 'probe'],
+      ['devices.gpu0', 'probe'],
+      ['devices.gpu1', 'removed'],
+      ['cpus', 'scenario'],
+      ['patches', 'scenario'],
+    ])
+    expect(m.parts[1]!.detail).toMatch(/0000:00:02\.0: gpu behind iommu0, no device TLB \(the scenario had a dmirror behind iommu0 with ATS\)/)
+  })
+
+  it('8× MI210 without an IOMMU: the scenario’s IOMMU goes, one GPU takes the device, seven are unused', () => {
+    const m = machineForScenario(probed('kfd-mi210-xgmi'), FORK_MACHINE)
+    expect(m.machine.iommus).toEqual([])
+    expect(m.machine.devices).toHaveLength(1)
+    expect(m.machine.devices![0]).toMatchObject({ name: 'gpu0', kind: 'gpu', ats: false })
+    expect(m.machine.devices![0]!.iommu).toBeUndefined()
+    expect(m.parts.find((p) => p.part === 'devices (unused)')!.detail).toMatch(/kfd node 3.*no device of the scenario maps to them/)
+  })
+
+  it('a scenario without devices has the default dmirror0; a reference (`machine: probed`) keeps this machine’s names', () => {
+    expect(machineForScenario(probed('intel-kbl-r'), undefined).machine.devices).toEqual([{ name: 'dmirror0', kind: 'gpu', iommu: 'iommu0', ats: false }])
+    expect(machineForScenario(probed('kfd-mi210-xgmi'), null).machine.devices!.map((d) => d.name)).toEqual([
+      'gpu0',
+      'gpu1',
+      'gpu2',
+      'gpu3',
+      'gpu4',
+      'gpu5',
+      'gpu6',
+      'gpu7',
+    ])
   })
 })
 
@@ -57,6 +129,58 @@ describe('experiments on a probed machine', () => {
     const answer = (await router.invoke('probe.machine', { sysroot: fixture('intel-kbl-r') })) as { yaml: string; notes: string[] }
     expect(answer.yaml).toContain('psi: false')
     expect(answer.yaml).toContain('name: gpu0')
+  })
+
+  const FORK = 'builtin:thread-2014/a-fork-after-mirror.yaml'
+  const fork = readFileSync(join(__dirname, '../../scenarios/thread-2014/a-fork-after-mirror.yaml'), 'utf8')
+  async function stored(runId: string) {
+    for (let i = 0; i < 400; i++) {
+      const got = await services.store.getRun(runId).catch(() => undefined)
+      if (got) return got
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`run ${runId} was not stored`)
+  }
+
+  it('with a scenario, probe.machine says which parts come from where, or which step cannot run and why', async () => {
+    type Answer = { forScenario: { parts: { part: string; from: string }[]; yaml: string; refused?: string } }
+    const kbl = (await router.invoke('probe.machine', { sysroot: fixture('intel-kbl-r'), scenarioId: FORK })) as Answer
+    expect(kbl.forScenario.parts.map((p) => `${p.part}:${p.from}`)).toEqual(['iommus:probe', 'devices.gpu0:probe'])
+    expect(kbl.forScenario.refused).toBeUndefined()
+    expect(kbl.forScenario.yaml).toContain('kind: gpu')
+    const here = (await router.invoke('probe.machine', { sysroot: fixture('this-machine.tar.gz'), scenarioId: FORK })) as Answer
+    expect(here.forScenario.parts.map((p) => `${p.part}:${p.from}`)).toEqual(['iommus:probe', 'devices.gpu0:removed'])
+    expect(here.forScenario.refused).toMatch(/:21: steps\[1\]\.open\.device: the open step needs device "gpu0", which this machine lacks \(.*CONFIG_TEST_HMM/)
+  })
+
+  it('a host without IOMMU or GPU refuses the fork scenario before anything runs, naming the step (issue 17)', async () => {
+    await expect(
+      router.invoke('experiments.start', { scenario: { text: fork, fileName: 'a.yaml' }, probedMachine: { sysroot: fixture('this-machine.tar.gz') } }),
+    ).rejects.toThrow(/a\.yaml \(with the probed machine\):21: steps\[1\]\.open\.device: the open step needs device "gpu0", which this machine lacks/)
+  })
+
+  it('a host without an IOMMU runs without the scenario’s Intel IOMMU and ATS, and the record says which parts came from where', async () => {
+    const { runIds } = (await router.invoke('experiments.start', {
+      scenario: { text: fork, fileName: 'a.yaml' },
+      designs: ['D1'],
+      probedMachine: { sysroot: fixture('kfd-mi210-xgmi') },
+    })) as { runIds: string[] }
+    const run = await stored(runIds[0]!)
+    const onProbe = StoredRecord.parse(run.result)
+    expect(onProbe.meta.machine).toMatch(/^probed 5\.15\.0-91-generic/)
+    expect(onProbe.meta.machineParts!.map((p) => `${p.part}:${p.from}`)).toEqual(['iommus:probe', 'devices.gpu0:probe', 'devices (unused):probe'])
+    expect(onProbe.aggregates.iommus).toEqual([])
+    expect(onProbe.invalidations.rows.dict.mechanism.filter((m) => /iotlb|ats/.test(m))).toEqual([])
+    // the HTML report lists the parts beside the machine's origin
+    const html = await exportReport(services.store, { kind: 'run', runId: runIds[0]! }, 'html', { probe: 'none' })
+    expect(html.content).toContain('<li><code>iommus</code> (this machine): none: this machine has no IOMMU; the scenario’s iommu0 removed')
+    expect(html.content).toContain('<li><code>devices.gpu0</code> (this machine): this machine’s gfx90a')
+    // the scenario on its own machine flushes the IOTLB and the ATS device TLB
+    const own = (await router.invoke('experiments.start', { scenario: { text: fork, fileName: 'a.yaml' }, designs: ['D1'] })) as { runIds: string[] }
+    const onOwn = StoredRecord.parse((await stored(own.runIds[0]!)).result)
+    expect(onOwn.meta.machineParts).toBeUndefined()
+    expect(onOwn.aggregates.iommus.map((u) => u.name)).toEqual(['iommu0'])
+    expect(onOwn.invalidations.rows.dict.mechanism.some((m) => /iotlb|ats/.test(m))).toBe(true)
   })
 
   it('runs the fork scenario on the Kaby Lake-R machine: IOTLB flushes are domain-selective', async () => {
@@ -114,10 +238,11 @@ steps:
     expect(StoredRecord.parse(stored.result).invalidations.rows.dict.mechanism).toContain('iotlb_dsi')
   })
 
-  it('machine: probed uses this host (no IOMMU, no GPU here: the default dmirror device stays)', async () => {
-    const stored = await runToEnd(scenario('probed', 'dmirror0'))
-    expect(stored.manifest.status).toBe('passed')
-    expect(stored.manifest.machine).toMatch(/^probed/)
+  it('machine: probed uses this host: a step naming a device the host has not got is refused, naming the step and line', async () => {
+    // machine: probed names devices as the probe does (gpu0, …); dmirror0 is none of this host's
+    await expect(router.invoke('experiments.start', { scenario: { text: scenario('probed', 'dmirror0'), fileName: 'probed.yaml' } })).rejects.toThrow(
+      /probed\.yaml \(with the probed machine\):6: steps\[1\]\.open\.device: the open step needs device "dmirror0", which this machine lacks \(it has /,
+    )
   })
 
   it('a machine file that does not exist is refused before anything runs, naming it', async () => {

@@ -1,6 +1,6 @@
 /** The conclusion in words, from the record's numbers: the simulator's runs of the 2014 fork scenario. */
 import { describe, expect, it } from 'vitest'
-import { markerPhrase, ownerPhrase, runConclusion } from '../../src/main/services/reports/conclusion'
+import { markerPhrase, ownerPhrase, runConclusion } from '../../src/shared/conclusion'
 import { formatBytes, formatNs } from '../../src/main/services/reports/units'
 import { StoredRecord } from '../../src/shared/record'
 import { forkRun } from '../fixtures/runs/make'

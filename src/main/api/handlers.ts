@@ -11,6 +11,7 @@ import { machineFromProbe } from '../../shared/probe-machine'
 import { simulateMachine } from '../../shared/simulate-machine'
 import { runProbe } from '../services/probe'
 import { resolveMachineRef } from '../services/machine-ref'
+import { previewOnMachine } from '../services/sim-binding'
 import { ReportError, exportReport } from '../services/reports'
 import { StoreError } from '../services/store/run-store'
 import { ApiError, type HostContext, type RouteHandlers } from './router'
@@ -54,7 +55,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
           ...(input.seed !== undefined ? { seed: input.seed } : {}),
           ...(input.name ? { name: input.name } : {}),
           ...(input.timeoutSeconds ? { timeoutMs: input.timeoutSeconds * 1000 } : {}),
-          ...(probed ? { machine: { spec: probed.scenarioMachine, origin: probed.machine.origin } } : {}),
+          ...(probed ? { machine: { spec: probed.machine, origin: probed.machine.origin } } : {}),
           ...(referenced ? { machine: { spec: referenced.spec, origin: referenced.origin } } : {}),
         }),
       )
@@ -107,7 +108,21 @@ export function createHandlers(services: LabServices): RouteHandlers {
     },
     'calibration.delete': () => services.calibration.remove(),
     'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
-    'probe.machine': async ({ sysroot }) => probeMachine(sysroot),
+    'probe.machine': async ({ sysroot, scenarioId }) => {
+      const answer = await probeMachine(sysroot)
+      if (!scenarioId) return answer
+      const scenario = await badRequestOnError(() => scenarios.get(scenarioId))
+      const preview = previewOnMachine(scenario.text, scenario.fileName, answer.machine)
+      return {
+        ...answer,
+        forScenario: {
+          scenarioId,
+          parts: preview.parts,
+          yaml: preview.machine ? toYaml({ machine: preview.machine }) : '',
+          ...(preview.refused ? { refused: preview.refused } : {}),
+        },
+      }
+    },
 
     'reports.export': async ({ target, format, probe }, ctx) => {
       const opts = { probe: probe === false ? ('none' as const) : ('live' as const) }

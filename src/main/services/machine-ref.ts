@@ -15,9 +15,11 @@ import { simulateMachine } from '../../shared/simulate-machine'
 import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 import { loadMachine, probedMachine } from './probe/machine'
 import { confinedPath, SafeReadError } from './safe-read'
+import type { ProbeMachine } from '../../shared/probe-machine'
 
 export interface MachineOverride {
-  spec: Record<string, unknown>
+  /** The probed or loaded machine; it replaces the scenario's (src/shared/simulate-machine.ts `machineForScenario`). */
+  spec: ProbeMachine
   origin: string
   notes: string[]
 }
@@ -69,5 +71,5 @@ export async function resolveMachineRef(
     throw new Error(`${fileName}: machine: cannot load ${JSON.stringify(ref)}: ${why}`, { cause: err })
   }
   const simulated = simulateMachine(machine)
-  return { spec: simulated.machine, origin: machine.origin, notes: simulated.notes }
+  return { spec: machine, origin: machine.origin, notes: simulated.notes }
 }

@@ -13,8 +13,10 @@ import type { ParamValue } from '../../shared/runs'
 import { appRoot } from '../paths'
 import type { ScenarioPlan } from './experiments/service'
 import { simBinding, type SimBinding } from './sim-binding'
+import type { ProbeMachine } from '../../shared/probe-machine'
 
-type Machine = Record<string, unknown> | undefined
+/** The probed machine that replaces the scenario's (src/shared/simulate-machine.ts), if any. */
+type Machine = ProbeMachine | undefined
 
 export type ParseTask =
   | { kind: 'validate'; text: string; fileName: string; machine: Machine }
@@ -43,12 +45,8 @@ export default function parseTask(task: ParseTask): ParseAnswer {
 
 /** The scenario binding of the services, with the heavy parts on a worker thread. */
 export interface AsyncSimBinding {
-  plan(text: string, fileName: string, machine?: Record<string, unknown>): Promise<ScenarioPlan>
-  validate(
-    text: string,
-    fileName: string,
-    machine?: Record<string, unknown>,
-  ): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
+  plan(text: string, fileName: string, machine?: ProbeMachine): Promise<ScenarioPlan>
+  validate(text: string, fileName: string, machine?: ProbeMachine): Promise<{ ok: boolean; issues: ValidationIssue[]; name?: string; designs?: string[] }>
   jsonSchema: SimBinding['jsonSchema']
   /** `scenarios.import` (an strace log or smaps text as a scenario), on the parser thread. */
   importScenario(request: ImportRequest): Promise<ImportAnswer>

@@ -36,8 +36,3 @@ export function formatRatio(ratio: number | null | undefined): string {
   if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return '—'
   return `×${significant(ratio, 3)}`
 }
-
-/** A hex address range such as 0x7f0000000000–0x7f0000200000. */
-export function formatRange(start: number, end: number): string {
-  return `0x${start.toString(16)}–0x${end.toString(16)}`
-}

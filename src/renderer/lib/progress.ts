@@ -3,7 +3,7 @@
  * store stays thin and the folding is tested without a host.
  */
 import type { EventPayload } from '../../shared/contracts'
-import { isFinished, RUN_STATUSES, statusWords, type RunStatus, type Stop } from '../../shared/record'
+import { isFinished, statusWords, type RunStatus, type Stop } from '../../shared/record'
 
 /** A live run: queued, running, or ended with the status the store keeps. */
 export type RunPhase = 'queued' | 'running' | RunStatus
@@ -124,11 +124,4 @@ export function runEtaMs(run: LiveRun): number | null {
   const elapsed = run.updatedAt - run.startedAt
   if (f <= 0 || elapsed <= 0) return null
   return (elapsed * (1 - f)) / f
-}
-
-/** A run's phase or stored status in words, for the live table and the stored list (without the stop reason: see `phaseWords`). */
-export const RUN_STATUS_TEXT: Readonly<Record<RunPhase, string>> = {
-  queued: 'queued',
-  running: 'running',
-  ...(Object.fromEntries(RUN_STATUSES.map((s) => [s, statusWords(s)])) as Record<RunStatus, string>),
 }

@@ -1,6 +1,7 @@
 /** The probe report shown in the Hardware view: this machine, or a captured sysroot on the host. */
 import { defineStore } from 'pinia'
 import { shallowRef, ref } from 'vue'
+import type { RouteOutput } from '../../shared/contracts'
 import type { ProbeReport } from '../../shared/probe'
 import { useBridge } from '../bridge'
 
@@ -27,15 +28,17 @@ export const useHardwareStore = defineStore('hardware', () => {
     }
   }
 
-  const simulated = shallowRef<{ yaml: string; notes: string[] }>()
+  /** The derived machine; with `forScenario`, what that scenario would run on (probe vs scenario parts) or why it cannot. */
+  const simulated = shallowRef<{ yaml: string; notes: string[]; forScenario?: RouteOutput<'probe.machine'>['forScenario'] }>()
   const started = ref<string>()
 
-  /** "Simulate this machine": the scenario `machine:` section derived from the report shown. */
-  async function simulate(): Promise<void> {
+  /** "Simulate this machine": the scenario `machine:` section derived from the report shown, and what `scenarioId` would run on. */
+  async function simulate(scenarioId?: string): Promise<void> {
     error.value = undefined
+    started.value = undefined
     try {
-      const answer = await useBridge().invoke('probe.machine', sysroot.value ? { sysroot: sysroot.value } : {})
-      simulated.value = { yaml: answer.yaml, notes: answer.notes }
+      const answer = await useBridge().invoke('probe.machine', { ...(sysroot.value ? { sysroot: sysroot.value } : {}), ...(scenarioId ? { scenarioId } : {}) })
+      simulated.value = { yaml: answer.yaml, notes: answer.notes, ...(answer.forScenario ? { forScenario: answer.forScenario } : {}) }
     } catch (err) {
       error.value = err instanceof Error ? err.message : String(err)
     }

@@ -116,7 +116,7 @@ export const COST_DEFAULTS = {
     conf: 'U',
     calibrate: 'fault_sparse − fault_anon',
   },
-  pt_free: { value: 500, unit: 'ns', source: 'free_pgtables: one PTE table page freed (parameter)', conf: 'U', calibrate: 'munmap_sparse − dontneed' },
+  pt_free: { value: 500, unit: 'ns', source: 'free_pgtables: one PTE table page freed (parameter)', conf: 'U', calibrate: 'munmap_sparse − munmap' },
   munmap_base: {
     value: 2000,
     unit: 'ns',

@@ -76,19 +76,12 @@ export class Iommu {
     let m = 0
     while (m < 52 && Math.floor(start / 2 ** m) !== Math.floor((end - 1) / 2 ** m)) m++
     let descs = 0
-    if (s.vendor === 'intel') {
-      if (!s.psi || m > s.mamv || pages > s.fullFlushThreshold) {
-        this.dsiCount++
-        this.iotlb.flushAsid(asid)
-        rec('iotlb_dsi', c.iotlb_dsi, pages)
-      } else {
-        this.psiCount++
-        this.iotlb.flushRange(asid, start, end)
-        rec('iotlb_psi', c.iotlb_psi, pages)
-      }
-      descs++
-    } else if (s.vendor === 'amd') {
-      if (m > 51 || pages > s.fullFlushThreshold) {
+    if (s.vendor === 'intel' || s.vendor === 'amd') {
+      // one descriptor: page-selective for the aligned block, else the whole domain (Intel,
+      // cache_tag_flush_iotlb: no PSI capability or a mask above MAMV; AMD, build_inv_address:
+      // the block reaches past bit 51)
+      const domain = s.vendor === 'intel' ? !s.psi || m > s.mamv : m > 51
+      if (domain || pages > s.fullFlushThreshold) {
         this.dsiCount++
         this.iotlb.flushAsid(asid)
         rec('iotlb_dsi', c.iotlb_dsi, pages)

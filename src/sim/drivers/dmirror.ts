@@ -83,7 +83,7 @@ function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Arr
 }
 
 /** dmirror_fault: returns 0 without faulting if the mm is already dead (as test_hmm does). */
-export function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
+function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'dmirror_fault']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return 0
@@ -236,7 +236,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
-    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && !v.hugetlb && (mm.pt.isHuge(addr) || hole)) {
+    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -375,7 +375,7 @@ export function* dmirrorEvictDevice(w: Kernel, dev: number, path: CallPath): Pro
   return n
 }
 
-export const PROT_BYTE = {
+const PROT_BYTE = {
   ERROR: 0xff,
   NONE: 0x00,
   READ: 0x01,
@@ -549,5 +549,3 @@ export function* svaAccess(
   yield sleep(cost)
   return { ret: 0, cpages: end - start, faults }
 }
-
-export { DPTE_WRITE }

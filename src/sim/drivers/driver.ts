@@ -6,7 +6,7 @@
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
-import { ClassicSub, SIZEOF, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
+import { ClassicSub, type IntervalSub, type MmStruct, type NotifierOps, type NotifierRange } from '../kernel/objects'
 import { Mirror } from './mirror'
 import { kfdTeardown, type KfdEviction } from './kfd-evict'
 
@@ -167,5 +167,3 @@ export function embedSub(w: Kernel, ops: NotifierOps, obj: DriverObj): ClassicSu
   obj.sub = s
   return s
 }
-
-export { SIZEOF }

@@ -22,7 +22,7 @@
  *   the BOs (amdgpu_amdkfd_gpuvm_free_memory_of_gpu → amdgpu_hmm_unregister →
  *   mmu_interval_notifier_remove).
  */
-import { sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
+import { runAtomic, sleep, WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
 import type { IntervalOps, IntervalSub, NotifierRange } from '../kernel/objects'
@@ -83,7 +83,7 @@ export class KfdEviction {
 }
 
 /** The eviction state of a driver object (created on the first userptr / SVM range). */
-export function kfdEviction(obj: DriverObj): KfdEviction {
+function kfdEviction(obj: DriverObj): KfdEviction {
   if (!obj.kfd) obj.kfd = new KfdEviction(obj)
   return obj.kfd
 }
@@ -160,7 +160,7 @@ function* validate(w: Kernel, obj: DriverObj, r: KfdRange, path: CallPath): Proc
  * process's queues (returns its cost, spent inside the interval callback) and queues the restore
  * worker.
  */
-export function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange, r: NotifierRange): number {
+function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange, r: NotifierRange): number {
   const k = obj.kfd
   if (!k || k.cancelled || obj.mmDead || b.freed) return 0
   // the process's own migration to its device's memory does not evict
@@ -245,9 +245,10 @@ export function kfdCancel(w: Kernel, obj: DriverObj): void {
 /**
  * kfd_process_free_outstanding_kfd_bos for userptr BOs: cancel the restore work, unregister each
  * BO's interval notifier (amdgpu_hmm_unregister; it may wait out an invalidation of the tree) and
- * free it.
+ * free it. `canSleep` false (freeDriverObj, which cannot sleep): a kworker removes an interval
+ * still registered, and the BOs are freed at once.
  */
-export function* kfdFreeUserptrs(w: Kernel, obj: DriverObj, path: CallPath): Proc<void> {
+function* freeUserptrs(w: Kernel, obj: DriverObj, path: CallPath, canSleep: boolean): Proc<void> {
   const k = obj.kfd
   if (!k) return
   kfdCancel(w, obj)
@@ -256,29 +257,20 @@ export function* kfdFreeUserptrs(w: Kernel, obj: DriverObj, path: CallPath): Pro
     if (b.sub) {
       const s = b.sub
       b.sub = null
-      yield* mmuIntervalNotifierRemove(w, s, [...path, 'amdgpu_amdkfd_gpuvm_free_memory_of_gpu', 'amdgpu_hmm_unregister'])
+      if (canSleep) yield* mmuIntervalNotifierRemove(w, s, [...path, 'amdgpu_amdkfd_gpuvm_free_memory_of_gpu', 'amdgpu_hmm_unregister'])
+      else w.queueWork('amdgpu_hmm_unregister', 0, () => mmuIntervalNotifierRemove(w, s, ['process_one_work', 'amdgpu_hmm_unregister']))
     }
     b.freed = true
     w.ledger.free(b.memId, path)
   }
 }
 
-/**
- * Teardown from a context that cannot sleep (freeDriverObj): cancel the restore work, free the
- * BOs; an interval still registered is removed by a kworker (it may have to wait).
- */
+/** kfd_process_free_outstanding_kfd_bos for userptr BOs, from a context that may sleep. */
+export function kfdFreeUserptrs(w: Kernel, obj: DriverObj, path: CallPath): Proc<void> {
+  return freeUserptrs(w, obj, path, true)
+}
+
+/** The same from a context that cannot sleep (freeDriverObj). */
 export function kfdTeardown(w: Kernel, obj: DriverObj, path: CallPath): void {
-  const k = obj.kfd
-  if (!k) return
-  kfdCancel(w, obj)
-  for (const b of k.ranges) {
-    if (b.freed) continue
-    if (b.sub) {
-      const s = b.sub
-      b.sub = null
-      w.queueWork('amdgpu_hmm_unregister', 0, () => mmuIntervalNotifierRemove(w, s, ['process_one_work', 'amdgpu_hmm_unregister']))
-    }
-    b.freed = true
-    w.ledger.free(b.memId, path)
-  }
+  runAtomic(freeUserptrs(w, obj, path, false), `kfd teardown of ${obj.label}`)
 }

@@ -7,12 +7,51 @@
 import { WaitQueue, waitOn, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from '../kernel/context'
-import type { RangeEndCall } from '../kernel/types'
+import type { DevPagemap, DevPagemapOps, RangeEndCall } from '../kernel/types'
 import type { Device } from '../devices/device'
 import { RadixPt, DPTE_ATOMIC } from '../kernel/pagetable'
 import { SIZEOF, type IntervalSub, type MmStruct, type NotifierRange } from '../kernel/objects'
 import { mmuIntervalReadBegin, mmuIntervalReadRetry } from '../kernel/notifier'
 import { PAGE_SIZE } from '../kernel/page'
+
+/**
+ * The driver's device memory ops (test_hmm's dmirror_devmem_ops): the core mm calls them through
+ * `page->pgmap->ops`; they drop the device entries of the mirrors of that device and address
+ * space. `mirrors` is the driver's list of its live mirrors on the device.
+ */
+export class DevmemOps implements DevPagemapOps {
+  readonly mirrors = new Set<Mirror>()
+
+  /** dmirror_devmem_fault: dmirror_devmem_fault_alloc_and_copy erases the pages it copied back. */
+  migrate_to_ram(mm: MmStruct, page: number, n: number): void {
+    this.forget(mm, page, n)
+  }
+
+  /** dmirror_devmem_free: the device page is gone; no mirror of the device may map it. */
+  page_free(mm: MmStruct, page: number, n: number): void {
+    this.forget(mm, page, n)
+  }
+
+  private forget(mm: MmStruct, page: number, n: number): void {
+    for (const m of this.mirrors) if (m.mm === mm) m.dropDevicePage(page, n)
+  }
+}
+
+/**
+ * memremap_pages for device `dev` with the driver's ops (dmirror_allocate_chunk): registers the
+ * device memory as the core mm's `k.pgmaps[dev.idx]`.
+ */
+export function memremapPages(k: Kernel, dev: Device): DevPagemap {
+  const pgmap: DevPagemap = { type: dev.spec.coherent ? 'coherent' : 'private', owner: dev.idx, ops: new DevmemOps() }
+  k.pgmaps[dev.idx] = pgmap
+  return pgmap
+}
+
+/** The driver's ops of device `devIdx`'s memory, or null when none is registered. */
+export function devmemOps(k: Kernel, devIdx: number): DevmemOps | null {
+  const ops = k.pgmaps[devIdx]?.ops
+  return ops instanceof DevmemOps ? ops : null
+}
 
 export class Mirror {
   readonly pt: RadixPt
@@ -41,7 +80,7 @@ export class Mirror {
     })
     this.pt.keepEmptyTables = dev.spec.kind === 'gpu'
     this.wq = new WaitQueue(this.label)
-    mm.mirrors.add(this)
+    devmemOps(w, dev.idx)?.mirrors.add(this)
     this.onRangeEnd = (e) => {
       if (e.range.mm === this.mm) this.checkInvalidated(w, e.range, e.path)
     }
@@ -175,7 +214,7 @@ export class Mirror {
       w.violation('NO_STALE_DEVICE_PTE', `${left} device PTE(s) of ${this.label} survived a ${r.event} invalidation`, path)
   }
 
-  /** Drops device entries for pages migrated back to RAM by a CPU fault (dmirror_devmem_fault). */
+  /** Drops device entries for pages that left the device (through the device memory's ops). */
   dropDevicePage(page: number, n: number): void {
     if (this.pt.countPresent(page, page + n) > 0) this.pt.clear(page, page + n)
   }
@@ -198,7 +237,7 @@ export class Mirror {
     }
     this.pt.clearAll()
     this.alive = false
-    this.mm.mirrors.delete(this)
+    devmemOps(this.w, this.dev.idx)?.mirrors.delete(this)
     this.w.hooks.off('range_end', this.onRangeEnd)
   }
 }

@@ -15,6 +15,16 @@ export function sleep(ns: number): Wait {
   return { kind: 'sleep', ns: ns > 0 ? Math.round(ns) : 0 }
 }
 
+/**
+ * Runs `p` to the end in the caller's context, which cannot sleep (atomic context): a body that
+ * yields here is a model bug, as might_sleep() would warn in the kernel.
+ */
+export function runAtomic<T>(p: Proc<T>, what: string): T {
+  const r = p.next()
+  if (!r.done) throw new Error(`${what}: sleeps in a context that cannot sleep`)
+  return r.value
+}
+
 /** A wait queue (`wait_queue_head_t`): processes wait on it until `wake_up_all`. */
 export class WaitQueue {
   readonly waiters: Array<() => void> = []
@@ -34,9 +44,6 @@ interface QEvent {
   /** The `cause` of the event that scheduled this one. */
   c: number
 }
-
-/** Raised when a scenario asks the engine to do something impossible (never on model bugs). */
-export class EngineLimitError extends Error {}
 
 /** The event queue and clock. */
 export class Engine {

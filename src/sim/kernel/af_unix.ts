@@ -17,7 +17,7 @@ import { fdKey, fput, fputTmpfile, getFile } from './files'
 import { File, TmpFile, type Task } from './objects'
 
 /** One socketpair: the files in flight on its receive queue, oldest first. */
-export interface UnixSocket {
+interface UnixSocket {
   readonly name: string
   readonly queue: Array<File | TmpFile>
   closed: boolean
@@ -32,11 +32,6 @@ function table(w: Kernel): Map<string, UnixSocket> {
     sockets.set(w, t)
   }
   return t
-}
-
-/** The socket `name` (created by the first send), or undefined. */
-export function unixSocket(w: Kernel, name: string): UnixSocket | undefined {
-  return table(w).get(name)
 }
 
 /** sendmsg(SCM_RIGHTS) of `fd`: 0, -EBADF (no such fd, or the socket was closed). */

@@ -16,7 +16,7 @@ import { PAGE_SIZE } from './page'
 export { PAGE_SIZE }
 
 /** Frames the model will hold at once (4 KiB or 2 MiB each): 16 Mi = 64 GiB of 4 KiB pages. */
-export const MAX_FRAMES = 16 * 1024 * 1024
+const MAX_FRAMES = 16 * 1024 * 1024
 
 /** Thrown when a scenario asks for more memory than the model can hold; the run stops cleanly. */
 export class SimLimitError extends Error {}

@@ -93,7 +93,7 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
           })
           // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
           // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
-          const reclaimed = advice === 'dontneed' ? mm.pt.reclaimEmptyPtes(a, b) : 0
+          const reclaimed = mm.pt.reclaimEmptyPtes(a, b)
           const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
           base = 0
           return c

@@ -10,6 +10,7 @@ import type { Kernel } from './context'
 import { cpuTlbFlushCost, ptTablesCost } from '../cost/model'
 import { EFAULT } from './errno'
 import { PROT_WRITE, Vma, type MmStruct, type NotifyEvent } from './objects'
+import type { DevPagemap } from './types'
 import { PTE_COW, PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { LAZYFREE_CLEAN, LAZYFREE_DIRTY, ZERO_PFN } from './frames'
 import { doSwapPage, swapRead } from './swap'
@@ -77,16 +78,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        const others = sharers(w, mm, hb, pfn)
-        if (others.length > 0) {
-          yield* migrateSharedToRam(w, mm, hb, 9, f, pfn, others, p)
-          continue // the fault again, on the page now in RAM (a write goes on to COW it)
-        }
-        const vv = v
-        yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () =>
-          migrateToRam(w, mm, vv, hb, 9, f, pfn, write, devOwner),
-        )
-        pg = hb + HPAGE_PMD_NR
+        if (yield* devicePrivateFault(w, mm, v, hb, 9, f, pfn, write, devOwner, p)) pg = hb + HPAGE_PMD_NR
         continue
       }
       if (f & PTE_EXCL) {
@@ -189,14 +181,7 @@ function* faultInRange(w: Kernel, mm: MmStruct, start: number, end: number, writ
       if (f & PTE_DEVPRIV && needsMigrate(w, f, pfn, write, devOwner)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
-        const others = sharers(w, mm, pg, pfn)
-        if (others.length > 0) {
-          yield* migrateSharedToRam(w, mm, pg, 0, f, pfn, others, p)
-          continue // the fault again, on the page now in RAM (a write goes on to COW it)
-        }
-        const vv = v
-        yield* faultInvalidation(w, mm, pg, pg + 1, 'MIGRATE', (fr.dev[pfn] as number) - 1, p, () => migrateToRam(w, mm, vv, pg, 0, f, pfn, write, devOwner))
-        pg++
+        if (yield* devicePrivateFault(w, mm, v, pg, 0, f, pfn, write, devOwner, p)) pg++
         continue
       }
       if (f & PTE_EXCL) {
@@ -243,6 +228,34 @@ function cancelLazyfree(w: Kernel, mm: MmStruct, start: number, end: number): vo
   })
 }
 
+/**
+ * do_swap_page on a device-private entry (order 0) or PMD (order 9) at `page`: the device's
+ * migrate_to_ram under a MIGRATE range with the device as owner. Returns false when the page was
+ * shared with other address spaces (migrateSharedToRam): the caller faults the same page again,
+ * now in RAM (a write goes on to COW it); true when the fault is done with it.
+ */
+function* devicePrivateFault(
+  w: Kernel,
+  mm: MmStruct,
+  v: Vma,
+  page: number,
+  order: 0 | 9,
+  f: number,
+  pfn: number,
+  write: boolean,
+  devOwner: number,
+  p: CallPath,
+): Proc<boolean> {
+  const others = sharers(w, mm, page, pfn)
+  if (others.length > 0) {
+    yield* migrateSharedToRam(w, mm, page, order, f, pfn, others, p)
+    return false
+  }
+  const owner = (w.frames.dev[pfn] as number) - 1
+  yield* faultInvalidation(w, mm, page, page + (1 << order), 'MIGRATE', owner, p, () => migrateToRam(w, mm, v, page, order, f, pfn, write, devOwner))
+  return true
+}
+
 /** A device-private entry the access cannot use where it is: the CPU, another device, or a write to a read-only one. */
 function needsMigrate(w: Kernel, f: number, pfn: number, write: boolean, devOwner: number): boolean {
   return devOwner < 0 || (w.frames.dev[pfn] as number) - 1 !== devOwner || (write && !(f & PTE_WRITE))
@@ -274,7 +287,7 @@ function* faultInvalidation(
  * reference, folio_ref_add(HPAGE_PMD_NR - 1)), the folio itself stays whole and shared with the
  * other mappers. The deposited PTE table becomes the PTE table.
  */
-export function splitPmdMapping(w: Kernel, mm: MmStruct, hb: number): void {
+function splitPmdMapping(w: Kernel, mm: MmStruct, hb: number): void {
   const f = mm.pt.get(hb)
   const pfn = mm.pt.pfn(hb)
   if (f & PTE_ZERO) {
@@ -306,8 +319,9 @@ function hbFits(v: Vma, pg: number): boolean {
 }
 
 /**
- * A CPU fault on a device-private entry (the pgmap's migrate_to_ram): copies the page (order 0) or
- * the THP folio (order 9) back to system memory and drops it from the mirrors. Returns the cost.
+ * A CPU fault on a device-private entry (do_swap_page → the pgmap's migrate_to_ram): copies the
+ * page (order 0) or the THP folio (order 9) back to system memory and tells the device's driver
+ * (`ops.migrate_to_ram`), which drops its device entries. Returns the cost.
  */
 function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 9, f: number, pfn: number, write: boolean, devOwner: number): number {
   const fr = w.frames
@@ -315,8 +329,9 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   const pages = 1 << order
   const np = fr.alloc(order, mm.owner)
   fr.copy(np, pfn)
+  const pgmap = pgmapOf(w, pfn)
   fr.put(pfn, mm.owner, heirOwner(mm))
-  for (const m of mm.mirrors) m.dropDevicePage(page, pages)
+  pgmap?.ops.migrate_to_ram(mm, page, pages)
   // the copy back is exclusive to this mm: a write fault leaves it writable (do_wp_page reuse)
   const flags = PTE_PRESENT | (f & PTE_WRITE || (write && v.prot & PROT_WRITE) ? PTE_WRITE : 0)
   if (order === 9) mm.pt.setHuge(page, flags, np)
@@ -324,6 +339,11 @@ function migrateToRam(w: Kernel, mm: MmStruct, v: Vma, page: number, order: 0 | 
   w.count('migrate_to_ram')
   mm.min_flt++
   return w.costs.migrate_page * pages
+}
+
+/** The device memory frame `pfn` belongs to (page->pgmap), or undefined for system memory. */
+function pgmapOf(w: Kernel, pfn: number): DevPagemap | undefined {
+  return w.pgmaps[(w.frames.dev[pfn] as number) - 1]
 }
 
 /**
@@ -352,6 +372,7 @@ function sharers(w: Kernel, mm: MmStruct, page: number, pfn: number): MmStruct[]
 function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9, f: number, pfn: number, others: MmStruct[], path: CallPath): Proc<void> {
   const fr = w.frames
   const n = 1 << order
+  const pgmap = pgmapOf(w, pfn)
   const r = { mm, start: page, end: page + n, event: 'MIGRATE' as const, blockable: true, owner: (fr.dev[pfn] as number) - 1 }
   yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   const np = fr.alloc(order, mm.owner)
@@ -361,7 +382,7 @@ function* migrateSharedToRam(w: Kernel, mm: MmStruct, page: number, order: 0 | 9
     if (order === 9) o.pt.setHuge(page, flags, np)
     else o.pt.set(page, flags, np)
     fr.put(pfn, o.owner, heirOwner(o))
-    for (const m of o.mirrors) m.dropDevicePage(page, n)
+    pgmap?.ops.migrate_to_ram(o, page, n)
   }
   for (const o of others) {
     const fl = o.pt.get(page)
@@ -455,7 +476,7 @@ function faultPage(w: Kernel, mm: MmStruct, v: Vma, pg: number, f: number, write
 }
 
 /** fault_around_bytes (mm/memory.c): 64 KiB, 16 pages. */
-export const FAULT_AROUND_PAGES = 16
+const FAULT_AROUND_PAGES = 16
 
 /**
  * do_fault_around → filemap_map_pages: before a read fault on a page-cache backed VMA is handled,
@@ -499,30 +520,42 @@ export function zapRange(w: Kernel, mm: MmStruct, start: number, end: number, en
  * own CLEAR over the 2 MiB block (nested in the outer one) before the PTEs are changed. `body`
  * runs after those splits.
  */
-export function* invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
-  const r = { mm, start, end, event, blockable: true, owner: -1 }
-  yield* invalidateRangeStart(w, r, path)
-  for (const edge of [start, end]) {
-    const off = edge & (HPAGE_PMD_NR - 1)
-    if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
-    const hb = edge - off
-    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
-      splitLeaf(w, mm, hb)
-      return HPAGE_PMD_NR * w.costs.pte_op
-    })
-  }
-  const c = body()
-  yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
-  const tlb = cpuTlbFlushCost(w.costs, end - start)
-  yield* invalidateRangeEnd(w, r, path)
-  if (w.hooks.has('range_end')) w.hooks.emit('range_end', { range: r, path })
-  yield sleep(c + tlb)
+export function invalidatedSplitting(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  return invalidation(w, mm, start, end, event, path, true, body)
 }
 
 /** Runs an invalidation of [start, end) around `body` (returns cost), with CPU TLB + secondary flush. */
-export function* invalidated(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+export function invalidated(w: Kernel, mm: MmStruct, start: number, end: number, event: NotifyEvent, path: CallPath, body: () => number): Proc<void> {
+  return invalidation(w, mm, start, end, event, path, false, body)
+}
+
+/**
+ * The bracket both run: invalidate_range_start, the THP splits at the edges when `splitEdges`,
+ * `body` (its CPU cost), the secondary TLBs, invalidate_range_end, the `range_end` hook, then the
+ * body's and the CPU TLB flush's time.
+ */
+function* invalidation(
+  w: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  event: NotifyEvent,
+  path: CallPath,
+  splitEdges: boolean,
+  body: () => number,
+): Proc<void> {
   const r = { mm, start, end, event, blockable: true, owner: -1 }
   yield* invalidateRangeStart(w, r, path)
+  if (splitEdges)
+    for (const edge of [start, end]) {
+      const off = edge & (HPAGE_PMD_NR - 1)
+      if (off === 0 || !mm.pt.isHuge(edge) || (w.frames.hugetlb[mm.pt.pfn(edge)] as number) !== 0) continue
+      const hb = edge - off
+      yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, '__split_huge_pmd'], () => {
+        splitLeaf(w, mm, hb)
+        return HPAGE_PMD_NR * w.costs.pte_op
+      })
+    }
   const c = body()
   yield* archInvalidateSecondaryTlbs(w, mm, start, end, path)
   const tlb = cpuTlbFlushCost(w.costs, end - start)

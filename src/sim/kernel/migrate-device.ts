@@ -71,6 +71,8 @@ export function* migrateDeviceToRam(
   // (migrate_device_range, e.g. dmirror_device_evict_chunk) has no range: try_to_migrate_one
   // raises CLEAR per folio with owner NULL, which the mirrors receive.
   const r = { mm, start: lo, end: hi, event: 'MIGRATE' as const, blockable: true, owner: dev }
+  // the device page is put once copied: free_zone_device_folio calls the driver's page_free
+  const pgmap = w.pgmaps[dev]
   if (!evict) yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_setup'])
   let n = 0
   let rp: { mm: MmStruct; start: number; end: number; event: 'CLEAR'; blockable: boolean; owner: number } | null = null
@@ -91,7 +93,7 @@ export function* migrateDeviceToRam(
       const fl = mm.pt.get(pg)
       splitHugeByCopy(w, mm, pg, old)
       mm.pt.update(pg, pg + HPAGE_PMD_NR, () => PTE_PRESENT | (fl & PTE_WRITE))
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      pgmap?.ops.page_free(mm, pg, HPAGE_PMD_NR)
       n += HPAGE_PMD_NR
       continue
     }
@@ -101,7 +103,7 @@ export function* migrateDeviceToRam(
       w.frames.copy(np, old)
       w.frames.put(old, mm.owner, heirOwner(mm))
       mm.pt.setHuge(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-      for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, HPAGE_PMD_NR)
+      pgmap?.ops.page_free(mm, pg, HPAGE_PMD_NR)
       n += HPAGE_PMD_NR
       continue
     }
@@ -110,7 +112,7 @@ export function* migrateDeviceToRam(
     w.frames.copy(np, old)
     w.frames.put(old, mm.owner, heirOwner(mm))
     mm.pt.set(pg, PTE_PRESENT | (f & PTE_WRITE), np)
-    for (const mi of mm.mirrors) if (mi.dev.idx === dev) mi.dropDevicePage(pg, 1)
+    pgmap?.ops.page_free(mm, pg, 1)
   }
   if (rp) yield* invalidateRangeEnd(w, rp, path)
   if (!evict) yield* invalidateRangeEnd(w, r, path)

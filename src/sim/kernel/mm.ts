@@ -59,7 +59,7 @@ export function* __mmput(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
 }
 
 /** exit_mmap (today's order). */
-export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
+function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
   const p = [...path, 'exit_mmap']
   yield* mmuNotifierRelease(w, mm, p)
   if (mm.vmas.length > 0) {
@@ -97,7 +97,7 @@ export function* exitMmap(w: Kernel, mm: MmStruct, path: CallPath): Proc<void> {
 }
 
 /** Drops a VMA's reference on its shmem object, freeing the object's pages at zero. */
-export function putShmem(w: Kernel, v: Vma): void {
+function putShmem(w: Kernel, v: Vma): void {
   const s = v.shmem
   if (!s) return
   v.shmem = null

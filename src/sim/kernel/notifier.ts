@@ -397,18 +397,35 @@ function* mnHlistInvalidateRangeStart(w: Kernel, subs: Subscriptions, r: Notifie
       w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
     }
   }
-  if (ret) {
-    for (const s of [...subs.list]) {
-      if (!s.hashed || !s.ops.invalidateRangeEnd) continue
-      const c = s.ops.invalidateRangeEnd(w, s, r, p)
-      if (c > 0) {
-        cost += c
-        yield sleep(c)
-      }
-    }
-  }
+  if (ret) cost += yield* mnHlistInvalidateEnd(w, subs, r, p)
   w.srcu.readUnlock(idx)
   return { ret, cost }
+}
+
+/**
+ * One walk of the classic list under the caller's srcu_read_lock (hlist_for_each_entry_srcu):
+ * `call` runs the subscription's op and returns its cost, or null when it has none; the cost is
+ * slept, then the walk reads the subscription's next hlist node. Returns the summed cost.
+ */
+function* mnHlistWalk(w: Kernel, subs: Subscriptions, p: CallPath, call: (s: ClassicSub) => number | null): Proc<number> {
+  let cost = 0
+  for (const s of [...subs.list]) {
+    if (!s.hashed) continue
+    const c = call(s)
+    if (c === null || c <= 0) continue
+    cost += c
+    yield sleep(c)
+    w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
+  }
+  return cost
+}
+
+/**
+ * mn_hlist_invalidate_end: ->invalidate_range_end of every classic subscription that has one;
+ * also what mn_hlist_invalidate_range_start runs at once when a start failed.
+ */
+function mnHlistInvalidateEnd(w: Kernel, subs: Subscriptions, r: NotifierRange, p: CallPath): Proc<number> {
+  return mnHlistWalk(w, subs, p, (s) => (s.ops.invalidateRangeEnd ? s.ops.invalidateRangeEnd(w, s, r, p) : null))
 }
 
 /**
@@ -468,15 +485,7 @@ export function* invalidateRangeEnd(w: Kernel, r: NotifierRange, path: CallPath)
   let cost = 0
   if (subs.list.length > 0) {
     const idx = w.srcu.readLock()
-    for (const s of [...subs.list]) {
-      if (!s.hashed || !s.ops.invalidateRangeEnd) continue
-      const c = s.ops.invalidateRangeEnd(w, s, r, p)
-      if (c > 0) {
-        cost += c
-        yield sleep(c)
-        w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
-      }
-    }
+    cost = yield* mnHlistInvalidateEnd(w, subs, r, p)
     w.srcu.readUnlock(idx)
   }
   return cost
@@ -490,18 +499,9 @@ export function* invalidateRangeEnd(w: Kernel, r: NotifierRange, path: CallPath)
 export function* archInvalidateSecondaryTlbs(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const subs = mm.subs
   if (!subs || subs.list.length === 0) return 0
-  let cost = 0
   const p = [...path, 'mmu_notifier_arch_invalidate_secondary_tlbs']
   const idx = w.srcu.readLock()
-  for (const s of [...subs.list]) {
-    if (!s.hashed || !s.ops.archInvalidateSecondaryTlbs) continue
-    const c = s.ops.archInvalidateSecondaryTlbs(w, s, mm, start, end, p)
-    if (c > 0) {
-      cost += c
-      yield sleep(c)
-      w.ledger.access(s.memId, p, 'hlist_for_each_entry_srcu: subscription->hlist.next')
-    }
-  }
+  const cost = yield* mnHlistWalk(w, subs, p, (s) => (s.ops.archInvalidateSecondaryTlbs ? s.ops.archInvalidateSecondaryTlbs(w, s, mm, start, end, p) : null))
   w.srcu.readUnlock(idx)
   return cost
 }

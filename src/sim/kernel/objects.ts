@@ -9,9 +9,9 @@ import type { Device } from '../devices/device'
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import type { FileOperations, MmMirror, NotifierRange } from './types'
+import type { FileOperations, NotifierRange } from './types'
 
-export { PROT_READ, PROT_WRITE, PROT_EXEC, type NotifyEvent, type NotifierRange } from './types'
+export { PROT_READ, PROT_WRITE, type NotifyEvent, type NotifierRange } from './types'
 
 /** Bytes the ledger charges for kernel structures (x86-64, order of magnitude of slab sizes). */
 export const SIZEOF = {
@@ -122,8 +122,6 @@ export class MmStruct {
   readonly regions = new Map<string, Region>()
   /** All mms of one fork tree (so a COW page outliving its allocator is charged to a survivor). */
   family: MmStruct[]
-  /** Device mirrors currently bound to this mm (for device-private page ownership). */
-  readonly mirrors = new Set<MmMirror>()
   /**
    * CPU faults handled on this mm (the kernel counts them per task: `current->min_flt` in
    * mm_account_fault); one per 4 KiB page or per 2 MiB leaf that needed one (none for the pages

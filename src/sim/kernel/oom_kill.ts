@@ -31,8 +31,8 @@ import { doExit } from './task'
 
 /** mm/oom_kill.c: MAX_OOM_REAP_RETRIES, the HZ/10 sleep between attempts, OOM_REAPER_DELAY (2*HZ). */
 export const MAX_OOM_REAP_RETRIES = 10
-export const OOM_REAP_RETRY_NS = 100_000_000
-export const OOM_REAPER_DELAY_NS = 2_000_000_000
+const OOM_REAP_RETRY_NS = 100_000_000
+const OOM_REAPER_DELAY_NS = 2_000_000_000
 
 /**
  * oom_kill_process on `t`: mark_oom_victim, SIGKILL, queue_oom_reaper. The victim acts on SIGKILL

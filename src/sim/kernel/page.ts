@@ -9,7 +9,5 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT
 export const HPAGE_PMD_ORDER = 9
 /** Base pages in a PMD-mapped huge page (HPAGE_PMD_NR): 512. */
 export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER
-/** Bytes of a PMD-mapped huge page (HPAGE_PMD_SIZE): 2 MiB. */
-export const HPAGE_PMD_SIZE = PAGE_SIZE * HPAGE_PMD_NR
 /** Entries in one page-table page at every level (PTRS_PER_PTE = PTRS_PER_PMD = 512). */
 export const PTRS_PER_PTE = 512

@@ -7,10 +7,6 @@ import type { CallPath, MemoryGrowth, MemorySample } from '../ledger/ledger'
 import type { Proc } from '../engine/engine'
 import type { Kernel } from './context'
 import type { File, MmStruct } from './objects'
-import type { RadixPt } from './pagetable'
-import type { Mechanism } from '../devices/iommu'
-
-export type { Mechanism }
 
 export const PROT_READ = 1
 export const PROT_WRITE = 2
@@ -192,22 +188,32 @@ export interface FileOperations {
   release(k: Kernel, file: File, path: CallPath): Proc<void>
 }
 
+/**
+ * struct dev_pagemap_ops (include/linux/memremap.h), the part the model calls: how the core mm
+ * reaches the driver that owns a device page (`page->pgmap->ops`). The model passes the address
+ * space and the virtual pages the device page was mapped at (test_hmm finds its dmirror from the
+ * page: `page->zone_device_data`).
+ */
+export interface DevPagemapOps {
+  /**
+   * ->migrate_to_ram (do_swap_page on a device-private entry): the pages [page, page + n) of `mm`
+   * were copied back to system memory; the driver forgets its device entries for them
+   * (dmirror_devmem_fault → dmirror_devmem_fault_alloc_and_copy erases them from its page table).
+   */
+  migrate_to_ram(mm: MmStruct, page: number, n: number): void
+  /**
+   * ->page_free (free_zone_device_folio): the device page that backed [page, page + n) of `mm` was
+   * migrated off the device (migrate_vma_finalize, migrate_device_finalize); the driver forgets it.
+   */
+  page_free(mm: MmStruct, page: number, n: number): void
+}
+
 /** struct dev_pagemap: one device's memory as the core mm sees it (page->pgmap). */
 export interface DevPagemap {
   /** MEMORY_DEVICE_PRIVATE or MEMORY_DEVICE_COHERENT. */
   readonly type: 'private' | 'coherent'
   /** The device index (pgmap->owner). */
   readonly owner: number
-}
-
-/**
- * A device MMU that mirrors an mm (an HMM mirror), as the core mm reaches it: told when a device
- * page it maps leaves the device. (Its invariant check observes the `range_end` hook.)
- */
-export interface MmMirror {
-  readonly dev: { readonly idx: number; readonly name: string }
-  readonly alive: boolean
-  /** The device page table (for expects that count device-mapped pages). */
-  readonly pt: RadixPt
-  dropDevicePage(page: number, n: number): void
+  /** Set by the driver that registers the memory (memremap_pages). */
+  readonly ops: DevPagemapOps
 }

@@ -1,15 +1,12 @@
 /**
- * VMAs of an mm (mm/vma.c, mm/mmap.c): lookup (find_vma), insertion, splitting at a page
- * (__split_vma, which splits a huge leaf that straddles the edge), the access checks of a range, and
- * the hugetlb constraints (hugetlb_vm_op_split alignment, hugetlb_reserve_pages accounting).
+ * VMAs of an mm (mm/vma.c, mm/mmap.c): lookup (find_vma), insertion, the access checks of a range,
+ * and the hugetlb constraints (hugetlb_vm_op_split alignment, hugetlb_reserve_pages accounting).
+ * Splitting (__split_vma) and merging are in vma_modify.ts.
  */
-import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { EFAULT, EINVAL, ENOMEM, EPERM } from './errno'
-import { PROT_READ, PROT_WRITE, SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
-import { getFile } from './files'
+import { PROT_READ, PROT_WRITE, Vma, type MmStruct } from './objects'
 import { HPAGE_PMD_NR } from './page'
-import { splitLeaf } from './huge_memory'
 
 /** find_vma-like lookup: the VMA containing `page`, or undefined. */
 export function findVma(mm: MmStruct, page: number): Vma | undefined {
@@ -30,22 +27,6 @@ export function insertVma(mm: MmStruct, v: Vma): void {
   let i = 0
   while (i < mm.vmas.length && (mm.vmas[i] as Vma).start < v.start) i++
   mm.vmas.splice(i, 0, v)
-}
-
-/** Splits VMAs so that `page` is a VMA boundary. */
-export function splitAt(w: Kernel, mm: MmStruct, page: number, path: CallPath): void {
-  const v = findVma(mm, page)
-  if (!v || v.start === page) return
-  // vma_adjust_trans_huge: a huge leaf straddling the new boundary is split first (split_huge_pmd).
-  if (page & (HPAGE_PMD_NR - 1) && mm.pt.isHuge(page)) splitLeaf(w, mm, page - (page & (HPAGE_PMD_NR - 1)))
-  const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...path, '__split_vma'])
-  const nv = new Vma(page, v.end, v.prot, v.shared, v.file, v.huge, id, v.shmem, v.pgoff + (page - v.start))
-  nv.hugetlb = v.hugetlb
-  copyForkFlags(nv, v)
-  if (v.file) getFile(w, v.file, path)
-  if (v.shmem) v.shmem.refs++
-  v.end = page
-  insertVma(mm, nv)
 }
 
 /** Checks that [start, end) is mapped with the access needed; 0 or -EFAULT / -EPERM. */

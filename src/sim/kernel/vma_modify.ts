@@ -53,7 +53,7 @@ export function* splitVma(w: Kernel, mm: MmStruct, page: number, path: CallPath)
  * same backing object at contiguous offsets (vm_pgoff), and anon_vmas that are equal, or one of
  * them unset while the other VMA's anon_vma_chain is singular (not a fork child's).
  */
-export function canMerge(a: Vma, b: Vma): boolean {
+function canMerge(a: Vma, b: Vma): boolean {
   if (a.end !== b.start) return false
   if (a.prot !== b.prot || a.shared !== b.shared || a.huge !== b.huge) return false
   // is_mergeable_vma compares vm_flags whole: VM_DONTCOPY and VM_WIPEONFORK too

@@ -10,6 +10,7 @@ import { PAGE_SIZE } from '../kernel/page'
 import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT, type PatternT, type MARKER_KINDS } from '../../shared/scenario'
 import type { Marker, MarkerKind } from '../kernel/types'
 import { deviceByName, rangeOf, type Ctx } from './ctx'
+import { devmemOps } from '../drivers/mirror'
 
 function cmpOk(actual: number, c: CmpT): boolean {
   if (typeof c === 'number') return actual === c
@@ -232,8 +233,8 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
       }
       const count = (pt: { present: number; countPresent(s: number, e: number): number }): number =>
         hi < 0 ? pt.present : hi > lo ? pt.countPresent(lo, hi) : 0
-      for (const m of mm.mirrors) if (m.dev.name === dp.device && m.alive) n += count(m.pt)
       const d = deviceByName(w, dp.device)
+      if (d) for (const m of devmemOps(w, d.idx)?.mirrors ?? []) if (m.mm === mm && m.alive) n += count(m.pt)
       if (d?.iommu && mm.iommu_mm && d.iommu.pasidTable.has(mm.iommu_mm.pasid) && mm.releasedAt === null) n += count(mm.pt)
     }
     check(`${dp.device} page-table entries for ${dp.task}${where}`, n, dp.count)

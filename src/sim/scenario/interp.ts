@@ -14,7 +14,7 @@ import { STEP_HANDLERS, type StepBody, type StepHandler, type StepOp } from './s
 import { waitForVforkDone } from '../kernel/task'
 import type { Task } from '../kernel/objects'
 
-export { Ctx, MAX_STEPS, type StepLogEntry } from './ctx'
+export { Ctx } from './ctx'
 
 /** Runs a list of steps in order; `round` is the iteration of the innermost `repeat` (patterns' per_round). */
 export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Proc<void> {

@@ -13,23 +13,14 @@
  * time — run it over many seeds to see the fraction.
  */
 import { sleep } from '../engine/engine'
-import type { Kernel } from '../kernel/context'
 import type { Device } from '../devices/device'
 import type { File, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister, mmuNotifierUnregisterNoRelease } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, fileOrApi, mirrorTarget, type ObjFilePriv, type TeardownDesign, type Target } from './design'
 import { EINVAL, EIO } from '../kernel/errno'
-
-interface FilePriv {
-  obj: DriverObj | null
-}
-
-function fileOrApi(w: Kernel, task: Task, dev: Device, file: File | null): DriverObj | null | undefined {
-  return file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
-}
 
 function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: string, grabOwn: boolean): TeardownDesign {
   const ops = mirrorNotifierOps(opsName, {
@@ -60,7 +51,7 @@ function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: s
     summary,
     correct: false,
     open(_w, _task, file) {
-      file.priv = { obj: null } satisfies FilePriv
+      file.priv = { obj: null } satisfies ObjFilePriv
       return 0
     },
     *mirror(w, task, dev, file, path) {
@@ -73,7 +64,7 @@ function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: s
         if (grabOwn) mmgrab(w, mm, path)
         const r = mmuNotifierRegister(w, embedSub(w, ops, obj), mm, path)
         if (r < 0) return r
-        if (file) (file.priv as FilePriv).obj = obj
+        if (file) (file.priv as ObjFilePriv).obj = obj
         else designState(w).api.set(apiKey(mm, dev), obj)
       }
       addMirror(w, obj, dev, SIZEOF.hmm_mirror, path)
@@ -84,12 +75,10 @@ function makeVariant(id: 'B1' | 'B2', title: string, summary: string, opsName: s
       if (!obj) return EINVAL
       w.ledger.access(obj.ledgerId, ['ioctl', `${id}_lookup`], 'ioctl reads file->private_data')
       if (obj.freed || obj.mm !== task.mm || obj.mmDead) return EIO
-      const m = obj.mirrors.get(dev.idx)
-      if (!m) return EINVAL
-      return { kind: 'mirror', m, obj }
+      return mirrorTarget(obj, dev)
     },
     *release(w, file, path) {
-      const obj = (file.priv as FilePriv).obj
+      const obj = (file.priv as ObjFilePriv).obj
       if (!obj) return
       if (id === 'B1') {
         // the driver does not know ->release already freed it

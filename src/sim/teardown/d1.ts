@@ -14,7 +14,7 @@ import { mmput } from '../kernel/mm'
 import { mmget } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, resolveFileOrApi, type ObjFilePriv, type TeardownDesign, type Target } from './design'
 import { EINVAL } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('d1_mirror', {
@@ -23,10 +23,6 @@ const ops = mirrorNotifierOps('d1_mirror', {
     if (zc > 0) yield sleep(zc)
   },
 })
-
-interface FilePriv {
-  obj: DriverObj | null
-}
 
 function* create(w: Kernel, task: Task, path: CallPath): Proc<DriverObj | number> {
   const mm = task.mm
@@ -44,19 +40,19 @@ export const D1: TeardownDesign = {
   summary: 'The device file holds mmget(mm); teardown at the last fput, which then mmputs the address space.',
   correct: true,
   open(_w, _task, file) {
-    file.priv = { obj: null } satisfies FilePriv
+    file.priv = { obj: null } satisfies ObjFilePriv
     return 0
   },
   *mirror(w, task, dev, file, path) {
     let obj: DriverObj | null
-    if (file) obj = (file.priv as FilePriv).obj
+    if (file) obj = (file.priv as ObjFilePriv).obj
     else obj = task.mm ? (designState(w).api.get(apiKey(task.mm, dev)) ?? null) : null
     if (!obj) {
       const o = yield* create(w, task, path)
       if (typeof o === 'number') return o
       obj = o
       if (file) {
-        ;(file.priv as FilePriv).obj = obj
+        ;(file.priv as ObjFilePriv).obj = obj
         // the file's mirror context holds mmget(mm): the file keeps the address space (Held by)
         w.ledger.hold(`d1:${obj.ledgerId}`, obj.mm.ledgerId, file.ledgerId, "D1's mm_users reference")
       } else designState(w).api.set(apiKey(obj.mm, dev), obj)
@@ -65,14 +61,10 @@ export const D1: TeardownDesign = {
     return 0
   },
   resolve(w, task, dev: Device, file: File | null): Target | number {
-    const obj = file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
-    if (!obj || obj.freed) return EINVAL
-    const m = obj.mirrors.get(dev.idx)
-    if (!m) return EINVAL
-    return { kind: 'mirror', m, obj }
+    return resolveFileOrApi(w, task, dev, file)
   },
   *release(w, file, path) {
-    const obj = (file.priv as FilePriv).obj
+    const obj = (file.priv as ObjFilePriv).obj
     if (!obj) return
     const mm = obj.mm
     if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, mm, path)

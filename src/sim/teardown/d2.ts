@@ -12,7 +12,7 @@ import { SIZEOF } from '../kernel/objects'
 import { mmdrop, mmgrab } from '../kernel/mm-ref'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, zapMirrors, type DriverObj } from '../drivers/driver'
-import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, fileOrApi, mirrorTarget, type ObjFilePriv, type TeardownDesign, type Target } from './design'
 import { EINVAL, EIO } from '../kernel/errno'
 
 const base = mirrorNotifierOps(
@@ -39,45 +39,39 @@ const ops: NotifierOps = {
     (base.invalidateRangeStart as NonNullable<NotifierOps['invalidateRangeStart']>)(w, sub, r.blockable ? r : { ...r, blockable: true }, path),
 }
 
-interface FilePriv {
-  obj: DriverObj | null
-}
-
 export const D2: TeardownDesign = {
   id: 'D2',
   title: 'fd holds mm_count + classic notifier (KVM-like)',
   summary: 'The file owns the object, which mmgrabs the mm; ->release stops the device at exit_mmap; memory freed at the last fput.',
   correct: true,
   open(_w, _task, file) {
-    file.priv = { obj: null } satisfies FilePriv
+    file.priv = { obj: null } satisfies ObjFilePriv
     return 0
   },
   *mirror(w, task, dev, file, path) {
     const mm = task.mm
     if (!mm) return EINVAL
-    let obj: DriverObj | null | undefined = file ? (file.priv as FilePriv).obj : designState(w).api.get(apiKey(mm, dev))
+    let obj: DriverObj | null | undefined = file ? (file.priv as ObjFilePriv).obj : designState(w).api.get(apiKey(mm, dev))
     if (obj && obj.mm !== mm) return EIO
     if (!obj) {
       obj = allocDriverObj(w, 'D2 context', SIZEOF.kvm_like, mm, path)
       mmgrab(w, mm, [...path, 'd2_grab_mm'])
       const r = mmuNotifierRegister(w, embedSub(w, ops, obj), mm, path)
       if (r < 0) return r
-      if (file) (file.priv as FilePriv).obj = obj
+      if (file) (file.priv as ObjFilePriv).obj = obj
       else designState(w).api.set(apiKey(mm, dev), obj)
     }
     addMirror(w, obj, dev, SIZEOF.hmm_mirror, path)
     return 0
   },
   resolve(w, task: Task, dev: Device, file: File | null): Target | number {
-    const obj = file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
+    const obj = fileOrApi(w, task, dev, file)
     if (!obj || obj.freed) return EINVAL
     if (obj.mm !== task.mm || obj.mmDead) return EIO
-    const m = obj.mirrors.get(dev.idx)
-    if (!m) return EINVAL
-    return { kind: 'mirror', m, obj }
+    return mirrorTarget(obj, dev)
   },
   *release(w, file, path) {
-    const obj = (file.priv as FilePriv).obj
+    const obj = (file.priv as ObjFilePriv).obj
     if (!obj) return
     if (obj.sub) yield* mmuNotifierUnregister(w, obj.sub, obj.mm, path)
     freeDriverObj(w, obj, path)

@@ -12,7 +12,7 @@ import type { File, MmStruct, Task } from '../kernel/objects'
 import { SIZEOF } from '../kernel/objects'
 import { mmuNotifierRegister, mmuNotifierUnregister } from '../kernel/notifier'
 import { addMirror, allocDriverObj, embedSub, freeDriverObj, mirrorNotifierOps, removeMirror, zapMirrors, type DriverObj } from '../drivers/driver'
-import { designState, type TeardownDesign, type Target } from './design'
+import { designState, mirrorTarget, type TeardownDesign, type Target } from './design'
 import { EBADF, EINVAL, ENODEV } from '../kernel/errno'
 
 const ops = mirrorNotifierOps('hmm_2014', {
@@ -67,9 +67,7 @@ export const D3: TeardownDesign = {
     if (file && (file.priv as FilePriv).mm !== mm) return EBADF
     const obj = designState(w).byMm.get(mm.id)
     if (!obj) return ENODEV
-    const m = obj.mirrors.get(dev.idx)
-    if (!m) return EINVAL
-    return { kind: 'mirror', m, obj }
+    return mirrorTarget(obj, dev)
   },
   *release(w, file, path) {
     const fp = file.priv as FilePriv

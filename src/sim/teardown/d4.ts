@@ -38,13 +38,13 @@ import {
   mmuNotifierSynchronize,
 } from '../kernel/notifier'
 import { addMirror, allocDriverObj, destroyQueues, embedSub, freeDriverObj, type DriverObj } from '../drivers/driver'
-import { designState, type TeardownDesign, type Target } from './design'
+import { designState, mirrorTarget, type ObjFilePriv, type TeardownDesign, type Target } from './design'
 import { EBADF, EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 import { kfdCancel, kfdFreeUserptrs } from '../drivers/kfd-evict'
 
 /** The patch that moves the dequeue from kfd_process_wq_release to the notifier release. */
-export const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
+const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
 
 /** kfd_process_wq: release works queued and not finished (kfd_process_destroy_wq drains them). */
 const kfdProcessWq = new WeakMap<Kernel, { pending: number; idle: WaitQueue }>()
@@ -187,10 +187,6 @@ function createProcess(w: Kernel, mm: MmStruct, path: CallPath): DriverObj | num
   return obj
 }
 
-interface FilePriv {
-  obj: DriverObj | null
-}
-
 export const D4: TeardownDesign = {
   id: 'D4',
   title: 'mmu_notifier_get/put + SRCU free_notifier (KFD today)',
@@ -201,7 +197,7 @@ export const D4: TeardownDesign = {
     if (!task.mm) return EINVAL
     const r = createProcess(w, task.mm, [...path, 'kfd_open'])
     if (typeof r === 'number') return r
-    file.priv = { obj: r } satisfies FilePriv
+    file.priv = { obj: r } satisfies ObjFilePriv
     return 0
   },
   *mirror(w, task, dev, file, path) {
@@ -209,7 +205,7 @@ export const D4: TeardownDesign = {
     if (!mm) return EINVAL
     let obj: DriverObj
     if (file) {
-      const o = (file.priv as FilePriv).obj
+      const o = (file.priv as ObjFilePriv).obj
       if (!o) return EINVAL
       if (o.mm !== mm || o.mmDead) return EBADF
       obj = o
@@ -236,16 +232,14 @@ export const D4: TeardownDesign = {
   resolve(w, task: Task, dev: Device, file: File | null): Target | number {
     const mm = task.mm
     let obj: DriverObj | null | undefined
-    if (file) obj = (file.priv as FilePriv).obj
+    if (file) obj = (file.priv as ObjFilePriv).obj
     else obj = mm ? designState(w).byMm.get(mm.id) : undefined
     if (!obj) return EINVAL
     if (obj.mm !== mm || obj.mmDead) return EBADF
-    const m = obj.mirrors.get(dev.idx)
-    if (!m) return EINVAL
-    return { kind: 'mirror', m, obj }
+    return mirrorTarget(obj, dev)
   },
   *release(w, file, path) {
-    const obj = (file.priv as FilePriv).obj
+    const obj = (file.priv as ObjFilePriv).obj
     if (obj) unref(w, obj, [...path, 'kfd_release'])
   },
   /**

@@ -12,7 +12,7 @@ import { SIZEOF, type IntervalOps } from '../kernel/objects'
 import { ALL_PAGES, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove, mmuIntervalSetSeq } from '../kernel/notifier'
 import { addMirror, allocDriverObj, freeDriverObj, type DriverObj } from '../drivers/driver'
 import { dmirrorEvictDevice } from '../drivers/dmirror'
-import { apiKey, designState, type TeardownDesign, type Target } from './design'
+import { apiKey, designState, resolveFileOrApi, type ObjFilePriv, type TeardownDesign, type Target } from './design'
 import { EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 
@@ -45,10 +45,6 @@ function create(w: Kernel, mm: MmStruct, dev: Device, path: CallPath): DriverObj
   return obj
 }
 
-interface FilePriv {
-  obj: DriverObj | null
-}
-
 export const D5: TeardownDesign = {
   id: 'D5',
   title: 'interval notifier per fd (dmirror, userptr)',
@@ -59,11 +55,11 @@ export const D5: TeardownDesign = {
     if (!task.mm) return EINVAL
     const r = create(w, task.mm, file.dev, [...path, 'dmirror_fops_open'])
     if (typeof r === 'number') return r
-    file.priv = { obj: r } satisfies FilePriv
+    file.priv = { obj: r } satisfies ObjFilePriv
     return 0
   },
   *mirror(w, task, dev, file, path) {
-    if (file) return (file.priv as FilePriv).obj ? 0 : EINVAL
+    if (file) return (file.priv as ObjFilePriv).obj ? 0 : EINVAL
     const mm = task.mm
     if (!mm) return EINVAL
     const st = designState(w)
@@ -74,14 +70,10 @@ export const D5: TeardownDesign = {
     return 0
   },
   resolve(w, task: Task, dev: Device, file: File | null): Target | number {
-    const obj = file ? (file.priv as FilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
-    if (!obj || obj.freed) return EINVAL
-    const m = obj.mirrors.get(dev.idx)
-    if (!m) return EINVAL
-    return { kind: 'mirror', m, obj }
+    return resolveFileOrApi(w, task, dev, file)
   },
   *release(w, file, path) {
-    const obj = (file.priv as FilePriv).obj
+    const obj = (file.priv as ObjFilePriv).obj
     if (!obj) return
     if (obj.interval) yield* mmuIntervalNotifierRemove(w, obj.interval, path)
     // lib/test_hmm.c dmirror_fops_release: then every chunk of the device is evicted

@@ -10,6 +10,7 @@ import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import type { DriverObj } from '../drivers/driver'
 import type { Mirror } from '../drivers/mirror'
+import { EINVAL } from '../kernel/errno'
 
 export const DESIGN_IDS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'] as const
 export type DesignId = (typeof DESIGN_IDS)[number]
@@ -61,4 +62,30 @@ export function designState(w: Kernel): DesignState {
 /** Key of an API (no-file) user: mm + device. */
 export function apiKey(mm: MmStruct, dev: Device): string {
   return `${mm.id}:${dev.idx}`
+}
+
+/** file->private_data of the designs that hang one driver object on the file (null until mirrored). */
+export interface ObjFilePriv {
+  obj: DriverObj | null
+}
+
+/**
+ * The driver object an ioctl reaches in the designs that keep it in file->private_data: the
+ * file's, or with no file the API user's of this mm and device.
+ */
+export function fileOrApi(w: Kernel, task: Task, dev: Device, file: File | null): DriverObj | null | undefined {
+  return file ? (file.priv as ObjFilePriv).obj : task.mm ? designState(w).api.get(apiKey(task.mm, dev)) : undefined
+}
+
+/** The ioctl's target: `obj`'s mirror on `dev`, or -EINVAL when it has none. */
+export function mirrorTarget(obj: DriverObj, dev: Device): Target | number {
+  const m = obj.mirrors.get(dev.idx)
+  return m ? { kind: 'mirror', m, obj } : EINVAL
+}
+
+/** `resolve` of those designs: -EINVAL without a live object (fileOrApi) or its mirror on `dev`. */
+export function resolveFileOrApi(w: Kernel, task: Task, dev: Device, file: File | null): Target | number {
+  const obj = fileOrApi(w, task, dev, file)
+  if (!obj || obj.freed) return EINVAL
+  return mirrorTarget(obj, dev)
 }

@@ -9,4 +9,4 @@ import { B1, B2 } from './broken'
 import type { DesignId, TeardownDesign } from './design'
 
 export const DESIGN_TABLE: Record<DesignId, TeardownDesign> = { D1, D2, D3, D4, D5, D6, B1, B2 }
-export { DESIGN_IDS, type DesignId, type TeardownDesign, type Target } from './design'
+export { DESIGN_IDS, type DesignId, type TeardownDesign } from './design'

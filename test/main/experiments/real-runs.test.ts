@@ -11,7 +11,17 @@ import { createLabServices } from '../../../src/main/services'
 import { StoredRecord } from '../../../src/shared/record'
 import { RunSeries } from '../../../src/shared/runs'
 
-const services = createLabServices({ workspace: mkdtempSync(join(tmpdir(), 'hmmlab-real-')), threads: 2 })
+/** Runs that have executed at least one step, from the services' progress events. */
+const stepping = new Map<string, () => void>()
+const services = createLabServices({
+  workspace: mkdtempSync(join(tmpdir(), 'hmmlab-real-')),
+  threads: 2,
+  onEvent: (name, payload) => {
+    const p = payload as { runId?: string; stepsDone?: number }
+    if (name === 'run.progress' && p.runId && (p.stepsDone ?? 0) > 0) stepping.get(p.runId)?.()
+  },
+})
+const firstStep = (runId: string): Promise<void> => new Promise((resolve) => stepping.set(runId, resolve))
 afterAll(() => services.close())
 const fileName = 'thread-2014/a-fork-after-mirror.yaml'
 const text = readFileSync(join(__dirname, '../../../scenarios', fileName), 'utf8')
@@ -155,7 +165,8 @@ describe('stopping real runs', () => {
 
   it('cancel stops a long simulator run and keeps it as cancelled', async () => {
     const started = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4'] })
-    await new Promise((r) => setTimeout(r, 1500))
+    // cancel once the simulator is inside the steps (a loaded host may take seconds to start a run process)
+    await firstStep(started.runIds[0]!)
     expect(services.experiments.cancelRun(started.runIds[0]!)).toBe(true)
     // 100 million accesses would take far longer than the test's limit: ending is the cancel working.
     const summary = await started.done

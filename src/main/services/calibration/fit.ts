@@ -126,19 +126,22 @@ export function fitBench(unit: string, byX: Map<number, number[]>): CalibrationF
   return { unit, slope, intercept, r2, spread: Math.max(0, ...points.map((p) => relStd(p.reps))), points }
 }
 
+/** Values of parameters not measured here that a derivation takes out (the cost model's defaults). */
+export interface CalibrationDefaults {
+  cpu_full_flush: number
+  cpu_invlpg: number
+  ipi_per_cpu: number
+}
+
 /** Entries per PTE table (x86-64 PTRS_PER_PTE). */
 const PTRS = 512
 
 /**
  * The cost parameters from the fits. Each names its benchmarks and how it was derived, so the
  * Hardware view and docs/calibration.md can show where every number comes from. `defaults` gives
- * the values used to subtract a part that is not measured here (the local TLB flush).
+ * the values used to subtract a part that is not measured here (the local TLB flushes).
  */
-export function deriveParams(
-  fits: Record<string, CalibrationFit>,
-  info: Map<string, string>,
-  defaults: { cpu_full_flush: number; ipi_per_cpu: number },
-): Record<string, CalibratedParam> {
+export function deriveParams(fits: Record<string, CalibrationFit>, info: Map<string, string>, defaults: CalibrationDefaults): Record<string, CalibratedParam> {
   const out: Record<string, CalibratedParam> = {}
   const pos = (v: number): number => Math.max(0, v)
   const put = (name: string, value: number, from: string[], method: string): void => {
@@ -152,13 +155,14 @@ export function deriveParams(
 
   if (has('syscall')) put('syscall', slope('syscall'), ['syscall'], 'slope of getppid() calls: syscall entry + exit')
   const syscall = out.syscall?.value ?? 0
-  // a PTE table page: the sparse fault (one page per 2 MiB, each needing a new table) minus the dense one
+  // a PTE table page: the sparse fault (one page per 2 MiB, each needing a new table) against the
+  // dense one (a table per 512 pages): s_sparse − s_dense = pt_alloc × (1 − 1/512)
   if (has('fault_sparse', 'fault_anon'))
     put(
       'pt_alloc',
-      slope('fault_sparse') - slope('fault_anon'),
+      (slope('fault_sparse') - slope('fault_anon')) / (1 - 1 / PTRS),
       ['fault_sparse', 'fault_anon'],
-      'slope of one write fault per 2 MiB (each allocates a PTE table) − slope of dense write faults',
+      'slope of one write fault per 2 MiB (each allocates a PTE table) − slope of dense write faults, over 1 − 1/512',
     )
   const ptAlloc = out.pt_alloc?.value ?? 0
   if (has('fault_anon'))
@@ -175,25 +179,43 @@ export function deriveParams(
       ['fault_zero'],
       'slope of dense read faults (do_anonymous_page maps the zero page) − pt_alloc/512',
     )
+  // a THP fault also allocates the PTE table it deposits (__do_huge_pmd_anonymous_page →
+  // pte_alloc_one, pgtable_trans_huge_deposit), which the simulator charges as pt_alloc
   if (has('fault_thp'))
     put(
       'cpu_thp_fault',
-      slope('fault_thp'),
+      slope('fault_thp') - ptAlloc,
       ['fault_thp'],
-      'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB)',
+      'slope of one write fault per 2 MiB with MADV_HUGEPAGE (do_huge_pmd_anonymous_page: allocate + clear 2 MiB) − pt_alloc (the deposited PTE table)',
     )
-  if (has('cow')) put('cpu_cow_copy', slope('cow'), ['cow'], 'slope of parent writes to pages a child still maps (wp_page_copy: allocate + copy 4 KiB)')
-  // zap: DONTNEED frees pages but keeps the tables; munmap of one page per 2 MiB frees a table per page
-  if (has('dontneed')) put('zap_pte', slope('dontneed'), ['dontneed'], 'slope of MADV_DONTNEED of written pages (zap_pte_range + freeing the folios)')
-  const zap = out.zap_pte?.value ?? 0
-  if (has('munmap_sparse', 'dontneed'))
+  // wp_page_copy clears the old PTE with ptep_clear_flush: one local flush per page, which the
+  // simulator charges as cpu_invlpg (sourced, not measured here)
+  if (has('cow'))
+    put(
+      'cpu_cow_copy',
+      slope('cow') - defaults.cpu_invlpg,
+      ['cow'],
+      'slope of parent writes to pages a child still maps (wp_page_copy: allocate + copy 4 KiB) − cpu_invlpg (the flush of the old PTE)',
+    )
+  // a PTE table's free: munmap of one written page per 2 MiB (a table freed per page) against dense
+  // munmap (a table per 512 pages): s_sparse − s_dense = pt_free × (1 − 1/512)
+  if (has('munmap_sparse', 'munmap'))
     put(
       'pt_free',
-      slope('munmap_sparse') - zap,
-      ['munmap_sparse', 'dontneed'],
-      'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − zap_pte',
+      (slope('munmap_sparse') - slope('munmap')) / (1 - 1 / PTRS),
+      ['munmap_sparse', 'munmap'],
+      'slope of munmap of one written page per 2 MiB (free_pgtables frees a PTE table each) − slope of dense munmap, over 1 − 1/512',
     )
   const ptFree = out.pt_free?.value ?? 0
+  // DONTNEED frees the pages, and with CONFIG_PT_RECLAIM (v6.13) the PTE tables it emptied whole
+  // (zap_page_range_single_batched → try_to_free_pte); the simulator charges those as pt_free
+  if (has('dontneed'))
+    put(
+      'zap_pte',
+      slope('dontneed') - ptFree / PTRS,
+      ['dontneed'],
+      'slope of MADV_DONTNEED of written pages (zap_pte_range + freeing the folios) − pt_free/512 (PT_RECLAIM frees the emptied tables)',
+    )
   if (has('dontneed'))
     put('dontneed_base', icpt('dontneed') - syscall - defaults.cpu_full_flush, ['dontneed'], 'intercept of MADV_DONTNEED − syscall − cpu_full_flush')
   if (has('munmap'))
@@ -311,10 +333,7 @@ export function hostOf(info: Map<string, string>): CalibrationHost {
 }
 
 /** The calibration document from one parsed run. */
-export function buildCalibration(
-  raw: RawRun,
-  opts: { date: Date; durationMs: number; defaults: { cpu_full_flush: number; ipi_per_cpu: number } },
-): Calibration {
+export function buildCalibration(raw: RawRun, opts: { date: Date; durationMs: number; defaults: CalibrationDefaults }): Calibration {
   const fits: Record<string, CalibrationFit> = {}
   for (const [bench, byX] of raw.measurements) fits[bench] = fitBench(BENCH_UNITS[bench] ?? 'units', byX)
   const reps = Number(raw.info.get('reps') ?? '1')

@@ -143,6 +143,10 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   return buildCalibration(raw, {
     date: new Date(),
     durationMs: Date.now() - t0,
-    defaults: { cpu_full_flush: COST_DEFAULTS.cpu_full_flush.value, ipi_per_cpu: COST_DEFAULTS.ipi_per_cpu.value },
+    defaults: {
+      cpu_full_flush: COST_DEFAULTS.cpu_full_flush.value,
+      cpu_invlpg: COST_DEFAULTS.cpu_invlpg.value,
+      ipi_per_cpu: COST_DEFAULTS.ipi_per_cpu.value,
+    },
   })
 }

@@ -37,7 +37,11 @@ export interface PoolOptions {
   execArgv?: string[]
   /** Heap limit per run, MiB. */
   maxHeapMb?: number
-  /** Time between the cooperative cancel and terminating the thread, ms. */
+  /**
+   * Time between the cooperative cancel and terminating the thread, ms (default 2000). A run that
+   * sees its flag stops at once and keeps its partial record; termination is for one that does not,
+   * and a loaded host must not turn every cancel into a run with no record.
+   */
   cancelGraceMs?: number
   /** Default: `process` when more than one run goes at once, else `thread`. */
   isolation?: Isolation
@@ -64,7 +68,7 @@ export class RunPool {
   constructor(opts: PoolOptions) {
     this.threads = Math.max(1, opts.threads ?? availableParallelism())
     this.maxHeapMb = opts.maxHeapMb ?? 2048
-    const graceMs = opts.cancelGraceMs ?? 300
+    const graceMs = opts.cancelGraceMs ?? 2000
     this.isolation = opts.isolation ?? (this.threads > 1 ? 'process' : 'thread')
     const execArgv = opts.execArgv ?? []
     if (this.isolation === 'thread') {

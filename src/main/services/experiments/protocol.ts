@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { ParamValue } from '../../../shared/runs'
 import type { CostsProvenance } from '../../../shared/record'
+import type { ProbeMachine } from '../../../shared/probe-machine'
 
 export interface RunTask {
   runId: string
@@ -15,8 +16,8 @@ export interface RunTask {
   seed: number
   /** Swept scenario parameters (path → value), design and seed excluded. */
   parameters: Record<string, ParamValue>
-  /** Replaces the scenario's `machine:` keys it has (see src/shared/simulate-machine.ts). */
-  machine?: Record<string, unknown>
+  /** A probed machine that replaces the scenario's `machine:` (src/shared/simulate-machine.ts `machineForScenario`). */
+  machine?: ProbeMachine
   /** Where the machine came from (the record's meta). */
   machineOrigin?: string
   /** A base cost table (a calibration) under the scenario's `costs:`. */

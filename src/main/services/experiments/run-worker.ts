@@ -6,14 +6,14 @@
  */
 import { Piscina } from 'piscina'
 import { runScenario, type DesignId } from '../../../sim'
-import { loadWithParameters } from '../sim-binding'
+import { loadOnMachine } from '../sim-binding'
 import { movable, packArrays, type RunTask, type RunTaskResult } from './protocol'
 
 const PROGRESS_INTERVAL_MS = 100
 
 export default function runTask(task: RunTask): RunTaskResult {
   const flag = new Int32Array(task.cancelFlag)
-  const scenario = loadWithParameters(task.scenarioText, task.fileName, task.parameters, task.machine)
+  const { scenario, machineParts } = loadOnMachine(task.scenarioText, task.fileName, task.parameters, task.machine)
   let lastProgress = 0
   const record = runScenario(scenario, {
     design: task.design as DesignId,
@@ -34,6 +34,8 @@ export default function runTask(task: RunTask): RunTaskResult {
     },
   })
   record.meta.versions.node = process.versions.node
+  // which parts of the machine came from the probe and which from the scenario
+  if (machineParts) record.meta.machineParts = machineParts
   const packed = packArrays({ status: 'record' as const, record })
   return movable(packed.packed, packed.buffers, Piscina)
 }

@@ -15,6 +15,7 @@ import { storedRunOf } from './stored-run'
 import type { RunStore } from '../store/run-store'
 import type { RunHandle, RunPool } from './pool'
 import type { RunProgress } from './protocol'
+import type { ProbeMachine } from '../../../shared/probe-machine'
 
 /** What the service needs to know about a scenario before running it. */
 export interface ScenarioPlan {
@@ -30,11 +31,11 @@ export interface ScenarioPlan {
   /** Every design the simulator accepts; a run naming another is refused before anything runs. */
   knownDesigns?: readonly string[]
   /** Throws if a set of swept parameters does not make a valid scenario. */
-  checkParameters?: (parameters: Record<string, ParamValue>, machine?: Record<string, unknown>) => void | Promise<void>
+  checkParameters?: (parameters: Record<string, ParamValue>, machine?: ProbeMachine) => void | Promise<void>
 }
 
 /** Validates a scenario (with its machine replaced, if given) and returns its plan; throws with file/line/field on bad input. */
-export type PlanScenario = (text: string, fileName: string, machine?: Record<string, unknown>) => ScenarioPlan | Promise<ScenarioPlan>
+export type PlanScenario = (text: string, fileName: string, machine?: ProbeMachine) => ScenarioPlan | Promise<ScenarioPlan>
 
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
@@ -54,8 +55,8 @@ export interface StartRequest {
   designs?: string[]
   /** Overrides the scenario's seed when the sweep does not set `seed`. */
   seed?: number
-  /** Replaces keys of the scenario's `machine:` ("simulate this machine"), with where it came from. */
-  machine?: { spec: Record<string, unknown>; origin: string }
+  /** A probed machine that replaces the scenario's `machine:` ("simulate this machine"; src/shared/simulate-machine.ts), with where it came from. */
+  machine?: { spec: ProbeMachine; origin: string }
   timeoutMs?: number
   /** The costs to run with (default: the service's `costs()`, else the model's defaults). */
   costs?: CostSelection

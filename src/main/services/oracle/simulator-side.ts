@@ -30,7 +30,7 @@ import { PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_ZERO } from '../../..
 import { peekData } from '../../../sim/kernel/memory'
 import type { MmStruct } from '../../../sim/kernel/objects'
 import { parseSize, patternValue, parseErrno, type StepT, type ExpectT } from '../../../shared/scenario'
-import { ORACLE_FORMAT, type OracleSide, type OracleStep, type PagemapSummary, type OracleInvalidation } from '../../../shared/oracle'
+import { ORACLE_FORMAT, type OracleSide, type OracleStep, type PagemapSummary } from '../../../shared/oracle'
 import { APP_VERSION } from '../../../shared/version'
 import { attributionRegions, cloneTable, normaliseRange, type LiveRegion, type RawRange, type RegionTable } from './regions'
 
@@ -365,9 +365,4 @@ function dataChecks(e: ExpectT, v: StepView, design: string, round: number): Ora
     }
   }
   return out
-}
-
-/** For callers that only need the invalidations of one side (tests). */
-export function invalidationsOf(side: OracleSide): OracleInvalidation[] {
-  return [...side.steps.flatMap((s) => s.invalidations), ...side.trailing]
 }

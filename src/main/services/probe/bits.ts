@@ -15,13 +15,6 @@ export function parseHex(text: string, widthBits: number): { ok: true; value: bi
   return { ok: true, value: v }
 }
 
-/** Parses an unsigned decimal; returns null when the text is not one. */
-export function parseUnsigned(text: string): bigint | null {
-  const t = text.trim()
-  if (!/^[0-9]+$/.test(t)) return null
-  return BigInt(t)
-}
-
 /** Bits hi..lo of v as a number (fields are narrow). */
 export function field(v: bigint, hi: number, lo: number): number {
   const mask = (1n << BigInt(hi - lo + 1)) - 1n

@@ -11,7 +11,7 @@ import { ProbeReport as ProbeReportSchema, type ProbeReport } from '../../../sha
 import { APP_VERSION } from '../../../shared/version'
 import { compareRuns, runLabel } from '../compare'
 import type { StoredRun } from '../store/run-store'
-import { crossRunConclusion, runConclusion } from './conclusion'
+import { distinguishingLabels as labelsOf, experimentConclusion, runConclusion } from '../../../shared/conclusion'
 
 /** Where the report's probe comes from. */
 export type ProbeSource =
@@ -71,21 +71,10 @@ export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | {
 
 /**
  * Labels that name what tells runs apart: the design, then the seed and the swept parameters only
- * where they differ between runs (a single run gets its full label).
+ * where they differ between runs (a single run gets its full label; src/shared/conclusion.ts).
  */
 export function distinguishingLabels(manifests: RunManifest[]): string[] {
-  if (manifests.length < 2) return manifests.map(runLabel)
-  const seeds = new Set(manifests.map((m) => m.seed)).size > 1
-  const keys = [...new Set(manifests.flatMap((m) => Object.keys(m.parameters)))].sort()
-  const varying = keys.filter((k) => new Set(manifests.map((m) => JSON.stringify(m.parameters[k] ?? null))).size > 1)
-  return manifests.map((m) => [m.design, ...(seeds ? [`seed ${m.seed}`] : []), ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`)].join(', '))
-}
-
-/** Names runs in sentences: the design when designs are distinct, the full label otherwise. */
-function whoNames(runs: ReportRun[]): string[] {
-  const designs = runs.map((r) => r.manifest.design)
-  const distinct = new Set(designs).size === designs.length
-  return runs.map((r) => (distinct ? r.manifest.design : r.label))
+  return labelsOf(manifests)
 }
 
 /** Assembles the document from runs already read; pure apart from the probe. */
@@ -107,11 +96,14 @@ export async function documentFromRuns(
     await probe
     throw new ReportError(`nothing to report: ${missing.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'no runs'}`, 'invalid')
   }
-  const labels = distinguishingLabels(runs.map((r) => r.manifest))
-  runs.forEach((r, i) => (r.label = labels[i]!))
-  const names = whoNames(runs)
+  // One function words the conclusion for the report and for the app's experiment view.
+  const told = experimentConclusion(
+    runs.map((r) => ({ design: r.manifest.design, seed: r.manifest.seed, parameters: r.manifest.parameters, result: r.result })),
+  )
+  const names = told.names
   runs.forEach((r, i) => {
-    if (names[i] !== r.manifest.design) r.conclusion = runConclusion(names[i]!, r.result)
+    r.label = told.labels[i]!
+    r.conclusion = told.perRun[i]!
   })
   const comparison =
     runs.length >= 2
@@ -123,7 +115,7 @@ export async function documentFromRuns(
           })),
         )
       : undefined
-  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, result: r.result }))), ...runs.flatMap((r) => r.conclusion)]
+  const conclusion = told.conclusion
   const scenarioNames = [...new Set(runs.map((r) => r.manifest.scenario.name))]
   const title =
     opts.title ??

@@ -367,6 +367,14 @@ function machineOf(r: ReportRun): string | undefined {
   return typeof m === 'string' && m !== '' ? m : undefined
 }
 
+/** Which parts of a probed machine came from the probe and which from the scenario (the record's `meta.machineParts`). */
+function machinePartsOf(r: ReportRun): string {
+  const parts = r.result.meta.machineParts
+  if (!parts?.length) return ''
+  const from = { probe: 'this machine', scenario: 'the scenario', removed: 'removed' } as const
+  return `<ul class="machine-parts">${parts.map((p) => `<li><code>${e(p.part)}</code> (${from[p.from]}): ${e(p.detail)}</li>`).join('')}</ul>`
+}
+
 function runsTable(doc: ReportDocument): string {
   const paramNames = [...new Set(doc.runs.flatMap((r) => Object.keys(r.manifest.parameters)))].sort()
   const machines = doc.runs.some((r) => machineOf(r) !== undefined)
@@ -377,7 +385,7 @@ function runsTable(doc: ReportDocument): string {
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
         .join(
           '',
-        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}${machinePartsOf(r)}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`

@@ -19,11 +19,5 @@ export const formatByteSeconds = (bs: number): string => units.formatByteSeconds
 /** A metric value by its name's unit suffix (`_bytes`, `_ns`, `_byte_seconds`, `_count`). */
 export const formatMetric = (name: string, value: number | null | undefined): string => units.formatMetric(name, value, PROSE)
 
-/** `a`, `a and b`, `a, b and c`. */
-export function joinWords(items: string[]): string {
-  if (items.length <= 1) return items[0] ?? ''
-  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
-}
-
 /** A value in the unit the record gives with it. */
 export const formatUnit = (unit: string, value: number | null | undefined): string => units.formatUnit(unit, value, PROSE)

@@ -20,17 +20,6 @@ export interface RangeLayout {
   events: string[]
 }
 
-/** The 6.12 layout (measured; used by tests and as the documented reference). */
-export const LAYOUT_6_12: RangeLayout = {
-  mm: 0,
-  start: 8,
-  end: 16,
-  flags: 24,
-  event: 28,
-  owner: 32,
-  events: ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE', 'MIGRATE', 'EXCLUSIVE'],
-}
-
 /** Extracts the first `struct mmu_notifier_range { ... };` (the CONFIG_MMU_NOTIFIER one) and the event enum. */
 export function extractRangeDecls(header: string): { struct: string; enumDecl: string } {
   const noComments = header.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')

@@ -4,7 +4,7 @@
  * TCG: "auto" boots a probe guest under KVM once per process (a short time limit: a KVM that
  * cannot emulate an instruction stops the guest rather than QEMU) and remembers the answer.
  */
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import {
   accessSync,
   constants,
@@ -216,11 +216,6 @@ export function checkBzImage(file: string): void {
   if ((head.readUInt8(0x211) & 1) === 0) throw new Error(`${file}: a zImage loaded low (loadflags without LOADED_HIGH), not a bzImage`)
 }
 
-/** For tests: forget the KVM verdict. */
-export function resetAccelVerdict(): void {
-  kvmVerdict = null
-}
-
 /** Host tools the kernel side needs, by command, with the Debian package that has it. */
 export const HOST_TOOLS: ReadonlyArray<{ cmd: string; pkg: string }> = [
   { cmd: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
@@ -278,15 +273,6 @@ export function checkTools(pathEnv = process.env.PATH ?? '', needDebianSource = 
 export function readOut(outDir: string, rel: string): string | null {
   const p = join(outDir, rel)
   return existsSync(p) ? readFileSync(p, 'utf8') : null
-}
-
-export function hostHasCommand(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
 }
 
 /**

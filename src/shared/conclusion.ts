@@ -1,10 +1,24 @@
 /**
- * The conclusion in words, generated from the numbers only: what each design kept alive after
- * its owner went away, for how long and until what; errors found; expects failed; invalidation
- * cost; and, across runs, which design did best and worst.
+ * The conclusion in words, generated from the record's numbers only: what each design kept alive
+ * after its owner went away, for how long and until what; errors found; expects failed;
+ * invalidation cost; and, across runs, which design did best and worst. One implementation for
+ * the HTML / JSON report (src/main/services/reports/document.ts) and the app's experiment view
+ * (`experimentConclusion`), so both say the same sentences. Pure; no Node or DOM.
  */
-import { statusWords, type StoredRecord } from '../../../shared/record'
-import { formatByteSeconds, formatBytes, formatNs, joinWords } from './units'
+import { statusWords, type StoredRecord } from './record'
+import * as units from './units'
+
+/** Prose keeps one decimal ("68.0 MiB … for 10.0 s") so the figures of a sentence line up. */
+const PROSE: units.Precision = { decimals: 1 }
+const formatBytes = (bytes: number): string => units.formatBytes(bytes, PROSE)
+const formatNs = (ns: number): string => units.formatNs(ns, PROSE)
+const formatByteSeconds = (bs: number): string => units.formatByteSeconds(bs, PROSE)
+
+/** `a`, `a and b`, `a, b and c`. */
+export function joinWords(items: string[]): string {
+  if (items.length <= 1) return items[0] ?? ''
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
 
 const TYPE_WORDS: Record<string, string> = {
   mm_struct: 'the mm_struct',
@@ -172,4 +186,45 @@ export function crossRunConclusion(runs: { who: string; result: StoredRecord }[]
       `Cheapest invalidation: ${cheap.who} (${formatNs(cost(cheap))} over ${cheap.result.aggregates.invalidations.count}); costliest: ${dear.who} (${formatNs(cost(dear))} over ${dear.result.aggregates.invalidations.count}).`,
     )
   return out
+}
+
+/** What tells one run of a set apart: its design, seed and swept parameters (a manifest or a record's meta). */
+export interface ConclusionRun {
+  design: string
+  seed: number
+  parameters: Record<string, string | number | boolean>
+  result: StoredRecord
+}
+
+/** The full label of a run: `D1, seed 1, machine.cpus=4`. */
+export function fullRunLabel(r: Pick<ConclusionRun, 'design' | 'seed' | 'parameters'>): string {
+  const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)
+  return [r.design, `seed ${r.seed}`, ...params].join(', ')
+}
+
+/**
+ * Labels that name what tells runs apart: the design, then the seed and the swept parameters only
+ * where they differ between runs (a single run gets its full label).
+ */
+export function distinguishingLabels(runs: readonly Pick<ConclusionRun, 'design' | 'seed' | 'parameters'>[]): string[] {
+  if (runs.length < 2) return runs.map(fullRunLabel)
+  const seeds = new Set(runs.map((m) => m.seed)).size > 1
+  const keys = [...new Set(runs.flatMap((m) => Object.keys(m.parameters)))].sort()
+  const varying = keys.filter((k) => new Set(runs.map((m) => JSON.stringify(m.parameters[k] ?? null))).size > 1)
+  return runs.map((m) => [m.design, ...(seeds ? [`seed ${m.seed}`] : []), ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`)].join(', '))
+}
+
+/**
+ * The conclusion of a set of runs (an experiment, a comparison, one run), as the report writes it
+ * and the app shows it: the sentences comparing the runs first, then each run's own. A run is
+ * named by its design when the designs are distinct, by its distinguishing label otherwise.
+ */
+export function experimentConclusion(runs: readonly ConclusionRun[]): { labels: string[]; names: string[]; perRun: string[][]; conclusion: string[] } {
+  const labels = distinguishingLabels(runs)
+  const designs = runs.map((r) => r.design)
+  const distinct = new Set(designs).size === designs.length
+  const names = runs.map((r, i) => (distinct ? r.design : labels[i]!))
+  const perRun = runs.map((r, i) => runConclusion(names[i]!, r.result))
+  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, result: r.result }))), ...perRun.flat()]
+  return { labels, names, perRun, conclusion }
 }

@@ -1,0 +1,102 @@
+/**
+ * Issue 17, the experiment view: a design-only experiment shows one bar per design, the per-design
+ * table and the report's conclusion (the same sentences, from src/shared/conclusion.ts); a seed
+ * sweep's axis says the record's unit, can be logarithmic (naming the designs at 0) and says when
+ * every seed gave the same result.
+ */
+import { expect } from './fixtures'
+import { chartSummary, gotoHash, makeRun, workspaceTest, writeWorkspace, type FixtureRun } from './ui-workspace'
+import { documentFromRuns } from '../src/main/services/reports/document'
+
+const S = 1e9
+const DESIGNS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6']
+
+/** D1 holds A's 64 MiB until B closes, D4 for good; D2, D5, D6 hold one page; D3 frees it at A's exit. */
+function story(design: string): Pick<FixtureRun, 'mib' | 'leakUntil' | 'useAfterFree'> {
+  if (design === 'D1') return {}
+  if (design === 'D4') return { leakUntil: null, useAfterFree: true }
+  if (design === 'D3') return { leakUntil: 2 * S }
+  return { mib: 1 / 256 }
+}
+
+const designRuns: FixtureRun[] = DESIGNS.map((design) => ({ id: `designs-${design}`, design, experimentId: 'exp-designs', ...story(design) }))
+const seedRuns: FixtureRun[] = DESIGNS.flatMap((design) =>
+  [1, 2, 3].map((seed) => ({ id: `seeds-${design}-s${seed}`, design, seed, experimentId: 'exp-seeds', ...story(design) })),
+)
+
+const test = workspaceTest((root) =>
+  writeWorkspace(
+    root,
+    [...designRuns, ...seedRuns],
+    [
+      { id: 'exp-designs', name: 'every design', sweep: { design: DESIGNS }, runIds: designRuns.map((r) => r.id) },
+      { id: 'exp-seeds', name: 'three seeds', sweep: { design: DESIGNS, seed: [1, 2, 3] }, runIds: seedRuns.map((r) => r.id) },
+    ],
+  ),
+)
+
+test.beforeEach(({ hostKind }) => {
+  test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
+})
+
+test.describe('Experiment results', () => {
+  test('a design-only experiment: one bar per design, the per-design table and the report’s conclusion', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results?experiment=exp-designs')
+    const view = page.getByTestId('experiment-result')
+    await expect(view).toBeVisible()
+    // not "No data for this chart": one bar per design, in the record's unit
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.labels).toEqual(DESIGNS)
+    const bars = (await chartSummary(page, 'sweep'))!
+    expect(bars.type).toBe('bar')
+    expect(bars.axes.y!.title).toBe('leak_byte_seconds (MiB·s)')
+    await expect(view.getByText('No data for this chart')).toHaveCount(0)
+
+    // the per-design table: one row per design, the record's numbers in their units
+    const table = page.getByTestId('design-table')
+    await expect(table.getByRole('rowheader')).toHaveText(DESIGNS)
+    const d3 = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'D3', exact: true }) })
+    await expect(d3.getByRole('cell').nth(3)).toHaveText('0 B·s')
+    const d1 = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'D1', exact: true }) })
+    await expect(d1.getByRole('cell').nth(1)).toHaveText('64.1 MiB')
+
+    // the conclusion: the very sentences the HTML report writes for this experiment
+    const doc = await documentFromRuns('experiment', designRuns.map(makeRun), { probe: 'none' })
+    expect(doc.conclusion.length).toBeGreaterThan(DESIGNS.length)
+    await expect(page.getByTestId('experiment-conclusion').getByRole('listitem')).toHaveText(doc.conclusion)
+    await expect(page.getByTestId('experiment-conclusion').getByRole('listitem').first()).toHaveText(
+      /^Least memory held after owners went away: D3 \(0 B·s\); most: D4 \(\d+\.\d MiB·s, peak 64\.1 MiB\)\.$/,
+    )
+  })
+
+  test('a seed sweep: the axis in the record’s unit, a logarithmic axis, and a note that the seeds changed nothing', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results?experiment=exp-seeds')
+    await expect(page.getByTestId('experiment-result')).toBeVisible()
+    await expect(page.getByTestId('sweep-param')).toHaveValue('seed')
+    await expect(page.getByTestId('sweep-metric')).toHaveValue('leak_byte_seconds')
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.datasets.length).toBe(6)
+    let s = (await chartSummary(page, 'sweep'))!
+    // the unit the record gives leak_byte_seconds, not "(value)"
+    expect(s.axes.y!.title).toBe('leak_byte_seconds (MiB·s)')
+    expect(s.axes.y!.type).toBe('linear')
+    // one design at 0 is visible as such on a linear axis
+    await expect(page.getByTestId('linear-zeros')).toHaveCount(0)
+
+    // on a logarithmic axis the small designs separate from 0; D3 (at 0) cannot be drawn and is named
+    await page.getByTestId('sweep-log').check()
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.axes.y?.type).toBe('logarithmic')
+    s = (await chartSummary(page, 'sweep'))!
+    expect(s.axes.y!.title).toBe('leak_byte_seconds (MiB·s, log scale)')
+    expect(s.datasets.find((d) => d.label === 'design D3')!.points).toBe(0)
+    expect(s.datasets.find((d) => d.label === 'design D2')!.points).toBe(3)
+    await expect(page.getByTestId('log-zeros')).toHaveText('At 0, not drawn on a logarithmic axis: D3.')
+
+    // another metric: its own unit
+    await page.getByTestId('sweep-metric').selectOption('invalidation_cost_ns')
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.axes.y?.title).toMatch(/^invalidation_cost_ns \((ns|µs|ms|s), log scale\)$/)
+
+    // every seed gave the same numbers: the fixture's scenario draws nothing random
+    await expect(page.getByTestId('seed-note')).toContainText('Every seed gave the same result')
+    await expect(page.getByTestId('seed-note')).toContainText('across the 3 seeds of each design')
+    await expect(page.getByTestId('seed-note')).toContainText('The scenario has no randomness')
+  })
+})
