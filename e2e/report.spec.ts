@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { expect, test, type Page } from '@playwright/test'
 import { exportReport, exportStoredRuns } from '../src/main/services/reports'
 import { RunStore } from '../src/main/services/store/run-store'
+import { BAND_ALPHA, typeColour } from '../src/shared/palette'
 import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/make'
 
 let dir = ''
@@ -177,6 +178,39 @@ test.describe('exported HTML report', () => {
     })
     await canvas.click({ position: hit })
     expect((await state()).visible0).toBe(false)
+    expect(errors).toEqual([])
+  })
+
+  test("a run's memory chart is stacked bands in the app's colours, its tooltip the type's own bytes", async ({ page }) => {
+    const { errors } = await open(page, files.run!)
+    const drawn = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        Chart: {
+          getChart(
+            id: string,
+          ):
+            | { data: { datasets: { label: string; fill: unknown; borderColor: string; backgroundColor: string; data: { y: number; v: number }[] }[] } }
+            | undefined
+        }
+      }
+      return g.Chart.getChart('chart-run0-memory')!.data.datasets.map((d) => ({
+        label: d.label,
+        fill: d.fill,
+        border: d.borderColor,
+        background: d.backgroundColor,
+        last: d.data[d.data.length - 1]!,
+      }))
+    })
+    expect(drawn.length).toBeGreaterThan(2)
+    let below = 0
+    drawn.forEach((d, k) => {
+      expect(d.fill).toBe(k === 0 ? 'origin' : '-1')
+      expect(d.border).toBe(typeColour(d.label, k))
+      expect(d.background).toBe(typeColour(d.label, k, BAND_ALPHA))
+      // each band's top is the bands below plus its own bytes
+      expect(d.last.y).toBe(below + d.last.v)
+      below = d.last.y
+    })
     expect(errors).toEqual([])
   })
 

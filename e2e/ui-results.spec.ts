@@ -17,7 +17,7 @@ test.describe('Results', () => {
 
     // Findings come first, errors before warnings, each with its call paths.
     const headings = await run.getByRole('heading', { level: 3 }).allTextContents()
-    expect(headings[0]).toMatch(/^Findings/)
+    expect(headings[0]?.trim()).toMatch(/^Findings/)
     const findings = run.getByTestId('finding')
     await expect(findings).toHaveCount(2)
     await expect(findings.first()).toContainText('use_after_free')

@@ -7,7 +7,7 @@
  * Also: which costs a run used (`CostsUsed`), recorded with every run.
  */
 import { z } from 'zod'
-import { CostsProvenance } from './record'
+import { CostsProvenance, costsWords } from './record'
 
 export const CALIBRATION_FORMAT = 'hmmlab.calibration/1'
 
@@ -93,7 +93,5 @@ export type CostsUsed = CostsProvenance
 /** "costs: calibrated on HOST, DATE" and friends. */
 export function describeCosts(c: CostsUsed): string {
   if (c.source === 'default') return 'costs: defaults (published figures and assumptions; run `hmmlab calibrate` to measure this machine)'
-  const on = `${c.host ?? 'unknown host'}, ${c.date ? c.date.slice(0, 16).replace('T', ' ') : 'unknown date'}`
-  if (c.source === 'calibrated') return `costs: calibrated on ${on}`
-  return `costs: from ${c.file ?? 'a file'} (calibrated on ${on})`
+  return costsWords(c)
 }

@@ -49,6 +49,14 @@ export const CostsProvenance = z
 export type CostsProvenance = z.infer<typeof CostsProvenance>
 export const DEFAULT_COSTS: CostsProvenance = { source: 'default' }
 
+/** Where a run's costs came from, in a few words: "default costs", "costs: calibrated on HOST, DATE", "costs: from FILE (calibrated on HOST, DATE)". */
+export function costsWords(c: CostsProvenance): string {
+  if (c.source === 'default') return 'default costs'
+  const on = `${c.host ?? 'unknown host'}, ${c.date ? c.date.slice(0, 16).replace('T', ' ') : 'unknown date'}`
+  if (c.source === 'calibrated') return `costs: calibrated on ${on}`
+  return `costs: from ${c.file ?? 'a file'} (calibrated on ${on})`
+}
+
 /**
  * One part of a simulated machine and where it came from when "simulate this machine" replaced the
  * scenario's: `probe` (this machine), `scenario` (kept from the scenario: the probe does not say,

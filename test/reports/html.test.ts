@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chartSpecs, documentFromRuns, exportReport, exportStoredRuns, jsonForScript, renderHtml } from '../../src/main/services/reports'
 import { escapeHtml } from '../../src/main/services/reports/escape'
+import { stackSteps } from '../../src/main/services/reports/stats'
+import { BAND_ALPHA, typeColour } from '../../src/shared/palette'
 import { forkRun, forkRuns, HOSTILE } from '../fixtures/runs/make'
 import { contains, fixtureProbe, fixtureWorkspace, type FixtureWorkspace } from './helpers'
 
@@ -186,5 +188,63 @@ describe('runs table', () => {
     expect(contains(content, '<th scope="col">machine</th>')).toBe(true)
     expect(contains(content, '<td>probed: &lt;this machine&gt;</td>')).toBe(true)
     expect(contains(content, '<td>from the scenario</td>')).toBe(true)
+  })
+})
+
+describe('cost provenance', () => {
+  it('each run says where its costs came from, read from the record', async () => {
+    const calibrated = forkRun('D1')
+    ;(calibrated.result as { meta: { costs: unknown } }).meta.costs = { source: 'calibrated', host: 'gpu<host>', date: '2026-11-20T09:30:12.000Z' }
+    const fromFile = forkRun('D3')
+    ;(fromFile.result as { meta: { costs: unknown } }).meta.costs = { source: 'file', host: 'lab1', date: '2026-10-01T08:00:00.000Z', file: 'costs.json' }
+    const { content } = await exportStoredRuns([calibrated, forkRun('D2'), fromFile], 'html', { probe: 'none' })
+    expect(contains(content, '<span class="costs">costs: calibrated on gpu&lt;host&gt;, 2026-11-20 09:30</span>')).toBe(true)
+    expect(contains(content, '<span class="costs">default costs</span>')).toBe(true)
+    expect(contains(content, '<span class="costs">costs: from costs.json (calibrated on lab1, 2026-10-01 08:00)</span>')).toBe(true)
+  })
+})
+
+describe('memory charts as the app draws them', () => {
+  it("stack the object types in the ledger's order, each in the app's colour for its type", async () => {
+    const run = forkRun('D1')
+    const specs = chartSpecs(await documentFromRuns('run', [run], { probe: 'none' }))
+    for (const id of ['run0-memory', 'run0-leaked']) {
+      const spec = specs.find((c) => c.id === id)
+      expect(spec?.kind, id).toBe('line')
+      if (spec?.kind !== 'line') continue
+      expect(spec.stacked).toBe(true)
+      const types = spec.datasets.map((d) => d.label)
+      spec.datasets.forEach((d, k) => {
+        expect(d.color).toBe(typeColour(d.label, k))
+        expect(d.fill).toBe(typeColour(d.label, k, BAND_ALPHA))
+        // one time grid; each top is the sum of the bands up to it
+        expect(d.t).toEqual(spec.datasets[0]!.t)
+        d.top!.forEach((top, i) => expect(top).toBe(spec.datasets.slice(0, k + 1).reduce((sum, x) => sum + x.v[i]!, 0)))
+      })
+      expect(types.indexOf('mm_struct')).toBeLessThan(types.indexOf('pages'))
+    }
+    const memory = specs.find((c) => c.id === 'run0-memory')!
+    if (memory.kind === 'line') {
+      // the top band ends at the run's final live bytes, as the record's aggregates say
+      const top = memory.datasets[memory.datasets.length - 1]!.top!
+      const final = (run.result as { aggregates: { finalBytes: Record<string, number> } }).aggregates.finalBytes
+      expect(top[top.length - 1]).toBe(Object.values(final).reduce((a, b) => a + b, 0))
+    }
+  })
+
+  it('stackSteps keeps every change and the peaks of the total when it thins', () => {
+    const a = { t: [0, 10, 20, 30], v: [1, 1, 5, 0] }
+    const b = { t: [0, 15, 30], v: [2, 3, 0] }
+    const s = stackSteps([a, b], 100)
+    expect(s.t).toEqual([0, 15, 20, 30])
+    expect(s.values).toEqual([
+      [1, 1, 5, 0],
+      [2, 3, 3, 0],
+    ])
+    expect(s.tops[1]).toEqual([3, 4, 8, 0])
+    const many = { t: Array.from({ length: 5000 }, (_, i) => i), v: Array.from({ length: 5000 }, (_, i) => (i === 3333 ? 1e6 : i % 7)) }
+    const thin = stackSteps([many], 200)
+    expect(thin.t.length).toBeLessThanOrEqual(210)
+    expect(Math.max(...thin.tops[0]!)).toBe(1e6)
   })
 })

@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { Marker } from '../../shared/record'
-import { LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis } from './charts'
+import { BAND_ALPHA, LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis, typeColour } from './charts'
 import { formatBytes, formatNs } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
@@ -21,7 +21,20 @@ export function markerOption(markers: readonly { t: number; kind: string; label:
   return { markers: markers.map((m) => ({ x: m.t, label: m.label || m.kind, kind: m.kind })) }
 }
 
-/** Bytes over time stacked by object type (bands pre-stacked, so each can be decimated), with event markers. */
+/** A y scale of bytes: linear from 0, or logarithmic (powers of two) for bands many orders apart. */
+export type BytesScale = 'linear' | 'log'
+
+/** The largest power of two at or below the smallest positive band top (the floor of a log axis). */
+export function logFloor(tops: readonly ArrayLike<number>[]): number {
+  let min = Infinity
+  for (const band of tops) for (let i = 0; i < band.length; i++) if (band[i]! > 0 && band[i]! < min) min = band[i]!
+  return Number.isFinite(min) ? 2 ** Math.floor(Math.log2(min)) : 1
+}
+
+/**
+ * Bytes over time stacked by object type (bands pre-stacked, so each can be decimated), with event
+ * markers. Each type keeps its colour (`typeColour`) in every chart and in the HTML report.
+ */
 export function stackedBytesConfig(
   stack: StackedSeries,
   markers: readonly Marker[],
@@ -29,9 +42,14 @@ export function stackedBytesConfig(
   endTime: number,
   /** Level-of-detail indexes of each band over the whole run, when already picked (bridge worker). */
   initial?: readonly Int32Array[],
+  yScale: BytesScale = 'linear',
 ): Cfg {
   const options = baseOptions()
   const maxT = Math.max(endTime, stack.grid.length ? stack.grid[stack.grid.length - 1]! : 0)
+  const y =
+    yScale === 'log'
+      ? { ...logAxis(`${yTitle} (bytes, log scale)`, formatBytes, 2), min: logFloor(stack.tops), max: Math.max(2, stack.max), hmmUnit: 'bytes' }
+      : bytesAxis(stack.max, yTitle)
   return {
     type: 'line',
     data: {
@@ -48,8 +66,10 @@ export function stackedBytesConfig(
           hmmLod: { grid: stack.grid, tops: stack.tops[k]!, values: stack.values[k]! },
           stepped: 'before' as const,
           fill: k === 0 ? 'origin' : '-1',
-          borderColor: colour(k),
-          backgroundColor: colour(k, 0.45),
+          borderColor: typeColour(type, k),
+          backgroundColor: typeColour(type, k, BAND_ALPHA),
+          // Points carry the band's top (y) and the type's own bytes (v): the CSV export writes both.
+          hmmStack: true,
           borderWidth: 1,
           pointRadius: 0,
           pointHitRadius: 4,
@@ -58,7 +78,7 @@ export function stackedBytesConfig(
     },
     options: {
       ...options,
-      scales: { x: { ...timeAxis(maxT), min: 0, max: maxT }, y: bytesAxis(stack.max, yTitle) },
+      scales: { x: { ...timeAxis(maxT), min: 0, max: maxT }, y },
       plugins: {
         ...options.plugins,
         decimation,

@@ -32,6 +32,7 @@ import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
 import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
+import { paletteColour } from '../../shared/palette'
 
 let registered = false
 
@@ -62,14 +63,11 @@ export function ensureCharts(): void {
 }
 
 /** A categorical palette readable on light and dark backgrounds. */
-export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#8c8c8c', '#17becf', '#bcbd22']
+export { PALETTE, typeColour, BAND_ALPHA } from '../../shared/palette'
 
 /** Colour of the i-th series. */
 export function colour(i: number, alpha = 1): string {
-  const hex = PALETTE[i % PALETTE.length]!
-  if (alpha >= 1) return hex
-  const n = parseInt(hex.slice(1), 16)
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`
+  return paletteColour(i, alpha)
 }
 
 let themeCache: { dark: boolean; colours: { fg: string; muted: string; line: string } } | undefined
@@ -118,6 +116,8 @@ export function timeAxis(maxNs: number, title = 'simulated time'): Record<string
     title: { display: true, text: `${title} (${unit})`, color: t.fg },
     ticks: { color: t.muted, maxRotation: 0, callback: (v: number | string) => trim(Number(v) / scale) },
     grid: { color: t.line },
+    // The unit of the data (the title's is the tick labels'): a CSV export writes raw values.
+    hmmUnit: 'ns',
   }
 }
 
@@ -132,6 +132,7 @@ export function bytesAxis(maxBytes: number, title: string, extra: Record<string,
     // Round steps in the axis unit (10 MiB, not 9.54 MiB of 10^7 bytes).
     ticks: { color: t.muted, stepSize: niceStep(maxBytes / scale) * scale, callback: (v: number | string) => trim(Number(v) / scale) },
     grid: { color: t.line },
+    hmmUnit: 'bytes',
     ...extra,
   }
 }
@@ -146,6 +147,7 @@ export function durationAxis(maxNs: number, title: string, extra: Record<string,
     title: { display: true, text: `${title} (${unit})`, color: t.fg },
     ticks: { color: t.muted, callback: (v: number | string) => trim(Number(v) / scale) },
     grid: { color: t.line },
+    hmmUnit: 'ns',
     ...extra,
   }
 }

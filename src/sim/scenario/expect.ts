@@ -7,7 +7,7 @@ import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_SWAP } from '../kernel/pagetabl
 import { peekData } from '../kernel/memory'
 import { ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
-import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT, type MARKER_KINDS } from '../../shared/scenario'
+import { parseErrno, parseSize, patternValue, errnoName, type CmpT, type ExpectT, type PatternT, type MARKER_KINDS } from '../../shared/scenario'
 import type { Marker, MarkerKind } from '../kernel/types'
 import { deviceByName, rangeOf, type Ctx } from './ctx'
 import { devmemOps } from '../drivers/mirror'
@@ -65,6 +65,107 @@ function checkOrder(markers: readonly Marker[], order: NonNullable<ExpectT['orde
   }
   if (ok) details.push(`order: ${items.map(name).join(' → ')} as expected (${found.map((i) => at(markers[i] as Marker)).join('; ')})`)
   return ok
+}
+
+/** Bytes as a kernel engineer writes them: "64 MiB", "4 KiB", "256 B". */
+function bytesText(n: number): string {
+  if (n === 0) return '0'
+  for (const [u, m] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const)
+    if (n >= m && n % m === 0) return `${n / m} ${u}`
+  return `${n} B`
+}
+
+/** A comparison with its values formatted: "= 0", "≥ 64 MiB", "> 0 and < 16". */
+function cmpWith(c: CmpT, fmt: (n: number) => string): string {
+  if (typeof c === 'number') return `= ${fmt(c)}`
+  return Object.entries(c)
+    .map(([k, v]) => `${{ eq: '=', ne: '≠', gt: '>', ge: '≥', lt: '<', le: '≤' }[k] ?? k} ${fmt(v)}`)
+    .join(' and ')
+}
+
+/** "= 0" in a name reads better as "no …": `leaked pages of A = 0` → `no leaked pages of A`. */
+function isZero(c: CmpT): boolean {
+  return c === 0 || (typeof c === 'object' && Object.keys(c).length === 1 && c.eq === 0)
+}
+
+function patternText(p: PatternT): string {
+  if (typeof p === 'string') return p
+  const base = 'index_plus' in p ? `index + ${p.index_plus}` : `const ${p.const}`
+  return p.per_round ? `${base} (+${p.per_round} per round)` : base
+}
+
+type Part = { region: string; offset?: number | string | undefined; size?: number | string | undefined }
+/** "buf", "buf [+8K, +4K)" (the offset and size as the user wrote them). */
+function partText(r: Part): string {
+  const part = r.offset !== undefined || r.size !== undefined ? ` [+${r.offset ?? 0}, ${r.size !== undefined ? `+${r.size}` : 'end'})` : ''
+  return `${r.region}${part}`
+}
+
+/**
+ * The name of an expect without a label, from its checks as a kernel engineer reads them:
+ * `counter invalidate.CLEAR = 512`, `no leaks`, `ret = -EBADF, cpages = 16`, `mm of A freed`.
+ * Stable (made from the scenario alone, never from what the run found), so an expect keeps its
+ * name across designs and seeds.
+ */
+export function expectName(e: ExpectT): string {
+  const parts: string[] = []
+  if (e.ret !== undefined) parts.push(typeof e.ret === 'string' ? `ret = ${errnoName(parseErrno(e.ret))}` : `ret ${cmpWith(e.ret, errnoName)}`)
+  if (e.cpages !== undefined) parts.push(`cpages ${cmpWith(e.cpages, String)}`)
+  if (e.faults !== undefined) parts.push(`faults ${cmpWith(e.faults, String)}`)
+  if (e.live) {
+    const what = `live ${e.live.type ?? 'memory'}${e.live.owner ? ' of ' + e.live.owner : ''}`
+    if (e.live.count !== undefined) parts.push(isZero(e.live.count) ? `no ${what}` : `${what} objects ${cmpWith(e.live.count, String)}`)
+    if (e.live.bytes !== undefined) parts.push(isZero(e.live.bytes) ? `no ${what}` : `${what} ${cmpWith(e.live.bytes, bytesText)}`)
+    if (e.live.count === undefined && e.live.bytes === undefined) parts.push(`${what} > 0`)
+  }
+  if (e.leaked) {
+    const what = `leaked ${e.leaked.type ?? 'memory'}${e.leaked.owner ? ' of ' + e.leaked.owner : ''}`
+    parts.push(isZero(e.leaked.bytes) ? `no ${what}` : `${what} ${cmpWith(e.leaked.bytes, bytesText)}`)
+  }
+  if (e.leaked_bytes !== undefined) parts.push(isZero(e.leaked_bytes) ? 'no leaks' : `leaked ${cmpWith(e.leaked_bytes, bytesText)}`)
+  if (e.findings) {
+    const f = e.findings
+    const what = `${f.kind ?? ''}${f.invariant ? `${f.kind ? ' ' : ''}invariant ${f.invariant}` : ''} findings`.trim()
+    if (f.count === undefined) parts.push(`a ${what.replace(/s$/, '')}`)
+    else parts.push(isZero(f.count) ? `no ${what}` : `${what} ${cmpWith(f.count, String)}`)
+  }
+  if (e.device_pages) {
+    const dp = e.device_pages
+    const where = dp.region !== undefined ? ` in ${partText({ region: dp.region, offset: dp.offset, size: dp.size })}` : ''
+    parts.push(`${dp.device} page-table entries for ${dp.task}${where} ${cmpWith(dp.count, String)}`)
+  }
+  if (e.mm) {
+    const m = e.mm
+    const fields = [
+      m.phase !== undefined ? m.phase : '',
+      m.mm_users !== undefined ? `mm_users ${cmpWith(m.mm_users, String)}` : '',
+      m.mm_count !== undefined ? `mm_count ${cmpWith(m.mm_count, String)}` : '',
+    ].filter((x) => x)
+    parts.push(`mm of ${m.task}${fields.length ? ' ' + fields.join(', ') : ''}`)
+  }
+  if (e.snapshot !== undefined)
+    parts.push(Array.isArray(e.snapshot) ? `snapshot of ${e.snapshot.length} bytes` : `snapshot all 0x${e.snapshot.all.toString(16)}`)
+  if (e.counter) parts.push(`counter ${e.counter.name} ${cmpWith(e.counter.value, String)}`)
+  if (e.memory) parts.push(`memory of ${e.memory.task} ${partText(e.memory)} holds ${patternText(e.memory.pattern)}`)
+  if (e.buffer) parts.push(`buffer ${e.buffer.name} holds ${patternText(e.buffer.pattern)}`)
+  if (e.hugetlb_free !== undefined) parts.push(`free huge pages ${cmpWith(e.hugetlb_free, String)}`)
+  if (e.pagemap) {
+    const pm = e.pagemap
+    const bits = [
+      pm.present !== undefined ? (pm.present ? 'present' : 'not present') : '',
+      pm.swap !== undefined ? (pm.swap ? 'swap' : 'not swap') : '',
+    ].filter((x) => x)
+    parts.push(`pagemap of ${pm.task} ${partText(pm)}${bits.length ? ': ' + bits.join(', ') : ''}`)
+  }
+  if (e.order)
+    parts.push(`order ${e.order.map((o) => (typeof o === 'string' ? o : o.match !== undefined ? `${o.marker} "${o.match}"` : o.marker)).join(' → ')}`)
+  const name = parts.join(', ')
+  const guard = e.if_ret !== undefined ? ` (if ret = ${errnoName(parseErrno(e.if_ret))})` : ''
+  return name ? name + guard : 'expect with no checks'
 }
 
 export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, round = 0): void {
@@ -245,5 +346,5 @@ export function evalExpect(ctx: Ctx, e: ExpectT, idx: number, line: number, roun
     }
   }
   if (e.order && !checkOrder(w.markers, e.order, details)) pass = false
-  ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? `expect at line ${line}`, pass, details })
+  ctx.expects.push({ step: idx, line, t: w.engine.now, label: e.label ?? expectName(e), pass, details })
 }

@@ -5,6 +5,8 @@
  * the reset-zoom buttons, and opens every folded section before printing. It exposes
  * `window.__hmmlabReport = { ready, charts: [{ id, points }] , errors }` for tests.
  */
+import { PALETTE } from '../../../shared/palette'
+
 export const CLIENT_SCRIPT = String.raw`
 (function () {
   'use strict';
@@ -23,7 +25,7 @@ export const CLIENT_SCRIPT = String.raw`
   Chart.defaults.animation = false;
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   Chart.defaults.color = '#333';
-  var PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
+  var PALETTE = ${JSON.stringify(PALETTE)};
 
   function bytes(v) {
     var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
@@ -61,7 +63,7 @@ export const CLIENT_SCRIPT = String.raw`
       if (spec.stacked) {
         for (var i = 0; i < spec.labels.length; i++) { var s = 0; spec.datasets.forEach(function (d) { s += d.data[i] || 0; }); if (s > max) max = s; }
       } else spec.datasets.forEach(function (d) { d.data.forEach(function (v) { if (v > max) max = v; }); });
-    } else spec.datasets.forEach(function (d) { d.v.forEach(function (v) { if (v > max) max = v; }); });
+    } else spec.datasets.forEach(function (d) { (d.top || d.v).forEach(function (v) { if (v > max) max = v; }); });
     return max;
   }
   function yTicks(spec) {
@@ -78,11 +80,14 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   function lineConfig(spec) {
+    // Stacked bands as the app draws them: y is the top of the band (computed with the report),
+    // filled down to the band below; the tooltip gives the type's own value.
+    var stackedBands = !!spec.stacked && spec.datasets.every(function (d) { return !!d.top; });
     var datasets = spec.datasets.map(function (d, i) {
       var pts = new Array(d.t.length);
-      for (var k = 0; k < d.t.length; k++) pts[k] = { x: d.t[k] / 1e9, y: d.v[k] };
+      for (var k = 0; k < d.t.length; k++) pts[k] = stackedBands ? { x: d.t[k] / 1e9, y: d.top[k], v: d.v[k] } : { x: d.t[k] / 1e9, y: d.v[k] };
       var c = d.color || PALETTE[i % PALETTE.length];
-      return { label: d.label, data: pts, borderColor: c, backgroundColor: c, stepped: 'before', pointRadius: 0, pointHitRadius: 4, borderWidth: 1.5, fill: false, parsing: false, normalized: true };
+      return { label: d.label, data: pts, borderColor: c, backgroundColor: stackedBands ? d.fill || c : c, stepped: 'before', pointRadius: 0, pointHitRadius: 4, borderWidth: stackedBands ? 1 : 1.5, fill: stackedBands ? (i === 0 ? 'origin' : '-1') : false, parsing: false, normalized: true };
     });
     return {
       type: 'line',
@@ -92,11 +97,11 @@ export const CLIENT_SCRIPT = String.raw`
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
           x: { type: 'linear', title: { display: true, text: 'simulated time (s)' }, min: 0, max: spec.xMax / 1e9 },
-          y: { beginAtZero: true, stacked: !!spec.stacked, title: { display: true, text: spec.yTitle || '' }, ticks: yTicks(spec) }
+          y: { beginAtZero: true, stacked: !!spec.stacked && !stackedBands, title: { display: true, text: spec.yTitle || '' }, ticks: yTicks(spec) }
         },
         plugins: {
           legend: { position: 'bottom' },
-          tooltip: { callbacks: { title: function (items) { return items.length ? 't = ' + items[0].parsed.x.toFixed(3) + ' s' : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, ctx.parsed.y); } } },
+          tooltip: { callbacks: { title: function (items) { return items.length ? 't = ' + items[0].parsed.x.toFixed(3) + ' s' : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, stackedBands ? ctx.raw.v : ctx.parsed.y); } } },
           zoom: zoomOptions()
         }
       }

@@ -8,11 +8,12 @@
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
+import { costsWords, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
-import { seriesWithPrefix, sumSteps, thinSteps } from './stats'
+import { seriesWithPrefix, stackSteps, sumSteps, thinSteps } from './stats'
+import { BAND_ALPHA, PALETTE, typeColour } from '../../../shared/palette'
 import { formatByteSeconds, formatBytes, formatNs, formatUnit } from './units'
 
 /** Most points per series in a chart (step changes kept, peaks kept)... */
@@ -20,8 +21,6 @@ export const MAX_CHART_POINTS = 600
 /** ...and at most about this many over all line series of one report, so many runs stay small. */
 export const CHART_POINT_BUDGET = 40_000
 const MIN_CHART_POINTS = 120
-
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939']
 
 type Unit = 'bytes' | 'ns' | 'byte_seconds'
 
@@ -31,10 +30,11 @@ export interface LineChartSpec {
   title: string
   unit: Unit
   yTitle: string
+  /** Bands drawn as the app draws them: each dataset's `top` is the top of its band, `v` its own value. */
   stacked?: boolean
   /** End of the x axis, ns (the longest run's end). */
   xMax: number
-  datasets: { label: string; color: string; t: number[]; v: number[] }[]
+  datasets: { label: string; color: string; fill?: string; t: number[]; v: number[]; top?: number[] }[]
 }
 export interface BarChartSpec {
   id: string
@@ -48,9 +48,29 @@ export interface BarChartSpec {
 }
 export type ChartSpec = LineChartSpec | BarChartSpec
 
-function typeColor(type: string, i: number): string {
-  const k = (OBJECT_TYPES as readonly string[]).indexOf(type)
-  return PALETTE[(k >= 0 ? k : OBJECT_TYPES.length + i) % PALETTE.length]!
+/**
+ * Series of object types as the app's stacked bands: ordered as the ledger lists the types,
+ * on one thinned time grid held to the end of the run, each in its type's colour (the app's).
+ */
+function stackedSeries(list: { name: string; t: number[]; v: number[] }[], endTime: number, max: number): LineChartSpec['datasets'] {
+  const known = OBJECT_TYPES as readonly string[]
+  const rank = (n: string): number => (known.indexOf(n) >= 0 ? known.indexOf(n) : known.length)
+  const ordered = [...list].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
+  const s = stackSteps(ordered, max)
+  if (s.t.length === 0) {
+    s.t.push(0)
+    for (const v of [...s.values, ...s.tops]) v.push(0)
+  }
+  const last = s.t.length - 1
+  const hold = s.t[last]! < endTime
+  return ordered.map((x, k) => ({
+    label: x.name,
+    color: typeColour(x.name, k),
+    fill: typeColour(x.name, k, BAND_ALPHA),
+    t: hold ? [...s.t, endTime] : s.t,
+    v: hold ? [...s.values[k]!, s.values[k]![last]!] : s.values[k]!,
+    top: hold ? [...s.tops[k]!, s.tops[k]![last]!] : s.tops[k]!,
+  }))
 }
 
 /** The step series extended to the end of the run (its last value holds) and thinned. */
@@ -135,7 +155,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         unit: 'bytes',
         yTitle: 'bytes live',
         xMax: r.result.outcome.simulatedNs,
-        datasets: memory.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.outcome.simulatedNs, max) })),
+        stacked: true,
+        datasets: stackedSeries(memory, r.result.outcome.simulatedNs, max),
       })
     const leaked = seriesWithPrefix(r.series, 'leaked.').filter((s) => s.v.some((v) => v !== 0))
     if (leaked.length)
@@ -146,7 +167,8 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
         unit: 'bytes',
         yTitle: 'bytes leaked',
         xMax: r.result.outcome.simulatedNs,
-        datasets: leaked.map((s, k) => ({ label: s.name, color: typeColor(s.name, k), ...chartSeries(s, r.result.outcome.simulatedNs, max) })),
+        stacked: true,
+        datasets: stackedSeries(leaked, r.result.outcome.simulatedNs, max),
       })
   })
   return specs
@@ -384,7 +406,7 @@ function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
     .join('\n')
   return `<section class="run" id="run-${e(run.id)}">
 <h2>Run ${e(run.label)}</h2>
-<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''}</p>
+<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''} · <span class="costs">${e(costsWords(run.result.meta.costs))}</span></p>
 <ul class="conclusion">${run.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 ${charts}
 <h3>Leaks</h3>
