@@ -9,20 +9,10 @@
  * leaked bytes) for every time stamp at which memory changed; the series collector
  * (src/sim/metrics) subscribes to those samples and builds the series.
  */
+import { MEM_TYPE_NAMES } from '../../shared/scenario'
 
-export const MEM_TYPES = [
-  'mm_struct',
-  'vma',
-  'cpu_pagetable',
-  'pages',
-  'gpu_pagetable',
-  'iommu_pagetable',
-  'vram',
-  'driver_object',
-  'notifier',
-  'pasid',
-  'file',
-] as const
+/** The object types the ledger accounts, in the scenario language's order (one list: src/shared/scenario.ts). */
+export const MEM_TYPES = MEM_TYPE_NAMES
 export type MemType = (typeof MEM_TYPES)[number]
 const TYPE_INDEX: Record<MemType, number> = Object.fromEntries(MEM_TYPES.map((t, i) => [t, i])) as Record<MemType, number>
 
