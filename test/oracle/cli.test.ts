@@ -79,6 +79,17 @@ describe('hmmlab oracle FILE...', () => {
     expect(d.stderr()).toContain('apt-get install -y qemu-system-x86')
   })
 
+  it("asks for Debian's linux-source-6.12 only when the guest is built from it", async () => {
+    const k = fakeKernel({})
+    await oracleCommand([OPEN_CLOSE], {}, captureDeps(k))
+    await oracleCommand([OPEN_CLOSE], { kernelTree: '/src/linux' }, captureDeps(k))
+    expect(k.toolChecks).toEqual([{ debianSource: true }, { debianSource: false }])
+    const b = fakeKernel({})
+    await oracleBuildCommand({ tree: '/src/linux' }, captureDeps(b))
+    await oracleBuildCommand({}, captureDeps(b))
+    expect(b.toolChecks).toEqual([{ debianSource: false }, { debianSource: true }])
+  })
+
   it('exits 2 for an invalid scenario, naming the file and line', async () => {
     const bad = join(tmp, 'bad.yaml')
     writeFileSync(bad, 'name: bad\nsteps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: lots }\n')

@@ -97,9 +97,12 @@ export interface HmmTestCase {
   number?: number
 }
 
-/** Host tools the kernel side needs (qemu-system-x86_64, cc, make, ...); `install` is the apt command. */
-export function checkHostTools(): { ok: true } | { ok: false; missing: string[]; install: string } {
-  return checkTools()
+/**
+ * Host tools the kernel side needs (qemu-system-x86_64, cc, make, ...); `install` is the apt command.
+ * Debian's linux-source-6.12 only when the guest is built from it (not for --kernel-tree or --kernel).
+ */
+export function checkHostTools(opts: { debianSource?: boolean } = {}): { ok: true } | { ok: false; missing: string[]; install: string } {
+  return checkTools(process.env.PATH ?? '', opts.debianSource ?? true)
 }
 
 /** The first step of `sc` under `design` that the guest executor cannot run, or null. */
