@@ -17,6 +17,7 @@
  * Usage: executor run PROGRAMS OUTDIR   (controller; PROGRAMS is the text the host compiled)
  *        executor task ...              (internal: a spawned task after exec)
  *        executor calibrate OUTDIR DEV... (one MIGRATE per device, to learn its owner pointer)
+ *        executor khugepaged park|state (stop khugepaged's background scan; print its counters)
  *
  * Record lines (OUTDIR/<program>/steps.txt), each starting with a kind and the step index:
  *   R idx ret cpages faults      return code (negative errno), counters ('-' when none)
@@ -1653,6 +1654,133 @@ static void calibrate_main(int argc, char **argv)
 	(void)argv[2];
 }
 
+/* ---- khugepaged (mm/khugepaged.c, 6.12) ---- */
+#define KHUGEPAGED "/sys/kernel/mm/transparent_hugepage/khugepaged/"
+
+static long read_knob(const char *name)
+{
+	char path[256], buf[64];
+	snprintf(path, sizeof(path), KHUGEPAGED "%s", name);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static void print_khugepaged(const char *what)
+{
+	printf("%s scan_sleep_millisecs=%ld full_scans=%ld pages_collapsed=%ld\n", what, read_knob("scan_sleep_millisecs"),
+	       read_knob("full_scans"), read_knob("pages_collapsed"));
+}
+
+/*
+ * Stop khugepaged's background scan before any scenario runs: the simulator collapses only on
+ * request (MADV_COLLAPSE), never in the background, and a collapse between two steps changes
+ * what the next step meets (benchmark_thp_migration re-split THPs that khugepaged had rebuilt).
+ *
+ * 6.12 has no knob that stops the thread while THP stays available: start_stop_khugepaged()
+ * stops it only when !hugepage_pmd_enabled() (transparent_hugepage/enabled "never", which would
+ * take THP from every scenario), pages_to_scan_store() refuses 0, and khugepaged/defrag only
+ * picks the allocation's GFP flags (alloc_hugepage_khugepaged_gfpmask). What it honours is
+ * scan_sleep_millisecs_store(): any unsigned int. With UINT_MAX, khugepaged_wait_work() sleeps
+ * msecs_to_jiffies(UINT_MAX) = MAX_JIFFY_OFFSET jiffies after each pass, and only a write of
+ * scan_sleep_millisecs or alloc_sleep_millisecs, or kthread_stop(), ends that sleep early
+ * (khugepaged_should_wakeup() looks at khugepaged_sleep_expire, which only those reset).
+ *
+ * That sleep is taken only while the thread has an mm to scan (khugepaged_has_work()). With none
+ * it waits in wait_event_freezable(khugepaged_wait_event()), and __khugepaged_enter() wakes it
+ * for an immediate pass when the first mm with a VM_HUGEPAGE VMA is registered: that would be
+ * the first scenario's (at its first THP fault, do_huge_pmd_anonymous_page()), racing its
+ * steps. So a keeper process registers first, with a MADV_HUGEPAGE mapping that has nothing to
+ * collapse (the PMD the pass scans is none); we wait until that pass is over (full_scans grows:
+ * khugepaged_scan_mm_slot() reached the end of the list), and the keeper stays alive, so the
+ * list is never empty again and no later mm wakes the thread. pages_collapsed counts the
+ * background's collapses only, one per PMD (khugepaged_scan_mm_slot(); madvise_collapse() does
+ * not count): the host reads it again after the run to show that nothing was collapsed.
+ */
+static int khugepaged_park(void)
+{
+	long scans0 = read_knob("full_scans");
+	if (scans0 < 0) {
+		printf("not-parked no %s (a kernel without THP or sysfs)\n", KHUGEPAGED);
+		return 1;
+	}
+	int fd = open(KHUGEPAGED "scan_sleep_millisecs", O_WRONLY);
+	if (fd < 0 || write(fd, "4294967295", 10) != 10) {
+		printf("not-parked scan_sleep_millisecs: %s\n", strerror(errno));
+		return 1;
+	}
+	close(fd);
+	int p[2];
+	if (pipe(p) < 0)
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* the keeper */
+		close(p[0]);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		/*
+		 * [a - 4 KiB, a + 2 MiB), a 2 MiB aligned. khugepaged_enter_vma() registers an
+		 * anonymous VMA only once it has an anon_vma (__thp_vma_allowable_orders(): no
+		 * anon_vma, no orders outside a fault), so the page below a is written before the
+		 * MADV_HUGEPAGE (a 4 KiB fault), and madvise_update_vma() then registers the mm.
+		 * The one PMD the pass scans, at a, stays none: nothing to collapse.
+		 */
+		size_t huge = 2UL << 20;
+		char ok = 0;
+		char *r = mmap(NULL, 3 * huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r != MAP_FAILED) {
+			char *a = (char *)(((uintptr_t)r + PAGE + huge - 1) & ~(huge - 1));
+			char *m = mmap(a - PAGE, huge + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (m == a - PAGE) {
+				*(volatile char *)m = 1;
+				ok = !madvise(m, huge + PAGE, MADV_HUGEPAGE);
+			}
+		}
+		if (write(p[1], &ok, 1) != 1)
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char ok = 0;
+	if (read(p[0], &ok, 1) != 1 || !ok) {
+		printf("not-parked the keeper could not map a MADV_HUGEPAGE region\n");
+		return 1;
+	}
+	close(p[0]);
+	/* the pass __khugepaged_enter() started; guest time, generous for a loaded TCG host */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (read_knob("full_scans") > scans0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 60) {
+			printf("not-parked no khugepaged pass within 60 s of the keeper's mapping\n");
+			return 1;
+		}
+		usleep(10000);
+	}
+	char what[64];
+	snprintf(what, sizeof(what), "parked keeper=%d", (int)pid);
+	print_khugepaged(what);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -1668,6 +1796,12 @@ int main(int argc, char **argv)
 		calibrate_main(argc, argv);
 		return 0;
 	}
-	fprintf(stderr, "usage: executor run PROGRAMS OUTDIR | calibrate OUTDIR DEV...\n");
+	if (argc >= 3 && !strcmp(argv[1], "khugepaged") && !strcmp(argv[2], "park"))
+		return khugepaged_park();
+	if (argc >= 3 && !strcmp(argv[1], "khugepaged") && !strcmp(argv[2], "state")) {
+		print_khugepaged("state");
+		return 0;
+	}
+	fprintf(stderr, "usage: executor run PROGRAMS OUTDIR | calibrate OUTDIR DEV... | khugepaged park|state\n");
 	return 2;
 }

@@ -33,6 +33,22 @@ describe('hmmlab oracle FILE...', () => {
     expect(d.stderr()).toContain('kernel: cached build 6.12.118-test')
   })
 
+  it("says what the guests reported of khugepaged's background scan", async () => {
+    const parked = fakeKernel({
+      sides: (sc) => {
+        const k = asKernel(runSimulatorSide(sc, { design: 'D5' }))
+        return { ...k, version: { ...k.version, khugepaged: 'off (background scan parked; no collapse during the boot)' } }
+      },
+    })
+    const d = captureDeps(parked)
+    expect(await oracleCommand([OPEN_CLOSE], {}, d)).toBe(0)
+    expect(d.stdout().split('\n')[0]).toContain('kernel 6.12.118-test (tcg, fixture); khugepaged off (background scan parked; no collapse during the boot)')
+    // a kernel side that does not say (a recording from before) adds nothing
+    const plain = captureDeps(fakeKernel({}))
+    await oracleCommand([OPEN_CLOSE], {}, plain)
+    expect(plain.stdout()).not.toContain('khugepaged')
+  })
+
   it('exits 1 on a new difference and prints the first one with step, line, kernel and simulator', async () => {
     const d = captureDeps(extraUnmap)
     expect(await oracleCommand([MIGRATE], {}, d)).toBe(1)
@@ -77,6 +93,17 @@ describe('hmmlab oracle FILE...', () => {
     expect(await oracleCommand([OPEN_CLOSE], {}, d)).toBe(2)
     expect(d.stderr()).toContain('missing host tools: qemu-system-x86_64')
     expect(d.stderr()).toContain('apt-get install -y qemu-system-x86')
+  })
+
+  it("asks for Debian's linux-source-6.12 only when the guest is built from it", async () => {
+    const k = fakeKernel({})
+    await oracleCommand([OPEN_CLOSE], {}, captureDeps(k))
+    await oracleCommand([OPEN_CLOSE], { kernelTree: '/src/linux' }, captureDeps(k))
+    expect(k.toolChecks).toEqual([{ debianSource: true }, { debianSource: false }])
+    const b = fakeKernel({})
+    await oracleBuildCommand({ tree: '/src/linux' }, captureDeps(b))
+    await oracleBuildCommand({}, captureDeps(b))
+    expect(b.toolChecks).toEqual([{ debianSource: false }, { debianSource: true }])
   })
 
   it('exits 2 for an invalid scenario, naming the file and line', async () => {

@@ -32,11 +32,16 @@ export interface FakeKernelOptions {
 }
 
 /** A KernelSide that never boots anything; records what it was asked. */
-export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[] } {
+export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]; toolChecks: Array<{ debianSource?: boolean }> } {
   const calls: string[] = []
+  const toolChecks: Array<{ debianSource?: boolean }> = []
   return {
     calls,
-    checkHostTools: () => (o.missingTools ? { ok: false, missing: ['qemu-system-x86_64'], install: 'apt-get install -y qemu-system-x86' } : { ok: true }),
+    toolChecks,
+    checkHostTools: (opts = {}) => {
+      toolChecks.push(opts)
+      return o.missingTools ? { ok: false, missing: ['qemu-system-x86_64'], install: 'apt-get install -y qemu-system-x86' } : { ok: true }
+    },
     checkExpressible: (sc) => o.unsupported?.(sc) ?? null,
     findCachedKernel: async () => {
       calls.push('findCachedKernel')

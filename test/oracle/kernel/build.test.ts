@@ -122,6 +122,10 @@ describe('host', () => {
       expect(r.missing).toContain('qemu-system-x86_64 (qemu-system-x86)')
       expect(r.install).toMatch(/^sudo apt-get install -y .*qemu-system-x86/)
     }
+    // a guest built from the user's tree does not need Debian's source package
+    const own = checkTools('/nonexistent', false)
+    expect(own.ok).toBe(false)
+    if (!own.ok) expect(own.install).not.toContain('linux-source-6.12')
   })
   it('boots TCG with -cpu max and KVM with -cpu host, with the coherent-device memory reserved', () => {
     const o = { bzImage: '/k', initramfs: '/i', mode: 'scenarios' as const, input: '', cpuLimitMs: 1 }

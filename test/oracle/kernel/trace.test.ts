@@ -7,7 +7,15 @@
 import { describe, expect, it } from 'vitest'
 import { parseScenario } from '../../../src/sim/index'
 import { compileProgram } from '../../../src/main/services/oracle/kernel/program'
-import { buildSide, parseCalibration, parseRecords, parseTrace, sliceRange } from '../../../src/main/services/oracle/kernel/trace'
+import {
+  buildSide,
+  describeKhugepaged,
+  parseCalibration,
+  parseKhugepaged,
+  parseRecords,
+  parseTrace,
+  sliceRange,
+} from '../../../src/main/services/oracle/kernel/trace'
 import { OracleSideSchema } from '../../../src/shared/oracle'
 
 const SC = `name: tiny
@@ -242,5 +250,27 @@ steps:
       { what: 'buffer mirror', ok: false, first_bad_page: 3 },
     ])
     expect(r.ret.get(9)).toEqual({ ret: -14, cpages: 0, faults: 0 })
+  })
+})
+
+describe("khugepaged's background scan in the guest", () => {
+  const parked = 'parked keeper=57 scan_sleep_millisecs=4294967295 full_scans=1 pages_collapsed=0\n'
+  it('says it was off when the scan was parked and nothing was collapsed during the boot', () => {
+    const s = parseKhugepaged(parked + 'state scan_sleep_millisecs=4294967295 full_scans=1 pages_collapsed=0\n')
+    expect(s).toEqual({ parked: true, why: null, collapsedBefore: 0, collapsedAfter: 0 })
+    expect(describeKhugepaged(s)).toEqual({ version: 'off (background scan parked; no collapse during the boot)', note: null })
+  })
+  it('notes collapses that happened although the scan was parked', () => {
+    const d = describeKhugepaged(parseKhugepaged(parked + 'state scan_sleep_millisecs=4294967295 full_scans=2 pages_collapsed=3\n'))
+    expect(d.version).toBe('parked, but pages_collapsed grew by 3 during the boot')
+    expect(d.note).toMatch(/grew by 3/)
+  })
+  it('says why it ran when the guest could not park it, or is an image from before', () => {
+    const d = describeKhugepaged(
+      parseKhugepaged('not-parked scan_sleep_millisecs: Permission denied\nstate scan_sleep_millisecs=10000 full_scans=4 pages_collapsed=2\n'),
+    )
+    expect(d.version).toBe('on (scan_sleep_millisecs: Permission denied)')
+    expect(d.note).toMatch(/background scan ran during this boot/)
+    expect(describeKhugepaged(parseKhugepaged(null)).version).toMatch(/^on \(the guest image does not stop it/)
   })
 })

@@ -160,7 +160,7 @@ export async function oracleCommand(files: string[], flags: OracleFlags, d: Orac
 }
 
 async function hmmTests(flags: OracleFlags, d: OracleDeps): Promise<NonNullable<OracleResults['hmm_tests']>> {
-  const tools = d.kernel.checkHostTools()
+  const tools = d.kernel.checkHostTools({ debianSource: !flags.kernelTree && !flags.kernel })
   if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
   const kernel = flags.kernel
     ? { bzImage: flags.kernel }
@@ -187,7 +187,7 @@ export async function oracleHmmTestsCommand(flags: OracleFlags, d: OracleDeps = 
 /** `hmmlab oracle build`. */
 export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps = defaultDeps()): Promise<number> {
   try {
-    const tools = d.kernel.checkHostTools()
+    const tools = d.kernel.checkHostTools({ debianSource: !flags.tree })
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     const b = await d.kernel.buildKernel({ ...(flags.tree ? { tree: flags.tree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
     d.out(

@@ -32,12 +32,21 @@ function verdictOf(o: ScenarioOutcome): string {
   return o.status === 'compared' ? o.comparison.verdict : o.status
 }
 
+/** What the guests said of khugepaged's background scan (kernel side `version.khugepaged`), per distinct answer. */
+function khugepagedOf(r: OracleResults): string {
+  const seen = new Set<string>()
+  for (const o of r.scenarios) if (o.status === 'compared' && o.kernel.version.khugepaged !== undefined) seen.add(o.kernel.version.khugepaged)
+  return seen.size === 0 ? '' : `; khugepaged ${[...seen].join(' / ')}`
+}
+
 /** The terminal report. */
 export function formatOracleText(r: OracleResults, opts: TextOptions = {}): string {
   const max = opts.maxDifferences ?? 8
   const out: string[] = []
   const k = r.kernel
-  out.push(`hmmlab oracle: design ${r.design}; kernel ${k ? `${k.release} (${k.accel}, ${k.source})` : 'not run'}; simulator ${r.simulator.version}`)
+  out.push(
+    `hmmlab oracle: design ${r.design}; kernel ${k ? `${k.release} (${k.accel}, ${k.source})${khugepagedOf(r)}` : 'not run'}; simulator ${r.simulator.version}`,
+  )
   for (const o of r.scenarios) {
     const v = verdictOf(o)
     const name = o.name ?? o.file
@@ -191,7 +200,7 @@ ${diffs}${tol}${skipped}
 <title>HMM Lab fidelity report (real kernel oracle)</title>
 <style>${CSS}</style></head><body>
 <h1>HMM Lab fidelity: the simulator against a real kernel</h1>
-<p>Design ${e(r.design)}. Kernel ${e(k ? `${k.release} (${k.accel}; ${k.source})` : 'not run')}. Simulator ${e(r.simulator.version)}. ${e(r.created)}.</p>
+<p>Design ${e(r.design)}. Kernel ${e(k ? `${k.release} (${k.accel}; ${k.source})${khugepagedOf(r)}` : 'not run')}. Simulator ${e(r.simulator.version)}. ${e(r.created)}.</p>
 <p><span class="agree">${s.agree} agree</span>, <span class="known">${s.known} with known differences only</span>, <span class="differ">${s.differ} differ</span>, ${s.inexpressible} not expressible, ${s.invalid} invalid, ${s.guest_failed} guest failures.</p>
 <table><tr><th>verdict</th><th>scenario</th><th>file</th><th></th></tr>${rows}</table>
 ${hmm}

@@ -209,7 +209,7 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
       }
     }
   } else if (toRun.length > 0 && !stop) {
-    const tools = o.kernel.checkHostTools()
+    const tools = o.kernel.checkHostTools({ debianSource: !o.kernelTree && !o.kernelImage })
     if (!tools.ok) throw new OracleSetupError(`missing host tools: ${tools.missing.join(', ')}`, `install them with: ${tools.install}`)
     let kernel: KernelModule.KernelBuild | { bzImage: string }
     let source: string

@@ -14,7 +14,7 @@ import type { OracleSide } from '../../../../shared/oracle'
 import { buildFeatures, buildGuest, defaultCacheRoot, findGuest, readBuildMeta, type BuildMeta } from './build'
 import { compileProgram, findUnexpressible, type CompiledProgram, type GuestFeatures } from './program'
 import { bootGuest, checkBzImage, checkTools, chooseAccel, readOut, type Accel } from './qemu'
-import { buildSide, parseCalibration } from './trace'
+import { buildSide, describeKhugepaged, parseCalibration, parseKhugepaged } from './trace'
 import { parseHmmTestsTap } from './tap'
 
 export interface KernelBuild {
@@ -97,9 +97,12 @@ export interface HmmTestCase {
   number?: number
 }
 
-/** Host tools the kernel side needs (qemu-system-x86_64, cc, make, ...); `install` is the apt command. */
-export function checkHostTools(): { ok: true } | { ok: false; missing: string[]; install: string } {
-  return checkTools()
+/**
+ * Host tools the kernel side needs (qemu-system-x86_64, cc, make, ...); `install` is the apt command.
+ * Debian's linux-source-6.12 only when the guest is built from it (not for --kernel-tree or --kernel).
+ */
+export function checkHostTools(opts: { debianSource?: boolean } = {}): { ok: true } | { ok: false; missing: string[]; install: string } {
+  return checkTools(process.env.PATH ?? '', opts.debianSource ?? true)
 }
 
 /** The first step of `sc` under `design` that the guest executor cannot run, or null. */
@@ -223,6 +226,9 @@ export async function runScenariosOnKernel(
       const bootTxt = readOut(boot.outDir, 'boot.txt') ?? ''
       for (const l of bootTxt.split('\n')) if (/failed|no hmmlab|no input/.test(l)) bootNotes.push(`guest: ${l}`)
       if (owners.size === 0) bootNotes.push('no device owner pointers were learned at boot: owners show as unknown')
+      // the simulator has no background khugepaged; the guest parks its scan (executor.c khugepaged_park)
+      const khugepaged = describeKhugepaged(parseKhugepaged(readOut(boot.outDir, 'khugepaged.txt')))
+      if (khugepaged.note) bootNotes.push(khugepaged.note)
       opts.onProgress?.(`boot ${Math.floor(b / perBoot) + 1}: ${boot.seconds.toFixed(1)} s${cpuNote(boot.cpuSeconds)}`)
       for (const x of batch) {
         const req = reqs[x.i] as { scenario: LoadedScenario; design: string }
@@ -246,7 +252,7 @@ export async function runScenariosOnKernel(
             program: x.program,
             scenario: { name: req.scenario.name, file: req.scenario.source?.file ?? '', hash: req.scenario.source?.hash ?? '' },
             design: req.design,
-            version: { release, config: parts.configHash, accel, accel_why: why },
+            version: { release, config: parts.configHash, accel, accel_why: why, khugepaged: khugepaged.version },
             records,
             trace,
             owners,

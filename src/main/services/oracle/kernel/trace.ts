@@ -182,6 +182,54 @@ export function parseCalibration(text: string): Map<bigint, string> {
   return out
 }
 
+/**
+ * khugepaged in one boot, from the guest's `khugepaged.txt`: the line executor.c's
+ * `khugepaged park` printed before anything ran, then `state` after the run.
+ */
+export interface KhugepagedState {
+  /** The background scan was stopped before the first scenario (scan_sleep_millisecs UINT_MAX). */
+  parked: boolean
+  /** Why it was not, when not. */
+  why: string | null
+  /** `pages_collapsed` (khugepaged_scan_mm_slot's collapses only, one per PMD) when parked and after the run. */
+  collapsedBefore: number | null
+  collapsedAfter: number | null
+}
+
+export function parseKhugepaged(text: string | null): KhugepagedState {
+  if (text === null || text.trim() === '')
+    return { parked: false, why: 'the guest image does not stop it (built before the guest parked khugepaged)', collapsedBefore: null, collapsedAfter: null }
+  const num = (line: string | undefined, key: string): number | null => {
+    const m = line === undefined ? null : new RegExp(`\\b${key}=(-?\\d+)`).exec(line)
+    return m ? Number(m[1]) : null
+  }
+  const lines = text.split('\n').map((l) => l.trim())
+  const parked = lines.find((l) => l.startsWith('parked '))
+  const state = lines.find((l) => l.startsWith('state '))
+  if (!parked) {
+    const why = lines.find((l) => l.startsWith('not-parked '))?.slice('not-parked '.length) ?? lines.find((l) => l !== '') ?? 'no answer'
+    return { parked: false, why, collapsedBefore: null, collapsedAfter: num(state, 'pages_collapsed') }
+  }
+  return { parked: true, why: null, collapsedBefore: num(parked, 'pages_collapsed'), collapsedAfter: num(state, 'pages_collapsed') }
+}
+
+/** The kernel side's `version.khugepaged` and, when the background scan may have run, a note. */
+export function describeKhugepaged(s: KhugepagedState): { version: string; note: string | null } {
+  if (!s.parked)
+    return {
+      version: `on (${s.why ?? 'not stopped'})`,
+      note: `khugepaged's background scan ran during this boot (${s.why ?? 'not stopped'}): a collapse between two steps changes what the next one meets`,
+    }
+  if (s.collapsedBefore === null || s.collapsedAfter === null)
+    return { version: 'off (background scan parked; pages_collapsed not read after the run)', note: null }
+  const n = s.collapsedAfter - s.collapsedBefore
+  if (n === 0) return { version: 'off (background scan parked; no collapse during the boot)', note: null }
+  return {
+    version: `parked, but pages_collapsed grew by ${n} during the boot`,
+    note: `khugepaged's pages_collapsed grew by ${n} during this boot although its scan was parked`,
+  }
+}
+
 const ULONG_MAX = (1n << 64n) - 1n
 const PAGE_MASK_MAX = ULONG_MAX & ~0xfffn
 
