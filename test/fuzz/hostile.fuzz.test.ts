@@ -21,6 +21,7 @@ import { ImportError, importStrace } from '../../src/main/services/import/strace
 import { CalibrationFileError, parseCalibration } from '../../src/main/services/calibration/store'
 import { checkKernelImage } from '../../src/main/services/oracle/run'
 import { RunStore } from '../../src/main/services/store/run-store'
+import { removeStaleTempsSync } from '../../src/main/services/store/atomic'
 import { DirectoryFs } from '../../src/main/services/probe/sysroot'
 import { probeSysroot } from '../../src/main/services/probe'
 import { openArchiveSysroot } from '../../src/main/services/probe/capture'
@@ -289,6 +290,45 @@ describe('FIFOs, symlinks, huge and sparse files where the app reads', () => {
         make(join(sysroot, '.hmmlab-capture.json'), manifest, JSON.stringify({ format: 'hmmlab.capture', version: 1, devices: {}, errors: {} }))
         const { report } = probeSysroot(new DirectoryFs(sysroot))
         expect(JSON.stringify(report)).not.toContain(SECRET)
+      }),
+      { numRuns: FS_RUNS },
+    )
+  })
+})
+
+describe('leftovers of killed atomic writes', () => {
+  it('a write removes only regular temporary files of its own target whose process is dead, never what a link points to', () => {
+    // above Linux's PID_MAX_LIMIT: never a running process
+    const DEAD = 2 ** 22 + 1
+    // each part is mostly the one a stale temporary file has, so most cases mix both
+    const mostly = <T>(right: T, ...others: T[]): fc.Arbitrary<T> =>
+      fc.oneof({ arbitrary: fc.constant(right), weight: 3 }, { arbitrary: fc.constantFrom(...others), weight: 1 })
+    const name = fc.record({
+      dot: mostly(true, false),
+      target: mostly('out.yaml', 'out.yam', 'xout.yaml', 'out.yaml.tmp-1-00000000'),
+      pid: mostly(DEAD, process.pid, 1, 0),
+      hex: fc.oneof(
+        { arbitrary: fc.stringMatching(/^[0-9a-f]{8}$/), weight: 3 },
+        { arbitrary: fc.constantFrom('0123ABCD', '0123abc', '0123abcd0', ''), weight: 1 },
+      ),
+      tail: mostly('', '.bak', '/'),
+    })
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(name, kind), { minLength: 1, maxLength: 6, selector: ([x]) => JSON.stringify(x) }), (files) => {
+        const dir = join(root, `temps-${n++}`)
+        mkdirSync(dir)
+        const expected: string[] = []
+        for (const [f, k] of files) {
+          const file = `${f.dot ? '.' : ''}${f.target}.tmp-${f.pid}-${f.hex}${f.tail === '/' ? '' : f.tail}`
+          if (readdirSync(dir).includes(file)) continue
+          make(join(dir, file), f.tail === '/' ? 'dir' : k, 'half-written')
+          if (f.dot && f.target === 'out.yaml' && f.pid === DEAD && /^[0-9a-f]{8}$/.test(f.hex) && f.tail === '' && (k === 'small' || k === 'sparse'))
+            expected.push(join(dir, file))
+        }
+        const before = readdirSync(dir).length
+        expect(removeStaleTempsSync(join(dir, 'out.yaml')).sort()).toEqual(expected.sort())
+        expect(readdirSync(dir)).toHaveLength(before - expected.length)
+        expect(readFileSync(outside, 'utf8')).toContain(SECRET)
       }),
       { numRuns: FS_RUNS },
     )

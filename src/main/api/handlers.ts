@@ -5,6 +5,7 @@
 import { APP_VERSION } from '../../shared/version'
 import { SERIES_BLOCK_ENCODING, packSeries, type AppInfo } from '../../shared/contracts'
 import type { LabServices } from '../services'
+import type { AsyncSimBinding } from '../services/parse-worker'
 import { compareRuns } from '../services/compare'
 import { stringify as toYaml } from 'yaml'
 import { machineFromProbe } from '../../shared/probe-machine'
@@ -41,7 +42,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
 
     'experiments.start': async (input) => {
       const scenario = input.scenario ?? (await badRequestOnError(() => scenarios.get(input.scenarioId!)))
-      const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot) : undefined
+      const probed = input.probedMachine ? await probeMachine(input.probedMachine.sysroot, sim) : undefined
       const scenarioPath = input.scenarioId ? scenarios.resolveId(input.scenarioId) : undefined
       const referenced = probed
         ? undefined
@@ -108,9 +109,9 @@ export function createHandlers(services: LabServices): RouteHandlers {
     },
     // a folder, a link or a file that is not a calibration at its path: 400, nothing deleted
     'calibration.delete': () => badRequestOnError(() => services.calibration.remove()),
-    'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot) }),
+    'probe.run': async ({ sysroot }) => ({ report: await probeReport(sysroot, services.sim) }),
     'probe.machine': async ({ sysroot, scenarioId }) => {
-      const answer = await probeMachine(sysroot)
+      const answer = await probeMachine(sysroot, services.sim)
       if (!scenarioId) return answer
       const scenario = await badRequestOnError(() => scenarios.get(scenarioId))
       const preview = previewOnMachine(scenario.text, scenario.fileName, answer.machine)
@@ -148,10 +149,13 @@ export function createHandlers(services: LabServices): RouteHandlers {
   }
 }
 
-/** Probes this machine or a sysroot; a missing sysroot is a bad request naming it. */
-async function probeReport(sysroot: string | undefined) {
+/**
+ * Probes this machine, or a sysroot a client names on the parser thread (its reads are
+ * synchronous); a missing sysroot is a bad request naming it.
+ */
+async function probeReport(sysroot: string | undefined, sim: Pick<AsyncSimBinding, 'probeSysroot'>) {
   try {
-    return (await runProbe(sysroot ? { sysroot, system: 'skip' } : {})).report
+    return sysroot ? await sim.probeSysroot(sysroot) : (await runProbe({})).report
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why = e.code === 'ENOENT' ? 'no such folder or .tar.gz file' : e.message
@@ -160,8 +164,8 @@ async function probeReport(sysroot: string | undefined) {
 }
 
 /** "Simulate this machine": the probed machine and the scenario `machine:` derived from it. */
-async function probeMachine(sysroot: string | undefined) {
-  const machine = machineFromProbe(await probeReport(sysroot))
+async function probeMachine(sysroot: string | undefined, sim: Pick<AsyncSimBinding, 'probeSysroot'>) {
+  const machine = machineFromProbe(await probeReport(sysroot, sim))
   const simulated = simulateMachine(machine)
   return { machine, scenarioMachine: simulated.machine, yaml: toYaml({ machine: simulated.machine }), notes: simulated.notes }
 }

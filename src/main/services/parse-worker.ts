@@ -1,7 +1,9 @@
 /**
  * Scenario parsing off the main thread: validating and planning a scenario (and checking each
  * parameter set of a sweep) can take seconds for a large file, which on the main thread would hold
- * every other request of the browser host. This module is both the worker (its default export is
+ * every other request of the browser host. A probe of a sysroot a client names (a folder or a
+ * capture archive) runs here too: its reads are bounded and non-blocking but synchronous, and a
+ * folder of many entries would otherwise hold the host as long as it takes. This module is both the worker (its default export is
  * one task) and the main-thread side (`ParseWorker`), a one-thread piscina pool with a heap limit.
  * The text limits (src/shared/text-limits.ts) are checked in the worker before anything recurses.
  */
@@ -14,6 +16,8 @@ import { appRoot } from '../paths'
 import type { ScenarioPlan } from './experiments/service'
 import { simBinding, type SimBinding } from './sim-binding'
 import type { ProbeMachine } from '../../shared/probe-machine'
+import type { ProbeReport } from '../../shared/probe'
+import { runProbe } from './probe'
 
 /** The probed machine that replaces the scenario's (src/shared/simulate-machine.ts), if any. */
 type Machine = ProbeMachine | undefined
@@ -23,13 +27,15 @@ export type ParseTask =
   | { kind: 'plan'; text: string; fileName: string; machine: Machine }
   | { kind: 'check'; text: string; fileName: string; machine: Machine; parameters: Record<string, ParamValue> }
   | { kind: 'import'; request: ImportRequest; fileName: string }
+  | { kind: 'probe'; sysroot: string; fileName: string }
 
 type PlanData = Omit<ScenarioPlan, 'checkParameters' | 'knownDesigns'> & { knownDesigns: string[] }
 export type ParseAnswer = { ok: true; value: unknown } | { ok: false; message: string }
 
 /** One task, in the worker. Errors come back as messages (a thrown ScenarioError loses its class in a clone). */
-export default function parseTask(task: ParseTask): ParseAnswer {
+export default async function parseTask(task: ParseTask): Promise<ParseAnswer> {
   try {
+    if (task.kind === 'probe') return { ok: true, value: (await runProbe({ sysroot: task.sysroot, system: 'skip' })).report }
     if (task.kind === 'import') return { ok: true, value: importRequest(task.request) }
     if (task.kind === 'validate') return { ok: true, value: simBinding.validate(task.text, task.fileName, task.machine) }
     if (task.kind === 'check') {
@@ -39,6 +45,7 @@ export default function parseTask(task: ParseTask): ParseAnswer {
     const { checkParameters: _c, knownDesigns, ...plan } = simBinding.plan(task.text, task.fileName, task.machine)
     return { ok: true, value: { ...plan, knownDesigns: [...(knownDesigns ?? [])] } satisfies PlanData }
   } catch (err) {
+    if (task.kind === 'probe' && (err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, message: 'no such folder or .tar.gz file' }
     return { ok: false, message: err instanceof Error ? err.message : String(err) }
   }
 }
@@ -50,6 +57,8 @@ export interface AsyncSimBinding {
   jsonSchema: SimBinding['jsonSchema']
   /** `scenarios.import` (an strace log or smaps text as a scenario), on the parser thread. */
   importScenario(request: ImportRequest): Promise<ImportAnswer>
+  /** A probe of a sysroot folder or capture archive (no systeminformation), on the parser thread. */
+  probeSysroot(sysroot: string): Promise<ProbeReport>
   /** The design catalogue (static data: answered on the calling thread). */
   designs: SimBinding['designs']
   close(): Promise<void>
@@ -80,10 +89,8 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
     try {
       answer = await pool.run(task)
     } catch (err) {
-      throw new Error(
-        `${task.fileName}: ${task.kind === 'import' ? 'the text could not be imported' : 'the scenario could not be read'}: ${describeThreadError(err)}`,
-        { cause: err },
-      )
+      const what = task.kind === 'import' ? 'the text could not be imported' : task.kind === 'probe' ? 'the probe failed' : 'the scenario could not be read'
+      throw new Error(`${task.fileName}: ${what}: ${describeThreadError(err)}`, { cause: err })
     }
     if (!answer.ok) throw new Error(answer.message)
     return answer.value
@@ -101,6 +108,7 @@ export function createParseWorker(opts: { maxHeapMb?: number } = {}): AsyncSimBi
       }
     },
     importScenario: async (request) => (await run({ kind: 'import', request, fileName: request.fileName })) as ImportAnswer,
+    probeSysroot: async (sysroot) => (await run({ kind: 'probe', sysroot, fileName: sysroot })) as ProbeReport,
     jsonSchema: () => simBinding.jsonSchema(),
     designs: () => simBinding.designs(),
     async close() {

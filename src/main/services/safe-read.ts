@@ -5,7 +5,6 @@
  * it. Everything is asynchronous, so the work happens on libuv's threads, never blocking the main
  * thread. Errors name the path and the reason, never the file's contents.
  */
-import { randomBytes } from 'node:crypto'
 import {
   accessSync,
   closeSync,
@@ -24,8 +23,8 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { open, realpath } from 'node:fs/promises'
-import { basename, dirname, join, resolve, sep } from 'node:path'
-import { TEMP_MARK } from './store/atomic'
+import { dirname, resolve, sep } from 'node:path'
+import { removeStaleTempsSync, temporaryPathFor } from './store/atomic'
 
 /** A refused or failed read; `code` is an errno code or one of ours. */
 export class SafeReadError extends Error {
@@ -289,12 +288,15 @@ function checkOutputFolder(dir: string, what: string, named: string): void {
  * same folder (O_EXCL, O_NOFOLLOW), is flushed to disk and renamed over the target, which is
  * checked again just before. On any failure (a full disk, a file size limit, an unwritable
  * folder) the temporary file is removed, the target is left as it was, and the error names the
- * path, why, and says it was not written.
+ * path, why, and says it was not written. A process killed mid-write cannot remove its temporary
+ * file; the next write of the same target does (`removeStaleTempsSync`).
  */
 export function writeRegularFileSync(path: string, data: string | Uint8Array, what = 'output file'): void {
   checkOutputPath(path, what)
   const dir = dirname(resolve(path))
-  const temp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+  // what an earlier write of this target left when its process was killed mid-write
+  removeStaleTempsSync(resolve(path))
+  const temp = temporaryPathFor(resolve(path))
   let fd: number
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)

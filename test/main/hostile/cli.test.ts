@@ -2,8 +2,8 @@
  * Issue 18 through the command line: `hmmlab run` on a deeply nested file (exit 134 before), a
  * polluting `--sweep` key, and the wall-time budget of an in-process run.
  */
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
@@ -24,6 +24,26 @@ describe('hmmlab run on hostile input (issue 18)', () => {
     expect(r.signal).toBeNull()
     expect(r.status).toBe(2)
     expect(r.stderr.match(/deep\.json:1: \(document\): nested deeper than 64 levels/g)).toHaveLength(2)
+  })
+
+  it('3: machine: /dev/zero, /etc/passwd, a link to /dev/zero and a FIFO beside the scenario: exit 2 at once, nothing quoted', () => {
+    const d = join(dir, 'machine')
+    mkdirSync(d)
+    symlinkSync('/dev/zero', join(d, 'zero.json'))
+    execFileSync('mkfifo', [join(d, 'pipe.json')])
+    const files = ['/dev/zero', '/etc/passwd', './zero.json', './pipe.json'].map((ref, i) => {
+      const f = join(d, `m${i}.yaml`)
+      writeFileSync(f, `name: m\ndesigns: [D1]\nmachine: ${ref}\nsteps:\n  - spawn: { task: A }\n`)
+      return f
+    })
+    // On the experiment service (--sweep), which resolves machine references; before, the CLI
+    // read /dev/zero until it held 3.1 GB, and waited on the FIFO for ever.
+    const r = hmmlab('run', ...files, '--sweep', 'seed=1..2', '--workspace', join(d, 'ws'))
+    expect(r.signal).toBeNull()
+    expect(r.status).toBe(2)
+    for (const i of [0, 1, 2]) expect(r.stderr).toMatch(new RegExp(`m${i}\\.yaml: machine: cannot load "[^"]+": not inside `))
+    expect(r.stderr).toMatch(/m3\.yaml: machine: cannot load "\.\/pipe\.json": machine file \S+pipe\.json: not a regular file \(a FIFO\)/)
+    expect(r.stderr).not.toContain('root:')
   })
 
   it('2: --sweep __proto__.x=1 is refused and pollutes nothing', () => {

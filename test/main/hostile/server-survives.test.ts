@@ -151,6 +151,40 @@ describe('the browser host survives hostile input (issue 18)', () => {
     await expectAlive()
   })
 
+  it('4, 8: a sysroot of many entries is probed off the main thread: a request sent after it is answered first', async () => {
+    // 3,000 PCI functions with their attributes: the reads are bounded and non-blocking, but many
+    const devices = join(server.workspace, 'many-root', 'sys', 'bus', 'pci', 'devices')
+    mkdirSync(devices, { recursive: true })
+    for (let i = 0; i < 3000; i++) {
+      const dir = join(devices, `0000:${(i >> 8).toString(16).padStart(2, '0')}:${((i >> 3) & 31).toString(16).padStart(2, '0')}.${i & 7}`)
+      mkdirSync(dir)
+      for (const [f, v] of [
+        ['vendor', '0x1002'],
+        ['device', '0x738c'],
+        ['class', '0x030000'],
+        ['revision', '0x01'],
+      ])
+        writeFileSync(join(dir, f!), `${v}\n`)
+      writeFileSync(join(dir, 'config'), Buffer.alloc(256))
+    }
+    const order: string[] = []
+    const probe = server.call('probe.run', { sysroot: join(server.workspace, 'many-root') }).then((r) => {
+      order.push('probe')
+      return r
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    const info = server.call('app.info', {}).then((r) => {
+      order.push('app.info')
+      return r
+    })
+    const [p, i] = await Promise.all([probe, info])
+    expect(i.status).toBe(200)
+    expect(p.status, p.body.slice(0, 500)).toBe(200)
+    expect(JSON.parse(p.body).result.report.pci).toHaveLength(3000)
+    expect(order).toEqual(['app.info', 'probe'])
+    await expectAlive()
+  })
+
   it('1: scenarios.import of an strace line nested 100,000 deep, twice: issues with the line, no stack overflow', async () => {
     const line = `100 1700000000.000001 mmap(${'['.repeat(100_000)}1${']'.repeat(100_000)}, 4096) = 0x7f0000000000\n`
     for (let i = 0; i < 2; i++) {

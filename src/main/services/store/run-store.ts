@@ -16,7 +16,7 @@ import { lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from 'no
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ExperimentManifest, RunId, RunManifest, type StoreProblem } from '../../../shared/runs'
-import { isTemporaryName, syncDir, writeFileAtomic } from './atomic'
+import { isTemporaryName, processAlive, removeDeadTempFiles, syncDir, writeFileAtomic } from './atomic'
 import { isInside, readRegularFile, SafeReadError } from '../safe-read'
 
 /** The largest manifest read (it holds the scenario text, itself at most 1 MiB). */
@@ -167,8 +167,9 @@ export class RunStore {
 
   /**
    * Removes what writes interrupted by a crash left behind: staging and trash folders of runs,
-   * temporary files of atomic writes, whose process no longer runs (or, for names without a
-   * process id, older than an hour). Answers the paths removed; never throws.
+   * temporary files of atomic writes (in the runs and experiments folders and inside each run
+   * folder), whose process no longer runs (or, for staging and trash folders without a process
+   * id, older than an hour). Answers the paths removed; never throws.
    */
   async sweepLeftovers(now = Date.now()): Promise<string[]> {
     const removed: string[] = []
@@ -180,7 +181,12 @@ export class RunStore {
         continue
       }
       for (const name of names) {
-        if (!name.startsWith('.')) continue
+        if (!name.startsWith('.')) {
+          // inside a run folder: a tag rewrite (`tagRun`) killed before its rename
+          if (dir === this.runsDir && (await lstat(join(dir, name)).catch(() => undefined))?.isDirectory())
+            removed.push(...(await removeDeadTempFiles(join(dir, name))))
+          continue
+        }
         const m = LEFTOVER.exec(name)
         const full = join(dir, name)
         try {
@@ -296,15 +302,6 @@ async function exists(path: string): Promise<boolean> {
     return true
   } catch {
     return false
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
