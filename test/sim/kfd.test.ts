@@ -361,3 +361,67 @@ steps:
     expect(r.outcome.status).toBe('passed')
   })
 })
+
+describe('a KFD GPU fault on an SVM range (svm_range_restore_pages)', () => {
+  const svm = (extra: string, costs = '') => `
+name: kfd-svm
+designs: [D4]
+machine: { devices: [ { name: gpu0, kind: gpu } ] }
+${costs}
+steps:
+  - spawn: { task: A }
+  - open: { task: A, device: gpu0, fd: kfd }
+  - mirror: { task: A, fd: kfd }
+  - create_queue: { task: A, fd: kfd }
+  - mmap: { task: A, region: buf, size: 4M }
+  - touch: { task: A, region: buf, write: true }
+${extra}
+`
+  const runSvm = (extra: string, costs = '') => runScenario(parseScenario(svm(extra, costs), 'svm.yaml'), { design: 'D4' })
+
+  it('maps the 2 MiB granule around the faulting address, one hmm_range_fault per fault', () => {
+    const r = runSvm(`
+  - device_read: { task: A, fd: kfd, region: buf, offset: 1M, size: 2M }
+  - expect: { ret: 0, cpages: 512, faults: 2, device_pages: { task: A, device: gpu0, count: 1024 } }`)
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.counters['svm_range_restore_pages']).toBe(2)
+    expect(r.aggregates.counters['hmm_range_fault']).toBe(2)
+  })
+
+  it('the granule is clipped to the VMA of the faulting address', () => {
+    const r = runSvm(`
+  - mprotect: { task: A, region: buf, offset: 1M, size: 4K, prot: r }
+  - device_read: { task: A, fd: kfd, region: buf, size: 8K }
+  - expect: { ret: 0, cpages: 2, faults: 1, device_pages: { task: A, device: gpu0, count: 256 } }`)
+    expect(r.outcome.status).toBe('passed')
+  })
+
+  it('a racing invalidation drops the fault and the GPU replays it; the access completes without a retry loop or timeout', () => {
+    // 512 pages at 20 µs: a 10 ms hmm_range_fault per fault; a CLEAR every 4 ms
+    const r = runSvm(
+      `
+  - invalidation_storm: { task: A, region: buf, count: 6, pages: 1, interval: 4ms, background: true, event: clear }
+  - device_read: { task: A, fd: kfd, region: buf, size: 2M }
+  - expect: { ret: 0, cpages: 512 }`,
+      'costs: { hmm_range_fault_page: 20000 }',
+    )
+    expect(r.outcome.status).toBe('passed')
+    const c = r.aggregates.counters
+    expect(c['svm_range_restore_pages.replay']).toBeGreaterThan(0)
+    // every replay is a new GPU fault and a new hmm_range_fault under a new sequence
+    expect(c['svm_range_restore_pages']).toBe(c['svm_range_restore_pages.replay']! + 1)
+    expect(step(r, 'device_read').faults).toBe(c['svm_range_restore_pages'])
+    expect(c['mmu_interval_read_retry']).toBeUndefined()
+    expect(c['hmm_range_fault.timeout']).toBeUndefined()
+    expect(r.findings.rows).toEqual([])
+  })
+
+  it('a read of a writable VMA write-faults it (readonly = !(vm_flags & VM_WRITE)): the GPU mapping is writable', () => {
+    const r = runSvm(`
+  - mmap: { task: A, region: fresh, size: 2M }
+  - device_read: { task: A, fd: kfd, region: fresh, size: 4K }
+  - device_write: { task: A, fd: kfd, region: fresh, size: 2M }
+  - expect: { ret: 0, cpages: 512, faults: 0 }`)
+    expect(r.outcome.status).toBe('passed')
+  })
+})

@@ -57,8 +57,15 @@ export interface DeviceOpResult {
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
 const LIVELOCK_ROUNDS = 64
 
+/**
+ * Replayed GPU faults in a row (a driver fault handler answering 1: dropped after a racing
+ * invalidation, replay) before the model declares a livelock: each replay is a new fault with a new
+ * notifier sequence, so only an invalidation storm denser than one fault's duration gets here.
+ */
+const REPLAY_ROUNDS = 4096
+
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
-function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
+export function installRange(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   const pt = m.pt
   for (let pg = start; pg < end;) {
@@ -115,7 +122,7 @@ function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: 
         continue
       }
       if (!m.alive) break
-      install(w, m, addr, next, out, pfns)
+      installRange(w, m, addr, next, out, pfns)
       break
     }
     addr = next
@@ -186,17 +193,30 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
   let cpages = 0
   let faults = 0
   let stuck = 0
+  let replays = 0
   for (;;) {
     const a = doAccess(w, m, addr, end, write, io)
     if (a.cost > 0) yield sleep(a.cost)
     cpages += a.n
     addr += a.n
     if (addr >= end) return { ret: 0, cpages, faults }
-    const r = yield* dmirrorFault(w, m, addr, end, write, p)
+    // the driver's own fault handler (KFD's svm_range_restore_pages for a D4 GPU), else test_hmm's
+    const r = m.deviceFault ? yield* m.deviceFault(addr, write, p) : yield* dmirrorFault(w, m, addr, end, write, p)
     if (r < 0) return { ret: r, cpages, faults }
     faults++
     // a GPU pays a replayable far fault per round; the dmirror ioctl path does not
     if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
+    if (r === 1 && a.n === 0) {
+      // the fault was dropped for a racing invalidation and the GPU replays the access
+      if (++replays <= REPLAY_ROUNDS) continue
+      w.finding({
+        kind: 'livelock',
+        message: `${write ? 'write' : 'read'} by ${m.label} makes no progress: ${REPLAY_ROUNDS} GPU faults in a row were dropped because an invalidation hit the range while it was being faulted; the model stopped following it and the access stays pending`,
+        accessPath: p,
+      })
+      yield waitOn(new WaitQueue(`${m.label}: GPU fault replay livelock`))
+    }
+    replays = 0
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
       // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
