@@ -235,45 +235,6 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
   }
 }
 
-/**
- * How test_hmm (mainline, with the device THP series) has carved a device's memory into its two
- * free lists, `free_pages` (order 0) and `free_folios` (order 9). dmirror_allocate_chunk builds a
- * chunk for the allocation that needs it: whole folios when that one is a THP (`is_large`), else
- * single pages. A DEVICE_PRIVATE device adds a chunk whenever a list runs dry, so it always finds
- * both. A DEVICE_COHERENT device has one chunk only, its reserved SPM range: dmirror_device_init
- * builds it at load as single pages (`dmirror_allocate_chunk(mdevice, NULL, false)`), and a second
- * dmirror_allocate_chunk remaps the same range, which memremap_pages refuses (pagemap_range:
- * "Conflicting mapping in same section", -ENOMEM). So a coherent device hands out no THP folio
- * (dmirror_migrate_alloc_and_copy falls back to 512 order-0 pages) until HMM_DMIRROR_RELEASE
- * (dmirror_device_remove_chunks) drops the chunk: the next allocation rebuilds it, as folios if it
- * is a THP, and from then on no order-0 page is left.
- */
-type CoherentChunk = 'pages' | 'folios' | 'none'
-const coherentChunks = new WeakMap<Device, CoherentChunk>()
-
-function coherentChunk(dev: Device): CoherentChunk {
-  return coherentChunks.get(dev) ?? 'pages'
-}
-
-/**
- * dmirror_devmem_alloc_page(dmirror, true) can hand out an order-9 folio on `dev`: the one predicate
- * for device THP folios on the way to the device (a kernel-version rule can gate it: 6.12's
- * test_hmm has no THP folios at all).
- */
-export function dmirrorThpFolio(dev: Device): boolean {
-  return !dev.spec.coherent || coherentChunk(dev) !== 'pages'
-}
-
-/** dmirror_devmem_alloc_page(dmirror, false) can hand out an order-0 page on `dev`. */
-function dmirrorPage(dev: Device): boolean {
-  return !dev.spec.coherent || coherentChunk(dev) !== 'folios'
-}
-
-/** An allocation of `large` succeeded: a coherent chunk rebuilt after RELEASE takes its layout. */
-function noteChunk(dev: Device, large: boolean): void {
-  if (dev.spec.coherent && coherentChunk(dev) === 'none') coherentChunks.set(dev, large ? 'folios' : 'pages')
-}
-
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
 export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
@@ -386,6 +347,45 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
+/**
+ * How test_hmm (mainline, with the device THP series) has carved a device's memory into its two
+ * free lists, `free_pages` (order 0) and `free_folios` (order 9). dmirror_allocate_chunk builds a
+ * chunk for the allocation that needs it: whole folios when that one is a THP (`is_large`), else
+ * single pages. A DEVICE_PRIVATE device adds a chunk whenever a list runs dry, so it always finds
+ * both. A DEVICE_COHERENT device has one chunk only, its reserved SPM range: dmirror_device_init
+ * builds it at load as single pages (`dmirror_allocate_chunk(mdevice, NULL, false)`), and a second
+ * dmirror_allocate_chunk remaps the same range, which memremap_pages refuses (pagemap_range:
+ * "Conflicting mapping in same section", -ENOMEM). So a coherent device hands out no THP folio
+ * (dmirror_migrate_alloc_and_copy falls back to 512 order-0 pages) until HMM_DMIRROR_RELEASE
+ * (dmirror_device_remove_chunks) drops the chunk: the next allocation rebuilds it, as folios if it
+ * is a THP, and from then on no order-0 page is left.
+ */
+type CoherentChunk = 'pages' | 'folios' | 'none'
+const coherentChunks = new WeakMap<Device, CoherentChunk>()
+
+function coherentChunk(dev: Device): CoherentChunk {
+  return coherentChunks.get(dev) ?? 'pages'
+}
+
+/**
+ * dmirror_devmem_alloc_page(dmirror, true) can hand out an order-9 folio on `dev`: the one predicate
+ * for device THP folios on the way to the device (a kernel-version rule can gate it: 6.12's
+ * test_hmm has no THP folios at all).
+ */
+export function dmirrorThpFolio(dev: Device): boolean {
+  return !dev.spec.coherent || coherentChunk(dev) !== 'pages'
+}
+
+/** dmirror_devmem_alloc_page(dmirror, false) can hand out an order-0 page on `dev`. */
+function dmirrorPage(dev: Device): boolean {
+  return !dev.spec.coherent || coherentChunk(dev) !== 'folios'
+}
+
+/** An allocation of `large` succeeded: a coherent chunk rebuilt after RELEASE takes its layout. */
+function noteChunk(dev: Device, large: boolean): void {
+  if (dev.spec.coherent && coherentChunk(dev) === 'none') coherentChunks.set(dev, large ? 'folios' : 'pages')
+}
+
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
 export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
@@ -406,15 +406,15 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
           break
         }
         const next = Math.min(end, addr + 64, v.end)
-        const got = yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
-        if (got < 0) {
+        n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
+        addr = next
+        if (m.allocOom) {
           // dmirror_devmem_fault_alloc_and_copy failed (VM_FAULT_OOM): migrate_vma_finalize,
           // ret = -ENOMEM; the ioctl returns it and copies no cpages back
-          ret = got
+          m.allocOom = false
+          ret = ENOMEM
           break
         }
-        n += got
-        addr = next
       }
       return 0
     })(),

@@ -107,6 +107,8 @@ export class Mirror {
 
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations for migration fail. */
   failAlloc = false
+  /** The last migration back to RAM failed an order-0 allocation (VM_FAULT_OOM): -ENOMEM. */
+  allocOom = false
   /** Set while a fault uses the scratch arrays. */
   busy = false
   private scratchOut: Uint8Array | null = null

@@ -14,7 +14,6 @@ import { invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner } from './mm-ref'
 import { splitHugeByCopy } from './huge_memory'
 import { HPAGE_PMD_NR } from './page'
-import { ENOMEM } from './errno'
 
 /** Per run: the order in which device frames were handed out (a serial per frame). */
 const allocSerials = new WeakMap<Kernel, { next: number; of: Map<number, number> }>()
@@ -40,7 +39,8 @@ export function noteDeviceAlloc(w: Kernel, pfn: number): void {
  * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
  * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver, mainline test_hmm) makes the
  * next system-memory allocation fail: a THP then comes back as 512 order-0 pages; an order-0 page
- * makes the whole call fail with -ENOMEM (dmirror_devmem_fault_alloc_and_copy: VM_FAULT_OOM).
+ * fails the whole batch (dmirror_devmem_fault_alloc_and_copy: VM_FAULT_OOM): nothing migrates,
+ * `m.allocOom` is set and the caller returns -ENOMEM.
  *
  * `byPfn`: the caller names device pages, not a virtual range, so there is no migrate_vma_setup and
  * no MIGRATE over a range: migrate_device_range of an eviction (dmirror_device_evict_chunk) and
@@ -55,7 +55,7 @@ export function* migrateDeviceToRam(
   start: number,
   end: number,
   path: CallPath,
-  m: { failAlloc: boolean } | null = null,
+  m: { failAlloc: boolean; allocOom: boolean } | null = null,
   byPfn = false,
 ): Proc<number> {
   const pages: number[] = []
@@ -97,10 +97,11 @@ export function* migrateDeviceToRam(
       // an order-0 allocation failed: dmirror_devmem_fault_alloc_and_copy returns VM_FAULT_OOM
       // before migrate_vma_pages, the caller migrate_vma_finalize()s the batch (every page stays
       // on the device; the flag is consumed by the batch's first page, so none moved before it)
-      // and fails with -ENOMEM (mainline dmirror_migrate_to_system)
+      // and fails with -ENOMEM (mainline dmirror_migrate_to_system): `m.allocOom` tells it
       if (rp) yield* invalidateRangeEnd(w, rp, path)
       if (!byPfn) yield* invalidateRangeEnd(w, r, path)
-      return ENOMEM
+      if (m) m.allocOom = true
+      return 0
     }
     if (mm.pt.isHuge(pg) && failAlloc) {
       // no THP in system memory: the folio comes back as 512 pages
