@@ -342,6 +342,16 @@ steps:
     expect(r.findings.rows).toEqual([])
   })
 
+  it("the process's own migration of BO pages to its GPU evicts too (amdgpu_amdkfd_evict_userptr has no event filter)", () => {
+    const r = run(`
+  - migrate_to_device: { task: A, fd: kfd, region: buf, size: 64K }
+  - sleep: 10ms`)
+    const c = r.aggregates.counters
+    expect(c['kfd.range_invalidations']).toBeGreaterThan(0)
+    expect(c['kfd.evictions']).toBe(1)
+    expect(c['kfd.restores']).toBe(1)
+  })
+
   it('an invalidation while the restore worker faults the BO: -EAGAIN, the worker reschedules, no timeout', () => {
     // a 20 ms hmm_range_fault (2048 pages at 10 µs) and a CLEAR every 3 ms in the middle of it
     const r = run(
