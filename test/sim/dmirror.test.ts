@@ -262,3 +262,78 @@ steps:
     expect(long.aggregates.counters['dmirror_snapshot.timeout']).toBeUndefined()
   })
 })
+
+describe('test_hmm (mainline) DEVICE_COHERENT memory: one chunk, carved for the allocation that built it', () => {
+  const coherent = (steps: string): RunRecord =>
+    runScenario(
+      parseScenario(
+        `name: coherent-chunk
+machine:
+  devices:
+    - { name: hmm_dmirror2, kind: dmirror, memory: coherent }
+steps:
+  - spawn: { task: self }
+  - open: { task: self, device: hmm_dmirror2, fd: fd }
+  - mmap: { task: self, region: buf, size: 4M }
+  - madvise: { task: self, region: buf, size: 2M, advice: hugepage }
+  - write_data: { task: self, region: buf, size: 2M, pattern: index }
+${steps
+  .trim()
+  .split('\n')
+  .map((l) => '  ' + l.trim())
+  .join('\n')}
+`,
+        'c.yaml',
+      ),
+      { design: 'D5' },
+    )
+
+  it('the chunk built at load holds single pages: a THP goes to the device as 512 order-0 pages', () => {
+    // dmirror_device_init → dmirror_allocate_chunk(mdevice, NULL, false); a second chunk of the
+    // same SPM range is refused by memremap_pages, so dmirror_devmem_alloc_page(dmirror, true) fails
+    const r = coherent(`
+- migrate_to_device: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { ret: 0, cpages: 512 }
+- snapshot: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { label: "DEV_COHERENT_LOCAL | WRITE, no PMD", ret: 0, snapshot: { all: 0x42 } }`)
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.counters['migrate_to_device.thp']).toBeUndefined()
+  })
+
+  it('after HMM_DMIRROR_RELEASE a THP allocation rebuilds the chunk as folios: one coherent THP, then no order-0 page', () => {
+    const r = coherent(`
+- mmap: { task: self, region: small, size: 4K }
+- write_data: { task: self, region: small, size: 4K, pattern: index }
+- migrate_to_device: { task: self, fd: fd, region: small }
+- expect: { ret: 0, cpages: 1 }
+- release_device_memory: { task: self, fd: fd }
+- expect: { ret: 0 }
+- migrate_to_device: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { label: "one coherent THP folio", ret: 0, cpages: 512 }
+- snapshot: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { label: "DEV_COHERENT_LOCAL | WRITE | PMD", ret: 0, snapshot: { all: 0x46 } }
+- expect: { label: "the CPU reads it in place", memory: { task: self, region: buf, size: 2M, pattern: index }, pagemap: { task: self, region: buf, size: 2M, present: true } }
+- write_data: { task: self, region: buf, offset: 2M, size: 4K, pattern: index }
+- migrate_to_device: { task: self, fd: fd, region: buf, offset: 2M, size: 4K }
+- expect: { label: "no order-0 page is left: the page stays, dmirror_do_read -ENOENT", ret: -ENOENT, cpages: 0 }
+- dmirror_flags: { task: self, fd: fd, fail_alloc: true }
+- migrate_to_system: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { label: "FAIL_ALLOC on the order-9 folio: 512 order-0 pages instead", ret: 0, cpages: 512, memory: { task: self, region: buf, size: 2M, pattern: index } }`)
+    expect(r.outcome.status).toBe('passed')
+    expect(r.aggregates.counters['migrate_to_device.thp']).toBe(1)
+  })
+
+  it('FAIL_ALLOC on an order-0 page of MIGRATE_TO_SYS: -ENOMEM, the batch stays on the device', () => {
+    // dmirror_devmem_fault_alloc_and_copy returns VM_FAULT_OOM; dmirror_migrate_to_system calls
+    // migrate_vma_finalize and returns -ENOMEM (the model used to leave one page and return 0)
+    const r = coherent(`
+- migrate_to_device: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { ret: 0, cpages: 512 }
+- dmirror_flags: { task: self, fd: fd, fail_alloc: true }
+- migrate_to_system: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { ret: -ENOMEM }
+- migrate_to_system: { task: self, fd: fd, region: buf, size: 2M }
+- expect: { label: "the flag was one-shot", ret: 0, cpages: 512 }`)
+    expect(r.outcome.status).toBe('passed')
+  })
+})

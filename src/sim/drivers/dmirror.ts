@@ -57,8 +57,15 @@ export interface DeviceOpResult {
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
 const LIVELOCK_ROUNDS = 64
 
+/**
+ * Replayed GPU faults in a row (a driver fault handler answering 1: dropped after a racing
+ * invalidation, replay) before the model declares a livelock: each replay is a new fault with a new
+ * notifier sequence, so only an invalidation storm denser than one fault's duration gets here.
+ */
+const REPLAY_ROUNDS = 4096
+
 /** Installs hmm_range_fault output into the device page table (huge leaves for GPUs). */
-function install(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
+export function installRange(w: Kernel, m: Mirror, start: number, end: number, out: Uint8Array, pfns: Int32Array): void {
   const huge = m.dev.spec.kind === 'gpu'
   const pt = m.pt
   for (let pg = start; pg < end;) {
@@ -115,7 +122,7 @@ function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: 
         continue
       }
       if (!m.alive) break
-      install(w, m, addr, next, out, pfns)
+      installRange(w, m, addr, next, out, pfns)
       break
     }
     addr = next
@@ -186,17 +193,30 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
   let cpages = 0
   let faults = 0
   let stuck = 0
+  let replays = 0
   for (;;) {
     const a = doAccess(w, m, addr, end, write, io)
     if (a.cost > 0) yield sleep(a.cost)
     cpages += a.n
     addr += a.n
     if (addr >= end) return { ret: 0, cpages, faults }
-    const r = yield* dmirrorFault(w, m, addr, end, write, p)
+    // the driver's own fault handler (KFD's svm_range_restore_pages for a D4 GPU), else test_hmm's
+    const r = m.deviceFault ? yield* m.deviceFault(addr, write, p) : yield* dmirrorFault(w, m, addr, end, write, p)
     if (r < 0) return { ret: r, cpages, faults }
     faults++
     // a GPU pays a replayable far fault per round; the dmirror ioctl path does not
     if (m.dev.spec.kind === 'gpu') yield sleep(w.costs.device_fault)
+    if (r === 1 && a.n === 0) {
+      // the fault was dropped for a racing invalidation and the GPU replays the access
+      if (++replays <= REPLAY_ROUNDS) continue
+      w.finding({
+        kind: 'livelock',
+        message: `${write ? 'write' : 'read'} by ${m.label} makes no progress: ${REPLAY_ROUNDS} GPU faults in a row were dropped because an invalidation hit the range while it was being faulted; the model stopped following it and the access stays pending`,
+        accessPath: p,
+      })
+      yield waitOn(new WaitQueue(`${m.label}: GPU fault replay livelock`))
+    }
+    replays = 0
     stuck = a.n === 0 ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
       // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
@@ -246,9 +266,9 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
       if (whole && m.failAlloc) {
         m.failAlloc = false
         w.count('migrate_to_device.thp_fallback')
-      } else if (whole && !dev.spec.coherent && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
-        // (device THP folios are modelled for DEVICE_PRIVATE memory only: a coherent device takes
-        // the folio as 4 KiB pages below)
+      } else if (whole && dmirrorThpFolio(dev) && dev.vramUsed + (2 << 20) <= dev.spec.vramBytes) {
+        // (a coherent device without free folios takes the THP as 512 order-0 pages below)
+        noteChunk(dev, true)
         const r = { mm, start: addr, end: addr + HPAGE_PMD_NR, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
         yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
         const writable = hole || f & PTE_ZERO ? (v.prot & PROT_WRITE) !== 0 : (f & PTE_WRITE) !== 0
@@ -258,7 +278,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           w.frames.copy(np, old)
           w.frames.put(old, mm.owner, heirOwner(mm))
         }
-        mm.pt.setHuge(addr, PTE_DEVPRIV | (writable ? PTE_WRITE : 0), np)
+        // DEVICE_PRIVATE: a device-private PMD entry; DEVICE_COHERENT: a present PMD the CPU uses
+        mm.pt.setHuge(addr, (dev.spec.coherent ? PTE_PRESENT : PTE_DEVPRIV) | (writable ? PTE_WRITE : 0), np)
         const t = m.pt.ensurePteTable(addr)
         for (let pg = addr; pg < addr + HPAGE_PMD_NR; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
@@ -290,6 +311,9 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
           writable = (f & PTE_WRITE) !== 0
         }
         if (dev.vramUsed + PAGE_SIZE > dev.spec.vramBytes) break
+        // a coherent chunk carved into folios has no order-0 page: the page is not migrated
+        // (dmirror_migrate_alloc_and_copy: `if (!dpage) ... goto next`)
+        if (!dmirrorPage(dev)) continue
         if (m.failAlloc) {
           // a failed order-0 allocation: dmirror_migrate_alloc_and_copy returns -ENOMEM
           m.failAlloc = false
@@ -298,6 +322,7 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         }
         const np = w.frames.alloc(0, mm.owner, dev.idx + 1)
         noteDeviceAlloc(w, np)
+        noteChunk(dev, false)
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           w.frames.copy(np, old)
@@ -322,6 +347,45 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 
+/**
+ * How test_hmm (mainline, with the device THP series) has carved a device's memory into its two
+ * free lists, `free_pages` (order 0) and `free_folios` (order 9). dmirror_allocate_chunk builds a
+ * chunk for the allocation that needs it: whole folios when that one is a THP (`is_large`), else
+ * single pages. A DEVICE_PRIVATE device adds a chunk whenever a list runs dry, so it always finds
+ * both. A DEVICE_COHERENT device has one chunk only, its reserved SPM range: dmirror_device_init
+ * builds it at load as single pages (`dmirror_allocate_chunk(mdevice, NULL, false)`), and a second
+ * dmirror_allocate_chunk remaps the same range, which memremap_pages refuses (pagemap_range:
+ * "Conflicting mapping in same section", -ENOMEM). So a coherent device hands out no THP folio
+ * (dmirror_migrate_alloc_and_copy falls back to 512 order-0 pages) until HMM_DMIRROR_RELEASE
+ * (dmirror_device_remove_chunks) drops the chunk: the next allocation rebuilds it, as folios if it
+ * is a THP, and from then on no order-0 page is left.
+ */
+type CoherentChunk = 'pages' | 'folios' | 'none'
+const coherentChunks = new WeakMap<Device, CoherentChunk>()
+
+function coherentChunk(dev: Device): CoherentChunk {
+  return coherentChunks.get(dev) ?? 'pages'
+}
+
+/**
+ * dmirror_devmem_alloc_page(dmirror, true) can hand out an order-9 folio on `dev`: the one predicate
+ * for device THP folios on the way to the device (a kernel-version rule can gate it: 6.12's
+ * test_hmm has no THP folios at all).
+ */
+export function dmirrorThpFolio(dev: Device): boolean {
+  return !dev.spec.coherent || coherentChunk(dev) !== 'pages'
+}
+
+/** dmirror_devmem_alloc_page(dmirror, false) can hand out an order-0 page on `dev`. */
+function dmirrorPage(dev: Device): boolean {
+  return !dev.spec.coherent || coherentChunk(dev) !== 'folios'
+}
+
+/** An allocation of `large` succeeded: a coherent chunk rebuilt after RELEASE takes its layout. */
+function noteChunk(dev: Device, large: boolean): void {
+  if (dev.spec.coherent && coherentChunk(dev) === 'none') coherentChunks.set(dev, large ? 'folios' : 'pages')
+}
+
 /** HMM_DMIRROR_MIGRATE_TO_SYS. */
 export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: number, path: CallPath): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_system']
@@ -344,6 +408,13 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
         const next = Math.min(end, addr + 64, v.end)
         n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
         addr = next
+        if (m.allocOom) {
+          // dmirror_devmem_fault_alloc_and_copy failed (VM_FAULT_OOM): migrate_vma_finalize,
+          // ret = -ENOMEM; the ioctl returns it and copies no cpages back
+          m.allocOom = false
+          ret = ENOMEM
+          break
+        }
       }
       return 0
     })(),
@@ -356,6 +427,8 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
 /** HMM_DMIRROR_RELEASE: evicts all device memory of the device back to system memory. */
 export function* dmirrorReleaseDevmem(w: Kernel, m: Mirror, path: CallPath): Proc<DeviceOpResult> {
   const n = yield* dmirrorEvictDevice(w, m.dev.idx, path)
+  // dmirror_device_remove_chunks: memunmap_pages of every chunk, both free lists emptied
+  if (m.dev.spec.coherent) coherentChunks.set(m.dev, 'none')
   return { ret: 0, cpages: n, faults: 0 }
 }
 

@@ -97,8 +97,18 @@ export class Mirror {
    */
   deviceCanAccess: () => boolean = () => true
 
+  /**
+   * The driver's handler of a device fault at page `addr` (KFD's svm_range_restore_pages for a GPU
+   * of design D4); null: test_hmm's dmirror_fault over the rest of the access. Returns 0 (handled:
+   * the access is tried again), 1 (dropped after a racing invalidation: the device replays it) or
+   * a negative errno.
+   */
+  deviceFault: ((addr: number, write: boolean, path: CallPath) => Proc<number>) | null = null
+
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC: THP allocations for migration fail. */
   failAlloc = false
+  /** The last migration back to RAM failed an order-0 allocation (VM_FAULT_OOM): -ENOMEM. */
+  allocOom = false
   /** Set while a fault uses the scratch arrays. */
   busy = false
   private scratchOut: Uint8Array | null = null

@@ -37,8 +37,10 @@ export function noteDeviceAlloc(w: Kernel, pfn: number): void {
  * Migrates the device pages of device `dev` (index) in [start, end) of `mm` back to system RAM: device-private
  * entries, or present PTEs of DEVICE_COHERENT pages (MIGRATE_VMA_SELECT_DEVICE_COHERENT; a page with
  * extra references, e.g. COW-shared after fork or pinned, is not migrated). Returns pages migrated.
- * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver) makes the next system-memory
- * allocation fail.
+ * `m.failAlloc` (HMM_DMIRROR_FLAG_FAIL_ALLOC of the requesting driver, mainline test_hmm) makes the
+ * next system-memory allocation fail: a THP then comes back as 512 order-0 pages; an order-0 page
+ * fails the whole batch (dmirror_devmem_fault_alloc_and_copy: VM_FAULT_OOM): nothing migrates,
+ * `m.allocOom` is set and the caller returns -ENOMEM.
  *
  * `byPfn`: the caller names device pages, not a virtual range, so there is no migrate_vma_setup and
  * no MIGRATE over a range: migrate_device_range of an eviction (dmirror_device_evict_chunk) and
@@ -53,7 +55,7 @@ export function* migrateDeviceToRam(
   start: number,
   end: number,
   path: CallPath,
-  m: { failAlloc: boolean } | null = null,
+  m: { failAlloc: boolean; allocOom: boolean } | null = null,
   byPfn = false,
 ): Proc<number> {
   const pages: number[] = []
@@ -91,7 +93,16 @@ export function* migrateDeviceToRam(
     // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next system-memory allocation fails (and clears the flag)
     const failAlloc = m !== null && m.failAlloc
     if (failAlloc) m.failAlloc = false
-    if (failAlloc && !mm.pt.isHuge(pg)) continue // an order-0 allocation failed: this page stays on the device
+    if (failAlloc && !mm.pt.isHuge(pg)) {
+      // an order-0 allocation failed: dmirror_devmem_fault_alloc_and_copy returns VM_FAULT_OOM
+      // before migrate_vma_pages, the caller migrate_vma_finalize()s the batch (every page stays
+      // on the device; the flag is consumed by the batch's first page, so none moved before it)
+      // and fails with -ENOMEM (mainline dmirror_migrate_to_system): `m.allocOom` tells it
+      if (rp) yield* invalidateRangeEnd(w, rp, path)
+      if (!byPfn) yield* invalidateRangeEnd(w, r, path)
+      if (m) m.allocOom = true
+      return 0
+    }
     if (mm.pt.isHuge(pg) && failAlloc) {
       // no THP in system memory: the folio comes back as 512 pages
       const fl = mm.pt.get(pg)

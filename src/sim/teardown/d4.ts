@@ -42,6 +42,7 @@ import { designState, mirrorTarget, type ObjFilePriv, type TeardownDesign, type 
 import { EBADF, EINVAL } from '../kernel/errno'
 import type { CallPath } from '../ledger/ledger'
 import { kfdCancel, kfdFreeUserptrs } from '../drivers/kfd-evict'
+import { svmRangeRestorePages } from '../drivers/kfd-svm'
 
 /** The patch that moves the dequeue from kfd_process_wq_release to the notifier release. */
 const KFD_DEQUEUE_AT_RELEASE = 'kfd_dequeue_user_queues_when_mm_released'
@@ -224,6 +225,13 @@ export const D4: TeardownDesign = {
     if (r < 0) return r
     const m = addMirror(w, obj, dev, SIZEOF.kfd_process_device, [...path, 'kfd_bind_process_to_device'])
     m.interval = obj.interval
+    // a GPU's retry faults go to svm_range_restore_pages: one SVM granule (the device's fault
+    // chunk, 2 MiB by default: amdgpu_svm_default_granularity = 9) per fault, no retry loop of
+    // its own (drivers/kfd-svm.ts); a dmirror device keeps test_hmm's dmirror_fault
+    if (dev.spec.kind === 'gpu' && !m.deviceFault) {
+      const granule = Math.max(1, dev.spec.faultChunkPages)
+      m.deviceFault = (addr, write, fp) => svmRangeRestorePages(w, m, addr, write, granule, fp)
+    }
     // the GPU walks this VM while the process has user queues that are neither dequeued nor
     // left evicted by the teardown
     m.deviceCanAccess = () => obj.queues.length > 0 && !(obj.kfd?.stoppedAtCancel ?? false)
