@@ -61,13 +61,16 @@ async function canvasState(page: Page, testid: string): Promise<CanvasState> {
     return { rows: Number(d.rows), boxes: Number(d.boxes), arrows: Number(d.arrows), t0: Number(d.t0), t1: Number(d.t1), axis: String(d.axis) }
   })
 }
-async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
-  return page.evaluate(() => {
+async function chartRange(page: Page, id: string): Promise<{ min: number; max: number } | undefined> {
+  return page.evaluate((chartId) => {
     const c = (
       window as unknown as { __hmmlabCharts?: { charts: Map<string, { chart: { scales: { x: { min: number; max: number } } } }> } }
-    ).__hmmlabCharts?.charts.get('memory')?.chart
+    ).__hmmlabCharts?.charts.get(chartId)?.chart
     return c ? { min: c.scales.x.min, max: c.scales.x.max } : undefined
-  })
+  }, id)
+}
+async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
+  return chartRange(page, 'memory')
 }
 async function openRun(page: Page, id: string): Promise<void> {
   await gotoHash(page, `#/results?run=${id}`)
@@ -119,7 +122,7 @@ test.describe('Lifetimes timeline', () => {
     expect((await page.getByTestId('event-log').allTextContents()).join(' ')).not.toContain('by mmget')
   })
 
-  test('one time window: a selection on the timeline moves the memory chart, the refcounts and the log; the memory chart moves them back', async ({
+  test('one time window: a selection on the timeline moves every chart on time, the refcounts and the log; the charts move them back', async ({
     appPage: page,
   }) => {
     await openRun(page, 'fork-D1')
@@ -140,6 +143,11 @@ test.describe('Lifetimes timeline', () => {
     expect(rc.t0).toBeCloseTo(sel.t0, -3)
     expect(rc.t1).toBeCloseTo(sel.t1, -3)
     await expect.poll(async () => Math.abs((await memoryRange(page))!.max - sel.t1) / sel.t1).toBeLessThan(0.01)
+    // so do the other charts on time: invalidations over time and the event timeline
+    for (const id of ['inval-time', 'timeline']) {
+      await expect.poll(async () => Math.abs((await chartRange(page, id))!.max - sel.t1) / sel.t1, id).toBeLessThan(0.01)
+      await expect.poll(async () => Math.abs((await chartRange(page, id))!.min - sel.t0) / sel.t1, id).toBeLessThan(0.01)
+    }
     // the log holds only events inside the window
     const log = page.getByTestId('log-count')
     await expect(log).not.toHaveText(/^(\d+) of \1 events/)
@@ -148,9 +156,15 @@ test.describe('Lifetimes timeline', () => {
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThan(before.max * 0.99)
     await page.getByRole('button', { name: /zoom in Memory by object type/ }).click()
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.99)
+    // and zooming the invalidations over time moves the memory chart and the timeline
+    await page.getByRole('button', { name: /reset zoom Memory by object type/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThan(before.max * 0.99)
+    await page.getByRole('button', { name: /^zoom in Cost per invalidation over time/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.99)
+    await expect.poll(async () => (await memoryRange(page))!.max).toBeLessThan(before.max * 0.99)
   })
 
-  test('linear, logarithmic and events-only axes; W/S/A/D/R keys zoom and pan; ? lists them', async ({ appPage: page }) => {
+  test('linear, logarithmic and events-only axes; W/S/A/D/R keys zoom and pan, N/P step through events; ? lists them', async ({ appPage: page }) => {
     await openRun(page, 'fork-D1')
     const whole = await canvasState(page, 'tracks-canvas')
     await page.getByTestId('axis-mode').selectOption('log')
@@ -174,8 +188,23 @@ test.describe('Lifetimes timeline', () => {
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBe(whole.t1)
     await page.keyboard.press('x')
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).axis).toBe('log')
+    // N / P step through the event log: the current entry is marked and its slice detailed
+    const entries = page.getByTestId('event-log').locator('li')
+    const current = page.getByTestId('event-log').locator('li.current')
+    await expect(current).toHaveCount(0)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(0).textContent())!)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(1).textContent())!)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(2).textContent())!)
+    await page.keyboard.press('p')
+    await expect(current).toHaveText((await entries.nth(1).textContent())!)
+    await expect(page.getByTestId('slice-detail')).not.toContainText('Click a slice for its details')
     await page.keyboard.press('?')
     const dialog = page.getByTestId('shortcuts')
+    await expect(dialog).toContainText('next event in the event log')
+    await expect(dialog).toContainText('previous event in the event log')
     await expect(dialog).toContainText('zoom in the time window')
     await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
   })
