@@ -209,6 +209,48 @@ test.describe('Lifetimes timeline', () => {
     await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
   })
 
+  test('every picture on the page saves as PNG and CSV, the timeline and the refcount tracks too (what the window shows)', async ({ appPage: page }) => {
+    await openRun(page, 'fork-D1')
+    // one PNG and one CSV button per canvas drawn on the Results view
+    const canvases = await page.getByTestId('run-result').locator('canvas').count()
+    expect(canvases).toBeGreaterThan(8)
+    await expect(page.getByTestId('run-result').getByRole('button', { name: /^save .* as PNG$/ })).toHaveCount(canvases)
+    await expect(page.getByTestId('run-result').getByRole('button', { name: /^save .* as CSV$/ })).toHaveCount(canvases)
+
+    const download = async (testid: string): Promise<Buffer> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()])
+      return readFileSync((await d.path())!)
+    }
+    const png = await download('tracks-canvas-png')
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+    const rows = (b: Buffer): string[][] =>
+      b
+        .toString('utf8')
+        .trim()
+        .split('\r\n')
+        .map((l) => l.split(','))
+    const whole = rows(await download('tracks-canvas-csv'))
+    expect(whole[0]).toEqual(['track', 'kind', 'name', 'category', 'start (ns)', 'end (ns)', 'value', 'step', 'detail'])
+    const slices = whole.filter((r) => r[1] === 'slice')
+    expect(slices.length).toBe(Number(/\((\d+) slices/.exec((await page.locator('#tracks-title').textContent())!)![1]))
+    expect(slices.some((r) => r[2] === 'fork' && r[0] === 'task A')).toBe(true)
+    const rc = rows(await download('refcount-canvas-csv'))
+    expect(rc.filter((r) => r[0] === 'mm of A · mm_users' && r[1] === 'refcount').length).toBeGreaterThan(2)
+
+    // a smaller window: the CSV holds what it shows
+    const full = await canvasState(page, 'tracks-canvas')
+    await page.keyboard.press('w')
+    await page.keyboard.press('w')
+    await expect.poll(async () => ((s) => s.t1 - s.t0)(await canvasState(page, 'tracks-canvas'))).toBeLessThan((full.t1 - full.t0) * 0.5)
+    const st = await canvasState(page, 'tracks-canvas')
+    const part = rows(await download('tracks-canvas-csv')).filter((r) => r[1] === 'slice')
+    expect(part.length).toBeLessThan(slices.length)
+    for (const r of part) {
+      expect(Number(r[5])).toBeGreaterThanOrEqual(st.t0)
+      expect(Number(r[4])).toBeLessThanOrEqual(st.t1)
+    }
+  })
+
   test('Held by: the leak chain as a graph from the leaked object to the live reference', async ({ appPage: page }, testInfo) => {
     await openRun(page, 'fork-D1')
     const graphs = page.getByTestId('held-by-graphs')
