@@ -5,43 +5,12 @@
  * linear / logarithmic / events-only axes, one time window every view follows, the keyboard, and
  * the Held-by graph. Screens at 1440x900 and 1024x768 never scroll sideways.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { expect } from './fixtures'
-import { gotoHash, workspaceTest } from './ui-workspace'
-import { parseScenario, runScenario } from '../src/sim/index'
-import { storedRunOf } from '../src/main/services/experiments/stored-run'
+import { gotoHash, workspaceTest, writeRealRuns } from './ui-workspace'
 import type { Page } from '@playwright/test'
 
-const FORK = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
-
-function realRuns(root: string): void {
-  const text = readFileSync(FORK, 'utf8')
-  for (const design of ['D1', 'D4'] as const) {
-    const record = runScenario(parseScenario(text, FORK), { design, meta: { text } })
-    const id = `fork-${design}`
-    const run = storedRunOf(record, {
-      runId: id,
-      design,
-      seed: 1,
-      parameters: {},
-      scenarioName: record.meta.scenario.name,
-      fileName: FORK,
-      text,
-      queuedAt: '2026-01-01T00:00:00.000Z',
-      startedAt: '2026-01-01T00:00:00.100Z',
-      finishedAt: design === 'D1' ? '2026-01-01T00:00:02.000Z' : '2026-01-01T00:00:01.000Z',
-      node: process.versions.node,
-    })
-    const dir = join(root, 'runs', id)
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
-    writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
-  }
-}
-
-const test = workspaceTest(realRuns)
+const test = workspaceTest((root) => writeRealRuns(root, ['D1', 'D4']))
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
@@ -235,7 +204,7 @@ test.describe('Lifetimes timeline', () => {
     expect(slices.length).toBe(Number(/\((\d+) slices/.exec((await page.locator('#tracks-title').textContent())!)![1]))
     expect(slices.some((r) => r[2] === 'fork' && r[0] === 'task A')).toBe(true)
     const rc = rows(await download('refcount-canvas-csv'))
-    expect(rc.filter((r) => r[0] === 'mm of A · mm_users' && r[1] === 'refcount').length).toBeGreaterThan(2)
+    expect(rc.filter((r) => r[0] === 'mm_users · mm of A' && r[1] === 'refcount').length).toBeGreaterThan(2)
 
     // a smaller window: the CSV holds what it shows
     const full = await canvasState(page, 'tracks-canvas')
