@@ -130,6 +130,13 @@ describe('the shared window', () => {
     const t = axisTicks(axis, { t0: 0, t1: 1000 }, 440, 4)
     expect(t.map((x) => x.t)).toEqual([0, 250, 500, 750, 1000])
     expect(t[4]!.x).toBe(440)
+    // a linear axis ticks at round times: a 10.23 s run at 0, 2, 4, 6, 8, 10 s
+    const run = makeAxis('linear', 10.23e9)
+    const r = axisTicks(run, { t0: 0, t1: 10.23e9 }, 1000, 6)
+    expect(r.map((x) => x.t / 1e9)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(r[5]!.x).toBeCloseTo((1000 * 10) / 10.23)
+    // a window inside the run starts at its first round time
+    expect(axisTicks(run, { t0: 1.3e9, t1: 2.1e9 }, 1000, 4).map((x) => Math.round(x.t / 1e6))).toEqual([1400, 1600, 1800, 2000])
   })
 })
 

@@ -398,8 +398,29 @@ export function filterLog(events: readonly LogEvent[], query: string, hidden: Re
   })
 }
 
-/** Time ticks for a view: about `n` positions spread evenly on the axis, with their times. */
+/** The 1, 2, 2.5 or 5 × 10^k step nearest to cutting `span` into `n` parts. */
+function roundStep(span: number, n: number): number {
+  const raw = span / Math.max(1, n)
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const f = raw / mag
+  let best = 1
+  for (const c of [1, 2, 2.5, 5, 10]) if (Math.abs(f - c) < Math.abs(f - best)) best = c
+  return best * mag
+}
+
+/**
+ * Time ticks for a view, about `n` of them, with their times: on a linear axis at round times
+ * (0, 2 s, 4 s …), on the others spread evenly on the axis.
+ */
 export function axisTicks(axis: Axis, w: TimeWindow, width: number, n = Math.max(2, Math.floor(width / 110))): { x: number; t: number }[] {
+  if (axis.mode === 'linear' && w.t1 > w.t0) {
+    // round times (0, 2 s, 4 s …), not the window cut into n equal parts (0, 1.46 s, 2.92 s …)
+    const step = roundStep(w.t1 - w.t0, n)
+    const first = Math.ceil(w.t0 / step - 1e-9) || 0
+    const ticks: { x: number; t: number }[] = []
+    for (let k = first; k * step <= w.t1 + step * 1e-9; k++) ticks.push({ x: xOf(axis, w, k * step, width), t: k * step })
+    if (ticks.length >= 2) return ticks
+  }
   const u0 = axis.u(w.t0)
   const u1 = axis.u(w.t1)
   const out: { x: number; t: number }[] = []
