@@ -140,4 +140,21 @@ test('zooming into the memory chart keeps the bands and a y axis that fits them'
   // the y axis still spans the live memory (MiB), not an empty 0–1e-6 range
   expect(after.axes.y!.max!).toBeGreaterThan(before.axes.y!.max! / 1000)
   for (const d of after.datasets) expect(d.drawn).toBeGreaterThanOrEqual(2)
+
+  // the same with Ctrl+wheel over the chart
+  await page.getByRole('button', { name: /^reset zoom Memory by object type/ }).click()
+  await expect
+    .poll(async () => (await chartSummary(page, 'memory'))!.axes.x!.max! - (await chartSummary(page, 'memory'))!.axes.x!.min!)
+    .toBeGreaterThan((before.axes.x!.max! - before.axes.x!.min!) * 0.99)
+  const box = (await page.getByTestId('chart-memory').locator('canvas').boundingBox())!
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2)
+  await page.keyboard.down('Control')
+  for (let i = 0; i < 16; i++) await page.mouse.wheel(0, -400)
+  await page.keyboard.up('Control')
+  await expect
+    .poll(async () => (await chartSummary(page, 'memory'))!.axes.x!.max! - (await chartSummary(page, 'memory'))!.axes.x!.min!)
+    .toBeLessThan((before.axes.x!.max! - before.axes.x!.min!) / 3)
+  const wheeled = (await chartSummary(page, 'memory'))!
+  expect(wheeled.axes.y!.max!).toBeGreaterThan(before.axes.y!.max! / 1000)
+  for (const d of wheeled.datasets) expect(d.drawn).toBeGreaterThanOrEqual(2)
 })

@@ -4,20 +4,68 @@
  * (not compared against baselines: fonts differ between machines). Also checks that the views
  * raise no console error and no CSP violation while they draw.
  *
- * The walk: every view (Experiments with a scenario open, Runs, Results of a run and of an
- * experiment, Compare, Hardware, Reports) at 1440x900 and 1024x768, light and dark: none scrolls
- * sideways, none logs a console error, and each leaves a full-page screenshot in
+ * The walk: every view (Experiments with a scenario open, Runs, Results of a run, of a real run
+ * with its lifetimes timeline, refcounts and Held-by graph, and of an experiment, Compare,
+ * Hardware, Reports) at 1440x900 and 1024x768, light and dark: none scrolls sideways, none logs a
+ * console error, no chart's axis title is cut, and each leaves a full-page screenshot in
  * test-results/<this test>/walk-<size>-<scheme>-<view>.png for a person to read.
  */
 import type { Page } from '@playwright/test'
 import { expect } from './fixtures'
-import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+import { chartSummary, gotoHash, standardWorkspace, workspaceTest, writeRealRuns } from './ui-workspace'
 
-const test = workspaceTest()
+const test = workspaceTest((root) => {
+  standardWorkspace(root)
+  writeRealRuns(root, ['D1'])
+})
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
 })
+
+/**
+ * Axis titles a person cannot read in full: on every chart drawn, a title longer than its axis
+ * (Chart.js centres it on the axis and the canvas cuts what sticks out).
+ */
+async function cutAxisTitles(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = []
+    for (const [id, entry] of window.__hmmlabCharts?.charts ?? []) {
+      const chart = entry.chart as unknown as {
+        canvas: HTMLCanvasElement
+        ctx: CanvasRenderingContext2D
+        width: number
+        height: number
+        scales: Record<
+          string,
+          {
+            top: number
+            bottom: number
+            left: number
+            right: number
+            isHorizontal(): boolean
+            options: { display?: unknown; title?: { display?: boolean; text?: string | string[]; font?: { string?: string; size?: number; family?: string } } }
+          }
+        >
+      }
+      if (!chart.canvas.isConnected) continue
+      for (const [axis, scale] of Object.entries(chart.scales)) {
+        const t = scale.options.title
+        if (!scale.options.display || !t?.display || !t.text) continue
+        const text = Array.isArray(t.text) ? t.text.join(' ') : t.text
+        chart.ctx.save()
+        chart.ctx.font = t.font?.string ?? `${t.font?.size ?? 12}px ${t.font?.family ?? 'sans-serif'}`
+        const width = chart.ctx.measureText(text).width
+        chart.ctx.restore()
+        // centred on its axis, the title shows whole while neither end leaves the canvas
+        const mid = scale.isHorizontal() ? (scale.left + scale.right) / 2 : (scale.top + scale.bottom) / 2
+        const room = 2 * Math.min(mid, (scale.isHorizontal() ? chart.width : chart.height) - mid)
+        if (width > room) out.push(`${id} ${axis}: "${text}" is ${Math.round(width)} px, room for ${Math.round(room)} px`)
+      }
+    }
+    return out
+  })
+}
 
 function watchConsole(page: Page): string[] {
   const problems: string[] = []
@@ -67,7 +115,8 @@ for (const scheme of ['light', 'dark'] as const) {
   })
 }
 
-const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> }[] = [
+/** Each view: how to tell it is drawn, and how many charts it draws at least (their axis titles are checked). */
+const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void>; charts?: number }[] = [
   {
     name: 'experiments',
     hash: '#/experiments',
@@ -86,6 +135,21 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
       await expect.poll(() => chartSummary(page, 'memory')).toBeTruthy()
       await expect.poll(() => chartSummary(page, 'timeline')).toBeTruthy()
     },
+    charts: 10,
+  },
+  {
+    // a real run of the 2014 fork scenario: the lifetimes timeline, refcount tracks and Held-by graph
+    name: 'results-lifetimes',
+    hash: '#/results?run=fork-D1',
+    ready: async (page) => {
+      await expect(page.getByTestId('result-design')).toHaveText('D1')
+      await page.getByTestId('tracks-canvas').scrollIntoViewIfNeeded()
+      await expect.poll(() => page.getByTestId('tracks-canvas').evaluate((el) => Number((el as HTMLElement).dataset.boxes))).toBeGreaterThan(0)
+      await expect.poll(() => page.getByTestId('refcount-canvas').evaluate((el) => Number((el as HTMLElement).dataset.boxes))).toBeGreaterThan(0)
+      await expect(page.getByTestId('held-by-graphs')).toBeVisible()
+      await page.evaluate(() => window.scrollTo(0, 0))
+    },
+    charts: 10,
   },
   {
     name: 'results-experiment',
@@ -94,11 +158,13 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
       await expect(page.getByTestId('experiment-result')).toBeVisible()
       await expect.poll(() => chartSummary(page, 'sweep')).toBeTruthy()
     },
+    charts: 3,
   },
   {
     name: 'compare',
     hash: '#/compare?runs=run-d1,run-d4',
     ready: async (page) => void (await expect.poll(() => chartSummary(page, 'compare-overlay')).toBeTruthy()),
+    charts: 1,
   },
   { name: 'hardware', hash: '#/hardware', ready: async (page) => void (await expect(page.getByTestId('probe-source')).toBeVisible()) },
   { name: 'reports', hash: '#/reports', ready: async (page) => void (await expect(page.getByTestId('report-run')).toBeVisible()) },
@@ -123,6 +189,11 @@ for (const [width, height] of [
         expect(bg, `${view.name} is drawn in the ${scheme} scheme`).toBe(scheme === 'dark' ? 'rgb(15, 18, 22)' : 'rgb(255, 255, 255)')
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
         expect(overflow, `${view.name} at ${width}x${height} is ${overflow} px wider than the window`).toBeLessThanOrEqual(0)
+        if (view.charts) {
+          // every chart of the view drawn (the panels mount in stages), then no axis title cut
+          await expect.poll(() => page.evaluate(() => window.__hmmlabCharts?.charts.size ?? 0), { timeout: 30_000 }).toBeGreaterThanOrEqual(view.charts)
+          expect(await cutAxisTitles(page), `axis titles cut on ${view.name} at ${width}x${height}`).toEqual([])
+        }
         const name = `walk-${width}x${height}-${scheme}-${view.name}.png`
         const path = testInfo.outputPath(name)
         writeFileSync(path, await page.screenshot({ fullPage: true, mask: [page.locator('.timestamp'), page.getByTestId('app-version')] }))

@@ -43,6 +43,8 @@ test.describe('Simulate this machine', () => {
   })
 
   test('a host without an IOMMU: its GPU replaces the device, and the runs’ records say which parts came from where', async ({ appPage: page }) => {
+    // six real runs of the fork scenario: more than the default minute on a busy two-core machine
+    test.setTimeout(240_000)
     await deriveFor(page, 'kfd-mi210-xgmi')
     const parts = page.getByTestId('machine-parts')
     await expect(parts.getByRole('rowheader')).toHaveText(['iommus', 'devices.gpu0', 'devices (unused)'])

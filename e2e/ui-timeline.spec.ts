@@ -5,43 +5,12 @@
  * linear / logarithmic / events-only axes, one time window every view follows, the keyboard, and
  * the Held-by graph. Screens at 1440x900 and 1024x768 never scroll sideways.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { expect } from './fixtures'
-import { gotoHash, workspaceTest } from './ui-workspace'
-import { parseScenario, runScenario } from '../src/sim/index'
-import { storedRunOf } from '../src/main/services/experiments/stored-run'
+import { gotoHash, workspaceTest, writeRealRuns } from './ui-workspace'
 import type { Page } from '@playwright/test'
 
-const FORK = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
-
-function realRuns(root: string): void {
-  const text = readFileSync(FORK, 'utf8')
-  for (const design of ['D1', 'D4'] as const) {
-    const record = runScenario(parseScenario(text, FORK), { design, meta: { text } })
-    const id = `fork-${design}`
-    const run = storedRunOf(record, {
-      runId: id,
-      design,
-      seed: 1,
-      parameters: {},
-      scenarioName: record.meta.scenario.name,
-      fileName: FORK,
-      text,
-      queuedAt: '2026-01-01T00:00:00.000Z',
-      startedAt: '2026-01-01T00:00:00.100Z',
-      finishedAt: design === 'D1' ? '2026-01-01T00:00:02.000Z' : '2026-01-01T00:00:01.000Z',
-      node: process.versions.node,
-    })
-    const dir = join(root, 'runs', id)
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
-    writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
-  }
-}
-
-const test = workspaceTest(realRuns)
+const test = workspaceTest((root) => writeRealRuns(root, ['D1', 'D4']))
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
@@ -61,13 +30,16 @@ async function canvasState(page: Page, testid: string): Promise<CanvasState> {
     return { rows: Number(d.rows), boxes: Number(d.boxes), arrows: Number(d.arrows), t0: Number(d.t0), t1: Number(d.t1), axis: String(d.axis) }
   })
 }
-async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
-  return page.evaluate(() => {
+async function chartRange(page: Page, id: string): Promise<{ min: number; max: number } | undefined> {
+  return page.evaluate((chartId) => {
     const c = (
       window as unknown as { __hmmlabCharts?: { charts: Map<string, { chart: { scales: { x: { min: number; max: number } } } }> } }
-    ).__hmmlabCharts?.charts.get('memory')?.chart
+    ).__hmmlabCharts?.charts.get(chartId)?.chart
     return c ? { min: c.scales.x.min, max: c.scales.x.max } : undefined
-  })
+  }, id)
+}
+async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
+  return chartRange(page, 'memory')
 }
 async function openRun(page: Page, id: string): Promise<void> {
   await gotoHash(page, `#/results?run=${id}`)
@@ -119,7 +91,7 @@ test.describe('Lifetimes timeline', () => {
     expect((await page.getByTestId('event-log').allTextContents()).join(' ')).not.toContain('by mmget')
   })
 
-  test('one time window: a selection on the timeline moves the memory chart, the refcounts and the log; the memory chart moves them back', async ({
+  test('one time window: a selection on the timeline moves every chart on time, the refcounts and the log; the charts move them back', async ({
     appPage: page,
   }) => {
     await openRun(page, 'fork-D1')
@@ -140,6 +112,11 @@ test.describe('Lifetimes timeline', () => {
     expect(rc.t0).toBeCloseTo(sel.t0, -3)
     expect(rc.t1).toBeCloseTo(sel.t1, -3)
     await expect.poll(async () => Math.abs((await memoryRange(page))!.max - sel.t1) / sel.t1).toBeLessThan(0.01)
+    // so do the other charts on time: invalidations over time and the event timeline
+    for (const id of ['inval-time', 'timeline']) {
+      await expect.poll(async () => Math.abs((await chartRange(page, id))!.max - sel.t1) / sel.t1, id).toBeLessThan(0.01)
+      await expect.poll(async () => Math.abs((await chartRange(page, id))!.min - sel.t0) / sel.t1, id).toBeLessThan(0.01)
+    }
     // the log holds only events inside the window
     const log = page.getByTestId('log-count')
     await expect(log).not.toHaveText(/^(\d+) of \1 events/)
@@ -148,9 +125,15 @@ test.describe('Lifetimes timeline', () => {
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThan(before.max * 0.99)
     await page.getByRole('button', { name: /zoom in Memory by object type/ }).click()
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.99)
+    // and zooming the invalidations over time moves the memory chart and the timeline
+    await page.getByRole('button', { name: /reset zoom Memory by object type/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThan(before.max * 0.99)
+    await page.getByRole('button', { name: /^zoom in Cost per invalidation over time/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBeLessThan(before.max * 0.99)
+    await expect.poll(async () => (await memoryRange(page))!.max).toBeLessThan(before.max * 0.99)
   })
 
-  test('linear, logarithmic and events-only axes; W/S/A/D/R keys zoom and pan; ? lists them', async ({ appPage: page }) => {
+  test('linear, logarithmic and events-only axes; W/S/A/D/R keys zoom and pan, N/P step through events; ? lists them', async ({ appPage: page }) => {
     await openRun(page, 'fork-D1')
     const whole = await canvasState(page, 'tracks-canvas')
     await page.getByTestId('axis-mode').selectOption('log')
@@ -174,10 +157,67 @@ test.describe('Lifetimes timeline', () => {
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t1).toBe(whole.t1)
     await page.keyboard.press('x')
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).axis).toBe('log')
+    // N / P step through the event log: the current entry is marked and its slice detailed
+    const entries = page.getByTestId('event-log').locator('li')
+    const current = page.getByTestId('event-log').locator('li.current')
+    await expect(current).toHaveCount(0)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(0).textContent())!)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(1).textContent())!)
+    await page.keyboard.press('n')
+    await expect(current).toHaveText((await entries.nth(2).textContent())!)
+    await page.keyboard.press('p')
+    await expect(current).toHaveText((await entries.nth(1).textContent())!)
+    await expect(page.getByTestId('slice-detail')).not.toContainText('Click a slice for its details')
     await page.keyboard.press('?')
     const dialog = page.getByTestId('shortcuts')
+    await expect(dialog).toContainText('next event in the event log')
+    await expect(dialog).toContainText('previous event in the event log')
     await expect(dialog).toContainText('zoom in the time window')
     await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
+  })
+
+  test('every picture on the page saves as PNG and CSV, the timeline and the refcount tracks too (what the window shows)', async ({ appPage: page }) => {
+    await openRun(page, 'fork-D1')
+    // one PNG and one CSV button per canvas drawn on the Results view
+    const canvases = await page.getByTestId('run-result').locator('canvas').count()
+    expect(canvases).toBeGreaterThan(8)
+    await expect(page.getByTestId('run-result').getByRole('button', { name: /^save .* as PNG$/ })).toHaveCount(canvases)
+    await expect(page.getByTestId('run-result').getByRole('button', { name: /^save .* as CSV$/ })).toHaveCount(canvases)
+
+    const download = async (testid: string): Promise<Buffer> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()])
+      return readFileSync((await d.path())!)
+    }
+    const png = await download('tracks-canvas-png')
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+    const rows = (b: Buffer): string[][] =>
+      b
+        .toString('utf8')
+        .trim()
+        .split('\r\n')
+        .map((l) => l.split(','))
+    const whole = rows(await download('tracks-canvas-csv'))
+    expect(whole[0]).toEqual(['track', 'kind', 'name', 'category', 'start (ns)', 'end (ns)', 'value', 'step', 'detail'])
+    const slices = whole.filter((r) => r[1] === 'slice')
+    expect(slices.length).toBe(Number(/\((\d+) slices/.exec((await page.locator('#tracks-title').textContent())!)![1]))
+    expect(slices.some((r) => r[2] === 'fork' && r[0] === 'task A')).toBe(true)
+    const rc = rows(await download('refcount-canvas-csv'))
+    expect(rc.filter((r) => r[0] === 'mm_users · mm of A' && r[1] === 'refcount').length).toBeGreaterThan(2)
+
+    // a smaller window: the CSV holds what it shows
+    const full = await canvasState(page, 'tracks-canvas')
+    await page.keyboard.press('w')
+    await page.keyboard.press('w')
+    await expect.poll(async () => ((s) => s.t1 - s.t0)(await canvasState(page, 'tracks-canvas'))).toBeLessThan((full.t1 - full.t0) * 0.5)
+    const st = await canvasState(page, 'tracks-canvas')
+    const part = rows(await download('tracks-canvas-csv')).filter((r) => r[1] === 'slice')
+    expect(part.length).toBeLessThan(slices.length)
+    for (const r of part) {
+      expect(Number(r[5])).toBeGreaterThanOrEqual(st.t0)
+      expect(Number(r[4])).toBeLessThanOrEqual(st.t1)
+    }
   })
 
   test('Held by: the leak chain as a graph from the leaked object to the live reference', async ({ appPage: page }, testInfo) => {

@@ -2,24 +2,25 @@
  * A temporary workspace with stored runs for the UI specs that need only stored results (Results,
  * Compare, Runs list, Reports), written in the run store's layout
  * (`runs/<id>/{manifest,result,series}.json`, `experiments/<id>.json`): each run is a run record
- * (`hmmlab.run-record/1`, checked against its schema) stored by the service's own mapping. The numbers are made up but consistent: process A mirrors
+ * (`hmmlab.run-record/1`, checked against its schema) stored by the service's own mapping. The numbers are made up but consistent (Held-by chains in the
+ * ledger's shape: the live reference first, then object and reference in turn, the kept object last): process A mirrors
  * memory into gpu0, forks B, exits at 2 s; B closes the device file at 12 s; the run ends at 15 s.
  * It also puts a scenario in the workspace's `scenarios/` for the library specs.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base } from './fixtures'
 import { DESIGN_TABLE } from '../src/sim/teardown'
-import type { DesignId } from '../src/sim/index'
+import { parseScenario, runScenario, type DesignId } from '../src/sim/index'
 import { RunRecord, recordMetrics, type InvalidationStat } from '../src/shared/record'
 import { RunManifestV2 } from '../src/shared/runs'
 import { MEM_TYPE_NAMES } from '../src/shared/scenario'
 type MemTypeName = (typeof MEM_TYPE_NAMES)[number]
 import { storedRunOf } from '../src/main/services/experiments/stored-run'
 import type { StoredRun } from '../src/main/services/store/run-store'
-import { startServeProcess, type BrowserHostProcess } from './fixtures'
+import { ROOT, startServeProcess, type BrowserHostProcess } from './fixtures'
 
 const S = 1e9
 const MiB = 1 << 20
@@ -111,7 +112,7 @@ export function makeRecord(r: FixtureRun): RunRecord {
     {
       objectType: 'pages',
       owner: 'mm of pid 100 (A)',
-      heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd'],
+      heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd', "the mirror's mm_users reference", 'mm of pid 100 (A)', 'its pages'],
       bytesAtEnd: leakUntil === null ? bytes : 0,
       peakBytes: bytes,
       byteSeconds: held(2 * S, bytes),
@@ -121,7 +122,7 @@ export function makeRecord(r: FixtureRun): RunRecord {
     {
       objectType: 'gpu_pagetable',
       owner: 'mm of pid 100 (A)',
-      heldBy: ['gpu0 mirror'],
+      heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd', "the file's mirror", 'gpu0 mirror of mm A', 'its gpu_pagetable'],
       bytesAtEnd: leakUntil === null ? pt : 0,
       peakBytes: pt,
       byteSeconds: held(2 * S, pt),
@@ -131,7 +132,7 @@ export function makeRecord(r: FixtureRun): RunRecord {
     {
       objectType: 'mm_struct',
       owner: 'pid 100 (A)',
-      heldBy: ['fd 3 of pid 101 (B)'],
+      heldBy: ['fd 3 of pid 101 (B)', 'struct file /dev/kfd', "the mirror's mm_count reference", 'pid 100 (A) mm_struct'],
       bytesAtEnd: leakUntil === null ? 1024 : 0,
       peakBytes: 1024,
       byteSeconds: held(2 * S, 1024),
@@ -393,6 +394,39 @@ export function standardWorkspace(root: string): void {
     ],
     [{ id: 'exp-sweep', name: 'mirror size sweep', sweep: { 'machine.mirror_mib': [16, 32, 64], design: ['D1', 'D4'] }, runIds: sweepRuns.map((r) => r.id) }],
   )
+}
+
+/**
+ * Real runs of the 2014 fork scenario (scenarios/thread-2014/a-fork-after-mirror.yaml) under the
+ * given designs, run by the simulator here and stored by the service's own mapping as
+ * `fork-<design>`: records with the lifetimes timeline, refcount tracks and Held-by chains.
+ */
+export function writeRealRuns(root: string, designs: DesignId[]): void {
+  const file = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
+  const text = readFileSync(join(ROOT, file), 'utf8')
+  for (const [k, design] of designs.entries()) {
+    const record = runScenario(parseScenario(text, file), { design, meta: { text } })
+    const id = `fork-${design}`
+    const run = storedRunOf(record, {
+      runId: id,
+      design,
+      seed: 1,
+      parameters: {},
+      scenarioName: record.meta.scenario.name,
+      fileName: file,
+      text,
+      queuedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: '2026-01-01T00:00:00.100Z',
+      // the first design is the newest
+      finishedAt: new Date(Date.parse('2026-01-01T00:00:02.000Z') - k * 1000).toISOString(),
+      node: process.versions.node,
+    })
+    const dir = join(root, 'runs', id)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
+    writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
+  }
 }
 
 /**

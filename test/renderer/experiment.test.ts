@@ -15,6 +15,7 @@ import {
   seedNote,
   zeroLines,
 } from '../../src/renderer/lib/experiment'
+import { unitStep } from '../../src/renderer/lib/ticks'
 
 const run = (
   design: string,
@@ -120,5 +121,19 @@ describe('experiment view', () => {
     expect(RANDOM_STEPS).toEqual(['random_access', 'invalidation_storm'])
     expect(/id === 'B1'[\s\S]*B2[\s\S]*rng\.int/.test(readFileSync(join(__dirname, '../../src/sim/teardown/broken.ts'), 'utf8'))).toBe(true)
     expect(RANDOM_DESIGNS).toEqual(['B2'])
+  })
+})
+
+describe('the metric axis (experiment-charts metricAxis)', () => {
+  it('steps in round numbers of the unit shown, not of the raw unit', () => {
+    const MiB = 2 ** 20
+    // 667.6 MiB·s: steps of 200 MiB·s (Chart.js alone chose 10^8 byte-seconds: 95.37 MiB·s)
+    expect(unitStep(667.6 * MiB, MiB)! / MiB).toBe(200)
+    expect(unitStep(64 * MiB, MiB)! / MiB).toBe(20)
+    expect(unitStep(292_000, 1000)! / 1000).toBe(50)
+    // counts never step by less than one
+    expect(unitStep(3, 1, 1)).toBe(1)
+    // nothing to cut: Chart.js chooses
+    expect(unitStep(0, 1)).toBeUndefined()
   })
 })

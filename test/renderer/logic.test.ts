@@ -5,10 +5,12 @@ import {
   applyRunFinished,
   applyRunProgress,
   hasResults,
+  hasStarted,
   phaseWords,
   runEtaMs,
   runFraction,
   runLabel,
+  runParts,
   startedExperiment,
 } from '../../src/renderer/lib/progress'
 import { buildSweep } from '../../src/renderer/lib/sweep-builder'
@@ -53,6 +55,41 @@ describe('live progress', () => {
     expect(runEtaMs(r)).toBeNull()
     const e = applyExperimentProgress(experiment, { experimentId: 'e1', total: 2, done: 1, failed: 1, cancelled: 0, running: 1, etaMs: 500, finished: false })
     expect(e).toMatchObject({ name: 'my exp', done: 1, failed: 1, etaMs: 500, runIds: ['r1', 'r2'] })
+  })
+  it("a run that finished before its first progress event shows its record's steps and time, not 0/0 steps at 0 ns", () => {
+    const queued = startedExperiment('e', ['e.001-d1-s1'], 'x').runs[0]!
+    const done = applyRunFinished(queued, { experimentId: 'e', runId: 'e.001-d1-s1', status: 'passed', simTimeNs: 2.5e9, stepsDone: 12, stepsTotal: 12 }, 1)
+    expect(done).toMatchObject({ phase: 'passed', simTimeNs: 2.5e9, stepsDone: 12, stepsTotal: 12 })
+    expect(hasStarted(done)).toBe(true)
+    // the record's numbers win over an older progress event's
+    const seen = applyRunProgress(queued, { experimentId: 'e', runId: 'e.001-d1-s1', simTimeNs: 1e6, stepsDone: 3, stepsTotal: 12 }, 0)
+    const stopped = applyRunFinished(
+      seen,
+      {
+        experimentId: 'e',
+        runId: 'e.001-d1-s1',
+        status: 'stopped',
+        stop: { reason: 'step_cap', message: 'cap' },
+        simTimeNs: 4e6,
+        stepsDone: 7,
+        stepsTotal: 12,
+      },
+      1,
+    )
+    expect([stopped.stepsDone, stopped.simTimeNs, runFraction(stopped)]).toEqual([7, 4e6, 7 / 12])
+    // cancelled while queued: no record, never started
+    const cancelled = applyRunFinished(
+      queued,
+      { experimentId: 'e', runId: 'e.001-d1-s1', status: 'cancelled', stop: { reason: 'user', message: 'cancelled' } },
+      1,
+    )
+    expect(hasStarted(cancelled)).toBe(false)
+    expect(runFraction(cancelled)).toBe(0)
+  })
+  it("a live run's design and seed come from the id the experiment service gives it", () => {
+    expect(runParts({ experimentId: '20261206-2359-fork-ab12', runId: '20261206-2359-fork-ab12.007-d4-s12' })).toEqual({ index: 7, design: 'D4', seed: 12 })
+    expect(runParts({ experimentId: 'e', runId: 'e.002-b1-s-3' })).toEqual({ index: 2, design: 'B1', seed: -3 })
+    expect(runParts({ experimentId: 'e', runId: 'other-run' })).toBeUndefined()
   })
   it('a finished event for a run never seen before still records its status', () => {
     expect(applyRunFinished(undefined, { experimentId: 'e', runId: 'x', status: 'passed' }, 1)).toMatchObject({ runId: 'x', phase: 'passed' })

@@ -13,6 +13,7 @@ import {
   refcountSeries,
   stepPoints,
   timelineModel,
+  tracksCsv,
   valueAt,
   windowFromPixels,
   windowsDiffer,
@@ -129,6 +130,13 @@ describe('the shared window', () => {
     const t = axisTicks(axis, { t0: 0, t1: 1000 }, 440, 4)
     expect(t.map((x) => x.t)).toEqual([0, 250, 500, 750, 1000])
     expect(t[4]!.x).toBe(440)
+    // a linear axis ticks at round times: a 10.23 s run at 0, 2, 4, 6, 8, 10 s
+    const run = makeAxis('linear', 10.23e9)
+    const r = axisTicks(run, { t0: 0, t1: 10.23e9 }, 1000, 6)
+    expect(r.map((x) => x.t / 1e9)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(r[5]!.x).toBeCloseTo((1000 * 10) / 10.23)
+    // a window inside the run starts at its first round time
+    expect(axisTicks(run, { t0: 1.3e9, t1: 2.1e9 }, 1000, 4).map((x) => Math.round(x.t / 1e6))).toEqual([1400, 1600, 1800, 2000])
   })
 })
 
@@ -175,5 +183,45 @@ describe('the event log', () => {
     expect(noRefs.some((e) => e.kind === 'refcount')).toBe(false)
     const w = { t0: 18_000_000, t1: 19_000_000 }
     for (const e of filterLog(log, '', new Set(), w)) expect(e.t >= w.t0 && e.t <= w.t1).toBe(true)
+  })
+})
+
+describe('export of a track view', () => {
+  const m = timelineModel(record)
+  const rc = refcountSeries(record.refcounts)
+  const lanes = m.lanes.map((l, i) => ({ label: l.label, kind: 'slices' as const, indices: m.byLane[i]! }))
+  const steps = rc.map((s) => ({ label: s.label, kind: 'steps' as const, series: s }))
+  const parse = (csv: string): string[][] =>
+    csv
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','))
+  it('the whole run: every slice once with its lane, times and step, every refcount change', () => {
+    const rows = parse(tracksCsv([...lanes, ...steps], m, { t0: 0, t1: m.end }))
+    expect(rows[0]).toEqual(['track', 'kind', 'name', 'category', 'start (ns)', 'end (ns)', 'value', 'step', 'detail'])
+    const slices = rows.filter((r) => r[1] === 'slice')
+    expect(slices.length).toBe(m.t0.length)
+    const fork = m.name.indexOf('fork')
+    const row = slices.find((r) => r[2] === 'fork')!
+    expect(row[0]).toBe(m.lanes[m.lane[fork]!]!.label)
+    expect(Number(row[4])).toBe(m.t0[fork])
+    expect(Number(row[5])).toBe(m.t1[fork])
+    const changes = rows.filter((r) => r[1] === 'refcount')
+    expect(changes.length).toBe(rc.reduce((a, s) => a + s.t.length, 0))
+  })
+  it('a window: only the slices that overlap it, the value each refcount holds at its start, hidden categories left out', () => {
+    const fork = m.name.indexOf('fork')
+    const w = { t0: m.t0[fork]!, t1: m.t0[fork]! + 1 }
+    const rows = parse(tracksCsv([...lanes, ...steps], m, w))
+    for (const r of rows.slice(1).filter((x) => x[1] === 'slice')) {
+      expect(Number(r[5])).toBeGreaterThanOrEqual(w.t0)
+      expect(Number(r[4])).toBeLessThanOrEqual(w.t1)
+    }
+    const mmUsers = rc.find((s) => s.label === 'mm of A · mm_users')!
+    const first = rows.find((r) => r[0] === mmUsers.label)!
+    expect(Number(first[6])).toBe(valueAt(mmUsers, w.t0))
+    const hidden = new Set([m.cat[fork]!])
+    const without = parse(tracksCsv(lanes, m, w, hidden))
+    expect(without.some((r) => r[3] === m.cat[fork])).toBe(false)
   })
 })

@@ -182,7 +182,7 @@ export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
       ...options,
       scales: {
         x: logAxis('cost per invalidation (ns, log)', (v) => formatNs(v, { digits: 2 })),
-        y: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'fraction of invalidations ≤ cost (0–1)' } },
+        y: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'fraction ≤ cost' } },
       },
       plugins: { ...options.plugins, decimation },
     } as Cfg['options'],
@@ -341,7 +341,7 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
             axis.ticks = lanes.map((_, i) => ({ value: i }))
           },
           ticks: { callback: (v: number | string) => lanes[Number(v)]?.label ?? '' },
-          title: { display: true, text: 'lane (task / device / IOMMU)' },
+          title: { display: true, text: 'lane' },
         },
       },
       plugins: {

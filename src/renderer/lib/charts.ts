@@ -217,7 +217,9 @@ const markerPlugin: Plugin = {
       ctx.lineTo(px, chartArea.bottom)
       ctx.stroke()
       if (px - lastLabelX > 40) {
-        ctx.fillText(m.label, px + 2, chartArea.top + 10)
+        // right of the line, or left of it where the label would run off the plot (a run's last marker)
+        const w = ctx.measureText(m.label).width
+        ctx.fillText(m.label, px + 2 + w > chartArea.right ? Math.max(chartArea.left, px - 2 - w) : px + 2, chartArea.top + 10)
         lastLabelX = px
       }
     }

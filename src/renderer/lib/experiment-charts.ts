@@ -10,6 +10,7 @@ import { formatUnit } from '../../shared/units'
 import { baseOptions, colour, logAxis, themeColours } from './charts'
 import { sweepConfig } from './chart-configs'
 import { axisUnit } from './experiment'
+import { unitStep } from './ticks'
 
 type Cfg = ChartConfiguration
 
@@ -27,6 +28,8 @@ export function metricAxis(metric: string, unit: Unit | undefined, max: number, 
     ticks: {
       color: t.muted,
       ...(unit === 'count' ? { precision: 0 } : {}),
+      // round steps in the unit shown (100 MiB·s, not 95.37 MiB·s of 10^8 byte-seconds)
+      ...(max > 0 ? { stepSize: unitStep(max, scale, unit === 'count' ? 1 : 0) } : {}),
       callback: (v: number | string) => String(Number((Number(v) / scale).toPrecision(4))),
     },
     grid: { color: t.line },

@@ -35,6 +35,22 @@ export function runLabel(run: Pick<LiveRun, 'runId' | 'experimentId'>): string {
   return run.runId.startsWith(prefix) && run.runId.length > prefix.length ? run.runId.slice(prefix.length) : run.runId
 }
 
+/** Whether a run ever reported where it was: false for a run cancelled (or crashed) before it started. */
+export function hasStarted(run: Pick<LiveRun, 'phase' | 'stepsTotal' | 'simTimeNs'>): boolean {
+  return run.phase === 'running' || run.stepsTotal > 0 || run.simTimeNs > 0
+}
+
+/**
+ * The design and seed of a run from its id, as the experiment service names runs
+ * (`<experiment>.<plan index>-<design>-s<seed>`, the design slugged in lower case), for the live
+ * table's Design and Seed columns; undefined for an id of another shape.
+ */
+export function runParts(run: Pick<LiveRun, 'runId' | 'experimentId'>): { index: number; design: string; seed: number } | undefined {
+  const m = /^(\d+)-([a-z0-9][a-z0-9-]*)-s(-?\d+)$/.exec(runLabel(run))
+  if (!m) return undefined
+  return { index: Number(m[1]), design: m[2]!.toUpperCase(), seed: Number(m[3]) }
+}
+
 /** Whether a run is still going. */
 export function isActive(phase: RunPhase): boolean {
   return phase === 'queued' || phase === 'running'
@@ -95,7 +111,11 @@ export function applyRunProgress(prev: LiveRun | undefined, p: EventPayload<'run
 export function applyRunFinished(prev: LiveRun | undefined, p: EventPayload<'run.finished'>, now: number): LiveRun {
   const base: LiveRun = prev ?? { runId: p.runId, experimentId: p.experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 }
   const next: LiveRun = { ...base, phase: p.status, updatedAt: now }
-  if (isFinished(p.status) && next.stepsTotal > 0) next.stepsDone = next.stepsTotal
+  // The record's own end wins over the last (throttled) progress event, which a short run may never send.
+  if (p.simTimeNs !== undefined) next.simTimeNs = p.simTimeNs
+  if (p.stepsTotal !== undefined) next.stepsTotal = p.stepsTotal
+  if (p.stepsDone !== undefined) next.stepsDone = p.stepsDone
+  else if (isFinished(p.status) && next.stepsTotal > 0) next.stepsDone = next.stepsTotal
   if (p.error !== undefined) next.error = p.error
   if (p.stop !== undefined) next.stop = p.stop
   return next

@@ -19,3 +19,13 @@ export function niceStep(range: number, parts = 6): number {
   const f = raw / mag
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag
 }
+
+/**
+ * The step of a linear axis whose ticks are labelled in a unit `scale` times the raw one (MiB of
+ * bytes, µs of ns): a round step in the unit shown, as raw units (100 MiB·s, where Chart.js alone
+ * chooses 10^8 byte-seconds and labels 95.37 MiB·s); never below `min` (1 for counts).
+ */
+export function unitStep(max: number, scale: number, min = 0): number | undefined {
+  if (!(max > 0) || !(scale > 0)) return undefined
+  return Math.max(min, niceStep(max / scale) * scale)
+}

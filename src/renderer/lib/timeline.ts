@@ -8,6 +8,7 @@
  * Read-only projections of the record: nothing here recomputes a total.
  */
 import type { Marker, Refcounts, StoredRecord, Timeline } from '../../shared/record'
+import { csvField } from './chart-export'
 
 // ---------------------------------------------------------------------------------------------
 // The record → lanes, slices, flows, refcount series
@@ -397,8 +398,29 @@ export function filterLog(events: readonly LogEvent[], query: string, hidden: Re
   })
 }
 
-/** Time ticks for a view: about `n` positions spread evenly on the axis, with their times. */
+/** The 1, 2, 2.5 or 5 × 10^k step nearest to cutting `span` into `n` parts. */
+function roundStep(span: number, n: number): number {
+  const raw = span / Math.max(1, n)
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const f = raw / mag
+  let best = 1
+  for (const c of [1, 2, 2.5, 5, 10]) if (Math.abs(f - c) < Math.abs(f - best)) best = c
+  return best * mag
+}
+
+/**
+ * Time ticks for a view, about `n` of them, with their times: on a linear axis at round times
+ * (0, 2 s, 4 s …), on the others spread evenly on the axis.
+ */
 export function axisTicks(axis: Axis, w: TimeWindow, width: number, n = Math.max(2, Math.floor(width / 110))): { x: number; t: number }[] {
+  if (axis.mode === 'linear' && w.t1 > w.t0) {
+    // round times (0, 2 s, 4 s …), not the window cut into n equal parts (0, 1.46 s, 2.92 s …)
+    const step = roundStep(w.t1 - w.t0, n)
+    const first = Math.ceil(w.t0 / step - 1e-9) || 0
+    const ticks: { x: number; t: number }[] = []
+    for (let k = first; k * step <= w.t1 + step * 1e-9; k++) ticks.push({ x: xOf(axis, w, k * step, width), t: k * step })
+    if (ticks.length >= 2) return ticks
+  }
   const u0 = axis.u(w.t0)
   const u1 = axis.u(w.t1)
   const out: { x: number; t: number }[] = []
@@ -407,4 +429,46 @@ export function axisTicks(axis: Axis, w: TimeWindow, width: number, n = Math.max
     out.push({ x: (width * i) / n, t: axis.t(u) })
   }
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export of a track view as CSV
+
+/** One row of a track view, as the track canvas draws it: a lane of slices or a refcount's step line. */
+export type TrackRowData =
+  { label: string; kind: 'slices'; indices: readonly number[] } | { label: string; kind: 'steps'; series: Pick<RefcountSeries, 'counter' | 't' | 'v'> }
+
+/**
+ * What a track view shows in the window `w`, as CSV (times in ns): every slice that overlaps the
+ * window (its lane, name, category, start, end, step, detail; hidden categories left out), and for
+ * each refcount track the value holding at the window's start and every change inside it. The
+ * same rows a person reads off the canvas, one per line, in track order.
+ */
+export function tracksCsv(rows: readonly TrackRowData[], model: TimelineModel | undefined, w: TimeWindow, hidden?: ReadonlySet<string>): string {
+  const out: string[] = [['track', 'kind', 'name', 'category', 'start (ns)', 'end (ns)', 'value', 'step', 'detail'].map(csvField).join(',')]
+  for (const row of rows) {
+    if (row.kind === 'slices') {
+      if (!model) continue
+      for (const i of row.indices) {
+        const cat = model.cat[i]!
+        if (hidden?.has(cat)) continue
+        const a = model.t0[i]!
+        const b = model.t1[i]!
+        if (b < w.t0 || a > w.t1) continue
+        const step = model.step[i]!
+        out.push([row.label, 'slice', model.name[i]!, cat, a, b, '', step >= 0 ? step : '', model.detail[i]!].map(csvField).join(','))
+      }
+    } else {
+      const s = row.series
+      const before = valueAt(s, w.t0)
+      if (before !== undefined && !s.t.includes(w.t0))
+        out.push([row.label, 'refcount', s.counter, 'refcount', w.t0, '', before, '', 'value at the window start'].map(csvField).join(','))
+      for (let k = 0; k < s.t.length; k++) {
+        const t = s.t[k]!
+        if (t < w.t0 || t > w.t1) continue
+        out.push([row.label, 'refcount', s.counter, 'refcount', t, '', s.v[k]!, '', ''].map(csvField).join(','))
+      }
+    }
+  }
+  return out.join('\r\n') + '\r\n'
 }

@@ -215,6 +215,10 @@ export const labEvents = {
       error: z.string().optional(),
       /** Set when the run finished but could not be saved (disk full, read-only workspace…): why. */
       notSaved: z.string().optional(),
+      /** Where the run's record ended (absent when the run left no record): simulated time and top-level steps. */
+      simTimeNs: z.number().nonnegative().optional(),
+      stepsDone: z.number().int().nonnegative().optional(),
+      stepsTotal: z.number().int().nonnegative().optional(),
     }),
   ),
 }

@@ -51,6 +51,20 @@ describe.each<Isolation>(['thread', 'process'])('%s isolation', (isolation) => {
       expect(last).toMatchObject({ total: 8, done: 8, failed: 0, finished: true, etaMs: 0 })
     })
 
+    it("run.finished carries the record's simulated time and steps (a run may end before any progress event)", async () => {
+      const ends: unknown[] = []
+      const svc = new ExperimentService({
+        pool,
+        store: new RunStore(mkdtempSync(join(tmpdir(), 'hmmlab-exp-'))),
+        plan: () => ({ name: 'fake', designs: ['D1'], seed: 1 }),
+        events: { runFinished: (p) => void ends.push(p) },
+      })
+      await (
+        await svc.start({ scenarioText: 'steps:1', fileName: 's.yaml' })
+      ).done
+      expect(ends).toEqual([expect.objectContaining({ status: 'passed', simTimeNs: 1000, stepsDone: 1, stepsTotal: 1 })])
+    })
+
     it('a sweep that sets design overrides the scenario designs', async () => {
       const { svc } = service()
       const started = await svc.start({ scenarioText: 'steps:1', fileName: 's.yaml', sweep: { axes: { design: ['D6'] } } })

@@ -40,7 +40,17 @@ export type PlanScenario = (text: string, fileName: string, machine?: ProbeMachi
 export interface ExperimentEvents {
   experimentProgress(p: ExperimentProgress): void
   runProgress(p: { experimentId: string; runId: string } & RunProgress): void
-  runFinished(p: { experimentId: string; runId: string; status: RunStatus; stop?: Stop; error?: string; notSaved?: string }): void
+  runFinished(p: {
+    experimentId: string
+    runId: string
+    status: RunStatus
+    stop?: Stop
+    error?: string
+    notSaved?: string
+    simTimeNs?: number
+    stepsDone?: number
+    stepsTotal?: number
+  }): void
 }
 
 /** Runs done / total, failures, running and ETA of one experiment (the `experiment.progress` payload). */
@@ -226,6 +236,10 @@ export class ExperimentService {
         ...(manifest.stop ? { stop: manifest.stop } : {}),
         ...(manifest.error ? { error: manifest.error } : {}),
         ...(notSaved ? { notSaved } : {}),
+        // the record's own end: a run that finished before its first progress event still shows its steps and time
+        ...(record?.success
+          ? { simTimeNs: record.data.outcome.simulatedNs, stepsDone: record.data.outcome.stepsDone, stepsTotal: record.data.outcome.stepsTotal }
+          : {}),
       })
       emitExperiment()
       return manifest
