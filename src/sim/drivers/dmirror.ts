@@ -561,8 +561,6 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
         if (n < 0) return EBUSY
         const mapped = n === next - addr ? dmirrorAtomicMap(m, addr, next, pages) : 0
         for (let i = 0; i < n; i++) if ((pages[i] as number) >= 0) folioUnlock(w, pages[i] as number)
-        // the walk's own time, a cpu_fault per page of the chunk
-        yield sleep((next - addr) * w.costs.cpu_fault)
         if (mapped < next - addr) return EBUSY
         addr = next
       }

@@ -5,7 +5,7 @@
  * the CPU's next access faults and takes the page back (remove_device_exclusive_entry →
  * restore_exclusive_pte, memory.ts), which invalidates the device's mapping.
  */
-import type { Proc } from '../engine/engine'
+import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { MmStruct } from './objects'
@@ -43,7 +43,7 @@ function* pageMakeDeviceExclusiveOne(k: Kernel, mm: MmStruct, pg: number, pfn: n
  * (folio_unlock, filemap.ts), or -1 (NULL) where the page was not made exclusive: not present, the
  * zero page or device memory, or a hugetlb page (folio_make_device_exclusive refuses hugetlb, and
  * FOLL_SPLIT_PMD does not split it). Returns the number of pages GUP found (end - start), or GUP's
- * errno. The time the walk takes besides its faults and invalidations is the caller's to charge.
+ * errno.
  */
 export function* makeDeviceExclusiveRange(k: Kernel, mm: MmStruct, start: number, end: number, pages: Int32Array, owner: number, path: CallPath): Proc<number> {
   const f = yield* faultIn(k, mm, start, end, true, -1, [...path, 'make_device_exclusive'])
@@ -61,5 +61,7 @@ export function* makeDeviceExclusiveRange(k: Kernel, mm: MmStruct, start: number
     if (yield* pageMakeDeviceExclusiveOne(k, mm, pg, pfn, owner, path)) pages[pg - start] = pfn
     else folioUnlock(k, pfn)
   }
+  // the walk's own time (GUP, folio locks, the rmap walk), a cpu_fault per page
+  yield sleep((end - start) * k.costs.cpu_fault)
   return end - start
 }
