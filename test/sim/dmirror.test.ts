@@ -147,6 +147,19 @@ describe('hmm-tests oracles', () => {
     expect(cpuWrite.t0).toBeLessThan(ioctl.t1)
   })
 
+  it('EXCLUSIVE of shared memory → -EBUSY: folio_make_device_exclusive takes anonymous folios only', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K, shared: true }
+      - write_data: { task: self, region: b, pattern: index }
+      - exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: -EBUSY }
+      - check_exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0 }
+      - expect: { memory: { task: self, region: b, pattern: index } }`)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.aggregates.counters['invalidate.EXCLUSIVE'] ?? 0).toBe(0)
+  })
+
   it('teardown: after the owner exits the device page table is empty (RELEASE then UNMAP)', () => {
     const r = run(`
       - mmap: { task: self, region: b, size: 1M }

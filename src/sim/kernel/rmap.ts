@@ -9,7 +9,8 @@ import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { MmStruct } from './objects'
-import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_ZERO } from './pagetable'
+import { PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_ZERO } from './pagetable'
+import { findVma } from './vma'
 import { faultIn } from './memory'
 import { splitLeaf } from './huge_memory'
 import { invalidateRangeEnd, invalidateRangeStart } from './notifier'
@@ -41,8 +42,8 @@ function* pageMakeDeviceExclusiveOne(k: Kernel, mm: MmStruct, pg: number, pfn: n
  * folio_make_device_exclusive accepts and whose folio lock folio_trylock takes is converted.
  * `pages[i]` is the frame of page start + i, left locked for the caller to map and unlock
  * (folio_unlock, filemap.ts), or -1 (NULL) where the page was not made exclusive: not present, the
- * zero page or device memory, or a hugetlb page (folio_make_device_exclusive refuses hugetlb, and
- * FOLL_SPLIT_PMD does not split it). Returns the number of pages GUP found (end - start), or GUP's
+ * zero page or device memory, not anonymous, or a hugetlb page (folio_make_device_exclusive refuses
+ * both, and FOLL_SPLIT_PMD does not split hugetlb). Returns the number of pages GUP found (end - start), or GUP's
  * errno.
  */
 export function* makeDeviceExclusiveRange(k: Kernel, mm: MmStruct, start: number, end: number, pages: Int32Array, owner: number, path: CallPath): Proc<number> {
@@ -56,6 +57,8 @@ export function* makeDeviceExclusiveRange(k: Kernel, mm: MmStruct, start: number
     }
     const fl = mm.pt.get(pg)
     if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
+    // folio_make_device_exclusive: anonymous folios only (a page-cache or shmem page is refused)
+    if (fl & PTE_FILE || findVma(mm, pg)?.shmem) continue
     const pfn = mm.pt.pfn(pg)
     if (!folioTrylock(k, pfn)) continue
     if (yield* pageMakeDeviceExclusiveOne(k, mm, pg, pfn, owner, path)) pages[pg - start] = pfn
