@@ -42,9 +42,9 @@ function* pageMakeDeviceExclusiveOne(k: Kernel, mm: MmStruct, pg: number, pfn: n
  * folio_make_device_exclusive accepts and whose folio lock folio_trylock takes is converted.
  * `pages[i]` is the frame of page start + i, left locked for the caller to map and unlock
  * (folio_unlock, filemap.ts), or -1 (NULL) where the page was not made exclusive: not present, the
- * zero page or device memory, not anonymous, or a hugetlb page (folio_make_device_exclusive refuses
- * both, and FOLL_SPLIT_PMD does not split hugetlb). Returns the number of pages GUP found (end - start), or GUP's
- * errno.
+ * zero page or device memory, not anonymous, or hugetlb (folio_make_device_exclusive refuses both;
+ * FOLL_SPLIT_PMD does not split hugetlb). Returns the number of pages GUP found (end - start), or
+ * GUP's errno.
  */
 export function* makeDeviceExclusiveRange(k: Kernel, mm: MmStruct, start: number, end: number, pages: Int32Array, owner: number, path: CallPath): Proc<number> {
   const f = yield* faultIn(k, mm, start, end, true, -1, [...path, 'make_device_exclusive'])
