@@ -27,6 +27,7 @@ export const DurationSchema = z
 
 export const NameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a name of letters, digits, "_", "." or "-" starting with a letter')
 
+/** The errnos of the model and of scenarios, with their numbers (include/uapi/asm-generic/errno-base.h). */
 export const ERRNO_NAMES = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'ENODEV', 'EINVAL'] as const
 export const ERRNO_VALUES: Record<(typeof ERRNO_NAMES)[number], number> = {
   EPERM: 1,

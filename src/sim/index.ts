@@ -28,7 +28,7 @@ export const DESIGNS: readonly DesignInfo[] = DESIGN_IDS.map((id) => {
 })
 
 /** Designs a scenario runs under when it names none: the six correct ones. */
-const DEFAULT_DESIGNS: readonly DesignId[] = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6']
+const DEFAULT_DESIGNS: readonly DesignId[] = DESIGN_IDS.filter((id) => DESIGN_TABLE[id].correct)
 
 /** Designs of a scenario (its `designs`, else D1–D6). */
 export function scenarioDesigns(sc: Scenario): DesignId[] {

@@ -25,6 +25,7 @@ import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
 import { PAGE_SIZE, SimLimitError } from './kernel/frames'
 import { SwapInfo } from './kernel/swap'
+import { HPAGE_PMD_NR } from './kernel/page'
 import { APP_VERSION } from '../shared/version'
 import {
   capRows,
@@ -130,7 +131,7 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
         ats: spec.ats ?? false,
         tlbEntries: spec.tlb_entries ?? (kind === 'gpu' ? 4096 : 64),
         vramBytes: spec.vram !== undefined ? parseSize(spec.vram) : 4 * 2 ** 30,
-        faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? 512 : 64),
+        faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? HPAGE_PMD_NR : 64),
         coherent: spec.memory === 'coherent',
       }),
     )

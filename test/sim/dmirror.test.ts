@@ -120,6 +120,46 @@ describe('hmm-tests oracles', () => {
     expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
   })
 
+  it('a CPU write during EXCLUSIVE waits for the folio lock, then takes its page back from the device', () => {
+    // fd1's device maps the range first, so each page's EXCLUSIVE invalidation zaps a device entry
+    // and sleeps: the thread's write to page 0 lands while the ioctl converts the later pages and
+    // still holds page 0 locked (make_device_exclusive_range → dmirror_atomic_map → unlock)
+    const r = run(`
+      - open: { task: self, device: hmm_dmirror1, fd: fd1 }
+      - mmap: { task: self, region: b, size: 64K }
+      - write_data: { task: self, region: b, pattern: index }
+      - device_read: { task: self, fd: fd1, region: b }
+      - thread: { task: self, child: t }
+      - background: { steps: [{ sleep: 1us }, { write_data: { task: t, region: b, size: 4K, pattern: { index_plus: 7 } } }] }
+      - exclusive: { task: self, fd: fd0, region: b }
+      - sleep: 1ms
+      - check_exclusive: { task: self, fd: fd0, region: b, size: 4K }
+      - expect: { label: "the CPU took page 0 back: no ATOMIC entry left on it", ret: 0 }
+      - check_exclusive: { task: self, fd: fd0, region: b, offset: 4K }
+      - expect: { label: "the other pages stay device-exclusive", ret: -EPERM }
+      - expect: { memory: { task: self, region: b, size: 4K, pattern: { index_plus: 7 } } }
+      - expect: { findings: { count: 0 } }`)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    const cpuWrite = last(r, 'write_data')
+    const ioctl = last(r, 'exclusive')
+    // the race happened: the thread's write began while the ioctl ran
+    expect(cpuWrite.t0).toBeGreaterThan(ioctl.t0)
+    expect(cpuWrite.t0).toBeLessThan(ioctl.t1)
+  })
+
+  it('EXCLUSIVE of shared memory → -EBUSY: folio_make_device_exclusive takes anonymous folios only', () => {
+    const r = run(`
+      - mmap: { task: self, region: b, size: 64K, shared: true }
+      - write_data: { task: self, region: b, pattern: index }
+      - exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: -EBUSY }
+      - check_exclusive: { task: self, fd: fd0, region: b }
+      - expect: { ret: 0 }
+      - expect: { memory: { task: self, region: b, pattern: index } }`)
+    expect(r.expects.rows.filter((e) => !e.passed)).toEqual([])
+    expect(r.aggregates.counters['invalidate.EXCLUSIVE'] ?? 0).toBe(0)
+  })
+
   it('teardown: after the owner exits the device page table is empty (RELEASE then UNMAP)', () => {
     const r = run(`
       - mmap: { task: self, region: b, size: 1M }

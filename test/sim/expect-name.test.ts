@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseScenario, runScenario } from '../../src/sim/index'
-import { expectName } from '../../src/sim/scenario/expect'
+import { EXPECT_CHECKS, expectName } from '../../src/sim/scenario/expect'
+import { ExpectSchema } from '../../src/shared/scenario'
 
 describe('expectName', () => {
   it('names each kind of check as a kernel engineer reads it', () => {
@@ -53,5 +54,10 @@ describe('expectName', () => {
       [9, 'the mm is still there', true],
       [11, 'no leaks', true],
     ])
+  })
+
+  it('has one check per expect field, written in the schema order', () => {
+    const fields = Object.keys(ExpectSchema.shape).filter((k) => !['label', 'design', 'if_ret'].includes(k))
+    expect(Object.keys(EXPECT_CHECKS)).toEqual(fields)
   })
 })

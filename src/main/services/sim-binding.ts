@@ -7,6 +7,7 @@ import type { ValidationIssue } from '../../shared/contracts'
 import type { ProbeMachine } from '../../shared/probe-machine'
 import type { MachinePart } from '../../shared/record'
 import type { ParamValue } from '../../shared/runs'
+import type { DesignIdT } from '../../shared/scenario'
 import { machineForScenario, type LackingDevice, type ScenarioMachine } from '../../shared/simulate-machine'
 import { DESIGNS, ScenarioError, parseScenario, scenarioDesigns, scenarioJsonSchema, type LoadedScenario } from '../../sim'
 import type { ScenarioPlan } from './experiments/service'
@@ -19,7 +20,7 @@ export interface SimBinding {
   /** The JSON Schema of scenario files. */
   jsonSchema(): unknown
   /** Every teardown design with its title, summary and whether it is correct (the one catalogue). */
-  designs(): { id: string; title: string; summary: string; correct: boolean }[]
+  designs(): { id: DesignIdT; title: string; summary: string; correct: boolean }[]
 }
 
 /** Every design the simulator knows (D1–D6 and the broken B1, B2). */

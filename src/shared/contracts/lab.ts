@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { Comparison, ExperimentId, ExperimentManifest, RunId, RunManifest, RunStatus, StoreProblem } from '../runs'
 import { Stop } from '../record'
 import { SweepSpec } from '../sweep'
+import { DesignIdSchema } from '../scenario'
 import { defineEvent, defineRoute } from './define'
 import { SeriesBlock } from './series-block'
 
@@ -52,10 +53,7 @@ export const ImportRequest = z
     iommu: z.enum(['intel', 'amd', 'arm']).optional(),
     mirror: z.enum(['none', 'main', 'all']).optional(),
     forkExit: z.boolean().optional(),
-    designs: z
-      .array(z.enum(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2']))
-      .min(1)
-      .optional(),
+    designs: z.array(DesignIdSchema).min(1).optional(),
   })
   .strict()
 export type ImportRequest = z.infer<typeof ImportRequest>
@@ -116,7 +114,7 @@ export const labRoutes = {
   'designs.list': defineRoute(
     'The teardown designs the simulator knows (D1–D6, then the broken B1, B2), from the simulator itself',
     z.object({}).strict(),
-    z.object({ designs: z.array(z.object({ id: z.string().min(1), title: z.string(), summary: z.string(), correct: z.boolean() })) }),
+    z.object({ designs: z.array(z.object({ id: DesignIdSchema, title: z.string(), summary: z.string(), correct: z.boolean() })) }),
   ),
   'experiments.start': defineRoute(
     'Starts a scenario under a sweep; each parameter set × design becomes a run',

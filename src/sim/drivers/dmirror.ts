@@ -28,6 +28,8 @@ import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
+import { makeDeviceExclusiveRange } from '../kernel/rmap'
+import { folioUnlock } from '../kernel/filemap'
 import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
@@ -523,42 +525,52 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
   return { ret: 0, cpages: bytes.length, faults: 0, snapshot: bytes }
 }
 
-/** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive page by page, ATOMIC-tagged entries. */
+/**
+ * dmirror_atomic_map: stores each page made exclusive into the device page table with the ATOMIC
+ * tag. Returns the pages mapped.
+ */
+function dmirrorAtomicMap(m: Mirror, start: number, end: number, pages: Int32Array): number {
+  let mapped = 0
+  for (let pg = start; pg < end; pg++) {
+    const pfn = pages[pg - start] as number
+    if (pfn < 0) continue
+    m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
+    mapped++
+  }
+  return mapped
+}
+
+/**
+ * HMM_DMIRROR_EXCLUSIVE (dmirror_exclusive): under mmap_read_lock, 64 pages at a time,
+ * make_device_exclusive_range (kernel/rmap.ts) and, only if every page of the chunk was made
+ * exclusive, dmirror_atomic_map; then the pages are unlocked. A chunk not wholly mapped ends the
+ * ioctl with -EBUSY; otherwise the range is read back through the device (dmirror_do_read).
+ */
 export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_exclusive']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  let ret = 0
-  for (let addr = start; addr < end && ret === 0;) {
-    const next = Math.min(end, addr + 64)
-    const f = yield* withMmapReadLock(w, mm, faultIn(w, mm, addr, next, true, -1, [...p, 'make_device_exclusive']))
-    if (f < 0) {
-      ret = EBUSY
-      break
-    }
-    for (let pg = addr; pg < next; pg++) {
-      if (mm.pt.isHuge(pg)) {
-        if ((w.frames.hugetlb[mm.pt.pfn(pg)] as number) !== 0) continue // hugetlb: not split, not made exclusive
-        splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
+  const pages = new Int32Array(64)
+  const ret = yield* withMmapReadLock(
+    w,
+    mm,
+    (function* (): Proc<number> {
+      for (let addr = start; addr < end;) {
+        const next = Math.min(end, addr + 64)
+        const n = yield* makeDeviceExclusiveRange(w, mm, addr, next, pages, -1, p)
+        if (n < 0) return EBUSY
+        const mapped = n === next - addr ? dmirrorAtomicMap(m, addr, next, pages) : 0
+        for (let i = 0; i < n; i++) if ((pages[i] as number) >= 0) folioUnlock(w, pages[i] as number)
+        if (mapped < next - addr) return EBUSY
+        addr = next
       }
-      const fl = mm.pt.get(pg)
-      if (!(fl & PTE_PRESENT) || fl & (PTE_DEVPRIV | PTE_ZERO)) continue
-      // page_make_device_exclusive_one: one EXCLUSIVE per folio it converts, with the owner the
-      // caller passed (NULL from lib/test_hmm.c), so the mirror's own callback sees it too
-      const r = { mm, start: pg, end: pg + 1, event: 'EXCLUSIVE' as const, blockable: true, owner: -1 }
-      yield* invalidateRangeStart(w, r, [...p, 'make_device_exclusive_range', 'page_make_device_exclusive_one'])
-      const pfn = mm.pt.pfn(pg)
-      mm.pt.set(pg, fl | PTE_EXCL, pfn)
-      m.pt.set(pg, DPTE_PRESENT | DPTE_WRITE | DPTE_ATOMIC, pfn)
-      yield* invalidateRangeEnd(w, r, p)
-    }
-    yield sleep((next - addr) * w.costs.cpu_fault)
-    addr = next
-  }
+      return 0
+    })(),
+  )
   yield* mmput(w, mm, p)
   if (ret < 0) return { ret, cpages: 0, faults: 0 }
   const a = doAccess(w, m, start, end, false, io)
-  if (a.n < end - start) return { ret: EBUSY, cpages: a.n, faults: 0 }
+  if (a.n < end - start) return { ret: ENOENT, cpages: a.n, faults: 0 }
   return { ret: 0, cpages: a.n, faults: 0 }
 }
 

@@ -5,7 +5,7 @@
  * mmput notifier chain. It knows nothing of scenarios, devices as the scenario built them, or the
  * chosen teardown design: those live in the composition root (src/sim/world.ts), which extends it.
  */
-import { Engine, type Proc } from '../engine/engine'
+import { Engine, type Proc, type WaitQueue } from '../engine/engine'
 import { Hooks, type HookListener } from '../engine/hooks'
 import { Rng } from '../engine/rng'
 import { TraceRing } from '../engine/trace'
@@ -50,6 +50,8 @@ export class Kernel {
   readonly pgmaps: DevPagemap[] = []
   /** The mmput notifier chain (never merged; D3 joins it), run by __mmput before exit_mmap. */
   readonly mmputChain: MmputNotifier[] = []
+  /** Locked folios by frame, each with the queue its waiters sleep on (kernel/filemap.ts). */
+  readonly folioLocks = new Map<number, WaitQueue>()
   /** The swap device (swapon), or null: no swap (the default, `machine.swap`). */
   swap: SwapInfo | null = null
   private nextId = 1

@@ -1,16 +1,20 @@
 /**
  * Error numbers (include/uapi/asm-generic/errno-base.h, errno.h), negated as kernel functions
- * return them (`return -EINVAL;`). Every errno the model returns comes from here.
+ * return them (`return -EINVAL;`). Every errno the model returns comes from here; the numbers are
+ * the scenario language's table (ERRNO_VALUES in src/shared/scenario.ts, which also reads
+ * `-EINVAL` in an expect), so the model and the scenarios cannot disagree on one.
  */
-export const EPERM = -1
-export const ENOENT = -2
-export const ESRCH = -3
-export const EINTR = -4
-export const EIO = -5
-export const EBADF = -9
-export const EAGAIN = -11
-export const ENOMEM = -12
-export const EFAULT = -14
-export const EBUSY = -16
-export const ENODEV = -19
-export const EINVAL = -22
+import { ERRNO_VALUES } from '../../shared/scenario'
+
+export const EPERM = -ERRNO_VALUES.EPERM
+export const ENOENT = -ERRNO_VALUES.ENOENT
+export const ESRCH = -ERRNO_VALUES.ESRCH
+export const EINTR = -ERRNO_VALUES.EINTR
+export const EIO = -ERRNO_VALUES.EIO
+export const EBADF = -ERRNO_VALUES.EBADF
+export const EAGAIN = -ERRNO_VALUES.EAGAIN
+export const ENOMEM = -ERRNO_VALUES.ENOMEM
+export const EFAULT = -ERRNO_VALUES.EFAULT
+export const EBUSY = -ERRNO_VALUES.EBUSY
+export const ENODEV = -ERRNO_VALUES.ENODEV
+export const EINVAL = -ERRNO_VALUES.EINVAL

@@ -11,7 +11,7 @@
 import type { Ledger } from '../ledger/ledger'
 
 export const ZERO_PFN = 0
-import { PAGE_SIZE } from './page'
+import { HPAGE_PMD_NR, PAGE_SIZE } from './page'
 
 export { PAGE_SIZE }
 
@@ -93,7 +93,7 @@ export class Frames {
   read(pfn: number, sub: number): number {
     if (pfn === ZERO_PFN) return 0
     if ((this.order[pfn] as number) === 0) return this.data[pfn] as number
-    return this.hdata.get(pfn)?.[sub & 511] ?? 0
+    return this.hdata.get(pfn)?.[sub & (HPAGE_PMD_NR - 1)] ?? 0
   }
 
   /** Writes the content token of a subpage. */
@@ -106,10 +106,10 @@ export class Frames {
     let a = this.hdata.get(pfn)
     if (!a) {
       if (v === 0) return
-      a = new Int32Array(512)
+      a = new Int32Array(HPAGE_PMD_NR)
       this.hdata.set(pfn, a)
     }
-    a[sub & 511] = v
+    a[sub & (HPAGE_PMD_NR - 1)] = v
   }
 
   /**
@@ -199,8 +199,8 @@ export class Frames {
     this.hdata.delete(pfn)
     this.order[pfn] = 0
     this.data[pfn] = tokens?.[0] ?? 0
-    this.ledger.charge(type, o, -(PAGE_SIZE * 511))
-    for (let i = 1; i < 512; i++) {
+    this.ledger.charge(type, o, -(PAGE_SIZE * (HPAGE_PMD_NR - 1)))
+    for (let i = 1; i < HPAGE_PMD_NR; i++) {
       const id = this.alloc(0, o, d)
       this.refcount[id] = rc
       this.lazyfree[id] = lazy

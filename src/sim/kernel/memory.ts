@@ -17,9 +17,19 @@ import { doSwapPage, swapRead } from './swap'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
-import { HPAGE_PMD_NR } from './page'
+import { HPAGE_PMD_NR, PAGE_SIZE } from './page'
 import { findVma, checkAccess } from './vma'
 import { splitLeaf, splitPartialHuge } from './huge_memory'
+import { isDeviceExclusiveEntry } from './swapops'
+import { folioTestLocked, folioWaitLocked } from './filemap'
+
+/**
+ * restore_exclusive_pte: the present PTE a device-exclusive entry gives back when the CPU faults on
+ * it (remove_device_exclusive_entry), writable if the entry was.
+ */
+export function restoreExclusivePte(f: number): number {
+  return (f & ~PTE_EXCL) | PTE_PRESENT
+}
 
 /**
  * handle_mm_fault over [start, end) for read or write, page by page (one fault per 4 KiB page or
@@ -79,7 +89,7 @@ export function* faultSpan<T>(w: Kernel, mm: MmStruct, start: number, end: numbe
 }
 
 function hexPage(pg: number): string {
-  return `0x${(pg * 4096).toString(16)}`
+  return `0x${(pg * PAGE_SIZE).toString(16)}`
 }
 
 function* faultInRange(
@@ -124,11 +134,15 @@ function* faultInRange(
         if ((yield* devicePrivateFault(w, mm, v, hb, 9, f, pfn, write, migOwner, p)) || once) pg = hb + HPAGE_PMD_NR
         continue
       }
-      if (f & PTE_EXCL) {
+      if (isDeviceExclusiveEntry(f)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        if (folioTestLocked(w, pfn)) {
+          yield* folioWaitLocked(w, pfn) // folio_lock_or_retry, then the fault again
+          continue
+        }
         yield* faultInvalidation(w, mm, hb, hb + HPAGE_PMD_NR, 'EXCLUSIVE', -1, [...p, 'remove_device_exclusive_entry'], () => {
-          pt.setHuge(hb, (f & ~PTE_EXCL) | PTE_PRESENT, pfn, pt.hasDeposit(hb))
+          pt.setHuge(hb, restoreExclusivePte(f), pfn, pt.hasDeposit(hb))
           return w.costs.cpu_fault
         })
         mm.min_flt++
@@ -227,11 +241,17 @@ function* faultInRange(
         if ((yield* devicePrivateFault(w, mm, v, pg, 0, f, pfn, write, migOwner, p)) || once) pg++
         continue
       }
-      if (f & PTE_EXCL) {
+      if (isDeviceExclusiveEntry(f)) {
         if (cost > 0) yield sleep(cost)
         cost = 0
+        if (folioTestLocked(w, pfn)) {
+          // folio_lock_or_retry: the driver that made the page exclusive has not mapped and
+          // unlocked it yet (make_device_exclusive_range); wait, then fault again
+          yield* folioWaitLocked(w, pfn)
+          continue
+        }
         yield* faultInvalidation(w, mm, pg, pg + 1, 'EXCLUSIVE', -1, [...p, 'remove_device_exclusive_entry'], () => {
-          pt.set(pg, (f & ~PTE_EXCL) | PTE_PRESENT, pfn)
+          pt.set(pg, restoreExclusivePte(f), pfn)
           return w.costs.cpu_fault
         })
         mm.min_flt++

@@ -14,6 +14,7 @@ import type { Engine } from '../engine/engine'
 import type { Hooks } from '../engine/hooks'
 import type { Ledger, RefChange } from '../ledger/ledger'
 import type { HookChannels, InvalidationRecord, NotifierRangeCall, RangeEndCall, SpanEvent, StepBegin } from '../kernel/types'
+import { PAGE_SIZE } from '../kernel/page'
 import { REFCOUNT_COUNTERS, TIMELINE_CAPS, type Refcounts, type RefcountCounter, type StepRow, type Timeline, type TimelineLane } from '../../shared/record'
 
 /** Where the machine's devices sit: an IOMMU's invalidations go on its lane. */
@@ -263,7 +264,7 @@ export class TimelineCollector {
         name: `invalidate ${r.event}`,
         cat: 'invalidate',
         step: this.engine.cause,
-        detail: `mmu_notifier_invalidate_range_start..end ${r.event} ${label} [${hex(r.start * 4096)}, ${hex(r.end * 4096)})`,
+        detail: `mmu_notifier_invalidate_range_start..end ${r.event} ${label} [${hex(r.start * PAGE_SIZE)}, ${hex(r.end * PAGE_SIZE)})`,
       },
       cause,
     )

@@ -94,6 +94,11 @@ export interface RangeArgs {
 export function rangeOf(task: Task, a: RangeArgs): { start: number; end: number; mm: MmStruct } | number {
   const mm = task.mm
   if (!mm) return ESRCH
+  return regionRange(mm, a)
+}
+
+/** The pages of (part of) a region of `mm`, or EINVAL: no such region, or a bad offset or size. */
+export function regionRange(mm: MmStruct, a: RangeArgs): { start: number; end: number; mm: MmStruct } | number {
   const r = mm.regions.get(a.region)
   if (!r) return EINVAL
   const off = a.offset === undefined ? 0 : parseSize(a.offset) / PAGE_SIZE

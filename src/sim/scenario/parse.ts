@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
 import { z } from 'zod'
 import { COST_NAMES } from '../cost/model'
+import { PAGE_SIZE } from '../kernel/page'
 import { COUNTER_NAMES, COUNTERS, nearestNames } from '../../shared/counters'
 import { ScenarioSchema, LEAF_STEPS, STEP_NAMES, parseSize, DesignIdSchema, DESIGN_IDS, type DesignIdT, type Scenario, type StepT } from '../../shared/scenario'
 import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
@@ -329,7 +330,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
       if (v === undefined) continue
       const n = parseSize(v as string | number)
       if (!Number.isFinite(n)) issues.push({ path: [...p, key, f], message: 'expected a size' })
-      else if (key !== 'alloc_bo' && key !== 'create_queue' && n % 4096 !== 0)
+      else if (key !== 'alloc_bo' && key !== 'create_queue' && n % PAGE_SIZE !== 0)
         issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
     }
   })

@@ -11,8 +11,10 @@ import type { File, MmStruct, Task } from '../kernel/objects'
 import type { DriverObj } from '../drivers/driver'
 import type { Mirror } from '../drivers/mirror'
 import { EINVAL } from '../kernel/errno'
+import { DESIGN_IDS } from '../../shared/scenario'
 
-export const DESIGN_IDS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'B1', 'B2'] as const
+/** The design ids, in the scenario language's order (one list: src/shared/scenario.ts). */
+export { DESIGN_IDS }
 export type DesignId = (typeof DESIGN_IDS)[number]
 
 /** What a device ioctl operates on. */
