@@ -608,11 +608,25 @@ export const DeviceSpecSchema = z.strictObject({
     .describe('device memory type for migration: private (MEMORY_DEVICE_PRIVATE, default) or coherent (MEMORY_DEVICE_COHERENT: CPU-accessible, no fault)'),
 })
 
+/**
+ * Kernel versions the model can follow (`machine.kernel`): each behaviour that changed across them
+ * is one row of src/sim/kernel/version.ts. `mainline` (the default) has every behaviour in that
+ * table; a version older than 6.12 is not modelled.
+ */
+export const KERNEL_VERSIONS = ['6.12', '6.13', '6.14', '6.15', '6.16', '6.17', '6.18', '6.19', 'mainline'] as const
+export type KernelVersionT = (typeof KERNEL_VERSIONS)[number]
+
 /** Driver patches newer than the kernel the model follows (off unless listed). */
 export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
 
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  kernel: z
+    .enum(KERNEL_VERSIONS)
+    .optional()
+    .describe(
+      'the kernel version the model follows where the kernel changed (src/sim/kernel/version.ts): 6.12 … 6.19 or mainline (the default); e.g. "6.12" for Debian\'s linux-source-6.12',
+    ),
   patches: z
     .array(z.enum(MACHINE_PATCHES))
     .optional()

@@ -30,6 +30,8 @@ import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
 import { makeDeviceExclusiveRange } from '../kernel/rmap'
 import { folioUnlock } from '../kernel/filemap'
+import { collectSplitThp } from '../kernel/thp'
+import { kernelHas } from '../kernel/version'
 import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
@@ -54,6 +56,16 @@ export interface DeviceOpResult {
   faults: number
   /** SNAPSHOT bytes (HMM_DMIRROR_PROT_*), only for snapshot. */
   snapshot?: number[]
+}
+
+/** Pages per hmm_range_fault of dmirror_fault and per SNAPSHOT chunk: the length of test_hmm's pfns arrays. */
+export function dmirrorArrayPages(_w: Kernel): number {
+  return 64
+}
+
+/** Pages per migrate_vma_setup of MIGRATE_TO_DEV / MIGRATE_TO_SYS (src_pfns). */
+export function dmirrorMigratePages(w: Kernel): number {
+  return dmirrorArrayPages(w)
 }
 
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
@@ -258,7 +270,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
-    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && (mm.pt.isHuge(addr) || hole)) {
+    const deviceThp = kernelHas(w, 'device_private_thp')
+    if (deviceThp && (addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -291,11 +304,15 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         continue
       }
     }
-    const next = Math.min(end, v.end, addr + 64)
+    const next = Math.min(end, v.end, addr + dmirrorMigratePages(w))
     // split THP leaves the chunk covers only partly (or that cannot move as one folio)
-    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
+    if (deviceThp) for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)), true)
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
     yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
+    // without device-private THPs, migrate_vma_collect_pmd splits every PMD leaf the chunk touches
+    // before collecting its pages, inside the MIGRATE
+    if (!deviceThp && !v.shared)
+      for (let hb = addr - (addr & (HPAGE_PMD_NR - 1)); hb < next; hb += HPAGE_PMD_NR) if (mm.pt.isHuge(hb)) yield* collectSplitThp(w, mm, hb, p)
     let moved = 0
     if (!v.shared) {
       for (let pg = addr; pg < next; pg++) {
@@ -308,6 +325,9 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           if ((w.frames.refcount[old] as number) > 1) continue
+          // a page of a large folio mapped by PTEs: split off and migrated, or (before the device
+          // THP series) not collected: PageTransCompound, "FIXME support THP"
+          if ((w.frames.inLargeFolio[old] as number) !== 0 && !kernelHas(w, 'migrate_split_pte_mapped_folio')) continue
           // MIGRATE_VMA_SELECT_SYSTEM does not select device (coherent) pages
           if ((w.frames.dev[old] as number) !== 0) continue
           writable = (f & PTE_WRITE) !== 0
@@ -393,7 +413,7 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
   const p = [...path, 'dmirror_migrate_to_system']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // under mmap_read_lock, dmirrorMigratePages at a time (src_pfns), each chunk inside one VMA:
   // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
   let ret = 0
   let n = 0
@@ -407,7 +427,7 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
           ret = EINVAL
           break
         }
-        const next = Math.min(end, addr + 64, v.end)
+        const next = Math.min(end, addr + dmirrorMigratePages(w), v.end)
         n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
         addr = next
         if (m.allocOom) {
@@ -470,11 +490,12 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   const bytes: number[] = []
-  const out = new Uint8Array(64)
-  const pfns = new Int32Array(64)
+  const chunk = dmirrorArrayPages(w)
+  const out = new Uint8Array(chunk)
+  const pfns = new Int32Array(chunk)
   let ret = 0
   for (let addr = start; addr < end;) {
-    const next = Math.min(end, addr + 64)
+    const next = Math.min(end, addr + chunk)
     const sub = mmuIntervalNotifierInsert(w, mm, addr, next, { invalidate: (_w, s, _r, cur) => (mmuIntervalSetSeq(s, cur), 0) }, m.mm.ledgerId, p)
     if (typeof sub === 'number') {
       ret = sub
