@@ -58,14 +58,20 @@ export interface DeviceOpResult {
   snapshot?: number[]
 }
 
-/** Pages per hmm_range_fault of dmirror_fault and per SNAPSHOT chunk: the length of test_hmm's pfns arrays. */
-export function dmirrorArrayPages(_w: Kernel): number {
-  return 64
+/**
+ * Pages per hmm_range_fault of dmirror_fault and per SNAPSHOT chunk: the length of test_hmm's pfns
+ * arrays, 64, or 32 since "lib/test_hmm: reduce stack usage" (kernel/version.ts).
+ */
+export function dmirrorArrayPages(w: Kernel): number {
+  return kernelHas(w, 'dmirror_32_page_arrays') ? 32 : 64
 }
 
-/** Pages per migrate_vma_setup of MIGRATE_TO_DEV / MIGRATE_TO_SYS (src_pfns). */
+/**
+ * Pages per migrate_vma_setup of MIGRATE_TO_DEV / MIGRATE_TO_SYS (src_pfns): PTRS_PER_PTE since the
+ * device THP series, else the pfns array length.
+ */
 export function dmirrorMigratePages(w: Kernel): number {
-  return dmirrorArrayPages(w)
+  return kernelHas(w, 'dmirror_migrate_ptrs_per_pte') ? HPAGE_PMD_NR : dmirrorArrayPages(w)
 }
 
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */

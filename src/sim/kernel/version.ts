@@ -31,6 +31,12 @@ export const KERNEL_BEHAVIOURS = {
     decidedBy: 'madvise_dontneed_single_vma → zap_page_range_single (details.reclaim_pt) → try_to_free_pte',
     what: 'MADV_DONTNEED frees the PTE tables it emptied whole (the PMD table stays); before it, no page table is freed there',
   },
+  dmirror_32_page_arrays: {
+    since: '6.17',
+    change: '"lib/test_hmm: reduce stack usage" (Arnd Bergmann, 2025)',
+    decidedBy: 'lib/test_hmm.c dmirror_fault (pfns[32]), dmirror_snapshot (pfns[32]), dmirror_migrate_to_device / _to_system (src_pfns[32])',
+    what: 'test_hmm faults, snapshots and migrates 32 pages per hmm_range_fault / migrate_vma_setup instead of 64',
+  },
   device_private_thp: {
     since: '6.19',
     change:
@@ -45,6 +51,12 @@ export const KERNEL_BEHAVIOURS = {
     decidedBy:
       'migrate_vma_collect_pmd → migrate_vma_split_folio; before it, migrate_vma_collect_pmd skips the page ("!page->mapping || PageTransCompound(page)": mpfn = 0, "FIXME support THP")',
     what: 'a page of a large folio mapped by PTEs (a THP whose PMD mapping mremap, munmap, mprotect or a VMA split cut) is split off and migrated; before it, it is not collected and stays in system memory',
+  },
+  dmirror_migrate_ptrs_per_pte: {
+    since: '6.19',
+    change: '"lib/test_hmm: add zone device private THP test infrastructure" (Balbir Singh, 2025)',
+    decidedBy: 'lib/test_hmm.c dmirror_migrate_to_device / dmirror_migrate_to_system (src_pfns of PTRS_PER_PTE entries)',
+    what: 'MIGRATE_TO_DEV and MIGRATE_TO_SYS call migrate_vma_setup once per PTRS_PER_PTE (512) pages, so 4 KiB pages migrate under one MIGRATE per 2 MiB',
   },
   dmirror_flags_ioctl: {
     since: '6.19',
