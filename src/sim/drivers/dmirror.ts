@@ -255,6 +255,17 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
   }
 }
 
+/**
+ * migrate_vma_pages (__migrate_device_pages) meeting the first entry with no source page (a hole or
+ * the zero page, which migrate_vma_insert_page fills): one MIGRATE, owner the device, from that
+ * page to the end of the chunk, before the insertions (6.12 and mainline).
+ */
+function* migrateVmaPagesInsert(w: Kernel, mm: MmStruct, start: number, end: number, dev: number, path: CallPath): Proc<void> {
+  const r = { mm, start, end, event: 'MIGRATE' as const, blockable: true, owner: dev }
+  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_pages', '__migrate_device_pages'])
+  yield* invalidateRangeEnd(w, r, path)
+}
+
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
 export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
@@ -304,6 +315,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         const t = m.pt.ensurePteTable(addr)
         for (let pg = addr; pg < addr + HPAGE_PMD_NR; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+        // no source folio (a hole, the huge zero page): migrate_vma_pages inserts the new one
+        if (hole || f & PTE_ZERO) yield* migrateVmaPagesInsert(w, mm, addr, addr + HPAGE_PMD_NR, dev.idx, p)
         yield sleep(HPAGE_PMD_NR * w.costs.migrate_page + cpuTlbFlushCost(w.costs, HPAGE_PMD_NR))
         w.count('migrate_to_device.thp')
         addr += HPAGE_PMD_NR
@@ -320,6 +333,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     if (!deviceThp && !v.shared)
       for (let hb = addr - (addr & (HPAGE_PMD_NR - 1)); hb < next; hb += HPAGE_PMD_NR) if (mm.pt.isHuge(hb)) yield* collectSplitThp(w, mm, hb, p)
     let moved = 0
+    // the first page migrate_vma_pages inserts without a source page (a hole or the zero page)
+    let firstInsert = -1
     if (!v.shared) {
       for (let pg = addr; pg < next; pg++) {
         const f = mm.pt.get(pg)
@@ -360,10 +375,12 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         mm.pt.set(pg, (dev.spec.coherent ? PTE_PRESENT : PTE_DEVPRIV) | (writable ? PTE_WRITE : 0), np)
         m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         moved++
+        if (firstInsert < 0 && (f === 0 || f & PTE_ZERO)) firstInsert = pg
       }
     }
     const tlb = cpuTlbFlushCost(w.costs, next - addr)
     yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+    if (firstInsert >= 0) yield* migrateVmaPagesInsert(w, mm, firstInsert, next, dev.idx, p)
     yield sleep(moved * w.costs.migrate_page + tlb)
     w.count('migrate_to_device.pages', moved)
     addr = next
