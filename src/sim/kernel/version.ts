@@ -31,6 +31,13 @@ export const KERNEL_BEHAVIOURS = {
     decidedBy: 'madvise_dontneed_single_vma → zap_page_range_single (details.reclaim_pt) → try_to_free_pte',
     what: 'MADV_DONTNEED frees the PTE tables it emptied whole (the PMD table stays); before it, no page table is freed there',
   },
+  anon_vma_merge_unfaulted_target: {
+    since: '6.16',
+    change: '"mm/vma: fix incorrectly disallowed anonymous VMA merges" (Lorenzo Stoakes, 2025)',
+    decidedBy:
+      'is_mergeable_anon_vma (vma_merge_existing_range, vma_merge_new_range); before it, the neighbour passed in must have a singular anon_vma_chain, which one without an anon_vma (an empty chain) has not',
+    what: 'a VMA with an anon_vma merges into an adjacent compatible VMA that has none (e.g. a written page made read-only next to a read-faulted one); before it, the two stay separate VMAs',
+  },
   dmirror_32_page_arrays: {
     since: '6.17',
     change: '"lib/test_hmm: reduce stack usage" (Arnd Bergmann, 2025)',
