@@ -586,7 +586,9 @@ export const DeviceSpecSchema = z.strictObject({
   kind: z
     .enum(['gpu', 'dmirror'])
     .optional()
-    .describe('dmirror: lib/test_hmm.c semantics, 64-page faults, per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs'),
+    .describe(
+      'dmirror: lib/test_hmm.c semantics (faults in chunks of its pfns array: 32 pages, 64 before 6.17), per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs',
+    ),
   iommu: NameSchema.optional().describe('name of the IOMMU it sits behind'),
   ats: z.boolean().optional().describe('has an ATS device TLB (needs an IOMMU)'),
   tlb_entries: z
