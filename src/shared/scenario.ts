@@ -586,7 +586,9 @@ export const DeviceSpecSchema = z.strictObject({
   kind: z
     .enum(['gpu', 'dmirror'])
     .optional()
-    .describe('dmirror: lib/test_hmm.c semantics, 64-page faults, per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs'),
+    .describe(
+      'dmirror: lib/test_hmm.c semantics (faults in chunks of its pfns array: 32 pages, 64 before 6.17), per-page device PT; gpu: 2 MiB fault chunks and huge device PTEs',
+    ),
   iommu: NameSchema.optional().describe('name of the IOMMU it sits behind'),
   ats: z.boolean().optional().describe('has an ATS device TLB (needs an IOMMU)'),
   tlb_entries: z
@@ -608,11 +610,25 @@ export const DeviceSpecSchema = z.strictObject({
     .describe('device memory type for migration: private (MEMORY_DEVICE_PRIVATE, default) or coherent (MEMORY_DEVICE_COHERENT: CPU-accessible, no fault)'),
 })
 
+/**
+ * Kernel versions the model can follow (`machine.kernel`): each behaviour that changed across them
+ * is one row of src/sim/kernel/version.ts. `mainline` (the default) has every behaviour in that
+ * table; a version older than 6.12 is not modelled.
+ */
+export const KERNEL_VERSIONS = ['6.12', '6.13', '6.14', '6.15', '6.16', '6.17', '6.18', '6.19', 'mainline'] as const
+export type KernelVersionT = (typeof KERNEL_VERSIONS)[number]
+
 /** Driver patches newer than the kernel the model follows (off unless listed). */
 export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
 
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  kernel: z
+    .enum(KERNEL_VERSIONS)
+    .optional()
+    .describe(
+      'the kernel version the model follows where the kernel changed (src/sim/kernel/version.ts): 6.12 … 6.19 or mainline (the default); e.g. "6.12" for Debian\'s linux-source-6.12',
+    ),
   patches: z
     .array(z.enum(MACHINE_PATCHES))
     .optional()

@@ -15,6 +15,8 @@ import {
 } from './world'
 import { Device } from './devices/device'
 import { memremapPages } from './drivers/mirror'
+import { dmirrorArrayPages } from './drivers/dmirror'
+import { DEFAULT_KERNEL, KERNEL_VERSIONS, type KernelVersionT } from './kernel/version'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
 import { Ctx, runSteps } from './scenario/interp'
@@ -58,6 +60,11 @@ export interface RunOptions {
   design: DesignId
   /** Default: the scenario's seed, else 1. */
   seed?: number
+  /**
+   * The kernel version to follow instead of the scenario's `machine.kernel` (the oracle passes the
+   * version of the guest's release); default: the scenario's, else mainline.
+   */
+  kernel?: KernelVersionT
   onProgress?: (p: RunProgress) => void
   shouldStop?: () => boolean
   /** Why a true `shouldStop` stops the run: a user's cancel (default) or a wall-time budget. */
@@ -92,11 +99,12 @@ export interface RunOptions {
   costs?: Readonly<Record<string, number>>
 }
 
-function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, number>> | undefined): World {
+function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, number>> | undefined, kernel: KernelVersionT | undefined): World {
   const overrides: Record<string, number> = { ...(base ?? {}), ...(sc.costs ?? {}) }
   if (sc.machine?.cpus !== undefined) overrides.cpus = sc.machine.cpus
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
   for (const patch of sc.machine?.patches ?? []) w.patches.add(patch)
+  w.kernel = kernel ?? sc.machine?.kernel ?? DEFAULT_KERNEL
   const iommus = new Map<string, Iommu>()
   for (const s of sc.machine?.iommus ?? []) {
     const io = new Iommu({
@@ -131,7 +139,7 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
         ats: spec.ats ?? false,
         tlbEntries: spec.tlb_entries ?? (kind === 'gpu' ? 4096 : 64),
         vramBytes: spec.vram !== undefined ? parseSize(spec.vram) : 4 * 2 ** 30,
-        faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? HPAGE_PMD_NR : 64),
+        faultChunkPages: spec.fault_chunk_pages ?? (kind === 'gpu' ? HPAGE_PMD_NR : dmirrorArrayPages(w)),
         coherent: spec.memory === 'coherent',
       }),
     )
@@ -159,6 +167,8 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
     throw new ScenarioError(`${file}: design: expected one of ${DESIGN_IDS.join(', ')}, got ${String(opts?.design)}`, file, 0, 'design')
   if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= 0xffffffff))
     throw new ScenarioError(`${file}: seed: expected an integer 0..4294967295, got ${String(opts.seed)}`, file, 0, 'seed')
+  if (opts.kernel !== undefined && !(KERNEL_VERSIONS as readonly string[]).includes(opts.kernel))
+    throw new ScenarioError(`${file}: kernel: expected one of ${KERNEL_VERSIONS.join(', ')}, got ${String(opts.kernel)}`, file, 0, 'kernel')
   if (!sc?.source) {
     // objects that did not come through parseScenario are validated here
     const v = ScenarioSchema.safeParse(sc)
@@ -178,7 +188,7 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
         throw new ScenarioError(`${file}: costs.${k}: expected a finite number ≥ 0, got ${String(v)}`, file, 0, `costs.${k}`)
     }
   }
-  const w = buildWorld(sc, seed, opts.costs)
+  const w = buildWorld(sc, seed, opts.costs, opts.kernel)
   w.design = design
   design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them

@@ -46,14 +46,14 @@ describe('hmm-tests sequences with other page counts', () => {
     const size = n * 4096
     it(`npages = ${n}`, () => {
       const failed: string[] = []
-      // anon_read / anon_read_multiple: READ of resident pages → cpages n, faults 1, ceil(n/64) hmm_range_fault calls
+      // anon_read / anon_read_multiple: READ of resident pages → cpages n, faults 1, ceil(n/32) hmm_range_fault calls (mainline)
       failed.push(
         ...run(`anon_read n=${n}`, [
           { mmap: { task: 'self', region: 'buf', size } },
           { write_data: { task: 'self', region: 'buf', pattern: { index_plus: 7 } } },
           { device_read: { task: 'self', fd: 'fd0', region: 'buf', into: 'mirror' } },
           { expect: { label: 'READ', ret: 0, cpages: n, faults: 1, buffer: { name: 'mirror', pattern: { index_plus: 7 } } } },
-          { expect: { label: 'domain.md §4.5 oracle 1: ceil(n/64) hmm_range_fault calls', counter: { name: 'hmm_range_fault', value: Math.ceil(n / 64) } } },
+          { expect: { label: 'domain.md §4.5 oracle 1: ceil(n/32) hmm_range_fault calls', counter: { name: 'hmm_range_fault', value: Math.ceil(n / 32) } } },
           { device_read: { task: 'self', fd: 'fd0', region: 'buf' } },
           { expect: { label: 'READ again: everything mapped, no fault round', ret: 0, cpages: n, faults: 0 } },
         ]),

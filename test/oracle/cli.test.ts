@@ -16,7 +16,7 @@ const MIGRATE = 'scenarios/selftests/migrate.yaml'
 /** A kernel whose munmap raises one more UNMAP than the simulator's (as mremap's second UNMAP). */
 const extraUnmap = fakeKernel({
   sides: (sc) => {
-    const k = asKernel(runSimulatorSide(sc, { design: 'D5' }))
+    const k = asKernel(runSimulatorSide(sc, { design: 'D5', kernel: '6.12' }))
     const s = k.steps.find((x) => x.op === 'munmap')
     if (s) s.invalidations.push({ ...s.invalidations.find((i) => i.event === 'UNMAP')! })
     return k
@@ -31,6 +31,23 @@ describe('hmmlab oracle FILE...', () => {
     expect(d.stdout()).toMatch(/✓ agree\s+hmm\.open_close/)
     expect(d.stdout()).toContain('summary: 2 agree')
     expect(d.stderr()).toContain('kernel: cached build 6.12.118-test')
+    // the simulator followed the guest's release, and the report says so
+    expect(d.stdout()).toMatch(/simulated under kernel 6\.12 rules \(release 6\.12\.118-test\): without pt_reclaim \(6\.14\), .*device_private_thp \(6\.19\)/)
+  })
+
+  it("simulates under the guest's version: a 6.12 guest disagrees with the mainline rules the scenario asks for, and its rules are recorded", async () => {
+    // the fake guest behaves as the model under mainline; the oracle must still simulate 6.12
+    // (the release it reports), so the MIGRATE chunks differ (64 pages against 512)
+    const mainlineGuest = fakeKernel({ sides: (sc) => asKernel(runSimulatorSide(sc, { design: 'D5', kernel: 'mainline' })) })
+    const json = join(tmp, 'rules.json')
+    const none = join(tmp, 'no-known.yaml')
+    writeFileSync(none, 'known_differences: []\n')
+    const d = captureDeps(mainlineGuest)
+    expect(await oracleCommand([MIGRATE], { report: json, known: none }, d)).toBe(1)
+    const doc = decodeResults(JSON.parse(readFileSync(json, 'utf8')))
+    expect(doc.simulator.kernel).toMatchObject({ version: '6.12', release: '6.12.118-test', note: null })
+    expect(doc.simulator.kernel?.rules.find((r) => r.id === 'device_private_thp')).toMatchObject({ since: '6.19', has: false })
+    expect(d.stdout()).toMatch(/MIGRATE pages 0\.\.511 .*\n.*simulator: .*MIGRATE pages 0\.\.63/)
   })
 
   it("says what the guests reported of khugepaged's background scan", async () => {

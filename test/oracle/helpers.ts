@@ -73,7 +73,8 @@ export function fakeKernel(o: FakeKernelOptions): KernelSide & { calls: string[]
         outcomes: reqs.map((r) =>
           o.guestFails
             ? { ok: false as const, kind: 'guest_failed' as const, message: 'the guest did not finish within 120 s', consoleTail: 'Kernel panic - not syncing' }
-            : { ok: true as const, side: (o.sides ?? ((sc: LoadedScenario) => asKernel(runSimulatorSide(sc, { design: 'D5' }))))(r.scenario) },
+            : // a kernel that behaves as the model does under the rules of its release (6.12)
+              { ok: true as const, side: (o.sides ?? ((sc: LoadedScenario) => asKernel(runSimulatorSide(sc, { design: 'D5', kernel: '6.12' }))))(r.scenario) },
         ),
       }
     },

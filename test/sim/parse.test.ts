@@ -20,6 +20,18 @@ describe('scenario errors name file, line and field', () => {
     expect(e.message).toMatch(/expected one of .*"rw"/)
   })
 
+  it('an unknown kernel version in machine.kernel, with the versions the model knows', () => {
+    const e = err(['name: x', 'machine:', '  cpus: 2', '  kernel: "6.11"', 'steps:', '  - spawn: { task: A }', ''].join('\n'))
+    expect(e.line).toBe(4)
+    expect(e.message).toContain('bad.yaml:4:')
+    expect(e.message).toContain('machine.kernel')
+    expect(e.message).toMatch(/expected one of "6\.12", "6\.13", .*"6\.19", "mainline"/)
+    // a number is not a version name either (YAML reads 6.12 unquoted as a number)
+    expect(err(['name: x', 'machine: { kernel: 6.12 }', 'steps: []', ''].join('\n')).message).toMatch(/bad\.yaml:2:.*machine\.kernel/)
+    // a known one parses
+    expect(parseScenario(['name: x', 'machine: { kernel: "6.12" }', 'steps: []', ''].join('\n'), 'ok.yaml').machine?.kernel).toBe('6.12')
+  })
+
   it('an unknown step', () => {
     const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '', '  - frobnicate: { task: A }'].join('\n'))
     expect(e.line).toBe(5)

@@ -30,6 +30,8 @@ import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
 import { makeDeviceExclusiveRange } from '../kernel/rmap'
 import { folioUnlock } from '../kernel/filemap'
+import { collectSplitThp } from '../kernel/thp'
+import { kernelHas } from '../kernel/version'
 import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
@@ -54,6 +56,22 @@ export interface DeviceOpResult {
   faults: number
   /** SNAPSHOT bytes (HMM_DMIRROR_PROT_*), only for snapshot. */
   snapshot?: number[]
+}
+
+/**
+ * Pages per hmm_range_fault of dmirror_fault and per SNAPSHOT chunk: the length of test_hmm's pfns
+ * arrays, 64, or 32 since "lib/test_hmm: reduce stack usage" (kernel/version.ts).
+ */
+export function dmirrorArrayPages(w: Kernel): number {
+  return kernelHas(w, 'dmirror_32_page_arrays') ? 32 : 64
+}
+
+/**
+ * Pages per migrate_vma_setup of MIGRATE_TO_DEV / MIGRATE_TO_SYS (src_pfns): PTRS_PER_PTE since the
+ * device THP series, else the pfns array length.
+ */
+export function dmirrorMigratePages(w: Kernel): number {
+  return kernelHas(w, 'dmirror_migrate_ptrs_per_pte') ? HPAGE_PMD_NR : dmirrorArrayPages(w)
 }
 
 /** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
@@ -237,6 +255,17 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
   }
 }
 
+/**
+ * migrate_vma_pages (__migrate_device_pages) meeting the first entry with no source page (a hole or
+ * the zero page, which migrate_vma_insert_page fills): one MIGRATE, owner the device, from that
+ * page to the end of the chunk, before the insertions (6.12 and mainline).
+ */
+function* migrateVmaPagesInsert(w: Kernel, mm: MmStruct, start: number, end: number, dev: number, path: CallPath): Proc<void> {
+  const r = { mm, start, end, event: 'MIGRATE' as const, blockable: true, owner: dev }
+  yield* invalidateRangeStart(w, r, [...path, 'migrate_vma_pages', '__migrate_device_pages'])
+  yield* invalidateRangeEnd(w, r, path)
+}
+
 /** HMM_DMIRROR_MIGRATE_TO_DEV. */
 export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: number, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, 'dmirror_migrate_to_device']
@@ -258,7 +287,8 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
     // a THP-eligible 2 MiB hole is collected as one compound entry too (migrate_vma_collect_hole
     // with MIGRATE_VMA_SELECT_COMPOUND)
     const hole = v.huge && !v.shmem && mm.pt.blockState(addr) === 0
-    if ((addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && (mm.pt.isHuge(addr) || hole)) {
+    const deviceThp = kernelHas(w, 'device_private_thp')
+    if (deviceThp && (addr & (HPAGE_PMD_NR - 1)) === 0 && addr + HPAGE_PMD_NR <= Math.min(end, v.end) && !v.shared && (mm.pt.isHuge(addr) || hole)) {
       // device-private THP (2025 series): a PMD-mapped anonymous THP migrates as one folio
       const f = hole ? 0 : mm.pt.get(addr)
       const old = hole ? -1 : mm.pt.pfn(addr)
@@ -285,18 +315,26 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         const t = m.pt.ensurePteTable(addr)
         for (let pg = addr; pg < addr + HPAGE_PMD_NR; pg++) RadixPt.put(m.pt, t, pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+        // no source folio (a hole, the huge zero page): migrate_vma_pages inserts the new one
+        if (hole || f & PTE_ZERO) yield* migrateVmaPagesInsert(w, mm, addr, addr + HPAGE_PMD_NR, dev.idx, p)
         yield sleep(HPAGE_PMD_NR * w.costs.migrate_page + cpuTlbFlushCost(w.costs, HPAGE_PMD_NR))
         w.count('migrate_to_device.thp')
         addr += HPAGE_PMD_NR
         continue
       }
     }
-    const next = Math.min(end, v.end, addr + 64)
+    const next = Math.min(end, v.end, addr + dmirrorMigratePages(w))
     // split THP leaves the chunk covers only partly (or that cannot move as one folio)
-    for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)))
+    if (deviceThp) for (let pg = addr; pg < next; pg++) if (mm.pt.isHuge(pg)) splitLeaf(w, mm, pg - (pg & (HPAGE_PMD_NR - 1)), true)
     const r = { mm, start: addr, end: next, event: 'MIGRATE' as const, blockable: true, owner: dev.idx }
     yield* invalidateRangeStart(w, r, [...p, 'migrate_vma_setup'])
+    // without device-private THPs, migrate_vma_collect_pmd splits every PMD leaf the chunk touches
+    // before collecting its pages, inside the MIGRATE
+    if (!deviceThp && !v.shared)
+      for (let hb = addr - (addr & (HPAGE_PMD_NR - 1)); hb < next; hb += HPAGE_PMD_NR) if (mm.pt.isHuge(hb)) yield* collectSplitThp(w, mm, hb, p)
     let moved = 0
+    // the first page migrate_vma_pages inserts without a source page (a hole or the zero page)
+    let firstInsert = -1
     if (!v.shared) {
       for (let pg = addr; pg < next; pg++) {
         const f = mm.pt.get(pg)
@@ -308,6 +346,9 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         if (f & PTE_PRESENT && !(f & PTE_ZERO)) {
           const old = mm.pt.pfn(pg)
           if ((w.frames.refcount[old] as number) > 1) continue
+          // a page of a large folio mapped by PTEs: split off and migrated, or (before the device
+          // THP series) not collected: PageTransCompound, "FIXME support THP"
+          if ((w.frames.inLargeFolio[old] as number) !== 0 && !kernelHas(w, 'migrate_split_pte_mapped_folio')) continue
           // MIGRATE_VMA_SELECT_SYSTEM does not select device (coherent) pages
           if ((w.frames.dev[old] as number) !== 0) continue
           writable = (f & PTE_WRITE) !== 0
@@ -334,10 +375,12 @@ export function* dmirrorMigrateToDev(w: Kernel, m: Mirror, start: number, end: n
         mm.pt.set(pg, (dev.spec.coherent ? PTE_PRESENT : PTE_DEVPRIV) | (writable ? PTE_WRITE : 0), np)
         m.pt.set(pg, DPTE_PRESENT | (writable ? DPTE_WRITE : 0), np)
         moved++
+        if (firstInsert < 0 && (f === 0 || f & PTE_ZERO)) firstInsert = pg
       }
     }
     const tlb = cpuTlbFlushCost(w.costs, next - addr)
     yield* invalidateRangeEnd(w, r, [...p, 'migrate_vma_finalize'])
+    if (firstInsert >= 0) yield* migrateVmaPagesInsert(w, mm, firstInsert, next, dev.idx, p)
     yield sleep(moved * w.costs.migrate_page + tlb)
     w.count('migrate_to_device.pages', moved)
     addr = next
@@ -393,7 +436,7 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
   const p = [...path, 'dmirror_migrate_to_system']
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
-  // under mmap_read_lock, 64 pages (ARRAY_SIZE(src_pfns)) at a time, each chunk inside one VMA:
+  // under mmap_read_lock, dmirrorMigratePages at a time (src_pfns), each chunk inside one VMA:
   // a hole or a VMA without VM_READ ends the ioctl with -EINVAL (vma_lookup, VM_READ)
   let ret = 0
   let n = 0
@@ -407,7 +450,7 @@ export function* dmirrorMigrateToSys(w: Kernel, m: Mirror, start: number, end: n
           ret = EINVAL
           break
         }
-        const next = Math.min(end, addr + 64, v.end)
+        const next = Math.min(end, addr + dmirrorMigratePages(w), v.end)
         n += yield* migrateDeviceToRam(w, m.dev.idx, mm, addr, next, p, m)
         addr = next
         if (m.allocOom) {
@@ -470,11 +513,12 @@ export function* dmirrorSnapshot(w: Kernel, m: Mirror, start: number, end: numbe
   const mm = m.mm
   if (!mmgetNotZero(w, mm, p)) return { ret: EINVAL, cpages: 0, faults: 0 }
   const bytes: number[] = []
-  const out = new Uint8Array(64)
-  const pfns = new Int32Array(64)
+  const chunk = dmirrorArrayPages(w)
+  const out = new Uint8Array(chunk)
+  const pfns = new Int32Array(chunk)
   let ret = 0
   for (let addr = start; addr < end;) {
-    const next = Math.min(end, addr + 64)
+    const next = Math.min(end, addr + chunk)
     const sub = mmuIntervalNotifierInsert(w, mm, addr, next, { invalidate: (_w, s, _r, cur) => (mmuIntervalSetSeq(s, cur), 0) }, m.mm.ledgerId, p)
     if (typeof sub === 'number') {
       ret = sub

@@ -16,6 +16,7 @@ import { INVARIANTS, type InvariantName } from './invariants'
 import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
 import type { SwapInfo } from './swap'
+import { DEFAULT_KERNEL, type KernelVersionT } from './version'
 import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier, SpanEvent } from './types'
 
 /** Records kept in full; aggregates cover every invalidation. */
@@ -68,6 +69,11 @@ export class Kernel {
    * brings it, off unless the scenario's `machine.patches` lists it.
    */
   readonly patches = new Set<string>()
+  /**
+   * The kernel version the model follows (`machine.kernel`, default mainline): rules that changed
+   * across versions ask `kernelHas` (kernel/version.ts), never this field directly.
+   */
+  kernel: KernelVersionT = DEFAULT_KERNEL
   /** Findings already reported, to avoid flooding with identical ones. */
   private findingKeys = new Set<string>()
 

@@ -41,6 +41,14 @@ export class Frames {
    * it again (the PTE dirty bit reclaim finds: try_to_unmap_one then keeps it, folio_set_swapbacked).
    */
   lazyfree = new Uint8Array(1024)
+  /**
+   * 1 for a 4 KiB frame the kernel would still hold inside a large folio: a piece of a THP whose
+   * PMD mapping was split (__split_huge_pmd: mremap, munmap, mprotect, a VMA split) while the folio
+   * itself was not (split_folio). The model splits the frame at once; this remembers what the
+   * kernel's folio_test_large / PageTransCompound would answer (kernel/version.ts,
+   * migrate_split_pte_mapped_folio).
+   */
+  inLargeFolio = new Uint8Array(1024)
   /** Frames with a non-zero `lazyfree` were set at some point (skips the write-path scan otherwise). */
   lazyfreeSeen = false
   /** The hugetlb pool (/proc/sys/vm/nr_hugepages of the default 2 MiB size) and pages in use. */
@@ -73,6 +81,7 @@ export class Frames {
     this.data = g(this.data, Int32Array)
     this.hugetlb = g(this.hugetlb, Uint8Array)
     this.lazyfree = g(this.lazyfree, Uint8Array)
+    this.inLargeFolio = g(this.inLargeFolio, Uint8Array)
   }
 
   /** Free huge pages of the pool (free_huge_pages, reservations not subtracted). */
@@ -145,6 +154,7 @@ export class Frames {
     this.dev[id] = dev
     this.data[id] = 0
     this.lazyfree[id] = 0
+    this.inLargeFolio[id] = 0
     this.hdata.delete(id)
     this.live++
     this.ledger.charge(dev === 0 ? 'pages' : 'vram', owner, PAGE_SIZE << order)

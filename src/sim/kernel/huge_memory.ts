@@ -32,8 +32,12 @@ export function splitHugeByCopy(w: Kernel, mm: MmStruct, hb: number, pfn: number
   mm.pt.splitHuge(hb, (i) => pieces[i] as number)
 }
 
-/** __split_huge_pmd + split_huge_page: one 2 MiB leaf → 512 PTEs. */
-export function splitLeaf(w: Kernel, mm: MmStruct, hb: number): void {
+/**
+ * One 2 MiB leaf → 512 PTEs. `folio` false (the default): __split_huge_pmd, which splits the PMD
+ * mapping only; the kernel's folio stays large (PTE-mapped) and the pieces are marked so
+ * (Frames.inLargeFolio). `folio` true: split_folio / split_huge_page, the folio is split too.
+ */
+export function splitLeaf(w: Kernel, mm: MmStruct, hb: number, folio = false): void {
   const f = mm.pt.get(hb)
   const pfn = mm.pt.pfn(hb)
   // a hugetlb page is never split (callers refuse ranges that would need it; this is the backstop)
@@ -45,9 +49,18 @@ export function splitLeaf(w: Kernel, mm: MmStruct, hb: number): void {
   if ((w.frames.refcount[pfn] as number) > 1) {
     // a shared THP: split the mapping only (the other mapper keeps its PMD); model copies pieces
     splitHugeByCopy(w, mm, hb, pfn)
+    if (!folio) markLarge(w, mm, hb)
     return
   }
   const pieces = w.frames.split(pfn)
   mm.pt.splitHuge(hb, (i) => pieces[i] as number)
+  if (!folio) markLarge(w, mm, hb)
   w.count('thp_split')
+}
+
+/** The 512 pieces at `hb` stay one large folio in the kernel (a PMD split only). */
+function markLarge(w: Kernel, mm: MmStruct, hb: number): void {
+  mm.pt.forEach(hb, hb + HPAGE_PMD_NR, (_pg, _f, pfn) => {
+    if (pfn !== ZERO_PFN) w.frames.inLargeFolio[pfn] = 1
+  })
 }

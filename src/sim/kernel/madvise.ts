@@ -13,6 +13,7 @@ import { splitVma, vmaMergeRange } from './vma_modify'
 import { splitPartialHuge } from './huge_memory'
 import { invalidatedSplitting } from './memory'
 import { reclaimRange } from './vmscan'
+import { kernelHas } from './version'
 import { LAZYFREE_CLEAN } from './frames'
 import { PTE_FILE, PTE_PRESENT, PTE_SWAP, PTE_ZERO } from './pagetable'
 import { collapse } from './thp'
@@ -91,9 +92,9 @@ export function* doMadvise(w: Kernel, mm: MmStruct, start: number, end: number, 
             n++
             zapFrames(w, mm, f, pfn, heir)
           })
-          // CONFIG_PT_RECLAIM (v6.13, on by default on x86-64): MADV_DONTNEED frees the PTE tables it
-          // emptied whole (zap_page_range_single_batched with reclaim_pt); the PMD table stays
-          const reclaimed = mm.pt.reclaimEmptyPtes(a, b)
+          // CONFIG_PT_RECLAIM (kernel/version.ts pt_reclaim, on by default on x86-64): MADV_DONTNEED
+          // frees the PTE tables it emptied whole (try_to_free_pte); the PMD table stays
+          const reclaimed = kernelHas(w, 'pt_reclaim') ? mm.pt.reclaimEmptyPtes(a, b) : 0
           const c = base + n * w.costs.zap_pte + ptTablesCost(w.costs, -reclaimed)
           base = 0
           return c

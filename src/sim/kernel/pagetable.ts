@@ -636,7 +636,7 @@ export class RadixPt {
   }
 
   /**
-   * CONFIG_PT_RECLAIM (mm/pt_reclaim.c, since v6.13): after MADV_DONTNEED zapped [start, end), a
+   * CONFIG_PT_RECLAIM (mm/pt_reclaim.c, since v6.14, kernel/version.ts): after MADV_DONTNEED zapped [start, end), a
    * PTE table whose whole 2 MiB block was zapped and is now empty is freed (zap_pte_range →
    * try_get_and_clear_pmd); the PMD table stays. Returns tables freed.
    */

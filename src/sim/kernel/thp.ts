@@ -6,7 +6,7 @@ import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import type { MmStruct } from './objects'
-import { PTE_PRESENT, PTE_SWAP, PTE_WRITE } from './pagetable'
+import { PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { doSwapPage } from './swap'
 import { sleep } from '../engine/engine'
 import { heirOwner, zapFrames } from './mm-ref'
@@ -14,6 +14,7 @@ import { HPAGE_PMD_NR } from './page'
 import { findVma } from './vma'
 import { splitLeaf } from './huge_memory'
 import { invalidated } from './memory'
+import { splitFolio } from './vmscan'
 
 export function* collapse(w: Kernel, mm: MmStruct, start: number, end: number, path: CallPath): Proc<number> {
   const p = [...path, 'collapse_huge_page']
@@ -57,9 +58,39 @@ export function* doThpSplit(w: Kernel, mm: MmStruct, start: number, end: number,
   })
   for (const hb of hbs) {
     yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...path, 'split_huge_pmd'], () => {
-      splitLeaf(w, mm, hb)
+      splitLeaf(w, mm, hb, true)
       return HPAGE_PMD_NR * w.costs.pte_op
     })
   }
   return 0
+}
+
+/**
+ * migrate_vma_collect_pmd without device-private THPs (kernel/version.ts device_private_thp absent,
+ * 6.12): a PMD leaf in the range is split before its pages are collected, inside the caller's
+ * MIGRATE. The huge zero page: split_huge_pmd (one CLEAR over the 2 MiB); a THP: split_folio
+ * (unmap_folio → try_to_migrate: __split_huge_pmd's CLEAR, then try_to_migrate_one's CLEAR over the
+ * folio), after which its pages are 4 KiB folios (all-zero ones mapped to the zero page). A THP
+ * other mms map too is split the same way here (the model raises the CLEARs in this mm only).
+ */
+export function* collectSplitThp(w: Kernel, mm: MmStruct, hb: number, path: CallPath): Proc<void> {
+  const p = [...path, 'migrate_vma_collect_pmd']
+  const f = mm.pt.get(hb)
+  if (f & PTE_ZERO) {
+    yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...p, 'split_huge_pmd', '__split_huge_pmd'], () => {
+      splitLeaf(w, mm, hb, true)
+      return HPAGE_PMD_NR * w.costs.pte_op
+    })
+    return
+  }
+  if ((w.frames.refcount[mm.pt.pfn(hb)] as number) === 1) {
+    yield* splitFolio(w, mm, hb, p)
+    return
+  }
+  const sp = [...p, 'split_folio', 'unmap_folio']
+  yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...sp, 'split_huge_pmd_address', '__split_huge_pmd'], () => {
+    splitLeaf(w, mm, hb, true)
+    return HPAGE_PMD_NR * w.costs.pte_op
+  })
+  yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...sp, 'try_to_migrate', 'try_to_migrate_one'], () => HPAGE_PMD_NR * w.costs.pte_op)
 }

@@ -10,6 +10,7 @@ import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
 import { SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
+import { kernelHas } from './version'
 import { HPAGE_PMD_NR } from './page'
 import { findVma, insertVma } from './vma'
 import { splitLeaf } from './huge_memory'
@@ -51,9 +52,13 @@ export function* splitVma(w: Kernel, mm: MmStruct, page: number, path: CallPath)
  * is_mergeable_vma + is_mergeable_anon_vma for `a` directly below `b`: same protection and flags
  * (VM_SHARED, VM_HUGEPAGE; hugetlb, VM_MIXEDMAP and device-file VMAs are never merged here), the
  * same backing object at contiguous offsets (vm_pgoff), and anon_vmas that are equal, or one of
- * them unset while the other VMA's anon_vma_chain is singular (not a fork child's).
+ * them unset while the other VMA's anon_vma_chain is singular (not a fork child's). `target` is
+ * the neighbour the merge expands into (`a` for a merge with the previous VMA, `b` with the next):
+ * before "mm/vma: fix incorrectly disallowed anonymous VMA merges" (kernel/version.ts) a VMA with
+ * an anon_vma never merged into a neighbour without one, whose empty anon_vma_chain
+ * is_mergeable_anon_vma took for not singular.
  */
-function canMerge(a: Vma, b: Vma): boolean {
+function canMerge(w: Kernel, a: Vma, b: Vma, target: Vma): boolean {
   if (a.end !== b.start) return false
   if (a.prot !== b.prot || a.shared !== b.shared || a.huge !== b.huge) return false
   // is_mergeable_vma compares vm_flags whole: VM_DONTCOPY and VM_WIPEONFORK too
@@ -62,6 +67,7 @@ function canMerge(a: Vma, b: Vma): boolean {
   if (a.shmem !== b.shmem) return false
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false
   if (a.anon_vma !== 0 && b.anon_vma !== 0) return a.anon_vma === b.anon_vma
+  if (target.anon_vma === 0 && (a.anon_vma | b.anon_vma) !== 0 && !kernelHas(w, 'anon_vma_merge_unfaulted_target')) return false
   if (a.anon_vma !== 0) return !a.anonForked
   if (b.anon_vma !== 0) return !b.anonForked
   return true
@@ -78,7 +84,7 @@ export function vmaMerge(w: Kernel, mm: MmStruct, v: Vma, path: CallPath): Vma {
   const i = mm.vmas.indexOf(cur)
   if (i < 0) return v
   const next = mm.vmas[i + 1]
-  if (next && canMerge(cur, next)) {
+  if (next && canMerge(w, cur, next, next)) {
     cur.end = next.end
     if (cur.anon_vma === 0) {
       cur.anon_vma = next.anon_vma
@@ -89,7 +95,7 @@ export function vmaMerge(w: Kernel, mm: MmStruct, v: Vma, path: CallPath): Vma {
     w.count('vma_merge')
   }
   const prev = mm.vmas[i - 1]
-  if (prev && canMerge(prev, cur)) {
+  if (prev && canMerge(w, prev, cur, prev)) {
     prev.end = cur.end
     if (prev.anon_vma === 0) {
       prev.anon_vma = cur.anon_vma

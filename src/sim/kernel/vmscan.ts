@@ -85,10 +85,10 @@ function* reclaimVma(w: Kernel, mm: MmStruct, v: Vma, a: number, b: number, path
  * anonymous folio passes RMP_USE_SHARED_ZEROPAGE: a subpage that holds only zeros is mapped to the
  * shared zero page and freed (try_to_map_unused_to_zeropage, mm/migrate.c); seen on the oracle.
  */
-function* splitFolio(w: Kernel, mm: MmStruct, hb: number, path: CallPath): Proc<void> {
+export function* splitFolio(w: Kernel, mm: MmStruct, hb: number, path: CallPath): Proc<void> {
   const p = [...path, 'split_folio', 'unmap_folio']
   yield* invalidated(w, mm, hb, hb + HPAGE_PMD_NR, 'CLEAR', [...p, 'split_huge_pmd_address', '__split_huge_pmd'], () => {
-    splitLeaf(w, mm, hb)
+    splitLeaf(w, mm, hb, true)
     for (let pg = hb; pg < hb + HPAGE_PMD_NR; pg++) {
       const f = mm.pt.get(pg)
       const pfn = mm.pt.pfn(pg)

@@ -24,6 +24,7 @@ import { reclaimRange } from '../kernel/vmscan'
 import { doMremap } from '../kernel/mremap'
 import { doThpSplit } from '../kernel/thp'
 import { doNumaMigrate } from '../kernel/migrate'
+import { kernelHas } from '../kernel/version'
 import { faultIn, writeData } from '../kernel/memory'
 import { findVma } from '../kernel/vma'
 import { oomKill } from '../kernel/oom_kill'
@@ -297,6 +298,8 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
   *dmirror_flags(env, a) {
     return yield* onTarget(env, a, function* (tg) {
       if (tg.kind !== 'mirror') return EINVAL
+      // dmirror_fops_unlocked_ioctl of a kernel without HMM_DMIRROR_FLAGS: an unknown command
+      if (!kernelHas(env.w, 'dmirror_flags_ioctl')) return EINVAL
       tg.m.failAlloc = a.fail_alloc
       return 0
     })

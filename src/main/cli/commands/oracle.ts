@@ -26,6 +26,7 @@ import { exitCodeOf, resultsJson, type OracleResults } from '../../services/orac
 import { checkDesign, checkKernelImage, OracleSetupError, runOracle, type KernelSide } from '../../services/oracle/run'
 import { readRegularFileSync, writeRegularFileSync } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
+import { kernelVersionOfRelease } from '../../../sim/kernel/version'
 
 export interface OracleFlags {
   design?: string
@@ -167,7 +168,7 @@ async function hmmTests(flags: OracleFlags, d: OracleDeps): Promise<NonNullable<
     : await d.kernel.buildKernel({ ...(flags.kernelTree ? { tree: flags.kernelTree } : {}), onProgress: (m) => d.err(`  ${m}\n`) })
   d.err('  guest: running hmm-tests\n')
   const r = await d.kernel.runHmmTests({ kernel, onProgress: (m) => d.err(`  ${m}\n`) })
-  return hmmTestRows(r.cases, join(d.root, 'scenarios', 'selftests'))
+  return hmmTestRows(r.cases, join(d.root, 'scenarios', 'selftests'), kernelVersionOfRelease(r.release).version)
 }
 
 /** `hmmlab oracle hmm-tests`. */

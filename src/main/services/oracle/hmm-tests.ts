@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseScenario, runScenario } from '../../../sim/index'
+import type { KernelVersionT } from '../../../sim/kernel/version'
 import type { HmmTestCase } from './kernel/index'
 import type { HmmTestRow } from './results'
 
@@ -23,8 +24,11 @@ function family(fixture: string): string {
   return fixture.split('.')[0] ?? fixture
 }
 
-/** Compares kernel TAP cases with the simulator's replay of `dir`'s scenarios. */
-export function hmmTestRows(cases: readonly HmmTestCase[], dir: string): HmmTestRow[] {
+/**
+ * Compares kernel TAP cases with the simulator's replay of `dir`'s scenarios, run under the rules
+ * of `kernel` (the guest's version, kernel/version.ts; default: each scenario's own).
+ */
+export function hmmTestRows(cases: readonly HmmTestCase[], dir: string, kernel?: KernelVersionT): HmmTestRow[] {
   const rows: HmmTestRow[] = []
   const used = new Set<string>()
   for (const c0 of cases) {
@@ -39,7 +43,7 @@ export function hmmTestRows(cases: readonly HmmTestCase[], dir: string): HmmTest
       used.add(file)
       try {
         const sc = parseScenario(readFileSync(file, 'utf8'), file)
-        const r = runScenario(sc, { design: 'D5' })
+        const r = runScenario(sc, { design: 'D5', ...(kernel ? { kernel } : {}) })
         simulator = r.outcome.status === 'expects_failed' ? 'failed' : r.outcome.status
       } catch (e) {
         simulator = 'failed'

@@ -5,7 +5,7 @@
  */
 import { escapeHtml as e, cspHash } from '../reports/escape'
 import type { OracleDifference } from './compare'
-import type { HmmTestRow, OracleResults, ScenarioOutcome } from './results'
+import { describeSimulatedKernel, type HmmTestRow, type OracleResults, type ScenarioOutcome } from './results'
 
 const MARK: Record<string, string> = {
   agree: '✓ agree ',
@@ -47,6 +47,7 @@ export function formatOracleText(r: OracleResults, opts: TextOptions = {}): stri
   out.push(
     `hmmlab oracle: design ${r.design}; kernel ${k ? `${k.release} (${k.accel}, ${k.source})${khugepagedOf(r)}` : 'not run'}; simulator ${r.simulator.version}`,
   )
+  if (k) out.push(`  ${describeSimulatedKernel(r.simulator.kernel)}`)
   for (const o of r.scenarios) {
     const v = verdictOf(o)
     const name = o.name ?? o.file
@@ -200,7 +201,7 @@ ${diffs}${tol}${skipped}
 <title>HMM Lab fidelity report (real kernel oracle)</title>
 <style>${CSS}</style></head><body>
 <h1>HMM Lab fidelity: the simulator against a real kernel</h1>
-<p>Design ${e(r.design)}. Kernel ${e(k ? `${k.release} (${k.accel}; ${k.source})${khugepagedOf(r)}` : 'not run')}. Simulator ${e(r.simulator.version)}. ${e(r.created)}.</p>
+<p>Design ${e(r.design)}. Kernel ${e(k ? `${k.release} (${k.accel}; ${k.source})${khugepagedOf(r)}` : 'not run')}. Simulator ${e(r.simulator.version)}. ${e(r.created)}.</p>${k ? `<p>${e(describeSimulatedKernel(r.simulator.kernel))}.</p>` : ''}
 <p><span class="agree">${s.agree} agree</span>, <span class="known">${s.known} with known differences only</span>, <span class="differ">${s.differ} differ</span>, ${s.inexpressible} not expressible, ${s.invalid} invalid, ${s.guest_failed} guest failures.</p>
 <table><tr><th>verdict</th><th>scenario</th><th>file</th><th></th></tr>${rows}</table>
 ${hmm}

@@ -109,13 +109,38 @@ export const HmmTestRowSchema = z.strictObject({
 })
 export type HmmTestRow = z.infer<typeof HmmTestRowSchema>
 
+/**
+ * The kernel rules the simulator followed (src/sim/kernel/version.ts): the version the guest's
+ * release maps to, and every behaviour of the table with whether that version has it. Absent in
+ * documents written before the simulator followed the guest's version (it followed mainline).
+ */
+export const SimulatedKernelSchema = z.strictObject({
+  version: z.string(),
+  release: z.string(),
+  note: z.string().nullable(),
+  rules: z.array(z.strictObject({ id: z.string(), since: z.string(), has: z.boolean(), decided_by: z.string() })),
+})
+export type SimulatedKernel = z.infer<typeof SimulatedKernelSchema>
+
+/** One line on the rules the simulator followed: "kernel 6.12 rules (release 6.12.118): without …". */
+export function describeSimulatedKernel(k: SimulatedKernel | undefined): string {
+  if (!k) return 'simulator rules: mainline (a document written before the simulator followed the guest)'
+  const has = k.rules.filter((r) => r.has).map((r) => `${r.id} (${r.since})`)
+  const lacks = k.rules.filter((r) => !r.has).map((r) => `${r.id} (${r.since})`)
+  return (
+    `simulated under kernel ${k.version} rules (release ${k.release}): ` +
+    [has.length > 0 ? `with ${has.join(', ')}` : '', lacks.length > 0 ? `without ${lacks.join(', ')}` : ''].filter((x) => x).join('; ') +
+    (k.note ? ` (${k.note})` : '')
+  )
+}
+
 function resultsSchema<F extends string, O extends z.ZodType>(format: F, outcome: O) {
   return z.strictObject({
     format: z.literal(format),
     created: z.string(),
     design: z.string(),
     kernel: z.strictObject({ release: z.string(), accel: z.string(), source: z.string(), image: z.string() }).nullable(),
-    simulator: z.strictObject({ version: z.string() }),
+    simulator: z.strictObject({ version: z.string(), kernel: SimulatedKernelSchema.optional() }),
     declarations: z.strictObject({
       files: z.strictObject({ tolerances: z.string(), known: z.string() }),
       tolerances: z.array(z.strictObject({ id: z.string(), rule: z.string(), field: z.string(), kernel: z.string(), evidence: z.string() })),

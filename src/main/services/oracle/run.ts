@@ -16,7 +16,22 @@ import { compareSides } from './compare'
 import type { Declarations } from './declarations'
 import type { RecordedEntry, RecordedKernel } from './recorded'
 import { runSimulatorSideWithRegions } from './simulator-side'
-import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutcome } from './results'
+import { ORACLE_RESULTS_FORMAT, summarise, type OracleResults, type ScenarioOutcome, type SimulatedKernel } from './results'
+import { kernelRules, kernelVersionOfRelease, type KernelVersionT } from '../../../sim/kernel/version'
+
+/**
+ * The rules the simulator follows for a guest: the version its release maps to (kernel/version.ts;
+ * a user's patched tree reports its own release), with every row of the table.
+ */
+export function simulatedKernel(release: string): SimulatedKernel {
+  const { version, note } = kernelVersionOfRelease(release)
+  return {
+    version,
+    release,
+    note,
+    rules: kernelRules(version).map((r) => ({ id: r.behaviour, since: r.since, has: r.has, decided_by: r.decidedBy })),
+  }
+}
 
 type OracleRunOutcomeSide = Extract<ScenarioOutcome, { status: 'compared' }>['kernel']
 
@@ -170,9 +185,15 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
     toRun.push({ slot: outcomes.length, file: l.file, sc: l.sc })
     outcomes.push(null)
   }
-  const compare = (r: { slot: number; file: string; sc: LoadedScenario }, kernelSide: OracleRunOutcomeSide): void => {
+  let simulated: SimulatedKernel | null = null
+  const compare = (r: { slot: number; file: string; sc: LoadedScenario }, kernelSide: OracleRunOutcomeSide, kernel: SimulatedKernel): void => {
     say(`simulator: ${r.sc.name}`)
-    const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design })
+    simulated = kernel
+    const version = kernel.version as KernelVersionT
+    const own = r.sc.machine?.kernel
+    if (own !== undefined && own !== version)
+      say(`note: ${r.sc.name} sets machine.kernel ${own}; compared under the guest's ${version} rules (release ${kernel.release})`)
+    const { side: sim, live, after } = runSimulatorSideWithRegions(r.sc, { design, kernel: version })
     const comparison = compareSides(kernelSide, sim, o.declarations, { live, after })
     outcomes[r.slot] = { status: 'compared', file: r.file, name: r.sc.name, comparison, kernel: kernelSide, simulator: sim }
   }
@@ -205,7 +226,7 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
           say(
             `note: ${name}: ${r.file} changed since the kernel side was recorded (hash ${e.side.scenario.hash} → ${hash}); the steps are compared where they still line up`,
           )
-        compare(r, e.side)
+        compare(r, e.side, simulatedKernel(recordedInfo.release))
       }
     }
   } else if (toRun.length > 0 && !stop) {
@@ -238,7 +259,7 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
         outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: 'the kernel side returned no outcome for this scenario', console_tail: '' }
       else if (!out.ok && out.kind === 'unsupported') outcomes[r.slot] = { status: 'inexpressible', file: r.file, name, unsupported: out.unsupported }
       else if (!out.ok) outcomes[r.slot] = { status: 'guest_failed', file: r.file, name, message: out.message, console_tail: out.consoleTail }
-      else compare(r, out.side)
+      else compare(r, out.side, simulatedKernel(run.release))
     })
   }
   const done = outcomes.filter((x): x is ScenarioOutcome => x !== null)
@@ -250,7 +271,7 @@ export async function runOracle(o: OracleRunOptions): Promise<OracleResults> {
     created: new Date().toISOString(),
     design,
     kernel: kernelInfo,
-    simulator: { version: APP_VERSION },
+    simulator: { version: APP_VERSION, ...(simulated ? { kernel: simulated } : {}) },
     declarations: {
       files: o.declarations.files,
       tolerances: o.declarations.tolerances.map((t) => ({ id: t.id, rule: t.rule, field: t.field, kernel: t.kernel, evidence: t.evidence })),

@@ -26,6 +26,7 @@ import {
   type IntervalInvalidateCall,
 } from '../../../sim/index'
 import { lineOf } from '../../../sim/scenario/parse'
+import type { KernelVersionT } from '../../../sim/kernel/version'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_FILE, PTE_PRESENT, PTE_ZERO } from '../../../sim/kernel/pagetable'
 import { peekData } from '../../../sim/kernel/memory'
 import type { MmStruct } from '../../../sim/kernel/objects'
@@ -75,6 +76,8 @@ function stepsByLine(steps: readonly StepT[], out = new Map<number, StepT[]>()):
 export interface SimulatorSideOptions {
   design: DesignId
   seed?: number
+  /** The kernel version whose rules to follow (the guest's, kernel/version.ts); default: the scenario's. */
+  kernel?: KernelVersionT
 }
 
 /**
@@ -190,6 +193,7 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
   const result = runScenario(sc, {
     design: opts.design,
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
     hooks,
     onStepDone: (i) => {
       if (view) finish(view)
