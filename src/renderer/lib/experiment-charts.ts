@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { Unit } from '../../shared/record'
-import { formatUnit } from '../../shared/units'
+import { formatTick, formatUnit, significant, VALUE_DIGITS } from '../../shared/units'
 import { baseOptions, colour, logAxis, themeColours } from './charts'
 import { sweepConfig } from './chart-configs'
 import { axisUnit } from './experiment'
@@ -17,7 +17,7 @@ type Cfg = ChartConfiguration
 export function metricAxis(metric: string, unit: Unit | undefined, max: number, log: boolean): Record<string, unknown> {
   const { scale, words } = axisUnit(unit, max)
   const title = `${metric} (${words}${log ? ', log scale' : ''})`
-  const fmt = (v: number): string => formatUnit(unit ?? 'count', v, { digits: 3 })
+  const fmt = (v: number): string => formatTick(unit ?? 'count', v)
   if (log) return logAxis(title, fmt, 10)
   const t = themeColours()
   return {
@@ -27,7 +27,7 @@ export function metricAxis(metric: string, unit: Unit | undefined, max: number, 
     ticks: {
       color: t.muted,
       ...(unit === 'count' ? { precision: 0 } : {}),
-      callback: (v: number | string) => String(Number((Number(v) / scale).toPrecision(4))),
+      callback: (v: number | string) => significant(Number(v) / scale, VALUE_DIGITS),
     },
     grid: { color: t.line },
   }

@@ -14,8 +14,7 @@ import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
 import { statusWords } from '../../../shared/record'
-import { formatUnit } from '../../../shared/units'
-import { statusMark, sweepSummaryText } from '../record-text'
+import { metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -27,6 +26,7 @@ export interface ExperimentRunFlags {
   report?: string
   timeout?: string
   costs?: string
+  metrics?: boolean
 }
 
 /** True when the flags ask for the experiment service rather than a single in-process run. */
@@ -139,7 +139,15 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       all.push(...summary.runs)
       if (!flags.json) {
         process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
-        for (const r of summary.runs) process.stdout.write(`  ${runLine(r)}\n`)
+        for (const r of summary.runs) {
+          process.stdout.write(`  ${runLine(r)}\n`)
+          if (flags.metrics)
+            process.stdout.write(
+              metricLines(r, '      ')
+                .map((l) => `${l}\n`)
+                .join(''),
+            )
+        }
         for (const u of summary.unsaved) process.stdout.write(`  ! ${u.runId} not saved: ${u.error}\n`)
         const sweep = summary.experiment.summary
         if (sweep && ((summary.experiment.seeds ?? 1) > 1 || sweep.checks.length)) process.stdout.write(`${sweepSummaryText(sweep)}\n`)
@@ -168,15 +176,11 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   return code
 }
 
+/** One run of an experiment: its status, then the headline metrics by the record's names (the manifest repeats them). */
 function runLine(r: RunManifest): string {
   const mark = statusMark(r.status)
   const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)
   const numbers = [`expects ${r.expects.passed}/${r.expects.passed + r.expects.failed}`, `findings ${r.findings}`]
-  const m = r.metrics
-  if (m.leak_byte_seconds) numbers.push(`leak ${formatUnit(m.leak_byte_seconds.unit, m.leak_byte_seconds.value, { decimals: 1 })}`)
-  if (m.invalidation_count && m.invalidation_cost_ns)
-    numbers.push(
-      `invalidations ${m.invalidation_count.value} costing ${formatUnit(m.invalidation_cost_ns.unit, m.invalidation_cost_ns.value, { decimals: 1 })}`,
-    )
+  for (const name of ['leak_byte_seconds', 'invalidation_count', 'invalidation_cost_ns']) if (r.metrics[name]) numbers.push(`${name} ${metricValue(r, name)}`)
   return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${statusWords(r.status, r.stop)}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
 }

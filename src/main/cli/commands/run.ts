@@ -8,12 +8,12 @@ import { prepareOutputFolder, readRegularFileSync, SafeReadError, writeRegularFi
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
-import { formatBytes, formatNs } from '../../../shared/units'
+import { formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
-import { recordSummary, sweepSummaryText } from '../record-text'
+import { metricValue, recordSummary, sweepSummaryText } from '../record-text'
 import { compareRuns, DESIGNS, parseScenario, runScenario, scenarioDesigns, ScenarioError, type DesignId, type RunRecord } from '../../../sim/index'
 
 interface RunFlags {
@@ -21,6 +21,7 @@ interface RunFlags {
   design?: string
   seed?: string
   json?: boolean
+  metrics?: boolean
   out?: string
   timeout?: string
 }
@@ -28,15 +29,19 @@ interface RunFlags {
 /** Wall-time budget of one in-process run (all its seeds), as for a run on the experiment service. */
 export const DEFAULT_RUN_BUDGET_S = 600
 
-const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
-const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
+/** The record metrics of the comparison, by their names (the app's per-design table has the same). */
+const COMPARED = ['leaked_bytes_peak', 'leak_byte_seconds', 'invalidation_cost_ns', 'findings'] as const
 
 /** One line per design: what was kept after the owners exited, for how long, and at what cost. */
 function comparison(rs: RunRecord[]): string {
-  const head = `  ${'design'.padEnd(7)} ${'peak leaked'.padStart(12)} ${'leaked B·s'.padStart(11)} ${'longest'.padStart(10)} ${'inval. cost'.padStart(12)} ${'findings'.padStart(8)}  expects`
+  const cells = rs.map((r) => COMPARED.map((n) => metricValue(r, n)))
+  const width = COMPARED.map((n, i) => Math.max(n.length, ...cells.map((c) => c[i]!.length)))
+  const longest = compareRuns(rs).map((c) => formatNs(c.longestLeakNs))
+  const lw = Math.max('longest leak'.length, ...longest.map((x) => x.length))
+  const head = `  ${'design'.padEnd(7)} ${COMPARED.map((n, i) => n.padStart(width[i]!)).join(' ')} ${'longest leak'.padStart(lw)}  expects`
   const rows = compareRuns(rs).map(
-    (c) =>
-      `  ${c.design.padEnd(7)} ${fmtBytes(c.leakedPeak).padStart(12)} ${c.leakByteSeconds.toExponential(2).padStart(11)} ${fmtNs(c.longestLeakNs).padStart(10)} ${fmtNs(c.invalidationCostNs).padStart(12)} ${String(c.findings).padStart(8)}  ${c.expectsPassed}/${c.expects}`,
+    (c, k) =>
+      `  ${c.design.padEnd(7)} ${cells[k]!.map((x, i) => x.padStart(width[i]!)).join(' ')} ${longest[k]!.padStart(lw)}  ${c.expectsPassed}/${c.expects}`,
   )
   return [head, ...rows].join('\n')
 }
@@ -72,6 +77,7 @@ export function registerRunCommand(program: Command): void {
     .option('--design <ids>', `comma-separated designs (${DESIGNS.map((d) => d.id).join(', ')}); default: the scenario's`)
     .option('--seed <n>', 'seed (default: the scenario seed)')
     .option('--json', 'print the full result document(s) as JSON')
+    .option('--metrics', "print every metric of each run's record under its summary (as the app's Metrics table)")
     .option('--out <dir>', 'write one result JSON per run into this directory')
     .option(
       '--sweep <key=values...>',
@@ -187,7 +193,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
         ? (q: { done: number; total: number; simulatedNs: number }) => {
             const w = 30
             const f = q.total > 0 ? Math.round((q.done / q.total) * w) : w
-            process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${fmtNs(q.simulatedNs)}`)
+            process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${formatNs(q.simulatedNs)}`)
           }
         : undefined
       // The wall-time budget of this design's run (every seed of it), checked by the simulator
@@ -222,7 +228,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
       if (first || (status !== 'passed' && shownOthers < 3)) {
         if (!first) shown.set(d, shownOthers + 1)
         if (flags.json) docs.push(result)
-        else process.stdout.write(recordSummary(result) + '\n')
+        else process.stdout.write(recordSummary(result, { metrics: flags.metrics === true }) + '\n')
         if (flags.out) {
           const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${p.seed}.json`
           try {

@@ -14,7 +14,7 @@ import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
 import { seriesWithPrefix, stackSteps, sumSteps, thinSteps } from './stats'
 import { BAND_ALPHA, PALETTE, typeColour } from '../../../shared/palette'
-import { formatByteSeconds, formatBytes, formatNs, formatUnit } from './units'
+import { formatByteSeconds, formatBytes, formatNs, formatUnit } from '../../../shared/units'
 
 /** Most points per series in a chart (step changes kept, peaks kept)... */
 export const MAX_CHART_POINTS = 600
@@ -174,16 +174,12 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
   return specs
 }
 
-function fmtUnit(unit: Unit, v: number): string {
-  return unit === 'bytes' ? formatBytes(v) : unit === 'ns' ? formatNs(v) : formatByteSeconds(v)
-}
-
 /** The static table beside a chart: what prints and what a reader without scripts sees. */
 function chartFallback(spec: ChartSpec): string {
   if (spec.kind === 'bar') {
     const head = `<tr><th scope="col">run</th>${spec.datasets.map((d) => `<th scope="col">${e(d.label)}</th>`).join('')}</tr>`
     const rows = spec.labels.map(
-      (l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(fmtUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`,
+      (l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(formatUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`,
     )
     return `<table class="data"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
   }
@@ -197,7 +193,7 @@ function chartFallback(spec: ChartSpec): string {
       }
     })
     const final = d.v[d.v.length - 1] ?? 0
-    return `<tr><th scope="row">${e(d.label)}</th><td class="num">${e(fmtUnit(spec.unit, peak))}</td><td class="num">${e(formatNs(at))}</td><td class="num">${e(fmtUnit(spec.unit, final))}</td><td class="num">${d.t.length}</td></tr>`
+    return `<tr><th scope="row">${e(d.label)}</th><td class="num">${e(formatUnit(spec.unit, peak))}</td><td class="num">${e(formatNs(at))}</td><td class="num">${e(formatUnit(spec.unit, final))}</td><td class="num">${d.t.length}</td></tr>`
   })
   return `<table class="data"><thead><tr><th scope="col">series</th><th scope="col">peak</th><th scope="col">peak at</th><th scope="col">at end</th><th scope="col">points</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
