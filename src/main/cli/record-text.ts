@@ -5,7 +5,7 @@
  * lab's one formatter, src/shared/units.ts), and the status words are the ones they use.
  */
 import { formatFraction, formatUnit } from '../../shared/units'
-import { statusWords, statusOfOutcome, type RunRecord, type StoredRecord } from '../../shared/record'
+import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
 
 /** A metric of the record as every view shows it: `11.73 ms`; "—" when the record has none. */
@@ -19,6 +19,18 @@ export function metricLines(r: { metrics: RunRecord['metrics'] }, indent = '    
   const names = Object.keys(r.metrics).sort((a, b) => a.localeCompare(b))
   const width = Math.max(0, ...names.map((n) => n.length))
   return names.map((n) => `${indent}${n.padEnd(width)}  ${metricValue(r, n)}`)
+}
+
+/**
+ * Where the simulated machine came from when a probed one replaced the scenario's (the record's
+ * `meta.machine` and `meta.machineParts`), part by part; no lines for the scenario's own machine.
+ */
+export function machineLines(meta: Pick<RecordMeta, 'machine' | 'machineParts'>, indent = '    '): string[] {
+  if (!meta.machine) return []
+  const parts = meta.machineParts ?? []
+  const lines = [`${indent}machine: ${meta.machine}, not the scenario's${parts.length ? ': part by part' : ' (a run from before the parts were recorded)'}`]
+  for (const p of parts) lines.push(`${indent}    ${p.part} (${MACHINE_PART_FROM[p.from]}): ${p.detail}`)
+  return lines
 }
 
 /** ✓ passed, ✗ expects failed, ■ stopped or cancelled. */
@@ -45,6 +57,7 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
       `  expects ${passed}/${r.expects.total}  findings ${r.findings.total}`,
   )
   if (o.stop) lines.push(`    ${status === 'cancelled' ? 'cancelled' : 'stopped'} after ${o.stepsDone} of ${o.stepsTotal} steps: ${o.stop.message}`)
+  lines.push(...machineLines(r.meta))
   // the headline metrics by the record's names, as the app's Metrics table and the reports name them
   const headline = (names: string[]): string => names.map((n) => `${n} ${metricValue(r, n)}`).join(', ')
   lines.push(

@@ -13,8 +13,8 @@ import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
-import { statusWords } from '../../../shared/record'
-import { metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
+import { RecordMeta, statusWords } from '../../../shared/record'
+import { machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -139,6 +139,16 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       all.push(...summary.runs)
       if (!flags.json) {
         process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
+        // where the machine came from, when a probed one replaced the scenario's: from the first run's record
+        const machineRun = summary.runs.find((r) => r.machine)
+        if (machineRun) {
+          const meta = await services.store
+            .getRun(machineRun.id, { series: false })
+            .then((stored) => MACHINE_META.safeParse((stored.result as { meta?: unknown } | null)?.meta))
+            .catch(() => undefined)
+          const lines = meta?.success ? machineLines(meta.data, '  ') : [`  machine: ${machineRun.machine}, not the scenario's (its record cannot be read)`]
+          process.stdout.write(lines.map((l) => `${l}\n`).join(''))
+        }
         for (const r of summary.runs) {
           process.stdout.write(`  ${runLine(r)}\n`)
           if (flags.metrics)
@@ -175,6 +185,9 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   }
   return code
 }
+
+/** The part of a record's meta that says where its machine came from. */
+const MACHINE_META = RecordMeta.pick({ machine: true, machineParts: true })
 
 /** One run of an experiment: its status, then the headline metrics by the record's names (the manifest repeats them). */
 function runLine(r: RunManifest): string {

@@ -6,7 +6,11 @@
  */
 import { prepareOutputFolder, readRegularFileSync, SafeReadError, writeRegularFileSync } from '../../services/safe-read'
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
-import { basename, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
+import { appRoot } from '../../paths'
+import { resolveMachineRef, type MachineOverride } from '../../services/machine-ref'
+import { loadOnMachine } from '../../services/sim-binding'
+import type { MachinePart } from '../../../shared/record'
 import type { Command } from 'commander'
 import { formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
@@ -105,13 +109,37 @@ export function registerRunCommand(program: Command): void {
           return
         }
         process.exitCode = await runExperiments(files, flags)
-      } else process.exitCode = runCommand(files, flags)
+      } else process.exitCode = runCommand(files, flags, await machineOverrides(files))
       await stdoutFlushed()
     })
 }
 
-/** The body of `hmmlab run`; returns the exit code. */
-export function runCommand(files: string[], flags: RunFlags): number {
+/**
+ * The machines of the scenarios that name theirs by reference (`machine: probed`, `machine: FILE`,
+ * resolved as the experiment service does; a machine file may lie beside the scenario or in the
+ * built-in library), or why one cannot be loaded. A file that cannot be read is left to runCommand.
+ */
+export async function machineOverrides(files: readonly string[]): Promise<Map<string, MachineOverride | Error>> {
+  const out = new Map<string, MachineOverride | Error>()
+  for (const file of files) {
+    let text: string
+    try {
+      text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
+    } catch {
+      continue
+    }
+    try {
+      const m = await resolveMachineRef(text, file, resolve(file), [dirname(resolve(file)), join(appRoot(), 'scenarios')])
+      if (m) out.set(file, m)
+    } catch (e) {
+      out.set(file, e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+  return out
+}
+
+/** The body of `hmmlab run`; returns the exit code. `machines`: from machineOverrides. */
+export function runCommand(files: string[], flags: RunFlags, machines: ReadonlyMap<string, MachineOverride | Error> = new Map()): number {
   let code = 0
   let designs: DesignId[] | null = null
   if (flags.design !== undefined) {
@@ -172,8 +200,16 @@ export function runCommand(files: string[], flags: RunFlags): number {
       continue
     }
     let sc
+    const machine = machines.get(file)
+    let machineParts: MachinePart[] | undefined
+    if (machine instanceof Error) {
+      process.stderr.write(`hmmlab run: ${machine.message}\n`)
+      code = 2
+      continue
+    }
     try {
-      sc = parseScenario(text, file)
+      if (machine) ({ scenario: sc, machineParts } = loadOnMachine(text, file, {}, machine.spec))
+      else sc = parseScenario(text, file)
     } catch (e) {
       if (e instanceof ScenarioError) process.stderr.write(`${e.message}\n`)
       else process.stderr.write(`hmmlab run: ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
@@ -206,11 +242,13 @@ export function runCommand(files: string[], flags: RunFlags): number {
         seed: p.seed,
         shouldStop: budget.exceeded,
         stopReason: 'wall_time',
-        meta: { text, costs: costs.used },
+        meta: { text, costs: costs.used, ...(machine ? { machine: machine.origin } : {}) },
         ...costOpt,
         ...(onProgress ? { onProgress } : {}),
       })
       if (tty) process.stdout.write('\r\x1b[K')
+      // which parts of the machine came from the probe and which from the scenario, as the run worker records them
+      if (machineParts) result.meta.machineParts = machineParts
       if (budget.hit)
         process.stderr.write(
           `hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`,

@@ -8,7 +8,7 @@
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { costsWords, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
+import { costsWords, MACHINE_PART_FROM, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
@@ -367,8 +367,7 @@ function machineOf(r: ReportRun): string | undefined {
 function machinePartsOf(r: ReportRun): string {
   const parts = r.result.meta.machineParts
   if (!parts?.length) return ''
-  const from = { probe: 'this machine', scenario: 'the scenario', removed: 'removed' } as const
-  return `<ul class="machine-parts">${parts.map((p) => `<li><code>${e(p.part)}</code> (${from[p.from]}): ${e(p.detail)}</li>`).join('')}</ul>`
+  return `<ul class="machine-parts">${parts.map((p) => `<li><code>${e(p.part)}</code> (${e(MACHINE_PART_FROM[p.from])}): ${e(p.detail)}</li>`).join('')}</ul>`
 }
 
 function runsTable(doc: ReportDocument): string {
