@@ -43,6 +43,16 @@ function kept(t: { total: number; dropped: number }): string {
   return t.dropped ? ` (the table keeps ${t.total - t.dropped} of ${t.total})` : ''
 }
 
+/** Each failed expect with its line in the user's file and every check that failed: `✗ line 25: …`, `ret: expected 1, got 0`. */
+export function failedExpectLines(expects: RunRecord['expects'], indent = '    '): string[] {
+  const lines: string[] = []
+  for (const e of expects.rows.filter((x) => !x.passed)) {
+    lines.push(`${indent}✗ line ${e.line}: ${e.what}`)
+    for (const c of e.checks.filter((x) => !x.passed)) lines.push(`${indent}    ${c.what}: expected ${c.expected}, got ${c.actual}`)
+  }
+  return lines
+}
+
 /** The summary of one run; with `metrics`, every metric of the record too. */
 export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boolean } = {}): string {
   const status = statusOfOutcome(r.outcome)
@@ -72,10 +82,7 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
     lines.push(`    ${l.owner}: ${formatUnit('bytes', l.peakBytes)} of ${l.objectType} kept after exit${dur}`)
     if (l.heldBy.length) lines.push(`        held by ${l.heldBy.join(' → ')}`)
   }
-  for (const e of r.expects.rows.filter((x) => !x.passed)) {
-    lines.push(`    ✗ line ${e.line}: ${e.what}`)
-    for (const c of e.checks.filter((x) => !x.passed)) lines.push(`        ${c.what}: expected ${c.expected}, got ${c.actual}`)
-  }
+  lines.push(...failedExpectLines(r.expects))
   for (const f of r.findings.rows.slice(0, 5)) {
     lines.push(`    ! ${f.kind}: ${f.message}`)
     for (const p of f.paths.filter((x) => x.label !== 'allocated at')) lines.push(`        ${p.label.replace(/ at$/, '').padEnd(8)} ${p.frames.join(' → ')}`)

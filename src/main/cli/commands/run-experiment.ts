@@ -13,8 +13,8 @@ import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
-import { RecordMeta, statusWords } from '../../../shared/record'
-import { machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
+import { RecordMeta, StoredRecord, statusWords } from '../../../shared/record'
+import { failedExpectLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -149,8 +149,23 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           const lines = meta?.success ? machineLines(meta.data, '  ') : [`  machine: ${machineRun.machine}, not the scenario's (its record cannot be read)`]
           process.stdout.write(lines.map((l) => `${l}\n`).join(''))
         }
+        const shownFailures = new Map<string, number>()
         for (const r of summary.runs) {
           process.stdout.write(`  ${runLine(r)}\n`)
+          // which expects failed, on which line of the user's file, from the stored record (up to 4 runs per design, as in process)
+          if (r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4) {
+            shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
+            const expects = await services.store
+              .getRun(r.id, { series: false })
+              .then((stored) => EXPECTS.safeParse((stored.result as { expects?: unknown } | null)?.expects))
+              .catch(() => undefined)
+            if (expects?.success)
+              process.stdout.write(
+                failedExpectLines(expects.data, '      ')
+                  .map((l) => `${l}\n`)
+                  .join(''),
+              )
+          }
           if (flags.metrics)
             process.stdout.write(
               metricLines(r, '      ')
@@ -188,6 +203,9 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
 
 /** The part of a record's meta that says where its machine came from. */
 const MACHINE_META = RecordMeta.pick({ machine: true, machineParts: true })
+
+/** The record's expects table. */
+const EXPECTS = StoredRecord.shape.expects
 
 /** One run of an experiment: its status, then the headline metrics by the record's names (the manifest repeats them). */
 function runLine(r: RunManifest): string {
