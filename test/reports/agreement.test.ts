@@ -101,6 +101,18 @@ describe.each([
       // the CLI's own projection of the stored record prints the same lines as its run did
       expect(out).toContain(`    metrics:\n${metricLines(record, '      ').join('\n')}\n`)
     }
+    if (set === 'fork') {
+      // what holds A's memory under D1 (issue 15), the same chain in the CLI and the report
+      const d1 = StoredRecord.parse(stored.find((r) => r.manifest.design === 'D1')!.result)
+      const pages = d1.leaks.rows.find((l) => l.objectType === 'pages' && l.owner === 'task A')!
+      const chain = "B's fd dev → gpu0 file (opened by A as dev) → D1's mm_users reference → mm of A → its pages"
+      expect(pages.heldBy.join(' → ')).toBe(chain)
+      expect(out).toContain(
+        `    task A: ${appFormat('bytes', pages.peakBytes)} of pages kept after exit for ${appFormat('ns', pages.until! - pages.since)}\n        held by ${chain}\n`,
+      )
+      const html = renderReport(await documentFromRuns('run', [stored.find((r) => r.manifest.design === 'D1')!], { probe: 'none' }), 'html').content
+      expect(html).toContain(`<td class="held-by">${chain.replace(/'/g, '&#39;')}</td>`)
+    }
     if (set === 'storm') {
       // the storm of the issue: the exact totals, past the table's cap, in every view's words
       const storm = StoredRecord.parse(stored[0]!.result)
