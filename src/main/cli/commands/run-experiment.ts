@@ -14,6 +14,7 @@ import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
 import { RecordMeta, StoredRecord, statusWords } from '../../../shared/record'
+import { formatBytes, formatNs } from '../../../shared/units'
 import { failedExpectLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
@@ -190,8 +191,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           code = Math.max(code, fail(`${(err as Error).message} (the runs are saved in ${services.workspace})`))
           continue
         }
-        if (!flags.json)
-          process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
+        if (!flags.json) process.stdout.write(`  report: ${written.file} (${written.format}, ${formatBytes(written.bytes)}, ${formatNs(written.ms * 1e6)})\n`)
       }
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)

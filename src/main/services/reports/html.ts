@@ -380,7 +380,7 @@ function runsTable(doc: ReportDocument): string {
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
         .join(
           '',
-        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}${machinePartsOf(r)}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}${machinePartsOf(r)}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(formatNs(Math.round(r.manifest.timings.wallMs) * 1e6))}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`
