@@ -12,6 +12,7 @@ import { expect, test, type Page } from '@playwright/test'
 import { exportReport, exportStoredRuns } from '../src/main/services/reports'
 import { RunStore } from '../src/main/services/store/run-store'
 import { BAND_ALPHA, typeColour } from '../src/shared/palette'
+import { formatUnit } from '../src/shared/units'
 import { forkExperiment, forkRun, forkRuns, HOSTILE } from '../test/fixtures/runs/make'
 
 let dir = ''
@@ -115,7 +116,7 @@ test.describe('exported HTML report', () => {
       }
       await expect(page.locator('#conclusion li').first()).toBeVisible()
       if (name !== 'run')
-        await expect(page.locator('#conclusion')).toContainText(/D1 kept up to 64\.2 MiB of A's memory \(.*\) alive for 10\.1 s after A exited/)
+        await expect(page.locator('#conclusion')).toContainText(/D1 kept up to 64\.15 MiB of A's memory \(.*\) alive for 10\.11 s after A exited/)
       await expect(page.locator('html')).toHaveAttribute('data-charts', 'ready')
       expect(errors).toEqual([])
       expect(requests).toEqual([])
@@ -211,6 +212,29 @@ test.describe('exported HTML report', () => {
       expect(d.last.y).toBe(below + d.last.v)
       below = d.last.y
     })
+    // the tooltips are written by the lab's one formatter (its source is embedded in the report)
+    const tips = await page.evaluate(() => {
+      type Point = { x: number; y: number; v: number }
+      const g = globalThis as unknown as {
+        Chart: {
+          getChart(id: string): {
+            data: { datasets: { label: string; data: Point[] }[] }
+            options: { plugins: { tooltip: { callbacks: { label(c: unknown): string; title(items: unknown[]): string } } } }
+          }
+        }
+      }
+      const chart = g.Chart.getChart('chart-run0-memory')
+      const cb = chart.options.plugins.tooltip.callbacks
+      return chart.data.datasets.map((d) => {
+        const p = d.data.reduce((a, b) => (b.v > a.v ? b : a))
+        return { v: p.v, x: p.x, label: cb.label({ dataset: d, raw: p, parsed: { x: p.x, y: p.y } }), title: cb.title([{ parsed: { x: p.x } }]) }
+      })
+    })
+    tips.forEach((t, k) => {
+      expect(t.label).toBe(`${drawn[k]!.label}: ${formatUnit('bytes', t.v)}`)
+      expect(t.title).toBe(`t = ${formatUnit('ns', Math.round(t.x * 1e9))}`)
+    })
+    expect(tips.some((t) => /\.\d+ (KiB|MiB)$/.test(t.label))).toBe(true)
     expect(errors).toEqual([])
   })
 

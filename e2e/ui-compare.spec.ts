@@ -22,7 +22,7 @@ test.describe('Compare', () => {
     const findings = metrics.getByTestId('metric-findings')
     await expect(findings).toContainText('+1')
     const peak = metrics.getByTestId('metric-leaked_bytes_peak')
-    await expect(peak.locator('td').first()).toContainText('64.1 MiB')
+    await expect(peak.locator('td').first()).toContainText('64.13 MiB')
     // D4 never frees: its leak lasts to the end of the run, so its byte-seconds are larger.
     await expect(
       metrics

@@ -57,14 +57,14 @@ test.describe('Experiment results', () => {
     const d3 = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'D3', exact: true }) })
     await expect(d3.getByRole('cell').nth(3)).toHaveText('0 B·s')
     const d1 = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'D1', exact: true }) })
-    await expect(d1.getByRole('cell').nth(1)).toHaveText('64.1 MiB')
+    await expect(d1.getByRole('cell').nth(1)).toHaveText('64.13 MiB')
 
     // the conclusion: the very sentences the HTML report writes for this experiment
     const doc = await documentFromRuns('experiment', designRuns.map(makeRun), { probe: 'none' })
     expect(doc.conclusion.length).toBeGreaterThan(DESIGNS.length)
     await expect(page.getByTestId('experiment-conclusion').getByRole('listitem')).toHaveText(doc.conclusion)
     await expect(page.getByTestId('experiment-conclusion').getByRole('listitem').first()).toHaveText(
-      /^Least memory held after owners went away: D3 \(0 B·s\); most: D4 \(\d+\.\d MiB·s, peak 64\.1 MiB\)\.$/,
+      /^Least memory held after owners went away: D3 \(0 B·s\); most: D4 \(\d+(\.\d+)? MiB·s, peak 64\.13 MiB\)\.$/,
     )
   })
 

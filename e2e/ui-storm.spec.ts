@@ -11,6 +11,7 @@ import { expect } from './fixtures'
 import { gotoHash, workspaceTest } from './ui-workspace'
 import { StoredRecord, costsWords, statusWords } from '../src/shared/record'
 import { formatNs, formatUnit } from '../src/shared/units'
+import { metricLines } from '../src/main/cli/record-text'
 
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures', 'runs')
 const STORM = 'storm-D5-s1'
@@ -51,6 +52,12 @@ test('the Results view shows the storm with the record’s numbers', async ({ ap
   await expect(rows).toHaveCount(metrics.length)
   await expect(rows.locator('th')).toHaveText(metrics.map(([k]) => k))
   await expect(rows.locator('td')).toHaveText(metrics.map(([, m]) => formatUnit(m.unit, m.value)))
+  // the very strings the CLI prints for this record (`hmmlab run --metrics`; test/reports/agreement.test.ts
+  // ties the HTML report and the CLI's run of the storm to them)
+  const cli = metricLines(storm, '').map((l) => l.split(/ {2,}/))
+  expect(cli.map(([name]) => name)).toEqual(metrics.map(([k]) => k))
+  await expect(rows.locator('td')).toHaveText(cli.map(([, text]) => text!))
+  await expect(page.getByTestId('metrics').getByRole('row', { name: /^invalidation_cost_ns / })).toHaveText(/invalidation_cost_ns\s*11\.73 ms/)
   await expect(page.getByTestId('metrics').getByRole('row', { name: /^invalidation_count / })).toHaveText(/invalidation_count\s*12003/)
 
   // the invalidation panel: the exact totals, and the table's cap said plainly
@@ -95,4 +102,8 @@ test('Compare shows the storm’s record numbers beside another run’s', async 
     if (b) await expect(cells.nth(1), `${name} of the fork run`).toContainText(formatUnit(b.unit, b.value))
   }
   await expect(page.getByTestId('metric-invalidation_count').locator('td').first()).toHaveText('12003')
+  // and the storm's table cap is said there too (the fork run's table dropped nothing)
+  await expect(page.getByTestId('compare-dropped')).toHaveText([
+    /^D5 · seed 1 \(storm-D5-s1\): the invalidation table keeps 4096 of 12003 rows \(7907 dropped at its cap\); the metrics count every one\.\s*$/,
+  ])
 })

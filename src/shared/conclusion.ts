@@ -6,13 +6,8 @@
  * (`experimentConclusion`), so both say the same sentences. Pure; no Node or DOM.
  */
 import { statusWords, type StoredRecord } from './record'
-import * as units from './units'
-
-/** Prose keeps one decimal ("68.0 MiB … for 10.0 s") so the figures of a sentence line up. */
-const PROSE: units.Precision = { decimals: 1 }
-const formatBytes = (bytes: number): string => units.formatBytes(bytes, PROSE)
-const formatNs = (ns: number): string => units.formatNs(ns, PROSE)
-const formatByteSeconds = (bs: number): string => units.formatByteSeconds(bs, PROSE)
+// The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
+import { formatByteSeconds, formatBytes, formatFraction, formatNs } from './units'
 
 /** `a`, `a and b`, `a, b and c`. */
 export function joinWords(items: string[]): string {
@@ -155,9 +150,9 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
   const inv = result.aggregates.invalidations
   if (inv.count > 0) {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
-    const share = inv.totalNs > 0 ? Math.round((100 * top.totalNs) / inv.totalNs) : 0
+    const share = formatFraction(inv.totalNs > 0 ? top.totalNs / inv.totalNs : 0)
     out.push(
-      `${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share}% (p99 ${formatNs(top.p99Ns)}).`,
+      `${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share} (p99 ${formatNs(top.p99Ns)}).`,
     )
   }
   return out

@@ -73,6 +73,13 @@ export const MachinePart = z
   .strict()
 export type MachinePart = z.infer<typeof MachinePart>
 
+/** Where a machine part came from, in the same words in the app, the report and the CLI. */
+export const MACHINE_PART_FROM: Record<MachinePart['from'], string> = {
+  probe: 'this machine (probe)',
+  scenario: 'the scenario',
+  removed: 'removed: this machine lacks it',
+}
+
 export const RecordMeta = z.object({
   scenario: z.object({
     name: z.string(),

@@ -133,7 +133,17 @@ export const FindingKey = z.object({ kind: z.string(), signature: z.string(), me
 export type FindingKey = z.infer<typeof FindingKey>
 
 export const Comparison = z.object({
-  runs: z.array(z.object({ id: RunId, label: z.string(), design: z.string(), seed: z.number(), parameters: z.record(z.string(), ParamValue) })),
+  runs: z.array(
+    z.object({
+      id: RunId,
+      label: z.string(),
+      design: z.string(),
+      seed: z.number(),
+      parameters: z.record(z.string(), ParamValue),
+      /** The record's invalidation table: how many rows there were and how many its cap dropped (absent: an old-format result). */
+      invalidationRows: z.object({ total: z.number().int().nonnegative(), dropped: z.number().int().nonnegative() }).optional(),
+    }),
+  ),
   /** One row per metric: its value in each run (null where absent), and the difference to the first run. */
   metrics: z.array(
     z.object({

@@ -1,14 +1,26 @@
 /**
- * The lab's units in words, one implementation for every place that prints them (the app's tables,
- * tooltips and axes, the reports, the CLI, the probe): bytes in binary units (B, KiB, MiB, GiB, …)
- * and simulated time in ns/µs/ms/s.
+ * The lab's one formatter of quantities with units, for every place that shows one: the app's
+ * tables, tooltips and panels, the HTML report (its text and its charts' tooltips, which embed
+ * `formatQuantity` itself), the CLI summaries, the conclusion's sentences and the probe. The same
+ * number reads the same everywhere: `11.73 ms` in the app, the report and the terminal.
  *
- * Two precisions: `{ digits: n }` keeps n significant digits and drops trailing zeros ("68 MiB",
- * "1.5 KiB": tables and axes), `{ decimals: n }` keeps n decimals ("68.0 MiB", "10.0 s": prose,
- * where the figures of one sentence line up). Pure functions; no Node or DOM.
+ * A value keeps VALUE_DIGITS (4) significant digits without trailing zeros (`11.73 ms`, `4.033 MiB`,
+ * `68 MiB`): enough that two designs whose costs differ by 0.1 % do not read the same while Compare
+ * shows a difference between them. Whole bytes, whole nanoseconds and whole counts are printed
+ * exactly (`512 B`, `850 ns`, `12003`). Bytes use binary units (B, KiB, MiB, …), simulated time
+ * ns/µs/ms/s, fractions read as percentages. Axis ticks alone keep fewer digits
+ * (`formatTick`): a tick labels a place on an axis, not a measured value.
+ *
+ * Pure functions; no Node or DOM. The units are the record's (src/shared/record.ts `UNITS`).
  */
 
 export const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const
+
+/** Significant digits of every value the lab shows. */
+export const VALUE_DIGITS = 4
+
+/** Significant digits of an axis tick label. */
+export const TICK_DIGITS = 3
 
 const TIME_UNITS: readonly (readonly [number, string])[] = [
   [1e9, 's'],
@@ -17,50 +29,87 @@ const TIME_UNITS: readonly (readonly [number, string])[] = [
   [1, 'ns'],
 ]
 
-export type Precision = { digits: number } | { decimals: number }
-
-const DEFAULT: Precision = { digits: 3 }
-
-/** Trims a number to `digits` significant digits without trailing zeros (1.50 → "1.5"). */
-export function significant(value: number, digits = 3): string {
-  if (!Number.isFinite(value)) return String(value)
-  if (value === 0) return '0'
-  return Math.abs(value) >= 10 ** digits ? value.toFixed(0) : Number(value.toPrecision(digits)).toString()
-}
-
-/** A scaled value in the chosen precision; whole units of the base (B, ns) never get decimals. */
-function scaled(value: number, base: boolean, precision: Precision): string {
-  if (base && Number.isInteger(value)) return String(value)
-  if ('decimals' in precision) return base ? String(Math.round(value)) : value.toFixed(precision.decimals)
-  return significant(value, precision.digits)
-}
-
-/** Bytes with a binary unit: `512 B`, `1.5 KiB`, `68 MiB` (or `68.0 MiB` with `{ decimals: 1 }`); not finite → "—". */
-export function formatBytes(bytes: number, precision: Precision = DEFAULT): string {
-  if (!Number.isFinite(bytes)) return '—'
-  const sign = bytes < 0 ? '-' : ''
-  let v = Math.abs(bytes)
-  let i = 0
-  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
-    v /= 1024
-    i++
+/**
+ * A quantity in a unit (`bytes`, `ns`, `byte_seconds`, `fraction`, `count`; anything else reads
+ * as a plain number) with `digits` significant digits; null, missing or not finite → "—".
+ *
+ * The whole implementation, self-contained on purpose: the HTML report's script embeds this
+ * function's source (src/main/services/reports/client.ts), so it references nothing outside its
+ * body, declares no inner functions and uses no syntax newer than ES2017.
+ */
+export function formatQuantity(unit: string, value: number | null | undefined, digits: number): string {
+  if (value === null || value === undefined || !isFinite(value)) return '\u2014'
+  const sign = value < 0 ? '-' : ''
+  let v = Math.abs(value)
+  let suffix = ''
+  // whole base units (B, ns, counts) are exact
+  let exact = Math.round(v) === v
+  if (unit === 'bytes' || unit === 'byte_seconds') {
+    const names = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
+    let i = 0
+    while (v >= 1024 && i < names.length - 1) {
+      v /= 1024
+      i++
+    }
+    if (i > 0) exact = false
+    suffix = ' ' + names[i] + (unit === 'byte_seconds' ? '\u00b7s' : '')
+  } else if (unit === 'ns') {
+    let scale = 1
+    let name = 'ns'
+    if (v >= 1e9) {
+      scale = 1e9
+      name = 's'
+    } else if (v >= 1e6) {
+      scale = 1e6
+      name = 'ms'
+    } else if (v >= 1e3) {
+      scale = 1e3
+      name = '\u00b5s'
+    }
+    if (scale > 1) exact = false
+    v /= scale
+    suffix = ' ' + name
+  } else if (unit === 'fraction') {
+    v *= 100
+    exact = false
+    suffix = '%'
   }
-  return `${sign}${scaled(v, i === 0, precision)} ${BYTE_UNITS[i]}`
+  let text: string
+  if (exact) text = String(v)
+  else if (v === 0) text = '0'
+  else if (v >= Math.pow(10, digits)) text = v.toFixed(0)
+  else text = String(Number(v.toPrecision(digits)))
+  return (text === '0' ? '' : sign) + text + suffix
 }
+
+/** A value in the unit the record gives with it (`bytes`, `ns`, `byte_seconds`, `count`, `fraction`); null or missing → "—". */
+export function formatUnit(unit: string, value: number | null | undefined): string {
+  return formatQuantity(unit, value, VALUE_DIGITS)
+}
+
+/** An axis tick label in a unit: TICK_DIGITS (3) significant digits (`1.25 MiB`, `35 µs`). */
+export function formatTick(unit: string, value: number, digits: number = TICK_DIGITS): string {
+  return formatQuantity(unit, value, digits)
+}
+
+/** Bytes with a binary unit: `512 B`, `1.5 KiB`, `4.033 MiB`; not finite → "—". */
+export const formatBytes = (bytes: number): string => formatUnit('bytes', bytes)
 
 /** Byte-seconds (a leak's area: bytes held × seconds): `68 MiB·s`. */
-export function formatByteSeconds(byteSeconds: number, precision: Precision = DEFAULT): string {
-  return `${formatBytes(byteSeconds, precision)}·s`
-}
+export const formatByteSeconds = (byteSeconds: number): string => formatUnit('byte_seconds', byteSeconds)
 
-/** Simulated nanoseconds with the largest fitting unit: `800 ns`, `1.2 µs`, `35 ms`, `10 s`; not finite → "—". */
-export function formatNs(ns: number, precision: Precision = DEFAULT): string {
-  if (!Number.isFinite(ns)) return '—'
-  const abs = Math.abs(ns)
-  for (const [scale, unit] of TIME_UNITS) {
-    if (abs >= scale || scale === 1) return `${scaled(ns / scale, scale === 1, precision)} ${unit}`
-  }
-  return `${ns} ns`
+/** Simulated nanoseconds with the largest fitting unit: `800 ns`, `1.2 µs`, `11.73 ms`, `10 s`; not finite → "—". */
+export const formatNs = (ns: number): string => formatUnit('ns', ns)
+
+/** A count: exact when whole (`12003`), else 4 significant digits. */
+export const formatCount = (n: number): string => formatUnit('count', n)
+
+/** A fraction as a percentage: 0.046875 → `4.688%`. */
+export const formatFraction = (f: number): string => formatUnit('fraction', f)
+
+/** A plain number with `digits` significant digits and no trailing zeros (1.50 → "1.5"), for ratios. */
+export function significant(value: number, digits = 3): string {
+  return formatQuantity('', value, digits)
 }
 
 /** One time unit for a whole axis, from its largest value, so ticks share a unit. */
@@ -79,27 +128,4 @@ export function byteUnitFor(maxBytes: number): { scale: number; unit: string } {
     i++
   }
   return { scale, unit: BYTE_UNITS[i]! }
-}
-
-/**
- * A metric value by the unit its name ends with (`_bytes`, `_ns`, `_byte_seconds`, `_count`, also
- * followed by a qualifier as in the simulator's `leaked_bytes_peak`); null or missing → "—".
- */
-export function formatMetric(name: string, value: number | null | undefined, precision: Precision = DEFAULT): string {
-  if (value === null || value === undefined) return '—'
-  if (/_?byte_?seconds$|_bytes_?s$/.test(name)) return formatByteSeconds(value, precision)
-  if (/_bytes(_(peak|end|max|min|final|total))?$/.test(name)) return formatBytes(value, precision)
-  if (/_ns(_(peak|end|max|min|final|total))?$/.test(name)) return formatNs(value, precision)
-  if (/_count$/.test(name) || Number.isInteger(value)) return String(Math.round(value))
-  return significant(value, 4)
-}
-
-/** A value in the unit the record gives with it (`bytes`, `ns`, `byte_seconds`, `count`, `fraction`); null or missing → "—". */
-export function formatUnit(unit: string, value: number | null | undefined, precision: Precision = DEFAULT): string {
-  if (value === null || value === undefined) return '—'
-  if (unit === 'bytes') return formatBytes(value, precision)
-  if (unit === 'ns') return formatNs(value, precision)
-  if (unit === 'byte_seconds') return formatByteSeconds(value, precision)
-  if (unit === 'fraction') return value.toFixed(3)
-  return Number.isInteger(value) ? String(value) : significant(value, 4)
 }

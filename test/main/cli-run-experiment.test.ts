@@ -35,6 +35,25 @@ describe('hmmlab run through the experiment service', () => {
     expect(readFileSync(report, 'utf8')).toMatch(/^<!doctype html>/i)
   })
 
+  it("with a swept machine parameter, a failed expect is printed with its line in the user's file", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    const file = join(workspace, 'fork-failing.yaml')
+    const text = readFileSync(fork, 'utf8').replace('  - expect: { ret: 0 }\n', '  - expect: { ret: 1 }\n')
+    writeFileSync(file, text)
+    const line = text.split('\n').indexOf('  - expect: { ret: 1 }') + 1
+    let out = ''
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    try {
+      expect(await runExperiments([file], { workspace, design: 'D3', sweep: ['machine.devices.0.ats=false'], workers: '1' })).toBe(1)
+    } finally {
+      spy.mockRestore()
+      err.mockRestore()
+    }
+    expect(out).toMatch(/✗ D3 seed 1 machine\.devices\.0\.ats=false {2}expects failed/)
+    expect(out).toContain(`      ✗ line ${line}: ret = 1\n          ret: expected 1, got 0\n`)
+  })
+
   it('exit 1 when an expect fails, 2 on bad input', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
     const failing = join(workspace, 'failing.yaml')

@@ -31,6 +31,14 @@ describe('compare', () => {
     ])
   })
 
+  it('says how many rows each run’s invalidation table kept, when the route knows it', () => {
+    const capped = { ...run('a', 'D5', { invalidation_count: 12003 }, []), invalidationRows: { total: 12003, dropped: 7907 } }
+    const c = compareRuns([capped, run('b', 'D1', { invalidation_count: 4 }, [])])
+    expect(c.runs.map((r) => r.invalidationRows)).toEqual([{ total: 12003, dropped: 7907 }, undefined])
+    // the metric is the record's exact count, not the table's rows
+    expect(c.metrics[0]!.values).toEqual([12003, 4])
+  })
+
   it('splits findings into in all, only in one, and in some', () => {
     const c = compareRuns([
       run('a', 'D1', {}, [

@@ -173,8 +173,8 @@ describe('experiments on a probed machine', () => {
     expect(onProbe.invalidations.rows.dict.mechanism.filter((m) => /iotlb|ats/.test(m))).toEqual([])
     // the HTML report lists the parts beside the machine's origin
     const html = await exportReport(services.store, { kind: 'run', runId: runIds[0]! }, 'html', { probe: 'none' })
-    expect(html.content).toContain('<li><code>iommus</code> (this machine): none: this machine has no IOMMU; the scenario’s iommu0 removed')
-    expect(html.content).toContain('<li><code>devices.gpu0</code> (this machine): this machine’s gfx90a')
+    expect(html.content).toContain('<li><code>iommus</code> (this machine (probe)): none: this machine has no IOMMU; the scenario’s iommu0 removed')
+    expect(html.content).toContain('<li><code>devices.gpu0</code> (this machine (probe)): this machine’s gfx90a')
     // the scenario on its own machine flushes the IOTLB and the ATS device TLB
     const own = (await router.invoke('experiments.start', { scenario: { text: fork, fileName: 'a.yaml' }, designs: ['D1'] })) as { runIds: string[] }
     const onOwn = StoredRecord.parse((await stored(own.runIds[0]!)).result)

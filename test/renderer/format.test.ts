@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { logTicks, niceStep } from '../../src/renderer/lib/ticks'
-import {
-  byteUnitFor,
-  formatBytes,
-  formatByteSeconds,
-  formatDelta,
-  formatEta,
-  formatMetric,
-  formatNs,
-  formatRatio,
-  percent,
-  timeUnitFor,
-} from '../../src/renderer/lib/format'
+import { byteUnitFor, formatBytes, formatByteSeconds, formatDelta, formatEta, formatNs, formatRatio, percent, timeUnitFor } from '../../src/renderer/lib/format'
 
 describe('formatters', () => {
-  it('bytes use binary units with three significant digits', () => {
+  it('bytes use binary units with four significant digits', () => {
     expect(formatBytes(0)).toBe('0 B')
     expect(formatBytes(512)).toBe('512 B')
     expect(formatBytes(1536)).toBe('1.5 KiB')
     expect(formatBytes(68 * 2 ** 20)).toBe('68 MiB')
+    expect(formatBytes(4229256)).toBe('4.033 MiB')
     expect(formatBytes(2 * 2 ** 30)).toBe('2 GiB')
     expect(formatBytes(-4096)).toBe('-4 KiB')
     expect(formatBytes(Number.NaN)).toBe('—')
@@ -52,12 +42,7 @@ describe('formatters', () => {
     expect(percent(1, 0)).toBe(0)
   })
 
-  it('metrics are formatted by the unit suffix of their name', () => {
-    expect(formatMetric('leaked_peak_bytes', 2 ** 20)).toBe('1 MiB')
-    expect(formatMetric('invalidation_cost_ns', 1500)).toBe('1.5 µs')
-    expect(formatMetric('leak_byte_seconds', 2 ** 30)).toBe('1 GiB·s')
-    expect(formatMetric('invalidations_count', 3.0000001)).toBe('3')
-    expect(formatMetric('x', null)).toBe('—')
+  it('differences and ratios', () => {
     expect(formatDelta('bytes', 2 ** 20)).toBe('+1 MiB')
     expect(formatDelta('ns', -3000)).toBe('−3 µs')
     expect(formatDelta('a_ns', 0)).toBe('0')

@@ -36,7 +36,7 @@ describe('hmmlab report', () => {
   it('writes a run report as HTML to -o', async () => {
     const out = join(ws.dir, 'run.html')
     expect(await cli(ws.runIds[0]!, '-o', out)).toBe(0)
-    expect(stderr).toMatch(/wrote .*run\.html \(html, 1 run\(s\), \d+ KiB, \d+ ms, \d+ ms CPU\)/)
+    expect(stderr).toMatch(/wrote .*run\.html \(html, 1 run\(s\), [\d.]+ KiB, [\d.]+ m?s, [\d.]+ m?s CPU\)/)
     expect(await readFile(out, 'utf8')).toMatch(/^<!DOCTYPE html>/)
   })
 

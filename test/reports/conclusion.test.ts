@@ -1,7 +1,7 @@
 /** The conclusion in words, from the record's numbers: the simulator's runs of the 2014 fork scenario. */
 import { describe, expect, it } from 'vitest'
 import { markerPhrase, ownerPhrase, runConclusion } from '../../src/shared/conclusion'
-import { formatBytes, formatNs } from '../../src/main/services/reports/units'
+import { formatBytes, formatNs } from '../../src/shared/units'
 import { StoredRecord } from '../../src/shared/record'
 import { forkRun } from '../fixtures/runs/make'
 
@@ -11,7 +11,7 @@ describe('conclusion', () => {
   it('names what each design kept, how long, after and until what', () => {
     const d1 = record('D1')
     const c1 = runConclusion('D1', d1)
-    expect(c1[0]).toMatch(/^D1 kept up to 64\.\d MiB of A's memory \(.*pages.*\) alive for 10\.\d s after A exited/)
+    expect(c1[0]).toMatch(/^D1 kept up to 64\.\d+ MiB of A's memory \(.*pages.*\) alive for 10\.\d+ s after A exited/)
     const c3 = runConclusion('D3', record('D3'))
     expect(c3[0]).toBe('D3 kept no memory alive after its owner went away.')
     // the invalidation sentence reads the exact aggregates
@@ -64,15 +64,15 @@ describe('conclusion', () => {
     r.findings = { rows: [], total: 0, dropped: 0 }
     const [line] = runConclusion('D1', r)
     expect(line).toBe(
-      `D1 kept up to 3.0 MiB of A's memory (pages) alive for ${formatNs(4)} after A exited, until B closed fd 3; held by B's fd 3 → struct file → mm of A.`,
+      `D1 kept up to 3 MiB of A's memory (pages) alive for ${formatNs(4)} after A exited, until B closed fd 3; held by B's fd 3 → struct file → mm of A.`,
     )
   })
 
   it('formats units the way kernel people read them', () => {
-    expect(formatBytes(68 * 1024 * 1024)).toBe('68.0 MiB')
+    expect(formatBytes(68 * 1024 * 1024)).toBe('68 MiB')
     expect(formatBytes(512)).toBe('512 B')
-    expect(formatNs(10e9)).toBe('10.0 s')
+    expect(formatNs(10e9)).toBe('10 s')
     expect(formatNs(850)).toBe('850 ns')
-    expect(formatNs(14_646)).toBe('14.6 µs')
+    expect(formatNs(14_646)).toBe('14.65 µs')
   })
 })

@@ -84,8 +84,8 @@ describe('HTML report of the six-design experiment', () => {
       expect(contains(html, `>${h}</h`), `>${h}</h`).toBe(true)
     expect(contains(html, '<th scope="col">p99</th>'), '<th scope="col">p99</th>').toBe(true)
     expect(contains(html, '<code>dmirror_read</code>'), 'the livelock call path of D5').toBe(true)
-    expect(html).toMatch(/D1 kept up to 64\.\d MiB of A&#39;s memory/)
-    expect(html).toMatch(/D4 kept up to [\d.]+ MiB of A&#39;s memory \([^)]*VRAM[^)]*\) alive for 10\.\d s after A exited/)
+    expect(html).toMatch(/D1 kept up to 64\.\d+ MiB of A&#39;s memory/)
+    expect(html).toMatch(/D4 kept up to [\d.]+ MiB of A&#39;s memory \([^)]*VRAM[^)]*\) alive for 10\.\d+ s after A exited/)
     // status words of the record
     expect(contains(html, '<td class="status-passed">passed</td>')).toBe(true)
   })

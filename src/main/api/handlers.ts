@@ -93,7 +93,7 @@ export function createHandlers(services: LabServices): RouteHandlers {
     'runs.tag': async ({ runId, tags }) => ({ manifest: await storeCall(() => store.tagRun(runId, tags)) }),
     'runs.compare': async ({ runIds }) => {
       const runs = await Promise.all(runIds.map((id) => storeCall(() => store.getRun(id))))
-      return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result) })))
+      return compareRuns(runs.map((r) => ({ manifest: r.manifest, series: r.series, findings: findingKeys(r.result), ...invalidationRows(r.result) })))
     },
 
     'calibration.get': () => services.calibration.state(),
@@ -200,6 +200,12 @@ function findingKeys(result: unknown): { kind: string; signature: string; messag
       ? [{ kind: x.kind, signature: typeof x.signature === 'string' ? x.signature : x.message, message: x.message }]
       : []
   })
+}
+
+/** How many rows the record's invalidation table had and dropped at its cap (nothing for an old-format result). */
+function invalidationRows(result: unknown): { invalidationRows?: { total: number; dropped: number } } {
+  const t = (result as { invalidations?: { total?: unknown; dropped?: unknown } } | null)?.invalidations
+  return typeof t?.total === 'number' && typeof t.dropped === 'number' ? { invalidationRows: { total: t.total, dropped: t.dropped } } : {}
 }
 
 async function badRequestOnError<T>(fn: () => Promise<T> | T): Promise<T> {

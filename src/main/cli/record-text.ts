@@ -1,14 +1,37 @@
 /**
  * The run record in the terminal's words: the CLI summary of a run and of a sweep. A projection
  * of the record (src/shared/record.ts): every number is read from it, none recounted from a
- * table, and the status words are the ones the app and the reports use.
+ * table, metrics keep the record's names, every value reads as in the app and the reports (the
+ * lab's one formatter, src/shared/units.ts), and the status words are the ones they use.
  */
-import { formatBytes, formatNs } from '../../shared/units'
-import { statusWords, statusOfOutcome, type RunRecord, type StoredRecord } from '../../shared/record'
+import { formatFraction, formatUnit } from '../../shared/units'
+import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
 
-const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
-const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
+/** A metric of the record as every view shows it: `11.73 ms`; "—" when the record has none. */
+export function metricValue(r: { metrics: RunRecord['metrics'] }, name: string): string {
+  const m = r.metrics[name]
+  return m ? formatUnit(m.unit, m.value) : '—'
+}
+
+/** Every metric of the record, one per line, `name  value`, sorted by name as the app's Metrics table. */
+export function metricLines(r: { metrics: RunRecord['metrics'] }, indent = '    '): string[] {
+  const names = Object.keys(r.metrics).sort((a, b) => a.localeCompare(b))
+  const width = Math.max(0, ...names.map((n) => n.length))
+  return names.map((n) => `${indent}${n.padEnd(width)}  ${metricValue(r, n)}`)
+}
+
+/**
+ * Where the simulated machine came from when a probed one replaced the scenario's (the record's
+ * `meta.machine` and `meta.machineParts`), part by part; no lines for the scenario's own machine.
+ */
+export function machineLines(meta: Pick<RecordMeta, 'machine' | 'machineParts'>, indent = '    '): string[] {
+  if (!meta.machine) return []
+  const parts = meta.machineParts ?? []
+  const lines = [`${indent}machine: ${meta.machine}, not the scenario's${parts.length ? ': part by part' : ' (a run from before the parts were recorded)'}`]
+  for (const p of parts) lines.push(`${indent}    ${p.part} (${MACHINE_PART_FROM[p.from]}): ${p.detail}`)
+  return lines
+}
 
 /** ✓ passed, ✗ expects failed, ■ stopped or cancelled. */
 export function statusMark(status: string): string {
@@ -20,10 +43,19 @@ function kept(t: { total: number; dropped: number }): string {
   return t.dropped ? ` (the table keeps ${t.total - t.dropped} of ${t.total})` : ''
 }
 
-/** The summary of one run. */
-export function recordSummary(r: RunRecord | StoredRecord): string {
+/** Each failed expect with its line in the user's file and every check that failed: `✗ line 25: …`, `ret: expected 1, got 0`. */
+export function failedExpectLines(expects: RunRecord['expects'], indent = '    '): string[] {
+  const lines: string[] = []
+  for (const e of expects.rows.filter((x) => !x.passed)) {
+    lines.push(`${indent}✗ line ${e.line}: ${e.what}`)
+    for (const c of e.checks.filter((x) => !x.passed)) lines.push(`${indent}    ${c.what}: expected ${c.expected}, got ${c.actual}`)
+  }
+  return lines
+}
+
+/** The summary of one run; with `metrics`, every metric of the record too. */
+export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boolean } = {}): string {
   const status = statusOfOutcome(r.outcome)
-  const a = r.aggregates
   const o = r.outcome
   const passed = r.expects.rows.filter((e) => e.passed).length
   const lines: string[] = []
@@ -31,32 +63,32 @@ export function recordSummary(r: RunRecord | StoredRecord): string {
     .map(([k, v]) => ` ${k}=${String(v)}`)
     .join('')
   lines.push(
-    `${statusMark(status)} ${r.meta.design.id} ${r.meta.scenario.name}  seed ${r.meta.seed}${params}  ${statusWords(status, o.stop)}  ${fmtNs(o.simulatedNs)} simulated, ${o.events} events` +
+    `${statusMark(status)} ${r.meta.design.id} ${r.meta.scenario.name}  seed ${r.meta.seed}${params}  ${statusWords(status, o.stop)}  ${metricValue(r, 'simulated_ns')} simulated, ${metricValue(r, 'events')} events` +
       `  expects ${passed}/${r.expects.total}  findings ${r.findings.total}`,
   )
   if (o.stop) lines.push(`    ${status === 'cancelled' ? 'cancelled' : 'stopped'} after ${o.stepsDone} of ${o.stepsTotal} steps: ${o.stop.message}`)
+  lines.push(...machineLines(r.meta))
+  // the headline metrics by the record's names, as the app's Metrics table and the reports name them
+  const headline = (names: string[]): string => names.map((n) => `${n} ${metricValue(r, n)}`).join(', ')
   lines.push(
-    `    leaked at end ${fmtBytes(a.leaked.endBytes)}, peak ${fmtBytes(a.leaked.peakBytes)}, ${a.leaked.byteSeconds.toExponential(2)} B·s;` +
-      ` invalidations ${a.invalidations.count} costing ${fmtNs(a.invalidations.totalNs)}${kept(r.invalidations)}`,
+    `    ${headline(['leaked_bytes_end', 'leaked_bytes_peak', 'leak_byte_seconds'])}; ${headline(['invalidation_count', 'invalidation_cost_ns'])}${kept(r.invalidations)}`,
   )
   const leaks = r.leaks.rows
     .filter((l) => l.byteSeconds > 0)
     .sort((x, y) => y.byteSeconds - x.byteSeconds)
     .slice(0, 4)
   for (const l of leaks) {
-    const dur = l.until === null ? ` from ${fmtNs(l.since)} to the end` : ` for ${fmtNs(l.until - l.since)}`
-    lines.push(`    ${l.owner}: ${fmtBytes(l.peakBytes)} of ${l.objectType} kept after exit${dur}`)
+    const dur = l.until === null ? ` from ${formatUnit('ns', l.since)} to the end` : ` for ${formatUnit('ns', l.until - l.since)}`
+    lines.push(`    ${l.owner}: ${formatUnit('bytes', l.peakBytes)} of ${l.objectType} kept after exit${dur}`)
     if (l.heldBy.length) lines.push(`        held by ${l.heldBy.join(' → ')}`)
   }
-  for (const e of r.expects.rows.filter((x) => !x.passed)) {
-    lines.push(`    ✗ line ${e.line}: ${e.what}`)
-    for (const c of e.checks.filter((x) => !x.passed)) lines.push(`        ${c.what}: expected ${c.expected}, got ${c.actual}`)
-  }
+  lines.push(...failedExpectLines(r.expects))
   for (const f of r.findings.rows.slice(0, 5)) {
     lines.push(`    ! ${f.kind}: ${f.message}`)
     for (const p of f.paths.filter((x) => x.label !== 'allocated at')) lines.push(`        ${p.label.replace(/ at$/, '').padEnd(8)} ${p.frames.join(' → ')}`)
   }
   if (r.findings.total > 5) lines.push(`    … ${r.findings.total - 5} more findings`)
+  if (opts.metrics) lines.push('    metrics:', ...metricLines(r, '      '))
   return lines.join('\n')
 }
 
@@ -66,7 +98,7 @@ export function sweepSummaryText(s: SweepSummary): string {
   for (const g of s.groups) {
     const finished = g.seeds.length - g.unfinishedSeeds.length
     const kinds = Object.entries(g.fractions)
-      .map(([k, f]) => `${k} in ${g.hits[k]}/${finished} seeds (${(f * 100).toFixed(1)}%)`)
+      .map(([k, f]) => `${k} in ${g.hits[k]}/${finished} seeds (${formatFraction(f)})`)
       .join(', ')
     const params = Object.entries(g.parameters)
       .map(([k, v]) => ` ${k}=${String(v)}`)

@@ -11,6 +11,8 @@ export interface ComparableRun {
   manifest: RunManifest
   series: Record<string, unknown>
   findings: FindingKey[]
+  /** The record's invalidation table: rows in all and dropped at its cap. */
+  invalidationRows?: { total: number; dropped: number }
 }
 
 /** Most points per aligned series; longer grids are thinned evenly (first and last kept). */
@@ -45,6 +47,7 @@ export function compareRuns(runs: ComparableRun[]): Comparison {
       design: r.manifest.design,
       seed: r.manifest.seed,
       parameters: r.manifest.parameters,
+      ...(r.invalidationRows ? { invalidationRows: r.invalidationRows } : {}),
     })),
     metrics,
     series: alignSeries(runs.map((r) => r.series)),

@@ -7,7 +7,7 @@
 import type { ChartConfiguration } from 'chart.js'
 import type { Marker } from '../../shared/record'
 import { BAND_ALPHA, LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis, typeColour } from './charts'
-import { formatBytes, formatNs } from './format'
+import { formatBytes, formatNs, formatTick } from './format'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
 import { LOD_BUCKETS } from './charts'
@@ -48,7 +48,12 @@ export function stackedBytesConfig(
   const maxT = Math.max(endTime, stack.grid.length ? stack.grid[stack.grid.length - 1]! : 0)
   const y =
     yScale === 'log'
-      ? { ...logAxis(`${yTitle} (bytes, log scale)`, formatBytes, 2), min: logFloor(stack.tops), max: Math.max(2, stack.max), hmmUnit: 'bytes' }
+      ? {
+          ...logAxis(`${yTitle} (bytes, log scale)`, (v) => formatTick('bytes', v), 2),
+          min: logFloor(stack.tops),
+          max: Math.max(2, stack.max),
+          hmmUnit: 'bytes',
+        }
       : bytesAxis(stack.max, yTitle)
   return {
     type: 'line',
@@ -142,7 +147,7 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
 /** Histogram of costs (bars on bin labels). */
 export function histogramConfig(h: Histogram, label: string): Cfg {
   const options = baseOptions()
-  const labels = h.counts.map((_, i) => `${formatNs(h.edges[i]!, { digits: 2 })}–${formatNs(h.edges[i + 1]!, { digits: 2 })}`)
+  const labels = h.counts.map((_, i) => `${formatTick('ns', h.edges[i]!)}–${formatTick('ns', h.edges[i + 1]!)}`)
   return {
     type: 'bar',
     data: { labels, datasets: [{ label, data: h.counts, backgroundColor: colour(0, 0.7), borderColor: colour(0), borderWidth: 1 }] },
@@ -181,7 +186,7 @@ export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
     options: {
       ...options,
       scales: {
-        x: logAxis('cost per invalidation (ns, log)', (v) => formatNs(v, { digits: 2 })),
+        x: logAxis('cost per invalidation (ns, log)', (v) => formatTick('ns', v)),
         y: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'fraction ≤ cost' } },
       },
       plugins: { ...options.plugins, decimation },
@@ -207,8 +212,8 @@ export function costVsSizeConfig(groups: { label: string; points: XY[] }[]): Cfg
     options: {
       ...options,
       scales: {
-        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatBytes(v, { digits: 2 }), 2),
-        y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatNs(v, { digits: 2 })),
+        x: logAxis('range size (bytes, log: B/KiB/MiB/GiB)', (v) => formatTick('bytes', v), 2),
+        y: logAxis('cost (ns, log: ns/µs/ms)', (v) => formatTick('ns', v)),
       },
       plugins: {
         ...options.plugins,

@@ -29,7 +29,7 @@ import {
   type Scale,
 } from 'chart.js'
 import zoomPlugin from 'chartjs-plugin-zoom'
-import { byteUnitFor, formatBytes, formatNs, timeUnitFor } from './format'
+import { byteUnitFor, formatBytes, formatNs, significant, timeUnitFor, VALUE_DIGITS } from './format'
 import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
 import { paletteColour } from '../../shared/palette'
@@ -180,8 +180,9 @@ export function countAxis(title: string, extra: Record<string, unknown> = {}): R
   }
 }
 
+/** A tick of a linear axis in the axis's unit (the title names it). */
 function trim(v: number): string {
-  return Number(v.toPrecision(4)).toString()
+  return significant(v, VALUE_DIGITS)
 }
 
 export { formatBytes, formatNs }

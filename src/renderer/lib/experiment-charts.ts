@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js'
 import type { Unit } from '../../shared/record'
-import { formatUnit } from '../../shared/units'
+import { formatTick, formatUnit, significant, VALUE_DIGITS } from '../../shared/units'
 import { baseOptions, colour, logAxis, themeColours } from './charts'
 import { sweepConfig } from './chart-configs'
 import { axisUnit } from './experiment'
@@ -18,7 +18,7 @@ type Cfg = ChartConfiguration
 export function metricAxis(metric: string, unit: Unit | undefined, max: number, log: boolean): Record<string, unknown> {
   const { scale, words } = axisUnit(unit, max)
   const title = `${metric} (${words}${log ? ', log scale' : ''})`
-  const fmt = (v: number): string => formatUnit(unit ?? 'count', v, { digits: 3 })
+  const fmt = (v: number): string => formatTick(unit ?? 'count', v)
   if (log) return logAxis(title, fmt, 10)
   const t = themeColours()
   return {
@@ -30,7 +30,7 @@ export function metricAxis(metric: string, unit: Unit | undefined, max: number, 
       ...(unit === 'count' ? { precision: 0 } : {}),
       // round steps in the unit shown (100 MiB·s, not 95.37 MiB·s of 10^8 byte-seconds)
       ...(max > 0 ? { stepSize: unitStep(max, scale, unit === 'count' ? 1 : 0) } : {}),
-      callback: (v: number | string) => String(Number((Number(v) / scale).toPrecision(4))),
+      callback: (v: number | string) => significant(Number(v) / scale, VALUE_DIGITS),
     },
     grid: { color: t.line },
   }

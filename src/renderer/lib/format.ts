@@ -4,7 +4,19 @@
  * percentages, differences, ratios, address ranges).
  */
 
-export { byteUnitFor, formatBytes, formatByteSeconds, formatMetric, formatNs, formatUnit, timeUnitFor } from '../../shared/units'
+export {
+  byteUnitFor,
+  formatBytes,
+  formatByteSeconds,
+  formatCount,
+  formatFraction,
+  formatNs,
+  formatTick,
+  formatUnit,
+  significant,
+  timeUnitFor,
+  VALUE_DIGITS,
+} from '../../shared/units'
 import { formatUnit, significant } from '../../shared/units'
 
 /** A wall-clock duration for ETAs: "12 s", "3 min 5 s", "1 h 2 min"; null → "—". */

@@ -12,6 +12,7 @@ import { defaultCalibrationPath, saveCalibration } from '../../services/calibrat
 import { CalibrationParseError } from '../../services/calibration/fit'
 import { checkOutputPath } from '../../services/safe-read'
 import { stdoutFlushed } from './run'
+import { formatNs } from '../../../shared/units'
 
 interface Flags {
   quick?: boolean
@@ -20,7 +21,8 @@ interface Flags {
   only?: string
 }
 
-const fmt = (ns: number): string => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`)
+/** A cost in ns, by the lab's one formatter (the app's Hardware view shows the same words). */
+const fmt = (ns: number): string => formatNs(ns)
 
 /** The human summary: machine, then one line per parameter with its fit. */
 export function formatCalibration(cal: Calibration): string {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { formatBytes, formatNs } from '../../../shared/units'
 import { buildReport, pickFormat, renderReport, ReportError, type ReportTarget } from '../../services/reports'
 import { RunStore } from '../../services/store/run-store'
 import { defaultWorkspace } from '../../services/store/workspace'
@@ -99,7 +100,7 @@ export function registerReportCommand(program: Command): void {
       const cpuMs = (cpu.user + cpu.system) / 1000
       const missing = doc.missingRuns.length ? `; ${doc.missingRuns.length} run(s) not included: ${doc.missingRuns.map((m) => m.id).join(', ')}` : ''
       process.stderr.write(
-        `hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${(Buffer.byteLength(report.content) / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms CPU)${missing}\n`,
+        `hmmlab report: wrote ${file} (${format}, ${doc.runs.length} run(s), ${formatBytes(Buffer.byteLength(report.content))}, ${formatNs(ms * 1e6)}, ${formatNs(cpuMs * 1e6)} CPU)${missing}\n`,
       )
       process.exitCode = 0
     })

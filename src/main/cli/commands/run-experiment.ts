@@ -13,9 +13,9 @@ import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
-import { statusWords } from '../../../shared/record'
-import { formatUnit } from '../../../shared/units'
-import { statusMark, sweepSummaryText } from '../record-text'
+import { RecordMeta, StoredRecord, statusWords } from '../../../shared/record'
+import { formatBytes, formatNs } from '../../../shared/units'
+import { failedExpectLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -27,6 +27,7 @@ export interface ExperimentRunFlags {
   report?: string
   timeout?: string
   costs?: string
+  metrics?: boolean
 }
 
 /** True when the flags ask for the experiment service rather than a single in-process run. */
@@ -139,7 +140,40 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       all.push(...summary.runs)
       if (!flags.json) {
         process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
-        for (const r of summary.runs) process.stdout.write(`  ${runLine(r)}\n`)
+        // where the machine came from, when a probed one replaced the scenario's: from the first run's record
+        const machineRun = summary.runs.find((r) => r.machine)
+        if (machineRun) {
+          const meta = await services.store
+            .getRun(machineRun.id, { series: false })
+            .then((stored) => MACHINE_META.safeParse((stored.result as { meta?: unknown } | null)?.meta))
+            .catch(() => undefined)
+          const lines = meta?.success ? machineLines(meta.data, '  ') : [`  machine: ${machineRun.machine}, not the scenario's (its record cannot be read)`]
+          process.stdout.write(lines.map((l) => `${l}\n`).join(''))
+        }
+        const shownFailures = new Map<string, number>()
+        for (const r of summary.runs) {
+          process.stdout.write(`  ${runLine(r)}\n`)
+          // which expects failed, on which line of the user's file, from the stored record (up to 4 runs per design, as in process)
+          if (r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4) {
+            shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
+            const expects = await services.store
+              .getRun(r.id, { series: false })
+              .then((stored) => EXPECTS.safeParse((stored.result as { expects?: unknown } | null)?.expects))
+              .catch(() => undefined)
+            if (expects?.success)
+              process.stdout.write(
+                failedExpectLines(expects.data, '      ')
+                  .map((l) => `${l}\n`)
+                  .join(''),
+              )
+          }
+          if (flags.metrics)
+            process.stdout.write(
+              metricLines(r, '      ')
+                .map((l) => `${l}\n`)
+                .join(''),
+            )
+        }
         for (const u of summary.unsaved) process.stdout.write(`  ! ${u.runId} not saved: ${u.error}\n`)
         const sweep = summary.experiment.summary
         if (sweep && ((summary.experiment.seeds ?? 1) > 1 || sweep.checks.length)) process.stdout.write(`${sweepSummaryText(sweep)}\n`)
@@ -157,8 +191,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           code = Math.max(code, fail(`${(err as Error).message} (the runs are saved in ${services.workspace})`))
           continue
         }
-        if (!flags.json)
-          process.stdout.write(`  report: ${written.file} (${written.format}, ${(written.bytes / 1024).toFixed(0)} KiB, ${written.ms.toFixed(0)} ms)\n`)
+        if (!flags.json) process.stdout.write(`  report: ${written.file} (${written.format}, ${formatBytes(written.bytes)}, ${formatNs(written.ms * 1e6)})\n`)
       }
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
@@ -168,15 +201,17 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   return code
 }
 
+/** The part of a record's meta that says where its machine came from. */
+const MACHINE_META = RecordMeta.pick({ machine: true, machineParts: true })
+
+/** The record's expects table. */
+const EXPECTS = StoredRecord.shape.expects
+
+/** One run of an experiment: its status, then the headline metrics by the record's names (the manifest repeats them). */
 function runLine(r: RunManifest): string {
   const mark = statusMark(r.status)
   const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)
   const numbers = [`expects ${r.expects.passed}/${r.expects.passed + r.expects.failed}`, `findings ${r.findings}`]
-  const m = r.metrics
-  if (m.leak_byte_seconds) numbers.push(`leak ${formatUnit(m.leak_byte_seconds.unit, m.leak_byte_seconds.value, { decimals: 1 })}`)
-  if (m.invalidation_count && m.invalidation_cost_ns)
-    numbers.push(
-      `invalidations ${m.invalidation_count.value} costing ${formatUnit(m.invalidation_cost_ns.unit, m.invalidation_cost_ns.value, { decimals: 1 })}`,
-    )
+  for (const name of ['leak_byte_seconds', 'invalidation_count', 'invalidation_cost_ns']) if (r.metrics[name]) numbers.push(`${name} ${metricValue(r, name)}`)
   return `${mark} ${r.design} seed ${r.seed}${params.length ? ` ${params.join(' ')}` : ''}  ${statusWords(r.status, r.stop)}  ${numbers.join(', ')}${r.error ? `  (${r.error})` : ''}  [${r.id}]`
 }

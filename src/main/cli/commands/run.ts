@@ -6,14 +6,18 @@
  */
 import { prepareOutputFolder, readRegularFileSync, SafeReadError, writeRegularFileSync } from '../../services/safe-read'
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
-import { basename, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
+import { appRoot } from '../../paths'
+import { resolveMachineRef, type MachineOverride } from '../../services/machine-ref'
+import { loadOnMachine } from '../../services/sim-binding'
+import type { MachinePart } from '../../../shared/record'
 import type { Command } from 'commander'
-import { formatBytes, formatNs } from '../../../shared/units'
+import { formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
-import { recordSummary, sweepSummaryText } from '../record-text'
+import { metricValue, recordSummary, sweepSummaryText } from '../record-text'
 import { compareRuns, DESIGNS, parseScenario, runScenario, scenarioDesigns, ScenarioError, type DesignId, type RunRecord } from '../../../sim/index'
 
 interface RunFlags {
@@ -21,6 +25,7 @@ interface RunFlags {
   design?: string
   seed?: string
   json?: boolean
+  metrics?: boolean
   out?: string
   timeout?: string
 }
@@ -28,15 +33,19 @@ interface RunFlags {
 /** Wall-time budget of one in-process run (all its seeds), as for a run on the experiment service. */
 export const DEFAULT_RUN_BUDGET_S = 600
 
-const fmtBytes = (n: number): string => formatBytes(n, { decimals: 1 })
-const fmtNs = (n: number): string => formatNs(n, { decimals: 1 })
+/** The record metrics of the comparison, by their names (the app's per-design table has the same). */
+const COMPARED = ['leaked_bytes_peak', 'leak_byte_seconds', 'invalidation_cost_ns', 'findings'] as const
 
 /** One line per design: what was kept after the owners exited, for how long, and at what cost. */
 function comparison(rs: RunRecord[]): string {
-  const head = `  ${'design'.padEnd(7)} ${'peak leaked'.padStart(12)} ${'leaked B·s'.padStart(11)} ${'longest'.padStart(10)} ${'inval. cost'.padStart(12)} ${'findings'.padStart(8)}  expects`
+  const cells = rs.map((r) => COMPARED.map((n) => metricValue(r, n)))
+  const width = COMPARED.map((n, i) => Math.max(n.length, ...cells.map((c) => c[i]!.length)))
+  const longest = compareRuns(rs).map((c) => formatNs(c.longestLeakNs))
+  const lw = Math.max('longest leak'.length, ...longest.map((x) => x.length))
+  const head = `  ${'design'.padEnd(7)} ${COMPARED.map((n, i) => n.padStart(width[i]!)).join(' ')} ${'longest leak'.padStart(lw)}  expects`
   const rows = compareRuns(rs).map(
-    (c) =>
-      `  ${c.design.padEnd(7)} ${fmtBytes(c.leakedPeak).padStart(12)} ${c.leakByteSeconds.toExponential(2).padStart(11)} ${fmtNs(c.longestLeakNs).padStart(10)} ${fmtNs(c.invalidationCostNs).padStart(12)} ${String(c.findings).padStart(8)}  ${c.expectsPassed}/${c.expects}`,
+    (c, k) =>
+      `  ${c.design.padEnd(7)} ${cells[k]!.map((x, i) => x.padStart(width[i]!)).join(' ')} ${longest[k]!.padStart(lw)}  ${c.expectsPassed}/${c.expects}`,
   )
   return [head, ...rows].join('\n')
 }
@@ -72,6 +81,7 @@ export function registerRunCommand(program: Command): void {
     .option('--design <ids>', `comma-separated designs (${DESIGNS.map((d) => d.id).join(', ')}); default: the scenario's`)
     .option('--seed <n>', 'seed (default: the scenario seed)')
     .option('--json', 'print the full result document(s) as JSON')
+    .option('--metrics', "print every metric of each run's record under its summary (as the app's Metrics table)")
     .option('--out <dir>', 'write one result JSON per run into this directory')
     .option(
       '--sweep <key=values...>',
@@ -99,13 +109,37 @@ export function registerRunCommand(program: Command): void {
           return
         }
         process.exitCode = await runExperiments(files, flags)
-      } else process.exitCode = runCommand(files, flags)
+      } else process.exitCode = runCommand(files, flags, await machineOverrides(files))
       await stdoutFlushed()
     })
 }
 
-/** The body of `hmmlab run`; returns the exit code. */
-export function runCommand(files: string[], flags: RunFlags): number {
+/**
+ * The machines of the scenarios that name theirs by reference (`machine: probed`, `machine: FILE`,
+ * resolved as the experiment service does; a machine file may lie beside the scenario or in the
+ * built-in library), or why one cannot be loaded. A file that cannot be read is left to runCommand.
+ */
+export async function machineOverrides(files: readonly string[]): Promise<Map<string, MachineOverride | Error>> {
+  const out = new Map<string, MachineOverride | Error>()
+  for (const file of files) {
+    let text: string
+    try {
+      text = readRegularFileSync(file, { maxBytes: SCENARIO_FILE_MAX_BYTES, what: 'scenario' }).toString('utf8')
+    } catch {
+      continue
+    }
+    try {
+      const m = await resolveMachineRef(text, file, resolve(file), [dirname(resolve(file)), join(appRoot(), 'scenarios')])
+      if (m) out.set(file, m)
+    } catch (e) {
+      out.set(file, e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+  return out
+}
+
+/** The body of `hmmlab run`; returns the exit code. `machines`: from machineOverrides. */
+export function runCommand(files: string[], flags: RunFlags, machines: ReadonlyMap<string, MachineOverride | Error> = new Map()): number {
   let code = 0
   let designs: DesignId[] | null = null
   if (flags.design !== undefined) {
@@ -166,8 +200,16 @@ export function runCommand(files: string[], flags: RunFlags): number {
       continue
     }
     let sc
+    const machine = machines.get(file)
+    let machineParts: MachinePart[] | undefined
+    if (machine instanceof Error) {
+      process.stderr.write(`hmmlab run: ${machine.message}\n`)
+      code = 2
+      continue
+    }
     try {
-      sc = parseScenario(text, file)
+      if (machine) ({ scenario: sc, machineParts } = loadOnMachine(text, file, {}, machine.spec))
+      else sc = parseScenario(text, file)
     } catch (e) {
       if (e instanceof ScenarioError) process.stderr.write(`${e.message}\n`)
       else process.stderr.write(`hmmlab run: ${file}: ${e instanceof Error ? e.message : String(e)}\n`)
@@ -187,7 +229,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
         ? (q: { done: number; total: number; simulatedNs: number }) => {
             const w = 30
             const f = q.total > 0 ? Math.round((q.done / q.total) * w) : w
-            process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${fmtNs(q.simulatedNs)}`)
+            process.stdout.write(`\r  ${d} seed ${p.seed} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${q.done}/${q.total} steps, ${formatNs(q.simulatedNs)}`)
           }
         : undefined
       // The wall-time budget of this design's run (every seed of it), checked by the simulator
@@ -200,11 +242,13 @@ export function runCommand(files: string[], flags: RunFlags): number {
         seed: p.seed,
         shouldStop: budget.exceeded,
         stopReason: 'wall_time',
-        meta: { text, costs: costs.used },
+        meta: { text, costs: costs.used, ...(machine ? { machine: machine.origin } : {}) },
         ...costOpt,
         ...(onProgress ? { onProgress } : {}),
       })
       if (tty) process.stdout.write('\r\x1b[K')
+      // which parts of the machine came from the probe and which from the scenario, as the run worker records them
+      if (machineParts) result.meta.machineParts = machineParts
       if (budget.hit)
         process.stderr.write(
           `hmmlab run: ${file} ${d} seed ${p.seed}: stopped: the run exceeded its wall-time budget of ${budgetS} s (--timeout); its results are partial and its later seeds do not start\n`,
@@ -222,7 +266,7 @@ export function runCommand(files: string[], flags: RunFlags): number {
       if (first || (status !== 'passed' && shownOthers < 3)) {
         if (!first) shown.set(d, shownOthers + 1)
         if (flags.json) docs.push(result)
-        else process.stdout.write(recordSummary(result) + '\n')
+        else process.stdout.write(recordSummary(result, { metrics: flags.metrics === true }) + '\n')
         if (flags.out) {
           const name = `${basename(file).replace(/\.(ya?ml|json)$/i, '')}.${d}.seed${p.seed}.json`
           try {

@@ -6,6 +6,7 @@
  * `window.__hmmlabReport = { ready, charts: [{ id, points }] , errors }` for tests.
  */
 import { PALETTE } from '../../../shared/palette'
+import { formatQuantity, TICK_DIGITS, VALUE_DIGITS } from '../../../shared/units'
 
 export const CLIENT_SCRIPT = String.raw`
 (function () {
@@ -27,25 +28,10 @@ export const CLIENT_SCRIPT = String.raw`
   Chart.defaults.color = '#333';
   var PALETTE = ${JSON.stringify(PALETTE)};
 
-  function bytes(v) {
-    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
-    while (a >= 1024 && i < u.length - 1) { a /= 1024; i++; }
-    return (v < 0 ? '-' : '') + (i === 0 ? Math.round(a) : a.toFixed(Math.abs(a - Math.round(a)) < 0.05 ? 0 : 1)) + ' ' + u[i];
-  }
-  function ns(v) {
-    var a = Math.abs(v);
-    if (a < 1e3) return Math.round(v) + ' ns';
-    if (a < 1e6) return (v / 1e3).toFixed(1) + ' \u00b5s';
-    if (a < 1e9) return (v / 1e6).toFixed(1) + ' ms';
-    return (v / 1e9).toFixed(2) + ' s';
-  }
-  function fmt(unit, v) {
-    if (v === null || v === undefined) return '\u2014';
-    if (unit === 'bytes') return bytes(v);
-    if (unit === 'byte_seconds') return bytes(v) + '\u00b7s';
-    if (unit === 'ns') return ns(v);
-    return String(v);
-  }
+  // the lab's one formatter of quantities (src/shared/units.ts), embedded: the tooltips read as the app and the CLI do
+  var formatQuantity = ${formatQuantity.toString()};
+  function fmt(unit, v) { return formatQuantity(unit, v, ${VALUE_DIGITS}); }
+  function tick(unit, v) { return formatQuantity(unit, v, ${TICK_DIGITS}); }
   // Byte axes step in round binary units (10 MiB, not 9.5 MiB): 1, 2 or 5 × 10^n of the unit that fits the maximum.
   function byteStep(max) {
     if (!(max > 0)) return undefined;
@@ -67,7 +53,7 @@ export const CLIENT_SCRIPT = String.raw`
     return max;
   }
   function yTicks(spec) {
-    var t = { callback: function (v) { return fmt(spec.unit, v); } };
+    var t = { callback: function (v) { return tick(spec.unit, v); } };
     if (spec.unit === 'bytes' || spec.unit === 'byte_seconds') { var st = byteStep(maxOf(spec)); if (st) t.stepSize = st; }
     return t;
   }
@@ -101,7 +87,7 @@ export const CLIENT_SCRIPT = String.raw`
         },
         plugins: {
           legend: { position: 'bottom' },
-          tooltip: { callbacks: { title: function (items) { return items.length ? 't = ' + items[0].parsed.x.toFixed(3) + ' s' : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, stackedBands ? ctx.raw.v : ctx.parsed.y); } } },
+          tooltip: { callbacks: { title: function (items) { return items.length ? 't = ' + fmt('ns', Math.round(items[0].parsed.x * 1e9)) : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(spec.unit, stackedBands ? ctx.raw.v : ctx.parsed.y); } } },
           zoom: zoomOptions()
         }
       }

@@ -8,13 +8,13 @@
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { costsWords, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
+import { costsWords, MACHINE_PART_FROM, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
 import { seriesWithPrefix, stackSteps, sumSteps, thinSteps } from './stats'
 import { BAND_ALPHA, PALETTE, typeColour } from '../../../shared/palette'
-import { formatByteSeconds, formatBytes, formatNs, formatUnit } from './units'
+import { formatByteSeconds, formatBytes, formatNs, formatUnit } from '../../../shared/units'
 
 /** Most points per series in a chart (step changes kept, peaks kept)... */
 export const MAX_CHART_POINTS = 600
@@ -174,16 +174,12 @@ export function chartSpecs(doc: ReportDocument): ChartSpec[] {
   return specs
 }
 
-function fmtUnit(unit: Unit, v: number): string {
-  return unit === 'bytes' ? formatBytes(v) : unit === 'ns' ? formatNs(v) : formatByteSeconds(v)
-}
-
 /** The static table beside a chart: what prints and what a reader without scripts sees. */
 function chartFallback(spec: ChartSpec): string {
   if (spec.kind === 'bar') {
     const head = `<tr><th scope="col">run</th>${spec.datasets.map((d) => `<th scope="col">${e(d.label)}</th>`).join('')}</tr>`
     const rows = spec.labels.map(
-      (l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(fmtUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`,
+      (l, i) => `<tr><th scope="row">${e(l)}</th>${spec.datasets.map((d) => `<td class="num">${e(formatUnit(spec.unit, d.data[i] ?? 0))}</td>`).join('')}</tr>`,
     )
     return `<table class="data"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
   }
@@ -197,7 +193,7 @@ function chartFallback(spec: ChartSpec): string {
       }
     })
     const final = d.v[d.v.length - 1] ?? 0
-    return `<tr><th scope="row">${e(d.label)}</th><td class="num">${e(fmtUnit(spec.unit, peak))}</td><td class="num">${e(formatNs(at))}</td><td class="num">${e(fmtUnit(spec.unit, final))}</td><td class="num">${d.t.length}</td></tr>`
+    return `<tr><th scope="row">${e(d.label)}</th><td class="num">${e(formatUnit(spec.unit, peak))}</td><td class="num">${e(formatNs(at))}</td><td class="num">${e(formatUnit(spec.unit, final))}</td><td class="num">${d.t.length}</td></tr>`
   })
   return `<table class="data"><thead><tr><th scope="col">series</th><th scope="col">peak</th><th scope="col">peak at</th><th scope="col">at end</th><th scope="col">points</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
@@ -371,8 +367,7 @@ function machineOf(r: ReportRun): string | undefined {
 function machinePartsOf(r: ReportRun): string {
   const parts = r.result.meta.machineParts
   if (!parts?.length) return ''
-  const from = { probe: 'this machine', scenario: 'the scenario', removed: 'removed' } as const
-  return `<ul class="machine-parts">${parts.map((p) => `<li><code>${e(p.part)}</code> (${from[p.from]}): ${e(p.detail)}</li>`).join('')}</ul>`
+  return `<ul class="machine-parts">${parts.map((p) => `<li><code>${e(p.part)}</code> (${e(MACHINE_PART_FROM[p.from])}): ${e(p.detail)}</li>`).join('')}</ul>`
 }
 
 function runsTable(doc: ReportDocument): string {
@@ -385,7 +380,7 @@ function runsTable(doc: ReportDocument): string {
         .map((p) => `<td>${e(r.manifest.parameters[p] ?? '—')}</td>`)
         .join(
           '',
-        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}${machinePartsOf(r)}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(`${Math.round(r.manifest.timings.wallMs)} ms`)}</td></tr>`,
+        )}${machines ? `<td>${e(machineOf(r) ?? 'from the scenario')}${machinePartsOf(r)}</td>` : ''}<td class="status-${e(r.manifest.status)}">${e(statusWords(r.manifest.status, r.manifest.stop))}</td><td class="num">${r.manifest.expects.passed}/${r.manifest.expects.passed + r.manifest.expects.failed}</td><td class="num">${r.result.findings.total}</td><td class="num">${e(formatNs(r.result.outcome.simulatedNs))}</td><td class="num">${e(formatNs(Math.round(r.manifest.timings.wallMs) * 1e6))}</td></tr>`,
   )
   const missing = doc.missingRuns.length
     ? `<p class="warn">Not included: ${doc.missingRuns.map((m) => `<code>${e(m.id)}</code> (${e(m.reason)})`).join('; ')}</p>`
