@@ -88,34 +88,21 @@ export function removeStaleTempsSync(path: string): string[] {
  * Removes every temporary file of an atomic write in `dir` (whatever its target) whose process no
  * longer runs: names exactly `.NAME.tmp-PID-HEX`, regular files only. For a sweep at start.
  */
-export async function removeDeadTempFiles(dir: string): Promise<string[]> {
-  const removed: string[] = []
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return removed
-  }
-  for (const name of names) {
+export function removeDeadTempFiles(dir: string): Promise<string[]> {
+  return removeDeadTemps(dir, (name) => {
     const m = /^\.(.+)\.tmp-\d+-[0-9a-f]{8}$/.exec(name)
-    const pid = m ? temporaryFileOwner(name, m[1]!) : undefined
-    if (pid === undefined) continue
-    const full = join(dir, name)
-    try {
-      if (!removable(pid, await lstat(full))) continue
-      await unlink(full)
-      removed.push(full)
-    } catch {
-      // gone meanwhile, or not ours to remove
-    }
-  }
-  return removed
+    return m ? temporaryFileOwner(name, m[1]!) : undefined
+  })
 }
 
 /** `removeStaleTempsSync`, asynchronous. */
-export async function removeStaleTemps(path: string): Promise<string[]> {
-  const dir = dirname(path)
+export function removeStaleTemps(path: string): Promise<string[]> {
   const target = basename(path)
+  return removeDeadTemps(dirname(path), (name) => temporaryFileOwner(name, target))
+}
+
+/** Removes the files of `dir` that `ownerOf` names a writer for, when that writer is dead (`removable`). */
+async function removeDeadTemps(dir: string, ownerOf: (name: string) => number | undefined): Promise<string[]> {
   const removed: string[] = []
   let names: string[]
   try {
@@ -124,7 +111,7 @@ export async function removeStaleTemps(path: string): Promise<string[]> {
     return removed
   }
   for (const name of names) {
-    const pid = temporaryFileOwner(name, target)
+    const pid = ownerOf(name)
     if (pid === undefined) continue
     const full = join(dir, name)
     try {
