@@ -3,7 +3,7 @@
  * dmirror_fault (mmget_not_zero, 64-page hmm_range_fault chunks, read_begin / read_retry, the
  * HMM_RANGE_DEFAULT_TIMEOUT retry budget), the READ / WRITE ioctl loops with `cpages` and
  * `faults`, MIGRATE_TO_DEV / MIGRATE_TO_SYS, SNAPSHOT (temporary interval notifier, protection
- * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE; plus the SVA path (IOTLB / ATS, IOPF).
+ * bytes), EXCLUSIVE / CHECK_EXCLUSIVE and RELEASE. The SVA path is drivers/iommu-sva.ts.
  */
 import { sleep, waitOn, WaitQueue, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
@@ -24,7 +24,6 @@ import {
   type PteTable,
 } from '../kernel/pagetable'
 import { PROT_READ, PROT_WRITE, type MmStruct } from '../kernel/objects'
-import { faultIn } from '../kernel/memory'
 import { withMmapReadLock } from '../kernel/mmap_lock'
 import { findVma } from '../kernel/vma'
 import { splitLeaf } from '../kernel/huge_memory'
@@ -32,7 +31,7 @@ import { makeDeviceExclusiveRange } from '../kernel/rmap'
 import { folioUnlock } from '../kernel/filemap'
 import { collectSplitThp } from '../kernel/thp'
 import { kernelHas } from '../kernel/version'
-import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { EBUSY, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import {
@@ -621,60 +620,4 @@ export function* dmirrorExclusive(w: Kernel, m: Mirror, start: number, end: numb
 /** HMM_DMIRROR_CHECK_EXCLUSIVE: -EPERM if an ATOMIC entry remains. */
 export function dmirrorCheckExclusive(m: Mirror, start: number, end: number): DeviceOpResult {
   return { ret: m.hasAtomic(start, end) ? EPERM : 0, cpages: 0, faults: 0 }
-}
-
-/**
- * SVA access (IOMMU walks the CPU page table through the PASID): IOTLB / ATS lookups, walks on
- * misses, and one I/O page-fault round (PRI → iommu_sva_handle_iopf → handle_mm_fault) for the
- * pages not usable yet. `cpages` = pages accessed, `faults` = IOPF rounds.
- */
-export function* svaAccess(
-  w: Kernel,
-  dev: Device,
-  mm: MmStruct,
-  pasid: number,
-  start: number,
-  end: number,
-  write: boolean,
-  path: CallPath,
-  io?: DataIo,
-): Proc<DeviceOpResult> {
-  const p = [...path, 'iommu_sva_access']
-  const iommu = dev.iommu
-  if (!iommu) return { ret: EINVAL, cpages: 0, faults: 0 }
-  if (mm.releasedAt !== null) {
-    // PASID entry torn down in ->release: the device gets a translation fault
-    return { ret: EFAULT, cpages: 0, faults: 0 }
-  }
-  let faults = 0
-  let first = -1
-  for (let pg = start; pg < end; pg++) {
-    const f = mm.pt.get(pg)
-    if (!(f & PTE_PRESENT) || f & (PTE_DEVPRIV | PTE_EXCL) || (write && !(f & PTE_WRITE))) {
-      first = pg
-      break
-    }
-  }
-  if (first >= 0) {
-    const fp = [...p, 'iommu_sva_handle_iopf']
-    if (!mmgetNotZero(w, mm, fp)) return { ret: EFAULT, cpages: 0, faults }
-    const r = yield* withMmapReadLock(w, mm, faultIn(w, mm, first, end, write, -1, fp))
-    yield* mmput(w, mm, fp)
-    faults++
-    yield sleep(w.costs.iopf)
-    if (r < 0) return { ret: r, cpages: first - start, faults }
-  }
-  let cost = 0
-  for (let pg = start; pg < end; pg++) {
-    const hit = dev.devtlb ? dev.devtlb.lookup(pasid, pg) : false
-    if (!hit && !iommu.iotlb.lookup(pasid, pg)) cost += w.costs.iommu_walk
-    cost += w.costs.device_access_page
-    if (io) {
-      const pfn = mm.pt.pfn(pg)
-      if (io.out) io.out[pg - io.base] = w.frames.read(pfn, pg & (HPAGE_PMD_NR - 1))
-      if (io.src) w.frames.write(pfn, pg & (HPAGE_PMD_NR - 1), io.src(pg))
-    }
-  }
-  yield sleep(cost)
-  return { ret: 0, cpages: end - start, faults }
 }

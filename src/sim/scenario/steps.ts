@@ -36,10 +36,10 @@ import {
   dmirrorExclusive,
   dmirrorCheckExclusive,
   dmirrorReleaseDevmem,
-  svaAccess,
   type DeviceOpResult,
   type DataIo,
 } from '../drivers/dmirror'
+import { svaAccess } from '../drivers/iommu-sva'
 import { allocBo, createQueue } from '../drivers/driver'
 import { moduleUnload } from '../teardown/module'
 import { moduleUnloaded } from '../kernel/notifier'
