@@ -5,6 +5,7 @@ import {
   applyRunFinished,
   applyRunProgress,
   hasResults,
+  storedHasResults,
   hasStarted,
   phaseWords,
   runEtaMs,
@@ -109,6 +110,14 @@ describe('live progress', () => {
     expect(phaseWords(cancelled.phase, cancelled.stop)).toBe('cancelled')
     expect(runFraction(cancelled)).toBe(0.25)
     expect(hasResults(cancelled.phase)).toBe(false)
+    // stored: a run cancelled while it ran keeps its record (its metrics in the manifest) and opens in Results;
+    // one cancelled in the queue has no record and no link
+    const m = { value: 1, unit: 'ns' as const }
+    expect(storedHasResults({ status: 'cancelled', metrics: { simulated_ns: m } })).toBe(true)
+    expect(storedHasResults({ status: 'cancelled', metrics: {} })).toBe(false)
+    expect(storedHasResults({ status: 'crashed', metrics: {} })).toBe(false)
+    expect(storedHasResults({ status: 'stopped', metrics: { simulated_ns: m } })).toBe(true)
+    expect(storedHasResults({ status: 'passed', metrics: { simulated_ns: m } })).toBe(true)
     const passed = applyRunFinished(running, { experimentId: 'e', runId: 'x', status: 'passed' }, 1)
     expect([phaseWords(passed.phase), runFraction(passed)]).toEqual(['passed', 1])
     expect(phaseWords('expects_failed')).toBe('expects failed')

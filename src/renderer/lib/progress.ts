@@ -4,6 +4,7 @@
  */
 import type { EventPayload } from '../../shared/contracts'
 import { isFinished, statusWords, type RunStatus, type Stop } from '../../shared/record'
+import type { RunManifest } from '../../shared/runs'
 
 /** A live run: queued, running, or ended with the status the store keeps. */
 export type RunPhase = 'queued' | 'running' | RunStatus
@@ -130,6 +131,15 @@ export function runFraction(run: LiveRun): number {
 /** True when the run has a record to show (it ran, even if it stopped early); false for crashed and cancelled runs. */
 export function hasResults(phase: RunPhase): boolean {
   return phase === 'passed' || phase === 'expects_failed' || phase === 'stopped'
+}
+
+/**
+ * True when a stored run has a record to open in Results. A run cancelled while it ran keeps the
+ * simulator's partial record (a stop for `user`), and its manifest carries that record's metrics;
+ * one cancelled in the queue (or killed before it answered) is stored without a record, metrics empty.
+ */
+export function storedHasResults(m: Pick<RunManifest, 'status' | 'metrics'>): boolean {
+  return hasResults(m.status) || (m.status === 'cancelled' && Object.keys(m.metrics).length > 0)
 }
 
 /** A run's phase or stored status in words (the words of the CLI and the reports), with its stop reason. */

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createLabServices } from '../../../src/main/services'
 import { StoredRecord } from '../../../src/shared/record'
 import { RunSeries } from '../../../src/shared/runs'
+import { storedHasResults } from '../../../src/renderer/lib/progress'
 
 /** Runs that have executed at least one step, from the services' progress events. */
 const stepping = new Map<string, () => void>()
@@ -174,7 +175,33 @@ describe('stopping real runs', () => {
     const stored = await services.store.getRun(started.runIds[0]!)
     expect(stored.manifest.status).toBe('cancelled')
     // the simulator's own record of the part that ran: a stop for the user
-    expect(StoredRecord.parse(stored.result).outcome).toMatchObject({ status: 'stopped', stop: { reason: 'user' } })
+    const record = StoredRecord.parse(stored.result)
+    expect(record.outcome).toMatchObject({ status: 'stopped', stop: { reason: 'user' } })
+    // kept with its partial numbers: part of the steps, and the manifest's metrics are the record's
+    expect(record.outcome.stepsTotal).toBe(106)
+    expect(record.outcome.stepsDone).toBeGreaterThan(0)
+    expect(record.outcome.stepsDone).toBeLessThan(record.outcome.stepsTotal)
+    expect(stored.manifest.stop).toEqual(record.outcome.stop)
+    expect(stored.manifest.metrics).toEqual(record.metrics)
+    expect(stored.manifest.metrics.simulated_ns!.value).toBe(record.outcome.simulatedNs)
+    expect(storedHasResults(stored.manifest)).toBe(true)
+  })
+
+  it('a run cancelled in the queue is stored as cancelled with no record; the running ones keep theirs', async () => {
+    // three runs on two threads: the third waits in the queue until the cancel drops it
+    const started = await services.experiments.start({ scenarioText: longText, fileName: longFile, designs: ['D4', 'D5', 'D6'] })
+    await firstStep(started.runIds[0]!)
+    expect(services.experiments.cancelExperiment(started.experimentId)).toBe(3)
+    const summary = await started.done
+    expect(summary.runs.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled'])
+    expect(summary.experiment.status).toBe('incomplete')
+    const [first, , queued] = await Promise.all(started.runIds.map((id) => services.store.getRun(id)))
+    expect(StoredRecord.parse(first!.result).outcome.stop?.reason).toBe('user')
+    expect(storedHasResults(first!.manifest)).toBe(true)
+    // never started: nothing ran, so no record and no numbers; the manifest says it was cancelled by the user
+    expect(queued!.result).toEqual({ error: 'cancelled' })
+    expect(queued!.manifest).toMatchObject({ status: 'cancelled', stop: { reason: 'user' }, metrics: {} })
+    expect(storedHasResults(queued!.manifest)).toBe(false)
   })
 
   it('a run over its time limit is stopped and saved as a timeout; a run beside it finishes', async () => {
