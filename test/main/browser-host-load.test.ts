@@ -131,3 +131,41 @@ describe('browser host under load', () => {
     expect(garbage).toMatch(/^HTTP\/1\.1 400/)
   })
 })
+
+describe('browser host and a client that never reads', () => {
+  let slowHost: BrowserHost
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), 'hmmlab-noread-'))
+    mkdirSync(join(root, 'renderer'))
+    writeFileSync(join(root, 'renderer', 'index.html'), '<!doctype html><title>HMM Lab</title>')
+    // the idle timeout far beyond the test's: only the headers timeout's 408 can end the socket
+    slowHost = await startBrowserHost({
+      router: api.router,
+      hub: api.hub,
+      staticDir: join(root, 'renderer'),
+      token: 't'.repeat(48),
+      heartbeatMs: 0,
+      headersTimeoutMs: 500,
+      idleTimeoutMs: 600_000,
+    })
+  })
+  afterAll(() => slowHost.close())
+
+  it('closes its side after a 408 although the client never reads it (issue 18 #6)', async () => {
+    // A paused client never sees the server's end, so it never closes its side; the server must
+    // release the socket anyway. Once it has, the client's next write meets a reset. Before the fix
+    // the server kept the half-closed socket (and its descriptor) for good: a CI run hung 600 s on
+    // such sockets in server-survives.test.ts.
+    const closed = await new Promise<string>((resolve) => {
+      const socket = connect(slowHost.port, '127.0.0.1', () => socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${slowHost.port}\r\n`))
+      socket.pause()
+      const poke = setInterval(() => socket.writable && socket.write('X-Still: here\r\n'), 200)
+      socket.on('error', () => undefined)
+      socket.on('close', () => {
+        clearInterval(poke)
+        resolve('released by the server')
+      })
+    })
+    expect(closed).toBe('released by the server')
+  }, 60_000)
+})

@@ -120,6 +120,9 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
           ? '408 Request Timeout'
           : '400 Bad Request'
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    // end() only half-closes: a client that never reads the answer never sees the end and never
+    // closes its side, and would hold the socket for good. Give it a moment to read, then close.
+    setTimeout(() => socket.destroy(), Math.min(1000, idleTimeout)).unref()
   })
 
   const wss = new WebSocketServer({
