@@ -30,9 +30,10 @@ import { withMmapReadLock } from '../kernel/mmap_lock'
 import { mmgetNotZero } from '../kernel/mm-ref'
 import { mmput } from '../kernel/mm'
 import { findVma } from '../kernel/vma'
+import { PAGE_SIZE } from '../kernel/page'
 
 /** amdgpu_hmm_range_get_pages: `max_bytes = SZ_2G` per hmm_range_fault call, in 4 KiB pages. */
-export const AMDGPU_HMM_MAX_PAGES = (2 * 2 ** 30) / 4096
+export const AMDGPU_HMM_MAX_PAGES = (2 * 2 ** 30) / PAGE_SIZE
 
 /** The hmm_range amdgpu_hmm_range_get_pages hands back: its sequence and the pfns of every page. */
 export interface AmdgpuHmmRange {
