@@ -10,9 +10,8 @@ import { lineOf } from './parse'
 import { parseDuration, type StepT } from '../../shared/scenario'
 import { Ctx, logStep, setResult, MAX_STEPS } from './ctx'
 import { evalExpect } from './expect'
-import { STEP_HANDLERS, type StepBody, type StepHandler, type StepOp } from './steps'
+import { dispatchStep, isStepOp, stepName, stepTaskName } from './steps'
 import { waitForVforkDone } from '../kernel/task'
-import type { Task } from '../kernel/objects'
 
 export { Ctx } from './ctx'
 
@@ -22,7 +21,7 @@ export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Pr
     if (ctx.stopped) return
     yield* execStep(ctx, s, round)
     if (top) {
-      ctx.onStepDone?.(ctx.topDone, Object.keys(s)[0] as string)
+      ctx.onStepDone?.(ctx.topDone, stepName(s))
       ctx.topDone++
     }
   }
@@ -30,7 +29,7 @@ export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Pr
 
 function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   const w = ctx.w
-  const op = Object.keys(s)[0] as string
+  const op = stepName(s)
   const line = lineOf(s)
   const t0 = w.engine.now
   const idx = ctx.nextIndex()
@@ -42,9 +41,7 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   const path = [`step ${op} (line ${line})`]
   w.log('step', op, `line ${line}`)
   if (w.hooks.has('step')) {
-    const body = (s as Record<string, unknown>)[op]
-    const task = body !== null && typeof body === 'object' && typeof (body as { task?: unknown }).task === 'string' ? (body as { task: string }).task : null
-    w.hooks.emit('step', { index: idx, line, op, task, round, t: t0, view: ctx })
+    w.hooks.emit('step', { index: idx, line, op, task: stepTaskName(s), round, t: t0, view: ctx })
   }
   if ('expect' in s) {
     evalExpect(ctx, s.expect, idx, line, round)
@@ -69,15 +66,14 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     return
   }
   // a task blocked in vfork runs its next step once the child exec'd or exited
-  const blocked = stepTask(w.tasks, s)
+  const taskName = stepTaskName(s)
+  const blocked = taskName === null ? undefined : w.tasks.get(taskName)
   if (blocked?.vforkWait) yield* waitForVforkDone(w, blocked)
   yield sleep(w.costs.syscall)
-  const handler = STEP_HANDLERS[op as StepOp] as StepHandler<StepOp> | undefined
   let ret = 0
   let dev: DeviceOpResult | undefined
-  if (handler) {
-    const body = (s as Record<string, unknown>)[op] as StepBody<StepOp>
-    const r = yield* handler({ ctx, w, path, round }, body)
+  if (isStepOp(op)) {
+    const r = yield* dispatchStep({ ctx, w, path, round }, op, s)
     if (typeof r === 'number') ret = r
     else {
       ret = r.ret
@@ -86,11 +82,4 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   }
   setResult(ctx, ret, dev)
   logStep(ctx, op, line, t0, ret, dev)
-}
-
-/** The task a step names in its `task` field, if it exists. */
-function stepTask(tasks: ReadonlyMap<string, Task>, s: StepT): Task | undefined {
-  const body = (s as Record<string, unknown>)[Object.keys(s)[0] as string]
-  const name = body !== null && typeof body === 'object' ? (body as { task?: unknown }).task : undefined
-  return typeof name === 'string' ? tasks.get(name) : undefined
 }

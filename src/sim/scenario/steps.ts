@@ -46,13 +46,15 @@ import { moduleUnloaded } from '../kernel/notifier'
 import { kfdRegisterUserptr, kfdWaitRunnable } from '../drivers/kfd-evict'
 import { EBADF, EINVAL, ENODEV, ESRCH } from '../kernel/errno'
 import { PAGE_SIZE } from '../kernel/page'
-import { parseDuration, parseSize, patternValue, type LEAF_STEPS, type LeafStepT, type PatternT } from '../../shared/scenario'
+import { parseDuration, parseSize, patternValue, type LEAF_STEPS, type LeafStepT, type PatternT, type StepT } from '../../shared/scenario'
 import { deviceByName, liveTask, protBits, rangeOf, resolveDevice, type Ctx, type RangeArgs } from './ctx'
 
 /** Steps the interpreter dispatches through the table (the schema's leaf steps but its own). */
 export type StepOp = Exclude<keyof typeof LEAF_STEPS, 'expect' | 'sleep'>
+/** A leaf step whose one key is `K` (the schema's steps are strict objects of exactly one key). */
+export type LeafStepOf<K extends keyof typeof LEAF_STEPS> = Extract<LeafStepT, Record<K, unknown>>
 /** The typed body of step `K` (what follows `K:` in the YAML). */
-export type StepBody<K extends keyof typeof LEAF_STEPS> = Extract<LeafStepT, Record<K, unknown>>[K]
+export type StepBody<K extends keyof typeof LEAF_STEPS> = LeafStepOf<K>[K]
 
 /** What a handler runs with: the interpreter state, the world, the call path and the repeat round. */
 export interface StepEnv {
@@ -537,4 +539,35 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
     if (gap > 0) yield sleep(gap)
   }
   return 0
+}
+
+/** Whether `name` is a step the table dispatches. */
+export function isStepOp(name: string): name is StepOp {
+  return Object.hasOwn(STEP_HANDLERS, name)
+}
+
+/** Whether `s` is the step `op` (its one key), so that `s[op]` is that step's typed body. */
+function isStepOf<K extends StepOp>(s: StepT, op: K): s is LeafStepOf<K> {
+  return Object.hasOwn(s, op)
+}
+
+/**
+ * Runs step `s`, whose key is `op`, through its handler. Generic in the step so that TypeScript ties
+ * the handler to its body (the table is a mapped type: indexed by `K` it gives `StepHandler<K>`).
+ */
+export function* dispatchStep<K extends StepOp>(env: StepEnv, op: K, s: StepT): Proc<number | DeviceOpResult> {
+  if (!isStepOf(s, op)) return EINVAL // a step's name is its key: only a caller's mistake lands here
+  const handler: StepHandler<K> = STEP_HANDLERS[op]
+  return yield* handler(env, s[op])
+}
+
+/** The name of step `s` (its one key). */
+export function stepName(s: StepT): string {
+  return Object.keys(s)[0] ?? ''
+}
+
+/** The `task` field of step `s`'s body, when it has one. */
+export function stepTaskName(s: StepT): string | null {
+  const body: unknown = Object.values(s)[0]
+  return typeof body === 'object' && body !== null && 'task' in body && typeof body.task === 'string' ? body.task : null
 }
