@@ -88,3 +88,29 @@ test('the run picker is searchable; key metrics come first; differences only; gr
   expect(diff).toBeLessThan(all)
   for (const row of await metrics.locator('tbody tr').all()) await expect(row.locator('.delta')).not.toHaveClass(/same/)
 })
+
+test('the series chart opens on the series that differs most between the runs, says why, and keeps a pick', async ({ appPage: page }) => {
+  await gotoHash(page, '#/compare?runs=run-d1,run-d4')
+  const pick = page.getByTestId('compare-series')
+  const why = page.getByTestId('compare-series-why')
+  // D4 never frees A's 64 MiB: leaked.pages, not the first name in the alphabet (leaked.gpu_pagetable)
+  await expect(pick).toHaveValue('leaked.pages')
+  await expect(why).toHaveText('Opened on leaked.pages: of memory held for owners that are gone, the series that differs most between these 2 runs.')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('leaked.pages: one line per run')
+  await pick.selectOption('memory.mm_struct')
+  await expect(why).toHaveText(/^Your choice; these runs open on leaked\.pages: /)
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.mm_struct: one line per run')
+  // the pick is kept for the next comparison that has the series
+  await gotoHash(page, '#/compare?runs=run-d4,sweep-D1-16')
+  await expect(page.getByTestId('compare-chosen')).toHaveText('2 chosen')
+  await expect(pick).toHaveValue('memory.mm_struct')
+})
+
+test('runs with the same numbers: the chart opens on live memory and says nothing differs', async ({ appPage: page }) => {
+  // run-d1 and sweep-D1-64 are the same story (64 MiB, D1, freed at 12 s): every series is equal
+  await gotoHash(page, '#/compare?runs=run-d1,sweep-D1-64')
+  await expect(page.getByTestId('compare-series')).toHaveValue('memory.pages')
+  await expect(page.getByTestId('compare-series-why')).toHaveText(
+    'Opened on memory.pages: no series differs between these 2 runs; this is the live memory series that holds the most bytes.',
+  )
+})
