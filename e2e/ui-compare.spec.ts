@@ -1,7 +1,14 @@
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from './fixtures'
-import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+import { chartSummary, gotoHash, standardWorkspace, workspaceTest } from './ui-workspace'
 
-const test = workspaceTest()
+// the standard workspace and the stored runs of the 2014 fork scenario under D1-D6 (test/fixtures/runs/fork)
+const FORK = join(import.meta.dirname, '..', 'test', 'fixtures', 'runs', 'fork', 'runs')
+const test = workspaceTest((root) => {
+  standardWorkspace(root)
+  for (const d of ['D2', 'D3', 'D5']) cpSync(join(FORK, `a-fork-after-mirror-${d}-s1`), join(root, 'runs', `a-fork-after-mirror-${d}-s1`), { recursive: true })
+})
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
@@ -113,4 +120,26 @@ test('runs with the same numbers: the chart opens on live memory and says nothin
   await expect(page.getByTestId('compare-series-why')).toHaveText(
     'Opened on memory.pages: no series differs between these 2 runs; this is the live memory series that holds the most bytes.',
   )
+})
+
+test('runs with equal numbers: the lines drawn on top of each other are named and dashed, so none looks missing', async ({ appPage: page }) => {
+  // the stored fork runs under D2, D3 and D5 map the same GPU page tables at the same times
+  const [d2, d3, d5] = ['D2', 'D3', 'D5'].map((d) => `a-fork-after-mirror-${d}-s1`)
+  await gotoHash(page, `#/compare?runs=${d2},${d3},${d5}`)
+  await page.getByTestId('compare-series').selectOption('memory.gpu_pagetable')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.gpu_pagetable: one line per run')
+  const sets = (await chartSummary(page, 'compare-overlay'))!.datasets
+  expect(sets.map((d) => d.label)).toEqual([`D2, seed 1 (${d2})`, `D3, seed 1 (${d3}) (= D2, seed 1 (${d2}))`, `D5, seed 1 (${d5}) (= D2, seed 1 (${d2}))`])
+  // the first is solid, each repeat has its own dash pattern
+  expect(sets[0]!.dash).toBeUndefined()
+  expect(sets[1]!.dash).toBeTruthy()
+  expect(sets[2]!.dash).toBeTruthy()
+  expect(sets[1]!.dash).not.toEqual(sets[2]!.dash)
+  // a series where they differ: no line is marked
+  await page.getByTestId('compare-series').selectOption('memory.driver_object')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.driver_object: one line per run')
+  for (const d of (await chartSummary(page, 'compare-overlay'))!.datasets) {
+    expect(d.label).not.toContain('(=')
+    expect(d.dash).toBeUndefined()
+  }
 })
