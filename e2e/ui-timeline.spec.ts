@@ -203,6 +203,8 @@ test.describe('Lifetimes timeline', () => {
       /^Opened on events only: nothing happens from 120\.5 ms to 10\.12 s \(98% of the run\), so each event time gets an equal share of the width/,
     )
     await expect(page.getByTestId('refcount-axis-why')).toHaveText(await page.getByTestId('axis-mode-why').innerText())
+    // the memory charts around the refcount tracks stay linear, and the panel says so
+    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveText(/keep a linear time axis/)
     expect((await canvasState(page, 'tracks-canvas')).axis).toBe('events')
     // slices begin in most twentieths of the plot (14 of 20 here; a linear axis: 2)
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeGreaterThanOrEqual(12)
@@ -211,6 +213,7 @@ test.describe('Lifetimes timeline', () => {
     await page.getByTestId('axis-mode').selectOption('linear')
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeLessThanOrEqual(3)
     expect((await canvasState(page, 'refcount-canvas')).spread).toBeLessThanOrEqual(3)
+    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveCount(0)
     await expect(page.getByTestId('axis-mode-why')).toHaveText(/^Your choice; this run would open on events only: nothing happens/)
     // the pick is kept for the next run opened, which would open on events only too
     await openRun(page, 'fork-D4')
