@@ -13,7 +13,7 @@ describe('identical lines', () => {
   })
 
   it('marks each repeat in the legend and with its own dash and point shape; the first stays solid', () => {
-    const sets: { label: string; borderDash?: number[]; pointStyle?: string; borderWidth?: number }[] = [
+    const sets: { label: string; borderDash?: number[]; pointStyle?: string; borderWidth?: number; order?: number }[] = [
       { label: 'design D1' },
       { label: 'design D2' },
       { label: 'design D3', borderWidth: 1.5 },
