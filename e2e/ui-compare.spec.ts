@@ -1,7 +1,14 @@
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from './fixtures'
-import { chartSummary, gotoHash, workspaceTest } from './ui-workspace'
+import { chartSummary, gotoHash, standardWorkspace, workspaceTest } from './ui-workspace'
 
-const test = workspaceTest()
+// the standard workspace and the stored runs of the 2014 fork scenario under D1-D6 (test/fixtures/runs/fork)
+const FORK = join(import.meta.dirname, '..', 'test', 'fixtures', 'runs', 'fork', 'runs')
+const test = workspaceTest((root) => {
+  standardWorkspace(root)
+  for (const d of ['D2', 'D3', 'D5']) cpSync(join(FORK, `a-fork-after-mirror-${d}-s1`), join(root, 'runs', `a-fork-after-mirror-${d}-s1`), { recursive: true })
+})
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
@@ -87,4 +94,52 @@ test('the run picker is searchable; key metrics come first; differences only; gr
   const diff = await metrics.locator('tbody tr').count()
   expect(diff).toBeLessThan(all)
   for (const row of await metrics.locator('tbody tr').all()) await expect(row.locator('.delta')).not.toHaveClass(/same/)
+})
+
+test('the series chart opens on the series that differs most between the runs, says why, and keeps a pick', async ({ appPage: page }) => {
+  await gotoHash(page, '#/compare?runs=run-d1,run-d4')
+  const pick = page.getByTestId('compare-series')
+  const why = page.getByTestId('compare-series-why')
+  // D4 never frees A's 64 MiB: leaked.pages, not the first name in the alphabet (leaked.gpu_pagetable)
+  await expect(pick).toHaveValue('leaked.pages')
+  await expect(why).toHaveText('Opened on leaked.pages: of memory held for owners that are gone, the series that differs most between these 2 runs.')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('leaked.pages: one line per run')
+  await pick.selectOption('memory.mm_struct')
+  await expect(why).toHaveText(/^Your choice; these runs open on leaked\.pages: /)
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.mm_struct: one line per run')
+  // the pick is kept for the next comparison that has the series
+  await gotoHash(page, '#/compare?runs=run-d4,sweep-D1-16')
+  await expect(page.getByTestId('compare-chosen')).toHaveText('2 chosen')
+  await expect(pick).toHaveValue('memory.mm_struct')
+})
+
+test('runs with the same numbers: the chart opens on live memory and says nothing differs', async ({ appPage: page }) => {
+  // run-d1 and sweep-D1-64 are the same story (64 MiB, D1, freed at 12 s): every series is equal
+  await gotoHash(page, '#/compare?runs=run-d1,sweep-D1-64')
+  await expect(page.getByTestId('compare-series')).toHaveValue('memory.pages')
+  await expect(page.getByTestId('compare-series-why')).toHaveText(
+    'Opened on memory.pages: no series differs between these 2 runs; this is the live memory series that holds the most bytes.',
+  )
+})
+
+test('runs with equal numbers: the lines drawn on top of each other are named and dashed, so none looks missing', async ({ appPage: page }) => {
+  // the stored fork runs under D2, D3 and D5 map the same GPU page tables at the same times
+  const [d2, d3, d5] = ['D2', 'D3', 'D5'].map((d) => `a-fork-after-mirror-${d}-s1`)
+  await gotoHash(page, `#/compare?runs=${d2},${d3},${d5}`)
+  await page.getByTestId('compare-series').selectOption('memory.gpu_pagetable')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.gpu_pagetable: one line per run')
+  const sets = (await chartSummary(page, 'compare-overlay'))!.datasets
+  expect(sets.map((d) => d.label)).toEqual([`D2, seed 1 (${d2})`, `D3, seed 1 (${d3}) (= D2, seed 1 (${d2}))`, `D5, seed 1 (${d5}) (= D2, seed 1 (${d2}))`])
+  // the first is solid, each repeat has its own dash pattern
+  expect(sets[0]!.dash).toBeUndefined()
+  expect(sets[1]!.dash).toBeTruthy()
+  expect(sets[2]!.dash).toBeTruthy()
+  expect(sets[1]!.dash).not.toEqual(sets[2]!.dash)
+  // a series where they differ: no line is marked
+  await page.getByTestId('compare-series').selectOption('memory.driver_object')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.driver_object: one line per run')
+  for (const d of (await chartSummary(page, 'compare-overlay'))!.datasets) {
+    expect(d.label).not.toContain('(=')
+    expect(d.dash).toBeUndefined()
+  }
 })

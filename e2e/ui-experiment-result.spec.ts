@@ -99,4 +99,19 @@ test.describe('Experiment results', () => {
     await expect(page.getByTestId('seed-note')).toContainText('across the 3 seeds of each design')
     await expect(page.getByTestId('seed-note')).toContainText('The scenario has no randomness')
   })
+
+  test('designs with equal numbers: the lines on top of each other are named in the legend and dashed', async ({ appPage: page }) => {
+    // D2, D5 and D6 hold the same page for the same time: three equal lines, where two used to vanish under the third
+    await gotoHash(page, '#/results?experiment=exp-seeds')
+    await expect(page.getByTestId('sweep-metric')).toHaveValue('leak_byte_seconds')
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.datasets.length).toBe(6)
+    const sets = (await chartSummary(page, 'sweep'))!.datasets
+    expect(sets.map((d) => d.label)).toEqual(['design D1', 'design D2', 'design D3', 'design D4', 'design D5 (= design D2)', 'design D6 (= design D2)'])
+    expect(sets.filter((d) => d.dash).map((d) => d.label)).toEqual(['design D5 (= design D2)', 'design D6 (= design D2)'])
+    expect(sets[4]!.dash).not.toEqual(sets[5]!.dash)
+    // on a logarithmic axis too
+    await page.getByTestId('sweep-log').check()
+    await expect.poll(async () => (await chartSummary(page, 'sweep'))?.axes.y?.type).toBe('logarithmic')
+    expect((await chartSummary(page, 'sweep'))!.datasets.filter((d) => d.dash).length).toBe(2)
+  })
 })

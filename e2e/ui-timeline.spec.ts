@@ -10,7 +10,12 @@ import { expect } from './fixtures'
 import { gotoHash, workspaceTest, writeRealRuns } from './ui-workspace'
 import type { Page } from '@playwright/test'
 
-const test = workspaceTest((root) => writeRealRuns(root, ['D1', 'D4']))
+// and a run whose events spread over its whole length: the KFD eviction storm under D4
+const KFD = 'scenarios/examples/kfd-eviction-storm.yaml'
+const test = workspaceTest((root) => {
+  writeRealRuns(root, ['D1', 'D4'])
+  writeRealRuns(root, ['D4'], KFD, 'kfd')
+})
 
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
@@ -23,11 +28,21 @@ interface CanvasState {
   t0: number
   t1: number
   axis: string
+  /** In how many of the plot's 20 columns a drawn slice (or step change) begins. */
+  spread: number
 }
 async function canvasState(page: Page, testid: string): Promise<CanvasState> {
   return page.getByTestId(testid).evaluate((el) => {
     const d = (el as HTMLElement).dataset
-    return { rows: Number(d.rows), boxes: Number(d.boxes), arrows: Number(d.arrows), t0: Number(d.t0), t1: Number(d.t1), axis: String(d.axis) }
+    return {
+      rows: Number(d.rows),
+      boxes: Number(d.boxes),
+      arrows: Number(d.arrows),
+      t0: Number(d.t0),
+      t1: Number(d.t1),
+      axis: String(d.axis),
+      spread: Number(d.spread),
+    }
   })
 }
 async function chartRange(page: Page, id: string): Promise<{ min: number; max: number } | undefined> {
@@ -176,6 +191,46 @@ test.describe('Lifetimes timeline', () => {
     await expect(dialog).toContainText('previous event in the event log')
     await expect(dialog).toContainText('zoom in the time window')
     await expect(dialog).toContainText('change the time axis (linear, logarithmic, events only)')
+  })
+
+  test('the fork run opens on events only and says why: its events spread over the width, not two slivers', async ({ appPage: page }) => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await openRun(page, 'fork-D1')
+    // both lifetimes views open on events only, with the reason beside the control
+    await expect(page.getByTestId('axis-mode')).toHaveValue('events')
+    await expect(page.getByTestId('refcount-axis')).toHaveValue('events')
+    await expect(page.getByTestId('axis-mode-why')).toHaveText(
+      /^Opened on events only: nothing happens from 120\.5 ms to 10\.12 s \(98% of the run\), so each event time gets an equal share of the width/,
+    )
+    await expect(page.getByTestId('refcount-axis-why')).toHaveText(await page.getByTestId('axis-mode-why').innerText())
+    // the memory charts around the refcount tracks stay linear, and the panel says so
+    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveText(/keep a linear time axis/)
+    expect((await canvasState(page, 'tracks-canvas')).axis).toBe('events')
+    // slices begin in most twentieths of the plot (14 of 20 here; a linear axis: 2)
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeGreaterThanOrEqual(12)
+    await expect.poll(async () => (await canvasState(page, 'refcount-canvas')).spread).toBeGreaterThanOrEqual(10)
+    // a linear axis would draw them in two slivers: the first 121 ms and the end
+    await page.getByTestId('axis-mode').selectOption('linear')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeLessThanOrEqual(3)
+    expect((await canvasState(page, 'refcount-canvas')).spread).toBeLessThanOrEqual(3)
+    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveCount(0)
+    await expect(page.getByTestId('axis-mode-why')).toHaveText(/^Your choice; this run would open on events only: nothing happens/)
+    // the pick is kept for the next run opened, which would open on events only too
+    await openRun(page, 'fork-D4')
+    await expect(page.getByTestId('axis-mode')).toHaveValue('linear')
+    await expect(page.getByTestId('refcount-axis')).toHaveValue('linear')
+    await expect(page.getByTestId('axis-mode-why')).toHaveText(/^Your choice; this run would open on events only/)
+  })
+
+  test('a run whose events spread over its whole length opens on a linear axis', async ({ appPage: page }) => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await openRun(page, 'kfd-D4')
+    await expect(page.getByTestId('axis-mode')).toHaveValue('linear')
+    await expect(page.getByTestId('axis-mode-why')).toHaveText(
+      /^Opened on linear: the events spread over the run \(the longest stretch without one is 9% of it\)/,
+    )
+    expect((await canvasState(page, 'tracks-canvas')).axis).toBe('linear')
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeGreaterThanOrEqual(16)
   })
 
   test('every picture on the page saves as PNG and CSV, the timeline and the refcount tracks too (what the window shows)', async ({ appPage: page }) => {

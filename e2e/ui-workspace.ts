@@ -397,16 +397,16 @@ export function standardWorkspace(root: string): void {
 }
 
 /**
- * Real runs of the 2014 fork scenario (scenarios/thread-2014/a-fork-after-mirror.yaml) under the
- * given designs, run by the simulator here and stored by the service's own mapping as
- * `fork-<design>`: records with the lifetimes timeline, refcount tracks and Held-by chains.
+ * Real runs of a shipped scenario (by default the 2014 fork scenario,
+ * scenarios/thread-2014/a-fork-after-mirror.yaml) under the given designs, run by the simulator
+ * here and stored by the service's own mapping as `<prefix>-<design>` (`fork-D1`): records with the
+ * lifetimes timeline, refcount tracks and Held-by chains.
  */
-export function writeRealRuns(root: string, designs: DesignId[]): void {
-  const file = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
+export function writeRealRuns(root: string, designs: DesignId[], file = 'scenarios/thread-2014/a-fork-after-mirror.yaml', prefix = 'fork'): void {
   const text = readFileSync(join(ROOT, file), 'utf8')
   for (const [k, design] of designs.entries()) {
     const record = runScenario(parseScenario(text, file), { design, meta: { text } })
-    const id = `fork-${design}`
+    const id = `${prefix}-${design}`
     const run = storedRunOf(record, {
       runId: id,
       design,

@@ -4,12 +4,16 @@ import { parseScenario, runScenario } from '../../src/sim/index'
 import { readFileSync } from 'node:fs'
 import {
   axisTicks,
+  axisTimes,
+  chooseAxis,
   distinctTimes,
+  eventTimes,
   filterLog,
   laneBoxes,
   logEvents,
   makeAxis,
   panWindow,
+  QUIET_SHARE,
   refcountSeries,
   stepPoints,
   timelineModel,
@@ -87,6 +91,65 @@ describe('axes', () => {
     expect(a.u(460)).toBeCloseTo(0.625)
     expect(a.t(0.75)).toBeCloseTo(900)
     expect(a.t(a.u(15))).toBeCloseTo(15)
+  })
+})
+
+describe('the axis a run opens on', () => {
+  it('the 2014 fork run (events in its first 121 ms and at 10.1 s) opens on events only, and says why', () => {
+    const m = timelineModel(record)
+    const c = chooseAxis(eventTimes(m, record.refcounts, record.markers.rows), record.outcome.simulatedNs)
+    expect(c.mode).toBe('events')
+    expect(c.quiet.share).toBeGreaterThan(0.95)
+    expect(c.why).toMatch(/^nothing happens from 120\.5 ms to 10\.12 s \(98% of the run\), so each event time gets an equal share/)
+  })
+
+  it('events spread over the run open linear; one quiet stretch over half the run opens events only', () => {
+    const even = Array.from({ length: 50 }, (_, i) => i * 20)
+    expect(chooseAxis(even, 1000).mode).toBe('linear')
+    expect(chooseAxis(even, 1000).why).toMatch(/longest stretch without one is 2% of it/)
+    // the threshold: a quiet stretch of exactly half stays linear, a little more does not
+    expect(QUIET_SHARE).toBe(0.5)
+    expect(chooseAxis([100, 200, 300, 800], 1000).mode).toBe('linear')
+    expect(chooseAxis([100, 200, 300, 801], 1000).mode).toBe('events')
+    // the run's end counts: a 10 s run whose events all sit in its first millisecond
+    expect(chooseAxis([1, 2, 3, 1e6], 10e9).mode).toBe('events')
+  })
+
+  it('too few event times stay linear; a record that dropped slices says the quiet may be the cap', () => {
+    expect(chooseAxis([], 1000).mode).toBe('linear')
+    expect(chooseAxis([5, 5, 5, 7], 1000).why).toBe('the run has too few event times to spread')
+    const c = chooseAxis([1, 2, 3, 4, 1000], 1000, { slices: 4, total: 9 })
+    expect(c.mode).toBe('events')
+    expect(c.why).toMatch(/^no kept event from 4 ns to 1 µs \(100% of the run; the record keeps the first 4 of 9 slices\)/)
+  })
+
+  it('on events only a burst of the same slice counts once: the fork run’s 512 faults leave room for the fork and its invalidations', () => {
+    const m = timelineModel(record)
+    const all = eventTimes(m, record.refcounts, record.markers.rows)
+    const axisT = axisTimes(m, record.refcounts, record.markers.rows)
+    const faults = m.name.filter((x) => x === 'fault').length
+    expect(faults).toBeGreaterThan(500)
+    expect(distinctTimes(axisT, record.outcome.simulatedNs).length).toBeLessThan(50)
+    const end = record.outcome.simulatedNs
+    const fork = m.name.indexOf('fork')
+    const zap = m.name.indexOf('device_pt_zap')
+    // every time spaced equally: the faults take the width, the fork is pushed past 90% of it
+    expect(makeAxis('events', end, all).u(m.t0[fork]!)).toBeGreaterThan(0.9)
+    // repeats counted once: the fork and its device invalidation sit in the middle
+    const a = makeAxis('events', end, axisT)
+    expect(a.u(m.t0[fork]!)).toBeGreaterThan(0.2)
+    expect(a.u(m.t0[fork]!)).toBeLessThan(0.5)
+    expect(a.u(m.t0[zap]!)).toBeLessThan(0.6)
+    // the burst keeps its own stretch of the width, in time order
+    const first = m.name.indexOf('fault', m.name.indexOf('device_read'))
+    const last = m.name.lastIndexOf('fault')
+    expect(a.u(m.t1[last]!)).toBeGreaterThan(a.u(m.t0[first]!))
+  })
+
+  it('event times are the slice starts and ends, refcount changes and markers', () => {
+    const m = timelineModel(record)
+    const ts = eventTimes(m, record.refcounts, record.markers.rows)
+    expect(ts.length).toBe(2 * m.t0.length + record.refcounts!.rows.t.length + record.markers.rows.length)
   })
 })
 

@@ -8,6 +8,7 @@ import type { ChartConfiguration } from 'chart.js'
 import type { Marker } from '../../shared/record'
 import { BAND_ALPHA, LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis, typeColour } from './charts'
 import { formatBytes, formatNs, formatTick } from './format'
+import { markSame, sameAs } from './same-lines'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
 import { LOD_BUCKETS } from './charts'
@@ -167,22 +168,22 @@ export function histogramConfig(h: Histogram, label: string): Cfg {
   }
 }
 
-/** Empirical CDF of cost, one line per group, log x axis. */
+/** Empirical CDF of cost, one line per group, log x axis (identical lines marked: `markSame`). */
 export function cdfConfig(groups: { label: string; points: XY[] }[]): Cfg {
   const options = baseOptions()
+  const datasets = groups.map((g, k) => ({
+    label: g.label,
+    data: g.points,
+    stepped: 'after' as const,
+    borderColor: colour(k),
+    backgroundColor: colour(k, 0.2),
+    pointRadius: 0,
+    borderWidth: 1.5,
+  }))
+  markSame(datasets, sameAs(groups))
   return {
     type: 'line',
-    data: {
-      datasets: groups.map((g, k) => ({
-        label: g.label,
-        data: g.points,
-        stepped: 'after' as const,
-        borderColor: colour(k),
-        backgroundColor: colour(k, 0.2),
-        pointRadius: 0,
-        borderWidth: 1.5,
-      })),
-    },
+    data: { datasets },
     options: {
       ...options,
       scales: {
@@ -366,7 +367,16 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
   }
 }
 
-/** A metric against the swept parameter, one line per design. */
+/** The datasets, those whose line is identical to an earlier one's marked (`markSame`). */
+function withSame<D extends { label?: string; borderDash?: number[]; pointStyle?: string; borderWidth?: number; order?: number }>(
+  datasets: D[],
+  lines: readonly { points: readonly { x: unknown; y: unknown }[] }[],
+): D[] {
+  markSame(datasets, sameAs(lines))
+  return datasets
+}
+
+/** A metric against the swept parameter, one line per design (identical lines marked: `markSame`). */
 export function sweepConfig(
   sweep: { numeric: boolean; categories: string[]; lines: { design: string; points: { x: number | string; y: number }[] }[] },
   param: string,
@@ -378,15 +388,18 @@ export function sweepConfig(
     type: 'line',
     data: {
       ...(sweep.numeric ? {} : { labels: sweep.categories }),
-      datasets: sweep.lines.map((l, k) => ({
-        label: `design ${l.design}`,
-        data: sweep.numeric
-          ? l.points.map((p) => ({ x: p.x as number, y: p.y }))
-          : sweep.categories.map((c) => l.points.find((p) => String(p.x) === c)?.y ?? null),
-        borderColor: colour(k),
-        backgroundColor: colour(k, 0.3),
-        pointRadius: 4,
-      })) as never,
+      datasets: withSame(
+        sweep.lines.map((l, k) => ({
+          label: `design ${l.design}`,
+          data: sweep.numeric
+            ? l.points.map((p) => ({ x: p.x as number, y: p.y }))
+            : sweep.categories.map((c) => l.points.find((p) => String(p.x) === c)?.y ?? null),
+          borderColor: colour(k),
+          backgroundColor: colour(k, 0.3),
+          pointRadius: 4,
+        })),
+        sweep.lines,
+      ) as never,
     },
     options: {
       ...options,
@@ -399,21 +412,24 @@ export function sweepConfig(
   }
 }
 
-/** Overlaid series of compared runs, one line per run (step functions). */
+/** Overlaid series of compared runs, one line per run (step functions; identical lines marked: `markSame`). */
 export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: Record<string, unknown>, endTime: number): Cfg {
   const options = baseOptions()
   return {
     type: 'line',
     data: {
-      datasets: lines.map((l, k) => ({
-        label: l.label,
-        data: l.points,
-        stepped: 'before' as const,
-        borderColor: colour(k),
-        backgroundColor: colour(k, 0.2),
-        borderWidth: 1.5,
-        pointRadius: 0,
-      })),
+      datasets: withSame(
+        lines.map((l, k) => ({
+          label: l.label,
+          data: l.points,
+          stepped: 'before' as const,
+          borderColor: colour(k),
+          backgroundColor: colour(k, 0.2),
+          borderWidth: 1.5,
+          pointRadius: 0,
+        })),
+        lines,
+      ),
     },
     options: {
       ...options,

@@ -101,7 +101,15 @@ export function baseOptions(): NonNullable<ChartConfiguration['options']> {
     borderColor: t.line,
     interaction: { mode: 'nearest', intersect: false },
     plugins: {
-      legend: { position: 'bottom', labels: { color: t.fg, boxWidth: 12 } },
+      // in dataset order even when a dataset is drawn on top of others (`order`, same-lines.ts)
+      legend: {
+        position: 'bottom',
+        labels: {
+          color: t.fg,
+          boxWidth: 12,
+          sort: (a: { datasetIndex?: number }, b: { datasetIndex?: number }) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0),
+        },
+      },
       tooltip: { enabled: true },
     },
   }
@@ -350,7 +358,7 @@ export interface ChartSummary {
   type: string
   label: string
   /** `points`: samples behind the dataset (full resolution); `drawn`: points handed to Chart.js now. */
-  datasets: { label: string; points: number; drawn: number; first?: unknown; last?: unknown; stack?: string }[]
+  datasets: { label: string; points: number; drawn: number; first?: unknown; last?: unknown; stack?: string; dash?: number[] }[]
   /** Each axis: its type, title and the range it shows now (after zoom or pan). */
   axes: Record<string, { type: string; title: string; min?: number; max?: number }>
   labels?: string[]
@@ -376,7 +384,10 @@ declare global {
 export function summarise(id: string, chart: Chart, label: string, drawMs?: number): ChartSummary {
   const cfg = chart.config as unknown as {
     type: string
-    data: { datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number }[]; labels?: unknown[] }
+    data: {
+      datasets: { label?: string; data: unknown[]; _data?: unknown[]; stack?: string; hmmFullPoints?: number; borderDash?: number[] }[]
+      labels?: unknown[]
+    }
     options: { scales?: Record<string, { type?: string; title?: { text?: string } }>; plugins?: { hmmMarkers?: MarkerOptions } }
   }
   const axes: ChartSummary['axes'] = {}
@@ -397,6 +408,7 @@ export function summarise(id: string, chart: Chart, label: string, drawMs?: numb
         entry.last = data[data.length - 1]
       }
       if (d.stack) entry.stack = d.stack
+      if (d.borderDash?.length) entry.dash = d.borderDash
       return entry
     }),
     axes,

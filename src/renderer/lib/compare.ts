@@ -1,8 +1,11 @@
 /**
  * What the Compare view decides about metrics and runs: which way is better for a metric (so a
  * change is coloured as an improvement or a regression only when that is known), which metrics are
- * the key ones (shown first), which rows differ, and which stored runs match a search.
+ * the key ones (shown first), which rows differ, which stored runs match a search, and which
+ * series the chart opens on.
  */
+import type { Comparison } from '../../shared/runs'
+import { orderTypes } from './shape'
 
 /** Lower is better (leaks, costs, findings), higher is better (hits), or neither is known. */
 export type Direction = 'lower' | 'higher' | 'neutral'
@@ -64,4 +67,77 @@ export function filterRuns<T extends { id: string; scenario: { name: string }; d
     const hay = `${r.id} ${r.scenario.name} ${r.design} seed ${r.seed} s${r.seed}`.toLowerCase()
     return words.every((w) => hay.includes(w))
   })
+}
+
+/** The series the Compare chart opens on, and why, in words for the hint beside its picker. */
+export interface SeriesChoice {
+  name: string
+  why: string
+}
+
+/** Largest difference between two runs' values at one sample time (null: absent, counts as differing). */
+function spreadOf(values: readonly (readonly (number | null)[])[]): number {
+  let most = 0
+  const n = Math.max(0, ...values.map((v) => v.length))
+  for (let i = 0; i < n; i++) {
+    let lo = Infinity
+    let hi = -Infinity
+    let missing = false
+    let present = false
+    for (const run of values) {
+      const v = run[i]
+      if (v === null || v === undefined) missing = true
+      else {
+        present = true
+        if (v < lo) lo = v
+        if (v > hi) hi = v
+      }
+    }
+    if (missing && present) most = Math.max(most, Math.max(Math.abs(lo), Math.abs(hi)))
+    else if (present) most = Math.max(most, hi - lo)
+  }
+  return most
+}
+
+/**
+ * The series the Compare chart opens on. The key series come first: memory held for owners that
+ * are gone (`leaked.<type>`), then live memory (`memory.<type>`), object types in the record's
+ * order. The chart opens on the first of these two families in which a series differs between the
+ * runs, on the series that differs most in it (the largest gap between two runs at one time; a
+ * series one run lacks differs by its values); ties go to the record's order. When no series
+ * differs, it opens on the headline: the live memory series that holds the most bytes.
+ */
+export function openingSeries(c: Pick<Comparison, 'series' | 'runs'>): SeriesChoice | undefined {
+  if (c.series.length === 0) return undefined
+  const byName = new Map(c.series.map((s) => [s.name, s]))
+  const family = (prefix: string): string[] =>
+    orderTypes(c.series.filter((s) => s.name.startsWith(prefix)).map((s) => s.name.slice(prefix.length))).map((t) => prefix + t)
+  const words: Record<string, string> = { 'leaked.': 'memory held for owners that are gone', 'memory.': 'live memory' }
+  for (const prefix of ['leaked.', 'memory.']) {
+    let best: string | undefined
+    let most = 0
+    for (const name of family(prefix)) {
+      const d = spreadOf(byName.get(name)!.values)
+      if (d > most) {
+        most = d
+        best = name
+      }
+    }
+    if (best) {
+      const first = prefix === 'leaked.' ? '' : 'no series of memory held for gone owners differs; '
+      return { name: best, why: `${first}of ${words[prefix]}, the series that differs most between these ${c.runs.length} runs` }
+    }
+  }
+  let head: string | undefined
+  let peak = -1
+  for (const name of family('memory.')) {
+    let top = 0
+    for (const run of byName.get(name)!.values) for (const v of run) if (v !== null && v > top) top = v
+    if (top > peak) {
+      peak = top
+      head = name
+    }
+  }
+  if (head) return { name: head, why: `no series differs between these ${c.runs.length} runs; this is the live memory series that holds the most bytes` }
+  return { name: c.series[0]!.name, why: `no series differs between these ${c.runs.length} runs` }
 }

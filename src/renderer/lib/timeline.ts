@@ -2,13 +2,14 @@
  * The Timeline's pure parts (unit-tested in test/renderer/timeline.test.ts): the record's
  * `timeline` and `refcounts` as lanes, slices, flows and step series; the x axis (linear,
  * logarithmic, or "events only": equal spacing per event) as a map between time and a unit
- * interval; the one time window all views share (zoom, pan, select); level of detail for slices
+ * interval, and the one a run opens on (`chooseAxis`); the one time window all views share (zoom, pan, select); level of detail for slices
  * (never more boxes than pixels per lane); and the searchable, filterable event log.
  *
  * Read-only projections of the record: nothing here recomputes a total.
  */
 import type { Marker, Refcounts, StoredRecord, Timeline } from '../../shared/record'
 import { csvField } from './chart-export'
+import { formatNs } from './format'
 
 // ---------------------------------------------------------------------------------------------
 // The record → lanes, slices, flows, refcount series
@@ -211,6 +212,102 @@ export function distinctTimes(times: ArrayLike<number>, end: number): number[] {
   for (const t of all) if (out.length === 0 || t !== out[out.length - 1]) out.push(t)
   if (out.length === 1) out.push(out[0]! + 1)
   return out
+}
+
+/** Every time the lifetimes views mark: slice starts and ends, refcount changes and markers. */
+export function eventTimes(m: Pick<TimelineModel, 't0' | 't1'>, rc: Refcounts | undefined, markers: readonly Pick<Marker, 't'>[]): number[] {
+  const out: number[] = [...m.t0, ...m.t1]
+  if (rc) for (const t of rc.rows.t) out.push(t)
+  for (const mk of markers) out.push(mk.t)
+  return out
+}
+
+/**
+ * The times the "events only" axis spaces equally: `eventTimes`, but a slice repeated back to back
+ * on its lane (same category and name: the 512 hmm_range_fault faults of one device_read) counts
+ * once, from the first one's start to the last one's end, so a burst of the same event does not
+ * push every other event into a corner of the width. The slices themselves are all drawn.
+ */
+export function axisTimes(
+  m: Pick<TimelineModel, 't0' | 't1' | 'byLane' | 'cat' | 'name'>,
+  rc: Refcounts | undefined,
+  markers: readonly Pick<Marker, 't'>[],
+): number[] {
+  const out: number[] = []
+  for (const list of m.byLane) {
+    let prev = ''
+    let runEnd = -1
+    for (const i of list) {
+      const key = `${m.cat[i]}\0${m.name[i]}`
+      if (key === prev) {
+        runEnd = Math.max(runEnd, m.t1[i]!)
+        continue
+      }
+      if (runEnd >= 0) out.push(runEnd)
+      runEnd = -1
+      prev = key
+      out.push(m.t0[i]!, m.t1[i]!)
+    }
+    if (runEnd >= 0) out.push(runEnd)
+  }
+  if (rc) for (const t of rc.rows.t) out.push(t)
+  for (const mk of markers) out.push(mk.t)
+  return out
+}
+
+/**
+ * The share of the run one quiet stretch (no event at all) may take before the lifetimes views
+ * open on "events only": past it, a linear axis leaves most of its width empty and squeezes every
+ * event into what is left.
+ */
+export const QUIET_SHARE = 0.5
+
+/** The axis a run opens on, and why, in words for the control's hint. */
+export interface AxisChoice {
+  mode: AxisMode
+  /** Why, in a sentence without the mode's name ("nothing happens from 120.5 ms to 10.12 s …"). */
+  why: string
+  /** The longest stretch without an event (ns), and its share of the run (0..1). */
+  quiet: { t0: number; t1: number; share: number }
+}
+
+/**
+ * The axis a run opens on, from its event times alone (the record's, as `eventTimes` lists them;
+ * the run's start and end count as times). The rule: when the longest stretch between two
+ * consecutive event times is more than QUIET_SHARE (half) of the run, open on "events only" (the
+ * 2014 fork run: its events sit in the first 121 ms and at 10.1 s of a 10.2 s run, so a linear
+ * axis shows two slivers); otherwise linear, where durations are to scale. A run with fewer than
+ * three distinct event times stays linear (there is nothing to spread). `kept`: the record's
+ * slices kept and made, when it dropped some (its caps keep the first ones), so the hint says
+ * the quiet stretch may be events the record did not keep.
+ */
+export function chooseAxis(times: ArrayLike<number>, end: number, kept?: { slices: number; total: number }): AxisChoice {
+  const span = Math.max(1, end)
+  const ts = distinctTimes(times, span)
+  let quiet = { t0: 0, t1: span, share: 1 }
+  let best = -1
+  for (let i = 1; i < ts.length; i++) {
+    const gap = ts[i]! - ts[i - 1]!
+    if (gap > best) {
+      best = gap
+      quiet = { t0: ts[i - 1]!, t1: ts[i]!, share: gap / span }
+    }
+  }
+  const inside = new Set(Array.from(times).filter((t) => Number.isFinite(t) && t >= 0 && t <= span)).size
+  if (inside < 3) return { mode: 'linear', why: 'the run has too few event times to spread', quiet }
+  const pct = `${Math.round(quiet.share * 100)}%`
+  const cut = kept && kept.total > kept.slices
+  if (quiet.share > QUIET_SHARE) {
+    const what = cut
+      ? `no kept event from ${formatNs(quiet.t0)} to ${formatNs(quiet.t1)} (${pct} of the run; the record keeps the first ${kept.slices} of ${kept.total} slices)`
+      : `nothing happens from ${formatNs(quiet.t0)} to ${formatNs(quiet.t1)} (${pct} of the run)`
+    return {
+      mode: 'events',
+      why: `${what}, so each event time gets an equal share of the width (a slice repeated back to back counts once); durations are not to scale`,
+      quiet,
+    }
+  }
+  return { mode: 'linear', why: `the events spread over the run (the longest stretch without one is ${pct} of it), so durations are to scale`, quiet }
 }
 
 // ---------------------------------------------------------------------------------------------
