@@ -271,6 +271,46 @@ ${extra}
   })
 })
 
+describe('a failed mmap leaves the mm unchanged', () => {
+  const rets = (y: string) =>
+    runScenario(parseScenario(y, 'enomem.yaml'), { design: 'D5' })
+      .steps.rows.filter((s) => s.op !== 'spawn' && s.op !== 'exit')
+      .map((s) => `${s.op} ${s.ret}`)
+
+  it('an mmap too large for the address space fails -ENOMEM; the next small one still fits', () => {
+    // __get_unmapped_area: `addr > TASK_SIZE - len` returns -ENOMEM before mmap_region, so the
+    // mm is untouched (the reviewer's repro: the 4K mmap and its touch used to fail too)
+    const y = `
+name: enomem
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: big, size: 200T }
+  - mmap: { task: A, region: small, size: 4K }
+  - touch: { task: A, region: small }
+  - exit: { task: A }
+`
+    expect(rets(y)).toEqual(['mmap -12', 'mmap 0', 'touch 0'])
+  })
+
+  it('an mremap that finds no room fails -ENOMEM and leaves the next mmap its place', () => {
+    // 15 TiB fills most of the 16 TiB the model's page numbers reach; a 2 TiB move cannot fit
+    const y = `
+name: enomem-mremap
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: fill, size: 15T }
+  - mmap: { task: A, region: mid, size: 2T }
+  - mmap: { task: A, region: m, size: 256G }
+  - mremap: { task: A, region: m, size: 256G }
+  - mremap: { task: A, region: fill, offset: 14T, size: 1T }
+  - mmap: { task: A, region: small, size: 4K }
+  - touch: { task: A, region: small }
+  - exit: { task: A }
+`
+    expect(rets(y)).toEqual(['mmap 0', 'mmap -12', 'mmap 0', 'mremap 0', 'mremap -12', 'mmap 0', 'touch 0'])
+  })
+})
+
 describe('ownership of shared memory', () => {
   it('shmem pages still mapped by a child are not leaked when their creator exits', () => {
     const y = `
