@@ -64,6 +64,22 @@ describe('scenario errors name file, line and field', () => {
     expect(e.message).toContain('multiple of the 4 KiB page size')
   })
 
+  it('a size or duration string beyond what a number field takes', () => {
+    // the string forms used to skip the bound: "99999999999999999999s" ran 1e20 ns of simulated time
+    const dur = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - sleep: "99999999999999999999s"'].join('\n'))
+    expect(dur.line).toBe(4)
+    expect(dur.message).toContain('bad.yaml:4: steps[1].sleep: duration "99999999999999999999s" is more than 9007199254740991 ns')
+    const size = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - mmap: { task: A, region: r, size: 99999999999999999999T }'].join('\n'))
+    expect(size.line).toBe(4)
+    expect(size.message).toContain('bad.yaml:4: steps[1].mmap.size: size "99999999999999999999T" is more than 9007199254740991 bytes')
+    const nested = err(['name: x', 'machine:', '  swap: 9000T', 'steps: []'].join('\n'))
+    expect(nested.message).toContain('bad.yaml:3: machine.swap: size "9000T" is more than')
+    // the numeric forms name the same bound
+    expect(err(['name: x', 'steps:', '  - sleep: 99999999999999999999'].join('\n')).message).toMatch(/bad\.yaml:3: steps\[0\]\.sleep: .*9007199254740991/)
+    // the bound itself and anything below it parse
+    expect(parseScenario(['name: x', 'steps:', '  - sleep: "9007199254740991ns"', '  - sleep: 100s'].join('\n'), 'ok.yaml').steps).toHaveLength(2)
+  })
+
   it('invalid YAML', () => {
     const e = err(['name: x', 'steps:', '  - spawn: { task: A', '  - exit: [}'].join('\n'))
     expect(e.message).toMatch(/^bad\.yaml:\d+: \(document\): not valid YAML\/JSON/)
