@@ -12,7 +12,7 @@ export const DesignIdSchema = z
   .enum(DESIGN_IDS)
   .describe('teardown design: D1–D6 (domain.md §7.3) or the broken variants B1 (free in ->release), B2 (deferred job from ->release)')
 
-const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PAGE|PAGES)?\s*$/i
+const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PB|PiB|PAGE|PAGES)?\s*$/i
 const DUR_RE = /^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/
 
 /**
@@ -705,7 +705,7 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(ScenarioSchema, { unrepresentable: 'any' }) as Record<string, unknown>
 }
 
-/** Parses a size to bytes (pages count 4096 bytes). */
+/** Parses a size to bytes (K/M/G/T/P are binary multiples; "page"/"pages" count 4096 bytes). */
 export function parseSize(v: number | string): number {
   if (typeof v === 'number') return v
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v)
@@ -727,7 +727,10 @@ export function parseSize(v: number | string): number {
     T: 2 ** 40,
     TB: 2 ** 40,
     TIB: 2 ** 40,
-    P: 4096,
+    // P is PiB, as memparse (lib/cmdline.c) and every kernel engineer reads it; a page is "page(s)"
+    P: 2 ** 50,
+    PB: 2 ** 50,
+    PIB: 2 ** 50,
     PAGE: 4096,
     PAGES: 4096,
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseScenario, ScenarioError } from '../../src/sim/index'
+import { parseSize } from '../../src/shared/scenario'
 
 function err(text: string): ScenarioError {
   try {
@@ -78,6 +79,19 @@ describe('scenario errors name file, line and field', () => {
     expect(err(['name: x', 'steps:', '  - sleep: 99999999999999999999'].join('\n')).message).toMatch(/bad\.yaml:3: steps\[0\]\.sleep: .*9007199254740991/)
     // the bound itself and anything below it parse
     expect(parseScenario(['name: x', 'steps:', '  - sleep: "9007199254740991ns"', '  - sleep: 100s'].join('\n'), 'ok.yaml').steps).toHaveLength(2)
+  })
+
+  it('P is PiB (as memparse reads it); a page is "page" or "pages"', () => {
+    const sizes = (v: string) => {
+      const sc = parseScenario(['name: x', 'steps:', '  - spawn: { task: A }', `  - mmap: { task: A, region: r, size: ${v} }`].join('\n'), 'ok.yaml')
+      return parseSize((sc.steps[1] as { mmap: { size: string } }).mmap.size)
+    }
+    expect(sizes('1P')).toBe(2 ** 50)
+    expect(sizes('2PiB')).toBe(2 ** 51)
+    expect(sizes('"1 PB"')).toBe(2 ** 50)
+    expect(sizes('"16 pages"')).toBe(16 * 4096)
+    expect(sizes('"1 page"')).toBe(4096)
+    expect(sizes('2T')).toBe(2 ** 41)
   })
 
   it('invalid YAML', () => {
