@@ -148,6 +148,50 @@ describe('ledger', () => {
     const row = l.leakTable()[0]
     expect(row).toMatchObject({ owner: 'task A', type: 'pages', peakBytes: 4096, bytesAtEnd: 0, since: 1e9, until: 3e9 })
   })
+
+  it('memory freed in the instant its owner exits is no leak: peak 0, no row (oom-reaper D1)', () => {
+    let now = 0
+    const l = new Ledger(
+      () => now,
+      () => {},
+    )
+    const a = l.addOwner('task A')
+    const b = l.addOwner('task B')
+    const pa = l.alloc('pages', 4096, a, 'p', [])
+    const oa = l.alloc('driver_object', 1344, a, 'o', [])
+    const pb = l.alloc('pages', 8192, b, 'q', [])
+    now = 1e6
+    l.ownerDied(a)
+    l.free(pa, [])
+    l.free(oa, [])
+    expect(l.peakLeaked).toBe(0)
+    expect(l.leakTable()).toEqual([])
+    // a real leak afterwards starts when it starts; a same-instant spike on top of it does not raise the peak
+    now = 2e6
+    l.ownerDied(b)
+    const spike = l.alloc('driver_object', 1 << 20, b, 'spike', [])
+    l.free(spike, [])
+    now = 5e6
+    expect(l.peakLeaked).toBe(8192)
+    l.free(pb, [])
+    expect(l.peakLeaked).toBe(8192)
+    expect(l.leakByteSeconds()).toBeCloseTo((8192 * 3e6) / 1e9, 9)
+    expect(l.leakTable()).toEqual([expect.objectContaining({ owner: 'task B', type: 'pages', peakBytes: 8192, since: 2e6, until: 5e6 })])
+  })
+
+  it('bytes still held at the end count toward the peak even when they appeared at the last instant', () => {
+    let now = 0
+    const l = new Ledger(
+      () => now,
+      () => {},
+    )
+    const a = l.addOwner('task A')
+    l.alloc('pages', 4096, a, 'p', [])
+    now = 7
+    l.ownerDied(a)
+    expect(l.peakLeaked).toBe(4096)
+    expect(l.leakTable()).toEqual([expect.objectContaining({ bytesAtEnd: 4096, peakBytes: 4096, since: 7, until: null })])
+  })
 })
 
 describe('mmu_notifier core', () => {
