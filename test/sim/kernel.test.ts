@@ -114,18 +114,23 @@ describe('radix page table', () => {
 describe('ledger', () => {
   it('reports use-after-free and double free with both call paths', () => {
     let now = 0
-    const found: Array<{ kind: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
+    const found: Array<{ kind: string; message: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
     const l = new Ledger(
       () => now,
       (f) => found.push(f),
     )
     const o = l.addOwner('task A')
-    const id = l.alloc('driver_object', 100, o, 'obj', ['open'])
-    now = 10
+    const id = l.alloc('driver_object', 1344, o, 'obj', ['open'])
+    now = 2384484
     l.free(id, ['release', 'kfree'])
     expect(l.access(id, ['ioctl'], 'read')).toBe(false)
     l.free(id, ['close', 'kfree'])
     expect(found.map((f) => f.kind)).toEqual(['use_after_free', 'double_free'])
+    // quantities read through the one formatter (formatQuantity), never raw ns or bytes
+    expect(found.map((f) => f.message)).toEqual([
+      'use-after-free: read touches obj (driver_object) freed at 2.384 ms',
+      'double free of obj (driver_object, 1.313 KiB)',
+    ])
     expect(found[0]?.freePath).toEqual(['release', 'kfree'])
     expect(found[0]?.accessPath).toEqual(['ioctl'])
   })

@@ -10,6 +10,7 @@
  * (src/sim/metrics) subscribes to those samples and builds the series.
  */
 import { MEM_TYPE_NAMES } from '../../shared/scenario'
+import { formatBytes, formatNs } from '../../shared/units'
 
 /** The object types the ledger accounts, in the scenario language's order (one list: src/shared/scenario.ts). */
 export const MEM_TYPES = MEM_TYPE_NAMES
@@ -311,7 +312,7 @@ export class Ledger {
       this.report({
         kind: 'double_free',
         t: this.clock(),
-        message: `double free of ${o.label} (${o.type}, ${o.bytes} bytes)`,
+        message: `double free of ${o.label} (${o.type}, ${formatBytes(o.bytes)})`,
         object: o.label,
         allocPath: o.allocPath,
         freePath: o.freePath,
@@ -420,7 +421,7 @@ export class Ledger {
     this.report({
       kind: 'use_after_free',
       t: this.clock(),
-      message: `use-after-free: ${what} touches ${o.label} (${o.type}) freed at ${o.freeT} ns`,
+      message: `use-after-free: ${what} touches ${o.label} (${o.type}) freed at ${formatNs(o.freeT)}`,
       object: o.label,
       allocPath: o.allocPath,
       freePath: o.freePath,
