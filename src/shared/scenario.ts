@@ -12,17 +12,39 @@ export const DesignIdSchema = z
   .enum(DESIGN_IDS)
   .describe('teardown design: D1–D6 (domain.md §7.3) or the broken variants B1 (free in ->release), B2 (deferred job from ->release)')
 
-const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PAGE|PAGES)?\s*$/i
+const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PB|PiB|PAGE|PAGES)?\s*$/i
 const DUR_RE = /^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/
+
+/**
+ * The largest size (bytes) or duration (ns) a field takes: what a number field takes (zod's int is a
+ * safe integer), so "99999999999999999999s" is refused like 99999999999999999999 is.
+ */
+export const MAX_QUANTITY = Number.MAX_SAFE_INTEGER
 
 /** A size in bytes: a number, or a string such as "4K", "2 MiB", "1G", "16 pages". */
 export const SizeSchema = z
-  .union([z.number().int().nonnegative(), z.string().regex(SIZE_RE, 'a size like 4096, "4K", "2MiB", "1G" or "16 pages"')])
+  .union([
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(SIZE_RE, 'a size like 4096, "4K", "2MiB", "1G" or "16 pages"')
+      .refine((v) => !SIZE_RE.test(v) || parseSize(v) <= MAX_QUANTITY, {
+        error: (i) => `size "${String(i.input)}" is more than ${MAX_QUANTITY} bytes (8 PiB), the largest a size takes`,
+      }),
+  ])
   .describe('size in bytes: a number or a string like "4K", "2MiB", "1G", "16 pages"')
 
 /** A duration: a number of nanoseconds, or a string such as "10ms", "5us", "1s". */
 export const DurationSchema = z
-  .union([z.number().int().nonnegative(), z.string().regex(DUR_RE, 'a duration like 1000 (ns), "5us", "10ms" or "1s"')])
+  .union([
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(DUR_RE, 'a duration like 1000 (ns), "5us", "10ms" or "1s"')
+      .refine((v) => !DUR_RE.test(v) || parseDuration(v) <= MAX_QUANTITY, {
+        error: (i) => `duration "${String(i.input)}" is more than ${MAX_QUANTITY} ns (about 104 days), the longest a duration takes`,
+      }),
+  ])
   .describe('duration: integer nanoseconds or a string like "500ns", "5us", "10ms", "1s"')
 
 export const NameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a name of letters, digits, "_", "." or "-" starting with a letter')
@@ -683,7 +705,7 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(ScenarioSchema, { unrepresentable: 'any' }) as Record<string, unknown>
 }
 
-/** Parses a size to bytes (pages count 4096 bytes). */
+/** Parses a size to bytes (K/M/G/T/P are binary multiples; "page"/"pages" count 4096 bytes). */
 export function parseSize(v: number | string): number {
   if (typeof v === 'number') return v
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v)
@@ -705,7 +727,10 @@ export function parseSize(v: number | string): number {
     T: 2 ** 40,
     TB: 2 ** 40,
     TIB: 2 ** 40,
-    P: 4096,
+    // P is PiB, as memparse (lib/cmdline.c) and every kernel engineer reads it; a page is "page(s)"
+    P: 2 ** 50,
+    PB: 2 ** 50,
+    PIB: 2 ** 50,
     PAGE: 4096,
     PAGES: 4096,
   }

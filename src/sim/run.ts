@@ -29,6 +29,7 @@ import { PAGE_SIZE, SimLimitError } from './kernel/frames'
 import { SwapInfo } from './kernel/swap'
 import { HPAGE_PMD_NR } from './kernel/page'
 import { APP_VERSION } from '../shared/version'
+import { formatNs } from '../shared/units'
 import {
   capRows,
   DEFAULT_COSTS,
@@ -222,7 +223,7 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
     } catch (err) {
       // a model bug must not take the host down: report it and stop this run
       const limit = err instanceof SimLimitError
-      const message = `${limit ? 'model limit reached' : 'simulator internal error'} at ${e.now} ns: ${err instanceof Error ? err.message : String(err)}`
+      const message = `${limit ? 'model limit reached' : 'simulator internal error'} at ${formatNs(e.now)}: ${err instanceof Error ? err.message : String(err)}`
       w.finding({ kind: 'warn', message })
       stop = { reason: limit ? 'model_limit' : 'internal_error', message }
       ctx.stopped = true
@@ -233,7 +234,7 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
     // budget must hold between two of them.
     if (opts.shouldStop?.()) {
       const why = opts.stopReason === 'wall_time' ? 'wall-time budget exceeded' : 'cancelled'
-      stop = { reason: opts.stopReason ?? 'user', message: `${why} at ${e.now} ns of simulated time, after ${ctx.topDone} of ${total} steps` }
+      stop = { reason: opts.stopReason ?? 'user', message: `${why} at ${formatNs(e.now)} of simulated time, after ${ctx.topDone} of ${total} steps` }
       ctx.stopped = true
       break
     }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseScenario, runScenario } from '../../src/sim'
+import { formatNs } from '../../src/shared/units'
 
 const TEXT = `name: many events
 designs: [D1]
@@ -28,5 +29,15 @@ describe('the event cap', () => {
     expect(capped.outcome.status).toBe('stopped')
     expect(capped.outcome.stop).toEqual({ reason: 'event_cap', message: 'run stopped after 50 events (event cap)' })
     expect(capped.findings.rows.some((f) => f.message === 'run stopped after 50 events (event cap)')).toBe(true)
+  })
+
+  it('a cancelled run says when in simulated time through the one formatter', () => {
+    let polls = 0
+    const r = runScenario(parseScenario(TEXT, 'many.yaml'), { design: 'D1', seed: 1, shouldStop: () => ++polls > 300 })
+    expect(r.outcome.status).toBe('stopped')
+    const t = r.outcome.simulatedNs
+    expect(t).toBeGreaterThan(1000)
+    expect(r.outcome.stop?.message).toMatch(new RegExp(`^cancelled at ${formatNs(t)} of simulated time, after \\d+ of 3 steps$`))
+    expect(r.outcome.stop?.message).not.toContain(`${t} ns`)
   })
 })

@@ -114,18 +114,23 @@ describe('radix page table', () => {
 describe('ledger', () => {
   it('reports use-after-free and double free with both call paths', () => {
     let now = 0
-    const found: Array<{ kind: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
+    const found: Array<{ kind: string; message: string; freePath: readonly string[] | null; accessPath: readonly string[] }> = []
     const l = new Ledger(
       () => now,
       (f) => found.push(f),
     )
     const o = l.addOwner('task A')
-    const id = l.alloc('driver_object', 100, o, 'obj', ['open'])
-    now = 10
+    const id = l.alloc('driver_object', 1344, o, 'obj', ['open'])
+    now = 2384484
     l.free(id, ['release', 'kfree'])
     expect(l.access(id, ['ioctl'], 'read')).toBe(false)
     l.free(id, ['close', 'kfree'])
     expect(found.map((f) => f.kind)).toEqual(['use_after_free', 'double_free'])
+    // quantities read through the one formatter (formatQuantity), never raw ns or bytes
+    expect(found.map((f) => f.message)).toEqual([
+      'use-after-free: read touches obj (driver_object) freed at 2.384 ms',
+      'double free of obj (driver_object, 1.313 KiB)',
+    ])
     expect(found[0]?.freePath).toEqual(['release', 'kfree'])
     expect(found[0]?.accessPath).toEqual(['ioctl'])
   })
@@ -147,6 +152,50 @@ describe('ledger', () => {
     expect(l.leakByteSeconds()).toBeCloseTo(8192, 6)
     const row = l.leakTable()[0]
     expect(row).toMatchObject({ owner: 'task A', type: 'pages', peakBytes: 4096, bytesAtEnd: 0, since: 1e9, until: 3e9 })
+  })
+
+  it('memory freed in the instant its owner exits is no leak: peak 0, no row (oom-reaper D1)', () => {
+    let now = 0
+    const l = new Ledger(
+      () => now,
+      () => {},
+    )
+    const a = l.addOwner('task A')
+    const b = l.addOwner('task B')
+    const pa = l.alloc('pages', 4096, a, 'p', [])
+    const oa = l.alloc('driver_object', 1344, a, 'o', [])
+    const pb = l.alloc('pages', 8192, b, 'q', [])
+    now = 1e6
+    l.ownerDied(a)
+    l.free(pa, [])
+    l.free(oa, [])
+    expect(l.peakLeaked).toBe(0)
+    expect(l.leakTable()).toEqual([])
+    // a real leak afterwards starts when it starts; a same-instant spike on top of it does not raise the peak
+    now = 2e6
+    l.ownerDied(b)
+    const spike = l.alloc('driver_object', 1 << 20, b, 'spike', [])
+    l.free(spike, [])
+    now = 5e6
+    expect(l.peakLeaked).toBe(8192)
+    l.free(pb, [])
+    expect(l.peakLeaked).toBe(8192)
+    expect(l.leakByteSeconds()).toBeCloseTo((8192 * 3e6) / 1e9, 9)
+    expect(l.leakTable()).toEqual([expect.objectContaining({ owner: 'task B', type: 'pages', peakBytes: 8192, since: 2e6, until: 5e6 })])
+  })
+
+  it('bytes still held at the end count toward the peak even when they appeared at the last instant', () => {
+    let now = 0
+    const l = new Ledger(
+      () => now,
+      () => {},
+    )
+    const a = l.addOwner('task A')
+    l.alloc('pages', 4096, a, 'p', [])
+    now = 7
+    l.ownerDied(a)
+    expect(l.peakLeaked).toBe(4096)
+    expect(l.leakTable()).toEqual([expect.objectContaining({ bytesAtEnd: 4096, peakBytes: 4096, since: 7, until: null })])
   })
 })
 
@@ -268,6 +317,46 @@ ${extra}
     const release = r.markers.rows.find((m) => m.kind === 'release')!
     expect(mmputA.t).toBeGreaterThanOrEqual(release.t)
     expect(mmputA.t).toBeGreaterThanOrEqual(exitA.t)
+  })
+})
+
+describe('a failed mmap leaves the mm unchanged', () => {
+  const rets = (y: string) =>
+    runScenario(parseScenario(y, 'enomem.yaml'), { design: 'D5' })
+      .steps.rows.filter((s) => s.op !== 'spawn' && s.op !== 'exit')
+      .map((s) => `${s.op} ${s.ret}`)
+
+  it('an mmap too large for the address space fails -ENOMEM; the next small one still fits', () => {
+    // __get_unmapped_area: `addr > TASK_SIZE - len` returns -ENOMEM before mmap_region, so the
+    // mm is untouched (the reviewer's repro: the 4K mmap and its touch used to fail too)
+    const y = `
+name: enomem
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: big, size: 200T }
+  - mmap: { task: A, region: small, size: 4K }
+  - touch: { task: A, region: small }
+  - exit: { task: A }
+`
+    expect(rets(y)).toEqual(['mmap -12', 'mmap 0', 'touch 0'])
+  })
+
+  it('an mremap that finds no room fails -ENOMEM and leaves the next mmap its place', () => {
+    // 15 TiB fills most of the 16 TiB the model's page numbers reach; a 2 TiB move cannot fit
+    const y = `
+name: enomem-mremap
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: fill, size: 15T }
+  - mmap: { task: A, region: mid, size: 2T }
+  - mmap: { task: A, region: m, size: 256G }
+  - mremap: { task: A, region: m, size: 256G }
+  - mremap: { task: A, region: fill, offset: 14T, size: 1T }
+  - mmap: { task: A, region: small, size: 4K }
+  - touch: { task: A, region: small }
+  - exit: { task: A }
+`
+    expect(rets(y)).toEqual(['mmap 0', 'mmap -12', 'mmap 0', 'mremap 0', 'mremap -12', 'mmap 0', 'touch 0'])
   })
 })
 

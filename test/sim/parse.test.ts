@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseScenario, ScenarioError } from '../../src/sim/index'
+import { parseSize } from '../../src/shared/scenario'
 
 function err(text: string): ScenarioError {
   try {
@@ -62,6 +63,35 @@ describe('scenario errors name file, line and field', () => {
     const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - mmap: { task: A, region: r, size: 1000 }'].join('\n'))
     expect(e.message).toContain('steps[1].mmap.size')
     expect(e.message).toContain('multiple of the 4 KiB page size')
+  })
+
+  it('a size or duration string beyond what a number field takes', () => {
+    // the string forms used to skip the bound: "99999999999999999999s" ran 1e20 ns of simulated time
+    const dur = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - sleep: "99999999999999999999s"'].join('\n'))
+    expect(dur.line).toBe(4)
+    expect(dur.message).toContain('bad.yaml:4: steps[1].sleep: duration "99999999999999999999s" is more than 9007199254740991 ns')
+    const size = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - mmap: { task: A, region: r, size: 99999999999999999999T }'].join('\n'))
+    expect(size.line).toBe(4)
+    expect(size.message).toContain('bad.yaml:4: steps[1].mmap.size: size "99999999999999999999T" is more than 9007199254740991 bytes')
+    const nested = err(['name: x', 'machine:', '  swap: 9000T', 'steps: []'].join('\n'))
+    expect(nested.message).toContain('bad.yaml:3: machine.swap: size "9000T" is more than')
+    // the numeric forms name the same bound
+    expect(err(['name: x', 'steps:', '  - sleep: 99999999999999999999'].join('\n')).message).toMatch(/bad\.yaml:3: steps\[0\]\.sleep: .*9007199254740991/)
+    // the bound itself and anything below it parse
+    expect(parseScenario(['name: x', 'steps:', '  - sleep: "9007199254740991ns"', '  - sleep: 100s'].join('\n'), 'ok.yaml').steps).toHaveLength(2)
+  })
+
+  it('P is PiB (as memparse reads it); a page is "page" or "pages"', () => {
+    const sizes = (v: string) => {
+      const sc = parseScenario(['name: x', 'steps:', '  - spawn: { task: A }', `  - mmap: { task: A, region: r, size: ${v} }`].join('\n'), 'ok.yaml')
+      return parseSize((sc.steps[1] as { mmap: { size: string } }).mmap.size)
+    }
+    expect(sizes('1P')).toBe(2 ** 50)
+    expect(sizes('2PiB')).toBe(2 ** 51)
+    expect(sizes('"1 PB"')).toBe(2 ** 50)
+    expect(sizes('"16 pages"')).toBe(16 * 4096)
+    expect(sizes('"1 page"')).toBe(4096)
+    expect(sizes('2T')).toBe(2 ** 41)
   })
 
   it('invalid YAML', () => {

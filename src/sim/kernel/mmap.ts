@@ -54,9 +54,11 @@ export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): nu
   } else {
     const align = a.huge || hugetlb || a.pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     start = Math.ceil(mm.mmapBase / align) * align
-    mm.mmapBase = start + a.pages + HPAGE_PMD_NR
   }
+  // __get_unmapped_area (mm/mmap.c): `addr > TASK_SIZE - len` fails with -ENOMEM before
+  // mmap_region runs, so a failed mmap leaves the mm as it was (the next one still fits)
   if (start + a.pages > 0xffffffff) return ENOMEM
+  if (a.at === null) mm.mmapBase = start + a.pages + HPAGE_PMD_NR
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
   let shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
   if (a.pagecache) {

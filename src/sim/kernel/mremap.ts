@@ -4,7 +4,7 @@
 import type { Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { EFAULT, EINVAL } from './errno'
+import { EFAULT, EINVAL, ENOMEM } from './errno'
 import { SIZEOF, Vma, copyForkFlags, type MmStruct } from './objects'
 import { getFile } from './files'
 import { HPAGE_PMD_NR } from './page'
@@ -26,6 +26,8 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
   if (to === null) {
     const align = pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     dst = Math.ceil(mm.mmapBase / align) * align
+    // mremap_to/move_vma get the new range from get_unmapped_area: -ENOMEM leaves the mm as it was
+    if (dst + pages > 0xffffffff) return ENOMEM
     mm.mmapBase = dst + pages + HPAGE_PMD_NR
   } else {
     dst = to

@@ -10,6 +10,7 @@
  * (src/sim/metrics) subscribes to those samples and builds the series.
  */
 import { MEM_TYPE_NAMES } from '../../shared/scenario'
+import { formatBytes, formatNs } from '../../shared/units'
 
 /** The object types the ledger accounts, in the scenario language's order (one list: src/shared/scenario.ts). */
 export const MEM_TYPES = MEM_TYPE_NAMES
@@ -40,11 +41,17 @@ export interface OwnerInfo {
 
 interface Cell {
   bytes: number
+  /** Most bytes held at once after the owner died, for a nonzero time (see `Ledger.peakLeaked`). */
   peakLeaked: number
   byteNs: number
+  /** Time of the last change while the owner is dead (start of the current level). */
   lastT: number
+  /** Start of the first episode of held bytes after death that lasted a nonzero time. */
   leakedSince: number | null
+  /** End of the last such episode (meaningful while `bytes` is 0). */
   leakedUntil: number | null
+  /** When `bytes` last went from 0 to more while the owner was dead (start of this episode). */
+  heldFrom: number
 }
 
 export interface MemoryFinding {
@@ -62,6 +69,7 @@ export interface LeakRow {
   type: MemType
   /** Bytes leaked at the end of the run. */
   bytesAtEnd: number
+  /** Most bytes held at once, counting only amounts held for a nonzero time or still held at the end. */
   peakBytes: number
   /** Leaked bytes × seconds. */
   byteSeconds: number
@@ -140,7 +148,10 @@ export class Ledger {
   leakedTotal = 0
   private leakByteNs = 0
   private lastLeakT = 0
-  peakLeaked = 0
+  /** Highest `leakedTotal` that lasted a nonzero time (levels that ended; see `peakLeaked`). */
+  private settledPeak = 0
+  /** When `leakedTotal` last changed (start of the current level). */
+  private levelT = 0
   /** Time of the sample being accumulated (-1: none yet). */
   private rowT = -1
   private readonly sampleEvent: MemorySample = { t: 0, live: this.liveByType, leaked: 0, leakedByType: this.leakedByType }
@@ -177,10 +188,33 @@ export class Ledger {
     const ti = TYPE_INDEX[type]
     let c = row[ti]
     if (!c) {
-      c = { bytes: 0, peakLeaked: 0, byteNs: 0, lastT: this.clock(), leakedSince: null, leakedUntil: null }
+      c = { bytes: 0, peakLeaked: 0, byteNs: 0, lastT: this.clock(), leakedSince: null, leakedUntil: null, heldFrom: 0 }
       row[ti] = c
     }
     return c
+  }
+
+  /**
+   * Leaked bytes at their peak: the most bytes held at once on behalf of owners that had exited,
+   * counting a level only when it lasted a nonzero simulated time (a page freed in the same instant
+   * its owner exited was never leaked: 0 B·s) or is still held now (at the end of a run: never
+   * freed). So a run with leak_byte_seconds 0 and nothing held at the end has a peak of 0.
+   */
+  get peakLeaked(): number {
+    return Math.max(this.settledPeak, this.leakedTotal)
+  }
+
+  /** Called before `leakedTotal` changes at `now`: the level that ends counts if it lasted. */
+  private settleLevel(now: number): void {
+    if (now > this.levelT) {
+      if (this.leakedTotal > this.settledPeak) this.settledPeak = this.leakedTotal
+      this.levelT = now
+    }
+  }
+
+  /** Called before a dead owner's cell changes at `now` (before `c.lastT` moves to `now`). */
+  private settleCell(c: Cell, now: number): void {
+    if (now > c.lastT && c.bytes > c.peakLeaked) c.peakLeaked = c.bytes
   }
 
   private integrate(): void {
@@ -201,18 +235,19 @@ export class Ledger {
     const o = this.owners[owner] as OwnerInfo
     if (!o.alive) {
       c.byteNs += c.bytes * (now - c.lastT)
+      this.settleCell(c, now)
+      // an episode whose first level lasted (heldFrom < now) makes the leak real from heldFrom
+      if (c.bytes > 0 && now > c.heldFrom && c.leakedSince === null) c.leakedSince = c.heldFrom
       c.lastT = now
-      if (c.bytes === 0 && delta > 0 && c.leakedSince === null) c.leakedSince = now
+      if (c.bytes === 0 && delta > 0) c.heldFrom = now
+      this.settleLevel(now)
       this.leakedTotal += delta
       this.leakedByType[TYPE_INDEX[type]] = (this.leakedByType[TYPE_INDEX[type]] as number) + delta
     }
     c.bytes += delta
-    if (!o.alive) {
-      if (c.bytes > c.peakLeaked) c.peakLeaked = c.bytes
-      if (c.bytes === 0) c.leakedUntil = now
-      else c.leakedUntil = null
-      if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
-    }
+    // an episode ending after a nonzero time is the latest end of the leak; one that began and
+    // ended in the same instant (freed as the owner went away) is no leak and leaves no trace
+    if (!o.alive && c.bytes === 0 && now > c.heldFrom) c.leakedUntil = now
     const ti = TYPE_INDEX[type]
     this.liveByType[ti] = (this.liveByType[ti] as number) + delta
     if (delta > 0) {
@@ -253,13 +288,12 @@ export class Ledger {
       if (!c) continue
       c.lastT = now
       if (c.bytes > 0) {
-        c.leakedSince = now
-        c.peakLeaked = c.bytes
+        c.heldFrom = now
+        this.settleLevel(now)
         this.leakedTotal += c.bytes
         this.leakedByType[ti] = (this.leakedByType[ti] as number) + c.bytes
       }
     }
-    if (this.leakedTotal > this.peakLeaked) this.peakLeaked = this.leakedTotal
   }
 
   /** Allocates a tracked object; returns its id. */
@@ -278,7 +312,7 @@ export class Ledger {
       this.report({
         kind: 'double_free',
         t: this.clock(),
-        message: `double free of ${o.label} (${o.type}, ${o.bytes} bytes)`,
+        message: `double free of ${o.label} (${o.type}, ${formatBytes(o.bytes)})`,
         object: o.label,
         allocPath: o.allocPath,
         freePath: o.freePath,
@@ -387,7 +421,7 @@ export class Ledger {
     this.report({
       kind: 'use_after_free',
       t: this.clock(),
-      message: `use-after-free: ${what} touches ${o.label} (${o.type}) freed at ${o.freeT} ns`,
+      message: `use-after-free: ${what} touches ${o.label} (${o.type}) freed at ${formatNs(o.freeT)}`,
       object: o.label,
       allocPath: o.allocPath,
       freePath: o.freePath,
@@ -473,17 +507,20 @@ export class Ledger {
       const row = this.cells[o.id] as Cell[]
       for (let ti = 0; ti < MEM_TYPES.length; ti++) {
         const c = row[ti]
-        if (!c || c.leakedSince === null) continue
+        if (!c) continue
+        // bytes still held count from the start of their episode even if it began just now
+        const since = c.leakedSince ?? (c.bytes > 0 ? c.heldFrom : null)
+        if (since === null) continue
         const byteNs = c.byteNs + c.bytes * (now - c.lastT)
         rows.push({
           owner: o.label,
           type: MEM_TYPES[ti] as MemType,
           bytesAtEnd: c.bytes,
-          peakBytes: c.peakLeaked,
+          peakBytes: Math.max(c.peakLeaked, c.bytes),
           byteSeconds: byteNs / 1e9,
-          since: c.leakedSince,
+          since,
           until: c.bytes === 0 ? c.leakedUntil : null,
-          heldBy: this.heldChain(o.id, ti, c.leakedSince),
+          heldBy: this.heldChain(o.id, ti, since),
         })
       }
     }
