@@ -17,7 +17,7 @@ import { doSwapPage, swapRead } from './swap'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
-import { HPAGE_PMD_NR, PAGE_SIZE } from './page'
+import { hexAddress, HPAGE_PMD_NR, PAGE_SIZE } from './page'
 import { findVma, checkAccess } from './vma'
 import { splitLeaf, splitPartialHuge } from './huge_memory'
 import { isDeviceExclusiveEntry } from './swapops'
@@ -89,7 +89,7 @@ export function* faultSpan<T>(w: Kernel, mm: MmStruct, start: number, end: numbe
 }
 
 function hexPage(pg: number): string {
-  return `0x${(pg * PAGE_SIZE).toString(16)}`
+  return hexAddress(pg * PAGE_SIZE)
 }
 
 function* faultInRange(

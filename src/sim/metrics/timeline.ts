@@ -14,7 +14,7 @@ import type { Engine } from '../engine/engine'
 import type { Hooks } from '../engine/hooks'
 import type { Ledger, RefChange } from '../ledger/ledger'
 import type { HookChannels, InvalidationRecord, NotifierRangeCall, RangeEndCall, SpanEvent, StepBegin } from '../kernel/types'
-import { PAGE_SIZE } from '../kernel/page'
+import { hexAddress as hex, PAGE_SIZE } from '../kernel/page'
 import { REFCOUNT_COUNTERS, TIMELINE_CAPS, type Refcounts, type RefcountCounter, type StepRow, type Timeline, type TimelineLane } from '../../shared/record'
 
 /** Where the machine's devices sit: an IOMMU's invalidations go on its lane. */
@@ -42,10 +42,6 @@ interface OpenRange {
 const IOMMU_MECHANISMS = new Set(['iotlb_psi', 'iotlb_dsi', 'iotlb_asid', 'smmu_tlbi_va', 'ats_inv'])
 /** Index of each followed counter (a track's key is ledger id × 4 + this). */
 const COUNTER_INDEX: Readonly<Record<string, number>> = Object.fromEntries(REFCOUNT_COUNTERS.map((c, i) => [c, i]))
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`
-}
 
 export class TimelineCollector {
   // steps: line, op and task by step index
