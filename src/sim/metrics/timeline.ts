@@ -243,9 +243,10 @@ export class TimelineCollector {
       if (s.kind === 'work') this.workOf.delete(`kworker:${s.label}`)
       return
     }
-    const cause = this.contextCause()
-    let id: number
-    if (this.full(cause !== NONE)) {
+    if (this.sLane.length >= TIMELINE_CAPS.slices) {
+      // past the cap (most faults of a long run): count it without building its cause
+      this.rawDropped++
+      if (this.engine.cause >= 0 || (this.workOf.get(this.engine.running) ?? -1) >= 0) this.flowsDropped++
       // a dropped fault needs no end; a dropped work item still names its kworker's context
       if (s.kind === 'work') {
         this.spans.set(s.id, -1)
@@ -253,6 +254,8 @@ export class TimelineCollector {
       }
       return
     }
+    const cause = this.contextCause()
+    let id: number
     if (s.kind === 'work') {
       // the kworker runs it; its cause is the step (or work) that queued it
       const lane = this.lane('workqueue', 'kernel', 'workqueue (kworker)')
