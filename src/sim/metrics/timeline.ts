@@ -220,6 +220,10 @@ export class TimelineCollector {
     this.sName.push(name)
     this.sCat.push(cat)
     this.sStep.push(this.engine.cause)
+    // A detail built by a template literal is a tree of V8 cons strings, ten objects or so, and a
+    // kept slice lives to the end of the run: reading a character flattens it to one string, so
+    // each young-generation collection copies one object per slice instead of the tree.
+    detail.charCodeAt(0)
     this.sDetail.push(detail)
     if (cause !== NONE) this.addFlow(cause, id)
     return id
