@@ -98,6 +98,12 @@ export interface RunOptions {
    * src/shared/calibration.ts); names must be cost names (COST_NAMES), values finite and ≥ 0.
    */
   costs?: Readonly<Record<string, number>>
+  /**
+   * false: run without the timeline collector (metrics/timeline.ts), so the record has no
+   * `refcounts` and `timeline`; everything else is the same. Only for measuring what the collector
+   * costs (bench/timeline.bench.ts); default true.
+   */
+  timeline?: boolean
 }
 
 function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, number>> | undefined, kernel: KernelVersionT | undefined): World {
@@ -194,10 +200,13 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   design.init?.(w)
   // metrics are hook subscribers; they subscribe first, live listeners after them
   const metrics = attachMetrics(w.hooks)
-  const timeline = new TimelineCollector(w.hooks, w.engine, w.ledger, {
-    devices: w.devices.map((d) => ({ name: d.name, iommu: d.spec.iommu?.name ?? null })),
-    iommus: w.iommus.map((io) => io.name),
-  })
+  const timeline =
+    opts.timeline === false
+      ? null
+      : new TimelineCollector(w.hooks, w.engine, w.ledger, {
+          devices: w.devices.map((d) => ({ name: d.name, iommu: d.spec.iommu?.name ?? null })),
+          iommus: w.iommus.map((io) => io.name),
+        })
   if (opts.hooks?.invalidation) w.hooks.on('invalidation', opts.hooks.invalidation)
   if (opts.hooks?.marker) w.hooks.on('marker', opts.hooks.marker)
   if (opts.hooks?.finding) w.hooks.on('finding', opts.hooks.finding)
@@ -255,8 +264,10 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
   const record = buildRecord(w, ctx, metrics, sc, seed, stop, opts)
-  record.refcounts = timeline.refcounts()
-  record.timeline = timeline.timeline(ctx.steps, w.engine.now)
+  if (timeline) {
+    record.refcounts = timeline.refcounts()
+    record.timeline = timeline.timeline(ctx.steps, w.engine.now)
+  }
   return record
 }
 

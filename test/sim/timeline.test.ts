@@ -194,3 +194,24 @@ describe('timeline slices and flows', () => {
     expect(a).toBe(b)
   })
 })
+
+describe('a run without the collector (timeline: false, for benchmarks)', () => {
+  const STORM = 'scenarios/examples/fault-vs-invalidation-race.yaml'
+  for (const [file, design] of [
+    [FORK, 'D1'],
+    [STORM, 'D4'],
+  ] as const) {
+    it(`${file.split('/').pop()} ${design}: the record lacks refcounts and timeline and is otherwise the same`, () => {
+      const sc = parseScenario(read(file), file)
+      const full = runScenario(sc, { design })
+      const bare = runScenario(sc, { design, timeline: false })
+      expect(full.refcounts?.rows.t.length).toBeGreaterThan(0)
+      expect(full.timeline?.slices.t0.length).toBeGreaterThan(0)
+      expect(bare.refcounts).toBeUndefined()
+      expect(bare.timeline).toBeUndefined()
+      expect(RunRecord.parse(bare)).toBeTruthy()
+      const { refcounts: _r, timeline: _t, ...rest } = full
+      expect(JSON.stringify(bare)).toBe(JSON.stringify(rest))
+    })
+  }
+})

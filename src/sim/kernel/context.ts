@@ -171,17 +171,33 @@ export class Kernel {
   }
 
   private nextSpan = 1
+  /** The `span` payload, reused by every begin and end (a run can have millions of faults). */
+  private readonly spanEvent: SpanEvent = { phase: 'begin', id: 0, kind: 'fault', label: '', describe: undefined }
+
   /** Opens a timeline span (`span` hook); returns its id for `spanEnd`, or 0 when nobody listens. */
   spanBegin(kind: SpanEvent['kind'], label: string, describe?: () => string): number {
     if (!this.hooks.has('span')) return 0
     const id = this.nextSpan++
-    this.hooks.emit('span', describe ? { phase: 'begin', id, kind, label, describe } : { phase: 'begin', id, kind, label })
+    const e = this.spanEvent
+    e.phase = 'begin'
+    e.id = id
+    e.kind = kind
+    e.label = label
+    e.describe = describe
+    this.hooks.emit('span', e)
     return id
   }
 
   /** Closes a span opened by `spanBegin` (0: none). */
   spanEnd(id: number, kind: SpanEvent['kind'], label: string): void {
-    if (id !== 0) this.hooks.emit('span', { phase: 'end', id, kind, label })
+    if (id === 0) return
+    const e = this.spanEvent
+    e.phase = 'end'
+    e.id = id
+    e.kind = kind
+    e.label = label
+    e.describe = undefined
+    this.hooks.emit('span', e)
   }
 
   /**

@@ -11,7 +11,7 @@ import { EBUSY } from './errno'
 import { PROT_READ, type MmStruct } from './objects'
 import { PTE_DEVPRIV, PTE_EXCL, PTE_PRESENT, PTE_WRITE, PTE_ZERO } from './pagetable'
 import { HPAGE_PMD_NR } from './page'
-import { faultSpan, hmmFaultPass } from './memory'
+import { faultSpanBegin, hmmFaultPass } from './memory'
 import { checkAccess, findVma } from './vma'
 
 /** The caller of hmm_range_fault as the walk sees it: the mm, its device, its notifier sequence. */
@@ -101,7 +101,9 @@ export function* hmmRangeFault(
   w.count('hmm_range_fault')
   if (mm.releasedAt !== null) w.violation('NO_ACCESS_AFTER_RELEASE', `${m.dev.name} walks ${mm.label} after its release`, [...path, 'hmm_range_fault'])
   if (fault) {
-    const r = yield* faultSpan(w, mm, start, end, write, path, hmmVmaFault(w, m, start, end, write, path))
+    const span = faultSpanBegin(w, mm, start, end, write, path)
+    const r = yield* hmmVmaFault(w, m, start, end, write, path)
+    w.spanEnd(span, 'fault', 'fault')
     if (r < 0) return r
   }
   const pt = mm.pt

@@ -17,7 +17,7 @@ import { doSwapPage, swapRead } from './swap'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
-import { HPAGE_PMD_NR, PAGE_SIZE } from './page'
+import { hexAddress, HPAGE_PMD_NR, PAGE_SIZE } from './page'
 import { findVma, checkAccess } from './vma'
 import { splitLeaf, splitPartialHuge } from './huge_memory'
 import { isDeviceExclusiveEntry } from './swapops'
@@ -50,7 +50,10 @@ export function restoreExclusivePte(f: number): number {
  * faults again and breaks COW. hmm_range_fault faults differently: `hmmFaultPass`.
  */
 export function* faultIn(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, devOwner: number, path: CallPath): Proc<number> {
-  return yield* faultSpan(w, mm, start, end, write, path, faultInRange(w, mm, start, end, write, devOwner, path, undefined))
+  const span = faultSpanBegin(w, mm, start, end, write, path)
+  const r = yield* faultInRange(w, mm, start, end, write, devOwner, path, undefined)
+  w.spanEnd(span, 'fault', 'fault')
+  return r
 }
 
 /**
@@ -75,21 +78,22 @@ export function* hmmFaultPass(
   return yield* faultInRange(w, mm, start, end, write, devOwner, path, carry)
 }
 
-/** Runs `body` inside a timeline span: handle_mm_fault over the range, as the caller named it. */
-export function* faultSpan<T>(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, path: CallPath, body: Proc<T>): Proc<T> {
-  if (!w.hooks.has('span')) return yield* body
-  const span = w.spanBegin(
+/**
+ * Opens the timeline span of a fault: handle_mm_fault over the range, as the caller named it; 0
+ * when nobody listens. The caller closes it with `w.spanEnd(span, 'fault', 'fault')` after the
+ * fault (no generator around the fault's own: a long run faults millions of times).
+ */
+export function faultSpanBegin(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, path: CallPath): number {
+  if (!w.hooks.has('span')) return 0
+  return w.spanBegin(
     'fault',
     'fault',
     () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`,
   )
-  const r = yield* body
-  w.spanEnd(span, 'fault', 'fault')
-  return r
 }
 
 function hexPage(pg: number): string {
-  return `0x${(pg * PAGE_SIZE).toString(16)}`
+  return hexAddress(pg * PAGE_SIZE)
 }
 
 function* faultInRange(

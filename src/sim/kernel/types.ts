@@ -148,7 +148,7 @@ export interface RangeEndCall {
 /**
  * A duration the timeline draws as a slice: an SRCU grace period (call_srcu → its callback), a
  * workqueue item (the kworker runs it), a fault (handle_mm_fault over a range). `begin` and `end`
- * carry the same `id`.
+ * carry the same `id`. The payload object is reused by the emitter: read it now, never keep it.
  */
 export interface SpanEvent {
   phase: 'begin' | 'end'
@@ -156,7 +156,7 @@ export interface SpanEvent {
   kind: 'srcu_gp' | 'work' | 'fault'
   label: string
   /** Builds a longer description, called only by a listener that keeps it (faults are many). */
-  describe?: () => string
+  describe?: (() => string) | undefined
 }
 
 export interface HookChannels extends Record<string, unknown> {

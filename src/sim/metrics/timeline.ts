@@ -14,7 +14,7 @@ import type { Engine } from '../engine/engine'
 import type { Hooks } from '../engine/hooks'
 import type { Ledger, RefChange } from '../ledger/ledger'
 import type { HookChannels, InvalidationRecord, NotifierRangeCall, RangeEndCall, SpanEvent, StepBegin } from '../kernel/types'
-import { PAGE_SIZE } from '../kernel/page'
+import { hexAddress as hex, PAGE_SIZE } from '../kernel/page'
 import { REFCOUNT_COUNTERS, TIMELINE_CAPS, type Refcounts, type RefcountCounter, type StepRow, type Timeline, type TimelineLane } from '../../shared/record'
 
 /** Where the machine's devices sit: an IOMMU's invalidations go on its lane. */
@@ -23,27 +23,25 @@ export interface TimelineMachine {
   iommus: readonly string[]
 }
 
-/** A slice before the record is built (`t1` NaN while open). */
-interface RawSlice {
-  lane: string
-  t0: number
-  t1: number
-  name: string
-  cat: string
-  step: number
-  detail: string
-}
+/**
+ * One end of a flow as one number: a collected slice by its raw id (≥ 0), a step slice by its
+ * index as -1 - index; NONE: no cause. Numbers, not objects: a storm makes thousands of them.
+ */
+type End = number
+const NONE = -0x40000000
 
-/** One end of a flow: a step slice (by step index) or a collected slice (by raw id). */
-type End = { step: number } | { raw: number }
+/** An open invalidation bracket: its raw slice (-1: not kept) and what its range_end matches. */
+interface OpenRange {
+  raw: number
+  event: string
+  start: number
+  end: number
+  mm: string
+}
 
 const IOMMU_MECHANISMS = new Set(['iotlb_psi', 'iotlb_dsi', 'iotlb_asid', 'smmu_tlbi_va', 'ats_inv'])
 /** Index of each followed counter (a track's key is ledger id × 4 + this). */
 const COUNTER_INDEX: Readonly<Record<string, number>> = Object.fromEntries(REFCOUNT_COUNTERS.map((c, i) => [c, i]))
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`
-}
 
 export class TimelineCollector {
   // steps: line, op and task by step index
@@ -51,6 +49,8 @@ export class TimelineCollector {
   private readonly stepOp: string[] = []
   private readonly stepTask: Array<string | null> = []
   private readonly stepT0: number[] = []
+  /** The lane of each step's task, made when first needed (-1 or a hole: not yet). */
+  private readonly stepLane: number[] = []
 
   // refcounts
   private readonly trackOf = new Map<number, number>()
@@ -60,23 +60,36 @@ export class TimelineCollector {
   private readonly fnIndex = new Map<string, number>()
   private refTotal = 0
 
-  // slices and flows
-  private readonly raw: RawSlice[] = []
+  // collected slices, as columns by raw id (t1 NaN while open)
+  private readonly sLane: number[] = []
+  private readonly sT0: number[] = []
+  private readonly sT1: number[] = []
+  private readonly sName: string[] = []
+  private readonly sCat: string[] = []
+  private readonly sStep: number[] = []
+  private readonly sDetail: string[] = []
   private rawDropped = 0
-  private readonly flows: Array<{ from: End; to: End }> = []
+  private readonly flowFrom: End[] = []
+  private readonly flowTo: End[] = []
   private flowsDropped = 0
-  /** Open invalidation brackets per mm (innermost last), with their raw slice (-1: not kept). */
-  private readonly open = new Map<object, Array<{ raw: number; event: string; start: number; end: number; mm: string }>>()
+  /** Open invalidation brackets per mm (innermost last). */
+  private readonly open = new Map<object, OpenRange[]>()
   /** Open spans by id: raw slice (-1 when not kept). */
   private readonly spans = new Map<number, number>()
   /** Open work item per kworker process name (its raw slice). */
   private readonly workOf = new Map<string, number>()
-  /** Where the last device / IOMMU slice on a lane ended (back-to-back costs of one callback). */
-  private readonly laneCursor = new Map<string, number>()
-  private readonly laneKinds = new Map<string, TimelineLane>()
+  /** Where the last device / IOMMU slice on a lane ended, by lane (back-to-back costs of one callback). */
+  private readonly laneCursor: number[] = []
+  /** Lanes in the order they were first used, and each one's number by id. */
+  private readonly laneList: TimelineLane[] = []
+  private readonly laneNo = new Map<string, number>()
   private readonly iommuOfDevice = new Map<string, string | null>()
   /** The lane of an invalidation record by mechanism and device, made once (it runs per record). */
-  private readonly recordLane = new Map<string, Map<string, string>>()
+  private readonly recordLane = new Map<string, Map<string, number>>()
+  /** The category of an invalidation record's slice, by lane. */
+  private readonly recordCat: string[] = []
+  /** Slice names `invalidate <event>`, made once per event. */
+  private readonly rangeName = new Map<string, string>()
 
   constructor(
     hooks: Hooks<HookChannels>,
@@ -157,49 +170,71 @@ export class TimelineCollector {
     this.stepT0[s.index] = s.t
   }
 
-  private lane(id: string, kind: TimelineLane['kind'], label: string): string {
-    if (!this.laneKinds.has(id)) this.laneKinds.set(id, { id, kind, label })
-    return id
+  /** The number of lane `id`, made now if it is new (lanes keep the order of their first use). */
+  private lane(id: string, kind: TimelineLane['kind'], label: string): number {
+    let no = this.laneNo.get(id)
+    if (no === undefined) {
+      no = this.laneList.push({ id, kind, label }) - 1
+      this.laneNo.set(id, no)
+    }
+    return no
+  }
+
+  /** The lane of step `step`'s task (the step has one). */
+  private taskLane(step: number, task: string): number {
+    const no = this.stepLane[step]
+    if (no !== undefined && no >= 0) return no
+    return (this.stepLane[step] = this.lane(`task:${task}`, 'task', `task ${task}`))
   }
 
   /** The lane of what runs now: a kworker, a timer callback (SRCU), or the task of the causing step. */
-  private contextLane(): string {
+  private contextLane(): number {
     const proc = this.engine.running
     if (proc.startsWith('kworker:')) return this.lane('workqueue', 'kernel', 'workqueue (kworker)')
     if (proc === '') return this.lane('srcu', 'kernel', 'SRCU callbacks')
-    const task = this.engine.cause >= 0 ? this.stepTask[this.engine.cause] : null
-    return task ? this.lane(`task:${task}`, 'task', `task ${task}`) : this.lane('kernel', 'kernel', 'kernel')
+    const step = this.engine.cause
+    const task = step >= 0 ? this.stepTask[step] : null
+    return task ? this.taskLane(step, task) : this.lane('kernel', 'kernel', 'kernel')
   }
 
-  /** What caused what runs now: the work item of this kworker, else the step. */
-  private contextCause(): End | null {
+  /** What caused what runs now: the work item of this kworker, else the step (NONE: nothing). */
+  private contextCause(): End {
     const w = this.workOf.get(this.engine.running)
-    if (w !== undefined && w >= 0) return { raw: w }
-    return this.engine.cause >= 0 ? { step: this.engine.cause } : null
+    if (w !== undefined && w >= 0) return w
+    return this.engine.cause >= 0 ? -1 - this.engine.cause : NONE
   }
 
   /** True when no more slices are kept: the caller counts the drop and builds no text. */
   private full(cause: boolean): boolean {
-    if (this.raw.length < TIMELINE_CAPS.slices) return false
+    if (this.sLane.length < TIMELINE_CAPS.slices) return false
     this.rawDropped++
     if (cause) this.flowsDropped++
     return true
   }
 
-  private addSlice(s: RawSlice, cause: End | null): number {
-    if (this.raw.length >= TIMELINE_CAPS.slices) {
-      this.rawDropped++
-      if (cause) this.flowsDropped++
-      return -1
-    }
-    const id = this.raw.push(s) - 1
-    if (cause) this.addFlow(cause, { raw: id })
+  /** Keeps a slice (the caller checked `full`) of the step that runs now; returns its raw id. */
+  private addSlice(lane: number, t0: number, t1: number, name: string, cat: string, detail: string, cause: End): number {
+    const id = this.sLane.push(lane) - 1
+    this.sT0.push(t0)
+    this.sT1.push(t1)
+    this.sName.push(name)
+    this.sCat.push(cat)
+    this.sStep.push(this.engine.cause)
+    // A detail built by a template literal is a tree of V8 cons strings, ten objects or so, and a
+    // kept slice lives to the end of the run: reading a character flattens it to one string, so
+    // each young-generation collection copies one object per slice instead of the tree.
+    detail.charCodeAt(0)
+    this.sDetail.push(detail)
+    if (cause !== NONE) this.addFlow(cause, id)
     return id
   }
 
   private addFlow(from: End, to: End): void {
-    if (this.flows.length >= TIMELINE_CAPS.flows) this.flowsDropped++
-    else this.flows.push({ from, to })
+    if (this.flowFrom.length >= TIMELINE_CAPS.flows) this.flowsDropped++
+    else {
+      this.flowFrom.push(from)
+      this.flowTo.push(to)
+    }
   }
 
   private onSpan(s: SpanEvent): void {
@@ -208,13 +243,14 @@ export class TimelineCollector {
       const id = this.spans.get(s.id)
       if (id === undefined) return
       this.spans.delete(s.id)
-      if (id >= 0) (this.raw[id] as RawSlice).t1 = now
+      if (id >= 0) this.sT1[id] = now
       if (s.kind === 'work') this.workOf.delete(`kworker:${s.label}`)
       return
     }
-    const cause = this.contextCause()
-    let id: number
-    if (this.full(cause !== null)) {
+    if (this.sLane.length >= TIMELINE_CAPS.slices) {
+      // past the cap (most faults of a long run): count it without building its cause
+      this.rawDropped++
+      if (this.engine.cause >= 0 || (this.workOf.get(this.engine.running) ?? -1) >= 0) this.flowsDropped++
       // a dropped fault needs no end; a dropped work item still names its kworker's context
       if (s.kind === 'work') {
         this.spans.set(s.id, -1)
@@ -222,22 +258,18 @@ export class TimelineCollector {
       }
       return
     }
+    const cause = this.contextCause()
+    let id: number
     if (s.kind === 'work') {
       // the kworker runs it; its cause is the step (or work) that queued it
       const lane = this.lane('workqueue', 'kernel', 'workqueue (kworker)')
-      id = this.addSlice({ lane, t0: now, t1: NaN, name: s.label, cat: 'work', step: this.engine.cause, detail: `work item ${s.label}` }, cause)
+      id = this.addSlice(lane, now, NaN, s.label, 'work', `work item ${s.label}`, cause)
       this.workOf.set(`kworker:${s.label}`, id)
     } else if (s.kind === 'srcu_gp') {
       const lane = this.lane('srcu', 'kernel', 'SRCU callbacks')
-      id = this.addSlice(
-        { lane, t0: now, t1: NaN, name: `grace period: ${s.label}`, cat: 'srcu_gp', step: this.engine.cause, detail: `call_srcu → ${s.label}` },
-        cause,
-      )
+      id = this.addSlice(lane, now, NaN, `grace period: ${s.label}`, 'srcu_gp', `call_srcu → ${s.label}`, cause)
     } else {
-      id = this.addSlice(
-        { lane: this.contextLane(), t0: now, t1: NaN, name: 'fault', cat: 'fault', step: this.engine.cause, detail: s.describe ? s.describe() : s.label },
-        cause,
-      )
+      id = this.addSlice(this.contextLane(), now, NaN, 'fault', 'fault', s.describe ? s.describe() : s.label, cause)
     }
     this.spans.set(s.id, id)
   }
@@ -251,21 +283,20 @@ export class TimelineCollector {
     }
     const label = (r.mm as unknown as { label: string }).label
     const outer = stack[stack.length - 1]
-    const cause: End | null = outer && outer.raw >= 0 ? { raw: outer.raw } : this.contextCause()
-    if (this.full(cause !== null)) {
+    const cause = outer && outer.raw >= 0 ? outer.raw : this.contextCause()
+    if (this.full(cause !== NONE)) {
       stack.push({ raw: -1, event: r.event, start: r.start, end: r.end, mm: label })
       return
     }
+    let name = this.rangeName.get(r.event)
+    if (name === undefined) this.rangeName.set(r.event, (name = `invalidate ${r.event}`))
     const raw = this.addSlice(
-      {
-        lane: this.contextLane(),
-        t0: r.t,
-        t1: NaN,
-        name: `invalidate ${r.event}`,
-        cat: 'invalidate',
-        step: this.engine.cause,
-        detail: `mmu_notifier_invalidate_range_start..end ${r.event} ${label} [${hex(r.start * PAGE_SIZE)}, ${hex(r.end * PAGE_SIZE)})`,
-      },
+      this.contextLane(),
+      r.t,
+      NaN,
+      name,
+      'invalidate',
+      `mmu_notifier_invalidate_range_start..end ${r.event} ${label} [${hex(r.start * PAGE_SIZE)}, ${hex(r.end * PAGE_SIZE)})`,
       cause,
     )
     stack.push({ raw, event: r.event, start: r.start, end: r.end, mm: label })
@@ -276,15 +307,15 @@ export class TimelineCollector {
     const stack = this.open.get(r.mm as unknown as object)
     if (!stack) return
     for (let i = stack.length - 1; i >= 0; i--) {
-      const o = stack[i] as { raw: number; event: string; start: number; end: number }
+      const o = stack[i] as OpenRange
       if (o.event !== r.event || o.start !== r.start || o.end !== r.end) continue
-      if (o.raw >= 0) (this.raw[o.raw] as RawSlice).t1 = this.engine.now
+      if (o.raw >= 0) this.sT1[o.raw] = this.engine.now
       stack.splice(i, 1)
       return
     }
   }
 
-  private laneOfRecord(r: InvalidationRecord): string {
+  private laneOfRecord(r: InvalidationRecord): number {
     let byDevice = this.recordLane.get(r.mechanism)
     if (!byDevice) this.recordLane.set(r.mechanism, (byDevice = new Map()))
     let lane = byDevice.get(r.device)
@@ -294,33 +325,34 @@ export class TimelineCollector {
       lane = this.lane(`iommu:${io}`, 'iommu', `IOMMU ${io}`)
     } else if (r.mechanism === 'cpu_tlb') lane = this.lane('cpu', 'kernel', 'CPU TLB')
     else lane = this.lane(`device:${r.device}`, 'device', `device ${r.device}`)
+    const id = (this.laneList[lane] as TimelineLane).id
+    this.recordCat[lane] = id.startsWith('iommu:') ? 'iommu' : id === 'cpu' ? 'cpu_tlb' : 'device_tlb'
     byDevice.set(r.device, lane)
     return lane
   }
 
   private onInvalidation(r: InvalidationRecord): void {
+    // Past the cap no slice is kept again: the lane and its cursor serve kept slices only.
+    if (this.full(true)) return
     const lane = this.laneOfRecord(r)
     // the costs of one callback are spent one after the other: lay them back to back on the lane
-    const t0 = Math.max(r.t, this.laneCursor.get(lane) ?? 0)
+    const t0 = Math.max(r.t, this.laneCursor[lane] ?? 0)
     const t1 = t0 + Math.max(0, r.cost)
-    this.laneCursor.set(lane, t1)
-    if (this.full(true)) return
-    let cause: End | null = null
+    this.laneCursor[lane] = t1
+    let cause: End = NONE
     for (const stack of this.open.values()) {
       const o = stack[stack.length - 1]
-      if (o && o.mm === r.mm) cause = o.raw >= 0 ? { raw: o.raw } : null
+      if (o && o.mm === r.mm) cause = o.raw >= 0 ? o.raw : NONE
     }
-    cause ??= this.contextCause()
+    if (cause === NONE) cause = this.contextCause()
+    const cat = this.recordCat[lane] as string
     this.addSlice(
-      {
-        lane,
-        t0,
-        t1,
-        name: r.mechanism,
-        cat: lane.startsWith('iommu:') ? 'iommu' : lane === 'cpu' ? 'cpu_tlb' : 'device_tlb',
-        step: this.engine.cause,
-        detail: `${r.event} ${r.mm}${lane.startsWith('iommu:') ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns`,
-      },
+      lane,
+      t0,
+      t1,
+      r.mechanism,
+      cat,
+      `${r.event} ${r.mm}${cat === 'iommu' ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns`,
       cause,
     )
   }
@@ -371,32 +403,31 @@ export class TimelineCollector {
       stepRows.push(k)
     }
     const nSteps = stepRows.length
-    const n = nSteps + this.raw.length
+    const nRaw = this.sLane.length
+    const n = nSteps + nRaw
     const t0 = new Float64Array(n)
     for (let i = 0; i < nSteps; i++) t0[i] = (steps[stepRows[i] as number] as StepRow).t0
-    for (let i = 0; i < this.raw.length; i++) t0[nSteps + i] = (this.raw[i] as RawSlice).t0
+    for (let i = 0; i < nRaw; i++) t0[nSteps + i] = this.sT0[i] as number
     const order = Array.from({ length: n }, (_, i) => i)
     order.sort((a, b) => (t0[a] as number) - (t0[b] as number) || a - b)
     const finalOf = new Int32Array(n)
     for (let i = 0; i < n; i++) finalOf[order[i] as number] = i
 
-    const laneOf = (i: number): string => {
-      if (i >= nSteps) return (this.raw[i - nSteps] as RawSlice).lane
-      const task = this.stepTask[indexOfRow[stepRows[i] as number] as number] as string
-      return this.lane(`task:${task}`, 'task', `task ${task}`)
+    // the lane of every slice; the steps' task lanes are made here, in step order
+    const laneOf = new Int32Array(n)
+    for (let i = 0; i < nSteps; i++) {
+      const idx = indexOfRow[stepRows[i] as number] as number
+      laneOf[i] = this.taskLane(idx, this.stepTask[idx] as string)
     }
+    for (let i = 0; i < nRaw; i++) laneOf[nSteps + i] = this.sLane[i] as number
     // lanes: tasks first (in order of appearance), then devices, IOMMUs, kernel
-    const laneIds: string[] = new Array<string>(n)
-    const used = new Set<string>()
-    for (let i = 0; i < n; i++) {
-      const l = laneOf(i)
-      laneIds[i] = l
-      used.add(l)
-    }
+    const used = new Uint8Array(this.laneList.length)
+    for (let i = 0; i < n; i++) used[laneOf[i] as number] = 1
     const rank = { task: 0, device: 1, iommu: 2, kernel: 3 } as const
-    const lanes = [...this.laneKinds.values()].filter((l) => used.has(l.id))
+    const lanes = this.laneList.filter((_, no) => used[no] === 1)
     lanes.sort((a, b) => rank[a.kind] - rank[b.kind])
-    const laneIndex = new Map(lanes.map((l, i) => [l.id, i]))
+    const laneIndex = new Int32Array(this.laneList.length)
+    lanes.forEach((l, i) => (laneIndex[this.laneNo.get(l.id) as number] = i))
 
     const nameIndex = new Map<string, number>()
     const catIndex = new Map<string, number>()
@@ -411,7 +442,7 @@ export class TimelineCollector {
     }
     for (let k = 0; k < n; k++) {
       const i = order[k] as number
-      slices.lane.push(laneIndex.get(laneIds[i] as string) as number)
+      slices.lane.push(laneIndex[laneOf[i] as number] as number)
       slices.t0.push(t0[i] as number)
       if (i < nSteps) {
         const row = steps[stepRows[i] as number] as StepRow
@@ -421,27 +452,29 @@ export class TimelineCollector {
         slices.step.push(indexOfRow[stepRows[i] as number] as number)
         slices.detail.push(`line ${row.line}${row.ret !== null ? ` → ${row.ret}` : ''}`)
       } else {
-        const s = this.raw[i - nSteps] as RawSlice
-        const open = Number.isNaN(s.t1)
-        slices.t1.push(Math.max(s.t0, open ? end : s.t1))
-        slices.name.push(intern(nameIndex, slices.dict.name, s.name))
-        slices.cat.push(intern(catIndex, slices.dict.cat, s.cat))
-        slices.step.push(s.step)
-        slices.detail.push(open ? `${s.detail} (not finished at the end of the run)` : s.detail)
+        const r = i - nSteps
+        const s0 = this.sT0[r] as number
+        const s1 = this.sT1[r] as number
+        const open = Number.isNaN(s1)
+        slices.t1.push(Math.max(s0, open ? end : s1))
+        slices.name.push(intern(nameIndex, slices.dict.name, this.sName[r] as string))
+        slices.cat.push(intern(catIndex, slices.dict.cat, this.sCat[r] as string))
+        slices.step.push(this.sStep[r] as number)
+        slices.detail.push(open ? `${this.sDetail[r] as string} (not finished at the end of the run)` : (this.sDetail[r] as string))
       }
     }
-    const stepAt = new Map<number, number>()
-    for (let i = 0; i < nSteps; i++) stepAt.set(indexOfRow[stepRows[i] as number] as number, i)
-    const resolve = (e: End): number | undefined => {
-      const at = 'step' in e ? stepAt.get(e.step) : nSteps + e.raw
-      return at === undefined || at >= n ? undefined : (finalOf[at] as number)
+    const stepAt = new Int32Array(this.stepLine.length).fill(-1)
+    for (let i = 0; i < nSteps; i++) stepAt[indexOfRow[stepRows[i] as number] as number] = i
+    const resolve = (e: End): number => {
+      const at = e >= 0 ? nSteps + e : -1 - e < stepAt.length ? (stepAt[-1 - e] as number) : -1
+      return at < 0 || at >= n ? -1 : (finalOf[at] as number)
     }
     const flows: Timeline['flows'] = { from: [], to: [] }
     let unresolved = 0
-    for (const f of this.flows) {
-      const a = resolve(f.from)
-      const b = resolve(f.to)
-      if (a === undefined || b === undefined || a === b) {
+    for (let f = 0; f < this.flowFrom.length; f++) {
+      const a = resolve(this.flowFrom[f] as End)
+      const b = resolve(this.flowTo[f] as End)
+      if (a < 0 || b < 0 || a === b) {
         unresolved++
         continue
       }
