@@ -15,6 +15,7 @@ import type { Hooks } from '../engine/hooks'
 import type { Ledger, RefChange } from '../ledger/ledger'
 import type { HookChannels, InvalidationRecord, NotifierRangeCall, RangeEndCall, SpanEvent, StepBegin } from '../kernel/types'
 import { hexAddress as hex, PAGE_SIZE } from '../kernel/page'
+import { formatNs } from '../../shared/units'
 import { REFCOUNT_COUNTERS, TIMELINE_CAPS, type Refcounts, type RefcountCounter, type StepRow, type Timeline, type TimelineLane } from '../../shared/record'
 
 /** Where the machine's devices sit: an IOMMU's invalidations go on its lane. */
@@ -352,7 +353,7 @@ export class TimelineCollector {
       t1,
       r.mechanism,
       cat,
-      `${r.event} ${r.mm}${cat === 'iommu' ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${r.cost} ns`,
+      `${r.event} ${r.mm}${cat === 'iommu' ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${formatNs(r.cost)}`,
       cause,
     )
   }
