@@ -5,8 +5,20 @@
  * every seed gave the same result.
  */
 import { expect } from './fixtures'
-import { chartSummary, gotoHash, makeRun, workspaceTest, writeWorkspace, type FixtureRun } from './ui-workspace'
+import {
+  chartSummary,
+  experimentManifest,
+  gotoHash,
+  makeRecord,
+  makeRun,
+  workspaceTest,
+  writeWorkspace,
+  type FixtureExperiment,
+  type FixtureRun,
+} from './ui-workspace'
 import { documentFromRuns } from '../src/main/services/reports/document'
+import { summarizeSweep } from '../src/shared/plan'
+import { sweepCheckWords, sweepFindingWords } from '../src/shared/sweep-text'
 
 const S = 1e9
 const DESIGNS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6']
@@ -24,13 +36,44 @@ const seedRuns: FixtureRun[] = DESIGNS.flatMap((design) =>
   [1, 2, 3].map((seed) => ({ id: `seeds-${design}-s${seed}`, design, seed, experimentId: 'exp-seeds', ...story(design) })),
 )
 
+/** Two designs over four seeds that differ: D1's mirror grows with the seed, D4 never frees and hits a use-after-free in seeds 1 and 2. */
+const mixedRuns: FixtureRun[] = ['D1', 'D4'].flatMap((design) =>
+  [1, 2, 3, 4].map((seed) => ({
+    id: `mixed-${design}-s${seed}`,
+    design,
+    seed,
+    experimentId: 'exp-mixed',
+    mib: 16 * seed,
+    ...(design === 'D4' ? { leakUntil: null, useAfterFree: seed <= 2 } : {}),
+  })),
+)
+const mixedSummary = summarizeSweep(
+  mixedRuns.map((r) => ({
+    design: r.design,
+    seed: r.seed!,
+    parameters: {},
+    status: 'passed',
+    findingKinds: makeRecord(r).findings.rows.map((f) => f.kind),
+  })),
+  [{ design: 'D4', finding: 'use_after_free', fraction: 0 }],
+)
+const mixed: FixtureExperiment = {
+  id: 'exp-mixed',
+  name: 'two designs, four seeds',
+  sweep: { design: ['D1', 'D4'], seed: [1, 2, 3, 4] },
+  runIds: mixedRuns.map((r) => r.id),
+  seeds: 4,
+  summary: mixedSummary,
+}
+
 const test = workspaceTest((root) =>
   writeWorkspace(
     root,
-    [...designRuns, ...seedRuns],
+    [...designRuns, ...seedRuns, ...mixedRuns],
     [
       { id: 'exp-designs', name: 'every design', sweep: { design: DESIGNS }, runIds: designRuns.map((r) => r.id) },
       { id: 'exp-seeds', name: 'three seeds', sweep: { design: DESIGNS, seed: [1, 2, 3] }, runIds: seedRuns.map((r) => r.id) },
+      mixed,
     ],
   ),
 )
@@ -113,5 +156,30 @@ test.describe('Experiment results', () => {
     await page.getByTestId('sweep-log').check()
     await expect.poll(async () => (await chartSummary(page, 'sweep'))?.axes.y?.type).toBe('logarithmic')
     expect((await chartSummary(page, 'sweep'))!.datasets.filter((d) => d.dash).length).toBe(2)
+  })
+
+  test('a sweep of designs and seeds: each design stated once over its seeds, as the report says it, with the sweep summary', async ({ appPage: page }) => {
+    await gotoHash(page, '#/results?experiment=exp-mixed')
+    const conclusion = page.getByTestId('experiment-conclusion')
+    const items = conclusion.getByRole('listitem')
+    // the very sentences of the experiment's HTML report, which reads every record
+    const doc = await documentFromRuns('experiment', mixedRuns.map(makeRun), { probe: 'none', experiment: experimentManifest(mixed) })
+    await expect(items).toHaveText(doc.conclusion)
+    const said = await items.allTextContents()
+    // every design, its seeds summarised: D1's memory differs by seed, D4 hit the use-after-free in two of four
+    expect(said[0]).toMatch(/^Least memory held after owners went away \(median over each design's seeds\): D1 \(.+\); most: D4 \(.+, peak up to .+\)\.$/)
+    expect(said).toContainEqual(expect.stringMatching(/^D1, seeds 1–4: memory held after owners went away min .+, median .+, max .+; held in 4 of 4 seeds\.$/))
+    expect(said).toContainEqual(expect.stringMatching(/^D4, seeds 1–4: /))
+    expect(said).toContain('D4: use_after_free in 2/4 seeds (50%) and warn in 4/4 seeds (100%).')
+    expect(said.filter((s) => /^D[14], seed \d /.test(s)).length).toBeLessThanOrEqual(8)
+    // read from all 8 runs: no note that only some were read
+    await expect(page.getByTestId('conclusion-coverage')).toHaveCount(0)
+
+    // the sweep summary in the CLI's words
+    const sweep = page.getByTestId('sweep-summary')
+    await expect(sweep.getByTestId('sweep-fractions')).toHaveText(mixedSummary.groups.map((g) => sweepFindingWords(g).join(', ')))
+    await expect(sweep.getByTestId('sweep-fractions').nth(1)).toHaveText('use_after_free in 2/4 seeds (50%), warn in 4/4 seeds (100%)')
+    await expect(sweep.getByTestId('sweep-check')).toHaveText(mixedSummary.checks.map(sweepCheckWords))
+    await expect(sweep.getByTestId('sweep-check')).toHaveText(['✗ sweep_expect D4: fraction of 4 seeds with use_after_free: 0.500 (expected = 0)'])
   })
 })

@@ -15,7 +15,8 @@ import { test as base } from './fixtures'
 import { DESIGN_TABLE } from '../src/sim/teardown'
 import { parseScenario, runScenario, type DesignId } from '../src/sim/index'
 import { RunRecord, recordMetrics, type InvalidationStat } from '../src/shared/record'
-import { RunManifestV2 } from '../src/shared/runs'
+import { RunManifestV2, type ExperimentManifest } from '../src/shared/runs'
+import type { SweepSummary } from '../src/shared/plan'
 import { MEM_TYPE_NAMES } from '../src/shared/scenario'
 type MemTypeName = (typeof MEM_TYPE_NAMES)[number]
 import { storedRunOf } from '../src/main/services/experiments/stored-run'
@@ -340,12 +341,33 @@ export function makeRun(r: FixtureRun): StoredRun {
   return run
 }
 
+export interface FixtureExperiment {
+  id: string
+  name: string
+  sweep: Record<string, (string | number)[]>
+  runIds: string[]
+  /** Seeds per design (`seeds:`) and the sweep summary, for a seed sweep. */
+  seeds?: number
+  summary?: SweepSummary
+}
+
+/** The stored manifest of a fixture experiment. */
+export function experimentManifest(e: FixtureExperiment): ExperimentManifest {
+  return {
+    schema: 'hmmlab.experiment/1',
+    id: e.id,
+    name: e.name,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    scenario: { name: 'fork after mirror', fileName: 'fork-after-mirror.yaml', hash: createHash('sha256').update(SCENARIO_TEXT).digest('hex') },
+    sweep: e.sweep,
+    runIds: e.runIds,
+    ...(e.seeds ? { seeds: e.seeds } : {}),
+    ...(e.summary ? { summary: e.summary } : {}),
+  }
+}
+
 /** Writes runs (and optionally an experiment) into `root` in the run store's layout. */
-export function writeWorkspace(
-  root: string,
-  runs: FixtureRun[],
-  experiments: { id: string; name: string; sweep: Record<string, (string | number)[]>; runIds: string[] }[] = [],
-): void {
+export function writeWorkspace(root: string, runs: FixtureRun[], experiments: FixtureExperiment[] = []): void {
   for (const r of runs) {
     const dir = join(root, 'runs', r.id)
     mkdirSync(dir, { recursive: true })
@@ -355,18 +377,7 @@ export function writeWorkspace(
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
   }
   if (experiments.length) mkdirSync(join(root, 'experiments'), { recursive: true })
-  for (const e of experiments) {
-    const manifest = {
-      schema: 'hmmlab.experiment/1',
-      id: e.id,
-      name: e.name,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      scenario: { name: 'fork after mirror', fileName: 'fork-after-mirror.yaml', hash: createHash('sha256').update(SCENARIO_TEXT).digest('hex') },
-      sweep: e.sweep,
-      runIds: e.runIds,
-    }
-    writeFileSync(join(root, 'experiments', `${e.id}.json`), JSON.stringify(manifest, null, 2))
-  }
+  for (const e of experiments) writeFileSync(join(root, 'experiments', `${e.id}.json`), JSON.stringify(experimentManifest(e), null, 2))
   mkdirSync(join(root, 'scenarios', 'mine'), { recursive: true })
   writeFileSync(join(root, 'scenarios', 'mine', 'fork-after-mirror.yaml'), SCENARIO_TEXT)
 }

@@ -1,11 +1,17 @@
 /**
  * The conclusion in words, generated from the record's numbers only: what each design kept alive
  * after its owner went away, for how long and until what; errors found; expects failed;
- * invalidation cost; and, across runs, which design did best and worst. One implementation for
- * the HTML / JSON report (src/main/services/reports/document.ts) and the app's experiment view
- * (`experimentConclusion`), so both say the same sentences. Pure; no Node or DOM.
+ * invalidation cost; and, across designs, which did best and worst. Runs are told per design
+ * (and parameter set): the seeds of one design are summarised (min, median, max; or "all N seeds
+ * equal") with one seed's record told as its example, never one sentence per seed. One
+ * implementation for the HTML / JSON report (src/main/services/reports/document.ts) and the
+ * app's experiment view (`experimentConclusion`), so both say the same sentences: the numbers
+ * across seeds are the runs' metrics (the record's, which every manifest carries), and the
+ * records read are only the examples' (`conclusionExamples`). Pure; no Node or DOM.
  */
-import { statusWords, type StoredRecord } from './record'
+import { isFinished, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
+import type { SweepSummary } from './plan'
+import { sweepFindingWords } from './sweep-text'
 // The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
 import { formatByteSeconds, formatBytes, formatFraction, formatNs } from './units'
 
@@ -102,6 +108,25 @@ function rank(kind: string): number {
   return i < 0 ? MARKER_PRIORITY.length : i
 }
 
+/** What went wrong in a run: its error findings and its failed expects. */
+function troubleSentences(who: string, result: StoredRecord): string[] {
+  const out: string[] = []
+  const errors = result.findings.rows.filter((f) => f.severity === 'error')
+  if (errors.length) {
+    const kinds = [...new Set(errors.map((f) => f.kind))]
+    out.push(`${who} has ${errors.length} error finding${errors.length > 1 ? 's' : ''} (${joinWords(kinds)}): ${errors[0]!.message}`)
+  }
+  const failed = result.expects.rows.filter((e) => !e.passed)
+  if (failed.length) {
+    const c = failed[0]!.checks.find((x) => !x.passed)
+    const first = c ? `${c.what}: expected ${c.expected}, got ${c.actual}` : failed[0]!.what
+    out.push(
+      `${who} failed ${failed.length} of ${result.expects.total} expect${result.expects.total > 1 ? 's' : ''} (first, line ${failed[0]!.line}: ${first}).`,
+    )
+  }
+  return out
+}
+
 /** Sentences about one run, from its record. `who` names it (its design, or its label among runs of one design). */
 export function runConclusion(who: string, result: StoredRecord): string[] {
   const out: string[] = []
@@ -134,19 +159,7 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
     if (chains.length) s += `; held by ${joinWords(chains)}`
     out.push(`${s}.`)
   }
-  const errors = result.findings.rows.filter((f) => f.severity === 'error')
-  if (errors.length) {
-    const kinds = [...new Set(errors.map((f) => f.kind))]
-    out.push(`${who} has ${errors.length} error finding${errors.length > 1 ? 's' : ''} (${joinWords(kinds)}): ${errors[0]!.message}`)
-  }
-  const failed = result.expects.rows.filter((e) => !e.passed)
-  if (failed.length) {
-    const c = failed[0]!.checks.find((x) => !x.passed)
-    const first = c ? `${c.what}: expected ${c.expected}, got ${c.actual}` : failed[0]!.what
-    out.push(
-      `${who} failed ${failed.length} of ${result.expects.total} expect${result.expects.total > 1 ? 's' : ''} (first, line ${failed[0]!.line}: ${first}).`,
-    )
-  }
+  out.push(...troubleSentences(who, result))
   const inv = result.aggregates.invalidations
   if (inv.count > 0) {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
@@ -158,37 +171,20 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
   return out
 }
 
-/** Sentences comparing runs: least and most memory held for gone owners, cheapest and costliest invalidation. */
-export function crossRunConclusion(runs: { who: string; result: StoredRecord }[]): string[] {
-  if (runs.length < 2) return []
-  const out: string[] = []
-  const bs = (r: { result: StoredRecord }): number => r.result.aggregates.leaked.byteSeconds
-  const byLeak = [...runs].sort((a, b) => bs(a) - bs(b))
-  const best = byLeak[0]!
-  const worst = byLeak[byLeak.length - 1]!
-  if (bs(worst) > bs(best)) {
-    const tied = byLeak.filter((r) => bs(r) === bs(best)).map((r) => r.who)
-    out.push(
-      `Least memory held after owners went away: ${joinWords(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.who} (${formatByteSeconds(bs(worst))}, peak ${formatBytes(worst.result.aggregates.leaked.peakBytes)}).`,
-    )
-  } else out.push(`All ${runs.length} runs held the same memory after owners went away (${formatByteSeconds(bs(best))}).`)
-  const cost = (r: { result: StoredRecord }): number => r.result.aggregates.invalidations.totalNs
-  const byCost = [...runs].sort((a, b) => cost(a) - cost(b))
-  const cheap = byCost[0]!
-  const dear = byCost[byCost.length - 1]!
-  if (cost(dear) > cost(cheap))
-    out.push(
-      `Cheapest invalidation: ${cheap.who} (${formatNs(cost(cheap))} over ${cheap.result.aggregates.invalidations.count}); costliest: ${dear.who} (${formatNs(cost(dear))} over ${dear.result.aggregates.invalidations.count}).`,
-    )
-  return out
-}
-
-/** What tells one run of a set apart: its design, seed and swept parameters (a manifest or a record's meta). */
+/**
+ * What the conclusion reads of a run: where it sits in the sweep, its metrics (the record's, as
+ * the run's manifest carries them) and its status; its record where it was read (the report
+ * reads every one, the app only the examples' of `conclusionExamples`).
+ */
 export interface ConclusionRun {
   design: string
   seed: number
-  parameters: Record<string, string | number | boolean>
-  result: StoredRecord
+  parameters: Record<string, ParamValue>
+  /** The stored status (default: the record's, else passed). */
+  status?: RunStatus
+  /** The record's metrics (default: `result.metrics`). */
+  metrics?: Metrics
+  result?: StoredRecord
 }
 
 /** The full label of a run: `D1, seed 1, machine.cpus=4`. */
@@ -209,17 +205,248 @@ export function distinguishingLabels(runs: readonly Pick<ConclusionRun, 'design'
   return runs.map((m) => [m.design, ...(seeds ? [`seed ${m.seed}`] : []), ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`)].join(', '))
 }
 
+/** A list of names, at most `max` of them written out: `D1, D2 and 7 others`. */
+export function someNames(names: readonly string[], max = 6): string {
+  if (names.length <= max) return joinWords([...names])
+  return `${names.slice(0, max - 1).join(', ')} and ${names.length - max + 1} others`
+}
+
+/** The runs of one design and parameter set: its seeds. */
+interface Group {
+  key: string
+  design: string
+  parameters: Record<string, ParamValue>
+  /** Indices into the runs, in seed order. */
+  members: number[]
+  /** Name in the sentences: the design, with the swept parameters that tell groups apart. */
+  name: string
+}
+
+function groupKey(r: Pick<ConclusionRun, 'design' | 'parameters'>): string {
+  return `${r.design}\u0000${JSON.stringify(Object.entries(r.parameters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`
+}
+
+function metricsOf(r: ConclusionRun): Metrics {
+  return r.metrics ?? r.result?.metrics ?? {}
+}
+function statusOf(r: ConclusionRun): RunStatus {
+  if (r.status) return r.status
+  const o = r.result?.outcome
+  if (!o) return 'passed'
+  return o.status === 'stopped' ? (o.stop?.reason === 'user' ? 'cancelled' : 'stopped') : o.status
+}
+function value(r: ConclusionRun, name: string): number {
+  return metricsOf(r)[name]?.value ?? 0
+}
+
+/** The runs grouped by design and parameter set, in the order of their first run, each group's runs by seed. */
+function groupsOf(runs: readonly ConclusionRun[]): Group[] {
+  const byKey = new Map<string, Group>()
+  runs.forEach((r, i) => {
+    const key = groupKey(r)
+    let g = byKey.get(key)
+    if (!g) byKey.set(key, (g = { key, design: r.design, parameters: r.parameters, members: [], name: '' }))
+    g.members.push(i)
+  })
+  const groups = [...byKey.values()]
+  for (const g of groups) g.members.sort((a, b) => runs[a]!.seed - runs[b]!.seed || a - b)
+  const designs = groups.map((g) => g.design)
+  const distinct = new Set(designs).size === designs.length
+  const labels = distinguishingLabels(groups.map((g) => ({ design: g.design, seed: 0, parameters: g.parameters })))
+  groups.forEach((g, i) => (g.name = distinct ? g.design : labels[i]!))
+  return groups
+}
+
+/** Runs of a group that ran to their end (the numbers across seeds are theirs); all of them when none did. */
+function counted(runs: readonly ConclusionRun[], g: Group): number[] {
+  const done = g.members.filter((i) => isFinished(statusOf(runs[i]!)))
+  return done.length ? done : g.members
+}
+
+/** The lower median (a value one seed really had), with the seed's index. */
+function lowerMedian(runs: readonly ConclusionRun[], members: readonly number[], metric: string): { at: number; v: number } {
+  const sorted = [...members].sort((a, b) => value(runs[a]!, metric) - value(runs[b]!, metric) || runs[a]!.seed - runs[b]!.seed)
+  const at = sorted[Math.floor((sorted.length - 1) / 2)]!
+  return { at, v: value(runs[at]!, metric) }
+}
+
+/** True when every metric of the group's runs is equal: the seeds changed nothing the record shows. */
+function seedsAlike(runs: readonly ConclusionRun[], g: Group): boolean {
+  const first = JSON.stringify(Object.entries(metricsOf(runs[g.members[0]!]!)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  return g.members.every(
+    (i) => isFinished(statusOf(runs[i]!)) && JSON.stringify(Object.entries(metricsOf(runs[i]!)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) === first,
+  )
+}
+
+/**
+ * The run whose record tells each group's story, in group order: the group's only run; its first
+ * seed when all its seeds are equal; else its median seed by memory held after owners went away.
+ * The app reads these records only; the report, which reads every record, tells the same runs.
+ */
+export function conclusionExamples(runs: readonly ConclusionRun[]): number[] {
+  return groupsOf(runs).flatMap((g) => {
+    const trouble = troubleExampleOf(runs, g)
+    return trouble === undefined ? [exampleOf(runs, g)] : [exampleOf(runs, g), trouble]
+  })
+}
+
+/** Whether a run's metrics show findings or failed expects. */
+function troubled(r: ConclusionRun): boolean {
+  return value(r, 'findings') > 0 || value(r, 'expects_failed') > 0
+}
+
+/**
+ * When some seeds of a group, not all, had findings or failed expects, and its example seed has
+ * none: the first such seed, whose record says what went wrong.
+ */
+function troubleExampleOf(runs: readonly ConclusionRun[], g: Group): number | undefined {
+  if (g.members.length === 1 || seedsAlike(runs, g)) return undefined
+  const done = counted(runs, g)
+  const bad = done.filter((i) => troubled(runs[i]!))
+  if (bad.length === 0 || bad.length === done.length || troubled(runs[exampleOf(runs, g)]!)) return undefined
+  return bad[0]
+}
+
+function exampleOf(runs: readonly ConclusionRun[], g: Group): number {
+  if (g.members.length === 1 || seedsAlike(runs, g)) return g.members[0]!
+  return lowerMedian(runs, counted(runs, g), 'leak_byte_seconds').at
+}
+
+/** `min 0 B·s, median 12 B·s, max 30 B·s`, or `X in every seed` when they are equal. */
+function spread(values: number[], fmt: (v: number) => string): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  const min = sorted[0]!
+  const max = sorted[sorted.length - 1]!
+  if (min === max) return `${fmt(min)} in every seed`
+  return `min ${fmt(min)}, median ${fmt(sorted[Math.floor((sorted.length - 1) / 2)]!)}, max ${fmt(max)}`
+}
+
+/** Sentences from a run's metrics alone (a run whose record was not read). */
+function metricSentences(who: string, r: ConclusionRun): string[] {
+  const bs = value(r, 'leak_byte_seconds')
+  const out = [
+    bs > 0
+      ? `${who} held ${formatByteSeconds(bs)} of memory after owners went away (peak ${formatBytes(value(r, 'leaked_bytes_peak'))}).`
+      : `${who} kept no memory alive after its owner went away.`,
+  ]
+  const inv = value(r, 'invalidation_count')
+  if (inv > 0) out.push(`${who} delivered ${inv} invalidation${inv > 1 ? 's' : ''} costing ${formatNs(value(r, 'invalidation_cost_ns'))} in total.`)
+  return out
+}
+
+/** A group of several seeds: its numbers across seeds, then its example seed's story. */
+function seedsSentences(runs: readonly ConclusionRun[], g: Group, summary: SweepSummary | undefined): string[] {
+  const n = g.members.length
+  const seeds = g.members.map((i) => runs[i]!.seed)
+  const example = runs[exampleOf(runs, g)]!
+  if (seedsAlike(runs, g)) {
+    const who = `${g.name} (all ${n} seeds equal)`
+    return example.result ? runConclusion(who, example.result) : metricSentences(who, example)
+  }
+  const done = counted(runs, g)
+  const unfinished = g.members.length - g.members.filter((i) => isFinished(statusOf(runs[i]!))).length
+  const of = (metric: string): number[] => done.map((i) => value(runs[i]!, metric))
+  const held = of('leak_byte_seconds').filter((v) => v > 0).length
+  const out: string[] = []
+  const range = seeds.length > 1 && seeds[seeds.length - 1]! - seeds[0]! === seeds.length - 1 ? `seeds ${seeds[0]}–${seeds[seeds.length - 1]}` : `${n} seeds`
+  const left = unfinished ? ` (${unfinished} of ${n} seeds did not run to their end and are left out)` : ''
+  out.push(
+    held === 0
+      ? `${g.name}, ${range}: no memory held after owners went away in any of ${done.length} seeds${left}.`
+      : `${g.name}, ${range}: memory held after owners went away ${spread(of('leak_byte_seconds'), formatByteSeconds)}, peak up to ${formatBytes(Math.max(...of('leaked_bytes_peak')))}; held in ${held} of ${done.length} seeds${left}.`,
+  )
+  const sg = summary?.groups.find((x) => groupKey(x) === g.key)
+  const findings = sg ? sweepFindingWords(sg) : []
+  const withFindings = of('findings').filter((v) => v > 0).length
+  const failed = of('expects_failed').filter((v) => v > 0).length
+  if (findings.length) out.push(`${g.name}: ${joinWords(findings)}.`)
+  else if (withFindings) out.push(`${g.name}: findings in ${withFindings} of ${done.length} seeds.`)
+  if (failed) out.push(`${g.name}: expects failed in ${failed} of ${done.length} seeds.`)
+  const invs = of('invalidation_count')
+  const costs = of('invalidation_cost_ns')
+  if (invs.some((v) => v > 0))
+    out.push(
+      new Set(invs).size === 1 && new Set(costs).size === 1
+        ? `${g.name} delivered ${invs[0]} invalidation${invs[0] === 1 ? '' : 's'} costing ${formatNs(costs[0]!)} in every seed.`
+        : `${g.name}: invalidations per seed ${spread(invs, String)}; their cost ${spread(costs, formatNs)}.`,
+    )
+  const label = `${g.name}, seed ${example.seed} (its median seed by memory held)`
+  out.push(...(example.result ? runConclusion(label, example.result) : metricSentences(label, example)))
+  const t = troubleExampleOf(runs, g)
+  const trouble = t === undefined ? undefined : runs[t]!
+  if (trouble?.result) out.push(...troubleSentences(`${g.name}, seed ${trouble.seed} (its first seed with findings)`, trouble.result))
+  return out
+}
+
+/** Sentences comparing groups: least and most memory held for gone owners, cheapest and costliest invalidation. */
+function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Group[]): string[] {
+  if (groups.length < 2) return []
+  const single = groups.every((g) => g.members.length === 1)
+  const med = (g: Group, metric: string): { at: number; v: number } => lowerMedian(runs, counted(runs, g), metric)
+  const out: string[] = []
+  const bs = (g: Group): number => med(g, 'leak_byte_seconds').v
+  const byLeak = [...groups].sort((a, b) => bs(a) - bs(b))
+  const best = byLeak[0]!
+  const worst = byLeak[byLeak.length - 1]!
+  const peak = (g: Group): number => Math.max(...counted(runs, g).map((i) => value(runs[i]!, 'leaked_bytes_peak')))
+  const over = single ? '' : " (median over each design's seeds)"
+  if (bs(worst) > bs(best)) {
+    const tied = byLeak.filter((g) => bs(g) === bs(best)).map((g) => g.name)
+    out.push(
+      `Least memory held after owners went away${over}: ${someNames(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.name} (${formatByteSeconds(bs(worst))}, peak ${single ? '' : 'up to '}${formatBytes(peak(worst))}).`,
+    )
+  } else
+    out.push(
+      single
+        ? `All ${groups.length} runs held the same memory after owners went away (${formatByteSeconds(bs(best))}).`
+        : `All ${groups.length} designs held the same memory after owners went away${over} (${formatByteSeconds(bs(best))}).`,
+    )
+  // only groups that delivered invalidations have a cost to compare
+  const cost = (g: Group): { v: number; count: number } => {
+    const m = med(g, 'invalidation_cost_ns')
+    return { v: m.v, count: value(runs[m.at]!, 'invalidation_count') }
+  }
+  const some = groups.filter((g) => cost(g).count > 0)
+  const none = groups.filter((g) => cost(g).count === 0).map((g) => g.name)
+  const noneWords = none.length ? `; ${someNames(none)} delivered none` : ''
+  if (some.length >= 2) {
+    const byCost = [...some].sort((a, b) => cost(a).v - cost(b).v)
+    const cheap = byCost[0]!
+    const dear = byCost[byCost.length - 1]!
+    if (cost(dear).v > cost(cheap).v)
+      out.push(
+        `Cheapest invalidation${over}: ${cheap.name} (${formatNs(cost(cheap).v)} over ${cost(cheap).count}); costliest: ${dear.name} (${formatNs(cost(dear).v)} over ${cost(dear).count})${noneWords}.`,
+      )
+  } else if (some.length === 1 && none.length)
+    out.push(`Only ${some[0]!.name} delivered invalidations${over} (${formatNs(cost(some[0]!).v)} over ${cost(some[0]!).count})${noneWords}.`)
+  return out
+}
+
 /**
  * The conclusion of a set of runs (an experiment, a comparison, one run), as the report writes it
- * and the app shows it: the sentences comparing the runs first, then each run's own. A run is
- * named by its design when the designs are distinct, by its distinguishing label otherwise.
+ * and the app shows it: the sentences comparing designs first, then each design's own (a design
+ * with several seeds summarised over them, with its example seed's story). `perRun` is each run's
+ * own sentences (where its record was read), named by `names`: its design when the designs are
+ * distinct, its distinguishing label otherwise. `summary` (the experiment's sweep summary) gives
+ * the fractions of seeds with each finding in the summary's own words.
  */
-export function experimentConclusion(runs: readonly ConclusionRun[]): { labels: string[]; names: string[]; perRun: string[][]; conclusion: string[] } {
+export function experimentConclusion(
+  runs: readonly ConclusionRun[],
+  opts: { summary?: SweepSummary | undefined } = {},
+): { labels: string[]; names: string[]; perRun: string[][]; conclusion: string[] } {
   const labels = distinguishingLabels(runs)
   const designs = runs.map((r) => r.design)
   const distinct = new Set(designs).size === designs.length
   const names = runs.map((r, i) => (distinct ? r.design : labels[i]!))
-  const perRun = runs.map((r, i) => runConclusion(names[i]!, r.result))
-  const conclusion = [...crossRunConclusion(runs.map((r, i) => ({ who: names[i]!, result: r.result }))), ...perRun.flat()]
+  const perRun = runs.map((r, i) => (r.result ? runConclusion(names[i]!, r.result) : []))
+  const groups = groupsOf(runs)
+  const conclusion = [...crossGroupSentences(runs, groups)]
+  for (const g of groups) {
+    if (g.members.length > 1) conclusion.push(...seedsSentences(runs, g, opts.summary))
+    else {
+      const r = runs[g.members[0]!]!
+      conclusion.push(...(r.result ? runConclusion(g.name, r.result) : metricSentences(g.name, r)))
+    }
+  }
   return { labels, names, perRun, conclusion }
 }

@@ -7,6 +7,7 @@ import {
   hasResults,
   storedHasResults,
   hasStarted,
+  listedRuns,
   phaseWords,
   runEtaMs,
   runFraction,
@@ -56,6 +57,45 @@ describe('live progress', () => {
     expect(runEtaMs(r)).toBeNull()
     const e = applyExperimentProgress(experiment, { experimentId: 'e1', total: 2, done: 1, failed: 1, cancelled: 0, running: 1, etaMs: 500, finished: false })
     expect(e).toMatchObject({ name: 'my exp', done: 1, failed: 1, etaMs: 500, runIds: ['r1', 'r2'] })
+  })
+  it('an experiment started elsewhere takes its name and runs from the stored list (issue: id as title, no rows)', () => {
+    const p = { experimentId: 'e9', total: 3, done: 2, failed: 0, cancelled: 0, running: 1, etaMs: 100, finished: false }
+    // the event came first: named by its id until the list is read
+    const seen = applyExperimentProgress(undefined, p)
+    expect(seen).toMatchObject({ name: 'e9', runIds: [] })
+    const listed = applyExperimentProgress(seen, p, { name: 'fork after mirror', runIds: ['e9.001-d1-s1', 'e9.002-d5-s1', 'e9.003-d6-s1'] })
+    expect(listed).toMatchObject({ name: 'fork after mirror', runIds: ['e9.001-d1-s1', 'e9.002-d5-s1', 'e9.003-d6-s1'], done: 2 })
+    // a name this page gave at start is kept
+    expect(applyExperimentProgress(startedExperiment('e9', ['a'], 'mine').experiment, p, { name: 'other', runIds: ['b'] })).toMatchObject({
+      name: 'mine',
+      runIds: ['a'],
+    })
+    const stored = new Map([
+      ['e9.001-d1-s1', { id: 'e9.001-d1-s1', experimentId: 'e9', status: 'passed' as const, metrics: { simulated_ns: { value: 15e9, unit: 'ns' as const } } }],
+      [
+        'e9.002-d5-s1',
+        {
+          id: 'e9.002-d5-s1',
+          experimentId: 'e9',
+          status: 'stopped' as const,
+          stop: { reason: 'step_cap' as const, message: 'cap' },
+          metrics: { simulated_ns: { value: 2e6, unit: 'ns' as const } },
+        },
+      ],
+    ])
+    const running = applyRunProgress(undefined, { experimentId: 'e9', runId: 'e9.002-d5-s1', simTimeNs: 1e6, stepsDone: 3, stepsTotal: 9 }, 5)
+    const rows = listedRuns(listed, new Map([[running.runId, running]]), stored)
+    expect(rows.map((r) => [r.runId, r.phase, r.simTimeNs])).toEqual([
+      ['e9.001-d1-s1', 'passed', 15e9],
+      ['e9.002-d5-s1', 'stopped', 2e6],
+      ['e9.003-d6-s1', 'queued', 0],
+    ])
+    expect(rows[1]).toMatchObject({ stepsDone: 3, stepsTotal: 9, stop: { reason: 'step_cap' } })
+    expect(runFraction(rows[0]!)).toBe(1)
+    expect(phaseWords(rows[1]!.phase, rows[1]!.stop)).toBe('stopped (step cap)')
+    // rows the page already follows to their end are left alone
+    const done = new Map(rows.map((r) => [r.runId, r]))
+    expect(listedRuns(listed, done, stored)).toEqual([])
   })
   it("a run that finished before its first progress event shows its record's steps and time, not 0/0 steps at 0 ns", () => {
     const queued = startedExperiment('e', ['e.001-d1-s1'], 'x').runs[0]!

@@ -25,6 +25,7 @@ import {
   zoomWindow,
   type TimelineModel,
 } from '../../src/renderer/lib/timeline'
+import { formatUnit } from '../../src/shared/units'
 
 const FORK = 'scenarios/thread-2014/a-fork-after-mirror.yaml'
 const record = runScenario(parseScenario(readFileSync(FORK, 'utf8'), FORK), { design: 'D1' })
@@ -246,6 +247,13 @@ describe('the event log', () => {
     expect(noRefs.some((e) => e.kind === 'refcount')).toBe(false)
     const w = { t0: 18_000_000, t1: 19_000_000 }
     for (const e of filterLog(log, '', new Set(), w)) expect(e.t >= w.t0 && e.t <= w.t1).toBe(true)
+  })
+  it("gives a slice's duration in the lab's one formatter, never raw nanoseconds", () => {
+    const i = m.t0.findIndex((t0, k) => m.t1[k]! - t0 >= 1000)
+    expect(i).toBeGreaterThanOrEqual(0)
+    const slice = log.find((e) => e.kind === 'slice' && e.ref === i)!
+    expect(slice.text).toBe(`${m.name[i]} (${formatUnit('ns', m.t1[i]! - m.t0[i]!)}): ${m.detail[i]}`)
+    for (const e of log) if (e.kind === 'slice') expect(e.text).not.toMatch(/\(\d{4,} ns\)/)
   })
 })
 

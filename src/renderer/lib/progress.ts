@@ -4,7 +4,7 @@
  */
 import type { EventPayload } from '../../shared/contracts'
 import { isFinished, statusWords, type RunStatus, type Stop } from '../../shared/record'
-import type { RunManifest } from '../../shared/runs'
+import type { ExperimentManifest, RunManifest } from '../../shared/runs'
 
 /** A live run: queued, running, or ended with the status the store keeps. */
 export type RunPhase = 'queued' | 'running' | RunStatus
@@ -76,12 +76,22 @@ export function startedExperiment(experimentId: string, runIds: string[], name: 
   }
 }
 
-/** Folds `experiment.progress` into an experiment (created if the page learns of it first here). */
-export function applyExperimentProgress(prev: LiveExperiment | undefined, p: EventPayload<'experiment.progress'>): LiveExperiment {
+/**
+ * Folds `experiment.progress` into an experiment (created if the page learns of it first here).
+ * `stored` is the experiment's manifest as `experiments.list` gives it: an experiment started
+ * elsewhere (another page, the API, `hmmlab run --workers` on this workspace) takes its name and
+ * runs from there; until the list is read it is named by its id.
+ */
+export function applyExperimentProgress(
+  prev: LiveExperiment | undefined,
+  p: EventPayload<'experiment.progress'>,
+  stored?: Pick<ExperimentManifest, 'name' | 'runIds'>,
+): LiveExperiment {
+  const named = prev !== undefined && prev.name !== p.experimentId
   return {
     experimentId: p.experimentId,
-    name: prev?.name ?? p.experimentId,
-    runIds: prev?.runIds ?? [],
+    name: named ? prev.name : (stored?.name ?? prev?.name ?? p.experimentId),
+    runIds: prev?.runIds.length ? prev.runIds : [...(stored?.runIds ?? [])],
     total: p.total,
     done: p.done,
     failed: p.failed,
@@ -91,6 +101,54 @@ export function applyExperimentProgress(prev: LiveExperiment | undefined, p: Eve
     finished: p.finished,
     ...(p.status ? { status: p.status } : {}),
   }
+}
+
+/** A stored run as the live table shows it: its stored status, its record's simulated end. */
+export function liveRunOfStored(m: Pick<RunManifest, 'id' | 'experimentId' | 'status' | 'stop' | 'error' | 'metrics'>, experimentId: string): LiveRun {
+  return {
+    runId: m.id,
+    experimentId: m.experimentId ?? experimentId,
+    phase: m.status,
+    simTimeNs: m.metrics.simulated_ns?.value ?? 0,
+    stepsDone: 0,
+    stepsTotal: 0,
+    ...(m.stop ? { stop: m.stop } : {}),
+    ...(m.error ? { error: m.error } : {}),
+  }
+}
+
+/**
+ * The live rows an experiment's runs need after the stored lists were read: a run this page has
+ * no event for is queued, or, once stored, in its stored status; a row whose run finished while
+ * its `run.finished` event was missed takes the stored status. Rows that need no change are left
+ * out (the caller keeps them).
+ */
+export function listedRuns(
+  exp: Pick<LiveExperiment, 'experimentId' | 'runIds'>,
+  live: ReadonlyMap<string, LiveRun>,
+  stored: ReadonlyMap<string, Pick<RunManifest, 'id' | 'experimentId' | 'status' | 'stop' | 'error' | 'metrics'>>,
+): LiveRun[] {
+  const out: LiveRun[] = []
+  for (const runId of exp.runIds) {
+    const prev = live.get(runId)
+    const m = stored.get(runId)
+    if (m && (!prev || isActive(prev.phase))) {
+      const next = liveRunOfStored(m, exp.experimentId)
+      // the progress it showed is kept: the stored manifest has no step counts
+      out.push(
+        prev
+          ? {
+              ...prev,
+              phase: next.phase,
+              simTimeNs: next.simTimeNs || prev.simTimeNs,
+              ...(m.stop ? { stop: m.stop } : {}),
+              ...(m.error ? { error: m.error } : {}),
+            }
+          : next,
+      )
+    } else if (!prev) out.push({ runId, experimentId: exp.experimentId, phase: 'queued', simTimeNs: 0, stepsDone: 0, stepsTotal: 0 })
+  }
+  return out
 }
 
 /** Folds `run.progress` into a run; a finished run is never moved back to running. */

@@ -456,7 +456,7 @@ export function logEvents(m: TimelineModel, rc: Refcounts | undefined, markers: 
       kind: 'slice',
       cat: m.cat[i]!,
       where: m.lanes[m.lane[i]!]?.label ?? '?',
-      text: `${m.name[i]}${dur > 0 ? ` (${dur} ns)` : ''}: ${m.detail[i]}`,
+      text: `${m.name[i]}${dur > 0 ? ` (${formatNs(dur)})` : ''}: ${m.detail[i]}`,
       ref: i,
     })
   }

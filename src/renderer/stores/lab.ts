@@ -10,7 +10,7 @@ import type { RouteInput, ScenarioEntry } from '../../shared/contracts'
 import type { ExperimentManifest, RunManifest, StoreProblem } from '../../shared/runs'
 import { BridgeError, useBridge } from '../bridge'
 import { invokeOffThread } from '../lib/worker-client'
-import { applyExperimentProgress, applyRunFinished, applyRunProgress, startedExperiment, type LiveExperiment, type LiveRun } from '../lib/progress'
+import { applyExperimentProgress, applyRunFinished, applyRunProgress, listedRuns, startedExperiment, type LiveExperiment, type LiveRun } from '../lib/progress'
 
 /** Message of an error thrown by the Bridge (or anything else). */
 export function errorText(err: unknown): string {
@@ -74,9 +74,11 @@ export const useLabStore = defineStore('lab', () => {
     if (subscribed) return
     subscribed = true
     bridge.on('experiment.progress', (p) => {
+      const known = liveExperiments.value.has(p.experimentId)
       liveExperiments.value.set(p.experimentId, applyExperimentProgress(liveExperiments.value.get(p.experimentId), p))
       scheduleRender()
-      if (p.finished) scheduleRefresh()
+      // one started elsewhere: its name and runs are in the stored list
+      if (p.finished || !known) scheduleRefresh()
     })
     bridge.on('run.progress', (p) => {
       liveRuns.value.set(p.runId, applyRunProgress(liveRuns.value.get(p.runId), p, Date.now()))
@@ -147,8 +149,17 @@ export const useLabStore = defineStore('lab', () => {
       runs.value = r.runs
       problems.value = [...r.problems, ...e.problems]
       experiments.value = e.experiments
-      for (const a of e.active) liveExperiments.value.set(a.experimentId, applyExperimentProgress(liveExperiments.value.get(a.experimentId), a))
+      // An experiment started elsewhere (the API, another page) takes its name and runs from its
+      // manifest; runs this page has no event for show as queued or as stored.
+      const manifests = new Map(e.experiments.map((x) => [x.id, x]))
+      const stored = new Map(r.runs.map((x) => [x.id, x]))
+      for (const a of e.active) {
+        const exp = applyExperimentProgress(liveExperiments.value.get(a.experimentId), a, manifests.get(a.experimentId))
+        liveExperiments.value.set(a.experimentId, exp)
+        for (const run of listedRuns(exp, liveRuns.value, stored)) liveRuns.value.set(run.runId, run)
+      }
       triggerRef(liveExperiments)
+      triggerRef(liveRuns)
       listError.value = undefined
       void Promise.resolve().then(() => performance.measure('hmmlab:stored list render', 'hmmlab:list-apply'))
     } catch (err) {

@@ -98,7 +98,8 @@ export async function documentFromRuns(
   }
   // One function words the conclusion for the report and for the app's experiment view.
   const told = experimentConclusion(
-    runs.map((r) => ({ design: r.manifest.design, seed: r.manifest.seed, parameters: r.manifest.parameters, result: r.result })),
+    runs.map((r) => ({ design: r.manifest.design, seed: r.manifest.seed, parameters: r.manifest.parameters, status: r.manifest.status, result: r.result })),
+    { summary: opts.experiment?.summary },
   )
   const names = told.names
   runs.forEach((r, i) => {

@@ -15,6 +15,7 @@ import { cspHash, escapeHtml as e, jsonForScript } from './escape'
 import { seriesWithPrefix, stackSteps, sumSteps, thinSteps } from './stats'
 import { BAND_ALPHA, PALETTE, typeColour } from '../../../shared/palette'
 import { formatByteSeconds, formatBytes, formatNs, formatUnit } from '../../../shared/units'
+import { sweepCheckWords, sweepFindingWords, sweepParamWords } from '../../../shared/sweep-text'
 
 /** Most points per series in a chart (step changes kept, peaks kept)... */
 export const MAX_CHART_POINTS = 600
@@ -394,6 +395,29 @@ function runsTable(doc: ReportDocument): string {
   return `${sweep}<div class="wide"><table class="data"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>${missing}`
 }
 
+/**
+ * The sweep summary of an experiment with several seeds or `sweep_expect`s, in the words the CLI
+ * prints and the app shows (src/shared/sweep-text.ts): per design and parameter set, the fraction
+ * of seeds with each finding, then every `sweep_expect` verdict.
+ */
+function sweepSection(doc: ReportDocument): string {
+  const x = doc.experiment
+  const s = x?.summary
+  if (!x || !s || !((x.seeds ?? 1) > 1 || s.checks.length)) return ''
+  const rows = s.groups.map((g) => {
+    const kinds = sweepFindingWords(g)
+    const seeds = `${g.seeds.length} from ${g.seeds[0] ?? '—'}${g.unfinishedSeeds.length ? ` (${g.unfinishedSeeds.length} did not finish)` : ''}`
+    return `<tr><td>${e(g.design)}</td><td>${e(sweepParamWords(g).trim()) || '—'}</td><td class="num">${e(seeds)}</td><td>${kinds.length ? e(kinds.join(', ')) : '<span class="muted">no findings</span>'}</td><td class="num">${g.failedSeeds.length}</td></tr>`
+  })
+  const checks = s.checks.length
+    ? `<ul class="sweep-checks">${s.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${e(sweepCheckWords(c))}</li>`).join('')}</ul>`
+    : ''
+  return `<section id="sweep" aria-labelledby="sweep-h"><h2 id="sweep-h">Sweep summary: <span class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'passed' : 'failed'}</span></h2>
+<table class="data"><thead><tr><th scope="col">design</th><th scope="col">parameters</th><th scope="col">seeds</th><th scope="col">seeds with each finding</th><th scope="col">expects failed</th></tr></thead><tbody>${rows.join('')}</tbody></table>
+${checks}
+</section>`
+}
+
 function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
   const charts = specs
     .filter((s) => s.id.startsWith(`run${index}-`))
@@ -524,6 +548,7 @@ ${doc.experiment ? `<dt>experiment</dt><dd>${e(doc.experiment.name)} (<code>${e(
 <h2 id="conclusion-h">Conclusion</h2>
 <ul>${doc.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 </section>
+${sweepSection(doc)}
 <section id="scenario"><h2>Scenario</h2>
 ${scenarioSection(doc)}
 </section>
