@@ -104,6 +104,17 @@ describe('hmmlab run through the experiment service', () => {
     expect(r.err).toMatch(/experiment \S+, 4 runs, saved in /)
   })
 
+  it('--seed names its real limit on both paths', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    for (const seed of ['4294967296', '-1', 'x']) {
+      const service = await captured(() => runExperiments([fork], { workspace, seed }))
+      expect(service.value).toBe(2)
+      expect(service.err).toContain(`--seed expects an integer 0..4294967295, got "${seed}"`)
+      const inProcess = await captured(() => runCommand([fork], { seed }))
+      expect(inProcess.err).toContain(`--seed expects an integer 0..4294967295, got "${seed}"`)
+    }
+  })
+
   it('--json prints nothing on stdout when no file could run', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
     const bad = join(workspace, 'bad.yaml')

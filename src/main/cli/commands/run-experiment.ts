@@ -74,7 +74,8 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256))
     return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
   const seed = flags.seed === undefined ? undefined : Number(flags.seed)
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) return fail(`--seed must be a non-negative integer, got ${JSON.stringify(flags.seed)}`)
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
+    return fail(`--seed expects an integer 0..4294967295, got ${JSON.stringify(flags.seed)}`)
   const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000
   if (timeoutMs !== undefined && !(timeoutMs > 0)) return fail(`--timeout must be a positive number of seconds, got ${JSON.stringify(flags.timeout)}`)
   let designs: DesignId[] | undefined
