@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { stopWithLauncher } from './launcher-watch.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outputs = ['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((p) => join(root, p))
@@ -50,6 +51,9 @@ function electronBinary() {
   return { binary }
 }
 
+// killing npm's pid (even with SIGKILL) stops us: the server or the Electron window with us
+stopWithLauncher()
+
 const extra = process.argv.slice(2)
 const electron = electronBinary()
 if (electron.binary) {
@@ -64,8 +68,8 @@ if (electron.binary) {
   child.on('exit', (code) => process.exit(code ?? 0))
 } else {
   console.log(`[start] ${electron.reason}: starting the browser host instead`)
-  // In this process, not a child: killing the pid `npm start` shows (even with SIGKILL) stops the
-  // server; a child process would outlive it and keep the port.
+  // In this process, not a child: killing this process (even with SIGKILL) stops the server, and
+  // stopWithLauncher stops it when npm's pid is killed.
   const { main } = await import(pathToFileURL(join(root, 'out/main/cli.js')).href)
   process.exit(await main([process.execPath, join(root, 'out/main/cli.js'), 'serve', ...extra]))
 }

@@ -40,7 +40,9 @@ export function planRuns(input: PlanInput): PlannedRun[] {
     const designs = design !== undefined ? [String(design)] : [...input.designs]
     const seeds = seed !== undefined ? [Number(seed)] : Array.from({ length: Math.max(1, input.seeds) }, (_, i) => input.seed + i)
     for (const s of seeds) {
-      if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) throw new Error(`seed must be an integer 0..4294967295, got ${String(s)}`)
+      // the value as given (a swept "abc" is named, not the NaN it makes)
+      if (!Number.isInteger(s) || s < 0 || s > 0xffffffff)
+        throw new Error(`seed ${JSON.stringify(seed !== undefined ? seed : s)} is not an integer 0..4294967295`)
     }
     for (const d of designs) for (const s of seeds) runs.push({ design: d, seed: s, parameters })
   }

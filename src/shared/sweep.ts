@@ -1,7 +1,7 @@
 /**
  * Sweeps: which scenario parameters vary in an experiment. Any parameter can take a list or a
- * numeric range: `design`, `seed`, or a path into the scenario (`machine.devices.count`,
- * `cost.iotlb_psi_ns`, …). The cartesian product (or the axes zipped, or an explicit list of
+ * numeric range: `design`, `seed`, or a path into the scenario, list items by index
+ * (`machine.devices.0.tlb_entries`, `machine.iommus.0.iotlb_entries`, …). The cartesian product (or the axes zipped, or an explicit list of
  * parameter sets) becomes the runs. Pure functions, shared by the services, the CLI and the UI
  * (which shows how many runs a sweep makes before it starts).
  */
@@ -14,7 +14,7 @@ export const ParamPath = z
   .max(256)
   .regex(
     /^(design|seed|[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*)$/,
-    'a parameter: design, seed, or a dotted scenario path such as machine.devices.count',
+    'a parameter: design, seed, or a dotted scenario path such as machine.devices.0.tlb_entries (list items by index)',
   )
   .refine((p) => forbiddenSegment(p) === undefined, 'not a scenario field: __proto__, constructor and prototype are refused in any part of a path')
 
@@ -25,7 +25,9 @@ function bare<V>(entries: Iterable<readonly [string, V]> = []): Record<string, V
   return out
 }
 
-export const SweepRange = z.object({ from: z.number(), to: z.number(), step: z.number().positive() }).refine((r) => r.to >= r.from, 'a range needs to ≥ from')
+export const SweepRange = z
+  .object({ from: z.number(), to: z.number(), step: z.number().positive() })
+  .refine((r) => r.to >= r.from, { message: 'a range goes up: its end (to) must be ≥ its start (from)', path: ['to'] })
 
 export const SweepAxis = z.union([z.array(ParamValue).min(1), SweepRange])
 export type SweepAxis = z.infer<typeof SweepAxis>
@@ -124,13 +126,30 @@ export function parseSweepArg(arg: string): [string, SweepAxis] {
   if (!keyCheck.success) throw new Error(`--sweep ${JSON.stringify(arg)}: ${keyCheck.error.issues[0]?.message}`)
   const range = /^(-?[\d.]+)\.\.(-?[\d.]+)(?::([\d.]+))?$/.exec(value)
   if (range) {
-    const parsed = SweepRange.safeParse({ from: Number(range[1]), to: Number(range[2]), step: range[3] ? Number(range[3]) : 1 })
+    const [from, to, step] = [Number(range[1]), Number(range[2]), range[3] ? Number(range[3]) : 1]
+    if (![from, to, step].every(Number.isFinite))
+      throw new Error(`--sweep ${JSON.stringify(arg)}: ${JSON.stringify(value)} is not a range of numbers from..to[:step]`)
+    if (to < from)
+      throw new Error(`--sweep ${JSON.stringify(arg)}: the range goes down (${range[1]}..${range[2]}); a range goes up, e.g. ${key}=${range[2]}..${range[1]}`)
+    const parsed = SweepRange.safeParse({ from, to, step })
     if (!parsed.success) throw new Error(`--sweep ${JSON.stringify(arg)}: ${parsed.error.issues[0]?.message}`)
+    if (key === 'seed') checkSeeds(arg, [from, to])
     return [key, parsed.data]
   }
   const values = value.split(',').map((v) => v.trim())
   if (values.some((v) => v === '')) throw new Error(`--sweep ${JSON.stringify(arg)}: empty value in the list`)
-  return [key, values.map(parseParamValue)]
+  const parsed = values.map(parseParamValue)
+  if (key === 'seed') checkSeeds(arg, parsed, values)
+  return [key, parsed]
+}
+
+/** The largest seed (seeds are 32-bit). */
+export const MAX_SEED = 0xffffffff
+
+/** Throws unless every seed is an integer 0..MAX_SEED, naming the argument and the bad value as written. */
+function checkSeeds(arg: string, seeds: readonly ParamValue[], written: readonly string[] = seeds.map(String)): void {
+  const bad = seeds.findIndex((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_SEED)
+  if (bad >= 0) throw new Error(`--sweep ${JSON.stringify(arg)}: seed ${JSON.stringify(written[bad])} is not an integer 0..${MAX_SEED}`)
 }
 
 /**

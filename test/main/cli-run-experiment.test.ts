@@ -4,9 +4,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { runExperiments, wantsExperiment } from '../../src/main/cli/commands/run-experiment'
+import { runCommand } from '../../src/main/cli/commands/run'
 import { RunStore } from '../../src/main/services/store/run-store'
 
 const fork = join(__dirname, '../../scenarios/thread-2014/a-fork-after-mirror.yaml')
+
+/** Runs `fn` with stdout and stderr captured. */
+async function captured<T>(fn: () => T | Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
+  try {
+    return { value: await fn(), out, err }
+  } finally {
+    o.mockRestore()
+    e.mockRestore()
+  }
+}
 
 function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
@@ -63,5 +78,50 @@ describe('hmmlab run through the experiment service', () => {
     expect(await quietly(() => runExperiments([fork], { workspace, workers: 'many' }))).toBe(2)
     expect(await quietly(() => runExperiments([join(workspace, 'missing.yaml')], { workspace }))).toBe(2)
     expect(await quietly(() => runExperiments([fork], { workspace, sweep: ['design=D9'] }))).toBe(2)
+  })
+
+  it('--design with no design in it is refused (exit 2) on both paths, never an empty experiment', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    for (const design of [',', ' , ']) {
+      const service = await captured(() => runExperiments([fork], { workspace, design }))
+      expect(service.value).toBe(2)
+      expect(service.err).toContain(`--design ${JSON.stringify(design)} names no design; give one or more of D1, D2`)
+      const inProcess = await captured(() => runCommand([fork], { design }))
+      expect(inProcess.value).toBe(2)
+      expect(inProcess.err).toContain(`--design ${JSON.stringify(design)} names no design`)
+    }
+    expect(await new RunStore(workspace).listExperiments().then((l) => l.items.length)).toBe(0)
+  })
+
+  it('--json through the experiment service prints run records, as in process', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    const r = await captured(() => runExperiments([fork], { sweep: ['seed=1..2'], design: 'D1,D4', workers: '1', workspace, json: true }))
+    expect(r.value).toBe(0)
+    const docs = JSON.parse(r.out) as { schema: string; meta: { design: { id: string }; seed: number }; series: { t: number[] } }[]
+    // the first seed of each design (both passed), each a whole record with its series
+    expect(docs.map((d) => `${d.schema} ${d.meta.design.id}/${d.meta.seed}`)).toEqual(['hmmlab.run-record/1 D1/1', 'hmmlab.run-record/1 D4/1'])
+    for (const d of docs) expect(d.series.t.length).toBeGreaterThan(0)
+    expect(r.err).toMatch(/experiment \S+, 4 runs, saved in /)
+  })
+
+  it('--seed names its real limit on both paths', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    for (const seed of ['4294967296', '-1', 'x']) {
+      const service = await captured(() => runExperiments([fork], { workspace, seed }))
+      expect(service.value).toBe(2)
+      expect(service.err).toContain(`--seed expects an integer 0..4294967295, got "${seed}"`)
+      const inProcess = await captured(() => runCommand([fork], { seed }))
+      expect(inProcess.err).toContain(`--seed expects an integer 0..4294967295, got "${seed}"`)
+    }
+  })
+
+  it('--json prints nothing on stdout when no file could run', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hmmlab-clirun-'))
+    const bad = join(workspace, 'bad.yaml')
+    writeFileSync(bad, 'name: bad\nsteps:\n  - spawn: {}\n')
+    const r = await captured(() => runCommand([bad], { json: true }))
+    expect(r.value).toBe(2)
+    expect(r.out).toBe('')
+    expect(r.err).toContain('bad.yaml')
   })
 })

@@ -7,6 +7,7 @@
 import { formatFraction, formatUnit } from '../../shared/units'
 import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
+import { errnoName } from '../../shared/scenario'
 
 /** A metric of the record as every view shows it: `11.73 ms`; "—" when the record has none. */
 export function metricValue(r: { metrics: RunRecord['metrics'] }, name: string): string {
@@ -83,6 +84,7 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
     if (l.heldBy.length) lines.push(`        held by ${l.heldBy.join(' → ')}`)
   }
   lines.push(...failedExpectLines(r.expects))
+  lines.push(...failedStepLines(r.steps))
   for (const f of r.findings.rows.slice(0, 5)) {
     lines.push(`    ! ${f.kind}: ${f.message}`)
     for (const p of f.paths.filter((x) => x.label !== 'allocated at')) lines.push(`        ${p.label.replace(/ at$/, '').padEnd(8)} ${p.frames.join(' → ')}`)
@@ -90,6 +92,21 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
   if (r.findings.total > 5) lines.push(`    … ${r.findings.total - 5} more findings`)
   if (opts.metrics) lines.push('    metrics:', ...metricLines(r, '      '))
   return lines.join('\n')
+}
+
+/** How many failed steps a summary lists; the rest are counted. */
+const FAILED_STEPS_SHOWN = 5
+
+/**
+ * The steps whose call failed (a negative return: an errno, as the kernel function returned it),
+ * with their line in the user's file: without them a failed mmap is seen only in `--json`.
+ * Counted from the steps table (its first rows when it was capped).
+ */
+export function failedStepLines(steps: { rows: readonly { op: string; line: number; ret: number | null }[] }, indent = '    '): string[] {
+  const failed = steps.rows.filter((s) => s.ret !== null && s.ret < 0)
+  const lines = failed.slice(0, FAILED_STEPS_SHOWN).map((s) => `${indent}✗ line ${s.line}: ${s.op} returned ${errnoName(s.ret!)}`)
+  if (failed.length > FAILED_STEPS_SHOWN) lines.push(`${indent}… ${failed.length - FAILED_STEPS_SHOWN} more failed steps`)
+  return lines
 }
 
 /** The sweep summary: per design (and parameter set), the fraction of seeds with each finding; every sweep_expect. */

@@ -12,10 +12,20 @@ import { SeriesBlock } from './series-block'
 
 export const ScenarioSource = z.enum(['builtin', 'workspace'])
 
+/** Shipped scenarios named in error messages as examples of an id (a test checks they exist). */
+export const SCENARIO_ID_EXAMPLES = [
+  'builtin:thread-2014/a-fork-after-mirror.yaml',
+  'builtin:examples/oom-reaper.yaml',
+  'builtin:selftests/anon_read.yaml',
+] as const
+
 /** `builtin:<path under scenarios/>` or `workspace:<path under the workspace's scenarios/>`. */
 export const ScenarioId = z
   .string()
-  .regex(/^(builtin|workspace):[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/, 'a scenario id such as builtin:thread-2014/fork-leak.yaml')
+  .regex(
+    /^(builtin|workspace):[A-Za-z0-9][A-Za-z0-9._/-]*\.(ya?ml|json)$/,
+    `a scenario id such as ${SCENARIO_ID_EXAMPLES.join(', ')} (scenarios.list gives them all)`,
+  )
 
 export const ScenarioEntry = z.object({
   id: ScenarioId,
@@ -124,7 +134,12 @@ export const labRoutes = {
         scenario: ScenarioText.optional(),
         sweep: SweepSpec.optional(),
         designs: z.array(z.string().min(1)).min(1).optional(),
-        seed: z.number().int().optional(),
+        seed: z
+          .number()
+          .int('seed must be an integer 0..4294967295')
+          .min(0, 'seed must be 0..4294967295')
+          .max(0xffffffff, 'seed must be 0..4294967295')
+          .optional(),
         name: z.string().max(120).optional(),
         /** Stop any run of this experiment that takes longer than this (default 10 minutes). */
         timeoutSeconds: z.number().positive().max(86_400).optional(),
@@ -135,7 +150,12 @@ export const labRoutes = {
           .optional(),
       })
       .strict()
-      .refine((v) => (v.scenarioId === undefined) !== (v.scenario === undefined), 'give exactly one of scenarioId or scenario'),
+      .refine((v) => (v.scenarioId === undefined) !== (v.scenario === undefined), {
+        error: (issue) =>
+          `give exactly one of scenarioId (a library id such as ${SCENARIO_ID_EXAMPLES[0]}) or scenario (the text of a scenario); ${
+            (issue.input as { scenarioId?: unknown } | undefined)?.scenarioId !== undefined ? 'both were given' : 'neither was given'
+          }`,
+      }),
     z.object({ experimentId: ExperimentId, runIds: z.array(RunId) }),
   ),
   'experiments.cancel': defineRoute(

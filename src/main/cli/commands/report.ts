@@ -5,6 +5,7 @@ import { buildReport, pickFormat, renderReport, ReportError, type ReportTarget }
 import { RunStore } from '../../services/store/run-store'
 import { defaultWorkspace } from '../../services/store/workspace'
 import { checkOutputTarget, writeRegularFileSync } from '../../services/safe-read'
+import { stdoutFlushed } from './run'
 
 export { pickFormat }
 
@@ -85,6 +86,8 @@ export function registerReportCommand(program: Command): void {
       const report = renderReport(doc, format)
       if (flags.output === '-') {
         process.stdout.write(report.content)
+        // a pipe takes 64 KiB at a time: the entry point's process.exit must not cut the rest off
+        await stdoutFlushed()
         process.exitCode = 0
         return
       }

@@ -13,7 +13,11 @@ import { resolveMachineRef } from '../../services/machine-ref'
 import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
-import { RecordMeta, StoredRecord, statusWords } from '../../../shared/record'
+import { RecordMeta, StoredRecord, statusWords, type RecordSeries } from '../../../shared/record'
+import { DESIGN_IDS, type DesignIdT as DesignId } from '../../../shared/scenario'
+import type { SweepSummary } from '../../../shared/plan'
+import type { RunStore } from '../../services/store/run-store'
+import { stdoutFlushed } from './run'
 import { formatBytes, formatNs } from '../../../shared/units'
 import { failedExpectLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
@@ -28,6 +32,22 @@ export interface ExperimentRunFlags {
   timeout?: string
   costs?: string
   metrics?: boolean
+}
+
+/**
+ * The designs `--design` names (upper-cased), or the message why not: an unknown id, or a list
+ * with no id at all (`--design ,`), which would otherwise make an experiment of no runs.
+ */
+export function parseDesignFlag(text: string): DesignId[] | Error {
+  const ids = text
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean)
+  const known = DESIGN_IDS.join(', ')
+  if (ids.length === 0) return new Error(`--design ${JSON.stringify(text)} names no design; give one or more of ${known}, separated by commas`)
+  const bad = ids.filter((i) => !(DESIGN_IDS as readonly string[]).includes(i))
+  if (bad.length > 0) return new Error(`--design ${JSON.stringify(text)}: unknown design ${bad.join(', ')}; expected ${known}`)
+  return ids as DesignId[]
 }
 
 /** True when the flags ask for the experiment service rather than a single in-process run. */
@@ -54,15 +74,16 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256))
     return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
   const seed = flags.seed === undefined ? undefined : Number(flags.seed)
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) return fail(`--seed must be a non-negative integer, got ${JSON.stringify(flags.seed)}`)
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
+    return fail(`--seed expects an integer 0..4294967295, got ${JSON.stringify(flags.seed)}`)
   const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000
   if (timeoutMs !== undefined && !(timeoutMs > 0)) return fail(`--timeout must be a positive number of seconds, got ${JSON.stringify(flags.timeout)}`)
-  const designs = flags.design
-    ? flags.design
-        .split(',')
-        .map((d) => d.trim())
-        .filter(Boolean)
-    : undefined
+  let designs: DesignId[] | undefined
+  if (flags.design !== undefined) {
+    const parsed = parseDesignFlag(flags.design)
+    if (parsed instanceof Error) return fail(parsed.message)
+    designs = parsed
+  }
 
   // --report FILE (one per scenario when several are given): a FIFO, a device, a folder, a link
   // or an unwritable folder is refused before any run starts
@@ -99,7 +120,8 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
     },
   })
   let code = 0
-  const all: RunManifest[] = []
+  // --json: what to print once every file has run (the runs' records are read back from the store)
+  const printed: JsonItem[] = []
   try {
     for (const file of files) {
       let text: string
@@ -137,8 +159,13 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
       const summary = await started.done
       progressLine('')
       if (tty) process.stdout.write('\r\x1b[2K')
-      all.push(...summary.runs)
-      if (!flags.json) {
+      if (flags.json) {
+        printed.push(...jsonSelection(summary.runs))
+        const sweep = summary.experiment.summary
+        if (sweep && ((summary.experiment.seeds ?? 1) > 1 || sweep.checks.length)) printed.push({ sweep })
+        // stdout stays one JSON document; where the runs went is said on stderr
+        process.stderr.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
+      } else {
         process.stdout.write(`${file}: experiment ${summary.experimentId}, ${summary.runs.length} runs, saved in ${services.workspace}\n`)
         // where the machine came from, when a probed one replaced the scenario's: from the first run's record
         const machineRun = summary.runs.find((r) => r.machine)
@@ -194,11 +221,69 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
         if (!flags.json) process.stdout.write(`  report: ${written.file} (${written.format}, ${formatBytes(written.bytes)}, ${formatNs(written.ms * 1e6)})\n`)
       }
     }
-    if (flags.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
+    if (flags.json && printed.length > 0) await printRecords(printed, services.store)
   } finally {
     await services.close()
   }
   return code
+}
+
+/** One document of `--json`: a run (its record, read from the store) or a sweep summary. */
+type JsonItem = RunManifest | { sweep: SweepSummary }
+
+/**
+ * The runs whose records `--json` prints, as in process (run.ts): the first seed of each design
+ * (under each set of swept parameters), and up to three more of it that did not pass. Every run
+ * is in the workspace; `hmmlab report` exports any of them.
+ */
+export function jsonSelection(runs: readonly RunManifest[]): RunManifest[] {
+  const shown = new Map<string, number>()
+  const out: RunManifest[] = []
+  for (const r of runs) {
+    const key = `${r.design} ${JSON.stringify(r.parameters)}`
+    const n = shown.get(key)
+    if (n === undefined || (r.status !== 'passed' && n < 4)) {
+      shown.set(key, (n ?? 0) + 1)
+      out.push(r)
+    }
+  }
+  return out
+}
+
+/** The record's series back from the store's `memory.<type>` / `leaked.<type>` entries (seriesEntries). */
+function recordSeries(entries: Record<string, unknown>): RecordSeries {
+  const series: RecordSeries = { t: [], memory: {}, leaked: {} }
+  for (const [name, value] of Object.entries(entries)) {
+    const { t, v } = value as { t: number[]; v: number[] }
+    const dot = name.indexOf('.')
+    const group = name.slice(0, dot)
+    if (group !== 'memory' && group !== 'leaked') continue
+    series.t = t
+    series[group][name.slice(dot + 1)] = v
+  }
+  return series
+}
+
+/**
+ * Prints the `--json` documents as in process: one document alone, else an array, each record
+ * whole (its series put back) and written one at a time, so thousands of runs never sit in
+ * memory together. A run that ended without a record (crashed, cancelled) is printed as
+ * `{ run: <its manifest> }`.
+ */
+async function printRecords(items: readonly JsonItem[], store: RunStore): Promise<void> {
+  const many = items.length > 1
+  if (many) process.stdout.write('[\n')
+  for (const [i, item] of items.entries()) {
+    let doc: unknown = item
+    if (!('sweep' in item)) {
+      const stored = await store.getRun(item.id)
+      const result = stored.result as Record<string, unknown> | null
+      doc = result && 'meta' in result ? { ...result, series: recordSeries(stored.series) } : { run: item }
+    }
+    process.stdout.write(`${JSON.stringify(doc, null, 1)}${many && i < items.length - 1 ? ',' : ''}\n`)
+    await stdoutFlushed()
+  }
+  if (many) process.stdout.write(']\n')
 }
 
 /** The part of a record's meta that says where its machine came from. */

@@ -16,7 +16,7 @@ import { formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
-import { runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
+import { parseDesignFlag, runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { metricValue, recordSummary, sweepSummaryText } from '../record-text'
 import { compareRuns, DESIGNS, parseScenario, runScenario, scenarioDesigns, ScenarioError, type DesignId, type RunRecord } from '../../../sim/index'
 
@@ -55,6 +55,8 @@ function comparison(rs: RunRecord[]): string {
  * process.exit right after the command returns, which would cut a piped `--json` document short.
  */
 export function stdoutFlushed(): Promise<void> {
+  // nothing waiting in the stream (a file, a terminal, a pipe that took it all): nothing to wait for
+  if (process.stdout.writableLength === 0) return Promise.resolve()
   return new Promise((resolve) => {
     if (!process.stdout.write('', () => resolve())) process.stdout.once('drain', () => resolve())
   })
@@ -80,7 +82,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<files...>', 'scenario files (YAML or JSON)')
     .option('--design <ids>', `comma-separated designs (${DESIGNS.map((d) => d.id).join(', ')}); default: the scenario's`)
     .option('--seed <n>', 'seed (default: the scenario seed)')
-    .option('--json', 'print the full result document(s) as JSON')
+    .option('--json', 'print the run records as JSON (first seed of each design, up to 3 more that did not pass, then { sweep })')
     .option('--metrics', "print every metric of each run's record under its summary (as the app's Metrics table)")
     .option('--out <dir>', 'write one result JSON per run into this directory')
     .option(
@@ -143,16 +145,12 @@ export function runCommand(files: string[], flags: RunFlags, machines: ReadonlyM
   let code = 0
   let designs: DesignId[] | null = null
   if (flags.design !== undefined) {
-    const ids = flags.design
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter(Boolean)
-    const bad = ids.filter((i) => !DESIGNS.some((d) => d.id === i))
-    if (bad.length > 0 || ids.length === 0) {
-      process.stderr.write(`hmmlab run: unknown design ${bad.join(', ') || '(none)'}; expected ${DESIGNS.map((d) => d.id).join(', ')}\n`)
+    const parsed = parseDesignFlag(flags.design)
+    if (parsed instanceof Error) {
+      process.stderr.write(`hmmlab run: ${parsed.message}\n`)
       return 2
     }
-    designs = ids as DesignId[]
+    designs = parsed
   }
   let seed: number | undefined
   if (flags.seed !== undefined) {
@@ -287,6 +285,7 @@ export function runCommand(files: string[], flags: RunFlags, machines: ReadonlyM
     }
     if (!flags.json && runs.length > 1) process.stdout.write(`  comparison (${sc.name}):\n${comparison(runs)}\n\n`)
   }
-  if (flags.json) process.stdout.write(JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1) + '\n')
+  // nothing ran (every file invalid): no document, not `[]`; the errors are on stderr
+  if (flags.json && docs.length > 0) process.stdout.write(JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1) + '\n')
   return code
 }
