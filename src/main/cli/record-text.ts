@@ -4,9 +4,10 @@
  * table, metrics keep the record's names, every value reads as in the app and the reports (the
  * lab's one formatter, src/shared/units.ts), and the status words are the ones they use.
  */
-import { formatFraction, formatUnit } from '../../shared/units'
+import { formatUnit } from '../../shared/units'
 import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
+import { sweepSummaryLines } from '../../shared/sweep-text'
 import { errnoName } from '../../shared/scenario'
 
 /** A metric of the record as every view shows it: `11.73 ms`; "—" when the record has none. */
@@ -111,20 +112,5 @@ export function failedStepLines(steps: { rows: readonly { op: string; line: numb
 
 /** The sweep summary: per design (and parameter set), the fraction of seeds with each finding; every sweep_expect. */
 export function sweepSummaryText(s: SweepSummary): string {
-  const lines: string[] = []
-  for (const g of s.groups) {
-    const finished = g.seeds.length - g.unfinishedSeeds.length
-    const kinds = Object.entries(g.fractions)
-      .map(([k, f]) => `${k} in ${g.hits[k]}/${finished} seeds (${formatFraction(f)})`)
-      .join(', ')
-    const params = Object.entries(g.parameters)
-      .map(([k, v]) => ` ${k}=${String(v)}`)
-      .join('')
-    lines.push(
-      `  sweep ${g.design}${params}: ${g.seeds.length} seeds from ${g.seeds[0]}: ${kinds || 'no findings'}${g.failedSeeds.length ? `; expects failed in ${g.failedSeeds.length} seeds` : ''}${g.unfinishedSeeds.length ? `; ${g.unfinishedSeeds.length} seeds did not finish` : ''}`,
-    )
-  }
-  for (const c of s.checks) lines.push(`    ${c.passed ? '✓' : '✗'} sweep_expect ${c.what}`)
-  lines.push(`  sweep ${s.passed ? 'passed' : 'failed'}`)
-  return lines.join('\n')
+  return sweepSummaryLines(s).join('\n')
 }
