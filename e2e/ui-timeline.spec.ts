@@ -304,6 +304,14 @@ test.describe('Lifetimes timeline', () => {
     expect(g.ticks[0]).toBe('0 ns')
     expect(g.ticks.some((t) => / ms$/.test(t))).toBe(true)
     expect(g.ticks.some((t) => /^10\.\d+ s$/.test(t))).toBe(true)
+    // its CSV keeps real times (ns), the record's sample times, whatever the axis
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-memory-csv').click()])
+    const lines = readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split('\r\n')
+    expect(lines[0]).toBe('series,simulated time (ns),memory live (bytes),stacked top (bytes)')
+    const xs = new Set(lines.slice(1).map((l) => Number(l.split(',')[1])))
+    for (const t of [300, 18822252, 120532752]) expect(xs.has(t), String(t)).toBe(true)
     // the same chart on a linear axis: two slivers
     await page.getByTestId('axis-mode').selectOption('linear')
     await expect.poll(async () => (await chartGeometry(page, 'memory'))?.type).toBe('linear')
