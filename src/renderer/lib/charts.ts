@@ -367,7 +367,8 @@ const markerPlugin: Plugin = {
     ctx.fillStyle = options.color ?? themeColours().fg
     ctx.setLineDash([4, 3])
     ctx.font = '10px system-ui, sans-serif'
-    let lastLabelX = Number.NEGATIVE_INFINITY
+    // where the last label drawn ends: a label that would overlap it is left out (the line stays)
+    let lastLabelEnd = Number.NEGATIVE_INFINITY
     for (const m of markers) {
       const px = x.getPixelForValue(m.x)
       if (px < chartArea.left || px > chartArea.right) continue
@@ -375,11 +376,12 @@ const markerPlugin: Plugin = {
       ctx.moveTo(px, chartArea.top)
       ctx.lineTo(px, chartArea.bottom)
       ctx.stroke()
-      if (px - lastLabelX > 40) {
-        // right of the line, or left of it where the label would run off the plot (a run's last marker)
-        const w = ctx.measureText(m.label).width
-        ctx.fillText(m.label, px + 2 + w > chartArea.right ? Math.max(chartArea.left, px - 2 - w) : px + 2, chartArea.top + 10)
-        lastLabelX = px
+      // right of the line, or left of it where the label would run off the plot (a run's last marker)
+      const w = ctx.measureText(m.label).width
+      const at = px + 2 + w > chartArea.right ? Math.max(chartArea.left, px - 2 - w) : px + 2
+      if (at > lastLabelEnd + 4) {
+        ctx.fillText(m.label, at, chartArea.top + 10)
+        lastLabelEnd = at + w
       }
     }
     ctx.restore()

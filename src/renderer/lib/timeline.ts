@@ -211,8 +211,8 @@ export function makeAxis(mode: AxisMode, end: number, eventTimes: ArrayLike<numb
 
 /**
  * Tick times for a window [t0, t1] drawn `width` pixels wide on a non-linear axis, at least `gap`
- * pixels apart (labels never overlap): on "events only" the event times themselves (a tick and its
- * grid line where something happens), on log the window's start and the powers of ten (then 5×
+ * pixels apart (labels never overlap): the window's ends, then on "events only" the event times
+ * themselves (a tick and its grid line where something happens), on log the powers of ten (then 5×
  * and 2× where there is room, 0 when shown); where fewer than three fit (a window between two
  * event times, or within one decade, where the axis is nearly linear), round times are added.
  * Sorted, each within the window.
@@ -232,9 +232,11 @@ export function timeTickValues(axis: Axis, t0: number, t1: number, width: number
   }
   if (axis.mode === 'events') {
     offer(t0)
+    offer(t1)
     for (const t of axis.knots ?? []) if (t >= t0 && t <= t1) offer(t)
   } else if (axis.mode === 'log') {
     offer(t0)
+    offer(t1)
     const top = Math.floor(Math.log10(Math.max(1, t1)))
     for (const m of [1, 5, 2]) for (let k = 0; k <= top; k++) offer(m * 10 ** k)
   }
