@@ -153,6 +153,9 @@ test('Compare of two fork runs opens on events only, from the union of their tim
   await gotoHash(page, `#/compare?runs=${d1},${d2}`)
   await expect(page.getByTestId('compare-axis')).toHaveValue('events')
   await expect(page.getByTestId('compare-axis-why')).toHaveText(/^Opened on events only: nothing happens from 120\.5 ms to 10\.12 s/)
+  // their times are the series' sample times: the hint says nothing of slices, the option names the runs
+  await expect(page.getByTestId('compare-axis-why')).not.toContainText('slice')
+  await expect(page.getByTestId('compare-axis').locator('option:checked')).toHaveText('events only (suits these runs)')
   await page.getByTestId('compare-series').selectOption('memory.pages')
   await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.pages: one line per run')
   // where 20.5 ms and 120.5 ms are drawn, and in how many twentieths of the plot the lines' points lie

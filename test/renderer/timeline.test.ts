@@ -130,6 +130,14 @@ describe('tick times of the charts on a non-linear axis', () => {
 })
 
 describe('the axis a run opens on', () => {
+  it('says nothing of repeated slices for times that are not slices (Compare)', () => {
+    const times = [0, 1, 2, 3, 100]
+    expect(chooseAxis(times, 100).why).toContain('a slice repeated back to back counts once')
+    const c = chooseAxis(times, 100, undefined, false)
+    expect(c.mode).toBe('events')
+    expect(c.why).not.toContain('slice')
+  })
+
   it('the 2014 fork run (events in its first 121 ms and at 10.1 s) opens on events only, and says why', () => {
     const m = timelineModel(record)
     const c = chooseAxis(eventTimes(m, record.refcounts, record.markers.rows), record.outcome.simulatedNs)

@@ -323,9 +323,16 @@ export interface AxisChoice {
  * axis shows two slivers); otherwise linear, where durations are to scale. A run with fewer than
  * three distinct event times stays linear (there is nothing to spread). `kept`: the record's
  * slices kept and made, when it dropped some (its caps keep the first ones), so the hint says
- * the quiet stretch may be events the record did not keep.
+ * the quiet stretch may be events the record did not keep. `slices`: false for times that are not
+ * the lifetimes views' (Compare's sample times), whose hint then says nothing of repeated slices.
  */
-export function chooseAxis(times: ArrayLike<number>, end: number, kept?: { slices: number; total: number }): AxisChoice {
+export function chooseAxis(
+  times: ArrayLike<number>,
+  end: number,
+  kept?: { slices: number; total: number },
+  /** False where the times are not the lifetimes views' (Compare: sample times), so no repeated slice counts once. */
+  slices = true,
+): AxisChoice {
   const span = Math.max(1, end)
   const ts = distinctTimes(times, span)
   let quiet = { t0: 0, t1: span, share: 1 }
@@ -347,7 +354,7 @@ export function chooseAxis(times: ArrayLike<number>, end: number, kept?: { slice
       : `nothing happens from ${formatNs(quiet.t0)} to ${formatNs(quiet.t1)} (${pct} of the run)`
     return {
       mode: 'events',
-      why: `${what}, so each event time gets an equal share of the width (a slice repeated back to back counts once); durations are not to scale`,
+      why: `${what}, so each event time gets an equal share of the width${slices ? ' (a slice repeated back to back counts once)' : ''}; durations are not to scale`,
       quiet,
     }
   }
