@@ -7,7 +7,8 @@ import { chartSummary, gotoHash, standardWorkspace, workspaceTest } from './ui-w
 const FORK = join(import.meta.dirname, '..', 'test', 'fixtures', 'runs', 'fork', 'runs')
 const test = workspaceTest((root) => {
   standardWorkspace(root)
-  for (const d of ['D2', 'D3', 'D5']) cpSync(join(FORK, `a-fork-after-mirror-${d}-s1`), join(root, 'runs', `a-fork-after-mirror-${d}-s1`), { recursive: true })
+  for (const d of ['D1', 'D2', 'D3', 'D5'])
+    cpSync(join(FORK, `a-fork-after-mirror-${d}-s1`), join(root, 'runs', `a-fork-after-mirror-${d}-s1`), { recursive: true })
 })
 
 test.beforeEach(({ hostKind }) => {
@@ -42,7 +43,9 @@ test.describe('Compare', () => {
     const overlay = (await chartSummary(page, 'compare-overlay'))!
     expect(overlay.datasets.map((d) => d.label)).toEqual([expect.stringContaining('(run-d1)'), expect.stringContaining('(run-d4)')])
     expect(overlay.axes.y!.title).toMatch(/\((KiB|MiB)\)$/)
-    expect(overlay.axes.x!.title).toBe('simulated time (s)')
+    // their samples sit early and near the end of the run: the overlay opens on events only
+    expect(overlay.axes.x!.title).toBe('simulated time (events only, not to scale)')
+    await expect(page.getByTestId('compare-axis')).toHaveValue('events')
 
     await expect(page.getByTestId('only-in-0')).toContainText('(0)')
     await expect(page.getByTestId('only-in-1')).toContainText('use_after_free')
@@ -142,4 +145,42 @@ test('runs with equal numbers: the lines drawn on top of each other are named an
     expect(d.label).not.toContain('(=')
     expect(d.dash).toBeUndefined()
   }
+})
+
+test('Compare of two fork runs opens on events only, from the union of their times: the first 121 ms spread, not a spike at 0', async ({ appPage: page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 })
+  const [d1, d2] = ['D1', 'D2'].map((d) => `a-fork-after-mirror-${d}-s1`)
+  await gotoHash(page, `#/compare?runs=${d1},${d2}`)
+  await expect(page.getByTestId('compare-axis')).toHaveValue('events')
+  await expect(page.getByTestId('compare-axis-why')).toHaveText(/^Opened on events only: nothing happens from 120\.5 ms to 10\.12 s/)
+  // their times are the series' sample times: the hint says nothing of slices, the option names the runs
+  await expect(page.getByTestId('compare-axis-why')).not.toContainText('slice')
+  await expect(page.getByTestId('compare-axis').locator('option:checked')).toHaveText('events only (suits these runs)')
+  await page.getByTestId('compare-series').selectOption('memory.pages')
+  await expect.poll(async () => (await chartSummary(page, 'compare-overlay'))?.label).toBe('memory.pages: one line per run')
+  // where 20.5 ms and 120.5 ms are drawn, and in how many twentieths of the plot the lines' points lie
+  const geometry = (): Promise<{ type: string; title: string; share: number[]; spread: number }> =>
+    page.evaluate(() => {
+      type X = { type: string; left: number; right: number; options: { title: { text: string } }; getPixelForValue(v: number): number }
+      const c = (
+        window as unknown as { __hmmlabCharts: { charts: Map<string, { chart: { scales: { x: X }; data: { datasets: { data: { x: number }[] }[] } } }> } }
+      ).__hmmlabCharts.charts.get('compare-overlay')!.chart
+      const x = c.scales.x
+      const share = (t: number): number => (x.getPixelForValue(t) - x.left) / (x.right - x.left)
+      const cols = new Set(c.data.datasets.flatMap((d) => d.data.map((p) => Math.min(19, Math.floor(share(p.x) * 20)))))
+      return { type: x.type, title: x.options.title.text, share: [20531152, 120532752].map(share), spread: cols.size }
+    })
+  await expect.poll(async () => (await geometry()).type).toBe('hmmtime')
+  const g = await geometry()
+  expect(g.title).toBe('simulated time (events only, not to scale)')
+  expect(g.share[0]).toBeGreaterThan(0.3)
+  expect(g.share[1]).toBeLessThan(0.95)
+  expect(g.spread).toBeGreaterThanOrEqual(10)
+  // the same lines on a linear axis: everything before 121 ms in the first fiftieth of the width
+  await page.getByTestId('compare-axis').selectOption('linear')
+  await expect.poll(async () => (await geometry()).type).toBe('linear')
+  const lin = await geometry()
+  expect(lin.share[1]).toBeLessThan(0.02)
+  expect(lin.spread).toBeLessThanOrEqual(3)
+  await expect(page.getByTestId('compare-axis-why')).toHaveText(/^Your choice; these runs would open on events only/)
 })

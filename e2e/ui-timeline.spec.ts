@@ -53,6 +53,73 @@ async function chartRange(page: Page, id: string): Promise<{ min: number; max: n
     return c ? { min: c.scales.x.min, max: c.scales.x.max } : undefined
   }, id)
 }
+interface ChartGeometry {
+  type: string
+  mode: string
+  title: string
+  min: number
+  max: number
+  left: number
+  right: number
+  top: number
+  bottom: number
+  /** Pixels of 20.5 ms and 120.5 ms, the fork run's last events before its quiet stretch. */
+  px: number[]
+  ticks: string[]
+  /** In how many of the plot's 20 columns the drawn points lie (every dataset). */
+  spread: number
+  /** The drawn points (x, y) of every dataset in the first 121 ms. */
+  sample: [number, number][]
+}
+/** What a Chart.js chart on time draws, read through its instance (scale, pixels of known times, ticks). */
+async function chartGeometry(page: Page, id: string): Promise<ChartGeometry | undefined> {
+  return page.evaluate((chartId) => {
+    type Scale = {
+      type: string
+      min: number
+      max: number
+      left: number
+      right: number
+      hmmAxis?: { mode: string }
+      options: { title: { text: string } }
+      ticks: { value: number; label: string }[]
+      getPixelForValue(v: number): number
+    }
+    const c = (
+      window as unknown as {
+        __hmmlabCharts?: {
+          charts: Map<
+            string,
+            { chart: { scales: { x: Scale }; chartArea: { top: number; bottom: number }; data: { datasets: { data: { x: number; y: number }[] }[] } } }
+          >
+        }
+      }
+    ).__hmmlabCharts?.charts.get(chartId)?.chart
+    if (!c) return undefined
+    const x = c.scales.x
+    const cols = new Set<number>()
+    const pts = c.data.datasets.flatMap((d) => d.data)
+    for (const p of pts) {
+      const px = x.getPixelForValue(p.x)
+      if (px >= x.left && px <= x.right) cols.add(Math.min(19, Math.floor(((px - x.left) / (x.right - x.left)) * 20)))
+    }
+    return {
+      type: x.type,
+      mode: x.type === 'hmmtime' ? (x.hmmAxis?.mode ?? '?') : 'linear',
+      title: x.options.title.text,
+      min: x.min,
+      max: x.max,
+      left: x.left,
+      right: x.right,
+      top: c.chartArea.top,
+      bottom: c.chartArea.bottom,
+      px: [20531152, 120532752].map((t) => x.getPixelForValue(t)),
+      ticks: x.ticks.map((t) => t.label),
+      spread: cols.size,
+      sample: pts.filter((p) => p.x < 121e6).map((p) => [p.x, p.y] as [number, number]),
+    }
+  }, id)
+}
 async function memoryRange(page: Page): Promise<{ min: number; max: number } | undefined> {
   return chartRange(page, 'memory')
 }
@@ -196,15 +263,13 @@ test.describe('Lifetimes timeline', () => {
   test('the fork run opens on events only and says why: its events spread over the width, not two slivers', async ({ appPage: page }) => {
     await page.setViewportSize({ width: 1440, height: 900 })
     await openRun(page, 'fork-D1')
-    // both lifetimes views open on events only, with the reason beside the control
+    // one control for every view on time, with the reason beside it
     await expect(page.getByTestId('axis-mode')).toHaveValue('events')
-    await expect(page.getByTestId('refcount-axis')).toHaveValue('events')
+    await expect(page.getByTestId('axis-mode')).toHaveCount(1)
     await expect(page.getByTestId('axis-mode-why')).toHaveText(
       /^Opened on events only: nothing happens from 120\.5 ms to 10\.12 s \(98% of the run\), so each event time gets an equal share of the width/,
     )
-    await expect(page.getByTestId('refcount-axis-why')).toHaveText(await page.getByTestId('axis-mode-why').innerText())
-    // the memory charts around the refcount tracks stay linear, and the panel says so
-    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveText(/keep a linear time axis/)
+    await expect(page.getByTestId('tracks-axis')).toContainText('Time axis: events only')
     expect((await canvasState(page, 'tracks-canvas')).axis).toBe('events')
     // slices begin in most twentieths of the plot (14 of 20 here; a linear axis: 2)
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeGreaterThanOrEqual(12)
@@ -213,13 +278,113 @@ test.describe('Lifetimes timeline', () => {
     await page.getByTestId('axis-mode').selectOption('linear')
     await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).spread).toBeLessThanOrEqual(3)
     expect((await canvasState(page, 'refcount-canvas')).spread).toBeLessThanOrEqual(3)
-    await expect(page.getByTestId('refcount-axis-linear-note')).toHaveCount(0)
     await expect(page.getByTestId('axis-mode-why')).toHaveText(/^Your choice; this run would open on events only: nothing happens/)
     // the pick is kept for the next run opened, which would open on events only too
     await openRun(page, 'fork-D4')
     await expect(page.getByTestId('axis-mode')).toHaveValue('linear')
-    await expect(page.getByTestId('refcount-axis')).toHaveValue('linear')
+    await expect.poll(async () => (await chartGeometry(page, 'memory'))?.type).toBe('linear')
     await expect(page.getByTestId('axis-mode-why')).toHaveText(/^Your choice; this run would open on events only/)
+  })
+
+  test("the fork run's memory chart opens on events only: its bands spread over the width, ticks at the event times", async ({ appPage: page }) => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await openRun(page, 'fork-D1')
+    await expect.poll(async () => (await chartGeometry(page, 'memory'))?.mode).toBe('events')
+    const g = (await chartGeometry(page, 'memory'))!
+    expect(g.type).toBe('hmmtime')
+    expect(g.title).toBe('simulated time (events only, not to scale)')
+    // 20.5 ms and 120.5 ms (the last events before the quiet stretch) sit well inside the plot, not at its left edge
+    const share = (px: number): number => (px - g.left) / (g.right - g.left)
+    expect(share(g.px[0]!)).toBeGreaterThan(0.3)
+    expect(share(g.px[1]!)).toBeGreaterThan(0.5)
+    expect(share(g.px[1]!)).toBeLessThan(0.95)
+    // the band's points (the record's samples) begin in most twentieths of the plot (a linear axis: 2)
+    expect(g.spread).toBeGreaterThanOrEqual(10)
+    // the ticks are the run's times, in their own units: the first milliseconds and the 10 s end
+    expect(g.ticks[0]).toBe('0 ns')
+    expect(g.ticks.some((t) => / ms$/.test(t))).toBe(true)
+    expect(g.ticks.some((t) => /^10\.\d+ s$/.test(t))).toBe(true)
+    // its CSV keeps real times (ns), the record's sample times, whatever the axis
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-memory-csv').click()])
+    const lines = readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split('\r\n')
+    expect(lines[0]).toBe('series,simulated time (ns),memory live (bytes),stacked top (bytes)')
+    const xs = new Set(lines.slice(1).map((l) => Number(l.split(',')[1])))
+    for (const t of [300, 18822252, 120532752]) expect(xs.has(t), String(t)).toBe(true)
+    // the same chart on a linear axis: two slivers
+    await page.getByTestId('axis-mode').selectOption('linear')
+    await expect.poll(async () => (await chartGeometry(page, 'memory'))?.type).toBe('linear')
+    const lin = (await chartGeometry(page, 'memory'))!
+    expect((lin.px[1]! - lin.left) / (lin.right - lin.left)).toBeLessThan(0.02)
+    expect(lin.spread).toBeLessThanOrEqual(3)
+    // the bands are the record's: the same tops at the same times on either axis
+    expect(lin.sample).toEqual(g.sample)
+  })
+
+  test('switching the time axis switches every chart on time, and a window selected on events only narrows all to the same interval', async ({
+    appPage: page,
+  }) => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await openRun(page, 'fork-D1')
+    const charts = ['memory', 'leaked', 'inval-time', 'timeline']
+    for (const id of charts) await expect.poll(async () => (await chartGeometry(page, id))?.mode, id).toBe('events')
+    await page.getByTestId('axis-mode').selectOption('log')
+    for (const id of charts) await expect.poll(async () => (await chartGeometry(page, id))?.mode, id).toBe('log')
+    expect((await canvasState(page, 'tracks-canvas')).axis).toBe('log')
+    expect((await canvasState(page, 'refcount-canvas')).axis).toBe('log')
+    expect((await chartGeometry(page, 'memory'))!.title).toBe('simulated time (log scale)')
+    // the X key cycles it everywhere: log → events only
+    await page.locator('body').click({ position: { x: 5, y: 5 } })
+    await page.keyboard.press('x')
+    await expect(page.getByTestId('axis-mode')).toHaveValue('events')
+    for (const id of charts) await expect.poll(async () => (await chartGeometry(page, id))?.mode, id).toBe('events')
+
+    // Shift+drag across the memory chart from 30% to 60% of its plot: the times under those pixels
+    await page.getByTestId('chart-memory').scrollIntoViewIfNeeded()
+    const g = (await chartGeometry(page, 'memory'))!
+    const canvas = (await page.getByTestId('chart-memory').locator('canvas').boundingBox())!
+    const xa = g.left + (g.right - g.left) * 0.3
+    const xb = g.left + (g.right - g.left) * 0.6
+    const want = await page.evaluate(
+      ([a, b]) => {
+        const c = (
+          window as unknown as { __hmmlabCharts: { charts: Map<string, { chart: { scales: { x: { getValueForPixel(p: number): number } } } }> } }
+        ).__hmmlabCharts.charts.get('memory')!.chart
+        return { t0: c.scales.x.getValueForPixel(a!), t1: c.scales.x.getValueForPixel(b!) }
+      },
+      [xa, xb],
+    )
+    // on events only that is a stretch of the first 121 ms, not 30% of 10 s
+    expect(want.t1).toBeLessThan(200e6)
+    const y = canvas.y + (g.top + g.bottom) / 2
+    await page.keyboard.down('Shift')
+    await page.mouse.move(canvas.x + xa, y)
+    await page.mouse.down()
+    await page.mouse.move(canvas.x + xb, y, { steps: 6 })
+    await page.mouse.up()
+    await page.keyboard.up('Shift')
+    const close = (a: number, b: number): boolean => Math.abs(a - b) <= (want.t1 - want.t0) * 0.02
+    for (const id of charts)
+      await expect
+        .poll(async () => {
+          const c = (await chartGeometry(page, id))!
+          return close(c.min, want.t0) && close(c.max, want.t1)
+        }, id)
+        .toBe(true)
+    await expect.poll(async () => close((await canvasState(page, 'tracks-canvas')).t0, want.t0)).toBe(true)
+    const tr = await canvasState(page, 'tracks-canvas')
+    expect(close(tr.t1, want.t1)).toBe(true)
+    const rc = await canvasState(page, 'refcount-canvas')
+    expect(close(rc.t0, want.t0) && close(rc.t1, want.t1)).toBe(true)
+    // the chart's zoom buttons move every view on the same axis; reset brings the whole run back
+    // (zooming out by 1.5 widens the window by a third of its share of the axis, here mostly earlier events)
+    await page.getByRole('button', { name: /^zoom out Memory by object type/ }).click()
+    await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).t0).toBeLessThan(tr.t0 * 0.999)
+    expect((await canvasState(page, 'tracks-canvas')).t1).toBeGreaterThanOrEqual(tr.t1)
+    for (const id of charts) await expect.poll(async () => (await chartGeometry(page, id))!.min, id).toBeLessThan(tr.t0 * 0.999)
+    await page.getByRole('button', { name: /^reset zoom Memory by object type/ }).click()
+    for (const id of charts) await expect.poll(async () => (await chartGeometry(page, id))!.max, id).toBeGreaterThan(10e9)
   })
 
   test('a run whose events spread over its whole length opens on a linear axis', async ({ appPage: page }) => {

@@ -145,4 +145,24 @@ describe('shaping a block (series worker)', () => {
       { x: 2, y: 4, v: 6 },
     ])
   })
+
+  it('lodIndexes on a non-linear axis buckets equal shares of the width, so a first millisecond keeps its detail', () => {
+    // 10,000 samples in the first ms, 10,000 over the next 10 s
+    const n = 20000
+    const grid = new Float64Array(n)
+    const tops = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      grid[i] = i < n / 2 ? i * 100 : 1e6 + (i - n / 2) * 1e6
+      tops[i] = (i * 7919) % 1000
+    }
+    const values = tops
+    const early = (idx: Int32Array): number => Array.from(idx).filter((i) => grid[i]! < 1e6).length
+    const linear = lodIndexes(grid, tops, values, 0, grid[n - 1]!, 100)
+    // half the width for the first ms (as an events-only axis with one knot there would draw it)
+    const pos = (t: number): number => (t < 1e6 ? (t / 1e6) * 0.5 : 0.5 + ((t - 1e6) / (grid[n - 1]! - 1e6)) * 0.5)
+    const spread = lodIndexes(grid, tops, values, 0, grid[n - 1]!, 100, pos)
+    expect(early(linear)).toBeLessThanOrEqual(8)
+    expect(early(spread)).toBeGreaterThan(150)
+    expect(spread.length).toBeLessThanOrEqual(4 * 102)
+  })
 })

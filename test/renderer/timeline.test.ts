@@ -16,6 +16,7 @@ import {
   QUIET_SHARE,
   refcountSeries,
   stepPoints,
+  timeTickValues,
   timelineModel,
   tracksCsv,
   valueAt,
@@ -95,7 +96,49 @@ describe('axes', () => {
   })
 })
 
+describe('tick times of the charts on a non-linear axis', () => {
+  const end = 10.232e9
+  it('events only: the event times themselves, never closer than the gap', () => {
+    const times = [300, 600, 900, 1200, 16.4e6, 16.5e6, 18.8e6, 20.5e6, 120.5e6, 10.12e9, 10.13e9]
+    const a = makeAxis('events', end, times)
+    const px = (t: number): number => a.u(t) * 1000
+    const ticks = timeTickValues(a, 0, end, 1000, 70)
+    expect(ticks[0]).toBe(0)
+    for (const t of ticks) expect(a.knots).toContain(t)
+    for (let i = 1; i < ticks.length; i++) expect(px(ticks[i]!) - px(ticks[i - 1]!)).toBeGreaterThanOrEqual(70)
+    // the first 121 ms and the last 0.1 s both get ticks: the width is spread, not two slivers
+    expect(ticks.filter((t) => t < 121e6).length).toBeGreaterThanOrEqual(4)
+    expect(ticks.some((t) => t >= 10.12e9)).toBe(true)
+  })
+
+  it('log: 0 and powers of ten inside the window, round times when zoomed within a decade', () => {
+    const a = makeAxis('log', end)
+    const ticks = timeTickValues(a, 0, end, 1000, 70)
+    expect(ticks[0]).toBe(0)
+    expect(ticks).toContain(1e3)
+    expect(ticks).toContain(1e9)
+    const zoomed = timeTickValues(a, 2e6, 3e6, 800, 70)
+    expect(zoomed.length).toBeGreaterThanOrEqual(3)
+    for (const t of zoomed) expect(t >= 2e6 && t <= 3e6).toBe(true)
+  })
+
+  it('events only zoomed between two event times: round times in the window', () => {
+    const a = makeAxis('events', end, [1e6, 9e9])
+    const ticks = timeTickValues(a, 2e9, 4e9, 800, 70)
+    expect(ticks.length).toBeGreaterThanOrEqual(3)
+    for (const t of ticks) expect(t >= 2e9 && t <= 4e9).toBe(true)
+  })
+})
+
 describe('the axis a run opens on', () => {
+  it('says nothing of repeated slices for times that are not slices (Compare)', () => {
+    const times = [0, 1, 2, 3, 100]
+    expect(chooseAxis(times, 100).why).toContain('a slice repeated back to back counts once')
+    const c = chooseAxis(times, 100, undefined, false)
+    expect(c.mode).toBe('events')
+    expect(c.why).not.toContain('slice')
+  })
+
   it('the 2014 fork run (events in its first 121 ms and at 10.1 s) opens on events only, and says why', () => {
     const m = timelineModel(record)
     const c = chooseAxis(eventTimes(m, record.refcounts, record.markers.rows), record.outcome.simulatedNs)

@@ -12,6 +12,26 @@ import { markSame, sameAs } from './same-lines'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
 import { LOD_BUCKETS } from './charts'
+import type { Axis } from './timeline'
+
+/**
+ * The time axis of a chart over a run's time (issue 17): linear, logarithmic or events only (the
+ * Results view's one axis, or Compare's), and on a non-linear one the quiet stretch it squeezes
+ * (shaded, with an axis break). Absent: linear.
+ */
+export interface TimeX {
+  axis: Axis
+  gap?: { t0: number; t1: number } | undefined
+}
+
+/** The x scale of a time chart from 0 to `maxT` on `x`'s axis, and the plugin options that go with it. */
+function timeX(maxT: number, x: TimeX | undefined, title?: string): { scale: Record<string, unknown>; gap: Record<string, unknown> } {
+  const nonLinear = x && x.axis.mode !== 'linear'
+  return {
+    scale: { ...timeAxis(maxT, title, nonLinear ? x.axis : undefined), min: 0, max: Math.max(maxT, 1) },
+    gap: nonLinear && x.gap ? { hmmGap: { gap: x.gap } } : {},
+  }
+}
 
 type Cfg = ChartConfiguration
 
@@ -44,9 +64,14 @@ export function stackedBytesConfig(
   /** Level-of-detail indexes of each band over the whole run, when already picked (bridge worker). */
   initial?: readonly Int32Array[],
   yScale: BytesScale = 'linear',
+  /** The time axis (absent: linear); only where the samples are drawn changes, never their values. */
+  x?: TimeX,
 ): Cfg {
   const options = baseOptions()
   const maxT = Math.max(endTime, stack.grid.length ? stack.grid[stack.grid.length - 1]! : 0)
+  const tx = timeX(maxT, x)
+  // The worker's first level of detail has linear buckets; on another axis they are redone by position.
+  const pos = x && x.axis.mode !== 'linear' ? x.axis.u : undefined
   const y =
     yScale === 'log'
       ? {
@@ -64,10 +89,11 @@ export function stackedBytesConfig(
           label: type,
           // The points of the whole run now; the level-of-detail plugin (hmmLod) redoes them for
           // the visible range after zoom or pan.
-          data: initial?.[k]
-            ? lodPoints(stack.grid, stack.tops[k]!, stack.values[k]!, initial[k]!)
-            : lodStep(stack.grid, stack.tops[k]!, stack.values[k]!, 0, maxT, LOD_BUCKETS),
-          hmmLodKey: `0:${maxT}`,
+          data:
+            initial?.[k] && !pos
+              ? lodPoints(stack.grid, stack.tops[k]!, stack.values[k]!, initial[k]!)
+              : lodStep(stack.grid, stack.tops[k]!, stack.values[k]!, 0, Math.max(maxT, 1), LOD_BUCKETS, pos),
+          hmmLodKey: `0:${Math.max(maxT, 1)}${pos ? `:${x!.axis.mode}` : ''}`,
           hmmFullPoints: stack.grid.length,
           hmmLod: { grid: stack.grid, tops: stack.tops[k]!, values: stack.values[k]! },
           stepped: 'before' as const,
@@ -84,9 +110,10 @@ export function stackedBytesConfig(
     },
     options: {
       ...options,
-      scales: { x: { ...timeAxis(maxT), min: 0, max: maxT }, y },
+      scales: { x: tx.scale, y },
       plugins: {
         ...options.plugins,
+        ...tx.gap,
         decimation,
         hmmMarkers: markerOption(markers),
         tooltip: {
@@ -116,8 +143,9 @@ function bigScatterStyle(n: number): { pointStyle?: 'rect'; pointBorderWidth?: n
 }
 
 /** Scatter of cost per invalidation over time, one dataset per group (device · mechanism). */
-export function costOverTimeConfig(groups: { label: string; points: XY[] }[], endTime: number): Cfg {
+export function costOverTimeConfig(groups: { label: string; points: XY[] }[], endTime: number, x?: TimeX): Cfg {
   const options = baseOptions()
+  const tx = timeX(endTime, x)
   let maxY = 0
   for (const g of groups) for (const p of g.points) if (p.y > maxY) maxY = p.y
   return {
@@ -135,9 +163,10 @@ export function costOverTimeConfig(groups: { label: string; points: XY[] }[], en
     },
     options: {
       ...options,
-      scales: { x: { ...timeAxis(endTime), min: 0 }, y: durationAxis(maxY, 'cost per invalidation') },
+      scales: { x: tx.scale, y: durationAxis(maxY, 'cost per invalidation') },
       plugins: {
         ...options.plugins,
+        ...tx.gap,
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatNs(item.parsed.y ?? 0)} at ${formatNs(item.parsed.x ?? 0)}` } },
         zoom: zoomOptions(),
       },
@@ -315,8 +344,9 @@ export function waterfallConfig(
 }
 
 /** Timeline: one row per lane, instants as points and slices as bars, zoom and pan along time. */
-export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], endTime: number, names: string[]): Cfg {
+export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], endTime: number, names: string[], x?: TimeX): Cfg {
   const options = baseOptions()
+  const tx = timeX(endTime, x)
   const kinds = [...new Set(lanes.map((l) => l.kind))]
   const byKind = kinds.map((kind) => points.filter((p) => lanes[p.y]!.kind === kind))
   return {
@@ -337,7 +367,7 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
       ...options,
       interaction: { mode: 'nearest', intersect: true },
       scales: {
-        x: { ...timeAxis(endTime), min: 0, max: Math.max(endTime, 1) },
+        x: tx.scale,
         y: {
           type: 'linear',
           reverse: true,
@@ -352,6 +382,7 @@ export function timelineConfig(lanes: TimelineLane[], points: TimelinePoint[], e
       },
       plugins: {
         ...options.plugins,
+        ...tx.gap,
         hmmSlices: { enabled: true },
         tooltip: {
           callbacks: {
@@ -413,8 +444,9 @@ export function sweepConfig(
 }
 
 /** Overlaid series of compared runs, one line per run (step functions; identical lines marked: `markSame`). */
-export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: Record<string, unknown>, endTime: number): Cfg {
+export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: Record<string, unknown>, endTime: number, x?: TimeX): Cfg {
   const options = baseOptions()
+  const tx = timeX(endTime, x)
   return {
     type: 'line',
     data: {
@@ -433,8 +465,8 @@ export function overlayConfig(lines: { label: string; points: XY[] }[], yAxis: R
     },
     options: {
       ...options,
-      scales: { x: { ...timeAxis(endTime), min: 0 }, y: yAxis },
-      plugins: { ...options.plugins, decimation, zoom: zoomOptions() },
+      scales: { x: tx.scale, y: yAxis },
+      plugins: { ...options.plugins, ...tx.gap, decimation, zoom: zoomOptions() },
     } as Cfg['options'],
   }
 }

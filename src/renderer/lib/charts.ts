@@ -25,6 +25,7 @@ import {
   Title,
   Tooltip,
   type ChartConfiguration,
+  type CoreScaleOptions,
   type Plugin,
   type Scale,
 } from 'chart.js'
@@ -32,6 +33,7 @@ import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, significant, timeUnitFor, VALUE_DIGITS } from './format'
 import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
+import { makeAxis, timeTickValues, type Axis, type AxisMode } from './timeline'
 import { paletteColour } from '../../shared/palette'
 
 let registered = false
@@ -58,7 +60,13 @@ export function ensureCharts(): void {
     markerPlugin,
     slicePlugin,
     lodPlugin,
+    HmmTimeScale,
+    gapPlugin,
   )
+  // Zoom and pan of the time scale move by equal shares of its axis, not of time (zoom.ts).
+  const z = zoomPlugin as unknown as { zoomFunctions: Record<string, unknown>; panFunctions: Record<string, unknown> }
+  z.zoomFunctions[HmmTimeScale.id] = zoomTimeScale
+  z.panFunctions[HmmTimeScale.id] = panTimeScale
   registered = true
 }
 
@@ -115,10 +123,26 @@ export function baseOptions(): NonNullable<ChartConfiguration['options']> {
   }
 }
 
-/** An x axis of simulated time, one unit for the whole axis, titled with the unit. */
-export function timeAxis(maxNs: number, title = 'simulated time'): Record<string, unknown> {
-  const { scale, unit } = timeUnitFor(maxNs)
+/**
+ * An x axis of simulated time titled with its unit. On a linear axis (no `axis`, or a linear one)
+ * one unit for the whole axis; on a logarithmic or "events only" axis (issue 17) the time scale
+ * (`HmmTimeScale`), whose ticks are times with their own unit (0, 1 µs, 20 ms, 10.12 s) and whose
+ * data stay real times (tooltips, markers, CSV exports and the shared window are in ns).
+ */
+export function timeAxis(maxNs: number, title = 'simulated time', axis?: Axis): Record<string, unknown> {
   const t = themeColours()
+  if (axis && axis.mode !== 'linear') {
+    const spec: TimeAxisSpec = { mode: axis.mode, end: axis.end, ...(axis.knots ? { knots: [...axis.knots] } : {}) }
+    return {
+      type: HmmTimeScale.id,
+      title: { display: true, text: `${title} (${axis.mode === 'log' ? 'log scale' : 'events only, not to scale'})`, color: t.fg },
+      ticks: { color: t.muted, maxRotation: 0, autoSkip: false, callback: (v: number | string) => formatNs(Number(v)) },
+      grid: { color: t.line },
+      hmmAxis: spec,
+      hmmUnit: 'ns',
+    }
+  }
+  const { scale, unit } = timeUnitFor(maxNs)
   return {
     type: 'linear',
     title: { display: true, text: `${title} (${unit})`, color: t.fg },
@@ -127,6 +151,132 @@ export function timeAxis(maxNs: number, title = 'simulated time'): Record<string
     // The unit of the data (the title's is the tick labels'): a CSV export writes raw values.
     hmmUnit: 'ns',
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The time scale: logarithmic or "events only" x (issue 17)
+
+/** What a time scale maps (plain data: Chart.js resolves functions in options as scriptable). */
+export interface TimeAxisSpec {
+  mode: AxisMode
+  end: number
+  /** Events only: the distinct event times that share the width equally. */
+  knots?: number[]
+}
+
+/**
+ * A Chart.js scale of simulated time on the lab's axes (lib/timeline.ts `makeAxis`, the same the
+ * refcount tracks and the lifetimes timeline use): position = (u(t) − u(min)) / (u(max) − u(min)),
+ * u logarithmic (log(1 + t ns), so t = 0 has a place) or piecewise linear with every event time
+ * an equal share. The data stay times; only where they are drawn changes. min/max are times, so
+ * zoom, pan and the shared window work on times as on a linear scale.
+ */
+export class HmmTimeScale extends LinearScale {
+  static override id = 'hmmtime'
+  static override defaults = LinearScale.defaults
+  private hmmSpec: TimeAxisSpec | undefined
+  /** The axis this scale draws on (linear until configured). */
+  hmmAxis: Axis = makeAxis('linear', 1)
+
+  /** The axis from the raw options (not the resolved ones, which would copy the knots each time). */
+  private axisNow(): Axis {
+    const raw = (this.chart.config.options as { scales?: Record<string, { hmmAxis?: TimeAxisSpec }> } | undefined)?.scales?.[this.id]?.hmmAxis
+    if (raw && raw !== this.hmmSpec) {
+      this.hmmSpec = raw
+      this.hmmAxis = makeAxis(raw.mode, raw.end, raw.knots)
+    }
+    return this.hmmAxis
+  }
+  override buildTicks(): { value: number }[] {
+    const ax = this.axisNow()
+    // two event times a few ns apart read the same ("10.13 s"): one tick for them
+    const out: { value: number }[] = []
+    let last = ''
+    for (const value of timeTickValues(ax, this.min, this.max, this.width || 600, 70)) {
+      const label = formatNs(value)
+      if (label !== last) out.push({ value })
+      last = label
+    }
+    return out
+  }
+  override getPixelForValue(value: number): number {
+    if (value === null || !Number.isFinite(value)) return NaN
+    const ax = this.hmmAxis
+    const u0 = ax.u(this.min)
+    return this.getPixelForDecimal((ax.u(value) - u0) / Math.max(1e-12, ax.u(this.max) - u0))
+  }
+  override getValueForPixel(pixel: number): number {
+    const ax = this.hmmAxis
+    const u0 = ax.u(this.min)
+    return ax.t(u0 + this.getDecimalForPixel(pixel) * (ax.u(this.max) - u0))
+  }
+}
+
+type TimeScale = HmmTimeScale & { options: CoreScaleOptions & { min?: number; max?: number } }
+
+/** The window [u0, u1] (shares of the axis) as times, set on the scale through the zoom plugin's limits. */
+function setTimeRange(scale: TimeScale, u0: number, u1: number): boolean {
+  const ax = scale.hmmAxis
+  const span = Math.min(1, Math.max(1e-6, u1 - u0))
+  const a = Math.max(0, Math.min(1 - span, u0))
+  const min = ax.t(a)
+  const max = ax.t(a + span)
+  if (!(max > min)) return false
+  // through zoomRect (pixels of the current scale), so the plugin records the zoom and can reset it
+  const z = zoomPlugin as unknown as { zoomRectFunctions: { default(s: unknown, from: number, to: number, limits: unknown): void } }
+  z.zoomRectFunctions.default(scale, scale.getPixelForValue(min), scale.getPixelForValue(max), undefined)
+  return true
+}
+/** Zoom of the time scale: by `zoom` around the pointer, in shares of the axis (as the plugin's linear zoom). */
+function zoomTimeScale(scale: TimeScale, zoom: number, center: { x: number; y: number }): boolean {
+  const ax = scale.hmmAxis
+  const u0 = ax.u(scale.min)
+  const u1 = ax.u(scale.max)
+  const uc = ax.u(scale.getValueForPixel(center.x))
+  const share = Math.max(0, Math.min(1, (uc - u0) / Math.max(1e-12, u1 - u0)))
+  const span = (u1 - u0) * Math.max(0.01, 2 - zoom)
+  return setTimeRange(scale, uc - span * share, uc - span * share + span)
+}
+/** Pan of the time scale by `delta` pixels, stopping at the run's ends. */
+function panTimeScale(scale: TimeScale, delta: number): boolean {
+  const ax = scale.hmmAxis
+  const u0 = ax.u(scale.min)
+  const u1 = ax.u(scale.max)
+  const du = (-delta / Math.max(1, scale.width)) * (u1 - u0)
+  setTimeRange(scale, u0 + du, u1 + du)
+  return true
+}
+
+/** Beside a time scale that is not linear: the quiet stretch it squeezes (shaded, an axis break). */
+export interface GapOptions {
+  gap?: { t0: number; t1: number }
+}
+const gapPlugin: Plugin = {
+  id: 'hmmGap',
+  beforeDatasetsDraw(chart, _args, options: GapOptions) {
+    const gp = options?.gap
+    const x = chart.scales.x
+    if (!gp || !x || x.type !== HmmTimeScale.id) return
+    const { ctx, chartArea } = chart
+    const a = Math.max(chartArea.left, x.getPixelForValue(gp.t0))
+    const b = Math.min(chartArea.right, x.getPixelForValue(gp.t1))
+    if (!(b > a)) return
+    const theme = themeColours()
+    ctx.save()
+    ctx.fillStyle = theme.muted
+    ctx.globalAlpha = 0.12
+    ctx.fillRect(a, chartArea.top, b - a, chartArea.height)
+    ctx.globalAlpha = 1
+    ctx.strokeStyle = theme.fg
+    ctx.beginPath()
+    const mid = (a + b) / 2
+    for (const dx of [-2.5, 2.5]) {
+      ctx.moveTo(mid + dx - 3, chartArea.bottom + 4)
+      ctx.lineTo(mid + dx + 3, chartArea.bottom - 4)
+    }
+    ctx.stroke()
+    ctx.restore()
+  },
 }
 
 /** A y axis of bytes (KiB/MiB/GiB chosen from the largest value). */
@@ -217,7 +367,8 @@ const markerPlugin: Plugin = {
     ctx.fillStyle = options.color ?? themeColours().fg
     ctx.setLineDash([4, 3])
     ctx.font = '10px system-ui, sans-serif'
-    let lastLabelX = Number.NEGATIVE_INFINITY
+    // where the last label drawn ends: a label that would overlap it is left out (the line stays)
+    let lastLabelEnd = Number.NEGATIVE_INFINITY
     for (const m of markers) {
       const px = x.getPixelForValue(m.x)
       if (px < chartArea.left || px > chartArea.right) continue
@@ -225,11 +376,12 @@ const markerPlugin: Plugin = {
       ctx.moveTo(px, chartArea.top)
       ctx.lineTo(px, chartArea.bottom)
       ctx.stroke()
-      if (px - lastLabelX > 40) {
-        // right of the line, or left of it where the label would run off the plot (a run's last marker)
-        const w = ctx.measureText(m.label).width
-        ctx.fillText(m.label, px + 2 + w > chartArea.right ? Math.max(chartArea.left, px - 2 - w) : px + 2, chartArea.top + 10)
-        lastLabelX = px
+      // right of the line, or left of it where the label would run off the plot (a run's last marker)
+      const w = ctx.measureText(m.label).width
+      const at = px + 2 + w > chartArea.right ? Math.max(chartArea.left, px - 2 - w) : px + 2
+      if (at > lastLabelEnd + 4) {
+        ctx.fillText(m.label, at, chartArea.top + 10)
+        lastLabelEnd = at + w
       }
     }
     ctx.restore()
@@ -292,7 +444,10 @@ const lodPlugin: Plugin = {
     const y = chart.scales.y
     if (!x) return
     const state = chart as unknown as { $hmmLodRange?: string }
-    const key = `${x.min}:${x.max}`
+    // On a time scale (log, events only) buckets and cells are equal shares of the width.
+    const timeAxis = x instanceof HmmTimeScale ? x.hmmAxis : undefined
+    const pos = timeAxis?.u
+    const key = `${x.min}:${x.max}${timeAxis ? `:${timeAxis.mode}` : ''}`
     // A configuration may arrive with the points of its initial range already computed.
     state.$hmmLodRange ??= (sets[0] as { hmmLodKey?: string } | undefined)?.hmmLodKey
     if (state.$hmmLodRange === key) return
@@ -300,12 +455,13 @@ const lodPlugin: Plugin = {
     // About one bucket per two pixels (first/min/max/last each): peaks survive, Chart.js draws little.
     const buckets = Math.max(100, Math.min(LOD_BUCKETS, Math.round((x.width || 2 * LOD_BUCKETS) / 2)))
     for (const ds of sets) {
-      if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets)
+      if (ds.hmmLod) ds.data = lodStep(ds.hmmLod.grid, ds.hmmLod.tops, ds.hmmLod.values, x.min, x.max, buckets, pos)
       else if (ds.hmmLodPoints && ds.hmmLodScatter) {
         // Cells of about 3 px: a point is drawn 4 px wide, so one per cell looks the same.
         const cols = Math.max(50, Math.min(SCATTER_COLS, Math.round((x.width || 3 * SCATTER_COLS) / 3)))
         const rows = ds.hmmLodScatter.rows ?? Math.max(20, Math.round((y?.height || 3 * SCATTER_ROWS) / 3))
-        ds.data = lodScatterBudget(ds.hmmLodPoints, x.min, x.max, cols, rows, ds.hmmLodScatter, scatterBudget(sets.length))
+        const opts = pos ? { ...ds.hmmLodScatter, xPos: pos } : ds.hmmLodScatter
+        ds.data = lodScatterBudget(ds.hmmLodPoints, x.min, x.max, cols, rows, opts, scatterBudget(sets.length))
       }
     }
     chart.update('none')

@@ -162,9 +162,18 @@ export function lowerBound(grid: ArrayLike<number>, x: number): number {
  * keeps its first, lowest, highest and last sample (min-max: peaks survive). The sample before
  * x0 and after x1 are kept so the band reaches the edges. The full arrays stay in typed arrays;
  * zoom and pan ask again for the visible range. Returns the kept indexes (transferable from a
- * worker); `lodStep` turns them into points.
+ * worker); `lodStep` turns them into points. `pos`: where a time is drawn on a non-linear axis
+ * (logarithmic, events only), so the buckets are equal shares of the width, not of time.
  */
-export function lodIndexes(grid: Float64Array, tops: BandArray, values: BandArray, x0: number, x1: number, buckets = 1500): Int32Array {
+export function lodIndexes(
+  grid: Float64Array,
+  tops: BandArray,
+  values: BandArray,
+  x0: number,
+  x1: number,
+  buckets = 1500,
+  pos: (t: number) => number = (t) => t,
+): Int32Array {
   const n = grid.length
   if (n === 0) return new Int32Array(0)
   const a = Math.max(0, lowerBound(grid, x0) - 1)
@@ -183,18 +192,18 @@ export function lodIndexes(grid: Float64Array, tops: BandArray, values: BandArra
     for (let i = a; i <= b; i++) push(i)
     return out.subarray(0, m)
   }
-  const g0 = grid[a]!
-  const span = (grid[b]! - g0) / buckets || 1
+  const g0 = pos(grid[a]!)
+  const span = (pos(grid[b]!) - g0) / buckets || 1
   let i = a
   while (i <= b) {
-    const end = g0 + (Math.floor((grid[i]! - g0) / span) + 1) * span
+    const end = g0 + (Math.floor((pos(grid[i]!) - g0) / span) + 1) * span
     const first = i
     let lo = i
     let hi = i
     let tlo = tops[i]!
     let thi = tlo
     i++
-    while (i <= b && grid[i]! < end) {
+    while (i <= b && pos(grid[i]!) < end) {
       const y = tops[i]!
       if (y < tlo) {
         tlo = y
@@ -229,8 +238,16 @@ export function lodPoints(grid: Float64Array, tops: BandArray, values: BandArray
 }
 
 /** Level of detail for one stepped band between x0 and x1, as Chart.js points (see `lodIndexes`). */
-export function lodStep(grid: Float64Array, tops: BandArray, values: BandArray, x0: number, x1: number, buckets = 1500): { x: number; y: number; v: number }[] {
-  const idx = lodIndexes(grid, tops, values, x0, x1, buckets)
+export function lodStep(
+  grid: Float64Array,
+  tops: BandArray,
+  values: BandArray,
+  x0: number,
+  x1: number,
+  buckets = 1500,
+  pos?: (t: number) => number,
+): { x: number; y: number; v: number }[] {
+  const idx = lodIndexes(grid, tops, values, x0, x1, buckets, pos)
   const pts = lodPoints(grid, tops, values, idx)
   if (pts.length === 0) return pts
   // The band's value where the window starts and ends, as points at its edges: zoomed into a step
@@ -594,6 +611,8 @@ export interface ScatterLodOptions<P> {
   logY?: boolean
   /** Row of a point when rows are categories (timeline lanes); by default y spread over `rows`. */
   rowOf?: (p: P) => number
+  /** Where an x is drawn on a non-linear time axis (logarithmic, events only): cells are equal shares of the width. */
+  xPos?: (x: number) => number
 }
 
 /** First index whose point has x >= v (points sorted by x). */
@@ -628,7 +647,7 @@ export function lodScatter<P extends { x: number; y: number; x2?: number }>(
   // Include points exactly at x1 (sorted): step past equal x.
   if (opts.sorted) while (end < points.length && points[end]!.x <= x1) end++
   const inRange = (p: P): boolean => p.x >= x0 && p.x <= x1
-  const fx = opts.logX ? (v: number) => Math.log10(v) : (v: number) => v
+  const fx = opts.xPos ?? (opts.logX ? (v: number) => Math.log10(v) : (v: number) => v)
   const fy = opts.logY ? (v: number) => Math.log10(v) : (v: number) => v
   const usable = (p: P): boolean => (!opts.logX || p.x > 0) && (!opts.logY || p.y > 0)
   let count = 0
@@ -666,7 +685,7 @@ export function lodScatter<P extends { x: number; y: number; x2?: number }>(
     const c = Math.min(cols - 1, Math.max(0, Math.floor((fx(p.x) - gx0) / xw)))
     const r = Math.min(rows - 1, Math.max(0, opts.rowOf ? opts.rowOf(p) : Math.floor((fy(p.y) - ylo) / yh)))
     const cell = r * cols + c
-    const wide = p.x2 !== undefined && !opts.logX && p.x2 - p.x >= xw
+    const wide = p.x2 !== undefined && !opts.logX && fx(p.x2) - fx(p.x) >= xw
     if (seen[cell] && !wide) continue
     seen[cell] = 1
     out.push(p)

@@ -155,6 +155,10 @@ export const AXIS_MODES: { id: AxisMode; label: string }[] = [
 
 export interface Axis {
   mode: AxisMode
+  /** The run's end (ns): the axis spans [0, end]. */
+  end: number
+  /** Events only: the distinct times that share the width equally (0 and `end` included). */
+  knots?: readonly number[]
   /** Time → position over the whole run, 0..1 (monotone, never decreasing). */
   u(t: number): number
   /** Position → time (the inverse of `u`). */
@@ -170,13 +174,15 @@ export function makeAxis(mode: AxisMode, end: number, eventTimes: ArrayLike<numb
   const span = Math.max(1, end)
   if (mode === 'log') {
     const L = Math.log1p(span)
-    return { mode, u: (t) => Math.log1p(Math.max(0, Math.min(span, t))) / L, t: (u) => Math.expm1(Math.max(0, Math.min(1, u)) * L) }
+    return { mode, end: span, u: (t) => Math.log1p(Math.max(0, Math.min(span, t))) / L, t: (u) => Math.expm1(Math.max(0, Math.min(1, u)) * L) }
   }
   if (mode === 'events') {
     const ts = distinctTimes(eventTimes, span)
     const last = ts.length - 1
     return {
       mode,
+      end: span,
+      knots: ts,
       u(t) {
         if (t <= ts[0]!) return 0
         if (t >= ts[last]!) return 1
@@ -200,7 +206,45 @@ export function makeAxis(mode: AxisMode, end: number, eventTimes: ArrayLike<numb
       },
     }
   }
-  return { mode: 'linear', u: (t) => Math.max(0, Math.min(1, t / span)), t: (u) => Math.max(0, Math.min(1, u)) * span }
+  return { mode: 'linear', end: span, u: (t) => Math.max(0, Math.min(1, t / span)), t: (u) => Math.max(0, Math.min(1, u)) * span }
+}
+
+/**
+ * Tick times for a window [t0, t1] drawn `width` pixels wide on a non-linear axis, at least `gap`
+ * pixels apart (labels never overlap): the window's ends, then on "events only" the event times
+ * themselves (a tick and its grid line where something happens), on log the powers of ten (then 5×
+ * and 2× where there is room, 0 when shown); where fewer than three fit (a window between two
+ * event times, or within one decade, where the axis is nearly linear), round times are added.
+ * Sorted, each within the window.
+ */
+export function timeTickValues(axis: Axis, t0: number, t1: number, width: number, gap = 64): number[] {
+  const u0 = axis.u(t0)
+  const du = Math.max(1e-12, axis.u(t1) - u0)
+  const px = (t: number): number => ((axis.u(t) - u0) / du) * width
+  const kept: number[] = []
+  const fits = (t: number): boolean => {
+    if (!(t >= t0 && t <= t1)) return false
+    const x = px(t)
+    return kept.every((k) => Math.abs(px(k) - x) >= gap)
+  }
+  const offer = (t: number): void => {
+    if (fits(t)) kept.push(t)
+  }
+  if (axis.mode === 'events') {
+    offer(t0)
+    offer(t1)
+    for (const t of axis.knots ?? []) if (t >= t0 && t <= t1) offer(t)
+  } else if (axis.mode === 'log') {
+    offer(t0)
+    offer(t1)
+    const top = Math.floor(Math.log10(Math.max(1, t1)))
+    for (const m of [1, 5, 2]) for (let k = 0; k <= top; k++) offer(m * 10 ** k)
+  }
+  if (kept.length < 3) {
+    const step = roundStep(t1 - t0, Math.max(2, Math.floor(width / (gap * 1.5))))
+    for (let k = Math.ceil(t0 / step - 1e-9); k * step <= t1 + step * 1e-9; k++) offer(k * step)
+  }
+  return kept.sort((a, b) => a - b)
 }
 
 /** Sorted distinct times with 0 and `end` included (at least two). */
@@ -279,9 +323,16 @@ export interface AxisChoice {
  * axis shows two slivers); otherwise linear, where durations are to scale. A run with fewer than
  * three distinct event times stays linear (there is nothing to spread). `kept`: the record's
  * slices kept and made, when it dropped some (its caps keep the first ones), so the hint says
- * the quiet stretch may be events the record did not keep.
+ * the quiet stretch may be events the record did not keep. `slices`: false for times that are not
+ * the lifetimes views' (Compare's sample times), whose hint then says nothing of repeated slices.
  */
-export function chooseAxis(times: ArrayLike<number>, end: number, kept?: { slices: number; total: number }): AxisChoice {
+export function chooseAxis(
+  times: ArrayLike<number>,
+  end: number,
+  kept?: { slices: number; total: number },
+  /** False where the times are not the lifetimes views' (Compare: sample times), so no repeated slice counts once. */
+  slices = true,
+): AxisChoice {
   const span = Math.max(1, end)
   const ts = distinctTimes(times, span)
   let quiet = { t0: 0, t1: span, share: 1 }
@@ -303,7 +354,7 @@ export function chooseAxis(times: ArrayLike<number>, end: number, kept?: { slice
       : `nothing happens from ${formatNs(quiet.t0)} to ${formatNs(quiet.t1)} (${pct} of the run)`
     return {
       mode: 'events',
-      why: `${what}, so each event time gets an equal share of the width (a slice repeated back to back counts once); durations are not to scale`,
+      why: `${what}, so each event time gets an equal share of the width${slices ? ' (a slice repeated back to back counts once)' : ''}; durations are not to scale`,
       quiet,
     }
   }
