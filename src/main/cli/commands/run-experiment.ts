@@ -19,7 +19,7 @@ import type { SweepSummary } from '../../../shared/plan'
 import type { RunStore } from '../../services/store/run-store'
 import { stdoutFlushed } from './run'
 import { formatBytes, formatNs } from '../../../shared/units'
-import { failedExpectLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
+import { failedExpectLines, failedStepLines, machineLines, metricLines, metricValue, statusMark, sweepSummaryText } from '../record-text'
 
 export interface ExperimentRunFlags {
   sweep?: string[]
@@ -178,21 +178,28 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           process.stdout.write(lines.map((l) => `${l}\n`).join(''))
         }
         const shownFailures = new Map<string, number>()
+        const shownSteps = new Set<string>()
         for (const r of summary.runs) {
           process.stdout.write(`  ${runLine(r)}\n`)
-          // which expects failed, on which line of the user's file, from the stored record (up to 4 runs per design, as in process)
-          if (r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4) {
-            shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
-            const expects = await services.store
+          // from the stored record: which expects failed, on which line of the user's file (up to 4 runs per
+          // design, as in process), and which steps' calls failed (the first run of each design and parameters)
+          const showExpects = r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4
+          const stepsKey = `${r.design} ${JSON.stringify(r.parameters ?? {})}`
+          const showSteps = !shownSteps.has(stepsKey)
+          if (showExpects || showSteps) {
+            if (showExpects) shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
+            shownSteps.add(stepsKey)
+            const result = await services.store
               .getRun(r.id, { series: false })
-              .then((stored) => EXPECTS.safeParse((stored.result as { expects?: unknown } | null)?.expects))
-              .catch(() => undefined)
-            if (expects?.success)
-              process.stdout.write(
-                failedExpectLines(expects.data, '      ')
-                  .map((l) => `${l}\n`)
-                  .join(''),
-              )
+              .then((stored) => stored.result as { expects?: unknown; steps?: unknown } | null)
+              .catch(() => null)
+            const expects = showExpects ? EXPECTS.safeParse(result?.expects) : undefined
+            const steps = showSteps ? STEPS.safeParse(result?.steps) : undefined
+            const lines = [
+              ...(expects?.success ? failedExpectLines(expects.data, '      ') : []),
+              ...(steps?.success ? failedStepLines(steps.data, '      ') : []),
+            ]
+            process.stdout.write(lines.map((l) => `${l}\n`).join(''))
           }
           if (flags.metrics)
             process.stdout.write(
@@ -291,6 +298,9 @@ const MACHINE_META = RecordMeta.pick({ machine: true, machineParts: true })
 
 /** The record's expects table. */
 const EXPECTS = StoredRecord.shape.expects
+
+/** The record's steps table (each step's return code). */
+const STEPS = StoredRecord.shape.steps
 
 /** One run of an experiment: its status, then the headline metrics by the record's names (the manifest repeats them). */
 function runLine(r: RunManifest): string {
