@@ -9,7 +9,7 @@
  */
 import { z } from 'zod'
 import { ParamValue } from './record'
-import type { CmpT } from './scenario'
+import { isSeed, MAX_SEED, type CmpT } from './scenario'
 
 type Param = z.infer<typeof ParamValue>
 
@@ -41,8 +41,7 @@ export function planRuns(input: PlanInput): PlannedRun[] {
     const seeds = seed !== undefined ? [Number(seed)] : Array.from({ length: Math.max(1, input.seeds) }, (_, i) => input.seed + i)
     for (const s of seeds) {
       // the value as given (a swept "abc" is named, not the NaN it makes)
-      if (!Number.isInteger(s) || s < 0 || s > 0xffffffff)
-        throw new Error(`seed ${JSON.stringify(seed !== undefined ? seed : s)} is not an integer 0..4294967295`)
+      if (!isSeed(s)) throw new Error(`seed ${JSON.stringify(seed !== undefined ? seed : s)} is not an integer 0..${MAX_SEED}`)
     }
     for (const d of designs) for (const s of seeds) runs.push({ design: d, seed: s, parameters })
   }

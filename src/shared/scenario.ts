@@ -15,6 +15,14 @@ export const DesignIdSchema = z
 const SIZE_RE = /^\s*\d+(\.\d+)?\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB|P|PB|PiB|PAGE|PAGES)?\s*$/i
 const DUR_RE = /^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/
 
+/** The largest seed: seeds are 32-bit. */
+export const MAX_SEED = 0xffffffff
+
+/** Whether `v` is a seed: an integer 0..MAX_SEED. */
+export function isSeed(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_SEED
+}
+
 /**
  * The largest size (bytes) or duration (ns) a field takes: what a number field takes (zod's int is a
  * safe integer), so "99999999999999999999s" is refused like 99999999999999999999 is.
@@ -675,7 +683,7 @@ export const SweepExpectSchema = z.strictObject({
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  seed: z.number().int().min(0).max(MAX_SEED).optional(),
   seeds: z.number().int().min(1).max(10_000).optional().describe('run this many consecutive seeds (for race fractions)'),
   designs: z.array(DesignIdSchema).min(1).optional().describe('default: D1–D6'),
   machine: MachineSchema.optional(),

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod'
 import { ParamValue } from './runs'
+import { isSeed, MAX_SEED } from './scenario'
 import { FORBIDDEN_KEYS, forbiddenSegment } from './text-limits'
 
 export const ParamPath = z
@@ -143,12 +144,9 @@ export function parseSweepArg(arg: string): [string, SweepAxis] {
   return [key, parsed]
 }
 
-/** The largest seed (seeds are 32-bit). */
-export const MAX_SEED = 0xffffffff
-
 /** Throws unless every seed is an integer 0..MAX_SEED, naming the argument and the bad value as written. */
 function checkSeeds(arg: string, seeds: readonly ParamValue[], written: readonly string[] = seeds.map(String)): void {
-  const bad = seeds.findIndex((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_SEED)
+  const bad = seeds.findIndex((v) => !isSeed(v))
   if (bad >= 0) throw new Error(`--sweep ${JSON.stringify(arg)}: seed ${JSON.stringify(written[bad])} is not an integer 0..${MAX_SEED}`)
 }
 

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { Comparison, ExperimentId, ExperimentManifest, RunId, RunManifest, RunStatus, StoreProblem } from '../runs'
 import { Stop } from '../record'
 import { SweepSpec } from '../sweep'
+import { MAX_SEED } from '../scenario'
 import { DesignIdSchema } from '../scenario'
 import { defineEvent, defineRoute } from './define'
 import { SeriesBlock } from './series-block'
@@ -136,9 +137,9 @@ export const labRoutes = {
         designs: z.array(z.string().min(1)).min(1).optional(),
         seed: z
           .number()
-          .int('seed must be an integer 0..4294967295')
-          .min(0, 'seed must be 0..4294967295')
-          .max(0xffffffff, 'seed must be 0..4294967295')
+          .int(`seed must be an integer 0..${MAX_SEED}`)
+          .min(0, `seed must be 0..${MAX_SEED}`)
+          .max(MAX_SEED, `seed must be 0..${MAX_SEED}`)
           .optional(),
         name: z.string().max(120).optional(),
         /** Stop any run of this experiment that takes longer than this (default 10 minutes). */

@@ -14,7 +14,7 @@ import { writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
 import { RecordMeta, StoredRecord, statusWords, type RecordSeries } from '../../../shared/record'
-import { DESIGN_IDS, type DesignIdT as DesignId } from '../../../shared/scenario'
+import { DESIGN_IDS, isSeed, MAX_SEED, type DesignIdT as DesignId } from '../../../shared/scenario'
 import type { SweepSummary } from '../../../shared/plan'
 import type { RunStore } from '../../services/store/run-store'
 import { stdoutFlushed } from './run'
@@ -74,8 +74,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256))
     return fail(`--workers must be an integer 1..256, got ${JSON.stringify(flags.workers)}`)
   const seed = flags.seed === undefined ? undefined : Number(flags.seed)
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
-    return fail(`--seed expects an integer 0..4294967295, got ${JSON.stringify(flags.seed)}`)
+  if (seed !== undefined && !isSeed(seed)) return fail(`--seed expects an integer 0..${MAX_SEED}, got ${JSON.stringify(flags.seed)}`)
   const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000
   if (timeoutMs !== undefined && !(timeoutMs > 0)) return fail(`--timeout must be a positive number of seconds, got ${JSON.stringify(flags.timeout)}`)
   let designs: DesignId[] | undefined

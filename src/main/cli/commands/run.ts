@@ -15,6 +15,7 @@ import type { Command } from 'commander'
 import { formatNs } from '../../../shared/units'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
+import { isSeed, MAX_SEED } from '../../../shared/scenario'
 import { chooseCosts, describeCosts, type CostChoice } from '../../services/calibration/store'
 import { parseDesignFlag, runExperiments, wantsExperiment, type ExperimentRunFlags } from './run-experiment'
 import { metricValue, recordSummary, sweepSummaryText } from '../record-text'
@@ -155,8 +156,8 @@ export function runCommand(files: string[], flags: RunFlags, machines: ReadonlyM
   let seed: number | undefined
   if (flags.seed !== undefined) {
     const n = Number(flags.seed)
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-      process.stderr.write(`hmmlab run: --seed expects an integer 0..4294967295, got "${flags.seed}"\n`)
+    if (!isSeed(n)) {
+      process.stderr.write(`hmmlab run: --seed expects an integer 0..${MAX_SEED}, got "${flags.seed}"\n`)
       return 2
     }
     seed = n
