@@ -9,7 +9,7 @@
  * across seeds are the runs' metrics (the record's, which every manifest carries), and the
  * records read are only the examples' (`conclusionExamples`). Pure; no Node or DOM.
  */
-import { isFinished, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
+import { isFinished, statusOfOutcome, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
 import type { SweepSummary } from './plan'
 import { sweepFindingWords } from './sweep-text'
 // The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
@@ -222,8 +222,13 @@ interface Group {
   name: string
 }
 
+/** An object as JSON with its keys in order: equal contents, equal text. */
+function canonical(o: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
 function groupKey(r: Pick<ConclusionRun, 'design' | 'parameters'>): string {
-  return `${r.design}\u0000${JSON.stringify(Object.entries(r.parameters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`
+  return `${r.design}\u0000${canonical(r.parameters)}`
 }
 
 function metricsOf(r: ConclusionRun): Metrics {
@@ -231,9 +236,7 @@ function metricsOf(r: ConclusionRun): Metrics {
 }
 function statusOf(r: ConclusionRun): RunStatus {
   if (r.status) return r.status
-  const o = r.result?.outcome
-  if (!o) return 'passed'
-  return o.status === 'stopped' ? (o.stop?.reason === 'user' ? 'cancelled' : 'stopped') : o.status
+  return r.result ? statusOfOutcome(r.result.outcome) : 'passed'
 }
 function value(r: ConclusionRun, name: string): number {
   return metricsOf(r)[name]?.value ?? 0
@@ -272,10 +275,8 @@ function lowerMedian(runs: readonly ConclusionRun[], members: readonly number[],
 
 /** True when every metric of the group's runs is equal: the seeds changed nothing the record shows. */
 function seedsAlike(runs: readonly ConclusionRun[], g: Group): boolean {
-  const first = JSON.stringify(Object.entries(metricsOf(runs[g.members[0]!]!)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-  return g.members.every(
-    (i) => isFinished(statusOf(runs[i]!)) && JSON.stringify(Object.entries(metricsOf(runs[i]!)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) === first,
-  )
+  const first = canonical(metricsOf(runs[g.members[0]!]!))
+  return g.members.every((i) => isFinished(statusOf(runs[i]!)) && canonical(metricsOf(runs[i]!)) === first)
 }
 
 /**
