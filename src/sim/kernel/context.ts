@@ -178,25 +178,22 @@ export class Kernel {
   spanBegin(kind: SpanEvent['kind'], label: string, describe?: () => string): number {
     if (!this.hooks.has('span')) return 0
     const id = this.nextSpan++
-    const e = this.spanEvent
-    e.phase = 'begin'
-    e.id = id
-    e.kind = kind
-    e.label = label
-    e.describe = describe
-    this.hooks.emit('span', e)
+    this.emitSpan('begin', id, kind, label, describe)
     return id
   }
 
   /** Closes a span opened by `spanBegin` (0: none). */
   spanEnd(id: number, kind: SpanEvent['kind'], label: string): void {
-    if (id === 0) return
+    if (id !== 0) this.emitSpan('end', id, kind, label, undefined)
+  }
+
+  private emitSpan(phase: SpanEvent['phase'], id: number, kind: SpanEvent['kind'], label: string, describe: SpanEvent['describe']): void {
     const e = this.spanEvent
-    e.phase = 'end'
+    e.phase = phase
     e.id = id
     e.kind = kind
     e.label = label
-    e.describe = undefined
+    e.describe = describe
     this.hooks.emit('span', e)
   }
 
