@@ -183,7 +183,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           // from the stored record: which expects failed, on which line of the user's file (up to 4 runs per
           // design, as in process), and which steps' calls failed (the first run of each design and parameters)
           const showExpects = r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4
-          const stepsKey = `${r.design} ${JSON.stringify(r.parameters ?? {})}`
+          const stepsKey = groupKey(r)
           const showSteps = !shownSteps.has(stepsKey)
           if (showExpects || showSteps) {
             if (showExpects) shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
@@ -237,6 +237,11 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
 /** One document of `--json`: a run (its record, read from the store) or a sweep summary. */
 type JsonItem = RunManifest | { sweep: SweepSummary }
 
+/** A run's design and swept parameters: the seeds of one group run the same steps. */
+function groupKey(r: RunManifest): string {
+  return `${r.design} ${JSON.stringify(r.parameters)}`
+}
+
 /**
  * The runs whose records `--json` prints, as in process (run.ts): the first seed of each design
  * (under each set of swept parameters), and up to three more of it that did not pass. Every run
@@ -246,7 +251,7 @@ export function jsonSelection(runs: readonly RunManifest[]): RunManifest[] {
   const shown = new Map<string, number>()
   const out: RunManifest[] = []
   for (const r of runs) {
-    const key = `${r.design} ${JSON.stringify(r.parameters)}`
+    const key = groupKey(r)
     const n = shown.get(key)
     if (n === undefined || (r.status !== 'passed' && n < 4)) {
       shown.set(key, (n ?? 0) + 1)
