@@ -260,7 +260,11 @@ export function distinctTimes(times: ArrayLike<number>, end: number): number[] {
 
 /** Every time the lifetimes views mark: slice starts and ends, refcount changes and markers. */
 export function eventTimes(m: Pick<TimelineModel, 't0' | 't1'>, rc: Refcounts | undefined, markers: readonly Pick<Marker, 't'>[]): number[] {
-  const out: number[] = [...m.t0, ...m.t1]
+  return withPointTimes([...m.t0, ...m.t1], rc, markers)
+}
+
+/** Adds to `out` the times of refcount changes and markers (points, not slices); returns `out`. */
+function withPointTimes(out: number[], rc: Refcounts | undefined, markers: readonly Pick<Marker, 't'>[]): number[] {
   if (rc) for (const t of rc.rows.t) out.push(t)
   for (const mk of markers) out.push(mk.t)
   return out
@@ -294,9 +298,7 @@ export function axisTimes(
     }
     if (runEnd >= 0) out.push(runEnd)
   }
-  if (rc) for (const t of rc.rows.t) out.push(t)
-  for (const mk of markers) out.push(mk.t)
-  return out
+  return withPointTimes(out, rc, markers)
 }
 
 /**
