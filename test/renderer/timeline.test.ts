@@ -12,6 +12,7 @@ import {
   laneBoxes,
   logEvents,
   makeAxis,
+  multiplesIn,
   panWindow,
   QUIET_SHARE,
   refcountSeries,
@@ -127,6 +128,28 @@ describe('tick times of the charts on a non-linear axis', () => {
     const ticks = timeTickValues(a, 2e9, 4e9, 800, 70)
     expect(ticks.length).toBeGreaterThanOrEqual(3)
     for (const t of ticks) expect(t >= 2e9 && t <= 4e9).toBe(true)
+  })
+})
+
+describe('round times deep in a long run', () => {
+  // A window 2 ps wide at 3418 s (events only, zoomed in between two close events): floating point
+  // cannot step through multiples of so small a step that far from 0. The tick loop used to spin
+  // for ever on it, freezing the page.
+  const [t0, t1] = [3418684433740.813, 3418684433740.815]
+  it('timeTickValues ends and keeps its ticks inside the window', () => {
+    const a = makeAxis('events', 2 * 3418684433740.811, [3418684433740.811, 3418684433740.815])
+    const ticks = timeTickValues(a, t0, t1, 800, 70)
+    expect(ticks.length).toBeGreaterThanOrEqual(1)
+    for (const t of ticks) expect(t >= t0 && t <= t1).toBe(true)
+  })
+  it('multiplesIn gives distinct multiples, at most the cap, and none for a step that is not a number', () => {
+    const m = multiplesIn(t0, t1, 0.0005)
+    expect(m.length).toBeLessThanOrEqual(257)
+    for (let i = 1; i < m.length; i++) expect(m[i]!).toBeGreaterThan(m[i - 1]!)
+    expect(multiplesIn(0, 10, 2)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(multiplesIn(0, 1e9, 1, 10)).toHaveLength(11)
+    expect(multiplesIn(0, 10, 0)).toEqual([])
+    expect(multiplesIn(0, 10, Number.NaN)).toEqual([])
   })
 })
 

@@ -241,8 +241,7 @@ export function timeTickValues(axis: Axis, t0: number, t1: number, width: number
     for (const m of [1, 5, 2]) for (let k = 0; k <= top; k++) offer(m * 10 ** k)
   }
   if (kept.length < 3) {
-    const step = roundStep(t1 - t0, Math.max(2, Math.floor(width / (gap * 1.5))))
-    for (let k = Math.ceil(t0 / step - 1e-9); k * step <= t1 + step * 1e-9; k++) offer(k * step)
+    for (const t of multiplesIn(t0, t1, roundStep(t1 - t0, Math.max(2, Math.floor(width / (gap * 1.5)))))) offer(t)
   }
   return kept.sort((a, b) => a - b)
 }
@@ -549,6 +548,23 @@ export function filterLog(events: readonly LogEvent[], query: string, hidden: Re
 }
 
 /** The 1, 2, 2.5 or 5 × 10^k step nearest to cutting `span` into `n` parts. */
+/**
+ * The distinct multiples of `step` within [t0, t1], at most `max` of them. Deep in a long run a
+ * window can be narrower than floating point can step through at its distance from 0 (a 2 ps
+ * window at 3418 s): `k * step` then stops changing as k grows, and the multiples are cut short
+ * instead of looping for ever.
+ */
+export function multiplesIn(t0: number, t1: number, step: number, max = 256): number[] {
+  const out: number[] = []
+  if (!(step > 0) || !Number.isFinite(step)) return out
+  const first = Math.ceil(t0 / step - 1e-9) || 0
+  for (let k = first, i = 0; i <= max && k * step <= t1 + step * 1e-9; k++, i++) {
+    const t = k * step
+    if (out.length === 0 || t > out[out.length - 1]!) out.push(t)
+  }
+  return out
+}
+
 function roundStep(span: number, n: number): number {
   const raw = span / Math.max(1, n)
   const mag = 10 ** Math.floor(Math.log10(raw))
@@ -565,10 +581,7 @@ function roundStep(span: number, n: number): number {
 export function axisTicks(axis: Axis, w: TimeWindow, width: number, n = Math.max(2, Math.floor(width / 110))): { x: number; t: number }[] {
   if (axis.mode === 'linear' && w.t1 > w.t0) {
     // round times (0, 2 s, 4 s …), not the window cut into n equal parts (0, 1.46 s, 2.92 s …)
-    const step = roundStep(w.t1 - w.t0, n)
-    const first = Math.ceil(w.t0 / step - 1e-9) || 0
-    const ticks: { x: number; t: number }[] = []
-    for (let k = first; k * step <= w.t1 + step * 1e-9; k++) ticks.push({ x: xOf(axis, w, k * step, width), t: k * step })
+    const ticks = multiplesIn(w.t0, w.t1, roundStep(w.t1 - w.t0, n)).map((t) => ({ x: xOf(axis, w, t, width), t }))
     if (ticks.length >= 2) return ticks
   }
   const u0 = axis.u(w.t0)
