@@ -126,7 +126,11 @@ async function memoryRange(page: Page): Promise<{ min: number; max: number } | u
 async function openRun(page: Page, id: string): Promise<void> {
   await gotoHash(page, `#/results?run=${id}`)
   await expect(page.getByTestId('result-design')).toHaveText(id.slice(-2))
-  await page.getByTestId('tracks-canvas').scrollIntoViewIfNeeded()
+  // Scrolled by the page itself: Playwright's scrollIntoViewIfNeeded also waits for two equal
+  // animation frames, which once never came in CI (not reproduced in 60 runs, loaded or not; a tick
+  // loop that could freeze the page was fixed). A page that hangs still fails here, on the evaluate.
+  await page.getByTestId('tracks-canvas').evaluate((el) => el.scrollIntoView({ block: 'center' }))
+  await expect(page.getByTestId('tracks-canvas')).toBeInViewport()
   await expect.poll(async () => (await canvasState(page, 'tracks-canvas')).boxes).toBeGreaterThan(0)
 }
 
