@@ -154,6 +154,62 @@ export function timeAxis(maxNs: number, title = 'simulated time', axis?: Axis): 
 }
 
 // ---------------------------------------------------------------------------------------------
+// One plot area for every picture on a run's time
+
+/**
+ * Where the plot of every picture on a run's time sits in its canvas, so that charts and track
+ * canvases of the same width draw one instant at the same page x (a fork at 120 ms on the memory
+ * chart is straight above it on the refcount tracks and the lifetimes timeline): `PLOT_GUTTER` px
+ * on the left for the y axis (Chart.js: its title and tick labels) or the lane labels
+ * (TrackCanvas), `PLOT_RIGHT` px free on the right.
+ */
+export const PLOT_GUTTER = 150
+export const PLOT_RIGHT = 12
+/** Tick labels of an aligned y axis longer than this are cut with "…" (lane names; byte ticks are short). */
+const GUTTER_LABEL = 18
+
+type TickCallback = (this: Scale, value: number | string, index: number, ticks: unknown[]) => unknown
+
+/**
+ * A chart on time laid out on the shared plot area: its y axis exactly `PLOT_GUTTER` px wide
+ * (`afterFit`), `PLOT_RIGHT` px of padding on the right, the first and last x tick labels kept
+ * inside the plot (`align: 'inner'`, as TrackCanvas keeps its ruler's) so they never push the
+ * plot's edges, and no padding computed from point sizes. Only the layout changes: scales, data,
+ * zoom and export stay the configuration's. Returns the same configuration, changed.
+ */
+export function alignedPlot<C extends ChartConfiguration>(config: C): C {
+  const options = (config.options ??= {}) as {
+    layout?: { padding?: unknown; autoPadding?: boolean }
+    scales?: Record<string, Record<string, unknown> | undefined>
+  }
+  options.layout = { ...options.layout, padding: { left: 0, right: PLOT_RIGHT, top: 0, bottom: 0 }, autoPadding: false }
+  const scales = (options.scales ??= {})
+  const x = scales.x ?? {}
+  scales.x = { ...x, ticks: { ...(x.ticks as object | undefined), align: 'inner' } }
+  const y = scales.y ?? {}
+  const fit = y.afterFit as ((s: Scale) => void) | undefined
+  const ticks = (y.ticks ?? {}) as { callback?: TickCallback }
+  const label = ticks.callback
+  scales.y = {
+    ...y,
+    afterFit: (s: Scale) => {
+      fit?.(s)
+      s.width = PLOT_GUTTER
+    },
+    ticks: label
+      ? {
+          ...ticks,
+          callback(this: Scale, value: number | string, index: number, all: unknown[]) {
+            const text = label.call(this, value, index, all)
+            return typeof text === 'string' && text.length > GUTTER_LABEL ? `${text.slice(0, GUTTER_LABEL - 1)}…` : text
+          },
+        }
+      : ticks,
+  }
+  return config
+}
+
+// ---------------------------------------------------------------------------------------------
 // The time scale: logarithmic or "events only" x (issue 17)
 
 /** What a time scale maps (plain data: Chart.js resolves functions in options as scriptable). */
@@ -523,8 +579,19 @@ export interface ChartSummary {
   drawMs?: number
 }
 
+/** Where a track canvas (TrackCanvas) drew its plot, in CSS px from the canvas's left edge. */
+export interface TrackGeometry {
+  /** The plot's left and right edges. */
+  left: number
+  right: number
+  /** Where it drew time `t` (ns) in its last frame. */
+  pixelFor(t: number): number
+}
+
 interface Registry {
   charts: Map<string, { chart: Chart; label: string; drawMs?: number }>
+  /** The track canvases by test id (refcount tracks, lifetimes timeline): their plot geometry. */
+  tracks: Map<string, TrackGeometry>
   /** What chart `id` draws: dataset labels, point counts, first/last points, axis titles. */
   get(id: string): ChartSummary | undefined
   ids(): string[]
@@ -582,6 +649,7 @@ export function registry(): Registry {
     const charts: Registry['charts'] = new Map()
     window.__hmmlabCharts = {
       charts,
+      tracks: new Map(),
       get(id) {
         const c = charts.get(id)
         return c ? summarise(id, c.chart, c.label, c.drawMs) : undefined
