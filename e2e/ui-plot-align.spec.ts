@@ -5,7 +5,8 @@
  * below on the refcount tracks and the timeline. Measured on real runs (the 2014 fork scenario,
  * which opens on the events-only axis, and the KFD eviction storm, which opens on a linear one) at
  * 1440x900 and 1024x768: the plot's edges and the x of the window's ends and of every marker
- * (fork, exit, close…) agree within 2 px, whole run and zoomed, and the y tick labels stay whole.
+ * (fork, exit, close…) agree within 2 px, whole run and zoomed, every picture's ticks (grid lines)
+ * are at the same times, and the memory chart's y tick labels stay whole.
  */
 import type { Page } from '@playwright/test'
 import { expect } from './fixtures'
@@ -31,6 +32,8 @@ const SLACK = 2
 interface Placed {
   /** Page x of the plot's left and right edges, then of each time asked. */
   xs: number[]
+  /** The times of its x ticks (Chart.js) or its ruler's ticks (tracks). */
+  ticks: number[]
   /** Chart.js: the time axis's mode (linear, log, events); tracks: their `data-axis`. */
   mode: string
 }
@@ -40,7 +43,7 @@ async function placed(page: Page, times: number[]): Promise<Record<string, Place
   return page.evaluate(
     ({ times, charts, tracks }) => {
       const reg = window.__hmmlabCharts
-      const out: Record<string, { xs: number[]; mode: string }> = {}
+      const out: Record<string, { xs: number[]; ticks: number[]; mode: string }> = {}
       for (const id of charts) {
         const c = reg?.charts.get(id)?.chart
         if (!c) continue
@@ -48,6 +51,7 @@ async function placed(page: Page, times: number[]): Promise<Record<string, Place
         const left = c.canvas.getBoundingClientRect().left
         out[id] = {
           xs: [left + c.chartArea.left, left + c.chartArea.right, ...times.map((t) => left + x.getPixelForValue(t))],
+          ticks: c.scales.x!.ticks.map((k) => k.value),
           mode: x.type === 'hmmtime' ? (x.hmmAxis?.mode ?? '?') : x.type,
         }
       }
@@ -56,7 +60,7 @@ async function placed(page: Page, times: number[]): Promise<Record<string, Place
         const el = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"]`)
         if (!g || !el) continue
         const left = el.getBoundingClientRect().left
-        out[id] = { xs: [left + g.left, left + g.right, ...times.map((t) => left + g.pixelFor(t))], mode: el.dataset.axis ?? '?' }
+        out[id] = { xs: [left + g.left, left + g.right, ...times.map((t) => left + g.pixelFor(t))], ticks: [...g.ticks], mode: el.dataset.axis ?? '?' }
       }
       return out
     },
@@ -98,6 +102,10 @@ async function expectAligned(page: Page, ids: string[], mode: string, label: str
             continue
           }
           if (p.mode !== mode) bad.push(`${id}: axis ${p.mode}, not ${mode}`)
+          // grid lines on the same instants: the same tick times
+          // (the window's ends, which may be ticks, as the chart's zoom and the shared window hold them: to a few ulps)
+          const same = p.ticks.length === ref.ticks.length && p.ticks.every((t, k) => Math.abs(t - ref.ticks[k]!) <= 1e-9 * Math.max(1, Math.abs(t)))
+          if (!same) bad.push(`${id} ticks: ${p.ticks.join(' ')} vs ${ref.ticks.join(' ')}`)
           p.xs.forEach((x, k) => {
             if (!(Math.abs(x - ref.xs[k]!) <= SLACK))
               bad.push(`${id} ${k < 2 ? ['left edge', 'right edge'][k] : `t=${times[k - 2]}`}: ${x.toFixed(1)} vs ${ref.xs[k]!.toFixed(1)}`)

@@ -33,7 +33,7 @@ import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, significant, timeUnitFor, VALUE_DIGITS } from './format'
 import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
-import { makeAxis, timeTickValues, type Axis, type AxisMode } from './timeline'
+import { axisTicks, makeAxis, timeTickValues, type Axis, type AxisMode } from './timeline'
 import { paletteColour } from '../../shared/palette'
 
 let registered = false
@@ -165,8 +165,37 @@ export function timeAxis(maxNs: number, title = 'simulated time', axis?: Axis): 
  */
 export const PLOT_GUTTER = 150
 export const PLOT_RIGHT = 12
+/** Least distance (px) between two time ticks of a non-linear axis (labels such as "120.53 ms" never touch). */
+const TIME_TICK_GAP = 70
+
+/**
+ * The tick times of every picture on the run's time, for the window [t0, t1] drawn `width` px wide
+ * on `axis`: the charts' x ticks (HmmTimeScale, and a linear x through `alignedPlot`) and the track
+ * canvases' ruler, so their grid lines fall on the same instants too. On a linear axis round times
+ * (`axisTicks`: 0, 2 s, 4 s…); on the others the window's ends and the event times or powers of
+ * ten (`timeTickValues`), one tick for times that read the same ("10.13 s").
+ */
+export function plotTimeTicks(axis: Axis, t0: number, t1: number, width: number): number[] {
+  if (axis.mode === 'linear') return axisTicks(axis, { t0, t1 }, width).map((k) => k.t)
+  const out: number[] = []
+  let last = ''
+  for (const t of timeTickValues(axis, t0, t1, width, TIME_TICK_GAP)) {
+    const label = formatNs(t)
+    if (label !== last) out.push(t)
+    last = label
+  }
+  return out
+}
+
 /** Tick labels of an aligned y axis longer than this are cut with "…" (lane names; byte ticks are short). */
 const GUTTER_LABEL = 18
+
+/** Ticks of a linear time scale at the times the track canvases' ruler marks (`plotTimeTicks`). */
+function linearTimeTicks(s: Scale): void {
+  if (!(s.max > s.min)) return
+  const ticks = plotTimeTicks(makeAxis('linear', s.max), s.min, s.max, s.width || 600)
+  if (ticks.length >= 2) s.ticks = ticks.map((value) => ({ value }))
+}
 
 type TickCallback = (this: Scale, value: number | string, index: number, ticks: unknown[]) => unknown
 
@@ -186,6 +215,8 @@ export function alignedPlot<C extends ChartConfiguration>(config: C): C {
   const scales = (options.scales ??= {})
   const x = scales.x ?? {}
   scales.x = { ...x, ticks: { ...(x.ticks as object | undefined), align: 'inner' } }
+  // a linear time axis: the ruler's round times (a time scale builds them itself)
+  if (x.type === 'linear') scales.x.afterBuildTicks = linearTimeTicks
   const y = scales.y ?? {}
   const fit = y.afterFit as ((s: Scale) => void) | undefined
   const ticks = (y.ticks ?? {}) as { callback?: TickCallback }
@@ -244,16 +275,8 @@ export class HmmTimeScale extends LinearScale {
     return this.hmmAxis
   }
   override buildTicks(): { value: number }[] {
-    const ax = this.axisNow()
-    // two event times a few ns apart read the same ("10.13 s"): one tick for them
-    const out: { value: number }[] = []
-    let last = ''
-    for (const value of timeTickValues(ax, this.min, this.max, this.width || 600, 70)) {
-      const label = formatNs(value)
-      if (label !== last) out.push({ value })
-      last = label
-    }
-    return out
+    // the event times or powers of ten, as the track canvases' ruler (two that read the same: one)
+    return plotTimeTicks(this.axisNow(), this.min, this.max, this.width || 600).map((value) => ({ value }))
   }
   override getPixelForValue(value: number): number {
     if (value === null || !Number.isFinite(value)) return NaN
@@ -586,6 +609,8 @@ export interface TrackGeometry {
   right: number
   /** Where it drew time `t` (ns) in its last frame. */
   pixelFor(t: number): number
+  /** The times of its ruler's ticks in its last frame. */
+  ticks: readonly number[]
 }
 
 interface Registry {
