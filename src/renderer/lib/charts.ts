@@ -33,7 +33,7 @@ import zoomPlugin from 'chartjs-plugin-zoom'
 import { byteUnitFor, formatBytes, formatNs, significant, timeUnitFor, VALUE_DIGITS } from './format'
 import { lodScatterBudget, lodStep, type BandArray, type ScatterLodOptions } from './shape'
 import { logTicks, niceStep } from './ticks'
-import { makeAxis, timeTickValues, type Axis, type AxisMode } from './timeline'
+import { axisTicks, makeAxis, timeTickValues, type Axis, type AxisMode } from './timeline'
 import { paletteColour } from '../../shared/palette'
 
 let registered = false
@@ -154,6 +154,93 @@ export function timeAxis(maxNs: number, title = 'simulated time', axis?: Axis): 
 }
 
 // ---------------------------------------------------------------------------------------------
+// One plot area for every picture on a run's time
+
+/**
+ * Where the plot of every picture on a run's time sits in its canvas, so that charts and track
+ * canvases of the same width draw one instant at the same page x (a fork at 120 ms on the memory
+ * chart is straight above it on the refcount tracks and the lifetimes timeline): `PLOT_GUTTER` px
+ * on the left for the y axis (Chart.js: its title and tick labels) or the lane labels
+ * (TrackCanvas), `PLOT_RIGHT` px free on the right.
+ */
+export const PLOT_GUTTER = 150
+export const PLOT_RIGHT = 12
+/** Least distance (px) between two time ticks of a non-linear axis (labels such as "120.53 ms" never touch). */
+const TIME_TICK_GAP = 70
+
+/**
+ * The tick times of every picture on the run's time, for the window [t0, t1] drawn `width` px wide
+ * on `axis`: the charts' x ticks (HmmTimeScale, and a linear x through `alignedPlot`) and the track
+ * canvases' ruler, so their grid lines fall on the same instants too. On a linear axis round times
+ * (`axisTicks`: 0, 2 s, 4 s…); on the others the window's ends and the event times or powers of
+ * ten (`timeTickValues`), one tick for times that read the same ("10.13 s").
+ */
+export function plotTimeTicks(axis: Axis, t0: number, t1: number, width: number): number[] {
+  if (axis.mode === 'linear') return axisTicks(axis, { t0, t1 }, width).map((k) => k.t)
+  const out: number[] = []
+  let last = ''
+  for (const t of timeTickValues(axis, t0, t1, width, TIME_TICK_GAP)) {
+    const label = formatNs(t)
+    if (label !== last) out.push(t)
+    last = label
+  }
+  return out
+}
+
+/** Tick labels of an aligned y axis longer than this are cut with "…" (lane names; byte ticks are short). */
+const GUTTER_LABEL = 18
+
+/** Ticks of a linear time scale at the times the track canvases' ruler marks (`plotTimeTicks`). */
+function linearTimeTicks(s: Scale): void {
+  if (!(s.max > s.min)) return
+  const ticks = plotTimeTicks(makeAxis('linear', s.max), s.min, s.max, s.width || 600)
+  if (ticks.length >= 2) s.ticks = ticks.map((value) => ({ value }))
+}
+
+type TickCallback = (this: Scale, value: number | string, index: number, ticks: unknown[]) => unknown
+
+/**
+ * A chart on time laid out on the shared plot area: its y axis exactly `PLOT_GUTTER` px wide
+ * (`afterFit`), `PLOT_RIGHT` px of padding on the right, the first and last x tick labels kept
+ * inside the plot (`align: 'inner'`, as TrackCanvas keeps its ruler's) so they never push the
+ * plot's edges, and no padding computed from point sizes. Only the layout changes: scales, data,
+ * zoom and export stay the configuration's. Returns the same configuration, changed.
+ */
+export function alignedPlot<C extends ChartConfiguration>(config: C): C {
+  const options = (config.options ??= {}) as {
+    layout?: { padding?: unknown; autoPadding?: boolean }
+    scales?: Record<string, Record<string, unknown> | undefined>
+  }
+  options.layout = { ...options.layout, padding: { left: 0, right: PLOT_RIGHT, top: 0, bottom: 0 }, autoPadding: false }
+  const scales = (options.scales ??= {})
+  const x = scales.x ?? {}
+  scales.x = { ...x, ticks: { ...(x.ticks as object | undefined), align: 'inner' } }
+  // a linear time axis: the ruler's round times (a time scale builds them itself)
+  if (x.type === 'linear') scales.x.afterBuildTicks = linearTimeTicks
+  const y = scales.y ?? {}
+  const fit = y.afterFit as ((s: Scale) => void) | undefined
+  const ticks = (y.ticks ?? {}) as { callback?: TickCallback }
+  const label = ticks.callback
+  scales.y = {
+    ...y,
+    afterFit: (s: Scale) => {
+      fit?.(s)
+      s.width = PLOT_GUTTER
+    },
+    ticks: label
+      ? {
+          ...ticks,
+          callback(this: Scale, value: number | string, index: number, all: unknown[]) {
+            const text = label.call(this, value, index, all)
+            return typeof text === 'string' && text.length > GUTTER_LABEL ? `${text.slice(0, GUTTER_LABEL - 1)}…` : text
+          },
+        }
+      : ticks,
+  }
+  return config
+}
+
+// ---------------------------------------------------------------------------------------------
 // The time scale: logarithmic or "events only" x (issue 17)
 
 /** What a time scale maps (plain data: Chart.js resolves functions in options as scriptable). */
@@ -188,16 +275,8 @@ export class HmmTimeScale extends LinearScale {
     return this.hmmAxis
   }
   override buildTicks(): { value: number }[] {
-    const ax = this.axisNow()
-    // two event times a few ns apart read the same ("10.13 s"): one tick for them
-    const out: { value: number }[] = []
-    let last = ''
-    for (const value of timeTickValues(ax, this.min, this.max, this.width || 600, 70)) {
-      const label = formatNs(value)
-      if (label !== last) out.push({ value })
-      last = label
-    }
-    return out
+    // the event times or powers of ten, as the track canvases' ruler (two that read the same: one)
+    return plotTimeTicks(this.axisNow(), this.min, this.max, this.width || 600).map((value) => ({ value }))
   }
   override getPixelForValue(value: number): number {
     if (value === null || !Number.isFinite(value)) return NaN
@@ -523,8 +602,21 @@ export interface ChartSummary {
   drawMs?: number
 }
 
+/** Where a track canvas (TrackCanvas) drew its plot, in CSS px from the canvas's left edge. */
+export interface TrackGeometry {
+  /** The plot's left and right edges. */
+  left: number
+  right: number
+  /** Where it drew time `t` (ns) in its last frame. */
+  pixelFor(t: number): number
+  /** The times of its ruler's ticks in its last frame. */
+  ticks: readonly number[]
+}
+
 interface Registry {
   charts: Map<string, { chart: Chart; label: string; drawMs?: number }>
+  /** The track canvases by test id (refcount tracks, lifetimes timeline): their plot geometry. */
+  tracks: Map<string, TrackGeometry>
   /** What chart `id` draws: dataset labels, point counts, first/last points, axis titles. */
   get(id: string): ChartSummary | undefined
   ids(): string[]
@@ -582,6 +674,7 @@ export function registry(): Registry {
     const charts: Registry['charts'] = new Map()
     window.__hmmlabCharts = {
       charts,
+      tracks: new Map(),
       get(id) {
         const c = charts.get(id)
         return c ? summarise(id, c.chart, c.label, c.drawMs) : undefined
