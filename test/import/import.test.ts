@@ -151,6 +151,51 @@ describe('import strace', () => {
     expect(() => importStrace('')).toThrow(/no syscall lines/)
   })
 
+  const issuesOf = (log: string): { line: number; reason: string }[] => {
+    try {
+      importStrace(log)
+    } catch (e) {
+      expect(e).toBeInstanceOf(ImportError)
+      return (e as ImportError).issues
+    }
+    throw new Error('expected an ImportError')
+  }
+  const MAP1 = '1234 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000'
+  const TAIL = ['1234 fork() = 1235', '1235 exit_group(0) = ?']
+
+  it('a length past user space is blamed on its own line and call, for munmap and mmap alike', () => {
+    const un = issuesOf([MAP1, '1234 munmap(0x7f0000000000, 99999999999999999999999) = 0', ...TAIL].join('\n'))
+    expect(un).toHaveLength(1)
+    expect(un[0]?.line).toBe(2)
+    expect(un[0]?.reason).toMatch(/^munmap\(\) length 99999999999999999999999 is larger than all of user space/)
+    expect(un[0]?.reason).toContain('do_vmi_munmap')
+    const mm = issuesOf([MAP1, '1234 mmap(NULL, 18446744073709551615, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000100000', ...TAIL].join('\n'))
+    expect(mm.map((i) => i.line)).toEqual([2])
+    expect(mm[0]?.reason).toMatch(/^mmap\(\) length 18446744073709551615 is larger than all of user space.*do_mmap/)
+    // a call that failed in the log is what the kernel does: nothing to refuse
+    expect(() => importStrace([MAP1, '1234 munmap(0x7f0000000000, 99999999999999999999999) = -1 EINVAL (Invalid argument)', ...TAIL].join('\n'))).not.toThrow()
+  })
+
+  it('a wide munmap of nothing is not a mapping: it reserves no simulated address space', () => {
+    // 64 TiB from 64 KiB: valid on x86-64 (below TASK_SIZE), unmaps nothing the log mapped
+    const r = importStrace([MAP1, '1234 munmap(0x10000, 70368744177664) = 0', ...TAIL].join('\n'))
+    expect(r.scenario.steps.filter((s) => 'mmap' in s)).toHaveLength(1)
+    expect(r.unmapped.some((u) => u.line === 2 && u.what === 'munmap')).toBe(true)
+  })
+
+  it('mappings that do not fit below 16 TiB: the line of the mapping that overflows, and a message that adds up', () => {
+    const is = issuesOf(
+      [MAP1, '1234 mmap(NULL, 17592186044416, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x600000000000', ...TAIL].join('\n'),
+    )
+    expect(is.map((i) => i.line)).toEqual([2])
+    expect(is[0]?.reason).toContain('make 2 windows, 16386 GiB in all with the 1 GiB gaps between them')
+    expect(is[0]?.reason).toContain('the window 0x600000000000-0x700000000000, mapped on this line, is the first that does not fit')
+    const one = issuesOf(['1234 mmap(NULL, 17592186044416, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x600000000000', ...TAIL].join('\n'))
+    expect(one[0]?.line).toBe(1)
+    expect(one[0]?.reason).toContain('make one window of 16384 GiB')
+    expect(one[0]?.reason).not.toMatch(/1 separate|1 windows/)
+  })
+
   it('never throws anything but ImportError on mutated logs, and what it returns parses', () => {
     const lines = LOG.split('\n')
     fc.assert(

@@ -139,6 +139,65 @@ describe('scenario errors name file, line and field', () => {
   })
 })
 
+describe('one pass reports every problem', () => {
+  const multi = (sleep: string): string =>
+    [
+      'name: bad',
+      'steps:',
+      '  - spawn: { task: A }',
+      '  - mmap: { task: A, region: r, size: 3K }',
+      '  - touch: { task: B, region: r }',
+      `  - sleep: ${sleep}`,
+      '',
+    ].join('\n')
+
+  it('an out-of-range duration does not hide the cross-step errors before it', () => {
+    for (const sleep of ['"99999999999999999999s"', '"abc"']) {
+      const e = err(multi(sleep))
+      expect(e.line).toBe(4)
+      expect(e.message).toContain('bad.yaml:4: steps[1].mmap.size: expected a multiple of the 4 KiB page size, got 3072')
+      expect(e.message).toContain('bad.yaml:5: steps[2].touch.task: unknown task "B"; declared: A')
+      expect(e.message).toContain('bad.yaml:6: steps[3].sleep:')
+      expect(e.message.split('\n')).toHaveLength(3)
+    }
+  })
+
+  it('a step that fails its schema still declares its names: no cascade of unknown-name errors', () => {
+    const e = err(
+      [
+        'name: bad',
+        'steps:',
+        '  - spawn: { task: A, bogus: 1 }',
+        '  - mmap: { task: A, region: r, size: 4K, prot: rwz }',
+        '  - touch: { task: A, region: r }',
+        '  - touch: { task: C, region: r }',
+        '',
+      ].join('\n'),
+    )
+    expect(e.message).toContain('bad.yaml:3: steps[0].spawn')
+    expect(e.message).toContain('bad.yaml:4: steps[1].mmap.prot')
+    expect(e.message).toContain('bad.yaml:6: steps[3].touch.task: unknown task "C"')
+    expect(e.message).not.toContain('unknown task "A"')
+    expect(e.message).not.toContain('unknown region "r"')
+  })
+
+  it('an invalid machine section still lets the steps be checked (device names are not guessed)', () => {
+    const e = err(
+      [
+        'name: x',
+        'machine: { cpus: -1, devices: [{ name: gpu0 }] }',
+        'steps:',
+        '  - touch: { task: Z, region: r }',
+        '  - open: { task: Z, device: gpu0, fd: f }',
+        '',
+      ].join('\n'),
+    )
+    expect(e.message).toContain('bad.yaml:2: machine.cpus')
+    expect(e.message).toContain('bad.yaml:4: steps[0].touch.task: unknown task "Z"')
+    expect(e.message).not.toContain('unknown device')
+  })
+})
+
 describe('when: design-specific steps', () => {
   it('rejects an unknown design in when', () => {
     const e = err(['name: x', 'steps:', '  - spawn: { task: A }', '  - when:', '      design: D9', '      steps: [ { exit: { task: A } } ]'].join('\n'))

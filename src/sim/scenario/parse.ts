@@ -8,7 +8,19 @@ import { z } from 'zod'
 import { COST_NAMES } from '../cost/model'
 import { PAGE_SIZE } from '../kernel/page'
 import { COUNTER_NAMES, COUNTERS, nearestNames } from '../../shared/counters'
-import { ScenarioSchema, LEAF_STEPS, STEP_NAMES, parseSize, DesignIdSchema, DESIGN_IDS, type DesignIdT, type Scenario, type StepT } from '../../shared/scenario'
+import {
+  ScenarioSchema,
+  LEAF_STEPS,
+  STEP_NAMES,
+  parseSize,
+  DesignIdSchema,
+  DESIGN_IDS,
+  MachineSchema,
+  CostOverridesSchema,
+  type DesignIdT,
+  type Scenario,
+  type StepT,
+} from '../../shared/scenario'
 import { checkTextLimits, SCENARIO_LIMITS } from '../../shared/text-limits'
 
 /** A bad scenario: the message names file, line, field and what was expected. */
@@ -105,7 +117,19 @@ function lineFor(doc: Document, lc: LineCounter, path: Array<string | number>): 
   return 1
 }
 
-function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue[], out: StepT[], paths: Array<Array<string | number>>): void {
+/**
+ * Checks each step against its schema. A step that fails is left out of `out`, but its raw body
+ * goes to `failed` so that the names it declares (a task, a region, an fd) still count as declared
+ * when the other steps are checked: one bad field then gives one error, not one per later use.
+ */
+function validateSteps(
+  raw: unknown,
+  base: Array<string | number>,
+  issues: Issue[],
+  out: StepT[],
+  paths: Array<Array<string | number>>,
+  failed: Array<Record<string, unknown>>,
+): void {
   if (!Array.isArray(raw)) {
     issues.push({ path: base, message: 'expected a list of steps' })
     return
@@ -153,7 +177,7 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
         if (!d.success) issues.push({ path: [...bp, 'design'], message: `expected a design or a list of designs (${DESIGN_IDS.join(', ')})` })
       }
       const inner: StepT[] = []
-      validateSteps(b.steps, [...bp, 'steps'], issues, inner, paths)
+      validateSteps(b.steps, [...bp, 'steps'], issues, inner, paths, failed)
       const step = (
         key === 'repeat'
           ? { repeat: { times: b.times as number, steps: inner } }
@@ -173,6 +197,7 @@ function validateSteps(raw: unknown, base: Array<string | number>, issues: Issue
     const r = schema.safeParse(s)
     if (!r.success) {
       issues.push(...zodIssues(r.error, p))
+      failed.push(s as Record<string, unknown>)
       return
     }
     out.push(r.data as StepT)
@@ -200,7 +225,18 @@ function walk(
   }
 }
 
-function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>, issues: Issue[]): void {
+/**
+ * Cross-step checks (names used before or without a declaration, page multiples, device names).
+ * `failed`: raw steps that did not pass their schema; the names they declare count as declared.
+ * `devicesKnown` false: the machine section itself is invalid, so device names are not checked.
+ */
+function semanticCheck(
+  sc: Scenario,
+  paths: Map<object, Array<string | number>>,
+  issues: Issue[],
+  failed: Array<Record<string, unknown>> = [],
+  devicesKnown = true,
+): void {
   const d: Decl = { tasks: new Set(), regions: new Set(), fds: new Set() }
   const devices = new Set((sc.machine?.devices ?? [{ name: 'dmirror0' }]).map((x) => x.name))
   const iommus = new Set((sc.machine?.iommus ?? []).map((x) => x.name))
@@ -208,6 +244,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   const buffers = new Set<string>()
   const pins = new Set<string>()
   const sockets = new Set<string>()
+  const oldMms = new Set<string>()
   for (const [i, dev] of (sc.machine?.devices ?? []).entries()) {
     if (seen.has(dev.name)) issues.push({ path: ['machine', 'devices', i, 'name'], message: `duplicate device name "${dev.name}"` })
     seen.add(dev.name)
@@ -219,7 +256,29 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
   for (const k of Object.keys(sc.costs ?? {})) {
     if (!(COST_NAMES as string[]).includes(k)) issues.push({ path: ['costs', k], message: `unknown cost "${k}"; expected one of ${COST_NAMES.join(', ')}` })
   }
-  const oldMms = new Set<string>()
+  // the names a step that failed its schema would have declared (strings only: nothing else parsed)
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+  for (const raw of failed) {
+    const key = Object.keys(raw)[0] as string
+    const b = raw[key]
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) continue
+    const o = b as Record<string, unknown>
+    const add = (set: Set<string>, v: unknown): void => {
+      const n = str(v)
+      if (n !== null) set.add(n)
+    }
+    if (key === 'spawn') add(d.tasks, o.task)
+    if (key === 'fork' || key === 'thread' || key === 'vfork') add(d.tasks, o.child)
+    if (key === 'execve') add(d.tasks, o.old_mm)
+    if (key === 'dup') add(d.fds, o.as)
+    if (key === 'recv_fd' || key === 'open' || key === 'open_tmpfile') add(d.fds, o.fd)
+    if (key === 'send_fd') add(sockets, o.socket)
+    if (key === 'mmap') add(d.regions, o.region)
+    if (key === 'mremap') add(d.regions, o.to_region)
+    if (key === 'gup') add(pins, o.hold)
+    if (['device_read', 'migrate_to_device', 'exclusive', 'pread'].includes(key)) add(buffers, o.into)
+    if (key === 'user_buffer') add(buffers, o.name)
+  }
   walk(sc.steps, paths, (s, p) => {
     for (const [k, f] of [
       ['spawn', 'task'],
@@ -288,7 +347,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
             path: [...p, key, sub, o.owner !== undefined ? 'owner' : 'task'],
             message: `unknown task "${t}"; declared: ${[...d.tasks].join(', ') || 'none'}`,
           })
-        if (sub === 'device_pages' && typeof o.device === 'string' && !devices.has(o.device))
+        if (devicesKnown && sub === 'device_pages' && typeof o.device === 'string' && !devices.has(o.device))
           issues.push({ path: [...p, key, sub, 'device'], message: `unknown device "${o.device}"; declared: ${[...devices].join(', ')}` })
       }
       return
@@ -304,7 +363,7 @@ function semanticCheck(sc: Scenario, paths: Map<object, Array<string | number>>,
     else chk('task', d.tasks, 'task')
     chk('region', d.regions, 'region')
     chk('fd', d.fds, 'fd')
-    chk('device', devices, 'device')
+    if (devicesKnown) chk('device', devices, 'device')
     if (key === 'recv_fd' || key === 'close_socket') chk('socket', sockets, 'socket (a send_fd names it)')
     const devOps = [
       'mirror',
@@ -389,9 +448,10 @@ export function parseScenario(text: string, fileName: string, opts: ParseOptions
   if (!top.success) issues.push(...zodIssues(top.error, []))
   const steps: StepT[] = []
   const pathList: Array<Array<string | number>> = []
+  const failed: Array<Record<string, unknown>> = []
   const rawSteps = (js as Record<string, unknown>).steps
   if (rawSteps === undefined) issues.push({ path: ['steps'], message: 'expected a list of steps (missing)' })
-  else validateSteps(rawSteps, ['steps'], issues, steps, pathList)
+  else validateSteps(rawSteps, ['steps'], issues, steps, pathList, failed)
   const paths = new Map<object, Array<string | number>>()
   // validateSteps pushes a step after its inner steps: pair them in order of completion
   const flat: StepT[] = []
@@ -408,15 +468,20 @@ export function parseScenario(text: string, fileName: string, opts: ParseOptions
     const p = pathList[i]
     if (p) paths.set(s, p)
   })
+  // The cross-step checks run even when some steps (or top-level fields) failed their schema, on
+  // what did parse, so that one bad value does not hide every other problem of the file.
+  const raw = js as Record<string, unknown>
+  const machine = MachineSchema.optional().safeParse(raw.machine)
+  const costs = CostOverridesSchema.optional().safeParse(raw.costs)
+  const sc = top.success
+    ? ({ ...(top.data as Omit<Scenario, 'steps'>), steps } as Scenario)
+    : ({ name: '', machine: machine.success ? machine.data : undefined, costs: costs.success ? costs.data : undefined, steps } as Scenario)
+  semanticCheck(sc, paths, issues, failed, machine.success)
   if (issues.length === 0 && top.success) {
-    const sc = { ...(top.data as Omit<Scenario, 'steps'>), steps } as Scenario
-    semanticCheck(sc, paths, issues)
-    if (issues.length === 0) {
-      for (const [s, p] of paths) stepLines.set(s, lineFor(doc, lc, p))
-      const out = sc as LoadedScenario
-      out.source = { file: fileName, hash: hashText(text), text }
-      return out
-    }
+    for (const [s, p] of paths) stepLines.set(s, lineFor(doc, lc, p))
+    const out = sc as LoadedScenario
+    out.source = { file: fileName, hash: hashText(text), text }
+    return out
   }
   const lines = issues.map((i) => ({ ...i, line: lineFor(doc, lc, i.path) }))
   lines.sort((a, b) => a.line - b.line)

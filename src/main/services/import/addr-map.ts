@@ -19,30 +19,62 @@ export interface Cluster {
   simStart: number
 }
 
+/** The address space a log or maps file needs does not fit below 16 TiB; `line` is where it overflows. */
+export class AddrMapError extends Error {
+  constructor(
+    message: string,
+    readonly line: number | null,
+  ) {
+    super(message)
+    this.name = 'AddrMapError'
+  }
+}
+
+const TIB = 2 ** 40
+
 export class AddrMap {
   readonly clusters: Cluster[]
 
-  /** `ranges`: [start, end) byte ranges of the real address space that will be referenced. */
-  constructor(ranges: Array<[number, number]>) {
+  /**
+   * `ranges`: [start, end) byte ranges of the real address space that will be referenced, each
+   * with the line that maps it (optional), named when the ranges do not fit.
+   */
+  constructor(ranges: Array<[number, number] | [number, number, number]>) {
     const rs = ranges
       .filter(([s, e]) => Number.isFinite(s) && Number.isFinite(e) && e > s && s >= 0)
-      .map(([s, e]): [number, number] => [Math.floor(s / GIB) * GIB, Math.ceil(e / GIB) * GIB])
+      .map(([s, e, line]): [number, number, number | null] => [Math.floor(s / GIB) * GIB, Math.ceil(e / GIB) * GIB, line ?? null])
       .sort((a, b) => a[0] - b[0])
-    const merged: Array<[number, number]> = []
+    // each merged window keeps the line of its largest range: the one to blame when it does not fit
+    const merged: Array<[number, number, number | null, number]> = []
     for (const r of rs) {
       const last = merged[merged.length - 1]
-      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1])
-      else merged.push([r[0], r[1]])
+      const size = r[1] - r[0]
+      if (last && r[0] <= last[1]) {
+        last[1] = Math.max(last[1], r[1])
+        if (r[2] !== null && (size > last[3] || last[2] === null)) {
+          last[2] = r[2]
+          last[3] = size
+        }
+      } else merged.push([r[0], r[1], r[2], size])
     }
     let sim = SIM_BASE
-    this.clusters = merged.map(([s, e]) => {
+    let over: { line: number | null; start: number; end: number } | null = null
+    this.clusters = merged.map(([s, e, line]) => {
       const c = { realStart: s, realEnd: e, simStart: sim }
       sim += e - s + GIB
+      if (over === null && sim > SIM_LIMIT) over = { line, start: s, end: e }
       return c
     })
-    if (sim > SIM_LIMIT) {
-      throw new Error(
-        `the mappings span ${this.clusters.length} separate 1 GiB windows (${Math.round((sim - SIM_BASE) / GIB)} GiB in all), more than the simulator's 16 TiB address space can hold`,
+    if (over !== null) {
+      const o = over as { line: number | null; start: number; end: number }
+      const n = this.clusters.length
+      const total = (sim - GIB - SIM_BASE) / GIB
+      const span = n === 1 ? `one window of ${total} GiB` : `${n} windows, ${total} GiB in all with the 1 GiB gaps between them`
+      throw new AddrMapError(
+        `the mapped address ranges, each rounded out to whole GiB, make ${span}; imported mappings go between 1 TiB and ` +
+          `the simulator's 16 TiB limit (2^32 pages), ${(SIM_LIMIT - SIM_BASE) / TIB} TiB of room: ` +
+          `the window ${hex(o.start)}-${hex(o.end)}${o.line !== null ? ', mapped on this line,' : ''} is the first that does not fit`,
+        o.line,
       )
     }
   }

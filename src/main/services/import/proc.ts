@@ -9,7 +9,7 @@
  * Pure TypeScript (no Node imports); `readProcFiles` in proc-live.ts reads a live process.
  */
 import type { DesignIdT, Scenario, StepT } from '../../../shared/scenario'
-import { AddrMap, PAGE, hex, safeName, sizeText } from './addr-map'
+import { AddrMap, AddrMapError, PAGE, hex, safeName, sizeText } from './addr-map'
 import { ImportError, type ImportIssue } from './strace'
 import { importedMachine, writeScenarioYaml, type Item, type Unmapped } from './writer'
 
@@ -143,9 +143,10 @@ export function importProc(
       unmapped.push({ line: v.line, what: v.path, reason: 'a special mapping the kernel installs (vDSO data/code, vsyscall): no mmap can create it' })
   let amap: AddrMap
   try {
-    amap = new AddrMap(usable.map((v) => [v.start, v.end]))
+    amap = new AddrMap(usable.map((v): [number, number, number] => [v.start, v.end, v.line]))
   } catch (err) {
-    throw new ImportError([{ line: 1, column: 0, reason: (err as Error).message }], 'the maps/smaps text')
+    const line = err instanceof AddrMapError && err.line !== null ? err.line : 1
+    throw new ImportError([{ line, column: 0, reason: (err as Error).message }], 'the maps/smaps text')
   }
   const task = safeName(`${opts.comm ?? 'proc'}${opts.pid !== undefined ? `-${opts.pid}` : ''}`, 'proc')
   const withDevice = opts.device !== undefined

@@ -10,7 +10,7 @@
  * Pure TypeScript (no Node imports).
  */
 import type { DesignIdT, Scenario, StepT } from '../../../shared/scenario'
-import { AddrMap, PAGE, hex, pageAlign, safeName, sizeText } from './addr-map'
+import { AddrMap, AddrMapError, PAGE, hex, pageAlign, safeName, sizeText } from './addr-map'
 import { describeValue, fieldOf, flagsOf, namedArg, numOf, parseStraceLog, type StraceEvent } from './strace-parse'
 import { importedMachine, writeScenarioYaml, type Item, type Unmapped } from './writer'
 
@@ -160,6 +160,60 @@ const ADVICE_WHY: Record<string, string> = {
   MADV_REMOVE: 'hole punch of a shared mapping: the language has no file truncation',
 }
 
+/**
+ * The end of x86-64 user space at its largest: TASK_SIZE_MAX with 5-level paging,
+ * (1 << 56) - PAGE_SIZE (arch/x86/include/asm/page_64_types.h task_size_max()).
+ */
+const USER_END = 2 ** 56 - PAGE
+
+/** Which kernel check refuses a range past TASK_SIZE, per call. */
+const REFUSED_BY: Record<string, string> = {
+  mmap: 'do_mmap: -ENOMEM when the page-aligned length wraps to 0 or exceeds TASK_SIZE',
+  mmap2: 'do_mmap: -ENOMEM when the page-aligned length wraps to 0 or exceeds TASK_SIZE',
+  munmap: 'do_vmi_munmap: -EINVAL when len > TASK_SIZE - start',
+  mremap: 'mremap: -EINVAL when new_len > TASK_SIZE, -ENOMEM for an old range no VMA covers',
+  mprotect: 'do_mprotect_pkey: -ENOMEM, no VMA lies there',
+  pkey_mprotect: 'do_mprotect_pkey: -ENOMEM, no VMA lies there',
+  madvise: 'do_madvise: -ENOMEM, no VMA lies there',
+  mlock: 'do_mlock: -ENOMEM, no VMA lies there',
+  mlock2: 'do_mlock: -ENOMEM, no VMA lies there',
+  munlock: 'apply_vma_lock_flags: -ENOMEM, no VMA lies there',
+  msync: 'msync: -ENOMEM, no VMA lies there',
+}
+
+/**
+ * Why a successful memory call cannot be real: its start, length or end lies past the end of
+ * user space (a corrupt or forged log). Null when it is fine. Names the call and the field.
+ */
+function userSpaceViolation(e: Extract<StraceEvent, { kind: 'call' }>): string | null {
+  const why = REFUSED_BY[e.name]
+  if (why === undefined) return null
+  const a = e.args
+  const text = (i: number): string => {
+    const v = a[i]
+    return v?.t === 'num' ? v.text : v?.t === 'named' && v.value.t === 'num' ? v.value.text : String(numOf(v))
+  }
+  const rv = e.ret.value
+  // [what, start, length argument index]
+  const spans: Array<[string, number | null, number]> =
+    e.name === 'mmap' || e.name === 'mmap2'
+      ? [['length', rv, 1]]
+      : e.name === 'mremap'
+        ? [
+            ['old_size', numOf(a[0]), 1],
+            ['new_size', rv, 2],
+          ]
+        : [['length', numOf(a[0]), 1]]
+  const tail = `x86-64 user space ends at TASK_SIZE (at most 2^56 - 4 KiB) and the kernel refuses the call (${why}); a log in which it succeeds is not a real trace`
+  for (const [what, start, i] of spans) {
+    const n = numOf(a[i])
+    if (n === null) continue
+    if (n > USER_END) return `${e.name}() ${what} ${text(i)} is larger than all of user space: ${tail}`
+    if (start !== null && start + n > USER_END + PAGE) return `${e.name}() range ${hex(start)} + ${what} ${text(i)} ends past user space: ${tail}`
+  }
+  return null
+}
+
 export function importStrace(text: string, opts: StraceImportOptions = {}): ImportResult {
   const parsed = parseStraceLog(text, { maxErrors: opts.maxErrors ?? 20 })
   if (parsed.errors.length > 0) throw new ImportError(parsed.errors.map((e) => ({ line: e.line, column: e.column, reason: e.reason })))
@@ -167,53 +221,50 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Impo
   if (!events.some((e) => e.kind === 'call'))
     throw new ImportError([{ line: 1, column: 0, reason: 'the log has no syscall lines (expected the output of strace -f -ttt -o FILE)' }])
 
-  // ------------------------------------------------ pass 1: the address ranges the log refers to
-  const ranges: Array<[number, number]> = []
+  // ------------------------------------------------ pass 1: the address ranges the log maps
+  // Only calls that create mappings (mmap, mremap's destination, brk) need room in the simulated
+  // address space: munmap, mprotect, madvise, ... act on what those mapped (pass 2 looks them up
+  // there), so a wide munmap of nothing does not reserve anything.
+  const ranges: Array<[number, number, number]> = []
   const brkLo = new Map<number, number>()
   const brkHi = new Map<number, number>()
+  const brkLine = new Map<number, number>()
+  const beyond: ImportIssue[] = []
   for (const e of events) {
     if (e.kind !== 'call' || e.ret.errno !== null) continue
     const a = e.args
     const rv = e.ret.value
     const len = (i: number): number => pageAlign(numOf(a[i]) ?? 0)
+    const outside = userSpaceViolation(e)
+    if (outside !== null) {
+      beyond.push({ line: e.line, column: 0, reason: outside })
+      continue
+    }
     switch (e.name) {
       case 'mmap':
       case 'mmap2':
-        if (rv !== null && rv > 0) ranges.push([rv, rv + len(1)])
+        if (rv !== null && rv > 0) ranges.push([rv, rv + len(1), e.line])
         break
-      case 'munmap':
-      case 'mprotect':
-      case 'pkey_mprotect':
-      case 'madvise':
-      case 'mlock':
-      case 'mlock2':
-      case 'munlock':
-      case 'msync': {
-        const s = numOf(a[0])
-        if (s !== null) ranges.push([s, s + len(1)])
+      case 'mremap':
+        if (rv !== null && rv > 0) ranges.push([rv, rv + len(2), e.line])
         break
-      }
-      case 'mremap': {
-        const s = numOf(a[0])
-        if (s !== null) ranges.push([s, s + len(1)])
-        if (rv !== null && rv > 0) ranges.push([rv, rv + len(2)])
-        break
-      }
       case 'brk':
         if (rv !== null && rv > 0) {
           brkLo.set(e.pid, Math.min(brkLo.get(e.pid) ?? rv, rv))
+          if (rv >= (brkHi.get(e.pid) ?? 0)) brkLine.set(e.pid, e.line)
           brkHi.set(e.pid, Math.max(brkHi.get(e.pid) ?? rv, rv))
         }
         break
     }
   }
+  if (beyond.length > 0) throw new ImportError(beyond.slice(0, opts.maxErrors ?? 20))
   // the whole span each heap reaches, so that a heap crossing a 1 GiB boundary stays one window
-  for (const [pid, lo] of brkLo) ranges.push([Math.floor(lo / PAGE) * PAGE, pageAlign(brkHi.get(pid) ?? lo) + PAGE])
+  for (const [pid, lo] of brkLo) ranges.push([Math.floor(lo / PAGE) * PAGE, pageAlign(brkHi.get(pid) ?? lo) + PAGE, brkLine.get(pid) ?? 1])
   let amap: AddrMap
   try {
     amap = new AddrMap(ranges)
   } catch (err) {
-    throw new ImportError([{ line: 1, column: 0, reason: (err as Error).message }])
+    throw new ImportError([{ line: err instanceof AddrMapError && err.line !== null ? err.line : 1, column: 0, reason: (err as Error).message }])
   }
   const simAt = (real: number): number => amap.toSim(real)
 

@@ -19,6 +19,12 @@ export type ReadResult<T> = { ok: true; value: T; real: string } | { ok: false; 
 
 const MAX_LINK_HOPS = 40
 
+/**
+ * The longest sysfs text attribute read: one 4 KiB page (PAGE_SIZE on x86-64, the machines the lab
+ * models; sysfs_kf_seq_show never returns more than PAGE_SIZE - 1 bytes).
+ */
+export const SYSFS_ATTR_MAX = 4096
+
 function errCode(err: unknown): string {
   if (err instanceof SysrootError) return err.code
   if (typeof err === 'object' && err !== null && 'code' in err) return String((err as { code: unknown }).code)
@@ -139,11 +145,39 @@ export class ProbeContext {
     }
   }
 
-  /** Reads a text file. Never throws; ENOENT gives `{ok:false, code:'ENOENT'}` silently. */
-  read(p: string): ReadResult<string> {
-    const r = this.readBytes(p)
+  /**
+   * Reads a text file. Never throws; ENOENT gives `{ok:false, code:'ENOENT'}` silently.
+   *
+   * Under /sys a text attribute is what one `->show()` wrote into one page: sysfs_kf_seq_show
+   * (fs/sysfs/file.c) hands it a PAGE_SIZE buffer and cuts a longer count to PAGE_SIZE - 1, and
+   * the text has no NUL bytes. A longer file or one with NULs (a damaged or forged capture) is cut
+   * at SYSFS_ATTR_MAX bytes and its NULs removed, each with an error finding naming the file, so
+   * that no report carries megabytes of junk from one attribute.
+   */
+  read(p: string, subject: string = p): ReadResult<string> {
+    const sysfs = p.startsWith('/sys/')
+    const r = this.readBytes(p, sysfs ? SYSFS_ATTR_MAX + 1 : undefined)
     if (!r.ok) return r
-    return { ok: true, value: r.value.toString('utf8'), real: r.real }
+    if (!sysfs) return { ok: true, value: r.value.toString('utf8'), real: r.real }
+    let data = r.value
+    if (data.length > SYSFS_ATTR_MAX) {
+      data = data.subarray(0, SYSFS_ATTR_MAX)
+      this.recorded.set(r.real, { kind: 'file', data })
+      this.error(
+        'file.oversize',
+        subject,
+        `${p}: longer than ${SYSFS_ATTR_MAX} bytes, more than a sysfs attribute holds (one page: sysfs_kf_seq_show); read cut at ${SYSFS_ATTR_MAX} bytes`,
+        p,
+      )
+    }
+    let nuls = 0
+    for (const b of data) if (b === 0) nuls++
+    let value = data.toString('utf8')
+    if (nuls > 0) {
+      value = value.replace(/\0/g, '')
+      this.error('file.nul', subject, `${p}: ${nuls} NUL byte(s) in a text attribute (a sysfs ->show() writes none): removed`, p)
+    }
+    return { ok: true, value, real: r.real }
   }
 
   /**
@@ -151,7 +185,7 @@ export class ProbeContext {
    * (EACCES, EPERM, EIO, ...) becomes an error finding naming the file, unless `quiet`.
    */
   text(p: string, subject: string, opts: { quiet?: boolean } = {}): string | null {
-    const r = this.read(p)
+    const r = this.read(p, subject)
     if (r.ok) return r.value
     if (r.code !== 'ENOENT' && !opts.quiet) this.unreadable(p, subject, r.code)
     return null

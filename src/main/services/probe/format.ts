@@ -68,9 +68,11 @@ export function formatProbeReport(r: ProbeReport, opts: { verbose?: boolean } = 
   L.push(`  cmdline  ${r.kernel.cmdline.raw ?? 'unreadable'}`)
   L.push(`  IOMMU cmdline tokens: ${r.kernel.cmdline.iommu.tokens.join(' ') || 'none'}`)
   L.push(`  cpu      ${r.kernel.cpu.modelName ?? '?'} (1 GiB pages: ${r.kernel.cpu.gbPages ?? '?'}, la57: ${r.kernel.cpu.la57 ?? '?'})`)
-  L.push(`  config   ${r.kernel.config.source ?? 'not found'}`)
+  const noConfig = r.kernel.config.source === null
+  L.push(`  config   ${r.kernel.config.source ?? 'none usable: every option below is unknown'}`)
   for (const o of r.kernel.config.options) {
-    const val = o.value === null ? 'absent' : o.value === 'n' ? 'not set' : o.value
+    // Without a config nothing says whether an option is set: never print "absent" then.
+    const val = noConfig ? 'unknown' : o.value === null ? 'absent' : o.value === 'n' ? 'not set' : o.value
     const mark = o.verdict === 'ok' ? 'ok' : o.verdict === 'missing' ? 'MISSING' : '  '
     L.push(`    ${mark.padEnd(7)} ${o.name.padEnd(45)} ${val}`)
   }

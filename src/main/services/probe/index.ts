@@ -77,7 +77,7 @@ export function probeSysroot(
   const other = iommu.units.length - intel - amd
   const gpuNodes = kfd.nodes.filter((n) => n.derived.kind !== 'cpu')
   const summary = [
-    `kernel ${k.release ?? 'unknown'}; config ${k.configSource ?? 'not found'}`,
+    `kernel ${k.release ?? 'unknown'}; config ${k.configSource ?? 'none usable'}`,
     iommu.units.length === 0
       ? 'IOMMU: none registered'
       : `IOMMU: ${[intel && `${intel} Intel VT-d`, amd && `${amd} AMD-Vi`, other && `${other} other`].filter(Boolean).join(', ')} unit(s); ${groups.length} group(s)`,

@@ -267,10 +267,18 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
     const boot = (ctx.list('/boot', 'kernel config') ?? []).filter((n) => /^config-/.test(n))
     if (boot.length === 1) candidates.push(`/boot/${boot[0]}`)
   }
+  // What became of each candidate, for the one statement made when none is usable.
+  const tried: string[] = []
+  // Files that are there but cannot be used.
+  const unusable: { file: string; why: string; code: 'file.unreadable' | 'file.malformed' }[] = []
   for (const cand of candidates) {
     const r = ctx.readBytes(cand, 8 << 20)
     if (!r.ok) {
-      if (r.code !== 'ENOENT') ctx.unreadable(cand, 'kernel config', r.code)
+      if (r.code === 'ENOENT') tried.push(`${cand} absent${cand === '/proc/config.gz' ? ' (needs CONFIG_IKCONFIG_PROC)' : ''}`)
+      else {
+        tried.push(`${cand} unreadable (${r.code})`)
+        unusable.push({ file: cand, why: `unreadable (${r.code})`, code: 'file.unreadable' })
+      }
       continue
     }
     let text: string
@@ -278,13 +286,16 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
       try {
         text = gunzipSync(r.value, { maxOutputLength: 64 << 20 }).toString('utf8')
       } catch (err) {
-        ctx.malformed(cand, 'kernel config', `not a valid gzip stream (${err instanceof Error ? err.message : String(err)})`)
+        const why = `not a valid gzip stream (${err instanceof Error ? err.message : String(err)})`
+        tried.push(`${cand} is ${why}`)
+        unusable.push({ file: cand, why, code: 'file.malformed' })
         continue
       }
     } else text = r.value.toString('utf8')
     const parsed = parseKconfig(text)
     if (parsed.options.size === 0) {
-      ctx.malformed(cand, 'kernel config', 'no CONFIG_ lines found')
+      tried.push(`${cand} has no CONFIG_ lines`)
+      unusable.push({ file: cand, why: 'no CONFIG_ lines found', code: 'file.malformed' })
       continue
     }
     if (parsed.bad.length > 0) {
@@ -299,12 +310,13 @@ export function readKernel(ctx: ProbeContext): KernelFacts {
     configSource = cand
     break
   }
-  if (configSource === null)
-    ctx.warn(
-      'kconfig.unavailable',
-      'kernel config',
-      'no kernel config found (/proc/config.gz needs CONFIG_IKCONFIG_PROC; /boot/config-<release> absent): option verdicts unknown',
-    )
+  if (configSource === null) {
+    // One statement for every candidate: a damaged /proc/config.gz is not also called missing.
+    const what = `no usable kernel config (${tried.join('; ') || 'no candidate file'}): option verdicts unknown`
+    const bad = unusable[0]
+    if (bad) ctx.error('kconfig.unavailable', 'kernel config', what, bad.file)
+    else ctx.warn('kconfig.unavailable', 'kernel config', what)
+  } else for (const u of unusable) ctx.error(u.code, 'kernel config', `${u.file}: ${u.why}; the config was read from ${configSource} instead`, u.file)
 
   const cpu: KernelSection['cpu'] = { vendor: null, modelName: null, gbPages: null, la57: null }
   const ci = ctx.text('/proc/cpuinfo', 'cpu')

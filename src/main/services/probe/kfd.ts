@@ -15,10 +15,23 @@ const KFD_TOPOLOGY_CLASS = '/sys/class/kfd/kfd/topology'
 /** Keys whose values are not numbers. */
 const STRING_KEYS = new Set(['sibling_map', 'gpu_family', 'marketing_name'])
 
-/** Parses a KFD properties file into a map. Values above 2^53 stay decimal strings. */
-export function parseKfdProperties(text: string): { props: KfdProperties; bad: string[] } {
+/**
+ * Keys `kfd_topology.c` prints with `sysfs_show_64bit_prop` (`%llu`); every other numeric key is a
+ * `sysfs_show_32bit_prop` (`%u`), so a value above 2^32-1 cannot come from the kernel.
+ */
+const U64_KEYS = new Set(['platform_oem', 'platform_id', 'platform_rev', 'size_in_bytes', 'hive_id', 'local_mem_size', 'debug_prop', 'unique_id'])
+const U32_MAX = 0xffffffffn
+const U64_MAX = 0xffffffffffffffffn
+
+/**
+ * Parses a KFD properties file into a map. Values above 2^53 stay decimal strings. `bad`: lines
+ * that are not `<key> <value>` or whose value is not a number; `outOfRange`: numeric values wider
+ * than the kernel's type for that key (u32, or u64 for the keys above), as `key value`.
+ */
+export function parseKfdProperties(text: string): { props: KfdProperties; bad: string[]; outOfRange: string[] } {
   const props: KfdProperties = {}
   const bad: string[] = []
+  const outOfRange: string[] = []
   for (const line of text.split('\n')) {
     const l = line.trim()
     if (!l) continue
@@ -32,12 +45,13 @@ export function parseKfdProperties(text: string): { props: KfdProperties; bad: s
     if (/^\d+$/.test(val)) {
       const n = Number(val)
       props[key] = Number.isSafeInteger(n) ? n : BigInt(val).toString()
+      if (val.length > 20 || BigInt(val) > (U64_KEYS.has(key) ? U64_MAX : U32_MAX)) outOfRange.push(`${key} ${val}`)
     } else {
       props[key] = val
       if (!STRING_KEYS.has(key)) bad.push(l)
     }
   }
-  return { props, bad }
+  return { props, bad, outOfRange }
 }
 
 const num = (p: KfdProperties, k: string): number | null => {
@@ -216,20 +230,34 @@ function numericDirs(ctx: ProbeContext, dir: string, subject: string): number[] 
   return ids.sort((a, b) => a - b)
 }
 
-/** Reads one `properties` file; a bad line is a finding, the rest is kept. */
-function readProps(ctx: ProbeContext, file: string, subject: string): { props: KfdProperties | null; code: string | null } {
-  const r = ctx.read(file)
-  if (!r.ok) return { props: null, code: r.code }
-  const { props, bad } = parseKfdProperties(r.value)
-  if (bad.length) ctx.malformed(file, subject, `${bad.length} unparsable line(s), first ${JSON.stringify((bad[0] ?? '').slice(0, 60))}`)
-  return { props, code: null }
+/** `a, b, c and 4 more` of at most `n` items (each cut to 60 characters). */
+function someOf(items: string[], n = 4): string {
+  const shown = items.slice(0, n).map((x) => JSON.stringify(x.length > 60 ? `${x.slice(0, 60)}…` : x))
+  return shown.join(', ') + (items.length > n ? ` and ${items.length - n} more` : '')
+}
+
+/**
+ * Reads one `properties` file; every bad line or out-of-range value is named in one finding for the
+ * file (the rest is kept). `problems`: how many lines were bad.
+ */
+function readProps(ctx: ProbeContext, file: string, subject: string): { props: KfdProperties | null; code: string | null; problems: number } {
+  const r = ctx.read(file, subject)
+  if (!r.ok) return { props: null, code: r.code, problems: 0 }
+  const { props, bad, outOfRange } = parseKfdProperties(r.value)
+  if (bad.length) ctx.malformed(file, subject, `${bad.length} unparsable line(s) (not "<key> <decimal>"): ${someOf(bad)}`)
+  if (outOfRange.length)
+    ctx.malformed(file, subject, `${outOfRange.length} value(s) out of range (kfd_topology.c prints these keys as u32 %u, or u64 %llu): ${someOf(outOfRange)}`)
+  return { props, code: null, problems: bad.length + outOfRange.length }
 }
 
 function readNode(ctx: ProbeContext, topo: string, id: number): KfdNode {
   const dir = `${topo}/nodes/${id}`
   const subject = `kfd node ${id}`
-  const { props, code } = readProps(ctx, `${dir}/properties`, subject)
+  const { props, code, problems } = readProps(ctx, `${dir}/properties`, subject)
   let status: KfdNode['status'] = 'ok'
+  // A node whose properties hold values the kernel cannot print is not classified as ok: with a
+  // garbled simd_count it is not even known whether it is a CPU or a GPU.
+  if (problems > 0) status = 'malformed'
   if (props === null) {
     if (code === 'EPERM' || code === 'EACCES') {
       status = 'denied'
