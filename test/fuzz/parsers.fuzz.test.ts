@@ -78,7 +78,7 @@ describe('fuzz: scenario values of any type and size', () => {
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       }),
-      fuzzParams(Math.max(50, Math.floor(FUZZ_RUNS / 2))),
+      fuzzParams(Math.max(30, Math.floor(FUZZ_RUNS / 4))),
     )
   })
 })
