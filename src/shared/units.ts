@@ -74,6 +74,8 @@ export function formatQuantity(unit: string, value: number | null | undefined, d
     exact = false
     suffix = '%'
   }
+  // a fraction past 1.8e306 overflows as a percentage: no number to show
+  if (!isFinite(v)) return '\u2014'
   let text: string
   if (exact) text = String(v)
   else if (v === 0) text = '0'

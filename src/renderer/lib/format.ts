@@ -37,9 +37,11 @@ export function percent(done: number, total: number): number {
 
 /** A signed difference in the metric's unit (as the record gives it), e.g. "+12 MiB", "−3 µs", "0". */
 export function formatDelta(unit: string, delta: number | null | undefined): string {
-  if (delta === null || delta === undefined) return '—'
+  if (delta === null || delta === undefined || !Number.isFinite(delta)) return '—'
   if (delta === 0) return '0'
   const text = formatUnit(unit, Math.abs(delta))
+  // a difference too large for its unit (a fraction past 1.8e306) has no value to sign
+  if (text === '—') return text
   return `${delta > 0 ? '+' : '−'}${text}`
 }
 

@@ -178,6 +178,8 @@ export function lodIndexes(
   if (n === 0) return new Int32Array(0)
   const a = Math.max(0, lowerBound(grid, x0) - 1)
   const b = Math.min(n - 1, lowerBound(grid, x1))
+  // a window ending before it starts (x1 < x0, both between samples) has nothing to draw
+  if (b < a) return new Int32Array(0)
   const many = b - a + 1 > 4 * buckets
   const out = new Int32Array(many ? Math.min(b - a + 1, 4 * (buckets + 2)) : b - a + 1)
   let m = 0
@@ -418,7 +420,12 @@ export function histogram(values: ArrayLike<number>, bins = 30): Histogram {
   const lo = log ? Math.log10(min) : min
   const hi = log ? Math.log10(max) : max
   const width = (hi - lo) / bins
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (log ? 10 ** (lo + i * width) : lo + i * width))
+  // values near both ends of the doubles (hi - lo overflows) or a few denormals apart (the bin
+  // width underflows to 0): no bins to cut, one holds them all (they were counted nowhere)
+  if (!(width > 0) || !Number.isFinite(width)) return { edges: [min, max], counts: [values.length], log: false }
+  // never past the largest value: lo + i × width rounds past it (to Infinity near 1.8e308, or by a
+  // whole step when the width is a few denormals)
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : Math.min(max, log ? 10 ** (lo + i * width) : lo + i * width)))
   const counts = new Array<number>(bins).fill(0)
   for (let i = 0; i < values.length; i++) {
     const v = log ? Math.log10(values[i]!) : values[i]!
@@ -668,6 +675,8 @@ export function lodScatter<P extends { x: number; y: number; x2?: number }>(
     if (x > xhi) xhi = x
   }
   const out: P[] = []
+  cols = gridSize(cols)
+  rows = gridSize(rows)
   if (count <= 2 * cols) {
     for (let i = a; i < end; i++) if (opts.sorted || inRange(points[i]!)) out.push(points[i]!)
     return out
@@ -694,12 +703,22 @@ export function lodScatter<P extends { x: number; y: number; x2?: number }>(
 }
 
 /**
+ * Columns or rows of a level-of-detail grid: a whole number from 1 to 8192 (a view's pixels),
+ * whatever the caller measured (NaN, 0, Infinity would size the grid's cell array as nothing,
+ * or as more memory than exists, and Infinity never shrinks in `lodScatterBudget`).
+ */
+function gridSize(n: number): number {
+  return n >= 1 ? Math.min(8192, Math.floor(n)) : 1
+}
+
+/**
  * Thins a CDF (points sorted by x, y rising to 1) to about `maxPoints`: a point is kept when y or
  * x (log when `logX`) has moved by at least 1/maxPoints of its range since the last kept point;
  * the first and last are always kept, so the curve's ends and every visible step survive.
  */
 export function thinCdf(points: readonly XY[], maxPoints: number, logX = false): XY[] {
-  if (points.length <= maxPoints) return [...points]
+  // (two at least: the first and last are kept, and a single point is not drawn twice)
+  if (points.length <= Math.max(2, maxPoints)) return [...points]
   const fx = logX ? (v: number) => Math.log10(Math.max(v, Number.MIN_VALUE)) : (v: number) => v
   const first = points[0]!
   const last = points[points.length - 1]!
@@ -735,8 +754,8 @@ export function lodScatterBudget<P extends { x: number; y: number; x2?: number }
   opts: ScatterLodOptions<P>,
   budget: number,
 ): P[] {
-  let c = cols
-  let r = rows
+  let c = gridSize(cols)
+  let r = gridSize(rows)
   let out = lodScatter(points, x0, x1, c, r, opts)
   while (out.length > budget && c > 16) {
     c = Math.max(16, Math.floor(c / 1.5))

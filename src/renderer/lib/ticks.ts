@@ -2,22 +2,27 @@
 
 /** Powers of `base` between min and max, thinned to at most about eight ticks. */
 export function logTicks(min: number, max: number, base: 2 | 10): number[] {
-  if (!(min > 0) || !(max > min)) return []
+  // an infinite max would count powers for ever
+  if (!(min > 0) || !(max > min) || !Number.isFinite(max)) return []
   const lo = Math.ceil(Math.log(min) / Math.log(base) - 1e-9)
   const hi = Math.floor(Math.log(max) / Math.log(base) + 1e-9)
   const every = Math.max(1, Math.ceil((hi - lo + 1) / 8))
   const out: number[] = []
-  for (let k = lo; k <= hi; k++) if ((k - lo) % every === 0) out.push(base ** k)
+  // base ** k <= max: log(max) / log(base) rounds up to 1024 near 1.8e308, and 2 ** 1024 is Infinity
+  for (let k = lo; k <= hi; k++) if ((k - lo) % every === 0 && base ** k <= max) out.push(base ** k)
   return out.length >= 2 ? out : [min, max]
 }
 
 /** A 1/2/5 × 10^k step that cuts `range` into about `parts` parts. */
 export function niceStep(range: number, parts = 6): number {
-  if (!(range > 0)) return 1
+  if (!(range > 0) || !Number.isFinite(range)) return 1
   const raw = range / parts
   const mag = 10 ** Math.floor(Math.log10(raw))
   const f = raw / mag
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag
+  // at the ends of the doubles (a denormal range, or 10 × mag past 1.8e308) no round step
+  // exists: 0 or Infinity would give Chart.js no ticks or endless ones; the range is a step
+  return step > 0 && Number.isFinite(step) ? step : range
 }
 
 /**
@@ -27,5 +32,7 @@ export function niceStep(range: number, parts = 6): number {
  */
 export function unitStep(max: number, scale: number, min = 0): number | undefined {
   if (!(max > 0) || !(scale > 0)) return undefined
-  return Math.max(min, niceStep(max / scale) * scale)
+  const step = Math.max(min, niceStep(max / scale) * scale)
+  // an infinite scale (or one that overflows the step) leaves the step to Chart.js
+  return Number.isFinite(step) && step > 0 ? step : undefined
 }

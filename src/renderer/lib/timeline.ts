@@ -174,7 +174,8 @@ export function makeAxis(mode: AxisMode, end: number, eventTimes: ArrayLike<numb
   const span = Math.max(1, end)
   if (mode === 'log') {
     const L = Math.log1p(span)
-    return { mode, end: span, u: (t) => Math.log1p(Math.max(0, Math.min(span, t))) / L, t: (u) => Math.expm1(Math.max(0, Math.min(1, u)) * L) }
+    // expm1(log1p(x)) can round past x (3418000000000.002 for a 3418 s run): t stays within the run
+    return { mode, end: span, u: (t) => Math.log1p(Math.max(0, Math.min(span, t))) / L, t: (u) => Math.min(span, Math.expm1(Math.max(0, Math.min(1, u)) * L)) }
   }
   if (mode === 'events') {
     const ts = distinctTimes(eventTimes, span)
@@ -237,7 +238,8 @@ export function timeTickValues(axis: Axis, t0: number, t1: number, width: number
   } else if (axis.mode === 'log') {
     offer(t0)
     offer(t1)
-    const top = Math.floor(Math.log10(Math.max(1, t1)))
+    // 10^308 is the largest power of ten a double holds: an infinite t1 must not mean endless decades
+    const top = Math.min(308, Math.floor(Math.log10(Math.max(1, t1))))
     for (const m of [1, 5, 2]) for (let k = 0; k <= top; k++) offer(m * 10 ** k)
   }
   if (kept.length < 3) {
@@ -375,6 +377,8 @@ export interface TimeWindow {
 const MIN_SPAN_U = 1e-6
 
 function clampU(u0: number, u1: number): [number, number] {
+  // a zoom factor, pan fraction or anchor that overflows (a wheel delta of 1e308) shows the whole run, not a NaN window
+  if (!Number.isFinite(u0) || !Number.isFinite(u1)) return [0, 1]
   let span = Math.max(MIN_SPAN_U, Math.min(1, u1 - u0))
   let a = u0
   if (a < 0) a = 0
@@ -387,9 +391,10 @@ function clampU(u0: number, u1: number): [number, number] {
 export function zoomWindow(axis: Axis, w: TimeWindow, factor: number, at = 0.5): TimeWindow {
   const u0 = axis.u(w.t0)
   const u1 = axis.u(w.t1)
-  const c = u0 + (u1 - u0) * Math.max(0, Math.min(1, at))
+  const k = at >= 0 && at <= 1 ? at : at > 1 ? 1 : 0
+  const c = u0 + (u1 - u0) * k
   const span = (u1 - u0) * factor
-  const [a, b] = clampU(c - span * at, c - span * at + span)
+  const [a, b] = clampU(c - span * k, c - span * k + span)
   return { t0: axis.t(a), t1: axis.t(b) }
 }
 
@@ -404,8 +409,12 @@ export function panWindow(axis: Axis, w: TimeWindow, fraction: number): TimeWind
 
 /** The window between two x positions (pixels) of a view `width` wide that shows `w`. */
 export function windowFromPixels(axis: Axis, w: TimeWindow, x0: number, x1: number, width: number): TimeWindow {
-  const lo = Math.max(0, Math.min(x0, x1)) / Math.max(1, width)
-  const hi = Math.min(width, Math.max(x0, x1)) / Math.max(1, width)
+  const a = Math.min(x0, x1)
+  const b = Math.max(x0, x1)
+  // both inside the view (two positions left of it are an empty window at its start, not a
+  // reversed one); written so that a position that is not a number (NaN) stands for the view's edge
+  const lo = (a >= 0 ? Math.min(a, width) : 0) / Math.max(1, width)
+  const hi = (b >= 0 ? Math.min(b, width) : b < 0 ? 0 : width) / Math.max(1, width)
   const u0 = axis.u(w.t0)
   const u1 = axis.u(w.t1)
   return { t0: axis.t(u0 + (u1 - u0) * lo), t1: axis.t(u0 + (u1 - u0) * hi) }
@@ -558,8 +567,11 @@ export function multiplesIn(t0: number, t1: number, step: number, max = 256): nu
   const out: number[] = []
   if (!(step > 0) || !Number.isFinite(step)) return out
   const first = Math.ceil(t0 / step - 1e-9) || 0
+  // no first multiple to count from when t0 / step is past the doubles (t0 infinite, step tiny)
+  if (!Number.isFinite(first)) return out
   for (let k = first, i = 0; i <= max && k * step <= t1 + step * 1e-9; k++, i++) {
     const t = k * step
+    if (!Number.isFinite(t)) break // past 1.8e308
     if (out.length === 0 || t > out[out.length - 1]!) out.push(t)
   }
   return out
@@ -578,7 +590,9 @@ function roundStep(span: number, n: number): number {
  * Time ticks for a view, about `n` of them, with their times: on a linear axis at round times
  * (0, 2 s, 4 s …), on the others spread evenly on the axis.
  */
-export function axisTicks(axis: Axis, w: TimeWindow, width: number, n = Math.max(2, Math.floor(width / 110))): { x: number; t: number }[] {
+export function axisTicks(axis: Axis, w: TimeWindow, width: number, parts = Math.max(2, Math.floor(width / 110))): { x: number; t: number }[] {
+  // an infinite or absurd width or count (a canvas measured as Infinity) must not mean endless ticks
+  const n = parts >= 1 ? Math.min(1000, Math.floor(parts)) : 2
   if (axis.mode === 'linear' && w.t1 > w.t0) {
     // round times (0, 2 s, 4 s …), not the window cut into n equal parts (0, 1.46 s, 2.92 s …)
     const ticks = multiplesIn(w.t0, w.t1, roundStep(w.t1 - w.t0, n)).map((t) => ({ x: xOf(axis, w, t, width), t }))

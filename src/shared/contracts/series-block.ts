@@ -96,7 +96,11 @@ function swap8(bytes: Uint8Array): void {
  */
 export function readSeriesBlock(entries: readonly { name: string; length: number }[], bytes: Uint8Array): Record<string, DecodedSeries> {
   let samples = 0
-  for (const e of entries) samples += e.length
+  for (const e of entries) {
+    // a length of 0.5 or -1 would slice a series whose times and values differ in number
+    if (!Number.isSafeInteger(e.length) || e.length < 0) throw new Error(`series block lists ${JSON.stringify(e.name.slice(0, 80))} with length ${e.length}`)
+    samples += e.length
+  }
   if (bytes.byteLength !== samples * SERIES_SAMPLE_BYTES)
     throw new Error(`series block has ${bytes.byteLength} bytes, its list says ${samples * SERIES_SAMPLE_BYTES}`)
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
@@ -110,7 +114,8 @@ export function readSeriesBlock(entries: readonly { name: string; length: number
     k += e.length
     const v = f.subarray(k, k + e.length)
     k += e.length
-    out[e.name] = { t, v }
+    // defined, not assigned: `out['__proto__'] = …` would set the object's prototype and lose the series
+    Object.defineProperty(out, e.name, { value: { t, v }, enumerable: true, writable: true, configurable: true })
   }
   return out
 }

@@ -65,8 +65,19 @@ interface Issue {
 
 function fieldName(path: Array<string | number>): string {
   if (path.length === 0) return '(document)'
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+  return clip(path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''), 200)
 }
+
+/**
+ * At most `max` characters of a message part. A message quotes names from the file (a key, a task,
+ * the tasks declared): a 200 KB name quoted in every issue made a 400 KB file's error 2.4 MB.
+ */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
+}
+
+/** Issues listed in one error; the rest are counted. A file of 250,000 bad steps is one screen, not 25 MB. */
+const MAX_ISSUES = 200
 
 function describeIssue(i: z.core.$ZodIssue): string {
   switch (i.code) {
@@ -486,6 +497,9 @@ export function parseScenario(text: string, fileName: string, opts: ParseOptions
   const lines = issues.map((i) => ({ ...i, line: lineFor(doc, lc, i.path) }))
   lines.sort((a, b) => a.line - b.line)
   const first = lines[0] as Issue & { line: number }
-  const msg = lines.map((i) => `${fileName}:${i.line}: ${fieldName(i.path)}: ${i.message}`).join('\n')
+  const shown = lines.slice(0, MAX_ISSUES).map((i) => `${fileName}:${i.line}: ${fieldName(i.path)}: ${clip(i.message, 2000)}`)
+  const last = lines[lines.length - 1] as Issue & { line: number }
+  if (lines.length > MAX_ISSUES) shown.push(`${fileName}:${last.line}: (document): and ${lines.length - MAX_ISSUES} more problems`)
+  const msg = shown.join('\n')
   throw new ScenarioError(msg, fileName, first.line, fieldName(first.path))
 }

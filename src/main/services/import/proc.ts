@@ -44,6 +44,9 @@ export interface Vma {
   thpEligible: boolean | null
 }
 
+/** smaps fields the importer turns into touches: page multiples within the VMA. */
+const PAGED_FIELDS = new Set(['Rss', 'Anonymous'])
+
 const HEAD_RE = /^([0-9a-f]+)-([0-9a-f]+)\s+([r-][w-][x-][ps])\s+([0-9a-f]+)\s+([0-9a-f]+:[0-9a-f]+)\s+(\d+)\s*(.*)$/
 const FIELD_RE = /^([A-Za-z_]+):\s+(\d+)(?:\s+kB)?\s*$/
 
@@ -90,7 +93,20 @@ export function parseMaps(text: string, maxErrors = 20): { vmas: Vma[]; errors: 
       smaps = true
       const key = f[1] as string
       if (key === 'THPeligible') cur.thpEligible = f[2] === '1'
-      else cur.fields.set(key, Number(f[2]) * 1024)
+      else {
+        // the kernel prints whole pages, never more than the VMA holds; a value that is not
+        // would be written into touches the scenario language refuses (a corrupt import)
+        const bytes = Number(f[2]) * 1024
+        const why = !Number.isSafeInteger(bytes)
+          ? 'is too large a number'
+          : PAGED_FIELDS.has(key) && bytes % PAGE !== 0
+            ? 'is not a whole number of 4 KiB pages'
+            : PAGED_FIELDS.has(key) && bytes > cur.end - cur.start
+              ? `is more than the VMA's ${(cur.end - cur.start) / 1024} kB`
+              : undefined
+        if (why) errors.push({ line: i + 1, column: 1, reason: `${key}: ${f[2]!.slice(0, 24)}${f[2]!.length > 24 ? '…' : ''} kB ${why}` })
+        else cur.fields.set(key, bytes)
+      }
       continue
     }
     const vf = /^VmFlags:\s*(.*)$/.exec(raw)
