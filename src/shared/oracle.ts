@@ -86,6 +86,12 @@ export const OracleStepSchema = z.strictObject({
   rss_anon_kb: z.number().int().min(0).nullable(),
   /** Every invalidation the step caused, in the order they happened. */
   invalidations: z.array(OracleInvalidationSchema),
+  /**
+   * Set when the step began and never returned on this side (the simulator's `livelock` finding,
+   * a task left blocked at the end of the run): the cause in a word or two, e.g. "livelock". Its
+   * ret, cpages and faults are then null: there is no return code to report.
+   */
+  unfinished: z.string().min(1).optional(),
 })
 export type OracleStep = z.infer<typeof OracleStepSchema>
 

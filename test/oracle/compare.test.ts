@@ -252,6 +252,25 @@ describe('compareSides', () => {
     const short = compareSides(side('kernel', base().slice(0, 3)), side('simulator', base()), NONE)
     expect(short.differences[0]).toMatchObject({ field: 'steps', subject: 'step count', step: 3 })
   })
+
+  it('reads a step that never returned on one side as such, not as a return code', () => {
+    // the kernel's READ failed at once; the simulator's stayed in the ioctl (a livelock finding)
+    const k = [...base(), step(5, 'device_read', 9, { ret: -14, cpages: 0, faults: 0 })]
+    const s = [...base(), step(5, 'device_read', 9, { ret: null, unfinished: 'livelock' })]
+    const c = compareSides(side('kernel', k), side('simulator', s), NONE)
+    expect(c.verdict).toBe('differ')
+    expect(c.differences).toEqual([expect.objectContaining({ step: 5, line: 9, field: 'ret', kernel: '-14', simulator: 'did not return (livelock)' })])
+    // cpages and faults are not compared, and the reason is not "did not report it"
+    expect(c.skipped.filter((x) => x.field === 'cpages' || x.field === 'faults').map((x) => x.why)).toEqual([
+      'simulator side: the step did not return (livelock)',
+      'simulator side: the step did not return (livelock)',
+    ])
+    expect(c.skipped.some((x) => /did not report it/.test(x.why))).toBe(false)
+    // the other way round, and both sides stuck alike agree
+    const rev = compareSides(side('kernel', s), side('simulator', k), NONE)
+    expect(rev.differences[0]).toMatchObject({ field: 'ret', kernel: 'did not return (livelock)', simulator: '-14' })
+    expect(compareSides(side('kernel', s), side('simulator', s), NONE).verdict).toBe('agree')
+  })
 })
 
 describe('declarations', () => {

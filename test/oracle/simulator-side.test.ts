@@ -99,6 +99,27 @@ describe('the simulator side of the oracle', () => {
     expect(JSON.stringify(runSimulatorSide(sc, { design: 'D5' }))).toBe(JSON.stringify(side))
   })
 
+  it('marks a step that never returned as unfinished, with no return code', () => {
+    // the vfork child has nothing left to run: A's next step waits in wait_for_vfork_done for good
+    const stuck = runSimulatorSide(
+      scenarioFromText(`name: stuck
+designs: [D5]
+steps:
+  - spawn: { task: A }
+  - mmap: { task: A, region: buf, size: 64K }
+  - vfork: { task: A, child: C }
+  - mmap: { task: A, region: b2, size: 64K }
+`),
+      { design: 'D5' },
+    )
+    expect(OracleSideSchema.safeParse(stuck).success).toBe(true)
+    const last = stuck.steps[stuck.steps.length - 1]!
+    expect(last).toMatchObject({ op: 'mmap', line: 7, ret: null, cpages: null, faults: null, unfinished: 'blocked' })
+    expect(stuck.notes.some((n) => n.startsWith(`step ${last.index} (line 7, mmap) did not return`))).toBe(true)
+    // completed steps carry no such mark
+    expect(side.steps.every((s) => s.unfinished === undefined)).toBe(true)
+  })
+
   it('unrolls repeats and counts when/expect steps as the interpreter does', () => {
     const s = scenarioFromText(`name: r
 designs: [D5]

@@ -5,7 +5,7 @@ import { StoredRecord } from '../../src/shared/record'
 import { ReportDocument } from '../../src/shared/report'
 import { RunStore } from '../../src/main/services/store/run-store'
 import { fixtureWorkspace, type FixtureWorkspace } from './helpers'
-import { forkRun } from '../fixtures/runs/make'
+import { fixtureRun, forkRun } from '../fixtures/runs/make'
 
 let ws: FixtureWorkspace
 beforeAll(async () => {
@@ -97,15 +97,16 @@ describe('CSV export', () => {
 
   it('guards text cells against spreadsheet formulas and quotes commas', async () => {
     const store = new RunStore(ws.dir)
-    const run = forkRun('D5', { scenarioName: 'x', seed: 7 })
-    const rec = run.result as { findings: { rows: { message: string }[] }; leaks: { rows: { owner: string }[] } }
+    // 2014 (b) under B1 (->release frees the object its deferred job then uses): real findings
+    const run = fixtureRun('scenarios/thread-2014/b-release-free-and-deferred-job.yaml', 'B1', { scenarioName: 'x', seed: 7 })
+    const rec = run.result as { findings: { rows: { kind: string; message: string }[] }; leaks: { rows: { owner: string }[] } }
     rec.findings.rows[0]!.message = '=HYPERLINK("http://x"), "quoted"'
     rec.leaks.rows[0]!.owner = '=cmd|calc'
     await store.saveRun(run)
     const r = await exportReport(store, { kind: 'run', runId: run.manifest.id }, 'csv', { probe: 'none' })
     const rows = parseCsv(r.content)
     const finding = rows.find((x) => x[4] === 'finding')!
-    expect(finding[5]).toBe('livelock')
+    expect(finding[5]).toBe(rec.findings.rows[0]!.kind)
     expect(finding[6]).toBe('error: =HYPERLINK("http://x"), "quoted"')
     expect(rows.find((x) => x[4] === 'leak')![6]!.startsWith("'=cmd|calc -> ")).toBe(true)
     expect(r.content).not.toMatch(/(^|,)=HYPERLINK/m)

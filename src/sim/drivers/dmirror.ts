@@ -31,7 +31,7 @@ import { makeDeviceExclusiveRange } from '../kernel/rmap'
 import { folioUnlock } from '../kernel/filemap'
 import { collectSplitThp } from '../kernel/thp'
 import { kernelHas } from '../kernel/version'
-import { EBUSY, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
+import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM } from '../kernel/errno'
 import { mmput } from '../kernel/mm'
 import { mmgetNotZero, heirOwner } from '../kernel/mm-ref'
 import {
@@ -73,7 +73,11 @@ export function dmirrorMigratePages(w: Kernel): number {
   return kernelHas(w, 'dmirror_migrate_ptrs_per_pte') ? HPAGE_PMD_NR : dmirrorArrayPages(w)
 }
 
-/** Rounds of READ/WRITE without progress before the model declares a livelock (docs/domain.md §4.1). */
+/**
+ * Rounds in a row of a driver fault handler that says "handled" while the access still finds no
+ * usable entry, before the model declares a livelock (KFD's svm_range_restore_pages for a process
+ * or mm that is gone; see dmirrorReadWrite).
+ */
 const LIVELOCK_ROUNDS = 64
 
 /**
@@ -108,11 +112,16 @@ export function installRange(w: Kernel, m: Mirror, start: number, end: number, o
   w.count('device_pte_installs', end - start)
 }
 
-/** dmirror_fault: returns 0 without faulting if the mm is already dead (as test_hmm does). */
+/**
+ * dmirror_fault: takes an mm_users reference first and fails with -EFAULT if the mm is already
+ * dead (`if (!mmget_not_zero(mm)) return -EFAULT;`, lib/test_hmm.c in 6.12 and mainline), then
+ * faults [start, end) in `faultChunkPages` pieces (dmirror_range_fault), stopping at the first
+ * error.
+ */
 function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath): Proc<number> {
   const p = [...path, 'dmirror_fault']
   const mm = m.mm
-  if (!mmgetNotZero(w, mm, p)) return 0
+  if (!mmgetNotZero(w, mm, p)) return EFAULT
   const chunk = Math.max(1, m.dev.spec.faultChunkPages)
   const { out, pfns } = m.scratch(chunk)
   const owned = !m.busy
@@ -140,7 +149,15 @@ function* dmirrorFault(w: Kernel, m: Mirror, start: number, end: number, write: 
         w.count('mmu_interval_read_retry')
         continue
       }
-      if (!m.alive) break
+      if (!m.alive) {
+        // a mirror torn down while its fault ran cannot be faulted into. Not reachable in
+        // test_hmm: struct dmirror lives until dmirror_fops_release, which the ioctl's file
+        // reference holds off, and a teardown at the mm's release cannot run while this fault
+        // holds mm_users. A model design that did it anyway ends the access here instead of
+        // letting dmirror_read round for ever.
+        ret = EFAULT
+        break
+      }
       installRange(w, m, addr, next, out, pfns)
       break
     }
@@ -205,7 +222,15 @@ function doAccess(w: Kernel, m: Mirror, start: number, end: number, write: boole
   return { n, cost }
 }
 
-/** HMM_DMIRROR_READ / HMM_DMIRROR_WRITE. */
+/**
+ * HMM_DMIRROR_READ / HMM_DMIRROR_WRITE: dmirror_read / dmirror_write loop {dmirror_do_read /
+ * dmirror_do_write copies the consecutive usable device entries (-ENOENT at the first missing
+ * one); dmirror_fault from there to the end; `if (ret) break;`; `cmd->faults++`} until the range
+ * is copied. An error of dmirror_fault (-EFAULT once the mm is dead: mmget_not_zero fails;
+ * hmm_range_fault's -EFAULT / -EPERM; dmirror_range_fault's -EBUSY after
+ * HMM_RANGE_DEFAULT_TIMEOUT) ends the ioctl with that error, the pages copied so far in
+ * `cmd->cpages` and the failed fault not counted in `cmd->faults`.
+ */
 export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: number, write: boolean, path: CallPath, io?: DataIo): Proc<DeviceOpResult> {
   const p = [...path, write ? 'dmirror_write' : 'dmirror_read']
   let addr = start
@@ -236,20 +261,23 @@ export function* dmirrorReadWrite(w: Kernel, m: Mirror, start: number, end: numb
       yield waitOn(new WaitQueue(`${m.label}: GPU fault replay livelock`))
     }
     replays = 0
-    stuck = a.n === 0 ? stuck + 1 : 0
+    // test_hmm's own loop cannot livelock (6.12 and mainline): a successful dmirror_fault has
+    // installed every page of [addr, end) (hmm_range_fault with HMM_PFN_REQ_FAULT maps each page
+    // or fails; dmirror_do_fault stores each one), so the next dmirror_do_read copies at least
+    // one page, unless an invalidation erased them in between (dmirror_interval_invalidate →
+    // dmirror_do_update, between dmirror_do_fault's mutex_unlock and dmirror_do_read's
+    // mutex_lock): then it faults again, for as long as such invalidations keep coming, as the
+    // kernel does. Only a driver fault handler can answer "handled" without mapping anything:
+    // KFD's svm_range_restore_pages returns 0 when kfd_lookup_process_by_pasid finds no process
+    // or get_task_mm no mm, and the GPU replays the access into the same missing entry for ever.
+    stuck = a.n === 0 && m.deviceFault ? stuck + 1 : 0
     if (stuck > LIVELOCK_ROUNDS) {
-      // dmirror_read / dmirror_write have no other exit: with the mm dead, dmirror_fault's
-      // mmget_not_zero fails and it returns 0 without faulting, dmirror_do_read finds the same
-      // missing entry (-ENOENT), faults++, and round again, without a signal check. The ioctl
-      // never returns, so it has no return code: the model reports the livelock and leaves the
-      // task inside the ioctl for good (its step never completes).
-      const dead = m.mm.mm_users === 0
       w.finding({
         kind: 'livelock',
-        message: `${write ? 'WRITE' : 'READ'} on ${m.label} never returns: ${dead ? 'the mm is dead, dmirror_fault returns 0 without faulting and dmirror_do_read finds the same missing page again' : 'no page of the range becomes usable'}; the model stopped following it after ${faults} faults and the task stays in the ioctl`,
+        message: `${write ? 'write' : 'read'} by ${m.label} never completes: the driver's fault handler (svm_range_restore_pages) reports the fault handled without mapping the page${m.mm.mm_users === 0 ? ' (the mm is dead)' : ''}; the model stopped following it after ${faults} faults and the access stays pending`,
         accessPath: p,
       })
-      yield waitOn(new WaitQueue(`${m.label}: ${write ? 'dmirror_write' : 'dmirror_read'} livelock`))
+      yield waitOn(new WaitQueue(`${m.label}: device fault livelock`))
     }
   }
 }

@@ -202,7 +202,29 @@ function base(s: OracleStep): Pick<OracleDifference, 'step' | 'line' | 'op' | 't
   return { step: s.index, line: s.line, op: s.op, task: s.task }
 }
 
+/** How a step that never returned on a side reads: "did not return (livelock)". */
+export const notReturned = (s: OracleStep): string => `did not return (${s.unfinished ?? 'unknown'})`
+
 function compareScalar(c: Ctx, field: 'ret' | 'cpages' | 'faults', k: OracleStep, m: OracleStep): void {
+  // a step that never returned on one side has no return code there: the other side's return is
+  // the difference (on ret; cpages and faults are then not compared, and say why)
+  if (k.unfinished !== undefined || m.unfinished !== undefined) {
+    if (k.unfinished !== undefined && m.unfinished !== undefined) return
+    const side = k.unfinished !== undefined ? 'kernel' : 'simulator'
+    if (field !== 'ret') {
+      skip(c, field, `${side} side: the step ${notReturned(side === 'kernel' ? k : m)}`)
+      return
+    }
+    differ(c, {
+      ...base(k),
+      field,
+      subject: field,
+      kernel: k.unfinished !== undefined ? notReturned(k) : show(k.ret),
+      simulator: m.unfinished !== undefined ? notReturned(m) : show(m.ret),
+      events: [],
+    })
+    return
+  }
   const kv = k[field]
   const sv = m[field]
   if (kv === null && sv === null) return

@@ -4,7 +4,7 @@
  * self-contained HTML file (inline CSS, no script, a CSP that allows nothing else).
  */
 import { escapeHtml as e, cspHash } from '../reports/escape'
-import type { OracleDifference } from './compare'
+import { notReturned, type OracleDifference } from './compare'
 import { describeSimulatedKernel, type HmmTestRow, type OracleResults, type ScenarioOutcome } from './results'
 
 const MARK: Record<string, string> = {
@@ -174,7 +174,7 @@ export function oracleHtml(r: OracleResults): string {
                   )
                   .join(', ')
               : ''
-          return `<tr><td>${ks.index}</td><td>${ks.line}</td><td>${e(ks.op)}</td><td>${e(ks.task ?? '')}</td><td>${e(ks.ret ?? '')} / ${e(ss?.ret ?? '')}</td><td class="mono">${e(inv(ks).slice(0, 2000))}</td><td class="mono">${e(inv(ss).slice(0, 2000))}</td></tr>`
+          return `<tr><td>${ks.index}</td><td>${ks.line}</td><td>${e(ks.op)}</td><td>${e(ks.task ?? '')}</td><td>${e(ks.unfinished !== undefined ? notReturned(ks) : (ks.ret ?? ''))} / ${e(ss?.unfinished !== undefined ? notReturned(ss) : (ss?.ret ?? ''))}</td><td class="mono">${e(inv(ks).slice(0, 2000))}</td><td class="mono">${e(inv(ss).slice(0, 2000))}</td></tr>`
         })
         .join('')
       return `<h2 id="${e(o.file)}"><span class="${e(c.verdict)}">${e(c.verdict)}</span> ${e(o.name)} <span class="mono muted">${e(o.file)}</span></h2>

@@ -200,7 +200,19 @@ export function runSimulatorSideWithRegions(sc: LoadedScenario, opts: SimulatorS
       if (i === total - 1) afterLast = true
     },
   })
+  // a step still pending here began and never completed: the task stayed in it to the end of the
+  // run (a livelock the model reported, or a wait nothing ended). It has no return code.
+  const unfinished = pending as Pending | null
   if (view) finish(view)
+  if (unfinished) {
+    const s = unfinished.step
+    const livelock = result.findings.rows.find((f) => f.kind === 'livelock')
+    s.ret = null
+    s.cpages = null
+    s.faults = null
+    s.unfinished = livelock ? 'livelock' : 'blocked'
+    notes.push(`step ${s.index} (line ${s.line}, ${s.op}) did not return: ${livelock ? livelock.message : 'its task was still waiting when the run ended'}`)
+  }
   if (result.outcome.status === 'stopped')
     notes.push(
       `the simulator stopped the run early: ${
