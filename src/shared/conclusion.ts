@@ -9,7 +9,7 @@
  * across seeds are the runs' metrics (the record's, which every manifest carries), and the
  * records read are only the examples' (`conclusionExamples`). Pure; no Node or DOM.
  */
-import { isFinished, statusOfOutcome, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
+import { backgroundWaitingWords, isFinished, statusOfOutcome, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
 import type { SweepSummary } from './plan'
 import { sweepFindingWords } from './sweep-text'
 // The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
@@ -160,6 +160,8 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
     out.push(`${s}.`)
   }
   out.push(...troubleSentences(who, result))
+  const stuck = backgroundWaitingWords(result.outcome)
+  if (stuck) out.push(`${who}: ${stuck}, at the end of the run.`)
   const inv = result.aggregates.invalidations
   if (inv.count > 0) {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!

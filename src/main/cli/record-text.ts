@@ -5,7 +5,15 @@
  * lab's one formatter, src/shared/units.ts), and the status words are the ones they use.
  */
 import { formatUnit } from '../../shared/units'
-import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
+import {
+  backgroundWaitingWords,
+  MACHINE_PART_FROM,
+  statusWords,
+  statusOfOutcome,
+  type RecordMeta,
+  type RunRecord,
+  type StoredRecord,
+} from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
 import { sweepSummaryLines } from '../../shared/sweep-text'
 import { errnoName } from '../../shared/scenario'
@@ -69,6 +77,8 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
       `  expects ${passed}/${r.expects.total}  findings ${r.findings.total}`,
   )
   if (o.stop) lines.push(`    ${status === 'cancelled' ? 'cancelled' : 'stopped'} after ${o.stepsDone} of ${o.stepsTotal} steps: ${o.stop.message}`)
+  const stuck = backgroundWaitingWords(o)
+  if (stuck) lines.push(`    ! ${stuck}`)
   lines.push(...machineLines(r.meta))
   // the headline metrics by the record's names, as the app's Metrics table and the reports name them
   const headline = (names: string[]): string => names.map((n) => `${n} ${metricValue(r, n)}`).join(', ')
