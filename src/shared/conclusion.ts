@@ -15,6 +15,28 @@ import { sweepFindingWords } from './sweep-text'
 // The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
 import { formatByteSeconds, formatBytes, formatFraction, formatNs } from './units'
 
+/**
+ * The metrics of the per-design table, in the record's names (the CLI's comparison heads its
+ * columns with them) and the app's titles: the app's experiment view and `hmmlab run` show the same.
+ */
+export const DESIGN_TABLE_METRICS = [
+  { name: 'leaked_bytes_peak', title: 'Peak held for gone owners' },
+  { name: 'leaked_bytes_end', title: 'Held at the end' },
+  { name: 'leak_byte_seconds', title: 'Held × time' },
+  { name: 'invalidation_count', title: 'Invalidations' },
+  { name: 'invalidation_cost_ns', title: 'Invalidation cost' },
+  { name: 'findings', title: 'Findings' },
+] as const
+
+/**
+ * The longest leak of a run: `10 s` when it ended, `≥ 10.1 s (to the end)` when the memory was
+ * still held at the end of the run (it lasted at least that long); `—` for none.
+ */
+export function longestLeakWords(ns: number, open: boolean): string {
+  if (ns <= 0 && !open) return '—'
+  return open ? `≥ ${formatNs(ns)} (to the end)` : formatNs(ns)
+}
+
 /** `a`, `a and b`, `a, b and c`. */
 export function joinWords(items: string[]): string {
   if (items.length <= 1) return items[0] ?? ''

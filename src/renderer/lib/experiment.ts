@@ -8,7 +8,7 @@
 import type { Unit } from '../../shared/record'
 import type { RunManifest } from '../../shared/runs'
 import { byteUnitFor, timeUnitFor } from '../../shared/units'
-import { distinguishingLabels } from '../../shared/conclusion'
+import { DESIGN_TABLE_METRICS, distinguishingLabels } from '../../shared/conclusion'
 
 /** Runs that went to their end (their metrics describe the whole run). */
 export function finishedRuns(runs: readonly RunManifest[]): RunManifest[] {
@@ -72,15 +72,8 @@ export function zeroLines(lines: readonly { design: string; points: readonly { y
   return lines.filter((l) => l.points.length > 0 && l.points.every((p) => p.y === 0)).map((l) => l.design)
 }
 
-/** The metrics of the per-design table, in the record's names and units. */
-export const DESIGN_TABLE_METRICS = [
-  { name: 'leaked_bytes_peak', title: 'Peak held for gone owners' },
-  { name: 'leaked_bytes_end', title: 'Held at the end' },
-  { name: 'leak_byte_seconds', title: 'Held × time' },
-  { name: 'invalidation_count', title: 'Invalidations' },
-  { name: 'invalidation_cost_ns', title: 'Invalidation cost' },
-  { name: 'findings', title: 'Findings' },
-] as const
+/** The metrics of the per-design table: the shared list, so `hmmlab run`'s comparison has the same columns. */
+export { DESIGN_TABLE_METRICS }
 
 export interface DesignRow {
   id: string
