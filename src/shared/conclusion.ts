@@ -37,6 +37,11 @@ export function longestLeakWords(ns: number, open: boolean): string {
   return open ? `≥ ${formatNs(ns)} (to the end)` : formatNs(ns)
 }
 
+/** `D5 (3 µs)`, or `D1, D2 and D3 (3 µs each)` when several tie. */
+function namesAt(names: readonly string[], value: string): string {
+  return names.length > 1 ? `${someNames(names)} (${value} each)` : `${names[0] ?? ''} (${value})`
+}
+
 /** `a`, `a and b`, `a, b and c`. */
 export function joinWords(items: string[]): string {
   if (items.length <= 1) return items[0] ?? ''
@@ -417,9 +422,12 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
   const over = single ? '' : " (median over each design's seeds)"
   if (bs(worst) > bs(best)) {
     const tied = byLeak.filter((g) => bs(g) === bs(best)).map((g) => g.name)
-    out.push(
-      `Least memory held after owners went away${over}: ${someNames(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.name} (${formatByteSeconds(bs(worst))}, peak ${single ? '' : 'up to '}${formatBytes(peak(worst))}).`,
-    )
+    const most = byLeak.filter((g) => bs(g) === bs(worst))
+    const mostWords =
+      most.length > 1
+        ? `${someNames(most.map((g) => g.name))} (${formatByteSeconds(bs(worst))} each)`
+        : `${worst.name} (${formatByteSeconds(bs(worst))}, peak ${single ? '' : 'up to '}${formatBytes(peak(worst))})`
+    out.push(`Least memory held after owners went away${over}: ${someNames(tied)} (${formatByteSeconds(bs(best))}); most: ${mostWords}.`)
   } else
     out.push(
       single
@@ -438,10 +446,16 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
     const byCost = [...some].sort((a, b) => cost(a).v - cost(b).v)
     const cheap = byCost[0]!
     const dear = byCost[byCost.length - 1]!
-    if (cost(dear).v > cost(cheap).v)
-      out.push(
-        `Cheapest invalidation${over}: ${cheap.name} (${formatNs(cost(cheap).v)} over ${cost(cheap).count}); costliest: ${dear.name} (${formatNs(cost(dear).v)} over ${cost(dear).count})${noneWords}.`,
-      )
+    // designs that cost exactly the same tie: every one is named, none is picked by sort order
+    const at = (v: number): Group[] => byCost.filter((g) => cost(g).v === v)
+    const words = (gs: Group[]): string =>
+      gs.length > 1
+        ? namesAt(
+            gs.map((g) => g.name),
+            formatNs(cost(gs[0]!).v),
+          )
+        : `${gs[0]!.name} (${formatNs(cost(gs[0]!).v)} over ${cost(gs[0]!).count})`
+    if (cost(dear).v > cost(cheap).v) out.push(`Cheapest invalidation${over}: ${words(at(cost(cheap).v))}; costliest: ${words(at(cost(dear).v))}${noneWords}.`)
   } else if (some.length === 1 && none.length)
     out.push(`Only ${some[0]!.name} delivered invalidations${over} (${formatNs(cost(some[0]!).v)} over ${cost(some[0]!).count})${noneWords}.`)
   return out

@@ -72,6 +72,16 @@ export function zeroLines(lines: readonly { design: string; points: readonly { y
   return lines.filter((l) => l.points.length > 0 && l.points.every((p) => p.y === 0)).map((l) => l.design)
 }
 
+/** Every x of the lines is a whole number (seeds, CPU counts): the sweep's axis has no tick between two. */
+export function integerValues(lines: readonly { points: readonly { x: number | string }[] }[]): boolean {
+  return lines.every((l) => l.points.every((p) => typeof p.x === 'number' && Number.isInteger(p.x)))
+}
+
+/** Keeps the whole-number ticks of a linear axis (Chart.js's `afterBuildTicks`): no "seed 1.5". */
+export function integerTicks(axis: { ticks: { value: number }[] }): void {
+  axis.ticks = axis.ticks.filter((t) => Number.isInteger(t.value))
+}
+
 /** The metrics of the per-design table: the shared list, so `hmmlab run`'s comparison has the same columns. */
 export { DESIGN_TABLE_METRICS }
 
