@@ -9,11 +9,38 @@
  * across seeds are the runs' metrics (the record's, which every manifest carries), and the
  * records read are only the examples' (`conclusionExamples`). Pure; no Node or DOM.
  */
-import { isFinished, statusOfOutcome, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
+import { backgroundWaitingWords, isFinished, statusOfOutcome, statusWords, type Metrics, type ParamValue, type RunStatus, type StoredRecord } from './record'
 import type { SweepSummary } from './plan'
 import { sweepFindingWords } from './sweep-text'
 // The sentences' numbers read as the tables', the app's and the CLI's: the lab's one formatter.
 import { formatByteSeconds, formatBytes, formatFraction, formatNs } from './units'
+
+/**
+ * The metrics of the per-design table, in the record's names (the CLI's comparison heads its
+ * columns with them) and the app's titles: the app's experiment view and `hmmlab run` show the same.
+ */
+export const DESIGN_TABLE_METRICS = [
+  { name: 'leaked_bytes_peak', title: 'Peak held for gone owners' },
+  { name: 'leaked_bytes_end', title: 'Held at the end' },
+  { name: 'leak_byte_seconds', title: 'Held × time' },
+  { name: 'invalidation_count', title: 'Invalidations' },
+  { name: 'invalidation_cost_ns', title: 'Invalidation cost' },
+  { name: 'findings', title: 'Findings' },
+] as const
+
+/**
+ * The longest leak of a run: `10 s` when it ended, `≥ 10.1 s (to the end)` when the memory was
+ * still held at the end of the run (it lasted at least that long); `—` for none.
+ */
+export function longestLeakWords(ns: number, open: boolean): string {
+  if (ns <= 0 && !open) return '—'
+  return open ? `≥ ${formatNs(ns)} (to the end)` : formatNs(ns)
+}
+
+/** `D5 (3 µs)`, or `D1, D2 and D3 (3 µs each)` when several tie. */
+function namesAt(names: readonly string[], value: string): string {
+  return names.length > 1 ? `${someNames(names)} (${value} each)` : `${names[0] ?? ''} (${value})`
+}
 
 /** `a`, `a and b`, `a, b and c`. */
 export function joinWords(items: string[]): string {
@@ -160,6 +187,8 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
     out.push(`${s}.`)
   }
   out.push(...troubleSentences(who, result))
+  const stuck = backgroundWaitingWords(result.outcome)
+  if (stuck) out.push(`${who}: ${stuck}, at the end of the run.`)
   const inv = result.aggregates.invalidations
   if (inv.count > 0) {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
@@ -393,9 +422,12 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
   const over = single ? '' : " (median over each design's seeds)"
   if (bs(worst) > bs(best)) {
     const tied = byLeak.filter((g) => bs(g) === bs(best)).map((g) => g.name)
-    out.push(
-      `Least memory held after owners went away${over}: ${someNames(tied)} (${formatByteSeconds(bs(best))}); most: ${worst.name} (${formatByteSeconds(bs(worst))}, peak ${single ? '' : 'up to '}${formatBytes(peak(worst))}).`,
-    )
+    const most = byLeak.filter((g) => bs(g) === bs(worst))
+    const mostWords =
+      most.length > 1
+        ? `${someNames(most.map((g) => g.name))} (${formatByteSeconds(bs(worst))} each)`
+        : `${worst.name} (${formatByteSeconds(bs(worst))}, peak ${single ? '' : 'up to '}${formatBytes(peak(worst))})`
+    out.push(`Least memory held after owners went away${over}: ${someNames(tied)} (${formatByteSeconds(bs(best))}); most: ${mostWords}.`)
   } else
     out.push(
       single
@@ -414,10 +446,16 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
     const byCost = [...some].sort((a, b) => cost(a).v - cost(b).v)
     const cheap = byCost[0]!
     const dear = byCost[byCost.length - 1]!
-    if (cost(dear).v > cost(cheap).v)
-      out.push(
-        `Cheapest invalidation${over}: ${cheap.name} (${formatNs(cost(cheap).v)} over ${cost(cheap).count}); costliest: ${dear.name} (${formatNs(cost(dear).v)} over ${cost(dear).count})${noneWords}.`,
-      )
+    // designs that cost exactly the same tie: every one is named, none is picked by sort order
+    const at = (v: number): Group[] => byCost.filter((g) => cost(g).v === v)
+    const words = (gs: Group[]): string =>
+      gs.length > 1
+        ? namesAt(
+            gs.map((g) => g.name),
+            formatNs(cost(gs[0]!).v),
+          )
+        : `${gs[0]!.name} (${formatNs(cost(gs[0]!).v)} over ${cost(gs[0]!).count})`
+    if (cost(dear).v > cost(cheap).v) out.push(`Cheapest invalidation${over}: ${words(at(cost(cheap).v))}; costliest: ${words(at(cost(dear).v))}${noneWords}.`)
   } else if (some.length === 1 && none.length)
     out.push(`Only ${some[0]!.name} delivered invalidations${over} (${formatNs(cost(some[0]!).v)} over ${cost(some[0]!).count})${noneWords}.`)
   return out

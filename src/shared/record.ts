@@ -103,8 +103,11 @@ export const RecordMeta = z.object({
 })
 export type RecordMeta = z.infer<typeof RecordMeta>
 
-/** Why the simulator (or the host) stopped a run before its end. A user's cancel is a stop for `user`. */
-export const STOP_REASONS = ['user', 'step_cap', 'event_cap', 'model_limit', 'wall_time', 'internal_error'] as const
+/**
+ * Why the simulator (or the host) stopped a run before its end. A user's cancel is a stop for `user`;
+ * `blocked`: the main sequence waits in a step that nothing can end (no more events).
+ */
+export const STOP_REASONS = ['user', 'step_cap', 'event_cap', 'model_limit', 'wall_time', 'internal_error', 'blocked'] as const
 export const StopReason = z.enum(STOP_REASONS)
 export type StopReason = z.infer<typeof StopReason>
 
@@ -115,10 +118,43 @@ export const STOP_WORDS: Record<StopReason, string> = {
   model_limit: 'model limit',
   wall_time: 'wall-time budget',
   internal_error: 'internal error',
+  blocked: 'blocked',
 }
 
 export const Stop = z.object({ reason: StopReason, message: z.string() })
 export type Stop = z.infer<typeof Stop>
+
+/**
+ * A step some task was still in when nothing more could happen: it waits forever. `sequence`: the
+ * scenario's own list (`main`; the run then stopped, `blocked`) or a `background` block (the one
+ * that starts on line `background`; the run can still reach its end).
+ */
+export const WaitingStep = z.object({
+  sequence: z.enum(['main', 'background']),
+  /** Line of the `background` step; absent for main. */
+  background: z.number().int().nonnegative().optional(),
+  op: z.string(),
+  line: z.number().int().nonnegative(),
+  task: z.string().nullable(),
+  /** The wait queue it sleeps on, in the model's words (`vfork_done of B`). */
+  on: z.string().nullable(),
+})
+export type WaitingStep = z.infer<typeof WaitingStep>
+
+/** `task A stays in mmap (line 12), waiting on vfork_done of B`. */
+export function waitingWords(w: WaitingStep): string {
+  return `${w.task ? `task ${w.task} stays in ` : ''}${w.op} (line ${w.line})${w.on ? `, waiting on ${w.on}` : ''}`
+}
+
+/**
+ * `a background step never returned: task B stays in device_read (line 86), waiting on …`, for a
+ * run whose background steps were still waiting at its end; undefined when none was.
+ */
+export function backgroundWaitingWords(o: { waiting?: readonly WaitingStep[] | undefined }): string | undefined {
+  const stuck = (o.waiting ?? []).filter((x) => x.sequence === 'background')
+  if (!stuck.length) return undefined
+  return `${stuck.length === 1 ? 'a background step never returned' : `${stuck.length} background steps never returned`}: ${stuck.map(waitingWords).join('; ')}`
+}
 
 export const Outcome = z.object({
   status: z.enum(['passed', 'expects_failed', 'stopped']),
@@ -129,6 +165,12 @@ export const Outcome = z.object({
   /** Top-level steps finished, of all. */
   stepsDone: z.number().int().nonnegative(),
   stepsTotal: z.number().int().nonnegative(),
+  /**
+   * Steps still waiting when the run ran out of events (set only when there are some): every
+   * sequence that did not finish. A run whose main sequence is among them is `stopped` (`blocked`);
+   * one with only background steps here reached its end, and these steps never returned.
+   */
+  waiting: z.array(WaitingStep).optional(),
 })
 export type Outcome = z.infer<typeof Outcome>
 

@@ -43,14 +43,30 @@ export interface ComparisonRow {
   leakedPeak: number
   leakedAtEnd: number
   leakByteSeconds: number
-  /** Longest interval any (owner, type) stayed leaked, ns. */
+  /** Longest interval any (owner, type) stayed leaked, ns (up to the end of the run for one never freed). */
   longestLeakNs: number
+  /** The longest leak was still held at the end of the run: it lasted at least longestLeakNs. */
+  longestLeakOpen: boolean
   invalidationCount: number
   invalidationCostNs: number
   findings: number
   expectsPassed: number
   expects: number
   status: RunRecord['outcome']['status']
+}
+
+/** The longest (owner, type) leak of a record, and whether it was still held at the end (the longer one wins a tie). */
+function longestLeak(r: RunRecord): { longestLeakNs: number; longestLeakOpen: boolean } {
+  let longestLeakNs = 0
+  let longestLeakOpen = false
+  for (const l of r.leaks.rows) {
+    const ns = (l.until ?? r.outcome.simulatedNs) - l.since
+    if (ns > longestLeakNs || (ns === longestLeakNs && l.until === null && ns > 0)) {
+      longestLeakNs = ns
+      longestLeakOpen = l.until === null
+    }
+  }
+  return { longestLeakNs, longestLeakOpen }
 }
 
 /** Per-design summary of records of one scenario (what stays alive, for how long, at what cost): read from the aggregates. */
@@ -61,7 +77,7 @@ export function compareRuns(records: readonly RunRecord[]): ComparisonRow[] {
     leakedPeak: r.aggregates.leaked.peakBytes,
     leakedAtEnd: r.aggregates.leaked.endBytes,
     leakByteSeconds: r.aggregates.leaked.byteSeconds,
-    longestLeakNs: r.leaks.rows.reduce((m, l) => Math.max(m, (l.until ?? r.outcome.simulatedNs) - l.since), 0),
+    ...longestLeak(r),
     invalidationCount: r.aggregates.invalidations.count,
     invalidationCostNs: r.aggregates.invalidations.totalNs,
     findings: r.findings.total,

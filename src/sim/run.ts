@@ -19,7 +19,7 @@ import { dmirrorArrayPages } from './drivers/dmirror'
 import { DEFAULT_KERNEL, KERNEL_VERSIONS, type KernelVersionT } from './kernel/version'
 import { Iommu } from './devices/iommu'
 import { DESIGN_TABLE, type DesignId } from './teardown'
-import { Ctx, runSteps } from './scenario/interp'
+import { Ctx, startMain } from './scenario/interp'
 import { hashText } from './scenario/parse'
 import { MEM_TYPES, type MemType } from './ledger/ledger'
 import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
@@ -43,6 +43,8 @@ import {
   type Outcome,
   type RunRecord,
   type Stop,
+  type WaitingStep,
+  waitingWords,
 } from '../shared/record'
 import { attachMetrics, type Metrics } from './metrics/collectors'
 import { TimelineCollector } from './metrics/timeline'
@@ -219,7 +221,7 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
   if (opts.onStepDone) ctx.onStepDone = opts.onStepDone
   const e = w.engine
   let mainDone = false
-  e.spawn('main', runSteps(ctx, sc.steps, true), () => {
+  startMain(ctx, sc.steps, () => {
     mainDone = true
   })
   const maxEvents = opts.maxEvents ?? 50_000_000
@@ -258,17 +260,43 @@ export function runScenario(sc: LoadedScenario, opts: RunOptions): RunRecord {
       break
     }
   }
-  if (!mainDone && !ctx.stopped) w.finding({ kind: 'warn', message: 'the scenario blocked: a process waits forever (no more events)' })
+  // Out of events with a sequence still inside a step: that step waits forever. The run reached
+  // its end only if the main sequence did its last step (docs/scenarios.md "How a run ends").
+  const waiting = ctx.stopped ? [] : waitingSteps(ctx)
+  if (!mainDone && !ctx.stopped) {
+    const main = waiting.find((x) => x.sequence === 'main')
+    const message = `the scenario blocked (nothing more can happen): ${main ? waitingWords(main) : 'the main sequence waits'}`
+    w.finding({ kind: 'warn', message })
+    stop = { reason: 'blocked', message }
+  }
   // the interpreter stops by itself only at its step cap
   if (ctx.stopped && !stop) stop = { reason: 'step_cap', message: w.findings.find((f) => /step cap/.test(f.message))?.message ?? 'run stopped at the step cap' }
   w.ledger.flush()
   opts.onProgress?.({ done: ctx.topDone, total, simulatedNs: e.now, events: e.executed })
   const record = buildRecord(w, ctx, metrics, sc, seed, stop, opts)
+  if (waiting.length) record.outcome.waiting = waiting
   if (timeline) {
     record.refcounts = timeline.refcounts()
     record.timeline = timeline.timeline(ctx.steps, w.engine.now)
   }
   return record
+}
+
+/** Every sequence left inside a step (main first), with the wait queue it sleeps on. */
+function waitingSteps(ctx: Ctx): WaitingStep[] {
+  const out: WaitingStep[] = []
+  for (const q of ctx.sequences) {
+    if (!q.proc || q.proc.done || !q.at) continue
+    out.push({
+      sequence: q.kind,
+      ...(q.kind === 'background' ? { background: q.line } : {}),
+      op: q.at.op,
+      line: q.at.line,
+      task: q.at.task,
+      on: q.proc.waitingOn?.name ?? null,
+    })
+  }
+  return out
 }
 
 /** Severity of a finding as the views show it. */

@@ -5,7 +5,7 @@ import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { oracleBuildCommand, oracleCommand, oracleFidelityCommand, oracleHmmTestsCommand, registerOracleCommand } from '../../src/main/cli/commands/oracle'
 import { decodeResults, OracleResultsDocumentSchema } from '../../src/main/services/oracle/results'
-import { BEGIN_MARK, END_MARK } from '../../src/main/services/oracle/fidelity-table'
+import { BEGIN_MARK, END_MARK, tableFiles } from '../../src/main/services/oracle/fidelity-table'
 import { runSimulatorSide } from '../../src/main/services/oracle/simulator-side'
 import { asKernel, captureDeps, fakeKernel } from './helpers'
 
@@ -284,6 +284,48 @@ describe('hmmlab oracle fidelity RESULTS.json', () => {
     expect(d.stderr()).toContain('format')
     expect(oracleFidelityCommand(join(tmp, 'missing.json'), { doc }, captureDeps(fakeKernel({})))).toBe(2)
   })
+  it('refuses results that miss scenarios the table lists or name files outside the repository, unless --force (review 8 #10)', async () => {
+    // the table as it is: two shipped scenarios
+    const both = join(tmp, 'both.json')
+    await oracleCommand([OPEN_CLOSE, MIGRATE], { report: both }, captureDeps(fakeKernel({})))
+    const doc = join(tmp, 'fidelity-guard.md')
+    writeFileSync(doc, `# Fidelity\n\n${BEGIN_MARK}\nold table\n${END_MARK}\n`)
+    expect(oracleFidelityCommand(both, { doc }, captureDeps(fakeKernel({})))).toBe(0)
+    const table = readFileSync(doc, 'utf8')
+    expect(tableFiles(table)).toEqual([OPEN_CLOSE, MIGRATE])
+
+    // results of one of them would drop the other's row: refused, the document untouched
+    const one = join(tmp, 'one.json')
+    await oracleCommand([OPEN_CLOSE], { report: one }, captureDeps(fakeKernel({})))
+    let d = captureDeps(fakeKernel({}))
+    expect(oracleFidelityCommand(one, { doc }, d)).toBe(2)
+    expect(d.stderr()).toContain(`covers 1 of the 2 scenarios ${doc}'s table lists: rewriting would drop ${MIGRATE}`)
+    expect(d.stderr()).toContain('--force')
+    expect(readFileSync(doc, 'utf8')).toBe(table)
+
+    // results for a scenario outside the repository: refused, whatever they cover
+    const outsideFile = join(tmp, 'outside.yaml')
+    writeFileSync(outsideFile, readFileSync(OPEN_CLOSE, 'utf8'))
+    const outside = join(tmp, 'outside.json')
+    await oracleCommand([OPEN_CLOSE, MIGRATE, outsideFile], { report: outside }, captureDeps(fakeKernel({})))
+    d = captureDeps(fakeKernel({}))
+    expect(oracleFidelityCommand(outside, { doc }, d)).toBe(2)
+    expect(d.stderr()).toContain(`has results for 1 file outside the repository (${outsideFile})`)
+    expect(readFileSync(doc, 'utf8')).toBe(table)
+
+    // --force replaces the table all the same
+    d = captureDeps(fakeKernel({}))
+    expect(oracleFidelityCommand(one, { doc, force: true }, d)).toBe(0)
+    expect(tableFiles(readFileSync(doc, 'utf8'))).toEqual([OPEN_CLOSE])
+  })
+
+  it("reads the shipped table's files, every one inside the repository", () => {
+    const files = tableFiles(readFileSync('docs/fidelity.md', 'utf8'))
+    expect(files.length).toBeGreaterThan(50)
+    expect(files).toContain('scenarios/selftests/anon_read.yaml')
+    expect(files.every((f) => f.startsWith('scenarios/'))).toBe(true)
+  })
+
   it('the shipped docs/fidelity.md has the markers', () => {
     const text = readFileSync('docs/fidelity.md', 'utf8')
     expect(text.indexOf(BEGIN_MARK)).toBeGreaterThan(0)

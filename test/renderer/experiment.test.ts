@@ -16,6 +16,7 @@ import {
   zeroLines,
 } from '../../src/renderer/lib/experiment'
 import { unitStep } from '../../src/renderer/lib/ticks'
+import { integerTicks, integerValues } from '../../src/renderer/lib/experiment'
 
 const run = (
   design: string,
@@ -135,5 +136,19 @@ describe('the metric axis (experiment-charts metricAxis)', () => {
     expect(unitStep(3, 1, 1)).toBe(1)
     // nothing to cut: Chart.js chooses
     expect(unitStep(0, 1)).toBeUndefined()
+  })
+})
+
+describe('the seed-sweep axis (review 8 #14)', () => {
+  const lines = (xs: (number | string)[]) => [{ points: xs.map((x) => ({ x })) }]
+  it('draws whole seeds only: Chart.js’s ticks between two seeds (1.5, 2.5) are dropped', () => {
+    expect(integerValues(lines([1, 2, 3]))).toBe(true)
+    const axis = { ticks: [1, 1.5, 2, 2.5, 3].map((value) => ({ value })) }
+    integerTicks(axis)
+    expect(axis.ticks.map((t) => t.value)).toEqual([1, 2, 3])
+  })
+  it('a parameter with fractional values keeps every tick', () => {
+    expect(integerValues(lines([0.5, 1, 1.5]))).toBe(false)
+    expect(integerValues(lines(['a', 'b']))).toBe(false)
   })
 })

@@ -176,6 +176,27 @@ describe('the conclusion across designs', () => {
     expect(c.some((s) => s.startsWith('D3 kept no memory alive'))).toBe(true)
   })
 
+  it('says designs tie when they cost (or hold) exactly the same, instead of picking one by sort order (review 8 #14)', () => {
+    // the oom-reaper experiment's shape: D1–D5 cost the same, D6 less; D2–D5 hold the same, D1 less
+    const runs: ConclusionRun[] = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6'].map((design) => ({
+      design,
+      seed: 1,
+      parameters: {},
+      metrics: {
+        leak_byte_seconds: { value: design === 'D1' ? 0 : 2048, unit: 'byte_seconds' },
+        leaked_bytes_peak: { value: design === 'D1' ? 0 : 4096, unit: 'bytes' },
+        invalidation_count: { value: 3, unit: 'count' },
+        invalidation_cost_ns: { value: design === 'D6' ? 10_000 : 18_240, unit: 'ns' },
+      },
+    }))
+    const c = experimentConclusion(runs).conclusion
+    expect(c).toContain(
+      `Least memory held after owners went away: D1 (${formatByteSeconds(0)}); most: D2, D3, D4, D5 and D6 (${formatByteSeconds(2048)} each).`,
+    )
+    expect(c).toContain(`Cheapest invalidation: D6 (${formatNs(10_000)} over 3); costliest: D1, D2, D3, D4 and D5 (${formatNs(18_240)} each).`)
+    expect(c.join('\n')).not.toMatch(/costliest: D5 \(/)
+  })
+
   it('names at most six designs inline', () => {
     expect(someNames(['a', 'b', 'c'])).toBe('a, b and c')
     expect(someNames(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8'])).toBe('D1, D2, D3, D4, D5 and 3 others')

@@ -115,7 +115,10 @@ describe('vfork (wait_for_vfork_done)', () => {
 
   it('a child that never execs or exits leaves the parent blocked: the run says so', () => {
     const r = run(['- spawn: { task: A }', '- vfork: { task: A, child: C }', '- open: { task: A, device: gpu0, fd: f }'])
-    expect(r.findings.rows.map((f) => f.message)).toContain('the scenario blocked: a process waits forever (no more events)')
+    const message = 'the scenario blocked (nothing more can happen): task A stays in open (line 9), waiting on vfork_done of C'
+    expect(r.findings.rows.map((f) => f.message)).toContain(message)
+    // the main sequence did not reach its last step: the run stopped, it did not pass
+    expect(r.outcome).toMatchObject({ status: 'stopped', stop: { reason: 'blocked', message }, stepsDone: 2, stepsTotal: 3 })
   })
 })
 

@@ -5,7 +5,15 @@
  * lab's one formatter, src/shared/units.ts), and the status words are the ones they use.
  */
 import { formatUnit } from '../../shared/units'
-import { MACHINE_PART_FROM, statusWords, statusOfOutcome, type RecordMeta, type RunRecord, type StoredRecord } from '../../shared/record'
+import {
+  backgroundWaitingWords,
+  MACHINE_PART_FROM,
+  statusWords,
+  statusOfOutcome,
+  type RecordMeta,
+  type RunRecord,
+  type StoredRecord,
+} from '../../shared/record'
 import type { SweepSummary } from '../../shared/plan'
 import { sweepSummaryLines } from '../../shared/sweep-text'
 import { errnoName } from '../../shared/scenario'
@@ -69,6 +77,8 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
       `  expects ${passed}/${r.expects.total}  findings ${r.findings.total}`,
   )
   if (o.stop) lines.push(`    ${status === 'cancelled' ? 'cancelled' : 'stopped'} after ${o.stepsDone} of ${o.stepsTotal} steps: ${o.stop.message}`)
+  const stuck = backgroundWaitingWords(o)
+  if (stuck) lines.push(`    ! ${stuck}`)
   lines.push(...machineLines(r.meta))
   // the headline metrics by the record's names, as the app's Metrics table and the reports name them
   const headline = (names: string[]): string => names.map((n) => `${n} ${metricValue(r, n)}`).join(', ')
@@ -85,7 +95,7 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
     if (l.heldBy.length) lines.push(`        held by ${l.heldBy.join(' → ')}`)
   }
   lines.push(...failedExpectLines(r.expects))
-  lines.push(...failedStepLines(r.steps))
+  lines.push(...failedStepLines(r.steps, r.expects))
   for (const f of r.findings.rows.slice(0, 5)) {
     lines.push(`    ! ${f.kind}: ${f.message}`)
     for (const p of f.paths.filter((x) => x.label !== 'allocated at')) lines.push(`        ${p.label.replace(/ at$/, '').padEnd(8)} ${p.frames.join(' → ')}`)
@@ -98,14 +108,33 @@ export function recordSummary(r: RunRecord | StoredRecord, opts: { metrics?: boo
 /** How many failed steps a summary lists; the rest are counted. */
 const FAILED_STEPS_SHOWN = 5
 
+/** A step's row as the steps table has it. */
+type StepLine = { op: string; line: number; t1: number; ret: number | null }
+
 /**
- * The steps whose call failed (a negative return: an errno, as the kernel function returned it),
+ * True when an expect asked for exactly the errno this step returned: a `ret` check that passed,
+ * made right after the step ended (an expect reads the return code of the step before it, at the
+ * time that step ended, and takes no time itself). Such a return is what the scenario wanted.
+ */
+export function errnoExpected(s: StepLine, expects: readonly { t: number; checks: readonly { what: string; actual: string; passed: boolean }[] }[]): boolean {
+  if (s.ret === null || s.ret >= 0) return false
+  const name = errnoName(s.ret)
+  return expects.some((e) => e.t === s.t1 && e.checks.some((c) => c.what === 'ret' && c.passed && c.actual === name))
+}
+
+/**
+ * The steps whose call failed when nothing expected it (a negative return, an errno, as the kernel
+ * function returned it, and no `expect: { ret: … }` right after it that asked for that errno),
  * with their line in the user's file: without them a failed mmap is seen only in `--json`.
  * Counted from the steps table (its first rows when it was capped).
  */
-export function failedStepLines(steps: { rows: readonly { op: string; line: number; ret: number | null }[] }, indent = '    '): string[] {
-  const failed = steps.rows.filter((s) => s.ret !== null && s.ret < 0)
-  const lines = failed.slice(0, FAILED_STEPS_SHOWN).map((s) => `${indent}✗ line ${s.line}: ${s.op} returned ${errnoName(s.ret!)}`)
+export function failedStepLines(
+  steps: { rows: readonly StepLine[] },
+  expects: { rows: readonly { t: number; checks: readonly { what: string; actual: string; passed: boolean }[] }[] },
+  indent = '    ',
+): string[] {
+  const failed = steps.rows.filter((s) => s.ret !== null && s.ret < 0 && !errnoExpected(s, expects.rows))
+  const lines = failed.slice(0, FAILED_STEPS_SHOWN).map((s) => `${indent}✗ line ${s.line}: ${s.op} returned ${errnoName(s.ret!)} (no expect asked for it)`)
   if (failed.length > FAILED_STEPS_SHOWN) lines.push(`${indent}… ${failed.length - FAILED_STEPS_SHOWN} more failed steps`)
   return lines
 }

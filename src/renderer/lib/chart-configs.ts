@@ -9,6 +9,7 @@ import type { Marker } from '../../shared/record'
 import { BAND_ALPHA, LOD_SCATTER_MIN, baseOptions, bytesAxis, colour, countAxis, durationAxis, logAxis, scatterLod, timeAxis, typeColour } from './charts'
 import { formatBytes, formatNs, formatTick } from './format'
 import { markSame, sameAs } from './same-lines'
+import { integerTicks, integerValues } from './experiment'
 import type { Histogram, StackedSeries, TimelineLane, TimelinePoint, XY } from './shape'
 import { lodPoints, lodStep, toPoints } from './shape'
 import { LOD_BUCKETS } from './charts'
@@ -436,7 +437,9 @@ export function sweepConfig(
       ...options,
       ...(sweep.numeric ? {} : { parsing: undefined, normalized: undefined }),
       scales: {
-        x: sweep.numeric ? { type: 'linear', title: { display: true, text: param } } : { type: 'category', title: { display: true, text: param } },
+        x: sweep.numeric
+          ? { type: 'linear', title: { display: true, text: param }, ...(integerValues(sweep.lines) ? { afterBuildTicks: integerTicks } : {}) }
+          : { type: 'category', title: { display: true, text: param } },
         y: { ...yAxis, title: { display: true, text: `${metric} ${(yAxis.title as { text?: string } | undefined)?.text ?? ''}`.replace(/\s+/g, ' ').trim() } },
       },
     } as Cfg['options'],

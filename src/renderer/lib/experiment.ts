@@ -8,7 +8,7 @@
 import type { Unit } from '../../shared/record'
 import type { RunManifest } from '../../shared/runs'
 import { byteUnitFor, timeUnitFor } from '../../shared/units'
-import { distinguishingLabels } from '../../shared/conclusion'
+import { DESIGN_TABLE_METRICS, distinguishingLabels } from '../../shared/conclusion'
 
 /** Runs that went to their end (their metrics describe the whole run). */
 export function finishedRuns(runs: readonly RunManifest[]): RunManifest[] {
@@ -72,15 +72,18 @@ export function zeroLines(lines: readonly { design: string; points: readonly { y
   return lines.filter((l) => l.points.length > 0 && l.points.every((p) => p.y === 0)).map((l) => l.design)
 }
 
-/** The metrics of the per-design table, in the record's names and units. */
-export const DESIGN_TABLE_METRICS = [
-  { name: 'leaked_bytes_peak', title: 'Peak held for gone owners' },
-  { name: 'leaked_bytes_end', title: 'Held at the end' },
-  { name: 'leak_byte_seconds', title: 'Held × time' },
-  { name: 'invalidation_count', title: 'Invalidations' },
-  { name: 'invalidation_cost_ns', title: 'Invalidation cost' },
-  { name: 'findings', title: 'Findings' },
-] as const
+/** Every x of the lines is a whole number (seeds, CPU counts): the sweep's axis has no tick between two. */
+export function integerValues(lines: readonly { points: readonly { x: number | string }[] }[]): boolean {
+  return lines.every((l) => l.points.every((p) => typeof p.x === 'number' && Number.isInteger(p.x)))
+}
+
+/** Keeps the whole-number ticks of a linear axis (Chart.js's `afterBuildTicks`): no "seed 1.5". */
+export function integerTicks(axis: { ticks: { value: number }[] }): void {
+  axis.ticks = axis.ticks.filter((t) => Number.isInteger(t.value))
+}
+
+/** The metrics of the per-design table: the shared list, so `hmmlab run`'s comparison has the same columns. */
+export { DESIGN_TABLE_METRICS }
 
 export interface DesignRow {
   id: string

@@ -36,6 +36,15 @@ export function waitOn(q: WaitQueue): Wait {
   return { kind: 'wait', q }
 }
 
+/** A started process as the engine sees it: finished or not, and the wait queue it sleeps on. */
+export interface ProcHandle {
+  readonly name: string
+  /** The process returned. */
+  done: boolean
+  /** The wait queue it waits on now; null while it runs, sleeps for a time or is done. */
+  waitingOn: WaitQueue | null
+}
+
 interface QEvent {
   t: number
   s: number
@@ -157,17 +166,21 @@ export class Engine {
 
   /**
    * Starts a process now: runs it synchronously up to its first wait, then from events.
-   * `done` receives its return value.
+   * `done` receives its return value. The handle says whether it finished and what it waits on
+   * (a process left waiting on a queue nobody wakes is how a scenario blocks).
    */
-  spawn<T>(name: string, gen: Proc<T>, done?: (v: T) => void): void {
+  spawn<T>(name: string, gen: Proc<T>, done?: (v: T) => void): ProcHandle {
     this.liveProcs++
+    const handle: ProcHandle = { name, done: false, waitingOn: null }
     const resume = (): void => {
+      handle.waitingOn = null
       const outer = this.running
       this.running = name
       const r = gen.next()
       this.running = outer
       if (r.done) {
         this.liveProcs--
+        handle.done = true
         if (done) done(r.value)
         return
       }
@@ -175,10 +188,12 @@ export class Engine {
       if (w.kind === 'sleep') this.after(w.ns, name, resume)
       else {
         const cause = this.cause
+        handle.waitingOn = w.q
         w.q.waiters.push(() => this.at(this.now, name, resume, cause))
       }
     }
     resume()
+    return handle
   }
 
   /** `wake_up_all`: every waiter resumes (in the order it started waiting) as a new event. */

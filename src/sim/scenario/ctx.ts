@@ -5,6 +5,7 @@
  * device, then the design's resolve).
  */
 import type { World } from '../world'
+import type { ProcHandle } from '../engine/engine'
 import type { Device } from '../devices/device'
 import type { File, MmStruct, Task } from '../kernel/objects'
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../kernel/types'
@@ -24,6 +25,21 @@ export interface StepLogEntry {
   ret: number | null
   cpages: number | null
   faults: number | null
+}
+
+/**
+ * One sequence of scenario steps running as a simulated process: the scenario's own list (`main`)
+ * or a `background` block. A run reaches its end when `main` has done its last top-level step;
+ * a sequence still in a step when nothing more can happen waits forever (run.ts).
+ */
+export interface StepSequence {
+  readonly kind: 'main' | 'background'
+  /** Line of the `background` step that started it; 0 for main. */
+  readonly line: number
+  /** The step it is in (the innermost, inside repeat and when), or null between steps. */
+  at: { op: string; line: number; task: string | null } | null
+  /** Set once the engine started it. */
+  proc: ProcHandle | null
 }
 
 /** Steps kept in the step log; later ones are counted in stepsDropped. */
@@ -46,6 +62,8 @@ export class Ctx {
   readonly pins = new Map<string, number[]>()
   stopped = false
   topDone = 0
+  /** The main sequence and every background one, in the order they started. */
+  readonly sequences: StepSequence[] = []
   onStepDone: ((index: number, op: string) => void) | null = null
   private stepIndex = 0
   /** The device files' file_operations: release is the design's. */

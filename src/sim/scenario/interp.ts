@@ -8,18 +8,29 @@ import { sleep, type Proc } from '../engine/engine'
 import type { DeviceOpResult } from '../drivers/dmirror'
 import { lineOf } from './parse'
 import { parseDuration, type StepT } from '../../shared/scenario'
-import { Ctx, logStep, setResult, MAX_STEPS } from './ctx'
+import { Ctx, logStep, setResult, MAX_STEPS, type StepSequence } from './ctx'
 import { evalExpect } from './expect'
 import { dispatchStep, isStepOp, stepName, stepTaskName } from './steps'
 import { waitForVforkDone } from '../kernel/task'
 
 export { Ctx } from './ctx'
 
-/** Runs a list of steps in order; `round` is the iteration of the innermost `repeat` (patterns' per_round). */
-export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Proc<void> {
+/** Starts the scenario's main sequence as the engine's `main` process; `done` runs when its last step did. */
+export function startMain(ctx: Ctx, steps: StepT[], done: () => void): StepSequence {
+  const seq: StepSequence = { kind: 'main', line: 0, at: null, proc: null }
+  ctx.sequences.push(seq)
+  seq.proc = ctx.w.engine.spawn('main', runSteps(ctx, steps, true, 0, seq), done)
+  return seq
+}
+
+/**
+ * Runs a list of steps in order; `round` is the iteration of the innermost `repeat` (patterns'
+ * per_round); `seq` is the sequence they belong to (which step it is in, when a run blocks).
+ */
+export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0, seq?: StepSequence): Proc<void> {
   for (const s of steps) {
     if (ctx.stopped) return
-    yield* execStep(ctx, s, round)
+    yield* execStep(ctx, s, round, seq)
     if (top) {
       ctx.onStepDone?.(ctx.topDone, stepName(s))
       ctx.topDone++
@@ -27,7 +38,7 @@ export function* runSteps(ctx: Ctx, steps: StepT[], top: boolean, round = 0): Pr
   }
 }
 
-function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
+function* execStep(ctx: Ctx, s: StepT, round: number, seq: StepSequence | undefined): Proc<void> {
   const w = ctx.w
   const op = stepName(s)
   const line = lineOf(s)
@@ -48,21 +59,25 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
     return
   }
   if ('repeat' in s) {
-    for (let i = 0; i < s.repeat.times && !ctx.stopped; i++) yield* runSteps(ctx, s.repeat.steps, false, i)
+    for (let i = 0; i < s.repeat.times && !ctx.stopped; i++) yield* runSteps(ctx, s.repeat.steps, false, i, seq)
     return
   }
   if ('background' in s) {
-    w.engine.spawn('background', runSteps(ctx, s.background.steps, false, round))
+    const bg: StepSequence = { kind: 'background', line, at: null, proc: null }
+    ctx.sequences.push(bg)
+    bg.proc = w.engine.spawn('background', runSteps(ctx, s.background.steps, false, round, bg))
     return
   }
   if ('when' in s) {
     const ds = Array.isArray(s.when.design) ? s.when.design : [s.when.design]
-    if (ds.includes(ctx.design.id)) yield* runSteps(ctx, s.when.steps, false, round)
+    if (ds.includes(ctx.design.id)) yield* runSteps(ctx, s.when.steps, false, round, seq)
     return
   }
+  if (seq) seq.at = { op, line, task: stepTaskName(s) }
   if ('sleep' in s) {
     yield sleep(parseDuration(s.sleep))
     logStep(ctx, op, line, t0, null)
+    if (seq) seq.at = null
     return
   }
   // a task blocked in vfork runs its next step once the child exec'd or exited
@@ -82,4 +97,5 @@ function* execStep(ctx: Ctx, s: StepT, round: number): Proc<void> {
   }
   setResult(ctx, ret, dev)
   logStep(ctx, op, line, t0, ret, dev)
+  if (seq) seq.at = null
 }

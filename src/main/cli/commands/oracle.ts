@@ -13,12 +13,12 @@
  * missing host tools (with the apt command), a guest that failed.
  */
 import { mkdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { appRoot } from '../../paths'
 import * as realKernel from '../../services/oracle/kernel/index'
 import { loadDeclarations } from '../../services/oracle/declarations'
-import { fidelityMarkdown, rewriteMarkedSection } from '../../services/oracle/fidelity-table'
+import { fidelityMarkdown, rewriteMarkedSection, tableFiles } from '../../services/oracle/fidelity-table'
 import { hmmTestRows } from '../../services/oracle/hmm-tests'
 import { formatHmmTests, formatOracleText, oracleHtml } from '../../services/oracle/report'
 import { readKernelResults, readResultsDocument, type RecordedKernel } from '../../services/oracle/recorded'
@@ -202,8 +202,14 @@ export async function oracleBuildCommand(flags: { tree?: string }, d: OracleDeps
   }
 }
 
-/** `hmmlab oracle fidelity RESULTS.json [--doc FILE]`: rewrites the marked section of docs/fidelity.md. */
-export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string }, d: OracleDeps = defaultDeps()): number {
+/**
+ * `hmmlab oracle fidelity RESULTS.json [--doc FILE] [--force]`: rewrites the marked section of
+ * docs/fidelity.md. The section is the agreement table of the shipped scenarios, so it is replaced
+ * only by results that cover every scenario it lists now and name only files inside the
+ * repository; anything else (one scenario of /tmp, part of the set) is refused with exit 2, as it
+ * would silently drop rows and change the headline. `--force` replaces the table all the same.
+ */
+export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string; force?: boolean }, d: OracleDeps = defaultDeps()): number {
   const docFile = flags.doc ?? join(d.root, 'docs', 'fidelity.md')
   let results: OracleResults
   try {
@@ -214,6 +220,13 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
   }
   try {
     const doc = readRegularFileSync(docFile, { maxBytes: ORACLE_DOC_MAX_BYTES, what: 'document' }).toString('utf8')
+    if (!flags.force) {
+      const refusal = fidelityRefusal(results, tableFiles(doc), d.root, resultsFile, docFile)
+      if (refusal) {
+        d.err(`hmmlab oracle fidelity: ${refusal}; nothing written (--force replaces the table with these results all the same)\n`)
+        return 2
+      }
+    }
     const next = rewriteMarkedSection(doc, fidelityMarkdown(results), docFile)
     if (next !== doc) writeRegularFileSync(docFile, next, 'document')
     d.out(`${docFile}: oracle section ${next === doc ? 'already up to date' : 'rewritten'} (${results.scenarios.length} scenarios)\n`)
@@ -222,6 +235,32 @@ export function oracleFidelityCommand(resultsFile: string, flags: { doc?: string
     d.err(`hmmlab oracle fidelity: ${e instanceof Error ? e.message : String(e)}\n`)
     return 2
   }
+}
+
+/** `a, b, c and 7 others`. */
+function someFiles(files: readonly string[], max = 3): string {
+  return files.length <= max ? files.join(', ') : `${files.slice(0, max).join(', ')} and ${files.length - max} others`
+}
+
+/**
+ * Why results must not replace the table: files outside the repository `root` (a relative name
+ * is taken from the root, as the table shows it), or scenarios the table lists that the results
+ * lack. Undefined when they may.
+ */
+export function fidelityRefusal(results: OracleResults, listed: readonly string[], root: string, resultsFile: string, docFile: string): string | undefined {
+  const outside = results.scenarios
+    .map((o) => o.file)
+    .filter((f) => {
+      const rel = relative(resolve(root), resolve(root, f))
+      return rel === '' || rel.startsWith('..') || isAbsolute(rel)
+    })
+  if (outside.length)
+    return `${resultsFile} has results for ${outside.length} file${outside.length > 1 ? 's' : ''} outside the repository (${someFiles(outside)}): ${docFile}'s table lists the shipped scenarios only`
+  const have = new Set(results.scenarios.map((o) => relative(resolve(root), resolve(root, o.file))))
+  const missing = listed.filter((f) => !have.has(relative(resolve(root), resolve(root, f))))
+  if (missing.length)
+    return `${resultsFile} covers ${listed.length - missing.length} of the ${listed.length} scenarios ${docFile}'s table lists: rewriting would drop ${someFiles(missing)} (run them all, as \`npm run test:kernel\` does)`
+  return undefined
 }
 
 /** Registers `hmmlab oracle` and its subcommands. */
@@ -283,7 +322,8 @@ export function registerOracleCommand(program: Command, deps?: () => OracleDeps)
     .description("rewrite docs/fidelity.md's oracle section from a results document (--report FILE.json)")
     .argument('<results>', 'results JSON written by hmmlab oracle --report FILE.json')
     .option('--doc <file>', 'the document to rewrite (default docs/fidelity.md)')
-    .action((file: string, flags: { doc?: string }) => {
+    .option('--force', 'replace the table even when the results miss scenarios it lists or name files outside the repository')
+    .action((file: string, flags: { doc?: string; force?: boolean }) => {
       process.exitCode = oracleFidelityCommand(file, flags, getDeps())
     })
 }

@@ -176,29 +176,31 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
           const lines = meta?.success ? machineLines(meta.data, '  ') : [`  machine: ${machineRun.machine}, not the scenario's (its record cannot be read)`]
           process.stdout.write(lines.map((l) => `${l}\n`).join(''))
         }
+        // From each stored record: which expects failed, on which line of the user's file, and which
+        // steps' calls failed when no expect asked for that errno; up to 4 runs of each design and
+        // parameters, as in process. Every run is read, so whether a run gets these lines depends
+        // on its record only, never on its place in the sweep.
         const shownFailures = new Map<string, number>()
-        const shownSteps = new Set<string>()
+        const hiddenFailures = new Map<string, number>()
         for (const r of summary.runs) {
           process.stdout.write(`  ${runLine(r)}\n`)
-          // from the stored record: which expects failed, on which line of the user's file (up to 4 runs per
-          // design, as in process), and which steps' calls failed (the first run of each design and parameters)
-          const showExpects = r.status === 'expects_failed' && (shownFailures.get(r.design) ?? 0) < 4
-          const stepsKey = groupKey(r)
-          const showSteps = !shownSteps.has(stepsKey)
-          if (showExpects || showSteps) {
-            if (showExpects) shownFailures.set(r.design, (shownFailures.get(r.design) ?? 0) + 1)
-            shownSteps.add(stepsKey)
-            const result = await services.store
-              .getRun(r.id, { series: false })
-              .then((stored) => stored.result as { expects?: unknown; steps?: unknown } | null)
-              .catch(() => null)
-            const expects = showExpects ? EXPECTS.safeParse(result?.expects) : undefined
-            const steps = showSteps ? STEPS.safeParse(result?.steps) : undefined
-            const lines = [
-              ...(expects?.success ? failedExpectLines(expects.data, '      ') : []),
-              ...(steps?.success ? failedStepLines(steps.data, '      ') : []),
-            ]
+          const result = await services.store
+            .getRun(r.id, { series: false })
+            .then((stored) => stored.result as { expects?: unknown; steps?: unknown } | null)
+            .catch(() => null)
+          const expects = EXPECTS.safeParse(result?.expects)
+          const steps = STEPS.safeParse(result?.steps)
+          const lines = [
+            ...(expects.success && r.status === 'expects_failed' ? failedExpectLines(expects.data, '      ') : []),
+            ...(steps.success ? failedStepLines(steps.data, expects.success ? expects.data : { rows: [] }, '      ') : []),
+          ]
+          const key = groupKey(r)
+          if (lines.length && (shownFailures.get(key) ?? 0) < 4) {
+            shownFailures.set(key, (shownFailures.get(key) ?? 0) + 1)
             process.stdout.write(lines.map((l) => `${l}\n`).join(''))
+          } else if (lines.length) {
+            const words = [r.design, ...Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`)].join(' ')
+            hiddenFailures.set(words, (hiddenFailures.get(words) ?? 0) + 1)
           }
           if (flags.metrics)
             process.stdout.write(
@@ -207,6 +209,8 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
                 .join(''),
             )
         }
+        for (const [words, n] of hiddenFailures)
+          process.stdout.write(`  … ${n} more runs of ${words} with failed expects or steps (hmmlab report RUN shows each)\n`)
         for (const u of summary.unsaved) process.stdout.write(`  ! ${u.runId} not saved: ${u.error}\n`)
         const sweep = summary.experiment.summary
         if (sweep && ((summary.experiment.seeds ?? 1) > 1 || sweep.checks.length)) process.stdout.write(`${sweepSummaryText(sweep)}\n`)

@@ -13,6 +13,7 @@ import { loadOnMachine } from '../../services/sim-binding'
 import type { MachinePart } from '../../../shared/record'
 import type { Command } from 'commander'
 import { formatNs } from '../../../shared/units'
+import { DESIGN_TABLE_METRICS, longestLeakWords } from '../../../shared/conclusion'
 import { planRuns, summarizeSweep, type SweepSummary } from '../../../shared/plan'
 import { statusOfOutcome } from '../../../shared/record'
 import { isSeed, MAX_SEED } from '../../../shared/scenario'
@@ -34,21 +35,23 @@ interface RunFlags {
 /** Wall-time budget of one in-process run (all its seeds), as for a run on the experiment service. */
 export const DEFAULT_RUN_BUDGET_S = 600
 
-/** The record metrics of the comparison, by their names (the app's per-design table has the same). */
-const COMPARED = ['leaked_bytes_peak', 'leak_byte_seconds', 'invalidation_cost_ns', 'findings'] as const
-
-/** One line per design: what was kept after the owners exited, for how long, and at what cost. */
+/**
+ * One line per design: what was kept after the owners exited (at its peak and still at the end),
+ * for how long and at what cost: the columns of the app's per-design table (DESIGN_TABLE_METRICS,
+ * by the record's names), then the longest leak (`≥ 10.1 s (to the end)` when it was never freed).
+ */
 function comparison(rs: RunRecord[]): string {
-  const cells = rs.map((r) => COMPARED.map((n) => metricValue(r, n)))
-  const width = COMPARED.map((n, i) => Math.max(n.length, ...cells.map((c) => c[i]!.length)))
-  const longest = compareRuns(rs).map((c) => formatNs(c.longestLeakNs))
-  const lw = Math.max('longest leak'.length, ...longest.map((x) => x.length))
-  const head = `  ${'design'.padEnd(7)} ${COMPARED.map((n, i) => n.padStart(width[i]!)).join(' ')} ${'longest leak'.padStart(lw)}  expects`
-  const rows = compareRuns(rs).map(
-    (c, k) =>
-      `  ${c.design.padEnd(7)} ${cells[k]!.map((x, i) => x.padStart(width[i]!)).join(' ')} ${longest[k]!.padStart(lw)}  ${c.expectsPassed}/${c.expects}`,
-  )
-  return [head, ...rows].join('\n')
+  const names = DESIGN_TABLE_METRICS.map((m) => m.name)
+  const rows = compareRuns(rs)
+  const cells = rs.map((r, k) => [
+    ...names.map((n) => metricValue(r, n)),
+    longestLeakWords(rows[k]!.longestLeakNs, rows[k]!.longestLeakOpen),
+    `${rows[k]!.expectsPassed}/${rows[k]!.expects}`,
+  ])
+  const heads = [...names, 'longest leak', 'expects']
+  const width = heads.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (design: string, c: string[]): string => `  ${design.padEnd(7)} ${c.map((x, i) => x.padStart(width[i]!)).join(' ')}`.trimEnd()
+  return [line('design', heads), ...rows.map((c, k) => line(c.design, cells[k]!))].join('\n')
 }
 
 /**

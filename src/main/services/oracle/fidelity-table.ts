@@ -70,6 +70,25 @@ export function fidelityMarkdown(r: OracleResults): string {
   return out.join('\n')
 }
 
+/** The agreement words of the scenario table (fidelityMarkdown's third column). */
+const VERDICTS = ['agrees', 'known differences only', '**differs**', 'not run on the kernel', 'guest failed', 'invalid']
+
+/**
+ * The scenario files the generated table of `doc` lists (its File column, in order); none when
+ * the markers or the table are missing.
+ */
+export function tableFiles(doc: string): string[] {
+  const a = doc.indexOf(BEGIN_MARK)
+  const b = doc.indexOf(END_MARK)
+  if (a < 0 || b < a) return []
+  const out: string[] = []
+  for (const line of doc.slice(a + BEGIN_MARK.length, b).split('\n')) {
+    const m = /\| `((?:[^`\\]|\\.)+)` \| (.+?) \|/.exec(line)
+    if (m && VERDICTS.includes(m[2]!)) out.push(m[1]!.replace(/\\\|/g, '|'))
+  }
+  return out
+}
+
 /** Replaces the marked section of `doc` (the markers stay); an error if the markers are missing. */
 export function rewriteMarkedSection(doc: string, body: string, file = 'docs/fidelity.md'): string {
   const a = doc.indexOf(BEGIN_MARK)

@@ -8,7 +8,7 @@
  */
 import type { ReportDocument, ReportRun } from '../../../shared/report'
 import type { ProbeReport } from '../../../shared/probe'
-import { costsWords, MACHINE_PART_FROM, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
+import { backgroundWaitingWords, costsWords, MACHINE_PART_FROM, OBJECT_TYPES, statusWords, type InvalidationStat } from '../../../shared/record'
 import { loadReportAssets, type ReportAssets } from './assets'
 import { CLIENT_SCRIPT } from './client'
 import { cspHash, escapeHtml as e, jsonForScript } from './escape'
@@ -418,6 +418,12 @@ ${checks}
 </section>`
 }
 
+/** ` · a background step never returned: …` for a run that reached its end with a task stuck in a background step. */
+function backgroundNote(run: ReportRun): string {
+  const words = backgroundWaitingWords(run.result.outcome)
+  return words ? ` · <span class="warn" data-waiting="background">${e(words)}</span>` : ''
+}
+
 function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
   const charts = specs
     .filter((s) => s.id.startsWith(`run${index}-`))
@@ -425,7 +431,7 @@ function runSection(run: ReportRun, index: number, specs: ChartSpec[]): string {
     .join('\n')
   return `<section class="run" id="run-${e(run.id)}">
 <h2>Run ${e(run.label)}</h2>
-<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''} · <span class="costs">${e(costsWords(run.result.meta.costs))}</span></p>
+<p class="muted"><code>${e(run.id)}</code> · design ${e(run.manifest.design)} · seed ${run.manifest.seed} · <span class="status-${e(run.manifest.status)}">${e(statusWords(run.manifest.status, run.manifest.stop))}</span> · ended at ${e(formatNs(run.result.outcome.simulatedNs))} simulated after ${run.result.outcome.stepsDone} of ${run.result.outcome.stepsTotal} steps${run.result.outcome.stop ? ` (${e(run.result.outcome.stop.message)})` : ''}${backgroundNote(run)} · <span class="costs">${e(costsWords(run.result.meta.costs))}</span></p>
 <ul class="conclusion">${run.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 ${charts}
 <h3>Leaks</h3>
