@@ -10,7 +10,7 @@ import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
 import { resolveMachineRef } from '../../services/machine-ref'
-import { writeReportFile } from '../../services/reports'
+import { pickFormat, writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
 import { RecordMeta, StoredRecord, statusWords, type RecordSeries } from '../../../shared/record'
@@ -90,7 +90,12 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
     files.length > 1 ? flags.report!.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report!
   if (flags.report) {
     try {
-      for (const file of files) checkOutputTarget(reportTarget(file), 'report')
+      for (const file of files) {
+        checkOutputTarget(reportTarget(file), 'report')
+        // the format follows the name: one that says no report format (x.pdf) is refused here too
+        const format = pickFormat(undefined, reportTarget(file))
+        if (format instanceof Error) throw format
+      }
     } catch (err) {
       return fail((err as Error).message)
     }
