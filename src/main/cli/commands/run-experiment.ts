@@ -9,6 +9,7 @@ import { checkOutputTarget, readRegularFileSync, SafeReadError } from '../../ser
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
+import { checkWorkspace, defaultWorkspace } from '../../services/store/workspace'
 import { resolveMachineRef } from '../../services/machine-ref'
 import { pickFormat, writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
@@ -105,6 +106,13 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   const progressLine = (text: string): void => {
     if (tty) process.stdout.write(`\r\x1b[2K${text}`)
   }
+  // a workspace runs cannot be saved in (a file, a FIFO, no permission) is refused before any run
+  let workspace: string
+  try {
+    workspace = checkWorkspace(flags.workspace ?? defaultWorkspace())
+  } catch (err) {
+    return fail((err as Error).message)
+  }
   let costs: CostChoice
   try {
     costs = chooseCosts(flags.costs)
@@ -114,7 +122,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   process.stderr.write(`${describeCosts(costs.used)}\n`)
   const services = createLabServices({
     ...(flags.costs ? { costs: flags.costs } : {}),
-    ...(flags.workspace ? { workspace: resolve(flags.workspace) } : {}),
+    workspace,
     ...(workers ? { threads: workers } : {}),
     onEvent: (name, payload) => {
       if (name === 'experiment.progress') {
