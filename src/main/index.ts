@@ -3,7 +3,7 @@
  * same route table as the browser host. Only this file, `electron/` and the preload import
  * `electron` at run time.
  */
-import { app, BrowserWindow } from 'electron'
+import { app, BrowserWindow, dialog } from 'electron'
 import { join } from 'node:path'
 import { createApi } from './api'
 import { RENDERER_URL } from './electron/policy'
@@ -14,6 +14,7 @@ import { utilityRunProcess } from './electron/utility-process'
 import { htmlToPdf } from './electron/pdf'
 import { appRoot, rendererDir } from './paths'
 import { exitWithParent } from './services/parent-death'
+import { checkWorkspace, defaultWorkspace } from './services/store/workspace'
 
 // Started by `npm start` (HMMLAB_PARENT_PID): quit if that process dies, even by SIGKILL. Not
 // passed on: a run process watches its own parent, this process.
@@ -29,10 +30,22 @@ const preloadPath = join(appRoot(), 'out', 'preload', 'index.cjs')
 hardenWebContents(rendererUrl)
 
 void app.whenReady().then(() => {
+  // $HMMLAB_WORKSPACE (or the data folder) that runs cannot be saved in: said once, before any
+  // window, rather than by every request failing later (exit 2, as `hmmlab serve` does)
+  let workspace: string
+  try {
+    workspace = checkWorkspace(defaultWorkspace())
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    process.stderr.write(`HMM Lab: ${message}\n`)
+    dialog.showErrorBox('HMM Lab cannot start', `${message}\n\nSet HMMLAB_WORKSPACE to a folder this user can write in.`)
+    app.exit(2)
+    return
+  }
   hardenSession()
   serveAppScheme(rendererDir())
   // Run processes as utility processes: the packaged app has no ELECTRON_RUN_AS_NODE (fuse off).
-  const api = createApi({ host: 'electron', printToPdf: htmlToPdf }, { spawnRunProcess: utilityRunProcess })
+  const api = createApi({ host: 'electron', printToPdf: htmlToPdf, workspace }, { spawnRunProcess: utilityRunProcess })
   const win = createMainWindow(rendererUrl, preloadPath, join(appRoot(), 'resources', 'icon.png'))
   const stop = serveIpc(api, win, rendererUrl)
   let seq = 0

@@ -214,6 +214,8 @@ export interface ConclusionRun {
   /** The record's metrics (default: `result.metrics`). */
   metrics?: Metrics
   result?: StoredRecord
+  /** The run's scenario label (`scenarioLabels`), for runs of several scenarios: never grouped across scenarios, named by it when they differ. */
+  scenario?: string
 }
 
 /** The full label of a run: `D1, seed 1, machine.cpus=4`. */
@@ -223,15 +225,24 @@ export function fullRunLabel(r: Pick<ConclusionRun, 'design' | 'seed' | 'paramet
 }
 
 /**
- * Labels that name what tells runs apart: the design, then the seed and the swept parameters only
- * where they differ between runs (a single run gets its full label).
+ * Labels that name what tells runs apart: the design (`D1 of “scenario”` when the runs' scenario
+ * labels differ; a `scenario` that is not a string, e.g. a manifest's, is not read), then the seed
+ * and the swept parameters only where they differ between runs (a single run gets its full label).
  */
-export function distinguishingLabels(runs: readonly Pick<ConclusionRun, 'design' | 'seed' | 'parameters'>[]): string[] {
+export function distinguishingLabels(runs: readonly (Pick<ConclusionRun, 'design' | 'seed' | 'parameters'> & { scenario?: unknown })[]): string[] {
   if (runs.length < 2) return runs.map(fullRunLabel)
+  const scenarioOf = (m: { scenario?: unknown }): string | undefined => (typeof m.scenario === 'string' ? m.scenario : undefined)
+  const mixed = new Set(runs.map(scenarioOf)).size > 1
   const seeds = new Set(runs.map((m) => m.seed)).size > 1
   const keys = [...new Set(runs.flatMap((m) => Object.keys(m.parameters)))].sort()
   const varying = keys.filter((k) => new Set(runs.map((m) => JSON.stringify(m.parameters[k] ?? null))).size > 1)
-  return runs.map((m) => [m.design, ...(seeds ? [`seed ${m.seed}`] : []), ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`)].join(', '))
+  return runs.map((m) =>
+    [
+      mixed ? `${m.design} of “${scenarioOf(m) ?? '?'}”` : m.design,
+      ...(seeds ? [`seed ${m.seed}`] : []),
+      ...varying.map((k) => `${k}=${String(m.parameters[k] ?? '—')}`),
+    ].join(', '),
+  )
 }
 
 /** A list of names, at most `max` of them written out: `D1, D2 and 7 others`. */
@@ -245,6 +256,7 @@ interface Group {
   key: string
   design: string
   parameters: Record<string, ParamValue>
+  scenario: string | undefined
   /** Indices into the runs, in seed order. */
   members: number[]
   /** Name in the sentences: the design, with the swept parameters that tell groups apart. */
@@ -271,20 +283,21 @@ function value(r: ConclusionRun, name: string): number {
   return metricsOf(r)[name]?.value ?? 0
 }
 
-/** The runs grouped by design and parameter set, in the order of their first run, each group's runs by seed. */
+/** The runs grouped by scenario, design and parameter set, in the order of their first run, each group's runs by seed. */
 function groupsOf(runs: readonly ConclusionRun[]): Group[] {
   const byKey = new Map<string, Group>()
   runs.forEach((r, i) => {
     const key = groupKey(r)
-    let g = byKey.get(key)
-    if (!g) byKey.set(key, (g = { key, design: r.design, parameters: r.parameters, members: [], name: '' }))
+    const at = `${r.scenario ?? ''}\u0000${key}`
+    let g = byKey.get(at)
+    if (!g) byKey.set(at, (g = { key, design: r.design, parameters: r.parameters, scenario: r.scenario, members: [], name: '' }))
     g.members.push(i)
   })
   const groups = [...byKey.values()]
   for (const g of groups) g.members.sort((a, b) => runs[a]!.seed - runs[b]!.seed || a - b)
   const designs = groups.map((g) => g.design)
-  const distinct = new Set(designs).size === designs.length
-  const labels = distinguishingLabels(groups.map((g) => ({ design: g.design, seed: 0, parameters: g.parameters })))
+  const distinct = new Set(designs).size === designs.length && new Set(groups.map((g) => g.scenario)).size < 2
+  const labels = distinguishingLabels(groups.map((g) => ({ design: g.design, seed: 0, parameters: g.parameters, scenario: g.scenario })))
   groups.forEach((g, i) => (g.name = distinct ? g.design : labels[i]!))
   return groups
 }
@@ -475,7 +488,7 @@ export function experimentConclusion(
 ): { labels: string[]; names: string[]; perRun: string[][]; conclusion: string[] } {
   const labels = distinguishingLabels(runs)
   const designs = runs.map((r) => r.design)
-  const distinct = new Set(designs).size === designs.length
+  const distinct = new Set(designs).size === designs.length && new Set(runs.map((r) => r.scenario)).size < 2
   const names = runs.map((r, i) => (distinct ? r.design : labels[i]!))
   const perRun = runs.map((r, i) => (r.result ? runConclusion(names[i]!, r.result) : []))
   const groups = groupsOf(runs)

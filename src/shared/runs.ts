@@ -140,10 +140,14 @@ export const Comparison = z.object({
       design: z.string(),
       seed: z.number(),
       parameters: z.record(z.string(), ParamValue),
+      /** The run's scenario: its name, the SHA-256 of its text, and its label among these runs (`scenarioLabels`). */
+      scenario: z.object({ name: z.string(), hash: z.string(), label: z.string() }).optional(),
       /** The record's invalidation table: how many rows there were and how many its cap dropped (absent: an old-format result). */
       invalidationRows: z.object({ total: z.number().int().nonnegative(), dropped: z.number().int().nonnegative() }).optional(),
     }),
   ),
+  /** Set when the runs come from more than one scenario: the warning said above the comparison (`mixedScenariosWarning`). */
+  mixedScenarios: z.string().optional(),
   /** One row per metric: its value in each run (null where absent), and the difference to the first run. */
   metrics: z.array(
     z.object({

@@ -67,6 +67,33 @@ describe('hmmlab report', () => {
     expect(pickFormat(undefined, 'a.json')).toBe('json')
     expect(pickFormat(undefined, 'a.csv')).toBe('csv')
     expect(pickFormat(undefined, 'a.html')).toBe('html')
-    expect(pickFormat('csv', 'a.html')).toBe('csv')
+    expect(pickFormat(undefined, 'a.HTM')).toBe('html')
+    expect(pickFormat('trace', 'a.json')).toBe('trace')
+    expect(pickFormat('csv', 'a.data')).toBe('csv')
+    expect(pickFormat('json', '-')).toBe('json')
+    expect(pickFormat(undefined, undefined)).toBe('html')
+  })
+
+  it('refuses a name that contradicts --format or says no format, and writes nothing (exit 2)', async () => {
+    const cases: [string[], string, RegExp][] = [
+      [[], 'x.pdf', /x\.pdf: reports are written as html, json, csv or trace, not PDF/],
+      [['-f', 'html'], 'x.pdf', /not PDF/],
+      [['-f', 'json'], 'y.csv', /y\.csv: the name ends in \.csv \(csv\) but the format asked for is json; name the file \.json, or drop --format to write csv/],
+      [['-f', 'csv'], 'z.html', /the name ends in \.html \(html\) but the format asked for is csv/],
+      [['-f', 'json'], 't.trace.json', /the name ends in \.trace\.json \(trace\) but the format asked for is json/],
+      [[], 'notes.txt', /notes\.txt: the name ends in \.txt, which says no report format; end it in \.html, \.json, \.csv or \.trace\.json, or give --format/],
+      [[], 'report', /report: the name has no extension, which says no report format/],
+    ]
+    for (const [flags, name, message] of cases) {
+      const out = join(ws.dir, name)
+      expect(await cli(ws.runIds[0]!, ...flags, '-o', out), `${flags.join(' ')} -o ${name}`).toBe(2)
+      expect(stderr).toMatch(message)
+      expect(stderr).not.toContain('wrote')
+      await expect(readFile(out)).rejects.toThrow(/ENOENT/)
+    }
+    // with --format, a name that says no format is taken as asked
+    const data = join(ws.dir, 'run.data')
+    expect(await cli(ws.runIds[0]!, '-f', 'json', '-o', data)).toBe(0)
+    expect(ReportDocument.parse(JSON.parse(await readFile(data, 'utf8'))).kind).toBe('run')
   })
 })

@@ -170,4 +170,15 @@ describe('writeReportFile (for `hmmlab run --report FILE`)', () => {
     expect(out.bytes).toBeGreaterThan(0)
     expect(JSON.parse(await readFile(file, 'utf8')).traceEvents.length).toBeGreaterThan(0)
   })
+
+  it('refuses a name that says no report format, and writes nothing', async () => {
+    const { writeReportFile } = await import('../../src/main/services/reports')
+    const { readFile } = await import('node:fs/promises')
+    const { join } = await import('node:path')
+    const file = join(ws.dir, 'just-run.pdf')
+    await expect(writeReportFile([forkRun('D1')], file, { probe: 'none' })).rejects.toThrow(
+      /just-run\.pdf: reports are written as html, json, csv or trace, not PDF/,
+    )
+    await expect(readFile(file)).rejects.toThrow(/ENOENT/)
+  })
 })

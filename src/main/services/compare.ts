@@ -2,10 +2,12 @@
  * Side-by-side comparison of runs: the records' metrics (same names and units as the record,
  * never recounted from a table) with differences to the first run, series
  * aligned on one time grid, and findings split into in-all / only-in-one / in-some, like a
- * snapshot diff. Pure over stored runs.
+ * snapshot diff. Runs of different scenarios are named by their scenario and the comparison
+ * says so (`mixedScenarios`): they are not seeds of one experiment. Pure over stored runs.
  */
 import type { Comparison, FindingKey, RunManifest, SeriesData } from '../../shared/runs'
 import { SeriesData as SeriesSchema } from '../../shared/runs'
+import { mixedScenariosWarning, scenarioLabels } from '../../shared/scenario-mix'
 
 export interface ComparableRun {
   manifest: RunManifest
@@ -18,10 +20,13 @@ export interface ComparableRun {
 /** Most points per aligned series; longer grids are thinned evenly (first and last kept). */
 const MAX_GRID_POINTS = 2000
 
-/** A short label naming what distinguishes a run: design, seed and swept parameters. */
-export function runLabel(m: RunManifest): string {
+/**
+ * A short label naming what distinguishes a run: design, seed and swept parameters; among runs
+ * of several scenarios, the design of its scenario (`D1 of “name”`).
+ */
+export function runLabel(m: RunManifest, scenario?: string): string {
   const params = Object.entries(m.parameters).map(([k, v]) => `${k}=${String(v)}`)
-  return [m.design, `seed ${m.seed}`, ...params].join(', ')
+  return [scenario === undefined ? m.design : `${m.design} of “${scenario}”`, `seed ${m.seed}`, ...params].join(', ')
 }
 
 /** Compares two or more runs. */
@@ -40,13 +45,18 @@ export function compareRuns(runs: ComparableRun[]): Comparison {
       ratios: values.map((v) => (v === null || base === null || base === 0 ? null : v / base)),
     }
   })
+  // runs of different scenarios are never seeds of one experiment: each is named by its scenario
+  const scenarios = scenarioLabels(runs.map((r) => r.manifest.scenario))
+  const mixed = mixedScenariosWarning(scenarios)
   return {
-    runs: runs.map((r) => ({
+    ...(mixed ? { mixedScenarios: mixed } : {}),
+    runs: runs.map((r, i) => ({
       id: r.manifest.id,
-      label: runLabel(r.manifest),
+      label: runLabel(r.manifest, mixed ? scenarios[i] : undefined),
       design: r.manifest.design,
       seed: r.manifest.seed,
       parameters: r.manifest.parameters,
+      scenario: { name: r.manifest.scenario.name, hash: r.manifest.scenario.hash, label: scenarios[i]! },
       ...(r.invalidationRows ? { invalidationRows: r.invalidationRows } : {}),
     })),
     metrics,

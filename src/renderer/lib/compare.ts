@@ -1,8 +1,8 @@
 /**
  * What the Compare view decides about metrics and runs: which way is better for a metric (so a
  * change is coloured as an improvement or a regression only when that is known), which metrics are
- * the key ones (shown first), which rows differ, which stored runs match a search, and which
- * series the chart opens on.
+ * the key ones (shown first), which rows differ, which stored runs match a search, which
+ * series the chart opens on, and which scenario each run comes from when they are not all one.
  */
 import type { Comparison } from '../../shared/runs'
 import { orderTypes } from './shape'
@@ -140,4 +140,20 @@ export function openingSeries(c: Pick<Comparison, 'series' | 'runs'>): SeriesCho
   }
   if (head) return { name: head, why: `no series differs between these ${c.runs.length} runs; this is the live memory series that holds the most bytes` }
   return { name: c.series[0]!.name, why: `no series differs between these ${c.runs.length} runs` }
+}
+
+/**
+ * The scenario of each compared run, for its heading, when the runs come from several scenarios
+ * (`mixedScenarios`); undefined for every run when they share one (the heading stays short).
+ */
+export function runScenarios(c: Pick<Comparison, 'runs' | 'mixedScenarios'>): (string | undefined)[] {
+  return c.runs.map((r) => (c.mixedScenarios ? (r.scenario?.label ?? r.scenario?.name ?? 'a scenario not named') : undefined))
+}
+
+/** A compared run in a sentence: `D1 (id)`, or `D1 of “scenario” (id)` among runs of several scenarios. */
+export function runInWords(c: Pick<Comparison, 'runs' | 'mixedScenarios'>, i: number): string {
+  const r = c.runs[i]
+  if (!r) return `run ${i + 1}`
+  const scenario = runScenarios(c)[i]
+  return `${r.design}${scenario === undefined ? '' : ` of “${scenario}”`} (${r.id})`
 }

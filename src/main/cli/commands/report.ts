@@ -28,8 +28,9 @@ function fail(message: string): void {
  *   hmmlab report RUN|EXPERIMENT [--format html|json|csv|trace] [-o FILE|-] [--workspace DIR]
  *   hmmlab report --compare RUN RUN [RUN...] [...]
  * One id names a run, or else an experiment. Without `-o` the file is written into the current
- * folder under the report's own name; `-o -` writes to stdout. Exit 0 when written, 2 when an id is
- * unknown, a run is damaged, or the options are wrong.
+ * folder under the report's own name; `-o -` writes to stdout. The format follows the `-o` name;
+ * a name that says no format, or another one than `--format`, is refused (`pickFormat`). Exit 0
+ * when written, 2 when an id is unknown, a run is damaged, or the options are wrong.
  */
 export function registerReportCommand(program: Command): void {
   program
@@ -37,14 +38,18 @@ export function registerReportCommand(program: Command): void {
     .description('export a run, an experiment or a comparison as HTML, JSON, CSV or a Perfetto trace')
     .argument('<ids...>', 'a run id or an experiment id; with --compare, two or more run ids')
     .option('--compare', 'compare the runs named (two or more)')
-    .option('-f, --format <format>', 'one of html, json, csv, trace (default: from the -o name, else html)')
+    .option(
+      '-f, --format <format>',
+      'one of html, json, csv, trace (default: from the -o name: .html, .json, .csv, .trace.json; html to stdout); a name that says another format is refused',
+    )
     .option('-o, --output <file>', 'where to write (default: ./<name of the report>; - for stdout)')
     .option('--workspace <dir>', 'folder where runs are stored (default: $HMMLAB_WORKSPACE or the user data folder)')
     .option('--title <text>', 'title of the report')
     .option('--no-probe', 'do not probe this machine for the report')
     .action(async (ids: string[], flags: ReportFlags) => {
-      const format = pickFormat(flags.format, flags.output)
-      if (format instanceof Error) return fail(format.message)
+      // a bad --format first; the name is checked against it once the target is known to be a file
+      const asked = pickFormat(flags.format, undefined)
+      if (asked instanceof Error) return fail(asked.message)
       let target: ReportTarget
       if (flags.compare) {
         if (ids.length < 2) return fail('--compare needs two or more run ids')
@@ -63,6 +68,9 @@ export function registerReportCommand(program: Command): void {
           return fail(err instanceof Error ? err.message : String(err))
         }
       }
+      // `-o x.pdf`, `-f json -o y.csv`: a name that says no format, or another one, is refused
+      const format = pickFormat(flags.format, flags.output, '--format')
+      if (format instanceof Error) return fail(format.message)
       const store = new RunStore(flags.workspace ?? defaultWorkspace())
       const opts = { probe: flags.probe === false ? ('none' as const) : ('live' as const), ...(flags.title ? { title: flags.title } : {}) }
       const started = performance.now()

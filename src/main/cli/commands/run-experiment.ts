@@ -9,8 +9,9 @@ import { checkOutputTarget, readRegularFileSync, SafeReadError } from '../../ser
 import { SCENARIO_FILE_MAX_BYTES } from '../../../shared/text-limits'
 import { basename, dirname, resolve } from 'node:path'
 import { createLabServices } from '../../services'
+import { checkWorkspace, defaultWorkspace } from '../../services/store/workspace'
 import { resolveMachineRef } from '../../services/machine-ref'
-import { writeReportFile } from '../../services/reports'
+import { pickFormat, writeReportFile } from '../../services/reports'
 import type { RunManifest } from '../../../shared/runs'
 import { parseSweepArg, type SweepAxis } from '../../../shared/sweep'
 import { RecordMeta, StoredRecord, statusWords, type RecordSeries } from '../../../shared/record'
@@ -90,7 +91,12 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
     files.length > 1 ? flags.report!.replace(/(\.[a-z.]+)$/i, `-${basename(file).replace(/\.[^.]+$/, '')}$1`) : flags.report!
   if (flags.report) {
     try {
-      for (const file of files) checkOutputTarget(reportTarget(file), 'report')
+      for (const file of files) {
+        checkOutputTarget(reportTarget(file), 'report')
+        // the format follows the name: one that says no report format (x.pdf) is refused here too
+        const format = pickFormat(undefined, reportTarget(file))
+        if (format instanceof Error) throw format
+      }
     } catch (err) {
       return fail((err as Error).message)
     }
@@ -99,6 +105,13 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   const tty = process.stdout.isTTY === true && !flags.json
   const progressLine = (text: string): void => {
     if (tty) process.stdout.write(`\r\x1b[2K${text}`)
+  }
+  // a workspace runs cannot be saved in (a file, a FIFO, no permission) is refused before any run
+  let workspace: string
+  try {
+    workspace = checkWorkspace(flags.workspace ?? defaultWorkspace())
+  } catch (err) {
+    return fail((err as Error).message)
   }
   let costs: CostChoice
   try {
@@ -109,7 +122,7 @@ export async function runExperiments(files: string[], flags: ExperimentRunFlags)
   process.stderr.write(`${describeCosts(costs.used)}\n`)
   const services = createLabServices({
     ...(flags.costs ? { costs: flags.costs } : {}),
-    ...(flags.workspace ? { workspace: resolve(flags.workspace) } : {}),
+    workspace,
     ...(workers ? { threads: workers } : {}),
     onEvent: (name, payload) => {
       if (name === 'experiment.progress') {

@@ -5,6 +5,7 @@ import { createApi } from '../../api'
 import { rendererDir } from '../../paths'
 import { isLoopback } from '../../server/security'
 import { startBrowserHost } from '../../server/browser-host'
+import { checkWorkspace, defaultWorkspace } from '../../services/store/workspace'
 
 interface ServeOptions {
   port: string
@@ -19,12 +20,21 @@ export function registerServeCommand(program: Command): void {
     .description('serve the app and its API to a browser on 127.0.0.1 (token-protected), for headless hosts')
     .option('--port <n>', 'port to listen on (0 = any free port)', '0')
     .option('--host <addr>', 'address to bind (anything but loopback exposes the lab to your network)', '127.0.0.1')
-    .option('--workspace <dir>', 'folder where runs are stored')
+    .option('--workspace <dir>', 'folder where runs are stored (default: $HMMLAB_WORKSPACE or the user data folder)')
     .addHelpText('after', '\nThe token is random per launch; set HMMLAB_TOKEN (32-128 hex digits) to keep one across restarts.')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         process.stderr.write(`hmmlab serve: --port must be an integer 0..65535, got ${JSON.stringify(opts.port)}\n`)
+        process.exitCode = 2
+        return
+      }
+      // a workspace runs cannot be saved in (a file, a FIFO, no permission) is refused before listening
+      let workspace: string
+      try {
+        workspace = checkWorkspace(opts.workspace ?? defaultWorkspace())
+      } catch (err) {
+        process.stderr.write(`hmmlab serve: ${err instanceof Error ? err.message : String(err)}\n`)
         process.exitCode = 2
         return
       }
@@ -45,7 +55,7 @@ export function registerServeCommand(program: Command): void {
         process.exitCode = 2
         return
       }
-      const api = createApi({ host: 'browser', ...(opts.workspace ? { workspace: opts.workspace } : {}) })
+      const api = createApi({ host: 'browser', workspace })
       const host = await startBrowserHost({ router: api.router, hub: api.hub, staticDir, host: opts.host, port, ...(token ? { token } : {}) })
       process.stdout.write(`HMM Lab browser host listening; open:\n  ${host.url}\nworkspace (runs are saved here): ${api.services.workspace}\n`)
       await new Promise<void>((resolveStop) => {

@@ -12,6 +12,7 @@ import { APP_VERSION } from '../../../shared/version'
 import { compareRuns, runLabel } from '../compare'
 import type { StoredRun } from '../store/run-store'
 import { distinguishingLabels as labelsOf, experimentConclusion, runConclusion } from '../../../shared/conclusion'
+import { distinctScenarios, mixedScenariosWarning, scenarioLabels } from '../../../shared/scenario-mix'
 
 /** Where the report's probe comes from. */
 export type ProbeSource =
@@ -70,11 +71,14 @@ export function checkStoredRun(run: StoredRun): { ok: true; run: ReportRun } | {
 }
 
 /**
- * Labels that name what tells runs apart: the design, then the seed and the swept parameters only
- * where they differ between runs (a single run gets its full label; src/shared/conclusion.ts).
+ * Labels that name what tells runs apart: the design (of its scenario, when the runs' scenarios
+ * differ), then the seed and the swept parameters only where they differ between runs (a single
+ * run gets its full label; src/shared/conclusion.ts).
  */
 export function distinguishingLabels(manifests: RunManifest[]): string[] {
-  return labelsOf(manifests)
+  const scenarios = scenarioLabels(manifests.map((m) => m.scenario))
+  const mixed = distinctScenarios(scenarios).length > 1
+  return labelsOf(manifests.map((m, i) => ({ design: m.design, seed: m.seed, parameters: m.parameters, ...(mixed ? { scenario: scenarios[i]! } : {}) })))
 }
 
 /** Assembles the document from runs already read; pure apart from the probe. */
@@ -96,9 +100,20 @@ export async function documentFromRuns(
     await probe
     throw new ReportError(`nothing to report: ${missing.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'no runs'}`, 'invalid')
   }
+  // Runs of different scenarios are never seeds of one experiment: grouped apart, each named by
+  // its scenario, and the report says so first.
+  const scenarios = scenarioLabels(runs.map((r) => r.manifest.scenario))
+  const mixed = mixedScenariosWarning(scenarios)
   // One function words the conclusion for the report and for the app's experiment view.
   const told = experimentConclusion(
-    runs.map((r) => ({ design: r.manifest.design, seed: r.manifest.seed, parameters: r.manifest.parameters, status: r.manifest.status, result: r.result })),
+    runs.map((r, i) => ({
+      design: r.manifest.design,
+      seed: r.manifest.seed,
+      parameters: r.manifest.parameters,
+      status: r.manifest.status,
+      result: r.result,
+      ...(mixed ? { scenario: scenarios[i]! } : {}),
+    })),
     { summary: opts.experiment?.summary },
   )
   const names = told.names
@@ -116,7 +131,7 @@ export async function documentFromRuns(
           })),
         )
       : undefined
-  const conclusion = told.conclusion
+  const conclusion = mixed ? [mixed, ...told.conclusion] : told.conclusion
   const scenarioNames = [...new Set(runs.map((r) => r.manifest.scenario.name))]
   const title =
     opts.title ??
@@ -124,7 +139,9 @@ export async function documentFromRuns(
       ? `${scenarioNames[0]} — ${runs[0]!.label}`
       : kind === 'experiment'
         ? `${opts.experiment?.name ?? scenarioNames.join(', ')} — ${runs.length} runs`
-        : `Comparison: ${scenarioNames.join(', ')} — ${names.join(' vs ')}`)
+        : mixed
+          ? `Comparison of ${distinctScenarios(scenarios).length} scenarios — ${names.join(' vs ')}`
+          : `Comparison: ${scenarioNames.join(', ')} — ${names.join(' vs ')}`)
   const doc: ReportDocument = {
     schema: REPORT_SCHEMA,
     kind,

@@ -470,7 +470,7 @@ table.data{border-collapse:collapse;margin:.4em 0 1em;font-size:.93em}
 table.data th,table.data td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 table.data thead th{background:#f0f3f7}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.muted{color:var(--muted)}.warn{color:var(--warn)}.delta{color:var(--muted);font-size:.9em}
+.muted{color:var(--muted)}.warn{color:var(--warn)}p.mixed{border-left:4px solid var(--warn);background:#fff8e6;padding:8px 16px;color:inherit}.delta{color:var(--muted);font-size:.9em}
 .pass{color:#186a1e}.fail,.sev-error>.sev,td.sev-error{color:var(--err);font-weight:600}.sev-warning>.sev,td.sev-warning{color:var(--warn);font-weight:600}
 section.conclusion{background:#f3f7fc;border-left:4px solid var(--accent);padding:8px 16px;margin:1em 0}
 ul.conclusion li,section.conclusion li{margin:.2em 0}
@@ -521,6 +521,8 @@ export function renderHtml(doc: ReportDocument, assets: ReportAssets = loadRepor
   const designs = [...new Set(runs.map((r) => r.manifest.design))]
   const seeds = [...new Set(runs.map((r) => r.manifest.seed))]
   const scenarios = [...new Set(runs.map((r) => r.manifest.scenario.name))]
+  // runs of several scenarios: said above everything else (the conclusion's first sentence too)
+  const mixed = doc.comparison?.mixedScenarios
   const kindWord = doc.kind === 'run' ? 'Run report' : doc.kind === 'experiment' ? 'Experiment report' : 'Comparison report'
   const cmpCharts = specs
     .filter((s) => s.id.startsWith('cmp-'))
@@ -543,16 +545,20 @@ export function renderHtml(doc: ReportDocument, assets: ReportAssets = loadRepor
 <dl class="meta">
 <dt>generated</dt><dd>${e(doc.generatedAt)}</dd>
 <dt>HMM Lab</dt><dd>${e(doc.hmmlab.version)} (Chart.js ${e(assets.chartJsVersion)}${assets.zoom ? `, zoom plugin ${e(assets.zoom.version)}` : ''})</dd>
-<dt>scenario</dt><dd>${scenarios.map((s) => e(s)).join(', ')}</dd>
+<dt>scenario${scenarios.length > 1 ? 's' : ''}</dt><dd>${scenarios.map((s) => e(s)).join(', ')}</dd>
 <dt>designs</dt><dd>${designs.map((d) => e(d)).join(', ')}</dd>
 <dt>seed${seeds.length > 1 ? 's' : ''}</dt><dd>${seeds.join(', ')}</dd>
 <dt>runs</dt><dd>${runs.length}${doc.missingRuns.length ? ` (${doc.missingRuns.length} not included)` : ''}</dd>
 ${doc.experiment ? `<dt>experiment</dt><dd>${e(doc.experiment.name)} (<code>${e(doc.experiment.id)}</code>, created ${e(doc.experiment.createdAt)})</dd>` : ''}
 </dl>
+${mixed ? `<p class="warn mixed" id="mixed-scenarios" role="note"><strong>Different scenarios.</strong> ${e(mixed)}</p>` : ''}
 </header>
 <section class="conclusion" id="conclusion" aria-labelledby="conclusion-h">
 <h2 id="conclusion-h">Conclusion</h2>
-<ul>${doc.conclusion.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
+<ul>${doc.conclusion
+    .filter((s) => s !== mixed)
+    .map((s) => `<li>${e(s)}</li>`)
+    .join('')}</ul>
 </section>
 ${sweepSection(doc)}
 <section id="scenario"><h2>Scenario</h2>

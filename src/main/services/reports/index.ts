@@ -142,17 +142,51 @@ export function reportBaseName(doc: ReportDocument): string {
 
 const FORMATS: ReportFormat[] = ['html', 'json', 'csv', 'trace']
 
-/** The format from an explicit name, else from a file name (`.trace.json`, `.json`, `.csv`; else HTML). */
-export function pickFormat(format: string | undefined, fileName: string | undefined): ReportFormat | Error {
-  if (format !== undefined)
-    return (FORMATS as string[]).includes(format)
-      ? (format as ReportFormat)
-      : new Error(`the format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
-  if (!fileName || fileName === '-') return 'html'
+/** The format a file name says: `.trace.json`, `.json`, `.csv`, `.html` or `.htm`; undefined for any other name. */
+export function formatOfName(fileName: string): ReportFormat | undefined {
   if (/\.trace\.json$/i.test(fileName)) return 'trace'
   if (/\.json$/i.test(fileName)) return 'json'
   if (/\.csv$/i.test(fileName)) return 'csv'
-  return 'html'
+  if (/\.html?$/i.test(fileName)) return 'html'
+  return undefined
+}
+
+/** What a file name ends in, for messages: `ends in .pdf`, `ends in .trace.json`, `has no extension`. */
+function endingOf(fileName: string): string {
+  const base = fileName.replace(/^.*[\\/]/, '')
+  const m = /(\.trace\.json|\.[^.]+)$/i.exec(base)
+  return m && m.index > 0 ? `ends in ${m[1]}` : 'has no extension'
+}
+
+/**
+ * The format of a report written to `fileName`: `format` when given, else what the name says
+ * (`formatOfName`). Refused with an Error naming the file and why, so that no file holds a format
+ * its name denies: a name that says another format than `format` (`-f json -o y.csv`), a name
+ * that says no format without `format` (`x.txt`, `report`), and `.pdf` always (the command line
+ * writes no PDF). A trace may go to a plain `.json` name (it is JSON). Stdout (`-` or no name)
+ * takes any format, HTML by default. `formatOption` names the option that sets the format, for
+ * the messages (`--format`).
+ */
+export function pickFormat(format: string | undefined, fileName: string | undefined, formatOption?: string): ReportFormat | Error {
+  if (format !== undefined && !(FORMATS as string[]).includes(format))
+    return new Error(`the format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  const chosen = format as ReportFormat | undefined
+  if (!fileName || fileName === '-') return chosen ?? 'html'
+  if (/\.pdf$/i.test(fileName))
+    return new Error(
+      `${fileName}: reports are written as html, json, csv or trace, not PDF; write the HTML report and print it from a browser, or save it as PDF from the desktop app's Reports view`,
+    )
+  const named = formatOfName(fileName)
+  if (chosen === undefined) {
+    if (named) return named
+    return new Error(
+      `${fileName}: the name ${endingOf(fileName)}, which says no report format; end it in .html, .json, .csv or .trace.json${formatOption ? `, or give ${formatOption}` : ''}`,
+    )
+  }
+  if (named === undefined || named === chosen || (chosen === 'trace' && named === 'json')) return chosen
+  return new Error(
+    `${fileName}: the name ${endingOf(fileName)} (${named}) but the format asked for is ${chosen}; name the file ${chosen === 'trace' ? '.trace.json' : `.${chosen}`}${formatOption ? `, or drop ${formatOption} to write ${named}` : ''}`,
+  )
 }
 
 /**
@@ -166,7 +200,7 @@ export async function writeReportFile(
   opts: ExportOptions & { experiment?: ExperimentManifest; format?: ReportFormat } = {},
 ): Promise<{ file: string; format: ReportFormat; bytes: number; ms: number }> {
   const started = performance.now()
-  const picked = opts.format ?? pickFormat(undefined, file)
+  const picked = pickFormat(opts.format, file)
   if (picked instanceof Error) throw picked
   const report = await exportStoredRuns(runs, picked, opts)
   // never half-written, never into a FIFO, a device or through a link (safe-read.ts)
