@@ -651,8 +651,17 @@ export type KernelVersionT = (typeof KERNEL_VERSIONS)[number]
 /** Driver patches newer than the kernel the model follows (off unless listed). */
 export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
 
+/** Default CONFIG_HZ (`machine.hz`; kernel/Kconfig.hz offers 100, 250, 300, 1000): Debian's and most distributions'. */
+export const DEFAULT_HZ = 250
+
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  hz: z
+    .union([z.literal(100), z.literal(250), z.literal(300), z.literal(1000)])
+    .optional()
+    .describe(
+      "CONFIG_HZ: timer ticks per second (100, 250, 300 or 1000; default 250, the Debian and most distributions' value). A delayed work item queued for msecs_to_jiffies(m) runs on a tick, so a 1 ms driver delay is one jiffy: 4 ms at 250",
+    ),
   kernel: z
     .enum(KERNEL_VERSIONS)
     .optional()
