@@ -17,7 +17,7 @@ import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
 import type { SwapInfo } from './swap'
 import { DEFAULT_KERNEL, type KernelVersionT } from './version'
-import { DEFAULT_HZ } from '../../shared/scenario'
+import { DEFAULT_HZ, DEFAULT_MMAP_MIN_ADDR } from '../../shared/scenario'
 import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier, SpanEvent } from './types'
 
 /** Records kept in full; aggregates cover every invalidation. */
@@ -77,6 +77,8 @@ export class Kernel {
   kernel: KernelVersionT = DEFAULT_KERNEL
   /** CONFIG_HZ (`machine.hz`, default 250): the tick that delayed work waits for. */
   hz: number = DEFAULT_HZ
+  /** vm.mmap_min_addr in bytes (`machine.mmap_min_addr`): MAP_FIXED below it is -EPERM (do_mmap). */
+  mmapMinAddr: number = DEFAULT_MMAP_MIN_ADDR
   /** Findings already reported, to avoid flooding with identical ones. */
   private findingKeys = new Set<string>()
 
