@@ -16,6 +16,7 @@ export const COUNTERS: Readonly<Record<string, string>> = {
   vma_merge: 'VMAs merged into a neighbour (vma_merge_existing_range, vma_merge_new_range)',
   hugetlb_fault: 'hugetlbfs faults',
   'hugetlb.mmap_enomem': 'hugetlbfs mmaps refused for lack of huge pages',
+  'mmap.fixed_replaced': 'MAP_FIXED mmaps (`mmap.at`) that unmapped existing mappings in their range first (mmap_region: one UNMAP invalidation each)',
   'hugetlb.fault_oom': 'hugetlbfs faults without a free huge page',
   synchronize_srcu: 'synchronize_srcu calls',
   'srcu.gp_wait_ns': 'ns spent waiting for SRCU grace periods',

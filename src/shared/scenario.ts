@@ -42,6 +42,25 @@ export const SizeSchema = z
   ])
   .describe('size in bytes: a number or a string like "4K", "2MiB", "1G", "16 pages"')
 
+/**
+ * The simulator's address space: page numbers below 2^32, i.e. 16 TiB. x86-64's TASK_SIZE is
+ * 128 TiB with 4-level paging (DEFAULT_MAP_WINDOW, arch/x86/include/asm/page_64_types.h), so a
+ * user address between the two is valid for the kernel but cannot be modelled.
+ */
+export const MODEL_ADDRESS_BYTES = 2 ** 44
+
+/**
+ * A user address in bytes (`mmap.at`, `mremap.at`): a number (YAML takes 0x hex) or a size string.
+ * Any magnitude parses here; the scenario checker (src/sim/scenario/parse.ts) says why one is out
+ * of range (not page aligned, past the model's 16 TiB), naming the field.
+ */
+export const AddressSchema = z
+  .union([z.number().nonnegative(), z.string().regex(SIZE_RE, 'an address like 0x40000000, 1073741824 or "1G"')])
+  .describe('user address in bytes: a number (0x… in YAML) or a string like "1G"')
+
+/** Default vm.mmap_min_addr: CONFIG_DEFAULT_MMAP_MIN_ADDR as Debian and most x86-64 distributions set it (mm/Kconfig's default is 4096). */
+export const DEFAULT_MMAP_MIN_ADDR = 65536
+
 /** A duration: a number of nanoseconds, or a string such as "10ms", "5us", "1s". */
 export const DurationSchema = z
   .union([
@@ -58,7 +77,7 @@ export const DurationSchema = z
 export const NameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a name of letters, digits, "_", "." or "-" starting with a letter')
 
 /** The errnos of the model and of scenarios, with their numbers (include/uapi/asm-generic/errno-base.h). */
-export const ERRNO_NAMES = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'ENODEV', 'EINVAL'] as const
+export const ERRNO_NAMES = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV', 'EINVAL'] as const
 export const ERRNO_VALUES: Record<(typeof ERRNO_NAMES)[number], number> = {
   EPERM: 1,
   ENOENT: 2,
@@ -70,6 +89,7 @@ export const ERRNO_VALUES: Record<(typeof ERRNO_NAMES)[number], number> = {
   ENOMEM: 12,
   EFAULT: 14,
   EBUSY: 16,
+  EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
 }
@@ -178,7 +198,10 @@ export const MmapStep = z
       fd: NameSchema.optional().describe(
         'mmap a device file (the VMA holds a file reference) or a tmpfile from open_tmpfile (shared: MAP_SHARED maps its page cache; else MAP_PRIVATE, writes COW-copy)',
       ),
-      at: SizeSchema.optional().describe('fixed address (bytes); default: next free area'),
+      at: AddressSchema.optional().describe(
+        "MAP_FIXED address (bytes, page aligned): the mapping goes exactly there and replaces whatever it overlaps (mmap_region unmaps that first, one MMU_NOTIFY_UNMAP); below machine.mmap_min_addr -EPERM; it must end within the model's 16 TiB address space. Default: the next free area",
+      ),
+      noreplace: z.boolean().optional().describe('with at: MAP_FIXED_NOREPLACE: -EEXIST where the range overlaps a mapping, instead of replacing it'),
       hugetlb: z
         .boolean()
         .optional()
@@ -363,7 +386,7 @@ export const MremapStep = z
     mremap: z.strictObject({
       ...RangeFields,
       to_region: NameSchema.optional().describe('name of the moved region (default: the same name)'),
-      at: SizeSchema.optional().describe('MREMAP_FIXED target address (bytes)'),
+      at: AddressSchema.optional().describe("MREMAP_FIXED target address (bytes); it must lie within the model's 16 TiB address space"),
       dontunmap: z.boolean().optional(),
     }),
   })
@@ -651,8 +674,26 @@ export type KernelVersionT = (typeof KERNEL_VERSIONS)[number]
 /** Driver patches newer than the kernel the model follows (off unless listed). */
 export const MACHINE_PATCHES = ['kfd_dequeue_user_queues_when_mm_released'] as const
 
+/** Default CONFIG_HZ (`machine.hz`; kernel/Kconfig.hz offers 100, 250, 300, 1000): Debian's and most distributions'. */
+export const DEFAULT_HZ = 250
+
 export const MachineSchema = z.strictObject({
   cpus: z.number().int().min(1).max(4096).optional(),
+  mmap_min_addr: z
+    .number()
+    .int()
+    .min(0)
+    .max(MODEL_ADDRESS_BYTES)
+    .optional()
+    .describe(
+      "vm.mmap_min_addr (bytes, default 65536 as Debian and most distributions set it): a MAP_FIXED mmap below it gets -EPERM (security_mmap_addr → cap_mmap_addr; the model's tasks lack CAP_SYS_RAWIO)",
+    ),
+  hz: z
+    .union([z.literal(100), z.literal(250), z.literal(300), z.literal(1000)])
+    .optional()
+    .describe(
+      "CONFIG_HZ: timer ticks per second (100, 250, 300 or 1000; default 250, the Debian and most distributions' value). A delayed work item queued for msecs_to_jiffies(m) runs on a tick, so a 1 ms driver delay is one jiffy: 4 ms at 250",
+    ),
   kernel: z
     .enum(KERNEL_VERSIONS)
     .optional()

@@ -22,7 +22,7 @@ import { DESIGN_TABLE, type DesignId } from './teardown'
 import { Ctx, startMain } from './scenario/interp'
 import { hashText } from './scenario/parse'
 import { MEM_TYPES, type MemType } from './ledger/ledger'
-import { parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
+import { DEFAULT_HZ, DEFAULT_MMAP_MIN_ADDR, parseSize, ScenarioSchema, type Scenario } from '../shared/scenario'
 import { ScenarioError } from './scenario/parse'
 import { DESIGN_IDS } from './teardown'
 import { PAGE_SIZE, SimLimitError } from './kernel/frames'
@@ -114,6 +114,8 @@ function buildWorld(sc: Scenario, seed: number, base: Readonly<Record<string, nu
   const w = new World(seed, overrides, sc.trace?.capacity ?? 2000)
   for (const patch of sc.machine?.patches ?? []) w.patches.add(patch)
   w.kernel = kernel ?? sc.machine?.kernel ?? DEFAULT_KERNEL
+  w.hz = sc.machine?.hz ?? DEFAULT_HZ
+  w.mmapMinAddr = sc.machine?.mmap_min_addr ?? DEFAULT_MMAP_MIN_ADDR
   const iommus = new Map<string, Iommu>()
   for (const s of sc.machine?.iommus ?? []) {
     const io = new Iommu({

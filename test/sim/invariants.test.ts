@@ -98,7 +98,7 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     const dev = new Device(0, { name: 'gpu0', kind: 'gpu', iommu: null, ats: false, tlbEntries: 64, vramBytes: 1 << 30, faultChunkPages: 512 })
     // a mirror with no notifier subscription: nothing zaps its entries on an invalidation
     const m = new Mirror(w, w.id(), dev, mm)
-    const start = doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: null }, [])
+    const start = runNow(doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: null }, []))
     expect(start).toBeGreaterThan(0)
     m.pt.set(start + 1, DPTE_PRESENT, 1)
     expect(runNow(doMunmap(w, mm, start, start + 4, ['test']))).toBe(0)
@@ -107,7 +107,7 @@ describe('run-time invariant checks fire (domain.md §7.4)', () => {
     m.pt.set(start + 1, DPTE_PRESENT, 1)
     m.destroy()
     m.pt.set(start + 1, DPTE_PRESENT, 1)
-    const again = doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: start }, [])
+    const again = runNow(doMmap(w, mm, { pages: 4, prot: PROT_READ | PROT_WRITE, shared: false, huge: false, file: null, at: start }, []))
     expect(runNow(doMunmap(w, mm, again, again + 4, ['test']))).toBe(0)
     expect(w.hooks.has('range_end')).toBe(false)
   })

@@ -28,7 +28,7 @@ const run = (extra: string, costs = '', machine = GPU) => runScenario(parseScena
 const step = (r: ReturnType<typeof run>, op: string, nth = 0) => r.steps.rows.filter((s) => s.op === op)[nth]!
 
 describe('KFD userptr eviction and restore', () => {
-  it('an invalidation that hits the BO quiesces the queues inside the notifier; the restore worker resumes them 1 ms later', () => {
+  it('an invalidation that hits the BO quiesces the queues inside the notifier; the restore worker resumes them on the next tick', () => {
     const r = run(`
   - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
   - device_read: { task: A, fd: kfd, region: buf, size: 64K }
@@ -51,6 +51,45 @@ describe('KFD userptr eviction and restore', () => {
     expect(r.outcome.status).toBe('passed')
   })
 
+  it('the restore worker runs on the tick after the eviction (msecs_to_jiffies(1 ms) = 1 jiffy), so machine.hz sets the wait', () => {
+    const at = (hz: number | null) => {
+      const m = hz === null ? GPU : `machine: { hz: ${hz}, devices: [ { name: gpu0, kind: gpu } ] }`
+      const r = run(
+        `
+  - sleep: 200us
+  - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
+  - device_read: { task: A, fd: kfd, region: buf, size: 64K }
+  - sleep: 20ms`,
+        '',
+        m,
+      )
+      const mp = step(r, 'madvise')
+      const tick = 1e9 / (hz ?? 250)
+      // the eviction happened inside madvise; the timer expires at the next tick boundary
+      expect(Math.floor(mp.t0 / tick)).toBe(Math.floor(mp.t1 / tick))
+      const fire = (Math.floor(mp.t0 / tick) + 1) * tick
+      const rd = step(r, 'device_read')
+      expect(rd.ret).toBe(0)
+      expect(rd.t1).toBeGreaterThanOrEqual(fire + COST_DEFAULTS.workqueue_delay.value)
+      expect(r.aggregates.counters['kfd.restores']).toBe(1)
+      return { quiesced: r.aggregates.counters['kfd.quiesced_ns']!, fire, evicted: mp.t1 }
+    }
+    const def = at(null)
+    const hz250 = at(250)
+    const hz1000 = at(1000)
+    expect(def).toEqual(hz250)
+    // the eviction is at ~2.6 ms: at HZ=250 the queues stay down until the 4 ms tick, at HZ=1000
+    // until the 3 ms one; the nominal 1 ms delay would have ended at ~3.6 ms
+    expect(hz250.fire).toBe(4 * MS)
+    expect(hz1000.fire).toBe(3 * MS)
+    expect(hz250.quiesced).toBeGreaterThanOrEqual(hz250.fire - hz250.evicted)
+    expect(hz250.quiesced - hz1000.quiesced).toBe(1 * MS)
+  })
+
+  it('machine.hz accepts only the CONFIG_HZ choices of kernel/Kconfig.hz', () => {
+    expect(() => run('', '', 'machine: { hz: 200, devices: [ { name: gpu0, kind: gpu } ] }')).toThrow(/hz/)
+  })
+
   it('a read-only page in the BO: every restore fails with -EPERM and the queues stay evicted until it is writable again', () => {
     // KFD userptrs are always write-faulted (amdgpu_ttm_tt_is_readonly is false for them), so
     // hmm_vma_fault answers -EPERM on the read-only VMA; update_invalid_user_pages forgives only
@@ -66,7 +105,8 @@ describe('KFD userptr eviction and restore', () => {
   - expect: { device_pages: { task: A, device: gpu0, count: 2048 } }`)
     const c = r.aggregates.counters
     expect(c['kfd.evictions']).toBe(1)
-    expect(c['kfd.restore_retries']).toBeGreaterThanOrEqual(5)
+    // one retry per jiffy (4 ms at the default HZ=250) over the 10 ms it stays read-only
+    expect(c['kfd.restore_retries']).toBeGreaterThanOrEqual(2)
     expect(c['kfd.restore_failed_ranges']).toBeUndefined()
     expect(c['kfd.restores']).toBe(1)
     const back = step(r, 'mprotect', 1)
@@ -265,9 +305,14 @@ steps:
 
 describe('KFD gets a userptr BO with one hmm_range_fault over the whole BO (amdgpu_hmm_range_get_pages)', () => {
   it('registration and each restore are one hmm_range_fault of all the BO pages, one call overhead each', () => {
-    const r = run(`
+    // kfd_restore_delay 0: the worker is queued at once, not on the next tick, so the eviction's
+    // time does not move the restore by a tick
+    const r = run(
+      `
   - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
-  - sleep: 10ms`)
+  - sleep: 10ms`,
+      'costs: { kfd_restore_delay: 0 }',
+    )
     const c = r.aggregates.counters
     // amdgpu_ttm_tt_get_user_pages in init_user_pages, then in update_invalid_user_pages
     expect(c['hmm_range_fault']).toBe(2)
@@ -277,7 +322,7 @@ describe('KFD gets a userptr BO with one hmm_range_fault over the whole BO (amdg
       `
   - madvise: { task: A, region: buf, size: 4K, advice: dontneed }
   - sleep: 10ms`,
-      'costs: { hmm_range_fault_call: 3000000 }',
+      'costs: { hmm_range_fault_call: 3000000, kfd_restore_delay: 0 }',
     )
     // registration alone pays the 3 ms call overhead once (not once per page or per chunk)
     const reg = (x: ReturnType<typeof run>) => step(x, 'userptr').t1 - step(x, 'userptr').t0

@@ -203,7 +203,8 @@ export const COST_DEFAULTS = {
   kfd_restore_delay: {
     value: 1_000_000,
     unit: 'ns',
-    source: 'AMDGPU_USERPTR_RESTORE_DELAY_MS (amdgpu_amdkfd_gpuvm.c) = AMDGPU_SVM_RANGE_RESTORE_DELAY_MS (kfd_svm.c) = 1 ms',
+    source:
+      'AMDGPU_USERPTR_RESTORE_DELAY_MS (amdgpu_amdkfd_gpuvm.c) = AMDGPU_SVM_RANGE_RESTORE_DELAY_MS (kfd_svm.c) = 1 ms, queued as msecs_to_jiffies(1 ms) = 1 jiffy: the worker runs on the next tick (machine.hz; up to 4 ms at HZ=250)',
     conf: 'V',
   },
   srcu_gp: { value: 2_000_000, unit: 'ns', source: 'SRCU grace period (ms range; not measured)', conf: 'U' },

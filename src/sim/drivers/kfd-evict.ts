@@ -243,7 +243,9 @@ function kfdEvictUserptr(w: Kernel, obj: DriverObj, b: KfdRange): number {
 
 function scheduleRestore(w: Kernel, k: KfdEviction): void {
   k.restoreQueued = true
-  w.queueWork('amdgpu_amdkfd_restore_userptr_worker', w.costs.kfd_restore_delay, () => restoreWorker(w, k))
+  // queue_delayed_work(…, msecs_to_jiffies(AMDGPU_USERPTR_RESTORE_DELAY_MS)): one jiffy, so the
+  // worker runs on the next tick (up to 4 ms later at HZ=250), not 1 ms later
+  w.queueDelayedWork('amdgpu_amdkfd_restore_userptr_worker', w.costs.kfd_restore_delay / 1e6, () => restoreWorker(w, k))
 }
 
 /**

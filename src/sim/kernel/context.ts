@@ -17,6 +17,7 @@ import { makeCosts, type Costs } from '../cost/model'
 import type { MmStruct, Task } from './objects'
 import type { SwapInfo } from './swap'
 import { DEFAULT_KERNEL, type KernelVersionT } from './version'
+import { DEFAULT_HZ, DEFAULT_MMAP_MIN_ADDR } from '../../shared/scenario'
 import type { CounterEvent, DevPagemap, Finding, HookChannels, InvalidationRecord, Marker, MarkerKind, MmputNotifier, SpanEvent } from './types'
 
 /** Records kept in full; aggregates cover every invalidation. */
@@ -74,6 +75,10 @@ export class Kernel {
    * across versions ask `kernelHas` (kernel/version.ts), never this field directly.
    */
   kernel: KernelVersionT = DEFAULT_KERNEL
+  /** CONFIG_HZ (`machine.hz`, default 250): the tick that delayed work waits for. */
+  hz: number = DEFAULT_HZ
+  /** vm.mmap_min_addr in bytes (`machine.mmap_min_addr`): MAP_FIXED below it is -EPERM (do_mmap). */
+  mmapMinAddr: number = DEFAULT_MMAP_MIN_ADDR
   /** Findings already reported, to avoid flooding with identical ones. */
   private findingKeys = new Set<string>()
 
@@ -225,6 +230,25 @@ export class Kernel {
     yield* domain.synchronize()
   }
 
+  /**
+   * queue_delayed_work(wq, dwork, msecs_to_jiffies(ms)) (kernel/workqueue.c __queue_delayed_work):
+   * a timer set to expire `jiffies + delay` jiffies; the timer wheel runs it on the tick at which
+   * jiffies reaches that value (kernel/time/timer.c __run_timers), which then queues the work
+   * (delayed_work_timer_fn → __queue_work) and a kworker runs it after the workqueue latency. So
+   * the wait is between delay − 1 and delay jiffies, not `ms`. The run's time 0 is a tick; a delay
+   * of 0 jiffies queues the work at once.
+   */
+  queueDelayedWork(label: string, ms: number, body: () => Proc<void>): void {
+    const delay = msecsToJiffies(ms, this.hz)
+    if (delay === 0) {
+      this.queueWork(label, 0, body)
+      return
+    }
+    const expires = Math.floor((this.engine.now * this.hz) / 1e9) + delay
+    const tickAt = Math.ceil((expires * 1e9) / this.hz)
+    this.queueWork(label, Math.max(0, tickAt - this.engine.now), body)
+  }
+
   /** queue_work: runs the process on a kworker after the workqueue latency (+extra delay). */
   queueWork(label: string, extraDelay: number, body: () => Proc<void>): void {
     this.log('workqueue', 'queue_work', label)
@@ -233,4 +257,13 @@ export class Kernel {
       this.engine.spawn(`kworker:${label}`, body(), () => this.spanEnd(span, 'work', label))
     })
   }
+}
+
+/**
+ * msecs_to_jiffies (include/linux/jiffies.h _msecs_to_jiffies): milliseconds rounded up to whole
+ * jiffies at `hz` ticks per second (1 ms is one jiffy at any HZ ≤ 1000).
+ */
+export function msecsToJiffies(ms: number, hz: number): number {
+  if (!(ms > 0)) return 0
+  return Math.ceil((ms * hz) / 1000 - 1e-9)
 }

@@ -1,16 +1,17 @@
 /**
  * mmap(2) and munmap(2) (mm/mmap.c, mm/vma.c): do_mmap placing a new VMA (2 MiB aligned when large
- * or huge), do_vmi_munmap with its UNMAP invalidation.
+ * or huge, or MAP_FIXED at a given address, replacing what was there), do_vmi_munmap with its
+ * UNMAP invalidation.
  */
 import { sleep, type Proc } from '../engine/engine'
 import type { CallPath } from '../ledger/ledger'
 import type { Kernel } from './context'
-import { EINVAL, ENOMEM } from './errno'
+import { EEXIST, EINVAL, ENOMEM, EPERM } from './errno'
 import { ShmemObj, SIZEOF, Vma, type File, type MmStruct } from './objects'
 import { PTE_FILE, PTE_PRESENT } from './pagetable'
 import { removeVma } from './mm'
 import { getFile } from './files'
-import { HPAGE_PMD_NR } from './page'
+import { HPAGE_PMD_NR, PAGE_SIZE } from './page'
 import { insertVma, hugetlbReserved, hugetlbAlignCheck } from './vma'
 import { zapRange, invalidated } from './memory'
 import { splitVma, vmaMerge } from './vma_modify'
@@ -23,41 +24,73 @@ export interface MmapArgs {
   shared: boolean
   huge: boolean
   file: File | null
+  /** MAP_FIXED address (a page number), or null: the next free area. */
   at: number | null
+  /** With `at`: MAP_FIXED_NOREPLACE (-EEXIST on an overlap) instead of MAP_FIXED (replace). */
+  noreplace?: boolean
   /** MAP_HUGETLB (private, default 2 MiB huge page size). */
   hugetlb?: boolean
   /** A regular (tmpfs) file's page cache: MAP_SHARED maps its pages, MAP_PRIVATE COW-copies them. */
   pagecache?: ShmemObj | null
 }
 
-/** mmap: places a new VMA (2 MiB aligned when large or huge). Returns the start page or an errno. */
-export function doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): number {
+/** Pages of the model's address space: page numbers below 2^32, 16 TiB (x86-64's TASK_SIZE is 128 TiB). */
+export const MODEL_PAGES = 0x100000000
+
+/**
+ * mmap (do_mmap → __get_unmapped_area → mmap_region): places a new VMA (2 MiB aligned when large
+ * or huge), or with `at` exactly there (MAP_FIXED), unmapping what it overlaps first. Returns the
+ * start page or an errno; a failed call leaves the mm as it was.
+ */
+export function* doMmap(w: Kernel, mm: MmStruct, a: MmapArgs, path: CallPath): Proc<number> {
   const p = [...path, 'do_mmap']
   if (a.pages <= 0) return EINVAL
   const hugetlb = a.hugetlb ?? false
   if (hugetlb) {
-    // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size; the
-    // pages are reserved now (hugetlb_reserve_pages) and mmap fails without enough free ones
+    // MAP_HUGETLB: private anonymous hugetlb pages, length rounded up to the huge page size
     if (a.shared || a.file || a.pagecache) return EINVAL
     a = { ...a, pages: Math.ceil(a.pages / HPAGE_PMD_NR) * HPAGE_PMD_NR }
+    // hugetlb_get_unmapped_area → prepare_hugepage_range: a fixed address must be huge-page aligned
     if (a.at !== null && a.at & (HPAGE_PMD_NR - 1)) return EINVAL
-    if (w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / HPAGE_PMD_NR) {
-      w.count('hugetlb.mmap_enomem')
-      return ENOMEM
-    }
   }
   let start: number
+  let replace = false
   if (a.at !== null) {
     start = a.at
     const s0 = start
-    if (mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)) return EINVAL
+    // __get_unmapped_area: `addr > TASK_SIZE - len` is -ENOMEM. The scenario checker keeps a fixed
+    // range inside the model's 16 TiB, far below TASK_SIZE, so this only guards the model's limit
+    if (start + a.pages > MODEL_PAGES) return ENOMEM
+    // __get_unmapped_area → security_mmap_addr → cap_mmap_addr: below mmap_min_addr needs
+    // CAP_SYS_RAWIO, which the model's tasks do not have
+    if (start * PAGE_SIZE < w.mmapMinAddr) return EPERM
+    replace = mm.vmas.some((v) => v.start < s0 + a.pages && s0 < v.end)
+    // do_mmap: MAP_FIXED_NOREPLACE refuses any overlap (find_vma_intersection)
+    if (replace && a.noreplace) return EEXIST
   } else {
     const align = a.huge || hugetlb || a.pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     start = Math.ceil(mm.mmapBase / align) * align
+    // the next free area past the model's 16 TiB: -ENOMEM, as the kernel's search gives when it
+    // finds no room below TASK_SIZE (vm_unmapped_area); the model's space is the smaller one
+    if (start + a.pages > MODEL_PAGES) return ENOMEM
   }
-  // __get_unmapped_area (mm/mmap.c): `addr > TASK_SIZE - len` fails with -ENOMEM before
-  // mmap_region runs, so a failed mmap leaves the mm as it was (the next one still fits)
-  if (start + a.pages > 0xffffffff) return ENOMEM
+  if (hugetlb && w.frames.hugetlbFree() - hugetlbReserved(w) < a.pages / HPAGE_PMD_NR) {
+    // mmap_region → hugetlbfs_file_mmap → hugetlb_reserve_pages: mmap fails without enough free
+    // huge pages (a MAP_FIXED one before anything it would replace is unmapped: abort_munmap)
+    w.count('hugetlb.mmap_enomem')
+    return ENOMEM
+  }
+  if (replace) {
+    // MAP_FIXED over existing mappings (__mmap_region): vms_gather_munmap_vmas splits and detaches
+    // them, vms_clean_up_area → vms_clear_ptes zaps the range under one MMU_NOTIFY_UNMAP
+    // (unmap_vmas) and frees its page tables, the new VMA takes the range and the old ones are
+    // freed; all under mmap_lock held for write, never downgraded (init_vma_munmap, unlock false)
+    yield* mmapWriteLock(w, mm)
+    const r = yield* doMunmap(w, mm, start, start + a.pages, [...p, 'mmap_region'])
+    mmapWriteUnlock(w, mm)
+    if (r < 0) return r
+    w.count('mmap.fixed_replaced')
+  }
   if (a.at === null) mm.mmapBase = start + a.pages + HPAGE_PMD_NR
   const id = w.ledger.alloc('vma', SIZEOF.vm_area_struct, mm.owner, `vma of ${mm.label}`, [...p, 'vm_area_alloc'])
   let shmem = a.shared && !a.file ? new ShmemObj(w.id(), mm.owner) : null
@@ -141,7 +174,7 @@ export function freeGoneTables(mm: MmStruct, gone: readonly Vma[]): number {
   let freed = 0
   for (const g of gone) {
     let floor = 0
-    let ceiling = 0x100000000
+    let ceiling = MODEL_PAGES
     for (const x of mm.vmas) {
       if (x.end <= g.start && x.end > floor) floor = x.end
       if (x.start >= g.end && x.start < ceiling) ceiling = x.start

@@ -11,7 +11,7 @@ import { HPAGE_PMD_NR } from './page'
 import { findVma, insertVma, hugetlbAlignCheck, checkAccessMapped } from './vma'
 import { splitPartialHuge } from './huge_memory'
 import { invalidated, invalidatedSplitting } from './memory'
-import { doMunmap, freeGoneTables } from './mmap'
+import { doMunmap, freeGoneTables, MODEL_PAGES } from './mmap'
 import { removeVma } from './mm'
 import { splitVma, vmaMerge } from './vma_modify'
 
@@ -27,10 +27,14 @@ export function* doMremap(w: Kernel, mm: MmStruct, start: number, end: number, t
     const align = pages >= HPAGE_PMD_NR ? HPAGE_PMD_NR : 1
     dst = Math.ceil(mm.mmapBase / align) * align
     // mremap_to/move_vma get the new range from get_unmapped_area: -ENOMEM leaves the mm as it was
-    if (dst + pages > 0xffffffff) return ENOMEM
+    // (here: no room left in the model's 16 TiB, which is smaller than TASK_SIZE)
+    if (dst + pages > MODEL_PAGES) return ENOMEM
     mm.mmapBase = dst + pages + HPAGE_PMD_NR
   } else {
     dst = to
+    // mremap_to: `new_addr > TASK_SIZE - new_len` is -EINVAL; the scenario checker keeps `at`
+    // inside the model's 16 TiB, so past it only a range longer than the checker saw lands here
+    if (dst + pages > MODEL_PAGES) return EINVAL
     if (dst < end && start < dst + pages) return EINVAL
     // mremap_to: do_munmap of the target first (UNMAP there only if a VMA is there)
     const r = yield* doMunmap(w, mm, dst, dst + pages, p)

@@ -13,6 +13,7 @@ import {
   LEAF_STEPS,
   STEP_NAMES,
   parseSize,
+  MODEL_ADDRESS_BYTES,
   DesignIdSchema,
   DESIGN_IDS,
   MachineSchema,
@@ -403,7 +404,29 @@ function semanticCheck(
       else if (key !== 'alloc_bo' && key !== 'create_queue' && n % PAGE_SIZE !== 0)
         issues.push({ path: [...p, key, f], message: `expected a multiple of the 4 KiB page size, got ${n}` })
     }
+    if (key === 'mmap' || key === 'mremap') {
+      const at = b.at === undefined ? NaN : parseSize(b.at as string | number)
+      const len = b.size === undefined ? 0 : parseSize(b.size as string | number)
+      if (Number.isFinite(at) && Number.isFinite(len) && at + Math.max(len, PAGE_SIZE) > MODEL_ADDRESS_BYTES)
+        issues.push({ path: [...p, key, 'at'], message: atBeyondModel(at, len) })
+      if (key === 'mmap' && b.noreplace !== undefined && b.at === undefined)
+        issues.push({ path: [...p, key, 'noreplace'], message: 'noreplace (MAP_FIXED_NOREPLACE) needs at: the address it must not replace at' })
+    }
   })
+}
+
+/** x86-64's TASK_SIZE with 4-level paging: DEFAULT_MAP_WINDOW, (1 << 47) - PAGE_SIZE. */
+const TASK_SIZE = 2 ** 47 - PAGE_SIZE
+
+/** Why an `at` (+ size) past the model's 16 TiB address space is refused, and what the kernel would do. */
+function atBeyondModel(at: number, len: number): string {
+  const hex = (n: number) => (Number.isInteger(n) ? `0x${BigInt(n).toString(16)}` : String(n))
+  const what = `${hex(at)}${len > 0 ? ` + ${len} bytes ends at ${hex(at + len)}, ` : ' is '}past the model's 16 TiB address space (the simulator numbers pages below 2^32; the last byte it can map is ${hex(MODEL_ADDRESS_BYTES - 1)})`
+  const kernel =
+    at + len <= TASK_SIZE
+      ? "x86-64's TASK_SIZE is 128 TiB, so the kernel would map it there; place it lower to model it"
+      : "past x86-64's TASK_SIZE (128 TiB) too, where the kernel refuses it (__get_unmapped_area: -ENOMEM for mmap; mremap_to: -EINVAL)"
+  return `${what}: ${kernel}`
 }
 
 export interface ParseOptions {

@@ -204,7 +204,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
     const tmp = a.fd !== undefined ? (t.tmpfiles.get(a.fd) ?? null) : null
     if (a.fd !== undefined && !file && !tmp) return EBADF
     const at = a.at !== undefined ? parseSize(a.at) / PAGE_SIZE : null
-    const r = doMmap(
+    const r = yield* doMmap(
       w,
       t.mm,
       {
@@ -214,6 +214,7 @@ export const STEP_HANDLERS: { readonly [K in StepOp]: StepHandler<K> } = {
         huge: a.huge ?? false,
         file,
         at,
+        noreplace: a.noreplace ?? false,
         hugetlb: a.hugetlb ?? false,
         pagecache: tmp ? tmp.cache : null,
       },
@@ -532,7 +533,7 @@ function* storm(ctx: Ctx, a: StormArgs, path: string[]): Proc<number> {
         const shared = v.shared
         const huge = v.huge
         yield* vmMunmap(w, mm, s, e, p)
-        doMmap(w, mm, { pages: len, prot, shared, huge, file: null, at: s }, p)
+        yield* doMmap(w, mm, { pages: len, prot, shared, huge, file: null, at: s }, p)
         break
       }
     }

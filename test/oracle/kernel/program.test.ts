@@ -117,6 +117,18 @@ describe('program compiler', () => {
     expect(findUnexpressible(load('scenarios/examples/pageout-without-swap.yaml'), 'D5')).toBeNull()
   })
 
+  it('runs mmap at: only as MAP_FIXED_NOREPLACE, and not below mmap_min_addr (the executor is root)', () => {
+    const sc = (m: string, machine = '') =>
+      parseScenario(`name: x\n${machine}steps:\n  - spawn: { task: a }\n  - mmap: { task: a, region: r, size: 4K, ${m} }\n`, 'at.yaml')
+    const fixed = findUnexpressible(sc('at: 0x40000000'), 'D5')
+    expect(fixed).toMatchObject({ index: 1, line: 4, op: 'mmap' })
+    expect(fixed?.why).toMatch(/MAP_FIXED_NOREPLACE only: add noreplace: true/)
+    expect(findUnexpressible(sc('at: 0x40000000, noreplace: true'), 'D5')).toBeNull()
+    expect(findUnexpressible(sc('at: 0x1000, noreplace: true'), 'D5')?.why).toMatch(/below mmap_min_addr: the guest executor runs as root \(CAP_SYS_RAWIO\)/)
+    expect(findUnexpressible(sc('at: 0x1000, noreplace: true', 'machine: { mmap_min_addr: 4096 }\n'), 'D5')).toBeNull()
+    expect(findUnexpressible(load('scenarios/selftests/migrate_remap_fault.yaml'), 'D5')).toBeNull()
+  })
+
   it('refuses HMM_DMIRROR_FLAGS on a kernel whose test_hmm has none (6.12), and lets it through where it exists', () => {
     const sc = load('scenarios/selftests/migrate_anon_huge_err.yaml')
     // without knowing the kernel: let through (the build decides)

@@ -8,7 +8,7 @@
  */
 import type { LoadedScenario } from '../../../../sim/index'
 import { lineOf } from '../../../../sim/scenario/parse'
-import { parseDuration, parseErrno, parseSize, type PatternT, type StepT, type ExpectT } from '../../../../shared/scenario'
+import { DEFAULT_MMAP_MIN_ADDR, parseDuration, parseErrno, parseSize, type PatternT, type StepT, type ExpectT } from '../../../../shared/scenario'
 
 /** A scenario step the guest executor cannot perform. */
 export interface UnsupportedStep {
@@ -242,6 +242,24 @@ function walk(sc: LoadedScenario, design: string, out: Emit, features?: GuestFea
       grow(n)
       const at = a.at !== undefined ? parseSize(a.at) : undefined
       if (at !== undefined && at % 4096 !== 0) fail(idx, line, op, `mmap at ${a.at} is not page aligned`)
+      // the executor maps every region with MAP_FIXED_NOREPLACE (oracle/guest/executor.c): the
+      // model's MAP_FIXED `at` replaces what it overlaps, which the guest would answer -EEXIST
+      if (at !== undefined && !a.noreplace)
+        fail(
+          idx,
+          line,
+          op,
+          'mmap at without noreplace is MAP_FIXED (replaces what it overlaps); the guest executor maps with MAP_FIXED_NOREPLACE only: add noreplace: true where the range is free',
+        )
+      // cap_mmap_addr lets a CAP_SYS_RAWIO task map below mmap_min_addr: the executor runs as root
+      // in the guest, the model's tasks are unprivileged (-EPERM)
+      if (at !== undefined && at < (sc.machine?.mmap_min_addr ?? DEFAULT_MMAP_MIN_ADDR))
+        fail(
+          idx,
+          line,
+          op,
+          `mmap at ${a.at} is below mmap_min_addr: the guest executor runs as root (CAP_SYS_RAWIO), which cap_mmap_addr lets map there; the model's tasks get -EPERM`,
+        )
       emit(idx, a.task, 'mmap', { region: a.region, pages: n, prot: a.prot ?? 'rw', shared: a.shared, huge: a.huge, hugetlb: a.hugetlb, fd: a.fd, at })
     } else if ('touch' in s) emit(idx, s.touch.task, 'touch', { ...range(s.touch), write: s.touch.write ?? false })
     else if ('write_data' in s) emit(idx, s.write_data.task, 'write_data', { ...range(s.write_data), pat: patternArg(s.write_data.pattern, round) })
