@@ -16,6 +16,14 @@ import { sweepFindingWords } from './sweep-text'
 import { formatByteSeconds, formatBytes, formatFraction, formatNs } from './units'
 
 /**
+ * What `invalidation_count` counts, in words: one device-side operation per (mmu_notifier event,
+ * device or IOMMU, mechanism), so one fork PROTECTION_PAGE seen by a GPU behind an IOMMU with ATS
+ * counts a page-table zap, a GPU TLB flush, an IOTLB and an ATS invalidation. The notifier events
+ * themselves are the counters `invalidate.<EVENT>`.
+ */
+export const INVALIDATION_WORDS = 'page-table zaps and TLB, IOTLB or ATS flushes, one per event, device and mechanism'
+
+/**
  * The metrics of the per-design table, in the record's names (the CLI's comparison heads its
  * columns with them) and the app's titles: the app's experiment view and `hmmlab run` show the same.
  */
@@ -23,8 +31,8 @@ export const DESIGN_TABLE_METRICS = [
   { name: 'leaked_bytes_peak', title: 'Peak held for gone owners' },
   { name: 'leaked_bytes_end', title: 'Held at the end' },
   { name: 'leak_byte_seconds', title: 'Held × time' },
-  { name: 'invalidation_count', title: 'Invalidations' },
-  { name: 'invalidation_cost_ns', title: 'Invalidation cost' },
+  { name: 'invalidation_count', title: 'Device invalidations' },
+  { name: 'invalidation_cost_ns', title: 'Their total cost' },
   { name: 'findings', title: 'Findings' },
 ] as const
 
@@ -194,7 +202,7 @@ export function runConclusion(who: string, result: StoredRecord): string[] {
     const top = [...inv.byMechanism].sort((a, b) => b.totalNs - a.totalNs)[0]!
     const share = formatFraction(inv.totalNs > 0 ? top.totalNs / inv.totalNs : 0)
     out.push(
-      `${who} delivered ${inv.count} invalidation${inv.count > 1 ? 's' : ''} costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share} (p99 ${formatNs(top.p99Ns)}).`,
+      `${who} made ${inv.count} device invalidation${inv.count > 1 ? 's' : ''} (${INVALIDATION_WORDS}) costing ${formatNs(inv.totalNs)} in total; ${top.mechanism} took ${share} (p99 ${formatNs(top.p99Ns)}).`,
     )
   }
   return out
@@ -373,7 +381,10 @@ function metricSentences(who: string, r: ConclusionRun): string[] {
       : `${who} kept no memory alive after its owner went away.`,
   ]
   const inv = value(r, 'invalidation_count')
-  if (inv > 0) out.push(`${who} delivered ${inv} invalidation${inv > 1 ? 's' : ''} costing ${formatNs(value(r, 'invalidation_cost_ns'))} in total.`)
+  if (inv > 0)
+    out.push(
+      `${who} made ${inv} device invalidation${inv > 1 ? 's' : ''} (${INVALIDATION_WORDS}) costing ${formatNs(value(r, 'invalidation_cost_ns'))} in total.`,
+    )
   return out
 }
 
@@ -410,8 +421,8 @@ function seedsSentences(runs: readonly ConclusionRun[], g: Group, summary: Sweep
   if (invs.some((v) => v > 0))
     out.push(
       new Set(invs).size === 1 && new Set(costs).size === 1
-        ? `${g.name} delivered ${invs[0]} invalidation${invs[0] === 1 ? '' : 's'} costing ${formatNs(costs[0]!)} in every seed.`
-        : `${g.name}: invalidations per seed ${spread(invs, String)}; their cost ${spread(costs, formatNs)}.`,
+        ? `${g.name} made ${invs[0]} device invalidation${invs[0] === 1 ? '' : 's'} costing ${formatNs(costs[0]!)} in every seed.`
+        : `${g.name}: device invalidations per seed ${spread(invs, String)}; their cost ${spread(costs, formatNs)}.`,
     )
   const label = `${g.name}, seed ${example.seed} (its median seed by memory held)`
   out.push(...(example.result ? runConclusion(label, example.result) : metricSentences(label, example)))
@@ -447,14 +458,14 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
         ? `All ${groups.length} runs held the same memory after owners went away (${formatByteSeconds(bs(best))}).`
         : `All ${groups.length} designs held the same memory after owners went away${over} (${formatByteSeconds(bs(best))}).`,
     )
-  // only groups that delivered invalidations have a cost to compare
+  // only groups that made device invalidations have a cost to compare
   const cost = (g: Group): { v: number; count: number } => {
     const m = med(g, 'invalidation_cost_ns')
     return { v: m.v, count: value(runs[m.at]!, 'invalidation_count') }
   }
   const some = groups.filter((g) => cost(g).count > 0)
   const none = groups.filter((g) => cost(g).count === 0).map((g) => g.name)
-  const noneWords = none.length ? `; ${someNames(none)} delivered none` : ''
+  const noneWords = none.length ? `; ${someNames(none)} made none` : ''
   if (some.length >= 2) {
     const byCost = [...some].sort((a, b) => cost(a).v - cost(b).v)
     const cheap = byCost[0]!
@@ -468,9 +479,10 @@ function crossGroupSentences(runs: readonly ConclusionRun[], groups: readonly Gr
             formatNs(cost(gs[0]!).v),
           )
         : `${gs[0]!.name} (${formatNs(cost(gs[0]!).v)} over ${cost(gs[0]!).count})`
-    if (cost(dear).v > cost(cheap).v) out.push(`Cheapest invalidation${over}: ${words(at(cost(cheap).v))}; costliest: ${words(at(cost(dear).v))}${noneWords}.`)
+    if (cost(dear).v > cost(cheap).v)
+      out.push(`Cheapest device invalidations${over}: ${words(at(cost(cheap).v))}; costliest: ${words(at(cost(dear).v))}${noneWords}.`)
   } else if (some.length === 1 && none.length)
-    out.push(`Only ${some[0]!.name} delivered invalidations${over} (${formatNs(cost(some[0]!).v)} over ${cost(some[0]!).count})${noneWords}.`)
+    out.push(`Only ${some[0]!.name} made device invalidations${over} (${formatNs(cost(some[0]!).v)} over ${cost(some[0]!).count})${noneWords}.`)
   return out
 }
 

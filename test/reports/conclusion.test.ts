@@ -1,7 +1,16 @@
 /** The conclusion in words, from the record's numbers: the simulator's runs of the 2014 fork scenario. */
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { conclusionExamples, experimentConclusion, markerPhrase, ownerPhrase, runConclusion, someNames, type ConclusionRun } from '../../src/shared/conclusion'
+import {
+  conclusionExamples,
+  experimentConclusion,
+  INVALIDATION_WORDS,
+  markerPhrase,
+  ownerPhrase,
+  runConclusion,
+  someNames,
+  type ConclusionRun,
+} from '../../src/shared/conclusion'
 import { formatByteSeconds, formatBytes, formatNs } from '../../src/shared/units'
 import { statusOfOutcome, StoredRecord } from '../../src/shared/record'
 import { summarizeSweep } from '../../src/shared/plan'
@@ -19,7 +28,7 @@ describe('conclusion', () => {
     expect(c3[0]).toBe('D3 kept no memory alive after its owner went away.')
     // the invalidation sentence reads the exact aggregates
     expect(c1.find((s) => s.includes('invalidation'))).toContain(
-      `delivered ${d1.aggregates.invalidations.count} invalidations costing ${formatNs(d1.aggregates.invalidations.totalNs)}`,
+      `made ${d1.aggregates.invalidations.count} device invalidations (${INVALIDATION_WORDS}) costing ${formatNs(d1.aggregates.invalidations.totalNs)}`,
     )
   })
 
@@ -149,7 +158,9 @@ describe('the conclusion of a sweep: per design, across its seeds', () => {
     expect(c[0]).toBe(
       `B2, seeds 1–5: memory held after owners went away min ${formatByteSeconds(1024)}, median ${formatByteSeconds(3072)}, max ${formatByteSeconds(5120)}, peak up to ${formatBytes(20480)}; held in 5 of 5 seeds.`,
     )
-    expect(c[1]).toBe(`B2: invalidations per seed min 1, median 3, max 5; their cost min ${formatNs(1000)}, median ${formatNs(3000)}, max ${formatNs(5000)}.`)
+    expect(c[1]).toBe(
+      `B2: device invalidations per seed min 1, median 3, max 5; their cost min ${formatNs(1000)}, median ${formatNs(3000)}, max ${formatNs(5000)}.`,
+    )
     // the median seed (seed 3 holds 3 KiB·s), told from its metrics where its record was not read
     expect(c[2]).toBe(
       `B2, seed 3 (its median seed by memory held) held ${formatByteSeconds(3072)} of memory after owners went away (peak ${formatBytes(12288)}).`,
@@ -169,9 +180,9 @@ describe('the conclusion across designs', () => {
     const runs = [d1, d3, d4].map((r, i) => ({ design: ['D1', 'D3', 'D4'][i]!, seed: 1, parameters: {}, result: r }))
     const c = experimentConclusion(runs).conclusion
     expect(c.join('\n')).not.toMatch(/over 0\)/)
-    const cost = c.find((s) => s.startsWith('Cheapest invalidation'))!
+    const cost = c.find((s) => s.startsWith('Cheapest device invalidations'))!
     const [cheap, dear] = d1.aggregates.invalidations.totalNs <= d4.aggregates.invalidations.totalNs ? ['D1', 'D4'] : ['D4', 'D1']
-    expect(cost).toMatch(new RegExp(`^Cheapest invalidation: ${cheap} \\(.* over \\d+\\); costliest: ${dear} \\(.* over \\d+\\); D3 delivered none\\.$`))
+    expect(cost).toMatch(new RegExp(`^Cheapest device invalidations: ${cheap} \\(.* over \\d+\\); costliest: ${dear} \\(.* over \\d+\\); D3 made none\\.$`))
     // single runs of distinct designs: each told by its design, as before
     expect(c.some((s) => s.startsWith('D3 kept no memory alive'))).toBe(true)
   })
@@ -193,7 +204,7 @@ describe('the conclusion across designs', () => {
     expect(c).toContain(
       `Least memory held after owners went away: D1 (${formatByteSeconds(0)}); most: D2, D3, D4, D5 and D6 (${formatByteSeconds(2048)} each).`,
     )
-    expect(c).toContain(`Cheapest invalidation: D6 (${formatNs(10_000)} over 3); costliest: D1, D2, D3, D4 and D5 (${formatNs(18_240)} each).`)
+    expect(c).toContain(`Cheapest device invalidations: D6 (${formatNs(10_000)} over 3); costliest: D1, D2, D3, D4 and D5 (${formatNs(18_240)} each).`)
     expect(c.join('\n')).not.toMatch(/costliest: D5 \(/)
   })
 
