@@ -23,7 +23,7 @@
  * Figures, `BENCH_HEAVY=0 npm run bench timeline`, 2-core machine shared with other sessions (load
  * average 7-13 while measured, so CPU times are inflated), median CPU ms per run:
  *
- *                                     before (26ea104)            after (this series)
+ *                                     before (26ea104)            after (that series)
  *   storm D2  without / with          240 / 317 (×1.32)           225 / 298 (×1.33)
  *             collector alone         25.3                        6.8
  *   storm D4  without / with          204 / 229 (×1.12)           186 / 198 (×1.06)
@@ -34,9 +34,23 @@
  *             collector alone         8.2                         3.3
  *   mirror-under-load D4 (full run)   7077 / 7861 (×1.11)         7026 / 7466 (×1.06)
  *
+ * Slice details spelled by timeline() (ad7bc08), both benches at once, load average ~28:
+ *
+ *                                     before (3f95c98)            after
+ *   storm D2  without / with          252 / 361 (×1.43)           255 / 308 (×1.20)
+ *             collector alone         9.2                         6.9
+ *   storm D4  without / with          207 / 228 (×1.10)           218 / 221 (×1.02)
+ *             collector alone         8.7                         5.1
+ *   storm D5  without / with          170 / 186 (×1.09)           174 / 191 (×1.10)
+ *             collector alone         11.9                        7.7
+ *   kfd D4    collector alone         3.6                         3.3
+ *
  * (storm: fault-vs-invalidation-race.yaml; kfd: kfd-eviction-storm.yaml.) The whole-run ratios move
- * by ±0.1 from one bench to the next; the storm under D2 keeps ~×1.3 there, most of it in the
- * garbage collector (the kept slices' strings), see the commits on src/sim/metrics/timeline.ts.
+ * by ±0.1-0.2 from one bench to the next. Read the whole-run figures with care: the full collection
+ * before each timing frees the previous run's world, and V8 then throws away the optimised code that
+ * embedded its objects ("weak objects" deoptimisations, tens of functions), so a timed run re-warms
+ * the JIT; a storm run timed that way costs ~200 ms, the same run in a warm loop ~50 ms, where the
+ * collector adds ~×1.2 (runs timed one by one in a warm loop, outside this bench).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

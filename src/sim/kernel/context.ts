@@ -177,28 +177,53 @@ export class Kernel {
 
   private nextSpan = 1
   /** The `span` payload, reused by every begin and end (a run can have millions of faults). */
-  private readonly spanEvent: SpanEvent = { phase: 'begin', id: 0, kind: 'fault', label: '', describe: undefined }
+  private readonly spanEvent: SpanEvent = { phase: 'begin', id: 0, kind: 'fault', label: '', mm: '', start: 0, end: 0, write: false, via: '' }
 
   /** Opens a timeline span (`span` hook); returns its id for `spanEnd`, or 0 when nobody listens. */
-  spanBegin(kind: SpanEvent['kind'], label: string, describe?: () => string): number {
+  spanBegin(kind: SpanEvent['kind'], label: string): number {
     if (!this.hooks.has('span')) return 0
     const id = this.nextSpan++
-    this.emitSpan('begin', id, kind, label, describe)
+    this.emitSpan('begin', id, kind, label, '', 0, 0, false, '')
     return id
   }
 
-  /** Closes a span opened by `spanBegin` (0: none). */
-  spanEnd(id: number, kind: SpanEvent['kind'], label: string): void {
-    if (id !== 0) this.emitSpan('end', id, kind, label, undefined)
+  /**
+   * Opens the span of a fault over pages [start, end) of the mm labelled `mm` (`via`: who asked);
+   * returns its id for `spanEnd(id, 'fault', 'fault')`, or 0 when nobody listens.
+   */
+  faultSpanBegin(mm: string, start: number, end: number, write: boolean, via: string): number {
+    if (!this.hooks.has('span')) return 0
+    const id = this.nextSpan++
+    this.emitSpan('begin', id, 'fault', 'fault', mm, start, end, write, via)
+    return id
   }
 
-  private emitSpan(phase: SpanEvent['phase'], id: number, kind: SpanEvent['kind'], label: string, describe: SpanEvent['describe']): void {
+  /** Closes a span opened by `spanBegin` or `faultSpanBegin` (0: none). */
+  spanEnd(id: number, kind: SpanEvent['kind'], label: string): void {
+    if (id !== 0) this.emitSpan('end', id, kind, label, '', 0, 0, false, '')
+  }
+
+  private emitSpan(
+    phase: SpanEvent['phase'],
+    id: number,
+    kind: SpanEvent['kind'],
+    label: string,
+    mm: string,
+    start: number,
+    end: number,
+    write: boolean,
+    via: string,
+  ): void {
     const e = this.spanEvent
     e.phase = phase
     e.id = id
     e.kind = kind
     e.label = label
-    e.describe = describe
+    e.mm = mm
+    e.start = start
+    e.end = end
+    e.write = write
+    e.via = via
     this.hooks.emit('span', e)
   }
 

@@ -17,7 +17,7 @@ import { doSwapPage, swapRead } from './swap'
 import { archInvalidateSecondaryTlbs, invalidateRangeEnd, invalidateRangeStart } from './notifier'
 import { heirOwner, zapFrames } from './mm-ref'
 import { pagecacheGet } from './files'
-import { hexAddress, HPAGE_PMD_NR, PAGE_SIZE } from './page'
+import { HPAGE_PMD_NR } from './page'
 import { findVma, checkAccess } from './vma'
 import { splitLeaf, splitPartialHuge } from './huge_memory'
 import { isDeviceExclusiveEntry } from './swapops'
@@ -84,16 +84,7 @@ export function* hmmFaultPass(
  * fault (no generator around the fault's own: a long run faults millions of times).
  */
 export function faultSpanBegin(w: Kernel, mm: MmStruct, start: number, end: number, write: boolean, path: CallPath): number {
-  if (!w.hooks.has('span')) return 0
-  return w.spanBegin(
-    'fault',
-    'fault',
-    () => `${write ? 'write' : 'read'} fault ${mm.label} [${hexPage(start)}, ${hexPage(end)}) (${path[path.length - 1] ?? 'fault'})`,
-  )
-}
-
-function hexPage(pg: number): string {
-  return hexAddress(pg * PAGE_SIZE)
+  return w.faultSpanBegin(mm.label, start, end, write, path[path.length - 1] ?? 'fault')
 }
 
 function* faultInRange(

@@ -155,8 +155,16 @@ export interface SpanEvent {
   id: number
   kind: 'srcu_gp' | 'work' | 'fault'
   label: string
-  /** Builds a longer description, called only by a listener that keeps it (faults are many). */
-  describe?: (() => string) | undefined
+  /**
+   * A fault's begin: pages [start, end) of the mm labelled `mm`, written or read, and who asked
+   * (the last element of the fault's call path); '' / 0 / false otherwise. Values, not a text or
+   * a closure: a listener that keeps the fault describes it when it needs to (faults are many).
+   */
+  mm: string
+  start: number
+  end: number
+  write: boolean
+  via: string
 }
 
 export interface HookChannels extends Record<string, unknown> {

@@ -8,13 +8,14 @@
  * `range_end`, `invalidation`, the ledger's refcount changes). It tags the engine's `cause` with
  * the index of the step that begins, which every event scheduled from it inherits, so deferred work
  * (delayed_fput, an SRCU callback's mmdrop) names the step that queued it. Bounded: at most
- * TIMELINE_CAPS rows, slices and flows are kept; the rest are counted.
+ * TIMELINE_CAPS rows, slices and flows are kept; the rest are counted. A kept slice is numbers and
+ * references to strings the models hold anyway; its detail text is spelled once, by `timeline`.
  */
 import type { Engine } from '../engine/engine'
 import type { Hooks } from '../engine/hooks'
 import type { Ledger, RefChange } from '../ledger/ledger'
 import type { HookChannels, InvalidationRecord, NotifierRangeCall, RangeEndCall, SpanEvent, StepBegin } from '../kernel/types'
-import { hexAddress as hex, PAGE_SIZE } from '../kernel/page'
+import { hexAddress, PAGE_SIZE } from '../kernel/page'
 import { formatNs } from '../../shared/units'
 import { REFCOUNT_COUNTERS, TIMELINE_CAPS, type Refcounts, type RefcountCounter, type StepRow, type Timeline, type TimelineLane } from '../../shared/record'
 
@@ -40,6 +41,20 @@ interface OpenRange {
   mm: string
 }
 
+/**
+ * How a kept slice's detail is spelled from its arguments (columns sA…sC, sN0…sN3), by `timeline`:
+ * - FAULT: mm sA, via sB, pages [sN0, sN1), write when sN2 is 1;
+ * - RANGE: event sA, mm sB, pages [sN0, sN1);
+ * - RECORD (an invalidation record): event sA, mm sB, device sC, bytes [sN0, sN1), sN2 pages,
+ *   cost sN3 ns;
+ * - WORK, SRCU: the label sA.
+ */
+const FAULT = 0
+const RANGE = 1
+const RECORD = 2
+const WORK = 3
+const SRCU = 4
+
 const IOMMU_MECHANISMS = new Set(['iotlb_psi', 'iotlb_dsi', 'iotlb_asid', 'smmu_tlbi_va', 'ats_inv'])
 /** Index of each followed counter (a track's key is ledger id × 4 + this). */
 const COUNTER_INDEX: Readonly<Record<string, number>> = Object.fromEntries(REFCOUNT_COUNTERS.map((c, i) => [c, i]))
@@ -61,22 +76,34 @@ export class TimelineCollector {
   private readonly fnIndex = new Map<string, number>()
   private refTotal = 0
 
-  // collected slices, as columns by raw id (t1 NaN while open)
+  // collected slices, as columns by raw id (t1 NaN while open); the detail's kind and arguments
+  // (see FAULT…SRCU), not its text: a storm keeps thousands of slices
   private readonly sLane: number[] = []
   private readonly sT0: number[] = []
   private readonly sT1: number[] = []
   private readonly sName: string[] = []
   private readonly sCat: string[] = []
   private readonly sStep: number[] = []
-  private readonly sDetail: string[] = []
+  private readonly sKind: number[] = []
+  private readonly sA: string[] = []
+  private readonly sB: string[] = []
+  private readonly sC: string[] = []
+  private readonly sN0: number[] = []
+  private readonly sN1: number[] = []
+  private readonly sN2: number[] = []
+  private readonly sN3: number[] = []
   private rawDropped = 0
   private readonly flowFrom: End[] = []
   private readonly flowTo: End[] = []
   private flowsDropped = 0
   /** Open invalidation brackets per mm (innermost last). */
   private readonly open = new Map<object, OpenRange[]>()
-  /** Open spans by id: raw slice (-1 when not kept). */
-  private readonly spans = new Map<number, number>()
+  /**
+   * Open spans: id and raw slice (-1: not kept), in no order. A few at a time (a Map that fills and
+   * empties at each fault reallocates its table); a dropped fault is not in it.
+   */
+  private readonly spanId: number[] = []
+  private readonly spanRaw: number[] = []
   /** Open work item per kworker process name (its raw slice). */
   private readonly workOf = new Map<string, number>()
   /** Where the last device / IOMMU slice on a lane ended, by lane (back-to-back costs of one callback). */
@@ -205,7 +232,7 @@ export class TimelineCollector {
     return this.engine.cause >= 0 ? -1 - this.engine.cause : NONE
   }
 
-  /** True when no more slices are kept: the caller counts the drop and builds no text. */
+  /** True when no more slices are kept: the caller counts the drop. */
   private full(cause: boolean): boolean {
     if (this.sLane.length < TIMELINE_CAPS.slices) return false
     this.rawDropped++
@@ -213,19 +240,40 @@ export class TimelineCollector {
     return true
   }
 
-  /** Keeps a slice (the caller checked `full`) of the step that runs now; returns its raw id. */
-  private addSlice(lane: number, t0: number, t1: number, name: string, cat: string, detail: string, cause: End): number {
+  /**
+   * Keeps a slice (the caller checked `full`) of the step that runs now, its detail as `kind` and
+   * arguments; returns its raw id.
+   */
+  private addSlice(
+    lane: number,
+    t0: number,
+    t1: number,
+    name: string,
+    cat: string,
+    cause: End,
+    kind: number,
+    a: string,
+    b: string,
+    c: string,
+    n0: number,
+    n1: number,
+    n2: number,
+    n3: number,
+  ): number {
     const id = this.sLane.push(lane) - 1
     this.sT0.push(t0)
     this.sT1.push(t1)
     this.sName.push(name)
     this.sCat.push(cat)
     this.sStep.push(this.engine.cause)
-    // A detail built by a template literal is a tree of V8 cons strings, ten objects or so, and a
-    // kept slice lives to the end of the run: reading a character flattens it to one string, so
-    // each young-generation collection copies one object per slice instead of the tree.
-    detail.charCodeAt(0)
-    this.sDetail.push(detail)
+    this.sKind.push(kind)
+    this.sA.push(a)
+    this.sB.push(b)
+    this.sC.push(c)
+    this.sN0.push(n0)
+    this.sN1.push(n1)
+    this.sN2.push(n2)
+    this.sN3.push(n3)
     if (cause !== NONE) this.addFlow(cause, id)
     return id
   }
@@ -241,9 +289,17 @@ export class TimelineCollector {
   private onSpan(s: SpanEvent): void {
     const now = this.engine.now
     if (s.phase === 'end') {
-      const id = this.spans.get(s.id)
-      if (id === undefined) return
-      this.spans.delete(s.id)
+      // the span begun last is likeliest to end first
+      const ids = this.spanId
+      let i = ids.length - 1
+      while (i >= 0 && ids[i] !== s.id) i--
+      if (i < 0) return
+      const id = this.spanRaw[i] as number
+      const last = ids.length - 1
+      ids[i] = ids[last] as number
+      this.spanRaw[i] = this.spanRaw[last] as number
+      ids.pop()
+      this.spanRaw.pop()
       if (id >= 0) this.sT1[id] = now
       if (s.kind === 'work') this.workOf.delete(`kworker:${s.label}`)
       return
@@ -254,7 +310,8 @@ export class TimelineCollector {
       if (this.engine.cause >= 0 || (this.workOf.get(this.engine.running) ?? -1) >= 0) this.flowsDropped++
       // a dropped fault needs no end; a dropped work item still names its kworker's context
       if (s.kind === 'work') {
-        this.spans.set(s.id, -1)
+        this.spanId.push(s.id)
+        this.spanRaw.push(-1)
         this.workOf.set(`kworker:${s.label}`, -1)
       }
       return
@@ -264,15 +321,16 @@ export class TimelineCollector {
     if (s.kind === 'work') {
       // the kworker runs it; its cause is the step (or work) that queued it
       const lane = this.lane('workqueue', 'kernel', 'workqueue (kworker)')
-      id = this.addSlice(lane, now, NaN, s.label, 'work', `work item ${s.label}`, cause)
+      id = this.addSlice(lane, now, NaN, s.label, 'work', cause, WORK, s.label, '', '', 0, 0, 0, 0)
       this.workOf.set(`kworker:${s.label}`, id)
     } else if (s.kind === 'srcu_gp') {
       const lane = this.lane('srcu', 'kernel', 'SRCU callbacks')
-      id = this.addSlice(lane, now, NaN, `grace period: ${s.label}`, 'srcu_gp', `call_srcu → ${s.label}`, cause)
+      id = this.addSlice(lane, now, NaN, `grace period: ${s.label}`, 'srcu_gp', cause, SRCU, s.label, '', '', 0, 0, 0, 0)
     } else {
-      id = this.addSlice(this.contextLane(), now, NaN, 'fault', 'fault', s.describe ? s.describe() : s.label, cause)
+      id = this.addSlice(this.contextLane(), now, NaN, 'fault', 'fault', cause, FAULT, s.mm, s.via, '', s.start, s.end, s.write ? 1 : 0, 0)
     }
-    this.spans.set(s.id, id)
+    this.spanId.push(s.id)
+    this.spanRaw.push(id)
   }
 
   private onRangeStart(r: NotifierRangeCall): void {
@@ -291,15 +349,7 @@ export class TimelineCollector {
     }
     let name = this.rangeName.get(r.event)
     if (name === undefined) this.rangeName.set(r.event, (name = `invalidate ${r.event}`))
-    const raw = this.addSlice(
-      this.contextLane(),
-      r.t,
-      NaN,
-      name,
-      'invalidate',
-      `mmu_notifier_invalidate_range_start..end ${r.event} ${label} [${hex(r.start * PAGE_SIZE)}, ${hex(r.end * PAGE_SIZE)})`,
-      cause,
-    )
+    const raw = this.addSlice(this.contextLane(), r.t, NaN, name, 'invalidate', cause, RANGE, r.event, label, '', r.start, r.end, 0, 0)
     stack.push({ raw, event: r.event, start: r.start, end: r.end, mm: label })
   }
 
@@ -311,7 +361,8 @@ export class TimelineCollector {
       const o = stack[i] as OpenRange
       if (o.event !== r.event || o.start !== r.start || o.end !== r.end) continue
       if (o.raw >= 0) this.sT1[o.raw] = this.engine.now
-      stack.splice(i, 1)
+      if (i === stack.length - 1) stack.pop()
+      else stack.splice(i, 1)
       return
     }
   }
@@ -347,15 +398,7 @@ export class TimelineCollector {
     }
     if (cause === NONE) cause = this.contextCause()
     const cat = this.recordCat[lane] as string
-    this.addSlice(
-      lane,
-      t0,
-      t1,
-      r.mechanism,
-      cat,
-      `${r.event} ${r.mm}${cat === 'iommu' ? ` (${r.device})` : ''}: ${r.pages} pages [${hex(r.start)}, ${hex(r.end)}), ${formatNs(r.cost)}`,
-      cause,
-    )
+    this.addSlice(lane, t0, t1, r.mechanism, cat, cause, RECORD, r.event, r.mm, r.device, r.start, r.end, r.pages, r.cost)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -364,6 +407,27 @@ export class TimelineCollector {
   refcounts(): Refcounts {
     const dropped = this.refTotal - this.rows.t.length
     return { tracks: this.tracks.map((t) => ({ ...t })), tracksDropped: this.tracksDropped, rows: this.rows, total: this.refTotal, dropped }
+  }
+
+  /**
+   * The detail of kept slice `r`, spelled from its kind and arguments; `page` spells the address of
+   * a page number, `ns` a time.
+   */
+  private detail(r: number, page: (pg: number) => string, ns: (n: number) => string): string {
+    const a = this.sA[r] as string
+    const kind = this.sKind[r] as number
+    if (kind === WORK) return `work item ${a}`
+    if (kind === SRCU) return `call_srcu → ${a}`
+    const b = this.sB[r] as string
+    const n0 = this.sN0[r] as number
+    const n1 = this.sN1[r] as number
+    if (kind === FAULT) return `${this.sN2[r] === 1 ? 'write' : 'read'} fault ${a} [${page(n0)}, ${page(n1)}) (${b})`
+    if (kind === RANGE) return `mmu_notifier_invalidate_range_start..end ${a} ${b} [${page(n0)}, ${page(n1)})`
+    // a record's range is in bytes, page-aligned as the models give it
+    const device = this.sCat[r] === 'iommu' ? ` (${this.sC[r] as string})` : ''
+    const start = n0 % PAGE_SIZE === 0 ? page(n0 / PAGE_SIZE) : hexAddress(n0)
+    const end = n1 % PAGE_SIZE === 0 ? page(n1 / PAGE_SIZE) : hexAddress(n1)
+    return `${a} ${b}${device}: ${this.sN2[r] as number} pages [${start}, ${end}), ${ns(this.sN3[r] as number)}`
   }
 
   /**
@@ -409,7 +473,8 @@ export class TimelineCollector {
     const t0 = new Float64Array(n)
     for (let i = 0; i < nSteps; i++) t0[i] = (steps[stepRows[i] as number] as StepRow).t0
     for (let i = 0; i < nRaw; i++) t0[nSteps + i] = this.sT0[i] as number
-    const order = Array.from({ length: n }, (_, i) => i)
+    const order: number[] = []
+    for (let i = 0; i < n; i++) order.push(i)
     order.sort((a, b) => (t0[a] as number) - (t0[b] as number) || a - b)
     const finalOf = new Int32Array(n)
     for (let i = 0; i < n; i++) finalOf[order[i] as number] = i
@@ -432,6 +497,19 @@ export class TimelineCollector {
 
     const nameIndex = new Map<string, number>()
     const catIndex = new Map<string, number>()
+    // a storm's slices name the same pages and costs again and again: spell each once
+    const pageText = new Map<number, string>()
+    const page = (pg: number): string => {
+      let h = pageText.get(pg)
+      if (h === undefined) pageText.set(pg, (h = hexAddress(pg * PAGE_SIZE)))
+      return h
+    }
+    const nsText = new Map<number, string>()
+    const ns = (n: number): string => {
+      let h = nsText.get(n)
+      if (h === undefined) nsText.set(n, (h = formatNs(n)))
+      return h
+    }
     const slices: Timeline['slices'] = { lane: [], t0: [], t1: [], name: [], cat: [], step: [], detail: [], dict: { name: [], cat: [] } }
     const intern = (m: Map<string, number>, arr: string[], v: string): number => {
       let i = m.get(v)
@@ -461,7 +539,8 @@ export class TimelineCollector {
         slices.name.push(intern(nameIndex, slices.dict.name, this.sName[r] as string))
         slices.cat.push(intern(catIndex, slices.dict.cat, this.sCat[r] as string))
         slices.step.push(this.sStep[r] as number)
-        slices.detail.push(open ? `${this.sDetail[r] as string} (not finished at the end of the run)` : (this.sDetail[r] as string))
+        const detail = this.detail(r, page, ns)
+        slices.detail.push(open ? `${detail} (not finished at the end of the run)` : detail)
       }
     }
     const stepAt = new Int32Array(this.stepLine.length).fill(-1)
