@@ -8,9 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { expect } from './fixtures'
-import { experimentManifest, gotoHash, workspaceTest, writeWorkspace, type FixtureRun } from './ui-workspace'
-import { parseScenario, runScenario } from '../src/sim/index'
-import { storedRunOf } from '../src/main/services/experiments/stored-run'
+import { experimentManifest, gotoHash, workspaceTest, writeSimulatedRun, writeWorkspace, type FixtureRun } from './ui-workspace'
 
 const head = 'designs: [D1]\nmachine:\n  devices:\n    - { name: gpu0, kind: dmirror }\nsteps:\n'
 /** A vfork child that never execs or exits: the parent's next step (line 9) waits for good. */
@@ -19,25 +17,7 @@ const MAIN_BLOCKS = `name: main blocks\n${head}  - spawn: { task: A }\n  - vfork
 const BACKGROUND_BLOCKS = `name: background blocks\n${head}  - spawn: { task: A }\n  - vfork: { task: A, child: C }\n  - background:\n      steps:\n        - mmap: { task: A, region: buf, size: 8K }\n  - spawn: { task: X }\n`
 
 function writeSimulated(root: string, id: string, text: string): void {
-  const record = runScenario(parseScenario(text, `${id}.yaml`), { design: 'D1', meta: { text } })
-  const run = storedRunOf(record, {
-    runId: id,
-    design: 'D1',
-    seed: 1,
-    parameters: {},
-    scenarioName: record.meta.scenario.name,
-    fileName: `${id}.yaml`,
-    text,
-    queuedAt: '2026-01-01T00:00:00.000Z',
-    startedAt: '2026-01-01T00:00:00.100Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-    node: process.versions.node,
-  })
-  const dir = join(root, 'runs', id)
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
-  writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
+  writeSimulatedRun(root, id, text, `${id}.yaml`)
 }
 
 const seedRuns = (experimentId: string): FixtureRun[] =>

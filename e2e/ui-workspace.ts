@@ -415,29 +415,39 @@ export function standardWorkspace(root: string): void {
  */
 export function writeRealRuns(root: string, designs: DesignId[], file = 'scenarios/thread-2014/a-fork-after-mirror.yaml', prefix = 'fork'): void {
   const text = readFileSync(join(ROOT, file), 'utf8')
-  for (const [k, design] of designs.entries()) {
-    const record = runScenario(parseScenario(text, file), { design, meta: { text } })
-    const id = `${prefix}-${design}`
-    const run = storedRunOf(record, {
-      runId: id,
-      design,
-      seed: 1,
-      parameters: {},
-      scenarioName: record.meta.scenario.name,
-      fileName: file,
-      text,
-      queuedAt: '2026-01-01T00:00:00.000Z',
-      startedAt: '2026-01-01T00:00:00.100Z',
-      // the first design is the newest
-      finishedAt: new Date(Date.parse('2026-01-01T00:00:02.000Z') - k * 1000).toISOString(),
-      node: process.versions.node,
-    })
-    const dir = join(root, 'runs', id)
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
-    writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
-  }
+  for (const [k, design] of designs.entries())
+    // the first design is the newest
+    writeSimulatedRun(root, `${prefix}-${design}`, text, file, design, new Date(Date.parse('2026-01-01T00:00:02.000Z') - k * 1000).toISOString())
+}
+
+/** One run of `text` under `design`, simulated here and stored as `id` by the service's own mapping. */
+export function writeSimulatedRun(
+  root: string,
+  id: string,
+  text: string,
+  fileName: string,
+  design: DesignId = 'D1',
+  finishedAt = '2026-01-01T00:00:01.000Z',
+): void {
+  const record = runScenario(parseScenario(text, fileName), { design, meta: { text } })
+  const run = storedRunOf(record, {
+    runId: id,
+    design,
+    seed: 1,
+    parameters: {},
+    scenarioName: record.meta.scenario.name,
+    fileName,
+    text,
+    queuedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:00.100Z',
+    finishedAt,
+    node: process.versions.node,
+  })
+  const dir = join(root, 'runs', id)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(run.result))
+  writeFileSync(join(dir, 'series.json'), JSON.stringify(run.series))
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(run.manifest, null, 2))
 }
 
 /**
