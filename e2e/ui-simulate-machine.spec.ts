@@ -4,6 +4,7 @@
  * scenario, a machine that lacks a device a step needs refuses the run naming that step, and the
  * runs' records carry the parts (shown with the experiment's results).
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT, expect } from './fixtures'
 import { gotoHash, workspaceTest, writeWorkspace } from './ui-workspace'
@@ -14,6 +15,12 @@ const test = workspaceTest((root) => writeWorkspace(root, []))
 test.beforeEach(({ hostKind }) => {
   test.skip(hostKind !== 'browser', 'needs a prepared workspace (browser host --workspace)')
 })
+
+/** The line of the fork scenario's open step, the first that needs the device (counted from 1). */
+const OPEN_LINE =
+  readFileSync(join(ROOT, 'scenarios/thread-2014/a-fork-after-mirror.yaml'), 'utf8')
+    .split('\n')
+    .findIndex((l) => /^\s*- open:/.test(l)) + 1
 
 async function deriveFor(page: import('@playwright/test').Page, capture: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hardware' }).click()
@@ -38,7 +45,7 @@ test.describe('Simulate this machine', () => {
     await expect(gpu0.getByRole('cell').nth(0)).toHaveText('removed: this machine lacks it')
     await expect(gpu0.getByRole('cell').nth(1)).toContainText('CONFIG_TEST_HMM')
     const refused = page.getByTestId('simulate-refused')
-    await expect(refused).toContainText(':21: steps[1].open.device: the open step needs device "gpu0", which this machine lacks')
+    await expect(refused).toContainText(`:${OPEN_LINE}: steps[1].open.device: the open step needs device "gpu0", which this machine lacks`)
     await expect(page.getByRole('button', { name: /Run the 2014 fork scenario/ })).toBeDisabled()
   })
 

@@ -133,6 +133,8 @@ describe('experiments on a probed machine', () => {
 
   const FORK = 'builtin:thread-2014/a-fork-after-mirror.yaml'
   const fork = readFileSync(join(__dirname, '../../scenarios/thread-2014/a-fork-after-mirror.yaml'), 'utf8')
+  /** The line of the scenario's open step (the first that needs the device), counted from 1. */
+  const openLine = fork.split('\n').findIndex((l) => /^\s*- open:/.test(l)) + 1
   async function stored(runId: string) {
     for (let i = 0; i < 400; i++) {
       const got = await services.store.getRun(runId).catch(() => undefined)
@@ -150,13 +152,19 @@ describe('experiments on a probed machine', () => {
     expect(kbl.forScenario.yaml).toContain('kind: gpu')
     const here = (await router.invoke('probe.machine', { sysroot: fixture('this-machine.tar.gz'), scenarioId: FORK })) as Answer
     expect(here.forScenario.parts.map((p) => `${p.part}:${p.from}`)).toEqual(['iommus:probe', 'devices.gpu0:removed'])
-    expect(here.forScenario.refused).toMatch(/:21: steps\[1\]\.open\.device: the open step needs device "gpu0", which this machine lacks \(.*CONFIG_TEST_HMM/)
+    expect(here.forScenario.refused).toMatch(
+      new RegExp(`:${openLine}: steps\\[1\\]\\.open\\.device: the open step needs device "gpu0", which this machine lacks \\(.*CONFIG_TEST_HMM`),
+    )
   })
 
   it('a host without IOMMU or GPU refuses the fork scenario before anything runs, naming the step (issue 17)', async () => {
     await expect(
       router.invoke('experiments.start', { scenario: { text: fork, fileName: 'a.yaml' }, probedMachine: { sysroot: fixture('this-machine.tar.gz') } }),
-    ).rejects.toThrow(/a\.yaml \(with the probed machine\):21: steps\[1\]\.open\.device: the open step needs device "gpu0", which this machine lacks/)
+    ).rejects.toThrow(
+      new RegExp(
+        `a\\.yaml \\(with the probed machine\\):${openLine}: steps\\[1\\]\\.open\\.device: the open step needs device "gpu0", which this machine lacks`,
+      ),
+    )
   })
 
   it('a host without an IOMMU runs without the scenario’s Intel IOMMU and ATS, and the record says which parts came from where', async () => {
